@@ -1,0 +1,52 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { baseSpec } from "./support/fixtures";
+import { tempDir } from "./support/outdir";
+
+/** Runs the real synth entry point in a child process, as a user would. */
+function synthProcess(spec: unknown) {
+  const dir = tempDir("cli");
+  const specPath = join(dir, "spec.json");
+  const outdir = join(dir, "cdktf.out");
+  writeFileSync(specPath, JSON.stringify(spec));
+  const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "fixtures", "synth-spec.ts"), specPath, outdir], {
+    encoding: "utf8",
+  });
+  return { status: result.status, stderr: result.stderr, wroteOutput: existsSync(outdir) };
+}
+
+describe("synth on a bad spec", () => {
+  it("exits non-zero with one line per problem, no stack trace and no cdktf.out", () => {
+    const result = synthProcess({ ...baseSpec(), cloud: "ibm", network: { cidr: "10.0.0.1/16" } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('spec error: environment "test" has 1 problem:');
+    expect(result.stderr).toContain('- cloud: given "ibm"; accepted: aws | azure | gcp');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.wroteOutput).toBe(false);
+  });
+
+  it("reports a cross-field problem the same way", () => {
+    const result = synthProcess({ ...baseSpec(), network: { cidr: "10.0.0.1/16" } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('- network.cidr: given "10.0.0.1/16"; accepted: a network address with no host bits set');
+    expect(result.wroteOutput).toBe(false);
+  });
+
+  it("says a cloud is not yet supported rather than half-building it", () => {
+    const spec = { ...baseSpec(), cloud: "gcp", accounts: { gcp: { region: "europe-west1", projectId: "acme-data-test" } } };
+    const result = synthProcess(spec);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('- cloud: given "gcp"; accepted: "aws" (gcp is not yet supported');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.wroteOutput).toBe(false);
+  });
+
+  it("writes the stacks of a good spec", () => {
+    const result = synthProcess(baseSpec());
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.wroteOutput).toBe(true);
+  });
+});

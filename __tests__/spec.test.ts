@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
+import { SpecError } from "../constructs/core/errors";
+import { environments } from "../environments";
+import { baseSpec, productionSpec } from "./support/fixtures";
+
+/** Parses a spec that must fail and returns its issues. */
+function issuesOf(input: unknown): { path: string; message: string }[] {
+  try {
+    parseEnvironment(input);
+  } catch (error) {
+    if (error instanceof SpecError) return [...error.issues];
+    throw error;
+  }
+  throw new Error("the spec was accepted");
+}
+
+type Changes = Readonly<Record<string, unknown>>;
+
+/** Deep copy of a spec with values set at dotted paths (`databases[0].size`); undefined deletes. */
+function withChanges(changes: Changes, base: () => EnvironmentInput = baseSpec): unknown {
+  const spec: unknown = structuredClone(base());
+  for (const [path, value] of Object.entries(changes)) {
+    const keys = path.split(/\.|\[|\]\.?/).filter(Boolean);
+    const last = keys.pop() as string;
+    const parent = keys.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], spec) as Record<string, unknown>;
+    if (value === undefined) delete parent[last];
+    else parent[last] = value;
+  }
+  return spec;
+}
+
+describe("parseEnvironment defaults", () => {
+  it("fills production defaults: 3 zones, HA, deletion protection, 14 days of backups, 90 days of logs", () => {
+    const env = parseEnvironment(productionSpec());
+    expect(env.network.zones).toBe(3);
+    expect(env.cluster.logRetentionDays).toBe(90);
+    expect(env.databases[0]).toMatchObject({ highAvailability: true, deletionProtection: true, backupRetentionDays: 14, readReplicas: 0 });
+  });
+
+  it("fills non-production defaults: 2 zones, single instance, 7 days of backups", () => {
+    const env = parseEnvironment(baseSpec());
+    expect(env.network.zones).toBe(2);
+    expect(env.databases[0]).toMatchObject({ highAvailability: false, deletionProtection: false, backupRetentionDays: 7 });
+    expect(env.buckets[0]).toMatchObject({ versioning: true, noncurrentVersionExpirationDays: 90 });
+    expect(env.cluster.nodePools[0]).toMatchObject({ spot: false, diskGiB: 50 });
+  });
+
+  it("accepts every default environment", () => {
+    expect(parseEnvironments(environments).map((env) => env.name)).toEqual(["prod", "staging", "ops"]);
+  });
+
+  it("accepts a production waiver with a written reason", () => {
+    const spec = withChanges(
+      {
+        "databases[0].highAvailability": false,
+        "databases[0].waivers": { highAvailability: "Reporting replica only, rebuilt from the lake in an hour." },
+      },
+      productionSpec,
+    );
+    expect(parseEnvironment(spec).databases[0].highAvailability).toBe(false);
+  });
+});
+
+interface BadSpec {
+  readonly problem: string;
+  readonly changes: Changes;
+  readonly base?: () => EnvironmentInput;
+  readonly path: string;
+  /** Fragments the one message must contain: what was given and what is accepted. */
+  readonly says: readonly string[];
+}
+
+const badSpecs: BadSpec[] = [
+  { problem: "an unknown cloud", changes: { cloud: "ibm" }, path: "cloud", says: ['given "ibm"', "aws | azure | gcp"] },
+  { problem: "a misspelt field", changes: { netwrok: { cidr: "10.42.0.0/16" } }, path: "netwrok", says: ["unknown field", "network"] },
+  { problem: "a missing owner", changes: { owner: undefined }, path: "owner", says: ["given nothing", "accepted:"] },
+  { problem: "an environment name with capitals", changes: { name: "Prod" }, path: "name", says: ['given "Prod"', "lowercase"] },
+  { problem: "a malformed account id", changes: { "accounts.aws.accountId": "1234" }, path: "accounts.aws.accountId", says: ['given "1234"', "12-digit"] },
+  { problem: "no account for the chosen cloud", changes: { cloud: "gcp" }, path: "accounts.gcp", says: ["given nothing", 'cloud is "gcp"'] },
+  { problem: "a CIDR that is not a CIDR", changes: { "network.cidr": "10.0.0/16" }, path: "network.cidr", says: ['given "10.0.0/16"', "IPv4 CIDR"] },
+  { problem: "a CIDR with host bits set", changes: { "network.cidr": "10.42.3.0/16" }, path: "network.cidr", says: ['given "10.42.3.0/16"', "no host bits"] },
+  { problem: "a public CIDR for the network", changes: { "network.cidr": "8.8.0.0/16" }, path: "network.cidr", says: ['given "8.8.0.0/16"', "10.0.0.0/8"] },
+  { problem: "a network too small for the subnets", changes: { "network.cidr": "10.42.0.0/24" }, path: "network.cidr", says: ['given "10.42.0.0/24"', "/16 to /20"] },
+  { problem: "too many zones", changes: { "network.zones": 6 }, path: "network.zones", says: ["given 6", "2 to 4"] },
+  { problem: "a public API range overlapping the network", changes: { "cluster.publicAccessCidrs": ["10.42.0.0/24"] }, path: "cluster.publicAccessCidrs[0]", says: ['given "10.42.0.0/24"', "outside the environment's own network"] },
+  { problem: "the API open to the whole internet", changes: { "cluster.publicAccessCidrs": ["0.0.0.0/0"] }, path: "cluster.publicAccessCidrs[0]", says: ['given "0.0.0.0/0"', "no wider than /8"] },
+  { problem: "an unsupported Kubernetes version", changes: { "cluster.kubernetesVersion": "1.25" }, path: "cluster.kubernetesVersion", says: ['given "1.25"', "1.31 | 1.32 | 1.33"] },
+  { problem: "an unknown size", changes: { "cluster.nodePools[0].size": "huge" }, path: "cluster.nodePools[0].size", says: ['given "huge"', "small | medium | large | xlarge"] },
+  { problem: "minNodes above maxNodes", changes: { "cluster.nodePools[0].minNodes": 5 }, path: "cluster.nodePools[0].minNodes", says: ["given 5", "at most maxNodes (4)"] },
+  { problem: "a fractional node count", changes: { "cluster.nodePools[0].maxNodes": 2.5 }, path: "cluster.nodePools[0].maxNodes", says: ["given 2.5", "whole number from 1 to 100"] },
+  { problem: "duplicate bucket names", changes: { "buckets[1]": { name: "logs", purpose: "data" } }, path: "buckets[1].name", says: ['given "logs"', "not already used"] },
+  { problem: "a database too small", changes: { "databases[0].storageGiB": 5 }, path: "databases[0].storageGiB", says: ["given 5", "20 to 65536 GiB"] },
+  { problem: "backups shorter than a week", changes: { "databases[0].backupRetentionDays": 3 }, path: "databases[0].backupRetentionDays", says: ["given 3", "7 to 35 days"] },
+  { problem: "an unknown app", changes: { "apps[1]": { name: "superset" } }, path: "apps[1].name", says: ['given "superset"', "airflow | airbyte"] },
+  { problem: "an app naming a bucket that does not exist", changes: { "apps[0].bucket": "lake" }, path: "apps[0].bucket", says: ['given "lake"', "a bucket in this spec (logs)"] },
+  { problem: "an app without the database it needs", changes: { "apps[0].database": undefined }, path: "apps[0].database", says: ["given nothing", "airflow stores its metadata in PostgreSQL"] },
+  { problem: "a tag overriding a platform tag", changes: { tags: { owner: "someone-else" } }, path: "tags.owner", says: ['given "someone-else"', "the platform sets those itself"] },
+  {
+    problem: "production without HA",
+    base: productionSpec,
+    changes: { "databases[0].highAvailability": false },
+    path: "databases[0].highAvailability",
+    says: ["given false", "waivers.highAvailability"],
+  },
+  {
+    problem: "production without deletion protection",
+    base: productionSpec,
+    changes: { "databases[0].deletionProtection": false },
+    path: "databases[0].deletionProtection",
+    says: ["given false", "waivers.deletionProtection"],
+  },
+  {
+    problem: "production with a week of backups",
+    base: productionSpec,
+    changes: { "databases[0].backupRetentionDays": 7 },
+    path: "databases[0].backupRetentionDays",
+    says: ["given 7", "at least 14 in production"],
+  },
+  {
+    problem: "a waiver without a real reason",
+    base: productionSpec,
+    changes: { "databases[0].highAvailability": false, "databases[0].waivers": { highAvailability: "because" } },
+    path: "databases[0].waivers.highAvailability",
+    says: ['given "because"', "at least 20 characters"],
+  },
+  {
+    problem: "production on spot nodes only",
+    base: productionSpec,
+    changes: { "cluster.nodePools[0].spot": true },
+    path: "cluster.nodePools",
+    says: ['given ["system"]', "non-spot node pool with minNodes >= 2"],
+  },
+];
+
+describe("bad specs: one clear message per problem", () => {
+  it.each(badSpecs.map((bad) => [bad.problem, bad] as const))("%s", (_, bad) => {
+    const issues = issuesOf(withChanges(bad.changes, bad.base));
+    expect(issues).toHaveLength(1);
+    expect(issues[0].path).toBe(bad.path);
+    for (const fragment of bad.says) expect(issues[0].message).toContain(fragment);
+  });
+
+  it("reports every problem of a spec at once", () => {
+    const issues = issuesOf(withChanges({ cloud: "ibm", owner: "", "databases[0].size": "tiny" }));
+    expect(issues.map((issue) => issue.path).sort()).toEqual(["cloud", "databases[0].size", "owner"]);
+  });
+
+  it("reports problems of several environments together, and duplicate environment names", () => {
+    const broken = withChanges({ "network.cidr": "10.0.0.0/8" });
+    expect(() => parseEnvironments([baseSpec(), baseSpec(), broken])).toThrow(SpecErrors);
+    const message = (() => {
+      try {
+        parseEnvironments([baseSpec(), baseSpec(), broken]);
+        return "";
+      } catch (caught) {
+        return (caught as SpecErrors).message;
+      }
+    })();
+    expect(message).toContain('network.cidr: given "10.0.0.0/8"');
+    expect(message).toContain('name: given "test"; accepted: a name no other environment uses');
+  });
+
+  it("rejects input that is not an object at all", () => {
+    expect(issuesOf("prod")[0]).toMatchObject({ path: "(spec)" });
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { readTree, stackJson, stackNames, synthDefaults } from "./support/outdir";
+
+describe("default environments", () => {
+  const outdir = synthDefaults();
+
+  it("synthesize one infra stack per environment", () => {
+    expect(stackNames(outdir)).toEqual(["ops-infra", "prod-infra", "staging-infra"]);
+  });
+
+  // One reviewable file per stack: a changed resource address in its diff means a replaced resource.
+  it.each(stackNames(outdir))("%s matches its snapshot", async (stack) => {
+    await expect(stackJson(outdir, stack)).toMatchFileSnapshot(`__snapshots__/${stack}.tf.json`);
+  });
+
+  it("synthesize byte-identically on every run and in any directory", () => {
+    const first = readTree(outdir);
+    const second = readTree(synthDefaults());
+    expect([...second.keys()]).toEqual([...first.keys()]);
+    for (const [path, content] of first) expect({ path, content: second.get(path) }).toEqual({ path, content });
+    for (const content of first.values()) {
+      expect(content).not.toContain(outdir);
+      expect(content).not.toContain(process.cwd());
+    }
+  });
+
+  it("keep the local state path relative", () => {
+    for (const stack of stackNames(outdir)) {
+      const backend = JSON.parse(stackJson(outdir, stack)).terraform.backend;
+      expect(backend).toEqual({ local: { path: `../../../state/${stack}.tfstate` } });
+    }
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Offline Terraform checks of synthesized stacks: a temporary copy of each stack with a local
+ * backend and the provider's credential checks skipped, then `terraform init` from the local
+ * plugin mirror, `validate` and `plan -refresh=false`. No cloud is contacted.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { tempDir } from "./outdir";
+
+const run = promisify(execFile);
+
+export const PLUGIN_MIRROR = process.env.TF_PLUGIN_MIRROR ?? "/opt/tf-plugins";
+
+/** Why the offline check cannot run here, or undefined when it can. */
+export function terraformUnavailable(): string | undefined {
+  const version = spawnSync("terraform", ["version"], { encoding: "utf8" });
+  if (version.error) return `terraform is not on PATH (${version.error.message})`;
+  if (!existsSync(PLUGIN_MIRROR)) return `the provider mirror ${PLUGIN_MIRROR} does not exist (set TF_PLUGIN_MIRROR)`;
+  return undefined;
+}
+
+interface StackConfig {
+  terraform: { required_providers?: Record<string, { source: string; version: string }>; backend?: unknown };
+  provider?: Record<string, Record<string, unknown>[]>;
+  resource?: Record<string, Record<string, unknown>>;
+}
+
+function mirrorPath(source: string, version: string): string {
+  const address = source.split("/").length === 1 ? `registry.terraform.io/hashicorp/${source}` : source.split("/").length === 2 ? `registry.terraform.io/${source}` : source;
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  return join(PLUGIN_MIRROR, address, version, `${process.platform}_${arch}`);
+}
+
+/** Providers of a stack that the mirror lacks; empty when the stack is fully checkable. */
+export function missingProviders(config: StackConfig): string[] {
+  return Object.entries(config.terraform.required_providers ?? {})
+    .filter(([, p]) => !existsSync(mirrorPath(p.source, p.version)))
+    .map(([name, p]) => `${name} ${p.version}`);
+}
+
+/** The test copy: local state, no credential, account or metadata lookups. */
+function offlineCopy(config: StackConfig): StackConfig {
+  const copy = structuredClone(config);
+  copy.terraform.backend = { local: { path: "terraform.tfstate" } };
+  for (const aws of copy.provider?.aws ?? []) {
+    // The account id cannot be looked up offline, so the allowed-account guard cannot be checked.
+    delete aws.allowed_account_ids;
+    Object.assign(aws, {
+      access_key: "offline-check",
+      secret_key: "offline-check",
+      skip_credentials_validation: true,
+      skip_requesting_account_id: true,
+      skip_metadata_api_check: true,
+    });
+  }
+  return copy;
+}
+
+export interface OfflineResult {
+  readonly resources: number;
+  readonly validate: { valid: boolean; diagnostics: { severity: string; summary: string; detail?: string }[] };
+  /** The plan's summary line, e.g. "Plan: 105 to add, 0 to change, 0 to destroy." */
+  readonly planSummary: string;
+}
+
+/** Runs init, validate and plan on a temporary copy of one synthesized stack. */
+export async function checkOffline(stackJsonText: string): Promise<OfflineResult> {
+  const config: StackConfig = JSON.parse(stackJsonText);
+  const dir = tempDir("tf-offline");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "cdk.tf.json"), JSON.stringify(offlineCopy(config), null, 2));
+  const cliConfig = join(dir, "mirror.tfrc");
+  writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
+  const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" };
+  const terraform = (...args: string[]) => run("terraform", args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024 });
+
+  await terraform("init", "-no-color", "-input=false");
+  const validate = await terraform("validate", "-json", "-no-color").catch((error: { stdout: string }) => ({ stdout: error.stdout }));
+  const plan = await terraform("plan", "-no-color", "-input=false", "-lock=false", "-refresh=false");
+  const resources = Object.values(config.resource ?? {}).reduce((sum, byId) => sum + Object.keys(byId).length, 0);
+  return {
+    resources,
+    validate: JSON.parse(validate.stdout),
+    planSummary: /^Plan: .*$/m.exec(plan.stdout)?.[0] ?? plan.stdout.slice(-500),
+  };
+}

@@ -1,0 +1,206 @@
+import { Construct } from "constructs";
+import { Fn } from "cdktf";
+import { EksCluster } from "@cdktf/provider-aws/lib/eks-cluster";
+import { EksNodeGroup } from "@cdktf/provider-aws/lib/eks-node-group";
+import { EksAddon } from "@cdktf/provider-aws/lib/eks-addon";
+import { EksAccessEntry } from "@cdktf/provider-aws/lib/eks-access-entry";
+import { EksAccessPolicyAssociation } from "@cdktf/provider-aws/lib/eks-access-policy-association";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { ICluster } from "../core/interfaces";
+import type { NodePoolSpec } from "../core/spec";
+import { type AwsContext, serviceTrustPolicy } from "./context";
+import type { AwsNetwork } from "./network";
+import { AwsServiceAccountRole, type OidcTrust } from "./identity";
+import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
+
+export interface AwsClusterProps {
+  readonly ctx: AwsContext;
+  readonly network: AwsNetwork;
+  readonly clusterKey: KmsKey;
+  readonly logsKey: KmsKey;
+}
+
+/**
+ * The EKS cluster of one environment.
+ * - API endpoint private; public only for the CIDRs the spec lists (never 0.0.0.0/0).
+ * - Kubernetes secrets envelope-encrypted with a rotating customer-managed KMS key.
+ * - api, audit and authenticator logs to an encrypted log group kept 90 days in production (30
+ *   elsewhere): enough to investigate who did what, without paying for the noisier streams.
+ * - Authentication mode API: access is granted by EKS access entries, not the aws-auth
+ *   ConfigMap that one bad edit can lock everyone out with.
+ * - IRSA: an OIDC provider so each service account can get its own narrowly trusted role.
+ * - Managed node groups on AL2023 through launch templates that require IMDSv2 with a hop
+ *   limit of 1, so pods cannot borrow the node's role; root volumes gp3 and encrypted.
+ * - Core add-ons (VPC CNI, kube-proxy, CoreDNS, EBS CSI) are managed add-ons at pinned builds.
+ */
+export class AwsCluster extends Construct implements ICluster {
+  readonly cluster: EksCluster;
+  readonly clusterName: string;
+  readonly endpoint: string;
+  readonly oidc: OidcTrust;
+  /** EKS's cluster security group: attached to the control plane and to every managed node. */
+  readonly clusterSecurityGroupId: string;
+
+  constructor(scope: Construct, id: string, props: AwsClusterProps) {
+    super(scope, id);
+    const { ctx, network } = props;
+    const env = ctx.env;
+    const name = ctx.name("cluster");
+
+    const role = new IamRole(this, "cluster-role", {
+      name: ctx.name("eks-cluster"),
+      assumeRolePolicy: serviceTrustPolicy(ctx, "eks", false),
+    });
+    const rolePolicy = new IamRolePolicyAttachment(this, "cluster-role-policy", {
+      role: role.name,
+      policyArn: ctx.managedPolicy("AmazonEKSClusterPolicy"),
+    });
+    const logGroup = new CloudwatchLogGroup(this, "control-plane-logs", {
+      name: `/aws/eks/${name}/cluster`,
+      retentionInDays: env.cluster.logRetentionDays,
+      kmsKeyId: props.logsKey.arn,
+    });
+
+    const publicCidrs = env.cluster.publicAccessCidrs;
+    this.cluster = new EksCluster(this, "Resource", {
+      name,
+      version: env.cluster.kubernetesVersion,
+      roleArn: role.arn,
+      vpcConfig: {
+        subnetIds: network.privateSubnets.map((s) => s.id),
+        endpointPrivateAccess: true,
+        endpointPublicAccess: publicCidrs.length > 0,
+        publicAccessCidrs: publicCidrs.length > 0 ? publicCidrs : undefined,
+      },
+      encryptionConfig: { resources: ["secrets"], provider: { keyArn: props.clusterKey.arn } },
+      enabledClusterLogTypes: ["api", "audit", "authenticator"],
+      accessConfig: {
+        authenticationMode: "API",
+        // The identity that applies this stack (the Terraform Cloud run role) stays admin, so the
+        // apps stack can install releases; people get access through adminPrincipalArns.
+        bootstrapClusterCreatorAdminPermissions: true,
+      },
+      // Add-ons below are managed add-ons; the self-managed copies would fight them.
+      bootstrapSelfManagedAddons: false,
+      // Production keeps extended support rather than being force-upgraded at end of standard support.
+      upgradePolicy: { supportType: env.production ? "EXTENDED" : "STANDARD" },
+      zonalShiftConfig: env.production ? { enabled: true } : undefined,
+      dependsOn: [rolePolicy, logGroup],
+      lifecycle: { preventDestroy: env.production },
+    });
+    this.clusterName = this.cluster.name;
+    this.endpoint = this.cluster.endpoint;
+    this.clusterSecurityGroupId = this.cluster.vpcConfig.clusterSecurityGroupId;
+
+    const issuer = this.cluster.identity.get(0).oidc.get(0).issuer;
+    const oidcProvider = new IamOpenidConnectProvider(this, "oidc-provider", {
+      url: issuer,
+      clientIdList: ["sts.amazonaws.com"],
+    });
+    this.oidc = { providerArn: oidcProvider.arn, issuerHost: Fn.replace(issuer, "https://", "") };
+
+    (env.cluster.aws?.adminPrincipalArns ?? []).forEach((principalArn, index) => {
+      const entry = new EksAccessEntry(this, `admin-${index}`, { clusterName: name, principalArn, type: "STANDARD", dependsOn: [this.cluster] });
+      new EksAccessPolicyAssociation(this, `admin-${index}-policy`, {
+        clusterName: name,
+        principalArn: entry.principalArn,
+        policyArn: `arn:${ctx.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+        accessScope: { type: "cluster" },
+      });
+    });
+
+    const nodeGroups = this.nodeGroups(ctx, network);
+    this.addons(ctx, nodeGroups);
+  }
+
+  private nodeGroups(ctx: AwsContext, network: AwsNetwork): EksNodeGroup[] {
+    const nodeRole = new IamRole(this, "node-role", {
+      name: ctx.name("eks-node"),
+      assumeRolePolicy: serviceTrustPolicy(ctx, "ec2", false),
+    });
+    // The CNI policy is not here: the VPC CNI gets it through its own IRSA role.
+    const attachments = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"].map(
+      (policy) => new IamRolePolicyAttachment(this, `node-role-${policy}`, { role: nodeRole.name, policyArn: ctx.managedPolicy(policy) }),
+    );
+    return ctx.env.cluster.nodePools.map((pool) => this.nodeGroup(ctx, network, pool, nodeRole, attachments));
+  }
+
+  private nodeGroup(ctx: AwsContext, network: AwsNetwork, pool: NodePoolSpec, nodeRole: IamRole, attachments: IamRolePolicyAttachment[]): EksNodeGroup {
+    const launchTemplate = new LaunchTemplate(this, `${pool.name}-launch-template`, {
+      name: ctx.name("node", pool.name),
+      description: `${ctx.env.name} ${pool.name} nodes: IMDSv2 only, encrypted gp3 root volume`,
+      updateDefaultVersion: true,
+      metadataOptions: {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        httpPutResponseHopLimit: 1,
+      },
+      blockDeviceMappings: [
+        {
+          deviceName: "/dev/xvda",
+          ebs: { volumeSize: pool.diskGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+        },
+      ],
+      // default_tags do not reach instances launched from a template; name them here.
+      tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({
+        resourceType,
+        tags: { Name: ctx.name("node", pool.name) },
+      })),
+    });
+    return new EksNodeGroup(this, `${pool.name}-nodes`, {
+      clusterName: this.cluster.name,
+      nodeGroupName: pool.name,
+      nodeRoleArn: nodeRole.arn,
+      subnetIds: network.privateSubnets.map((s) => s.id),
+      amiType: "AL2023_x86_64_STANDARD",
+      capacityType: pool.spot ? "SPOT" : "ON_DEMAND",
+      instanceTypes: pool.aws?.instanceTypes ?? [...AWS_NODE_INSTANCE_TYPES[pool.size]],
+      scalingConfig: { minSize: pool.minNodes, maxSize: pool.maxNodes, desiredSize: Math.min(Math.max(pool.minNodes, 1), pool.maxNodes) },
+      updateConfig: { maxUnavailablePercentage: 33 },
+      launchTemplate: { id: launchTemplate.id, version: Fn.tostring(launchTemplate.latestVersion) },
+      labels: { "platform/pool": pool.name, "platform/capacity": pool.spot ? "spot" : "on-demand" },
+      // The cluster autoscaler owns the current size once the group exists.
+      lifecycle: { ignoreChanges: ["scaling_config[0].desired_size"] },
+      dependsOn: attachments,
+    });
+  }
+
+  private addons(ctx: AwsContext, nodeGroups: EksNodeGroup[]): void {
+    const versions = EKS_ADDON_VERSIONS[ctx.env.cluster.kubernetesVersion];
+    const addon = (addonName: string, options: { serviceAccountRoleArn?: string; needsNodes: boolean }) =>
+      new EksAddon(this, `addon-${addonName}`, {
+        clusterName: this.cluster.name,
+        addonName,
+        addonVersion: versions[addonName],
+        resolveConflictsOnCreate: "OVERWRITE",
+        resolveConflictsOnUpdate: "PRESERVE",
+        serviceAccountRoleArn: options.serviceAccountRoleArn,
+        dependsOn: options.needsNodes ? nodeGroups : [],
+      });
+    const cniRole = new AwsServiceAccountRole(this, "vpc-cni-role", {
+      ctx,
+      oidc: this.oidc,
+      roleName: ctx.name("vpc-cni"),
+      namespace: "kube-system",
+      serviceAccount: "aws-node",
+      managedPolicies: ["AmazonEKS_CNI_Policy"],
+    });
+    const ebsRole = new AwsServiceAccountRole(this, "ebs-csi-role", {
+      ctx,
+      oidc: this.oidc,
+      roleName: ctx.name("ebs-csi"),
+      namespace: "kube-system",
+      serviceAccount: "ebs-csi-controller-sa",
+      managedPolicies: ["service-role/AmazonEBSCSIDriverPolicy"],
+    });
+    addon("vpc-cni", { serviceAccountRoleArn: cniRole.role.arn, needsNodes: false });
+    addon("kube-proxy", { needsNodes: false });
+    addon("coredns", { needsNodes: true });
+    addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsRole.role.arn, needsNodes: true });
+  }
+}

@@ -1,0 +1,153 @@
+import { Construct } from "constructs";
+import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
+import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { IDatabase } from "../core/interfaces";
+import type { DatabaseSpec } from "../core/spec";
+import { type AwsContext, serviceTrustPolicy } from "./context";
+import type { AwsNetwork } from "./network";
+import type { AwsCluster } from "./cluster";
+import { AWS_DATABASE_INSTANCE_CLASSES } from "./sizes";
+
+export interface AwsDatabaseProps {
+  readonly ctx: AwsContext;
+  readonly spec: DatabaseSpec;
+  readonly network: AwsNetwork;
+  readonly cluster: AwsCluster;
+  readonly key: KmsKey;
+  /** Enhanced-monitoring role, shared by the environment's databases. */
+  readonly monitoringRole: IamRole;
+}
+
+const POSTGRES_PORT = 5432;
+
+/**
+ * RDS for PostgreSQL:
+ * - in the isolated database subnets; its security group admits port 5432 from the cluster's
+ *   security group only, and it is never publicly accessible;
+ * - storage encrypted with the environment's data key, gp3, autoscaling to 4x the spec;
+ * - the master password generated and rotated by RDS in Secrets Manager
+ *   (`manage_master_user_password`): no password in Terraform code, plan or state;
+ * - a parameter group that forces TLS and logs slow statements and connections;
+ * - backups kept `backupRetentionDays` (>= 7; >= 14 in production unless waived);
+ * - Multi-AZ, deletion protection, a final snapshot and `prevent_destroy` from the spec's
+ *   production defaults; Performance Insights and enhanced monitoring always;
+ * - read replicas from the spec, in the same subnets and posture.
+ */
+export class AwsDatabase extends Construct implements IDatabase {
+  readonly instance: DbInstance;
+  readonly replicas: DbInstance[];
+  readonly spec: DatabaseSpec;
+  readonly host: string;
+  readonly port = POSTGRES_PORT;
+  readonly adminSecretRef: string;
+
+  constructor(scope: Construct, id: string, props: AwsDatabaseProps) {
+    super(scope, id);
+    const { ctx, spec, network, key } = props;
+    this.spec = spec;
+    const identifier = ctx.name("db", spec.name);
+
+    const securityGroup = new SecurityGroup(this, "security-group", {
+      name: identifier,
+      description: `${identifier}: PostgreSQL from the cluster nodes only`,
+      vpcId: network.vpc.id,
+      tags: { Name: identifier },
+    });
+    new VpcSecurityGroupIngressRule(this, "from-cluster", {
+      securityGroupId: securityGroup.id,
+      description: "PostgreSQL from the EKS cluster security group (control plane and managed nodes)",
+      ipProtocol: "tcp",
+      fromPort: POSTGRES_PORT,
+      toPort: POSTGRES_PORT,
+      referencedSecurityGroupId: props.cluster.clusterSecurityGroupId,
+    });
+
+    const parameters = new DbParameterGroup(this, "parameters", {
+      name: identifier,
+      family: `postgres${spec.postgresVersion}`,
+      description: `${identifier}: TLS required`,
+      parameter: [
+        { name: "rds.force_ssl", value: "1" },
+        { name: "log_min_duration_statement", value: "1000" },
+        { name: "log_connections", value: "1" },
+        { name: "log_disconnections", value: "1" },
+      ],
+      lifecycle: { createBeforeDestroy: true },
+    });
+
+    const instanceClass = spec.aws?.instanceClass ?? AWS_DATABASE_INSTANCE_CLASSES[spec.size];
+    const shared = {
+      instanceClass,
+      storageType: "gp3",
+      storageEncrypted: true,
+      kmsKeyId: key.arn,
+      parameterGroupName: parameters.name,
+      vpcSecurityGroupIds: [securityGroup.id],
+      publiclyAccessible: false,
+      caCertIdentifier: "rds-ca-rsa2048-g1",
+      autoMinorVersionUpgrade: true,
+      deletionProtection: spec.deletionProtection,
+      performanceInsightsEnabled: true,
+      performanceInsightsKmsKeyId: key.arn,
+      performanceInsightsRetentionPeriod: 7,
+      monitoringInterval: 60,
+      monitoringRoleArn: props.monitoringRole.arn,
+      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      copyTagsToSnapshot: true,
+      // Outside production a change lands at once; production waits for the maintenance window.
+      applyImmediately: !ctx.env.production,
+    };
+
+    this.instance = new DbInstance(this, "Resource", {
+      ...shared,
+      identifier,
+      engine: "postgres",
+      engineVersion: spec.postgresVersion,
+      allocatedStorage: spec.storageGiB,
+      maxAllocatedStorage: Math.min(spec.storageGiB * 4, 65536),
+      dbSubnetGroupName: network.databaseSubnetGroup.name,
+      multiAz: spec.highAvailability,
+      username: "platform_admin",
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: key.arn,
+      iamDatabaseAuthenticationEnabled: true,
+      backupRetentionPeriod: spec.backupRetentionDays,
+      backupWindow: "02:00-03:00",
+      maintenanceWindow: "sun:03:30-sun:04:30",
+      deleteAutomatedBackups: false,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: `${identifier}-final`,
+      lifecycle: { preventDestroy: ctx.env.production },
+    });
+    this.host = this.instance.address;
+    this.adminSecretRef = this.instance.masterUserSecret.get(0).secretArn;
+
+    this.replicas = Array.from({ length: spec.readReplicas }, (_, index) =>
+      new DbInstance(this, `replica-${index + 1}`, {
+        ...shared,
+        identifier: `${identifier}-replica-${index + 1}`,
+        replicateSourceDb: this.instance.identifier,
+        // A replica holds no data of its own: the primary's snapshots cover it.
+        skipFinalSnapshot: true,
+      }),
+    );
+  }
+}
+
+/** The role RDS enhanced monitoring publishes OS metrics with; one per environment. */
+export function rdsMonitoringRole(scope: Construct, ctx: AwsContext): IamRole {
+  const role = new IamRole(scope, "rds-monitoring-role", {
+    name: ctx.name("rds-monitoring"),
+    assumeRolePolicy: serviceTrustPolicy(ctx, "monitoring.rds", true),
+  });
+  new IamRolePolicyAttachment(scope, "rds-monitoring-policy", {
+    role: role.name,
+    policyArn: ctx.managedPolicy("service-role/AmazonRDSEnhancedMonitoringRole"),
+  });
+  return role;
+}

@@ -1,0 +1,76 @@
+import { Construct } from "constructs";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import type { AppName } from "../core/apps";
+import type { CloudPlatform, ICluster, INetwork } from "../core/interfaces";
+import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
+import { environmentTags } from "../core/tags";
+import { AwsBucket } from "./bucket";
+import { AwsCluster } from "./cluster";
+import { AwsContext } from "./context";
+import { AwsDatabase, rdsMonitoringRole } from "./database";
+import { AwsWorkloadIdentity } from "./identity";
+import { AwsKeys } from "./keys";
+import { AwsNetwork } from "./network";
+
+function expect<T>(value: unknown, type: abstract new (...args: never[]) => T, what: string): T {
+  if (!(value instanceof type)) throw new TypeError(`the AWS platform needs an AWS ${what}`);
+  return value;
+}
+
+/**
+ * The AWS implementation of the platform. It configures the aws provider for the environment's
+ * account and region, with the environment's tags as `default_tags` so every taggable resource
+ * carries them without repeating them per resource.
+ */
+export class AwsPlatform extends Construct implements CloudPlatform {
+  readonly cloud = "aws";
+  readonly ctx: AwsContext;
+  readonly keys: AwsKeys;
+  private monitoringRole?: IamRole;
+
+  constructor(scope: Construct, id: string, env: Environment) {
+    super(scope, id);
+    this.ctx = new AwsContext(env);
+    new AwsProvider(scope, "aws", {
+      region: this.ctx.region,
+      // A plan against the wrong account's credentials fails instead of creating resources there.
+      allowedAccountIds: [this.ctx.accountId],
+      defaultTags: [{ tags: environmentTags(env) }],
+    });
+    this.keys = new AwsKeys(this, "keys", this.ctx);
+  }
+
+  network(): AwsNetwork {
+    return new AwsNetwork(this, "network", { ctx: this.ctx, logsKey: this.keys.logs });
+  }
+
+  cluster(network: INetwork): AwsCluster {
+    return new AwsCluster(this, "cluster", {
+      ctx: this.ctx,
+      network: expect(network, AwsNetwork, "network"),
+      clusterKey: this.keys.cluster,
+      logsKey: this.keys.logs,
+    });
+  }
+
+  bucket(spec: BucketSpec): AwsBucket {
+    return new AwsBucket(this, `bucket-${spec.name}`, { ctx: this.ctx, spec, key: this.keys.data });
+  }
+
+  database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): AwsDatabase {
+    this.monitoringRole ??= rdsMonitoringRole(this, this.ctx);
+    return new AwsDatabase(this, `database-${spec.name}`, {
+      ctx: this.ctx,
+      spec,
+      network: expect(network, AwsNetwork, "network"),
+      cluster: expect(cluster, AwsCluster, "cluster"),
+      key: this.keys.data,
+      monitoringRole: this.monitoringRole,
+    });
+  }
+
+  workloadIdentity(app: AppName, cluster: ICluster): AwsWorkloadIdentity {
+    return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, expect(cluster, AwsCluster, "cluster").oidc, app);
+  }
+}

@@ -1,0 +1,51 @@
+import { Construct } from "constructs";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { type AwsContext, policyDocument, type PolicyStatement } from "./context";
+
+/**
+ * Customer-managed KMS keys of one environment, split by blast radius: `data` encrypts buckets,
+ * databases and their secrets; `cluster` envelope-encrypts Kubernetes secrets; `logs` encrypts
+ * CloudWatch log groups (it must trust the Logs service, which the others must not).
+ * Rotation is on; deletion waits the maximum 30 days so a mistaken destroy can be cancelled.
+ */
+export class AwsKeys extends Construct {
+  readonly data: KmsKey;
+  readonly cluster: KmsKey;
+  readonly logs: KmsKey;
+
+  constructor(scope: Construct, id: string, ctx: AwsContext) {
+    super(scope, id);
+    const accountAdmin: PolicyStatement = {
+      Sid: "AccountAdministersKeyThroughIam",
+      Effect: "Allow",
+      Principal: { AWS: ctx.accountRoot },
+      Action: "kms:*",
+      Resource: "*",
+    };
+    const logsService: PolicyStatement = {
+      Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
+      Effect: "Allow",
+      Principal: { Service: `logs.${ctx.region}.${ctx.serviceDomain}` },
+      Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+      Resource: "*",
+      Condition: {
+        ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:*` },
+      },
+    };
+    const key = (name: string, description: string, statements: PolicyStatement[]) => {
+      const created = new KmsKey(this, name, {
+        description: `${ctx.env.name}: ${description}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: policyDocument(...statements),
+        lifecycle: { preventDestroy: ctx.env.production },
+      });
+      new KmsAlias(this, `${name}-alias`, { name: `alias/${ctx.name(name)}`, targetKeyId: created.keyId });
+      return created;
+    };
+    this.data = key("data", "buckets, databases and their secrets", [accountAdmin]);
+    this.cluster = key("cluster", "Kubernetes secrets envelope encryption", [accountAdmin]);
+    this.logs = key("logs", "CloudWatch log groups", [accountAdmin, logsService]);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The apps the platform knows how to run, and what each needs from the environment. The Helm
+ * releases live in `constructs/apps/`; this catalogue is what the spec and the cloud identity
+ * layer need to know about them.
+ */
+export const APP_NAMES = ["airflow", "airbyte", "datahub", "metabase", "grafana", "monitoring"] as const;
+export type AppName = (typeof APP_NAMES)[number];
+
+export interface AppNeeds {
+  /** Kubernetes namespace the app's release is installed into. */
+  readonly namespace: string;
+  /** Kubernetes service account the app's pods run as; its cloud identity is bound to it alone. */
+  readonly serviceAccount: string;
+  /** The app keeps its metadata in PostgreSQL. */
+  readonly database: boolean;
+  /** What the app keeps in object storage, when it needs a bucket. */
+  readonly bucket?: string;
+}
+
+export const APP_CATALOGUE: Readonly<Record<AppName, AppNeeds>> = {
+  airflow: { namespace: "airflow", serviceAccount: "airflow", database: true, bucket: "task logs" },
+  airbyte: { namespace: "airbyte", serviceAccount: "airbyte", database: true, bucket: "state and logs" },
+  datahub: { namespace: "datahub", serviceAccount: "datahub", database: true },
+  metabase: { namespace: "metabase", serviceAccount: "metabase", database: true },
+  grafana: { namespace: "grafana", serviceAccount: "grafana", database: true },
+  monitoring: { namespace: "monitoring", serviceAccount: "prometheus", database: false },
+};

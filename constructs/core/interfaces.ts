@@ -1,0 +1,64 @@
+/**
+ * The neutral handles every cloud returns and every app consumes. App constructs know only these
+ * interfaces; nothing outside `constructs/<cloud>/` knows which cloud is behind them.
+ */
+import type { Construct } from "constructs";
+import type { AppName } from "./apps";
+import type { Cloud, BucketSpec, DatabaseSpec } from "./spec";
+
+export interface INetwork {
+  /** The cloud's id of the network (VPC id, VNet id, network self link). */
+  readonly networkId: string;
+}
+
+export interface ICluster {
+  readonly clusterName: string;
+  /** The Kubernetes API endpoint (private unless the spec allows public CIDRs). */
+  readonly endpoint: string;
+}
+
+/** A cloud identity bound to exactly one Kubernetes service account, with no static keys. */
+export interface IWorkloadIdentity {
+  readonly app: AppName;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** Annotations the service account needs so its pods receive the cloud identity. */
+  readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+}
+
+export interface IBucket {
+  readonly spec: BucketSpec;
+  /** The cloud's name of the bucket (S3 bucket, ADLS container, GCS bucket). */
+  readonly bucketName: string;
+  /** URL apps use for it: `s3://`, `abfss://` or `gs://`. */
+  readonly url: string;
+  /** Lets the identity list, read, write and delete objects in this bucket and nothing else. */
+  grantReadWrite(identity: IWorkloadIdentity): void;
+  /** Lets the identity list and read objects in this bucket and nothing else. */
+  grantRead(identity: IWorkloadIdentity): void;
+}
+
+export interface IDatabase {
+  readonly spec: DatabaseSpec;
+  /** Private DNS name of the primary. */
+  readonly host: string;
+  readonly port: number;
+  /** Where the generated administrator credential is kept (a secret ARN, vault URI or id). */
+  readonly adminSecretRef: string;
+}
+
+/**
+ * One cloud's implementation of the platform for one environment. `platformFor()` picks it;
+ * each method adds the cloud's native resources under the scope it was created with.
+ */
+export interface CloudPlatform {
+  readonly cloud: Cloud;
+  network(): INetwork;
+  cluster(network: INetwork): ICluster;
+  bucket(spec: BucketSpec): IBucket;
+  database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): IDatabase;
+  workloadIdentity(app: AppName, cluster: ICluster): IWorkloadIdentity;
+}
+
+/** Creates the platform for an environment inside a stack; see `platformFor`. */
+export type CloudPlatformFactory = (scope: Construct, env: import("./spec").Environment) => CloudPlatform;

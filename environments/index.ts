@@ -1,0 +1,7 @@
+import type { EnvironmentInput } from "../constructs/core/spec";
+import { ops } from "./ops";
+import { prod } from "./prod";
+import { staging } from "./staging";
+
+/** Every environment `npm run synth` builds. Add a file next to these and list it here. */
+export const environments: readonly EnvironmentInput[] = [prod, staging, ops];

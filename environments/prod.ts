@@ -1,0 +1,38 @@
+import type { EnvironmentInput } from "../constructs/core/spec";
+
+/** Production: three zones, on-demand system nodes, HA database with a read replica. */
+export const prod = {
+  name: "prod",
+  production: true,
+  cloud: "aws",
+  accounts: {
+    // Replace with your production account: AWS's documentation example id.
+    aws: { region: "eu-west-1", accountId: "111122223333" },
+  },
+  owner: "data-platform",
+  costCentre: "cc-1001",
+  tags: { "data-classification": "confidential" },
+  network: { cidr: "10.10.0.0/16", zones: 3 },
+  cluster: {
+    kubernetesVersion: "1.33",
+    nodePools: [
+      { name: "system", size: "medium", minNodes: 3, maxNodes: 6 },
+      { name: "workers", size: "large", minNodes: 2, maxNodes: 12 },
+      { name: "batch", size: "large", minNodes: 0, maxNodes: 20, spot: true },
+    ],
+  },
+  buckets: [
+    { name: "logs", purpose: "logs", expirationDays: 400 },
+    { name: "lake", purpose: "data" },
+    { name: "artifacts", purpose: "artifacts", noncurrentVersionExpirationDays: 30 },
+  ],
+  databases: [
+    { name: "platform", postgresVersion: "16", size: "large", storageGiB: 200, backupRetentionDays: 30, readReplicas: 1 },
+  ],
+  apps: [
+    { name: "airflow", database: "platform", bucket: "logs" },
+    { name: "airbyte", database: "platform", bucket: "lake" },
+    { name: "datahub", database: "platform" },
+    { name: "metabase", database: "platform" },
+  ],
+} satisfies EnvironmentInput;

@@ -1,0 +1,36 @@
+import { existsSync, rmSync } from "node:fs";
+import { App } from "cdktf";
+import { parseEnvironments, SpecErrors } from "../constructs/core/spec";
+import { SpecError } from "../constructs/core/errors";
+import { InfraStack } from "./infra";
+
+/** Builds the stacks of every environment into an app; throws SpecError(s) on a bad spec. */
+export function buildApp(inputs: readonly unknown[], outdir: string): App {
+  const envs = parseEnvironments(inputs);
+  const app = new App({ outdir });
+  for (const env of envs) new InfraStack(app, env);
+  return app;
+}
+
+/**
+ * Validates every environment, builds the stacks and synthesizes them. Returns the process exit
+ * code; a spec problem is printed as one line per issue, without a stack trace, and nothing is
+ * written.
+ */
+export function synthesize(inputs: readonly unknown[], outdir = "cdktf.out"): number {
+  const outdirExisted = existsSync(outdir);
+  try {
+    const app = buildApp(inputs, outdir);
+    app.synth();
+    const stacks = app.node.children.map((child) => child.node.id);
+    process.stdout.write(`synthesized ${stacks.length} stacks into ${outdir}: ${stacks.join(", ")}\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof SpecErrors || error instanceof SpecError)) throw error;
+    // cdktf's App creates its outdir on construction; a spec error found while building the
+    // stacks must not leave an empty one behind.
+    if (!outdirExisted) rmSync(outdir, { recursive: true, force: true });
+    process.stderr.write(`spec error: ${error.message}\n`);
+    return 1;
+  }
+}

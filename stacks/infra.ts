@@ -1,0 +1,40 @@
+import type { Construct } from "constructs";
+import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import type { Environment } from "../constructs/core/spec";
+import { platformFor } from "../constructs/platform";
+
+/**
+ * `<env>-infra`: network, cluster, buckets, databases and app identities of one environment,
+ * on the cloud's own provider alone (so the AWS stacks are fully checkable offline).
+ */
+export class InfraStack extends TerraformStack {
+  constructor(scope: Construct, readonly env: Environment) {
+    super(scope, `${env.name}-infra`);
+    // Relative to cdktf.out/stacks/<stack>: the state sits in the project's state/ folder, and
+    // the synthesized JSON is the same on every machine.
+    new LocalBackend(this, { path: `../../../state/${env.name}-infra.tfstate` });
+
+    const platform = platformFor(this, env);
+    const network = platform.network();
+    const cluster = platform.cluster(network);
+    const buckets = new Map(env.buckets.map((spec) => [spec.name, platform.bucket(spec)]));
+    const databases = env.databases.map((spec) => platform.database(spec, network, cluster));
+
+    for (const app of env.apps) {
+      const identity = platform.workloadIdentity(app.name, cluster);
+      if (app.bucket !== undefined) buckets.get(app.bucket)?.grantReadWrite(identity);
+    }
+
+    new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });
+    for (const [name, bucket] of buckets) {
+      new TerraformOutput(this, `bucket_${name}_url`, { value: bucket.url, description: `URL of the ${name} bucket` });
+    }
+    for (const database of databases) {
+      new TerraformOutput(this, `database_${database.spec.name}_host`, { value: database.host, description: `Private host name of the ${database.spec.name} database` });
+      new TerraformOutput(this, `database_${database.spec.name}_admin_secret`, {
+        value: database.adminSecretRef,
+        description: `Where the generated admin credential of ${database.spec.name} is kept`,
+      });
+    }
+  }
+}
