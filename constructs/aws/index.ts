@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { AppName } from "../core/apps";
-import type { CloudPlatform, ICluster, INetwork } from "../core/interfaces";
+import type { CloudPlatform, ICluster, INetwork, ResourceTypeMap } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
@@ -74,3 +74,17 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, expect(cluster, AwsCluster, "cluster").oidc, app);
   }
 }
+
+/** The Terraform resource types behind each neutral concept on AWS (checked by the parity test). */
+export const AWS_RESOURCE_TYPES: ResourceTypeMap = {
+  network: ["aws_vpc", "aws_subnet", "aws_route_table", "aws_vpc_endpoint", "aws_flow_log"],
+  egress: ["aws_nat_gateway", "aws_internet_gateway"],
+  cluster: ["aws_eks_cluster", "aws_iam_openid_connect_provider", "aws_eks_addon"],
+  nodePool: ["aws_eks_node_group", "aws_launch_template"],
+  bucket: ["aws_s3_bucket", "aws_s3_bucket_public_access_block", "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning"],
+  database: ["aws_db_instance", "aws_db_parameter_group", "aws_db_subnet_group"],
+  identity: ["aws_iam_role", "aws_iam_role_policy"],
+  // RDS generates the admin password and keeps it in Secrets Manager (manage_master_user_password).
+  secrets: ["aws_db_instance"],
+  encryptionKey: ["aws_kms_key"],
+};

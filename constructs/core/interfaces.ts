@@ -2,7 +2,6 @@
  * The neutral handles every cloud returns and every app consumes. App constructs know only these
  * interfaces; nothing outside `constructs/<cloud>/` knows which cloud is behind them.
  */
-import type { Construct } from "constructs";
 import type { AppName } from "./apps";
 import type { Cloud, BucketSpec, DatabaseSpec } from "./spec";
 
@@ -60,5 +59,10 @@ export interface CloudPlatform {
   workloadIdentity(app: AppName, cluster: ICluster): IWorkloadIdentity;
 }
 
-/** Creates the platform for an environment inside a stack; see `platformFor`. */
-export type CloudPlatformFactory = (scope: Construct, env: import("./spec").Environment) => CloudPlatform;
+
+/** The neutral concepts each cloud maps to native resource types (the parity table in the docs). */
+export const NEUTRAL_CONCEPTS = ["network", "egress", "cluster", "nodePool", "bucket", "database", "identity", "secrets", "encryptionKey"] as const;
+export type NeutralConcept = (typeof NEUTRAL_CONCEPTS)[number];
+
+/** Terraform resource types that implement each neutral concept on one cloud. */
+export type ResourceTypeMap = Readonly<Record<NeutralConcept, readonly string[]>>;

@@ -110,6 +110,12 @@ const clusterSchema = z.strictObject({
         .default([]),
     })
     .optional(),
+  azure: z
+    .strictObject({
+      /** Entra ID groups given cluster-admin through Azure RBAC for Kubernetes. */
+      adminGroupObjectIds: z.array(uuid).default([]),
+    })
+    .optional(),
 });
 
 const bucketSchema = z.strictObject({
