@@ -1,8 +1,9 @@
 import type { Construct } from "constructs";
 import type { CloudPlatform } from "./core/interfaces";
-import { type Environment } from "./core/spec";
-import { SpecError } from "./core/errors";
+import type { Environment } from "./core/spec";
 import { AwsPlatform } from "./aws";
+import { AzurePlatform } from "./azure";
+import { GcpPlatform } from "./gcp";
 
 /** The only place that switches on the cloud: everything after it sees a `CloudPlatform`. */
 export function platformFor(scope: Construct, env: Environment): CloudPlatform {
@@ -10,9 +11,8 @@ export function platformFor(scope: Construct, env: Environment): CloudPlatform {
     case "aws":
       return new AwsPlatform(scope, "platform", env);
     case "azure":
+      return new AzurePlatform(scope, "platform", env) as unknown as CloudPlatform;
     case "gcp":
-      throw new SpecError(env.name, [
-        { path: "cloud", message: `given "${env.cloud}"; accepted: "aws" (${env.cloud} is not yet supported: it arrives with the Azure/GCP parity work)` },
-      ]);
+      return new GcpPlatform(scope, "platform", env) as unknown as CloudPlatform;
   }
 }
