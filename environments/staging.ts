@@ -8,6 +8,9 @@ export const staging = {
   accounts: {
     // Replace with your staging account: AWS's documentation example id.
     aws: { region: "eu-west-1", accountId: "444455556666" },
+    // The same environment on Azure and GCP, for a move between clouds (change `cloud` only).
+    azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000002", tenantId: "00000000-0000-4000-8000-0000000000aa" },
+    gcp: { region: "europe-west1", projectId: "acme-data-staging" },
   },
   owner: "data-platform",
   costCentre: "cc-1001",

@@ -1,0 +1,111 @@
+/**
+ * Checks rendered Helm values against the upstream chart contracts in `../shared/charts/`
+ * (values.yaml, values.schema.json, the value paths the templates read, bundled subcharts):
+ * - the values Helm would use (chart defaults merged with ours) must pass values.schema.json;
+ * - every key path we set must exist in the chart's default values.yaml, or be read by its
+ *   templates, or sit under a free-form map (a default of `{}`, a list, or an open path such as
+ *   annotations, env, config sections).
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import Ajv from "ajv";
+import { parse } from "yaml";
+
+export const CHARTS_DIR = resolve(process.env.PLATFORM_CHARTS_DIR ?? join(__dirname, "..", "..", "..", "shared", "charts"));
+
+type Path = readonly string[];
+
+export interface ChartContract {
+  readonly folder: string;
+  readonly defaults: Record<string, unknown>;
+  readonly schema?: Record<string, unknown>;
+  /** Value paths the templates read. */
+  readonly referenced: readonly Path[];
+  /** Paths whose whole subtree is free-form. */
+  readonly open: readonly Path[];
+  readonly subcharts: ReadonlyMap<string, ChartContract>;
+}
+
+function readJson<T>(path: string, fallback: T): T {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : fallback;
+}
+
+export function loadChart(folder: string, dir = join(CHARTS_DIR, folder)): ChartContract {
+  // A bundled subchart without its own template refs borrows those of the same chart kept at top level.
+  const refsDir = existsSync(join(dir, "template-refs.json")) ? dir : join(CHARTS_DIR, folder.split("/").pop() as string);
+  const refs = readJson<{ referenced?: Path[]; open?: Path[] }>(join(refsDir, "template-refs.json"), {});
+  const checker = readJson<{ openPaths?: Path[] }>(join(refsDir, "checker.json"), {});
+  const subchartsDir = join(dir, "subcharts");
+  const subcharts = new Map<string, ChartContract>();
+  if (existsSync(subchartsDir)) {
+    for (const name of readdirSync(subchartsDir)) subcharts.set(name, loadChart(`${folder}/${name}`, join(subchartsDir, name)));
+  }
+  const schemaPath = join(dir, "values.schema.json");
+  return {
+    folder,
+    defaults: (parse(readFileSync(join(dir, "values.yaml"), "utf8")) ?? {}) as Record<string, unknown>,
+    schema: existsSync(schemaPath) ? readJson<Record<string, unknown>>(schemaPath, {}) : undefined,
+    referenced: refs.referenced ?? [],
+    open: [...(refs.open ?? []), ...(checker.openPaths ?? [])],
+    subcharts,
+  };
+}
+
+const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+const startsWith = (path: Path, prefix: Path) => prefix.length <= path.length && prefix.every((key, i) => path[i] === key);
+
+/** Key paths of `values` the chart does not know, as dotted strings. */
+export function unknownPaths(chart: ChartContract, values: Record<string, unknown>): string[] {
+  const unknown: string[] = [];
+  const visit = (value: unknown, defaults: unknown, path: Path, contract: ChartContract, base: Path): void => {
+    const local = path.slice(base.length);
+    if (contract.open.some((open) => startsWith(local, open))) return;
+    if (!isMap(value)) return;
+    // A default of {} or a list is a free-form map; so is a leaf the templates read whole (toYaml).
+    if (isMap(defaults) && Object.keys(defaults).length === 0) return;
+    if (Array.isArray(defaults)) return;
+    const referencedBelow = contract.referenced.filter((ref) => startsWith(ref, local) && ref.length > local.length);
+    if (!isMap(defaults) && local.length > 0 && contract.referenced.some((ref) => ref.length === local.length && startsWith(ref, local)) && referencedBelow.length === 0) return;
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = [...path, key];
+      const childLocal = [...local, key];
+      if (local.length === 0 && contract.subcharts.has(key)) {
+        const sub = contract.subcharts.get(key) as ChartContract;
+        const merged = { ...sub.defaults, ...(isMap(defaults) && isMap(defaults[key]) ? defaults[key] : {}) };
+        visit(child, merged, childPath, sub, childPath);
+        continue;
+      }
+      if (local.length === 0 && key === "global") continue;
+      const known = isMap(defaults) && key in defaults;
+      const referenced = contract.referenced.some((ref) => startsWith(ref, childLocal));
+      if (!known && !referenced) {
+        unknown.push(childPath.join("."));
+        continue;
+      }
+      visit(child, isMap(defaults) ? defaults[key] : undefined, childPath, contract, base);
+    }
+  };
+  visit(values, chart.defaults, [], chart, []);
+  return unknown;
+}
+
+/** Helm's merge of user values over chart defaults: maps merge, everything else replaces. */
+export function mergeValues(defaults: unknown, overrides: unknown): unknown {
+  if (!isMap(defaults) || !isMap(overrides)) return overrides === undefined ? defaults : overrides;
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === null) delete merged[key];
+    else merged[key] = mergeValues(defaults[key], value);
+  }
+  return merged;
+}
+
+/** Schema errors of the merged values, or [] when the chart has no schema or they pass. */
+export function schemaErrors(chart: ChartContract, values: Record<string, unknown>): string[] {
+  if (!chart.schema) return [];
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  const { $schema: _ignored, ...schema } = chart.schema;
+  const validate = ajv.compile(schema);
+  if (validate(mergeValues(chart.defaults, values))) return [];
+  return (validate.errors ?? []).map((error) => `${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
+}
