@@ -95,6 +95,20 @@ const badSpecs: BadSpec[] = [
   { problem: "an unknown app", changes: { "apps[1]": { name: "superset" } }, path: "apps[1].name", says: ['given "superset"', "airflow | airbyte"] },
   { problem: "an app naming a bucket that does not exist", changes: { "apps[0].bucket": "lake" }, path: "apps[0].bucket", says: ['given "lake"', "a bucket in this spec (logs)"] },
   { problem: "an app without the database it needs", changes: { "apps[0].database": undefined }, path: "apps[0].database", says: ["given nothing", "airflow stores its metadata in PostgreSQL"] },
+  {
+    problem: "an app host outside the DNS zone",
+    changes: { dns: { zone: "data.example.com", acmeEmail: "ops@example.com" }, "apps[0].host": "airflow.example.org" },
+    path: "apps[0].host",
+    says: ['given "airflow.example.org"', "inside the DNS zone data.example.com"],
+  },
+  { problem: "an app host without TLS settings", changes: { "apps[0].host": "airflow.example.com" }, path: "apps[0].host", says: ['given "airflow.example.com"', "dns.acmeEmail"] },
+  {
+    problem: "two apps on one host",
+    changes: { dns: { acmeEmail: "ops@example.com" }, "apps[0].host": "data.example.com", "apps[1]": { name: "metabase", database: "main", host: "data.example.com" } },
+    path: "apps[1].host",
+    says: ['given "data.example.com"', "airflow has it"],
+  },
+  { problem: "a host name that is not a DNS name", changes: { dns: { acmeEmail: "ops@example.com" }, "apps[0].host": "Airflow_UI" }, path: "apps[0].host", says: ['given "Airflow_UI"', "lowercase DNS name"] },
   { problem: "a tag overriding a platform tag", changes: { tags: { owner: "someone-else" } }, path: "tags.owner", says: ['given "someone-else"', "the platform sets those itself"] },
   {
     problem: "production without HA",

@@ -30,11 +30,14 @@ function readJson<T>(path: string, fallback: T): T {
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : fallback;
 }
 
+/** checker.json may write a path as a list of keys or as a dotted string. */
+const toPath = (path: Path | string): Path => (typeof path === "string" ? path.split(".") : path);
+
 export function loadChart(folder: string, dir = join(CHARTS_DIR, folder)): ChartContract {
   // A bundled subchart without its own template refs borrows those of the same chart kept at top level.
   const refsDir = existsSync(join(dir, "template-refs.json")) ? dir : join(CHARTS_DIR, folder.split("/").pop() as string);
   const refs = readJson<{ referenced?: Path[]; open?: Path[] }>(join(refsDir, "template-refs.json"), {});
-  const checker = readJson<{ openPaths?: Path[] }>(join(refsDir, "checker.json"), {});
+  const checker = readJson<{ openPaths?: (Path | string)[] }>(join(refsDir, "checker.json"), {});
   const subchartsDir = join(dir, "subcharts");
   const subcharts = new Map<string, ChartContract>();
   if (existsSync(subchartsDir)) {
@@ -46,7 +49,7 @@ export function loadChart(folder: string, dir = join(CHARTS_DIR, folder)): Chart
     defaults: (parse(readFileSync(join(dir, "values.yaml"), "utf8")) ?? {}) as Record<string, unknown>,
     schema: existsSync(schemaPath) ? readJson<Record<string, unknown>>(schemaPath, {}) : undefined,
     referenced: refs.referenced ?? [],
-    open: [...(refs.open ?? []), ...(checker.openPaths ?? [])],
+    open: [...(refs.open ?? []), ...(checker.openPaths ?? []).map(toPath)],
     subcharts,
   };
 }
@@ -54,38 +57,74 @@ export function loadChart(folder: string, dir = join(CHARTS_DIR, folder)): Chart
 const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
 const startsWith = (path: Path, prefix: Path) => prefix.length <= path.length && prefix.every((key, i) => path[i] === key);
 
+/**
+ * Keys whose contents are free-form by Kubernetes or chart convention (maps of labels, env,
+ * resources, configuration-file sections): nothing below them is checked against defaults.
+ */
+const FREE_FORM_KEYS = new Set([
+  "annotations",
+  "podAnnotations",
+  "labels",
+  "podLabels",
+  "env",
+  "extraEnv",
+  "extraEnvs",
+  "config",
+  "resources",
+  "nodeSelector",
+  "tolerations",
+  "affinity",
+  "securityContext",
+  "podSecurityContext",
+]);
+
+interface Scope {
+  readonly referenced: readonly Path[];
+  readonly open: readonly Path[];
+  /** Length of the path prefix that leads to this (sub)chart's root. */
+  readonly base: number;
+}
+
 /** Key paths of `values` the chart does not know, as dotted strings. */
 export function unknownPaths(chart: ChartContract, values: Record<string, unknown>): string[] {
   const unknown: string[] = [];
-  const visit = (value: unknown, defaults: unknown, path: Path, contract: ChartContract, base: Path): void => {
-    const local = path.slice(base.length);
-    if (contract.open.some((open) => startsWith(local, open))) return;
+  const visit = (value: unknown, defaults: unknown, path: Path, scope: Scope): void => {
+    const local = path.slice(scope.base);
+    if (scope.open.some((open) => startsWith(local, open))) return;
     if (!isMap(value)) return;
+    if (local.length > 0 && FREE_FORM_KEYS.has(local[local.length - 1])) return;
     // A default of {} or a list is a free-form map; so is a leaf the templates read whole (toYaml).
     if (isMap(defaults) && Object.keys(defaults).length === 0) return;
     if (Array.isArray(defaults)) return;
-    const referencedBelow = contract.referenced.filter((ref) => startsWith(ref, local) && ref.length > local.length);
-    if (!isMap(defaults) && local.length > 0 && contract.referenced.some((ref) => ref.length === local.length && startsWith(ref, local)) && referencedBelow.length === 0) return;
+    const readWhole = scope.referenced.some((ref) => ref.length === local.length && startsWith(ref, local));
+    const readBelow = scope.referenced.some((ref) => ref.length > local.length && startsWith(ref, local));
+    if (!isMap(defaults) && local.length > 0 && readWhole && !readBelow) return;
     for (const [key, child] of Object.entries(value)) {
       const childPath = [...path, key];
       const childLocal = [...local, key];
-      if (local.length === 0 && contract.subcharts.has(key)) {
-        const sub = contract.subcharts.get(key) as ChartContract;
-        const merged = { ...sub.defaults, ...(isMap(defaults) && isMap(defaults[key]) ? defaults[key] : {}) };
-        visit(child, merged, childPath, sub, childPath);
+      const sub = local.length === 0 ? chart.subcharts.get(key) : undefined;
+      if (scope.base === 0 && sub) {
+        // Helm merges the parent's values for a subchart deeply over the subchart's defaults;
+        // the parent's templates may read subchart keys too.
+        const parentRefs = (refs: readonly Path[]) => refs.filter((ref) => ref[0] === key).map((ref) => ref.slice(1));
+        visit(child, mergeValues(sub.defaults, isMap(defaults) ? defaults[key] : undefined), childPath, {
+          referenced: [...sub.referenced, ...parentRefs(scope.referenced)],
+          open: [...sub.open, ...parentRefs(scope.open)],
+          base: childPath.length,
+        });
         continue;
       }
       if (local.length === 0 && key === "global") continue;
       const known = isMap(defaults) && key in defaults;
-      const referenced = contract.referenced.some((ref) => startsWith(ref, childLocal));
+      const referenced = scope.referenced.some((ref) => startsWith(ref, childLocal));
       if (!known && !referenced) {
         unknown.push(childPath.join("."));
         continue;
       }
-      visit(child, isMap(defaults) ? defaults[key] : undefined, childPath, contract, base);
+      visit(child, isMap(defaults) ? defaults[key] : undefined, childPath, scope);
     }
   };
-  visit(values, chart.defaults, [], chart, []);
+  visit(values, chart.defaults, [], { referenced: chart.referenced, open: chart.open, base: 0 });
   return unknown;
 }
 

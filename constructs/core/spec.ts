@@ -155,8 +155,17 @@ const databaseSchema = z.strictObject({
     .default({}),
 });
 
+const hostName = pattern(
+  /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+  "a lowercase DNS name such as airflow.data.example.com",
+);
+
 const appSchema = z.strictObject({
   name: z.enum(APP_NAMES, { error: `accepted: ${APP_NAMES.join(" | ")}` }),
+  /** Host name of the app's UI, served over TLS. @default no ingress (reach it with kubectl port-forward) */
+  host: hostName.optional(),
+  /** Scales the app's resource requests and limits. @default medium in production, small elsewhere */
+  size: size.optional(),
   /** Name of the spec database this app gets its own database and role on. */
   database: z.string().optional(),
   /** Name of the spec bucket this app reads and writes. */
@@ -184,6 +193,15 @@ const environmentSchema = z.strictObject({
     zones: intRange(2, SUBNET_PLAN_LIMITS.maxZones).optional(),
   }),
   cluster: clusterSchema,
+  /** Public DNS and TLS for app UIs. */
+  dns: z
+    .strictObject({
+      /** Zone external-dns manages records in; every app host must be inside it. @default none: you create the records */
+      zone: hostName.optional(),
+      /** Contact for the Let's Encrypt account that issues the apps' TLS certificates. */
+      acmeEmail: pattern(/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/, "an email address"),
+    })
+    .optional(),
   buckets: z.array(bucketSchema).default([]),
   databases: z.array(databaseSchema).default([]),
   apps: z.array(appSchema).default([]),
@@ -200,6 +218,7 @@ function resolveDefaults(env: ParsedEnvironment) {
     ...env,
     network: { ...env.network, zones: env.network.zones ?? (production ? 3 : 2) },
     cluster: { ...env.cluster, logRetentionDays: env.cluster.logRetentionDays ?? (production ? 90 : 30) },
+    apps: env.apps.map((app) => ({ ...app, size: app.size ?? (production ? "medium" : "small") })),
     databases: env.databases.map((db) => ({
       ...db,
       highAvailability: db.highAvailability ?? production,
@@ -256,6 +275,13 @@ function checkNetwork(env: Environment, report: Report): void {
 }
 
 function checkReferences(env: Environment, report: Report): void {
+  const hosts = new Map<string, string>();
+  env.apps.forEach((app, index) => {
+    if (app.host === undefined) return;
+    const owner = hosts.get(app.host);
+    if (owner !== undefined) report(["apps", index, "host"], app.host, `a host no other app uses (${owner} has it)`);
+    hosts.set(app.host, app.name);
+  });
   const buckets = env.buckets.map((b) => b.name);
   const databases = env.databases.map((d) => d.name);
   env.apps.forEach((app, index) => {
@@ -264,6 +290,13 @@ function checkReferences(env: Environment, report: Report): void {
     }
     if (app.bucket !== undefined && !buckets.includes(app.bucket)) {
       report(["apps", index, "bucket"], app.bucket, `the name of a bucket in this spec (${buckets.join(", ") || "none defined"})`);
+    }
+    if (app.host !== undefined && env.dns === undefined) {
+      report(["apps", index, "host"], app.host, "a host only together with dns.acmeEmail, which TLS certificates are issued for");
+    }
+    const zone = env.dns?.zone;
+    if (app.host !== undefined && zone !== undefined && !app.host.endsWith(`.${zone}`)) {
+      report(["apps", index, "host"], app.host, `a name inside the DNS zone ${zone}, such as ${app.name}.${zone}`);
     }
     const needs = APP_CATALOGUE[app.name];
     if (needs.database && app.database === undefined) report(["apps", index, "database"], undefined, `a database: ${app.name} stores its metadata in PostgreSQL`);
