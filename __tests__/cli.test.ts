@@ -34,11 +34,11 @@ describe("synth on a bad spec", () => {
     expect(result.wroteOutput).toBe(false);
   });
 
-  it("says a cloud is not yet supported rather than half-building it", () => {
-    const spec = { ...baseSpec(), cloud: "gcp", accounts: { gcp: { region: "europe-west1", projectId: "acme-data-test" } } };
+  it("reports a problem found while building a cloud's stack the same way, and leaves no cdktf.out", () => {
+    const spec = { ...baseSpec(), cloud: "gcp", network: { cidr: "10.42.0.0/16", zones: 4 }, accounts: { gcp: { region: "europe-west4", projectId: "acme-data-test" } } };
     const result = synthProcess(spec);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('- cloud: given "gcp"; accepted: "aws" (gcp is not yet supported');
+    expect(result.stderr).toContain("- network.zones: given 4; accepted: at most 3 in europe-west4");
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(result.wroteOutput).toBe(false);
   });

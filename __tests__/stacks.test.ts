@@ -5,7 +5,7 @@ describe("default environments", () => {
   const outdir = synthDefaults();
 
   it("synthesize one infra stack per environment", () => {
-    expect(stackNames(outdir)).toEqual(["ops-infra", "prod-infra", "staging-infra"]);
+    expect(stackNames(outdir)).toEqual(["ops-infra", "prod-infra", "staging-azure-infra", "staging-gcp-infra", "staging-infra"]);
   });
 
   // One reviewable file per stack: a changed resource address in its diff means a replaced resource.

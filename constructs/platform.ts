@@ -11,8 +11,8 @@ export function platformFor(scope: Construct, env: Environment): CloudPlatform {
     case "aws":
       return new AwsPlatform(scope, "platform", env);
     case "azure":
-      return new AzurePlatform(scope, "platform", env) as unknown as CloudPlatform;
+      return new AzurePlatform(scope, "platform", env);
     case "gcp":
-      return new GcpPlatform(scope, "platform", env) as unknown as CloudPlatform;
+      return new GcpPlatform(scope, "platform", env);
   }
 }

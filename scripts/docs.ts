@@ -7,6 +7,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AWS_RESOURCE_TYPES } from "../constructs/aws";
 import { AWS_DATABASE_INSTANCE_CLASSES, AWS_NODE_INSTANCE_TYPES } from "../constructs/aws/sizes";
+import { AZURE_RESOURCE_TYPES } from "../constructs/azure";
+import { AZURE_NODE_VM_SIZES, AZURE_POSTGRES_SKUS } from "../constructs/azure/sizes";
+import { GCP_RESOURCE_TYPES } from "../constructs/gcp";
+import { GCP_DATABASE_TIERS, GCP_NODE_MACHINE_TYPES } from "../constructs/gcp/sizes";
 import { NEUTRAL_CONCEPTS, type ResourceTypeMap } from "../constructs/core/interfaces";
 import { SIZE_SHAPES, SIZES, type Size } from "../constructs/core/sizes";
 
@@ -23,6 +27,8 @@ interface CloudDocs {
 
 export const CLOUD_DOCS: readonly CloudDocs[] = [
   { title: "AWS", resourceTypes: AWS_RESOURCE_TYPES, nodes: AWS_NODE_INSTANCE_TYPES, databases: AWS_DATABASE_INSTANCE_CLASSES },
+  { title: "Azure", resourceTypes: AZURE_RESOURCE_TYPES, nodes: AZURE_NODE_VM_SIZES, databases: AZURE_POSTGRES_SKUS },
+  { title: "GCP", resourceTypes: GCP_RESOURCE_TYPES, nodes: GCP_NODE_MACHINE_TYPES, databases: GCP_DATABASE_TIERS },
 ];
 
 const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
@@ -37,7 +43,7 @@ export function renderParityDoc(): string {
     "",
     row(["concept", ...CLOUD_DOCS.map((c) => c.title)]),
     row(["---", ...CLOUD_DOCS.map(() => "---")]),
-    ...NEUTRAL_CONCEPTS.map((concept) => row([concept, ...CLOUD_DOCS.map((c) => code(c.resourceTypes[concept]))])),
+    ...NEUTRAL_CONCEPTS.map((concept) => row([concept, ...CLOUD_DOCS.map((c) => code(c.resourceTypes[concept]) || "provider-managed keys")])),
     "",
   ].join("\n");
 }

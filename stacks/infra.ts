@@ -13,6 +13,8 @@ export class InfraStack extends TerraformStack {
     // Relative to cdktf.out/stacks/<stack>: the state sits in the project's state/ folder, and
     // the synthesized JSON is the same on every machine.
     new LocalBackend(this, { path: `../../../state/${env.name}-infra.tfstate` });
+    // Azure and GCP pass generated passwords through write-only arguments (Terraform 1.11+).
+    this.addOverride("terraform.required_version", ">= 1.11.0");
 
     const platform = platformFor(this, env);
     const network = platform.network();

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { AppName } from "../core/apps";
-import type { CloudPlatform, ICluster, INetwork, ResourceTypeMap } from "../core/interfaces";
+import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
@@ -12,11 +12,6 @@ import { AwsDatabase, rdsMonitoringRole } from "./database";
 import { AwsWorkloadIdentity } from "./identity";
 import { AwsKeys } from "./keys";
 import { AwsNetwork } from "./network";
-
-function expect<T>(value: unknown, type: abstract new (...args: never[]) => T, what: string): T {
-  if (!(value instanceof type)) throw new TypeError(`the AWS platform needs an AWS ${what}`);
-  return value;
-}
 
 /**
  * The AWS implementation of the platform. It configures the aws provider for the environment's
@@ -48,7 +43,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   cluster(network: INetwork): AwsCluster {
     return new AwsCluster(this, "cluster", {
       ctx: this.ctx,
-      network: expect(network, AwsNetwork, "network"),
+      network: ownHandle(network, AwsNetwork, "AWS", "network"),
       clusterKey: this.keys.cluster,
       logsKey: this.keys.logs,
     });
@@ -63,15 +58,15 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     return new AwsDatabase(this, `database-${spec.name}`, {
       ctx: this.ctx,
       spec,
-      network: expect(network, AwsNetwork, "network"),
-      cluster: expect(cluster, AwsCluster, "cluster"),
+      network: ownHandle(network, AwsNetwork, "AWS", "network"),
+      cluster: ownHandle(cluster, AwsCluster, "AWS", "cluster"),
       key: this.keys.data,
       monitoringRole: this.monitoringRole,
     });
   }
 
   workloadIdentity(app: AppName, cluster: ICluster): AwsWorkloadIdentity {
-    return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, expect(cluster, AwsCluster, "cluster").oidc, app);
+    return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, ownHandle(cluster, AwsCluster, "AWS", "cluster").oidc, app);
   }
 }
 

@@ -66,3 +66,12 @@ export type NeutralConcept = (typeof NEUTRAL_CONCEPTS)[number];
 
 /** Terraform resource types that implement each neutral concept on one cloud. */
 export type ResourceTypeMap = Readonly<Record<NeutralConcept, readonly string[]>>;
+
+/**
+ * Narrows a neutral handle to the cloud's own class. Handles only travel between methods of one
+ * platform, so a mismatch is a programming error, not a spec error.
+ */
+export function ownHandle<T>(value: unknown, type: abstract new (...args: never[]) => T, cloud: string, what: string): T {
+  if (!(value instanceof type)) throw new TypeError(`the ${cloud} platform was given a ${what} from another cloud`);
+  return value;
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { SpecError } from "../../constructs/core/errors";
+import type { EnvironmentInput } from "../../constructs/core/spec";
+import { synthInfra, type SynthesizedStack, type TfBlock } from "../support/synth";
+import { azureProductionSpec, azureSpec, ref } from "./fixtures";
+
+type DatabaseInput = NonNullable<EnvironmentInput["databases"]>[number];
+
+function withDatabase(spec: EnvironmentInput, database: Partial<DatabaseInput>): EnvironmentInput {
+  return { ...spec, databases: [{ name: "main", postgresVersion: "16", size: "small", storageGiB: 50, ...database }] };
+}
+
+const primary = (stack: SynthesizedStack) => stack.find("azurerm_postgresql_flexible_server", /^platform_database-main_[A-F0-9]+$/);
+
+/** Every string value in a JSON document, with the key it sits under. */
+function stringsByKey(value: unknown, key = ""): [string, string][] {
+  if (typeof value === "string") return [[key, value]];
+  if (Array.isArray(value)) return value.flatMap((item) => stringsByKey(item, key));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => stringsByKey(v, k));
+  return [];
+}
+
+describe("Azure PostgreSQL Flexible Server", () => {
+  const staging = synthInfra(azureSpec());
+  const prod = synthInfra(withDatabase(azureProductionSpec(), { size: "medium", storageGiB: 100, readReplicas: 2 }));
+
+  it("lives in the delegated subnet with a private DNS zone linked to the VNet", () => {
+    const server = primary(staging);
+    expect(server.delegated_subnet_id).toMatch(ref("azurerm_subnet", "id", "_postgres_"));
+    expect(server.private_dns_zone_id).toMatch(ref("azurerm_private_dns_zone", "id", "test-private-postgres-database-azure-com"));
+    expect(staging.find("azurerm_private_dns_zone", "postgres").name).toBe("test.private.postgres.database.azure.com");
+    expect(server.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*postgres/)]);
+  });
+
+  it("disables public network access", () => {
+    expect(primary(staging).public_network_access_enabled).toBe(false);
+  });
+
+  it("runs zone-redundant HA in production (spec default) and none elsewhere", () => {
+    expect(primary(prod).high_availability).toEqual({ mode: "ZoneRedundant", standby_availability_zone: "2" });
+    expect(primary(prod).zone).toBe("1");
+    expect(primary(staging)).not.toHaveProperty("high_availability");
+    const stagingWithHa = synthInfra(withDatabase(azureSpec(), { highAvailability: true }));
+    expect(primary(stagingWithHa).high_availability).toMatchObject({ mode: "ZoneRedundant" });
+  });
+
+  it("keeps geo-redundant backups in production", () => {
+    expect(primary(prod).geo_redundant_backup_enabled).toBe(true);
+    expect(primary(staging).geo_redundant_backup_enabled).toBe(false);
+  });
+
+  it("keeps backups for the spec's retention", () => {
+    expect(primary(staging).backup_retention_days).toBe(7);
+    expect(primary(prod).backup_retention_days).toBe(14);
+    expect(primary(synthInfra(withDatabase(azureSpec(), { backupRetentionDays: 21 }))).backup_retention_days).toBe(21);
+  });
+
+  it("rounds storage up to the smallest size Flexible Server offers, with auto-grow", () => {
+    const storage = (storageGiB: number) => primary(synthInfra(withDatabase(azureSpec(), { storageGiB }))).storage_mb;
+    expect(primary(staging)).toMatchObject({ storage_mb: 65536, auto_grow_enabled: true });
+    expect(storage(20)).toBe(32768);
+    expect(storage(32)).toBe(32768);
+    expect(storage(33)).toBe(65536);
+    expect(storage(4095)).toBe(4193280);
+    expect(storage(4096)).toBe(4194304);
+    expect(storage(32767)).toBe(33553408);
+  });
+
+  it("refuses storage beyond the largest Flexible Server disk as a spec error", () => {
+    const tooBig = withDatabase(azureSpec(), { storageGiB: 40000 });
+    expect(() => synthInfra(tooBig)).toThrow(SpecError);
+    expect(() => synthInfra(tooBig)).toThrow(/databases\[0\]\.storageGiB: given "40000"/);
+  });
+
+  it("maps the neutral size to a General Purpose SKU and honours the override", () => {
+    expect(primary(staging).sku_name).toBe("GP_Standard_D2ds_v5");
+    expect(primary(prod).sku_name).toBe("GP_Standard_D4ds_v5");
+    expect(primary(synthInfra(withDatabase(azureSpec(), { azure: { skuName: "MO_Standard_E4ds_v5" } }))).sku_name).toBe("MO_Standard_E4ds_v5");
+  });
+
+  it("refuses a burstable SKU with high availability", () => {
+    const burstableHa = withDatabase(azureSpec(), { highAvailability: true, azure: { skuName: "B_Standard_B2ms" } });
+    expect(() => synthInfra(burstableHa)).toThrow(/databases\[0\]\.azure\.skuName: given "B_Standard_B2ms"/);
+    expect(primary(synthInfra(withDatabase(azureSpec(), { azure: { skuName: "B_Standard_B2ms" } }))).sku_name).toBe("B_Standard_B2ms");
+  });
+
+  it("never puts a password literal in the JSON: the admin password is a random_password reference", () => {
+    for (const stack of [staging, prod]) {
+      const server = primary(stack);
+      expect(server).not.toHaveProperty("administrator_password");
+      expect(server.administrator_password_wo).toMatch(ref("random_password", "result"));
+      expect(stack.one("azurerm_key_vault_secret")).not.toHaveProperty("value");
+      expect(stack.one("azurerm_key_vault_secret").value_wo).toMatch(ref("random_password", "result"));
+      const passwordish = stringsByKey(stack.json).filter(([key]) => /password|secret|value_wo/i.test(key) && !/_version$/.test(key));
+      expect(passwordish.length).toBeGreaterThan(0);
+      for (const [, value] of passwordish) expect(value).toMatch(/^\$\{random_password\.[^}]+\.result\}$/);
+    }
+    expect(staging.one("random_password")).toMatchObject({ length: 32, special: true });
+  });
+
+  it("stores the admin password in Key Vault and hands out the secret's versionless id", () => {
+    const secret = staging.one("azurerm_key_vault_secret");
+    expect(secret).toMatchObject({ name: "test-db-main-admin-password", key_vault_id: expect.stringMatching(ref("azurerm_key_vault", "id")) });
+    expect(staging.json.output?.database_main_admin_secret).toMatchObject({ value: expect.stringMatching(ref("azurerm_key_vault_secret", "versionless_id")) });
+    expect(staging.json.output?.database_main_host).toMatchObject({ value: expect.stringMatching(ref("azurerm_postgresql_flexible_server", "fqdn")) });
+  });
+
+  it("requires TLS 1.2 or newer", () => {
+    const parameters = Object.fromEntries(staging.all("azurerm_postgresql_flexible_server_configuration").map((p) => [p.name, p.value]));
+    expect(parameters).toMatchObject({ require_secure_transport: "on", ssl_min_protocol_version: "TLSv1.2" });
+  });
+
+  it("is locked against deletes and never destroyed by a plan in production", () => {
+    expect(primary(prod).lifecycle).toMatchObject({ prevent_destroy: true });
+    expect(primary(staging).lifecycle).toMatchObject({ prevent_destroy: false });
+    expect(prod.one("azurerm_management_lock")).toMatchObject({ lock_level: "CanNotDelete", scope: expect.stringMatching(ref("azurerm_postgresql_flexible_server", "id")) });
+    expect(staging.all("azurerm_management_lock")).toHaveLength(0);
+  });
+
+  it("creates the read replicas the spec asks for, from the primary, in the same private network", () => {
+    const replicas = prod.all("azurerm_postgresql_flexible_server").filter((server) => server.create_mode === "Replica");
+    expect(replicas).toHaveLength(2);
+    for (const replica of replicas) {
+      expect(replica.source_server_id).toMatch(ref("azurerm_postgresql_flexible_server", "id", "database-main"));
+      expect(replica).toMatchObject({ public_network_access_enabled: false, sku_name: "GP_Standard_D4ds_v5", storage_mb: 131072 });
+      expect(replica.delegated_subnet_id).toMatch(ref("azurerm_subnet", "id", "_postgres_"));
+      expect(replica).not.toHaveProperty("administrator_login");
+    }
+    expect(replicas.map((r) => r.zone)).toEqual(["2", "3"]);
+    expect(staging.all("azurerm_postgresql_flexible_server").filter((s) => s.create_mode === "Replica")).toHaveLength(0);
+  });
+
+  it("names servers uniquely per subscription", () => {
+    expect(String(primary(staging).name)).toMatch(/^test-db-main-[0-9a-f]{6}$/);
+    const names = prod.all("azurerm_postgresql_flexible_server").map((s) => String(s.name));
+    expect(new Set(names).size).toBe(3);
+    expect((primary(prod) as TfBlock).version).toBe("16");
+  });
+});

@@ -1,0 +1,37 @@
+import type { EnvironmentInput } from "../../constructs/core/spec";
+import { baseSpec } from "../support/fixtures";
+import type { SynthesizedStack, TfBlock } from "../support/synth";
+
+export const SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001";
+export const TENANT_ID = "00000000-0000-4000-8000-000000000002";
+
+/** The shared base spec (one bucket, one database, airflow), built on Azure. */
+export function azureSpec(): EnvironmentInput {
+  return {
+    ...baseSpec(),
+    cloud: "azure",
+    accounts: { azure: { location: "westeurope", subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID } },
+  };
+}
+
+/** The same spec as a production environment that meets every production rule. */
+export function azureProductionSpec(): EnvironmentInput {
+  return { ...azureSpec(), name: "live", production: true };
+}
+
+/** The Azure spec with its cluster section changed. */
+export function withCluster(spec: EnvironmentInput, cluster: Partial<EnvironmentInput["cluster"]>): EnvironmentInput {
+  return { ...spec, cluster: { ...spec.cluster, ...cluster } };
+}
+
+/** Matches a Terraform reference to an attribute of a resource type, e.g. `${azurerm_subnet.x.id}`. */
+export function ref(type: string, attribute: string, idFragment = ""): RegExp {
+  return new RegExp(`^\\$\\{${type}\\.[^.}]*${idFragment}[^.}]*\\.${attribute}\\}$`);
+}
+
+/** The azurerm provider's `features` block of a synthesized stack. */
+export function providerFeatures(stack: SynthesizedStack): TfBlock {
+  const provider = stack.json.provider?.azurerm?.[0];
+  if (provider === undefined) throw new Error("the stack configures no azurerm provider");
+  return (provider.features as TfBlock[])[0];
+}

@@ -1,0 +1,256 @@
+import { Construct } from "constructs";
+import { KubernetesCluster, type KubernetesClusterMaintenanceWindowAutoUpgrade } from "@cdktf/provider-azurerm/lib/kubernetes-cluster";
+import { KubernetesClusterNodePool } from "@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool";
+import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
+import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
+import type { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
+import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
+import type { ICluster } from "../core/interfaces";
+import type { NodePoolSpec } from "../core/spec";
+import { AZURE_ROLES, type AzureContext } from "./context";
+import type { AzureNetwork } from "./network";
+import { AZURE_NODE_VM_SIZES } from "./sizes";
+
+export interface AzureClusterProps {
+  readonly ctx: AzureContext;
+  readonly network: AzureNetwork;
+  /** The identity Terraform runs as; it is made cluster admin so the apps stack can install releases. */
+  readonly applier: DataAzurermClientConfig;
+}
+
+/** The AKS system pool's name; spec pools may not take it. */
+export const SYSTEM_POOL_NAME = "critical";
+
+/** Control-plane log categories shipped to Log Analytics (the AKS names for api, audit, authenticator). */
+export const CONTROL_PLANE_LOG_CATEGORIES = ["kube-apiserver", "kube-audit-admin", "guard"] as const;
+
+/** Candidate overlay ranges, in different /8s so one of each always misses the VNet. */
+const POD_CIDR_CHOICES = ["10.244.0.0/14", "172.20.0.0/14"] as const;
+const SERVICE_CIDR_CHOICES = ["10.0.0.0/16", "172.16.0.0/16"] as const;
+
+/** Pod and service ranges for Azure CNI overlay that overlap neither the VNet nor each other. */
+export function overlayRanges(vnetCidr: string): { podCidr: string; serviceCidr: string; dnsServiceIp: string } {
+  const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
+  const free = (choices: readonly string[]) => choices.find((choice) => !cidrsOverlap(parseCidr(choice) as Ipv4Cidr, vnet)) as string;
+  const serviceCidr = free(SERVICE_CIDR_CHOICES);
+  return { podCidr: free(POD_CIDR_CHOICES), serviceCidr, dnsServiceIp: serviceCidr.replace(/\.0\/16$/, ".10") };
+}
+
+/** Sunday 03:00 UTC, four hours: the same quiet window as the AWS databases' maintenance. */
+const WEEKLY_WINDOW: KubernetesClusterMaintenanceWindowAutoUpgrade = {
+  frequency: "Weekly",
+  interval: 1,
+  duration: 4,
+  dayOfWeek: "Sunday",
+  startTime: "03:00",
+  utcOffset: "+00:00",
+};
+
+/**
+ * The AKS cluster of one environment.
+ * - API server private (private cluster, AKS-managed private DNS zone) when the spec lists no
+ *   `publicAccessCidrs`; otherwise public and restricted to exactly those ranges (authorized IP
+ *   ranges). AKS cannot combine a private cluster with authorized ranges, hence one or the other.
+ * - Entra ID authentication with Azure RBAC for Kubernetes; local accounts disabled, so there is
+ *   no static admin kubeconfig to leak. `cluster.azure.adminGroupObjectIds` are cluster admins; the
+ *   identity applying the stack gets "Azure Kubernetes Service RBAC Cluster Admin" so the apps
+ *   stack can install releases (the AWS bootstrap-creator-admin equivalent).
+ * - OIDC issuer and workload identity on: each app gets its own federated identity, no node-wide
+ *   credentials.
+ * - Azure CNI overlay powered by Cilium (eBPF dataplane and network policy): pods do not consume
+ *   VNet addresses, and NetworkPolicy is enforced. Pod and service ranges are chosen outside the
+ *   VNet; keep them free if you peer networks.
+ * - Egress through the network's NAT gateway (`userAssignedNATGateway`), never a load balancer's
+ *   outbound rules.
+ * - A user-assigned control-plane identity with "Network Contributor" on the node subnet only
+ *   (what AKS needs to join it and manage internal load balancers), created before the cluster.
+ * - The system pool runs only critical add-ons (CriticalAddonsOnly taint), autoscaled across the
+ *   zones with one node per zone minimum, on 4-vCPU nodes in production (Microsoft's guidance for
+ *   system pools) and 2-vCPU nodes elsewhere. Each spec pool is its own autoscaling user pool
+ *   from the neutral size table; spot pools use priority Spot, eviction Delete, capped at the
+ *   on-demand price, with the spot label and taint AKS sets.
+ * - Azure Linux node images; automatic upgrade channel `stable` and node images (`NodeImage`) in
+ *   a weekly Sunday window. Because AKS moves the version on its own, Terraform ignores later
+ *   version drift instead of trying to downgrade: the spec's `kubernetesVersion` is the version
+ *   the cluster is created with.
+ * - api-server, admin audit and Entra (guard) logs to a Log Analytics workspace kept
+ *   `logRetentionDays` (clamped to the workspace's 30–730 days); `kube-audit-admin` leaves out
+ *   get/list events, which are most of the volume and cost.
+ * - SKU tier Standard (financially backed API server SLA) in production, Free elsewhere;
+ *   `prevent_destroy` in production.
+ * - Host-based encryption is off: it needs the EncryptionAtHost feature registered on the
+ *   subscription first, which a fresh subscription does not have.
+ */
+export class AzureCluster extends Construct implements ICluster {
+  readonly cluster: KubernetesCluster;
+  readonly clusterName: string;
+  readonly endpoint: string;
+  /** The cluster's OIDC issuer: federated identity credentials trust tokens from it. */
+  readonly oidcIssuerUrl: string;
+  readonly nodePools: KubernetesClusterNodePool[];
+
+  constructor(scope: Construct, id: string, props: AzureClusterProps) {
+    super(scope, id);
+    const { ctx, network } = props;
+    const env = ctx.env;
+    const name = ctx.name("cluster");
+    const zones = Array.from({ length: env.network.zones }, (_, index) => String(index + 1));
+    const publicCidrs = env.cluster.publicAccessCidrs;
+    const isPrivate = publicCidrs.length === 0;
+    const poolNames = nodePoolNames(ctx);
+
+    const controlPlane = new UserAssignedIdentity(this, "control-plane-identity", {
+      name: ctx.name("aks-control-plane"),
+      location: ctx.location,
+      resourceGroupName: ctx.resourceGroupName,
+    });
+    const subnetAccess = new RoleAssignment(this, "control-plane-node-subnet", {
+      scope: network.nodeSubnet.id,
+      roleDefinitionName: AZURE_ROLES.networkContributor,
+      principalId: controlPlane.principalId,
+      principalType: "ServicePrincipal",
+      description: `${name}: join the node subnet and manage internal load balancers`,
+    });
+
+    this.cluster = new KubernetesCluster(this, "Resource", {
+      name,
+      location: ctx.location,
+      resourceGroupName: ctx.resourceGroupName,
+      dnsPrefix: name,
+      kubernetesVersion: env.cluster.kubernetesVersion,
+      skuTier: env.production ? "Standard" : "Free",
+      automaticUpgradeChannel: "stable",
+      nodeOsUpgradeChannel: "NodeImage",
+      maintenanceWindowAutoUpgrade: WEEKLY_WINDOW,
+      maintenanceWindowNodeOs: WEEKLY_WINDOW,
+      privateClusterEnabled: isPrivate,
+      privateDnsZoneId: isPrivate ? "System" : undefined,
+      apiServerAccessProfile: isPrivate ? undefined : { authorizedIpRanges: publicCidrs },
+      localAccountDisabled: true,
+      roleBasedAccessControlEnabled: true,
+      azureActiveDirectoryRoleBasedAccessControl: {
+        azureRbacEnabled: true,
+        tenantId: ctx.tenantId,
+        adminGroupObjectIds: env.cluster.azure?.adminGroupObjectIds ?? [],
+      },
+      oidcIssuerEnabled: true,
+      workloadIdentityEnabled: true,
+      identity: { type: "UserAssigned", identityIds: [controlPlane.id] },
+      networkProfile: {
+        networkPlugin: "azure",
+        networkPluginMode: "overlay",
+        networkDataPlane: "cilium",
+        networkPolicy: "cilium",
+        outboundType: "userAssignedNATGateway",
+        loadBalancerSku: "standard",
+        ...overlayRanges(env.network.cidr),
+      },
+      defaultNodePool: {
+        name: SYSTEM_POOL_NAME,
+        temporaryNameForRotation: `${SYSTEM_POOL_NAME}tmp`,
+        vmSize: AZURE_NODE_VM_SIZES[env.production ? "medium" : "small"],
+        onlyCriticalAddonsEnabled: true,
+        autoScalingEnabled: true,
+        minCount: zones.length,
+        maxCount: zones.length * 2,
+        zones,
+        vnetSubnetId: network.nodeSubnet.id,
+        osSku: "AzureLinux",
+        orchestratorVersion: env.cluster.kubernetesVersion,
+        upgradeSettings: { maxSurge: "33%" },
+        nodeLabels: { "platform/pool": SYSTEM_POOL_NAME },
+      },
+      dependsOn: [subnetAccess, network.nodeEgress],
+      lifecycle: {
+        preventDestroy: env.production,
+        ignoreChanges: ["kubernetes_version", "default_node_pool[0].orchestrator_version", "default_node_pool[0].node_count"],
+      },
+    });
+    this.clusterName = this.cluster.name;
+    this.endpoint = isPrivate ? this.cluster.privateFqdn : this.cluster.fqdn;
+    this.oidcIssuerUrl = this.cluster.oidcIssuerUrl;
+
+    new RoleAssignment(this, "applier-cluster-admin", {
+      scope: this.cluster.id,
+      roleDefinitionName: AZURE_ROLES.kubernetesClusterAdmin,
+      principalId: props.applier.objectId,
+      description: `${name}: the identity applying Terraform installs the platform's releases`,
+    });
+
+    this.controlPlaneLogs(ctx);
+    this.nodePools = env.cluster.nodePools.map((pool, index) => this.nodePool(ctx, network, pool, poolNames[index], zones));
+  }
+
+  private controlPlaneLogs(ctx: AzureContext): void {
+    const workspace = new LogAnalyticsWorkspace(this, "control-plane-logs", {
+      name: ctx.name("cluster-logs"),
+      location: ctx.location,
+      resourceGroupName: ctx.resourceGroupName,
+      sku: "PerGB2018",
+      retentionInDays: Math.min(Math.max(ctx.env.cluster.logRetentionDays, 30), 730),
+    });
+    new MonitorDiagnosticSetting(this, "control-plane-diagnostics", {
+      name: "control-plane-logs",
+      targetResourceId: this.cluster.id,
+      logAnalyticsWorkspaceId: workspace.id,
+      logAnalyticsDestinationType: "Dedicated",
+      enabledLog: CONTROL_PLANE_LOG_CATEGORIES.map((category) => ({ category })),
+    });
+  }
+
+  private nodePool(ctx: AzureContext, network: AzureNetwork, pool: NodePoolSpec, poolName: string, zones: string[]): KubernetesClusterNodePool {
+    const spot = pool.spot;
+    return new KubernetesClusterNodePool(this, `${pool.name}-nodes`, {
+      name: poolName,
+      kubernetesClusterId: this.cluster.id,
+      mode: "User",
+      vmSize: pool.azure?.vmSize ?? AZURE_NODE_VM_SIZES[pool.size],
+      autoScalingEnabled: true,
+      minCount: pool.minNodes,
+      maxCount: pool.maxNodes,
+      zones,
+      vnetSubnetId: network.nodeSubnet.id,
+      osSku: "AzureLinux",
+      osDiskType: "Managed",
+      osDiskSizeGb: pool.diskGiB,
+      orchestratorVersion: ctx.env.cluster.kubernetesVersion,
+      temporaryNameForRotation: `${poolName.slice(0, 9)}tmp`,
+      priority: spot ? "Spot" : "Regular",
+      evictionPolicy: spot ? "Delete" : undefined,
+      // -1: pay up to the on-demand price, so nodes are evicted for capacity, never for price.
+      spotMaxPrice: spot ? -1 : undefined,
+      nodeLabels: {
+        "platform/pool": pool.name,
+        "platform/capacity": spot ? "spot" : "on-demand",
+        ...(spot ? { "kubernetes.azure.com/scalesetpriority": "spot" } : {}),
+      },
+      nodeTaints: spot ? ["kubernetes.azure.com/scalesetpriority=spot:NoSchedule"] : undefined,
+      // Spot pools cannot surge; regular pools replace a third of their nodes at a time.
+      upgradeSettings: spot ? undefined : { maxSurge: "33%" },
+      // The cluster autoscaler owns the size and AKS's upgrade channel owns the version.
+      lifecycle: { ignoreChanges: ["node_count", "orchestrator_version"] },
+    });
+  }
+}
+
+/**
+ * AKS pool names: lowercase letters and digits, at most 12, unique, and not the system pool's.
+ * Spec names may hold '-', so it is dropped; a clash after that is a spec error.
+ */
+function nodePoolNames(ctx: AzureContext): string[] {
+  const taken = new Set<string>([SYSTEM_POOL_NAME]);
+  return ctx.env.cluster.nodePools.map((pool, index) => {
+    const name = pool.name.replace(/-/g, "");
+    if (taken.has(name)) {
+      throw ctx.specError(
+        `cluster.nodePools[${index}].name`,
+        pool.name,
+        `on Azure, a name that is still unique without '-' and is not "${SYSTEM_POOL_NAME}" (the AKS system pool)`,
+      );
+    }
+    taken.add(name);
+    return name;
+  });
+}

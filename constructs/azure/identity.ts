@@ -1,0 +1,69 @@
+import { Construct } from "constructs";
+import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
+import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { APP_CATALOGUE, type AppName } from "../core/apps";
+import type { IWorkloadIdentity } from "../core/interfaces";
+import type { AzureContext } from "./context";
+
+/** The audience Entra ID expects in Kubernetes tokens exchanged for workload identity. */
+export const WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange";
+
+export interface AzureWorkloadIdentityProps {
+  readonly ctx: AzureContext;
+  readonly app: AppName;
+  /** The AKS OIDC issuer URL whose tokens this identity trusts. */
+  readonly oidcIssuerUrl: string;
+}
+
+/**
+ * The cloud identity of one app: a user-assigned managed identity with one federated credential
+ * trusting only the cluster's OIDC issuer, audience `api://AzureADTokenExchange` and subject
+ * `system:serviceaccount:<namespace>:<serviceAccount>` from the app catalogue. No secret or
+ * certificate exists. Roles are assigned per resource (a bucket's container), never on the
+ * resource group or subscription. The app's pods also need the label
+ * `azure.workload.identity/use: "true"` for the webhook to inject the token.
+ */
+export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentity {
+  readonly identity: UserAssignedIdentity;
+  readonly app: AppName;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: AzureWorkloadIdentityProps) {
+    super(scope, id);
+    const { ctx, app } = props;
+    const needs = APP_CATALOGUE[app];
+    this.app = app;
+    this.namespace = needs.namespace;
+    this.serviceAccount = needs.serviceAccount;
+
+    this.identity = new UserAssignedIdentity(this, "Resource", {
+      name: ctx.name("app", app),
+      location: ctx.location,
+      resourceGroupName: ctx.resourceGroupName,
+    });
+    new FederatedIdentityCredential(this, "federated-credential", {
+      name: `${ctx.name("cluster")}-${needs.namespace}-${needs.serviceAccount}`,
+      resourceGroupName: ctx.resourceGroupName,
+      parentId: this.identity.id,
+      issuer: props.oidcIssuerUrl,
+      subject: `system:serviceaccount:${needs.namespace}:${needs.serviceAccount}`,
+      audience: [WORKLOAD_IDENTITY_AUDIENCE],
+    });
+    this.serviceAccountAnnotations = { "azure.workload.identity/client-id": this.identity.clientId };
+  }
+
+  /** Gives this identity a built-in role on one resource; `name` must be unique per identity. */
+  assignRole(name: string, scope: string, role: string): RoleAssignment {
+    return new RoleAssignment(this, `role-${name}`, {
+      scope,
+      roleDefinitionName: role,
+      principalId: this.identity.principalId,
+      // A new managed identity may not have replicated in Entra ID yet; the type skips that lookup.
+      principalType: "ServicePrincipal",
+      description: `${this.app}: ${role}`,
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import { Construct } from "constructs";
+import { StorageBucket, type StorageBucketLifecycleRule } from "@cdktf/provider-google/lib/storage-bucket";
+import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
+import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
+import type { BucketSpec } from "../core/spec";
+import type { GcpContext } from "./context";
+import { GcpWorkloadIdentity } from "./identity";
+
+/**
+ * Read-write access: list, read, create, overwrite and delete objects. `objectUser` rather than
+ * `objectAdmin`: objectAdmin also lets the holder change object IAM and retention settings,
+ * which an app writing its logs and state never needs.
+ */
+export const BUCKET_READ_WRITE_ROLE = "roles/storage.objectUser";
+/** Read access: list and read objects. */
+export const BUCKET_READ_ROLE = "roles/storage.objectViewer";
+
+export interface GcpBucketProps {
+  readonly ctx: GcpContext;
+  readonly spec: BucketSpec;
+}
+
+/**
+ * A Cloud Storage bucket with the posture every data bucket needs:
+ * - a globally unique, deterministic name `<env>-<bucket>-<hash of the project id>` (at most 50
+ *   characters), in the environment's region;
+ * - uniform bucket-level access (no object ACLs: IAM alone decides) and public access
+ *   prevention `enforced`, so no binding can ever make it public;
+ * - versioning from the spec (on by default), so an overwrite or delete can be undone;
+ * - lifecycle rules from the spec (delete live objects after `expirationDays`, replaced versions
+ *   `noncurrentVersionExpirationDays` after they were replaced) plus cleanup of abandoned
+ *   multipart uploads after 7 days;
+ * - encrypted at rest with Google-managed keys; soft delete keeps deleted objects 7 days (the
+ *   Cloud Storage default);
+ * - never force_destroy, and `prevent_destroy` in production: a bucket with data is not deleted
+ *   by a plan.
+ * Access is granted per bucket (`google_storage_bucket_iam_member`), never project-wide.
+ */
+export class GcpBucket extends Construct implements IBucket {
+  readonly bucket: StorageBucket;
+  readonly bucketName: string;
+  readonly url: string;
+  readonly spec: BucketSpec;
+
+  constructor(scope: Construct, id: string, props: GcpBucketProps) {
+    super(scope, id);
+    const { ctx, spec } = props;
+    this.spec = spec;
+    // Bucket names are global: the project hash keeps two organisations' "prod-logs" apart.
+    this.bucketName = ctx.name(spec.name, ctx.projectHash);
+    this.bucket = new StorageBucket(this, "Resource", {
+      name: this.bucketName,
+      location: ctx.region,
+      storageClass: "STANDARD",
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
+      versioning: { enabled: spec.versioning },
+      lifecycleRule: lifecycleRules(spec),
+      labels: { purpose: spec.purpose },
+      forceDestroy: false,
+      lifecycle: { preventDestroy: ctx.env.production },
+      dependsOn: ctx.apis.needed("storage"),
+    });
+    this.url = `gs://${this.bucketName}`;
+  }
+
+  grantReadWrite(identity: IWorkloadIdentity): void {
+    this.grant(identity, "read-write", BUCKET_READ_WRITE_ROLE);
+  }
+
+  grantRead(identity: IWorkloadIdentity): void {
+    this.grant(identity, "read", BUCKET_READ_ROLE);
+  }
+
+  private grant(identity: IWorkloadIdentity, access: string, role: string): void {
+    if (!(identity instanceof GcpWorkloadIdentity)) {
+      throw new TypeError(`a Cloud Storage bucket can only be granted to a GCP workload identity, not ${identity.app}'s`);
+    }
+    new StorageBucketIamMember(this, `${identity.app}-${access}`, {
+      bucket: this.bucket.name,
+      role,
+      member: identity.member,
+    });
+  }
+}
+
+function lifecycleRules(spec: BucketSpec): StorageBucketLifecycleRule[] {
+  const rules: StorageBucketLifecycleRule[] = [
+    { action: { type: "AbortIncompleteMultipartUpload" }, condition: { age: 7 } },
+    { action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: spec.noncurrentVersionExpirationDays } },
+  ];
+  if (spec.expirationDays !== undefined) {
+    // LIVE only, as S3's expiration: replaced versions follow the noncurrent rule above.
+    rules.push({ action: { type: "Delete" }, condition: { age: spec.expirationDays, withState: "LIVE" } });
+  }
+  return rules;
+}

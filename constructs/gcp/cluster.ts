@@ -1,0 +1,221 @@
+import { Construct } from "constructs";
+import { ContainerCluster } from "@cdktf/provider-google/lib/container-cluster";
+import { ContainerNodePool } from "@cdktf/provider-google/lib/container-node-pool";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { LoggingProjectBucketConfig } from "@cdktf/provider-google/lib/logging-project-bucket-config";
+import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-sink";
+import { SpecError } from "../core/errors";
+import type { ICluster } from "../core/interfaces";
+import type { NodePoolSpec } from "../core/spec";
+import type { GcpContext } from "./context";
+import { type GcpNetwork, MAX_PODS_PER_NODE, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./network";
+import { GCP_NODE_MACHINE_TYPES } from "./sizes";
+
+/**
+ * The least-privilege roles of the node service account: what GKE's logging, monitoring and
+ * metadata agents and image pulls need, and nothing else (never the Compute Engine default
+ * account, which holds Editor on the project).
+ */
+export const NODE_SERVICE_ACCOUNT_ROLES = [
+  "roles/logging.logWriter",
+  "roles/monitoring.metricWriter",
+  "roles/monitoring.viewer",
+  "roles/stackdriver.resourceMetadata.writer",
+  "roles/artifactregistry.reader",
+] as const;
+
+/** Cloud Logging keeps a log bucket at most this many days. */
+const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
+
+export interface GcpClusterProps {
+  readonly ctx: GcpContext;
+  readonly network: GcpNetwork;
+}
+
+/**
+ * The GKE Standard cluster of one environment.
+ * - Regional (control plane and nodes in every zone of the spec) in production; zonal outside
+ *   it, with nodes still spread over the spec's zones: a zonal cluster costs less (GKE's free
+ *   tier credit covers one per billing account) and its API is only briefly unavailable during
+ *   control-plane upgrades, which only production cannot accept.
+ * - Private nodes (no public IPs; egress through Cloud NAT). The API has a private endpoint
+ *   only when `cluster.publicAccessCidrs` is empty; otherwise the public endpoint admits those
+ *   CIDRs alone (master authorized networks; Google Cloud's own public ranges are not let in).
+ *   The control plane reaches the nodes over Private Service Connect, so no master range is
+ *   reserved.
+ * - Workload Identity (`<project>.svc.id.goog`): pods get their own service account, never the
+ *   node's; nodes run the GKE metadata server (GKE_METADATA) so pods cannot read node credentials.
+ * - REGULAR release channel: Google-tested versions with automatic upgrades, starting from the
+ *   spec's Kubernetes version, in a nightly maintenance window (03:00 UTC).
+ * - Shielded nodes (secure boot, integrity monitoring) and Dataplane V2 (eBPF, with network
+ *   policy enforcement built in).
+ * - Deletion protection always (a destroy must first be allowed by an apply), `prevent_destroy`
+ *   in production.
+ * - The default node pool is removed: every pool is a separately managed `google_container_node_pool`.
+ * - VPC-native: pod and service addresses from the subnet's secondary ranges.
+ * - API server, system and workload logs; control-plane logs (API server and the Kubernetes
+ *   audit trail) are also routed to a log bucket kept `cluster.logRetentionDays` (Cloud Logging's
+ *   `_Default` bucket keeps 30 days, and Admin Activity audit logs stay 400 days in `_Required`).
+ * - Node pools autoscale between the spec's total `minNodes` and `maxNodes` over all zones, use
+ *   a dedicated least-privilege service account, pd-balanced boot disks of `diskGiB`, COS with
+ *   containerd, and are auto-repaired and auto-upgraded.
+ */
+export class GcpCluster extends Construct implements ICluster {
+  readonly cluster: ContainerCluster;
+  readonly nodePools: ContainerNodePool[];
+  readonly nodeServiceAccount: ServiceAccount;
+  readonly clusterName: string;
+  readonly endpoint: string;
+  /** The region (production) or zone the cluster and its node pools are created in. */
+  readonly location: string;
+
+  constructor(scope: Construct, id: string, props: GcpClusterProps) {
+    super(scope, id);
+    const { ctx, network } = props;
+    const env = ctx.env;
+    const name = ctx.name("cluster");
+    checkPodRangeCapacity(ctx, network);
+
+    this.nodeServiceAccount = new ServiceAccount(this, "node-service-account", {
+      accountId: ctx.serviceAccountId("gke-nodes"),
+      displayName: `${env.name} GKE nodes`,
+      description: `${env.name}: identity of the GKE nodes (logs, metrics, image pulls); workloads use their own`,
+      dependsOn: ctx.apis.needed("iam"),
+    });
+    const nodeRoles = NODE_SERVICE_ACCOUNT_ROLES.map(
+      (role) =>
+        new ProjectIamMember(this, `node-service-account-${role.replace("roles/", "").replace(/\./g, "-")}`, {
+          project: ctx.projectId,
+          role,
+          member: this.nodeServiceAccount.member,
+          dependsOn: ctx.apis.needed("resourceManager"),
+        }),
+    );
+
+    const regional = env.production;
+    this.location = regional ? ctx.region : ctx.zones[0];
+    const publicCidrs = env.cluster.publicAccessCidrs;
+    this.cluster = new ContainerCluster(this, "Resource", {
+      name,
+      description: `${env.name}: data platform cluster`,
+      location: this.location,
+      // A zonal cluster lists only its additional zones; a regional one lists all of them.
+      nodeLocations: regional ? [...ctx.zones] : ctx.zones.slice(1),
+      network: network.network.id,
+      subnetwork: network.subnetwork.id,
+      networkingMode: "VPC_NATIVE",
+      ipAllocationPolicy: {
+        clusterSecondaryRangeName: POD_RANGE_NAME,
+        servicesSecondaryRangeName: SERVICE_RANGE_NAME,
+        stackType: "IPV4",
+      },
+      defaultMaxPodsPerNode: MAX_PODS_PER_NODE,
+      privateClusterConfig: {
+        enablePrivateNodes: true,
+        enablePrivateEndpoint: publicCidrs.length === 0,
+      },
+      // Always present: GKE requires authorized networks with a private endpoint, and with a
+      // public one it is what limits it to the listed CIDRs.
+      masterAuthorizedNetworksConfig: {
+        gcpPublicCidrsAccessEnabled: false,
+        cidrBlocks: publicCidrs.map((cidrBlock) => ({ cidrBlock, displayName: "spec cluster.publicAccessCidrs" })),
+      },
+      workloadIdentityConfig: { workloadPool: ctx.workloadPool },
+      releaseChannel: { channel: "REGULAR" },
+      minMasterVersion: env.cluster.kubernetesVersion,
+      maintenancePolicy: { dailyMaintenanceWindow: { startTime: "03:00" } },
+      enableShieldedNodes: true,
+      datapathProvider: "ADVANCED_DATAPATH",
+      loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] },
+      deletionProtection: true,
+      removeDefaultNodePool: true,
+      initialNodeCount: 1,
+      lifecycle: { preventDestroy: env.production },
+      dependsOn: ctx.apis.needed("container"),
+    });
+    this.clusterName = this.cluster.name;
+    this.endpoint = this.cluster.endpoint;
+
+    this.controlPlaneLogs(ctx, name);
+    this.nodePools = env.cluster.nodePools.map((pool) => this.nodePool(ctx, pool, nodeRoles));
+  }
+
+  private controlPlaneLogs(ctx: GcpContext, clusterName: string): void {
+    const bucket = new LoggingProjectBucketConfig(this, "control-plane-log-bucket", {
+      project: ctx.projectId,
+      location: ctx.region,
+      bucketId: ctx.name("gke-control-plane"),
+      description: `${ctx.env.name}: GKE API server and audit logs of ${clusterName}`,
+      retentionDays: Math.min(ctx.env.cluster.logRetentionDays, MAX_LOG_BUCKET_RETENTION_DAYS),
+      dependsOn: ctx.apis.needed("logging"),
+    });
+    // A sink into a log bucket of the same project needs no IAM grant for its writer identity.
+    new LoggingProjectSink(this, "control-plane-log-sink", {
+      project: ctx.projectId,
+      name: ctx.name("gke-control-plane"),
+      description: `${ctx.env.name}: keeps the control-plane logs of ${clusterName} for cluster.logRetentionDays`,
+      destination: `logging.googleapis.com/${bucket.id}`,
+      // k8s_cluster: Kubernetes audit logs; k8s_control_plane_component: API server logs.
+      filter: `resource.type=("k8s_cluster" OR "k8s_control_plane_component") AND resource.labels.cluster_name="${clusterName}"`,
+      uniqueWriterIdentity: true,
+    });
+  }
+
+  private nodePool(ctx: GcpContext, pool: NodePoolSpec, nodeRoles: ProjectIamMember[]): ContainerNodePool {
+    const zoneCount = ctx.zones.length;
+    return new ContainerNodePool(this, `${pool.name}-nodes`, {
+      name: pool.name,
+      cluster: this.cluster.name,
+      location: this.location,
+      // Per zone; the autoscaler owns the size afterwards (see ignoreChanges).
+      initialNodeCount: Math.ceil(Math.max(pool.minNodes, 1) / zoneCount),
+      autoscaling: {
+        // Totals over all zones, so minNodes/maxNodes mean what they mean on AWS.
+        totalMinNodeCount: pool.minNodes,
+        totalMaxNodeCount: pool.maxNodes,
+        // Spot capacity is found wherever it is; on-demand nodes stay balanced over the zones.
+        locationPolicy: pool.spot ? "ANY" : "BALANCED",
+      },
+      management: { autoRepair: true, autoUpgrade: true },
+      upgradeSettings: { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 },
+      nodeConfig: {
+        machineType: pool.gcp?.machineType ?? GCP_NODE_MACHINE_TYPES[pool.size],
+        spot: pool.spot,
+        diskType: "pd-balanced",
+        diskSizeGb: pool.diskGiB,
+        imageType: "COS_CONTAINERD",
+        serviceAccount: this.nodeServiceAccount.email,
+        // Access is governed by the service account's IAM roles, not by legacy scopes.
+        oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+        workloadMetadataConfig: { mode: "GKE_METADATA" },
+        shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+        metadata: { "disable-legacy-endpoints": "true" },
+        labels: { "platform/pool": pool.name, "platform/capacity": pool.spot ? "spot" : "on-demand" },
+      },
+      // initial_node_count forces a new pool when changed; it only matters at creation.
+      lifecycle: { ignoreChanges: ["initial_node_count"] },
+      dependsOn: nodeRoles,
+    });
+  }
+}
+
+/**
+ * Every node takes a /25 of the pod range: the node pools' maximum sizes (plus one surge node
+ * per zone and pool during upgrades) must fit, or GKE stops adding nodes at an inconvenient time.
+ */
+function checkPodRangeCapacity(ctx: GcpContext, network: GcpNetwork): void {
+  const pools = ctx.env.cluster.nodePools;
+  const needed = pools.reduce((sum, pool) => sum + pool.maxNodes + ctx.zones.length, 0);
+  if (needed > network.addresses.maxNodes) {
+    throw new SpecError(ctx.env.name, [
+      {
+        path: "cluster.nodePools",
+        message:
+          `given pools of at most ${pools.reduce((sum, pool) => sum + pool.maxNodes, 0)} nodes in total; accepted: at most ${network.addresses.maxNodes} nodes ` +
+          `including one upgrade surge node per zone and pool (${needed} needed) on GCP for network.cidr ${ctx.env.network.cidr}: ` +
+          `its pod range ${network.addresses.pods} gives each node a /25; use a larger network.cidr or fewer nodes`,
+      },
+    ]);
+  }
+}

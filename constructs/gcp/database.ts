@@ -1,0 +1,183 @@
+import { Construct } from "constructs";
+import { Fn } from "cdktf";
+import { SqlDatabaseInstance, type SqlDatabaseInstanceSettings } from "@cdktf/provider-google/lib/sql-database-instance";
+import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
+import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-secret";
+import { SecretManagerSecretVersion } from "@cdktf/provider-google/lib/secret-manager-secret-version";
+import { Password } from "@cdktf/provider-random/lib/password";
+import type { IDatabase } from "../core/interfaces";
+import type { DatabaseSpec } from "../core/spec";
+import type { GcpContext } from "./context";
+import type { GcpNetwork } from "./network";
+import { GCP_DATABASE_TIERS } from "./sizes";
+
+const POSTGRES_PORT = 5432;
+export const ADMIN_USER = "platform_admin";
+/**
+ * The Enterprise edition keeps at most 7 days of transaction logs, so point-in-time recovery
+ * reaches back at most 7 days; daily backups are kept `backupRetentionDays`.
+ */
+const MAX_TRANSACTION_LOG_DAYS = 7;
+
+export interface GcpDatabaseProps {
+  readonly ctx: GcpContext;
+  readonly spec: DatabaseSpec;
+  readonly network: GcpNetwork;
+}
+
+/**
+ * Cloud SQL for PostgreSQL:
+ * - private IP only, in the environment's VPC through private service access (no public IPv4),
+ *   and TLS required for every connection (`ssl_mode` ENCRYPTED_ONLY);
+ * - Enterprise edition, explicitly: from PostgreSQL 16 Cloud SQL defaults to Enterprise Plus,
+ *   which rejects the `db-custom-*` tiers of the size table;
+ * - REGIONAL (a standby in a second zone with automatic failover) when `highAvailability`
+ *   (default in production), ZONAL otherwise; the primary in zone 0, the standby in zone 1;
+ * - SSD storage of `storageGiB` that grows automatically, up to 4x (like RDS storage autoscaling);
+ * - daily backups kept `backupRetentionDays`, point-in-time recovery from transaction logs
+ *   (at most 7 days on the Enterprise edition), backups kept when the instance is deleted;
+ * - deletion protection from the spec, both in Terraform (`deletion_protection`) and in the
+ *   Cloud SQL API (`deletion_protection_enabled`, which also stops console and gcloud deletes);
+ *   `prevent_destroy` in production;
+ * - Query Insights, slow-statement (> 1 s) and connection logging, IAM database authentication;
+ * - maintenance on Sundays at 03:00 UTC;
+ * - read replicas from the spec, in the other zones, with the same network, TLS and protection.
+ *
+ * The admin user `platform_admin` gets a generated 32-character password (`random_password`),
+ * kept in Secret Manager as `{"username", "password"}` in the environment's region. The password
+ * never appears in the synthesized JSON or the plan, and it is handed to Cloud SQL and Secret
+ * Manager through write-only arguments (Terraform >= 1.11) that are not stored; the
+ * `random_password` resource itself, however, does keep it in Terraform state, so the state
+ * must be treated as secret (Terraform Cloud encrypts it at rest). Unlike RDS, Cloud SQL has no
+ * managed admin password to avoid that.
+ */
+export class GcpDatabase extends Construct implements IDatabase {
+  readonly instance: SqlDatabaseInstance;
+  readonly replicas: SqlDatabaseInstance[];
+  readonly adminSecret: SecretManagerSecret;
+  readonly spec: DatabaseSpec;
+  readonly host: string;
+  readonly port = POSTGRES_PORT;
+  readonly adminSecretRef: string;
+
+  constructor(scope: Construct, id: string, props: GcpDatabaseProps) {
+    super(scope, id);
+    const { ctx, spec, network } = props;
+    this.spec = spec;
+    const identifier = ctx.name("db", spec.name);
+    const databaseVersion = `POSTGRES_${spec.postgresVersion}`;
+
+    const shared: SqlDatabaseInstanceSettings = {
+      tier: spec.gcp?.tier ?? GCP_DATABASE_TIERS[spec.size],
+      edition: "ENTERPRISE",
+      diskType: "PD_SSD",
+      diskSize: spec.storageGiB,
+      diskAutoresize: true,
+      diskAutoresizeLimit: Math.min(spec.storageGiB * 4, 65536),
+      ipConfiguration: {
+        ipv4Enabled: false,
+        privateNetwork: network.network.id,
+        allocatedIpRange: network.privateServiceRange.name,
+        sslMode: "ENCRYPTED_ONLY",
+      },
+      databaseFlags: [
+        { name: "cloudsql.iam_authentication", value: "on" },
+        { name: "log_min_duration_statement", value: "1000" },
+        { name: "log_connections", value: "on" },
+        { name: "log_disconnections", value: "on" },
+      ],
+      insightsConfig: {
+        queryInsightsEnabled: true,
+        queryPlansPerMinute: 5,
+        queryStringLength: 1024,
+        recordApplicationTags: true,
+        recordClientAddress: true,
+      },
+      maintenanceWindow: { day: 7, hour: 3, updateTrack: "stable" },
+      deletionProtectionEnabled: spec.deletionProtection,
+      // Provider default_labels do not reach Cloud SQL's user_labels; set the same labels here.
+      userLabels: { ...ctx.labels, database: spec.name },
+    };
+    // Autoresize grows the disk past diskSize; without this a later plan would try to shrink it.
+    const ignoreDiskSize = ["settings[0].disk_size"];
+    const [primaryZone, standbyZone] = ctx.zones;
+
+    this.instance = new SqlDatabaseInstance(this, "Resource", {
+      name: identifier,
+      region: ctx.region,
+      databaseVersion,
+      deletionProtection: spec.deletionProtection,
+      settings: {
+        ...shared,
+        availabilityType: spec.highAvailability ? "REGIONAL" : "ZONAL",
+        locationPreference: { zone: primaryZone, secondaryZone: spec.highAvailability ? standbyZone : undefined },
+        backupConfiguration: {
+          enabled: true,
+          pointInTimeRecoveryEnabled: true,
+          startTime: "02:00",
+          transactionLogRetentionDays: Math.min(spec.backupRetentionDays, MAX_TRANSACTION_LOG_DAYS),
+          backupRetentionSettings: { retainedBackups: spec.backupRetentionDays, retentionUnit: "COUNT" },
+        },
+        retainBackupsOnDelete: true,
+      },
+      lifecycle: { preventDestroy: ctx.env.production, ignoreChanges: ignoreDiskSize },
+      dependsOn: [network.privateServiceAccess, ...ctx.apis.needed("sqlAdmin")],
+    });
+    this.host = this.instance.privateIpAddress;
+
+    this.replicas = Array.from({ length: spec.readReplicas }, (_, index) =>
+      new SqlDatabaseInstance(this, `replica-${index + 1}`, {
+        name: `${identifier}-replica-${index + 1}`,
+        region: ctx.region,
+        databaseVersion,
+        masterInstanceName: this.instance.name,
+        deletionProtection: spec.deletionProtection,
+        settings: {
+          ...shared,
+          availabilityType: "ZONAL",
+          locationPreference: { zone: ctx.zones[(index + 1) % ctx.zones.length] },
+        },
+        lifecycle: { ignoreChanges: ignoreDiskSize },
+      }),
+    );
+
+    this.adminSecret = this.adminCredential(ctx, identifier);
+    this.adminSecretRef = this.adminSecret.id;
+  }
+
+  private adminCredential(ctx: GcpContext, identifier: string): SecretManagerSecret {
+    const password = new Password(this, "admin-password", {
+      length: 32,
+      // URL-safe specials only, so the password can go into a connection URI unescaped.
+      special: true,
+      overrideSpecial: "-_.~",
+      minLower: 2,
+      minUpper: 2,
+      minNumeric: 2,
+      minSpecial: 2,
+    });
+    new SqlUser(this, "admin-user", {
+      instance: this.instance.name,
+      name: ADMIN_USER,
+      type: "BUILT_IN",
+      passwordWo: password.result,
+      passwordWoVersion: 1,
+      // PostgreSQL refuses to drop a role that owns objects; the instance's deletion removes it.
+      deletionPolicy: "ABANDON",
+    });
+    const secret = new SecretManagerSecret(this, "admin-secret", {
+      secretId: `${identifier}-admin`,
+      // Kept in the database's own region: same data residency, and no region it outlives.
+      replication: { userManaged: { replicas: [{ location: ctx.region }] } },
+      labels: { database: this.spec.name },
+      deletionProtection: this.spec.deletionProtection,
+      dependsOn: ctx.apis.needed("secretManager"),
+    });
+    new SecretManagerSecretVersion(this, "admin-secret-version", {
+      secret: secret.id,
+      secretDataWo: Fn.jsonencode({ username: ADMIN_USER, password: password.result }),
+      secretDataWoVersion: 1,
+    });
+    return secret;
+  }
+}

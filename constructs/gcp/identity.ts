@@ -1,0 +1,48 @@
+import { Construct } from "constructs";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { APP_CATALOGUE, type AppName } from "../core/apps";
+import type { IWorkloadIdentity } from "../core/interfaces";
+import type { GcpCluster } from "./cluster";
+import type { GcpContext } from "./context";
+
+/** The annotation GKE Workload Identity reads to give a Kubernetes service account its GCP identity. */
+export const WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account";
+
+/**
+ * The cloud identity of one app: a Google service account (`<env>-<app>`) that only the app's
+ * Kubernetes service account can act as (`roles/iam.workloadIdentityUser` for
+ * `serviceAccount:<project>.svc.id.goog[<namespace>/<name>]`), with no keys and no project-wide
+ * roles. Access is added resource by resource, e.g. `bucket.grantReadWrite(identity)`.
+ */
+export class GcpWorkloadIdentity extends Construct implements IWorkloadIdentity {
+  /** The Google service account the app acts as. */
+  readonly googleServiceAccount: ServiceAccount;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+  /** The IAM member string (`serviceAccount:<email>`) to grant this identity access with. */
+  readonly member: string;
+
+  constructor(scope: Construct, id: string, ctx: GcpContext, cluster: GcpCluster, readonly app: AppName) {
+    super(scope, id);
+    const needs = APP_CATALOGUE[app];
+    this.namespace = needs.namespace;
+    this.serviceAccount = needs.serviceAccount;
+    this.googleServiceAccount = new ServiceAccount(this, "Resource", {
+      accountId: ctx.serviceAccountId(app),
+      displayName: `${ctx.env.name} ${app}`,
+      description: `${ctx.env.name}: used only by Kubernetes service account ${needs.namespace}/${needs.serviceAccount}`,
+      dependsOn: ctx.apis.needed("iam", "iamCredentials"),
+    });
+    this.member = this.googleServiceAccount.member;
+    new ServiceAccountIamMember(this, "workload-identity-user", {
+      serviceAccountId: this.googleServiceAccount.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: `serviceAccount:${ctx.workloadPool}[${needs.namespace}/${needs.serviceAccount}]`,
+      // The project's identity pool exists once a cluster with Workload Identity does.
+      dependsOn: [cluster.cluster],
+    });
+    this.serviceAccountAnnotations = { [WORKLOAD_IDENTITY_ANNOTATION]: this.googleServiceAccount.email };
+  }
+}

@@ -1,0 +1,163 @@
+import { Construct } from "constructs";
+import { ComputeNetwork } from "@cdktf/provider-google/lib/compute-network";
+import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
+import { ComputeRouter } from "@cdktf/provider-google/lib/compute-router";
+import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat";
+import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
+import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-networking-connection";
+import { cidrSubnet, cidrsOverlap, formatCidr, parseCidr } from "../core/cidr";
+import type { INetwork } from "../core/interfaces";
+import { planSubnets } from "../core/network-plan";
+import type { Environment } from "../core/spec";
+import type { GcpContext } from "./context";
+
+/** Names of the node subnet's secondary ranges, as GKE's IP allocation policy refers to them. */
+export const POD_RANGE_NAME = "pods";
+export const SERVICE_RANGE_NAME = "services";
+
+/**
+ * Pods per node: GKE gives each node a pod range of twice this size, here a /25. 64 (instead of
+ * GKE's 110, a /24 per node) doubles how many nodes fit the pod range; 64 pods on 2 to 16 vCPUs
+ * is more than the data stack schedules per node.
+ */
+export const MAX_PODS_PER_NODE = 64;
+const POD_PREFIX_PER_NODE = 25;
+
+export interface GcpAddressPlan {
+  /** Primary range of the node subnet: zone 0's private range of the neutral plan. */
+  readonly nodes: string;
+  /** Pod secondary range: the second quarter of the network (zones 2 and 3's private ranges, unused on GCP). */
+  readonly pods: string;
+  /** Service secondary range: the first half of zone 1's private range (a /20 for a /16). */
+  readonly services: string;
+  /** Private service access for Cloud SQL: the database part of the neutral plan (a /19 for a /16). */
+  readonly privateServices: Readonly<{ address: string; prefixLength: number }>;
+  /** How many nodes the pod range has room for at MAX_PODS_PER_NODE. */
+  readonly maxNodes: number;
+}
+
+/**
+ * The GCP layout of the environment CIDR, consistent with the neutral subnet plan: one regional
+ * subnet replaces the per-zone private subnets, its secondary ranges use the private ranges the
+ * other zones would have had, and the database part holds the private service access range.
+ */
+export function planGcpAddresses(env: Environment): GcpAddressPlan {
+  const network = parseCidr(env.network.cidr);
+  if (!network) throw new RangeError(`not a CIDR: ${env.network.cidr}`);
+  const zones = planSubnets(env.network.cidr, env.network.zones);
+  const pods = cidrSubnet(network, 2, 1);
+  const databasePart = cidrSubnet(network, 3, 5);
+  // Guards the link to the neutral plan: its database subnets must lie inside this part.
+  const insideDatabasePart = (text: string) => {
+    const subnet = parseCidr(text);
+    return subnet !== undefined && subnet.prefix >= databasePart.prefix && cidrsOverlap(subnet, databasePart);
+  };
+  if (!zones.every((zone) => insideDatabasePart(zone.database))) {
+    throw new RangeError(`the neutral plan's database subnets are no longer inside ${formatCidr(databasePart)}`);
+  }
+  const [address] = formatCidr(databasePart).split("/");
+  return {
+    nodes: zones[0].private,
+    pods: formatCidr(pods),
+    services: formatCidr(cidrSubnet(network, 4, 2)),
+    privateServices: { address, prefixLength: databasePart.prefix },
+    maxNodes: 2 ** (POD_PREFIX_PER_NODE - pods.prefix),
+  };
+}
+
+export interface GcpNetworkProps {
+  readonly ctx: GcpContext;
+}
+
+/**
+ * The VPC of one environment.
+ * - A custom-mode VPC (no auto subnets), regional routing: only the ranges below exist.
+ * - One regional subnet for nodes, with secondary ranges for pods and services (VPC-native
+ *   GKE), all computed from the spec CIDR at synth time so plans show literal ranges.
+ * - Private Google access on: nodes without public IPs still reach Google APIs.
+ * - Flow logs on every flow (sampling 1.0, 1-minute aggregation, all metadata), like the AWS
+ *   flow logs, for incident forensics.
+ * - Cloud Router + Cloud NAT for egress of nodes and pods: Cloud NAT is a regional, software
+ *   defined service with no per-zone gateway to lose, so one is enough in every environment.
+ *   NAT errors are logged.
+ * - Private service access (a VPC_PEERING range and the service networking connection) so
+ *   Cloud SQL gets private addresses in this network and no public IP.
+ * - No firewall rules are added: a custom VPC only has the implied deny-ingress rule, and GKE
+ *   creates the rules it needs for its own nodes.
+ */
+export class GcpNetwork extends Construct implements INetwork {
+  readonly network: ComputeNetwork;
+  readonly subnetwork: ComputeSubnetwork;
+  readonly privateServiceAccess: ServiceNetworkingConnection;
+  readonly privateServiceRange: ComputeGlobalAddress;
+  readonly addresses: GcpAddressPlan;
+  readonly networkId: string;
+
+  constructor(scope: Construct, id: string, props: GcpNetworkProps) {
+    super(scope, id);
+    const { ctx } = props;
+    this.addresses = planGcpAddresses(ctx.env);
+
+    this.network = new ComputeNetwork(this, "Resource", {
+      name: ctx.name("vpc"),
+      description: `${ctx.env.name}: network of the data platform`,
+      autoCreateSubnetworks: false,
+      routingMode: "REGIONAL",
+      dependsOn: ctx.apis.needed("compute"),
+    });
+    this.networkId = this.network.id;
+
+    this.subnetwork = new ComputeSubnetwork(this, "nodes", {
+      name: ctx.name("nodes"),
+      description: `${ctx.env.name}: GKE nodes, with secondary ranges for pods and services`,
+      network: this.network.id,
+      region: ctx.region,
+      ipCidrRange: this.addresses.nodes,
+      secondaryIpRange: [
+        { rangeName: POD_RANGE_NAME, ipCidrRange: this.addresses.pods },
+        { rangeName: SERVICE_RANGE_NAME, ipCidrRange: this.addresses.services },
+      ],
+      privateIpGoogleAccess: true,
+      logConfig: {
+        aggregationInterval: "INTERVAL_1_MIN",
+        flowSampling: 1,
+        metadata: "INCLUDE_ALL_METADATA",
+      },
+    });
+
+    const router = new ComputeRouter(this, "router", {
+      name: ctx.name("router"),
+      description: `${ctx.env.name}: Cloud NAT for nodes and pods`,
+      network: this.network.id,
+      region: ctx.region,
+    });
+    new ComputeRouterNat(this, "nat", {
+      name: ctx.name("nat"),
+      router: router.name,
+      region: ctx.region,
+      natIpAllocateOption: "AUTO_ONLY",
+      sourceSubnetworkIpRangesToNat: "LIST_OF_SUBNETWORKS",
+      subnetwork: [{ name: this.subnetwork.id, sourceIpRangesToNat: ["ALL_IP_RANGES"] }],
+      logConfig: { enable: true, filter: "ERRORS_ONLY" },
+    });
+
+    this.privateServiceRange = new ComputeGlobalAddress(this, "private-services-range", {
+      name: ctx.name("private-services"),
+      description: `${ctx.env.name}: private service access range (Cloud SQL)`,
+      network: this.network.id,
+      purpose: "VPC_PEERING",
+      addressType: "INTERNAL",
+      address: this.addresses.privateServices.address,
+      prefixLength: this.addresses.privateServices.prefixLength,
+    });
+    this.privateServiceAccess = new ServiceNetworkingConnection(this, "private-services", {
+      network: this.network.id,
+      service: "servicenetworking.googleapis.com",
+      reservedPeeringRanges: [this.privateServiceRange.name],
+      // Deleting the peering fails while Google still holds Cloud SQL addresses in it (it is
+      // released after the instances are gone); abandoning it lets a destroy finish.
+      deletionPolicy: "ABANDON",
+      dependsOn: ctx.apis.needed("serviceNetworking"),
+    });
+  }
+}
