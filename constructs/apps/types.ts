@@ -1,0 +1,110 @@
+/**
+ * What an app renderer gets and returns. Renderers are pure functions from neutral wiring to a
+ * Helm release description: they never import a cloud folder and never see a credential.
+ */
+import type { AppName } from "../core/apps";
+import type { Cloud, Environment } from "../core/spec";
+import type { Size } from "../core/sizes";
+
+/** A Helm chart, pinned. */
+export interface ChartRef {
+  readonly repository: string;
+  readonly chart: string;
+  readonly version: string;
+}
+
+/** Keys of the database Secret the platform syncs into the app's namespace (External Secrets). */
+export const DATABASE_SECRET_KEYS = {
+  username: "username",
+  password: "password",
+  /** `postgresql://user:password@host:5432/db?sslmode=require` (the password is URL-safe). */
+  connection: "connection",
+  /** `jdbc:postgresql://host:5432/db?sslmode=require` (no credentials). */
+  jdbcUrl: "jdbc-url",
+} as const;
+
+/** The app's own database and role on the environment's managed PostgreSQL. */
+export interface AppDatabase {
+  readonly host: string;
+  readonly port: number;
+  /** Database name; the role has the same name. */
+  readonly name: string;
+  readonly user: string;
+  /** Kubernetes Secret in the app's namespace with the `DATABASE_SECRET_KEYS`. */
+  readonly secretName: string;
+}
+
+/** The app's bucket, as each cloud's SDKs address it. */
+export interface AppBucket {
+  readonly cloud: Cloud;
+  /** `s3://name`, `abfss://container@account.dfs.core.windows.net` or `gs://name`. */
+  readonly url: string;
+  /** S3 or GCS bucket name; on Azure the container name. */
+  readonly name: string;
+  /** AWS region (S3) or GCP region. */
+  readonly region?: string;
+  /** Azure storage account name. */
+  readonly storageAccount?: string;
+}
+
+/** TLS ingress for the app's UI: cert-manager issues the certificate for `host`. */
+export interface AppIngress {
+  readonly host: string;
+  readonly className: string;
+  readonly tlsSecretName: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** Kubernetes resource requests and limits. */
+export interface Resources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu?: string; readonly memory: string };
+}
+
+/** Everything a renderer may use. */
+export interface AppContext {
+  readonly env: Environment;
+  readonly app: AppName;
+  readonly size: Size;
+  readonly namespace: string;
+  /**
+   * The service account every pod of the release must run as. The platform creates it with the
+   * cloud identity's annotations, so charts must set `create: false` and use this name.
+   */
+  readonly serviceAccount: string;
+  /** Labels pods need for the cloud identity (Azure: `azure.workload.identity/use`). */
+  readonly podLabels: Readonly<Record<string, string>>;
+  readonly database?: AppDatabase;
+  readonly bucket?: AppBucket;
+  readonly ingress?: AppIngress;
+  /** At least 2 in production (stateless components), 1 elsewhere. */
+  readonly replicas: number;
+  /** Whether to render PodDisruptionBudgets (production). */
+  readonly disruptionBudgets: boolean;
+  /** Scales a component's base resources (given for size `small`) by the app's size. */
+  readonly resources: (base: Resources) => Resources;
+}
+
+/**
+ * A secret the platform generates inside the cluster (External Secrets Password generator,
+ * created once, never rotated by a sync), for keys a chart must not generate itself.
+ */
+export interface GeneratedSecret {
+  readonly name: string;
+  /** Secret key → generator settings. */
+  readonly keys: Readonly<Record<string, { readonly length: number; readonly encoding?: "raw" | "base64" | "base64url" | "hex" }>>;
+}
+
+/** A rendered Helm release. */
+export interface AppRelease {
+  /** Helm release name, unique in the namespace. */
+  readonly name: string;
+  readonly chart: ChartRef;
+  /** Folder of the chart's contract under shared/charts, for the values checks in tests. */
+  readonly contract: string;
+  readonly values: Record<string, unknown>;
+  readonly generatedSecrets: readonly GeneratedSecret[];
+}
+
+/** Renders an app's releases, in install order (e.g. DataHub's prerequisites first). */
+export type AppRenderer = (ctx: AppContext) => readonly AppRelease[];
