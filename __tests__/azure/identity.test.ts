@@ -74,6 +74,6 @@ describe("Azure workload identity", () => {
     new TerraformOutput(testStack, "client_id", { value: identity.serviceAccountAnnotations["azure.workload.identity/client-id"] });
     const json = JSON.parse(Testing.synth(testStack));
     expect(json.output.client_id.value).toMatch(ref("azurerm_user_assigned_identity", "client_id", "identity-airflow"));
-    expect(identity).toMatchObject({ app: "airflow", namespace: "airflow", serviceAccount: "airflow" });
+    expect(identity).toMatchObject({ workload: "airflow", namespace: "airflow", serviceAccount: "airflow" });
   });
 });

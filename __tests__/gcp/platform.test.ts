@@ -31,7 +31,7 @@ describe("GCP platform", () => {
     expect(grant.role).toBe("roles/storage.objectViewer");
     expect(String(grant.bucket)).toMatch(/google_storage_bucket\.platform_bucket-logs_[A-F0-9]+\.name/);
     expect(String(grant.member)).toMatch(/platform_identity-metabase_/);
-    const foreign = { app: "grafana" as const, namespace: "grafana", serviceAccount: "grafana", serviceAccountAnnotations: {} };
+    const foreign = { workload: "grafana" as const, namespace: "grafana", serviceAccount: "grafana", serviceAccountAnnotations: {} };
     expect(() => bucket.grantReadWrite(foreign)).toThrow(/only be granted to a GCP workload identity/);
   });
 
@@ -40,7 +40,7 @@ describe("GCP platform", () => {
     const scope = new TerraformStack(app, "annotations");
     const platform = new GcpPlatform(scope, "platform", parseEnvironment(gcpSpec()));
     const identity = platform.workloadIdentity("airflow", platform.cluster(platform.network()));
-    expect(identity).toMatchObject({ app: "airflow", namespace: "airflow", serviceAccount: "airflow" });
+    expect(identity).toMatchObject({ workload: "airflow", namespace: "airflow", serviceAccount: "airflow" });
     new TerraformOutput(scope, "annotation", { value: identity.serviceAccountAnnotations["iam.gke.io/gcp-service-account"] });
     const stack = new SynthesizedStack(Testing.synth(scope));
     expect(stack.json.output?.annotation?.value).toMatch(/^\$\{google_service_account\.platform_identity-airflow_[A-F0-9]+\.email\}$/);

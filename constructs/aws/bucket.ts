@@ -120,7 +120,7 @@ export class AwsBucket extends Construct implements IBucket {
 
   private grant(identity: IWorkloadIdentity, access: string, objectActions: string[], keyActions: string[]): void {
     if (!(identity instanceof AwsWorkloadIdentity)) {
-      throw new TypeError(`an S3 bucket can only be granted to an AWS workload identity, not ${identity.app}'s`);
+      throw new TypeError(`an S3 bucket can only be granted to an AWS workload identity, not ${identity.workload}'s`);
     }
     identity.allow(
       `${this.spec.name}-${access}`,

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { APP_CATALOGUE, type AppName } from "../core/apps";
+import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
 import type { IWorkloadIdentity } from "../core/interfaces";
 import { type AwsContext, policyDocument, type PolicyStatement } from "./context";
 
@@ -68,9 +68,9 @@ export class AwsServiceAccountRole extends Construct {
 export class AwsWorkloadIdentity extends AwsServiceAccountRole implements IWorkloadIdentity {
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
 
-  constructor(scope: Construct, id: string, ctx: AwsContext, oidc: OidcTrust, readonly app: AppName) {
-    const needs = APP_CATALOGUE[app];
-    super(scope, id, { ctx, oidc, roleName: ctx.name("app", app), namespace: needs.namespace, serviceAccount: needs.serviceAccount });
+  constructor(scope: Construct, id: string, ctx: AwsContext, oidc: OidcTrust, readonly workload: WorkloadName) {
+    const needs = WORKLOAD_ACCOUNTS[workload];
+    super(scope, id, { ctx, oidc, roleName: ctx.name("app", workload), namespace: needs.namespace, serviceAccount: needs.serviceAccount });
     this.serviceAccountAnnotations = { "eks.amazonaws.com/role-arn": this.role.arn };
   }
 }

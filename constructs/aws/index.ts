@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import type { AppName } from "../core/apps";
+import type { WorkloadName } from "../core/apps";
 import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
@@ -65,7 +65,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     });
   }
 
-  workloadIdentity(app: AppName, cluster: ICluster): AwsWorkloadIdentity {
+  workloadIdentity(app: WorkloadName, cluster: ICluster): AwsWorkloadIdentity {
     return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, ownHandle(cluster, AwsCluster, "AWS", "cluster").oidc, app);
   }
 }

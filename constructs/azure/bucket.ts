@@ -146,7 +146,7 @@ export class AzureBucket extends Construct implements IBucket {
   /** A role assignment scoped to this container only: the identity sees no other container. */
   private grant(identity: IWorkloadIdentity, access: string, role: string): void {
     if (!(identity instanceof AzureWorkloadIdentity)) {
-      throw new TypeError(`an Azure storage container can only be granted to an Azure workload identity, not ${identity.app}'s`);
+      throw new TypeError(`an Azure storage container can only be granted to an Azure workload identity, not ${identity.workload}'s`);
     }
     identity.assignRole(`${this.spec.name}-${access}`, this.container.resourceManagerId, role);
   }

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
-import { APP_CATALOGUE, type AppName } from "../core/apps";
+import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
 import type { IWorkloadIdentity } from "../core/interfaces";
 import type { AzureContext } from "./context";
 
@@ -11,7 +11,7 @@ export const WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange";
 
 export interface AzureWorkloadIdentityProps {
   readonly ctx: AzureContext;
-  readonly app: AppName;
+  readonly workload: WorkloadName;
   /** The AKS OIDC issuer URL whose tokens this identity trusts. */
   readonly oidcIssuerUrl: string;
 }
@@ -26,21 +26,21 @@ export interface AzureWorkloadIdentityProps {
  */
 export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentity {
   readonly identity: UserAssignedIdentity;
-  readonly app: AppName;
+  readonly workload: WorkloadName;
   readonly namespace: string;
   readonly serviceAccount: string;
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: AzureWorkloadIdentityProps) {
     super(scope, id);
-    const { ctx, app } = props;
-    const needs = APP_CATALOGUE[app];
-    this.app = app;
+    const { ctx, workload } = props;
+    const needs = WORKLOAD_ACCOUNTS[workload];
+    this.workload = workload;
     this.namespace = needs.namespace;
     this.serviceAccount = needs.serviceAccount;
 
     this.identity = new UserAssignedIdentity(this, "Resource", {
-      name: ctx.name("app", app),
+      name: ctx.name("app", workload),
       location: ctx.location,
       resourceGroupName: ctx.resourceGroupName,
     });
@@ -63,7 +63,7 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
       principalId: this.identity.principalId,
       // A new managed identity may not have replicated in Entra ID yet; the type skips that lookup.
       principalType: "ServicePrincipal",
-      description: `${this.app}: ${role}`,
+      description: `${this.workload}: ${role}`,
     });
   }
 }

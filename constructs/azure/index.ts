@@ -4,7 +4,7 @@ import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
-import type { AppName } from "../core/apps";
+import type { WorkloadName } from "../core/apps";
 import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
@@ -90,10 +90,10 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.keyVault });
   }
 
-  workloadIdentity(app: AppName, cluster: ICluster): AzureWorkloadIdentity {
+  workloadIdentity(app: WorkloadName, cluster: ICluster): AzureWorkloadIdentity {
     return new AzureWorkloadIdentity(this, `identity-${app}`, {
       ctx: this.ctx,
-      app,
+      workload: app,
       oidcIssuerUrl: ownHandle(cluster, AzureCluster, "Azure", "cluster").oidcIssuerUrl,
     });
   }

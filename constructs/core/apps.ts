@@ -25,3 +25,17 @@ export const APP_CATALOGUE: Readonly<Record<AppName, AppNeeds>> = {
   grafana: { namespace: "grafana", serviceAccount: "grafana", database: true },
   monitoring: { namespace: "monitoring", serviceAccount: "prometheus", database: false },
 };
+
+/** Platform add-ons that need a cloud identity of their own. */
+export const ADDON_NAMES = ["external-secrets", "external-dns"] as const;
+export type AddonName = (typeof ADDON_NAMES)[number];
+
+/** Anything that runs under its own cloud identity: an app or a platform add-on. */
+export type WorkloadName = AppName | AddonName;
+
+/** The Kubernetes service account of every workload; its cloud identity trusts it alone. */
+export const WORKLOAD_ACCOUNTS: Readonly<Record<WorkloadName, { readonly namespace: string; readonly serviceAccount: string }>> = {
+  ...APP_CATALOGUE,
+  "external-secrets": { namespace: "external-secrets", serviceAccount: "external-secrets" },
+  "external-dns": { namespace: "external-dns", serviceAccount: "external-dns" },
+};

@@ -2,7 +2,7 @@
  * The neutral handles every cloud returns and every app consumes. App constructs know only these
  * interfaces; nothing outside `constructs/<cloud>/` knows which cloud is behind them.
  */
-import type { AppName } from "./apps";
+import type { WorkloadName } from "./apps";
 import type { Cloud, BucketSpec, DatabaseSpec } from "./spec";
 
 export interface INetwork {
@@ -18,7 +18,7 @@ export interface ICluster {
 
 /** A cloud identity bound to exactly one Kubernetes service account, with no static keys. */
 export interface IWorkloadIdentity {
-  readonly app: AppName;
+  readonly workload: WorkloadName;
   readonly namespace: string;
   readonly serviceAccount: string;
   /** Annotations the service account needs so its pods receive the cloud identity. */
@@ -56,7 +56,7 @@ export interface CloudPlatform {
   cluster(network: INetwork): ICluster;
   bucket(spec: BucketSpec): IBucket;
   database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): IDatabase;
-  workloadIdentity(app: AppName, cluster: ICluster): IWorkloadIdentity;
+  workloadIdentity(app: WorkloadName, cluster: ICluster): IWorkloadIdentity;
 }
 
 

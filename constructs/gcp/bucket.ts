@@ -74,9 +74,9 @@ export class GcpBucket extends Construct implements IBucket {
 
   private grant(identity: IWorkloadIdentity, access: string, role: string): void {
     if (!(identity instanceof GcpWorkloadIdentity)) {
-      throw new TypeError(`a Cloud Storage bucket can only be granted to a GCP workload identity, not ${identity.app}'s`);
+      throw new TypeError(`a Cloud Storage bucket can only be granted to a GCP workload identity, not ${identity.workload}'s`);
     }
-    new StorageBucketIamMember(this, `${identity.app}-${access}`, {
+    new StorageBucketIamMember(this, `${identity.workload}-${access}`, {
       bucket: this.bucket.name,
       role,
       member: identity.member,

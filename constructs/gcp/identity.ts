@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
-import { APP_CATALOGUE, type AppName } from "../core/apps";
+import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
 import type { IWorkloadIdentity } from "../core/interfaces";
 import type { GcpCluster } from "./cluster";
 import type { GcpContext } from "./context";
@@ -24,14 +24,14 @@ export class GcpWorkloadIdentity extends Construct implements IWorkloadIdentity 
   /** The IAM member string (`serviceAccount:<email>`) to grant this identity access with. */
   readonly member: string;
 
-  constructor(scope: Construct, id: string, ctx: GcpContext, cluster: GcpCluster, readonly app: AppName) {
+  constructor(scope: Construct, id: string, ctx: GcpContext, cluster: GcpCluster, readonly workload: WorkloadName) {
     super(scope, id);
-    const needs = APP_CATALOGUE[app];
+    const needs = WORKLOAD_ACCOUNTS[workload];
     this.namespace = needs.namespace;
     this.serviceAccount = needs.serviceAccount;
     this.googleServiceAccount = new ServiceAccount(this, "Resource", {
-      accountId: ctx.serviceAccountId(app),
-      displayName: `${ctx.env.name} ${app}`,
+      accountId: ctx.serviceAccountId(workload),
+      displayName: `${ctx.env.name} ${workload}`,
       description: `${ctx.env.name}: used only by Kubernetes service account ${needs.namespace}/${needs.serviceAccount}`,
       dependsOn: ctx.apis.needed("iam", "iamCredentials"),
     });

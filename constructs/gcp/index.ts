@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
-import type { AppName } from "../core/apps";
+import type { WorkloadName } from "../core/apps";
 import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { GcpApis } from "./apis";
@@ -56,7 +56,7 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     return new GcpDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: ownHandle(network, GcpNetwork, "GCP", "network") });
   }
 
-  workloadIdentity(app: AppName, cluster: ICluster): GcpWorkloadIdentity {
+  workloadIdentity(app: WorkloadName, cluster: ICluster): GcpWorkloadIdentity {
     return new GcpWorkloadIdentity(this, `identity-${app}`, this.ctx, ownHandle(cluster, GcpCluster, "GCP", "cluster"), app);
   }
 }
