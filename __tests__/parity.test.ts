@@ -157,8 +157,9 @@ describe.each(cases)("parity: %s", (label, cloud, input) => {
   const stack = synthesized.get(label) as SynthesizedStack;
   const facts = FACTS[cloud];
 
-  it("has a cluster, every bucket, every database and an identity per app", () => {
-    expect(facts.counts(stack)).toEqual({ clusters: 1, buckets: env.buckets.length, databases: env.databases.length, identities: env.apps.length });
+  it("has a cluster, every bucket, every database and an identity per app (and per identity-using add-on)", () => {
+    const addons = (env.apps.length > 0 ? 1 : 0) + (env.dns?.zone === undefined ? 0 : 1);
+    expect(facts.counts(stack)).toEqual({ clusters: 1, buckets: env.buckets.length, databases: env.databases.length, identities: env.apps.length + addons });
   });
 
   // expect.hasAssertions(): a fact that finds no resource to check must fail, not pass.

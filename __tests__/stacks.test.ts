@@ -4,8 +4,19 @@ import { readTree, stackJson, stackNames, synthDefaults } from "./support/outdir
 describe("default environments", () => {
   const outdir = synthDefaults();
 
-  it("synthesize one infra stack per environment", () => {
-    expect(stackNames(outdir)).toEqual(["ops-infra", "prod-infra", "staging-azure-infra", "staging-gcp-infra", "staging-infra"]);
+  it("synthesize an infra stack per environment, and an apps stack per environment that runs apps", () => {
+    expect(stackNames(outdir)).toEqual([
+      "ops-apps",
+      "ops-infra",
+      "prod-apps",
+      "prod-infra",
+      "staging-apps",
+      "staging-azure-apps",
+      "staging-azure-infra",
+      "staging-gcp-apps",
+      "staging-gcp-infra",
+      "staging-infra",
+    ]);
   });
 
   // One reviewable file per stack: a changed resource address in its diff means a replaced resource.

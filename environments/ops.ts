@@ -19,6 +19,7 @@ export const ops = {
     kubernetesVersion: "1.33",
     nodePools: [{ name: "system", size: "medium", minNodes: 2, maxNodes: 4 }],
   },
+  dns: { zone: "ops.data.example.com", acmeEmail: "data-platform@example.com" },
   buckets: [{ name: "metrics", purpose: "backups", expirationDays: 395 }],
   databases: [
     {
@@ -31,7 +32,7 @@ export const ops = {
     },
   ],
   apps: [
-    { name: "grafana", database: "grafana" },
-    { name: "monitoring", bucket: "metrics" },
+    { name: "grafana", database: "grafana", host: "grafana.ops.data.example.com" },
+    { name: "monitoring", bucket: "metrics", host: "prometheus-grafana.ops.data.example.com" },
   ],
 } satisfies EnvironmentInput;

@@ -24,6 +24,8 @@ export const prod = {
       { name: "batch", size: "large", minNodes: 0, maxNodes: 20, spot: true },
     ],
   },
+  // Replace with your own zone: external-dns manages it, cert-manager issues each host's certificate.
+  dns: { zone: "prod.data.example.com", acmeEmail: "data-platform@example.com" },
   buckets: [
     { name: "logs", purpose: "logs", expirationDays: 400 },
     { name: "lake", purpose: "data" },
@@ -33,9 +35,9 @@ export const prod = {
     { name: "platform", postgresVersion: "16", size: "large", storageGiB: 200, backupRetentionDays: 30, readReplicas: 1 },
   ],
   apps: [
-    { name: "airflow", database: "platform", bucket: "logs" },
-    { name: "airbyte", database: "platform", bucket: "lake" },
-    { name: "datahub", database: "platform" },
-    { name: "metabase", database: "platform" },
+    { name: "airflow", database: "platform", bucket: "logs", host: "airflow.prod.data.example.com", size: "large" },
+    { name: "airbyte", database: "platform", bucket: "lake", host: "airbyte.prod.data.example.com" },
+    { name: "datahub", database: "platform", host: "datahub.prod.data.example.com" },
+    { name: "metabase", database: "platform", host: "metabase.prod.data.example.com" },
   ],
 } satisfies EnvironmentInput;

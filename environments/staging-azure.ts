@@ -1,8 +1,10 @@
 import type { EnvironmentInput } from "../constructs/core/spec";
 import { staging } from "./staging";
 
+const zone = "staging-azure.data.example.com";
+
 /**
- * Staging on Azure: the AWS staging spec with only `name`, `cloud` and `network.cidr` changed,
+ * Staging on Azure: the AWS staging spec with its own name, network range and DNS zone,
  * for the team moving from AWS to Azure in stages.
  */
 export const stagingAzure = {
@@ -10,4 +12,6 @@ export const stagingAzure = {
   name: "staging-azure",
   cloud: "azure",
   network: { cidr: "10.21.0.0/16" },
+  dns: { ...staging.dns, zone },
+  apps: staging.apps.map((app) => ({ ...app, host: `${app.name}.${zone}` })),
 } satisfies EnvironmentInput;

@@ -1,10 +1,14 @@
 import type { EnvironmentInput } from "../constructs/core/spec";
 import { staging } from "./staging";
 
-/** Staging on GCP: the AWS staging spec with only `name`, `cloud` and `network.cidr` changed. */
+const zone = "staging-gcp.data.example.com";
+
+/** Staging on GCP: the AWS staging spec with its own name, network range and DNS zone. */
 export const stagingGcp = {
   ...staging,
   name: "staging-gcp",
   cloud: "gcp",
   network: { cidr: "10.22.0.0/16" },
+  dns: { ...staging.dns, zone },
+  apps: staging.apps.map((app) => ({ ...app, host: `${app.name}.${zone}` })),
 } satisfies EnvironmentInput;

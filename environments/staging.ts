@@ -22,15 +22,16 @@ export const staging = {
       { name: "workers", size: "medium", minNodes: 1, maxNodes: 6, spot: true },
     ],
   },
+  dns: { zone: "staging.data.example.com", acmeEmail: "data-platform@example.com" },
   buckets: [
     { name: "logs", purpose: "logs", expirationDays: 30 },
     { name: "lake", purpose: "data", expirationDays: 90 },
   ],
   databases: [{ name: "platform", postgresVersion: "16", size: "small", storageGiB: 50 }],
   apps: [
-    { name: "airflow", database: "platform", bucket: "logs" },
-    { name: "airbyte", database: "platform", bucket: "lake" },
-    { name: "datahub", database: "platform" },
-    { name: "metabase", database: "platform" },
+    { name: "airflow", database: "platform", bucket: "logs", host: "airflow.staging.data.example.com" },
+    { name: "airbyte", database: "platform", bucket: "lake", host: "airbyte.staging.data.example.com" },
+    { name: "datahub", database: "platform", host: "datahub.staging.data.example.com" },
+    { name: "metabase", database: "platform", host: "metabase.staging.data.example.com" },
   ],
 } satisfies EnvironmentInput;

@@ -2,13 +2,17 @@ import { existsSync, rmSync } from "node:fs";
 import { App } from "cdktf";
 import { parseEnvironments, SpecErrors } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
+import { AppsStack } from "./apps";
 import { InfraStack } from "./infra";
 
 /** Builds the stacks of every environment into an app; throws SpecError(s) on a bad spec. */
 export function buildApp(inputs: readonly unknown[], outdir: string): App {
   const envs = parseEnvironments(inputs);
   const app = new App({ outdir });
-  for (const env of envs) new InfraStack(app, env);
+  for (const env of envs) {
+    const infra = new InfraStack(app, env);
+    if (env.apps.length > 0) new AppsStack(app, env).addDependency(infra);
+  }
   return app;
 }
 

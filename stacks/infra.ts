@@ -26,6 +26,16 @@ export class InfraStack extends TerraformStack {
       const identity = platform.workloadIdentity(app.name, cluster);
       if (app.bucket !== undefined) buckets.get(app.bucket)?.grantReadWrite(identity);
     }
+    if (env.apps.length > 0) {
+      // External Secrets reads each database's admin credential for the bootstrap jobs, nothing else.
+      const externalSecrets = platform.workloadIdentity("external-secrets", cluster);
+      for (const database of databases) database.grantAdminSecretRead(externalSecrets);
+    }
+    if (env.dns?.zone !== undefined) {
+      const zone = platform.dnsZone(env.dns.zone);
+      zone.grantRecordsWrite(platform.workloadIdentity("external-dns", cluster));
+      new TerraformOutput(this, "dns_name_servers", { value: zone.nameServers, description: `Delegate ${zone.zoneName} to these name servers` });
+    }
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });
     for (const [name, bucket] of buckets) {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { Testing, TerraformStack } from "cdktf";
+import { AzurePlatform } from "../../constructs/azure";
 import { SpecError } from "../../constructs/core/errors";
-import type { EnvironmentInput } from "../../constructs/core/spec";
-import { synthInfra, type SynthesizedStack, type TfBlock } from "../support/synth";
+import type { IWorkloadIdentity } from "../../constructs/core/interfaces";
+import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
+import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { azureProductionSpec, azureSpec, ref } from "./fixtures";
 
 type DatabaseInput = NonNullable<EnvironmentInput["databases"]>[number];
@@ -135,5 +138,38 @@ describe("Azure PostgreSQL Flexible Server", () => {
     const names = prod.all("azurerm_postgresql_flexible_server").map((s) => String(s.name));
     expect(new Set(names).size).toBe(3);
     expect((primary(prod) as TfBlock).version).toBe("16");
+  });
+});
+
+describe("Azure database admin secret access", () => {
+  const env = parseEnvironment(azureSpec());
+  const scope = new TerraformStack(Testing.app(), "secret-read");
+  const platform = new AzurePlatform(scope, "platform", env);
+  const network = platform.network();
+  const cluster = platform.cluster(network);
+  const database = platform.database(env.databases[0], network, cluster);
+  database.grantAdminSecretRead(platform.workloadIdentity("external-secrets", cluster));
+  const stack = new SynthesizedStack(Testing.synth(scope));
+
+  it("grants Key Vault Secrets User on that one secret, to the identity's principal", () => {
+    const roles = Object.entries(stack.resources("azurerm_role_assignment")).filter(([id]) => id.includes("identity-external-secrets"));
+    expect(roles.map(([, role]) => role)).toEqual([
+      expect.objectContaining({
+        role_definition_name: "Key Vault Secrets User",
+        scope: expect.stringMatching(ref("azurerm_key_vault_secret", "resource_versionless_id", "database-main_admin-secret")),
+        principal_id: expect.stringMatching(ref("azurerm_user_assigned_identity", "principal_id", "identity-external-secrets")),
+        principal_type: "ServicePrincipal",
+      }),
+    ]);
+  });
+
+  it("never grants on the vault itself", () => {
+    const vaultScoped = stack.all("azurerm_role_assignment").filter((role) => ref("azurerm_key_vault", "id").test(String(role.scope)));
+    expect(vaultScoped.map((role) => role.role_definition_name)).toEqual(["Key Vault Secrets Officer"]); // the applier's, to write secrets
+  });
+
+  it("refuses an identity of another cloud", () => {
+    const foreign: IWorkloadIdentity = { workload: "external-secrets", namespace: "external-secrets", serviceAccount: "external-secrets", serviceAccountAnnotations: {} };
+    expect(() => database.grantAdminSecretRead(foreign)).toThrow(TypeError);
   });
 });

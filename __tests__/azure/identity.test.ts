@@ -31,7 +31,8 @@ describe("Azure workload identity", () => {
       parent_id: expect.stringMatching(ref("azurerm_user_assigned_identity", "id", "identity-airflow")),
     });
     expect(stack.find("azurerm_federated_identity_credential", "identity-metabase").subject).toBe("system:serviceaccount:metabase:metabase");
-    expect(stack.all("azurerm_federated_identity_credential")).toHaveLength(3);
+    // The three apps, and External Secrets (the infra stack adds it whenever apps run).
+    expect(stack.all("azurerm_federated_identity_credential")).toHaveLength(4);
   });
 
   it("grants read-write on the app's own container only", () => {
@@ -49,8 +50,16 @@ describe("Azure workload identity", () => {
   });
 
   it("never assigns an app a role on the account, resource group or subscription", () => {
-    const appRoles = Object.entries(stack.resources("azurerm_role_assignment")).filter(([id]) => id.includes("identity-"));
+    const appRoles = Object.entries(stack.resources("azurerm_role_assignment")).filter(([id]) => id.includes("identity-") && !id.includes("identity-external-"));
+    expect(appRoles.length).toBeGreaterThan(0);
     for (const [, role] of appRoles) expect(role.scope).toMatch(ref("azurerm_storage_container", "resource_manager_id"));
+  });
+
+  it("gives External Secrets only the database admin secrets, one secret per assignment", () => {
+    const roles = Object.entries(stack.resources("azurerm_role_assignment")).filter(([id]) => id.includes("identity-external-secrets"));
+    expect(roles.map(([, role]) => role)).toEqual([
+      expect.objectContaining({ role_definition_name: "Key Vault Secrets User", scope: expect.stringMatching(ref("azurerm_key_vault_secret", "resource_versionless_id", "database-main_admin-secret")) }),
+    ]);
   });
 
   it("grants read-only with Storage Blob Data Reader", () => {

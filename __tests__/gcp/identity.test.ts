@@ -25,11 +25,12 @@ describe("GCP workload identity", () => {
     expect(appAccount("monitoring").account_id).toBe("identity-long-nm-monitoring");
   });
 
-  it("lets only the app's own Kubernetes service account act as it", () => {
+  it("lets only the workload's own Kubernetes service account act as it", () => {
     const bindings = stack.all("google_service_account_iam_member");
     expect(bindings.map((b) => b.member).sort()).toEqual([
       "serviceAccount:acme-data-test.svc.id.goog[airbyte/airbyte]",
       "serviceAccount:acme-data-test.svc.id.goog[airflow/airflow]",
+      "serviceAccount:acme-data-test.svc.id.goog[external-secrets/external-secrets]",
       "serviceAccount:acme-data-test.svc.id.goog[metabase/metabase]",
       "serviceAccount:acme-data-test.svc.id.goog[monitoring/prometheus]",
     ]);

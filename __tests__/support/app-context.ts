@@ -1,6 +1,7 @@
 import { APP_CATALOGUE, type AppName } from "../../constructs/core/apps";
 import { parseEnvironment, type Cloud } from "../../constructs/core/spec";
-import type { AppBucket, AppContext, Resources } from "../../constructs/apps/types";
+import { scaledResources } from "../../constructs/apps/scale";
+import type { AppBucket, AppContext } from "../../constructs/apps/types";
 import { baseSpec } from "./fixtures";
 
 const BUCKETS: Readonly<Record<Cloud, AppBucket>> = {
@@ -19,12 +20,11 @@ const POD_LABELS: Readonly<Record<Cloud, Record<string, string>>> = {
 export function appContext(app: AppName, cloud: Cloud, production: boolean): AppContext {
   const env = parseEnvironment({ ...baseSpec(), name: production ? "live" : "test", production });
   const needs = APP_CATALOGUE[app];
-  const factor = production ? 2 : 1;
-  const scale = (quantity: string) => quantity.replace(/^(\d+(?:\.\d+)?)/, (n) => String(Number(n) * factor));
+  const size = production ? "medium" : "small";
   return {
     env,
     app,
-    size: production ? "medium" : "small",
+    size,
     namespace: needs.namespace,
     serviceAccount: needs.serviceAccount,
     podLabels: POD_LABELS[cloud],
@@ -40,9 +40,6 @@ export function appContext(app: AppName, cloud: Cloud, production: boolean): App
     },
     replicas: production ? 2 : 1,
     disruptionBudgets: production,
-    resources: (base: Resources): Resources => ({
-      requests: { cpu: scale(base.requests.cpu), memory: scale(base.requests.memory) },
-      limits: { ...(base.limits.cpu ? { cpu: scale(base.limits.cpu) } : {}), memory: scale(base.limits.memory) },
-    }),
+    resources: (base) => scaledResources(base, size),
   };
 }

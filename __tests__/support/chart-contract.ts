@@ -43,13 +43,17 @@ export function loadChart(folder: string, dir = join(CHARTS_DIR, folder)): Chart
   if (existsSync(subchartsDir)) {
     for (const name of readdirSync(subchartsDir)) subcharts.set(name, loadChart(`${folder}/${name}`, join(subchartsDir, name)));
   }
+  // Dependencies the contract does not bundle come from other repositories: their sections are
+  // not ours to check (shared/charts/README: "the checker accepts any key beneath those sections").
+  const chartYaml = (parse(readFileSync(join(dir, "Chart.yaml"), "utf8")) ?? {}) as { dependencies?: { name: string; alias?: string }[] };
+  const unbundled = (chartYaml.dependencies ?? []).map((dep) => dep.alias ?? dep.name).filter((key) => !subcharts.has(key));
   const schemaPath = join(dir, "values.schema.json");
   return {
     folder,
     defaults: (parse(readFileSync(join(dir, "values.yaml"), "utf8")) ?? {}) as Record<string, unknown>,
     schema: existsSync(schemaPath) ? readJson<Record<string, unknown>>(schemaPath, {}) : undefined,
     referenced: refs.referenced ?? [],
-    open: [...(refs.open ?? []), ...(checker.openPaths ?? []).map(toPath)],
+    open: [...(refs.open ?? []), ...(checker.openPaths ?? []).map(toPath), ...unbundled.map((key) => [key])],
     subcharts,
   };
 }

@@ -95,6 +95,13 @@ export interface GeneratedSecret {
   readonly keys: Readonly<Record<string, { readonly length: number; readonly encoding?: "raw" | "base64" | "base64url" | "hex" }>>;
 }
 
+/** A Kubernetes RBAC rule, granted to the app's service account in its own namespace. */
+export interface NamespaceRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+}
+
 /** A rendered Helm release. */
 export interface AppRelease {
   /** Helm release name, unique in the namespace. */
@@ -104,6 +111,8 @@ export interface AppRelease {
   readonly contract: string;
   readonly values: Record<string, unknown>;
   readonly generatedSecrets: readonly GeneratedSecret[];
+  /** What the app's service account may do in its namespace (charts whose Role needs `create: true`). */
+  readonly namespaceRules?: readonly NamespaceRule[];
 }
 
 /** Renders an app's releases, in install order (e.g. DataHub's prerequisites first). */

@@ -28,6 +28,11 @@ export interface AwsBucketProps {
  * - never force_destroy, and `prevent_destroy` in production: a bucket with data is not
  *   deleted by a plan.
  */
+/** S3 names are global: the account id keeps two organisations' "prod-logs" apart. */
+export function s3BucketName(ctx: AwsContext, spec: BucketSpec): string {
+  return ctx.name(spec.name, ctx.accountId);
+}
+
 export class AwsBucket extends Construct implements IBucket {
   readonly bucket: S3Bucket;
   readonly bucketName: string;
@@ -42,8 +47,7 @@ export class AwsBucket extends Construct implements IBucket {
     this.spec = spec;
     this.key = props.key;
     this.ctx = ctx;
-    // S3 names are global: the account id keeps two organisations' "prod-logs" apart.
-    this.bucketName = ctx.name(spec.name, ctx.accountId);
+    this.bucketName = s3BucketName(ctx, spec);
     this.bucket = new S3Bucket(this, "Resource", {
       bucket: this.bucketName,
       forceDestroy: false,

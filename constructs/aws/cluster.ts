@@ -18,6 +18,11 @@ import type { AwsNetwork } from "./network";
 import { AwsServiceAccountRole, type OidcTrust } from "./identity";
 import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
 
+/** The EKS cluster name of an environment; the apps stack reaches the cluster by it. */
+export function eksClusterName(ctx: AwsContext): string {
+  return ctx.name("cluster");
+}
+
 export interface AwsClusterProps {
   readonly ctx: AwsContext;
   readonly network: AwsNetwork;
@@ -50,7 +55,7 @@ export class AwsCluster extends Construct implements ICluster {
     super(scope, id);
     const { ctx, network } = props;
     const env = ctx.env;
-    const name = ctx.name("cluster");
+    const name = eksClusterName(ctx);
 
     const role = new IamRole(this, "cluster-role", {
       name: ctx.name("eks-cluster"),

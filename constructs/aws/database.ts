@@ -6,7 +6,8 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
-import type { IDatabase } from "../core/interfaces";
+import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
+import { AwsServiceAccountRole } from "./identity";
 import type { DatabaseSpec } from "../core/spec";
 import { type AwsContext, serviceTrustPolicy } from "./context";
 import type { AwsNetwork } from "./network";
@@ -24,6 +25,11 @@ export interface AwsDatabaseProps {
 }
 
 const POSTGRES_PORT = 5432;
+
+/** The RDS identifier of a spec database; the apps stack looks the instance up by it. */
+export function databaseIdentifier(ctx: AwsContext, spec: DatabaseSpec): string {
+  return ctx.name("db", spec.name);
+}
 
 /**
  * RDS for PostgreSQL:
@@ -45,12 +51,16 @@ export class AwsDatabase extends Construct implements IDatabase {
   readonly host: string;
   readonly port = POSTGRES_PORT;
   readonly adminSecretRef: string;
+  private readonly key: KmsKey;
+  private readonly ctx: AwsContext;
 
   constructor(scope: Construct, id: string, props: AwsDatabaseProps) {
     super(scope, id);
     const { ctx, spec, network, key } = props;
     this.spec = spec;
-    const identifier = ctx.name("db", spec.name);
+    this.key = key;
+    this.ctx = ctx;
+    const identifier = databaseIdentifier(ctx, spec);
 
     const securityGroup = new SecurityGroup(this, "security-group", {
       name: identifier,
@@ -135,6 +145,24 @@ export class AwsDatabase extends Construct implements IDatabase {
         // A replica holds no data of its own: the primary's snapshots cover it.
         skipFinalSnapshot: true,
       }),
+    );
+  }
+
+  /** Lets the identity read the RDS-managed master secret, decrypting it through Secrets Manager only. */
+  grantAdminSecretRead(identity: IWorkloadIdentity): void {
+    if (!(identity instanceof AwsServiceAccountRole)) {
+      throw new TypeError(`an RDS secret can only be granted to an AWS workload identity, not ${identity.workload}'s`);
+    }
+    identity.allow(
+      `${this.spec.name}-admin-secret-read`,
+      { Sid: "ReadSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: this.adminSecretRef },
+      {
+        Sid: "DecryptSecret",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: this.key.arn,
+        Condition: { StringEquals: { "kms:ViaService": this.ctx.servicePrincipal(`secretsmanager.${this.ctx.region}`) } },
+      },
     );
   }
 }

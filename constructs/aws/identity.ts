@@ -64,13 +64,18 @@ export class AwsServiceAccountRole extends Construct {
   }
 }
 
+/** The IAM role name of a workload's identity; the apps stack derives the same ARN from it. */
+export function workloadRoleName(ctx: AwsContext, workload: WorkloadName): string {
+  return ctx.name("app", workload);
+}
+
 /** The cloud identity of one app: its service account, its role, nothing shared with other apps. */
 export class AwsWorkloadIdentity extends AwsServiceAccountRole implements IWorkloadIdentity {
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, ctx: AwsContext, oidc: OidcTrust, readonly workload: WorkloadName) {
     const needs = WORKLOAD_ACCOUNTS[workload];
-    super(scope, id, { ctx, oidc, roleName: ctx.name("app", workload), namespace: needs.namespace, serviceAccount: needs.serviceAccount });
+    super(scope, id, { ctx, oidc, roleName: workloadRoleName(ctx, workload), namespace: needs.namespace, serviceAccount: needs.serviceAccount });
     this.serviceAccountAnnotations = { "eks.amazonaws.com/role-arn": this.role.arn };
   }
 }

@@ -6,6 +6,8 @@ import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type Resou
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
+import { AwsClusterServices } from "./cluster-services";
+import { AwsDnsZone } from "./dns";
 import { AwsCluster } from "./cluster";
 import { AwsContext } from "./context";
 import { AwsDatabase, rdsMonitoringRole } from "./database";
@@ -21,7 +23,7 @@ import { AwsNetwork } from "./network";
 export class AwsPlatform extends Construct implements CloudPlatform {
   readonly cloud = "aws";
   readonly ctx: AwsContext;
-  readonly keys: AwsKeys;
+  private createdKeys?: AwsKeys;
   private monitoringRole?: IamRole;
 
   constructor(scope: Construct, id: string, env: Environment) {
@@ -33,7 +35,12 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       allowedAccountIds: [this.ctx.accountId],
       defaultTags: [{ tags: environmentTags(env) }],
     });
-    this.keys = new AwsKeys(this, "keys", this.ctx);
+  }
+
+  /** The environment's KMS keys, created with the first infra resource that needs one. */
+  get keys(): AwsKeys {
+    this.createdKeys ??= new AwsKeys(this, "keys", this.ctx);
+    return this.createdKeys;
   }
 
   network(): AwsNetwork {
@@ -63,6 +70,14 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       key: this.keys.data,
       monitoringRole: this.monitoringRole,
     });
+  }
+
+  dnsZone(zoneName: string): AwsDnsZone {
+    return new AwsDnsZone(this, "dns-zone", this.ctx, zoneName);
+  }
+
+  clusterServices(): AwsClusterServices {
+    return new AwsClusterServices(this, "cluster-services", this.ctx);
   }
 
   workloadIdentity(app: WorkloadName, cluster: ICluster): AwsWorkloadIdentity {

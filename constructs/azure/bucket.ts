@@ -132,7 +132,7 @@ export class AzureBucket extends Construct implements IBucket {
       containerAccessType: "private",
       metadata: { purpose: spec.purpose },
     });
-    this.url = `abfss://${this.bucketName}@${ctx.storageAccountName}.dfs.core.windows.net`;
+    this.url = containerUrl(ctx, this.bucketName);
   }
 
   grantReadWrite(identity: IWorkloadIdentity): void {
@@ -152,9 +152,17 @@ export class AzureBucket extends Construct implements IBucket {
   }
 }
 
-/** Container names: 3–63 lowercase letters, digits and single hyphens; the spec name when it fits. */
-function containerName(ctx: AzureContext, spec: BucketSpec): string {
+/**
+ * Container names: 3–63 lowercase letters, digits and single hyphens; the spec name when it fits.
+ * The apps stack names the container with this same function, so both stacks agree.
+ */
+export function containerName(ctx: AzureContext, spec: BucketSpec): string {
   if (/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(spec.name)) return spec.name;
   const index = ctx.env.buckets.findIndex((bucket) => bucket.name === spec.name);
   throw ctx.specError(`buckets[${index}].name`, spec.name, "on Azure, at least 3 characters and no '--' (it names a storage container)");
+}
+
+/** The ADLS Gen2 URL of a container of the environment's storage account (`abfss://`, TLS). */
+export function containerUrl(ctx: AzureContext, container: string): string {
+  return `abfss://${container}@${ctx.storageAccountName}.dfs.core.windows.net`;
 }

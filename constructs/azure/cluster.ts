@@ -38,6 +38,11 @@ export function overlayRanges(vnetCidr: string): { podCidr: string; serviceCidr:
   return { podCidr: free(POD_CIDR_CHOICES), serviceCidr, dnsServiceIp: serviceCidr.replace(/\.0\/16$/, ".10") };
 }
 
+/** The AKS cluster's name, `<env>-cluster`; the apps stack finds the cluster by it. */
+export function aksClusterName(ctx: AzureContext): string {
+  return ctx.name("cluster");
+}
+
 /** Sunday 03:00 UTC, four hours: the same quiet window as the AWS databases' maintenance. */
 const WEEKLY_WINDOW: KubernetesClusterMaintenanceWindowAutoUpgrade = {
   frequency: "Weekly",
@@ -95,7 +100,7 @@ export class AzureCluster extends Construct implements ICluster {
     super(scope, id);
     const { ctx, network } = props;
     const env = ctx.env;
-    const name = ctx.name("cluster");
+    const name = aksClusterName(ctx);
     const zones = Array.from({ length: env.network.zones }, (_, index) => String(index + 1));
     const publicCidrs = env.cluster.publicAccessCidrs;
     const isPrivate = publicCidrs.length === 0;

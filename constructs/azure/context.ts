@@ -14,7 +14,10 @@ export class AzureContext {
 
   constructor(
     readonly env: Environment,
-    /** Name of the environment's resource group (a token, so resources depend on the group). */
+    /**
+     * Name of the environment's resource group: in the infra stack a reference to the group (so
+     * resources depend on it), in the apps stack the literal `resourceGroupNameOf(env)`.
+     */
     readonly resourceGroupName: string,
   ) {
     const account = env.accounts.azure;
@@ -63,6 +66,14 @@ export class AzureContext {
   }
 }
 
+/**
+ * The environment's resource group name, `<env>-rg`. The infra stack creates the group with it;
+ * the apps stack uses it literally to look things up, without the group being in its state.
+ */
+export function resourceGroupNameOf(env: Environment): string {
+  return `${env.name}-rg`;
+}
+
 /** Built-in Azure role names used by the platform (role_definition_name in role assignments). */
 export const AZURE_ROLES = {
   /** Lets the AKS control-plane identity join the node subnet and manage its load balancers. */
@@ -71,6 +82,12 @@ export const AZURE_ROLES = {
   kubernetesClusterAdmin: "Azure Kubernetes Service RBAC Cluster Admin",
   /** Read, write and delete secrets in a key vault, nothing on keys or certificates. */
   keyVaultSecretsOfficer: "Key Vault Secrets Officer",
+  /** Read the value of secrets; assigned on one secret, never on a whole vault. */
+  keyVaultSecretsUser: "Key Vault Secrets User",
+  /** Manage the record sets of a public DNS zone, not the zone's delegation or deletion locks. */
+  dnsZoneContributor: "DNS Zone Contributor",
+  /** Read-only view of resources (no data plane, no secrets). */
+  reader: "Reader",
   blobDataContributor: "Storage Blob Data Contributor",
   blobDataReader: "Storage Blob Data Reader",
 } as const;

@@ -3,9 +3,11 @@ import { PostgresqlFlexibleServer } from "@cdktf/provider-azurerm/lib/postgresql
 import { PostgresqlFlexibleServerConfiguration } from "@cdktf/provider-azurerm/lib/postgresql-flexible-server-configuration";
 import { ManagementLock } from "@cdktf/provider-azurerm/lib/management-lock";
 import { Password } from "@cdktf/provider-random/lib/password";
-import type { IDatabase } from "../core/interfaces";
+import type { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
 import type { DatabaseSpec } from "../core/spec";
-import type { AzureContext } from "./context";
+import { AZURE_ROLES, type AzureContext } from "./context";
+import { AzureWorkloadIdentity } from "./identity";
 import type { AzureKeyVault } from "./key-vault";
 import type { AzureNetwork } from "./network";
 import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./sizes";
@@ -30,6 +32,27 @@ export const POSTGRES_PARAMETERS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The server's name, `<env>-db-<name>-<hash>`: server names are global (they are DNS names under
+ * postgres.database.azure.com), so the subscription hash keeps organisations apart.
+ */
+export function postgresServerName(ctx: AzureContext, spec: DatabaseSpec): string {
+  return `${ctx.name("db", spec.name)}-${ctx.uniqueSuffix(6)}`;
+}
+
+/**
+ * The server's host name. Deterministic: the server's FQDN is always `<name>.postgres.database.azure.com`;
+ * inside the VNet it resolves through the linked private zone to the server's private address.
+ */
+export function postgresHost(ctx: AzureContext, spec: DatabaseSpec): string {
+  return `${postgresServerName(ctx, spec)}.postgres.database.azure.com`;
+}
+
+/** The Key Vault secret holding the administrator password, `<env>-db-<name>-admin-password`. */
+export function adminSecretName(ctx: AzureContext, spec: DatabaseSpec): string {
+  return `${ctx.name("db", spec.name)}-admin-password`;
+}
+
+/**
  * Azure Database for PostgreSQL Flexible Server:
  * - in the network's delegated `postgres` subnet (VNet integration), resolved through the
  *   private DNS zone `<env>.private.postgres.database.azure.com` linked to the VNet; public
@@ -49,7 +72,8 @@ export const POSTGRES_PARAMETERS: Readonly<Record<string, string>> = {
  *   the server and the secret through write-only arguments, so it is never in the synthesized
  *   JSON. It does live in Terraform state, in the `random_password` resource: keep state
  *   encrypted and access-controlled (Terraform Cloud does both). `adminSecretRef` is the secret's
- *   versionless id, for the External Secrets Operator;
+ *   versionless id, for the External Secrets Operator; `grantAdminSecretRead` gives an identity
+ *   "Key Vault Secrets User" on that one secret, not on the vault;
  * - `deletionProtection` (on in production) is a CanNotDelete management lock: the portal, CLI or
  *   API cannot delete the server while it exists. `prevent_destroy` in production;
  * - read replicas from the spec (`create_mode = Replica`), in the same subnet and DNS zone,
@@ -62,6 +86,8 @@ export class AzureDatabase extends Construct implements IDatabase {
   readonly host: string;
   readonly port = POSTGRES_PORT;
   readonly adminSecretRef: string;
+  /** The Key Vault secret with the generated administrator password. */
+  readonly adminSecret: KeyVaultSecret;
 
   constructor(scope: Construct, id: string, props: AzureDatabaseProps) {
     super(scope, id);
@@ -78,7 +104,7 @@ export class AzureDatabase extends Construct implements IDatabase {
       const largest = POSTGRES_STORAGE_MB[POSTGRES_STORAGE_MB.length - 1] / 1024;
       throw ctx.specError(`databases[${index}].storageGiB`, String(spec.storageGiB), `on Azure, at most ${largest} GiB (the largest Flexible Server disk)`);
     }
-    const serverName = `${ctx.name("db", spec.name)}-${ctx.uniqueSuffix(6)}`;
+    const serverName = postgresServerName(ctx, spec);
     const dns = network.privateDnsZone(`${env.name}.private.postgres.database.azure.com`);
     const placement = {
       location: ctx.location,
@@ -133,13 +159,13 @@ export class AzureDatabase extends Construct implements IDatabase {
       });
     }
 
-    const secret = props.vault.addSecret(this, "admin-secret", {
-      name: `${ctx.name("db", spec.name)}-admin-password`,
+    this.adminSecret = props.vault.addSecret(this, "admin-secret", {
+      name: adminSecretName(ctx, spec),
       value: password.result,
       contentType: "password",
       tags: { "postgres-login": POSTGRES_ADMIN_LOGIN, "postgres-server": serverName },
     });
-    this.adminSecretRef = secret.versionlessId;
+    this.adminSecretRef = this.adminSecret.versionlessId;
 
     this.replicas = Array.from({ length: spec.readReplicas }, (_, replica) =>
       new PostgresqlFlexibleServer(this, `replica-${replica + 1}`, {
@@ -154,6 +180,18 @@ export class AzureDatabase extends Construct implements IDatabase {
     );
     // Server parameters are per server: a replica enforces TLS like its primary.
     this.replicas.forEach((replica, index) => this.pinParameters(`replica-${index + 1}-parameter`, replica));
+  }
+
+  /**
+   * "Key Vault Secrets User" on the administrator secret alone (scope: the secret's ARM id,
+   * `resource_versionless_id`), so the identity can read this password and no other secret of
+   * the vault.
+   */
+  grantAdminSecretRead(identity: IWorkloadIdentity): void {
+    if (!(identity instanceof AzureWorkloadIdentity)) {
+      throw new TypeError(`an Azure Key Vault secret can only be granted to an Azure workload identity, not ${identity.workload}'s`);
+    }
+    identity.assignRole(`db-${this.spec.name}-admin-secret-read`, this.adminSecret.resourceVersionlessId, AZURE_ROLES.keyVaultSecretsUser);
   }
 
   private pinParameters(idPrefix: string, server: PostgresqlFlexibleServer): void {

@@ -9,6 +9,11 @@ import type { AzureContext } from "./context";
 /** The audience Entra ID expects in Kubernetes tokens exchanged for workload identity. */
 export const WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange";
 
+/** The managed identity's name, `<env>-app-<workload>`; the apps stack reads its client id by it. */
+export function workloadIdentityName(ctx: AzureContext, workload: WorkloadName): string {
+  return ctx.name("app", workload);
+}
+
 export interface AzureWorkloadIdentityProps {
   readonly ctx: AzureContext;
   readonly workload: WorkloadName;
@@ -20,8 +25,8 @@ export interface AzureWorkloadIdentityProps {
  * The cloud identity of one app: a user-assigned managed identity with one federated credential
  * trusting only the cluster's OIDC issuer, audience `api://AzureADTokenExchange` and subject
  * `system:serviceaccount:<namespace>:<serviceAccount>` from the app catalogue. No secret or
- * certificate exists. Roles are assigned per resource (a bucket's container), never on the
- * resource group or subscription. The app's pods also need the label
+ * certificate exists. Roles are assigned per resource (a bucket's container, a Key Vault secret,
+ * a DNS zone), never on the environment's resource group or the subscription. The app's pods also need the label
  * `azure.workload.identity/use: "true"` for the webhook to inject the token.
  */
 export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentity {
@@ -40,7 +45,7 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
     this.serviceAccount = needs.serviceAccount;
 
     this.identity = new UserAssignedIdentity(this, "Resource", {
-      name: ctx.name("app", workload),
+      name: workloadIdentityName(ctx, workload),
       location: ctx.location,
       resourceGroupName: ctx.resourceGroupName,
     });

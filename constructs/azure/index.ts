@@ -10,12 +10,21 @@ import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AzureBucket, AzureStorageAccount } from "./bucket";
 import { AzureCluster } from "./cluster";
-import { AzureContext } from "./context";
+import { AzureClusterServices } from "./cluster-services";
+import { AzureContext, resourceGroupNameOf } from "./context";
 import { AzureDatabase } from "./database";
+import { AzureDnsZone } from "./dns";
 import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
 import { AzureNetwork } from "./network";
 import { AzureEnvironmentTags } from "./tags";
+
+/** What the infra methods share, created with the first of them. */
+interface InfraBase {
+  readonly resourceGroup: ResourceGroup;
+  readonly ctx: AzureContext;
+  readonly applier: DataAzurermClientConfig;
+}
 
 /**
  * The Azure implementation of the platform.
@@ -31,21 +40,29 @@ import { AzureEnvironmentTags } from "./tags";
  *   taggable resource; a resource's own tags win on a key clash.
  * - The storage account and key vault are per environment, created with the first bucket and
  *   the first database; `network()` must come first, as `stacks/infra.ts` does.
+ * - The constructor adds only the providers and the tags Aspect: the `<env>-apps` stack builds a
+ *   platform too, for `clusterServices()`, and must hold no infra resource. The resource group
+ *   and the applier data source are created by the first infra method, under the same construct
+ *   ids as always, so the infra stack's Terraform addresses do not move.
  */
 export class AzurePlatform extends Construct implements CloudPlatform {
   readonly cloud = "azure";
-  readonly ctx: AzureContext;
-  readonly resourceGroup: ResourceGroup;
-  /** Who runs Terraform: gets the roles it needs to write secrets and install releases. */
-  readonly applier: DataAzurermClientConfig;
+  private readonly env: Environment;
+  /** The naming context with the literal resource group name: creates nothing, usable anywhere. */
+  private readonly naming: AzureContext;
+  private infra?: InfraBase;
   private networkCreated?: AzureNetwork;
   private storageAccount?: AzureStorageAccount;
   private keyVault?: AzureKeyVault;
+  private dnsZoneCreated?: AzureDnsZone;
+  private services?: AzureClusterServices;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
     const account = env.accounts.azure;
     if (!account) throw new Error(`environment ${env.name} has no Azure account (the spec check should have caught this)`);
+    this.env = env;
+    this.naming = new AzureContext(env, resourceGroupNameOf(env));
     new AzurermProvider(scope, "azurerm", {
       subscriptionId: account.subscriptionId,
       tenantId: account.tenantId,
@@ -60,14 +77,21 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     });
     new RandomProvider(scope, "random", {});
     Aspects.of(scope).add(new AzureEnvironmentTags(environmentTags(env)));
+  }
 
-    this.resourceGroup = new ResourceGroup(this, "resource-group", {
-      name: `${env.name}-rg`,
-      location: account.location,
-      lifecycle: { preventDestroy: env.production },
-    });
-    this.ctx = new AzureContext(env, this.resourceGroup.name);
-    this.applier = new DataAzurermClientConfig(this, "applier");
+  /** The environment's context, its resource names referencing the resource group (created on first use). */
+  get ctx(): AzureContext {
+    return this.base().ctx;
+  }
+
+  /** The environment's resource group (created on first use). */
+  get resourceGroup(): ResourceGroup {
+    return this.base().resourceGroup;
+  }
+
+  /** Who runs Terraform: gets the roles it needs to write secrets and install releases. */
+  get applier(): DataAzurermClientConfig {
+    return this.base().applier;
   }
 
   network(): AzureNetwork {
@@ -96,6 +120,36 @@ export class AzurePlatform extends Construct implements CloudPlatform {
       workload: app,
       oidcIssuerUrl: ownHandle(cluster, AzureCluster, "Azure", "cluster").oidcIssuerUrl,
     });
+  }
+
+  /** The environment's public zone, in its own resource group (see `AzureDnsZone`); one per environment. */
+  dnsZone(zoneName: string): AzureDnsZone {
+    if (this.dnsZoneCreated && this.dnsZoneCreated.zoneName !== zoneName) {
+      throw new Error(`the Azure platform manages one DNS zone per environment: ${this.dnsZoneCreated.zoneName} exists, ${zoneName} was asked for`);
+    }
+    this.dnsZoneCreated ??= new AzureDnsZone(this, "dns-zone", this.naming, zoneName);
+    return this.dnsZoneCreated;
+  }
+
+  /** Data sources and derived names only; see `AzureClusterServices`. Created once. */
+  clusterServices(): AzureClusterServices {
+    this.services ??= new AzureClusterServices(this, "cluster-services", this.naming);
+    return this.services;
+  }
+
+  /** The resource group, the context referencing it and the applier, in the order they always had. */
+  private base(): InfraBase {
+    if (!this.infra) {
+      const resourceGroup = new ResourceGroup(this, "resource-group", {
+        name: resourceGroupNameOf(this.env),
+        location: this.naming.location,
+        lifecycle: { preventDestroy: this.env.production },
+      });
+      const ctx = new AzureContext(this.env, resourceGroup.name);
+      const applier = new DataAzurermClientConfig(this, "applier");
+      this.infra = { resourceGroup, ctx, applier };
+    }
+    return this.infra;
   }
 
   private requireNetwork(what: string): AzureNetwork {

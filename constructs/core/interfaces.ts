@@ -3,6 +3,7 @@
  * interfaces; nothing outside `constructs/<cloud>/` knows which cloud is behind them.
  */
 import type { WorkloadName } from "./apps";
+import type { AppBucket } from "../apps/types";
 import type { Cloud, BucketSpec, DatabaseSpec } from "./spec";
 
 export interface INetwork {
@@ -44,6 +45,17 @@ export interface IDatabase {
   readonly port: number;
   /** Where the generated administrator credential is kept (a secret ARN, vault URI or id). */
   readonly adminSecretRef: string;
+  /** Lets the identity read the administrator credential (External Secrets, for bootstrap jobs). */
+  grantAdminSecretRead(identity: IWorkloadIdentity): void;
+}
+
+/** A public DNS zone the platform manages records in (external-dns). */
+export interface IDnsZone {
+  readonly zoneName: string;
+  /** Name servers to delegate the zone to from its parent. */
+  readonly nameServers: string;
+  /** Lets the identity create, change and delete records in this zone only. */
+  grantRecordsWrite(identity: IWorkloadIdentity): void;
 }
 
 /**
@@ -57,6 +69,56 @@ export interface CloudPlatform {
   bucket(spec: BucketSpec): IBucket;
   database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): IDatabase;
   workloadIdentity(app: WorkloadName, cluster: ICluster): IWorkloadIdentity;
+  /** The public zone of `dns.zone`, for external-dns. */
+  dnsZone(zoneName: string): IDnsZone;
+  /**
+   * What the `<env>-apps` stack needs from the cloud, found by the deterministic names the infra
+   * stack gave things (or by data sources looking those names up): no other cross-stack reference.
+   */
+  clusterServices(): ClusterServices;
+}
+
+/** Where an External Secrets `remoteRef` points in the cloud's secret store. */
+export interface SecretRef {
+  readonly key: string;
+  readonly property?: string;
+}
+
+/** How the `kubernetes` and `helm` providers reach the cluster. */
+export interface KubernetesConnection {
+  readonly host: string;
+  /** PEM, not base64. */
+  readonly clusterCaCertificate: string;
+  /** A short-lived token the cloud provider fetched with the run's own credentials. */
+  readonly token?: string;
+  /** A credential plugin run by the providers, where no data source can produce a token. */
+  readonly exec?: { readonly apiVersion: string; readonly command: string; readonly args: readonly string[] };
+}
+
+/** How pods of one workload receive its cloud identity. */
+export interface WorkloadBinding {
+  readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+  readonly podLabels: Readonly<Record<string, string>>;
+}
+
+/** external-dns chart values, and ConfigMaps (name → file → content) they mount. */
+export interface ExternalDnsSetup {
+  readonly values: Record<string, unknown>;
+  readonly configMaps: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/** The cloud, as seen from the apps stack. */
+export interface ClusterServices {
+  readonly connection: KubernetesConnection;
+  databaseHost(spec: DatabaseSpec): string;
+  bucket(spec: BucketSpec): AppBucket;
+  workloadBinding(workload: WorkloadName): WorkloadBinding;
+  /** The `spec.provider` of the External Secrets ClusterSecretStore for the cloud's secret store. */
+  secretStoreProvider(): Record<string, unknown>;
+  /** Where the database's administrator username and password are (username may be a literal). */
+  adminCredentials(spec: DatabaseSpec): { readonly username: SecretRef | string; readonly password: SecretRef };
+  /** How external-dns reaches the cloud's DNS service. */
+  externalDns(zoneName: string): ExternalDnsSetup;
 }
 
 

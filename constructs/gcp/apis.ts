@@ -1,7 +1,11 @@
 import { Construct } from "constructs";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 
-/** The Google APIs the platform calls, by the short name constructs ask for them with. */
+/**
+ * The Google APIs every infra stack enables, by the short name constructs ask for them with.
+ * They are enabled together (some, such as monitoring, are used by GKE without any resource
+ * here asking for them).
+ */
 export const GCP_APIS = {
   compute: "compute.googleapis.com",
   container: "container.googleapis.com",
@@ -17,27 +21,49 @@ export const GCP_APIS = {
   monitoring: "monitoring.googleapis.com",
   storage: "storage.googleapis.com",
 } as const;
-export type GcpApi = keyof typeof GCP_APIS;
+
+/**
+ * APIs only some environments use, enabled by the first resource that needs one: an
+ * environment without `dns.zone` does not turn Cloud DNS on.
+ */
+export const OPTIONAL_GCP_APIS = {
+  dns: "dns.googleapis.com",
+} as const;
+
+export type GcpApi = keyof typeof GCP_APIS | keyof typeof OPTIONAL_GCP_APIS;
+const SERVICES: Readonly<Record<GcpApi, string>> = { ...GCP_APIS, ...OPTIONAL_GCP_APIS };
+
+/** `sqlAdmin` → `sql-admin`: the construct id, and so the Terraform address, of an API. */
+function apiId(api: GcpApi): string {
+  return api.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
 
 /**
  * Enables the APIs the environment needs (`google_project_service`), so a fresh project works
  * on the first apply. `disable_on_destroy` is false: the project is shared with whatever else
  * runs in it, and disabling an API on destroy would break that.
+ *
+ * Nothing is enabled until a resource asks for an API (`needed()`): the `<env>-apps` stack
+ * builds the same platform to read the infra stack's names, and must hold no infra resource.
+ * The first request enables all of `GCP_APIS`; an `OPTIONAL_GCP_APIS` entry is added on its own
+ * first request. Construct ids do not depend on the order of requests.
  */
 export class GcpApis extends Construct {
-  private readonly services: Readonly<Record<GcpApi, ProjectService>>;
+  private readonly services = new Map<GcpApi, ProjectService>();
 
-  constructor(scope: Construct, id: string, projectId: string) {
+  constructor(scope: Construct, id: string, private readonly projectId: string) {
     super(scope, id);
-    const entries = Object.entries(GCP_APIS).map(([api, service]) => [
-      api,
-      new ProjectService(this, api.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`), { project: projectId, service, disableOnDestroy: false, disableDependentServices: false }),
-    ]);
-    this.services = Object.fromEntries(entries) as Record<GcpApi, ProjectService>;
   }
 
   /** The enabled services, for `dependsOn` of the resources that call them. */
   needed(...apis: GcpApi[]): ProjectService[] {
-    return apis.map((api) => this.services[api]);
+    if (this.services.size === 0) for (const api of Object.keys(GCP_APIS) as (keyof typeof GCP_APIS)[]) this.enable(api);
+    return apis.map((api) => this.services.get(api) ?? this.enable(api));
+  }
+
+  private enable(api: GcpApi): ProjectService {
+    const enabled = new ProjectService(this, apiId(api), { project: this.projectId, service: SERVICES[api], disableOnDestroy: false, disableDependentServices: false });
+    this.services.set(api, enabled);
+    return enabled;
   }
 }

@@ -15,6 +15,15 @@ export const BUCKET_READ_WRITE_ROLE = "roles/storage.objectUser";
 /** Read access: list and read objects. */
 export const BUCKET_READ_ROLE = "roles/storage.objectViewer";
 
+/**
+ * The Cloud Storage name of a spec bucket, `<env>-<bucket>-<hash of the project id>`: bucket
+ * names are global, and the project hash keeps two organisations' "prod-logs" apart. The apps
+ * stack addresses the bucket by this same name.
+ */
+export function gcsBucketName(ctx: GcpContext, spec: BucketSpec): string {
+  return ctx.name(spec.name, ctx.projectHash);
+}
+
 export interface GcpBucketProps {
   readonly ctx: GcpContext;
   readonly spec: BucketSpec;
@@ -46,8 +55,7 @@ export class GcpBucket extends Construct implements IBucket {
     super(scope, id);
     const { ctx, spec } = props;
     this.spec = spec;
-    // Bucket names are global: the project hash keeps two organisations' "prod-logs" apart.
-    this.bucketName = ctx.name(spec.name, ctx.projectHash);
+    this.bucketName = gcsBucketName(ctx, spec);
     this.bucket = new StorageBucket(this, "Resource", {
       name: this.bucketName,
       location: ctx.region,

@@ -28,6 +28,19 @@ export const NODE_SERVICE_ACCOUNT_ROLES = [
 /** Cloud Logging keeps a log bucket at most this many days. */
 const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
 
+/** The GKE cluster name of an environment; the apps stack looks the cluster up by it. */
+export function gkeClusterName(ctx: GcpContext): string {
+  return ctx.name("cluster");
+}
+
+/**
+ * Where the cluster is: the region in production (a regional cluster), zone 0 elsewhere (a
+ * zonal one). GKE identifies a cluster by project, location and name.
+ */
+export function gkeClusterLocation(ctx: GcpContext): string {
+  return ctx.env.production ? ctx.region : ctx.zones[0];
+}
+
 export interface GcpClusterProps {
   readonly ctx: GcpContext;
   readonly network: GcpNetwork;
@@ -74,7 +87,7 @@ export class GcpCluster extends Construct implements ICluster {
     super(scope, id);
     const { ctx, network } = props;
     const env = ctx.env;
-    const name = ctx.name("cluster");
+    const name = gkeClusterName(ctx);
     checkPodRangeCapacity(ctx, network);
 
     this.nodeServiceAccount = new ServiceAccount(this, "node-service-account", {
@@ -94,7 +107,7 @@ export class GcpCluster extends Construct implements ICluster {
     );
 
     const regional = env.production;
-    this.location = regional ? ctx.region : ctx.zones[0];
+    this.location = gkeClusterLocation(ctx);
     const publicCidrs = env.cluster.publicAccessCidrs;
     this.cluster = new ContainerCluster(this, "Resource", {
       name,

@@ -5,9 +5,11 @@ import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
 import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-secret";
 import { SecretManagerSecretVersion } from "@cdktf/provider-google/lib/secret-manager-secret-version";
 import { Password } from "@cdktf/provider-random/lib/password";
-import type { IDatabase } from "../core/interfaces";
+import { SecretManagerSecretIamMember } from "@cdktf/provider-google/lib/secret-manager-secret-iam-member";
+import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
 import type { DatabaseSpec } from "../core/spec";
 import type { GcpContext } from "./context";
+import { GcpWorkloadIdentity } from "./identity";
 import type { GcpNetwork } from "./network";
 import { GCP_DATABASE_TIERS } from "./sizes";
 
@@ -18,6 +20,25 @@ export const ADMIN_USER = "platform_admin";
  * reaches back at most 7 days; daily backups are kept `backupRetentionDays`.
  */
 const MAX_TRANSACTION_LOG_DAYS = 7;
+
+/** The Cloud SQL instance name of a spec database; the apps stack looks the instance up by it. */
+export function cloudSqlInstanceName(ctx: GcpContext, spec: DatabaseSpec): string {
+  return ctx.name("db", spec.name);
+}
+
+/**
+ * The Secret Manager secret id of a database's administrator credential, which holds the JSON
+ * `{"username","password"}`; External Secrets reads it by this id.
+ */
+export function adminSecretId(ctx: GcpContext, spec: DatabaseSpec): string {
+  return `${cloudSqlInstanceName(ctx, spec)}-admin`;
+}
+
+/**
+ * Read access to a secret's versions (the value), on the one secret it is granted on. Not
+ * `secretVersionManager` or `admin`: a reader never adds versions or changes the secret.
+ */
+export const SECRET_READ_ROLE = "roles/secretmanager.secretAccessor";
 
 export interface GcpDatabaseProps {
   readonly ctx: GcpContext;
@@ -64,7 +85,7 @@ export class GcpDatabase extends Construct implements IDatabase {
     super(scope, id);
     const { ctx, spec, network } = props;
     this.spec = spec;
-    const identifier = ctx.name("db", spec.name);
+    const identifier = cloudSqlInstanceName(ctx, spec);
     const databaseVersion = `POSTGRES_${spec.postgresVersion}`;
 
     const shared: SqlDatabaseInstanceSettings = {
@@ -141,11 +162,27 @@ export class GcpDatabase extends Construct implements IDatabase {
       }),
     );
 
-    this.adminSecret = this.adminCredential(ctx, identifier);
+    this.adminSecret = this.adminCredential(ctx);
     this.adminSecretRef = this.adminSecret.id;
   }
 
-  private adminCredential(ctx: GcpContext, identifier: string): SecretManagerSecret {
+  /**
+   * Lets the identity read the administrator credential (`secretAccessor` on this secret only,
+   * never project-wide), e.g. External Secrets syncing it for a bootstrap job.
+   * @throws TypeError for an identity of another cloud.
+   */
+  grantAdminSecretRead(identity: IWorkloadIdentity): void {
+    if (!(identity instanceof GcpWorkloadIdentity)) {
+      throw new TypeError(`a Secret Manager secret can only be granted to a GCP workload identity, not ${identity.workload}'s`);
+    }
+    new SecretManagerSecretIamMember(this, `${identity.workload}-admin-secret-read`, {
+      secretId: this.adminSecret.id,
+      role: SECRET_READ_ROLE,
+      member: identity.member,
+    });
+  }
+
+  private adminCredential(ctx: GcpContext): SecretManagerSecret {
     const password = new Password(this, "admin-password", {
       length: 32,
       // URL-safe specials only, so the password can go into a connection URI unescaped.
@@ -166,7 +203,7 @@ export class GcpDatabase extends Construct implements IDatabase {
       deletionPolicy: "ABANDON",
     });
     const secret = new SecretManagerSecret(this, "admin-secret", {
-      secretId: `${identifier}-admin`,
+      secretId: adminSecretId(ctx, this.spec),
       // Kept in the database's own region: same data residency, and no region it outlives.
       replication: { userManaged: { replicas: [{ location: ctx.region }] } },
       labels: { database: this.spec.name },

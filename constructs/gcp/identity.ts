@@ -10,7 +10,30 @@ import type { GcpContext } from "./context";
 export const WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account";
 
 /**
- * The cloud identity of one app: a Google service account (`<env>-<app>`) that only the app's
+ * Shorter account names for workloads whose name does not fit a service account id next to a
+ * 16-character environment name (ids take at most 30 characters, so at most 13 after `<env>-`).
+ */
+const SHORT_ACCOUNT_NAMES: Partial<Readonly<Record<WorkloadName, string>>> = {
+  "external-secrets": "ext-secrets",
+};
+
+/**
+ * The Google service account id of a workload, `<env>-<workload>` (a shorter name where the
+ * workload's does not fit). The apps stack derives the same email from it, so it must depend on
+ * nothing but the environment and the workload.
+ */
+export function workloadAccountId(ctx: GcpContext, workload: WorkloadName): string {
+  return ctx.serviceAccountId(SHORT_ACCOUNT_NAMES[workload] ?? workload);
+}
+
+/** The email of a workload's Google service account, `<account id>@<project>.iam.gserviceaccount.com`. */
+export function workloadAccountEmail(ctx: GcpContext, workload: WorkloadName): string {
+  return `${workloadAccountId(ctx, workload)}@${ctx.projectId}.iam.gserviceaccount.com`;
+}
+
+/**
+ * The cloud identity of one workload (an app or an add-on): a Google service account
+ * (`workloadAccountId`) that only the workload's
  * Kubernetes service account can act as (`roles/iam.workloadIdentityUser` for
  * `serviceAccount:<project>.svc.id.goog[<namespace>/<name>]`), with no keys and no project-wide
  * roles. Access is added resource by resource, e.g. `bucket.grantReadWrite(identity)`.
@@ -30,7 +53,7 @@ export class GcpWorkloadIdentity extends Construct implements IWorkloadIdentity 
     this.namespace = needs.namespace;
     this.serviceAccount = needs.serviceAccount;
     this.googleServiceAccount = new ServiceAccount(this, "Resource", {
-      accountId: ctx.serviceAccountId(workload),
+      accountId: workloadAccountId(ctx, workload),
       displayName: `${ctx.env.name} ${workload}`,
       description: `${ctx.env.name}: used only by Kubernetes service account ${needs.namespace}/${needs.serviceAccount}`,
       dependsOn: ctx.apis.needed("iam", "iamCredentials"),

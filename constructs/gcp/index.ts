@@ -7,8 +7,10 @@ import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { GcpApis } from "./apis";
 import { GcpBucket } from "./bucket";
 import { GcpCluster } from "./cluster";
+import { GcpClusterServices } from "./cluster-services";
 import { GcpContext } from "./context";
 import { GcpDatabase } from "./database";
+import { GcpDnsZone } from "./dns";
 import { GcpWorkloadIdentity } from "./identity";
 import { GcpNetwork } from "./network";
 
@@ -19,6 +21,11 @@ import { GcpNetwork } from "./network";
  * repeating them per resource; the random provider generates database passwords. The Google
  * APIs the environment uses are enabled first (`google_project_service`), so a fresh project
  * works on the first apply.
+ *
+ * The constructor adds the providers and nothing else: the `<env>-apps` stack builds the
+ * platform too, only for `clusterServices()`, and must hold no infra resource. The APIs are
+ * enabled by the first infra method that needs one (see `GcpApis`), under the same construct
+ * ids, so the infra stack's Terraform addresses do not depend on this.
  */
 export class GcpPlatform extends Construct implements CloudPlatform {
   readonly cloud = "gcp";
@@ -58,6 +65,15 @@ export class GcpPlatform extends Construct implements CloudPlatform {
 
   workloadIdentity(app: WorkloadName, cluster: ICluster): GcpWorkloadIdentity {
     return new GcpWorkloadIdentity(this, `identity-${app}`, this.ctx, ownHandle(cluster, GcpCluster, "GCP", "cluster"), app);
+  }
+
+  dnsZone(zoneName: string): GcpDnsZone {
+    return new GcpDnsZone(this, "dns-zone", this.ctx, zoneName);
+  }
+
+  /** Data sources and deterministic names only; needs neither `network()` nor `cluster()`. */
+  clusterServices(): GcpClusterServices {
+    return new GcpClusterServices(this, "cluster-services", this.ctx);
   }
 }
 

@@ -1,0 +1,153 @@
+/**
+ * The `<env>-apps` stack on each cloud, asserted on its synthesized JSON: how it reaches the
+ * cluster, the wiring each app gets (database host, secret names, bucket URL, identity
+ * annotation) and, for every Helm release of a chart whose contract is in shared/charts, the
+ * values Helm would receive checked against that chart.
+ */
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
+import { AppsStack } from "../stacks/apps";
+import { loadChart, schemaErrors, unknownPaths } from "./support/chart-contract";
+import { baseSpec } from "./support/fixtures";
+import { SynthesizedStack, type TfBlock } from "./support/synth";
+
+const ACCOUNTS: Readonly<Record<Cloud, EnvironmentInput["accounts"]>> = {
+  aws: { aws: { region: "eu-central-1", accountId: "123456789012" } },
+  azure: { azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000001", tenantId: "00000000-0000-4000-8000-000000000002" } },
+  gcp: { gcp: { region: "europe-west1", projectId: "acme-data-test" } },
+};
+
+function appsSpec(cloud: Cloud, production: boolean): EnvironmentInput {
+  return {
+    ...baseSpec(),
+    name: production ? "live" : "test",
+    production,
+    cloud,
+    accounts: ACCOUNTS[cloud],
+    dns: { zone: "data.example.com", acmeEmail: "platform@example.com" },
+    buckets: [
+      { name: "logs", purpose: "logs" },
+      { name: "lake", purpose: "data" },
+    ],
+    apps: [
+      { name: "airflow", database: "main", bucket: "logs", host: "airflow.data.example.com" },
+      { name: "airbyte", database: "main", bucket: "lake", host: "airbyte.data.example.com" },
+      { name: "datahub", database: "main", host: "datahub.data.example.com" },
+      { name: "metabase", database: "main", host: "metabase.data.example.com" },
+      { name: "grafana", database: "main", host: "grafana.data.example.com" },
+      { name: "monitoring", host: "monitoring.data.example.com" },
+    ],
+  };
+}
+
+function synthApps(input: EnvironmentInput): SynthesizedStack {
+  const app = Testing.app();
+  return new SynthesizedStack(Testing.synth(new AppsStack(app, parseEnvironment(input))));
+}
+
+/** Helm releases by name, with their values parsed. */
+function releases(stack: SynthesizedStack): Map<string, { block: TfBlock; values: Record<string, unknown> }> {
+  return new Map(
+    stack.all("helm_release").map((block) => [String(block.name), { block, values: JSON.parse(String((block.values as string[])[0]).replace(/\$\{[^}]*\}/g, (e) => e.replace(/"/g, "'"))) }]),
+  );
+}
+
+const CONTRACTS: Readonly<Record<string, string>> = {
+  "airflow": "airflow",
+  "airbyte": "airbyte-v2",
+  "datahub": "datahub",
+  "prerequisites": "datahub-prerequisites",
+  "metabase": "metabase",
+  "grafana": "grafana",
+  "monitoring": "kube-prometheus-stack",
+};
+
+const IDENTITY_ANNOTATION: Readonly<Record<Cloud, RegExp>> = {
+  aws: /^eks\.amazonaws\.com\/role-arn$/,
+  azure: /^azure\.workload\.identity\/client-id$/,
+  gcp: /^iam\.gke\.io\/gcp-service-account$/,
+};
+
+describe.each(CLOUDS.flatMap((cloud) => [[cloud, false], [cloud, true]] as const))("apps stack on %s (production: %s)", (cloud, production) => {
+  const stack = synthApps(appsSpec(cloud, production));
+  const byName = releases(stack);
+
+  it("configures the kubernetes and helm providers from the cluster, with no static credential", () => {
+    const kubernetes = stack.json.provider?.kubernetes?.[0] ?? {};
+    expect(String(kubernetes.host)).toMatch(/^\$\{|^https:\/\/\$\{/);
+    expect(kubernetes).not.toHaveProperty("client_key");
+    expect(kubernetes).not.toHaveProperty("password");
+    expect(stack.json.provider?.helm?.[0]).toHaveProperty("kubernetes");
+  });
+
+  it("gives each app a service account annotated with its own cloud identity", () => {
+    const accounts = stack.all("kubernetes_service_account_v1").map((sa) => sa.metadata as { name: string; namespace: string; annotations: Record<string, string> });
+    for (const app of ["airflow", "airbyte", "datahub", "metabase", "grafana", "monitoring"]) {
+      const account = accounts.find((a) => a.namespace === app || (app === "monitoring" && a.namespace === "monitoring"));
+      expect(account).toBeDefined();
+      const keys = Object.keys(account?.annotations ?? {});
+      expect(keys.some((key) => IDENTITY_ANNOTATION[cloud].test(key))).toBe(true);
+    }
+  });
+
+  it("wires each app to its own database credential, created in-cluster, never as a value", () => {
+    const wiring = byName.get("airflow-wiring");
+    const manifests = (wiring?.values.manifests ?? []) as Record<string, unknown>[];
+    const credential = manifests.find((m) => m.kind === "ExternalSecret" && (m.metadata as { namespace: string }).namespace === "db-bootstrap" && (m.metadata as { name: string }).name === "airflow-database");
+    const template = JSON.stringify(credential);
+    expect(template).toContain("{{ .password }}");
+    expect(template).toMatch(/postgresql:\/\/airflow:\{\{ \.password \}\}@[^"]+:5432\/airflow\?sslmode=require/);
+    const job = manifests.find((m) => m.kind === "Job");
+    expect(JSON.stringify(job)).toContain("CREATE DATABASE");
+    expect(byName.get("airflow")?.values).toMatchObject({ data: { metadataSecretName: "airflow-database" }, postgresql: { enabled: false } });
+    expect(stack.text).not.toMatch(/"(password|pass|PGPASSWORD)"\s*:\s*"(?!\$\{|\{\{)[^"]+"/);
+  });
+
+  it("points Airflow's remote logs at the environment's bucket with the cloud's URL scheme", () => {
+    const logs = JSON.stringify(byName.get("airflow")?.values);
+    const scheme = { aws: "s3://", azure: "wasb", gcp: "gs://" }[cloud];
+    expect(logs).toContain(scheme);
+  });
+
+  it.each(Object.keys(CONTRACTS))("%s values pass the chart's contract (schema and key paths)", (release) => {
+    const found = byName.get(release);
+    expect(found).toBeDefined();
+    const chart = loadChart(CONTRACTS[release]);
+    const values = found?.values ?? {};
+    expect(unknownPaths(chart, values)).toEqual([]);
+    expect(schemaErrors(chart, values)).toEqual([]);
+  });
+
+  it("serves each UI over TLS on its spec host", () => {
+    const text = JSON.stringify([...byName.values()].map((r) => r.values));
+    for (const host of ["airflow", "airbyte", "datahub", "metabase", "grafana"]) expect(text).toContain(`${host}.data.example.com`);
+    expect(text).toContain("cert-manager.io/cluster-issuer");
+  });
+
+  it("installs External Secrets, Traefik, cert-manager and external-dns at pinned versions", () => {
+    for (const name of ["external-secrets", "traefik", "cert-manager", "external-dns"]) {
+      expect(String(byName.get(name)?.block.version)).toMatch(/^v?\d+\.\d+\.\d+$/);
+    }
+  });
+});
+
+describe("service account annotations name the identities the infra stack created", () => {
+  const annotationsOf = (cloud: Cloud) =>
+    synthApps(appsSpec(cloud, false))
+      .all("kubernetes_service_account_v1")
+      .map((sa) => sa.metadata as { namespace: string; annotations: Record<string, string> })
+      .find((sa) => sa.namespace === "airflow")?.annotations;
+
+  it("AWS: the role ARN of test-app-airflow", () => {
+    expect(annotationsOf("aws")).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/test-app-airflow" });
+  });
+
+  it("GCP: the email of the app's Google service account", () => {
+    expect(annotationsOf("gcp")?.["iam.gke.io/gcp-service-account"]).toMatch(/^test-airflow@acme-data-test\.iam\.gserviceaccount\.com$/);
+  });
+
+  it("Azure: the client id of the app's managed identity, looked up by name", () => {
+    expect(annotationsOf("azure")?.["azure.workload.identity/client-id"]).toMatch(/^\$\{data\.azurerm_user_assigned_identity\..*\.client_id\}$/);
+  });
+});

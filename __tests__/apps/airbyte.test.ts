@@ -1,0 +1,245 @@
+/**
+ * The Airbyte release against the upstream v2 chart contract (values.yaml and the paths its
+ * templates read; the chart ships no values.schema.json) and against the wiring the platform
+ * provides, on every cloud.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  AIRBYTE_AUTH_SECRET,
+  AIRBYTE_CHART,
+  AIRBYTE_MINIO_SECRET,
+  renderAirbyte,
+} from "../../constructs/apps/airbyte";
+import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
+import { CLOUDS } from "../../constructs/core/spec";
+import { appContext } from "../support/app-context";
+import { loadChart, schemaErrors, unknownPaths, type ChartContract } from "../support/chart-contract";
+
+const chart = loadChart("airbyte-v2");
+const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+const at = (node: unknown, path: string): unknown => path.split(".").reduce<unknown>((value, key) => (isMap(value) ? value[key] : undefined), node);
+
+function render(ctx: AppContext): AppRelease {
+  const releases = renderAirbyte(ctx);
+  expect(releases).toHaveLength(1);
+  return releases[0];
+}
+
+/** Every `[path, value]` pair under `node`, lists indexed by position. */
+function* walk(node: unknown, path: string[] = []): Generator<[string[], unknown]> {
+  yield [path, node];
+  if (Array.isArray(node)) for (const [index, child] of node.entries()) yield* walk(child, [...path, String(index)]);
+  else if (isMap(node)) for (const [key, child] of Object.entries(node)) yield* walk(child, [...path, key]);
+}
+
+/**
+ * `unknownPaths` leaves `global` alone (subcharts share it), so this checks our `global` keys:
+ * each must be in the chart's defaults or lead to a path its templates read. Label maps are
+ * free-form below their own key.
+ */
+function unknownGlobalPaths(contract: ChartContract, values: Record<string, unknown>): string[] {
+  const startsWith = (path: readonly string[], prefix: readonly string[]) => prefix.length <= path.length && prefix.every((key, i) => path[i] === key);
+  const known = (path: string[]) => at(contract.defaults, path.join(".")) !== undefined || contract.referenced.some((ref) => startsWith(ref, path));
+  const unknown: string[] = [];
+  const visit = (node: unknown, path: string[]): void => {
+    if (!known(path)) {
+      unknown.push(path.join("."));
+      return;
+    }
+    if (path[path.length - 1] === "labels" || !isMap(node)) return;
+    for (const [key, child] of Object.entries(node)) visit(child, [...path, key]);
+  };
+  visit(values.global, ["global"]);
+  return unknown;
+}
+
+const CREDENTIAL_NAME = /pass(word|wd)?|secret|token|credential|fernet|access_?key|api_?key|connection_?string/i;
+const KUBERNETES_ENV_REFERENCE = /^\$\([A-Z_][A-Z0-9_]*\)$/;
+const URL_WITH_PASSWORD = /:\/\/[^/\s:@]+:[^/\s@]+@/;
+
+/**
+ * Places where a credential would sit as a literal: a credential-named key whose string value is
+ * not the name of a Secret, a Secret key or a Kubernetes `$(VAR)` reference; an env entry with a
+ * credential-like name and a literal value; a URL with a password in it.
+ */
+function credentialLiterals(release: AppRelease, ctx: AppContext): string[] {
+  const references = new Set<string>([
+    ...Object.values(DATABASE_SECRET_KEYS),
+    AIRBYTE_AUTH_SECRET,
+    ...(ctx.database ? [ctx.database.secretName] : []),
+    ...(ctx.ingress ? [ctx.ingress.tlsSecretName] : []),
+    ...release.generatedSecrets.flatMap((secret) => [secret.name, ...Object.keys(secret.keys)]),
+  ]);
+  const literal = (value: unknown) => typeof value === "string" && value !== "" && !references.has(value) && !KUBERNETES_ENV_REFERENCE.test(value);
+  const found: string[] = [];
+  for (const [path, value] of walk(release.values)) {
+    const key = path[path.length - 1] ?? "";
+    if (CREDENTIAL_NAME.test(key) && literal(value)) found.push(`${path.join(".")} = ${String(value)}`);
+    if (isMap(value) && typeof value.name === "string" && CREDENTIAL_NAME.test(value.name) && literal(value.value)) found.push(`${path.join(".")} (${value.name})`);
+    if (typeof value === "string" && URL_WITH_PASSWORD.test(value)) found.push(`${path.join(".")} holds a URL with a password`);
+  }
+  return found;
+}
+
+/** Components the chart runs by default (plus the bootloader pod, which has no `enabled`). */
+const runningComponents = Object.entries(chart.defaults)
+  .filter(([name, section]) => isMap(section) && (section.enabled === true || name === "airbyteBootloader") && "serviceAccountName" in section)
+  .map(([name]) => name);
+
+const cases = CLOUDS.flatMap((cloud) => [false, true].map((production) => ({ cloud, production })));
+
+describe.each(cases)("airbyte on $cloud (production: $production)", ({ cloud, production }) => {
+  const ctx = appContext("airbyte", cloud, production);
+  const release = render(ctx);
+  const values = release.values;
+
+  it("pins the v2 chart and its contract", () => {
+    expect(release.chart).toEqual(AIRBYTE_CHART);
+    expect(release.chart).toEqual({ repository: "https://airbytehq.github.io/charts", chart: "airbyte", version: "2.2.0" });
+    expect(release.contract).toBe("airbyte-v2");
+  });
+
+  it("passes the chart contract, global keys included", () => {
+    expect(unknownPaths(chart, values)).toEqual([]);
+    expect(schemaErrors(chart, values)).toEqual([]);
+    expect(unknownGlobalPaths(chart, values)).toEqual([]);
+  });
+
+  it("uses the platform's database and Secret, not the bundled PostgreSQL", () => {
+    expect(at(values, "postgresql.enabled")).toBe(false);
+    expect(at(values, "global.database")).toEqual({
+      type: "external",
+      host: ctx.database?.host,
+      port: ctx.database?.port,
+      name: ctx.database?.name,
+      secretName: ctx.database?.secretName,
+      userSecretKey: "username",
+      passwordSecretKey: "password",
+      replica: { userSecretKey: "username", passwordSecretKey: "password" },
+    });
+  });
+
+  it("keeps state and logs in S3 with IRSA on AWS, in the bundled MinIO elsewhere", () => {
+    const bucket = ctx.bucket;
+    if (!bucket) throw new Error("the airbyte context has a bucket");
+    const documents = ["activityPayload", "auditLogging", "log", "state", "workloadOutput"];
+    const inBucket = (name: string) => Object.fromEntries(documents.map((document) => [document, name]));
+    const actual = {
+      storage: at(values, "global.storage"),
+      minioEnabled: at(values, "minio.enabled"),
+      minioVolume: at(values, "minio.storage.volumeClaimValue"),
+      // The MinIO template renders the CPU limit unconditionally.
+      minioCpuLimit: at(values, "minio.resources.limits.cpu"),
+      generatedSecrets: release.generatedSecrets.map((secret) => ({ name: secret.name, keys: Object.keys(secret.keys).sort() })),
+    };
+    const inS3 = {
+      storage: { type: "s3", bucket: inBucket(bucket.name), s3: { region: bucket.region, authenticationType: "instanceProfile" } },
+      minioEnabled: false,
+      minioVolume: undefined,
+      minioCpuLimit: undefined,
+      generatedSecrets: [],
+    };
+    const inMinio = {
+      storage: { type: "minio", secretName: AIRBYTE_MINIO_SECRET, bucket: inBucket(expect.any(String)) },
+      minioEnabled: true,
+      minioVolume: expect.stringMatching(/^\d+Gi$/),
+      minioCpuLimit: expect.any(String),
+      generatedSecrets: [{ name: AIRBYTE_MINIO_SECRET, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] }],
+    };
+    expect(actual).toEqual(cloud === "aws" ? inS3 : inMinio);
+  });
+
+  it("runs every pod, sync jobs included, as the platform's service account", () => {
+    expect(at(values, "global.serviceAccountName")).toBe(ctx.serviceAccount);
+    expect(values.serviceAccount).toEqual({ create: false, name: ctx.serviceAccount });
+    const components = Object.entries(chart.defaults)
+      .filter(([, section]) => isMap(section) && "serviceAccountName" in section)
+      .map(([component]) => component);
+    expect(components.length).toBeGreaterThan(10);
+    expect(Object.fromEntries(components.map((component) => [component, at(values, `${component}.serviceAccountName`)]))).toEqual(
+      Object.fromEntries(components.map((component) => [component, ctx.serviceAccount])),
+    );
+    const everyName = [...walk(values)].filter(([path]) => path[path.length - 1] === "serviceAccountName").map(([path, value]) => [path.join("."), value]);
+    expect(Object.fromEntries(everyName)).toEqual(Object.fromEntries(everyName.map(([path]) => [path, ctx.serviceAccount])));
+  });
+
+  it("labels every running pod for the cloud identity", () => {
+    expect(runningComponents.length).toBeGreaterThanOrEqual(8);
+    expect(Object.fromEntries(runningComponents.map((component) => [component, at(values, `${component}.podLabels`)]))).toEqual(
+      Object.fromEntries(runningComponents.map((component) => [component, ctx.podLabels])),
+    );
+    expect(at(values, "global.jobs.kube.labels")).toEqual(ctx.podLabels);
+  });
+
+  it("serves the UI through a TLS ingress to the server", () => {
+    expect(values.ingress).toEqual({
+      enabled: true,
+      className: ctx.ingress?.className,
+      annotations: ctx.ingress?.annotations,
+      hosts: [{ host: ctx.ingress?.host, paths: [{ path: "/", pathType: "Prefix", backend: "server" }] }],
+      tls: [{ secretName: ctx.ingress?.tlsSecretName, hosts: [ctx.ingress?.host] }],
+    });
+    expect(at(values, "global.airbyteUrl")).toBe(`https://${ctx.ingress?.host}`);
+  });
+
+  it("sizes every running component and replicates the stateless ones", () => {
+    const resources = { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: expect.objectContaining({ memory: expect.any(String) }) };
+    expect(Object.fromEntries(runningComponents.map((component) => [component, at(values, `${component}.resources`)]))).toEqual(
+      Object.fromEntries(runningComponents.map((component) => [component, resources])),
+    );
+    const stateless = ["server", "worker", "workloadLauncher", "workloadApiServer", "manifestServer"];
+    expect(Object.fromEntries(stateless.map((component) => [component, Number(at(values, `${component}.replicaCount`)) >= (production ? 2 : 1)]))).toEqual(
+      Object.fromEntries(stateless.map((component) => [component, true])),
+    );
+    expect(Object.fromEntries(stateless.map((component) => [component, at(values, `${component}.replicaCount`)]))).toEqual(
+      Object.fromEntries(stateless.map((component) => [component, ctx.replicas])),
+    );
+    expect({ cron: at(values, "cron.replicaCount"), temporal: at(values, "temporal.replicaCount") }).toEqual({ cron: 1, temporal: 1 });
+  });
+
+  it("leaves the auth Secret to the bootloader, which keeps its values across upgrades", () => {
+    expect(at(values, "global.auth")).toEqual({ managedSecretName: AIRBYTE_AUTH_SECRET, secretCreationEnabled: true });
+    expect(at(values, "global.auth.instanceAdmin")).toBeUndefined();
+  });
+
+  it("contains no credential", () => {
+    expect(credentialLiterals(release, ctx)).toEqual([]);
+  });
+});
+
+describe("airbyte checks that can fail", () => {
+  const ctx = appContext("airbyte", "gcp", true);
+  const release = render(ctx);
+  const values = release.values;
+
+  it("the contract check reports a misspelt key", () => {
+    const misspelt = { ...values, server: { ...(values.server as Record<string, unknown>), replicaCunt: 2 } };
+    expect(unknownPaths(chart, misspelt)).toEqual(["server.replicaCunt"]);
+    const misspeltGlobal = { ...values, global: { ...(values.global as Record<string, unknown>), databse: {}, storage: { typ: "s3" } } };
+    expect(unknownGlobalPaths(chart, misspeltGlobal).sort()).toEqual(["global.databse", "global.storage.typ"]);
+  });
+
+  it("the credential check reports a literal secret", () => {
+    const leaky = { ...release, values: { ...values, global: { storage: { minio: { secretAccessKey: "minio123" } } } } };
+    expect(credentialLiterals(leaky, ctx)).toEqual(["global.storage.minio.secretAccessKey = minio123"]);
+  });
+
+  it("the chart has no PodDisruptionBudget to enable", () => {
+    const mentionsPdb = (path: readonly string[]) => path.some((key) => /disruption|pdb/i.test(key));
+    expect([...walk(chart.defaults)].some(([path]) => mentionsPdb(path))).toBe(false);
+    expect(chart.referenced.some(mentionsPdb)).toBe(false);
+  });
+
+  it("serves no ingress when the app has no host", () => {
+    const { ingress: _none, ...withoutIngress } = ctx;
+    const plain = render(withoutIngress).values;
+    expect(plain.ingress).toEqual({ enabled: false });
+    expect(at(plain, "global.airbyteUrl")).toBeUndefined();
+    expect(unknownPaths(chart, plain)).toEqual([]);
+  });
+
+  it("refuses a context without a database or bucket", () => {
+    expect(() => renderAirbyte({ ...ctx, database: undefined })).toThrow(/no database/);
+    expect(() => renderAirbyte({ ...ctx, bucket: undefined })).toThrow(/no bucket/);
+  });
+});

@@ -1,0 +1,249 @@
+/**
+ * The Airflow release against the upstream chart contract (values.yaml, values.schema.json, the
+ * paths its templates read) and against the wiring the platform provides, on every cloud.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  AIRFLOW_ADMIN_SECRET,
+  AIRFLOW_CHART,
+  AIRFLOW_KEYS_SECRET,
+  renderAirflow,
+} from "../../constructs/apps/airflow";
+import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
+import { CLOUDS } from "../../constructs/core/spec";
+import { appContext } from "../support/app-context";
+import { loadChart, schemaErrors, unknownPaths } from "../support/chart-contract";
+
+const chart = loadChart("airflow");
+const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+const at = (node: unknown, path: string): unknown => path.split(".").reduce<unknown>((value, key) => (isMap(value) ? value[key] : undefined), node);
+
+function render(ctx: AppContext): AppRelease {
+  const releases = renderAirflow(ctx);
+  expect(releases).toHaveLength(1);
+  return releases[0];
+}
+
+/** Every `[path, value]` pair under `node`, lists indexed by position. */
+function* walk(node: unknown, path: string[] = []): Generator<[string[], unknown]> {
+  yield [path, node];
+  if (Array.isArray(node)) for (const [index, child] of node.entries()) yield* walk(child, [...path, String(index)]);
+  else if (isMap(node)) for (const [key, child] of Object.entries(node)) yield* walk(child, [...path, key]);
+}
+
+const CREDENTIAL_NAME = /pass(word|wd)?|secret|token|credential|fernet|access_?key|api_?key|connection_?string/i;
+const KUBERNETES_ENV_REFERENCE = /^\$\([A-Z_][A-Z0-9_]*\)$/;
+const URL_WITH_PASSWORD = /:\/\/[^/\s:@]+:[^/\s@]+@/;
+
+/**
+ * Places where a credential would sit as a literal: a credential-named key whose string value is
+ * not the name of a Secret, a Secret key or a Kubernetes `$(VAR)` reference; an env entry with a
+ * credential-like name and a literal value; a URL with a password in it.
+ */
+function credentialLiterals(release: AppRelease, ctx: AppContext): string[] {
+  const references = new Set<string>([
+    ...Object.values(DATABASE_SECRET_KEYS),
+    ...(ctx.database ? [ctx.database.secretName] : []),
+    ...(ctx.ingress ? [ctx.ingress.tlsSecretName] : []),
+    ...release.generatedSecrets.flatMap((secret) => [secret.name, ...Object.keys(secret.keys)]),
+  ]);
+  const literal = (value: unknown) => typeof value === "string" && value !== "" && !references.has(value) && !KUBERNETES_ENV_REFERENCE.test(value);
+  const found: string[] = [];
+  for (const [path, value] of walk(release.values)) {
+    const key = path[path.length - 1] ?? "";
+    if (CREDENTIAL_NAME.test(key) && literal(value)) found.push(`${path.join(".")} = ${String(value)}`);
+    if (isMap(value) && typeof value.name === "string" && CREDENTIAL_NAME.test(value.name) && literal(value.value)) found.push(`${path.join(".")} (${value.name})`);
+    if (typeof value === "string" && URL_WITH_PASSWORD.test(value)) found.push(`${path.join(".")} holds a URL with a password`);
+  }
+  return found;
+}
+
+const cases = CLOUDS.flatMap((cloud) => [false, true].map((production) => ({ cloud, production })));
+
+describe.each(cases)("airflow on $cloud (production: $production)", ({ cloud, production }) => {
+  const ctx = appContext("airflow", cloud, production);
+  const release = render(ctx);
+  const values = release.values;
+
+  it("pins the official chart and its contract", () => {
+    expect(release.chart).toEqual(AIRFLOW_CHART);
+    expect(release.chart).toEqual({ repository: "https://airflow.apache.org", chart: "airflow", version: "1.19.0" });
+    expect(release.contract).toBe("airflow");
+  });
+
+  it("passes the chart contract: known paths and values.schema.json", () => {
+    expect(unknownPaths(chart, values)).toEqual([]);
+    expect(schemaErrors(chart, values)).toEqual([]);
+  });
+
+  it("uses the platform's database Secret and none of the chart's databases", () => {
+    expect(at(values, "data.metadataSecretName")).toBe(ctx.database?.secretName);
+    expect(at(values, "data.metadataConnection")).toBeUndefined();
+    expect(at(values, "postgresql.enabled")).toBe(false);
+    expect(at(values, "pgbouncer.enabled")).toBe(false);
+    // The connection URL (with the host) comes from the Secret only.
+    expect(JSON.stringify(values)).not.toContain(ctx.database?.host ?? "no host");
+  });
+
+  it("runs tasks as pods, without a broker", () => {
+    expect(values.executor).toBe("KubernetesExecutor");
+    expect(at(values, "redis.enabled")).toBe(false);
+    expect(at(values, "flower.enabled")).toBe(false);
+  });
+
+  it("writes task logs to the app's bucket with the pod identity", () => {
+    const bucket = ctx.bucket;
+    if (!bucket) throw new Error("the airflow context has a bucket");
+    const env = values.env as { name: string; value: string }[];
+    const folder = String(at(values, "config.logging.remote_base_log_folder"));
+    const actual = {
+      remoteLogging: [at(values, "config.core.remote_logging"), at(values, "config.logging.remote_logging")],
+      // Airflow picks the log handler by this prefix.
+      handler: /^(s3:\/\/|gs:\/\/|wasb)/.exec(folder)?.[1],
+      folder,
+      connId: at(values, "config.logging.remote_log_conn_id"),
+      container: at(values, "config.azure_remote_logging.remote_wasb_log_container"),
+      connections: Object.fromEntries(env.map((entry) => [entry.name, JSON.parse(entry.value) as unknown])),
+    };
+    const expected = {
+      aws: {
+        handler: "s3://",
+        folder: `s3://${bucket.name}/airflow/logs`,
+        connId: "aws_default",
+        container: undefined,
+        connections: { AIRFLOW_CONN_AWS_DEFAULT: { conn_type: "aws", extra: { region_name: bucket.region } } },
+      },
+      gcp: {
+        handler: "gs://",
+        folder: `gs://${bucket.name}/airflow/logs`,
+        connId: "google_cloud_default",
+        container: undefined,
+        connections: { AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT: { conn_type: "google_cloud_platform" } },
+      },
+      azure: {
+        handler: "wasb",
+        folder: "wasb-airflow-logs",
+        connId: "wasb_default",
+        container: bucket.name,
+        // Only the account URL: no login, password, key or SAS in the connection.
+        connections: { AIRFLOW_CONN_WASB_DEFAULT: { conn_type: "wasb", host: `https://${bucket.storageAccount}.blob.core.windows.net` } },
+      },
+    }[cloud];
+    expect(actual).toEqual({ remoteLogging: ["True", "True"], ...expected });
+  });
+
+  it("runs every pod as the platform's service account, creating none", () => {
+    const platformAccount = { create: false, name: ctx.serviceAccount };
+    const components = Object.entries(chart.defaults)
+      .filter(([, section]) => isMap(section) && isMap(section.serviceAccount))
+      .map(([component]) => component);
+    expect(components.length).toBeGreaterThan(10);
+    expect(Object.fromEntries(components.map((component) => [component, at(values, `${component}.serviceAccount`)]))).toEqual(
+      Object.fromEntries(components.map((component) => [component, platformAccount])),
+    );
+    const everyAccount = [...walk(values)].filter(([path]) => path[path.length - 1] === "serviceAccount").map(([path, value]) => [path.join("."), value]);
+    expect(Object.fromEntries(everyAccount)).toEqual(Object.fromEntries(everyAccount.map(([path]) => [path, platformAccount])));
+  });
+
+  it("labels every pod for the cloud identity", () => {
+    expect(values.labels).toEqual(ctx.podLabels);
+  });
+
+  it("serves the UI through the API server's TLS ingress", () => {
+    const ingress = at(values, "ingress.apiServer");
+    expect(ingress).toMatchObject({
+      enabled: true,
+      ingressClassName: ctx.ingress?.className,
+      annotations: ctx.ingress?.annotations,
+      hosts: [{ name: ctx.ingress?.host, tls: { enabled: true, secretName: ctx.ingress?.tlsSecretName } }],
+    });
+    expect(at(values, "config.api.base_url")).toBe(`https://${ctx.ingress?.host}/`);
+  });
+
+  it("sizes and spreads the long-running components", () => {
+    const longRunning = ["apiServer", "scheduler", "triggerer", "dagProcessor"];
+    const spread = (component: string) => ({
+      enoughReplicas: Number(at(values, `${component}.replicas`)) >= (production ? 2 : 1),
+      podDisruptionBudget: at(values, `${component}.podDisruptionBudget.enabled`),
+    });
+    expect(Object.fromEntries(longRunning.map((component) => [component, spread(component)]))).toEqual(
+      Object.fromEntries(longRunning.map((component) => [component, { enoughReplicas: true, podDisruptionBudget: production }])),
+    );
+    expect(Object.fromEntries(longRunning.map((component) => [component, at(values, `${component}.replicas`)]))).toEqual(
+      Object.fromEntries(longRunning.map((component) => [component, ctx.replicas])),
+    );
+    const sized = [...longRunning, "workers", "statsd", "migrateDatabaseJob", "createUserJob"];
+    const resources = { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: expect.objectContaining({ memory: expect.any(String) }) };
+    expect(Object.fromEntries(sized.map((component) => [component, at(values, `${component}.resources`)]))).toEqual(
+      Object.fromEntries(sized.map((component) => [component, resources])),
+    );
+  });
+
+  it("takes the chart's keys from generated secrets", () => {
+    const keys = release.generatedSecrets.find((secret) => secret.name === AIRFLOW_KEYS_SECRET);
+    expect(values.fernetKeySecretName).toBe(AIRFLOW_KEYS_SECRET);
+    expect(values.apiSecretKeySecretName).toBe(AIRFLOW_KEYS_SECRET);
+    expect(values.jwtSecretName).toBe(AIRFLOW_KEYS_SECRET);
+    // The key names the chart reads from those Secrets.
+    expect(Object.keys(keys?.keys ?? {}).sort()).toEqual(["api-secret-key", "fernet-key", "jwt-secret"]);
+    // 32 characters as padded base64url: 44 characters that decode to the 32 bytes Fernet needs.
+    expect(keys?.keys["fernet-key"]).toEqual({ length: 32, encoding: "base64url" });
+    expect(values.fernetKey).toBeUndefined();
+    expect(values.apiSecretKey).toBeUndefined();
+    expect(values.jwtSecret).toBeUndefined();
+  });
+
+  it("creates no admin/admin: the admin password comes from a generated secret", () => {
+    expect(at(values, "createUserJob.defaultUser.password")).toBe("$(AIRFLOW_ADMIN_PASSWORD)");
+    expect(at(values, "createUserJob.env")).toEqual([
+      { name: "AIRFLOW_ADMIN_PASSWORD", valueFrom: { secretKeyRef: { name: AIRFLOW_ADMIN_SECRET, key: "password" } } },
+    ]);
+    expect(release.generatedSecrets.find((secret) => secret.name === AIRFLOW_ADMIN_SECRET)?.keys.password).toBeDefined();
+  });
+
+  it("runs the migration and user jobs as plain Jobs, so Helm's wait cannot deadlock on them", () => {
+    for (const job of ["migrateDatabaseJob", "createUserJob"]) {
+      expect(at(values, job)).toMatchObject({ useHelmHooks: false, applyCustomEnv: false });
+    }
+  });
+
+  it("contains no credential", () => {
+    expect(credentialLiterals(release, ctx)).toEqual([]);
+  });
+});
+
+describe("airflow checks that can fail", () => {
+  const ctx = appContext("airflow", "aws", true);
+  const values = render(ctx).values;
+
+  it("the contract check reports a misspelt key", () => {
+    const misspelt = { ...values, scheduler: { ...(values.scheduler as Record<string, unknown>), replica: 2 } };
+    expect(unknownPaths(chart, misspelt)).toEqual(["scheduler.replica"]);
+    expect(unknownPaths(chart, { ...values, exector: "KubernetesExecutor" })).toEqual(["exector"]);
+  });
+
+  it("the schema check reports a value of the wrong type", () => {
+    expect(schemaErrors(chart, { ...values, executor: 42 })).not.toEqual([]);
+  });
+
+  it("the credential check reports a literal password", () => {
+    const release = render(ctx);
+    const leaky = { ...release, values: { ...values, createUserJob: { defaultUser: { password: "admin" } } } };
+    expect(credentialLiterals(leaky, ctx)).toEqual(["createUserJob.defaultUser.password = admin"]);
+    const leakyEnv = { ...release, values: { ...values, env: [{ name: "AWS_SECRET_ACCESS_KEY", value: "abc" }] } };
+    expect(credentialLiterals(leakyEnv, ctx)).toEqual(["env.0 (AWS_SECRET_ACCESS_KEY)"]);
+  });
+
+  it("serves no ingress when the app has no host", () => {
+    const { ingress: _none, ...withoutIngress } = ctx;
+    const release = render(withoutIngress);
+    expect(at(release.values, "ingress.apiServer")).toEqual({ enabled: false });
+    expect(at(release.values, "config.api")).toBeUndefined();
+    expect(unknownPaths(chart, release.values)).toEqual([]);
+  });
+
+  it("refuses a context without a database or bucket", () => {
+    expect(() => renderAirflow({ ...ctx, database: undefined })).toThrow(/no database/);
+    expect(() => renderAirflow({ ...ctx, bucket: undefined })).toThrow(/no bucket/);
+  });
+});

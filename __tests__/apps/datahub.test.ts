@@ -1,0 +1,244 @@
+import { describe, expect, it } from "vitest";
+import {
+  DATAHUB_CHART,
+  DATAHUB_PREREQUISITES_CHART,
+  DATAHUB_PREREQUISITES_RELEASE,
+  DATAHUB_RELEASE,
+  DATAHUB_SECRETS,
+  renderDatahub,
+} from "../../constructs/apps/datahub";
+import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
+import type { Cloud } from "../../constructs/core/spec";
+import { appContext } from "../support/app-context";
+import { loadChart, mergeValues, schemaErrors, unknownPaths, type ChartContract } from "../support/chart-contract";
+
+const CLOUDS: readonly Cloud[] = ["aws", "azure", "gcp"];
+const CASES = CLOUDS.flatMap((cloud) => [true, false].map((production) => ({ cloud, production })));
+
+type Values = Record<string, unknown>;
+const isMap = (value: unknown): value is Values => value !== null && typeof value === "object" && !Array.isArray(value);
+
+const contracts = new Map<string, ChartContract>();
+/** Chart contracts, loaded once per file. */
+function contract(folder: string): ChartContract {
+  const loaded = contracts.get(folder) ?? loadChart(folder);
+  contracts.set(folder, loaded);
+  return loaded;
+}
+
+/** The value at a dotted path (keys with dots are not used on these paths). */
+function at(values: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((node, key) => (isMap(node) ? node[key] : undefined), values);
+}
+
+/** Every leaf of a values tree with its key path. */
+function leaves(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: unknown }[] {
+  if (isMap(value)) return Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]));
+  if (Array.isArray(value)) return value.flatMap((child, i) => leaves(child, [...path, String(i)]));
+  return [{ path, value }];
+}
+
+/** Every map in a values tree with its key path. */
+function maps(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: Values }[] {
+  const children = isMap(value) ? Object.entries(value) : Array.isArray(value) ? value.map((child, i) => [String(i), child] as const) : [];
+  return [...(isMap(value) ? [{ path, value }] : []), ...children.flatMap(([key, child]) => maps(child, [...path, key]))];
+}
+
+const CREDENTIAL = /pass(word)?|secret|token|credential|salt|api_?key|private_?key|encryption_?key|signing_?key/i;
+const REFERENCE = /^(name|key|secretRef|secretKey|secretName|existingSecret|passwordKey|userKey|existingSecret\w*Key)$/;
+
+/** Literal strings under credential-like keys, except references to Secrets (names and keys). */
+function credentialLiterals(values: Values): string[] {
+  return leaves(values)
+    .filter(({ path, value }) => typeof value === "string" && value !== "" && path.some((key) => CREDENTIAL.test(key)))
+    .filter(({ path }) => !REFERENCE.test(path[path.length - 1]))
+    .map(({ path }) => path.join("."));
+}
+
+/** Secret references the chart turns into `secretKeyRef`s: `{secretRef, secretKey}` and `secretKeyRef: {name, key}`. */
+function secretRefs(values: Values): { name: string; key: string }[] {
+  return maps(values).flatMap(({ path, value }) => {
+    if (typeof value.secretRef === "string" && typeof value.secretKey === "string") return [{ name: value.secretRef, key: value.secretKey }];
+    if (path[path.length - 1] === "secretKeyRef") return [{ name: String(value.name), key: String(value.key) }];
+    return [];
+  });
+}
+
+/** The values Helm would use, bundled subcharts included (their defaults, the parent's, ours). */
+function effectiveValues(chart: ChartContract, values: Values): Values {
+  const merged = mergeValues(chart.defaults, values) as Values;
+  for (const [key, sub] of chart.subcharts) merged[key] = mergeValues(mergeValues(sub.defaults, chart.defaults[key]), values[key]);
+  return merged;
+}
+
+/**
+ * Unknown key paths of a release. The prerequisites' OpenSearch and Kafka sections belong to
+ * charts the contract does not bundle, so the checker leaves them open (shared/charts/README).
+ */
+function unknown(release: AppRelease): string[] {
+  return unknownPaths(contract(release.contract), release.values);
+}
+
+function render(ctx: AppContext): { prerequisites: AppRelease; datahub: AppRelease } {
+  const [prerequisites, datahub] = renderDatahub(ctx);
+  return { prerequisites, datahub };
+}
+
+describe.each(CASES)("DataHub on $cloud, production $production", ({ cloud, production }) => {
+  const ctx = appContext("datahub", cloud, production);
+  const { prerequisites, datahub } = render(ctx);
+  const db = ctx.database as NonNullable<AppContext["database"]>;
+
+  it("renders the prerequisites first, then DataHub, with pinned charts", () => {
+    expect(renderDatahub(ctx).map((release) => release.name)).toEqual([DATAHUB_PREREQUISITES_RELEASE, DATAHUB_RELEASE]);
+    expect(prerequisites.chart).toEqual({ repository: "https://helm.datahubproject.io/", chart: "datahub-prerequisites", version: "0.3.0" });
+    expect(datahub.chart).toEqual({ repository: "https://helm.datahubproject.io/", chart: "datahub", version: "1.1.0" });
+    expect([prerequisites.chart, datahub.chart]).toEqual([DATAHUB_PREREQUISITES_CHART, DATAHUB_CHART]);
+    expect(prerequisites.name).toBe("prerequisites");
+  });
+
+  it.each(["prerequisites", "datahub"] as const)("%s values fit the chart contract", (name) => {
+    const release = name === "datahub" ? datahub : prerequisites;
+    expect(unknown(release)).toEqual([]);
+    expect(schemaErrors(contract(release.contract), release.values)).toEqual([]);
+  });
+
+  it("runs Kafka and OpenSearch from the prerequisites and disables every bundled database", () => {
+    const values = prerequisites.values;
+    for (const off of ["mysql", "postgresql", "neo4j", "elasticsearch", "gcloud-sqlproxy", "cp-helm-charts"]) expect(at(values, `${off}.enabled`)).toBe(false);
+    expect(at(values, "opensearch.enabled")).toBe(true);
+    expect(at(values, "kafka.enabled")).toBe(true);
+    expect(at(values, "opensearch.persistence")).toMatchObject({ enabled: true, size: production ? "100Gi" : "20Gi" });
+    expect(at(values, "kafka.controller.persistence")).toMatchObject({ enabled: true, size: production ? "50Gi" : "10Gi" });
+    expect(at(values, "opensearch.replicas")).toBe(production ? 3 : 1);
+    expect(at(values, "opensearch.singleNode")).toBe(!production);
+    expect(at(values, "kafka.controller.replicaCount")).toBe(production ? 3 : 1);
+    expect(at(values, "kafka.controller.extraConfig")).toContain(`offsets.topic.replication.factor=${production ? 3 : 1}`);
+    expect(at(values, "kafka.controller.pdb")).toMatchObject({ create: production });
+    expect(at(values, "opensearch.maxUnavailable")).toBe(1);
+    // DataHub points at the prerequisites' services.
+    expect(at(datahub.values, "global.kafka.bootstrap.server")).toBe("prerequisites-kafka:9092");
+    expect(at(datahub.values, "global.elasticsearch.host")).toBe("opensearch-cluster-master");
+    expect(at(datahub.values, "global.graph_service_impl")).toBe("elasticsearch");
+    expect(at(datahub.values, "global.kafka.schemaregistry.type")).toBe("INTERNAL");
+  });
+
+  it("sizes the JVM heaps at half the memory limit", () => {
+    const heap = (opts: unknown) => Number(/-Xmx(\d+)m/.exec(String(opts))?.[1]);
+    expect(heap(at(prerequisites.values, "opensearch.opensearchJavaOpts"))).toBe(production ? 2048 : 1024);
+    expect(heap(at(prerequisites.values, "kafka.controller.heapOpts"))).toBe(production ? 1536 : 768);
+  });
+
+  it("keeps metadata in the platform's PostgreSQL over TLS, credentials from the database Secret", () => {
+    const datasource = at(datahub.values, "global.sql.datasource");
+    expect(datasource).toEqual({
+      driver: "org.postgresql.Driver",
+      host: `${db.host}:5432`,
+      port: "5432",
+      database: db.name,
+      url: `jdbc:postgresql://${db.host}:5432/${db.name}?sslmode=require`,
+      username: { secretRef: db.secretName, secretKey: DATABASE_SECRET_KEYS.username },
+      password: { secretRef: db.secretName, secretKey: DATABASE_SECRET_KEYS.password },
+    });
+    expect(at(datahub.values, "datahubSystemUpdate.sql.setup")).toEqual({ enabled: true, createTables: true, createDatabase: false, createUser: false });
+  });
+
+  it("runs every pod as the platform's service account, without creating one or a Role", () => {
+    const accounts = maps(datahub.values).filter(({ path }) => ["serviceAccount", "appServiceAccount"].includes(path[path.length - 1]));
+    expect(accounts.map(({ path }) => path.join(".")).sort()).toEqual([
+      "acryl-datahub-actions.serviceAccount",
+      "datahub-frontend.serviceAccount",
+      "datahub-gms.serviceAccount",
+      "datahub-mae-consumer.serviceAccount",
+      "datahub-mce-consumer.serviceAccount",
+      "datahubSystemUpdate.serviceAccount",
+      "global.datahub.appServiceAccount",
+    ]);
+    for (const { value } of accounts) expect(value).toMatchObject({ create: false, name: ctx.serviceAccount });
+    expect(at(datahub.values, "datahubSystemUpdate.serviceAccount.rbac")).toBe(false);
+    expect(at(datahub.values, "global.podLabels")).toEqual(ctx.podLabels);
+  });
+
+  it("publishes only the frontend, through the TLS ingress", () => {
+    expect(at(datahub.values, "datahub-frontend.ingress")).toEqual({
+      enabled: true,
+      className: "traefik",
+      annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
+      pathType: "Prefix",
+      hosts: [{ host: "datahub.data.example.com", paths: ["/"], redirectPaths: [] }],
+      tls: [{ secretName: "datahub-tls", hosts: ["datahub.data.example.com"] }],
+    });
+    expect(at(datahub.values, "datahub-frontend.authCookies.secure")).toBe("true");
+    for (const release of [prerequisites, datahub]) {
+      const effective = effectiveValues(contract(release.contract), release.values);
+      expect(leaves(effective).filter(({ value }) => value === "LoadBalancer").map(({ path }) => path.join("."))).toEqual([]);
+    }
+  });
+
+  it("replicates the services in production and sets resources everywhere", () => {
+    for (const component of ["datahub-gms", "datahub-frontend", "acryl-datahub-actions", "datahub-mae-consumer", "datahub-mce-consumer"]) {
+      expect(at(datahub.values, `${component}.replicaCount`)).toBe(production ? 2 : 1);
+      expect(at(datahub.values, `${component}.resources`)).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } });
+    }
+    expect(at(datahub.values, "datahubSystemUpdate.resources")).toMatchObject({ limits: { memory: production ? "4Gi" : "2Gi" } });
+    for (const path of ["opensearch.resources", "kafka.controller.resources"]) expect(at(prerequisites.values, path)).toMatchObject({ requests: { cpu: expect.any(String) } });
+    expect(at(datahub.values, "datahub-gms.resources")).toEqual(ctx.resources({ requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } }));
+  });
+
+  it("contains no credential, and every secret it reads is the database Secret or one it declares", () => {
+    expect(credentialLiterals(prerequisites.values)).toEqual([]);
+    expect(credentialLiterals(datahub.values)).toEqual([]);
+    expect(at(datahub.values, "global.datahub.encryptionKey.provisionSecret.enabled")).toBe(false);
+    expect(at(datahub.values, "global.datahub.metadata_service_authentication.provisionSecrets.enabled")).toBe(false);
+    expect(datahub.generatedSecrets).toEqual([DATAHUB_SECRETS.encryption, DATAHUB_SECRETS.auth, DATAHUB_SECRETS.frontend]);
+    const generated = new Map(datahub.generatedSecrets.map((secret) => [secret.name, Object.keys(secret.keys)]));
+    const refs = [...secretRefs(datahub.values), at(datahub.values, "datahub-frontend.existingGmsSecret") as { name: string; key: string }];
+    expect(refs.length).toBeGreaterThanOrEqual(7);
+    const exists = ({ name, key }: { name: string; key: string }) =>
+      name === db.secretName ? (Object.values(DATABASE_SECRET_KEYS) as string[]).includes(key) : (generated.get(name) ?? []).includes(key);
+    expect(refs.filter((ref) => !exists(ref))).toEqual([]);
+    // Every generated key is used.
+    const used = new Set(refs.map(({ name, key }) => `${name}/${key}`));
+    const declared = [...generated].flatMap(([name, keys]) => keys.map((key) => `${name}/${key}`));
+    expect(declared.filter((ref) => !used.has(ref))).toEqual([]);
+  });
+
+  it("replaces the frontend's built-in datahub/datahub login with the generated password", () => {
+    const frontend = at(datahub.values, "datahub-frontend") as Values;
+    expect(frontend.defaultUserCredentials).toBeUndefined();
+    expect(frontend.extraVolumeMounts).toEqual([{ name: "admin-user", mountPath: "/datahub-frontend/conf/user.props", subPath: "user.props", readOnly: true }]);
+    const [init] = frontend.extraInitContainers as Values[];
+    expect(init.image).toBe("docker.io/acryldata/datahub-frontend-react:v1.7.0");
+    expect(init.env).toEqual([{ name: "DATAHUB_ADMIN_PASSWORD", valueFrom: { secretKeyRef: { name: "datahub-frontend-secrets", key: "admin_password" } } }]);
+  });
+});
+
+describe("DataHub edge cases", () => {
+  it("has no ingress and plain cookies when the environment gives it none", () => {
+    const { datahub } = render({ ...appContext("datahub", "aws", true), ingress: undefined });
+    expect(at(datahub.values, "datahub-frontend.ingress")).toEqual({ enabled: false });
+    expect(at(datahub.values, "datahub-frontend.authCookies.secure")).toBe("false");
+    expect(unknown(datahub)).toEqual([]);
+  });
+
+  it("refuses a context without a database", () => {
+    expect(() => renderDatahub({ ...appContext("datahub", "gcp", false), database: undefined })).toThrow(/datahub: no database/);
+  });
+
+  it("the contract check catches a misspelt key", () => {
+    const { prerequisites, datahub } = render(appContext("datahub", "aws", false));
+    const frontend = at(datahub.values, "datahub-frontend") as Values;
+    const misspelt = { ...datahub, values: { ...datahub.values, "datahub-frontend": { ...frontend, replicaCont: 2 } } };
+    expect(unknown(misspelt)).toEqual(["datahub-frontend.replicaCont"]);
+    const wrongPrerequisite = { ...prerequisites, values: { ...prerequisites.values, opensaerch: { enabled: true } } };
+    expect(unknown(wrongPrerequisite)).toEqual(["opensaerch"]);
+  });
+
+  it("the schema check catches a literal password", () => {
+    const { datahub } = render(appContext("datahub", "aws", false));
+    const global = datahub.values.global as Values;
+    const literal = { ...global, sql: { datasource: { ...(at(global, "sql.datasource") as Values), password: "hunter2" } } };
+    expect(schemaErrors(contract("datahub"), { ...datahub.values, global: literal })).not.toEqual([]);
+    expect(credentialLiterals({ ...datahub.values, global: literal })).toEqual(["global.sql.datasource.password"]);
+  });
+});

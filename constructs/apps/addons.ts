@@ -1,0 +1,185 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
+import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { WORKLOAD_ACCOUNTS, type AddonName } from "../core/apps";
+import type { ClusterServices } from "../core/interfaces";
+import type { Environment } from "../core/spec";
+import { HelmRelease, ManifestsRelease, type Manifest } from "./helm";
+import type { ChartRef } from "./types";
+
+/** Add-on charts, pinned (newest stable releases, checked against their repositories). */
+export const ADDON_CHARTS = {
+  externalSecrets: { repository: "https://charts.external-secrets.io", chart: "external-secrets", version: "2.9.0" },
+  certManager: { repository: "oci://quay.io/jetstack/charts", chart: "cert-manager", version: "v1.21.1" },
+  traefik: { repository: "https://traefik.github.io/charts", chart: "traefik", version: "41.3.0" },
+  externalDns: { repository: "https://kubernetes-sigs.github.io/external-dns/", chart: "external-dns", version: "1.21.1" },
+} as const satisfies Record<string, ChartRef>;
+
+/** The ClusterSecretStore that reads the cloud's secret store (admin credentials only). */
+export const CLOUD_SECRET_STORE = "cloud-secrets";
+/** The ingress class every app UI uses. */
+export const INGRESS_CLASS = "traefik";
+/** The cert-manager ClusterIssuer for app certificates (Let's Encrypt, HTTP-01 through Traefik). */
+export const CLUSTER_ISSUER = "letsencrypt";
+/** Namespace of the database bootstrap jobs and the credentials they create. */
+export const DATABASE_BOOTSTRAP_NAMESPACE = "db-bootstrap";
+
+/** Namespace labels: Pod Security "baseline" enforced, "restricted" warned. */
+export function namespaceLabels(): Record<string, string> {
+  return { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" };
+}
+
+export interface PlatformAddonsProps {
+  readonly env: Environment;
+  readonly services: ClusterServices;
+}
+
+/**
+ * What every app relies on, installed once per cluster:
+ * - External Secrets Operator (2 replicas and PDBs in production) with a ClusterSecretStore on
+ *   the cloud's secret store, reached through the operator's own workload identity;
+ * - Traefik as the ingress controller (ingress-nginx was retired in March 2026), behind the
+ *   cloud's load balancer, 2 replicas and a PDB in production;
+ * - cert-manager with a Let's Encrypt ClusterIssuer when the spec has `dns`;
+ * - external-dns, with its own identity limited to the zone, when the spec names `dns.zone`.
+ */
+export class PlatformAddons extends Construct {
+  /** Everything app releases must wait for. */
+  readonly ready: ITerraformDependable[];
+
+  constructor(scope: Construct, id: string, props: PlatformAddonsProps) {
+    super(scope, id);
+    const { env, services } = props;
+    const replicas = env.production ? 2 : 1;
+    const disruptionBudget = { enabled: env.production, minAvailable: 1 };
+
+    const addonAccount = (name: AddonName) => {
+      const account = WORKLOAD_ACCOUNTS[name];
+      const binding = services.workloadBinding(name);
+      const namespace = new NamespaceV1(this, `${name}-namespace`, { metadata: { name: account.namespace, labels: namespaceLabels() } });
+      new ServiceAccountV1(this, `${name}-service-account`, {
+        metadata: {
+          name: account.serviceAccount,
+          namespace: namespace.metadata.name,
+          annotations: { ...binding.serviceAccountAnnotations },
+          labels: { ...binding.podLabels },
+        },
+      });
+      return { namespace: account.namespace, serviceAccount: account.serviceAccount, podLabels: binding.podLabels, created: namespace };
+    };
+
+    const eso = addonAccount("external-secrets");
+    const externalSecrets = new HelmRelease(this, "external-secrets", {
+      name: "external-secrets",
+      namespace: eso.namespace,
+      chart: ADDON_CHARTS.externalSecrets,
+      values: {
+        installCRDs: true,
+        replicaCount: replicas,
+        leaderElect: replicas > 1,
+        podDisruptionBudget: disruptionBudget,
+        serviceAccount: { create: false, name: eso.serviceAccount },
+        podLabels: eso.podLabels,
+        webhook: { replicaCount: replicas, podDisruptionBudget: disruptionBudget },
+        certController: { replicaCount: replicas, podDisruptionBudget: disruptionBudget },
+      },
+      dependsOn: [eso.created],
+    });
+    const cloudStore: Manifest = {
+      apiVersion: "external-secrets.io/v1",
+      kind: "ClusterSecretStore",
+      metadata: { name: CLOUD_SECRET_STORE },
+      spec: {
+        provider: services.secretStoreProvider(),
+        // Only the bootstrap namespace may read admin credentials through this store.
+        conditions: [{ namespaces: [DATABASE_BOOTSTRAP_NAMESPACE] }],
+      },
+    };
+    const bootstrapNamespace = new NamespaceV1(this, "db-bootstrap-namespace", {
+      metadata: { name: DATABASE_BOOTSTRAP_NAMESPACE, labels: namespaceLabels() },
+    });
+    const stores = new ManifestsRelease(this, "secret-stores", {
+      name: "secret-stores",
+      namespace: eso.namespace,
+      manifests: [cloudStore],
+      dependsOn: [externalSecrets.release, bootstrapNamespace],
+    });
+
+    const ingressNamespace = new NamespaceV1(this, "ingress-namespace", { metadata: { name: "ingress", labels: namespaceLabels() } });
+    const traefik = new HelmRelease(this, "traefik", {
+      name: "traefik",
+      namespace: "ingress",
+      chart: ADDON_CHARTS.traefik,
+      values: {
+        deployment: { replicas },
+        podDisruptionBudget: { enabled: env.production, minAvailable: 1 },
+        ingressClass: { enabled: true, isDefaultClass: true, name: INGRESS_CLASS },
+        providers: { kubernetesIngress: { publishedService: { enabled: true } } },
+        service: { type: "LoadBalancer" },
+      },
+      dependsOn: [ingressNamespace],
+    });
+    this.ready = [stores.release, traefik.release];
+
+    if (env.dns !== undefined) {
+      const certNamespace = new NamespaceV1(this, "cert-manager-namespace", { metadata: { name: "cert-manager", labels: namespaceLabels() } });
+      const certManager = new HelmRelease(this, "cert-manager", {
+        name: "cert-manager",
+        namespace: "cert-manager",
+        chart: ADDON_CHARTS.certManager,
+        values: {
+          crds: { enabled: true, keep: true },
+          replicaCount: replicas,
+          podDisruptionBudget: { enabled: env.production },
+          webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
+          cainjector: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
+        },
+        dependsOn: [certNamespace],
+      });
+      const issuer = new ManifestsRelease(this, "cluster-issuer", {
+        name: "cluster-issuer",
+        namespace: "cert-manager",
+        manifests: [
+          {
+            apiVersion: "cert-manager.io/v1",
+            kind: "ClusterIssuer",
+            metadata: { name: CLUSTER_ISSUER },
+            spec: {
+              acme: {
+                server: "https://acme-v02.api.letsencrypt.org/directory",
+                email: env.dns.acmeEmail,
+                privateKeySecretRef: { name: `${CLUSTER_ISSUER}-account-key` },
+                solvers: [{ http01: { ingress: { ingressClassName: INGRESS_CLASS } } }],
+              },
+            },
+          },
+        ],
+        dependsOn: [certManager.release, traefik.release],
+      });
+      this.ready.push(issuer.release);
+    }
+
+    if (env.dns?.zone !== undefined) {
+      const dns = addonAccount("external-dns");
+      const setup = services.externalDns(env.dns.zone);
+      const configMaps = Object.entries(setup.configMaps).map(
+        ([name, data]) => new ConfigMapV1(this, `external-dns-${name}`, { metadata: { name, namespace: dns.namespace }, data: { ...data }, dependsOn: [dns.created] }),
+      );
+      const externalDns = new HelmRelease(this, "external-dns", {
+        name: "external-dns",
+        namespace: dns.namespace,
+        chart: ADDON_CHARTS.externalDns,
+        values: {
+          ...setup.values,
+          serviceAccount: { create: false, name: dns.serviceAccount },
+          podLabels: dns.podLabels,
+          sources: ["ingress"],
+        },
+        dependsOn: [dns.created, ...configMaps, traefik.release],
+      });
+      this.ready.push(externalDns.release);
+    }
+  }
+}

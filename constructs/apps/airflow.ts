@@ -1,0 +1,303 @@
+/**
+ * Apache Airflow 3 on the official Apache Airflow chart.
+ *
+ * Shape of the release:
+ * - KubernetesExecutor: every task runs in its own pod, so there is no Celery broker, no Redis and
+ *   no long-running worker to operate.
+ * - Metadata in the environment's managed PostgreSQL, through the platform's database Secret; the
+ *   chart's bundled PostgreSQL and PgBouncer are off.
+ * - Task logs in the app's bucket (S3, GCS or Azure Blob), written with the pod's cloud identity:
+ *   no storage key anywhere.
+ * - One Kubernetes service account, created by the platform with the cloud identity's annotations,
+ *   for every pod (scheduler, API server, triggerer, DAG processor, task pods, jobs, statsd).
+ * - The Fernet key, API secret key and JWT secret come from secrets the platform generates once in
+ *   the cluster, never from the chart (which would put them in the release and could change them).
+ *
+ * Not configured here: how DAGs reach the pods (git-sync or a custom image). Without either, the
+ * DAG processor reads the image's own `dags/` folder.
+ */
+import type {
+  AppBucket,
+  AppContext,
+  AppDatabase,
+  AppIngress,
+  AppRelease,
+  AppRenderer,
+  ChartRef,
+  GeneratedSecret,
+  Resources,
+} from "./types";
+
+/** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
+export const AIRFLOW_CHART: ChartRef = { repository: "https://airflow.apache.org", chart: "airflow", version: "1.19.0" };
+
+/** Folder of the chart's contract under shared/charts. */
+export const AIRFLOW_CHART_CONTRACT = "airflow";
+
+/** Helm release name; the chart prefixes its objects with it. */
+export const AIRFLOW_RELEASE = "airflow";
+
+/**
+ * Secret holding the keys the chart would otherwise generate itself. One Secret, three keys, each
+ * under the key name the chart reads (`fernet-key`, `api-secret-key`, `jwt-secret`).
+ */
+export const AIRFLOW_KEYS_SECRET = `${AIRFLOW_RELEASE}-keys`;
+
+/** Secret holding the generated password of the initial `admin` user (key `password`). */
+export const AIRFLOW_ADMIN_SECRET = `${AIRFLOW_RELEASE}-admin`;
+
+/** User name of the initial admin account, whose password is in {@link AIRFLOW_ADMIN_SECRET}. */
+export const AIRFLOW_ADMIN_USER = "admin";
+
+/** Environment variable the create-user job reads the admin password from. */
+const ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD";
+
+/**
+ * Keys made by the External Secrets Password generator: `length` random characters (the platform
+ * asks for letters and digits), then encoded (`base64url` is Go's padded `base64.URLEncoding`).
+ */
+const AIRFLOW_GENERATED_KEYS: GeneratedSecret = {
+  name: AIRFLOW_KEYS_SECRET,
+  keys: {
+    /**
+     * Fernet needs 32 bytes, url-safe base64 encoded: 32 characters as padded base64url are 44
+     * characters that decode to exactly 32 bytes, which `cryptography.fernet.Fernet` checks. As
+     * the bytes are letters and digits, each 16-byte half (signing key, AES key) carries about
+     * 95 bits of entropy rather than 128: still far beyond brute force.
+     */
+    "fernet-key": { length: 32, encoding: "base64url" },
+    /**
+     * Flask session secret of the API server. Hex, so no character needs escaping in an
+     * environment variable or in airflow.cfg interpolation.
+     */
+    "api-secret-key": { length: 32, encoding: "hex" },
+    /** HMAC key signing the API's JWTs: 32 random characters (about 190 bits) as 64 hex characters. */
+    "jwt-secret": { length: 32, encoding: "hex" },
+  },
+};
+
+/** 20 generated characters as 40 hex characters: typed once from the Secret, then changed in the UI. */
+const AIRFLOW_ADMIN_PASSWORD: GeneratedSecret = {
+  name: AIRFLOW_ADMIN_SECRET,
+  keys: { password: { length: 20, encoding: "hex" } },
+};
+
+/**
+ * Base resources (size `small`), scaled with `ctx.resources`. Memory limits only: CPU requests
+ * reserve the share each component needs, and a CPU limit would only throttle the scheduler loop
+ * and the API server in bursts.
+ */
+const BASE_RESOURCES = {
+  /** Serves the UI, the REST API and the Execution API every task pod reports to. */
+  apiServer: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "2Gi" } },
+  /** One scheduling loop; memory grows with the number of DAGs and task instances. */
+  scheduler: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
+  /** Runs deferred triggers in an asyncio loop; light until many sensors defer. */
+  triggerer: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  /** Parses DAG files in subprocesses; memory follows the size of the DAG folder. */
+  dagProcessor: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "2Gi" } },
+  /** Each task pod of the KubernetesExecutor; heavy tasks override it with `executor_config`. */
+  workers: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  /** `airflow db migrate` at install and upgrade. */
+  migrateDatabaseJob: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  /** `airflow users create` at install and upgrade. */
+  createUserJob: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  /** Prometheus statsd exporter. */
+  statsd: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+  /** Sidecar deleting local log files older than its retention. */
+  logGroomer: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+} as const satisfies Record<string, Resources>;
+
+/** Airflow reads boolean options as the strings `True` / `False`. */
+const TRUE = "True";
+
+/** Where task logs go, and how Airflow reaches them with the pod's cloud identity. */
+interface RemoteLogging {
+  /** `[logging]` options. */
+  readonly logging: Record<string, string>;
+  /** Extra airflow.cfg sections (Azure's container name). */
+  readonly sections: Record<string, Record<string, string>>;
+  /** The connection the log handler uses, as an `AIRFLOW_CONN_*` variable holding no credential. */
+  readonly connection: { readonly name: string; readonly value: string };
+}
+
+const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");
+
+/**
+ * Remote task logging per cloud. The log handler is picked by the prefix of
+ * `remote_base_log_folder` (`s3://`, `gs://`, `wasb`); each connection holds only where to go,
+ * so the SDK's default credential chain uses the pod's identity (IRSA, GKE Workload Identity,
+ * Azure Workload Identity).
+ */
+function remoteLogging(bucket: AppBucket): RemoteLogging {
+  switch (bucket.cloud) {
+    case "aws":
+      return {
+        logging: { remote_base_log_folder: `${withoutTrailingSlash(bucket.url)}/airflow/logs`, remote_log_conn_id: "aws_default" },
+        sections: {},
+        // No keys in the connection: boto3 falls back to the web identity token of IRSA.
+        connection: {
+          name: "AIRFLOW_CONN_AWS_DEFAULT",
+          value: JSON.stringify({ conn_type: "aws", ...(bucket.region ? { extra: { region_name: bucket.region } } : {}) }),
+        },
+      };
+    case "gcp":
+      return {
+        logging: { remote_base_log_folder: `${withoutTrailingSlash(bucket.url)}/airflow/logs`, remote_log_conn_id: "google_cloud_default" },
+        sections: {},
+        // No key file: google.auth.default() uses GKE Workload Identity.
+        connection: { name: "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", value: JSON.stringify({ conn_type: "google_cloud_platform" }) },
+      };
+    case "azure": {
+      if (!bucket.storageAccount) throw new Error(`airflow: the Azure bucket ${bucket.url} has no storage account name.`);
+      return {
+        // Airflow picks the Blob handler for folders starting with "wasb" (`abfs://` is not a
+        // remote-logging prefix); the folder becomes the blob name prefix inside the container.
+        logging: { remote_base_log_folder: "wasb-airflow-logs", remote_log_conn_id: "wasb_default" },
+        sections: { azure_remote_logging: { remote_wasb_log_container: bucket.name } },
+        // Only the account URL: with no key, SAS or connection string the WasbHook falls back to
+        // DefaultAzureCredential, i.e. Azure Workload Identity (the account has shared keys off).
+        connection: {
+          name: "AIRFLOW_CONN_WASB_DEFAULT",
+          value: JSON.stringify({ conn_type: "wasb", host: `https://${bucket.storageAccount}.blob.core.windows.net` }),
+        },
+      };
+    }
+  }
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`airflow: the app context has no ${what}; Airflow needs one (see APP_CATALOGUE).`);
+  return value;
+}
+
+/** `ingress.apiServer`: the Airflow 3 UI and REST API are served by the API server. */
+function apiServerIngress(ingress: AppIngress | undefined): Record<string, unknown> {
+  if (!ingress) return { enabled: false };
+  return {
+    enabled: true,
+    ingressClassName: ingress.className,
+    annotations: { ...ingress.annotations },
+    path: "/",
+    pathType: "Prefix",
+    hosts: [{ name: ingress.host, tls: { enabled: true, secretName: ingress.tlsSecretName } }],
+  };
+}
+
+function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket): Record<string, unknown> {
+  const logs = remoteLogging(bucket);
+  /** Every pod runs as the platform's service account; the chart creates none. */
+  const serviceAccount = { create: false, name: ctx.serviceAccount };
+  const resources = (component: keyof typeof BASE_RESOURCES) => ctx.resources(BASE_RESOURCES[component]);
+  /** Long-running components: `ctx.replicas` copies, and a PDB in production so a drain keeps one. */
+  const highlyAvailable = (component: "apiServer" | "scheduler" | "triggerer" | "dagProcessor") => ({
+    serviceAccount,
+    replicas: ctx.replicas,
+    podDisruptionBudget: { enabled: ctx.disruptionBudgets, config: { maxUnavailable: 1 } },
+    resources: resources(component),
+  });
+  const logGroomerSidecar = { resources: resources("logGroomer") };
+
+  return {
+    executor: "KubernetesExecutor",
+    /** Labels on every object and pod, task pods included (Azure Workload Identity needs one). */
+    labels: { ...ctx.podLabels },
+
+    postgresql: { enabled: false },
+    /** The chart's PgBouncer would need the database password in its own config Secret. */
+    pgbouncer: { enabled: false, serviceAccount },
+    /** Only Celery needs a broker. */
+    redis: { enabled: false, serviceAccount },
+    flower: { enabled: false, serviceAccount },
+    /** The chart reads the SQLAlchemy URL from key `connection` of this Secret (`DATABASE_SECRET_KEYS.connection`). */
+    data: { metadataSecretName: database.secretName },
+
+    fernetKeySecretName: AIRFLOW_KEYS_SECRET,
+    apiSecretKeySecretName: AIRFLOW_KEYS_SECRET,
+    jwtSecretName: AIRFLOW_KEYS_SECRET,
+
+    apiServer: highlyAvailable("apiServer"),
+    scheduler: { ...highlyAvailable("scheduler"), logGroomerSidecar },
+    /**
+     * Task logs live in the bucket, so the triggerer needs no 100 GiB volume per replica and
+     * runs as a Deployment instead of a StatefulSet.
+     */
+    triggerer: { ...highlyAvailable("triggerer"), logGroomerSidecar, persistence: { enabled: false } },
+    dagProcessor: { ...highlyAvailable("dagProcessor"), logGroomerSidecar },
+    /** With the KubernetesExecutor these settings shape each task pod. */
+    workers: { serviceAccount, resources: resources("workers") },
+    /** Airflow 2's web server: not deployed for Airflow 3, set so no account is ever created. */
+    webserver: { serviceAccount },
+    statsd: { serviceAccount, resources: resources("statsd") },
+    /**
+     * Plain Jobs, not Helm hooks: the platform installs with Helm's wait, and Helm runs
+     * post-install hooks only after the pods are ready, while the pods wait for the migrations
+     * (the chart's documented settings for Terraform, Argo CD and `--wait`). Without the custom
+     * environment the Jobs' pod templates stay the same between releases (Job templates are
+     * immutable).
+     */
+    migrateDatabaseJob: { serviceAccount, useHelmHooks: false, applyCustomEnv: false, resources: resources("migrateDatabaseJob") },
+    /**
+     * The chart's user job would create admin/admin. It creates `admin` with the generated
+     * password instead: Kubernetes substitutes `$(AIRFLOW_ADMIN_PASSWORD)` in the job's
+     * arguments from the env entry below, so the password is in neither the values nor the pod
+     * spec. On upgrades the command finds the user and leaves it (and a changed password) alone.
+     * A plain Job without the custom environment, like the migration job.
+     */
+    createUserJob: {
+      serviceAccount,
+      useHelmHooks: false,
+      applyCustomEnv: false,
+      defaultUser: {
+        role: "Admin",
+        username: AIRFLOW_ADMIN_USER,
+        email: `${AIRFLOW_ADMIN_USER}@${ctx.ingress?.host ?? "airflow.invalid"}`,
+        firstName: "Airflow",
+        lastName: "Admin",
+        password: `$(${ADMIN_PASSWORD_ENV})`,
+      },
+      env: [{ name: ADMIN_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: AIRFLOW_ADMIN_SECRET, key: "password" } } }],
+      resources: resources("createUserJob"),
+    },
+    /** Off (the KubernetesExecutor deletes finished task pods itself), but never with a chart-made account. */
+    cleanup: { serviceAccount },
+    databaseCleanup: { serviceAccount },
+
+    /** The remote-logging connection, in every Airflow container including task pods. */
+    env: [logs.connection],
+    config: {
+      core: { remote_logging: TRUE },
+      logging: { remote_logging: TRUE, delete_local_logs: TRUE, ...logs.logging },
+      ...logs.sections,
+      /** Links and redirects of the UI behind the ingress. */
+      ...(ctx.ingress ? { api: { base_url: `https://${ctx.ingress.host}/` } } : {}),
+    },
+
+    ingress: { apiServer: apiServerIngress(ctx.ingress) },
+  };
+}
+
+/**
+ * Airflow's release. Requirements on the platform:
+ * - the database Secret `ctx.database.secretName` (key `connection`) and the generated secrets
+ *   exist before the release installs (the pods and the migration and user Jobs read them at
+ *   start);
+ * - the release is installed with Helm's wait for Jobs, so it completes only once the
+ *   migrations have run;
+ * - the service account's cloud identity can read and write the bucket.
+ * The chart still creates its Roles and RoleBindings (pod launching, pod logs) for that service
+ * account: with one account, task pods may launch pods too.
+ */
+export const renderAirflow: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
+  const database = required(ctx.database, "database");
+  const bucket = required(ctx.bucket, "bucket");
+  return [
+    {
+      name: AIRFLOW_RELEASE,
+      chart: AIRFLOW_CHART,
+      contract: AIRFLOW_CHART_CONTRACT,
+      values: renderValues(ctx, database, bucket),
+      generatedSecrets: [AIRFLOW_GENERATED_KEYS, AIRFLOW_ADMIN_PASSWORD],
+    },
+  ];
+};

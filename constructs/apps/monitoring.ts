@@ -1,0 +1,206 @@
+/**
+ * Monitoring: kube-prometheus-stack (Prometheus Operator, Prometheus, Alertmanager,
+ * kube-state-metrics, node-exporter, the default rules and dashboards) in every environment that
+ * runs apps. Its bundled Grafana is the platform team's view of the cluster; the data teams get
+ * their own Grafana (`grafana.ts`), which reads this Prometheus through `PROMETHEUS_URL`.
+ */
+import { APP_CATALOGUE } from "../core/apps";
+import type { AppContext, AppRelease, AppRenderer, ChartRef, GeneratedSecret, Resources } from "./types";
+
+/** kube-prometheus-stack 88.5.3 (Prometheus Operator v0.93.1, bundles Grafana chart 12.11.1). */
+export const KUBE_PROMETHEUS_STACK_CHART: ChartRef = {
+  repository: "https://prometheus-community.github.io/helm-charts",
+  chart: "kube-prometheus-stack",
+  version: "88.5.3",
+};
+
+/** Helm release name; also the `fullnameOverride`, so service names do not depend on the chart name. */
+export const MONITORING_RELEASE = "monitoring";
+
+/**
+ * Namespace of the monitoring release. Other apps' renderers need it before they see the
+ * monitoring context (the standalone Grafana's datasource), so it comes from the catalogue.
+ */
+export const MONITORING_NAMESPACE = APP_CATALOGUE.monitoring.namespace;
+
+/**
+ * In-cluster URL of Prometheus: the chart's service `<fullname>-prometheus` on port 9090.
+ * With two Prometheus replicas the service balances queries between two independent scrapers;
+ * their data differs only by scrape timing (add Thanos or remote write for one deduplicated view).
+ */
+export const PROMETHEUS_URL = `http://${MONITORING_RELEASE}-prometheus.${MONITORING_NAMESPACE}.svc.cluster.local:9090`;
+
+/**
+ * Secret generated in the cluster for the bundled Grafana: its admin password and the key
+ * Grafana encrypts datasource secrets with (the default key is public; never change it once set).
+ */
+export const MONITORING_GRAFANA_SECRET: GeneratedSecret = {
+  name: "monitoring-grafana-secrets",
+  keys: {
+    "admin-password": { length: 32, encoding: "hex" },
+    "secret-key": { length: 32, encoding: "hex" },
+  },
+};
+
+/** The bundled Grafana's admin login name; the password is in `MONITORING_GRAFANA_SECRET`. */
+const GRAFANA_ADMIN_USER = "admin";
+
+/**
+ * Prometheus storage and retention. `retentionSize` stays about 10% under the volume so the
+ * TSDB deletes old blocks before the disk fills (WAL and compaction need headroom).
+ */
+interface PrometheusStorage {
+  readonly retention: string;
+  readonly retentionSize: string;
+  readonly volume: string;
+}
+
+/** Production keeps 30 days on 100 GiB; other environments 7 days on 20 GiB. */
+const PROMETHEUS_STORAGE: Readonly<Record<"production" | "other", PrometheusStorage>> = {
+  production: { retention: "30d", retentionSize: "90GiB", volume: "100Gi" },
+  other: { retention: "7d", retentionSize: "18GiB", volume: "20Gi" },
+};
+
+/** Alertmanager keeps only silences and the notification log: 2 GiB is plenty. */
+const ALERTMANAGER_VOLUME = "2Gi";
+
+/** The bundled Grafana keeps users, API keys and UI-made dashboards in SQLite on this volume. */
+const GRAFANA_VOLUME = "10Gi";
+
+/** Base resources (size `small`); `ctx.resources` scales them by the app's size. */
+const BASE_RESOURCES = {
+  /** Prometheus memory grows with active series; 2 GiB holds a small cluster with headroom. */
+  prometheus: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } },
+  alertmanager: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+  operator: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+  kubeStateMetrics: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+  nodeExporter: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+  grafana: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+} satisfies Record<string, Resources>;
+
+const persistentVolume = (size: string) => ({
+  volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } },
+});
+
+/**
+ * The bundled Grafana, only when the environment gives monitoring an ingress (it is of no use
+ * without one). It runs as the platform's service account with namespaced RBAC: its sidecars read
+ * the dashboards and datasources kube-prometheus-stack ships as ConfigMaps in this namespace, so
+ * the shared account is not given cluster-wide read on ConfigMaps and Secrets.
+ */
+function renderGrafana(ctx: AppContext): Record<string, unknown> {
+  const ingress = ctx.ingress;
+  if (!ingress) return { enabled: false };
+  const url = `https://${ingress.host}/`;
+  return {
+    enabled: true,
+    serviceAccount: { create: false, name: ctx.serviceAccount },
+    rbac: { namespaced: true },
+    podLabels: ctx.podLabels,
+    /** SQLite on a ReadWriteOnce volume: one replica, replaced rather than rolled. */
+    replicas: 1,
+    deploymentStrategy: { type: "Recreate" },
+    persistence: { enabled: true, size: GRAFANA_VOLUME },
+    resources: ctx.resources(BASE_RESOURCES.grafana),
+    /** The admin name is fixed; the chart then reads only the password from the secret. */
+    admin: { existingSecret: MONITORING_GRAFANA_SECRET.name, passwordKey: "admin-password" },
+    env: { GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN_USER },
+    envValueFrom: {
+      GF_SECURITY_SECRET_KEY: { secretKeyRef: { name: MONITORING_GRAFANA_SECRET.name, key: "secret-key" } },
+    },
+    sidecar: {
+      /** The chart gives sidecars the admin name only from the secret; with a fixed name, say it here. */
+      dashboards: { searchNamespace: ctx.namespace, env: { REQ_USERNAME: GRAFANA_ADMIN_USER } },
+      datasources: { env: { REQ_USERNAME: GRAFANA_ADMIN_USER } },
+    },
+    "grafana.ini": {
+      server: { root_url: url },
+      security: { cookie_secure: true },
+    },
+    ingress: {
+      enabled: true,
+      ingressClassName: ingress.className,
+      annotations: { ...ingress.annotations },
+      hosts: [ingress.host],
+      path: "/",
+      pathType: "Prefix",
+      tls: [{ secretName: ingress.tlsSecretName, hosts: [ingress.host] }],
+    },
+    testFramework: { enabled: false },
+  };
+}
+
+/**
+ * kube-prometheus-stack values.
+ *
+ * Service accounts: Prometheus, Alertmanager and Grafana run as the platform's account
+ * (`create: false`). The operator, kube-state-metrics, node-exporter and the admission-webhook
+ * jobs keep the accounts the chart creates: each needs its own cluster-wide RBAC (the operator
+ * manages StatefulSets and Secrets in every namespace) and none needs the cloud identity, so
+ * binding all of it to the one account that carries the identity would only widen what that
+ * identity's pods may do.
+ */
+export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
+  const storage = PROMETHEUS_STORAGE[ctx.env.production ? "production" : "other"];
+  const platformAccount = { create: false, name: ctx.serviceAccount };
+  const values: Record<string, unknown> = {
+    fullnameOverride: MONITORING_RELEASE,
+    /** The chart installs the Prometheus Operator CRDs; nothing else in the platform does. */
+    crds: { enabled: true },
+    /**
+     * EKS, AKS and GKE run the control plane out of reach: etcd, the scheduler and the
+     * controller manager cannot be scraped, and kube-proxy binds its metrics to localhost (or is
+     * replaced by the CNI). Their ServiceMonitors and rules would only fire TargetDown forever.
+     */
+    kubeEtcd: { enabled: false },
+    kubeScheduler: { enabled: false },
+    kubeControllerManager: { enabled: false },
+    kubeProxy: { enabled: false },
+    prometheus: {
+      serviceAccount: platformAccount,
+      podDisruptionBudget: { enabled: ctx.disruptionBudgets, minAvailable: 1 },
+      prometheusSpec: {
+        replicas: ctx.replicas,
+        retention: storage.retention,
+        retentionSize: storage.retentionSize,
+        storageSpec: persistentVolume(storage.volume),
+        resources: ctx.resources(BASE_RESOURCES.prometheus),
+        podMetadata: { labels: { ...ctx.podLabels } },
+        /**
+         * Pick up ServiceMonitors, PodMonitors, rules, probes and scrape configs from every
+         * release in the cluster, not only those labelled with this release's name, so apps
+         * can ship their own monitoring.
+         */
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        scrapeConfigSelectorNilUsesHelmValues: false,
+      },
+    },
+    alertmanager: {
+      serviceAccount: platformAccount,
+      podDisruptionBudget: { enabled: ctx.disruptionBudgets, minAvailable: 1 },
+      alertmanagerSpec: {
+        /** Alertmanager replicas form a gossip cluster and deduplicate notifications. */
+        replicas: ctx.replicas,
+        storage: persistentVolume(ALERTMANAGER_VOLUME),
+        resources: ctx.resources(BASE_RESOURCES.alertmanager),
+        podMetadata: { labels: { ...ctx.podLabels } },
+      },
+    },
+    prometheusOperator: { resources: ctx.resources(BASE_RESOURCES.operator) },
+    "kube-state-metrics": { resources: ctx.resources(BASE_RESOURCES.kubeStateMetrics) },
+    "prometheus-node-exporter": { resources: ctx.resources(BASE_RESOURCES.nodeExporter) },
+    grafana: renderGrafana(ctx),
+  };
+  return [
+    {
+      name: MONITORING_RELEASE,
+      chart: KUBE_PROMETHEUS_STACK_CHART,
+      contract: "kube-prometheus-stack",
+      values,
+      generatedSecrets: ctx.ingress ? [MONITORING_GRAFANA_SECRET] : [],
+    },
+  ];
+};

@@ -1,0 +1,279 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
+import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import type { AppName } from "../core/apps";
+import type { SecretRef, WorkloadBinding } from "../core/interfaces";
+import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE, namespaceLabels } from "./addons";
+import { ManifestsRelease, type Manifest } from "./helm";
+import { DATABASE_SECRET_KEYS, type AppDatabase, type GeneratedSecret, type NamespaceRule } from "./types";
+
+const GENERATOR_API = "generators.external-secrets.io/v1alpha1";
+const ESO_API = "external-secrets.io/v1";
+/** Client for the bootstrap job; its major version works against PostgreSQL 15 to 17 servers. */
+export const BOOTSTRAP_IMAGE = "postgres:17.6-alpine";
+
+/**
+ * Creates the app's role and database idempotently, then (re)sets the role's password to the
+ * generated one. Safe to run any number of times; runs after every install and upgrade.
+ * Variables reach psql with -v and are quoted by psql (:'x' literal, :"x" identifier).
+ */
+const BOOTSTRAP_SQL = [
+  "SELECT format('CREATE ROLE %I LOGIN', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app')\\gexec",
+  "ALTER ROLE :\"app\" WITH LOGIN PASSWORD :'app_password';",
+  "SELECT format('ALTER ROLE %I CREATEDB', :'app') WHERE :'create_databases' = 'true'\\gexec",
+  // Managed PostgreSQL admins are not superusers: membership lets them create a database owned by the role.
+  "GRANT :\"app\" TO CURRENT_USER;",
+  "SELECT format('CREATE DATABASE %I OWNER %I', :'app', :'app') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app')\\gexec",
+  "REVOKE ALL ON DATABASE :\"app\" FROM PUBLIC;",
+].join("\n");
+
+const BOOTSTRAP_SCRIPT = [
+  "set -eu",
+  'psql -v ON_ERROR_STOP=1 -v app="$APP_USER" -v app_password="$APP_PASSWORD" -v create_databases="$CREATE_DATABASES" <<\'SQL\'',
+  BOOTSTRAP_SQL,
+  "SQL",
+].join("\n");
+
+/** Apps that create databases of their own at runtime (Airbyte's Temporal). */
+const CREATES_DATABASES: ReadonlySet<AppName> = new Set(["airbyte"]);
+
+export interface AppWiringProps {
+  readonly app: AppName;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly binding: WorkloadBinding;
+  /** The app's database, and where the admin credential of its server is kept. */
+  readonly database?: AppDatabase & { readonly admin: { readonly username: SecretRef | string; readonly password: SecretRef } };
+  readonly generatedSecrets: readonly GeneratedSecret[];
+  readonly namespaceRules: readonly NamespaceRule[];
+  readonly dependsOn: ITerraformDependable[];
+}
+
+/**
+ * Everything an app's chart expects to exist before it installs, without a credential in
+ * Terraform: its namespace, its service account bound to its cloud identity, and its secrets.
+ *
+ * Database credentials: a Password generator in the bootstrap namespace creates the app's
+ * password once; a bootstrap job there (with the admin credential synced from the cloud's
+ * secret store, which only that namespace may read) creates the role and database. The app's
+ * namespace receives only its own credential, through a SecretStore whose reader may get that
+ * one Secret by name.
+ */
+export class AppWiring extends Construct {
+  readonly namespace: NamespaceV1;
+  readonly ready: ITerraformDependable[];
+  readonly manifests: readonly Manifest[];
+
+  constructor(scope: Construct, id: string, props: AppWiringProps) {
+    super(scope, id);
+    const { app, namespace } = props;
+    this.namespace = new NamespaceV1(this, "namespace", { metadata: { name: namespace, labels: namespaceLabels() } });
+    const account = new ServiceAccountV1(this, "service-account", {
+      metadata: {
+        name: props.serviceAccount,
+        namespace,
+        annotations: { ...props.binding.serviceAccountAnnotations },
+        labels: { ...props.binding.podLabels },
+      },
+      dependsOn: [this.namespace],
+    });
+    this.manifests = [
+      ...props.generatedSecrets.flatMap((secret) => generatedSecretManifests(namespace, secret)),
+      ...(props.database ? databaseManifests(app, namespace, props.database) : []),
+      ...(props.namespaceRules.length > 0 ? namespaceRoleManifests(app, namespace, props.serviceAccount, props.namespaceRules) : []),
+    ];
+    this.ready = [account];
+    if (this.manifests.length > 0) {
+      const wiring = new ManifestsRelease(this, "wiring", {
+        name: `${app}-wiring`,
+        namespace,
+        manifests: this.manifests,
+        dependsOn: [...props.dependsOn, this.namespace],
+      });
+      this.ready.push(wiring.release);
+    }
+  }
+}
+
+function passwordGenerator(name: string, namespace: string, length: number, encoding?: string): Manifest {
+  return {
+    apiVersion: GENERATOR_API,
+    kind: "Password",
+    metadata: { name, namespace },
+    // Letters and digits only: the password sits inside connection URLs without escaping.
+    spec: { length, digits: Math.floor(length / 4), symbols: 0, noUpper: false, allowRepeat: true, ...(encoding ? { encoding } : {}) },
+  };
+}
+
+/** One Password generator per key, joined into one Secret that is created once and never rotated by a sync. */
+function generatedSecretManifests(namespace: string, secret: GeneratedSecret): Manifest[] {
+  const generators = Object.entries(secret.keys).map(([key, settings]) => passwordGenerator(`${secret.name}-${key}`, namespace, settings.length, settings.encoding));
+  return [
+    ...generators,
+    {
+      apiVersion: ESO_API,
+      kind: "ExternalSecret",
+      metadata: { name: secret.name, namespace },
+      spec: {
+        refreshPolicy: "CreatedOnce",
+        target: { name: secret.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
+        dataFrom: Object.keys(secret.keys).map((key) => ({
+          sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: `${secret.name}-${key}` } },
+          rewrite: [{ regexp: { source: "^password$", target: key } }],
+        })),
+      },
+    },
+  ];
+}
+
+/** The Role a chart would have created for its own service account, bound to the platform's. */
+function namespaceRoleManifests(app: AppName, namespace: string, serviceAccount: string, rules: readonly NamespaceRule[]): Manifest[] {
+  const name = `${app}-workloads`;
+  return [
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name, namespace }, rules },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name, namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name: serviceAccount, namespace }],
+    },
+  ];
+}
+
+function remoteRef(ref: SecretRef): Record<string, string> {
+  return ref.property === undefined ? { key: ref.key } : { key: ref.key, property: ref.property };
+}
+
+function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppWiringProps["database"]>): Manifest[] {
+  const bootstrap = DATABASE_BOOTSTRAP_NAMESPACE;
+  const adminSecret = `${app}-admin`;
+  const reader = `${app}-credentials-reader`;
+  const address = `${db.host}:${db.port}/${db.name}?sslmode=require`;
+  const adminData = [
+    ...(typeof db.admin.username === "string" ? [] : [{ secretKey: "username", remoteRef: remoteRef(db.admin.username) }]),
+    { secretKey: "password", remoteRef: remoteRef(db.admin.password) },
+  ];
+  return [
+    passwordGenerator(`${db.secretName}-password`, bootstrap, 32),
+    {
+      apiVersion: ESO_API,
+      kind: "ExternalSecret",
+      metadata: { name: db.secretName, namespace: bootstrap },
+      spec: {
+        refreshPolicy: "CreatedOnce",
+        target: {
+          name: db.secretName,
+          creationPolicy: "Owner",
+          deletionPolicy: "Retain",
+          template: {
+            data: {
+              [DATABASE_SECRET_KEYS.username]: db.user,
+              [DATABASE_SECRET_KEYS.password]: "{{ .password }}",
+              [DATABASE_SECRET_KEYS.connection]: `postgresql://${db.user}:{{ .password }}@${address}`,
+              [DATABASE_SECRET_KEYS.jdbcUrl]: `jdbc:postgresql://${address}`,
+            },
+          },
+        },
+        dataFrom: [{ sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: `${db.secretName}-password` } } }],
+      },
+    },
+    {
+      apiVersion: ESO_API,
+      kind: "ExternalSecret",
+      metadata: { name: adminSecret, namespace: bootstrap },
+      spec: {
+        refreshInterval: "1h",
+        secretStoreRef: { kind: "ClusterSecretStore", name: CLOUD_SECRET_STORE },
+        target: {
+          name: adminSecret,
+          creationPolicy: "Owner",
+          ...(typeof db.admin.username === "string" ? { template: { mergePolicy: "Merge", data: { username: db.admin.username } } } : {}),
+        },
+        data: adminData,
+      },
+    },
+    {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: {
+        name: `${app}-database-bootstrap`,
+        namespace: bootstrap,
+        annotations: { "helm.sh/hook": "post-install,post-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation" },
+      },
+      spec: {
+        backoffLimit: 10,
+        activeDeadlineSeconds: 900,
+        ttlSecondsAfterFinished: 86400,
+        template: {
+          spec: {
+            restartPolicy: "OnFailure",
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+              {
+                name: "bootstrap",
+                image: BOOTSTRAP_IMAGE,
+                command: ["/bin/sh", "-c", BOOTSTRAP_SCRIPT],
+                env: [
+                  { name: "PGHOST", value: db.host },
+                  { name: "PGPORT", value: String(db.port) },
+                  { name: "PGDATABASE", value: "postgres" },
+                  { name: "PGSSLMODE", value: "require" },
+                  { name: "PGUSER", valueFrom: { secretKeyRef: { name: adminSecret, key: "username" } } },
+                  { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: adminSecret, key: "password" } } },
+                  { name: "APP_USER", value: db.user },
+                  { name: "APP_PASSWORD", valueFrom: { secretKeyRef: { name: db.secretName, key: DATABASE_SECRET_KEYS.password } } },
+                  { name: "CREATE_DATABASES", value: String(CREATES_DATABASES.has(app)) },
+                ],
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    // The app's namespace may read exactly its own credential from the bootstrap namespace.
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: reader, namespace } },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: reader, namespace: bootstrap },
+      rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [db.secretName], verbs: ["get"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: reader, namespace: bootstrap },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: reader },
+      subjects: [{ kind: "ServiceAccount", name: reader, namespace }],
+    },
+    {
+      apiVersion: ESO_API,
+      kind: "SecretStore",
+      metadata: { name: "database-credentials", namespace },
+      spec: {
+        provider: {
+          kubernetes: {
+            remoteNamespace: bootstrap,
+            server: { caProvider: { type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt" } },
+            auth: { serviceAccount: { name: reader } },
+          },
+        },
+      },
+    },
+    {
+      apiVersion: ESO_API,
+      kind: "ExternalSecret",
+      metadata: { name: db.secretName, namespace },
+      spec: {
+        refreshInterval: "1h",
+        secretStoreRef: { kind: "SecretStore", name: "database-credentials" },
+        target: { name: db.secretName, creationPolicy: "Owner" },
+        dataFrom: [{ extract: { key: db.secretName } }],
+      },
+    },
+  ];
+}

@@ -1,0 +1,84 @@
+import { Construct } from "constructs";
+import { Fn } from "cdktf";
+import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
+import { DataAwsEksClusterAuth } from "@cdktf/provider-aws/lib/data-aws-eks-cluster-auth";
+import { DataAwsDbInstance } from "@cdktf/provider-aws/lib/data-aws-db-instance";
+import type { AppBucket } from "../apps/types";
+import type { WorkloadName } from "../core/apps";
+import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
+import type { BucketSpec, DatabaseSpec } from "../core/spec";
+import { s3BucketName } from "./bucket";
+import { eksClusterName } from "./cluster";
+import type { AwsContext } from "./context";
+import { databaseIdentifier } from "./database";
+import { workloadRoleName } from "./identity";
+
+/**
+ * The AWS side of the apps stack. Everything is found by the names the infra stack gave it:
+ * the cluster and databases through data sources, roles and buckets by their deterministic
+ * names. The Kubernetes token comes from `aws_eks_cluster_auth`, signed with the run's own AWS
+ * credentials (Terraform Cloud dynamic credentials work); it lives 15 minutes, enough for a plan
+ * or an apply of the releases.
+ */
+export class AwsClusterServices extends Construct implements ClusterServices {
+  readonly connection: KubernetesConnection;
+  private readonly databases = new Map<string, DataAwsDbInstance>();
+
+  constructor(scope: Construct, id: string, private readonly ctx: AwsContext) {
+    super(scope, id);
+    const name = eksClusterName(ctx);
+    const cluster = new DataAwsEksCluster(this, "cluster", { name });
+    const auth = new DataAwsEksClusterAuth(this, "cluster-auth", { name });
+    this.connection = {
+      host: cluster.endpoint,
+      clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data),
+      token: auth.token,
+    };
+  }
+
+  private database(spec: DatabaseSpec): DataAwsDbInstance {
+    let found = this.databases.get(spec.name);
+    if (!found) {
+      found = new DataAwsDbInstance(this, `database-${spec.name}`, { dbInstanceIdentifier: databaseIdentifier(this.ctx, spec) });
+      this.databases.set(spec.name, found);
+    }
+    return found;
+  }
+
+  databaseHost(spec: DatabaseSpec): string {
+    return this.database(spec).address;
+  }
+
+  bucket(spec: BucketSpec): AppBucket {
+    const name = s3BucketName(this.ctx, spec);
+    return { cloud: "aws", url: `s3://${name}`, name, region: this.ctx.region };
+  }
+
+  workloadBinding(workload: WorkloadName): WorkloadBinding {
+    const roleArn = `arn:${this.ctx.partition}:iam::${this.ctx.accountId}:role/${workloadRoleName(this.ctx, workload)}`;
+    return { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": roleArn }, podLabels: {} };
+  }
+
+  /** Secrets Manager, through the controller's own IRSA role. */
+  secretStoreProvider(): Record<string, unknown> {
+    return { aws: { service: "SecretsManager", region: this.ctx.region } };
+  }
+
+  /** RDS keeps the master credential as JSON `{"username","password"}` in its managed secret. */
+  adminCredentials(spec: DatabaseSpec): { username: SecretRef; password: SecretRef } {
+    const key = this.database(spec).masterUserSecret.get(0).secretArn;
+    return { username: { key, property: "username" }, password: { key, property: "password" } };
+  }
+
+  externalDns(zoneName: string): ExternalDnsSetup {
+    const values = {
+      provider: { name: "aws" },
+      env: [{ name: "AWS_DEFAULT_REGION", value: this.ctx.region }],
+      extraArgs: ["--aws-zone-type=public"],
+      domainFilters: [zoneName],
+      policy: "sync",
+      txtOwnerId: this.ctx.env.name,
+    };
+    return { values, configMaps: {} };
+  }
+}

@@ -1,0 +1,109 @@
+import type { Construct } from "constructs";
+import { LocalBackend, TerraformStack } from "cdktf";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
+import { PlatformAddons, CLUSTER_ISSUER, INGRESS_CLASS } from "../constructs/apps/addons";
+import { APP_RENDERERS } from "../constructs/apps/catalogue";
+import { HelmRelease } from "../constructs/apps/helm";
+import { scaledResources } from "../constructs/apps/scale";
+import type { AppContext } from "../constructs/apps/types";
+import { AppWiring } from "../constructs/apps/wiring";
+import { APP_CATALOGUE } from "../constructs/core/apps";
+import type { ClusterServices } from "../constructs/core/interfaces";
+import type { AppSpec, Environment } from "../constructs/core/spec";
+import { platformFor } from "../constructs/platform";
+
+/**
+ * `<env>-apps`: the platform add-ons and the data apps on the environment's cluster. It shares
+ * nothing with `<env>-infra` but names: the cluster, databases, buckets and identities are found
+ * by the deterministic names the infra stack gave them, so the two stacks (and Terraform Cloud
+ * workspaces) stay independent; apply infra first.
+ */
+export class AppsStack extends TerraformStack {
+  constructor(scope: Construct, readonly env: Environment) {
+    super(scope, `${env.name}-apps`);
+    new LocalBackend(this, { path: `../../../state/${env.name}-apps.tfstate` });
+    this.addOverride("terraform.required_version", ">= 1.11.0");
+
+    const services = platformFor(this, env).clusterServices();
+    const connection = services.connection;
+    const kubernetes = {
+      host: connection.host,
+      clusterCaCertificate: connection.clusterCaCertificate,
+      token: connection.token,
+      exec: connection.exec ? { apiVersion: connection.exec.apiVersion, command: connection.exec.command, args: [...connection.exec.args] } : undefined,
+    };
+    new KubernetesProvider(this, "kubernetes", { ...kubernetes, exec: kubernetes.exec ? [kubernetes.exec] : undefined });
+    new HelmProvider(this, "helm", { kubernetes });
+
+    const addons = new PlatformAddons(this, "addons", { env, services });
+    // Every cluster gets monitoring, first: apps' ServiceMonitors need its CRDs. Listing the app
+    // only gives its Grafana a host name.
+    const monitoring = env.apps.find((a) => a.name === "monitoring") ?? { name: "monitoring", size: env.production ? "medium" : "small" };
+    const ready = [...addons.ready];
+    for (const app of [monitoring, ...env.apps.filter((a) => a.name !== "monitoring")]) {
+      const ctx = this.appContext(env, app, services);
+      const releases = APP_RENDERERS[ctx.app](ctx);
+      const wiring = new AppWiring(this, `${ctx.app}-wiring`, {
+        app: ctx.app,
+        namespace: ctx.namespace,
+        serviceAccount: ctx.serviceAccount,
+        binding: services.workloadBinding(ctx.app),
+        database: ctx.database && app.database !== undefined ? { ...ctx.database, admin: services.adminCredentials(this.databaseSpec(env, app.database)) } : undefined,
+        generatedSecrets: releases.flatMap((release) => release.generatedSecrets),
+        namespaceRules: releases.flatMap((release) => release.namespaceRules ?? []),
+        dependsOn: ready,
+      });
+      let previous = wiring.ready;
+      for (const release of releases) {
+        const installed = new HelmRelease(this, `${ctx.app}-${release.name}`, {
+          name: release.name,
+          namespace: ctx.namespace,
+          chart: release.chart,
+          values: release.values,
+          dependsOn: previous,
+          timeoutSeconds: 1800,
+        });
+        previous = [installed.release];
+      }
+      if (ctx.app === "monitoring") ready.push(...previous);
+    }
+  }
+
+  private databaseSpec(env: Environment, name: string) {
+    const spec = env.databases.find((db) => db.name === name);
+    if (!spec) throw new Error(`app database ${name} is not in the spec (the spec check should have caught this)`);
+    return spec;
+  }
+
+  private appContext(env: Environment, app: AppSpec, services: ClusterServices): AppContext {
+    const needs = APP_CATALOGUE[app.name];
+    const size = app.size;
+    return {
+      env,
+      app: app.name,
+      size,
+      namespace: needs.namespace,
+      serviceAccount: needs.serviceAccount,
+      podLabels: services.workloadBinding(app.name).podLabels,
+      database:
+        app.database === undefined
+          ? undefined
+          : { host: services.databaseHost(this.databaseSpec(env, app.database)), port: 5432, name: app.name, user: app.name, secretName: `${app.name}-database` },
+      bucket: app.bucket === undefined ? undefined : services.bucket(this.bucketSpec(env, app.bucket)),
+      ingress:
+        app.host === undefined
+          ? undefined
+          : { host: app.host, className: INGRESS_CLASS, tlsSecretName: `${app.name}-tls`, annotations: { "cert-manager.io/cluster-issuer": CLUSTER_ISSUER } },
+      replicas: env.production ? 2 : 1,
+      disruptionBudgets: env.production,
+      resources: (base) => scaledResources(base, size),
+    };
+  }
+
+  private bucketSpec(env: Environment, name: string) {
+    const spec = env.buckets.find((bucket) => bucket.name === name);
+    if (!spec) throw new Error(`app bucket ${name} is not in the spec (the spec check should have caught this)`);
+    return spec;
+  }
+}
