@@ -1,4 +1,4 @@
 import { environments } from "./environments";
-import { synthesize } from "./stacks/app";
+import { COMMITTED_OUTPUT, synthesize } from "./stacks/app";
 
-process.exitCode = synthesize(environments, process.env.CDKTF_OUTDIR ?? "cdktf.out");
+process.exitCode = synthesize(environments, process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { COMMITTED_OUTPUT } from "../stacks/app";
 import { readTree, stackJson, stackNames, synthDefaults } from "./support/outdir";
 
 describe("default environments", () => {
@@ -33,6 +35,13 @@ describe("default environments", () => {
       expect(content).not.toContain(outdir);
       expect(content).not.toContain(process.cwd());
     }
+  });
+
+  it("match the committed output in synthesized/ (run `npm run synth` and commit it when this fails)", () => {
+    const committed = readTree(join(__dirname, "..", COMMITTED_OUTPUT));
+    const fresh = readTree(outdir);
+    expect([...committed.keys()].sort()).toEqual([...fresh.keys()].sort());
+    for (const [path, content] of fresh) expect({ path, content: committed.get(path) }).toEqual({ path, content });
   });
 
   it("keep the local state path relative", () => {

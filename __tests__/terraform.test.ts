@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
+import { Testing } from "cdktf";
+import { parseEnvironment } from "../constructs/core/spec";
+import { InfraStack } from "../stacks/infra";
+import { baseSpec } from "./support/fixtures";
 import { checkOffline, missingProviders, terraformUnavailable, type OfflineResult } from "./support/terraform";
 
 const unavailable = terraformUnavailable();
@@ -7,6 +11,13 @@ const outdir = synthDefaults();
 const stacks = stackNames(outdir).map((name) => ({ name, json: stackJson(outdir, name) }));
 const checkable = stacks.filter((stack) => missingProviders(JSON.parse(stack.json)).length === 0);
 const notCheckable = stacks.filter((stack) => !checkable.includes(stack));
+// The same check on a stack whose state lives in Terraform Cloud: the test copy swaps the cloud
+// block for local state, so the offline check needs no account either.
+const cloudBacked = {
+  name: "test-infra (Terraform Cloud backend)",
+  json: Testing.synth(new InfraStack(Testing.app(), parseEnvironment({ ...baseSpec(), terraformCloud: { organization: "acme-data", project: "data-platform" } }))),
+};
+checkable.push(cloudBacked);
 
 if (unavailable) console.warn(`offline terraform check NOT RUN: ${unavailable}`);
 for (const stack of notCheckable) {
@@ -24,6 +35,7 @@ describe.skipIf(unavailable !== undefined)("offline terraform: init, validate an
 
   it("has every AWS infra stack checkable from the mirror", () => {
     expect(checkable.map((s) => s.name).filter((name) => name.endsWith("-infra"))).toEqual(["ops-infra", "prod-infra", "staging-infra"]);
+    expect(JSON.parse(cloudBacked.json).terraform.cloud).toBeDefined();
   });
 
   it.each(checkable.map((stack) => stack.name))("%s validates without errors or warnings", (name) => {

@@ -5,6 +5,12 @@ import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
 import { InfraStack } from "./infra";
 
+/**
+ * Where `npm run synth` (and `cdktf synth`, see cdktf.json) writes: committed, so Terraform Cloud
+ * runs each workspace from its stack's directory without a synth step.
+ */
+export const COMMITTED_OUTPUT = "synthesized";
+
 /** Builds the stacks of every environment into an app; throws SpecError(s) on a bad spec. */
 export function buildApp(inputs: readonly unknown[], outdir: string): App {
   const envs = parseEnvironments(inputs);
@@ -21,7 +27,7 @@ export function buildApp(inputs: readonly unknown[], outdir: string): App {
  * code; a spec problem is printed as one line per issue, without a stack trace, and nothing is
  * written.
  */
-export function synthesize(inputs: readonly unknown[], outdir = "cdktf.out"): number {
+export function synthesize(inputs: readonly unknown[], outdir: string): number {
   const outdirExisted = existsSync(outdir);
   try {
     const app = buildApp(inputs, outdir);

@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
-import { LocalBackend, TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktf";
+import { configureTerraform } from "./backend";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { PlatformAddons, CLUSTER_ISSUER, INGRESS_CLASS } from "../constructs/apps/addons";
@@ -22,8 +23,7 @@ import { platformFor } from "../constructs/platform";
 export class AppsStack extends TerraformStack {
   constructor(scope: Construct, readonly env: Environment) {
     super(scope, `${env.name}-apps`);
-    new LocalBackend(this, { path: `../../../state/${env.name}-apps.tfstate` });
-    this.addOverride("terraform.required_version", ">= 1.11.0");
+    configureTerraform(this, env, "apps");
 
     const services = platformFor(this, env).clusterServices();
     const connection = services.connection;

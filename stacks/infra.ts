@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
-import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import { configureTerraform } from "./backend";
 import type { Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";
 
@@ -10,11 +11,7 @@ import { platformFor } from "../constructs/platform";
 export class InfraStack extends TerraformStack {
   constructor(scope: Construct, readonly env: Environment) {
     super(scope, `${env.name}-infra`);
-    // Relative to cdktf.out/stacks/<stack>: the state sits in the project's state/ folder, and
-    // the synthesized JSON is the same on every machine.
-    new LocalBackend(this, { path: `../../../state/${env.name}-infra.tfstate` });
-    // Azure and GCP pass generated passwords through write-only arguments (Terraform 1.11+).
-    this.addOverride("terraform.required_version", ">= 1.11.0");
+    configureTerraform(this, env, "infra");
 
     const platform = platformFor(this, env);
     const network = platform.network();

@@ -22,7 +22,7 @@ export function terraformUnavailable(): string | undefined {
 }
 
 interface StackConfig {
-  terraform: { required_providers?: Record<string, { source: string; version: string }>; backend?: unknown };
+  terraform: { required_providers?: Record<string, { source: string; version: string }>; backend?: unknown; cloud?: unknown };
   provider?: Record<string, Record<string, unknown>[]>;
   resource?: Record<string, Record<string, unknown>>;
 }
@@ -43,6 +43,8 @@ export function missingProviders(config: StackConfig): string[] {
 /** The test copy: local state, no credential, account or metadata lookups. */
 function offlineCopy(config: StackConfig): StackConfig {
   const copy = structuredClone(config);
+  // The test copy keeps its state next to it, whether the stack uses local state or Terraform Cloud.
+  delete copy.terraform.cloud;
   copy.terraform.backend = { local: { path: "terraform.tfstate" } };
   for (const aws of copy.provider?.aws ?? []) {
     // The account id cannot be looked up offline, so the allowed-account guard cannot be checked.

@@ -186,6 +186,13 @@ const environmentSchema = z.strictObject({
   costCentre: pattern(/^[A-Za-z0-9_.-]{1,63}$/, "1 to 63 letters, digits or _.-"),
   /** Extra tags/labels for every taggable resource. @default {} */
   tags: z.record(tagKey, z.string().max(255, { error: "accepted: at most 255 characters" })).default({}),
+  /** Terraform Cloud organization and project of the environment's workspaces. @default local state */
+  terraformCloud: z
+    .strictObject({
+      organization: pattern(/^[A-Za-z0-9_-]{3,40}$/, "a Terraform Cloud organization name (letters, digits, _ and -)"),
+      project: pattern(/^[A-Za-z0-9 _-]{3,40}$/, "a Terraform Cloud project name (letters, digits, spaces, _ and -)"),
+    })
+    .optional(),
   network: z.strictObject({
     /** The private address range of the environment's network. */
     cidr: cidrText,
