@@ -10,27 +10,13 @@ import {
   AIRBYTE_MINIO_SECRET,
   renderAirbyte,
 } from "../../constructs/apps/airbyte";
-import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
-import { CLOUDS } from "../../constructs/core/spec";
+import type { AppContext, AppRelease } from "../../constructs/apps/types";
 import { appContext } from "../support/app-context";
-import { loadChart, schemaErrors, unknownPaths, type ChartContract } from "../support/chart-contract";
+import { schemaErrors, unknownPaths, type ChartContract } from "../support/chart-contract";
+import { at, chartContract, CLOUD_CASES, isMap, nodes, onlyRelease, releaseCredentialLiterals, REQUESTS_AND_MEMORY_LIMIT } from "../support/values";
 
-const chart = loadChart("airbyte-v2");
-const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
-const at = (node: unknown, path: string): unknown => path.split(".").reduce<unknown>((value, key) => (isMap(value) ? value[key] : undefined), node);
-
-function render(ctx: AppContext): AppRelease {
-  const releases = renderAirbyte(ctx);
-  expect(releases).toHaveLength(1);
-  return releases[0];
-}
-
-/** Every `[path, value]` pair under `node`, lists indexed by position. */
-function* walk(node: unknown, path: string[] = []): Generator<[string[], unknown]> {
-  yield [path, node];
-  if (Array.isArray(node)) for (const [index, child] of node.entries()) yield* walk(child, [...path, String(index)]);
-  else if (isMap(node)) for (const [key, child] of Object.entries(node)) yield* walk(child, [...path, key]);
-}
+const chart = chartContract("airbyte-v2");
+const render = (ctx: AppContext): AppRelease => onlyRelease(renderAirbyte(ctx));
 
 /**
  * `unknownPaths` leaves `global` alone (subcharts share it), so this checks our `global` keys:
@@ -53,42 +39,12 @@ function unknownGlobalPaths(contract: ChartContract, values: Record<string, unkn
   return unknown;
 }
 
-const CREDENTIAL_NAME = /pass(word|wd)?|secret|token|credential|fernet|access_?key|api_?key|connection_?string/i;
-const KUBERNETES_ENV_REFERENCE = /^\$\([A-Z_][A-Z0-9_]*\)$/;
-const URL_WITH_PASSWORD = /:\/\/[^/\s:@]+:[^/\s@]+@/;
-
-/**
- * Places where a credential would sit as a literal: a credential-named key whose string value is
- * not the name of a Secret, a Secret key or a Kubernetes `$(VAR)` reference; an env entry with a
- * credential-like name and a literal value; a URL with a password in it.
- */
-function credentialLiterals(release: AppRelease, ctx: AppContext): string[] {
-  const references = new Set<string>([
-    ...Object.values(DATABASE_SECRET_KEYS),
-    AIRBYTE_AUTH_SECRET,
-    ...(ctx.database ? [ctx.database.secretName] : []),
-    ...(ctx.ingress ? [ctx.ingress.tlsSecretName] : []),
-    ...release.generatedSecrets.flatMap((secret) => [secret.name, ...Object.keys(secret.keys)]),
-  ]);
-  const literal = (value: unknown) => typeof value === "string" && value !== "" && !references.has(value) && !KUBERNETES_ENV_REFERENCE.test(value);
-  const found: string[] = [];
-  for (const [path, value] of walk(release.values)) {
-    const key = path[path.length - 1] ?? "";
-    if (CREDENTIAL_NAME.test(key) && literal(value)) found.push(`${path.join(".")} = ${String(value)}`);
-    if (isMap(value) && typeof value.name === "string" && CREDENTIAL_NAME.test(value.name) && literal(value.value)) found.push(`${path.join(".")} (${value.name})`);
-    if (typeof value === "string" && URL_WITH_PASSWORD.test(value)) found.push(`${path.join(".")} holds a URL with a password`);
-  }
-  return found;
-}
-
 /** Components the chart runs by default (plus the bootloader pod, which has no `enabled`). */
 const runningComponents = Object.entries(chart.defaults)
   .filter(([name, section]) => isMap(section) && (section.enabled === true || name === "airbyteBootloader") && "serviceAccountName" in section)
   .map(([name]) => name);
 
-const cases = CLOUDS.flatMap((cloud) => [false, true].map((production) => ({ cloud, production })));
-
-describe.each(cases)("airbyte on $cloud (production: $production)", ({ cloud, production }) => {
+describe.each(CLOUD_CASES)("airbyte on $cloud (production: $production)", ({ cloud, production }) => {
   const ctx = appContext("airbyte", cloud, production);
   const release = render(ctx);
   const values = release.values;
@@ -159,7 +115,7 @@ describe.each(cases)("airbyte on $cloud (production: $production)", ({ cloud, pr
     expect(Object.fromEntries(components.map((component) => [component, at(values, `${component}.serviceAccountName`)]))).toEqual(
       Object.fromEntries(components.map((component) => [component, ctx.serviceAccount])),
     );
-    const everyName = [...walk(values)].filter(([path]) => path[path.length - 1] === "serviceAccountName").map(([path, value]) => [path.join("."), value]);
+    const everyName = nodes(values).filter(({ path }) => path[path.length - 1] === "serviceAccountName").map(({ path, value }) => [path.join("."), value]);
     expect(Object.fromEntries(everyName)).toEqual(Object.fromEntries(everyName.map(([path]) => [path, ctx.serviceAccount])));
   });
 
@@ -183,9 +139,8 @@ describe.each(cases)("airbyte on $cloud (production: $production)", ({ cloud, pr
   });
 
   it("sizes every running component and replicates the stateless ones", () => {
-    const resources = { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: expect.objectContaining({ memory: expect.any(String) }) };
     expect(Object.fromEntries(runningComponents.map((component) => [component, at(values, `${component}.resources`)]))).toEqual(
-      Object.fromEntries(runningComponents.map((component) => [component, resources])),
+      Object.fromEntries(runningComponents.map((component) => [component, REQUESTS_AND_MEMORY_LIMIT])),
     );
     const stateless = ["server", "worker", "workloadLauncher", "workloadApiServer", "manifestServer"];
     expect(Object.fromEntries(stateless.map((component) => [component, Number(at(values, `${component}.replicaCount`)) >= (production ? 2 : 1)]))).toEqual(
@@ -203,7 +158,7 @@ describe.each(cases)("airbyte on $cloud (production: $production)", ({ cloud, pr
   });
 
   it("contains no credential", () => {
-    expect(credentialLiterals(release, ctx)).toEqual([]);
+    expect(releaseCredentialLiterals(release, ctx, [AIRBYTE_AUTH_SECRET])).toEqual([]);
   });
 });
 
@@ -221,12 +176,12 @@ describe("airbyte checks that can fail", () => {
 
   it("the credential check reports a literal secret", () => {
     const leaky = { ...release, values: { ...values, global: { storage: { minio: { secretAccessKey: "minio123" } } } } };
-    expect(credentialLiterals(leaky, ctx)).toEqual(["global.storage.minio.secretAccessKey = minio123"]);
+    expect(releaseCredentialLiterals(leaky, ctx, [AIRBYTE_AUTH_SECRET])).toEqual(["global.storage.minio.secretAccessKey = minio123"]);
   });
 
   it("the chart has no PodDisruptionBudget to enable", () => {
     const mentionsPdb = (path: readonly string[]) => path.some((key) => /disruption|pdb/i.test(key));
-    expect([...walk(chart.defaults)].some(([path]) => mentionsPdb(path))).toBe(false);
+    expect(nodes(chart.defaults).some(({ path }) => mentionsPdb(path))).toBe(false);
     expect(chart.referenced.some(mentionsPdb)).toBe(false);
   });
 

@@ -9,58 +9,15 @@ import {
   AIRFLOW_KEYS_SECRET,
   renderAirflow,
 } from "../../constructs/apps/airflow";
-import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
-import { CLOUDS } from "../../constructs/core/spec";
+import type { AppContext, AppRelease } from "../../constructs/apps/types";
 import { appContext } from "../support/app-context";
-import { loadChart, schemaErrors, unknownPaths } from "../support/chart-contract";
+import { schemaErrors, unknownPaths } from "../support/chart-contract";
+import { at, chartContract, CLOUD_CASES, isMap, nodes, onlyRelease, releaseCredentialLiterals, REQUESTS_AND_MEMORY_LIMIT } from "../support/values";
 
-const chart = loadChart("airflow");
-const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
-const at = (node: unknown, path: string): unknown => path.split(".").reduce<unknown>((value, key) => (isMap(value) ? value[key] : undefined), node);
+const chart = chartContract("airflow");
+const render = (ctx: AppContext): AppRelease => onlyRelease(renderAirflow(ctx));
 
-function render(ctx: AppContext): AppRelease {
-  const releases = renderAirflow(ctx);
-  expect(releases).toHaveLength(1);
-  return releases[0];
-}
-
-/** Every `[path, value]` pair under `node`, lists indexed by position. */
-function* walk(node: unknown, path: string[] = []): Generator<[string[], unknown]> {
-  yield [path, node];
-  if (Array.isArray(node)) for (const [index, child] of node.entries()) yield* walk(child, [...path, String(index)]);
-  else if (isMap(node)) for (const [key, child] of Object.entries(node)) yield* walk(child, [...path, key]);
-}
-
-const CREDENTIAL_NAME = /pass(word|wd)?|secret|token|credential|fernet|access_?key|api_?key|connection_?string/i;
-const KUBERNETES_ENV_REFERENCE = /^\$\([A-Z_][A-Z0-9_]*\)$/;
-const URL_WITH_PASSWORD = /:\/\/[^/\s:@]+:[^/\s@]+@/;
-
-/**
- * Places where a credential would sit as a literal: a credential-named key whose string value is
- * not the name of a Secret, a Secret key or a Kubernetes `$(VAR)` reference; an env entry with a
- * credential-like name and a literal value; a URL with a password in it.
- */
-function credentialLiterals(release: AppRelease, ctx: AppContext): string[] {
-  const references = new Set<string>([
-    ...Object.values(DATABASE_SECRET_KEYS),
-    ...(ctx.database ? [ctx.database.secretName] : []),
-    ...(ctx.ingress ? [ctx.ingress.tlsSecretName] : []),
-    ...release.generatedSecrets.flatMap((secret) => [secret.name, ...Object.keys(secret.keys)]),
-  ]);
-  const literal = (value: unknown) => typeof value === "string" && value !== "" && !references.has(value) && !KUBERNETES_ENV_REFERENCE.test(value);
-  const found: string[] = [];
-  for (const [path, value] of walk(release.values)) {
-    const key = path[path.length - 1] ?? "";
-    if (CREDENTIAL_NAME.test(key) && literal(value)) found.push(`${path.join(".")} = ${String(value)}`);
-    if (isMap(value) && typeof value.name === "string" && CREDENTIAL_NAME.test(value.name) && literal(value.value)) found.push(`${path.join(".")} (${value.name})`);
-    if (typeof value === "string" && URL_WITH_PASSWORD.test(value)) found.push(`${path.join(".")} holds a URL with a password`);
-  }
-  return found;
-}
-
-const cases = CLOUDS.flatMap((cloud) => [false, true].map((production) => ({ cloud, production })));
-
-describe.each(cases)("airflow on $cloud (production: $production)", ({ cloud, production }) => {
+describe.each(CLOUD_CASES)("airflow on $cloud (production: $production)", ({ cloud, production }) => {
   const ctx = appContext("airflow", cloud, production);
   const release = render(ctx);
   const values = release.values;
@@ -141,7 +98,7 @@ describe.each(cases)("airflow on $cloud (production: $production)", ({ cloud, pr
     expect(Object.fromEntries(components.map((component) => [component, at(values, `${component}.serviceAccount`)]))).toEqual(
       Object.fromEntries(components.map((component) => [component, platformAccount])),
     );
-    const everyAccount = [...walk(values)].filter(([path]) => path[path.length - 1] === "serviceAccount").map(([path, value]) => [path.join("."), value]);
+    const everyAccount = nodes(values).filter(({ path }) => path[path.length - 1] === "serviceAccount").map(({ path, value }) => [path.join("."), value]);
     expect(Object.fromEntries(everyAccount)).toEqual(Object.fromEntries(everyAccount.map(([path]) => [path, platformAccount])));
   });
 
@@ -173,9 +130,8 @@ describe.each(cases)("airflow on $cloud (production: $production)", ({ cloud, pr
       Object.fromEntries(longRunning.map((component) => [component, ctx.replicas])),
     );
     const sized = [...longRunning, "workers", "statsd", "migrateDatabaseJob", "createUserJob"];
-    const resources = { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: expect.objectContaining({ memory: expect.any(String) }) };
     expect(Object.fromEntries(sized.map((component) => [component, at(values, `${component}.resources`)]))).toEqual(
-      Object.fromEntries(sized.map((component) => [component, resources])),
+      Object.fromEntries(sized.map((component) => [component, REQUESTS_AND_MEMORY_LIMIT])),
     );
   });
 
@@ -208,7 +164,7 @@ describe.each(cases)("airflow on $cloud (production: $production)", ({ cloud, pr
   });
 
   it("contains no credential", () => {
-    expect(credentialLiterals(release, ctx)).toEqual([]);
+    expect(releaseCredentialLiterals(release, ctx)).toEqual([]);
   });
 });
 
@@ -229,9 +185,9 @@ describe("airflow checks that can fail", () => {
   it("the credential check reports a literal password", () => {
     const release = render(ctx);
     const leaky = { ...release, values: { ...values, createUserJob: { defaultUser: { password: "admin" } } } };
-    expect(credentialLiterals(leaky, ctx)).toEqual(["createUserJob.defaultUser.password = admin"]);
+    expect(releaseCredentialLiterals(leaky, ctx)).toEqual(["createUserJob.defaultUser.password = admin"]);
     const leakyEnv = { ...release, values: { ...values, env: [{ name: "AWS_SECRET_ACCESS_KEY", value: "abc" }] } };
-    expect(credentialLiterals(leakyEnv, ctx)).toEqual(["env.0 (AWS_SECRET_ACCESS_KEY)"]);
+    expect(releaseCredentialLiterals(leakyEnv, ctx)).toEqual(["env.0 (AWS_SECRET_ACCESS_KEY)"]);
   });
 
   it("serves no ingress when the app has no host", () => {

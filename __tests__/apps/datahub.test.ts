@@ -8,75 +8,16 @@ import {
   renderDatahub,
 } from "../../constructs/apps/datahub";
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
-import type { Cloud } from "../../constructs/core/spec";
 import { appContext } from "../support/app-context";
-import { loadChart, mergeValues, schemaErrors, unknownPaths, type ChartContract } from "../support/chart-contract";
-
-const CLOUDS: readonly Cloud[] = ["aws", "azure", "gcp"];
-const CASES = CLOUDS.flatMap((cloud) => [true, false].map((production) => ({ cloud, production })));
-
-type Values = Record<string, unknown>;
-const isMap = (value: unknown): value is Values => value !== null && typeof value === "object" && !Array.isArray(value);
-
-const contracts = new Map<string, ChartContract>();
-/** Chart contracts, loaded once per file. */
-function contract(folder: string): ChartContract {
-  const loaded = contracts.get(folder) ?? loadChart(folder);
-  contracts.set(folder, loaded);
-  return loaded;
-}
-
-/** The value at a dotted path (keys with dots are not used on these paths). */
-function at(values: unknown, path: string): unknown {
-  return path.split(".").reduce<unknown>((node, key) => (isMap(node) ? node[key] : undefined), values);
-}
-
-/** Every leaf of a values tree with its key path. */
-function leaves(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: unknown }[] {
-  if (isMap(value)) return Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]));
-  if (Array.isArray(value)) return value.flatMap((child, i) => leaves(child, [...path, String(i)]));
-  return [{ path, value }];
-}
-
-/** Every map in a values tree with its key path. */
-function maps(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: Values }[] {
-  const children = isMap(value) ? Object.entries(value) : Array.isArray(value) ? value.map((child, i) => [String(i), child] as const) : [];
-  return [...(isMap(value) ? [{ path, value }] : []), ...children.flatMap(([key, child]) => maps(child, [...path, key]))];
-}
-
-const CREDENTIAL = /pass(word)?|secret|token|credential|salt|api_?key|private_?key|encryption_?key|signing_?key/i;
-const REFERENCE = /^(name|key|secretRef|secretKey|secretName|existingSecret|passwordKey|userKey|existingSecret\w*Key)$/;
-
-/** Literal strings under credential-like keys, except references to Secrets (names and keys). */
-function credentialLiterals(values: Values): string[] {
-  return leaves(values)
-    .filter(({ path, value }) => typeof value === "string" && value !== "" && path.some((key) => CREDENTIAL.test(key)))
-    .filter(({ path }) => !REFERENCE.test(path[path.length - 1]))
-    .map(({ path }) => path.join("."));
-}
-
-/** Secret references the chart turns into `secretKeyRef`s: `{secretRef, secretKey}` and `secretKeyRef: {name, key}`. */
-function secretRefs(values: Values): { name: string; key: string }[] {
-  return maps(values).flatMap(({ path, value }) => {
-    if (typeof value.secretRef === "string" && typeof value.secretKey === "string") return [{ name: value.secretRef, key: value.secretKey }];
-    if (path[path.length - 1] === "secretKeyRef") return [{ name: String(value.name), key: String(value.key) }];
-    return [];
-  });
-}
-
-/** The values Helm would use, bundled subcharts included (their defaults, the parent's, ours). */
-function effectiveValues(chart: ChartContract, values: Values): Values {
-  const merged = mergeValues(chart.defaults, values) as Values;
-  for (const [key, sub] of chart.subcharts) merged[key] = mergeValues(mergeValues(sub.defaults, chart.defaults[key]), values[key]);
-  return merged;
-}
+import { schemaErrors, unknownPaths } from "../support/chart-contract";
+import { at, chartContract, CLOUD_CASES, credentialLiterals, effectiveValues, leaves, maps, REQUESTS_AND_MEMORY_LIMIT, secretRefs, type Values } from "../support/values";
 
 /**
  * Unknown key paths of a release. The prerequisites' OpenSearch and Kafka sections belong to
  * charts the contract does not bundle, so the checker leaves them open (shared/charts/README).
  */
 function unknown(release: AppRelease): string[] {
-  return unknownPaths(contract(release.contract), release.values);
+  return unknownPaths(chartContract(release.contract), release.values);
 }
 
 function render(ctx: AppContext): { prerequisites: AppRelease; datahub: AppRelease } {
@@ -84,7 +25,7 @@ function render(ctx: AppContext): { prerequisites: AppRelease; datahub: AppRelea
   return { prerequisites, datahub };
 }
 
-describe.each(CASES)("DataHub on $cloud, production $production", ({ cloud, production }) => {
+describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud, production }) => {
   const ctx = appContext("datahub", cloud, production);
   const { prerequisites, datahub } = render(ctx);
   const db = ctx.database as NonNullable<AppContext["database"]>;
@@ -100,7 +41,7 @@ describe.each(CASES)("DataHub on $cloud, production $production", ({ cloud, prod
   it.each(["prerequisites", "datahub"] as const)("%s values fit the chart contract", (name) => {
     const release = name === "datahub" ? datahub : prerequisites;
     expect(unknown(release)).toEqual([]);
-    expect(schemaErrors(contract(release.contract), release.values)).toEqual([]);
+    expect(schemaErrors(chartContract(release.contract), release.values)).toEqual([]);
   });
 
   it("runs Kafka and OpenSearch from the prerequisites and disables every bundled database", () => {
@@ -170,7 +111,7 @@ describe.each(CASES)("DataHub on $cloud, production $production", ({ cloud, prod
     });
     expect(at(datahub.values, "datahub-frontend.authCookies.secure")).toBe("true");
     for (const release of [prerequisites, datahub]) {
-      const effective = effectiveValues(contract(release.contract), release.values);
+      const effective = effectiveValues(chartContract(release.contract), release.values);
       expect(leaves(effective).filter(({ value }) => value === "LoadBalancer").map(({ path }) => path.join("."))).toEqual([]);
     }
   });
@@ -178,7 +119,7 @@ describe.each(CASES)("DataHub on $cloud, production $production", ({ cloud, prod
   it("replicates the services in production and sets resources everywhere", () => {
     for (const component of ["datahub-gms", "datahub-frontend", "acryl-datahub-actions", "datahub-mae-consumer", "datahub-mce-consumer"]) {
       expect(at(datahub.values, `${component}.replicaCount`)).toBe(production ? 2 : 1);
-      expect(at(datahub.values, `${component}.resources`)).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } });
+      expect(at(datahub.values, `${component}.resources`)).toMatchObject(REQUESTS_AND_MEMORY_LIMIT);
     }
     expect(at(datahub.values, "datahubSystemUpdate.resources")).toMatchObject({ limits: { memory: production ? "4Gi" : "2Gi" } });
     for (const path of ["opensearch.resources", "kafka.controller.resources"]) expect(at(prerequisites.values, path)).toMatchObject({ requests: { cpu: expect.any(String) } });
@@ -238,7 +179,7 @@ describe("DataHub edge cases", () => {
     const { datahub } = render(appContext("datahub", "aws", false));
     const global = datahub.values.global as Values;
     const literal = { ...global, sql: { datasource: { ...(at(global, "sql.datasource") as Values), password: "hunter2" } } };
-    expect(schemaErrors(contract("datahub"), { ...datahub.values, global: literal })).not.toEqual([]);
+    expect(schemaErrors(chartContract("datahub"), { ...datahub.values, global: literal })).not.toEqual([]);
     expect(credentialLiterals({ ...datahub.values, global: literal })).toEqual(["global.sql.datasource.password"]);
   });
 });

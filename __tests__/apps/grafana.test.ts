@@ -2,74 +2,11 @@ import { describe, expect, it } from "vitest";
 import { GRAFANA_CHART, GRAFANA_SECRET, renderGrafana } from "../../constructs/apps/grafana";
 import { PROMETHEUS_URL } from "../../constructs/apps/monitoring";
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
-import type { Cloud } from "../../constructs/core/spec";
 import { appContext } from "../support/app-context";
-import { loadChart, mergeValues, schemaErrors, unknownPaths, type ChartContract } from "../support/chart-contract";
+import { schemaErrors, unknownPaths } from "../support/chart-contract";
+import { at, chartContract, CLOUD_CASES, credentialLiterals, effectiveValues, leaves, maps, onlyRelease, secretRefs, type Values } from "../support/values";
 
-const CLOUDS: readonly Cloud[] = ["aws", "azure", "gcp"];
-const CASES = CLOUDS.flatMap((cloud) => [true, false].map((production) => ({ cloud, production })));
-
-type Values = Record<string, unknown>;
-const isMap = (value: unknown): value is Values => value !== null && typeof value === "object" && !Array.isArray(value);
-
-const contracts = new Map<string, ChartContract>();
-/** Chart contracts, loaded once per file. */
-function contract(folder: string): ChartContract {
-  const loaded = contracts.get(folder) ?? loadChart(folder);
-  contracts.set(folder, loaded);
-  return loaded;
-}
-
-/** The value at a dotted path (keys with dots are not used on these paths). */
-function at(values: unknown, path: string): unknown {
-  return path.split(".").reduce<unknown>((node, key) => (isMap(node) ? node[key] : undefined), values);
-}
-
-/** Every leaf of a values tree with its key path. */
-function leaves(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: unknown }[] {
-  if (isMap(value)) return Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]));
-  if (Array.isArray(value)) return value.flatMap((child, i) => leaves(child, [...path, String(i)]));
-  return [{ path, value }];
-}
-
-/** Every map in a values tree with its key path. */
-function maps(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: Values }[] {
-  const children = isMap(value) ? Object.entries(value) : Array.isArray(value) ? value.map((child, i) => [String(i), child] as const) : [];
-  return [...(isMap(value) ? [{ path, value }] : []), ...children.flatMap(([key, child]) => maps(child, [...path, key]))];
-}
-
-const CREDENTIAL = /pass(word)?|secret|token|credential|salt|api_?key|private_?key|encryption_?key|signing_?key/i;
-const REFERENCE = /^(name|key|secretRef|secretKey|secretName|existingSecret|passwordKey|userKey|existingSecret\w*Key)$/;
-
-/** Literal strings under credential-like keys, except references to Secrets (names and keys). */
-function credentialLiterals(values: Values): string[] {
-  return leaves(values)
-    .filter(({ path, value }) => typeof value === "string" && value !== "" && path.some((key) => CREDENTIAL.test(key)))
-    .filter(({ path }) => !REFERENCE.test(path[path.length - 1]))
-    .map(({ path }) => path.join("."));
-}
-
-/** Secret references the chart turns into `secretKeyRef`s: `{secretRef, secretKey}` and `secretKeyRef: {name, key}`. */
-function secretRefs(values: Values): { name: string; key: string }[] {
-  return maps(values).flatMap(({ path, value }) => {
-    if (typeof value.secretRef === "string" && typeof value.secretKey === "string") return [{ name: value.secretRef, key: value.secretKey }];
-    if (path[path.length - 1] === "secretKeyRef") return [{ name: String(value.name), key: String(value.key) }];
-    return [];
-  });
-}
-
-/** The values Helm would use, bundled subcharts included (their defaults, the parent's, ours). */
-function effectiveValues(chart: ChartContract, values: Values): Values {
-  const merged = mergeValues(chart.defaults, values) as Values;
-  for (const [key, sub] of chart.subcharts) merged[key] = mergeValues(mergeValues(sub.defaults, chart.defaults[key]), values[key]);
-  return merged;
-}
-
-function render(ctx: AppContext): AppRelease {
-  const releases = renderGrafana(ctx);
-  expect(releases).toHaveLength(1);
-  return releases[0];
-}
+const render = (ctx: AppContext): AppRelease => onlyRelease(renderGrafana(ctx));
 
 /** Keys of grafana.ini the chart's `assertNoLeakedSecrets` refuses as literals (templates/_helpers.tpl). */
 const SENSITIVE_INI_KEYS = [
@@ -79,7 +16,7 @@ const SENSITIVE_INI_KEYS = [
   ["smtp", "password"],
 ] as const;
 
-describe.each(CASES)("Grafana on $cloud, production $production", ({ cloud, production }) => {
+describe.each(CLOUD_CASES)("Grafana on $cloud, production $production", ({ cloud, production }) => {
   const ctx = appContext("grafana", cloud, production);
   const release = render(ctx);
   const values = release.values;
@@ -93,8 +30,8 @@ describe.each(CASES)("Grafana on $cloud, production $production", ({ cloud, prod
   });
 
   it("fits the chart contract", () => {
-    expect(unknownPaths(contract(release.contract), values)).toEqual([]);
-    expect(schemaErrors(contract(release.contract), values)).toEqual([]);
+    expect(unknownPaths(chartContract(release.contract), values)).toEqual([]);
+    expect(schemaErrors(chartContract(release.contract), values)).toEqual([]);
   });
 
   it("keeps its state in the platform's PostgreSQL over TLS, the password from the database Secret", () => {
@@ -144,7 +81,7 @@ describe.each(CASES)("Grafana on $cloud, production $production", ({ cloud, prod
     });
     expect(at(ini, "server.root_url")).toBe("https://grafana.data.example.com/");
     expect(at(ini, "security.cookie_secure")).toBe(true);
-    const effective = effectiveValues(contract(release.contract), values);
+    const effective = effectiveValues(chartContract(release.contract), values);
     expect(at(effective, "service.type")).toBe("ClusterIP");
     expect(leaves(effective).filter(({ value }) => value === "LoadBalancer")).toEqual([]);
   });
@@ -178,7 +115,7 @@ describe("Grafana edge cases", () => {
     const release = render({ ...appContext("grafana", "gcp", true), ingress: undefined });
     expect(at(release.values, "ingress")).toEqual({ enabled: false });
     expect(release.values["grafana.ini"]).not.toHaveProperty("server");
-    expect(unknownPaths(contract(release.contract), release.values)).toEqual([]);
+    expect(unknownPaths(chartContract(release.contract), release.values)).toEqual([]);
   });
 
   it("refuses a context without a database", () => {
@@ -187,9 +124,9 @@ describe("Grafana edge cases", () => {
 
   it("the contract check catches a misspelt key", () => {
     const release = render(appContext("grafana", "azure", true));
-    expect(unknownPaths(contract(release.contract), { ...release.values, replica: 2 })).toEqual(["replica"]);
+    expect(unknownPaths(chartContract(release.contract), { ...release.values, replica: 2 })).toEqual(["replica"]);
     const ingress = at(release.values, "ingress") as Values;
-    expect(unknownPaths(contract(release.contract), { ...release.values, ingress: { ...ingress, className: "traefik" } })).toEqual(["ingress.className"]);
+    expect(unknownPaths(chartContract(release.contract), { ...release.values, ingress: { ...ingress, className: "traefik" } })).toEqual(["ingress.className"]);
   });
 
   it("the credential check catches a literal password in grafana.ini", () => {

@@ -8,76 +8,13 @@ import {
   renderMonitoring,
 } from "../../constructs/apps/monitoring";
 import type { AppContext, AppRelease } from "../../constructs/apps/types";
-import type { Cloud } from "../../constructs/core/spec";
 import { appContext } from "../support/app-context";
-import { loadChart, mergeValues, schemaErrors, unknownPaths, type ChartContract } from "../support/chart-contract";
+import { schemaErrors, unknownPaths } from "../support/chart-contract";
+import { at, chartContract, CLOUD_CASES, credentialLiterals, effectiveValues, maps, onlyRelease, REQUESTS_AND_MEMORY_LIMIT, secretRefs, type Values } from "../support/values";
 
-const CLOUDS: readonly Cloud[] = ["aws", "azure", "gcp"];
-const CASES = CLOUDS.flatMap((cloud) => [true, false].map((production) => ({ cloud, production })));
+const render = (ctx: AppContext): AppRelease => onlyRelease(renderMonitoring(ctx));
 
-type Values = Record<string, unknown>;
-const isMap = (value: unknown): value is Values => value !== null && typeof value === "object" && !Array.isArray(value);
-
-const contracts = new Map<string, ChartContract>();
-/** Chart contracts, loaded once per file. */
-function contract(folder: string): ChartContract {
-  const loaded = contracts.get(folder) ?? loadChart(folder);
-  contracts.set(folder, loaded);
-  return loaded;
-}
-
-/** The value at a dotted path (keys with dots are not used on these paths). */
-function at(values: unknown, path: string): unknown {
-  return path.split(".").reduce<unknown>((node, key) => (isMap(node) ? node[key] : undefined), values);
-}
-
-/** Every leaf of a values tree with its key path. */
-function leaves(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: unknown }[] {
-  if (isMap(value)) return Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]));
-  if (Array.isArray(value)) return value.flatMap((child, i) => leaves(child, [...path, String(i)]));
-  return [{ path, value }];
-}
-
-/** Every map in a values tree with its key path. */
-function maps(value: unknown, path: readonly string[] = []): { path: readonly string[]; value: Values }[] {
-  const children = isMap(value) ? Object.entries(value) : Array.isArray(value) ? value.map((child, i) => [String(i), child] as const) : [];
-  return [...(isMap(value) ? [{ path, value }] : []), ...children.flatMap(([key, child]) => maps(child, [...path, key]))];
-}
-
-const CREDENTIAL = /pass(word)?|secret|token|credential|salt|api_?key|private_?key|encryption_?key|signing_?key/i;
-const REFERENCE = /^(name|key|secretRef|secretKey|secretName|existingSecret|passwordKey|userKey|existingSecret\w*Key)$/;
-
-/** Literal strings under credential-like keys, except references to Secrets (names and keys). */
-function credentialLiterals(values: Values): string[] {
-  return leaves(values)
-    .filter(({ path, value }) => typeof value === "string" && value !== "" && path.some((key) => CREDENTIAL.test(key)))
-    .filter(({ path }) => !REFERENCE.test(path[path.length - 1]))
-    .map(({ path }) => path.join("."));
-}
-
-/** Secret references the chart turns into `secretKeyRef`s: `{secretRef, secretKey}` and `secretKeyRef: {name, key}`. */
-function secretRefs(values: Values): { name: string; key: string }[] {
-  return maps(values).flatMap(({ path, value }) => {
-    if (typeof value.secretRef === "string" && typeof value.secretKey === "string") return [{ name: value.secretRef, key: value.secretKey }];
-    if (path[path.length - 1] === "secretKeyRef") return [{ name: String(value.name), key: String(value.key) }];
-    return [];
-  });
-}
-
-/** The values Helm would use, bundled subcharts included (their defaults, the parent's, ours). */
-function effectiveValues(chart: ChartContract, values: Values): Values {
-  const merged = mergeValues(chart.defaults, values) as Values;
-  for (const [key, sub] of chart.subcharts) merged[key] = mergeValues(mergeValues(sub.defaults, chart.defaults[key]), values[key]);
-  return merged;
-}
-
-function render(ctx: AppContext): AppRelease {
-  const releases = renderMonitoring(ctx);
-  expect(releases).toHaveLength(1);
-  return releases[0];
-}
-
-describe.each(CASES)("monitoring on $cloud, production $production", ({ cloud, production }) => {
+describe.each(CLOUD_CASES)("monitoring on $cloud, production $production", ({ cloud, production }) => {
   const ctx = appContext("monitoring", cloud, production);
   const release = render(ctx);
   const values = release.values;
@@ -95,8 +32,8 @@ describe.each(CASES)("monitoring on $cloud, production $production", ({ cloud, p
   });
 
   it("fits the chart contract", () => {
-    expect(unknownPaths(contract(release.contract), values)).toEqual([]);
-    expect(schemaErrors(contract(release.contract), values)).toEqual([]);
+    expect(unknownPaths(chartContract(release.contract), values)).toEqual([]);
+    expect(schemaErrors(chartContract(release.contract), values)).toEqual([]);
   });
 
   it("keeps Prometheus and Alertmanager data on persistent volumes with bounded retention", () => {
@@ -128,7 +65,7 @@ describe.each(CASES)("monitoring on $cloud, production $production", ({ cloud, p
     ]) {
       expect({ path, resources: at(values, path) }).toMatchObject({
         path,
-        resources: { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } },
+        resources: REQUESTS_AND_MEMORY_LIMIT,
       });
     }
     expect(at(values, "prometheus.prometheusSpec.resources")).toEqual(ctx.resources({ requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } }));
@@ -171,7 +108,7 @@ describe.each(CASES)("monitoring on $cloud, production $production", ({ cloud, p
     expect(release.generatedSecrets).toEqual([MONITORING_GRAFANA_SECRET]);
     expect(at(values, "prometheus.ingress")).toBeUndefined();
     expect(at(values, "alertmanager.ingress")).toBeUndefined();
-    const effective = effectiveValues(contract(release.contract), values);
+    const effective = effectiveValues(chartContract(release.contract), values);
     // Services of type LoadBalancer that would be rendered (the chart's thanosServiceExternal is one, disabled).
     const loadBalancers = maps(effective).filter(({ value }) => value.type === "LoadBalancer" && value.enabled !== false);
     expect(loadBalancers.map(({ path }) => path.join("."))).toEqual([]);
@@ -190,7 +127,7 @@ describe("monitoring edge cases", () => {
     const release = render({ ...appContext("monitoring", "aws", true), ingress: undefined });
     expect(release.values.grafana).toEqual({ enabled: false });
     expect(release.generatedSecrets).toEqual([]);
-    expect(unknownPaths(contract(release.contract), release.values)).toEqual([]);
+    expect(unknownPaths(chartContract(release.contract), release.values)).toEqual([]);
     expect(maps(release.values).filter(({ path }) => path[path.length - 1] === "serviceAccount")).toHaveLength(2);
   });
 
@@ -199,10 +136,10 @@ describe("monitoring edge cases", () => {
     const prometheus = release.values.prometheus as Values;
     const spec = prometheus.prometheusSpec as Values;
     const misspelt = { ...release.values, prometheus: { ...prometheus, prometheusSpec: { ...spec, retentionSise: "1GiB" } } };
-    expect(unknownPaths(contract(release.contract), misspelt)).toEqual(["prometheus.prometheusSpec.retentionSise"]);
+    expect(unknownPaths(chartContract(release.contract), misspelt)).toEqual(["prometheus.prometheusSpec.retentionSise"]);
     const grafana = release.values.grafana as Values;
     const wrongSubchart = { ...release.values, grafana: { ...grafana, persistance: { enabled: true } } };
-    expect(unknownPaths(contract(release.contract), wrongSubchart)).toEqual(["grafana.persistance"]);
+    expect(unknownPaths(chartContract(release.contract), wrongSubchart)).toEqual(["grafana.persistance"]);
   });
 
   it("the credential check catches a literal admin password", () => {

@@ -26,6 +26,7 @@ import type {
   Resources,
 } from "./types";
 import { DATABASE_SECRET_KEYS } from "./types";
+import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required } from "./common";
 
 /** The v2 chart, pinned. 2.2.0 deploys Airbyte 2.2.0. */
 export const AIRBYTE_CHART: ChartRef = { repository: "https://airbytehq.github.io/charts", chart: "airbyte", version: "2.2.0" };
@@ -125,10 +126,8 @@ const SINGLE_REPLICA_COMPONENTS = ["cron", "temporal"] as const;
 /** Persistent volume of the bundled MinIO. Install-time only: grow an existing PVC directly. */
 const MINIO_VOLUME = { production: "50Gi", other: "20Gi" } as const;
 
-function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`airbyte: the app context has no ${what}; Airbyte needs one (see APP_CATALOGUE).`);
-  return value;
-}
+/** The error message for a context without `what`. */
+const missing = (what: string) => `airbyte: the app context has no ${what}; Airbyte needs one (see APP_CATALOGUE).`;
 
 /**
  * `global.storage` and `minio` per cloud: S3 with IRSA on AWS, the bundled MinIO elsewhere.
@@ -145,7 +144,7 @@ function storage(ctx: AppContext, bucket: AppBucket): { global: Record<string, u
         bucket: everyDocument(bucket.name),
         // Without keys Airbyte's S3 client uses the SDK's default chain, i.e. the IRSA web
         // identity token; the chart's empty AWS_ACCESS_KEY_ID is skipped by that chain.
-        s3: { region: required(bucket.region, "AWS region on the bucket"), authenticationType: "instanceProfile" },
+        s3: { region: required(bucket.region, missing("AWS region on the bucket")), authenticationType: "instanceProfile" },
       },
       minio: { enabled: false },
     };
@@ -160,23 +159,17 @@ function storage(ctx: AppContext, bucket: AppBucket): { global: Record<string, u
   };
 }
 
-function ingressValues(ingress: AppIngress | undefined): Record<string, unknown> {
-  if (!ingress) return { enabled: false };
-  return {
-    enabled: true,
-    className: ingress.className,
-    annotations: { ...ingress.annotations },
-    // The server serves the web app and the APIs; "server" is the only backend the chart accepts.
-    hosts: [{ host: ingress.host, paths: [{ path: "/", pathType: "Prefix", backend: "server" }] }],
-    tls: [{ secretName: ingress.tlsSecretName, hosts: [ingress.host] }],
-  };
-}
+/** The server serves the web app and the APIs; "server" is the only backend the chart accepts. */
+const serverRouting = (ingress: AppIngress) => ({
+  hosts: [{ host: ingress.host, paths: [{ path: "/", pathType: "Prefix", backend: "server" }] }],
+  tls: ingressTls(ingress),
+});
 
 function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket): Record<string, unknown> {
   const { global: globalStorage, minio } = storage(ctx, bucket);
   const components: Record<string, Record<string, unknown>> = {};
   for (const name of ALL_COMPONENTS) components[name] = { serviceAccountName: ctx.serviceAccount };
-  const running = (name: keyof typeof BASE_RESOURCES) => ({ podLabels: { ...ctx.podLabels }, resources: ctx.resources(BASE_RESOURCES[name]) });
+  const running = (name: keyof typeof BASE_RESOURCES) => ({ podLabels: identityPodLabels(ctx), resources: ctx.resources(BASE_RESOURCES[name]) });
   for (const name of REPLICATED_COMPONENTS) Object.assign(components[name], running(name), { replicaCount: ctx.replicas });
   for (const name of SINGLE_REPLICA_COMPONENTS) Object.assign(components[name], running(name), { replicaCount: 1 });
   Object.assign(components.airbyteBootloader, running("airbyteBootloader"));
@@ -213,7 +206,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
        */
       auth: { managedSecretName: AIRBYTE_AUTH_SECRET, secretCreationEnabled: true },
       /** Sync job pods: same service account (set above), same identity labels. */
-      jobs: { kube: { labels: { ...ctx.podLabels } } },
+      jobs: { kube: { labels: identityPodLabels(ctx) } },
       /** No usage analytics sent to Airbyte (Segment) from a company's data platform. */
       tracking: { enabled: false },
     },
@@ -224,10 +217,10 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      * list, watch, create, update, patch, delete (the chart's own Role; pods for sync jobs,
      * secrets for the bootloader's auth Secret and the jobs' connector configuration).
      */
-    serviceAccount: { create: false, name: ctx.serviceAccount },
+    serviceAccount: platformServiceAccount(ctx),
     postgresql: { enabled: false },
     minio,
-    ingress: ingressValues(ctx.ingress),
+    ingress: ingressValues(ctx.ingress, "className", serverRouting),
     ...components,
   };
 }
@@ -249,8 +242,8 @@ const AIRBYTE_NAMESPACE_RULES: readonly NamespaceRule[] = [
  * stateless services up through a node drain.
  */
 export const renderAirbyte: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
-  const database = required(ctx.database, "database");
-  const bucket = required(ctx.bucket, "bucket");
+  const database = required(ctx.database, missing("database"));
+  const bucket = required(ctx.bucket, missing("bucket"));
   return [
     {
       name: AIRBYTE_RELEASE,

@@ -27,6 +27,7 @@ import type {
   GeneratedSecret,
   Resources,
 } from "./types";
+import { identityPodLabels, ingressValues, platformServiceAccount, required } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
 export const AIRFLOW_CHART: ChartRef = { repository: "https://airflow.apache.org", chart: "airflow", version: "1.19.0" };
@@ -166,28 +167,20 @@ function remoteLogging(bucket: AppBucket): RemoteLogging {
   }
 }
 
-function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`airflow: the app context has no ${what}; Airflow needs one (see APP_CATALOGUE).`);
-  return value;
-}
+/** The error message for a context without `what`. */
+const missing = (what: string) => `airflow: the app context has no ${what}; Airflow needs one (see APP_CATALOGUE).`;
 
 /** `ingress.apiServer`: the Airflow 3 UI and REST API are served by the API server. */
-function apiServerIngress(ingress: AppIngress | undefined): Record<string, unknown> {
-  if (!ingress) return { enabled: false };
-  return {
-    enabled: true,
-    ingressClassName: ingress.className,
-    annotations: { ...ingress.annotations },
-    path: "/",
-    pathType: "Prefix",
-    hosts: [{ name: ingress.host, tls: { enabled: true, secretName: ingress.tlsSecretName } }],
-  };
-}
+const apiServerRouting = (ingress: AppIngress) => ({
+  path: "/",
+  pathType: "Prefix",
+  hosts: [{ name: ingress.host, tls: { enabled: true, secretName: ingress.tlsSecretName } }],
+});
 
 function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket): Record<string, unknown> {
   const logs = remoteLogging(bucket);
   /** Every pod runs as the platform's service account; the chart creates none. */
-  const serviceAccount = { create: false, name: ctx.serviceAccount };
+  const serviceAccount = platformServiceAccount(ctx);
   const resources = (component: keyof typeof BASE_RESOURCES) => ctx.resources(BASE_RESOURCES[component]);
   /** Long-running components: `ctx.replicas` copies, and a PDB in production so a drain keeps one. */
   const highlyAvailable = (component: "apiServer" | "scheduler" | "triggerer" | "dagProcessor") => ({
@@ -201,7 +194,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
   return {
     executor: "KubernetesExecutor",
     /** Labels on every object and pod, task pods included (Azure Workload Identity needs one). */
-    labels: { ...ctx.podLabels },
+    labels: identityPodLabels(ctx),
 
     postgresql: { enabled: false },
     /** The chart's PgBouncer would need the database password in its own config Secret. */
@@ -273,7 +266,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
       ...(ctx.ingress ? { api: { base_url: `https://${ctx.ingress.host}/` } } : {}),
     },
 
-    ingress: { apiServer: apiServerIngress(ctx.ingress) },
+    ingress: { apiServer: ingressValues(ctx.ingress, "ingressClassName", apiServerRouting) },
   };
 }
 
@@ -289,8 +282,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
  * account: with one account, task pods may launch pods too.
  */
 export const renderAirflow: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
-  const database = required(ctx.database, "database");
-  const bucket = required(ctx.bucket, "bucket");
+  const database = required(ctx.database, missing("database"));
+  const bucket = required(ctx.bucket, missing("bucket"));
   return [
     {
       name: AIRFLOW_RELEASE,

@@ -25,7 +25,8 @@
  * - the datahub chart has no PodDisruptionBudget templates: two replicas of each service only
  *   keep it up through the loss of a pod, not through a drain that evicts both at once.
  */
-import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
+import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
+import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required } from "./common";
 
 /** DataHub chart 1.1.0 (DataHub v1.7.0). */
 export const DATAHUB_CHART: ChartRef = { repository: "https://helm.datahubproject.io/", chart: "datahub", version: "1.1.0" };
@@ -119,11 +120,6 @@ function halfHeap(resources: Resources): string {
   return `-Xms${heap}m -Xmx${heap}m`;
 }
 
-function requireDatabase(ctx: AppContext): AppDatabase {
-  if (!ctx.database) throw new Error(`datahub: no database in the context of environment "${ctx.env.name}"; DataHub keeps its metadata in PostgreSQL`);
-  return ctx.database;
-}
-
 /**
  * datahub-prerequisites values: OpenSearch and Kafka on, every other bundled store off (the
  * metadata database is the platform's PostgreSQL; the graph lives in OpenSearch, not Neo4j).
@@ -187,19 +183,12 @@ function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
   };
 }
 
-/** The frontend's ingress, or none. */
-function renderFrontendIngress(ctx: AppContext): Record<string, unknown> {
-  const ingress = ctx.ingress;
-  if (!ingress) return { enabled: false };
-  return {
-    enabled: true,
-    className: ingress.className,
-    annotations: { ...ingress.annotations },
-    pathType: "Prefix",
-    hosts: [{ host: ingress.host, paths: ["/"], redirectPaths: [] }],
-    tls: [{ secretName: ingress.tlsSecretName, hosts: [ingress.host] }],
-  };
-}
+/** Hosts, paths and TLS of the frontend's ingress. */
+const frontendRouting = (ingress: AppIngress) => ({
+  pathType: "Prefix",
+  hosts: [{ host: ingress.host, paths: ["/"], redirectPaths: [] }],
+  tls: ingressTls(ingress),
+});
 
 /**
  * Writes the admin login into an in-memory volume mounted over the image's user file, so the
@@ -225,11 +214,11 @@ function adminUserInitContainer(ctx: AppContext): Record<string, unknown> {
 
 /** datahub chart values. */
 function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, unknown> {
-  const platformAccount = { create: false, name: ctx.serviceAccount };
+  const platformAccount = platformServiceAccount(ctx);
   const production = ctx.env.production;
   return {
     global: {
-      podLabels: { ...ctx.podLabels },
+      podLabels: identityPodLabels(ctx),
       /** The graph is kept in OpenSearch: no Neo4j to run. */
       graph_service_impl: "elasticsearch",
       /** MAE/MCE consumers run inside GMS; GMS replicas share the Kafka partitions. */
@@ -285,7 +274,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       serviceAccount: platformAccount,
       /** The chart defaults to LoadBalancer; the UI is published through the ingress only. */
       service: { type: "ClusterIP" },
-      ingress: renderFrontendIngress(ctx),
+      ingress: ingressValues(ctx.ingress, "className", frontendRouting),
       /** Session cookies only over HTTPS when the UI is behind the TLS ingress. */
       authCookies: { secure: ctx.ingress ? "true" : "false" },
       existingGmsSecret: { name: DATAHUB_SECRETS.frontend.name, key: "play_secret" },
@@ -336,7 +325,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
 
 /** DataHub: the prerequisites release first, then DataHub. */
 export const renderDatahub: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
-  const db = requireDatabase(ctx);
+  const db = required(ctx.database, `datahub: no database in the context of environment "${ctx.env.name}"; DataHub keeps its metadata in PostgreSQL`);
   return [
     {
       name: DATAHUB_PREREQUISITES_RELEASE,

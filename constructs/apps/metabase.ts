@@ -1,7 +1,8 @@
 /**
  * Metabase, its application database on the environment's managed PostgreSQL.
  */
-import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
+import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
+import { hostListIngress, identityPodLabels, platformServiceAccount, required } from "./common";
 
 /** pmint93/metabase 2.26.0 (Metabase v0.59.6): the community chart; Metabase publishes none. */
 export const METABASE_CHART: ChartRef = {
@@ -28,14 +29,9 @@ export const METABASE_SECRET: GeneratedSecret = {
 /** Base resources (size `small`): Metabase is a JVM app; 2 GiB is its documented comfortable minimum. */
 const BASE_RESOURCES: Resources = { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } };
 
-function requireDatabase(ctx: AppContext): AppDatabase {
-  if (!ctx.database) throw new Error(`metabase: no database in the context of environment "${ctx.env.name}"; Metabase keeps its state in PostgreSQL`);
-  return ctx.database;
-}
-
 /** Metabase chart values. */
 export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
-  const db = requireDatabase(ctx);
+  const db = required(ctx.database, `metabase: no database in the context of environment "${ctx.env.name}"; Metabase keeps its state in PostgreSQL`);
   const ingress = ctx.ingress;
   const values: Record<string, unknown> = {
     /** Metabase instances share state through the database (Quartz jobs are clustered there). */
@@ -44,8 +40,8 @@ export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppReleas
     resources: ctx.resources(BASE_RESOURCES),
     /** The JVM default heap is a quarter of the container's memory; Metabase needs most of it. */
     javaOpts: "-XX:MaxRAMPercentage=75.0",
-    podLabels: { ...ctx.podLabels },
-    serviceAccount: { create: false, name: ctx.serviceAccount },
+    podLabels: identityPodLabels(ctx),
+    serviceAccount: platformServiceAccount(ctx),
     /** Metabase never calls the Kubernetes API. */
     automountServiceAccountToken: false,
     service: { type: "ClusterIP" },
@@ -66,17 +62,7 @@ export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppReleas
       { name: "MB_ENCRYPTION_SECRET_KEY", valueFrom: { secretKeyRef: { name: METABASE_SECRET.name, key: "encryption-key" } } },
     ],
     ...(ingress ? { siteUrl: `https://${ingress.host}` } : {}),
-    ingress: ingress
-      ? {
-          enabled: true,
-          className: ingress.className,
-          annotations: { ...ingress.annotations },
-          hosts: [ingress.host],
-          path: "/",
-          pathType: "Prefix",
-          tls: [{ secretName: ingress.tlsSecretName, hosts: [ingress.host] }],
-        }
-      : { enabled: false },
+    ingress: hostListIngress(ingress, "className"),
   };
   return [{ name: METABASE_RELEASE, chart: METABASE_CHART, contract: "metabase", values, generatedSecrets: [METABASE_SECRET] }];
 };

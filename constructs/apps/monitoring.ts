@@ -6,6 +6,16 @@
  */
 import { APP_CATALOGUE } from "../core/apps";
 import type { AppContext, AppRelease, AppRenderer, ChartRef, GeneratedSecret, Resources } from "./types";
+import {
+  GRAFANA_ADMIN_USER,
+  grafanaAdmin,
+  grafanaIniBehindIngress,
+  grafanaSecret,
+  grafanaSecretKeyRef,
+  hostListIngress,
+  identityPodLabels,
+  platformServiceAccount,
+} from "./common";
 
 /** kube-prometheus-stack 88.5.3 (Prometheus Operator v0.93.1, bundles Grafana chart 12.11.1). */
 export const KUBE_PROMETHEUS_STACK_CHART: ChartRef = {
@@ -30,20 +40,8 @@ export const MONITORING_NAMESPACE = APP_CATALOGUE.monitoring.namespace;
  */
 export const PROMETHEUS_URL = `http://${MONITORING_RELEASE}-prometheus.${MONITORING_NAMESPACE}.svc.cluster.local:9090`;
 
-/**
- * Secret generated in the cluster for the bundled Grafana: its admin password and the key
- * Grafana encrypts datasource secrets with (the default key is public; never change it once set).
- */
-export const MONITORING_GRAFANA_SECRET: GeneratedSecret = {
-  name: "monitoring-grafana-secrets",
-  keys: {
-    "admin-password": { length: 32, encoding: "hex" },
-    "secret-key": { length: 32, encoding: "hex" },
-  },
-};
-
-/** The bundled Grafana's admin login name; the password is in `MONITORING_GRAFANA_SECRET`. */
-const GRAFANA_ADMIN_USER = "admin";
+/** Secret generated in the cluster for the bundled Grafana: its admin password and the key it encrypts datasource secrets with. */
+export const MONITORING_GRAFANA_SECRET: GeneratedSecret = grafanaSecret("monitoring-grafana-secrets");
 
 /**
  * Prometheus storage and retention. `retentionSize` stays about 10% under the volume so the
@@ -91,41 +89,29 @@ const persistentVolume = (size: string) => ({
 function renderGrafana(ctx: AppContext): Record<string, unknown> {
   const ingress = ctx.ingress;
   if (!ingress) return { enabled: false };
-  const url = `https://${ingress.host}/`;
   return {
     enabled: true,
-    serviceAccount: { create: false, name: ctx.serviceAccount },
+    serviceAccount: platformServiceAccount(ctx),
     rbac: { namespaced: true },
-    podLabels: ctx.podLabels,
+    podLabels: identityPodLabels(ctx),
     /** SQLite on a ReadWriteOnce volume: one replica, replaced rather than rolled. */
     replicas: 1,
     deploymentStrategy: { type: "Recreate" },
     persistence: { enabled: true, size: GRAFANA_VOLUME },
     resources: ctx.resources(BASE_RESOURCES.grafana),
     /** The admin name is fixed; the chart then reads only the password from the secret. */
-    admin: { existingSecret: MONITORING_GRAFANA_SECRET.name, passwordKey: "admin-password" },
+    admin: grafanaAdmin(MONITORING_GRAFANA_SECRET),
     env: { GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN_USER },
     envValueFrom: {
-      GF_SECURITY_SECRET_KEY: { secretKeyRef: { name: MONITORING_GRAFANA_SECRET.name, key: "secret-key" } },
+      GF_SECURITY_SECRET_KEY: grafanaSecretKeyRef(MONITORING_GRAFANA_SECRET),
     },
     sidecar: {
       /** The chart gives sidecars the admin name only from the secret; with a fixed name, say it here. */
       dashboards: { searchNamespace: ctx.namespace, env: { REQ_USERNAME: GRAFANA_ADMIN_USER } },
       datasources: { env: { REQ_USERNAME: GRAFANA_ADMIN_USER } },
     },
-    "grafana.ini": {
-      server: { root_url: url },
-      security: { cookie_secure: true },
-    },
-    ingress: {
-      enabled: true,
-      ingressClassName: ingress.className,
-      annotations: { ...ingress.annotations },
-      hosts: [ingress.host],
-      path: "/",
-      pathType: "Prefix",
-      tls: [{ secretName: ingress.tlsSecretName, hosts: [ingress.host] }],
-    },
+    "grafana.ini": grafanaIniBehindIngress(ingress),
+    ingress: hostListIngress(ingress, "ingressClassName"),
     testFramework: { enabled: false },
   };
 }
@@ -142,7 +128,7 @@ function renderGrafana(ctx: AppContext): Record<string, unknown> {
  */
 export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
   const storage = PROMETHEUS_STORAGE[ctx.env.production ? "production" : "other"];
-  const platformAccount = { create: false, name: ctx.serviceAccount };
+  const platformAccount = platformServiceAccount(ctx);
   const values: Record<string, unknown> = {
     fullnameOverride: MONITORING_RELEASE,
     /** The chart installs the Prometheus Operator CRDs; nothing else in the platform does. */
@@ -165,7 +151,7 @@ export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRele
         retentionSize: storage.retentionSize,
         storageSpec: persistentVolume(storage.volume),
         resources: ctx.resources(BASE_RESOURCES.prometheus),
-        podMetadata: { labels: { ...ctx.podLabels } },
+        podMetadata: { labels: identityPodLabels(ctx) },
         /**
          * Pick up ServiceMonitors, PodMonitors, rules, probes and scrape configs from every
          * release in the cluster, not only those labelled with this release's name, so apps
@@ -186,7 +172,7 @@ export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRele
         replicas: ctx.replicas,
         storage: persistentVolume(ALERTMANAGER_VOLUME),
         resources: ctx.resources(BASE_RESOURCES.alertmanager),
-        podMetadata: { labels: { ...ctx.podLabels } },
+        podMetadata: { labels: identityPodLabels(ctx) },
       },
     },
     prometheusOperator: { resources: ctx.resources(BASE_RESOURCES.operator) },
