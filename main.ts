@@ -1,4 +1,6 @@
 import { environments } from "./environments";
-import { COMMITTED_OUTPUT, synthesize } from "./stacks/app";
+import { gitops } from "./environments/gitops";
+import { synthesize } from "./stacks/app";
+import { COMMITTED_OUTPUT_DIR } from "./stacks/output";
 
-process.exitCode = synthesize(environments, process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT);
+process.exitCode = synthesize(environments, process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT_DIR, gitops);

@@ -75,7 +75,7 @@ const AZURE: CloudFacts = {
     clusters: stack.all("azurerm_kubernetes_cluster").length,
     buckets: stack.all("azurerm_storage_container").length,
     databases: azurePrimaries(stack).length,
-    identities: stack.all("azurerm_federated_identity_credential").length,
+    identities: Object.keys(stack.resources("azurerm_federated_identity_credential")).filter((id) => id.includes("identity-")).length,
   }),
   encryption: (stack) => {
     for (const account of stack.all("azurerm_storage_account")) expect(account).toMatchObject({ infrastructure_encryption_enabled: true, min_tls_version: "TLS1_2", https_traffic_only_enabled: true });
@@ -114,7 +114,7 @@ const GCP: CloudFacts = {
     clusters: stack.all("google_container_cluster").length,
     buckets: stack.all("google_storage_bucket").length,
     databases: gcpPrimaries(stack).length,
-    identities: stack.all("google_service_account_iam_member").filter((m) => m.role === "roles/iam.workloadIdentityUser").length,
+    identities: Object.entries(stack.resources("google_service_account_iam_member")).filter(([id, m]) => id.includes("identity-") && m.role === "roles/iam.workloadIdentityUser").length,
   }),
   // At rest everything is encrypted with Google-managed keys (no switch to check); in transit
   // Cloud SQL only accepts TLS.

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { COMMITTED_OUTPUT } from "../stacks/app";
+import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
 import { readTree, stackJson, stackNames, synthDefaults } from "./support/outdir";
 
 describe("default environments", () => {
   const outdir = synthDefaults();
 
-  it("synthesize an infra stack per environment, and an apps stack per environment that runs apps", () => {
+  it("synthesize an infra stack per environment, an apps stack per environment that runs apps, and gitops", () => {
     expect(stackNames(outdir)).toEqual([
+      "gitops",
       "ops-apps",
       "ops-infra",
       "prod-apps",
@@ -38,16 +39,14 @@ describe("default environments", () => {
   });
 
   it("match the committed output in synthesized/ (run `npm run synth` and commit it when this fails)", () => {
-    const committed = readTree(join(__dirname, "..", COMMITTED_OUTPUT));
+    const committed = readTree(join(__dirname, "..", COMMITTED_OUTPUT_DIR));
     const fresh = readTree(outdir);
     expect([...committed.keys()].sort()).toEqual([...fresh.keys()].sort());
     for (const [path, content] of fresh) expect({ path, content: committed.get(path) }).toEqual({ path, content });
   });
 
-  it("keep the local state path relative", () => {
-    for (const stack of stackNames(outdir)) {
-      const backend = JSON.parse(stackJson(outdir, stack)).terraform.backend;
-      expect(backend).toEqual({ local: { path: `../../../state/${stack}.tfstate` } });
-    }
+  it("keep every default stack's state in its own Terraform Cloud workspace <env>-<stack>", () => {
+    const workspaces = stackNames(outdir).map((stack) => JSON.parse(stackJson(outdir, stack)).terraform.cloud?.workspaces.name);
+    expect(workspaces).toEqual(stackNames(outdir).map((stack) => (stack === "gitops" ? "ops-gitops" : stack)));
   });
 });

@@ -12,6 +12,8 @@ export const ops = {
     azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000003", tenantId: "00000000-0000-4000-8000-0000000000aa" },
     gcp: { region: "europe-west1", projectId: "acme-data-ops" },
   },
+  // Replace with your Terraform Cloud organization: each stack becomes the workspace <env>-<stack>.
+  terraformCloud: { organization: "acme-data", project: "data-platform-ops" },
   owner: "data-platform",
   costCentre: "cc-1002",
   network: { cidr: "10.30.0.0/20", zones: 2 },

@@ -12,6 +12,8 @@ export const prod = {
     azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000001", tenantId: "00000000-0000-4000-8000-0000000000aa" },
     gcp: { region: "europe-west1", projectId: "acme-data-prod" },
   },
+  // Replace with your Terraform Cloud organization: each stack becomes the workspace <env>-<stack>.
+  terraformCloud: { organization: "acme-data", project: "data-platform-prod" },
   owner: "data-platform",
   costCentre: "cc-1001",
   tags: { "data-classification": "confidential" },

@@ -3,22 +3,28 @@ import { App } from "cdktf";
 import { parseEnvironments, SpecErrors } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
+import { GitopsStack } from "./gitops";
 import { InfraStack } from "./infra";
+import { parseGitops } from "../constructs/core/gitops";
 
 /**
- * Where `npm run synth` (and `cdktf synth`, see cdktf.json) writes: committed, so Terraform Cloud
- * runs each workspace from its stack's directory without a synth step.
+ * Builds the stacks of every environment into an app, and the gitops stack when environments
+ * use Terraform Cloud and delivery settings are given; throws SpecError(s) on a bad spec.
  */
-export const COMMITTED_OUTPUT = "synthesized";
-
-/** Builds the stacks of every environment into an app; throws SpecError(s) on a bad spec. */
-export function buildApp(inputs: readonly unknown[], outdir: string): App {
+export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown): App {
   const envs = parseEnvironments(inputs);
+  const gitops = gitopsInput === undefined ? undefined : parseGitops(gitopsInput);
+  if (gitops !== undefined && envs.some((env) => env.terraformCloud) && !envs.find((env) => env.name === gitops.deployedFrom)?.terraformCloud) {
+    throw new SpecError("gitops", [
+      { path: "deployedFrom", message: `given "${gitops.deployedFrom}"; accepted: an environment with terraformCloud (${envs.filter((e) => e.terraformCloud).map((e) => e.name).join(", ")})` },
+    ]);
+  }
   const app = new App({ outdir });
   for (const env of envs) {
     const infra = new InfraStack(app, env);
     if (env.apps.length > 0) new AppsStack(app, env).addDependency(infra);
   }
+  if (gitops !== undefined && envs.some((env) => env.terraformCloud)) new GitopsStack(app, gitops, envs);
   return app;
 }
 
@@ -27,10 +33,10 @@ export function buildApp(inputs: readonly unknown[], outdir: string): App {
  * code; a spec problem is printed as one line per issue, without a stack trace, and nothing is
  * written.
  */
-export function synthesize(inputs: readonly unknown[], outdir: string): number {
+export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: unknown): number {
   const outdirExisted = existsSync(outdir);
   try {
-    const app = buildApp(inputs, outdir);
+    const app = buildApp(inputs, outdir, gitops);
     app.synth();
     const stacks = app.node.children.map((child) => child.node.id);
     process.stdout.write(`synthesized ${stacks.length} stacks into ${outdir}: ${stacks.join(", ")}\n`);

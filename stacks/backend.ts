@@ -7,7 +7,7 @@ import type { Environment } from "../constructs/core/spec";
  * is local (in `state/`, relative to the stack directory so synth output is the same on every
  * machine) and the default synth needs no account.
  */
-export function configureTerraform(stack: TerraformStack, env: Environment, kind: "infra" | "apps"): void {
+export function configureTerraform(stack: TerraformStack, env: Environment, kind: "infra" | "apps" | "gitops"): void {
   const workspace = `${env.name}-${kind}`;
   if (env.terraformCloud) {
     new CloudBackend(stack, { organization: env.terraformCloud.organization, workspaces: new NamedCloudWorkspace(workspace, env.terraformCloud.project) });

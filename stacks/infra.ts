@@ -8,6 +8,9 @@ import { platformFor } from "../constructs/platform";
  * `<env>-infra`: network, cluster, buckets, databases and app identities of one environment,
  * on the cloud's own provider alone (so the AWS stacks are fully checkable offline).
  */
+/** Output of `<env>-infra` the gitops stack reads to configure the environment's workspaces. */
+export const TERRAFORM_CLOUD_VARIABLES_OUTPUT = "terraform_cloud_variables";
+
 export class InfraStack extends TerraformStack {
   constructor(scope: Construct, readonly env: Environment) {
     super(scope, `${env.name}-infra`);
@@ -32,6 +35,18 @@ export class InfraStack extends TerraformStack {
       const zone = platform.dnsZone(env.dns.zone);
       zone.grantRecordsWrite(platform.workloadIdentity("external-dns", cluster));
       new TerraformOutput(this, "dns_name_servers", { value: zone.nameServers, description: `Delegate ${zone.zoneName} to these name servers` });
+    }
+
+    if (env.terraformCloud !== undefined) {
+      const trust = platform.terraformCloudTrust({
+        ...env.terraformCloud,
+        workspaces: [`${env.name}-infra`, ...(env.apps.length > 0 ? [`${env.name}-apps`] : [])],
+      });
+      // Read by the gitops workspace (the only consumer this workspace shares its state with).
+      new TerraformOutput(this, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {
+        value: trust.workspaceVariables,
+        description: "Environment variables that give this environment's Terraform Cloud runs dynamic credentials",
+      });
     }
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });

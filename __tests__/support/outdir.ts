@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { environments } from "../../environments";
+import { gitops } from "../../environments/gitops";
 import { synthesize } from "../../stacks/app";
 
 export function tempDir(prefix: string): string {
@@ -11,7 +12,7 @@ export function tempDir(prefix: string): string {
 /** Synthesizes every default environment into a fresh directory, as `npm run synth` does. */
 export function synthDefaults(): string {
   const outdir = join(tempDir("synth"), "cdktf.out");
-  const code = synthesize(environments, outdir);
+  const code = synthesize(environments, outdir, gitops);
   if (code !== 0) throw new Error(`synth of the default environments failed with exit code ${code}`);
   return outdir;
 }

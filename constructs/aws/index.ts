@@ -2,12 +2,13 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { WorkloadName } from "../core/apps";
-import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap } from "../core/interfaces";
+import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";
+import { AwsTerraformCloudTrust } from "./terraform-cloud";
 import { AwsCluster } from "./cluster";
 import { AwsContext } from "./context";
 import { AwsDatabase, rdsMonitoringRole } from "./database";
@@ -76,6 +77,10 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     return new AwsDnsZone(this, "dns-zone", this.ctx, zoneName);
   }
 
+  terraformCloudTrust(target: TerraformCloudTarget): AwsTerraformCloudTrust {
+    return new AwsTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target);
+  }
+
   clusterServices(): AwsClusterServices {
     return new AwsClusterServices(this, "cluster-services", this.ctx);
   }
@@ -97,4 +102,12 @@ export const AWS_RESOURCE_TYPES: ResourceTypeMap = {
   // RDS generates the admin password and keeps it in Secrets Manager (manage_master_user_password).
   secrets: ["aws_db_instance"],
   encryptionKey: ["aws_kms_key"],
+};
+
+export const AWS_STATEFUL_TYPES: StatefulResourceTypes = {
+  aws_db_instance: ["identifier", "engine", "username", "storage_encrypted", "kms_key_id", "availability_zone", "character_set_name", "replicate_source_db"],
+  aws_s3_bucket: ["bucket", "bucket_prefix", "object_lock_enabled"],
+  aws_eks_cluster: ["name", "role_arn", "encryption_config", "bootstrap_self_managed_addons", "access_config.bootstrap_cluster_creator_admin_permissions", "kubernetes_network_config"],
+  aws_kms_key: ["customer_master_key_spec", "key_usage", "multi_region"],
+  aws_route53_zone: ["name"],
 };

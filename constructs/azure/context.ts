@@ -91,3 +91,20 @@ export const AZURE_ROLES = {
   blobDataContributor: "Storage Blob Data Contributor",
   blobDataReader: "Storage Blob Data Reader",
 } as const;
+
+/**
+ * The fixed ids of the built-in roles in `AZURE_ROLES` (the same in every tenant). Typed by its
+ * keys, so a role added there fails to compile until its id is added here: the Terraform Cloud
+ * run identity may assign exactly these roles (see `AzureTerraformCloudTrust`), so a role missing
+ * here would be refused by Azure at apply time.
+ */
+export const AZURE_ROLE_IDS: Readonly<Record<keyof typeof AZURE_ROLES, string>> = {
+  networkContributor: "4d97b98b-1d4f-4787-a291-c67834d212e7",
+  kubernetesClusterAdmin: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+  keyVaultSecretsOfficer: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+  keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
+  dnsZoneContributor: "befefa01-2a29-4197-83a8-272ff33ce314",
+  reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+  blobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+  blobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+};

@@ -5,7 +5,7 @@ import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
-import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap } from "../core/interfaces";
+import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AzureBucket, AzureStorageAccount } from "./bucket";
@@ -17,6 +17,7 @@ import { AzureDnsZone } from "./dns";
 import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
 import { AzureNetwork } from "./network";
+import { AzureTerraformCloudTrust } from "./terraform-cloud";
 import { AzureEnvironmentTags } from "./tags";
 
 /** What the infra methods share, created with the first of them. */
@@ -40,6 +41,8 @@ interface InfraBase {
  *   taggable resource; a resource's own tags win on a key clash.
  * - The storage account and key vault are per environment, created with the first bucket and
  *   the first database; `network()` must come first, as `stacks/infra.ts` does.
+ * - `terraformCloudTrust()` adds a managed identity for Terraform Cloud runs, only when called, so
+ *   environments without Terraform Cloud keep exactly the resources they had.
  * - The constructor adds only the providers and the tags Aspect: the `<env>-apps` stack builds a
  *   platform too, for `clusterServices()`, and must hold no infra resource. The resource group
  *   and the applier data source are created by the first infra method, under the same construct
@@ -56,6 +59,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   private keyVault?: AzureKeyVault;
   private dnsZoneCreated?: AzureDnsZone;
   private services?: AzureClusterServices;
+  private terraformCloud?: AzureTerraformCloudTrust;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
@@ -131,6 +135,20 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.dnsZoneCreated;
   }
 
+  /**
+   * The managed identity Terraform Cloud runs of the target's workspaces sign in as, with its
+   * federated credentials and subscription roles (see `AzureTerraformCloudTrust`). Created once, in
+   * the environment's resource group (creating the group on first use like every infra method); a
+   * second call must name the same target.
+   */
+  terraformCloudTrust(target: TerraformCloudTarget): AzureTerraformCloudTrust {
+    if (this.terraformCloud && describeTarget(this.terraformCloud.target) !== describeTarget(target)) {
+      throw new Error(`the Azure platform has one Terraform Cloud trust per environment: it exists for ${describeTarget(this.terraformCloud.target)}, ${describeTarget(target)} was asked for`);
+    }
+    this.terraformCloud ??= new AzureTerraformCloudTrust(this, "terraform-cloud-trust", { ctx: this.ctx, target });
+    return this.terraformCloud;
+  }
+
   /** Data sources and derived names only; see `AzureClusterServices`. Created once. */
   clusterServices(): AzureClusterServices {
     this.services ??= new AzureClusterServices(this, "cluster-services", this.naming);
@@ -158,6 +176,11 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   }
 }
 
+/** `<organization>/<project>: <workspaces>`, for comparing targets and for messages. */
+function describeTarget(target: TerraformCloudTarget): string {
+  return `${target.organization}/${target.project}: ${target.workspaces.join(", ")}`;
+}
+
 /** The Terraform resource types behind each neutral concept on Azure (checked by the parity test). */
 export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   // The resource group is where every other resource lives; it is listed with the network.
@@ -172,4 +195,13 @@ export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   // Microsoft-managed keys: infrastructure (double) encryption on the storage account; the
   // PostgreSQL servers and AKS disks are encrypted at rest with platform keys. No customer key yet.
   encryptionKey: ["azurerm_storage_account"],
+};
+
+export const AZURE_STATEFUL_TYPES: StatefulResourceTypes = {
+  azurerm_postgresql_flexible_server: ["name", "location", "resource_group_name", "delegated_subnet_id", "private_dns_zone_id", "administrator_login", "geo_redundant_backup_enabled", "create_mode"],
+  azurerm_storage_account: ["name", "location", "resource_group_name", "is_hns_enabled", "infrastructure_encryption_enabled", "account_tier"],
+  azurerm_storage_container: ["name", "storage_account_id"],
+  azurerm_kubernetes_cluster: ["name", "location", "resource_group_name", "dns_prefix", "private_cluster_enabled", "network_profile"],
+  azurerm_key_vault: ["name", "location", "resource_group_name"],
+  azurerm_dns_zone: ["name", "resource_group_name"],
 };

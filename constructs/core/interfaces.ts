@@ -71,6 +71,8 @@ export interface CloudPlatform {
   workloadIdentity(app: WorkloadName, cluster: ICluster): IWorkloadIdentity;
   /** The public zone of `dns.zone`, for external-dns. */
   dnsZone(zoneName: string): IDnsZone;
+  /** Dynamic-credential trust for the environment's Terraform Cloud workspaces. */
+  terraformCloudTrust(target: TerraformCloudTarget): ITerraformCloudTrust;
   /**
    * What the `<env>-apps` stack needs from the cloud, found by the deterministic names the infra
    * stack gave things (or by data sources looking those names up): no other cross-stack reference.
@@ -136,4 +138,31 @@ export type ResourceTypeMap = Readonly<Record<NeutralConcept, readonly string[]>
 export function ownHandle<T>(value: unknown, type: abstract new (...args: never[]) => T, cloud: string, what: string): T {
   if (!(value instanceof type)) throw new TypeError(`the ${cloud} platform was given a ${what} from another cloud`);
   return value;
+}
+
+/**
+ * Stateful resource types of one cloud (data is lost when they are destroyed), each with the
+ * top-level or dotted attributes whose change makes Terraform replace the resource. Pull-request
+ * checks refuse a destroy or replacement of these without an explicit label.
+ */
+export type StatefulResourceTypes = Readonly<Record<string, readonly string[]>>;
+
+/** The Terraform Cloud workspaces of one environment that may act on its cloud account. */
+export interface TerraformCloudTarget {
+  readonly organization: string;
+  readonly project: string;
+  /** Workspace names (`<env>-infra`, `<env>-apps`). */
+  readonly workspaces: readonly string[];
+}
+
+/**
+ * The trust that lets Terraform Cloud runs of those workspaces act on the cloud with dynamic
+ * provider credentials (OIDC): no static key anywhere.
+ */
+export interface ITerraformCloudTrust {
+  /**
+   * Non-secret environment variables each workspace needs (`TFC_AWS_PROVIDER_AUTH`,
+   * `TFC_AWS_RUN_ROLE_ARN`, ...). Values may be tokens of resources in the infra stack.
+   */
+  readonly workspaceVariables: Readonly<Record<string, string>>;
 }

@@ -24,10 +24,13 @@ export const GCP_APIS = {
 
 /**
  * APIs only some environments use, enabled by the first resource that needs one: an
- * environment without `dns.zone` does not turn Cloud DNS on.
+ * environment without `dns.zone` does not turn Cloud DNS on, one without a Terraform Cloud
+ * trust does not turn the Security Token Service on.
  */
 export const OPTIONAL_GCP_APIS = {
   dns: "dns.googleapis.com",
+  // Exchanges Terraform Cloud's tokens for federated Google tokens (dynamic credentials).
+  sts: "sts.googleapis.com",
 } as const;
 
 export type GcpApi = keyof typeof GCP_APIS | keyof typeof OPTIONAL_GCP_APIS;

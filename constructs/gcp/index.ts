@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
-import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap } from "../core/interfaces";
+import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { GcpApis } from "./apis";
 import { GcpBucket } from "./bucket";
@@ -13,6 +13,7 @@ import { GcpDatabase } from "./database";
 import { GcpDnsZone } from "./dns";
 import { GcpWorkloadIdentity } from "./identity";
 import { GcpNetwork } from "./network";
+import { GcpTerraformCloudTrust } from "./terraform-cloud";
 
 /**
  * The GCP implementation of the platform. It configures the google provider for the
@@ -71,6 +72,14 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     return new GcpDnsZone(this, "dns-zone", this.ctx, zoneName);
   }
 
+  /**
+   * The workload identity pool, provider and run service account that let the target's
+   * Terraform Cloud workspaces apply this environment without a key (see `GcpTerraformCloudTrust`).
+   */
+  terraformCloudTrust(target: TerraformCloudTarget): GcpTerraformCloudTrust {
+    return new GcpTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target);
+  }
+
   /** Data sources and deterministic names only; needs neither `network()` nor `cluster()`. */
   clusterServices(): GcpClusterServices {
     return new GcpClusterServices(this, "cluster-services", this.ctx);
@@ -91,4 +100,12 @@ export const GCP_RESOURCE_TYPES: ResourceTypeMap = {
   // (Cloud KMS) would need each service agent's address, which contains the project number:
   // not in the spec, and only readable with a data source.
   encryptionKey: [],
+};
+
+export const GCP_STATEFUL_TYPES: StatefulResourceTypes = {
+  google_sql_database_instance: ["name", "region", "project", "master_instance_name", "encryption_key_name"],
+  google_storage_bucket: ["name", "location", "project"],
+  google_container_cluster: ["name", "location", "project", "network", "subnetwork", "datapath_provider", "ip_allocation_policy"],
+  google_secret_manager_secret: ["secret_id", "replication"],
+  google_dns_managed_zone: ["name", "dns_name"],
 };

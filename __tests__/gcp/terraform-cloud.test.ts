@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { SpecError } from "../../constructs/core/errors";
+import type { TerraformCloudTarget } from "../../constructs/core/interfaces";
+import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
+import { GcpPlatform } from "../../constructs/gcp";
+import { TERRAFORM_CLOUD_PROJECT_ROLES, terraformCloudAccountId, terraformCloudPoolId } from "../../constructs/gcp/terraform-cloud";
+import { SynthesizedStack, synthInfra } from "../support/synth";
+import { gcpSpec } from "./fixtures";
+
+const TARGET: TerraformCloudTarget = { organization: "acme-data", project: "data-platform", workspaces: ["test-infra", "test-apps"] };
+
+function synthTrust(input: EnvironmentInput = gcpSpec(), target: TerraformCloudTarget = TARGET) {
+  const scope = new TerraformStack(Testing.app(), "tfc");
+  const platform = new GcpPlatform(scope, "platform", parseEnvironment(input));
+  const trust = platform.terraformCloudTrust(target);
+  for (const [key, value] of Object.entries(trust.workspaceVariables)) new TerraformOutput(scope, key, { value });
+  return { platform, trust, stack: new SynthesizedStack(Testing.synth(scope)) };
+}
+
+describe("GCP Terraform Cloud trust", () => {
+  const { stack, platform } = synthTrust();
+
+  it("creates one pool with a deterministic id and one OIDC provider for app.terraform.io", () => {
+    const pool = stack.one("google_iam_workload_identity_pool");
+    expect(pool.workload_identity_pool_id).toBe("tfc-test");
+    expect(String(pool.workload_identity_pool_id)).toMatch(/^(?!gcp-)[a-z0-9-]{4,32}$/);
+    const provider = stack.one("google_iam_workload_identity_pool_provider");
+    expect(provider.oidc).toEqual({ issuer_uri: "https://app.terraform.io" });
+    expect(provider.workload_identity_pool_provider_id).toBe("terraform-cloud");
+    expect(String(provider.workload_identity_pool_id)).toMatch(/^\$\{google_iam_workload_identity_pool\.platform_terraform-cloud-trust_pool_[A-F0-9]+\.workload_identity_pool_id\}$/);
+  });
+
+  it("maps the subject and Terraform Cloud's claims, and admits only the organization and project", () => {
+    const provider = stack.one("google_iam_workload_identity_pool_provider");
+    expect(provider.attribute_mapping).toEqual({
+      "google.subject": "assertion.sub",
+      "attribute.terraform_organization_name": "assertion.terraform_organization_name",
+      "attribute.terraform_project_name": "assertion.terraform_project_name",
+      "attribute.terraform_workspace_name": "assertion.terraform_workspace_name",
+      "attribute.terraform_run_phase": "assertion.terraform_run_phase",
+    });
+    expect(provider.attribute_condition).toBe('assertion.terraform_organization_name == "acme-data" && assertion.terraform_project_name == "data-platform"');
+  });
+
+  it("creates the run service account and lets each workspace, and nothing else, act as it", () => {
+    const account = stack.one("google_service_account");
+    expect(account.account_id).toBe("test-terraform-cloud");
+    const bindings = stack.all("google_service_account_iam_member");
+    expect(bindings).toHaveLength(2);
+    for (const binding of bindings) {
+      expect(binding.role).toBe("roles/iam.workloadIdentityUser");
+      expect(String(binding.service_account_id)).toMatch(/^\$\{google_service_account\.platform_terraform-cloud-trust_[A-F0-9]+\.name\}$/);
+    }
+    expect(bindings.map((binding) => binding.member).sort()).toEqual(
+      ["test-apps", "test-infra"].map((workspace) =>
+        expect.stringMatching(
+          new RegExp(`^principalSet://iam\\.googleapis\\.com/\\$\\{google_iam_workload_identity_pool\\.platform_terraform-cloud-trust_pool_[A-F0-9]+\\.name\\}/attribute\\.terraform_workspace_name/${workspace}$`),
+        ),
+      ),
+    );
+  });
+
+  it("grants the project roles the stacks need, and not owner", () => {
+    const members = stack.all("google_project_iam_member");
+    expect(members.map((member) => member.role).sort()).toEqual([...TERRAFORM_CLOUD_PROJECT_ROLES].sort());
+    expect(TERRAFORM_CLOUD_PROJECT_ROLES).not.toContain("roles/owner");
+    for (const member of members) {
+      expect(member.project).toBe("acme-data-test");
+      expect(String(member.member)).toMatch(/^\$\{google_service_account\.platform_terraform-cloud-trust_[A-F0-9]+\.member\}$/);
+      expect(member.depends_on).toEqual([expect.stringMatching(/^google_project_service\.platform_apis_resource-manager_[A-F0-9]+$/)]);
+    }
+  });
+
+  it("enables the IAM, STS and IAM Credentials APIs first", () => {
+    const services = stack.all("google_project_service").map((service) => service.service);
+    expect(services).toEqual(expect.arrayContaining(["iam.googleapis.com", "sts.googleapis.com", "iamcredentials.googleapis.com"]));
+    const pool = stack.one("google_iam_workload_identity_pool");
+    expect(pool.depends_on).toEqual([expect.stringMatching(/platform_apis_iam_/), expect.stringMatching(/platform_apis_sts_/)]);
+    expect(stack.one("google_service_account").depends_on).toEqual([expect.stringMatching(/platform_apis_iam_/), expect.stringMatching(/platform_apis_iam-credentials_/)]);
+  });
+
+  it("gives the workspaces the documented variables, with tokens for the email and provider name", () => {
+    const outputs = stack.json.output ?? {};
+    expect(Object.keys(outputs).sort()).toEqual(["TFC_GCP_PROVIDER_AUTH", "TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL", "TFC_GCP_WORKLOAD_PROVIDER_NAME"]);
+    expect(outputs.TFC_GCP_PROVIDER_AUTH.value).toBe("true");
+    expect(outputs.TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL.value).toMatch(/^\$\{google_service_account\.platform_terraform-cloud-trust_[A-F0-9]+\.email\}$/);
+    // The provider's `name`: projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>.
+    expect(outputs.TFC_GCP_WORKLOAD_PROVIDER_NAME.value).toMatch(/^\$\{google_iam_workload_identity_pool_provider\.platform_terraform-cloud-trust_oidc-provider_[A-F0-9]+\.name\}$/);
+  });
+
+  it("puts no secret anywhere: no key, no credential variable", () => {
+    expect(stack.all("google_service_account_key")).toHaveLength(0);
+    expect(stack.text).not.toMatch(/private_key|GOOGLE_CREDENTIALS|client_secret|password/i);
+  });
+
+  it("keeps the service account id within 30 characters for long environment names", () => {
+    expect(terraformCloudAccountId(platform.ctx)).toBe("test-terraform-cloud");
+    const long = synthTrust({ ...gcpSpec(), name: "identity-long-nm" }, { ...TARGET, workspaces: ["identity-long-nm-infra"] });
+    expect(long.stack.one("google_service_account").account_id).toBe("identity-long-nm-tfc");
+    expect(terraformCloudPoolId(long.platform.ctx)).toBe("tfc-identity-long-nm");
+    const gcpNamed = synthTrust({ ...gcpSpec(), name: "gcp" });
+    expect(gcpNamed.stack.one("google_iam_workload_identity_pool").workload_identity_pool_id).toBe("tfc-gcp");
+  });
+
+  it("refuses names whose token subject exceeds GCP's 127-byte limit, naming the field", () => {
+    const long = { organization: "o".repeat(40), project: "p".repeat(40), workspaces: ["test-infra"] };
+    expect(() => synthTrust(gcpSpec(), long)).toThrow(SpecError);
+    expect(() => synthTrust(gcpSpec(), long)).toThrow(/terraformCloud: .*127-byte limit/);
+    expect(() => synthTrust(gcpSpec(), { ...TARGET, workspaces: [] })).toThrow(RangeError);
+  });
+
+  it("adds nothing to an environment that does not ask for it", () => {
+    const infra = synthInfra(gcpSpec());
+    expect(infra.all("google_iam_workload_identity_pool")).toHaveLength(0);
+    expect(infra.all("google_iam_workload_identity_pool_provider")).toHaveLength(0);
+    expect(infra.all("google_project_service").map((service) => service.service)).not.toContain("sts.googleapis.com");
+    expect(infra.text).not.toContain("terraform-cloud");
+  });
+});

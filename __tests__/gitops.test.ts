@@ -1,0 +1,147 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { parseGitops } from "../constructs/core/gitops";
+import { parseEnvironments } from "../constructs/core/spec";
+import { environments } from "../environments";
+import { gitops } from "../environments/gitops";
+import { commitState, workspacesOf } from "../scripts/promote";
+import { buildApp } from "../stacks/app";
+import { GitopsStack } from "../stacks/gitops";
+import { baseSpec } from "./support/fixtures";
+import { tempDir } from "./support/outdir";
+import { SynthesizedStack, type TfBlock } from "./support/synth";
+
+const stack = new SynthesizedStack(Testing.synth(new GitopsStack(Testing.app(), parseGitops(gitops), parseEnvironments(environments))));
+const workspace = (name: string) => stack.all("tfe_workspace").find((w) => w.name === name) as TfBlock;
+const settings = (name: string) => stack.find("tfe_workspace_settings", `${name}-settings`);
+
+describe("the gitops stack", () => {
+  it("is deployed from ops: its own state is the ops-gitops workspace", () => {
+    expect(stack.json.terraform?.cloud).toEqual({ organization: "acme-data", workspaces: { name: "ops-gitops", project: "data-platform-ops" } });
+  });
+
+  it("has a project per Terraform Cloud environment and a workspace per stack", () => {
+    expect(stack.all("tfe_project").map((p) => p.name).sort()).toEqual(["data-platform-ops", "data-platform-prod", "data-platform-staging", "data-platform-staging", "data-platform-staging"]);
+    expect(stack.all("tfe_workspace").map((w) => w.name).sort()).toEqual([
+      "ops-apps", "ops-infra", "prod-apps", "prod-infra", "staging-apps", "staging-azure-apps", "staging-azure-infra", "staging-gcp-apps", "staging-gcp-infra", "staging-infra",
+    ]);
+  });
+
+  it("runs each workspace from its stack's committed directory, triggered only by it", () => {
+    expect(workspace("prod-infra")).toMatchObject({
+      working_directory: "synthesized/stacks/prod-infra",
+      trigger_prefixes: ["synthesized/stacks/prod-infra"],
+      file_triggers_enabled: true,
+      terraform_version: "1.11.4",
+      vcs_repo: { identifier: "acme/data-platform", branch: "production", github_app_installation_id: "ghain-example0000" },
+    });
+    expect(workspace("staging-apps").vcs_repo).toMatchObject({ branch: "main" });
+  });
+
+  it("auto-applies staging and ops, and waits for a person in production", () => {
+    expect(settings("staging-infra").auto_apply).toBe(true);
+    expect(settings("ops-apps").auto_apply).toBe(true);
+    expect(settings("prod-infra").auto_apply).toBe(false);
+    expect(settings("prod-apps").auto_apply).toBe(false);
+  });
+
+  it("shares state only from infra to the gitops workspace, and triggers apps after infra", () => {
+    for (const settingsBlock of stack.all("tfe_workspace_settings")) expect(settingsBlock.global_remote_state).toBe(false);
+    expect(String(settings("prod-infra").remote_state_consumer_ids)).toMatch(/data\.tfe_workspace\.gitops-workspace/);
+    expect(settings("prod-apps").remote_state_consumer_ids).toEqual([]);
+    const trigger = stack.find("tfe_run_trigger", "prod-infra-to-apps");
+    expect(String(trigger.workspace_id)).toContain("tfe_workspace.prod-apps");
+    expect(String(trigger.sourceable_id)).toContain("tfe_workspace.prod-infra");
+  });
+
+  it("gives every workspace its environment's dynamic-credential variables, read from the infra outputs", () => {
+    const variables = stack.all("tfe_variable");
+    expect(variables).toHaveLength(10);
+    for (const variable of variables) {
+      expect(variable).toMatchObject({ category: "env" });
+      expect(String(variable.for_each)).toContain("terraform_cloud_variables");
+      expect(variable).not.toHaveProperty("sensitive");
+    }
+  });
+
+  it("rejects delivery settings with both or no VCS connection", () => {
+    expect(() => parseGitops({ ...gitops, oauthTokenId: "ot-abc" })).toThrow(/exactly one of githubAppInstallationId or oauthTokenId/);
+  });
+
+  it("rejects a gitops home without Terraform Cloud", () => {
+    const local = { ...baseSpec(), name: "local" };
+    const cloud = { ...baseSpec(), name: "cloud", network: { cidr: "10.43.0.0/16" }, terraformCloud: { organization: "acme-data", project: "data-platform" } };
+    expect(() => buildApp([local, cloud], tempDir("gitops"), { ...gitops, deployedFrom: "local" })).toThrow(/deployedFrom: given "local"; accepted: an environment with terraformCloud \(cloud\)/);
+  });
+});
+
+describe("AWS trust for Terraform Cloud runs (in <env>-infra)", () => {
+  const infra = new SynthesizedStack(readFileSync(join(__dirname, "..", "synthesized", "stacks", "prod-infra", "cdk.tf.json"), "utf8"));
+
+  it("lets only this environment's workspaces assume the role, through app.terraform.io's OIDC", () => {
+    const provider = infra.all("aws_iam_openid_connect_provider").find((p) => p.url === "https://app.terraform.io");
+    expect(provider).toMatchObject({ client_id_list: ["aws.workload.identity"] });
+    const trust = SynthesizedStack.policy(infra.find("aws_iam_role", /^platform_terraform-cloud-trust_[A-F0-9]+$/), "assume_role_policy").Statement[0];
+    expect(trust.Condition).toEqual({
+      StringEquals: { "app.terraform.io:aud": "aws.workload.identity" },
+      StringLike: {
+        "app.terraform.io:sub": [
+          "organization:acme-data:project:data-platform-prod:workspace:prod-infra:run_phase:*",
+          "organization:acme-data:project:data-platform-prod:workspace:prod-apps:run_phase:*",
+        ],
+      },
+    });
+    expect(infra.json.output?.terraform_cloud_variables).toMatchObject({ value: { TFC_AWS_PROVIDER_AUTH: "true" } });
+    expect(infra.text).not.toMatch(/AWS_SECRET_ACCESS_KEY|aws_iam_access_key/);
+  });
+});
+
+describe("promotion to production", () => {
+  it("promotes a commit only once staging applied it, and never one that failed", () => {
+    expect(commitState([{ status: "applied", commitSha: "abc" }], "abc")).toBe("applied");
+    expect(commitState([{ status: "planned_and_finished", commitSha: "abc" }], "abc")).toBe("applied");
+    expect(commitState([{ status: "planning", commitSha: "abc" }, { status: "applied", commitSha: "old" }], "abc")).toBe("pending");
+    expect(commitState([{ status: "errored", commitSha: "abc" }], "abc")).toBe("failed");
+    expect(commitState([], "abc")).toBe("pending");
+  });
+
+  it("waits for the staging workspaces named by the spec", () => {
+    expect(workspacesOf("staging")).toEqual({ organization: "acme-data", workspaces: ["staging-infra", "staging-apps"] });
+  });
+});
+
+describe("GitHub Actions workflows", () => {
+  const dir = join(__dirname, "..", ".github", "workflows");
+  const workflows = new Map(readdirSync(dir).map((file) => [file, parse(readFileSync(join(dir, file), "utf8")) as { on: Record<string, unknown>; jobs: Record<string, { steps: { run?: string; uses?: string; env?: Record<string, string> }[] }> }]));
+  const runs = (file: string) => Object.values(workflows.get(file)?.jobs ?? {}).flatMap((job) => job.steps.map((step) => step.run ?? "")).join("\n");
+
+  it("check a pull request: install, lint, synth, the stale-output check, test, and the per-stack diff", () => {
+    const pr = runs("pull-request.yml");
+    expect(Object.keys(workflows.get("pull-request.yml")?.on ?? {})).toEqual(["pull_request"]);
+    for (const command of ["npm ci", "npm run lint", "npm run synth", "git diff --exit-code --stat -- synthesized", "npm test", "scripts/stack-diff.ts", "GITHUB_STEP_SUMMARY"]) {
+      expect(pr).toContain(command);
+    }
+    const diffStep = Object.values(workflows.get("pull-request.yml")?.jobs ?? {}).flatMap((job) => job.steps).find((step) => step.run?.includes("stack-diff"));
+    expect(diffStep?.env?.ALLOW_STATEFUL).toContain("allow-stateful-replacement");
+  });
+
+  it("never apply anything: Terraform Cloud does", () => {
+    for (const file of workflows.keys()) expect(runs(file)).not.toMatch(/cdktf deploy|terraform apply|npm run deploy/);
+  });
+
+  it("promote production only after staging applied the commit, by fast-forward", () => {
+    const promote = runs("promote-production.yml");
+    expect(promote.indexOf("scripts/promote.ts wait --environment staging")).toBeGreaterThanOrEqual(0);
+    expect(promote.indexOf("scripts/promote.ts wait")).toBeLessThan(promote.indexOf("refs/heads/production"));
+    expect(promote).not.toContain("--force");
+  });
+
+  it("pin every action to a major version", () => {
+    const actions = [...workflows.values()].flatMap((workflow) => Object.values(workflow.jobs).flatMap((job) => job.steps.map((step) => step.uses))).filter((uses) => uses !== undefined);
+    expect(actions.length).toBeGreaterThan(0);
+    for (const uses of actions) expect(uses).toMatch(/@v\d+$/);
+  });
+});

@@ -1,0 +1,187 @@
+import { Construct } from "constructs";
+import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
+import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { SpecError } from "../core/errors";
+import type { ITerraformCloudTrust, TerraformCloudTarget } from "../core/interfaces";
+import type { GcpContext } from "./context";
+
+/** The issuer of Terraform Cloud's workload identity tokens (the same for every organization). */
+export const TERRAFORM_CLOUD_ISSUER = "https://app.terraform.io";
+
+/**
+ * Token claims mapped to pool attributes, by Terraform Cloud's documented claim names
+ * (workload identity tokens). `google.subject` is the token subject,
+ * `organization:<org>:project:<project>:workspace:<workspace>:run_phase:<plan|apply>`, so Cloud
+ * Audit Logs name the workspace and phase of every call.
+ */
+export const TERRAFORM_CLOUD_ATTRIBUTE_MAPPING: Readonly<Record<string, string>> = {
+  "google.subject": "assertion.sub",
+  "attribute.terraform_organization_name": "assertion.terraform_organization_name",
+  "attribute.terraform_project_name": "assertion.terraform_project_name",
+  "attribute.terraform_workspace_name": "assertion.terraform_workspace_name",
+  "attribute.terraform_run_phase": "assertion.terraform_run_phase",
+};
+
+/**
+ * What the runs need on the project, as project-level roles of the run service account. The
+ * stacks this platform synthesizes create networks, GKE clusters and node pools, Cloud SQL,
+ * buckets, Secret Manager secrets, DNS zones, service accounts and IAM bindings on all of
+ * these, and the apps stack installs Helm charts with cluster-wide RBAC:
+ * - `roles/editor` creates, changes and deletes the resources themselves (and acts as the GKE
+ *   node service account), but sets no IAM policy and manages no workload identity pool;
+ * - `roles/iam.securityAdmin` sets the IAM policies: project bindings (node service account,
+ *   DNS zone lister), and bindings on service accounts, buckets, secrets and DNS zones. It
+ *   contains what `roles/resourcemanager.projectIamAdmin` would add, so that role is not granted;
+ * - `roles/iam.roleAdmin` manages the project's custom roles (the DNS zone lister);
+ * - `roles/iam.workloadIdentityPoolAdmin` manages this trust's own pool and provider once
+ *   Terraform Cloud applies the stack holding them (the google provider documents that Owner
+ *   and Editor lack these permissions);
+ * - `roles/container.admin` creates the Kubernetes RBAC objects of the Helm releases
+ *   (ClusterRoles, ClusterRoleBindings), which Editor cannot.
+ *
+ * Not `roles/owner`: Owner also holds every permission Editor leaves out of every service
+ * (project deletion included); this set names each power beyond Editor and why. It is no hard
+ * boundary, though: a principal that sets the project's IAM policy can grant itself any role,
+ * so treat these runs as project administrators and keep the project to this environment.
+ */
+export const TERRAFORM_CLOUD_PROJECT_ROLES = [
+  "roles/editor",
+  "roles/iam.securityAdmin",
+  "roles/iam.roleAdmin",
+  "roles/iam.workloadIdentityPoolAdmin",
+  "roles/container.admin",
+] as const;
+
+/** GCP rejects a token whose mapped `google.subject` is longer than this (bytes). */
+const MAX_SUBJECT_BYTES = 127;
+
+/**
+ * The workload identity pool id of an environment, `tfc-<env>`: 6 to 20 characters (pool ids
+ * take 4 to 32 of `a-z`, `0-9`, `-`). The environment name comes last because pool ids may not
+ * start with `gcp-`, which an environment name may. Deterministic, so the pool can be named
+ * before it exists; a deleted pool keeps its id for 30 days (undelete it rather than recreate).
+ */
+export function terraformCloudPoolId(ctx: GcpContext): string {
+  return `tfc-${ctx.env.name}`;
+}
+
+/** The id of the pool's one provider; pool-scoped, so it needs no environment name. */
+export const TERRAFORM_CLOUD_PROVIDER_ID = "terraform-cloud";
+
+/**
+ * The account id of the run service account, `<env>-terraform-cloud`; `<env>-tfc` for
+ * environment names longer than 14 characters, where the long form exceeds the 30 characters
+ * service account ids take. Depends on the environment name alone.
+ */
+export function terraformCloudAccountId(ctx: GcpContext): string {
+  const long = ctx.name("terraform-cloud");
+  return long.length <= 30 ? ctx.serviceAccountId("terraform-cloud") : ctx.serviceAccountId("tfc");
+}
+
+/**
+ * Terraform Cloud dynamic provider credentials on GCP (workload identity federation, no key):
+ * - a workload identity pool `tfc-<env>` with one OIDC provider for `https://app.terraform.io`.
+ *   The issuer is shared by every Terraform Cloud organization, so the provider's attribute
+ *   condition admits only tokens of the target's organization and project. No
+ *   `allowed_audiences`: GCP then accepts only its default audience, the provider's own full
+ *   name, which is what Terraform Cloud sends unless `TFC_GCP_WORKLOAD_IDENTITY_AUDIENCE` is set;
+ * - a run service account (`terraformCloudAccountId`) that only the target's workspaces may act
+ *   as: `roles/iam.workloadIdentityUser` for
+ *   `principalSet://iam.googleapis.com/<pool>/attribute.terraform_workspace_name/<workspace>`
+ *   per workspace (workspace names are unique within the organization the condition pins);
+ *   plan and apply phases alike;
+ * - the project roles of `TERRAFORM_CLOUD_PROJECT_ROLES`;
+ * - the IAM, Security Token Service and IAM Credentials APIs (the token exchange and the
+ *   service account impersonation).
+ *
+ * The infra stack holding this trust is applied by the runs it lets in: its first apply needs
+ * other credentials (a project owner, locally), and later runs can change or remove it.
+ * @throws SpecError when a workspace's token subject would exceed GCP's 127-byte limit for
+ *   `google.subject` (long organization and project names).
+ */
+export class GcpTerraformCloudTrust extends Construct implements ITerraformCloudTrust {
+  readonly pool: IamWorkloadIdentityPool;
+  readonly provider: IamWorkloadIdentityPoolProvider;
+  readonly serviceAccount: ServiceAccount;
+  readonly workspaceVariables: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, ctx: GcpContext, target: TerraformCloudTarget) {
+    super(scope, id);
+    if (target.workspaces.length === 0) throw new RangeError("a Terraform Cloud trust needs at least one workspace");
+    checkSubjectLength(ctx, target);
+    const env = ctx.env.name;
+
+    this.pool = new IamWorkloadIdentityPool(this, "pool", {
+      workloadIdentityPoolId: terraformCloudPoolId(ctx),
+      displayName: `${env} Terraform Cloud`.slice(0, 32),
+      description: `${env}: Terraform Cloud runs of ${target.organization}/${target.project}`,
+      dependsOn: ctx.apis.needed("iam", "sts"),
+    });
+    this.provider = new IamWorkloadIdentityPoolProvider(this, "oidc-provider", {
+      workloadIdentityPoolId: this.pool.workloadIdentityPoolId,
+      workloadIdentityPoolProviderId: TERRAFORM_CLOUD_PROVIDER_ID,
+      displayName: "Terraform Cloud",
+      description: `${env}: tokens of organization ${target.organization}, project ${target.project}`,
+      oidc: { issuerUri: TERRAFORM_CLOUD_ISSUER },
+      attributeMapping: { ...TERRAFORM_CLOUD_ATTRIBUTE_MAPPING },
+      attributeCondition: terraformCloudCondition(target),
+    });
+
+    this.serviceAccount = new ServiceAccount(this, "Resource", {
+      accountId: terraformCloudAccountId(ctx),
+      displayName: `${env} Terraform Cloud runs`,
+      description: `${env}: Terraform Cloud runs of ${target.organization}/${target.project} workspaces ${target.workspaces.join(", ")}`.slice(0, 256),
+      dependsOn: ctx.apis.needed("iam", "iamCredentials"),
+    });
+    for (const workspace of target.workspaces) {
+      new ServiceAccountIamMember(this, `workspace-${workspace}`, {
+        serviceAccountId: this.serviceAccount.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: `principalSet://iam.googleapis.com/${this.pool.name}/attribute.terraform_workspace_name/${workspace}`,
+      });
+    }
+    for (const role of TERRAFORM_CLOUD_PROJECT_ROLES) {
+      new ProjectIamMember(this, `project-${role.replace("roles/", "").replace(/\./g, "-")}`, {
+        project: ctx.projectId,
+        role,
+        member: this.serviceAccount.member,
+        dependsOn: ctx.apis.needed("resourceManager"),
+      });
+    }
+
+    this.workspaceVariables = {
+      TFC_GCP_PROVIDER_AUTH: "true",
+      TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL: this.serviceAccount.email,
+      // projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>
+      TFC_GCP_WORKLOAD_PROVIDER_NAME: this.provider.name,
+    };
+  }
+}
+
+/** The provider's attribute condition (CEL): the target's organization and project only. */
+export function terraformCloudCondition(target: TerraformCloudTarget): string {
+  // JSON string literals are valid CEL string literals for these names (printable ASCII).
+  return [
+    `assertion.terraform_organization_name == ${JSON.stringify(target.organization)}`,
+    `assertion.terraform_project_name == ${JSON.stringify(target.project)}`,
+  ].join(" && ");
+}
+
+function checkSubjectLength(ctx: GcpContext, target: TerraformCloudTarget): void {
+  for (const workspace of target.workspaces) {
+    // `apply` is the longer of the two run phases.
+    const subject = `organization:${target.organization}:project:${target.project}:workspace:${workspace}:run_phase:apply`;
+    const bytes = Buffer.byteLength(subject, "utf8");
+    if (bytes > MAX_SUBJECT_BYTES) {
+      throw new SpecError(ctx.env.name, [
+        {
+          path: "terraformCloud",
+          message: `given organization ${JSON.stringify(target.organization)} and project ${JSON.stringify(target.project)}; accepted: names short enough that the run token subject of workspace ${workspace} fits GCP's ${MAX_SUBJECT_BYTES}-byte limit for google.subject (it is ${bytes} bytes)`,
+        },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import type { Construct } from "constructs";
+import { Fn, TerraformIterator, TerraformStack } from "cdktf";
+import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
+import { Project } from "@cdktf/provider-tfe/lib/project";
+import { Workspace } from "@cdktf/provider-tfe/lib/workspace";
+import { WorkspaceSettings } from "@cdktf/provider-tfe/lib/workspace-settings";
+import { RunTrigger } from "@cdktf/provider-tfe/lib/run-trigger";
+import { Variable } from "@cdktf/provider-tfe/lib/variable";
+import { DataTfeOutputs } from "@cdktf/provider-tfe/lib/data-tfe-outputs";
+import { DataTfeWorkspace } from "@cdktf/provider-tfe/lib/data-tfe-workspace";
+import type { Gitops } from "../constructs/core/gitops";
+import type { Environment } from "../constructs/core/spec";
+import { COMMITTED_OUTPUT_DIR } from "./output";
+import { configureTerraform } from "./backend";
+import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
+
+
+/**
+ * `gitops`: Terraform Cloud itself, managed from the environment named in `gitops.deployedFrom`.
+ * For every environment with `terraformCloud`:
+ * - a project, and a workspace per stack (`<env>-infra`, `<env>-apps`), VCS-driven, running in the
+ *   stack's committed directory and triggered only by changes under it;
+ * - production follows the production branch and waits for a person to confirm each apply;
+ *   other environments follow the main branch and apply by themselves;
+ * - state is shared with no one except that `<env>-infra` shares with this workspace, which reads
+ *   its dynamic-credential variables; `<env>-apps` finds the infra by names, not state, and a run
+ *   trigger queues it after every infra apply;
+ * - each workspace gets its environment's dynamic-credential variables (OIDC; no static key).
+ */
+export class GitopsStack extends TerraformStack {
+  constructor(scope: Construct, gitops: Gitops, envs: readonly Environment[]) {
+    super(scope, "gitops");
+    const home = envs.find((env) => env.name === gitops.deployedFrom);
+    if (!home) throw new Error(`gitops.deployedFrom names "${gitops.deployedFrom}", which is not an environment (the spec check should have caught this)`);
+    // Its workspace, `<home>-gitops`, is created by hand once (see the README's bootstrap).
+    configureTerraform(this, home, "gitops");
+    // The token comes from TFE_TOKEN: a team token of the gitops workspace, set as a sensitive variable.
+    new TfeProvider(this, "tfe", {});
+
+    const self = home.terraformCloud
+      ? new DataTfeWorkspace(this, "gitops-workspace", { name: `${home.name}-gitops`, organization: home.terraformCloud.organization })
+      : undefined;
+
+    for (const env of envs) {
+      const cloud = env.terraformCloud;
+      if (cloud === undefined) continue;
+      const project = new Project(this, `${env.name}-project`, { organization: cloud.organization, name: cloud.project });
+      const kinds = ["infra", ...(env.apps.length > 0 ? ["apps"] : [])] as const;
+      const workspaces = kinds.map((kind) => {
+        const name = `${env.name}-${kind}`;
+        const directory = `${COMMITTED_OUTPUT_DIR}/stacks/${name}`;
+        const workspace = new Workspace(this, name, {
+          name,
+          organization: cloud.organization,
+          projectId: project.id,
+          description: `${kind} of ${env.name}, from ${directory}`,
+          workingDirectory: directory,
+          fileTriggersEnabled: true,
+          triggerPrefixes: [directory],
+          queueAllRuns: false,
+          terraformVersion: gitops.terraformVersion,
+          vcsRepo: {
+            identifier: gitops.repository,
+            branch: env.production ? gitops.productionBranch : gitops.mainBranch,
+            githubAppInstallationId: gitops.githubAppInstallationId,
+            oauthTokenId: gitops.oauthTokenId,
+          },
+          lifecycle: { preventDestroy: true },
+        });
+        new WorkspaceSettings(this, `${name}-settings`, {
+          workspaceId: workspace.id,
+          executionMode: "remote",
+          autoApply: !env.production,
+          globalRemoteState: false,
+          remoteStateConsumerIds: kind === "infra" && self ? [self.id] : [],
+        });
+        return workspace;
+      });
+      if (workspaces.length > 1) {
+        new RunTrigger(this, `${env.name}-infra-to-apps`, { workspaceId: workspaces[1].id, sourceableId: workspaces[0].id });
+      }
+
+      const infraOutputs = new DataTfeOutputs(this, `${env.name}-infra-outputs`, { organization: cloud.organization, workspace: `${env.name}-infra` });
+      const variables = TerraformIterator.fromMap(
+        Fn.lookup(infraOutputs.nonsensitiveValues, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {}) as unknown as Record<string, string>,
+      );
+      workspaces.forEach((workspace, index) => {
+        new Variable(this, `${env.name}-${kinds[index]}-credentials`, {
+          forEach: variables,
+          workspaceId: workspace.id,
+          category: "env",
+          key: variables.key,
+          value: variables.value,
+          description: "Dynamic provider credentials (OIDC), from the environment's infra outputs",
+        });
+      });
+    }
+  }
+}
