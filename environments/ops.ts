@@ -13,7 +13,8 @@ export const ops = {
     gcp: { region: "europe-west1", projectId: "acme-data-ops" },
   },
   // Replace with your Terraform Cloud organization: each stack becomes the workspace <env>-<stack>.
-  terraformCloud: { organization: "acme-data", project: "data-platform-ops" },
+  // Ops holds only monitoring: it deploys continuously from main, unlike prod.
+  terraformCloud: { organization: "acme-data", project: "data-platform-ops", release: "continuous" },
   owner: "data-platform",
   costCentre: "cc-1002",
   network: { cidr: "10.30.0.0/20", zones: 2 },

@@ -20,8 +20,8 @@ import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
  * For every environment with `terraformCloud`:
  * - a project, and a workspace per stack (`<env>-infra`, `<env>-apps`), VCS-driven, running in the
  *   stack's committed directory and triggered only by changes under it;
- * - production follows the production branch and waits for a person to confirm each apply;
- *   other environments follow the main branch and apply by themselves;
+ * - `promoted` environments (production) follow the production branch and wait for a person to
+ *   confirm each apply; `continuous` ones (staging, ops) follow main and apply by themselves;
  * - state is shared with no one except that `<env>-infra` shares with this workspace, which reads
  *   its dynamic-credential variables; `<env>-apps` finds the infra by names, not state, and a run
  *   trigger queues it after every infra apply;
@@ -61,7 +61,7 @@ export class GitopsStack extends TerraformStack {
           terraformVersion: gitops.terraformVersion,
           vcsRepo: {
             identifier: gitops.repository,
-            branch: env.production ? gitops.productionBranch : gitops.mainBranch,
+            branch: cloud.release === "promoted" ? gitops.productionBranch : gitops.mainBranch,
             githubAppInstallationId: gitops.githubAppInstallationId,
             oauthTokenId: gitops.oauthTokenId,
           },
@@ -70,7 +70,7 @@ export class GitopsStack extends TerraformStack {
         new WorkspaceSettings(this, `${name}-settings`, {
           workspaceId: workspace.id,
           executionMode: "remote",
-          autoApply: !env.production,
+          autoApply: cloud.release === "continuous",
           globalRemoteState: false,
           remoteStateConsumerIds: kind === "infra" && self ? [self.id] : [],
         });

@@ -191,6 +191,12 @@ const environmentSchema = z.strictObject({
     .strictObject({
       organization: pattern(/^[A-Za-z0-9_-]{3,40}$/, "a Terraform Cloud organization name (letters, digits, _ and -)"),
       project: pattern(/^[A-Za-z0-9 _-]{3,40}$/, "a Terraform Cloud project name (letters, digits, spaces, _ and -)"),
+      /**
+       * `continuous`: workspaces follow the main branch and apply by themselves. `promoted`: they
+       * follow the production branch (moved only after staging applied a commit) and wait for a
+       * person to confirm each apply. @default promoted in production, continuous elsewhere
+       */
+      release: z.enum(["continuous", "promoted"], { error: "accepted: continuous | promoted" }).optional(),
     })
     .optional(),
   network: z.strictObject({
@@ -223,6 +229,7 @@ function resolveDefaults(env: ParsedEnvironment) {
   const production = env.production;
   return {
     ...env,
+    terraformCloud: env.terraformCloud && { ...env.terraformCloud, release: env.terraformCloud.release ?? (production ? "promoted" : "continuous") },
     network: { ...env.network, zones: env.network.zones ?? (production ? 3 : 2) },
     cluster: { ...env.cluster, logRetentionDays: env.cluster.logRetentionDays ?? (production ? 90 : 30) },
     apps: env.apps.map((app) => ({ ...app, size: app.size ?? (production ? "medium" : "small") })),
