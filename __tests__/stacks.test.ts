@@ -45,6 +45,16 @@ describe("default environments", () => {
     for (const [path, content] of fresh) expect({ path, content: committed.get(path) }).toEqual({ path, content });
   });
 
+  it("contain no accidental Terraform template: every ${...} is a reference or a function call", () => {
+    // Terraform reads ${...} in any JSON string; app configuration that means its own variables
+    // must escape it as $${...}.
+    const expression = /^(data|var|local|each)\.|^[a-z][a-z0-9]*_[a-z0-9_]+\.|^[a-z][a-z0-9_]*\(/;
+    const offending = [...readTree(outdir)].flatMap(([path, content]) =>
+      [...content.matchAll(/(?<!\$)\$\{([^}]*)/g)].map((match) => match[1]).filter((inner) => !expression.test(inner)).map((inner) => `${path}: \${${inner}}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
   it("keep every default stack's state in its own Terraform Cloud workspace <env>-<stack>", () => {
     const workspaces = stackNames(outdir).map((stack) => JSON.parse(stackJson(outdir, stack)).terraform.cloud?.workspaces.name);
     expect(workspaces).toEqual(stackNames(outdir).map((stack) => (stack === "gitops" ? "ops-gitops" : stack)));

@@ -93,8 +93,8 @@ describe.each(CLOUD_CASES)("Grafana on $cloud, production $production", ({ cloud
     const alertingCluster = {
       enabled: true,
       ha_peers: "grafana-headless:9094",
-      ha_listen_address: "${POD_IP}:9094",
-      ha_advertise_address: "${POD_IP}:9094",
+      ha_listen_address: "$${POD_IP}:9094",
+      ha_advertise_address: "$${POD_IP}:9094",
     };
     expect(ini.unified_alerting).toEqual(production ? alertingCluster : undefined);
     expect(at(values, "fullnameOverride")).toBe("grafana");

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  KUBE_PROMETHEUS_STACK_CHART,
   MONITORING_GRAFANA_SECRET,
   MONITORING_NAMESPACE,
   MONITORING_RELEASE,
@@ -24,10 +23,10 @@ describe.each(CLOUD_CASES)("monitoring on $cloud, production $production", ({ cl
     expect(ctx.database).toBeUndefined();
     expect(release.name).toBe("monitoring");
     expect(release.chart).toEqual({ repository: "https://prometheus-community.github.io/helm-charts", chart: "kube-prometheus-stack", version: "88.5.3" });
-    expect(release.chart).toBe(KUBE_PROMETHEUS_STACK_CHART);
     expect(at(values, "fullnameOverride")).toBe(MONITORING_RELEASE);
     expect(ctx.namespace).toBe(MONITORING_NAMESPACE);
-    expect(PROMETHEUS_URL).toBe(`http://${MONITORING_RELEASE}-prometheus.${MONITORING_NAMESPACE}.svc.cluster.local:9090`);
+    // The chart names Prometheus's service <fullnameOverride>-prometheus.
+    expect(PROMETHEUS_URL).toBe("http://monitoring-prometheus.monitoring.svc.cluster.local:9090");
     expect(at(values, "crds.enabled")).toBe(true);
   });
 

@@ -58,8 +58,9 @@ function renderIni(ctx: AppContext, db: AppDatabase): Record<string, unknown> {
     ini.unified_alerting = {
       enabled: true,
       ha_peers: `${GRAFANA_RELEASE}-headless:${GOSSIP_PORT}`,
-      ha_listen_address: `\${POD_IP}:${GOSSIP_PORT}`,
-      ha_advertise_address: `\${POD_IP}:${GOSSIP_PORT}`,
+      // `$${` is Terraform's escape: Grafana receives `${POD_IP}` and expands it itself.
+      ha_listen_address: `$\${POD_IP}:${GOSSIP_PORT}`,
+      ha_advertise_address: `$\${POD_IP}:${GOSSIP_PORT}`,
     };
   }
   return ini;

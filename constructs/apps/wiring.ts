@@ -83,7 +83,8 @@ export class AppWiring extends Construct {
       ...(props.database ? databaseManifests(app, namespace, props.database) : []),
       ...(props.namespaceRules.length > 0 ? namespaceRoleManifests(app, namespace, props.serviceAccount, props.namespaceRules) : []),
     ];
-    this.ready = [account];
+    // Without manifests of its own, the app still waits for what the wiring would have waited for.
+    this.ready = this.manifests.length > 0 ? [account] : [account, ...props.dependsOn];
     if (this.manifests.length > 0) {
       const wiring = new ManifestsRelease(this, "wiring", {
         name: `${app}-wiring`,

@@ -78,7 +78,8 @@ export class AwsDatabase extends Construct implements IDatabase {
     });
 
     const parameters = new DbParameterGroup(this, "parameters", {
-      name: identifier,
+      // The family is in the name: a major upgrade creates the new group before the old one goes.
+      name: `${identifier}-pg${spec.postgresVersion}`,
       family: `postgres${spec.postgresVersion}`,
       description: `${identifier}: TLS required`,
       parameter: [
