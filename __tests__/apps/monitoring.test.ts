@@ -70,13 +70,16 @@ describe.each(CLOUD_CASES)("monitoring on $cloud, production $production", ({ cl
     expect(at(values, "prometheus.prometheusSpec.resources")).toEqual(ctx.resources({ requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } }));
   });
 
-  it("runs Prometheus, Alertmanager and Grafana as the platform's account; cluster agents keep their own", () => {
+  it("runs Prometheus and Alertmanager as the platform's account; Grafana and cluster agents keep their own", () => {
     const accounts = maps(values).filter(({ path }) => path[path.length - 1] === "serviceAccount");
     expect(accounts.map(({ path }) => path.join(".")).sort()).toEqual(["alertmanager.serviceAccount", "grafana.serviceAccount", "prometheus.serviceAccount"]);
-    for (const { value } of accounts) expect(value).toEqual({ create: false, name: ctx.serviceAccount });
+    expect(at(values, "prometheus.serviceAccount")).toEqual({ create: false, name: ctx.serviceAccount });
+    expect(at(values, "alertmanager.serviceAccount")).toEqual({ create: false, name: ctx.serviceAccount });
+    // Grafana gets neither the cloud identity nor Prometheus's cluster-wide read access.
+    expect(at(values, "grafana.serviceAccount")).toEqual({ create: true, name: "monitoring-grafana" });
+    expect(at(values, "grafana.podLabels")).toBeUndefined();
     expect(at(values, "prometheus.prometheusSpec.podMetadata.labels")).toEqual(ctx.podLabels);
     expect(at(values, "alertmanager.alertmanagerSpec.podMetadata.labels")).toEqual(ctx.podLabels);
-    expect(at(values, "grafana.podLabels")).toEqual(ctx.podLabels);
     // Grafana's sidecars read this namespace only, not every ConfigMap and Secret in the cluster.
     expect(at(values, "grafana.rbac.namespaced")).toBe(true);
     expect(at(values, "grafana.sidecar.dashboards.searchNamespace")).toBe(ctx.namespace);

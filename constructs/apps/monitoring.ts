@@ -82,18 +82,21 @@ const persistentVolume = (size: string) => ({
 
 /**
  * The bundled Grafana, only when the environment gives monitoring an ingress (it is of no use
- * without one). It runs as the platform's service account with namespaced RBAC: its sidecars read
- * the dashboards and datasources kube-prometheus-stack ships as ConfigMaps in this namespace, so
- * the shared account is not given cluster-wide read on ConfigMaps and Secrets.
+ * without one). It runs as a service account of its own with namespaced RBAC: its sidecars read
+ * the dashboards and datasources kube-prometheus-stack ships as ConfigMaps in this namespace.
+ * It needs no cloud identity, and the platform's account carries Prometheus's cluster-wide read
+ * access, which a web UI should not hold.
  */
+/** The bundled Grafana's own service account. */
+export const MONITORING_GRAFANA_ACCOUNT = "monitoring-grafana";
+
 function renderGrafana(ctx: AppContext): Record<string, unknown> {
   const ingress = ctx.ingress;
   if (!ingress) return { enabled: false };
   return {
     enabled: true,
-    serviceAccount: platformServiceAccount(ctx),
+    serviceAccount: { create: true, name: MONITORING_GRAFANA_ACCOUNT },
     rbac: { namespaced: true },
-    podLabels: identityPodLabels(ctx),
     /** SQLite on a ReadWriteOnce volume: one replica, replaced rather than rolled. */
     replicas: 1,
     deploymentStrategy: { type: "Recreate" },
