@@ -12,6 +12,7 @@ import type { ResourceTypeMap } from "../constructs/core/interfaces";
 import { CLOUDS, parseEnvironment, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments } from "../environments";
 import { synthInfra, type SynthesizedStack, type TfBlock } from "./support/synth";
+import { at } from "./support/values";
 
 type Check = (stack: SynthesizedStack, env: Environment) => void;
 
@@ -25,9 +26,7 @@ interface CloudFacts {
   readonly productionProtection: Check;
 }
 
-const get = (block: TfBlock, path: string): unknown =>
-  path.split(".").reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), block);
-const preventsDestroy = (block: TfBlock) => get(block, "lifecycle.prevent_destroy") === true;
+const preventsDestroy = (block: TfBlock) => at(block, "lifecycle.prevent_destroy") === true;
 const databaseFor = (env: Environment, index: number) => env.databases[index];
 
 const AWS: CloudFacts = {
@@ -39,9 +38,9 @@ const AWS: CloudFacts = {
     identities: Object.keys(stack.resources("aws_iam_role")).filter((id) => id.includes("identity-")).length,
   }),
   encryption: (stack) => {
-    for (const sse of stack.all("aws_s3_bucket_server_side_encryption_configuration")) expect(get(sse, "rule")).toMatchObject([{ apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms" } }]);
+    for (const sse of stack.all("aws_s3_bucket_server_side_encryption_configuration")) expect(at(sse, "rule")).toMatchObject([{ apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms" } }]);
     for (const db of stack.all("aws_db_instance")) expect(db.storage_encrypted).toBe(true);
-    expect(get(stack.one("aws_eks_cluster"), "encryption_config.resources")).toEqual(["secrets"]);
+    expect(at(stack.one("aws_eks_cluster"), "encryption_config.resources")).toEqual(["secrets"]);
   },
   noPublicAccess: (stack) => {
     expect(stack.all("aws_s3_bucket_public_access_block")).toHaveLength(stack.all("aws_s3_bucket").length);
@@ -49,12 +48,12 @@ const AWS: CloudFacts = {
       expect(block).toMatchObject({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
     }
     for (const db of stack.all("aws_db_instance")) expect(db.publicly_accessible).toBe(false);
-    expect(get(stack.one("aws_eks_cluster"), "vpc_config.endpoint_public_access")).toBe(false);
+    expect(at(stack.one("aws_eks_cluster"), "vpc_config.endpoint_public_access")).toBe(false);
   },
   backups: (stack, env) => {
     const primaries = stack.all("aws_db_instance").filter((db) => db.replicate_source_db === undefined);
     primaries.forEach((db, i) => expect(db.backup_retention_period).toBe(databaseFor(env, i).backupRetentionDays));
-    for (const versioning of stack.all("aws_s3_bucket_versioning")) expect(get(versioning, "versioning_configuration.status")).toBe("Enabled");
+    for (const versioning of stack.all("aws_s3_bucket_versioning")) expect(at(versioning, "versioning_configuration.status")).toBe("Enabled");
   },
   productionProtection: (stack, env) => {
     const primaries = stack.all("aws_db_instance").filter((db) => db.replicate_source_db === undefined);
@@ -89,15 +88,15 @@ const AZURE: CloudFacts = {
     }
     for (const db of stack.all("azurerm_postgresql_flexible_server")) expect(db.public_network_access_enabled).toBe(false);
     expect(stack.one("azurerm_kubernetes_cluster").private_cluster_enabled).toBe(true);
-    for (const vault of stack.all("azurerm_key_vault")) expect(get(vault, "network_acls.default_action")).toBe("Deny");
+    for (const vault of stack.all("azurerm_key_vault")) expect(at(vault, "network_acls.default_action")).toBe("Deny");
   },
   backups: (stack, env) => {
     azurePrimaries(stack).forEach((db, i) => expect(db.backup_retention_days).toBe(databaseFor(env, i).backupRetentionDays));
-    for (const account of stack.all("azurerm_storage_account")) expect(Number(get(account, "blob_properties.delete_retention_policy.days"))).toBeGreaterThanOrEqual(7);
+    for (const account of stack.all("azurerm_storage_account")) expect(Number(at(account, "blob_properties.delete_retention_policy.days"))).toBeGreaterThanOrEqual(7);
   },
   productionProtection: (stack, env) => {
     azurePrimaries(stack).forEach((db, i) => {
-      expect(get(db, "high_availability.mode")).toBe(databaseFor(env, i).highAvailability ? "ZoneRedundant" : undefined);
+      expect(at(db, "high_availability.mode")).toBe(databaseFor(env, i).highAvailability ? "ZoneRedundant" : undefined);
       expect(db.geo_redundant_backup_enabled).toBe(true);
       expect(preventsDestroy(db)).toBe(true);
     });
@@ -119,25 +118,25 @@ const GCP: CloudFacts = {
   // At rest everything is encrypted with Google-managed keys (no switch to check); in transit
   // Cloud SQL only accepts TLS.
   encryption: (stack) => {
-    for (const db of stack.all("google_sql_database_instance")) expect(get(db, "settings.ip_configuration.ssl_mode")).toBe("ENCRYPTED_ONLY");
+    for (const db of stack.all("google_sql_database_instance")) expect(at(db, "settings.ip_configuration.ssl_mode")).toBe("ENCRYPTED_ONLY");
   },
   noPublicAccess: (stack) => {
     for (const bucket of stack.all("google_storage_bucket")) expect(bucket).toMatchObject({ public_access_prevention: "enforced", uniform_bucket_level_access: true });
-    for (const db of stack.all("google_sql_database_instance")) expect(get(db, "settings.ip_configuration.ipv4_enabled")).toBe(false);
-    expect(get(stack.one("google_container_cluster"), "private_cluster_config")).toMatchObject({ enable_private_nodes: true, enable_private_endpoint: true });
+    for (const db of stack.all("google_sql_database_instance")) expect(at(db, "settings.ip_configuration.ipv4_enabled")).toBe(false);
+    expect(at(stack.one("google_container_cluster"), "private_cluster_config")).toMatchObject({ enable_private_nodes: true, enable_private_endpoint: true });
   },
   backups: (stack, env) => {
     gcpPrimaries(stack).forEach((db, i) => {
-      expect(get(db, "settings.backup_configuration")).toMatchObject({ enabled: true, point_in_time_recovery_enabled: true });
-      expect(get(db, "settings.backup_configuration.backup_retention_settings.retained_backups")).toBe(databaseFor(env, i).backupRetentionDays);
+      expect(at(db, "settings.backup_configuration")).toMatchObject({ enabled: true, point_in_time_recovery_enabled: true });
+      expect(at(db, "settings.backup_configuration.backup_retention_settings.retained_backups")).toBe(databaseFor(env, i).backupRetentionDays);
     });
-    for (const bucket of stack.all("google_storage_bucket")) expect(get(bucket, "versioning.enabled")).toBe(true);
+    for (const bucket of stack.all("google_storage_bucket")) expect(at(bucket, "versioning.enabled")).toBe(true);
   },
   productionProtection: (stack, env) => {
     gcpPrimaries(stack).forEach((db, i) => {
-      expect(get(db, "settings.availability_type")).toBe(databaseFor(env, i).highAvailability ? "REGIONAL" : "ZONAL");
+      expect(at(db, "settings.availability_type")).toBe(databaseFor(env, i).highAvailability ? "REGIONAL" : "ZONAL");
       expect(db.deletion_protection).toBe(true);
-      expect(get(db, "settings.deletion_protection_enabled")).toBe(true);
+      expect(at(db, "settings.deletion_protection_enabled")).toBe(true);
       expect(preventsDestroy(db)).toBe(true);
     });
     const cluster = stack.one("google_container_cluster");

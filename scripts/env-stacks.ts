@@ -3,16 +3,13 @@
  * environment's stacks, infra before apps. An unknown environment is one clear error.
  */
 import { spawnSync } from "node:child_process";
-import { environments } from "../environments";
-import { parseEnvironments } from "../constructs/core/spec";
+import { stackKindsOf, stackName } from "../stacks/backend";
+import { findEnvironment } from "./find-environment";
 
 /** The environment's stacks in dependency order. */
 export function stacksOf(envName: string): string[] {
-  const env = parseEnvironments(environments).find((candidate) => candidate.name === envName);
-  if (!env) {
-    throw new Error(`unknown environment "${envName}"; accepted: ${environments.map((e) => e.name).join(", ")}`);
-  }
-  return [`${env.name}-infra`, ...(env.apps.length > 0 ? [`${env.name}-apps`] : [])];
+  const env = findEnvironment(envName);
+  return stackKindsOf(env).map((kind) => stackName(env, kind));
 }
 
 if (require.main === module) {

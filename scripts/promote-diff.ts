@@ -5,10 +5,11 @@
  */
 import { join } from "node:path";
 import { environments } from "../environments";
-import { parseEnvironments, type Environment } from "../constructs/core/spec";
+import type { Environment } from "../constructs/core/spec";
 import { synthesize } from "../stacks/app";
 import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { findEnvironment } from "./find-environment";
 import { diffStack, resourcesOf } from "./stack-diff";
 
 /** Leaf paths whose values differ between two specs (`from` → `to`). */
@@ -27,14 +28,8 @@ function normalized(stackJson: string, envName: string): string {
 }
 
 export function promoteDiff(fromName: string, toName: string): string {
-  const envs = parseEnvironments(environments);
-  const find = (name: string): Environment => {
-    const env = envs.find((candidate) => candidate.name === name);
-    if (!env) throw new Error(`unknown environment "${name}"; accepted: ${envs.map((e) => e.name).join(", ")}`);
-    return env;
-  };
-  const from = find(fromName);
-  const to = find(toName);
+  const from = findEnvironment(fromName);
+  const to = findEnvironment(toName);
   const outdir = join(mkdtempSync(join(tmpdir(), "promote-")), "synthesized");
   if (synthesize(environments, outdir) !== 0) throw new Error("synth failed");
   const lines = [`# ${toName} compared to ${fromName}`, "", "## Spec", ""];

@@ -6,9 +6,9 @@
  * Needs TFE_TOKEN (a token that may read the workspaces' runs).
  */
 import { spawnSync } from "node:child_process";
-import { environments } from "../environments";
+import { stackKindsOf, stackName } from "../stacks/backend";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
-import { parseEnvironments } from "../constructs/core/spec";
+import { findEnvironment } from "./find-environment";
 
 /** A run as the Terraform Cloud API lists it, reduced to what the decision needs. */
 export interface RunSummary {
@@ -37,10 +37,9 @@ export function commitState(runs: readonly RunSummary[], commitSha: string): Com
 
 /** The environment's workspaces and organization, from its spec. */
 export function workspacesOf(envName: string): { organization: string; workspaces: string[] } {
-  const env = parseEnvironments(environments).find((candidate) => candidate.name === envName);
-  if (!env) throw new Error(`unknown environment "${envName}"; accepted: ${environments.map((e) => e.name).join(", ")}`);
+  const env = findEnvironment(envName);
   if (!env.terraformCloud) throw new Error(`environment "${envName}" has no terraformCloud: nothing is applied by Terraform Cloud to wait for`);
-  return { organization: env.terraformCloud.organization, workspaces: [`${env.name}-infra`, ...(env.apps.length > 0 ? [`${env.name}-apps`] : [])] };
+  return { organization: env.terraformCloud.organization, workspaces: stackKindsOf(env).map((kind) => stackName(env, kind)) };
 }
 
 interface ApiRun {

@@ -3,6 +3,7 @@ import { App } from "cdktf";
 import { parseEnvironments, SpecErrors } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
+import { stackKindsOf } from "./backend";
 import { GitopsStack } from "./gitops";
 import { InfraStack } from "./infra";
 import { parseGitops } from "../constructs/core/gitops";
@@ -22,7 +23,7 @@ export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput
   const app = new App({ outdir });
   for (const env of envs) {
     const infra = new InfraStack(app, env);
-    if (env.apps.length > 0) new AppsStack(app, env).addDependency(infra);
+    if (stackKindsOf(env).includes("apps")) new AppsStack(app, env).addDependency(infra);
   }
   if (gitops !== undefined && envs.some((env) => env.terraformCloud)) new GitopsStack(app, gitops, envs);
   return app;

@@ -11,7 +11,7 @@ import { DataTfeWorkspace } from "@cdktf/provider-tfe/lib/data-tfe-workspace";
 import type { Gitops } from "../constructs/core/gitops";
 import type { Environment } from "../constructs/core/spec";
 import { COMMITTED_OUTPUT_DIR } from "./output";
-import { configureTerraform } from "./backend";
+import { configureTerraform, stackKindsOf, stackName } from "./backend";
 import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
 
 
@@ -45,9 +45,9 @@ export class GitopsStack extends TerraformStack {
       const cloud = env.terraformCloud;
       if (cloud === undefined) continue;
       const project = new Project(this, `${env.name}-project`, { organization: cloud.organization, name: cloud.project });
-      const kinds = ["infra", ...(env.apps.length > 0 ? ["apps"] : [])] as const;
+      const kinds = stackKindsOf(env);
       const workspaces = kinds.map((kind) => {
-        const name = `${env.name}-${kind}`;
+        const name = stackName(env, kind);
         const directory = `${COMMITTED_OUTPUT_DIR}/stacks/${name}`;
         const workspace = new Workspace(this, name, {
           name,

@@ -1,6 +1,6 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
-import { configureTerraform } from "./backend";
+import { configureTerraform, stackKindsOf, stackName } from "./backend";
 import type { Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";
 
@@ -40,7 +40,7 @@ export class InfraStack extends TerraformStack {
     if (env.terraformCloud !== undefined) {
       const trust = platform.terraformCloudTrust({
         ...env.terraformCloud,
-        workspaces: [`${env.name}-infra`, ...(env.apps.length > 0 ? [`${env.name}-apps`] : [])],
+        workspaces: stackKindsOf(env).map((kind) => stackName(env, kind)),
       });
       // Read by the gitops workspace (the only consumer this workspace shares its state with).
       new TerraformOutput(this, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {
