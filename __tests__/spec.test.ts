@@ -145,6 +145,12 @@ const badSpecs: BadSpec[] = [
     path: "cluster.nodePools",
     says: ['given ["system"]', "non-spot node pool with minNodes >= 2"],
   },
+  {
+    problem: "apps on spot nodes only",
+    changes: { "cluster.nodePools[0].spot": true },
+    path: "cluster.nodePools",
+    says: ['given ["system"]', "at least one non-spot node pool", "on-demand nodes only"],
+  },
 ];
 
 describe("bad specs: one clear message per problem", () => {

@@ -5,14 +5,18 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { PlatformAddons, CLUSTER_ISSUER, INGRESS_CLASS } from "../constructs/apps/addons";
 import { APP_RENDERERS } from "../constructs/apps/catalogue";
+import { tolerationOf } from "../constructs/apps/common";
 import { HelmRelease } from "../constructs/apps/helm";
 import { scaledResources } from "../constructs/apps/scale";
 import type { AppContext } from "../constructs/apps/types";
 import { AppWiring } from "../constructs/apps/wiring";
 import { APP_CATALOGUE } from "../constructs/core/apps";
-import type { ClusterServices } from "../constructs/core/interfaces";
+import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
 import type { AppSpec, Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";
+
+/** The binding of a workload without a cloud identity: no annotation, no pod label. */
+const NO_CLOUD_IDENTITY: WorkloadBinding = { serviceAccountAnnotations: {}, podLabels: {} };
 
 /**
  * `<env>-apps`: the platform add-ons and the data apps on the environment's cluster. It shares
@@ -37,22 +41,25 @@ export class AppsStack extends TerraformStack {
     new HelmProvider(this, "helm", { kubernetes });
 
     const addons = new PlatformAddons(this, "addons", { env, services });
-    // Every cluster gets monitoring, first: apps' ServiceMonitors need its CRDs. Listing the app
-    // only gives its Grafana a host name.
-    const monitoring = env.apps.find((a) => a.name === "monitoring") ?? { name: "monitoring", size: env.production ? "medium" : "small" };
-    const ready = [...addons.ready];
+    // Every cluster gets monitoring. Listing the app gives its Grafana a host name and the app a
+    // cloud identity (the infra stack creates identities for listed apps only). No app waits for
+    // it: none renders a monitoring custom resource.
+    const listed = env.apps.find((a) => a.name === "monitoring");
+    const monitoring = listed ?? { name: "monitoring", size: env.production ? "medium" : "small" };
     for (const app of [monitoring, ...env.apps.filter((a) => a.name !== "monitoring")]) {
-      const ctx = this.appContext(env, app, services);
+      const binding = app === monitoring && !listed ? NO_CLOUD_IDENTITY : services.workloadBinding(app.name);
+      const ctx = this.appContext(env, app, services, binding);
       const releases = APP_RENDERERS[ctx.app](ctx);
       const wiring = new AppWiring(this, `${ctx.app}-wiring`, {
         app: ctx.app,
         namespace: ctx.namespace,
         serviceAccount: ctx.serviceAccount,
-        binding: services.workloadBinding(ctx.app),
+        binding,
         database: ctx.database && app.database !== undefined ? { ...ctx.database, admin: services.adminCredentials(this.databaseSpec(env, app.database)) } : undefined,
         generatedSecrets: releases.flatMap((release) => release.generatedSecrets),
         namespaceRules: releases.flatMap((release) => release.namespaceRules ?? []),
-        dependsOn: ready,
+        privilegedNamespaces: releases.flatMap((release) => release.privilegedNamespaces ?? []),
+        dependsOn: addons.ready,
       });
       let previous = wiring.ready;
       for (const release of releases) {
@@ -66,7 +73,6 @@ export class AppsStack extends TerraformStack {
         });
         previous = [installed.release];
       }
-      if (ctx.app === "monitoring") ready.push(...previous);
     }
   }
 
@@ -76,7 +82,7 @@ export class AppsStack extends TerraformStack {
     return spec;
   }
 
-  private appContext(env: Environment, app: AppSpec, services: ClusterServices): AppContext {
+  private appContext(env: Environment, app: AppSpec, services: ClusterServices, binding: WorkloadBinding): AppContext {
     const needs = APP_CATALOGUE[app.name];
     const size = app.size;
     return {
@@ -85,7 +91,7 @@ export class AppsStack extends TerraformStack {
       size,
       namespace: needs.namespace,
       serviceAccount: needs.serviceAccount,
-      podLabels: services.workloadBinding(app.name).podLabels,
+      podLabels: binding.podLabels,
       database:
         app.database === undefined
           ? undefined
@@ -98,6 +104,7 @@ export class AppsStack extends TerraformStack {
       replicas: env.production ? 2 : 1,
       disruptionBudgets: env.production,
       resources: (base) => scaledResources(base, size),
+      spotTolerations: [tolerationOf(services.spotTaint)],
     };
   }
 

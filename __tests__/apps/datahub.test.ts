@@ -81,7 +81,7 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
       username: { secretRef: db.secretName, secretKey: DATABASE_SECRET_KEYS.username },
       password: { secretRef: db.secretName, secretKey: DATABASE_SECRET_KEYS.password },
     });
-    expect(at(datahub.values, "datahubSystemUpdate.sql.setup")).toEqual({ enabled: true, createTables: true, createDatabase: false, createUser: false });
+    expect(at(datahub.values, "datahubSystemUpdate.sql.setup")).toEqual({ enabled: true, createTables: true, createUser: false });
   });
 
   it("runs every pod as the platform's service account, without creating one or a Role", () => {
@@ -90,8 +90,6 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
       "acryl-datahub-actions.serviceAccount",
       "datahub-frontend.serviceAccount",
       "datahub-gms.serviceAccount",
-      "datahub-mae-consumer.serviceAccount",
-      "datahub-mce-consumer.serviceAccount",
       "datahubSystemUpdate.serviceAccount",
       "global.datahub.appServiceAccount",
     ]);
@@ -117,7 +115,7 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
   });
 
   it("replicates the services in production and sets resources everywhere", () => {
-    for (const component of ["datahub-gms", "datahub-frontend", "acryl-datahub-actions", "datahub-mae-consumer", "datahub-mce-consumer"]) {
+    for (const component of ["datahub-gms", "datahub-frontend", "acryl-datahub-actions"]) {
       expect(at(datahub.values, `${component}.replicaCount`)).toBe(production ? 2 : 1);
       expect(at(datahub.values, `${component}.resources`)).toMatchObject(REQUESTS_AND_MEMORY_LIMIT);
     }

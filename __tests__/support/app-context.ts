@@ -2,7 +2,14 @@ import { APP_CATALOGUE, type AppName } from "../../constructs/core/apps";
 import { parseEnvironment, type Cloud } from "../../constructs/core/spec";
 import { scaledResources } from "../../constructs/apps/scale";
 import type { AppBucket, AppContext } from "../../constructs/apps/types";
+import { tolerationOf } from "../../constructs/apps/common";
+import type { NodeTaint } from "../../constructs/core/interfaces";
+import { EKS_SPOT_TAINT } from "../../constructs/aws/cluster";
+import { AKS_SPOT_TAINT } from "../../constructs/azure/cluster";
+import { GKE_SPOT_TAINT } from "../../constructs/gcp/cluster";
 import { baseSpec } from "./fixtures";
+
+const SPOT_TAINTS: Readonly<Record<Cloud, NodeTaint>> = { aws: EKS_SPOT_TAINT, azure: AKS_SPOT_TAINT, gcp: GKE_SPOT_TAINT };
 
 const BUCKETS: Readonly<Record<Cloud, AppBucket>> = {
   aws: { cloud: "aws", url: "s3://test-logs-123456789012", name: "test-logs-123456789012", region: "eu-central-1" },
@@ -41,5 +48,6 @@ export function appContext(app: AppName, cloud: Cloud, production: boolean): App
     replicas: production ? 2 : 1,
     disruptionBudgets: production,
     resources: (base) => scaledResources(base, size),
+    spotTolerations: [tolerationOf(SPOT_TAINTS[cloud])],
   };
 }

@@ -6,8 +6,9 @@ import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { WORKLOAD_ACCOUNTS, type AddonName } from "../core/apps";
 import type { ClusterServices } from "../core/interfaces";
 import type { Environment } from "../core/spec";
+import { tolerationOf } from "./common";
 import { HelmRelease, ManifestsRelease, type Manifest } from "./helm";
-import type { ChartRef } from "./types";
+import type { ChartRef, PodSecurityLevel } from "./types";
 
 /** Add-on charts, pinned (newest stable releases, checked against their repositories). */
 export const ADDON_CHARTS = {
@@ -26,9 +27,15 @@ export const CLUSTER_ISSUER = "letsencrypt";
 /** Namespace of the database bootstrap jobs and the credentials they create. */
 export const DATABASE_BOOTSTRAP_NAMESPACE = "db-bootstrap";
 
-/** Namespace labels: Pod Security "baseline" enforced, "restricted" warned. */
-export function namespaceLabels(): Record<string, string> {
-  return { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" };
+/** Annotation on a namespace that enforces less than `baseline`, saying why. */
+export const POD_SECURITY_REASON_ANNOTATION = "platform/pod-security-reason";
+
+/**
+ * Namespace labels: the Pod Security level enforced (`baseline` unless a component needs more,
+ * see `PrivilegedNamespace`), and "restricted" warned so the gap stays visible.
+ */
+export function namespaceLabels(level: PodSecurityLevel = "baseline"): Record<string, string> {
+  return { "pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/warn": "restricted" };
 }
 
 export interface PlatformAddonsProps {
@@ -54,6 +61,8 @@ export class PlatformAddons extends Construct {
     const { env, services } = props;
     const replicas = env.production ? 2 : 1;
     const disruptionBudget = { enabled: env.production, minAvailable: 1 };
+    // Every add-on is stateless (its state is in Kubernetes objects): all may run on spot nodes.
+    const tolerations = [tolerationOf(services.spotTaint)];
 
     const addonAccount = (name: AddonName) => {
       const account = WORKLOAD_ACCOUNTS[name];
@@ -82,8 +91,9 @@ export class PlatformAddons extends Construct {
         podDisruptionBudget: disruptionBudget,
         serviceAccount: { create: false, name: eso.serviceAccount },
         podLabels: eso.podLabels,
-        webhook: { replicaCount: replicas, podDisruptionBudget: disruptionBudget },
-        certController: { replicaCount: replicas, podDisruptionBudget: disruptionBudget },
+        tolerations,
+        webhook: { replicaCount: replicas, podDisruptionBudget: disruptionBudget, tolerations },
+        certController: { replicaCount: replicas, podDisruptionBudget: disruptionBudget, tolerations },
       },
       dependsOn: [eso.created],
     });
@@ -118,6 +128,7 @@ export class PlatformAddons extends Construct {
         ingressClass: { enabled: true, isDefaultClass: true, name: INGRESS_CLASS },
         providers: { kubernetesIngress: { publishedService: { enabled: true } } },
         service: { type: "LoadBalancer" },
+        tolerations,
       },
       dependsOn: [ingressNamespace],
     });
@@ -133,8 +144,10 @@ export class PlatformAddons extends Construct {
           crds: { enabled: true, keep: true },
           replicaCount: replicas,
           podDisruptionBudget: { enabled: env.production },
-          webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
-          cainjector: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
+          tolerations,
+          webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production }, tolerations },
+          cainjector: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production }, tolerations },
+          startupapicheck: { tolerations },
         },
         dependsOn: [certNamespace],
       });
@@ -176,6 +189,7 @@ export class PlatformAddons extends Construct {
           serviceAccount: { create: false, name: dns.serviceAccount },
           podLabels: dns.podLabels,
           sources: ["ingress"],
+          tolerations,
         },
         dependsOn: [dns.created, ...configMaps, traefik.release],
       });

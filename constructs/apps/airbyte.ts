@@ -26,7 +26,7 @@ import type {
   Resources,
 } from "./types";
 import { DATABASE_SECRET_KEYS } from "./types";
-import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required } from "./common";
+import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
 
 /** The v2 chart, pinned. 2.2.0 deploys Airbyte 2.2.0. */
 export const AIRBYTE_CHART: ChartRef = { repository: "https://airbytehq.github.io/charts", chart: "airbyte", version: "2.2.0" };
@@ -123,6 +123,13 @@ const REPLICATED_COMPONENTS = ["server", "worker", "workloadLauncher", "workload
  */
 const SINGLE_REPLICA_COMPONENTS = ["cron", "temporal"] as const;
 
+/**
+ * Components that may run on spot nodes: the stateless services and the bootloader (a job that
+ * is rerun on the next upgrade). Temporal (workflow state in flight) and MinIO (a volume) stay
+ * on on-demand nodes; sync job pods are placed by `global.jobs.kube.tolerations`.
+ */
+const SPOT_COMPONENTS = [...REPLICATED_COMPONENTS, "cron", "airbyteBootloader"] as const;
+
 /** Persistent volume of the bundled MinIO. Install-time only: grow an existing PVC directly. */
 const MINIO_VOLUME = { production: "50Gi", other: "20Gi" } as const;
 
@@ -173,6 +180,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
   for (const name of REPLICATED_COMPONENTS) Object.assign(components[name], running(name), { replicaCount: ctx.replicas });
   for (const name of SINGLE_REPLICA_COMPONENTS) Object.assign(components[name], running(name), { replicaCount: 1 });
   Object.assign(components.airbyteBootloader, running("airbyteBootloader"));
+  for (const name of SPOT_COMPONENTS) components[name].tolerations = spotTolerations(ctx);
 
   return {
     global: {
@@ -205,8 +213,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
        * admin password and drop the data plane credentials.
        */
       auth: { managedSecretName: AIRBYTE_AUTH_SECRET, secretCreationEnabled: true },
-      /** Sync job pods: same service account (set above), same identity labels. */
-      jobs: { kube: { labels: identityPodLabels(ctx) } },
+      /** Sync job pods: same service account (set above), same identity labels; batch work Airbyte retries, so spot is fine. */
+      jobs: { kube: { labels: identityPodLabels(ctx), tolerations: spotTolerations(ctx) } },
       /** No usage analytics sent to Airbyte (Segment) from a company's data platform. */
       tracking: { enabled: false },
     },

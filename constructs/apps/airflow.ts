@@ -27,7 +27,7 @@ import type {
   GeneratedSecret,
   Resources,
 } from "./types";
-import { identityPodLabels, ingressValues, platformServiceAccount, required } from "./common";
+import { identityPodLabels, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
 export const AIRFLOW_CHART: ChartRef = { repository: "https://airflow.apache.org", chart: "airflow", version: "1.19.0" };
@@ -189,6 +189,12 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     podDisruptionBudget: { enabled: ctx.disruptionBudgets, config: { maxUnavailable: 1 } },
     resources: resources(component),
   });
+  /**
+   * Everything but the scheduler may run on spot nodes: the API server, triggerer and DAG
+   * processor are replicated and stateless, task pods and jobs are batch work Airflow retries.
+   * The scheduler stays on on-demand nodes: losing it stalls every DAG until a replacement starts.
+   */
+  const tolerations = spotTolerations(ctx);
   const logGroomerSidecar = { resources: resources("logGroomer") };
 
   return {
@@ -209,19 +215,19 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     apiSecretKeySecretName: AIRFLOW_KEYS_SECRET,
     jwtSecretName: AIRFLOW_KEYS_SECRET,
 
-    apiServer: highlyAvailable("apiServer"),
+    apiServer: { ...highlyAvailable("apiServer"), tolerations },
     scheduler: { ...highlyAvailable("scheduler"), logGroomerSidecar },
     /**
      * Task logs live in the bucket, so the triggerer needs no 100 GiB volume per replica and
      * runs as a Deployment instead of a StatefulSet.
      */
-    triggerer: { ...highlyAvailable("triggerer"), logGroomerSidecar, persistence: { enabled: false } },
-    dagProcessor: { ...highlyAvailable("dagProcessor"), logGroomerSidecar },
+    triggerer: { ...highlyAvailable("triggerer"), logGroomerSidecar, persistence: { enabled: false }, tolerations },
+    dagProcessor: { ...highlyAvailable("dagProcessor"), logGroomerSidecar, tolerations },
     /** With the KubernetesExecutor these settings shape each task pod. */
-    workers: { serviceAccount, resources: resources("workers") },
+    workers: { serviceAccount, resources: resources("workers"), tolerations },
     /** Airflow 2's web server: not deployed for Airflow 3, set so no account is ever created. */
     webserver: { serviceAccount },
-    statsd: { serviceAccount, resources: resources("statsd") },
+    statsd: { serviceAccount, resources: resources("statsd"), tolerations },
     /**
      * Plain Jobs, not Helm hooks: the platform installs with Helm's wait, and Helm runs
      * post-install hooks only after the pods are ready, while the pods wait for the migrations
@@ -229,7 +235,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      * environment the Jobs' pod templates stay the same between releases (Job templates are
      * immutable).
      */
-    migrateDatabaseJob: { serviceAccount, useHelmHooks: false, applyCustomEnv: false, resources: resources("migrateDatabaseJob") },
+    migrateDatabaseJob: { serviceAccount, useHelmHooks: false, applyCustomEnv: false, resources: resources("migrateDatabaseJob"), tolerations },
     /**
      * The chart's user job would create admin/admin. It creates `admin` with the generated
      * password instead: Kubernetes substitutes `$(AIRFLOW_ADMIN_PASSWORD)` in the job's
@@ -251,6 +257,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
       },
       env: [{ name: ADMIN_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: AIRFLOW_ADMIN_SECRET, key: "password" } } }],
       resources: resources("createUserJob"),
+      tolerations,
     },
     /** Off (the KubernetesExecutor deletes finished task pods itself), but never with a chart-made account. */
     cleanup: { serviceAccount },

@@ -2,7 +2,8 @@
  * Pieces of chart values several app renderers build the same way. Key order matters: Helm
  * receives the values as JSON, so each helper keeps the order its callers rendered before.
  */
-import type { AppContext, AppIngress, GeneratedSecret } from "./types";
+import type { NodeTaint } from "../core/interfaces";
+import type { AppContext, AppIngress, GeneratedSecret, Toleration } from "./types";
 
 /** `value`, or an error with `message` when the app context lacks what the renderer needs. */
 export function required<T>(value: T | undefined, message: string): T {
@@ -13,6 +14,16 @@ export function required<T>(value: T | undefined, message: string): T {
 /** A chart's `serviceAccount` block: every pod runs as the platform's account, the chart creates none. */
 export function platformServiceAccount(ctx: AppContext): { create: false; name: string } {
   return { create: false, name: ctx.serviceAccount };
+}
+
+/** The toleration of a node taint (the cluster's spot taint). */
+export function tolerationOf(taint: NodeTaint): Toleration {
+  return { key: taint.key, operator: "Equal", value: taint.value, effect: taint.effect };
+}
+
+/** A stateless or batch component's `tolerations`: the spot taint, as a list the values own. */
+export function spotTolerations(ctx: AppContext): Toleration[] {
+  return ctx.spotTolerations.map((toleration) => ({ ...toleration }));
 }
 
 /** The pod labels the cloud identity needs, as a copy the values own. */

@@ -26,7 +26,7 @@
  *   keep it up through the loss of a pod, not through a drain that evicts both at once.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
-import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required } from "./common";
+import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
 
 /** DataHub chart 1.1.0 (DataHub v1.7.0). */
 export const DATAHUB_CHART: ChartRef = { repository: "https://helm.datahubproject.io/", chart: "datahub", version: "1.1.0" };
@@ -92,12 +92,17 @@ const BASE_RESOURCES = {
   gms: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } },
   frontend: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } },
   actions: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-  consumer: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } },
   systemUpdate: { requests: { cpu: "300m", memory: "2Gi" }, limits: { memory: "2Gi" } },
   opensearch: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } },
   kafka: { requests: { cpu: "250m", memory: "1536Mi" }, limits: { memory: "1536Mi" } },
   initContainer: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
 } satisfies Record<string, Resources>;
+
+/**
+ * opensearch.yml: the prerequisites chart's (security plugin off, see the note at the top) plus
+ * `node.store.allow_mmap: false` (see `sysctlInit` below).
+ */
+const OPENSEARCH_CONFIG = ["plugins:", "  security:", "    disabled: true", "node:", "  store:", "    allow_mmap: false", ""].join("\n");
 
 /** Prerequisite volume sizes per node: production keeps weeks of Kafka events and room to reindex. */
 const VOLUMES = {
@@ -152,10 +157,16 @@ function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
       maxUnavailable: 1,
       /**
        * A multi-node cluster enforces OpenSearch's bootstrap checks, among them
-       * vm.max_map_count >= 262144, which managed node images do not set: the chart's privileged
-       * init container raises it. A single node skips the checks.
+       * vm.max_map_count >= 262144, which managed node images do not all set. The chart's way
+       * (`sysctlInit`) is a privileged root init container, which Pod Security `baseline` rejects
+       * in this namespace. Instead OpenSearch does not memory-map its index files
+       * (`node.store.allow_mmap: false`, which skips that check: OpenSearch 2.19
+       * server/src/main/java/org/opensearch/bootstrap/BootstrapChecks.java, MaxMapCountCheck),
+       * the same on every cloud. The cost is reading index files through NIO instead of mmap,
+       * small for DataHub's indices; the rest of the file is the prerequisites chart's own.
        */
-      sysctlInit: { enabled: production },
+      sysctlInit: { enabled: false },
+      config: { "opensearch.yml": OPENSEARCH_CONFIG },
     },
     kafka: {
       enabled: true,
@@ -212,7 +223,11 @@ function adminUserInitContainer(ctx: AppContext): Record<string, unknown> {
   };
 }
 
-/** datahub chart values. */
+/**
+ * datahub chart values. GMS, the frontend, the actions runner and the upgrade jobs keep no state
+ * of their own (it is in PostgreSQL, Kafka and OpenSearch) and may run on spot nodes; Kafka and
+ * OpenSearch in the prerequisites hold volumes and quorums and stay on on-demand nodes.
+ */
 function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, unknown> {
   const platformAccount = platformServiceAccount(ctx);
   const production = ctx.env.production;
@@ -263,6 +278,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
     },
     "datahub-gms": {
       replicaCount: ctx.replicas,
+      tolerations: spotTolerations(ctx),
       resources: ctx.resources(BASE_RESOURCES.gms),
       serviceAccount: platformAccount,
       /** The chart defaults to LoadBalancer; GMS is an internal API, reached through the frontend. */
@@ -270,6 +286,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
     },
     "datahub-frontend": {
       replicaCount: ctx.replicas,
+      tolerations: spotTolerations(ctx),
       resources: ctx.resources(BASE_RESOURCES.frontend),
       serviceAccount: platformAccount,
       /** The chart defaults to LoadBalancer; the UI is published through the ingress only. */
@@ -284,18 +301,8 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
     },
     "acryl-datahub-actions": {
       replicaCount: ctx.replicas,
+      tolerations: spotTolerations(ctx),
       resources: ctx.resources(BASE_RESOURCES.actions),
-      serviceAccount: platformAccount,
-    },
-    /** Not deployed while the consumers run inside GMS; set so that enabling them keeps the same wiring. */
-    "datahub-mae-consumer": {
-      replicaCount: ctx.replicas,
-      resources: ctx.resources(BASE_RESOURCES.consumer),
-      serviceAccount: platformAccount,
-    },
-    "datahub-mce-consumer": {
-      replicaCount: ctx.replicas,
-      resources: ctx.resources(BASE_RESOURCES.consumer),
       serviceAccount: platformAccount,
     },
     datahubSystemUpdate: {
@@ -306,19 +313,14 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
        */
       serviceAccount: { ...platformAccount, rbac: false },
       resources: ctx.resources(BASE_RESOURCES.systemUpdate),
-      sql: {
-        setup: {
-          enabled: true,
-          createTables: true,
-          /**
-           * The platform creates the database and its role. (Chart 1.1.0 renders this with
-           * `| default "true"`, so `false` still reaches the job as `CREATE_DB=true`; the job's
-           * step is create-if-not-exists, so against the existing database it does nothing.)
-           */
-          createDatabase: false,
-          createUser: false,
-        },
-      },
+      tolerations: spotTolerations(ctx),
+      /**
+       * The platform creates the database and its role before this job runs. `createDatabase` is
+       * left alone: chart 1.1.0 renders it with `| default "true"`, so `false` would still reach
+       * the job as `CREATE_DB=true`; the job only creates a database that does not exist, so
+       * against the platform's it does nothing.
+       */
+      sql: { setup: { enabled: true, createTables: true, createUser: false } },
     },
   };
 }

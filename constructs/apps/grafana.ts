@@ -15,6 +15,7 @@ import {
   identityPodLabels,
   platformServiceAccount,
   required,
+  spotTolerations,
 } from "./common";
 
 /**
@@ -78,6 +79,8 @@ export const renderGrafana: AppRenderer = (ctx: AppContext): readonly AppRelease
     podDisruptionBudget: ctx.disruptionBudgets ? { minAvailable: 1 } : {},
     resources: ctx.resources(BASE_RESOURCES),
     podLabels: identityPodLabels(ctx),
+    /** Stateless (state is in PostgreSQL): may run on spot nodes. */
+    tolerations: spotTolerations(ctx),
     serviceAccount: platformServiceAccount(ctx),
     /** No sidecars read the Kubernetes API, so no RBAC and no API token in the pod. */
     rbac: { create: false },

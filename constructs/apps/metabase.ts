@@ -2,7 +2,7 @@
  * Metabase, its application database on the environment's managed PostgreSQL.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
-import { hostListIngress, identityPodLabels, platformServiceAccount, required } from "./common";
+import { hostListIngress, identityPodLabels, platformServiceAccount, required, spotTolerations } from "./common";
 
 /** pmint93/metabase 2.26.0 (Metabase v0.59.6): the community chart; Metabase publishes none. */
 export const METABASE_CHART: ChartRef = {
@@ -41,6 +41,8 @@ export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppReleas
     /** The JVM default heap is a quarter of the container's memory; Metabase needs most of it. */
     javaOpts: "-XX:MaxRAMPercentage=75.0",
     podLabels: identityPodLabels(ctx),
+    /** Stateless (state is in PostgreSQL): may run on spot nodes. */
+    tolerations: spotTolerations(ctx),
     serviceAccount: platformServiceAccount(ctx),
     /** Metabase never calls the Kubernetes API. */
     automountServiceAccountToken: false,

@@ -5,7 +5,7 @@
  * their own Grafana (`grafana.ts`), which reads this Prometheus through `PROMETHEUS_URL`.
  */
 import { APP_CATALOGUE } from "../core/apps";
-import type { AppContext, AppRelease, AppRenderer, ChartRef, GeneratedSecret, Resources } from "./types";
+import type { AppContext, AppRelease, AppRenderer, ChartRef, GeneratedSecret, PrivilegedNamespace, Resources } from "./types";
 import {
   GRAFANA_ADMIN_USER,
   grafanaAdmin,
@@ -15,6 +15,7 @@ import {
   hostListIngress,
   identityPodLabels,
   platformServiceAccount,
+  spotTolerations,
 } from "./common";
 
 /** kube-prometheus-stack 88.5.3 (Prometheus Operator v0.93.1, bundles Grafana chart 12.11.1). */
@@ -39,6 +40,20 @@ export const MONITORING_NAMESPACE = APP_CATALOGUE.monitoring.namespace;
  * their data differs only by scrape timing (add Thanos or remote write for one deduplicated view).
  */
 export const PROMETHEUS_URL = `http://${MONITORING_RELEASE}-prometheus.${MONITORING_NAMESPACE}.svc.cluster.local:9090`;
+
+/**
+ * node-exporter reads the host's metrics from the host itself: the chart's DaemonSet runs with
+ * hostNetwork, hostPID, a hostPort and hostPath mounts of `/`, `/proc` and `/sys`
+ * (prometheus-node-exporter chart bundled with kube-prometheus-stack 88.5.3, values
+ * `hostNetwork`, `hostPID`, `hostRootFsMount`; templates/daemonset.yaml). Pod Security `baseline`
+ * forbids each of those, so it runs alone in a namespace that enforces `privileged`, and the
+ * monitoring namespace keeps `baseline`.
+ */
+export const NODE_EXPORTER_NAMESPACE: PrivilegedNamespace = {
+  name: "node-exporter",
+  podSecurity: "privileged",
+  reason: "node-exporter reads host metrics through hostNetwork, hostPID, a hostPort and read-only hostPath mounts of /, /proc and /sys",
+};
 
 /** Secret generated in the cluster for the bundled Grafana: its admin password and the key it encrypts datasource secrets with. */
 export const MONITORING_GRAFANA_SECRET: GeneratedSecret = grafanaSecret("monitoring-grafana-secrets");
@@ -178,9 +193,18 @@ export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRele
         podMetadata: { labels: identityPodLabels(ctx) },
       },
     },
-    prometheusOperator: { resources: ctx.resources(BASE_RESOURCES.operator) },
-    "kube-state-metrics": { resources: ctx.resources(BASE_RESOURCES.kubeStateMetrics) },
-    "prometheus-node-exporter": { resources: ctx.resources(BASE_RESOURCES.nodeExporter) },
+    /**
+     * The operator, kube-state-metrics and the webhook certificate jobs hold no state and may run
+     * on spot nodes; Prometheus, Alertmanager and the bundled Grafana keep volumes and do not.
+     */
+    prometheusOperator: {
+      resources: ctx.resources(BASE_RESOURCES.operator),
+      tolerations: spotTolerations(ctx),
+      admissionWebhooks: { patch: { tolerations: spotTolerations(ctx) } },
+    },
+    "kube-state-metrics": { resources: ctx.resources(BASE_RESOURCES.kubeStateMetrics), tolerations: spotTolerations(ctx) },
+    /** Its own privileged namespace; the chart's default tolerations already put it on every node. */
+    "prometheus-node-exporter": { namespaceOverride: NODE_EXPORTER_NAMESPACE.name, resources: ctx.resources(BASE_RESOURCES.nodeExporter) },
     grafana: renderGrafana(ctx),
   };
   return [
@@ -190,6 +214,7 @@ export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRele
       contract: "kube-prometheus-stack",
       values,
       generatedSecrets: ctx.ingress ? [MONITORING_GRAFANA_SECRET] : [],
+      privilegedNamespaces: [NODE_EXPORTER_NAMESPACE],
     },
   ];
 };

@@ -61,6 +61,14 @@ export interface Resources {
   readonly limits: { readonly cpu?: string; readonly memory: string };
 }
 
+/** A pod's toleration of a node taint. */
+export interface Toleration {
+  readonly key: string;
+  readonly operator: "Equal";
+  readonly value: string;
+  readonly effect: string;
+}
+
 /** Everything a renderer may use. */
 export interface AppContext {
   readonly env: Environment;
@@ -83,6 +91,12 @@ export interface AppContext {
   readonly disruptionBudgets: boolean;
   /** Scales a component's base resources (given for size `small`) by the app's size. */
   readonly resources: (base: Resources) => Resources;
+  /**
+   * Tolerations of the cluster's spot taint. Placement is one rule on every cloud: stateless and
+   * batch components get these and may run on spot nodes; stateful ones (volumes, quorums, a
+   * single scheduler) get none and so run on on-demand nodes only.
+   */
+  readonly spotTolerations: readonly Toleration[];
 }
 
 /**
@@ -102,6 +116,20 @@ export interface NamespaceRule {
   readonly verbs: readonly string[];
 }
 
+/** A Pod Security Standards level, as a namespace enforces it. */
+export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
+
+/**
+ * A namespace a release puts pods in besides the app's own, because those pods need a Pod
+ * Security level the app's `baseline` namespace does not allow. The reason is kept on the
+ * namespace (annotation `platform/pod-security-reason`).
+ */
+export interface PrivilegedNamespace {
+  readonly name: string;
+  readonly podSecurity: PodSecurityLevel;
+  readonly reason: string;
+}
+
 /** A rendered Helm release. */
 export interface AppRelease {
   /** Helm release name, unique in the namespace. */
@@ -113,6 +141,8 @@ export interface AppRelease {
   readonly generatedSecrets: readonly GeneratedSecret[];
   /** What the app's service account may do in its namespace (charts whose Role needs `create: true`). */
   readonly namespaceRules?: readonly NamespaceRule[];
+  /** Namespaces the release places pods in besides the app's own. */
+  readonly privilegedNamespaces?: readonly PrivilegedNamespace[];
 }
 
 /** Renders an app's releases, in install order (e.g. DataHub's prerequisites first). */

@@ -4,9 +4,9 @@ import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import type { AppName } from "../core/apps";
 import type { SecretRef, WorkloadBinding } from "../core/interfaces";
-import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE, namespaceLabels } from "./addons";
+import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE, namespaceLabels, POD_SECURITY_REASON_ANNOTATION } from "./addons";
 import { ManifestsRelease, type Manifest } from "./helm";
-import { DATABASE_SECRET_KEYS, type AppDatabase, type GeneratedSecret, type NamespaceRule } from "./types";
+import { DATABASE_SECRET_KEYS, type AppDatabase, type GeneratedSecret, type NamespaceRule, type PrivilegedNamespace } from "./types";
 
 const GENERATOR_API = "generators.external-secrets.io/v1alpha1";
 const ESO_API = "external-secrets.io/v1";
@@ -47,6 +47,7 @@ export interface AppWiringProps {
   readonly database?: AppDatabase & { readonly admin: { readonly username: SecretRef | string; readonly password: SecretRef } };
   readonly generatedSecrets: readonly GeneratedSecret[];
   readonly namespaceRules: readonly NamespaceRule[];
+  readonly privilegedNamespaces: readonly PrivilegedNamespace[];
   readonly dependsOn: ITerraformDependable[];
 }
 
@@ -83,8 +84,14 @@ export class AppWiring extends Construct {
       ...(props.database ? databaseManifests(app, namespace, props.database) : []),
       ...(props.namespaceRules.length > 0 ? namespaceRoleManifests(app, namespace, props.serviceAccount, props.namespaceRules) : []),
     ];
+    const privileged = props.privilegedNamespaces.map(
+      (extra) =>
+        new NamespaceV1(this, `namespace-${extra.name}`, {
+          metadata: { name: extra.name, labels: namespaceLabels(extra.podSecurity), annotations: { [POD_SECURITY_REASON_ANNOTATION]: extra.reason } },
+        }),
+    );
     // Without manifests of its own, the app still waits for what the wiring would have waited for.
-    this.ready = this.manifests.length > 0 ? [account] : [account, ...props.dependsOn];
+    this.ready = this.manifests.length > 0 ? [account, ...privileged] : [account, ...privileged, ...props.dependsOn];
     if (this.manifests.length > 0) {
       const wiring = new ManifestsRelease(this, "wiring", {
         name: `${app}-wiring`,
@@ -107,9 +114,22 @@ function passwordGenerator(name: string, namespace: string, length: number, enco
   };
 }
 
+/**
+ * Name of the Password generator behind one key of a generated Secret. Secret keys may hold `_`
+ * and capitals (`system_client_secret`, `AWS_ACCESS_KEY_ID`); object names may not: they must be
+ * DNS-1123 subdomains, and the ExternalSecret CRD enforces the same pattern on `generatorRef.name`.
+ */
+export function generatorName(secret: GeneratedSecret, key: string): string {
+  return `${secret.name}-${key.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`;
+}
+
 /** One Password generator per key, joined into one Secret that is created once and never rotated by a sync. */
 function generatedSecretManifests(namespace: string, secret: GeneratedSecret): Manifest[] {
-  const generators = Object.entries(secret.keys).map(([key, settings]) => passwordGenerator(`${secret.name}-${key}`, namespace, settings.length, settings.encoding));
+  const keys = Object.keys(secret.keys);
+  const names = keys.map((key) => generatorName(secret, key));
+  const clash = names.find((name, index) => names.indexOf(name) !== index);
+  if (clash !== undefined) throw new Error(`generated secret ${secret.name}: two keys map to the generator name ${clash}; rename one key`);
+  const generators = Object.entries(secret.keys).map(([key, settings]) => passwordGenerator(generatorName(secret, key), namespace, settings.length, settings.encoding));
   return [
     ...generators,
     {
@@ -120,7 +140,7 @@ function generatedSecretManifests(namespace: string, secret: GeneratedSecret): M
         refreshPolicy: "CreatedOnce",
         target: { name: secret.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
         dataFrom: Object.keys(secret.keys).map((key) => ({
-          sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: `${secret.name}-${key}` } },
+          sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: generatorName(secret, key) } },
           rewrite: [{ regexp: { source: "^password$", target: key } }],
         })),
       },

@@ -8,7 +8,7 @@ import type { WorkloadName } from "../core/apps";
 import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { s3BucketName } from "./bucket";
-import { eksClusterName } from "./cluster";
+import { eksClusterName, EKS_SPOT_TAINT } from "./cluster";
 import type { AwsContext } from "./context";
 import { databaseIdentifier } from "./database";
 import { workloadRoleName } from "./identity";
@@ -22,6 +22,7 @@ import { workloadRoleName } from "./identity";
  */
 export class AwsClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;
+  readonly spotTaint = EKS_SPOT_TAINT;
   private readonly databases = new Map<string, DataAwsDbInstance>();
 
   constructor(scope: Construct, id: string, private readonly ctx: AwsContext) {

@@ -11,12 +11,18 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
-import type { ICluster } from "../core/interfaces";
+import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { NodePoolSpec } from "../core/spec";
 import { type AwsContext, serviceTrustPolicy } from "./context";
 import type { AwsNetwork } from "./network";
 import { AwsServiceAccountRole, type OidcTrust } from "./identity";
 import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
+
+/**
+ * The taint on spot node groups. EKS sets no taint of its own on spot capacity (only the label
+ * `eks.amazonaws.com/capacityType: SPOT`), so the platform's neutral key is used.
+ */
+export const EKS_SPOT_TAINT: NodeTaint = { key: "platform/capacity", value: "spot", effect: "NoSchedule" };
 
 /** The EKS cluster name of an environment; the apps stack reaches the cluster by it. */
 export function eksClusterName(ctx: AwsContext): string {
@@ -169,6 +175,7 @@ export class AwsCluster extends Construct implements ICluster {
       updateConfig: { maxUnavailablePercentage: 33 },
       launchTemplate: { id: launchTemplate.id, version: Fn.tostring(launchTemplate.latestVersion) },
       labels: { "platform/pool": pool.name, "platform/capacity": pool.spot ? "spot" : "on-demand" },
+      taint: pool.spot ? [{ key: EKS_SPOT_TAINT.key, value: EKS_SPOT_TAINT.value, effect: "NO_SCHEDULE" }] : undefined,
       // The cluster autoscaler owns the current size once the group exists.
       lifecycle: { ignoreChanges: ["scaling_config[0].desired_size"] },
       dependsOn: attachments,

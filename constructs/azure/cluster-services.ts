@@ -7,7 +7,7 @@ import type { WorkloadName } from "../core/apps";
 import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { containerName, containerUrl } from "./bucket";
-import { aksClusterName } from "./cluster";
+import { aksClusterName, AKS_SPOT_TAINT } from "./cluster";
 import type { AzureContext } from "./context";
 import { adminSecretName, POSTGRES_ADMIN_LOGIN, postgresHost } from "./database";
 import { dnsResourceGroupName } from "./dns";
@@ -50,6 +50,7 @@ export function externalDnsAzureJson(ctx: AzureContext): string {
  */
 export class AzureClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;
+  readonly spotTaint = AKS_SPOT_TAINT;
   private readonly identities = new Map<WorkloadName, DataAzurermUserAssignedIdentity>();
 
   /** `ctx` must carry the literal resource group name (`resourceGroupNameOf`), not a reference. */

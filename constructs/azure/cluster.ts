@@ -7,11 +7,14 @@ import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics
 import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
 import type { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
-import type { ICluster } from "../core/interfaces";
+import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { NodePoolSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
 import type { AzureNetwork } from "./network";
 import { AZURE_NODE_VM_SIZES } from "./sizes";
+
+/** The label and taint AKS puts on every Spot node (declared so Terraform sees no drift). */
+export const AKS_SPOT_TAINT: NodeTaint = { key: "kubernetes.azure.com/scalesetpriority", value: "spot", effect: "NoSchedule" };
 
 export interface AzureClusterProps {
   readonly ctx: AzureContext;
@@ -229,9 +232,9 @@ export class AzureCluster extends Construct implements ICluster {
       nodeLabels: {
         "platform/pool": pool.name,
         "platform/capacity": spot ? "spot" : "on-demand",
-        ...(spot ? { "kubernetes.azure.com/scalesetpriority": "spot" } : {}),
+        ...(spot ? { [AKS_SPOT_TAINT.key]: AKS_SPOT_TAINT.value } : {}),
       },
-      nodeTaints: spot ? ["kubernetes.azure.com/scalesetpriority=spot:NoSchedule"] : undefined,
+      nodeTaints: spot ? [`${AKS_SPOT_TAINT.key}=${AKS_SPOT_TAINT.value}:${AKS_SPOT_TAINT.effect}`] : undefined,
       // Spot pools cannot surge; regular pools replace a third of their nodes at a time.
       upgradeSettings: spot ? undefined : { maxSurge: "33%" },
       // The cluster autoscaler owns the size and AKS's upgrade channel owns the version.

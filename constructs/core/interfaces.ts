@@ -109,9 +109,22 @@ export interface ExternalDnsSetup {
   readonly configMaps: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
+/**
+ * The taint every spot node carries on a cloud. The placement rule is the same on every cloud:
+ * spot pools are tainted, stateless and batch pods tolerate the taint, stateful pods do not and
+ * so run on on-demand nodes only.
+ */
+export interface NodeTaint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: "NoSchedule";
+}
+
 /** The cloud, as seen from the apps stack. */
 export interface ClusterServices {
   readonly connection: KubernetesConnection;
+  /** The taint on the cluster's spot nodes (see {@link NodeTaint}). */
+  readonly spotTaint: NodeTaint;
   databaseHost(spec: DatabaseSpec): string;
   bucket(spec: BucketSpec): AppBucket;
   workloadBinding(workload: WorkloadName): WorkloadBinding;

@@ -337,6 +337,16 @@ function checkProductionRules(env: Environment, report: Report): void {
   });
 }
 
+/**
+ * Stateful components (Kafka, OpenSearch, Prometheus, Temporal, the Airflow scheduler, ...) do not
+ * tolerate the spot taint, so a cluster that runs apps needs on-demand capacity. (Production has
+ * the stronger rule above.)
+ */
+function checkOnDemandCapacity(env: Environment, report: Report): void {
+  if (env.production || env.apps.length === 0 || env.cluster.nodePools.some((pool) => !pool.spot)) return;
+  report(["cluster", "nodePools"], env.cluster.nodePools.map((p) => p.name), "at least one non-spot node pool: stateful components of the apps run on on-demand nodes only");
+}
+
 function checkEnvironment(env: Environment, report: Report): void {
   if (env.accounts[env.cloud] === undefined) {
     report(["accounts", env.cloud], undefined, `the ${env.cloud} account of this environment, because cloud is "${env.cloud}"`);
@@ -356,6 +366,7 @@ function checkEnvironment(env: Environment, report: Report): void {
   checkNetwork(env, report);
   checkReferences(env, report);
   checkProductionRules(env, report);
+  checkOnDemandCapacity(env, report);
 }
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */

@@ -8,7 +8,7 @@ import type { WorkloadName } from "../core/apps";
 import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { gcsBucketName } from "./bucket";
-import { gkeClusterLocation, gkeClusterName } from "./cluster";
+import { gkeClusterLocation, gkeClusterName, GKE_SPOT_TAINT } from "./cluster";
 import type { GcpContext } from "./context";
 import { adminSecretId, cloudSqlInstanceName } from "./database";
 import { WORKLOAD_IDENTITY_ANNOTATION, workloadAccountEmail } from "./identity";
@@ -27,6 +27,7 @@ import { WORKLOAD_IDENTITY_ANNOTATION, workloadAccountEmail } from "./identity";
  */
 export class GcpClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;
+  readonly spotTaint = GKE_SPOT_TAINT;
   private readonly databases = new Map<string, DataGoogleSqlDatabaseInstance>();
 
   constructor(scope: Construct, id: string, private readonly ctx: GcpContext) {

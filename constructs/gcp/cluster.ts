@@ -6,11 +6,17 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { LoggingProjectBucketConfig } from "@cdktf/provider-google/lib/logging-project-bucket-config";
 import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-sink";
 import { SpecError } from "../core/errors";
-import type { ICluster } from "../core/interfaces";
+import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { NodePoolSpec } from "../core/spec";
 import type { GcpContext } from "./context";
 import { type GcpNetwork, MAX_PODS_PER_NODE, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./network";
 import { GCP_NODE_MACHINE_TYPES } from "./sizes";
+
+/**
+ * The taint on spot node pools: the one Google documents for keeping workloads off Spot VMs
+ * (GKE itself only labels them `cloud.google.com/gke-spot: "true"`).
+ */
+export const GKE_SPOT_TAINT: NodeTaint = { key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" };
 
 /**
  * The least-privilege roles of the node service account: what GKE's logging, monitoring and
@@ -205,6 +211,7 @@ export class GcpCluster extends Construct implements ICluster {
         shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
         metadata: { "disable-legacy-endpoints": "true" },
         labels: { "platform/pool": pool.name, "platform/capacity": pool.spot ? "spot" : "on-demand" },
+        taint: pool.spot ? [{ key: GKE_SPOT_TAINT.key, value: GKE_SPOT_TAINT.value, effect: "NO_SCHEDULE" }] : undefined,
       },
       // initial_node_count forces a new pool when changed; it only matters at creation.
       lifecycle: { ignoreChanges: ["initial_node_count"] },
