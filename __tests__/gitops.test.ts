@@ -9,6 +9,7 @@ import { environments } from "../environments";
 import { gitops } from "../environments/gitops";
 import { commitState, workspacesOf } from "../scripts/promote";
 import { buildApp } from "../stacks/app";
+import { stackKindsOf, stackName } from "../stacks/backend";
 import { GitopsStack } from "../stacks/gitops";
 import { baseSpec } from "./support/fixtures";
 import { tempDir } from "./support/outdir";
@@ -24,10 +25,9 @@ describe("the gitops stack", () => {
   });
 
   it("has a project per Terraform Cloud environment and a workspace per stack", () => {
-    expect(stack.all("tfe_project").map((p) => p.name).sort()).toEqual(["data-platform-ops", "data-platform-prod", "data-platform-staging", "data-platform-staging", "data-platform-staging"]);
-    expect(stack.all("tfe_workspace").map((w) => w.name).sort()).toEqual([
-      "ops-apps", "ops-infra", "prod-apps", "prod-infra", "staging-apps", "staging-azure-apps", "staging-azure-infra", "staging-gcp-apps", "staging-gcp-infra", "staging-infra",
-    ]);
+    const managed = parseEnvironments(environments).filter((env) => env.terraformCloud !== undefined);
+    expect(stack.all("tfe_project").map((p) => p.name).sort()).toEqual(managed.map((env) => env.terraformCloud?.project).sort());
+    expect(stack.all("tfe_workspace").map((w) => w.name).sort()).toEqual(managed.flatMap((env) => stackKindsOf(env).map((kind) => stackName(env, kind))).sort());
   });
 
   it("runs each workspace from its stack's committed directory, triggered only by it", () => {

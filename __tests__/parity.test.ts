@@ -148,7 +148,10 @@ const GCP: CloudFacts = {
 
 const FACTS: Readonly<Record<Cloud, CloudFacts>> = { aws: AWS, azure: AZURE, gcp: GCP };
 
-const cases = environments.flatMap((input) => CLOUDS.map((cloud) => [`${input.name} on ${cloud}`, cloud, { ...input, cloud } as EnvironmentInput] as const));
+// Each environment on every cloud it names an account for (an environment in one account is checked on that cloud).
+const cases = environments.flatMap((input) =>
+  CLOUDS.filter((cloud) => input.accounts?.[cloud] !== undefined).map((cloud) => [`${input.name} on ${cloud}`, cloud, { ...input, cloud } as EnvironmentInput] as const),
+);
 const synthesized = new Map(cases.map(([label, , input]) => [label, synthInfra(input)]));
 
 describe.each(cases)("parity: %s", (label, cloud, input) => {

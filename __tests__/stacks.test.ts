@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
+import { parseEnvironments } from "../constructs/core/spec";
+import { environments } from "../environments";
+import { stackKindsOf, stackName } from "../stacks/backend";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
 import { readTree, stackJson, stackNames, synthDefaults } from "./support/outdir";
 
@@ -7,19 +10,8 @@ describe("default environments", () => {
   const outdir = synthDefaults();
 
   it("synthesize an infra stack per environment, an apps stack per environment that runs apps, and gitops", () => {
-    expect(stackNames(outdir)).toEqual([
-      "gitops",
-      "ops-apps",
-      "ops-infra",
-      "prod-apps",
-      "prod-infra",
-      "staging-apps",
-      "staging-azure-apps",
-      "staging-azure-infra",
-      "staging-gcp-apps",
-      "staging-gcp-infra",
-      "staging-infra",
-    ]);
+    const expected = parseEnvironments(environments).flatMap((env) => stackKindsOf(env).map((kind) => stackName(env, kind)));
+    expect(stackNames(outdir)).toEqual([...expected, "gitops"].sort());
   });
 
   // One reviewable file per stack: a changed resource address in its diff means a replaced resource.
@@ -55,8 +47,14 @@ describe("default environments", () => {
     expect(offending).toEqual([]);
   });
 
-  it("keep every default stack's state in its own Terraform Cloud workspace <env>-<stack>", () => {
+  it("keep each stack's state in its own Terraform Cloud workspace <env>-<stack>, or locally for an environment without terraformCloud", () => {
+    const envs = parseEnvironments(environments);
+    const expected = (stack: string) => {
+      if (stack === "gitops") return "ops-gitops";
+      const env = envs.find((candidate) => stackKindsOf(candidate).some((kind) => stackName(candidate, kind) === stack));
+      return env?.terraformCloud === undefined ? undefined : stack;
+    };
     const workspaces = stackNames(outdir).map((stack) => JSON.parse(stackJson(outdir, stack)).terraform.cloud?.workspaces.name);
-    expect(workspaces).toEqual(stackNames(outdir).map((stack) => (stack === "gitops" ? "ops-gitops" : stack)));
+    expect(workspaces).toEqual(stackNames(outdir).map(expected));
   });
 });
