@@ -9,37 +9,8 @@ import { describe, expect, it } from "vitest";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";
 import { loadChart, schemaErrors, unknownPaths } from "./support/chart-contract";
-import { baseSpec } from "./support/fixtures";
+import { everyAppSpec } from "./support/fixtures";
 import { SynthesizedStack, type TfBlock } from "./support/synth";
-
-const ACCOUNTS: Readonly<Record<Cloud, EnvironmentInput["accounts"]>> = {
-  aws: { aws: { region: "eu-central-1", accountId: "123456789012" } },
-  azure: { azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000001", tenantId: "00000000-0000-4000-8000-000000000002" } },
-  gcp: { gcp: { region: "europe-west1", projectId: "acme-data-test" } },
-};
-
-function appsSpec(cloud: Cloud, production: boolean): EnvironmentInput {
-  return {
-    ...baseSpec(),
-    name: production ? "live" : "test",
-    production,
-    cloud,
-    accounts: ACCOUNTS[cloud],
-    dns: { zone: "data.example.com", acmeEmail: "platform@example.com" },
-    buckets: [
-      { name: "logs", purpose: "logs" },
-      { name: "lake", purpose: "data" },
-    ],
-    apps: [
-      { name: "airflow", database: "main", bucket: "logs", host: "airflow.data.example.com" },
-      { name: "airbyte", database: "main", bucket: "lake", host: "airbyte.data.example.com" },
-      { name: "datahub", database: "main", host: "datahub.data.example.com" },
-      { name: "metabase", database: "main", host: "metabase.data.example.com" },
-      { name: "grafana", database: "main", host: "grafana.data.example.com" },
-      { name: "monitoring", host: "monitoring.data.example.com" },
-    ],
-  };
-}
 
 function synthApps(input: EnvironmentInput): SynthesizedStack {
   const app = Testing.app();
@@ -70,7 +41,7 @@ const IDENTITY_ANNOTATION: Readonly<Record<Cloud, RegExp>> = {
 };
 
 describe.each(CLOUDS.flatMap((cloud) => [[cloud, false], [cloud, true]] as const))("apps stack on %s (production: %s)", (cloud, production) => {
-  const stack = synthApps(appsSpec(cloud, production));
+  const stack = synthApps(everyAppSpec(cloud, production));
   const byName = releases(stack);
 
   it("configures the kubernetes and helm providers from the cluster, with no static credential", () => {
@@ -134,7 +105,7 @@ describe.each(CLOUDS.flatMap((cloud) => [[cloud, false], [cloud, true]] as const
 
 describe("service account annotations name the identities the infra stack created", () => {
   const annotationsOf = (cloud: Cloud) =>
-    synthApps(appsSpec(cloud, false))
+    synthApps(everyAppSpec(cloud, false))
       .all("kubernetes_service_account_v1")
       .map((sa) => sa.metadata as { namespace: string; annotations: Record<string, string> })
       .find((sa) => sa.namespace === "airflow")?.annotations;

@@ -1,4 +1,4 @@
-import type { EnvironmentInput } from "../../constructs/core/spec";
+import type { Cloud, EnvironmentInput } from "../../constructs/core/spec";
 
 /** A complete, valid non-production AWS spec that tests copy and change one field of. */
 export function baseSpec(): EnvironmentInput {
@@ -23,4 +23,36 @@ export function baseSpec(): EnvironmentInput {
 /** The same spec, as a production environment that meets every production rule. */
 export function productionSpec(): EnvironmentInput {
   return { ...baseSpec(), name: "live", production: true };
+}
+
+const ACCOUNTS: Readonly<Record<Cloud, EnvironmentInput["accounts"]>> = {
+  aws: { aws: { region: "eu-central-1", accountId: "123456789012" } },
+  azure: { azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000001", tenantId: "00000000-0000-4000-8000-000000000002" } },
+  gcp: { gcp: { region: "europe-west1", projectId: "acme-data-test" } },
+};
+
+/** Every app, with a host each, on one cloud, production or not, on an on-demand and a spot pool. */
+export function everyAppSpec(cloud: Cloud, production: boolean): EnvironmentInput {
+  const base = baseSpec();
+  return {
+    ...base,
+    name: production ? "live" : "test",
+    production,
+    cloud,
+    accounts: ACCOUNTS[cloud],
+    cluster: { ...base.cluster, nodePools: [...base.cluster.nodePools, { name: "spot", size: "medium", minNodes: 0, maxNodes: 6, spot: true }] },
+    dns: { zone: "data.example.com", acmeEmail: "platform@example.com" },
+    buckets: [
+      { name: "logs", purpose: "logs" },
+      { name: "lake", purpose: "data" },
+    ],
+    apps: [
+      { name: "airflow", database: "main", bucket: "logs", host: "airflow.data.example.com" },
+      { name: "airbyte", database: "main", bucket: "lake", host: "airbyte.data.example.com" },
+      { name: "datahub", database: "main", host: "datahub.data.example.com" },
+      { name: "metabase", database: "main", host: "metabase.data.example.com" },
+      { name: "grafana", database: "main", host: "grafana.data.example.com" },
+      { name: "monitoring", host: "monitoring.data.example.com" },
+    ],
+  };
 }

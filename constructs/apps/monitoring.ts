@@ -116,6 +116,8 @@ function renderGrafana(ctx: AppContext): Record<string, unknown> {
     replicas: 1,
     deploymentStrategy: { type: "Recreate" },
     persistence: { enabled: true, size: GRAFANA_VOLUME },
+    /** fsGroup 472 (the chart's pod securityContext) already gives Grafana the volume; the chart's chown init container would run as root. */
+    initChownData: { enabled: false },
     resources: ctx.resources(BASE_RESOURCES.grafana),
     /** The admin name is fixed; the chart then reads only the password from the secret. */
     admin: grafanaAdmin(MONITORING_GRAFANA_SECRET),

@@ -1,0 +1,249 @@
+/**
+ * Each of Kubernetes' rules that kubernetes.test.ts applies, with a case it must accept and a case
+ * it must reject, so none can pass vacuously; and the defects the review found, each rebuilt and
+ * caught.
+ */
+import { describe, expect, it } from "vitest";
+import { renderDatahub } from "../constructs/apps/datahub";
+import { renderMonitoring } from "../constructs/apps/monitoring";
+import { EKS_SPOT_TAINT } from "../constructs/aws/cluster";
+import { AKS_SPOT_TAINT } from "../constructs/azure/cluster";
+import { appContext } from "./support/app-context";
+import { chartPods, type ChartPod } from "./support/kubernetes/chart-pods";
+import { placementProblems, podSecurityProblems, tolerates, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { customResourceViolations, toJsonSchema } from "./support/kubernetes/crds";
+import * as names from "./support/kubernetes/names";
+import type { ChartRelease, KubeObject, Located, RenderedApps } from "./support/kubernetes/objects";
+import { coreObjectViolations } from "./support/kubernetes/openapi";
+import { admittedPod, checksOf, podSecurityViolations, type PodSecuritySubject } from "./support/kubernetes/pod-security";
+
+const located = (object: Record<string, unknown>): Located<KubeObject> => ({ source: "test", object: object as unknown as KubeObject });
+
+describe("name rules (k8s.io/apimachinery validation at 1.31)", () => {
+  const cases: [string, (value: string) => string | undefined, string, string][] = [
+    ["DNS-1123 label", names.dns1123Label, "airflow", "Airflow"],
+    ["DNS-1123 label length", names.dns1123Label, "a".repeat(63), "a".repeat(64)],
+    ["DNS-1035 label", names.dns1035Label, "gms", "1gms"],
+    ["DNS-1123 subdomain", names.dns1123Subdomain, "datahub-auth-secrets-system-client-secret", "datahub-auth-secrets-system_client_secret"],
+    ["DNS-1123 subdomain with capitals", names.dns1123Subdomain, "airbyte-minio-credentials-aws-access-key-id", "airbyte-minio-credentials-AWS_ACCESS_KEY_ID"],
+    ["path segment name", names.pathSegmentName, "system:reader", "a/b"],
+    ["Secret key", names.configMapKey, "system_client_secret", "a key"],
+    ["environment variable name", names.envVarName, "APP_PASSWORD", "1PASSWORD"],
+    ["label value", names.labelValue, "true", "-x"],
+    ["qualified name", names.qualifiedName, "pod-security.kubernetes.io/enforce", "Pod_Security.io/enforce"],
+  ];
+  it.each(cases)("%s: accepts one value, rejects the other", (_, rule, good, bad) => {
+    expect(rule(good)).toBeUndefined();
+    expect(rule(bad)).toEqual(expect.any(String));
+  });
+
+  it("checks each kind's name by its own rule (Namespace: label, Job: fits the job-name label)", () => {
+    expect(names.nameViolations(located({ apiVersion: "v1", kind: "Namespace", metadata: { name: "db.bootstrap" } }))).toHaveLength(1);
+    expect(names.nameViolations(located({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "db.bootstrap" } }))).toEqual([]);
+    expect(names.nameViolations(located({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j".repeat(64) } }))).toHaveLength(1);
+  });
+
+  it("checks names inside references: generatorRef, secretKeyRef, target Secret, RoleBinding subjects", () => {
+    const secret = {
+      apiVersion: "external-secrets.io/v1",
+      kind: "ExternalSecret",
+      metadata: { name: "datahub-auth-secrets", namespace: "datahub" },
+      spec: {
+        target: { name: "Datahub" },
+        dataFrom: [{ sourceRef: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "datahub-auth-secrets-system_client_secret" } } }],
+      },
+    };
+    expect(names.nameViolations(located(secret)).map((v) => v.split(" = ")[0])).toEqual(["test: spec.target.name", "test: spec.dataFrom.0.sourceRef.generatorRef.name"]);
+    const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "r" }, roleRef: { name: "r" }, subjects: [{ kind: "ServiceAccount", name: "Reader", namespace: "db_bootstrap" }] };
+    expect(names.nameViolations(located(binding))).toHaveLength(2);
+  });
+});
+
+describe("custom resources against the pinned CRDs", () => {
+  const externalSecret = (spec: Record<string, unknown>, apiVersion = "external-secrets.io/v1") =>
+    located({ apiVersion, kind: "ExternalSecret", metadata: { name: "s", namespace: "n" }, spec });
+  const generated = { refreshPolicy: "CreatedOnce", target: { name: "s" }, dataFrom: [{ sourceRef: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "s-key" } } }] };
+
+  it("accepts a valid ExternalSecret", () => {
+    expect(customResourceViolations(externalSecret(generated))).toEqual([]);
+  });
+  it("rejects a version the CRD does not serve", () => {
+    expect(customResourceViolations(externalSecret(generated, "external-secrets.io/v1beta1"))).toEqual([expect.stringContaining("not served")]);
+  });
+  it("rejects an unknown field", () => {
+    expect(customResourceViolations(externalSecret({ ...generated, refreshPolcy: "CreatedOnce" }))).toEqual([expect.stringContaining("refreshPolcy")]);
+  });
+  it("rejects a value of the wrong type or outside an enum", () => {
+    expect(customResourceViolations(externalSecret({ ...generated, refreshPolicy: "Sometimes" })).length).toBeGreaterThan(0);
+  });
+  it("rejects a generatorRef name outside the CRD's pattern (the review's finding)", () => {
+    const bad = { ...generated, dataFrom: [{ sourceRef: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "s-system_client_secret" } } }] };
+    expect(customResourceViolations(externalSecret(bad))).toEqual([expect.stringContaining("pattern")]);
+  });
+  it("evaluates the CRD's CEL rules (an OpenBao SecretStore takes caBundle or caProvider, not both)", () => {
+    const store = (provider: Record<string, unknown>) => located({ apiVersion: "external-secrets.io/v1", kind: "SecretStore", metadata: { name: "s", namespace: "n" }, spec: { provider: { openBao: provider } } });
+    const caProvider = { type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt" };
+    expect(customResourceViolations(store({ server: "https://bao.example.com", caProvider }))).toEqual([]);
+    expect(customResourceViolations(store({ server: "https://bao.example.com", caProvider, caBundle: "Y2E=" }))).toEqual([expect.stringContaining("CRD rule")]);
+  });
+  it("rejects a namespace on a cluster-scoped kind", () => {
+    const issuer = located({ apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: "i", namespace: "x" }, spec: { selfSigned: {} } });
+    expect(customResourceViolations(issuer)).toEqual([expect.stringContaining("cluster-scoped")]);
+  });
+  it("reads int-or-string and preserve-unknown-fields as the API server does", () => {
+    expect(toJsonSchema({ type: "object", properties: { port: { "x-kubernetes-int-or-string": true } } })).toMatchObject({ additionalProperties: false, properties: { port: { anyOf: [{ type: "integer" }, { type: "string" }] } } });
+    expect(toJsonSchema({ type: "object", "x-kubernetes-preserve-unknown-fields": true })).not.toHaveProperty("additionalProperties");
+  });
+});
+
+describe("core objects against the Kubernetes 1.31 schema", () => {
+  const job = (spec: Record<string, unknown>) => located({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j" }, spec });
+  const template = { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } };
+  it("accepts a valid Job and rejects an unknown field in it", () => {
+    expect(coreObjectViolations(job({ template }))).toEqual([]);
+    expect(coreObjectViolations(job({ template: { spec: { ...template.spec, containers: [{ name: "c", image: "busybox", imagePullPolicyy: "Always" }] } } }))).toEqual([
+      expect.stringContaining("imagePullPolicyy"),
+    ]);
+  });
+  it("rejects a missing required field (a Role rule without verbs)", () => {
+    expect(coreObjectViolations(located({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r" }, rules: [{ apiGroups: [""], resources: ["secrets"] }] }))).toEqual([
+      expect.stringContaining("verbs"),
+    ]);
+  });
+  it("rejects a kind or version Kubernetes 1.31 does not serve", () => {
+    expect(coreObjectViolations(located({ apiVersion: "batch/v1beta1", kind: "CronJob", metadata: { name: "c" } }))).toEqual([expect.stringContaining("not a kind")]);
+  });
+  it("leaves custom resources to their CRDs", () => {
+    expect(coreObjectViolations(located({ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata: { name: "s" } }))).toEqual([]);
+  });
+});
+
+describe("Pod Security checks (k8s.io/pod-security-admission v0.31)", () => {
+  const restrictedContainer = {
+    name: "app",
+    securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+  };
+  const compliant: PodSecuritySubject = { containers: [restrictedContainer], volumes: [{ name: "tmp", emptyDir: {} }] };
+  const withContainer = (securityContext: Record<string, unknown>): PodSecuritySubject => ({
+    containers: [{ ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, ...securityContext } }],
+  });
+
+  // One non-compliant pod per check, each violating that check alone.
+  const violations: Record<string, PodSecuritySubject> = {
+    hostNamespaces: { ...compliant, hostPID: true },
+    privileged: withContainer({ privileged: true }),
+    capabilities_baseline: withContainer({ capabilities: { drop: ["ALL"], add: ["SYS_ADMIN"] } }),
+    hostPathVolumes: { ...compliant, volumes: [{ name: "root", hostPath: { path: "/" } }] },
+    hostPorts: { containers: [{ ...restrictedContainer, ports: [{ containerPort: 80, hostPort: 80 }] }] },
+    appArmorProfile: withContainer({ appArmorProfile: { type: "Unconfined" } }),
+    seLinuxOptions: withContainer({ seLinuxOptions: { type: "spc_t" } }),
+    procMount: withContainer({ procMount: "Unmasked" }),
+    seccompProfile_baseline: withContainer({ seccompProfile: { type: "Unconfined" } }),
+    sysctls: { ...compliant, securityContext: { sysctls: [{ name: "vm.max_map_count", value: "262144" }] } },
+    windowsHostProcess: withContainer({ windowsOptions: { hostProcess: true } }),
+    restrictedVolumes: { ...compliant, volumes: [{ name: "nfs", nfs: { server: "x", path: "/" } }] },
+    allowPrivilegeEscalation: withContainer({ allowPrivilegeEscalation: undefined }),
+    runAsNonRoot: withContainer({ runAsNonRoot: undefined }),
+    runAsUser: withContainer({ runAsUser: 0 }),
+    seccompProfile_restricted: withContainer({ seccompProfile: undefined }),
+    capabilities_restricted: withContainer({ capabilities: { drop: ["ALL"], add: ["CHOWN"] } }),
+  };
+
+  it("has a case for every check of both levels", () => {
+    expect(Object.keys(violations).sort()).toEqual([...new Set([...Object.keys(checksOf("baseline")), ...Object.keys(checksOf("restricted"))])].sort());
+  });
+  it("admits a restricted-compliant pod at every level", () => {
+    expect(podSecurityViolations(compliant, "restricted")).toEqual([]);
+  });
+  it.each(Object.entries(violations))("%s rejects its violation", (check, pod) => {
+    const level = check in checksOf("baseline") ? "baseline" : "restricted";
+    expect(podSecurityViolations(pod, level).map((v) => v.split(":")[0])).toEqual([check]);
+    expect(podSecurityViolations(pod, "privileged")).toEqual([]);
+  });
+  it("sees the host ports the API server fills in for hostNetwork pods", () => {
+    const pod = { hostNetwork: true, containers: [{ name: "c", ports: [{ containerPort: 9100 }] }] };
+    expect(podSecurityViolations(admittedPod(pod), "baseline")).toEqual(["hostNamespaces: hostNetwork=true", "hostPorts: container c: hostPort"]);
+  });
+});
+
+const monitoringRelease = (values: Record<string, unknown>, namespace = "monitoring"): ChartRelease => ({
+  address: "helm_release.monitoring",
+  name: "monitoring",
+  namespace,
+  chart: "kube-prometheus-stack",
+  version: "88.5.3",
+  values,
+});
+const namespaceObject = (name: string, enforce: string, annotations?: Record<string, string>) =>
+  located({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "pod-security.kubernetes.io/enforce": enforce }, annotations } });
+
+describe("chart pods under Pod Security: the review's findings, rebuilt", () => {
+  const monitoring = renderMonitoring(appContext("monitoring", "aws", true))[0];
+  const stack = (release: ChartRelease, extraNamespaces: Located<KubeObject>[] = []): RenderedApps => ({
+    objects: [namespaceObject("monitoring", "baseline"), ...extraNamespaces],
+    releases: [release],
+  });
+
+  it("node-exporter in the baseline monitoring namespace is rejected (hostNetwork, hostPID, hostPort, hostPath)", () => {
+    const { namespaceOverride: _moved, ...exporter } = monitoring.values["prometheus-node-exporter"] as Record<string, unknown>;
+    const problems = podSecurityProblems(stack(monitoringRelease({ ...monitoring.values, "prometheus-node-exporter": exporter })));
+    expect(problems.map((problem) => problem.split(": ").slice(-2).join(": "))).toEqual([
+      "hostNamespaces: hostNetwork=true",
+      "hostNamespaces: hostPID=true",
+      "hostPathVolumes: hostPath volume proc",
+      "hostPathVolumes: hostPath volume sys",
+      "hostPathVolumes: hostPath volume root",
+      "container node-exporter: hostPort",
+    ]);
+  });
+  it("node-exporter in its own privileged namespace is admitted; the namespace must say why", () => {
+    expect(podSecurityProblems(stack(monitoringRelease(monitoring.values), [namespaceObject("node-exporter", "privileged", { "platform/pod-security-reason": "host metrics" })]))).toEqual([]);
+    expect(unexplainedPrivilegedNamespaces(stack(monitoringRelease(monitoring.values), [namespaceObject("node-exporter", "privileged")]))).toEqual(["node-exporter"]);
+  });
+  it("a pod in a namespace the stack does not create is reported", () => {
+    expect(podSecurityProblems({ objects: [], releases: [monitoringRelease(monitoring.values)] })).toContainEqual(expect.stringContaining("which the stack does not create"));
+  });
+  it("OpenSearch's privileged sysctl init container is rejected in the baseline datahub namespace", () => {
+    const prerequisites = renderDatahub(appContext("datahub", "gcp", true))[0];
+    const release: ChartRelease = { address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values: prerequisites.values };
+    const datahubNamespace = [namespaceObject("datahub", "baseline")];
+    expect(podSecurityProblems({ objects: datahubNamespace, releases: [release] })).toEqual([]);
+    const opensearch = { ...(prerequisites.values.opensearch as Record<string, unknown>), sysctlInit: { enabled: true } };
+    expect(podSecurityProblems({ objects: datahubNamespace, releases: [{ ...release, values: { ...prerequisites.values, opensearch } }] })).toEqual([
+      expect.stringContaining("privileged: container sysctl: privileged=true"),
+    ]);
+  });
+  it("a chart version without a pod model fails instead of passing unchecked", () => {
+    expect(() => chartPods({ ...monitoringRelease(monitoring.values), version: "99.0.0" })).toThrow(/no pod model/);
+  });
+});
+
+describe("placement against the spot taint", () => {
+  const taint = EKS_SPOT_TAINT;
+  const toleration = { key: taint.key, operator: "Equal" as const, value: taint.value, effect: taint.effect };
+  const chartPod = (stateful: string | false, tolerations: ChartPod["tolerations"]): ChartPod => ({ name: "p", template: "t", namespace: "n", stateful, pod: { containers: [] }, tolerations });
+
+  it("matches tolerations as the scheduler does", () => {
+    expect(tolerates([toleration], taint)).toBe(true);
+    expect(tolerates([{ ...toleration, value: "true" }], taint)).toBe(false);
+    expect(tolerates([{ ...toleration, key: AKS_SPOT_TAINT.key }], taint)).toBe(false);
+    expect(tolerates([{ operator: "Exists", effect: "NoSchedule" } as unknown as typeof toleration], taint)).toBe(true);
+  });
+  it("accepts stateful pods without and stateless pods with the toleration", () => {
+    expect(placementProblems([chartPod("a volume", []), chartPod(false, [toleration]), chartPod(false, "none possible")], [taint])).toEqual([]);
+  });
+  it("rejects a stateful pod that tolerates spot, and a stateless one that does not", () => {
+    expect(placementProblems([chartPod("a volume", [toleration]), chartPod(false, [])], [taint])).toHaveLength(2);
+  });
+  it("sees the stateful components of the data apps as stateful", () => {
+    const prerequisites = renderDatahub(appContext("datahub", "aws", true))[0];
+    const pods = chartPods({ address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values: prerequisites.values });
+    expect(pods.map((p) => [p.name, Boolean(p.stateful)])).toEqual([
+      ["prerequisites/opensearch", true],
+      ["prerequisites/kafka-controller", true],
+    ]);
+    const monitoring = renderMonitoring(appContext("monitoring", "aws", true))[0];
+    const stateful = chartPods(monitoringRelease(monitoring.values)).filter((p) => p.stateful).map((p) => p.name);
+    expect(stateful).toEqual(["monitoring/prometheus", "monitoring/alertmanager", "monitoring/grafana"]);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Every synthesized apps stack checked the way Kubernetes would check it, not against our own
+ * expectations: the API server's name rules and schemas (core kinds at Kubernetes 1.31, custom
+ * resources at the pinned operators' CRDs), Pod Security admission of every pod in its
+ * namespace (ours and the charts'), and the placement rule against the spot taints that the
+ * infra stack of the same environment puts on its spot nodes.
+ *
+ * The stacks: every default environment (derived from `environments/`), and every app on every
+ * cloud, production and not, on a cluster with a spot pool.
+ */
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { CLOUDS, parseEnvironment, type EnvironmentInput } from "../constructs/core/spec";
+import { environments } from "../environments";
+import { AppsStack } from "../stacks/apps";
+import { InfraStack } from "../stacks/infra";
+import { everyAppSpec } from "./support/fixtures";
+import { namespaceLevels, objectProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { renderedApps, type RenderedApps } from "./support/kubernetes/objects";
+import { stackJson, stackNames, synthDefaults } from "./support/outdir";
+
+interface StackCase {
+  readonly label: string;
+  readonly apps: RenderedApps;
+  readonly infra: string;
+}
+
+function synthesized(input: EnvironmentInput): { apps: string; infra: string } {
+  const env = parseEnvironment(input);
+  return { apps: Testing.synth(new AppsStack(Testing.app(), env)), infra: Testing.synth(new InfraStack(Testing.app(), env)) };
+}
+
+const outdir = synthDefaults();
+const defaultCases: StackCase[] = environments
+  .filter((env) => stackNames(outdir).includes(`${env.name}-apps`))
+  .map((env) => ({ label: `${env.name}-apps`, apps: renderedApps(stackJson(outdir, `${env.name}-apps`)), infra: stackJson(outdir, `${env.name}-infra`) }));
+const everyAppCases: StackCase[] = CLOUDS.flatMap((cloud) =>
+  [false, true].map((production) => {
+    const { apps, infra } = synthesized(everyAppSpec(cloud, production));
+    return { label: `every app on ${cloud}${production ? " in production" : ""}`, apps: renderedApps(apps), infra };
+  }),
+);
+const cases = [...defaultCases, ...everyAppCases];
+
+describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees it", (_, { apps, infra }) => {
+  it("names every object and every reference the way the API server requires, and each object fits its schema (core kinds at 1.31, custom resources at the pinned CRDs)", () => {
+    expect(apps.objects.length).toBeGreaterThan(0);
+    expect(objectProblems(apps)).toEqual([]);
+  });
+
+  it("runs every pod, ours and the charts', in a namespace the stack creates and whose enforced Pod Security level admits it", () => {
+    const { manifests, charts } = stackPods(apps);
+    expect(manifests.length + charts.length).toBeGreaterThan(0);
+    expect(podSecurityProblems(apps)).toEqual([]);
+  });
+
+  it("enforces baseline everywhere except in namespaces that say why they need more", () => {
+    expect([...namespaceLevels(apps).values()].every((level) => level === "baseline" || level === "privileged")).toBe(true);
+    expect(unexplainedPrivilegedNamespaces(apps)).toEqual([]);
+  });
+
+  it("puts every spot pool under a taint", () => {
+    expect(spotPoolTaints(infra).filter((taints) => taints.length === 0)).toEqual([]);
+  });
+
+  it("keeps stateful pods off spot nodes and lets stateless and batch pods use them (the taints read from the infra stack)", () => {
+    const taints = spotPoolTaints(infra).flat();
+    const { charts } = stackPods(apps);
+    expect(placementProblems(charts, taints)).toEqual([]);
+  });
+});
+
+describe("the placement check has spot pools to check against", () => {
+  it.each(CLOUDS)("on %s", (cloud) => {
+    const covered = everyAppCases.filter((c) => c.label.includes(cloud)).map((c) => spotPoolTaints(c.infra).flat().length);
+    expect(covered.every((count) => count > 0)).toBe(true);
+  });
+});

@@ -1,0 +1,545 @@
+/**
+ * The pods each pinned upstream chart creates, as its templates render them from the values Helm
+ * receives: the fields Pod Security looks at, the tolerations, and whether the pod keeps state.
+ *
+ * Helm and the charts' templates do not run here, so each chart's templates are encoded below
+ * from upstream at the pinned version (the file of each pod is named with it), and fed with the
+ * values Helm would use: the chart's own defaults from the contract in `../shared/charts`, or,
+ * for charts without a contract there, the defaults encoded from their values.yaml (line cited),
+ * merged with the release's values. A chart version without a model here fails the suite.
+ *
+ * Encoded from (research notes of the review, read at these tags):
+ * - kube-prometheus-stack-88.5.3 (prometheus-community/helm-charts ea930bae), with its subcharts
+ *   prometheus-node-exporter 4.56.1, kube-state-metrics 8.4.0, grafana 12.11.1, and the
+ *   prometheus-operator v0.93 container security contexts (pkg/prometheus/server/statefulset.go,
+ *   pkg/alertmanager/statefulset.go, pkg/operator/config_reloader.go);
+ * - apache/airflow chart/ at helm-chart 1.19.0; airbyte 2.2.0 (airbytehq/charts package,
+ *   airbyte-platform charts/v2/airbyte); acryldata/datahub-helm datahub-1.1.0 and
+ *   datahub-prerequisites-0.3.0 with opensearch-project/helm-charts opensearch-2.19.0 and
+ *   bitnami/charts kafka/26.11.2; pmint93/helm-charts metabase-2.26.0; grafana-community
+ *   grafana-12.11.1;
+ * - external-secrets helm-chart-2.9.0, traefik-helm-chart v41.3.0, cert-manager v1.21.1,
+ *   external-dns-helm-chart-1.21.1.
+ */
+import type { Toleration } from "../../../constructs/apps/types";
+import { loadChart, mergeValues } from "../chart-contract";
+import { at, effectiveValues, isMap, type Values } from "../values";
+import type { ChartRelease } from "./objects";
+import type { Container, PodSecuritySubject } from "./pod-security";
+import { admittedPod } from "./pod-security";
+
+export interface ChartPod {
+  /** Release and component, for messages. */
+  readonly name: string;
+  /** The upstream template that renders the pod. */
+  readonly template: string;
+  readonly namespace: string;
+  /** Why the pod must stay on on-demand nodes (a volume, a quorum, a single loop), or false. */
+  readonly stateful: string | false;
+  /** A DaemonSet: runs on every node, spot nodes included. */
+  readonly daemon?: boolean;
+  readonly pod: PodSecuritySubject;
+  /** The pod's tolerations, or "none possible" where the chart offers no key for them. */
+  readonly tolerations: readonly Toleration[] | "none possible";
+}
+
+type SecurityContext = NonNullable<Container["securityContext"]>;
+
+const get = <T = unknown>(values: unknown, path: string): T => at(values, path) as T;
+const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+const sc = (value: unknown): SecurityContext | undefined => (isMap(value) && Object.keys(value).length > 0 ? (value as SecurityContext) : undefined);
+/** Charts that render a security context only while its `enabled` key is true, without that key. */
+const enabledSc = (value: unknown): SecurityContext | undefined => {
+  if (!isMap(value) || value.enabled === false) return undefined;
+  const { enabled: _enabled, ...rest } = value;
+  return sc(rest);
+};
+const container = (name: string, securityContext: unknown, ports: Container["ports"] = []): Container => ({ name, securityContext: sc(securityContext), ports });
+/** A chart whose template picks the component's list, or the chart-wide one when that is empty (`default`/`or`). */
+const orFallback = (own: unknown, fallback: unknown): Toleration[] => (list<Toleration>(own).length > 0 ? list(own) : list(fallback));
+
+interface Context {
+  readonly release: ChartRelease;
+  readonly values: Values;
+}
+
+type ChartModel = (context: Context) => ChartPod[];
+
+function pod(context: Context, component: string, template: string, fields: Omit<ChartPod, "name" | "template" | "namespace"> & { namespace?: string }): ChartPod {
+  return { name: `${context.release.name}/${component}`, template, namespace: fields.namespace ?? context.release.namespace, ...fields };
+}
+
+// ---------------------------------------------------------------------------------------------
+// kube-prometheus-stack 88.5.3
+
+/** prometheus-operator v0.93: the container security context it gives every container it builds. */
+const OPERATOR_CONTAINER_SC: SecurityContext = { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+
+/** grafana 12.11.1 templates/_pod.tpl: the grafana container, its sidecars and init-chown-data. */
+function grafanaPods(context: Context, g: Values, component: string): ChartPod[] {
+  if (g.enabled === false) return [];
+  const sidecars = ["dashboards", "datasources", "alerts", "notifiers", "plugins"].filter((kind) => get(g, `sidecar.${kind}.enabled`) === true);
+  const persistent = get(g, "persistence.enabled") === true;
+  const volumes = list<Record<string, unknown>>(g.extraVolumes);
+  return [
+    pod(context, component, "grafana templates/_pod.tpl (deployment.yaml)", {
+      stateful: persistent ? "persistence.enabled: a ReadWriteOnce volume" : false,
+      tolerations: list(g.tolerations),
+      pod: {
+        securityContext: sc(g.securityContext),
+        volumes,
+        initContainers: persistent && get(g, "initChownData.enabled") === true ? [container("init-chown-data", get(g, "initChownData.securityContext"))] : [],
+        containers: [container("grafana", g.containerSecurityContext), ...sidecars.map((kind) => container(`grafana-sc-${kind}`, get(g, "sidecar.securityContext")))],
+      },
+    }),
+  ];
+}
+
+const kubePrometheusStack: ChartModel = (context) => {
+  const { values } = context;
+  const pods: ChartPod[] = [];
+  const operator = values.prometheusOperator as Values;
+  if (operator.enabled !== false) {
+    pods.push(
+      pod(context, "operator", "kube-prometheus-stack templates/prometheus-operator/deployment.yaml", {
+        stateful: false,
+        tolerations: list(operator.tolerations),
+        pod: { hostNetwork: operator.hostNetwork === true, securityContext: sc(operator.securityContext), containers: [container("kube-prometheus-stack", operator.containerSecurityContext)] },
+      }),
+    );
+    const webhooks = operator.admissionWebhooks as Values;
+    if (webhooks.enabled !== false && get(webhooks, "patch.enabled") !== false && get(webhooks, "certManager.enabled") !== true) {
+      for (const [job, key] of [["admission-create", "createSecretJob"], ["admission-patch", "patchWebhookJob"]] as const) {
+        pods.push(
+          pod(context, job, `kube-prometheus-stack templates/prometheus-operator/admission-webhooks/job-patch/job-${key === "createSecretJob" ? "createSecret" : "patchWebhook"}.yaml`, {
+            stateful: false,
+            tolerations: list(get(webhooks, "patch.tolerations")),
+            pod: { securityContext: sc(get(webhooks, "patch.securityContext")), containers: [container(job, get(webhooks, `${key}.securityContext`))] },
+          }),
+        );
+      }
+    }
+  }
+  for (const [component, key, spec] of [["prometheus", "prometheus", "prometheusSpec"], ["alertmanager", "alertmanager", "alertmanagerSpec"]] as const) {
+    const section = values[key] as Values;
+    if (section.enabled === false) continue;
+    const podSpec = section[spec] as Values;
+    const storage = component === "prometheus" ? podSpec.storageSpec : podSpec.storage;
+    pods.push(
+      pod(context, component, `kube-prometheus-stack templates/${component}/${component}.yaml (StatefulSet built by the operator)`, {
+        stateful: isMap(storage) && Object.keys(storage).length > 0 ? "a persistent volume per replica" : false,
+        tolerations: list(podSpec.tolerations),
+        pod: {
+          hostNetwork: podSpec.hostNetwork === true,
+          securityContext: sc(podSpec.securityContext),
+          volumes: list(podSpec.volumes),
+          initContainers: [{ name: "init-config-reloader", securityContext: OPERATOR_CONTAINER_SC }],
+          containers: [component, "config-reloader"].map((name) => ({ name, securityContext: OPERATOR_CONTAINER_SC })),
+        },
+      }),
+    );
+  }
+  if (get(values, "kubeStateMetrics.enabled") !== false) {
+    const ksm = values["kube-state-metrics"] as Values;
+    pods.push(
+      pod(context, "kube-state-metrics", "kube-state-metrics templates/deployment.yaml", {
+        stateful: false,
+        tolerations: list(ksm.tolerations),
+        pod: { hostNetwork: ksm.hostNetwork === true, securityContext: enabledSc(ksm.securityContext), containers: [container("kube-state-metrics", ksm.containerSecurityContext)] },
+      }),
+    );
+  }
+  if (get(values, "nodeExporter.enabled") !== false) {
+    const exporter = values["prometheus-node-exporter"] as Values;
+    const namespace = typeof exporter.namespaceOverride === "string" && exporter.namespaceOverride !== "" ? exporter.namespaceOverride : context.release.namespace;
+    // /proc and /sys are mounted unconditionally, / with hostRootFsMount.enabled.
+    const hostPaths = ["proc", "sys", ...(get(exporter, "hostRootFsMount.enabled") === true ? ["root"] : [])];
+    pods.push(
+      pod(context, "node-exporter", "prometheus-node-exporter templates/daemonset.yaml", {
+        namespace,
+        stateful: false,
+        daemon: true,
+        tolerations: list(exporter.tolerations),
+        pod: admittedPod({
+          hostNetwork: exporter.hostNetwork === true,
+          hostPID: exporter.hostPID === true,
+          hostIPC: exporter.hostIPC === true,
+          securityContext: sc(exporter.securityContext),
+          volumes: hostPaths.map((name) => ({ name, hostPath: { path: name === "root" ? "/" : `/${name}` } })),
+          containers: [container("node-exporter", exporter.containerSecurityContext, [{ containerPort: get<number>(exporter, "service.port") }])],
+        }),
+      }),
+    );
+  }
+  pods.push(...grafanaPods(context, values.grafana as Values, "grafana"));
+  return pods;
+};
+
+// ---------------------------------------------------------------------------------------------
+// airflow 1.19.0 (templates/_helpers.yaml: airflowPodSecurityContext, containerSecurityContext)
+
+const AIRFLOW_DEFAULT_CONTAINER_SC: SecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+
+const airflow: ChartModel = (context) => {
+  const { values } = context;
+  const first = (...candidates: unknown[]) => candidates.map(sc).find((found) => found !== undefined);
+  const podSc = (component: string) =>
+    first(get(values, `${component}.securityContexts.pod`), get(values, `${component}.securityContext`), get(values, "securityContexts.pod"), values.securityContext) ??
+    ({ runAsUser: values.uid, fsGroup: values.gid } as SecurityContext);
+  const containerSc = (path: string) => first(get(values, `${path}.securityContexts.container`), get(values, "securityContexts.containers")) ?? AIRFLOW_DEFAULT_CONTAINER_SC;
+  const airflowPod = (component: string, template: string, stateful: string | false, sidecars: string[] = []): ChartPod =>
+    pod(context, component, `airflow ${template}`, {
+      stateful,
+      tolerations: orFallback(get(values, `${component}.tolerations`), values.tolerations),
+      pod: {
+        securityContext: podSc(component),
+        initContainers: get(values, `${component}.waitForMigrations.enabled`) === true ? [{ name: "wait-for-airflow-migrations", securityContext: containerSc(`${component}.waitForMigrations`) }] : [],
+        containers: [{ name: component, securityContext: containerSc(component) }, ...sidecars.map((name) => ({ name, securityContext: containerSc(`${component}.logGroomerSidecar`) }))],
+      },
+    });
+  const groomer = (component: string) => (get(values, `${component}.logGroomerSidecar.enabled`) !== false ? [`${component}-log-groomer`] : []);
+  const pods = [
+    airflowPod("scheduler", "templates/scheduler/scheduler-deployment.yaml", "a single scheduling loop: losing it stalls every DAG until a replacement starts", groomer("scheduler")),
+    airflowPod("apiServer", "templates/api-server/api-server-deployment.yaml", false),
+    airflowPod("triggerer", "templates/triggerer/triggerer-deployment.yaml", get(values, "triggerer.persistence.enabled") === true ? "a StatefulSet with a logs volume" : false, groomer("triggerer")),
+    airflowPod("dagProcessor", "templates/dag-processor/dag-processor-deployment.yaml", false, groomer("dagProcessor")),
+    airflowPod("migrateDatabaseJob", "templates/jobs/migrate-database-job.yaml", false),
+    airflowPod("createUserJob", "templates/jobs/create-user-job.yaml", false),
+    // KubernetesExecutor task pods: files/pod-template-file.kubernetes-helm-yaml, scheduled by `workers.*`.
+    airflowPod("workers", "files/pod-template-file.kubernetes-helm-yaml", false),
+  ];
+  if (get(values, "statsd.enabled") !== false) {
+    pods.push(
+      pod(context, "statsd", "airflow templates/statsd/statsd-deployment.yaml", {
+        stateful: false,
+        tolerations: orFallback(get(values, "statsd.tolerations"), values.tolerations),
+        pod: {
+          securityContext: first(get(values, "statsd.securityContexts.pod"), get(values, "statsd.securityContext")) ?? { runAsUser: get<number>(values, "statsd.uid") },
+          containers: [{ name: "statsd", securityContext: sc(get(values, "statsd.securityContexts.container")) ?? AIRFLOW_DEFAULT_CONTAINER_SC }],
+        },
+      }),
+    );
+  }
+  return pods;
+};
+
+// ---------------------------------------------------------------------------------------------
+// airbyte 2.2.0 (v2 chart: every component renders <component>.podSecurityContext and .containerSecurityContext)
+
+/** airbyte templates/minio.yaml: the StatefulSet and the bucket pod hard-code their security contexts. */
+const AIRBYTE_MINIO_SC: SecurityContext = { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 1000, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+
+const airbyte: ChartModel = (context) => {
+  const { values } = context;
+  const stateful: Readonly<Record<string, string>> = { temporal: "Temporal's server keeps workflow state in flight; one replica" };
+  const components = ["server", "worker", "workloadLauncher", "workloadApiServer", "cron", "manifestServer", "temporal", "airbyteBootloader", "webapp", "temporalUi", "metrics", "connectorRolloutWorker", "featureflagServer"];
+  const pods = components
+    .filter((component) => get(values, `${component}.enabled`) === true)
+    .map((component) =>
+      pod(context, component, `airbyte templates/airbyte-${component}/ (deployment.yaml, or pod.yaml for the bootloader)`, {
+        stateful: stateful[component] ?? false,
+        tolerations: list(get(values, `${component}.tolerations`)),
+        pod: { securityContext: sc(get(values, `${component}.podSecurityContext`)), containers: [container(component, get(values, `${component}.containerSecurityContext`))] },
+      }),
+    );
+  if (get(values, "minio.enabled") === true && get(values, "global.storage.type") === "minio") {
+    pods.push(
+      pod(context, "minio", "airbyte templates/minio.yaml (StatefulSet, pre-install hook)", {
+        stateful: "the bundled object store's volume",
+        tolerations: list(get(values, "minio.tolerations")),
+        pod: { securityContext: { runAsUser: 1000 }, containers: [{ name: "airbyte-minio", securityContext: AIRBYTE_MINIO_SC }] },
+      }),
+      pod(context, "minio-create-bucket", "airbyte templates/minio.yaml (Pod, post-install hook)", {
+        stateful: false,
+        tolerations: "none possible",
+        pod: { containers: [{ name: "minio-mc", securityContext: AIRBYTE_MINIO_SC }] },
+      }),
+    );
+  }
+  // Sync, check, discover and spec pods of the workload launcher: no security context unless
+  // ROOTLESS_WORKLOAD, which the chart never sets (WorkloadSecurityContextProvider.kt).
+  pods.push(
+    pod(context, "job-pods", "airbyte-workload-launcher pods/factories (ReplicationPodFactory, ConnectorPodFactory)", {
+      stateful: false,
+      tolerations: list(get(values, "global.jobs.kube.tolerations")),
+      pod: { containers: [{ name: "connector" }] },
+    }),
+  );
+  return pods;
+};
+
+// ---------------------------------------------------------------------------------------------
+// datahub 1.1.0 (subcharts: tolerations `default .Values.global.tolerations .Values.tolerations`)
+
+const datahub: ChartModel = (context) => {
+  const { values } = context;
+  const pods: ChartPod[] = [];
+  for (const component of ["datahub-gms", "datahub-frontend", "acryl-datahub-actions"]) {
+    const section = values[component] as Values;
+    if (section.enabled === false) continue;
+    pods.push(
+      pod(context, component, `datahub subcharts/${component}/templates/deployment.yaml`, {
+        stateful: false,
+        tolerations: orFallback(section.tolerations, get(values, "global.tolerations")),
+        pod: {
+          securityContext: sc(section.podSecurityContext),
+          volumes: list(section.extraVolumes),
+          initContainers: list<Container>(section.extraInitContainers),
+          containers: [container(component, section.securityContext)],
+        },
+      }),
+    );
+  }
+  if (get(values, "global.datahub.systemUpdate.enabled") !== false) {
+    const update = values.datahubSystemUpdate as Values;
+    const jobs = ["system-update", ...(get(update, "nonblocking.enabled") === true ? ["system-update-nonblocking"] : [])];
+    for (const job of jobs) {
+      pods.push(
+        pod(context, job, "datahub templates/datahub-upgrade/datahub-system-update-job.yml", {
+          stateful: false,
+          tolerations: orFallback(update.tolerations, get(values, "global.tolerations")),
+          pod: { securityContext: sc(update.podSecurityContext), containers: [container(job, update.securityContext)] },
+        }),
+      );
+    }
+  }
+  return pods;
+};
+
+// ---------------------------------------------------------------------------------------------
+// datahub-prerequisites 0.3.0: its opensearch and kafka subcharts are not in the contract, so
+// their defaults are encoded here, then the prerequisites' own values, then the release's.
+
+/** opensearch-project/helm-charts opensearch-2.19.0 values.yaml (lines 105, 197-200, 283-284, 316-326, 476-481). */
+const OPENSEARCH_DEFAULTS: Values = {
+  enabled: true,
+  podSecurityContext: { fsGroup: 1000, runAsUser: 1000 },
+  securityContext: { capabilities: { drop: ["ALL"] }, runAsNonRoot: true, runAsUser: 1000 },
+  persistence: { enabled: true, enableInitChown: true },
+  sysctl: { enabled: false },
+  sysctlVmMaxMapCount: 262144,
+  sysctlInit: { enabled: false },
+  httpHostPort: "",
+  transportHostPort: "",
+  tolerations: [],
+};
+
+/** bitnami/charts kafka/26.11.2 values.yaml (lines 614-621, 638-646, 656-659, 1668): controller pods and the volume-permissions init container. */
+const KAFKA_DEFAULTS: Values = {
+  enabled: true,
+  controller: {
+    replicaCount: 3,
+    hostNetwork: false,
+    hostIPC: false,
+    podSecurityContext: { enabled: true, fsGroupChangePolicy: "Always", sysctls: [], supplementalGroups: [], fsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } },
+    containerSecurityContext: { enabled: true, runAsUser: 1001, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+    persistence: { enabled: true },
+    tolerations: [],
+  },
+  volumePermissions: { enabled: false },
+};
+
+const datahubPrerequisites: ChartModel = (context) => {
+  const { values } = context;
+  const pods: ChartPod[] = [];
+  const search = mergeValues(OPENSEARCH_DEFAULTS, values.opensearch) as Values;
+  if (search.enabled === true) {
+    const persistent = get(search, "persistence.enabled") === true;
+    const podSecurityContext = sc(search.podSecurityContext) ?? {};
+    const hostPorts = [search.httpHostPort, search.transportHostPort].map(Number).filter((port) => port > 0);
+    pods.push(
+      pod(context, "opensearch", "opensearch templates/statefulset.yaml", {
+        stateful: persistent ? "a data volume per node and the cluster's quorum" : false,
+        tolerations: list(search.tolerations),
+        pod: {
+          securityContext: get(search, "sysctl.enabled") === true ? { ...podSecurityContext, sysctls: [{ name: "vm.max_map_count", value: String(search.sysctlVmMaxMapCount) }] } : podSecurityContext,
+          initContainers: [
+            ...(persistent && get(search, "persistence.enableInitChown") === true ? [container("fsgroup-volume", { runAsUser: 0 })] : []),
+            ...(get(search, "sysctlInit.enabled") === true ? [container("sysctl", { runAsUser: 0, privileged: true })] : []),
+            ...(isMap(search.config) && Object.keys(search.config).length > 0 ? [container("configfile", undefined)] : []),
+          ],
+          containers: [container("opensearch", search.securityContext, hostPorts.map((hostPort) => ({ containerPort: hostPort, hostPort })))],
+        },
+      }),
+    );
+  }
+  const kafka = mergeValues(KAFKA_DEFAULTS, values.kafka) as Values;
+  if (kafka.enabled === true && Number(get(kafka, "controller.replicaCount")) > 0) {
+    const controller = kafka.controller as Values;
+    const containerSecurityContext = enabledSc(controller.containerSecurityContext);
+    pods.push(
+      pod(context, "kafka-controller", "kafka templates/controller-eligible/statefulset.yaml", {
+        stateful: get(controller, "persistence.enabled") === true ? "a log volume per broker and the KRaft quorum" : false,
+        tolerations: list(controller.tolerations),
+        pod: {
+          hostNetwork: controller.hostNetwork === true,
+          hostIPC: controller.hostIPC === true,
+          securityContext: enabledSc(controller.podSecurityContext),
+          initContainers: [
+            ...(get(kafka, "volumePermissions.enabled") === true ? [container("volume-permissions", { runAsUser: 0 })] : []),
+            { name: "kafka-init", securityContext: containerSecurityContext },
+          ],
+          containers: [{ name: "kafka", securityContext: containerSecurityContext }],
+        },
+      }),
+    );
+  }
+  return pods;
+};
+
+// ---------------------------------------------------------------------------------------------
+// metabase 2.26.0 and grafana 12.11.1
+
+const metabase: ChartModel = (context) => {
+  const { values } = context;
+  return [
+    pod(context, "metabase", "metabase templates/deployment.yaml", {
+      stateful: get(values, "database.type") === "h2" ? "the embedded H2 database" : false,
+      tolerations: list(values.tolerations),
+      pod: {
+        securityContext: sc(values.podSecurityContext),
+        volumes: list(values.extraVolumes),
+        initContainers: list<Container>(values.extraInitContainers),
+        containers: [container("metabase", values.securityContext)],
+      },
+    }),
+  ];
+};
+
+const grafana: ChartModel = (context) => grafanaPods(context, context.values, "grafana");
+
+// ---------------------------------------------------------------------------------------------
+// Add-ons, whose charts have no contract in ../shared/charts: defaults encoded from values.yaml.
+
+/** external-secrets helm-chart-2.9.0 values.yaml L271-281 (and the same for webhook L728-744, certController L940-956). */
+const ESO_CONTAINER_SC: SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+const externalSecrets: ChartModel = (context) => {
+  const { values } = context;
+  const components: [string, string, string, boolean][] = [
+    ["controller", "", "templates/deployment.yaml", values.createOperator !== false],
+    ["webhook", "webhook.", "templates/webhook-deployment.yaml", get(values, "webhook.create") !== false],
+    ["cert-controller", "certController.", "templates/cert-controller-deployment.yaml", get(values, "certController.create") !== false && get(values, "webhook.certManager.enabled") !== true],
+  ];
+  return components
+    .filter(([, , , rendered]) => rendered)
+    .map(([component, prefix, template]) =>
+      pod(context, component, `external-secrets ${template}`, {
+        stateful: false,
+        tolerations: orFallback(get(values, `${prefix}tolerations`), get(values, "global.tolerations")),
+        pod: {
+          hostNetwork: get(values, `${prefix}hostNetwork`) === true,
+          securityContext: enabledSc(get(values, `${prefix}podSecurityContext`)),
+          containers: [{ name: component, securityContext: enabledSc(mergeValues({ enabled: true, ...ESO_CONTAINER_SC }, get(values, `${prefix}securityContext`))) }],
+        },
+      }),
+    );
+};
+
+/** traefik v41.3.0 values.yaml L1256-1270 (securityContext, podSecurityContext) and its four default ports. */
+const TRAEFIK_DEFAULTS: Values = {
+  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
+  podSecurityContext: { runAsGroup: 65532, runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
+  hostNetwork: false,
+  ports: { metrics: { port: 9100 }, traefik: { port: 8080 }, web: { port: 8000 }, websecure: { port: 8443 } },
+  tolerations: [],
+};
+
+const traefik: ChartModel = (context) => {
+  const values = mergeValues(TRAEFIK_DEFAULTS, context.values) as Values;
+  const ports = Object.values(values.ports as Record<string, Values>).map((port) => ({ containerPort: Number(port.port), hostPort: port.hostPort === undefined ? undefined : Number(port.hostPort) }));
+  return [
+    pod(context, "traefik", "traefik templates/_podtemplate.tpl", {
+      stateful: false,
+      tolerations: list(values.tolerations),
+      pod: admittedPod({
+        hostNetwork: values.hostNetwork === true,
+        securityContext: sc(values.podSecurityContext),
+        volumes: [{ name: "data", emptyDir: {} }, { name: "tmp", emptyDir: {} }],
+        containers: [container("traefik", values.securityContext, ports)],
+      }),
+    }),
+  ];
+};
+
+/** cert-manager v1.21.1 values.yaml: the same pod and container security contexts for each component (L424-438, L825-839, L1233-1247, L1541-1555). */
+const CERT_MANAGER_POD_SC: SecurityContext = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+const CERT_MANAGER_CONTAINER_SC: SecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true };
+
+const certManager: ChartModel = (context) => {
+  const { values } = context;
+  const components: [string, string, string, boolean][] = [
+    ["controller", "", "templates/deployment.yaml", true],
+    ["webhook", "webhook.", "templates/webhook-deployment.yaml", true],
+    ["cainjector", "cainjector.", "templates/cainjector-deployment.yaml", get(values, "cainjector.enabled") !== false],
+    ["startupapicheck", "startupapicheck.", "templates/startupapicheck-job.yaml", get(values, "startupapicheck.enabled") !== false],
+  ];
+  return components
+    .filter(([, , , rendered]) => rendered)
+    .map(([component, prefix, template]) =>
+      pod(context, component, `cert-manager ${template}`, {
+        stateful: false,
+        tolerations: list(get(values, `${prefix}tolerations`)),
+        pod: admittedPod({
+          hostNetwork: get(values, `${prefix}hostNetwork`) === true,
+          securityContext: sc(mergeValues(CERT_MANAGER_POD_SC, get(values, `${prefix}securityContext`))),
+          containers: [container(component, mergeValues(CERT_MANAGER_CONTAINER_SC, get(values, `${prefix}containerSecurityContext`)))],
+        }),
+      }),
+    );
+};
+
+/** external-dns 1.21.1 values.yaml L92-125. */
+const EXTERNAL_DNS_DEFAULTS: Values = {
+  podSecurityContext: { fsGroup: 65534, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+  securityContext: { privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, capabilities: { drop: ["ALL"] } },
+  tolerations: [],
+};
+
+const externalDns: ChartModel = (context) => {
+  const values = mergeValues(EXTERNAL_DNS_DEFAULTS, context.values) as Values;
+  return [
+    pod(context, "external-dns", "external-dns templates/deployment.yaml", {
+      stateful: false,
+      tolerations: list(values.tolerations),
+      pod: { securityContext: sc(values.podSecurityContext), volumes: list(values.extraVolumes), containers: [container("external-dns", values.securityContext)] },
+    }),
+  ];
+};
+
+/** Each pinned chart: its model, and its contract folder under shared/charts where there is one. */
+const MODELS: Readonly<Record<string, { readonly model: ChartModel; readonly contract?: string }>> = {
+  "kube-prometheus-stack@88.5.3": { model: kubePrometheusStack, contract: "kube-prometheus-stack" },
+  "airflow@1.19.0": { model: airflow, contract: "airflow" },
+  "airbyte@2.2.0": { model: airbyte, contract: "airbyte-v2" },
+  "datahub@1.1.0": { model: datahub, contract: "datahub" },
+  "datahub-prerequisites@0.3.0": { model: datahubPrerequisites, contract: "datahub-prerequisites" },
+  "metabase@2.26.0": { model: metabase, contract: "metabase" },
+  "grafana@12.11.1": { model: grafana, contract: "grafana" },
+  "external-secrets@2.9.0": { model: externalSecrets },
+  "traefik@41.3.0": { model: traefik },
+  "cert-manager@v1.21.1": { model: certManager },
+  "external-dns@1.21.1": { model: externalDns },
+};
+
+const contracts = new Map<string, ReturnType<typeof loadChart>>();
+
+/** The pods a release's chart creates, from the values Helm would use; throws for a chart without a model. */
+export function chartPods(release: ChartRelease): ChartPod[] {
+  const key = `${release.chart}@${release.version}`;
+  const entry = MODELS[key];
+  if (!entry) throw new Error(`no pod model for chart ${key} (release ${release.address}): encode its pods from the chart's templates at that version`);
+  let values = release.values;
+  if (entry.contract) {
+    const contract = contracts.get(entry.contract) ?? loadChart(entry.contract);
+    contracts.set(entry.contract, contract);
+    values = effectiveValues(contract, release.values);
+  }
+  return entry.model({ release, values });
+}

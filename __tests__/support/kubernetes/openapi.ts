@@ -1,0 +1,137 @@
+/**
+ * Core Kubernetes objects (Namespace, ServiceAccount, Job, Role, ...) checked against the
+ * OpenAPI schema of Kubernetes 1.31, the oldest version the spec accepts.
+ *
+ * The schema comes from cdk8s-plus-31 (cdk8s-team), whose Kubernetes types are generated from
+ * the Kubernetes 1.31.0 OpenAPI document; its jsii assembly (`.jsii`, published with the package)
+ * keeps, for every type and property, the OpenAPI definition and JSON field name it came from
+ * (`docs.custom.schema`, e.g. `io.k8s.api.rbac.v1.PolicyRule#nonResourceURLs`), whether the field
+ * is required, and its type. From that this builds a JSON Schema per kind: required fields,
+ * types, and no undeclared field (a field Kubernetes 1.31 does not know is dropped with a
+ * warning at best, rejected with strict field validation).
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import Ajv, { type ValidateFunction } from "ajv";
+import type { KubeObject, Located } from "./objects";
+
+type Schema = Record<string, unknown>;
+
+interface JsiiType {
+  readonly kind: string;
+  readonly datatype?: boolean;
+  readonly namespace?: string;
+  readonly docs?: { readonly custom?: { readonly schema?: string } };
+  readonly properties?: readonly { readonly name: string; readonly optional?: boolean; readonly type: JsiiTypeRef; readonly docs?: { readonly custom?: { readonly schema?: string } } }[];
+}
+
+type JsiiTypeRef =
+  | { readonly primitive: "string" | "number" | "boolean" | "any" | "date" | "json" }
+  | { readonly fqn: string }
+  | { readonly collection: { readonly kind: "array" | "map"; readonly elementtype: JsiiTypeRef } };
+
+/** API groups by the package name Kubernetes' OpenAPI definitions use (`io.k8s.api.<package>.<version>.<Kind>`). */
+const API_GROUPS: Readonly<Record<string, string>> = {
+  core: "",
+  apps: "apps",
+  batch: "batch",
+  policy: "policy",
+  autoscaling: "autoscaling",
+  rbac: "rbac.authorization.k8s.io",
+  networking: "networking.k8s.io",
+  storage: "storage.k8s.io",
+  scheduling: "scheduling.k8s.io",
+  coordination: "coordination.k8s.io",
+  discovery: "discovery.k8s.io",
+  node: "node.k8s.io",
+  admissionregistration: "admissionregistration.k8s.io",
+  certificates: "certificates.k8s.io",
+};
+
+const KUBERNETES_VERSION = "1.31";
+
+function loadAssembly(): Record<string, JsiiType> {
+  const require = createRequire(__filename);
+  const root = dirname(require.resolve("cdk8s-plus-31/package.json"));
+  return (JSON.parse(readFileSync(join(root, ".jsii"), "utf8")) as { types: Record<string, JsiiType> }).types;
+}
+
+/** The JSON field name a property came from: the text after `#` in its OpenAPI reference. */
+const wireName = (property: { name: string; docs?: { custom?: { schema?: string } } }) => property.docs?.custom?.schema?.split("#")[1] ?? property.name;
+
+class SchemaBuilder {
+  readonly definitions: Record<string, Schema> = {};
+
+  constructor(private readonly types: Record<string, JsiiType>) {}
+
+  ref(type: JsiiTypeRef): Schema {
+    if ("primitive" in type) {
+      if (type.primitive === "any" || type.primitive === "json") return {};
+      if (type.primitive === "date") return { type: "string" };
+      return { type: type.primitive };
+    }
+    if ("collection" in type) {
+      const element = this.ref(type.collection.elementtype);
+      return type.collection.kind === "array" ? { type: "array", items: element } : { type: "object", additionalProperties: element };
+    }
+    const target = this.types[type.fqn];
+    // Quantity and IntOrString are classes that render a number or a string.
+    if (target?.kind === "class") return { type: ["string", "integer", "number"] };
+    if (target?.kind === "enum") return { type: "string" };
+    const id = type.fqn.split(".").pop() as string;
+    if (!(id in this.definitions)) {
+      this.definitions[id] = {};
+      this.definitions[id] = this.struct(target);
+    }
+    return { $ref: `#/definitions/${id}` };
+  }
+
+  struct(type: JsiiType, extra: Record<string, Schema> = {}): Schema {
+    const properties: Record<string, Schema> = { ...extra };
+    const required: string[] = [];
+    for (const property of type.properties ?? []) {
+      const name = wireName(property);
+      properties[name] = this.ref(property.type);
+      if (!property.optional) required.push(name);
+    }
+    return { type: "object", properties, required, additionalProperties: false };
+  }
+}
+
+let validators: Map<string, ValidateFunction> | undefined;
+
+/** A validator per `apiVersion/kind` of Kubernetes 1.31. */
+export function coreValidators(): Map<string, ValidateFunction> {
+  if (validators) return validators;
+  const types = loadAssembly();
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  validators = new Map();
+  for (const [fqn, type] of Object.entries(types)) {
+    const definition = type.docs?.custom?.schema;
+    if (!/\.k8s\.Kube\w+Props$/.test(fqn) || !definition) continue;
+    const match = /^io\.k8s\.api\.(\w+)\.(\w+)\.(\w+)$/.exec(definition);
+    if (!match || !(match[1] in API_GROUPS)) continue;
+    const [, pkg, version, kind] = match;
+    const apiVersion = API_GROUPS[pkg] === "" ? version : `${API_GROUPS[pkg]}/${version}`;
+    const builder = new SchemaBuilder(types);
+    const root = builder.struct(type, { apiVersion: { const: apiVersion }, kind: { const: kind } });
+    validators.set(`${apiVersion}/${kind}`, ajv.compile({ ...root, definitions: builder.definitions }));
+  }
+  return validators;
+}
+
+const CORE_GROUPS: ReadonlySet<string> = new Set(Object.values(API_GROUPS));
+
+/**
+ * Problems of a core object against Kubernetes 1.31's schema; [] for custom resources (see
+ * crds.ts). A core kind or version 1.31 does not serve is a problem.
+ */
+export function coreObjectViolations({ source, object }: Located<KubeObject>): string[] {
+  const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
+  if (!CORE_GROUPS.has(group)) return [];
+  const validate = coreValidators().get(`${object.apiVersion}/${object.kind}`);
+  if (!validate) return [`${source}: ${object.apiVersion} ${object.kind} is not a kind Kubernetes ${KUBERNETES_VERSION} serves`];
+  if (validate(object)) return [];
+  return (validate.errors ?? []).map((error) => `${source}: ${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
+}
