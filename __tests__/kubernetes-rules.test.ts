@@ -31,6 +31,7 @@ describe("name rules (k8s.io/apimachinery validation at 1.31)", () => {
     ["environment variable name", names.envVarName, "APP_PASSWORD", "1PASSWORD"],
     ["label value", names.labelValue, "true", "-x"],
     ["qualified name", names.qualifiedName, "pod-security.kubernetes.io/enforce", "Pod_Security.io/enforce"],
+    ["Helm release name", names.helmReleaseName, "r".repeat(53), "r".repeat(54)],
   ];
   it.each(cases)("%s: accepts one value, rejects the other", (_, rule, good, bad) => {
     expect(rule(good)).toBeUndefined();

@@ -7,7 +7,7 @@ import type { NodeTaint } from "../../../constructs/core/interfaces";
 import type { Toleration } from "../../../constructs/apps/types";
 import { chartPods, type ChartPod } from "./chart-pods";
 import { customResourceViolations } from "./crds";
-import { nameViolations } from "./names";
+import { helmReleaseName, nameViolations } from "./names";
 import { namespaceOf, type KubeObject, type RenderedApps } from "./objects";
 import { coreObjectViolations } from "./openapi";
 import { podSecurityViolations, type Level, type PodSecuritySubject } from "./pod-security";
@@ -15,9 +15,13 @@ import { podSecurityViolations, type Level, type PodSecuritySubject } from "./po
 /** The annotation that must say why a namespace enforces less than baseline. */
 export const POD_SECURITY_REASON = "platform/pod-security-reason";
 
-/** Every object problem: names and references, CRD schemas, core schemas. */
+/** Every object problem: release names, object names and references, CRD schemas, core schemas. */
 export function objectProblems(rendered: RenderedApps): string[] {
-  return rendered.objects.flatMap((located) => [...nameViolations(located), ...customResourceViolations(located), ...coreObjectViolations(located)]);
+  const releases = [...(rendered.releaseNames ?? [])].flatMap(([address, name]) => {
+    const problem = helmReleaseName(name);
+    return problem ? [`${address}: release name ${JSON.stringify(name)} is not ${problem}`] : [];
+  });
+  return [...releases, ...rendered.objects.flatMap((located) => [...nameViolations(located), ...customResourceViolations(located), ...coreObjectViolations(located)])];
 }
 
 /** Pod Security levels the stack's namespaces enforce (unlabelled: privileged, the admission default). */

@@ -47,6 +47,12 @@ export const qualifiedName: Rule = (value) => {
   return name.length <= 63 && QUALIFIED_NAME_PART.test(name) ? undefined : "a qualified name (name part: at most 63 of A-Z, a-z, 0-9, '-', '_' and '.', starting and ending alphanumeric)";
 };
 
+/**
+ * Helm release names (helm.sh/helm/v3 pkg/chartutil/validate_name.go, ValidateReleaseName): a
+ * DNS-1123 subdomain of at most 53 characters, so the names charts derive from it still fit.
+ */
+export const helmReleaseName: Rule = (value) => dns1123Subdomain(value) ?? (value.length <= 53 ? undefined : "at most 53 characters (Helm's release name limit)");
+
 /** Job names must be subdomains that also fit the job-name label of their pods. */
 const jobName: Rule = (value) => dns1123Subdomain(value) ?? (labelValue(value) ? "at most 63 characters (it becomes the job-name label of its pods)" : undefined);
 

@@ -40,6 +40,8 @@ export interface ChartRelease {
 export interface RenderedApps {
   readonly objects: readonly Located<KubeObject>[];
   readonly releases: readonly ChartRelease[];
+  /** Every Helm release (upstream charts and the manifests chart), by Terraform address. */
+  readonly releaseNames?: ReadonlyMap<string, string>;
 }
 
 interface StackJson {
@@ -83,6 +85,7 @@ export function renderedApps(stackText: string): RenderedApps {
   const json = JSON.parse(stackText) as StackJson;
   const objects: Located<KubeObject>[] = [];
   const releases: ChartRelease[] = [];
+  const releaseNames = new Map<string, string>();
   for (const [type, blocks] of Object.entries(json.resource ?? {})) {
     for (const [id, block] of Object.entries(blocks)) {
       const address = `${type}.${id}`;
@@ -91,6 +94,7 @@ export function renderedApps(stackText: string): RenderedApps {
       const values = parseHelmValues(String((block.values as string[])[0]));
       const namespace = String(block.namespace);
       const name = String(block.name);
+      releaseNames.set(address, name);
       if (MANIFESTS_CHART.test(String(block.chart))) {
         for (const object of values.manifests as KubeObject[]) {
           objects.push({ source: `${address} (${object.kind} ${String(object.metadata.name)})`, object, releaseNamespace: namespace });
@@ -100,5 +104,5 @@ export function renderedApps(stackText: string): RenderedApps {
       }
     }
   }
-  return { objects, releases };
+  return { objects, releases, releaseNames };
 }
