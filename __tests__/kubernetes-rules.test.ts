@@ -3,17 +3,22 @@
  * it must reject, so none can pass vacuously; and the defects the review found, each rebuilt and
  * caught.
  */
+import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
+import { parseEnvironment } from "../constructs/core/spec";
+import { AppsStack } from "../stacks/apps";
 import { renderDatahub } from "../constructs/apps/datahub";
 import { renderMonitoring } from "../constructs/apps/monitoring";
 import { EKS_SPOT_TAINT } from "../constructs/aws/cluster";
 import { AKS_SPOT_TAINT } from "../constructs/azure/cluster";
 import { appContext } from "./support/app-context";
-import { chartPods, type ChartPod } from "./support/kubernetes/chart-pods";
-import { placementProblems, podSecurityProblems, tolerates, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { everyAppSpec } from "./support/fixtures";
+import { chartPods, chartTemplateFailures, type ChartPod } from "./support/kubernetes/chart-pods";
+import { orderingProblems, placementProblems, podSecurityProblems, tolerates, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { operatorWebhookViolations } from "./support/kubernetes/operator-webhooks";
 import { customResourceViolations, toJsonSchema } from "./support/kubernetes/crds";
 import * as names from "./support/kubernetes/names";
-import type { ChartRelease, KubeObject, Located, RenderedApps } from "./support/kubernetes/objects";
+import { renderedApps, type ChartRelease, type KubeObject, type Located, type RenderedApps } from "./support/kubernetes/objects";
 import { coreObjectViolations } from "./support/kubernetes/openapi";
 import { admittedPod, checksOf, podSecurityViolations, type PodSecuritySubject } from "./support/kubernetes/pod-security";
 
@@ -28,6 +33,7 @@ describe("name rules (k8s.io/apimachinery validation at 1.31)", () => {
     ["DNS-1123 subdomain with capitals", names.dns1123Subdomain, "airbyte-minio-credentials-aws-access-key-id", "airbyte-minio-credentials-AWS_ACCESS_KEY_ID"],
     ["path segment name", names.pathSegmentName, "system:reader", "a/b"],
     ["Secret key", names.configMapKey, "system_client_secret", "a key"],
+    ["Secret key not a parent directory", names.configMapKey, ".env", "..data"],
     ["environment variable name", names.envVarName, "APP_PASSWORD", "1PASSWORD"],
     ["label value", names.labelValue, "true", "-x"],
     ["qualified name", names.qualifiedName, "pod-security.kubernetes.io/enforce", "Pod_Security.io/enforce"],
@@ -87,6 +93,10 @@ describe("custom resources against the pinned CRDs", () => {
     expect(customResourceViolations(store({ server: "https://bao.example.com", caProvider }))).toEqual([]);
     expect(customResourceViolations(store({ server: "https://bao.example.com", caProvider, caBundle: "Y2E=" }))).toEqual([expect.stringContaining("CRD rule")]);
   });
+  it("rejects a kind no pinned CRD defines (a misspelt group, a kind the operator does not have)", () => {
+    expect(customResourceViolations(located({ apiVersion: "external-secret.io/v1", kind: "ExternalSecret", metadata: { name: "s" } }))).toEqual([expect.stringContaining("no pinned CRD")]);
+    expect(customResourceViolations(located({ apiVersion: "external-secrets.io/v1", kind: "ClusterGenerator", metadata: { name: "s" } }))).toEqual([expect.stringContaining("no pinned CRD")]);
+  });
   it("rejects a namespace on a cluster-scoped kind", () => {
     const issuer = located({ apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: "i", namespace: "x" }, spec: { selfSigned: {} } });
     expect(customResourceViolations(issuer)).toEqual([expect.stringContaining("cluster-scoped")]);
@@ -94,6 +104,50 @@ describe("custom resources against the pinned CRDs", () => {
   it("reads int-or-string and preserve-unknown-fields as the API server does", () => {
     expect(toJsonSchema({ type: "object", properties: { port: { "x-kubernetes-int-or-string": true } } })).toMatchObject({ additionalProperties: false, properties: { port: { anyOf: [{ type: "integer" }, { type: "string" }] } } });
     expect(toJsonSchema({ type: "object", "x-kubernetes-preserve-unknown-fields": true })).not.toHaveProperty("additionalProperties");
+  });
+});
+
+describe("the operators' admission webhooks (External Secrets 2.9.0, cert-manager v1.21.1)", () => {
+  const generatorRef = { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "p" };
+  const externalSecret = (spec: Record<string, unknown>) => located({ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata: { name: "s" }, spec });
+  it("refuses an ExternalSecret without data or dataFrom, and a generatorRef combined with extract", () => {
+    expect(operatorWebhookViolations(externalSecret({ dataFrom: [{ sourceRef: { generatorRef } }] }))).toEqual([]);
+    expect(operatorWebhookViolations(externalSecret({ target: { name: "s" } }))).toEqual([expect.stringContaining("either data or dataFrom")]);
+    expect(operatorWebhookViolations(externalSecret({ dataFrom: [{ sourceRef: { generatorRef }, extract: { key: "k" } }] }))).toEqual([expect.stringContaining("generatorRef cannot be combined")]);
+  });
+  it("refuses a namespaced SecretStore whose caProvider names a namespace", () => {
+    const store = (caProvider: Record<string, unknown>) =>
+      located({ apiVersion: "external-secrets.io/v1", kind: "SecretStore", metadata: { name: "s" }, spec: { provider: { kubernetes: { server: { caProvider } } } } });
+    expect(operatorWebhookViolations(store({ type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt" }))).toEqual([]);
+    expect(operatorWebhookViolations(store({ type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt", namespace: "x" }))).toHaveLength(1);
+  });
+  it("refuses a ClusterIssuer with no issuer type, and an HTTP-01 solver naming both class and ingressClassName", () => {
+    const issuer = (spec: Record<string, unknown>) => located({ apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: "i" }, spec });
+    const acme = (ingress: Record<string, unknown>) => ({ acme: { server: "https://acme.example", privateKeySecretRef: { name: "k" }, solvers: [{ http01: { ingress } }] } });
+    expect(operatorWebhookViolations(issuer(acme({ ingressClassName: "traefik" })))).toEqual([]);
+    expect(operatorWebhookViolations(issuer({}))).toEqual([expect.stringContaining("at least one issuer")]);
+    expect(operatorWebhookViolations(issuer(acme({ ingressClassName: "traefik", class: "traefik" })))).toEqual([expect.stringContaining("only one of class, ingressClassName")]);
+  });
+});
+
+describe("release ordering", () => {
+  const text = Testing.synth(new AppsStack(Testing.app(), parseEnvironment(everyAppSpec("aws", false))));
+  const without = (releaseName: string) => {
+    const json = JSON.parse(text);
+    const release = Object.values(json.resource.helm_release as Record<string, Record<string, unknown>>).find((block) => block.name === releaseName) as Record<string, unknown>;
+    delete release.depends_on;
+    return JSON.stringify(json);
+  };
+  it("accepts the synthesized order", () => {
+    expect(orderingProblems(text, renderedApps(text))).toEqual([]);
+  });
+  it("reports custom resources applied before the release with their CRDs and webhook", () => {
+    const changed = without("cluster-issuer");
+    expect(orderingProblems(changed, renderedApps(changed))).toContainEqual(expect.stringContaining("does not wait for cert-manager"));
+  });
+  it("reports a release that may install before a namespace it puts pods in (node-exporter's)", () => {
+    const changed = without("monitoring");
+    expect(orderingProblems(changed, renderedApps(changed))).toContainEqual(expect.stringContaining("does not wait for the namespace node-exporter"));
   });
 });
 
@@ -214,6 +268,15 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
       expect.stringContaining("privileged: container sysctl: privileged=true"),
     ]);
   });
+  it("DataHub with replicated GMS and embedded consumers is refused by the chart's template (the review's finding)", () => {
+    const datahub = renderDatahub(appContext("datahub", "aws", true))[1];
+    const release: ChartRelease = { address: "d", name: "datahub", namespace: "datahub", chart: "datahub", version: "1.1.0", values: datahub.values };
+    expect(chartTemplateFailures(release)).toEqual([]);
+    const global = { ...(datahub.values.global as Record<string, unknown>), datahub_standalone_consumers_enabled: false };
+    expect(chartTemplateFailures({ ...release, values: { ...datahub.values, global } })).toEqual([expect.stringContaining("datahub-gms/templates/deployment.yaml:15-16")]);
+    const twoMce = { ...datahub.values, "datahub-mce-consumer": { ...(datahub.values["datahub-mce-consumer"] as Record<string, unknown>), replicaCount: 2 } };
+    expect(chartTemplateFailures({ ...release, values: twoMce })).toEqual([expect.stringContaining("exactly one MCE consumer")]);
+  });
   it("a chart version without a pod model fails instead of passing unchecked", () => {
     expect(() => chartPods({ ...monitoringRelease(monitoring.values), version: "99.0.0" })).toThrow(/no pod model/);
   });
@@ -222,13 +285,14 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
 describe("placement against the spot taint", () => {
   const taint = EKS_SPOT_TAINT;
   const toleration = { key: taint.key, operator: "Equal" as const, value: taint.value, effect: taint.effect };
-  const chartPod = (stateful: string | false, tolerations: ChartPod["tolerations"]): ChartPod => ({ name: "p", template: "t", namespace: "n", stateful, pod: { containers: [] }, tolerations });
+  const chartPod = (onDemandOnly: string | false, tolerations: ChartPod["tolerations"]): ChartPod => ({ name: "p", template: "t", namespace: "n", onDemandOnly, pod: { containers: [] }, tolerations });
 
   it("matches tolerations as the scheduler does", () => {
     expect(tolerates([toleration], taint)).toBe(true);
     expect(tolerates([{ ...toleration, value: "true" }], taint)).toBe(false);
     expect(tolerates([{ ...toleration, key: AKS_SPOT_TAINT.key }], taint)).toBe(false);
     expect(tolerates([{ operator: "Exists", effect: "NoSchedule" } as unknown as typeof toleration], taint)).toBe(true);
+    expect(tolerates([{ ...toleration, operator: "equal" as "Equal" }], taint)).toBe(false);
   });
   it("accepts stateful pods without and stateless pods with the toleration", () => {
     expect(placementProblems([chartPod("a volume", []), chartPod(false, [toleration]), chartPod(false, "none possible")], [taint])).toEqual([]);
@@ -239,12 +303,12 @@ describe("placement against the spot taint", () => {
   it("sees the stateful components of the data apps as stateful", () => {
     const prerequisites = renderDatahub(appContext("datahub", "aws", true))[0];
     const pods = chartPods({ address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values: prerequisites.values });
-    expect(pods.map((p) => [p.name, Boolean(p.stateful)])).toEqual([
+    expect(pods.map((p) => [p.name, Boolean(p.onDemandOnly)])).toEqual([
       ["prerequisites/opensearch", true],
       ["prerequisites/kafka-controller", true],
     ]);
     const monitoring = renderMonitoring(appContext("monitoring", "aws", true))[0];
-    const stateful = chartPods(monitoringRelease(monitoring.values)).filter((p) => p.stateful).map((p) => p.name);
+    const stateful = chartPods(monitoringRelease(monitoring.values)).filter((p) => p.onDemandOnly).map((p) => p.name);
     expect(stateful).toEqual(["monitoring/prometheus", "monitoring/alertmanager", "monitoring/grafana"]);
   });
 });

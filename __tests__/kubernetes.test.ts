@@ -15,12 +15,13 @@ import { environments } from "../environments";
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { everyAppSpec } from "./support/fixtures";
-import { namespaceLevels, objectProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { namespaceLevels, objectProblems, orderingProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
 import { renderedApps, type RenderedApps } from "./support/kubernetes/objects";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 
 interface StackCase {
   readonly label: string;
+  readonly text: string;
   readonly apps: RenderedApps;
   readonly infra: string;
 }
@@ -33,19 +34,26 @@ function synthesized(input: EnvironmentInput): { apps: string; infra: string } {
 const outdir = synthDefaults();
 const defaultCases: StackCase[] = environments
   .filter((env) => stackNames(outdir).includes(`${env.name}-apps`))
-  .map((env) => ({ label: `${env.name}-apps`, apps: renderedApps(stackJson(outdir, `${env.name}-apps`)), infra: stackJson(outdir, `${env.name}-infra`) }));
+  .map((env) => {
+    const text = stackJson(outdir, `${env.name}-apps`);
+    return { label: `${env.name}-apps`, text, apps: renderedApps(text), infra: stackJson(outdir, `${env.name}-infra`) };
+  });
 const everyAppCases: StackCase[] = CLOUDS.flatMap((cloud) =>
   [false, true].map((production) => {
     const { apps, infra } = synthesized(everyAppSpec(cloud, production));
-    return { label: `every app on ${cloud}${production ? " in production" : ""}`, apps: renderedApps(apps), infra };
+    return { label: `every app on ${cloud}${production ? " in production" : ""}`, text: apps, apps: renderedApps(apps), infra };
   }),
 );
 const cases = [...defaultCases, ...everyAppCases];
 
-describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees it", (_, { apps, infra }) => {
+describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees it", (_, { text, apps, infra }) => {
   it("names every object and every reference the way the API server requires, and each object fits its schema (core kinds at 1.31, custom resources at the pinned CRDs)", () => {
     expect(apps.objects.length).toBeGreaterThan(0);
     expect(objectProblems(apps)).toEqual([]);
+  });
+
+  it("installs nothing before what it needs: custom resources after the release with their CRDs and webhook, every release after its namespaces", () => {
+    expect(orderingProblems(text, apps)).toEqual([]);
   });
 
   it("runs every pod, ours and the charts', in a namespace the stack creates and whose enforced Pod Security level admits it", () => {
@@ -59,14 +67,21 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees i
     expect(unexplainedPrivilegedNamespaces(apps)).toEqual([]);
   });
 
+  it("gives volume claims a default StorageClass: the platform's on EKS (none since 1.30), the cloud's own on AKS and GKE", () => {
+    const defaults = apps.objects.filter(({ object }) => object.kind === "StorageClass" && object.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true");
+    expect(defaults).toHaveLength(JSON.parse(infra).resource?.aws_eks_cluster ? 1 : 0);
+  });
+
   it("puts every spot pool under a taint", () => {
     expect(spotPoolTaints(infra).filter((taints) => taints.length === 0)).toEqual([]);
   });
 
   it("keeps stateful pods off spot nodes and lets stateless and batch pods use them (the taints read from the infra stack)", () => {
     const taints = spotPoolTaints(infra).flat();
-    const { charts } = stackPods(apps);
-    expect(placementProblems(charts, taints)).toEqual([]);
+    const { manifests, charts } = stackPods(apps);
+    // The project's own pods are bootstrap jobs: batch work.
+    const jobs = manifests.map(({ name, namespace, pod, tolerations }) => ({ name, namespace, pod, tolerations, template: name, onDemandOnly: false as const }));
+    expect(placementProblems([...charts, ...jobs], taints)).toEqual([]);
   });
 });
 

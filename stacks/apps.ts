@@ -3,6 +3,7 @@ import { TerraformStack } from "cdktf";
 import { configureTerraform } from "./backend";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
+import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1";
 import { PlatformAddons, CLUSTER_ISSUER, INGRESS_CLASS } from "../constructs/apps/addons";
 import { APP_RENDERERS } from "../constructs/apps/catalogue";
 import { tolerationOf } from "../constructs/apps/common";
@@ -40,7 +41,20 @@ export class AppsStack extends TerraformStack {
     new KubernetesProvider(this, "kubernetes", { ...kubernetes, exec: kubernetes.exec ? [kubernetes.exec] : undefined });
     new HelmProvider(this, "helm", { kubernetes });
 
+    const storage = services.defaultStorageClass;
+    const storageClass = storage
+      ? new StorageClassV1(this, "default-storage-class", {
+          metadata: { name: storage.name, annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+          storageProvisioner: storage.provisioner,
+          parameters: { ...storage.parameters },
+          reclaimPolicy: "Delete",
+          volumeBindingMode: "WaitForFirstConsumer",
+          allowVolumeExpansion: true,
+        })
+      : undefined;
     const addons = new PlatformAddons(this, "addons", { env, services });
+    // Every release may claim volumes: none installs before the default class exists.
+    const ready = [...addons.ready, ...(storageClass ? [storageClass] : [])];
     // Every cluster gets monitoring. Listing the app gives its Grafana a host name and the app a
     // cloud identity (the infra stack creates identities for listed apps only). No app waits for
     // it: none renders a monitoring custom resource.
@@ -59,7 +73,8 @@ export class AppsStack extends TerraformStack {
         generatedSecrets: releases.flatMap((release) => release.generatedSecrets),
         namespaceRules: releases.flatMap((release) => release.namespaceRules ?? []),
         privilegedNamespaces: releases.flatMap((release) => release.privilegedNamespaces ?? []),
-        dependsOn: addons.ready,
+        dependsOn: ready,
+        spotTolerations: ctx.spotTolerations,
       });
       let previous = wiring.ready;
       for (const release of releases) {

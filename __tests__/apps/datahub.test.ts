@@ -86,13 +86,11 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
 
   it("runs every pod as the platform's service account, without creating one or a Role", () => {
     const accounts = maps(datahub.values).filter(({ path }) => ["serviceAccount", "appServiceAccount"].includes(path[path.length - 1]));
-    expect(accounts.map(({ path }) => path.join(".")).sort()).toEqual([
-      "acryl-datahub-actions.serviceAccount",
-      "datahub-frontend.serviceAccount",
-      "datahub-gms.serviceAccount",
-      "datahubSystemUpdate.serviceAccount",
-      "global.datahub.appServiceAccount",
-    ]);
+    // Production runs standalone MAE/MCE consumers (replicated GMS may not embed them).
+    const consumers = production ? ["datahub-mae-consumer.serviceAccount", "datahub-mce-consumer.serviceAccount"] : [];
+    expect(accounts.map(({ path }) => path.join(".")).sort()).toEqual(
+      ["acryl-datahub-actions.serviceAccount", "datahub-frontend.serviceAccount", "datahub-gms.serviceAccount", ...consumers, "datahubSystemUpdate.serviceAccount", "global.datahub.appServiceAccount"].sort(),
+    );
     for (const { value } of accounts) expect(value).toMatchObject({ create: false, name: ctx.serviceAccount });
     expect(at(datahub.values, "datahubSystemUpdate.serviceAccount.rbac")).toBe(false);
     expect(at(datahub.values, "global.podLabels")).toEqual(ctx.podLabels);

@@ -61,7 +61,9 @@ export class PlatformAddons extends Construct {
     const { env, services } = props;
     const replicas = env.production ? 2 : 1;
     const disruptionBudget = { enabled: env.production, minAvailable: 1 };
-    // Every add-on is stateless (its state is in Kubernetes objects): all may run on spot nodes.
+    // Every add-on is stateless (its state is in Kubernetes objects) and may run on spot nodes,
+    // except the admission webhooks: they fail closed, so while one is down the API server refuses
+    // every ExternalSecret or certificate object, and applies of the wiring fail with it.
     const tolerations = [tolerationOf(services.spotTaint)];
 
     const addonAccount = (name: AddonName) => {
@@ -92,7 +94,7 @@ export class PlatformAddons extends Construct {
         serviceAccount: { create: false, name: eso.serviceAccount },
         podLabels: eso.podLabels,
         tolerations,
-        webhook: { replicaCount: replicas, podDisruptionBudget: disruptionBudget, tolerations },
+        webhook: { replicaCount: replicas, podDisruptionBudget: disruptionBudget },
         certController: { replicaCount: replicas, podDisruptionBudget: disruptionBudget, tolerations },
       },
       dependsOn: [eso.created],
@@ -145,7 +147,7 @@ export class PlatformAddons extends Construct {
           replicaCount: replicas,
           podDisruptionBudget: { enabled: env.production },
           tolerations,
-          webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production }, tolerations },
+          webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
           cainjector: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production }, tolerations },
           startupapicheck: { tolerations },
         },

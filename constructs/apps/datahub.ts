@@ -92,6 +92,8 @@ const BASE_RESOURCES = {
   gms: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } },
   frontend: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } },
   actions: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  /** Standalone MAE/MCE consumers (when GMS is replicated). */
+  consumer: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } },
   systemUpdate: { requests: { cpu: "300m", memory: "2Gi" }, limits: { memory: "2Gi" } },
   opensearch: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } },
   kafka: { requests: { cpu: "250m", memory: "1536Mi" }, limits: { memory: "1536Mi" } },
@@ -231,13 +233,26 @@ function adminUserInitContainer(ctx: AppContext): Record<string, unknown> {
 function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, unknown> {
   const platformAccount = platformServiceAccount(ctx);
   const production = ctx.env.production;
+  /**
+   * With more than one GMS replica the consumers run on their own: the chart refuses to render
+   * replicated GMS with embedded consumers while managed ingestion is on (datahub-1.1.0
+   * subcharts/datahub-gms/templates/deployment.yaml:15-16), because each replica would run the
+   * scheduled ingestions. Managed ingestion then needs exactly one MCE consumer
+   * (subcharts/datahub-mce-consumer/templates/deployment.yaml:11-12); MAE consumers scale.
+   */
+  const standaloneConsumers = ctx.replicas > 1;
+  const consumer = (replicaCount: number) => ({
+    replicaCount,
+    tolerations: spotTolerations(ctx),
+    resources: ctx.resources(BASE_RESOURCES.consumer),
+    serviceAccount: platformAccount,
+  });
   return {
     global: {
       podLabels: identityPodLabels(ctx),
       /** The graph is kept in OpenSearch: no Neo4j to run. */
       graph_service_impl: "elasticsearch",
-      /** MAE/MCE consumers run inside GMS; GMS replicas share the Kafka partitions. */
-      datahub_standalone_consumers_enabled: false,
+      datahub_standalone_consumers_enabled: standaloneConsumers,
       elasticsearch: { host: OPENSEARCH_HOST, port: "9200" },
       kafka: {
         bootstrap: { server: KAFKA_BOOTSTRAP },
@@ -305,6 +320,8 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       resources: ctx.resources(BASE_RESOURCES.actions),
       serviceAccount: platformAccount,
     },
+    /** Rendered only with standalone consumers; the one MCE consumer runs managed ingestion. */
+    ...(standaloneConsumers ? { "datahub-mae-consumer": consumer(ctx.replicas), "datahub-mce-consumer": consumer(1) } : {}),
     datahubSystemUpdate: {
       /**
        * The platform's account, without the chart's Role: that Role lets the job scale

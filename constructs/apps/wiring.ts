@@ -2,11 +2,11 @@ import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
-import type { AppName } from "../core/apps";
+import { APP_CATALOGUE, type AppName, type CompanionDatabase } from "../core/apps";
 import type { SecretRef, WorkloadBinding } from "../core/interfaces";
 import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE, namespaceLabels, POD_SECURITY_REASON_ANNOTATION } from "./addons";
 import { ManifestsRelease, type Manifest } from "./helm";
-import { DATABASE_SECRET_KEYS, type AppDatabase, type GeneratedSecret, type NamespaceRule, type PrivilegedNamespace } from "./types";
+import { DATABASE_SECRET_KEYS, type AppDatabase, type GeneratedSecret, type NamespaceRule, type PrivilegedNamespace, type Toleration } from "./types";
 
 const GENERATOR_API = "generators.external-secrets.io/v1alpha1";
 const ESO_API = "external-secrets.io/v1";
@@ -28,14 +28,32 @@ const BOOTSTRAP_SQL = [
   "REVOKE ALL ON DATABASE :\"app\" FROM PUBLIC;",
 ].join("\n");
 
-const BOOTSTRAP_SCRIPT = [
-  "set -eu",
-  'psql -v ON_ERROR_STOP=1 -v app="$APP_USER" -v app_password="$APP_PASSWORD" -v create_databases="$CREATE_DATABASES" <<\'SQL\'',
-  BOOTSTRAP_SQL,
-  "SQL",
-].join("\n");
+/**
+ * The app's companion databases (APP_CATALOGUE), created like its own and owned by its role, then
+ * each one's extensions, created by the admin inside it. Names are the catalogue's constants.
+ */
+function companionSql(companions: readonly CompanionDatabase[]): string[] {
+  return companions.flatMap(({ name, extensions }) => [
+    `SELECT format('CREATE DATABASE %I OWNER %I', '${name}', :'app') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${name}')\\gexec`,
+    `REVOKE ALL ON DATABASE ${name} FROM PUBLIC;`,
+    ...(extensions.length > 0 ? [`\\connect ${name}`, ...extensions.map((extension) => `CREATE EXTENSION IF NOT EXISTS ${extension};`), "\\connect postgres"] : []),
+  ]);
+}
 
-/** Apps that create databases of their own at runtime (Airbyte's Temporal). */
+function bootstrapScript(app: AppName): string {
+  return [
+    "set -eu",
+    'psql -v ON_ERROR_STOP=1 -v app="$APP_USER" -v app_password="$APP_PASSWORD" -v create_databases="$CREATE_DATABASES" <<\'SQL\'',
+    BOOTSTRAP_SQL,
+    ...companionSql(APP_CATALOGUE[app].companionDatabases ?? []),
+    "SQL",
+  ].join("\n");
+}
+
+/**
+ * Apps whose role needs CREATEDB: Temporal's auto-setup runs CREATE DATABASE for its databases
+ * at every start (it tolerates "already exists", but PostgreSQL checks the privilege first).
+ */
 const CREATES_DATABASES: ReadonlySet<AppName> = new Set(["airbyte"]);
 
 export interface AppWiringProps {
@@ -49,6 +67,8 @@ export interface AppWiringProps {
   readonly namespaceRules: readonly NamespaceRule[];
   readonly privilegedNamespaces: readonly PrivilegedNamespace[];
   readonly dependsOn: ITerraformDependable[];
+  /** Tolerations of the spot taint: the bootstrap job is batch work and may run on spot nodes. */
+  readonly spotTolerations: readonly Toleration[];
 }
 
 /**
@@ -81,7 +101,7 @@ export class AppWiring extends Construct {
     });
     this.manifests = [
       ...props.generatedSecrets.flatMap((secret) => generatedSecretManifests(namespace, secret)),
-      ...(props.database ? databaseManifests(app, namespace, props.database) : []),
+      ...(props.database ? databaseManifests(app, namespace, props.database, props.spotTolerations) : []),
       ...(props.namespaceRules.length > 0 ? namespaceRoleManifests(app, namespace, props.serviceAccount, props.namespaceRules) : []),
     ];
     const privileged = props.privilegedNamespaces.map(
@@ -167,7 +187,7 @@ function remoteRef(ref: SecretRef): Record<string, string> {
   return ref.property === undefined ? { key: ref.key } : { key: ref.key, property: ref.property };
 }
 
-function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppWiringProps["database"]>): Manifest[] {
+function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppWiringProps["database"]>, tolerations: readonly Toleration[]): Manifest[] {
   const bootstrap = DATABASE_BOOTSTRAP_NAMESPACE;
   const adminSecret = `${app}-admin`;
   const reader = `${app}-credentials-reader`;
@@ -230,13 +250,14 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
         template: {
           spec: {
             restartPolicy: "OnFailure",
+            tolerations: tolerations.map((toleration) => ({ ...toleration })),
             automountServiceAccountToken: false,
             securityContext: { runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
               {
                 name: "bootstrap",
                 image: BOOTSTRAP_IMAGE,
-                command: ["/bin/sh", "-c", BOOTSTRAP_SCRIPT],
+                command: ["/bin/sh", "-c", bootstrapScript(app)],
                 env: [
                   { name: "PGHOST", value: db.host },
                   { name: "PGPORT", value: String(db.port) },

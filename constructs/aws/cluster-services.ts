@@ -23,6 +23,12 @@ import { workloadRoleName } from "./identity";
 export class AwsClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;
   readonly spotTaint = EKS_SPOT_TAINT;
+  /**
+   * EKS clusters since 1.30 have no default StorageClass, so every PersistentVolumeClaim without a
+   * class (Prometheus, Alertmanager, Kafka, OpenSearch, Grafana) would stay Pending: gp3 through the
+   * EBS CSI driver, encrypted (with the account's aws/ebs key, like the nodes' volumes).
+   */
+  readonly defaultStorageClass = { name: "gp3-encrypted", provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" } };
   private readonly databases = new Map<string, DataAwsDbInstance>();
 
   constructor(scope: Construct, id: string, private readonly ctx: AwsContext) {

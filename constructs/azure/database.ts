@@ -5,6 +5,7 @@ import { ManagementLock } from "@cdktf/provider-azurerm/lib/management-lock";
 import { Password } from "@cdktf/provider-random/lib/password";
 import type { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
+import { databaseExtensions } from "../core/apps";
 import type { DatabaseSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
 import { AzureWorkloadIdentity } from "./identity";
@@ -95,6 +96,9 @@ export class AzureDatabase extends Construct implements IDatabase {
     const env = ctx.env;
     this.spec = spec;
     const index = env.databases.findIndex((db) => db.name === spec.name);
+    // Azure lets admins create only the extensions its allow-list names: those the apps on this server need.
+    const extensions = databaseExtensions(env.apps, spec.name);
+    const parameters = extensions.length > 0 ? { ...POSTGRES_PARAMETERS, "azure.extensions": extensions.map((e) => e.toUpperCase()).join(",") } : POSTGRES_PARAMETERS;
     const skuName = spec.azure?.skuName ?? AZURE_POSTGRES_SKUS[spec.size];
     if (spec.highAvailability && skuName.startsWith("B_")) {
       throw ctx.specError(`databases[${index}].azure.skuName`, skuName, "a General Purpose (GP_) or Memory Optimized (MO_) SKU: burstable SKUs cannot run high availability");
@@ -149,7 +153,7 @@ export class AzureDatabase extends Construct implements IDatabase {
     });
     this.host = this.server.fqdn;
 
-    this.pinParameters("parameter", this.server);
+    this.pinParameters("parameter", this.server, parameters);
     if (spec.deletionProtection) {
       new ManagementLock(this, "delete-lock", {
         name: `${serverName}-no-delete`,
@@ -179,7 +183,7 @@ export class AzureDatabase extends Construct implements IDatabase {
       }),
     );
     // Server parameters are per server: a replica enforces TLS like its primary.
-    this.replicas.forEach((replica, index) => this.pinParameters(`replica-${index + 1}-parameter`, replica));
+    this.replicas.forEach((replica, index) => this.pinParameters(`replica-${index + 1}-parameter`, replica, parameters));
   }
 
   /**
@@ -194,8 +198,8 @@ export class AzureDatabase extends Construct implements IDatabase {
     identity.assignRole(`db-${this.spec.name}-admin-secret-read`, this.adminSecret.resourceVersionlessId, AZURE_ROLES.keyVaultSecretsUser);
   }
 
-  private pinParameters(idPrefix: string, server: PostgresqlFlexibleServer): void {
-    for (const [name, value] of Object.entries(POSTGRES_PARAMETERS)) {
+  private pinParameters(idPrefix: string, server: PostgresqlFlexibleServer, parameters: Readonly<Record<string, string>>): void {
+    for (const [name, value] of Object.entries(parameters)) {
       new PostgresqlFlexibleServerConfiguration(this, `${idPrefix}-${name}`, { name, serverId: server.id, value });
     }
   }

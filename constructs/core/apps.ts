@@ -15,16 +15,44 @@ export interface AppNeeds {
   readonly database: boolean;
   /** What the app keeps in object storage, when it needs a bucket. */
   readonly bucket?: string;
+  /**
+   * Databases the app's chart uses on the same server besides its own. The platform creates them,
+   * owned by the app's role, with the extensions their schemas need (only an admin may create
+   * those, and Azure allows only extensions listed in the server's `azure.extensions`).
+   */
+  readonly companionDatabases?: readonly CompanionDatabase[];
+}
+
+export interface CompanionDatabase {
+  readonly name: string;
+  readonly extensions: readonly string[];
 }
 
 export const APP_CATALOGUE: Readonly<Record<AppName, AppNeeds>> = {
   airflow: { namespace: "airflow", serviceAccount: "airflow", database: true, bucket: "task logs" },
-  airbyte: { namespace: "airbyte", serviceAccount: "airbyte", database: true, bucket: "state and logs" },
+  airbyte: {
+    namespace: "airbyte",
+    serviceAccount: "airbyte",
+    database: true,
+    bucket: "state and logs",
+    // Temporal's databases; its advanced-visibility schema creates btree_gin
+    // (temporalio/temporal schema/postgresql/v12/visibility/versioned/v1.2/advanced_visibility.sql).
+    companionDatabases: [
+      { name: "temporal", extensions: [] },
+      { name: "temporal_visibility", extensions: ["btree_gin"] },
+    ],
+  },
   datahub: { namespace: "datahub", serviceAccount: "datahub", database: true },
   metabase: { namespace: "metabase", serviceAccount: "metabase", database: true },
   grafana: { namespace: "grafana", serviceAccount: "grafana", database: true },
   monitoring: { namespace: "monitoring", serviceAccount: "prometheus", database: false },
 };
+
+/** The PostgreSQL extensions the apps on one database need, sorted. */
+export function databaseExtensions(apps: readonly { readonly name: AppName; readonly database?: string }[], database: string): string[] {
+  const needed = apps.filter((app) => app.database === database).flatMap((app) => (APP_CATALOGUE[app.name].companionDatabases ?? []).flatMap((companion) => companion.extensions));
+  return [...new Set(needed)].sort();
+}
 
 /** Platform add-ons that need a cloud identity of their own. */
 export const ADDON_NAMES = ["external-secrets", "external-dns"] as const;

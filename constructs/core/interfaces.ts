@@ -120,11 +120,23 @@ export interface NodeTaint {
   readonly effect: "NoSchedule";
 }
 
+/**
+ * A StorageClass the platform creates and marks default, on clouds whose clusters have no
+ * default class (EKS since 1.30). Volumes bind where their pod is scheduled and can grow.
+ */
+export interface StorageClassSpec {
+  readonly name: string;
+  readonly provisioner: string;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
 /** The cloud, as seen from the apps stack. */
 export interface ClusterServices {
   readonly connection: KubernetesConnection;
   /** The taint on the cluster's spot nodes (see {@link NodeTaint}). */
   readonly spotTaint: NodeTaint;
+  /** The default StorageClass to create, where the cluster has none (undefined: the cloud's own default). */
+  readonly defaultStorageClass?: StorageClassSpec;
   databaseHost(spec: DatabaseSpec): string;
   bucket(spec: BucketSpec): AppBucket;
   workloadBinding(workload: WorkloadName): WorkloadBinding;

@@ -34,8 +34,8 @@ export interface ChartPod {
   /** The upstream template that renders the pod. */
   readonly template: string;
   readonly namespace: string;
-  /** Why the pod must stay on on-demand nodes (a volume, a quorum, a single loop), or false. */
-  readonly stateful: string | false;
+  /** Why the pod must stay on on-demand nodes (a volume, a quorum, a single loop, a webhook the API server waits on), or false. */
+  readonly onDemandOnly: string | false;
   /** A DaemonSet: runs on every node, spot nodes included. */
   readonly daemon?: boolean;
   readonly pod: PodSecuritySubject;
@@ -83,7 +83,7 @@ function grafanaPods(context: Context, g: Values, component: string): ChartPod[]
   const volumes = list<Record<string, unknown>>(g.extraVolumes);
   return [
     pod(context, component, "grafana templates/_pod.tpl (deployment.yaml)", {
-      stateful: persistent ? "persistence.enabled: a ReadWriteOnce volume" : false,
+      onDemandOnly: persistent ? "persistence.enabled: a ReadWriteOnce volume" : false,
       tolerations: list(g.tolerations),
       pod: {
         securityContext: sc(g.securityContext),
@@ -102,7 +102,7 @@ const kubePrometheusStack: ChartModel = (context) => {
   if (operator.enabled !== false) {
     pods.push(
       pod(context, "operator", "kube-prometheus-stack templates/prometheus-operator/deployment.yaml", {
-        stateful: false,
+        onDemandOnly: false,
         tolerations: list(operator.tolerations),
         pod: { hostNetwork: operator.hostNetwork === true, securityContext: sc(operator.securityContext), containers: [container("kube-prometheus-stack", operator.containerSecurityContext)] },
       }),
@@ -112,7 +112,7 @@ const kubePrometheusStack: ChartModel = (context) => {
       for (const [job, key] of [["admission-create", "createSecretJob"], ["admission-patch", "patchWebhookJob"]] as const) {
         pods.push(
           pod(context, job, `kube-prometheus-stack templates/prometheus-operator/admission-webhooks/job-patch/job-${key === "createSecretJob" ? "createSecret" : "patchWebhook"}.yaml`, {
-            stateful: false,
+            onDemandOnly: false,
             tolerations: list(get(webhooks, "patch.tolerations")),
             pod: { securityContext: sc(get(webhooks, "patch.securityContext")), containers: [container(job, get(webhooks, `${key}.securityContext`))] },
           }),
@@ -127,7 +127,7 @@ const kubePrometheusStack: ChartModel = (context) => {
     const storage = component === "prometheus" ? podSpec.storageSpec : podSpec.storage;
     pods.push(
       pod(context, component, `kube-prometheus-stack templates/${component}/${component}.yaml (StatefulSet built by the operator)`, {
-        stateful: isMap(storage) && Object.keys(storage).length > 0 ? "a persistent volume per replica" : false,
+        onDemandOnly: isMap(storage) && Object.keys(storage).length > 0 ? "a persistent volume per replica" : false,
         tolerations: list(podSpec.tolerations),
         pod: {
           hostNetwork: podSpec.hostNetwork === true,
@@ -143,7 +143,7 @@ const kubePrometheusStack: ChartModel = (context) => {
     const ksm = values["kube-state-metrics"] as Values;
     pods.push(
       pod(context, "kube-state-metrics", "kube-state-metrics templates/deployment.yaml", {
-        stateful: false,
+        onDemandOnly: false,
         tolerations: list(ksm.tolerations),
         pod: { hostNetwork: ksm.hostNetwork === true, securityContext: enabledSc(ksm.securityContext), containers: [container("kube-state-metrics", ksm.containerSecurityContext)] },
       }),
@@ -157,7 +157,7 @@ const kubePrometheusStack: ChartModel = (context) => {
     pods.push(
       pod(context, "node-exporter", "prometheus-node-exporter templates/daemonset.yaml", {
         namespace,
-        stateful: false,
+        onDemandOnly: false,
         daemon: true,
         tolerations: list(exporter.tolerations),
         pod: admittedPod({
@@ -187,9 +187,9 @@ const airflow: ChartModel = (context) => {
     first(get(values, `${component}.securityContexts.pod`), get(values, `${component}.securityContext`), get(values, "securityContexts.pod"), values.securityContext) ??
     ({ runAsUser: values.uid, fsGroup: values.gid } as SecurityContext);
   const containerSc = (path: string) => first(get(values, `${path}.securityContexts.container`), get(values, "securityContexts.containers")) ?? AIRFLOW_DEFAULT_CONTAINER_SC;
-  const airflowPod = (component: string, template: string, stateful: string | false, sidecars: string[] = []): ChartPod =>
+  const airflowPod = (component: string, template: string, onDemandOnly: string | false, sidecars: string[] = []): ChartPod =>
     pod(context, component, `airflow ${template}`, {
-      stateful,
+      onDemandOnly,
       tolerations: orFallback(get(values, `${component}.tolerations`), values.tolerations),
       pod: {
         securityContext: podSc(component),
@@ -211,7 +211,7 @@ const airflow: ChartModel = (context) => {
   if (get(values, "statsd.enabled") !== false) {
     pods.push(
       pod(context, "statsd", "airflow templates/statsd/statsd-deployment.yaml", {
-        stateful: false,
+        onDemandOnly: false,
         tolerations: orFallback(get(values, "statsd.tolerations"), values.tolerations),
         pod: {
           securityContext: first(get(values, "statsd.securityContexts.pod"), get(values, "statsd.securityContext")) ?? { runAsUser: get<number>(values, "statsd.uid") },
@@ -231,13 +231,13 @@ const AIRBYTE_MINIO_SC: SecurityContext = { allowPrivilegeEscalation: false, run
 
 const airbyte: ChartModel = (context) => {
   const { values } = context;
-  const stateful: Readonly<Record<string, string>> = { temporal: "Temporal's server keeps workflow state in flight; one replica" };
+  const onDemand: Readonly<Record<string, string>> = { temporal: "Temporal's server keeps workflow state in flight; one replica" };
   const components = ["server", "worker", "workloadLauncher", "workloadApiServer", "cron", "manifestServer", "temporal", "airbyteBootloader", "webapp", "temporalUi", "metrics", "connectorRolloutWorker", "featureflagServer"];
   const pods = components
     .filter((component) => get(values, `${component}.enabled`) === true)
     .map((component) =>
       pod(context, component, `airbyte templates/airbyte-${component}/ (deployment.yaml, or pod.yaml for the bootloader)`, {
-        stateful: stateful[component] ?? false,
+        onDemandOnly: onDemand[component] ?? false,
         tolerations: list(get(values, `${component}.tolerations`)),
         pod: { securityContext: sc(get(values, `${component}.podSecurityContext`)), containers: [container(component, get(values, `${component}.containerSecurityContext`))] },
       }),
@@ -245,12 +245,12 @@ const airbyte: ChartModel = (context) => {
   if (get(values, "minio.enabled") === true && get(values, "global.storage.type") === "minio") {
     pods.push(
       pod(context, "minio", "airbyte templates/minio.yaml (StatefulSet, pre-install hook)", {
-        stateful: "the bundled object store's volume",
+        onDemandOnly: "the bundled object store's volume",
         tolerations: list(get(values, "minio.tolerations")),
         pod: { securityContext: { runAsUser: 1000 }, containers: [{ name: "airbyte-minio", securityContext: AIRBYTE_MINIO_SC }] },
       }),
       pod(context, "minio-create-bucket", "airbyte templates/minio.yaml (Pod, post-install hook)", {
-        stateful: false,
+        onDemandOnly: false,
         tolerations: "none possible",
         pod: { containers: [{ name: "minio-mc", securityContext: AIRBYTE_MINIO_SC }] },
       }),
@@ -260,7 +260,7 @@ const airbyte: ChartModel = (context) => {
   // ROOTLESS_WORKLOAD, which the chart never sets (WorkloadSecurityContextProvider.kt).
   pods.push(
     pod(context, "job-pods", "airbyte-workload-launcher pods/factories (ReplicationPodFactory, ConnectorPodFactory)", {
-      stateful: false,
+      onDemandOnly: false,
       tolerations: list(get(values, "global.jobs.kube.tolerations")),
       pod: { containers: [{ name: "connector" }] },
     }),
@@ -274,12 +274,15 @@ const airbyte: ChartModel = (context) => {
 const datahub: ChartModel = (context) => {
   const { values } = context;
   const pods: ChartPod[] = [];
-  for (const component of ["datahub-gms", "datahub-frontend", "acryl-datahub-actions"]) {
+  // The consumer subcharts are dependencies with `condition: global.datahub_standalone_consumers_enabled` (Chart.yaml:21-28).
+  const standalone = get(values, "global.datahub_standalone_consumers_enabled") === true;
+  const components = ["datahub-gms", "datahub-frontend", "acryl-datahub-actions", ...(standalone ? ["datahub-mae-consumer", "datahub-mce-consumer"] : [])];
+  for (const component of components) {
     const section = values[component] as Values;
     if (section.enabled === false) continue;
     pods.push(
       pod(context, component, `datahub subcharts/${component}/templates/deployment.yaml`, {
-        stateful: false,
+        onDemandOnly: false,
         tolerations: orFallback(section.tolerations, get(values, "global.tolerations")),
         pod: {
           securityContext: sc(section.podSecurityContext),
@@ -296,7 +299,7 @@ const datahub: ChartModel = (context) => {
     for (const job of jobs) {
       pods.push(
         pod(context, job, "datahub templates/datahub-upgrade/datahub-system-update-job.yml", {
-          stateful: false,
+          onDemandOnly: false,
           tolerations: orFallback(update.tolerations, get(values, "global.tolerations")),
           pod: { securityContext: sc(update.podSecurityContext), containers: [container(job, update.securityContext)] },
         }),
@@ -349,7 +352,7 @@ const datahubPrerequisites: ChartModel = (context) => {
     const hostPorts = [search.httpHostPort, search.transportHostPort].map(Number).filter((port) => port > 0);
     pods.push(
       pod(context, "opensearch", "opensearch templates/statefulset.yaml", {
-        stateful: persistent ? "a data volume per node and the cluster's quorum" : false,
+        onDemandOnly: persistent ? "a data volume per node and the cluster's quorum" : false,
         tolerations: list(search.tolerations),
         pod: {
           securityContext: get(search, "sysctl.enabled") === true ? { ...podSecurityContext, sysctls: [{ name: "vm.max_map_count", value: String(search.sysctlVmMaxMapCount) }] } : podSecurityContext,
@@ -369,7 +372,7 @@ const datahubPrerequisites: ChartModel = (context) => {
     const containerSecurityContext = enabledSc(controller.containerSecurityContext);
     pods.push(
       pod(context, "kafka-controller", "kafka templates/controller-eligible/statefulset.yaml", {
-        stateful: get(controller, "persistence.enabled") === true ? "a log volume per broker and the KRaft quorum" : false,
+        onDemandOnly: get(controller, "persistence.enabled") === true ? "a log volume per broker and the KRaft quorum" : false,
         tolerations: list(controller.tolerations),
         pod: {
           hostNetwork: controller.hostNetwork === true,
@@ -394,7 +397,7 @@ const metabase: ChartModel = (context) => {
   const { values } = context;
   return [
     pod(context, "metabase", "metabase templates/deployment.yaml", {
-      stateful: get(values, "database.type") === "h2" ? "the embedded H2 database" : false,
+      onDemandOnly: get(values, "database.type") === "h2" ? "the embedded H2 database" : false,
       tolerations: list(values.tolerations),
       pod: {
         securityContext: sc(values.podSecurityContext),
@@ -420,6 +423,9 @@ const ESO_CONTAINER_SC: SecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
+/** Validating webhooks registered with failurePolicy Fail: while down, the API server refuses their objects. */
+const FAIL_CLOSED_WEBHOOK = "an admission webhook that fails closed (failurePolicy: Fail)";
+
 const externalSecrets: ChartModel = (context) => {
   const { values } = context;
   const components: [string, string, string, boolean][] = [
@@ -431,7 +437,7 @@ const externalSecrets: ChartModel = (context) => {
     .filter(([, , , rendered]) => rendered)
     .map(([component, prefix, template]) =>
       pod(context, component, `external-secrets ${template}`, {
-        stateful: false,
+        onDemandOnly: component === "webhook" ? FAIL_CLOSED_WEBHOOK : false,
         tolerations: orFallback(get(values, `${prefix}tolerations`), get(values, "global.tolerations")),
         pod: {
           hostNetwork: get(values, `${prefix}hostNetwork`) === true,
@@ -456,7 +462,7 @@ const traefik: ChartModel = (context) => {
   const ports = Object.values(values.ports as Record<string, Values>).map((port) => ({ containerPort: Number(port.port), hostPort: port.hostPort === undefined ? undefined : Number(port.hostPort) }));
   return [
     pod(context, "traefik", "traefik templates/_podtemplate.tpl", {
-      stateful: false,
+      onDemandOnly: false,
       tolerations: list(values.tolerations),
       pod: admittedPod({
         hostNetwork: values.hostNetwork === true,
@@ -484,7 +490,7 @@ const certManager: ChartModel = (context) => {
     .filter(([, , , rendered]) => rendered)
     .map(([component, prefix, template]) =>
       pod(context, component, `cert-manager ${template}`, {
-        stateful: false,
+        onDemandOnly: component === "webhook" ? FAIL_CLOSED_WEBHOOK : false,
         tolerations: list(get(values, `${prefix}tolerations`)),
         pod: admittedPod({
           hostNetwork: get(values, `${prefix}hostNetwork`) === true,
@@ -506,19 +512,38 @@ const externalDns: ChartModel = (context) => {
   const values = mergeValues(EXTERNAL_DNS_DEFAULTS, context.values) as Values;
   return [
     pod(context, "external-dns", "external-dns templates/deployment.yaml", {
-      stateful: false,
+      onDemandOnly: false,
       tolerations: list(values.tolerations),
       pod: { securityContext: sc(values.podSecurityContext), volumes: list(values.extraVolumes), containers: [container("external-dns", values.securityContext)] },
     }),
   ];
 };
 
-/** Each pinned chart: its model, and its contract folder under shared/charts where there is one. */
-const MODELS: Readonly<Record<string, { readonly model: ChartModel; readonly contract?: string }>> = {
+/**
+ * datahub 1.1.0: the `fail` calls of its templates that the values can reach (the others need IAM
+ * authentication to Kafka and OpenSearch, or an OIDC provider, which the platform does not set).
+ */
+const datahubFailures = ({ values }: Context): string[] => {
+  const strict = get(values, "global.strict_mode") === true;
+  const managedIngestion = get(values, "global.datahub.managed_ingestion.enabled") === true;
+  const standalone = get(values, "global.datahub_standalone_consumers_enabled") === true;
+  const replicas = (component: string) => Number(get(values, `${component}.replicaCount`));
+  return [
+    ...(strict && managedIngestion && !standalone && replicas("datahub-gms") > 1
+      ? ["subcharts/datahub-gms/templates/deployment.yaml:15-16: managed ingestion cannot run on several GMS replicas without standalone consumers"]
+      : []),
+    ...(strict && managedIngestion && standalone && replicas("datahub-mce-consumer") > 1
+      ? ["subcharts/datahub-mce-consumer/templates/deployment.yaml:11-12: managed ingestion needs exactly one MCE consumer"]
+      : []),
+  ];
+};
+
+/** Each pinned chart: its model, the template `fail` conditions encoded, and its contract folder under shared/charts where there is one. */
+const MODELS: Readonly<Record<string, { readonly model: ChartModel; readonly failures?: (context: Context) => string[]; readonly contract?: string }>> = {
   "kube-prometheus-stack@88.5.3": { model: kubePrometheusStack, contract: "kube-prometheus-stack" },
   "airflow@1.19.0": { model: airflow, contract: "airflow" },
   "airbyte@2.2.0": { model: airbyte, contract: "airbyte-v2" },
-  "datahub@1.1.0": { model: datahub, contract: "datahub" },
+  "datahub@1.1.0": { model: datahub, failures: datahubFailures, contract: "datahub" },
   "datahub-prerequisites@0.3.0": { model: datahubPrerequisites, contract: "datahub-prerequisites" },
   "metabase@2.26.0": { model: metabase, contract: "metabase" },
   "grafana@12.11.1": { model: grafana, contract: "grafana" },
@@ -530,8 +555,8 @@ const MODELS: Readonly<Record<string, { readonly model: ChartModel; readonly con
 
 const contracts = new Map<string, ReturnType<typeof loadChart>>();
 
-/** The pods a release's chart creates, from the values Helm would use; throws for a chart without a model. */
-export function chartPods(release: ChartRelease): ChartPod[] {
+/** A release's chart model, with the values Helm would use; throws for a chart without a model. */
+function modelled(release: ChartRelease): { entry: (typeof MODELS)[string]; context: Context } {
   const key = `${release.chart}@${release.version}`;
   const entry = MODELS[key];
   if (!entry) throw new Error(`no pod model for chart ${key} (release ${release.address}): encode its pods from the chart's templates at that version`);
@@ -541,5 +566,17 @@ export function chartPods(release: ChartRelease): ChartPod[] {
     contracts.set(entry.contract, contract);
     values = effectiveValues(contract, release.values);
   }
-  return entry.model({ release, values });
+  return { entry, context: { release, values } };
+}
+
+/** The pods a release's chart creates, from the values Helm would use. */
+export function chartPods(release: ChartRelease): ChartPod[] {
+  const { entry, context } = modelled(release);
+  return entry.model(context);
+}
+
+/** Why the chart's templates would refuse to render the release (their `fail` calls), or []. */
+export function chartTemplateFailures(release: ChartRelease): string[] {
+  const { entry, context } = modelled(release);
+  return (entry.failures?.(context) ?? []).map((failure) => `${release.address} (${release.chart} ${release.version}): ${failure}`);
 }

@@ -5,23 +5,29 @@
  */
 import type { NodeTaint } from "../../../constructs/core/interfaces";
 import type { Toleration } from "../../../constructs/apps/types";
-import { chartPods, type ChartPod } from "./chart-pods";
+import { chartPods, chartTemplateFailures, type ChartPod } from "./chart-pods";
 import { customResourceViolations } from "./crds";
 import { helmReleaseName, nameViolations } from "./names";
 import { namespaceOf, type KubeObject, type RenderedApps } from "./objects";
-import { coreObjectViolations } from "./openapi";
+import { coreObjectViolations, CORE_GROUPS, groupOf } from "./openapi";
+import { operatorWebhookViolations } from "./operator-webhooks";
 import { podSecurityViolations, type Level, type PodSecuritySubject } from "./pod-security";
 
 /** The annotation that must say why a namespace enforces less than baseline. */
 export const POD_SECURITY_REASON = "platform/pod-security-reason";
 
-/** Every object problem: release names, object names and references, CRD schemas, core schemas. */
+/** Every object problem: releases the charts refuse to render, release names, object names and references, CRD schemas, core schemas. */
 export function objectProblems(rendered: RenderedApps): string[] {
+  const failures = rendered.releases.flatMap((release) => chartTemplateFailures(release));
   const releases = [...(rendered.releaseNames ?? [])].flatMap(([address, name]) => {
     const problem = helmReleaseName(name);
     return problem ? [`${address}: release name ${JSON.stringify(name)} is not ${problem}`] : [];
   });
-  return [...releases, ...rendered.objects.flatMap((located) => [...nameViolations(located), ...customResourceViolations(located), ...coreObjectViolations(located)])];
+  return [
+    ...failures,
+    ...releases,
+    ...rendered.objects.flatMap((located) => [...nameViolations(located), ...customResourceViolations(located), ...coreObjectViolations(located), ...operatorWebhookViolations(located)]),
+  ];
 }
 
 /** Pod Security levels the stack's namespaces enforce (unlabelled: privileged, the admission default). */
@@ -43,11 +49,12 @@ export function unexplainedPrivilegedNamespaces(rendered: RenderedApps): string[
     .map(({ object }) => String(object.metadata.name));
 }
 
-/** A pod the stack creates, wherever it comes from. */
+/** A pod of the project's own manifests. */
 export interface StackPod {
   readonly name: string;
   readonly namespace: string;
   readonly pod: PodSecuritySubject;
+  readonly tolerations: readonly Toleration[];
 }
 
 const POD_TEMPLATE_KINDS = new Set(["Job", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]);
@@ -60,7 +67,8 @@ function manifestPods(rendered: RenderedApps): StackPod[] {
     const pod = object.kind === "Pod" ? spec : POD_TEMPLATE_KINDS.has(object.kind) ? spec.template?.spec : undefined;
     if (!pod) return [];
     const annotations = object.kind === "Pod" ? object.metadata.annotations : spec.template?.metadata?.annotations;
-    return [{ name: located.source, namespace: namespaceOf(located) ?? "default", pod: { ...pod, annotations } }];
+    const tolerations = ((pod as { tolerations?: Toleration[] }).tolerations ?? []) as Toleration[];
+    return [{ name: located.source, namespace: namespaceOf(located) ?? "default", pod: { ...pod, annotations }, tolerations }];
   });
 }
 
@@ -88,7 +96,8 @@ export function tolerates(tolerations: readonly Toleration[] | "none possible", 
     const { key, operator, value, effect } = toleration as { key?: string; operator?: string; value?: string; effect?: string };
     if (effect && effect !== taint.effect) return false;
     if (operator === "Exists") return !key || key === taint.key;
-    return key === taint.key && (value ?? "") === taint.value;
+    // Equal is the default; any other operator is invalid and tolerates nothing.
+    return (operator === undefined || operator === "Equal") && key === taint.key && (value ?? "") === taint.value;
   });
 }
 
@@ -102,8 +111,8 @@ export function placementProblems(pods: readonly ChartPod[], spotTaints: readonl
     spotTaints.flatMap((taint) => {
       const tolerated = tolerates(pod.tolerations, taint);
       const taintText = `${taint.key}=${taint.value}:${taint.effect}`;
-      if (pod.stateful && tolerated) return [`${pod.name} keeps state (${pod.stateful}) but tolerates the spot taint ${taintText}`];
-      if (!pod.stateful && !tolerated && pod.tolerations !== "none possible") return [`${pod.name} is stateless but does not tolerate the spot taint ${taintText}`];
+      if (pod.onDemandOnly && tolerated) return [`${pod.name} keeps state (${pod.onDemandOnly}) but tolerates the spot taint ${taintText}`];
+      if (!pod.onDemandOnly && !tolerated && pod.tolerations !== "none possible") return [`${pod.name} is stateless but does not tolerate the spot taint ${taintText}`];
       return [];
     }),
   );
@@ -130,4 +139,66 @@ export function spotPoolTaints(infraText: string): NodeTaint[][] {
     ...all("azurerm_kubernetes_cluster_node_pool").filter((pool) => pool.priority === "Spot").map((pool) => fromStrings(pool.node_taints)),
     ...all("google_container_node_pool").filter((pool) => nodeConfig(pool).spot === true).map((pool) => fromBlocks(nodeConfig(pool).taint)),
   ];
+}
+
+/** The Helm release that installs the CRDs (and webhook) of each custom resource group the platform renders. */
+const CRD_RELEASES: Readonly<Record<string, string>> = {
+  "external-secrets.io": "external-secrets",
+  "generators.external-secrets.io": "external-secrets",
+  "cert-manager.io": "cert-manager",
+  "monitoring.coreos.com": "monitoring",
+};
+
+/**
+ * Terraform's order of an apps stack, checked against what each release needs first: a release
+ * carrying custom resources waits (directly or not) for the release that installs their CRDs and
+ * webhook, and every release waits for the namespaces its objects and pods land in.
+ */
+export function orderingProblems(stackText: string, rendered: RenderedApps): string[] {
+  const resources = (JSON.parse(stackText) as { resource?: Record<string, Record<string, Block>> }).resource ?? {};
+  const blocks = new Map<string, Block>(Object.entries(resources).flatMap(([type, byId]) => Object.entries(byId).map(([id, block]): [string, Block] => [`${type}.${id}`, block])));
+  // What a resource waits for: its depends_on and the resources its attributes refer to.
+  const direct = (address: string): string[] => {
+    const block = blocks.get(address) ?? {};
+    const referenced = [...JSON.stringify(block).matchAll(/\$\{(\w+\.[\w-]+)[.}[]/g)].map((match) => match[1]);
+    return [...((block.depends_on ?? []) as string[]), ...referenced].filter((target) => blocks.has(target) && target !== address);
+  };
+  const waitsFor = (address: string): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [address];
+    while (stack.length > 0) {
+      for (const next of direct(stack.pop() as string)) {
+        if (!seen.has(next)) {
+          seen.add(next);
+          stack.push(next);
+        }
+      }
+    }
+    return seen;
+  };
+  const releaseAddress = (name: string) => [...blocks].find(([address, block]) => address.startsWith("helm_release.") && block.name === name)?.[0];
+  const namespaceAddress = (name: string) => [...blocks].find(([address, block]) => address.startsWith("kubernetes_namespace_v1.") && (block.metadata as Block | undefined)?.name === name)?.[0];
+
+  const needs = new Map<string, { releases: Set<string>; namespaces: Set<string> }>();
+  const need = (address: string) => {
+    if (!needs.has(address)) needs.set(address, { releases: new Set(), namespaces: new Set() });
+    return needs.get(address) as { releases: Set<string>; namespaces: Set<string> };
+  };
+  for (const [address, block] of blocks) if (address.startsWith("helm_release.")) need(address).namespaces.add(String(block.namespace));
+  for (const { source, object, releaseNamespace } of rendered.objects) {
+    if (releaseNamespace === undefined) continue;
+    const address = source.split(" ")[0];
+    const group = groupOf(object.apiVersion);
+    if (!CORE_GROUPS.has(group)) need(address).releases.add(CRD_RELEASES[group] ?? `the release of ${group}`);
+    if (object.metadata.namespace !== undefined) need(address).namespaces.add(object.metadata.namespace);
+  }
+  for (const release of rendered.releases) for (const pod of chartPods(release)) need(release.address).namespaces.add(pod.namespace);
+
+  return [...needs].flatMap(([address, { releases, namespaces }]) => {
+    const before = waitsFor(address);
+    return [
+      ...[...releases].filter((name) => !before.has(releaseAddress(name) ?? "")).map((name) => `${address} does not wait for ${name}, which installs the CRDs and webhook of its objects`),
+      ...[...namespaces].filter((name) => !before.has(namespaceAddress(name) ?? "")).map((name) => `${address} does not wait for the namespace ${name}`),
+    ];
+  });
 }

@@ -20,6 +20,7 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { evaluate } from "@marcbachmann/cel-js";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject, Located } from "./objects";
+import { CORE_GROUPS } from "./openapi";
 
 export const CRDS_DIR = resolve(process.env.PLATFORM_CRDS_DIR ?? join(__dirname, "..", "..", "..", "..", "shared", "crds"));
 
@@ -129,11 +130,15 @@ function valuesAt(value: unknown, pointer: readonly string[]): unknown[] {
   return isMap(value) && head in value ? valuesAt(value[head], rest) : [];
 }
 
-/** Problems the API server would report for a custom resource; [] for a kind no pinned CRD defines. */
+/**
+ * Problems the API server would report for a custom resource: a group Kubernetes does not serve
+ * must be defined by a pinned CRD. [] for core kinds (see openapi.ts).
+ */
 export function customResourceViolations({ source, object }: Located<KubeObject>, crds = customResourceDefinitions()): string[] {
   const [group, version] = object.apiVersion.includes("/") ? object.apiVersion.split("/") : ["", object.apiVersion];
+  if (CORE_GROUPS.has(group)) return [];
   const crd = crds.get(`${group}/${object.kind}`);
-  if (!crd) return [];
+  if (!crd) return [`${source}: no pinned CRD defines ${object.apiVersion} ${object.kind} (see ../shared/crds)`];
   const served = crd.versions.get(version);
   if (served === undefined || served === "not served") {
     const accepted = [...crd.versions].filter(([, v]) => v !== "not served").map(([name]) => `${group}/${name}`);

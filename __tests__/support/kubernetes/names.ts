@@ -33,7 +33,9 @@ export const dns1123Subdomain: Rule = (value) =>
 export const pathSegmentName: Rule = (value) =>
   value !== "" && value !== "." && value !== ".." && !/[/%]/.test(value) ? undefined : "a path segment name (not '.', '..', nor containing '/' or '%')";
 export const configMapKey: Rule = (value) =>
-  value.length <= 253 && CONFIG_MAP_KEY.test(value) ? undefined : "a Secret/ConfigMap key (at most 253 of a-z, A-Z, 0-9, '-', '_' and '.')";
+  value.length <= 253 && CONFIG_MAP_KEY.test(value) && value !== "." && !value.startsWith("..")
+    ? undefined
+    : "a Secret/ConfigMap key (at most 253 of a-z, A-Z, 0-9, '-', '_' and '.'; not '.' nor starting with '..')";
 export const envVarName: Rule = (value) => (ENV_VAR_NAME.test(value) ? undefined : "an environment variable name ([-._a-zA-Z][-._a-zA-Z0-9]*)");
 export const labelValue: Rule = (value) =>
   value === "" || (value.length <= 63 && QUALIFIED_NAME_PART.test(value)) ? undefined : "a label value (at most 63 of A-Z, a-z, 0-9, '-', '_' and '.', starting and ending alphanumeric)";

@@ -121,15 +121,17 @@ export function coreValidators(): Map<string, ValidateFunction> {
   return validators;
 }
 
-const CORE_GROUPS: ReadonlySet<string> = new Set(Object.values(API_GROUPS));
+/** API groups Kubernetes itself serves (the rest come from CRDs). */
+export const CORE_GROUPS: ReadonlySet<string> = new Set(Object.values(API_GROUPS));
+
+export const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
 
 /**
  * Problems of a core object against Kubernetes 1.31's schema; [] for custom resources (see
  * crds.ts). A core kind or version 1.31 does not serve is a problem.
  */
 export function coreObjectViolations({ source, object }: Located<KubeObject>): string[] {
-  const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
-  if (!CORE_GROUPS.has(group)) return [];
+  if (!CORE_GROUPS.has(groupOf(object.apiVersion))) return [];
   const validate = coreValidators().get(`${object.apiVersion}/${object.kind}`);
   if (!validate) return [`${source}: ${object.apiVersion} ${object.kind} is not a kind Kubernetes ${KUBERNETES_VERSION} serves`];
   if (validate(object)) return [];
