@@ -161,9 +161,23 @@ describe("core objects against the Kubernetes 1.31 schema", () => {
     ]);
   });
   it("rejects a missing required field (a Role rule without verbs)", () => {
-    expect(coreObjectViolations(located({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r" }, rules: [{ apiGroups: [""], resources: ["secrets"] }] }))).toEqual([
-      expect.stringContaining("verbs"),
+    expect(coreObjectViolations(located({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r" }, rules: [{ apiGroups: [""], resources: ["secrets"] }] }))).toContainEqual(
+      expect.stringContaining("must have required property 'verbs'"),
+    );
+  });
+  it("rejects what the API server's validation refuses beyond the schema: a malformed quantity, a request above its limit, a Job that restarts Always, an empty verb list, a misspelt subject kind", () => {
+    const container = (resources: Record<string, unknown>) => ({ name: "c", image: "busybox", resources });
+    expect(coreObjectViolations(job({ template: { spec: { restartPolicy: "Never", containers: [container({ requests: { memory: "64Mi" }, limits: { memory: "128Mi" } })] } } }))).toEqual([]);
+    expect(coreObjectViolations(job({ template: { spec: { restartPolicy: "Never", containers: [container({ requests: { memory: "lots" } })] } } })).length).toBeGreaterThan(0);
+    expect(coreObjectViolations(job({ template: { spec: { restartPolicy: "Never", containers: [container({ requests: { memory: "1Gi" }, limits: { memory: "512Mi" } })] } } }))).toEqual([
+      expect.stringContaining("request above its limit"),
     ]);
+    expect(coreObjectViolations(job({ template: { spec: { ...template.spec, restartPolicy: "Always" } } }))).toEqual([expect.stringContaining("OnFailure or Never")]);
+    expect(coreObjectViolations(located({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r" }, rules: [{ apiGroups: [""], resources: ["secrets"], verbs: [] }] }))).toEqual([
+      expect.stringContaining("without verbs"),
+    ]);
+    const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "b" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "r" } };
+    expect(coreObjectViolations(located({ ...binding, subjects: [{ kind: "Serviceaccount", name: "s", namespace: "n" }] }))).toEqual([expect.stringContaining("kind Serviceaccount")]);
   });
   it("rejects a kind or version Kubernetes 1.31 does not serve", () => {
     expect(coreObjectViolations(located({ apiVersion: "batch/v1beta1", kind: "CronJob", metadata: { name: "c" } }))).toEqual([expect.stringContaining("not a kind")]);

@@ -51,6 +51,9 @@ const API_GROUPS: Readonly<Record<string, string>> = {
 
 const KUBERNETES_VERSION = "1.31";
 
+/** A resource quantity: a signed decimal number with an optional binary, decimal or exponent suffix. */
+const QUANTITY = "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$";
+
 function loadAssembly(): Record<string, JsiiType> {
   const require = createRequire(__filename);
   const root = dirname(require.resolve("cdk8s-plus-31/package.json"));
@@ -76,8 +79,10 @@ class SchemaBuilder {
       return type.collection.kind === "array" ? { type: "array", items: element } : { type: "object", additionalProperties: element };
     }
     const target = this.types[type.fqn];
-    // Quantity and IntOrString are classes that render a number or a string.
-    if (target?.kind === "class") return { type: ["string", "integer", "number"] };
+    // Quantity and IntOrString are classes that render a number or a string; a quantity string
+    // has the form k8s.io/apimachinery/pkg/api/resource/quantity.go parses.
+    if (type.fqn.endsWith(".Quantity")) return { anyOf: [{ type: "number" }, { type: "string", pattern: QUANTITY }] };
+    if (target?.kind === "class") return { type: ["string", "integer"] };
     if (target?.kind === "enum") return { type: "string" };
     const id = type.fqn.split(".").pop() as string;
     if (!(id in this.definitions)) {
@@ -134,6 +139,47 @@ export function coreObjectViolations({ source, object }: Located<KubeObject>): s
   if (!CORE_GROUPS.has(groupOf(object.apiVersion))) return [];
   const validate = coreValidators().get(`${object.apiVersion}/${object.kind}`);
   if (!validate) return [`${source}: ${object.apiVersion} ${object.kind} is not a kind Kubernetes ${KUBERNETES_VERSION} serves`];
-  if (validate(object)) return [];
-  return (validate.errors ?? []).map((error) => `${source}: ${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
+  const schemaErrors = validate(object) ? [] : (validate.errors ?? []).map((error) => `${source}: ${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
+  return [...schemaErrors, ...semanticViolations(object).map((problem) => `${source}: ${problem}`)];
+}
+
+const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** Quantities in bytes or cores, for comparing a request with its limit. */
+function quantityValue(quantity: unknown): number {
+  const match = /^([0-9.]+)([a-zA-Z]*)$/.exec(String(quantity));
+  if (!match) return Number.NaN;
+  const binary: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  const decimal: Record<string, number> = { "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(match[1]) * (binary[match[2]] ?? decimal[match[2]] ?? Number.NaN);
+}
+
+/**
+ * The API server's checks beyond the schema that the platform's objects could break, from
+ * Kubernetes 1.31 source: a Job's pods restart OnFailure or Never (pkg/apis/batch/validation);
+ * a container's request is at most its limit, ports are 1-65535 (pkg/apis/core/validation
+ * ValidateResourceRequirements, validateContainerPorts); an RBAC rule names verbs and a subject
+ * is a ServiceAccount, User or Group (pkg/apis/rbac/validation).
+ */
+function semanticViolations(object: KubeObject): string[] {
+  const problems: string[] = [];
+  const template = isMap(object.spec) && isMap(object.spec.template) && isMap(object.spec.template.spec) ? object.spec.template.spec : undefined;
+  if (object.kind === "Job" && template && !["OnFailure", "Never"].includes(String(template.restartPolicy))) problems.push(`a Job's pods restart OnFailure or Never, not ${String(template.restartPolicy)}`);
+  for (const container of [...list(template?.initContainers), ...list(template?.containers)].filter(isMap)) {
+    const resources = isMap(container.resources) ? container.resources : {};
+    const requests = isMap(resources.requests) ? resources.requests : {};
+    const limits = isMap(resources.limits) ? resources.limits : {};
+    for (const [resource, limit] of Object.entries(limits)) {
+      if (requests[resource] !== undefined && quantityValue(requests[resource]) > quantityValue(limit)) problems.push(`container ${String(container.name)}: ${resource} request above its limit`);
+    }
+    for (const port of list(container.ports).filter(isMap)) {
+      if (!(Number(port.containerPort) >= 1 && Number(port.containerPort) <= 65535)) problems.push(`container ${String(container.name)}: port ${String(port.containerPort)} outside 1-65535`);
+    }
+  }
+  for (const rule of list(object.rules).filter(isMap)) if (list(rule.verbs).length === 0) problems.push("an RBAC rule without verbs");
+  for (const subject of list(object.subjects).filter(isMap)) {
+    if (!["ServiceAccount", "User", "Group"].includes(String(subject.kind))) problems.push(`an RBAC subject of kind ${String(subject.kind)}`);
+  }
+  return problems;
 }
