@@ -47,7 +47,8 @@ export class AppsStack extends TerraformStack {
           metadata: { name: storage.name, annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
           storageProvisioner: storage.provisioner,
           parameters: { ...storage.parameters },
-          reclaimPolicy: "Delete",
+          // A deleted claim keeps its volume in production, so data is never lost by accident.
+          reclaimPolicy: env.production ? "Retain" : "Delete",
           volumeBindingMode: "WaitForFirstConsumer",
           allowVolumeExpansion: true,
         })

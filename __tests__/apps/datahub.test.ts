@@ -96,6 +96,13 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
     expect(at(datahub.values, "global.podLabels")).toEqual(ctx.podLabels);
   });
 
+  it("runs the consumers standalone when GMS is replicated, one MAE (the ingestion scheduler) and one MCE (managed ingestion)", () => {
+    expect(at(datahub.values, "global.datahub_standalone_consumers_enabled")).toBe(production);
+    for (const consumer of ["datahub-mae-consumer", "datahub-mce-consumer"]) {
+      expect(at(datahub.values, `${consumer}.replicaCount`)).toBe(production ? 1 : undefined);
+    }
+  });
+
   it("publishes only the frontend, through the TLS ingress", () => {
     expect(at(datahub.values, "datahub-frontend.ingress")).toEqual({
       enabled: true,

@@ -181,6 +181,9 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
   for (const name of SINGLE_REPLICA_COMPONENTS) Object.assign(components[name], running(name), { replicaCount: 1 });
   Object.assign(components.airbyteBootloader, running("airbyteBootloader"));
   for (const name of SPOT_COMPONENTS) components[name].tolerations = spotTolerations(ctx);
+  // The platform creates Temporal's databases (APP_CATALOGUE.airbyte.companionDatabases), so its
+  // auto-setup skips CREATE DATABASE and Airbyte's role needs no CREATEDB.
+  components.temporal.extraEnv = [{ name: "SKIP_DB_CREATE", value: "true" }];
 
   return {
     global: {

@@ -238,11 +238,14 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
    * replicated GMS with embedded consumers while managed ingestion is on (datahub-1.1.0
    * subcharts/datahub-gms/templates/deployment.yaml:15-16), because each replica would run the
    * scheduled ingestions. Managed ingestion then needs exactly one MCE consumer
-   * (subcharts/datahub-mce-consumer/templates/deployment.yaml:11-12); MAE consumers scale.
+   * (subcharts/datahub-mce-consumer/templates/deployment.yaml:11-12), and exactly one MAE
+   * consumer: the ingestion scheduler runs in every MAE consumer, with its schedules in memory and
+   * no lock (subcharts/datahub-mae-consumer/templates/deployment.yaml:322), so two would run
+   * each scheduled ingestion twice. GMS and the frontend stay replicated.
    */
   const standaloneConsumers = ctx.replicas > 1;
-  const consumer = (replicaCount: number) => ({
-    replicaCount,
+  const consumer = () => ({
+    replicaCount: 1,
     tolerations: spotTolerations(ctx),
     resources: ctx.resources(BASE_RESOURCES.consumer),
     serviceAccount: platformAccount,
@@ -320,8 +323,8 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       resources: ctx.resources(BASE_RESOURCES.actions),
       serviceAccount: platformAccount,
     },
-    /** Rendered only with standalone consumers; the one MCE consumer runs managed ingestion. */
-    ...(standaloneConsumers ? { "datahub-mae-consumer": consumer(ctx.replicas), "datahub-mce-consumer": consumer(1) } : {}),
+    /** Rendered only with standalone consumers: one of each (see `standaloneConsumers`). */
+    ...(standaloneConsumers ? { "datahub-mae-consumer": consumer(), "datahub-mce-consumer": consumer() } : {}),
     datahubSystemUpdate: {
       /**
        * The platform's account, without the chart's Role: that Role lets the job scale

@@ -20,8 +20,8 @@ export const BOOTSTRAP_IMAGE = "postgres:17.6-alpine";
  */
 const BOOTSTRAP_SQL = [
   "SELECT format('CREATE ROLE %I LOGIN', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app')\\gexec",
-  "ALTER ROLE :\"app\" WITH LOGIN PASSWORD :'app_password';",
-  "SELECT format('ALTER ROLE %I CREATEDB', :'app') WHERE :'create_databases' = 'true'\\gexec",
+  // No app creates databases itself: the platform creates every database an app uses.
+  "ALTER ROLE :\"app\" WITH LOGIN NOCREATEDB PASSWORD :'app_password';",
   // Managed PostgreSQL admins are not superusers: membership lets them create a database owned by the role.
   "GRANT :\"app\" TO CURRENT_USER;",
   "SELECT format('CREATE DATABASE %I OWNER %I', :'app', :'app') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app')\\gexec",
@@ -43,18 +43,13 @@ function companionSql(companions: readonly CompanionDatabase[]): string[] {
 function bootstrapScript(app: AppName): string {
   return [
     "set -eu",
-    'psql -v ON_ERROR_STOP=1 -v app="$APP_USER" -v app_password="$APP_PASSWORD" -v create_databases="$CREATE_DATABASES" <<\'SQL\'',
+    'psql -v ON_ERROR_STOP=1 -v app="$APP_USER" -v app_password="$APP_PASSWORD" <<\'SQL\'',
     BOOTSTRAP_SQL,
     ...companionSql(APP_CATALOGUE[app].companionDatabases ?? []),
     "SQL",
   ].join("\n");
 }
 
-/**
- * Apps whose role needs CREATEDB: Temporal's auto-setup runs CREATE DATABASE for its databases
- * at every start (it tolerates "already exists", but PostgreSQL checks the privilege first).
- */
-const CREATES_DATABASES: ReadonlySet<AppName> = new Set(["airbyte"]);
 
 export interface AppWiringProps {
   readonly app: AppName;
@@ -267,7 +262,6 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
                   { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: adminSecret, key: "password" } } },
                   { name: "APP_USER", value: db.user },
                   { name: "APP_PASSWORD", valueFrom: { secretKeyRef: { name: db.secretName, key: DATABASE_SECRET_KEYS.password } } },
-                  { name: "CREATE_DATABASES", value: String(CREATES_DATABASES.has(app)) },
                 ],
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },

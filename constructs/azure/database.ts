@@ -198,9 +198,11 @@ export class AzureDatabase extends Construct implements IDatabase {
     identity.assignRole(`db-${this.spec.name}-admin-secret-read`, this.adminSecret.resourceVersionlessId, AZURE_ROLES.keyVaultSecretsUser);
   }
 
+  /** One parameter at a time: the server refuses concurrent configuration changes (ServerBusy). */
   private pinParameters(idPrefix: string, server: PostgresqlFlexibleServer, parameters: Readonly<Record<string, string>>): void {
+    let previous: PostgresqlFlexibleServerConfiguration | undefined;
     for (const [name, value] of Object.entries(parameters)) {
-      new PostgresqlFlexibleServerConfiguration(this, `${idPrefix}-${name}`, { name, serverId: server.id, value });
+      previous = new PostgresqlFlexibleServerConfiguration(this, `${idPrefix}-${name}`, { name, serverId: server.id, value, dependsOn: previous ? [previous] : undefined });
     }
   }
 }
