@@ -5,7 +5,7 @@
  */
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { parseEnvironment } from "../constructs/core/spec";
+import { KUBERNETES_VERSIONS, parseEnvironment } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";
 import { renderDatahub } from "../constructs/apps/datahub";
 import { renderMonitoring } from "../constructs/apps/monitoring";
@@ -19,7 +19,7 @@ import { operatorWebhookViolations } from "./support/kubernetes/operator-webhook
 import { customResourceViolations, toJsonSchema } from "./support/kubernetes/crds";
 import * as names from "./support/kubernetes/names";
 import { renderedApps, type ChartRelease, type KubeObject, type Located, type RenderedApps } from "./support/kubernetes/objects";
-import { coreObjectViolations } from "./support/kubernetes/openapi";
+import { coreObjectViolations, SCHEMA_KUBERNETES_VERSION } from "./support/kubernetes/openapi";
 import { admittedPod, checksOf, podSecurityViolations, type PodSecuritySubject } from "./support/kubernetes/pod-security";
 
 const located = (object: Record<string, unknown>): Located<KubeObject> => ({ source: "test", object: object as unknown as KubeObject });
@@ -152,6 +152,9 @@ describe("release ordering", () => {
 });
 
 describe("core objects against the Kubernetes 1.31 schema", () => {
+  it("uses the schema of the oldest Kubernetes version the spec accepts", () => {
+    expect(SCHEMA_KUBERNETES_VERSION).toBe([...KUBERNETES_VERSIONS].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))[0]);
+  });
   const job = (spec: Record<string, unknown>) => located({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j" }, spec });
   const template = { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } };
   it("accepts a valid Job and rejects an unknown field in it", () => {

@@ -49,7 +49,8 @@ const API_GROUPS: Readonly<Record<string, string>> = {
   certificates: "certificates.k8s.io",
 };
 
-const KUBERNETES_VERSION = "1.31";
+/** The Kubernetes version of the schema (cdk8s-plus-31): the oldest the spec accepts. */
+export const SCHEMA_KUBERNETES_VERSION = "1.31";
 
 /** A resource quantity: a signed decimal number with an optional binary, decimal or exponent suffix. */
 const QUANTITY = "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$";
@@ -138,7 +139,7 @@ export const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVe
 export function coreObjectViolations({ source, object }: Located<KubeObject>): string[] {
   if (!CORE_GROUPS.has(groupOf(object.apiVersion))) return [];
   const validate = coreValidators().get(`${object.apiVersion}/${object.kind}`);
-  if (!validate) return [`${source}: ${object.apiVersion} ${object.kind} is not a kind Kubernetes ${KUBERNETES_VERSION} serves`];
+  if (!validate) return [`${source}: ${object.apiVersion} ${object.kind} is not a kind Kubernetes ${SCHEMA_KUBERNETES_VERSION} serves`];
   const schemaErrors = validate(object) ? [] : (validate.errors ?? []).map((error) => `${source}: ${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
   return [...schemaErrors, ...semanticViolations(object).map((problem) => `${source}: ${problem}`)];
 }
