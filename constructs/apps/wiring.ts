@@ -134,7 +134,7 @@ function passwordGenerator(name: string, namespace: string, length: number, enco
  * and capitals (`system_client_secret`, `AWS_ACCESS_KEY_ID`); object names may not: they must be
  * DNS-1123 subdomains, and the ExternalSecret CRD enforces the same pattern on `generatorRef.name`.
  */
-export function generatorName(secret: GeneratedSecret, key: string): string {
+function generatorName(secret: GeneratedSecret, key: string): string {
   return `${secret.name}-${key.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`;
 }
 
@@ -154,7 +154,7 @@ function generatedSecretManifests(namespace: string, secret: GeneratedSecret): M
       spec: {
         refreshPolicy: "CreatedOnce",
         target: { name: secret.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
-        dataFrom: Object.keys(secret.keys).map((key) => ({
+        dataFrom: keys.map((key) => ({
           sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: generatorName(secret, key) } },
           rewrite: [{ regexp: { source: "^password$", target: key } }],
         })),
