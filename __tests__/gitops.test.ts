@@ -26,7 +26,9 @@ describe("the gitops stack", () => {
 
   it("has a project per Terraform Cloud environment and a workspace per stack", () => {
     const managed = parseEnvironments(environments).filter((env) => env.terraformCloud !== undefined);
-    expect(stack.all("tfe_project").map((p) => p.name).sort()).toEqual(managed.map((env) => env.terraformCloud?.project).sort());
+    // One project per distinct name: Terraform Cloud refuses two projects of one name in an organization.
+    const projectKeys = stack.all("tfe_project").map((p) => `${String(p.organization)}/${String(p.name)}`);
+    expect(projectKeys.sort()).toEqual([...new Set(managed.map((env) => `${env.terraformCloud?.organization}/${env.terraformCloud?.project}`))].sort());
     expect(stack.all("tfe_workspace").map((w) => w.name).sort()).toEqual(managed.flatMap((env) => stackKindsOf(env).map((kind) => stackName(env, kind))).sort());
   });
 

@@ -18,7 +18,8 @@ import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
 /**
  * `gitops`: Terraform Cloud itself, managed from the environment named in `gitops.deployedFrom`.
  * For every environment with `terraformCloud`:
- * - a project, and a workspace per stack (`<env>-infra`, `<env>-apps`), VCS-driven, running in the
+ * - a project per distinct `terraformCloud.project` (Terraform Cloud refuses two projects of one
+ *   name in an organization; environments naming the same project share it), and a workspace per stack (`<env>-infra`, `<env>-apps`), VCS-driven, running in the
  *   stack's committed directory and triggered only by changes under it;
  * - `promoted` environments (production) follow the production branch and wait for a person to
  *   confirm each apply; `continuous` ones (staging, ops) follow main and apply by themselves;
@@ -41,10 +42,14 @@ export class GitopsStack extends TerraformStack {
       ? new DataTfeWorkspace(this, "gitops-workspace", { name: `${home.name}-gitops`, organization: home.terraformCloud.organization })
       : undefined;
 
+    // Keyed by organization and name; the construct id is that of the first environment naming it.
+    const projects = new Map<string, Project>();
     for (const env of envs) {
       const cloud = env.terraformCloud;
       if (cloud === undefined) continue;
-      const project = new Project(this, `${env.name}-project`, { organization: cloud.organization, name: cloud.project });
+      const projectKey = `${cloud.organization}/${cloud.project}`;
+      const project = projects.get(projectKey) ?? new Project(this, `${env.name}-project`, { organization: cloud.organization, name: cloud.project });
+      projects.set(projectKey, project);
       const kinds = stackKindsOf(env);
       const workspaces = kinds.map((kind) => {
         const name = stackName(env, kind);
