@@ -25,6 +25,10 @@ describe("AWS RDS PostgreSQL", () => {
     expect(staging.text).not.toMatch(/"password"\s*:/);
   });
 
+  it("lets a postgresVersion bump apply: RDS refuses a major engine change unless the request allows it", () => {
+    expect(primary(staging)).toMatchObject({ engine_version: "16", allow_major_version_upgrade: true, auto_minor_version_upgrade: true });
+  });
+
   it("enforces TLS through its parameter group", () => {
     const parameters = staging.one("aws_db_parameter_group");
     expect(parameters.family).toBe("postgres16");

@@ -119,6 +119,9 @@ export class AwsDatabase extends Construct implements IDatabase {
       identifier,
       engine: "postgres",
       engineVersion: spec.postgresVersion,
+      // RDS refuses a major engine_version change unless the request allows it; without this a
+      // `postgresVersion` bump plans cleanly and fails at apply. Minor upgrades are automatic.
+      allowMajorVersionUpgrade: true,
       allocatedStorage: spec.storageGiB,
       maxAllocatedStorage: Math.min(spec.storageGiB * 4, 65536),
       dbSubnetGroupName: network.databaseSubnetGroup.name,
