@@ -75,7 +75,13 @@ describe("the gitops stack", () => {
 
   it("rejects a gitops home without Terraform Cloud", () => {
     const local = { ...baseSpec(), name: "local" };
-    const cloud = { ...baseSpec(), name: "cloud", network: { cidr: "10.43.0.0/16" }, terraformCloud: { organization: "acme-data", project: "data-platform" } };
+    const cloud = {
+      ...baseSpec(),
+      name: "cloud",
+      network: { cidr: "10.43.0.0/16" },
+      accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } },
+      terraformCloud: { organization: "acme-data", project: "data-platform" },
+    };
     expect(() => buildApp([local, cloud], tempDir("gitops"), { ...gitops, deployedFrom: "local" })).toThrow(/deployedFrom: given "local"; accepted: an environment with terraformCloud \(cloud\)/);
   });
 });

@@ -83,7 +83,7 @@ const badSpecs: BadSpec[] = [
   { problem: "a public CIDR for the network", changes: { "network.cidr": "8.8.0.0/16" }, path: "network.cidr", says: ['given "8.8.0.0/16"', "10.0.0.0/8"] },
   { problem: "a network too small for the subnets", changes: { "network.cidr": "10.42.0.0/24" }, path: "network.cidr", says: ['given "10.42.0.0/24"', "/16 to /20"] },
   { problem: "too many zones", changes: { "network.zones": 6 }, path: "network.zones", says: ["given 6", "2 to 4"] },
-  { problem: "a public API range overlapping the network", changes: { "cluster.publicAccessCidrs": ["10.42.0.0/24"] }, path: "cluster.publicAccessCidrs[0]", says: ['given "10.42.0.0/24"', "outside the environment's own network"] },
+  { problem: "a public API range overlapping the network", changes: { "cluster.publicAccessCidrs": ["10.42.0.0/24"] }, path: "cluster.publicAccessCidrs[0]", says: ['given "10.42.0.0/24"', "never sees private"] },
   { problem: "the API open to the whole internet", changes: { "cluster.publicAccessCidrs": ["0.0.0.0/0"] }, path: "cluster.publicAccessCidrs[0]", says: ['given "0.0.0.0/0"', "no wider than /8"] },
   { problem: "an unsupported Kubernetes version", changes: { "cluster.kubernetesVersion": "1.25" }, path: "cluster.kubernetesVersion", says: ['given "1.25"', "1.31 | 1.32 | 1.33"] },
   { problem: "an unknown size", changes: { "cluster.nodePools[0].size": "huge" }, path: "cluster.nodePools[0].size", says: ['given "huge"', "small | medium | large | xlarge"] },
@@ -110,6 +110,20 @@ const badSpecs: BadSpec[] = [
   },
   { problem: "a host name that is not a DNS name", changes: { dns: { acmeEmail: "ops@example.com" }, "apps[0].host": "Airflow_UI" }, path: "apps[0].host", says: ['given "Airflow_UI"', "lowercase DNS name"] },
   { problem: "a tag overriding a platform tag", changes: { tags: { owner: "someone-else" } }, path: "tags.owner", says: ['given "someone-else"', "the platform sets those itself"] },
+  { problem: "a platform tag in other case (Azure ignores case)", changes: { tags: { Owner: "someone-else" } }, path: "tags.Owner", says: ['given "someone-else"', "in any case"] },
+  { problem: "two tags differing only in case", changes: { tags: { team: "a", Team: "b" } }, path: "tags.Team", says: ['given "b"', 'differs from "team" in more than case'] },
+  { problem: "a tag in AWS's reserved prefix", changes: { tags: { "aws:team": "data" } }, path: "tags.aws:team", says: ['given "data"', "aws: prefix"] },
+  { problem: "a tag name Azure refuses", changes: { tags: { "team/lead": "x" } }, path: "tags.team/lead", says: ['given "x"', "which Azure refuses"] },
+  {
+    problem: "more tags than a resource may carry",
+    changes: { tags: Object.fromEntries(Array.from({ length: 46 }, (_, i) => [`tag${i}`, "x"])) },
+    path: "tags",
+    says: ['given "46 tags"', "at most 45 tags"],
+  },
+  { problem: "a CIDR with a leading zero (Terraform refuses it)", changes: { "network.cidr": "10.020.0.0/16" }, path: "network.cidr", says: ['given "10.020.0.0/16"', "without leading zeros"] },
+  { problem: "a private range for the public API endpoint", changes: { "cluster.publicAccessCidrs": ["192.168.10.0/24"] }, path: "cluster.publicAccessCidrs[0]", says: ['given "192.168.10.0/24"', "never sees private"] },
+  { problem: "two hyphens in a row in a name (RDS refuses them)", changes: { "databases[0].name": "main--db", "apps[0].database": "main--db" }, path: "databases[0].name", says: ['given "main--db"', "single '-'"] },
+  { problem: "a log retention CloudWatch does not offer", changes: { "cluster.logRetentionDays": 45 }, path: "cluster.logRetentionDays", says: ["given 45", "one of the retentions CloudWatch Logs accepts", "30, 60"] },
   {
     problem: "production without HA",
     base: productionSpec,
@@ -179,6 +193,22 @@ describe("bad specs: one clear message per problem", () => {
     })();
     expect(message).toContain('network.cidr: given "10.0.0.0/8"');
     expect(message).toContain('name: given "test"; accepted: a name no other environment uses');
+  });
+
+  it("compares environments with each other: overlapping networks, two AWS environments in one account", () => {
+    const other = { ...baseSpec(), name: "other", network: { cidr: "10.42.128.0/20" } };
+    const message = (() => {
+      try {
+        parseEnvironments([baseSpec(), other]);
+        return "";
+      } catch (caught) {
+        return (caught as SpecErrors).message;
+      }
+    })();
+    expect(message).toContain('network.cidr: given "10.42.128.0/20"; accepted: a range no other environment uses (test has 10.42.0.0/16)');
+    expect(message).toContain('accounts.aws.accountId: given "123456789012"; accepted: an AWS account no other environment uses (test is in it)');
+    const separate = { ...other, network: { cidr: "10.43.0.0/16" }, accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } } };
+    expect(parseEnvironments([baseSpec(), separate]).map((env) => env.name)).toEqual(["test", "other"]);
   });
 
   it("rejects input that is not an object at all", () => {

@@ -1,4 +1,5 @@
-/** Small, exact IPv4 CIDR arithmetic for planning subnets at synth time. */
+/** Small, exact IPv4 CIDR arithmetic for planning subnets at synth time; parsing is ipaddr.js's. */
+import ipaddr from "ipaddr.js";
 
 export interface Ipv4Cidr {
   /** The network address as an unsigned 32-bit integer. */
@@ -6,17 +7,15 @@ export interface Ipv4Cidr {
   readonly prefix: number;
 }
 
-const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-/** Parses `a.b.c.d/p`; returns undefined when it is not a well-formed IPv4 CIDR. */
+/**
+ * Parses `a.b.c.d/p` with ipaddr.js, as strictly as Terraform (Go's net.ParseCIDR): four decimal
+ * parts without leading zeros (`10.020.0.0/16` is refused), prefix 0 to 32. Undefined when it is
+ * not such a CIDR.
+ */
 export function parseCidr(text: string): Ipv4Cidr | undefined {
-  const match = CIDR_PATTERN.exec(text);
-  if (!match) return undefined;
-  const octets = match.slice(1, 5).map(Number);
-  const prefix = Number(match[5]);
-  if (octets.some((octet) => octet > 255) || prefix > 32) return undefined;
-  const base = octets.reduce((acc, octet) => acc * 256 + octet, 0);
-  return { base, prefix };
+  if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) return undefined;
+  const [address, prefix] = ipaddr.IPv4.parseCIDR(text);
+  return { base: address.toByteArray().reduce((acc, octet) => acc * 256 + octet, 0), prefix };
 }
 
 function blockSize(prefix: number): number {
@@ -49,6 +48,11 @@ export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map(
   (text) => parseCidr(text) as Ipv4Cidr,
 );
+
+/** True when any address of the range is in an RFC 1918 private block. */
+export function overlapsPrivateRange(cidr: Ipv4Cidr): boolean {
+  return PRIVATE_RANGES.some((range) => cidrsOverlap(range, cidr));
+}
 
 /** True when the whole range lies inside one RFC 1918 private block. */
 export function isPrivateRange(cidr: Ipv4Cidr): boolean {

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { APP_NAMES, APP_CATALOGUE } from "./apps";
 import { planSubnets, SUBNET_PLAN_LIMITS } from "./network-plan";
-import { cidrsOverlap, isNetworkAligned, isPrivateRange, parseCidr } from "./cidr";
+import { cidrsOverlap, isNetworkAligned, isPrivateRange, overlapsPrivateRange, parseCidr } from "./cidr";
 import { describeValue, formatPath, SpecError, type SpecIssue } from "./errors";
 import { SIZES } from "./sizes";
 
@@ -38,9 +38,12 @@ function pattern(regex: RegExp, accepted: string) {
   return z.string({ error }).regex(regex, { error });
 }
 
-/** Short lowercase names: they end up inside cloud resource names, which are length-limited. */
+/**
+ * Short lowercase names: they end up inside cloud resource names, which are length-limited, and
+ * never hold `--` (RDS identifiers refuse two hyphens in a row).
+ */
 const shortName = (max: number) =>
-  pattern(new RegExp(`^[a-z][a-z0-9-]{0,${max - 2}}[a-z0-9]$`), `lowercase letters, digits and '-', 2 to ${max} characters, starting with a letter`);
+  pattern(new RegExp(`^(?!.*--)[a-z][a-z0-9-]{0,${max - 2}}[a-z0-9]$`), `lowercase letters, digits and single '-', 2 to ${max} characters, starting with a letter`);
 
 const size = z.enum(SIZES, { error: `accepted: ${SIZES.join(" | ")}` });
 
@@ -260,7 +263,11 @@ function checkUnique(items: readonly { name: string }[], path: PropertyKey[], re
 
 function checkNetwork(env: Environment, report: Report): void {
   const cidr = parseCidr(env.network.cidr);
-  if (!cidr || !isNetworkAligned(cidr)) {
+  if (!cidr) {
+    report(["network", "cidr"], env.network.cidr, "an IPv4 CIDR of four decimal parts without leading zeros, such as 10.20.0.0/16");
+    return;
+  }
+  if (!isNetworkAligned(cidr)) {
     report(["network", "cidr"], env.network.cidr, "a network address with no host bits set, such as 10.20.0.0/16");
     return;
   }
@@ -282,7 +289,8 @@ function checkNetwork(env: Environment, report: Report): void {
     const path = ["cluster", "publicAccessCidrs", index];
     if (!allowed || !isNetworkAligned(allowed)) report(path, text, "a network address with no host bits set, such as 203.0.113.0/24");
     else if (allowed.prefix < 8) report(path, text, "a range no wider than /8: list the addresses of your VPN, office or CI runners");
-    else if (cidrsOverlap(allowed, cidr)) report(path, text, `a public range outside the environment's own network ${env.network.cidr}`);
+    // The environment's own network is private too, so this also keeps the list outside it.
+    else if (overlapsPrivateRange(allowed)) report(path, text, "a public range: a public API endpoint never sees private (RFC 1918) source addresses");
   });
   // Throws only on a bug in the plan limits above; kept here so a bad plan can never reach synth.
   planSubnets(env.network.cidr, env.network.zones);
@@ -347,14 +355,39 @@ function checkOnDemandCapacity(env: Environment, report: Report): void {
   report(["cluster", "nodePools"], env.cluster.nodePools.map((p) => p.name), "at least one non-spot node pool: stateful components of the apps run on on-demand nodes only");
 }
 
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy; the aws provider validates the same list). */
+const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Tags per resource the clouds allow (AWS and Azure: 50), less the platform's own and AWS's `Name`. */
+const MAX_SPEC_TAGS = 50 - RESERVED_TAG_KEYS.length - 1;
+
+/**
+ * Tag rules of every cloud, so the same spec works on each: AWS reserves the `aws:` prefix; Azure
+ * refuses `<>%&\?/` in tag names and compares names without case, so `Owner` would be `owner`.
+ */
+function checkTags(env: Environment, report: Report): void {
+  const keys = Object.keys(env.tags);
+  const seen = new Map<string, string>((RESERVED_TAG_KEYS as readonly string[]).map((key) => [key, key]));
+  for (const key of keys) {
+    const path = ["tags", key];
+    const folded = key.toLowerCase();
+    const clash = seen.get(folded);
+    if ((RESERVED_TAG_KEYS as readonly string[]).includes(folded)) report(path, env.tags[key], `a key other than ${RESERVED_TAG_KEYS.join(", ")} in any case: the platform sets those itself`);
+    else if (clash !== undefined) report(path, env.tags[key], `a key that differs from "${clash}" in more than case (Azure tag names ignore case)`);
+    else if (folded.startsWith("aws:")) report(path, env.tags[key], "a key without the aws: prefix, which AWS reserves");
+    else if (/[<>%&\\?/]/.test(key)) report(path, env.tags[key], "a key without < > % & \\ ? or /, which Azure refuses in tag names");
+    seen.set(folded, key);
+  }
+  if (keys.length > MAX_SPEC_TAGS) report(["tags"], `${keys.length} tags`, `at most ${MAX_SPEC_TAGS} tags: clouds allow 50 per resource and the platform sets ${RESERVED_TAG_KEYS.length + 1}`);
+}
+
 function checkEnvironment(env: Environment, report: Report): void {
   if (env.accounts[env.cloud] === undefined) {
     report(["accounts", env.cloud], undefined, `the ${env.cloud} account of this environment, because cloud is "${env.cloud}"`);
   }
-  for (const key of Object.keys(env.tags)) {
-    if ((RESERVED_TAG_KEYS as readonly string[]).includes(key)) {
-      report(["tags", key], env.tags[key], `a key other than ${RESERVED_TAG_KEYS.join(", ")}: the platform sets those itself`);
-    }
+  checkTags(env, report);
+  if (env.cloud === "aws" && !CLOUDWATCH_RETENTION_DAYS.includes(env.cluster.logRetentionDays)) {
+    report(["cluster", "logRetentionDays"], env.cluster.logRetentionDays, `on AWS one of the retentions CloudWatch Logs accepts: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`);
   }
   env.cluster.nodePools.forEach((pool, index) => {
     if (pool.minNodes > pool.maxNodes) report(["cluster", "nodePools", index, "minNodes"], pool.minNodes, `at most maxNodes (${pool.maxNodes})`);
@@ -441,8 +474,35 @@ export function parseEnvironments(inputs: readonly unknown[]): Environment[] {
   if (duplicate !== undefined) {
     problems.push(new SpecError(duplicate, [{ path: "name", message: `given ${describeValue(duplicate)}; accepted: a name no other environment uses` }]));
   }
+  problems.push(...crossEnvironmentProblems(envs));
   if (problems.length > 0) throw new SpecErrors(problems);
   return envs;
+}
+
+/**
+ * What no single environment shows: two environments whose networks overlap (they could never be
+ * peered or connected by VPN, and a move between clouds needs both at once), and two AWS
+ * environments in one account (the OIDC provider for Terraform Cloud exists once per account).
+ */
+function crossEnvironmentProblems(envs: readonly Environment[]): SpecError[] {
+  const problems: SpecError[] = [];
+  envs.forEach((env, index) => {
+    const network = parseCidr(env.network.cidr);
+    const earlier = envs.slice(0, index);
+    const overlapping = earlier.find((other) => {
+      const otherNetwork = parseCidr(other.network.cidr);
+      return network !== undefined && otherNetwork !== undefined && cidrsOverlap(network, otherNetwork);
+    });
+    if (overlapping) {
+      problems.push(new SpecError(env.name, [{ path: "network.cidr", message: `given ${describeValue(env.network.cidr)}; accepted: a range no other environment uses (${overlapping.name} has ${overlapping.network.cidr})` }]));
+    }
+    const account = env.cloud === "aws" ? env.accounts.aws?.accountId : undefined;
+    const sharing = account === undefined ? undefined : earlier.find((other) => other.cloud === "aws" && other.accounts.aws?.accountId === account);
+    if (sharing) {
+      problems.push(new SpecError(env.name, [{ path: "accounts.aws.accountId", message: `given ${describeValue(account)}; accepted: an AWS account no other environment uses (${sharing.name} is in it)` }]));
+    }
+  });
+  return problems;
 }
 
 /** Every spec problem of every environment, for one report. */
