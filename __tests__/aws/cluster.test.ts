@@ -40,6 +40,22 @@ describe("AWS EKS cluster", () => {
     });
   });
 
+  it("makes the Terraform Cloud run role a cluster admin, so runs of <env>-apps reach the API (the creator is a person)", () => {
+    const cloud = { organization: "acme-data", project: "data-platform" };
+    const managed = synthInfra({ ...baseSpec(), terraformCloud: cloud });
+    const entry = managed.find("aws_eks_access_entry", "terraform-cloud-admin");
+    const role = Object.entries(managed.resources("aws_iam_role")).find(([, block]) => block.name === "test-terraform-cloud")?.[0];
+    expect(String(entry.principal_arn)).toBe(`\${aws_iam_role.${role}.arn}`);
+    expect(entry.depends_on).toContain(`aws_iam_role.${role}`);
+    expect(managed.find("aws_eks_access_policy_association", "terraform-cloud-admin")).toMatchObject({
+      policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+      access_scope: { type: "cluster" },
+    });
+    // Listed among the spec's admins already, the role gets one entry, not two that would conflict.
+    const listed = synthInfra({ ...baseSpec(), terraformCloud: cloud, cluster: { ...baseSpec().cluster, aws: { adminPrincipalArns: ["arn:aws:iam::123456789012:role/test-terraform-cloud"] } } });
+    expect(listed.all("aws_eks_access_entry")).toHaveLength(1);
+  });
+
   it("creates the IRSA OIDC provider for STS", () => {
     expect(staging.one("aws_iam_openid_connect_provider")).toMatchObject({ client_id_list: ["sts.amazonaws.com"] });
   });

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn, type ITerraformDependable } from "cdktf";
 import { EksCluster } from "@cdktf/provider-aws/lib/eks-cluster";
 import { EksNodeGroup } from "@cdktf/provider-aws/lib/eks-node-group";
 import { EksAddon } from "@cdktf/provider-aws/lib/eks-addon";
@@ -52,6 +52,7 @@ export interface AwsClusterProps {
 export class AwsCluster extends Construct implements ICluster {
   readonly cluster: EksCluster;
   readonly clusterName: string;
+  private readonly ctx: AwsContext;
   readonly endpoint: string;
   readonly oidc: OidcTrust;
   /** EKS's cluster security group: attached to the control plane and to every managed node. */
@@ -61,6 +62,7 @@ export class AwsCluster extends Construct implements ICluster {
     super(scope, id);
     const { ctx, network } = props;
     const env = ctx.env;
+    this.ctx = ctx;
     const name = eksClusterName(ctx);
 
     const role = new IamRole(this, "cluster-role", {
@@ -92,8 +94,9 @@ export class AwsCluster extends Construct implements ICluster {
       enabledClusterLogTypes: ["api", "audit", "authenticator"],
       accessConfig: {
         authenticationMode: "API",
-        // The identity that applies this stack (the Terraform Cloud run role) stays admin, so the
-        // apps stack can install releases; people get access through adminPrincipalArns.
+        // The cluster's creator (the person who bootstraps the environment) stays admin; the
+        // Terraform Cloud run role gets its own access entry (AwsPlatform.terraformCloudTrust),
+        // people theirs through adminPrincipalArns. Changing this flag would replace the cluster.
         bootstrapClusterCreatorAdminPermissions: true,
       },
       // Add-ons below are managed add-ons; the self-managed copies would fight them.
@@ -115,18 +118,25 @@ export class AwsCluster extends Construct implements ICluster {
     });
     this.oidc = { providerArn: oidcProvider.arn, issuerHost: Fn.replace(issuer, "https://", "") };
 
-    (env.cluster.aws?.adminPrincipalArns ?? []).forEach((principalArn, index) => {
-      const entry = new EksAccessEntry(this, `admin-${index}`, { clusterName: name, principalArn, type: "STANDARD", dependsOn: [this.cluster] });
-      new EksAccessPolicyAssociation(this, `admin-${index}-policy`, {
-        clusterName: name,
-        principalArn: entry.principalArn,
-        policyArn: `arn:${ctx.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
-        accessScope: { type: "cluster" },
-      });
-    });
+    (env.cluster.aws?.adminPrincipalArns ?? []).forEach((principalArn, index) => this.grantClusterAdmin(`admin-${index}`, principalArn));
 
     const nodeGroups = this.nodeGroups(ctx, network);
     this.addons(ctx, nodeGroups);
+  }
+
+  /**
+   * Makes an IAM principal a cluster admin through an EKS access entry (authentication mode API).
+   * `dependsOn`: the principal itself when this stack creates it (EKS refuses unknown principals).
+   */
+  grantClusterAdmin(id: string, principalArn: string, dependsOn: ITerraformDependable[] = []): void {
+    const clusterName = eksClusterName(this.ctx);
+    const entry = new EksAccessEntry(this, id, { clusterName, principalArn, type: "STANDARD", dependsOn: [this.cluster, ...dependsOn] });
+    new EksAccessPolicyAssociation(this, `${id}-policy`, {
+      clusterName,
+      principalArn: entry.principalArn,
+      policyArn: `arn:${this.ctx.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+      accessScope: { type: "cluster" },
+    });
   }
 
   private nodeGroups(ctx: AwsContext, network: AwsNetwork): EksNodeGroup[] {

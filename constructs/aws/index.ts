@@ -8,7 +8,7 @@ import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";
-import { AwsTerraformCloudTrust } from "./terraform-cloud";
+import { AwsTerraformCloudTrust, terraformCloudRoleName } from "./terraform-cloud";
 import { AwsCluster } from "./cluster";
 import { AwsContext } from "./context";
 import { AwsDatabase, rdsMonitoringRole } from "./database";
@@ -26,6 +26,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   readonly ctx: AwsContext;
   private createdKeys?: AwsKeys;
   private monitoringRole?: IamRole;
+  private builtCluster?: AwsCluster;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
@@ -49,12 +50,13 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   }
 
   cluster(network: INetwork): AwsCluster {
-    return new AwsCluster(this, "cluster", {
+    this.builtCluster = new AwsCluster(this, "cluster", {
       ctx: this.ctx,
       network: ownHandle(network, AwsNetwork, "AWS", "network"),
       clusterKey: this.keys.cluster,
       logsKey: this.keys.logs,
     });
+    return this.builtCluster;
   }
 
   bucket(spec: BucketSpec): AwsBucket {
@@ -77,8 +79,18 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     return new AwsDnsZone(this, "dns-zone", this.ctx, zoneName);
   }
 
+  /**
+   * The trust, and the run role as a cluster admin: Terraform Cloud runs apply `<env>-apps`, and
+   * the cluster's creator (the person who bootstraps the environment) is its only admin otherwise.
+   */
   terraformCloudTrust(target: TerraformCloudTarget): AwsTerraformCloudTrust {
-    return new AwsTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target);
+    const trust = new AwsTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target);
+    const runRoleArn = `arn:${this.ctx.partition}:iam::${this.ctx.accountId}:role/${terraformCloudRoleName(this.ctx)}`;
+    // Listed among the spec's admins already: that entry serves (a second one would conflict).
+    if (!(this.ctx.env.cluster.aws?.adminPrincipalArns ?? []).includes(runRoleArn)) {
+      this.builtCluster?.grantClusterAdmin("terraform-cloud-admin", trust.role.arn, [trust.role]);
+    }
+    return trust;
   }
 
   clusterServices(): AwsClusterServices {
