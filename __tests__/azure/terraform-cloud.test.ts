@@ -58,8 +58,8 @@ describe("Azure Terraform Cloud trust", () => {
     expect(stack.find("azurerm_federated_identity_credential", "test-infra-plan").name).toBe("tfc-test-infra-plan");
   });
 
-  it("gives the runs Contributor and a constrained RBAC Administrator on the subscription, nothing else", () => {
-    const roles = stack.all("azurerm_role_assignment");
+  it("gives the runs Contributor and a constrained RBAC Administrator on the subscription, and lock management on the resource group, nothing else", () => {
+    const roles = stack.all("azurerm_role_assignment").filter((role) => role.role_definition_name !== undefined);
     expect(roles.map((role) => role.role_definition_name).sort()).toEqual(["Contributor", "Role Based Access Control Administrator"]);
     for (const role of roles) {
       expect(role).toMatchObject({ scope: `/subscriptions/${SUBSCRIPTION_ID}`, principal_id: identityRef("principal_id"), principal_type: "ServicePrincipal" });
@@ -67,6 +67,18 @@ describe("Azure Terraform Cloud trust", () => {
     expect(stack.find("azurerm_role_assignment", "role-contributor").condition).toBeUndefined();
     expect(roles.map((role) => role.role_definition_name)).not.toContain("Owner");
     expect(roles.map((role) => role.role_definition_name)).not.toContain("User Access Administrator");
+  });
+
+  it("lets the runs write and delete management locks (Contributor cannot), on the environment's resource group only", () => {
+    const definition = stack.one("azurerm_role_definition");
+    expect(definition.permissions).toEqual([{ actions: ["Microsoft.Authorization/locks/read", "Microsoft.Authorization/locks/write", "Microsoft.Authorization/locks/delete"] }]);
+    const resourceGroup = expect.stringMatching(new RegExp(`^/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/\\$\\{azurerm_resource_group\\.`));
+    expect(definition).toMatchObject({ scope: resourceGroup, assignable_scopes: [resourceGroup] });
+    expect(stack.find("azurerm_role_assignment", "role-locks")).toMatchObject({
+      scope: resourceGroup,
+      role_definition_id: expect.stringMatching(/azurerm_role_definition\..*\.role_definition_resource_id/),
+      principal_id: identityRef("principal_id"),
+    });
   });
 
   it("lets the runs assign and remove only the platform's own built-in roles", () => {
@@ -98,7 +110,7 @@ describe("Azure Terraform Cloud trust", () => {
 
   it("holds no secret: no client secret, certificate, password or key anywhere", () => {
     const resourceTypes = Object.keys(stack.json.resource ?? {}).sort();
-    expect(resourceTypes).toEqual(["azurerm_federated_identity_credential", "azurerm_resource_group", "azurerm_role_assignment", "azurerm_user_assigned_identity"]);
+    expect(resourceTypes).toEqual(["azurerm_federated_identity_credential", "azurerm_resource_group", "azurerm_role_assignment", "azurerm_role_definition", "azurerm_user_assigned_identity"]);
     expect(stack.text).not.toMatch(/ARM_CLIENT_SECRET|client_secret|certificate|password|TFC_AZURE_RUN_CLIENT_SECRET/i);
     expect(Object.keys(trust.workspaceVariables).some((name) => /SECRET|PASSWORD|KEY/i.test(name))).toBe(false);
   });

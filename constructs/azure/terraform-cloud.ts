@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
 import type { ITerraformCloudTrust, TerraformCloudTarget } from "../core/interfaces";
 import { AZURE_ROLE_IDS, type AzureContext } from "./context";
 import { WORKLOAD_IDENTITY_AUDIENCE } from "./identity";
@@ -31,6 +32,9 @@ export const TERRAFORM_CLOUD_ROLES = {
 } as const;
 
 /** The managed identity's name, `<env>-terraform-cloud`: deterministic, so it can be found before it exists. */
+/** What managing a management lock takes (Microsoft.Authorization resource provider operations). */
+export const LOCK_ACTIONS = ["Microsoft.Authorization/locks/read", "Microsoft.Authorization/locks/write", "Microsoft.Authorization/locks/delete"] as const;
+
 export function terraformCloudIdentityName(ctx: AzureContext): string {
   return ctx.name("terraform-cloud");
 }
@@ -122,6 +126,25 @@ export class AzureTerraformCloudTrust extends Construct implements ITerraformClo
       });
     assign("contributor", TERRAFORM_CLOUD_ROLES.contributor);
     assign("rbac-administrator", TERRAFORM_CLOUD_ROLES.rbacAdministrator, delegableRolesCondition());
+
+    // Contributor excludes Microsoft.Authorization/*, so it cannot write or delete the
+    // CanNotDelete locks the stacks put on databases: a role with exactly that, on the
+    // environment's resource group. Custom role names are unique per tenant, hence the suffix.
+    const resourceGroup = `${subscription}/resourceGroups/${ctx.resourceGroupName}`;
+    const locks = new RoleDefinition(this, "locks-role", {
+      name: `${ctx.name("terraform-cloud-locks")}-${ctx.uniqueSuffix(6)}`,
+      scope: resourceGroup,
+      description: `Terraform Cloud runs of ${ctx.env.name}: manage management locks`,
+      permissions: [{ actions: [...LOCK_ACTIONS] }],
+      assignableScopes: [resourceGroup],
+    });
+    new RoleAssignment(this, "role-locks", {
+      scope: resourceGroup,
+      roleDefinitionId: locks.roleDefinitionResourceId,
+      principalId: this.identity.principalId,
+      principalType: "ServicePrincipal",
+      description: `Terraform Cloud runs of ${ctx.env.name}: manage management locks`,
+    });
 
     // Names from HashiCorp's Azure dynamic credentials guide; ARM_* are read by the azurerm provider.
     this.workspaceVariables = {
