@@ -7,7 +7,7 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
 import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
-import { environmentTags } from "../core/tags";
+import { environmentTags, platformTags } from "../core/tags";
 import { AzureBucket, AzureStorageAccount } from "./bucket";
 import { AzureCluster } from "./cluster";
 import { AzureClusterServices } from "./cluster-services";
@@ -80,7 +80,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
       ],
     });
     new RandomProvider(scope, "random", {});
-    Aspects.of(scope).add(new AzureEnvironmentTags(environmentTags(env)));
+    Aspects.of(scope).add(new AzureEnvironmentTags(environmentTags(env), platformTags(env)));
   }
 
   /** The environment's context, its resource names referencing the resource group (created on first use). */

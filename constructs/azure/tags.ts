@@ -21,10 +21,18 @@ export function isTaggable(node: IConstruct): node is TerraformResource & Taggab
  * (the spec forbids overriding the reserved keys, so only extra tags can clash).
  */
 export class AzureEnvironmentTags implements IAspect {
-  constructor(private readonly tags: Readonly<Tags>) {}
+  /**
+   * `platformOnly`: the tags for resource types that allow only a few, where the spec's extra
+   * tags would not fit (Key Vault secrets take at most 15 tags, azurerm 4.55.0).
+   */
+  constructor(
+    private readonly tags: Readonly<Tags>,
+    private readonly platformOnly: Readonly<Tags>,
+  ) {}
 
   visit(node: IConstruct): void {
     if (!isTaggable(node)) return;
-    node.tags = { ...this.tags, ...(node.tagsInput ?? {}) };
+    const tags = node.terraformResourceType === "azurerm_key_vault_secret" ? this.platformOnly : this.tags;
+    node.tags = { ...tags, ...(node.tagsInput ?? {}) };
   }
 }
