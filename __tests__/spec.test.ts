@@ -121,6 +121,7 @@ const badSpecs: BadSpec[] = [
     says: ['given "43 tags"', "at most 42 tags"],
   },
   { problem: "a CIDR with a leading zero (Terraform refuses it)", changes: { "network.cidr": "10.020.0.0/16" }, path: "network.cidr", says: ['given "10.020.0.0/16"', "without leading zeros"] },
+  { problem: "a CIDR prefix with a leading zero", changes: { "network.cidr": "10.20.0.0/08" }, path: "network.cidr", says: ['given "10.20.0.0/08"', "without leading zeros"] },
   { problem: "a private range for the public API endpoint", changes: { "cluster.publicAccessCidrs": ["192.168.10.0/24"] }, path: "cluster.publicAccessCidrs[0]", says: ['given "192.168.10.0/24"', "never sees private"] },
   { problem: "two hyphens in a row in a name (RDS refuses them)", changes: { "databases[0].name": "main--db", "apps[0].database": "main--db" }, path: "databases[0].name", says: ['given "main--db"', "single '-'"] },
   { problem: "a log retention CloudWatch does not offer", changes: { "cluster.logRetentionDays": 45 }, path: "cluster.logRetentionDays", says: ["given 45", "one of the retentions CloudWatch Logs accepts", "30, 60"] },
@@ -196,10 +197,11 @@ describe("bad specs: one clear message per problem", () => {
   });
 
   it("compares environments with each other: overlapping networks, two AWS environments in one account", () => {
-    const other = { ...baseSpec(), name: "other", network: { cidr: "10.42.128.0/20" } };
+    const cloud = { organization: "acme-data", project: "data-platform" };
+    const other = { ...baseSpec(), name: "other", network: { cidr: "10.42.128.0/20" }, terraformCloud: cloud };
     const message = (() => {
       try {
-        parseEnvironments([baseSpec(), other]);
+        parseEnvironments([{ ...baseSpec(), terraformCloud: cloud }, other]);
         return "";
       } catch (caught) {
         return (caught as SpecErrors).message;
@@ -209,6 +211,8 @@ describe("bad specs: one clear message per problem", () => {
     expect(message).toContain('accounts.aws.accountId: given "123456789012"; accepted: an AWS account no other environment uses (test is in it)');
     const separate = { ...other, network: { cidr: "10.43.0.0/16" }, accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } } };
     expect(parseEnvironments([baseSpec(), separate]).map((env) => env.name)).toEqual(["test", "other"]);
+    // Sharing an account is fine while at most one of them uses Terraform Cloud.
+    expect(parseEnvironments([baseSpec(), { ...other, network: { cidr: "10.43.0.0/16" } }]).map((env) => env.name)).toEqual(["test", "other"]);
   });
 
   it("rejects input that is not an object at all", () => {

@@ -87,8 +87,9 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     const trust = new AwsTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target);
     const runRoleArn = `arn:${this.ctx.partition}:iam::${this.ctx.accountId}:role/${terraformCloudRoleName(this.ctx)}`;
     // Listed among the spec's admins already: that entry serves (a second one would conflict).
+    if (!this.builtCluster) throw new Error("terraformCloudTrust() needs the cluster: call cluster() first");
     if (!(this.ctx.env.cluster.aws?.adminPrincipalArns ?? []).includes(runRoleArn)) {
-      this.builtCluster?.grantClusterAdmin("terraform-cloud-admin", trust.role.arn, [trust.role]);
+      this.builtCluster.grantClusterAdmin("terraform-cloud-admin", trust.role.arn, [trust.role]);
     }
     return trust;
   }

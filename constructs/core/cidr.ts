@@ -13,7 +13,8 @@ export interface Ipv4Cidr {
  * not such a CIDR.
  */
 export function parseCidr(text: string): Ipv4Cidr | undefined {
-  if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) return undefined;
+  // ipaddr.js accepts a prefix with leading zeros (`/016`); Terraform does not.
+  if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(text) || !/\/(0|[1-9]\d?)$/.test(text)) return undefined;
   const [address, prefix] = ipaddr.IPv4.parseCIDR(text);
   return { base: address.toByteArray().reduce((acc, octet) => acc * 256 + octet, 0), prefix };
 }

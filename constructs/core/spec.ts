@@ -486,7 +486,8 @@ export function parseEnvironments(inputs: readonly unknown[]): Environment[] {
 /**
  * What no single environment shows: two environments whose networks overlap (they could never be
  * peered or connected by VPN, and a move between clouds needs both at once), and two AWS
- * environments in one account (the OIDC provider for Terraform Cloud exists once per account).
+ * environments managed by Terraform Cloud in one account (each would create the account's one
+ * OIDC provider for app.terraform.io).
  */
 function crossEnvironmentProblems(envs: readonly Environment[]): SpecError[] {
   const problems: SpecError[] = [];
@@ -500,8 +501,9 @@ function crossEnvironmentProblems(envs: readonly Environment[]): SpecError[] {
     if (overlapping) {
       problems.push(new SpecError(env.name, [{ path: "network.cidr", message: `given ${describeValue(env.network.cidr)}; accepted: a range no other environment uses (${overlapping.name} has ${overlapping.network.cidr})` }]));
     }
-    const account = env.cloud === "aws" ? env.accounts.aws?.accountId : undefined;
-    const sharing = account === undefined ? undefined : earlier.find((other) => other.cloud === "aws" && other.accounts.aws?.accountId === account);
+    // Only Terraform Cloud-managed environments create the account's one OIDC provider for it.
+    const account = env.cloud === "aws" && env.terraformCloud ? env.accounts.aws?.accountId : undefined;
+    const sharing = account === undefined ? undefined : earlier.find((other) => other.cloud === "aws" && other.terraformCloud && other.accounts.aws?.accountId === account);
     if (sharing) {
       problems.push(new SpecError(env.name, [{ path: "accounts.aws.accountId", message: `given ${describeValue(account)}; accepted: an AWS account no other environment uses (${sharing.name} is in it)` }]));
     }
