@@ -22,6 +22,9 @@ export const CLOUD_CASES = CLOUDS.flatMap((cloud) => [false, true].map((producti
 /** Whether a value is a map (an object that is neither a list nor null). */
 export const isMap = (value: unknown): value is Values => value !== null && typeof value === "object" && !Array.isArray(value);
 
+/** A value as a list, or [] when it is not one. */
+export const list = <T = unknown>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+
 /** The value at a dotted path, or undefined (keys with dots are not used on these paths). */
 export function at(values: unknown, path: string): unknown {
   return path.split(".").reduce<unknown>((node, key) => (isMap(node) ? node[key] : undefined), values);

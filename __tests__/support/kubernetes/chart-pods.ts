@@ -23,7 +23,7 @@
  */
 import type { Toleration } from "../../../constructs/apps/types";
 import { loadChart, mergeValues } from "../chart-contract";
-import { at, effectiveValues, isMap, type Values } from "../values";
+import { at, effectiveValues, isMap, list, type Values } from "../values";
 import type { ChartRelease } from "./objects";
 import type { Container, PodSecuritySubject } from "./pod-security";
 import { admittedPod } from "./pod-security";
@@ -46,7 +46,6 @@ export interface ChartPod {
 type SecurityContext = NonNullable<Container["securityContext"]>;
 
 const get = <T = unknown>(values: unknown, path: string): T => at(values, path) as T;
-const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
 const sc = (value: unknown): SecurityContext | undefined => (isMap(value) && Object.keys(value).length > 0 ? (value as SecurityContext) : undefined);
 /** Charts that render a security context only while its `enabled` key is true, without that key. */
 const enabledSc = (value: unknown): SecurityContext | undefined => {

@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { evaluate } from "@marcbachmann/cel-js";
 import { parseAllDocuments } from "yaml";
+import { isMap } from "../values";
 import type { KubeObject, Located } from "./objects";
 import { CORE_GROUPS } from "./openapi";
 
@@ -45,7 +46,6 @@ export interface CustomResourceDefinition {
   readonly versions: ReadonlyMap<string, ServedVersion | "not served">;
 }
 
-const isMap = (value: unknown): value is Schema => value !== null && typeof value === "object" && !Array.isArray(value);
 
 /**
  * A structural schema as JSON Schema with the API server's semantics: undeclared fields are

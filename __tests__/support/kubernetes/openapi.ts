@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
+import { isMap, list } from "../values";
 import type { KubeObject, Located } from "./objects";
 
 type Schema = Record<string, unknown>;
@@ -144,8 +145,6 @@ export function coreObjectViolations({ source, object }: Located<KubeObject>): s
   return [...schemaErrors, ...semanticViolations(object).map((problem) => `${source}: ${problem}`)];
 }
 
-const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 /** Quantities in bytes or cores, for comparing a request with its limit. */
 function quantityValue(quantity: unknown): number {

@@ -8,12 +8,11 @@
  * - cert-manager v1.21.1: internal/apis/certmanager/validation/issuer.go (exactly one issuer type,
  *   L102; an HTTP-01 ingress solver sets at most one of class, ingressClassName and name, L217).
  */
+import { isMap, list } from "../values";
 import type { KubeObject, Located } from "./objects";
 
 type Rule = (object: KubeObject) => string[];
 
-const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 const spec = (object: KubeObject) => (isMap(object.spec) ? object.spec : {});
 
 const externalSecret: Rule = (object) => {
