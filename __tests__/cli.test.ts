@@ -21,8 +21,10 @@ describe("synth on a bad spec", () => {
   it("exits non-zero with one line per problem, no stack trace and no cdktf.out", () => {
     const result = synthProcess({ ...baseSpec(), cloud: "ibm", network: { cidr: "10.0.0.1/16" } });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('spec error: environment "test" has 1 problem:');
+    // A field the schema refuses does not hide the checks of the sections that parsed.
+    expect(result.stderr).toContain('spec error: environment "test" has 2 problems:');
     expect(result.stderr).toContain('- cloud: given "ibm"; accepted: aws | azure | gcp');
+    expect(result.stderr).toContain('- network.cidr: given "10.0.0.1/16"; accepted: a network address with no host bits set');
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(result.wroteOutput).toBe(false);
   });
@@ -41,6 +43,12 @@ describe("synth on a bad spec", () => {
     expect(result.stderr).toContain("- network.zones: given 4; accepted: at most 3 in europe-west4");
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(result.wroteOutput).toBe(false);
+  });
+
+  it("names the file and line of an environment file that throws while it loads, without a stack trace", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "fixtures", "load-environment.ts")], { encoding: "utf8", cwd: join(__dirname, "..") });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^spec error: __tests__\/fixtures\/environments\/broken\.ts:6 could not be loaded: TypeError: Cannot read properties of undefined \(reading 'map'\)\n$/);
   });
 
   it("writes the stacks of a good spec", () => {

@@ -1,7 +1,9 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
-import { environments } from "../environments";
+import { environments, environmentSource } from "../environments";
 import { baseSpec, productionSpec } from "./support/fixtures";
 
 /** Parses a spec that must fail and returns its issues. */
@@ -114,6 +116,9 @@ const badSpecs: BadSpec[] = [
   { problem: "two tags differing only in case", changes: { tags: { team: "a", Team: "b" } }, path: "tags.Team", says: ['given "b"', 'differs from "team" in more than case'] },
   { problem: "a tag in AWS's reserved prefix", changes: { tags: { "aws:team": "data" } }, path: "tags.aws:team", says: ['given "data"', "aws: prefix"] },
   { problem: "a tag name Azure refuses", changes: { tags: { "team/lead": "x" } }, path: "tags.team/lead", says: ['given "x"', "which Azure refuses"] },
+  { problem: "a tag name with a space (Azure DNS zones refuse it)", changes: { tags: { "cost owner": "x" } }, path: "tags.cost owner", says: ['given "x"', "without spaces", "Azure DNS zones"] },
+  { problem: "a tag name with ':' (Azure private DNS zones never apply it)", changes: { tags: { "team:lead": "x" } }, path: "tags.team:lead", says: ['given "x"', "or ':'"] },
+  { problem: "a tag name starting with a digit", changes: { tags: { "2fa": "x" } }, path: "tags.2fa", says: ['given "x"', "does not start with a digit"] },
   {
     problem: "more tags than a resource may carry",
     changes: { tags: Object.fromEntries(Array.from({ length: 43 }, (_, i) => [`tag${i}`, "x"])) },
@@ -168,6 +173,20 @@ const badSpecs: BadSpec[] = [
   },
 ];
 
+describe("environment files", () => {
+  it("are each named after the one environment they export and listed in environments/index.ts, so messages name the right file", async () => {
+    const dir = join(__dirname, "..", "environments");
+    const files = readdirSync(dir).filter((file) => file.endsWith(".ts") && file !== "index.ts" && file !== "gitops.ts");
+    for (const file of files) {
+      const exported = Object.values(await import(join(dir, file))) as EnvironmentInput[];
+      expect({ file, exports: exported.length }).toEqual({ file, exports: 1 });
+      expect(environmentSource(0, exported[0].name)).toBe(`environments/${file}`);
+      expect(environments.includes(exported[0]), `${file} is listed in environments/index.ts`).toBe(true);
+    }
+    expect(files).toHaveLength(environments.length);
+  });
+});
+
 describe("bad specs: one clear message per problem", () => {
   it.each(badSpecs.map((bad) => [bad.problem, bad] as const))("%s", (_, bad) => {
     const issues = issuesOf(withChanges(bad.changes, bad.base));
@@ -179,6 +198,26 @@ describe("bad specs: one clear message per problem", () => {
   it("reports every problem of a spec at once", () => {
     const issues = issuesOf(withChanges({ cloud: "ibm", owner: "", "databases[0].size": "tiny" }));
     expect(issues.map((issue) => issue.path).sort()).toEqual(["cloud", "databases[0].size", "owner"]);
+  });
+
+  it("runs the checks of every section that parsed when another section did not", () => {
+    const issues = issuesOf(withChanges({ owner: "", "network.cidr": "10.42.0.1/16", "databases[0].backupRetentionDays": 3, tags: { Owner: "x" } }));
+    expect(issues.map((issue) => issue.path).sort()).toEqual(["databases[0].backupRetentionDays", "network.cidr", "owner", "tags.Owner"]);
+  });
+
+  it("names the file of each environment with problems, and still compares the parts that parsed", () => {
+    const broken = { ...baseSpec(), name: "other", owner: "", network: { cidr: "10.42.0.0/16" } };
+    const message = (() => {
+      try {
+        parseEnvironments([baseSpec(), broken], (index, name) => `environments/${name ?? index}.ts`);
+        return "";
+      } catch (caught) {
+        return (caught as SpecErrors).message;
+      }
+    })();
+    expect(message).toContain('environments/other.ts: environment "other" has 2 problems:');
+    expect(message).toContain('owner: given ""');
+    expect(message).toContain('network.cidr: given "10.42.0.0/16"; accepted: a range no other environment uses (test has 10.42.0.0/16)');
   });
 
   it("reports problems of several environments together, and duplicate environment names", () => {

@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from "node:fs";
 import { App } from "cdktf";
-import { parseEnvironments, SpecErrors } from "../constructs/core/spec";
+import { parseEnvironments, SpecErrors, type SourceOf } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
 import { stackKindsOf } from "./backend";
@@ -12,8 +12,8 @@ import { parseGitops } from "../constructs/core/gitops";
  * Builds the stacks of every environment into an app, and the gitops stack when environments
  * use Terraform Cloud and delivery settings are given; throws SpecError(s) on a bad spec.
  */
-export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown): App {
-  const envs = parseEnvironments(inputs);
+export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown, sourceOf?: SourceOf): App {
+  const envs = parseEnvironments(inputs, sourceOf);
   const gitops = gitopsInput === undefined ? undefined : parseGitops(gitopsInput);
   if (gitops !== undefined && envs.some((env) => env.terraformCloud) && !envs.find((env) => env.name === gitops.deployedFrom)?.terraformCloud) {
     throw new SpecError("gitops", [
@@ -34,10 +34,10 @@ export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput
  * code; a spec problem is printed as one line per issue, without a stack trace, and nothing is
  * written.
  */
-export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: unknown): number {
+export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: unknown, sourceOf?: SourceOf): number {
   const outdirExisted = existsSync(outdir);
   try {
-    const app = buildApp(inputs, outdir, gitops);
+    const app = buildApp(inputs, outdir, gitops, sourceOf);
     app.synth();
     const stacks = app.node.children.map((child) => child.node.id);
     process.stdout.write(`synthesized ${stacks.length} stacks into ${outdir}: ${stacks.join(", ")}\n`);

@@ -13,9 +13,11 @@ export class SpecError extends Error {
   constructor(
     readonly environment: string,
     readonly issues: readonly SpecIssue[],
+    /** The file the environment is written in, when known. */
+    readonly source?: string,
   ) {
     super(
-      `environment "${environment}" has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
+      `${source === undefined ? "" : `${source}: `}environment "${environment}" has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
         issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join("\n"),
     );
     this.name = "SpecError";

@@ -227,16 +227,19 @@ const environmentSchema = z.strictObject({
 export type EnvironmentInput = z.input<typeof environmentSchema>;
 type ParsedEnvironment = z.output<typeof environmentSchema>;
 
-/** Fills the defaults that depend on whether the environment is production. */
+/**
+ * Fills the defaults that depend on whether the environment is production. Also called on the
+ * sections of a spec that parsed when others did not, so a missing section stays missing.
+ */
 function resolveDefaults(env: ParsedEnvironment) {
   const production = env.production;
   return {
     ...env,
     terraformCloud: env.terraformCloud && { ...env.terraformCloud, release: env.terraformCloud.release ?? (production ? "promoted" : "continuous") },
-    network: { ...env.network, zones: env.network.zones ?? (production ? 3 : 2) },
-    cluster: { ...env.cluster, logRetentionDays: env.cluster.logRetentionDays ?? (production ? 90 : 30) },
-    apps: env.apps.map((app) => ({ ...app, size: app.size ?? (production ? "medium" : "small") })),
-    databases: env.databases.map((db) => ({
+    network: env.network && { ...env.network, zones: env.network.zones ?? (production ? 3 : 2) },
+    cluster: env.cluster && { ...env.cluster, logRetentionDays: env.cluster.logRetentionDays ?? (production ? 90 : 30) },
+    apps: env.apps?.map((app) => ({ ...app, size: app.size ?? (production ? "medium" : "small") })),
+    databases: env.databases?.map((db) => ({
       ...db,
       highAvailability: db.highAvailability ?? production,
       deletionProtection: db.deletionProtection ?? production,
@@ -367,7 +370,8 @@ const MAX_SPEC_TAGS = 50 - RESERVED_TAG_KEYS.length - 4;
 
 /**
  * Tag rules of every cloud, so the same spec works on each: AWS reserves the `aws:` prefix; Azure
- * refuses `<>%&\?/` in tag names and compares names without case, so `Owner` would be `owner`.
+ * refuses `<>%&\?/` in tag names, more on DNS zones, and compares names without case, so `Owner`
+ * would be `owner`.
  */
 function checkTags(env: Environment, report: Report): void {
   const keys = Object.keys(env.tags);
@@ -380,31 +384,55 @@ function checkTags(env: Environment, report: Report): void {
     else if (clash !== undefined) report(path, env.tags[key], `a key that differs from "${clash}" in more than case (Azure tag names ignore case)`);
     else if (folded.startsWith("aws:")) report(path, env.tags[key], "a key without the aws: prefix, which AWS reserves");
     else if (/[<>%&\\?/]/.test(key)) report(path, env.tags[key], "a key without < > % & \\ ? or /, which Azure refuses in tag names");
+    // learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations: DNS
+    // zones refuse spaces and parentheses and a leading digit; private DNS zones also never apply a
+    // name with ':' (hashicorp/terraform-provider-azurerm#6129), a diff on every plan.
+    else if (/[\s():]/.test(key) || /^\d/.test(key)) report(path, env.tags[key], "a key without spaces, parentheses or ':' that does not start with a digit, as Azure DNS zones require");
     seen.set(folded, key);
   }
   if (keys.length > MAX_SPEC_TAGS) report(["tags"], `${keys.length} tags`, `at most ${MAX_SPEC_TAGS} tags: clouds allow 50 per resource and the platform sets up to 8`);
 }
 
-function checkEnvironment(env: Environment, report: Report): void {
-  if (env.accounts[env.cloud] === undefined) {
-    report(["accounts", env.cloud], undefined, `the ${env.cloud} account of this environment, because cloud is "${env.cloud}"`);
-  }
-  checkTags(env, report);
-  if (env.cloud === "aws" && !CLOUDWATCH_RETENTION_DAYS.includes(env.cluster.logRetentionDays)) {
-    report(["cluster", "logRetentionDays"], env.cluster.logRetentionDays, `on AWS one of the retentions CloudWatch Logs accepts: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`);
-  }
-  env.cluster.nodePools.forEach((pool, index) => {
-    if (pool.minNodes > pool.maxNodes) report(["cluster", "nodePools", index, "minNodes"], pool.minNodes, `at most maxNodes (${pool.maxNodes})`);
-  });
-  checkUnique(env.cluster.nodePools, ["cluster", "nodePools"], report);
-  checkUnique(env.buckets, ["buckets"], report);
-  checkUnique(env.databases, ["databases"], report);
-  checkUnique(env.apps, ["apps"], report);
-  checkNetwork(env, report);
-  checkReferences(env, report);
-  checkProductionRules(env, report);
-  checkOnDemandCapacity(env, report);
-}
+type Section = keyof ParsedEnvironment;
+
+/**
+ * Every check of one environment, with the top-level sections it reads. When part of a spec does
+ * not parse, the checks whose sections did parse still run, so one run reports every problem that
+ * does not depend on another. Defaults that depend on `production` need it too.
+ */
+const CHECKS: readonly { readonly needs: readonly Section[]; readonly run: (env: Environment, report: Report) => void }[] = [
+  {
+    needs: ["cloud", "accounts"],
+    run: (env, report) => {
+      if (env.accounts[env.cloud] === undefined) report(["accounts", env.cloud], undefined, `the ${env.cloud} account of this environment, because cloud is "${env.cloud}"`);
+    },
+  },
+  { needs: ["tags"], run: checkTags },
+  {
+    needs: ["cloud", "production", "cluster"],
+    run: (env, report) => {
+      if (env.cloud === "aws" && !CLOUDWATCH_RETENTION_DAYS.includes(env.cluster.logRetentionDays)) {
+        report(["cluster", "logRetentionDays"], env.cluster.logRetentionDays, `on AWS one of the retentions CloudWatch Logs accepts: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`);
+      }
+    },
+  },
+  {
+    needs: ["cluster"],
+    run: (env, report) => {
+      env.cluster.nodePools.forEach((pool, index) => {
+        if (pool.minNodes > pool.maxNodes) report(["cluster", "nodePools", index, "minNodes"], pool.minNodes, `at most maxNodes (${pool.maxNodes})`);
+      });
+      checkUnique(env.cluster.nodePools, ["cluster", "nodePools"], report);
+    },
+  },
+  { needs: ["buckets"], run: (env, report) => checkUnique(env.buckets, ["buckets"], report) },
+  { needs: ["databases"], run: (env, report) => checkUnique(env.databases, ["databases"], report) },
+  { needs: ["apps"], run: (env, report) => checkUnique(env.apps, ["apps"], report) },
+  { needs: ["production", "network", "cluster"], run: checkNetwork },
+  { needs: ["apps", "buckets", "databases", "dns"], run: checkReferences },
+  { needs: ["production", "cluster", "databases"], run: checkProductionRules },
+  { needs: ["production", "cluster", "apps"], run: checkOnDemandCapacity },
+];
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */
 function fieldsAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
@@ -441,74 +469,96 @@ function zodIssueToSpecIssue(input: unknown, issue: z.core.$ZodIssue): SpecIssue
   return { path: formatPath(issue.path) || "(spec)", message: `given ${given}; ${accepted}` };
 }
 
+/** What one spec gave: the environment when it is valid, and the problems found either way. */
+interface Inspection {
+  readonly label: string;
+  readonly environment?: Environment;
+  /** The sections that parsed, with their defaults, for checks across environments. */
+  readonly parsed: Partial<Environment>;
+  readonly issues: readonly SpecIssue[];
+}
+
+function inspectEnvironment(input: unknown): Inspection {
+  const name = valueAt(input, ["name"]);
+  const label = typeof name === "string" ? name : "(unnamed)";
+  const issues: SpecIssue[] = [];
+  const result = environmentSchema.safeParse(input);
+  const sectionNames = Object.keys(environmentSchema.shape) as Section[];
+  let sections: Partial<ParsedEnvironment> = {};
+  let valid: readonly Section[] = sectionNames;
+  if (result.success) sections = result.data;
+  else {
+    issues.push(...result.error.issues.map((issue) => zodIssueToSpecIssue(input, issue)));
+    // Each top-level section on its own, so the checks of the sections that are fine still run.
+    const record = input !== null && typeof input === "object" ? (input as Record<string, unknown>) : {};
+    valid = sectionNames.filter((key) => {
+      const section = (environmentSchema.shape[key] as z.ZodType).safeParse(record[key]);
+      if (section.success) sections = { ...sections, [key]: section.data };
+      return section.success;
+    });
+  }
+  const parsed = resolveDefaults(sections as ParsedEnvironment) as Partial<Environment>;
+  const report: Report = (path, given, accepted) => issues.push({ path: formatPath(path), message: `given ${describeValue(given)}; accepted: ${accepted}` });
+  for (const check of CHECKS) {
+    if (check.needs.every((section) => valid.includes(section))) check.run(parsed as Environment, report);
+  }
+  return { label, parsed, issues, environment: result.success && issues.length === 0 ? (parsed as Environment) : undefined };
+}
+
 /**
  * Validates user data and returns the environment with every default filled in.
  * @throws SpecError listing every problem found, each with its field path.
  */
 export function parseEnvironment(input: unknown): Environment {
-  const name = valueAt(input, ["name"]);
-  const label = typeof name === "string" ? name : "(unnamed)";
-  const parsed = environmentSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new SpecError(label, parsed.error.issues.map((issue) => zodIssueToSpecIssue(input, issue)));
-  }
-  const env = resolveDefaults(parsed.data);
-  const issues: SpecIssue[] = [];
-  checkEnvironment(env, (path, given, accepted) =>
-    issues.push({ path: formatPath(path), message: `given ${describeValue(given)}; accepted: ${accepted}` }),
-  );
-  if (issues.length > 0) throw new SpecError(label, issues);
-  return env;
+  const inspection = inspectEnvironment(input);
+  if (!inspection.environment) throw new SpecError(inspection.label, inspection.issues);
+  return inspection.environment;
 }
 
-/** Parses several environments, reporting the problems of all of them at once. */
-export function parseEnvironments(inputs: readonly unknown[]): Environment[] {
-  const problems: SpecError[] = [];
-  const envs: Environment[] = [];
-  for (const input of inputs) {
-    try {
-      envs.push(parseEnvironment(input));
-    } catch (error) {
-      if (!(error instanceof SpecError)) throw error;
-      problems.push(error);
-    }
-  }
-  const names = envs.map((env) => env.name);
-  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
-  if (duplicate !== undefined) {
-    problems.push(new SpecError(duplicate, [{ path: "name", message: `given ${describeValue(duplicate)}; accepted: a name no other environment uses` }]));
-  }
-  problems.push(...crossEnvironmentProblems(envs));
-  if (problems.length > 0) throw new SpecErrors(problems);
-  return envs;
-}
+/** Where the input at an index was written, for messages (e.g. `environments/prod.ts`). */
+export type SourceOf = (index: number, name: string | undefined) => string | undefined;
 
 /**
- * What no single environment shows: two environments whose networks overlap (they could never be
- * peered or connected by VPN, and a move between clouds needs both at once), and two AWS
- * environments managed by Terraform Cloud in one account (each would create the account's one
- * OIDC provider for app.terraform.io).
+ * Parses several environments, reporting the problems of all of them at once: each environment's
+ * own, and those across environments among the parts that parsed.
  */
-function crossEnvironmentProblems(envs: readonly Environment[]): SpecError[] {
-  const problems: SpecError[] = [];
+export function parseEnvironments(inputs: readonly unknown[], sourceOf: SourceOf = () => undefined): Environment[] {
+  const inspections = inputs.map((input) => inspectEnvironment(input));
+  const issues = inspections.map((inspection) => [...inspection.issues]);
+  crossEnvironmentProblems(inspections.map((inspection) => inspection.parsed), (index, path, given, accepted) =>
+    issues[index].push({ path, message: `given ${describeValue(given)}; accepted: ${accepted}` }),
+  );
+  const problems = inspections.flatMap((inspection, index) =>
+    issues[index].length === 0 ? [] : [new SpecError(inspection.label, issues[index], sourceOf(index, inspection.parsed.name))],
+  );
+  if (problems.length > 0) throw new SpecErrors(problems);
+  return inspections.map((inspection) => inspection.environment as Environment);
+}
+
+type CrossReport = (index: number, path: string, given: unknown, accepted: string) => void;
+
+/**
+ * What no single environment shows: two environments with one name; two whose networks overlap
+ * (they could never be peered or connected by VPN, and a move between clouds needs both at once);
+ * two AWS environments managed by Terraform Cloud in one account (each would create the account's
+ * one OIDC provider for app.terraform.io). Runs on the parts of each spec that parsed.
+ */
+function crossEnvironmentProblems(envs: readonly Partial<Environment>[], report: CrossReport): void {
   envs.forEach((env, index) => {
-    const network = parseCidr(env.network.cidr);
     const earlier = envs.slice(0, index);
+    if (env.name !== undefined && earlier.some((other) => other.name === env.name)) report(index, "name", env.name, "a name no other environment uses");
+    const network = env.network && parseCidr(env.network.cidr);
     const overlapping = earlier.find((other) => {
-      const otherNetwork = parseCidr(other.network.cidr);
+      const otherNetwork = other.network && parseCidr(other.network.cidr);
       return network !== undefined && otherNetwork !== undefined && cidrsOverlap(network, otherNetwork);
     });
-    if (overlapping) {
-      problems.push(new SpecError(env.name, [{ path: "network.cidr", message: `given ${describeValue(env.network.cidr)}; accepted: a range no other environment uses (${overlapping.name} has ${overlapping.network.cidr})` }]));
-    }
+    if (overlapping?.network) report(index, "network.cidr", env.network?.cidr, `a range no other environment uses (${overlapping.name} has ${overlapping.network.cidr})`);
     // Only Terraform Cloud-managed environments create the account's one OIDC provider for it.
-    const account = env.cloud === "aws" && env.terraformCloud ? env.accounts.aws?.accountId : undefined;
-    const sharing = account === undefined ? undefined : earlier.find((other) => other.cloud === "aws" && other.terraformCloud && other.accounts.aws?.accountId === account);
-    if (sharing) {
-      problems.push(new SpecError(env.name, [{ path: "accounts.aws.accountId", message: `given ${describeValue(account)}; accepted: an AWS account no other environment uses (${sharing.name} is in it)` }]));
-    }
+    const awsAccountOf = (e: Partial<Environment>) => (e.cloud === "aws" && e.terraformCloud ? e.accounts?.aws?.accountId : undefined);
+    const account = awsAccountOf(env);
+    const sharing = account === undefined ? undefined : earlier.find((other) => awsAccountOf(other) === account);
+    if (sharing) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${sharing.name} is in it)`);
   });
-  return problems;
 }
 
 /** Every spec problem of every environment, for one report. */
