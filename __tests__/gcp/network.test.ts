@@ -61,6 +61,6 @@ describe("GCP network", () => {
   });
 
   it("rejects more zones than the region has, naming the field", () => {
-    expect(() => synthInfra({ ...gcpSpec(), network: { cidr: "10.42.0.0/16", zones: 4 } })).toThrow(/network\.zones: given 4; accepted: at most 3 in europe-west1 \(zones b, c, d\)/);
+    expect(() => synthInfra({ ...gcpSpec(), network: { cidr: "10.42.0.0/16", zones: 4 } })).toThrow(/network\.zones: given 4; accepted: at most 3 in europe-west1 \(zones europe-west1-b, europe-west1-c, europe-west1-d\)/);
   });
 });

@@ -17,6 +17,7 @@ import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { INetwork } from "../core/interfaces";
 import { planSubnets } from "../core/network-plan";
+import { awsZoneNames } from "../core/regions";
 import { type AwsContext, policyDocument, serviceTrustPolicy } from "./context";
 
 export interface AwsNetworkProps {
@@ -48,7 +49,8 @@ export class AwsNetwork extends Construct implements INetwork {
     const { ctx } = props;
     const env = ctx.env;
     const zones = planSubnets(env.network.cidr, env.network.zones);
-    const zoneName = (index: number) => `${ctx.region}${"abcdef"[index]}`;
+    const zoneNames = awsZoneNames(ctx.region, env.network.zones, env.accounts.aws?.availabilityZones);
+    const zoneName = (index: number) => zoneNames[index];
     const clusterName = ctx.name("cluster");
 
     this.vpc = new Vpc(this, "Resource", {

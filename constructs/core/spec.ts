@@ -10,6 +10,7 @@ import { planSubnets, SUBNET_PLAN_LIMITS } from "./network-plan";
 import { cidrsOverlap, isNetworkAligned, isPrivateRange, overlapsPrivateRange, parseCidr } from "./cidr";
 import { describeValue, formatPath, SpecError, type SpecIssue } from "./errors";
 import { SIZES } from "./sizes";
+import { AWS_ZONE_LETTERS, AZURE_LOCATION_ZONES, GCP_ZONE_LETTERS } from "./regions";
 
 export const CLOUDS = ["aws", "azure", "gcp"] as const;
 export type Cloud = (typeof CLOUDS)[number];
@@ -57,6 +58,12 @@ const accountsSchema = z.strictObject({
     .strictObject({
       region: pattern(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as eu-west-1"),
       accountId: pattern(/^\d{12}$/, "a 12-digit AWS account id"),
+      /**
+       * The zone names this account sees, in the order to use them. Zone letters map to data
+       * centres per account in the oldest regions (us-west-1 shows each account two of a, b, c).
+       * @default the region's zones a, b, c (see constructs/core/regions.ts)
+       */
+      availabilityZones: z.array(pattern(/^[a-z]{2}-[a-z]+-\d[a-z]$/, "an availability zone name such as us-west-1b")).min(2, { error: "accepted: at least 2 zone names" }).optional(),
     })
     .optional(),
   /** Where the environment lives on Azure. */
@@ -299,6 +306,45 @@ function checkNetwork(env: Environment, report: Report): void {
   planSubnets(env.network.cidr, env.network.zones);
 }
 
+/**
+ * Every account's region exists (constructs/core/regions.ts), and the environment's own cloud has
+ * as many availability zones there as `network.zones` asks for.
+ */
+function checkRegion(env: Environment, report: Report): void {
+  const { aws, azure, gcp } = env.accounts;
+  const zones = env.network.zones;
+  const tooMany = (names: readonly string[], where: string) => {
+    if (zones > names.length) report(["network", "zones"], zones, `at most ${names.length} in ${where} (zones ${names.join(", ")})`);
+  };
+  if (aws) {
+    const letters = AWS_ZONE_LETTERS[aws.region];
+    const listed = aws.availabilityZones;
+    if (letters === undefined) report(["accounts", "aws", "region"], aws.region, `an AWS region the pinned AWS provider accepts: ${Object.keys(AWS_ZONE_LETTERS).join(", ")}`);
+    listed?.forEach((name, index) => {
+      if (!new RegExp(`^${aws.region}[a-z]$`).test(name) || listed.indexOf(name) !== index) {
+        report(["accounts", "aws", "availabilityZones", index], name, `a zone of ${aws.region} listed once, such as ${aws.region}b`);
+      }
+    });
+    if (env.cloud === "aws" && letters !== undefined) {
+      if (listed) tooMany(listed, "accounts.aws.availabilityZones");
+      else if (letters.length === 0) report(["accounts", "aws", "availabilityZones"], undefined, `the zone names your account sees in ${aws.region}, which differ per account (aws ec2 describe-availability-zones)`);
+      else tooMany(letters.map((letter) => `${aws.region}${letter}`), aws.region);
+    }
+  }
+  if (azure) {
+    const azureZones = AZURE_LOCATION_ZONES[azure.location];
+    if (azureZones === undefined) report(["accounts", "azure", "location"], azure.location, `an Azure location such as westeurope: ${Object.keys(AZURE_LOCATION_ZONES).join(", ")}`);
+    else if (env.cloud === "azure" && azureZones === 0) {
+      report(["accounts", "azure", "location"], azure.location, `a location with availability zones (the environment spreads over ${zones}): ${Object.keys(AZURE_LOCATION_ZONES).filter((l) => AZURE_LOCATION_ZONES[l] > 0).join(", ")}`);
+    } else if (env.cloud === "azure") tooMany(["1", "2", "3"].slice(0, azureZones), azure.location);
+  }
+  if (gcp) {
+    const letters = GCP_ZONE_LETTERS[gcp.region];
+    if (letters === undefined) report(["accounts", "gcp", "region"], gcp.region, `a GCP region such as europe-west1: ${Object.keys(GCP_ZONE_LETTERS).join(", ")}`);
+    else if (env.cloud === "gcp") tooMany(letters.map((letter) => `${gcp.region}-${letter}`), gcp.region);
+  }
+}
+
 function checkReferences(env: Environment, report: Report): void {
   const hosts = new Map<string, string>();
   env.apps.forEach((app, index) => {
@@ -429,6 +475,7 @@ const CHECKS: readonly { readonly needs: readonly Section[]; readonly run: (env:
   { needs: ["databases"], run: (env, report) => checkUnique(env.databases, ["databases"], report) },
   { needs: ["apps"], run: (env, report) => checkUnique(env.apps, ["apps"], report) },
   { needs: ["production", "network", "cluster"], run: checkNetwork },
+  { needs: ["production", "cloud", "accounts", "network"], run: checkRegion },
   { needs: ["apps", "buckets", "databases", "dns"], run: checkReferences },
   { needs: ["production", "cluster", "databases"], run: checkProductionRules },
   { needs: ["production", "cluster", "apps"], run: checkOnDemandCapacity },

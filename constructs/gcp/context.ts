@@ -1,20 +1,8 @@
 import { createHash } from "node:crypto";
-import { SpecError } from "../core/errors";
+import { gcpZoneNames } from "../core/regions";
 import type { Environment } from "../core/spec";
 import type { GcpApis } from "./apis";
 import { gcpLabels } from "./labels";
-
-/**
- * Zone letters of the regions whose zones are not a, b, c. Every other region has at least
- * zones a, b and c (Compute Engine "Regions and zones"); zone names are computed here rather
- * than read with a `google_compute_zones` data source, so plans need no API call.
- */
-const ZONE_LETTERS: Readonly<Record<string, readonly string[]>> = {
-  "europe-west1": ["b", "c", "d"],
-  "us-central1": ["a", "b", "c", "f"],
-  "us-east1": ["b", "c", "d"],
-};
-const DEFAULT_ZONE_LETTERS = ["a", "b", "c"] as const;
 
 /** Where an environment lives on GCP, with the naming helpers every GCP construct needs. */
 export class GcpContext {
@@ -31,16 +19,8 @@ export class GcpContext {
     this.region = account.region;
     this.projectId = account.projectId;
     this.labels = gcpLabels(env);
-    const letters = ZONE_LETTERS[account.region] ?? DEFAULT_ZONE_LETTERS;
-    if (env.network.zones > letters.length) {
-      throw new SpecError(env.name, [
-        {
-          path: "network.zones",
-          message: `given ${env.network.zones}; accepted: at most ${letters.length} in ${account.region} (zones ${letters.join(", ")})`,
-        },
-      ]);
-    }
-    this.zones = letters.slice(0, env.network.zones).map((letter) => `${account.region}-${letter}`);
+    // Computed, not read with a google_compute_zones data source, so plans need no API call.
+    this.zones = gcpZoneNames(account.region, env.network.zones);
   }
 
   /** Prefix for every resource name in this environment. */

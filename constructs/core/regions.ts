@@ -1,0 +1,102 @@
+/**
+ * Where each cloud can put an environment: its regions and their availability zones, so a spec
+ * naming `eu-wset-1`, or three zones in a two-zone region, fails at synth with a field error
+ * instead of at apply. Plans stay offline: zone names are computed here, never read with a data
+ * source. Update these tables when a cloud opens a region (the sources say where to look).
+ */
+
+/**
+ * AWS commercial regions (partition `aws`) the pinned AWS provider accepts, with the zone letters
+ * an account sees. Regions: botocore 1.42.19 `botocore/data/endpoints.json`, less `ap-southeast-6`,
+ * which provider 5.100.0 refuses ("invalid AWS Region": it validates against the list
+ * aws-sdk-go-base compiles in, `validation/region.go` `SupportedRegion`). __tests__/regions.test.ts
+ * configures the pinned provider in every region listed here. Letters: docs.aws.amazon.com/global-infrastructure/latest/regions/
+ * aws-availability-zones.html (ca-central-1 has no `c`; ap-northeast-1 no `b` for new accounts).
+ * GovCloud and China are separate partitions with their own ARNs, which the stacks do not build.
+ */
+export const AWS_ZONE_LETTERS: Readonly<Record<string, readonly string[]>> = {
+  "us-east-1": ["a", "b", "c", "d", "f"], // use1-az3 ("e" in many accounts) is constrained: left out
+  "us-east-2": ["a", "b", "c"],
+  "us-west-1": [], // newer accounts see two of a, b, c, which two depends on the account
+  "us-west-2": ["a", "b", "c", "d"],
+  "ca-central-1": ["a", "b", "d"],
+  "sa-east-1": ["a", "b", "c"],
+  "eu-west-1": ["a", "b", "c"],
+  "eu-west-2": ["a", "b", "c"],
+  "eu-west-3": ["a", "b", "c"],
+  "eu-central-1": ["a", "b", "c"],
+  "eu-north-1": ["a", "b", "c"],
+  "ap-south-1": ["a", "b", "c"],
+  "ap-northeast-1": ["a", "c", "d"],
+  "ap-northeast-2": ["a", "b", "c", "d"],
+  "ap-northeast-3": ["a", "b", "c"],
+  "ap-southeast-1": ["a", "b", "c"],
+  "ap-southeast-2": ["a", "b", "c"],
+  // Opt-in regions: enable them in the account first (AWS Account Management, "Enable a Region").
+  "af-south-1": ["a", "b", "c"],
+  "ap-east-1": ["a", "b", "c"],
+  "ap-east-2": ["a", "b", "c"],
+  "ap-south-2": ["a", "b", "c"],
+  "ap-southeast-3": ["a", "b", "c"],
+  "ap-southeast-4": ["a", "b", "c"],
+  "ap-southeast-5": ["a", "b", "c"],
+  "ap-southeast-7": ["a", "b", "c"],
+  "ca-west-1": ["a", "b", "c"],
+  "eu-central-2": ["a", "b", "c"],
+  "eu-south-1": ["a", "b", "c"],
+  "eu-south-2": ["a", "b", "c"],
+  "il-central-1": ["a", "b", "c"],
+  "me-central-1": ["a", "b", "c"],
+  "me-south-1": ["a", "b", "c"],
+  "mx-central-1": ["a", "b", "c"],
+};
+
+/**
+ * Azure locations (public cloud) and whether they have availability zones (3) or not (0), from
+ * learn.microsoft.com/azure/reliability/regions-list (MicrosoftDocs/reliability-docs
+ * `articles/reliability/regions-list.md` at 68aee9dd, 2025-12-08). The environment spreads its
+ * nodes and subnets over zones, so a location without zones cannot hold one.
+ */
+export const AZURE_LOCATION_ZONES: Readonly<Record<string, number>> = {
+  brazilsouth: 3, brazilsoutheast: 0, canadacentral: 3, canadaeast: 0, centralus: 3, chilecentral: 3, eastus: 3, eastus2: 3,
+  mexicocentral: 3, northcentralus: 0, southcentralus: 3, westcentralus: 0, westus: 0, westus2: 3, westus3: 3,
+  austriaeast: 3, belgiumcentral: 3, denmarkeast: 3, francecentral: 3, francesouth: 0, germanynorth: 0, germanywestcentral: 3,
+  italynorth: 3, northeurope: 3, norwayeast: 3, norwaywest: 0, polandcentral: 3, spaincentral: 3, swedencentral: 3,
+  switzerlandnorth: 3, switzerlandwest: 0, uksouth: 3, ukwest: 0, westeurope: 3,
+  israelcentral: 3, qatarcentral: 3, uaecentral: 0, uaenorth: 3, southafricanorth: 3, southafricawest: 0,
+  australiacentral: 0, australiacentral2: 0, australiaeast: 3, australiasoutheast: 0, centralindia: 3, eastasia: 3,
+  indonesiacentral: 3, japaneast: 3, japanwest: 3, koreacentral: 3, koreasouth: 0, malaysiawest: 3, newzealandnorth: 3,
+  southeastasia: 3, southindia: 0, westindia: 0,
+};
+
+/**
+ * GCP regions and their zone letters, the same in every project: cloud.google.com/compute/docs/
+ * regions-zones ("Available regions and zones"), cross-checked with GoogleCloudPlatform/gcping
+ * `tools/terraform/regions.json` at 2fca9a3.
+ */
+export const GCP_ZONE_LETTERS: Readonly<Record<string, readonly string[]>> = {
+  "us-central1": ["a", "b", "c", "f"], "us-east1": ["b", "c", "d"], "us-east4": ["a", "b", "c"], "us-east5": ["a", "b", "c"],
+  "us-south1": ["a", "b", "c"], "us-west1": ["a", "b", "c"], "us-west2": ["a", "b", "c"], "us-west3": ["a", "b", "c"],
+  "us-west4": ["a", "b", "c"], "northamerica-northeast1": ["a", "b", "c"], "northamerica-northeast2": ["a", "b", "c"],
+  "northamerica-south1": ["a", "b", "c"], "southamerica-east1": ["a", "b", "c"], "southamerica-west1": ["a", "b", "c"],
+  "europe-central2": ["a", "b", "c"], "europe-north1": ["a", "b", "c"], "europe-north2": ["a", "b", "c"],
+  "europe-southwest1": ["a", "b", "c"], "europe-west1": ["b", "c", "d"], "europe-west2": ["a", "b", "c"],
+  "europe-west3": ["a", "b", "c"], "europe-west4": ["a", "b", "c"], "europe-west6": ["a", "b", "c"],
+  "europe-west8": ["a", "b", "c"], "europe-west9": ["a", "b", "c"], "europe-west10": ["a", "b", "c"],
+  "europe-west12": ["a", "b", "c"], "me-central1": ["a", "b", "c"], "me-central2": ["a", "b", "c"], "me-west1": ["a", "b", "c"],
+  "africa-south1": ["a", "b", "c"], "asia-east1": ["a", "b", "c"], "asia-east2": ["a", "b", "c"],
+  "asia-northeast1": ["a", "b", "c"], "asia-northeast2": ["a", "b", "c"], "asia-northeast3": ["a", "b", "c"],
+  "asia-south1": ["a", "b", "c"], "asia-south2": ["a", "b", "c"], "asia-southeast1": ["a", "b", "c"],
+  "asia-southeast2": ["a", "b", "c"], "australia-southeast1": ["a", "b", "c"], "australia-southeast2": ["a", "b", "c"],
+};
+
+/** The zone names of an AWS environment: the account's own list where given, else the region's letters. */
+export function awsZoneNames(region: string, zones: number, availabilityZones?: readonly string[]): string[] {
+  const names = availabilityZones ?? (AWS_ZONE_LETTERS[region] ?? []).map((letter) => `${region}${letter}`);
+  return names.slice(0, zones);
+}
+
+/** The zone names of a GCP environment. */
+export function gcpZoneNames(region: string, zones: number): string[] {
+  return (GCP_ZONE_LETTERS[region] ?? []).slice(0, zones).map((letter) => `${region}-${letter}`);
+}
