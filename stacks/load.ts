@@ -16,3 +16,20 @@ export function loadFailure(error: unknown): string | undefined {
   const file = relative(process.cwd(), frame[1].replace(/^file:\/\//, ""));
   return `${file}:${frame[2]} could not be loaded: ${error.name === "Error" ? "" : `${error.name}: `}${error.message}`;
 }
+
+/**
+ * Runs the entry point `load` and sets the exit code: an environment file that throws while it
+ * loads is one line on stderr and exit 1; any other error is a bug and propagates.
+ */
+export function runEntryPoint(load: () => Promise<number>): void {
+  load()
+    .catch((error: unknown) => {
+      const failure = loadFailure(error);
+      if (failure === undefined) throw error;
+      process.stderr.write(`spec error: ${failure}\n`);
+      return 1;
+    })
+    .then((code) => {
+      process.exitCode = code;
+    });
+}
