@@ -21,6 +21,8 @@ export const ADMIN_USER = "platform_admin";
  * reaches back at most 7 days; daily backups are kept `backupRetentionDays`.
  */
 const MAX_TRANSACTION_LOG_DAYS = 7;
+/** SSD storage; a replace-forcing argument, so also a keeper of the name suffix. */
+const DISK_TYPE = "PD_SSD";
 
 /**
  * `<env>-db-<name>`: the stem of a database's Cloud SQL instance names and of its admin secret id.
@@ -62,14 +64,12 @@ export const INSTANCE_SUFFIX_BYTES = 2;
  * instance still holds; any other change (tier, disk size, PostgreSQL version, which Cloud SQL
  * upgrades in place) keeps the name. ForceNew in hashicorp/terraform-provider-google v6.50.0,
  * google/services/sql/resource_sql_database_instance.go: `name` (lines 866-871), `region`
- * (178-183), `project` (881-886), `settings.disk_type` (455-459), and `master_instance_name`
+ * (178-183), `project` (881-886), `settings.disk_type` (455-460), and `master_instance_name`
  * through CustomizeDiff (165-168); `database_version` is not ForceNew (807-812).
  */
 function suffixKeepers(ctx: GcpContext): Record<string, string> {
   return { project: ctx.projectId, region: ctx.region, disk_type: DISK_TYPE };
 }
-
-const DISK_TYPE = "PD_SSD";
 
 /**
  * Read access to a secret's versions (the value), on the one secret it is granted on. Not
