@@ -11,4 +11,6 @@ export const stagingGcp = {
   network: { cidr: "10.22.0.0/16" },
   dns: { ...staging.dns, zone },
   apps: staging.apps.map((app) => ({ ...app, host: `${app.name}.${zone}` })),
+  // Created before Cloud SQL names had a random suffix: keeps its instance (README, "Upgrading GCP environments").
+  databases: staging.databases.map((db) => ({ ...db, gcp: { instanceName: `staging-gcp-db-${db.name}` } })),
 } satisfies EnvironmentInput;

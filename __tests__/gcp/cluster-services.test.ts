@@ -1,7 +1,12 @@
+import { execFile, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Testing, TerraformOutput, TerraformStack } from "cdktf";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { GcpPlatform } from "../../constructs/gcp";
+import { tempDir } from "../support/outdir";
 import { synthInfra, type TfBlock } from "../support/synth";
 import { gcpProductionSpec, gcpSpec } from "./fixtures";
 
@@ -17,7 +22,13 @@ function appsSide(input: EnvironmentInput) {
   new TerraformOutput(scope, "database_host", { value: services.databaseHost(env.databases[0]) });
   // Asking twice reads the instance once.
   services.databaseHost(env.databases[0]);
-  const json = JSON.parse(Testing.synth(scope)) as { data?: Record<string, Record<string, TfBlock>>; resource?: unknown; provider?: Record<string, TfBlock[]>; output?: Record<string, TfBlock> };
+  const json = JSON.parse(Testing.synth(scope)) as {
+    data?: Record<string, Record<string, TfBlock>>;
+    resource?: unknown;
+    provider?: Record<string, TfBlock[]>;
+    output?: Record<string, TfBlock>;
+    locals?: Record<string, string>;
+  };
   const data = (type: string) => Object.values(json.data?.[type] ?? {});
   return { env, services, json, data };
 }
@@ -29,8 +40,9 @@ describe("GCP cluster services (the apps stack's view)", () => {
   it("adds no managed resource: providers and data sources only", () => {
     expect(staging.json.resource).toBeUndefined();
     expect(Object.keys(staging.json.provider ?? {}).sort()).toEqual(["google", "random"]);
-    expect(Object.keys(staging.json.data ?? {}).sort()).toEqual(["google_client_config", "google_container_cluster", "google_sql_database_instance"]);
-    expect(staging.data("google_sql_database_instance")).toHaveLength(1);
+    expect(Object.keys(staging.json.data ?? {}).sort()).toEqual(["google_client_config", "google_container_cluster", "google_sql_database_instances"]);
+    expect(staging.data("google_sql_database_instances")).toHaveLength(1);
+    expect(Object.keys(staging.json.locals ?? {})).toHaveLength(1);
   });
 
   it("keeps the provider's default labels in the apps stack", () => {
@@ -58,10 +70,24 @@ describe("GCP cluster services (the apps stack's view)", () => {
     expect(staging.services.connection.exec).toBeUndefined();
   });
 
-  it("reads the database's private IP from the instance the infra stack named", () => {
+  it("reads the database's private IP from the primary the infra stack labelled, in its project and region", () => {
     const infraInstance = synthInfra(gcpSpec()).find("google_sql_database_instance", /^platform_database-main_[A-F0-9]+$/);
-    expect(staging.data("google_sql_database_instance")).toEqual([{ name: infraInstance.name, project: "acme-data-test" }]);
-    expect(staging.json.output?.database_host?.value).toMatch(/^\$\{data\.google_sql_database_instance\.platform_cluster-services_database-main_[A-F0-9]+\.private_ip_address\}$/);
+    const labels = (infraInstance.settings as TfBlock).user_labels as Record<string, string>;
+    const [lookup] = staging.data("google_sql_database_instances");
+    expect(lookup).toMatchObject({ project: "acme-data-test", region: infraInstance.region });
+    const [local] = Object.entries(staging.json.locals ?? {});
+    expect(staging.json.output?.database_host?.value).toBe(`\${local.${local[0]}}`);
+    // The selection names the labels exactly as the infra stack sets them.
+    for (const key of ["environment", "database"]) expect(local[1]).toContain(`user_labels["${key}"], "") == "${labels[key]}"`);
+    expect(local[1]).toMatch(/^\$\{one\(\[for i in data\.google_sql_database_instances\.platform_cluster-services_database-main_[A-F0-9]+\.instances : i\.private_ip_address if i\.instance_type == "CLOUD_SQL_INSTANCE" && /);
+  });
+
+  it("finds the kept instance by the same labels when gcp.instanceName is set", () => {
+    const spec = { ...gcpSpec(), databases: [{ name: "main", postgresVersion: "16" as const, size: "small" as const, storageGiB: 50, gcp: { instanceName: "test-db-main" } }] };
+    const infraInstance = synthInfra(spec).find("google_sql_database_instance", /^platform_database-main_[A-F0-9]+$/);
+    expect(infraInstance.name).toBe("test-db-main");
+    expect((infraInstance.settings as TfBlock).user_labels).toMatchObject({ environment: "test", database: "main" });
+    expect(appsSide(spec).json.locals).toEqual(staging.json.locals);
   });
 
   it("addresses buckets by the infra stack's bucket names", () => {
@@ -105,4 +131,77 @@ describe("GCP cluster services (the apps stack's view)", () => {
       configMaps: {},
     });
   });
+});
+
+const terraformMissing = spawnSync("terraform", ["version"], { encoding: "utf8" }).error?.message;
+if (terraformMissing) console.warn(`database lookup through terraform NOT RUN: ${terraformMissing}`);
+
+/**
+ * The synthesized selection and postcondition, run by terraform itself: `google_sql_database_instances`
+ * cannot be read here (no google provider, no cloud), so a built-in `terraform_data` holds
+ * instances shaped like the data source's `instances` (data_source_sql_database_instances.go
+ * v6.50.0: name, instance_type, region, private_ip_address, settings[0].user_labels) and the
+ * stack's own postcondition and local are evaluated against it by `terraform apply`.
+ */
+describe.skipIf(terraformMissing !== undefined)("GCP database lookup, evaluated by terraform", () => {
+  const { json } = appsSide(gcpSpec());
+  const run = promisify(execFile);
+  const [source] = Object.entries(json.data?.google_sql_database_instances ?? {});
+  const [local] = Object.entries(json.locals ?? {});
+  const address = `data.google_sql_database_instances.${source[0]}.instances`;
+
+  const instance = (name: string, labels: Record<string, string> | null, overrides: Partial<Record<"instance_type" | "region" | "private_ip_address", string>> = {}) => ({
+    name,
+    instance_type: "CLOUD_SQL_INSTANCE",
+    region: "europe-west1",
+    private_ip_address: `10.9.0.${name.length}`,
+    settings: [{ user_labels: labels, tier: "db-custom-2-8192" }],
+    ...overrides,
+  });
+  const ours = { environment: "test", database: "main", owner: "platform-team" };
+
+  async function evaluate(instances: ReturnType<typeof instance>[]): Promise<{ host?: string; error?: string }> {
+    const dir = tempDir("sql-lookup");
+    const lifecycle = JSON.parse(JSON.stringify(source[1].lifecycle).replaceAll("self.instances", "self.output"));
+    writeFileSync(
+      join(dir, "main.tf.json"),
+      JSON.stringify({
+        resource: { terraform_data: { instances: { input: instances, lifecycle } } },
+        locals: { [local[0]]: local[1].replaceAll(address, "terraform_data.instances.output") },
+        output: { host: { value: `\${local.${local[0]}}` } },
+      }),
+    );
+    const env = { ...process.env, TF_CLI_CONFIG_FILE: join(dir, "none.tfrc"), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" };
+    const terraform = (...args: string[]) => run("terraform", args, { cwd: dir, env });
+    await terraform("init", "-no-color", "-input=false");
+    try {
+      await terraform("apply", "-auto-approve", "-no-color", "-input=false");
+    } catch (error) {
+      return { error: String((error as { stderr: string }).stderr).replace(/\s+/g, " ") };
+    }
+    return { host: JSON.parse((await terraform("output", "-json", "host")).stdout) };
+  }
+
+  it("picks the one primary labelled for this environment and database", async () => {
+    const result = await evaluate([
+      instance("test-db-main-replica-1-3c4d", ours, { instance_type: "READ_REPLICA_INSTANCE", private_ip_address: "10.9.0.99" }),
+      instance("live-db-main-aaaa", { ...ours, environment: "live" }),
+      instance("test-db-other-bbbb", { ...ours, database: "other" }),
+      instance("test-db-main-cccc", ours, { region: "europe-west10" }),
+      instance("unlabelled", {}),
+      instance("labels-null", null),
+      instance("test-db-main-1a2b", ours, { private_ip_address: "10.9.0.3" }),
+    ]);
+    expect(result).toEqual({ host: "10.9.0.3" });
+  }, 60_000);
+
+  it("stops the plan with a clear message when the infra stack has not created it", async () => {
+    const result = await evaluate([instance("live-db-main-aaaa", { ...ours, environment: "live" })]);
+    expect(result.error).toContain("Database main: expected exactly one Cloud SQL primary in acme-data-test (europe-west1) labelled environment=test, database=main, found []; apply test-infra first");
+  }, 60_000);
+
+  it("stops the plan, naming both, when two primaries carry the labels", async () => {
+    const result = await evaluate([instance("test-db-main-1a2b", ours), instance("test-db-main-clone", ours)]);
+    expect(result.error).toContain('found ["test-db-main-1a2b","test-db-main-clone"]');
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { synthInfra, type TfBlock } from "../support/synth";
+import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { gcpProductionSpec, gcpSpec } from "./fixtures";
+import { defaultNodePoolProblems, NODE_CONFIG_FORCE_NEW } from "./provider-rules";
 
 describe("GCP GKE cluster", () => {
   const staging = synthInfra(gcpSpec());
@@ -54,6 +55,60 @@ describe("GCP GKE cluster", () => {
 
   it("removes the default node pool", () => {
     expect(cluster()).toMatchObject({ remove_default_node_pool: true, initial_node_count: 1 });
+  });
+
+  describe("transient default node pool", () => {
+    /** The stack with the cluster block changed by `change`, for cases the rules must reject. */
+    const changed = (change: (cluster: TfBlock) => void) => {
+      const copy = new SynthesizedStack(staging.text);
+      change(copy.one("google_container_cluster"));
+      return copy;
+    };
+    const nodeConfig = (block: TfBlock) => block.node_config as TfBlock;
+
+    it("runs as the platform's node service account, hardened like the real pools", () => {
+      expect(String(nodeConfig(cluster()).service_account)).toMatch(/^\$\{google_service_account\.platform_cluster_node-service-account_[A-F0-9]+\.email\}$/);
+      expect(nodeConfig(cluster())).toMatchObject({ workload_metadata_config: { mode: "GKE_METADATA" }, shielded_instance_config: { enable_secure_boot: true, enable_integrity_monitoring: true } });
+      expect(defaultNodePoolProblems(staging)).toEqual([]);
+      expect(defaultNodePoolProblems(prod)).toEqual([]);
+    });
+
+    it("waits for the node account's roles, so its nodes can log and pull images", () => {
+      const roles = Object.keys(staging.resources("google_project_iam_member")).map((id) => `google_project_iam_member.${id}`);
+      expect(roles).toHaveLength(5);
+      expect(cluster().depends_on).toEqual(expect.arrayContaining(roles));
+    });
+
+    it("ignores its node_config after creation, so existing clusters are neither replaced nor updated on the deleted pool", () => {
+      expect((cluster().lifecycle as TfBlock).ignore_changes).toEqual(["node_config"]);
+      expect((cluster(prod).lifecycle as TfBlock).ignore_changes).toEqual(["node_config"]);
+      // What the ignore protects: replace-forcing attributes of the block the cluster sets.
+      expect(Object.keys(nodeConfig(cluster())).filter((key) => NODE_CONFIG_FORCE_NEW.includes(key)).sort()).toEqual(["metadata", "oauth_scopes", "service_account", "shielded_instance_config"]);
+    });
+
+    it("is rejected without the service account (GKE would use the Compute Engine default account)", () => {
+      const withoutAccount = changed((c) => delete nodeConfig(c).service_account);
+      expect(defaultNodePoolProblems(withoutAccount)).toContainEqual(expect.stringContaining("Compute Engine default service account"));
+      const withoutConfig = changed((c) => delete c.node_config);
+      expect(defaultNodePoolProblems(withoutConfig)).toContainEqual(expect.stringContaining("node_config.service_account is undefined"));
+      const defaultAccount = changed((c) => (nodeConfig(c).service_account = "default"));
+      expect(defaultNodePoolProblems(defaultAccount)).toContainEqual(expect.stringContaining('"default"'));
+    });
+
+    it("is rejected with weaker hardening than the real pools", () => {
+      const gceMetadata = changed((c) => (nodeConfig(c).workload_metadata_config = { mode: "GCE_METADATA" }));
+      expect(defaultNodePoolProblems(gceMetadata)).toEqual([expect.stringContaining("node_config.workload_metadata_config")]);
+    });
+
+    it("is rejected when node_config changes are not ignored, or only partly", () => {
+      const notIgnored = changed((c) => (c.lifecycle = { prevent_destroy: false }));
+      expect(defaultNodePoolProblems(notIgnored)).toEqual([
+        "node_config metadata, oauth_scopes, service_account, shielded_instance_config not in lifecycle.ignore_changes: a change replaces the cluster",
+        "node_config image_type, workload_metadata_config not in lifecycle.ignore_changes: a change is applied to the deleted default-pool and fails",
+      ]);
+      const onlyAccount = changed((c) => (c.lifecycle = { ignore_changes: ["node_config[0].service_account"] }));
+      expect(defaultNodePoolProblems(onlyAccount)).toContainEqual(expect.stringContaining("metadata, oauth_scopes, shielded_instance_config not in lifecycle.ignore_changes"));
+    });
   });
 
   it("is VPC-native on the subnet's secondary ranges", () => {

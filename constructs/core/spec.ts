@@ -139,6 +139,14 @@ const bucketSchema = z.strictObject({
   noncurrentVersionExpirationDays: intRange(1, 36500, " days").default(90),
 });
 
+/**
+ * Cloud SQL instance ids: lowercase letters, digits and hyphens, starting with a letter; with the
+ * project id they take at most 98 characters (see `checkCloudSqlInstanceNames`). Source: Cloud SQL
+ * "About instance settings" (Instance ID) and the Admin API's `instance` parameter.
+ */
+const CLOUD_SQL_INSTANCE_ID = /^[a-z][a-z0-9-]*$/;
+export const CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID = 98;
+
 const databaseSchema = z.strictObject({
   name: shortName(20),
   postgresVersion: z.enum(POSTGRES_VERSIONS, { error: `accepted: ${POSTGRES_VERSIONS.join(" | ")}` }),
@@ -154,7 +162,17 @@ const databaseSchema = z.strictObject({
   readReplicas: intRange(0, 5).default(0),
   aws: z.strictObject({ instanceClass: pattern(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.m7g.large") }).optional(),
   azure: z.strictObject({ skuName: pattern(/^(B|GP|MO)_[A-Za-z0-9_]+$/, "a Flexible Server SKU such as GP_Standard_D2ds_v5") }).optional(),
-  gcp: z.strictObject({ tier: pattern(/^db-[a-z0-9-]+$/, "a Cloud SQL tier such as db-custom-2-8192") }).optional(),
+  gcp: z
+    .strictObject({
+      tier: pattern(/^db-[a-z0-9-]+$/, "a Cloud SQL tier such as db-custom-2-8192").optional(),
+      /**
+       * The name of an existing Cloud SQL instance to keep (its read replicas keep
+       * `<instanceName>-replica-<n>`). Without it a new instance gets `<env>-db-<name>-<random>`;
+       * the name cannot be changed without replacing the instance. @default a generated name
+       */
+      instanceName: pattern(CLOUD_SQL_INSTANCE_ID, "a Cloud SQL instance id: lowercase letters, digits and '-', starting with a letter").optional(),
+    })
+    .optional(),
   /** Production rules this database opts out of, each with the reason it is acceptable. */
   waivers: z
     .strictObject({
@@ -439,6 +457,27 @@ function checkTags(env: Environment, report: Report): void {
   if (keys.length > MAX_SPEC_TAGS) report(["tags"], `${keys.length} tags`, `at most ${MAX_SPEC_TAGS} tags: clouds allow 50 per resource and the platform sets up to 8`);
 }
 
+/**
+ * `databases[].gcp.instanceName`: at most 98 characters together with the project id and ':'
+ * (`<project>:<instance>` is the instance's connection path), and one instance per database.
+ */
+function checkCloudSqlInstanceNames(env: Environment, report: Report): void {
+  const owners = new Map<string, string>();
+  env.databases.forEach((db, index) => {
+    const name = db.gcp?.instanceName;
+    if (name === undefined) return;
+    const path = ["databases", index, "gcp", "instanceName"];
+    const project = env.accounts.gcp?.projectId;
+    const room = CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID - (project === undefined ? 0 : project.length + 1);
+    if (name.length > room) {
+      report(path, name, `a Cloud SQL instance id of at most ${room} characters${project === undefined ? "" : ` in project ${project} (project id, ':' and instance id take at most ${CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID})`}`);
+    }
+    const owner = owners.get(name);
+    if (owner !== undefined) report(path, name, `an instance no other database uses (${owner} has it)`);
+    owners.set(name, db.name);
+  });
+}
+
 type Section = keyof ParsedEnvironment;
 
 /**
@@ -473,6 +512,7 @@ const CHECKS: readonly { readonly needs: readonly Section[]; readonly run: (env:
   },
   { needs: ["buckets"], run: (env, report) => checkUnique(env.buckets, ["buckets"], report) },
   { needs: ["databases"], run: (env, report) => checkUnique(env.databases, ["databases"], report) },
+  { needs: ["accounts", "databases"], run: checkCloudSqlInstanceNames },
   { needs: ["apps"], run: (env, report) => checkUnique(env.apps, ["apps"], report) },
   { needs: ["production", "network", "cluster"], run: checkNetwork },
   { needs: ["production", "cloud", "accounts", "network"], run: checkRegion },

@@ -1,8 +1,8 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn, TerraformLocal } from "cdktf";
 import { DataGoogleClientConfig } from "@cdktf/provider-google/lib/data-google-client-config";
 import { DataGoogleContainerCluster } from "@cdktf/provider-google/lib/data-google-container-cluster";
-import { DataGoogleSqlDatabaseInstance } from "@cdktf/provider-google/lib/data-google-sql-database-instance";
+import { DataGoogleSqlDatabaseInstances } from "@cdktf/provider-google/lib/data-google-sql-database-instances";
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
 import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
@@ -10,13 +10,14 @@ import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { gcsBucketName } from "./bucket";
 import { gkeClusterLocation, gkeClusterName, GKE_SPOT_TAINT } from "./cluster";
 import type { GcpContext } from "./context";
-import { adminSecretId, cloudSqlInstanceName } from "./database";
+import { adminSecretId, databaseLabels } from "./database";
 import { WORKLOAD_IDENTITY_ANNOTATION, workloadAccountEmail } from "./identity";
 
 /**
- * The GCP side of the apps stack. It adds data sources only, never a managed resource: the
- * cluster and databases are looked up by the names the infra stack gave them, service accounts
- * and buckets are addressed by those same deterministic names.
+ * The GCP side of the apps stack. It adds data sources (and locals) only, never a managed
+ * resource: the cluster is looked up by the name the infra stack gave it, each database's primary
+ * by the labels the infra stack gave it (its name ends in a random suffix), service accounts and
+ * buckets are addressed by deterministic names.
  *
  * The Kubernetes token is the access token of the run's own Google credentials
  * (`google_client_config`), so Terraform Cloud dynamic credentials work; it lives about an hour,
@@ -28,7 +29,8 @@ import { WORKLOAD_IDENTITY_ANNOTATION, workloadAccountEmail } from "./identity";
 export class GcpClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;
   readonly spotTaint = GKE_SPOT_TAINT;
-  private readonly databases = new Map<string, DataGoogleSqlDatabaseInstance>();
+  /** The private IP of each database's primary, by spec name. */
+  private readonly databaseHosts = new Map<string, string>();
 
   constructor(scope: Construct, id: string, private readonly ctx: GcpContext) {
     super(scope, id);
@@ -45,19 +47,60 @@ export class GcpClusterServices extends Construct implements ClusterServices {
     };
   }
 
-  /** One data source per database, however many releases ask for it. */
-  private database(spec: DatabaseSpec): DataGoogleSqlDatabaseInstance {
-    let found = this.databases.get(spec.name);
-    if (!found) {
-      found = new DataGoogleSqlDatabaseInstance(this, `database-${spec.name}`, { name: cloudSqlInstanceName(this.ctx, spec), project: this.ctx.projectId });
-      this.databases.set(spec.name, found);
-    }
-    return found;
-  }
-
-  /** The private IP of the Cloud SQL primary (it has no public address and no DNS name). */
+  /**
+   * The private IP of the database's Cloud SQL primary (it has no public address and no DNS name).
+   *
+   * The instance's name ends in a random suffix the apps stack cannot derive, and reading it from
+   * the infra stack's state would tie the two stacks (and workspaces) together. The apps stack
+   * therefore lists the project's instances in the region (`google_sql_database_instances`, which
+   * the run's Editor role may list) and picks the primary (`instance_type` CLOUD_SQL_INSTANCE, so
+   * no read replica) whose user labels name this environment and database, as `GcpDatabase` sets
+   * them, whether the name is generated or kept with `gcp.instanceName`. The provider has no
+   * label filter (google v6.50.0, google/services/sql/data_source_sql_database_instances.go
+   * filters by version, region, zone, tier and state only), so Terraform filters the list; a
+   * postcondition stops the plan with the names found unless exactly one instance matches (none:
+   * infra not applied yet; two: e.g. a clone that copied the labels). The region is compared
+   * again in Terraform, so the choice does not rest on how the API's `region:` filter matches.
+   *
+   * Not chosen: publishing the name in a Secret Manager secret the infra stack writes. The run
+   * identity would need `secretmanager.versions.access` on it, and a value read from a secret is
+   * sensitive in Terraform, so every Helm release using the host would show its values as
+   * "(sensitive value)" in plans. One data source and one local per database, however many
+   * releases ask for it.
+   */
   databaseHost(spec: DatabaseSpec): string {
-    return this.database(spec).privateIpAddress;
+    const known = this.databaseHosts.get(spec.name);
+    if (known !== undefined) return known;
+    const { projectId, region } = this.ctx;
+    const labels = databaseLabels(this.ctx, spec);
+    const labelled = Object.entries(labels)
+      // try(): an instance without labels has null user_labels, one without the key no entry.
+      .map(([key, value]) => `try(i.settings[0].user_labels["${key}"], "") == "${value}"`)
+      .join(" && ");
+    const primaries = (list: string, attribute: string) =>
+      `[for i in ${list} : i.${attribute} if i.instance_type == "CLOUD_SQL_INSTANCE" && i.region == "${region}" && ${labelled}]`;
+    const instances = new DataGoogleSqlDatabaseInstances(this, `database-${spec.name}`, {
+      project: projectId,
+      region,
+      lifecycle: {
+        postcondition: [
+          {
+            condition: `\${length(${primaries("self.instances", "name")}) == 1}`,
+            errorMessage:
+              `Database ${spec.name}: expected exactly one Cloud SQL primary in ${projectId} (${region}) labelled ` +
+              `environment=${labels.environment}, database=${labels.database}, found \${jsonencode(${primaries("self.instances", "name")})}; ` +
+              `apply ${this.ctx.env.name}-infra first, or remove the labels from the instance that is not this database's.`,
+          },
+        ],
+      },
+    });
+    const host = new TerraformLocal(
+      this,
+      `database-${spec.name}-host`,
+      `\${one(${primaries(`data.${instances.terraformResourceType}.${instances.friendlyUniqueId}.instances`, "private_ip_address")})}`,
+    ).asString;
+    this.databaseHosts.set(spec.name, host);
+    return host;
   }
 
   bucket(spec: BucketSpec): AppBucket {

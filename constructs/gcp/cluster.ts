@@ -31,6 +31,43 @@ export const NODE_SERVICE_ACCOUNT_ROLES = [
   "roles/artifactregistry.reader",
 ] as const;
 
+/**
+ * The hardening every node gets, the real pools' and the transient default pool's alike: the
+ * platform's node service account (never the Compute Engine default account, which typically
+ * holds Editor on the project) with access through its IAM roles rather than legacy scopes, the
+ * GKE metadata server only (pods cannot read node credentials), secure boot and integrity
+ * monitoring, no legacy metadata endpoints, COS with containerd.
+ */
+function hardenedNodeConfig(serviceAccount: string) {
+  return {
+    imageType: "COS_CONTAINERD",
+    serviceAccount,
+    oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+    workloadMetadataConfig: { mode: "GKE_METADATA" },
+    shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+    metadata: { "disable-legacy-endpoints": "true" },
+  };
+}
+
+/**
+ * Why the cluster ignores changes to its own `node_config` (hashicorp/terraform-provider-google
+ * v6.50.0, google/services/container/):
+ * - the block only configures the default node pool, which `remove_default_node_pool` deletes
+ *   right after the cluster is created (resource_container_cluster.go, lines 2806-2825);
+ * - afterwards the API reports the first remaining pool's configuration as the cluster's
+ *   `nodeConfig` (GKE API `Cluster.nodeConfig`), read back into state (line 3156), so the block
+ *   no longer describes anything Terraform manages;
+ * - a difference would replace the cluster: `node_config` and its `service_account`,
+ *   `oauth_scopes`, `metadata`, `shielded_instance_config`, `spot`, ... are ForceNew
+ *   (node_config.go: schemaNodeConfig, lines 136-145, 366-398, 440-455, 470-495); the others would
+ *   be updated on the deleted `default-pool` (resource_container_cluster.go, lines 4164-4175;
+ *   node_config.go nodePoolNodeConfigUpdate from line 2438) and fail.
+ * So existing clusters, created before the block was set, keep their cluster; the block acts at
+ * creation only. (Not `node_pool_defaults` or `node_pool_auto_config`: they cannot set the
+ * default pool's service account, and the cluster has no auto-provisioned pools.)
+ */
+export const CLUSTER_IGNORED_CHANGES = ["node_config"] as const;
+
 /** Cloud Logging keeps a log bucket at most this many days. */
 const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
 
@@ -72,6 +109,8 @@ export interface GcpClusterProps {
  * - Deletion protection always (a destroy must first be allowed by an apply), `prevent_destroy`
  *   in production.
  * - The default node pool is removed: every pool is a separately managed `google_container_node_pool`.
+ *   GKE cannot create a cluster without one, so for the minutes it exists it runs with the same
+ *   hardening and node service account as the real pools (`node_config`, creation only).
  * - VPC-native: pod and service addresses from the subnet's secondary ranges.
  * - API server, system and workload logs; control-plane logs (API server and the Kubernetes
  *   audit trail) are also routed to a log bucket kept `cluster.logRetentionDays` (Cloud Logging's
@@ -148,10 +187,14 @@ export class GcpCluster extends Construct implements ICluster {
       datapathProvider: "ADVANCED_DATAPATH",
       loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] },
       deletionProtection: true,
+      // The default pool lives only while the cluster is created, but runs hardened as the
+      // platform's node service account meanwhile; see CLUSTER_IGNORED_CHANGES.
       removeDefaultNodePool: true,
       initialNodeCount: 1,
-      lifecycle: { preventDestroy: env.production },
-      dependsOn: ctx.apis.needed("container"),
+      nodeConfig: hardenedNodeConfig(this.nodeServiceAccount.email),
+      lifecycle: { preventDestroy: env.production, ignoreChanges: [...CLUSTER_IGNORED_CHANGES] },
+      // Its nodes log and pull images with the node account's roles from their first minute.
+      dependsOn: [...ctx.apis.needed("container"), ...nodeRoles],
     });
     this.clusterName = this.cluster.name;
     this.endpoint = this.cluster.endpoint;
@@ -203,13 +246,7 @@ export class GcpCluster extends Construct implements ICluster {
         spot: pool.spot,
         diskType: "pd-balanced",
         diskSizeGb: pool.diskGiB,
-        imageType: "COS_CONTAINERD",
-        serviceAccount: this.nodeServiceAccount.email,
-        // Access is governed by the service account's IAM roles, not by legacy scopes.
-        oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
-        workloadMetadataConfig: { mode: "GKE_METADATA" },
-        shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
-        metadata: { "disable-legacy-endpoints": "true" },
+        ...hardenedNodeConfig(this.nodeServiceAccount.email),
         labels: { "platform/pool": pool.name, "platform/capacity": pool.spot ? "spot" : "on-demand" },
         taint: pool.spot ? [{ key: GKE_SPOT_TAINT.key, value: GKE_SPOT_TAINT.value, effect: "NO_SCHEDULE" }] : undefined,
       },

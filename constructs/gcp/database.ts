@@ -4,6 +4,7 @@ import { SqlDatabaseInstance, type SqlDatabaseInstanceSettings } from "@cdktf/pr
 import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
 import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-secret";
 import { SecretManagerSecretVersion } from "@cdktf/provider-google/lib/secret-manager-secret-version";
+import { Id } from "@cdktf/provider-random/lib/id";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { SecretManagerSecretIamMember } from "@cdktf/provider-google/lib/secret-manager-secret-iam-member";
 import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
@@ -20,18 +21,54 @@ export const ADMIN_USER = "platform_admin";
  * reaches back at most 7 days; daily backups are kept `backupRetentionDays`.
  */
 const MAX_TRANSACTION_LOG_DAYS = 7;
+/** SSD storage; a replace-forcing argument, so also a keeper of the name suffix. */
+const DISK_TYPE = "PD_SSD";
 
-/** The Cloud SQL instance name of a spec database; the apps stack looks the instance up by it. */
-export function cloudSqlInstanceName(ctx: GcpContext, spec: DatabaseSpec): string {
+/**
+ * `<env>-db-<name>`: the stem of a database's Cloud SQL instance names and of its admin secret id.
+ * At most 16 + 4 + 20 = 40 characters (spec limits of the environment and database names).
+ */
+export function cloudSqlBaseName(ctx: GcpContext, spec: DatabaseSpec): string {
   return ctx.name("db", spec.name);
 }
 
 /**
  * The Secret Manager secret id of a database's administrator credential, which holds the JSON
- * `{"username","password"}`; External Secrets reads it by this id.
+ * `{"username","password"}`; External Secrets reads it by this id. It does not follow the
+ * instance's random suffix: the secret outlives a replaced instance and keeps its id.
  */
 export function adminSecretId(ctx: GcpContext, spec: DatabaseSpec): string {
-  return `${cloudSqlInstanceName(ctx, spec)}-admin`;
+  return `${cloudSqlBaseName(ctx, spec)}-admin`;
+}
+
+/**
+ * The user labels that tell a database's primary apart from every other Cloud SQL instance of the
+ * project: the apps stack finds the primary by them (`GcpClusterServices.databaseHost`), since it
+ * cannot know the random suffix of its name.
+ */
+export function databaseLabels(ctx: GcpContext, spec: DatabaseSpec): Readonly<Record<"environment" | "database", string>> {
+  return { environment: ctx.labels.environment, database: spec.name };
+}
+
+/**
+ * Bytes of the random instance-name suffix (`random_id.hex`: 4 hex digits, 65,536 values). Cloud
+ * SQL keeps a deleted instance's name for up to a week; a new suffix on every new instance lets a
+ * destroyed environment or database be created again at once.
+ */
+export const INSTANCE_SUFFIX_BYTES = 2;
+
+/**
+ * The arguments of `google_sql_database_instance` that force a new instance and that this
+ * construct sets, with their values: the keepers of the name suffix. A new suffix comes exactly
+ * when the instance is replaced anyway, so the replacement never asks for the name the old
+ * instance still holds; any other change (tier, disk size, PostgreSQL version, which Cloud SQL
+ * upgrades in place) keeps the name. ForceNew in hashicorp/terraform-provider-google v6.50.0,
+ * google/services/sql/resource_sql_database_instance.go: `name` (lines 866-871), `region`
+ * (178-183), `project` (881-886), `settings.disk_type` (455-460), and `master_instance_name`
+ * through CustomizeDiff (165-168); `database_version` is not ForceNew (807-812).
+ */
+function suffixKeepers(ctx: GcpContext): Record<string, string> {
+  return { project: ctx.projectId, region: ctx.region, disk_type: DISK_TYPE };
 }
 
 /**
@@ -62,7 +99,12 @@ export interface GcpDatabaseProps {
  *   `prevent_destroy` in production;
  * - Query Insights, slow-statement (> 1 s) and connection logging, IAM database authentication;
  * - maintenance on Sundays at 03:00 UTC;
- * - read replicas from the spec, in the other zones, with the same network, TLS and protection.
+ * - read replicas from the spec, in the other zones, with the same network, TLS and protection;
+ * - named `<env>-db-<name>-<4 hex digits>` (replicas `<env>-db-<name>-replica-<n>-<4 hex digits>`)
+ *   from `random_id`s, because Cloud SQL refuses a deleted instance's name for up to a week; an
+ *   existing instance keeps its name through `gcp.instanceName` (its replicas keep
+ *   `<instanceName>-replica-<n>`). Labels `environment` and `database` identify the primary to
+ *   the apps stack, which cannot know the suffix (see `GcpClusterServices.databaseHost`).
  *
  * The admin user `platform_admin` gets a generated 32-character password (`random_password`),
  * kept in Secret Manager as `{"username", "password"}` in the environment's region. The password
@@ -80,18 +122,24 @@ export class GcpDatabase extends Construct implements IDatabase {
   readonly host: string;
   readonly port = POSTGRES_PORT;
   readonly adminSecretRef: string;
+  /**
+   * The primary's name: `gcp.instanceName`, or `<env>-db-<name>-<4 hex digits>` (a token until
+   * apply). The apps stack does not derive it: it finds the primary by its labels.
+   */
+  readonly instanceName: string;
 
   constructor(scope: Construct, id: string, props: GcpDatabaseProps) {
     super(scope, id);
     const { ctx, spec, network } = props;
     this.spec = spec;
-    const identifier = cloudSqlInstanceName(ctx, spec);
+    const base = cloudSqlBaseName(ctx, spec);
+    const kept = spec.gcp?.instanceName;
     const databaseVersion = `POSTGRES_${spec.postgresVersion}`;
 
     const shared: SqlDatabaseInstanceSettings = {
       tier: spec.gcp?.tier ?? GCP_DATABASE_TIERS[spec.size],
       edition: "ENTERPRISE",
-      diskType: "PD_SSD",
+      diskType: DISK_TYPE,
       diskSize: spec.storageGiB,
       diskAutoresize: true,
       diskAutoresizeLimit: Math.min(spec.storageGiB * 4, 65536),
@@ -117,14 +165,17 @@ export class GcpDatabase extends Construct implements IDatabase {
       maintenanceWindow: { day: 7, hour: 3, updateTrack: "stable" },
       deletionProtectionEnabled: spec.deletionProtection,
       // Provider default_labels do not reach Cloud SQL's user_labels; set the same labels here.
-      userLabels: { ...ctx.labels, database: spec.name },
+      userLabels: { ...ctx.labels, ...databaseLabels(ctx, spec) },
     };
     // Autoresize grows the disk past diskSize; without this a later plan would try to shrink it.
     const ignoreDiskSize = ["settings[0].disk_size"];
     const [primaryZone, standbyZone] = ctx.zones;
 
+    // `name` forces a new instance (resource_sql_database_instance.go v6.50.0, lines 866-871), so
+    // an existing instance is adopted under its own name (`gcp.instanceName`), never renamed.
+    this.instanceName = kept ?? `${base}-${this.nameSuffix("instance-suffix", suffixKeepers(ctx))}`;
     this.instance = new SqlDatabaseInstance(this, "Resource", {
-      name: identifier,
+      name: this.instanceName,
       region: ctx.region,
       databaseVersion,
       deletionProtection: spec.deletionProtection,
@@ -146,9 +197,15 @@ export class GcpDatabase extends Construct implements IDatabase {
     });
     this.host = this.instance.privateIpAddress;
 
+    // A replica of a kept instance keeps its name too; a new replica gets its own suffix, renewed
+    // when its primary is replaced (which replaces the replica: master_instance_name changes).
+    const replicaName = (n: number) =>
+      kept === undefined
+        ? `${base}-replica-${n}-${this.nameSuffix(`replica-${n}-suffix`, { ...suffixKeepers(ctx), master_instance_name: this.instance.name })}`
+        : `${kept}-replica-${n}`;
     this.replicas = Array.from({ length: spec.readReplicas }, (_, index) =>
       new SqlDatabaseInstance(this, `replica-${index + 1}`, {
-        name: `${identifier}-replica-${index + 1}`,
+        name: replicaName(index + 1),
         region: ctx.region,
         databaseVersion,
         masterInstanceName: this.instance.name,
@@ -164,6 +221,11 @@ export class GcpDatabase extends Construct implements IDatabase {
 
     this.adminSecret = this.adminCredential(ctx);
     this.adminSecretRef = this.adminSecret.id;
+  }
+
+  /** A fresh `random_id` for an instance name, replaced (with a new value) when `keepers` change. */
+  private nameSuffix(id: string, keepers: Record<string, string>): string {
+    return new Id(this, id, { byteLength: INSTANCE_SUFFIX_BYTES, keepers }).hex;
   }
 
   /**

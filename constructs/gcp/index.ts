@@ -19,9 +19,9 @@ import { GcpTerraformCloudTrust } from "./terraform-cloud";
  * The GCP implementation of the platform. It configures the google provider for the
  * environment's project and region, with the environment's tags as `default_labels` (sanitized
  * to GCP's label rules, see `gcpLabels`) so every labelable resource carries them without
- * repeating them per resource; the random provider generates database passwords. The Google
- * APIs the environment uses are enabled first (`google_project_service`), so a fresh project
- * works on the first apply.
+ * repeating them per resource; the random provider generates database passwords and the
+ * suffixes of Cloud SQL instance names. The Google APIs the environment uses are enabled first
+ * (`google_project_service`), so a fresh project works on the first apply.
  *
  * The constructor adds the providers and nothing else: the `<env>-apps` stack builds the
  * platform too, only for `clusterServices()`, and must hold no infra resource. The APIs are
@@ -93,7 +93,7 @@ export const GCP_RESOURCE_TYPES: ResourceTypeMap = {
   cluster: ["google_container_cluster", "google_logging_project_bucket_config", "google_logging_project_sink"],
   nodePool: ["google_container_node_pool", "google_service_account", "google_project_iam_member"],
   bucket: ["google_storage_bucket"],
-  database: ["google_sql_database_instance", "google_sql_user"],
+  database: ["google_sql_database_instance", "google_sql_user", "random_id"],
   identity: ["google_service_account", "google_service_account_iam_member", "google_storage_bucket_iam_member"],
   secrets: ["google_secret_manager_secret", "google_secret_manager_secret_version", "random_password"],
   // Google encrypts every resource here at rest with Google-managed keys. Customer-managed keys
