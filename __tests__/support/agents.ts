@@ -161,3 +161,114 @@ export function awsAgentProblems(infra: SynthesizedStack): string[] {
   if (/\.atlasv1\./.test(infra.text)) problems.push("a Terraform Cloud token (….atlasv1.…) is written in the JSON");
   return problems;
 }
+
+/**
+ * The GCP agents of an infra stack that hosts them (a regional managed instance group):
+ * - Reachability: VMs without an external address (no `access_config`) in the subnet of the GKE
+ *   cluster, whose primary range GKE always lets reach the private control-plane endpoint; no
+ *   firewall rule admits ingress to them (a rule without targets applies to every VM of the
+ *   network); egress is TCP 443 only, enforced by a deny-all egress rule of lower precedence
+ *   (higher number) than the allow rules and of higher precedence than the implied allow-egress
+ *   rule at 65535 (VPC firewall rules: the lowest number wins). The google provider v6.50.0
+ *   (google/services/compute/resource_compute_firewall.go) documents `direction` as INGRESS and
+ *   `priority` as 1000 when unset, takes `allow` or `deny` (ExactlyOneOf), and `disabled` rules
+ *   enforce nothing.
+ * - Identity: the VMs' service account holds the token secret's accessor role and the log writer
+ *   role, nothing else.
+ * - The token: never in the JSON (a secret version of the token secret, a literal in the VM
+ *   metadata); the VM reads it from Secret Manager at start.
+ */
+export function gcpAgentProblems(infra: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const groups = infra.all("google_compute_region_instance_group_manager");
+  if (groups.length !== 1) return [`expected one regional instance group for the agents, found ${groups.length}`];
+  const version = (groups[0].version as TfBlock[])[0];
+  const templateRef = reference(version.instance_template);
+  const template = templateRef?.type === "google_compute_instance_template" ? infra.resources("google_compute_instance_template")[templateRef.id] : undefined;
+  if (!template) return ["the agents' instance template is not one of this stack"];
+
+  problems.push(...gcpAgentSchemaProblems(groups[0], template, infra.all("google_compute_firewall")));
+
+  const clusterSubnets = infra.all("google_container_cluster").map((cluster) => reference(cluster.subnetwork)?.id);
+  for (const nic of template.network_interface as TfBlock[]) {
+    if (nic.access_config !== undefined) problems.push("the agent VMs get an external address (access_config)");
+    if (!clusterSubnets.includes(reference(nic.subnetwork)?.id)) problems.push(`the agent VMs are in ${String(nic.subnetwork)}, not the GKE cluster's subnet: the private control plane does not admit them`);
+  }
+  const accountRef = reference((template.service_account as TfBlock).email);
+  if (accountRef?.type !== "google_service_account") return [...problems, "the agent VMs do not run as a service account of this stack"];
+  const targetsAgents = (rule: TfBlock) => ((rule.target_service_accounts as unknown[] | undefined) ?? []).some((email) => refersTo(email, "google_service_account", accountRef.id));
+  const untargeted = (rule: TfBlock) => rule.target_service_accounts === undefined && rule.target_tags === undefined;
+  const rules = infra.all("google_compute_firewall").filter((rule) => targetsAgents(rule) || untargeted(rule));
+  for (const rule of rules.filter((r) => (r.direction ?? "INGRESS") === "INGRESS" && r.allow !== undefined && r.disabled !== true)) {
+    problems.push(`firewall rule ${String(rule.name)} admits ingress to the agent VMs: agents only poll outwards`);
+  }
+  const egress = rules.filter((rule) => rule.direction === "EGRESS");
+  const allows = egress.filter((rule) => rule.allow !== undefined);
+  for (const rule of allows) {
+    for (const allow of rule.allow as TfBlock[]) {
+      const ports = (allow.ports as string[] | undefined) ?? [];
+      if (allow.protocol !== "tcp" || ports.length !== 1 || ports[0] !== "443") problems.push(`firewall rule ${String(rule.name)} lets the agents send ${String(allow.protocol)} ${ports.join(",") || "(all ports)"}: only TCP 443 is needed`);
+    }
+  }
+  const highestAllow = Math.max(...allows.map((rule) => Number(rule.priority ?? 1000)));
+  const denyAll = egress.filter(
+    (rule) =>
+      rule.disabled !== true &&
+      (rule.deny as TfBlock[] | undefined)?.some((deny) => deny.protocol === "all") === true &&
+      ((rule.destination_ranges as string[] | undefined) ?? []).includes("0.0.0.0/0"),
+  );
+  if (!denyAll.some((rule) => Number(rule.priority ?? 1000) > highestAllow && Number(rule.priority ?? 1000) < 65535)) {
+    problems.push("no deny-all egress rule between the agents' allow rules and the implied allow-egress rule: the agents may send anything");
+  }
+
+  const member = (block: TfBlock) => refersTo(block.member, "google_service_account", accountRef.id);
+  const secretGrants = infra.all("google_secret_manager_secret_iam_member").filter(member);
+  const tokenSecrets = secretGrants.map((grant) => reference(grant.secret_id)?.id);
+  if (secretGrants.length !== 1 || secretGrants[0].role !== "roles/secretmanager.secretAccessor") problems.push("the agents' service account must read exactly one secret, its token");
+  for (const grant of infra.all("google_project_iam_member").filter(member)) {
+    if (grant.role !== "roles/logging.logWriter") problems.push(`the agents' service account holds ${String(grant.role)} on the project: runs on the VM could use it`);
+  }
+  for (const type of ["google_service_account_iam_member", "google_storage_bucket_iam_member"]) {
+    if (infra.all(type).some(member)) problems.push(`the agents' service account holds a ${type} grant`);
+  }
+  const versioned = infra.all("google_secret_manager_secret_version").filter((v) => tokenSecrets.includes(reference(v.secret)?.id));
+  if (versioned.length > 0) problems.push("the token secret has a version in the stack, so its value is in the JSON and the state");
+  if (/TFC_AGENT_TOKEN=(?!%s)/.test(String((template.metadata as TfBlock)["user-data"]))) problems.push("TFC_AGENT_TOKEN is written into the VM metadata");
+  if (/\.atlasv1\./.test(infra.text)) problems.push("a Terraform Cloud token (….atlasv1.…) is written in the JSON");
+  return problems;
+}
+
+/**
+ * What the google provider v6.50.0 and the Compute API refuse in the agents' resources (no google
+ * provider in the offline mirror, so these stand in for its validation):
+ * - google/services/compute/resource_compute_region_instance_group_manager.go: `update_policy.type`
+ *   is OPPORTUNISTIC or PROACTIVE, `minimal_action` NONE, REFRESH, RESTART or REPLACE;
+ * - the Compute API reference (InstanceGroupManagerUpdatePolicy.maxSurge): at least one of
+ *   `maxSurge` and `maxUnavailable` is above 0, and a regional group's default surge is its number
+ *   of zones; that a fixed value must be 0 or at least the number of zones is from Google's MIG
+ *   update guide, not re-read for this check;
+ * - google/services/compute/resource_compute_instance_template.go: `name_prefix` at most 54 characters;
+ * - google/services/compute/resource_compute_firewall.go: `direction` INGRESS or EGRESS, `priority`
+ *   0 to 65535, exactly one of `allow` and `deny`.
+ */
+function gcpAgentSchemaProblems(group: TfBlock, template: TfBlock, firewalls: TfBlock[]): string[] {
+  const problems: string[] = [];
+  const policy = (group.update_policy ?? {}) as TfBlock;
+  if (!["OPPORTUNISTIC", "PROACTIVE"].includes(String(policy.type))) problems.push(`update_policy.type ${String(policy.type)}: OPPORTUNISTIC or PROACTIVE`);
+  if (!["NONE", "REFRESH", "RESTART", "REPLACE"].includes(String(policy.minimal_action))) problems.push(`update_policy.minimal_action ${String(policy.minimal_action)}: NONE, REFRESH, RESTART or REPLACE`);
+  const zones = ((group.distribution_policy_zones as unknown[] | undefined) ?? []).length;
+  const surge = Number(policy.max_surge_fixed ?? 0);
+  const unavailable = Number(policy.max_unavailable_fixed ?? 0);
+  for (const [field, value] of [["max_surge_fixed", surge], ["max_unavailable_fixed", unavailable]] as const) {
+    if (value !== 0 && value < zones) problems.push(`update_policy.${field} ${value}: 0 or at least the group's ${zones} zones`);
+  }
+  if (surge === 0 && unavailable === 0) problems.push("update_policy: max_surge_fixed and max_unavailable_fixed are both 0, so no VM can ever be replaced");
+  if (String(template.name_prefix ?? "").length > 54) problems.push(`name_prefix ${String(template.name_prefix)}: at most 54 characters`);
+  for (const rule of firewalls) {
+    if (rule.direction !== undefined && !["INGRESS", "EGRESS"].includes(String(rule.direction))) problems.push(`firewall ${String(rule.name)}: direction INGRESS or EGRESS`);
+    const priority = Number(rule.priority ?? 1000);
+    if (!Number.isInteger(priority) || priority < 0 || priority > 65535) problems.push(`firewall ${String(rule.name)}: priority 0 to 65535`);
+    if ((rule.allow === undefined) === (rule.deny === undefined)) problems.push(`firewall ${String(rule.name)}: exactly one of allow and deny`);
+  }
+  return problems;
+}

@@ -32,7 +32,7 @@ export const NODE_SERVICE_ACCOUNT_ROLES = [
 ] as const;
 
 /** Cloud Logging keeps a log bucket at most this many days. */
-const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
+export const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
 
 /** The GKE cluster name of an environment; the apps stack looks the cluster up by it. */
 export function gkeClusterName(ctx: GcpContext): string {
