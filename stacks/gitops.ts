@@ -1,7 +1,9 @@
 import type { Construct } from "constructs";
-import { Fn, TerraformIterator, TerraformStack } from "cdktf";
+import { Fn, TerraformIterator, TerraformOutput, TerraformStack } from "cdktf";
 import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
 import { Project } from "@cdktf/provider-tfe/lib/project";
+import { AgentPool } from "@cdktf/provider-tfe/lib/agent-pool";
+import { AgentPoolAllowedWorkspaces } from "@cdktf/provider-tfe/lib/agent-pool-allowed-workspaces";
 import { Workspace } from "@cdktf/provider-tfe/lib/workspace";
 import { WorkspaceSettings } from "@cdktf/provider-tfe/lib/workspace-settings";
 import { RunTrigger } from "@cdktf/provider-tfe/lib/run-trigger";
@@ -26,8 +28,16 @@ import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
  * - state is shared with no one except that `<env>-infra` shares with this workspace, which reads
  *   its dynamic-credential variables; `<env>-apps` finds the infra by names, not state, and a run
  *   trigger queues it after every infra apply;
- * - each workspace gets its environment's dynamic-credential variables (OIDC; no static key).
+ * - each workspace gets its environment's dynamic-credential variables (OIDC; no static key);
+ * - `<env>-apps` runs on agents: its runs reach the cluster's private API, and Terraform Cloud's
+ *   hosted runners come from addresses it does not publish. Per environment an agent pool named
+ *   like the workspace (`<env>-apps`), usable by that workspace only; the environment's infra
+ *   stack runs the agents inside its network. `<env>-infra` stays on hosted runners: it calls
+ *   cloud APIs only.
  */
+/** Output of this stack: agent pool id per pool name, for the bootstrap that issues the pools' tokens. */
+export const AGENT_POOLS_OUTPUT = "agent_pools";
+
 export class GitopsStack extends TerraformStack {
   constructor(scope: Construct, gitops: Gitops, envs: readonly Environment[]) {
     super(scope, "gitops");
@@ -74,7 +84,7 @@ export class GitopsStack extends TerraformStack {
         });
         new WorkspaceSettings(this, `${name}-settings`, {
           workspaceId: workspace.id,
-          executionMode: "remote",
+          ...(kind === "apps" ? { executionMode: "agent", agentPoolId: this.agentPool(name, cloud.organization, workspace).id } : { executionMode: "remote" }),
           autoApply: cloud.release === "continuous",
           globalRemoteState: false,
           remoteStateConsumerIds: kind === "infra" && self ? [self.id] : [],
@@ -100,5 +110,24 @@ export class GitopsStack extends TerraformStack {
         });
       });
     }
+    new TerraformOutput(this, AGENT_POOLS_OUTPUT, {
+      value: Object.fromEntries([...this.pools].map(([name, pool]) => [name, pool.id])),
+      description: "Agent pool id per pool (named like the one workspace that may use it), for issuing agent tokens",
+    });
+  }
+
+  private readonly pools = new Map<string, AgentPool>();
+
+  /**
+   * An agent pool only `workspace` may use: not organization-scoped, and that workspace allowed.
+   * Returns the allowance, whose id is the pool's (tfe v0.71.0
+   * internal/provider/resource_tfe_agent_pool_allowed_workspaces.go sets it with `d.SetId(apID)`):
+   * settings that reference it are applied after the workspace is allowed, as the provider's
+   * documentation of that resource (website/docs/r/agent_pool_allowed_workspaces.html.markdown) asks.
+   */
+  private agentPool(name: string, organization: string, workspace: Workspace): AgentPoolAllowedWorkspaces {
+    const pool = new AgentPool(this, `${name}-agent-pool`, { name, organization, organizationScoped: false });
+    this.pools.set(name, pool);
+    return new AgentPoolAllowedWorkspaces(this, `${name}-agent-pool-workspaces`, { agentPoolId: pool.id, allowedWorkspaceIds: [workspace.id] });
   }
 }

@@ -10,6 +10,8 @@ import { platformFor } from "../constructs/platform";
  */
 /** Output of `<env>-infra` the gitops stack reads to configure the environment's workspaces. */
 export const TERRAFORM_CLOUD_VARIABLES_OUTPUT = "terraform_cloud_variables";
+/** Output of `<env>-infra`: where the bootstrap puts the token of the `<env>-apps` agent pool. */
+export const TERRAFORM_CLOUD_AGENT_TOKEN_OUTPUT = "terraform_cloud_agent_token_secret";
 
 export class InfraStack extends TerraformStack {
   constructor(scope: Construct, readonly env: Environment) {
@@ -47,6 +49,18 @@ export class InfraStack extends TerraformStack {
         value: trust.workspaceVariables,
         description: "Environment variables that give this environment's Terraform Cloud runs dynamic credentials",
       });
+      // `<env>-apps` reaches the private cluster API, so its runs need agents inside the network.
+      if (stackKindsOf(env).includes("apps") && platform.terraformCloudAgent) {
+        const agent = platform.terraformCloudAgent(
+          { organization: env.terraformCloud.organization, pool: stackName(env, "apps"), agents: env.terraformCloud.agents },
+          network,
+          cluster,
+        );
+        new TerraformOutput(this, TERRAFORM_CLOUD_AGENT_TOKEN_OUTPUT, {
+          value: agent.tokenSecretRef,
+          description: "Secret the bootstrap puts the agent pool's token in (created without a value)",
+        });
+      }
     }
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });

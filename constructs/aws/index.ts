@@ -2,13 +2,23 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { WorkloadName } from "../core/apps";
-import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
+import {
+  ownHandle,
+  type StatefulResourceTypes,
+  type CloudPlatform,
+  type ICluster,
+  type INetwork,
+  type ResourceTypeMap,
+  type TerraformCloudAgentTarget,
+  type TerraformCloudTarget,
+} from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";
 import { AwsTerraformCloudTrust, terraformCloudRoleName } from "./terraform-cloud";
+import { AwsTerraformCloudAgent } from "./terraform-cloud-agent";
 import { AwsCluster } from "./cluster";
 import { AwsContext } from "./context";
 import { AwsDatabase, rdsMonitoringRole } from "./database";
@@ -92,6 +102,18 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       this.builtCluster.grantClusterAdmin("terraform-cloud-admin", trust.role.arn, [trust.role]);
     }
     return trust;
+  }
+
+  /** Agents in the private subnets, admitted to the cluster API by the cluster security group. */
+  terraformCloudAgent(target: TerraformCloudAgentTarget, network: INetwork, cluster: ICluster): AwsTerraformCloudAgent {
+    return new AwsTerraformCloudAgent(this, "terraform-cloud-agent", {
+      ctx: this.ctx,
+      target,
+      network: ownHandle(network, AwsNetwork, "AWS", "network"),
+      cluster: ownHandle(cluster, AwsCluster, "AWS", "cluster"),
+      secretKey: this.keys.data,
+      logsKey: this.keys.logs,
+    });
   }
 
   clusterServices(): AwsClusterServices {

@@ -74,6 +74,12 @@ export interface CloudPlatform {
   /** Dynamic-credential trust for the environment's Terraform Cloud workspaces. */
   terraformCloudTrust(target: TerraformCloudTarget): ITerraformCloudTrust;
   /**
+   * Terraform Cloud agents inside the network, for the one workspace whose runs must reach the
+   * private cluster API (`<env>-apps`). They hold no cloud permission of their own. Not provided
+   * on Azure yet: its apps stack needs an agent image with kubelogin (README, Delivery).
+   */
+  terraformCloudAgent?(target: TerraformCloudAgentTarget, network: INetwork, cluster: ICluster): ITerraformCloudAgent;
+  /**
    * What the `<env>-apps` stack needs from the cloud, found by the deterministic names the infra
    * stack gave things (or by data sources looking those names up): no other cross-stack reference.
    */
@@ -190,4 +196,26 @@ export interface ITerraformCloudTrust {
    * `TFC_AWS_RUN_ROLE_ARN`, ...). Values may be tokens of resources in the infra stack.
    */
   readonly workspaceVariables: Readonly<Record<string, string>>;
+}
+
+/** The agent pool a cloud hosts agents for (see the gitops stack, which creates the pool). */
+export interface TerraformCloudAgentTarget {
+  readonly organization: string;
+  /** The agent pool's name, which is also the one workspace it is restricted to (`<env>-apps`). */
+  readonly pool: string;
+  /** How many agents to run (each runs one job at a time). */
+  readonly agents: number;
+}
+
+/**
+ * Agents that poll Terraform Cloud from inside the environment's network (outbound HTTPS only)
+ * and may reach the cluster API. Runs on them act with the workspace's dynamic credentials,
+ * never with an identity of the agent.
+ */
+export interface ITerraformCloudAgent {
+  /**
+   * Where the bootstrap puts the pool's agent token (a Secrets Manager ARN, a Key Vault secret
+   * id, a Secret Manager secret name). The stack creates the secret without a value.
+   */
+  readonly tokenSecretRef: string;
 }

@@ -225,6 +225,13 @@ const environmentSchema = z.strictObject({
        * person to confirm each apply. @default promoted in production, continuous elsewhere
        */
       release: z.enum(["continuous", "promoted"], { error: "accepted: continuous | promoted" }).optional(),
+      /**
+       * Terraform Cloud agents the infra stack runs inside the network for the `<env>-apps`
+       * workspace, whose runs must reach the private cluster API (hosted runners have no
+       * published address range). Each counts against the organization's agent allowance.
+       * @default 2 in production (spread over zones), 1 elsewhere
+       */
+      agents: intRange(1, 10).optional(),
     })
     .optional(),
   network: z.strictObject({
@@ -260,7 +267,11 @@ function resolveDefaults(env: ParsedEnvironment) {
   const production = env.production;
   return {
     ...env,
-    terraformCloud: env.terraformCloud && { ...env.terraformCloud, release: env.terraformCloud.release ?? (production ? "promoted" : "continuous") },
+    terraformCloud: env.terraformCloud && {
+      ...env.terraformCloud,
+      release: env.terraformCloud.release ?? (production ? "promoted" : "continuous"),
+      agents: env.terraformCloud.agents ?? (production ? 2 : 1),
+    },
     network: env.network && { ...env.network, zones: env.network.zones ?? (production ? 3 : 2) },
     cluster: env.cluster && { ...env.cluster, logRetentionDays: env.cluster.logRetentionDays ?? (production ? 90 : 30) },
     apps: env.apps?.map((app) => ({ ...app, size: app.size ?? (production ? "medium" : "small") })),

@@ -69,7 +69,7 @@ function hardenedNodeConfig(serviceAccount: string) {
 export const CLUSTER_IGNORED_CHANGES = ["node_config"] as const;
 
 /** Cloud Logging keeps a log bucket at most this many days. */
-const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
+export const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
 
 /** The GKE cluster name of an environment; the apps stack looks the cluster up by it. */
 export function gkeClusterName(ctx: GcpContext): string {

@@ -2,7 +2,16 @@ import { Construct } from "constructs";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
-import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
+import {
+  ownHandle,
+  type StatefulResourceTypes,
+  type CloudPlatform,
+  type ICluster,
+  type INetwork,
+  type ResourceTypeMap,
+  type TerraformCloudAgentTarget,
+  type TerraformCloudTarget,
+} from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { GcpApis } from "./apis";
 import { GcpBucket } from "./bucket";
@@ -14,6 +23,7 @@ import { GcpDnsZone } from "./dns";
 import { GcpWorkloadIdentity } from "./identity";
 import { GcpNetwork } from "./network";
 import { GcpTerraformCloudTrust } from "./terraform-cloud";
+import { GcpTerraformCloudAgent } from "./terraform-cloud-agent";
 
 /**
  * The GCP implementation of the platform. It configures the google provider for the
@@ -78,6 +88,12 @@ export class GcpPlatform extends Construct implements CloudPlatform {
    */
   terraformCloudTrust(target: TerraformCloudTarget): GcpTerraformCloudTrust {
     return new GcpTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target);
+  }
+
+  /** Agent VMs in the GKE node subnet, whose primary range reaches the private control plane. */
+  terraformCloudAgent(target: TerraformCloudAgentTarget, network: INetwork, cluster: ICluster): GcpTerraformCloudAgent {
+    ownHandle(cluster, GcpCluster, "GCP", "cluster");
+    return new GcpTerraformCloudAgent(this, "terraform-cloud-agent", { ctx: this.ctx, target, network: ownHandle(network, GcpNetwork, "GCP", "network") });
   }
 
   /** Data sources and deterministic names only; needs neither `network()` nor `cluster()`. */
