@@ -126,6 +126,11 @@ describe("Azure Key Vault secrets", () => {
     expect(version(synthInfra({ ...azureSpec(), owner: "someone-else" }))).not.toBe(version(staging));
   });
 
+  it("is never destroyed by a plan in production", () => {
+    expect(secret.lifecycle).toEqual({ prevent_destroy: false });
+    expect(synthInfra(azureProductionSpec()).one("azapi_resource").lifecycle).toEqual({ prevent_destroy: true });
+  });
+
   it("moves a secret written by azurerm_key_vault_secret instead of recreating it", () => {
     const [address] = Object.keys(staging.resources("azapi_resource"));
     expect((staging.json as { moved?: unknown[] }).moved).toEqual([{ from: `azurerm_key_vault_secret.${address}`, to: `azapi_resource.${address}` }]);

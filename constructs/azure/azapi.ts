@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { TerraformProvider, TerraformResource } from "cdktf";
+import { TerraformProvider, TerraformResource, type TerraformResourceLifecycle } from "cdktf";
 
 /**
  * The azapi provider (Azure/azapi), pinned exactly. 2.12.0 is the first release with everything
@@ -84,6 +84,7 @@ export interface AzapiResourceConfig {
    */
   readonly sensitiveBodyVersion?: Readonly<Record<string, string>>;
   readonly tags?: Readonly<Record<string, string>>;
+  readonly lifecycle?: TerraformResourceLifecycle;
 }
 
 /** One `azapi_resource`: an ARM resource written through Azure Resource Manager (the control plane). */
@@ -97,6 +98,7 @@ export class AzapiResource extends TerraformResource {
       terraformResourceType: "azapi_resource",
       terraformGeneratorMetadata: { providerName: "azapi", providerVersion: AZAPI_PROVIDER.version },
       provider: config.provider,
+      lifecycle: config.lifecycle,
     });
   }
 

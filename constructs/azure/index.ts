@@ -225,5 +225,7 @@ export const AZURE_STATEFUL_TYPES: StatefulResourceTypes = {
   azurerm_storage_container: ["name", "storage_account_id"],
   azurerm_kubernetes_cluster: ["name", "location", "resource_group_name", "dns_prefix", "private_cluster_enabled", "private_dns_zone_id", "network_profile"],
   azurerm_key_vault: ["name", "location", "resource_group_name"],
+  // The Key Vault secrets (the only azapi resources): azapi v2.12.0 replaces on name and parent_id.
+  azapi_resource: ["name", "parent_id"],
   azurerm_dns_zone: ["name", "resource_group_name"],
 };

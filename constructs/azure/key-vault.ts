@@ -77,7 +77,7 @@ export interface AzureKeyVaultSecret {
  *   always carries the value.
  * - Secrets written by earlier versions as `azurerm_key_vault_secret` are moved, not recreated
  *   (a `moved` block; azapi converts the state).
- * - `prevent_destroy` in production.
+ * - `prevent_destroy` in production, on the vault and on each secret.
  */
 export class AzureKeyVault extends Construct {
   readonly vault: KeyVault;
@@ -133,6 +133,10 @@ export class AzureKeyVault extends Construct {
       sensitiveBody: { properties: { value: props.value } },
       sensitiveBodyVersion: { "properties.value": valueVersion(props.valueVersion ?? 1, { name: props.name, body, tags }) },
       tags,
+      // A replaced secret would be deleted first (soft-deleted, purge protection on) and its
+      // re-creation refused while the deleted one exists: in production a plan that would do
+      // that fails instead.
+      lifecycle: { preventDestroy: ctx.env.production },
     });
     resource.moveFromId(`azurerm_key_vault_secret.${resource.friendlyUniqueId}`);
     return {
