@@ -74,7 +74,12 @@ export interface AzureKeyVaultSecret {
  *   role. The value goes in `sensitive_body`, a write-only argument: it is in neither the JSON
  *   nor the state (only `random_password` holds it). `sensitive_body_version` decides when it is
  *   sent; it changes with `valueVersion` and with any other property of the secret, so a PUT
- *   always carries the value.
+ *   always carries the value. Sources: Microsoft's "Access Azure Key Vault behind a firewall"
+ *   (learn.microsoft.com/azure/key-vault/general/access-behind-firewall: management goes to the
+ *   Azure Resource Manager endpoints, data-plane access to `<vault>.vault.azure.net`) and the
+ *   Microsoft.KeyVault REST reference "Secrets - Create Or Update" (ARM path
+ *   `.../providers/Microsoft.KeyVault/vaults/{vault}/secrets/{secret}`, documented "for internal use
+ *   in ARM deployments", i.e. what Bicep and ARM templates use). Not verified against Azure here.
  * - Secrets written by earlier versions as `azurerm_key_vault_secret` are moved, not recreated
  *   (a `moved` block; azapi converts the state).
  * - `prevent_destroy` in production, on the vault and on each secret.
