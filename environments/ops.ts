@@ -20,6 +20,8 @@ export const ops = {
   network: { cidr: "10.30.0.0/20", zones: 2 },
   cluster: {
     kubernetesVersion: "1.33",
+    // On Azure: the Entra ID group of cluster admins (required; the bootstrapper must be in it). Replace with yours.
+    azure: { adminGroupObjectIds: ["00000000-0000-4000-8000-0000000000ad"] },
     nodePools: [{ name: "system", size: "medium", minNodes: 2, maxNodes: 4 }],
   },
   dns: { zone: "ops.data.example.com", acmeEmail: "data-platform@example.com" },

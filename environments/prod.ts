@@ -20,6 +20,8 @@ export const prod = {
   network: { cidr: "10.10.0.0/16", zones: 3 },
   cluster: {
     kubernetesVersion: "1.33",
+    // On Azure: the Entra ID group of cluster admins (required; the bootstrapper must be in it). Replace with yours.
+    azure: { adminGroupObjectIds: ["00000000-0000-4000-8000-0000000000ad"] },
     nodePools: [
       { name: "system", size: "medium", minNodes: 3, maxNodes: 6 },
       { name: "workers", size: "large", minNodes: 2, maxNodes: 12 },

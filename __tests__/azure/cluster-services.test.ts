@@ -82,7 +82,7 @@ describe("Azure cluster services (the apps stack's view)", () => {
   });
 
   it("points the admin credentials at the literal login and the generated password's secret", () => {
-    const secret = infra.find("azurerm_key_vault_secret", "database-main");
+    const secret = infra.find("azapi_resource", "database-main");
     expect(apps.values.admin).toEqual({ username: infra.find("azurerm_postgresql_flexible_server", /^platform_database-main_[A-F0-9]+$/).administrator_login, password: { key: secret.name } });
   });
 

@@ -1,9 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { SpecError } from "../../constructs/core/errors";
 import { synthInfra, type TfBlock } from "../support/synth";
-import { azureProductionSpec, azureSpec, ref, TENANT_ID, withCluster } from "./fixtures";
+import { Testing, TerraformStack } from "cdktf";
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { AzurePlatform } from "../../constructs/azure";
+import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
+import { environments } from "../../environments";
+import { SynthesizedStack } from "../support/synth";
+import { ADMIN_GROUP, azureProductionSpec, azureSpec, ref, TENANT_ID, withCluster } from "./fixtures";
+import { aksReplacement, nonDeterministicPrincipals } from "./rules";
 
-const ADMIN_GROUP = "11111111-2222-4333-8444-555555555555";
+const SECOND_GROUP = "22222222-3333-4444-8555-666666666666";
+/** The Azure spec with a public API server for the given ranges. */
+const publicSpec = (cidrs: string[]): EnvironmentInput => withCluster(azureSpec(), { publicAccessCidrs: cidrs, azure: { adminGroupObjectIds: [ADMIN_GROUP], privateCluster: false } });
+
 
 describe("Azure AKS cluster", () => {
   const staging = synthInfra(azureSpec());
@@ -16,19 +27,21 @@ describe("Azure AKS cluster", () => {
 
   it("authenticates with Entra ID and authorizes with Azure RBAC, admins from the spec", () => {
     expect(aks.role_based_access_control_enabled).toBe(true);
-    expect(aks.azure_active_directory_role_based_access_control).toEqual({ azure_rbac_enabled: true, tenant_id: TENANT_ID, admin_group_object_ids: [] });
-    const withAdmins = synthInfra(withCluster(azureSpec(), { azure: { adminGroupObjectIds: [ADMIN_GROUP] } }));
-    expect(withAdmins.one("azurerm_kubernetes_cluster").azure_active_directory_role_based_access_control).toMatchObject({ admin_group_object_ids: [ADMIN_GROUP] });
+    expect(aks.azure_active_directory_role_based_access_control).toEqual({ azure_rbac_enabled: true, tenant_id: TENANT_ID, admin_group_object_ids: [ADMIN_GROUP] });
+    const withAdmins = synthInfra(withCluster(azureSpec(), { azure: { adminGroupObjectIds: [ADMIN_GROUP, SECOND_GROUP] } }));
+    expect(withAdmins.one("azurerm_kubernetes_cluster").azure_active_directory_role_based_access_control).toMatchObject({ admin_group_object_ids: [ADMIN_GROUP, SECOND_GROUP] });
   });
 
-  it("is a private cluster when the spec lists no public CIDRs", () => {
+  it("is a private cluster by default", () => {
     expect(aks).toMatchObject({ private_cluster_enabled: true, private_dns_zone_id: "System" });
     expect(aks).not.toHaveProperty("api_server_access_profile");
+    expect(synthInfra(withCluster(azureSpec(), { azure: { adminGroupObjectIds: [ADMIN_GROUP], privateCluster: true } })).one("azurerm_kubernetes_cluster")).toMatchObject({ private_cluster_enabled: true });
   });
 
-  it("otherwise exposes the API to the listed CIDRs only", () => {
-    const open = synthInfra(withCluster(azureSpec(), { publicAccessCidrs: ["203.0.113.0/24"] })).one("azurerm_kubernetes_cluster");
+  it("with privateCluster false, exposes the API to the listed CIDRs only", () => {
+    const open = synthInfra(publicSpec(["203.0.113.0/24"])).one("azurerm_kubernetes_cluster");
     expect(open.private_cluster_enabled).toBe(false);
+    expect(open).not.toHaveProperty("private_dns_zone_id");
     expect(open.api_server_access_profile).toEqual({ authorized_ip_ranges: ["203.0.113.0/24"] });
   });
 
@@ -128,12 +141,40 @@ describe("Azure AKS cluster", () => {
     expect(aks.depends_on).toContainEqual(expect.stringMatching(/^azurerm_role_assignment\..*control-plane/));
   });
 
-  it("makes the identity applying Terraform a cluster admin, scoped to the cluster", () => {
-    expect(staging.find("azurerm_role_assignment", "applier-cluster-admin")).toMatchObject({
-      role_definition_name: "Azure Kubernetes Service RBAC Cluster Admin",
-      scope: expect.stringMatching(ref("azurerm_kubernetes_cluster", "id")),
-      principal_id: expect.stringMatching(/^\$\{data\.azurerm_client_config\.[^.]+\.object_id\}$/),
-    });
+  it("makes no identity a cluster admin by who happens to run Terraform", () => {
+    for (const stack of [staging, prod]) expect(nonDeterministicPrincipals(stack)).toEqual([]);
+    expect(JSON.stringify(staging.json)).not.toContain("azurerm_client_config");
+    expect(staging.all("azurerm_role_assignment").filter((role) => role.role_definition_name === "Azure Kubernetes Service RBAC Cluster Admin")).toEqual([]);
+  });
+
+  it("the principal rule rejects an assignment to the identity running Terraform", () => {
+    const stack = new TerraformStack(Testing.app(), "applier");
+    const applier = new DataAzurermClientConfig(stack, "applier");
+    new RoleAssignment(stack, "admin", { scope: "/subscriptions/x", roleDefinitionName: "Reader", principalId: applier.objectId });
+    expect(nonDeterministicPrincipals(new SynthesizedStack(Testing.synth(stack)))).toEqual([expect.stringContaining("data.azurerm_client_config")]);
+  });
+
+  it("makes the Terraform Cloud run identity a cluster admin, scoped to the cluster, in either order", () => {
+    const target = { organization: "acme-data", project: "data-platform", workspaces: ["test-infra", "test-apps"] };
+    for (const trustFirst of [false, true]) {
+      const scope = new TerraformStack(Testing.app(), "runs");
+      const platform = new AzurePlatform(scope, "platform", parseEnvironment(azureSpec()));
+      const network = platform.network();
+      if (trustFirst) platform.terraformCloudTrust(target);
+      platform.cluster(network);
+      platform.terraformCloudTrust(target);
+      const stack = new SynthesizedStack(Testing.synth(scope));
+      const admins = stack.all("azurerm_role_assignment").filter((role) => role.role_definition_name === "Azure Kubernetes Service RBAC Cluster Admin");
+      expect(admins).toEqual([
+        expect.objectContaining({
+          scope: expect.stringMatching(ref("azurerm_kubernetes_cluster", "id")),
+          principal_id: expect.stringMatching(ref("azurerm_user_assigned_identity", "principal_id", "terraform-cloud-trust")),
+          principal_type: "ServicePrincipal",
+          description: "test-cluster: the Terraform Cloud run identity installs the platform's releases",
+        }),
+      ]);
+      expect(nonDeterministicPrincipals(stack)).toEqual([]);
+    }
   });
 
   it("ships api-server, audit and Entra logs to a workspace with the spec's retention", () => {
@@ -154,5 +195,61 @@ describe("Azure AKS cluster", () => {
   it("lets the autoscaler and the upgrade channel own sizes and versions", () => {
     expect((aks.lifecycle as TfBlock).ignore_changes).toEqual(expect.arrayContaining(["kubernetes_version", "default_node_pool[0].node_count"]));
     expect((staging.one("azurerm_kubernetes_cluster_node_pool").lifecycle as TfBlock).ignore_changes).toEqual(["node_count", "orchestrator_version"]);
+  });
+});
+
+describe("Azure cluster spec rules", () => {
+  const problems = (input: EnvironmentInput): string => {
+    try {
+      parseEnvironment(input);
+      return "";
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it("requires an Entra ID admin group on Azure, saying the bootstrapper must be in it", () => {
+    const none = withCluster(azureSpec(), { azure: { adminGroupObjectIds: [] } });
+    expect(() => parseEnvironment(none)).toThrow(SpecError);
+    expect(problems(none)).toMatch(/cluster\.azure\.adminGroupObjectIds: given \[\]; accepted: on Azure, at least one Entra ID group object id: .*bootstraps the environment/);
+    const omitted = withCluster(azureSpec(), { azure: undefined });
+    expect(problems(omitted)).toContain("cluster.azure.adminGroupObjectIds: given nothing");
+    // Other clouds do not have the field's constraint.
+    expect(problems({ ...azureSpec(), cloud: "aws", accounts: { aws: { region: "eu-central-1", accountId: "123456789012" } }, cluster: { ...azureSpec().cluster, azure: undefined } })).toBe("");
+  });
+
+  it("refuses public CIDRs on a private cluster (the default), saying how to switch and that it replaces the cluster", () => {
+    const message = problems(withCluster(azureSpec(), { publicAccessCidrs: ["203.0.113.0/24"] }));
+    expect(message).toContain('cluster.publicAccessCidrs: given ["203.0.113.0/24"]');
+    expect(message).toContain("cluster.azure.privateCluster is true (the default)");
+    expect(message).toContain("cluster.azure.privateCluster: false");
+    expect(message).toContain("REPLACES the AKS cluster");
+    expect(problems(withCluster(azureSpec(), { publicAccessCidrs: ["203.0.113.0/24"], azure: { adminGroupObjectIds: [ADMIN_GROUP], privateCluster: true } }))).toContain("privateCluster is true:");
+  });
+
+  it("refuses a public cluster without authorized ranges", () => {
+    expect(problems(publicSpec([]))).toMatch(/cluster\.azure\.privateCluster: given false; accepted: true, or false together with at least one range in cluster\.publicAccessCidrs: .*open to the whole internet/);
+  });
+
+  it("never plans a new cluster silently when ranges change: a spec that would is refused", () => {
+    const specs: Array<[string, EnvironmentInput]> = [
+      ["test", azureSpec()],
+      ["test, public", publicSpec(["203.0.113.0/24"])],
+      ...environments.filter((env) => env.cloud === "azure").map((env): [string, EnvironmentInput] => [env.name, env]),
+    ];
+    for (const [label, spec] of specs) {
+      const before = synthInfra(spec);
+      const added = withCluster(spec, { publicAccessCidrs: [...(spec.cluster.publicAccessCidrs ?? []), "198.51.100.0/24"] });
+      const refused = problems(added);
+      // Refused with a message, or planned without replacing the cluster: never a silent new cluster.
+      const replacing = refused === "" ? aksReplacement(before, synthInfra(added)) : [];
+      const privateBefore = spec.cluster.azure?.privateCluster !== false;
+      // A private cluster must be refused, with the replacement spelled out; a public one just plans.
+      expect({ label, replacing, explained: refused.includes("REPLACES the AKS cluster") }).toEqual({ label, replacing: [], explained: privateBefore });
+    }
+  });
+
+  it("the replacement rule catches a change of private mode", () => {
+    expect(aksReplacement(synthInfra(azureSpec()), synthInfra(publicSpec(["203.0.113.0/24"])))).toEqual(["private_cluster_enabled", "private_dns_zone_id"]);
   });
 });

@@ -4,13 +4,17 @@ import type { SynthesizedStack, TfBlock } from "../support/synth";
 
 export const SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001";
 export const TENANT_ID = "00000000-0000-4000-8000-000000000002";
+/** The Entra ID group of cluster admins every Azure spec needs. */
+export const ADMIN_GROUP = "11111111-2222-4333-8444-555555555555";
 
-/** The shared base spec (one bucket, one database, airflow), built on Azure. */
+/** The shared base spec (one bucket, one database, airflow), built on Azure with one admin group. */
 export function azureSpec(): EnvironmentInput {
+  const base = baseSpec();
   return {
-    ...baseSpec(),
+    ...base,
     cloud: "azure",
     accounts: { azure: { location: "westeurope", subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID } },
+    cluster: { ...base.cluster, azure: { adminGroupObjectIds: [ADMIN_GROUP] } },
   };
 }
 

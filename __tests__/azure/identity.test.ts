@@ -58,7 +58,7 @@ describe("Azure workload identity", () => {
   it("gives External Secrets only the database admin secrets, one secret per assignment", () => {
     const roles = Object.entries(stack.resources("azurerm_role_assignment")).filter(([id]) => id.includes("identity-external-secrets"));
     expect(roles.map(([, role]) => role)).toEqual([
-      expect.objectContaining({ role_definition_name: "Key Vault Secrets User", scope: expect.stringMatching(ref("azurerm_key_vault_secret", "resource_versionless_id", "database-main_admin-secret")) }),
+      expect.objectContaining({ role_definition_name: "Key Vault Secrets User", scope: expect.stringMatching(ref("azapi_resource", "id", "database-main_admin-secret")) }),
     ]);
   });
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { synthInfra, type TfBlock } from "../support/synth";
-import { azureProductionSpec, azureSpec, providerFeatures, ref, TENANT_ID, withCluster } from "./fixtures";
+import { Testing, TerraformStack } from "cdktf";
+import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import { AzurePlatform } from "../../constructs/azure";
+import { AZAPI_PROVIDER, AZAPI_RESOURCE_ARGUMENTS, AZAPI_WRITE_ONLY_ARGUMENTS, AzapiProvider } from "../../constructs/azure/azapi";
+import { AzureKeyVault, KEY_VAULT_SECRET_WRITABLE } from "../../constructs/azure/key-vault";
+import { parseEnvironment } from "../../constructs/core/spec";
+import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
+import { keyVaultDataPlaneUsers } from "./rules";
+import { ADMIN_GROUP, azureProductionSpec, azureSpec, providerFeatures, ref, SUBSCRIPTION_ID, TENANT_ID, withCluster } from "./fixtures";
 
 describe("Azure Key Vault", () => {
   const staging = synthInfra(azureSpec());
@@ -22,13 +29,14 @@ describe("Azure Key Vault", () => {
     expect(features.key_vault).toEqual([expect.objectContaining({ purge_soft_delete_on_destroy: false, purge_soft_deleted_secrets_on_destroy: false })]);
   });
 
-  it("denies network access by default, letting through Azure services only", () => {
+  it("turns the public endpoint off, the firewall still denying all but trusted Azure services", () => {
+    expect(vault.public_network_access_enabled).toBe(false);
     expect(vault.network_acls).toEqual({ default_action: "Deny", bypass: "AzureServices", ip_rules: [] });
   });
 
-  it("admits the spec's public CIDRs, so the runner applying Terraform can write secrets", () => {
-    const open = synthInfra(withCluster(azureSpec(), { publicAccessCidrs: ["203.0.113.0/24", "198.51.100.7/32"] }));
-    expect(open.one("azurerm_key_vault").network_acls).toMatchObject({ default_action: "Deny", ip_rules: ["203.0.113.0/24", "198.51.100.7"] });
+  it("keeps the public endpoint off whatever the spec's public CIDRs are", () => {
+    const open = synthInfra(withCluster(azureSpec(), { publicAccessCidrs: ["203.0.113.0/24", "198.51.100.7/32"], azure: { adminGroupObjectIds: [ADMIN_GROUP], privateCluster: false } }));
+    expect(open.one("azurerm_key_vault")).toMatchObject({ public_network_access_enabled: false, network_acls: { default_action: "Deny", ip_rules: [] } });
   });
 
   it("is reachable through a private endpoint in the privatelink zone", () => {
@@ -41,14 +49,10 @@ describe("Azure Key Vault", () => {
     expect((endpoint.private_dns_zone_group as TfBlock).private_dns_zone_ids).toEqual([expect.stringMatching(ref("azurerm_private_dns_zone", "id", "vaultcore"))]);
   });
 
-  it("lets the applying identity write secrets on this vault only, before any secret is written", () => {
-    const role = staging.find("azurerm_role_assignment", "secrets-officer");
-    expect(role).toMatchObject({
-      role_definition_name: "Key Vault Secrets Officer",
-      scope: expect.stringMatching(ref("azurerm_key_vault", "id")),
-      principal_id: expect.stringMatching(/^\$\{data\.azurerm_client_config\.[^.]+\.object_id\}$/),
-    });
-    expect(staging.one("azurerm_key_vault_secret").depends_on).toContainEqual(expect.stringMatching(/^azurerm_role_assignment\..*secrets-officer/));
+  it("assigns nobody a role on the vault: secrets are written through ARM, read per secret", () => {
+    const onVault = staging.all("azurerm_role_assignment").filter((role) => ref("azurerm_key_vault", "id").test(String(role.scope)));
+    expect(onVault).toEqual([]);
+    expect(JSON.stringify(staging.json)).not.toContain("azurerm_client_config");
   });
 
   it("has a globally unique name of at most 24 characters and is protected in production", () => {
@@ -57,5 +61,101 @@ describe("Azure Key Vault", () => {
     expect(String(longest)).toMatch(/^abcdefgh-ijklmno-kv-[0-9a-f]{4}$/);
     expect(vault.lifecycle).toEqual({ prevent_destroy: false });
     expect(prod.one("azurerm_key_vault").lifecycle).toEqual({ prevent_destroy: true });
+  });
+});
+
+describe("Azure Key Vault secrets", () => {
+  const staging = synthInfra(azureSpec());
+  const secret = staging.one("azapi_resource");
+  const noDatabase = synthInfra({ ...azureSpec(), databases: [], apps: [] });
+
+  it("never needs a network path to the vault's data plane (so hosted runners can apply)", () => {
+    // A vault with public access off can only be reached through its private endpoint.
+    expect(staging.one("azurerm_key_vault").public_network_access_enabled).toBe(false);
+    expect(keyVaultDataPlaneUsers(staging)).toEqual([]);
+  });
+
+  it("the data-plane rule rejects a secret written by azurerm_key_vault_secret", () => {
+    const stack = new TerraformStack(Testing.app(), "data-plane");
+    new KeyVaultSecret(stack, "secret", { name: "s", keyVaultId: "/subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/z", valueWo: "v", valueWoVersion: 1 });
+    expect(keyVaultDataPlaneUsers(new SynthesizedStack(Testing.synth(stack)))).toEqual([expect.stringMatching(/^azurerm_key_vault_secret\./)]);
+  });
+
+  it("writes the secret as Microsoft.KeyVault/vaults/secrets through ARM, under the vault", () => {
+    expect(secret).toMatchObject({
+      type: "Microsoft.KeyVault/vaults/secrets@2024-11-01",
+      name: "test-db-main-admin-password",
+      parent_id: expect.stringMatching(ref("azurerm_key_vault", "id")),
+      provider: "azapi",
+    });
+    // The ARM name pattern of the type (azapi v2.12.0 embedded schema, 2024-11-01).
+    expect(String(secret.name)).toMatch(/^[a-zA-Z0-9-]{1,127}$/);
+  });
+
+  it("passes the value only in the write-only sensitive_body, never in body", () => {
+    expect(secret.sensitive_body).toEqual({ properties: { value: expect.stringMatching(ref("random_password", "result")) } });
+    expect(JSON.stringify(secret.body)).not.toMatch(/value|random_password/);
+    expect(AZAPI_WRITE_ONLY_ARGUMENTS).toContain("sensitive_body");
+  });
+
+  it("uses only arguments azapi_resource 2.12.0 has, and only writable properties of the secret type", () => {
+    const meta = ["//", "provider", "depends_on", "lifecycle", "count", "for_each"];
+    const extra = Object.keys(secret).filter((key) => !meta.includes(key) && !(AZAPI_RESOURCE_ARGUMENTS as readonly string[]).includes(key));
+    expect(extra).toEqual([]);
+    const body = secret.body as { properties: Record<string, unknown> } & Record<string, unknown>;
+    const sensitive = secret.sensitive_body as { properties: Record<string, unknown> };
+    expect(Object.keys(body).filter((key) => !(KEY_VAULT_SECRET_WRITABLE.top as readonly string[]).includes(key))).toEqual([]);
+    const properties = [...Object.keys(body.properties), ...Object.keys(sensitive.properties)];
+    expect(properties.filter((key) => !(KEY_VAULT_SECRET_WRITABLE.properties as readonly string[]).includes(key))).toEqual([]);
+    const attributes = Object.keys((body.properties.attributes ?? {}) as object);
+    expect(attributes.filter((key) => !(KEY_VAULT_SECRET_WRITABLE.attributes as readonly string[]).includes(key))).toEqual([]);
+  });
+
+  it("carries the platform's tags only (a secret takes at most 15), with its own facts", () => {
+    expect(secret.tags).toEqual({ environment: "test", owner: "platform-team", "cost-centre": "cc-42", "managed-by": "cdktf", "postgres-login": "platform_admin", "postgres-server": expect.stringMatching(/^test-db-main-/) });
+    const tagged = synthInfra({ ...azureSpec(), tags: { "data-classification": "internal" } }).one("azapi_resource");
+    expect(tagged.tags).not.toHaveProperty("data-classification");
+    expect(Object.keys(tagged.tags as object).length).toBeLessThanOrEqual(15);
+  });
+
+  it("sends the value on every PUT: its version moves with the rest of the secret, and only then", () => {
+    const version = (stack: SynthesizedStack) => (stack.one("azapi_resource").sensitive_body_version as Record<string, string>)["properties.value"];
+    expect(Object.keys(secret.sensitive_body_version as object)).toEqual(["properties.value"]);
+    expect(version(staging)).toMatch(/^1-[0-9a-f]{12}$/);
+    expect(version(synthInfra(azureSpec()))).toBe(version(staging));
+    expect(version(synthInfra({ ...azureSpec(), owner: "someone-else" }))).not.toBe(version(staging));
+  });
+
+  it("is never destroyed by a plan in production", () => {
+    expect(secret.lifecycle).toEqual({ prevent_destroy: false });
+    expect(synthInfra(azureProductionSpec()).one("azapi_resource").lifecycle).toEqual({ prevent_destroy: true });
+  });
+
+  it("moves a secret written by azurerm_key_vault_secret instead of recreating it", () => {
+    const [address] = Object.keys(staging.resources("azapi_resource"));
+    expect((staging.json as { moved?: unknown[] }).moved).toEqual([{ from: `azurerm_key_vault_secret.${address}`, to: `azapi_resource.${address}` }]);
+    // The construct path the azurerm secret always had, so `from` names the resource in existing states.
+    expect(address).toMatch(/^platform_database-main_admin-secret_[A-F0-9]{8}$/);
+  });
+
+  it("hands External Secrets the secret by its ARM id, and apps the versionless data-plane URI", () => {
+    const vault = String(staging.one("azurerm_key_vault").name);
+    expect(staging.json.output?.database_main_admin_secret).toMatchObject({ value: `https://${vault}.vault.azure.net/secrets/test-db-main-admin-password` });
+  });
+
+  it("pins the azapi provider exactly, for the spec's subscription and tenant, only where secrets are written", () => {
+    expect((staging.json.terraform as { required_providers: Record<string, unknown> }).required_providers.azapi).toEqual({ source: "Azure/azapi", version: AZAPI_PROVIDER.version });
+    expect(AZAPI_PROVIDER.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(staging.json.provider?.azapi).toEqual([{ subscription_id: SUBSCRIPTION_ID, tenant_id: TENANT_ID }]);
+    expect(noDatabase.json.provider).not.toHaveProperty("azapi");
+    expect(noDatabase.all("azapi_resource")).toEqual([]);
+  });
+
+  it("refuses to version a secret whose body is not literal", () => {
+    const stack = new TerraformStack(Testing.app(), "token-body");
+    const platform = new AzurePlatform(stack, "platform", parseEnvironment(azureSpec()));
+    const network = platform.network();
+    const vault = new AzureKeyVault(stack, "vault", { ctx: platform.ctx, network, azapi: new AzapiProvider(stack, "azapi", { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID }) });
+    expect(() => vault.addSecret(stack, "s", { name: "s", value: "v", contentType: platform.resourceGroup.name })).toThrow(/must be literals/);
   });
 });

@@ -6,7 +6,9 @@ import { AZURE_RESOURCE_TYPES } from "../../constructs/azure";
 import { parseEnvironment } from "../../constructs/core/spec";
 import { InfraStack } from "../../stacks/infra";
 import { SynthesizedStack, synthInfra } from "../support/synth";
+import { environments } from "../../environments";
 import { azureProductionSpec, azureSpec, providerFeatures, SUBSCRIPTION_ID, TENANT_ID } from "./fixtures";
+import { keyVaultDataPlaneUsers, nonDeterministicPrincipals } from "./rules";
 
 const ENVIRONMENT_TAGS = { environment: "test", owner: "platform-team", "cost-centre": "cc-42", "managed-by": "cdktf", "data-classification": "internal" };
 
@@ -22,10 +24,20 @@ describe("Azure platform", () => {
     expect(features.key_vault).toEqual([expect.objectContaining({ purge_soft_delete_on_destroy: false })]);
   });
 
-  it("configures the random provider and the cloud's providers only", () => {
+  it("configures the random provider and the cloud's providers only (azapi for the Key Vault secrets)", () => {
     const stack = synthInfra(azureSpec());
-    expect(Object.keys(stack.json.provider ?? {}).sort()).toEqual(["azurerm", "random"]);
-    expect(Object.keys((stack.json.terraform as { required_providers: object }).required_providers).sort()).toEqual(["azurerm", "random"]);
+    expect(Object.keys(stack.json.provider ?? {}).sort()).toEqual(["azapi", "azurerm", "random"]);
+    expect(Object.keys((stack.json.terraform as { required_providers: object }).required_providers).sort()).toEqual(["azapi", "azurerm", "random"]);
+  });
+
+  it("in every Azure environment of environments/: no Key Vault data-plane access, deterministic principals only", () => {
+    const azure = environments.filter((env) => env.cloud === "azure");
+    expect(azure.length).toBeGreaterThan(0);
+    for (const env of azure) {
+      const stack = synthInfra(env);
+      expect({ env: env.name, dataPlane: keyVaultDataPlaneUsers(stack), principals: nonDeterministicPrincipals(stack) }).toEqual({ env: env.name, dataPlane: [], principals: [] });
+      for (const vault of stack.all("azurerm_key_vault")) expect(vault.public_network_access_enabled).toBe(false);
+    }
   });
 
   it("synthesizes every resource type of the parity table", () => {
@@ -44,7 +56,7 @@ describe("Azure platform", () => {
 
     it("puts the environment's tags on every taggable resource (Key Vault secrets: see below)", () => {
       expect(taggable.length).toBeGreaterThan(20);
-      for (const resource of taggable.filter((candidate) => candidate.terraformResourceType !== "azurerm_key_vault_secret")) {
+      for (const resource of taggable) {
         const block = stack.resources(resource.terraformResourceType)[resource.friendlyUniqueId];
         expect({ resource: `${resource.terraformResourceType}.${resource.friendlyUniqueId}`, tags: block.tags }).toEqual({
           resource: `${resource.terraformResourceType}.${resource.friendlyUniqueId}`,
@@ -63,13 +75,13 @@ describe("Azure platform", () => {
       }
     });
 
-    it("puts only the platform's tags on Key Vault secrets, which take at most 15 (azurerm 4.55.0)", () => {
+    it("puts only the platform's tags on Key Vault secrets, which take at most 15", () => {
       const { "data-classification": _extra, ...platform } = ENVIRONMENT_TAGS;
-      for (const secret of stack.all("azurerm_key_vault_secret")) {
+      for (const secret of stack.all("azapi_resource")) {
         expect(secret.tags).toMatchObject(platform);
         expect(secret.tags).not.toHaveProperty("data-classification");
       }
-      expect(stack.all("azurerm_key_vault_secret").length).toBeGreaterThan(0);
+      expect(stack.all("azapi_resource").length).toBeGreaterThan(0);
     });
 
     it("keeps a resource's own tags next to the environment's", () => {
@@ -79,7 +91,7 @@ describe("Azure platform", () => {
     it("lets a resource's own tag win when its key clashes with an environment tag", () => {
       const clashApp = Testing.app();
       const clashStack = new TerraformStack(clashApp, "clash");
-      Aspects.of(clashStack).add(new AzureEnvironmentTags(ENVIRONMENT_TAGS, ENVIRONMENT_TAGS));
+      Aspects.of(clashStack).add(new AzureEnvironmentTags(ENVIRONMENT_TAGS));
       new ResourceGroup(clashStack, "group", { name: "g", location: "westeurope", tags: { "data-classification": "confidential" } });
       const group = new SynthesizedStack(Testing.synth(clashStack)).one("azurerm_resource_group");
       expect(group.tags).toEqual({ ...ENVIRONMENT_TAGS, "data-classification": "confidential" });

@@ -92,6 +92,12 @@ describe("Azure Terraform Cloud trust", () => {
     for (const id of [OWNER, USER_ACCESS_ADMINISTRATOR, RBAC_ADMINISTRATOR]) expect(condition).not.toContain(id);
   });
 
+  it("can still remove the Key Vault Secrets Officer assignments earlier versions made", () => {
+    // No longer assigned, but deleting the old assignment needs its role id in the @Resource clause.
+    expect(delegableRolesCondition()).toContain(`@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {`);
+    expect(delegableRolesCondition().split(AZURE_ROLE_IDS.keyVaultSecretsOfficer)).toHaveLength(3);
+  });
+
   it("knows the id of every role the platform assigns", () => {
     expect(Object.keys(AZURE_ROLE_IDS).sort()).toEqual(Object.keys(AZURE_ROLES).sort());
     for (const id of Object.values(AZURE_ROLE_IDS)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);

@@ -40,7 +40,12 @@ export function everyAppSpec(cloud: Cloud, production: boolean): EnvironmentInpu
     production,
     cloud,
     accounts: ACCOUNTS[cloud],
-    cluster: { ...base.cluster, nodePools: [...base.cluster.nodePools, { name: "spot", size: "medium", minNodes: 0, maxNodes: 6, spot: true }] },
+    cluster: {
+      ...base.cluster,
+      nodePools: [...base.cluster.nodePools, { name: "spot", size: "medium", minNodes: 0, maxNodes: 6, spot: true }],
+      // Azure requires an Entra ID group of cluster admins.
+      ...(cloud === "azure" ? { azure: { adminGroupObjectIds: ["11111111-2222-4333-8444-555555555555"] } } : {}),
+    },
     dns: { zone: "data.example.com", acmeEmail: "platform@example.com" },
     buckets: [
       { name: "logs", purpose: "logs" },

@@ -42,11 +42,17 @@ export function externalDnsAzureJson(ctx: AzureContext): string {
  *
  * Connection: AKS runs with local accounts disabled (no static admin kubeconfig), so the
  * `kubernetes` and `helm` providers authenticate with Entra ID through the `kubelogin` exec plugin
- * (`get-token --login azurecli`), reusing the run's Azure CLI login. Known limit: the machine running
- * Terraform needs `kubelogin` and a logged-in `az` on its PATH; on Terraform Cloud that means a
- * custom agent (the hosted runners have neither). `kubelogin --login workloadidentity` is the
- * alternative for agents that run in a cluster with workload identity. With a private cluster
- * (no `publicAccessCidrs`) the runner must also reach the VNet.
+ * (`get-token --login azurecli`), reusing the run's Azure CLI login. Who can: members of
+ * `cluster.azure.adminGroupObjectIds` (cluster-admin through AKS) and the Terraform Cloud run
+ * identity ("Azure Kubernetes Service RBAC Cluster Admin", see `AzureCluster.grantClusterAdmin`).
+ * Known limit: the machine running Terraform needs `kubelogin` on its PATH, which Terraform Cloud's
+ * hosted runners lack, so the apps stack runs on a custom agent. There the run identity needs no
+ * `az` login: kubelogin reads `AAD_LOGIN_METHOD` after its flags and lets it override `--login`
+ * (Azure/kubelogin v0.2.19, pkg/internal/token/options.go `UpdateFromEnv`, called by
+ * pkg/cmd/token.go), so the agent sets `AAD_LOGIN_METHOD=workloadidentity` with `AZURE_CLIENT_ID`,
+ * `AZURE_TENANT_ID` and `AZURE_FEDERATED_TOKEN_FILE` pointing at the run's workload identity token.
+ * With a private cluster (`cluster.azure.privateCluster`, the default) the runner must also reach
+ * the VNet.
  */
 export class AzureClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;

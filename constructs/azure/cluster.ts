@@ -5,10 +5,9 @@ import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
-import type { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { ICluster, NodeTaint } from "../core/interfaces";
-import type { NodePoolSpec } from "../core/spec";
+import type { Environment, NodePoolSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
 import type { AzureNetwork } from "./network";
 import { AZURE_NODE_VM_SIZES } from "./sizes";
@@ -19,8 +18,16 @@ export const AKS_SPOT_TAINT: NodeTaint = { key: "kubernetes.azure.com/scalesetpr
 export interface AzureClusterProps {
   readonly ctx: AzureContext;
   readonly network: AzureNetwork;
-  /** The identity Terraform runs as; it is made cluster admin so the apps stack can install releases. */
-  readonly applier: DataAzurermClientConfig;
+}
+
+/**
+ * Whether the API server is private: `cluster.azure.privateCluster`, true when unset. Never derived
+ * from `publicAccessCidrs`: azurerm 4.55.0 forces a new cluster when `private_cluster_enabled` or
+ * `private_dns_zone_id` changes (internal/services/containers/kubernetes_cluster_resource.go,
+ * `ForceNew: true` on both), so the mode is an explicit choice the spec check guards.
+ */
+export function isPrivateCluster(env: Environment): boolean {
+  return env.cluster.azure?.privateCluster ?? true;
 }
 
 /** The AKS system pool's name; spec pools may not take it. */
@@ -58,13 +65,21 @@ const WEEKLY_WINDOW: KubernetesClusterMaintenanceWindowAutoUpgrade = {
 
 /**
  * The AKS cluster of one environment.
- * - API server private (private cluster, AKS-managed private DNS zone) when the spec lists no
- *   `publicAccessCidrs`; otherwise public and restricted to exactly those ranges (authorized IP
- *   ranges). AKS cannot combine a private cluster with authorized ranges, hence one or the other.
+ * - API server private (private cluster, AKS-managed private DNS zone) unless the spec sets
+ *   `cluster.azure.privateCluster: false`; then public and restricted to exactly
+ *   `publicAccessCidrs` (authorized IP ranges). AKS cannot combine a private cluster with
+ *   authorized ranges, hence one or the other. Switching is a cluster replacement (see
+ *   `isPrivateCluster`), so the spec names the mode instead of deriving it from the ranges.
+ *   API Server VNet Integration (`api_server_access_profile.virtual_network_integration_enabled`,
+ *   in azurerm 4.55.0) lets AKS switch the mode in place, but azurerm still marks
+ *   `private_cluster_enabled` ForceNew, so it would not spare the replacement here.
  * - Entra ID authentication with Azure RBAC for Kubernetes; local accounts disabled, so there is
- *   no static admin kubeconfig to leak. `cluster.azure.adminGroupObjectIds` are cluster admins; the
- *   identity applying the stack gets "Azure Kubernetes Service RBAC Cluster Admin" so the apps
- *   stack can install releases (the AWS bootstrap-creator-admin equivalent).
+ *   no static admin kubeconfig to leak. Cluster admins are deterministic identities only: the
+ *   Entra groups in `cluster.azure.adminGroupObjectIds` (AKS binds them to cluster-admin; the spec
+ *   requires at least one on Azure, and whoever applies the apps stack by hand must be in one),
+ *   and the Terraform Cloud run identity when there is one ("Azure Kubernetes Service RBAC Cluster
+ *   Admin" on this cluster, `grantClusterAdmin`). Never "whoever runs Terraform": the assignment's
+ *   `principal_id` forces replacement, so it would flip between people and runs on every apply.
  * - OIDC issuer and workload identity on: each app gets its own federated identity, no node-wide
  *   credentials.
  * - Azure CNI overlay powered by Cilium (eBPF dataplane and network policy): pods do not consume
@@ -98,15 +113,21 @@ export class AzureCluster extends Construct implements ICluster {
   /** The cluster's OIDC issuer: federated identity credentials trust tokens from it. */
   readonly oidcIssuerUrl: string;
   readonly nodePools: KubernetesClusterNodePool[];
+  /** `<env>-cluster`, as a literal (descriptions must not wait for the cluster). */
+  private readonly name: string;
 
   constructor(scope: Construct, id: string, props: AzureClusterProps) {
     super(scope, id);
     const { ctx, network } = props;
     const env = ctx.env;
     const name = aksClusterName(ctx);
+    this.name = name;
     const zones = Array.from({ length: env.network.zones }, (_, index) => String(index + 1));
     const publicCidrs = env.cluster.publicAccessCidrs;
-    const isPrivate = publicCidrs.length === 0;
+    const isPrivate = isPrivateCluster(env);
+    if (isPrivate === (publicCidrs.length > 0)) {
+      throw new Error(`environment ${env.name}: a ${isPrivate ? "private" : "public"} AKS cluster with ${publicCidrs.length} public CIDRs (the spec check should have caught this)`);
+    }
     const poolNames = nodePoolNames(ctx);
 
     const controlPlane = new UserAssignedIdentity(this, "control-plane-identity", {
@@ -180,15 +201,23 @@ export class AzureCluster extends Construct implements ICluster {
     this.endpoint = isPrivate ? this.cluster.privateFqdn : this.cluster.fqdn;
     this.oidcIssuerUrl = this.cluster.oidcIssuerUrl;
 
-    new RoleAssignment(this, "applier-cluster-admin", {
-      scope: this.cluster.id,
-      roleDefinitionName: AZURE_ROLES.kubernetesClusterAdmin,
-      principalId: props.applier.objectId,
-      description: `${name}: the identity applying Terraform installs the platform's releases`,
-    });
-
     this.controlPlaneLogs(ctx);
     this.nodePools = env.cluster.nodePools.map((pool, index) => this.nodePool(ctx, network, pool, poolNames[index], zones));
+  }
+
+  /**
+   * "Azure Kubernetes Service RBAC Cluster Admin" on this cluster for a service principal (the
+   * Terraform Cloud run identity, which installs the apps stack's releases).
+   */
+  grantClusterAdmin(id: string, principalId: string, who: string): RoleAssignment {
+    return new RoleAssignment(this, id, {
+      scope: this.cluster.id,
+      roleDefinitionName: AZURE_ROLES.kubernetesClusterAdmin,
+      principalId,
+      // A new managed identity may not have replicated in Entra ID yet; the type skips that lookup.
+      principalType: "ServicePrincipal",
+      description: `${this.name}: ${who} installs the platform's releases`,
+    });
   }
 
   private controlPlaneLogs(ctx: AzureContext): void {

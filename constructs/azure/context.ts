@@ -80,7 +80,12 @@ export const AZURE_ROLES = {
   networkContributor: "Network Contributor",
   /** Full Kubernetes access through Azure RBAC, for the identity that installs the apps. */
   kubernetesClusterAdmin: "Azure Kubernetes Service RBAC Cluster Admin",
-  /** Read, write and delete secrets in a key vault, nothing on keys or certificates. */
+  /**
+   * Read, write and delete secrets in a key vault. No longer assigned (secrets are written through
+   * ARM), but kept: its id stays in the runs' delegable roles, so a Terraform Cloud run can delete
+   * the assignment earlier versions made, and the RBAC Administrator condition (ForceNew in
+   * azurerm) does not change, which would replace the runs' own assignment.
+   */
   keyVaultSecretsOfficer: "Key Vault Secrets Officer",
   /** Read the value of secrets; assigned on one secret, never on a whole vault. */
   keyVaultSecretsUser: "Key Vault Secrets User",

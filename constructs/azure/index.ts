@@ -1,13 +1,13 @@
 import { Construct } from "constructs";
-import { Aspects } from "cdktf";
+import { Aspects, TerraformStack } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
-import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
 import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
-import { environmentTags, platformTags } from "../core/tags";
+import { environmentTags } from "../core/tags";
+import { AzapiProvider } from "./azapi";
 import { AzureBucket, AzureStorageAccount } from "./bucket";
 import { AzureCluster } from "./cluster";
 import { AzureClusterServices } from "./cluster-services";
@@ -24,7 +24,6 @@ import { AzureEnvironmentTags } from "./tags";
 interface InfraBase {
   readonly resourceGroup: ResourceGroup;
   readonly ctx: AzureContext;
-  readonly applier: DataAzurermClientConfig;
 }
 
 /**
@@ -35,18 +34,24 @@ interface InfraBase {
  *   resource group is never deleted while it still holds resources Terraform does not know
  *   about; key vaults and their secrets are never purged on destroy (soft delete keeps them
  *   recoverable).
- * - The random provider generates database passwords.
+ * - The random provider generates database passwords. The azapi provider (pinned, see
+ *   `AZAPI_PROVIDER`) writes them into Key Vault through ARM; it is added with the key vault
+ *   only, so stacks without a database (and the apps stack) do not require it.
  * - One resource group per environment (`<env>-rg`), `prevent_destroy` in production.
  * - azurerm has no provider default tags, so one Aspect puts the environment's tags on every
  *   taggable resource; a resource's own tags win on a key clash.
  * - The storage account and key vault are per environment, created with the first bucket and
  *   the first database; `network()` must come first, as `stacks/infra.ts` does.
  * - `terraformCloudTrust()` adds a managed identity for Terraform Cloud runs, only when called, so
- *   environments without Terraform Cloud keep exactly the resources they had.
+ *   environments without Terraform Cloud keep exactly the resources they had. With a cluster, the
+ *   identity is also a cluster admin (whichever of the two is created first).
+ * - No role is ever assigned to "whoever runs Terraform" (no `azurerm_client_config`): such an
+ *   assignment's principal would change with the person or run applying, and `principal_id`
+ *   forces replacement.
  * - The constructor adds only the providers and the tags Aspect: the `<env>-apps` stack builds a
- *   platform too, for `clusterServices()`, and must hold no infra resource. The resource group
- *   and the applier data source are created by the first infra method, under the same construct
- *   ids as always, so the infra stack's Terraform addresses do not move.
+ *   platform too, for `clusterServices()`, and must hold no infra resource. The resource group is
+ *   created by the first infra method, under the same construct id as always, so the infra
+ *   stack's Terraform addresses do not move.
  */
 export class AzurePlatform extends Construct implements CloudPlatform {
   readonly cloud = "azure";
@@ -54,7 +59,9 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   /** The naming context with the literal resource group name: creates nothing, usable anywhere. */
   private readonly naming: AzureContext;
   private infra?: InfraBase;
+  private azapi?: AzapiProvider;
   private networkCreated?: AzureNetwork;
+  private clusterCreated?: AzureCluster;
   private storageAccount?: AzureStorageAccount;
   private keyVault?: AzureKeyVault;
   private dnsZoneCreated?: AzureDnsZone;
@@ -80,7 +87,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
       ],
     });
     new RandomProvider(scope, "random", {});
-    Aspects.of(scope).add(new AzureEnvironmentTags(environmentTags(env), platformTags(env)));
+    Aspects.of(scope).add(new AzureEnvironmentTags(environmentTags(env)));
   }
 
   /** The environment's context, its resource names referencing the resource group (created on first use). */
@@ -93,18 +100,16 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.base().resourceGroup;
   }
 
-  /** Who runs Terraform: gets the roles it needs to write secrets and install releases. */
-  get applier(): DataAzurermClientConfig {
-    return this.base().applier;
-  }
-
   network(): AzureNetwork {
     this.networkCreated = new AzureNetwork(this, "network", { ctx: this.ctx });
     return this.networkCreated;
   }
 
   cluster(network: INetwork): AzureCluster {
-    return new AzureCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, AzureNetwork, "Azure", "network"), applier: this.applier });
+    if (this.clusterCreated) throw new Error("the Azure platform manages one AKS cluster per environment; cluster() was called twice");
+    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, AzureNetwork, "Azure", "network") });
+    this.grantRunsClusterAdmin();
+    return this.clusterCreated;
   }
 
   bucket(spec: BucketSpec): AzureBucket {
@@ -114,7 +119,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
 
   database(spec: DatabaseSpec, network: INetwork, _cluster: ICluster): AzureDatabase {
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
-    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network: azureNetwork, applier: this.applier });
+    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network: azureNetwork, azapi: this.azapiProvider() });
     return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.keyVault });
   }
 
@@ -146,7 +151,22 @@ export class AzurePlatform extends Construct implements CloudPlatform {
       throw new Error(`the Azure platform has one Terraform Cloud trust per environment: it exists for ${describeTarget(this.terraformCloud.target)}, ${describeTarget(target)} was asked for`);
     }
     this.terraformCloud ??= new AzureTerraformCloudTrust(this, "terraform-cloud-trust", { ctx: this.ctx, target });
+    this.grantRunsClusterAdmin();
     return this.terraformCloud;
+  }
+
+  /** The Terraform Cloud run identity installs the apps stack: cluster admin, once both exist. */
+  private grantRunsClusterAdmin(): void {
+    const cluster = this.clusterCreated;
+    const trust = this.terraformCloud;
+    if (!cluster || !trust || cluster.node.tryFindChild(TERRAFORM_CLOUD_CLUSTER_ADMIN)) return;
+    cluster.grantClusterAdmin(TERRAFORM_CLOUD_CLUSTER_ADMIN, trust.identity.principalId, "the Terraform Cloud run identity");
+  }
+
+  /** The azapi provider, in the platform's stack, added on first use. */
+  private azapiProvider(): AzapiProvider {
+    this.azapi ??= new AzapiProvider(TerraformStack.of(this), "azapi", { subscriptionId: this.naming.subscriptionId, tenantId: this.naming.tenantId });
+    return this.azapi;
   }
 
   /** Data sources and derived names only; see `AzureClusterServices`. Created once. */
@@ -155,7 +175,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.services;
   }
 
-  /** The resource group, the context referencing it and the applier, in the order they always had. */
+  /** The resource group and the context referencing it. */
   private base(): InfraBase {
     if (!this.infra) {
       const resourceGroup = new ResourceGroup(this, "resource-group", {
@@ -163,9 +183,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
         location: this.naming.location,
         lifecycle: { preventDestroy: this.env.production },
       });
-      const ctx = new AzureContext(this.env, resourceGroup.name);
-      const applier = new DataAzurermClientConfig(this, "applier");
-      this.infra = { resourceGroup, ctx, applier };
+      this.infra = { resourceGroup, ctx: new AzureContext(this.env, resourceGroup.name) };
     }
     return this.infra;
   }
@@ -175,6 +193,9 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.networkCreated;
   }
 }
+
+/** Construct id, under the cluster, of the Terraform Cloud run identity's cluster-admin assignment. */
+const TERRAFORM_CLOUD_CLUSTER_ADMIN = "terraform-cloud-cluster-admin";
 
 /** `<organization>/<project>: <workspaces>`, for comparing targets and for messages. */
 function describeTarget(target: TerraformCloudTarget): string {
@@ -191,7 +212,8 @@ export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   bucket: ["azurerm_storage_account", "azurerm_storage_container", "azurerm_storage_management_policy"],
   database: ["azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_configuration"],
   identity: ["azurerm_user_assigned_identity", "azurerm_federated_identity_credential", "azurerm_role_assignment"],
-  secrets: ["azurerm_key_vault", "azurerm_key_vault_secret", "random_password"],
+  // Secrets are `azapi_resource`s of type Microsoft.KeyVault/vaults/secrets (written through ARM).
+  secrets: ["azurerm_key_vault", "azapi_resource", "random_password"],
   // Microsoft-managed keys: infrastructure (double) encryption on the storage account; the
   // PostgreSQL servers and AKS disks are encrypted at rest with platform keys. No customer key yet.
   encryptionKey: ["azurerm_storage_account"],
@@ -201,7 +223,9 @@ export const AZURE_STATEFUL_TYPES: StatefulResourceTypes = {
   azurerm_postgresql_flexible_server: ["name", "location", "resource_group_name", "delegated_subnet_id", "private_dns_zone_id", "administrator_login", "geo_redundant_backup_enabled", "create_mode"],
   azurerm_storage_account: ["name", "location", "resource_group_name", "is_hns_enabled", "infrastructure_encryption_enabled", "account_tier"],
   azurerm_storage_container: ["name", "storage_account_id"],
-  azurerm_kubernetes_cluster: ["name", "location", "resource_group_name", "dns_prefix", "private_cluster_enabled", "network_profile"],
+  azurerm_kubernetes_cluster: ["name", "location", "resource_group_name", "dns_prefix", "private_cluster_enabled", "private_dns_zone_id", "network_profile"],
   azurerm_key_vault: ["name", "location", "resource_group_name"],
+  // The Key Vault secrets (the only azapi resources): azapi v2.12.0 replaces on name and parent_id.
+  azapi_resource: ["name", "parent_id"],
   azurerm_dns_zone: ["name", "resource_group_name"],
 };

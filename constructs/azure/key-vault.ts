@@ -1,17 +1,17 @@
+import { createHash } from "node:crypto";
 import { Construct } from "constructs";
+import { Token } from "cdktf";
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
-import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
-import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
-import type { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
-import type { PrivateEndpoint } from "@cdktf/provider-azurerm/lib/private-endpoint";
-import { AZURE_ROLES, type AzureContext } from "./context";
+import { platformTags } from "../core/tags";
+import { AzapiResource, type AzapiProvider } from "./azapi";
+import type { AzureContext } from "./context";
 import { type AzureNetwork, PRIVATE_LINK_ZONES } from "./network";
 
 export interface AzureKeyVaultProps {
   readonly ctx: AzureContext;
   readonly network: AzureNetwork;
-  /** The identity Terraform runs as: it writes the generated secrets. */
-  readonly applier: DataAzurermClientConfig;
+  /** The azapi provider the secrets are written with. */
+  readonly azapi: AzapiProvider;
 }
 
 export interface AzureSecretProps {
@@ -22,36 +22,76 @@ export interface AzureSecretProps {
   readonly contentType: string;
   /** Non-secret facts that help a reader use the secret (login, host). @default none */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Bump to push a new value of the same reference. @default 1 */
+  readonly valueVersion?: number;
 }
 
-/** Key Vault IP rules take a bare address for a single host; a /32 would show as a diff forever. */
-function keyVaultIpRule(cidr: string): string {
-  return cidr.endsWith("/32") ? cidr.slice(0, -3) : cidr;
+/**
+ * The ARM resource type and api-version the secrets are written with. 2024-11-01 is GA and the
+ * version azapi's own move test uses (internal/services/azapi_resource_test.go at v2.12.0,
+ * `moveKeyVaultSecret*`).
+ */
+export const KEY_VAULT_SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets@2024-11-01";
+
+/**
+ * The writable properties of `Microsoft.KeyVault/vaults/secrets@2024-11-01` (SecretCreateOrUpdateParameters,
+ * azapi v2.12.0 internal/azure/generated/keyvault/microsoft.keyvault/2024-11-01/types.json): data
+ * derived from the embedded schema azapi validates bodies against, for the tests.
+ */
+export const KEY_VAULT_SECRET_WRITABLE = {
+  top: ["tags", "properties"],
+  properties: ["value", "contentType", "attributes"],
+  attributes: ["enabled", "nbf", "exp"],
+} as const;
+
+/** A secret written into the vault. */
+export interface AzureKeyVaultSecret {
+  readonly resource: AzapiResource;
+  readonly name: string;
+  /** The secret's ARM id (`<vault id>/secrets/<name>`): the scope of role assignments on it. */
+  readonly armId: string;
+  /** The data-plane URI without version (`https://<vault>.vault.azure.net/secrets/<name>`). */
+  readonly versionlessUri: string;
 }
 
 /**
  * The environment's key vault, for the secrets the platform generates (database admin passwords).
  * - Azure RBAC authorization, no access policies: access is role assignments, auditable like the
- *   rest. The identity applying Terraform gets "Key Vault Secrets Officer" on this vault only, so
- *   it can write the secrets it generates; it gets nothing on keys or certificates.
+ *   rest. Nobody gets a role on the whole vault: readers get "Key Vault Secrets User" on one secret.
  * - Purge protection on and soft delete kept the maximum 90 days: a deleted vault or secret can
  *   be recovered, and nobody (not even an owner) can purge it early. The provider is configured
  *   never to purge on destroy.
- * - Network: a private endpoint (privatelink.vaultcore.azure.net, linked to the VNet) for
- *   everything inside the environment; the public endpoint denies by default, letting through
- *   trusted Azure services and only `cluster.publicAccessCidrs`, the ranges of the runners that
- *   apply Terraform. Limit: with no public CIDRs (a private cluster), Terraform must run from
- *   inside the VNet or a peered network (for example a Terraform Cloud agent) to write secrets.
- * - Secrets are written with write-only arguments (`value_wo`): the value is in neither the
- *   synthesized JSON nor the secret's state. Bump `value_wo_version` to push a new value.
- * - `prevent_destroy` in production.
+ * - Network: public network access disabled; a private endpoint (privatelink.vaultcore.azure.net,
+ *   linked to the VNet) is the only way to the data plane, which is how External Secrets in the
+ *   cluster reads. Safe for Terraform, which never touches the data plane: azurerm 4.55.0's
+ *   `azurerm_key_vault` creates, updates and deletes through ARM only, skips its data-plane
+ *   readiness poll when public access is off, and ignores a failed certificate-contacts read then
+ *   (internal/services/keyvault/key_vault_resource.go at v4.55.0: `isPublic`, `GetCertificateContacts`).
+ * - Secrets are written through Azure Resource Manager (`Microsoft.KeyVault/vaults/secrets` PUT,
+ *   azapi `azapi_resource`), the control plane, which the vault's network rules do not govern: so
+ *   Terraform Cloud's hosted runners and the bootstrap machine can write them from anywhere, with
+ *   only `Microsoft.KeyVault/vaults/secrets/write` (part of Contributor) and no Key Vault data
+ *   role. The value goes in `sensitive_body`, a write-only argument: it is in neither the JSON
+ *   nor the state (only `random_password` holds it). `sensitive_body_version` decides when it is
+ *   sent; it changes with `valueVersion` and with any other property of the secret, so a PUT
+ *   always carries the value. Sources: Microsoft's "Access Azure Key Vault behind a firewall"
+ *   (learn.microsoft.com/azure/key-vault/general/access-behind-firewall: management goes to the
+ *   Azure Resource Manager endpoints, data-plane access to `<vault>.vault.azure.net`) and the
+ *   Microsoft.KeyVault REST reference "Secrets - Create Or Update" (ARM path
+ *   `.../providers/Microsoft.KeyVault/vaults/{vault}/secrets/{secret}`, documented "for internal use
+ *   in ARM deployments", i.e. what Bicep and ARM templates use). Not verified against Azure here.
+ * - Secrets written by earlier versions as `azurerm_key_vault_secret` are moved, not recreated
+ *   (a `moved` block; azapi converts the state).
+ * - `prevent_destroy` in production, on the vault and on each secret.
  */
 export class AzureKeyVault extends Construct {
   readonly vault: KeyVault;
-  /** Writing a secret must wait for the applier's role and the private endpoint. */
-  private readonly writePrerequisites: [RoleAssignment, PrivateEndpoint];
 
-  constructor(scope: Construct, id: string, props: AzureKeyVaultProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: AzureKeyVaultProps,
+  ) {
     super(scope, id);
     const { ctx, network } = props;
     this.vault = new KeyVault(this, "Resource", {
@@ -66,39 +106,61 @@ export class AzureKeyVault extends Construct {
       enabledForDeployment: false,
       enabledForDiskEncryption: false,
       enabledForTemplateDeployment: false,
-      publicNetworkAccessEnabled: true,
-      networkAcls: {
-        defaultAction: "Deny",
-        bypass: "AzureServices",
-        ipRules: ctx.env.cluster.publicAccessCidrs.map(keyVaultIpRule),
-      },
+      publicNetworkAccessEnabled: false,
+      // Kept explicit (the provider computes it otherwise): should public access ever be turned
+      // back on, the firewall still denies everything but trusted Azure services.
+      networkAcls: { defaultAction: "Deny", bypass: "AzureServices", ipRules: [] },
       lifecycle: { preventDestroy: ctx.env.production },
     });
-    const endpoint = network.privateEndpoint(this, "endpoint", {
+    network.privateEndpoint(this, "endpoint", {
       name: `${ctx.keyVaultName}-vault`,
       resourceId: this.vault.id,
       subresource: "vault",
       dnsZoneName: PRIVATE_LINK_ZONES.vault,
     });
-    const writer = new RoleAssignment(this, "applier-secrets-officer", {
-      scope: this.vault.id,
-      roleDefinitionName: AZURE_ROLES.keyVaultSecretsOfficer,
-      principalId: props.applier.objectId,
-      description: `${ctx.keyVaultName}: the identity applying Terraform writes the generated secrets`,
-    });
-    this.writePrerequisites = [writer, endpoint];
   }
 
-  /** Stores a generated value as a secret of this vault, under `scope`. */
-  addSecret(scope: Construct, id: string, props: AzureSecretProps): KeyVaultSecret {
-    return new KeyVaultSecret(scope, id, {
+  /**
+   * Stores a generated value as a secret of this vault, under `scope`. The construct id `id` must
+   * be the one the secret always had: it names the `azurerm_key_vault_secret` it is moved from.
+   */
+  addSecret(scope: Construct, id: string, props: AzureSecretProps): AzureKeyVaultSecret {
+    const { ctx } = this.props;
+    // Key Vault secrets take at most 15 tags: the platform's own, never the spec's extra tags.
+    const tags = { ...platformTags(ctx.env), ...(props.tags ?? {}) };
+    const body = { properties: { contentType: props.contentType, attributes: { enabled: true } } };
+    const resource = new AzapiResource(scope, id, {
+      provider: this.props.azapi,
+      type: KEY_VAULT_SECRET_TYPE,
       name: props.name,
-      keyVaultId: this.vault.id,
-      contentType: props.contentType,
-      tags: props.tags === undefined ? undefined : { ...props.tags },
-      valueWo: props.value,
-      valueWoVersion: 1,
-      dependsOn: this.writePrerequisites,
+      parentId: this.vault.id,
+      body,
+      sensitiveBody: { properties: { value: props.value } },
+      sensitiveBodyVersion: { "properties.value": valueVersion(props.valueVersion ?? 1, { name: props.name, body, tags }) },
+      tags,
+      // A replaced secret would be deleted first (soft-deleted, purge protection on) and its
+      // re-creation refused while the deleted one exists: in production a plan that would do
+      // that fails instead.
+      lifecycle: { preventDestroy: ctx.env.production },
     });
+    resource.moveFromId(`azurerm_key_vault_secret.${resource.friendlyUniqueId}`);
+    return {
+      resource,
+      name: props.name,
+      armId: resource.id,
+      versionlessUri: `https://${ctx.keyVaultName}.vault.azure.net/secrets/${props.name}`,
+    };
   }
+}
+
+/**
+ * `<valueVersion>-<hash of everything else the PUT sends>`. With `sensitive_body_version`, azapi
+ * leaves the value out of a request whose version did not change (azapi v2.12.0
+ * internal/services/resource.go `unmarshalSensitiveBody`), and a secret PUT without a value is
+ * not something to rely on: tying the version to the rest of the body makes every PUT carry it.
+ */
+function valueVersion(version: number, rest: unknown): string {
+  const text = JSON.stringify(rest);
+  if (Token.isUnresolved(text)) throw new Error(`a Key Vault secret's name, body and tags must be literals (they version the value): ${text}`);
+  return `${version}-${createHash("sha256").update(text).digest("hex").slice(0, 12)}`;
 }

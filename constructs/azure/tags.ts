@@ -18,21 +18,15 @@ export function isTaggable(node: IConstruct): node is TerraformResource & Taggab
  * Puts the environment's tags on every taggable resource below the scope it is added to.
  * azurerm has no provider-level default tags (unlike aws `default_tags`), so one Aspect applies
  * them once instead of each construct repeating them. A resource's own tags win on a key clash
- * (the spec forbids overriding the reserved keys, so only extra tags can clash).
+ * (the spec forbids overriding the reserved keys, so only extra tags can clash). Key Vault
+ * secrets (`azapi_resource`, no generated `tagsInput`) are not visited: they take at most 15
+ * tags and carry the platform's own, set where they are written (`AzureKeyVault.addSecret`).
  */
 export class AzureEnvironmentTags implements IAspect {
-  /**
-   * `platformOnly`: the tags for resource types that allow only a few, where the spec's extra
-   * tags would not fit (Key Vault secrets take at most 15 tags, azurerm 4.55.0).
-   */
-  constructor(
-    private readonly tags: Readonly<Tags>,
-    private readonly platformOnly: Readonly<Tags>,
-  ) {}
+  constructor(private readonly tags: Readonly<Tags>) {}
 
   visit(node: IConstruct): void {
     if (!isTaggable(node)) return;
-    const tags = node.terraformResourceType === "azurerm_key_vault_secret" ? this.platformOnly : this.tags;
-    node.tags = { ...tags, ...(node.tagsInput ?? {}) };
+    node.tags = { ...this.tags, ...(node.tagsInput ?? {}) };
   }
 }

@@ -106,7 +106,7 @@ const clusterSchema = z.strictObject({
   kubernetesVersion: z.enum(KUBERNETES_VERSIONS, { error: `accepted: ${KUBERNETES_VERSIONS.join(" | ")}` }),
   /**
    * CIDRs allowed to reach the public API endpoint. Empty keeps the API private (reachable from
-   * inside the network only). @default []
+   * inside the network only); on Azure the mode is `cluster.azure.privateCluster`. @default []
    */
   publicAccessCidrs: z.array(cidrText).default([]),
   /** Days to keep control-plane logs. @default 90 in production, 30 elsewhere */
@@ -122,8 +122,17 @@ const clusterSchema = z.strictObject({
     .optional(),
   azure: z
     .strictObject({
-      /** Entra ID groups given cluster-admin through Azure RBAC for Kubernetes. */
+      /**
+       * Entra ID groups that are cluster admins (AKS binds them to cluster-admin). On Azure at
+       * least one: local accounts are disabled, so they are the cluster's only human admins, and
+       * whoever applies the stacks outside Terraform Cloud (the bootstrap) must be in one.
+       */
       adminGroupObjectIds: z.array(uuid).default([]),
+      /**
+       * A private API server (reachable from the VNet only) or a public one restricted to
+       * `cluster.publicAccessCidrs`. Changing it replaces the AKS cluster. @default true
+       */
+      privateCluster: z.boolean({ error: "accepted: true or false" }).optional(),
     })
     .optional(),
 });
@@ -489,6 +498,43 @@ function checkCloudSqlInstanceNames(env: Environment, report: Report): void {
   });
 }
 
+/**
+ * Azure-only rules. AKS: the API server's private mode is named, never derived from the CIDRs
+ * (azurerm 4.55.0 replaces the cluster when `private_cluster_enabled` changes), and at least one
+ * admin group exists (nobody else can reach a cluster with local accounts disabled).
+ */
+function checkAzure(env: Environment, report: Report): void {
+  if (env.cloud !== "azure") return;
+  const azure = env.cluster.azure;
+  if ((azure?.adminGroupObjectIds ?? []).length === 0) {
+    report(
+      ["cluster", "azure", "adminGroupObjectIds"],
+      azure?.adminGroupObjectIds,
+      "on Azure, at least one Entra ID group object id: AKS has local accounts disabled, so these groups are its only human admins, " +
+        "and the person who bootstraps the environment (or applies its stacks outside Terraform Cloud) must be a member of one",
+    );
+  }
+  const cidrs = env.cluster.publicAccessCidrs;
+  const isPrivate = azure?.privateCluster ?? true;
+  if (isPrivate && cidrs.length > 0) {
+    report(
+      ["cluster", "publicAccessCidrs"],
+      cidrs,
+      `no ranges while cluster.azure.privateCluster is ${azure?.privateCluster === undefined ? "true (the default)" : "true"}: a private AKS API server has no public endpoint. ` +
+        "A cluster created public (by an earlier version, from these ranges) must set cluster.azure.privateCluster: false to stay as it is; " +
+        "to open a private cluster, setting it to false REPLACES the AKS cluster (a new cluster: node pools, volumes and in-cluster data are lost)",
+    );
+  }
+  if (!isPrivate && cidrs.length === 0) {
+    report(
+      ["cluster", "azure", "privateCluster"],
+      false,
+      "true, or false together with at least one range in cluster.publicAccessCidrs: a public AKS API server without authorized ranges is open to the whole internet " +
+        "(switching to true REPLACES the AKS cluster)",
+    );
+  }
+}
+
 type Section = keyof ParsedEnvironment;
 
 /**
@@ -530,6 +576,7 @@ const CHECKS: readonly { readonly needs: readonly Section[]; readonly run: (env:
   { needs: ["apps", "buckets", "databases", "dns"], run: checkReferences },
   { needs: ["production", "cluster", "databases"], run: checkProductionRules },
   { needs: ["production", "cluster", "apps"], run: checkOnDemandCapacity },
+  { needs: ["cloud", "cluster"], run: checkAzure },
 ];
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */

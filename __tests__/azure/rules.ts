@@ -1,0 +1,77 @@
+/**
+ * Rules of the systems that consume the Azure stacks, encoded from their source at the pinned
+ * versions (no azurerm or azapi provider can run here), for the tests to apply to every
+ * synthesized Azure stack and to a case each rule must reject.
+ */
+import type { SynthesizedStack, TfBlock } from "../support/synth";
+
+/**
+ * azurerm 4.55.0 resources and data sources that call a key vault's data plane
+ * (`https://<vault>.vault.azure.net`), so that the vault's network rules apply to whoever runs
+ * Terraform: every resource of hashicorp/terraform-provider-azurerm v4.55.0
+ * internal/services/keyvault/registration.go whose file uses the data-plane client
+ * (`KeyVault.ManagementClient`, package `kermit/sdk/keyvault/7.4/keyvault`), and the data sources
+ * reading secrets, keys and certificates. `azurerm_key_vault` itself goes through ARM, except a
+ * certificate-contacts read whose failure it ignores when public access is off (checked apart).
+ */
+export const KEY_VAULT_DATA_PLANE_TYPES = {
+  resource: [
+    "azurerm_key_vault_secret",
+    "azurerm_key_vault_key",
+    "azurerm_key_vault_certificate",
+    "azurerm_key_vault_certificate_contacts",
+    "azurerm_key_vault_certificate_issuer",
+    "azurerm_key_vault_managed_storage_account",
+    "azurerm_key_vault_managed_storage_account_sas_token_definition",
+  ],
+  data: [
+    "azurerm_key_vault_secret",
+    "azurerm_key_vault_secrets",
+    "azurerm_key_vault_key",
+    "azurerm_key_vault_certificate",
+    "azurerm_key_vault_certificates",
+    "azurerm_key_vault_certificate_data",
+    "azurerm_key_vault_certificate_issuer",
+    "azurerm_key_vault_encrypted_value",
+  ],
+} as const;
+
+/** Addresses in the stack that need a network path to a key vault's data plane. */
+export function keyVaultDataPlaneUsers(stack: SynthesizedStack): string[] {
+  const data = (stack.json as { data?: Record<string, Record<string, unknown>> }).data ?? {};
+  return [
+    ...KEY_VAULT_DATA_PLANE_TYPES.resource.flatMap((type) => Object.keys(stack.resources(type)).map((name) => `${type}.${name}`)),
+    ...KEY_VAULT_DATA_PLANE_TYPES.data.flatMap((type) => Object.keys(data[type] ?? {}).map((name) => `data.${type}.${name}`)),
+  ];
+}
+
+/**
+ * A role assignment's principal is deterministic when it is a managed identity this stack creates
+ * (`${azurerm_user_assigned_identity.<x>.principal_id}`) or a literal object id of a group. Anything
+ * read at plan time from the caller (`data.azurerm_client_config`, an environment variable) changes
+ * with who applies, and azurerm 4.55.0 marks `principal_id` ForceNew
+ * (internal/services/authorization/role_assignment_resource.go), so the assignment would be
+ * destroyed and recreated on every apply by someone else.
+ */
+export function nonDeterministicPrincipals(stack: SynthesizedStack): string[] {
+  const managedIdentity = /^\$\{azurerm_user_assigned_identity\.[^.}]+\.principal_id\}$/;
+  const literalGroup = (role: TfBlock) => role.principal_type === "Group" && /^[0-9a-f-]{36}$/.test(String(role.principal_id));
+  return Object.entries(stack.resources("azurerm_role_assignment"))
+    .filter(([, role]) => !managedIdentity.test(String(role.principal_id)) && !literalGroup(role))
+    .map(([name, role]) => `azurerm_role_assignment.${name} (principal_id ${String(role.principal_id)})`);
+}
+
+/**
+ * Arguments of `azurerm_kubernetes_cluster` whose change forces a new cluster in azurerm 4.55.0
+ * (internal/services/containers/kubernetes_cluster_resource.go: `ForceNew: true` on name,
+ * location, resource_group_name, dns_prefix, private_cluster_enabled, private_dns_zone_id;
+ * `network_profile.*` plugin settings), compared top-level here.
+ */
+export const AKS_REPLACING_ARGUMENTS = ["name", "location", "resource_group_name", "dns_prefix", "private_cluster_enabled", "private_dns_zone_id", "network_profile"] as const;
+
+/** The AKS arguments that differ between two syntheses and would replace the cluster. */
+export function aksReplacement(before: SynthesizedStack, after: SynthesizedStack): string[] {
+  const a = before.one("azurerm_kubernetes_cluster");
+  const b = after.one("azurerm_kubernetes_cluster");
+  return AKS_REPLACING_ARGUMENTS.filter((argument) => JSON.stringify(a[argument]) !== JSON.stringify(b[argument]));
+}
