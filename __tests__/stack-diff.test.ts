@@ -200,6 +200,15 @@ describe("offline answer: hand-made cases", () => {
     expect(diffStack("s", cfg(before), cfg(after), RULES).changes).toEqual([expect.objectContaining({ action: "update", reason: "in place: instance_class" })]);
   });
 
+  it("loads a table only from the file named for its provider and version", () => {
+    const dir = tempDir("rules");
+    writeFileSync(join(dir, "sources.json"), JSON.stringify({ note: "not a table" }));
+    writeFileSync(join(dir, "aws-5.100.0.json"), JSON.stringify({ provider: "hashicorp/aws", version: "5.100.0", source: "t", replaceForcing: {} }));
+    expect([...loadRules(dir).keys()]).toEqual(["aws@5.100.0"]);
+    writeFileSync(join(dir, "aws-5.99.0.json"), JSON.stringify({ provider: "hashicorp/aws", version: "5.100.0", source: "t", replaceForcing: {} }));
+    expect(() => loadRules(dir)).toThrow("aws-5.99.0.json: provider hashicorp/aws 5.100.0 belongs in aws-5.100.0.json");
+  });
+
   it("reports a conditional replace-forcing change as unknown, with the condition", () => {
     const rules: RuleTables = new Map([["aws@5.100.0", { provider: "hashicorp/aws", version: "5.100.0", source: "test", replaceForcing: { aws_db_instance: { attributes: ["username"], conditional: [{ path: "engine_version", when: "when it is a downgrade" }] } } }]]);
     const diff = diffStack("s", cfg(awsStack({ aws_db_instance: { db: { engine_version: "16.4" } } })), cfg(awsStack({ aws_db_instance: { db: { engine_version: "16.3" } } })), rules);

@@ -13,7 +13,7 @@ export interface ResourceRules {
   /** Dotted attribute paths whose change always replaces the resource (`launch_template.id`). */
   readonly attributes: readonly string[];
   /** Paths whose change replaces the resource only in some cases, and when. */
-  readonly conditional?: readonly { readonly path: string; readonly when: string }[];
+  readonly conditional?: readonly { readonly path: string; readonly when: unknown }[];
   /** Where in the provider's source the rule comes from. */
   readonly file?: string;
 }
@@ -40,9 +40,10 @@ export function loadRules(dir: string = RULES_DIR): RuleTables {
   if (!existsSync(dir)) return tables;
   for (const file of readdirSync(dir).filter((name) => name.endsWith(".json")).sort()) {
     const table = JSON.parse(readFileSync(join(dir, file), "utf8")) as ProviderRules;
+    // Other files (indexes, sources) are not tables.
+    if (typeof table.replaceForcing !== "object" || table.replaceForcing === null) continue;
     const expected = `${providerType(table.provider)}-${table.version}.json`;
     if (file !== expected) throw new Error(`${join(dir, file)}: provider ${table.provider} ${table.version} belongs in ${expected}`);
-    if (typeof table.replaceForcing !== "object" || table.replaceForcing === null) throw new Error(`${join(dir, file)}: replaceForcing missing`);
     tables.set(ruleKey(providerType(table.provider), table.version), table);
   }
   return tables;

@@ -321,6 +321,7 @@ class Analysis {
   }
 
   private computeStatus(address: string, from: string): Status {
+    if (!this.base.resources.has(from)) return { action: "create", basis: "table", reason: "" };
     const afterFull = this.head.resources.get(address) ?? {};
     const beforeFull = this.base.resources.get(from) ?? {};
     const key = this.providerKey(address, afterFull);
@@ -343,7 +344,7 @@ class Analysis {
         return {
           action: "unknown",
           basis: "table",
-          reason: [...conditional.map(([c]) => `${c.path} changed, which replaces it ${c.when}`), ...maybe.map(([path, d]) => `${path} ${d.kind === "same" ? "" : d.why}`)].join("; "),
+          reason: [...conditional.map(([c]) => `${c.path} changed, which replaces it ${typeof c.when === "string" ? c.when : `when ${JSON.stringify(c.when)}`}`), ...maybe.map(([path, d]) => `${path} ${d.kind === "same" ? "" : d.why}`)].join("; "),
         };
       }
       if (whole.kind !== "same") return { action: "update", basis: "table", reason: `in place: ${this.changedKeys(before, after).join(", ")}` };
@@ -435,8 +436,8 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
     const advice = analysis.moveAdvice(address, added);
     changes.push({ address, action: "delete", basis: advice ? "address" : "table", reason: advice ?? "no longer in the configuration", stateful: stateful.get(address) });
   }
-  const keys = new Set([...base.providers.keys(), ...head.providers.keys()]);
-  for (const key of [...keys].sort()) {
+  // Provider settings that change nothing Terraform plans (credentials, features, skip flags).
+  for (const key of [...head.providers.keys()].filter((k) => base.providers.has(k)).sort()) {
     const change = analysis.providerChange(key);
     if (change.other) notes.push(`provider settings changed: ${change.other}`);
   }

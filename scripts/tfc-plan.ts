@@ -103,7 +103,7 @@ export class TfcClient {
 
   /** A speculative plan of a stack directory in a workspace; the JSON plan's text. */
   async speculativePlan(workspace: Workspace, stackDir: string, message: string): Promise<{ runId: string; plan: string }> {
-    const deadline = Date.now() + (this.options.timeoutMs ?? 30 * 60_000);
+    const deadline = Date.now() + (this.options.timeoutMs ?? 20 * 60_000);
     const poll = async () => {
       if (Date.now() > deadline) throw new Error("timed out waiting for Terraform Cloud");
       await this.sleep(this.options.pollMs ?? 5_000);
@@ -202,35 +202,31 @@ interface CloudBlock {
   readonly workspaces?: { readonly name?: string };
 }
 
-/** Plans every changed stack that has a Terraform Cloud workspace; returns what happened per stack. */
+/** Plans every changed stack that has a Terraform Cloud workspace, all at once; returns what happened per stack. */
 export async function planChangedStacks(baseDir: string, headDir: string, outDir: string, options: TfcOptions): Promise<Map<string, string>> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const outcome = new Map<string, string>();
   mkdirSync(outDir, { recursive: true });
-  for (const stack of changedStacks(baseDir, headDir)) {
+  const planOne = async (stack: string): Promise<string> => {
     const stackDir = join(headDir, "stacks", stack);
     const config = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as { terraform?: { cloud?: CloudBlock } };
     const cloud = config.terraform?.cloud;
     const name = cloud?.workspaces?.name;
-    if (!cloud || !name) {
-      outcome.set(stack, "no Terraform Cloud workspace in its configuration: offline answer");
-    } else {
-      const client = new TfcClient({ ...options, hostname: cloud.hostname ?? options.hostname ?? "app.terraform.io" });
-      try {
-        const workspace = await client.workspace(cloud.organization, name);
-        if (!workspace) outcome.set(stack, `workspace ${cloud.organization}/${name} does not exist yet: offline answer`);
-        else {
-          const { runId, plan } = await client.speculativePlan(workspace, stackDir, `pull request check of ${stack}`);
-          writeFileSync(join(outDir, `${stack}.json`), plan);
-          outcome.set(stack, `speculative plan ${runId} in ${cloud.organization}/${name}`);
-        }
-      } catch (error) {
-        outcome.set(stack, `Terraform Cloud failed (${(error as Error).message}): offline answer`);
-      }
+    if (!cloud || !name) return "no Terraform Cloud workspace in its configuration: offline answer";
+    const client = new TfcClient({ ...options, hostname: cloud.hostname ?? options.hostname ?? "app.terraform.io" });
+    try {
+      const workspace = await client.workspace(cloud.organization, name);
+      if (!workspace) return `workspace ${cloud.organization}/${name} does not exist yet: offline answer`;
+      const { runId, plan } = await client.speculativePlan(workspace, stackDir, `pull request check of ${stack}`);
+      writeFileSync(join(outDir, `${stack}.json`), plan);
+      return `speculative plan ${runId} in ${cloud.organization}/${name}`;
+    } catch (error) {
+      return `Terraform Cloud failed (${(error as Error).message}): offline answer`;
     }
-    log(`${stack}: ${outcome.get(stack)}`);
-  }
-  return outcome;
+  };
+  const stacks = changedStacks(baseDir, headDir);
+  const outcomes = await Promise.all(stacks.map(async (stack) => [stack, await planOne(stack)] as const));
+  for (const [stack, outcome] of outcomes) log(`${stack}: ${outcome}`);
+  return new Map(outcomes);
 }
 
 if (require.main === module) {
