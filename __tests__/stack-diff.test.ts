@@ -1,10 +1,32 @@
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { promisify } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { EnvironmentInput } from "../constructs/core/spec";
 import { synthesize } from "../stacks/app";
-import { diffDirectories, renderSummary } from "../scripts/stack-diff";
-import { baseSpec } from "./support/fixtures";
+import { AWS_TAGGABLE, AWS_UNTAGGABLE, diffDirectories, diffStack, diffStackFromPlan, parseStack, renderSummary, type StackDiff } from "../scripts/stack-diff";
+import type { PlanJson } from "../scripts/plan-json";
+import { loadRules, type RuleTables } from "../scripts/replace-rules";
+import { CHART_DEFAULT_VOLUMES, statefulResources } from "../scripts/stateful";
+import { archive, changedStacks, planChangedStacks, type Http } from "../scripts/tfc-plan";
+import { requiredProviders } from "../scripts/provider-mirror";
+import { baseSpec, everyAppSpec } from "./support/fixtures";
 import { tempDir } from "./support/outdir";
+import { PLUGIN_MIRROR, terraformUnavailable } from "./support/terraform";
+
+const run = promisify(execFile);
+type Json = Record<string, unknown>;
+
+/**
+ * A test fixture of replace-forcing attributes of hashicorp/aws 5.100.0 (the project's tables,
+ * scripts/provider-rules/, come from another change). "The provider re-checks the fixture" below
+ * plans every attribute of it against the real provider.
+ */
+const FIXTURE_RULES_DIR = join(__dirname, "fixtures", "provider-rules");
+const RULES = loadRules(FIXTURE_RULES_DIR);
+const NO_RULES: RuleTables = new Map();
 
 function synthTo(spec: EnvironmentInput): string {
   const outdir = join(tempDir("diff"), "synthesized");
@@ -13,37 +35,560 @@ function synthTo(spec: EnvironmentInput): string {
 }
 
 const base = synthTo(baseSpec());
-const infra = (dir: string, head: string) => diffDirectories(dir, head).find((d) => d.stack === "test-infra");
+const stackOf = (baseDir: string, headDir: string, stack = "test-infra"): StackDiff => {
+  const diff = diffDirectories(baseDir, headDir, { rules: RULES }).find((d) => d.stack === stack);
+  if (!diff) throw new Error(`no ${stack}`);
+  return diff;
+};
+const change = (diff: StackDiff, address: RegExp) => diff.changes.filter((c) => address.test(c.address));
 
-describe("pull-request diff of the synthesized Terraform", () => {
+describe("offline answer: the synthesized JSON, provider blocks and the replace-forcing table", () => {
   it("reports nothing for an unchanged spec", () => {
-    const diffs = diffDirectories(base, synthTo(baseSpec()));
-    expect(diffs.every((d) => d.added.length + d.changed.length + d.destroyed.length + d.replaced.length === 0)).toBe(true);
+    const diffs = diffDirectories(base, synthTo(baseSpec()), { rules: RULES });
+    expect(diffs.flatMap((d) => d.changes)).toEqual([]);
     expect(renderSummary(diffs, false)).toContain("No resource changes.");
   });
 
   it("counts an in-place change and allows it", () => {
-    const head = synthTo({ ...baseSpec(), buckets: [{ name: "logs", purpose: "logs", expirationDays: 60 }] });
-    const diff = infra(base, head);
-    expect(diff?.changed).toEqual([expect.stringMatching(/^aws_s3_bucket_lifecycle_configuration\.platform_bucket-logs_lifecycle_/)]);
-    expect(diff?.stateful).toEqual([]);
+    const diff = stackOf(base, synthTo({ ...baseSpec(), buckets: [{ name: "logs", purpose: "logs", expirationDays: 60 }] }));
+    expect(diff.changes).toEqual([expect.objectContaining({ address: expect.stringMatching(/^aws_s3_bucket_lifecycle_configuration\.platform_bucket-logs_lifecycle_/), action: "update", basis: "table" })]);
+    expect(diff.stateful).toEqual([]);
   });
 
-  it("refuses a renamed bucket: its data would be destroyed", () => {
+  it("a region change replaces every resource of the stack and refuses the stateful ones", () => {
+    const head = synthTo({ ...baseSpec(), accounts: { aws: { region: "eu-west-1", accountId: "123456789012" } } });
+    const infra = stackOf(base, head);
+    const resources = parseStack(readFileSync(join(head, "stacks", "test-infra", "cdk.tf.json"), "utf8")).resources.size;
+    expect(infra.changes.filter((c) => c.action === "replace" && c.basis === "provider-config")).toHaveLength(resources);
+    expect(infra.replaced[0]).toContain("aws region: \"eu-central-1\" → \"eu-west-1\"");
+    for (const type of ["aws_db_instance", "aws_s3_bucket", "aws_eks_cluster", "aws_kms_key", "aws_cloudwatch_log_group", "aws_route53_zone"].filter((t) => infra.changes.some((c) => c.address.startsWith(`${t}.`)))) {
+      expect(infra.stateful).toContainEqual(expect.stringMatching(new RegExp(`^${type}\\..* replaced: loses `)));
+    }
+    // The apps stack reads its cluster through the AWS provider: its Kubernetes objects move to
+    // whatever cluster the new region has.
+    const apps = stackOf(base, head, "test-apps");
+    expect(apps.changes.filter((c) => c.address.startsWith("helm_release.")).every((c) => c.action === "replace" && c.reason.includes("data.aws_eks_cluster"))).toBe(true);
+    expect(renderSummary([infra, apps], false)).toContain("> [!CAUTION]");
+  });
+
+  it("an account change replaces every resource too", () => {
+    const infra = stackOf(base, synthTo({ ...baseSpec(), accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } } }));
+    expect(infra.changes.every((c) => c.action === "replace" && c.basis === "provider-config" && c.reason.includes("allowed_account_ids"))).toBe(true);
+    expect(infra.stateful).toContainEqual(expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs_[A-F0-9]+ replaced: loses every object in the bucket$/));
+  });
+
+  it("an owner change updates every taggable resource in place (default_tags), and nothing else", () => {
+    const infra = stackOf(base, synthTo({ ...baseSpec(), owner: "analytics-team" }));
+    expect(infra.changes.length).toBeGreaterThan(20);
+    expect(infra.changes.every((c) => c.action === "update" && c.basis === "provider-config" && c.reason.includes("default_tags"))).toBe(true);
+    expect(change(infra, /^aws_vpc\./)).toHaveLength(1);
+    expect(change(infra, /^aws_route_table_association\./)).toEqual([]);
+    expect(infra.stateful).toEqual([]);
+    expect(renderSummary([infra], false)).not.toContain("No resource changes");
+  });
+
+  it("a CIDR change replaces the network and what sits in it, not as 'changed'", () => {
+    const infra = stackOf(base, synthTo({ ...baseSpec(), network: { cidr: "10.43.0.0/16" } }));
+    const replaced = (pattern: RegExp) => change(infra, pattern).filter((c) => c.action === "replace" && c.basis === "table");
+    expect(replaced(/^aws_vpc\./)[0]?.reason).toMatch(/^cidr_block "10\.42\.0\.0\/16" → "10\.43\.0\.0\/16"/);
+    const subnets = change(infra, /^aws_subnet\./);
+    expect(subnets.length).toBeGreaterThanOrEqual(6);
+    expect(subnets.every((c) => c.action === "replace" && c.reason.includes("cidr_block"))).toBe(true);
+    // Replaced only because what they point at is new:
+    expect(replaced(/^aws_route_table_association\./).map((c) => c.reason)).toContainEqual(expect.stringMatching(/^subnet_id refers to aws_subnet\..*\.id, new once aws_subnet\..* is replaced/));
+    expect(replaced(/^aws_eks_node_group\./)[0]?.reason).toContain("subnet_ids");
+    expect(replaced(/^aws_security_group\./)[0]?.reason).toContain("vpc_id refers to aws_vpc.");
+    expect(infra.replaced.length).toBeGreaterThan(20);
+    expect(infra.unknown).toEqual([]);
+    expect(renderSummary([infra], false)).toMatch(/\| test-infra \| offline \(config \+ tables\) \| 0 \| \d+ \| 0 \| 0 \| [2-9]\d \| 0 \|/);
+  });
+
+  it("a node pool size change replaces the node group (instance_types), and says so", () => {
+    const spec = baseSpec();
+    const infra = stackOf(base, synthTo({ ...spec, cluster: { ...spec.cluster, nodePools: [{ name: "system", size: "large", minNodes: 2, maxNodes: 4 }] } }));
+    const nodeGroups = change(infra, /^aws_eks_node_group\./);
+    expect(nodeGroups).toEqual([expect.objectContaining({ action: "replace", basis: "table", reason: expect.stringMatching(/^instance_types /) })]);
+    expect(infra.stateful).toEqual([]);
+  });
+
+  it("a zone count change replaces the node group (subnet_ids)", () => {
+    const spec = baseSpec();
+    const infra = stackOf(base, synthTo({ ...spec, network: { cidr: "10.42.0.0/16", zones: 3 } }));
+    expect(change(infra, /^aws_eks_node_group\./)).toEqual([expect.objectContaining({ action: "replace", reason: expect.stringMatching(/^subnet_ids /) })]);
+    expect(change(infra, /^aws_subnet\./).filter((c) => c.action === "create").length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("refuses a renamed bucket, and says a moved block will not help (the bucket name changed too)", () => {
     const head = synthTo({ ...baseSpec(), buckets: [{ name: "audit", purpose: "logs", expirationDays: 30 }], apps: [{ name: "airflow", database: "main", bucket: "audit" }] });
-    const diff = infra(base, head);
-    expect(diff?.stateful).toContainEqual(expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs_[A-F0-9]+ destroyed$/));
-    expect(diff?.replaced).toContainEqual(expect.stringMatching(/address changed, now aws_s3_bucket\.platform_bucket-audit_/));
-    const summary = renderSummary(diffDirectories(base, head), false);
+    const diff = stackOf(base, head);
+    const bucket = change(diff, /^aws_s3_bucket\.platform_bucket-logs_[A-F0-9]+$/)[0];
+    expect(bucket).toMatchObject({ action: "delete", basis: "address", stateful: "every object in the bucket" });
+    expect(bucket?.reason).toMatch(/now aws_s3_bucket\.platform_bucket-audit_[A-F0-9]+\?\) and so did bucket "test-logs-123456789012" → "test-audit-123456789012": a moved block will not help/);
+    expect(diff.stateful).toContainEqual(expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs_[A-F0-9]+ destroyed: loses every object in the bucket$/));
+    const summary = renderSummary(diffDirectories(base, head, { rules: RULES }), false);
     expect(summary).toContain("> [!CAUTION]");
     expect(summary).toContain("allow-stateful-replacement");
-    expect(renderSummary(diffDirectories(base, head), true)).toContain("Allowed by label");
+    expect(renderSummary(diffDirectories(base, head, { rules: RULES }), true)).toContain("Allowed by label");
+  });
+});
+
+/** A stack's JSON, AWS provider in eu-west-1 with default tags, as the synthesized stacks have it. */
+function awsStack(resources: Record<string, Record<string, Json>>, extra: Json = {}, provider: Json = {}): Json {
+  return {
+    terraform: { required_providers: { aws: { source: "aws", version: "5.100.0" } } },
+    provider: {
+      aws: [
+        {
+          region: "eu-west-1",
+          access_key: "offline-check",
+          secret_key: "offline-check",
+          skip_credentials_validation: true,
+          skip_requesting_account_id: true,
+          skip_metadata_api_check: true,
+          default_tags: [{ tags: { owner: "data-platform" } }],
+          ...provider,
+        },
+      ],
+    },
+    resource: resources,
+    ...extra,
+  };
+}
+const cfg = (stack: Json) => parseStack(JSON.stringify(stack));
+
+describe("offline answer: hand-made cases", () => {
+  it("refuses the deletion of a log group, a secret and a key", () => {
+    const before = awsStack({
+      aws_cloudwatch_log_group: { lg: { name: "/aws/eks/c/cluster" } },
+      aws_secretsmanager_secret: { sec: { name: "db-admin" } },
+      aws_kms_key: { k: { description: "k" } },
+      aws_iam_role: { r: { name: "r", assume_role_policy: "{}" } },
+    });
+    const after = awsStack({ aws_iam_role: { r: { name: "r", assume_role_policy: "{}" } } });
+    const diff = diffStack("s", cfg(before), cfg(after), RULES);
+    expect(diff.stateful).toEqual([
+      "aws_cloudwatch_log_group.lg destroyed: loses the logs in the group",
+      "aws_kms_key.k destroyed: loses the key: data encrypted with it (database, cluster secrets, logs) cannot be decrypted once it is deleted",
+      "aws_secretsmanager_secret.sec destroyed: loses every version of the secret's value",
+    ]);
   });
 
-  it("flags a change of a replace-forcing attribute (the bucket name) as a replacement", () => {
-    const moved = { ...baseSpec(), accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } } };
-    const diff = infra(base, synthTo(moved));
-    expect(diff?.replaced).toContainEqual(expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs_[A-F0-9]+ \(bucket changed\)$/));
-    expect(diff?.stateful).toContainEqual(expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs_[A-F0-9]+ replaced$/));
+  it("advises a moved block only when the replace-forcing attributes are equal", () => {
+    const before = awsStack({ aws_s3_bucket: { old_id: { bucket: "acme-lake" } } });
+    const same = diffStack("s", cfg(before), cfg(awsStack({ aws_s3_bucket: { new_id: { bucket: "acme-lake" } } })), RULES);
+    expect(same.changes.find((c) => c.action === "delete")?.reason).toBe(
+      "address changed to aws_s3_bucket.new_id: add `moved { from = aws_s3_bucket.old_id, to = aws_s3_bucket.new_id }` (or keep the construct id): its replace-forcing attributes are equal, so it becomes an update in place",
+    );
+    const renamed = diffStack("s", cfg(before), cfg(awsStack({ aws_s3_bucket: { new_id: { bucket: "acme-lake-2" } } })), RULES);
+    expect(renamed.changes.find((c) => c.action === "delete")?.reason).toContain("a moved block will not help");
+    // With the moved block, the same bucket is an unchanged resource at its new address.
+    const moved = diffStack("s", cfg(before), cfg(awsStack({ aws_s3_bucket: { new_id: { bucket: "acme-lake" } } }, { moved: [{ from: "aws_s3_bucket.old_id", to: "aws_s3_bucket.new_id" }] })), RULES);
+    expect(moved.changes).toEqual([]);
+    expect(moved.notes).toContain("aws_s3_bucket.old_id moved to aws_s3_bucket.new_id (moved block)");
+  });
+
+  it("calls a change unknown, never 'changed', when the table lacks the provider version or the type", () => {
+    const before = awsStack({ aws_db_instance: { db: { identifier: "db", instance_class: "db.t4g.micro" } } });
+    const after = awsStack({ aws_db_instance: { db: { identifier: "db", instance_class: "db.t4g.small" } } });
+    const noTable = diffStack("s", cfg(before), cfg(after), NO_RULES);
+    expect(noTable.unknown).toEqual(["aws_db_instance.db (unknown: replace-forcing attributes unknown (no table for aws 5.100.0); changed: instance_class)"]);
+    expect(noTable.stateful).toEqual(["aws_db_instance.db may be replaced: loses the database and its automated backups"]);
+    const otherType = diffStack("s", cfg(awsStack({ aws_ebs_volume: { v: { availability_zone: "eu-west-1a", size: 10 } } })), cfg(awsStack({ aws_ebs_volume: { v: { availability_zone: "eu-west-1a", size: 20 } } })), RULES);
+    expect(otherType.unknown[0]).toContain("the aws 5.100.0 table has no aws_ebs_volume");
+    expect(otherType.stateful).toEqual(["aws_ebs_volume.v may be replaced: loses the volume's data"]);
+    // With the table, the same instance class change is an update in place.
+    expect(diffStack("s", cfg(before), cfg(after), RULES).changes).toEqual([expect.objectContaining({ action: "update", reason: "in place: instance_class" })]);
+  });
+
+  it("loads a table only from the file named for its provider and version", () => {
+    const dir = tempDir("rules");
+    writeFileSync(join(dir, "sources.json"), JSON.stringify({ note: "not a table" }));
+    writeFileSync(join(dir, "aws-5.100.0.json"), JSON.stringify({ provider: "hashicorp/aws", version: "5.100.0", source: "t", replaceForcing: {} }));
+    expect([...loadRules(dir).keys()]).toEqual(["aws@5.100.0"]);
+    writeFileSync(join(dir, "aws-5.99.0.json"), JSON.stringify({ provider: "hashicorp/aws", version: "5.100.0", source: "t", replaceForcing: {} }));
+    expect(() => loadRules(dir)).toThrow("aws-5.99.0.json: provider hashicorp/aws 5.100.0 belongs in aws-5.100.0.json");
+  });
+
+  it("reports a conditional replace-forcing change as unknown, with the condition", () => {
+    const rules: RuleTables = new Map([["aws@5.100.0", { provider: "hashicorp/aws", version: "5.100.0", source: "test", replaceForcing: { aws_db_instance: { attributes: ["username"], conditional: [{ path: "engine_version", when: "when it is a downgrade" }] } } }]]);
+    const diff = diffStack("s", cfg(awsStack({ aws_db_instance: { db: { engine_version: "16.4" } } })), cfg(awsStack({ aws_db_instance: { db: { engine_version: "16.3" } } })), rules);
+    expect(diff.unknown).toEqual(["aws_db_instance.db (unknown: engine_version changed, which replaces it when it is a downgrade)"]);
+  });
+
+  it("replaces what follows a provider that points elsewhere, on every cloud", () => {
+    const azurerm = (subscription: string) => ({
+      terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.55.0" } } },
+      provider: { azurerm: [{ features: [{}], subscription_id: subscription, tenant_id: "t" }] },
+      resource: { azurerm_key_vault: { kv: { name: "kv" } } },
+    });
+    expect(diffStack("s", cfg(azurerm("a")), cfg(azurerm("b")), NO_RULES).stateful).toEqual(["azurerm_key_vault.kv replaced: loses every secret and key in the vault"]);
+    const google = (project: string) => ({
+      terraform: { required_providers: { google: { source: "google", version: "6.50.0" } } },
+      provider: { google: [{ project, region: "europe-west1" }] },
+      resource: { google_storage_bucket: { b: { name: "b", location: "EU" } } },
+    });
+    expect(diffStack("s", cfg(google("p1")), cfg(google("p2")), NO_RULES).changes).toEqual([expect.objectContaining({ action: "replace", basis: "provider-config", reason: 'google project: "p1" → "p2"' })]);
+    const tfe = (organization: string) => ({
+      terraform: { required_providers: { tfe: { source: "hashicorp/tfe", version: "0.71.0" } } },
+      provider: { tfe: [{ organization }] },
+      resource: { tfe_workspace: { w: { name: "w" } } },
+    });
+    expect(diffStack("s", cfg(tfe("a")), cfg(tfe("b")), NO_RULES).changes[0]?.action).toBe("replace");
+    const kubernetes = (cluster: string) => ({
+      terraform: { required_providers: { aws: { source: "aws", version: "5.100.0" }, kubernetes: { source: "kubernetes", version: "2.38.0" } } },
+      provider: { aws: [{ region: "eu-west-1" }], kubernetes: [{ host: "${data.aws_eks_cluster.c.endpoint}" }] },
+      data: { aws_eks_cluster: { c: { name: cluster } } },
+      resource: { kubernetes_persistent_volume_claim_v1: { pvc: { metadata: { name: "data" } } } },
+    });
+    expect(diffStack("s", cfg(kubernetes("a")), cfg(kubernetes("b")), NO_RULES).stateful).toEqual(["kubernetes_persistent_volume_claim_v1.pvc replaced: loses the claim's volume"]);
+    const unknownProvider = (endpoint: string) => ({ terraform: { required_providers: { foo: { source: "acme/foo", version: "1.0.0" } } }, provider: { foo: [{ endpoint }] }, resource: { foo_thing: { t: {} } } });
+    expect(diffStack("s", cfg(unknownProvider("a")), cfg(unknownProvider("b")), NO_RULES).changes[0]).toMatchObject({ action: "unknown", basis: "provider-config" });
+  });
+});
+
+describe("what holds data in the apps stacks", () => {
+  const apps = parseStack(readFileSync(join(synthTo(everyAppSpec("aws", false)), "stacks", "test-apps", "cdk.tf.json"), "utf8"));
+  const stateful = statefulResources(apps.resources);
+  const releases = (pattern: RegExp) => [...apps.resources.keys()].filter((address) => address.startsWith("helm_release.") && pattern.test(address));
+
+  it("holds the releases whose charts claim volumes with our values, and their namespaces", () => {
+    for (const address of [...releases(/monitoring-monitoring/), ...releases(/datahub-prerequisites/)]) expect(stateful.get(address)).toMatch(/persistent volumes/);
+    expect(stateful.get(releases(/monitoring-monitoring/)[0] ?? "")).toContain("values: prometheus.prometheusSpec.storageSpec.volumeClaimTemplate");
+    expect(stateful.get(releases(/datahub-prerequisites/)[0] ?? "")).toContain("the opensearch volumes (chart default)");
+    // Our values turn the Airflow and Airbyte chart volumes off (Kubernetes executor, no Redis or
+    // triggerer volume; external PostgreSQL, S3 instead of MinIO).
+    for (const address of [...releases(/airflow-airflow/), ...releases(/airbyte-airbyte/), ...releases(/metabase-metabase/)]) expect(stateful.get(address)).toBeUndefined();
+    const namespaces = [...stateful.keys()].filter((address) => address.startsWith("kubernetes_namespace_v1."));
+    expect(namespaces.length).toBeGreaterThanOrEqual(2);
+    expect([...apps.resources.keys()].filter((a) => a.startsWith("kubernetes_storage_class_v1.")).every((a) => !stateful.has(a))).toBe(true);
+  });
+
+  const charts = join(__dirname, "..", "..", "shared", "charts");
+  it.skipIf(!existsSync(charts))("knows the chart defaults that create volumes (the charts' own values.yaml)", () => {
+    const defaults = (chart: string) => parseYaml(readFileSync(join(charts, chart, "values.yaml"), "utf8")) as Json;
+    expect(CHART_DEFAULT_VOLUMES.airflow?.map((v) => v.creates(defaults("airflow")))).toEqual([true, true, true]);
+    expect(CHART_DEFAULT_VOLUMES.airbyte?.map((v) => v.creates(defaults("airbyte-v2")))).toEqual([true, true]);
+    expect(CHART_DEFAULT_VOLUMES["datahub-prerequisites"]?.map((v) => [v.what, v.creates(defaults("datahub-prerequisites"))])).toEqual([
+      ["the opensearch volumes", true],
+      ["the mysql volumes", true],
+      ["the kafka volumes", true],
+      ["the elasticsearch volumes", false],
+      ["the neo4j volumes", false],
+      ["the postgresql volumes", false],
+    ]);
+  });
+});
+
+describe("the command", () => {
+  const tsx = join(__dirname, "..", "node_modules", ".bin", "tsx");
+  const script = join(__dirname, "..", "scripts", "stack-diff.ts");
+  it("exits 1 on a refused stateful change, 0 with the label", () => {
+    const head = synthTo({ ...baseSpec(), buckets: [{ name: "audit", purpose: "logs", expirationDays: 30 }], apps: [{ name: "airflow", database: "main", bucket: "audit" }] });
+    const refused = spawnSync(tsx, [script, base, head, "--rules", FIXTURE_RULES_DIR], { encoding: "utf8" });
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toContain("Refused");
+    const allowed = spawnSync(tsx, [script, base, head, "--rules", FIXTURE_RULES_DIR, "--allow-stateful"], { encoding: "utf8" });
+    expect(allowed.status).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The provider's answer: real plans of the mirrored AWS provider
+
+const unavailable = terraformUnavailable();
+
+/**
+ * Plans `after` against a state made from `before`: a plan of `before` gives the planned values,
+ * which become the state (each with a synthetic id), then `after` is planned with -refresh=false.
+ */
+async function planOnState(before: Json, after: Json): Promise<PlanJson> {
+  const dir = tempDir("gate-plan");
+  const cliConfig = join(dir, "mirror.tfrc");
+  writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
+  const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" };
+  const terraform = (cwd: string, ...args: string[]) => run("terraform", args, { cwd, env, maxBuffer: 256 * 1024 * 1024 });
+  const [b, a] = [join(dir, "before"), join(dir, "after")];
+  mkdirSync(b);
+  writeFileSync(join(b, "main.tf.json"), JSON.stringify(before, null, 1));
+  await terraform(b, "init", "-no-color", "-input=false");
+  await terraform(b, "plan", "-no-color", "-input=false", "-refresh=false", "-out=plan");
+  const planned = JSON.parse((await terraform(b, "show", "-json", "plan")).stdout) as { planned_values: { root_module: { resources?: { type: string; name: string; schema_version?: number; values: Json }[] } } };
+  const resources = (planned.planned_values.root_module.resources ?? []).map((r) => ({
+    mode: "managed",
+    type: r.type,
+    name: r.name,
+    provider: 'provider["registry.terraform.io/hashicorp/aws"]',
+    instances: [{ schema_version: r.schema_version ?? 0, attributes: { ...r.values, id: `synthetic-${r.type}-${r.name}` }, sensitive_attributes: [] }],
+  }));
+  mkdirSync(a);
+  cpSync(join(b, ".terraform"), join(a, ".terraform"), { recursive: true });
+  cpSync(join(b, ".terraform.lock.hcl"), join(a, ".terraform.lock.hcl"));
+  writeFileSync(join(a, "terraform.tfstate"), JSON.stringify({ version: 4, terraform_version: "1.11.4", serial: 1, lineage: "00000000-0000-4000-8000-000000000000", outputs: {}, resources }));
+  writeFileSync(join(a, "main.tf.json"), JSON.stringify(after, null, 1));
+  await terraform(a, "plan", "-no-color", "-input=false", "-refresh=false", "-out=plan");
+  return JSON.parse((await terraform(a, "show", "-json", "plan")).stdout) as PlanJson;
+}
+
+const CASES = JSON.parse(readFileSync(join(__dirname, "fixtures", "aws-replace-cases.json"), "utf8")) as Record<string, { base: Json; changes: Json }>;
+
+describe.skipIf(unavailable !== undefined)("the provider's answer (hashicorp/aws 5.100.0 from the mirror)", () => {
+  // One resource per (type, attribute): `before` is the case's base, `after` changes that attribute only.
+  const verification = { before: {} as Record<string, Record<string, Json>>, after: {} as Record<string, Record<string, Json>> };
+  for (const [type, { base: config, changes }] of Object.entries(CASES)) {
+    for (const attribute of Object.keys({ ...config, ...changes })) {
+      const after = { ...config };
+      if (attribute in changes) after[attribute] = changes[attribute];
+      else delete after[attribute];
+      (verification.before[type] ??= {})[attribute] = config;
+      (verification.after[type] ??= {})[attribute] = after;
+    }
+  }
+  const scenarioBefore = awsStack({
+    aws_eks_node_group: { ng: { cluster_name: "c", node_group_name: "general", node_role_arn: "arn:aws:iam::123456789012:role/n", subnet_ids: ["subnet-1"], instance_types: ["m6i.large"], scaling_config: { desired_size: 1, min_size: 1, max_size: 2 } } },
+    aws_s3_bucket: { logs: { bucket: "acme-logs" } },
+    aws_cloudwatch_log_group: { lg: { name: "/aws/eks/c/cluster" } },
+    aws_secretsmanager_secret: { sec: { name: "db-admin" } },
+    aws_kms_key: { k: { description: "k" } },
+  });
+  const scenarioAfter = awsStack(
+    {
+      aws_eks_node_group: { ng: { cluster_name: "c", node_group_name: "general", node_role_arn: "arn:aws:iam::123456789012:role/n", subnet_ids: ["subnet-1"], instance_types: ["m6i.xlarge"], scaling_config: { desired_size: 1, min_size: 1, max_size: 2 } } },
+      aws_s3_bucket: { audit: { bucket: "acme-audit" } },
+      aws_kms_key: { k: { description: "k" } },
+    },
+    {},
+    { default_tags: [{ tags: { owner: "analytics" } }] },
+  );
+  const regionBefore = awsStack({ aws_s3_bucket: { logs: { bucket: "acme-logs" } }, aws_vpc: { v: { cidr_block: "10.0.0.0/16" } } });
+  const regionAfter = awsStack({ aws_s3_bucket: { logs: { bucket: "acme-logs" } }, aws_vpc: { v: { cidr_block: "10.0.0.0/16" } } }, {}, { region: "eu-central-1" });
+  let verificationPlan: PlanJson;
+  let scenarioPlan: PlanJson;
+  let regionPlan: PlanJson;
+  let schema: { provider_schemas: Record<string, { resource_schemas: Record<string, { block: { attributes?: Record<string, unknown> } }> }> };
+
+  beforeAll(async () => {
+    verificationPlan = await planOnState(awsStack(verification.before), awsStack(verification.after));
+    scenarioPlan = await planOnState(scenarioBefore, scenarioAfter);
+    regionPlan = await planOnState(regionBefore, regionAfter);
+    const dir = tempDir("gate-schema");
+    const { resource: _none, ...providerOnly } = awsStack({});
+    writeFileSync(join(dir, "main.tf.json"), JSON.stringify(providerOnly));
+    const cliConfig = join(dir, "mirror.tfrc");
+    writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
+    const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, CHECKPOINT_DISABLE: "1" };
+    await run("terraform", ["init", "-no-color", "-input=false"], { cwd: dir, env });
+    schema = JSON.parse((await run("terraform", ["providers", "schema", "-json"], { cwd: dir, env, maxBuffer: 256 * 1024 * 1024 })).stdout);
+  });
+
+  it("re-checks the fixture table: an attribute is in it exactly when the provider replaces on its change", () => {
+    const fixture = RULES.get("aws@5.100.0");
+    const disagreements: string[] = [];
+    for (const rc of verificationPlan.resource_changes ?? []) {
+      const attribute = rc.address.split(".")[1] ?? "";
+      const byProvider = rc.change.actions.includes("delete") && (rc.change.replace_paths ?? []).some((path) => path[0] === attribute);
+      const byTable = (fixture?.replaceForcing[rc.type]?.attributes ?? []).some((path) => path === attribute || path.startsWith(`${attribute}.`));
+      if (byProvider !== byTable) disagreements.push(`${rc.address}: provider ${byProvider ? "replaces" : "updates"}, table says ${byTable ? "replace" : "update"}`);
+    }
+    expect(disagreements).toEqual([]);
+    expect((verificationPlan.resource_changes ?? []).length).toBe(Object.values(verification.after).reduce((n, byName) => n + Object.keys(byName).length, 0));
+    // Every attribute of the fixture was planned.
+    for (const [type, rules] of Object.entries(fixture?.replaceForcing ?? {})) for (const path of rules.attributes) expect(CASES[type]?.changes).toHaveProperty(path.split(".")[0] ?? "");
+  });
+
+  it("reads a plan that replaces a node group, renames a bucket, deletes a log group and a secret, and retags", () => {
+    const diff = diffStackFromPlan("s", scenarioPlan, cfg(scenarioBefore), cfg(scenarioAfter), RULES);
+    expect(diff.source).toBe("plan");
+    expect(diff.replaced).toEqual(["aws_eks_node_group.ng (replaced (provider): the provider cannot update it in place: instance_types)"]);
+    expect(diff.added).toEqual(["aws_s3_bucket.audit"]);
+    expect(diff.destroyed).toEqual(["aws_cloudwatch_log_group.lg", "aws_s3_bucket.logs", "aws_secretsmanager_secret.sec"]);
+    expect(diff.changed).toEqual(["aws_kms_key.k"]); // tags_all: the owner tag
+    expect(diff.stateful).toEqual([
+      "aws_cloudwatch_log_group.lg destroyed: loses the logs in the group",
+      "aws_s3_bucket.logs destroyed: loses every object in the bucket",
+      "aws_secretsmanager_secret.sec destroyed: loses every version of the secret's value",
+    ]);
+    // The offline answer agrees with the provider on every resource.
+    const offline = diffStack("s", cfg(scenarioBefore), cfg(scenarioAfter), RULES);
+    expect(offline.changes.map((c) => [c.address, c.action])).toEqual(diff.changes.map((c) => [c.address, c.action]));
+    expect(renderSummary([diff], false)).toContain("| s | provider (plan) | 1 | 1 | 3 | 1 | 0 | 0 |");
+  });
+
+  it("a region change the plan does not show (no refresh) is still a replacement of everything", () => {
+    expect((regionPlan.resource_changes ?? []).map((rc) => rc.change.actions.join())).toEqual(["no-op", "no-op"]);
+    const diff = diffStackFromPlan("s", regionPlan, cfg(regionBefore), cfg(regionAfter), RULES);
+    expect(diff.stateful).toEqual(['aws_s3_bucket.logs replaced: loses every object in the bucket']);
+    expect(diff.replaced).toContainEqual('aws_vpc.v (replaced (provider-config): aws region: "eu-west-1" → "eu-central-1")');
+  });
+
+  it("knows which AWS types take default_tags (the provider schema's tags_all)", () => {
+    const resources = schema.provider_schemas["registry.terraform.io/hashicorp/aws"]?.resource_schemas ?? {};
+    for (const type of AWS_TAGGABLE) expect([type, "tags_all" in (resources[type]?.block.attributes ?? {})]).toEqual([type, true]);
+    for (const type of AWS_UNTAGGABLE) expect([type, type in resources && !("tags_all" in (resources[type]?.block.attributes ?? {}))]).toEqual([type, true]);
+    const synthesized = new Set(requiredTypes(join(__dirname, "..", "synthesized")).filter((type) => type.startsWith("aws_")));
+    expect([...synthesized].filter((type) => !AWS_TAGGABLE.has(type) && !AWS_UNTAGGABLE.has(type))).toEqual([]);
+  });
+});
+
+function requiredTypes(synthesizedDir: string): string[] {
+  const types = new Set<string>();
+  for (const stack of readdirSync(join(synthesizedDir, "stacks"))) {
+    const config = JSON.parse(readFileSync(join(synthesizedDir, "stacks", stack, "cdk.tf.json"), "utf8")) as { resource?: Record<string, unknown> };
+    for (const type of Object.keys(config.resource ?? {})) types.add(type);
+  }
+  return [...types];
+}
+
+describe("plan JSON cases only a refreshed plan shows (shaped as Terraform's JSON output format)", () => {
+  const plan = (resource_changes: Json[], extra: Json = {}): PlanJson => ({ format_version: "1.2", terraform_version: "1.11.4", resource_changes, ...extra }) as unknown as PlanJson;
+  const bucket = { address: "aws_s3_bucket.logs", mode: "managed", type: "aws_s3_bucket", name: "logs" };
+
+  it("a stateful object not found at refresh and created again is a replacement", () => {
+    const p = plan([{ ...bucket, change: { actions: ["create"], before: null, after: { bucket: "acme-logs" } } }], { resource_drift: [{ ...bucket, change: { actions: ["delete"], before: { bucket: "acme-logs" }, after: null } }] });
+    const diff = diffStackFromPlan("s", p, cfg(awsStack({ aws_s3_bucket: { logs: { bucket: "acme-logs" } } })), cfg(awsStack({ aws_s3_bucket: { logs: { bucket: "acme-logs" } } })), RULES);
+    expect(diff.stateful).toEqual(["aws_s3_bucket.logs replaced: loses every object in the bucket"]);
+    expect(diff.replaced[0]).toContain("the refresh did not find it");
+  });
+
+  it("create-before-destroy, forget and an errored plan", () => {
+    const cbd = diffStackFromPlan("s", plan([{ ...bucket, action_reason: "replace_because_cannot_update", change: { actions: ["create", "delete"], replace_paths: [["bucket"]], before: { bucket: "a" }, after: { bucket: "b" } } }]), cfg(awsStack({})), cfg(awsStack({})), RULES);
+    expect(cbd.replaced).toEqual(["aws_s3_bucket.logs (replaced (provider): the provider cannot update it in place: bucket (create before destroy))"]);
+    const forget = diffStackFromPlan("s", plan([{ ...bucket, change: { actions: ["forget"], before: { bucket: "a" }, after: null } }]), cfg(awsStack({})), cfg(awsStack({})), RULES);
+    expect(forget.stateful).toEqual([]);
+    expect(forget.notes).toContain("aws_s3_bucket.logs is removed from the state and left in place (not destroyed)");
+    const errored = diffStackFromPlan("s", plan([], { errored: true }), cfg(awsStack({ aws_s3_bucket: { logs: { bucket: "a" } } })), cfg(awsStack({})), RULES);
+    expect(errored.source).toBe("config");
+    expect(errored.stateful).toEqual(["aws_s3_bucket.logs destroyed: loses every object in the bucket"]);
+  });
+
+  it("takes plans from a directory per stack", () => {
+    const head = synthTo({ ...baseSpec(), owner: "analytics-team" });
+    const plans = tempDir("plans");
+    writeFileSync(join(plans, "test-infra.json"), JSON.stringify(plan([{ ...bucket, change: { actions: ["update"], before: {}, after: {} } }])));
+    const diffs = diffDirectories(base, head, { rules: RULES, plansDir: plans });
+    expect(diffs.find((d) => d.stack === "test-infra")).toMatchObject({ source: "plan", changed: ["aws_s3_bucket.logs"] });
+    expect(diffs.find((d) => d.stack === "test-apps")?.source).toBe("config");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Terraform Cloud speculative plans, against responses shaped as the HCP Terraform API docs show
+
+interface Call {
+  method: string;
+  url: string;
+  body?: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+/** Replays responses per `METHOD url` in order; records every call. */
+function recorded(responses: Record<string, { status: number; body?: unknown; location?: string }[]>): { http: Http; calls: Call[] } {
+  const calls: Call[] = [];
+  const http: Http = async (url, init = {}) => {
+    const method = init.method ?? "GET";
+    calls.push({ method, url, body: init.body, headers: init.headers });
+    const queue = responses[`${method} ${url}`];
+    const response = queue && queue.length > 1 ? queue.shift() : queue?.[0];
+    if (!response) throw new Error(`unexpected ${method} ${url}`);
+    return {
+      status: response.status,
+      headers: { get: (name: string) => (name.toLowerCase() === "location" ? (response.location ?? null) : null) },
+      text: async () => (typeof response.body === "string" ? response.body : response.body === undefined ? "" : JSON.stringify(response.body)),
+    };
+  };
+  return { http, calls };
+}
+
+describe("Terraform Cloud speculative plans (scripts/tfc-plan.ts, replayed API responses)", () => {
+  const api = "https://app.terraform.io/api/v2";
+  const planText = JSON.stringify({ format_version: "1.2", resource_changes: [] });
+  // Response bodies trimmed to the fields used, with the docs' sample ids and shapes:
+  // workspaces.mdx "Show workspace", configuration-versions.mdx "Create/Show a Configuration
+  // Version", run.mdx "Create a Run"/"Get run details", plans.mdx "Retrieve the JSON execution plan".
+  const happy = () => ({
+    "GET https://app.terraform.io/api/v2/organizations/acme-data/workspaces/test-infra": [{ status: 200, body: { data: { id: "ws-2Qhk7LHgbMrm3grF", type: "workspaces", attributes: { name: "test-infra", "working-directory": "synthesized/stacks/test-infra" } } } }],
+    "POST https://app.terraform.io/api/v2/workspaces/ws-2Qhk7LHgbMrm3grF/configuration-versions": [{ status: 201, body: { data: { id: "cv-UYwHEakurukz85nW", type: "configuration-versions", attributes: { "auto-queue-runs": false, error: null, "error-message": null, source: "tfe-api", speculative: true, status: "pending", "status-timestamps": {}, "upload-url": "https://archivist.terraform.io/v1/object/9224c6b3-2e14-4cd7-adff-ed484d7294c2" } } } }],
+    "PUT https://archivist.terraform.io/v1/object/9224c6b3-2e14-4cd7-adff-ed484d7294c2": [{ status: 200 }],
+    "GET https://app.terraform.io/api/v2/configuration-versions/cv-UYwHEakurukz85nW": [
+      { status: 200, body: { data: { id: "cv-UYwHEakurukz85nW", type: "configuration-versions", attributes: { status: "pending" } } } },
+      { status: 200, body: { data: { id: "cv-UYwHEakurukz85nW", type: "configuration-versions", attributes: { status: "uploaded" } } } },
+    ],
+    "POST https://app.terraform.io/api/v2/runs": [{ status: 201, body: { data: { id: "run-CZcmD7eagjhyX0vN", type: "runs", attributes: { "plan-only": true, status: "pending" } } } }],
+    "GET https://app.terraform.io/api/v2/runs/run-CZcmD7eagjhyX0vN": [
+      { status: 200, body: { data: { id: "run-CZcmD7eagjhyX0vN", type: "runs", attributes: { status: "planning" } } } },
+      { status: 200, body: { data: { id: "run-CZcmD7eagjhyX0vN", type: "runs", attributes: { status: "planned_and_finished" } } } },
+    ],
+    "GET https://app.terraform.io/api/v2/runs/run-CZcmD7eagjhyX0vN/plan/json-output": [{ status: 204 }, { status: 307, location: "https://archivist.terraform.io/v1/object/plan-json" }],
+    "GET https://archivist.terraform.io/v1/object/plan-json": [{ status: 200, body: planText }],
+  });
+  const dirs = () => {
+    const baseDir = synthTo(baseSpec());
+    const headDir = synthTo({ ...baseSpec(), owner: "analytics-team", terraformCloud: { organization: "acme-data", project: "data-platform" } });
+    return { baseDir, headDir };
+  };
+  const { baseDir, headDir } = dirs();
+
+  it("plans each changed stack with a workspace, and saves the JSON plan for stack-diff", async () => {
+    const { http, calls } = recorded({
+      ...happy(),
+      "GET https://app.terraform.io/api/v2/organizations/acme-data/workspaces/test-apps": [{ status: 404, body: { errors: [{ status: "404", title: "not found" }] } }],
+    });
+    const out = tempDir("tfc-out");
+    const outcome = await planChangedStacks(baseDir, headDir, out, { token: "t0ken", http, sleep: async () => {}, log: () => {} });
+    expect(Object.fromEntries(outcome)).toEqual({
+      "test-apps": "workspace acme-data/test-apps does not exist yet: offline answer",
+      "test-infra": "speculative plan run-CZcmD7eagjhyX0vN in acme-data/test-infra",
+    });
+    expect(readFileSync(join(out, "test-infra.json"), "utf8")).toBe(planText);
+    const cv = calls.find((c) => c.method === "POST" && c.url.endsWith("/configuration-versions"));
+    expect(JSON.parse(String(cv?.body))).toEqual({ data: { type: "configuration-versions", attributes: { "auto-queue-runs": false, speculative: true } } });
+    const runCall = calls.find((c) => c.method === "POST" && c.url === `${api}/runs`);
+    expect(JSON.parse(String(runCall?.body))).toEqual({
+      data: {
+        type: "runs",
+        attributes: { "plan-only": true, message: "pull request check of test-infra" },
+        relationships: { workspace: { data: { type: "workspaces", id: "ws-2Qhk7LHgbMrm3grF" } }, "configuration-version": { data: { type: "configuration-versions", id: "cv-UYwHEakurukz85nW" } } },
+      },
+    });
+    expect(calls.filter((c) => c.url.startsWith(api)).every((c) => c.headers?.Authorization === "Bearer t0ken" && c.headers?.["Content-Type"] === "application/vnd.api+json")).toBe(true);
+    // The temporary URLs are not sent the token.
+    expect(calls.filter((c) => c.url.startsWith("https://archivist")).every((c) => c.headers?.Authorization === undefined)).toBe(true);
+    // The archive holds the stack at the workspace's working directory.
+    const upload = calls.find((c) => c.method === "PUT");
+    const file = join(tempDir("tfc-archive"), "upload.tar.gz");
+    writeFileSync(file, upload?.body as Uint8Array);
+    expect(execFileSync("tar", ["-tzf", file], { encoding: "utf8" }).split("\n")).toContain("./synthesized/stacks/test-infra/cdk.tf.json");
+  });
+
+  it("falls back to the offline answer when a run errors or the API refuses", async () => {
+    const responses = happy();
+    responses["GET https://app.terraform.io/api/v2/runs/run-CZcmD7eagjhyX0vN"] = [{ status: 200, body: { data: { id: "run-CZcmD7eagjhyX0vN", type: "runs", attributes: { status: "errored" } } } }];
+    const { http } = recorded({ ...responses, "GET https://app.terraform.io/api/v2/organizations/acme-data/workspaces/test-apps": [{ status: 401, body: { errors: [{ status: "401", title: "unauthorized" }] } }] });
+    const out = tempDir("tfc-out");
+    const outcome = await planChangedStacks(baseDir, headDir, out, { token: "t", http, sleep: async () => {}, log: () => {} });
+    expect(outcome.get("test-infra")).toBe("Terraform Cloud failed (run run-CZcmD7eagjhyX0vN ended errored): offline answer");
+    expect(outcome.get("test-apps")).toBe("Terraform Cloud failed (GET /organizations/acme-data/workspaces/test-apps: HTTP 401 (unauthorized)): offline answer");
+    expect(existsSync(join(out, "test-infra.json"))).toBe(false);
+  });
+
+  it("plans only stacks whose directory changed, and archives at the root without a working directory", () => {
+    expect(changedStacks(baseDir, baseDir)).toEqual([]);
+    expect(changedStacks(baseDir, headDir)).toEqual(["test-apps", "test-infra"]);
+    const file = join(tempDir("tfc-archive"), "root.tar.gz");
+    writeFileSync(file, archive(join(headDir, "stacks", "test-infra"), ""));
+    expect(execFileSync("tar", ["-tzf", file], { encoding: "utf8" }).split("\n")).toContain("./cdk.tf.json");
+  });
+});
+
+describe("the provider mirror of the pull-request workflow", () => {
+  it("covers every provider version of every synthesized stack", () => {
+    expect(requiredProviders(join(__dirname, "..", "synthesized")).map((p) => `${p.source} ${p.version}`)).toEqual([
+      "hashicorp/aws 5.100.0",
+      "hashicorp/azurerm 4.55.0",
+      "hashicorp/google 6.50.0",
+      "hashicorp/helm 3.1.1",
+      "hashicorp/kubernetes 2.38.0",
+      "hashicorp/random 3.7.2",
+      "hashicorp/tfe 0.71.0",
+    ]);
   });
 });

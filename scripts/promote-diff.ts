@@ -44,7 +44,8 @@ export function promoteDiff(fromName: string, toName: string): string {
     lines.push(`## ${kind} stack`, "");
     lines.push(`- only in ${toName}: ${diff.added.length ? diff.added.join(", ") : "none"}`);
     lines.push(`- only in ${fromName}: ${diff.destroyed.length ? diff.destroyed.join(", ") : "none"}`);
-    lines.push(`- configured differently: ${[...diff.changed, ...diff.replaced].join(", ") || "none"}`, "");
+    const different = diff.changes.filter((c) => c.action !== "create" && c.action !== "delete").map((c) => c.address);
+    lines.push(`- configured differently: ${different.join(", ") || "none"}`, "");
   }
   return lines.join("\n");
 }

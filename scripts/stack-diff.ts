@@ -1,117 +1,533 @@
 /**
- * What a change to the synthesized Terraform does, per stack, computed from the JSON of the base
- * and the head (no cloud access): resources added, changed, destroyed, and replaced (a
- * replace-forcing attribute changed, or the address moved). A destroyed or replaced stateful
- * resource (database, bucket, cluster, key, vault, zone) is an error unless allowed.
+ * What a pull request does to each stack, and whether it may: resources created, updated in
+ * place, destroyed, replaced, or of unknown effect. A destroy or replacement of a resource that
+ * holds data (scripts/stateful.ts) is refused unless the PR has the `allow-stateful-replacement`
+ * label.
  *
- *   tsx scripts/stack-diff.ts <base synthesized dir> <head synthesized dir> [--allow-stateful]
+ * Per stack, the answer is the provider's when a plan is given (`--plans <dir>` with
+ * `<stack>.json` from `terraform show -json`, e.g. Terraform Cloud's speculative plan fetched by
+ * scripts/tfc-plan.ts). Otherwise it is computed offline from the synthesized JSON of the base and
+ * the head:
+ * - provider blocks: a change of where the provider points (AWS region or account, Azure
+ *   subscription or tenant, Google project or region, the Kubernetes cluster, the Terraform Cloud
+ *   organization) replaces every resource of that provider: the old ones are abandoned and new,
+ *   empty ones created; a default tags/labels change updates every taggable resource in place;
+ * - resources: a change of an attribute the provider's table (scripts/replace-rules.ts) lists as
+ *   replace-forcing replaces the resource, also when the attribute only refers to a resource that
+ *   is replaced (its id is new); other changes update in place; a type or provider version without
+ *   a table is "unknown" (it may be replaced);
+ * - addresses: a resource whose address changed is destroyed and created unless a `moved` block
+ *   says otherwise; the summary says whether a moved block would help.
  *
- * Prints a Markdown summary (for the pull request's job summary) and exits 1 on a refused
- * stateful change.
+ *   tsx scripts/stack-diff.ts <base synthesized dir> <head synthesized dir>
+ *       [--plans <dir>] [--rules <dir>] [--allow-stateful]
+ *
+ * Prints a Markdown summary (the pull request's job summary); exits 1 on a refused stateful change.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { AWS_STATEFUL_TYPES } from "../constructs/aws";
-import { AZURE_STATEFUL_TYPES } from "../constructs/azure";
-import { GCP_STATEFUL_TYPES } from "../constructs/gcp";
-import type { StatefulResourceTypes } from "../constructs/core/interfaces";
+import { changesFromPlan, type Action, type Basis, type Change, type PlanJson } from "./plan-json";
+import { loadRules, providerType, ruleKey, RULES_DIR, type ResourceRules, type RuleTables } from "./replace-rules";
+import { resourceTypeOf, statefulResources } from "./stateful";
 
-export const STATEFUL_TYPES: StatefulResourceTypes = { ...AWS_STATEFUL_TYPES, ...AZURE_STATEFUL_TYPES, ...GCP_STATEFUL_TYPES };
+export type { Action, Basis, Change } from "./plan-json";
 
-type Resources = ReadonlyMap<string, unknown>;
+type Json = Record<string, unknown>;
+export type Resources = ReadonlyMap<string, Json>;
+
+export interface StackConfig {
+  readonly required: Readonly<Record<string, { readonly source: string; readonly version: string }>>;
+  /** Provider blocks by `<local name>` or `<local name>.<alias>`. */
+  readonly providers: ReadonlyMap<string, Json>;
+  readonly resources: Resources;
+  /** Data sources by `data.<type>.<name>`. */
+  readonly data: Resources;
+  readonly moved: readonly { readonly from: string; readonly to: string }[];
+}
 
 export interface StackDiff {
   readonly stack: string;
+  /** `plan`: the provider's answer; `config`: computed offline from the synthesized JSON. */
+  readonly source: "plan" | "config";
+  readonly changes: readonly Change[];
+  readonly notes: readonly string[];
   readonly added: string[];
   readonly changed: string[];
   readonly destroyed: string[];
-  /** `address (why)` */
+  /** `address (replaced (<basis>): why)` */
   readonly replaced: string[];
-  /** Destroyed or replaced stateful resources. */
+  /** `address (unknown: why)`: may be replaced. */
+  readonly unknown: string[];
+  /** Destroyed, replaced or possibly replaced resources that hold data: `address <what happens>: <what is lost>`. */
   readonly stateful: string[];
 }
 
-/** Resources of a synthesized stack by Terraform address, without cdktf's metadata. */
-export function resourcesOf(stackJson: string): Resources {
-  const parsed = JSON.parse(stackJson) as { resource?: Record<string, Record<string, Record<string, unknown>>> };
-  const resources = new Map<string, unknown>();
-  for (const [type, byName] of Object.entries(parsed.resource ?? {})) {
-    for (const [name, config] of Object.entries(byName)) {
-      const { "//": _metadata, ...rest } = config;
-      resources.set(`${type}.${name}`, rest);
+const META = new Set(["//", "depends_on", "lifecycle", "provider", "count", "for_each", "provisioner", "connection"]);
+
+function withoutMeta(config: Json): Json {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !META.has(key)));
+}
+
+const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** A synthesized stack (cdk.tf.json text) as the parts the diff compares. */
+export function parseStack(stackJson: string): StackConfig {
+  const parsed = JSON.parse(stackJson) as {
+    terraform?: { required_providers?: Record<string, { source: string; version: string }> };
+    provider?: Record<string, Json[] | Json>;
+    resource?: Record<string, Record<string, Json>>;
+    data?: Record<string, Record<string, Json>>;
+    moved?: { from: string; to: string }[];
+  };
+  const providers = new Map<string, Json>();
+  for (const [name, blocks] of Object.entries(parsed.provider ?? {})) {
+    for (const block of Array.isArray(blocks) ? blocks : [blocks]) {
+      providers.set(typeof block.alias === "string" ? `${name}.${block.alias}` : name, block);
     }
   }
-  return resources;
+  const flatten = (blocks: Record<string, Record<string, Json>> | undefined, prefix: string) => {
+    const out = new Map<string, Json>();
+    for (const [type, byName] of Object.entries(blocks ?? {})) for (const [name, config] of Object.entries(byName)) out.set(`${prefix}${type}.${name}`, config);
+    return out;
+  };
+  return { required: parsed.terraform?.required_providers ?? {}, providers, resources: flatten(parsed.resource, ""), data: flatten(parsed.data, "data."), moved: parsed.moved ?? [] };
 }
 
-const typeOf = (address: string) => address.slice(0, address.indexOf("."));
-
-function attribute(config: unknown, path: string): unknown {
-  return path.split(".").reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), config);
+/** Resources of a synthesized stack by Terraform address, without cdktf's metadata. */
+export function resourcesOf(stackJson: string): Map<string, unknown> {
+  return new Map([...parseStack(stackJson).resources].map(([address, config]) => [address, withoutMeta(config)]));
 }
 
-/** Compares one stack's resources before and after. */
-export function diffStack(stack: string, base: Resources, head: Resources): StackDiff {
-  const added = [...head.keys()].filter((address) => !base.has(address)).sort();
-  const destroyed = [...base.keys()].filter((address) => !head.has(address)).sort();
-  const changed: string[] = [];
-  const replaced: string[] = [];
-  for (const [address, config] of head) {
-    if (!base.has(address) || JSON.stringify(base.get(address)) === JSON.stringify(config)) continue;
-    const forcing = (STATEFUL_TYPES[typeOf(address)] ?? []).filter((path) => JSON.stringify(attribute(base.get(address), path)) !== JSON.stringify(attribute(config, path)));
-    if (forcing.length > 0) replaced.push(`${address} (${forcing.join(", ")} changed)`);
-    else changed.push(address);
+const EMPTY: StackConfig = { required: {}, providers: new Map(), resources: new Map(), data: new Map(), moved: [] };
+
+// ---------------------------------------------------------------------------------------------
+// Provider blocks
+
+/**
+ * Where each provider points: a change replaces every resource of that provider (the old objects
+ * stay where they were, unmanaged; new, empty ones are created where the provider now points).
+ * Argument names of the pinned providers' configuration (aws 5.100.0, azurerm 4.55.0, google
+ * 6.50.0, kubernetes 2.38.0, helm 3.1.1 with its `kubernetes` object, tfe 0.71.0).
+ */
+export const PROVIDER_IDENTITY: Readonly<Record<string, readonly string[]>> = {
+  aws: ["region", "allowed_account_ids", "forbidden_account_ids", "assume_role", "assume_role_with_web_identity", "profile", "endpoints"],
+  azurerm: ["subscription_id", "tenant_id", "environment", "metadata_host"],
+  azuread: ["tenant_id", "environment"],
+  google: ["project", "region", "zone", "universe_domain"],
+  "google-beta": ["project", "region", "zone", "universe_domain"],
+  kubernetes: ["host", "config_path", "config_paths", "config_context", "config_context_cluster", "cluster_ca_certificate"],
+  helm: ["kubernetes.host", "kubernetes.config_path", "kubernetes.config_paths", "kubernetes.config_context", "kubernetes.config_context_cluster", "kubernetes.cluster_ca_certificate"],
+  tfe: ["organization", "hostname"],
+  random: [],
+  time: [],
+  tls: [],
+  null: [],
+};
+
+/** Provider arguments that add tags or labels to every resource that takes them. */
+export const PROVIDER_TAGS: Readonly<Record<string, readonly string[]>> = {
+  aws: ["default_tags", "ignore_tags"],
+  google: ["default_labels", "add_terraform_attribution_label"],
+  "google-beta": ["default_labels", "add_terraform_attribution_label"],
+};
+
+/**
+ * AWS resource types with `tags_all` (so `default_tags` reaches them) and without, in
+ * hashicorp/aws 5.100.0's schema (`terraform providers schema -json`; the test re-reads it).
+ */
+export const AWS_TAGGABLE: ReadonlySet<string> = new Set([
+  "aws_cloudwatch_log_group", "aws_db_instance", "aws_db_parameter_group", "aws_db_subnet_group", "aws_default_security_group", "aws_eip", "aws_eks_access_entry",
+  "aws_eks_addon", "aws_eks_cluster", "aws_eks_node_group", "aws_flow_log", "aws_iam_openid_connect_provider", "aws_iam_role", "aws_internet_gateway", "aws_kms_key",
+  "aws_launch_template", "aws_nat_gateway", "aws_route53_zone", "aws_route_table", "aws_s3_bucket", "aws_secretsmanager_secret", "aws_security_group", "aws_subnet",
+  "aws_vpc", "aws_vpc_endpoint", "aws_vpc_security_group_ingress_rule",
+]);
+export const AWS_UNTAGGABLE: ReadonlySet<string> = new Set([
+  "aws_eks_access_policy_association", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_kms_alias", "aws_route", "aws_route_table_association",
+  "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block",
+  "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning",
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Values and references
+
+/** The value at a dotted path; a list (a nested block) is looked into element-wise. */
+export function valueAt(config: unknown, path: string): unknown {
+  let nodes: unknown[] = [config];
+  for (const key of path.split(".")) {
+    nodes = nodes.flatMap((node) => {
+      if (Array.isArray(node)) return /^\d+$/.test(key) ? [node[Number(key)]] : node.map((item) => (isObject(item) ? item[key] : undefined));
+      if (isObject(node)) return /^\d+$/.test(key) && !(key in node) ? [node] : [node[key]];
+      return [undefined];
+    });
   }
-  // A construct renamed or moved: its old address is destroyed while one of the same type appears.
-  for (const address of destroyed) {
-    const successor = added.find((candidate) => typeOf(candidate) === typeOf(address));
-    if (successor !== undefined) replaced.push(`${address} (address changed, now ${successor}: add a moved block or keep the construct id)`);
-  }
-  const stateful = [
-    ...destroyed.filter((address) => typeOf(address) in STATEFUL_TYPES).map((address) => `${address} destroyed`),
-    ...replaced.filter((entry) => typeOf(entry) in STATEFUL_TYPES && !entry.includes("address changed")).map((entry) => `${entry.split(" ")[0]} replaced`),
-  ];
-  return { stack, added, changed: changed.sort(), destroyed, replaced: replaced.sort(), stateful };
+  const defined = nodes.filter((node) => node !== undefined);
+  return defined.length === 0 ? undefined : defined.length === 1 ? defined[0] : defined;
 }
 
-function stacksIn(dir: string): Map<string, Resources> {
+interface Reference {
+  /** `aws_vpc.main` or `data.aws_eks_cluster.this` */
+  readonly address: string;
+  /** First attribute after the address (`id`, `metadata`), if any. */
+  readonly attribute?: string;
+}
+
+const REFERENCE = /\b((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)((?:\[[^\]]*\])?)(?:\.([A-Za-z_][A-Za-z0-9_]*))?/g;
+
+function references(value: unknown, known: (address: string) => boolean): Reference[] {
+  if (typeof value === "string") {
+    if (!value.includes("${")) return [];
+    return [...value.matchAll(REFERENCE)].filter((m) => known(m[1] ?? "")).map((m) => ({ address: m[1] ?? "", attribute: m[3] }));
+  }
+  if (Array.isArray(value)) return value.flatMap((item) => references(item, known));
+  if (isObject(value)) return Object.values(value).flatMap((item) => references(item, known));
+  return [];
+}
+
+type Delta = { readonly kind: "same" } | { readonly kind: "changed" | "maybe"; readonly why: string };
+const SAME: Delta = { kind: "same" };
+
+const short = (value: unknown) => {
+  const text = value === undefined ? "(unset)" : JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+};
+
+interface Status {
+  readonly action: "none" | Action;
+  readonly basis: Basis;
+  readonly reason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The offline analysis of one stack
+
+class Analysis {
+  private readonly statuses = new Map<string, Status | "pending">();
+  private readonly providerChanges = new Map<string, { identity?: string; identityUnknown?: string; tags?: string; other?: string }>();
+
+  constructor(
+    readonly base: StackConfig,
+    readonly head: StackConfig,
+    readonly rules: RuleTables,
+  ) {}
+
+  private known = (address: string) => this.head.resources.has(address) || this.head.data.has(address);
+
+  /** `aws` or `aws.alias` for a resource or data source config. */
+  providerKey(address: string, config: Json): string {
+    if (typeof config.provider === "string") return config.provider.replace(/^\$\{(.*)\}$/, "$1");
+    return resourceTypeOf(address).split("_")[0] ?? "";
+  }
+
+  providerType(key: string, side: StackConfig = this.head): string {
+    const local = key.split(".")[0] ?? key;
+    const required = side.required[local];
+    return required ? providerType(required.source) : local;
+  }
+
+  /** How a value changed from base to head, following references to resources and data sources. */
+  delta(before: unknown, after: unknown): Delta {
+    if (JSON.stringify(before) !== JSON.stringify(after)) return { kind: "changed", why: `${short(before)} → ${short(after)}` };
+    let maybe: Delta | undefined;
+    for (const reference of references(after, this.known)) {
+      const d = this.referenceDelta(reference);
+      if (d.kind === "changed") return d;
+      if (d.kind === "maybe") maybe ??= d;
+    }
+    return maybe ?? SAME;
+  }
+
+  private referenceDelta({ address, attribute }: Reference): Delta {
+    if (address.startsWith("data.")) {
+      const before = this.base.data.get(address);
+      const after = this.head.data.get(address) ?? {};
+      if (before === undefined) return { kind: "changed", why: `refers to the new ${address}` };
+      const provider = this.providerChange(this.providerKey(address, after));
+      if (provider.identity) return { kind: "changed", why: `refers to ${address}, read through a provider that now points elsewhere (${provider.identity})` };
+      const d = this.delta(withoutMeta(before), withoutMeta(after));
+      return d.kind === "same" ? SAME : { kind: d.kind, why: `refers to ${address}, whose arguments changed (${d.why})` };
+    }
+    const status = this.status(address);
+    const after = this.head.resources.get(address) ?? {};
+    const before = this.base.resources.get(address) ?? {};
+    const inConfig = attribute !== undefined && attribute in after;
+    if (status.action === "none" || status.action === "create") return SAME;
+    if (inConfig) return this.delta(before[attribute], after[attribute]);
+    if (status.action === "replace") return { kind: "changed", why: `refers to ${address}${attribute ? `.${attribute}` : ""}, new once ${address} is replaced` };
+    if (status.action === "unknown") return { kind: "maybe", why: `refers to ${address}, which may be replaced` };
+    // An in-place update keeps computed attributes (ids, ARNs).
+    return SAME;
+  }
+
+  /** What changed in a provider block between base and head. */
+  providerChange(key: string): { identity?: string; identityUnknown?: string; tags?: string; other?: string } {
+    const cached = this.providerChanges.get(key);
+    if (cached) return cached;
+    this.providerChanges.set(key, {});
+    const before = this.base.providers.get(key) ?? {};
+    const after = this.head.providers.get(key) ?? {};
+    const type = this.providerType(key);
+    const identityPaths = PROVIDER_IDENTITY[type];
+    const tagPaths = PROVIDER_TAGS[type] ?? [];
+    const result: { identity?: string; identityUnknown?: string; tags?: string; other?: string } = {};
+    // `<key> <path>[, <path>]: <why>`, paths with the same cause together.
+    const describe = (paths: readonly string[]) => {
+      const byWhy = new Map<string, string[]>();
+      for (const path of paths) {
+        const d = this.delta(valueAt(before, path), valueAt(after, path));
+        if (d.kind !== "same") byWhy.set(d.why, [...(byWhy.get(d.why) ?? []), path]);
+      }
+      return [...byWhy].map(([why, grouped]) => `${key} ${grouped.join(", ")}: ${why}`);
+    };
+    if (identityPaths === undefined) {
+      const d = this.delta(before, after);
+      if (d.kind !== "same") result.identityUnknown = `provider ${key} (${type}) changed and its effect is not known: ${d.why}`;
+    } else {
+      const identity = describe(identityPaths);
+      if (identity.length > 0) result.identity = identity.join("; ");
+      const tags = describe(tagPaths);
+      if (tags.length > 0) result.tags = tags.join("; ");
+      const rest = Object.keys({ ...before, ...after }).filter((k) => !identityPaths.some((p) => p.split(".")[0] === k) && !tagPaths.includes(k));
+      const other = describe(rest);
+      if (other.length > 0) result.other = other.join("; ");
+    }
+    const baseVersion = this.base.required[key.split(".")[0] ?? key]?.version;
+    const headVersion = this.head.required[key.split(".")[0] ?? key]?.version;
+    if (baseVersion && headVersion && baseVersion !== headVersion) result.other = [result.other, `${key} version ${baseVersion} → ${headVersion} (judged with ${headVersion}'s table)`].filter(Boolean).join("; ");
+    this.providerChanges.set(key, result);
+    return result;
+  }
+
+  rulesFor(address: string, config: Json): { rules?: ResourceRules; missing?: string } {
+    const key = this.providerKey(address, config);
+    const local = key.split(".")[0] ?? key;
+    const required = this.head.required[local];
+    const type = resourceTypeOf(address);
+    if (!required) return { missing: `no required_providers entry for ${local}` };
+    const table = this.rules.get(ruleKey(providerType(required.source), required.version));
+    if (!table) return { missing: `no table for ${providerType(required.source)} ${required.version}` };
+    const rules = table.replaceForcing[type];
+    return rules ? { rules } : { missing: `the ${providerType(required.source)} ${required.version} table has no ${type}` };
+  }
+
+  /** What happens to a resource that exists in base (at `from`) and head (at `address`). */
+  status(address: string, from: string = address): Status {
+    const cached = this.statuses.get(address);
+    if (cached === "pending") return { action: "none", basis: "table", reason: "" };
+    if (cached) return cached;
+    this.statuses.set(address, "pending");
+    const result = this.computeStatus(address, from);
+    this.statuses.set(address, result);
+    return result;
+  }
+
+  private computeStatus(address: string, from: string): Status {
+    if (!this.base.resources.has(from)) return { action: "create", basis: "table", reason: "" };
+    const afterFull = this.head.resources.get(address) ?? {};
+    const beforeFull = this.base.resources.get(from) ?? {};
+    const key = this.providerKey(address, afterFull);
+    const provider = this.providerChange(key);
+    if (provider.identity) return { action: "replace", basis: "provider-config", reason: provider.identity };
+    if (provider.identityUnknown) return { action: "unknown", basis: "provider-config", reason: provider.identityUnknown };
+    const before = withoutMeta(beforeFull);
+    const after = withoutMeta(afterFull);
+    const { rules, missing } = this.rulesFor(address, afterFull);
+    const whole = this.delta(before, after);
+    if (rules === undefined) {
+      if (whole.kind !== "same") return { action: "unknown", basis: "table", reason: `replace-forcing attributes unknown (${missing}); changed: ${this.changedKeys(before, after).join(", ")}` };
+    } else {
+      const forcing = rules.attributes.map((path) => [path, this.delta(valueAt(before, path), valueAt(after, path))] as const);
+      const replaced = forcing.filter(([, d]) => d.kind === "changed");
+      if (replaced.length > 0) return { action: "replace", basis: "table", reason: replaced.map(([path, d]) => `${path} ${d.kind === "same" ? "" : d.why}`).join("; ") };
+      const conditional = (rules.conditional ?? []).map((c) => [c, this.delta(valueAt(before, c.path), valueAt(after, c.path))] as const).filter(([, d]) => d.kind !== "same");
+      const maybe = forcing.filter(([, d]) => d.kind === "maybe");
+      if (conditional.length + maybe.length > 0) {
+        return {
+          action: "unknown",
+          basis: "table",
+          reason: [...conditional.map(([c]) => `${c.path} changed, which replaces it ${typeof c.when === "string" ? c.when : `when ${JSON.stringify(c.when)}`}`), ...maybe.map(([path, d]) => `${path} ${d.kind === "same" ? "" : d.why}`)].join("; "),
+        };
+      }
+      if (whole.kind !== "same") return { action: "update", basis: "table", reason: `in place: ${this.changedKeys(before, after).join(", ")}` };
+    }
+    if (provider.tags) {
+      const providerKind = this.providerType(key);
+      const type = resourceTypeOf(address);
+      if (providerKind === "aws" && AWS_UNTAGGABLE.has(type)) return { action: "none", basis: "provider-config", reason: "" };
+      const known = providerKind !== "aws" || AWS_TAGGABLE.has(type) ? "" : " (if the type takes tags)";
+      return { action: "update", basis: "provider-config", reason: `in place${known}: ${provider.tags}` };
+    }
+    return { action: "none", basis: "table", reason: "" };
+  }
+
+  private changedKeys(before: Json, after: Json): string[] {
+    return Object.keys({ ...before, ...after })
+      .filter((key) => this.delta(before[key], after[key]).kind !== "same")
+      .sort();
+  }
+
+  /** Advice for a resource whose address disappeared while others of its type appeared. */
+  moveAdvice(removed: string, added: readonly string[]): string | undefined {
+    const type = resourceTypeOf(removed);
+    const candidates = added.filter((address) => resourceTypeOf(address) === type);
+    if (candidates.length === 0) return undefined;
+    const before = withoutMeta(this.base.resources.get(removed) ?? {});
+    const { rules, missing } = this.rulesFor(candidates[0] ?? removed, this.head.resources.get(candidates[0] ?? "") ?? {});
+    if (rules === undefined) return `address changed (now ${candidates.join(" or ")}?); whether a moved block avoids the replacement is unknown: ${missing}`;
+    const compared = candidates.map((candidate) => {
+      const after = withoutMeta(this.head.resources.get(candidate) ?? {});
+      const differing = rules.attributes.filter((path) => JSON.stringify(valueAt(before, path)) !== JSON.stringify(valueAt(after, path)));
+      return { candidate, differing };
+    });
+    const movable = compared.find((c) => c.differing.length === 0);
+    if (movable) return `address changed to ${movable.candidate}: add \`moved { from = ${removed}, to = ${movable.candidate} }\` (or keep the construct id): its replace-forcing attributes are equal, so it becomes an update in place`;
+    const closest = compared.sort((a, b) => a.differing.length - b.differing.length)[0];
+    if (!closest) return undefined;
+    const values = closest.differing.map((path) => `${path} ${short(valueAt(before, path))} → ${short(valueAt(withoutMeta(this.head.resources.get(closest.candidate) ?? {}), path))}`);
+    return `address changed (now ${closest.candidate}?) and so did ${values.join(", ")}: a moved block will not help, it would still be replaced`;
+  }
+}
+
+function summarize(stack: string, source: StackDiff["source"], changes: Change[], notes: string[]): StackDiff {
+  const sorted = [...changes].sort((a, b) => a.address.localeCompare(b.address));
+  const of = (action: Action) => sorted.filter((c) => c.action === action);
+  const verbs: Partial<Record<Action, string>> = { delete: "destroyed", replace: "replaced", unknown: "may be replaced" };
+  return {
+    stack,
+    source,
+    changes: sorted,
+    notes,
+    added: of("create").map((c) => c.address),
+    changed: of("update").map((c) => c.address),
+    destroyed: of("delete").map((c) => c.address),
+    replaced: of("replace").map((c) => `${c.address} (replaced (${c.basis})${c.reason ? `: ${c.reason}` : ""})`),
+    unknown: of("unknown").map((c) => `${c.address} (unknown: ${c.reason})`),
+    stateful: sorted.filter((c) => c.stateful !== undefined && verbs[c.action] !== undefined).map((c) => `${c.address} ${verbs[c.action]}: loses ${c.stateful}`),
+  };
+}
+
+const asConfig = (side: StackConfig | ReadonlyMap<string, unknown>): StackConfig =>
+  side instanceof Map ? { ...EMPTY, resources: new Map([...side].map(([address, config]) => [address, (isObject(config) ? config : {}) as Json])) } : (side as StackConfig);
+
+/** The offline answer for one stack: its resources and provider blocks before and after. */
+export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<string, unknown>, headSide: StackConfig | ReadonlyMap<string, unknown>, rules: RuleTables = loadRules()): StackDiff {
+  const base = asConfig(baseSide);
+  const head = asConfig(headSide);
+  const analysis = new Analysis(base, head, rules);
+  const moves = new Map(head.moved.filter((m) => base.resources.has(m.from) && head.resources.has(m.to)).map((m) => [m.to, m.from]));
+  const movedFrom = new Set(moves.values());
+  const stateful = statefulResources(new Map([...base.resources].map(([address, config]) => [address, withoutMeta(config)])));
+  const headStateful = statefulResources(new Map([...head.resources].map(([address, config]) => [address, withoutMeta(config)])));
+  const added = [...head.resources.keys()].filter((address) => !base.resources.has(address) && !moves.has(address));
+  const removed = [...base.resources.keys()].filter((address) => !head.resources.has(address) && !movedFrom.has(address));
+  const changes: Change[] = [];
+  const notes: string[] = [];
+  for (const address of head.resources.keys()) {
+    if (added.includes(address)) {
+      changes.push({ address, action: "create", basis: "table", reason: "" });
+      continue;
+    }
+    const from = moves.get(address) ?? address;
+    if (from !== address) notes.push(`${from} moved to ${address} (moved block)`);
+    const status = analysis.status(address, from);
+    if (status.action === "none") continue;
+    changes.push({ address, action: status.action, basis: status.basis, reason: status.reason, stateful: stateful.get(from) ?? headStateful.get(address) });
+  }
+  for (const address of removed) {
+    const advice = analysis.moveAdvice(address, added);
+    changes.push({ address, action: "delete", basis: advice ? "address" : "table", reason: advice ?? "no longer in the configuration", stateful: stateful.get(address) });
+  }
+  // Provider settings that change nothing Terraform plans (credentials, features, skip flags).
+  for (const key of [...head.providers.keys()].filter((k) => base.providers.has(k)).sort()) {
+    const change = analysis.providerChange(key);
+    if (change.other) notes.push(`provider settings changed: ${change.other}`);
+  }
+  return summarize(stack, "config", changes, notes);
+}
+
+/**
+ * The provider's answer for one stack (its plan), plus what only the configurations show: a
+ * provider that now points elsewhere replaces resources the plan may show only as created (a
+ * refresh in the new region finds nothing) or not at all.
+ */
+export function diffStackFromPlan(stack: string, plan: PlanJson, base: StackConfig, head: StackConfig, rules: RuleTables = loadRules()): StackDiff {
+  const offline = diffStack(stack, base, head, rules);
+  if (plan.errored) return { ...offline, notes: [...offline.notes, "the plan errored: this is the offline answer"] };
+  const { changes, notes } = changesFromPlan(plan);
+  const planned = new Map(changes.map((c) => [c.address, c]));
+  for (const change of offline.changes.filter((c) => c.basis === "provider-config" && c.action === "replace")) {
+    const fromPlan = planned.get(change.address);
+    if (fromPlan === undefined || fromPlan.action === "update" || fromPlan.action === "create") planned.set(change.address, change);
+  }
+  return summarize(stack, "plan", [...planned.values()], [...notes, ...offline.notes.filter((note) => note.startsWith("provider settings changed"))]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directories, summary, CLI
+
+function stacksIn(dir: string): Map<string, StackConfig> {
   const stacksDir = join(dir, "stacks");
-  const stacks = new Map<string, Resources>();
+  const stacks = new Map<string, StackConfig>();
   if (!existsSync(stacksDir)) return stacks;
   for (const stack of readdirSync(stacksDir).sort()) {
     const file = join(stacksDir, stack, "cdk.tf.json");
-    if (existsSync(file)) stacks.set(stack, resourcesOf(readFileSync(file, "utf8")));
+    if (existsSync(file)) stacks.set(stack, parseStack(readFileSync(file, "utf8")));
   }
   return stacks;
 }
 
+export interface DiffOptions {
+  /** Directory of `<stack>.json` plans (`terraform show -json`); stacks without one get the offline answer. */
+  readonly plansDir?: string;
+  readonly rules?: RuleTables;
+}
+
 /** Diffs every stack of two synthesized directories; stacks only on one side count whole. */
-export function diffDirectories(baseDir: string, headDir: string): StackDiff[] {
+export function diffDirectories(baseDir: string, headDir: string, options: DiffOptions = {}): StackDiff[] {
+  const rules = options.rules ?? loadRules();
   const base = stacksIn(baseDir);
   const head = stacksIn(headDir);
   const names = [...new Set([...base.keys(), ...head.keys()])].sort();
-  return names.map((stack) => diffStack(stack, base.get(stack) ?? new Map(), head.get(stack) ?? new Map()));
+  return names.map((stack) => {
+    const before = base.get(stack) ?? EMPTY;
+    const after = head.get(stack) ?? EMPTY;
+    const planFile = options.plansDir ? join(options.plansDir, `${stack}.json`) : undefined;
+    if (planFile && existsSync(planFile)) return diffStackFromPlan(stack, JSON.parse(readFileSync(planFile, "utf8")) as PlanJson, before, after, rules);
+    return diffStack(stack, before, after, rules);
+  });
 }
 
-const list = (items: readonly string[]) => (items.length === 0 ? "" : items.map((item) => `\`${item}\``).join("<br>"));
+const list = (items: readonly string[]) => items.map((item) => `- \`${item}\``);
 
 export function renderSummary(diffs: readonly StackDiff[], allowStateful: boolean): string {
-  const touched = diffs.filter((d) => d.added.length + d.changed.length + d.destroyed.length + d.replaced.length > 0);
+  const touched = diffs.filter((d) => d.changes.length > 0);
   const stateful = diffs.flatMap((d) => d.stateful.map((entry) => `${d.stack}: ${entry}`));
   const lines = ["## Terraform changes by stack", ""];
   if (touched.length === 0) lines.push("No resource changes.");
   else {
-    lines.push("| stack | added | changed | destroyed | replaced |", "| --- | --- | --- | --- | --- |");
-    for (const d of touched) lines.push(`| ${d.stack} | ${d.added.length} | ${d.changed.length} | ${d.destroyed.length} | ${d.replaced.length} |`);
-    for (const d of touched.filter((t) => t.replaced.length + t.destroyed.length > 0)) {
-      lines.push("", `### ${d.stack}`, "", `Replaced: ${list(d.replaced) || "none"}`, "", `Destroyed: ${list(d.destroyed) || "none"}`);
+    const count = (d: StackDiff, action: Action, basis?: (b: Basis) => boolean) => d.changes.filter((c) => c.action === action && (basis === undefined || basis(c.basis))).length;
+    lines.push("| stack | answer | added | changed | destroyed | replaced (provider) | replaced (table) | unknown |", "| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const d of touched) {
+      const answer = d.source === "plan" ? "provider (plan)" : "offline (config + tables)";
+      lines.push(`| ${d.stack} | ${answer} | ${count(d, "create")} | ${count(d, "update")} | ${count(d, "delete")} | ${count(d, "replace", (b) => b === "provider")} | ${count(d, "replace", (b) => b !== "provider")} | ${count(d, "unknown")} |`);
+    }
+    lines.push(
+      "",
+      "replaced (provider): the plan says so. replaced (table): computed offline from the provider's replace-forcing table, the provider blocks (region, account...) and references to replaced resources. unknown: no table for that provider version or type, so it may be replaced.",
+    );
+    for (const d of touched.filter((t) => t.replaced.length + t.destroyed.length + t.unknown.length + t.notes.length > 0)) {
+      lines.push("", `### ${d.stack}`);
+      const destroyed = d.changes.filter((c) => c.action === "delete").map((c) => `${c.address}${c.reason ? ` (${c.reason})` : ""}`);
+      if (d.replaced.length > 0) lines.push("", "Replaced:", ...list(d.replaced));
+      if (destroyed.length > 0) lines.push("", "Destroyed:", ...list(destroyed));
+      if (d.unknown.length > 0) lines.push("", "Unknown (may be replaced):", ...list(d.unknown));
+      if (d.notes.length > 0) lines.push("", "Notes:", ...d.notes.map((note) => `- ${note}`));
     }
   }
   if (stateful.length > 0) {
     lines.push(
       "",
       allowStateful ? "> [!WARNING]" : "> [!CAUTION]",
-      `> ${allowStateful ? "Allowed by label" : "Refused"}: this change destroys or replaces stateful resources (data is lost):`,
+      `> ${allowStateful ? "Allowed by label" : "Refused"}: this change destroys or replaces resources that hold data (or may: unknown):`,
       ...stateful.map((entry) => `> - \`${entry}\``),
       ...(allowStateful ? [] : ["> Add the `allow-stateful-replacement` label if this is intended."]),
     );
@@ -121,13 +537,19 @@ export function renderSummary(diffs: readonly StackDiff[], allowStateful: boolea
 
 if (require.main === module) {
   const args = process.argv.slice(2);
+  const option = (name: string) => {
+    const index = args.indexOf(name);
+    return index >= 0 ? args.splice(index, 2)[1] : undefined;
+  };
+  const plansDir = option("--plans");
+  const rulesDir = option("--rules");
   const allowStateful = args.includes("--allow-stateful");
   const [baseDir, headDir] = args.filter((arg) => !arg.startsWith("--"));
   if (!baseDir || !headDir) {
-    process.stderr.write("usage: tsx scripts/stack-diff.ts <base synthesized dir> <head synthesized dir> [--allow-stateful]\n");
+    process.stderr.write("usage: tsx scripts/stack-diff.ts <base synthesized dir> <head synthesized dir> [--plans <dir>] [--rules <dir>] [--allow-stateful]\n");
     process.exit(2);
   }
-  const diffs = diffDirectories(baseDir, headDir);
+  const diffs = diffDirectories(baseDir, headDir, { plansDir, rules: loadRules(rulesDir ?? RULES_DIR) });
   process.stdout.write(renderSummary(diffs, allowStateful));
   if (!allowStateful && diffs.some((d) => d.stateful.length > 0)) process.exitCode = 1;
 }

@@ -25,19 +25,39 @@ interface StackConfig {
   terraform: { required_providers?: Record<string, { source: string; version: string }>; backend?: unknown; cloud?: unknown };
   provider?: Record<string, Record<string, unknown>[]>;
   resource?: Record<string, Record<string, unknown>>;
+  data?: Record<string, Record<string, unknown>>;
 }
 
-function mirrorPath(source: string, version: string): string {
+/**
+ * Where a provider version sits in a filesystem mirror, in either layout Terraform reads
+ * (https://developer.hashicorp.com/terraform/cli/config/config-file#filesystem_mirror): unpacked
+ * (`<host>/<namespace>/<type>/<version>/<os_arch>/`, as /opt/tf-plugins here) or packed
+ * (`<host>/<namespace>/<type>/terraform-provider-<type>_<version>_<os_arch>.zip`, what
+ * `terraform providers mirror` writes in the pull-request workflow).
+ */
+function mirrorPaths(source: string, version: string): string[] {
   const address = source.split("/").length === 1 ? `registry.terraform.io/hashicorp/${source}` : source.split("/").length === 2 ? `registry.terraform.io/${source}` : source;
   const arch = process.arch === "x64" ? "amd64" : process.arch;
-  return join(PLUGIN_MIRROR, address, version, `${process.platform}_${arch}`);
+  const platform = `${process.platform}_${arch}`;
+  const type = address.split("/").at(-1) ?? source;
+  return [join(PLUGIN_MIRROR, address, version, platform), join(PLUGIN_MIRROR, address, `terraform-provider-${type}_${version}_${platform}.zip`)];
 }
 
 /** Providers of a stack that the mirror lacks; empty when the stack is fully checkable. */
 export function missingProviders(config: StackConfig): string[] {
   return Object.entries(config.terraform.required_providers ?? {})
-    .filter(([, p]) => !existsSync(mirrorPath(p.source, p.version)))
+    .filter(([, p]) => !mirrorPaths(p.source, p.version).some((path) => existsSync(path)))
     .map(([name, p]) => `${name} ${p.version}`);
+}
+
+/**
+ * Whether `terraform plan` can run offline on a stack: plan configures the providers, and only the
+ * AWS provider (with its credential and account checks skipped) and random need no network to
+ * do so. Stacks with the azurerm, google, kubernetes, helm or tfe provider, or data sources read
+ * from a cloud, are validated only (validate does not configure providers).
+ */
+export function plannableOffline(config: StackConfig): boolean {
+  return Object.keys(config.terraform.required_providers ?? {}).every((name) => name === "aws" || name === "random") && Object.keys(config.data ?? {}).length === 0;
 }
 
 /** The test copy: local state, no credential, account or metadata lookups. */
@@ -63,11 +83,11 @@ function offlineCopy(config: StackConfig): StackConfig {
 export interface OfflineResult {
   readonly resources: number;
   readonly validate: { valid: boolean; diagnostics: { severity: string; summary: string; detail?: string }[] };
-  /** The plan's summary line, e.g. "Plan: 105 to add, 0 to change, 0 to destroy." */
-  readonly planSummary: string;
+  /** The plan's summary line, e.g. "Plan: 105 to add, 0 to change, 0 to destroy."; undefined when not planned (see plannableOffline). */
+  readonly planSummary?: string;
 }
 
-/** Runs init, validate and plan on a temporary copy of one synthesized stack. */
+/** Runs init, validate and (where plannableOffline) plan on a temporary copy of one synthesized stack. */
 export async function checkOffline(stackJsonText: string): Promise<OfflineResult> {
   const config: StackConfig = JSON.parse(stackJsonText);
   const dir = tempDir("tf-offline");
@@ -80,8 +100,9 @@ export async function checkOffline(stackJsonText: string): Promise<OfflineResult
 
   await terraform("init", "-no-color", "-input=false");
   const validate = await terraform("validate", "-json", "-no-color").catch((error: { stdout: string }) => ({ stdout: error.stdout }));
-  const plan = await terraform("plan", "-no-color", "-input=false", "-lock=false", "-refresh=false");
   const resources = Object.values(config.resource ?? {}).reduce((sum, byId) => sum + Object.keys(byId).length, 0);
+  if (!plannableOffline(config)) return { resources, validate: JSON.parse(validate.stdout) };
+  const plan = await terraform("plan", "-no-color", "-input=false", "-lock=false", "-refresh=false");
   return {
     resources,
     validate: JSON.parse(validate.stdout),

@@ -4,7 +4,6 @@ import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { WorkloadName } from "../core/apps";
 import {
   ownHandle,
-  type StatefulResourceTypes,
   type CloudPlatform,
   type ICluster,
   type INetwork,
@@ -139,10 +138,21 @@ export const AWS_RESOURCE_TYPES: ResourceTypeMap = {
   encryptionKey: ["aws_kms_key"],
 };
 
-export const AWS_STATEFUL_TYPES: StatefulResourceTypes = {
-  aws_db_instance: ["identifier", "engine", "username", "storage_encrypted", "kms_key_id", "availability_zone", "character_set_name", "replicate_source_db"],
-  aws_s3_bucket: ["bucket", "bucket_prefix", "object_lock_enabled"],
-  aws_eks_cluster: ["name", "role_arn", "encryption_config", "bootstrap_self_managed_addons", "access_config.bootstrap_cluster_creator_admin_permissions", "kubernetes_network_config"],
-  aws_kms_key: ["customer_master_key_spec", "key_usage", "multi_region"],
-  aws_route53_zone: ["name"],
+/**
+ * AWS resource types that hold data, each with what is lost when Terraform destroys or replaces
+ * it. The pull-request gate (scripts/stack-diff.ts) refuses a destroy or replacement of these
+ * without the `allow-stateful-replacement` label; which attribute changes force a replacement is
+ * the provider's answer (a plan) or its table (scripts/provider-rules/), not this list.
+ */
+export const AWS_STATEFUL_TYPES: Readonly<Record<string, string>> = {
+  aws_db_instance: "the database and its automated backups",
+  aws_rds_cluster: "the database cluster",
+  aws_s3_bucket: "every object in the bucket",
+  aws_eks_cluster: "every Kubernetes object in the cluster, and the claims that bind its volumes",
+  aws_kms_key: "the key: data encrypted with it (database, cluster secrets, logs) cannot be decrypted once it is deleted",
+  aws_route53_zone: "the zone's records, and its name servers: the parent's delegation breaks",
+  aws_cloudwatch_log_group: "the logs in the group",
+  aws_secretsmanager_secret: "every version of the secret's value",
+  aws_ebs_volume: "the volume's data",
+  aws_efs_file_system: "the file system's data",
 };

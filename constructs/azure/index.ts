@@ -4,7 +4,7 @@ import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
-import { ownHandle, type StatefulResourceTypes, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
+import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AzapiProvider } from "./azapi";
@@ -219,13 +219,25 @@ export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   encryptionKey: ["azurerm_storage_account"],
 };
 
-export const AZURE_STATEFUL_TYPES: StatefulResourceTypes = {
-  azurerm_postgresql_flexible_server: ["name", "location", "resource_group_name", "delegated_subnet_id", "private_dns_zone_id", "administrator_login", "geo_redundant_backup_enabled", "create_mode"],
-  azurerm_storage_account: ["name", "location", "resource_group_name", "is_hns_enabled", "infrastructure_encryption_enabled", "account_tier"],
-  azurerm_storage_container: ["name", "storage_account_id"],
-  azurerm_kubernetes_cluster: ["name", "location", "resource_group_name", "dns_prefix", "private_cluster_enabled", "private_dns_zone_id", "network_profile"],
-  azurerm_key_vault: ["name", "location", "resource_group_name"],
-  // The Key Vault secrets (the only azapi resources): azapi v2.12.0 replaces on name and parent_id.
-  azapi_resource: ["name", "parent_id"],
-  azurerm_dns_zone: ["name", "resource_group_name"],
+/**
+ * Azure resource types that hold data, each with what is lost when Terraform destroys or
+ * replaces it (see AWS_STATEFUL_TYPES).
+ */
+export const AZURE_STATEFUL_TYPES: Readonly<Record<string, string>> = {
+  azurerm_postgresql_flexible_server: "the database and its backups",
+  azurerm_storage_account: "every container and blob in the account",
+  azurerm_storage_container: "every blob in the container",
+  azurerm_kubernetes_cluster: "every Kubernetes object in the cluster, and the claims that bind its volumes",
+  azurerm_key_vault: "every secret and key in the vault",
+  azurerm_key_vault_secret: "every version of the secret's value",
+  // The Key Vault secrets written through ARM (constructs/azure/azapi.ts) are the only azapi resources.
+  azapi_resource: "every version of the secret's value",
+  azurerm_key_vault_key: "the key: data encrypted with it cannot be decrypted once it is deleted",
+  azurerm_dns_zone: "the zone's records, and its name servers: the parent's delegation breaks",
+  // Private endpoints register their A records here (DNS zone groups); a new zone starts empty.
+  azurerm_private_dns_zone: "the records the private endpoints registered",
+  azurerm_log_analytics_workspace: "the logs in the workspace",
+  // Deleting a resource group deletes everything in it, including what Terraform does not manage.
+  azurerm_resource_group: "every resource in the group",
+  azurerm_managed_disk: "the disk's data",
 };

@@ -171,12 +171,6 @@ export function ownHandle<T>(value: unknown, type: abstract new (...args: never[
   return value;
 }
 
-/**
- * Stateful resource types of one cloud (data is lost when they are destroyed), each with the
- * top-level or dotted attributes whose change makes Terraform replace the resource. Pull-request
- * checks refuse a destroy or replacement of these without an explicit label.
- */
-export type StatefulResourceTypes = Readonly<Record<string, readonly string[]>>;
 
 /** The Terraform Cloud workspaces of one environment that may act on its cloud account. */
 export interface TerraformCloudTarget {

@@ -4,7 +4,6 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
 import {
   ownHandle,
-  type StatefulResourceTypes,
   type CloudPlatform,
   type ICluster,
   type INetwork,
@@ -118,10 +117,18 @@ export const GCP_RESOURCE_TYPES: ResourceTypeMap = {
   encryptionKey: [],
 };
 
-export const GCP_STATEFUL_TYPES: StatefulResourceTypes = {
-  google_sql_database_instance: ["name", "region", "project", "master_instance_name", "encryption_key_name"],
-  google_storage_bucket: ["name", "location", "project"],
-  google_container_cluster: ["name", "location", "project", "network", "subnetwork", "datapath_provider", "ip_allocation_policy"],
-  google_secret_manager_secret: ["secret_id", "replication"],
-  google_dns_managed_zone: ["name", "dns_name"],
+/**
+ * Google Cloud resource types that hold data, each with what is lost when Terraform destroys or
+ * replaces it (see AWS_STATEFUL_TYPES).
+ */
+export const GCP_STATEFUL_TYPES: Readonly<Record<string, string>> = {
+  google_sql_database_instance: "the database and its backups",
+  google_storage_bucket: "every object in the bucket",
+  google_container_cluster: "every Kubernetes object in the cluster, and the claims that bind its volumes",
+  google_secret_manager_secret: "every version of the secret's value",
+  google_dns_managed_zone: "the zone's records, and its name servers: the parent's delegation breaks",
+  google_logging_project_bucket_config: "the logs in the bucket",
+  google_kms_crypto_key: "the key: data encrypted with it cannot be decrypted once it is destroyed",
+  google_kms_key_ring: "the key ring's keys",
+  google_compute_disk: "the disk's data",
 };
