@@ -40,7 +40,7 @@ describe("default environments", () => {
   it("contain no accidental Terraform template: every ${...} is a reference or a function call", () => {
     // Terraform reads ${...} in any JSON string; app configuration that means its own variables
     // must escape it as $${...}.
-    const expression = /^(data|var|local|each)\.|^[a-z][a-z0-9]*_[a-z0-9_]+\.|^[a-z][a-z0-9_]*\(/;
+    const expression = /^(data|ephemeral|var|local|each)\.|^[a-z][a-z0-9]*_[a-z0-9_]+\.|^[a-z][a-z0-9_]*\(/;
     const offending = [...readTree(outdir)].flatMap(([path, content]) =>
       [...content.matchAll(/(?<!\$)\$\{([^}]*)/g)].map((match) => match[1]).filter((inner) => !expression.test(inner)).map((inner) => `${path}: \${${inner}}`),
     );

@@ -39,7 +39,7 @@ describe("Terraform Cloud agents on AWS (in <env>-infra)", () => {
   });
 
   it("run two agents in production, one elsewhere, or what terraformCloud.agents says", () => {
-    expect(agent(prod, "aws_ecs_service", "service")).toMatchObject({ desired_count: 2, launch_type: "FARGATE", availability_zone_rebalancing: "ENABLED", deployment_minimum_healthy_percent: 100 });
+    expect(agent(prod, "aws_ecs_service", "service")).toMatchObject({ desired_count: 2, launch_type: "FARGATE", availability_zone_rebalancing: "DISABLED", deployment_minimum_healthy_percent: 100 });
     expect(agent(staging, "aws_ecs_service", "service").desired_count).toBe(1);
     expect(agent(synthInfra({ ...baseSpec(), terraformCloud: { ...terraformCloud, agents: 3 } }), "aws_ecs_service", "service").desired_count).toBe(3);
     // Every private subnet, so Fargate can spread the tasks over the zones.

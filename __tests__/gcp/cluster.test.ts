@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { NODE_SERVICE_ACCOUNT_ROLES } from "../../constructs/gcp/cluster";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { gcpProductionSpec, gcpSpec } from "./fixtures";
 import { defaultNodePoolProblems, NODE_CONFIG_FORCE_NEW } from "./provider-rules";
@@ -75,7 +76,7 @@ describe("GCP GKE cluster", () => {
 
     it("waits for the node account's roles, so its nodes can log and pull images", () => {
       const roles = Object.keys(staging.resources("google_project_iam_member")).map((id) => `google_project_iam_member.${id}`);
-      expect(roles).toHaveLength(5);
+      expect(roles).toHaveLength(NODE_SERVICE_ACCOUNT_ROLES.length);
       expect(cluster().depends_on).toEqual(expect.arrayContaining(roles));
     });
 
@@ -161,6 +162,7 @@ describe("GCP GKE cluster", () => {
       const roles = staging.all("google_project_iam_member").map((m) => m.role).sort();
       expect(roles).toEqual([
         "roles/artifactregistry.reader",
+        "roles/container.defaultNodeServiceAccount",
         "roles/logging.logWriter",
         "roles/monitoring.metricWriter",
         "roles/monitoring.viewer",

@@ -178,6 +178,20 @@ describe("GCP Cloud SQL PostgreSQL", () => {
       ]);
     });
 
+    it("refuse an instanceName whose read replica's name is too long, or that is another database's replica", () => {
+      const long = "a".repeat(98 - "acme-data-test:".length - 2);
+      const tooLong: EnvironmentInput = { ...gcpSpec(), databases: [{ name: "main", postgresVersion: "16", size: "small", storageGiB: 50, readReplicas: 1, gcp: { instanceName: long } }] };
+      expect(specProblems(tooLong)).toEqual([expect.stringContaining(`a name whose replica ${long}-replica-1 is a Cloud SQL instance id of at most 83 characters`)]);
+      const clash: EnvironmentInput = {
+        ...gcpSpec(),
+        databases: [
+          { name: "main", postgresVersion: "16", size: "small", storageGiB: 50, readReplicas: 1, gcp: { instanceName: "shared" } },
+          { name: "other", postgresVersion: "16", size: "small", storageGiB: 50, gcp: { instanceName: "shared-replica-1" } },
+        ],
+      };
+      expect(specProblems(clash)).toEqual(['databases[1].gcp.instanceName: given "shared-replica-1"; accepted: an instance no other database uses (main has shared-replica-1)']);
+    });
+
     it("refuse one instanceName for two databases", () => {
       const spec: EnvironmentInput = {
         ...gcpSpec(),
@@ -186,7 +200,7 @@ describe("GCP Cloud SQL PostgreSQL", () => {
           { name: "other", postgresVersion: "16", size: "small", storageGiB: 50, gcp: { instanceName: "shared" } },
         ],
       };
-      expect(specProblems(spec)).toEqual(['databases[1].gcp.instanceName: given "shared"; accepted: an instance no other database uses (main has it)']);
+      expect(specProblems(spec)).toEqual(['databases[1].gcp.instanceName: given "shared"; accepted: an instance no other database uses (main has shared)']);
     });
   });
 

@@ -1,7 +1,6 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn, TerraformStack } from "cdktf";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
-import { DataAwsEksClusterAuth } from "@cdktf/provider-aws/lib/data-aws-eks-cluster-auth";
 import { DataAwsDbInstance } from "@cdktf/provider-aws/lib/data-aws-db-instance";
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
@@ -16,10 +15,18 @@ import { workloadRoleName } from "./identity";
 /**
  * The AWS side of the apps stack. Everything is found by the names the infra stack gave it:
  * the cluster and databases through data sources, roles and buckets by their deterministic
- * names. The Kubernetes token comes from `aws_eks_cluster_auth`, signed with the run's own AWS
- * credentials (Terraform Cloud dynamic credentials work); it lives 15 minutes, enough for a plan
- * or an apply of the releases.
+ * names. The Kubernetes token comes from the EPHEMERAL `aws_eks_cluster_auth` (aws provider 5.100.0,
+ * Terraform 1.10+), signed with the run's own AWS credentials (Terraform Cloud dynamic credentials
+ * work). A data source would be read at plan time and its 15-minute token would be stale when a
+ * person confirms a production apply later (hashicorp/terraform-provider-kubernetes#1131); an
+ * ephemeral resource is opened again at apply, so the token is fresh there. It is not renewed
+ * during an apply (hashicorp/terraform-provider-aws#46633): an apply of the releases must finish
+ * within 15 minutes of its start (README). The cdktf 0.21 bindings have no ephemeral classes, so
+ * the block is written as a stack override; the offline terraform test validates it.
  */
+/** The ephemeral token's name in the apps stack: one cluster per stack. */
+const EKS_AUTH_ID = "cluster_auth";
+
 export class AwsClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;
   readonly spotTaint = EKS_SPOT_TAINT;
@@ -35,11 +42,11 @@ export class AwsClusterServices extends Construct implements ClusterServices {
     super(scope, id);
     const name = eksClusterName(ctx);
     const cluster = new DataAwsEksCluster(this, "cluster", { name });
-    const auth = new DataAwsEksClusterAuth(this, "cluster-auth", { name });
+    TerraformStack.of(this).addOverride(`ephemeral.aws_eks_cluster_auth.${EKS_AUTH_ID}`, { name });
     this.connection = {
       host: cluster.endpoint,
       clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data),
-      token: auth.token,
+      token: `\${ephemeral.aws_eks_cluster_auth.${EKS_AUTH_ID}.token}`,
     };
   }
 

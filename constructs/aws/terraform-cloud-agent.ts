@@ -53,8 +53,9 @@ export interface AwsTerraformCloudAgentProps {
  *   fresh task, so nothing a run leaves on disk reaches the next. Auto-update is off: the
  *   image tag is the version.
  * - Two tasks in production (`terraformCloud.agents`); Fargate spreads a service's tasks over
- *   the zones of its subnets (placement strategies do not apply to Fargate), and zone
- *   rebalancing is on.
+ *   the zones of its subnets (placement strategies do not apply to Fargate). Zone rebalancing is
+ *   off: ECS would stop a running task to rebalance, and Fargate kills a task 120 s after
+ *   SIGTERM (the most `stopTimeout` allows), which would cut an apply of the Helm releases.
  * - The token is read from a Secrets Manager secret the stack creates empty (the bootstrap puts
  *   the pool's token in it: Terraform never sees the token), by the task execution role only.
  * - No task role: the container has no AWS credentials. Runs use the workspace's dynamic
@@ -183,7 +184,7 @@ export class AwsTerraformCloudAgent extends Construct implements ITerraformCloud
       // A new task definition starts its agents before the old ones stop.
       deploymentMinimumHealthyPercent: 100,
       deploymentMaximumPercent: 200,
-      availabilityZoneRebalancing: "ENABLED",
+      availabilityZoneRebalancing: "DISABLED",
       propagateTags: "SERVICE",
       // Until the bootstrap puts the token in the secret no task can start: never wait for one.
       waitForSteadyState: false,

@@ -72,7 +72,7 @@ export const AZURE_LOCATION_ZONES: Readonly<Record<string, number>> = {
 /**
  * GCP regions and their zone letters, the same in every project: cloud.google.com/compute/docs/
  * regions-zones ("Available regions and zones"), cross-checked with GoogleCloudPlatform/gcping
- * `tools/terraform/regions.json` at 2fca9a3.
+ * `tools/terraform/regions.json` at 85ed7a9 (2026-01-29, asia-southeast3 added).
  */
 export const GCP_ZONE_LETTERS: Readonly<Record<string, readonly string[]>> = {
   "us-central1": ["a", "b", "c", "f"], "us-east1": ["b", "c", "d"], "us-east4": ["a", "b", "c"], "us-east5": ["a", "b", "c"],
@@ -87,7 +87,7 @@ export const GCP_ZONE_LETTERS: Readonly<Record<string, readonly string[]>> = {
   "africa-south1": ["a", "b", "c"], "asia-east1": ["a", "b", "c"], "asia-east2": ["a", "b", "c"],
   "asia-northeast1": ["a", "b", "c"], "asia-northeast2": ["a", "b", "c"], "asia-northeast3": ["a", "b", "c"],
   "asia-south1": ["a", "b", "c"], "asia-south2": ["a", "b", "c"], "asia-southeast1": ["a", "b", "c"],
-  "asia-southeast2": ["a", "b", "c"], "australia-southeast1": ["a", "b", "c"], "australia-southeast2": ["a", "b", "c"],
+  "asia-southeast2": ["a", "b", "c"], "asia-southeast3": ["a", "b", "c"], "australia-southeast1": ["a", "b", "c"], "australia-southeast2": ["a", "b", "c"],
 };
 
 /** The zone names of an AWS environment: the account's own list where given, else the region's letters. */

@@ -487,14 +487,20 @@ function checkCloudSqlInstanceNames(env: Environment, report: Report): void {
     const name = db.gcp?.instanceName;
     if (name === undefined) return;
     const path = ["databases", index, "gcp", "instanceName"];
+    // Its read replicas are `<name>-replica-<n>`: the longest of them must fit too.
+    const replicas = Array.from({ length: db.readReplicas }, (_, replica) => `${name}-replica-${replica + 1}`);
+    const longest = replicas.at(-1) ?? name;
     const project = env.accounts.gcp?.projectId;
     const room = CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID - (project === undefined ? 0 : project.length + 1);
-    if (name.length > room) {
-      report(path, name, `a Cloud SQL instance id of at most ${room} characters${project === undefined ? "" : ` in project ${project} (project id, ':' and instance id take at most ${CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID})`}`);
+    if (longest.length > room) {
+      const what = replicas.length > 0 ? `a name whose replica ${longest} is a Cloud SQL instance id` : "a Cloud SQL instance id";
+      report(path, name, `${what} of at most ${room} characters${project === undefined ? "" : ` in project ${project} (project id, ':' and instance id take at most ${CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID})`}`);
     }
-    const owner = owners.get(name);
-    if (owner !== undefined) report(path, name, `an instance no other database uses (${owner} has it)`);
-    owners.set(name, db.name);
+    for (const instance of [name, ...replicas]) {
+      const owner = owners.get(instance);
+      if (owner !== undefined) report(path, name, `an instance no other database uses (${owner} has ${instance})`);
+    }
+    for (const instance of [name, ...replicas]) owners.set(instance, db.name);
   });
 }
 

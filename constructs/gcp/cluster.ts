@@ -21,9 +21,13 @@ export const GKE_SPOT_TAINT: NodeTaint = { key: "cloud.google.com/gke-spot", val
 /**
  * The least-privilege roles of the node service account: what GKE's logging, monitoring and
  * metadata agents and image pulls need, and nothing else (never the Compute Engine default
- * account, which holds Editor on the project).
+ * account, which holds Editor on the project). GKE now asks node accounts to hold
+ * `roles/container.defaultNodeServiceAccount` (GKE docs, "Use least privilege service accounts for
+ * your nodes"; without it the console flags the cluster and the HPA performance profile fails);
+ * the older roles stay, as their grants are not all inside it (image pulls).
  */
 export const NODE_SERVICE_ACCOUNT_ROLES = [
+  "roles/container.defaultNodeServiceAccount",
   "roles/logging.logWriter",
   "roles/monitoring.metricWriter",
   "roles/monitoring.viewer",

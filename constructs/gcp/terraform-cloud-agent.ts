@@ -72,7 +72,8 @@ function cloudConfig(agentName: string, script: string): string {
     "ExecStartPre=/bin/bash /etc/tfc-agent/fetch-token.sh",
     "ExecStartPre=-/usr/bin/docker rm -f tfc-agent",
     [
-      "ExecStart=/usr/bin/docker run --rm --name tfc-agent --log-driver=gcplogs",
+      // Host networking: Docker's default bridge (172.17.0.0/16) could overlap the network's own ranges.
+      "ExecStart=/usr/bin/docker run --rm --name tfc-agent --network host --log-driver=gcplogs",
       `--env-file ${TOKEN_ENV_FILE}`,
       "-e TFC_ADDRESS=https://app.terraform.io",
       `-e TFC_AGENT_NAME=${agentName}`,
