@@ -8,7 +8,7 @@ import type { EnvironmentInput } from "../constructs/core/spec";
 import { synthesize } from "../stacks/app";
 import { AWS_TAGGABLE, AWS_UNTAGGABLE, diffDirectories, diffStack, diffStackFromPlan, parseStack, renderSummary, type StackDiff } from "../scripts/stack-diff";
 import type { PlanJson } from "../scripts/plan-json";
-import { loadRules, type RuleTables } from "../scripts/replace-rules";
+import { loadRules, RULES_DIR, type RuleTables } from "../scripts/replace-rules";
 import { CHART_DEFAULT_VOLUMES, statefulResources } from "../scripts/stateful";
 import { archive, changedStacks, planChangedStacks, type Http } from "../scripts/tfc-plan";
 import { requiredProviders } from "../scripts/provider-mirror";
@@ -19,13 +19,8 @@ import { PLUGIN_MIRROR, terraformUnavailable } from "./support/terraform";
 const run = promisify(execFile);
 type Json = Record<string, unknown>;
 
-/**
- * A test fixture of replace-forcing attributes of hashicorp/aws 5.100.0 (the project's tables,
- * scripts/provider-rules/, come from another change). "The provider re-checks the fixture" below
- * plans every attribute of it against the real provider.
- */
-const FIXTURE_RULES_DIR = join(__dirname, "fixtures", "provider-rules");
-const RULES = loadRules(FIXTURE_RULES_DIR);
+/** The project's replace-forcing tables (scripts/provider-rules/), as the gate reads them. */
+const RULES = loadRules(RULES_DIR);
 const NO_RULES: RuleTables = new Map();
 
 function synthTo(spec: EnvironmentInput): string {
@@ -284,52 +279,167 @@ describe("the command", () => {
   const script = join(__dirname, "..", "scripts", "stack-diff.ts");
   it("exits 1 on a refused stateful change, 0 with the label", () => {
     const head = synthTo({ ...baseSpec(), buckets: [{ name: "audit", purpose: "logs", expirationDays: 30 }], apps: [{ name: "airflow", database: "main", bucket: "audit" }] });
-    const refused = spawnSync(tsx, [script, base, head, "--rules", FIXTURE_RULES_DIR], { encoding: "utf8" });
+    const refused = spawnSync(tsx, [script, base, head, "--rules", RULES_DIR], { encoding: "utf8" });
     expect(refused.status).toBe(1);
     expect(refused.stdout).toContain("Refused");
-    const allowed = spawnSync(tsx, [script, base, head, "--rules", FIXTURE_RULES_DIR, "--allow-stateful"], { encoding: "utf8" });
+    const allowed = spawnSync(tsx, [script, base, head, "--rules", RULES_DIR, "--allow-stateful"], { encoding: "utf8" });
     expect(allowed.status).toBe(0);
   });
 });
 
 // ---------------------------------------------------------------------------------------------
-// The provider's answer: real plans of the mirrored AWS provider
+// The provider's answer: real plans of the mirrored AWS provider. This is also the project's one
+// cross-check of the aws table (scripts/provider-rules/aws-5.100.0.json) against the real provider:
+// provider-rules.test.ts had a second, smaller one (11 changes on 5 types), folded into this one.
 
 const unavailable = terraformUnavailable();
 
+interface Pair {
+  readonly before: Json;
+  readonly after: Json;
+}
+interface ProviderSchema {
+  provider_schemas: Record<string, { resource_schemas: Record<string, { block: { attributes?: Record<string, unknown> } }> }>;
+}
+
 /**
- * Plans `after` against a state made from `before`: a plan of `before` gives the planned values,
- * which become the state (each with a synthetic id), then `after` is planned with -refresh=false.
+ * Plans several before/after pairs of stacks (each made with awsStack) in one offline run of the
+ * mirrored provider: `before` is planned, its planned values become the state (each with a
+ * synthetic id), then `after` is planned against it with -refresh=false. Each pair's resources
+ * are named `<key>__<name>` and use their own provider configuration (alias `<key>`), so a pair's
+ * provider change (region, default_tags) stays within it; each pair gets its plan back with the
+ * prefix removed. Every terraform command loads the 13 MB provider schema, so one run (init, two
+ * plans, two shows; the schema read while the first plan runs) instead of one per pair.
  */
-async function planOnState(before: Json, after: Json): Promise<PlanJson> {
+async function planTogether(pairs: Readonly<Record<string, Pair>>): Promise<{ plans: Record<string, PlanJson>; schema: ProviderSchema }> {
   const dir = tempDir("gate-plan");
   const cliConfig = join(dir, "mirror.tfrc");
   writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
   const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" };
   const terraform = (cwd: string, ...args: string[]) => run("terraform", args, { cwd, env, maxBuffer: 256 * 1024 * 1024 });
+  const merged = (side: keyof Pair): Json => {
+    const resource: Record<string, Record<string, Json>> = {};
+    const providers: Json[] = [];
+    for (const [key, pair] of Object.entries(pairs)) {
+      const stack = pair[side] as { provider: { aws: Json[] }; resource?: Record<string, Record<string, Json>> };
+      providers.push({ ...stack.provider.aws[0], alias: key });
+      for (const [type, byName] of Object.entries(stack.resource ?? {})) {
+        for (const [name, body] of Object.entries(byName)) (resource[type] ??= {})[`${key}__${name}`] = { ...body, provider: `aws.${key}` };
+      }
+    }
+    return { terraform: { required_providers: { aws: { source: "hashicorp/aws", version: "5.100.0" } } }, provider: { aws: providers }, resource };
+  };
   const [b, a] = [join(dir, "before"), join(dir, "after")];
   mkdirSync(b);
-  writeFileSync(join(b, "main.tf.json"), JSON.stringify(before, null, 1));
+  writeFileSync(join(b, "main.tf.json"), JSON.stringify(merged("before"), null, 1));
   await terraform(b, "init", "-no-color", "-input=false");
-  await terraform(b, "plan", "-no-color", "-input=false", "-refresh=false", "-out=plan");
+  const [schemaOut] = await Promise.all([terraform(b, "providers", "schema", "-json"), terraform(b, "plan", "-no-color", "-input=false", "-lock=false", "-refresh=false", "-out=plan")]);
   const planned = JSON.parse((await terraform(b, "show", "-json", "plan")).stdout) as { planned_values: { root_module: { resources?: { type: string; name: string; schema_version?: number; values: Json }[] } } };
   const resources = (planned.planned_values.root_module.resources ?? []).map((r) => ({
     mode: "managed",
     type: r.type,
     name: r.name,
-    provider: 'provider["registry.terraform.io/hashicorp/aws"]',
+    provider: `provider["registry.terraform.io/hashicorp/aws"].${r.name.split("__")[0]}`,
     instances: [{ schema_version: r.schema_version ?? 0, attributes: { ...r.values, id: `synthetic-${r.type}-${r.name}` }, sensitive_attributes: [] }],
   }));
   mkdirSync(a);
   cpSync(join(b, ".terraform"), join(a, ".terraform"), { recursive: true });
   cpSync(join(b, ".terraform.lock.hcl"), join(a, ".terraform.lock.hcl"));
   writeFileSync(join(a, "terraform.tfstate"), JSON.stringify({ version: 4, terraform_version: "1.11.4", serial: 1, lineage: "00000000-0000-4000-8000-000000000000", outputs: {}, resources }));
-  writeFileSync(join(a, "main.tf.json"), JSON.stringify(after, null, 1));
-  await terraform(a, "plan", "-no-color", "-input=false", "-refresh=false", "-out=plan");
-  return JSON.parse((await terraform(a, "show", "-json", "plan")).stdout) as PlanJson;
+  writeFileSync(join(a, "main.tf.json"), JSON.stringify(merged("after"), null, 1));
+  await terraform(a, "plan", "-no-color", "-input=false", "-lock=false", "-refresh=false", "-out=plan");
+  const plan = JSON.parse((await terraform(a, "show", "-json", "plan")).stdout) as PlanJson;
+  const plans: Record<string, PlanJson> = {};
+  for (const key of Object.keys(pairs)) {
+    const own = (plan.resource_changes ?? []).filter((rc) => rc.address.split(".")[1]?.startsWith(`${key}__`));
+    plans[key] = { ...plan, resource_changes: own.map((rc) => ({ ...rc, address: rc.address.replace(`.${key}__`, ".") })) };
+  }
+  return { plans, schema: JSON.parse(schemaOut.stdout) as ProviderSchema };
 }
 
-const CASES = JSON.parse(readFileSync(join(__dirname, "fixtures", "aws-replace-cases.json"), "utf8")) as Record<string, { base: Json; changes: Json }>;
+/**
+ * One-attribute changes per aws type: `base` is planned into the state, then each attribute of
+ * `changes` is set (or, where only in `base`, removed) on its own. The fixture file holds the
+ * types of the first stacks; the agent types (Terraform Cloud agents on Fargate) follow here.
+ */
+const ROLE = "arn:aws:iam::123456789012:role/r";
+const CONTAINERS = (image: string) => JSON.stringify([{ name: "agent", image, essential: true }]);
+const CASES: Record<string, { base: Json; changes: Json }> = {
+  ...(JSON.parse(readFileSync(join(__dirname, "fixtures", "aws-replace-cases.json"), "utf8")) as Record<string, { base: Json; changes: Json }>),
+  aws_ecs_cluster: {
+    base: { name: "c", setting: { name: "containerInsights", value: "enabled" } },
+    changes: { name: "c2", setting: { name: "containerInsights", value: "disabled" }, service_connect_defaults: { namespace: "arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1111111111111111" }, tags: { a: "b" } },
+  },
+  aws_ecs_service: {
+    base: { name: "s", cluster: "c", task_definition: "t:1", desired_count: 1, launch_type: "FARGATE", platform_version: "1.4.0", propagate_tags: "SERVICE", availability_zone_rebalancing: "ENABLED", network_configuration: { subnets: ["subnet-1"], security_groups: ["sg-1"], assign_public_ip: false }, deployment_circuit_breaker: { enable: true, rollback: true } },
+    changes: {
+      name: "s2",
+      cluster: "c2",
+      task_definition: "t:2",
+      desired_count: 2,
+      launch_type: "EC2",
+      platform_version: "LATEST",
+      propagate_tags: "TASK_DEFINITION",
+      availability_zone_rebalancing: "DISABLED",
+      network_configuration: { subnets: ["subnet-2"], security_groups: ["sg-2"], assign_public_ip: false },
+      deployment_circuit_breaker: { enable: false, rollback: false },
+      scheduling_strategy: "DAEMON",
+      deployment_controller: { type: "CODE_DEPLOY" },
+      iam_role: `${ROLE}2`,
+      capacity_provider_strategy: { capacity_provider: "FARGATE_SPOT", weight: 1 },
+      wait_for_steady_state: true,
+      enable_execute_command: true,
+      tags: { a: "b" },
+    },
+  },
+  aws_ecs_task_definition: {
+    base: { family: "f", container_definitions: CONTAINERS("hashicorp/tfc-agent:1.32.0"), cpu: "256", memory: "512", network_mode: "awsvpc", requires_compatibilities: ["FARGATE"], execution_role_arn: ROLE, runtime_platform: { cpu_architecture: "X86_64", operating_system_family: "LINUX" } },
+    changes: {
+      family: "f2",
+      container_definitions: CONTAINERS("hashicorp/tfc-agent:1.33.0"),
+      cpu: "512",
+      memory: "1024",
+      network_mode: "bridge",
+      requires_compatibilities: ["EC2"],
+      execution_role_arn: `${ROLE}2`,
+      runtime_platform: { cpu_architecture: "ARM64", operating_system_family: "LINUX" },
+      task_role_arn: `${ROLE}2`,
+      ephemeral_storage: { size_in_gib: 30 },
+      track_latest: true,
+      skip_destroy: true,
+      tags: { a: "b" },
+    },
+  },
+  aws_vpc_security_group_egress_rule: {
+    base: { security_group_id: "sg-1", ip_protocol: "tcp", from_port: 443, to_port: 443, cidr_ipv4: "0.0.0.0/0", description: "d" },
+    changes: { security_group_id: "sg-2", ip_protocol: "udp", from_port: 80, to_port: 8443, cidr_ipv4: "10.0.0.0/8", description: "d2", tags: { a: "b" } },
+  },
+};
+
+/** Changes on a path the table lists as conditional: the provider must replace exactly in the case its `when` names. */
+const rule = { security_group_id: "sg-1", ip_protocol: "tcp", from_port: 443, to_port: 443 };
+const service = { name: "s", cluster: "c", task_definition: "t:1", network_configuration: { subnets: ["subnet-1"] } };
+const CONDITIONAL_PROBES: readonly { type: string; path: string; before: Json; after: Json; replaces: boolean }[] = [
+  { type: "aws_vpc_security_group_ingress_rule", path: "cidr_ipv4", before: { ...rule, cidr_ipv4: "10.0.0.0/16" }, after: { ...rule, referenced_security_group_id: "sg-9" }, replaces: true },
+  { type: "aws_vpc_security_group_ingress_rule", path: "cidr_ipv4", before: { ...rule, cidr_ipv4: "10.0.0.0/16" }, after: { ...rule, cidr_ipv4: "10.1.0.0/16" }, replaces: false },
+  { type: "aws_vpc_security_group_egress_rule", path: "cidr_ipv4", before: { ...rule, cidr_ipv4: "0.0.0.0/0" }, after: { ...rule, prefix_list_id: "pl-1" }, replaces: true },
+  { type: "aws_vpc_security_group_egress_rule", path: "cidr_ipv6", before: { ...rule, cidr_ipv6: "::/0" }, after: { ...rule, cidr_ipv6: "2001:db8::/32" }, replaces: false },
+  { type: "aws_ecs_service", path: "capacity_provider_strategy", before: { ...service, capacity_provider_strategy: { capacity_provider: "FARGATE", weight: 1 } }, after: { ...service, capacity_provider_strategy: { capacity_provider: "FARGATE_SPOT", weight: 1 } }, replaces: true },
+  { type: "aws_ecs_service", path: "capacity_provider_strategy", before: { ...service, force_new_deployment: true, capacity_provider_strategy: { capacity_provider: "FARGATE", weight: 1 } }, after: { ...service, force_new_deployment: true, capacity_provider_strategy: { capacity_provider: "FARGATE_SPOT", weight: 1 } }, replaces: false },
+  { type: "aws_ecs_service", path: "capacity_provider_strategy", before: { ...service, force_new_deployment: true, launch_type: "FARGATE" }, after: { ...service, force_new_deployment: true, capacity_provider_strategy: { capacity_provider: "FARGATE", weight: 1 } }, replaces: true },
+  { type: "aws_vpc", path: "instance_tenancy", before: { cidr_block: "10.0.0.0/16", instance_tenancy: "default" }, after: { cidr_block: "10.0.0.0/16", instance_tenancy: "dedicated" }, replaces: true },
+  { type: "aws_vpc", path: "instance_tenancy", before: { cidr_block: "10.0.0.0/16", instance_tenancy: "dedicated" }, after: { cidr_block: "10.0.0.0/16", instance_tenancy: "default" }, replaces: false },
+  { type: "aws_ecs_task_definition", path: "ephemeral_storage", before: { family: "f", container_definitions: CONTAINERS("a:1"), cpu: "256", memory: "512", network_mode: "awsvpc", requires_compatibilities: ["FARGATE"] }, after: { family: "f", container_definitions: CONTAINERS("a:1"), cpu: "256", memory: "512", network_mode: "awsvpc", requires_compatibilities: ["FARGATE"], ephemeral_storage: { size_in_gib: 30 } }, replaces: true },
+];
+
+/** What the aws table says a change of one top-level attribute does: a listed path at or below it replaces, a conditional one may. */
+function tableVerdict(type: string, attribute: string): "replace" | "may" | "update" {
+  const rules = RULES.get("aws@5.100.0")?.replaceForcing[type];
+  const at = (path: string) => path === attribute || path.startsWith(`${attribute}.`);
+  if (rules?.attributes.some(at)) return "replace";
+  if (rules?.conditional?.some((c) => at(c.path))) return "may";
+  return "update";
+}
 
 describe.skipIf(unavailable !== undefined)("the provider's answer (hashicorp/aws 5.100.0 from the mirror)", () => {
   // One resource per (type, attribute): `before` is the case's base, `after` changes that attribute only.
@@ -343,6 +453,11 @@ describe.skipIf(unavailable !== undefined)("the provider's answer (hashicorp/aws
       (verification.after[type] ??= {})[attribute] = after;
     }
   }
+  const conditional = { before: {} as Record<string, Record<string, Json>>, after: {} as Record<string, Record<string, Json>> };
+  CONDITIONAL_PROBES.forEach((probe, i) => {
+    (conditional.before[probe.type] ??= {})[`p${i}`] = probe.before;
+    (conditional.after[probe.type] ??= {})[`p${i}`] = probe.after;
+  });
   const scenarioBefore = awsStack({
     aws_eks_node_group: { ng: { cluster_name: "c", node_group_name: "general", node_role_arn: "arn:aws:iam::123456789012:role/n", subnet_ids: ["subnet-1"], instance_types: ["m6i.large"], scaling_config: { desired_size: 1, min_size: 1, max_size: 2 } } },
     aws_s3_bucket: { logs: { bucket: "acme-logs" } },
@@ -361,41 +476,51 @@ describe.skipIf(unavailable !== undefined)("the provider's answer (hashicorp/aws
   );
   const regionBefore = awsStack({ aws_s3_bucket: { logs: { bucket: "acme-logs" } }, aws_vpc: { v: { cidr_block: "10.0.0.0/16" } } });
   const regionAfter = awsStack({ aws_s3_bucket: { logs: { bucket: "acme-logs" } }, aws_vpc: { v: { cidr_block: "10.0.0.0/16" } } }, {}, { region: "eu-central-1" });
-  let verificationPlan: PlanJson;
-  let scenarioPlan: PlanJson;
-  let regionPlan: PlanJson;
-  let schema: { provider_schemas: Record<string, { resource_schemas: Record<string, { block: { attributes?: Record<string, unknown> } }> }> };
+  let plans: Record<string, PlanJson>;
+  let schema: ProviderSchema;
 
   beforeAll(async () => {
-    verificationPlan = await planOnState(awsStack(verification.before), awsStack(verification.after));
-    scenarioPlan = await planOnState(scenarioBefore, scenarioAfter);
-    regionPlan = await planOnState(regionBefore, regionAfter);
-    const dir = tempDir("gate-schema");
-    const { resource: _none, ...providerOnly } = awsStack({});
-    writeFileSync(join(dir, "main.tf.json"), JSON.stringify(providerOnly));
-    const cliConfig = join(dir, "mirror.tfrc");
-    writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
-    const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, CHECKPOINT_DISABLE: "1" };
-    await run("terraform", ["init", "-no-color", "-input=false"], { cwd: dir, env });
-    schema = JSON.parse((await run("terraform", ["providers", "schema", "-json"], { cwd: dir, env, maxBuffer: 256 * 1024 * 1024 })).stdout);
-  });
+    ({ plans, schema } = await planTogether({
+      verification: { before: awsStack(verification.before), after: awsStack(verification.after) },
+      conditional: { before: awsStack(conditional.before), after: awsStack(conditional.after) },
+      scenario: { before: scenarioBefore, after: scenarioAfter },
+      region: { before: regionBefore, after: regionAfter },
+    }));
+  }, 180_000);
 
-  it("re-checks the fixture table: an attribute is in it exactly when the provider replaces on its change", () => {
-    const fixture = RULES.get("aws@5.100.0");
+  it("re-checks the aws table on every one-attribute change: the provider replaces exactly when a listed path is at or below the attribute", () => {
     const disagreements: string[] = [];
-    for (const rc of verificationPlan.resource_changes ?? []) {
+    const conditionalOnly: string[] = [];
+    for (const rc of plans.verification?.resource_changes ?? []) {
       const attribute = rc.address.split(".")[1] ?? "";
       const byProvider = rc.change.actions.includes("delete") && (rc.change.replace_paths ?? []).some((path) => path[0] === attribute);
-      const byTable = (fixture?.replaceForcing[rc.type]?.attributes ?? []).some((path) => path === attribute || path.startsWith(`${attribute}.`));
-      if (byProvider !== byTable) disagreements.push(`${rc.address}: provider ${byProvider ? "replaces" : "updates"}, table says ${byTable ? "replace" : "update"}`);
+      const byTable = tableVerdict(rc.type, attribute);
+      if (byTable === "may") conditionalOnly.push(`${rc.type}.${attribute}`);
+      else if (byProvider !== (byTable === "replace")) disagreements.push(`${rc.address}: provider ${byProvider ? "replaces" : "updates"}, table says ${byTable}`);
     }
     expect(disagreements).toEqual([]);
-    expect((verificationPlan.resource_changes ?? []).length).toBe(Object.values(verification.after).reduce((n, byName) => n + Object.keys(byName).length, 0));
-    // Every attribute of the fixture was planned.
-    for (const [type, rules] of Object.entries(fixture?.replaceForcing ?? {})) for (const path of rules.attributes) expect(CASES[type]?.changes).toHaveProperty(path.split(".")[0] ?? "");
+    expect((plans.verification?.resource_changes ?? []).length).toBe(Object.values(verification.after).reduce((n, byName) => n + Object.keys(byName).length, 0));
+    // Changes the table can only call "may replace"; each is pinned down by a conditional probe below.
+    expect(conditionalOnly.sort()).toEqual(["aws_ecs_service.capacity_provider_strategy", "aws_vpc_security_group_egress_rule.cidr_ipv4", "aws_vpc_security_group_ingress_rule.cidr_ipv4"]);
+    for (const path of conditionalOnly) expect(CONDITIONAL_PROBES.some((p) => `${p.type}.${p.path}` === path)).toBe(true);
+  });
+
+  it("has a case for every type of the aws table, and both outcomes in each table of changes", () => {
+    const table = RULES.get("aws@5.100.0");
+    expect(Object.keys(table?.replaceForcing ?? {}).filter((type) => !(type in CASES))).toEqual([]);
+    const verdicts = Object.entries(CASES).flatMap(([type, c]) => Object.keys({ ...c.base, ...c.changes }).map((attribute) => tableVerdict(type, attribute)));
+    expect(verdicts).toContain("replace");
+    expect(verdicts).toContain("update");
+  });
+
+  it.each(CONDITIONAL_PROBES.map((p, i) => [`${p.type} ${p.path} #${i}`, p, i] as const))("conditional %s: the provider replaces exactly in the case the table's condition names", (_, probe, i) => {
+    expect(RULES.get("aws@5.100.0")?.replaceForcing[probe.type]?.conditional?.map((c) => c.path)).toContain(probe.path);
+    const rc = (plans.conditional?.resource_changes ?? []).find((c) => c.address === `${probe.type}.p${i}`);
+    expect(rc?.change.actions).toEqual(probe.replaces ? ["delete", "create"] : ["update"]);
   });
 
   it("reads a plan that replaces a node group, renames a bucket, deletes a log group and a secret, and retags", () => {
+    const scenarioPlan = plans.scenario as PlanJson;
     const diff = diffStackFromPlan("s", scenarioPlan, cfg(scenarioBefore), cfg(scenarioAfter), RULES);
     expect(diff.source).toBe("plan");
     expect(diff.replaced).toEqual(["aws_eks_node_group.ng (replaced (provider): the provider cannot update it in place: instance_types)"]);
@@ -414,6 +539,7 @@ describe.skipIf(unavailable !== undefined)("the provider's answer (hashicorp/aws
   });
 
   it("a region change the plan does not show (no refresh) is still a replacement of everything", () => {
+    const regionPlan = plans.region as PlanJson;
     expect((regionPlan.resource_changes ?? []).map((rc) => rc.change.actions.join())).toEqual(["no-op", "no-op"]);
     const diff = diffStackFromPlan("s", regionPlan, cfg(regionBefore), cfg(regionAfter), RULES);
     expect(diff.stateful).toEqual(['aws_s3_bucket.logs replaced: loses every object in the bucket']);
@@ -582,6 +708,7 @@ describe("Terraform Cloud speculative plans (scripts/tfc-plan.ts, replayed API r
 describe("the provider mirror of the pull-request workflow", () => {
   it("covers every provider version of every synthesized stack", () => {
     expect(requiredProviders(join(__dirname, "..", "synthesized")).map((p) => `${p.source} ${p.version}`)).toEqual([
+      "Azure/azapi 2.12.0",
       "hashicorp/aws 5.100.0",
       "hashicorp/azurerm 4.55.0",
       "hashicorp/google 6.50.0",
