@@ -115,7 +115,8 @@ export class AzureClusterServices extends Construct implements ClusterServices {
       exec: {
         apiVersion: "client.authentication.k8s.io/v1beta1",
         command: "kubelogin",
-        args: Token.asList(Fn.conditional(Op.eq(credentials.value, Token.nullValue()), byPerson, byRun)),
+        // tolist(): one list(string) type for both branches, and an expression that starts with a function.
+        args: Fn.tolist(Fn.conditional(Op.eq(credentials.value, Token.nullValue()), byPerson, byRun)),
       },
     };
   }
