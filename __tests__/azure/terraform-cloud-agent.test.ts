@@ -74,6 +74,8 @@ describe("Terraform Cloud agents on Azure (in <env>-infra)", () => {
     );
     expect((agent(staging, "azurerm_container_app", "app").template as TfBlock).termination_grace_period_seconds).toBe(600);
     expect(container(staging).command).toEqual(["python3", "-c", agentEntrypoint()]);
+    // In the stack, the entrypoint waits for a token for ever, reading it every minute.
+    expect(agentEntrypoint()).toMatch(/^POLL_SECONDS = 60\nATTEMPTS = 0$/m);
     // Terraform reads `${` and `%{` in any string as template sequences.
     expect(agentEntrypoint()).not.toMatch(/[$%]\{/);
   });
@@ -321,7 +323,9 @@ interface FakeAzure {
   close(): Promise<void>;
 }
 
-async function fakeAzure(token: string, archive: Buffer): Promise<FakeAzure> {
+/** `tokens`: the secret's value at each read, the last one repeating. */
+async function fakeAzure(tokens: readonly string[], archive: Buffer): Promise<FakeAzure> {
+  let reads = 0;
   const requests: string[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -343,6 +347,7 @@ async function fakeAzure(token: string, archive: Buffer): Promise<FakeAzure> {
     if (url.pathname === "/secrets/test-tfc-agent-token") {
       // Key Vault REST "Get Secret" (api-version 7.4): SecretBundle with value, id and attributes.
       if (request.headers.authorization !== "Bearer eyJ0eXAi.vault" || url.searchParams.get("api-version") !== "7.4") return json(401, { error: { code: "Unauthorized" } });
+      const token = tokens[Math.min(reads++, tokens.length - 1)];
       return json(200, { value: token, id: `${base}/secrets/test-tfc-agent-token/4387e9f3d6e14c459867679a90fd0f79`, attributes: { enabled: true, created: 1493938410, updated: 1493938410 } });
     }
     if (url.pathname === "/kubelogin-linux-amd64.zip") {
@@ -375,16 +380,18 @@ interface EntrypointRun {
   readonly requests: string[];
 }
 
-async function runEntrypoint(token: string, pinnedSha256?: string): Promise<EntrypointRun> {
+async function runEntrypoint(tokens: readonly string[], options: { pinnedSha256?: string; tokenAttempts?: number } = {}): Promise<EntrypointRun> {
   const home = tempDir("tfc-agent-home");
   const archive = kubeloginArchive(home);
-  const azure = await fakeAzure(token, archive);
+  const azure = await fakeAzure(tokens, archive);
   const fakeAgent = join(home, "tfc-agent");
   writeFileSync(fakeAgent, `#!/bin/sh\nenv > "${home}/agent.env"\n`);
   chmodSync(fakeAgent, 0o755);
   const script = agentEntrypoint({
-    kubelogin: { url: `${azure.base}/kubelogin-linux-amd64.zip`, sha256: pinnedSha256 ?? createHash("sha256").update(archive).digest("hex"), member: KUBELOGIN.member },
+    kubelogin: { url: `${azure.base}/kubelogin-linux-amd64.zip`, sha256: options.pinnedSha256 ?? createHash("sha256").update(archive).digest("hex"), member: KUBELOGIN.member },
     agentBinary: fakeAgent,
+    pollSeconds: 0,
+    tokenAttempts: options.tokenAttempts ?? 1,
   });
   const env = { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin", IDENTITY_ENDPOINT: `${azure.base}/msi/token`, IDENTITY_HEADER: "header-853b9a84" };
   let code = 0;
@@ -406,7 +413,7 @@ async function runEntrypoint(token: string, pinnedSha256?: string): Promise<Entr
 
 describe("the agent container's entrypoint (run with python3 against fakes of the documented endpoints)", () => {
   it("reads the token, installs the verified kubelogin, writes the PATH hooks, and starts the agent without the identity endpoint", async () => {
-    const run = await runEntrypoint("abc123.atlasv1.def456");
+    const run = await runEntrypoint(["abc123.atlasv1.def456"]);
     expect(run).toMatchObject({ code: 0, stderr: "" });
     expect(run.agentEnv?.TFC_AGENT_TOKEN).toBe("abc123.atlasv1.def456");
     expect(run.agentEnv).not.toHaveProperty("IDENTITY_ENDPOINT");
@@ -423,18 +430,21 @@ describe("the agent container's entrypoint (run with python3 against fakes of th
   }, 30_000);
 
   it("refuses a kubelogin archive whose SHA-256 is not the pinned one, and starts no agent", async () => {
-    const run = await runEntrypoint("abc123.atlasv1.def456", "0".repeat(64));
+    const run = await runEntrypoint(["abc123.atlasv1.def456"], { pinnedSha256: "0".repeat(64) });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/refusing .*kubelogin-linux-amd64\.zip: SHA-256 [0-9a-f]{64}, pinned 0{64}/);
     expect(run.agentEnv).toBeUndefined();
     expect(existsSync(join(run.home, ".local", "bin", "kubelogin"))).toBe(false);
   }, 30_000);
 
-  it("starts no agent while the secret holds the placeholder, and downloads nothing", async () => {
-    const run = await runEntrypoint(PENDING_AGENT_TOKEN);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain("holds no token yet (README, Delivery, bootstrap step 4)");
-    expect(run.agentEnv).toBeUndefined();
-    expect(run.requests).toEqual(["/msi/token", "/secrets/test-tfc-agent-token"]);
+  it("keeps reading while the secret holds the placeholder, downloading nothing, and starts the agent once the token is there", async () => {
+    const waiting = await runEntrypoint([PENDING_AGENT_TOKEN], { tokenAttempts: 2 });
+    expect(waiting.code).toBe(1);
+    expect(waiting.stderr).toContain("holds no token yet (README, Delivery, bootstrap step 4); reading it again in 0 s");
+    expect(waiting.agentEnv).toBeUndefined();
+    expect(waiting.requests).toEqual(["/msi/token", "/secrets/test-tfc-agent-token", "/msi/token", "/secrets/test-tfc-agent-token"]);
+    const filled = await runEntrypoint([PENDING_AGENT_TOKEN, "abc123.atlasv1.def456"], { tokenAttempts: 0 });
+    expect(filled.code).toBe(0);
+    expect(filled.agentEnv?.TFC_AGENT_TOKEN).toBe("abc123.atlasv1.def456");
   }, 30_000);
 });

@@ -52,9 +52,16 @@ export function terraformCloudAgentName(ctx: AzureContext): string {
   return ctx.name("tfc-agent");
 }
 
+/** How long the entrypoint waits between reads of a token secret that holds no token yet. */
+export const TOKEN_POLL_SECONDS = 60;
+
 export interface AgentEntrypointOptions {
   readonly kubelogin?: { readonly url: string; readonly sha256: string; readonly member: string };
   readonly agentBinary?: string;
+  /** Seconds between token reads. @default TOKEN_POLL_SECONDS */
+  readonly pollSeconds?: number;
+  /** Reads before giving up; 0 waits for ever. @default 0 */
+  readonly tokenAttempts?: number;
 }
 
 /**
@@ -66,7 +73,9 @@ export interface AgentEntrypointOptions {
  *    identities in Azure Container Apps", REST endpoint reference: `IDENTITY_ENDPOINT`,
  *    `X-IDENTITY-HEADER: $IDENTITY_HEADER`, `api-version=2019-08-01`, `resource`, `client_id`),
  *    then `GET <secret URI>?api-version=7.4` (Key Vault REST "Get Secret": without a version, the
- *    latest). Exits while the secret holds `PENDING_AGENT_TOKEN`.
+ *    latest). While the secret holds `PENDING_AGENT_TOKEN` (or cannot be read) it logs why and
+ *    reads again every `TOKEN_POLL_SECONDS`: the container keeps running instead of crash-looping,
+ *    and the agent starts within a minute of the bootstrap writing the token.
  * 2. Downloads the pinned kubelogin archive, refuses it unless its SHA-256 is the pinned one, and
  *    installs the binary in `~/.local/bin`.
  * 3. Writes `pre-plan` and `pre-apply` hooks (HashiCorp, "Agent hooks": `~/.tfc-agent/hooks/terraform-<hook>`,
@@ -76,15 +85,17 @@ export interface AgentEntrypointOptions {
  *    `IDENTITY_ENDPOINT`/`IDENTITY_HEADER`: runs on the agent do not get the identity endpoint's
  *    SSRF header from their environment (the agent also strips `TFC_AGENT_*` from runs: changelog
  *    0.1.7).
- * Any failure exits non-zero; Container Apps restarts the container. No `${` or `%{` in the text
+ * Any other failure exits non-zero; Container Apps restarts the container. No `${` or `%{` in the text
  * (Terraform would read them as template sequences in the JSON).
  */
 export function agentEntrypoint(options: AgentEntrypointOptions = {}): string {
   const kubelogin = options.kubelogin ?? KUBELOGIN;
   const agent = options.agentBinary ?? TFC_AGENT_BINARY;
+  const pollSeconds = options.pollSeconds ?? TOKEN_POLL_SECONDS;
+  const attempts = options.tokenAttempts ?? 0;
   const literal = (value: string) => JSON.stringify(value);
   return [
-    "import hashlib, io, json, os, sys, urllib.parse, urllib.request, zipfile",
+    "import hashlib, io, json, os, sys, time, urllib.parse, urllib.request, zipfile",
     "",
     "SECRET_URI, CLIENT_ID = sys.argv[1], sys.argv[2]",
     `KUBELOGIN_URL = ${literal(kubelogin.url)}`,
@@ -92,13 +103,19 @@ export function agentEntrypoint(options: AgentEntrypointOptions = {}): string {
     `KUBELOGIN_MEMBER = ${literal(kubelogin.member)}`,
     `AGENT = ${literal(agent)}`,
     `PENDING = ${literal(PENDING_AGENT_TOKEN)}`,
+    `POLL_SECONDS = ${pollSeconds}`,
+    `ATTEMPTS = ${attempts}`,
     'HOME = os.path.expanduser("~")',
     'BIN = os.path.join(HOME, ".local", "bin")',
     'HOOKS = os.path.join(HOME, ".tfc-agent", "hooks")',
     "",
     "",
-    "def fail(message):",
+    "def log(message):",
     '    print("tfc-agent entrypoint: " + message, file=sys.stderr, flush=True)',
+    "",
+    "",
+    "def fail(message):",
+    "    log(message)",
     "    sys.exit(1)",
     "",
     "",
@@ -108,15 +125,27 @@ export function agentEntrypoint(options: AgentEntrypointOptions = {}): string {
     "        return response.read()",
     "",
     "",
-    "try:",
+    "def read_token():",
     '    query = urllib.parse.urlencode({"api-version": "2019-08-01", "resource": "https://vault.azure.net", "client_id": CLIENT_ID})',
     '    identity = json.loads(fetch(os.environ["IDENTITY_ENDPOINT"] + "?" + query, {"X-IDENTITY-HEADER": os.environ["IDENTITY_HEADER"]}))',
     '    secret = json.loads(fetch(SECRET_URI + "?api-version=7.4", {"Authorization": "Bearer " + identity["access_token"]}))',
-    "except Exception as error:",
-    '    fail("cannot read the agent token from " + SECRET_URI + ": " + str(error))',
-    'token = secret.get("value") or ""',
-    'if token.strip() in ("", PENDING):',
-    '    fail("the agent token secret " + SECRET_URI + " holds no token yet (README, Delivery, bootstrap step 4)")',
+    '    return secret.get("value") or ""',
+    "",
+    "",
+    "attempt = 0",
+    "while True:",
+    "    attempt += 1",
+    "    try:",
+    "        token = read_token()",
+    '        if token.strip() not in ("", PENDING):',
+    "            break",
+    '        problem = "holds no token yet (README, Delivery, bootstrap step 4)"',
+    "    except Exception as error:",
+    '        problem = "cannot be read: " + str(error)',
+    "    if ATTEMPTS and attempt >= ATTEMPTS:",
+    '        fail("the agent token secret " + SECRET_URI + " " + problem)',
+    '    log("the agent token secret " + SECRET_URI + " " + problem + "; reading it again in " + str(POLL_SECONDS) + " s")',
+    "    time.sleep(POLL_SECONDS)",
     "",
     "try:",
     "    archive = fetch(KUBELOGIN_URL)",
