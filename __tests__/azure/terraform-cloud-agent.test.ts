@@ -393,7 +393,14 @@ async function runEntrypoint(tokens: readonly string[], options: { pinnedSha256?
     pollSeconds: 0,
     tokenAttempts: options.tokenAttempts ?? 1,
   });
-  const env = { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin", IDENTITY_ENDPOINT: `${azure.base}/msi/token`, IDENTITY_HEADER: "header-853b9a84" };
+  const env = {
+    HOME: home,
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    IDENTITY_ENDPOINT: `${azure.base}/msi/token`,
+    IDENTITY_HEADER: "header-853b9a84",
+    MSI_ENDPOINT: `${azure.base}/msi/token`,
+    MSI_SECRET: "header-853b9a84",
+  };
   let code = 0;
   let stderr = "";
   try {
@@ -418,6 +425,7 @@ describe("the agent container's entrypoint (run with python3 against fakes of th
     expect(run.agentEnv?.TFC_AGENT_TOKEN).toBe("abc123.atlasv1.def456");
     expect(run.agentEnv).not.toHaveProperty("IDENTITY_ENDPOINT");
     expect(run.agentEnv).not.toHaveProperty("IDENTITY_HEADER");
+    expect(Object.values(run.agentEnv ?? {})).not.toContain("header-853b9a84");
     const bin = join(run.home, ".local", "bin");
     expect(run.agentEnv?.PATH.startsWith(`${bin}:`)).toBe(true);
     expect(spawnSync(join(bin, "kubelogin"), { encoding: "utf8" }).stdout).toBe("kubelogin-test\n");

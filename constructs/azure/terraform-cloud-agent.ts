@@ -82,8 +82,8 @@ export interface AgentEntrypointOptions {
  *    executable; `KEY=value` lines appended to `$TFC_AGENT_ENV` set environment variables for the
  *    Terraform command) that put `~/.local/bin` on the runs' PATH, for the providers' exec plugin.
  * 4. Replaces itself with the agent, whose environment has `TFC_AGENT_TOKEN` and no longer
- *    `IDENTITY_ENDPOINT`/`IDENTITY_HEADER`: runs on the agent do not get the identity endpoint's
- *    SSRF header from their environment (the agent also strips `TFC_AGENT_*` from runs: changelog
+ *    `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` (nor the older `MSI_ENDPOINT`/`MSI_SECRET`): runs on
+ *    the agent do not get the identity endpoint's SSRF header from their environment (the agent also strips `TFC_AGENT_*` from runs: changelog
  *    0.1.7).
  * Any other failure exits non-zero; Container Apps restarts the container. No `${` or `%{` in the text
  * (Terraform would read them as template sequences in the JSON).
@@ -169,7 +169,7 @@ export function agentEntrypoint(options: AgentEntrypointOptions = {}): string {
     "        out.write('#!/bin/sh\\necho \"PATH=' + BIN + ':$PATH\" >> \"$TFC_AGENT_ENV\"\\n')",
     "    os.chmod(path, 0o755)",
     "",
-    'env = {key: value for key, value in os.environ.items() if key not in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}',
+    'env = {key: value for key, value in os.environ.items() if key not in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET")}',
     'env["TFC_AGENT_TOKEN"] = token',
     'env["PATH"] = BIN + ":" + env.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")',
     "os.execve(AGENT, [AGENT], env)",
