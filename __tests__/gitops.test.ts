@@ -92,18 +92,18 @@ describe("the gitops stack", () => {
     expect(Object.keys(stack.json.output?.[AGENT_POOLS_OUTPUT]?.value as Record<string, string>).sort()).toEqual([...appsWorkspaces].sort());
   });
 
-  it("has agents for every pool in its environment's infra stack, as many as the spec asks (not yet on Azure)", () => {
+  it("has agents for every pool in its environment's infra stack, as many as the spec asks", () => {
     const hosted = (env: Environment): number | undefined => {
       const infra = new SynthesizedStack(readFileSync(join(__dirname, "..", "synthesized", "stacks", `${env.name}-infra`, "cdk.tf.json"), "utf8"));
       const service = infra.all("aws_ecs_service").find((block) => String(block.name).endsWith("-terraform-cloud-agent"));
       const group = infra.all("google_compute_region_instance_group_manager").find((block) => String(block.name).endsWith("-tfc-agent"));
-      return (service?.desired_count ?? group?.target_size) as number | undefined;
+      const app = infra.all("azurerm_container_app").find((block) => String(block.name).endsWith("-tfc-agent"));
+      const replicas = app && (app.template as TfBlock).min_replicas;
+      return (service?.desired_count ?? group?.target_size ?? replicas) as number | undefined;
     };
     const pools = parseEnvironments(environments).filter((env) => env.terraformCloud && env.apps.length > 0);
-    const withoutAgents = pools.filter((env) => hosted(env) === undefined).map((env) => `${env.name} (${env.cloud})`);
-    // The documented gap (README, Delivery: "Azure has no agent yet").
-    expect(withoutAgents).toEqual(pools.filter((env) => env.cloud === "azure").map((env) => `${env.name} (azure)`));
-    for (const env of pools.filter((e) => e.cloud !== "azure")) expect({ env: env.name, agents: hosted(env) }).toEqual({ env: env.name, agents: env.terraformCloud?.agents });
+    expect(pools.map((env) => env.cloud).sort()).toEqual(expect.arrayContaining(["aws", "azure", "gcp"]));
+    for (const env of pools) expect({ env: env.name, agents: hosted(env) }).toEqual({ env: env.name, agents: env.terraformCloud?.agents });
   });
 
   describe("rejects", () => {

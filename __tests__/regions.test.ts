@@ -64,6 +64,9 @@ function issuesOf(input: unknown): { path: string; message: string }[] {
   }
 }
 
+/** Azure environments need an admin group (AKS has no local accounts). */
+const azureCluster = { ...baseSpec().cluster, azure: { adminGroupObjectIds: ["00000000-0000-4000-8000-0000000000ad"] } };
+
 const accounts = {
   azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000002", tenantId: "00000000-0000-4000-8000-0000000000aa" },
   gcp: { region: "europe-west1", projectId: "acme-data-test" },
@@ -80,8 +83,8 @@ describe("regions and zones in the spec", () => {
       path: "accounts.aws.availabilityZones[1]",
       says: ['given "us-east-1c"', "a zone of us-west-1"],
     },
-    { problem: "an Azure location without zones", spec: { cloud: "azure", accounts: { azure: { ...accounts.azure, location: "ukwest" } } }, path: "accounts.azure.location", says: ['given "ukwest"', "a location with availability zones"] },
-    { problem: "an unknown Azure location", spec: { cloud: "azure", accounts: { azure: { ...accounts.azure, location: "westeuropa" } } }, path: "accounts.azure.location", says: ['given "westeuropa"', "westeurope"] },
+    { problem: "an Azure location without zones", spec: { cloud: "azure", cluster: azureCluster, accounts: { azure: { ...accounts.azure, location: "ukwest" } } }, path: "accounts.azure.location", says: ['given "ukwest"', "a location with availability zones"] },
+    { problem: "an unknown Azure location", spec: { cloud: "azure", cluster: azureCluster, accounts: { azure: { ...accounts.azure, location: "westeuropa" } } }, path: "accounts.azure.location", says: ['given "westeuropa"', "westeurope"] },
     { problem: "an unknown GCP region", spec: { cloud: "gcp", accounts: { gcp: { ...accounts.gcp, region: "europe-west5" } } }, path: "accounts.gcp.region", says: ['given "europe-west5"', "europe-west1"] },
     { problem: "more zones than a GCP region has", spec: { cloud: "gcp", accounts: { gcp: accounts.gcp }, network: { cidr: "10.42.0.0/16", zones: 4 } }, path: "network.zones", says: ["given 4", "at most 3 in europe-west1 (zones europe-west1-b"] },
   ];

@@ -1,9 +1,15 @@
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Testing, TerraformOutput, TerraformStack } from "cdktf";
 import { AzurePlatform } from "../../constructs/azure";
-import { EXTERNAL_DNS_CONFIG_MAP } from "../../constructs/azure/cluster-services";
+import { DYNAMIC_CREDENTIALS_VARIABLE, EXTERNAL_DNS_CONFIG_MAP } from "../../constructs/azure/cluster-services";
 import { parseEnvironment } from "../../constructs/core/spec";
+import { tempDir } from "../support/outdir";
 import { synthInfra, type TfBlock } from "../support/synth";
+import { terraformUnavailable } from "../support/terraform";
 import { azureSpec, SUBSCRIPTION_ID, TENANT_ID } from "./fixtures";
 
 const ZONE = "data.example.com";
@@ -26,7 +32,14 @@ function appsSide() {
   new TerraformOutput(scope, "host", { value: services.connection.host });
   new TerraformOutput(scope, "ca", { value: services.connection.clusterCaCertificate });
   new TerraformOutput(scope, "client_id", { value: binding.serviceAccountAnnotations["azure.workload.identity/client-id"] });
-  const json = JSON.parse(Testing.synth(scope)) as { data?: Record<string, Record<string, TfBlock>>; resource?: object; provider: object; output: Record<string, { value: string }> };
+  new TerraformOutput(scope, "exec_args", { value: services.connection.exec?.args });
+  const json = JSON.parse(Testing.synth(scope)) as {
+    data?: Record<string, Record<string, TfBlock>>;
+    resource?: object;
+    provider: object;
+    output: Record<string, { value: string }>;
+    variable?: Record<string, TfBlock>;
+  };
   return { env, services, values, json };
 }
 
@@ -50,12 +63,54 @@ describe("Azure cluster services (the apps stack's view)", () => {
     expect(apps.json.output.host.value).toMatch(/^\$\{data\.azurerm_kubernetes_cluster\.platform_cluster-services_cluster_[A-F0-9]+\.kube_config\[0\]\.host\}$/);
     expect(apps.json.output.ca.value).toMatch(/^\$\{base64decode\(data\.azurerm_kubernetes_cluster\.platform_cluster-services_cluster_[A-F0-9]+\.kube_config\[0\]\.cluster_ca_certificate\)\}$/);
     expect(apps.services.connection.token).toBeUndefined();
-    expect(apps.services.connection.exec).toEqual({
-      apiVersion: "client.authentication.k8s.io/v1beta1",
-      command: "kubelogin",
-      args: ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"],
+    expect(apps.services.connection.exec).toMatchObject({ apiVersion: "client.authentication.k8s.io/v1beta1", command: "kubelogin" });
+  });
+
+  it("declares HCP Terraform's Azure dynamic credentials variable with its documented type, null unless a run fills it", () => {
+    expect(apps.json.variable?.[DYNAMIC_CREDENTIALS_VARIABLE]).toEqual({
+      type: "object({default = object({client_id_file_path = string, oidc_token_file_path = string}), aliases = map(object({client_id_file_path = string, oidc_token_file_path = string}))})",
+      default: null,
+      nullable: true,
+      description: expect.any(String),
     });
   });
+
+  /**
+   * Terraform 1.11 itself evaluates the synthesized kubelogin arguments: in a configuration with
+   * only the variable and an output of the expression (no provider needed), once without the
+   * variable (a person) and once with it filled as HCP Terraform documents (a run).
+   */
+  it.skipIf(terraformUnavailable() !== undefined)("signs a person in with the Azure CLI, and a run with its own workload identity token file", async () => {
+    const run = promisify(execFile);
+    const dir = tempDir("kubelogin-args");
+    const variable = apps.json.variable?.[DYNAMIC_CREDENTIALS_VARIABLE];
+    writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: { [DYNAMIC_CREDENTIALS_VARIABLE]: variable }, output: { args: { value: apps.json.output.exec_args.value } } }));
+    writeFileSync(join(dir, "client-id"), "11111111-2222-4333-8444-555555555555\n");
+    writeFileSync(join(dir, "token.jwt"), "eyJ.example.jwt");
+    const credentials = { default: { client_id_file_path: join(dir, "client-id"), oidc_token_file_path: join(dir, "token.jwt") }, aliases: {} };
+    writeFileSync(join(dir, "run.tfvars.json"), JSON.stringify({ [DYNAMIC_CREDENTIALS_VARIABLE]: credentials }));
+    const terraform = (...args: string[]) => run("terraform", args, { cwd: dir, env: { ...process.env, TF_IN_AUTOMATION: "1" } });
+    await terraform("init", "-input=false", "-backend=false");
+    const args = async (...extra: string[]) => {
+      await terraform("apply", "-auto-approve", "-input=false", "-state", join(dir, "state.tfstate"), ...extra);
+      return JSON.parse((await terraform("output", "-json", "-state", join(dir, "state.tfstate"), "args")).stdout) as string[];
+    };
+    expect(await args()).toEqual(["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]);
+    expect(await args("-var-file", join(dir, "run.tfvars.json"))).toEqual([
+      "get-token",
+      "--login",
+      "workloadidentity",
+      "--server-id",
+      "6dae42f8-4368-4678-94ff-3960e28e3630",
+      "--client-id",
+      "11111111-2222-4333-8444-555555555555",
+      "--tenant-id",
+      TENANT_ID,
+      "--federated-token-file",
+      join(dir, "token.jwt"),
+      "--disable-environment-override",
+    ]);
+  }, 60_000);
 
   it("binds a workload through its identity's client id, read by the identity's name, and the webhook label", () => {
     expect(onlyData("azurerm_user_assigned_identity")).toEqual([expect.objectContaining({ name: "test-app-airflow", resource_group_name: "test-rg" })]);

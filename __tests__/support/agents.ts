@@ -3,6 +3,7 @@
  * each rule with the upstream behaviour it encodes. Every check returns the problems it finds
  * (empty: none), so tests can show that a broken copy of a stack is rejected.
  */
+import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../../constructs/core/cidr";
 import type { Environment } from "../../constructs/core/spec";
 import type { SynthesizedStack, TfBlock } from "./synth";
 
@@ -271,4 +272,269 @@ function gcpAgentSchemaProblems(group: TfBlock, template: TfBlock, firewalls: Tf
     if ((rule.allow === undefined) === (rule.deny === undefined)) problems.push(`firewall ${String(rule.name)}: exactly one of allow and deny`);
   }
   return problems;
+}
+
+/** A nested block as Terraform JSON may hold it: an object, or a list of them. */
+const blocks = (value: unknown): TfBlock[] => (Array.isArray(value) ? (value as TfBlock[]) : value !== null && typeof value === "object" ? [value as TfBlock] : []);
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
+
+/** The container app environment and NSG rule arguments the Azure checks read, with their azurerm 4.55.0 rules. */
+const NSG_PROTOCOLS = ["*", "Tcp", "Udp", "Icmp", "Ah", "Esp"];
+
+/**
+ * An NSG rule's outbound flow Microsoft documents as required for a Container Apps workload
+ * profiles environment besides HTTPS ("Securing a custom VNET in Azure Container Apps with
+ * Network Security Groups", outbound table: UDP 123 to NTP; any protocol within the subnet).
+ */
+function containerAppsPlatformFlow(rule: TfBlock, subnetCidr: string): boolean {
+  const ports = strings(rule.destination_port_range ?? rule.destination_port_ranges);
+  if (rule.protocol === "Udp" && ports.length === 1 && ports[0] === "123") return true;
+  const onlySubnet = (prefixes: string[]) => prefixes.length > 0 && prefixes.every((prefix) => prefix === subnetCidr);
+  return onlySubnet(strings(rule.source_address_prefix ?? rule.source_address_prefixes)) && onlySubnet(strings(rule.destination_address_prefix ?? rule.destination_address_prefixes));
+}
+
+/**
+ * What azurerm 4.55.0 refuses in the agents' resources (no azurerm provider runs here, so these
+ * stand in for its validation), each rule from hashicorp/terraform-provider-azurerm v4.55.0:
+ * - internal/services/containerapps/container_app_resource.go and helpers/container_apps.go:
+ *   `revision_mode` Single or Multiple; `template.min_replicas` 0–300, `max_replicas` 1–300,
+ *   `termination_grace_period_seconds` 0–600; validate/validate.go `ContainerAppName` (lowercase
+ *   letters, digits and '-', at most 32 characters, no '--') and `ContainerAppContainerName`;
+ *   a Key Vault `secret` needs both `identity` and `key_vault_secret_id` (CustomizeDiff);
+ * - container_app_environment_resource.go: `internal_load_balancer_enabled` and
+ *   `zone_redundancy_enabled` RequiredWith `infrastructure_subnet_id`;
+ *   `infrastructure_resource_group_name` RequiredWith `workload_profile`, ForceNew, its diff
+ *   suppressed only when a non-Consumption profile exists, so with Consumption profiles alone it
+ *   must be set or Azure's generated name replaces the environment on every plan; `logs_destination`
+ *   log-analytics or azure-monitor, log-analytics with `log_analytics_workspace_id` (CustomizeDiff);
+ *   helpers/container_app_environment.go: a Consumption profile is named `Consumption`;
+ * - internal/services/network/network_security_rule_resource.go: `priority` 100–4096, `direction`
+ *   Inbound or Outbound, `access` Allow or Deny, `protocol` one of *, Tcp, Udp, Icmp, Ah, Esp,
+ *   exactly one of `source_address_prefix(es)` and of `destination_address_prefix(es)`; and
+ *   Azure's own rule (Microsoft, "Network security groups", security rules): no two rules of one
+ *   group with the same priority and direction.
+ */
+function azureAgentSchemaProblems(app: TfBlock, environment: TfBlock, rules: TfBlock[]): string[] {
+  const problems: string[] = [];
+  if (!["Single", "Multiple"].includes(String(app.revision_mode))) problems.push(`revision_mode ${String(app.revision_mode)}: Single or Multiple`);
+  const name = String(app.name);
+  // Go's `^([a-z]\z)|(^([a-z0-9])([a-z0-9-.]{0,30})([^A-Z\W]))$`; `[^A-Z\W]` is [a-z0-9_].
+  if (!/^[a-z]$|^[a-z0-9][a-z0-9.-]{0,30}[a-z0-9_]$/.test(name) || name.includes("--")) problems.push(`container app name ${name}: lowercase letters, digits and '-', at most 32 characters`);
+  const template = blocks(app.template)[0] ?? {};
+  const min = Number(template.min_replicas ?? 0);
+  const max = Number(template.max_replicas ?? 10);
+  if (!Number.isInteger(min) || min < 0 || min > 300) problems.push(`template.min_replicas ${min}: 0 to 300`);
+  if (!Number.isInteger(max) || max < 1 || max > 300) problems.push(`template.max_replicas ${max}: 1 to 300`);
+  const grace = Number(template.termination_grace_period_seconds ?? 0);
+  if (grace < 0 || grace > 600) problems.push(`template.termination_grace_period_seconds ${grace}: 0 to 600`);
+  for (const container of blocks(template.container)) {
+    // validate.go `ContainerAppContainerName`: `^([a-z0-9]\z)|(^([a-z0-9])([a-z0-9-.]{0,44})([^A-Z\W])$)`.
+    if (!/^[a-z0-9]$|^[a-z0-9][a-z0-9.-]{0,44}[a-z0-9_]$/.test(String(container.name))) problems.push(`container name ${String(container.name)}: lowercase letters, digits, '-' and '.', at most 46 characters`);
+  }
+  for (const secret of blocks(app.secret)) {
+    if ((secret.key_vault_secret_id === undefined) !== (secret.identity === undefined)) problems.push(`secret ${String(secret.name)}: identity and key_vault_secret_id go together`);
+  }
+  const hasSubnet = environment.infrastructure_subnet_id !== undefined;
+  for (const field of ["internal_load_balancer_enabled", "zone_redundancy_enabled"]) {
+    if (environment[field] !== undefined && !hasSubnet) problems.push(`${field} needs infrastructure_subnet_id`);
+  }
+  const profiles = blocks(environment.workload_profile);
+  for (const profile of profiles) {
+    if (profile.workload_profile_type === "Consumption" && profile.name !== "Consumption") problems.push(`workload profile ${String(profile.name)}: a Consumption profile is named Consumption`);
+  }
+  if (environment.infrastructure_resource_group_name !== undefined && profiles.length === 0) problems.push("infrastructure_resource_group_name needs a workload_profile");
+  if (profiles.length > 0 && profiles.every((profile) => profile.workload_profile_type === "Consumption") && environment.infrastructure_resource_group_name === undefined) {
+    problems.push("infrastructure_resource_group_name unset with Consumption profiles only: Azure names the group, and the ForceNew diff replaces the environment on every plan");
+  }
+  const destination = environment.logs_destination;
+  if (destination !== undefined && !["log-analytics", "azure-monitor"].includes(String(destination))) problems.push(`logs_destination ${String(destination)}: log-analytics or azure-monitor`);
+  if (destination === "log-analytics" && environment.log_analytics_workspace_id === undefined) problems.push("logs_destination log-analytics needs log_analytics_workspace_id");
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    const label = `security rule ${String(rule.name)}`;
+    const priority = Number(rule.priority);
+    if (!Number.isInteger(priority) || priority < 100 || priority > 4096) problems.push(`${label}: priority ${String(rule.priority)}, 100 to 4096`);
+    if (!["Inbound", "Outbound"].includes(String(rule.direction))) problems.push(`${label}: direction Inbound or Outbound`);
+    if (!["Allow", "Deny"].includes(String(rule.access))) problems.push(`${label}: access Allow or Deny`);
+    if (!NSG_PROTOCOLS.includes(String(rule.protocol))) problems.push(`${label}: protocol ${String(rule.protocol)}, one of ${NSG_PROTOCOLS.join(", ")}`);
+    for (const side of ["source", "destination"]) {
+      const given = [`${side}_address_prefix`, `${side}_address_prefixes`, `${side}_application_security_group_ids`].filter((field) => rule[field] !== undefined);
+      if (given.length !== 1) problems.push(`${label}: exactly one of ${side}_address_prefix, ${side}_address_prefixes and ${side}_application_security_group_ids`);
+    }
+    const key = `${String(rule.direction)} ${priority}`;
+    if (seen.has(key)) problems.push(`${label}: another ${String(rule.direction)} rule has priority ${priority}`);
+    seen.add(key);
+  }
+  return problems;
+}
+
+/**
+ * The Azure agents of an infra stack that hosts them (a Container Apps app running hashicorp/tfc-agent):
+ * - Reachability: the app's environment is in a subnet of this stack, inside the address space
+ *   of the AKS cluster's VNet (a private cluster's AKS-managed DNS zone, `private_dns_zone_id =
+ *   "System"`, is linked to the nodes' VNet only: Microsoft, "Create a private AKS cluster"),
+ *   delegated to Microsoft.App/environments, without default outbound access and with the NAT
+ *   gateway; a public API endpoint with authorized ranges would not admit the NAT's address.
+ * - No public address: an internal environment (an external one gets a public ingress IP) and
+ *   no ingress on the app.
+ * - Egress: an NSG on the subnet whose outbound Allow rules are TCP 443, or the two flows
+ *   Microsoft requires for the platform (UDP 123, within the subnet), followed by a deny-all (the
+ *   default AllowInternetOutBound rule at 65001 applies otherwise); inbound only within the
+ *   subnet, the rest of the VNet denied (the default AllowVnetInBound at 65000 admits it otherwise).
+ * - Token, and who may read it: never in the JSON (an environment variable, a container app
+ *   secret value, a literal); read at start from a Key Vault secret of this stack that Terraform
+ *   never writes again (`ignore_changes = all`, or a later apply would put the placeholder back),
+ *   with the agents' own user-assigned identity, which holds "Key Vault Secrets User" on that
+ *   secret and nothing else, and nobody else holds a role on it.
+ * - The kubelogin the container installs is a versioned release checked against a pinned SHA-256
+ *   before it is written (the check runs for real in the Azure agent test).
+ */
+export function azureAgentProblems(infra: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const apps = infra.all("azurerm_container_app").filter((app) => blocks(blocks(app.template)[0]?.container).some((container) => String(container.image).startsWith("hashicorp/tfc-agent:")));
+  if (apps.length !== 1) return [`expected one container app running hashicorp/tfc-agent, found ${apps.length}`];
+  const app = apps[0];
+  const template = blocks(app.template)[0];
+  const container = blocks(template.container).find((c) => String(c.image).startsWith("hashicorp/tfc-agent:")) as TfBlock;
+  if (!/^hashicorp\/tfc-agent:\d+\.\d+\.\d+$/.test(String(container.image))) problems.push(`the agent image ${String(container.image)} is not pinned to a release`);
+  if (app.ingress !== undefined) problems.push("the agents' container app has an ingress: agents only poll outwards");
+
+  const envRef = reference(app.container_app_environment_id);
+  const environment = envRef?.type === "azurerm_container_app_environment" ? infra.resources("azurerm_container_app_environment")[envRef.id] : undefined;
+  if (!environment) return [...problems, "the agents' container app environment is not one of this stack"];
+  if (environment.internal_load_balancer_enabled !== true) problems.push("the agents' environment is external: Azure gives it a public ingress address");
+  const profiles = blocks(environment.workload_profile);
+  if (profiles.length === 0) problems.push("the agents' environment is Consumption-only: it takes no NAT gateway, so egress leaves through platform-managed addresses");
+  else if (!profiles.some((profile) => profile.name === app.workload_profile_name)) problems.push(`the agents run on workload profile ${String(app.workload_profile_name)}, which the environment does not have`);
+
+  const securityRules = (groupId: string) => [
+    ...blocks(infra.resources("azurerm_network_security_group")[groupId]?.security_rule),
+    ...infra.all("azurerm_network_security_rule").filter((rule) => refersTo(rule.network_security_group_name, "azurerm_network_security_group", groupId)),
+  ];
+  const subnetRef = reference(environment.infrastructure_subnet_id);
+  const subnet = subnetRef?.type === "azurerm_subnet" ? infra.resources("azurerm_subnet")[subnetRef.id] : undefined;
+  if (!subnetRef || !subnet) {
+    return [...problems, `the agents' environment is in ${String(environment.infrastructure_subnet_id)}, not a subnet of this stack`, ...azureAgentSchemaProblems(app, environment, [])];
+  }
+  const cluster = infra.all("azurerm_kubernetes_cluster")[0];
+  const nodeSubnetRef = reference(blocks(cluster?.default_node_pool)[0]?.vnet_subnet_id);
+  const nodeSubnet = nodeSubnetRef ? infra.resources("azurerm_subnet")[nodeSubnetRef.id] : undefined;
+  const vnetId = reference(nodeSubnet?.virtual_network_name)?.id;
+  const vnet = vnetId ? infra.resources("azurerm_virtual_network")[vnetId] : undefined;
+  const subnetCidr = strings(subnet.address_prefixes)[0] ?? "";
+  if (!cluster || !vnet) return [...problems, "no AKS cluster in a VNet of this stack for the agents to reach"];
+  if (reference(subnet.virtual_network_name)?.id !== vnetId) {
+    problems.push("the agents' subnet is not in the AKS cluster's VNet: the private API and its AKS-managed DNS zone (linked to the nodes' VNet only) are out of reach");
+  } else {
+    const inside = (cidr: string) => strings(vnet.address_space).some((space) => {
+      const outer = parseCidr(space);
+      const inner = parseCidr(cidr);
+      return outer !== undefined && inner !== undefined && inner.prefix >= outer.prefix && cidrsOverlap(outer, inner);
+    });
+    for (const cidr of strings(subnet.address_prefixes)) if (!inside(cidr)) problems.push(`the agents' subnet ${cidr} lies outside the VNet's address space ${strings(vnet.address_space).join(", ")}`);
+    for (const [otherId, other] of Object.entries(infra.resources("azurerm_subnet"))) {
+      if (otherId === subnetRef.id || reference(other.virtual_network_name)?.id !== vnetId) continue;
+      const overlaps = strings(other.address_prefixes).some((cidr) => strings(subnet.address_prefixes).some((mine) => cidrsOverlap(parseCidr(cidr) as Ipv4Cidr, parseCidr(mine) as Ipv4Cidr)));
+      if (overlaps) problems.push(`the agents' subnet overlaps subnet ${String(other.name)}`);
+    }
+  }
+  if (!blocks(subnet.delegation).some((delegation) => blocks(delegation.service_delegation).some((service) => service.name === "Microsoft.App/environments"))) {
+    problems.push("the agents' subnet is not delegated to Microsoft.App/environments, which a workload profiles environment requires");
+  }
+  if (subnet.default_outbound_access_enabled !== false) problems.push("the agents' subnet keeps Azure's default outbound access: egress must leave through the NAT gateway only");
+  if (!infra.all("azurerm_subnet_nat_gateway_association").some((association) => refersTo(association.subnet_id, "azurerm_subnet", subnetRef.id))) {
+    problems.push("the agents' subnet has no NAT gateway: their egress has no fixed address");
+  }
+  if (cluster.private_cluster_enabled !== true) {
+    problems.push("the AKS API is public and admits only its authorized ranges; the agents egress from the NAT gateway's address, which the stack does not add to them");
+  } else if (cluster.private_dns_zone_id !== undefined && cluster.private_dns_zone_id !== "System") {
+    problems.push(`the AKS API's private DNS zone is ${String(cluster.private_dns_zone_id)}, not the AKS-managed one linked to the VNet`);
+  }
+
+  const association = infra.all("azurerm_subnet_network_security_group_association").find((a) => refersTo(a.subnet_id, "azurerm_subnet", subnetRef.id));
+  const groupRef = reference(association?.network_security_group_id);
+  const rules = groupRef?.type === "azurerm_network_security_group" ? securityRules(groupRef.id) : [];
+  if (!groupRef) problems.push("no network security group on the agents' subnet: the default rules let them send anything");
+  else {
+    const inbound = rules.filter((rule) => rule.direction === "Inbound");
+    const inboundAllows = inbound.filter((rule) => rule.access === "Allow");
+    for (const rule of inboundAllows) {
+      if (!containerAppsPlatformFlow({ ...rule, protocol: "*", destination_port_range: "*" }, subnetCidr)) {
+        problems.push(`security rule ${String(rule.name)} admits ingress to the agents from ${strings(rule.source_address_prefix ?? rule.source_address_prefixes).join(", ")}: agents only poll outwards`);
+      }
+    }
+    const lastInboundAllow = Math.max(0, ...inboundAllows.map((rule) => Number(rule.priority)));
+    const vnetDenied = inbound.some(
+      (rule) => rule.access === "Deny" && rule.protocol === "*" && ["VirtualNetwork", "*"].includes(String(rule.source_address_prefix)) && Number(rule.priority) > lastInboundAllow,
+    );
+    if (!vnetDenied) problems.push("no inbound rule denies the rest of the VNet after the subnet's own flows: the default AllowVnetInBound rule admits every host of the VNet");
+
+    const outbound = rules.filter((rule) => rule.direction === "Outbound");
+    const allows = outbound.filter((rule) => rule.access === "Allow");
+    for (const rule of allows) {
+      const ports = strings(rule.destination_port_range ?? rule.destination_port_ranges);
+      const https = rule.protocol === "Tcp" && ports.length === 1 && ports[0] === "443";
+      if (!https && !containerAppsPlatformFlow(rule, subnetCidr)) {
+        problems.push(`security rule ${String(rule.name)} lets the agents send ${String(rule.protocol)} ${ports.join(",")}: only TCP 443 is needed (and the NTP and in-subnet flows Container Apps requires)`);
+      }
+    }
+    const lastAllow = Math.max(0, ...allows.map((rule) => Number(rule.priority)));
+    const denyAll = outbound.some(
+      (rule) =>
+        rule.access === "Deny" &&
+        rule.protocol === "*" &&
+        rule.destination_address_prefix === "*" &&
+        strings(rule.destination_port_range ?? rule.destination_port_ranges).join() === "*" &&
+        Number(rule.priority) > lastAllow,
+    );
+    if (!denyAll) problems.push("no deny-all outbound rule after the agents' allow rules: the default AllowInternetOutBound rule lets them send anything");
+  }
+
+  // Identity and token.
+  const identityBlock = blocks(app.identity)[0];
+  const identityIds = strings(identityBlock?.identity_ids);
+  const identityRef = identityIds.length === 1 ? reference(identityIds[0]) : undefined;
+  if (identityBlock?.type !== "UserAssigned" || identityRef?.type !== "azurerm_user_assigned_identity") {
+    return [...problems, "the agents do not run as exactly one user-assigned identity of this stack", ...azureAgentSchemaProblems(app, environment, rules)];
+  }
+  const grants = infra.all("azurerm_role_assignment").filter((role) => refersTo(role.principal_id, "azurerm_user_assigned_identity", identityRef.id));
+  const tokenRef = grants.length === 1 ? reference(grants[0].scope) : undefined;
+  const tokenSecret = tokenRef?.type === "azapi_resource" ? infra.resources("azapi_resource")[tokenRef.id] : undefined;
+  if (grants.length !== 1 || grants[0].role_definition_name !== "Key Vault Secrets User" || !tokenSecret || !String(tokenSecret.type).startsWith("Microsoft.KeyVault/vaults/secrets@")) {
+    problems.push(`the agents' identity must hold "Key Vault Secrets User" on its token secret and nothing else; it holds ${grants.map((g) => `${String(g.role_definition_name)} on ${String(g.scope)}`).join("; ") || "nothing"}`);
+  } else {
+    const others = infra.all("azurerm_role_assignment").filter((role) => refersTo(role.scope, "azapi_resource", tokenRef?.id ?? "") && !refersTo(role.principal_id, "azurerm_user_assigned_identity", identityRef.id));
+    if (others.length > 0) problems.push(`${others.length} other role assignment(s) on the agent token secret: only the agents may read it`);
+    const vaultRef = reference(tokenSecret.parent_id);
+    const vault = vaultRef?.type === "azurerm_key_vault" ? infra.resources("azurerm_key_vault")[vaultRef.id] : undefined;
+    const uri = vault ? `https://${String(vault.name)}.vault.azure.net/secrets/${String(tokenSecret.name)}` : "(no vault of this stack)";
+    const args = strings(container.args);
+    if (args[0] !== uri) problems.push(`the agents read their token from ${String(args[0])}, not the secret their identity may read (${uri})`);
+    if (!refersTo(args[1], "azurerm_user_assigned_identity", identityRef.id, "client_id")) problems.push("the agents ask the identity endpoint for another identity than their own");
+    if ((tokenSecret.lifecycle as TfBlock | undefined)?.ignore_changes !== "all") {
+      problems.push("the token secret is not ignore_changes = all: a later apply would write its placeholder back over the token the bootstrap put there");
+    }
+  }
+  for (const variable of blocks(container.env)) {
+    if (variable.name === "TFC_AGENT_TOKEN") problems.push(`TFC_AGENT_TOKEN is set in the container definition (${variable.secret_name === undefined ? "a plain value in the JSON" : "a container app secret, kept in the state"})`);
+  }
+  for (const secret of blocks(app.secret)) {
+    if (secret.value !== undefined) problems.push(`container app secret ${String(secret.name)} holds a value: it is in the JSON and the state`);
+  }
+  if (/\.atlasv1\./.test(infra.text)) problems.push("a Terraform Cloud token (….atlasv1.…) is written in the JSON");
+
+  // The kubelogin download the entrypoint makes.
+  const command = strings(container.command);
+  const script = command[0] === "python3" && command[1] === "-c" ? (command[2] ?? "") : "";
+  const url = /^KUBELOGIN_URL = "([^"]*)"$/m.exec(script)?.[1];
+  const sha = /^KUBELOGIN_SHA256 = "([^"]*)"$/m.exec(script)?.[1];
+  if (url === undefined) problems.push("the agents' entrypoint installs no kubelogin: the apps stack's exec plugin would not run");
+  else {
+    if (!/^https:\/\/github\.com\/Azure\/kubelogin\/releases\/download\/v\d+\.\d+\.\d+\/kubelogin-linux-amd64\.zip$/.test(url)) problems.push(`kubelogin comes from ${url}, not a versioned Azure/kubelogin release`);
+    const checked = script.indexOf("if digest != KUBELOGIN_SHA256:");
+    const hashed = script.indexOf("digest = hashlib.sha256(archive).hexdigest()");
+    const written = script.indexOf("out.write(binary)");
+    if (!sha || !/^[0-9a-f]{64}$/.test(sha) || hashed < 0 || checked < hashed || written < checked) problems.push("the kubelogin download is not checked against a pinned SHA-256 before it is installed");
+  }
+  return [...problems, ...azureAgentSchemaProblems(app, environment, rules)];
 }

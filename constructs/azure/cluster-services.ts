@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn, Op, TerraformStack, TerraformVariable, Token } from "cdktf";
 import { DataAzurermKubernetesCluster } from "@cdktf/provider-azurerm/lib/data-azurerm-kubernetes-cluster";
 import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/data-azurerm-user-assigned-identity";
 import type { AppBucket } from "../apps/types";
@@ -18,6 +18,17 @@ import { workloadIdentityName } from "./identity";
  * server with Entra ID authentication, the same in every tenant.
  */
 export const AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630";
+
+/**
+ * The Terraform variable HCP Terraform fills with the paths of the run's Azure dynamic credentials
+ * (HashiCorp, "Use dynamic credentials with the Azure provider", "Required Terraform Variable":
+ * `tfc_azure_dynamic_credentials`, `default.client_id_file_path` and
+ * `default.oidc_token_file_path`, agents 1.12.0 or newer). Declared with the documented type; null
+ * (its default) wherever it is not filled, i.e. when a person runs the stack.
+ */
+export const DYNAMIC_CREDENTIALS_VARIABLE = "tfc_azure_dynamic_credentials";
+const DYNAMIC_CREDENTIALS_TYPE =
+  "object({default = object({client_id_file_path = string, oidc_token_file_path = string}), aliases = map(object({client_id_file_path = string, oidc_token_file_path = string}))})";
 
 /** The ConfigMap holding external-dns's `azure.json`, in the external-dns namespace. */
 export const EXTERNAL_DNS_CONFIG_MAP = "external-dns-azure";
@@ -42,17 +53,24 @@ export function externalDnsAzureJson(ctx: AzureContext): string {
  *
  * Connection: AKS runs with local accounts disabled (no static admin kubeconfig), so the
  * `kubernetes` and `helm` providers authenticate with Entra ID through the `kubelogin` exec plugin
- * (`get-token --login azurecli`), reusing the run's Azure CLI login. Who can: members of
- * `cluster.azure.adminGroupObjectIds` (cluster-admin through AKS) and the Terraform Cloud run
- * identity ("Azure Kubernetes Service RBAC Cluster Admin", see `AzureCluster.grantClusterAdmin`).
- * Known limit: the machine running Terraform needs `kubelogin` on its PATH, which Terraform Cloud's
- * hosted runners lack, so the apps stack runs on a custom agent. There the run identity needs no
- * `az` login: kubelogin reads `AAD_LOGIN_METHOD` after its flags and lets it override `--login`
- * (Azure/kubelogin v0.2.19, pkg/internal/token/options.go `UpdateFromEnv`, called by
- * pkg/cmd/token.go), so the agent sets `AAD_LOGIN_METHOD=workloadidentity` with `AZURE_CLIENT_ID`,
- * `AZURE_TENANT_ID` and `AZURE_FEDERATED_TOKEN_FILE` pointing at the run's workload identity token.
- * With a private cluster (`cluster.azure.privateCluster`, the default) the runner must also reach
- * the VNet.
+ * (Azure/kubelogin v0.2.19, `get-token`). Who can: members of `cluster.azure.adminGroupObjectIds`
+ * (cluster-admin through AKS) and the Terraform Cloud run identity ("Azure Kubernetes Service RBAC
+ * Cluster Admin", see `AzureCluster.grantClusterAdmin`). The login depends on who runs:
+ * - a Terraform Cloud run (on the environment's agents, `AzureTerraformCloudAgent`, which put a
+ *   pinned kubelogin on the runs' PATH): `tfc_azure_dynamic_credentials` is filled, and kubelogin
+ *   signs in as the run identity with `--login workloadidentity`, the run's own workload identity
+ *   token file (`--federated-token-file`, the path HCP Terraform gives the azurerm provider), that
+ *   identity's client id (read from `client_id_file_path`) and the tenant. kubelogin exchanges the
+ *   token with Entra ID (pkg/internal/token/workloadidentitycredential.go: client id, tenant id and
+ *   token file are required) for the AKS server application's audience. The token's audience is
+ *   `api://AzureADTokenExchange` and its subject the run phase, both of which the run identity's
+ *   federated credentials trust (`AzureTerraformCloudTrust`). `--disable-environment-override`
+ *   makes the flags final (pkg/internal/token/options.go `UpdateFromEnv` otherwise lets
+ *   `AAD_LOGIN_METHOD`, `AZURE_CLIENT_ID` and others replace them).
+ * - a person (variable null): `--login azurecli`, reusing their `az login`.
+ * Exec plugins get literal arguments only, so the paths come from the variable, evaluated by
+ * Terraform, not from the run's environment. With a private cluster (`cluster.azure.privateCluster`,
+ * the default) the runner must also reach the VNet: the agents do.
  */
 export class AzureClusterServices extends Construct implements ClusterServices {
   readonly connection: KubernetesConnection;
@@ -69,13 +87,36 @@ export class AzureClusterServices extends Construct implements ClusterServices {
     const cluster = new DataAzurermKubernetesCluster(this, "cluster", { name: aksClusterName(ctx), resourceGroupName: ctx.resourceGroupName });
     // With Entra ID on, kube_config carries the endpoint and CA but no client credential.
     const kubeConfig = cluster.kubeConfig.get(0);
+    const credentials = new TerraformVariable(TerraformStack.of(this), DYNAMIC_CREDENTIALS_VARIABLE, {
+      type: DYNAMIC_CREDENTIALS_TYPE,
+      default: Token.nullValue(),
+      nullable: true,
+      description: "Filled by HCP Terraform with the run's Azure dynamic credential files; null when a person runs the stack",
+    });
+    credentials.overrideLogicalId(DYNAMIC_CREDENTIALS_VARIABLE);
+    const byPerson = ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_ID];
+    const byRun = [
+      "get-token",
+      "--login",
+      "workloadidentity",
+      "--server-id",
+      AKS_AAD_SERVER_ID,
+      "--client-id",
+      Fn.trimspace(Fn.file(Fn.lookupNested(credentials.value, ["default", "client_id_file_path"]))),
+      "--tenant-id",
+      ctx.tenantId,
+      "--federated-token-file",
+      Token.asString(Fn.lookupNested(credentials.value, ["default", "oidc_token_file_path"])),
+      "--disable-environment-override",
+    ];
     this.connection = {
       host: kubeConfig.host,
       clusterCaCertificate: Fn.base64decode(kubeConfig.clusterCaCertificate),
       exec: {
         apiVersion: "client.authentication.k8s.io/v1beta1",
         command: "kubelogin",
-        args: ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_ID],
+        // tolist(): one list(string) type for both branches, and an expression that starts with a function.
+        args: Fn.tolist(Fn.conditional(Op.eq(credentials.value, Token.nullValue()), byPerson, byRun)),
       },
     };
   }

@@ -4,7 +4,15 @@ import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { WorkloadName } from "../core/apps";
-import { ownHandle, type CloudPlatform, type ICluster, type INetwork, type ResourceTypeMap, type TerraformCloudTarget } from "../core/interfaces";
+import {
+  ownHandle,
+  type CloudPlatform,
+  type ICluster,
+  type INetwork,
+  type ResourceTypeMap,
+  type TerraformCloudAgentTarget,
+  type TerraformCloudTarget,
+} from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AzapiProvider } from "./azapi";
@@ -18,6 +26,7 @@ import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
 import { AzureNetwork } from "./network";
 import { AzureTerraformCloudTrust } from "./terraform-cloud";
+import { AzureTerraformCloudAgent } from "./terraform-cloud-agent";
 import { AzureEnvironmentTags } from "./tags";
 
 /** What the infra methods share, created with the first of them. */
@@ -45,6 +54,8 @@ interface InfraBase {
  * - `terraformCloudTrust()` adds a managed identity for Terraform Cloud runs, only when called, so
  *   environments without Terraform Cloud keep exactly the resources they had. With a cluster, the
  *   identity is also a cluster admin (whichever of the two is created first).
+ * - `terraformCloudAgent()` runs the `<env>-apps` pool's agents in the VNet (Container Apps, see
+ *   `AzureTerraformCloudAgent`), with their own subnet, created only when called.
  * - No role is ever assigned to "whoever runs Terraform" (no `azurerm_client_config`): such an
  *   assignment's principal would change with the person or run applying, and `principal_id`
  *   forces replacement.
@@ -119,8 +130,17 @@ export class AzurePlatform extends Construct implements CloudPlatform {
 
   database(spec: DatabaseSpec, network: INetwork, _cluster: ICluster): AzureDatabase {
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
-    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network: azureNetwork, azapi: this.azapiProvider() });
-    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.keyVault });
+    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.vault(azureNetwork) });
+  }
+
+  /**
+   * Agents for the `<env>-apps` pool in the VNet, on Azure Container Apps (see
+   * `AzureTerraformCloudAgent`); their token lives in the environment's key vault, created here if
+   * no database created it first (same construct id, so the vault's address never depends on which).
+   */
+  terraformCloudAgent(target: TerraformCloudAgentTarget, network: INetwork, _cluster: ICluster): AzureTerraformCloudAgent {
+    const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
+    return new AzureTerraformCloudAgent(this, "terraform-cloud-agent", { ctx: this.ctx, target, network: azureNetwork, vault: this.vault(azureNetwork), azapi: this.azapiProvider() });
   }
 
   workloadIdentity(app: WorkloadName, cluster: ICluster): AzureWorkloadIdentity {
@@ -161,6 +181,12 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     const trust = this.terraformCloud;
     if (!cluster || !trust || cluster.node.tryFindChild(TERRAFORM_CLOUD_CLUSTER_ADMIN)) return;
     cluster.grantClusterAdmin(TERRAFORM_CLOUD_CLUSTER_ADMIN, trust.identity.principalId, "the Terraform Cloud run identity");
+  }
+
+  /** The environment's key vault (and the azapi provider its secrets are written with), created on first use. */
+  private vault(network: AzureNetwork): AzureKeyVault {
+    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider() });
+    return this.keyVault;
   }
 
   /** The azapi provider, in the platform's stack, added on first use. */

@@ -8,6 +8,7 @@ import { SubnetNatGatewayAssociation } from "@cdktf/provider-azurerm/lib/subnet-
 import { PrivateDnsZone } from "@cdktf/provider-azurerm/lib/private-dns-zone";
 import { PrivateDnsZoneVirtualNetworkLink } from "@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link";
 import { PrivateEndpoint } from "@cdktf/provider-azurerm/lib/private-endpoint";
+import { cidrSubnet, cidrsOverlap, formatCidr, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { INetwork } from "../core/interfaces";
 import { planSubnets } from "../core/network-plan";
 import type { AzureContext } from "./context";
@@ -32,6 +33,37 @@ export interface PrivateEndpointProps {
   readonly subresource: string;
   /** The privatelink DNS zone the endpoint registers its A record in. */
   readonly dnsZoneName: string;
+}
+
+/**
+ * The Terraform Cloud agents' subnet: a /27, the smallest a Container Apps workload profiles
+ * environment accepts (learn.microsoft.com/azure/container-apps/custom-virtual-networks,
+ * "Subnet": `/27` minimum, delegated to `Microsoft.App/environments`; 12 addresses reserved for
+ * the environment, one per 10 Consumption replicas, doubled during a single-revision update). It
+ * is the first /27 of the last quarter of the VNet, which the neutral plan leaves free.
+ */
+export const AGENT_SUBNET_PREFIX = 27;
+
+/**
+ * Ranges a workload profiles environment's subnet must not overlap (same page, "Subnet address
+ * range restrictions"). Only the two inside 172.16.0.0/12 can meet a spec's private VNet range;
+ * 169.254.0.0/16, 192.0.2.0/24 and 100.100.0.0/16 are never RFC 1918 ranges.
+ */
+export const CONTAINER_APPS_RESERVED_RANGES = ["172.30.0.0/16", "172.31.0.0/16"] as const;
+
+/** The agents' subnet range in a VNet range (see `AGENT_SUBNET_PREFIX`). */
+export function agentSubnetCidr(vnetCidr: string): string {
+  const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
+  const lastQuarter = cidrSubnet(vnet, 2, 3);
+  return formatCidr(cidrSubnet(lastQuarter, AGENT_SUBNET_PREFIX - lastQuarter.prefix, 0));
+}
+
+/** The agents' delegated subnet and its NAT gateway association. */
+export interface AgentSubnet {
+  readonly subnet: Subnet;
+  readonly cidr: string;
+  /** The environment must be created after it, so its egress leaves through the NAT gateway. */
+  readonly egress: SubnetNatGatewayAssociation;
 }
 
 /** The subresource's privatelink zone names, on Azure's public cloud. */
@@ -59,6 +91,8 @@ export const PRIVATE_LINK_ZONES = {
  *   recovers it. StandardV2 (zone-redundant) is the upgrade once the pinned provider supports it.
  * - Private DNS zones (`privateDnsZone`) are created on demand, once each, and linked to the VNet
  *   without auto-registration.
+ * - `tfc-agents` (`terraformCloudAgentSubnet`, on demand): the Terraform Cloud agents' /27 in the
+ *   free last quarter, delegated to Microsoft.App/environments, egress through the NAT gateway.
  */
 export class AzureNetwork extends Construct implements INetwork {
   readonly vnet: VirtualNetwork;
@@ -71,6 +105,7 @@ export class AzureNetwork extends Construct implements INetwork {
   readonly networkId: string;
   private readonly ctx: AzureContext;
   private readonly dnsZones = new Map<string, LinkedDnsZone>();
+  private agentSubnet?: AgentSubnet;
 
   constructor(scope: Construct, id: string, props: AzureNetworkProps) {
     super(scope, id);
@@ -125,6 +160,45 @@ export class AzureNetwork extends Construct implements INetwork {
     });
     new NatGatewayPublicIpAssociation(this, "nat-address-association", { natGatewayId: this.natGateway.id, publicIpAddressId: address.id });
     this.nodeEgress = new SubnetNatGatewayAssociation(this, "nodes-nat", { subnetId: this.nodeSubnet.id, natGatewayId: this.natGateway.id });
+  }
+
+  /**
+   * The Terraform Cloud agents' subnet (see `AGENT_SUBNET_PREFIX`), created on first use so that
+   * environments without agents keep exactly the subnets they had. Delegated to
+   * Microsoft.App/environments (azurerm 4.55.0 internal/services/network/subnet_resource.go lists
+   * it in `subnetDelegationServiceNames`; `join/action` is the one action that delegation takes),
+   * without default outbound access, and associated with the NAT gateway: a workload profiles
+   * environment sends its apps' outbound traffic through a NAT gateway on its subnet (Microsoft,
+   * "Virtual network configuration", "NAT gateway integration").
+   */
+  terraformCloudAgentSubnet(): AgentSubnet {
+    if (this.agentSubnet) return this.agentSubnet;
+    const { ctx } = this;
+    const cidr = agentSubnetCidr(ctx.env.network.cidr);
+    const reserved = CONTAINER_APPS_RESERVED_RANGES.find((range) => cidrsOverlap(parseCidr(range) as Ipv4Cidr, parseCidr(cidr) as Ipv4Cidr));
+    if (reserved !== undefined) {
+      throw ctx.specError(
+        "network.cidr",
+        ctx.env.network.cidr,
+        `on Azure with Terraform Cloud agents, a range whose agent subnet ${cidr} stays outside ${reserved} (reserved by Azure Container Apps)`,
+      );
+    }
+    const subnet = new Subnet(this, "tfc-agents", {
+      name: "tfc-agents",
+      resourceGroupName: ctx.resourceGroupName,
+      virtualNetworkName: this.vnet.name,
+      addressPrefixes: [cidr],
+      defaultOutboundAccessEnabled: false,
+      delegation: [
+        {
+          name: "container-apps-environments",
+          serviceDelegation: { name: "Microsoft.App/environments", actions: ["Microsoft.Network/virtualNetworks/subnets/join/action"] },
+        },
+      ],
+    });
+    const egress = new SubnetNatGatewayAssociation(this, "tfc-agents-nat", { subnetId: subnet.id, natGatewayId: this.natGateway.id });
+    this.agentSubnet = { subnet, cidr, egress };
+    return this.agentSubnet;
   }
 
   /** The private DNS zone of that name, linked to this VNet; created on first use. */

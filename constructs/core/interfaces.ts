@@ -75,8 +75,8 @@ export interface CloudPlatform {
   terraformCloudTrust(target: TerraformCloudTarget): ITerraformCloudTrust;
   /**
    * Terraform Cloud agents inside the network, for the one workspace whose runs must reach the
-   * private cluster API (`<env>-apps`). They hold no cloud permission of their own. Not provided
-   * on Azure yet: its apps stack needs an agent image with kubelogin (README, Delivery).
+   * private cluster API (`<env>-apps`). They hold no cloud permission of their own beyond reading
+   * their token.
    */
   terraformCloudAgent?(target: TerraformCloudAgentTarget, network: INetwork, cluster: ICluster): ITerraformCloudAgent;
   /**
