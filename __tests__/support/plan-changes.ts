@@ -6,22 +6,29 @@
  *    filled with a fake of the right type from `terraform providers schema -json` (strings a
  *    stable `offline-<address>-<attribute>`, ARNs and URLs shaped so the provider's validators
  *    accept them, numbers 0, booleans false, maps {}, lists of primitives [], lists of objects one
- *    filled element, so that `x.identity[0].oidc[0].issuer` resolves), or with the literal the
- *    configuration sets.
- * 2. A fake value that another resource's argument is built from (a key ARN in `kms_key_id`)
- *    makes that argument differ from its fake. So the BEFORE stack is planned again against the
- *    state, the state takes the plan's values (keeping the fakes where the plan is unknown), and
- *    this repeats until the provider plans no change at all: the baseline is then exactly what
- *    the BEFORE configuration describes, proven by the provider.
- * 3. The AFTER stack is planned against the baseline with `-refresh=false`; `resource_changes`
- *    gives per address the actions, `replace_paths` and `action_reason`. A plan that fails (the
- *    provider's validation, `prevent_destroy`) is an outcome too: refused, with the diagnostics.
+ *    filled element, so that `x.identity[0].oidc[0].issuer` resolves). Where the configuration
+ *    gives the value as a literal or as a pure reference (`${aws_kms_key.data.arn}`), that value
+ *    is taken instead, the reference resolved in the state being built. The state also carries
+ *    the plan's sensitive paths: without them Terraform plans an update for the marks alone.
+ * 2. What is left (an argument built by a function, such as a policy document) differs from its
+ *    fake. So the BEFORE stack is planned again against the state (without `prevent_destroy`,
+ *    which a settling round may trip), the state takes the plan's values, keeping the fakes where
+ *    the plan is unknown, and this repeats until the provider plans no change at all (typically
+ *    one round): the baseline is then exactly what the BEFORE configuration describes.
+ * 3. The AFTER stack is planned against the baseline with `-refresh=false`; per address the
+ *    actions, `replace_paths` and `action_reason` (from `show -json`, run only when something is
+ *    replaced or details are asked for; otherwise the plan's own `planned_change` messages). A
+ *    plan that fails (the provider's validation, `prevent_destroy`) is an outcome too: refused,
+ *    with the diagnostics.
  *
  * Data sources: Terraform reads them in every plan and keeps none of them in the state, so the
- * baseline skips them. One the provider answers locally (aws_iam_policy_document) just works; one
- * that calls AWS fails the BEFORE plan here (there is no network), and the baseline throws with
- * Terraform's diagnostic rather than guessing. `count`/`for_each` instances keep their index keys.
- * `depends_on` is not written into the state: it orders apply, not what the plan decides.
+ * baseline skips them. One the provider answers locally (aws_iam_policy_document) just works
+ * (tested). One that calls AWS cannot be read here (no network): the BEFORE plan fails and the
+ * baseline throws with Terraform's diagnostic rather than guessing (not exercised by the tests:
+ * the AWS SDK retries before it gives up). `count`/`for_each` instances keep their index keys.
+ * `depends_on` is not written into the state: it orders apply, not what the plan decides. A
+ * resource removed from the configuration is planned as a delete even under `prevent_destroy`
+ * (Terraform only sees the lifecycle of resources still configured).
  *
  * Free of test-runner imports, so scripts can use it too.
  */
