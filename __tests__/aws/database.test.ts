@@ -29,10 +29,21 @@ describe("AWS RDS PostgreSQL", () => {
     expect(primary(staging)).toMatchObject({ engine_version: "16", allow_major_version_upgrade: true, auto_minor_version_upgrade: true });
   });
 
-  it("enforces TLS through its parameter group", () => {
-    const parameters = staging.one("aws_db_parameter_group");
-    expect(parameters.family).toBe("postgres16");
-    expect(parameters.parameter).toContainEqual({ name: "rds.force_ssl", value: "1" });
+  it("enforces TLS through its parameter group, one per family: the spec's version and the one before", () => {
+    const groups = staging.all("aws_db_parameter_group");
+    expect(groups.map((g) => [g.family, g.name])).toEqual([
+      ["postgres15", "test-db-main-pg15"],
+      ["postgres16", "test-db-main-pg16"],
+    ]);
+    for (const group of groups) expect(group.parameter).toContainEqual({ name: "rds.force_ssl", value: "1" });
+    expect(String(primary(staging).parameter_group_name)).toMatch(/aws_db_parameter_group\.platform_database-main_parameters-pg16_[A-F0-9]+\.name/);
+  });
+
+  it("moves the group of earlier releases (construct id `parameters`) to its family's address instead of replacing it", () => {
+    const moved = (staging.json as { moved?: { from: string; to: string }[] }).moved;
+    expect(moved).toEqual([
+      { from: expect.stringMatching(/^aws_db_parameter_group\.platform_database-main_parameters_[A-F0-9]+$/), to: expect.stringMatching(/^aws_db_parameter_group\.platform_database-main_parameters-pg16_[A-F0-9]+$/) },
+    ]);
   });
 
   it("keeps 7 days of backups outside production and takes a final snapshot", () => {
@@ -52,7 +63,9 @@ describe("AWS RDS PostgreSQL", () => {
     expect(replicas.map((r) => r.identifier)).toEqual(["live-db-main-replica-1", "live-db-main-replica-2"]);
     for (const replica of replicas) {
       expect(String(replica.replicate_source_db)).toMatch(/aws_db_instance\.platform_database-main_[A-F0-9]+\.identifier/);
-      expect(replica).toMatchObject({ storage_encrypted: true, deletion_protection: true, publicly_accessible: false });
+      // No deletion protection: a replica holds no data of its own, and `readReplicas: 0` (the first
+      // step of a major upgrade) must remove it in one apply.
+      expect(replica).toMatchObject({ storage_encrypted: true, deletion_protection: false, skip_final_snapshot: true, publicly_accessible: false });
     }
   });
 

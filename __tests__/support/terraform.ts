@@ -61,7 +61,7 @@ export function plannableOffline(config: StackConfig): boolean {
 }
 
 /** The test copy: local state, no credential, account or metadata lookups. */
-function offlineCopy(config: StackConfig): StackConfig {
+export function offlineCopy(config: StackConfig): StackConfig {
   const copy = structuredClone(config);
   // The test copy keeps its state next to it, whether the stack uses local state or Terraform Cloud.
   delete copy.terraform.cloud;
@@ -87,16 +87,29 @@ export interface OfflineResult {
   readonly planSummary?: string;
 }
 
-/** Runs init, validate and (where plannableOffline) plan on a temporary copy of one synthesized stack. */
-export async function checkOffline(stackJsonText: string): Promise<OfflineResult> {
+/** A directory holding the offline copy of one stack, and terraform run inside it. */
+export interface OfflineWorkspace {
+  readonly dir: string;
+  readonly terraform: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
+}
+
+/** Writes the offline copy of a stack into a fresh directory; `terraform init` is left to the caller. */
+export function offlineWorkspace(stackJsonText: string, prefix = "tf-offline"): OfflineWorkspace {
   const config: StackConfig = JSON.parse(stackJsonText);
-  const dir = tempDir("tf-offline");
+  const dir = tempDir(prefix);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "cdk.tf.json"), JSON.stringify(offlineCopy(config), null, 2));
   const cliConfig = join(dir, "mirror.tfrc");
   writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
   const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" };
-  const terraform = (...args: string[]) => run("terraform", args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024 });
+  const terraform = (...args: string[]) => run("terraform", args, { cwd: dir, env, maxBuffer: 256 * 1024 * 1024 });
+  return { dir, terraform };
+}
+
+/** Runs init, validate and (where plannableOffline) plan on a temporary copy of one synthesized stack. */
+export async function checkOffline(stackJsonText: string): Promise<OfflineResult> {
+  const config: StackConfig = JSON.parse(stackJsonText);
+  const { terraform } = offlineWorkspace(stackJsonText);
 
   await terraform("init", "-no-color", "-input=false");
   const validate = await terraform("validate", "-json", "-no-color").catch((error: { stdout: string }) => ({ stdout: error.stdout }));

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { TerraformStack } from "cdktf";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
@@ -8,7 +9,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
 import { AwsServiceAccountRole } from "./identity";
-import type { DatabaseSpec } from "../core/spec";
+import { POSTGRES_VERSIONS, type DatabaseSpec } from "../core/spec";
 import { type AwsContext, serviceTrustPolicy } from "./context";
 import type { AwsNetwork } from "./network";
 import type { AwsCluster } from "./cluster";
@@ -77,19 +78,7 @@ export class AwsDatabase extends Construct implements IDatabase {
       referencedSecurityGroupId: props.cluster.clusterSecurityGroupId,
     });
 
-    const parameters = new DbParameterGroup(this, "parameters", {
-      // The family is in the name: a major upgrade creates the new group before the old one goes.
-      name: `${identifier}-pg${spec.postgresVersion}`,
-      family: `postgres${spec.postgresVersion}`,
-      description: `${identifier}: TLS required`,
-      parameter: [
-        { name: "rds.force_ssl", value: "1" },
-        { name: "log_min_duration_statement", value: "1000" },
-        { name: "log_connections", value: "1" },
-        { name: "log_disconnections", value: "1" },
-      ],
-      lifecycle: { createBeforeDestroy: true },
-    });
+    const parameters = this.parameterGroups(identifier, spec.postgresVersion);
 
     const instanceClass = spec.aws?.instanceClass ?? AWS_DATABASE_INSTANCE_CLASSES[spec.size];
     const shared = {
@@ -146,10 +135,44 @@ export class AwsDatabase extends Construct implements IDatabase {
         ...shared,
         identifier: `${identifier}-replica-${index + 1}`,
         replicateSourceDb: this.instance.identifier,
-        // A replica holds no data of its own: the primary's snapshots cover it.
+        // A replica holds no data of its own: the primary's snapshots cover it. Without deletion
+        // protection `readReplicas: 0` removes it in one apply, the first step of a major upgrade.
         skipFinalSnapshot: true,
+        deletionProtection: false,
       }),
     );
+  }
+
+  /**
+   * One parameter group per PostgreSQL family, at an address of its own, for the spec's version
+   * and the one before it. A major upgrade (16 -> 17) then only adds the new family's group and
+   * moves the instance to it in the same ModifyDBInstance call, as RDS requires; the old group
+   * stays until the next major upgrade. RDS refuses to delete a group an instance still uses
+   * (DeleteDBParameterGroup, InvalidDBParameterGroupState), and in production the upgrade waits
+   * for the maintenance window, so deleting the old group in the same apply would fail.
+   */
+  private parameterGroups(identifier: string, version: DatabaseSpec["postgresVersion"]): DbParameterGroup {
+    const previous = POSTGRES_VERSIONS[POSTGRES_VERSIONS.indexOf(version) - 1];
+    const group = (family: string) =>
+      new DbParameterGroup(this, `parameters-pg${family}`, {
+        name: `${identifier}-pg${family}`,
+        family: `postgres${family}`,
+        description: `${identifier}: TLS required`,
+        parameter: [
+          { name: "rds.force_ssl", value: "1" },
+          { name: "log_min_duration_statement", value: "1000" },
+          { name: "log_connections", value: "1" },
+          { name: "log_disconnections", value: "1" },
+        ],
+      });
+    if (previous !== undefined) group(previous);
+    const current = group(version);
+    // Releases before this one kept the group of the spec's version at the construct id
+    // "parameters": move it to its family's address instead of replacing it (a no-op plan once
+    // moved, and harmless where that address never existed).
+    const legacy = new Construct(this, "parameters");
+    current.moveFromId(`aws_db_parameter_group.${TerraformStack.of(this).getLogicalId(legacy.node)}`);
+    return current;
   }
 
   /** Lets the identity read the RDS-managed master secret, decrypting it through Secrets Manager only. */

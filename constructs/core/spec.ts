@@ -158,6 +158,11 @@ export const CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID = 98;
 
 const databaseSchema = z.strictObject({
   name: shortName(20),
+  /**
+   * PostgreSQL major version. Raising it upgrades in place (in production in the next maintenance
+   * window). With read replicas it takes steps: `readReplicas: 0`, the bump, then the replicas
+   * back (README, "Upgrade guide").
+   */
   postgresVersion: z.enum(POSTGRES_VERSIONS, { error: `accepted: ${POSTGRES_VERSIONS.join(" | ")}` }),
   size,
   storageGiB: intRange(20, 65536, " GiB"),
@@ -167,7 +172,11 @@ const databaseSchema = z.strictObject({
   deletionProtection: z.boolean().optional(),
   /** Days of automated backups (point-in-time recovery window). @default 14 in production, 7 elsewhere */
   backupRetentionDays: intRange(7, 35, " days").optional(),
-  /** Asynchronous read replicas. @default 0 */
+  /**
+   * Asynchronous read replicas. Set 0 before raising `postgresVersion` and add them back once the
+   * upgrade ran: RDS upgrades replicas with the primary, and a replica's parameter group must be
+   * of the version it runs. @default 0
+   */
   readReplicas: intRange(0, 5).default(0),
   aws: z.strictObject({ instanceClass: pattern(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.m7g.large") }).optional(),
   azure: z.strictObject({ skuName: pattern(/^(B|GP|MO)_[A-Za-z0-9_]+$/, "a Flexible Server SKU such as GP_Standard_D2ds_v5") }).optional(),
