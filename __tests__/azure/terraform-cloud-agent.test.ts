@@ -91,6 +91,8 @@ describe("Terraform Cloud agents on Azure (in <env>-infra)", () => {
     expect(agent(staging, "azurerm_container_app_environment", "environment").depends_on).toEqual([
       expect.stringMatching(/^azurerm_subnet_nat_gateway_association\.platform_network_tfc-agents-nat_/),
       expect.stringMatching(/^azurerm_subnet_network_security_group_association\./),
+      // The allow rules too, so the deny-all rules never stand alone while the environment provisions.
+      ...["https-out", "https-out-vnet", "ntp-out", "subnet-out", "azure-dns-out", "load-balancer-in"].map((rule) => expect.stringMatching(new RegExp(`^azurerm_network_security_rule\\.platform_terraform-cloud-agent_${rule}_`))),
     ]);
   });
 

@@ -289,6 +289,11 @@ const NSG_PROTOCOLS = ["*", "Tcp", "Udp", "Icmp", "Ah", "Esp"];
 function containerAppsPlatformFlow(rule: TfBlock, subnetCidr: string): boolean {
   const ports = strings(rule.destination_port_range ?? rule.destination_port_ranges);
   if (rule.protocol === "Udp" && ports.length === 1 && ports[0] === "123") return true;
+  // Azure DNS out, and the load balancer's probes in (container-apps/firewall-integration.md).
+  const destinations = strings(rule.destination_address_prefix ?? rule.destination_address_prefixes);
+  if (rule.direction === "Outbound" && ports.join() === "53" && destinations.join() === "168.63.129.16") return true;
+  const sources = strings(rule.source_address_prefix ?? rule.source_address_prefixes);
+  if (rule.direction === "Inbound" && rule.access === "Allow" && sources.join() === "AzureLoadBalancer" && ports.join() === "30000-32767" && rule.protocol === "Tcp") return true;
   const onlySubnet = (prefixes: string[]) => prefixes.length > 0 && prefixes.every((prefix) => prefix === subnetCidr);
   return onlySubnet(strings(rule.source_address_prefix ?? rule.source_address_prefixes)) && onlySubnet(strings(rule.destination_address_prefix ?? rule.destination_address_prefixes));
 }
@@ -378,9 +383,10 @@ function azureAgentSchemaProblems(app: TfBlock, environment: TfBlock, rules: TfB
  * - No public address: an internal environment (an external one gets a public ingress IP) and
  *   no ingress on the app.
  * - Egress: an NSG on the subnet whose outbound Allow rules are TCP 443, or the two flows
- *   Microsoft requires for the platform (UDP 123, within the subnet), followed by a deny-all (the
- *   default AllowInternetOutBound rule at 65001 applies otherwise); inbound only within the
- *   subnet, the rest of the VNet denied (the default AllowVnetInBound at 65000 admits it otherwise).
+ *   Microsoft requires for the platform (UDP 123, Azure DNS at 168.63.129.16:53, within the
+ *   subnet), followed by a deny-all (the default AllowInternetOutBound rule at 65001 applies
+ *   otherwise); inbound only within the subnet and the load balancer's probes (30000-32767), the
+ *   rest of the VNet denied (the default AllowVnetInBound at 65000 admits it otherwise).
  * - Token, and who may read it: never in the JSON (an environment variable, a container app
  *   secret value, a literal); read at start from a Key Vault secret of this stack that Terraform
  *   never writes again (`ignore_changes = all`, or a later apply would put the placeholder back),
@@ -459,7 +465,8 @@ export function azureAgentProblems(infra: SynthesizedStack): string[] {
     const inbound = rules.filter((rule) => rule.direction === "Inbound");
     const inboundAllows = inbound.filter((rule) => rule.access === "Allow");
     for (const rule of inboundAllows) {
-      if (!containerAppsPlatformFlow({ ...rule, protocol: "*", destination_port_range: "*" }, subnetCidr)) {
+      const loadBalancerProbe = strings(rule.source_address_prefix ?? rule.source_address_prefixes).join() === "AzureLoadBalancer" && containerAppsPlatformFlow(rule, subnetCidr);
+      if (!loadBalancerProbe && !containerAppsPlatformFlow({ ...rule, protocol: "*", destination_port_range: "*" }, subnetCidr)) {
         problems.push(`security rule ${String(rule.name)} admits ingress to the agents from ${strings(rule.source_address_prefix ?? rule.source_address_prefixes).join(", ")}: agents only poll outwards`);
       }
     }

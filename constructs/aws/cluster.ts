@@ -179,6 +179,10 @@ export class AwsCluster extends Construct implements ICluster {
       nodeRoleArn: nodeRole.arn,
       subnetIds: network.privateSubnets.map((s) => s.id),
       amiType: "AL2023_x86_64_STANDARD",
+      // The cluster's version, by reference: a kubernetesVersion bump upgrades the control plane
+      // first, then rolls each group to the new version in place (without it the nodes would
+      // stay on the version they were created with).
+      version: this.cluster.version,
       capacityType: pool.spot ? "SPOT" : "ON_DEMAND",
       instanceTypes: pool.aws?.instanceTypes ?? [...AWS_NODE_INSTANCE_TYPES[pool.size]],
       scalingConfig: { minSize: pool.minNodes, maxSize: pool.maxNodes, desiredSize: Math.min(Math.max(pool.minNodes, 1), pool.maxNodes) },

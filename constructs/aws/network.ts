@@ -58,6 +58,9 @@ export class AwsNetwork extends Construct implements INetwork {
       enableDnsHostnames: true,
       enableDnsSupport: true,
       tags: { Name: ctx.name("vpc") },
+      // A new CIDR replaces the VPC, and the cluster and databases inside it cannot move: refused
+      // at plan in production rather than failing half-way at apply (README, Upgrade guide).
+      lifecycle: { preventDestroy: env.production },
     });
     this.networkId = this.vpc.id;
 

@@ -277,46 +277,71 @@ export class AzureTerraformCloudAgent extends Construct implements ITerraformClo
         sourcePortRange: "*",
         ...config,
       });
-    rule("https-out", {
-      description: "HTTPS to Terraform Cloud, registries, GitHub releases, Entra ID and Azure APIs",
-      direction: "Outbound",
-      access: "Allow",
-      priority: 100,
-      protocol: "Tcp",
-      sourceAddressPrefix: subnet.cidr,
-      destinationAddressPrefix: "Internet",
-      destinationPortRange: HTTPS,
-    });
-    rule("https-out-vnet", {
-      description: "HTTPS to the AKS API and the key vault's private endpoint",
-      direction: "Outbound",
-      access: "Allow",
-      priority: 110,
-      protocol: "Tcp",
-      sourceAddressPrefix: subnet.cidr,
-      destinationAddressPrefix: env.network.cidr,
-      destinationPortRange: HTTPS,
-    });
-    rule("ntp-out", {
-      description: "NTP, which a Container Apps workload profiles environment requires",
-      direction: "Outbound",
-      access: "Allow",
-      priority: 120,
-      protocol: "Udp",
-      sourceAddressPrefix: subnet.cidr,
-      destinationAddressPrefix: "*",
-      destinationPortRange: "123",
-    });
-    rule("subnet-out", {
-      description: "Within the environment's subnet, which Container Apps requires",
-      direction: "Outbound",
-      access: "Allow",
-      priority: 130,
-      protocol: "*",
-      sourceAddressPrefix: subnet.cidr,
-      destinationAddressPrefix: subnet.cidr,
-      destinationPortRange: "*",
-    });
+    // Microsoft's rules for a workload profiles environment (container-apps/firewall-integration.md):
+    // HTTPS out, NTP, Azure DNS (168.63.129.16:53), the subnet itself, and the load balancer's
+    // probes in on 30000-32767; everything else is denied.
+    const allows = [
+      rule("https-out", {
+        description: "HTTPS to Terraform Cloud, registries, GitHub releases, Entra ID and Azure APIs",
+        direction: "Outbound",
+        access: "Allow",
+        priority: 100,
+        protocol: "Tcp",
+        sourceAddressPrefix: subnet.cidr,
+        destinationAddressPrefix: "Internet",
+        destinationPortRange: HTTPS,
+      }),
+      rule("https-out-vnet", {
+        description: "HTTPS to the AKS API and the key vault's private endpoint",
+        direction: "Outbound",
+        access: "Allow",
+        priority: 110,
+        protocol: "Tcp",
+        sourceAddressPrefix: subnet.cidr,
+        destinationAddressPrefix: env.network.cidr,
+        destinationPortRange: HTTPS,
+      }),
+      rule("ntp-out", {
+        description: "NTP, which a Container Apps workload profiles environment requires",
+        direction: "Outbound",
+        access: "Allow",
+        priority: 120,
+        protocol: "Udp",
+        sourceAddressPrefix: subnet.cidr,
+        destinationAddressPrefix: "*",
+        destinationPortRange: "123",
+      }),
+      rule("subnet-out", {
+        description: "Within the environment's subnet, which Container Apps requires",
+        direction: "Outbound",
+        access: "Allow",
+        priority: 130,
+        protocol: "*",
+        sourceAddressPrefix: subnet.cidr,
+        destinationAddressPrefix: subnet.cidr,
+        destinationPortRange: "*",
+      }),
+      rule("azure-dns-out", {
+        description: "Azure DNS (168.63.129.16), which a Container Apps workload profiles environment requires",
+        direction: "Outbound",
+        access: "Allow",
+        priority: 140,
+        protocol: "*",
+        sourceAddressPrefix: subnet.cidr,
+        destinationAddressPrefix: "168.63.129.16",
+        destinationPortRange: "53",
+      }),
+      rule("load-balancer-in", {
+        description: "Azure Load Balancer probes, which a Container Apps workload profiles environment requires",
+        direction: "Inbound",
+        access: "Allow",
+        priority: 110,
+        protocol: "Tcp",
+        sourceAddressPrefix: "AzureLoadBalancer",
+        destinationAddressPrefix: subnet.cidr,
+        destinationPortRange: "30000-32767",
+      }),
+    ];
     rule("deny-out", {
       description: "Every other outbound flow of the agents",
       direction: "Outbound",
@@ -373,7 +398,8 @@ export class AzureTerraformCloudAgent extends Construct implements ITerraformClo
       logAnalyticsWorkspaceId: logs.id,
       logsDestination: "log-analytics",
       // The subnet's NAT gateway and security group must be in place before the environment sends anything.
-      dependsOn: [subnet.egress, guarded],
+      // The allow rules too: the deny-all rules alone would cut the environment off while it provisions.
+      dependsOn: [subnet.egress, guarded, ...allows],
     });
 
     this.app = new ContainerApp(this, "app", {
