@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
-import { environments, environmentSource } from "../environments";
+import { environmentFiles, environments, environmentSource } from "../environments";
 import { baseSpec, productionSpec } from "./support/fixtures";
 
 /** Parses a spec that must fail and returns its issues. */
@@ -174,16 +174,55 @@ const badSpecs: BadSpec[] = [
 ];
 
 describe("environment files", () => {
-  it("are each named after the one environment they export and listed in environments/index.ts, so messages name the right file", async () => {
+  it("are each listed in environments/index.ts under their own file name, so messages name the file to edit", async () => {
     const dir = join(__dirname, "..", "environments");
     const files = readdirSync(dir).filter((file) => file.endsWith(".ts") && file !== "index.ts" && file !== "gitops.ts");
+    expect(Object.keys(environmentFiles).sort()).toEqual([...files].sort());
     for (const file of files) {
       const exported = Object.values(await import(join(dir, file))) as EnvironmentInput[];
       expect({ file, exports: exported.length }).toEqual({ file, exports: 1 });
-      expect(environmentSource(0, exported[0].name)).toBe(`environments/${file}`);
-      expect(environments.includes(exported[0]), `${file} is listed in environments/index.ts`).toBe(true);
+      expect(environmentFiles[file as keyof typeof environmentFiles], `${file} is listed under its name`).toBe(exported[0]);
+      // The default environments also follow the convention of a file named after the environment.
+      expect(`${exported[0].name}.ts`).toBe(file);
+      expect(environmentSource(environments.indexOf(exported[0]))).toBe(`environments/${file}`);
     }
-    expect(files).toHaveLength(environments.length);
+  });
+});
+
+describe("environments listed by file", () => {
+  const files = ["environments/prod.ts", "environments/dev.ts"];
+  const messageOf = (inputs: unknown[], sources: readonly string[]) => {
+    try {
+      parseEnvironments(inputs, (index) => sources[index]);
+      return "";
+    } catch (caught) {
+      return (caught as SpecErrors).message;
+    }
+  };
+
+  it("blames the copy that kept another file's name, wherever it is listed, and names both files", () => {
+    const prod = { ...baseSpec(), name: "prod" };
+    const copy = { ...prod, network: { cidr: "10.43.0.0/16" } };
+    for (const [inputs, sources] of [
+      [[prod, copy], files],
+      [[copy, prod], [...files].reverse()],
+    ] as const) {
+      const message = messageOf([...inputs], sources);
+      expect(message).toContain('environments/dev.ts: environment "prod" has 1 problem:\n  - name: given "prod"; accepted: a name no other environment uses (prod (environments/prod.ts) has it)');
+      expect(message).not.toContain("environments/prod.ts: environment");
+    }
+  });
+
+  it("names the file a spec is in, not the file its name would suggest", () => {
+    const message = messageOf([{ ...baseSpec(), name: "prdo", owner: "" }], ["environments/prod.ts"]);
+    expect(message).toContain('environments/prod.ts: environment "prdo" has 1 problem:');
+    expect(messageOf([{ ...baseSpec(), name: "Prod" }], ["environments/prod.ts"])).toContain('environments/prod.ts: environment "Prod" has 1 problem:');
+  });
+
+  it("reports one spec listed twice as one problem, not as clashes with itself", () => {
+    const spec = baseSpec();
+    const message = messageOf([spec, spec], ["environments/prod.ts", "environments/dev.ts"]);
+    expect(message).toBe('environments/dev.ts: environment "test" has 1 problem:\n  - (spec): given the spec of entry 1 (environments/prod.ts) again; accepted: each environment listed once in environments/index.ts');
   });
 });
 
@@ -209,7 +248,7 @@ describe("bad specs: one clear message per problem", () => {
     const broken = { ...baseSpec(), name: "other", owner: "", network: { cidr: "10.42.0.0/16" } };
     const message = (() => {
       try {
-        parseEnvironments([baseSpec(), broken], (index, name) => `environments/${name ?? index}.ts`);
+        parseEnvironments([baseSpec(), broken], (index) => ["environments/test.ts", "environments/other.ts"][index]);
         return "";
       } catch (caught) {
         return (caught as SpecErrors).message;
@@ -217,7 +256,7 @@ describe("bad specs: one clear message per problem", () => {
     })();
     expect(message).toContain('environments/other.ts: environment "other" has 2 problems:');
     expect(message).toContain('owner: given ""');
-    expect(message).toContain('network.cidr: given "10.42.0.0/16"; accepted: a range no other environment uses (test has 10.42.0.0/16)');
+    expect(message).toContain('network.cidr: given "10.42.0.0/16"; accepted: a range no other environment uses (test (environments/test.ts) has 10.42.0.0/16)');
   });
 
   it("reports problems of several environments together, and duplicate environment names", () => {

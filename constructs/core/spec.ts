@@ -667,7 +667,7 @@ export function parseEnvironment(input: unknown): Environment {
 }
 
 /** Where the input at an index was written, for messages (e.g. `environments/prod.ts`). */
-export type SourceOf = (index: number, name: string | undefined) => string | undefined;
+export type SourceOf = (index: number) => string | undefined;
 
 /**
  * Parses several environments, reporting the problems of all of them at once: each environment's
@@ -676,14 +676,25 @@ export type SourceOf = (index: number, name: string | undefined) => string | und
 export function parseEnvironments(inputs: readonly unknown[], sourceOf: SourceOf = () => undefined): Environment[] {
   const inspections = inputs.map((input) => inspectEnvironment(input));
   const issues = inspections.map((inspection) => [...inspection.issues]);
-  crossEnvironmentProblems(inspections.map((inspection) => inspection.parsed), (index, path, given, accepted) =>
-    issues[index].push({ path, message: `given ${describeValue(given)}; accepted: ${accepted}` }),
-  );
+  // The same spec listed twice is one mistake in the list, not clashes of its every field.
+  const listedAt = inputs.map((input, index) => (input !== null && typeof input === "object" ? inputs.indexOf(input) : index));
+  listedAt.forEach((first, index) => {
+    if (first !== index) {
+      issues[index] = [{ path: "(spec)", message: `given the spec of entry ${first + 1}${where(sourceOf, first)} again; accepted: each environment listed once in environments/index.ts` }];
+    }
+  });
+  const distinct = inspections.map((inspection, index) => (listedAt[index] === index ? inspection.parsed : {}));
+  crossEnvironmentProblems(distinct, sourceOf, (index, path, given, accepted) => issues[index].push({ path, message: `given ${describeValue(given)}; accepted: ${accepted}` }));
   const problems = inspections.flatMap((inspection, index) =>
-    issues[index].length === 0 ? [] : [new SpecError(inspection.label, issues[index], sourceOf(index, inspection.parsed.name))],
+    issues[index].length === 0 ? [] : [new SpecError(inspection.label, issues[index], sourceOf(index))],
   );
   if (problems.length > 0) throw new SpecErrors(problems);
   return inspections.map((inspection) => inspection.environment as Environment);
+}
+
+function where(sourceOf: SourceOf, index: number): string {
+  const source = sourceOf(index);
+  return source === undefined ? "" : ` (${source})`;
 }
 
 type CrossReport = (index: number, path: string, given: unknown, accepted: string) => void;
@@ -692,23 +703,33 @@ type CrossReport = (index: number, path: string, given: unknown, accepted: strin
  * What no single environment shows: two environments with one name; two whose networks overlap
  * (they could never be peered or connected by VPN, and a move between clouds needs both at once);
  * two AWS environments managed by Terraform Cloud in one account (each would create the account's
- * one OIDC provider for app.terraform.io). Runs on the parts of each spec that parsed.
+ * one OIDC provider for app.terraform.io). Runs on the parts of each spec that parsed; a clash is
+ * reported on the later environment and names the earlier one's file.
  */
-function crossEnvironmentProblems(envs: readonly Partial<Environment>[], report: CrossReport): void {
+function crossEnvironmentProblems(envs: readonly Partial<Environment>[], sourceOf: SourceOf, report: CrossReport): void {
+  const named = (index: number) => `${envs[index].name ?? `entry ${index + 1}`}${where(sourceOf, index)}`;
+  // A name clash is the copy's: the file named after the name keeps it, wherever it is listed.
+  const ownsName = (index: number) => envs[index].name !== undefined && sourceOf(index)?.endsWith(`/${envs[index].name}.ts`) === true;
+  envs.forEach((env, index) => {
+    if (env.name === undefined) return;
+    const others = envs.map((_, other) => other).filter((other) => other !== index && envs[other].name === env.name);
+    if (others.length === 0) return;
+    const owner = others.find(ownsName) ?? (ownsName(index) ? undefined : others.find((other) => other < index));
+    if (owner !== undefined) report(index, "name", env.name, `a name no other environment uses (${named(owner)} has it)`);
+  });
   envs.forEach((env, index) => {
     const earlier = envs.slice(0, index);
-    if (env.name !== undefined && earlier.some((other) => other.name === env.name)) report(index, "name", env.name, "a name no other environment uses");
     const network = env.network && parseCidr(env.network.cidr);
-    const overlapping = earlier.find((other) => {
+    const overlapping = earlier.findIndex((other) => {
       const otherNetwork = other.network && parseCidr(other.network.cidr);
       return network !== undefined && otherNetwork !== undefined && cidrsOverlap(network, otherNetwork);
     });
-    if (overlapping?.network) report(index, "network.cidr", env.network?.cidr, `a range no other environment uses (${overlapping.name} has ${overlapping.network.cidr})`);
+    if (overlapping >= 0) report(index, "network.cidr", env.network?.cidr, `a range no other environment uses (${named(overlapping)} has ${envs[overlapping].network?.cidr})`);
     // Only Terraform Cloud-managed environments create the account's one OIDC provider for it.
     const awsAccountOf = (e: Partial<Environment>) => (e.cloud === "aws" && e.terraformCloud ? e.accounts?.aws?.accountId : undefined);
     const account = awsAccountOf(env);
-    const sharing = account === undefined ? undefined : earlier.find((other) => awsAccountOf(other) === account);
-    if (sharing) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${sharing.name} is in it)`);
+    const sharing = account === undefined ? -1 : earlier.findIndex((other) => awsAccountOf(other) === account);
+    if (sharing >= 0) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${named(sharing)} is in it)`);
   });
 }
 
