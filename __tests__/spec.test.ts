@@ -244,6 +244,65 @@ describe("bad specs: one clear message per problem", () => {
     expect(issues.map((issue) => issue.path).sort()).toEqual(["databases[0].backupRetentionDays", "network.cidr", "owner", "tags.Owner"]);
   });
 
+  it("runs every check that reads no refused field, however deep the refused field is (review f03)", () => {
+    const spec = withChanges(
+      {
+        "cluster.kubernetesVersion": "1.34",
+        "cluster.logRetentionDays": 45,
+        "cluster.publicAccessCidrs": ["10.0.0.0/8"],
+        "cluster.nodePools": [
+          { name: "system", size: "medium", minNodes: 5, maxNodes: 4, spot: true },
+          { name: "system", size: "medium", minNodes: 1, maxNodes: 4 },
+        ],
+      },
+      productionSpec,
+    );
+    expect(issuesOf(spec).map((issue) => issue.path).sort()).toEqual([
+      "cluster.kubernetesVersion",
+      "cluster.logRetentionDays",
+      "cluster.nodePools",
+      "cluster.nodePools[0].minNodes",
+      "cluster.nodePools[1].name",
+      "cluster.publicAccessCidrs[0]",
+    ]);
+  });
+
+  it("checks references, production rules and the other items of a list beside a refused item (review f04, f06, f01, j17)", () => {
+    const apps = withChanges(
+      { "databases[0].storageGiB": 10, "apps[0].size": "huge", apps: [{ name: "airflow", database: "Main", bucket: "logs", size: "huge" }] },
+      productionSpec,
+    );
+    expect(issuesOf(apps).map((issue) => issue.path).sort()).toEqual(["apps[0].database", "apps[0].size", "databases[0].storageGiB"]);
+    const database = withChanges({ "databases[0].backupRetentionDays": 3, "databases[0].highAvailability": false }, productionSpec);
+    expect(issuesOf(database).map((issue) => issue.path).sort()).toEqual(["databases[0].backupRetentionDays", "databases[0].highAvailability"]);
+    const cidrs = withChanges({ "cluster.publicAccessCidrs": ["0.0.0.0/0", "203.0.113.7"] });
+    expect(issuesOf(cidrs).map((issue) => issue.path).sort()).toEqual(["cluster.publicAccessCidrs[0]", "cluster.publicAccessCidrs[1]"]);
+  });
+
+  it("keeps checks that do not need a refused production flag, and never reports one a repaired value would cause (review k01)", () => {
+    const spec = withChanges({ production: "yes", "network.cidr": "8.8.0.0/16", "network.zones": 2, "accounts.aws.region": "eu-wset-1", "cluster.logRetentionDays": 45 });
+    expect(issuesOf(spec).map((issue) => issue.path).sort()).toEqual(["accounts.aws.region", "cluster.logRetentionDays", "network.cidr", "production"]);
+    // Without zones or log retention given, their defaults depend on production: no check of them runs.
+    const defaults = withChanges({ production: "yes", "accounts.aws.region": "eu-wset-1" });
+    expect(issuesOf(defaults).map((issue) => issue.path).sort()).toEqual(["accounts.aws.region", "production"]);
+    // A pool whose name is refused is not counted as missing or duplicated.
+    const pools = withChanges({ "cluster.nodePools": [{ name: "System", size: "medium", minNodes: 2, maxNodes: 4 }] }, productionSpec);
+    expect(issuesOf(pools).map((issue) => issue.path)).toEqual(["cluster.nodePools[0].name"]);
+  });
+
+  it("compares a network with the other environments' when only another field of it was refused (review f05)", () => {
+    const message = (() => {
+      try {
+        parseEnvironments([baseSpec(), withChanges({ name: "other", "network.cidr": "10.42.0.0/20", "network.zones": 1 })]);
+        return "";
+      } catch (caught) {
+        return (caught as SpecErrors).message;
+      }
+    })();
+    expect(message).toContain("network.zones: given 1");
+    expect(message).toContain('network.cidr: given "10.42.0.0/20"; accepted: a range no other environment uses (test has 10.42.0.0/16)');
+  });
+
   it("names the file of each environment with problems, and still compares the parts that parsed", () => {
     const broken = { ...baseSpec(), name: "other", owner: "", network: { cidr: "10.42.0.0/16" } };
     const message = (() => {
