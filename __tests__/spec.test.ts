@@ -352,6 +352,34 @@ describe("bad specs: one clear message per problem", () => {
     expect(parseEnvironments([baseSpec(), { ...other, network: { cidr: "10.43.0.0/16" } }]).map((env) => env.name)).toEqual(["test", "other"]);
   });
 
+  it("says what is accepted in its own words where zod would print its default text (review F6)", () => {
+    const messages = (changes: Changes) => issuesOf(withChanges(changes)).map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages({ cluster: undefined })).toEqual([
+      "cluster: given nothing; accepted: an object with fields kubernetesVersion, publicAccessCidrs, logRetentionDays, nodePools, aws, azure (required)",
+    ]);
+    expect(messages({ "cluster.nodePools[0].aws": { instanceTypes: [] } })).toEqual([
+      "cluster.nodePools[0].aws.instanceTypes: given []; accepted: at least one EC2 instance type, or leave aws out to use the size table",
+    ]);
+    expect(messages({ "buckets[0]": undefined, buckets: "logs" })).toEqual(['buckets: given "logs"; accepted: a list']);
+    expect(issuesOf(undefined)).toEqual([
+      {
+        path: "(spec)",
+        message: expect.stringMatching(/^given nothing; accepted: an environment spec: an object with fields name, production, .* \(an entry of environments\/index\.ts is undefined when it imports a name its file does not export\)$/),
+      },
+    ]);
+    for (const issue of [...issuesOf(withChanges({ network: undefined, databases: [{}] })), ...issuesOf(undefined)]) expect(issue.message).not.toMatch(/Invalid input|Too small|expected \w+, received/);
+  });
+
+  it("names the type when a number is given where a string is accepted (review F7)", () => {
+    const messages = issuesOf(withChanges({ "cluster.kubernetesVersion": 1.33, "databases[0].postgresVersion": 16, "accounts.aws.accountId": 111122223333, tags: { "cost-code": 1234 } }));
+    expect(messages.map((issue) => `${issue.path}: ${issue.message}`).sort()).toEqual([
+      'accounts.aws.accountId: given the number 111122223333; accepted: a 12-digit AWS account id, written as a string in quotes, e.g. "111122223333"',
+      'cluster.kubernetesVersion: given the number 1.33; accepted: one of the strings "1.31" | "1.32" | "1.33" (in quotes)',
+      'databases[0].postgresVersion: given the number 16; accepted: one of the strings "15" | "16" | "17" (in quotes)',
+      'tags.cost-code: given the number 1234; accepted: a string of at most 255 characters, written as a string in quotes, e.g. "1234"',
+    ]);
+  });
+
   it("rejects input that is not an object at all", () => {
     expect(issuesOf("prod")[0]).toMatchObject({ path: "(spec)" });
   });

@@ -95,7 +95,9 @@ const nodePoolSchema = z.strictObject({
   diskGiB: intRange(20, 1000, " GiB").default(50),
   aws: z
     .strictObject({
-      instanceTypes: z.array(pattern(/^[a-z0-9-]+\.[a-z0-9]+$/, "an EC2 instance type such as m7i.xlarge")).min(1),
+      instanceTypes: z
+        .array(pattern(/^[a-z0-9-]+\.[a-z0-9]+$/, "an EC2 instance type such as m7i.xlarge"))
+        .min(1, { error: "accepted: at least one EC2 instance type, or leave aws out to use the size table" }),
     })
     .optional(),
   azure: z.strictObject({ vmSize: pattern(/^Standard_[A-Za-z0-9_]+$/, "an Azure VM size such as Standard_D4s_v5") }).optional(),
@@ -222,7 +224,7 @@ const environmentSchema = z.strictObject({
   /** Finance cost centre; becomes the `cost-centre` tag. */
   costCentre: pattern(/^[A-Za-z0-9_.-]{1,63}$/, "1 to 63 letters, digits or _.-"),
   /** Extra tags/labels for every taggable resource. @default {} */
-  tags: z.record(tagKey, z.string().max(255, { error: "accepted: at most 255 characters" })).default({}),
+  tags: z.record(tagKey, z.string({ error: "accepted: a string of at most 255 characters" }).max(255, { error: "accepted: at most 255 characters" })).default({}),
   /** Terraform Cloud organization and project of the environment's workspaces. @default local state */
   terraformCloud: z
     .strictObject({
@@ -701,14 +703,46 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/** What is accepted where the schema has no own words for it, instead of zod's default text. */
+function defaultAccepted(issue: z.core.$ZodIssue, given: unknown): string {
+  const required = given === undefined ? " (required)" : "";
+  if (issue.code === "invalid_type") {
+    if (issue.expected === "object") {
+      const fields = fieldsAt(environmentSchema, issue.path).join(", ");
+      if (issue.path.length === 0) {
+        const unexported = given === undefined ? " (an entry of environments/index.ts is undefined when it imports a name its file does not export)" : "";
+        return `an environment spec: an object with fields ${fields}${unexported}`;
+      }
+      return `an object with fields ${fields}${required}`;
+    }
+    if (issue.expected === "array") return `a list${required}`;
+    if (issue.expected === "boolean") return `true or false${required}`;
+    return `a ${issue.expected}${required}`;
+  }
+  if (issue.code === "too_small" && issue.origin === "array") return `at least ${issue.minimum} item${issue.minimum === 1 ? "" : "s"}`;
+  if (issue.code === "too_big" && issue.origin === "array") return `at most ${issue.maximum} item${issue.maximum === 1 ? "" : "s"}`;
+  return issue.message;
+}
+
 function zodIssueToSpecIssue(input: unknown, issue: z.core.$ZodIssue): SpecIssue {
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((key) => formatPath([...issue.path, key]));
     return { path: keys.join(", "), message: `unknown field; accepted: ${fieldsAt(environmentSchema, issue.path).join(", ")}` };
   }
-  const given = describeValue(valueAt(input, issue.path));
-  const accepted = issue.message.startsWith("accepted:") ? issue.message : `accepted: ${issue.message}`;
-  return { path: formatPath(issue.path) || "(spec)", message: `given ${given}; ${accepted}` };
+  const value = valueAt(input, issue.path);
+  const path = formatPath(issue.path) || "(spec)";
+  const accepted = issue.message.startsWith("accepted:") ? issue.message.slice("accepted:".length).trim() : defaultAccepted(issue, value);
+  // A number where a string is wanted (`kubernetesVersion: 1.33`) looks like what is accepted
+  // unless the types are named: say it was a number and show the strings in quotes.
+  if (typeof value === "number") {
+    if (issue.code === "invalid_value" && issue.values.every((option) => typeof option === "string")) {
+      return { path, message: `given the number ${value}; accepted: one of the strings ${issue.values.map((option) => JSON.stringify(option)).join(" | ")} (in quotes)` };
+    }
+    if (issue.code === "invalid_type" && issue.expected === "string") {
+      return { path, message: `given the number ${value}; accepted: ${accepted}, written as a string in quotes, e.g. "${value}"` };
+    }
+  }
+  return { path, message: `given ${describeValue(value)}; accepted: ${accepted}` };
 }
 
 /** What one spec gave: the environment when it is valid, and the problems found either way. */
