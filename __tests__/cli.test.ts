@@ -37,8 +37,8 @@ describe("synth on a bad spec", () => {
     expect(result.wroteOutput).toBe(false);
   });
 
-  it("reports a problem found while building a cloud's stack the same way, and leaves no cdktf.out", () => {
-    // Two tags that become one GCP label are found by the GCP platform, not by the spec schema.
+  it("reports a problem of a cloud's own rules the same way, and leaves no cdktf.out", () => {
+    // Two tags that become one GCP label are found by the GCP rules (constructs/gcp/spec-problems.ts), in the spec pass.
     const spec = { ...baseSpec(), cloud: "gcp", tags: { "team.lead": "a", team_lead: "b" }, accounts: { gcp: { region: "europe-west4", projectId: "acme-data-test" } } };
     const result = synthProcess(spec);
     expect(result.status).toBe(1);

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { environmentFiles, environments, environmentSource } from "../environments";
-import { baseSpec, productionSpec } from "./support/fixtures";
+import { specChecks } from "../stacks/app";
+import { baseSpec, everyAppSpec, productionSpec } from "./support/fixtures";
 
 /** Parses a spec that must fail and returns its issues. */
 function issuesOf(input: unknown): { path: string; message: string }[] {
@@ -382,5 +383,60 @@ describe("bad specs: one clear message per problem", () => {
 
   it("rejects input that is not an object at all", () => {
     expect(issuesOf("prod")[0]).toMatchObject({ path: "(spec)" });
+  });
+});
+
+describe("cloud rules in the spec pass (review F2)", () => {
+  it("reports every cloud's own problems with the file, together with the spec's, before any stack is built", () => {
+    const azure = everyAppSpec("azure", false);
+    const azureBad = {
+      ...azure,
+      name: "azure-env",
+      network: { cidr: "10.21.0.0/16" },
+      buckets: [{ name: "logs", purpose: "logs" }, { name: "lake", purpose: "data" }, { name: "db", purpose: "data" }],
+      databases: [{ name: "main", postgresVersion: "16", size: "small", storageGiB: 40000, highAvailability: true, azure: { skuName: "B_Standard_B2ms" } }],
+      cluster: { ...azure.cluster, nodePools: [{ name: "workers", size: "medium", minNodes: 2, maxNodes: 4 }, { name: "work-ers", size: "medium", minNodes: 1, maxNodes: 2 }, { name: "critical", size: "small", minNodes: 1, maxNodes: 2 }] },
+    };
+    const gcp = everyAppSpec("gcp", false);
+    const gcpBad = {
+      ...gcp,
+      name: "gcp-env",
+      network: { cidr: "10.22.0.0/20" },
+      tags: { "team.name": "a", team_name: "b" },
+      terraformCloud: { organization: "acme-corporation-data-engineering", project: "data platform staging environment" },
+    };
+    const awsBad = { ...baseSpec(), name: "aws-env", network: { cidr: "10.23.0.0/16", zones: 4 } };
+    const sources = ["environments/azure-env.ts", "environments/gcp-env.ts", "environments/aws-env.ts"];
+    let message = "";
+    try {
+      parseEnvironments([azureBad, gcpBad, awsBad], (index) => sources[index], specChecks);
+    } catch (caught) {
+      message = (caught as SpecErrors).message;
+    }
+    const lines = message.split("\n");
+    expect(lines.filter((line) => line.startsWith("environments/"))).toEqual([
+      'environments/azure-env.ts: environment "azure-env" has 5 problems:',
+      'environments/gcp-env.ts: environment "gcp-env" has 3 problems:',
+      'environments/aws-env.ts: environment "aws-env" has 1 problem:',
+    ]);
+    for (const fragment of [
+      'buckets[2].name: given "db"; accepted: on Azure, at least 3 characters',
+      'databases[0].azure.skuName: given "B_Standard_B2ms"; accepted: a General Purpose (GP_) or Memory Optimized (MO_) SKU',
+      "databases[0].storageGiB: given 40000; accepted: on Azure, at most 32767 GiB",
+      'cluster.nodePools[1].name: given "work-ers"; accepted: on Azure, a name that is still unique without \'-\'',
+      'cluster.nodePools[2].name: given "critical"; accepted: on Azure',
+      'tags.team_name: given "team_name"; accepted: a key that stays distinct from "team.name" as a GCP label',
+      "cluster.nodePools: given {",
+      "terraformCloud: given {",
+      "network.zones: given 4",
+    ]) {
+      expect(message).toContain(fragment);
+    }
+  });
+
+  it("runs a cloud's rules on the fields that parsed, and never on another cloud", () => {
+    const azure = { ...everyAppSpec("azure", false), owner: "", buckets: [{ name: "db", purpose: "data" }], apps: [] };
+    expect(() => parseEnvironment(azure, specChecks)).toThrow(/buckets\[0\]\.name: given "db"; accepted: on Azure/);
+    expect(parseEnvironment({ ...baseSpec(), buckets: [{ name: "db", purpose: "data" }], apps: [] }, specChecks).buckets[0].name).toBe("db");
   });
 });

@@ -303,7 +303,7 @@ function guarded<T>(value: T): T {
 }
 
 /** What `compute` gives, or undefined when it reads a repaired value. */
-function known<T>(compute: () => T): T | undefined {
+export function known<T>(compute: () => T): T | undefined {
   try {
     return compute();
   } catch (error) {
@@ -313,7 +313,7 @@ function known<T>(compute: () => T): T | undefined {
 }
 
 /** Runs `check` on each item on its own, so one item with a repaired value hides no other item. */
-function eachKnown<T>(items: readonly T[], check: (item: T, index: number) => void): void {
+export function eachKnown<T>(items: readonly T[], check: (item: T, index: number) => void): void {
   for (let index = 0; index < items.length; index++) known(() => check(items[index], index));
 }
 
@@ -374,7 +374,8 @@ export type BucketSpec = Environment["buckets"][number];
 export type DatabaseSpec = Environment["databases"][number];
 export type AppSpec = Environment["apps"][number];
 
-type Report = (path: PropertyKey[], given: unknown, accepted: string) => void;
+/** Reports one problem of a spec: where it is, what was given, what is accepted. */
+export type Report = (path: PropertyKey[], given: unknown, accepted: string) => void;
 
 function checkUnique(items: readonly { name: string }[], path: PropertyKey[], report: Report): void {
   const seen = new Set<string>();
@@ -754,7 +755,11 @@ interface Inspection {
   readonly issues: readonly SpecIssue[];
 }
 
-/** More checks of a valid or partly valid environment, e.g. those of its cloud (stacks/app.ts). */
+/**
+ * More checks of a valid or partly valid environment: those of its cloud (`cloudSpecProblems`,
+ * wired in stacks/app.ts). They get the same guarded view as `CHECKS`, so they stop at a
+ * repaired value; `eachKnown` and `known` keep one item's repaired value from hiding the others.
+ */
 export type ExtraChecks = (env: Environment, report: Report) => void;
 
 function inspectEnvironment(input: unknown, extraChecks?: ExtraChecks): Inspection {
@@ -775,8 +780,8 @@ function inspectEnvironment(input: unknown, extraChecks?: ExtraChecks): Inspecti
  * Validates user data and returns the environment with every default filled in.
  * @throws SpecError listing every problem found, each with its field path.
  */
-export function parseEnvironment(input: unknown): Environment {
-  const inspection = inspectEnvironment(input);
+export function parseEnvironment(input: unknown, extraChecks?: ExtraChecks): Environment {
+  const inspection = inspectEnvironment(input, extraChecks);
   if (!inspection.environment) throw new SpecError(inspection.label, inspection.issues);
   return inspection.environment;
 }
