@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { baseSpec } from "./support/fixtures";
 import { tempDir } from "./support/outdir";
@@ -36,8 +37,8 @@ describe("synth on a bad spec", () => {
     expect(result.wroteOutput).toBe(false);
   });
 
-  it("reports a problem found while building a cloud's stack the same way, and leaves no cdktf.out", () => {
-    // Two tags that become one GCP label are found by the GCP platform, not by the spec schema.
+  it("reports a problem of a cloud's own rules the same way, and leaves no cdktf.out", () => {
+    // Two tags that become one GCP label are found by the GCP rules (constructs/gcp/spec-problems.ts), in the spec pass.
     const spec = { ...baseSpec(), cloud: "gcp", tags: { "team.lead": "a", team_lead: "b" }, accounts: { gcp: { region: "europe-west4", projectId: "acme-data-test" } } };
     const result = synthProcess(spec);
     expect(result.status).toBe(1);
@@ -50,6 +51,33 @@ describe("synth on a bad spec", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "fixtures", "load-environment.ts")], { encoding: "utf8", cwd: join(__dirname, "..") });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^spec error: __tests__\/fixtures\/environments\/broken\.ts:6 could not be loaded: TypeError: Cannot read properties of undefined \(reading 'map'\)\n$/);
+  });
+
+  /** Loads environments/<file> written in a fresh directory, from that directory, as main.ts would. */
+  function loadWritten(files: Readonly<Record<string, string>>, entry: string) {
+    const dir = tempDir("load");
+    mkdirSync(join(dir, "environments"));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, "environments", name), text);
+    const tsx = join(__dirname, "..", "node_modules", "tsx", "dist", "loader.mjs");
+    return spawnSync(process.execPath, ["--import", pathToFileURL(tsx).href, join(__dirname, "fixtures", "load-environment.ts"), `environments/${entry}`], { encoding: "utf8", cwd: dir });
+  }
+
+  it("names the file, line and column of a syntax error in an environment file, in one line", () => {
+    const result = loadWritten({ "prod.ts": 'export const prod = {\n  owner: "data-platform"\n  costCentre: "cc-1",\n};\n' }, "prod.ts");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('spec error: environments/prod.ts:3:2 could not be loaded: Expected "}" but found "costCentre"\n');
+  });
+
+  it("names the environment file whose import does not resolve, in one line", () => {
+    const result = loadWritten({ "index.ts": 'import { stagingGcp } from "./staging-gpc";\nexport const environments = [stagingGcp];\n' }, "index.ts");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("spec error: environments/index.ts could not be loaded: Cannot find module './staging-gpc'\n");
+  });
+
+  it("reports a thrown value that is not an Error in one line", () => {
+    const result = loadWritten({ "prod.ts": 'throw "set NOPE first";\n' }, "prod.ts");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('spec error: an environment file could not be loaded: it threw "set NOPE first"\n');
   });
 
   it("writes the stacks of a good spec", () => {

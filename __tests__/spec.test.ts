@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
-import { environments, environmentSource } from "../environments";
-import { baseSpec, productionSpec } from "./support/fixtures";
+import { environmentFiles, environments, environmentSource } from "../environments";
+import { specChecks } from "../stacks/app";
+import { baseSpec, everyAppSpec, productionSpec } from "./support/fixtures";
 
 /** Parses a spec that must fail and returns its issues. */
 function issuesOf(input: unknown): { path: string; message: string }[] {
@@ -174,16 +175,55 @@ const badSpecs: BadSpec[] = [
 ];
 
 describe("environment files", () => {
-  it("are each named after the one environment they export and listed in environments/index.ts, so messages name the right file", async () => {
+  it("are each listed in environments/index.ts under their own file name, so messages name the file to edit", async () => {
     const dir = join(__dirname, "..", "environments");
     const files = readdirSync(dir).filter((file) => file.endsWith(".ts") && file !== "index.ts" && file !== "gitops.ts");
+    expect(Object.keys(environmentFiles).sort()).toEqual([...files].sort());
     for (const file of files) {
       const exported = Object.values(await import(join(dir, file))) as EnvironmentInput[];
       expect({ file, exports: exported.length }).toEqual({ file, exports: 1 });
-      expect(environmentSource(0, exported[0].name)).toBe(`environments/${file}`);
-      expect(environments.includes(exported[0]), `${file} is listed in environments/index.ts`).toBe(true);
+      expect(environmentFiles[file as keyof typeof environmentFiles], `${file} is listed under its name`).toBe(exported[0]);
+      // The default environments also follow the convention of a file named after the environment.
+      expect(`${exported[0].name}.ts`).toBe(file);
+      expect(environmentSource(environments.indexOf(exported[0]))).toBe(`environments/${file}`);
     }
-    expect(files).toHaveLength(environments.length);
+  });
+});
+
+describe("environments listed by file", () => {
+  const files = ["environments/prod.ts", "environments/dev.ts"];
+  const messageOf = (inputs: unknown[], sources: readonly string[]) => {
+    try {
+      parseEnvironments(inputs, (index) => sources[index]);
+      return "";
+    } catch (caught) {
+      return (caught as SpecErrors).message;
+    }
+  };
+
+  it("blames the copy that kept another file's name, wherever it is listed, and names both files", () => {
+    const prod = { ...baseSpec(), name: "prod" };
+    const copy = { ...prod, network: { cidr: "10.43.0.0/16" } };
+    for (const [inputs, sources] of [
+      [[prod, copy], files],
+      [[copy, prod], [...files].reverse()],
+    ] as const) {
+      const message = messageOf([...inputs], sources);
+      expect(message).toContain('environments/dev.ts: environment "prod" has 1 problem:\n  - name: given "prod"; accepted: a name no other environment uses (prod (environments/prod.ts) has it)');
+      expect(message).not.toContain("environments/prod.ts: environment");
+    }
+  });
+
+  it("names the file a spec is in, not the file its name would suggest", () => {
+    const message = messageOf([{ ...baseSpec(), name: "prdo", owner: "" }], ["environments/prod.ts"]);
+    expect(message).toContain('environments/prod.ts: environment "prdo" has 1 problem:');
+    expect(messageOf([{ ...baseSpec(), name: "Prod" }], ["environments/prod.ts"])).toContain('environments/prod.ts: environment "Prod" has 1 problem:');
+  });
+
+  it("reports one spec listed twice as one problem, not as clashes with itself", () => {
+    const spec = baseSpec();
+    const message = messageOf([spec, spec], ["environments/prod.ts", "environments/dev.ts"]);
+    expect(message).toBe('environments/dev.ts: environment "test" has 1 problem:\n  - (spec): given the spec of entry 1 (environments/prod.ts) again; accepted: each environment listed once in environments/index.ts');
   });
 });
 
@@ -205,11 +245,70 @@ describe("bad specs: one clear message per problem", () => {
     expect(issues.map((issue) => issue.path).sort()).toEqual(["databases[0].backupRetentionDays", "network.cidr", "owner", "tags.Owner"]);
   });
 
+  it("runs every check that reads no refused field, however deep the refused field is (review f03)", () => {
+    const spec = withChanges(
+      {
+        "cluster.kubernetesVersion": "1.34",
+        "cluster.logRetentionDays": 45,
+        "cluster.publicAccessCidrs": ["10.0.0.0/8"],
+        "cluster.nodePools": [
+          { name: "system", size: "medium", minNodes: 5, maxNodes: 4, spot: true },
+          { name: "system", size: "medium", minNodes: 1, maxNodes: 4 },
+        ],
+      },
+      productionSpec,
+    );
+    expect(issuesOf(spec).map((issue) => issue.path).sort()).toEqual([
+      "cluster.kubernetesVersion",
+      "cluster.logRetentionDays",
+      "cluster.nodePools",
+      "cluster.nodePools[0].minNodes",
+      "cluster.nodePools[1].name",
+      "cluster.publicAccessCidrs[0]",
+    ]);
+  });
+
+  it("checks references, production rules and the other items of a list beside a refused item (review f04, f06, f01, j17)", () => {
+    const apps = withChanges(
+      { "databases[0].storageGiB": 10, "apps[0].size": "huge", apps: [{ name: "airflow", database: "Main", bucket: "logs", size: "huge" }] },
+      productionSpec,
+    );
+    expect(issuesOf(apps).map((issue) => issue.path).sort()).toEqual(["apps[0].database", "apps[0].size", "databases[0].storageGiB"]);
+    const database = withChanges({ "databases[0].backupRetentionDays": 3, "databases[0].highAvailability": false }, productionSpec);
+    expect(issuesOf(database).map((issue) => issue.path).sort()).toEqual(["databases[0].backupRetentionDays", "databases[0].highAvailability"]);
+    const cidrs = withChanges({ "cluster.publicAccessCidrs": ["0.0.0.0/0", "203.0.113.7"] });
+    expect(issuesOf(cidrs).map((issue) => issue.path).sort()).toEqual(["cluster.publicAccessCidrs[0]", "cluster.publicAccessCidrs[1]"]);
+  });
+
+  it("keeps checks that do not need a refused production flag, and never reports one a repaired value would cause (review k01)", () => {
+    const spec = withChanges({ production: "yes", "network.cidr": "8.8.0.0/16", "network.zones": 2, "accounts.aws.region": "eu-wset-1", "cluster.logRetentionDays": 45 });
+    expect(issuesOf(spec).map((issue) => issue.path).sort()).toEqual(["accounts.aws.region", "cluster.logRetentionDays", "network.cidr", "production"]);
+    // Without zones or log retention given, their defaults depend on production: no check of them runs.
+    const defaults = withChanges({ production: "yes", "accounts.aws.region": "eu-wset-1" });
+    expect(issuesOf(defaults).map((issue) => issue.path).sort()).toEqual(["accounts.aws.region", "production"]);
+    // A pool whose name is refused is not counted as missing or duplicated.
+    const pools = withChanges({ "cluster.nodePools": [{ name: "System", size: "medium", minNodes: 2, maxNodes: 4 }] }, productionSpec);
+    expect(issuesOf(pools).map((issue) => issue.path)).toEqual(["cluster.nodePools[0].name"]);
+  });
+
+  it("compares a network with the other environments' when only another field of it was refused (review f05)", () => {
+    const message = (() => {
+      try {
+        parseEnvironments([baseSpec(), withChanges({ name: "other", "network.cidr": "10.42.0.0/20", "network.zones": 1 })]);
+        return "";
+      } catch (caught) {
+        return (caught as SpecErrors).message;
+      }
+    })();
+    expect(message).toContain("network.zones: given 1");
+    expect(message).toContain('network.cidr: given "10.42.0.0/20"; accepted: a range no other environment uses (test has 10.42.0.0/16)');
+  });
+
   it("names the file of each environment with problems, and still compares the parts that parsed", () => {
     const broken = { ...baseSpec(), name: "other", owner: "", network: { cidr: "10.42.0.0/16" } };
     const message = (() => {
       try {
-        parseEnvironments([baseSpec(), broken], (index, name) => `environments/${name ?? index}.ts`);
+        parseEnvironments([baseSpec(), broken], (index) => ["environments/test.ts", "environments/other.ts"][index]);
         return "";
       } catch (caught) {
         return (caught as SpecErrors).message;
@@ -217,7 +316,7 @@ describe("bad specs: one clear message per problem", () => {
     })();
     expect(message).toContain('environments/other.ts: environment "other" has 2 problems:');
     expect(message).toContain('owner: given ""');
-    expect(message).toContain('network.cidr: given "10.42.0.0/16"; accepted: a range no other environment uses (test has 10.42.0.0/16)');
+    expect(message).toContain('network.cidr: given "10.42.0.0/16"; accepted: a range no other environment uses (test (environments/test.ts) has 10.42.0.0/16)');
   });
 
   it("reports problems of several environments together, and duplicate environment names", () => {
@@ -254,7 +353,90 @@ describe("bad specs: one clear message per problem", () => {
     expect(parseEnvironments([baseSpec(), { ...other, network: { cidr: "10.43.0.0/16" } }]).map((env) => env.name)).toEqual(["test", "other"]);
   });
 
+  it("says what is accepted in its own words where zod would print its default text (review F6)", () => {
+    const messages = (changes: Changes) => issuesOf(withChanges(changes)).map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages({ cluster: undefined })).toEqual([
+      "cluster: given nothing; accepted: an object with fields kubernetesVersion, publicAccessCidrs, logRetentionDays, nodePools, aws, azure (required)",
+    ]);
+    expect(messages({ "cluster.nodePools[0].aws": { instanceTypes: [] } })).toEqual([
+      "cluster.nodePools[0].aws.instanceTypes: given []; accepted: at least one EC2 instance type, or leave aws out to use the size table",
+    ]);
+    expect(messages({ "buckets[0]": undefined, buckets: "logs" })).toEqual(['buckets: given "logs"; accepted: a list']);
+    expect(issuesOf(undefined)).toEqual([
+      {
+        path: "(spec)",
+        message: expect.stringMatching(/^given nothing; accepted: an environment spec: an object with fields name, production, .* \(an entry of environments\/index\.ts is undefined when it imports a name its file does not export\)$/),
+      },
+    ]);
+    for (const issue of [...issuesOf(withChanges({ network: undefined, databases: [{}] })), ...issuesOf(undefined)]) expect(issue.message).not.toMatch(/Invalid input|Too small|expected \w+, received/);
+  });
+
+  it("names the type when a number is given where a string is accepted (review F7)", () => {
+    const messages = issuesOf(withChanges({ "cluster.kubernetesVersion": 1.33, "databases[0].postgresVersion": 16, "accounts.aws.accountId": 111122223333, tags: { "cost-code": 1234 } }));
+    expect(messages.map((issue) => `${issue.path}: ${issue.message}`).sort()).toEqual([
+      'accounts.aws.accountId: given the number 111122223333; accepted: a 12-digit AWS account id, written as a string in quotes, e.g. "111122223333"',
+      'cluster.kubernetesVersion: given the number 1.33; accepted: one of the strings "1.31" | "1.32" | "1.33" (in quotes)',
+      'databases[0].postgresVersion: given the number 16; accepted: one of the strings "15" | "16" | "17" (in quotes)',
+      'tags.cost-code: given the number 1234; accepted: a string of at most 255 characters, written as a string in quotes, e.g. "1234"',
+    ]);
+  });
+
   it("rejects input that is not an object at all", () => {
     expect(issuesOf("prod")[0]).toMatchObject({ path: "(spec)" });
+  });
+});
+
+describe("cloud rules in the spec pass (review F2)", () => {
+  it("reports every cloud's own problems with the file, together with the spec's, before any stack is built", () => {
+    const azure = everyAppSpec("azure", false);
+    const azureBad = {
+      ...azure,
+      name: "azure-env",
+      network: { cidr: "10.21.0.0/16" },
+      buckets: [{ name: "logs", purpose: "logs" }, { name: "lake", purpose: "data" }, { name: "db", purpose: "data" }],
+      databases: [{ name: "main", postgresVersion: "16", size: "small", storageGiB: 40000, highAvailability: true, azure: { skuName: "B_Standard_B2ms" } }],
+      cluster: { ...azure.cluster, nodePools: [{ name: "workers", size: "medium", minNodes: 2, maxNodes: 4 }, { name: "work-ers", size: "medium", minNodes: 1, maxNodes: 2 }, { name: "critical", size: "small", minNodes: 1, maxNodes: 2 }] },
+    };
+    const gcp = everyAppSpec("gcp", false);
+    const gcpBad = {
+      ...gcp,
+      name: "gcp-env",
+      network: { cidr: "10.22.0.0/20" },
+      tags: { "team.name": "a", team_name: "b" },
+      terraformCloud: { organization: "acme-corporation-data-engineering", project: "data platform staging environment" },
+    };
+    const awsBad = { ...baseSpec(), name: "aws-env", network: { cidr: "10.23.0.0/16", zones: 4 } };
+    const sources = ["environments/azure-env.ts", "environments/gcp-env.ts", "environments/aws-env.ts"];
+    let message = "";
+    try {
+      parseEnvironments([azureBad, gcpBad, awsBad], (index) => sources[index], specChecks);
+    } catch (caught) {
+      message = (caught as SpecErrors).message;
+    }
+    const lines = message.split("\n");
+    expect(lines.filter((line) => line.startsWith("environments/"))).toEqual([
+      'environments/azure-env.ts: environment "azure-env" has 5 problems:',
+      'environments/gcp-env.ts: environment "gcp-env" has 3 problems:',
+      'environments/aws-env.ts: environment "aws-env" has 1 problem:',
+    ]);
+    for (const fragment of [
+      'buckets[2].name: given "db"; accepted: on Azure, at least 3 characters',
+      'databases[0].azure.skuName: given "B_Standard_B2ms"; accepted: a General Purpose (GP_) or Memory Optimized (MO_) SKU',
+      "databases[0].storageGiB: given 40000; accepted: on Azure, at most 32767 GiB",
+      'cluster.nodePools[1].name: given "work-ers"; accepted: on Azure, a name that is still unique without \'-\'',
+      'cluster.nodePools[2].name: given "critical"; accepted: on Azure',
+      'tags.team_name: given "team_name"; accepted: a key that stays distinct from "team.name" as a GCP label',
+      "cluster.nodePools: given {",
+      "terraformCloud: given {",
+      "network.zones: given 4",
+    ]) {
+      expect(message).toContain(fragment);
+    }
+  });
+
+  it("runs a cloud's rules on the fields that parsed, and never on another cloud", () => {
+    const azure = { ...everyAppSpec("azure", false), owner: "", buckets: [{ name: "db", purpose: "data" }], apps: [] };
+    expect(() => parseEnvironment(azure, specChecks)).toThrow(/buckets\[0\]\.name: given "db"; accepted: on Azure/);
+    expect(parseEnvironment({ ...baseSpec(), buckets: [{ name: "db", purpose: "data" }], apps: [] }, specChecks).buckets[0].name).toBe("db");
   });
 });

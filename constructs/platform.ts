@@ -1,18 +1,34 @@
 import type { Construct } from "constructs";
 import type { CloudPlatform } from "./core/interfaces";
-import type { Environment } from "./core/spec";
+import type { Cloud, Environment, Report } from "./core/spec";
 import { AwsPlatform } from "./aws";
-import { AzurePlatform } from "./azure";
-import { GcpPlatform } from "./gcp";
+import { AzurePlatform, azureSpecProblems } from "./azure";
+import { GcpPlatform, gcpSpecProblems } from "./gcp";
+
+/** What each cloud brings: its platform, and the spec rules only it has. */
+interface CloudEntry {
+  readonly platform: (scope: Construct, env: Environment) => CloudPlatform;
+  /**
+   * Pure checks of a spec on this cloud, run with the spec's own checks (before any stack is
+   * built) so they are reported with the file and together with every other problem.
+   * `workspaces` are the environment's Terraform Cloud workspaces when it uses Terraform Cloud.
+   */
+  readonly specProblems: (env: Environment, report: Report, workspaces: readonly string[]) => void;
+}
 
 /** The only place that switches on the cloud: everything after it sees a `CloudPlatform`. */
+const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
+  // AWS's rules are all in constructs/core/spec.ts (regions, zones, CloudWatch retention, tags).
+  aws: { platform: (scope, env) => new AwsPlatform(scope, "platform", env), specProblems: () => undefined },
+  azure: { platform: (scope, env) => new AzurePlatform(scope, "platform", env), specProblems: azureSpecProblems },
+  gcp: { platform: (scope, env) => new GcpPlatform(scope, "platform", env), specProblems: gcpSpecProblems },
+};
+
 export function platformFor(scope: Construct, env: Environment): CloudPlatform {
-  switch (env.cloud) {
-    case "aws":
-      return new AwsPlatform(scope, "platform", env);
-    case "azure":
-      return new AzurePlatform(scope, "platform", env);
-    case "gcp":
-      return new GcpPlatform(scope, "platform", env);
-  }
+  return CLOUDS[env.cloud].platform(scope, env);
+}
+
+/** The spec rules of the environment's cloud (see `CloudEntry.specProblems`). */
+export function cloudSpecProblems(env: Environment, report: Report, workspaces: readonly string[]): void {
+  CLOUDS[env.cloud].specProblems(env, report, workspaces);
 }

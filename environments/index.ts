@@ -6,12 +6,22 @@ import { stagingAzure } from "./staging-azure";
 import { stagingGcp } from "./staging-gcp";
 
 /**
- * Every environment `npm run synth` builds. Add a file next to these, named after the
- * environment (`environments/<name>.ts`), and list it here.
+ * Every environment `npm run synth` builds, by the file it is written in. Add a file next to
+ * these and list it here under its file name: messages name that file, whatever the spec's
+ * `name` says (a copied file whose `name` was not changed is reported where it is).
  */
-export const environments: readonly EnvironmentInput[] = [prod, staging, ops, stagingAzure, stagingGcp];
+export const environmentFiles = {
+  "prod.ts": prod,
+  "staging.ts": staging,
+  "ops.ts": ops,
+  "staging-azure.ts": stagingAzure,
+  "staging-gcp.ts": stagingGcp,
+} as const satisfies Readonly<Record<string, EnvironmentInput>>;
 
-/** The file an environment is written in, for messages; a test holds every file to its name. */
-export function environmentSource(index: number, name: string | undefined): string {
-  return name === undefined ? `environments/index.ts (entry ${index + 1})` : `environments/${name}.ts`;
+export const environments: readonly EnvironmentInput[] = Object.values(environmentFiles);
+
+/** The file the environment at `index` of `environments` is written in, for messages. */
+export function environmentSource(index: number): string {
+  const file = Object.keys(environmentFiles)[index];
+  return file === undefined ? `environments/index.ts (entry ${index + 1})` : `environments/${file}`;
 }

@@ -1,19 +1,28 @@
 import { existsSync, rmSync } from "node:fs";
 import { App } from "cdktf";
-import { parseEnvironments, SpecErrors, type SourceOf } from "../constructs/core/spec";
+import { parseEnvironments, SpecErrors, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
+import { cloudSpecProblems } from "../constructs/platform";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
-import { stackKindsOf } from "./backend";
+import { stackKindsOf, stackName } from "./backend";
 import { GitopsStack } from "./gitops";
 import { InfraStack } from "./infra";
 import { parseGitops } from "../constructs/core/gitops";
+
+/**
+ * The checks of each environment's cloud, run in the spec pass with the spec's own: a problem
+ * only one cloud has is reported with the file and with every other problem, before any stack
+ * is built.
+ */
+export const specChecks: ExtraChecks = (env, report) =>
+  cloudSpecProblems(env, report, env.terraformCloud ? stackKindsOf(env).map((kind) => stackName(env, kind)) : []);
 
 /**
  * Builds the stacks of every environment into an app, and the gitops stack when environments
  * use Terraform Cloud and delivery settings are given; throws SpecError(s) on a bad spec.
  */
 export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown, sourceOf?: SourceOf): App {
-  const envs = parseEnvironments(inputs, sourceOf);
+  const envs = parseEnvironments(inputs, sourceOf, specChecks);
   const gitops = gitopsInput === undefined ? undefined : parseGitops(gitopsInput);
   if (gitops !== undefined && envs.some((env) => env.terraformCloud) && !envs.find((env) => env.name === gitops.deployedFrom)?.terraformCloud) {
     throw new SpecError("gitops", [

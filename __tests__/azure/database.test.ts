@@ -72,7 +72,7 @@ describe("Azure PostgreSQL Flexible Server", () => {
   it("refuses storage beyond the largest Flexible Server disk as a spec error", () => {
     const tooBig = withDatabase(azureSpec(), { storageGiB: 40000 });
     expect(() => synthInfra(tooBig)).toThrow(SpecError);
-    expect(() => synthInfra(tooBig)).toThrow(/databases\[0\]\.storageGiB: given "40000"/);
+    expect(() => synthInfra(tooBig)).toThrow(/databases\[0\]\.storageGiB: given 40000; accepted: on Azure, at most 32767 GiB/);
   });
 
   it("maps the neutral size to a General Purpose SKU and honours the override", () => {

@@ -57,7 +57,7 @@ describe("GCP network", () => {
 
   it("rejects node pools whose pods do not fit the pod range, naming the field", () => {
     const tooMany = { ...gcpSpec(), network: { cidr: "10.42.0.0/20" }, cluster: { ...gcpSpec().cluster, nodePools: [{ name: "system", size: "medium" as const, minNodes: 2, maxNodes: 10 }] } };
-    expect(() => synthInfra(tooMany)).toThrow(/cluster\.nodePools: given pools of at most 10 nodes in total; accepted: at most 8 nodes/);
+    expect(() => synthInfra(tooMany)).toThrow(/cluster\.nodePools: given \{"system":10\}; accepted: maxNodes adding up to at most 8 nodes including one upgrade surge node per zone and pool \(12 needed\)/);
   });
 
   it("rejects more zones than the region has, naming the field", () => {

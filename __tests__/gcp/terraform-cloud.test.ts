@@ -5,6 +5,7 @@ import type { TerraformCloudTarget } from "../../constructs/core/interfaces";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { GcpPlatform } from "../../constructs/gcp";
 import { TERRAFORM_CLOUD_PROJECT_ROLES, terraformCloudAccountId, terraformCloudPoolId } from "../../constructs/gcp/terraform-cloud";
+import { specChecks } from "../../stacks/app";
 import { SynthesizedStack, synthInfra } from "../support/synth";
 import { gcpSpec } from "./fixtures";
 
@@ -105,8 +106,12 @@ describe("GCP Terraform Cloud trust", () => {
 
   it("refuses names whose token subject exceeds GCP's 127-byte limit, naming the field", () => {
     const long = { organization: "o".repeat(40), project: "p".repeat(40), workspaces: ["test-infra"] };
-    expect(() => synthTrust(gcpSpec(), long)).toThrow(SpecError);
-    expect(() => synthTrust(gcpSpec(), long)).toThrow(/terraformCloud: .*127-byte limit/);
+    // The spec pass refuses the names, with every other problem of the spec.
+    const spec = { ...gcpSpec(), terraformCloud: { organization: long.organization, project: long.project } };
+    expect(() => parseEnvironment(spec, specChecks)).toThrow(SpecError);
+    expect(() => parseEnvironment(spec, specChecks)).toThrow(/terraformCloud: given \{"organization":"o+","project":"p+\.\.\.; accepted: .*127-byte limit .*\(it is 139 bytes\)/);
+    // The construct, given such a target directly, refuses it too.
+    expect(() => synthTrust(gcpSpec(), long)).toThrow(/exceeds 127 bytes/);
     expect(() => synthTrust(gcpSpec(), { ...TARGET, workspaces: [] })).toThrow(RangeError);
   });
 

@@ -1,5 +1,6 @@
 import { Testing } from "cdktf";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
+import { specChecks } from "../../stacks/app";
 import { InfraStack } from "../../stacks/infra";
 
 export type TfBlock = Record<string, unknown>;
@@ -48,6 +49,6 @@ export class SynthesizedStack {
 /** Synthesizes the infra stack of a spec, as `npm run synth` would. */
 export function synthInfra(input: EnvironmentInput): SynthesizedStack {
   const app = Testing.app();
-  const stack = new InfraStack(app, parseEnvironment(input));
+  const stack = new InfraStack(app, parseEnvironment(input, specChecks));
   return new SynthesizedStack(Testing.synth(stack));
 }

@@ -157,10 +157,12 @@ export class AzureBucket extends Construct implements IBucket {
  * The apps stack names the container with this same function, so both stacks agree.
  */
 export function containerName(ctx: AzureContext, spec: BucketSpec): string {
-  if (/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(spec.name)) return spec.name;
-  const index = ctx.env.buckets.findIndex((bucket) => bucket.name === spec.name);
-  throw ctx.specError(`buckets[${index}].name`, spec.name, "on Azure, at least 3 characters and no '--' (it names a storage container)");
+  if (AZURE_CONTAINER_NAME.test(spec.name)) return spec.name;
+  throw new Error(`bucket ${spec.name} of ${ctx.env.name} is no container name (the spec check azureSpecProblems should have caught this)`);
 }
+
+/** Storage container names: 3–63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit. */
+export const AZURE_CONTAINER_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** The ADLS Gen2 URL of a container of the environment's storage account (`abfss://`, TLS). */
 export function containerUrl(ctx: AzureContext, container: string): string {

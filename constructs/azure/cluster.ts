@@ -272,6 +272,11 @@ export class AzureCluster extends Construct implements ICluster {
   }
 }
 
+/** A spec pool name as an AKS pool name: lowercase letters and digits only. */
+export function aksPoolName(name: string): string {
+  return name.replace(/-/g, "");
+}
+
 /**
  * AKS pool names: lowercase letters and digits, at most 12, unique, and not the system pool's.
  * Spec names may hold '-', so it is dropped; a clash after that is a spec error.
@@ -279,14 +284,8 @@ export class AzureCluster extends Construct implements ICluster {
 function nodePoolNames(ctx: AzureContext): string[] {
   const taken = new Set<string>([SYSTEM_POOL_NAME]);
   return ctx.env.cluster.nodePools.map((pool, index) => {
-    const name = pool.name.replace(/-/g, "");
-    if (taken.has(name)) {
-      throw ctx.specError(
-        `cluster.nodePools[${index}].name`,
-        pool.name,
-        `on Azure, a name that is still unique without '-' and is not "${SYSTEM_POOL_NAME}" (the AKS system pool)`,
-      );
-    }
+    const name = aksPoolName(pool.name);
+    if (taken.has(name)) throw new Error(`pool ${index} of ${ctx.env.name} has no AKS name (the spec check azureSpecProblems should have caught this)`);
     taken.add(name);
     return name;
   });

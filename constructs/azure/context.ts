@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { SpecError } from "../core/errors";
 import type { Environment } from "../core/spec";
 
 /**
@@ -58,11 +57,6 @@ export class AzureContext {
   get keyVaultName(): string {
     const base = this.env.name.replace(/-+/g, "-");
     return `${base}-kv-${this.uniqueSuffix(Math.min(8, 24 - base.length - 4))}`;
-  }
-
-  /** A user-fixable problem at a spec field, reported like every other spec error. */
-  specError(path: string, given: string, accepted: string): SpecError {
-    return new SpecError(this.env.name, [{ path, message: `given ${JSON.stringify(given)}; accepted: ${accepted}` }]);
   }
 }
 

@@ -10,7 +10,7 @@ import { AZURE_ROLES, type AzureContext } from "./context";
 import { AzureWorkloadIdentity } from "./identity";
 import type { AzureKeyVault, AzureKeyVaultSecret } from "./key-vault";
 import type { AzureNetwork } from "./network";
-import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./sizes";
+import { AZURE_POSTGRES_SKUS, postgresStorageMb } from "./sizes";
 
 export interface AzureDatabaseProps {
   readonly ctx: AzureContext;
@@ -94,18 +94,14 @@ export class AzureDatabase extends Construct implements IDatabase {
     const { ctx, spec, network } = props;
     const env = ctx.env;
     this.spec = spec;
-    const index = env.databases.findIndex((db) => db.name === spec.name);
     // Azure lets admins create only the extensions its allow-list names: those the apps on this server need.
     const extensions = databaseExtensions(env.apps, spec.name);
     const parameters = extensions.length > 0 ? { ...POSTGRES_PARAMETERS, "azure.extensions": extensions.map((e) => e.toUpperCase()).join(",") } : POSTGRES_PARAMETERS;
     const skuName = spec.azure?.skuName ?? AZURE_POSTGRES_SKUS[spec.size];
-    if (spec.highAvailability && skuName.startsWith("B_")) {
-      throw ctx.specError(`databases[${index}].azure.skuName`, skuName, "a General Purpose (GP_) or Memory Optimized (MO_) SKU: burstable SKUs cannot run high availability");
-    }
     const storageMb = postgresStorageMb(spec.storageGiB);
-    if (storageMb === undefined) {
-      const largest = POSTGRES_STORAGE_MB[POSTGRES_STORAGE_MB.length - 1] / 1024;
-      throw ctx.specError(`databases[${index}].storageGiB`, String(spec.storageGiB), `on Azure, at most ${largest} GiB (the largest Flexible Server disk)`);
+    // Refused in the spec pass (azureSpecProblems): burstable with HA, storage beyond the largest disk.
+    if ((spec.highAvailability && skuName.startsWith("B_")) || storageMb === undefined) {
+      throw new Error(`database ${spec.name} of ${env.name} has no Flexible Server SKU or disk (the spec check azureSpecProblems should have caught this)`);
     }
     const serverName = postgresServerName(ctx, spec);
     const dns = network.privateDnsZone(`${env.name}.private.postgres.database.azure.com`);

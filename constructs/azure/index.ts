@@ -267,3 +267,4 @@ export const AZURE_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   azurerm_resource_group: "every resource in the group",
   azurerm_managed_disk: "the disk's data",
 };
+export { azureSpecProblems } from "./spec-problems";

@@ -95,7 +95,9 @@ const nodePoolSchema = z.strictObject({
   diskGiB: intRange(20, 1000, " GiB").default(50),
   aws: z
     .strictObject({
-      instanceTypes: z.array(pattern(/^[a-z0-9-]+\.[a-z0-9]+$/, "an EC2 instance type such as m7i.xlarge")).min(1),
+      instanceTypes: z
+        .array(pattern(/^[a-z0-9-]+\.[a-z0-9]+$/, "an EC2 instance type such as m7i.xlarge"))
+        .min(1, { error: "accepted: at least one EC2 instance type, or leave aws out to use the size table" }),
     })
     .optional(),
   azure: z.strictObject({ vmSize: pattern(/^Standard_[A-Za-z0-9_]+$/, "an Azure VM size such as Standard_D4s_v5") }).optional(),
@@ -231,7 +233,7 @@ const environmentSchema = z.strictObject({
   /** Finance cost centre; becomes the `cost-centre` tag. */
   costCentre: pattern(/^[A-Za-z0-9_.-]{1,63}$/, "1 to 63 letters, digits or _.-"),
   /** Extra tags/labels for every taggable resource. @default {} */
-  tags: z.record(tagKey, z.string().max(255, { error: "accepted: at most 255 characters" })).default({}),
+  tags: z.record(tagKey, z.string({ error: "accepted: a string of at most 255 characters" }).max(255, { error: "accepted: at most 255 characters" })).default({}),
   /** Terraform Cloud organization and project of the environment's workspaces. @default local state */
   terraformCloud: z
     .strictObject({
@@ -278,27 +280,100 @@ export type EnvironmentInput = z.input<typeof environmentSchema>;
 type ParsedEnvironment = z.output<typeof environmentSchema>;
 
 /**
- * Fills the defaults that depend on whether the environment is production. Also called on the
- * sections of a spec that parsed when others did not, so a missing section stays missing.
+ * Partial parsing. When a spec does not parse, it is parsed again with `lenientSchema`, which
+ * puts REPAIRED in place of every value the schema refuses (a leaf such as `kubernetesVersion`,
+ * or a whole object or list that is missing or of the wrong kind) and keeps everything else with
+ * its defaults. The checks then run on a view of it (`guarded`) that throws `RepairedRead` as soon
+ * as a check reads a repaired value, and that check (or that item of it, see `eachKnown`) stops.
+ * A problem reported before the throw was computed from valid values only, so no problem is ever
+ * caused by a repaired value, and every check that reads only valid fields still runs.
+ */
+const REPAIRED: unknown = Object.freeze({ repaired: "a value the schema refused" });
+
+function isRepaired(value: unknown): boolean {
+  return value === REPAIRED;
+}
+
+function unlessRepaired<T, U>(value: T, fill: (value: T) => U): U {
+  return isRepaired(value) ? (value as unknown as U) : fill(value);
+}
+
+class RepairedRead extends Error {}
+
+function guarded<T>(value: T): T {
+  if (value === null || typeof value !== "object") return value;
+  return new Proxy(value, {
+    get(target, key, receiver) {
+      const field: unknown = Reflect.get(target, key, receiver);
+      if (isRepaired(field)) throw new RepairedRead(`read of a repaired value at ${String(key)}`);
+      return guarded(field);
+    },
+  });
+}
+
+/** What `compute` gives, or undefined when it reads a repaired value. */
+export function known<T>(compute: () => T): T | undefined {
+  try {
+    return compute();
+  } catch (error) {
+    if (error instanceof RepairedRead) return undefined;
+    throw error;
+  }
+}
+
+/** Runs `check` on each item on its own, so one item with a repaired value hides no other item. */
+export function eachKnown<T>(items: readonly T[], check: (item: T, index: number) => void): void {
+  for (let index = 0; index < items.length; index++) known(() => check(items[index], index));
+}
+
+/** The schema with every node (leaf, object, list) replaced by REPAIRED when it does not parse. */
+function lenient(schema: z.core.$ZodType): z.ZodType {
+  const node = schema as z.ZodType & { clone: (def: unknown) => z.ZodType };
+  const def = node._zod.def as z.core.$ZodTypeDef & {
+    shape?: Record<string, z.core.$ZodType>;
+    element?: z.core.$ZodType;
+    innerType?: z.core.$ZodType;
+    valueType?: z.core.$ZodType;
+  };
+  let inner: z.ZodType = node;
+  if (def.type === "object" && def.shape) {
+    // Not strict: an unknown field is reported by the strict parse and repairs nothing.
+    inner = z.object(Object.fromEntries(Object.entries(def.shape).map(([key, field]) => [key, lenient(field)])));
+  } else if (def.type === "array" && def.element) inner = node.clone({ ...def, element: lenient(def.element) });
+  else if ((def.type === "optional" || def.type === "default") && def.innerType) inner = node.clone({ ...def, innerType: lenient(def.innerType) });
+  else if (def.type === "record" && def.valueType) inner = node.clone({ ...def, valueType: lenient(def.valueType) });
+  return inner.catch(REPAIRED as never);
+}
+
+const lenientSchema = lenient(environmentSchema);
+
+/**
+ * Fills the defaults that depend on whether the environment is production. Also called on a spec
+ * with repaired (invalid) values (see `inspectEnvironment`): those stay repaired, and so does a
+ * default that depends on a repaired `production`.
  */
 function resolveDefaults(env: ParsedEnvironment) {
   const production = env.production;
+  const byProduction = <T>(given: T | undefined, inProduction: T, elsewhere: T): T =>
+    given ?? (isRepaired(production) ? (REPAIRED as T) : production ? inProduction : elsewhere);
   return {
     ...env,
-    terraformCloud: env.terraformCloud && {
-      ...env.terraformCloud,
-      release: env.terraformCloud.release ?? (production ? "promoted" : "continuous"),
-      agents: env.terraformCloud.agents ?? (production ? 2 : 1),
-    },
-    network: env.network && { ...env.network, zones: env.network.zones ?? (production ? 3 : 2) },
-    cluster: env.cluster && { ...env.cluster, logRetentionDays: env.cluster.logRetentionDays ?? (production ? 90 : 30) },
-    apps: env.apps?.map((app) => ({ ...app, size: app.size ?? (production ? "medium" : "small") })),
-    databases: env.databases?.map((db) => ({
-      ...db,
-      highAvailability: db.highAvailability ?? production,
-      deletionProtection: db.deletionProtection ?? production,
-      backupRetentionDays: db.backupRetentionDays ?? (production ? 14 : 7),
-    })),
+    terraformCloud: unlessRepaired(env.terraformCloud, (tfc) =>
+      tfc && { ...tfc, release: byProduction(tfc.release, "promoted", "continuous"), agents: byProduction(tfc.agents, 2, 1) },
+    ),
+    network: unlessRepaired(env.network, (network) => network && { ...network, zones: byProduction(network.zones, 3, 2) }),
+    cluster: unlessRepaired(env.cluster, (cluster) => cluster && { ...cluster, logRetentionDays: byProduction(cluster.logRetentionDays, 90, 30) }),
+    apps: unlessRepaired(env.apps, (apps) => apps?.map((one) => unlessRepaired(one, (app) => ({ ...app, size: byProduction(app.size, "medium", "small") })))),
+    databases: unlessRepaired(env.databases, (databases) =>
+      databases?.map((one) =>
+        unlessRepaired(one, (db) => ({
+          ...db,
+          highAvailability: byProduction(db.highAvailability, true, false),
+          deletionProtection: byProduction(db.deletionProtection, true, false),
+          backupRetentionDays: byProduction(db.backupRetentionDays, 14, 7),
+        })),
+      ),
+    ),
   };
 }
 
@@ -308,11 +383,12 @@ export type BucketSpec = Environment["buckets"][number];
 export type DatabaseSpec = Environment["databases"][number];
 export type AppSpec = Environment["apps"][number];
 
-type Report = (path: PropertyKey[], given: unknown, accepted: string) => void;
+/** Reports one problem of a spec: where it is, what was given, what is accepted. */
+export type Report = (path: PropertyKey[], given: unknown, accepted: string) => void;
 
 function checkUnique(items: readonly { name: string }[], path: PropertyKey[], report: Report): void {
   const seen = new Set<string>();
-  items.forEach((item, index) => {
+  eachKnown(items, (item, index) => {
     if (seen.has(item.name)) report([...path, index, "name"], item.name, `a name not already used in ${formatPath(path)}`);
     seen.add(item.name);
   });
@@ -337,11 +413,11 @@ function checkNetwork(env: Environment, report: Report): void {
     report(
       ["network", "cidr"],
       env.network.cidr,
-      `a prefix from /${minPrefix} to /${maxPrefix}, so that private, public and database subnets for ${env.network.zones} zones fit`,
+      `a prefix from /${minPrefix} to /${maxPrefix}, so that private, public and database subnets for ${known(() => env.network.zones) ?? "its"} zones fit`,
     );
     return;
   }
-  env.cluster.publicAccessCidrs.forEach((text, index) => {
+  eachKnown(env.cluster.publicAccessCidrs, (text, index) => {
     const allowed = parseCidr(text);
     const path = ["cluster", "publicAccessCidrs", index];
     if (!allowed || !isNetworkAligned(allowed)) report(path, text, "a network address with no host bits set, such as 203.0.113.0/24");
@@ -358,17 +434,20 @@ function checkNetwork(env: Environment, report: Report): void {
  * as many availability zones there as `network.zones` asks for.
  */
 function checkRegion(env: Environment, report: Report): void {
-  const { aws, azure, gcp } = env.accounts;
-  const zones = env.network.zones;
+  // Read only where needed: a repaired zones count hides only the checks that compare with it.
   const tooMany = (names: readonly string[], where: string) => {
+    const zones = env.network.zones;
     if (zones > names.length) report(["network", "zones"], zones, `at most ${names.length} in ${where} (zones ${names.join(", ")})`);
   };
-  if (aws) {
+  // Each account on its own: a repaired field of one hides nothing of the others.
+  known(() => {
+    const aws = env.accounts.aws;
+    if (!aws) return;
     const letters = AWS_ZONE_LETTERS[aws.region];
     const listed = aws.availabilityZones;
     if (letters === undefined) report(["accounts", "aws", "region"], aws.region, `an AWS region the pinned AWS provider accepts: ${Object.keys(AWS_ZONE_LETTERS).join(", ")}`);
-    listed?.forEach((name, index) => {
-      if (!new RegExp(`^${aws.region}[a-z]$`).test(name) || listed.indexOf(name) !== index) {
+    eachKnown(listed ?? [], (name, index) => {
+      if (!new RegExp(`^${aws.region}[a-z]$`).test(name) || listed?.indexOf(name) !== index) {
         report(["accounts", "aws", "availabilityZones", index], name, `a zone of ${aws.region} listed once, such as ${aws.region}b`);
       }
     });
@@ -377,67 +456,93 @@ function checkRegion(env: Environment, report: Report): void {
       else if (letters.length === 0) report(["accounts", "aws", "availabilityZones"], undefined, `the zone names your account sees in ${aws.region}, which differ per account (aws ec2 describe-availability-zones)`);
       else tooMany(letters.map((letter) => `${aws.region}${letter}`), aws.region);
     }
-  }
-  if (azure) {
+  });
+  known(() => {
+    const azure = env.accounts.azure;
+    if (!azure) return;
     const azureZones = AZURE_LOCATION_ZONES[azure.location];
     if (azureZones === undefined) report(["accounts", "azure", "location"], azure.location, `an Azure location such as westeurope: ${Object.keys(AZURE_LOCATION_ZONES).join(", ")}`);
     else if (env.cloud === "azure" && azureZones === 0) {
-      report(["accounts", "azure", "location"], azure.location, `a location with availability zones (the environment spreads over ${zones}): ${Object.keys(AZURE_LOCATION_ZONES).filter((l) => AZURE_LOCATION_ZONES[l] > 0).join(", ")}`);
+      report(["accounts", "azure", "location"], azure.location, `a location with availability zones (the environment spreads over ${known(() => env.network.zones) ?? "several"}): ${Object.keys(AZURE_LOCATION_ZONES).filter((l) => AZURE_LOCATION_ZONES[l] > 0).join(", ")}`);
     } else if (env.cloud === "azure") tooMany(["1", "2", "3"].slice(0, azureZones), azure.location);
-  }
-  if (gcp) {
+  });
+  known(() => {
+    const gcp = env.accounts.gcp;
+    if (!gcp) return;
     const letters = GCP_ZONE_LETTERS[gcp.region];
     if (letters === undefined) report(["accounts", "gcp", "region"], gcp.region, `a GCP region such as europe-west1: ${Object.keys(GCP_ZONE_LETTERS).join(", ")}`);
     else if (env.cloud === "gcp") tooMany(letters.map((letter) => `${gcp.region}-${letter}`), gcp.region);
-  }
+  });
 }
 
 function checkReferences(env: Environment, report: Report): void {
   const hosts = new Map<string, string>();
-  env.apps.forEach((app, index) => {
+  eachKnown(env.apps, (app, index) => {
     if (app.host === undefined) return;
     const owner = hosts.get(app.host);
     if (owner !== undefined) report(["apps", index, "host"], app.host, `a host no other app uses (${owner} has it)`);
     hosts.set(app.host, app.name);
   });
-  const buckets = env.buckets.map((b) => b.name);
-  const databases = env.databases.map((d) => d.name);
-  env.apps.forEach((app, index) => {
-    if (app.database !== undefined && !databases.includes(app.database)) {
-      report(["apps", index, "database"], app.database, `the name of a database in this spec (${databases.join(", ") || "none defined"})`);
-    }
-    if (app.bucket !== undefined && !buckets.includes(app.bucket)) {
-      report(["apps", index, "bucket"], app.bucket, `the name of a bucket in this spec (${buckets.join(", ") || "none defined"})`);
-    }
-    if (app.host !== undefined && env.dns === undefined) {
-      report(["apps", index, "host"], app.host, "a host only together with dns.acmeEmail, which TLS certificates are issued for");
-    }
-    const zone = env.dns?.zone;
-    if (app.host !== undefined && zone !== undefined && !app.host.endsWith(`.${zone}`)) {
-      report(["apps", index, "host"], app.host, `a name inside the DNS zone ${zone}, such as ${app.name}.${zone}`);
-    }
-    const needs = APP_CATALOGUE[app.name];
-    if (needs.database && app.database === undefined) report(["apps", index, "database"], undefined, `a database: ${app.name} stores its metadata in PostgreSQL`);
-    if (needs.bucket && app.bucket === undefined) report(["apps", index, "bucket"], undefined, `a bucket: ${app.name} keeps ${needs.bucket} in object storage`);
+  // Undefined when a name is repaired: a reference can only be judged against every name.
+  const buckets = known(() => env.buckets.map((b) => b.name));
+  const databases = known(() => env.databases.map((d) => d.name));
+  eachKnown(env.apps, (app, index) => {
+    known(() => {
+      if (databases !== undefined && app.database !== undefined && !databases.includes(app.database)) {
+        report(["apps", index, "database"], app.database, `the name of a database in this spec (${databases.join(", ") || "none defined"})`);
+      }
+    });
+    known(() => {
+      if (buckets !== undefined && app.bucket !== undefined && !buckets.includes(app.bucket)) {
+        report(["apps", index, "bucket"], app.bucket, `the name of a bucket in this spec (${buckets.join(", ") || "none defined"})`);
+      }
+    });
+    known(() => {
+      if (app.host !== undefined && env.dns === undefined) {
+        report(["apps", index, "host"], app.host, "a host only together with dns.acmeEmail, which TLS certificates are issued for");
+      }
+    });
+    known(() => {
+      const zone = env.dns?.zone;
+      if (app.host !== undefined && zone !== undefined && !app.host.endsWith(`.${zone}`)) {
+        report(["apps", index, "host"], app.host, `a name inside the DNS zone ${zone}, such as ${app.name}.${zone}`);
+      }
+    });
+    known(() => {
+      const needs = APP_CATALOGUE[app.name];
+      if (needs.database && app.database === undefined) report(["apps", index, "database"], undefined, `a database: ${app.name} stores its metadata in PostgreSQL`);
+    });
+    known(() => {
+      const needs = APP_CATALOGUE[app.name];
+      if (needs.bucket && app.bucket === undefined) report(["apps", index, "bucket"], undefined, `a bucket: ${app.name} keeps ${needs.bucket} in object storage`);
+    });
   });
 }
 
 function checkProductionRules(env: Environment, report: Report): void {
   if (!env.production) return;
-  const hasSteadyPool = env.cluster.nodePools.some((pool) => !pool.spot && pool.minNodes >= 2);
-  if (!hasSteadyPool) {
-    report(["cluster", "nodePools"], env.cluster.nodePools.map((p) => p.name), "in production, at least one non-spot node pool with minNodes >= 2");
-  }
-  env.databases.forEach((db, index) => {
-    if (!db.highAvailability && !db.waivers.highAvailability) {
-      report(["databases", index, "highAvailability"], false, "true in production, or a reason in waivers.highAvailability");
+  known(() => {
+    const hasSteadyPool = env.cluster.nodePools.some((pool) => !pool.spot && pool.minNodes >= 2);
+    if (!hasSteadyPool) {
+      report(["cluster", "nodePools"], env.cluster.nodePools.map((p) => p.name), "in production, at least one non-spot node pool with minNodes >= 2");
     }
-    if (!db.deletionProtection && !db.waivers.deletionProtection) {
-      report(["databases", index, "deletionProtection"], false, "true in production, or a reason in waivers.deletionProtection");
-    }
-    if (db.backupRetentionDays < 14 && !db.waivers.backupRetentionDays) {
-      report(["databases", index, "backupRetentionDays"], db.backupRetentionDays, "at least 14 in production, or a reason in waivers.backupRetentionDays");
-    }
+  });
+  eachKnown(env.databases, (db, index) => {
+    known(() => {
+      if (!db.highAvailability && !db.waivers.highAvailability) {
+        report(["databases", index, "highAvailability"], false, "true in production, or a reason in waivers.highAvailability");
+      }
+    });
+    known(() => {
+      if (!db.deletionProtection && !db.waivers.deletionProtection) {
+        report(["databases", index, "deletionProtection"], false, "true in production, or a reason in waivers.deletionProtection");
+      }
+    });
+    known(() => {
+      if (db.backupRetentionDays < 14 && !db.waivers.backupRetentionDays) {
+        report(["databases", index, "backupRetentionDays"], db.backupRetentionDays, "at least 14 in production, or a reason in waivers.backupRetentionDays");
+      }
+    });
   });
 }
 
@@ -469,7 +574,7 @@ const MAX_SPEC_TAGS = 50 - RESERVED_TAG_KEYS.length - 4;
 function checkTags(env: Environment, report: Report): void {
   const keys = Object.keys(env.tags);
   const seen = new Map<string, string>((RESERVED_TAG_KEYS as readonly string[]).map((key) => [key, key]));
-  for (const key of keys) {
+  eachKnown(keys, (key) => {
     const path = ["tags", key];
     const folded = key.toLowerCase();
     const clash = seen.get(folded);
@@ -482,7 +587,7 @@ function checkTags(env: Environment, report: Report): void {
     // name with ':' (hashicorp/terraform-provider-azurerm#6129), a diff on every plan.
     else if (/[\s():]/.test(key) || /^\d/.test(key)) report(path, env.tags[key], "a key without spaces, parentheses or ':' that does not start with a digit, as Azure DNS zones require");
     seen.set(folded, key);
-  }
+  });
   if (keys.length > MAX_SPEC_TAGS) report(["tags"], `${keys.length} tags`, `at most ${MAX_SPEC_TAGS} tags: clouds allow 50 per resource and the platform sets up to 8`);
 }
 
@@ -492,7 +597,7 @@ function checkTags(env: Environment, report: Report): void {
  */
 function checkCloudSqlInstanceNames(env: Environment, report: Report): void {
   const owners = new Map<string, string>();
-  env.databases.forEach((db, index) => {
+  eachKnown(env.databases, (db, index) => {
     const name = db.gcp?.instanceName;
     if (name === undefined) return;
     const path = ["databases", index, "gcp", "instanceName"];
@@ -521,14 +626,15 @@ function checkCloudSqlInstanceNames(env: Environment, report: Report): void {
 function checkAzure(env: Environment, report: Report): void {
   if (env.cloud !== "azure") return;
   const azure = env.cluster.azure;
-  if ((azure?.adminGroupObjectIds ?? []).length === 0) {
+  known(() => {
+    if ((azure?.adminGroupObjectIds ?? []).length > 0) return;
     report(
       ["cluster", "azure", "adminGroupObjectIds"],
       azure?.adminGroupObjectIds,
       "on Azure, at least one Entra ID group object id: AKS has local accounts disabled, so these groups are its only human admins, " +
         "and the person who bootstraps the environment (or applies its stacks outside Terraform Cloud) must be a member of one",
     );
-  }
+  });
   const cidrs = env.cluster.publicAccessCidrs;
   const isPrivate = azure?.privateCluster ?? true;
   if (isPrivate && cidrs.length > 0) {
@@ -550,48 +656,36 @@ function checkAzure(env: Environment, report: Report): void {
   }
 }
 
-type Section = keyof ParsedEnvironment;
-
 /**
- * Every check of one environment, with the top-level sections it reads. When part of a spec does
- * not parse, the checks whose sections did parse still run, so one run reports every problem that
- * does not depend on another. Defaults that depend on `production` need it too.
+ * Every check of one environment. Each runs on its own; on a spec that did not parse, a check
+ * stops at the first repaired value it reads (see `guarded`), so one run reports every problem
+ * that does not depend on another.
  */
-const CHECKS: readonly { readonly needs: readonly Section[]; readonly run: (env: Environment, report: Report) => void }[] = [
-  {
-    needs: ["cloud", "accounts"],
-    run: (env, report) => {
-      if (env.accounts[env.cloud] === undefined) report(["accounts", env.cloud], undefined, `the ${env.cloud} account of this environment, because cloud is "${env.cloud}"`);
-    },
+const CHECKS: readonly ((env: Environment, report: Report) => void)[] = [
+  (env, report) => {
+    if (env.accounts[env.cloud] === undefined) report(["accounts", env.cloud], undefined, `the ${env.cloud} account of this environment, because cloud is "${env.cloud}"`);
   },
-  { needs: ["tags"], run: checkTags },
-  {
-    needs: ["cloud", "production", "cluster"],
-    run: (env, report) => {
-      if (env.cloud === "aws" && !CLOUDWATCH_RETENTION_DAYS.includes(env.cluster.logRetentionDays)) {
-        report(["cluster", "logRetentionDays"], env.cluster.logRetentionDays, `on AWS one of the retentions CloudWatch Logs accepts: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`);
-      }
-    },
+  checkTags,
+  (env, report) => {
+    if (env.cloud === "aws" && !CLOUDWATCH_RETENTION_DAYS.includes(env.cluster.logRetentionDays)) {
+      report(["cluster", "logRetentionDays"], env.cluster.logRetentionDays, `on AWS one of the retentions CloudWatch Logs accepts: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`);
+    }
   },
-  {
-    needs: ["cluster"],
-    run: (env, report) => {
-      env.cluster.nodePools.forEach((pool, index) => {
-        if (pool.minNodes > pool.maxNodes) report(["cluster", "nodePools", index, "minNodes"], pool.minNodes, `at most maxNodes (${pool.maxNodes})`);
-      });
-      checkUnique(env.cluster.nodePools, ["cluster", "nodePools"], report);
-    },
-  },
-  { needs: ["buckets"], run: (env, report) => checkUnique(env.buckets, ["buckets"], report) },
-  { needs: ["databases"], run: (env, report) => checkUnique(env.databases, ["databases"], report) },
-  { needs: ["accounts", "databases"], run: checkCloudSqlInstanceNames },
-  { needs: ["apps"], run: (env, report) => checkUnique(env.apps, ["apps"], report) },
-  { needs: ["production", "network", "cluster"], run: checkNetwork },
-  { needs: ["production", "cloud", "accounts", "network"], run: checkRegion },
-  { needs: ["apps", "buckets", "databases", "dns"], run: checkReferences },
-  { needs: ["production", "cluster", "databases"], run: checkProductionRules },
-  { needs: ["production", "cluster", "apps"], run: checkOnDemandCapacity },
-  { needs: ["cloud", "cluster"], run: checkAzure },
+  (env, report) =>
+    eachKnown(env.cluster.nodePools, (pool, index) => {
+      if (pool.minNodes > pool.maxNodes) report(["cluster", "nodePools", index, "minNodes"], pool.minNodes, `at most maxNodes (${pool.maxNodes})`);
+    }),
+  (env, report) => checkUnique(env.cluster.nodePools, ["cluster", "nodePools"], report),
+  (env, report) => checkUnique(env.buckets, ["buckets"], report),
+  (env, report) => checkUnique(env.databases, ["databases"], report),
+  checkCloudSqlInstanceNames,
+  (env, report) => checkUnique(env.apps, ["apps"], report),
+  checkNetwork,
+  checkRegion,
+  checkReferences,
+  checkProductionRules,
+  checkOnDemandCapacity,
+  checkAzure,
 ];
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */
@@ -619,80 +713,117 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/** What is accepted where the schema has no own words for it, instead of zod's default text. */
+function defaultAccepted(issue: z.core.$ZodIssue, given: unknown): string {
+  const required = given === undefined ? " (required)" : "";
+  if (issue.code === "invalid_type") {
+    if (issue.expected === "object") {
+      const fields = fieldsAt(environmentSchema, issue.path).join(", ");
+      if (issue.path.length === 0) {
+        const unexported = given === undefined ? " (an entry of environments/index.ts is undefined when it imports a name its file does not export)" : "";
+        return `an environment spec: an object with fields ${fields}${unexported}`;
+      }
+      return `an object with fields ${fields}${required}`;
+    }
+    if (issue.expected === "array") return `a list${required}`;
+    if (issue.expected === "boolean") return `true or false${required}`;
+    return `a ${issue.expected}${required}`;
+  }
+  if (issue.code === "too_small" && issue.origin === "array") return `at least ${issue.minimum} item${issue.minimum === 1 ? "" : "s"}`;
+  if (issue.code === "too_big" && issue.origin === "array") return `at most ${issue.maximum} item${issue.maximum === 1 ? "" : "s"}`;
+  return issue.message;
+}
+
 function zodIssueToSpecIssue(input: unknown, issue: z.core.$ZodIssue): SpecIssue {
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((key) => formatPath([...issue.path, key]));
     return { path: keys.join(", "), message: `unknown field; accepted: ${fieldsAt(environmentSchema, issue.path).join(", ")}` };
   }
-  const given = describeValue(valueAt(input, issue.path));
-  const accepted = issue.message.startsWith("accepted:") ? issue.message : `accepted: ${issue.message}`;
-  return { path: formatPath(issue.path) || "(spec)", message: `given ${given}; ${accepted}` };
+  const value = valueAt(input, issue.path);
+  const path = formatPath(issue.path) || "(spec)";
+  const accepted = issue.message.startsWith("accepted:") ? issue.message.slice("accepted:".length).trim() : defaultAccepted(issue, value);
+  // A number where a string is wanted (`kubernetesVersion: 1.33`) looks like what is accepted
+  // unless the types are named: say it was a number and show the strings in quotes.
+  if (typeof value === "number") {
+    if (issue.code === "invalid_value" && issue.values.every((option) => typeof option === "string")) {
+      return { path, message: `given the number ${value}; accepted: one of the strings ${issue.values.map((option) => JSON.stringify(option)).join(" | ")} (in quotes)` };
+    }
+    if (issue.code === "invalid_type" && issue.expected === "string") {
+      return { path, message: `given the number ${value}; accepted: ${accepted}, written as a string in quotes, e.g. "${value}"` };
+    }
+  }
+  return { path, message: `given ${describeValue(value)}; accepted: ${accepted}` };
 }
 
 /** What one spec gave: the environment when it is valid, and the problems found either way. */
 interface Inspection {
   readonly label: string;
   readonly environment?: Environment;
-  /** The sections that parsed, with their defaults, for checks across environments. */
-  readonly parsed: Partial<Environment>;
+  /** The spec with its defaults, guarded where it did not parse, for checks across environments. */
+  readonly parsed?: Environment;
   readonly issues: readonly SpecIssue[];
 }
 
-function inspectEnvironment(input: unknown): Inspection {
+/**
+ * More checks of a valid or partly valid environment: those of its cloud (`cloudSpecProblems`,
+ * wired in stacks/app.ts). They get the same guarded view as `CHECKS`, so they stop at a
+ * repaired value; `eachKnown` and `known` keep one item's repaired value from hiding the others.
+ */
+export type ExtraChecks = (env: Environment, report: Report) => void;
+
+function inspectEnvironment(input: unknown, extraChecks?: ExtraChecks): Inspection {
   const name = valueAt(input, ["name"]);
   const label = typeof name === "string" ? name : "(unnamed)";
-  const issues: SpecIssue[] = [];
   const result = environmentSchema.safeParse(input);
-  const sectionNames = Object.keys(environmentSchema.shape) as Section[];
-  let sections: Partial<ParsedEnvironment> = {};
-  let valid: readonly Section[] = sectionNames;
-  if (result.success) sections = result.data;
-  else {
-    issues.push(...result.error.issues.map((issue) => zodIssueToSpecIssue(input, issue)));
-    // Each top-level section on its own, so the checks of the sections that are fine still run.
-    const record = input !== null && typeof input === "object" ? (input as Record<string, unknown>) : {};
-    valid = sectionNames.filter((key) => {
-      const section = (environmentSchema.shape[key] as z.ZodType).safeParse(record[key]);
-      if (section.success) sections = { ...sections, [key]: section.data };
-      return section.success;
-    });
-  }
-  const parsed = resolveDefaults(sections as ParsedEnvironment) as Partial<Environment>;
+  const issues: SpecIssue[] = result.success ? [] : result.error.issues.map((issue) => zodIssueToSpecIssue(input, issue));
+  const data: unknown = result.success ? result.data : lenientSchema.parse(input);
+  if (isRepaired(data)) return { label, issues };
+  const resolved = resolveDefaults(data as ParsedEnvironment);
+  const parsed = result.success ? resolved : guarded(resolved);
   const report: Report = (path, given, accepted) => issues.push({ path: formatPath(path), message: `given ${describeValue(given)}; accepted: ${accepted}` });
-  for (const check of CHECKS) {
-    if (check.needs.every((section) => valid.includes(section))) check.run(parsed as Environment, report);
-  }
-  return { label, parsed, issues, environment: result.success && issues.length === 0 ? (parsed as Environment) : undefined };
+  for (const check of [...CHECKS, ...(extraChecks ? [extraChecks] : [])]) known(() => check(parsed, report));
+  return { label, parsed, issues, environment: result.success && issues.length === 0 ? resolved : undefined };
 }
 
 /**
  * Validates user data and returns the environment with every default filled in.
  * @throws SpecError listing every problem found, each with its field path.
  */
-export function parseEnvironment(input: unknown): Environment {
-  const inspection = inspectEnvironment(input);
+export function parseEnvironment(input: unknown, extraChecks?: ExtraChecks): Environment {
+  const inspection = inspectEnvironment(input, extraChecks);
   if (!inspection.environment) throw new SpecError(inspection.label, inspection.issues);
   return inspection.environment;
 }
 
 /** Where the input at an index was written, for messages (e.g. `environments/prod.ts`). */
-export type SourceOf = (index: number, name: string | undefined) => string | undefined;
+export type SourceOf = (index: number) => string | undefined;
 
 /**
  * Parses several environments, reporting the problems of all of them at once: each environment's
  * own, and those across environments among the parts that parsed.
  */
-export function parseEnvironments(inputs: readonly unknown[], sourceOf: SourceOf = () => undefined): Environment[] {
-  const inspections = inputs.map((input) => inspectEnvironment(input));
+export function parseEnvironments(inputs: readonly unknown[], sourceOf: SourceOf = () => undefined, extraChecks?: ExtraChecks): Environment[] {
+  const inspections = inputs.map((input) => inspectEnvironment(input, extraChecks));
   const issues = inspections.map((inspection) => [...inspection.issues]);
-  crossEnvironmentProblems(inspections.map((inspection) => inspection.parsed), (index, path, given, accepted) =>
-    issues[index].push({ path, message: `given ${describeValue(given)}; accepted: ${accepted}` }),
-  );
+  // The same spec listed twice is one mistake in the list, not clashes of its every field.
+  const listedAt = inputs.map((input, index) => (input !== null && typeof input === "object" ? inputs.indexOf(input) : index));
+  listedAt.forEach((first, index) => {
+    if (first !== index) {
+      issues[index] = [{ path: "(spec)", message: `given the spec of entry ${first + 1}${where(sourceOf, first)} again; accepted: each environment listed once in environments/index.ts` }];
+    }
+  });
+  const distinct = inspections.map((inspection, index) => (listedAt[index] === index ? inspection.parsed : undefined));
+  crossEnvironmentProblems(distinct, sourceOf, (index, path, given, accepted) => issues[index].push({ path, message: `given ${describeValue(given)}; accepted: ${accepted}` }));
   const problems = inspections.flatMap((inspection, index) =>
-    issues[index].length === 0 ? [] : [new SpecError(inspection.label, issues[index], sourceOf(index, inspection.parsed.name))],
+    issues[index].length === 0 ? [] : [new SpecError(inspection.label, issues[index], sourceOf(index))],
   );
   if (problems.length > 0) throw new SpecErrors(problems);
   return inspections.map((inspection) => inspection.environment as Environment);
+}
+
+function where(sourceOf: SourceOf, index: number): string {
+  const source = sourceOf(index);
+  return source === undefined ? "" : ` (${source})`;
 }
 
 type CrossReport = (index: number, path: string, given: unknown, accepted: string) => void;
@@ -701,23 +832,32 @@ type CrossReport = (index: number, path: string, given: unknown, accepted: strin
  * What no single environment shows: two environments with one name; two whose networks overlap
  * (they could never be peered or connected by VPN, and a move between clouds needs both at once);
  * two AWS environments managed by Terraform Cloud in one account (each would create the account's
- * one OIDC provider for app.terraform.io). Runs on the parts of each spec that parsed.
+ * one OIDC provider for app.terraform.io). Runs on the parts of each spec that parsed; a clash is
+ * reported on the later environment and names the earlier one's file.
  */
-function crossEnvironmentProblems(envs: readonly Partial<Environment>[], report: CrossReport): void {
-  envs.forEach((env, index) => {
-    const earlier = envs.slice(0, index);
-    if (env.name !== undefined && earlier.some((other) => other.name === env.name)) report(index, "name", env.name, "a name no other environment uses");
-    const network = env.network && parseCidr(env.network.cidr);
-    const overlapping = earlier.find((other) => {
-      const otherNetwork = other.network && parseCidr(other.network.cidr);
-      return network !== undefined && otherNetwork !== undefined && cidrsOverlap(network, otherNetwork);
-    });
-    if (overlapping?.network) report(index, "network.cidr", env.network?.cidr, `a range no other environment uses (${overlapping.name} has ${overlapping.network.cidr})`);
-    // Only Terraform Cloud-managed environments create the account's one OIDC provider for it.
-    const awsAccountOf = (e: Partial<Environment>) => (e.cloud === "aws" && e.terraformCloud ? e.accounts?.aws?.accountId : undefined);
-    const account = awsAccountOf(env);
-    const sharing = account === undefined ? undefined : earlier.find((other) => awsAccountOf(other) === account);
-    if (sharing) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${sharing.name} is in it)`);
+function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], sourceOf: SourceOf, report: CrossReport): void {
+  // Each value on its own: a repaired one (undefined here) hides only the comparisons it is in.
+  const names = envs.map((env) => known(() => env?.name));
+  const networks = envs.map((env) => known(() => env && { text: env.network.cidr, cidr: parseCidr(env.network.cidr) }));
+  // Only Terraform Cloud-managed environments create the account's one OIDC provider for it.
+  const awsAccounts = envs.map((env) => known(() => (env?.cloud === "aws" && env.terraformCloud ? env.accounts.aws?.accountId : undefined)));
+  const named = (index: number) => `${names[index] ?? `entry ${index + 1}`}${where(sourceOf, index)}`;
+  // A name clash is the copy's: the file named after the name keeps it, wherever it is listed.
+  const ownsName = (index: number) => names[index] !== undefined && sourceOf(index)?.endsWith(`/${names[index]}.ts`) === true;
+  names.forEach((name, index) => {
+    if (name === undefined) return;
+    const others = names.map((_, other) => other).filter((other) => other !== index && names[other] === name);
+    if (others.length === 0) return;
+    const owner = others.find(ownsName) ?? (ownsName(index) ? undefined : others.find((other) => other < index));
+    if (owner !== undefined) report(index, "name", name, `a name no other environment uses (${named(owner)} has it)`);
+  });
+  networks.forEach((network, index) => {
+    const overlapping = networks.slice(0, index).findIndex((other) => network?.cidr !== undefined && other?.cidr !== undefined && cidrsOverlap(network.cidr, other.cidr));
+    if (overlapping >= 0) report(index, "network.cidr", network?.text, `a range no other environment uses (${named(overlapping)} has ${networks[overlapping]?.text})`);
+  });
+  awsAccounts.forEach((account, index) => {
+    const sharing = account === undefined ? -1 : awsAccounts.slice(0, index).indexOf(account);
+    if (sharing >= 0) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${named(sharing)} is in it)`);
   });
 }
 

@@ -5,11 +5,10 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { LoggingProjectBucketConfig } from "@cdktf/provider-google/lib/logging-project-bucket-config";
 import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-sink";
-import { SpecError } from "../core/errors";
 import type { ICluster, NodeTaint } from "../core/interfaces";
-import type { NodePoolSpec } from "../core/spec";
+import type { Environment, NodePoolSpec } from "../core/spec";
 import type { GcpContext } from "./context";
-import { type GcpNetwork, MAX_PODS_PER_NODE, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./network";
+import { type GcpAddressPlan, type GcpNetwork, MAX_PODS_PER_NODE, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./network";
 import { GCP_NODE_MACHINE_TYPES } from "./sizes";
 
 /**
@@ -264,19 +263,20 @@ export class GcpCluster extends Construct implements ICluster {
 /**
  * Every node takes a /25 of the pod range: the node pools' maximum sizes (plus one surge node
  * per zone and pool during upgrades) must fit, or GKE stops adding nodes at an inconvenient time.
+ * Returns the problem for the spec check (spec-problems.ts), or undefined when they fit.
  */
+export function podRangeProblem(env: Environment, addresses: GcpAddressPlan, zones: number): string | undefined {
+  const pools = env.cluster.nodePools;
+  const needed = pools.reduce((sum, pool) => sum + pool.maxNodes + zones, 0);
+  if (needed <= addresses.maxNodes) return undefined;
+  return (
+    `at most ${addresses.maxNodes} nodes including one upgrade surge node per zone and pool (${needed} needed) on GCP for network.cidr ${env.network.cidr}: ` +
+    `its pod range ${addresses.pods} gives each node a /25; use a larger network.cidr or fewer nodes`
+  );
+}
+
 function checkPodRangeCapacity(ctx: GcpContext, network: GcpNetwork): void {
-  const pools = ctx.env.cluster.nodePools;
-  const needed = pools.reduce((sum, pool) => sum + pool.maxNodes + ctx.zones.length, 0);
-  if (needed > network.addresses.maxNodes) {
-    throw new SpecError(ctx.env.name, [
-      {
-        path: "cluster.nodePools",
-        message:
-          `given pools of at most ${pools.reduce((sum, pool) => sum + pool.maxNodes, 0)} nodes in total; accepted: at most ${network.addresses.maxNodes} nodes ` +
-          `including one upgrade surge node per zone and pool (${needed} needed) on GCP for network.cidr ${ctx.env.network.cidr}: ` +
-          `its pod range ${network.addresses.pods} gives each node a /25; use a larger network.cidr or fewer nodes`,
-      },
-    ]);
+  if (podRangeProblem(ctx.env, network.addresses, ctx.zones.length) !== undefined) {
+    throw new Error(`the node pools of ${ctx.env.name} do not fit the pod range (the spec check gcpSpecProblems should have caught this)`);
   }
 }

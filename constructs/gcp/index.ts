@@ -132,3 +132,4 @@ export const GCP_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   google_kms_key_ring: "the key ring's keys",
   google_compute_disk: "the disk's data",
 };
+export { gcpSpecProblems } from "./spec-problems";

@@ -4,7 +4,6 @@ import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
-import { SpecError } from "../core/errors";
 import type { ITerraformCloudTrust, TerraformCloudTarget } from "../core/interfaces";
 import type { GcpContext } from "./context";
 
@@ -99,8 +98,8 @@ export function terraformCloudAccountId(ctx: GcpContext): string {
  *
  * The infra stack holding this trust is applied by the runs it lets in: its first apply needs
  * other credentials (a project owner, locally), and later runs can change or remove it.
- * @throws SpecError when a workspace's token subject would exceed GCP's 127-byte limit for
- *   `google.subject` (long organization and project names).
+ * @throws RangeError when a workspace's token subject would exceed GCP's 127-byte limit for
+ *   `google.subject` (long organization and project names; the spec check refuses them first).
  */
 export class GcpTerraformCloudTrust extends Construct implements ITerraformCloudTrust {
   readonly pool: IamWorkloadIdentityPool;
@@ -170,18 +169,21 @@ export function terraformCloudCondition(target: TerraformCloudTarget): string {
   ].join(" && ");
 }
 
+/**
+ * The byte length of the longest token subject of a workspace (`apply` is the longer run phase),
+ * when it exceeds GCP's limit for `google.subject`; undefined when it fits.
+ */
+export function subjectOverLimit(organization: string, project: string, workspace: string): number | undefined {
+  const bytes = Buffer.byteLength(`organization:${organization}:project:${project}:workspace:${workspace}:run_phase:apply`, "utf8");
+  return bytes > MAX_SUBJECT_BYTES ? bytes : undefined;
+}
+
+export { MAX_SUBJECT_BYTES };
+
 function checkSubjectLength(ctx: GcpContext, target: TerraformCloudTarget): void {
   for (const workspace of target.workspaces) {
-    // `apply` is the longer of the two run phases.
-    const subject = `organization:${target.organization}:project:${target.project}:workspace:${workspace}:run_phase:apply`;
-    const bytes = Buffer.byteLength(subject, "utf8");
-    if (bytes > MAX_SUBJECT_BYTES) {
-      throw new SpecError(ctx.env.name, [
-        {
-          path: "terraformCloud",
-          message: `given organization ${JSON.stringify(target.organization)} and project ${JSON.stringify(target.project)}; accepted: names short enough that the run token subject of workspace ${workspace} fits GCP's ${MAX_SUBJECT_BYTES}-byte limit for google.subject (it is ${bytes} bytes)`,
-        },
-      ]);
+    if (subjectOverLimit(target.organization, target.project, workspace) !== undefined) {
+      throw new RangeError(`the token subject of workspace ${workspace} of ${ctx.env.name} exceeds ${MAX_SUBJECT_BYTES} bytes (the spec check gcpSpecProblems refuses such names)`);
     }
   }
 }

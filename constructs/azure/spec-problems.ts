@@ -1,0 +1,40 @@
+import { eachKnown, known, type Environment, type Report } from "../core/spec";
+import { AZURE_CONTAINER_NAME } from "./bucket";
+import { aksPoolName, SYSTEM_POOL_NAME } from "./cluster";
+import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./sizes";
+
+/**
+ * The spec rules only Azure has, checked with every other spec rule (constructs/platform.ts
+ * runs the one of the environment's cloud), so they are reported with the file and together with
+ * the rest. Pure: they read the spec and the static tables the Azure constructs use.
+ */
+export function azureSpecProblems(env: Environment, report: Report): void {
+  if (env.cloud !== "azure") return;
+  eachKnown(env.buckets, (bucket, index) => {
+    if (!AZURE_CONTAINER_NAME.test(bucket.name)) report(["buckets", index, "name"], bucket.name, "on Azure, at least 3 characters and no '--' (it names a storage container)");
+  });
+  eachKnown(env.databases, (db, index) => {
+    known(() => {
+      const skuName = db.azure?.skuName ?? AZURE_POSTGRES_SKUS[db.size];
+      if (db.highAvailability && skuName.startsWith("B_")) {
+        report(["databases", index, "azure", "skuName"], skuName, "a General Purpose (GP_) or Memory Optimized (MO_) SKU: burstable SKUs cannot run high availability");
+      }
+    });
+    known(() => {
+      if (postgresStorageMb(db.storageGiB) === undefined) {
+        const largest = POSTGRES_STORAGE_MB[POSTGRES_STORAGE_MB.length - 1] / 1024;
+        report(["databases", index, "storageGiB"], db.storageGiB, `on Azure, at most ${largest} GiB (the largest Flexible Server disk)`);
+      }
+    });
+  });
+  // AKS pool names drop '-' and may not be the system pool's (see nodePoolNames in cluster.ts).
+  // A name used twice as written is already reported by the spec's own uniqueness check.
+  const taken = new Set<string>([SYSTEM_POOL_NAME]);
+  const written = new Set<string>();
+  eachKnown(env.cluster.nodePools, (pool, index) => {
+    const name = aksPoolName(pool.name);
+    if (taken.has(name) && !written.has(pool.name)) report(["cluster", "nodePools", index, "name"], pool.name, `on Azure, a name that is still unique without '-' and is not "${SYSTEM_POOL_NAME}" (the AKS system pool)`);
+    taken.add(name);
+    written.add(pool.name);
+  });
+}

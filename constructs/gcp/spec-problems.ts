@@ -1,0 +1,48 @@
+import { isNetworkAligned, isPrivateRange, parseCidr } from "../core/cidr";
+import { SUBNET_PLAN_LIMITS } from "../core/network-plan";
+import { gcpZoneNames } from "../core/regions";
+import { known, type Environment, type Report } from "../core/spec";
+import { podRangeProblem } from "./cluster";
+import { gcpLabelClashes } from "./labels";
+import { planGcpAddresses } from "./network";
+import { MAX_SUBJECT_BYTES, subjectOverLimit } from "./terraform-cloud";
+
+/**
+ * The spec rules only GCP has, checked with every other spec rule (constructs/platform.ts runs
+ * the one of the environment's cloud), so they are reported with the file and together with the
+ * rest. Pure: they read the spec, its Terraform Cloud workspaces and the address plan the GCP
+ * network is built from.
+ */
+export function gcpSpecProblems(env: Environment, report: Report, workspaces: readonly string[]): void {
+  if (env.cloud !== "gcp") return;
+  known(() => {
+    for (const clash of gcpLabelClashes(env)) {
+      report(["tags", clash.given], clash.given, `a key that stays distinct from "${clash.other}" as a GCP label (lowercase letters, digits, _ and -): both become "${clash.label}"`);
+    }
+  });
+  known(() => {
+    // Only on a network the spec's own checks accept: they report the others.
+    const cidr = parseCidr(env.network.cidr);
+    const { minPrefix, maxPrefix } = SUBNET_PLAN_LIMITS;
+    if (!cidr || !isNetworkAligned(cidr) || !isPrivateRange(cidr) || cidr.prefix < minPrefix || cidr.prefix > maxPrefix) return;
+    const zones = gcpZoneNames(env.accounts.gcp?.region ?? "", env.network.zones).length;
+    const problem = podRangeProblem(env, planGcpAddresses(env), zones);
+    const maxNodes = Object.fromEntries(env.cluster.nodePools.map((pool) => [pool.name, pool.maxNodes]));
+    if (problem !== undefined) report(["cluster", "nodePools"], maxNodes, `maxNodes adding up to ${problem}`);
+  });
+  known(() => {
+    const cloud = env.terraformCloud;
+    if (!cloud) return;
+    for (const workspace of workspaces) {
+      const bytes = subjectOverLimit(cloud.organization, cloud.project, workspace);
+      if (bytes !== undefined) {
+        report(
+          ["terraformCloud"],
+          { organization: cloud.organization, project: cloud.project },
+          `names short enough that the run token subject of workspace ${workspace} fits GCP's ${MAX_SUBJECT_BYTES}-byte limit for google.subject (it is ${bytes} bytes)`,
+        );
+        return;
+      }
+    }
+  });
+}
