@@ -152,6 +152,30 @@ function awsStack(resources: Record<string, Record<string, Json>>, extra: Json =
 const cfg = (stack: Json) => parseStack(JSON.stringify(stack));
 
 describe("offline answer: hand-made cases", () => {
+  it("refuses count, for_each and replace_triggered_by changes on data, which destroy without any attribute changing", () => {
+    const bucket = { bucket: "prod-lake-111122223333" };
+    const before = awsStack({ aws_s3_bucket: { lake: bucket }, aws_db_instance: { db: { identifier: "prod-db-platform", engine: "postgres" } } });
+    const counted = awsStack({ aws_s3_bucket: { lake: { ...bucket, count: 0 } }, aws_db_instance: { db: { identifier: "prod-db-platform", engine: "postgres", for_each: "${toset([])}" } } });
+    const diff = diffStack("s", cfg(before), cfg(counted), RULES);
+    expect(diff.stateful).toEqual([expect.stringMatching(/^aws_db_instance\.db may be replaced/), expect.stringMatching(/^aws_s3_bucket\.lake may be replaced/)]);
+    expect(diff.unknown.join("\n")).toMatch(/aws_db_instance\.db .*for_each changed[\s\S]*aws_s3_bucket\.lake .*count changed/);
+    const triggered = awsStack({ aws_s3_bucket: { lake: bucket }, aws_db_instance: { db: { identifier: "prod-db-platform", engine: "postgres", lifecycle: { replace_triggered_by: ["aws_s3_bucket.lake"] } } } });
+    const retriggered = diffStack("s", cfg(before), cfg(triggered), RULES);
+    expect(retriggered.stateful).toEqual([expect.stringMatching(/^aws_db_instance\.db may be replaced/)]);
+    expect(retriggered.unknown.join("\n")).toContain("replace_triggered_by changed");
+  });
+
+  it("refuses a stack directory holding a Terraform file synth does not write (an override would change what is applied unseen)", () => {
+    const base = tempDir("gate-base");
+    const head = tempDir("gate-head");
+    for (const dir of [base, head]) {
+      mkdirSync(join(dir, "stacks", "s"), { recursive: true });
+      writeFileSync(join(dir, "stacks", "s", "cdk.tf.json"), JSON.stringify(awsStack({})));
+    }
+    writeFileSync(join(head, "stacks", "s", "zz_override.tf.json"), "{}");
+    expect(() => diffDirectories(base, head, { rules: RULES })).toThrow(/holds Terraform files synth does not write \(zz_override\.tf\.json\)/);
+  });
+
   it("refuses the deletion of a log group, a secret and a key", () => {
     const before = awsStack({
       aws_cloudwatch_log_group: { lg: { name: "/aws/eks/c/cluster" } },

@@ -64,6 +64,21 @@ export interface StackDiff {
 
 const META = new Set(["//", "depends_on", "lifecycle", "provider", "count", "for_each", "provisioner", "connection"]);
 
+/**
+ * Meta-arguments that destroy or replace without any attribute changing: `count` and `for_each`
+ * decide which instances exist (a smaller count or set destroys the rest), and
+ * `lifecycle.replace_triggered_by` replaces when what it names changes.
+ */
+function metaArgumentChange(before: Json, after: Json): string | undefined {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  for (const key of ["count", "for_each"]) {
+    if (!same(before[key], after[key])) return `${key} changed (${JSON.stringify(before[key] ?? null)} → ${JSON.stringify(after[key] ?? null)}): instances may be destroyed`;
+  }
+  const trigger = (config: Json) => (isObject(config.lifecycle) ? config.lifecycle.replace_triggered_by : undefined);
+  if (!same(trigger(before), trigger(after))) return "lifecycle.replace_triggered_by changed: it may replace the resource";
+  return undefined;
+}
+
 function withoutMeta(config: Json): Json {
   return Object.fromEntries(Object.entries(config).filter(([key]) => !META.has(key)));
 }
@@ -329,6 +344,8 @@ class Analysis {
     const provider = this.providerChange(key);
     if (provider.identity) return { action: "replace", basis: "provider-config", reason: provider.identity };
     if (provider.identityUnknown) return { action: "unknown", basis: "provider-config", reason: provider.identityUnknown };
+    const meta = metaArgumentChange(beforeFull, afterFull);
+    if (meta) return { action: "unknown", basis: "table", reason: meta };
     const before = withoutMeta(beforeFull);
     const after = withoutMeta(afterFull);
     const { rules, missing } = this.rulesFor(address, afterFull);
@@ -471,6 +488,10 @@ function stacksIn(dir: string): Map<string, StackConfig> {
   if (!existsSync(stacksDir)) return stacks;
   for (const stack of readdirSync(stacksDir).sort()) {
     const file = join(stacksDir, stack, "cdk.tf.json");
+    // Terraform reads every *.tf and *.tf.json (overrides included) in the directory: a file synth
+    // did not write would change what is applied without showing here.
+    const others = existsSync(join(stacksDir, stack)) ? readdirSync(join(stacksDir, stack)).filter((name) => /\.tf(\.json)?$/.test(name) && name !== "cdk.tf.json") : [];
+    if (others.length > 0) throw new Error(`${join(stacksDir, stack)} holds Terraform files synth does not write (${others.join(", ")}): remove them, or make them part of the constructs`);
     if (existsSync(file)) stacks.set(stack, parseStack(readFileSync(file, "utf8")));
   }
   return stacks;
@@ -550,7 +571,13 @@ if (require.main === module) {
     process.stderr.write("usage: tsx scripts/stack-diff.ts <base synthesized dir> <head synthesized dir> [--plans <dir>] [--rules <dir>] [--allow-stateful]\n");
     process.exit(2);
   }
-  const diffs = diffDirectories(baseDir, headDir, { plansDir, rules: loadRules(rulesDir ?? RULES_DIR) });
+  let diffs: StackDiff[];
+  try {
+    diffs = diffDirectories(baseDir, headDir, { plansDir, rules: loadRules(rulesDir ?? RULES_DIR) });
+  } catch (error) {
+    process.stderr.write(`stack-diff: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   process.stdout.write(renderSummary(diffs, allowStateful));
   if (!allowStateful && diffs.some((d) => d.stateful.length > 0)) process.exitCode = 1;
 }

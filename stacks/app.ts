@@ -1,4 +1,5 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { App } from "cdktf";
 import { parseEnvironments, SpecErrors, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
 import { cloudSpecProblems } from "../constructs/platform";
@@ -47,6 +48,10 @@ export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: 
   const outdirExisted = existsSync(outdir);
   try {
     const app = buildApp(inputs, outdir, gitops, sourceOf);
+    // Only what this synth writes: a stack of a renamed or removed environment, or a file left
+    // beside a stack (an override Terraform would read), disappears and shows in git.
+    const stacksDir = join(outdir, "stacks");
+    if (existsSync(stacksDir)) for (const entry of readdirSync(stacksDir)) rmSync(join(stacksDir, entry), { recursive: true, force: true });
     app.synth();
     const stacks = app.node.children.map((child) => child.node.id);
     process.stdout.write(`synthesized ${stacks.length} stacks into ${outdir}: ${stacks.join(", ")}\n`);

@@ -36,7 +36,8 @@ interface StackConfig {
  * `terraform providers mirror` writes in the pull-request workflow).
  */
 function mirrorPaths(source: string, version: string): string[] {
-  const address = source.split("/").length === 1 ? `registry.terraform.io/hashicorp/${source}` : source.split("/").length === 2 ? `registry.terraform.io/${source}` : source;
+  // Provider addresses are case-insensitive and the mirror writes them lower case (`Azure/azapi` → `azure/azapi`).
+  const address = (source.split("/").length === 1 ? `registry.terraform.io/hashicorp/${source}` : source.split("/").length === 2 ? `registry.terraform.io/${source}` : source).toLowerCase();
   const arch = process.arch === "x64" ? "amd64" : process.arch;
   const platform = `${process.platform}_${arch}`;
   const type = address.split("/").at(-1) ?? source;

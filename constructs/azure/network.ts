@@ -176,13 +176,8 @@ export class AzureNetwork extends Construct implements INetwork {
     const { ctx } = this;
     const cidr = agentSubnetCidr(ctx.env.network.cidr);
     const reserved = CONTAINER_APPS_RESERVED_RANGES.find((range) => cidrsOverlap(parseCidr(range) as Ipv4Cidr, parseCidr(cidr) as Ipv4Cidr));
-    if (reserved !== undefined) {
-      throw ctx.specError(
-        "network.cidr",
-        ctx.env.network.cidr,
-        `on Azure with Terraform Cloud agents, a range whose agent subnet ${cidr} stays outside ${reserved} (reserved by Azure Container Apps)`,
-      );
-    }
+    // The spec check (azureSpecProblems) refuses such a range before anything is built.
+    if (reserved !== undefined) throw new Error(`the agent subnet ${cidr} overlaps ${reserved}, reserved by Azure Container Apps (the spec check should have caught this)`);
     const subnet = new Subnet(this, "tfc-agents", {
       name: "tfc-agents",
       resourceGroupName: ctx.resourceGroupName,

@@ -1,5 +1,7 @@
 import { eachKnown, known, type Environment, type Report } from "../core/spec";
+import { cidrsOverlap, parseCidr } from "../core/cidr";
 import { AZURE_CONTAINER_NAME } from "./bucket";
+import { agentSubnetCidr, CONTAINER_APPS_RESERVED_RANGES } from "./network";
 import { aksPoolName, SYSTEM_POOL_NAME } from "./cluster";
 import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./sizes";
 
@@ -26,6 +28,19 @@ export function azureSpecProblems(env: Environment, report: Report): void {
         report(["databases", index, "storageGiB"], db.storageGiB, `on Azure, at most ${largest} GiB (the largest Flexible Server disk)`);
       }
     });
+  });
+  // The Terraform Cloud agents' subnet (with Terraform Cloud and apps) must stay outside the ranges Container Apps reserves.
+  known(() => {
+    if (!env.terraformCloud || env.apps.length === 0) return;
+    const cidr = agentSubnetCidr(env.network.cidr);
+    const subnet = parseCidr(cidr);
+    const reserved = CONTAINER_APPS_RESERVED_RANGES.find((range) => {
+      const reservedRange = parseCidr(range);
+      return subnet !== undefined && reservedRange !== undefined && cidrsOverlap(reservedRange, subnet);
+    });
+    if (reserved !== undefined) {
+      report(["network", "cidr"], env.network.cidr, `on Azure with Terraform Cloud agents, a range whose agent subnet ${cidr} stays outside ${reserved} (reserved by Azure Container Apps)`);
+    }
   });
   // AKS pool names drop '-' and may not be the system pool's (see nodePoolNames in cluster.ts).
   // A name used twice as written is already reported by the spec's own uniqueness check.
