@@ -403,6 +403,8 @@ describe("cloud rules in the spec pass (review F2)", () => {
       name: "gcp-env",
       network: { cidr: "10.22.0.0/20" },
       tags: { "team.name": "a", team_name: "b" },
+      // Its own hosts: one host in two environments is a problem of its own (tested below).
+      apps: (gcp.apps ?? []).map((app) => ({ ...app, host: app.host?.replace(/^([a-z]+)\./, "$1-gcp.") })),
       terraformCloud: { organization: "acme-corporation-data-engineering", project: "data platform staging environment" },
     };
     const awsBad = { ...baseSpec(), name: "aws-env", network: { cidr: "10.23.0.0/16", zones: 4 } };
@@ -432,6 +434,39 @@ describe("cloud rules in the spec pass (review F2)", () => {
     ]) {
       expect(message).toContain(fragment);
     }
+  });
+
+  it("refuses what a cloud would refuse at apply: Graviton types with the x86_64 node image, a log retention Azure or GCP cannot keep", () => {
+    const problems = (input: unknown) => {
+      try {
+        parseEnvironment(input, specChecks);
+        return [];
+      } catch (error) {
+        if (error instanceof SpecError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+        throw error;
+      }
+    };
+    const graviton = { ...baseSpec(), cluster: { ...baseSpec().cluster, nodePools: [{ name: "system", size: "medium", minNodes: 2, maxNodes: 4, aws: { instanceTypes: ["m7i.xlarge", "m7g.xlarge"] } }] } };
+    expect(problems(graviton)).toEqual([expect.stringMatching(/^cluster\.nodePools\[0\]\.aws\.instanceTypes\[1\]: given "m7g\.xlarge"; accepted: an x86_64 instance type .*AL2023_x86_64_STANDARD/)]);
+    // GPU families carry the g before the digit: x86_64, accepted.
+    expect(problems({ ...graviton, cluster: { ...graviton.cluster, nodePools: [{ ...graviton.cluster.nodePools[0], aws: { instanceTypes: ["g5.xlarge"] } }] } })).toEqual([]);
+    const azure = everyAppSpec("azure", false);
+    expect(problems({ ...azure, cluster: { ...azure.cluster, logRetentionDays: 7 } })).toEqual(["cluster.logRetentionDays: given 7; accepted: on Azure 30 to 730 days, the retention a Log Analytics workspace takes"]);
+    expect(problems({ ...azure, cluster: { ...azure.cluster, logRetentionDays: 2555 } })).toHaveLength(1);
+    const gcp = everyAppSpec("gcp", false);
+    expect(problems({ ...gcp, cluster: { ...gcp.cluster, logRetentionDays: 3653 } })).toEqual(["cluster.logRetentionDays: given 3653; accepted: on GCP at most 3650 days, the most a Cloud Logging bucket keeps"]);
+  });
+
+  it("refuses one app host in two environments", () => {
+    const first = { ...baseSpec(), dns: { acmeEmail: "ops@example.com" }, apps: [{ name: "metabase", database: "main", host: "bi.example.com" }] };
+    const second = { ...first, name: "other", network: { cidr: "10.43.0.0/16" } };
+    let message = "";
+    try {
+      parseEnvironments([first, second]);
+    } catch (caught) {
+      message = (caught as SpecErrors).message;
+    }
+    expect(message).toContain('apps[0].host: given "bi.example.com"; accepted: a host no other environment serves (test');
   });
 
   it("runs a cloud's rules on the fields that parsed, and never on another cloud", () => {

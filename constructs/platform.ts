@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import type { CloudPlatform } from "./core/interfaces";
 import type { Cloud, Environment, Report } from "./core/spec";
-import { AwsPlatform } from "./aws";
+import { AwsPlatform, awsSpecProblems } from "./aws";
 import { AzurePlatform, azureSpecProblems } from "./azure";
 import { GcpPlatform, gcpSpecProblems } from "./gcp";
 
@@ -18,8 +18,7 @@ interface CloudEntry {
 
 /** The only place that switches on the cloud: everything after it sees a `CloudPlatform`. */
 const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
-  // AWS's rules are all in constructs/core/spec.ts (regions, zones, CloudWatch retention, tags).
-  aws: { platform: (scope, env) => new AwsPlatform(scope, "platform", env), specProblems: () => undefined },
+  aws: { platform: (scope, env) => new AwsPlatform(scope, "platform", env), specProblems: awsSpecProblems },
   azure: { platform: (scope, env) => new AzurePlatform(scope, "platform", env), specProblems: azureSpecProblems },
   gcp: { platform: (scope, env) => new GcpPlatform(scope, "platform", env), specProblems: gcpSpecProblems },
 };

@@ -18,6 +18,9 @@ import type { AwsNetwork } from "./network";
 import { AwsServiceAccountRole, type OidcTrust } from "./identity";
 import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
 
+/** The node image of every node group: Amazon Linux 2023 on x86_64 (the spec refuses Graviton types). */
+export const EKS_NODE_AMI_TYPE = "AL2023_x86_64_STANDARD";
+
 /**
  * The taint on spot node groups. EKS sets no taint of its own on spot capacity (only the label
  * `eks.amazonaws.com/capacityType: SPOT`), so the platform's neutral key is used.
@@ -178,7 +181,7 @@ export class AwsCluster extends Construct implements ICluster {
       nodeGroupName: pool.name,
       nodeRoleArn: nodeRole.arn,
       subnetIds: network.privateSubnets.map((s) => s.id),
-      amiType: "AL2023_x86_64_STANDARD",
+      amiType: EKS_NODE_AMI_TYPE,
       // The cluster's version, by reference: a kubernetesVersion bump upgrades the control plane
       // first, then rolls each group to the new version in place (without it the nodes would
       // stay on the version they were created with).

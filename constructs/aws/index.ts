@@ -156,3 +156,4 @@ export const AWS_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   aws_ebs_volume: "the volume's data",
   aws_efs_file_system: "the file system's data",
 };
+export { awsSpecProblems } from "./spec-problems";

@@ -99,7 +99,7 @@ const WEEKLY_WINDOW: KubernetesClusterMaintenanceWindowAutoUpgrade = {
  *   version drift instead of trying to downgrade: the spec's `kubernetesVersion` is the version
  *   the cluster is created with.
  * - api-server, admin audit and Entra (guard) logs to a Log Analytics workspace kept
- *   `logRetentionDays` (clamped to the workspace's 30–730 days); `kube-audit-admin` leaves out
+ *   `logRetentionDays` (30–730 days on Azure, a spec rule); `kube-audit-admin` leaves out
  *   get/list events, which are most of the volume and cost.
  * - SKU tier Standard (financially backed API server SLA) in production, Free elsewhere;
  *   `prevent_destroy` in production.
@@ -226,7 +226,7 @@ export class AzureCluster extends Construct implements ICluster {
       location: ctx.location,
       resourceGroupName: ctx.resourceGroupName,
       sku: "PerGB2018",
-      retentionInDays: Math.min(Math.max(ctx.env.cluster.logRetentionDays, 30), 730),
+      retentionInDays: ctx.env.cluster.logRetentionDays,
     });
     new MonitorDiagnosticSetting(this, "control-plane-diagnostics", {
       name: "control-plane-logs",

@@ -42,6 +42,12 @@ export function azureSpecProblems(env: Environment, report: Report): void {
       report(["network", "cidr"], env.network.cidr, `on Azure with Terraform Cloud agents, a range whose agent subnet ${cidr} stays outside ${reserved} (reserved by Azure Container Apps)`);
     }
   });
+  // azurerm 4.55.0 log_analytics_workspace_resource.go: retention_in_days IntBetween(30, 730) for
+  // the workspaces of the control plane's and the agents' logs.
+  known(() => {
+    const days = env.cluster.logRetentionDays;
+    if (days < 30 || days > 730) report(["cluster", "logRetentionDays"], days, "on Azure 30 to 730 days, the retention a Log Analytics workspace takes");
+  });
   // AKS pool names drop '-' and may not be the system pool's (see nodePoolNames in cluster.ts).
   // A name used twice as written is already reported by the spec's own uniqueness check.
   const taken = new Set<string>([SYSTEM_POOL_NAME]);

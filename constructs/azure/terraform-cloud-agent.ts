@@ -224,7 +224,7 @@ export interface AzureTerraformCloudAgentProps {
  * - `terraformCloud.agents` replicas (2 in production), 2 vCPU / 4 GiB each (HashiCorp asks for at
  *   least 2 GB); up to 600 s to finish a job after SIGTERM (the most azurerm allows).
  * - Logs: the environment's console and system logs to a Log Analytics workspace kept
- *   `cluster.logRetentionDays` (clamped to 30–730 days, azurerm's range).
+ *   `cluster.logRetentionDays` (30–730 days on Azure, a spec rule).
  * - The apps stack signs in to AKS with kubelogin's workload identity login and the run's own
  *   Terraform Cloud token file (`AzureClusterServices`), never with the agents' identity.
  */
@@ -380,7 +380,7 @@ export class AzureTerraformCloudAgent extends Construct implements ITerraformClo
       resourceGroupName: ctx.resourceGroupName,
       sku: "PerGB2018",
       // azurerm 4.55.0 log_analytics_workspace_resource.go: `retention_in_days` IntBetween(30, 730).
-      retentionInDays: Math.min(Math.max(env.cluster.logRetentionDays, 30), 730),
+      retentionInDays: env.cluster.logRetentionDays,
     });
 
     const environment = new ContainerAppEnvironment(this, "environment", {

@@ -829,8 +829,9 @@ function where(sourceOf: SourceOf, index: number): string {
 type CrossReport = (index: number, path: string, given: unknown, accepted: string) => void;
 
 /**
- * What no single environment shows: two environments with one name; two whose networks overlap
- * (they could never be peered or connected by VPN, and a move between clouds needs both at once);
+ * What no single environment shows: two environments with one name, or serving one app host;
+ * two whose networks overlap (they could never be peered or connected by VPN, and a move between
+ * clouds needs both at once);
  * two AWS environments managed by Terraform Cloud in one account (each would create the account's
  * one OIDC provider for app.terraform.io). Runs on the parts of each spec that parsed; a clash is
  * reported on the later environment and names the earlier one's file.
@@ -858,6 +859,16 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
   awsAccounts.forEach((account, index) => {
     const sharing = account === undefined ? -1 : awsAccounts.slice(0, index).indexOf(account);
     if (sharing >= 0) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${named(sharing)} is in it)`);
+  });
+  // One host name served by two environments: both external-dns controllers would fight over its
+  // records and both would ask Let's Encrypt for its certificate.
+  const hosts = envs.map((env) => known(() => (env?.apps ?? []).map((app, appIndex) => known(() => (app.host === undefined ? undefined : { host: app.host, appIndex })))));
+  hosts.forEach((own, index) => {
+    for (const entry of own ?? []) {
+      if (entry === undefined) continue;
+      const other = hosts.slice(0, index).findIndex((earlier) => (earlier ?? []).some((e) => e?.host === entry.host));
+      if (other >= 0) report(index, `apps[${entry.appIndex}].host`, entry.host, `a host no other environment serves (${named(other)} has it)`);
+    }
   });
 }
 

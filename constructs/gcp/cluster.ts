@@ -212,7 +212,7 @@ export class GcpCluster extends Construct implements ICluster {
       location: ctx.region,
       bucketId: ctx.name("gke-control-plane"),
       description: `${ctx.env.name}: GKE API server and audit logs of ${clusterName}`,
-      retentionDays: Math.min(ctx.env.cluster.logRetentionDays, MAX_LOG_BUCKET_RETENTION_DAYS),
+      retentionDays: ctx.env.cluster.logRetentionDays,
       dependsOn: ctx.apis.needed("logging"),
     });
     // A sink into a log bucket of the same project needs no IAM grant for its writer identity.

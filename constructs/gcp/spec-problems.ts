@@ -2,7 +2,7 @@ import { isNetworkAligned, isPrivateRange, parseCidr } from "../core/cidr";
 import { SUBNET_PLAN_LIMITS } from "../core/network-plan";
 import { gcpZoneNames } from "../core/regions";
 import { known, type Environment, type Report } from "../core/spec";
-import { podRangeProblem } from "./cluster";
+import { MAX_LOG_BUCKET_RETENTION_DAYS, podRangeProblem } from "./cluster";
 import { gcpLabelClashes } from "./labels";
 import { planGcpAddresses } from "./network";
 import { MAX_SUBJECT_BYTES, subjectOverLimit } from "./terraform-cloud";
@@ -15,6 +15,10 @@ import { MAX_SUBJECT_BYTES, subjectOverLimit } from "./terraform-cloud";
  */
 export function gcpSpecProblems(env: Environment, report: Report, workspaces: readonly string[]): void {
   if (env.cloud !== "gcp") return;
+  known(() => {
+    const days = env.cluster.logRetentionDays;
+    if (days > MAX_LOG_BUCKET_RETENTION_DAYS) report(["cluster", "logRetentionDays"], days, `on GCP at most ${MAX_LOG_BUCKET_RETENTION_DAYS} days, the most a Cloud Logging bucket keeps`);
+  });
   known(() => {
     for (const clash of gcpLabelClashes(env)) {
       report(["tags", clash.given], clash.given, `a key that stays distinct from "${clash.other}" as a GCP label (lowercase letters, digits, _ and -): both become "${clash.label}"`);

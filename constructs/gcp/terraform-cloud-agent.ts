@@ -9,7 +9,6 @@ import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-s
 import { SecretManagerSecretIamMember } from "@cdktf/provider-google/lib/secret-manager-secret-iam-member";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import type { ITerraformCloudAgent, TerraformCloudAgentTarget } from "../core/interfaces";
-import { MAX_LOG_BUCKET_RETENTION_DAYS } from "./cluster";
 import type { GcpContext } from "./context";
 import type { GcpNetwork } from "./network";
 
@@ -178,7 +177,7 @@ export class GcpTerraformCloudAgent extends Construct implements ITerraformCloud
       location: ctx.region,
       bucketId: name,
       description: `${ctx.env.name}: logs of the ${target.pool} Terraform Cloud agents`,
-      retentionDays: Math.min(ctx.env.cluster.logRetentionDays, MAX_LOG_BUCKET_RETENTION_DAYS),
+      retentionDays: ctx.env.cluster.logRetentionDays,
       dependsOn: ctx.apis.needed("logging"),
     });
     new LoggingProjectSink(this, "log-sink", {
