@@ -49,7 +49,7 @@ export class AwsNetwork extends Construct implements INetwork {
     const { ctx } = props;
     const env = ctx.env;
     const zones = planSubnets(env.network.cidr, env.network.zones);
-    const zoneNames = awsZoneNames(ctx.region, env.network.zones, env.accounts.aws?.availabilityZones);
+    const zoneNames = awsZoneNames(ctx.region, env.accounts.aws?.availabilityZones, env.network.zones);
     const zoneName = (index: number) => zoneNames[index];
     const clusterName = ctx.name("cluster");
 

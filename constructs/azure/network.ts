@@ -51,6 +51,12 @@ export const AGENT_SUBNET_PREFIX = 27;
  */
 export const CONTAINER_APPS_RESERVED_RANGES = ["172.30.0.0/16", "172.31.0.0/16"] as const;
 
+/** The Container Apps reserved range the agents' subnet (`subnetCidr`) meets, if any. */
+export function reservedRangeMet(subnetCidr: string): string | undefined {
+  const subnet = parseCidr(subnetCidr) as Ipv4Cidr;
+  return CONTAINER_APPS_RESERVED_RANGES.find((range) => cidrsOverlap(parseCidr(range) as Ipv4Cidr, subnet));
+}
+
 /** The agents' subnet range in a VNet range (see `AGENT_SUBNET_PREFIX`). */
 export function agentSubnetCidr(vnetCidr: string): string {
   const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
@@ -175,7 +181,7 @@ export class AzureNetwork extends Construct implements INetwork {
     if (this.agentSubnet) return this.agentSubnet;
     const { ctx } = this;
     const cidr = agentSubnetCidr(ctx.env.network.cidr);
-    const reserved = CONTAINER_APPS_RESERVED_RANGES.find((range) => cidrsOverlap(parseCidr(range) as Ipv4Cidr, parseCidr(cidr) as Ipv4Cidr));
+    const reserved = reservedRangeMet(cidr);
     // The spec check (azureSpecProblems) refuses such a range before anything is built.
     if (reserved !== undefined) throw new Error(`the agent subnet ${cidr} overlaps ${reserved}, reserved by Azure Container Apps (the spec check should have caught this)`);
     const subnet = new Subnet(this, "tfc-agents", {

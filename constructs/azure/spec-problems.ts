@@ -1,7 +1,6 @@
 import { eachKnown, known, type Environment, type Report } from "../core/spec";
-import { cidrsOverlap, parseCidr } from "../core/cidr";
 import { AZURE_CONTAINER_NAME } from "./bucket";
-import { agentSubnetCidr, CONTAINER_APPS_RESERVED_RANGES } from "./network";
+import { agentSubnetCidr, reservedRangeMet } from "./network";
 import { aksPoolName, SYSTEM_POOL_NAME } from "./cluster";
 import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./sizes";
 
@@ -33,11 +32,7 @@ export function azureSpecProblems(env: Environment, report: Report): void {
   known(() => {
     if (!env.terraformCloud || env.apps.length === 0) return;
     const cidr = agentSubnetCidr(env.network.cidr);
-    const subnet = parseCidr(cidr);
-    const reserved = CONTAINER_APPS_RESERVED_RANGES.find((range) => {
-      const reservedRange = parseCidr(range);
-      return subnet !== undefined && reservedRange !== undefined && cidrsOverlap(reservedRange, subnet);
-    });
+    const reserved = reservedRangeMet(cidr);
     if (reserved !== undefined) {
       report(["network", "cidr"], env.network.cidr, `on Azure with Terraform Cloud agents, a range whose agent subnet ${cidr} stays outside ${reserved} (reserved by Azure Container Apps)`);
     }

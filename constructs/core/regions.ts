@@ -90,13 +90,16 @@ export const GCP_ZONE_LETTERS: Readonly<Record<string, readonly string[]>> = {
   "asia-southeast2": ["a", "b", "c"], "asia-southeast3": ["a", "b", "c"], "australia-southeast1": ["a", "b", "c"], "australia-southeast2": ["a", "b", "c"],
 };
 
-/** The zone names of an AWS environment: the account's own list where given, else the region's letters. */
-export function awsZoneNames(region: string, zones: number, availabilityZones?: readonly string[]): string[] {
+/**
+ * The zone names of an AWS environment, the first `zones` of them (all by default): the account's
+ * own list where given, else the region's letters.
+ */
+export function awsZoneNames(region: string, availabilityZones?: readonly string[], zones = Number.POSITIVE_INFINITY): string[] {
   const names = availabilityZones ?? (AWS_ZONE_LETTERS[region] ?? []).map((letter) => `${region}${letter}`);
   return names.slice(0, zones);
 }
 
-/** The zone names of a GCP environment. */
-export function gcpZoneNames(region: string, zones: number): string[] {
+/** The zone names of a GCP region, the first `zones` of them (all by default). */
+export function gcpZoneNames(region: string, zones = Number.POSITIVE_INFINITY): string[] {
   return (GCP_ZONE_LETTERS[region] ?? []).slice(0, zones).map((letter) => `${region}-${letter}`);
 }

@@ -10,7 +10,7 @@ import { planSubnets, SUBNET_PLAN_LIMITS } from "./network-plan";
 import { cidrsOverlap, isNetworkAligned, isPrivateRange, overlapsPrivateRange, parseCidr } from "./cidr";
 import { describeValue, formatPath, SpecError, type SpecIssue } from "./errors";
 import { SIZES } from "./sizes";
-import { AWS_ZONE_LETTERS, AZURE_LOCATION_ZONES, GCP_ZONE_LETTERS } from "./regions";
+import { AWS_ZONE_LETTERS, AZURE_LOCATION_ZONES, awsZoneNames, GCP_ZONE_LETTERS, gcpZoneNames } from "./regions";
 
 export const CLOUDS = ["aws", "azure", "gcp"] as const;
 export type Cloud = (typeof CLOUDS)[number];
@@ -454,7 +454,7 @@ function checkRegion(env: Environment, report: Report): void {
     if (env.cloud === "aws" && letters !== undefined) {
       if (listed) tooMany(listed, "accounts.aws.availabilityZones");
       else if (letters.length === 0) report(["accounts", "aws", "availabilityZones"], undefined, `the zone names your account sees in ${aws.region}, which differ per account (aws ec2 describe-availability-zones)`);
-      else tooMany(letters.map((letter) => `${aws.region}${letter}`), aws.region);
+      else tooMany(awsZoneNames(aws.region), aws.region);
     }
   });
   known(() => {
@@ -471,7 +471,7 @@ function checkRegion(env: Environment, report: Report): void {
     if (!gcp) return;
     const letters = GCP_ZONE_LETTERS[gcp.region];
     if (letters === undefined) report(["accounts", "gcp", "region"], gcp.region, `a GCP region such as europe-west1: ${Object.keys(GCP_ZONE_LETTERS).join(", ")}`);
-    else if (env.cloud === "gcp") tooMany(letters.map((letter) => `${gcp.region}-${letter}`), gcp.region);
+    else if (env.cloud === "gcp") tooMany(gcpZoneNames(gcp.region), gcp.region);
   });
 }
 
