@@ -3,38 +3,29 @@
  * AWS provider must accept every AWS region listed and refuse the ones left out; the spec must
  * refuse a region or a zone count the cloud does not have.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { AWS_ZONE_LETTERS } from "../constructs/core/regions";
 import { parseEnvironment } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { baseSpec } from "./support/fixtures";
-import { tempDir } from "./support/outdir";
-import { PLUGIN_MIRROR, terraformUnavailable } from "./support/terraform";
+import { offlineWorkspace, terraformUnavailable } from "./support/terraform";
 
-const run = promisify(execFile);
 const unavailable = terraformUnavailable();
 if (unavailable) process.stdout.write(`regions.test.ts: the AWS provider check is skipped: ${unavailable}\n`);
 
-/** `terraform plan` of one log group per region, each through a provider configured in that region. */
+/**
+ * `terraform plan` of one log group per region, each through a provider configured in that region,
+ * in the offline workspace every terraform test uses (its copy adds the fake credentials).
+ */
 async function planInRegions(regions: readonly string[]): Promise<{ ok: boolean; output: string }> {
-  const dir = tempDir("tf-regions");
-  mkdirSync(dir, { recursive: true });
   const config = {
     terraform: { required_providers: { aws: { source: "hashicorp/aws", version: "5.100.0" } } },
-    provider: {
-      aws: regions.map((region) => ({ alias: region, region, access_key: "offline-check", secret_key: "offline-check", skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: true })),
-    },
+    provider: { aws: regions.map((region) => ({ alias: region, region })) },
     resource: { aws_cloudwatch_log_group: Object.fromEntries(regions.map((region) => [region, { provider: `aws.${region}`, name: region }])) },
   };
-  writeFileSync(join(dir, "main.tf.json"), JSON.stringify(config));
-  writeFileSync(join(dir, "mirror.tfrc"), `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: join(dir, "mirror.tfrc"), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" };
-  await run("terraform", ["init", "-no-color", "-input=false"], { cwd: dir, env });
-  return run("terraform", ["plan", "-no-color", "-input=false", "-lock=false", "-refresh=false"], { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 })
+  const { terraform } = offlineWorkspace(JSON.stringify(config), "tf-regions");
+  await terraform("init", "-no-color", "-input=false");
+  return terraform("plan", "-no-color", "-input=false", "-lock=false", "-refresh=false")
     .then((result) => ({ ok: true, output: result.stdout }))
     .catch((error: { stdout: string; stderr: string }) => ({ ok: false, output: `${error.stdout}${error.stderr}` }));
 }
