@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { TerraformStack } from "cdktf";
+import { TerraformStack, type ITerraformDependable } from "cdktf";
 import { configureTerraform } from "./backend";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
@@ -11,6 +11,7 @@ import { HelmRelease } from "../constructs/apps/helm";
 import { scaledResources } from "../constructs/apps/scale";
 import type { AppContext } from "../constructs/apps/types";
 import { AppWiring } from "../constructs/apps/wiring";
+import { Observability } from "../constructs/apps/observability";
 import { APP_CATALOGUE } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
 import type { AppSpec, Environment } from "../constructs/core/spec";
@@ -61,6 +62,7 @@ export class AppsStack extends TerraformStack {
     // it: none renders a monitoring custom resource.
     const listed = env.apps.find((a) => a.name === "monitoring");
     const monitoring = listed ?? { name: "monitoring", size: env.production ? "medium" : "small" };
+    let monitoringRelease: ITerraformDependable[] = [];
     for (const app of [monitoring, ...env.apps.filter((a) => a.name !== "monitoring")]) {
       const binding = app === monitoring && !listed ? NO_CLOUD_IDENTITY : services.workloadBinding(app.name);
       const ctx = this.appContext(env, app, services, binding);
@@ -89,7 +91,9 @@ export class AppsStack extends TerraformStack {
         });
         previous = [installed.release];
       }
+      if (app === monitoring) monitoringRelease = previous;
     }
+    new Observability(this, "observability", { env, services, dependsOn: monitoringRelease });
   }
 
   private databaseSpec(env: Environment, name: string) {

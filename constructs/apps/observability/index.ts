@@ -1,0 +1,50 @@
+/**
+ * Observability of one environment, on top of its monitoring release (kube-prometheus-stack):
+ * what is scraped, the alert rules, where alerts go, the link to the ops hub and the dashboards.
+ * Each part renders plain Kubernetes objects (ServiceMonitors, PrometheusRules,
+ * AlertmanagerConfig, ExternalSecrets, dashboard ConfigMaps) into one release installed after
+ * the monitoring release, which brings their CRDs.
+ */
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import type { ClusterServices } from "../../core/interfaces";
+import type { Environment } from "../../core/spec";
+import { ManifestsRelease } from "../helm";
+import { MONITORING_NAMESPACE } from "../monitoring";
+import { dashboardManifests } from "./dashboards";
+import { hubManifests } from "./hub";
+import { routingManifests } from "./routing";
+import { ruleManifests } from "./rules";
+import { scrapeManifests } from "./scrape";
+
+/** What every part of the observability layer may read. */
+export interface ObservabilityContext {
+  readonly env: Environment;
+  readonly services: ClusterServices;
+  /** Namespace of the monitoring release; every object here lives in it unless it must not. */
+  readonly namespace: string;
+  /**
+   * Base URL (`https://host/`) of the Grafana the platform team reads this environment's
+   * dashboards in (the monitoring app's host here, or the ops hub's), for links in alerts.
+   */
+  readonly grafanaUrl?: string;
+}
+
+export interface ObservabilityProps {
+  readonly env: Environment;
+  readonly services: ClusterServices;
+  /** The monitoring release: its CRDs must exist before any object here. */
+  readonly dependsOn: ITerraformDependable[];
+}
+
+export class Observability extends Construct {
+  readonly release: ManifestsRelease;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    const host = props.env.apps.find((app) => app.name === "monitoring")?.host;
+    const ctx: ObservabilityContext = { env: props.env, services: props.services, namespace: MONITORING_NAMESPACE, grafanaUrl: host === undefined ? undefined : `https://${host}/` };
+    const manifests = [...scrapeManifests(ctx), ...ruleManifests(ctx), ...routingManifests(ctx), ...hubManifests(ctx), ...dashboardManifests(ctx)];
+    this.release = new ManifestsRelease(this, "manifests", { name: "observability", namespace: ctx.namespace, manifests, dependsOn: props.dependsOn });
+  }
+}
