@@ -36,6 +36,20 @@ export const ops = {
       waivers: { highAvailability: "Grafana dashboards are provisioned from git; a 10-minute restore from snapshot is acceptable." },
     },
   ],
+  alerts: {
+    slack: { channel: "#platform-alerts", webhookSecret: "alerts-slack-webhook" },
+    email: { to: ["data-platform@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587", passwordSecret: "alerts-smtp-password" },
+    heartbeat: { urlSecret: "alerts-heartbeat-url" },
+  },
+  // The hub: every other environment sends its metrics here, each with its own password.
+  metrics: {
+    receiveFrom: [
+      { environment: "prod", passwordSecret: "metrics-from-prod" },
+      { environment: "staging", passwordSecret: "metrics-from-staging" },
+      { environment: "staging-azure", passwordSecret: "metrics-from-staging-azure" },
+      { environment: "staging-gcp", passwordSecret: "metrics-from-staging-gcp" },
+    ],
+  },
   apps: [
     { name: "grafana", database: "grafana", host: "grafana.ops.data.example.com" },
     { name: "monitoring", bucket: "metrics", host: "prometheus-grafana.ops.data.example.com" },

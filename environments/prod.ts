@@ -38,6 +38,14 @@ export const prod = {
   databases: [
     { name: "platform", postgresVersion: "16", size: "large", storageGiB: 200, backupRetentionDays: 30, readReplicas: 1 },
   ],
+  // Where alerts go. The secrets hold the credentials (create them before the apps stack: README, "Alerts").
+  alerts: {
+    slack: { channel: "#data-alerts", webhookSecret: "alerts-slack-webhook" },
+    email: { to: ["data-oncall@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587", passwordSecret: "alerts-smtp-password" },
+    heartbeat: { urlSecret: "alerts-heartbeat-url" },
+  },
+  // Metrics also go to the ops hub, whose Grafana shows every environment; alerts stay local.
+  metrics: { sendTo: { environment: "ops", passwordSecret: "metrics-hub-password" } },
   apps: [
     { name: "airflow", database: "platform", bucket: "logs", host: "airflow.prod.data.example.com", size: "large" },
     { name: "airbyte", database: "platform", bucket: "lake", host: "airbyte.prod.data.example.com" },

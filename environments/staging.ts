@@ -32,6 +32,11 @@ export const staging = {
     { name: "lake", purpose: "data", expirationDays: 90 },
   ],
   databases: [{ name: "platform", postgresVersion: "16", size: "small", storageGiB: 50 }],
+  // Staging warns in its own channel only (critical too: staging pages nobody).
+  alerts: {
+    slack: { channel: "#data-alerts-staging", webhookSecret: "alerts-slack-webhook" },
+  },
+  metrics: { sendTo: { environment: "ops", passwordSecret: "metrics-hub-password" } },
   apps: [
     { name: "airflow", database: "platform", bucket: "logs", host: "airflow.staging.data.example.com" },
     { name: "airbyte", database: "platform", bucket: "lake", host: "airbyte.staging.data.example.com" },

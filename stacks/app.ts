@@ -33,7 +33,7 @@ export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput
   const app = new App({ outdir });
   for (const env of envs) {
     const infra = new InfraStack(app, env);
-    if (stackKindsOf(env).includes("apps")) new AppsStack(app, env).addDependency(infra);
+    if (stackKindsOf(env).includes("apps")) new AppsStack(app, env, { environments: envs }).addDependency(infra);
   }
   if (gitops !== undefined && envs.some((env) => env.terraformCloud)) new GitopsStack(app, gitops, envs);
   return app;

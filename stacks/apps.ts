@@ -14,11 +14,16 @@ import { AppWiring } from "../constructs/apps/wiring";
 import { Observability } from "../constructs/apps/observability";
 import { APP_CATALOGUE } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
-import type { AppSpec, Environment } from "../constructs/core/spec";
+import { metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";
 
 /** The binding of a workload without a cloud identity: no annotation, no pod label. */
 const NO_CLOUD_IDENTITY: WorkloadBinding = { serviceAccountAnnotations: {}, podLabels: {} };
+
+export interface AppsStackOptions {
+  /** Every environment, to resolve the metrics hub links (`metrics` in the spec). @default this one alone */
+  readonly environments?: readonly Environment[];
+}
 
 /**
  * `<env>-apps`: the platform add-ons and the data apps on the environment's cluster. It shares
@@ -27,7 +32,7 @@ const NO_CLOUD_IDENTITY: WorkloadBinding = { serviceAccountAnnotations: {}, podL
  * workspaces) stay independent; apply infra first.
  */
 export class AppsStack extends TerraformStack {
-  constructor(scope: Construct, readonly env: Environment) {
+  constructor(scope: Construct, readonly env: Environment, options: AppsStackOptions = {}) {
     super(scope, `${env.name}-apps`);
     configureTerraform(this, env, "apps");
 
@@ -93,7 +98,7 @@ export class AppsStack extends TerraformStack {
       }
       if (app === monitoring) monitoringRelease = previous;
     }
-    new Observability(this, "observability", { env, services, dependsOn: monitoringRelease });
+    new Observability(this, "observability", { env, services, links: metricsLinks(env, options.environments ?? [env]), dependsOn: monitoringRelease });
   }
 
   private databaseSpec(env: Environment, name: string) {

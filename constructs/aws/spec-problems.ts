@@ -1,4 +1,4 @@
-import { eachKnown, type Environment, type Report } from "../core/spec";
+import { eachKnown, specSecretNames, type Environment, type Report } from "../core/spec";
 import { EKS_NODE_AMI_TYPE } from "./cluster";
 
 /**
@@ -16,6 +16,12 @@ const GRAVITON = /^[a-z]+\d+[a-z]*g[a-z]*\./;
  */
 export function awsSpecProblems(env: Environment, report: Report): void {
   if (env.cloud !== "aws") return;
+  // Secrets Manager (CreateSecret, `Name`): the schema's alphabet, and not ending in '-' plus six
+  // characters, which reads as the random suffix AWS appends to every secret ARN, so an IAM
+  // resource `<name>-??????` would match another secret.
+  for (const { path, name } of specSecretNames(env)) {
+    if (/-[A-Za-z0-9/_+=.@]{6}$/.test(name)) report(path, name, "on AWS, a Secrets Manager name that does not end in '-' and six characters (AWS appends such a suffix to every secret ARN)");
+  }
   eachKnown(env.cluster.nodePools, (pool, index) => {
     (pool.aws?.instanceTypes ?? []).forEach((type, typeIndex) => {
       if (GRAVITON.test(type)) {

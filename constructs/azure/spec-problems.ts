@@ -1,4 +1,4 @@
-import { eachKnown, known, type Environment, type Report } from "../core/spec";
+import { eachKnown, known, specSecretNames, type Environment, type Report } from "../core/spec";
 import { AZURE_CONTAINER_NAME } from "./bucket";
 import { agentSubnetCidr, reservedRangeMet } from "./network";
 import { aksPoolName, SYSTEM_POOL_NAME } from "./cluster";
@@ -11,6 +11,11 @@ import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./s
  */
 export function azureSpecProblems(env: Environment, report: Report): void {
   if (env.cloud !== "azure") return;
+  // Key Vault object names: 1-127 letters, digits and '-' (learn.microsoft.com/azure/key-vault/
+  // general/about-keys-secrets-certificates#object-identifiers).
+  for (const { path, name } of specSecretNames(env)) {
+    if (!/^[0-9A-Za-z-]{1,127}$/.test(name)) report(path, name, "on Azure, a Key Vault secret name: 1 to 127 letters, digits and '-'");
+  }
   eachKnown(env.buckets, (bucket, index) => {
     if (!AZURE_CONTAINER_NAME.test(bucket.name)) report(["buckets", index, "name"], bucket.name, "on Azure, at least 3 characters and no '--' (it names a storage container)");
   });

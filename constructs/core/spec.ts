@@ -220,6 +220,78 @@ const appSchema = z.strictObject({
   bucket: z.string().optional(),
 });
 
+/**
+ * The name of a secret in the environment's cloud secret store (AWS Secrets Manager, Azure Key
+ * Vault, GCP Secret Manager) that holds a credential the platform syncs into the cluster. This is
+ * AWS's alphabet, the widest; each cloud's own rule is in its `spec-problems.ts`.
+ */
+const secretName = pattern(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "the name of a secret in the cloud's secret store, such as alerts-slack-webhook (letters, digits and -)");
+
+const emailAddress = pattern(/^[A-Za-z0-9._%+'-]+@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, "an email address with a domain, such as data-team@example.com");
+
+export const ALERT_CHANNELS = ["slack", "email"] as const;
+export type AlertChannel = (typeof ALERT_CHANNELS)[number];
+export const ALERT_SEVERITIES = ["critical", "warning"] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+const alertChannelList = z.array(z.enum(ALERT_CHANNELS, { error: `accepted: ${ALERT_CHANNELS.join(" | ")}` }));
+
+/**
+ * Where the environment's alerts go. Credentials stay in the cloud's secret store: the spec names
+ * the secrets, External Secrets syncs them into the monitoring namespace, and Alertmanager reads
+ * them from files, so no credential is in the spec, the synthesized JSON or the Terraform state.
+ */
+const alertsSchema = z.strictObject({
+  slack: z
+    .strictObject({
+      /** Slack channel names: lowercase letters, digits, '-' and '_', at most 80 characters. */
+      channel: pattern(/^#[a-z0-9][a-z0-9_-]{0,79}$/, "a Slack channel such as #data-alerts: '#' and up to 80 lowercase letters, digits, '-' or '_'"),
+      /** Secret holding the channel's incoming-webhook URL (https://hooks.slack.com/services/...). */
+      webhookSecret: secretName,
+    })
+    .optional(),
+  email: z
+    .strictObject({
+      to: z.array(emailAddress).min(1, { error: "accepted: at least one recipient" }),
+      from: emailAddress,
+      /** SMTP server as `host:port`; STARTTLS is required (Alertmanager's `require_tls`). */
+      smarthost: pattern(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/, "an SMTP server as host:port, such as smtp.example.com:587"),
+      /** SMTP login. @default the `from` address */
+      username: z.string({ error: "accepted: a string" }).min(1, { error: "accepted: a non-empty login" }).max(256, { error: "accepted: at most 256 characters" }).optional(),
+      /** Secret holding the SMTP password. */
+      passwordSecret: secretName,
+    })
+    .optional(),
+  /**
+   * Channels per severity. @default critical to every channel given, warning to Slack when it is
+   * given (else email)
+   */
+  routes: z.strictObject({ critical: alertChannelList.optional(), warning: alertChannelList.optional() }).optional(),
+  /**
+   * A dead man's switch outside the platform: Alertmanager calls this URL (a healthchecks.io or
+   * Dead Man's Snitch check, say) every few minutes with the always-firing Watchdog alert; the
+   * service alerts you when the calls stop, which no alert inside the cluster can do.
+   */
+  heartbeat: z.strictObject({ urlSecret: secretName }).optional(),
+});
+
+/**
+ * The metrics hub: production and staging send their metrics to ops, whose Grafana shows every
+ * environment; each keeps alerting locally, so an ops outage silences nothing. One shared password
+ * per sender, stored in both environments' secret stores under the names given here.
+ */
+const metricsLink = z.strictObject({
+  environment: shortName(16),
+  /** Secret holding the password of this link (the same value on both sides). */
+  passwordSecret: secretName,
+});
+const metricsSchema = z.strictObject({
+  /** The hub this environment sends its metrics to (its Prometheus remote-writes there). */
+  sendTo: metricsLink.optional(),
+  /** The environments whose metrics this one receives (it must run monitoring with a host). */
+  receiveFrom: z.array(metricsLink).default([]),
+});
+
 const tagKey = pattern(/^[A-Za-z0-9 _.:/=+@-]{1,63}$/, "1 to 63 letters, digits, spaces or _.:/=+@-");
 
 const environmentSchema = z.strictObject({
@@ -273,6 +345,10 @@ const environmentSchema = z.strictObject({
   buckets: z.array(bucketSchema).default([]),
   databases: z.array(databaseSchema).default([]),
   apps: z.array(appSchema).default([]),
+  /** Where alerts go. @default none: alerts show in Alertmanager and Grafana only */
+  alerts: alertsSchema.optional(),
+  /** Link to the ops metrics hub. @default none: metrics stay in the environment */
+  metrics: metricsSchema.optional(),
 });
 
 /** What authors write in `environments/*.ts`. */
@@ -656,6 +732,79 @@ function checkAzure(env: Environment, report: Report): void {
   }
 }
 
+/** The channels each severity goes to: the spec's `alerts.routes`, or the defaults. */
+export function alertRoutes(alerts: NonNullable<Environment["alerts"]>): Record<AlertSeverity, readonly AlertChannel[]> {
+  const given = ALERT_CHANNELS.filter((channel) => alerts[channel] !== undefined);
+  return {
+    critical: alerts.routes?.critical ?? given,
+    warning: alerts.routes?.warning ?? (alerts.slack ? ["slack"] : given),
+  };
+}
+
+/** Every secret name the spec gives, with its path, for the clouds' own name rules. */
+export function specSecretNames(env: Environment): { path: PropertyKey[]; name: string }[] {
+  const names: { path: PropertyKey[]; name: string }[] = [];
+  known(() => {
+    const alerts = env.alerts;
+    known(() => alerts?.slack && names.push({ path: ["alerts", "slack", "webhookSecret"], name: alerts.slack.webhookSecret }));
+    known(() => alerts?.email && names.push({ path: ["alerts", "email", "passwordSecret"], name: alerts.email.passwordSecret }));
+    known(() => alerts?.heartbeat && names.push({ path: ["alerts", "heartbeat", "urlSecret"], name: alerts.heartbeat.urlSecret }));
+  });
+  known(() => {
+    const metrics = env.metrics;
+    known(() => metrics?.sendTo && names.push({ path: ["metrics", "sendTo", "passwordSecret"], name: metrics.sendTo.passwordSecret }));
+    eachKnown(metrics?.receiveFrom ?? [], (link, index) => names.push({ path: ["metrics", "receiveFrom", index, "passwordSecret"], name: link.passwordSecret }));
+  });
+  return names;
+}
+
+/** Alerts name at least one channel, and routes only channels that are given. */
+function checkAlerts(env: Environment, report: Report): void {
+  const alerts = env.alerts;
+  if (alerts === undefined) return;
+  known(() => {
+    if (alerts.slack === undefined && alerts.email === undefined) report(["alerts"], Object.keys(alerts), "alerts with slack, email or both: the channels alerts are sent to");
+  });
+  for (const severity of ALERT_SEVERITIES) {
+    known(() => {
+      const given = ALERT_CHANNELS.filter((channel) => known(() => alerts[channel]) !== undefined);
+      eachKnown(alerts.routes?.[severity] ?? [], (channel, index) => {
+        const list = alerts.routes?.[severity] ?? [];
+        if (!given.includes(channel)) report(["alerts", "routes", severity, index], channel, `a channel configured under alerts (${given.join(", ") || "none"})`);
+        else if (list.indexOf(channel) !== index) report(["alerts", "routes", severity, index], channel, "each channel once");
+      });
+    });
+  }
+}
+
+/**
+ * A hub receives, a sender sends; one environment is not both (a chain would forward nothing:
+ * remote-written series are not sent on). Each sender once, never the environment itself.
+ */
+function checkMetrics(env: Environment, report: Report): void {
+  const metrics = env.metrics;
+  if (metrics === undefined) return;
+  const links = metrics.receiveFrom;
+  known(() => {
+    if (metrics.sendTo !== undefined && links.length > 0) {
+      report(["metrics", "sendTo"], metrics.sendTo.environment, `no hub while this environment receives metrics (metrics.receiveFrom): a hub keeps what it receives and forwards nothing`);
+    }
+  });
+  known(() => {
+    if (metrics.sendTo?.environment === env.name) report(["metrics", "sendTo", "environment"], env.name, "another environment: the hub this one sends its metrics to");
+  });
+  eachKnown(links, (link, index) => {
+    const path = ["metrics", "receiveFrom", index, "environment"];
+    if (link.environment === env.name) report(path, link.environment, "another environment: one whose metrics this one receives");
+    else if (links.findIndex((other) => known(() => other.environment) === link.environment) !== index) report(path, link.environment, "each environment once");
+  });
+  known(() => {
+    if (links.length > 0 && !env.apps.some((app) => app.name === "monitoring" && app.host !== undefined)) {
+      report(["metrics", "receiveFrom"], links.map((link) => link.environment), "a hub that lists monitoring in apps with a host: senders reach its receiver over TLS at that host");
+    }
+  });
+}
+
 /**
  * Every check of one environment. Each runs on its own; on a spec that did not parse, a check
  * stops at the first repaired value it reads (see `guarded`), so one run reports every problem
@@ -686,6 +835,8 @@ const CHECKS: readonly ((env: Environment, report: Report) => void)[] = [
   checkProductionRules,
   checkOnDemandCapacity,
   checkAzure,
+  checkAlerts,
+  checkMetrics,
 ];
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */
@@ -860,6 +1011,30 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
     const sharing = account === undefined ? -1 : awsAccounts.slice(0, index).indexOf(account);
     if (sharing >= 0) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${named(sharing)} is in it)`);
   });
+  // Metrics links agree on both sides: the sender names the hub, the hub lists the sender.
+  // `null` is "not given", `undefined` is "refused by the schema" (then nothing is compared).
+  const sendsTo = envs.map((env) => known(() => (env ? (env.metrics?.sendTo?.environment ?? null) : undefined)));
+  const receives = envs.map((env) => known(() => (env ? (env.metrics?.receiveFrom ?? []).map((link) => known(() => link.environment)) : undefined)));
+  const others = (index: number) => names.filter((n, i) => n !== undefined && i !== index).join(", ");
+  sendsTo.forEach((hubName, index) => {
+    if (hubName === undefined || hubName === null) return;
+    const hub = names.indexOf(hubName);
+    if (hub < 0) report(index, "metrics.sendTo.environment", hubName, `the name of another environment in environments/ (${others(index)})`);
+    else if (receives[hub] !== undefined && !receives[hub]?.includes(names[index])) {
+      report(index, "metrics.sendTo.environment", hubName, `a hub that lists ${names[index]} in metrics.receiveFrom (${named(hub)} does not: add { environment: "${names[index]}", passwordSecret: "..." } there)`);
+    }
+  });
+  receives.forEach((senders, index) => {
+    (senders ?? []).forEach((senderName, entry) => {
+      if (senderName === undefined) return;
+      const sender = names.indexOf(senderName);
+      const path = `metrics.receiveFrom[${entry}].environment`;
+      if (sender < 0) report(index, path, senderName, `the name of another environment in environments/ (${others(index)})`);
+      else if (sendsTo[sender] !== undefined && sendsTo[sender] !== names[index]) {
+        report(index, path, senderName, `an environment whose metrics.sendTo.environment is ${names[index]} (${named(sender)} ${sendsTo[sender] === null ? "sends to no hub" : `sends to ${sendsTo[sender]}`})`);
+      }
+    });
+  });
   // One host name served by two environments: both external-dns controllers would fight over its
   // records and both would ask Let's Encrypt for its certificate.
   const hosts = envs.map((env) => known(() => (env?.apps ?? []).map((app, appIndex) => known(() => (app.host === undefined ? undefined : { host: app.host, appIndex })))));
@@ -878,4 +1053,30 @@ export class SpecErrors extends Error {
     super(errors.map((error) => error.message).join("\n"));
     this.name = "SpecErrors";
   }
+}
+
+/** Where a sender's metrics go: the hub's name, its receiver host, and the link's password secret. */
+export interface MetricsHubLink {
+  readonly environment: string;
+  /** The hub's monitoring host; its receiver is `https://<host>/api/v1/write`. */
+  readonly host: string;
+  readonly passwordSecret: string;
+}
+
+/**
+ * The metrics links of one environment among all of them (valid specs: `parseEnvironments`
+ * checked that both sides agree): the hub it sends to, and the environments it receives from.
+ */
+export function metricsLinks(env: Environment, all: readonly Environment[]): { hub?: MetricsHubLink; senders: Environment[] } {
+  const sendTo = env.metrics?.sendTo;
+  const hubEnv = sendTo && all.find((other) => other.name === sendTo.environment);
+  if (sendTo && !hubEnv) throw new Error(`${env.name} sends metrics to ${sendTo.environment}, which is not among the environments given (the spec check should have caught this)`);
+  const host = hubEnv?.apps.find((app) => app.name === "monitoring")?.host;
+  if (sendTo && host === undefined) throw new Error(`hub ${sendTo.environment} has no monitoring host (the spec check should have caught this)`);
+  const senders = (env.metrics?.receiveFrom ?? []).map((link) => {
+    const sender = all.find((other) => other.name === link.environment);
+    if (!sender) throw new Error(`${env.name} receives metrics from ${link.environment}, which is not among the environments given (the spec check should have caught this)`);
+    return sender;
+  });
+  return { hub: sendTo && host !== undefined ? { environment: sendTo.environment, host, passwordSecret: sendTo.passwordSecret } : undefined, senders };
 }

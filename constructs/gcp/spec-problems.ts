@@ -1,7 +1,7 @@
 import { isNetworkAligned, isPrivateRange, parseCidr } from "../core/cidr";
 import { SUBNET_PLAN_LIMITS } from "../core/network-plan";
 import { gcpZoneNames } from "../core/regions";
-import { known, type Environment, type Report } from "../core/spec";
+import { known, specSecretNames, type Environment, type Report } from "../core/spec";
 import { MAX_LOG_BUCKET_RETENTION_DAYS, podRangeProblem } from "./cluster";
 import { gcpLabelClashes } from "./labels";
 import { planGcpAddresses } from "./network";
@@ -15,6 +15,11 @@ import { MAX_SUBJECT_BYTES, subjectOverLimit } from "./terraform-cloud";
  */
 export function gcpSpecProblems(env: Environment, report: Report, workspaces: readonly string[]): void {
   if (env.cloud !== "gcp") return;
+  // Secret Manager secret ids: 1-255 letters, digits, '_' and '-' (cloud.google.com/secret-manager/
+  // docs/reference/rest/v1/projects.secrets/create, `secretId`).
+  for (const { path, name } of specSecretNames(env)) {
+    if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) report(path, name, "on GCP, a Secret Manager secret id: 1 to 255 letters, digits, '_' and '-'");
+  }
   known(() => {
     const days = env.cluster.logRetentionDays;
     if (days > MAX_LOG_BUCKET_RETENTION_DAYS) report(["cluster", "logRetentionDays"], days, `on GCP at most ${MAX_LOG_BUCKET_RETENTION_DAYS} days, the most a Cloud Logging bucket keeps`);

@@ -8,7 +8,7 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import type { ClusterServices } from "../../core/interfaces";
-import type { Environment } from "../../core/spec";
+import type { Environment, MetricsHubLink } from "../../core/spec";
 import { ManifestsRelease } from "../helm";
 import { MONITORING_NAMESPACE } from "../monitoring";
 import { dashboardManifests } from "./dashboards";
@@ -28,11 +28,16 @@ export interface ObservabilityContext {
    * dashboards in (the monitoring app's host here, or the ops hub's), for links in alerts.
    */
   readonly grafanaUrl?: string;
+  /** The hub this environment sends its metrics to (`metrics.sendTo`, resolved). */
+  readonly hub?: MetricsHubLink;
+  /** The environments whose metrics this one receives (`metrics.receiveFrom`), as specs. */
+  readonly senders: readonly Environment[];
 }
 
 export interface ObservabilityProps {
   readonly env: Environment;
   readonly services: ClusterServices;
+  readonly links: { readonly hub?: MetricsHubLink; readonly senders: readonly Environment[] };
   /** The monitoring release: its CRDs must exist before any object here. */
   readonly dependsOn: ITerraformDependable[];
 }
@@ -42,8 +47,16 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const host = props.env.apps.find((app) => app.name === "monitoring")?.host;
-    const ctx: ObservabilityContext = { env: props.env, services: props.services, namespace: MONITORING_NAMESPACE, grafanaUrl: host === undefined ? undefined : `https://${host}/` };
+    // Alerts link to the Grafana the platform team reads: this environment's, else its hub's.
+    const host = props.env.apps.find((app) => app.name === "monitoring")?.host ?? props.links.hub?.host;
+    const ctx: ObservabilityContext = {
+      env: props.env,
+      services: props.services,
+      namespace: MONITORING_NAMESPACE,
+      grafanaUrl: host === undefined ? undefined : `https://${host}/`,
+      hub: props.links.hub,
+      senders: props.links.senders,
+    };
     const manifests = [...scrapeManifests(ctx), ...ruleManifests(ctx), ...routingManifests(ctx), ...hubManifests(ctx), ...dashboardManifests(ctx)];
     this.release = new ManifestsRelease(this, "manifests", { name: "observability", namespace: ctx.namespace, manifests, dependsOn: props.dependsOn });
   }
