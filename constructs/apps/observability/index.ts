@@ -9,8 +9,10 @@ import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import type { ClusterServices } from "../../core/interfaces";
 import type { Environment } from "../../core/spec";
-import { ManifestsRelease } from "../helm";
+import { tolerationOf } from "../common";
+import { HelmRelease, ManifestsRelease } from "../helm";
 import { MONITORING_NAMESPACE } from "../monitoring";
+import { collectorValues, OTEL_COLLECTOR_CHART, OTEL_COLLECTOR_RELEASE } from "./collector";
 import { dashboardManifests } from "./dashboards";
 import { hubManifests } from "./hub";
 import { routingManifests } from "./routing";
@@ -39,6 +41,8 @@ export interface ObservabilityProps {
 
 export class Observability extends Construct {
   readonly release: ManifestsRelease;
+  /** The OpenTelemetry collector (collector.ts): Airbyte's metrics and any workload's OTLP. */
+  readonly collector: HelmRelease;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -46,5 +50,13 @@ export class Observability extends Construct {
     const ctx: ObservabilityContext = { env: props.env, services: props.services, namespace: MONITORING_NAMESPACE, grafanaUrl: host === undefined ? undefined : `https://${host}/` };
     const manifests = [...scrapeManifests(ctx), ...ruleManifests(ctx), ...routingManifests(ctx), ...hubManifests(ctx), ...dashboardManifests(ctx)];
     this.release = new ManifestsRelease(this, "manifests", { name: "observability", namespace: ctx.namespace, manifests, dependsOn: props.dependsOn });
+    // Every environment runs the collector, with or without Airbyte: any workload may send OTLP.
+    this.collector = new HelmRelease(this, "otel-collector", {
+      name: OTEL_COLLECTOR_RELEASE,
+      namespace: ctx.namespace,
+      chart: OTEL_COLLECTOR_CHART,
+      values: collectorValues({ production: props.env.production, tolerations: [tolerationOf(props.services.spotTaint)] }),
+      dependsOn: props.dependsOn,
+    });
   }
 }
