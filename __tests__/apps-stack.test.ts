@@ -32,6 +32,7 @@ const CONTRACTS: Readonly<Record<string, string>> = {
   "metabase": "metabase",
   "grafana": "grafana",
   "monitoring": "kube-prometheus-stack",
+  "otel-collector": "opentelemetry-collector",
 };
 
 const IDENTITY_ANNOTATION: Readonly<Record<Cloud, RegExp>> = {

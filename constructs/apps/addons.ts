@@ -24,6 +24,11 @@ export const CLOUD_SECRET_STORE = "cloud-secrets";
 export const INGRESS_CLASS = "traefik";
 /** The cert-manager ClusterIssuer for app certificates (Let's Encrypt, HTTP-01 through Traefik). */
 export const CLUSTER_ISSUER = "letsencrypt";
+/** Namespace of Traefik, the ingress controller. */
+export const INGRESS_NAMESPACE = "ingress";
+/** Namespace of cert-manager (environments with `dns`). */
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+
 /** Namespace of the database bootstrap jobs and the credentials they create. */
 export const DATABASE_BOOTSTRAP_NAMESPACE = "db-bootstrap";
 
@@ -96,6 +101,12 @@ export class PlatformAddons extends Construct {
         tolerations,
         webhook: { replicaCount: replicas, podDisruptionBudget: disruptionBudget },
         certController: { replicaCount: replicas, podDisruptionBudget: disruptionBudget, tolerations },
+        /**
+         * The controller's metrics Service (`<fullname>-metrics`, port `metrics`), scraped by the
+         * observability release (scrape.ts): the chart's own ServiceMonitor would need the
+         * Prometheus Operator CRDs, which install after this release.
+         */
+        metrics: { service: { enabled: true } },
       },
       dependsOn: [eso.created],
     });
@@ -119,10 +130,10 @@ export class PlatformAddons extends Construct {
       dependsOn: [externalSecrets.release, bootstrapNamespace],
     });
 
-    const ingressNamespace = new NamespaceV1(this, "ingress-namespace", { metadata: { name: "ingress", labels: namespaceLabels() } });
+    const ingressNamespace = new NamespaceV1(this, "ingress-namespace", { metadata: { name: INGRESS_NAMESPACE, labels: namespaceLabels() } });
     const traefik = new HelmRelease(this, "traefik", {
       name: "traefik",
-      namespace: "ingress",
+      namespace: INGRESS_NAMESPACE,
       chart: ADDON_CHARTS.traefik,
       values: {
         deployment: { replicas },
@@ -130,6 +141,12 @@ export class PlatformAddons extends Construct {
         ingressClass: { enabled: true, isDefaultClass: true, name: INGRESS_CLASS },
         providers: { kubernetesIngress: { publishedService: { enabled: true } } },
         service: { type: "LoadBalancer" },
+        /**
+         * Prometheus metrics stay on the `metrics` entry point (port 9100, not exposed on the load
+         * balancer); this adds the ClusterIP Service `<fullname>-metrics` that scrape.ts selects.
+         * The chart's ServiceMonitor stays off: its CRD installs after this release.
+         */
+        metrics: { prometheus: { service: { enabled: true } } },
         tolerations,
       },
       dependsOn: [ingressNamespace],
@@ -137,10 +154,10 @@ export class PlatformAddons extends Construct {
     this.ready = [stores.release, traefik.release];
 
     if (env.dns !== undefined) {
-      const certNamespace = new NamespaceV1(this, "cert-manager-namespace", { metadata: { name: "cert-manager", labels: namespaceLabels() } });
+      const certNamespace = new NamespaceV1(this, "cert-manager-namespace", { metadata: { name: CERT_MANAGER_NAMESPACE, labels: namespaceLabels() } });
       const certManager = new HelmRelease(this, "cert-manager", {
         name: "cert-manager",
-        namespace: "cert-manager",
+        namespace: CERT_MANAGER_NAMESPACE,
         chart: ADDON_CHARTS.certManager,
         values: {
           crds: { enabled: true, keep: true },
@@ -150,6 +167,11 @@ export class PlatformAddons extends Construct {
           webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
           cainjector: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production }, tolerations },
           startupapicheck: { tolerations },
+          /**
+           * The controller's metrics Service (`cert-manager`, port `http-metrics`); its chart
+           * ServiceMonitor stays off (CRD installs later), scrape.ts selects the Service.
+           */
+          prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: false } },
         },
         dependsOn: [certNamespace],
       });

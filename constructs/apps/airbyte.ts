@@ -27,6 +27,7 @@ import type {
 } from "./types";
 import { DATABASE_SECRET_KEYS } from "./types";
 import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
+import { OTLP_ENDPOINTS } from "./observability/collector";
 
 /** The v2 chart, pinned. 2.2.0 deploys Airbyte 2.2.0. */
 export const AIRBYTE_CHART: ChartRef = { repository: "https://airbytehq.github.io/charts", chart: "airbyte", version: "2.2.0" };
@@ -86,6 +87,8 @@ const BASE_RESOURCES = {
   manifestServer: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } },
   /** Database migrations at install and upgrade. */
   airbyteBootloader: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  /** Metrics reporter: database-derived gauges (pending and running jobs, their ages) every minute (JVM). */
+  metrics: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } },
   /** Bundled MinIO (Azure, GCP). */
   minio: { requests: { cpu: "250m", memory: "1Gi" }, limits: { cpu: "1", memory: "2Gi" } },
 } as const satisfies Record<string, Resources>;
@@ -121,14 +124,14 @@ const REPLICATED_COMPONENTS = ["server", "worker", "workloadLauncher", "workload
  * and `temporal` is Temporal's auto-setup image (schema setup at start, one process for all
  * Temporal services), which is not meant to be scaled out.
  */
-const SINGLE_REPLICA_COMPONENTS = ["cron", "temporal"] as const;
+const SINGLE_REPLICA_COMPONENTS = ["cron", "temporal", "metrics"] as const;
 
 /**
  * Components that may run on spot nodes: the stateless services and the bootloader (a job that
  * is rerun on the next upgrade). Temporal (workflow state in flight) and MinIO (a volume) stay
  * on on-demand nodes; sync job pods are placed by `global.jobs.kube.tolerations`.
  */
-const SPOT_COMPONENTS = [...REPLICATED_COMPONENTS, "cron", "airbyteBootloader"] as const;
+const SPOT_COMPONENTS = [...REPLICATED_COMPONENTS, "cron", "metrics", "airbyteBootloader"] as const;
 
 /** Persistent volume of the bundled MinIO. Install-time only: grow an existing PVC directly. */
 const MINIO_VOLUME = { production: "50Gi", other: "20Gi" } as const;
@@ -184,6 +187,9 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
   // The platform creates Temporal's databases (APP_CATALOGUE.airbyte.companionDatabases), so its
   // auto-setup skips CREATE DATABASE and Airbyte's role needs no CREATEDB.
   components.temporal.extraEnv = [{ name: "SKIP_DB_CREATE", value: "true" }];
+  // The metrics reporter (templates/airbyte-metrics/deployment.yaml renders only with it): one
+  // copy, as its gauges are read from the database and a second would report them twice.
+  components.metrics.enabled = true;
 
   return {
     global: {
@@ -220,6 +226,17 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
       jobs: { kube: { labels: identityPodLabels(ctx), tolerations: spotTolerations(ctx) } },
       /** No usage analytics sent to Airbyte (Segment) from a company's data platform. */
       tracking: { enabled: false },
+      /**
+       * Metrics through the cluster's OpenTelemetry collector (observability/collector.ts). The
+       * chart writes these into its env ConfigMap (templates/config/_metrics.tpl):
+       * `enabled` -> MICROMETER_METRICS_ENABLED, `otlp.enabled` -> MICROMETER_METRICS_OTLP_ENABLED,
+       * `otlp.collectorEndpoint` -> OTEL_COLLECTOR_ENDPOINT, which Airbyte 2.2's services read as
+       * `micronaut.metrics.enabled` and `micronaut.metrics.export.otlp.{enabled,url}`
+       * (airbyte-platform, e.g. airbyte-server/src/main/resources/application.yml; default
+       * url `http://localhost:4318/v1/metrics`): Micrometer's OTLP registry posts OTLP/HTTP to
+       * that full URL, with cumulative temporality.
+       */
+      metrics: { enabled: true, otlp: { enabled: true, collectorEndpoint: OTLP_ENDPOINTS.httpMetrics } },
     },
     /**
      * The platform creates the service account. `create: false` also drops the chart's Role and

@@ -278,6 +278,14 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       },
       datahub: {
         appServiceAccount: platformAccount,
+        /**
+         * GMS's metrics, scraped by the observability release (scrape.ts) through the GMS Service:
+         * the JMX exporter on port `jmx` (4318, /metrics) and Spring's /actuator/prometheus on
+         * port `prometheus` (4319). Chart defaults at 1.1.0, pinned here because the scrape
+         * selects those port names (subcharts/datahub-gms/templates/service.yaml). The chart's
+         * own ServiceMonitor stays off: no app waits for the monitoring release's CRDs.
+         */
+        monitoring: { enablePrometheus: true, metricsMode: "jmx_and_actuator", portName: "jmx" },
         encryptionKey: {
           secretRef: DATAHUB_SECRETS.encryption.name,
           secretKey: "encryption_key_secret",

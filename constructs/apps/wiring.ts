@@ -182,50 +182,49 @@ function remoteRef(ref: SecretRef): Record<string, string> {
   return ref.property === undefined ? { key: ref.key } : { key: ref.key, property: ref.property };
 }
 
-function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppWiringProps["database"]>, tolerations: readonly Toleration[]): Manifest[] {
-  const bootstrap = DATABASE_BOOTSTRAP_NAMESPACE;
-  const adminSecret = `${app}-admin`;
-  const reader = `${app}-credentials-reader`;
-  const address = `${db.host}:${db.port}/${db.name}?sslmode=require`;
+/** Where a managed server's administrator credential is kept (`ClusterServices.adminCredentials`); the username may be a literal. */
+export interface AdminCredentials {
+  readonly username: SecretRef | string;
+  readonly password: SecretRef;
+}
+
+/**
+ * A job in the bootstrap namespace that runs `script` (psql) as the server's administrator, and
+ * the ExternalSecret that brings the administrator credential there from the cloud's secret store
+ * (only that namespace may read through the ClusterSecretStore). Shared by the apps' database
+ * bootstrap and the monitoring role of each server (observability/postgres.ts).
+ */
+export interface DatabaseBootstrap {
+  /** Names the objects: `<name>-admin` (the admin Secret) and `<name>-database-bootstrap` (the Job). */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly admin: AdminCredentials;
+  /** psql script, run with `sh -c`; variables reach it through `env`. */
+  readonly script: string;
+  /** Environment of the job besides the admin connection (PG* variables). */
+  readonly env: readonly Record<string, unknown>[];
+  readonly tolerations: readonly Toleration[];
+}
+
+export function databaseBootstrapManifests(job: DatabaseBootstrap): Manifest[] {
+  const adminSecret = `${job.name}-admin`;
   const adminData = [
-    ...(typeof db.admin.username === "string" ? [] : [{ secretKey: "username", remoteRef: remoteRef(db.admin.username) }]),
-    { secretKey: "password", remoteRef: remoteRef(db.admin.password) },
+    ...(typeof job.admin.username === "string" ? [] : [{ secretKey: "username", remoteRef: remoteRef(job.admin.username) }]),
+    { secretKey: "password", remoteRef: remoteRef(job.admin.password) },
   ];
   return [
-    passwordGenerator(`${db.secretName}-password`, bootstrap, 32),
     {
       apiVersion: ESO_API,
       kind: "ExternalSecret",
-      metadata: { name: db.secretName, namespace: bootstrap },
-      spec: {
-        refreshPolicy: "CreatedOnce",
-        target: {
-          name: db.secretName,
-          creationPolicy: "Owner",
-          deletionPolicy: "Retain",
-          template: {
-            data: {
-              [DATABASE_SECRET_KEYS.username]: db.user,
-              [DATABASE_SECRET_KEYS.password]: "{{ .password }}",
-              [DATABASE_SECRET_KEYS.connection]: `postgresql://${db.user}:{{ .password }}@${address}`,
-              [DATABASE_SECRET_KEYS.jdbcUrl]: `jdbc:postgresql://${address}`,
-            },
-          },
-        },
-        dataFrom: [{ sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: `${db.secretName}-password` } } }],
-      },
-    },
-    {
-      apiVersion: ESO_API,
-      kind: "ExternalSecret",
-      metadata: { name: adminSecret, namespace: bootstrap },
+      metadata: { name: adminSecret, namespace: DATABASE_BOOTSTRAP_NAMESPACE },
       spec: {
         refreshInterval: "1h",
         secretStoreRef: { kind: "ClusterSecretStore", name: CLOUD_SECRET_STORE },
         target: {
           name: adminSecret,
           creationPolicy: "Owner",
-          ...(typeof db.admin.username === "string" ? { template: { mergePolicy: "Merge", data: { username: db.admin.username } } } : {}),
+          ...(typeof job.admin.username === "string" ? { template: { mergePolicy: "Merge", data: { username: job.admin.username } } } : {}),
         },
         data: adminData,
       },
@@ -234,8 +233,8 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: {
-        name: `${app}-database-bootstrap`,
-        namespace: bootstrap,
+        name: `${job.name}-database-bootstrap`,
+        namespace: DATABASE_BOOTSTRAP_NAMESPACE,
         annotations: { "helm.sh/hook": "post-install,post-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation" },
       },
       spec: {
@@ -245,23 +244,22 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
         template: {
           spec: {
             restartPolicy: "OnFailure",
-            tolerations: tolerations.map((toleration) => ({ ...toleration })),
+            tolerations: job.tolerations.map((toleration) => ({ ...toleration })),
             automountServiceAccountToken: false,
             securityContext: { runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
               {
                 name: "bootstrap",
                 image: BOOTSTRAP_IMAGE,
-                command: ["/bin/sh", "-c", bootstrapScript(app)],
+                command: ["/bin/sh", "-c", job.script],
                 env: [
-                  { name: "PGHOST", value: db.host },
-                  { name: "PGPORT", value: String(db.port) },
+                  { name: "PGHOST", value: job.host },
+                  { name: "PGPORT", value: String(job.port) },
                   { name: "PGDATABASE", value: "postgres" },
                   { name: "PGSSLMODE", value: "require" },
                   { name: "PGUSER", valueFrom: { secretKeyRef: { name: adminSecret, key: "username" } } },
                   { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: adminSecret, key: "password" } } },
-                  { name: "APP_USER", value: db.user },
-                  { name: "APP_PASSWORD", valueFrom: { secretKeyRef: { name: db.secretName, key: DATABASE_SECRET_KEYS.password } } },
+                  ...job.env,
                 ],
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
@@ -271,13 +269,44 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
         },
       },
     },
-    // The app's namespace may read exactly its own credential from the bootstrap namespace.
+  ];
+}
+
+/**
+ * A role's credential, generated once in the bootstrap namespace (a Password generator and an
+ * ExternalSecret that is created once and never rotated by a sync), with `data` rendered from
+ * the template (`{{ .password }}` is the generated password).
+ */
+export function generatedCredentialManifests(secretName: string, data: Readonly<Record<string, string>>): Manifest[] {
+  return [
+    passwordGenerator(`${secretName}-password`, DATABASE_BOOTSTRAP_NAMESPACE, 32),
+    {
+      apiVersion: ESO_API,
+      kind: "ExternalSecret",
+      metadata: { name: secretName, namespace: DATABASE_BOOTSTRAP_NAMESPACE },
+      spec: {
+        refreshPolicy: "CreatedOnce",
+        target: { name: secretName, creationPolicy: "Owner", deletionPolicy: "Retain", template: { data: { ...data } } },
+        dataFrom: [{ sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: `${secretName}-password` } } }],
+      },
+    },
+  ];
+}
+
+/**
+ * Hands credentials kept in the bootstrap namespace to one other namespace: a service account
+ * there that may get exactly those Secrets by name, a SecretStore reading the bootstrap
+ * namespace as that account, and one ExternalSecret per credential.
+ */
+export function credentialHandoverManifests(namespace: string, reader: string, store: string, secretNames: readonly string[]): Manifest[] {
+  const bootstrap = DATABASE_BOOTSTRAP_NAMESPACE;
+  return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: reader, namespace } },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: { name: reader, namespace: bootstrap },
-      rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [db.secretName], verbs: ["get"] }],
+      rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [...secretNames], verbs: ["get"] }],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -289,7 +318,7 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
     {
       apiVersion: ESO_API,
       kind: "SecretStore",
-      metadata: { name: "database-credentials", namespace },
+      metadata: { name: store, namespace },
       spec: {
         provider: {
           kubernetes: {
@@ -300,16 +329,40 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
         },
       },
     },
-    {
+    ...secretNames.map((secretName) => ({
       apiVersion: ESO_API,
       kind: "ExternalSecret",
-      metadata: { name: db.secretName, namespace },
+      metadata: { name: secretName, namespace },
       spec: {
         refreshInterval: "1h",
-        secretStoreRef: { kind: "SecretStore", name: "database-credentials" },
-        target: { name: db.secretName, creationPolicy: "Owner" },
-        dataFrom: [{ extract: { key: db.secretName } }],
+        secretStoreRef: { kind: "SecretStore", name: store },
+        target: { name: secretName, creationPolicy: "Owner" },
+        dataFrom: [{ extract: { key: secretName } }],
       },
-    },
+    })),
   ];
+}
+
+function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppWiringProps["database"]>, tolerations: readonly Toleration[]): Manifest[] {
+  const address = `${db.host}:${db.port}/${db.name}?sslmode=require`;
+  const [generator, credential] = generatedCredentialManifests(db.secretName, {
+    [DATABASE_SECRET_KEYS.username]: db.user,
+    [DATABASE_SECRET_KEYS.password]: "{{ .password }}",
+    [DATABASE_SECRET_KEYS.connection]: `postgresql://${db.user}:{{ .password }}@${address}`,
+    [DATABASE_SECRET_KEYS.jdbcUrl]: `jdbc:postgresql://${address}`,
+  });
+  const [adminSecret, job] = databaseBootstrapManifests({
+    name: app,
+    host: db.host,
+    port: db.port,
+    admin: db.admin,
+    script: bootstrapScript(app),
+    env: [
+      { name: "APP_USER", value: db.user },
+      { name: "APP_PASSWORD", valueFrom: { secretKeyRef: { name: db.secretName, key: DATABASE_SECRET_KEYS.password } } },
+    ],
+    tolerations,
+  });
+  // The app's namespace may read exactly its own credential from the bootstrap namespace.
+  return [generator, credential, adminSecret, job, ...credentialHandoverManifests(namespace, `${app}-credentials-reader`, "database-credentials", [db.secretName])];
 }

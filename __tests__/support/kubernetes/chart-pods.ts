@@ -19,7 +19,8 @@
  *   bitnami/charts kafka/26.11.2; pmint93/helm-charts metabase-2.26.0; grafana-community
  *   grafana-12.11.1;
  * - external-secrets helm-chart-2.9.0, traefik-helm-chart v41.3.0, cert-manager v1.21.1,
- *   external-dns-helm-chart-1.21.1.
+ *   external-dns-helm-chart-1.21.1;
+ * - open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0.
  */
 import type { Toleration } from "../../../constructs/apps/types";
 import { loadChart, mergeValues } from "../chart-contract";
@@ -518,6 +519,47 @@ const externalDns: ChartModel = (context) => {
   ];
 };
 
+// ---------------------------------------------------------------------------------------------
+// opentelemetry-collector 0.170.0 (open-telemetry/opentelemetry-helm-charts, tag
+// opentelemetry-collector-0.170.0): templates/deployment.yaml (hostNetwork, hostPID = hostPID or
+// presets.profiling) and templates/_pod.tpl (pod securityContext = podSecurityContext; the
+// container's = securityContext, replaced by root settings when it is empty and profiling or
+// logsCollection.storeCheckpoints is on; host ports only for the agent (daemonset); hostPath
+// volumes for the logsCollection, hostMetrics and profiling presets; tolerations as given).
+
+const otelCollector: ChartModel = (context) => {
+  const { values } = context;
+  const mode = String(get(values, "mode"));
+  if (mode !== "deployment") throw new Error(`opentelemetry-collector mode ${mode}: only the deployment mode is modelled`);
+  const profiling = get(values, "presets.profiling.enabled") === true;
+  const checkpoints = get(values, "presets.logsCollection.storeCheckpoints") === true;
+  const own = sc(get(values, "securityContext"));
+  const containerSc: SecurityContext | undefined =
+    own === undefined && profiling ? { runAsUser: 0, privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: ["BPF", "PERFMON", "SYS_PTRACE"] } } : own === undefined && checkpoints ? { runAsUser: 0 } : own;
+  const logs = get(values, "presets.logsCollection.enabled") === true || get(values, "presets.annotationDiscovery.logs.enabled") === true;
+  const hostPaths = [
+    ...(logs ? ["varlogpods", "varlibdockercontainers", ...(checkpoints ? ["varlibotelcol"] : [])] : []),
+    ...(get(values, "presets.hostMetrics.enabled") === true ? ["hostfs"] : []),
+    ...(profiling ? ["tracefs"] : []),
+  ];
+  const ports = Object.values((get(values, "ports") ?? {}) as Record<string, Values>)
+    .filter((port) => port.enabled === true)
+    .map((port) => ({ containerPort: Number(port.containerPort) }));
+  return [
+    pod(context, "collector", "opentelemetry-collector templates/deployment.yaml + _pod.tpl", {
+      onDemandOnly: false,
+      tolerations: list(get(values, "tolerations")),
+      pod: admittedPod({
+        hostNetwork: get(values, "hostNetwork") === true,
+        hostPID: get(values, "hostPID") === true || profiling,
+        securityContext: sc(get(values, "podSecurityContext")),
+        volumes: [{ name: "opentelemetry-collector-configmap", configMap: {} }, ...hostPaths.map((name) => ({ name, hostPath: {} })), ...list<Record<string, unknown>>(get(values, "extraVolumes"))],
+        containers: [{ name: "opentelemetry-collector", securityContext: containerSc, ports }],
+      }),
+    }),
+  ];
+};
+
 /**
  * datahub 1.1.0: the `fail` calls of its templates that the values can reach (the others need IAM
  * authentication to Kafka and OpenSearch, or an OIDC provider, which the platform does not set).
@@ -550,6 +592,7 @@ const MODELS: Readonly<Record<string, { readonly model: ChartModel; readonly fai
   "traefik@41.3.0": { model: traefik },
   "cert-manager@v1.21.1": { model: certManager },
   "external-dns@1.21.1": { model: externalDns },
+  "opentelemetry-collector@0.170.0": { model: otelCollector, contract: "opentelemetry-collector" },
 };
 
 const contracts = new Map<string, ReturnType<typeof loadChart>>();

@@ -9,8 +9,10 @@ import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import type { ClusterServices } from "../../core/interfaces";
 import type { Environment, MetricsHubLink } from "../../core/spec";
-import { ManifestsRelease } from "../helm";
+import { tolerationOf } from "../common";
+import { HelmRelease, ManifestsRelease } from "../helm";
 import { MONITORING_NAMESPACE } from "../monitoring";
+import { collectorValues, OTEL_COLLECTOR_CHART, OTEL_COLLECTOR_RELEASE } from "./collector";
 import { dashboardManifests } from "./dashboards";
 import { hubManifests } from "./hub";
 import { routingManifests } from "./routing";
@@ -44,6 +46,8 @@ export interface ObservabilityProps {
 
 export class Observability extends Construct {
   readonly release: ManifestsRelease;
+  /** The OpenTelemetry collector (collector.ts): Airbyte's metrics and any workload's OTLP. */
+  readonly collector: HelmRelease;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -59,5 +63,13 @@ export class Observability extends Construct {
     };
     const manifests = [...scrapeManifests(ctx), ...ruleManifests(ctx), ...routingManifests(ctx), ...hubManifests(ctx), ...dashboardManifests(ctx)];
     this.release = new ManifestsRelease(this, "manifests", { name: "observability", namespace: ctx.namespace, manifests, dependsOn: props.dependsOn });
+    // Every environment runs the collector, with or without Airbyte: any workload may send OTLP.
+    this.collector = new HelmRelease(this, "otel-collector", {
+      name: OTEL_COLLECTOR_RELEASE,
+      namespace: ctx.namespace,
+      chart: OTEL_COLLECTOR_CHART,
+      values: collectorValues({ production: props.env.production, tolerations: [tolerationOf(props.services.spotTaint)] }),
+      dependsOn: props.dependsOn,
+    });
   }
 }
