@@ -122,15 +122,16 @@ export function collectorValues(settings: CollectorSettings): Record<string, unk
         /** The chart's self-scrape of port 8888 into the pipeline: Prometheus scrapes 8888 directly. */
         prometheus: null,
         otlp: {
+          // `$${` is Terraform's escape: the collector receives `${env:MY_POD_IP}` and expands it itself.
           protocols: {
-            grpc: { endpoint: `\${env:MY_POD_IP}:${OTEL_COLLECTOR_PORTS.otlpGrpc.port}` },
-            http: { endpoint: `\${env:MY_POD_IP}:${OTEL_COLLECTOR_PORTS.otlpHttp.port}` },
+            grpc: { endpoint: `$\${env:MY_POD_IP}:${OTEL_COLLECTOR_PORTS.otlpGrpc.port}` },
+            http: { endpoint: `$\${env:MY_POD_IP}:${OTEL_COLLECTOR_PORTS.otlpHttp.port}` },
           },
         },
       },
       exporters: {
         debug: null,
-        prometheus: { endpoint: `\${env:MY_POD_IP}:${OTEL_COLLECTOR_PORTS.exported.port}` },
+        prometheus: { endpoint: `$\${env:MY_POD_IP}:${OTEL_COLLECTOR_PORTS.exported.port}` },
       },
       service: {
         pipelines: {
