@@ -160,7 +160,7 @@ describe.each(cases.map((c) => [c.label, c] as const))("rules of %s", (_, { env,
   });
 
   it("has rules only for components that run here, and for every component that does", () => {
-    const used = new Set(rules.flatMap((rule) => selectors(rule.expr).flatMap((selector) => (selector.name && COMPONENT_OF.has(selector.name) ? [COMPONENT_OF.get(selector.name)!] : []))));
+    const used = new Set(rules.flatMap((rule) => selectors(rule.expr).flatMap((selector) => (selector.name === undefined ? [] : [COMPONENT_OF.get(selector.name)].filter((component): component is MetricComponent => component !== undefined)))));
     expect([...used].filter((component) => !runs(env, component))).toEqual([]);
     const expected: MetricComponent[] = ["airflow", "airbyte", "data-quality", "cert-manager", "postgres"];
     expect(expected.filter((component) => runs(env, component) && !used.has(component))).toEqual([]);
@@ -258,13 +258,13 @@ describe("the data-quality contract through Airflow's statsd exporter", () => {
     const withAirflow = cases.filter((c) => c.airflowValues !== undefined);
     expect(withAirflow.length).toBeGreaterThan(0);
     for (const c of withAirflow) {
-      const mappings = ((c.airflowValues!.statsd as Record<string, unknown>).extraMappings ?? []) as Record<string, unknown>[];
+      const mappings = ((c.airflowValues?.statsd as Record<string, unknown> | undefined)?.extraMappings ?? []) as Record<string, unknown>[];
       expect(mappings).toEqual(DATA_QUALITY_STATSD_MAPPINGS);
       expect(mappings.flatMap((mapping) => statsdMappingProblems(mapping))).toEqual([]);
       for (const mapping of mappings) {
         const metric = METRICS.find((m) => m.name === mapping.name);
         expect(metric?.component).toBe("data-quality");
-        expect(Object.keys(mapping.labels as object).sort()).toEqual([...metric!.labels].sort());
+        expect(Object.keys(mapping.labels as object).sort()).toEqual([...(metric?.labels ?? [])].sort());
         // Each captured `*` fills one label.
         expect(String(mapping.match).split("*").length - 1).toBe(Object.keys(mapping.labels as object).length);
       }
@@ -294,6 +294,6 @@ describe("docs/alerts.md", () => {
     const fresh = `${begin}\n${alertsTable()}\n${end}`;
     const current = text.slice(text.indexOf(begin), text.indexOf(end) + end.length);
     if (process.env.UPDATE_DOCS === "1" && current !== fresh) writeFileSync(ALERTS_DOC, text.replace(current, fresh));
-    else expect(current).toBe(fresh);
+    expect(readFileSync(ALERTS_DOC, "utf8")).toContain(fresh);
   });
 });
