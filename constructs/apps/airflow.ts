@@ -27,6 +27,7 @@ import type {
   GeneratedSecret,
   Resources,
 } from "./types";
+import { DATA_QUALITY_STATSD_MAPPINGS } from "./observability/metrics";
 import { identityPodLabels, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
@@ -227,7 +228,12 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     workers: { serviceAccount, resources: resources("workers"), tolerations },
     /** Airflow 2's web server: not deployed for Airflow 3, set so no account is ever created. */
     webserver: { serviceAccount },
-    statsd: { serviceAccount, resources: resources("statsd"), tolerations },
+    /**
+     * The chart's statsd exporter, plus the mappings of the data-quality contract
+     * (docs/data-quality.md): appended after the chart's own mappings (chart/templates/configmaps/
+     * statsd-configmap.yaml at 1.19.0), whose patterns never match `data_quality.*`.
+     */
+    statsd: { serviceAccount, resources: resources("statsd"), tolerations, extraMappings: DATA_QUALITY_STATSD_MAPPINGS },
     /**
      * Plain Jobs, not Helm hooks: the platform installs with Helm's wait, and Helm runs
      * post-install hooks only after the pods are ready, while the pods wait for the migrations

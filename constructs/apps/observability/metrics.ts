@@ -1,0 +1,212 @@
+/**
+ * The metric catalogue: every metric name a rule (and later a dashboard) of the observability
+ * layer reads, with the component that exports it, its Prometheus type, the labels we use, and
+ * where the name is defined at the version the platform pins. A test refuses any rule whose
+ * expression selects a name that is not here (or recorded by one of our own rules).
+ *
+ * Name rules per exporter, at the pinned versions:
+ * - statsd_exporter v0.28.0 (the Airflow chart 1.19.0's `images.statsd`): a mapping's `name` is
+ *   the Prometheus name as given (counters get no `_total`: pkg/registry/registry.go registers
+ *   `CounterOpts{Name: metricName}`); an unmapped statsd name has `.` turned into `_`
+ *   (pkg/mapper/escape.go); timers are summaries in seconds (`<name>`, `<name>_sum`, `<name>_count`).
+ * - postgres_exporter v0.20.1: `pg_<subsystem>_<name>` (collector/collector.go `namespace = "pg"`),
+ *   and for a query of the queries file `<query name>_<column>` (exporter/queries.go).
+ * - OpenTelemetry collector contrib `prometheus` exporter with default naming: `.` to `_`, a
+ *   unit suffix for a unit, `_total` for monotonic sums; resource attributes are not labels.
+ */
+
+/** Where a metric name is defined: repository, tag (or commit) and file. */
+export interface MetricSource {
+  readonly repo: string;
+  readonly ref: string;
+  readonly path: string;
+}
+
+export type MetricType = "counter" | "gauge" | "summary" | "histogram";
+
+/** Components whose metrics rules read; rules exist only where the component runs. */
+export type MetricComponent =
+  | "airflow"
+  | "airbyte"
+  | "data-quality"
+  | "traefik"
+  | "external-secrets"
+  | "cert-manager"
+  | "postgres"
+  | "kube-state-metrics"
+  | "cadvisor"
+  | "apiserver";
+
+export interface MetricDefinition {
+  /** The Prometheus series name, as a selector names it (`_sum`/`_count` listed on their own). */
+  readonly name: string;
+  readonly component: MetricComponent;
+  readonly type: MetricType;
+  /** The labels our rules and dashboards read. */
+  readonly labels: readonly string[];
+  readonly source: MetricSource;
+  readonly note?: string;
+}
+
+/**
+ * The label every postgres_exporter series carries naming the spec database (server) it was
+ * scraped from. The exporter itself knows no such name: the scrape configuration (helper A's
+ * ServiceMonitor/PodMonitor) sets it as a target label, one exporter per database server.
+ */
+export const DATABASE_SERVER_LABEL = "database_server";
+
+const AIRFLOW_CHART_MAPPINGS: MetricSource = {
+  repo: "apache/airflow",
+  ref: "helm-chart/1.19.0 (commit f17d6ffb05cc0ffda638b7c0ef5b5d6d12f1c314)",
+  path: "chart/files/statsd-mappings.yml",
+};
+const AIRFLOW_METRICS_DOC: MetricSource = {
+  repo: "apache/airflow",
+  ref: "3.1.x (main at the 3.1.0 release, 5a236d0593; emitted in airflow-core/src/airflow/models/dagrun.py and jobs/scheduler_job_runner.py)",
+  path: "airflow-core/docs/administration-and-deployment/logging-monitoring/metrics.rst",
+};
+const DATA_QUALITY_CONTRACT: MetricSource = {
+  repo: "this project",
+  ref: "docs/data-quality.md",
+  path: "constructs/apps/airflow.ts (statsd.extraMappings: DATA_QUALITY_STATSD_MAPPINGS)",
+};
+const AIRBYTE_JOBS_QUERY_SOURCE: MetricSource = {
+  repo: "this project (tables: airbytehq/airbyte-platform db8783e5c1, 2026-08-10, the Airbyte 2.2.0 chart release day)",
+  ref: "AIRBYTE_JOBS_QUERIES below; prometheus-community/postgres_exporter v0.20.1 exporter/queries.go names `<query>_<column>`",
+  path: "airbyte-db/db-lib/src/main/resources/jobs_database/schema_dump.txt (jobs, attempts), configs_database/schema_dump.txt (connection)",
+};
+const TRAEFIK: MetricSource = { repo: "traefik/traefik", ref: "v3.7.9 (chart 41.3.0 ships v3.7.11; the metric set is unchanged within v3.7)", path: "pkg/observability/metrics/prometheus.go" };
+const ESO: MetricSource = { repo: "external-secrets/external-secrets", ref: "v2.9.0", path: "pkg/controllers/externalsecret/esmetrics/esmetrics.go, pkg/controllers/metrics/labels.go" };
+const CERT_MANAGER: MetricSource = { repo: "cert-manager/cert-manager", ref: "v1.21.1", path: "internal/collectors/certificate_collector.go" };
+const pg = (path: string): MetricSource => ({ repo: "prometheus-community/postgres_exporter", ref: "v0.20.1", path });
+const KSM: MetricSource = { repo: "kubernetes/kube-state-metrics", ref: "v2.x (kube-prometheus-stack 88.5.3's subchart)", path: "internal/store/pod.go (kube_pod_container_resource_limits)" };
+const CADVISOR: MetricSource = { repo: "google/cadvisor (in the kubelet)", ref: "kubelet 1.31-1.33", path: "metrics/prometheus.go (container_memory_working_set_bytes)" };
+const APISERVER_FILTERS: MetricSource = { repo: "kubernetes/kubernetes", ref: "v1.31-v1.33", path: "staging/src/k8s.io/apiserver/pkg/endpoints/filters/metrics.go" };
+
+const AIRFLOW_STATSD_NOTE = "statsd timer (ms) mapped by the chart; statsd_exporter observes it in seconds as a summary";
+
+export const METRICS: readonly MetricDefinition[] = [
+  // Airflow 3.1.7 through the chart's statsd exporter.
+  { name: "airflow_dagrun_duration_count", component: "airflow", type: "summary", labels: ["dag_id"], source: AIRFLOW_CHART_MAPPINGS, note: `dagrun.duration.success.<dag_id>: ${AIRFLOW_STATSD_NOTE}; one count per successful DAG run` },
+  { name: "airflow_dagrun_duration_sum", component: "airflow", type: "summary", labels: ["dag_id"], source: AIRFLOW_CHART_MAPPINGS, note: "seconds of successful DAG runs" },
+  { name: "airflow_dagrun_failed_count", component: "airflow", type: "summary", labels: ["dag_id"], source: AIRFLOW_CHART_MAPPINGS, note: `dagrun.duration.failed.<dag_id>: ${AIRFLOW_STATSD_NOTE}; one count per failed DAG run` },
+  { name: "airflow_scheduler_heartbeat", component: "airflow", type: "counter", labels: [], source: AIRFLOW_CHART_MAPPINGS, note: "scheduler_heartbeat (jobs/scheduler_job_runner.py `Stats.incr(\"scheduler_heartbeat\")`)" },
+  { name: "airflow_dag_processing_import_errors", component: "airflow", type: "gauge", labels: [], source: AIRFLOW_METRICS_DOC, note: "dag_processing.import_errors, unmapped: statsd_exporter escapes `.` to `_`" },
+
+  // The data-quality contract (docs/data-quality.md), through statsd or OTLP.
+  { name: "data_quality_check_runs_total", component: "data-quality", type: "counter", labels: ["pipeline", "check", "outcome"], source: DATA_QUALITY_CONTRACT, note: "one increment per check run; outcome pass | fail | error" },
+  { name: "data_quality_score", component: "data-quality", type: "gauge", labels: ["pipeline", "check"], source: DATA_QUALITY_CONTRACT, note: "the measured score of the last run" },
+  { name: "data_quality_threshold", component: "data-quality", type: "gauge", labels: ["pipeline", "check"], source: DATA_QUALITY_CONTRACT, note: "the lowest acceptable score" },
+
+  // Airbyte 2.2.0 sync jobs, read from its own database (see AIRBYTE_JOBS_QUERIES for why).
+  ...(
+    [
+      ["airbyte_connection_last_success_timestamp_seconds", "end of the last succeeded sync job (Unix seconds), 0 if none in 8 days"],
+      ["airbyte_connection_last_job_failed", "1 when the latest finished sync job of the connection failed"],
+      ["airbyte_connection_failed_attempts_1h", "sync attempts of the connection that failed in the last hour"],
+      ["airbyte_connection_running_seconds", "age of the running sync job, 0 when none runs"],
+      ["airbyte_connection_mean_success_duration_seconds", "mean duration of the succeeded sync jobs of the last 7 days, 0 without any"],
+      ["airbyte_connection_mean_success_interval_seconds", "7 days divided by the succeeded sync jobs in them, 0 with fewer than 3"],
+    ] as const
+  ).map(([name, note]): MetricDefinition => ({ name, component: "airbyte", type: "gauge", labels: ["connection_id", "connection_name"], source: AIRBYTE_JOBS_QUERY_SOURCE, note })),
+
+  // Traefik v3.
+  { name: "traefik_service_requests_total", component: "traefik", type: "counter", labels: ["code", "service"], source: TRAEFIK, note: "addServicesLabels defaults to true (chart 41.3.0 values.yaml metrics.prometheus)" },
+
+  // External Secrets 2.9.0.
+  { name: "externalsecret_status_condition", component: "external-secrets", type: "gauge", labels: ["name", "namespace", "condition", "status"], source: ESO },
+  { name: "externalsecret_sync_calls_error", component: "external-secrets", type: "counter", labels: ["name", "namespace"], source: ESO, note: "no _total: the name is given as is" },
+
+  // cert-manager v1.21.1.
+  { name: "certmanager_certificate_expiration_timestamp_seconds", component: "cert-manager", type: "gauge", labels: ["name", "namespace"], source: CERT_MANAGER },
+  { name: "certmanager_certificate_ready_status", component: "cert-manager", type: "gauge", labels: ["name", "namespace", "condition"], source: CERT_MANAGER },
+
+  // postgres_exporter v0.20.1, one per database server, labelled with DATABASE_SERVER_LABEL.
+  { name: "pg_up", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL], source: pg("exporter/postgres_exporter.go (Name: \"up\", namespace pg)") },
+  { name: "pg_database_size_bytes", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname"], source: pg("collector/pg_database.go (default on)") },
+  { name: "pg_stat_activity_count", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state"], source: pg("collector/pg_stat_activity.go (default on)") },
+  { name: "pg_stat_activity_max_tx_duration", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state"], source: pg("collector/pg_stat_activity.go (default on)") },
+  { name: "pg_settings_max_connections", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL], source: pg("collector/pg_setting.go (pg_settings_<name> per integer setting, default on)") },
+  { name: "pg_stat_replication_pg_wal_lsn_diff", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "application_name"], source: pg("collector/pg_stat_replication.go (default on, on the primary)") },
+
+  // Kubernetes, through kube-prometheus-stack 88.5.3's own scrapes.
+  { name: "kube_pod_container_resource_limits", component: "kube-state-metrics", type: "gauge", labels: ["namespace", "pod", "container", "resource", "unit"], source: KSM },
+  { name: "container_memory_working_set_bytes", component: "cadvisor", type: "gauge", labels: ["namespace", "pod", "container"], source: CADVISOR },
+  { name: "authentication_attempts", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "401s: apiserver_request_total never counts them (kubernetes/kubernetes#86063)" },
+  { name: "authorization_attempts_total", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "403s: result denied (or no-opinion from every authorizer)" },
+];
+
+export const METRIC_NAMES: ReadonlySet<string> = new Set(METRICS.map((metric) => metric.name));
+
+/**
+ * statsd_exporter mappings (the Airflow chart's `statsd.extraMappings`) that turn the data-quality
+ * contract's statsd names into the same series the OTLP path produces. Any client may send them
+ * to the Airflow statsd exporter (`<release>-statsd.airflow:9125/UDP`), with or without Airflow's
+ * own `airflow.` prefix (Airflow's `Stats` client adds it).
+ * Checked against statsd_exporter v0.28.0 pkg/mapper/mapper.go (match, name and label rules).
+ */
+export const DATA_QUALITY_STATSD_MAPPINGS: readonly Record<string, unknown>[] = ["", "airflow."].flatMap((prefix) => [
+  {
+    match: `${prefix}data_quality.check.*.*.*`,
+    match_metric_type: "counter",
+    name: "data_quality_check_runs_total",
+    labels: { pipeline: "$1", check: "$2", outcome: "$3" },
+  },
+  { match: `${prefix}data_quality.score.*.*`, match_metric_type: "gauge", name: "data_quality_score", labels: { pipeline: "$1", check: "$2" } },
+  { match: `${prefix}data_quality.threshold.*.*`, match_metric_type: "gauge", name: "data_quality_threshold", labels: { pipeline: "$1", check: "$2" } },
+]);
+
+/**
+ * Why Airbyte's sync metrics come from its database. Airbyte 2.2.0 publishes metrics through
+ * Micrometer (OTLP), but its `AirbyteMetricMeterFilter` DENIES every meter in the COMMUNITY
+ * edition (airbytehq/airbyte-platform db8783e5c1
+ * airbyte-metrics/metrics-lib/src/main/kotlin/io/airbyte/metrics/config/AirbyteMetricMeterFilter.kt,
+ * `accept()`), which is what the chart deploys (`global.edition: community`). So `syncs_total`
+ * and the other OssMetricsRegistry names never reach the collector. The jobs and attempts tables
+ * hold the same facts per connection; this query (postgres_exporter's queries file,
+ * `--extend.query-path`, v0.20.1 exporter/queries.go) turns them into the
+ * `airbyte_connection_*` gauges above. It must run on Airbyte's database with SELECT on
+ * `jobs`, `attempts` and `connection` for the monitoring role.
+ */
+export const AIRBYTE_JOBS_QUERIES = {
+  airbyte_connection: {
+    master: true,
+    cache_seconds: 60,
+    query: [
+      "WITH syncs AS (",
+      "  SELECT j.id, j.scope AS connection_id, j.status::text AS status, j.created_at, j.started_at, j.updated_at",
+      "  FROM jobs j WHERE j.config_type = 'sync' AND j.created_at > now() - interval '8 days'",
+      "), latest AS (",
+      "  SELECT DISTINCT ON (connection_id) connection_id, status FROM syncs",
+      "  WHERE status IN ('succeeded', 'failed', 'cancelled') ORDER BY connection_id, updated_at DESC",
+      "), failed_attempts AS (",
+      "  SELECT j.scope AS connection_id, count(*) AS n FROM attempts a JOIN jobs j ON j.id = a.job_id",
+      "  WHERE j.config_type = 'sync' AND a.status::text = 'failed' AND a.updated_at > now() - interval '1 hour' GROUP BY j.scope",
+      ")",
+      "SELECT c.id::text AS connection_id, c.name AS connection_name,",
+      "  COALESCE(EXTRACT(EPOCH FROM max(s.updated_at) FILTER (WHERE s.status = 'succeeded')), 0) AS last_success_timestamp_seconds,",
+      "  CASE WHEN l.status = 'failed' THEN 1 ELSE 0 END AS last_job_failed,",
+      "  COALESCE(max(f.n), 0) AS failed_attempts_1h,",
+      "  COALESCE(EXTRACT(EPOCH FROM now() - min(s.started_at) FILTER (WHERE s.status = 'running')), 0) AS running_seconds,",
+      "  COALESCE(avg(EXTRACT(EPOCH FROM s.updated_at - s.started_at)) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days'), 0) AS mean_success_duration_seconds,",
+      "  CASE WHEN count(*) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days') >= 3",
+      "    THEN 604800.0 / count(*) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days') ELSE 0 END AS mean_success_interval_seconds",
+      "FROM connection c",
+      "LEFT JOIN syncs s ON s.connection_id = c.id::text",
+      "LEFT JOIN latest l ON l.connection_id = c.id::text",
+      "LEFT JOIN failed_attempts f ON f.connection_id = c.id::text",
+      "WHERE c.status::text = 'active'",
+      "GROUP BY c.id, c.name, l.status",
+    ].join("\n"),
+    metrics: [
+      { connection_id: { usage: "LABEL", description: "Airbyte connection id" } },
+      { connection_name: { usage: "LABEL", description: "Airbyte connection name" } },
+      { last_success_timestamp_seconds: { usage: "GAUGE", description: "End of the last succeeded sync job (Unix seconds)" } },
+      { last_job_failed: { usage: "GAUGE", description: "1 when the latest finished sync job failed" } },
+      { failed_attempts_1h: { usage: "GAUGE", description: "Sync attempts that failed in the last hour" } },
+      { running_seconds: { usage: "GAUGE", description: "Age of the running sync job" } },
+      { mean_success_duration_seconds: { usage: "GAUGE", description: "Mean duration of succeeded sync jobs, 7 days" } },
+      { mean_success_interval_seconds: { usage: "GAUGE", description: "Mean interval between succeeded sync jobs, 7 days" } },
+    ],
+  },
+} as const;
