@@ -19,7 +19,7 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { DASHBOARD_FOLDER, DASHBOARD_METRICS, dashboardsFor } from "../../constructs/apps/observability/dashboards";
+import { DASHBOARD_FOLDER, DASHBOARD_METRICS, dashboardsFor, watchedBy } from "../../constructs/apps/observability/dashboards";
 import { MONITORING_NAMESPACE } from "../../constructs/apps/monitoring";
 import { CLOUDS, parseEnvironment } from "../../constructs/core/spec";
 import { environments } from "../../environments";
@@ -340,6 +340,14 @@ describe("dashboard rules reject what their consumers reject", () => {
     expect(dashboardProblems(board, "prometheus")).toEqual([]);
     expect(dashboardProblems({ ...board, templating: { list: [] } }, "prometheus")).not.toEqual([]);
     expect(dashboardProblems(board, "Prometheus")).not.toEqual([]);
+  });
+
+  it("watches its own apps, and in a hub that receives other environments' metrics (metrics.receiveFrom) every app and PostgreSQL", () => {
+    const ops = parseEnvironment(environments.find((input) => input.name === "ops") ?? everyAppSpec("aws", true));
+    const uids = (watched: ReturnType<typeof watchedBy>) => dashboardsFor(watched).map((board) => board.uid);
+    expect(uids(watchedBy(ops))).not.toContain("dp-airflow");
+    const hub = { ...ops, metrics: { receiveFrom: ["prod", "staging"] } } as typeof ops;
+    expect(uids(watchedBy(hub))).toEqual(expect.arrayContaining(["dp-airflow", "dp-airbyte", "dp-datahub-gms", "dp-postgresql"]));
   });
 
   it("lists only metric names some dashboard reads", () => {
