@@ -102,6 +102,19 @@ const persistentVolume = (size: string) => ({
  * It needs no cloud identity, and the platform's account carries Prometheus's cluster-wide read
  * access, which a web UI should not hold.
  */
+/**
+ * How the bundled Grafana's dashboard sidecar (kiwigrid/k8s-sidecar 2.10.1, grafana chart 12.11.1)
+ * finds dashboards: ConfigMaps in the monitoring namespace labelled `grafana_dashboard: "1"`,
+ * kube-prometheus-stack 88.5.3's default `grafana.sidecar.dashboards.label`/`labelValue`
+ * (values.yaml), which its own dashboard ConfigMaps carry too. `folderAnnotation` is passed to
+ * the sidecar as FOLDER_ANNOTATION (grafana chart templates/_pod.tpl); the sidecar writes a
+ * ConfigMap annotated with a relative folder into that subfolder of its dashboards directory
+ * (k8s-sidecar 2.10.1 src/resources.py `_get_destination_folder`), and with
+ * `provider.foldersFromFilesStructure` Grafana makes each subfolder a dashboard folder
+ * (grafana chart templates/_config.tpl).
+ */
+export const DASHBOARD_SIDECAR = { label: "grafana_dashboard", labelValue: "1", folderAnnotation: "grafana_folder" } as const;
+
 /** The bundled Grafana's own service account. */
 export const MONITORING_GRAFANA_ACCOUNT = "monitoring-grafana";
 
@@ -126,8 +139,18 @@ function renderGrafana(ctx: AppContext): Record<string, unknown> {
       GF_SECURITY_SECRET_KEY: grafanaSecretKeyRef(MONITORING_GRAFANA_SECRET),
     },
     sidecar: {
-      /** The chart gives sidecars the admin name only from the secret; with a fixed name, say it here. */
-      dashboards: { searchNamespace: ctx.namespace, env: { REQ_USERNAME: GRAFANA_ADMIN_USER } },
+      /**
+       * The chart gives sidecars the admin name only from the secret; with a fixed name, say it here.
+       * The dashboard sidecar keeps the label kube-prometheus-stack's own dashboards carry
+       * (`DASHBOARD_SIDECAR`) and files each ConfigMap under the folder its annotation names;
+       * Grafana then creates the folders from that file structure.
+       */
+      dashboards: {
+        searchNamespace: ctx.namespace,
+        env: { REQ_USERNAME: GRAFANA_ADMIN_USER },
+        folderAnnotation: DASHBOARD_SIDECAR.folderAnnotation,
+        provider: { foldersFromFilesStructure: true },
+      },
       datasources: { env: { REQ_USERNAME: GRAFANA_ADMIN_USER } },
     },
     "grafana.ini": grafanaIniBehindIngress(ingress),

@@ -1,0 +1,147 @@
+/**
+ * The few building blocks every platform dashboard uses, on Grafana's Foundation SDK
+ * (`@grafana/grafana-foundation-sdk` 0.0.21, imported by deep path so synth loads only the
+ * dashboard, Prometheus query and the three panel modules, not the whole SDK).
+ *
+ * The dashboards are the classic JSON model (`dashboard`, schemaVersion 42), not `dashboardv2`:
+ * the bundled Grafana loads them through the file provisioner the dashboard sidecar feeds,
+ * which reads the classic model (grafana-community/helm-charts grafana-12.11.1
+ * charts/grafana/templates/_config.tpl, provider `type: file`).
+ */
+import { DashboardBuilder, DashboardCursorSync, DashboardLinkBuilder, DashboardLinkType, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort } from "@grafana/grafana-foundation-sdk/dashboard";
+import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
+import { DataqueryBuilder, PromQueryFormat } from "@grafana/grafana-foundation-sdk/prometheus";
+import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
+import { PanelBuilder as TablePanelBuilder } from "@grafana/grafana-foundation-sdk/table";
+import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
+
+/**
+ * The default Prometheus datasource of the bundled Grafana: kube-prometheus-stack 88.5.3
+ * provisions it with `uid: {{ .Values.grafana.sidecar.datasources.uid }}`
+ * (templates/grafana/configmaps-datasources.yaml), default `prometheus` (values.yaml
+ * `grafana.sidecar.datasources.uid`). monitoring.ts does not override it.
+ */
+export const PROMETHEUS_DATASOURCE = { type: "prometheus", uid: "prometheus" } as const;
+
+/** The dashboard variable every query filters on; every series carries the `environment` label. */
+export const ENVIRONMENT_VARIABLE = "environment";
+
+/** The matcher every selector carries: the environments picked in the variable (a regex, so "All" and multi-select work). */
+export const ENVIRONMENT_MATCHER = `${ENVIRONMENT_VARIABLE}=~"$${ENVIRONMENT_VARIABLE}"`;
+
+/** Tag of every platform dashboard; the dashboards link to each other through it. */
+export const DASHBOARD_TAG = "data-platform";
+
+/** `metric{environment=~"$environment",<more>}`. */
+export function sel(metric: string, ...matchers: string[]): string {
+  return `${metric}{${[ENVIRONMENT_MATCHER, ...matchers].join(",")}}`;
+}
+
+/** One PromQL query of a panel, with the legend Grafana shows for it. */
+export interface Query {
+  readonly expr: string;
+  readonly legend?: string;
+  /** Unit of this query's column in a table, when it differs from the panel's. */
+  readonly unit?: string;
+}
+
+/** Grafana's query ids: A, B, C... */
+const refId = (index: number): string => String.fromCharCode(65 + index);
+
+function target(query: Query, index: number, instant: boolean): DataqueryBuilder {
+  const builder = new DataqueryBuilder().datasource(PROMETHEUS_DATASOURCE).refId(refId(index)).expr(query.expr);
+  if (query.legend !== undefined) builder.legendFormat(query.legend);
+  return instant ? builder.instant().format(PromQueryFormat.Table) : builder.range();
+}
+
+export interface PanelOptions {
+  readonly title: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly queries: readonly Query[];
+  /** Grid width (of 24). @default 12 */
+  readonly width?: number;
+}
+
+export type Panel = TimeseriesPanelBuilder | StatPanelBuilder | TablePanelBuilder;
+
+/** A time series: how something evolved. */
+export function timeseries(options: PanelOptions): TimeseriesPanelBuilder {
+  const panel = new TimeseriesPanelBuilder().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 12).height(8);
+  options.queries.forEach((query, index) => panel.withTarget(target(query, index, false)));
+  return panel;
+}
+
+/** One number per environment, now. */
+export function stat(options: PanelOptions): StatPanelBuilder {
+  const panel = new StatPanelBuilder().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 6).height(5);
+  options.queries.forEach((query, index) => panel.withTarget(target(query, index, true)));
+  return panel;
+}
+
+/**
+ * A table of instant queries merged on their common labels (Grafana's `merge` transformation):
+ * one row per pipeline, one column per query.
+ */
+export function table(options: PanelOptions): TablePanelBuilder {
+  const panel = new TablePanelBuilder().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 24).height(9);
+  options.queries.forEach((query, index) => {
+    panel.withTarget(target(query, index, true));
+    // After `merge`, each instant query's value is the column `Value #<refId>`.
+    const column = `Value #${refId(index)}`;
+    panel.overrideByName(column, [{ id: "displayName", value: query.legend ?? column }, { id: "unit", value: query.unit ?? options.unit }]);
+  });
+  return panel
+    .withTransformation({ id: "merge", options: {} })
+    .withTransformation({ id: "organize", options: { excludeByName: { Time: true } } });
+}
+
+/** A titled group of panels. */
+export interface Section {
+  readonly title: string;
+  readonly panels: readonly Panel[];
+}
+
+export interface DashboardOptions {
+  /** Grafana uid: at most 40 letters, digits, `-` or `_`. */
+  readonly uid: string;
+  readonly title: string;
+  readonly description: string;
+  readonly sections: readonly Section[];
+}
+
+/**
+ * A dashboard with the environment selector (multi-select, "All" as `.*` so it also matches
+ * every environment the ops hub receives), read-only (it is provisioned from code), the last
+ * six hours refreshed every minute, and links to the other platform dashboards.
+ */
+export function dashboard(options: DashboardOptions): Dashboard {
+  const environments = new QueryVariableBuilder(ENVIRONMENT_VARIABLE)
+    .label("Environment")
+    .datasource(PROMETHEUS_DATASOURCE)
+    .query(`label_values(up, ${ENVIRONMENT_VARIABLE})`)
+    .definition(`label_values(up, ${ENVIRONMENT_VARIABLE})`)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue(".*")
+    .current({ selected: true, text: ["All"], value: ["$__all"] });
+  const builder = new DashboardBuilder(options.title)
+    .uid(options.uid)
+    .description(options.description)
+    .tags([DASHBOARD_TAG])
+    .readonly()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .time({ from: "now-6h", to: "now" })
+    .refresh("1m")
+    .timezone("browser")
+    .withVariable(environments)
+    .link(new DashboardLinkBuilder("Data platform").type(DashboardLinkType.Dashboards).tags([DASHBOARD_TAG]).asDropdown(true).includeVars(true).keepTime(true));
+  let id = 0;
+  for (const section of options.sections) {
+    builder.withRow(new RowBuilder(section.title).id(++id));
+    for (const panel of section.panels) builder.withPanel(panel.id(++id));
+  }
+  return builder.build();
+}
