@@ -51,15 +51,12 @@ export function dashboardsFor(watched: Watched): Dashboard[] {
 }
 
 /**
- * What the environment's Grafana watches. An environment that receives other environments'
- * metrics (`metrics.receiveFrom`, the ops hub) watches what they run; their specs are not in
- * reach here, so it gets every app dashboard and PostgreSQL.
+ * What the environment's Grafana watches: its own apps and databases, and in a hub those of every
+ * environment it receives metrics from (`metrics.receiveFrom`).
  */
-export function watchedBy(env: Environment): Watched {
-  const receiveFrom = (env as Environment & { readonly metrics?: { readonly receiveFrom?: readonly unknown[] } }).metrics?.receiveFrom ?? [];
-  const own: Watched = { apps: new Set(env.apps.map((app) => app.name)), databases: env.databases.length > 0 };
-  if (receiveFrom.length === 0) return own;
-  return { apps: new Set([...own.apps, ...(Object.keys(APP_DASHBOARDS) as AppName[])]), databases: true };
+export function watchedBy(env: Environment, senders: readonly Environment[] = []): Watched {
+  const envs = [env, ...senders];
+  return { apps: new Set(envs.flatMap((one) => one.apps.map((app) => app.name))), databases: envs.some((one) => one.databases.length > 0) };
 }
 
 /** The ConfigMap the sidecar loads one dashboard from. */
@@ -81,5 +78,5 @@ export function dashboardConfigMap(board: Dashboard, namespace: string): Manifes
 export function dashboardManifests(ctx: ObservabilityContext): Manifest[] {
   const grafana = ctx.env.apps.some((app) => app.name === "monitoring" && app.host !== undefined);
   if (!grafana) return [];
-  return dashboardsFor(watchedBy(ctx.env)).map((board) => dashboardConfigMap(board, ctx.namespace));
+  return dashboardsFor(watchedBy(ctx.env, ctx.senders)).map((board) => dashboardConfigMap(board, ctx.namespace));
 }
