@@ -245,11 +245,18 @@ interface StackCase {
 }
 
 const outdir = synthDefaults();
-const defaultCases: StackCase[] = environments
-  .filter((input) => stackNames(outdir).includes(`${input.name}-apps`))
-  .map((input) => {
-    const env = parseEnvironment(input);
-    return { label: `${env.name}-apps`, apps: renderedApps(stackJson(outdir, `${env.name}-apps`)), grafana: env.apps.some((a) => a.name === "monitoring" && a.host !== undefined), appNames: env.apps.map((a) => a.name) };
+const defaultEnvs = parseEnvironments(environments, undefined, specChecks);
+const defaultCases: StackCase[] = defaultEnvs
+  .filter((env) => stackNames(outdir).includes(`${env.name}-apps`))
+  .map((env) => {
+    // A hub watches the apps of the environments it receives metrics from, too.
+    const watched = [env, ...metricsLinks(env, defaultEnvs).senders];
+    return {
+      label: `${env.name}-apps`,
+      apps: renderedApps(stackJson(outdir, `${env.name}-apps`)),
+      grafana: env.apps.some((a) => a.name === "monitoring" && a.host !== undefined),
+      appNames: watched.flatMap((one) => one.apps.map((a) => a.name)),
+    };
   });
 const everyAppCases: StackCase[] = CLOUDS.map((cloud) => {
   const env = parseEnvironment(everyAppSpec(cloud, true));
@@ -257,7 +264,7 @@ const everyAppCases: StackCase[] = CLOUDS.map((cloud) => {
 });
 const cases = [...defaultCases, ...everyAppCases];
 
-describe.each(cases.map((c) => [c.label, c] as const))("%s: dashboards", (_, { apps, grafana, appNames }) => {
+describe.each(cases.map((c) => [c.label, c] as const))("%s: dashboards", (_, { apps, grafana }) => {
   const boards = provisioned(apps);
   const sidecar = sidecarOf(apps);
 
@@ -268,23 +275,29 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: dashboards", (_, { a
     expect(boards.length).toBeGreaterThanOrEqual(grafana ? 3 : 0);
   });
 
-  it.runIf(grafana)("has the data journey, cluster, ingress and PostgreSQL dashboards, and one per app that runs here (none for an app that does not)", () => {
+});
+
+describe.each(cases.filter((c) => c.grafana).map((c) => [c.label, c] as const))("%s: dashboards in its Grafana", (_, { apps, appNames }) => {
+  const boards = provisioned(apps);
+  const sidecar = sidecarOf(apps);
+
+  it("has the data journey, cluster, ingress and PostgreSQL dashboards, and one per app that runs here (none for an app that does not)", () => {
     const uids = boards.map((p) => p.board.uid);
     expect(uids).toEqual(expect.arrayContaining(["dp-data-journey", "dp-traefik", "dp-cluster"]));
     for (const [app, uid] of [["airflow", "dp-airflow"], ["airbyte", "dp-airbyte"], ["datahub", "dp-datahub-gms"]] as const) expect(uids.includes(uid)).toBe(appNames.includes(app));
   });
 
-  it.runIf(grafana)("labels, places and files every dashboard ConfigMap as the sidecar is configured (label, namespace, folder annotation)", () => {
+  it("labels, places and files every dashboard ConfigMap as the sidecar is configured (label, namespace, folder annotation)", () => {
     if (!sidecar) throw new Error("no sidecar");
     expect(boards.flatMap(({ located }) => sidecarProblems(sidecar, located.object, located.object.metadata.namespace ?? located.releaseNamespace))).toEqual([]);
   });
 
-  it.runIf(grafana)("gives every dashboard the environment variable, the provisioned Prometheus datasource, and queries that parse, filter on the environment and read only catalogued metrics", () => {
+  it("gives every dashboard the environment variable, the provisioned Prometheus datasource, and queries that parse, filter on the environment and read only catalogued metrics", () => {
     if (!sidecar) throw new Error("no sidecar");
     expect(boards.flatMap(({ board }) => dashboardProblems(board, sidecar.datasourceUid))).toEqual([]);
   });
 
-  it.runIf(grafana)("uses uids Grafana accepts, unique in this Grafana; each ConfigMap fits Kubernetes' 1 MiB and carries nothing Terraform would interpolate", () => {
+  it("uses uids Grafana accepts, unique in this Grafana; each ConfigMap fits Kubernetes' 1 MiB and carries nothing Terraform would interpolate", () => {
     expect(uidProblems(boards.map((p) => p.board.uid))).toEqual([]);
     expect(boards.flatMap(({ located, data }) => [...configMapSizeProblems(String(located.object.metadata.name), data), ...Object.values(data).flatMap((text) => terraformTemplateProblems(String(located.object.metadata.name), text))])).toEqual([]);
   });

@@ -12,8 +12,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Testing } from "cdktf";
 import { parser } from "@prometheus-io/lezer-promql";
+import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AWS_DATABASE_INSTANCE_CLASSES } from "../../constructs/aws/sizes";
 import { AZURE_POSTGRES_SKUS } from "../../constructs/azure/sizes";
@@ -21,11 +21,9 @@ import { GCP_DATABASE_TIERS } from "../../constructs/gcp/sizes";
 import { DATABASE_SERVER_LABEL, DATA_QUALITY_STATSD_MAPPINGS, METRICS, METRIC_NAMES, type MetricComponent } from "../../constructs/apps/observability/metrics";
 import { databaseVcpus, isAlert, ruleGroups, storageCeilingGiB, type AlertRule } from "../../constructs/apps/observability/rules";
 import { SIZES, SIZE_SHAPES } from "../../constructs/core/sizes";
-import { CLOUDS, parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
-import { environments } from "../../environments";
-import { AppsStack } from "../../stacks/apps";
+import { CLOUDS, metricsLinks, parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { InfraStack } from "../../stacks/infra";
-import { everyAppSpec } from "../support/fixtures";
+import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
 import { renderedApps, type KubeObject } from "../support/kubernetes/objects";
 
@@ -45,17 +43,19 @@ interface Case {
   readonly objects: ReturnType<typeof renderedApps>;
   readonly rules: readonly RenderedRule[];
   readonly airflowValues?: Record<string, unknown>;
+  /** The Grafana alerts link to: the environment's own, else its metrics hub's. */
+  readonly grafanaHost?: string;
 }
 
-function synthesizedCase(label: string, input: EnvironmentInput): Case {
-  const env = parseEnvironment(input);
-  const objects = renderedApps(Testing.synth(new AppsStack(Testing.app(), env)));
+function synthesizedCase(label: string, env: Environment, all: readonly Environment[] = [env]): Case {
+  const objects = renderedApps(synthApps(env, all));
   const prometheusRules = objects.objects.map((located) => located.object).filter((object): object is KubeObject => object.kind === "PrometheusRule");
   const rules = prometheusRules.flatMap((object) =>
     ((object.spec as { groups: { name: string; rules: Omit<RenderedRule, "group">[] }[] }).groups ?? []).flatMap((group) => group.rules.map((rule) => ({ ...rule, group: group.name }))),
   );
   const airflow = objects.releases.find((release) => release.chart === "airflow");
-  return { label, env, objects, rules, airflowValues: airflow?.values };
+  const grafanaHost = env.apps.find((app) => app.name === "monitoring")?.host ?? metricsLinks(env, all).hub?.host;
+  return { label, env, objects, rules, airflowValues: airflow?.values, grafanaHost };
 }
 
 const everyApp = (cloud: (typeof CLOUDS)[number], production: boolean): EnvironmentInput => {
@@ -64,9 +64,10 @@ const everyApp = (cloud: (typeof CLOUDS)[number], production: boolean): Environm
   return { ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, readReplicas: 1 })) };
 };
 
+const defaults = defaultEnvironments();
 const cases: Case[] = [
-  ...environments.map((input) => synthesizedCase(`${input.name} (environments/)`, input)),
-  ...CLOUDS.flatMap((cloud) => [false, true].map((production) => synthesizedCase(`every app on ${cloud}${production ? " in production" : ""}`, everyApp(cloud, production)))),
+  ...defaults.map((env) => synthesizedCase(`${env.name} (environments/)`, env, defaults)),
+  ...CLOUDS.flatMap((cloud) => [false, true].map((production) => synthesizedCase(`every app on ${cloud}${production ? " in production" : ""}`, parseEnvironment(everyApp(cloud, production))))),
 ];
 
 /** Syntax errors of a PromQL expression, as the Prometheus project's parser reports them. */
@@ -142,7 +143,7 @@ describe("the PromQL checks themselves", () => {
   });
 });
 
-describe.each(cases.map((c) => [c.label, c] as const))("rules of %s", (_, { env, objects, rules }) => {
+describe.each(cases.map((c) => [c.label, c] as const))("rules of %s", (_, { env, objects, rules, grafanaHost }) => {
   const alerts = rules.filter((rule) => rule.alert !== undefined);
   const recorded = new Set(rules.flatMap((rule) => (rule.record ? [rule.record] : [])));
 
@@ -170,7 +171,7 @@ describe.each(cases.map((c) => [c.label, c] as const))("rules of %s", (_, { env,
   });
 
   it("gives every alert a routable severity, a summary naming the environment, a one-line runbook and a dashboard link where Grafana has a host", () => {
-    const host = env.apps.find((app) => app.name === "monitoring")?.host;
+    const host = grafanaHost;
     const problems = alerts.flatMap((rule) => {
       const found: string[] = [];
       if (!["critical", "warning"].includes(rule.labels?.severity ?? "")) found.push("severity is not critical or warning");

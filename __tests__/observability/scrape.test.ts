@@ -9,16 +9,15 @@
  *   (names as postgres_exporter v0.20.1 registers them), over TLS, as a pg_monitor-only role.
  * Each rule has a case it must reject.
  */
-import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { OTLP_ENDPOINTS, OTEL_COLLECTOR_RELEASE } from "../../constructs/apps/observability/collector";
 import { MONITORING_ROLE, POSTGRES_EXPORTER_COLLECTORS } from "../../constructs/apps/observability/postgres";
-import { COMPONENT_LABEL, DATABASE_LABEL } from "../../constructs/apps/observability/scrape";
-import { CLOUDS, parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
+import { COMPONENT_LABEL } from "../../constructs/apps/observability/scrape";
+import { DATABASE_SERVER_LABEL as DATABASE_LABEL } from "../../constructs/apps/observability/metrics";
+import { CLOUDS, parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { environments } from "../../environments";
-import { AppsStack } from "../../stacks/apps";
 import { loadChart, mergeValues, schemaErrors, unknownPaths } from "../support/chart-contract";
-import { everyAppSpec } from "../support/fixtures";
+import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { chartPods } from "../support/kubernetes/chart-pods";
 import { serviceMonitorMatches, stackServices, type RenderedService } from "../support/kubernetes/chart-services";
 import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
@@ -33,14 +32,15 @@ interface Case {
   readonly apps: RenderedApps;
 }
 
-function synth(label: string, input: EnvironmentInput): Case {
-  const env = parseEnvironment(input);
-  const text = Testing.synth(new AppsStack(Testing.app(), env));
+function synth(label: string, input: EnvironmentInput, all?: readonly Environment[]): Case {
+  const env = all?.find((one) => one.name === input.name) ?? parseEnvironment(input);
+  const text = synthApps(env, all);
   return { label, input, env, text, apps: renderedApps(text) };
 }
 
+const defaults = defaultEnvironments();
 const cases: Case[] = [
-  ...environments.map((input) => synth(input.name, input)),
+  ...environments.map((input) => synth(input.name, input, defaults)),
   ...CLOUDS.flatMap((cloud) => [false, true].map((production) => synth(`every app on ${cloud}${production ? " in production" : ""}`, everyAppSpec(cloud, production)))),
 ];
 

@@ -1,3 +1,8 @@
+import { Testing } from "cdktf";
+import { parseEnvironments, type Environment } from "../../constructs/core/spec";
+import { environments, environmentSource } from "../../environments";
+import { AppsStack } from "../../stacks/apps";
+import { specChecks } from "../../stacks/app";
 import type { Cloud, EnvironmentInput } from "../../constructs/core/spec";
 
 /** A complete, valid non-production AWS spec that tests copy and change one field of. */
@@ -60,4 +65,14 @@ export function everyAppSpec(cloud: Cloud, production: boolean): EnvironmentInpu
       { name: "monitoring", host: "monitoring.data.example.com" },
     ],
   };
+}
+
+/** The default environments, parsed together as `npm run synth` does (metrics links resolve across them). */
+export function defaultEnvironments(): Environment[] {
+  return parseEnvironments(environments, environmentSource, specChecks);
+}
+
+/** The apps stack of `env`, synthesized in memory among `all` (the environments its metrics links name). */
+export function synthApps(env: Environment, all: readonly Environment[] = [env]): string {
+  return Testing.synth(new AppsStack(Testing.app(), env, { environments: all }));
 }

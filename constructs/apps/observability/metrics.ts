@@ -50,8 +50,8 @@ export interface MetricDefinition {
 
 /**
  * The label every postgres_exporter series carries naming the spec database (server) it was
- * scraped from. The exporter itself knows no such name: the scrape configuration (helper A's
- * ServiceMonitor/PodMonitor) sets it as a target label, one exporter per database server.
+ * scraped from. The exporter itself knows no such name: the ServiceMonitor of each exporter
+ * (scrape.ts) sets it as a target label, one exporter per database server.
  */
 export const DATABASE_SERVER_LABEL = "database_server";
 

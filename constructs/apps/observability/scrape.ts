@@ -20,12 +20,11 @@ import { DATAHUB_RELEASE } from "../datahub";
 import type { Manifest } from "../helm";
 import { OTEL_COLLECTOR_PORTS, OTEL_COLLECTOR_RELEASE } from "./collector";
 import type { ObservabilityContext } from "./index";
+import { DATABASE_SERVER_LABEL } from "./metrics";
 import { exporterLabels, POSTGRES_EXPORTER_NAME, POSTGRES_EXPORTER_PORT, postgresManifests } from "./postgres";
 
 /** The label every scraped series carries with its component's name. */
 export const COMPONENT_LABEL = "platform_component";
-/** The label PostgreSQL series carry with the spec's database name. */
-export const DATABASE_LABEL = "database";
 
 export interface ScrapeEndpoint {
   /** The Service's port name. */
@@ -147,7 +146,7 @@ export function scrapeTargets(ctx: ObservabilityContext): ScrapeTarget[] {
 function serviceMonitor(ctx: ObservabilityContext, target: ScrapeTarget): Manifest {
   const relabelings = [
     { action: "replace", targetLabel: COMPONENT_LABEL, replacement: target.component },
-    ...(target.database === undefined ? [] : [{ action: "replace", targetLabel: DATABASE_LABEL, replacement: target.database }]),
+    ...(target.database === undefined ? [] : [{ action: "replace", targetLabel: DATABASE_SERVER_LABEL, replacement: target.database }]),
   ];
   return {
     apiVersion: "monitoring.coreos.com/v1",
