@@ -11,6 +11,8 @@
  * - Traefik's reading of the users Secret and the ingress annotations, ESO's template engine,
  *   PromQL with the Prometheus project's parser.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Testing } from "cdktf";
 import Ajv from "ajv";
 import { parser } from "@prometheus-io/lezer-promql";
@@ -325,6 +327,16 @@ describe("the metrics hub of the default environments", () => {
       expect(at(spec, "tsdb.outOfOrderTimeWindow")).toMatch(/^\d+m$/);
       expect(spec.replicas).toBe(1);
       expect(at(stack.monitoring, "prometheus.podDisruptionBudget.enabled")).toBe(false);
+    }
+  });
+
+  it("README states the hub's size as synthesized", () => {
+    const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+    for (const hub of hubs) {
+      const spec = prometheusSpec(hub);
+      const memoryGiB = Number(/^(\d+)Mi$/.exec(String(at(spec, "resources.limits.memory")))?.[1]) / 1024;
+      const diskGiB = Number(/^(\d+)Gi$/.exec(String(at(spec, "storageSpec.volumeClaimTemplate.spec.resources.requests.storage")))?.[1]);
+      expect(readme).toContain(`${memoryGiB} GiB of memory and ${diskGiB} GiB of disk`);
     }
   });
 

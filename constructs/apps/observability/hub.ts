@@ -241,7 +241,7 @@ export function environmentLabelValues(env: Environment): { prometheusSpec: Reco
  *   heartbeat. No disruption budget, which would block every node drain with one replica.
  * - alerts of the senders' series are not sent from the hub: the hub evaluates the default rules
  *   over every series it holds, and a sender already alerts on its own; its alerts keep their
- *   `environment` (an external label is only added when absent: notifier.go), so relabelling
+ *   `environment` (an external label is only added when absent: notifier/alert.go `relabelAlerts`), so relabelling
  *   drops those that name a sender. The hub's per-sender rules label their alerts with the hub's
  *   own environment (and `sender`), so they pass.
  */
