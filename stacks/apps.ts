@@ -59,6 +59,7 @@ export class AppsStack extends TerraformStack {
           allowVolumeExpansion: true,
         })
       : undefined;
+    const links = metricsLinks(env, options.environments ?? [env]);
     const addons = new PlatformAddons(this, "addons", { env, services });
     // Every release may claim volumes: none installs before the default class exists.
     const ready = [...addons.ready, ...(storageClass ? [storageClass] : [])];
@@ -70,7 +71,7 @@ export class AppsStack extends TerraformStack {
     let monitoringRelease: ITerraformDependable[] = [];
     for (const app of [monitoring, ...env.apps.filter((a) => a.name !== "monitoring")]) {
       const binding = app === monitoring && !listed ? NO_CLOUD_IDENTITY : services.workloadBinding(app.name);
-      const ctx = this.appContext(env, app, services, binding);
+      const ctx = { ...this.appContext(env, app, services, binding), ...(app === monitoring ? { metricsLinks: links } : {}) };
       const releases = APP_RENDERERS[ctx.app](ctx);
       const wiring = new AppWiring(this, `${ctx.app}-wiring`, {
         app: ctx.app,
@@ -98,7 +99,7 @@ export class AppsStack extends TerraformStack {
       }
       if (app === monitoring) monitoringRelease = previous;
     }
-    new Observability(this, "observability", { env, services, links: metricsLinks(env, options.environments ?? [env]), dependsOn: monitoringRelease });
+    new Observability(this, "observability", { env, services, links, dependsOn: monitoringRelease });
   }
 
   private databaseSpec(env: Environment, name: string) {

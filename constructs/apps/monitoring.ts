@@ -17,6 +17,7 @@ import {
   platformServiceAccount,
   spotTolerations,
 } from "./common";
+import { environmentLabelValues, hubPrometheusValues, hubSizing, remoteWriteSpec } from "./observability/hub";
 
 /** kube-prometheus-stack 88.5.3 (Prometheus Operator v0.93.1, bundles Grafana chart 12.11.1). */
 export const KUBE_PROMETHEUS_STACK_CHART: ChartRef = {
@@ -63,16 +64,41 @@ export const MONITORING_GRAFANA_SECRET: GeneratedSecret = grafanaSecret("monitor
  * TSDB deletes old blocks before the disk fills (WAL and compaction need headroom).
  */
 interface PrometheusStorage {
-  readonly retention: string;
-  readonly retentionSize: string;
-  readonly volume: string;
+  readonly retentionDays: number;
+  readonly volumeGiB: number;
 }
 
-/** Production keeps 30 days on 100 GiB; other environments 7 days on 20 GiB. */
+/** Production keeps 30 days on 100 GiB; other environments 7 days on 20 GiB. A metrics hub adds what its senders need. */
 const PROMETHEUS_STORAGE: Readonly<Record<"production" | "other", PrometheusStorage>> = {
-  production: { retention: "30d", retentionSize: "90GiB", volume: "100Gi" },
-  other: { retention: "7d", retentionSize: "18GiB", volume: "20Gi" },
+  production: { retentionDays: 30, volumeGiB: 100 },
+  other: { retentionDays: 7, volumeGiB: 20 },
 };
+
+/** `retentionSize` 10% under the volume (rounded down to whole GiB). */
+const retentionSize = (volumeGiB: number) => `${Math.floor(volumeGiB * 0.9)}GiB`;
+
+/** A memory quantity in Mi or Gi, in MiB. */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(quantity);
+  if (!match) throw new RangeError(`not a memory quantity in Mi or Gi: ${quantity}`);
+  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
+}
+
+/** A CPU quantity ("500m", "1", "1.5"), in millicores. */
+function millicores(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(m?)$/.exec(quantity);
+  if (!match) throw new RangeError(`not a CPU quantity: ${quantity}`);
+  return match[2] === "m" ? Number(match[1]) : Number(match[1]) * 1000;
+}
+
+/** Prometheus resources grown by what a metrics hub receives (request and limit alike: memory is not overcommitted). */
+function withHubLoad(base: Resources, memoryMiB: number, cpuMillis: number): Resources {
+  const memory = `${mebibytes(base.limits.memory) + memoryMiB}Mi`;
+  return {
+    requests: { cpu: `${millicores(base.requests.cpu) + cpuMillis}m`, memory },
+    limits: { ...(base.limits.cpu === undefined ? {} : { cpu: `${millicores(base.limits.cpu) + cpuMillis}m` }), memory },
+  };
+}
 
 /** Alertmanager keeps only silences and the notification log: 2 GiB is plenty. */
 const ALERTMANAGER_VOLUME = "2Gi";
@@ -172,6 +198,13 @@ function renderGrafana(ctx: AppContext): Record<string, unknown> {
 export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
   const storage = PROMETHEUS_STORAGE[ctx.env.production ? "production" : "other"];
   const platformAccount = platformServiceAccount(ctx);
+  // The metrics hub link (observability/hub.ts): every environment labels its series with its
+  // name; a sender remote-writes to its hub; a hub receives, sized for its senders.
+  const links = ctx.metricsLinks ?? { senders: [] };
+  const receives = links.senders.length > 0;
+  const hubLoad = hubSizing(links.senders, storage.retentionDays);
+  const volumeGiB = storage.volumeGiB + hubLoad.volumeGiB;
+  const labelled = environmentLabelValues(ctx.env);
   const values: Record<string, unknown> = {
     fullnameOverride: MONITORING_RELEASE,
     /** The chart installs the Prometheus Operator CRDs; nothing else in the platform does. */
@@ -185,16 +218,21 @@ export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRele
     kubeScheduler: { enabled: false },
     kubeControllerManager: { enabled: false },
     kubeProxy: { enabled: false },
+    defaultRules: labelled.defaultRules,
     prometheus: {
       serviceAccount: platformAccount,
-      podDisruptionBudget: { enabled: ctx.disruptionBudgets, minAvailable: 1 },
+      // A hub runs one receiving replica (hubPrometheusValues): a budget of one would block every drain.
+      podDisruptionBudget: { enabled: ctx.disruptionBudgets && !receives, minAvailable: 1 },
       prometheusSpec: {
         replicas: ctx.replicas,
-        retention: storage.retention,
-        retentionSize: storage.retentionSize,
-        storageSpec: persistentVolume(storage.volume),
-        resources: ctx.resources(BASE_RESOURCES.prometheus),
+        retention: `${storage.retentionDays}d`,
+        retentionSize: retentionSize(volumeGiB),
+        storageSpec: persistentVolume(`${volumeGiB}Gi`),
+        resources: receives ? withHubLoad(ctx.resources(BASE_RESOURCES.prometheus), hubLoad.memoryMiB, hubLoad.cpuMillis) : ctx.resources(BASE_RESOURCES.prometheus),
         podMetadata: { labels: identityPodLabels(ctx) },
+        ...labelled.prometheusSpec,
+        ...(links.hub ? { remoteWrite: [remoteWriteSpec(links.hub)] } : {}),
+        ...(receives ? hubPrometheusValues(links.senders) : {}),
         /**
          * Pick up ServiceMonitors, PodMonitors, rules, probes and scrape configs from every
          * release in the cluster, not only those labelled with this release's name, so apps

@@ -3,7 +3,7 @@
  * Helm release description: they never import a cloud folder and never see a credential.
  */
 import type { AppName } from "../core/apps";
-import type { Cloud, Environment } from "../core/spec";
+import type { Cloud, Environment, MetricsHubLink } from "../core/spec";
 import type { Size } from "../core/sizes";
 
 /** A Helm chart, pinned. */
@@ -97,6 +97,12 @@ export interface AppContext {
    * single scheduler) get none and so run on on-demand nodes only.
    */
   readonly spotTolerations: readonly Toleration[];
+  /**
+   * The environment's metrics links (`metrics` in the spec, resolved among all environments):
+   * the hub it remote-writes to, the senders it receives from. Only the monitoring renderer reads
+   * it. @default no link
+   */
+  readonly metricsLinks?: { readonly hub?: MetricsHubLink; readonly senders: readonly Environment[] };
 }
 
 /**

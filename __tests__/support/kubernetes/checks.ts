@@ -147,6 +147,7 @@ const CRD_RELEASES: Readonly<Record<string, string>> = {
   "generators.external-secrets.io": "external-secrets",
   "cert-manager.io": "cert-manager",
   "monitoring.coreos.com": "monitoring",
+  "traefik.io": "traefik",
 };
 
 /**

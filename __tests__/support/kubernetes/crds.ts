@@ -22,6 +22,7 @@ import { parseAllDocuments } from "yaml";
 import { isMap } from "../values";
 import type { KubeObject, Located } from "./objects";
 import { CORE_GROUPS } from "./openapi";
+import { ENCODED_CRDS } from "./encoded-crds";
 
 export const CRDS_DIR = resolve(process.env.PLATFORM_CRDS_DIR ?? join(__dirname, "..", "..", "..", "..", "shared", "crds"));
 
@@ -105,19 +106,21 @@ export function customResourceDefinitions(dir = CRDS_DIR): Map<string, CustomRes
   if (loaded && dir === CRDS_DIR) return loaded;
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: re2 } });
   const crds = new Map<string, CustomResourceDefinition>();
-  for (const file of readdirSync(dir).filter((name) => name.endsWith(".yaml")).sort()) {
-    for (const document of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
-      const crd = document.toJS({ maxAliasCount: -1 }) as { kind?: string; spec?: Schema } | null;
-      if (crd?.kind !== "CustomResourceDefinition" || !crd.spec) continue;
-      const spec = crd.spec as { group: string; scope: string; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: Schema } }[] };
-      const versions = new Map<string, ServedVersion | "not served">();
-      for (const version of spec.versions) {
-        const schema = version.schema.openAPIV3Schema;
-        versions.set(version.name, version.served ? { validate: ajv.compile(toJsonSchema(schema)), rules: celRules(schema) } : "not served");
-      }
-      crds.set(`${spec.group}/${spec.names.kind}`, { group: spec.group, kind: spec.names.kind, namespaced: spec.scope === "Namespaced", versions });
+  const add = (crd: { kind?: string; spec?: Schema } | null) => {
+    if (crd?.kind !== "CustomResourceDefinition" || !crd.spec) return;
+    const spec = crd.spec as { group: string; scope: string; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: Schema } }[] };
+    const versions = new Map<string, ServedVersion | "not served">();
+    for (const version of spec.versions) {
+      const schema = version.schema.openAPIV3Schema;
+      versions.set(version.name, version.served ? { validate: ajv.compile(toJsonSchema(schema)), rules: celRules(schema) } : "not served");
     }
+    crds.set(`${spec.group}/${spec.names.kind}`, { group: spec.group, kind: spec.names.kind, namespaced: spec.scope === "Namespaced", versions });
+  };
+  for (const file of readdirSync(dir).filter((name) => name.endsWith(".yaml")).sort()) {
+    for (const document of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) add(document.toJS({ maxAliasCount: -1 }) as { kind?: string; spec?: Schema } | null);
   }
+  // CRDs not in ../shared, encoded here from their upstream source (each file cites it).
+  for (const crd of ENCODED_CRDS) add(crd);
   if (dir === CRDS_DIR) loaded = crds;
   return crds;
 }
