@@ -404,13 +404,13 @@ describe("the metrics hub of the default environments", () => {
 
   it("alerts on the link on both sides: senders when writing fails or lags, the hub per sender when its series stop; valid PromQL, known metrics, severity, summary and runbook", () => {
     for (const sender of senders) {
-      const rules = rulesOf(named(sender, "PrometheusRule", "metrics-hub-sender"));
+      const rules = rulesOf(named(sender, "PrometheusRule", "platform-metrics-hub-sender"));
       expect(rules.map((rule) => rule.alert)).toEqual(["MetricsHubWriteFailing", "MetricsHubWriteBehind"]);
       const queue = String(list<Values>(prometheusSpec(sender).remoteWrite)[0]?.name);
       for (const rule of rules) expect(rule.expr).toContain(`remote_name="${queue}"`);
     }
     for (const hub of hubs) {
-      const rules = rulesOf(named(hub, "PrometheusRule", "metrics-hub-senders"));
+      const rules = rulesOf(named(hub, "PrometheusRule", "platform-metrics-hub-senders"));
       const links = hub.env.metrics?.receiveFrom ?? [];
       expect(rules.map((rule) => rule.labels?.sender)).toEqual(links.map((link) => link.environment));
       // The hub drops alerts naming a sender (each sender alerts locally); these name the hub, so they pass.
@@ -422,13 +422,13 @@ describe("the metrics hub of the default environments", () => {
       }
       expect(rules.find((rule) => rule.labels?.sender === "prod")?.labels?.severity).toBe("critical");
     }
-    const all = [...senders.map((stack) => named(stack, "PrometheusRule", "metrics-hub-sender")), ...hubs.map((stack) => named(stack, "PrometheusRule", "metrics-hub-senders"))].flatMap(rulesOf);
+    const all = [...senders.map((stack) => named(stack, "PrometheusRule", "platform-metrics-hub-sender")), ...hubs.map((stack) => named(stack, "PrometheusRule", "platform-metrics-hub-senders"))].flatMap(rulesOf);
     expect(all.length).toBe(senders.length * 2 + senders.length);
     for (const rule of all) {
       expect(syntaxErrors(rule.expr)).toEqual([]);
       expect(metricNames(rule.expr).filter((name) => !LINK_METRICS.has(name))).toEqual([]);
       expect(["critical", "warning"]).toContain(rule.labels?.severity);
-      expect(rule.annotations?.summary).toMatch(/^[a-z][a-z0-9-]*: /);
+      expect(rule.annotations?.summary).toMatch(/^\[[a-z][a-z0-9-]*\] /);
       expect(rule.annotations?.runbook).toBeTruthy();
     }
     expect(syntaxErrors("absent_over_time(up{environment=\"prod\"[10m])")).not.toEqual([]);

@@ -81,6 +81,30 @@ function syntaxErrors(expr: string): string[] {
   return errors;
 }
 
+/**
+ * What keeps a rule to its own environment when a metrics hub also holds its senders' series
+ * (every series carries `environment`): aggregations and one-to-one matching keep the label
+ * (`by`/`on` name it, `without`/`ignoring` do not drop it, no bare `sum(...)`), and `absent()`
+ * names the environment it expects series from.
+ */
+function environmentProblems(expr: string): string[] {
+  const problems: string[] = [];
+  const tree = parser.parse(expr);
+  const text = (from: number, to: number) => expr.slice(from, to);
+  tree.iterate({
+    enter(node) {
+      if (node.name === "AggregateExpr" && node.node.getChild("AggregateModifier") === null) problems.push(`aggregation without by/without drops environment: ${text(node.from, node.to)}`);
+      if (node.name === "AggregateModifier" || node.name === "MatchingModifierClause") {
+        const labels = (node.node.getChild("GroupingLabels")?.getChildren("LabelName") ?? []).map((label) => text(label.from, label.to));
+        const keeps = node.node.getChild("By") !== null || node.node.getChild("On") !== null;
+        if (keeps !== labels.includes("environment")) problems.push(`${text(node.from, node.to)} drops environment`);
+      }
+      if (node.name === "FunctionCall" && /^absent(_over_time)?\(/.test(text(node.from, node.to)) && !/environment="[^"]+"/.test(text(node.from, node.to))) problems.push(`${text(node.from, node.to)} does not name its environment`);
+    },
+  });
+  return problems;
+}
+
 interface Selector {
   readonly name?: string;
   readonly text: string;
@@ -185,9 +209,30 @@ describe.each(cases.map((c) => [c.label, c] as const))("rules of %s", (_, { env,
     expect(problems).toEqual([]);
   });
 
-  it("names each alert once (per database for database alerts)", () => {
-    const keys = alerts.map((rule) => `${rule.alert}${/database_server="([^"]+)"/.exec(rule.expr)?.[0] ?? ""}`);
+  it("keeps every rule to its own environment, as a metrics hub that also holds its senders' series needs", () => {
+    expect(rules.flatMap((rule) => environmentProblems(rule.expr))).toEqual([]);
+  });
+
+  it("names each alert once (per database for database alerts, per sender for the hub's)", () => {
+    const keys = alerts.map((rule) => `${rule.alert}${/database_server="([^"]+)"/.exec(rule.expr)?.[0] ?? ""}${rule.labels?.sender ?? ""}`);
     expect(keys.filter((key, index) => keys.indexOf(key) !== index)).toEqual([]);
+  });
+});
+
+describe("the environment rule rejects what would mix environments on a hub", () => {
+  it.each([
+    ["sum(rate(x[5m])) > 0", "aggregation without by/without"],
+    ["sum by (dag_id) (x) > 0", "drops environment"],
+    ["max without (environment) (x)", "drops environment"],
+    ["a / on (server) b", "drops environment"],
+    ["a / ignoring (environment) b", "drops environment"],
+    ["absent(pg_up{database_server=\"main\"})", "does not name its environment"],
+  ])("%s", (expr, problem) => {
+    expect(environmentProblems(expr).join("; ")).toContain(problem);
+  });
+
+  it("accepts aggregations that keep the label", () => {
+    expect(environmentProblems('sum by (environment, dag_id) (x) / on (environment, dag_id) max without (pod) (y) or absent(up{environment="prod"})')).toEqual([]);
   });
 });
 

@@ -31,12 +31,12 @@ import { INGRESS_CLASS } from "../addons";
 import type { Manifest } from "../helm";
 import type { ObservabilityContext } from "./index";
 import { cloudSecretManifests } from "./secrets";
+import { ENVIRONMENT_LABEL } from "./metrics";
+import { DASHBOARDS, renderRuleGroups, type RuleGroup } from "./rules";
 
 /** The path Prometheus serves its remote-write receiver at (web/api/v1/api.go `r.Post("/write", ...)` under `/api/v1`). */
 export const REMOTE_WRITE_PATH = "/api/v1/write";
 
-/** Label every series of an environment carries, locally and at the hub; also an external label, so alerts name it. */
-export const ENVIRONMENT_LABEL = "environment";
 
 /** The Prometheus service kube-prometheus-stack creates (`<fullname>-prometheus`, port `prometheus.service.port`): the receiver's backend. */
 export const HUB_PROMETHEUS_SERVICE = { name: "monitoring-prometheus", port: 9090 } as const;
@@ -255,15 +255,6 @@ export function hubPrometheusValues(senders: readonly Environment[]): Record<str
   };
 }
 
-/** Alert rule annotations and labels in the convention of rules.ts: severity, summary (environment first), runbook. */
-interface LinkAlert {
-  readonly alert: string;
-  readonly expr: string;
-  readonly for: string;
-  readonly labels: Record<string, string>;
-  readonly annotations: { summary: string; runbook: string };
-}
-
 /**
  * A sender's rules on its link to the hub, from the remote-write queue's own metrics
  * (Prometheus v3.14.0 storage/remote/queue_manager.go `newQueueManagerMetrics`, namespace
@@ -271,30 +262,33 @@ interface LinkAlert {
  * and `url`): samples the hub refuses, and a queue that falls behind. Both are warnings: the hub
  * is a view, and this environment's alerting does not depend on it.
  */
-export function senderRules(env: Environment, hub: MetricsHubLink): LinkAlert[] {
+export function senderRules(hub: MetricsHubLink): RuleGroup {
   const queue = `remote_name="${remoteWriteName(hub)}"`;
-  return [
-    {
-      alert: "MetricsHubWriteFailing",
-      expr: `sum by (pod) (rate(prometheus_remote_storage_samples_failed_total{${queue}}[5m])) > 0`,
-      for: "15m",
-      labels: { severity: "warning" },
-      annotations: {
-        summary: `${env.name}: the metrics hub ${hub.environment} refuses samples from {{ $labels.pod }} ({{ $value | humanize }}/s)`,
+  return {
+    name: "metrics-hub-sender",
+    rules: [
+      {
+        alert: "MetricsHubWriteFailing",
+        expr: `sum by (${ENVIRONMENT_LABEL}, pod) (rate(prometheus_remote_storage_samples_failed_total{${queue}}[5m])) > 0`,
+        for: "15m",
+        severity: "warning",
+        meaning: `The metrics hub ${hub.environment} refuses this environment's samples: its Grafana shows a gap; alerting here is unaffected.`,
+        summary: `the metrics hub ${hub.environment} refuses samples from {{ $labels.pod }} ({{ $value | humanize }}/s)`,
         runbook: `Read the failures in the logs of {{ $labels.pod }} (remote_name ${remoteWriteName(hub)}): 401 means the password in ${hub.passwordSecret} differs from the hub's copy; 400 out-of-order or too-old samples mean clocks or the hub's out-of-order window.`,
+        dashboard: DASHBOARDS.cluster,
       },
-    },
-    {
-      alert: "MetricsHubWriteBehind",
-      expr: `max by (pod) (prometheus_remote_storage_queue_highest_timestamp_seconds{${queue}} - prometheus_remote_storage_queue_highest_sent_timestamp_seconds{${queue}}) > 300`,
-      for: "15m",
-      labels: { severity: "warning" },
-      annotations: {
-        summary: `${env.name}: metrics reach the hub ${hub.environment} {{ $value | humanizeDuration }} late from {{ $labels.pod }}`,
+      {
+        alert: "MetricsHubWriteBehind",
+        expr: `max by (${ENVIRONMENT_LABEL}, pod) (prometheus_remote_storage_queue_highest_timestamp_seconds{${queue}} - prometheus_remote_storage_queue_highest_sent_timestamp_seconds{${queue}}) > 300`,
+        for: "15m",
+        severity: "warning",
+        meaning: `Metrics reach the hub ${hub.environment} late or not at all (the hub or the way to it is down); alerting here is unaffected.`,
+        summary: `metrics reach the hub ${hub.environment} {{ $value | humanizeDuration }} late from {{ $labels.pod }}`,
         runbook: `Check that https://${hub.host}${REMOTE_WRITE_PATH} answers from this cluster (DNS, certificate, the hub's Prometheus running); samples older than ${QUEUE_CONFIG.sampleAgeLimit} are dropped, the hub shows a gap for them.`,
+        dashboard: DASHBOARDS.cluster,
       },
-    },
-  ];
+    ],
+  };
 }
 
 /**
@@ -304,25 +298,20 @@ export function senderRules(env: Environment, hub: MetricsHubLink): LinkAlert[] 
  * outside); a warning otherwise. The alert carries the hub's environment and `sender`, so the
  * hub's alert relabelling (which drops alerts naming a sender) lets it through.
  */
-export function hubRules(hub: Environment, senders: readonly Environment[]): LinkAlert[] {
-  return senders.map((sender) => ({
-    alert: "MetricsHubSenderSilent",
-    expr: `absent_over_time(up{${ENVIRONMENT_LABEL}="${sender.name}"}[10m])`,
-    for: "5m",
-    labels: { severity: sender.production ? "critical" : "warning", [ENVIRONMENT_LABEL]: hub.name, sender: sender.name },
-    annotations: {
-      summary: `${hub.name}: no metrics from ${sender.name} for 15 minutes`,
-      runbook: `Look at ${sender.name}'s MetricsHubWrite* alerts and its Prometheus pods; if the cluster itself is unreachable, its own alerts cannot reach you either.`,
-    },
-  }));
-}
-
-function ruleManifest(ctx: ObservabilityContext, name: string, group: string, rules: readonly LinkAlert[]): Manifest {
+export function hubRules(hub: Environment, senders: readonly Environment[]): RuleGroup {
   return {
-    apiVersion: "monitoring.coreos.com/v1",
-    kind: "PrometheusRule",
-    metadata: { name, namespace: ctx.namespace },
-    spec: { groups: [{ name: group, rules: rules.map((rule) => ({ alert: rule.alert, expr: rule.expr, for: rule.for, labels: { ...rule.labels }, annotations: { ...rule.annotations } })) }] },
+    name: "metrics-hub-senders",
+    rules: senders.map((sender) => ({
+      alert: "MetricsHubSenderSilent",
+      expr: `absent_over_time(up{${ENVIRONMENT_LABEL}="${sender.name}"}[10m])`,
+      for: "5m",
+      severity: sender.production ? "critical" : "warning",
+      labels: { [ENVIRONMENT_LABEL]: hub.name, sender: sender.name },
+      meaning: "No metrics arrive from a sender: its cluster, its Prometheus or the way to the hub is down, and its own alerts may not reach you either.",
+      summary: `no metrics from ${sender.name} for 15 minutes`,
+      runbook: `Look at ${sender.name}'s MetricsHubWrite* alerts and its Prometheus pods; if the cluster itself is unreachable, its own alerts cannot reach you either.`,
+      dashboard: DASHBOARDS.cluster,
+    })),
   };
 }
 
@@ -434,7 +423,7 @@ export const MONITORING_TLS_SECRET = "monitoring-tls";
 export function hubManifests(ctx: ObservabilityContext): Manifest[] {
   const manifests: Manifest[] = [];
   if (ctx.hub) {
-    manifests.push(...senderSecret(ctx, ctx.hub), ruleManifest(ctx, "metrics-hub-sender", "metrics-hub-sender", senderRules(ctx.env, ctx.hub)));
+    manifests.push(...senderSecret(ctx, ctx.hub), ...renderRuleGroups(ctx, [senderRules(ctx.hub)]));
   }
   if (ctx.senders.length > 0) {
     const host = ctx.env.apps.find((app) => app.name === "monitoring")?.host;
@@ -443,7 +432,7 @@ export function hubManifests(ctx: ObservabilityContext): Manifest[] {
       ...hubUsersSecret(ctx, ctx.env),
       hubMiddleware(ctx),
       hubIngress(ctx, host, MONITORING_TLS_SECRET, INGRESS_CLASS),
-      ruleManifest(ctx, "metrics-hub-senders", "metrics-hub-senders", hubRules(ctx.env, ctx.senders)),
+      ...renderRuleGroups(ctx, [hubRules(ctx.env, ctx.senders)]),
     );
   }
   return manifests;

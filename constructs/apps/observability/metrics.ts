@@ -35,7 +35,8 @@ export type MetricComponent =
   | "postgres"
   | "kube-state-metrics"
   | "cadvisor"
-  | "apiserver";
+  | "apiserver"
+  | "prometheus";
 
 export interface MetricDefinition {
   /** The Prometheus series name, as a selector names it (`_sum`/`_count` listed on their own). */
@@ -47,6 +48,9 @@ export interface MetricDefinition {
   readonly source: MetricSource;
   readonly note?: string;
 }
+
+/** Label every series of an environment carries, locally and at the hub; also an external label, so alerts name it. */
+export const ENVIRONMENT_LABEL = "environment";
 
 /**
  * The label every postgres_exporter series carries naming the spec database (server) it was
@@ -81,6 +85,8 @@ const CERT_MANAGER: MetricSource = { repo: "cert-manager/cert-manager", ref: "v1
 const pg = (path: string): MetricSource => ({ repo: "prometheus-community/postgres_exporter", ref: "v0.20.1", path });
 const KSM: MetricSource = { repo: "kubernetes/kube-state-metrics", ref: "v2.x (kube-prometheus-stack 88.5.3's subchart)", path: "internal/store/pod.go (kube_pod_container_resource_limits)" };
 const CADVISOR: MetricSource = { repo: "google/cadvisor (in the kubelet)", ref: "kubelet 1.31-1.33", path: "metrics/prometheus.go (container_memory_working_set_bytes)" };
+const PROMETHEUS_REMOTE: MetricSource = { repo: "prometheus/prometheus", ref: "v3.14.0 (bundled by kube-prometheus-stack 88.5.3)", path: "storage/remote/queue_manager.go (newQueueManagerMetrics; namespace prometheus, subsystem remote_storage from storage/remote/storage.go)" };
+const PROMETHEUS_SCRAPE: MetricSource = { repo: "prometheus/prometheus", ref: "v3.14.0", path: "scrape/scrape.go (the synthetic `up` series of every target)" };
 const APISERVER_FILTERS: MetricSource = { repo: "kubernetes/kubernetes", ref: "v1.31-v1.33", path: "staging/src/k8s.io/apiserver/pkg/endpoints/filters/metrics.go" };
 
 const AIRFLOW_STATSD_NOTE = "statsd timer (ms) mapped by the chart; statsd_exporter observes it in seconds as a summary";
@@ -134,6 +140,11 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: "container_memory_working_set_bytes", component: "cadvisor", type: "gauge", labels: ["namespace", "pod", "container"], source: CADVISOR },
   { name: "authentication_attempts", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "401s: apiserver_request_total never counts them (kubernetes/kubernetes#86063)" },
   { name: "authorization_attempts_total", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "403s: result denied (or no-opinion from every authorizer)" },
+  // Prometheus itself: the link to the metrics hub (hub.ts).
+  { name: "up", component: "prometheus", type: "gauge", labels: ["environment"], source: PROMETHEUS_SCRAPE },
+  { name: "prometheus_remote_storage_samples_failed_total", component: "prometheus", type: "counter", labels: ["remote_name", "pod"], source: PROMETHEUS_REMOTE },
+  { name: "prometheus_remote_storage_queue_highest_timestamp_seconds", component: "prometheus", type: "gauge", labels: ["remote_name", "pod"], source: PROMETHEUS_REMOTE },
+  { name: "prometheus_remote_storage_queue_highest_sent_timestamp_seconds", component: "prometheus", type: "gauge", labels: ["remote_name", "pod"], source: PROMETHEUS_REMOTE },
 ];
 
 export const METRIC_NAMES: ReadonlySet<string> = new Set(METRICS.map((metric) => metric.name));

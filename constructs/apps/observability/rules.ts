@@ -17,8 +17,9 @@
 import type { DatabaseSpec, Environment } from "../../core/spec";
 import { SIZE_SHAPES } from "../../core/sizes";
 import type { Manifest } from "../helm";
+import { DASHBOARD_UIDS } from "./dashboards/definitions";
 import type { ObservabilityContext } from "./index";
-import { DATABASE_SERVER_LABEL } from "./metrics";
+import { DATABASE_SERVER_LABEL, ENVIRONMENT_LABEL } from "./metrics";
 
 export type Severity = "critical" | "warning";
 
@@ -35,6 +36,8 @@ export interface AlertRule {
   readonly summary: string;
   /** Grafana path (after the base URL) of the dashboard to open. */
   readonly dashboard: string;
+  /** Labels besides `severity` (an alert about another environment names it). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface RecordingRule {
@@ -47,14 +50,14 @@ export interface RuleGroup {
   readonly rules: readonly (AlertRule | RecordingRule)[];
 }
 
-/** Dashboard paths (uids the dashboards helper provisions). */
+/** Dashboard paths in Grafana (`d/<uid>`) of the dashboards dashboards.ts provisions. */
 export const DASHBOARDS = {
-  dataJourney: "d/data-journey",
-  airflow: "d/airflow",
-  airbyte: "d/airbyte",
-  postgres: "d/postgresql",
-  cluster: "d/cluster-resources",
-  ingress: "d/traefik",
+  dataJourney: `d/${DASHBOARD_UIDS.dataJourney}`,
+  airflow: `d/${DASHBOARD_UIDS.airflow}`,
+  airbyte: `d/${DASHBOARD_UIDS.airbyte}`,
+  postgres: `d/${DASHBOARD_UIDS.postgres}`,
+  cluster: `d/${DASHBOARD_UIDS.cluster}`,
+  ingress: `d/${DASHBOARD_UIDS.traefik}`,
 } as const;
 
 const DAY = 86400;
@@ -110,17 +113,18 @@ export function databaseVcpus(cloud: Environment["cloud"], db: DatabaseSpec): nu
 
 /** A failure counter that also fires on its first increment (a new series `increase` cannot see). */
 const newOrIncreased = (metric: string, window: string, by: string) =>
-  `sum by (${by}) (increase(${metric}[${window}]) > 0 or (${metric} unless ${metric} offset ${window}))`;
+  `sum by (${ENVIRONMENT_LABEL}, ${by}) (increase(${metric}[${window}]) > 0 or (${metric} unless ${metric} offset ${window}))`;
 
-function airflowGroup(): RuleGroup {
+function airflowGroup(env: Environment): RuleGroup {
+  const own = `${ENVIRONMENT_LABEL}="${env.name}"`;
   return {
     name: "airflow",
     rules: [
-      { record: "airflow_dag:last_success_timestamp_seconds", expr: "timestamp(sum by (dag_id) (changes(airflow_dagrun_duration_count[5m])) > 0)" },
-      { record: "airflow_dag:success_interval_seconds:mean7d", expr: `${7 * DAY} / (sum by (dag_id) (increase(airflow_dagrun_duration_count[7d])) >= 3)` },
+      { record: "airflow_dag:last_success_timestamp_seconds", expr: `timestamp(sum by (${ENVIRONMENT_LABEL}, dag_id) (changes(airflow_dagrun_duration_count[5m])) > 0)` },
+      { record: "airflow_dag:success_interval_seconds:mean7d", expr: `${7 * DAY} / (sum by (${ENVIRONMENT_LABEL}, dag_id) (increase(airflow_dagrun_duration_count[7d])) >= 3)` },
       {
         record: "airflow_dag:run_duration_seconds:mean7d",
-        expr: "sum by (dag_id) (increase(airflow_dagrun_duration_sum[7d])) / (sum by (dag_id) (increase(airflow_dagrun_duration_count[7d])) >= 3)",
+        expr: `sum by (${ENVIRONMENT_LABEL}, dag_id) (increase(airflow_dagrun_duration_sum[7d])) / (sum by (${ENVIRONMENT_LABEL}, dag_id) (increase(airflow_dagrun_duration_count[7d])) >= 3)`,
       },
       {
         alert: "AirflowDagRunFailed",
@@ -133,7 +137,7 @@ function airflowGroup(): RuleGroup {
       },
       {
         alert: "AirflowDagOverdue",
-        expr: `((time() - max_over_time(airflow_dag:last_success_timestamp_seconds[8d])) > on (dag_id) 1.5 * airflow_dag:success_interval_seconds:mean7d) > 3600`,
+        expr: `((time() - max_over_time(airflow_dag:last_success_timestamp_seconds[8d])) > on (${ENVIRONMENT_LABEL}, dag_id) 1.5 * airflow_dag:success_interval_seconds:mean7d) > 3600`,
         severity: "warning",
         meaning: "A DAG has not succeeded for 1.5 times its mean interval between successes over 7 days (and at least an hour).",
         runbook: "Check in the Airflow UI whether the DAG is paused, queued, still running or failing; a stuck run shows in its Gantt view.",
@@ -142,7 +146,7 @@ function airflowGroup(): RuleGroup {
       },
       {
         alert: "AirflowDagRunSlow",
-        expr: "((sum by (dag_id) (increase(airflow_dagrun_duration_sum[1h])) / sum by (dag_id) (increase(airflow_dagrun_duration_count[1h]) > 0)) > on (dag_id) 2 * airflow_dag:run_duration_seconds:mean7d) > 300",
+        expr: `((sum by (${ENVIRONMENT_LABEL}, dag_id) (increase(airflow_dagrun_duration_sum[1h])) / sum by (${ENVIRONMENT_LABEL}, dag_id) (increase(airflow_dagrun_duration_count[1h]) > 0)) > on (${ENVIRONMENT_LABEL}, dag_id) 2 * airflow_dag:run_duration_seconds:mean7d) > 300`,
         severity: "warning",
         meaning: "DAG runs that succeeded in the last hour took more than twice their 7-day mean (and over 5 minutes).",
         runbook: "Compare the run's task durations with earlier runs in the Airflow UI (Gantt): a slow source, more data or a starved pool.",
@@ -151,7 +155,7 @@ function airflowGroup(): RuleGroup {
       },
       {
         alert: "AirflowSchedulerDown",
-        expr: "sum(rate(airflow_scheduler_heartbeat[5m])) == 0 or absent_over_time(airflow_scheduler_heartbeat[10m])",
+        expr: `sum by (${ENVIRONMENT_LABEL}) (rate(airflow_scheduler_heartbeat{${own}}[5m])) == 0 or absent_over_time(airflow_scheduler_heartbeat{${own}}[10m])`,
         for: "5m",
         severity: "critical",
         meaning: "No scheduler heartbeat for 5 minutes (or no Airflow metrics at all): no DAG runs start, and no DAG failure is reported.",
@@ -161,7 +165,7 @@ function airflowGroup(): RuleGroup {
       },
       {
         alert: "AirflowDagImportErrors",
-        expr: "max(airflow_dag_processing_import_errors) > 0",
+        expr: `max by (${ENVIRONMENT_LABEL}) (airflow_dag_processing_import_errors) > 0`,
         for: "15m",
         severity: "warning",
         meaning: "DAG files fail to parse: their DAGs do not run.",
@@ -181,7 +185,7 @@ function airbyteGroup(): RuleGroup {
     rules: [
       {
         alert: "AirbyteSyncFailed",
-        expr: `max by (${CONNECTION}) (airbyte_connection_last_job_failed) == 1`,
+        expr: `max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_last_job_failed) == 1`,
         severity: "critical",
         meaning: "The latest sync job of a connection failed (every attempt of it).",
         runbook: "Open the connection's Job History in Airbyte, read the failure reason of the last attempt, fix the source or destination and sync again.",
@@ -190,7 +194,7 @@ function airbyteGroup(): RuleGroup {
       },
       {
         alert: "AirbyteAttemptsFailing",
-        expr: `max by (${CONNECTION}) (airbyte_connection_failed_attempts_1h) > 0 unless on (${CONNECTION}) max by (${CONNECTION}) (airbyte_connection_last_job_failed) == 1`,
+        expr: `max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_failed_attempts_1h) > 0 unless on (${ENVIRONMENT_LABEL}, ${CONNECTION}) max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_last_job_failed) == 1`,
         severity: "warning",
         meaning: "Sync attempts of a connection failed in the last hour; Airbyte is retrying.",
         runbook: "Read the failed attempt's log in the connection's Job History; a failure that repeats becomes AirbyteSyncFailed.",
@@ -199,7 +203,7 @@ function airbyteGroup(): RuleGroup {
       },
       {
         alert: "AirbyteSyncOverdue",
-        expr: `((time() - max by (${CONNECTION}) (airbyte_connection_last_success_timestamp_seconds)) > on (${CONNECTION}) 1.5 * (max by (${CONNECTION}) (airbyte_connection_mean_success_interval_seconds) > 0)) > 3600`,
+        expr: `((time() - max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_last_success_timestamp_seconds)) > on (${ENVIRONMENT_LABEL}, ${CONNECTION}) 1.5 * (max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_mean_success_interval_seconds) > 0)) > 3600`,
         severity: "warning",
         meaning: "A connection has not synced successfully for 1.5 times its mean interval between successes over 7 days (and at least an hour).",
         runbook: "Check in Airbyte whether the connection is disabled, its schedule changed, or its jobs fail or hang.",
@@ -208,7 +212,7 @@ function airbyteGroup(): RuleGroup {
       },
       {
         alert: "AirbyteSyncRunningLong",
-        expr: `(max by (${CONNECTION}) (airbyte_connection_running_seconds) > on (${CONNECTION}) 2 * (max by (${CONNECTION}) (airbyte_connection_mean_success_duration_seconds) > 0)) > 1800`,
+        expr: `(max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_running_seconds) > on (${ENVIRONMENT_LABEL}, ${CONNECTION}) 2 * (max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_mean_success_duration_seconds) > 0)) > 1800`,
         severity: "warning",
         meaning: "A running sync has taken more than twice the connection's 7-day mean duration (and over 30 minutes).",
         runbook: "Watch the running job's log in Airbyte: records still moving means more data; no progress means a stuck source, destination or pod.",
@@ -235,7 +239,7 @@ function dataQualityGroup(): RuleGroup {
       },
       {
         alert: "DataQualityScoreBelowThreshold",
-        expr: `max by (${by}) (data_quality_score) < on (${by}) min by (${by}) (data_quality_threshold)`,
+        expr: `max by (${ENVIRONMENT_LABEL}, ${by}) (data_quality_score) < on (${ENVIRONMENT_LABEL}, ${by}) min by (${ENVIRONMENT_LABEL}, ${by}) (data_quality_threshold)`,
         severity: "warning",
         meaning: "The last score a check reported is below the threshold it declared.",
         runbook: "Look at the rows the check rejects in the pipeline's latest output and at what changed upstream.",
@@ -247,10 +251,11 @@ function dataQualityGroup(): RuleGroup {
 }
 
 function databaseGroup(env: Environment, db: DatabaseSpec): RuleGroup {
-  const server = `${DATABASE_SERVER_LABEL}="${db.name}"`;
+  // Its own environment's server: a metrics hub also holds its senders' servers, which may share the name.
+  const server = `${DATABASE_SERVER_LABEL}="${db.name}", ${ENVIRONMENT_LABEL}="${env.name}"`;
   const ceiling = storageCeilingGiB(env.cloud, db);
   const vcpus = databaseVcpus(env.cloud, db);
-  const by = `sum by (${DATABASE_SERVER_LABEL})`;
+  const by = `sum by (${ENVIRONMENT_LABEL}, ${DATABASE_SERVER_LABEL})`;
   const storage = `${by} (pg_database_size_bytes{${server}}) / ${ceiling * GIB}`;
   const summary = (what: string) => `PostgreSQL ${db.name}: ${what}`;
   const rules: AlertRule[] = [
@@ -286,7 +291,7 @@ function databaseGroup(env: Environment, db: DatabaseSpec): RuleGroup {
     },
     {
       alert: "PostgresConnectionsHigh",
-      expr: `${by} (pg_stat_activity_count{${server}}) / on (${DATABASE_SERVER_LABEL}) max by (${DATABASE_SERVER_LABEL}) (pg_settings_max_connections{${server}}) > 0.8`,
+      expr: `${by} (pg_stat_activity_count{${server}}) / on (${ENVIRONMENT_LABEL}, ${DATABASE_SERVER_LABEL}) max by (${ENVIRONMENT_LABEL}, ${DATABASE_SERVER_LABEL}) (pg_settings_max_connections{${server}}) > 0.8`,
       for: "10m",
       severity: "warning",
       meaning: "Over 80% of max_connections are in use: new connections will soon be refused.",
@@ -306,7 +311,7 @@ function databaseGroup(env: Environment, db: DatabaseSpec): RuleGroup {
     },
     {
       alert: "PostgresLongTransaction",
-      expr: `max by (${DATABASE_SERVER_LABEL}, datname) (pg_stat_activity_max_tx_duration{${server}}) > 3600`,
+      expr: `max by (${ENVIRONMENT_LABEL}, ${DATABASE_SERVER_LABEL}, datname) (pg_stat_activity_max_tx_duration{${server}}) > 3600`,
       severity: "warning",
       meaning: "A transaction has been open for over an hour: it holds locks and stops vacuum from cleaning up.",
       runbook: "Find it in pg_stat_activity (oldest xact_start) and end it with pg_terminate_backend if its client is gone.",
@@ -317,7 +322,7 @@ function databaseGroup(env: Environment, db: DatabaseSpec): RuleGroup {
   if (db.readReplicas > 0) {
     rules.push({
       alert: "PostgresReplicaLagging",
-      expr: `max by (${DATABASE_SERVER_LABEL}, application_name) (pg_stat_replication_pg_wal_lsn_diff{${server}}) > ${GIB}`,
+      expr: `max by (${ENVIRONMENT_LABEL}, ${DATABASE_SERVER_LABEL}, application_name) (pg_stat_replication_pg_wal_lsn_diff{${server}}) > ${GIB}`,
       for: "15m",
       severity: "warning",
       meaning: "A read replica is over 1 GiB of WAL behind its primary: reads from it are stale.",
@@ -333,7 +338,7 @@ function platformGroup(env: Environment): RuleGroup {
   const rules: AlertRule[] = [
     {
       alert: "ContainerMemoryNearLimit",
-      expr: 'max by (namespace, pod, container) (container_memory_working_set_bytes{container!=""}) / on (namespace, pod, container) max by (namespace, pod, container) (kube_pod_container_resource_limits{resource="memory"}) > 0.9',
+      expr: `max by (${ENVIRONMENT_LABEL}, namespace, pod, container) (container_memory_working_set_bytes{container!=""}) / on (${ENVIRONMENT_LABEL}, namespace, pod, container) max by (${ENVIRONMENT_LABEL}, namespace, pod, container) (kube_pod_container_resource_limits{resource="memory"}) > 0.9`,
       for: "15m",
       severity: "warning",
       meaning: "A container uses over 90% of its memory limit: it is killed (OOMKilled) when it reaches it.",
@@ -343,7 +348,7 @@ function platformGroup(env: Environment): RuleGroup {
     },
     {
       alert: "IngressErrorRatioHigh",
-      expr: 'sum by (service) (rate(traefik_service_requests_total{code=~"5.."}[5m])) / sum by (service) (rate(traefik_service_requests_total[5m]) ) > 0.05 and sum by (service) (rate(traefik_service_requests_total[5m])) > 0.1',
+      expr: `sum by (${ENVIRONMENT_LABEL}, service) (rate(traefik_service_requests_total{code=~"5.."}[5m])) / sum by (${ENVIRONMENT_LABEL}, service) (rate(traefik_service_requests_total[5m]) ) > 0.05 and sum by (${ENVIRONMENT_LABEL}, service) (rate(traefik_service_requests_total[5m])) > 0.1`,
       for: "10m",
       severity: "warning",
       meaning: "Over 5% of the requests to an app through the ingress got a 5xx answer for 10 minutes.",
@@ -353,7 +358,7 @@ function platformGroup(env: Environment): RuleGroup {
     },
     {
       alert: "ExternalSecretNotSynced",
-      expr: 'max by (namespace, name) (externalsecret_status_condition{condition="Ready", status="False"}) == 1',
+      expr: `max by (${ENVIRONMENT_LABEL}, namespace, name) (externalsecret_status_condition{condition="Ready", status="False"}) == 1`,
       for: "10m",
       severity: "critical",
       meaning: "An ExternalSecret cannot sync from the cloud's secret store: its Secret is missing or stale (database credentials, alert webhooks).",
@@ -363,7 +368,7 @@ function platformGroup(env: Environment): RuleGroup {
     },
     {
       alert: "ApiServerUnauthorizedBurst",
-      expr: 'sum(rate(authentication_attempts{result="failure"}[5m])) > 0.2 and sum(rate(authentication_attempts{result="failure"}[5m])) > 5 * sum(rate(authentication_attempts{result="failure"}[1d]))',
+      expr: `sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result="failure"}[5m])) > 0.2 and sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result="failure"}[5m])) > 5 * sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result="failure"}[1d]))`,
       for: "10m",
       severity: "warning",
       meaning: "Failed authentications (401) at the API server are 5 times their daily rate: an expired credential, or someone trying.",
@@ -373,7 +378,7 @@ function platformGroup(env: Environment): RuleGroup {
     },
     {
       alert: "ApiServerForbiddenBurst",
-      expr: 'sum(rate(authorization_attempts_total{result=~"denied|no-opinion"}[5m])) > 0.2 and sum(rate(authorization_attempts_total{result=~"denied|no-opinion"}[5m])) > 5 * sum(rate(authorization_attempts_total{result=~"denied|no-opinion"}[1d]))',
+      expr: `sum by (${ENVIRONMENT_LABEL}) (rate(authorization_attempts_total{result=~"denied|no-opinion"}[5m])) > 0.2 and sum by (${ENVIRONMENT_LABEL}) (rate(authorization_attempts_total{result=~"denied|no-opinion"}[5m])) > 5 * sum by (${ENVIRONMENT_LABEL}) (rate(authorization_attempts_total{result=~"denied|no-opinion"}[1d]))`,
       for: "10m",
       severity: "warning",
       meaning: "Refused requests (403) at the API server are 5 times their daily rate: a workload lost a permission, or someone probes.",
@@ -386,7 +391,7 @@ function platformGroup(env: Environment): RuleGroup {
     rules.push(
       {
         alert: "CertificateExpiringSoon",
-        expr: `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time() < ${21 * DAY}`,
+        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time() < ${21 * DAY}`,
         for: "1h",
         severity: "warning",
         meaning: "A certificate expires within 21 days: cert-manager renews 30 days ahead, so its renewal is failing.",
@@ -396,7 +401,7 @@ function platformGroup(env: Environment): RuleGroup {
       },
       {
         alert: "CertificateExpiryImminent",
-        expr: `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time() < ${7 * DAY}`,
+        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time() < ${7 * DAY}`,
         severity: "critical",
         meaning: "A certificate expires within 7 days; browsers will refuse the app after that.",
         runbook: "Fix the renewal now (kubectl describe certificate, CertificateRequest, Order); delete the Certificate's Secret to force a new issue once fixed.",
@@ -405,7 +410,7 @@ function platformGroup(env: Environment): RuleGroup {
       },
       {
         alert: "CertificateNotReady",
-        expr: 'max by (namespace, name) (certmanager_certificate_ready_status{condition="False"}) == 1',
+        expr: `max by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_ready_status{condition="False"}) == 1`,
         for: "30m",
         severity: "warning",
         meaning: "A certificate has not been Ready for 30 minutes: its app may serve no or an old certificate.",
@@ -422,7 +427,7 @@ function platformGroup(env: Environment): RuleGroup {
 export function ruleGroups(env: Environment): RuleGroup[] {
   const apps = new Set(env.apps.map((app) => app.name));
   const groups: RuleGroup[] = [];
-  if (apps.has("airflow")) groups.push(airflowGroup());
+  if (apps.has("airflow")) groups.push(airflowGroup(env));
   if (apps.has("airbyte")) groups.push(airbyteGroup());
   if (apps.has("airflow") || apps.has("airbyte")) groups.push(dataQualityGroup());
   groups.push(...env.databases.map((db) => databaseGroup(env, db)));
@@ -440,7 +445,7 @@ function renderRule(ctx: ObservabilityContext, rule: AlertRule | RecordingRule):
     alert: rule.alert,
     expr: rule.expr,
     ...(rule.for === undefined ? {} : { for: rule.for }),
-    labels: { severity: rule.severity },
+    labels: { ...rule.labels, severity: rule.severity },
     annotations: {
       summary: `[${ctx.env.name}] ${rule.summary}`,
       description: rule.meaning,
@@ -451,11 +456,15 @@ function renderRule(ctx: ObservabilityContext, rule: AlertRule | RecordingRule):
 }
 
 /** One PrometheusRule per group, in the monitoring namespace (the Prometheus selects every rule). */
-export function ruleManifests(ctx: ObservabilityContext): Manifest[] {
-  return ruleGroups(ctx.env).map((group) => ({
+export function renderRuleGroups(ctx: ObservabilityContext, groups: readonly RuleGroup[]): Manifest[] {
+  return groups.map((group) => ({
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PrometheusRule",
     metadata: { name: `platform-${group.name}`, namespace: ctx.namespace, labels: { "app.kubernetes.io/part-of": "platform-observability" } },
     spec: { groups: [{ name: group.name, rules: group.rules.map((rule) => renderRule(ctx, rule)) }] },
   }));
+}
+
+export function ruleManifests(ctx: ObservabilityContext): Manifest[] {
+  return renderRuleGroups(ctx, ruleGroups(ctx.env));
 }

@@ -9,6 +9,18 @@ import { APP_CATALOGUE } from "../../../core/apps";
 import { DATA_QUALITY_METRICS as DQ } from "./metrics";
 import { dashboard, sel, stat, table, timeseries, type Section } from "./panels";
 
+
+/** Every dashboard's uid: alerts link to them (rules.ts), so they are named once, here. */
+export const DASHBOARD_UIDS = {
+  dataJourney: "dp-data-journey",
+  airflow: "dp-airflow",
+  airbyte: "dp-airbyte",
+  datahub: "dp-datahub-gms",
+  traefik: "dp-traefik",
+  postgres: "dp-postgresql",
+  cluster: "dp-cluster",
+} as const;
+
 /**
  * Seconds since the last 10-minute window in which `counter` grew, per `by` labels, looking
  * back 7 days (a subquery: the counter itself never says when it last changed).
@@ -110,7 +122,7 @@ export interface JourneyOptions {
 
 export function dataJourney(options: JourneyOptions): Dashboard {
   return dashboard({
-    uid: "dp-data-journey",
+    uid: DASHBOARD_UIDS.dataJourney,
     title: "Data journey",
     description: "Per pipeline: last success, duration, failures and data quality.",
     sections: [...(options.airflow ? [airflowJourney] : []), ...(options.airbyte ? [airbyteJourney] : []), dataQuality],
@@ -119,7 +131,7 @@ export function dataJourney(options: JourneyOptions): Dashboard {
 
 export function airflow(): Dashboard {
   return dashboard({
-    uid: "dp-airflow",
+    uid: DASHBOARD_UIDS.airflow,
     title: "Airflow",
     description: "Scheduler liveness, DAG runs and task slots (statsd exporter).",
     sections: [
@@ -162,7 +174,7 @@ export function airflow(): Dashboard {
 
 export function airbyte(): Dashboard {
   return dashboard({
-    uid: "dp-airbyte",
+    uid: DASHBOARD_UIDS.airbyte,
     title: "Airbyte",
     description: "Sync attempts, their duration and volume (Airbyte metrics through the OpenTelemetry collector).",
     sections: [
@@ -183,7 +195,7 @@ const datahubNamespace = `namespace="${APP_CATALOGUE.datahub.namespace}"`;
 export function datahub(): Dashboard {
   const requests = (...matchers: string[]) => `sum by (environment) (rate(${sel("http_server_requests_seconds_count", datahubNamespace, ...matchers)}[$__rate_interval]))`;
   return dashboard({
-    uid: "dp-datahub-gms",
+    uid: DASHBOARD_UIDS.datahub,
     title: "DataHub GMS",
     description: "Requests, errors, latency and heap of DataHub's metadata service.",
     sections: [
@@ -208,7 +220,7 @@ export function datahub(): Dashboard {
 export function traefik(): Dashboard {
   const service = (...matchers: string[]) => `sum by (environment, service) (rate(${sel("traefik_service_requests_total", ...matchers)}[$__rate_interval]))`;
   return dashboard({
-    uid: "dp-traefik",
+    uid: DASHBOARD_UIDS.traefik,
     title: "Ingress (Traefik)",
     description: "Requests, 5xx ratio and latency at the ingress.",
     sections: [
@@ -232,7 +244,7 @@ export function traefik(): Dashboard {
 
 export function postgresql(): Dashboard {
   return dashboard({
-    uid: "dp-postgresql",
+    uid: DASHBOARD_UIDS.postgres,
     title: "PostgreSQL",
     description: "Managed PostgreSQL servers through postgres_exporter: connections, replication, size, long transactions.",
     sections: [
@@ -266,7 +278,7 @@ export function postgresql(): Dashboard {
 export function cluster(): Dashboard {
   const container = "environment, namespace, pod, container";
   return dashboard({
-    uid: "dp-cluster",
+    uid: DASHBOARD_UIDS.cluster,
     title: "Cluster resources",
     description: "Nodes, pods near their limits and volumes filling (kube-state-metrics, node-exporter, cAdvisor, kubelet).",
     sections: [
