@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import { configureTerraform, stackKindsOf, stackName } from "./backend";
-import type { Environment } from "../constructs/core/spec";
+import { specSecretNames, type Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";
 
 /**
@@ -33,6 +33,10 @@ export class InfraStack extends TerraformStack {
       const externalSecrets = platform.workloadIdentity("external-secrets", cluster);
       for (const database of databases) database.grantAdminSecretRead(externalSecrets);
     }
+    // The monitoring namespace's SecretStore reads the secrets the spec names (alert channels,
+    // metrics links) through an identity of its own, and nothing else.
+    const userSecrets = [...new Set(specSecretNames(env).map((secret) => secret.name))];
+    if (userSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("monitoring-secrets", cluster), userSecrets);
     if (env.dns?.zone !== undefined) {
       const zone = platform.dnsZone(env.dns.zone);
       zone.grantRecordsWrite(platform.workloadIdentity("external-dns", cluster));

@@ -73,9 +73,14 @@ export class AwsClusterServices extends Construct implements ClusterServices {
     return { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": roleArn }, podLabels: {} };
   }
 
-  /** Secrets Manager, through the controller's own IRSA role. */
-  secretStoreProvider(): Record<string, unknown> {
-    return { aws: { service: "SecretsManager", region: this.ctx.region } };
+  /**
+   * Secrets Manager, through the controller's own IRSA role, or through `serviceAccount`'s: the
+   * controller requests a token for that service account (audience sts.amazonaws.com) and assumes
+   * the role its `eks.amazonaws.com/role-arn` annotation names (External Secrets `auth.jwt`).
+   */
+  secretStoreProvider(serviceAccount?: string): Record<string, unknown> {
+    const auth = serviceAccount === undefined ? {} : { auth: { jwt: { serviceAccountRef: { name: serviceAccount } } } };
+    return { aws: { service: "SecretsManager", region: this.ctx.region, ...auth } };
   }
 
   /** RDS keeps the master credential as JSON `{"username","password"}` in its managed secret. */

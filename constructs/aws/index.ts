@@ -7,6 +7,7 @@ import {
   type CloudPlatform,
   type ICluster,
   type INetwork,
+  type IWorkloadIdentity,
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
   type TerraformCloudTarget,
@@ -23,6 +24,7 @@ import { AwsContext } from "./context";
 import { AwsDatabase, rdsMonitoringRole } from "./database";
 import { AwsWorkloadIdentity } from "./identity";
 import { AwsKeys } from "./keys";
+import { grantUserSecretsRead } from "./user-secrets";
 import { AwsNetwork } from "./network";
 
 /**
@@ -113,6 +115,11 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       secretKey: this.keys.data,
       logsKey: this.keys.logs,
     });
+  }
+
+  /** IAM on `arn:...:secret:<name>-??????` for each name (see `userSecretArnPattern`). */
+  grantUserSecretsRead(identity: IWorkloadIdentity, names: readonly string[]): void {
+    grantUserSecretsRead(this.ctx, identity, names);
   }
 
   clusterServices(): AwsClusterServices {

@@ -153,8 +153,11 @@ export class AzureClusterServices extends Construct implements ClusterServices {
    * external-secrets identity's annotation, and that identity can read only the secrets it was
    * granted (`grantAdminSecretRead`). The vault is reached through its private endpoint.
    */
-  secretStoreProvider(): Record<string, unknown> {
-    return { azurekv: { authType: "WorkloadIdentity", vaultUrl: `https://${this.ctx.keyVaultName}.vault.azure.net`, tenantId: this.ctx.tenantId } };
+  secretStoreProvider(serviceAccount?: string): Record<string, unknown> {
+    // With `serviceAccountRef` the controller exchanges a token of that service account for the
+    // managed identity its `azure.workload.identity/client-id` annotation names.
+    const account = serviceAccount === undefined ? {} : { serviceAccountRef: { name: serviceAccount } };
+    return { azurekv: { authType: "WorkloadIdentity", vaultUrl: `https://${this.ctx.keyVaultName}.vault.azure.net`, tenantId: this.ctx.tenantId, ...account } };
   }
 
   /** The login is a fixed literal; the password is the Key Vault secret the infra stack generated. */

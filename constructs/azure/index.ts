@@ -9,6 +9,7 @@ import {
   type CloudPlatform,
   type ICluster,
   type INetwork,
+  type IWorkloadIdentity,
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
   type TerraformCloudTarget,
@@ -19,7 +20,7 @@ import { AzapiProvider } from "./azapi";
 import { AzureBucket, AzureStorageAccount } from "./bucket";
 import { AzureCluster } from "./cluster";
 import { AzureClusterServices } from "./cluster-services";
-import { AzureContext, resourceGroupNameOf } from "./context";
+import { AZURE_ROLES, AzureContext, resourceGroupNameOf } from "./context";
 import { AzureDatabase } from "./database";
 import { AzureDnsZone } from "./dns";
 import { AzureWorkloadIdentity } from "./identity";
@@ -149,6 +150,20 @@ export class AzurePlatform extends Construct implements CloudPlatform {
       workload: app,
       oidcIssuerUrl: ownHandle(cluster, AzureCluster, "Azure", "cluster").oidcIssuerUrl,
     });
+  }
+
+  /**
+   * "Key Vault Secrets User" on each named secret of the environment's key vault (scope
+   * `<vault id>/secrets/<name>`), never on the vault: the identity reads those secrets alone, not
+   * the database admin passwords beside them. A role assignment needs its scope to exist, so the
+   * user writes these secrets (through ARM: the vault has no public data plane) before applying
+   * `<env>-infra` (README, "Alerts").
+   */
+  grantUserSecretsRead(identity: IWorkloadIdentity, names: readonly string[]): void {
+    const reader = ownHandle(identity, AzureWorkloadIdentity, "Azure", "workload identity");
+    if (names.length === 0) return;
+    const vault = this.vault(this.requireNetwork("user secrets"));
+    for (const name of new Set(names)) reader.assignRole(`user-secret-${name}-read`, `${vault.vault.id}/secrets/${name}`, AZURE_ROLES.keyVaultSecretsUser);
   }
 
   /** The environment's public zone, in its own resource group (see `AzureDnsZone`); one per environment. */

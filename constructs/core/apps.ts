@@ -54,8 +54,12 @@ export function databaseExtensions(apps: readonly { readonly name: AppName; read
   return [...new Set(needed)].sort();
 }
 
-/** Platform add-ons that need a cloud identity of their own. */
-export const ADDON_NAMES = ["external-secrets", "external-dns"] as const;
+/**
+ * Platform add-ons that need a cloud identity of their own. `monitoring-secrets` is the identity
+ * the monitoring namespace's SecretStore authenticates as: it reads exactly the secrets the spec
+ * names (alert channels, metrics links), never a database admin credential.
+ */
+export const ADDON_NAMES = ["external-secrets", "external-dns", "monitoring-secrets"] as const;
 export type AddonName = (typeof ADDON_NAMES)[number];
 
 /** Anything that runs under its own cloud identity: an app or a platform add-on. */
@@ -66,4 +70,5 @@ export const WORKLOAD_ACCOUNTS: Readonly<Record<WorkloadName, { readonly namespa
   ...APP_CATALOGUE,
   "external-secrets": { namespace: "external-secrets", serviceAccount: "external-secrets" },
   "external-dns": { namespace: "external-dns", serviceAccount: "external-dns" },
+  "monitoring-secrets": { namespace: "monitoring", serviceAccount: "monitoring-secrets" },
 };

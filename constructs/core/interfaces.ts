@@ -71,6 +71,11 @@ export interface CloudPlatform {
   workloadIdentity(app: WorkloadName, cluster: ICluster): IWorkloadIdentity;
   /** The public zone of `dns.zone`, for external-dns. */
   dnsZone(zoneName: string): IDnsZone;
+  /**
+   * Lets the identity read the secrets the USER created in the cloud's secret store under these
+   * names (the spec's alert and metrics-link credentials, `specSecretNames`), and no other secret.
+   */
+  grantUserSecretsRead(identity: IWorkloadIdentity, names: readonly string[]): void;
   /** Dynamic-credential trust for the environment's Terraform Cloud workspaces. */
   terraformCloudTrust(target: TerraformCloudTarget): ITerraformCloudTrust;
   /**
@@ -146,8 +151,13 @@ export interface ClusterServices {
   databaseHost(spec: DatabaseSpec): string;
   bucket(spec: BucketSpec): AppBucket;
   workloadBinding(workload: WorkloadName): WorkloadBinding;
-  /** The `spec.provider` of the External Secrets ClusterSecretStore for the cloud's secret store. */
-  secretStoreProvider(): Record<string, unknown>;
+  /**
+   * The `spec.provider` of an External Secrets store on the cloud's secret store. Without
+   * `serviceAccount` it authenticates as the controller's own identity (the ClusterSecretStore of
+   * the admin credentials); with it, as that Kubernetes service account of the store's namespace
+   * (a namespaced SecretStore), whose cloud identity is `workloadBinding(<its workload>)`.
+   */
+  secretStoreProvider(serviceAccount?: string): Record<string, unknown>;
   /** Where the database's administrator username and password are (username may be a literal). */
   adminCredentials(spec: DatabaseSpec): { readonly username: SecretRef | string; readonly password: SecretRef };
   /** How external-dns reaches the cloud's DNS service. */

@@ -118,8 +118,12 @@ export class GcpClusterServices extends Construct implements ClusterServices {
    * controller's own GKE Workload Identity (its service account is annotated through
    * `workloadBinding("external-secrets")`), so no key is ever stored.
    */
-  secretStoreProvider(): Record<string, unknown> {
-    return { gcpsm: { projectID: this.ctx.projectId } };
+  secretStoreProvider(serviceAccount?: string): Record<string, unknown> {
+    if (serviceAccount === undefined) return { gcpsm: { projectID: this.ctx.projectId } };
+    // With a service account: the controller exchanges its token for the Google service account
+    // its `iam.gke.io/gcp-service-account` annotation names, through this cluster's identity pool.
+    const workloadIdentity = { clusterLocation: gkeClusterLocation(this.ctx), clusterName: gkeClusterName(this.ctx), clusterProjectID: this.ctx.projectId, serviceAccountRef: { name: serviceAccount } };
+    return { gcpsm: { projectID: this.ctx.projectId, auth: { workloadIdentity } } };
   }
 
   /** The admin secret holds the JSON `{"username","password"}` (see `GcpDatabase`). */

@@ -7,6 +7,7 @@ import {
   type CloudPlatform,
   type ICluster,
   type INetwork,
+  type IWorkloadIdentity,
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
   type TerraformCloudTarget,
@@ -23,6 +24,7 @@ import { GcpWorkloadIdentity } from "./identity";
 import { GcpNetwork } from "./network";
 import { GcpTerraformCloudTrust } from "./terraform-cloud";
 import { GcpTerraformCloudAgent } from "./terraform-cloud-agent";
+import { grantUserSecretsRead } from "./user-secrets";
 
 /**
  * The GCP implementation of the platform. It configures the google provider for the
@@ -75,6 +77,11 @@ export class GcpPlatform extends Construct implements CloudPlatform {
 
   workloadIdentity(app: WorkloadName, cluster: ICluster): GcpWorkloadIdentity {
     return new GcpWorkloadIdentity(this, `identity-${app}`, this.ctx, ownHandle(cluster, GcpCluster, "GCP", "cluster"), app);
+  }
+
+  /** `secretAccessor` on the project, conditioned on the named secrets (see `userSecretsCondition`). */
+  grantUserSecretsRead(identity: IWorkloadIdentity, names: readonly string[]): void {
+    grantUserSecretsRead(this, this.ctx, identity, names);
   }
 
   dnsZone(zoneName: string): GcpDnsZone {

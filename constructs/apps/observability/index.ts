@@ -16,6 +16,7 @@ import { hubManifests } from "./hub";
 import { routingManifests } from "./routing";
 import { ruleManifests } from "./rules";
 import { scrapeManifests } from "./scrape";
+import { secretStoreManifests } from "./secrets";
 
 /** What every part of the observability layer may read. */
 export interface ObservabilityContext {
@@ -57,7 +58,7 @@ export class Observability extends Construct {
       hub: props.links.hub,
       senders: props.links.senders,
     };
-    const manifests = [...scrapeManifests(ctx), ...ruleManifests(ctx), ...routingManifests(ctx), ...hubManifests(ctx), ...dashboardManifests(ctx)];
+    const manifests = [...secretStoreManifests(ctx), ...scrapeManifests(ctx), ...ruleManifests(ctx), ...routingManifests(ctx), ...hubManifests(ctx), ...dashboardManifests(ctx)];
     this.release = new ManifestsRelease(this, "manifests", { name: "observability", namespace: ctx.namespace, manifests, dependsOn: props.dependsOn });
   }
 }
