@@ -83,8 +83,8 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s", (_, c) => {
 
   it("is Alertmanager's top-level configuration: the monitoring release names it, in its own namespace", () => {
     const monitoring = c.apps.releases.find((r) => r.name === MONITORING_RELEASE);
-    const spec = ((monitoring?.values.alertmanager as Json).alertmanagerSpec as Json).alertmanagerConfiguration;
-    expect(spec).toEqual({ name: ALERTMANAGER_CONFIG_NAME });
+    const alertmanager = (monitoring?.values.alertmanager ?? {}) as Json;
+    expect((alertmanager.alertmanagerSpec as Json).alertmanagerConfiguration).toEqual({ name: ALERTMANAGER_CONFIG_NAME });
     expect((config.metadata as Json).namespace).toBe(monitoring?.namespace);
   });
 
@@ -97,36 +97,34 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s", (_, c) => {
     const route = specOf(config).route;
     expect(route.receiver).toBe(RECEIVERS.none);
     expect(route.groupBy).toEqual(expect.arrayContaining(["environment", "alertname"]));
-    for (const severity of ["critical", "warning"] as const) {
-      const expected = alerts ? [...alertRoutes(alerts)[severity]].sort() : [];
+    const expected = (["critical", "warning"] as const).map((severity) => [severity, alerts ? [...alertRoutes(alerts)[severity]].sort() : []]);
+    // A severity routed nowhere has no route (its alerts fall to the null receiver).
+    const routed = (["critical", "warning"] as const).map((severity) => {
       const child = routeFor(config, "severity", severity);
-      if (expected.length === 0) expect(child).toBeUndefined();
-      else expect(channelsOf(receiverOf(config, child?.receiver))).toEqual(expected);
-    }
+      return [severity, child === undefined ? [] : channelsOf(receiverOf(config, child.receiver))];
+    });
+    expect(routed).toEqual(expected);
   });
 
   it("sends Watchdog to the heartbeat every few minutes when the spec has one, and nowhere else", () => {
     const watchdog = routeFor(config, "alertname", "Watchdog");
     expect(specOf(config).route.routes[0]).toBe(watchdog);
     const receiver = receiverOf(config, watchdog?.receiver);
-    if (alerts?.heartbeat) {
-      expect(receiver?.webhookConfigs).toEqual([expect.objectContaining({ urlSecret: expect.any(Object) })]);
-      expect(watchdog).toMatchObject(HEARTBEAT_TIMING);
-    } else {
-      expect(watchdog?.receiver).toBe(RECEIVERS.none);
-    }
+    expect(watchdog?.receiver).toBe(alerts?.heartbeat ? RECEIVERS.heartbeat : RECEIVERS.none);
+    const webhooks = ((receiver?.webhookConfigs as Json[] | undefined) ?? []).map((w) => typeof w.urlSecret);
+    expect(webhooks).toEqual(alerts?.heartbeat ? ["object"] : []);
+    expect(watchdog).toMatchObject(HEARTBEAT_TIMING);
   });
 
   it("names the environment, the alert, its pipeline, connection and database, summary, runbook and dashboard in Slack and email", () => {
     const slackConfig = specOf(config).receivers.flatMap((r) => (r.slackConfigs as Json[] | undefined) ?? [])[0];
     const emailConfig = specOf(config).receivers.flatMap((r) => (r.emailConfigs as Json[] | undefined) ?? [])[0];
-    if (alerts?.slack) expect(slackConfig).toMatchObject({ channel: alerts.slack.channel });
-    if (alerts?.email) expect(emailConfig).toMatchObject({ to: alerts.email.to.join(", "), from: alerts.email.from, smarthost: alerts.email.smarthost, requireTLS: true, authUsername: alerts.email.username ?? alerts.email.from });
-    for (const message of [slackConfig?.text, emailConfig?.text].filter((t) => t !== undefined)) {
-      for (const part of [".Labels.environment", ".Labels.alertname", ".Labels.pipeline", ".Labels.connection", ".Labels.database", ".Annotations.summary", ".Annotations.runbook", ".Annotations.dashboard"]) {
-        expect(message).toContain(part);
-      }
-    }
+    expect(slackConfig?.channel).toBe(alerts?.slack?.channel);
+    const wantEmail = alerts?.email && { to: alerts.email.to.join(", "), from: alerts.email.from, smarthost: alerts.email.smarthost, requireTLS: true, authUsername: alerts.email.username ?? alerts.email.from };
+    expect(emailConfig && { to: emailConfig.to, from: emailConfig.from, smarthost: emailConfig.smarthost, requireTLS: emailConfig.requireTLS, authUsername: emailConfig.authUsername }).toEqual(wantEmail);
+    const parts = [".Labels.environment", ".Labels.alertname", ".Labels.pipeline", ".Labels.connection", ".Labels.database", ".Annotations.summary", ".Annotations.runbook", ".Annotations.dashboard"];
+    const messages = [slackConfig?.text, emailConfig?.text].filter((t): t is string => typeof t === "string");
+    expect(messages.flatMap((message) => parts.filter((part) => !message.includes(part)))).toEqual([]);
   });
 
   it("keeps kube-prometheus-stack's inhibition: info under warning and critical, warning under critical", () => {
@@ -139,11 +137,13 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s", (_, c) => {
   it("holds no credential: only references to Secrets synced from the cloud secrets the spec names", () => {
     // Slack webhooks and tokens, heartbeat services' ping URLs: none is in the stack.
     expect(c.text).not.toMatch(/hooks\.slack\.com|xox[abposr]-|hc-ping\.com|nosnch\.in|cronitor\.link/);
-    for (const receiver of specOf(config).receivers) {
-      for (const slackConfig of (receiver.slackConfigs as Json[] | undefined) ?? []) expect(typeof slackConfig.apiURL).toBe("object");
-      for (const emailConfig of (receiver.emailConfigs as Json[] | undefined) ?? []) expect(typeof emailConfig.authPassword).toBe("object");
-      for (const webhook of (receiver.webhookConfigs as Json[] | undefined) ?? []) expect(webhook.url).toBeUndefined();
-    }
+    const receivers = specOf(config).receivers;
+    const credentials = receivers.flatMap((r) => [
+      ...((r.slackConfigs as Json[] | undefined) ?? []).map((x) => x.apiURL),
+      ...((r.emailConfigs as Json[] | undefined) ?? []).map((x) => x.authPassword),
+      ...((r.webhookConfigs as Json[] | undefined) ?? []).map((x) => x.url ?? x.urlSecret),
+    ]);
+    expect(credentials.filter((value) => typeof value !== "object")).toEqual([]);
     // Each spec secret name appears only as the remote key of an ExternalSecret.
     const names = specSecretNames(c.env).map((s) => s.name);
     const keyed = objectsOf(c)
@@ -152,42 +152,30 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s", (_, c) => {
       .map((d) => (d.remoteRef as Json).key);
     const alertNames = alerts ? [alerts.slack?.webhookSecret, alerts.email?.passwordSecret, alerts.heartbeat?.urlSecret].filter((n) => n !== undefined) : [];
     expect(keyed).toEqual(expect.arrayContaining(alertNames));
-    for (const name of names) {
-      const uses = c.text.split(`"${name}"`).length - 1 + (c.text.split(`\\"${name}\\"`).length - 1);
-      expect(uses, `${name} appears outside an ExternalSecret's remote key`).toBe(keyed.filter((k) => k === name).length);
-    }
+    const uses = (name: string) => c.text.split(`"${name}"`).length - 1 + (c.text.split(`\\"${name}\\"`).length - 1);
+    expect(names.map((name) => [name, uses(name)])).toEqual(names.map((name) => [name, keyed.filter((k) => k === name).length]));
   });
 
   it("syncs the spec's secrets into the monitoring namespace alone, through its own SecretStore and identity", () => {
     const names = new Set(specSecretNames(c.env).map((s) => s.name));
     const externalSecrets = objectsOf(c).filter((o) => o.kind === "ExternalSecret");
-    for (const es of externalSecrets) {
-      const spec = es.spec as Json;
-      const keys = ((spec.data as Json[] | undefined) ?? []).map((d) => String((d.remoteRef as Json).key));
-      const store = spec.secretStoreRef as Json | undefined;
-      if (keys.some((key) => names.has(key))) {
-        expect(es.metadata.namespace).toBe(MONITORING_NAMESPACE);
-        expect(store).toEqual({ kind: "SecretStore", name: MONITORING_SECRET_STORE });
-      }
-      // The cluster store (admin credentials) never serves a spec secret.
-      if (store?.kind === "ClusterSecretStore") expect(keys.filter((key) => names.has(key))).toEqual([]);
-    }
+    const reading = externalSecrets.filter((es) => (((es.spec as Json).data as Json[] | undefined) ?? []).some((d) => names.has(String((d.remoteRef as Json).key))));
+    // Every ExternalSecret of a spec secret is in the monitoring namespace, through its SecretStore
+    // (so never through the cluster store that serves the admin credentials).
+    expect(reading.map((es) => [es.metadata.namespace, (es.spec as Json).secretStoreRef])).toEqual(reading.map(() => [MONITORING_NAMESPACE, { kind: "SecretStore", name: MONITORING_SECRET_STORE }]));
     const stores = objectsOf(c).filter((o) => o.kind === "SecretStore" || o.kind === "ClusterSecretStore");
     const clusterStore = stores.find((o) => o.kind === "ClusterSecretStore" && o.metadata.name === CLOUD_SECRET_STORE);
-    expect((clusterStore?.spec as Json).conditions).toEqual([{ namespaces: [DATABASE_BOOTSTRAP_NAMESPACE] }]);
+    expect(((clusterStore?.spec ?? {}) as Json).conditions).toEqual([{ namespaces: [DATABASE_BOOTSTRAP_NAMESPACE] }]);
     // Stores on the cloud's secret store (the apps' own SecretStores read Kubernetes Secrets).
     const cloudProviders = ["aws", "azurekv", "gcpsm"];
     const namespaced = stores.filter((o) => o.kind === "SecretStore" && Object.keys(((o.spec as Json).provider as Json | undefined) ?? {}).some((p) => cloudProviders.includes(p)));
-    if (names.size === 0) {
-      expect(namespaced).toEqual([]);
-      return;
-    }
-    expect(namespaced.map((o) => [o.metadata.namespace, o.metadata.name])).toEqual([[MONITORING_NAMESPACE, MONITORING_SECRET_STORE]]);
-    // It authenticates as the reader's service account, never as the controller's identity.
-    expect(JSON.stringify((namespaced[0].spec as Json).provider)).toContain(`"name":"${MONITORING_SECRETS_ACCOUNT.serviceAccount}"`);
-    const account = objectsOf(c).find((o) => o.kind === "ServiceAccount" && o.metadata.name === MONITORING_SECRETS_ACCOUNT.serviceAccount);
-    expect(account?.metadata.namespace).toBe(MONITORING_NAMESPACE);
-    expect(Object.keys(account?.metadata.annotations ?? {})).toHaveLength(1);
+    // One cloud store in the monitoring namespace when the spec names a secret, none otherwise;
+    // it authenticates as the reader's service account, never as the controller's identity.
+    expect(namespaced.map((o) => [o.metadata.namespace, o.metadata.name, JSON.stringify((o.spec as Json).provider).includes(`"name":"${MONITORING_SECRETS_ACCOUNT.serviceAccount}"`)])).toEqual(
+      names.size === 0 ? [] : [[MONITORING_NAMESPACE, MONITORING_SECRET_STORE, true]],
+    );
+    const account = objectsOf(c).filter((o) => o.kind === "ServiceAccount" && o.metadata.name === MONITORING_SECRETS_ACCOUNT.serviceAccount);
+    expect(account.map((o) => [o.metadata.namespace, Object.keys(o.metadata.annotations ?? {}).length])).toEqual(names.size === 0 ? [] : [[MONITORING_NAMESPACE, 1]]);
   });
 });
 
