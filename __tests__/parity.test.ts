@@ -9,7 +9,7 @@ import { AWS_RESOURCE_TYPES } from "../constructs/aws";
 import { AZURE_RESOURCE_TYPES } from "../constructs/azure";
 import { GCP_RESOURCE_TYPES } from "../constructs/gcp";
 import type { ResourceTypeMap } from "../constructs/core/interfaces";
-import { CLOUDS, parseEnvironment, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
+import { CLOUDS, parseEnvironment, specSecretNames, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments } from "../environments";
 import { synthInfra, type SynthesizedStack, type TfBlock } from "./support/synth";
 import { at } from "./support/values";
@@ -160,7 +160,8 @@ describe.each(cases)("parity: %s", (label, cloud, input) => {
   const facts = FACTS[cloud];
 
   it("has a cluster, every bucket, every database and an identity per app (and per identity-using add-on)", () => {
-    const addons = (env.apps.length > 0 ? 1 : 0) + (env.dns?.zone === undefined ? 0 : 1);
+    // External Secrets with apps, external-dns with a zone, the monitoring secret reader with a spec secret.
+    const addons = (env.apps.length > 0 ? 1 : 0) + (env.dns?.zone === undefined ? 0 : 1) + (specSecretNames(env).length > 0 ? 1 : 0);
     expect(facts.counts(stack)).toEqual({ clusters: 1, buckets: env.buckets.length, databases: env.databases.length, identities: env.apps.length + addons });
   });
 

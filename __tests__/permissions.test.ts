@@ -7,9 +7,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { environments } from "../environments";
-import { parseEnvironments, type Environment } from "../constructs/core/spec";
+import { parseEnvironments, specSecretNames, type Environment } from "../constructs/core/spec";
 import { stackJson, synthDefaults } from "./support/outdir";
-import { permissionProblems, type EnvironmentStacks, type StackJson } from "./support/permissions";
+import { iamMatches, permissionProblems, userSecretReadProblems, type EnvironmentStacks, type StackJson } from "./support/permissions";
 
 const outdir = synthDefaults();
 const envs = parseEnvironments(environments);
@@ -123,5 +123,84 @@ describe("GCP rules", () => {
   });
   it.skipIf(env === undefined)("a custom role without roles/iam.roleAdmin", () => {
     expect(problemsOf(without("roles/iam.roleAdmin")).join("\n")).toMatch(/google_project_iam_custom_role\.\S+: .* lacks iam\.roles\.create/);
+  });
+});
+
+/**
+ * The monitoring namespace's secret reader (External Secrets' SecretStore there authenticates as
+ * it) reads exactly the secrets the spec names, on every cloud, and never a database admin secret.
+ */
+describe("the secret reader of the monitoring namespace", () => {
+  const namesOf = (env: Environment) => specSecretNames(env).map((secret) => secret.name);
+  const readerProblems = (stacks: EnvironmentStacks) => userSecretReadProblems(stacks, namesOf(stacks.env)).join("\n");
+  const named = (cloud: Environment["cloud"]) => envs.find((env) => env.cloud === cloud && namesOf(env).length > 0);
+
+  it("exists on every cloud among the default environments", () => {
+    expect((["aws", "azure", "gcp"] as const).filter((cloud) => named(cloud) === undefined)).toEqual([]);
+  });
+
+  it.each(envs.map((env) => [env.name, env] as const))("%s: reads exactly the secrets its spec names", (_, env) => {
+    expect(userSecretReadProblems(stacksOf(env), namesOf(env))).toEqual([]);
+  });
+
+  it("IAM wildcards: ? is exactly one character, * any run", () => {
+    expect(iamMatches("arn:x:secret:a-??????", "arn:x:secret:a-AbC123")).toBe(true);
+    expect(iamMatches("arn:x:secret:a-??????", "arn:x:secret:a-b-AbC123")).toBe(false);
+    expect(iamMatches("arn:x:secret:*", "arn:x:secret:rds!db-1-AbC123")).toBe(true);
+  });
+
+  const aws = named("aws");
+  const policies = (infra: StackJson) => resources(infra, "aws_iam_role_policy").filter(([name]) => name.includes("monitoring-secrets"));
+  it.skipIf(aws === undefined)("AWS: refuses a pattern that reaches every secret, admin ones included", () => {
+    const stacks = changed(aws as Environment, ({ infra }) => {
+      for (const [, policy] of policies(infra)) policy.policy = String(policy.policy).replace(/secret:[^"]+-\?{6}/g, "secret:*");
+    });
+    expect(readerProblems(stacks)).toContain("matches an RDS-managed admin secret");
+  });
+  it.skipIf(aws === undefined)("AWS: refuses a grant of the database admin secret", () => {
+    const stacks = changed(aws as Environment, ({ infra }) => {
+      const [, admin] = resources(infra, "aws_iam_role_policy").find(([name]) => name.includes("admin-secret-read")) ?? [];
+      const [, mine] = policies(infra)[0] ?? [];
+      if (admin && mine) mine.policy = admin.policy;
+    });
+    expect(readerProblems(stacks)).toMatch(/a secret the stack creates[\s\S]*cannot read/);
+  });
+  it.skipIf(aws === undefined)("AWS: refuses a prefix pattern, which also reads longer names", () => {
+    const stacks = changed(aws as Environment, ({ infra }) => {
+      for (const [, policy] of policies(infra)) policy.policy = String(policy.policy).replace(/-\?{6}"/, '*"');
+    });
+    expect(readerProblems(stacks)).toContain("matches a secret the spec does not name");
+  });
+
+  const azure = named("azure");
+  const assignments = (infra: StackJson) => resources(infra, "azurerm_role_assignment").filter(([name]) => name.includes("monitoring-secrets"));
+  it.skipIf(azure === undefined)("Azure: refuses Key Vault Secrets User on the whole vault", () => {
+    const stacks = changed(azure as Environment, ({ infra }) => {
+      const [, first] = assignments(infra)[0] ?? [];
+      if (first) first.scope = String(first.scope).replace(/\/secrets\/.*$/, "");
+    });
+    expect(readerProblems(stacks)).toMatch(/not at one secret of the environment's vault[\s\S]*cannot read/);
+  });
+  it.skipIf(azure === undefined)("Azure: refuses a missing grant", () => {
+    const stacks = changed(azure as Environment, ({ infra }) => {
+      const [name] = assignments(infra)[0] ?? [];
+      if (name) delete infra.resource?.azurerm_role_assignment[name];
+    });
+    expect(readerProblems(stacks)).toContain("cannot read");
+  });
+
+  const gcp = named("gcp");
+  const members = (infra: StackJson) => resources(infra, "google_project_iam_member").filter(([name]) => name.includes("user-secrets-read"));
+  it.skipIf(gcp === undefined)("GCP: refuses a condition on a prefix of every secret", () => {
+    const stacks = changed(gcp as Environment, ({ infra }) => {
+      for (const [, member] of members(infra)) (member.condition as { expression: string }).expression = 'resource.name.startsWith("projects/1/secrets/")';
+    });
+    expect(readerProblems(stacks)).toContain("does not name one whole secret");
+  });
+  it.skipIf(gcp === undefined)("GCP: refuses secretAccessor without a condition", () => {
+    const stacks = changed(gcp as Environment, ({ infra }) => {
+      for (const [, member] of members(infra)) delete member.condition;
+    });
+    expect(readerProblems(stacks)).toContain("without a condition");
   });
 });

@@ -408,3 +408,117 @@ const GCP_RULES: CloudRules = {
 };
 
 const CLOUD_RULES: Readonly<Record<Environment["cloud"], CloudRules>> = { aws: AWS_RULES, azure: AZURE_RULES, gcp: GCP_RULES };
+
+// --- Who reads the user's secrets ------------------------------------------------------------------
+
+/** The Kubernetes service account whose cloud identity reads the secrets the spec names. */
+const SECRET_READER_SUBJECT = "system:serviceaccount:monitoring:monitoring-secrets";
+
+/**
+ * IAM's wildcard match of a resource pattern (IAM User Guide, "IAM JSON policy elements:
+ * Resource": `*` matches any run of characters, `?` exactly one; case-sensitive).
+ */
+export function iamMatches(pattern: string, arn: string): boolean {
+  const regex = new RegExp(`^${pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/]/g, "\\$&"))).join("")}$`);
+  return regex.test(arn);
+}
+
+/** Policy statements of a policy document JSON string. */
+function statementsOf(policy: unknown): Json[] {
+  try {
+    const parsed = JSON.parse(text(policy)) as Json;
+    return list(parsed.Statement) as Json[];
+  } catch {
+    return [];
+  }
+}
+
+/** A policy element that may be one value or a list. */
+const oneOrMany = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+const SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:*", "*"];
+
+/**
+ * What the secret reader of the monitoring namespace may read, and what it must not, read from
+ * the infra stack: every secret the spec names (`specNames`) and nothing else; no database admin
+ * secret. The rules are the clouds' own: AWS IAM resource patterns (Secrets Manager ARNs end in
+ * `-` and six random characters: Secrets Manager User Guide, "Permissions to AWS Secrets Manager
+ * secrets"); Azure role assignment scopes ("Key Vault Secrets User" at a secret's scope reads that
+ * secret alone; at the vault's, every secret: Key Vault "Azure RBAC for Key Vault data plane");
+ * GCP IAM conditions on `resource.name` (`projects/<number>/secrets/<id>[/versions/<v>]`).
+ */
+export function userSecretReadProblems(stacks: EnvironmentStacks, specNames: readonly string[]): string[] {
+  const infra = resourcesOf(stacks.infra);
+  const want = [...new Set(specNames)].sort();
+  const problems: string[] = [];
+  const compare = (granted: readonly string[]) => {
+    const got = [...new Set(granted)].sort();
+    for (const name of want) if (!got.includes(name)) problems.push(`the secret reader cannot read ${name}, which the spec names`);
+    for (const name of got) if (!want.includes(name)) problems.push(`the secret reader may read ${name}, which the spec does not name`);
+  };
+  if (stacks.env.cloud === "aws") {
+    const role = infra.find((r) => r.type === "aws_iam_role" && text(r.config.assume_role_policy).includes(`"${SECRET_READER_SUBJECT}"`));
+    if (!role) return want.length > 0 ? ["no IAM role trusts the monitoring namespace's secret reader"] : [];
+    const { accountId, region } = stacks.env.accounts.aws ?? { accountId: "", region: "" };
+    const arnOf = (name: string, suffix = "AbC123") => `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${suffix}`;
+    const patterns = infra
+      .filter((r) => r.type === "aws_iam_role_policy" && references(r.config.role, role.address))
+      .flatMap((r) => statementsOf(r.config.policy))
+      .filter((s) => s.Effect === "Allow" && oneOrMany(s.Action).some((a) => SECRET_READ_ACTIONS.includes(text(a))))
+      .flatMap((s) => oneOrMany(s.Resource).map(text));
+    if (infra.some((r) => r.type === "aws_iam_role_policy_attachment" && references(r.config.role, role.address))) problems.push("the secret reader has a managed policy attached");
+    for (const pattern of patterns) {
+      // A reference to a resource of the stack (an RDS-managed secret) is an admin secret.
+      if (pattern.includes("${")) problems.push(`the secret reader may read ${pattern}, a secret the stack creates`);
+      // An RDS-managed master secret is named `rds!db-<uuid>` (RDS User Guide, "Password management with Secrets Manager").
+      if (iamMatches(pattern, arnOf("rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"))) problems.push(`the secret reader's pattern ${pattern} matches an RDS-managed admin secret`);
+    }
+    const readable = want.filter((name) => patterns.some((p) => iamMatches(p, arnOf(name))));
+    const beyond = patterns.filter((p) => !want.some((name) => iamMatches(p, arnOf(name))) || want.some((name) => iamMatches(p, arnOf(`${name}-x`)) || iamMatches(p, arnOf(`x${name}`))));
+    for (const pattern of beyond) problems.push(`the secret reader's pattern ${pattern} matches a secret the spec does not name`);
+    compare(readable);
+    return problems;
+  }
+  if (stacks.env.cloud === "azure") {
+    const identity = infra.find((r) => r.type === "azurerm_user_assigned_identity" && infra.some((c) => c.type === "azurerm_federated_identity_credential" && references(c.config.parent_id, r.address) && text(c.config.subject) === SECRET_READER_SUBJECT));
+    if (!identity) return want.length > 0 ? ["no managed identity federates the monitoring namespace's secret reader"] : [];
+    const names: string[] = [];
+    for (const grant of azureRolesOf(stacks, identity.address)) {
+      const reads = grant.role ? azureAllows(grant.role, "Microsoft.KeyVault/vaults/secrets/getSecret/action", true) : grant.name === "Key Vault Secrets User" || grant.name === "Key Vault Secrets Officer" || grant.name === "Key Vault Administrator" || grant.name === "Owner";
+      if (!reads) continue;
+      const scope = text(grant.scope);
+      const match = /^\$\{azurerm_key_vault\.[^.}]+\.id\}\/secrets\/([A-Za-z0-9-]+)$/.exec(scope);
+      if (match) names.push(match[1]);
+      else problems.push(`the secret reader holds ${grant.name} at ${scope}, not at one secret of the environment's vault`);
+    }
+    compare(names);
+    return problems;
+  }
+  const account = infra.find((r) => r.type === "google_service_account" && infra.some((b) => b.type === "google_service_account_iam_member" && references(b.config.service_account_id, r.address) && text(b.config.member).endsWith("[monitoring/monitoring-secrets]")));
+  if (!account) return want.length > 0 ? ["no Google service account is bound to the monitoring namespace's secret reader"] : [];
+  const names: string[] = [];
+  for (const binding of infra.filter((r) => /^google_.*_iam_member$/.test(r.type) && references(r.config.member, account.address))) {
+    if (binding.type === "google_service_account_iam_member") continue;
+    if (!["roles/secretmanager.secretAccessor", "roles/secretmanager.admin", "roles/owner", "roles/editor"].includes(text(binding.config.role))) continue;
+    if (binding.type !== "google_project_iam_member") {
+      problems.push(`the secret reader holds ${text(binding.config.role)} on ${text(binding.config.secret_id)} (${binding.type}), beyond the condition on the spec's names`);
+      continue;
+    }
+    const condition = (list(binding.config.condition)[0] ?? binding.config.condition) as Json | undefined;
+    const expression = condition ? text(condition.expression) : "";
+    if (!expression) {
+      problems.push(`the secret reader holds ${text(binding.config.role)} on the whole project, without a condition`);
+      continue;
+    }
+    // Each disjunct must name one whole secret: `resource.name == ".../secrets/<id>"` or its versions.
+    for (const part of expression.split(" || ")) {
+      const exact = /^resource\.name == "projects\/[^/"]+\/secrets\/([A-Za-z0-9_-]+)"$/.exec(part);
+      const versions = /^resource\.name\.startsWith\("projects\/[^/"]+\/secrets\/([A-Za-z0-9_-]+)\/versions\/"\)$/.exec(part);
+      if (exact) names.push(exact[1]);
+      else if (versions) names.push(versions[1]);
+      else problems.push(`the secret reader's condition part ${part} does not name one whole secret`);
+    }
+  }
+  compare(names);
+  return problems;
+}

@@ -99,6 +99,11 @@ function withHubLoad(base: Resources, memoryMiB: number, cpuMillis: number): Res
     limits: { ...(base.limits.cpu === undefined ? {} : { cpu: `${millicores(base.limits.cpu) + cpuMillis}m` }), memory },
   };
 }
+/**
+ * The AlertmanagerConfig (in the monitoring namespace) that is Alertmanager's whole configuration:
+ * receivers, routes and inhibition from the spec's `alerts` (observability/routing.ts).
+ */
+export const ALERTMANAGER_CONFIG_NAME = "platform-alerts";
 
 /** Alertmanager keeps only silences and the notification log: 2 GiB is plenty. */
 const ALERTMANAGER_VOLUME = "2Gi";
@@ -254,6 +259,15 @@ export const renderMonitoring: AppRenderer = (ctx: AppContext): readonly AppRele
         storage: persistentVolume(ALERTMANAGER_VOLUME),
         resources: ctx.resources(BASE_RESOURCES.alertmanager),
         podMetadata: { labels: identityPodLabels(ctx) },
+        /**
+         * The top-level configuration is the AlertmanagerConfig the observability release
+         * renders (routes per severity to Slack and email, the Watchdog heartbeat); the chart's
+         * `alertmanager.config` Secret is then ignored by the operator (prometheus-operator
+         * v0.93 pkg/alertmanager/operator.go `provisionAlertmanagerConfiguration`). Other
+         * AlertmanagerConfigs (the chart's default selector: every one, in every namespace) are
+         * still merged below it, each limited to its own namespace's alerts.
+         */
+        alertmanagerConfiguration: { name: ALERTMANAGER_CONFIG_NAME },
       },
     },
     /**
