@@ -164,7 +164,13 @@ function dependsOnClosure(stackText: string, address: string): Set<string> {
   const blocks = new Map(Object.entries(resources).flatMap(([type, byId]) => Object.entries(byId).map(([id, block]): [string, { depends_on?: string[] }] => [`${type}.${id}`, block])));
   const seen = new Set<string>();
   const stack = [address];
-  while (stack.length > 0) for (const next of blocks.get(stack.pop() as string)?.depends_on ?? []) if (!seen.has(next)) stack.push(next), seen.add(next);
+  while (stack.length > 0) {
+    for (const next of blocks.get(stack.pop() as string)?.depends_on ?? []) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(next);
+    }
+  }
   return seen;
 }
 
