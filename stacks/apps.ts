@@ -69,6 +69,7 @@ export class AppsStack extends TerraformStack {
     const listed = env.apps.find((a) => a.name === "monitoring");
     const monitoring = listed ?? { name: "monitoring", size: env.production ? "medium" : "small" };
     let monitoringRelease: ITerraformDependable[] = [];
+    const appsWiring: ITerraformDependable[] = [];
     for (const app of [monitoring, ...env.apps.filter((a) => a.name !== "monitoring")]) {
       const binding = app === monitoring && !listed ? NO_CLOUD_IDENTITY : services.workloadBinding(app.name);
       const ctx = { ...this.appContext(env, app, services, binding), ...(app === monitoring ? { metricsLinks: links } : {}) };
@@ -85,6 +86,7 @@ export class AppsStack extends TerraformStack {
         dependsOn: ready,
         spotTolerations: ctx.spotTolerations,
       });
+      appsWiring.push(...wiring.ready);
       let previous = wiring.ready;
       for (const release of releases) {
         const installed = new HelmRelease(this, `${ctx.app}-${release.name}`, {
@@ -99,7 +101,8 @@ export class AppsStack extends TerraformStack {
       }
       if (app === monitoring) monitoringRelease = previous;
     }
-    new Observability(this, "observability", { env, services, links, dependsOn: monitoringRelease });
+    // The observability release also waits for every app's wiring: its bootstrap jobs work in the apps' databases.
+    new Observability(this, "observability", { env, services, links, dependsOn: monitoringRelease, appsWiring });
   }
 
   private databaseSpec(env: Environment, name: string) {

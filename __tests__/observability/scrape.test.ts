@@ -6,12 +6,17 @@
  * - the OpenTelemetry collector's values pass its chart contract, its pipeline is complete, and
  *   Airbyte sends to its OTLP/HTTP Service port;
  * - each managed PostgreSQL server has an exporter running exactly the collectors the alerts need
- *   (names as postgres_exporter v0.20.1 registers them), over TLS, as a pg_monitor-only role.
+ *   (names as postgres_exporter v0.20.1 registers them), over TLS, as a pg_monitor-only role;
+ * - where Airbyte runs, a second exporter reads Airbyte's sync facts through one SECURITY DEFINER
+ *   function (the monitoring role may CONNECT, USE the schema and EXECUTE the function, nothing
+ *   else), its queries file passes postgres_exporter's rules and yields exactly the catalogue's
+ *   airbyte_connection_* names, and the function is created after Airbyte's database exists.
  * Each rule has a case it must reject.
  */
 import { describe, expect, it } from "vitest";
 import { OTLP_ENDPOINTS, OTEL_COLLECTOR_RELEASE } from "../../constructs/apps/observability/collector";
-import { MONITORING_ROLE, POSTGRES_EXPORTER_COLLECTORS } from "../../constructs/apps/observability/postgres";
+import { AIRBYTE_EXPORTER, MONITORING_ROLE, POSTGRES_EXPORTER_COLLECTORS } from "../../constructs/apps/observability/postgres";
+import { AIRBYTE_MONITORING_FUNCTION, METRICS } from "../../constructs/apps/observability/metrics";
 import { COMPONENT_LABEL } from "../../constructs/apps/observability/scrape";
 import { DATABASE_SERVER_LABEL as DATABASE_LABEL } from "../../constructs/apps/observability/metrics";
 import { CLOUDS, parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
@@ -23,6 +28,7 @@ import { serviceMonitorMatches, stackServices, type RenderedService } from "../s
 import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
 import { podSecurityViolations } from "../support/kubernetes/pod-security";
 import { at, list, type Values } from "../support/values";
+import { grantsOf, heredocSql, psqlStatements, queriesFileProblems, userQueries, userQueryMetricNames, type Grant } from "../support/postgres-exporter";
 
 interface Case {
   readonly label: string;
@@ -102,6 +108,85 @@ const NEEDED_METRICS: Readonly<Record<string, string>> = {
   pg_stat_activity_max_tx_duration: "stat_activity",
 };
 
+const MONITOR = ':"role"';
+const FUNCTION = `${AIRBYTE_MONITORING_FUNCTION.schema}.${AIRBYTE_MONITORING_FUNCTION.name}()`;
+
+/** What the monitoring role may be granted: pg_monitor, CONNECT on a database, USAGE on the function's schema, EXECUTE on the function. */
+function allowedForMonitor(grant: Grant): boolean {
+  if (grant.kind === "membership") return grant.roles.every((role) => role === "pg_monitor");
+  const only = (privilege: string) => grant.privileges.every((p) => p === privilege);
+  return (
+    (grant.objectType === "DATABASE" && only("CONNECT")) ||
+    (grant.objectType === "SCHEMA" && grant.object === AIRBYTE_MONITORING_FUNCTION.schema && only("USAGE")) ||
+    (grant.objectType === "FUNCTION" && grant.object === FUNCTION && only("EXECUTE"))
+  );
+}
+
+/**
+ * Least privilege of a monitoring bootstrap script (the SQL psql receives): every GRANT to the
+ * monitoring role is one allowed above, nothing is granted to PUBLIC or by default privileges, and
+ * the function (where there is one) is a SECURITY DEFINER owned by Airbyte's role with a safe
+ * search_path, made unexecutable by PUBLIC in the transaction that creates it, whose body only reads.
+ */
+function monitoringSqlProblems(sql: string): string[] {
+  const statements = psqlStatements(sql);
+  const problems: string[] = [];
+  for (const grant of grantsOf(statements)) {
+    if (grant.grantees.some((grantee) => grantee.toUpperCase() === "PUBLIC")) problems.push(`grants to PUBLIC: ${grant.text}`);
+    if (grant.grantees.includes(MONITOR) && !allowedForMonitor(grant)) problems.push(`grants the monitoring role more than it needs: ${grant.text}`);
+  }
+  for (const statement of statements) if (/^ALTER DEFAULT PRIVILEGES/i.test(statement.text)) problems.push(`changes default privileges: ${statement.text}`);
+  const index = (test: (text: string) => boolean) => statements.findIndex((statement) => test(statement.text));
+  const create = index((text) => /^CREATE (OR REPLACE )?FUNCTION /i.test(text));
+  if (create === -1) return problems;
+  const definition = statements[create].text;
+  if (!/\bSECURITY DEFINER\b/i.test(definition)) problems.push("the function is not SECURITY DEFINER");
+  if (!/\bSET search_path = pg_catalog, public, pg_temp\b/.test(definition)) problems.push("the function does not pin search_path with pg_temp last");
+  const body = /\$([A-Za-z_]\w*)\$([\s\S]*)\$\1\$/.exec(definition)?.[2] ?? "";
+  const writes = /\b(GRANT|REVOKE|EXECUTE|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|CREATE|DROP|SET ROLE)\b/i.exec(body);
+  if (writes) problems.push(`the function body does more than read: ${writes[0]}`);
+  const connect = index((text) => text === "\\connect airbyte");
+  const setRole = index((text) => text === "SET ROLE airbyte;");
+  if (!(connect !== -1 && connect < setRole && setRole < create)) problems.push("the function is not created as Airbyte's role in Airbyte's database");
+  const begin = statements.slice(0, create).map((s) => s.text).lastIndexOf("BEGIN;");
+  const revoke = index((text) => text === `REVOKE ALL ON FUNCTION ${FUNCTION} FROM PUBLIC;`);
+  const commit = statements.findIndex((s, i) => i > create && s.text === "COMMIT;");
+  if (!(begin !== -1 && begin < create && create < revoke && revoke < commit)) problems.push("PUBLIC's EXECUTE is not revoked in the transaction that creates the function");
+  return problems;
+}
+
+/** Kubernetes expands `$(VAR)` and turns `$$` into `$` in a container's command (core/v1 Container.command). */
+const commandProblems = (script: string) => [...(script.includes("$$") ? ["$$ becomes $"] : []), ...(script.includes("$(") ? ["$(...) is expanded by Kubernetes"] : [])];
+
+/** The depends_on closure of a resource of a synthesized stack. */
+function dependsOnClosure(stackText: string, address: string): Set<string> {
+  const resources = (JSON.parse(stackText) as { resource: Record<string, Record<string, { depends_on?: string[] }>> }).resource;
+  const blocks = new Map(Object.entries(resources).flatMap(([type, byId]) => Object.entries(byId).map(([id, block]): [string, { depends_on?: string[] }] => [`${type}.${id}`, block])));
+  const seen = new Set<string>();
+  const stack = [address];
+  while (stack.length > 0) {
+    for (const next of blocks.get(stack.pop() as string)?.depends_on ?? []) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(next);
+    }
+  }
+  return seen;
+}
+
+/** Wiring releases of apps with a database the observability release does not wait for. */
+function unorderedWirings(stackText: string): string[] {
+  const releases = Object.entries((JSON.parse(stackText) as { resource: { helm_release: Record<string, { name: string }> } }).resource.helm_release).map(([id, block]) => ({ address: `helm_release.${id}`, name: block.name }));
+  const observability = releases.find((release) => release.name === "observability");
+  if (!observability) return ["no observability release"];
+  const before = dependsOnClosure(stackText, observability.address);
+  return releases.filter((release) => release.name.endsWith("-wiring") && !before.has(release.address)).map((release) => release.name);
+}
+
+const airbyteGauges = METRICS.filter((metric) => metric.component === "airbyte");
+const scriptOf = (job: KubeObject) => list<string>(at(list<Values>(at(job, "spec.template.spec.containers"))[0], "command")).join("\n");
+const prometheusRegex = (regex: string) => new RegExp(`^(?:${regex})$`);
+
 describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env, apps, text }) => {
   const services = stackServices(apps);
   const monitors = monitorsOf(apps);
@@ -116,6 +201,7 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
       ...(env.dns ? ["cert-manager"] : []),
       OTEL_COLLECTOR_RELEASE,
       ...env.databases.map((db) => `postgres-exporter-${db.name}`),
+      ...(env.apps.some((a) => a.name === "airbyte") ? [AIRBYTE_EXPORTER.name] : []),
     ].sort();
     expect(names).toEqual(expected);
     expect(monitors.every((m) => m.metadata.namespace === "monitoring")).toBe(true);
@@ -142,7 +228,8 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
       }
     }
     const databases = monitors.flatMap((m) => list<Values>(at(m, "spec.endpoints")).flatMap((e) => list<Values>(e.relabelings).filter((r) => r.targetLabel === DATABASE_LABEL).map((r) => r.replacement)));
-    expect(databases.sort()).toEqual(env.databases.map((db) => db.name).sort());
+    const airbyteServer = env.apps.find((a) => a.name === "airbyte")?.database;
+    expect(databases.sort()).toEqual([...env.databases.map((db) => db.name), ...(airbyteServer ? [airbyteServer] : [])].sort());
   });
 
   it("installs one OpenTelemetry collector in the monitoring namespace whose values pass the chart contract, 2 replicas in production", () => {
@@ -226,16 +313,147 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
   it("creates the monitoring role with pg_monitor only, no database, in a bootstrap job reading the admin credential in the bootstrap namespace", () => {
     const jobs = objects(apps, "Job").filter((j) => String(j.metadata.name).startsWith("postgres-monitor-"));
     expect(jobs).toHaveLength(env.databases.length);
+    const airbyteServer = env.apps.find((a) => a.name === "airbyte")?.database;
     for (const job of jobs) {
       expect(job.metadata.namespace).toBe("db-bootstrap");
-      const script = list<string>(at(list<Values>(at(job, "spec.template.spec.containers"))[0], "command")).join("\n");
-      expect(script).not.toContain("CREATE DATABASE");
-      const grants = script.split("\n").filter((line) => /^\s*GRANT /.test(line));
-      expect(grants).toEqual(['GRANT pg_monitor TO :"role";', 'GRANT CONNECT ON DATABASE postgres TO :"role";']);
-      expect(script).toMatch(/ALTER ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION /);
+      const script = scriptOf(job);
+      expect(commandProblems(script)).toEqual([]);
+      const sql = heredocSql(script);
+      expect(sql).not.toContain("CREATE DATABASE");
+      expect(monitoringSqlProblems(sql)).toEqual([]);
+      const granted = grantsOf(psqlStatements(sql)).filter((grant) => grant.grantees.includes(MONITOR)).map((grant) => grant.text);
+      const airbyte = String(job.metadata.name) === `postgres-monitor-${airbyteServer}-database-bootstrap`;
+      expect(granted).toEqual([
+        'GRANT pg_monitor TO :"role"',
+        'GRANT CONNECT ON DATABASE postgres TO :"role"',
+        ...(airbyte ? [`GRANT EXECUTE ON FUNCTION ${FUNCTION} TO :"role"`, `GRANT USAGE ON SCHEMA ${AIRBYTE_MONITORING_FUNCTION.schema} TO :"role"`, 'GRANT CONNECT ON DATABASE airbyte TO :"role"'] : []),
+      ]);
+      expect(sql.includes(FUNCTION)).toBe(airbyte);
+      // Connections: 3 per exporter (postgres.ts CONNECTIONS_PER_EXPORTER), one or two exporters on the server.
+      expect(sql).toMatch(new RegExp(`ALTER ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT CONNECTION LIMIT ${airbyte ? 6 : 3} `));
     }
     expect(MONITORING_ROLE).not.toMatch(/^pg_/);
     expect(text).not.toMatch(/"(DATA_SOURCE_PASS|MONITOR_PASSWORD)"\s*,\s*"value"/);
+  });
+
+  const airbyte = env.apps.find((a) => a.name === "airbyte");
+  const airbyteExporters = objects(apps, "Deployment").filter((d) => d.metadata.name === AIRBYTE_EXPORTER.name);
+
+  it("runs the Airbyte sync exporter exactly where Airbyte runs, restricted, on Airbyte's database as the monitoring role, with every built-in collector off", () => {
+    expect(airbyteExporters).toHaveLength(airbyte ? 1 : 0);
+    if (!airbyte) return;
+    const pod = at(airbyteExporters[0], "spec.template.spec") as Values;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(podSecurityViolations(pod as never, "restricted")).toEqual([]);
+    const container = list<Values>(pod.containers)[0];
+    expect(at(container, "securityContext.readOnlyRootFilesystem")).toBe(true);
+    const envs = Object.fromEntries(list<Values>(container.env).map((e) => [e.name, e]));
+    // The same server and credential as that server's own exporter, database `airbyte`.
+    const serverExporter = objects(apps, "Deployment").find((d) => d.metadata.name === `postgres-exporter-${airbyte.database}`) as KubeObject;
+    const serverEnv = Object.fromEntries(list<Values>(at(list<Values>(at(serverExporter, "spec.template.spec.containers"))[0], "env")).map((e) => [e.name, e]));
+    expect(at(envs.DATA_SOURCE_URI, "value")).toBe(String(at(serverEnv.DATA_SOURCE_URI, "value")).replace(/\/postgres\?/, "/airbyte?"));
+    expect(at(envs.DATA_SOURCE_USER, "value")).toBe(MONITORING_ROLE);
+    expect(at(envs.DATA_SOURCE_PASS, "valueFrom")).toEqual(at(serverEnv.DATA_SOURCE_PASS, "valueFrom"));
+    const args = list<string>(container.args);
+    const { running, unknown } = runningCollectors(args);
+    expect(unknown).toEqual([]);
+    expect([...running]).toEqual([]);
+    expect(args).toContain("--disable-default-metrics");
+  });
+
+  it("mounts a queries file that postgres_exporter reads as written, calling only the monitoring function, with exactly the catalogue's airbyte_connection_* gauges", () => {
+    if (!airbyte) return;
+    const pod = at(airbyteExporters[0], "spec.template.spec") as Values;
+    const container = list<Values>(pod.containers)[0];
+    const path = list<string>(container.args).find((arg) => arg.startsWith("--extend.query-path="))?.slice("--extend.query-path=".length) ?? "";
+    const mount = list<Values>(container.volumeMounts).find((m) => path.startsWith(`${String(m.mountPath)}/`)) as Values;
+    const volume = list<Values>(pod.volumes).find((v) => v.name === mount?.name) as Values;
+    const configMap = objects(apps, "ConfigMap").find((c) => c.metadata.name === at(volume, "configMap.name") && c.metadata.namespace === "monitoring") as KubeObject;
+    const file = (configMap.data as Record<string, string>)[path.slice(String(mount.mountPath).length + 1)];
+    expect(typeof file).toBe("string");
+    expect(queriesFileProblems(file)).toEqual([]);
+    expect(userQueryMetricNames(file).sort()).toEqual(airbyteGauges.map((metric) => metric.name).sort());
+    const queries = userQueries(file);
+    expect(queries.map((q) => q.query)).toEqual([`SELECT * FROM ${FUNCTION}`]);
+    const labels = queries[0].columns.filter((c) => c.usage === "LABEL").map((c) => c.column);
+    for (const metric of airbyteGauges) expect([...labels].sort()).toEqual([...metric.labels].sort());
+    // The function returns exactly the columns the file names (an unnamed one would become an untyped metric).
+    const job = objects(apps, "Job").find((j) => j.metadata.name === `postgres-monitor-${airbyte.database}-database-bootstrap`) as KubeObject;
+    const returns = /RETURNS TABLE \((.*)\)\n/.exec(heredocSql(scriptOf(job)))?.[1] ?? "";
+    expect(returns.split(", ").map((column) => column.split(" ")[0])).toEqual(queries[0].columns.map((c) => c.column));
+  });
+
+  it("scrapes the Airbyte exporter as component airbyte on Airbyte's server, keeping only its gauges and scrape errors", () => {
+    const monitor = monitors.find((m) => m.metadata.name === AIRBYTE_EXPORTER.name);
+    expect(monitor !== undefined).toBe(airbyte !== undefined);
+    if (!monitor || !airbyte) return;
+    const [endpoint] = list<Values>(at(monitor, "spec.endpoints"));
+    const relabel = (label: string) => list<Values>(endpoint.relabelings).find((r) => r.targetLabel === label)?.replacement;
+    expect(relabel(COMPONENT_LABEL)).toBe("airbyte");
+    expect(relabel(DATABASE_LABEL)).toBe(airbyte.database);
+    const [keep] = list<Values>(endpoint.metricRelabelings);
+    expect(keep).toMatchObject({ action: "keep", sourceLabels: ["__name__"] });
+    const kept = prometheusRegex(String(keep.regex));
+    for (const metric of airbyteGauges) expect(kept.test(metric.name)).toBe(true);
+    expect(kept.test("pg_exporter_last_scrape_error")).toBe(true);
+    // Its pg_up carries the server's label: kept, it would count as the server's in the PostgreSQL rules.
+    expect(kept.test("pg_up")).toBe(false);
+  });
+
+  it("installs the observability release (the function's bootstrap job) after every app's wiring (databases and roles)", () => {
+    expect(unorderedWirings(text)).toEqual([]);
+  });
+});
+
+describe("the Airbyte exporter checks reject what postgres_exporter, psql or Kubernetes would get wrong", () => {
+  const everyApp = cases.find((c) => c.label === "every app on gcp in production") as Case;
+  const job = objects(everyApp.apps, "Job").find((j) => j.metadata.name === "postgres-monitor-main-database-bootstrap") as KubeObject;
+  const sql = heredocSql(scriptOf(job));
+  const file = ((objects(everyApp.apps, "ConfigMap").find((c) => c.metadata.name === AIRBYTE_EXPORTER.configMap) as KubeObject).data as Record<string, string>)[AIRBYTE_EXPORTER.file];
+
+  it("a GRANT SELECT, a membership in Airbyte's role or EXECUTE on every function is more than the monitoring role may have", () => {
+    expect(monitoringSqlProblems(sql)).toEqual([]);
+    for (const extra of ['GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"role";', 'GRANT SELECT ON jobs TO :"role";', 'GRANT airbyte TO :"role";', 'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO :"role";', 'GRANT ALL ON SCHEMA platform_monitoring TO :"role";']) {
+      expect(monitoringSqlProblems(`${sql}\n${extra}`)).toHaveLength(1);
+    }
+    expect(monitoringSqlProblems(`${sql}\nGRANT EXECUTE ON FUNCTION ${FUNCTION} TO PUBLIC;`).join()).toMatch(/PUBLIC/);
+    expect(monitoringSqlProblems(`${sql}\nALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO :"role";`)).toHaveLength(1);
+  });
+
+  it("statements are split by psql's rules: a GRANT after a dollar-quoted body or a \\gexec line is a statement of its own, a ';' inside quotes is not", () => {
+    const parsed = psqlStatements("SELECT 1\\gexec\nGRANT SELECT ON t TO :\"role\";\nCREATE FUNCTION f() AS $b$ SELECT ';'; $b$;\nGRANT pg_monitor TO :\"role\";");
+    expect(parsed.map((s) => s.text)).toEqual(["SELECT 1", "\\gexec", 'GRANT SELECT ON t TO :"role";', "CREATE FUNCTION f() AS $b$ SELECT ';'; $b$;", 'GRANT pg_monitor TO :"role";']);
+    expect(grantsOf(parsed).map((g) => (g.kind === "privileges" ? g.privileges : g.roles))).toEqual([["SELECT"], ["pg_monitor"]]);
+  });
+
+  it("a function without SECURITY DEFINER, without a pinned search_path, writing in its body or executable by PUBLIC until later is reported", () => {
+    expect(monitoringSqlProblems(sql.replace(" SECURITY DEFINER", ""))).toEqual(["the function is not SECURITY DEFINER"]);
+    expect(monitoringSqlProblems(sql.replace("SET search_path = pg_catalog, public, pg_temp", "SET search_path = public"))).toHaveLength(1);
+    expect(monitoringSqlProblems(sql.replace("RETURN QUERY", "EXECUTE 'GRANT SELECT ON jobs TO platform_monitor'; RETURN QUERY"))).toHaveLength(1);
+    const revoke = `REVOKE ALL ON FUNCTION ${FUNCTION} FROM PUBLIC;`;
+    expect(monitoringSqlProblems(`${sql.replace(revoke, "")}\n${revoke}`)).toHaveLength(1);
+    expect(monitoringSqlProblems(sql.replace("SET ROLE airbyte;", ""))).toHaveLength(1);
+  });
+
+  it("a $$ dollar quote or $(...) in the job's command is reported (Kubernetes rewrites both)", () => {
+    expect(commandProblems(scriptOf(job))).toEqual([]);
+    expect(commandProblems("psql <<'SQL'\nCREATE FUNCTION f() AS $$ SELECT 1 $$;\nSQL")).toHaveLength(1);
+  });
+
+  it("an unknown usage (read as DISCARD), a misspelt key (ignored by yaml.v2) or a query without metrics is reported", () => {
+    expect(queriesFileProblems(file)).toEqual([]);
+    expect(queriesFileProblems(file.replace('"usage": "GAUGE"', '"usage": "GAUGES"'))).toEqual([expect.stringMatching(/usage GAUGES is unknown/)]);
+    expect(queriesFileProblems(file.replace('"cache_seconds"', '"cache_second"'))).toEqual(["airbyte_connection: unknown key cache_second (yaml.v2 ignores it)"]);
+    expect(queriesFileProblems('{"q": {"query": "SELECT 1", "metrics": []}}')).toEqual(["q: no metrics"]);
+    // A misnamed column changes the metric name: the catalogue comparison catches it.
+    expect(userQueryMetricNames(file.replace('"last_job_failed"', '"last_job_failure"'))).toContain("airbyte_connection_last_job_failure");
+  });
+
+  it("an observability release that does not wait for Airbyte's wiring is reported", () => {
+    expect(unorderedWirings(everyApp.text)).toEqual([]);
+    const stack = JSON.parse(everyApp.text) as { resource: { helm_release: Record<string, { name: string; depends_on?: string[] }> } };
+    for (const release of Object.values(stack.resource.helm_release)) if (release.name === "observability") release.depends_on = (release.depends_on ?? []).filter((d) => !d.includes("airbyte-wiring"));
+    expect(unorderedWirings(JSON.stringify(stack))).toEqual(["airbyte-wiring"]);
   });
 });
 

@@ -43,6 +43,12 @@ export interface ObservabilityProps {
   readonly links: { readonly hub?: MetricsHubLink; readonly senders: readonly Environment[] };
   /** The monitoring release: its CRDs must exist before any object here. */
   readonly dependsOn: ITerraformDependable[];
+  /**
+   * The apps' wiring (their databases and roles): the monitoring bootstrap job of Airbyte's
+   * server creates a function as Airbyte's role in Airbyte's database (postgres.ts), so the
+   * manifests release installs after them.
+   */
+  readonly appsWiring?: ITerraformDependable[];
 }
 
 export class Observability extends Construct {
@@ -63,7 +69,7 @@ export class Observability extends Construct {
       senders: props.links.senders,
     };
     const manifests = [...secretStoreManifests(ctx), ...scrapeManifests(ctx), ...ruleManifests(ctx), ...routingManifests(ctx), ...hubManifests(ctx), ...dashboardManifests(ctx)];
-    this.release = new ManifestsRelease(this, "manifests", { name: "observability", namespace: ctx.namespace, manifests, dependsOn: props.dependsOn });
+    this.release = new ManifestsRelease(this, "manifests", { name: "observability", namespace: ctx.namespace, manifests, dependsOn: [...new Set([...props.dependsOn, ...(props.appsWiring ?? [])])] });
     // Every environment runs the collector, with or without Airbyte: any workload may send OTLP.
     this.collector = new HelmRelease(this, "otel-collector", {
       name: OTEL_COLLECTOR_RELEASE,

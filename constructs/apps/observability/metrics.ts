@@ -174,41 +174,56 @@ export const DATA_QUALITY_STATSD_MAPPINGS: readonly Record<string, unknown>[] = 
  * airbyte-metrics/metrics-lib/src/main/kotlin/io/airbyte/metrics/config/AirbyteMetricMeterFilter.kt,
  * `accept()`), which is what the chart deploys (`global.edition: community`). So `syncs_total`
  * and the other OssMetricsRegistry names never reach the collector. The jobs and attempts tables
- * hold the same facts per connection; this query (postgres_exporter's queries file,
- * `--extend.query-path`, v0.20.1 exporter/queries.go) turns them into the
- * `airbyte_connection_*` gauges above. It must run on Airbyte's database with SELECT on
- * `jobs`, `attempts` and `connection` for the monitoring role.
+ * hold the same facts per connection: this query turns them into one row per active connection.
+ *
+ * The monitoring role never reads those tables (they hold connector configuration, possibly
+ * secrets): the query is the body of a SECURITY DEFINER function owned by Airbyte's role, the
+ * only thing the monitoring role may execute there (postgres.ts, `airbyteMonitoringSql`).
+ * Tables are Airbyte's, in schema `public` (airbyte-db/db-lib DatabaseInitializer.kt `hasTable`
+ * and FlywayDatabaseMigrator.kt `SCHEMAS = setOf("public")`).
+ */
+export const AIRBYTE_CONNECTIONS_SQL = [
+  "WITH syncs AS (",
+  "  SELECT j.id, j.scope AS connection_id, j.status::text AS status, j.created_at, j.started_at, j.updated_at",
+  "  FROM public.jobs j WHERE j.config_type = 'sync' AND j.created_at > now() - interval '8 days'",
+  "), latest AS (",
+  "  SELECT DISTINCT ON (connection_id) connection_id, status FROM syncs",
+  "  WHERE status IN ('succeeded', 'failed', 'cancelled') ORDER BY connection_id, updated_at DESC",
+  "), failed_attempts AS (",
+  "  SELECT j.scope AS connection_id, count(*) AS n FROM public.attempts a JOIN public.jobs j ON j.id = a.job_id",
+  "  WHERE j.config_type = 'sync' AND a.status::text = 'failed' AND a.updated_at > now() - interval '1 hour' GROUP BY j.scope",
+  ")",
+  "SELECT c.id::text AS connection_id, c.name AS connection_name,",
+  "  COALESCE(EXTRACT(EPOCH FROM max(s.updated_at) FILTER (WHERE s.status = 'succeeded')), 0) AS last_success_timestamp_seconds,",
+  "  CASE WHEN l.status = 'failed' THEN 1 ELSE 0 END AS last_job_failed,",
+  "  COALESCE(max(f.n), 0) AS failed_attempts_1h,",
+  "  COALESCE(EXTRACT(EPOCH FROM now() - min(s.started_at) FILTER (WHERE s.status = 'running')), 0) AS running_seconds,",
+  "  COALESCE(avg(EXTRACT(EPOCH FROM s.updated_at - s.started_at)) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days'), 0) AS mean_success_duration_seconds,",
+  "  CASE WHEN count(*) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days') >= 3",
+  "    THEN 604800.0 / count(*) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days') ELSE 0 END AS mean_success_interval_seconds",
+  "FROM public.connection c",
+  "LEFT JOIN syncs s ON s.connection_id = c.id::text",
+  "LEFT JOIN latest l ON l.connection_id = c.id::text",
+  "LEFT JOIN failed_attempts f ON f.connection_id = c.id::text",
+  "WHERE c.status::text = 'active'",
+  "GROUP BY c.id, c.name, l.status",
+].join("\n");
+
+/** Schema and function (in Airbyte's database) that return AIRBYTE_CONNECTIONS_SQL's rows; created by postgres.ts. */
+export const AIRBYTE_MONITORING_FUNCTION = { schema: "platform_monitoring", name: "airbyte_connections" } as const;
+
+/**
+ * postgres_exporter's queries file (`--extend.query-path`; format: v0.20.1 exporter/queries.go
+ * `UserQueries`, parsed with gopkg.in/yaml.v2): the query name `airbyte_connection` prefixes each
+ * column, giving the `airbyte_connection_*` gauges above (exporter/postgres_exporter.go
+ * makeDescMap, `<namespace>_<column>`); LABEL columns become labels of every gauge. `master`:
+ * run on the database of the DSN (exporter/namespace.go, exporter/datasource.go).
  */
 export const AIRBYTE_JOBS_QUERIES = {
   airbyte_connection: {
     master: true,
     cache_seconds: 60,
-    query: [
-      "WITH syncs AS (",
-      "  SELECT j.id, j.scope AS connection_id, j.status::text AS status, j.created_at, j.started_at, j.updated_at",
-      "  FROM jobs j WHERE j.config_type = 'sync' AND j.created_at > now() - interval '8 days'",
-      "), latest AS (",
-      "  SELECT DISTINCT ON (connection_id) connection_id, status FROM syncs",
-      "  WHERE status IN ('succeeded', 'failed', 'cancelled') ORDER BY connection_id, updated_at DESC",
-      "), failed_attempts AS (",
-      "  SELECT j.scope AS connection_id, count(*) AS n FROM attempts a JOIN jobs j ON j.id = a.job_id",
-      "  WHERE j.config_type = 'sync' AND a.status::text = 'failed' AND a.updated_at > now() - interval '1 hour' GROUP BY j.scope",
-      ")",
-      "SELECT c.id::text AS connection_id, c.name AS connection_name,",
-      "  COALESCE(EXTRACT(EPOCH FROM max(s.updated_at) FILTER (WHERE s.status = 'succeeded')), 0) AS last_success_timestamp_seconds,",
-      "  CASE WHEN l.status = 'failed' THEN 1 ELSE 0 END AS last_job_failed,",
-      "  COALESCE(max(f.n), 0) AS failed_attempts_1h,",
-      "  COALESCE(EXTRACT(EPOCH FROM now() - min(s.started_at) FILTER (WHERE s.status = 'running')), 0) AS running_seconds,",
-      "  COALESCE(avg(EXTRACT(EPOCH FROM s.updated_at - s.started_at)) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days'), 0) AS mean_success_duration_seconds,",
-      "  CASE WHEN count(*) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days') >= 3",
-      "    THEN 604800.0 / count(*) FILTER (WHERE s.status = 'succeeded' AND s.created_at > now() - interval '7 days') ELSE 0 END AS mean_success_interval_seconds",
-      "FROM connection c",
-      "LEFT JOIN syncs s ON s.connection_id = c.id::text",
-      "LEFT JOIN latest l ON l.connection_id = c.id::text",
-      "LEFT JOIN failed_attempts f ON f.connection_id = c.id::text",
-      "WHERE c.status::text = 'active'",
-      "GROUP BY c.id, c.name, l.status",
-    ].join("\n"),
+    query: `SELECT * FROM ${AIRBYTE_MONITORING_FUNCTION.schema}.${AIRBYTE_MONITORING_FUNCTION.name}()`,
     metrics: [
       { connection_id: { usage: "LABEL", description: "Airbyte connection id" } },
       { connection_name: { usage: "LABEL", description: "Airbyte connection name" } },

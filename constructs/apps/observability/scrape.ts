@@ -21,7 +21,7 @@ import type { Manifest } from "../helm";
 import { OTEL_COLLECTOR_PORTS, OTEL_COLLECTOR_RELEASE } from "./collector";
 import type { ObservabilityContext } from "./index";
 import { DATABASE_SERVER_LABEL } from "./metrics";
-import { exporterLabels, POSTGRES_EXPORTER_NAME, POSTGRES_EXPORTER_PORT, postgresManifests } from "./postgres";
+import { airbyteServer, AIRBYTE_EXPORTER, exporterLabels, POSTGRES_EXPORTER_NAME, POSTGRES_EXPORTER_PORT, postgresManifests } from "./postgres";
 
 /** The label every scraped series carries with its component's name. */
 export const COMPONENT_LABEL = "platform_component";
@@ -44,6 +44,8 @@ export interface ScrapeTarget {
   readonly endpoints: readonly ScrapeEndpoint[];
   /** `database` label value (PostgreSQL exporters). */
   readonly database?: string;
+  /** Keep only the series whose name matches (a Prometheus regex, anchored), drop the rest. */
+  readonly keepMetrics?: string;
 }
 
 const hasApp = (ctx: ObservabilityContext, name: string) => ctx.env.apps.some((app) => app.name === name);
@@ -140,6 +142,22 @@ export function scrapeTargets(ctx: ObservabilityContext): ScrapeTarget[] {
       database: db.name,
     });
   }
+  const airbyte = airbyteServer(ctx.env);
+  if (airbyte) {
+    // The Airbyte sync exporter (postgres.ts) on Airbyte's database: the airbyte_connection_*
+    // gauges of its queries file, and its own scrape-error gauges (exporter/postgres_exporter.go
+    // v0.20.1, namespace pg, subsystem exporter). Its pg_up is dropped: it carries the server's
+    // label and would otherwise count as a second `pg_up` of that server in the PostgreSQL rules.
+    targets.push({
+      name: AIRBYTE_EXPORTER.name,
+      component: "airbyte",
+      namespace: ctx.namespace,
+      selector: AIRBYTE_EXPORTER.selector,
+      endpoints: [{ port: POSTGRES_EXPORTER_PORT.name, path: "/metrics" }],
+      database: airbyte.name,
+      keepMetrics: "airbyte_connection_.+|pg_exporter_last_scrape_error|pg_exporter_user_queries_load_error",
+    });
+  }
   return targets;
 }
 
@@ -162,6 +180,7 @@ function serviceMonitor(ctx: ObservabilityContext, target: ScrapeTarget): Manife
         // Scraped labels that clash with target labels (job, instance, namespace...) are kept as exported_<name>.
         honorLabels: false,
         relabelings,
+        ...(target.keepMetrics === undefined ? {} : { metricRelabelings: [{ action: "keep", sourceLabels: ["__name__"], regex: target.keepMetrics }] }),
       })),
     },
   };
