@@ -12,7 +12,6 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parser } from "@prometheus-io/lezer-promql";
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AWS_DATABASE_INSTANCE_CLASSES } from "../../constructs/aws/sizes";
@@ -26,6 +25,7 @@ import { InfraStack } from "../../stacks/infra";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
 import { renderedApps, type KubeObject } from "../support/kubernetes/objects";
+import { environmentProblems, selectors, syntaxErrors } from "../support/promql";
 
 interface RenderedRule {
   readonly group: string;
@@ -69,59 +69,6 @@ const cases: Case[] = [
   ...defaults.map((env) => synthesizedCase(`${env.name} (environments/)`, env, defaults)),
   ...CLOUDS.flatMap((cloud) => [false, true].map((production) => synthesizedCase(`every app on ${cloud}${production ? " in production" : ""}`, parseEnvironment(everyApp(cloud, production))))),
 ];
-
-/** Syntax errors of a PromQL expression, as the Prometheus project's parser reports them. */
-function syntaxErrors(expr: string): string[] {
-  const errors: string[] = [];
-  parser.parse(expr).iterate({
-    enter(node) {
-      if (node.type.isError) errors.push(`syntax error at ${node.from}: ${JSON.stringify(expr.slice(Math.max(0, node.from - 20), node.to + 20))}`);
-    },
-  });
-  return errors;
-}
-
-/**
- * What keeps a rule to its own environment when a metrics hub also holds its senders' series
- * (every series carries `environment`): aggregations and one-to-one matching keep the label
- * (`by`/`on` name it, `without`/`ignoring` do not drop it, no bare `sum(...)`), and `absent()`
- * names the environment it expects series from.
- */
-function environmentProblems(expr: string): string[] {
-  const problems: string[] = [];
-  const tree = parser.parse(expr);
-  const text = (from: number, to: number) => expr.slice(from, to);
-  tree.iterate({
-    enter(node) {
-      if (node.name === "AggregateExpr" && node.node.getChild("AggregateModifier") === null) problems.push(`aggregation without by/without drops environment: ${text(node.from, node.to)}`);
-      if (node.name === "AggregateModifier" || node.name === "MatchingModifierClause") {
-        const labels = (node.node.getChild("GroupingLabels")?.getChildren("LabelName") ?? []).map((label) => text(label.from, label.to));
-        const keeps = node.node.getChild("By") !== null || node.node.getChild("On") !== null;
-        if (keeps !== labels.includes("environment")) problems.push(`${text(node.from, node.to)} drops environment`);
-      }
-      if (node.name === "FunctionCall" && /^absent(_over_time)?\(/.test(text(node.from, node.to)) && !/environment="[^"]+"/.test(text(node.from, node.to))) problems.push(`${text(node.from, node.to)} does not name its environment`);
-    },
-  });
-  return problems;
-}
-
-interface Selector {
-  readonly name?: string;
-  readonly text: string;
-}
-
-/** Every vector selector of an expression, with its metric name. */
-function selectors(expr: string): Selector[] {
-  const found: Selector[] = [];
-  parser.parse(expr).iterate({
-    enter(node) {
-      if (node.type.name !== "VectorSelector") return;
-      const identifier = node.node.getChild("Identifier");
-      found.push({ name: identifier ? expr.slice(identifier.from, identifier.to) : undefined, text: expr.slice(node.from, node.to) });
-    },
-  });
-  return found;
-}
 
 /** Selectors whose name is neither catalogued nor recorded by a rule of the same stack. */
 function unknownMetrics(expr: string, recorded: ReadonlySet<string>): string[] {

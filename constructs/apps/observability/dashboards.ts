@@ -15,7 +15,6 @@ import { DASHBOARD_SIDECAR } from "../monitoring";
 import * as definitions from "./dashboards/definitions";
 import type { ObservabilityContext } from "./index";
 
-export { DASHBOARD_METRICS, DATA_QUALITY_METRICS } from "./dashboards/metrics";
 export { ENVIRONMENT_MATCHER, ENVIRONMENT_VARIABLE, PROMETHEUS_DATASOURCE } from "./dashboards/panels";
 
 /** The Grafana folder of every platform dashboard (a relative path: a subfolder of the sidecar's). */

@@ -1,8 +1,9 @@
 /**
- * The metric catalogue: every metric name a rule (and later a dashboard) of the observability
+ * The metric catalogue: every metric name an alert rule or a dashboard of the observability
  * layer reads, with the component that exports it, its Prometheus type, the labels we use, and
- * where the name is defined at the version the platform pins. A test refuses any rule whose
- * expression selects a name that is not here (or recorded by one of our own rules).
+ * where the name is defined at the version the platform pins. Tests refuse any rule or dashboard
+ * query that selects a name that is not here (or recorded by one of our own rules), and any
+ * entry here that no rule and no dashboard reads.
  *
  * Name rules per exporter, at the pinned versions:
  * - statsd_exporter v0.28.0 (the Airflow chart 1.19.0's `images.statsd`): a mapping's `name` is
@@ -24,17 +25,20 @@ export interface MetricSource {
 
 export type MetricType = "counter" | "gauge" | "summary" | "histogram";
 
-/** Components whose metrics rules read; rules exist only where the component runs. */
+/** Components whose metrics rules and dashboards read; rules exist only where the component runs. */
 export type MetricComponent =
   | "airflow"
   | "airbyte"
   | "data-quality"
+  | "datahub"
   | "traefik"
   | "external-secrets"
   | "cert-manager"
   | "postgres"
   | "kube-state-metrics"
+  | "node-exporter"
   | "cadvisor"
+  | "kubelet"
   | "apiserver"
   | "prometheus";
 
@@ -59,6 +63,11 @@ export const ENVIRONMENT_LABEL = "environment";
  */
 export const DATABASE_SERVER_LABEL = "database_server";
 
+/**
+ * The Airflow chart's statsd mappings. Checked for the names used here (dagrun.duration.success/
+ * failed, scheduler_heartbeat, executor.running_tasks/queued_tasks, pool.starving_tasks) in the
+ * stored copy of chart/files/statsd-mappings.yml at apache/airflow 08db54c738.
+ */
 const AIRFLOW_CHART_MAPPINGS: MetricSource = {
   repo: "apache/airflow",
   ref: "helm-chart/1.19.0 (commit f17d6ffb05cc0ffda638b7c0ef5b5d6d12f1c314)",
@@ -83,8 +92,31 @@ const TRAEFIK: MetricSource = { repo: "traefik/traefik", ref: "v3.7.9 (chart 41.
 const ESO: MetricSource = { repo: "external-secrets/external-secrets", ref: "v2.9.0", path: "pkg/controllers/externalsecret/esmetrics/esmetrics.go, pkg/controllers/metrics/labels.go" };
 const CERT_MANAGER: MetricSource = { repo: "cert-manager/cert-manager", ref: "v1.21.1", path: "internal/collectors/certificate_collector.go" };
 const pg = (path: string): MetricSource => ({ repo: "prometheus-community/postgres_exporter", ref: "v0.20.1", path });
-const KSM: MetricSource = { repo: "kubernetes/kube-state-metrics", ref: "v2.x (kube-prometheus-stack 88.5.3's subchart)", path: "internal/store/pod.go (kube_pod_container_resource_limits)" };
-const CADVISOR: MetricSource = { repo: "google/cadvisor (in the kubelet)", ref: "kubelet 1.31-1.33", path: "metrics/prometheus.go (container_memory_working_set_bytes)" };
+/** kube-state-metrics v2.20.0: the appVersion of kube-prometheus-stack 88.5.3's kube-state-metrics 8.4.0 subchart (image tag `v` + appVersion). */
+const ksm = (path: string): MetricSource => ({ repo: "kubernetes/kube-state-metrics", ref: "v2.20.0 (kube-prometheus-stack 88.5.3 subchart kube-state-metrics 8.4.0, appVersion 2.20.0)", path });
+/** node-exporter v1.12.1: the appVersion of kube-prometheus-stack 88.5.3's prometheus-node-exporter 4.56.1 subchart. */
+const nodeExporter = (path: string): MetricSource => ({ repo: "prometheus/node_exporter", ref: "v1.12.1 (kube-prometheus-stack 88.5.3 subchart prometheus-node-exporter 4.56.1, appVersion 1.12.1)", path });
+/**
+ * cAdvisor in the kubelet, scraped by kube-prometheus-stack's kubelet ServiceMonitor on
+ * /metrics/cadvisor; its `cAdvisorMetricRelabelings` (values.yaml) drop neither name used here.
+ */
+const cadvisor = (name: string): MetricSource => ({ repo: "google/cadvisor (in the kubelet)", ref: "kubelet 1.31-1.33", path: `metrics/prometheus.go (${name})` });
+const KUBELET_VOLUMES: MetricSource = { repo: "kubernetes/kubernetes", ref: "v1.31-v1.33", path: "pkg/kubelet/metrics/collectors/volume_stats.go (kubelet_volume_stats_*, labels namespace, persistentvolumeclaim)" };
+/**
+ * DataHub GMS v1.7.0 serves Spring Boot Actuator's Micrometer registry on /actuator/prometheus:
+ * `management.endpoints.web.exposure.include: prometheus,...` and
+ * `management.metrics.export.prometheus.enabled: true` in
+ * metadata-service/configuration/src/main/resources/application.yaml (read at datahub-project/datahub
+ * 00112498e5, the stored snapshot: the v1.7.0 tag itself could not be mirrored, the repository
+ * is over the mirror's size limit). Micrometer's Prometheus naming turns the timer
+ * `http.server.requests` into `http_server_requests_seconds_{count,sum}` (tags method, status,
+ * outcome, uri, exception) and the gauge `jvm.memory.used` into `jvm_memory_used_bytes` (tags area, id).
+ */
+const DATAHUB_ACTUATOR: MetricSource = {
+  repo: "datahub-project/datahub",
+  ref: "v1.7.0 (configuration read at 00112498e5); names by micrometer-registry-prometheus",
+  path: "metadata-service/configuration/src/main/resources/application.yaml (management.*); Spring Boot's WebMvcObservationAutoConfiguration, JvmMetricsAutoConfiguration",
+};
 const PROMETHEUS_REMOTE: MetricSource = { repo: "prometheus/prometheus", ref: "v3.14.0 (bundled by kube-prometheus-stack 88.5.3)", path: "storage/remote/queue_manager.go (newQueueManagerMetrics; namespace prometheus, subsystem remote_storage from storage/remote/storage.go)" };
 const PROMETHEUS_SCRAPE: MetricSource = { repo: "prometheus/prometheus", ref: "v3.14.0", path: "scrape/scrape.go (the synthetic `up` series of every target)" };
 const APISERVER_FILTERS: MetricSource = { repo: "kubernetes/kubernetes", ref: "v1.31-v1.33", path: "staging/src/k8s.io/apiserver/pkg/endpoints/filters/metrics.go" };
@@ -97,6 +129,10 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: "airflow_dagrun_duration_sum", component: "airflow", type: "summary", labels: ["dag_id"], source: AIRFLOW_CHART_MAPPINGS, note: "seconds of successful DAG runs" },
   { name: "airflow_dagrun_failed_count", component: "airflow", type: "summary", labels: ["dag_id"], source: AIRFLOW_CHART_MAPPINGS, note: `dagrun.duration.failed.<dag_id>: ${AIRFLOW_STATSD_NOTE}; one count per failed DAG run` },
   { name: "airflow_scheduler_heartbeat", component: "airflow", type: "counter", labels: [], source: AIRFLOW_CHART_MAPPINGS, note: "scheduler_heartbeat (jobs/scheduler_job_runner.py `Stats.incr(\"scheduler_heartbeat\")`)" },
+  { name: "airflow_dagrun_duration", component: "airflow", type: "summary", labels: ["dag_id", "quantile"], source: AIRFLOW_CHART_MAPPINGS, note: "the summary's quantiles of dagrun.duration.success.<dag_id> (statsd_exporter's default quantiles 0.5, 0.9, 0.99 over 10 minutes)" },
+  { name: "airflow_executor_running_tasks", component: "airflow", type: "gauge", labels: ["executor"], source: AIRFLOW_CHART_MAPPINGS, note: "executor.running_tasks.<executor>" },
+  { name: "airflow_executor_queued_tasks", component: "airflow", type: "gauge", labels: ["executor"], source: AIRFLOW_CHART_MAPPINGS, note: "executor.queued_tasks.<executor>" },
+  { name: "airflow_pool_starving_tasks", component: "airflow", type: "gauge", labels: ["pool"], source: AIRFLOW_CHART_MAPPINGS, note: "pool.starving_tasks.<pool>" },
   { name: "airflow_dag_processing_import_errors", component: "airflow", type: "gauge", labels: [], source: AIRFLOW_METRICS_DOC, note: "dag_processing.import_errors, unmapped: statsd_exporter escapes `.` to `_`" },
 
   // The data-quality contract (docs/data-quality.md), through statsd or OTLP.
@@ -116,8 +152,16 @@ export const METRICS: readonly MetricDefinition[] = [
     ] as const
   ).map(([name, note]): MetricDefinition => ({ name, component: "airbyte", type: "gauge", labels: ["connection_id", "connection_name"], source: AIRBYTE_JOBS_QUERY_SOURCE, note })),
 
-  // Traefik v3.
-  { name: "traefik_service_requests_total", component: "traefik", type: "counter", labels: ["code", "service"], source: TRAEFIK, note: "addServicesLabels defaults to true (chart 41.3.0 values.yaml metrics.prometheus)" },
+  // DataHub GMS v1.7.0 (Spring Boot Actuator, Micrometer's Prometheus registry).
+  { name: "http_server_requests_seconds_count", component: "datahub", type: "summary", labels: ["status", "uri"], source: DATAHUB_ACTUATOR, note: "requests answered, per status" },
+  { name: "http_server_requests_seconds_sum", component: "datahub", type: "summary", labels: ["status", "uri"], source: DATAHUB_ACTUATOR, note: "seconds spent answering them" },
+  { name: "jvm_memory_used_bytes", component: "datahub", type: "gauge", labels: ["area", "id"], source: DATAHUB_ACTUATOR, note: "area heap | nonheap" },
+
+  // Traefik v3: entry point and service metrics are on by default (pkg/observability/types/metrics.go
+  // Prometheus.SetDefaults: AddEntryPointsLabels and AddServicesLabels true; the chart does not change them).
+  { name: "traefik_entrypoint_requests_total", component: "traefik", type: "counter", labels: ["code", "entrypoint"], source: TRAEFIK, note: "entryPointReqsTotalName" },
+  { name: "traefik_service_requests_total", component: "traefik", type: "counter", labels: ["code", "service"], source: TRAEFIK, note: "serviceReqsTotalName; addServicesLabels defaults to true (chart 41.3.0 values.yaml metrics.prometheus)" },
+  { name: "traefik_service_request_duration_seconds_bucket", component: "traefik", type: "histogram", labels: ["service", "le"], source: TRAEFIK, note: "serviceReqDurationName, default buckets 0.1, 0.3, 1.2, 5" },
 
   // External Secrets 2.9.0.
   { name: "externalsecret_status_condition", component: "external-secrets", type: "gauge", labels: ["name", "namespace", "condition", "status"], source: ESO },
@@ -130,14 +174,22 @@ export const METRICS: readonly MetricDefinition[] = [
   // postgres_exporter v0.20.1, one per database server, labelled with DATABASE_SERVER_LABEL.
   { name: "pg_up", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL], source: pg("exporter/postgres_exporter.go (Name: \"up\", namespace pg)") },
   { name: "pg_database_size_bytes", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname"], source: pg("collector/pg_database.go (default on)") },
-  { name: "pg_stat_activity_count", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state"], source: pg("collector/pg_stat_activity.go (default on)") },
+  { name: "pg_stat_activity_count", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state", "usename", "application_name"], source: pg("collector/pg_stat_activity.go (default on)") },
   { name: "pg_stat_activity_max_tx_duration", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state"], source: pg("collector/pg_stat_activity.go (default on)") },
   { name: "pg_settings_max_connections", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL], source: pg("collector/pg_setting.go (pg_settings_<name> per integer setting, default on)") },
   { name: "pg_stat_replication_pg_wal_lsn_diff", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "application_name"], source: pg("collector/pg_stat_replication.go (default on, on the primary)") },
 
   // Kubernetes, through kube-prometheus-stack 88.5.3's own scrapes.
-  { name: "kube_pod_container_resource_limits", component: "kube-state-metrics", type: "gauge", labels: ["namespace", "pod", "container", "resource", "unit"], source: KSM },
-  { name: "container_memory_working_set_bytes", component: "cadvisor", type: "gauge", labels: ["namespace", "pod", "container"], source: CADVISOR },
+  { name: "kube_pod_container_resource_limits", component: "kube-state-metrics", type: "gauge", labels: ["namespace", "pod", "container", "resource", "unit"], source: ksm("internal/store/pod.go") },
+  { name: "kube_pod_container_status_waiting_reason", component: "kube-state-metrics", type: "gauge", labels: ["namespace", "pod", "container", "reason"], source: ksm("internal/store/pod.go") },
+  { name: "kube_node_status_condition", component: "kube-state-metrics", type: "gauge", labels: ["node", "condition", "status"], source: ksm("internal/store/node.go") },
+  { name: "node_cpu_seconds_total", component: "node-exporter", type: "counter", labels: ["instance", "cpu", "mode"], source: nodeExporter("collector/cpu_linux.go (namespace node, subsystem cpu)") },
+  { name: "node_memory_MemAvailable_bytes", component: "node-exporter", type: "gauge", labels: ["instance"], source: nodeExporter("collector/meminfo.go (node_memory_<field of /proc/meminfo>_bytes)") },
+  { name: "node_memory_MemTotal_bytes", component: "node-exporter", type: "gauge", labels: ["instance"], source: nodeExporter("collector/meminfo.go (node_memory_<field of /proc/meminfo>_bytes)") },
+  { name: "container_memory_working_set_bytes", component: "cadvisor", type: "gauge", labels: ["namespace", "pod", "container"], source: cadvisor("container_memory_working_set_bytes") },
+  { name: "container_cpu_usage_seconds_total", component: "cadvisor", type: "counter", labels: ["namespace", "pod", "container"], source: cadvisor("container_cpu_usage_seconds_total") },
+  { name: "kubelet_volume_stats_used_bytes", component: "kubelet", type: "gauge", labels: ["namespace", "persistentvolumeclaim"], source: KUBELET_VOLUMES },
+  { name: "kubelet_volume_stats_capacity_bytes", component: "kubelet", type: "gauge", labels: ["namespace", "persistentvolumeclaim"], source: KUBELET_VOLUMES },
   { name: "authentication_attempts", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "401s: apiserver_request_total never counts them (kubernetes/kubernetes#86063)" },
   { name: "authorization_attempts_total", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "403s: result denied (or no-opinion from every authorizer)" },
   // Prometheus itself: the link to the metrics hub (hub.ts).

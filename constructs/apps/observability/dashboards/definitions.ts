@@ -1,12 +1,14 @@
 /**
- * The platform dashboards: few panels, the ones everyone reads. Every query groups by
- * `environment` so the ops Grafana shows prod and staging side by side.
+ * The platform dashboards: few panels, the ones everyone reads. Every aggregation keeps
+ * `environment` (`sum by (environment, ...)`) and every legend names it, so the ops Grafana shows
+ * prod and staging side by side, never summed. Every metric name is one of the catalogue
+ * (../metrics.ts), with where its exporter defines it at the pinned version.
  * `$__rate_interval` and `$__range` are Grafana's global variables, replaced before the query
  * reaches Prometheus.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import { APP_CATALOGUE } from "../../../core/apps";
-import { DATA_QUALITY_METRICS as DQ } from "./metrics";
+import { DATABASE_SERVER_LABEL } from "../metrics";
 import { dashboard, sel, stat, table, timeseries, type Section } from "./panels";
 
 
@@ -59,56 +61,75 @@ const airflowJourney: Section = {
 };
 
 /**
- * Airbyte labels each sync's counter with its job and attempt, so every attempt is a series of
- * its own: counting the series seen in a window counts the attempts that finished in it.
+ * Airbyte 2.2.0 Community publishes no sync metric (metrics.ts, AIRBYTE_JOBS_QUERIES): the
+ * `airbyte_connection_*` gauges come from its jobs database through the PostgreSQL exporter, one
+ * series per active connection, labelled `connection_id` and `connection_name`.
  */
+const connection = "environment, connection_name, connection_id";
+
+/** One row per connection: last success, failures, whether one runs now, and what is usual. */
+function connectionsTable(): ReturnType<typeof table> {
+  const gauge = (name: string, ...matchers: string[]) => `max by (${connection}) (${sel(name, ...matchers)})`;
+  return table({
+    title: "Connections",
+    description: "Per active connection: time since its last successful sync (within 8 days), whether its latest finished sync failed, failed attempts in the last hour, how long the running sync has run, and the usual duration and interval of its successful syncs (7 days).",
+    unit: "s",
+    queries: [
+      { expr: `time() - max by (${connection}) (${sel("airbyte_connection_last_success_timestamp_seconds")} > 0)`, legend: "since last success" },
+      { expr: gauge("airbyte_connection_last_job_failed"), legend: "latest failed", unit: "bool_yes_no" },
+      { expr: gauge("airbyte_connection_failed_attempts_1h"), legend: "failed attempts (1h)", unit: "short" },
+      { expr: gauge("airbyte_connection_running_seconds"), legend: "running for" },
+      { expr: gauge("airbyte_connection_mean_success_duration_seconds"), legend: "usual duration" },
+      { expr: gauge("airbyte_connection_mean_success_interval_seconds"), legend: "usual interval" },
+    ],
+  });
+}
+
+const failedAttempts = () =>
+  timeseries({
+    title: "Failed sync attempts (last hour)",
+    description: "Sync attempts of each connection that failed in the hour before each point.",
+    unit: "short",
+    queries: [{ expr: `max by (${connection}) (${sel("airbyte_connection_failed_attempts_1h")}) > 0`, legend: "{{environment}} {{connection_name}}" }],
+  });
+
 const airbyteJourney: Section = {
   title: "Airbyte connections",
   panels: [
-    table({
-      title: "Connections",
-      description: "Per connection: time since its last successful sync (within 7 days), duration of its last sync and sync attempts that failed in the time range.",
-      unit: "short",
-      queries: [
-        { expr: `time() - max by (environment, connection_id) (max_over_time(timestamp(${sel("syncs_total", 'status="success"')})[7d:5m]))`, legend: "since last success", unit: "s" },
-        { expr: `max by (environment, connection_id) (last_over_time(${sel("syncs_duration")}[$__range]))`, legend: "last duration", unit: "s" },
-        { expr: `count by (environment, connection_id) (last_over_time(${sel("syncs_total", 'status="failed"')}[$__range]))`, legend: "failed attempts" },
-      ],
-    }),
+    connectionsTable(),
+    failedAttempts(),
     timeseries({
-      title: "Failed sync attempts",
-      description: "Sync attempts that failed per hour, by connection.",
-      unit: "short",
-      queries: [{ expr: `count by (environment, connection_id) (last_over_time(${sel("syncs_total", 'status="failed"')}[1h]))`, legend: "{{environment}} {{connection_id}}" }],
-    }),
-    timeseries({
-      title: "Sync duration",
-      description: "Duration of each connection's latest sync.",
+      title: "Running syncs",
+      description: "How long each running sync has run; compare with the connection's usual duration in the table.",
       unit: "s",
-      queries: [{ expr: `max by (environment, connection_id) (${sel("syncs_duration")})`, legend: "{{environment}} {{connection_id}}" }],
+      queries: [{ expr: `max by (${connection}) (${sel("airbyte_connection_running_seconds")}) > 0`, legend: "{{environment}} {{connection_name}}" }],
     }),
   ],
 };
 
-const qualityLabels = `environment, ${DQ.labels.pipeline}, ${DQ.labels.check}`;
+/** The data-quality contract (docs/data-quality.md): labels `pipeline` and `check` on every series. */
+const quality = "environment, pipeline, check";
 
 const dataQuality: Section = {
   title: "Data quality",
   panels: [
     table({
       title: "Failing checks",
-      description: "Data-quality checks that failed in the time range, by pipeline and check.",
+      description: "Check runs that failed (outcome fail) or could not run (outcome error) in the time range, by pipeline and check.",
       unit: "short",
-      queries: [{ expr: `sum by (${qualityLabels}) (increase(${sel(DQ.failures)}[$__range])) > 0`, legend: "failures" }],
+      queries: [
+        { expr: `sum by (${quality}) (increase(${sel("data_quality_check_runs_total", 'outcome="fail"')}[$__range])) > 0`, legend: "failed runs" },
+        { expr: `sum by (${quality}) (increase(${sel("data_quality_check_runs_total", 'outcome="error"')}[$__range])) > 0`, legend: "errored runs" },
+      ],
     }),
     timeseries({
       title: "Quality score and threshold",
-      description: "Each check's score; it fails below its threshold.",
+      description: "Each check's latest score and its threshold; the check fails below it.",
       unit: "percentunit",
       width: 24,
       queries: [
-        { expr: `min by (${qualityLabels}) (${sel(DQ.score)})`, legend: "{{environment}} {{pipeline}} {{check}} score" },
-        { expr: `max by (${qualityLabels}) (${sel(DQ.threshold)})`, legend: "{{environment}} {{pipeline}} {{check}} threshold" },
+        { expr: `min by (${quality}) (${sel("data_quality_score")})`, legend: "{{environment}} {{pipeline}} {{check}} score" },
+        { expr: `max by (${quality}) (${sel("data_quality_threshold")})`, legend: "{{environment}} {{pipeline}} {{check}} threshold" },
       ],
     }),
   ],
@@ -159,13 +180,12 @@ export function airflow(): Dashboard {
             description: "Task instances the executors run and hold queued.",
             unit: "short",
             queries: [
-              { expr: `sum by (environment) (${sel("airflow_executor_running_tasks")})`, legend: "{{environment}} running" },
-              { expr: `sum by (environment) (${sel("airflow_executor_queued_tasks")})`, legend: "{{environment}} queued" },
+              { expr: `sum by (environment, executor) (${sel("airflow_executor_running_tasks")})`, legend: "{{environment}} {{executor}} running" },
+              { expr: `sum by (environment, executor) (${sel("airflow_executor_queued_tasks")})`, legend: "{{environment}} {{executor}} queued" },
             ],
           }),
           timeseries({ title: "Starving tasks", description: "Tasks waiting for a pool slot, by pool.", unit: "short", queries: [{ expr: `sum by (environment, pool) (${sel("airflow_pool_starving_tasks")})`, legend: "{{environment}} {{pool}}" }] }),
-          timeseries({ title: "Scheduling delay (p90)", description: "Delay between a run's scheduled time and its start, by DAG.", unit: "s", queries: [{ expr: `max by (environment, dag_id) (${sel("airflow_dagrun_schedule_delay", 'quantile="0.9"')})`, legend: "{{environment}} {{dag_id}}" }] }),
-          timeseries({ title: "DAG run duration (p90)", description: "Duration of successful runs, by DAG.", unit: "s", queries: [{ expr: `max by (environment, dag_id) (${sel("airflow_dagrun_duration", 'quantile="0.9"')})`, legend: "{{environment}} {{dag_id}}" }] }),
+          timeseries({ title: "DAG run duration (p90)", description: "Duration of successful runs, by DAG.", unit: "s", width: 24, queries: [{ expr: `max by (environment, dag_id) (${sel("airflow_dagrun_duration", 'quantile="0.9"')})`, legend: "{{environment}} {{dag_id}}" }] }),
         ],
       },
     ],
@@ -173,17 +193,50 @@ export function airflow(): Dashboard {
 }
 
 export function airbyte(): Dashboard {
+  const perEnvironment = (name: string) => `sum by (environment) (${sel(name)})`;
   return dashboard({
     uid: DASHBOARD_UIDS.airbyte,
     title: "Airbyte",
-    description: "Sync attempts, their duration and volume (Airbyte metrics through the OpenTelemetry collector).",
+    description: "Sync health per connection, from Airbyte's jobs database (Airbyte 2.2.0 Community publishes no sync metric).",
     sections: [
       {
-        title: "Syncs",
+        title: "Now",
         panels: [
-          timeseries({ title: "Sync attempts", description: "Sync attempts finished per hour, by status.", unit: "short", queries: [{ expr: `count by (environment, status) (last_over_time(${sel("syncs_total")}[1h]))`, legend: "{{environment}} {{status}}" }] }),
-          timeseries({ title: "Sync duration", description: "Duration of each connection's latest sync.", unit: "s", queries: [{ expr: `max by (environment, connection_id) (${sel("syncs_duration")})`, legend: "{{environment}} {{connection_id}}" }] }),
-          timeseries({ title: "Data moved", description: "Gigabytes moved by each connection's latest sync.", unit: "decgbytes", width: 24, queries: [{ expr: `max by (environment, connection_id) (${sel("gb_moved")})`, legend: "{{environment}} {{connection_id}}" }] }),
+          stat({ title: "Latest sync failed", description: "Connections whose latest finished sync failed.", unit: "short", queries: [{ expr: perEnvironment("airbyte_connection_last_job_failed"), legend: "{{environment}}" }] }),
+          stat({ title: "Failed attempts (1h)", description: "Sync attempts that failed in the last hour, all connections.", unit: "short", queries: [{ expr: perEnvironment("airbyte_connection_failed_attempts_1h"), legend: "{{environment}}" }] }),
+          stat({ title: "Syncs running", description: "Connections with a sync running now.", unit: "short", queries: [{ expr: `count by (environment) (${sel("airbyte_connection_running_seconds")} > 0)`, legend: "{{environment}}" }] }),
+          stat({
+            title: "Overdue connections",
+            description: "Connections whose last success is older than twice their usual interval between successful syncs.",
+            unit: "short",
+            queries: [{ expr: `count by (environment) ((time() - max by (${connection}) (${sel("airbyte_connection_last_success_timestamp_seconds")} > 0)) > 2 * max by (${connection}) (${sel("airbyte_connection_mean_success_interval_seconds")} > 0))`, legend: "{{environment}}" }],
+          }),
+        ],
+      },
+      { title: "Connections", panels: [connectionsTable()] },
+      {
+        title: "Over time",
+        panels: [
+          failedAttempts(),
+          timeseries({
+            title: "Since last success vs usual interval",
+            description: "Time since each connection's last successful sync (solid) and its usual interval between successful syncs (7 days).",
+            unit: "s",
+            queries: [
+              { expr: `time() - max by (${connection}) (${sel("airbyte_connection_last_success_timestamp_seconds")} > 0)`, legend: "{{environment}} {{connection_name}} since last success" },
+              { expr: `max by (${connection}) (${sel("airbyte_connection_mean_success_interval_seconds")} > 0)`, legend: "{{environment}} {{connection_name}} usual interval" },
+            ],
+          }),
+          timeseries({
+            title: "Running time vs usual duration",
+            description: "How long each running sync has run, and the connection's mean successful sync duration (7 days).",
+            unit: "s",
+            width: 24,
+            queries: [
+              { expr: `max by (${connection}) (${sel("airbyte_connection_running_seconds")}) > 0`, legend: "{{environment}} {{connection_name}} running" },
+              { expr: `max by (${connection}) (${sel("airbyte_connection_mean_success_duration_seconds")} > 0)`, legend: "{{environment}} {{connection_name}} usual duration" },
+            ],
+          }),
         ],
       },
     ],
@@ -242,6 +295,9 @@ export function traefik(): Dashboard {
   });
 }
 
+/** Series of each spec database server carry its name (scrape.ts sets it on the exporter's target). */
+const server = `environment, ${DATABASE_SERVER_LABEL}`;
+
 export function postgresql(): Dashboard {
   return dashboard({
     uid: DASHBOARD_UIDS.postgres,
@@ -253,22 +309,28 @@ export function postgresql(): Dashboard {
         panels: [
           timeseries({
             title: "Connections vs max",
-            description: "Backends connected and the server's max_connections.",
+            description: "Sessions connected to each server (every state) and its max_connections.",
             unit: "short",
             queries: [
-              { expr: `sum by (environment, instance) (${sel("pg_stat_database_numbackends")})`, legend: "{{environment}} {{instance}} connections" },
-              { expr: `max by (environment, instance) (${sel("pg_settings_max_connections")})`, legend: "{{environment}} {{instance}} max" },
+              { expr: `sum by (${server}) (${sel("pg_stat_activity_count")})`, legend: "{{environment}} {{database_server}} connections" },
+              { expr: `max by (${server}) (${sel("pg_settings_max_connections")})`, legend: "{{environment}} {{database_server}} max" },
             ],
           }),
           timeseries({
             title: "Replication lag",
-            description: "How far each read replica is behind its primary.",
-            unit: "s",
-            queries: [{ expr: `max by (environment, instance) (${sel("pg_replication_lag_seconds")} and on (environment, instance) ${sel("pg_replication_is_replica")} == 1)`, legend: "{{environment}} {{instance}}" }],
+            description: "WAL each read replica has still to replay, as its primary sees it (pg_stat_replication).",
+            unit: "bytes",
+            queries: [{ expr: `max by (${server}, application_name) (${sel("pg_stat_replication_pg_wal_lsn_diff")})`, legend: "{{environment}} {{database_server}} {{application_name}}" }],
           }),
-          timeseries({ title: "Database size", description: "Disk used by each database.", unit: "bytes", queries: [{ expr: `max by (environment, instance, datname) (${sel("pg_database_size_bytes")})`, legend: "{{environment}} {{datname}}" }] }),
-          timeseries({ title: "Longest transaction", description: "Age of the oldest open transaction, by database.", unit: "s", queries: [{ expr: `max by (environment, instance, datname) (${sel("pg_stat_activity_max_tx_duration")})`, legend: "{{environment}} {{datname}}" }] }),
-          timeseries({ title: "Active sessions", description: "Sessions running a query, by database.", unit: "short", width: 24, queries: [{ expr: `sum by (environment, instance, datname) (${sel("pg_stat_activity_count", 'state="active"')})`, legend: "{{environment}} {{datname}}" }] }),
+          timeseries({ title: "Database size", description: "Disk used by each database.", unit: "bytes", queries: [{ expr: `max by (${server}, datname) (${sel("pg_database_size_bytes")})`, legend: "{{environment}} {{database_server}}/{{datname}}" }] }),
+          timeseries({ title: "Longest transaction", description: "Age of the oldest open transaction, by database.", unit: "s", queries: [{ expr: `max by (${server}, datname) (${sel("pg_stat_activity_max_tx_duration")})`, legend: "{{environment}} {{database_server}}/{{datname}}" }] }),
+          timeseries({
+            title: "Connections by client",
+            description: "Sessions per application and user: who holds the connections.",
+            unit: "short",
+            queries: [{ expr: `sum by (${server}, application_name, usename) (${sel("pg_stat_activity_count")}) > 0`, legend: "{{environment}} {{database_server}} {{application_name}} {{usename}}" }],
+          }),
+          timeseries({ title: "Active sessions", description: "Sessions running a query, by database.", unit: "short", queries: [{ expr: `sum by (${server}, datname) (${sel("pg_stat_activity_count", 'state="active"')})`, legend: "{{environment}} {{database_server}}/{{datname}}" }] }),
         ],
       },
     ],
@@ -280,7 +342,7 @@ export function cluster(): Dashboard {
   return dashboard({
     uid: DASHBOARD_UIDS.cluster,
     title: "Cluster resources",
-    description: "Nodes, pods near their limits and volumes filling (kube-state-metrics, node-exporter, cAdvisor, kubelet).",
+    description: "Nodes, pods near their limits, volumes filling, secrets and certificates (kube-state-metrics, node-exporter, cAdvisor, kubelet, External Secrets, cert-manager).",
     sections: [
       {
         title: "Nodes",
@@ -317,6 +379,32 @@ export function cluster(): Dashboard {
             ],
           }),
           timeseries({ title: "Crash-looping containers", description: "Containers waiting in CrashLoopBackOff, by pod.", unit: "short", queries: [{ expr: `sum by (environment, namespace, pod) (${sel("kube_pod_container_status_waiting_reason", 'reason="CrashLoopBackOff"')}) > 0`, legend: "{{environment}} {{namespace}}/{{pod}}" }] }),
+        ],
+      },
+      {
+        title: "Secrets and certificates",
+        panels: [
+          timeseries({
+            title: "Secrets not synced",
+            description: "ExternalSecrets whose Ready condition is False: the Kubernetes Secret no longer follows the cloud's secret store.",
+            unit: "short",
+            width: 8,
+            queries: [{ expr: `max by (environment, namespace, name) (${sel("externalsecret_status_condition", 'condition="Ready"', 'status="False"')}) == 1`, legend: "{{environment}} {{namespace}}/{{name}}" }],
+          }),
+          timeseries({
+            title: "Secret sync errors",
+            description: "Failed syncs per hour, by ExternalSecret.",
+            unit: "short",
+            width: 8,
+            queries: [{ expr: `sum by (environment, namespace, name) (increase(${sel("externalsecret_sync_calls_error")}[1h])) > 0`, legend: "{{environment}} {{namespace}}/{{name}}" }],
+          }),
+          timeseries({
+            title: "Certificate lifetime left",
+            description: "Time until each cert-manager certificate expires; cert-manager renews at two thirds of its lifetime.",
+            unit: "s",
+            width: 8,
+            queries: [{ expr: `min by (environment, namespace, name) (${sel("certmanager_certificate_expiration_timestamp_seconds")}) - time()`, legend: "{{environment}} {{namespace}}/{{name}}" }],
+          }),
         ],
       },
     ],
