@@ -15,10 +15,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import Ajv from "ajv";
-import { parser } from "@prometheus-io/lezer-promql";
 import { describe, expect, it } from "vitest";
 import { HUB_AUTH_MIDDLEWARE, HUB_PROMETHEUS_SERVICE, HUB_USERS_SECRET, HUB_WRITE_DROP, REMOTE_WRITE_PATH, SENDER_SECRET } from "../../constructs/apps/observability/hub";
 import { MONITORING_NAMESPACE, MONITORING_RELEASE } from "../../constructs/apps/monitoring";
+import { METRIC_NAMES } from "../../constructs/apps/observability/metrics";
 import { CLOUDS, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { environments } from "../../environments";
 import { specChecks } from "../../stacks/app";
@@ -27,6 +27,7 @@ import { schemaErrors, unknownPaths } from "../support/chart-contract";
 import { objectProblems } from "../support/kubernetes/checks";
 import { customResourceViolations } from "../support/kubernetes/crds";
 import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
+import { metricNames, syntaxErrors } from "../support/promql";
 import { at, chartContract, isMap, list, type Values } from "../support/values";
 
 interface Synthesized {
@@ -157,38 +158,6 @@ function relabel(configs: readonly Values[], labels: Record<string, string>): Re
   return current;
 }
 
-/** Syntax errors of a PromQL expression, as the Prometheus project's parser (@prometheus-io/lezer-promql) reports them. */
-function syntaxErrors(expr: string): string[] {
-  const errors: string[] = [];
-  parser.parse(expr).iterate({
-    enter(node) {
-      if (node.type.isError) errors.push(`syntax error at ${node.from} in ${expr}`);
-    },
-  });
-  return errors;
-}
-
-/** Metric names an expression selects. */
-function metricNames(expr: string): string[] {
-  const names: string[] = [];
-  parser.parse(expr).iterate({
-    enter(node) {
-      if (node.type.name !== "VectorSelector") return;
-      const identifier = node.node.getChild("Identifier");
-      if (identifier) names.push(expr.slice(identifier.from, identifier.to));
-    },
-  });
-  return names;
-}
-
-/**
- * Where the metric names of the link's rules are defined (Prometheus v3.14.0): `up` is the
- * scrape loop's own series (scrape/scrape.go `scrapeHealthMetric`); the queue metrics are
- * `prometheus_remote_storage_<name>` with labels `remote_name` and `url`
- * (storage/remote/storage.go namespace/subsystem, storage/remote/queue_manager.go
- * `newQueueManagerMetrics`).
- */
-const LINK_METRICS = new Set(["up", "prometheus_remote_storage_samples_failed_total", "prometheus_remote_storage_queue_highest_timestamp_seconds", "prometheus_remote_storage_queue_highest_sent_timestamp_seconds"]);
 
 interface Rule {
   readonly alert?: string;
@@ -426,7 +395,7 @@ describe("the metrics hub of the default environments", () => {
     expect(all.length).toBe(senders.length * 2 + senders.length);
     for (const rule of all) {
       expect(syntaxErrors(rule.expr)).toEqual([]);
-      expect(metricNames(rule.expr).filter((name) => !LINK_METRICS.has(name))).toEqual([]);
+      expect(metricNames(rule.expr).filter((name) => !METRIC_NAMES.has(name))).toEqual([]);
       expect(["critical", "warning"]).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary).toMatch(/^\[[a-z][a-z0-9-]*\] /);
       expect(rule.annotations?.runbook).toBeTruthy();

@@ -152,6 +152,9 @@ export const METRICS: readonly MetricDefinition[] = [
     ] as const
   ).map(([name, note]): MetricDefinition => ({ name, component: "airbyte", type: "gauge", labels: ["connection_id", "connection_name"], source: AIRBYTE_JOBS_QUERY_SOURCE, note })),
 
+  // The Airbyte sync exporter's own health (postgres_exporter v0.20.1).
+  { name: "pg_exporter_last_scrape_error", component: "airbyte", type: "gauge", labels: [ENVIRONMENT_LABEL], source: pg("exporter/postgres_exporter.go (namespace pg, subsystem exporter, `last_scrape_error`; set to 1 when a queries-file query fails, exporter/server.go Scrape)") },
+
   // DataHub GMS v1.7.0 (Spring Boot Actuator, Micrometer's Prometheus registry).
   { name: "http_server_requests_seconds_count", component: "datahub", type: "summary", labels: ["status", "uri"], source: DATAHUB_ACTUATOR, note: "requests answered, per status" },
   { name: "http_server_requests_seconds_sum", component: "datahub", type: "summary", labels: ["status", "uri"], source: DATAHUB_ACTUATOR, note: "seconds spent answering them" },

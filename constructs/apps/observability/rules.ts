@@ -20,6 +20,7 @@ import type { Manifest } from "../helm";
 import { DASHBOARD_UIDS } from "./dashboards/definitions";
 import type { ObservabilityContext } from "./index";
 import { DATABASE_SERVER_LABEL, ENVIRONMENT_LABEL } from "./metrics";
+import { COMPONENT_LABEL } from "./scrape";
 
 export type Severity = "critical" | "warning";
 
@@ -179,7 +180,8 @@ function airflowGroup(env: Environment): RuleGroup {
 
 const CONNECTION = "connection_id, connection_name";
 
-function airbyteGroup(): RuleGroup {
+function airbyteGroup(env: Environment): RuleGroup {
+  const exporter = `${COMPONENT_LABEL}="airbyte", ${ENVIRONMENT_LABEL}="${env.name}"`;
   return {
     name: "airbyte",
     rules: [
@@ -217,6 +219,19 @@ function airbyteGroup(): RuleGroup {
         meaning: "A running sync has taken more than twice the connection's 7-day mean duration (and over 30 minutes).",
         runbook: "Watch the running job's log in Airbyte: records still moving means more data; no progress means a stuck source, destination or pod.",
         summary: "Airbyte connection {{ $labels.connection_name }} sync runs longer than usual",
+        dashboard: DASHBOARDS.airbyte,
+      },
+      {
+        // postgres_exporter v0.20.1 sets last_scrape_error when a query of its queries file fails
+        // (exporter/server.go Scrape returns the queryNamespaceMappings errors;
+        // exporter/postgres_exporter.go counts them): the Airbyte alerts above would stay silent.
+        alert: "AirbyteSyncMetricsMissing",
+        expr: `max by (${ENVIRONMENT_LABEL}) (pg_exporter_last_scrape_error{${exporter}}) == 1 or absent(pg_exporter_last_scrape_error{${exporter}})`,
+        for: "30m",
+        severity: "warning",
+        meaning: "The sync facts of Airbyte cannot be read from its database (the exporter's query fails, or it is not scraped): the other Airbyte alerts cannot fire.",
+        runbook: "Read the airbyte-sync-exporter pod's log in the monitoring namespace; rerun the monitoring bootstrap job (helm upgrade of the observability release) if the function platform_monitoring.airbyte_connections is missing.",
+        summary: "Airbyte sync metrics are missing",
         dashboard: DASHBOARDS.airbyte,
       },
     ],
@@ -428,7 +443,7 @@ export function ruleGroups(env: Environment): RuleGroup[] {
   const apps = new Set(env.apps.map((app) => app.name));
   const groups: RuleGroup[] = [];
   if (apps.has("airflow")) groups.push(airflowGroup(env));
-  if (apps.has("airbyte")) groups.push(airbyteGroup());
+  if (apps.has("airbyte")) groups.push(airbyteGroup(env));
   if (apps.has("airflow") || apps.has("airbyte")) groups.push(dataQualityGroup());
   groups.push(...env.databases.map((db) => databaseGroup(env, db)));
   groups.push(platformGroup(env));
