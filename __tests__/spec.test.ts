@@ -5,7 +5,7 @@ import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput 
 import { SpecError } from "../constructs/core/errors";
 import { environmentFiles, environments, environmentSource } from "../environments";
 import { specChecks } from "../stacks/app";
-import { baseSpec, everyAppSpec, productionSpec } from "./support/fixtures";
+import { baseSpec, everyAppSpec, productionSpec, specProblems } from "./support/fixtures";
 
 /** Parses a spec that must fail and returns its issues. */
 function issuesOf(input: unknown): { path: string; message: string }[] {
@@ -437,15 +437,7 @@ describe("cloud rules in the spec pass (review F2)", () => {
   });
 
   it("refuses what a cloud would refuse at apply: Graviton types with the x86_64 node image, a log retention Azure or GCP cannot keep", () => {
-    const problems = (input: unknown) => {
-      try {
-        parseEnvironment(input, specChecks);
-        return [];
-      } catch (error) {
-        if (error instanceof SpecError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-        throw error;
-      }
-    };
+    const problems = specProblems;
     const graviton = { ...baseSpec(), cluster: { ...baseSpec().cluster, nodePools: [{ name: "system", size: "medium", minNodes: 2, maxNodes: 4, aws: { instanceTypes: ["m7i.xlarge", "m7g.xlarge"] } }] } };
     expect(problems(graviton)).toEqual([expect.stringMatching(/^cluster\.nodePools\[0\]\.aws\.instanceTypes\[1\]: given "m7g\.xlarge"; accepted: an x86_64 instance type .*AL2023_x86_64_STANDARD/)]);
     // GPU families carry the g before the digit: x86_64, accepted.

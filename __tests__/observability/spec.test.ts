@@ -4,21 +4,12 @@
  * named secrets, and the metrics links agree on both sides across environments.
  */
 import { describe, expect, it } from "vitest";
-import { SpecError } from "../../constructs/core/errors";
 import { alertRoutes, metricsLinks, parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../../constructs/core/spec";
 import { environments } from "../../environments";
 import { specChecks } from "../../stacks/app";
-import { everyAppSpec } from "../support/fixtures";
+import { everyAppSpec, specProblems } from "../support/fixtures";
 
-function problems(input: unknown): string[] {
-  try {
-    parseEnvironment(input, specChecks);
-    return [];
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-    throw error;
-  }
-}
+const problems = specProblems;
 
 const slack = { channel: "#data-alerts", webhookSecret: "alerts-slack-webhook" };
 const email = { to: ["oncall@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587", passwordSecret: "alerts-smtp-password" };

@@ -1,5 +1,6 @@
 import { Testing } from "cdktf";
-import { parseEnvironments, type Environment } from "../../constructs/core/spec";
+import { parseEnvironment, parseEnvironments, type Environment } from "../../constructs/core/spec";
+import { SpecError } from "../../constructs/core/errors";
 import { environments, environmentSource } from "../../environments";
 import { AppsStack } from "../../stacks/apps";
 import { specChecks } from "../../stacks/app";
@@ -75,4 +76,15 @@ export function defaultEnvironments(): Environment[] {
 /** The apps stack of `env`, synthesized in memory among `all` (the environments its metrics links name). */
 export function synthApps(env: Environment, all: readonly Environment[] = [env]): string {
   return Testing.synth(new AppsStack(Testing.app(), env, { environments: all }));
+}
+
+/** The spec problems of one environment with its cloud's rules, as `path: message` lines; [] when it is valid. */
+export function specProblems(input: unknown): string[] {
+  try {
+    parseEnvironment(input, specChecks);
+    return [];
+  } catch (error) {
+    if (error instanceof SpecError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+    throw error;
+  }
 }
