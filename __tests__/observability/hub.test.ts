@@ -142,12 +142,23 @@ function linkFieldErrors(spec: Values): string[] {
 const relabelMatches = (regex: string, value: string) => new RegExp(`^(?:${regex})$`, "s").test(value);
 
 /** Applies a list of write relabel configs (drop and labeldrop, the actions used) to a label set. */
+/**
+ * The keys of a relabel_config in Prometheus's own configuration (prometheus v3.14.0
+ * model/relabel/relabel.go `Config` yaml tags), which Prometheus parses strictly: a raw list
+ * the operator copies into prometheus.yaml (`additionalAlertRelabelConfigs`,
+ * `additionalScrapeConfigs`) must use them, not the CRD's camelCase (`sourceLabels`).
+ */
+const PROMETHEUS_RELABEL_KEYS = new Set(["source_labels", "separator", "regex", "modulus", "target_label", "replacement", "action"]);
+function rawRelabelProblems(configs: readonly Values[]): string[] {
+  return configs.flatMap((config) => Object.keys(config).filter((key) => !PROMETHEUS_RELABEL_KEYS.has(key)).map((key) => `unknown relabel_config field ${key}`));
+}
+
 function relabel(configs: readonly Values[], labels: Record<string, string>): Record<string, string> | undefined {
   let current = { ...labels };
   for (const config of configs) {
     const regex = String(config.regex);
     if (config.action === "drop") {
-      const value = list<string>(config.sourceLabels).map((name) => current[name] ?? "").join(typeof config.separator === "string" ? config.separator : ";");
+      const value = list<string>(config.sourceLabels ?? config.source_labels).map((name) => current[name] ?? "").join(typeof config.separator === "string" ? config.separator : ";");
       if (relabelMatches(regex, value)) return undefined;
     } else if (config.action === "labeldrop") {
       current = Object.fromEntries(Object.entries(current).filter(([name]) => !relabelMatches(regex, name)));
@@ -384,6 +395,8 @@ describe("the metrics hub of the default environments", () => {
       expect(rules.map((rule) => rule.labels?.sender)).toEqual(links.map((link) => link.environment));
       // The hub drops alerts naming a sender (each sender alerts locally); these name the hub, so they pass.
       const dropSenders = list<Values>(prometheusSpec(hub).additionalAlertRelabelConfigs);
+      expect(rawRelabelProblems(dropSenders)).toEqual([]);
+      expect(rawRelabelProblems([{ sourceLabels: ["environment"], action: "drop" }])).toEqual(["unknown relabel_config field sourceLabels"]);
       for (const rule of rules) {
         expect(rule.labels?.environment).toBe(hub.env.name);
         expect(relabel(dropSenders, { environment: rule.labels?.environment ?? "" })).toBeDefined();

@@ -202,3 +202,25 @@ export function heredocSql(script: string): string {
   if (!match) throw new Error("no <<'SQL' heredoc in the script");
   return match[1];
 }
+
+/**
+ * What a managed service's admin (never a superuser: RDS `rds_superuser`, Azure `azure_pg_admin`,
+ * Cloud SQL `cloudsqlsuperuser`) may not do in CREATE/ALTER ROLE, as PostgreSQL checks it
+ * (src/backend/commands/user.c CreateRole/AlterRole, REL_15_STABLE and REL_16_STABLE): set or
+ * clear SUPERUSER ("must be superuser to alter superuser roles or change superuser attribute"),
+ * REPLICATION or BYPASSRLS (only a role that has the attribute may). And a PASSWORD set together
+ * with other attributes: a statement that fails for them is logged by the server with its text,
+ * password included.
+ */
+export function roleStatementProblems(sql: string): string[] {
+  return psqlStatements(sql)
+    .map((statement) => statement.text)
+    .filter((text) => /^(CREATE|ALTER) ROLE\b/i.test(text))
+    .flatMap((text) => {
+      const problems: string[] = [];
+      const reserved = /\b(NO)?(SUPERUSER|REPLICATION|BYPASSRLS)\b/i.exec(text);
+      if (reserved) problems.push(`a non-superuser admin may not set ${reserved[0]}: ${text}`);
+      if (/\bPASSWORD\b/i.test(text) && /\b(NO)?(LOGIN|CREATEDB|CREATEROLE|INHERIT|CONNECTION LIMIT|VALID UNTIL)\b/i.test(text)) problems.push(`sets the password together with other attributes (a failure logs it): ${text}`);
+      return problems;
+    });
+}

@@ -21,7 +21,9 @@ export const BOOTSTRAP_IMAGE = "postgres:17.6-alpine";
 const BOOTSTRAP_SQL = [
   "SELECT format('CREATE ROLE %I LOGIN', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app')\\gexec",
   // No app creates databases itself: the platform creates every database an app uses.
-  "ALTER ROLE :\"app\" WITH LOGIN NOCREATEDB PASSWORD :'app_password';",
+  "ALTER ROLE :\"app\" WITH LOGIN NOCREATEDB;",
+  // On its own: a statement that fails is written to the server log with its text.
+  "ALTER ROLE :\"app\" WITH PASSWORD :'app_password';",
   // Managed PostgreSQL admins are not superusers: membership lets them create a database owned by the role.
   "GRANT :\"app\" TO CURRENT_USER;",
   "SELECT format('CREATE DATABASE %I OWNER %I', :'app', :'app') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app')\\gexec",

@@ -251,7 +251,10 @@ export function hubPrometheusValues(senders: readonly Environment[]): Record<str
     tsdb: { outOfOrderTimeWindow: HUB_OUT_OF_ORDER_WINDOW },
     replicas: 1,
     // Environment names are lowercase letters, digits and '-' (the spec's shortName): no regex metacharacter.
-    additionalAlertRelabelConfigs: [{ sourceLabels: [ENVIRONMENT_LABEL], regex: senders.map((sender) => sender.name).join("|"), action: "drop" }],
+    // Raw Prometheus configuration: the chart and the operator copy it unchanged into
+    // `alert_relabel_configs` (prometheus-operator pkg/prometheus/promcfg.go), so its keys are
+    // Prometheus's own (snake_case, prometheus v3.14.0 model/relabel/relabel.go), not the CRD's.
+    additionalAlertRelabelConfigs: [{ source_labels: [ENVIRONMENT_LABEL], regex: senders.map((sender) => sender.name).join("|"), action: "drop" }],
   };
 }
 

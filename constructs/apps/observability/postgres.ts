@@ -64,12 +64,20 @@ export const POSTGRES_EXPORTER_DEFAULT_COLLECTORS = [
   "stat_bgwriter", "stat_database", "stat_progress_vacuum", "stat_replication", "stat_user_tables", "statio_user_tables", "wal",
 ] as const;
 
+/** The system databases RDS, Azure Flexible Server and Cloud SQL keep for themselves. */
+const MANAGED_SYSTEM_DATABASES = ["rdsadmin", "azure_maintenance", "cloudsqladmin"] as const;
+
 export function exporterArgs(): string[] {
   return [
     ...POSTGRES_EXPORTER_COLLECTORS.enabled.map((name) => `--collector.${name}`),
     ...POSTGRES_EXPORTER_COLLECTORS.disabled.map((name) => `--no-collector.${name}`),
     // The legacy metric map now holds only pg_stat_database_conflicts (exporter/postgres_exporter.go builtinMetricMaps).
     "--disable-default-metrics",
+    // The managed services' own databases: the `database` collector stops at the first database
+    // whose size it cannot read (collector/pg_database.go v0.20.1 returns on the first error;
+    // prometheus-community/postgres_exporter#681: `rdsadmin` on RDS), and every app database
+    // comes after it. Names that do not exist on a server are ignored.
+    `--exclude-databases=${MANAGED_SYSTEM_DATABASES.join(",")}`,
     "--log.format=json",
   ];
 }
@@ -90,7 +98,13 @@ export function exporterArgs(): string[] {
 function monitoringSql(connectionLimit: number): string[] {
   return [
     "SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role')\\gexec",
-    `ALTER ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT CONNECTION LIMIT ${connectionLimit} PASSWORD :'role_password';`,
+    // Only attributes a non-superuser admin may set: PostgreSQL refuses (NO)SUPERUSER,
+    // (NO)REPLICATION and (NO)BYPASSRLS from anyone but a superuser (or a holder of that
+    // attribute) in ALTER ROLE (src/backend/commands/user.c AlterRole, REL_15 and REL_16), and no
+    // managed service's admin is one. A new role has none of them anyway.
+    `ALTER ROLE :"role" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${connectionLimit};`,
+    // On its own: a failing statement is written to the server log with its text.
+    `ALTER ROLE :"role" WITH PASSWORD :'role_password';`,
     'GRANT pg_monitor TO :"role";',
     'GRANT CONNECT ON DATABASE postgres TO :"role";',
   ];
@@ -101,9 +115,10 @@ function monitoringSql(connectionLimit: number): string[] {
  * connection (exporter/server.go NewServer, SetMaxOpenConns(1)), plus one opened per scrape by
  * the collector package even when every collector is off (collector/collector.go Collect,
  * collector/instance.go setup: `SELECT version()`), and production runs two Prometheus replicas
- * that scrape independently (monitoring.ts).
+ * that scrape independently (monitoring.ts); with headroom for scrapes Prometheus abandoned at its
+ * timeout whose connection the exporter still holds (up to its 1-minute query timeout).
  */
-const CONNECTIONS_PER_EXPORTER = 3;
+const CONNECTIONS_PER_EXPORTER = 5;
 
 /** Airbyte's database, and the role that owns it: stacks/apps.ts names both after the app. */
 export const AIRBYTE_DATABASE = "airbyte";
