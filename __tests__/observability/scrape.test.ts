@@ -325,7 +325,6 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
       const airbyte = String(job.metadata.name) === `postgres-monitor-${airbyteServer}-database-bootstrap`;
       expect(granted).toEqual([
         'GRANT pg_monitor TO :"role"',
-        'GRANT CONNECT ON DATABASE postgres TO :"role"',
         ...(airbyte ? [`GRANT EXECUTE ON FUNCTION ${FUNCTION} TO :"role"`, `GRANT USAGE ON SCHEMA ${AIRBYTE_MONITORING_FUNCTION.schema} TO :"role"`, 'GRANT CONNECT ON DATABASE airbyte TO :"role"'] : []),
       ]);
       expect(sql.includes(FUNCTION)).toBe(airbyte);

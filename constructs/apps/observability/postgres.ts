@@ -85,11 +85,14 @@ export function exporterArgs(): string[] {
 /**
  * Creates the monitoring role idempotently and (re)sets its password, as the server's admin:
  * LOGIN only, no database of its own, membership in `pg_monitor` (which brings
- * pg_read_all_settings, pg_read_all_stats and pg_stat_scan_tables), CONNECT on `postgres`
- * (the app databases revoke CONNECT from PUBLIC; pg_database_size of another database needs
- * CONNECT on it or pg_read_all_stats, which pg_monitor has).
+ * pg_read_all_settings, pg_read_all_stats and pg_stat_scan_tables). It connects to `postgres`
+ * through PUBLIC's default CONNECT there (an admin who does not own `postgres` could not grant it:
+ * GRANT would only warn); the app databases revoke CONNECT from PUBLIC, and pg_database_size of
+ * them needs CONNECT or pg_read_all_stats, which pg_monitor has.
  *
- * Who may grant pg_monitor on each managed service (the admin is never a superuser):
+ * Who may grant pg_monitor on each managed service (the admin is never a superuser; PostgreSQL 16
+ * requires ADMIN OPTION on pg_monitor for it). Not found stated in the providers' documentation:
+ * the first apply on each cloud shows it (the job fails, and the release with it, if not):
  * - RDS: the master user is in `rds_superuser`, which holds pg_monitor with ADMIN OPTION;
  * - Azure Flexible Server: the admin is in `azure_pg_admin`, which may grant pg_monitor;
  * - Cloud SQL: the built-in user is in `cloudsqlsuperuser`, which may grant pg_monitor.
@@ -106,7 +109,6 @@ function monitoringSql(connectionLimit: number): string[] {
     // On its own: a failing statement is written to the server log with its text.
     `ALTER ROLE :"role" WITH PASSWORD :'role_password';`,
     'GRANT pg_monitor TO :"role";',
-    'GRANT CONNECT ON DATABASE postgres TO :"role";',
   ];
 }
 
