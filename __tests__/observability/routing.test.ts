@@ -270,7 +270,7 @@ describe("inhibition as Alertmanager applies it", () => {
       .filter((o) => o.kind === "PrometheusRule")
       .flatMap((o) => ((o.spec as Json).groups as { rules: Json[] }[]).flatMap((g) => g.rules))
       .filter((rule) => rule.alert === "MetricsHubSenderSilent")
-      .map((rule) => ({ alertname: "MetricsHubSenderSilent", ...(rule.labels as Labels) }));
+      .map((rule): Labels => ({ alertname: "MetricsHubSenderSilent", ...(rule.labels as Labels) }));
 
   it("the simulation mutes a warning under a critical of the same name and namespace, and reproduces the cross-sender muting kube-prometheus-stack's equal gives", () => {
     const kps = [{ sourceMatch: [{ name: "severity", value: "critical", matchType: "=" }], targetMatch: [{ name: "severity", value: "warning|info", matchType: "=~" }], equal: ["namespace", "alertname"] }];
