@@ -290,6 +290,8 @@ function statsdMappingProblems(mapping: Record<string, unknown>): string[] {
   if ((mapping.match_type ?? "glob") === "glob" && !STATSD_GLOB_MATCH.test(String(mapping.match))) problems.push(`invalid match ${String(mapping.match)}`);
   for (const label of Object.keys((mapping.labels as Record<string, string>) ?? {})) if (!STATSD_LABEL.test(label)) problems.push(`invalid label key ${label}`);
   if (!STATSD_METRIC_TYPES.has(String(mapping.match_metric_type ?? ""))) problems.push(`match_metric_type ${String(mapping.match_metric_type)}`);
+  // `ttl` is a Go time.Duration read from YAML (time.ParseDuration: no `d` unit).
+  if (mapping.ttl !== undefined && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(String(mapping.ttl))) problems.push(`ttl ${String(mapping.ttl)} is not a Go duration`);
   return problems;
 }
 
@@ -301,6 +303,8 @@ describe("the data-quality contract through Airflow's statsd exporter", () => {
     expect(statsdMappingProblems({ match: "a.*", name: "x", labels: { "bad-key": "$1" } })).not.toEqual([]);
     expect(statsdMappingProblems({ match: "a.*", name: "x", match_metric_type: "histogram" })).not.toEqual([]);
     expect(statsdMappingProblems({ match: "a.*", name: "x", metric: "y" })).not.toEqual([]);
+    expect(statsdMappingProblems({ match: "a.*", name: "x", ttl: "1d" })).not.toEqual([]);
+    expect(statsdMappingProblems({ match: "a.*", name: "x", ttl: "25h" })).toEqual([]);
   });
 
   it("installs the contract's mappings in every Airflow, valid for statsd_exporter, producing catalogued series with the catalogued labels", () => {

@@ -253,6 +253,16 @@ export const METRIC_NAMES: ReadonlySet<string> = new Set(METRICS.map((metric) =>
  * own `airflow.` prefix (Airflow's `Stats` client adds it).
  * Checked against statsd_exporter v0.28.0 pkg/mapper/mapper.go (match, name and label rules).
  */
+/**
+ * How long statsd_exporter keeps a data-quality gauge without a new report (mapping `ttl`,
+ * statsd_exporter v0.28.0 pkg/mapper/mapping.go; without it a gauge is kept forever,
+ * `defaults.ttl` 0): a day and an hour, so a daily check's score stays until its next run and a
+ * removed or renamed check stops alerting a day after its last report. The counter has none:
+ * a counter that vanished and came back would look new. docs/data-quality.md states how the
+ * OTLP path differs (the collector drops a gauge 5 minutes after its last report).
+ */
+export const DATA_QUALITY_STATSD_GAUGE_TTL = "25h";
+
 export const DATA_QUALITY_STATSD_MAPPINGS: readonly Record<string, unknown>[] = ["", "airflow."].flatMap((prefix) => [
   {
     match: `${prefix}data_quality.check.*.*.*`,
@@ -260,8 +270,8 @@ export const DATA_QUALITY_STATSD_MAPPINGS: readonly Record<string, unknown>[] = 
     name: "data_quality_check_runs_total",
     labels: { pipeline: "$1", check: "$2", outcome: "$3" },
   },
-  { match: `${prefix}data_quality.score.*.*`, match_metric_type: "gauge", name: "data_quality_score", labels: { pipeline: "$1", check: "$2" } },
-  { match: `${prefix}data_quality.threshold.*.*`, match_metric_type: "gauge", name: "data_quality_threshold", labels: { pipeline: "$1", check: "$2" } },
+  { match: `${prefix}data_quality.score.*.*`, match_metric_type: "gauge", name: "data_quality_score", labels: { pipeline: "$1", check: "$2" }, ttl: DATA_QUALITY_STATSD_GAUGE_TTL },
+  { match: `${prefix}data_quality.threshold.*.*`, match_metric_type: "gauge", name: "data_quality_threshold", labels: { pipeline: "$1", check: "$2" }, ttl: DATA_QUALITY_STATSD_GAUGE_TTL },
 ]);
 
 /**
