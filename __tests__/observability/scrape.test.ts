@@ -528,8 +528,9 @@ describe("the scrape checks reject what Prometheus would not scrape", () => {
     expect(traefik).toBeDefined();
     const flipped = { ...traefik, spec: { ...(traefik?.spec as Values), endpoints: list<Values>(at(traefik, "spec.endpoints")).map((endpoint) => ({ ...endpoint, honorLabels: false })) } } as KubeObject;
     expect(honorLabelProblems(flipped).join("; ")).toContain("traefik_service_requests_total{service}");
-    const statsd = monitors.find((monitor) => monitor.metadata.name === "airflow-statsd");
-    if (statsd) expect(honorLabelProblems(statsd)).toEqual([]);
+    const statsd = cases.flatMap((c) => monitorsOf(c.apps)).find((monitor) => monitor.metadata.name === "airflow-statsd");
+    expect(statsd).toBeDefined();
+    expect(honorLabelProblems(statsd as KubeObject)).toEqual([]);
   });
 
   const everyApp = cases.find((c) => c.label === "every app on aws in production") as Case;
