@@ -274,6 +274,7 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
     const honoring = monitors.filter((monitor) => list<Values>(at(monitor, "spec.endpoints")).some((endpoint) => endpoint.honorLabels === true)).map((monitor) => String(monitor.metadata.name));
     expect(honoring.sort()).toEqual(["traefik", "external-secrets", ...(env.dns ? ["cert-manager"] : [])].sort());
     const prometheusSpec = at(release(apps, "monitoring")?.values ?? {}, "prometheus.prometheusSpec") as Values | undefined;
+    expect(prometheusSpec).toBeDefined();
     expect(prometheusSpec?.overrideHonorLabels ?? false).toBe(false);
   });
 
