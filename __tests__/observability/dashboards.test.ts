@@ -35,7 +35,8 @@ import { AppsStack } from "../../stacks/apps";
 import { everyAppSpec } from "../support/fixtures";
 import { renderedApps, type KubeObject, type Located, type RenderedApps } from "../support/kubernetes/objects";
 import { stackJson, stackNames, synthDefaults } from "../support/outdir";
-import { environmentProblems, metricNames as promqlMetricNames, selectors, syntaxErrors, type SyntaxNode } from "../support/promql";
+import { durationSeconds, environmentProblems, meaningProblems, metricNames as promqlMetricNames, selectors, syntaxErrors, type SyntaxNode } from "../support/promql";
+import { OVERDUE_MEMORY } from "../../constructs/apps/observability/metrics";
 import { at, chartContract, effectiveValues, isMap, list, type Values } from "../support/values";
 
 // ---------------------------------------------------------------- Grafana and Prometheus rules
@@ -93,6 +94,29 @@ function legendProblems(panel: GrafanaPanel, target: Target): string[] {
   return target.legendFormat?.includes("{{environment}}") ? [] : [`"${panel.title}": legend ${String(target.legendFormat)} does not name {{environment}}`];
 }
 
+/**
+ * What Grafana shows of a panel's frames:
+ * - a stat panel reduces each numeric field of each frame to one value unless
+ *   `reduceOptions.values` is on (grafana packages/grafana-data/src/field/fieldDisplay.ts
+ *   getFieldDisplayValues; calcs default to `last`), and the Prometheus `table` format returns
+ *   ONE frame with one `Value` field for all series (and ignores the legend): a stat over a table
+ *   shows one environment's number. Stat queries must be `time_series` (one frame per series);
+ * - a time series with several lines needs its legend shown and a tooltip listing every line
+ *   (the SDK's defaults: legend hidden, tooltip `single`), or the lines cannot be told apart.
+ */
+function panelDisplayProblems(panel: GrafanaPanel): string[] {
+  const problems: string[] = [];
+  if (panel.type === "stat") {
+    const values = at(panel.options ?? {}, "reduceOptions.values") === true;
+    for (const target of panel.targets ?? []) if (!values && target.format !== "time_series") problems.push(`"${panel.title}": stat query in format ${String(target.format)} is reduced to one value for every environment`);
+  }
+  if (panel.type === "timeseries") {
+    if (at(panel.options ?? {}, "legend.showLegend") !== true) problems.push(`"${panel.title}": legend hidden`);
+    if (at(panel.options ?? {}, "tooltip.mode") !== "multi") problems.push(`"${panel.title}": tooltip shows one series`);
+  }
+  return problems;
+}
+
 /** Grafana dashboard uid rules (grafana/grafana pkg/util/shortid_generator.go). */
 function uidProblems(uids: readonly string[]): string[] {
   const problems = uids.filter((uid) => uid.length === 0 || uid.length > 40 || !/^[a-zA-Z0-9_-]*$/.test(uid)).map((uid) => `uid ${uid}: Grafana takes 1 to 40 letters, digits, '-' or '_'`);
@@ -118,12 +142,16 @@ interface Target {
   readonly expr: string;
   readonly legendFormat?: string;
   readonly datasource?: { uid?: string; type?: string };
+  readonly format?: string;
+  readonly instant?: boolean;
+  readonly range?: boolean;
 }
 interface GrafanaPanel {
   readonly type: string;
   readonly title?: string;
   readonly datasource?: { uid?: string; type?: string };
   readonly targets?: readonly Target[];
+  readonly options?: Values;
 }
 interface GrafanaDashboard {
   readonly uid: string;
@@ -192,10 +220,12 @@ function dashboardProblems(board: GrafanaDashboard, datasourceUid: string): stri
   for (const panel of board.panels.filter((p) => p.type !== "row")) {
     if (panel.datasource?.uid !== datasourceUid) problems.push(`${board.uid} "${panel.title}": datasource ${String(panel.datasource?.uid)}, the bundled Grafana's Prometheus is ${datasourceUid}`);
     if ((panel.targets ?? []).length === 0) problems.push(`${board.uid} "${panel.title}": no query`);
+    problems.push(...panelDisplayProblems(panel).map((problem) => `${board.uid} ${problem}`));
   }
   for (const { panel, target } of targetsOf(board)) {
     if (target.datasource?.uid !== datasourceUid) problems.push(`${board.uid} "${panel.title}": query datasource ${String(target.datasource?.uid)}`);
     problems.push(...promqlProblems(target.expr), ...environmentFilterProblems(target.expr), ...unknownMetricProblems(target.expr), ...sideBySideProblems(target.expr));
+    problems.push(...meaningProblems(interpolated(target.expr), { alert: false, memorySeconds: durationSeconds(OVERDUE_MEMORY) }).map((problem) => `${board.uid} "${panel.title}": ${problem}`));
     problems.push(...legendProblems(panel, target).map((problem) => `${board.uid} ${problem}`));
   }
   return problems;
@@ -300,6 +330,19 @@ describe.each(cases.filter((c) => c.grafana).map((c) => [c.label, c] as const))(
   it("gives every dashboard the environment variable, the provisioned Prometheus datasource, and queries that parse, filter on the environment and read only catalogued metrics", () => {
     if (!sidecar) throw new Error("no sidecar");
     expect(boards.flatMap(({ board }) => dashboardProblems(board, sidecar.datasourceUid))).toEqual([]);
+  });
+
+  it("counts overdue Airbyte connections by the AirbyteSyncOverdue alert's own expression", () => {
+    const alert = apps.objects
+      .map(({ object }) => object)
+      .filter((object) => object.kind === "PrometheusRule")
+      .flatMap((object) => list<Values>(at(object, "spec.groups")).flatMap((group) => list<Values>(group.rules)))
+      .find((rule) => rule.alert === "AirbyteSyncOverdue");
+    const stat = boards.flatMap(({ board }) => board.panels).find((panel) => panel.title === "Overdue connections");
+    expect(stat === undefined).toBe(!appNames.includes("airbyte"));
+    if (stat === undefined || alert === undefined) return;
+    const unfiltered = (stat.targets ?? [])[0]?.expr.split('{environment=~"$environment"}').join("");
+    expect(unfiltered).toContain(String(alert.expr));
   });
 
   it("uses uids Grafana accepts, unique in this Grafana; each ConfigMap fits Kubernetes' 1 MiB and carries nothing Terraform would interpolate", () => {
@@ -424,6 +467,15 @@ describe("dashboard rules reject what their consumers reject", () => {
 
   it("accepts a well-formed filtered query", () => {
     expect([...promqlProblems(good), ...environmentFilterProblems(good), ...unknownMetricProblems(good)]).toEqual([]);
+  });
+
+  it("rejects a stat panel over a table-format query, a hidden legend and a single-series tooltip, and a 0-until-issued expiry read as is", () => {
+    const target = { expr: good, legendFormat: "{{environment}}" };
+    expect(panelDisplayProblems({ type: "stat", title: "s", targets: [{ ...target, instant: true, format: "table" }] })).not.toEqual([]);
+    expect(panelDisplayProblems({ type: "stat", title: "s", targets: [{ ...target, instant: true, format: "time_series" }] })).toEqual([]);
+    expect(panelDisplayProblems({ type: "timeseries", title: "t", targets: [target], options: { legend: { showLegend: false }, tooltip: { mode: "multi" } } })).not.toEqual([]);
+    expect(panelDisplayProblems({ type: "timeseries", title: "t", targets: [target], options: { legend: { showLegend: true }, tooltip: { mode: "single" } } })).not.toEqual([]);
+    expect(meaningProblems('min by (environment, namespace, name) (certmanager_certificate_expiration_timestamp_seconds{environment=~"$environment"}) - time()', { alert: false, memorySeconds: 1 })).not.toEqual([]);
   });
 
   it("rejects malformed PromQL and unknown Grafana variables", () => {

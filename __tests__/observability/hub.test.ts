@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
-import { HUB_AUTH_MIDDLEWARE, HUB_PROMETHEUS_SERVICE, HUB_USERS_SECRET, HUB_WRITE_DROP, REMOTE_WRITE_PATH, SENDER_SECRET } from "../../constructs/apps/observability/hub";
+import { HUB_AUTH_MIDDLEWARE, HUB_PROMETHEUS_SERVICE, HUB_USERS_SECRET, HUB_WRITE_DROP, HUB_WRITE_DROP_RECORDED, REMOTE_WRITE_PATH, SENDER_SECRET } from "../../constructs/apps/observability/hub";
 import { MONITORING_NAMESPACE, MONITORING_RELEASE } from "../../constructs/apps/monitoring";
 import { METRIC_NAMES } from "../../constructs/apps/observability/metrics";
 import { CLOUDS, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
@@ -353,7 +353,7 @@ describe("the metrics hub of the default environments", () => {
     expect(linkFieldErrors({ scrapeClasses: [{ default: true }] })).not.toEqual([]);
   });
 
-  it("writes a lean set: heavy control-plane histograms stay home, rule results come from replica 0 only, the replica label is dropped", () => {
+  it("writes a lean set: heavy control-plane histograms and recorded series stay home, ALERTS come from replica 0 only, the replica label is dropped", () => {
     for (const sender of senders) {
       const configs = list<Values>(list<Values>(prometheusSpec(sender).remoteWrite)[0]?.writeRelabelConfigs);
       const pod = (ordinal: number) => ({ prometheus_replica: `prometheus-${MONITORING_RELEASE}-prometheus-${ordinal}`, environment: sender.env.name });
@@ -361,7 +361,10 @@ describe("the metrics hub of the default environments", () => {
       expect(relabel(configs, { __name__: "apiserver_request_total", code: "403", ...pod(1) })).toEqual({ __name__: "apiserver_request_total", code: "403", environment: sender.env.name });
       expect(relabel(configs, { __name__: "up", ...pod(1) })).toEqual({ __name__: "up", environment: sender.env.name });
       expect(relabel(configs, { __name__: "namespace:container_memory_usage_bytes:sum", ...pod(1) })).toBeUndefined();
-      expect(relabel(configs, { __name__: "namespace:container_memory_usage_bytes:sum", ...pod(0) })).toEqual({ __name__: "namespace:container_memory_usage_bytes:sum", environment: sender.env.name });
+      // The hub records these itself from the raw series: the sender's copy would double them.
+      expect(relabel(configs, { __name__: "namespace:container_memory_usage_bytes:sum", ...pod(0) })).toBeUndefined();
+      expect(relabel(configs, { __name__: "airflow_dag:last_success_timestamp_seconds", dag_id: "x", ...pod(0) })).toBeUndefined();
+      expect(relabel(configs, { __name__: "ALERTS", alertname: "X", ...pod(0) })).toEqual({ __name__: "ALERTS", alertname: "X", environment: sender.env.name });
       expect(relabel(configs, { __name__: "ALERTS", alertname: "X", ...pod(12) })).toBeUndefined();
       expect(relabel(configs, { __name__: "ALERTS_FOR_STATE", ...pod(0) })).toBeUndefined();
     }
@@ -379,6 +382,12 @@ describe("the metrics hub of the default environments", () => {
       expect(exprs.length).toBeGreaterThan(0);
       const dropped = [...new Set(exprs.flatMap(metricNames))].filter((name) => relabelMatches(HUB_WRITE_DROP, name));
       expect(dropped).toEqual([]);
+      // A recorded series arrives from no sender: the hub must record each one it reads itself.
+      const recorded = new Set(objectsOf(hub, "PrometheusRule").flatMap((rule) => rulesOf(rule).flatMap((one) => (one.record ? [one.record] : []))));
+      const missing = [...new Set(exprs.flatMap(metricNames))].filter((name) => relabelMatches(HUB_WRITE_DROP_RECORDED, name) && !recorded.has(name));
+      expect(missing).toEqual([]);
+      expect(relabelMatches(HUB_WRITE_DROP_RECORDED, "airflow_dag:success_interval_seconds:mean7d")).toBe(true);
+      expect(relabelMatches(HUB_WRITE_DROP_RECORDED, "airflow_dagrun_duration_count")).toBe(false);
     }
   });
 

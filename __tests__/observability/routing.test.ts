@@ -231,3 +231,62 @@ describe("the spec decides", () => {
     expect(cloudSecretManifests(ctx, { name: "x", keys: { url: slack.webhookSecret } })).toHaveLength(1);
   });
 });
+
+/**
+ * Alertmanager v0.34.0's inhibition (inhibit/inhibit.go): a firing source alert matching a rule's
+ * source matchers mutes a target alert matching its target matchers when every label of `equal`
+ * has the same value on both, a label absent on both counting as equal (`fingerprintEquals` reads
+ * `lset[n]`, "" when absent); an alert matching both sides does not mute another such alert
+ * (`excludeTwoSidedMatch`).
+ */
+type Labels = Readonly<Record<string, string>>;
+interface Matcher {
+  readonly name: string;
+  readonly value: string;
+  readonly matchType: string;
+}
+const matches = (labels: Labels, matchers: readonly Matcher[] = []) =>
+  matchers.every((m) => {
+    const value = labels[m.name] ?? "";
+    const regex = new RegExp(`^(?:${m.value})$`);
+    return m.matchType === "=" ? value === m.value : m.matchType === "!=" ? value !== m.value : m.matchType === "=~" ? regex.test(value) : !regex.test(value);
+  });
+function inhibited(rules: readonly Json[], firing: readonly Labels[], target: Labels): boolean {
+  return rules.some((rule) => {
+    const source = rule.sourceMatch as Matcher[] | undefined;
+    const targets = rule.targetMatch as Matcher[] | undefined;
+    const equal = (rule.equal as string[] | undefined) ?? [];
+    if (!matches(target, targets)) return false;
+    const targetIsSource = matches(target, source);
+    return firing.some((alert) => alert !== target && matches(alert, source) && !(targetIsSource && matches(alert, targets)) && equal.every((name) => (alert[name] ?? "") === (target[name] ?? "")));
+  });
+}
+
+describe("inhibition as Alertmanager applies it", () => {
+  const hub = cases.find((c) => c.env.name === "ops" && c.label.includes("its own cloud"));
+  const rules = () => (configOf(hub as Case).spec as Json).inhibitRules as Json[];
+  const silent = () =>
+    objectsOf(hub as Case)
+      .filter((o) => o.kind === "PrometheusRule")
+      .flatMap((o) => ((o.spec as Json).groups as { rules: Json[] }[]).flatMap((g) => g.rules))
+      .filter((rule) => rule.alert === "MetricsHubSenderSilent")
+      .map((rule): Labels => ({ alertname: "MetricsHubSenderSilent", ...(rule.labels as Labels) }));
+
+  it("the simulation mutes a warning under a critical of the same name and namespace, and reproduces the cross-sender muting kube-prometheus-stack's equal gives", () => {
+    const kps = [{ sourceMatch: [{ name: "severity", value: "critical", matchType: "=" }], targetMatch: [{ name: "severity", value: "warning|info", matchType: "=~" }], equal: ["namespace", "alertname"] }];
+    const critical = { alertname: "X", namespace: "a", severity: "critical" };
+    expect(inhibited(kps, [critical], { alertname: "X", namespace: "a", severity: "warning" })).toBe(true);
+    expect(inhibited(kps, [critical], { alertname: "X", namespace: "b", severity: "warning" })).toBe(false);
+    const prod = { alertname: "MetricsHubSenderSilent", severity: "critical", sender: "prod" };
+    expect(inhibited(kps, [prod], { alertname: "MetricsHubSenderSilent", severity: "warning", sender: "staging" })).toBe(true);
+  });
+
+  it("on the hub, one sender's silence never mutes another's; a critical still mutes its own warning", () => {
+    expect(hub).toBeDefined();
+    const alerts = silent();
+    expect(alerts.map((a) => a.severity).sort()).toEqual(expect.arrayContaining(["critical", "warning"]));
+    expect(alerts.filter((alert) => inhibited(rules(), alerts, alert)).map((alert) => alert.sender)).toEqual([]);
+    const critical = { alertname: "PostgresStorageFull", namespace: "", severity: "critical", environment: "ops" };
+    expect(inhibited(rules(), [critical], { ...critical, severity: "warning" })).toBe(true);
+  });
+});

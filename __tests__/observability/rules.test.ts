@@ -26,7 +26,9 @@ import { InfraStack } from "../../stacks/infra";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
 import { renderedApps, type KubeObject } from "../support/kubernetes/objects";
-import { environmentProblems, selectors, syntaxErrors } from "../support/promql";
+import { durationSeconds, environmentProblems, meaningProblems, selectors, syntaxErrors } from "../support/promql";
+import { newOrIncreased } from "../../constructs/apps/observability/rules";
+import { OVERDUE_MEMORY } from "../../constructs/apps/observability/metrics";
 
 interface RenderedRule {
   readonly group: string;
@@ -157,6 +159,11 @@ describe.each(cases.map((c) => [c.label, c] as const))("rules of %s", (_, { env,
     expect(problems).toEqual([]);
   });
 
+  it("asks what it means: no instant offsets, aggregated `unless` in alerts, new series counted next to changes(), 0-until-issued expiries and `error` 401s, learnt intervals remembered through a stall", () => {
+    const memorySeconds = durationSeconds(OVERDUE_MEMORY);
+    expect(rules.flatMap((rule) => meaningProblems(rule.expr, { alert: rule.alert !== undefined, memorySeconds }).map((problem) => `${rule.alert ?? rule.record}: ${problem}`))).toEqual([]);
+  });
+
   it("keeps every rule to its own environment, as a metrics hub that also holds its senders' series needs", () => {
     expect(rules.flatMap((rule) => environmentProblems(rule.expr))).toEqual([]);
   });
@@ -184,6 +191,30 @@ describe("the environment rule rejects what would mix environments on a hub", ()
   });
 });
 
+describe("the meaning checks reject the expressions the review found wrong", () => {
+  const check = (expr: string, alert = true) => meaningProblems(expr, { alert, memorySeconds: 30 * 86400 }).join("; ");
+  it.each([
+    ["sum by (environment, dag_id) (increase(x[15m]) > 0 or (x unless x offset 15m))", "offset on an instant vector"],
+    ["sum by (environment, dag_id) (increase(x[15m]) > 0 or (x unless last_over_time(x[1h] offset 15m)))", "unless over unaggregated"],
+    ["timestamp(sum by (environment, dag_id) (changes(airflow_dagrun_duration_count[5m])) > 0)", "is not counted"],
+    ["min by (environment, namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time() < 604800", "reads 0 until known"],
+    ['sum by (environment) (rate(authentication_attempts{result="failure"}[5m])) > 0.2', 'result="error"'],
+    ["(time() - max_over_time(airflow_dag:last_success_timestamp_seconds[8d])) > on (environment, dag_id) 1.5 * airflow_dag:success_interval_seconds:mean7d", "vanishes while the pipeline is stalled"],
+    ["max by (environment, connection_id, connection_name) (airbyte_connection_mean_success_interval_seconds) > 0", "vanishes while the pipeline is stalled"],
+  ])("%s", (expr, problem) => {
+    expect(check(expr)).toContain(problem);
+  });
+
+  it("accepts the fixed forms", () => {
+    expect(check(newOrIncreased('data_quality_check_runs_total{outcome=~"fail|error"}', "15m", "pipeline, check, outcome"))).toBe("");
+    expect(check("min by (environment, namespace, name) (certmanager_certificate_expiration_timestamp_seconds > 0) - time() < 604800")).toBe("");
+    expect(check('rate(authentication_attempts{result=~"failure|error"}[5m])')).toBe("");
+    expect(check('rate(authentication_attempts{result="success"}[5m])')).toBe("");
+    // A recording rule may count a new series per series: a false "new" only makes a success look recent.
+    expect(check("sum by (environment, dag_id) (changes(x[5m]) > 0 or (x unless last_over_time(x[1h] offset 5m)))", false)).toBe("");
+  });
+});
+
 describe("database thresholds", () => {
   it("count the vCPUs of every cloud's default database class as the neutral size says", () => {
     const db = (overrides: object) => ({ ...parseEnvironment(everyAppSpec("aws", false)).databases[0], ...overrides });
@@ -197,6 +228,30 @@ describe("database thresholds", () => {
     }
     expect(databaseVcpus("aws", db({ aws: { instanceClass: "db.r7g.8xlarge" } }))).toBe(32);
     expect(databaseVcpus("gcp", db({ size: "large", gcp: { tier: "db-unknown-shape" } }))).toBe(SIZE_SHAPES.large.vcpus);
+  });
+
+  it("use the size Azure autogrow reaches: Premium SSD doubles, and never across 4096 GiB (Microsoft Learn, Configure storage autogrow)", () => {
+    // Azure's rule applied to the infra stack's own server: storage_mb with auto_grow_enabled.
+    const azureCeiling = (storageMb: number, autoGrow: boolean): number => {
+      if (!autoGrow) return storageMb / 1024;
+      const border = 4096 * 1024;
+      let size = storageMb;
+      while (size * 2 <= border) size *= 2;
+      if (storageMb > border) size = 33553408; // beyond the border: doubling up to the largest disk, 32 TiB
+      return size / 1024;
+    };
+    for (const storageGiB of [32, 100, 1024, 2048, 3000, 4096, 5000, 20000]) {
+      const input = everyAppSpec("azure", true);
+      const env = parseEnvironment({ ...input, databases: (input.databases ?? []).map((db) => ({ ...db, storageGiB })) });
+      const json = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as { resource: Record<string, Record<string, Record<string, unknown>>> };
+      const servers = Object.values(json.resource.azurerm_postgresql_flexible_server ?? {}).filter((block) => block.create_mode !== "Replica");
+      expect(servers.length).toBeGreaterThan(0);
+      for (const block of servers) {
+        expect(block.storage_tier).toBeUndefined(); // Premium SSD, the tier autogrow works on
+        expect(storageCeilingGiB("azure", env.databases[0])).toBe(azureCeiling(Number(block.storage_mb), block.auto_grow_enabled === true));
+      }
+    }
+    expect(storageCeilingGiB("azure", { ...parseEnvironment(everyAppSpec("azure", true)).databases[0], storageGiB: 64 })).toBe(4096);
   });
 
   it("use the storage ceiling the infra stack gives the database (RDS max_allocated_storage, Cloud SQL disk_autoresize_limit)", () => {
@@ -235,6 +290,8 @@ function statsdMappingProblems(mapping: Record<string, unknown>): string[] {
   if ((mapping.match_type ?? "glob") === "glob" && !STATSD_GLOB_MATCH.test(String(mapping.match))) problems.push(`invalid match ${String(mapping.match)}`);
   for (const label of Object.keys((mapping.labels as Record<string, string>) ?? {})) if (!STATSD_LABEL.test(label)) problems.push(`invalid label key ${label}`);
   if (!STATSD_METRIC_TYPES.has(String(mapping.match_metric_type ?? ""))) problems.push(`match_metric_type ${String(mapping.match_metric_type)}`);
+  // `ttl` is a Go time.Duration read from YAML (time.ParseDuration: no `d` unit).
+  if (mapping.ttl !== undefined && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(String(mapping.ttl))) problems.push(`ttl ${String(mapping.ttl)} is not a Go duration`);
   return problems;
 }
 
@@ -246,6 +303,8 @@ describe("the data-quality contract through Airflow's statsd exporter", () => {
     expect(statsdMappingProblems({ match: "a.*", name: "x", labels: { "bad-key": "$1" } })).not.toEqual([]);
     expect(statsdMappingProblems({ match: "a.*", name: "x", match_metric_type: "histogram" })).not.toEqual([]);
     expect(statsdMappingProblems({ match: "a.*", name: "x", metric: "y" })).not.toEqual([]);
+    expect(statsdMappingProblems({ match: "a.*", name: "x", ttl: "1d" })).not.toEqual([]);
+    expect(statsdMappingProblems({ match: "a.*", name: "x", ttl: "25h" })).toEqual([]);
   });
 
   it("installs the contract's mappings in every Airflow, valid for statsd_exporter, producing catalogued series with the catalogued labels", () => {

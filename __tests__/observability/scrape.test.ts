@@ -16,8 +16,8 @@
 import { describe, expect, it } from "vitest";
 import { OTLP_ENDPOINTS, OTEL_COLLECTOR_RELEASE } from "../../constructs/apps/observability/collector";
 import { AIRBYTE_EXPORTER, MONITORING_ROLE, POSTGRES_EXPORTER_COLLECTORS } from "../../constructs/apps/observability/postgres";
-import { AIRBYTE_MONITORING_FUNCTION, METRICS } from "../../constructs/apps/observability/metrics";
-import { COMPONENT_LABEL } from "../../constructs/apps/observability/scrape";
+import { AIRBYTE_MONITORING_FUNCTION, METRICS, type MetricComponent } from "../../constructs/apps/observability/metrics";
+import { COMPONENT_LABEL, OPERATOR_TARGET_LABELS } from "../../constructs/apps/observability/scrape";
 import { DATABASE_SERVER_LABEL as DATABASE_LABEL } from "../../constructs/apps/observability/metrics";
 import { CLOUDS, parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { environments } from "../../environments";
@@ -183,6 +183,43 @@ function unorderedWirings(stackText: string): string[] {
   return releases.filter((release) => release.name.endsWith("-wiring") && !before.has(release.address)).map((release) => release.name);
 }
 
+/**
+ * The catalogue components each ServiceMonitor's `platform_component` brings (the OTLP collector
+ * and Airflow's statsd exporter also carry the data-quality contract's series).
+ */
+const CATALOGUE_COMPONENTS: Readonly<Record<string, readonly MetricComponent[]>> = {
+  airflow: ["airflow", "data-quality"],
+  "otel-collector": ["data-quality"],
+  "datahub-gms": ["datahub"],
+  traefik: ["traefik"],
+  "external-secrets": ["external-secrets"],
+  "cert-manager": ["cert-manager"],
+  postgresql: ["postgres"],
+  airbyte: ["airbyte"],
+};
+
+/**
+ * Prometheus's rule for a scraped label that has a target label's name (OPERATOR_TARGET_LABELS:
+ * prometheus-operator v0.93.0 pkg/prometheus/promcfg.go generateServiceMonitorConfig sets
+ * namespace, service, pod, container, job, endpoint on every ServiceMonitor target; Prometheus
+ * v3.14.0 scrape/target.go mutateSampleLabels): without honor_labels the scraped value moves to
+ * `exported_<name>` and the target's value replaces it. So a catalogued label that rules and
+ * dashboards read under such a name needs `honorLabels: true` on the endpoint that scrapes it,
+ * and the operator must not override it (`overrideHonorLabels` forces every honor_labels to
+ * false: promcfg.go AddHonorLabels).
+ */
+function honorLabelProblems(monitor: KubeObject): string[] {
+  return list<Values>(at(monitor, "spec.endpoints")).flatMap((endpoint, index) => {
+    const component = list<Values>(endpoint.relabelings).find((r) => r.targetLabel === COMPONENT_LABEL)?.replacement;
+    const components = CATALOGUE_COMPONENTS[String(component)];
+    if (components === undefined) return [`${String(monitor.metadata.name)}: component ${String(component)} has no catalogue entry`];
+    const clashing = METRICS.filter((metric) => components.includes(metric.component)).flatMap((metric) =>
+      metric.labels.filter((label) => (OPERATOR_TARGET_LABELS as readonly string[]).includes(label)).map((label) => `${metric.name}{${label}}`),
+    );
+    return clashing.length > 0 && endpoint.honorLabels !== true ? [`${String(monitor.metadata.name)} endpoint ${index}: honorLabels false turns ${clashing.join(", ")} into exported_*`] : [];
+  });
+}
+
 const airbyteGauges = METRICS.filter((metric) => metric.name.startsWith("airbyte_connection_"));
 const scriptOf = (job: KubeObject) => list<string>(at(list<Values>(at(job, "spec.template.spec.containers"))[0], "command")).join("\n");
 const prometheusRegex = (regex: string) => new RegExp(`^(?:${regex})$`);
@@ -224,12 +261,21 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
       for (const endpoint of list<Values>(at(monitor, "spec.endpoints"))) {
         const relabelings = list<Values>(endpoint.relabelings);
         expect(relabelings.filter((r) => r.targetLabel === COMPONENT_LABEL && r.action === "replace" && typeof r.replacement === "string")).toHaveLength(1);
-        expect(endpoint.honorLabels).toBe(false);
+        expect(typeof endpoint.honorLabels).toBe("boolean");
       }
     }
     const databases = monitors.flatMap((m) => list<Values>(at(m, "spec.endpoints")).flatMap((e) => list<Values>(e.relabelings).filter((r) => r.targetLabel === DATABASE_LABEL).map((r) => r.replacement)));
     const airbyteServer = env.apps.find((a) => a.name === "airbyte")?.database;
     expect(databases.sort()).toEqual([...env.databases.map((db) => db.name), ...(airbyteServer ? [airbyteServer] : [])].sort());
+  });
+
+  it("keeps the exporters' own labels where rules and dashboards read a name the operator also sets on the target (Traefik's service, ESO's and cert-manager's namespace)", () => {
+    expect(monitors.flatMap(honorLabelProblems)).toEqual([]);
+    const honoring = monitors.filter((monitor) => list<Values>(at(monitor, "spec.endpoints")).some((endpoint) => endpoint.honorLabels === true)).map((monitor) => String(monitor.metadata.name));
+    expect(honoring.sort()).toEqual(["traefik", "external-secrets", ...(env.dns ? ["cert-manager"] : [])].sort());
+    const prometheusSpec = at(release(apps, "monitoring")?.values ?? {}, "prometheus.prometheusSpec") as Values | undefined;
+    expect(prometheusSpec).toBeDefined();
+    expect(prometheusSpec?.overrideHonorLabels ?? false).toBe(false);
   });
 
   it("installs one OpenTelemetry collector in the monitoring namespace whose values pass the chart contract, 2 replicas in production", () => {
@@ -476,6 +522,17 @@ describe("the Airbyte exporter checks reject what postgres_exporter, psql or Kub
 });
 
 describe("the scrape checks reject what Prometheus would not scrape", () => {
+  it("honorLabels false on an exporter whose catalogued labels the operator's target labels overwrite", () => {
+    const monitors = monitorsOf(cases[0].apps);
+    const traefik = monitors.find((monitor) => monitor.metadata.name === "traefik");
+    expect(traefik).toBeDefined();
+    const flipped = { ...traefik, spec: { ...(traefik?.spec as Values), endpoints: list<Values>(at(traefik, "spec.endpoints")).map((endpoint) => ({ ...endpoint, honorLabels: false })) } } as KubeObject;
+    expect(honorLabelProblems(flipped).join("; ")).toContain("traefik_service_requests_total{service}");
+    const statsd = cases.flatMap((c) => monitorsOf(c.apps)).find((monitor) => monitor.metadata.name === "airflow-statsd");
+    expect(statsd).toBeDefined();
+    expect(honorLabelProblems(statsd as KubeObject)).toEqual([]);
+  });
+
   const everyApp = cases.find((c) => c.label === "every app on aws in production") as Case;
   const services = stackServices(everyApp.apps);
   const monitor = (name: string) => monitorsOf(everyApp.apps).find((m) => m.metadata.name === name) as KubeObject;

@@ -91,20 +91,32 @@ export const HUB_WRITE_DROP = "apiserver_.+_bucket|etcd_.+_bucket|rest_client_.+
 export const HUB_OUT_OF_ORDER_WINDOW = "30m";
 
 /**
+ * Recorded series (`level:metric:op`) a sender does not write at all. The hub runs
+ * kube-prometheus-stack's recording rules itself over the raw series it receives, with
+ * `environment` among their aggregation labels (environmentLabelValues); a sender's own copy
+ * would arrive next to it with the external label `prometheus` (prometheus-operator v0.93.0
+ * promcfg.go adds `prometheus=<namespace>/<name>` to every series) and double every sum in the
+ * ops Grafana, or interleave with it where the label sets are equal. The project's own recorded
+ * series (airflow_dag:*) are read by the senders' alerts only; no hub rule or dashboard reads a
+ * recorded series the hub does not record itself (a test checks it).
+ */
+export const HUB_WRITE_DROP_RECORDED = ".+:.+";
+
+/**
  * The relabelling of what a sender writes:
- * 1. drop `HUB_WRITE_DROP`;
- * 2. rule results (recording rules `level:metric:op` and `ALERTS`) only from replica 0: both
- *    replicas evaluate a rule group at the same timestamps (rules/group.go `EvalTimestamp` offsets
- *    by the hash of group name and file only) with slightly different values, and the receiver
- *    refuses a second value at one timestamp (`ErrDuplicateSampleForTimestamp`), which for
- *    Remote Write 1.0 rolls back and rejects the whole request (storage/remote/write_handler.go
- *    `write`: returns 400 on the first such sample; the sender drops a batch answered 400);
+ * 1. drop `HUB_WRITE_DROP` and the recorded series (HUB_WRITE_DROP_RECORDED);
+ * 2. `ALERTS` only from replica 0: both replicas evaluate a rule group at the same timestamps
+ *    (rules/group.go `EvalTimestamp` offsets by the hash of group name and file only), and the
+ *    receiver refuses a second value at one timestamp (`ErrDuplicateSampleForTimestamp`), which
+ *    for Remote Write 1.0 rolls back and rejects the whole request
+ *    (storage/remote/write_handler.go `write`: returns 400 on the first such sample; the sender
+ *    drops a batch answered 400);
  * 3. drop the replica label, so the two replicas' scraped samples land in one series.
  */
 function writeRelabelConfigs(): Record<string, unknown>[] {
   return [
-    { sourceLabels: ["__name__"], regex: HUB_WRITE_DROP, action: "drop" },
-    { sourceLabels: ["__name__", REPLICA_LABEL], separator: ";", regex: "(.+:.+|ALERTS);.+-[1-9][0-9]*", action: "drop" },
+    { sourceLabels: ["__name__"], regex: `${HUB_WRITE_DROP}|${HUB_WRITE_DROP_RECORDED}`, action: "drop" },
+    { sourceLabels: ["__name__", REPLICA_LABEL], separator: ";", regex: "ALERTS;.+-[1-9][0-9]*", action: "drop" },
     { regex: REPLICA_LABEL, action: "labeldrop" },
   ];
 }

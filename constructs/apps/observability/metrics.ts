@@ -63,6 +63,48 @@ export const ENVIRONMENT_LABEL = "environment";
  */
 export const DATABASE_SERVER_LABEL = "database_server";
 
+/** How far back a series must have been absent to count as new (a restart or scrape gap is shorter). */
+export const NEW_SERIES_LOOKBACK = "1h";
+
+/**
+ * How long an overdue alert remembers a pipeline's last success and its usual interval: the
+ * 7-day interval stops existing once the pipeline has not succeeded for days (fewer than 3
+ * successes in 7 days), and the alert must not resolve then. Capped by Prometheus' retention
+ * (monitoring.ts: 30 days in production, 7 elsewhere).
+ */
+export const OVERDUE_MEMORY = "30d";
+
+/**
+ * Per `by` labels, 1 where the success counter `counter` (a selector) counted a success in the
+ * last 5 minutes: its value changed, or its series is new. statsd_exporter creates a summary at
+ * its first observation (v0.28.0 pkg/exporter/exporter.go `GetSummary`), so after each restart of
+ * the exporter the next success of every DAG is a new series with value 1, which `changes()`
+ * does not see. New means no sample in the hour before (a scrape gap is not a new series); a
+ * false "new" only makes a success look more recent. Rules and dashboards share it.
+ */
+export function airflowSuccesses(counter: string, by: string): string {
+  return `sum by (${by}) (changes(${counter}[5m]) > 0 or (${counter} unless last_over_time(${counter}[${NEW_SERIES_LOOKBACK}] offset 5m)))`;
+}
+
+/** The labels of every airbyte_connection_* gauge. */
+export const AIRBYTE_CONNECTION_LABELS = "connection_id, connection_name";
+
+/** How overdue an Airbyte connection must be, in its usual intervals, for AirbyteSyncOverdue and the dashboard's count. */
+export const AIRBYTE_OVERDUE_FACTOR = 1.5;
+
+/**
+ * Connections overdue (AIRBYTE_OVERDUE_FACTOR times their usual interval, and at least an hour),
+ * as the AirbyteSyncOverdue alert and the Airbyte dashboard both read it. The exporter reports
+ * the interval as 0 with fewer than 3 successes in 7 days (AIRBYTE_CONNECTIONS_SQL), so the
+ * largest interval of OVERDUE_MEMORY is used; the last success is 0 after 8 days without one,
+ * which keeps the alert firing. `matchers` are added to both selectors (a dashboard's environment).
+ */
+export function airbyteOverdue(matchers = ""): string {
+  const by = `max by (${ENVIRONMENT_LABEL}, ${AIRBYTE_CONNECTION_LABELS})`;
+  const m = matchers === "" ? "" : `{${matchers}}`;
+  return `((time() - ${by} (airbyte_connection_last_success_timestamp_seconds${m})) > on (${ENVIRONMENT_LABEL}, ${AIRBYTE_CONNECTION_LABELS}) ${AIRBYTE_OVERDUE_FACTOR} * (${by} (max_over_time(airbyte_connection_mean_success_interval_seconds${m}[${OVERDUE_MEMORY}])) > 0)) > 3600`;
+}
+
 /**
  * The Airflow chart's statsd mappings. Checked for the names used here (dagrun.duration.success/
  * failed, scheduler_heartbeat, executor.running_tasks/queued_tasks, pool.starving_tasks) in the
@@ -171,14 +213,14 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: "externalsecret_sync_calls_error", component: "external-secrets", type: "counter", labels: ["name", "namespace"], source: ESO, note: "no _total: the name is given as is" },
 
   // cert-manager v1.21.1.
-  { name: "certmanager_certificate_expiration_timestamp_seconds", component: "cert-manager", type: "gauge", labels: ["name", "namespace"], source: CERT_MANAGER },
+  { name: "certmanager_certificate_expiration_timestamp_seconds", component: "cert-manager", type: "gauge", labels: ["name", "namespace"], source: CERT_MANAGER, note: "0 until the certificate is first issued (updateCertificateExpiry: `expiryTime := 0.0` unless status.notAfter is set): read it with `> 0`" },
   { name: "certmanager_certificate_ready_status", component: "cert-manager", type: "gauge", labels: ["name", "namespace", "condition"], source: CERT_MANAGER },
 
   // postgres_exporter v0.20.1, one per database server, labelled with DATABASE_SERVER_LABEL.
   { name: "pg_up", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL], source: pg("exporter/postgres_exporter.go (Name: \"up\", namespace pg)") },
   { name: "pg_database_size_bytes", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname"], source: pg("collector/pg_database.go (default on)") },
   { name: "pg_stat_activity_count", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state", "usename", "application_name"], source: pg("collector/pg_stat_activity.go (default on)") },
-  { name: "pg_stat_activity_max_tx_duration", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state"], source: pg("collector/pg_stat_activity.go (default on)") },
+  { name: "pg_stat_activity_max_tx_duration", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "datname", "state", "backend_type"], source: pg("collector/pg_stat_activity.go (default on)") },
   { name: "pg_settings_max_connections", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL], source: pg("collector/pg_setting.go (pg_settings_<name> per integer setting, default on)") },
   { name: "pg_stat_replication_pg_wal_lsn_diff", component: "postgres", type: "gauge", labels: [DATABASE_SERVER_LABEL, "application_name"], source: pg("collector/pg_stat_replication.go (default on, on the primary)") },
 
@@ -193,7 +235,7 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: "container_cpu_usage_seconds_total", component: "cadvisor", type: "counter", labels: ["namespace", "pod", "container"], source: cadvisor("container_cpu_usage_seconds_total") },
   { name: "kubelet_volume_stats_used_bytes", component: "kubelet", type: "gauge", labels: ["namespace", "persistentvolumeclaim"], source: KUBELET_VOLUMES },
   { name: "kubelet_volume_stats_capacity_bytes", component: "kubelet", type: "gauge", labels: ["namespace", "persistentvolumeclaim"], source: KUBELET_VOLUMES },
-  { name: "authentication_attempts", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "401s: apiserver_request_total never counts them (kubernetes/kubernetes#86063)" },
+  { name: "authentication_attempts", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "401s: apiserver_request_total never counts them (kubernetes/kubernetes#86063). result `error` when an authenticator errs (an expired or badly signed token: recordAuthenticationMetrics `case err != nil`, and request/union/union.go returns the aggregated error), `failure` when none accepts without error; with anonymous auth on, such requests become system:anonymous instead (pkg/kubeapiserver/authenticator/config.go), so 401s are nearly all `error`" },
   { name: "authorization_attempts_total", component: "apiserver", type: "counter", labels: ["result"], source: APISERVER_FILTERS, note: "403s: result denied (or no-opinion from every authorizer)" },
   // Prometheus itself: the link to the metrics hub (hub.ts).
   { name: "up", component: "prometheus", type: "gauge", labels: ["environment"], source: PROMETHEUS_SCRAPE },
@@ -211,6 +253,16 @@ export const METRIC_NAMES: ReadonlySet<string> = new Set(METRICS.map((metric) =>
  * own `airflow.` prefix (Airflow's `Stats` client adds it).
  * Checked against statsd_exporter v0.28.0 pkg/mapper/mapper.go (match, name and label rules).
  */
+/**
+ * How long statsd_exporter keeps a data-quality gauge without a new report (mapping `ttl`,
+ * statsd_exporter v0.28.0 pkg/mapper/mapping.go; without it a gauge is kept forever,
+ * `defaults.ttl` 0): a day and an hour, so a daily check's score stays until its next run and a
+ * removed or renamed check stops alerting a day after its last report. The counter has none:
+ * a counter that vanished and came back would look new. docs/data-quality.md states how the
+ * OTLP path differs (the collector drops a gauge 5 minutes after its last report).
+ */
+export const DATA_QUALITY_STATSD_GAUGE_TTL = "25h";
+
 export const DATA_QUALITY_STATSD_MAPPINGS: readonly Record<string, unknown>[] = ["", "airflow."].flatMap((prefix) => [
   {
     match: `${prefix}data_quality.check.*.*.*`,
@@ -218,8 +270,8 @@ export const DATA_QUALITY_STATSD_MAPPINGS: readonly Record<string, unknown>[] = 
     name: "data_quality_check_runs_total",
     labels: { pipeline: "$1", check: "$2", outcome: "$3" },
   },
-  { match: `${prefix}data_quality.score.*.*`, match_metric_type: "gauge", name: "data_quality_score", labels: { pipeline: "$1", check: "$2" } },
-  { match: `${prefix}data_quality.threshold.*.*`, match_metric_type: "gauge", name: "data_quality_threshold", labels: { pipeline: "$1", check: "$2" } },
+  { match: `${prefix}data_quality.score.*.*`, match_metric_type: "gauge", name: "data_quality_score", labels: { pipeline: "$1", check: "$2" }, ttl: DATA_QUALITY_STATSD_GAUGE_TTL },
+  { match: `${prefix}data_quality.threshold.*.*`, match_metric_type: "gauge", name: "data_quality_threshold", labels: { pipeline: "$1", check: "$2" }, ttl: DATA_QUALITY_STATSD_GAUGE_TTL },
 ]);
 
 /**

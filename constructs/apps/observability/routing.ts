@@ -155,10 +155,17 @@ const equals = (name: string, value: string) => ({ name, value, matchType: "=" }
  * a critical alert silences the warning and info alerts of the same name and namespace, a warning
  * its info alerts, `InfoInhibitor` the info alerts of its namespace, and nothing reports
  * `InfoInhibitor` itself.
+ *
+ * One change: the first two also require the same `sender`. Alertmanager compares a label both
+ * alerts lack as equal (v0.34.0 inhibit/inhibit.go `fingerprintEquals` reads `lset[n]`, "" when
+ * absent), and the hub's `MetricsHubSenderSilent` (hub.ts) has one name for every sender, critical
+ * for production and warning otherwise, and no `namespace`: without `sender`, prod falling
+ * silent would hide staging's silence. Every other alert lacks `sender` on both sides, so for
+ * them nothing changes.
  */
-const INHIBIT_RULES = [
-  { sourceMatch: [equals("severity", "critical")], targetMatch: [{ name: "severity", value: "warning|info", matchType: "=~" }], equal: ["namespace", "alertname"] },
-  { sourceMatch: [equals("severity", "warning")], targetMatch: [equals("severity", "info")], equal: ["namespace", "alertname"] },
+export const INHIBIT_RULES = [
+  { sourceMatch: [equals("severity", "critical")], targetMatch: [{ name: "severity", value: "warning|info", matchType: "=~" }], equal: ["namespace", "alertname", "sender"] },
+  { sourceMatch: [equals("severity", "warning")], targetMatch: [equals("severity", "info")], equal: ["namespace", "alertname", "sender"] },
   { sourceMatch: [equals("alertname", "InfoInhibitor")], targetMatch: [equals("severity", "info")], equal: ["namespace"] },
   { targetMatch: [equals("alertname", "InfoInhibitor")] },
 ];

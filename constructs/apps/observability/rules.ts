@@ -19,7 +19,7 @@ import { SIZE_SHAPES } from "../../core/sizes";
 import type { Manifest } from "../helm";
 import { DASHBOARD_UIDS } from "./dashboards/definitions";
 import type { ObservabilityContext } from "./index";
-import { DATABASE_SERVER_LABEL, ENVIRONMENT_LABEL } from "./metrics";
+import { AIRBYTE_CONNECTION_LABELS, airbyteOverdue, airflowSuccesses, DATABASE_SERVER_LABEL, ENVIRONMENT_LABEL, NEW_SERIES_LOOKBACK, OVERDUE_MEMORY } from "./metrics";
 import { COMPONENT_LABEL } from "./scrape";
 
 export type Severity = "critical" | "warning";
@@ -64,20 +64,35 @@ export const DASHBOARDS = {
 const DAY = 86400;
 const GIB = 1024 ** 3;
 
+/** Azure managed disks: autogrow never crosses this size (GiB). */
+export const AZURE_AUTOGROW_BORDER_GIB = 4096;
+/** Azure Flexible Server's largest disk: 32 TiB (33553408 MiB, constructs/azure/sizes.ts POSTGRES_STORAGE_MB). */
+export const AZURE_LARGEST_DISK_GIB = 33553408 / 1024;
+
 /**
  * The largest size a database's storage can reach before it fills: AWS RDS autoscales to
  * `maxAllocatedStorage` = min(4 x storageGiB, 65536) (constructs/aws/database.ts); GCP Cloud SQL
- * autoresizes to `diskAutoresizeLimit` with the same formula (constructs/gcp/database.ts); Azure
- * Flexible Server auto-grows without a limit below its largest disk, 32 TiB (33553408 MiB,
- * constructs/azure/sizes.ts POSTGRES_STORAGE_MB). A test compares these with the infra stacks.
+ * autoresizes to `diskAutoresizeLimit` with the same formula (constructs/gcp/database.ts).
+ * Azure Flexible Server (constructs/azure/database.ts: Premium SSD, `auto_grow_enabled`, the
+ * smallest allowed `storage_mb` holding storageGiB) grows a Premium SSD by doubling it, and
+ * "when the disk size needs to cross the border of 4,096 GiB ... the automatic storage scaling
+ * activity isn't triggered, even if storage autogrow setting is enabled" (Microsoft Learn,
+ * "Configure storage autogrow", learn.microsoft.com/azure/postgresql/scale/how-to-auto-grow-storage):
+ * a disk of at most 2 TiB doubles up to 4 TiB and stops there; the 4095 and 4096 GiB disks do not
+ * grow at all; a larger disk doubles up to the largest, 32 TiB. A test compares these with the
+ * infra stacks.
  */
 export function storageCeilingGiB(cloud: Environment["cloud"], db: DatabaseSpec): number {
   switch (cloud) {
     case "aws":
     case "gcp":
       return Math.min(db.storageGiB * 4, 65536);
-    case "azure":
-      return 33553408 / 1024;
+    case "azure": {
+      if (db.storageGiB <= AZURE_AUTOGROW_BORDER_GIB / 2) return AZURE_AUTOGROW_BORDER_GIB;
+      // Flexible Server's disks between 2 and 4 TiB: 4095 GiB (4193280 MiB) and 4096 GiB.
+      if (db.storageGiB <= AZURE_AUTOGROW_BORDER_GIB) return db.storageGiB <= AZURE_AUTOGROW_BORDER_GIB - 1 ? AZURE_AUTOGROW_BORDER_GIB - 1 : AZURE_AUTOGROW_BORDER_GIB;
+      return AZURE_LARGEST_DISK_GIB;
+    }
   }
 }
 
@@ -112,16 +127,38 @@ export function databaseVcpus(cloud: Environment["cloud"], db: DatabaseSpec): nu
   return fallback;
 }
 
-/** A failure counter that also fires on its first increment (a new series `increase` cannot see). */
-const newOrIncreased = (metric: string, window: string, by: string) =>
-  `sum by (${ENVIRONMENT_LABEL}, ${by}) (increase(${metric}[${window}]) > 0 or (${metric} unless ${metric} offset ${window}))`;
+/**
+ * A failure counter that also fires on its first increment (a new series `increase` cannot see).
+ * "New" is decided on the alert's own labels, aggregated first, and against a look-back window:
+ * - aggregated, because the same counter reappears under another `pod`/`instance` when the
+ *   statsd exporter or the OpenTelemetry collector restarts, or when an OTLP sender's connection
+ *   moves to the collector's other replica, with its old cumulative value (a per-series `unless`
+ *   would fire on every such move);
+ * - `last_over_time(...[1h] offset <window>)` and not `x offset <window>`: an instant selector
+ *   only looks back 5 minutes (Prometheus v3 lookback delta), so any scrape gap around
+ *   `now - window` (a Prometheus restart, a node drain) made every existing series look new.
+ * What this cannot see: the first failure of a pipeline after its exporter restarted, when the
+ * pipeline already had a failure series in the hour before (docs/alerts.md).
+ */
+export const newOrIncreased = (metric: string, window: string, by: string) => {
+  const labels = `${ENVIRONMENT_LABEL}, ${by}`;
+  return `sum by (${labels}) (increase(${metric}[${window}])) > 0 or (sum by (${labels}) (${metric}) unless sum by (${labels}) (last_over_time(${metric}[${NEW_SERIES_LOOKBACK}] offset ${window})))`;
+};
+
 
 function airflowGroup(env: Environment): RuleGroup {
   const own = `${ENVIRONMENT_LABEL}="${env.name}"`;
   return {
     name: "airflow",
     rules: [
-      { record: "airflow_dag:last_success_timestamp_seconds", expr: `timestamp(sum by (${ENVIRONMENT_LABEL}, dag_id) (changes(airflow_dagrun_duration_count[5m])) > 0)` },
+      {
+        // A success is a change of the count, or a count series that is new: statsd_exporter
+        // creates the summary at its first observation (v0.28.0 pkg/exporter/exporter.go
+        // `GetSummary`), so after each restart of the exporter the next success of every DAG
+        // is a new series with value 1, which `changes()` does not see.
+        record: "airflow_dag:last_success_timestamp_seconds",
+        expr: `timestamp(${airflowSuccesses("airflow_dagrun_duration_count", `${ENVIRONMENT_LABEL}, dag_id`)})`,
+      },
       { record: "airflow_dag:success_interval_seconds:mean7d", expr: `${7 * DAY} / (sum by (${ENVIRONMENT_LABEL}, dag_id) (increase(airflow_dagrun_duration_count[7d])) >= 3)` },
       {
         record: "airflow_dag:run_duration_seconds:mean7d",
@@ -138,9 +175,9 @@ function airflowGroup(env: Environment): RuleGroup {
       },
       {
         alert: "AirflowDagOverdue",
-        expr: `((time() - max_over_time(airflow_dag:last_success_timestamp_seconds[8d])) > on (${ENVIRONMENT_LABEL}, dag_id) 1.5 * airflow_dag:success_interval_seconds:mean7d) > 3600`,
+        expr: `((time() - max_over_time(airflow_dag:last_success_timestamp_seconds[${OVERDUE_MEMORY}])) > on (${ENVIRONMENT_LABEL}, dag_id) 1.5 * max_over_time(airflow_dag:success_interval_seconds:mean7d[${OVERDUE_MEMORY}])) > 3600`,
         severity: "warning",
-        meaning: "A DAG has not succeeded for 1.5 times its mean interval between successes over 7 days (and at least an hour).",
+        meaning: "A DAG has not succeeded for 1.5 times its mean interval between successes over 7 days (and at least an hour). The longest interval learnt in 30 days is used (capped by retention), so the alert stays until the DAG succeeds instead of resolving days into a stall.",
         runbook: "Check in the Airflow UI whether the DAG is paused, queued, still running or failing; a stuck run shows in its Gantt view.",
         summary: "Airflow DAG {{ $labels.dag_id }} has not succeeded within its usual interval",
         dashboard: DASHBOARDS.dataJourney,
@@ -178,7 +215,7 @@ function airflowGroup(env: Environment): RuleGroup {
   };
 }
 
-const CONNECTION = "connection_id, connection_name";
+const CONNECTION = AIRBYTE_CONNECTION_LABELS;
 
 function airbyteGroup(env: Environment): RuleGroup {
   const exporter = `${COMPONENT_LABEL}="airbyte", ${ENVIRONMENT_LABEL}="${env.name}"`;
@@ -205,9 +242,9 @@ function airbyteGroup(env: Environment): RuleGroup {
       },
       {
         alert: "AirbyteSyncOverdue",
-        expr: `((time() - max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_last_success_timestamp_seconds)) > on (${ENVIRONMENT_LABEL}, ${CONNECTION}) 1.5 * (max by (${ENVIRONMENT_LABEL}, ${CONNECTION}) (airbyte_connection_mean_success_interval_seconds) > 0)) > 3600`,
+        expr: airbyteOverdue(),
         severity: "warning",
-        meaning: "A connection has not synced successfully for 1.5 times its mean interval between successes over 7 days (and at least an hour).",
+        meaning: "A connection has not synced successfully for 1.5 times its mean interval between successes over 7 days (and at least an hour). The longest interval learnt in 30 days is used (capped by retention), so the alert stays until a sync succeeds instead of resolving days into a stall.",
         runbook: "Check in Airbyte whether the connection is disabled, its schedule changed, or its jobs fail or hang.",
         summary: "Airbyte connection {{ $labels.connection_name }} has not synced within its usual interval",
         dashboard: DASHBOARDS.dataJourney,
@@ -326,9 +363,9 @@ function databaseGroup(env: Environment, db: DatabaseSpec): RuleGroup {
     },
     {
       alert: "PostgresLongTransaction",
-      expr: `max by (${ENVIRONMENT_LABEL}, ${DATABASE_SERVER_LABEL}, datname) (pg_stat_activity_max_tx_duration{${server}}) > 3600`,
+      expr: `max by (${ENVIRONMENT_LABEL}, ${DATABASE_SERVER_LABEL}, datname) (pg_stat_activity_max_tx_duration{${server}, backend_type="client backend"}) > 3600`,
       severity: "warning",
-      meaning: "A transaction has been open for over an hour: it holds locks and stops vacuum from cleaning up.",
+      meaning: "A client's transaction has been open for over an hour: it holds locks and stops vacuum from cleaning up (autovacuum workers and WAL senders are not counted).",
       runbook: "Find it in pg_stat_activity (oldest xact_start) and end it with pg_terminate_backend if its client is gone.",
       summary: "PostgreSQL {{ $labels.database_server }}: a transaction in {{ $labels.datname }} is open for over an hour",
       dashboard: DASHBOARDS.postgres,
@@ -383,10 +420,10 @@ function platformGroup(env: Environment): RuleGroup {
     },
     {
       alert: "ApiServerUnauthorizedBurst",
-      expr: `sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result="failure"}[5m])) > 0.2 and sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result="failure"}[5m])) > 5 * sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result="failure"}[1d]))`,
+      expr: `sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result=~"failure|error"}[5m])) > 0.2 and sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result=~"failure|error"}[5m])) > 5 * sum by (${ENVIRONMENT_LABEL}) (rate(authentication_attempts{result=~"failure|error"}[1d]))`,
       for: "10m",
       severity: "warning",
-      meaning: "Failed authentications (401) at the API server are 5 times their daily rate: an expired credential, or someone trying.",
+      meaning: "Failed authentications (401, results failure and error) at the API server are 5 times their daily rate: an expired credential, or someone trying.",
       runbook: "Read the API server's audit log in the cloud's logs for the 401s' source address and user agent.",
       summary: "API server: burst of 401 Unauthorized",
       dashboard: DASHBOARDS.cluster,
@@ -406,7 +443,7 @@ function platformGroup(env: Environment): RuleGroup {
     rules.push(
       {
         alert: "CertificateExpiringSoon",
-        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time() < ${21 * DAY}`,
+        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds > 0) - time() < ${21 * DAY}`,
         for: "1h",
         severity: "warning",
         meaning: "A certificate expires within 21 days: cert-manager renews 30 days ahead, so its renewal is failing.",
@@ -416,7 +453,7 @@ function platformGroup(env: Environment): RuleGroup {
       },
       {
         alert: "CertificateExpiryImminent",
-        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time() < ${7 * DAY}`,
+        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds > 0) - time() < ${7 * DAY}`,
         severity: "critical",
         meaning: "A certificate expires within 7 days; browsers will refuse the app after that.",
         runbook: "Fix the renewal now (kubectl describe certificate, CertificateRequest, Order); delete the Certificate's Secret to force a new issue once fixed.",
@@ -425,7 +462,7 @@ function platformGroup(env: Environment): RuleGroup {
       },
       {
         alert: "CertificateNotReady",
-        expr: `max by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_ready_status{condition="False"}) == 1`,
+        expr: `max by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_ready_status{condition=~"False|Unknown"}) == 1`,
         for: "30m",
         severity: "warning",
         meaning: "A certificate has not been Ready for 30 minutes: its app may serve no or an old certificate.",

@@ -46,7 +46,26 @@ export interface ScrapeTarget {
   readonly database?: string;
   /** Keep only the series whose name matches (a Prometheus regex, anchored), drop the rest. */
   readonly keepMetrics?: string;
+  /**
+   * Whether the exporter's own labels win over the target labels they collide with
+   * (OPERATOR_TARGET_LABELS). Set where the exporter labels its series with one of those names
+   * about the object it reports on: Traefik's `service` (its router's backend), External
+   * Secrets' and cert-manager's `namespace` (the ExternalSecret's, the Certificate's). With
+   * `false`, Prometheus renames the scraped label to `exported_<name>` and the target's value
+   * (the metrics Service, the exporter's namespace) takes its place. @default false
+   */
+  readonly honorLabels?: boolean;
 }
+
+/**
+ * The labels prometheus-operator gives every ServiceMonitor target (v0.93.0
+ * pkg/prometheus/promcfg.go `generateServiceMonitorConfig`: `namespace`, `service`, `pod`,
+ * `container` from the Kubernetes discovery meta labels, then `job`, `endpoint`), plus
+ * Prometheus's own `instance`. A scraped label of one of these names collides: without
+ * `honor_labels` it is kept as `exported_<name>` (Prometheus v3.14.0 scrape/target.go
+ * `mutateSampleLabels`), with it the scraped value wins.
+ */
+export const OPERATOR_TARGET_LABELS = ["namespace", "service", "pod", "container", "job", "endpoint", "instance"] as const;
 
 const hasApp = (ctx: ObservabilityContext, name: string) => ctx.env.apps.some((app) => app.name === name);
 
@@ -92,6 +111,8 @@ export function scrapeTargets(ctx: ObservabilityContext): ScrapeTarget[] {
     namespace: INGRESS_NAMESPACE,
     selector: { "app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": `traefik-${INGRESS_NAMESPACE}`, "app.kubernetes.io/component": "metrics" },
     endpoints: [{ port: "metrics", path: "/metrics" }],
+    // traefik_service_* carry `service` = the router's backend (pkg/observability/metrics/prometheus.go).
+    honorLabels: true,
   });
   // external-secrets/external-secrets helm-chart-2.9.0 deploy/charts/external-secrets/templates/
   // service.yaml (with metrics.service.enabled): Service `<fullname>-metrics` labelled
@@ -103,6 +124,8 @@ export function scrapeTargets(ctx: ObservabilityContext): ScrapeTarget[] {
     namespace: WORKLOAD_ACCOUNTS["external-secrets"].namespace,
     selector: { "app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": "external-secrets" },
     endpoints: [{ port: "metrics", path: "/metrics" }],
+    // externalsecret_* carry the ExternalSecret's `name` and `namespace` (esmetrics.go, metrics/labels.go).
+    honorLabels: true,
   });
   if (ctx.env.dns !== undefined) {
     // cert-manager/cert-manager v1.21.1 deploy/charts/cert-manager/templates/service.yaml
@@ -115,6 +138,8 @@ export function scrapeTargets(ctx: ObservabilityContext): ScrapeTarget[] {
       namespace: CERT_MANAGER_NAMESPACE,
       selector: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
       endpoints: [{ port: "http-metrics", path: "/metrics" }],
+      // certmanager_certificate_* carry the Certificate's `name` and `namespace` (certificate_collector.go).
+      honorLabels: true,
     });
   }
   // open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0
@@ -177,8 +202,9 @@ function serviceMonitor(ctx: ObservabilityContext, target: ScrapeTarget): Manife
         port: endpoint.port,
         path: endpoint.path,
         scheme: "http",
-        // Scraped labels that clash with target labels (job, instance, namespace...) are kept as exported_<name>.
-        honorLabels: false,
+        // OPERATOR_TARGET_LABELS: the exporter's value wins where its labels name the object reported on;
+        // elsewhere a clashing scraped label is kept as exported_<name> (the OTLP path's job/instance).
+        honorLabels: target.honorLabels ?? false,
         relabelings,
         ...(target.keepMetrics === undefined ? {} : { metricRelabelings: [{ action: "keep", sourceLabels: ["__name__"], regex: target.keepMetrics }] }),
       })),

@@ -8,8 +8,8 @@
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import { APP_CATALOGUE } from "../../../core/apps";
-import { DATABASE_SERVER_LABEL } from "../metrics";
-import { dashboard, sel, stat, table, timeseries, type Section } from "./panels";
+import { airbyteOverdue, AIRBYTE_OVERDUE_FACTOR, airflowSuccesses, DATABASE_SERVER_LABEL } from "../metrics";
+import { dashboard, ENVIRONMENT_MATCHER, sel, stat, table, timeseries, type Section } from "./panels";
 
 
 /** Every dashboard's uid: alerts link to them (rules.ts), so they are named once, here. */
@@ -24,11 +24,12 @@ export const DASHBOARD_UIDS = {
 } as const;
 
 /**
- * Seconds since the last 10-minute window in which `counter` grew, per `by` labels, looking
- * back 7 days (a subquery: the counter itself never says when it last changed).
+ * Seconds since the last success of each DAG, looking back 7 days: the same successes the
+ * AirflowDagOverdue alert records (a change of the count, or a new count series, in each
+ * 5-minute step of a subquery: the counter itself never says when it last changed).
  */
-function sinceLastIncrease(counter: string, by: string): string {
-  return `time() - max by (${by}) (max_over_time(timestamp(sum by (${by}) (increase(${counter}[10m])) > 0)[7d:5m]))`;
+function sinceLastSuccess(counter: string, by: string): string {
+  return `time() - max by (${by}) (max_over_time(timestamp(${airflowSuccesses(counter, by)})[7d:5m]))`;
 }
 
 const airflowJourney: Section = {
@@ -39,7 +40,7 @@ const airflowJourney: Section = {
       description: "Per DAG: time since its last successful run (within 7 days), mean duration and number of successful and failed runs in the time range.",
       unit: "short",
       queries: [
-        { expr: sinceLastIncrease(sel("airflow_dagrun_duration_count"), "environment, dag_id"), legend: "since last success", unit: "s" },
+        { expr: sinceLastSuccess(sel("airflow_dagrun_duration_count"), "environment, dag_id"), legend: "since last success", unit: "s" },
         { expr: `sum by (environment, dag_id) (increase(${sel("airflow_dagrun_duration_sum")}[$__range])) / sum by (environment, dag_id) (increase(${sel("airflow_dagrun_duration_count")}[$__range]))`, legend: "mean duration", unit: "s" },
         { expr: `sum by (environment, dag_id) (increase(${sel("airflow_dagrun_duration_count")}[$__range]))`, legend: "succeeded" },
         { expr: `sum by (environment, dag_id) (increase(${sel("airflow_dagrun_failed_count")}[$__range]))`, legend: "failed" },
@@ -207,9 +208,9 @@ export function airbyte(): Dashboard {
           stat({ title: "Syncs running", description: "Connections with a sync running now.", unit: "short", queries: [{ expr: `count by (environment) (${sel("airbyte_connection_running_seconds")} > 0)`, legend: "{{environment}}" }] }),
           stat({
             title: "Overdue connections",
-            description: "Connections whose last success is older than twice their usual interval between successful syncs.",
+            description: `Connections whose last success is older than ${AIRBYTE_OVERDUE_FACTOR} times their usual interval between successful syncs (and an hour): the AirbyteSyncOverdue alert's rule.`,
             unit: "short",
-            queries: [{ expr: `count by (environment) ((time() - max by (${connection}) (${sel("airbyte_connection_last_success_timestamp_seconds")} > 0)) > 2 * max by (${connection}) (${sel("airbyte_connection_mean_success_interval_seconds")} > 0))`, legend: "{{environment}}" }],
+            queries: [{ expr: `count by (environment) (${airbyteOverdue(ENVIRONMENT_MATCHER)})`, legend: "{{environment}}" }],
           }),
         ],
       },
@@ -323,7 +324,7 @@ export function postgresql(): Dashboard {
             queries: [{ expr: `max by (${server}, application_name) (${sel("pg_stat_replication_pg_wal_lsn_diff")})`, legend: "{{environment}} {{database_server}} {{application_name}}" }],
           }),
           timeseries({ title: "Database size", description: "Disk used by each database.", unit: "bytes", queries: [{ expr: `max by (${server}, datname) (${sel("pg_database_size_bytes")})`, legend: "{{environment}} {{database_server}}/{{datname}}" }] }),
-          timeseries({ title: "Longest transaction", description: "Age of the oldest open transaction, by database.", unit: "s", queries: [{ expr: `max by (${server}, datname) (${sel("pg_stat_activity_max_tx_duration")})`, legend: "{{environment}} {{database_server}}/{{datname}}" }] }),
+          timeseries({ title: "Longest transaction", description: "Age of the oldest open transaction of a client, by database (autovacuum and WAL senders left out).", unit: "s", queries: [{ expr: `max by (${server}, datname) (${sel("pg_stat_activity_max_tx_duration", 'backend_type="client backend"')})`, legend: "{{environment}} {{database_server}}/{{datname}}" }] }),
           timeseries({
             title: "Connections by client",
             description: "Sessions per application and user: who holds the connections.",
@@ -400,10 +401,10 @@ export function cluster(): Dashboard {
           }),
           timeseries({
             title: "Certificate lifetime left",
-            description: "Time until each cert-manager certificate expires; cert-manager renews at two thirds of its lifetime.",
+            description: "Time until each issued cert-manager certificate expires (one not issued yet reports 0 and is left out); cert-manager renews at two thirds of its lifetime.",
             unit: "s",
             width: 8,
-            queries: [{ expr: `min by (environment, namespace, name) (${sel("certmanager_certificate_expiration_timestamp_seconds")}) - time()`, legend: "{{environment}} {{namespace}}/{{name}}" }],
+            queries: [{ expr: `min by (environment, namespace, name) (${sel("certmanager_certificate_expiration_timestamp_seconds")} > 0) - time()`, legend: "{{environment}} {{namespace}}/{{name}}" }],
           }),
         ],
       },

@@ -10,6 +10,7 @@
  */
 import { DashboardBuilder, DashboardCursorSync, DashboardLinkBuilder, DashboardLinkType, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
+import { LegendDisplayMode, LegendPlacement, ReduceDataOptionsBuilder, SortOrder, TooltipDisplayMode, VizLegendOptionsBuilder, VizTooltipOptionsBuilder } from "@grafana/grafana-foundation-sdk/common";
 import { DataqueryBuilder, PromQueryFormat } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TablePanelBuilder } from "@grafana/grafana-foundation-sdk/table";
@@ -48,10 +49,21 @@ export interface Query {
 /** Grafana's query ids: A, B, C... */
 const refId = (index: number): string => String.fromCharCode(65 + index);
 
-function target(query: Query, index: number, instant: boolean): DataqueryBuilder {
+/**
+ * How a panel asks Prometheus: a range query (time series), or an instant one, as one frame per
+ * series (`time_series`: stat panels, titled by the legend) or one table frame (`table`: tables,
+ * merged on their labels). Grafana's Prometheus table format has no legend, and a stat panel
+ * reduces each numeric field of each frame to one value
+ * (grafana packages/grafana-data/src/field/fieldDisplay.ts `getFieldDisplayValues`): a table
+ * frame has one `Value` field, so a stat over it shows one environment's number only.
+ */
+type QueryKind = "range" | "instant-series" | "instant-table";
+
+function target(query: Query, index: number, kind: QueryKind): DataqueryBuilder {
   const builder = new DataqueryBuilder().datasource(PROMETHEUS_DATASOURCE).refId(refId(index)).expr(query.expr);
   if (query.legend !== undefined) builder.legendFormat(query.legend);
-  return instant ? builder.instant().format(PromQueryFormat.Table) : builder.range();
+  if (kind === "range") return builder.range();
+  return builder.instant().format(kind === "instant-table" ? PromQueryFormat.Table : PromQueryFormat.TimeSeries);
 }
 
 export interface PanelOptions {
@@ -65,17 +77,36 @@ export interface PanelOptions {
 
 export type Panel = TimeseriesPanelBuilder | StatPanelBuilder | TablePanelBuilder;
 
-/** A time series: how something evolved. */
+/**
+ * A time series: how something evolved. The legend is shown as a table under the graph and the
+ * tooltip lists every series (the SDK's defaults hide the legend and show one series), so the
+ * lines of several pipelines and environments can be told apart without hovering each.
+ */
 export function timeseries(options: PanelOptions): TimeseriesPanelBuilder {
-  const panel = new TimeseriesPanelBuilder().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 12).height(8);
-  options.queries.forEach((query, index) => panel.withTarget(target(query, index, false)));
+  const panel = new TimeseriesPanelBuilder()
+    .title(options.title)
+    .description(options.description)
+    .datasource(PROMETHEUS_DATASOURCE)
+    .unit(options.unit)
+    .span(options.width ?? 12)
+    .height(8)
+    .legend(new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Bottom).calcs(["lastNotNull"]))
+    .tooltip(new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending));
+  options.queries.forEach((query, index) => panel.withTarget(target(query, index, "range")));
   return panel;
 }
 
-/** One number per environment, now. */
+/** One number per environment, now: one frame per series, each reduced to its last value and titled by its legend. */
 export function stat(options: PanelOptions): StatPanelBuilder {
-  const panel = new StatPanelBuilder().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 6).height(5);
-  options.queries.forEach((query, index) => panel.withTarget(target(query, index, true)));
+  const panel = new StatPanelBuilder()
+    .title(options.title)
+    .description(options.description)
+    .datasource(PROMETHEUS_DATASOURCE)
+    .unit(options.unit)
+    .span(options.width ?? 6)
+    .height(5)
+    .reduceOptions(new ReduceDataOptionsBuilder().values(false).calcs(["lastNotNull"]));
+  options.queries.forEach((query, index) => panel.withTarget(target(query, index, "instant-series")));
   return panel;
 }
 
@@ -86,7 +117,7 @@ export function stat(options: PanelOptions): StatPanelBuilder {
 export function table(options: PanelOptions): TablePanelBuilder {
   const panel = new TablePanelBuilder().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 24).height(9);
   options.queries.forEach((query, index) => {
-    panel.withTarget(target(query, index, true));
+    panel.withTarget(target(query, index, "instant-table"));
     // After `merge`, each instant query's value is the column `Value #<refId>`.
     const column = `Value #${refId(index)}`;
     panel.overrideByName(column, [{ id: "displayName", value: query.legend ?? column }, { id: "unit", value: query.unit ?? options.unit }]);
