@@ -130,9 +130,11 @@ export interface CloudSecretProps {
  * existing Secret; externalsecret_controller_template.go `ApplyTemplate`: keeps the Secret's
  * other keys, the template's keys replace the placeholder's).
  *
- * What Helm does to it: on every upgrade of the release, Helm 3's three-way patch (live object,
- * old and new manifest) writes the placeholder back over the synced value, since the manifest
- * sets that key. External Secrets watches the Secrets it manages (the `reconcile.external-secrets.io/managed`
+ * What Helm does to it: on every upgrade of the release, Helm's three-way patch writes the
+ * placeholder back over the synced value, since the manifest sets that key (terraform-provider-helm
+ * 3.1.1 builds on helm v3.18.4, whose pkg/kube/client.go `createPatch` patches a core type with
+ * `strategicpatch.CreateThreeWayMergePatch(old manifest, new manifest, live object)`: every
+ * field of the new manifest that differs from the live object is set). External Secrets watches the Secrets it manages (the `reconcile.external-secrets.io/managed`
  * label, v2.9.0 externalsecret_controller.go `SetupWithManager`: `WatchesMetadata(&v1.Secret{})`)
  * and, the data no longer matching its hash annotation (`isSecretValid`), syncs again at once.
  * The placeholder is back for seconds; a notification or remote write in that window fails and
