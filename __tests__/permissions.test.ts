@@ -181,6 +181,32 @@ describe("the secret reader of the monitoring namespace", () => {
     });
     expect(readerProblems(stacks)).toMatch(/not at one secret of the environment's vault[\s\S]*cannot read/);
   });
+  const userSecrets = (infra: StackJson) => resources(infra, "azapi_resource").filter(([, r]) => String(r.type).startsWith("Microsoft.KeyVault/vaults/secrets@") && assignments(infra).some(([, a]) => String(a.scope).endsWith(`/secrets/${String(r.name)}`)));
+  it.skipIf(azure === undefined)("Azure: each named secret is created (disabled, placeholder write-only, never rewritten) before its grant, so a new environment applies in one go", () => {
+    const stacks = stacksOf(azure as Environment);
+    expect(userSecrets(stacks.infra).map(([, r]) => r.name).sort()).toEqual([...new Set(namesOf(azure as Environment))].sort());
+  });
+  it.skipIf(azure === undefined)("Azure: refuses a grant on a secret the stack does not create (the first apply would fail on its scope)", () => {
+    const stacks = changed(azure as Environment, ({ infra }) => {
+      for (const [name] of userSecrets(infra)) delete infra.resource?.azapi_resource[name];
+    });
+    expect(readerProblems(stacks)).toContain("no azapi_resource creates the secret");
+  });
+  it.skipIf(azure === undefined)("Azure: refuses a grant that does not wait for its secret, a placeholder Terraform would rewrite, an enabled placeholder, a value in the state", () => {
+    const stacks = changed(azure as Environment, ({ infra }) => {
+      for (const [, assignment] of assignments(infra)) delete assignment.depends_on;
+      const [, secret] = userSecrets(infra)[0] ?? [];
+      if (secret) {
+        secret.lifecycle = { prevent_destroy: false };
+        secret.body = { properties: { value: "x", attributes: { enabled: true } } };
+      }
+    });
+    const problems = readerProblems(stacks);
+    expect(problems).toContain("may run before the secret exists");
+    expect(problems).toContain("writes the placeholder over the user's value");
+    expect(problems).toContain("would be synced as the credential");
+    expect(problems).toContain("stored in the state");
+  });
   it.skipIf(azure === undefined)("Azure: refuses a missing grant", () => {
     const stacks = changed(azure as Environment, ({ infra }) => {
       const [name] = assignments(infra)[0] ?? [];

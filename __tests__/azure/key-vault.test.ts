@@ -3,7 +3,7 @@ import { Testing, TerraformStack } from "cdktf";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { AzurePlatform } from "../../constructs/azure";
 import { AZAPI_PROVIDER, AZAPI_RESOURCE_ARGUMENTS, AZAPI_WRITE_ONLY_ARGUMENTS, AzapiProvider } from "../../constructs/azure/azapi";
-import { AzureKeyVault, KEY_VAULT_SECRET_WRITABLE } from "../../constructs/azure/key-vault";
+import { AzureKeyVault, KEY_VAULT_SECRET_TYPE, KEY_VAULT_SECRET_WRITABLE, PENDING_USER_SECRET } from "../../constructs/azure/key-vault";
 import { parseEnvironment } from "../../constructs/core/spec";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { keyVaultDataPlaneUsers } from "./rules";
@@ -157,5 +157,40 @@ describe("Azure Key Vault secrets", () => {
     const network = platform.network();
     const vault = new AzureKeyVault(stack, "vault", { ctx: platform.ctx, network, azapi: new AzapiProvider(stack, "azapi", { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID }) });
     expect(() => vault.addSecret(stack, "s", { name: "s", value: "v", contentType: platform.resourceGroup.name })).toThrow(/must be literals/);
+  });
+});
+
+/**
+ * Secrets the user fills (alert webhooks, metrics-link passwords): created by `<env>-infra` so that
+ * their role assignments have a scope on the first apply, the vault being created by it too.
+ */
+describe("Azure Key Vault: secrets the user fills", () => {
+  const spec = { ...azureSpec(), alerts: { slack: { channel: "#data-alerts", webhookSecret: "alerts-slack-webhook" } } };
+  const stack = synthInfra(spec);
+  const entries = Object.entries(stack.resources("azapi_resource")).filter(([, r]) => r.name === "alerts-slack-webhook");
+  const [address, secret] = entries[0] ?? ["", {} as TfBlock];
+
+  it("is one azapi_resource in the environment's vault, with only arguments and writable properties azapi 2.12.0 and the secret type have", () => {
+    expect(entries).toHaveLength(1);
+    expect(secret.type).toBe(KEY_VAULT_SECRET_TYPE);
+    expect(secret.parent_id).toMatch(ref("azurerm_key_vault", "id"));
+    const meta = ["//", "provider", "depends_on", "lifecycle", "count", "for_each"];
+    expect(Object.keys(secret).filter((key) => !meta.includes(key) && !(AZAPI_RESOURCE_ARGUMENTS as readonly string[]).includes(key))).toEqual([]);
+    const body = secret.body as { properties: Record<string, unknown> };
+    expect(Object.keys(body.properties).filter((key) => !(KEY_VAULT_SECRET_WRITABLE.properties as readonly string[]).includes(key))).toEqual([]);
+    expect(Object.keys(body.properties.attributes as object).filter((key) => !(KEY_VAULT_SECRET_WRITABLE.attributes as readonly string[]).includes(key))).toEqual([]);
+  });
+
+  it("holds a fixed placeholder, write-only (never in the state), disabled so it is never synced as the credential, and is never written again", () => {
+    expect(secret.sensitive_body).toEqual({ properties: { value: PENDING_USER_SECRET } });
+    expect(JSON.stringify(secret.body)).not.toContain(PENDING_USER_SECRET);
+    expect((secret.body as { properties: { attributes: unknown } }).properties.attributes).toEqual({ enabled: false });
+    expect(secret.lifecycle).toEqual({ ignore_changes: "all", prevent_destroy: false });
+    expect(synthInfra({ ...azureProductionSpec(), alerts: spec.alerts }).resources("azapi_resource")[address]?.lifecycle).toEqual({ ignore_changes: "all", prevent_destroy: true });
+  });
+
+  it("is created before the monitoring identity's role assignment at its scope", () => {
+    const assignment = Object.values(stack.resources("azurerm_role_assignment")).find((r) => String(r.scope).endsWith("/secrets/alerts-slack-webhook"));
+    expect(assignment?.depends_on).toEqual([`azapi_resource.${address}`]);
   });
 });

@@ -184,14 +184,15 @@ const rulesOf = (object: KubeObject | undefined): Rule[] => list<Values>(at(obje
  * `missingkey=error` over the synced keys as strings; `.name` reads a key only when it is a Go
  * identifier, `index . "name"` any key; `htpasswd` takes (username, password, hashAlgorithm)
  * (runtime/template/v2/sprig/crypto.go) and a username with ':' yields an error text instead of
- * a line. Checks each action of a template against that.
+ * a line; `trim` is strings.TrimSpace (runtime/template/v2/sprig/functions.go `"trim"`), the
+ * only pipe accepted here. Checks each action of a template against that.
  */
 function templateProblems(template: string, keys: readonly string[]): string[] {
   const problems: string[] = [];
   for (const [, action] of template.matchAll(/\{\{(.*?)\}\}/g)) {
     const body = action.trim();
-    const field = /^\.(\S+)$/.exec(body);
-    const call = /^htpasswd "([^"]*)" \(index \. "([^"]*)"\) "(sha|bcrypt)"$/.exec(body);
+    const field = /^\.(\S+?)(?: \| trim)?$/.exec(body);
+    const call = /^htpasswd "([^"]*)" \(index \. "([^"]*)"(?: \| trim)?\) "(sha|bcrypt)"$/.exec(body);
     if (field) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(field[1])) problems.push(`{{ ${body} }}: ${field[1]} is not a Go identifier (use index)`);
       else if (!keys.includes(field[1])) problems.push(`{{ ${body} }}: no key ${field[1]} (missingkey=error)`);
@@ -262,6 +263,8 @@ describe("the metrics hub of the default environments", () => {
     expect(templateProblems('{{ htpasswd "prod" (index . "prd") "sha" }}', ["prod"])).toHaveLength(1);
     expect(templateProblems('{{ htpasswd "a:b" (index . "a:b") "sha" }}', ["a:b"])).toHaveLength(1);
     expect(templateProblems('{{ htpasswd "prod" .prod }}', ["prod"])).toHaveLength(1);
+    expect(templateProblems("{{ .password | trimAll }}", ["password"])).toHaveLength(1);
+    expect(templateProblems('{{ htpasswd "prod" (index . "prod" | strip) "sha" }}', ["prod"])).toHaveLength(1);
   });
 
   it("serves the receiver on the hub only at its path, over TLS only, behind the basic-auth Middleware; the query API has no ingress", () => {

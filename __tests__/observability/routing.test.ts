@@ -227,8 +227,11 @@ describe("the spec decides", () => {
   it("a cloud secret the spec does not name cannot be synced", () => {
     const env = parseEnvironment({ ...everyAppSpec("azure", true), alerts: { slack } });
     const ctx = { env, services: undefined as never, namespace: MONITORING_NAMESPACE, senders: [] };
-    expect(() => cloudSecretManifests(ctx, { name: "x", keys: { password: "db-admin" } })).toThrow(/does not name/);
-    expect(cloudSecretManifests(ctx, { name: "x", keys: { url: slack.webhookSecret } })).toHaveLength(1);
+    expect(() => cloudSecretManifests(ctx, { name: "x", keys: { password: "db-admin" }, placeholder: { password: "p" } })).toThrow(/does not name/);
+    // The placeholder Secret and the ExternalSecret that merges into it.
+    expect(cloudSecretManifests(ctx, { name: "x", keys: { url: slack.webhookSecret }, placeholder: { url: "u" } }).map((o) => o.kind)).toEqual(["Secret", "ExternalSecret"]);
+    // A placeholder that misses a key of the Secret would leave that key missing until the sync.
+    expect(() => cloudSecretManifests(ctx, { name: "x", keys: { url: slack.webhookSecret }, placeholder: {} })).toThrow(/placeholder has keys/);
   });
 });
 

@@ -14,7 +14,7 @@
 import type { Environment } from "../../constructs/core/spec";
 import { awsAgentProblems, azureAgentProblems, gcpAgentProblems } from "./agents";
 import { SynthesizedStack } from "./synth";
-import { isMap, list } from "./values";
+import { at, isMap, list } from "./values";
 
 type Json = Record<string, unknown>;
 export interface StackJson {
@@ -287,7 +287,7 @@ const AZURE_AUTHORIZATION_ACTIONS: Readonly<Record<string, string>> = {
 const AZURE_BOOTSTRAP_ONLY = new Set(["azurerm_role_definition"]);
 
 /** Azure role assignments granted to an identity, with their roles resolved. */
-function azureRolesOf(stacks: EnvironmentStacks, identity: string): { role: AzureRole | undefined; name: string; condition: unknown; scope: unknown }[] {
+function azureRolesOf(stacks: EnvironmentStacks, identity: string): { address: string; role: AzureRole | undefined; name: string; condition: unknown; scope: unknown }[] {
   const infra = resourcesOf(stacks.infra);
   return infra
     .filter((r) => r.type === "azurerm_role_assignment" && references(r.config.principal_id, identity))
@@ -297,7 +297,7 @@ function azureRolesOf(stacks: EnvironmentStacks, identity: string): { role: Azur
       const role = custom
         ? { actions: list(permissions?.actions) as string[], notActions: list(permissions?.not_actions) as string[], dataActions: list(permissions?.data_actions) as string[] }
         : AZURE_BUILT_IN_ROLES[text(r.config.role_definition_name)];
-      return { role, name: custom ? text(custom.config.name) : text(r.config.role_definition_name), condition: r.config.condition, scope: r.config.scope };
+      return { address: r.address, role, name: custom ? text(custom.config.name) : text(r.config.role_definition_name), condition: r.config.condition, scope: r.config.scope };
     });
 }
 
@@ -439,6 +439,32 @@ const oneOrMany = (value: unknown): unknown[] => (value === undefined ? [] : Arr
 const SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:*", "*"];
 
 /**
+ * Azure: a role assignment needs its scope to exist (azurerm v4.55.0
+ * internal/services/authorization/role_assignment_resource.go lists the role definitions at the
+ * scope, then PUTs the assignment there), and the vault is created by the same apply, so the
+ * secret a user fills must be created by the stack before its assignment:
+ * - an `azapi_resource` `Microsoft.KeyVault/vaults/secrets` of that name in that vault, which the
+ *   assignment depends on (Terraform orders by references and `depends_on` only);
+ * - never written again by Terraform (`ignore_changes = all`), or an apply would put the
+ *   placeholder back over the user's value;
+ * - disabled, so its placeholder is never read as the credential (Key Vault refuses to get a
+ *   disabled secret: "Operation get is not allowed on a disabled secret");
+ * - its value write-only (`sensitive_body`), so not even the placeholder is in the state.
+ */
+function userSecretScopeProblems(infra: readonly Resource[], assignment: string, vault: string, name: string): string[] {
+  const secret = infra.find((r) => r.type === "azapi_resource" && text(r.config.type).startsWith("Microsoft.KeyVault/vaults/secrets@") && text(r.config.name) === name && references(r.config.parent_id, vault));
+  if (!secret) return [`${assignment}: no azapi_resource creates the secret ${name} in ${vault}: the first apply fails on the assignment's scope`];
+  const problems: string[] = [];
+  const assignmentConfig = infra.find((r) => r.address === assignment)?.config;
+  if (!list(assignmentConfig?.depends_on).map(text).includes(secret.address)) problems.push(`${assignment}: does not depend on ${secret.address}, so it may run before the secret exists`);
+  const lifecycle = (secret.config.lifecycle ?? {}) as Json;
+  if (lifecycle.ignore_changes !== "all") problems.push(`${secret.address}: without ignore_changes = all, an apply writes the placeholder over the user's value`);
+  if (at(secret.config, "body.properties.attributes.enabled") !== false) problems.push(`${secret.address}: enabled, so its placeholder would be synced as the credential`);
+  if (at(secret.config, "body.properties.value") !== undefined) problems.push(`${secret.address}: a value in body, which is stored in the state (use sensitive_body)`);
+  return problems;
+}
+
+/**
  * What the secret reader of the monitoring namespace may read, and what it must not, read from
  * the infra stack: every secret the spec names (`specNames`) and nothing else; no database admin
  * secret. The rules are the clouds' own: AWS IAM resource patterns (Secrets Manager ARNs end in
@@ -487,9 +513,13 @@ export function userSecretReadProblems(stacks: EnvironmentStacks, specNames: rea
       const reads = grant.role ? azureAllows(grant.role, "Microsoft.KeyVault/vaults/secrets/getSecret/action", true) : grant.name === "Key Vault Secrets User" || grant.name === "Key Vault Secrets Officer" || grant.name === "Key Vault Administrator" || grant.name === "Owner";
       if (!reads) continue;
       const scope = text(grant.scope);
-      const match = /^\$\{azurerm_key_vault\.[^.}]+\.id\}\/secrets\/([A-Za-z0-9-]+)$/.exec(scope);
-      if (match) names.push(match[1]);
-      else problems.push(`the secret reader holds ${grant.name} at ${scope}, not at one secret of the environment's vault`);
+      const match = /^\$\{(azurerm_key_vault\.[^.}]+)\.id\}\/secrets\/([A-Za-z0-9-]+)$/.exec(scope);
+      if (!match) {
+        problems.push(`the secret reader holds ${grant.name} at ${scope}, not at one secret of the environment's vault`);
+        continue;
+      }
+      names.push(match[2]);
+      problems.push(...userSecretScopeProblems(infra, grant.address, match[1], match[2]));
     }
     compare(names);
     return problems;

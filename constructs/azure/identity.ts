@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
@@ -61,9 +62,11 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
   }
 
   /** Gives this identity a built-in role on one resource; `name` must be unique per identity. */
-  assignRole(name: string, scope: string, role: string): RoleAssignment {
+  /** @param dependsOn what must exist first, e.g. the resource `scope` names when it is given as text. */
+  assignRole(name: string, scope: string, role: string, dependsOn?: ITerraformDependable[]): RoleAssignment {
     return new RoleAssignment(this, `role-${name}`, {
       scope,
+      dependsOn,
       roleDefinitionName: role,
       principalId: this.identity.principalId,
       // A new managed identity may not have replicated in Entra ID yet; the type skips that lookup.

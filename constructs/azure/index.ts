@@ -155,15 +155,19 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   /**
    * "Key Vault Secrets User" on each named secret of the environment's key vault (scope
    * `<vault id>/secrets/<name>`), never on the vault: the identity reads those secrets alone, not
-   * the database admin passwords beside them. A role assignment needs its scope to exist, so the
-   * user writes these secrets (through ARM: the vault has no public data plane) before applying
-   * `<env>-infra` (README, "Alerts").
+   * the database admin passwords beside them. A role assignment needs its scope to exist, and the
+   * vault is created by this same apply, so each secret is created here first, disabled and with a
+   * placeholder (`AzureKeyVault.addUserSecret`), and its assignment depends on it: a new
+   * environment applies in one go, and the user writes the values afterwards (README, "Alerts").
    */
   grantUserSecretsRead(identity: IWorkloadIdentity, names: readonly string[]): void {
     const reader = ownHandle(identity, AzureWorkloadIdentity, "Azure", "workload identity");
     if (names.length === 0) return;
     const vault = this.vault(this.requireNetwork("user secrets"));
-    for (const name of new Set(names)) reader.assignRole(`user-secret-${name}-read`, `${vault.vault.id}/secrets/${name}`, AZURE_ROLES.keyVaultSecretsUser);
+    for (const name of new Set(names)) {
+      const secret = vault.addUserSecret(this, `user-secret-${name}`, name);
+      reader.assignRole(`user-secret-${name}-read`, `${vault.vault.id}/secrets/${name}`, AZURE_ROLES.keyVaultSecretsUser, [secret.resource]);
+    }
   }
 
   /** The environment's public zone, in its own resource group (see `AzureDnsZone`); one per environment. */

@@ -44,6 +44,13 @@ export const KEY_VAULT_SECRET_WRITABLE = {
   attributes: ["enabled", "nbf", "exp"],
 } as const;
 
+/**
+ * What a secret the user fills (an alert webhook, a metrics-link password: `specSecretNames`)
+ * holds from the infra apply that creates it until the user writes the value: fixed text, not a
+ * credential.
+ */
+export const PENDING_USER_SECRET = "pending: write this secret's value through Azure Resource Manager (README, Alerts, Credentials)";
+
 /** A secret written into the vault. */
 export interface AzureKeyVaultSecret {
   readonly resource: AzapiResource;
@@ -151,6 +158,48 @@ export class AzureKeyVault extends Construct {
       versionlessUri: `https://${ctx.keyVaultName}.vault.azure.net/secrets/${props.name}`,
     };
   }
+
+  /**
+   * A secret the user fills, created in the same apply as the vault so that role assignments at
+   * its scope can follow (the vault's data plane is private, and before this apply there is no
+   * vault to write into). Like the Terraform Cloud agent's token:
+   * - created through ARM with `PENDING_USER_SECRET` as a write-only value (never in plan, state
+   *   or JSON), then never written by Terraform again (`ignore_changes = all`): the user's value
+   *   is a new version that a later apply leaves alone;
+   * - azapi v2.12.0 refuses to create over an existing resource ("Resource already exists",
+   *   internal/services/azapi_resource.go `CreateUpdate`: GET before PUT for a new resource), so a
+   *   secret the user created before is never overwritten: it is imported instead (README);
+   * - disabled (`attributes.enabled: false`): reading a disabled secret's value is refused
+   *   ("Operation get is not allowed on a disabled secret", Microsoft Learn, "Enable and disable a
+   *   secret in Azure Key Vault with JavaScript"), so External Secrets fails to sync it and
+   *   `ExternalSecretNotSynced` fires until the user writes the value with `enabled: true`, instead
+   *   of the placeholder text being synced as if it were the credential.
+   */
+  addUserSecret(scope: Construct, id: string, name: string): AzureUserSecret {
+    const { ctx } = this.props;
+    const resource = new AzapiResource(scope, id, {
+      provider: this.props.azapi,
+      type: KEY_VAULT_SECRET_TYPE,
+      name,
+      parentId: this.vault.id,
+      body: { properties: { contentType: "text/plain", attributes: { enabled: false } } },
+      sensitiveBody: { properties: { value: PENDING_USER_SECRET } },
+      sensitiveBodyVersion: { "properties.value": "pending" },
+      tags: platformTags(ctx.env),
+      lifecycle: { ignoreChanges: "all", preventDestroy: ctx.env.production },
+    });
+    return { resource, name, armId: resource.id };
+  }
+}
+
+/**
+ * A secret whose value the user writes (`AzureKeyVault.addUserSecret`).
+ */
+export interface AzureUserSecret {
+  readonly resource: AzapiResource;
+  readonly name: string;
+  /** The secret's ARM id (`<vault id>/secrets/<name>`): the scope of role assignments on it. */
+  readonly armId: string;
 }
 
 /**

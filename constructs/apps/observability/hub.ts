@@ -30,7 +30,7 @@ import type { Environment, MetricsHubLink } from "../../core/spec";
 import { INGRESS_CLASS } from "../addons";
 import type { Manifest } from "../helm";
 import type { ObservabilityContext } from "./index";
-import { cloudSecretManifests } from "./secrets";
+import { cloudSecretManifests, PLACEHOLDER } from "./secrets";
 import { ENVIRONMENT_LABEL } from "./metrics";
 import { DASHBOARDS, renderRuleGroups, type RuleGroup } from "./rules";
 
@@ -403,7 +403,10 @@ function hubMiddleware(ctx: ObservabilityContext): Manifest {
  */
 function hubUsersSecret(ctx: ObservabilityContext, hub: Environment): Manifest[] {
   const links = hub.metrics?.receiveFrom ?? [];
-  const lines = ctx.senders.map((sender) => `{{ htpasswd ${JSON.stringify(sender.name)} (index . ${JSON.stringify(sender.name)}) "sha" }}`);
+  // Trimmed like the sender's copy: the two are written separately, often on two clouds, and a
+  // trailing newline on one side only would be a permanent 401 (`trim` = strings.TrimSpace,
+  // external-secrets v2.9.0 runtime/template/v2/sprig/functions.go).
+  const lines = ctx.senders.map((sender) => `{{ htpasswd ${JSON.stringify(sender.name)} (index . ${JSON.stringify(sender.name)} | trim) "sha" }}`);
   return cloudSecretManifests(ctx, {
     name: HUB_USERS_SECRET.name,
     keys: Object.fromEntries(
@@ -414,18 +417,24 @@ function hubUsersSecret(ctx: ObservabilityContext, hub: Environment): Manifest[]
       }),
     ),
     template: { engineVersion: "v2", data: { [HUB_USERS_SECRET.key]: `${lines.join("\n")}\n` } },
+    // Until every sender's password is synced, no sender gets in (all or nothing: one
+    // ExternalSecret, and Traefik reads one users Secret per Middleware).
+    placeholder: { [HUB_USERS_SECRET.key]: `${PLACEHOLDER.htpasswdLine}\n` },
   });
 }
 
 /**
  * The sender's login Secret: the username is the sender's name (the hub's htpasswd line for it),
- * the password the link's cloud secret.
+ * the password the link's cloud secret, trimmed (as on the hub). Until it is synced the password
+ * is the placeholder: Prometheus runs and alerts locally, the hub answers 401 and
+ * `MetricsHubWriteFailing` fires here (with `ExternalSecretNotSynced`).
  */
 function senderSecret(ctx: ObservabilityContext, hub: MetricsHubLink): Manifest[] {
   return cloudSecretManifests(ctx, {
     name: SENDER_SECRET.name,
     keys: { [SENDER_SECRET.passwordKey]: hub.passwordSecret },
-    template: { engineVersion: "v2", data: { [SENDER_SECRET.usernameKey]: ctx.env.name, [SENDER_SECRET.passwordKey]: `{{ .${SENDER_SECRET.passwordKey} }}` } },
+    template: { engineVersion: "v2", data: { [SENDER_SECRET.usernameKey]: ctx.env.name, [SENDER_SECRET.passwordKey]: `{{ .${SENDER_SECRET.passwordKey} | trim }}` } },
+    placeholder: { [SENDER_SECRET.usernameKey]: ctx.env.name, [SENDER_SECRET.passwordKey]: PLACEHOLDER.password },
   });
 }
 

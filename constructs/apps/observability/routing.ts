@@ -23,13 +23,13 @@ import { alertRoutes, type AlertChannel, type AlertSeverity } from "../../core/s
 import type { Manifest } from "../helm";
 import { ALERTMANAGER_CONFIG_NAME } from "../monitoring";
 import type { ObservabilityContext } from "./index";
-import { cloudSecretManifests } from "./secrets";
+import { cloudSecretManifests, PLACEHOLDER } from "./secrets";
 
 /** The Secrets (name and key) the receivers read, synced from the cloud secrets the spec names. */
 export const ALERT_SECRETS = {
-  slack: { name: "alertmanager-slack", key: "webhook-url" },
-  email: { name: "alertmanager-smtp", key: "password" },
-  heartbeat: { name: "alertmanager-heartbeat", key: "url" },
+  slack: { name: "alertmanager-slack", key: "webhook-url", placeholder: PLACEHOLDER.url },
+  email: { name: "alertmanager-smtp", key: "password", placeholder: PLACEHOLDER.password },
+  heartbeat: { name: "alertmanager-heartbeat", key: "url", placeholder: PLACEHOLDER.url },
 } as const;
 
 /** Receiver names (the operator prefixes them with `monitoring/<config name>/`). */
@@ -206,12 +206,22 @@ export function alertmanagerConfig(ctx: ObservabilityContext): Manifest {
   };
 }
 
-/** The ExternalSecrets of the credentials the receivers read (values trimmed of stray whitespace). */
+/**
+ * The Secrets of the credentials the receivers read (values trimmed of stray whitespace), each
+ * holding an inert placeholder until its cloud secret is synced (secrets.ts `cloudSecretManifests`):
+ * a channel whose secret is missing fails its notifications (and `ExternalSecretNotSynced`
+ * fires), while Alertmanager keeps its configuration and every other channel.
+ */
 function credentialManifests(ctx: ObservabilityContext): Manifest[] {
   const alerts = ctx.env.alerts;
   if (!alerts) return [];
-  const synced = (secret: { name: string; key: string }, cloudName: string) =>
-    cloudSecretManifests(ctx, { name: secret.name, keys: { [secret.key]: cloudName }, template: { engineVersion: "v2", data: { [secret.key]: `{{ index . "${secret.key}" | trim }}` } } });
+  const synced = (secret: { name: string; key: string; placeholder: string }, cloudName: string) =>
+    cloudSecretManifests(ctx, {
+      name: secret.name,
+      keys: { [secret.key]: cloudName },
+      template: { engineVersion: "v2", data: { [secret.key]: `{{ index . "${secret.key}" | trim }}` } },
+      placeholder: { [secret.key]: secret.placeholder },
+    });
   return [
     ...(alerts.slack ? synced(ALERT_SECRETS.slack, alerts.slack.webhookSecret) : []),
     ...(alerts.email ? synced(ALERT_SECRETS.email, alerts.email.passwordSecret) : []),

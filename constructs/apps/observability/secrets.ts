@@ -14,6 +14,9 @@
  *   the store for a secret its identity could not (and must not) read.
  * The values live only in the cloud and in the Kubernetes Secret: never in the spec, the
  * synthesized JSON or the Terraform state (the ExternalSecret names the secret, not its value).
+ *
+ * A missing credential degrades its channel only (`cloudSecretManifests`): the Secret exists from
+ * the first install with an inert placeholder, and External Secrets merges the real value into it.
  */
 import { WORKLOAD_ACCOUNTS } from "../../core/apps";
 import { specSecretNames } from "../../core/spec";
@@ -64,6 +67,26 @@ export function secretStoreManifests(ctx: ObservabilityContext): Manifest[] {
   ];
 }
 
+/**
+ * Placeholders the Secrets hold until External Secrets has synced the real value: not
+ * credentials, and inert where they are used.
+ * - `url`: a URL (the prometheus-operator v0.93.0 validates Slack `apiURL` and webhook `urlSecret`
+ *   as URLs before it configures Alertmanager: pkg/alertmanager/operator.go `checkSlackConfigs`,
+ *   `checkWebhookConfigs` -> validation/validation.go `ValidateSecretURL`) under the reserved
+ *   top-level domain `.invalid` (RFC 2606 section 2: never resolves), so a notification fails at
+ *   the DNS lookup and its content goes nowhere;
+ * - `password`: text no real password equals (the hub answers 401, the SMTP server refuses the login);
+ * - `htpasswdLine`: a user line Traefik accepts (traefik v3.7.9 pkg/middlewares/auth/basic_auth.go
+ *   `NewBasic` refuses a middleware with no user at all, "no users found") whose hash `!` is no
+ *   hash of any scheme, so no password matches it (the same convention as a locked account in
+ *   /etc/shadow): every sender is refused until the real users arrive.
+ */
+export const PLACEHOLDER = {
+  url: "https://credential-not-synced.invalid/",
+  password: "credential-not-synced",
+  htpasswdLine: "credential-not-synced:!",
+} as const;
+
 export interface CloudSecretProps {
   /** Name of the Kubernetes Secret to create in the monitoring namespace. */
   readonly name: string;
@@ -76,14 +99,49 @@ export interface CloudSecretProps {
   readonly template?: Record<string, unknown>;
   /** Labels of the created Secret (e.g. for a component that selects its secrets by label). */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Every key of the Secret -> its value until the real one is synced (`PLACEHOLDER`): inert,
+   * and valid wherever the consumer validates it.
+   */
+  readonly placeholder: Readonly<Record<string, string>>;
 }
 
 /**
- * An ExternalSecret that syncs user-created cloud secrets into a Secret of the monitoring
- * namespace through its SecretStore (see `secretStoreManifests`). The whole value of each cloud
+ * A Secret of the monitoring namespace holding the value of user-created cloud secrets, synced
+ * through the namespace's SecretStore (see `secretStoreManifests`). The whole value of each cloud
  * secret becomes the key's value.
- * @throws Error when a cloud secret is not among those the spec names: the store's identity may
- *   read those alone.
+ *
+ * Why a placeholder Secret, created by the release itself, that External Secrets merges into
+ * (`creationPolicy: Merge`), rather than a Secret External Secrets creates: the prometheus-operator
+ * v0.93.0 refuses to reconcile a Prometheus or an Alertmanager while a Secret it references is
+ * missing (pkg/assets/store.go `GetSecretKey`: "unable to get secret", `optional` is not read
+ * there; pkg/prometheus/server/operator.go: `AddRemoteWriteToStore` fails `createOrUpdateConfigurationSecret`
+ * before the StatefulSet is built; pkg/alertmanager/operator.go: the configuration is
+ * provisioned before the StatefulSet). Without the placeholder, a hub password or a Slack webhook
+ * not yet created in the cloud would leave a new environment without Prometheus or Alertmanager,
+ * and an existing one on its old configuration. With it, only that channel is inert
+ * (`PLACEHOLDER`), and the failure shows:
+ * - the ExternalSecret keeps failing (`deletionPolicy: Retain`: a missing cloud secret is an
+ *   error, not skipped: external-secrets v2.9.0 pkg/controllers/externalsecret/externalsecret_controller_secret.go
+ *   `GetProviderSecretData`), so `ExternalSecretNotSynced` fires for it;
+ * - and the channel's own alert: `MetricsHubWriteFailing` (401) on a sender,
+ *   `MetricsHubSenderSilent` at the hub, Alertmanager's failed notifications.
+ * Merge semantics (v2.9.0 externalsecret_controller.go, `CreatePolicyMerge`: only updates an
+ * existing Secret; externalsecret_controller_template.go `ApplyTemplate`: keeps the Secret's
+ * other keys, the template's keys replace the placeholder's).
+ *
+ * What Helm does to it: on every upgrade of the release, Helm's three-way patch writes the
+ * placeholder back over the synced value, since the manifest sets that key (terraform-provider-helm
+ * 3.1.1 builds on helm v3.18.4, whose pkg/kube/client.go `createPatch` patches a core type with
+ * `strategicpatch.CreateThreeWayMergePatch(old manifest, new manifest, live object)`: every
+ * field of the new manifest that differs from the live object is set). External Secrets watches the Secrets it manages (the `reconcile.external-secrets.io/managed`
+ * label, v2.9.0 externalsecret_controller.go `SetupWithManager`: `WatchesMetadata(&v1.Secret{})`)
+ * and, the data no longer matching its hash annotation (`isSecretValid`), syncs again at once.
+ * The placeholder is back for seconds; a notification or remote write in that window fails and
+ * is retried (Alertmanager's next flush, the hub's gap of those seconds).
+ *
+ * @throws Error when a cloud secret is not among those the spec names (the store's identity may
+ *   read those alone), or when the placeholder does not cover exactly the Secret's keys.
  */
 export function cloudSecretManifests(ctx: ObservabilityContext, props: CloudSecretProps): Manifest[] {
   const allowed = userSecretNames(ctx);
@@ -94,8 +152,24 @@ export function cloudSecretManifests(ctx: ObservabilityContext, props: CloudSecr
       throw new Error(`secret ${props.name}: key ${key} reads cloud secret ${cloudName}, which ${ctx.env.name}'s spec does not name (the monitoring identity may read ${allowed.join(", ") || "none"})`);
     }
   }
+  const secretKeys = Object.keys((props.template?.data as Record<string, unknown> | undefined) ?? props.keys).sort();
+  const placeholderKeys = Object.keys(props.placeholder).sort();
+  if (JSON.stringify(secretKeys) !== JSON.stringify(placeholderKeys)) {
+    throw new Error(`secret ${props.name}: the placeholder has keys ${placeholderKeys.join(", ")}, the Secret ${secretKeys.join(", ")}`);
+  }
   const template = props.template === undefined && props.labels === undefined ? undefined : { ...(props.template ?? {}), ...(props.labels ? { metadata: { labels: { ...props.labels } } } : {}) };
   return [
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: props.name,
+        namespace: ctx.namespace,
+        ...(props.labels ? { labels: { ...props.labels } } : {}),
+      },
+      type: "Opaque",
+      stringData: { ...props.placeholder },
+    },
     {
       apiVersion: ESO_API,
       kind: "ExternalSecret",
@@ -103,7 +177,7 @@ export function cloudSecretManifests(ctx: ObservabilityContext, props: CloudSecr
       spec: {
         refreshInterval: USER_SECRET_REFRESH,
         secretStoreRef: { kind: "SecretStore", name: MONITORING_SECRET_STORE },
-        target: { name: props.name, creationPolicy: "Owner", deletionPolicy: "Retain", ...(template ? { template } : {}) },
+        target: { name: props.name, creationPolicy: "Merge", deletionPolicy: "Retain", ...(template ? { template } : {}) },
         data: entries.map(([secretKey, cloudName]) => ({ secretKey, remoteRef: { key: cloudName } })),
       },
     },
