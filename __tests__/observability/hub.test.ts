@@ -189,16 +189,28 @@ const rulesOf = (object: KubeObject | undefined): Rule[] => list<Values>(at(obje
  */
 function templateProblems(template: string, keys: readonly string[]): string[] {
   const problems: string[] = [];
+  // The key of the enclosing `with`, whose trimmed value is `.` inside it (text/template: `with`
+  // runs its body only when the pipeline's value is not empty).
+  let withKey: string | undefined;
   for (const [, action] of template.matchAll(/\{\{(.*?)\}\}/g)) {
     const body = action.trim();
     const field = /^\.(\S+?)(?: \| trim)?$/.exec(body);
+    const guard = /^with index \. "([^"]*)" \| trim$/.exec(body);
+    const guarded = /^htpasswd "([^"]*)" \. "(sha|bcrypt)"$/.exec(body);
     const call = /^htpasswd "([^"]*)" \(index \. "([^"]*)"(?: \| trim)?\) "(sha|bcrypt)"$/.exec(body);
     if (field) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(field[1])) problems.push(`{{ ${body} }}: ${field[1]} is not a Go identifier (use index)`);
       else if (!keys.includes(field[1])) problems.push(`{{ ${body} }}: no key ${field[1]} (missingkey=error)`);
+    } else if (guard) {
+      if (!keys.includes(guard[1])) problems.push(`{{ ${body} }}: no key ${guard[1]} (missingkey=error)`);
+      withKey = guard[1];
+    } else if (guarded) {
+      if (withKey === undefined) problems.push(`{{ ${body} }}: \`.\` is not a password outside a with`);
+      if (guarded[1].includes(":")) problems.push(`{{ ${body} }}: htpasswd refuses a username with ':'`);
+    } else if (body === "else" || body === "end") {
+      if (body === "end") withKey = undefined;
     } else if (call) {
-      if (call[1].includes(":")) problems.push(`{{ ${body} }}: htpasswd refuses a username with ':'`);
-      if (!keys.includes(call[2])) problems.push(`{{ ${body} }}: no key ${call[2]} (missingkey=error)`);
+      problems.push(`{{ ${body} }}: an empty (or whitespace-only) password would become a login with an empty password; guard it with {{ with index . "${call[2]}" | trim }}`);
     } else {
       problems.push(`{{ ${body} }}: not a form checked here`);
     }
@@ -258,10 +270,13 @@ describe("the metrics hub of the default environments", () => {
     }
   });
 
-  it("the template check refuses what ESO's engine would: a key that is not a Go identifier, a missing key, a username with ':'", () => {
+  it("the template check refuses what ESO's engine would (a key that is not a Go identifier, a missing key, a username with ':') and an unguarded password", () => {
     expect(templateProblems("{{ .staging-azure }}", ["staging-azure"])).toHaveLength(1);
-    expect(templateProblems('{{ htpasswd "prod" (index . "prd") "sha" }}', ["prod"])).toHaveLength(1);
-    expect(templateProblems('{{ htpasswd "a:b" (index . "a:b") "sha" }}', ["a:b"])).toHaveLength(1);
+    expect(templateProblems('{{ with index . "prd" | trim }}{{ htpasswd "prod" . "sha" }}{{ else }}prod:!{{ end }}', ["prod"])).toHaveLength(1);
+    expect(templateProblems('{{ with index . "a:b" | trim }}{{ htpasswd "a:b" . "sha" }}{{ end }}', ["a:b"])).toHaveLength(1);
+    // Unguarded: a whitespace-only password would become an empty one (second review, R5 m4).
+    expect(templateProblems('{{ htpasswd "prod" (index . "prod" | trim) "sha" }}', ["prod"])).toHaveLength(1);
+    expect(templateProblems('{{ with index . "prod" | trim }}{{ htpasswd "prod" . "sha" }}{{ else }}prod:!{{ end }}', ["prod"])).toEqual([]);
     expect(templateProblems('{{ htpasswd "prod" .prod }}', ["prod"])).toHaveLength(1);
     expect(templateProblems("{{ .password | trimAll }}", ["password"])).toHaveLength(1);
     expect(templateProblems('{{ htpasswd "prod" (index . "prod" | strip) "sha" }}', ["prod"])).toHaveLength(1);

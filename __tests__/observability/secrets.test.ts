@@ -126,6 +126,13 @@ function missingCredentialProblems(stack: Stack): string[] {
     const name = String(at(external, "spec.target.name"));
     const secret = inMonitoring("Secret", name);
     if (!secret) problems.push(`${stack.name} ExternalSecret ${name}: no placeholder Secret`);
+    // Created once, never rewritten by an upgrade (Helm's three-way patch would put the
+    // placeholder back over the synced value) nor deleted by one: the manifests chart's
+    // create-once guard and Helm's keep policy (second review, R5 M1 and m2).
+    const annotations = (secret?.metadata.annotations ?? {}) as Record<string, string>;
+    if (secret && (annotations["platform/create-once"] !== "true" || annotations["helm.sh/resource-policy"] !== "keep")) {
+      problems.push(`${stack.name} Secret ${name}: not create-once with helm.sh/resource-policy keep; every upgrade would write the placeholder back`);
+    }
     if (at(external, "spec.target.creationPolicy") !== "Merge") problems.push(`${stack.name} ExternalSecret ${name}: creationPolicy ${String(at(external, "spec.target.creationPolicy"))}, not Merge`);
     const keys = Object.keys((at(external, "spec.target.template.data") as Values | undefined) ?? {}).sort();
     const held = Object.keys({ ...((secret?.stringData as Values | undefined) ?? {}), ...((secret?.data as Values | undefined) ?? {}) }).sort();
@@ -153,6 +160,13 @@ describe("a missing credential degrades its channel only", () => {
 
   it.each(stacks.map((stack) => [stack.name, stack] as const))("%s: every Secret the operator reads exists from the first install, with an inert placeholder External Secrets merges into", (_, stack) => {
     expect(missingCredentialProblems(stack)).toEqual([]);
+  });
+
+  it("the check refuses a placeholder Helm would rewrite on every upgrade or delete", () => {
+    const ops = byName("ops");
+    const rewritten = withObjects(ops, (objects) => objects.map((object) => (object.kind === "Secret" && object.metadata.name === HUB_USERS_SECRET.name ? { ...object, metadata: { ...object.metadata, annotations: {} } } : object)));
+    expect(missingCredentialProblems(ops)).toEqual([]);
+    expect(missingCredentialProblems(rewritten).join()).toContain("not create-once");
   });
 
   it("the check refuses a referenced Secret only External Secrets creates, a key the placeholder lacks, a URL placeholder the operator refuses or that delivers, Owner and Delete policies, an empty users file", () => {

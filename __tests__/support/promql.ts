@@ -110,7 +110,15 @@ export const ZERO_UNTIL_KNOWN: Readonly<Record<string, string>> = {
  * recorded only at a success. An alert reading them directly resolves itself days into a stall;
  * it must read them through `max_over_time` over at least OVERDUE_MEMORY.
  */
-export const FORGOTTEN_WHILE_STALLED = ["airflow_dag:success_interval_seconds:mean7d", "airflow_dag:last_success_timestamp_seconds", "airbyte_connection_mean_success_interval_seconds"] as const;
+export const FORGOTTEN_WHILE_STALLED: Readonly<Record<string, string>> = {
+  // The last success: the latest one remembered.
+  "airflow_dag:last_success_timestamp_seconds": "max_over_time(",
+  // The usual interval: a stall stretches the 7-day mean (fewer successes in the window), so the
+  // median of the memory (a stall shorter than half of it does not move it), never the largest
+  // (which would keep a stall's stretched interval for the whole memory and delay every alert).
+  "airflow_dag:success_interval_seconds:mean7d": "quantile_over_time(0.5, ",
+  "airbyte_connection_mean_success_interval_seconds": "quantile_over_time(0.5, ",
+};
 
 /**
  * What the series of an expression mean, where a syntactically fine query still answers the
@@ -129,7 +137,7 @@ export const FORGOTTEN_WHILE_STALLED = ["airflow_dag:success_interval_seconds:me
  *   staging/src/k8s.io/apiserver/pkg/endpoints/filters/metrics.go recordAuthenticationMetrics
  *   records `error` when an authenticator returned an error (an expired or badly signed token;
  *   request/union/union.go aggregates them), `failure` only when none accepted without error;
- * - in an alert, FORGOTTEN_WHILE_STALLED series are read through `max_over_time` over at least
+ * - in an alert, FORGOTTEN_WHILE_STALLED series are read through their function over at least
  *   `memorySeconds`.
  */
 export function meaningProblems(expr: string, options: { alert: boolean; memorySeconds: number }): string[] {
@@ -164,9 +172,10 @@ export function meaningProblems(expr: string, options: { alert: boolean; memoryS
         if (name in ZERO_UNTIL_KNOWN && !/^\s*>\s*0(?![\d.])/.test(expr.slice(node.to))) problems.push(`${text(node)} reads 0 until known (${ZERO_UNTIL_KNOWN[name]}): filter it with > 0`);
         const matchers = labelMatchers(expr, node);
         if (name === "authentication_attempts" && accepts(matchers, "result", "failure") && !accepts(matchers, "result", "error")) problems.push(`${text(node)}: rejected tokens are counted as result="error"`);
-        if (options.alert && (FORGOTTEN_WHILE_STALLED as readonly string[]).includes(name)) {
+        const reader = FORGOTTEN_WHILE_STALLED[name];
+        if (options.alert && reader !== undefined) {
           const range = /^\[([0-9a-z]+)\]/.exec(expr.slice(node.to));
-          if (!expr.slice(0, node.from).endsWith("max_over_time(") || !range || durationSeconds(range[1]) < options.memorySeconds) problems.push(`${text(node)} vanishes while the pipeline is stalled: read it with max_over_time over at least ${options.memorySeconds}s`);
+          if (!expr.slice(0, node.from).endsWith(reader) || !range || durationSeconds(range[1]) < options.memorySeconds) problems.push(`${text(node)} vanishes or stretches while the pipeline is stalled: read it with ${reader}...) over at least ${options.memorySeconds}s`);
         }
       }
     },

@@ -294,7 +294,11 @@ export function senderRules(hub: MetricsHubLink): RuleGroup {
       },
       {
         alert: "MetricsHubWriteBehind",
-        expr: `max by (${ENVIRONMENT_LABEL}, pod) (prometheus_remote_storage_queue_highest_timestamp_seconds{${queue}} - prometheus_remote_storage_queue_highest_sent_timestamp_seconds{${queue}}) > 300`,
+        // Against the clock, not the queue's newest enqueued sample: enqueueing blocks while the queue
+        // is full, and a hub that is down answers nothing the failed counter counts (network errors
+        // and 5xx are retried: prometheus v3.14.0 storage/remote/queue_manager.go sendWriteRequestWithBackoff),
+        // so only the age of the newest sample the hub accepted shows the outage.
+        expr: `time() - max by (${ENVIRONMENT_LABEL}, pod) (prometheus_remote_storage_queue_highest_sent_timestamp_seconds{${queue}}) > 300`,
         for: "15m",
         severity: "warning",
         meaning: `Metrics reach the hub ${hub.environment} late or not at all (the hub or the way to it is down); alerting here is unaffected.`,
@@ -406,7 +410,9 @@ function hubUsersSecret(ctx: ObservabilityContext, hub: Environment): Manifest[]
   // Trimmed like the sender's copy: the two are written separately, often on two clouds, and a
   // trailing newline on one side only would be a permanent 401 (`trim` = strings.TrimSpace,
   // external-secrets v2.9.0 runtime/template/v2/sprig/functions.go).
-  const lines = ctx.senders.map((sender) => `{{ htpasswd ${JSON.stringify(sender.name)} (index . ${JSON.stringify(sender.name)} | trim) "sha" }}`);
+  // An empty password (a secret holding only whitespace) would make a user any client can log in
+  // as with an empty password: such a sender gets a line no password matches instead.
+  const lines = ctx.senders.map((sender) => `{{ with index . ${JSON.stringify(sender.name)} | trim }}{{ htpasswd ${JSON.stringify(sender.name)} . "sha" }}{{ else }}${sender.name}:!{{ end }}`);
   return cloudSecretManifests(ctx, {
     name: HUB_USERS_SECRET.name,
     keys: Object.fromEntries(

@@ -95,14 +95,15 @@ export const AIRBYTE_OVERDUE_FACTOR = 1.5;
 /**
  * Connections overdue (AIRBYTE_OVERDUE_FACTOR times their usual interval, and at least an hour),
  * as the AirbyteSyncOverdue alert and the Airbyte dashboard both read it. The exporter reports
- * the interval as 0 with fewer than 3 successes in 7 days (AIRBYTE_CONNECTIONS_SQL), so the
- * largest interval of OVERDUE_MEMORY is used; the last success is 0 after 8 days without one,
+ * the interval as 0 with fewer than 3 successes in 7 days (AIRBYTE_CONNECTIONS_SQL), and a stall
+ * itself stretches the 7-day interval, so the median of OVERDUE_MEMORY is used (the largest would
+ * keep a stall's stretched interval for 30 days and delay every later alert); the last success is 0 after 8 days without one,
  * which keeps the alert firing. `matchers` are added to both selectors (a dashboard's environment).
  */
 export function airbyteOverdue(matchers = ""): string {
   const by = `max by (${ENVIRONMENT_LABEL}, ${AIRBYTE_CONNECTION_LABELS})`;
   const m = matchers === "" ? "" : `{${matchers}}`;
-  return `((time() - ${by} (airbyte_connection_last_success_timestamp_seconds${m})) > on (${ENVIRONMENT_LABEL}, ${AIRBYTE_CONNECTION_LABELS}) ${AIRBYTE_OVERDUE_FACTOR} * (${by} (max_over_time(airbyte_connection_mean_success_interval_seconds${m}[${OVERDUE_MEMORY}])) > 0)) > 3600`;
+  return `((time() - ${by} (airbyte_connection_last_success_timestamp_seconds${m})) > on (${ENVIRONMENT_LABEL}, ${AIRBYTE_CONNECTION_LABELS}) ${AIRBYTE_OVERDUE_FACTOR} * (${by} (quantile_over_time(0.5, airbyte_connection_mean_success_interval_seconds${m}[${OVERDUE_MEMORY}])) > 0)) > 3600`;
 }
 
 /**
@@ -240,7 +241,6 @@ export const METRICS: readonly MetricDefinition[] = [
   // Prometheus itself: the link to the metrics hub (hub.ts).
   { name: "up", component: "prometheus", type: "gauge", labels: ["environment"], source: PROMETHEUS_SCRAPE },
   { name: "prometheus_remote_storage_samples_failed_total", component: "prometheus", type: "counter", labels: ["remote_name", "pod"], source: PROMETHEUS_REMOTE },
-  { name: "prometheus_remote_storage_queue_highest_timestamp_seconds", component: "prometheus", type: "gauge", labels: ["remote_name", "pod"], source: PROMETHEUS_REMOTE },
   { name: "prometheus_remote_storage_queue_highest_sent_timestamp_seconds", component: "prometheus", type: "gauge", labels: ["remote_name", "pod"], source: PROMETHEUS_REMOTE },
 ];
 

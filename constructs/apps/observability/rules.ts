@@ -175,7 +175,7 @@ function airflowGroup(env: Environment): RuleGroup {
       },
       {
         alert: "AirflowDagOverdue",
-        expr: `((time() - max_over_time(airflow_dag:last_success_timestamp_seconds[${OVERDUE_MEMORY}])) > on (${ENVIRONMENT_LABEL}, dag_id) 1.5 * max_over_time(airflow_dag:success_interval_seconds:mean7d[${OVERDUE_MEMORY}])) > 3600`,
+        expr: `((time() - max_over_time(airflow_dag:last_success_timestamp_seconds[${OVERDUE_MEMORY}])) > on (${ENVIRONMENT_LABEL}, dag_id) 1.5 * quantile_over_time(0.5, airflow_dag:success_interval_seconds:mean7d[${OVERDUE_MEMORY}])) > 3600`,
         severity: "warning",
         meaning: "A DAG has not succeeded for 1.5 times its mean interval between successes over 7 days (and at least an hour). The longest interval learnt in 30 days is used (capped by retention), so the alert stays until the DAG succeeds instead of resolving days into a stall.",
         runbook: "Check in the Airflow UI whether the DAG is paused, queued, still running or failing; a stuck run shows in its Gantt view.",

@@ -130,19 +130,22 @@ export interface CloudSecretProps {
  * existing Secret; externalsecret_controller_template.go `ApplyTemplate`: keeps the Secret's
  * other keys, the template's keys replace the placeholder's).
  *
- * What Helm does to it: on every upgrade of the release, Helm's three-way patch writes the
- * placeholder back over the synced value, since the manifest sets that key (terraform-provider-helm
- * 3.1.1 builds on helm v3.18.4, whose pkg/kube/client.go `createPatch` patches a core type with
- * `strategicpatch.CreateThreeWayMergePatch(old manifest, new manifest, live object)`: every
- * field of the new manifest that differs from the live object is set). External Secrets watches the Secrets it manages (the `reconcile.external-secrets.io/managed`
- * label, v2.9.0 externalsecret_controller.go `SetupWithManager`: `WatchesMetadata(&v1.Secret{})`)
- * and, the data no longer matching its hash annotation (`isSecretValid`), syncs again at once.
- * The placeholder is back for seconds; a notification or remote write in that window fails and
- * is retried (Alertmanager's next flush, the hub's gap of those seconds).
+ * What Helm does to it: nothing after the first install. The manifests chart renders an object
+ * annotated `platform/create-once` only while `lookup` finds none in the cluster
+ * (constructs/apps/manifests-chart/templates/manifests.yaml), and `helm.sh/resource-policy: keep`
+ * stops Helm from deleting it when a later upgrade no longer renders it, or on uninstall (Helm
+ * v3.18.4 pkg/action/upgrade.go and uninstall.go skip resources with that policy). Without this,
+ * every upgrade's three-way patch would write the placeholder back over the synced value
+ * (pkg/kube/client.go `createPatch`: a manifest's `stringData` is always sent), and a hub users
+ * Secret whose sync fails (one sender's password missing) would lock every sender out.
+ * A Secret deleted by hand gets its placeholder back on the next upgrade.
  *
  * @throws Error when a cloud secret is not among those the spec names (the store's identity may
  *   read those alone), or when the placeholder does not cover exactly the Secret's keys.
  */
+/** The annotations of a Secret the manifests chart creates once and never writes again (see `cloudSecretManifests`). */
+export const CREATE_ONCE: Readonly<Record<string, string>> = { "platform/create-once": "true", "helm.sh/resource-policy": "keep" };
+
 export function cloudSecretManifests(ctx: ObservabilityContext, props: CloudSecretProps): Manifest[] {
   const allowed = userSecretNames(ctx);
   const entries = Object.entries(props.keys);
@@ -166,6 +169,7 @@ export function cloudSecretManifests(ctx: ObservabilityContext, props: CloudSecr
         name: props.name,
         namespace: ctx.namespace,
         ...(props.labels ? { labels: { ...props.labels } } : {}),
+        annotations: { ...CREATE_ONCE },
       },
       type: "Opaque",
       stringData: { ...props.placeholder },
