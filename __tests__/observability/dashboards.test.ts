@@ -23,16 +23,12 @@
  *   interpolated (Terraform language docs, "Strings and Templates").
  * Each rule has a case it must reject.
  */
-import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { DASHBOARD_FOLDER, dashboardsFor, watchedBy } from "../../constructs/apps/observability/dashboards";
 import { METRICS, METRIC_NAMES } from "../../constructs/apps/observability/metrics";
 import { MONITORING_NAMESPACE } from "../../constructs/apps/monitoring";
-import { CLOUDS, metricsLinks, parseEnvironment, parseEnvironments, type Environment } from "../../constructs/core/spec";
-import { specChecks } from "../../stacks/app";
-import { environments } from "../../environments";
-import { AppsStack } from "../../stacks/apps";
-import { everyAppSpec } from "../support/fixtures";
+import { CLOUDS, metricsLinks, parseEnvironment, type Environment } from "../../constructs/core/spec";
+import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { renderedApps, type KubeObject, type Located, type RenderedApps } from "../support/kubernetes/objects";
 import { stackJson, stackNames, synthDefaults } from "../support/outdir";
 import { durationSeconds, environmentProblems, meaningProblems, metricNames as promqlMetricNames, selectors, syntaxErrors, type SyntaxNode } from "../support/promql";
@@ -278,7 +274,7 @@ function monitoringHost(env: Environment): string | undefined {
 }
 
 const outdir = synthDefaults();
-const defaultEnvs = parseEnvironments(environments, undefined, specChecks);
+const defaultEnvs = defaultEnvironments();
 const defaultCases: StackCase[] = defaultEnvs
   .filter((env) => stackNames(outdir).includes(`${env.name}-apps`))
   .map((env) => {
@@ -295,7 +291,7 @@ const defaultCases: StackCase[] = defaultEnvs
   });
 const everyAppCases: StackCase[] = CLOUDS.map((cloud) => {
   const env = parseEnvironment(everyAppSpec(cloud, true));
-  return { label: `every app on ${cloud}`, apps: renderedApps(Testing.synth(new AppsStack(Testing.app(), env))), grafana: true, appNames: env.apps.map((a) => a.name), env, linkedGrafana: monitoringHost(env) };
+  return { label: `every app on ${cloud}`, apps: renderedApps(synthApps(env)), grafana: true, appNames: env.apps.map((a) => a.name), env, linkedGrafana: monitoringHost(env) };
 });
 const cases = [...defaultCases, ...everyAppCases];
 
@@ -538,7 +534,7 @@ describe("dashboard rules reject what their consumers reject", () => {
   });
 
   it("watches its own apps, and in a hub that receives other environments' metrics (metrics.receiveFrom) theirs too", () => {
-    const envs = parseEnvironments(environments, undefined, specChecks);
+    const envs = defaultEnvironments();
     const ops = envs.find((env) => env.name === "ops");
     if (ops === undefined) return console.log("skipped: no default environment named ops");
     const uids = (watched: ReturnType<typeof watchedBy>) => dashboardsFor(watched).map((board) => board.uid);

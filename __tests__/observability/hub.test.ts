@@ -13,7 +13,6 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Testing } from "cdktf";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import { HUB_AUTH_MIDDLEWARE, HUB_PROMETHEUS_SERVICE, HUB_USERS_SECRET, HUB_WRITE_DROP, HUB_WRITE_DROP_RECORDED, REMOTE_WRITE_PATH, SENDER_SECRET } from "../../constructs/apps/observability/hub";
@@ -22,8 +21,8 @@ import { METRIC_NAMES } from "../../constructs/apps/observability/metrics";
 import { CLOUDS, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { environments } from "../../environments";
 import { specChecks } from "../../stacks/app";
-import { AppsStack } from "../../stacks/apps";
 import { schemaErrors, unknownPaths } from "../support/chart-contract";
+import { synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
 import { customResourceViolations } from "../support/kubernetes/crds";
 import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
@@ -41,7 +40,7 @@ function synthesizeAll(inputs: readonly EnvironmentInput[]): Map<string, Synthes
   const envs = parseEnvironments(inputs, undefined, specChecks);
   return new Map(
     envs.map((env) => {
-      const text = Testing.synth(new AppsStack(Testing.app(), env, { environments: envs }));
+      const text = synthApps(env, envs);
       const apps = renderedApps(text);
       const monitoring = apps.releases.find((release) => release.name === MONITORING_RELEASE)?.values;
       if (!monitoring) throw new Error(`${env.name}: no monitoring release`);

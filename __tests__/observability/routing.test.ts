@@ -6,23 +6,20 @@
  * credentials appear nowhere but in the cloud: the stacks hold references only, and the cloud
  * secrets reach the monitoring namespace alone.
  */
-import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { alertRoutes, CLOUDS, parseEnvironment, parseEnvironments, specSecretNames, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
+import { alertRoutes, CLOUDS, parseEnvironment, specSecretNames, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE } from "../../constructs/apps/addons";
 import { ALERTMANAGER_CONFIG_NAME, MONITORING_NAMESPACE, MONITORING_RELEASE } from "../../constructs/apps/monitoring";
 import { HEARTBEAT_TIMING, RECEIVERS } from "../../constructs/apps/observability/routing";
 import { cloudSecretManifests, MONITORING_SECRET_STORE, MONITORING_SECRETS_ACCOUNT } from "../../constructs/apps/observability/secrets";
-import { environments } from "../../environments";
-import { AppsStack } from "../../stacks/apps";
-import { everyAppSpec } from "../support/fixtures";
+import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { alertmanagerConfigProblems, externalSecretKeys } from "../support/alertmanager";
 import { objectProblems } from "../support/kubernetes/checks";
 import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
 
 type Json = Record<string, unknown>;
 
-const all = parseEnvironments(environments);
+const all = defaultEnvironments();
 
 interface Case {
   readonly label: string;
@@ -32,7 +29,7 @@ interface Case {
 }
 
 function synth(label: string, env: Environment, others: readonly Environment[] = [env]): Case {
-  const text = Testing.synth(new AppsStack(Testing.app(), env, { environments: others }));
+  const text = synthApps(env, others);
   return { label, env, text, apps: renderedApps(text) };
 }
 

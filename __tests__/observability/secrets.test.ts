@@ -28,15 +28,11 @@
  * - Traefik v3.7.9 pkg/middlewares/auth/basic_auth.go `NewBasic`: "no users found" without a
  *   user line; auth.go `getUsers`: each line `user:hash`.
  */
-import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { HUB_USERS_SECRET, SENDER_SECRET } from "../../constructs/apps/observability/hub";
 import { MONITORING_SECRET_STORE, PLACEHOLDER } from "../../constructs/apps/observability/secrets";
 import { MONITORING_NAMESPACE, MONITORING_RELEASE } from "../../constructs/apps/monitoring";
-import { parseEnvironments } from "../../constructs/core/spec";
-import { environments } from "../../environments";
-import { specChecks } from "../../stacks/app";
-import { AppsStack } from "../../stacks/apps";
+import { defaultEnvironments, synthApps } from "../support/fixtures";
 import { renderedApps, type KubeObject } from "../support/kubernetes/objects";
 import { at, isMap, list, type Values } from "../support/values";
 
@@ -54,9 +50,9 @@ interface Stack {
   readonly monitoring: Values;
 }
 
-const envs = parseEnvironments(environments, undefined, specChecks);
+const envs = defaultEnvironments();
 const stacks: Stack[] = envs.map((env) => {
-  const apps = renderedApps(Testing.synth(new AppsStack(Testing.app(), env, { environments: envs })));
+  const apps = renderedApps(synthApps(env, envs));
   const monitoring = apps.releases.find((release) => release.name === MONITORING_RELEASE)?.values as Values | undefined;
   if (!monitoring) throw new Error(`${env.name}: no monitoring release`);
   return { name: env.name, objects: apps.objects.map(({ object }) => object), monitoring };

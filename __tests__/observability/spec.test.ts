@@ -5,9 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { alertRoutes, metricsLinks, parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../../constructs/core/spec";
-import { environments } from "../../environments";
 import { specChecks } from "../../stacks/app";
-import { everyAppSpec, specProblems } from "../support/fixtures";
+import { defaultEnvironments, everyAppSpec, specProblems } from "../support/fixtures";
 
 const problems = specProblems;
 
@@ -104,7 +103,7 @@ describe("metrics links across environments", () => {
   });
 
   it("holds the default environments' links: every sender's hub lists it and runs monitoring with a host", () => {
-    const envs = parseEnvironments(environments, undefined, specChecks);
+    const envs = defaultEnvironments();
     const senders = envs.filter((env) => env.metrics?.sendTo !== undefined);
     expect(senders.map((env) => metricsLinks(env, envs).hub?.host)).toEqual(senders.map((env) => envs.find((hub) => hub.name === env.metrics?.sendTo?.environment)?.apps.find((app) => app.name === "monitoring")?.host));
   });
