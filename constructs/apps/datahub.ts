@@ -27,6 +27,7 @@
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
 import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
+import { mebibytes } from "./scale";
 
 /** DataHub chart 1.1.0 (DataHub v1.7.0). */
 export const DATAHUB_CHART: ChartRef = { repository: "https://helm.datahubproject.io/", chart: "datahub", version: "1.1.0" };
@@ -111,15 +112,6 @@ const VOLUMES = {
   production: { opensearch: "100Gi", kafka: "50Gi" },
   other: { opensearch: "20Gi", kafka: "10Gi" },
 } as const;
-
-/** Mebibytes in a Kubernetes memory quantity (`Mi`, `Gi`, `M`, `G`). */
-function mebibytes(quantity: string): number {
-  const match = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)$/.exec(quantity);
-  if (!match) throw new Error(`datahub: cannot size a JVM heap from memory "${quantity}"; use Mi or Gi`);
-  const value = Number(match[1]);
-  const factor: Record<string, number> = { Mi: 1, Gi: 1024, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 };
-  return value * factor[match[2]];
-}
 
 /** JVM heap flags at half the memory limit: the rest is page cache (OpenSearch) and off-heap buffers. */
 function halfHeap(resources: Resources): string {

@@ -6,6 +6,7 @@
  */
 import { APP_CATALOGUE } from "../core/apps";
 import type { AppContext, AppRelease, AppRenderer, ChartRef, GeneratedSecret, PrivilegedNamespace, Resources } from "./types";
+import { mebibytes, millicores } from "./scale";
 import {
   GRAFANA_ADMIN_USER,
   grafanaAdmin,
@@ -76,20 +77,6 @@ const PROMETHEUS_STORAGE: Readonly<Record<"production" | "other", PrometheusStor
 
 /** `retentionSize` 10% under the volume (rounded down to whole GiB). */
 const retentionSize = (volumeGiB: number) => `${Math.floor(volumeGiB * 0.9)}GiB`;
-
-/** A memory quantity in Mi or Gi, in MiB. */
-function mebibytes(quantity: string): number {
-  const match = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(quantity);
-  if (!match) throw new RangeError(`not a memory quantity in Mi or Gi: ${quantity}`);
-  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
-}
-
-/** A CPU quantity ("500m", "1", "1.5"), in millicores. */
-function millicores(quantity: string): number {
-  const match = /^(\d+(?:\.\d+)?)(m?)$/.exec(quantity);
-  if (!match) throw new RangeError(`not a CPU quantity: ${quantity}`);
-  return match[2] === "m" ? Number(match[1]) : Number(match[1]) * 1000;
-}
 
 /** Prometheus resources grown by what a metrics hub receives (request and limit alike: memory is not overcommitted). */
 function withHubLoad(base: Resources, memoryMiB: number, cpuMillis: number): Resources {

@@ -23,6 +23,7 @@ import { alertRoutes, type AlertChannel, type AlertSeverity } from "../../core/s
 import type { Manifest } from "../helm";
 import { ALERTMANAGER_CONFIG_NAME } from "../monitoring";
 import type { ObservabilityContext } from "./index";
+import { ENVIRONMENT_LABEL } from "./metrics";
 import { cloudSecretManifests, PLACEHOLDER } from "./secrets";
 
 /** The Secrets (name and key) the receivers read, synced from the cloud secrets the spec names. */
@@ -42,7 +43,7 @@ export function channelsReceiver(channels: readonly AlertChannel[]): string {
 }
 
 /** Labels alerts are grouped by: one notification per environment, alert and pipeline. */
-export const GROUP_BY = ["environment", "alertname", "pipeline"] as const;
+export const GROUP_BY = [ENVIRONMENT_LABEL, "alertname", "pipeline"] as const;
 
 /**
  * Timing per severity: a first notification 30 s after the first alert of a group (so alerts of
