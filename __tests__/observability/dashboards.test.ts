@@ -27,7 +27,7 @@ import { describe, expect, it } from "vitest";
 import { DASHBOARD_FOLDER, dashboardsFor, watchedBy } from "../../constructs/apps/observability/dashboards";
 import { METRICS, METRIC_NAMES } from "../../constructs/apps/observability/metrics";
 import { MONITORING_NAMESPACE } from "../../constructs/apps/monitoring";
-import { CLOUDS, metricsLinks, parseEnvironment, type Environment } from "../../constructs/core/spec";
+import { CLOUDS, metricsLinks, monitoringHost, parseEnvironment, type Environment } from "../../constructs/core/spec";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { renderedApps, type KubeObject, type Located, type RenderedApps } from "../support/kubernetes/objects";
 import { stackJson, stackNames, synthDefaults } from "../support/outdir";
@@ -269,9 +269,6 @@ interface StackCase {
   readonly linkedGrafana?: string;
 }
 
-function monitoringHost(env: Environment): string | undefined {
-  return env.apps.find((app) => app.name === "monitoring")?.host;
-}
 
 const outdir = synthDefaults();
 const defaultEnvs = defaultEnvironments();

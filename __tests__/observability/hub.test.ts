@@ -18,7 +18,7 @@ import { describe, expect, it } from "vitest";
 import { HUB_AUTH_MIDDLEWARE, HUB_PROMETHEUS_SERVICE, HUB_USERS_SECRET, HUB_WRITE_DROP, HUB_WRITE_DROP_RECORDED, REMOTE_WRITE_PATH, SENDER_SECRET } from "../../constructs/apps/observability/hub";
 import { MONITORING_NAMESPACE, MONITORING_RELEASE } from "../../constructs/apps/monitoring";
 import { METRIC_NAMES } from "../../constructs/apps/observability/metrics";
-import { CLOUDS, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
+import { CLOUDS, monitoringHost, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { environments } from "../../environments";
 import { specChecks } from "../../stacks/app";
 import { schemaErrors, unknownPaths } from "../support/chart-contract";
@@ -226,7 +226,7 @@ describe("the metrics hub of the default environments", () => {
 
   it.each(senders.map((stack) => [stack.env.name, stack] as const))("%s remote-writes to its hub's receiver over HTTPS, as the hub's ingress serves it", (_, sender) => {
     const hub = defaults.get(sender.env.metrics?.sendTo?.environment ?? "");
-    const hubHost = hub?.env.apps.find((app) => app.name === "monitoring")?.host;
+    const hubHost = hub && monitoringHost(hub.env);
     expect(hubHost).toBeDefined();
     const writes = list<Values>(prometheusSpec(sender).remoteWrite);
     expect(writes.map((write) => write.url)).toEqual([`https://${hubHost}${REMOTE_WRITE_PATH}`]);
@@ -283,7 +283,7 @@ describe("the metrics hub of the default environments", () => {
 
   it("serves the receiver on the hub only at its path, over TLS only, behind the basic-auth Middleware; the query API has no ingress", () => {
     for (const hub of hubs) {
-      const host = hub.env.apps.find((app) => app.name === "monitoring")?.host;
+      const host = monitoringHost(hub.env);
       const toPrometheus = objectsOf(hub, "Ingress").filter((ingress) =>
         list<Values>(at(ingress, "spec.rules")).some((rule) => list<Values>(at(rule, "http.paths")).some((path) => at(path, "backend.service.name") === HUB_PROMETHEUS_SERVICE.name)),
       );
@@ -474,7 +474,7 @@ describe("the metrics hub of the default environments", () => {
 describe.each(CLOUDS.filter((cloud) => cloud !== "aws"))("ops as the hub on %s, the senders unchanged", (cloud) => {
   const moved = opsOn(cloud);
   const ops = moved.get("ops");
-  const host = ops?.env.apps.find((app) => app.name === "monitoring")?.host;
+  const host = ops && monitoringHost(ops.env);
 
   it("receives at the same public HTTPS endpoint: senders need no peering, only their way out to the hub's host", () => {
     expect(ops?.env.cloud).toBe(cloud);

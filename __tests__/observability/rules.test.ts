@@ -21,7 +21,7 @@ import { DATABASE_SERVER_LABEL, DATA_QUALITY_STATSD_MAPPINGS, METRICS, METRIC_NA
 import { databaseVcpus, isAlert, ruleGroups, storageCeilingGiB, type AlertRule } from "../../constructs/apps/observability/rules";
 import { hubRules, senderRules } from "../../constructs/apps/observability/hub";
 import { SIZES, SIZE_SHAPES } from "../../constructs/core/sizes";
-import { CLOUDS, metricsLinks, parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
+import { CLOUDS, metricsLinks, monitoringHost, parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { InfraStack } from "../../stacks/infra";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
@@ -57,7 +57,7 @@ function synthesizedCase(label: string, env: Environment, all: readonly Environm
     ((object.spec as { groups: { name: string; rules: Omit<RenderedRule, "group">[] }[] }).groups ?? []).flatMap((group) => group.rules.map((rule) => ({ ...rule, group: group.name }))),
   );
   const airflow = objects.releases.find((release) => release.chart === "airflow");
-  const grafanaHost = env.apps.find((app) => app.name === "monitoring")?.host ?? metricsLinks(env, all).hub?.host;
+  const grafanaHost = monitoringHost(env) ?? metricsLinks(env, all).hub?.host;
   return { label, env, objects, rules, airflowValues: airflow?.values, grafanaHost };
 }
 

@@ -799,7 +799,7 @@ function checkMetrics(env: Environment, report: Report): void {
     else if (links.findIndex((other) => known(() => other.environment) === link.environment) !== index) report(path, link.environment, "each environment once");
   });
   known(() => {
-    if (links.length > 0 && !env.apps.some((app) => app.name === "monitoring" && app.host !== undefined)) {
+    if (links.length > 0 && monitoringHost(env) === undefined) {
       report(["metrics", "receiveFrom"], links.map((link) => link.environment), "a hub that lists monitoring in apps with a host: senders reach its receiver over TLS at that host");
     }
   });
@@ -1055,6 +1055,11 @@ export class SpecErrors extends Error {
   }
 }
 
+/** The host of the environment's `monitoring` app: its Grafana, and on a hub its metrics receiver. */
+export function monitoringHost(env: Pick<Environment, "apps">): string | undefined {
+  return env.apps.find((app) => app.name === "monitoring")?.host;
+}
+
 /** Where a sender's metrics go: the hub's name, its receiver host, and the link's password secret. */
 export interface MetricsHubLink {
   readonly environment: string;
@@ -1071,7 +1076,7 @@ export function metricsLinks(env: Environment, all: readonly Environment[]): { h
   const sendTo = env.metrics?.sendTo;
   const hubEnv = sendTo && all.find((other) => other.name === sendTo.environment);
   if (sendTo && !hubEnv) throw new Error(`${env.name} sends metrics to ${sendTo.environment}, which is not among the environments given (the spec check should have caught this)`);
-  const host = hubEnv?.apps.find((app) => app.name === "monitoring")?.host;
+  const host = hubEnv && monitoringHost(hubEnv);
   if (sendTo && host === undefined) throw new Error(`hub ${sendTo.environment} has no monitoring host (the spec check should have caught this)`);
   const senders = (env.metrics?.receiveFrom ?? []).map((link) => {
     const sender = all.find((other) => other.name === link.environment);

@@ -9,7 +9,7 @@
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { AppName } from "../../core/apps";
-import type { Environment } from "../../core/spec";
+import { monitoringHost, type Environment } from "../../core/spec";
 import type { Manifest } from "../helm";
 import { DASHBOARD_SIDECAR } from "../monitoring";
 import * as definitions from "./dashboards/definitions";
@@ -75,7 +75,7 @@ export function dashboardConfigMap(board: Dashboard, namespace: string): Manifes
 }
 
 export function dashboardManifests(ctx: ObservabilityContext): Manifest[] {
-  const grafana = ctx.env.apps.some((app) => app.name === "monitoring" && app.host !== undefined);
+  const grafana = monitoringHost(ctx.env) !== undefined;
   if (!grafana) return [];
   return dashboardsFor(watchedBy(ctx.env, ctx.senders)).map((board) => dashboardConfigMap(board, ctx.namespace));
 }

@@ -26,7 +26,7 @@
  * v0.93.0, the last tag of the mirror: the patch release does not touch it), Traefik chart 41.3.0
  * (Traefik v3.7.11; code read at v3.7.9, the newest tag of the mirror) and External Secrets 2.9.0.
  */
-import type { Environment, MetricsHubLink } from "../../core/spec";
+import { monitoringHost, type Environment, type MetricsHubLink } from "../../core/spec";
 import { INGRESS_CLASS } from "../addons";
 import type { Manifest } from "../helm";
 import type { ObservabilityContext } from "./index";
@@ -456,7 +456,7 @@ export function hubManifests(ctx: ObservabilityContext): Manifest[] {
     manifests.push(...senderSecret(ctx, ctx.hub), ...renderRuleGroups(ctx, [senderRules(ctx.hub)]));
   }
   if (ctx.senders.length > 0) {
-    const host = ctx.env.apps.find((app) => app.name === "monitoring")?.host;
+    const host = monitoringHost(ctx.env);
     if (host === undefined) throw new Error(`${ctx.env.name} receives metrics but monitoring has no host (the spec check should have caught this)`);
     manifests.push(
       ...hubUsersSecret(ctx, ctx.env),

@@ -8,7 +8,7 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import type { ClusterServices } from "../../core/interfaces";
-import type { Environment, MetricsHubLink } from "../../core/spec";
+import { monitoringHost, type Environment, type MetricsHubLink } from "../../core/spec";
 import { tolerationOf } from "../common";
 import { HelmRelease, ManifestsRelease } from "../helm";
 import { MONITORING_NAMESPACE } from "../monitoring";
@@ -59,7 +59,7 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     // Alerts link to the Grafana the platform team reads: this environment's, else its hub's.
-    const host = props.env.apps.find((app) => app.name === "monitoring")?.host ?? props.links.hub?.host;
+    const host = monitoringHost(props.env) ?? props.links.hub?.host;
     const ctx: ObservabilityContext = {
       env: props.env,
       services: props.services,
