@@ -12,6 +12,7 @@ import { scaledResources } from "../constructs/apps/scale";
 import type { AppContext } from "../constructs/apps/types";
 import { AppWiring } from "../constructs/apps/wiring";
 import { Observability } from "../constructs/apps/observability";
+import { ClusterNetworkPolicies, createdNamespaces } from "../constructs/apps/network-policies";
 import { APP_CATALOGUE } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
 import { metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
@@ -103,6 +104,8 @@ export class AppsStack extends TerraformStack {
     }
     // The observability release also waits for every app's wiring: its bootstrap jobs work in the apps' databases.
     new Observability(this, "observability", { env, services, links, dependsOn: monitoringRelease, appsWiring });
+    // Default deny in every namespace created above, with the flows each one's pods need.
+    new ClusterNetworkPolicies(this, "network-policies", { env, network: services.podNetwork, metricsHub: links.senders.length > 0, namespaces: createdNamespaces(this) });
   }
 
   private databaseSpec(env: Environment, name: string) {

@@ -43,6 +43,28 @@ export function namespaceLabels(level: PodSecurityLevel = "baseline"): Record<st
   return { "pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/warn": "restricted" };
 }
 
+/**
+ * Every plain-HTTP request is redirected permanently to HTTPS, at the `web` entry point, except
+ * ACME HTTP-01 challenges: cert-manager's solver Ingress must answer
+ * `/.well-known/acme-challenge/<token>` on port 80 (its self-check and Let's Encrypt ask there).
+ * - traefik-helm-chart v41.3.0 traefik/templates/_podtemplate.tpl: `ports.<name>.http.redirections.entryPoint`
+ *   becomes `--entryPoints.web.http.redirections.entryPoint.to=:<ports[to].exposedPort>`, `.scheme`,
+ *   `.permanent`; the template fails when `to` is not a key of `ports`, or when the target's
+ *   `http.tls.enabled` is set and `scheme` is not https; `ports.web.allowACMEByPass` becomes
+ *   `--entryPoints.web.allowACMEByPass=true`. values.yaml: `ports.websecure.exposedPort` 443,
+ *   `ports.websecure.http.tls.enabled` true.
+ * - traefik v3.7.9 pkg/provider/traefik/internal.go (redirection routers): with `allowACMEByPass`
+ *   the redirect router's rule is `HostRegexp(`^.+$`) && !PathPrefix(`/.well-known/acme-challenge/`)`,
+ *   so the solver's Ingress keeps the challenge path on HTTP (docs/content/reference/
+ *   install-configuration/entrypoints.md, "allowACMEByPass").
+ */
+export const TRAEFIK_PORTS = {
+  web: {
+    allowACMEByPass: true,
+    http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } },
+  },
+} as const;
+
 export interface PlatformAddonsProps {
   readonly env: Environment;
   readonly services: ClusterServices;
@@ -141,6 +163,7 @@ export class PlatformAddons extends Construct {
         ingressClass: { enabled: true, isDefaultClass: true, name: INGRESS_CLASS },
         providers: { kubernetesIngress: { publishedService: { enabled: true } } },
         service: { type: "LoadBalancer" },
+        ports: TRAEFIK_PORTS,
         /**
          * Prometheus metrics stay on the `metrics` entry point (port 9100, not exposed on the load
          * balancer); this adds the ClusterIP Service `<fullname>-metrics` that scrape.ts selects.

@@ -4,7 +4,8 @@ import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster"
 import { DataAwsDbInstance } from "@cdktf/provider-aws/lib/data-aws-db-instance";
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
-import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
+import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
+import { planSubnets } from "../core/network-plan";
 import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { s3BucketName } from "./bucket";
 import { eksClusterName, EKS_SPOT_TAINT } from "./cluster";
@@ -37,6 +38,15 @@ export class AwsClusterServices extends Construct implements ClusterServices {
    */
   readonly defaultStorageClass = { name: "gp3-encrypted", provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" } };
   private readonly databases = new Map<string, DataAwsDbInstance>();
+
+  /**
+   * RDS instances live in the database subnets of every zone (network.ts). Pods get their AWS
+   * credentials from STS over HTTPS (IRSA's web identity token is a projected file); the
+   * instance metadata service stays out of their reach.
+   */
+  get podNetwork(): PodNetwork {
+    return { databaseCidrs: planSubnets(this.ctx.env.network.cidr, this.ctx.env.network.zones).map((zone) => zone.database), identityEndpoints: [] };
+  }
 
   constructor(scope: Construct, id: string, private readonly ctx: AwsContext) {
     super(scope, id);

@@ -19,6 +19,15 @@ import { AwsServiceAccountRole, type OidcTrust } from "./identity";
 import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
 
 /** The node image of every node group: Amazon Linux 2023 on x86_64 (the spec refuses Graviton types). */
+/**
+ * The VPC CNI add-on's network policy agent, so that the apps stack's NetworkPolicies are
+ * enforced on EKS as they are by Cilium on AKS and GKE. Key and value as the add-on's
+ * configuration schema takes them (`aws eks describe-addon-configuration --addon-name vpc-cni`;
+ * aws/amazon-vpc-cni-k8s charts/aws-vpc-cni/values.yaml `enableNetworkPolicy`, v1.20.1, a
+ * string "true"/"false"): the agent runs in the aws-node pods.
+ */
+export const VPC_CNI_CONFIGURATION = JSON.stringify({ enableNetworkPolicy: "true" });
+
 export const EKS_NODE_AMI_TYPE = "AL2023_x86_64_STANDARD";
 
 /**
@@ -201,7 +210,7 @@ export class AwsCluster extends Construct implements ICluster {
 
   private addons(ctx: AwsContext, nodeGroups: EksNodeGroup[]): void {
     const versions = EKS_ADDON_VERSIONS[ctx.env.cluster.kubernetesVersion];
-    const addon = (addonName: string, options: { serviceAccountRoleArn?: string; needsNodes: boolean }) =>
+    const addon = (addonName: string, options: { serviceAccountRoleArn?: string; needsNodes: boolean; configurationValues?: string }) =>
       new EksAddon(this, `addon-${addonName}`, {
         clusterName: this.cluster.name,
         addonName,
@@ -209,6 +218,7 @@ export class AwsCluster extends Construct implements ICluster {
         resolveConflictsOnCreate: "OVERWRITE",
         resolveConflictsOnUpdate: "PRESERVE",
         serviceAccountRoleArn: options.serviceAccountRoleArn,
+        configurationValues: options.configurationValues,
         dependsOn: options.needsNodes ? nodeGroups : [],
       });
     const cniRole = new AwsServiceAccountRole(this, "vpc-cni-role", {
@@ -227,7 +237,7 @@ export class AwsCluster extends Construct implements ICluster {
       serviceAccount: "ebs-csi-controller-sa",
       managedPolicies: ["service-role/AmazonEBSCSIDriverPolicy"],
     });
-    addon("vpc-cni", { serviceAccountRoleArn: cniRole.role.arn, needsNodes: false });
+    addon("vpc-cni", { serviceAccountRoleArn: cniRole.role.arn, needsNodes: false, configurationValues: VPC_CNI_CONFIGURATION });
     addon("kube-proxy", { needsNodes: false });
     addon("coredns", { needsNodes: true });
     addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsRole.role.arn, needsNodes: true });

@@ -4,7 +4,8 @@ import { DataAzurermKubernetesCluster } from "@cdktf/provider-azurerm/lib/data-a
 import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/data-azurerm-user-assigned-identity";
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
-import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
+import { planSubnets } from "../core/network-plan";
+import type { ClusterServices, PodNetwork, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { containerName, containerUrl } from "./bucket";
 import { aksClusterName, AKS_SPOT_TAINT } from "./cluster";
@@ -78,6 +79,14 @@ export class AzureClusterServices extends Construct implements ClusterServices {
   private readonly identities = new Map<WorkloadName, DataAzurermUserAssignedIdentity>();
 
   /** `ctx` must carry the literal resource group name (`resourceGroupNameOf`), not a reference. */
+  /**
+   * Flexible servers live in the VNet's delegated `postgres` subnet, zone 0's database range of
+   * the plan (network.ts). Workload identity exchanges its projected token at Entra ID over HTTPS.
+   */
+  get podNetwork(): PodNetwork {
+    return { databaseCidrs: [planSubnets(this.ctx.env.network.cidr, this.ctx.env.network.zones)[0].database], identityEndpoints: [] };
+  }
+
   constructor(
     scope: Construct,
     id: string,

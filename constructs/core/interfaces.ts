@@ -141,6 +141,17 @@ export interface StorageClassSpec {
   readonly parameters: Readonly<Record<string, string>>;
 }
 
+/** The network as pods see it, for NetworkPolicies. */
+export interface PodNetwork {
+  /** Where the managed PostgreSQL servers' private addresses lie (database subnets or ranges of the network plan). */
+  readonly databaseCidrs: readonly string[];
+  /**
+   * Link-local endpoints a pod with a cloud identity must reach to obtain its tokens, besides
+   * HTTPS to the cloud's APIs ([] where tokens come from the Internet endpoints alone).
+   */
+  readonly identityEndpoints: readonly { readonly cidr: string; readonly port: number }[];
+}
+
 /** The cloud, as seen from the apps stack. */
 export interface ClusterServices {
   readonly connection: KubernetesConnection;
@@ -148,6 +159,8 @@ export interface ClusterServices {
   readonly spotTaint: NodeTaint;
   /** The default StorageClass to create, where the cluster has none (undefined: the cloud's own default). */
   readonly defaultStorageClass?: StorageClassSpec;
+  /** What the cluster's NetworkPolicies need to know about the network (constructs/apps/network-policies.ts). */
+  readonly podNetwork: PodNetwork;
   databaseHost(spec: DatabaseSpec): string;
   bucket(spec: BucketSpec): AppBucket;
   workloadBinding(workload: WorkloadName): WorkloadBinding;

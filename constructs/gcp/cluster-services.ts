@@ -5,7 +5,8 @@ import { DataGoogleContainerCluster } from "@cdktf/provider-google/lib/data-goog
 import { DataGoogleSqlDatabaseInstances } from "@cdktf/provider-google/lib/data-google-sql-database-instances";
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
-import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
+import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
+import { planGcpAddresses } from "./network";
 import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { gcsBucketName } from "./bucket";
 import { gkeClusterLocation, gkeClusterName, GKE_SPOT_TAINT } from "./cluster";
@@ -31,6 +32,24 @@ export class GcpClusterServices extends Construct implements ClusterServices {
   readonly spotTaint = GKE_SPOT_TAINT;
   /** The private IP of each database's primary, by spec name. */
   private readonly databaseHosts = new Map<string, string>();
+
+  /**
+   * Cloud SQL takes its private addresses from the private service access range (network.ts).
+   * Workload Identity Federation for GKE serves tokens from the GKE metadata server: with
+   * NetworkPolicy, pods must reach 169.254.169.254/32 on 80 and, on Dataplane V2,
+   * 169.254.169.252/32 on 988 (cloud.google.com/kubernetes-engine/docs/concepts/workload-identity,
+   * "Restrictions" / network policy note).
+   */
+  get podNetwork(): PodNetwork {
+    const range = planGcpAddresses(this.ctx.env).privateServices;
+    return {
+      databaseCidrs: [`${range.address}/${range.prefixLength}`],
+      identityEndpoints: [
+        { cidr: "169.254.169.254/32", port: 80 },
+        { cidr: "169.254.169.252/32", port: 988 },
+      ],
+    };
+  }
 
   constructor(scope: Construct, id: string, private readonly ctx: GcpContext) {
     super(scope, id);
