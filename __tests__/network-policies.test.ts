@@ -1,0 +1,405 @@
+/**
+ * Inside the cluster, default deny: the NetworkPolicies of every synthesized apps stack (the
+ * default environments from `environments/`, and every app on each cloud), evaluated with the
+ * Kubernetes NetworkPolicy semantics (support/kubernetes/network-policy.ts) against the pods the
+ * pinned charts run (their labels as the charts' templates render them, cited per pod below) and
+ * the addresses the infra stack of the same environment gives the databases.
+ */
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { CLOUDS, parseEnvironment, type Environment } from "../constructs/core/spec";
+import { AppsStack } from "../stacks/apps";
+import { InfraStack } from "../stacks/infra";
+import { defaultEnvironments, everyAppSpec } from "./support/fixtures";
+import { renderedApps, type KubeObject } from "./support/kubernetes/objects";
+import { allows, inCidr, isDefaultDeny, networkPolicyProblems, type ClusterPolicies, type Connection, type Endpoint, type NetworkPolicy, type Pod } from "./support/kubernetes/network-policy";
+import { stackJson, stackNames, synthDefaults } from "./support/outdir";
+
+interface Case {
+  readonly label: string;
+  readonly env: Environment;
+  readonly apps: string;
+  readonly infra: string;
+}
+
+const outdir = synthDefaults();
+const defaultCases: Case[] = defaultEnvironments()
+  .filter((env) => stackNames(outdir).includes(`${env.name}-apps`))
+  .map((env) => ({ label: `${env.name}-apps`, env, apps: stackJson(outdir, `${env.name}-apps`), infra: stackJson(outdir, `${env.name}-infra`) }));
+const everyAppCases: Case[] = CLOUDS.map((cloud) => {
+  const env = parseEnvironment(everyAppSpec(cloud, true));
+  return { label: `every app on ${cloud}`, env, apps: Testing.synth(new AppsStack(Testing.app(), env)), infra: Testing.synth(new InfraStack(Testing.app(), env)) };
+});
+const cases = [...defaultCases, ...everyAppCases];
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+const resources = (text: string): Resources => (JSON.parse(text) as { resource?: Resources }).resource ?? {};
+
+/** The databases' address ranges as the infra stack creates them: AWS DB subnet groups' subnets, the Azure servers' delegated subnets, GCP's private service access range. */
+function databaseRanges(infra: string): string[] {
+  const r = resources(infra);
+  const ref = (text: unknown) => /^\$\{(\w+)\.([\w-]+)\.id\}$/.exec(String(text));
+  const subnetCidr = (type: string, text: unknown, field: string): string[] => {
+    const match = ref(text);
+    const block = match && match[1] === type ? r[type]?.[match[2]] : undefined;
+    const value = block?.[field];
+    return Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
+  };
+  return [
+    ...Object.values(r.aws_db_subnet_group ?? {}).flatMap((group) => (group.subnet_ids as string[]).flatMap((id) => subnetCidr("aws_subnet", id, "cidr_block"))),
+    ...Object.values(r.azurerm_postgresql_flexible_server ?? {}).flatMap((server) => subnetCidr("azurerm_subnet", server.delegated_subnet_id, "address_prefixes")),
+    ...Object.values(r.google_compute_global_address ?? {})
+      .filter((address) => address.purpose === "VPC_PEERING")
+      .map((address) => `${String(address.address)}/${String(address.prefix_length)}`),
+  ];
+}
+
+/** An address inside a range (its fifth), as a server there would have. */
+function hostIn(cidr: string): string {
+  const [ip] = cidr.split("/");
+  const parts = ip.split(".").map(Number);
+  parts[3] += 4;
+  return parts.join(".");
+}
+
+function clusterOf(text: string): { cluster: ClusterPolicies; namespaces: string[] } {
+  const rendered = renderedApps(text);
+  const objects = rendered.objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }) as KubeObject);
+  const namespaces = objects.filter((object) => object.kind === "Namespace").map((object) => String(object.metadata.name));
+  const labels = new Map(objects.filter((object) => object.kind === "Namespace").map((object) => [String(object.metadata.name), object.metadata.labels ?? {}]));
+  labels.set("kube-system", {});
+  const policies = objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
+  return { cluster: { policies, namespaces: labels }, namespaces };
+}
+
+/**
+ * The pods, with the labels their charts put on them:
+ * - airflow: apache/airflow chart 1.19.0 templates/scheduler/scheduler-deployment.yaml,
+ *   api-server/api-server-deployment.yaml, statsd/statsd-deployment.yaml (tier, component,
+ *   release), files/pod-template-file.kubernetes-helm-yaml (task pods: component worker) plus the
+ *   KubernetesExecutor's own labels (airflow_version, kubernetes_executor, dag_id, task_id);
+ * - airbyte 2.2.0 _helpers.tpl `airbyte.selectorLabels` (airbyte / app.kubernetes.io/name = the
+ *   template folder without `airbyte-`), `airbyte.minioSelectorLabels`; job pods: airbyte-platform
+ *   WorkloadLabels.kt / PodLabeler.kt (airbyte: job-pod, job_id, attempt_id, ...);
+ * - datahub-1.1.0 subcharts' `selectorLabels` (app.kubernetes.io/name datahub-gms, datahub-frontend);
+ *   bitnami kafka 26.11.2 (app.kubernetes.io/name kafka, component controller-eligible|broker);
+ *   opensearch 2.19.0 (app.kubernetes.io/name opensearch);
+ * - metabase-2.26.0 templates/deployment.yaml (app metabase, release); grafana 12.11.1
+ *   (app.kubernetes.io/name grafana); prometheus-operator v0.93 (app.kubernetes.io/name
+ *   prometheus, prometheus <name>); opentelemetry-collector 0.170.0 (app.kubernetes.io/name
+ *   opentelemetry-collector, component standalone-collector);
+ * - traefik v41.3.0 `traefik.labelselector` (app.kubernetes.io/name traefik, instance
+ *   <release>-<namespace>); external-secrets 2.9.0 (app.kubernetes.io/name external-secrets,
+ *   external-secrets-webhook); cert-manager v1.21.1 (app.kubernetes.io/name cert-manager|webhook,
+ *   component controller|webhook) and its HTTP-01 solver pods (acme.cert-manager.io/http01-solver);
+ * - CoreDNS/kube-dns in kube-system: k8s-app kube-dns on EKS, AKS and GKE.
+ */
+const POD = {
+  kubeDns: { namespace: "kube-system", labels: { "k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns" } },
+  scheduler: { namespace: "airflow", labels: { tier: "airflow", component: "scheduler", release: "airflow" } },
+  airflowApi: { namespace: "airflow", labels: { tier: "airflow", component: "api-server", release: "airflow" } },
+  statsd: { namespace: "airflow", labels: { tier: "airflow", component: "statsd", release: "airflow" } },
+  task: { namespace: "airflow", labels: { tier: "airflow", component: "worker", release: "airflow", kubernetes_executor: "True", dag_id: "etl", task_id: "load" } },
+  airbyteServer: { namespace: "airbyte", labels: { airbyte: "server", "app.kubernetes.io/name": "server", "app.kubernetes.io/instance": "airbyte" } },
+  workloadApi: { namespace: "airbyte", labels: { airbyte: "workload-api-server", "app.kubernetes.io/name": "workload-api-server", "app.kubernetes.io/instance": "airbyte" } },
+  launcher: { namespace: "airbyte", labels: { airbyte: "workload-launcher", "app.kubernetes.io/name": "workload-launcher", "app.kubernetes.io/instance": "airbyte" } },
+  temporal: { namespace: "airbyte", labels: { airbyte: "temporal", "app.kubernetes.io/name": "temporal", "app.kubernetes.io/instance": "airbyte" } },
+  minio: { namespace: "airbyte", labels: { "app.kubernetes.io/name": "airbyte-minio", "app.kubernetes.io/instance": "airbyte" } },
+  job: { namespace: "airbyte", labels: { airbyte: "job-pod", job_id: "7", attempt_id: "0", workload_id: "w", mutex_key: "m" } },
+  gms: { namespace: "datahub", labels: { "app.kubernetes.io/name": "datahub-gms", "app.kubernetes.io/instance": "datahub" } },
+  frontend: { namespace: "datahub", labels: { "app.kubernetes.io/name": "datahub-frontend", "app.kubernetes.io/instance": "datahub" } },
+  kafka: { namespace: "datahub", labels: { "app.kubernetes.io/name": "kafka", "app.kubernetes.io/instance": "prerequisites", "app.kubernetes.io/component": "controller-eligible" } },
+  opensearch: { namespace: "datahub", labels: { "app.kubernetes.io/name": "opensearch", "app.kubernetes.io/instance": "prerequisites" } },
+  metabase: { namespace: "metabase", labels: { app: "metabase", release: "metabase" } },
+  grafana: { namespace: "grafana", labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" } },
+  prometheus: { namespace: "monitoring", labels: { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "monitoring-prometheus", prometheus: "monitoring-prometheus" } },
+  collector: { namespace: "monitoring", labels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector", component: "standalone-collector" } },
+  traefik: { namespace: "ingress", labels: { "app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik-ingress" } },
+  eso: { namespace: "external-secrets", labels: { "app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": "external-secrets" } },
+  esoWebhook: { namespace: "external-secrets", labels: { "app.kubernetes.io/name": "external-secrets-webhook", "app.kubernetes.io/instance": "external-secrets" } },
+  certManager: { namespace: "cert-manager", labels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" } },
+  certWebhook: { namespace: "cert-manager", labels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook" } },
+  bootstrap: { namespace: "db-bootstrap", labels: { "batch.kubernetes.io/job-name": "airflow-database-bootstrap" } },
+} as const satisfies Record<string, Pod>;
+const solver = (namespace: string): Pod => ({ namespace, labels: { "acme.cert-manager.io/http01-solver": "true" } });
+
+const INTERNET = { ip: "203.0.113.10" };
+const INSTANCE_METADATA = { ip: "169.254.169.254" };
+
+interface FlowCase {
+  readonly why: string;
+  readonly connection: Connection;
+}
+
+const c = (why: string, from: Endpoint, to: Endpoint, port: number, protocol: "TCP" | "UDP" = "TCP"): FlowCase => ({ why, connection: { from, to, port, protocol } });
+
+/** The API server's address: inside the network on private clusters (EKS ENIs, AKS private endpoint, GKE PSC endpoint). */
+const apiServer = (env: Environment) => ({ ip: hostIn(env.network.cidr) });
+
+function requiredFlows(env: Environment, databases: readonly string[]): FlowCase[] {
+  const has = (app: string) => app === "monitoring" || env.apps.some((spec) => spec.name === app);
+  const hosted = (app: string) => env.apps.some((spec) => spec.name === app && spec.host !== undefined);
+  const withDatabase = (app: string) => env.apps.some((spec) => spec.name === app && spec.database !== undefined);
+  const flows: FlowCase[] = [
+    c("Traefik serves clients on web", INTERNET, POD.traefik, 8000),
+    c("Traefik serves clients on websecure", INTERNET, POD.traefik, 8443),
+    c("Traefik watches Ingresses", POD.traefik, apiServer(env), 443),
+    c("ESO reads the API", POD.eso, apiServer(env), 443),
+    c("ESO reads the cloud's secret store", POD.eso, INTERNET, 443),
+    c("the API server calls ESO's webhook", apiServer(env), POD.esoWebhook, 10250),
+    c("Prometheus scrapes Traefik", POD.prometheus, POD.traefik, 9100),
+    c("Prometheus scrapes ESO", POD.prometheus, POD.eso, 8080),
+    c("Prometheus scrapes the kubelets", POD.prometheus, { ip: hostIn(env.network.cidr) }, 10250),
+    c("the operator reads the API", POD.prometheus, apiServer(env), 443),
+    c("Prometheus talks to the collector in its namespace", POD.prometheus, POD.collector, 8889),
+    ...databases.map((range) => c(`bootstrap jobs reach the database in ${range}`, POD.bootstrap, { ip: hostIn(range) }, 5432)),
+  ];
+  for (const pod of Object.values(POD).filter((p) => p.namespace !== "kube-system")) {
+    flows.push(c(`${pod.namespace} resolves names (UDP)`, pod, POD.kubeDns, 53, "UDP"), c(`${pod.namespace} resolves names (TCP)`, pod, POD.kubeDns, 53));
+  }
+  if (env.dns !== undefined) {
+    flows.push(
+      c("cert-manager reads the API", POD.certManager, apiServer(env), 443),
+      c("cert-manager reaches Let's Encrypt", POD.certManager, INTERNET, 443),
+      c("cert-manager self-checks HTTP-01 through Traefik", POD.certManager, POD.traefik, 8000),
+      c("the API server calls cert-manager's webhook", apiServer(env), POD.certWebhook, 10250),
+      c("Prometheus scrapes cert-manager", POD.prometheus, POD.certManager, 9402),
+    );
+  }
+  const web: Record<string, Pod> = { airflow: POD.airflowApi, airbyte: POD.airbyteServer, datahub: POD.frontend, metabase: POD.metabase, grafana: POD.grafana };
+  const webPort: Record<string, number> = { airflow: 8080, airbyte: 8001, datahub: 9002, metabase: 3000, grafana: 3000 };
+  for (const app of Object.keys(web)) {
+    if (hosted(app)) flows.push(c(`Traefik routes to ${app}'s UI`, POD.traefik, web[app], webPort[app]));
+    if (hosted(app) && env.dns !== undefined) flows.push(c(`Traefik routes ACME challenges to ${app}'s solver`, POD.traefik, solver(app), 8089));
+    if (withDatabase(app)) {
+      const pod = app === "airflow" ? POD.scheduler : app === "datahub" ? POD.gms : web[app];
+      for (const range of databases) flows.push(c(`${app} reaches its database in ${range}`, pod, { ip: hostIn(range) }, 5432));
+    }
+  }
+  if (has("airflow")) {
+    flows.push(
+      c("the scheduler launches task pods", POD.scheduler, apiServer(env), 443),
+      c("the scheduler writes task logs to the bucket", POD.scheduler, INTERNET, 443),
+      c("tasks report to the Execution API", POD.task, POD.airflowApi, 8080),
+      c("tasks send statsd metrics", POD.task, POD.statsd, 9125, "UDP"),
+      c("tasks reach the Internet", POD.task, INTERNET, 5439),
+      c("Prometheus scrapes statsd", POD.prometheus, POD.statsd, 9102),
+    );
+  }
+  if (has("airbyte")) {
+    flows.push(
+      c("the launcher creates job pods", POD.launcher, apiServer(env), 443),
+      c("job pods call the workload API", POD.job, POD.workloadApi, 8007),
+      c("job pods call the server", POD.job, POD.airbyteServer, 8001),
+      c("connectors reach their sources on the Internet", POD.job, INTERNET, 3306),
+      c("the server talks to Temporal", POD.airbyteServer, POD.temporal, 7233),
+      c("Airbyte sends OTLP metrics", POD.airbyteServer, POD.collector, 4318),
+    );
+    if (env.cloud !== "aws") flows.push(c("job pods keep state in MinIO", POD.job, POD.minio, 9000));
+  }
+  if (has("datahub")) {
+    flows.push(
+      c("GMS produces to Kafka", POD.gms, POD.kafka, 9092),
+      c("the frontend produces usage events to Kafka", POD.frontend, POD.kafka, 9092),
+      c("GMS indexes in OpenSearch", POD.gms, POD.opensearch, 9200),
+      c("the frontend calls GMS", POD.frontend, POD.gms, 8080),
+      c("Kafka's controllers talk", POD.kafka, POD.kafka, 9093),
+      c("Prometheus scrapes GMS", POD.prometheus, POD.gms, 4318),
+    );
+  }
+  if (has("grafana")) flows.push(c("Grafana queries Prometheus", POD.grafana, POD.prometheus, 9090));
+  if (env.cloud === "gcp") flows.push(c("pods with a GCP identity reach the GKE metadata server", POD.scheduler, INSTANCE_METADATA, 80));
+  return flows;
+}
+
+function forbiddenFlows(env: Environment, databases: readonly string[]): FlowCase[] {
+  const has = (app: string) => env.apps.some((spec) => spec.name === app);
+  const flows: FlowCase[] = [
+    c("the Internet reaches Traefik's metrics", INTERNET, POD.traefik, 9100),
+    c("the Internet reaches Prometheus", INTERNET, POD.prometheus, 9090),
+    c("Traefik reaches the database", POD.traefik, { ip: hostIn(databases[0] ?? "10.255.0.0/24") }, 5432),
+    c("the bootstrap namespace reaches the Internet", POD.bootstrap, INTERNET, 443),
+  ];
+  if (has("airbyte")) {
+    flows.push(
+      c("a connector reaches the Kubernetes API", POD.job, apiServer(env), 443),
+      c("a connector reaches Temporal", POD.job, POD.temporal, 7233),
+      c("a connector reaches Prometheus", POD.job, POD.prometheus, 9090),
+      c("a connector reaches the node's metadata service", POD.job, INSTANCE_METADATA, env.cloud === "gcp" ? 22 : 80),
+      c("a connector reaches ESO's webhook", POD.job, POD.esoWebhook, 10250),
+      ...databases.map((range) => c(`a connector reaches the database in ${range}`, POD.job, { ip: hostIn(range) }, 5432)),
+      c("Airbyte reaches Airflow", POD.airbyteServer, POD.airflowApi, 8080),
+    );
+    if (has("datahub")) flows.push(c("a connector reaches Kafka", POD.job, POD.kafka, 9092), c("a connector reaches OpenSearch", POD.job, POD.opensearch, 9200));
+  }
+  if (has("airflow")) {
+    flows.push(
+      c("a task reaches the scheduler", POD.task, POD.scheduler, 8974),
+      c("a task reaches the Kubernetes API", POD.task, apiServer(env), 443),
+      ...databases.map((range) => c(`a task reaches the database in ${range}`, POD.task, { ip: hostIn(range) }, 5432)),
+      c("Airflow reaches Metabase", POD.airflowApi, POD.metabase, 3000),
+    );
+    if (has("datahub")) flows.push(c("a task reaches Kafka", POD.task, POD.kafka, 9092));
+  }
+  if (has("datahub")) {
+    flows.push(c("Metabase reaches Kafka", POD.metabase, POD.kafka, 9092), c("Prometheus reaches Kafka's client port", POD.prometheus, POD.kafka, 9092));
+  }
+  if (has("metabase")) flows.push(c("Metabase reaches the Kubernetes API", POD.metabase, apiServer(env), 443));
+  return flows;
+}
+
+describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkPolicies", (_, { env, apps, infra }) => {
+  const { cluster, namespaces } = clusterOf(apps);
+  const databases = databaseRanges(infra);
+
+  it("has a default deny (every pod, ingress and egress, no rule) in every namespace the stack creates", () => {
+    expect(namespaces.length).toBeGreaterThan(3);
+    const without = namespaces.filter((namespace) => !cluster.policies.some((policy) => policy.metadata.namespace === namespace && isDefaultDeny(policy)));
+    expect(without).toEqual([]);
+  });
+
+  it("writes policies the API server accepts", () => {
+    expect(cluster.policies.flatMap(networkPolicyProblems)).toEqual([]);
+  });
+
+  it("finds the databases' ranges in the infra stack of the same environment", () => {
+    expect(databases.length).toBeGreaterThan(0);
+  });
+
+  it("allows every flow the apps need", () => {
+    const denied = requiredFlows(env, databases).filter((flow) => !allows(cluster, flow.connection));
+    expect(denied.map((flow) => flow.why)).toEqual([]);
+  });
+
+  it("denies what untrusted pods and other apps must not reach", () => {
+    const allowed = forbiddenFlows(env, databases).filter((flow) => allows(cluster, flow.connection));
+    expect(allowed.map((flow) => flow.why)).toEqual([]);
+  });
+
+  it("leaves the charts' own NetworkPolicies off: one way, ours", () => {
+    const releases = renderedApps(apps).releases;
+    const switchedOn = releases.flatMap((release) => {
+      const found: string[] = [];
+      const walk = (value: unknown, path: string[]) => {
+        if (value === null || typeof value !== "object" || Array.isArray(value)) return;
+        for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+          if (/^networkPolic(y|ies)$/.test(key) && typeof inner === "object" && inner !== null && ((inner as Record<string, unknown>).enabled === true || (inner as Record<string, unknown>).create === true)) {
+            found.push(`${release.name}: ${[...path, key].join(".")}`);
+          }
+          walk(inner, [...path, key]);
+        }
+      };
+      walk(release.values, []);
+      return found;
+    });
+    expect(switchedOn).toEqual([]);
+  });
+});
+
+describe("the CNI of every cloud enforces NetworkPolicy", () => {
+  const infraOf = (cloud: string) => {
+    const entry = cases.find((candidate) => candidate.env.cloud === cloud);
+    if (!entry) throw new Error(`no ${cloud} case`);
+    return resources(entry.infra);
+  };
+
+  it("EKS: the vpc-cni add-on runs its network policy agent (EKS user guide, cni-network-policy-configure: configuration value enableNetworkPolicy \"true\")", () => {
+    const addons = Object.values(infraOf("aws").aws_eks_addon ?? {}).filter((addon) => addon.addon_name === "vpc-cni");
+    expect(addons).toHaveLength(1);
+    expect(JSON.parse(String(addons[0].configuration_values))).toEqual({ enableNetworkPolicy: "true" });
+  });
+
+  it("AKS: network policy engine cilium on the Cilium dataplane", () => {
+    const clusters = Object.values(infraOf("azure").azurerm_kubernetes_cluster ?? {});
+    expect(clusters.map((cluster) => cluster.network_profile)).toEqual([expect.objectContaining({ network_policy: "cilium", network_data_plane: "cilium" })]);
+  });
+
+  it("GKE: Dataplane V2 (ADVANCED_DATAPATH enforces NetworkPolicy without a separate network_policy block)", () => {
+    const clusters = Object.values(infraOf("gcp").google_container_cluster ?? {});
+    expect(clusters.map((cluster) => cluster.datapath_provider)).toEqual(["ADVANCED_DATAPATH"]);
+  });
+});
+
+describe("the NetworkPolicy evaluator follows networking/v1", () => {
+  const web: Pod = { namespace: "a", labels: { app: "web" }, namedPorts: { http: { port: 8080 } } };
+  const db: Pod = { namespace: "a", labels: { app: "db" } };
+  const other: Pod = { namespace: "b", labels: { app: "web" } };
+  const namespaces = new Map([
+    ["a", { team: "x" }],
+    ["b", { team: "y" }],
+  ]);
+  const policy = (namespace: string, spec: NetworkPolicy["spec"]): NetworkPolicy => ({ metadata: { name: "p", namespace }, spec });
+  const cluster = (...policies: NetworkPolicy[]): ClusterPolicies => ({ policies, namespaces });
+  const deny = policy("a", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+
+  it("allows everything without policies, and nothing under a default deny (empty podSelector selects every pod)", () => {
+    expect(allows(cluster(), { from: web, to: db, port: 5432 })).toBe(true);
+    expect(allows(cluster(deny), { from: web, to: db, port: 5432 })).toBe(false);
+    expect(allows(cluster(deny), { from: other, to: web, port: 8080 })).toBe(false);
+    expect(allows(cluster(deny), { from: web, to: INTERNET, port: 443 })).toBe(false);
+  });
+
+  it("isolates egress only when Egress is a policy type (absent types: Ingress, plus Egress when egress rules exist)", () => {
+    const ingressOnly = policy("a", { podSelector: {}, ingress: [] });
+    expect(allows(cluster(ingressOnly), { from: web, to: INTERNET, port: 443 })).toBe(true);
+    expect(allows(cluster(ingressOnly), { from: other, to: web, port: 8080 })).toBe(false);
+  });
+
+  it("ANDs podSelector and namespaceSelector in one peer, ORs separate peers", () => {
+    const and = policy("a", { podSelector: { matchLabels: { app: "db" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "y" } }, podSelector: { matchLabels: { app: "api" } } }] }] });
+    expect(allows(cluster(and), { from: other, to: db, port: 5432 })).toBe(false);
+    expect(allows(cluster(and), { from: { namespace: "b", labels: { app: "api" } }, to: db, port: 5432 })).toBe(true);
+    const or = policy("a", { podSelector: { matchLabels: { app: "db" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "y" } } }, { podSelector: { matchLabels: { app: "api" } } }] }] });
+    expect(allows(cluster(or), { from: other, to: db, port: 5432 })).toBe(true);
+    // A lone podSelector means pods of the policy's own namespace.
+    expect(allows(cluster(or), { from: { namespace: "c", labels: { app: "api" } }, to: db, port: 5432 })).toBe(false);
+  });
+
+  it("matches ipBlock minus its except ranges, and never pods", () => {
+    const egress = policy("a", { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }] }] });
+    expect(allows(cluster(egress), { from: web, to: INTERNET, port: 443 })).toBe(true);
+    expect(allows(cluster(egress), { from: web, to: { ip: "10.1.2.3" }, port: 443 })).toBe(false);
+    expect(allows(cluster(egress), { from: web, to: other, port: 443 })).toBe(false);
+    expect(inCidr("10.20.160.4", "10.20.160.0/21")).toBe(true);
+    expect(inCidr("10.20.168.4", "10.20.160.0/21")).toBe(false);
+  });
+
+  it("defaults a port's protocol to TCP, and resolves named ports on the destination pod", () => {
+    const dns = policy("a", { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: [{ port: 53 }] }] });
+    expect(allows(cluster(dns), { from: web, to: INTERNET, port: 53, protocol: "TCP" })).toBe(true);
+    expect(allows(cluster(dns), { from: web, to: INTERNET, port: 53, protocol: "UDP" })).toBe(false);
+    const named = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: "http" }] }] });
+    expect(allows(cluster(named), { from: db, to: web, port: 8080 })).toBe(true);
+    expect(allows(cluster(named), { from: db, to: web, port: 9090 })).toBe(false);
+    const range = policy("a", { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: [{ port: 8000, endPort: 8010 }] }] });
+    expect(allows(cluster(range), { from: web, to: INTERNET, port: 8005 })).toBe(true);
+    expect(allows(cluster(range), { from: web, to: INTERNET, port: 8011 })).toBe(false);
+  });
+
+  it("unions the rules of every policy that selects a pod", () => {
+    const https = policy("a", { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: [{ port: 443 }] }] });
+    const pg = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Egress"], egress: [{ ports: [{ port: 5432 }] }] });
+    expect(allows(cluster(deny, https, pg), { from: web, to: INTERNET, port: 5432 })).toBe(true);
+    expect(allows(cluster(deny, https, pg), { from: db, to: INTERNET, port: 5432 })).toBe(false);
+    expect(allows(cluster(deny, https, pg), { from: db, to: INTERNET, port: 443 })).toBe(true);
+  });
+
+  it("needs both the source's egress and the destination's ingress", () => {
+    const out = policy("b", { podSelector: {}, policyTypes: ["Egress"], egress: [{}] });
+    expect(allows(cluster(deny, out), { from: other, to: web, port: 8080 })).toBe(false);
+    const into = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ namespaceSelector: {} }] }] });
+    expect(allows(cluster(deny, out, into), { from: other, to: web, port: 8080 })).toBe(true);
+  });
+
+  it("rejects what the API server's validation rejects", () => {
+    const invalid = (spec: NetworkPolicy["spec"]) => networkPolicyProblems(policy("a", spec));
+    expect(invalid({ podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" }, podSelector: {} }] }] })).toEqual([expect.stringContaining("ipBlock may not be combined")]);
+    expect(invalid({ podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: "10.0.0.0/16", except: ["10.1.0.0/24"] } }] }] })).toEqual([expect.stringContaining("strict subset")]);
+    expect(invalid({ podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: "10.0.0.0/16", except: ["10.0.0.0/16"] } }] }] })).toEqual([expect.stringContaining("strict subset")]);
+    expect(invalid({ podSelector: {}, egress: [{ ports: [{ port: "http", endPort: 90 }] }] })).toEqual([expect.stringContaining("endPort requires a numeric port")]);
+    expect(invalid({ podSelector: {}, egress: [{ ports: [{ protocol: "ICMP", port: 1 }] }] })).toEqual([expect.stringContaining("protocol ICMP")]);
+    expect(invalid({ podSelector: {}, policyTypes: ["Ingres"] })).toEqual([expect.stringContaining("policyTypes has Ingres")]);
+    expect(invalid({ podSelector: {}, ingress: [{ from: [{}] }] })).toEqual([expect.stringContaining("must specify")]);
+    expect(() => allows(cluster(policy("a", { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: "10.0.0.0/16", except: ["11.0.0.0/24"] } }] }] })), { from: web, to: INTERNET, port: 1 })).toThrow(/strict subset/);
+  });
+});
