@@ -112,6 +112,7 @@ const POD = {
   opensearch: { namespace: "datahub", labels: { "app.kubernetes.io/name": "opensearch", "app.kubernetes.io/instance": "prerequisites" } },
   metabase: { namespace: "metabase", labels: { app: "metabase", release: "metabase" } },
   grafana: { namespace: "grafana", labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" } },
+  alertmanager: { namespace: "monitoring", labels: { "app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/instance": "monitoring-alertmanager", alertmanager: "monitoring-alertmanager" } },
   prometheus: { namespace: "monitoring", labels: { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "monitoring-prometheus", prometheus: "monitoring-prometheus" } },
   collector: { namespace: "monitoring", labels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector", component: "standalone-collector" } },
   traefik: { namespace: "ingress", labels: { "app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik-ingress" } },
@@ -136,7 +137,18 @@ const c = (why: string, from: Endpoint, to: Endpoint, port: number, protocol: "T
 /** The API server's address: inside the network on private clusters (EKS ENIs, AKS private endpoint, GKE PSC endpoint). */
 const apiServer = (env: Environment) => ({ ip: hostIn(env.network.cidr) });
 
-function requiredFlows(env: Environment, databases: readonly string[]): FlowCase[] {
+/** The pods of the stack's own Deployments (the manifests chart), with their template labels: the PostgreSQL exporters. */
+function exporterPods(text: string): Pod[] {
+  return renderedApps(text)
+    .objects.filter(({ object }) => object.kind === "Deployment")
+    .filter(({ object }) => JSON.stringify(object).includes("postgres-exporter:"))
+    .map((located) => {
+      const template = (located.object.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
+      return { namespace: located.object.metadata.namespace ?? located.releaseNamespace ?? "default", labels: template.metadata.labels };
+    });
+}
+
+function requiredFlows(env: Environment, databases: readonly string[], exporters: readonly Pod[]): FlowCase[] {
   const has = (app: string) => app === "monitoring" || env.apps.some((spec) => spec.name === app);
   const hosted = (app: string) => env.apps.some((spec) => spec.name === app && spec.host !== undefined);
   const withDatabase = (app: string) => env.apps.some((spec) => spec.name === app && spec.database !== undefined);
@@ -153,6 +165,7 @@ function requiredFlows(env: Environment, databases: readonly string[]): FlowCase
     c("the operator reads the API", POD.prometheus, apiServer(env), 443),
     c("Prometheus talks to the collector in its namespace", POD.prometheus, POD.collector, 8889),
     ...databases.map((range) => c(`bootstrap jobs reach the database in ${range}`, POD.bootstrap, { ip: hostIn(range) }, 5432)),
+    ...exporters.flatMap((exporter) => databases.map((range) => c(`the exporter ${JSON.stringify(exporter.labels)} reaches the database in ${range}`, exporter, { ip: hostIn(range) }, 5432))),
   ];
   for (const pod of Object.values(POD).filter((p) => p.namespace !== "kube-system")) {
     flows.push(c(`${pod.namespace} resolves names (UDP)`, pod, POD.kubeDns, 53, "UDP"), c(`${pod.namespace} resolves names (TCP)`, pod, POD.kubeDns, 53));
@@ -207,6 +220,8 @@ function requiredFlows(env: Environment, databases: readonly string[]): FlowCase
       c("Prometheus scrapes GMS", POD.prometheus, POD.gms, 4318),
     );
   }
+  const smtp = env.alerts?.email?.smarthost;
+  if (smtp !== undefined) flows.push(c("Alertmanager sends mail through the SMTP server", POD.alertmanager, INTERNET, Number(smtp.split(":")[1])));
   if (has("grafana")) flows.push(c("Grafana queries Prometheus", POD.grafana, POD.prometheus, 9090));
   if (env.cloud === "gcp") flows.push(c("pods with a GCP identity reach the GKE metadata server", POD.scheduler, INSTANCE_METADATA, 80));
   return flows;
@@ -219,6 +234,7 @@ function forbiddenFlows(env: Environment, databases: readonly string[]): FlowCas
     c("the Internet reaches Prometheus", INTERNET, POD.prometheus, 9090),
     c("Traefik reaches the database", POD.traefik, { ip: hostIn(databases[0] ?? "10.255.0.0/24") }, 5432),
     c("the bootstrap namespace reaches the Internet", POD.bootstrap, INTERNET, 443),
+    c("Prometheus sends mail", POD.prometheus, INTERNET, 25),
   ];
   if (has("airbyte")) {
     flows.push(
@@ -267,7 +283,9 @@ describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkP
   });
 
   it("allows every flow the apps need", () => {
-    const denied = requiredFlows(env, databases).filter((flow) => !allows(cluster, flow.connection));
+    const exporters = exporterPods(apps);
+    expect(exporters.length).toBeGreaterThanOrEqual(env.databases.length);
+    const denied = requiredFlows(env, databases, exporters).filter((flow) => !allows(cluster, flow.connection));
     expect(denied.map((flow) => flow.why)).toEqual([]);
   });
 

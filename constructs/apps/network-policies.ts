@@ -162,6 +162,8 @@ const ACME_SOLVER = { pods: labelled({ "acme.cert-manager.io/http01-solver": "tr
 /** Prometheus pods the operator creates (prometheus-operator v0.93 pkg/prometheus/statefulset.go: `app.kubernetes.io/name: prometheus`). */
 export const PROMETHEUS_PODS = labelled({ "app.kubernetes.io/name": "prometheus" });
 const PROMETHEUS_PORT = 9090;
+/** Alertmanager pods the operator creates (prometheus-operator v0.93 pkg/alertmanager/statefulset.go: `app.kubernetes.io/name: alertmanager`). */
+const ALERTMANAGER_PODS = labelled({ "app.kubernetes.io/name": "alertmanager" });
 
 /**
  * DataHub's Kafka and OpenSearch, in one place for when they change: the pods of the
@@ -222,6 +224,8 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
   toApiServer("traefik", pods(INGRESS_NAMESPACE, TRAEFIK.pods));
   flows.push({ name: "clients", from: { cidr: "0.0.0.0/0" }, to: pods(INGRESS_NAMESPACE, TRAEFIK.pods), ports: tcp(TRAEFIK.web, TRAEFIK.websecure) });
   toDatabases("bootstrap", pods(DATABASE_BOOTSTRAP_NAMESPACE));
+  // The PostgreSQL exporters of every server (observability/postgres.ts) run in the monitoring namespace.
+  if (env.databases.length > 0) toDatabases("postgres-exporters", pods(MONITORING_NAMESPACE));
   if (env.dns !== undefined) {
     toApiServer("cert-manager", pods(CERT_MANAGER_NAMESPACE));
     // ACME directory (443) and the HTTP-01 self-check of each host (80, through the load balancer).
@@ -260,6 +264,9 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
   }
   // Airbyte's launcher creates job pods, its bootloader and server manage Secrets, its cron sweeps pods.
   if (apps.includes("airbyte")) toApiServer("airbyte", pods(ns("airbyte"), platformPods(ns("airbyte"))));
+  // Alertmanager's SMTP server (`alerts.email.smarthost`, host:port), on its port.
+  const smtp = env.alerts?.email?.smarthost;
+  if (smtp !== undefined) flows.push({ name: "alertmanager-smtp", from: pods(MONITORING_NAMESPACE, ALERTMANAGER_PODS), to: INTERNET, ports: tcp(Number(smtp.slice(smtp.lastIndexOf(":") + 1))) });
   // prometheus-operator, Prometheus's service discovery, kube-state-metrics, Grafana's sidecars.
   toApiServer("monitoring", pods(MONITORING_NAMESPACE));
   flows.push({ name: "operator-webhook", from: { cidr: "0.0.0.0/0" }, to: pods(MONITORING_NAMESPACE), ports: tcp(WEBHOOK_PORT) });
