@@ -21,10 +21,12 @@ import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
 /** The node image of every node group: Amazon Linux 2023 on x86_64 (the spec refuses Graviton types). */
 /**
  * The VPC CNI add-on's network policy agent, so that the apps stack's NetworkPolicies are
- * enforced on EKS as they are by Cilium on AKS and GKE. Key and value as the add-on's
- * configuration schema takes them (`aws eks describe-addon-configuration --addon-name vpc-cni`;
- * aws/amazon-vpc-cni-k8s charts/aws-vpc-cni/values.yaml `enableNetworkPolicy`, v1.20.1, a
- * string "true"/"false"): the agent runs in the aws-node pods.
+ * enforced on EKS as they are by Cilium on AKS and GKE. The add-on takes the values of the
+ * aws-vpc-cni chart of its version: aws/amazon-vpc-cni-k8s v1.20.1 charts/aws-vpc-cni/values.yaml
+ * `enableNetworkPolicy: "false"` (a string), read by templates/configmap.yaml
+ * (`enable-network-policy-controller`) and templates/daemonset.yaml (the aws-node pods' node
+ * agent, `--enable-network-policy`); the EKS user guide ("Restrict pod traffic with Kubernetes
+ * network policies") sets it as `{"enableNetworkPolicy": "true"}`.
  */
 export const VPC_CNI_CONFIGURATION = JSON.stringify({ enableNetworkPolicy: "true" });
 
