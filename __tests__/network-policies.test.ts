@@ -14,6 +14,8 @@ import { defaultEnvironments, everyAppSpec } from "./support/fixtures";
 import { renderedApps, type KubeObject } from "./support/kubernetes/objects";
 import { allows, inCidr, isDefaultDeny, networkPolicyProblems, type ClusterPolicies, type Connection, type Endpoint, type NetworkPolicy, type Pod } from "./support/kubernetes/network-policy";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
+import { coreObjectViolations } from "./support/kubernetes/openapi";
+import { nameViolations } from "./support/kubernetes/names";
 
 interface Case {
   readonly label: string;
@@ -274,7 +276,10 @@ describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkP
     expect(without).toEqual([]);
   });
 
-  it("writes policies the API server accepts", () => {
+  it("writes policies the API server accepts: the 1.31 schema, name rules and the NetworkPolicy validation", () => {
+    const located = renderedApps(apps).objects.filter(({ object }) => object.kind === "NetworkPolicy");
+    expect(located.length).toBeGreaterThan(namespaces.length);
+    expect(located.flatMap((object) => [...coreObjectViolations(object), ...nameViolations(object)])).toEqual([]);
     expect(cluster.policies.flatMap(networkPolicyProblems)).toEqual([]);
   });
 
@@ -407,6 +412,12 @@ describe("the NetworkPolicy evaluator follows networking/v1", () => {
     expect(allows(cluster(deny, out), { from: other, to: web, port: 8080 })).toBe(false);
     const into = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ namespaceSelector: {} }] }] });
     expect(allows(cluster(deny, out, into), { from: other, to: web, port: 8080 })).toBe(true);
+  });
+
+  it("the schema and name checks reject a misspelt field and a bad name", () => {
+    const object = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "allow_dns", namespace: "a" }, spec: { podSelectors: {} } };
+    expect(coreObjectViolations({ source: "test", object })).not.toEqual([]);
+    expect(nameViolations({ source: "test", object })).toEqual([expect.stringContaining("allow_dns")]);
   });
 
   it("rejects what the API server's validation rejects", () => {
