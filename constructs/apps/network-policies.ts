@@ -288,7 +288,10 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
     const tasks = pods(ns("airflow"), untrustedPods("airflow"));
     flows.push({ name: "airflow-tasks-internet", from: tasks, to: INTERNET, ports: [] });
     network.identityEndpoints.forEach((endpoint, index) => flows.push({ name: `airflow-tasks-identity-${index}`, from: tasks, to: { cidr: endpoint.cidr }, ports: tcp(endpoint.port) }));
-    // Airflow 3 task pods hold no database connection: they report through the Execution API of the api-server.
+    // Airflow 3 task pods hold no database connection: "Direct access to the metadata database
+    // from task code is no longer allowed" (airflow.apache.org/docs/apache-airflow/3.0.3/
+    // public-airflow-interface.html, AIP-72); the Task SDK's supervisor reports through the
+    // api-server's Execution API (task-sdk docs, concepts.html "Task Lifecycle").
     flows.push({ name: "airflow-tasks-execution-api", from: tasks, to: pods(ns("airflow"), WEB_BACKENDS.airflow.pods), ports: tcp(8080) });
     // The api-server reads a running task's log from the task's log server (`ports.workerLogs`).
     flows.push({ name: "airflow-task-logs", from: pods(ns("airflow"), WEB_BACKENDS.airflow.pods), to: tasks, ports: tcp(8793) });
