@@ -121,13 +121,13 @@ const securityContexts = () => ({ podSecurityContext: restrictedPodSecurityConte
 
 /**
  * Why DataHub's namespace enforces `baseline`, not `restricted`: opensearch 2.19.0 renders a
- * `configfile` init container whenever `config` is set (it carries opensearch.yml, see
- * OPENSEARCH_CONFIG) with no security context and no value to give it one
- * (templates/statefulset.yaml L281-299), so it cannot drop capabilities or forbid privilege
- * escalation. Every other pod of the namespace meets `restricted`.
+ * `configfile` init container whenever `config` is set (it carries opensearch.yml: the
+ * prerequisites chart's default and OPENSEARCH_CONFIG) with no security context and no value to
+ * give it one (templates/statefulset.yaml L281-299), so it cannot drop capabilities or forbid
+ * privilege escalation. Every other pod of the namespace meets `restricted`.
  */
 export const DATAHUB_POD_SECURITY_REASON =
-  "prerequisites/opensearch: chart opensearch 2.19.0 renders its configfile init container (present while `config` carries opensearch.yml) without a securityContext and has no value for one (templates/statefulset.yaml L281-299), so it cannot drop capabilities or forbid privilege escalation; every other pod here meets restricted";
+  "prerequisites/opensearch: chart opensearch 2.19.0 renders its configfile init container (present whenever `config` carries an opensearch.yml, as the prerequisites chart's defaults and the platform's do) without a securityContext and has no value for one (templates/statefulset.yaml L281-299), so it cannot drop capabilities or forbid privilege escalation; every other pod here meets restricted";
 
 /** Prerequisite volume sizes per node: production keeps weeks of Kafka events and room to reindex. */
 const VOLUMES = {
