@@ -7,14 +7,18 @@ import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { KUBERNETES_VERSIONS, parseEnvironment } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";
+import { renderAirbyte } from "../constructs/apps/airbyte";
+import { renderAirflow } from "../constructs/apps/airflow";
 import { renderDatahub } from "../constructs/apps/datahub";
+import { renderMetabase } from "../constructs/apps/metabase";
+import type { AppRelease } from "../constructs/apps/types";
 import { renderMonitoring } from "../constructs/apps/monitoring";
 import { EKS_SPOT_TAINT } from "../constructs/aws/cluster";
 import { AKS_SPOT_TAINT } from "../constructs/azure/cluster";
 import { appContext } from "./support/app-context";
 import { everyAppSpec } from "./support/fixtures";
 import { chartPods, chartTemplateFailures, type ChartPod } from "./support/kubernetes/chart-pods";
-import { orderingProblems, placementProblems, podSecurityProblems, tolerates, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { namespaceLevelProblems, orderingProblems, placementProblems, podSecurityProblems, strictestLevel, tolerates, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
 import { operatorWebhookViolations } from "./support/kubernetes/operator-webhooks";
 import { customResourceViolations, toJsonSchema } from "./support/kubernetes/crds";
 import * as names from "./support/kubernetes/names";
@@ -270,7 +274,7 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
   });
   it("node-exporter in its own privileged namespace is admitted; the namespace must say why", () => {
     expect(podSecurityProblems(stack(monitoringRelease(monitoring.values), [namespaceObject("node-exporter", "privileged", { "platform/pod-security-reason": "host metrics" })]))).toEqual([]);
-    expect(unexplainedPrivilegedNamespaces(stack(monitoringRelease(monitoring.values), [namespaceObject("node-exporter", "privileged")]))).toEqual(["node-exporter"]);
+    expect(unexplainedNamespaceLevels(stack(monitoringRelease(monitoring.values), [namespaceObject("node-exporter", "privileged")]))).toEqual(["monitoring", "node-exporter"]);
   });
   it("a pod in a namespace the stack does not create is reported", () => {
     expect(podSecurityProblems({ objects: [], releases: [monitoringRelease(monitoring.values)] })).toContainEqual(expect.stringContaining("which the stack does not create"));
@@ -327,5 +331,86 @@ describe("placement against the spot taint", () => {
     const monitoring = renderMonitoring(appContext("monitoring", "aws", true))[0];
     const stateful = chartPods(monitoringRelease(monitoring.values)).filter((p) => p.onDemandOnly).map((p) => p.name);
     expect(stateful).toEqual(["monitoring/prometheus", "monitoring/alertmanager", "monitoring/grafana"]);
+  });
+});
+
+describe("each namespace's level is the strictest its pods allow (restricted unless a named pod fails it)", () => {
+  const chartRelease = (namespace: string, release: AppRelease): ChartRelease => ({
+    address: `helm_release.${release.name}`,
+    name: release.name,
+    namespace,
+    chart: release.chart.chart,
+    version: release.chart.version,
+    values: release.values,
+  });
+  const airflow = chartRelease("airflow", renderAirflow(appContext("airflow", "aws", true))[0]);
+  const airbyte = chartRelease("airbyte", renderAirbyte(appContext("airbyte", "azure", true))[0]);
+  const metabase = chartRelease("metabase", renderMetabase(appContext("metabase", "gcp", false))[0]);
+  const inNamespace = (release: ChartRelease, enforce: string, annotations?: Record<string, string>): RenderedApps => ({ objects: [namespaceObject(release.namespace, enforce, annotations)], releases: [release] });
+  const withValues = (release: ChartRelease, values: Record<string, unknown>): ChartRelease => ({ ...release, values: { ...release.values, ...values } });
+  const checks = (problems: string[]) => [...new Set(problems.map((problem) => /\(enforce \w+\): (\w+):/.exec(problem)?.[1]))];
+
+  it.each([airflow, airbyte, metabase])("$name: every pod passes restricted, and restricted is enforced", (release) => {
+    expect(podSecurityProblems(inNamespace(release, "restricted"))).toEqual([]);
+    expect(namespaceLevelProblems(inNamespace(release, "restricted"))).toEqual([]);
+    expect(unexplainedNamespaceLevels(inNamespace(release, "restricted"))).toEqual([]);
+  });
+  it.each([airflow, airbyte, metabase])("$name: a namespace left at baseline while all its pods pass restricted is rejected, with or without a reason", (release) => {
+    const weaker = `namespace ${release.namespace} enforces baseline, but every pod in it passes restricted`;
+    expect(namespaceLevelProblems(inNamespace(release, "baseline"))).toEqual([weaker]);
+    expect(namespaceLevelProblems(inNamespace(release, "baseline", { "platform/pod-security-reason": "just because" }))).toEqual([weaker]);
+    expect(unexplainedNamespaceLevels(inNamespace(release, "baseline"))).toEqual([release.namespace]);
+  });
+  it("Airflow pods whose values omit seccompProfile are rejected under restricted (chart 1.19.0 airflowPodSecurityContext: the global securityContexts.pod)", () => {
+    const { seccompProfile: _omitted, ...pod } = (airflow.values.securityContexts as { pod: Record<string, unknown> }).pod;
+    const problems = podSecurityProblems(inNamespace(withValues(airflow, { securityContexts: { pod } }), "restricted"));
+    expect(checks(problems)).toEqual(["seccompProfile_restricted"]);
+    // Every Airflow pod but statsd, which reads only its own context: task pods included.
+    expect([...new Set(problems.map((problem) => problem.split(" ")[0]))].sort()).toEqual(
+      ["airflow/apiServer", "airflow/createUserJob", "airflow/dagProcessor", "airflow/migrateDatabaseJob", "airflow/scheduler", "airflow/triggerer", "airflow/workers"].sort(),
+    );
+    expect(namespaceLevelProblems(inNamespace(withValues(airflow, { securityContexts: { pod } }), "baseline"))).toEqual([]);
+  });
+  it("Airflow task pods take workers.kubernetes' context first (pod-template-file.kubernetes-helm-yaml L24): a root one there is rejected", () => {
+    const workers = { ...(airflow.values.workers as Record<string, unknown>), kubernetes: { securityContexts: { pod: { runAsUser: 0 } } } };
+    expect(podSecurityProblems(inNamespace(withValues(airflow, { workers }), "restricted"))).toEqual([
+      "airflow/workers (airflow files/pod-template-file.kubernetes-helm-yaml) in namespace airflow (enforce restricted): runAsNonRoot: container base: runAsNonRoot != true",
+      "airflow/workers (airflow files/pod-template-file.kubernetes-helm-yaml) in namespace airflow (enforce restricted): runAsUser: pod runAsUser=0",
+      "airflow/workers (airflow files/pod-template-file.kubernetes-helm-yaml) in namespace airflow (enforce restricted): seccompProfile_restricted: container base: seccompProfile not RuntimeDefault or Localhost",
+    ]);
+  });
+  it("Airbyte's connector pods without ROOTLESS_WORKLOAD on the launcher have no security context and are rejected under restricted", () => {
+    const workloadLauncher = { ...(airbyte.values.workloadLauncher as Record<string, unknown>), extraEnv: [] };
+    const problems = podSecurityProblems(inNamespace(withValues(airbyte, { workloadLauncher }), "restricted"));
+    expect([...new Set(problems.map((problem) => problem.split(" ")[0]))]).toEqual(["airbyte/sync-pods", "airbyte/connector-pods"]);
+    expect(checks(problems)).toEqual(["allowPrivilegeEscalation", "runAsNonRoot", "seccompProfile_restricted", "capabilities_restricted"]);
+  });
+  it("Metabase without the pod's seccompProfile is rejected under restricted", () => {
+    const { seccompProfile: _omitted, ...podSecurityContext } = metabase.values.podSecurityContext as Record<string, unknown>;
+    const { seccompProfile: _alsoOmitted, ...securityContext } = metabase.values.securityContext as Record<string, unknown>;
+    expect(checks(podSecurityProblems(inNamespace(withValues(metabase, { podSecurityContext, securityContext }), "restricted")))).toEqual(["seccompProfile_restricted"]);
+  });
+  it("DataHub's namespace stays at baseline only because of OpenSearch's configfile init container, which its reason names", () => {
+    const [prerequisites, datahub] = renderDatahub(appContext("datahub", "aws", true)).map((release) => chartRelease("datahub", release));
+    const reason = { "platform/pod-security-reason": renderDatahub(appContext("datahub", "aws", true))[0].podSecurity?.reason ?? "" };
+    const stackAt = (enforce: string, annotations?: Record<string, string>, releases = [prerequisites, datahub]): RenderedApps => ({ objects: [namespaceObject("datahub", enforce, annotations)], releases });
+    expect(podSecurityProblems(stackAt("restricted", reason)).map((problem) => problem.split("(enforce restricted): ")[1])).toEqual([
+      "allowPrivilegeEscalation: container configfile: allowPrivilegeEscalation != false",
+      "capabilities_restricted: container configfile: capabilities.drop does not contain ALL",
+    ]);
+    expect(namespaceLevelProblems(stackAt("baseline", reason))).toEqual([]);
+    expect(unnamedFailingPods(stackAt("baseline", reason))).toEqual([]);
+    expect(unnamedFailingPods(stackAt("baseline", { "platform/pod-security-reason": "search needs it" }))).toEqual(["namespace datahub: its reason does not name prerequisites/opensearch, which fails restricted"]);
+    // DataHub's own pods alone all meet restricted, and baseline is then too weak for them.
+    expect(namespaceLevelProblems(stackAt("baseline", reason, [datahub]))).toEqual([
+      "namespace datahub enforces baseline, but every pod in it passes restricted",
+    ]);
+  });
+  it("the strictest level of a set of pods: restricted for none, privileged for node-exporter", () => {
+    expect(strictestLevel([])).toBe("restricted");
+    const monitoring = renderMonitoring(appContext("monitoring", "aws", true))[0];
+    const exporter = chartPods(monitoringRelease(monitoring.values)).filter((pod) => pod.name === "monitoring/node-exporter");
+    expect(exporter).toHaveLength(1);
+    expect(strictestLevel(exporter.map(({ pod }) => pod))).toBe("privileged");
   });
 });

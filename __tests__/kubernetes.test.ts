@@ -15,7 +15,7 @@ import { environments } from "../environments";
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { everyAppSpec } from "./support/fixtures";
-import { namespaceLevels, objectProblems, orderingProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { namespaceLevelProblems, namespacePodSecurity, objectProblems, orderingProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
 import { renderedApps, type RenderedApps } from "./support/kubernetes/objects";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 
@@ -62,9 +62,17 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees i
     expect(podSecurityProblems(apps)).toEqual([]);
   });
 
-  it("enforces baseline everywhere except in namespaces that say why they need more", () => {
-    expect([...namespaceLevels(apps).values()].every((level) => level === "baseline" || level === "privileged")).toBe(true);
-    expect(unexplainedPrivilegedNamespaces(apps)).toEqual([]);
+  it("enforces in every namespace the strictest Pod Security level all its pods pass, and says why (naming the pods) wherever that is less than restricted", () => {
+    expect(namespaceLevelProblems(apps)).toEqual([]);
+    expect(unexplainedNamespaceLevels(apps)).toEqual([]);
+    expect(unnamedFailingPods(apps)).toEqual([]);
+  });
+
+  describe.each(namespacePodSecurity(apps).map((namespace) => [namespace.namespace, namespace] as const))("namespace %s", (_, { enforced, strictest, violations }) => {
+    it("enforces the strictest level all its pods pass: restricted unless a named pod fails it", () => {
+      // The violations ride along so a failure shows which pods set the level.
+      expect({ enforced, violations }).toEqual({ enforced: strictest, violations });
+    });
   });
 
   it("gives volume claims a default StorageClass: the platform's on EKS (none since 1.30), the cloud's own on AKS and GKE", () => {

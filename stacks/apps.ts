@@ -10,7 +10,7 @@ import { tolerationOf } from "../constructs/apps/common";
 import { HelmRelease } from "../constructs/apps/helm";
 import { scaledResources } from "../constructs/apps/scale";
 import type { AppContext } from "../constructs/apps/types";
-import { AppWiring } from "../constructs/apps/wiring";
+import { AppWiring, weakestPodSecurity } from "../constructs/apps/wiring";
 import { Observability } from "../constructs/apps/observability";
 import { ClusterNetworkPolicies, createdNamespaces } from "../constructs/apps/network-policies";
 import { APP_CATALOGUE } from "../constructs/core/apps";
@@ -84,6 +84,7 @@ export class AppsStack extends TerraformStack {
         generatedSecrets: releases.flatMap((release) => release.generatedSecrets),
         namespaceRules: releases.flatMap((release) => release.namespaceRules ?? []),
         privilegedNamespaces: releases.flatMap((release) => release.privilegedNamespaces ?? []),
+        podSecurity: weakestPodSecurity(releases),
         dependsOn: ready,
         spotTolerations: ctx.spotTolerations,
       });

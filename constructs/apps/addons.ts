@@ -32,14 +32,15 @@ export const CERT_MANAGER_NAMESPACE = "cert-manager";
 /** Namespace of the database bootstrap jobs and the credentials they create. */
 export const DATABASE_BOOTSTRAP_NAMESPACE = "db-bootstrap";
 
-/** Annotation on a namespace that enforces less than `baseline`, saying why. */
+/** Annotation on a namespace that enforces less than `restricted`, saying which pod needs it and why. */
 export const POD_SECURITY_REASON_ANNOTATION = "platform/pod-security-reason";
 
 /**
- * Namespace labels: the Pod Security level enforced (`baseline` unless a component needs more,
- * see `PrivilegedNamespace`), and "restricted" warned so the gap stays visible.
+ * Namespace labels: the Pod Security level enforced, `restricted` unless a pod of the namespace
+ * cannot meet it (`NamespacePodSecurity`, `PrivilegedNamespace`, each with its reason), and
+ * "restricted" warned so any gap stays visible.
  */
-export function namespaceLabels(level: PodSecurityLevel = "baseline"): Record<string, string> {
+export function namespaceLabels(level: PodSecurityLevel = "restricted"): Record<string, string> {
   return { "pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/warn": "restricted" };
 }
 

@@ -187,6 +187,14 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
   // The platform creates Temporal's databases (APP_CATALOGUE.airbyte.companionDatabases), so its
   // auto-setup skips CREATE DATABASE and Airbyte's role needs no CREATEDB.
   components.temporal.extraEnv = [{ name: "SKIP_DB_CREATE", value: "true" }];
+  // Connector pods (sync, check, discover, spec) are built by the workload launcher at run time,
+  // not by the chart. Only with ROOTLESS_WORKLOAD does it give them a security context Pod
+  // Security `restricted` admits: uid/gid 1000, runAsNonRoot, no privilege escalation, drop ALL,
+  // RuntimeDefault seccomp, on every container (airbyte-platform 2.2.0
+  // airbyte-workload-launcher/src/main/kotlin/context/WorkloadSecurityContextProvider.kt,
+  // rootlessContainerSecurityContext; application.yml `rootless-workload: ${ROOTLESS_WORKLOAD:false}`).
+  // Chart 2.2.0 never sets it, so the launcher gets it here.
+  components.workloadLauncher.extraEnv = [{ name: "ROOTLESS_WORKLOAD", value: "true" }];
   // The metrics reporter (templates/airbyte-metrics/deployment.yaml renders only with it): one
   // copy, as its gauges are read from the database and a second would report them twice.
   components.metrics.enabled = true;

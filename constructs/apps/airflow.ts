@@ -28,7 +28,7 @@ import type {
   Resources,
 } from "./types";
 import { DATA_QUALITY_STATSD_MAPPINGS } from "./observability/metrics";
-import { identityPodLabels, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
+import { identityPodLabels, ingressValues, platformServiceAccount, required, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
 export const AIRFLOW_CHART: ChartRef = { repository: "https://airflow.apache.org", chart: "airflow", version: "1.19.0" };
@@ -178,6 +178,12 @@ const apiServerRouting = (ingress: AppIngress) => ({
   hosts: [{ name: ingress.host, tls: { enabled: true, secretName: ingress.tlsSecretName } }],
 });
 
+/** The Airflow image's user and group (chart 1.19.0 values.yaml `uid`, `gid`). */
+const AIRFLOW_UID = 50000;
+const AIRFLOW_GID = 0;
+/** The statsd exporter's user (chart 1.19.0 values.yaml `statsd.uid`: nobody). */
+const STATSD_UID = 65534;
+
 function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket): Record<string, unknown> {
   const logs = remoteLogging(bucket);
   /** Every pod runs as the platform's service account; the chart creates none. */
@@ -216,6 +222,16 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     apiSecretKeySecretName: AIRFLOW_KEYS_SECRET,
     jwtSecretName: AIRFLOW_KEYS_SECRET,
 
+    /**
+     * Pod Security `restricted` for every Airflow pod, task pods included. Chart 1.19.0 gives each
+     * pod `<component>.securityContexts.pod`, else this (templates/_helpers.yaml L929-948,
+     * airflowPodSecurityContext; files/pod-template-file.kubernetes-helm-yaml L24 for task pods);
+     * each container keeps the chart's default, allowPrivilegeEscalation false and drop ALL
+     * (_helpers.yaml L1044-1063). The image's user is `airflow`, uid 50000 in group 0 (the
+     * chart's `uid` and `gid`).
+     */
+    securityContexts: { pod: restrictedPodSecurityContext(AIRFLOW_UID, AIRFLOW_GID) },
+
     apiServer: { ...highlyAvailable("apiServer"), tolerations },
     scheduler: { ...highlyAvailable("scheduler"), logGroomerSidecar },
     /**
@@ -233,7 +249,17 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      * (docs/data-quality.md): appended after the chart's own mappings (chart/templates/configmaps/
      * statsd-configmap.yaml at 1.19.0), whose patterns never match `data_quality.*`.
      */
-    statsd: { serviceAccount, resources: resources("statsd"), tolerations, extraMappings: DATA_QUALITY_STATSD_MAPPINGS },
+    statsd: {
+      serviceAccount,
+      resources: resources("statsd"),
+      tolerations,
+      extraMappings: DATA_QUALITY_STATSD_MAPPINGS,
+      /**
+       * statsd reads only its own `securityContexts.pod` (localPodSecurityContext, _helpers.yaml
+       * L963-971, else `runAsUser: statsd.uid`); the exporter image runs as nobody (65534).
+       */
+      securityContexts: { pod: restrictedPodSecurityContext(STATSD_UID) },
+    },
     /**
      * Plain Jobs, not Helm hooks: the platform installs with Helm's wait, and Helm runs
      * post-install hooks only after the pods are ready, while the pods wait for the migrations

@@ -16,6 +16,31 @@ export function platformServiceAccount(ctx: AppContext): { create: false; name: 
   return { create: false, name: ctx.serviceAccount };
 }
 
+/**
+ * A pod security context that Pod Security `restricted` admits (k8s.io/pod-security-admission
+ * v0.31 policy/check_runAsNonRoot.go, check_runAsUser.go, check_seccompProfile_restricted.go):
+ * non-root with the image's own user and group, the runtime's default seccomp profile for every
+ * container. `fsGroup` lets the user write the pod's volumes.
+ */
+export function restrictedPodSecurityContext(uid: number, gid: number = uid): Record<string, unknown> {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, seccompProfile: { type: "RuntimeDefault" } };
+}
+
+/**
+ * A container security context that Pod Security `restricted` admits on its own
+ * (check_allowPrivilegeEscalation.go, check_capabilities_restricted.go, check_runAsNonRoot.go,
+ * check_seccompProfile_restricted.go), for charts that render only the container's.
+ */
+export function restrictedContainerSecurityContext(uid?: number, gid: number | undefined = uid): Record<string, unknown> {
+  return {
+    runAsNonRoot: true,
+    ...(uid === undefined ? {} : { runAsUser: uid, runAsGroup: gid }),
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
 /** The toleration of a node taint (the cluster's spot taint). */
 export function tolerationOf(taint: NodeTaint): Toleration {
   return { key: taint.key, operator: "Equal", value: taint.value, effect: taint.effect };

@@ -26,7 +26,7 @@
  *   keep it up through the loss of a pod, not through a drain that evicts both at once.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
-import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
+import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 import { mebibytes } from "./scale";
 
 /** DataHub chart 1.1.0 (DataHub v1.7.0). */
@@ -107,6 +107,28 @@ const BASE_RESOURCES = {
  */
 const OPENSEARCH_CONFIG = ["plugins:", "  security:", "    disabled: true", "node:", "  store:", "    allow_mmap: false", ""].join("\n");
 
+/**
+ * Pod Security `restricted` for DataHub's pods and OpenSearch: the chart defaults (uid and gid
+ * 1000, fsGroup 1000, no privilege escalation) plus what `restricted` adds (runAsNonRoot on the
+ * pod, RuntimeDefault seccomp, drop ALL). Each DataHub subchart renders `podSecurityContext` and
+ * `securityContext` as the pod's and its container's (datahub 1.1.0
+ * subcharts/<component>/templates/deployment.yaml, e.g. datahub-gms L50-51 and L76-77; the
+ * system-update jobs templates/datahub-upgrade/datahub-system-update-job.yml L57-58, L273-274);
+ * opensearch 2.19.0 the same (templates/statefulset.yaml L74-75, L353-354).
+ */
+const DATAHUB_UID = 1000;
+const securityContexts = () => ({ podSecurityContext: restrictedPodSecurityContext(DATAHUB_UID), securityContext: restrictedContainerSecurityContext(DATAHUB_UID) });
+
+/**
+ * Why DataHub's namespace enforces `baseline`, not `restricted`: opensearch 2.19.0 renders a
+ * `configfile` init container whenever `config` is set (it carries opensearch.yml: the
+ * prerequisites chart's default and OPENSEARCH_CONFIG) with no security context and no value to
+ * give it one (templates/statefulset.yaml L281-299), so it cannot drop capabilities or forbid
+ * privilege escalation. Every other pod of the namespace meets `restricted`.
+ */
+export const DATAHUB_POD_SECURITY_REASON =
+  "prerequisites/opensearch: chart opensearch 2.19.0 renders its configfile init container (present whenever `config` carries an opensearch.yml, as the prerequisites chart's defaults and the platform's do) without a securityContext and has no value for one (templates/statefulset.yaml L281-299), so it cannot drop capabilities or forbid privilege escalation; every other pod here meets restricted";
+
 /** Prerequisite volume sizes per node: production keeps weeks of Kafka events and room to reindex. */
 const VOLUMES = {
   production: { opensearch: "100Gi", kafka: "50Gi" },
@@ -161,6 +183,7 @@ function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
        */
       sysctlInit: { enabled: false },
       config: { "opensearch.yml": OPENSEARCH_CONFIG },
+      ...securityContexts(),
     },
     kafka: {
       enabled: true,
@@ -241,6 +264,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
     tolerations: spotTolerations(ctx),
     resources: ctx.resources(BASE_RESOURCES.consumer),
     serviceAccount: platformAccount,
+    ...securityContexts(),
   });
   return {
     global: {
@@ -299,6 +323,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       tolerations: spotTolerations(ctx),
       resources: ctx.resources(BASE_RESOURCES.gms),
       serviceAccount: platformAccount,
+      ...securityContexts(),
       /** The chart defaults to LoadBalancer; GMS is an internal API, reached through the frontend. */
       service: { type: "ClusterIP" },
     },
@@ -307,6 +332,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       tolerations: spotTolerations(ctx),
       resources: ctx.resources(BASE_RESOURCES.frontend),
       serviceAccount: platformAccount,
+      ...securityContexts(),
       /** The chart defaults to LoadBalancer; the UI is published through the ingress only. */
       service: { type: "ClusterIP" },
       ingress: ingressValues(ctx.ingress, "className", frontendRouting),
@@ -322,6 +348,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       tolerations: spotTolerations(ctx),
       resources: ctx.resources(BASE_RESOURCES.actions),
       serviceAccount: platformAccount,
+      ...securityContexts(),
     },
     /** Rendered only with standalone consumers: one of each (see `standaloneConsumers`). */
     ...(standaloneConsumers ? { "datahub-mae-consumer": consumer(), "datahub-mce-consumer": consumer() } : {}),
@@ -334,6 +361,7 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       serviceAccount: { ...platformAccount, rbac: false },
       resources: ctx.resources(BASE_RESOURCES.systemUpdate),
       tolerations: spotTolerations(ctx),
+      ...securityContexts(),
       /**
        * The platform creates the database and its role before this job runs. `createDatabase` is
        * left alone: chart 1.1.0 renders it with `| default "true"`, so `false` would still reach
@@ -355,6 +383,7 @@ export const renderDatahub: AppRenderer = (ctx: AppContext): readonly AppRelease
       contract: "datahub-prerequisites",
       values: renderPrerequisites(ctx),
       generatedSecrets: [],
+      podSecurity: { level: "baseline", reason: DATAHUB_POD_SECURITY_REASON },
     },
     {
       name: DATAHUB_RELEASE,

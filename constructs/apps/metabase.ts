@@ -2,7 +2,7 @@
  * Metabase, its application database on the environment's managed PostgreSQL.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
-import { hostListIngress, identityPodLabels, platformServiceAccount, required, spotTolerations } from "./common";
+import { hostListIngress, identityPodLabels, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** pmint93/metabase 2.26.0 (Metabase v0.59.6): the community chart; Metabase publishes none. */
 export const METABASE_CHART: ChartRef = {
@@ -29,6 +29,9 @@ export const METABASE_SECRET: GeneratedSecret = {
 /** Base resources (size `small`): Metabase is a JVM app; 2 GiB is its documented comfortable minimum. */
 const BASE_RESOURCES: Resources = { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } };
 
+/** The user the Metabase image's entrypoint would switch to (run_metabase.sh, MUID and MGID default to 2000). */
+const METABASE_UID = 2000;
+
 /** Metabase chart values. */
 export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
   const db = required(ctx.database, `metabase: no database in the context of environment "${ctx.env.name}"; Metabase keeps its state in PostgreSQL`);
@@ -44,6 +47,15 @@ export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppReleas
     /** Stateless (state is in PostgreSQL): may run on spot nodes. */
     tolerations: spotTolerations(ctx),
     serviceAccount: platformServiceAccount(ctx),
+    /**
+     * Pod Security `restricted`. The image's entrypoint runs Metabase straight away when started
+     * as a non-root user and only creates and switches to `metabase` (2000:2000) when started as
+     * root (metabase/metabase bin/docker/run_metabase.sh), so the pod starts as that user. Chart
+     * 2.26.0 renders these as the pod's and the container's security context
+     * (templates/deployment.yaml L325-327, L242-244).
+     */
+    podSecurityContext: restrictedPodSecurityContext(METABASE_UID),
+    securityContext: restrictedContainerSecurityContext(),
     /** Metabase never calls the Kubernetes API. */
     automountServiceAccountToken: false,
     service: { type: "ClusterIP" },

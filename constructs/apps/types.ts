@@ -127,12 +127,22 @@ export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 
 /**
  * A namespace a release puts pods in besides the app's own, because those pods need a Pod
- * Security level the app's `baseline` namespace does not allow. The reason is kept on the
- * namespace (annotation `platform/pod-security-reason`).
+ * Security level the app's namespace does not allow. The reason is kept on the namespace
+ * (annotation `platform/pod-security-reason`).
  */
 export interface PrivilegedNamespace {
   readonly name: string;
   readonly podSecurity: PodSecurityLevel;
+  readonly reason: string;
+}
+
+/**
+ * The Pod Security level an app's own namespace enforces when a pod of the release cannot meet
+ * `restricted`, and which pod and why (annotation `platform/pod-security-reason`). Without it the
+ * namespace enforces `restricted`.
+ */
+export interface NamespacePodSecurity {
+  readonly level: Exclude<PodSecurityLevel, "restricted">;
   readonly reason: string;
 }
 
@@ -149,6 +159,8 @@ export interface AppRelease {
   readonly namespaceRules?: readonly NamespaceRule[];
   /** Namespaces the release places pods in besides the app's own. */
   readonly privilegedNamespaces?: readonly PrivilegedNamespace[];
+  /** Less than `restricted` for the app's namespace, with the reason. @default restricted */
+  readonly podSecurity?: NamespacePodSecurity;
 }
 
 /** Renders an app's releases, in install order (e.g. DataHub's prerequisites first). */

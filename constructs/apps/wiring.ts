@@ -6,7 +6,7 @@ import { APP_CATALOGUE, type AppName, type CompanionDatabase } from "../core/app
 import type { SecretRef, WorkloadBinding } from "../core/interfaces";
 import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE, namespaceLabels, POD_SECURITY_REASON_ANNOTATION } from "./addons";
 import { ManifestsRelease, type Manifest } from "./helm";
-import { DATABASE_SECRET_KEYS, type AppDatabase, type GeneratedSecret, type NamespaceRule, type PrivilegedNamespace, type Toleration } from "./types";
+import { DATABASE_SECRET_KEYS, type AppDatabase, type AppRelease, type GeneratedSecret, type NamespacePodSecurity, type NamespaceRule, type PrivilegedNamespace, type Toleration } from "./types";
 
 const GENERATOR_API = "generators.external-secrets.io/v1alpha1";
 const ESO_API = "external-secrets.io/v1";
@@ -63,9 +63,22 @@ export interface AppWiringProps {
   readonly generatedSecrets: readonly GeneratedSecret[];
   readonly namespaceRules: readonly NamespaceRule[];
   readonly privilegedNamespaces: readonly PrivilegedNamespace[];
+  /** Less than `restricted` for the app's namespace, with the reason. @default restricted */
+  readonly podSecurity?: NamespacePodSecurity;
   readonly dependsOn: ITerraformDependable[];
   /** Tolerations of the spot taint: the bootstrap job is batch work and may run on spot nodes. */
   readonly spotTolerations: readonly Toleration[];
+}
+
+/**
+ * The level an app's namespace enforces: the weakest any of its releases needs (each with the
+ * pod and reason), or `restricted` (undefined) when none needs less.
+ */
+export function weakestPodSecurity(releases: readonly AppRelease[]): NamespacePodSecurity | undefined {
+  const needs = releases.flatMap((release) => (release.podSecurity ? [release.podSecurity] : []));
+  if (needs.length === 0) return undefined;
+  const level = needs.some((need) => need.level === "privileged") ? "privileged" : "baseline";
+  return { level, reason: needs.map((need) => need.reason).join(" ") };
 }
 
 /**
@@ -86,7 +99,14 @@ export class AppWiring extends Construct {
   constructor(scope: Construct, id: string, props: AppWiringProps) {
     super(scope, id);
     const { app, namespace } = props;
-    this.namespace = new NamespaceV1(this, "namespace", { metadata: { name: namespace, labels: namespaceLabels() } });
+    const podSecurity = props.podSecurity;
+    this.namespace = new NamespaceV1(this, "namespace", {
+      metadata: {
+        name: namespace,
+        labels: namespaceLabels(podSecurity?.level),
+        ...(podSecurity ? { annotations: { [POD_SECURITY_REASON_ANNOTATION]: podSecurity.reason } } : {}),
+      },
+    });
     const account = new ServiceAccountV1(this, "service-account", {
       metadata: {
         name: props.serviceAccount,

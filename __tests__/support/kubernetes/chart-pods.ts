@@ -176,17 +176,26 @@ const kubePrometheusStack: ChartModel = (context) => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// airflow 1.19.0 (templates/_helpers.yaml: airflowPodSecurityContext, containerSecurityContext)
+// airflow 1.19.0 (apache/airflow f17d6ffb, the commit the 1.19.0 package was built from):
+// templates/_helpers.yaml L929-948 airflowPodSecurityContext (for each scope in order, its
+// `securityContexts.pod`, else its `securityContext`; then `runAsUser: uid, fsGroup: gid`),
+// L1044-1063 containerSecurityContext (each scope's `securityContexts.container`, else the
+// global `securityContexts.containers`, else the default below), L963-971
+// localPodSecurityContext and L1076-1084 externalContainerSecurityContext (statsd).
 
 const AIRFLOW_DEFAULT_CONTAINER_SC: SecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
 
 const airflow: ChartModel = (context) => {
   const { values } = context;
   const first = (...candidates: unknown[]) => candidates.map(sc).find((found) => found !== undefined);
-  const podSc = (component: string) =>
-    first(get(values, `${component}.securityContexts.pod`), get(values, `${component}.securityContext`), get(values, "securityContexts.pod"), values.securityContext) ??
+  /** airflowPodSecurityContext over `(list <scopes...> .Values)`. */
+  const podSc = (...scopes: string[]) =>
+    first(...[...scopes.map((scope) => get(values, scope)), values].flatMap((scope) => [get(scope, "securityContexts.pod"), get(scope, "securityContext")])) ??
     ({ runAsUser: values.uid, fsGroup: values.gid } as SecurityContext);
-  const containerSc = (path: string) => first(get(values, `${path}.securityContexts.container`), get(values, "securityContexts.containers")) ?? AIRFLOW_DEFAULT_CONTAINER_SC;
+  /** containerSecurityContext over `(list <scopes...> .Values)`. */
+  const containerSc = (...scopes: string[]) =>
+    first(...[...scopes.map((scope) => get(values, scope)), values].map((scope) => get(scope, "securityContexts.container")), get(values, "securityContexts.containers")) ??
+    AIRFLOW_DEFAULT_CONTAINER_SC;
   const airflowPod = (component: string, template: string, onDemandOnly: string | false, sidecars: string[] = []): ChartPod =>
     pod(context, component, `airflow ${template}`, {
       onDemandOnly,
@@ -205,9 +214,24 @@ const airflow: ChartModel = (context) => {
     airflowPod("dagProcessor", "templates/dag-processor/dag-processor-deployment.yaml", false, groomer("dagProcessor")),
     airflowPod("migrateDatabaseJob", "templates/jobs/migrate-database-job.yaml", false),
     airflowPod("createUserJob", "templates/jobs/create-user-job.yaml", false),
-    // KubernetesExecutor task pods: files/pod-template-file.kubernetes-helm-yaml, scheduled by `workers.*`.
-    airflowPod("workers", "files/pod-template-file.kubernetes-helm-yaml", false),
   ];
+  // KubernetesExecutor task pods: files/pod-template-file.kubernetes-helm-yaml, which the
+  // executor starts each task from. The pod's context L24 and L224, the `base` container's L27
+  // and L120, both over (workers.kubernetes, workers, the globals); no wait-for-migrations
+  // container; init containers only for git-sync, Kerberos and `workers.extraInitContainers`
+  // (L49-57); volumes L234-281.
+  pods.push(
+    pod(context, "workers", "airflow files/pod-template-file.kubernetes-helm-yaml", {
+      onDemandOnly: false,
+      tolerations: orFallback(get(values, "workers.tolerations"), values.tolerations),
+      pod: {
+        securityContext: podSc("workers.kubernetes", "workers"),
+        volumes: [...list<Record<string, unknown>>(values.volumes), ...list<Record<string, unknown>>(get(values, "workers.extraVolumes"))],
+        initContainers: list<Container>(get(values, "workers.extraInitContainers")),
+        containers: [{ name: "base", securityContext: containerSc("workers.kubernetes", "workers") }, ...list<Container>(get(values, "workers.extraContainers"))],
+      },
+    }),
+  );
   if (get(values, "statsd.enabled") !== false) {
     pods.push(
       pod(context, "statsd", "airflow templates/statsd/statsd-deployment.yaml", {
@@ -228,6 +252,46 @@ const airflow: ChartModel = (context) => {
 
 /** airbyte templates/minio.yaml: the StatefulSet and the bucket pod hard-code their security contexts. */
 const AIRBYTE_MINIO_SC: SecurityContext = { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 1000, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+
+/**
+ * The connector pods the workload launcher creates at run time (not the chart), read from
+ * airbytehq/airbyte-platform at 0ea3eee50c (main on 2.2.0's release day; these files are
+ * unchanged since 7e3fb831 of February), airbyte-workload-launcher/src/main/kotlin/:
+ * - context/WorkloadSecurityContextProvider.kt: with `airbyte.container.rootless-workload`
+ *   (resources/application.yml L55: `${ROOTLESS_WORKLOAD:false}`), every container gets
+ *   rootlessContainerSecurityContext (uid/gid 1000, runAsNonRoot, allowPrivilegeEscalation false,
+ *   drop ALL, RuntimeDefault seccomp) and the pod defaultPodSecurityContext (fsGroup 1000);
+ *   without it, none at all;
+ * - pods/factories/ReplicationPodFactory.kt: the sync pod, an init container, orchestrator,
+ *   source and destination (ReplicationContainerFactory.kt L47, L67, L88; InitContainerFactory.kt
+ *   L52); the pod's context L122-129 and the reset pod's L200 (root only under the
+ *   EnableAsyncProfiler feature flag, which the platform never turns on; socket mode: rootless);
+ * - pods/factories/ConnectorPodFactory.kt: check, discover and spec pods, an init container, the
+ *   sidecar and the connector (L97, L125, L145);
+ * - pods/factories/VolumeFactory.kt: emptyDir and secret volumes only.
+ * The launcher reads ROOTLESS_WORKLOAD from its environment: chart 2.2.0 sets it nowhere, so
+ * only `workloadLauncher.extraEnv` can (templates/airbyte-workload-launcher/deployment.yaml L124-125).
+ */
+function airbyteJobPods(context: Context): ChartPod[] {
+  const { values } = context;
+  const env = list<{ name?: string; value?: unknown }>(get(values, "workloadLauncher.extraEnv"));
+  const rootless = env.some(({ name, value }) => name === "ROOTLESS_WORKLOAD" && String(value).toLowerCase() === "true");
+  const containerSc: SecurityContext | undefined = rootless
+    ? { runAsUser: 1000, allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ["ALL"] }, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }
+    : undefined;
+  const podSc = rootless ? ({ fsGroup: 1000 } as SecurityContext) : undefined;
+  const volumes = [{ name: "config", emptyDir: {} }, { name: "secrets", secret: {} }];
+  const jobPod = (component: string, template: string, containers: string[]) =>
+    pod(context, component, `airbyte-workload-launcher ${template}`, {
+      onDemandOnly: false,
+      tolerations: list(get(values, "global.jobs.kube.tolerations")),
+      pod: { securityContext: podSc, volumes, initContainers: [{ name: "init", securityContext: containerSc }], containers: containers.map((name) => ({ name, securityContext: containerSc })) },
+    });
+  return [
+    jobPod("sync-pods", "pods/factories/ReplicationPodFactory.kt", ["orchestrator", "source", "destination"]),
+    jobPod("connector-pods", "pods/factories/ConnectorPodFactory.kt", ["connector-sidecar", "main"]),
+  ];
+}
 
 const airbyte: ChartModel = (context) => {
   const { values } = context;
@@ -256,15 +320,7 @@ const airbyte: ChartModel = (context) => {
       }),
     );
   }
-  // Sync, check, discover and spec pods of the workload launcher: no security context unless
-  // ROOTLESS_WORKLOAD, which the chart never sets (WorkloadSecurityContextProvider.kt).
-  pods.push(
-    pod(context, "job-pods", "airbyte-workload-launcher pods/factories (ReplicationPodFactory, ConnectorPodFactory)", {
-      onDemandOnly: false,
-      tolerations: list(get(values, "global.jobs.kube.tolerations")),
-      pod: { containers: [{ name: "connector" }] },
-    }),
-  );
+  pods.push(...airbyteJobPods(context));
   return pods;
 };
 

@@ -13,7 +13,7 @@ import { coreObjectViolations, CORE_GROUPS, groupOf } from "./openapi";
 import { operatorWebhookViolations } from "./operator-webhooks";
 import { podSecurityViolations, type Level, type PodSecuritySubject } from "./pod-security";
 
-/** The annotation that must say why a namespace enforces less than baseline. */
+/** The annotation that must say why a namespace enforces less than restricted. */
 export const POD_SECURITY_REASON = "platform/pod-security-reason";
 
 /** Every object problem: releases the charts refuse to render, release names, object names and references, CRD schemas, core schemas. */
@@ -41,10 +41,10 @@ export function namespaceLevels(rendered: RenderedApps): Map<string, Level> {
   return levels;
 }
 
-/** Namespaces that enforce less than baseline without saying why. */
-export function unexplainedPrivilegedNamespaces(rendered: RenderedApps): string[] {
+/** Namespaces that enforce less than restricted without saying why. */
+export function unexplainedNamespaceLevels(rendered: RenderedApps): string[] {
   return rendered.objects
-    .filter(({ object }) => object.kind === "Namespace" && (object.metadata.labels?.["pod-security.kubernetes.io/enforce"] ?? "privileged") === "privileged")
+    .filter(({ object }) => object.kind === "Namespace" && (object.metadata.labels?.["pod-security.kubernetes.io/enforce"] ?? "privileged") !== "restricted")
     .filter(({ object }) => !object.metadata.annotations?.[POD_SECURITY_REASON])
     .map(({ object }) => String(object.metadata.name));
 }
@@ -87,6 +87,62 @@ export function podSecurityProblems(rendered: RenderedApps): string[] {
     if (level === undefined) return [`${name}${where}: runs in namespace ${namespace}, which the stack does not create`];
     return podSecurityViolations(pod, level).map((violation) => `${name}${where} in namespace ${namespace} (enforce ${level}): ${violation}`);
   });
+}
+
+/** Pod Security levels from the strictest. */
+const LEVELS: readonly Level[] = ["restricted", "baseline", "privileged"];
+
+/** The strictest level that admits every one of the pods (`restricted` for none). */
+export function strictestLevel(pods: readonly PodSecuritySubject[]): Level {
+  return LEVELS.find((level) => pods.every((pod) => podSecurityViolations(pod, level).length === 0)) ?? "privileged";
+}
+
+export interface NamespacePodSecurity {
+  readonly namespace: string;
+  readonly enforced: Level;
+  /** The strictest level every pod of the namespace passes. */
+  readonly strictest: Level;
+  /** The pods (release/component) that fail a level stricter than `strictest`. */
+  readonly failingPods: string[];
+  /** What they fail, one line per violation. */
+  readonly violations: string[];
+  /** The namespace's `platform/pod-security-reason`. */
+  readonly reason?: string;
+}
+
+/** Each namespace the stack creates, the level it enforces, and the strictest level all its pods (ours and the charts') pass. */
+export function namespacePodSecurity(rendered: RenderedApps): NamespacePodSecurity[] {
+  const { manifests, charts } = stackPods(rendered);
+  const pods = [...manifests, ...charts];
+  const reasons = new Map(rendered.objects.filter(({ object }) => object.kind === "Namespace").map(({ object }) => [String(object.metadata.name), object.metadata.annotations?.[POD_SECURITY_REASON]]));
+  return [...namespaceLevels(rendered)].map(([namespace, enforced]) => {
+    const own = pods.filter((pod) => pod.namespace === namespace);
+    const strictest = strictestLevel(own.map(({ pod }) => pod));
+    const stricter = LEVELS.slice(0, LEVELS.indexOf(strictest));
+    const failing = own.filter(({ pod }) => stricter.some((level) => podSecurityViolations(pod, level).length > 0));
+    const violations = failing.flatMap(({ name, pod }) => stricter.flatMap((level) => podSecurityViolations(pod, level).map((violation) => `${name} fails ${level}: ${violation}`)));
+    return { namespace, enforced, strictest, failingPods: [...new Set(failing.map(({ name }) => name))], violations, reason: reasons.get(namespace) };
+  });
+}
+
+/**
+ * Namespaces whose enforced level is weaker than their pods allow (a level stricter than the pods
+ * allow is a Pod Security problem of those pods, `podSecurityProblems`).
+ */
+export function namespaceLevelProblems(rendered: RenderedApps): string[] {
+  return namespacePodSecurity(rendered)
+    .filter(({ enforced, strictest }) => LEVELS.indexOf(enforced) > LEVELS.indexOf(strictest))
+    .map(({ namespace, enforced, strictest }) => `namespace ${namespace} enforces ${enforced}, but every pod in it passes ${strictest}`);
+}
+
+/**
+ * Namespaces below restricted whose reason does not name each pod that fails restricted (by its
+ * component, the part after the release name).
+ */
+export function unnamedFailingPods(rendered: RenderedApps): string[] {
+  return namespacePodSecurity(rendered).flatMap(({ namespace, failingPods, reason }) =>
+    failingPods.filter((pod) => !(reason ?? "").includes(pod.split("/").slice(1).join("/") || pod)).map((pod) => `namespace ${namespace}: its reason does not name ${pod}, which fails restricted`),
+  );
 }
 
 /** Whether a list of tolerations lets a pod onto a node with this taint (k8s.io/api core/v1 toleration.go, ToleratesTaint). */
