@@ -22,6 +22,13 @@ export function workloadIdentityName(ctx: AzureContext, workload: WorkloadName):
  */
 export const MAX_FEDERATED_CREDENTIALS = 20;
 
+/** Throws when an identity would need more federated credentials than Entra ID accepts. */
+export function assertFederatedCredentialLimit(identityName: string, count: number): void {
+  if (count > MAX_FEDERATED_CREDENTIALS) {
+    throw new Error(`${identityName}: ${count} federated credentials, Entra ID accepts at most ${MAX_FEDERATED_CREDENTIALS} per identity`);
+  }
+}
+
 export interface AzureWorkloadIdentityProps {
   readonly ctx: AzureContext;
   readonly workload: WorkloadName;
@@ -64,9 +71,7 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
       resourceGroupName: ctx.resourceGroupName,
     });
     const subjects = identitySubjects(workload, ctx.env.cloud);
-    if (subjects.length > MAX_FEDERATED_CREDENTIALS) {
-      throw new Error(`${workloadIdentityName(ctx, workload)}: ${subjects.length} federated credentials, Entra ID accepts at most ${MAX_FEDERATED_CREDENTIALS} per identity`);
-    }
+    assertFederatedCredentialLimit(workloadIdentityName(ctx, workload), subjects.length);
     subjects.forEach((subject, index) => {
       const serviceAccount = subject.slice(subject.lastIndexOf(":") + 1);
       new FederatedIdentityCredential(this, index === 0 ? "federated-credential" : `federated-credential-${serviceAccount}`, {
