@@ -28,6 +28,12 @@ const environments = defaultEnvironments();
 const withUntrusted = (env: Environment) => env.apps.flatMap((app) => (APP_CATALOGUE[app.name].untrusted ? [app.name] : []));
 const cases = environments.filter((env) => withUntrusted(env).length > 0).map((env) => ({ name: env.name, cloud: env.cloud, env }));
 
+/** `value`, or a thrown error naming what is missing. */
+function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`not found: ${what}`);
+  return value;
+}
+
 const text = (value: unknown): string => (typeof value === "string" ? value : JSON.stringify(value ?? null));
 const references = (value: unknown, address: string): boolean => text(value).includes(`\${${address}.`);
 
@@ -67,7 +73,7 @@ const serviceAccount = (rendered: RenderedApps, namespace: string, name: string)
 
 describe.each(cases)("untrusted workloads in $name ($cloud)", ({ env }) => {
   const rendered = renderedApps(synthApps(env, environments));
-  const apps = withUntrusted(env).map((app) => ({ app, account: untrustedAccount(app, env.cloud)! }));
+  const apps = withUntrusted(env).map((app) => ({ app, account: found(untrustedAccount(app, env.cloud), `${app}'s untrusted account`) }));
 
   it.each(apps)("$app: the untrusted account exists without an automounted token, and carries the identity only where the catalogue says", ({ app, account }) => {
     const object = serviceAccount(rendered, account.namespace, account.serviceAccount)?.object;
@@ -104,11 +110,23 @@ describe.each(cases)("untrusted workloads in $name ($cloud)", ({ env }) => {
 });
 
 describe("the binding check rejects what would grant the untrusted account rights", () => {
-  const env = environments.find((candidate) => withUntrusted(candidate).includes("airflow"))!;
+  const env = found(
+    environments.find((candidate) => withUntrusted(candidate).includes("airflow")),
+    "a default environment with Airflow",
+  );
   const rendered = renderedApps(synthApps(env, environments));
-  const airflow = rendered.releases.find((release) => release.chart === "airflow")!;
-  const airbyteEnv = environments.find((candidate) => withUntrusted(candidate).includes("airbyte"))!;
-  const airbyte = renderedApps(synthApps(airbyteEnv, environments)).releases.find((release) => release.chart === "airbyte")!;
+  const airflow = found(
+    rendered.releases.find((release) => release.chart === "airflow"),
+    "the Airflow release",
+  );
+  const airbyteEnv = found(
+    environments.find((candidate) => withUntrusted(candidate).includes("airbyte")),
+    "a default environment with Airbyte",
+  );
+  const airbyte = found(
+    renderedApps(synthApps(airbyteEnv, environments)).releases.find((release) => release.chart === "airbyte"),
+    "the Airbyte release",
+  );
 
   it("the Airflow chart's own RBAC binds the task pods' account to the pod-launcher Role", () => {
     const values = { ...airflow.values, rbac: { create: true } };
@@ -168,8 +186,8 @@ function trustOf(infra: Infra, apps: SynthesizedStack, annotations: Readonly<Rec
   const roleArn = annotations["eks.amazonaws.com/role-arn"];
   if (roleArn !== undefined) {
     const name = roleArn.slice(roleArn.lastIndexOf("/") + 1);
-    const [id, role] = Object.entries(stack.resources("aws_iam_role")).find(([, block]) => block.name === name) ?? [];
-    return id === undefined ? undefined : { identity: `aws_iam_role.${id}`, subjects: awsTrustedSubjects(role!) };
+    const entry = Object.entries(stack.resources("aws_iam_role")).find(([, block]) => block.name === name);
+    return entry === undefined ? undefined : { identity: `aws_iam_role.${entry[0]}`, subjects: awsTrustedSubjects(entry[1]) };
   }
   const clientId = annotations["azure.workload.identity/client-id"];
   if (clientId !== undefined) {
