@@ -74,7 +74,8 @@ const AZURE: CloudFacts = {
     clusters: stack.all("azurerm_kubernetes_cluster").length,
     buckets: stack.all("azurerm_storage_container").length,
     databases: azurePrimaries(stack).length,
-    identities: Object.keys(stack.resources("azurerm_federated_identity_credential")).filter((id) => id.includes("identity-")).length,
+    // Identities with a federated credential (an app's has one per listed service account).
+    identities: new Set(Object.entries(stack.resources("azurerm_federated_identity_credential")).filter(([id]) => id.includes("identity-")).map(([, c]) => String(c.parent_id))).size,
   }),
   encryption: (stack) => {
     for (const account of stack.all("azurerm_storage_account")) expect(account).toMatchObject({ infrastructure_encryption_enabled: true, min_tls_version: "TLS1_2", https_traffic_only_enabled: true });
@@ -113,7 +114,12 @@ const GCP: CloudFacts = {
     clusters: stack.all("google_container_cluster").length,
     buckets: stack.all("google_storage_bucket").length,
     databases: gcpPrimaries(stack).length,
-    identities: Object.entries(stack.resources("google_service_account_iam_member")).filter(([id, m]) => id.includes("identity-") && m.role === "roles/iam.workloadIdentityUser").length,
+    // Google service accounts some Kubernetes service account may act as (an app's: one member per listed account).
+    identities: new Set(
+      Object.entries(stack.resources("google_service_account_iam_member"))
+        .filter(([id, m]) => id.includes("identity-") && m.role === "roles/iam.workloadIdentityUser")
+        .map(([, m]) => String(m.service_account_id)),
+    ).size,
   }),
   // At rest everything is encrypted with Google-managed keys (no switch to check); in transit
   // Cloud SQL only accepts TLS.

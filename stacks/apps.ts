@@ -13,7 +13,7 @@ import type { AppContext } from "../constructs/apps/types";
 import { AppWiring, weakestPodSecurity } from "../constructs/apps/wiring";
 import { Observability } from "../constructs/apps/observability";
 import { ClusterNetworkPolicies, createdNamespaces } from "../constructs/apps/network-policies";
-import { APP_CATALOGUE } from "../constructs/core/apps";
+import { APP_CATALOGUE, untrustedAccount } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
 import { metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";
@@ -73,13 +73,21 @@ export class AppsStack extends TerraformStack {
     const appsWiring: ITerraformDependable[] = [];
     for (const app of [monitoring, ...env.apps.filter((a) => a.name !== "monitoring")]) {
       const binding = app === monitoring && !listed ? NO_CLOUD_IDENTITY : services.workloadBinding(app.name);
-      const ctx = { ...this.appContext(env, app, services, binding), ...(app === monitoring ? { metricsLinks: links } : {}) };
+      const untrusted = untrustedAccount(app.name, env.cloud);
+      // The untrusted account carries the app's identity only where it needs it (APP_CATALOGUE).
+      const untrustedBinding = untrusted?.cloudIdentity ? binding : NO_CLOUD_IDENTITY;
+      const ctx = {
+        ...this.appContext(env, app, services, binding),
+        ...(untrusted ? { untrustedAccount: { serviceAccount: untrusted.serviceAccount, podLabels: untrustedBinding.podLabels } } : {}),
+        ...(app === monitoring ? { metricsLinks: links } : {}),
+      };
       const releases = APP_RENDERERS[ctx.app](ctx);
       const wiring = new AppWiring(this, `${ctx.app}-wiring`, {
         app: ctx.app,
         namespace: ctx.namespace,
         serviceAccount: ctx.serviceAccount,
         binding,
+        untrustedAccount: untrusted ? { name: untrusted.serviceAccount, binding: untrustedBinding } : undefined,
         database: ctx.database && app.database !== undefined ? { ...ctx.database, admin: services.adminCredentials(this.databaseSpec(env, app.database)) } : undefined,
         generatedSecrets: releases.flatMap((release) => release.generatedSecrets),
         namespaceRules: releases.flatMap((release) => release.namespaceRules ?? []),

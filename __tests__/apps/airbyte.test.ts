@@ -105,26 +105,29 @@ describe.each(CLOUD_CASES)("airbyte on $cloud (production: $production)", ({ clo
     expect(actual).toEqual(cloud === "aws" ? inS3 : inMinio);
   });
 
-  it("runs every pod, sync jobs included, as the platform's service account", () => {
-    expect(at(values, "global.serviceAccountName")).toBe(ctx.serviceAccount);
+  it("runs every component as the platform's service account and job pods as the untrusted one", () => {
+    // The chart's only use of global.serviceAccountName besides the per-component defaults is JOB_KUBE_SERVICEACCOUNT (templates/config/_jobs.tpl).
+    expect(at(values, "global.serviceAccountName")).toBe("airbyte-jobs");
+    expect(ctx.untrustedAccount?.serviceAccount).toBe("airbyte-jobs");
     expect(values.serviceAccount).toEqual({ create: false, name: ctx.serviceAccount });
     const components = Object.entries(chart.defaults)
-      .filter(([, section]) => isMap(section) && "serviceAccountName" in section)
+      .filter(([name, section]) => name !== "global" && isMap(section) && "serviceAccountName" in section)
       .map(([component]) => component);
     expect(components.length).toBeGreaterThan(10);
     expect(Object.fromEntries(components.map((component) => [component, at(values, `${component}.serviceAccountName`)]))).toEqual(
       Object.fromEntries(components.map((component) => [component, ctx.serviceAccount])),
     );
     const everyName = nodes(values).filter(({ path }) => path[path.length - 1] === "serviceAccountName").map(({ path, value }) => [path.join("."), value]);
-    expect(Object.fromEntries(everyName)).toEqual(Object.fromEntries(everyName.map(([path]) => [path, ctx.serviceAccount])));
+    expect(Object.fromEntries(everyName)).toEqual(Object.fromEntries(everyName.map(([path]) => [path, path === "global.serviceAccountName" ? "airbyte-jobs" : ctx.serviceAccount])));
   });
 
-  it("labels every running pod for the cloud identity", () => {
+  it("labels every running pod for the cloud identity, and job pods only where their account has it", () => {
     expect(runningComponents.length).toBeGreaterThanOrEqual(8);
     expect(Object.fromEntries(runningComponents.map((component) => [component, at(values, `${component}.podLabels`)]))).toEqual(
       Object.fromEntries(runningComponents.map((component) => [component, ctx.podLabels])),
     );
-    expect(at(values, "global.jobs.kube.labels")).toEqual(ctx.podLabels);
+    // Job pods reach storage with the identity on AWS only (MinIO elsewhere): no Azure workload identity label there.
+    expect(at(values, "global.jobs.kube.labels")).toEqual(cloud === "aws" ? ctx.podLabels : {});
   });
 
   it("serves the UI through a TLS ingress to the server", () => {
@@ -196,5 +199,6 @@ describe("airbyte checks that can fail", () => {
   it("refuses a context without a database or bucket", () => {
     expect(() => renderAirbyte({ ...ctx, database: undefined })).toThrow(/no database/);
     expect(() => renderAirbyte({ ...ctx, bucket: undefined })).toThrow(/no bucket/);
+    expect(() => renderAirbyte({ ...ctx, untrustedAccount: undefined })).toThrow(/no untrusted service account for job pods/);
   });
 });

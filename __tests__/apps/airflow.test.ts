@@ -89,17 +89,30 @@ describe.each(CLOUD_CASES)("airflow on $cloud (production: $production)", ({ clo
     expect(actual).toEqual({ remoteLogging: ["True", "True"], ...expected });
   });
 
-  it("runs every pod as the platform's service account, creating none", () => {
+  it("runs Airflow's own pods as the platform's service account and task pods as the untrusted one, creating none", () => {
     const platformAccount = { create: false, name: ctx.serviceAccount };
+    const tasksAccount = { create: false, name: ctx.untrustedAccount?.serviceAccount };
+    expect(tasksAccount.name).toBe("airflow-tasks");
     const components = Object.entries(chart.defaults)
       .filter(([, section]) => isMap(section) && isMap(section.serviceAccount))
       .map(([component]) => component);
     expect(components.length).toBeGreaterThan(10);
+    const expected = (component: string) => (component === "workers" ? tasksAccount : platformAccount);
     expect(Object.fromEntries(components.map((component) => [component, at(values, `${component}.serviceAccount`)]))).toEqual(
-      Object.fromEntries(components.map((component) => [component, platformAccount])),
+      Object.fromEntries(components.map((component) => [component, expected(component)])),
     );
     const everyAccount = nodes(values).filter(({ path }) => path[path.length - 1] === "serviceAccount").map(({ path, value }) => [path.join("."), value]);
-    expect(Object.fromEntries(everyAccount)).toEqual(Object.fromEntries(everyAccount.map(([path]) => [path, platformAccount])));
+    expect(Object.fromEntries(everyAccount)).toEqual(Object.fromEntries(everyAccount.map(([path]) => [path, expected(String(path).split(".")[0])])));
+  });
+
+  it("turns the chart's RBAC off and grants its Roles' rules to the platform's account alone", () => {
+    // chart/templates/rbac/pod-launcher-rolebinding.yaml binds the workers' account with the KubernetesExecutor.
+    expect(at(values, "rbac.create")).toBe(false);
+    const [release] = renderAirflow(ctx);
+    const granted = (release.namespaceRules ?? []).flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${resource}:${verb}`)));
+    // The scheduler launches and deletes task pods and reads their logs; the API server reads logs.
+    expect(granted).toEqual(expect.arrayContaining(["pods:create", "pods:delete", "pods:watch", "pods/log:get", "events:watch"]));
+    expect(granted.some((grant) => grant.startsWith("secrets"))).toBe(false);
   });
 
   it("labels every pod for the cloud identity", () => {
@@ -201,5 +214,6 @@ describe("airflow checks that can fail", () => {
   it("refuses a context without a database or bucket", () => {
     expect(() => renderAirflow({ ...ctx, database: undefined })).toThrow(/no database/);
     expect(() => renderAirflow({ ...ctx, bucket: undefined })).toThrow(/no bucket/);
+    expect(() => renderAirflow({ ...ctx, untrustedAccount: undefined })).toThrow(/no untrusted service account for task pods/);
   });
 });

@@ -14,15 +14,21 @@ describe("AWS workload identity", () => {
     ],
   });
 
-  it("gives each app a role only its own namespace/service account can assume", () => {
+  it("gives each app a role only its own namespace's listed service accounts can assume", () => {
     const trust = SynthesizedStack.policy(stack.find("aws_iam_role", "identity-airflow"), "assume_role_policy").Statement[0];
     expect(trust).toMatchObject({ Effect: "Allow", Action: "sts:AssumeRoleWithWebIdentity" });
-    const conditions = (trust.Condition as { StringEquals: Record<string, string> }).StringEquals;
+    const conditions = (trust.Condition as { StringEquals: Record<string, string | string[]> }).StringEquals;
     const values = Object.entries(conditions).map(([key, value]) => [key.slice(key.lastIndexOf(":")), value]);
+    // Airflow's task pods write their logs with the same role: exact names, StringEquals (a list is OR).
     expect(values).toEqual([
       [":aud", "sts.amazonaws.com"],
-      [":sub", "system:serviceaccount:airflow:airflow"],
+      [":sub", ["system:serviceaccount:airflow:airflow", "system:serviceaccount:airflow:airflow-tasks"]],
     ]);
+    const airbyte = SynthesizedStack.policy(stack.find("aws_iam_role", "identity-airbyte"), "assume_role_policy").Statement[0];
+    // Airbyte's job pods write state and logs to S3 themselves on AWS.
+    expect(Object.values((airbyte.Condition as { StringEquals: Record<string, unknown> }).StringEquals)).toContainEqual(["system:serviceaccount:airbyte:airbyte", "system:serviceaccount:airbyte:airbyte-jobs"]);
+    const metabase = SynthesizedStack.policy(stack.find("aws_iam_role", "identity-metabase"), "assume_role_policy").Statement[0];
+    expect(Object.values((metabase.Condition as { StringEquals: Record<string, unknown> }).StringEquals)).toContain("system:serviceaccount:metabase:metabase");
     expect(String((trust.Principal as { Federated: string }).Federated)).toMatch(/aws_iam_openid_connect_provider\./);
   });
 

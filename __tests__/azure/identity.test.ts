@@ -23,7 +23,7 @@ describe("Azure workload identity", () => {
   });
 
   it("trusts only the app's service account, through the cluster's OIDC issuer, for token exchange", () => {
-    const credential = stack.find("azurerm_federated_identity_credential", "identity-airflow");
+    const credential = stack.find("azurerm_federated_identity_credential", /^platform_identity-airflow_federated-credential_[A-F0-9]+$/);
     expect(credential).toMatchObject({
       subject: "system:serviceaccount:airflow:airflow",
       audience: ["api://AzureADTokenExchange"],
@@ -31,8 +31,13 @@ describe("Azure workload identity", () => {
       parent_id: expect.stringMatching(ref("azurerm_user_assigned_identity", "id", "identity-airflow")),
     });
     expect(stack.find("azurerm_federated_identity_credential", "identity-metabase").subject).toBe("system:serviceaccount:metabase:metabase");
-    // The three apps, and External Secrets (the infra stack adds it whenever apps run).
-    expect(stack.all("azurerm_federated_identity_credential")).toHaveLength(4);
+    // Airflow's task pods write their logs with the same identity: a second credential, a new resource beside the first.
+    const tasks = stack.find("azurerm_federated_identity_credential", /^platform_identity-airflow_federated-credential-airflow-tasks_[A-F0-9]+$/);
+    expect(tasks).toMatchObject({ subject: "system:serviceaccount:airflow:airflow-tasks", audience: ["api://AzureADTokenExchange"], parent_id: credential.parent_id, issuer: credential.issuer });
+    // Airbyte's job pods use the bundled MinIO on Azure: no credential for them.
+    expect(stack.all("azurerm_federated_identity_credential").map((c) => c.subject)).not.toContain("system:serviceaccount:airbyte:airbyte-jobs");
+    // The three apps, Airflow's task pods, and External Secrets (the infra stack adds it whenever apps run).
+    expect(stack.all("azurerm_federated_identity_credential")).toHaveLength(5);
   });
 
   it("grants read-write on the app's own container only", () => {

@@ -25,16 +25,21 @@ describe("GCP workload identity", () => {
     expect(appAccount("monitoring").account_id).toBe("identity-long-nm-monitoring");
   });
 
-  it("lets only the workload's own Kubernetes service account act as it", () => {
+  it("lets only the workload's own Kubernetes service accounts act as it (Airflow's task pods too; Airbyte's job pods use MinIO here)", () => {
     const bindings = stack.all("google_service_account_iam_member");
     expect(bindings.map((b) => b.member).sort()).toEqual([
       "serviceAccount:acme-data-test.svc.id.goog[airbyte/airbyte]",
+      "serviceAccount:acme-data-test.svc.id.goog[airflow/airflow-tasks]",
       "serviceAccount:acme-data-test.svc.id.goog[airflow/airflow]",
       "serviceAccount:acme-data-test.svc.id.goog[external-secrets/external-secrets]",
       "serviceAccount:acme-data-test.svc.id.goog[metabase/metabase]",
       "serviceAccount:acme-data-test.svc.id.goog[monitoring/prometheus]",
     ]);
-    const airflow = stack.find("google_service_account_iam_member", "identity-airflow");
+    // The first member keeps its address; the task pods' member is a new resource beside it.
+    const airflow = stack.find("google_service_account_iam_member", /^platform_identity-airflow_workload-identity-user_[A-F0-9]+$/);
+    const tasks = stack.find("google_service_account_iam_member", /^platform_identity-airflow_workload-identity-user-airflow-tasks_[A-F0-9]+$/);
+    expect(tasks.service_account_id).toBe(airflow.service_account_id);
+    expect(tasks.role).toBe("roles/iam.workloadIdentityUser");
     expect(airflow.role).toBe("roles/iam.workloadIdentityUser");
     expect(String(airflow.service_account_id)).toMatch(/google_service_account\.platform_identity-airflow_[A-F0-9]+\.name/);
     expect(airflow.depends_on).toContainEqual(expect.stringMatching(/^google_container_cluster\./));

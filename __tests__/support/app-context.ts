@@ -1,4 +1,4 @@
-import { APP_CATALOGUE, type AppName } from "../../constructs/core/apps";
+import { APP_CATALOGUE, untrustedAccount, type AppName } from "../../constructs/core/apps";
 import { parseEnvironment, type Cloud } from "../../constructs/core/spec";
 import { scaledResources } from "../../constructs/apps/scale";
 import type { AppBucket, AppContext } from "../../constructs/apps/types";
@@ -28,6 +28,7 @@ export function appContext(app: AppName, cloud: Cloud, production: boolean): App
   const env = parseEnvironment({ ...baseSpec(), name: production ? "live" : "test", production });
   const needs = APP_CATALOGUE[app];
   const size = production ? "medium" : "small";
+  const untrusted = untrustedAccount(app, cloud);
   return {
     env,
     app,
@@ -35,6 +36,7 @@ export function appContext(app: AppName, cloud: Cloud, production: boolean): App
     namespace: needs.namespace,
     serviceAccount: needs.serviceAccount,
     podLabels: POD_LABELS[cloud],
+    ...(untrusted ? { untrustedAccount: { serviceAccount: untrusted.serviceAccount, podLabels: untrusted.cloudIdentity ? POD_LABELS[cloud] : {} } } : {}),
     database: needs.database
       ? { host: `${app}-db.internal.example`, port: 5432, name: app, user: app, secretName: `${app}-database` }
       : undefined,

@@ -10,8 +10,11 @@
  *   key), and the platform issues neither (the Azure account has shared keys disabled). Until
  *   upstream supports Workload Identity there, Airbyte's state and logs stay in the cluster on
  *   those clouds, on one MinIO volume.
- * - One Kubernetes service account, created by the platform with the cloud identity's
- *   annotations, for every pod including the sync job pods.
+ * - Two Kubernetes service accounts, created by the platform: the platform's (`ctx.serviceAccount`,
+ *   with the chart's Role) for Airbyte's own services, and the untrusted one
+ *   (`ctx.untrustedAccount`) for the job pods the workload launcher starts (replication, check,
+ *   discover, spec), which run third-party connector images: no Kubernetes rights, no automounted
+ *   token, and the bucket identity only on AWS, where those pods write to S3 themselves.
  */
 import type {
   AppBucket,
@@ -177,6 +180,7 @@ const serverRouting = (ingress: AppIngress) => ({
 
 function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket): Record<string, unknown> {
   const { global: globalStorage, minio } = storage(ctx, bucket);
+  const untrusted = required(ctx.untrustedAccount, missing("untrusted service account for job pods"));
   const components: Record<string, Record<string, unknown>> = {};
   for (const name of ALL_COMPONENTS) components[name] = { serviceAccountName: ctx.serviceAccount };
   const running = (name: keyof typeof BASE_RESOURCES) => ({ podLabels: identityPodLabels(ctx), resources: ctx.resources(BASE_RESOURCES[name]) });
@@ -201,7 +205,17 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
 
   return {
     global: {
-      serviceAccountName: ctx.serviceAccount,
+      /**
+       * Only the job pods' account: every component above names its own, which the templates
+       * prefer (`default .Values.global.serviceAccountName .Values.<component>.serviceAccountName`),
+       * and the chart writes this value, and nothing else, into JOB_KUBE_SERVICEACCOUNT
+       * (airbyte 2.2.0 package, templates/config/_jobs.tpl "airbyte.jobs.kube.serviceAccount"),
+       * which the workload launcher gives every pod it creates (airbyte-platform
+       * airbyte-workload-launcher/src/main/resources/application.yml
+       * `airbyte.worker.job.kubernetes.serviceAccount: ${JOB_KUBE_SERVICEACCOUNT}`, used by
+       * pods/factories/ReplicationPodFactory.kt and ConnectorPodFactory.kt).
+       */
+      serviceAccountName: untrusted.serviceAccount,
       ...(ctx.ingress ? { airbyteUrl: `https://${ctx.ingress.host}` } : {}),
       /**
        * The platform's database and role. Temporal's auto-setup also creates the databases
@@ -230,8 +244,11 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
        * admin password and drop the data plane credentials.
        */
       auth: { managedSecretName: AIRBYTE_AUTH_SECRET, secretCreationEnabled: true },
-      /** Sync job pods: same service account (set above), same identity labels; batch work Airbyte retries, so spot is fine. */
-      jobs: { kube: { labels: identityPodLabels(ctx), tolerations: spotTolerations(ctx) } },
+      /**
+       * Job pods: the untrusted account (set above) and the labels its identity needs (none where
+       * it has no identity); batch work Airbyte retries, so spot is fine.
+       */
+      jobs: { kube: { labels: { ...untrusted.podLabels }, tolerations: spotTolerations(ctx) } },
       /** No usage analytics sent to Airbyte (Segment) from a company's data platform. */
       tracking: { enabled: false },
       /**
@@ -251,7 +268,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      * RoleBinding, so the platform must grant this account, in the release namespace:
      * configmaps, endpoints, jobs, pods, pods/log, pods/exec, pods/attach and secrets, with get,
      * list, watch, create, update, patch, delete (the chart's own Role; pods for sync jobs,
-     * secrets for the bootloader's auth Secret and the jobs' connector configuration).
+     * secrets for the bootloader's auth Secret and the jobs' connector configuration). It grants
+     * them to the platform's account only: never to the job pods' account.
      */
     serviceAccount: platformServiceAccount(ctx),
     postgresql: { enabled: false },

@@ -8,8 +8,11 @@
  *   chart's bundled PostgreSQL and PgBouncer are off.
  * - Task logs in the app's bucket (S3, GCS or Azure Blob), written with the pod's cloud identity:
  *   no storage key anywhere.
- * - One Kubernetes service account, created by the platform with the cloud identity's annotations,
- *   for every pod (scheduler, API server, triggerer, DAG processor, task pods, jobs, statsd).
+ * - Two Kubernetes service accounts, created by the platform with the cloud identity's annotations:
+ *   the platform's (`ctx.serviceAccount`) for Airflow's own pods (scheduler, API server, triggerer,
+ *   DAG processor, jobs, statsd), with the chart's pod-launcher and log-reader rights; and the
+ *   untrusted one (`ctx.untrustedAccount`) for task pods, which run user code: no Kubernetes
+ *   rights, no API token, only the identity's bucket access for their logs.
  * - The Fernet key, API secret key and JWT secret come from secrets the platform generates once in
  *   the cluster, never from the chart (which would put them in the release and could change them).
  *
@@ -25,6 +28,7 @@ import type {
   AppRenderer,
   ChartRef,
   GeneratedSecret,
+  NamespaceRule,
   Resources,
 } from "./types";
 import { DATA_QUALITY_STATSD_MAPPINGS } from "./observability/metrics";
@@ -171,6 +175,23 @@ function remoteLogging(bucket: AppBucket): RemoteLogging {
 /** The error message for a context without `what`. */
 const missing = (what: string) => `airflow: the app context has no ${what}; Airflow needs one (see APP_CATALOGUE).`;
 
+/**
+ * The chart's Roles, which `rbac.create: false` drops, granted by the platform to the platform's
+ * account alone. The chart cannot keep task pods out of them: with the KubernetesExecutor its
+ * pod-launcher RoleBinding names the scheduler's, the triggerer's AND the workers' service account
+ * (apache/airflow helm-chart 1.19.0 chart/templates/rbac/pod-launcher-rolebinding.yaml,
+ * `$workerLaunchExecutors` includes KubernetesExecutor), and a task pod is a worker. Rules copied
+ * from chart/templates/rbac/pod-launcher-role.yaml (scheduler, triggerer: start, watch and delete
+ * task pods, read their logs and events) and pod-log-reader-role.yaml (API server: task logs of
+ * running pods); job-launcher-role.yaml is off by default (`allowJobLaunching: false`).
+ */
+const AIRFLOW_NAMESPACE_RULES: readonly NamespaceRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["create", "list", "get", "patch", "watch", "delete"] },
+  { apiGroups: [""], resources: ["pods/log"], verbs: ["get", "list"] },
+  { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
+];
+
 /** `ingress.apiServer`: the Airflow 3 UI and REST API are served by the API server. */
 const apiServerRouting = (ingress: AppIngress) => ({
   path: "/",
@@ -186,6 +207,7 @@ const STATSD_UID = 65534;
 
 function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket): Record<string, unknown> {
   const logs = remoteLogging(bucket);
+  const untrusted = required(ctx.untrustedAccount, missing("untrusted service account for task pods"));
   /** Every pod runs as the platform's service account; the chart creates none. */
   const serviceAccount = platformServiceAccount(ctx);
   const resources = (component: keyof typeof BASE_RESOURCES) => ctx.resources(BASE_RESOURCES[component]);
@@ -206,6 +228,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
 
   return {
     executor: "KubernetesExecutor",
+    /** The platform grants the chart's Roles to the platform's account only (AIRFLOW_NAMESPACE_RULES). */
+    rbac: { create: false },
     /** Labels on every object and pod, task pods included (Azure Workload Identity needs one). */
     labels: identityPodLabels(ctx),
 
@@ -240,8 +264,13 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      */
     triggerer: { ...highlyAvailable("triggerer"), logGroomerSidecar, persistence: { enabled: false }, tolerations },
     dagProcessor: { ...highlyAvailable("dagProcessor"), logGroomerSidecar, tolerations },
-    /** With the KubernetesExecutor these settings shape each task pod. */
-    workers: { serviceAccount, resources: resources("workers"), tolerations },
+    /**
+     * With the KubernetesExecutor these settings shape each task pod. Task pods run user code, so
+     * they run as the untrusted account (files/pod-template-file.kubernetes-helm-yaml:
+     * `serviceAccountName: worker.serviceAccountName`, i.e. `workers.serviceAccount.name` with
+     * `create: false`); the template sets no automountServiceAccountToken, so the account's `false` holds.
+     */
+    workers: { serviceAccount: { create: false, name: untrusted.serviceAccount }, resources: resources("workers"), tolerations },
     /** Airflow 2's web server: not deployed for Airflow 3, set so no account is ever created. */
     webserver: { serviceAccount },
     /**
@@ -317,8 +346,10 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
  * - the release is installed with Helm's wait for Jobs, so it completes only once the
  *   migrations have run;
  * - the service account's cloud identity can read and write the bucket.
- * The chart still creates its Roles and RoleBindings (pod launching, pod logs) for that service
- * account: with one account, task pods may launch pods too.
+ * - the untrusted account `ctx.untrustedAccount` exists, with no Role bound to it and the
+ *   identity's annotations (task logs go to the bucket);
+ * - the chart's pod-launcher and log-reader rights (AIRFLOW_NAMESPACE_RULES) are granted to the
+ *   platform's account, since the chart's own RBAC is off.
  */
 export const renderAirflow: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
   const database = required(ctx.database, missing("database"));
@@ -330,6 +361,7 @@ export const renderAirflow: AppRenderer = (ctx: AppContext): readonly AppRelease
       contract: AIRFLOW_CHART_CONTRACT,
       values: renderValues(ctx, database, bucket),
       generatedSecrets: [AIRFLOW_GENERATED_KEYS, AIRFLOW_ADMIN_PASSWORD],
+      namespaceRules: AIRFLOW_NAMESPACE_RULES,
     },
   ];
 };

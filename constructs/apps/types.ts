@@ -82,6 +82,13 @@ export interface AppContext {
   readonly serviceAccount: string;
   /** Labels pods need for the cloud identity (Azure: `azure.workload.identity/use`). */
   readonly podLabels: Readonly<Record<string, string>>;
+  /**
+   * The service account the app's untrusted pods (connectors, task code) must run as
+   * (APP_CATALOGUE `untrusted`): the platform creates it with no Kubernetes rights and no
+   * automounted token, so charts must never bind a Role to it. `podLabels` are what those pods
+   * need for the cloud identity, empty where the account has none.
+   */
+  readonly untrustedAccount?: { readonly serviceAccount: string; readonly podLabels: Readonly<Record<string, string>> };
   readonly database?: AppDatabase;
   readonly bucket?: AppBucket;
   readonly ingress?: AppIngress;

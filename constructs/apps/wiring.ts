@@ -58,6 +58,11 @@ export interface AppWiringProps {
   readonly namespace: string;
   readonly serviceAccount: string;
   readonly binding: WorkloadBinding;
+  /**
+   * The account of the app's untrusted pods (APP_CATALOGUE `untrusted`), with the cloud identity's
+   * binding where it has one. No Role names it, and its token is not automounted.
+   */
+  readonly untrustedAccount?: { readonly name: string; readonly binding: WorkloadBinding };
   /** The app's database, and where the admin credential of its server is kept. */
   readonly database?: AppDatabase & { readonly admin: { readonly username: SecretRef | string; readonly password: SecretRef } };
   readonly generatedSecrets: readonly GeneratedSecret[];
@@ -116,6 +121,22 @@ export class AppWiring extends Construct {
       },
       dependsOn: [this.namespace],
     });
+    const untrusted = props.untrustedAccount;
+    const untrustedAccount =
+      untrusted &&
+      new ServiceAccountV1(this, "untrusted-service-account", {
+        metadata: {
+          name: untrusted.name,
+          namespace,
+          annotations: { ...untrusted.binding.serviceAccountAnnotations },
+          labels: { ...untrusted.binding.podLabels },
+        },
+        // Connector and task code never calls the Kubernetes API; the cloud identity's token comes
+        // from the identity webhook's own projected volume (EKS, AKS) or GKE's metadata server.
+        automountServiceAccountToken: false,
+        dependsOn: [this.namespace],
+      });
+    const accounts = untrustedAccount ? [account, untrustedAccount] : [account];
     this.manifests = [
       ...props.generatedSecrets.flatMap((secret) => generatedSecretManifests(namespace, secret)),
       ...(props.database ? databaseManifests(app, namespace, props.database, props.spotTolerations) : []),
@@ -128,7 +149,7 @@ export class AppWiring extends Construct {
         }),
     );
     // Without manifests of its own, the app still waits for what the wiring would have waited for.
-    this.ready = this.manifests.length > 0 ? [account, ...privileged] : [account, ...privileged, ...props.dependsOn];
+    this.ready = this.manifests.length > 0 ? [...accounts, ...privileged] : [...accounts, ...privileged, ...props.dependsOn];
     if (this.manifests.length > 0) {
       const wiring = new ManifestsRelease(this, "wiring", {
         name: `${app}-wiring`,

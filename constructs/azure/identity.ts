@@ -3,7 +3,7 @@ import type { ITerraformDependable } from "cdktf";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
-import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
+import { identitySubjects, WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
 import type { IWorkloadIdentity } from "../core/interfaces";
 import type { AzureContext } from "./context";
 
@@ -15,6 +15,20 @@ export function workloadIdentityName(ctx: AzureContext, workload: WorkloadName):
   return ctx.name("app", workload);
 }
 
+/**
+ * Entra ID accepts at most 20 federated identity credentials on one user-assigned managed identity
+ * (Microsoft Entra Workload ID docs, "Considerations": "A maximum of 20 federated identity
+ * credentials can be added to an application or user-assigned managed identity").
+ */
+export const MAX_FEDERATED_CREDENTIALS = 20;
+
+/** Throws when an identity would need more federated credentials than Entra ID accepts. */
+export function assertFederatedCredentialLimit(identityName: string, count: number): void {
+  if (count > MAX_FEDERATED_CREDENTIALS) {
+    throw new Error(`${identityName}: ${count} federated credentials, Entra ID accepts at most ${MAX_FEDERATED_CREDENTIALS} per identity`);
+  }
+}
+
 export interface AzureWorkloadIdentityProps {
   readonly ctx: AzureContext;
   readonly workload: WorkloadName;
@@ -23,9 +37,15 @@ export interface AzureWorkloadIdentityProps {
 }
 
 /**
- * The cloud identity of one app: a user-assigned managed identity with one federated credential
- * trusting only the cluster's OIDC issuer, audience `api://AzureADTokenExchange` and subject
- * `system:serviceaccount:<namespace>:<serviceAccount>` from the app catalogue. No secret or
+ * The cloud identity of one app: a user-assigned managed identity with one federated credential per
+ * trusted service account (`identitySubjects`: the app's own, and its untrusted account where that
+ * needs the identity), each trusting only the cluster's OIDC issuer, audience
+ * `api://AzureADTokenExchange` and that exact subject. The first keeps its address
+ * (`federated-credential`); a further one is a new resource, never a replacement (azurerm v4.55.0
+ * replaces a credential only on name, parent_id, resource_group_name: scripts/provider-rules), and
+ * the provider creates the credentials of one identity one at a time (locks.ByID(parentId) in
+ * internal/services/managedidentity/federated_identity_credential_resource.go), as Entra ID refuses
+ * concurrent writes under one identity. No secret or
  * certificate exists. Roles are assigned per resource (a bucket's container, a Key Vault secret,
  * a DNS zone), never on the environment's resource group or the subscription. The app's pods also need the label
  * `azure.workload.identity/use: "true"` for the webhook to inject the token.
@@ -50,13 +70,18 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
       location: ctx.location,
       resourceGroupName: ctx.resourceGroupName,
     });
-    new FederatedIdentityCredential(this, "federated-credential", {
-      name: `${ctx.name("cluster")}-${needs.namespace}-${needs.serviceAccount}`,
-      resourceGroupName: ctx.resourceGroupName,
-      parentId: this.identity.id,
-      issuer: props.oidcIssuerUrl,
-      subject: `system:serviceaccount:${needs.namespace}:${needs.serviceAccount}`,
-      audience: [WORKLOAD_IDENTITY_AUDIENCE],
+    const subjects = identitySubjects(workload, ctx.env.cloud);
+    assertFederatedCredentialLimit(workloadIdentityName(ctx, workload), subjects.length);
+    subjects.forEach((subject, index) => {
+      const serviceAccount = subject.slice(subject.lastIndexOf(":") + 1);
+      new FederatedIdentityCredential(this, index === 0 ? "federated-credential" : `federated-credential-${serviceAccount}`, {
+        name: `${ctx.name("cluster")}-${needs.namespace}-${serviceAccount}`,
+        resourceGroupName: ctx.resourceGroupName,
+        parentId: this.identity.id,
+        issuer: props.oidcIssuerUrl,
+        subject,
+        audience: [WORKLOAD_IDENTITY_AUDIENCE],
+      });
     });
     this.serviceAccountAnnotations = { "azure.workload.identity/client-id": this.identity.clientId };
   }

@@ -3,14 +3,23 @@
  * releases live in `constructs/apps/`; this catalogue is what the spec and the cloud identity
  * layer need to know about them.
  */
+import type { Cloud } from "./spec";
+
 export const APP_NAMES = ["airflow", "airbyte", "datahub", "metabase", "grafana", "monitoring"] as const;
 export type AppName = (typeof APP_NAMES)[number];
 
 export interface AppNeeds {
   /** Kubernetes namespace the app's release is installed into. */
   readonly namespace: string;
-  /** Kubernetes service account the app's pods run as; its cloud identity is bound to it alone. */
+  /** Kubernetes service account the app's own pods run as; its cloud identity trusts it (and `untrusted` where listed). */
   readonly serviceAccount: string;
+  /**
+   * The service account the app's untrusted code runs under (third-party connectors, user task
+   * code): created by the platform with no Kubernetes rights and no automounted API token. The
+   * app's cloud identity also trusts it on the clouds in `cloudIdentityOn`, where that code must
+   * reach the app's bucket itself; elsewhere it has no cloud identity at all.
+   */
+  readonly untrusted?: UntrustedAccount;
   /** The app keeps its metadata in PostgreSQL. */
   readonly database: boolean;
   /** What the app keeps in object storage, when it needs a bucket. */
@@ -23,18 +32,36 @@ export interface AppNeeds {
   readonly companionDatabases?: readonly CompanionDatabase[];
 }
 
+export interface UntrustedAccount {
+  readonly serviceAccount: string;
+  /** What runs under it, for messages and the README. */
+  readonly runs: string;
+  /** Clouds on which the untrusted pods write to the app's bucket with the app's cloud identity. */
+  readonly cloudIdentityOn: readonly Cloud[];
+}
+
 export interface CompanionDatabase {
   readonly name: string;
   readonly extensions: readonly string[];
 }
 
 export const APP_CATALOGUE: Readonly<Record<AppName, AppNeeds>> = {
-  airflow: { namespace: "airflow", serviceAccount: "airflow", database: true, bucket: "task logs" },
+  airflow: {
+    namespace: "airflow",
+    serviceAccount: "airflow",
+    database: true,
+    bucket: "task logs",
+    // Task pods upload their own logs to the bucket (remote logging) on every cloud.
+    untrusted: { serviceAccount: "airflow-tasks", runs: "task pods (user DAG code)", cloudIdentityOn: ["aws", "azure", "gcp"] },
+  },
   airbyte: {
     namespace: "airbyte",
     serviceAccount: "airbyte",
     database: true,
     bucket: "state and logs",
+    // Replication and connector pods write logs, state and output to storage: S3 through the
+    // identity on AWS; the bundled MinIO with a generated key on Azure and GCP (constructs/apps/airbyte.ts).
+    untrusted: { serviceAccount: "airbyte-jobs", runs: "sync, check, discover and spec pods (third-party connectors)", cloudIdentityOn: ["aws"] },
     // Temporal's databases; its advanced-visibility schema creates btree_gin
     // (temporalio/temporal schema/postgresql/v12/visibility/versioned/v1.2/advanced_visibility.sql).
     companionDatabases: [
@@ -47,6 +74,12 @@ export const APP_CATALOGUE: Readonly<Record<AppName, AppNeeds>> = {
   grafana: { namespace: "grafana", serviceAccount: "grafana", database: true },
   monitoring: { namespace: "monitoring", serviceAccount: "prometheus", database: false },
 };
+
+/** The untrusted account of an app, or undefined; with `cloudIdentity` true where the app's identity trusts it on `cloud`. */
+export function untrustedAccount(app: AppName, cloud: Cloud): (UntrustedAccount & { readonly namespace: string; readonly cloudIdentity: boolean }) | undefined {
+  const { namespace, untrusted } = APP_CATALOGUE[app];
+  return untrusted && { ...untrusted, namespace, cloudIdentity: untrusted.cloudIdentityOn.includes(cloud) };
+}
 
 /** The PostgreSQL extensions the apps on one database need, sorted. */
 export function databaseExtensions(apps: readonly { readonly name: AppName; readonly database?: string }[], database: string): string[] {
@@ -65,10 +98,26 @@ export type AddonName = (typeof ADDON_NAMES)[number];
 /** Anything that runs under its own cloud identity: an app or a platform add-on. */
 export type WorkloadName = AppName | AddonName;
 
-/** The Kubernetes service account of every workload; its cloud identity trusts it alone. */
+/** The Kubernetes service account of every workload; its cloud identity trusts it (see {@link identitySubjects}). */
 export const WORKLOAD_ACCOUNTS: Readonly<Record<WorkloadName, { readonly namespace: string; readonly serviceAccount: string }>> = {
   ...APP_CATALOGUE,
   "external-secrets": { namespace: "external-secrets", serviceAccount: "external-secrets" },
   "external-dns": { namespace: "external-dns", serviceAccount: "external-dns" },
   "monitoring-secrets": { namespace: "monitoring", serviceAccount: "monitoring-secrets" },
 };
+
+/**
+ * The Kubernetes service accounts (`system:serviceaccount:<namespace>:<name>`) a workload's cloud
+ * identity trusts on `cloud`: its own, and its app's untrusted account where that needs the
+ * identity. Exact names only, never a pattern; every cloud's identity trusts exactly these.
+ */
+export function identitySubjects(workload: WorkloadName, cloud: Cloud): string[] {
+  const { namespace, serviceAccount } = WORKLOAD_ACCOUNTS[workload];
+  const untrusted = workload in APP_CATALOGUE ? untrustedAccount(workload as AppName, cloud) : undefined;
+  return [serviceAccount, ...(untrusted?.cloudIdentity ? [untrusted.serviceAccount] : [])].map((name) => serviceAccountSubject(namespace, name));
+}
+
+/** The subject of a Kubernetes service account's tokens. */
+export function serviceAccountSubject(namespace: string, serviceAccount: string): string {
+  return `system:serviceaccount:${namespace}:${serviceAccount}`;
+}

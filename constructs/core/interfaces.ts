@@ -17,7 +17,10 @@ export interface ICluster {
   readonly endpoint: string;
 }
 
-/** A cloud identity bound to exactly one Kubernetes service account, with no static keys. */
+/**
+ * A cloud identity bound to its workload's Kubernetes service account (and, for an app, its
+ * untrusted account where that needs it: `identitySubjects`), by exact name, with no static keys.
+ */
 export interface IWorkloadIdentity {
   readonly workload: WorkloadName;
   readonly namespace: string;

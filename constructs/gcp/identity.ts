@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
-import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
+import { identitySubjects, WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
 import type { IWorkloadIdentity } from "../core/interfaces";
 import type { GcpCluster } from "./cluster";
 import type { GcpContext } from "./context";
@@ -34,10 +34,12 @@ export function workloadAccountEmail(ctx: GcpContext, workload: WorkloadName): s
 
 /**
  * The cloud identity of one workload (an app or an add-on): a Google service account
- * (`workloadAccountId`) that only the workload's
- * Kubernetes service account can act as (`roles/iam.workloadIdentityUser` for
- * `serviceAccount:<project>.svc.id.goog[<namespace>/<name>]`), with no keys and no project-wide
- * roles. Access is added resource by resource, e.g. `bucket.grantReadWrite(identity)`.
+ * (`workloadAccountId`) that only the workload's Kubernetes service accounts can act as
+ * (`roles/iam.workloadIdentityUser` for `serviceAccount:<project>.svc.id.goog[<namespace>/<name>]`,
+ * one member per `identitySubjects` entry: its own account, and its app's untrusted account where
+ * that needs the identity), with no keys and no project-wide roles. The first member keeps its
+ * address; a further one is a new google_service_account_iam_member (a create, not a replacement
+ * of the first). Access is added resource by resource, e.g. `bucket.grantReadWrite(identity)`.
  */
 export class GcpWorkloadIdentity extends Construct implements IWorkloadIdentity {
   /** The Google service account the app acts as. */
@@ -60,12 +62,15 @@ export class GcpWorkloadIdentity extends Construct implements IWorkloadIdentity 
       dependsOn: ctx.apis.needed("iam", "iamCredentials"),
     });
     this.member = this.googleServiceAccount.member;
-    new ServiceAccountIamMember(this, "workload-identity-user", {
-      serviceAccountId: this.googleServiceAccount.name,
-      role: "roles/iam.workloadIdentityUser",
-      member: `serviceAccount:${ctx.workloadPool}[${needs.namespace}/${needs.serviceAccount}]`,
-      // The project's identity pool exists once a cluster with Workload Identity does.
-      dependsOn: [cluster.cluster],
+    identitySubjects(workload, ctx.env.cloud).forEach((subject, index) => {
+      const serviceAccount = subject.slice(subject.lastIndexOf(":") + 1);
+      new ServiceAccountIamMember(this, index === 0 ? "workload-identity-user" : `workload-identity-user-${serviceAccount}`, {
+        serviceAccountId: this.googleServiceAccount.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: `serviceAccount:${ctx.workloadPool}[${needs.namespace}/${serviceAccount}]`,
+        // The project's identity pool exists once a cluster with Workload Identity does.
+        dependsOn: [cluster.cluster],
+      });
     });
     this.serviceAccountAnnotations = { [WORKLOAD_IDENTITY_ANNOTATION]: this.googleServiceAccount.email };
   }

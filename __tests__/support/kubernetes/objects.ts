@@ -67,6 +67,7 @@ const TERRAFORM_FIELDS: Readonly<Record<string, string>> = {
   reclaim_policy: "reclaimPolicy",
   volume_binding_mode: "volumeBindingMode",
   allow_volume_expansion: "allowVolumeExpansion",
+  automount_service_account_token: "automountServiceAccountToken",
 };
 
 /** The manifests chart is a local asset; every other release names an upstream chart. */
