@@ -200,7 +200,7 @@ const CHANGES: Readonly<Record<string, Change>> = {
     change: (b, s) =>
       addResource("helm_release", { values: [JSON.stringify({ manifests: [{ kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: (b.metadata as Block).name }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } }] })] })(b, s),
   },
-  "https-redirect#0": { pick: (b) => b.chart === "traefik", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), ports: { web: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } } } })]) },
+  "https-redirect#0": { pick: (b) => b.chart === "traefik", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), ports: { web: { http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } } } } })]) },
   "database-ha#0": { pick: primary, change: (b) => set(b, "multi_az", false) },
   "database-ha#1": { pick: primary, change: (b) => delete b.high_availability },
   "database-ha#2": { pick: primary, change: (b) => set(b, "settings.availability_type", "ZONAL") },

@@ -1,13 +1,17 @@
 import { PLACEHOLDER } from "../../apps/observability/secrets";
 import { asList, at, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
-/** Pod Security Standards levels (k8s.io/pod-security-admission v0.31, api/constants.go). */
+/** Pod Security Standards levels and the enforce label (k8s.io/pod-security-admission v0.31.0 api/constants.go: Level*, EnforceLevelLabel). */
 const LEVELS = ["privileged", "baseline", "restricted"];
 const ENFORCE = "pod-security.kubernetes.io/enforce";
 /** Why a namespace runs privileged pods; the platform's own annotation, required with `privileged`. */
 const PRIVILEGED_REASON = "platform/pod-security-reason";
 
-/** A chart version Helm resolves to exactly one release: `1.2.3` (no range, no `latest`). */
+/**
+ * A chart version Helm resolves to exactly one release: `1.2.3`. Helm treats `version` as a semver
+ * constraint (helm v3.19.5 pkg/repo/index.go `IndexFile.Get`: `semver.NewConstraint(version)`,
+ * "*" when empty), so `^1.2`, `~1.2.3` or nothing install whatever is newest.
+ */
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
 /** Keys whose value is the credential itself (not the name of a Secret or a key in one). */
@@ -141,14 +145,23 @@ export const KUBERNETES: readonly Rule[] = [
     id: "https-redirect",
     pack: "kubernetes",
     title: "The ingress controller redirects HTTP to HTTPS",
-    fix: "redirect Traefik's web entry point to websecure (ports.web.redirections.entryPoint.to)",
+    fix: "redirect Traefik's web entry point to websecure (ports.web.http.redirections.entryPoint: { to: websecure, scheme: https, permanent: true })",
     checks: [
       {
         cloud: "any",
         kind: "apps",
         types: ["helm_release"],
-        check: (release) =>
-          release.chart !== "traefik" || releaseValues(release).some((values) => at(values, "ports.web.redirections.entryPoint.to") === "websecure") ? [] : ["ports.web.redirections.entryPoint.to is not websecure"],
+        // traefik-helm-chart v41.3.0 traefik/templates/_podtemplate.tpl: `with $config.http` ->
+        // `with (.redirections).entryPoint` renders --entryPoints.web.http.redirections.entryPoint.to
+        // from ports.web.http.redirections.entryPoint.to (an entry point key of `ports`), and
+        // fails the chart when the target has TLS and `scheme` is set to anything but https.
+        check: (release) => {
+          if (release.chart !== "traefik") return [];
+          const redirect = releaseValues(release).map((values) => at(values, "ports.web.http.redirections.entryPoint")).find((value) => value !== undefined);
+          if (at(redirect, "to") !== "websecure") return ["ports.web.http.redirections.entryPoint.to is not websecure"];
+          const scheme = at(redirect, "scheme");
+          return scheme === undefined || scheme === "https" ? [] : [`ports.web.http.redirections.entryPoint.scheme is ${String(scheme)}`];
+        },
         pending: "issue 11: Traefik HTTP to HTTPS redirect (NP helper)",
       },
     ],
