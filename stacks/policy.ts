@@ -75,8 +75,10 @@ export function enforcePolicies(app: App, envs: readonly Environment[], sourceOf
   for (const [stack, json] of synthesized) {
     const suppressed = results.get(stack)?.suppressed ?? [];
     const recorded: StackJson = suppressed.length === 0 ? json : { ...json, "//": { ...json["//"], policy: { suppressed: suppressed.map(({ rule, resource, reason, problems }) => ({ rule, resource, reason, problems })) } } };
-    // app.synth() would compute the same JSON again: it writes the one checked here.
+    // app.synth() would prepare the stack and compute the same JSON again: it writes the one
+    // checked here (the stack was prepared above; preparing adds cross-stack outputs once).
     stack.toTerraform = () => recorded;
+    stack.prepareStack = () => undefined;
   }
 }
 
