@@ -15,6 +15,9 @@ import { credentialLiterals } from "../constructs/policies/packs/kubernetes";
 import { CLOUDS, parseEnvironment, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments, environmentSource } from "../environments";
 import { AppsStack } from "../stacks/apps";
+import { GitopsStack } from "../stacks/gitops";
+import { parseGitops } from "../constructs/core/gitops";
+import { gitops } from "../environments/gitops";
 import { InfraStack } from "../stacks/infra";
 import { specChecks, synthesize } from "../stacks/app";
 
@@ -39,6 +42,15 @@ const cases: Case[] = CLOUDS.flatMap((cloud) =>
       return { label: `${env.name} on ${cloud}`, cloud, env, stacks: [infra, ...apps] };
     }),
 );
+
+// The gitops stack of the default environments, as `npm run synth` builds it.
+const gitopsJson = JSON.parse(Testing.synth(new GitopsStack(Testing.app(), parseGitops(gitops), defaults))) as StackJson;
+
+describe("the policy pack on the gitops stack", () => {
+  it("passes every enabled rule", () => {
+    expect(checkStack(gitopsJson, { stackName: "gitops", kind: "gitops" }).violations.map((v) => `${v.resource}: ${v.rule.id}: ${v.problem}`)).toEqual([]);
+  });
+});
 
 describe.each(cases.map((c) => [c.label, c] as const))("the policy pack on %s", (_label, { env, stacks }) => {
   it.each(stacks.map((s) => [s.name, s] as const))("%s passes every enabled rule", (_name, stack) => {
@@ -222,6 +234,9 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "storage-zone-redundant#0": { change: (b) => set(b, "account_replication_type", "LRS") },
   "storage-zone-redundant#1": { change: (b) => set(b, "location", "EU") },
   "helm-release-recoverable#0": { change: (b) => set(b, "cleanup_on_fail", false) },
+  "terraform-cloud-scoped#0": { change: (b) => set(b, "organization_scoped", true) },
+  "terraform-cloud-scoped#1": { change: (b) => set(b, "global_remote_state", true) },
+  "workspace-protected#0": { change: (b) => delete b.lifecycle },
 };
 
 const keyOf = (rule: Rule, index: number) => `${rule.id}#${index}`;
@@ -230,6 +245,11 @@ const allChecks = RULES.flatMap((rule) => rule.checks.map((check, index) => ({ r
 /** The first case and stack where `check` runs and a resource of `type` exists (for a forbidden type: any stack the check reads). */
 function targetFor(rule: Rule, check: RuleCheck, change: Change): { ctx: PolicyContext; type: string; id: string } {
   const type = change.type ?? check.types[0];
+  if (check.kind === "gitops") {
+    const ctx: PolicyContext = { stack: structuredClone(gitopsJson) as StackJson, stackName: "gitops", kind: "gitops" };
+    const found = Object.entries(ctx.stack.resource?.[type] ?? {}).find(([id, block]) => change.pick?.(block, id) ?? true);
+    if (found) return { ctx, type, id: found[0] };
+  }
   for (const c of cases) {
     if (check.cloud !== "any" && check.cloud !== c.cloud) continue;
     if (rule.productionOnly && !c.env.production) continue;
@@ -282,6 +302,14 @@ describe("rule metadata", () => {
       expect(rule.fix.length).toBeGreaterThan(10);
       expect(rule.checks.length).toBeGreaterThan(0);
     }
+  });
+
+  it("refuses a Traefik redirect to websecure over plain http (the chart fails on it at v41.3.0)", () => {
+    const check = RULES.find((r) => r.id === "https-redirect")?.checks[0] as RuleCheck;
+    const release = { chart: "traefik", values: [JSON.stringify({ ports: { web: { http: { redirections: { entryPoint: { to: "websecure", scheme: "http" } } } } } })] };
+    expect(check.check(release, {} as PolicyContext, "t")).toEqual(["ports.web.http.redirections.entryPoint.scheme is http"]);
+    // The key without `http.` is not read by the chart's template.
+    expect(check.check({ chart: "traefik", values: [JSON.stringify({ ports: { web: { redirections: { entryPoint: { to: "websecure" } } } } })] }, {} as PolicyContext, "t")).toHaveLength(1);
   });
 
   it("checks the credential-literal shapes it names, and not Secret references", () => {
@@ -365,7 +393,7 @@ function policyTable(): string {
       .map((check) => `${check.types.map((t) => `\`${t}\``).join(", ")}${check.pending === undefined ? "" : " (pending)"}`)
       .join("; ") || "–";
   const rows = RULES.map((rule) => `| ${rule.pack} | \`${rule.id}\` | ${cell(rule.title)}${rule.productionOnly ? " (production)" : ""} | ${where(rule, "aws")} | ${where(rule, "azure")} | ${where(rule, "gcp")} | ${where(rule, "any")} | ${cell(rule.fix)} |`);
-  return ["| pack | rule | what it asks | AWS | Azure | GCP | apps stacks (every cloud) | fix |", "|---|---|---|---|---|---|---|---|", ...rows].join("\n");
+  return ["| pack | rule | what it asks | AWS | Azure | GCP | apps and gitops stacks (every cloud) | fix |", "|---|---|---|---|---|---|---|---|", ...rows].join("\n");
 }
 
 describe("the README's policy table", () => {

@@ -181,4 +181,11 @@ export const DATA_PROTECTION: readonly Rule[] = [
     // AWS only: on AKS and GKE the apps stack creates no StorageClass (the clusters' built-in default classes are used).
     checks: [{ cloud: "aws", kind: "apps", types: ["kubernetes_storage_class_v1"], check: (storageClass) => expectValue(storageClass, "reclaim_policy", "Retain") }],
   },
+  {
+    id: "workspace-protected",
+    pack: "data-protection",
+    title: "Terraform Cloud workspaces, which hold the state, carry prevent_destroy",
+    fix: "set lifecycle.prevent_destroy = true on the tfe_workspace",
+    checks: [{ cloud: "any", kind: "gitops", types: ["tfe_workspace"], check: (workspace) => (preventsDestroy(workspace) ? [] : ["lifecycle.prevent_destroy is not true"]) }],
+  },
 ];

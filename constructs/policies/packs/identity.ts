@@ -173,4 +173,14 @@ export const IDENTITY: readonly Rule[] = [
       },
     ],
   },
+  {
+    id: "terraform-cloud-scoped",
+    pack: "identity",
+    title: "Terraform Cloud agents and state serve their own workspace only",
+    fix: "keep agent pools organization_scoped = false (allowed workspaces listed) and global_remote_state = false",
+    checks: [
+      { cloud: "any", kind: "gitops", types: ["tfe_agent_pool"], check: (pool) => expectValue(pool, "organization_scoped", false) },
+      { cloud: "any", kind: "gitops", types: ["tfe_workspace_settings"], check: (settings) => expectValue(settings, "global_remote_state", false) },
+    ],
+  },
 ];
