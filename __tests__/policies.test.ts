@@ -20,6 +20,7 @@ import { parseGitops } from "../constructs/core/gitops";
 import { gitops } from "../environments/gitops";
 import { InfraStack } from "../stacks/infra";
 import { specChecks, synthesize } from "../stacks/app";
+import { productionSpec } from "./support/fixtures";
 
 interface Case {
   readonly label: string;
@@ -315,6 +316,23 @@ describe("rule metadata", () => {
   it("checks the credential-literal shapes it names, and not Secret references", () => {
     expect(credentialLiterals({ a: { password: "hunter2" }, b: { url: "postgres://u:p@h/db" }, env: [{ name: "API_TOKEN", value: "abc" }] })).toHaveLength(3);
     expect(credentialLiterals({ passwordKey: "password", existingSecret: "x", password: "{{ .password }}", env: [{ name: "PASSWORD", value: "$(DB_PASSWORD)" }] })).toEqual([]);
+  });
+});
+
+describe("a database's production waivers", () => {
+  it("exempt that database from the rule they name, and no other database", () => {
+    const base = productionSpec();
+    const waived = { name: "scratch", postgresVersion: "16", size: "small", storageGiB: 50, highAvailability: false, waivers: { highAvailability: "a scratch copy rebuilt nightly from the lake" } } as const;
+    const env = parseEnvironment({ ...base, databases: [...(base.databases ?? []), waived] }, specChecks);
+    const json = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson;
+    const rules = RULES.filter((r) => r.id === "database-ha");
+    const ctx = { stackName: `${env.name}-infra`, kind: "infra" as const, env };
+    const instances = Object.entries(json.resource?.aws_db_instance ?? {});
+    expect(instances.map(([, db]) => db.multi_az)).toEqual([true, false]);
+    expect(checkStack(json, ctx, [], { rules }).violations).toEqual([]);
+    // The other database loses its HA: the scratch database's waiver does not cover it.
+    instances[0][1].multi_az = false;
+    expect(checkStack(json, ctx, [], { rules }).violations.map((v) => v.resource)).toEqual([`aws_db_instance.${instances[0][0]}`]);
   });
 });
 

@@ -5,7 +5,9 @@ const MIN_BACKUP_DAYS = 7;
 /** The spec database a database resource was built from, by its labels or its name `<env>-db-<name>`. */
 function specDatabase(resource: Block, ctx: PolicyContext) {
   const labelled = at(resource, "settings.user_labels.database") ?? at(resource, "tags.database");
-  return ctx.env?.databases.find((db) => db.name === labelled || String(resource.identifier ?? resource.name ?? "").startsWith(`${ctx.env?.name}-db-${db.name}`) && !/-replica-/.test(String(resource.identifier ?? resource.name)));
+  const name = String(resource.identifier ?? resource.name ?? "");
+  // AWS `<env>-db-<name>`, Azure `<env>-db-<name>-<hex suffix>`; GCP instances carry a `database` label.
+  return ctx.env?.databases.find((db) => db.name === labelled || new RegExp(`^${ctx.env?.name}-db-${db.name}(-[0-9a-f]{6})?$`).test(name));
 }
 
 /** A production protection the spec waived for this database (`databases[].waivers`), which the rule then does not ask for. */
