@@ -313,6 +313,15 @@ describe("rule metadata", () => {
     expect(check.check({ chart: "traefik", values: [JSON.stringify({ ports: { web: { redirections: { entryPoint: { to: "websecure" } } } } })] }, {} as PolicyContext, "t")).toHaveLength(1);
   });
 
+  it("holds each cloud-specific rule on every cloud, or says why a cloud has no check", () => {
+    const gaps = RULES.filter((rule) => rule.checks.every((check) => check.cloud !== "any")).flatMap((rule) =>
+      CLOUDS.filter((cloud) => !rule.checks.some((check) => check.cloud === cloud) && rule.elsewhere?.[cloud] === undefined).map((cloud) => `${rule.id} on ${cloud}`),
+    );
+    expect(gaps).toEqual([]);
+    // A reason for a cloud that has a check would be stale.
+    expect(RULES.flatMap((rule) => Object.keys(rule.elsewhere ?? {}).filter((cloud) => rule.checks.some((check) => check.cloud === cloud)).map((cloud) => `${rule.id} on ${cloud}`))).toEqual([]);
+  });
+
   it("checks the credential-literal shapes it names, and not Secret references", () => {
     expect(credentialLiterals({ a: { password: "hunter2" }, b: { url: "postgres://u:p@h/db" }, env: [{ name: "API_TOKEN", value: "abc" }] })).toHaveLength(3);
     expect(credentialLiterals({ passwordKey: "password", existingSecret: "x", password: "{{ .password }}", env: [{ name: "PASSWORD", value: "$(DB_PASSWORD)" }] })).toEqual([]);
@@ -409,7 +418,7 @@ function policyTable(): string {
     rule.checks
       .filter((check) => check.cloud === cloud)
       .map((check) => `${check.types.map((t) => `\`${t}\``).join(", ")}${check.pending === undefined ? "" : " (pending)"}`)
-      .join("; ") || "–";
+      .join("; ") || (cloud === "any" ? "–" : `– (${rule.elsewhere?.[cloud] ?? "none"})`);
   const rows = RULES.map((rule) => `| ${rule.pack} | \`${rule.id}\` | ${cell(rule.title)}${rule.productionOnly ? " (production)" : ""} | ${where(rule, "aws")} | ${where(rule, "azure")} | ${where(rule, "gcp")} | ${where(rule, "any")} | ${cell(rule.fix)} |`);
   return ["| pack | rule | what it asks | AWS | Azure | GCP | apps and gitops stacks (every cloud) | fix |", "|---|---|---|---|---|---|---|---|", ...rows].join("\n");
 }

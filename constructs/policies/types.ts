@@ -56,6 +56,8 @@ export interface Rule {
   readonly productionOnly?: boolean;
   /** How to fix a violation, in one sentence. */
   readonly fix: string;
+  /** Why a cloud has no check for this rule (shown in the README's table; a cloud without a check needs one). */
+  readonly elsewhere?: Partial<Readonly<Record<Cloud, string>>>;
   readonly checks: readonly RuleCheck[];
 }
 

@@ -49,6 +49,9 @@ export const DATA_PROTECTION: readonly Rule[] = [
     title: "Buckets are never emptied by Terraform",
     fix: "remove force_destroy (a destroy then fails while the bucket holds objects)",
     // Azure: the provider refuses to delete a storage account's containers' data only with the account; there is no force switch.
+    elsewhere: {
+      azure: "azurerm has no force switch for a storage account",
+    },
     checks: [
       { cloud: "aws", kind: "infra", types: ["aws_s3_bucket"], check: (bucket) => (bucket.force_destroy === true ? ["force_destroy is true"] : []) },
       { cloud: "gcp", kind: "infra", types: ["google_storage_bucket"], check: (bucket) => (bucket.force_destroy === true ? ["force_destroy is true"] : []) },
@@ -92,6 +95,10 @@ export const DATA_PROTECTION: readonly Rule[] = [
     title: "Deleting a database leaves a final snapshot and its automated backups",
     fix: "set skip_final_snapshot = false, a final_snapshot_identifier and delete_automated_backups = false",
     // AWS only: a deleted Azure Flexible Server stays restorable for 5 days; Cloud SQL's deletion protections (production) stand in for it on GCP.
+    elsewhere: {
+      azure: "a deleted Flexible Server stays restorable for 5 days",
+      gcp: "Cloud SQL's two deletion protections stand in for it (database-deletion-protection)",
+    },
     checks: [
       {
         cloud: "aws",
@@ -164,6 +171,10 @@ export const DATA_PROTECTION: readonly Rule[] = [
     pack: "data-protection",
     title: "Key stores can be recovered after deletion",
     fix: "enable purge protection and soft delete of at least 7 days (Azure Key Vault); a deletion window of at least 7 days (AWS KMS, see key-rotation)",
+    elsewhere: {
+      aws: "KMS keys wait their deletion window (key-rotation)",
+      gcp: "Cloud KMS key versions are destroyed only after a scheduled wait; no keys yet",
+    },
     checks: [{ cloud: "azure", kind: "infra", types: ["azurerm_key_vault"], check: (vault) => [...expectValue(vault, "purge_protection_enabled", true), ...(Number(vault.soft_delete_retention_days ?? 90) >= 7 ? [] : ["soft_delete_retention_days is below 7"])] }],
   },
   {
@@ -172,6 +183,10 @@ export const DATA_PROTECTION: readonly Rule[] = [
     title: "The GKE cluster refuses deletion",
     fix: "set deletion_protection = true on the cluster",
     // EKS and AKS have no such flag; prevent-destroy covers them in production.
+    elsewhere: {
+      aws: "EKS has no such flag; prevent-destroy covers it in production",
+      azure: "AKS has no such flag; prevent-destroy covers it in production",
+    },
     checks: [{ cloud: "gcp", kind: "infra", types: ["google_container_cluster"], check: (cluster) => expectValue(cluster, "deletion_protection", true) }],
   },
   {
@@ -181,6 +196,10 @@ export const DATA_PROTECTION: readonly Rule[] = [
     productionOnly: true,
     fix: "set reclaim_policy = Retain on the apps stack's StorageClass in production",
     // AWS only: on AKS and GKE the apps stack creates no StorageClass (the clusters' built-in default classes are used).
+    elsewhere: {
+      azure: "the apps stack creates no StorageClass on AKS (the cluster's default class)",
+      gcp: "the apps stack creates no StorageClass on GKE (the cluster's default class)",
+    },
     checks: [{ cloud: "aws", kind: "apps", types: ["kubernetes_storage_class_v1"], check: (storageClass) => expectValue(storageClass, "reclaim_policy", "Retain") }],
   },
   {

@@ -140,6 +140,9 @@ export const ENCRYPTION: readonly Rule[] = [
     pack: "encryption",
     title: "Object storage refuses plain HTTP",
     fix: "deny requests without TLS (bucket policy on AWS, https_traffic_only_enabled and TLS 1.2 on Azure)",
+    elsewhere: {
+      gcp: "GCS serves its APIs over HTTPS only; there is no switch",
+    },
     checks: [
       {
         cloud: "aws",
@@ -167,6 +170,10 @@ export const ENCRYPTION: readonly Rule[] = [
     title: "Log groups are encrypted with the logs key",
     fix: "set kms_key_id to the environment's logs key",
     // Azure Log Analytics and Cloud Logging encrypt with platform keys; CMK there is a dedicated cluster (Azure) or a CMEK-enabled project setting (GCP).
+    elsewhere: {
+      azure: "Log Analytics encrypts with platform keys (CMK needs a dedicated cluster)",
+      gcp: "Cloud Logging encrypts with Google-managed keys (CMEK is a project-level setting)",
+    },
     checks: [{ cloud: "aws", kind: "infra", types: ["aws_cloudwatch_log_group"], check: (group) => (typeof group.kms_key_id === "string" ? [] : ["kms_key_id is not set"]) }],
   },
   {
@@ -175,6 +182,10 @@ export const ENCRYPTION: readonly Rule[] = [
     title: "Secrets Manager secrets use the environment's data key",
     fix: "set kms_key_id to the environment's data key",
     // Key Vault and Secret Manager encrypt with platform keys; GCP CMEK for secrets comes with issue 11's CMEK work.
+    elsewhere: {
+      azure: "Key Vault encrypts with HSM-backed platform keys",
+      gcp: "Secret Manager encrypts with Google-managed keys; CMEK comes with issue 11's GCP CMEK work",
+    },
     checks: [{ cloud: "aws", kind: "infra", types: ["aws_secretsmanager_secret"], check: (secret) => (typeof secret.kms_key_id === "string" ? [] : ["kms_key_id is not set (the AWS-managed key)"]) }],
   },
   {
@@ -183,6 +194,10 @@ export const ENCRYPTION: readonly Rule[] = [
     title: "Customer-managed keys rotate and wait before deletion",
     // Azure Key Vault keys and Cloud KMS keys join this rule with issue 11's CMK work (AZ and GCP helpers).
     fix: "set enable_key_rotation = true and a deletion window of at least 7 days",
+    elsewhere: {
+      azure: "no Key Vault keys yet: they join with issue 11's CMK work",
+      gcp: "no Cloud KMS keys yet: they join with issue 11's CMEK work",
+    },
     checks: [
       {
         cloud: "aws",
@@ -198,6 +213,10 @@ export const ENCRYPTION: readonly Rule[] = [
     title: "Node and persistent volumes are encrypted",
     fix: "set encrypted = true on the launch template's root volume and the StorageClass",
     // Azure managed disks and GCE persistent disks are always encrypted at rest.
+    elsewhere: {
+      azure: "managed disks are always encrypted at rest",
+      gcp: "persistent disks are always encrypted at rest",
+    },
     checks: [
       {
         cloud: "aws",

@@ -79,6 +79,9 @@ export const IDENTITY: readonly Rule[] = [
     pack: "identity",
     title: "Inline policies grant no Action * on Resource *",
     fix: "list the actions and resources the identity needs",
+    elsewhere: {
+      gcp: "no custom role grants wildcards; broad predefined roles are no-owner-grants",
+    },
     checks: [
       {
         cloud: "aws",

@@ -122,6 +122,10 @@ export const LOGGING: readonly Rule[] = [
     pack: "logging",
     title: "Database log exports land in a log group the stack manages (encrypted, with retention)",
     fix: "create /aws/rds/instance/<identifier>/<log> log groups with the logs key and retention before the instance",
+    elsewhere: {
+      azure: "PostgreSQL logs go through diagnostic settings (diagnostic-settings)",
+      gcp: "Cloud SQL logs go to Cloud Logging, kept by its buckets",
+    },
     checks: [
       {
         cloud: "aws",
@@ -142,6 +146,10 @@ export const LOGGING: readonly Rule[] = [
     pack: "logging",
     title: "Key Vault, storage and PostgreSQL send diagnostic logs",
     fix: "add an azurerm_monitor_diagnostic_setting for the resource to the environment's Log Analytics workspace",
+    elsewhere: {
+      aws: "services log to CloudWatch through their own settings (control-plane-logs, database-logs)",
+      gcp: "services log to Cloud Logging by default (Admin Activity audit logs always on)",
+    },
     checks: (["azurerm_key_vault", "azurerm_storage_account", "azurerm_postgresql_flexible_server"] as const).map((type) => ({
       cloud: "azure" as const,
       kind: "infra" as const,
@@ -156,6 +164,10 @@ export const LOGGING: readonly Rule[] = [
     title: "NAT errors are logged",
     fix: "set log_config { enable = true } on the Cloud NAT",
     // AWS NAT gateways and Azure NAT gateways are covered by the VPC/VNet flow logs.
+    elsewhere: {
+      aws: "NAT gateway traffic is in the VPC flow logs (flow-logs)",
+      azure: "NAT gateway traffic is in the VNet flow logs (flow-logs, pending)",
+    },
     checks: [{ cloud: "gcp", kind: "infra", types: ["google_compute_router_nat"], check: (nat) => expectValue(nat, "log_config.enable", true) }],
   },
 ];

@@ -153,6 +153,10 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
     pack: "network-exposure",
     title: "The VPC's default security group allows nothing",
     fix: "manage aws_default_security_group with no ingress and no egress rules",
+    elsewhere: {
+      azure: "a VNet has no default security group",
+      gcp: "the custom-mode network has no default firewall rules (only the implied deny-ingress)",
+    },
     checks: [
       {
         cloud: "aws",
@@ -172,6 +176,10 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
     title: "The key vault's data plane is not reachable from the Internet",
     fix: "set public_network_access_enabled = false and network_acls.default_action = Deny; reach it through the private endpoint",
     // Secrets Manager and Secret Manager have no network switch: IAM governs them (see the identity pack).
+    elsewhere: {
+      aws: "Secrets Manager has no network switch: IAM governs it (identity pack)",
+      gcp: "Secret Manager has no network switch: IAM governs it (identity pack)",
+    },
     checks: [{ cloud: "azure", kind: "infra", types: ["azurerm_key_vault"], check: (vault) => expectValues(vault, { public_network_access_enabled: false, "network_acls.default_action": "Deny" }) }],
   },
   {
@@ -180,6 +188,9 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
     title: "Pods cannot reach the nodes' cloud credentials",
     fix: "require IMDSv2 with hop limit 1 (AWS) or GKE_METADATA (GCP) on every node pool",
     // AKS: workload identity, and the node identity holds no data roles.
+    elsewhere: {
+      azure: "workload identity; the node identity holds no data roles",
+    },
     checks: [
       {
         cloud: "aws",
@@ -195,6 +206,10 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
     pack: "network-exposure",
     title: "Every subnet has a network security group",
     fix: "associate a network security group with the subnet (many tenants deny subnets without one)",
+    elsewhere: {
+      aws: "security groups attach to interfaces, not subnets (default-security-group-closed, no-ingress-from-anywhere)",
+      gcp: "firewall rules attach to the network (no-ingress-from-anywhere)",
+    },
     checks: [
       {
         cloud: "azure",

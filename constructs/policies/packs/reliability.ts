@@ -73,6 +73,9 @@ export const RELIABILITY: readonly Rule[] = [
     title: "Production Kubernetes control planes are zone-redundant with an SLA",
     productionOnly: true,
     fix: "use a regional GKE cluster and AKS's Standard tier in production (EKS control planes are always multi-zone)",
+    elsewhere: {
+      aws: "EKS control planes always run over three zones",
+    },
     checks: [
       { cloud: "azure", kind: "infra", types: ["azurerm_kubernetes_cluster"], check: (cluster) => expectValue(cluster, "sku_tier", "Standard") },
       { cloud: "gcp", kind: "infra", types: ["google_container_cluster"], check: (cluster) => (ZONE.test(String(cluster.location)) ? [`location ${String(cluster.location)} is a zone`] : []) },
@@ -84,6 +87,9 @@ export const RELIABILITY: readonly Rule[] = [
     title: "Production egress survives the loss of a zone",
     productionOnly: true,
     fix: "one NAT gateway per zone (AWS), zonal NAT gateways per zone (Azure); Cloud NAT is regional",
+    elsewhere: {
+      gcp: "Cloud NAT is regional: no zone to lose",
+    },
     checks: [
       {
         cloud: "aws",
@@ -114,6 +120,9 @@ export const RELIABILITY: readonly Rule[] = [
     title: "Object storage survives the loss of a zone (a region in production)",
     fix: "ZRS storage (GZRS in production) on Azure; dual- or multi-region GCS buckets in production",
     // S3 stores every object over at least three zones of its region.
+    elsewhere: {
+      aws: "S3 stores every object over at least three zones of its region",
+    },
     checks: [
       {
         cloud: "azure",
