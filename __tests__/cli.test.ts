@@ -47,6 +47,16 @@ describe("synth on a bad spec", () => {
     expect(result.wroteOutput).toBe(false);
   });
 
+  it("reports a policy violation as one line naming stack, resource, rule and fix, and leaves no cdktf.out", () => {
+    // One-day log retention is a valid spec (CloudWatch offers it) whose output breaks log-retention.
+    const result = synthProcess({ ...baseSpec(), cluster: { ...baseSpec().cluster, logRetentionDays: 1 } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^policy violation: test-infra: aws_cloudwatch_log_group\.\S+: log-retention \(.+\): retention_in_days is 1, needs at least 30 days\. Fix: .+$/m);
+    expect(result.stderr).toMatch(/policy violations?; nothing was written\n$/);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.wroteOutput).toBe(false);
+  });
+
   it("names the file and line of an environment file that throws while it loads, without a stack trace", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "fixtures", "load-environment.ts")], { encoding: "utf8", cwd: join(__dirname, "..") });
     expect(result.status).toBe(1);

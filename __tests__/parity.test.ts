@@ -1,33 +1,31 @@
 /**
  * Every default environment spec, synthesized on all three clouds, must give the same neutral
  * result (a cluster, every bucket, every database, an identity per app) and pass the same
- * security facts. The facts are read from each cloud's own resource attributes here, so a
- * platform cannot pass by describing itself.
+ * security facts: the policy pack's rules, which read each cloud's own resource attributes, so
+ * a platform cannot pass by describing itself.
  */
 import { describe, expect, it } from "vitest";
 import { AWS_RESOURCE_TYPES } from "../constructs/aws";
 import { AZURE_RESOURCE_TYPES } from "../constructs/azure";
 import { GCP_RESOURCE_TYPES } from "../constructs/gcp";
 import type { ResourceTypeMap } from "../constructs/core/interfaces";
-import { CLOUDS, parseEnvironment, specSecretNames, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
+import { CLOUDS, parseEnvironment, specSecretNames, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
 import { environments } from "../environments";
-import { synthInfra, type SynthesizedStack, type TfBlock } from "./support/synth";
+import { checkStack, RULES, type StackJson } from "../constructs/policies";
+import { synthInfra, type SynthesizedStack } from "./support/synth";
 import { at } from "./support/values";
 
-type Check = (stack: SynthesizedStack, env: Environment) => void;
-
+/**
+ * What parity reads itself: the neutral counts, and each primary database's backup retention as
+ * the spec set it. Encryption, public access, backups, HA and deletion protection are rules of
+ * the policy pack (constructs/policies), which reads each cloud's own resource attributes; parity
+ * runs the pack and requires each of those concepts to be checked on every cloud.
+ */
 interface CloudFacts {
   readonly resourceTypes: ResourceTypeMap;
   readonly counts: (stack: SynthesizedStack) => { clusters: number; buckets: number; databases: number; identities: number };
-  readonly encryption: Check;
-  readonly noPublicAccess: Check;
-  readonly backups: Check;
-  /** HA, deletion protection and destroy protection of stateful resources in production. */
-  readonly productionProtection: Check;
+  readonly backupRetentionDays: (stack: SynthesizedStack) => unknown[];
 }
-
-const preventsDestroy = (block: TfBlock) => at(block, "lifecycle.prevent_destroy") === true;
-const databaseFor = (env: Environment, index: number) => env.databases[index];
 
 const AWS: CloudFacts = {
   resourceTypes: AWS_RESOURCE_TYPES,
@@ -37,33 +35,7 @@ const AWS: CloudFacts = {
     databases: stack.all("aws_db_instance").filter((db) => db.replicate_source_db === undefined).length,
     identities: Object.keys(stack.resources("aws_iam_role")).filter((id) => id.includes("identity-")).length,
   }),
-  encryption: (stack) => {
-    for (const sse of stack.all("aws_s3_bucket_server_side_encryption_configuration")) expect(at(sse, "rule")).toMatchObject([{ apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms" } }]);
-    for (const db of stack.all("aws_db_instance")) expect(db.storage_encrypted).toBe(true);
-    expect(at(stack.one("aws_eks_cluster"), "encryption_config.resources")).toEqual(["secrets"]);
-  },
-  noPublicAccess: (stack) => {
-    expect(stack.all("aws_s3_bucket_public_access_block")).toHaveLength(stack.all("aws_s3_bucket").length);
-    for (const block of stack.all("aws_s3_bucket_public_access_block")) {
-      expect(block).toMatchObject({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
-    }
-    for (const db of stack.all("aws_db_instance")) expect(db.publicly_accessible).toBe(false);
-    expect(at(stack.one("aws_eks_cluster"), "vpc_config.endpoint_public_access")).toBe(false);
-  },
-  backups: (stack, env) => {
-    const primaries = stack.all("aws_db_instance").filter((db) => db.replicate_source_db === undefined);
-    primaries.forEach((db, i) => expect(db.backup_retention_period).toBe(databaseFor(env, i).backupRetentionDays));
-    for (const versioning of stack.all("aws_s3_bucket_versioning")) expect(at(versioning, "versioning_configuration.status")).toBe("Enabled");
-  },
-  productionProtection: (stack, env) => {
-    const primaries = stack.all("aws_db_instance").filter((db) => db.replicate_source_db === undefined);
-    primaries.forEach((db, i) => {
-      expect(db.multi_az).toBe(databaseFor(env, i).highAvailability);
-      expect(db.deletion_protection).toBe(true);
-      expect(preventsDestroy(db)).toBe(true);
-    });
-    for (const stateful of [...stack.all("aws_s3_bucket"), stack.one("aws_eks_cluster"), ...stack.all("aws_kms_key")]) expect(preventsDestroy(stateful)).toBe(true);
-  },
+  backupRetentionDays: (stack) => stack.all("aws_db_instance").filter((db) => db.replicate_source_db === undefined).map((db) => db.backup_retention_period),
 };
 
 const azurePrimaries = (stack: SynthesizedStack) => stack.all("azurerm_postgresql_flexible_server").filter((db) => db.create_mode !== "Replica");
@@ -77,33 +49,7 @@ const AZURE: CloudFacts = {
     // Identities with a federated credential (an app's has one per listed service account).
     identities: new Set(Object.entries(stack.resources("azurerm_federated_identity_credential")).filter(([id]) => id.includes("identity-")).map(([, c]) => String(c.parent_id))).size,
   }),
-  encryption: (stack) => {
-    for (const account of stack.all("azurerm_storage_account")) expect(account).toMatchObject({ infrastructure_encryption_enabled: true, min_tls_version: "TLS1_2", https_traffic_only_enabled: true });
-    const tlsSettings = stack.all("azurerm_postgresql_flexible_server_configuration").filter((c) => c.name === "require_secure_transport");
-    expect(tlsSettings).toHaveLength(stack.all("azurerm_postgresql_flexible_server").length);
-    for (const setting of tlsSettings) expect(String(setting.value).toLowerCase()).toBe("on");
-  },
-  noPublicAccess: (stack) => {
-    for (const account of stack.all("azurerm_storage_account")) {
-      expect(account).toMatchObject({ public_network_access_enabled: false, allow_nested_items_to_be_public: false, shared_access_key_enabled: false });
-    }
-    for (const db of stack.all("azurerm_postgresql_flexible_server")) expect(db.public_network_access_enabled).toBe(false);
-    expect(stack.one("azurerm_kubernetes_cluster").private_cluster_enabled).toBe(true);
-    for (const vault of stack.all("azurerm_key_vault")) expect(at(vault, "network_acls.default_action")).toBe("Deny");
-  },
-  backups: (stack, env) => {
-    azurePrimaries(stack).forEach((db, i) => expect(db.backup_retention_days).toBe(databaseFor(env, i).backupRetentionDays));
-    for (const account of stack.all("azurerm_storage_account")) expect(Number(at(account, "blob_properties.delete_retention_policy.days"))).toBeGreaterThanOrEqual(7);
-  },
-  productionProtection: (stack, env) => {
-    azurePrimaries(stack).forEach((db, i) => {
-      expect(at(db, "high_availability.mode")).toBe(databaseFor(env, i).highAvailability ? "ZoneRedundant" : undefined);
-      expect(db.geo_redundant_backup_enabled).toBe(true);
-      expect(preventsDestroy(db)).toBe(true);
-    });
-    expect(stack.all("azurerm_management_lock").length).toBeGreaterThanOrEqual(azurePrimaries(stack).length);
-    for (const stateful of [...stack.all("azurerm_storage_account"), stack.one("azurerm_kubernetes_cluster"), ...stack.all("azurerm_key_vault")]) expect(preventsDestroy(stateful)).toBe(true);
-  },
+  backupRetentionDays: (stack) => azurePrimaries(stack).map((db) => db.backup_retention_days),
 };
 
 const gcpPrimaries = (stack: SynthesizedStack) => stack.all("google_sql_database_instance").filter((db) => db.master_instance_name === undefined);
@@ -121,35 +67,33 @@ const GCP: CloudFacts = {
         .map(([, m]) => String(m.service_account_id)),
     ).size,
   }),
-  // At rest everything is encrypted with Google-managed keys (no switch to check); in transit
-  // Cloud SQL only accepts TLS.
-  encryption: (stack) => {
-    for (const db of stack.all("google_sql_database_instance")) expect(at(db, "settings.ip_configuration.ssl_mode")).toBe("ENCRYPTED_ONLY");
-  },
-  noPublicAccess: (stack) => {
-    for (const bucket of stack.all("google_storage_bucket")) expect(bucket).toMatchObject({ public_access_prevention: "enforced", uniform_bucket_level_access: true });
-    for (const db of stack.all("google_sql_database_instance")) expect(at(db, "settings.ip_configuration.ipv4_enabled")).toBe(false);
-    expect(at(stack.one("google_container_cluster"), "private_cluster_config")).toMatchObject({ enable_private_nodes: true, enable_private_endpoint: true });
-  },
-  backups: (stack, env) => {
-    gcpPrimaries(stack).forEach((db, i) => {
-      expect(at(db, "settings.backup_configuration")).toMatchObject({ enabled: true, point_in_time_recovery_enabled: true });
-      expect(at(db, "settings.backup_configuration.backup_retention_settings.retained_backups")).toBe(databaseFor(env, i).backupRetentionDays);
-    });
-    for (const bucket of stack.all("google_storage_bucket")) expect(at(bucket, "versioning.enabled")).toBe(true);
-  },
-  productionProtection: (stack, env) => {
-    gcpPrimaries(stack).forEach((db, i) => {
-      expect(at(db, "settings.availability_type")).toBe(databaseFor(env, i).highAvailability ? "REGIONAL" : "ZONAL");
-      expect(db.deletion_protection).toBe(true);
-      expect(at(db, "settings.deletion_protection_enabled")).toBe(true);
-      expect(preventsDestroy(db)).toBe(true);
-    });
-    const cluster = stack.one("google_container_cluster");
-    expect(cluster.location).toBe(env.accounts.gcp?.region);
-    expect(cluster.deletion_protection).toBe(true);
-    for (const stateful of [...stack.all("google_storage_bucket"), cluster]) expect(preventsDestroy(stateful)).toBe(true);
-  },
+  backupRetentionDays: (stack) => gcpPrimaries(stack).map((db) => at(db, "settings.backup_configuration.backup_retention_settings.retained_backups")),
+};
+
+/** The facts parity promises, each a rule of the policy pack that must be enforced on every cloud. */
+const PARITY_RULES = {
+  "encrypts data": ["bucket-encrypted", "database-tls-only"],
+  "allows no public access": ["bucket-not-public", "database-not-public", "cluster-api-private"],
+  "keeps backups": ["bucket-recoverable", "database-backups"],
+} as const;
+const PRODUCTION_RULES = ["database-ha", "database-deletion-protection", "prevent-destroy"] as const;
+
+/**
+ * How `ruleId` covers `cloud` on `stack`: the number of resources its enabled checks examined,
+ * or "pending" when its only check there is pending (an open issue 11 finding, e.g. CMEK on GCS:
+ * at rest GCS encrypts with Google-managed keys, with no switch to check until then).
+ */
+function coverage(ruleId: string, cloud: Cloud, stack: SynthesizedStack): number | "pending" {
+  const rule = RULES.find((r) => r.id === ruleId);
+  if (!rule) throw new Error(`no policy rule ${ruleId}`);
+  const checks = rule.checks.filter((check) => check.cloud === cloud);
+  const enabled = checks.filter((check) => check.pending === undefined);
+  if (enabled.length === 0 && checks.length > 0) return "pending";
+  return enabled.reduce((sum, check) => sum + check.types.reduce((n, type) => n + stack.all(type).length, 0), 0);
+}
+const covered = (ruleId: string, cloud: Cloud, stack: SynthesizedStack) => {
+  const found = coverage(ruleId, cloud, stack);
+  return found === "pending" || found > 0;
 };
 
 const FACTS: Readonly<Record<Cloud, CloudFacts>> = { aws: AWS, azure: AZURE, gcp: GCP };
@@ -171,27 +115,26 @@ describe.each(cases)("parity: %s", (label, cloud, input) => {
     expect(facts.counts(stack)).toEqual({ clusters: 1, buckets: env.buckets.length, databases: env.databases.length, identities: env.apps.length + addons });
   });
 
-  // expect.hasAssertions(): a fact that finds no resource to check must fail, not pass.
-  it("encrypts data", () => {
-    expect.hasAssertions();
-    facts.encryption(stack, env);
+  it("keeps each primary database's backups for the days the spec gives", () => {
+    expect(facts.backupRetentionDays(stack)).toEqual(env.databases.map((db) => db.backupRetentionDays));
   });
-  it("allows no public access", () => {
-    expect.hasAssertions();
-    facts.noPublicAccess(stack, env);
-  });
-  it("keeps backups", () => {
-    expect.hasAssertions();
-    facts.backups(stack, env);
+
+  it.each(Object.entries(PARITY_RULES))("%s: the policy pack's rules run on this cloud, find resources and pass", (_fact, ruleIds) => {
+    const rules = RULES.filter((rule) => (ruleIds as readonly string[]).includes(rule.id));
+    for (const id of ruleIds) expect(covered(id, cloud, stack), `${id} on ${cloud}: ${coverage(id, cloud, stack)}`).toBe(true);
+    expect(checkStack(stack.json as StackJson, { stackName: `${env.name}-infra`, kind: "infra", env }, [], { rules }).violations).toEqual([]);
   });
 });
 
 const productionCases = cases.filter(([, , input]) => input.production);
 
 describe.each(productionCases)("parity in production: %s", (label, cloud, input) => {
-  it("is highly available and protected from deletion", () => {
-    expect.hasAssertions();
-    FACTS[cloud].productionProtection(synthesized.get(label) as SynthesizedStack, parseEnvironment(input));
+  it("is highly available and protected from deletion: the policy pack's production rules run, find resources and pass", () => {
+    const stack = synthesized.get(label) as SynthesizedStack;
+    const env = parseEnvironment(input);
+    for (const id of PRODUCTION_RULES) expect(coverage(id, cloud, stack), `${id} on ${cloud}`).toBeGreaterThan(0);
+    const rules = RULES.filter((rule) => (PRODUCTION_RULES as readonly string[]).includes(rule.id));
+    expect(checkStack(stack.json as StackJson, { stackName: `${env.name}-infra`, kind: "infra", env }, [], { rules }).violations).toEqual([]);
   });
 });
 

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { App } from "cdktf";
-import { parseEnvironments, SpecErrors, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
+import { parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
+import { RULE_IDS } from "../constructs/policies";
+import { enforcePolicies, isRuleId, PolicyViolations } from "./policy";
 import { cloudSpecProblems } from "../constructs/platform";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
@@ -15,14 +17,23 @@ import { parseGitops } from "../constructs/core/gitops";
  * only one cloud has is reported with the file and with every other problem, before any stack
  * is built.
  */
-export const specChecks: ExtraChecks = (env, report) =>
+export const specChecks: ExtraChecks = (env, report) => {
   cloudSpecProblems(env, report, env.terraformCloud ? stackKindsOf(env).map((kind) => stackName(env, kind)) : []);
+  (env.policy?.suppressions ?? []).forEach((suppression, index) => {
+    if (!isRuleId(suppression.rule)) report(["policy", "suppressions", index, "rule"], suppression.rule, `a rule id of the policy pack (README, Policy pack): ${RULE_IDS.join(", ")}`);
+  });
+};
 
 /**
  * Builds the stacks of every environment into an app, and the gitops stack when environments
  * use Terraform Cloud and delivery settings are given; throws SpecError(s) on a bad spec.
  */
 export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown, sourceOf?: SourceOf): App {
+  return buildStacks(inputs, outdir, gitopsInput, sourceOf).app;
+}
+
+/** `buildApp`, also returning the parsed environments (in the order of `inputs`). */
+export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown, sourceOf?: SourceOf): { app: App; envs: Environment[] } {
   const envs = parseEnvironments(inputs, sourceOf, specChecks);
   const gitops = gitopsInput === undefined ? undefined : parseGitops(gitopsInput);
   if (gitops !== undefined && envs.some((env) => env.terraformCloud) && !envs.find((env) => env.name === gitops.deployedFrom)?.terraformCloud) {
@@ -36,18 +47,19 @@ export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput
     if (stackKindsOf(env).includes("apps")) new AppsStack(app, env, { environments: envs }).addDependency(infra);
   }
   if (gitops !== undefined && envs.some((env) => env.terraformCloud)) new GitopsStack(app, gitops, envs);
-  return app;
+  return { app, envs };
 }
 
 /**
- * Validates every environment, builds the stacks and synthesizes them. Returns the process exit
- * code; a spec problem is printed as one line per issue, without a stack trace, and nothing is
- * written.
+ * Validates every environment, builds the stacks, runs the policy pack over them and synthesizes
+ * them. Returns the process exit code; a spec problem or a policy violation is printed as one
+ * line per issue, without a stack trace, and nothing is written.
  */
 export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: unknown, sourceOf?: SourceOf): number {
   const outdirExisted = existsSync(outdir);
   try {
-    const app = buildApp(inputs, outdir, gitops, sourceOf);
+    const { app, envs } = buildStacks(inputs, outdir, gitops, sourceOf);
+    enforcePolicies(app, envs, sourceOf);
     // Only what this synth writes: a stack of a renamed or removed environment, or a file left
     // beside a stack (an override Terraform would read), disappears and shows in git.
     const stacksDir = join(outdir, "stacks");
@@ -57,11 +69,14 @@ export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: 
     process.stdout.write(`synthesized ${stacks.length} stacks into ${outdir}: ${stacks.join(", ")}\n`);
     return 0;
   } catch (error) {
-    if (!(error instanceof SpecErrors || error instanceof SpecError)) throw error;
+    if (!(error instanceof SpecErrors || error instanceof SpecError || error instanceof PolicyViolations)) throw error;
     // cdktf's App creates its outdir on construction; a spec error found while building the
     // stacks must not leave an empty one behind.
     if (!outdirExisted) rmSync(outdir, { recursive: true, force: true });
-    process.stderr.write(`spec error: ${error.message}\n`);
+    if (error instanceof PolicyViolations) {
+      for (const line of error.message.split("\n")) process.stderr.write(`policy violation: ${line}\n`);
+      process.stderr.write(`${error.violations.length} policy violation${error.violations.length === 1 ? "" : "s"}; nothing was written\n`);
+    } else process.stderr.write(`spec error: ${error.message}\n`);
     return 1;
   }
 }

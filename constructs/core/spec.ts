@@ -294,6 +294,18 @@ const metricsSchema = z.strictObject({
 
 const tagKey = pattern(/^[A-Za-z0-9 _.:/=+@-]{1,63}$/, "1 to 63 letters, digits, spaces or _.:/=+@-");
 
+/**
+ * One policy rule waived for one resource (constructs/policies): the rule's id, the resource's
+ * Terraform address in this environment's stacks, and why. Synth checks that the rule exists,
+ * that the address is a resource of the environment's stacks and that the rule fails there, and
+ * records the suppression in the stack's JSON (`"//".policy.suppressed`).
+ */
+const policySuppressionSchema = z.strictObject({
+  rule: pattern(/^[a-z][a-z0-9-]*[a-z0-9]$/, "a policy rule id (README, Policy pack)"),
+  resource: pattern(/^[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+$/, "a Terraform resource address <type>.<name> from the synthesized stack"),
+  reason: waiverReason,
+});
+
 const environmentSchema = z.strictObject({
   name: shortName(16),
   /** Production turns on HA, deletion protection and longer retention, and enforces them. */
@@ -349,6 +361,8 @@ const environmentSchema = z.strictObject({
   alerts: alertsSchema.optional(),
   /** Link to the ops metrics hub. @default none: metrics stay in the environment */
   metrics: metricsSchema.optional(),
+  /** The policy pack's suppressions, each for one rule on one resource with a reason. @default none */
+  policy: z.strictObject({ suppressions: z.array(policySuppressionSchema).default([]) }).optional(),
 });
 
 /** What authors write in `environments/*.ts`. */

@@ -1,0 +1,437 @@
+/**
+ * The policy pack (constructs/policies) on real synthesized output: every default environment on
+ * every cloud it names an account for passes every enabled rule; every check of every rule
+ * rejects a real resource with one attribute broken (and a pending check accepts one with the
+ * attribute fixed, and rejects today's output); synth fails on a violation and writes nothing;
+ * a suppression is recorded and silences one rule on one resource only.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { describe, expect, it, vi } from "vitest";
+import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
+import { credentialLiterals } from "../constructs/policies/packs/kubernetes";
+import { CLOUDS, parseEnvironment, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
+import { environments, environmentSource } from "../environments";
+import { AppsStack } from "../stacks/apps";
+import { GitopsStack } from "../stacks/gitops";
+import { parseGitops } from "../constructs/core/gitops";
+import { gitops } from "../environments/gitops";
+import { InfraStack } from "../stacks/infra";
+import { specChecks, synthesize } from "../stacks/app";
+import { productionSpec } from "./support/fixtures";
+
+interface Case {
+  readonly label: string;
+  readonly cloud: Cloud;
+  readonly env: Environment;
+  readonly stacks: { readonly kind: "infra" | "apps"; readonly name: string; readonly json: StackJson }[];
+}
+
+// Each environment on every cloud it names an account for (as parity.test.ts does), its apps
+// stack among the other default environments (metrics links resolve across them).
+const defaults = parseEnvironments(environments, environmentSource, specChecks);
+const cases: Case[] = CLOUDS.flatMap((cloud) =>
+  environments
+    .filter((input) => input.accounts?.[cloud] !== undefined)
+    .map((input) => {
+      const env = parseEnvironment({ ...input, cloud } as EnvironmentInput, specChecks);
+      const all = defaults.map((other) => (other.name === env.name ? env : other));
+      const infra = { kind: "infra" as const, name: `${env.name}-infra`, json: JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson };
+      const apps = env.apps.length > 0 ? [{ kind: "apps" as const, name: `${env.name}-apps`, json: JSON.parse(Testing.synth(new AppsStack(Testing.app(), env, { environments: all }))) as StackJson }] : [];
+      return { label: `${env.name} on ${cloud}`, cloud, env, stacks: [infra, ...apps] };
+    }),
+);
+
+// The gitops stack of the default environments, as `npm run synth` builds it.
+const gitopsJson = JSON.parse(Testing.synth(new GitopsStack(Testing.app(), parseGitops(gitops), defaults))) as StackJson;
+
+describe("the policy pack on the gitops stack", () => {
+  it("passes every enabled rule", () => {
+    expect(checkStack(gitopsJson, { stackName: "gitops", kind: "gitops" }).violations.map((v) => `${v.resource}: ${v.rule.id}: ${v.problem}`)).toEqual([]);
+  });
+});
+
+describe.each(cases.map((c) => [c.label, c] as const))("the policy pack on %s", (_label, { env, stacks }) => {
+  it.each(stacks.map((s) => [s.name, s] as const))("%s passes every enabled rule", (_name, stack) => {
+    const { violations } = checkStack(stack.json, { stackName: stack.name, kind: stack.kind, env });
+    expect(violations.map((v) => `${v.resource}: ${v.rule.id}: ${v.problem}`)).toEqual([]);
+  });
+});
+
+/** Sets `path` (dotted; a one-item array is stepped into, as the provider's block) to `value`. */
+function set(block: Block, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let current: Record<string, unknown> = block;
+  for (const key of keys.slice(0, -1)) {
+    let next = current[key];
+    if (Array.isArray(next)) next = next[0];
+    if (next === null || typeof next !== "object") current[key] = next = {};
+    current = next as Record<string, unknown>;
+  }
+  current[keys[keys.length - 1]] = value;
+}
+
+/** The resource of `type` in `stack` whose attribute references `<ownType>.<id>`. */
+function companion(stack: StackJson, type: string, ownType: string, id: string): Block {
+  const found = Object.values(stack.resource?.[type] ?? {}).find((block) => JSON.stringify(block).includes(`${ownType}.${id}.`));
+  if (!found) throw new Error(`no ${type} references ${ownType}.${id}`);
+  return found;
+}
+
+interface Change {
+  /** The type of the resource the check reports on (default: the check's first type). */
+  readonly type?: string;
+  /** Which resource of that type (default: the first). */
+  readonly pick?: (block: Block, id: string) => boolean;
+  /** The one change: it breaks an enabled check's resource, or fixes a pending check's. */
+  readonly change: (block: Block, stack: StackJson, id: string) => void;
+}
+
+const primary = (db: Block) => db.replicate_source_db === undefined && db.master_instance_name === undefined && db.create_mode !== "Replica";
+const addResource = (type: string, body: Block) => (_block: Block, stack: StackJson) => {
+  const resource = (stack.resource ?? {}) as Record<string, Record<string, Block>>;
+  resource[type] = { ...(resource[type] ?? {}), added: body };
+};
+
+/**
+ * One change per check, keyed `<rule id>#<index of the check>`. Enabled checks: the change
+ * breaks one attribute of a real resource, and the check must report that resource. Pending
+ * checks: today's resource must be reported, and the change (the fix its helper is making)
+ * must satisfy the check.
+ */
+const CHANGES: Readonly<Record<string, Change>> = {
+  "bucket-encrypted#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket", id), "rule.apply_server_side_encryption_by_default.sse_algorithm", "AES256") },
+  "bucket-encrypted#1": { change: (b) => set(b, "infrastructure_encryption_enabled", false) },
+  "bucket-encrypted#2": { change: (b) => set(b, "customer_managed_key", { key_vault_key_id: "${azurerm_key_vault_key.data.id}", user_assigned_identity_id: "x" }) },
+  "bucket-encrypted#3": { change: (b) => set(b, "encryption", { default_kms_key_name: "${google_kms_crypto_key.data.id}" }) },
+  "database-encrypted#0": { change: (b) => set(b, "storage_encrypted", false) },
+  "database-encrypted#1": { change: (b) => set(b, "customer_managed_key", { key_vault_key_id: "${azurerm_key_vault_key.data.id}" }) },
+  "database-encrypted#2": { change: (b) => set(b, "encryption_key_name", "${google_kms_crypto_key.data.id}") },
+  "cluster-secrets-encrypted#0": { change: (b) => set(b, "encryption_config.resources", []) },
+  "cluster-secrets-encrypted#1": { change: (b) => set(b, "key_management_service", { key_vault_key_id: "${azurerm_key_vault_key.cluster.id}" }) },
+  "cluster-secrets-encrypted#2": { change: (b) => set(b, "database_encryption", { state: "ENCRYPTED", key_name: "${google_kms_crypto_key.cluster.id}" }) },
+  "database-tls-only#0": { change: (b) => set(b, "parameter", (b.parameter as Block[]).map((p) => (p.name === "rds.force_ssl" ? { ...p, value: "0" } : p))) },
+  "database-tls-only#1": { change: (_b, s, id) => set(Object.values(s.resource?.azurerm_postgresql_flexible_server_configuration ?? {}).find((c) => c.name === "require_secure_transport" && JSON.stringify(c).includes(id)) as Block, "value", "off") },
+  "database-tls-only#2": { change: (b) => set(b, "settings.ip_configuration.ssl_mode", "ALLOW_UNENCRYPTED_AND_ENCRYPTED") },
+  "storage-tls-only#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_policy", "aws_s3_bucket", id), "policy", JSON.stringify({ Statement: [] })) },
+  "storage-tls-only#1": { change: (b) => set(b, "min_tls_version", "TLS1_0") },
+  "logs-encrypted#0": { change: (b) => delete b.kms_key_id },
+  "secret-encrypted#0": { change: (b) => delete b.kms_key_id },
+  "key-rotation#0": { change: (b) => set(b, "enable_key_rotation", false) },
+  "volume-encrypted#0": { change: (b) => set(b, "block_device_mappings.ebs.encrypted", "false") },
+  "volume-encrypted#1": { change: (b) => set(b, "parameters.encrypted", "false") },
+  "bucket-not-public#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_public_access_block", "aws_s3_bucket", id), "restrict_public_buckets", false) },
+  "bucket-not-public#1": { change: (b) => set(b, "allow_nested_items_to_be_public", true) },
+  "bucket-not-public#2": { change: (b) => set(b, "public_access_prevention", "inherited") },
+  "bucket-not-public#3": { change: (b) => set(b, "member", "allUsers") },
+  "database-not-public#0": { change: (b) => set(b, "publicly_accessible", true) },
+  "database-not-public#1": { change: (b) => set(b, "public_network_access_enabled", true) },
+  "database-not-public#2": { change: (b) => set(b, "settings.ip_configuration.ipv4_enabled", true) },
+  "cluster-api-private#0": { change: (b) => set(b, "vpc_config.endpoint_public_access", true) },
+  "cluster-api-private#1": { change: (b) => set(b, "private_cluster_enabled", false) },
+  "cluster-api-private#2": { change: (b) => set(b, "private_cluster_config.enable_private_endpoint", false) },
+  "nodes-private#0": { change: (b, s) => set(s.resource?.aws_subnet?.[/aws_subnet\.([^.]+)\./.exec(String((b.subnet_ids as string[])[0]))?.[1] ?? ""] as Block, "map_public_ip_on_launch", true) },
+  "nodes-private#1": { type: "azurerm_kubernetes_cluster_node_pool", change: (b) => set(b, "node_public_ip_enabled", true) },
+  "nodes-private#2": { change: (b) => set(b, "private_cluster_config.enable_private_nodes", false) },
+  "no-ingress-from-anywhere#0": { change: (b) => set(b, "cidr_ipv4", "0.0.0.0/0") },
+  "no-ingress-from-anywhere#1": { change: (b) => Object.assign(b, { direction: "Inbound", access: "Allow", source_address_prefix: "Internet" }) },
+  "no-ingress-from-anywhere#2": { change: (b) => Object.assign(b, { direction: "INGRESS", allow: [{ protocol: "tcp", ports: ["22"] }], deny: undefined, source_ranges: ["0.0.0.0/0"], destination_ranges: undefined }) },
+  "default-security-group-closed#0": { change: (_b, s, id) => set(companion(s, "aws_default_security_group", "aws_vpc", id), "egress", [{ cidr_blocks: ["0.0.0.0/0"], from_port: 0, to_port: 0, protocol: "-1" }]) },
+  "secret-store-private#0": { change: (b) => set(b, "network_acls.default_action", "Allow") },
+  "instance-metadata-protected#0": { change: (b) => set(b, "metadata_options.http_tokens", "optional") },
+  "instance-metadata-protected#1": { change: (b) => set(b, "node_config.workload_metadata_config.mode", "GCE_METADATA") },
+  "subnet-has-nsg#0": { pick: (_b, id) => !id.includes("tfc-agents"), change: (b, s, id) => addResource("azurerm_subnet_network_security_group_association", { subnet_id: `\${azurerm_subnet.${id}.id}` })(b, s) },
+  "bucket-recoverable#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_versioning", "aws_s3_bucket", id), "versioning_configuration.status", "Suspended") },
+  "bucket-recoverable#1": { change: (b) => set(b, "blob_properties.container_delete_retention_policy.days", 1) },
+  "bucket-recoverable#2": { change: (b) => set(b, "versioning.enabled", false) },
+  "bucket-no-force-destroy#0": { change: (b) => set(b, "force_destroy", true) },
+  "bucket-no-force-destroy#1": { change: (b) => set(b, "force_destroy", true) },
+  "database-backups#0": { pick: primary, change: (b) => set(b, "backup_retention_period", 1) },
+  "database-backups#1": { pick: primary, change: (b) => set(b, "backup_retention_days", 1) },
+  "database-backups#2": { pick: primary, change: (b) => set(b, "settings.backup_configuration.point_in_time_recovery_enabled", false) },
+  "database-final-snapshot#0": { pick: primary, change: (b) => set(b, "skip_final_snapshot", true) },
+  "database-deletion-protection#0": { pick: primary, change: (b) => set(b, "deletion_protection", false) },
+  "database-deletion-protection#1": { pick: primary, change: (_b, s, id) => set(companion(s, "azurerm_management_lock", "azurerm_postgresql_flexible_server", id), "lock_level", "ReadOnly") },
+  "database-deletion-protection#2": { pick: primary, change: (b) => set(b, "settings.deletion_protection_enabled", false) },
+  "prevent-destroy#0": { change: (b) => set(b, "lifecycle.prevent_destroy", false) },
+  "prevent-destroy#1": { change: (b) => set(b, "lifecycle.prevent_destroy", false) },
+  "prevent-destroy#2": { change: (b) => set(b, "lifecycle.prevent_destroy", false) },
+  "key-recoverable#0": { change: (b) => set(b, "purge_protection_enabled", false) },
+  "cluster-deletion-protection#0": { change: (b) => set(b, "deletion_protection", false) },
+  "volumes-retained#0": { change: (b) => set(b, "reclaim_policy", "Delete") },
+  "flow-logs#0": { change: (_b, s, id) => set(companion(s, "aws_flow_log", "aws_vpc", id), "traffic_type", "REJECT") },
+  "flow-logs#1": { change: (b) => delete b.log_config },
+  "flow-logs#2": { change: (_b, s, id) => addResource("azurerm_network_watcher_flow_log", { target_resource_id: `\${azurerm_virtual_network.${id}.id}` })(_b, s) },
+  "control-plane-logs#0": { change: (b) => set(b, "enabled_cluster_log_types", ["api"]) },
+  "control-plane-logs#1": { change: (_b, s, id) => set(companion(s, "azurerm_monitor_diagnostic_setting", "azurerm_kubernetes_cluster", id), "enabled_log", [{ category: "kube-apiserver" }]) },
+  "control-plane-logs#2": { change: (b) => set(b, "logging_config.enable_components", ["SYSTEM_COMPONENTS"]) },
+  "log-retention#0": { change: (b) => set(b, "retention_in_days", 0) },
+  "log-retention#1": { change: (b) => set(b, "retention_in_days", 7) },
+  "log-retention#2": { change: (b) => set(b, "retention_days", 1) },
+  "database-logs#0": { change: (b) => set(b, "parameter", (b.parameter as Block[]).filter((p) => p.name !== "log_connections")) },
+  "database-logs#1": { change: (b) => set(b, "enabled_cloudwatch_logs_exports", ["upgrade"]) },
+  "database-logs#2": { change: (b) => set(b, "settings.database_flags", []) },
+  "database-logs#3": { change: (_b, s, id) => set(Object.values(s.resource?.azurerm_postgresql_flexible_server_configuration ?? {}).find((c) => c.name === "log_min_duration_statement" && JSON.stringify(c).includes(id)) as Block, "name", "work_mem") },
+  "database-log-group-managed#0": {
+    pick: primary,
+    change: (b, s) => {
+      const groups = s.resource?.aws_cloudwatch_log_group as Record<string, Block>;
+      (b.enabled_cloudwatch_logs_exports as string[]).forEach((log) => (groups[`rds-${log}`] = { name: `/aws/rds/instance/${String(b.identifier)}/${log}`, kms_key_id: "${aws_kms_key.logs.arn}", retention_in_days: 90 }));
+    },
+  },
+  "diagnostic-settings#0": { change: (_b, s, id) => addResource("azurerm_monitor_diagnostic_setting", { target_resource_id: `\${azurerm_key_vault.${id}.id}` })(_b, s) },
+  "diagnostic-settings#1": { change: (_b, s, id) => addResource("azurerm_monitor_diagnostic_setting", { target_resource_id: `\${azurerm_storage_account.${id}.id}/blobServices/default` })(_b, s) },
+  "diagnostic-settings#2": { change: (_b, s, id) => addResource("azurerm_monitor_diagnostic_setting", { target_resource_id: `\${azurerm_postgresql_flexible_server.${id}.id}` })(_b, s) },
+  "nat-logs#0": { change: (b) => set(b, "log_config.enable", false) },
+  "no-static-credentials#0": { type: "aws_iam_access_key", change: addResource("aws_iam_access_key", { user: "deploy" }) },
+  "no-static-credentials#1": { change: (b) => set(b, "shared_access_key_enabled", true) },
+  "no-static-credentials#2": { change: (b) => set(b, "local_account_disabled", false) },
+  "no-static-credentials#3": { type: "google_service_account_key", change: addResource("google_service_account_key", { service_account_id: "deploy" }) },
+  "federated-trust-scoped#0": {
+    pick: (b) => String(b.assume_role_policy).includes("system:serviceaccount"),
+    change: (b) => set(b, "assume_role_policy", String(b.assume_role_policy).replace(/system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+/, "system:serviceaccount:*:*").replace("StringEquals", "StringLike")),
+  },
+  "federated-trust-scoped#1": { change: (b) => set(b, "subject", "system:serviceaccount:*:default") },
+  "federated-trust-scoped#2": { pick: (b) => String(b.member).includes("svc.id.goog"), change: (b) => set(b, "member", String(b.member).replace(/\[.*\]/, "[*/*]")) },
+  "no-wildcard-permissions#0": { change: (b) => set(b, "policy", JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] })) },
+  "no-wildcard-permissions#1": { change: (b) => set(b, "permissions.actions", ["*"]) },
+  "no-owner-grants#0": { pick: (b) => b.condition !== undefined, change: (b) => delete b.condition },
+  "no-owner-grants#1": { pick: (b) => b.role === "roles/editor", change: (b) => set(b, "role", "roles/compute.admin") },
+  "no-owner-grants#2": { change: (b) => set(b, "permissions_boundary", "arn:aws:iam::111122223333:policy/platform-boundary") },
+  "cluster-sso-only#0": { change: (b) => set(b, "access_config.authentication_mode", "API_AND_CONFIG_MAP") },
+  "cluster-sso-only#1": { change: (b) => set(b, "azure_active_directory_role_based_access_control.azure_rbac_enabled", false) },
+  "cluster-sso-only#2": { change: (b) => set(b, "master_auth", { client_certificate_config: { issue_client_certificate: true } }) },
+  "database-identity-auth#0": { pick: primary, change: (b) => set(b, "iam_database_authentication_enabled", false) },
+  "database-identity-auth#1": { change: (b) => set(b, "settings.database_flags", []) },
+  "database-identity-auth#2": { change: (_b, s, id) => addResource("azurerm_postgresql_flexible_server_active_directory_administrator", { server_name: `\${azurerm_postgresql_flexible_server.${id}.name}` })(_b, s) },
+  "namespace-pod-security#0": { pick: (b) => JSON.stringify(b).includes('"privileged"'), change: (b) => set(b, "metadata.annotations", {}) },
+  "chart-pinned#0": { pick: (b) => b.repository !== undefined, change: (b) => set(b, "version", "^1.0.0") },
+  "no-credential-in-values#0": { pick: (b) => b.chart === "metabase", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), database: { password: "hunter2-hunter2" } })]) },
+  "namespace-default-deny#0": {
+    change: (b, s) =>
+      addResource("helm_release", { values: [JSON.stringify({ manifests: [{ kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: (b.metadata as Block).name }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } }] })] })(b, s),
+  },
+  "https-redirect#0": { pick: (b) => b.chart === "traefik", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), ports: { web: { http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } } } } })]) },
+  "database-ha#0": { pick: primary, change: (b) => set(b, "multi_az", false) },
+  "database-ha#1": { pick: primary, change: (b) => delete b.high_availability },
+  "database-ha#2": { pick: primary, change: (b) => set(b, "settings.availability_type", "ZONAL") },
+  "database-storage-autoscaling#0": { pick: primary, change: (b) => set(b, "max_allocated_storage", b.allocated_storage) },
+  "database-storage-autoscaling#1": { change: (b) => set(b, "auto_grow_enabled", false) },
+  "database-storage-autoscaling#2": { change: (b) => set(b, "settings.disk_autoresize", false) },
+  "nodes-zone-spread#0": { change: (b) => set(b, "subnet_ids", (b.subnet_ids as string[]).slice(0, 1)) },
+  "nodes-zone-spread#1": { type: "azurerm_kubernetes_cluster_node_pool", change: (b) => set(b, "zones", ["1"]) },
+  "nodes-zone-spread#2": { change: (b) => Object.assign(b, { location: "europe-west1-b", node_locations: [] }) },
+  "control-plane-ha#0": { change: (b) => set(b, "sku_tier", "Free") },
+  "control-plane-ha#1": { change: (b) => set(b, "location", "europe-west1-b") },
+  "nat-per-zone#0": { change: (_b, s) => set(s.resource as Block, "aws_nat_gateway", Object.fromEntries(Object.entries(s.resource?.aws_nat_gateway ?? {}).slice(0, 1))) },
+  "nat-per-zone#1": {
+    change: (_b, s) => {
+      const nats = s.resource?.azurerm_nat_gateway as Record<string, Block>;
+      [1, 2, 3].forEach((zone) => (nats[`nat-${zone}`] = { zones: [String(zone)] }));
+    },
+  },
+  "storage-zone-redundant#0": { change: (b) => set(b, "account_replication_type", "LRS") },
+  "storage-zone-redundant#1": { change: (b) => set(b, "location", "EU") },
+  "helm-release-recoverable#0": { change: (b) => set(b, "cleanup_on_fail", false) },
+  "terraform-cloud-scoped#0": { change: (b) => set(b, "organization_scoped", true) },
+  "terraform-cloud-scoped#1": { change: (b) => set(b, "global_remote_state", true) },
+  "workspace-protected#0": { change: (b) => delete b.lifecycle },
+};
+
+const keyOf = (rule: Rule, index: number) => `${rule.id}#${index}`;
+const allChecks = RULES.flatMap((rule) => rule.checks.map((check, index) => ({ rule, check, key: keyOf(rule, index) })));
+
+/** The first case and stack where `check` runs and a resource of `type` exists (for a forbidden type: any stack the check reads). */
+function targetFor(rule: Rule, check: RuleCheck, change: Change): { ctx: PolicyContext; type: string; id: string } {
+  const type = change.type ?? check.types[0];
+  if (check.kind === "gitops") {
+    const ctx: PolicyContext = { stack: structuredClone(gitopsJson) as StackJson, stackName: "gitops", kind: "gitops" };
+    const found = Object.entries(ctx.stack.resource?.[type] ?? {}).find(([id, block]) => change.pick?.(block, id) ?? true);
+    if (found) return { ctx, type, id: found[0] };
+  }
+  for (const c of cases) {
+    if (check.cloud !== "any" && check.cloud !== c.cloud) continue;
+    if (rule.productionOnly && !c.env.production) continue;
+    for (const stack of c.stacks.filter((s) => s.kind === check.kind)) {
+      const json = structuredClone(stack.json) as StackJson;
+      const ctx: PolicyContext = { stack: json, stackName: stack.name, kind: stack.kind, env: c.env };
+      const found = Object.entries(json.resource?.[type] ?? {}).find(([id, block]) => change.pick?.(block, id) ?? true);
+      if (found) return { ctx, type, id: found[0] };
+      if (!check.types.some((t) => json.resource?.[t] !== undefined) && change.type !== undefined && !check.pending) {
+        // A type the platform never creates (static keys): the change adds one.
+        return { ctx, type, id: "added" };
+      }
+    }
+  }
+  throw new Error(`no default environment has a ${type} for ${rule.id}`);
+}
+
+describe("every check of every rule", () => {
+  it("has exactly one change in this file", () => {
+    expect(Object.keys(CHANGES).sort()).toEqual(allChecks.map((c) => c.key).sort());
+  });
+
+  it.each(allChecks.filter((c) => !c.check.pending).map((c) => [c.key, c] as const))("%s accepts the real resource and rejects it with one attribute broken", (_key, { rule, check, key }) => {
+    const change = CHANGES[key];
+    const { ctx, type, id } = targetFor(rule, check, change);
+    const address = `${type}.${id}`;
+    const problemsAt = () => checkProblems(check, ctx).filter((p) => p.resource === address);
+    expect(problemsAt()).toEqual([]);
+    change.change((ctx.stack.resource?.[type] ?? {})[id], ctx.stack, id);
+    expect(problemsAt().length).toBeGreaterThan(0);
+  });
+
+  it.each(allChecks.filter((c) => c.check.pending).map((c) => [c.key, c] as const))("%s (pending) rejects today's resource and accepts it fixed", (_key, { rule, check, key }) => {
+    const change = CHANGES[key];
+    const { ctx, type, id } = targetFor(rule, check, change);
+    const address = `${type}.${id}`;
+    const problemsAt = () => checkProblems(check, ctx).filter((p) => p.resource === address);
+    expect(problemsAt().length).toBeGreaterThan(0);
+    change.change((ctx.stack.resource?.[type] ?? {})[id], ctx.stack, id);
+    expect(problemsAt()).toEqual([]);
+  });
+});
+
+describe("rule metadata", () => {
+  it("gives every rule a unique kebab-case id, a title, a fix and at least one check", () => {
+    expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+    for (const rule of RULES) {
+      expect(rule.id).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+      expect(rule.title.length).toBeGreaterThan(10);
+      expect(rule.fix.length).toBeGreaterThan(10);
+      expect(rule.checks.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("refuses a Traefik redirect to websecure over plain http (the chart fails on it at v41.3.0)", () => {
+    const check = RULES.find((r) => r.id === "https-redirect")?.checks[0] as RuleCheck;
+    const release = { chart: "traefik", values: [JSON.stringify({ ports: { web: { http: { redirections: { entryPoint: { to: "websecure", scheme: "http" } } } } } })] };
+    expect(check.check(release, {} as PolicyContext, "t")).toEqual(["ports.web.http.redirections.entryPoint.scheme is http"]);
+    // The key without `http.` is not read by the chart's template.
+    expect(check.check({ chart: "traefik", values: [JSON.stringify({ ports: { web: { redirections: { entryPoint: { to: "websecure" } } } } })] }, {} as PolicyContext, "t")).toHaveLength(1);
+  });
+
+  it("holds each cloud-specific rule on every cloud, or says why a cloud has no check", () => {
+    const gaps = RULES.filter((rule) => rule.checks.every((check) => check.cloud !== "any")).flatMap((rule) =>
+      CLOUDS.filter((cloud) => !rule.checks.some((check) => check.cloud === cloud) && rule.elsewhere?.[cloud] === undefined).map((cloud) => `${rule.id} on ${cloud}`),
+    );
+    expect(gaps).toEqual([]);
+    // A reason for a cloud that has a check would be stale.
+    expect(RULES.flatMap((rule) => Object.keys(rule.elsewhere ?? {}).filter((cloud) => rule.checks.some((check) => check.cloud === cloud)).map((cloud) => `${rule.id} on ${cloud}`))).toEqual([]);
+  });
+
+  it("checks the credential-literal shapes it names, and not Secret references", () => {
+    expect(credentialLiterals({ a: { password: "hunter2" }, b: { url: "postgres://u:p@h/db" }, env: [{ name: "API_TOKEN", value: "abc" }] })).toHaveLength(3);
+    expect(credentialLiterals({ passwordKey: "password", existingSecret: "x", password: "{{ .password }}", env: [{ name: "PASSWORD", value: "$(DB_PASSWORD)" }] })).toEqual([]);
+  });
+});
+
+describe("a database's production waivers", () => {
+  it("exempt that database from the rule they name, and no other database", () => {
+    const base = productionSpec();
+    const waived = { name: "scratch", postgresVersion: "16", size: "small", storageGiB: 50, highAvailability: false, waivers: { highAvailability: "a scratch copy rebuilt nightly from the lake" } } as const;
+    const env = parseEnvironment({ ...base, databases: [...(base.databases ?? []), waived] }, specChecks);
+    const json = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson;
+    const rules = RULES.filter((r) => r.id === "database-ha");
+    const ctx = { stackName: `${env.name}-infra`, kind: "infra" as const, env };
+    const instances = Object.entries(json.resource?.aws_db_instance ?? {});
+    expect(instances.map(([, db]) => db.multi_az)).toEqual([true, false]);
+    expect(checkStack(json, ctx, [], { rules }).violations).toEqual([]);
+    // The other database loses its HA: the scratch database's waiver does not cover it.
+    instances[0][1].multi_az = false;
+    expect(checkStack(json, ctx, [], { rules }).violations.map((v) => v.resource)).toEqual([`aws_db_instance.${instances[0][0]}`]);
+  });
+});
+
+describe("synth with the policy pack", () => {
+  const prodIndex = environments.findIndex((e) => e.production && e.apps?.some((a) => a.name === "metabase"));
+  const withSuppressions = (suppressions: unknown) => environments.map((e, i) => (i === prodIndex ? { ...e, policy: { suppressions } } : e));
+  const run = (inputs: readonly unknown[]) => {
+    const outdir = join(mkdtempSync(join(tmpdir(), "policy-")), "out");
+    const stderr: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (stderr.push(String(chunk)), true));
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      return { code: synthesize(inputs, outdir, undefined, environmentSource), stderr: stderr.join(""), outdir };
+    } finally {
+      spy.mockRestore();
+      stdout.mockRestore();
+    }
+  };
+  const prod = environments[prodIndex];
+  const dbAddress = () => {
+    const json = cases.find((c) => c.env.name === prod.name && c.cloud === prod.cloud)?.stacks[0].json as StackJson;
+    const [id] = Object.entries(json.resource?.aws_db_instance ?? {}).find(([, db]) => primary(db)) as [string, Block];
+    return `aws_db_instance.${id}`;
+  };
+
+  it("fails on a violation with the stack, the resource, the rule and the fix, and writes nothing", () => {
+    // A spec the schema accepts whose output breaks a rule: one-day log retention (CloudWatch offers it).
+    const inputs = environments.map((e, i) => (i === prodIndex ? { ...e, cluster: { ...e.cluster, logRetentionDays: 1 } } : e));
+    const result = run(inputs);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`policy violation: ${prod.name}-infra: aws_cloudwatch_log_group\\.\\S+: log-retention \\(Logs are kept at least 30 days, and not forever\\): retention_in_days is 1, needs at least 30 days\\. Fix: `));
+    expect(existsSync(result.outdir)).toBe(false);
+  });
+
+  it("records a suppression in the stack's metadata, for that resource only", () => {
+    const inputs = environments.map((e, i) => (i === prodIndex ? { ...e, cluster: { ...e.cluster, logRetentionDays: 1 } } : e));
+    // The log groups that take cluster.logRetentionDays fail; suppressing one leaves the others failing.
+    const failing = [...run(inputs).stderr.matchAll(/ (aws_cloudwatch_log_group\.\S+): log-retention /g)].map((m) => m[1]);
+    expect(failing.length).toBeGreaterThan(1);
+    const reason = "kept one day: the test's written reason";
+    const scoped = run(inputs.map((e, i) => (i === prodIndex ? { ...e, policy: { suppressions: [{ rule: "log-retention", resource: failing[0], reason }] } } : e)));
+    expect(scoped.code).toBe(1);
+    expect(scoped.stderr).not.toContain(`${failing[0]}: log-retention`);
+    for (const other of failing.slice(1)) expect(scoped.stderr).toContain(`${other}: log-retention`);
+
+    const all = failing.map((resource) => ({ rule: "log-retention", resource, reason }));
+    const ok = run(inputs.map((e, i) => (i === prodIndex ? { ...e, policy: { suppressions: all } } : e)));
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const json = JSON.parse(readFileSync(join(ok.outdir, "stacks", `${prod.name}-infra`, "cdk.tf.json"), "utf8"));
+    expect(json["//"].policy.suppressed).toEqual(all.map((s) => ({ ...s, problems: ["retention_in_days is 1, needs at least 30 days"] })));
+  });
+
+  it("refuses an unknown rule, an address not in the environment's stacks, a suppression of a passing rule, and a short reason", () => {
+    const reason = "a reason long enough to be accepted";
+    const unknown = run(withSuppressions([{ rule: "no-such-rule", resource: dbAddress(), reason }]));
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/policy\.suppressions\[0\]\.rule: given "no-such-rule"; accepted: a rule id of the policy pack \(README, Policy pack\): bucket-encrypted, /);
+    expect(unknown.stderr).toContain(environmentSource(prodIndex));
+    const missing = run(withSuppressions([{ rule: "database-ha", resource: "aws_db_instance.nope", reason }]));
+    expect(missing.stderr).toMatch(/policy\.suppressions\[0\]\.resource: given "aws_db_instance\.nope"; accepted: one of aws_db_instance\./);
+    const passing = run(withSuppressions([{ rule: "database-ha", resource: dbAddress(), reason }]));
+    expect(passing.stderr).toContain(`policy.suppressions[0]: given rule database-ha for ${dbAddress()}, which passes it; accepted: a suppression only where the rule fails (remove this one)`);
+    const short = run(withSuppressions([{ rule: "database-ha", resource: dbAddress(), reason: "because" }]));
+    expect(short.stderr).toMatch(/policy\.suppressions\[0\]\.reason: given "because"; accepted: a written reason of at least 20 characters/);
+    for (const r of [unknown, missing, passing, short]) expect([r.code, existsSync(r.outdir)]).toEqual([1, false]);
+  });
+});
+
+/** The README's rule table: one row per rule, what each cloud's check reads, pending checks marked. */
+function policyTable(): string {
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  const where = (rule: Rule, cloud: Cloud | "any") =>
+    rule.checks
+      .filter((check) => check.cloud === cloud)
+      .map((check) => `${check.types.map((t) => `\`${t}\``).join(", ")}${check.pending === undefined ? "" : " (pending)"}`)
+      .join("; ") || (cloud === "any" ? "–" : `– (${rule.elsewhere?.[cloud] ?? "none"})`);
+  const rows = RULES.map((rule) => `| ${rule.pack} | \`${rule.id}\` | ${cell(rule.title)}${rule.productionOnly ? " (production)" : ""} | ${where(rule, "aws")} | ${where(rule, "azure")} | ${where(rule, "gcp")} | ${where(rule, "any")} | ${cell(rule.fix)} |`);
+  return ["| pack | rule | what it asks | AWS | Azure | GCP | apps and gitops stacks (every cloud) | fix |", "|---|---|---|---|---|---|---|---|", ...rows].join("\n");
+}
+
+describe("the README's policy table", () => {
+  it("lists every rule with what it reads on each cloud (UPDATE_DOCS=1 regenerates it)", () => {
+    const README = join(__dirname, "..", "README.md");
+    const begin = "<!-- generated:policies (UPDATE_DOCS=1 npx vitest run __tests__/policies.test.ts) -->";
+    const end = "<!-- /generated:policies -->";
+    const text = readFileSync(README, "utf8");
+    const fresh = `${begin}\n${policyTable()}\n${end}`;
+    const current = text.slice(text.indexOf(begin), text.indexOf(end) + end.length);
+    if (process.env.UPDATE_DOCS === "1" && current !== fresh) writeFileSync(README, text.replace(current, fresh));
+    expect(readFileSync(README, "utf8")).toContain(fresh);
+  });
+});

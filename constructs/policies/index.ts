@@ -1,0 +1,91 @@
+/**
+ * The policy pack: every rule the README promises, as pure functions over the synthesized stack
+ * JSON, run at synth over every stack (stacks/policy.ts). A violation fails synth; a spec may
+ * suppress one rule for one resource with a written reason (spec `policy.suppressions`).
+ */
+import { DATA_PROTECTION } from "./packs/data-protection";
+import { ENCRYPTION } from "./packs/encryption";
+import { IDENTITY } from "./packs/identity";
+import { KUBERNETES } from "./packs/kubernetes";
+import { LOGGING } from "./packs/logging";
+import { NETWORK_EXPOSURE } from "./packs/network-exposure";
+import { RELIABILITY } from "./packs/reliability";
+import { resourcesOf, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "./types";
+
+export * from "./types";
+
+/** Every rule, pack by pack. */
+export const RULES: readonly Rule[] = [...ENCRYPTION, ...NETWORK_EXPOSURE, ...DATA_PROTECTION, ...LOGGING, ...IDENTITY, ...KUBERNETES, ...RELIABILITY];
+
+export const RULE_IDS: readonly string[] = RULES.map((rule) => rule.id);
+
+/** A rule waived for one resource of one environment, with the reason (spec `policy.suppressions[]`). */
+export interface Suppression {
+  readonly rule: string;
+  /** The resource's Terraform address, `<type>.<logical id>`, as in the synthesized stack. */
+  readonly resource: string;
+  readonly reason: string;
+}
+
+export interface Violation {
+  readonly stack: string;
+  readonly resource: string;
+  readonly rule: Rule;
+  readonly problem: string;
+}
+
+export interface StackResult {
+  readonly violations: Violation[];
+  /** Suppressions that silenced at least one problem, with what they silenced. */
+  readonly suppressed: (Suppression & { readonly problems: readonly string[] })[];
+}
+
+export interface CheckOptions {
+  /** Also run the checks marked pending (tests and the lead's enabling run). */
+  readonly includePending?: boolean;
+  /** Only these rules (tests). */
+  readonly rules?: readonly Rule[];
+}
+
+/** Whether `check` of `rule` runs on a stack with this context. */
+function runs(rule: Rule, check: RuleCheck, ctx: Omit<PolicyContext, "stack">, includePending: boolean): boolean {
+  if (check.pending !== undefined && !includePending) return false;
+  if (check.kind !== ctx.kind) return false;
+  if (check.cloud !== "any" && check.cloud !== ctx.env?.cloud) return false;
+  return !rule.productionOnly || ctx.env?.production === true;
+}
+
+/** Every problem of one check over one stack, by resource address. */
+export function checkProblems(check: RuleCheck, ctx: PolicyContext): { resource: string; problem: string }[] {
+  return check.types.flatMap((type) =>
+    resourcesOf(ctx.stack, type).flatMap(([id, block]) => check.check(block, ctx, id).map((problem) => ({ resource: `${type}.${id}`, problem }))),
+  );
+}
+
+/** Runs the pack over one synthesized stack; `suppressions` are its environment's. */
+export function checkStack(stack: StackJson, context: Omit<PolicyContext, "stack">, suppressions: readonly Suppression[] = [], options: CheckOptions = {}): StackResult {
+  const ctx: PolicyContext = { ...context, stack };
+  const violations: Violation[] = [];
+  const suppressed = new Map<Suppression, string[]>();
+  for (const rule of options.rules ?? RULES) {
+    for (const check of rule.checks) {
+      if (!runs(rule, check, context, options.includePending === true)) continue;
+      for (const { resource, problem } of checkProblems(check, ctx)) {
+        const suppression = suppressions.find((s) => s.rule === rule.id && s.resource === resource);
+        if (suppression) suppressed.set(suppression, [...(suppressed.get(suppression) ?? []), problem]);
+        else violations.push({ stack: context.stackName, resource, rule, problem });
+      }
+    }
+  }
+  return { violations, suppressed: [...suppressed].map(([suppression, problems]) => ({ ...suppression, problems })) };
+}
+
+/** The Terraform addresses of a stack's resources. */
+export function resourceAddresses(stack: StackJson): string[] {
+  return Object.entries(stack.resource ?? {}).flatMap(([type, blocks]) => Object.keys(blocks).map((id) => `${type}.${id}`));
+}
+
+/** One line per violation: the stack, the resource, the rule and how to fix it. */
+export function formatViolation(violation: Violation): string {
+  return `${violation.stack}: ${violation.resource}: ${violation.rule.id} (${violation.rule.title}): ${violation.problem}. Fix: ${violation.rule.fix}; or suppress it for this resource in the spec's policy.suppressions with a reason.`;
+}

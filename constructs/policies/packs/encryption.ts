@@ -1,0 +1,238 @@
+import { asList, at, companions, expectValue, expectValues, policyDocument, type Rule } from "../types";
+
+/** Encryption at rest (customer-managed keys where the README promises them) and in transit. */
+export const ENCRYPTION: readonly Rule[] = [
+  {
+    id: "bucket-encrypted",
+    pack: "encryption",
+    title: "Buckets are encrypted with a customer-managed key",
+    fix: "encrypt the bucket with the environment's data key (constructs/<cloud>/bucket.ts)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_s3_bucket"],
+        check: (_bucket, ctx, id) => {
+          const configs = companions(ctx, "aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", id);
+          if (configs.length === 0) return ["no aws_s3_bucket_server_side_encryption_configuration for this bucket"];
+          return configs.flatMap((config) => {
+            const rule = at(config, "rule.apply_server_side_encryption_by_default");
+            return [
+              ...expectValue({ rule }, "rule.sse_algorithm", "aws:kms"),
+              ...(typeof at(rule, "kms_master_key_id") === "string" ? [] : ["rule.apply_server_side_encryption_by_default.kms_master_key_id is not set (an AWS-managed key)"]),
+            ];
+          });
+        },
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_storage_account"],
+        check: (account) => expectValue(account, "infrastructure_encryption_enabled", true),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_storage_account"],
+        check: (account) => (at(account, "customer_managed_key.key_vault_key_id") === undefined ? ["customer_managed_key is not set (platform-managed keys only)"] : []),
+        pending: "issue 11: CMK on Azure storage (AZ helper)",
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_storage_bucket"],
+        check: (bucket) => (at(bucket, "encryption.default_kms_key_name") === undefined ? ["encryption.default_kms_key_name is not set (Google-managed keys only)"] : []),
+        pending: "issue 11: CMEK on GCS (GCP helper)",
+      },
+    ],
+  },
+  {
+    id: "database-encrypted",
+    pack: "encryption",
+    title: "Databases are encrypted with a customer-managed key",
+    fix: "encrypt the database with the environment's data key (constructs/<cloud>/database.ts)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_db_instance"],
+        check: (db) => [...expectValue(db, "storage_encrypted", true), ...(typeof db.kms_key_id === "string" ? [] : ["kms_key_id is not set (the AWS-managed RDS key)"])],
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_postgresql_flexible_server"],
+        check: (db) => (at(db, "customer_managed_key.key_vault_key_id") === undefined ? ["customer_managed_key is not set (platform-managed keys only)"] : []),
+        pending: "issue 11: CMK on Azure PostgreSQL (AZ helper)",
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_sql_database_instance"],
+        check: (db) => (db.encryption_key_name === undefined ? ["encryption_key_name is not set (Google-managed keys only)"] : []),
+        pending: "issue 11: CMEK on Cloud SQL (GCP helper)",
+      },
+    ],
+  },
+  {
+    id: "cluster-secrets-encrypted",
+    pack: "encryption",
+    title: "Kubernetes Secrets are envelope-encrypted with a customer-managed key",
+    fix: "configure the cluster's secrets encryption with the cluster key (constructs/<cloud>/cluster.ts)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_eks_cluster"],
+        check: (cluster) => [
+          ...(asList(at(cluster, "encryption_config.resources")).includes("secrets") ? [] : ["encryption_config.resources does not include secrets"]),
+          ...(typeof at(cluster, "encryption_config.provider.key_arn") === "string" ? [] : ["encryption_config.provider.key_arn is not set"]),
+        ],
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_kubernetes_cluster"],
+        check: (cluster) => (at(cluster, "key_management_service.key_vault_key_id") === undefined ? ["key_management_service is not set (no KMS etcd encryption)"] : []),
+        pending: "issue 11: AKS KMS etcd encryption (AZ helper)",
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_container_cluster"],
+        check: (cluster) => expectValue(cluster, "database_encryption.state", "ENCRYPTED"),
+        pending: "issue 11: GKE application-layer Secrets encryption (GCP helper)",
+      },
+    ],
+  },
+  {
+    id: "database-tls-only",
+    pack: "encryption",
+    title: "Databases accept TLS connections only",
+    fix: "require TLS in the database's parameters (rds.force_ssl, require_secure_transport, ssl_mode)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_db_parameter_group"],
+        check: (group) => (asList(group.parameter).some((p) => at(p, "name") === "rds.force_ssl" && String(at(p, "value")) === "1") ? [] : ["parameter rds.force_ssl is not 1"]),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_postgresql_flexible_server"],
+        check: (_db, ctx, id) => {
+          const settings = companions(ctx, "azurerm_postgresql_flexible_server_configuration", "server_id", "azurerm_postgresql_flexible_server", id);
+          const tls = settings.find((setting) => setting.name === "require_secure_transport");
+          return tls !== undefined && String(tls.value).toLowerCase() === "on" ? [] : ["no require_secure_transport = on configuration for this server"];
+        },
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_sql_database_instance"],
+        check: (db) => expectValue(db, "settings.ip_configuration.ssl_mode", "ENCRYPTED_ONLY"),
+      },
+    ],
+  },
+  {
+    id: "storage-tls-only",
+    pack: "encryption",
+    title: "Object storage refuses plain HTTP",
+    fix: "deny requests without TLS (bucket policy on AWS, https_traffic_only_enabled and TLS 1.2 on Azure)",
+    elsewhere: {
+      gcp: "GCS serves its APIs over HTTPS only; there is no switch",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_s3_bucket"],
+        check: (_bucket, ctx, id) => {
+          const denies = companions(ctx, "aws_s3_bucket_policy", "bucket", "aws_s3_bucket", id).flatMap((policy) =>
+            (policyDocument(policy.policy).Statement ?? []).filter((s) => s.Effect === "Deny" && at(s, "Condition.Bool.aws:SecureTransport") === "false"),
+          );
+          return denies.length > 0 ? [] : ["no bucket policy statement denies aws:SecureTransport = false"];
+        },
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_storage_account"],
+        check: (account) => expectValues(account, { https_traffic_only_enabled: true, min_tls_version: "TLS1_2" }),
+      },
+      // GCS serves its JSON and XML APIs over HTTPS only: there is no switch to check.
+    ],
+  },
+  {
+    id: "logs-encrypted",
+    pack: "encryption",
+    title: "Log groups are encrypted with the logs key",
+    fix: "set kms_key_id to the environment's logs key",
+    // Azure Log Analytics and Cloud Logging encrypt with platform keys; CMK there is a dedicated cluster (Azure) or a CMEK-enabled project setting (GCP).
+    elsewhere: {
+      azure: "Log Analytics encrypts with platform keys (CMK needs a dedicated cluster)",
+      gcp: "Cloud Logging encrypts with Google-managed keys (CMEK is a project-level setting)",
+    },
+    checks: [{ cloud: "aws", kind: "infra", types: ["aws_cloudwatch_log_group"], check: (group) => (typeof group.kms_key_id === "string" ? [] : ["kms_key_id is not set"]) }],
+  },
+  {
+    id: "secret-encrypted",
+    pack: "encryption",
+    title: "Secrets Manager secrets use the environment's data key",
+    fix: "set kms_key_id to the environment's data key",
+    // Key Vault and Secret Manager encrypt with platform keys; GCP CMEK for secrets comes with issue 11's CMEK work.
+    elsewhere: {
+      azure: "Key Vault encrypts with HSM-backed platform keys",
+      gcp: "Secret Manager encrypts with Google-managed keys; CMEK comes with issue 11's GCP CMEK work",
+    },
+    checks: [{ cloud: "aws", kind: "infra", types: ["aws_secretsmanager_secret"], check: (secret) => (typeof secret.kms_key_id === "string" ? [] : ["kms_key_id is not set (the AWS-managed key)"]) }],
+  },
+  {
+    id: "key-rotation",
+    pack: "encryption",
+    title: "Customer-managed keys rotate and wait before deletion",
+    // Azure Key Vault keys and Cloud KMS keys join this rule with issue 11's CMK work (AZ and GCP helpers).
+    fix: "set enable_key_rotation = true and a deletion window of at least 7 days",
+    elsewhere: {
+      azure: "no Key Vault keys yet: they join with issue 11's CMK work",
+      gcp: "no Cloud KMS keys yet: they join with issue 11's CMEK work",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_kms_key"],
+        check: (key) => [...expectValue(key, "enable_key_rotation", true), ...(Number(key.deletion_window_in_days ?? 30) >= 7 ? [] : [`deletion_window_in_days is ${String(key.deletion_window_in_days)}, needs at least 7`])],
+      },
+    ],
+  },
+  {
+    id: "volume-encrypted",
+    pack: "encryption",
+    title: "Node and persistent volumes are encrypted",
+    fix: "set encrypted = true on the launch template's root volume and the StorageClass",
+    // Azure managed disks and GCE persistent disks are always encrypted at rest.
+    elsewhere: {
+      azure: "managed disks are always encrypted at rest",
+      gcp: "persistent disks are always encrypted at rest",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_launch_template"],
+        check: (template) => {
+          const volumes = asList(template.block_device_mappings);
+          return volumes.length > 0 && volumes.every((volume) => String(at(volume, "ebs.encrypted")) === "true") ? [] : ["a block device mapping is not encrypted"];
+        },
+      },
+      {
+        cloud: "aws",
+        kind: "apps",
+        types: ["kubernetes_storage_class_v1"],
+        check: (storageClass) => (storageClass.storage_provisioner !== "ebs.csi.aws.com" || String(at(storageClass, "parameters.encrypted")) === "true" ? [] : ['parameters.encrypted is not "true"']),
+      },
+    ],
+  },
+];

@@ -1,0 +1,189 @@
+import { asList, at, expectValue, expectValues, policyDocument, type Block, type Rule } from "../types";
+
+/** Terraform expressions in a policy document, masked so the JSON parses. */
+const masked = (text: unknown) => (typeof text === "string" ? text.replace(/\$\{[^}]*\}/g, (expression) => expression.replace(/"/g, "'")) : text);
+
+/** A subject with a wildcard anywhere but its last `:`-segment (Terraform Cloud's `run_phase:*`). */
+const wildSubject = (subject: string) => subject.split(":").slice(0, -1).some((segment) => segment.includes("*")) || subject === "*";
+
+/** What is wrong with one statement of a role's trust policy. */
+function trustProblems(statement: Block): string[] {
+  if (statement.Effect !== "Allow") return [];
+  const principal = statement.Principal;
+  if (principal === "*" || at(principal, "AWS") === "*") return ["the trust policy allows any principal (*)"];
+  if (at(principal, "Federated") === undefined) return [];
+  const conditions = Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((operator) => Object.entries(operator));
+  const subjects = conditions.filter(([key]) => key.endsWith(":sub")).flatMap(([, value]) => asList(value).map(String));
+  const audiences = conditions.filter(([key]) => key.endsWith(":aud"));
+  return [
+    ...(subjects.length === 0 ? ["a federated trust without a :sub condition: any identity of the provider may assume the role"] : []),
+    ...subjects.filter(wildSubject).map((subject) => `the :sub condition ${subject} has a wildcard`),
+    ...(audiences.length === 0 ? ["a federated trust without an :aud condition"] : []),
+  ];
+}
+
+/** Basic roles and roles that can grant themselves more (issue 11: the Terraform Cloud account of GCP). */
+const GCP_TOO_BROAD = new Set(["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/iam.roleAdmin", "roles/resourcemanager.projectIamAdmin"]);
+
+/** No static credentials, least privilege, no trust wider than one workload. */
+export const IDENTITY: readonly Rule[] = [
+  {
+    id: "no-static-credentials",
+    pack: "identity",
+    title: "No long-lived keys or local accounts",
+    fix: "use workload identity / OIDC federation instead of keys; disable shared keys and local cluster accounts",
+    checks: [
+      { cloud: "aws", kind: "infra", types: ["aws_iam_access_key", "aws_iam_user_login_profile", "aws_iam_user"], check: () => ["an IAM user or static key (use IRSA or Terraform Cloud's OIDC trust)"] },
+      { cloud: "azure", kind: "infra", types: ["azurerm_storage_account"], check: (account) => expectValues(account, { shared_access_key_enabled: false, local_user_enabled: false }) },
+      { cloud: "azure", kind: "infra", types: ["azurerm_kubernetes_cluster"], check: (cluster) => expectValue(cluster, "local_account_disabled", true) },
+      { cloud: "gcp", kind: "infra", types: ["google_service_account_key", "google_storage_hmac_key"], check: () => ["a service account or HMAC key (use workload identity federation)"] },
+    ],
+  },
+  {
+    id: "federated-trust-scoped",
+    pack: "identity",
+    title: "Federated identities trust one workload, never a wildcard",
+    fix: "trust exactly system:serviceaccount:<namespace>:<name> (or one Terraform Cloud workspace) with the provider's audience",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_iam_role"],
+        check: (role) => (policyDocument(masked(role.assume_role_policy)).Statement ?? []).flatMap(trustProblems),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_federated_identity_credential"],
+        check: (credential) => [
+          ...(wildSubject(String(credential.subject ?? "*")) ? [`subject ${String(credential.subject)} has a wildcard`] : []),
+          ...(asList(credential.audience).length === 1 ? [] : ["audience must name exactly one audience"]),
+        ],
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_service_account_iam_member"],
+        check: (member) => {
+          if (member.role !== "roles/iam.workloadIdentityUser") return [];
+          const who = String(member.member);
+          if (/^serviceAccount:[^[]+\.svc\.id\.goog\[[a-z0-9-]+\/[a-z0-9-]+\]$/.test(who)) return [];
+          if (/^principalSet:\/\/.+\/attribute\.[a-z_]+\/[^*/]+$/.test(who)) return [];
+          return [`member ${who} is not one Kubernetes service account or one attribute value`];
+        },
+      },
+    ],
+  },
+  {
+    id: "no-wildcard-permissions",
+    pack: "identity",
+    title: "Inline policies grant no Action * on Resource *",
+    fix: "list the actions and resources the identity needs",
+    elsewhere: {
+      gcp: "no custom role grants wildcards; broad predefined roles are no-owner-grants",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_iam_role_policy", "aws_iam_policy"],
+        check: (policy) =>
+          (policyDocument(masked(policy.policy)).Statement ?? [])
+            .filter((s) => s.Effect === "Allow" && asList(s.Action).includes("*") && asList(s.Resource).includes("*"))
+            .map(() => "a statement allows every action on every resource"),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_role_definition"],
+        check: (definition) => (asList(at(definition, "permissions.actions")).includes("*") ? ["permissions.actions includes *"] : []),
+      },
+    ],
+  },
+  {
+    id: "no-owner-grants",
+    pack: "identity",
+    title: "No identity can make itself owner",
+    fix: "grant the roles the stacks need instead of owner, editor or IAM administration; condition delegated role assignment",
+    checks: [
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_role_assignment"],
+        check: (assignment) => {
+          const role = String(assignment.role_definition_name ?? "");
+          if (role === "Owner") return ["the Owner role"];
+          if (["User Access Administrator", "Role Based Access Control Administrator"].includes(role) && assignment.condition === undefined) return [`${role} without a condition on the roles it may assign`];
+          return [];
+        },
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_project_iam_member"],
+        check: (member) => (GCP_TOO_BROAD.has(String(member.role)) ? [`role ${String(member.role)}`] : []),
+        pending: "issue 11: the GCP Terraform Cloud account's editor + securityAdmin + roleAdmin (GCP helper)",
+      },
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_iam_role"],
+        check: (role) => (role.permissions_boundary === undefined ? ["no permissions_boundary"] : []),
+        pending: "issue 11: a permission boundary on every role the Terraform Cloud run role may create (AWS helper)",
+      },
+    ],
+  },
+  {
+    id: "cluster-sso-only",
+    pack: "identity",
+    title: "Cluster access goes through the cloud's identity, not cluster-local credentials",
+    fix: "use EKS access entries (authentication mode API), Entra ID with Azure RBAC, and no GKE client certificate",
+    checks: [
+      { cloud: "aws", kind: "infra", types: ["aws_eks_cluster"], check: (cluster) => expectValue(cluster, "access_config.authentication_mode", "API") },
+      { cloud: "azure", kind: "infra", types: ["azurerm_kubernetes_cluster"], check: (cluster) => expectValue(cluster, "azure_active_directory_role_based_access_control.azure_rbac_enabled", true) },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_container_cluster"],
+        check: (cluster) => (at(cluster, "master_auth.client_certificate_config.issue_client_certificate") === true ? ["master_auth issues a client certificate"] : []),
+      },
+    ],
+  },
+  {
+    id: "database-identity-auth",
+    pack: "identity",
+    title: "Databases accept cloud-identity authentication",
+    fix: "enable IAM database authentication (AWS, GCP); on Azure, Entra authentication needs an Entra administrator",
+    checks: [
+      { cloud: "aws", kind: "infra", types: ["aws_db_instance"], check: (db) => (db.replicate_source_db !== undefined ? [] : expectValue(db, "iam_database_authentication_enabled", true)) },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_sql_database_instance"],
+        check: (db) => (asList(at(db, "settings.database_flags")).some((f) => at(f, "name") === "cloudsql.iam_authentication" && at(f, "value") === "on") ? [] : ["database flag cloudsql.iam_authentication is not on"]),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_postgresql_flexible_server"],
+        check: (db, ctx, id) =>
+          at(db, "authentication.active_directory_auth_enabled") !== true
+            ? ["authentication.active_directory_auth_enabled is not true"]
+            : Object.values(ctx.stack.resource?.azurerm_postgresql_flexible_server_active_directory_administrator ?? {}).some((admin) => JSON.stringify(admin.server_name ?? admin.server_id).includes(id))
+              ? []
+              : ["Entra authentication is on with no Entra administrator"],
+        pending: "issue 11: PostgreSQL Entra auth without an Entra admin (AZ helper)",
+      },
+    ],
+  },
+  {
+    id: "terraform-cloud-scoped",
+    pack: "identity",
+    title: "Terraform Cloud agents and state serve their own workspace only",
+    fix: "keep agent pools organization_scoped = false (allowed workspaces listed) and global_remote_state = false",
+    checks: [
+      { cloud: "any", kind: "gitops", types: ["tfe_agent_pool"], check: (pool) => expectValue(pool, "organization_scoped", false) },
+      { cloud: "any", kind: "gitops", types: ["tfe_workspace_settings"], check: (settings) => expectValue(settings, "global_remote_state", false) },
+    ],
+  },
+];

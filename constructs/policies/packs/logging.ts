@@ -1,0 +1,173 @@
+import { asList, at, companions, expectValue, resourcesOf, references, type Block, type PolicyContext, type Rule } from "../types";
+
+/** The shortest retention the README promises anywhere (control-plane logs outside production). */
+const MIN_RETENTION_DAYS = 30;
+
+const retention = (value: unknown, path: string) =>
+  typeof value === "number" && value >= MIN_RETENTION_DAYS ? [] : [`${path} is ${value === undefined ? "not set" : String(value)}, needs at least ${MIN_RETENTION_DAYS} days${value === 0 || value === undefined ? " and a limit" : ""}`];
+
+/** Who did what, kept long enough to look. */
+export const LOGGING: readonly Rule[] = [
+  {
+    id: "flow-logs",
+    pack: "logging",
+    title: "Network flows are logged",
+    fix: "log all flows of the network (VPC flow logs to the encrypted log group; subnet log_config on GCP; VNet flow logs on Azure)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_vpc"],
+        check: (_vpc, ctx, id) => (companions(ctx, "aws_flow_log", "vpc_id", "aws_vpc", id).some((log) => log.traffic_type === "ALL") ? [] : ["no aws_flow_log with traffic_type ALL for this VPC"]),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_compute_subnetwork"],
+        check: (subnet) => (subnet.log_config === undefined ? ["log_config is not set"] : Number(at(subnet, "log_config.flow_sampling") ?? 0.5) > 0 ? [] : ["log_config.flow_sampling is 0"]),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_virtual_network"],
+        check: (_vnet, ctx, id) => (resourcesOf(ctx.stack, "azurerm_network_watcher_flow_log").some(([, log]) => references(log.target_resource_id, "azurerm_virtual_network", id)) ? [] : ["no VNet flow log targets this network"]),
+        pending: "issue 11: VNet flow logs on Azure (AZ helper)",
+      },
+    ],
+  },
+  {
+    id: "control-plane-logs",
+    pack: "logging",
+    title: "The Kubernetes API server and audit logs are kept",
+    fix: "send the API server and audit logs to the environment's log store",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_eks_cluster"],
+        check: (cluster) => {
+          const types = asList(cluster.enabled_cluster_log_types);
+          return ["api", "audit", "authenticator"].filter((t) => !types.includes(t)).map((t) => `enabled_cluster_log_types lacks ${t}`);
+        },
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_kubernetes_cluster"],
+        check: (_cluster, ctx, id) => {
+          const categories = companions(ctx, "azurerm_monitor_diagnostic_setting", "target_resource_id", "azurerm_kubernetes_cluster", id).flatMap((setting) => asList(setting.enabled_log).map((log) => at(log, "category")));
+          return [["kube-apiserver"], ["kube-audit", "kube-audit-admin"]].filter((any) => !any.some((c) => categories.includes(c))).map((any) => `no diagnostic setting sends ${any.join(" or ")}`);
+        },
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_container_cluster"],
+        check: (cluster) => (asList(at(cluster, "logging_config.enable_components")).includes("APISERVER") ? [] : ["logging_config.enable_components lacks APISERVER"]),
+      },
+    ],
+  },
+  {
+    id: "log-retention",
+    pack: "logging",
+    title: `Logs are kept at least ${MIN_RETENTION_DAYS} days, and not forever`,
+    fix: `set the log store's retention (cluster.logRetentionDays) to ${MIN_RETENTION_DAYS} days or more`,
+    checks: [
+      { cloud: "aws", kind: "infra", types: ["aws_cloudwatch_log_group"], check: (group) => retention(group.retention_in_days, "retention_in_days") },
+      { cloud: "azure", kind: "infra", types: ["azurerm_log_analytics_workspace"], check: (workspace) => retention(workspace.retention_in_days, "retention_in_days") },
+      { cloud: "gcp", kind: "infra", types: ["google_logging_project_bucket_config"], check: (bucket) => retention(bucket.retention_days, "retention_days") },
+    ],
+  },
+  {
+    id: "database-logs",
+    pack: "logging",
+    title: "Databases log connections and slow statements",
+    fix: "set log_connections and log_min_duration_statement in the database's parameters",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_db_parameter_group"],
+        check: (group) => {
+          const names = asList(group.parameter).map((p) => at(p, "name"));
+          return ["log_connections", "log_min_duration_statement"].filter((n) => !names.includes(n)).map((n) => `parameter ${n} is not set`);
+        },
+      },
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_db_instance"],
+        check: (db) => (asList(db.enabled_cloudwatch_logs_exports).includes("postgresql") ? [] : ["enabled_cloudwatch_logs_exports lacks postgresql"]),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_sql_database_instance"],
+        check: (db) => {
+          const flags = asList(at(db, "settings.database_flags")).map((f) => at(f, "name"));
+          return ["log_connections", "log_min_duration_statement"].filter((n) => !flags.includes(n)).map((n) => `database flag ${n} is not set`);
+        },
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_postgresql_flexible_server"],
+        check: (_db, ctx, id) =>
+          companions(ctx, "azurerm_postgresql_flexible_server_configuration", "server_id", "azurerm_postgresql_flexible_server", id).some((c) => c.name === "log_min_duration_statement") ? [] : ["no log_min_duration_statement configuration"],
+      },
+    ],
+  },
+  {
+    id: "database-log-group-managed",
+    pack: "logging",
+    title: "Database log exports land in a log group the stack manages (encrypted, with retention)",
+    fix: "create /aws/rds/instance/<identifier>/<log> log groups with the logs key and retention before the instance",
+    elsewhere: {
+      azure: "PostgreSQL logs go through diagnostic settings (diagnostic-settings)",
+      gcp: "Cloud SQL logs go to Cloud Logging, kept by its buckets",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_db_instance"],
+        check: (db, ctx) => {
+          const names = resourcesOf(ctx.stack, "aws_cloudwatch_log_group").map(([, group]) => group.name);
+          return asList(db.enabled_cloudwatch_logs_exports)
+            .filter((log) => !names.includes(`/aws/rds/instance/${String(db.identifier)}/${String(log)}`))
+            .map((log) => `no managed log group for the ${String(log)} export (RDS creates one unencrypted, kept forever)`);
+        },
+        pending: "issue 11: RDS log groups (AWS helper)",
+      },
+    ],
+  },
+  {
+    id: "diagnostic-settings",
+    pack: "logging",
+    title: "Key Vault, storage and PostgreSQL send diagnostic logs",
+    fix: "add an azurerm_monitor_diagnostic_setting for the resource to the environment's Log Analytics workspace",
+    elsewhere: {
+      aws: "services log to CloudWatch through their own settings (control-plane-logs, database-logs)",
+      gcp: "services log to Cloud Logging by default (Admin Activity audit logs always on)",
+    },
+    checks: (["azurerm_key_vault", "azurerm_storage_account", "azurerm_postgresql_flexible_server"] as const).map((type) => ({
+      cloud: "azure" as const,
+      kind: "infra" as const,
+      types: [type],
+      check: (_resource: Block, ctx: PolicyContext, id: string) => (companions(ctx, "azurerm_monitor_diagnostic_setting", "target_resource_id", type, id).length > 0 ? [] : ["no diagnostic setting targets it"]),
+      pending: "issue 11: diagnostic settings for Key Vault, storage and PostgreSQL (AZ helper)",
+    })),
+  },
+  {
+    id: "nat-logs",
+    pack: "logging",
+    title: "NAT errors are logged",
+    fix: "set log_config { enable = true } on the Cloud NAT",
+    // AWS NAT gateways and Azure NAT gateways are covered by the VPC/VNet flow logs.
+    elsewhere: {
+      aws: "NAT gateway traffic is in the VPC flow logs (flow-logs)",
+      azure: "NAT gateway traffic is in the VNet flow logs (flow-logs, pending)",
+    },
+    checks: [{ cloud: "gcp", kind: "infra", types: ["google_compute_router_nat"], check: (nat) => expectValue(nat, "log_config.enable", true) }],
+  },
+];

@@ -1,0 +1,224 @@
+import { asList, at, companions, expectValue, expectValues, type PolicyContext, type Rule } from "../types";
+
+const ANYWHERE = new Set(["0.0.0.0/0", "::/0", "*", "Internet", "any", "Any"]);
+const openTo = (ranges: unknown) => asList(ranges).some((range) => ANYWHERE.has(String(range)));
+
+/** A public endpoint is acceptable only when narrowed to listed ranges that do not include everyone. */
+function narrowed(ranges: unknown, what: string): string[] {
+  const list = asList(ranges);
+  if (list.length === 0) return [`${what} is public with no allowed ranges`];
+  return openTo(list) ? [`${what} allows ${list.filter((range) => ANYWHERE.has(String(range))).join(", ")}`] : [];
+}
+
+/** Whether the AWS subnet `<ref>` (a `${aws_subnet.x.id}` expression) gives instances public addresses. */
+function publicSubnet(ctx: PolicyContext, ref: unknown): boolean {
+  const match = /aws_subnet\.([^.]+)\./.exec(String(ref));
+  const subnet = match ? ctx.stack.resource?.aws_subnet?.[match[1]] : undefined;
+  return subnet?.map_public_ip_on_launch === true;
+}
+
+/** What reaches in from the Internet, and where nothing should. */
+export const NETWORK_EXPOSURE: readonly Rule[] = [
+  {
+    id: "bucket-not-public",
+    pack: "network-exposure",
+    title: "Buckets cannot be made public",
+    fix: "block public access on the bucket (all four S3 public access blocks; no nested public access and no public network on Azure; public access prevention on GCS)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_s3_bucket"],
+        check: (_bucket, ctx, id) => {
+          const blocks = companions(ctx, "aws_s3_bucket_public_access_block", "bucket", "aws_s3_bucket", id);
+          const ownership = companions(ctx, "aws_s3_bucket_ownership_controls", "bucket", "aws_s3_bucket", id);
+          return [
+            ...(blocks.length === 0 ? ["no aws_s3_bucket_public_access_block for this bucket"] : blocks.flatMap((block) => expectValues(block, { block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }))),
+            ...(ownership.some((o) => at(o, "rule.object_ownership") === "BucketOwnerEnforced") ? [] : ["no ownership controls with BucketOwnerEnforced (ACLs stay usable)"]),
+          ];
+        },
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_storage_account"],
+        check: (account) => expectValues(account, { allow_nested_items_to_be_public: false, public_network_access_enabled: false }),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_storage_bucket"],
+        check: (bucket) => expectValues(bucket, { public_access_prevention: "enforced", uniform_bucket_level_access: true }),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_storage_bucket_iam_member"],
+        check: (member) => (["allUsers", "allAuthenticatedUsers"].includes(String(member.member)) ? [`member is ${String(member.member)}`] : []),
+      },
+    ],
+  },
+  {
+    id: "database-not-public",
+    pack: "network-exposure",
+    title: "Databases have no public address",
+    fix: "keep the database on private addresses only (publicly_accessible / public_network_access_enabled / ipv4_enabled = false)",
+    checks: [
+      { cloud: "aws", kind: "infra", types: ["aws_db_instance"], check: (db) => expectValue(db, "publicly_accessible", false) },
+      { cloud: "azure", kind: "infra", types: ["azurerm_postgresql_flexible_server"], check: (db) => expectValue(db, "public_network_access_enabled", false) },
+      { cloud: "gcp", kind: "infra", types: ["google_sql_database_instance"], check: (db) => expectValue(db, "settings.ip_configuration.ipv4_enabled", false) },
+    ],
+  },
+  {
+    id: "cluster-api-private",
+    pack: "network-exposure",
+    title: "The Kubernetes API is private, or public only to listed ranges",
+    fix: "leave cluster.publicAccessCidrs empty (private endpoint) or list the ranges that need the API, never 0.0.0.0/0",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_eks_cluster"],
+        check: (cluster) => (at(cluster, "vpc_config.endpoint_public_access") === false ? [] : narrowed(at(cluster, "vpc_config.public_access_cidrs"), "vpc_config.endpoint_public_access")),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_kubernetes_cluster"],
+        check: (cluster) => (cluster.private_cluster_enabled === true ? [] : narrowed(at(cluster, "api_server_access_profile.authorized_ip_ranges"), "the API server")),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_container_cluster"],
+        check: (cluster) => [
+          ...(at(cluster, "private_cluster_config.enable_private_endpoint") === true ? [] : narrowed(asList(at(cluster, "master_authorized_networks_config.cidr_blocks")).map((block) => at(block, "cidr_block")), "the control plane endpoint")),
+          ...(at(cluster, "master_authorized_networks_config.gcp_public_cidrs_access_enabled") === true ? ["master_authorized_networks_config.gcp_public_cidrs_access_enabled lets every Google Cloud address in"] : []),
+        ],
+      },
+    ],
+  },
+  {
+    id: "nodes-private",
+    pack: "network-exposure",
+    title: "Nodes have no public addresses",
+    fix: "run nodes in private subnets without public IPs (private nodes on GKE)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_eks_node_group"],
+        check: (group, ctx) => (asList(group.subnet_ids).some((ref) => publicSubnet(ctx, ref)) ? ["a subnet of the node group gives instances public addresses"] : []),
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_kubernetes_cluster", "azurerm_kubernetes_cluster_node_pool"],
+        check: (pool) => (at(pool, "default_node_pool.node_public_ip_enabled") === true || pool.node_public_ip_enabled === true ? ["node_public_ip_enabled is true"] : []),
+      },
+      { cloud: "gcp", kind: "infra", types: ["google_container_cluster"], check: (cluster) => expectValue(cluster, "private_cluster_config.enable_private_nodes", true) },
+    ],
+  },
+  {
+    id: "no-ingress-from-anywhere",
+    pack: "network-exposure",
+    title: "No firewall rule admits traffic from anywhere",
+    fix: "narrow the rule's source to the addresses that need it (another security group, a subnet, a service tag)",
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_vpc_security_group_ingress_rule", "aws_security_group", "aws_default_security_group"],
+        check: (rule) => {
+          const inline = asList(rule.ingress).flatMap((entry) => [...asList(at(entry, "cidr_blocks")), ...asList(at(entry, "ipv6_cidr_blocks"))]);
+          return openTo([rule.cidr_ipv4, rule.cidr_ipv6, ...inline]) ? ["admits 0.0.0.0/0 or ::/0"] : [];
+        },
+      },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_network_security_rule"],
+        check: (rule) => (rule.direction === "Inbound" && rule.access === "Allow" && openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)]) ? [`source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere`] : []),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_compute_firewall"],
+        check: (rule) => ((rule.direction ?? "INGRESS") === "INGRESS" && rule.allow !== undefined && openTo(rule.source_ranges) ? ["source_ranges include 0.0.0.0/0"] : []),
+      },
+    ],
+  },
+  {
+    id: "default-security-group-closed",
+    pack: "network-exposure",
+    title: "The VPC's default security group allows nothing",
+    fix: "manage aws_default_security_group with no ingress and no egress rules",
+    elsewhere: {
+      azure: "a VNet has no default security group",
+      gcp: "the custom-mode network has no default firewall rules (only the implied deny-ingress)",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_vpc"],
+        check: (_vpc, ctx, id) => {
+          const groups = companions(ctx, "aws_default_security_group", "vpc_id", "aws_vpc", id);
+          if (groups.length === 0) return ["the default security group is not managed (AWS gives it allow-all egress and self ingress)"];
+          return groups.flatMap((group) => (asList(group.ingress).length + asList(group.egress).length === 0 ? [] : ["the default security group has rules"]));
+        },
+      },
+    ],
+  },
+  {
+    id: "secret-store-private",
+    pack: "network-exposure",
+    title: "The key vault's data plane is not reachable from the Internet",
+    fix: "set public_network_access_enabled = false and network_acls.default_action = Deny; reach it through the private endpoint",
+    // Secrets Manager and Secret Manager have no network switch: IAM governs them (see the identity pack).
+    elsewhere: {
+      aws: "Secrets Manager has no network switch: IAM governs it (identity pack)",
+      gcp: "Secret Manager has no network switch: IAM governs it (identity pack)",
+    },
+    checks: [{ cloud: "azure", kind: "infra", types: ["azurerm_key_vault"], check: (vault) => expectValues(vault, { public_network_access_enabled: false, "network_acls.default_action": "Deny" }) }],
+  },
+  {
+    id: "instance-metadata-protected",
+    pack: "network-exposure",
+    title: "Pods cannot reach the nodes' cloud credentials",
+    fix: "require IMDSv2 with hop limit 1 (AWS) or GKE_METADATA (GCP) on every node pool",
+    // AKS: workload identity, and the node identity holds no data roles.
+    elsewhere: {
+      azure: "workload identity; the node identity holds no data roles",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_launch_template"],
+        check: (template) => expectValues(template, { "metadata_options.http_tokens": "required", "metadata_options.http_put_response_hop_limit": 1 }),
+      },
+      { cloud: "gcp", kind: "infra", types: ["google_container_node_pool"], check: (pool) => expectValue(pool, "node_config.workload_metadata_config.mode", "GKE_METADATA") },
+    ],
+  },
+  {
+    id: "subnet-has-nsg",
+    pack: "network-exposure",
+    title: "Every subnet has a network security group",
+    fix: "associate a network security group with the subnet (many tenants deny subnets without one)",
+    elsewhere: {
+      aws: "security groups attach to interfaces, not subnets (default-security-group-closed, no-ingress-from-anywhere)",
+      gcp: "firewall rules attach to the network (no-ingress-from-anywhere)",
+    },
+    checks: [
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_subnet"],
+        check: (_subnet, ctx, id) => (companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", id).length > 0 ? [] : ["no network security group association"]),
+        pending: "issue 11: NSGs on every Azure subnet (AZ helper)",
+      },
+    ],
+  },
+];
+

@@ -1,0 +1,115 @@
+/**
+ * The policy pack's vocabulary. A rule is a pure function over the SYNTHESIZED resources of a
+ * stack (the JSON cdktf writes and Terraform reads), so it checks what Terraform will get, not
+ * what a construct meant to produce. Modelled on cdk-nag: rules grouped in packs, each with a
+ * fix, and a suppression needs a written reason (see constructs/core/spec.ts `policy`).
+ */
+import type { Cloud, Environment } from "../core/spec";
+
+/** One resource block as it appears in the stack JSON. */
+export type Block = Record<string, unknown>;
+
+/** The parts of a synthesized stack the rules read. */
+export interface StackJson {
+  readonly "//"?: Record<string, unknown>;
+  readonly resource?: Record<string, Record<string, Block>>;
+  readonly [key: string]: unknown;
+}
+
+export type StackKind = "infra" | "apps" | "gitops";
+
+export const PACKS = ["encryption", "network-exposure", "data-protection", "logging", "identity", "kubernetes", "reliability"] as const;
+export type Pack = (typeof PACKS)[number];
+
+/** What a check knows besides the resource: the whole stack, and whose stack it is. */
+export interface PolicyContext {
+  readonly stack: StackJson;
+  readonly stackName: string;
+  readonly kind: StackKind;
+  /** The environment the stack belongs to (none for the gitops stack). */
+  readonly env?: Environment;
+}
+
+/**
+ * One cloud's (or the cluster's) implementation of a rule: the resource types it reads and a
+ * pure function returning what is wrong with one of them (empty when compliant).
+ */
+export interface RuleCheck {
+  /** The cloud whose stacks it reads; "any" for the apps stacks on every cloud and the gitops stack. */
+  readonly cloud: Cloud | "any";
+  readonly kind: StackKind;
+  readonly types: readonly string[];
+  readonly check: (resource: Block, ctx: PolicyContext, id: string) => readonly string[];
+  /**
+   * Written but not enforced yet: the current output does not meet it (issue 11's findings,
+   * fixed in parallel). The lead removes this after merging the fix; README lists it as pending.
+   */
+  readonly pending?: string;
+}
+
+export interface Rule {
+  /** Stable id, used in suppressions and messages: kebab-case, the same on every cloud. */
+  readonly id: string;
+  readonly pack: Pack;
+  readonly title: string;
+  /** Only in production environments. */
+  readonly productionOnly?: boolean;
+  /** How to fix a violation, in one sentence. */
+  readonly fix: string;
+  /** Why a cloud has no check for this rule (shown in the README's table; a cloud without a check needs one). */
+  readonly elsewhere?: Partial<Readonly<Record<Cloud, string>>>;
+  readonly checks: readonly RuleCheck[];
+}
+
+/** `a.b.c` (numbers index arrays; a one-item array is stepped into as the provider's block). */
+export function at(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split(".")) {
+    if (Array.isArray(current) && !/^\d+$/.test(key)) current = current.length === 1 ? current[0] : undefined;
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/** The resources of a type in a stack, by logical id. */
+export function resourcesOf(stack: StackJson, type: string): [string, Block][] {
+  return Object.entries(stack.resource?.[type] ?? {});
+}
+
+/** Whether `value` (an attribute of another resource) references `<type>.<id>`. */
+export function references(value: unknown, type: string, id: string): boolean {
+  return JSON.stringify(value ?? null).includes(`${type}.${id}.`) || JSON.stringify(value ?? null).includes(`${type}.${id}"`);
+}
+
+/** The resources of `type` whose attribute `attribute` references `<ownType>.<id>`. */
+export function companions(ctx: PolicyContext, type: string, attribute: string, ownType: string, id: string): Block[] {
+  return resourcesOf(ctx.stack, type)
+    .filter(([, block]) => references(at(block, attribute), ownType, id))
+    .map(([, block]) => block);
+}
+
+/** A problem when `actual` is not `expected`, naming the attribute. */
+export function expectValue(resource: Block, path: string, expected: unknown): string[] {
+  const actual = at(resource, path);
+  return actual === expected ? [] : [`${path} is ${JSON.stringify(actual) ?? "not set"}, needs ${JSON.stringify(expected)}`];
+}
+
+/** Several `expectValue`s at once. */
+export function expectValues(resource: Block, expected: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(expected).flatMap(([path, value]) => expectValue(resource, path, value));
+}
+
+export const preventsDestroy = (resource: Block) => at(resource, "lifecycle.prevent_destroy") === true;
+
+/** Parses a JSON policy document attribute; Terraform expressions inside stay text. */
+export function policyDocument(value: unknown): { Statement?: Block[] } {
+  if (typeof value !== "string") return {};
+  try {
+    return JSON.parse(value) as { Statement?: Block[] };
+  } catch {
+    return {};
+  }
+}
+
+export const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);

@@ -1,0 +1,86 @@
+import type { App } from "cdktf";
+import { TerraformStack } from "cdktf";
+import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
+import type { Construct } from "constructs";
+import { SpecError, type SpecIssue } from "../constructs/core/errors";
+import type { Environment, SourceOf } from "../constructs/core/spec";
+import { checkStack, formatViolation, RULE_IDS, resourceAddresses, type StackJson, type StackKind, type StackResult, type Suppression, type Violation } from "../constructs/policies";
+import { SpecErrors } from "../constructs/core/spec";
+
+/** Policy violations of a synth: one line each; nothing is written. */
+export class PolicyViolations extends Error {
+  constructor(readonly violations: readonly Violation[]) {
+    super(violations.map(formatViolation).join("\n"));
+    this.name = "PolicyViolations";
+  }
+}
+
+/** The environment and kind of a stack of `buildApp` (InfraStack and AppsStack carry their environment). */
+function ownerOf(stack: TerraformStack): { env?: Environment; kind: StackKind } {
+  const env = (stack as TerraformStack & { env?: Environment }).env;
+  const kind = env === undefined ? "gitops" : stack.node.id === `${env.name}-apps` ? "apps" : "infra";
+  return { env, kind };
+}
+
+/** The synthesized JSON of every stack of `app`, computed as `app.synth()` would (backends, aspects). */
+function synthesizedStacks(app: App): Map<TerraformStack, StackJson> {
+  const stacks = app.node.children.filter((child: Construct): child is TerraformStack => TerraformStack.isStack(child));
+  for (const stack of stacks) stack.prepareStack();
+  return new Map(
+    stacks.map((stack) => {
+      invokeAspects(stack);
+      return [stack, stack.toTerraform() as StackJson];
+    }),
+  );
+}
+
+/** The spec's suppressions that do not hold: an address not in the environment's stacks, or a rule that passes there. */
+function suppressionIssues(env: Environment, stacks: readonly StackJson[], applied: readonly Suppression[]): SpecIssue[] {
+  const addresses = new Set(stacks.flatMap(resourceAddresses));
+  return (env.policy?.suppressions ?? []).flatMap((suppression, index) => {
+    if (applied.includes(suppression)) return [];
+    const path = `policy.suppressions[${index}]`;
+    if (!addresses.has(suppression.resource)) {
+      const type = suppression.resource.split(".")[0];
+      const sameType = [...addresses].filter((address) => address.startsWith(`${type}.`));
+      const accepted = sameType.length > 0 ? `one of ${sameType.slice(0, 5).join(", ")}${sameType.length > 5 ? ", ..." : ""}` : "the address of a resource in this environment's synthesized stacks";
+      return [{ path: `${path}.resource`, message: `given ${JSON.stringify(suppression.resource)}; accepted: ${accepted}` }];
+    }
+    return [{ path, message: `given rule ${suppression.rule} for ${suppression.resource}, which passes it; accepted: a suppression only where the rule fails (remove this one)` }];
+  });
+}
+
+/**
+ * Runs the policy pack over every stack of `app` before anything is written. Throws
+ * PolicyViolations (one line per violation) or SpecErrors (a suppression that does not hold);
+ * otherwise records the applied suppressions in each stack's `"//"` metadata (Terraform ignores
+ * it; reviewers see it in the pull request) and makes `app.synth()` write the JSON checked here.
+ */
+export function enforcePolicies(app: App, envs: readonly Environment[], sourceOf: SourceOf = () => undefined): void {
+  const synthesized = synthesizedStacks(app);
+  const results = new Map<TerraformStack, StackResult>();
+  for (const [stack, json] of synthesized) {
+    const { env, kind } = ownerOf(stack);
+    results.set(stack, checkStack(json, { stackName: stack.node.id, kind, env }, env?.policy?.suppressions ?? []));
+  }
+  const specProblems = envs.flatMap((env, index) => {
+    const own = [...synthesized.keys()].filter((stack) => ownerOf(stack).env === env);
+    const applied = own.flatMap((stack) => results.get(stack)?.suppressed ?? []).map(({ rule, resource }) => env.policy?.suppressions.find((s) => s.rule === rule && s.resource === resource) as Suppression);
+    const issues = suppressionIssues(env, own.map((stack) => synthesized.get(stack) as StackJson), applied);
+    return issues.length === 0 ? [] : [new SpecError(env.name, issues, sourceOf(index))];
+  });
+  if (specProblems.length > 0) throw new SpecErrors(specProblems);
+  const violations = [...results.values()].flatMap((result) => result.violations);
+  if (violations.length > 0) throw new PolicyViolations(violations);
+  for (const [stack, json] of synthesized) {
+    const suppressed = results.get(stack)?.suppressed ?? [];
+    const recorded: StackJson = suppressed.length === 0 ? json : { ...json, "//": { ...json["//"], policy: { suppressed: suppressed.map(({ rule, resource, reason, problems }) => ({ rule, resource, reason, problems })) } } };
+    // app.synth() would prepare the stack and compute the same JSON again: it writes the one
+    // checked here (the stack was prepared above; preparing adds cross-stack outputs once).
+    stack.toTerraform = () => recorded;
+    stack.prepareStack = () => undefined;
+  }
+}
+
+/** Whether a rule id exists (for the spec check of `policy.suppressions[].rule`). */
+export const isRuleId = (id: string) => RULE_IDS.includes(id);
