@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { KUBERNETES_VERSIONS, parseEnvironment } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";
 import { renderDatahub } from "../constructs/apps/datahub";
+import { kafkaResources } from "../constructs/apps/datahub-kafka";
 import { renderMonitoring } from "../constructs/apps/monitoring";
 import { EKS_SPOT_TAINT } from "../constructs/aws/cluster";
 import { AKS_SPOT_TAINT } from "../constructs/azure/cluster";
@@ -63,6 +64,40 @@ describe("name rules (k8s.io/apimachinery validation at 1.31)", () => {
     expect(names.nameViolations(located(secret)).map((v) => v.split(" = ")[0])).toEqual(["test: spec.target.name", "test: spec.dataFrom.0.sourceRef.generatorRef.name"]);
     const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "r" }, roleRef: { name: "r" }, subjects: [{ kind: "ServiceAccount", name: "Reader", namespace: "db_bootstrap" }] };
     expect(names.nameViolations(located(binding))).toHaveLength(2);
+  });
+});
+
+describe("Strimzi 1.2.0 custom resources (encoded CRD subsets, encoded-crds.ts)", () => {
+  const objects = (production: boolean) => kafkaResources(appContext("datahub", "aws", production)).filter((object) => object.apiVersion.startsWith("kafka.strimzi.io/"));
+  const find = (kind: string) => objects(true).find((object) => object.kind === kind) as unknown as Record<string, unknown> & { spec: Record<string, unknown> };
+
+  it.each([true, false])("accepts DataHub's Kafka, node pool and user (production %s)", (production) => {
+    const found = objects(production);
+    expect(found.map((object) => object.kind).sort()).toEqual(["Kafka", "KafkaNodePool", "KafkaUser"]);
+    expect(found.flatMap((object) => customResourceViolations(located(object)))).toEqual([]);
+  });
+  it("rejects kafka.strimzi.io/v1beta2, which Strimzi 1.0.0 stopped serving", () => {
+    expect(customResourceViolations(located({ ...find("Kafka"), apiVersion: "kafka.strimzi.io/v1beta2" }))).toEqual([expect.stringContaining("not served")]);
+  });
+  it("rejects a listener without the required `tls` field and an unknown listener type", () => {
+    const kafka = find("Kafka");
+    const kafkaSpec = kafka.spec.kafka as Record<string, unknown>;
+    const withListener = (listener: Record<string, unknown>) => located({ ...kafka, spec: { ...kafka.spec, kafka: { ...kafkaSpec, listeners: [listener] } } });
+    expect(customResourceViolations(withListener({ name: "plain", port: 9092, type: "internal" }))).toEqual([expect.stringContaining("tls")]);
+    expect(customResourceViolations(withListener({ name: "tls", port: 9093, type: "clusterip-ish", tls: true })).length).toBeGreaterThan(0);
+  });
+  it("rejects a node pool without roles and an authentication type Strimzi does not have", () => {
+    const pool = find("KafkaNodePool");
+    const { roles: _roles, ...withoutRoles } = pool.spec;
+    expect(customResourceViolations(located({ ...pool, spec: withoutRoles }))).toEqual([expect.stringContaining("roles")]);
+    const user = find("KafkaUser");
+    expect(customResourceViolations(located({ ...user, spec: { ...user.spec, authentication: { type: "scram-sha-256" } } })).length).toBeGreaterThan(0);
+  });
+  it("rejects an ACL operation outside the enum and an undeclared field", () => {
+    const user = find("KafkaUser");
+    const acl = { resource: { type: "topic", name: "t", patternType: "literal" }, operations: ["Produce"] };
+    expect(customResourceViolations(located({ ...user, spec: { ...user.spec, authorization: { type: "simple", acls: [acl] } } })).length).toBeGreaterThan(0);
+    expect(customResourceViolations(located({ ...user, spec: { ...user.spec, quotas: { producerByteRate: 1 } } }))).toEqual([expect.stringContaining("quotas")]);
   });
 });
 

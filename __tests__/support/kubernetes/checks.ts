@@ -148,6 +148,8 @@ const CRD_RELEASES: Readonly<Record<string, string>> = {
   "cert-manager.io": "cert-manager",
   "monitoring.coreos.com": "monitoring",
   "traefik.io": "traefik",
+  /** DataHub's Kafka: the Strimzi operator release (chart 1.2.0 crds/). */
+  "kafka.strimzi.io": "strimzi",
 };
 
 /**
