@@ -311,7 +311,7 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
     expect(podSecurityProblems({ objects: [], releases: [monitoringRelease(monitoring.values)] })).toContainEqual(expect.stringContaining("which the stack does not create"));
   });
   it("OpenSearch's privileged sysctl init container is rejected in the baseline datahub namespace", () => {
-    const prerequisites = renderDatahub(appContext("datahub", "gcp", true))[0];
+    const prerequisites = renderDatahub(appContext("datahub", "gcp", true)).find((release) => release.name === "prerequisites") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
     const release: ChartRelease = { address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values: prerequisites.values };
     const datahubNamespace = [namespaceObject("datahub", "baseline")];
     expect(podSecurityProblems({ objects: datahubNamespace, releases: [release] })).toEqual([]);
@@ -321,7 +321,7 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
     ]);
   });
   it("DataHub with replicated GMS and embedded consumers is refused by the chart's template (the review's finding)", () => {
-    const datahub = renderDatahub(appContext("datahub", "aws", true))[1];
+    const datahub = renderDatahub(appContext("datahub", "aws", true)).find((release) => release.name === "datahub") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
     const release: ChartRelease = { address: "d", name: "datahub", namespace: "datahub", chart: "datahub", version: "1.1.0", values: datahub.values };
     expect(chartTemplateFailures(release)).toEqual([]);
     const global = { ...(datahub.values.global as Record<string, unknown>), datahub_standalone_consumers_enabled: false };
@@ -353,11 +353,16 @@ describe("placement against the spot taint", () => {
     expect(placementProblems([chartPod("a volume", [toleration]), chartPod(false, [])], [taint])).toHaveLength(2);
   });
   it("sees the stateful components of the data apps as stateful", () => {
-    const prerequisites = renderDatahub(appContext("datahub", "aws", true))[0];
+    const prerequisites = renderDatahub(appContext("datahub", "aws", true)).find((release) => release.name === "prerequisites") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
     const pods = chartPods({ address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values: prerequisites.values });
-    expect(pods.map((p) => [p.name, Boolean(p.onDemandOnly)])).toEqual([
-      ["prerequisites/opensearch", true],
-      ["prerequisites/kafka-controller", true],
+    expect(pods.map((p) => [p.name, Boolean(p.onDemandOnly)])).toEqual([["prerequisites/opensearch", true]]);
+    // Kafka is Strimzi's: its nodes are stateful, the operator and the entity operator are not.
+    const strimzi = renderDatahub(appContext("datahub", "aws", true)).find((release) => release.name === "strimzi") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
+    const operands = chartPods({ address: "s", name: "strimzi", namespace: "datahub-strimzi", chart: "strimzi-kafka-operator", version: "1.2.0", values: strimzi.values });
+    expect(operands.map((p) => [p.name, p.namespace, Boolean(p.onDemandOnly)])).toEqual([
+      ["strimzi/cluster-operator", "datahub-strimzi", false],
+      ["strimzi/kafka", "datahub", true],
+      ["strimzi/entity-operator", "datahub", false],
     ]);
     const monitoring = renderMonitoring(appContext("monitoring", "aws", true))[0];
     const stateful = chartPods(monitoringRelease(monitoring.values)).filter((p) => p.onDemandOnly).map((p) => p.name);
