@@ -15,7 +15,7 @@ import { AKS_SPOT_TAINT } from "../constructs/azure/cluster";
 import { appContext } from "./support/app-context";
 import { everyAppSpec } from "./support/fixtures";
 import { chartPods, chartTemplateFailures, type ChartPod } from "./support/kubernetes/chart-pods";
-import { orderingProblems, placementProblems, podSecurityProblems, tolerates, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
+import { bitnamiImageProblems, orderingProblems, placementProblems, podSecurityProblems, tolerates, unexplainedPrivilegedNamespaces } from "./support/kubernetes/checks";
 import { operatorWebhookViolations } from "./support/kubernetes/operator-webhooks";
 import { customResourceViolations, toJsonSchema } from "./support/kubernetes/crds";
 import * as names from "./support/kubernetes/names";
@@ -64,6 +64,20 @@ describe("name rules (k8s.io/apimachinery validation at 1.31)", () => {
     expect(names.nameViolations(located(secret)).map((v) => v.split(" = ")[0])).toEqual(["test: spec.target.name", "test: spec.dataFrom.0.sourceRef.generatorRef.name"]);
     const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "r" }, roleRef: { name: "r" }, subjects: [{ kind: "ServiceAccount", name: "Reader", namespace: "db_bootstrap" }] };
     expect(names.nameViolations(located(binding))).toHaveLength(2);
+  });
+});
+
+describe("Bitnami images (bitnamilegacy is frozen)", () => {
+  const prerequisites = (ctxProduction: boolean) => renderDatahub(appContext("datahub", "aws", ctxProduction)).find((release) => release.name === "prerequisites") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
+  const release = (values: Record<string, unknown>): ChartRelease => ({ address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values });
+  it("accepts the prerequisites as rendered (their Bitnami Kafka and MySQL are off)", () => {
+    expect(bitnamiImageProblems({ releases: [release(prerequisites(true).values)], objects: [] })).toEqual([]);
+  });
+  it("rejects the prerequisites with their Kafka on (the chart's bitnamilegacy/kafka image) and an object naming a Bitnami image", () => {
+    const values = { ...prerequisites(true).values, kafka: { enabled: true } };
+    expect(bitnamiImageProblems({ releases: [release(values)], objects: [] })).toEqual([expect.stringContaining("kafka.image.repository = bitnamilegacy/kafka")]);
+    const job = located({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j" }, spec: { template: { spec: { containers: [{ name: "c", image: "docker.io/bitnami/kubectl:1.31" }] } } } });
+    expect(bitnamiImageProblems({ releases: [], objects: [job] })).toEqual([expect.stringContaining("docker.io/bitnami/kubectl")]);
   });
 });
 

@@ -656,6 +656,11 @@ function modelled(release: ChartRelease): { entry: (typeof MODELS)[string]; cont
   return { entry, context: { release, values } };
 }
 
+/** The values Helm would use for a release: the chart's defaults (contract or encoded) merged with the release's. */
+export function chartValues(release: ChartRelease): Values {
+  return modelled(release).context.values;
+}
+
 /** The pods a release's chart creates, from the values Helm would use. */
 export function chartPods(release: ChartRelease): ChartPod[] {
   const { entry, context } = modelled(release);
