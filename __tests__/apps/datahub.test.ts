@@ -27,6 +27,29 @@ function render(ctx: AppContext): { strimzi: AppRelease; prerequisites: AppRelea
   return { strimzi, prerequisites, datahub };
 }
 
+/**
+ * strimzi-kafka-operator 1.2.0 has no contract in shared/charts: its value keys, encoded from
+ * strimzi/strimzi-kafka-operator tag 1.2.0 helm-charts/helm3/strimzi-kafka-operator/values.yaml
+ * (top level, and the two maps the platform sets keys inside). Lists (`watchNamespaces`,
+ * `extraEnvs`, `tolerations`) are read whole by templates/060-Deployment-strimzi-cluster-operator.yaml:119-120,187-188,231-232.
+ */
+const STRIMZI_VALUE_KEYS: Readonly<Record<string, readonly string[] | "leaf">> = {
+  ...Object.fromEntries(
+    ["affinity", "annotations", "buildah", "connectBuildTimeoutMs", "createAggregateRoles", "createGlobalResources", "cruiseControl", "dashboards", "defaultImageRegistry", "defaultImageRepository", "defaultImageTag", "deploymentAnnotations", "deploymentLabels", "deploymentStrategy", "enableServiceLinks", "extraEnvs", "featureGates", "fullReconciliationIntervalMs", "generateNetworkPolicy", "generatePodDisruptionBudget", "hostUsers", "image", "kafka", "kafkaBridge", "kafkaConnect", "kafkaExporter", "kafkaInit", "kafkaMirrorMaker2", "kanikoExecutor", "kubernetesServiceDnsDomain", "labels", "labelsExclusionPattern", "livenessProbe", "logConfigMap", "logConfiguration", "logLevel", "logVolume", "mavenBuilder", "nodeSelector", "operationTimeoutMs", "operatorNetworkPolicy", "podSecurityContext", "priorityClassName", "rbac", "readinessProbe", "replicas", "resources", "securityContext", "serviceAccount", "serviceAccountCreate", "tmpDirSizeLimit", "tolerations", "topicOperator", "topologySpreadConstraints", "userOperator", "watchAnyNamespace", "watchNamespaces"].map((key) => [key, "leaf" as const]),
+  ),
+  podDisruptionBudget: ["enabled", "minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy"],
+  leaderElection: ["enable"],
+};
+
+function unknownStrimziPaths(values: Record<string, unknown>): string[] {
+  return Object.entries(values).flatMap(([key, value]) => {
+    const known = STRIMZI_VALUE_KEYS[key];
+    if (known === undefined) return [key];
+    if (known === "leaf" || typeof value !== "object" || value === null || Array.isArray(value)) return [];
+    return Object.keys(value).filter((child) => !known.includes(child)).map((child) => `${key}.${child}`);
+  });
+}
+
 describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud, production }) => {
   const ctx = appContext("datahub", cloud, production);
   const { strimzi, prerequisites, datahub } = render(ctx);
@@ -43,6 +66,11 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
     expect(datahub.chart).toEqual({ repository: "https://helm.datahubproject.io/", chart: "datahub", version: "1.1.0" });
     expect([prerequisites.chart, datahub.chart]).toEqual([DATAHUB_PREREQUISITES_CHART, DATAHUB_CHART]);
     expect(prerequisites.name).toBe("prerequisites");
+  });
+
+  it("gives the Strimzi chart only keys its values.yaml has (1.2.0)", () => {
+    expect(unknownStrimziPaths(strimzi.values)).toEqual([]);
+    expect(unknownStrimziPaths({ ...strimzi.values, watchNamespace: ["datahub"], podDisruptionBudget: { enable: true } }).sort()).toEqual(["podDisruptionBudget.enable", "watchNamespace"]);
   });
 
   it.each(["prerequisites", "datahub"] as const)("%s values fit the chart contract", (name) => {
