@@ -261,7 +261,14 @@ export function datahubKafkaGlobals(): Record<string, unknown> {
   };
 }
 
-/** The actions runner's librdkafka settings (KAFKA_PROPERTIES_* are passed to its consumer and producer). */
+/**
+ * The actions runner's librdkafka settings. datahub-actions maps every KAFKA_PROPERTIES_<NAME>
+ * to the consumer property `<name>` (lower case, `_` → `.`) and skips the Java-only ones the
+ * chart also passes (sasl.jaas.config, ssl.truststore.*; datahub-actions
+ * plugin/source/kafka/kafka_event_source.py and its tests, read on the main branch: the v1.7.0
+ * image was not available here). So the actions get SASL_SSL and SCRAM-SHA-512 from the
+ * overrides above, and the user, password and PEM CA from these.
+ */
 export function actionsKafkaEnv(): Record<string, unknown>[] {
   return [
     { name: "KAFKA_PROPERTIES_SASL_USERNAME", value: KAFKA_USER },
