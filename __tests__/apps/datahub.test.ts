@@ -11,6 +11,9 @@ import {
 import { DATAHUB_TOPICS, KAFKA_CLIENT_SECRET, KAFKA_CLUSTER, KAFKA_USER, STRIMZI_CHART, STRIMZI_NAMESPACE } from "../../constructs/apps/datahub-kafka";
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
 import { appContext } from "../support/app-context";
+import { everyAppSpec, synthApps } from "../support/fixtures";
+import { renderedApps } from "../support/kubernetes/objects";
+import { parseEnvironment } from "../../constructs/core/spec";
 import { schemaErrors, unknownPaths } from "../support/chart-contract";
 import { at, chartContract, CLOUD_CASES, credentialLiterals, effectiveValues, leaves, maps, REQUESTS_AND_MEMORY_LIMIT, secretRefs, type Values } from "../support/values";
 
@@ -274,5 +277,38 @@ describe("DataHub edge cases", () => {
     const literal = { ...global, sql: { datasource: { ...(at(global, "sql.datasource") as Values), password: "hunter2" } } };
     expect(schemaErrors(chartContract("datahub"), { ...datahub.values, global: literal })).not.toEqual([]);
     expect(credentialLiterals({ ...datahub.values, global: literal })).toEqual(["global.sql.datasource.password"]);
+  });
+});
+
+describe.each([true, false])("DataHub's security objects in the synthesized apps stack (production %s)", (production) => {
+  const apps = renderedApps(synthApps(parseEnvironment(everyAppSpec("gcp", production))));
+  const object = (kind: string, name: string) => apps.objects.find(({ object: candidate }) => candidate.kind === kind && candidate.metadata.name === name)?.object as Values | undefined;
+
+  it("renders internal_users.yml once, with bcrypt hashes of the generated passwords, beside them", () => {
+    const secret = object("ExternalSecret", OPENSEARCH_CREDENTIALS.name);
+    expect(at(secret, "spec.refreshPolicy")).toBe("CreatedOnce");
+    const template = at(secret, "spec.target.template") as Values;
+    expect(template.engineVersion).toBe("v2");
+    const data = template.data as Record<string, string>;
+    expect(data.datahub_password).toBe("{{ .datahub_password }}");
+    expect(data["internal_users.yml"]).toMatch(/datahub:\n  hash: "\{\{ \.datahub_password \| bcrypt \}\}"/);
+    // Only hashes reach OpenSearch's configuration; no password is written in plain text into the file.
+    expect(data["internal_users.yml"]).not.toMatch(/\{\{ \.\w+_password \}\}/);
+  });
+
+  it("issues OpenSearch's node certificate for every name clients and peers use, with a PKCS#8 key, from the namespace CA", () => {
+    const node = object("Certificate", "opensearch-node-tls");
+    expect(at(node, "spec.issuerRef")).toEqual({ name: "datahub-internal-ca", kind: "Issuer", group: "cert-manager.io" });
+    expect(at(node, "spec.privateKey.encoding")).toBe("PKCS8");
+    expect(at(node, "spec.dnsNames")).toEqual(expect.arrayContaining(["opensearch-cluster-master", "opensearch-cluster-master.datahub.svc", "*.opensearch-cluster-master-headless"]));
+    expect(at(object("Issuer", "datahub-internal-ca"), "spec.ca.secretName")).toBe("datahub-internal-ca");
+    expect(at(object("Certificate", "datahub-internal-ca"), "spec.isCA")).toBe(true);
+    expect(at(object("Certificate", "datahub-opensearch-tls"), "spec.keystores.pkcs12.passwordSecretRef")).toEqual({ name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" });
+  });
+
+  it("joins the Kafka CA truststore and the SCRAM credential into the client Secret through a reader limited to those two Secrets", () => {
+    const role = object("Role", "datahub-kafka-client-reader");
+    expect(at(role, "rules")).toEqual([{ apiGroups: [""], resources: ["secrets"], resourceNames: [`${KAFKA_CLUSTER}-cluster-ca-cert`, KAFKA_USER], verbs: ["get"] }]);
+    expect(at(object("ExternalSecret", KAFKA_CLIENT_SECRET), "spec.dataFrom")).toEqual([{ extract: { key: `${KAFKA_CLUSTER}-cluster-ca-cert` } }, { extract: { key: KAFKA_USER } }]);
   });
 });
