@@ -20,7 +20,9 @@
  *   grafana-12.11.1;
  * - external-secrets helm-chart-2.9.0, traefik-helm-chart v41.3.0, cert-manager v1.21.1,
  *   external-dns-helm-chart-1.21.1;
- * - open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0.
+ * - open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0;
+ * - strimzi/strimzi-kafka-operator 1.2.0 (the operator's chart and the Pod Security providers
+ *   the operator applies to the Kafka and entity-operator pods it creates).
  */
 import type { Toleration } from "../../../constructs/apps/types";
 import { loadChart, mergeValues } from "../chart-contract";
