@@ -97,6 +97,22 @@ describe.each(CLOUDS.flatMap((cloud) => [[cloud, false], [cloud, true]] as const
     expect(text).toContain("cert-manager.io/cluster-issuer");
   });
 
+  it("installs DataHub in order: the Strimzi operator, its Kafka resources, the prerequisites, DataHub", () => {
+    const ids = Object.keys(stack.resources("helm_release"));
+    const id = (fragment: RegExp) => {
+      const found = ids.filter((candidate) => fragment.test(candidate));
+      expect(found).toHaveLength(1);
+      return `helm_release.${found[0]}`;
+    };
+    const [operator, resources, prerequisites, datahub] = [/^datahub-strimzi_/, /^datahub-strimzi-resources_/, /^datahub-prerequisites_/, /^datahub-datahub_/].map(id);
+    const dependsOn = (address: string) => (stack.resources("helm_release")[address.replace("helm_release.", "")]?.depends_on as string[] | undefined) ?? [];
+    expect(dependsOn(resources)).toEqual([operator]);
+    expect(dependsOn(prerequisites)).toEqual([resources]);
+    expect(dependsOn(datahub)).toEqual([prerequisites]);
+    expect(byName.get("strimzi")?.block).toMatchObject({ namespace: "datahub-strimzi", repository: "oci://quay.io/strimzi-helm", chart: "strimzi-kafka-operator", version: "1.2.0" });
+    expect(byName.get("strimzi-resources")?.block.namespace).toBe("datahub");
+  });
+
   it("installs External Secrets, Traefik, cert-manager and external-dns at pinned versions", () => {
     for (const name of ["external-secrets", "traefik", "cert-manager", "external-dns"]) {
       expect(String(byName.get(name)?.block.version)).toMatch(/^v?\d+\.\d+\.\d+$/);

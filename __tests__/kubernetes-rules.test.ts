@@ -9,16 +9,17 @@ import { KUBERNETES_VERSIONS, parseEnvironment } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";
 import { renderAirbyte } from "../constructs/apps/airbyte";
 import { renderAirflow } from "../constructs/apps/airflow";
-import { renderDatahub } from "../constructs/apps/datahub";
+import { DATAHUB_PREREQUISITES_RELEASE, DATAHUB_RELEASE, renderDatahub } from "../constructs/apps/datahub";
 import { renderMetabase } from "../constructs/apps/metabase";
 import type { AppRelease } from "../constructs/apps/types";
+import { kafkaResources } from "../constructs/apps/datahub-kafka";
 import { renderMonitoring } from "../constructs/apps/monitoring";
 import { EKS_SPOT_TAINT } from "../constructs/aws/cluster";
 import { AKS_SPOT_TAINT } from "../constructs/azure/cluster";
 import { appContext } from "./support/app-context";
 import { everyAppSpec } from "./support/fixtures";
 import { chartPods, chartTemplateFailures, type ChartPod } from "./support/kubernetes/chart-pods";
-import { namespaceLevelProblems, orderingProblems, placementProblems, podSecurityProblems, strictestLevel, tolerates, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
+import { bitnamiImageProblems, namespaceLevelProblems, orderingProblems, placementProblems, podSecurityProblems, strictestLevel, tolerates, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
 import { operatorWebhookViolations } from "./support/kubernetes/operator-webhooks";
 import { customResourceViolations, toJsonSchema } from "./support/kubernetes/crds";
 import * as names from "./support/kubernetes/names";
@@ -67,6 +68,54 @@ describe("name rules (k8s.io/apimachinery validation at 1.31)", () => {
     expect(names.nameViolations(located(secret)).map((v) => v.split(" = ")[0])).toEqual(["test: spec.target.name", "test: spec.dataFrom.0.sourceRef.generatorRef.name"]);
     const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "r" }, roleRef: { name: "r" }, subjects: [{ kind: "ServiceAccount", name: "Reader", namespace: "db_bootstrap" }] };
     expect(names.nameViolations(located(binding))).toHaveLength(2);
+  });
+});
+
+describe("Bitnami images (bitnamilegacy is frozen)", () => {
+  const prerequisites = (ctxProduction: boolean) => renderDatahub(appContext("datahub", "aws", ctxProduction)).find((release) => release.name === "prerequisites") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
+  const release = (values: Record<string, unknown>): ChartRelease => ({ address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values });
+  it("accepts the prerequisites as rendered (their Bitnami Kafka and MySQL are off)", () => {
+    expect(bitnamiImageProblems({ releases: [release(prerequisites(true).values)], objects: [] })).toEqual([]);
+  });
+  it("rejects the prerequisites with their Kafka on (the chart's bitnamilegacy/kafka image) and an object naming a Bitnami image", () => {
+    const values = { ...prerequisites(true).values, kafka: { enabled: true } };
+    expect(bitnamiImageProblems({ releases: [release(values)], objects: [] })).toEqual([expect.stringContaining("kafka.image.repository = bitnamilegacy/kafka")]);
+    const job = located({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j" }, spec: { template: { spec: { containers: [{ name: "c", image: "docker.io/bitnami/kubectl:1.31" }] } } } });
+    expect(bitnamiImageProblems({ releases: [], objects: [job] })).toEqual([expect.stringContaining("docker.io/bitnami/kubectl")]);
+  });
+});
+
+describe("Strimzi 1.2.0 custom resources (encoded CRD subsets, encoded-crds.ts)", () => {
+  const objects = (production: boolean) => kafkaResources(appContext("datahub", "aws", production)).filter((object) => object.apiVersion.startsWith("kafka.strimzi.io/"));
+  const find = (kind: string) => objects(true).find((object) => object.kind === kind) as unknown as Record<string, unknown> & { spec: Record<string, unknown> };
+
+  it.each([true, false])("accepts DataHub's Kafka, node pool and user (production %s)", (production) => {
+    const found = objects(production);
+    expect(found.map((object) => object.kind).sort()).toEqual(["Kafka", "KafkaNodePool", "KafkaUser"]);
+    expect(found.flatMap((object) => customResourceViolations(located(object)))).toEqual([]);
+  });
+  it("rejects kafka.strimzi.io/v1beta2, which Strimzi 1.0.0 stopped serving", () => {
+    expect(customResourceViolations(located({ ...find("Kafka"), apiVersion: "kafka.strimzi.io/v1beta2" }))).toEqual([expect.stringContaining("not served")]);
+  });
+  it("rejects a listener without the required `tls` field and an unknown listener type", () => {
+    const kafka = find("Kafka");
+    const kafkaSpec = kafka.spec.kafka as Record<string, unknown>;
+    const withListener = (listener: Record<string, unknown>) => located({ ...kafka, spec: { ...kafka.spec, kafka: { ...kafkaSpec, listeners: [listener] } } });
+    expect(customResourceViolations(withListener({ name: "plain", port: 9092, type: "internal" }))).toEqual([expect.stringContaining("tls")]);
+    expect(customResourceViolations(withListener({ name: "tls", port: 9093, type: "clusterip-ish", tls: true })).length).toBeGreaterThan(0);
+  });
+  it("rejects a node pool without roles and an authentication type Strimzi does not have", () => {
+    const pool = find("KafkaNodePool");
+    const { roles: _roles, ...withoutRoles } = pool.spec;
+    expect(customResourceViolations(located({ ...pool, spec: withoutRoles }))).toEqual([expect.stringContaining("roles")]);
+    const user = find("KafkaUser");
+    expect(customResourceViolations(located({ ...user, spec: { ...user.spec, authentication: { type: "scram-sha-256" } } })).length).toBeGreaterThan(0);
+  });
+  it("rejects an ACL operation outside the enum and an undeclared field", () => {
+    const user = find("KafkaUser");
+    const acl = { resource: { type: "topic", name: "t", patternType: "literal" }, operations: ["Produce"] };
+    expect(customResourceViolations(located({ ...user, spec: { ...user.spec, authorization: { type: "simple", acls: [acl] } } })).length).toBeGreaterThan(0);
+    expect(customResourceViolations(located({ ...user, spec: { ...user.spec, quotas: { producerByteRate: 1 } } }))).toEqual([expect.stringContaining("quotas")]);
   });
 });
 
@@ -280,7 +329,7 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
     expect(podSecurityProblems({ objects: [], releases: [monitoringRelease(monitoring.values)] })).toContainEqual(expect.stringContaining("which the stack does not create"));
   });
   it("OpenSearch's privileged sysctl init container is rejected in the baseline datahub namespace", () => {
-    const prerequisites = renderDatahub(appContext("datahub", "gcp", true))[0];
+    const prerequisites = renderDatahub(appContext("datahub", "gcp", true)).find((release) => release.name === "prerequisites") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
     const release: ChartRelease = { address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values: prerequisites.values };
     const datahubNamespace = [namespaceObject("datahub", "baseline")];
     expect(podSecurityProblems({ objects: datahubNamespace, releases: [release] })).toEqual([]);
@@ -290,7 +339,7 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
     ]);
   });
   it("DataHub with replicated GMS and embedded consumers is refused by the chart's template (the review's finding)", () => {
-    const datahub = renderDatahub(appContext("datahub", "aws", true))[1];
+    const datahub = renderDatahub(appContext("datahub", "aws", true)).find((release) => release.name === "datahub") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
     const release: ChartRelease = { address: "d", name: "datahub", namespace: "datahub", chart: "datahub", version: "1.1.0", values: datahub.values };
     expect(chartTemplateFailures(release)).toEqual([]);
     const global = { ...(datahub.values.global as Record<string, unknown>), datahub_standalone_consumers_enabled: false };
@@ -322,11 +371,16 @@ describe("placement against the spot taint", () => {
     expect(placementProblems([chartPod("a volume", [toleration]), chartPod(false, [])], [taint])).toHaveLength(2);
   });
   it("sees the stateful components of the data apps as stateful", () => {
-    const prerequisites = renderDatahub(appContext("datahub", "aws", true))[0];
+    const prerequisites = renderDatahub(appContext("datahub", "aws", true)).find((release) => release.name === "prerequisites") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
     const pods = chartPods({ address: "p", name: "prerequisites", namespace: "datahub", chart: "datahub-prerequisites", version: "0.3.0", values: prerequisites.values });
-    expect(pods.map((p) => [p.name, Boolean(p.onDemandOnly)])).toEqual([
-      ["prerequisites/opensearch", true],
-      ["prerequisites/kafka-controller", true],
+    expect(pods.map((p) => [p.name, Boolean(p.onDemandOnly)])).toEqual([["prerequisites/opensearch", true]]);
+    // Kafka is Strimzi's: its nodes are stateful, the operator and the entity operator are not.
+    const strimzi = renderDatahub(appContext("datahub", "aws", true)).find((release) => release.name === "strimzi") as NonNullable<ReturnType<typeof renderDatahub>[number]>;
+    const operands = chartPods({ address: "s", name: "strimzi", namespace: "datahub-strimzi", chart: "strimzi-kafka-operator", version: "1.2.0", values: strimzi.values });
+    expect(operands.map((p) => [p.name, p.namespace, Boolean(p.onDemandOnly)])).toEqual([
+      ["strimzi/cluster-operator", "datahub-strimzi", false],
+      ["strimzi/kafka", "datahub", true],
+      ["strimzi/entity-operator", "datahub", false],
     ]);
     const monitoring = renderMonitoring(appContext("monitoring", "aws", true))[0];
     const stateful = chartPods(monitoringRelease(monitoring.values)).filter((p) => p.onDemandOnly).map((p) => p.name);
@@ -391,8 +445,10 @@ describe("each namespace's level is the strictest its pods allow (restricted unl
     expect(checks(podSecurityProblems(inNamespace(withValues(metabase, { podSecurityContext, securityContext }), "restricted")))).toEqual(["seccompProfile_restricted"]);
   });
   it("DataHub's namespace stays at baseline only because of OpenSearch's configfile init container, which its reason names", () => {
-    const [prerequisites, datahub] = renderDatahub(appContext("datahub", "aws", true)).map((release) => chartRelease("datahub", release));
-    const reason = { "platform/pod-security-reason": renderDatahub(appContext("datahub", "aws", true))[0].podSecurity?.reason ?? "" };
+    const rendered = renderDatahub(appContext("datahub", "aws", true));
+    const release = (name: string) => chartRelease("datahub", rendered.find((r) => r.name === name) ?? rendered[0]);
+    const [prerequisites, datahub] = [release(DATAHUB_PREREQUISITES_RELEASE), release(DATAHUB_RELEASE)];
+    const reason = { "platform/pod-security-reason": rendered.find((r) => r.name === DATAHUB_PREREQUISITES_RELEASE)?.podSecurity?.reason ?? "" };
     const stackAt = (enforce: string, annotations?: Record<string, string>, releases = [prerequisites, datahub]): RenderedApps => ({ objects: [namespaceObject("datahub", enforce, annotations)], releases });
     expect(podSecurityProblems(stackAt("restricted", reason)).map((problem) => problem.split("(enforce restricted): ")[1])).toEqual([
       "allowPrivilegeEscalation: container configfile: allowPrivilegeEscalation != false",

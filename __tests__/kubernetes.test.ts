@@ -15,7 +15,7 @@ import { environments } from "../environments";
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { everyAppSpec } from "./support/fixtures";
-import { namespaceLevelProblems, namespacePodSecurity, objectProblems, orderingProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
+import { bitnamiImageProblems, namespaceLevelProblems, namespacePodSecurity, objectProblems, orderingProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
 import { renderedApps, type RenderedApps } from "./support/kubernetes/objects";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 
@@ -50,6 +50,10 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees i
   it("names every object and every reference the way the API server requires, and each object fits its schema (core kinds at 1.31, custom resources at the pinned CRDs)", () => {
     expect(apps.objects.length).toBeGreaterThan(0);
     expect(objectProblems(apps)).toEqual([]);
+  });
+
+  it("pulls no image from Bitnami's frozen repositories (bitnamilegacy): DataHub's Kafka is Strimzi's", () => {
+    expect(bitnamiImageProblems(apps)).toEqual([]);
   });
 
   it("installs nothing before what it needs: custom resources after the release with their CRDs and webhook, every release after its namespaces", () => {

@@ -274,12 +274,30 @@ describe("what holds data in the apps stacks", () => {
     for (const address of [...releases(/monitoring-monitoring/), ...releases(/datahub-prerequisites/)]) expect(stateful.get(address)).toMatch(/persistent volumes/);
     expect(stateful.get(releases(/monitoring-monitoring/)[0] ?? "")).toContain("values: prometheus.prometheusSpec.storageSpec.volumeClaimTemplate");
     expect(stateful.get(releases(/datahub-prerequisites/)[0] ?? "")).toContain("the opensearch volumes (chart default)");
+    expect(stateful.get(releases(/datahub-prerequisites/)[0] ?? "")).not.toContain("kafka");
+    // DataHub's Kafka: the Strimzi node pool in the operator's resources release.
+    expect(stateful.get(releases(/datahub-strimzi-resources/)[0] ?? "")).toMatch(/the volumes of KafkaNodePool dual-role/);
+    expect(stateful.get(releases(/datahub-strimzi_/)[0] ?? "")).toBeUndefined();
     // Our values turn the Airflow and Airbyte chart volumes off (Kubernetes executor, no Redis or
     // triggerer volume; external PostgreSQL, S3 instead of MinIO).
     for (const address of [...releases(/airflow-airflow/), ...releases(/airbyte-airbyte/), ...releases(/metabase-metabase/)]) expect(stateful.get(address)).toBeUndefined();
     const namespaces = [...stateful.keys()].filter((address) => address.startsWith("kubernetes_namespace_v1."));
     expect(namespaces.length).toBeGreaterThanOrEqual(2);
     expect([...apps.resources.keys()].filter((a) => a.startsWith("kubernetes_storage_class_v1.")).every((a) => !stateful.has(a))).toBe(true);
+  });
+
+  it("flags an update that stops rendering volumes: the Bitnami Kafka turned off in the prerequisites (the Strimzi move)", () => {
+    const address = releases(/datahub-prerequisites/)[0] ?? "";
+    const head = apps.resources.get(address) as Json;
+    const headValues = JSON.parse(String((head.values as string[])[0])) as Json;
+    const before = { ...head, values: [JSON.stringify({ ...headValues, kafka: { enabled: true, controller: { persistence: { enabled: true, size: "10Gi" } } } })] };
+    const only = (config: Json) => ({ ...apps, resources: new Map([[address, config]]) });
+    const diff = diffStack("test-apps", only(before), only(head));
+    expect(diff.changes).toEqual([expect.objectContaining({ address, action: "update", drops: "the kafka volumes (chart default), values: kafka.controller.persistence" })]);
+    expect(diff.stateful).toEqual([`${address} updated: stops rendering, and so deletes, the kafka volumes (chart default), values: kafka.controller.persistence`]);
+    // An update that keeps every volume (a size change) is not flagged.
+    const resized = { ...head, values: [JSON.stringify({ ...headValues, opensearch: { ...(headValues.opensearch as Json), replicas: 5 } })] };
+    expect(diffStack("test-apps", only(head), only(resized)).stateful).toEqual([]);
   });
 
   const charts = join(__dirname, "..", "..", "shared", "charts");

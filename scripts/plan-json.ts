@@ -43,6 +43,8 @@ export interface Change {
   readonly reason: string;
   /** What a delete or replacement of this resource loses; only for data-holding resources. */
   readonly stateful?: string;
+  /** Volumes an in-place update stops rendering (a helm_release's chart no longer creates them): they are deleted. */
+  readonly drops?: string;
 }
 
 /** `action_reason` values of Terraform 1.11's JSON plan, in words. */

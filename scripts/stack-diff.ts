@@ -28,7 +28,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { changesFromPlan, type Action, type Basis, type Change, type PlanJson } from "./plan-json";
 import { loadRules, providerType, ruleKey, RULES_DIR, type ResourceRules, type RuleTables } from "./replace-rules";
-import { resourceTypeOf, statefulResources } from "./stateful";
+import { droppedVolumes, resourceTypeOf, statefulResources } from "./stateful";
 
 export type { Action, Basis, Change } from "./plan-json";
 
@@ -419,7 +419,10 @@ function summarize(stack: string, source: StackDiff["source"], changes: Change[]
     destroyed: of("delete").map((c) => c.address),
     replaced: of("replace").map((c) => `${c.address} (replaced (${c.basis})${c.reason ? `: ${c.reason}` : ""})`),
     unknown: of("unknown").map((c) => `${c.address} (unknown: ${c.reason})`),
-    stateful: sorted.filter((c) => c.stateful !== undefined && verbs[c.action] !== undefined).map((c) => `${c.address} ${verbs[c.action]}: loses ${c.stateful}`),
+    stateful: [
+      ...sorted.filter((c) => c.stateful !== undefined && verbs[c.action] !== undefined).map((c) => `${c.address} ${verbs[c.action]}: loses ${c.stateful}`),
+      ...sorted.filter((c) => c.drops !== undefined).map((c) => `${c.address} updated: stops rendering, and so deletes, ${c.drops}`),
+    ],
   };
 }
 
@@ -448,7 +451,15 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
     if (from !== address) notes.push(`${from} moved to ${address} (moved block)`);
     const status = analysis.status(address, from);
     if (status.action === "none") continue;
-    changes.push({ address, action: status.action, basis: status.basis, reason: status.reason, stateful: stateful.get(from) ?? headStateful.get(address) });
+    const dropped = status.action === "update" ? droppedVolumes(resourceTypeOf(address), withoutMeta(base.resources.get(from) ?? {}), withoutMeta(head.resources.get(address) ?? {})) : [];
+    changes.push({
+      address,
+      action: status.action,
+      basis: status.basis,
+      reason: status.reason,
+      stateful: stateful.get(from) ?? headStateful.get(address),
+      ...(dropped.length > 0 ? { drops: dropped.join(", ") } : {}),
+    });
   }
   for (const address of removed) {
     const advice = analysis.moveAdvice(address, added);
@@ -475,6 +486,11 @@ export function diffStackFromPlan(stack: string, plan: PlanJson, base: StackConf
   for (const change of offline.changes.filter((c) => c.basis === "provider-config" && c.action === "replace")) {
     const fromPlan = planned.get(change.address);
     if (fromPlan === undefined || fromPlan.action === "update" || fromPlan.action === "create") planned.set(change.address, change);
+  }
+  // Volumes a planned update stops rendering: the plan shows an update of the release, the configurations show what goes.
+  for (const change of offline.changes.filter((c) => c.drops !== undefined)) {
+    const fromPlan = planned.get(change.address);
+    if (fromPlan?.action === "update") planned.set(change.address, { ...fromPlan, drops: change.drops });
   }
   return summarize(stack, "plan", [...planned.values()], [...notes, ...offline.notes.filter((note) => note.startsWith("provider settings changed"))]);
 }

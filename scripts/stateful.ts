@@ -97,6 +97,32 @@ function helmValues(config: Record<string, unknown>): unknown[] {
   });
 }
 
+/**
+ * Volumes of operator custom resources in a manifests release's `manifests` list: Strimzi 1.2.0
+ * KafkaNodePool `spec.storage` of type `persistent-claim`, or `jbod` with such volumes
+ * (045-Crd-kafkanodepool.yaml): the operator creates a claim per node and volume.
+ */
+export function operatorVolumes(values: unknown): string[] {
+  if (!isObject(values) || !Array.isArray(values.manifests)) return [];
+  return values.manifests.flatMap((manifest, index) => {
+    if (!isObject(manifest) || manifest.kind !== "KafkaNodePool" || !isObject(manifest.spec)) return [];
+    const storage = manifest.spec.storage;
+    const claims = isObject(storage) && (storage.type === "persistent-claim" || (storage.type === "jbod" && Array.isArray(storage.volumes) && storage.volumes.some((volume) => isObject(volume) && volume.type === "persistent-claim")));
+    const name = isObject(manifest.metadata) ? String(manifest.metadata.name) : String(index);
+    return claims ? [`manifests[${index}]: the volumes of KafkaNodePool ${name}`] : [];
+  });
+}
+
+/** What a helm_release's values ask for in persistent volumes: chart defaults left on, value paths, operator custom resources. */
+export function releaseVolumes(config: Record<string, unknown>): string[] {
+  const chart = typeof config.chart === "string" ? config.chart : "";
+  const documents = helmValues(config);
+  const merged = Object.assign({}, ...documents.filter(isObject)) as Values;
+  const defaults = (CHART_DEFAULT_VOLUMES[chart] ?? []).filter((volume) => volume.creates(merged)).map((volume) => `${volume.what} (chart default)`);
+  const requests = documents.flatMap((values) => volumeRequests(values)).map((path) => `values: ${path}`);
+  return [...defaults, ...requests, ...documents.flatMap((values) => operatorVolumes(values))];
+}
+
 /** Why a resource holds data (what a destroy or replacement loses), or undefined. */
 export function statefulReason(type: string, config: Record<string, unknown>): string | undefined {
   const cloud = CLOUD_STATEFUL_TYPES[type] ?? KUBERNETES_STATEFUL_TYPES[type];
@@ -105,14 +131,21 @@ export function statefulReason(type: string, config: Record<string, unknown>): s
     return JSON.stringify(config.spec ?? {}).includes("volume_claim_template") ? "the stateful set's volume claims" : undefined;
   }
   if (type === "helm_release") {
-    const chart = typeof config.chart === "string" ? config.chart : "";
-    const documents = helmValues(config);
-    const merged = Object.assign({}, ...documents.filter(isObject)) as Values;
-    const defaults = (CHART_DEFAULT_VOLUMES[chart] ?? []).filter((volume) => volume.creates(merged)).map((volume) => `${volume.what} (chart default)`);
-    const requests = documents.flatMap((values) => volumeRequests(values)).map((path) => `values: ${path}`);
-    return defaults.length + requests.length > 0 ? `the release's persistent volumes: ${[...defaults, ...requests].join(", ")}` : undefined;
+    const volumes = releaseVolumes(config);
+    return volumes.length > 0 ? `the release's persistent volumes: ${volumes.join(", ")}` : undefined;
   }
   return undefined;
+}
+
+/**
+ * Volumes an in-place update of a helm_release stops rendering (e.g. `kafka.enabled` turned off
+ * in datahub-prerequisites): Helm deletes the StatefulSet, and its claims go with the release's
+ * namespace or are abandoned. [] for other types and for updates that keep every volume.
+ */
+export function droppedVolumes(type: string, before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  if (type !== "helm_release") return [];
+  const kept = new Set(releaseVolumes(after));
+  return releaseVolumes(before).filter((volume) => !kept.has(volume));
 }
 
 /** The resource type of an address: `module.a.aws_s3_bucket.b["x"]` → `aws_s3_bucket`. */

@@ -7,7 +7,7 @@ import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1"
 import { PlatformAddons, CLUSTER_ISSUER, INGRESS_CLASS } from "../constructs/apps/addons";
 import { APP_RENDERERS } from "../constructs/apps/catalogue";
 import { tolerationOf } from "../constructs/apps/common";
-import { HelmRelease } from "../constructs/apps/helm";
+import { HelmRelease, ManifestsRelease } from "../constructs/apps/helm";
 import { scaledResources } from "../constructs/apps/scale";
 import type { AppContext } from "../constructs/apps/types";
 import { AppWiring, weakestPodSecurity } from "../constructs/apps/wiring";
@@ -90,6 +90,7 @@ export class AppsStack extends TerraformStack {
         untrustedAccount: untrusted ? { name: untrusted.serviceAccount, binding: untrustedBinding } : undefined,
         database: ctx.database && app.database !== undefined ? { ...ctx.database, admin: services.adminCredentials(this.databaseSpec(env, app.database)) } : undefined,
         generatedSecrets: releases.flatMap((release) => release.generatedSecrets),
+        manifests: releases.flatMap((release) => release.wiring ?? []),
         namespaceRules: releases.flatMap((release) => release.namespaceRules ?? []),
         privilegedNamespaces: releases.flatMap((release) => release.privilegedNamespaces ?? []),
         podSecurity: weakestPodSecurity(releases),
@@ -101,13 +102,23 @@ export class AppsStack extends TerraformStack {
       for (const release of releases) {
         const installed = new HelmRelease(this, `${ctx.app}-${release.name}`, {
           name: release.name,
-          namespace: ctx.namespace,
+          namespace: release.namespace ?? ctx.namespace,
           chart: release.chart,
           values: release.values,
           dependsOn: previous,
           timeoutSeconds: 1800,
         });
         previous = [installed.release];
+        if (release.resources !== undefined && release.resources.length > 0) {
+          // The operator's custom resources, once its CRDs and controller are in; the next release waits for them.
+          const resources = new ManifestsRelease(this, `${ctx.app}-${release.name}-resources`, {
+            name: `${release.name}-resources`,
+            namespace: ctx.namespace,
+            manifests: release.resources,
+            dependsOn: previous,
+          });
+          previous = [resources.release];
+        }
       }
       if (app === monitoring) monitoringRelease = previous;
     }

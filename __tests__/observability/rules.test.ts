@@ -93,8 +93,6 @@ function runs(env: Environment, component: MetricComponent): boolean {
       return apps.has("airbyte");
     case "data-quality":
       return apps.has("airflow") || apps.has("airbyte");
-    case "cert-manager":
-      return env.dns !== undefined;
     case "postgres":
       return env.databases.length > 0;
     default:

@@ -235,7 +235,7 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
       ...(env.apps.some((a) => a.name === "datahub") ? ["datahub-gms"] : []),
       "traefik",
       "external-secrets",
-      ...(env.dns ? ["cert-manager"] : []),
+      "cert-manager",
       OTEL_COLLECTOR_RELEASE,
       ...env.databases.map((db) => `postgres-exporter-${db.name}`),
       ...(env.apps.some((a) => a.name === "airbyte") ? [AIRBYTE_EXPORTER.name] : []),
@@ -272,7 +272,7 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s: scraping", (_, { env
   it("keeps the exporters' own labels where rules and dashboards read a name the operator also sets on the target (Traefik's service, ESO's and cert-manager's namespace)", () => {
     expect(monitors.flatMap(honorLabelProblems)).toEqual([]);
     const honoring = monitors.filter((monitor) => list<Values>(at(monitor, "spec.endpoints")).some((endpoint) => endpoint.honorLabels === true)).map((monitor) => String(monitor.metadata.name));
-    expect(honoring.sort()).toEqual(["traefik", "external-secrets", ...(env.dns ? ["cert-manager"] : [])].sort());
+    expect(honoring.sort()).toEqual(["traefik", "external-secrets", "cert-manager"].sort());
     const prometheusSpec = at(release(apps, "monitoring")?.values ?? {}, "prometheus.prometheusSpec") as Values | undefined;
     expect(prometheusSpec).toBeDefined();
     expect(prometheusSpec?.overrideHonorLabels ?? false).toBe(false);

@@ -84,13 +84,16 @@ export function secretRefs(values: Values): { name: string; key: string }[] {
 }
 
 const CREDENTIAL_KEY = /pass(word)?|secret|token|credential|salt|api_?key|private_?key|encryption_?key|signing_?key/i;
-const SECRET_REFERENCE_KEY = /^(name|key|secretRef|secretKey|secretName|existingSecret|passwordKey|userKey|existingSecret\w*Key)$/;
+const SECRET_REFERENCE_KEY = /^(name|key|path|secretRef|secretKey|secretName|existingSecret|internalUsersSecret|passwordKey|userKey|existingSecret\w*Key)$/;
 
 /** Dotted paths of literal strings under credential-like keys, except references to Secrets (names and keys). */
 export function credentialLiterals(values: Values): string[] {
   return leaves(values)
     .filter(({ path, value }) => typeof value === "string" && value !== "" && path.some((key) => CREDENTIAL_KEY.test(key)))
     .filter(({ path }) => !SECRET_REFERENCE_KEY.test(path[path.length - 1]))
+    // datahub's `credentialsAndCertsSecrets.secureEnv` maps a Kafka property to a KEY of that Secret
+    // (datahub-1.1.0 templates/_helpers.tpl:726-736: `secretKeyRef.key: {{ $envVarValue }}`).
+    .filter(({ path }) => path[path.length - 2] !== "secureEnv")
     .map(({ path }) => path.join("."));
 }
 

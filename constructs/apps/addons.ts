@@ -26,7 +26,7 @@ export const INGRESS_CLASS = "traefik";
 export const CLUSTER_ISSUER = "letsencrypt";
 /** Namespace of Traefik, the ingress controller. */
 export const INGRESS_NAMESPACE = "ingress";
-/** Namespace of cert-manager (environments with `dns`). */
+/** Namespace of cert-manager (every environment). */
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
 /** Namespace of the database bootstrap jobs and the credentials they create. */
@@ -77,7 +77,8 @@ export interface PlatformAddonsProps {
  *   the cloud's secret store, reached through the operator's own workload identity;
  * - Traefik as the ingress controller (ingress-nginx was retired in March 2026), behind the
  *   cloud's load balancer, 2 replicas and a PDB in production;
- * - cert-manager with a Let's Encrypt ClusterIssuer when the spec has `dns`;
+ * - cert-manager (for the apps' in-cluster certificates), with a Let's Encrypt ClusterIssuer
+ *   when the spec has `dns`;
  * - external-dns, with its own identity limited to the zone, when the spec names `dns.zone`.
  */
 export class PlatformAddons extends Construct {
@@ -177,28 +178,31 @@ export class PlatformAddons extends Construct {
     });
     this.ready = [stores.release, traefik.release];
 
+    // cert-manager on every cluster: the apps' in-cluster TLS (DataHub's OpenSearch) is issued by
+    // namespaced CA Issuers; the Let's Encrypt ClusterIssuer for the UIs only comes with `dns`.
+    const certNamespace = new NamespaceV1(this, "cert-manager-namespace", { metadata: { name: CERT_MANAGER_NAMESPACE, labels: namespaceLabels() } });
+    const certManager = new HelmRelease(this, "cert-manager", {
+      name: "cert-manager",
+      namespace: CERT_MANAGER_NAMESPACE,
+      chart: ADDON_CHARTS.certManager,
+      values: {
+        crds: { enabled: true, keep: true },
+        replicaCount: replicas,
+        podDisruptionBudget: { enabled: env.production },
+        tolerations,
+        webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
+        cainjector: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production }, tolerations },
+        startupapicheck: { tolerations },
+        /**
+         * The controller's metrics Service (`cert-manager`, port `http-metrics`); its chart
+         * ServiceMonitor stays off (CRD installs later), scrape.ts selects the Service.
+         */
+        prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: false } },
+      },
+      dependsOn: [certNamespace],
+    });
+    this.ready.push(certManager.release);
     if (env.dns !== undefined) {
-      const certNamespace = new NamespaceV1(this, "cert-manager-namespace", { metadata: { name: CERT_MANAGER_NAMESPACE, labels: namespaceLabels() } });
-      const certManager = new HelmRelease(this, "cert-manager", {
-        name: "cert-manager",
-        namespace: CERT_MANAGER_NAMESPACE,
-        chart: ADDON_CHARTS.certManager,
-        values: {
-          crds: { enabled: true, keep: true },
-          replicaCount: replicas,
-          podDisruptionBudget: { enabled: env.production },
-          tolerations,
-          webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production } },
-          cainjector: { replicaCount: replicas, podDisruptionBudget: { enabled: env.production }, tolerations },
-          startupapicheck: { tolerations },
-          /**
-           * The controller's metrics Service (`cert-manager`, port `http-metrics`); its chart
-           * ServiceMonitor stays off (CRD installs later), scrape.ts selects the Service.
-           */
-          prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: false } },
-        },
-        dependsOn: [certNamespace],
-      });
       const issuer = new ManifestsRelease(this, "cluster-issuer", {
         name: "cluster-issuer",
         namespace: "cert-manager",

@@ -1,8 +1,9 @@
 /**
  * DataHub: two releases, installed in this order in the app's namespace.
  *
- * 1. `prerequisites` (datahub-prerequisites): Kafka and OpenSearch, in the cluster.
- * 2. `datahub`: GMS, the frontend and the actions runner; metadata in the app's database on the
+ * 1. `strimzi` (in its own namespace) and its custom resources: DataHub's Kafka (datahub-kafka.ts).
+ * 2. `prerequisites` (datahub-prerequisites): OpenSearch, with its security plugin (TLS, users).
+ * 3. `datahub`: GMS, the frontend and the actions runner; metadata in the app's database on the
  *    environment's managed PostgreSQL.
  *
  * Why Kafka and OpenSearch run in the cluster: no managed Kafka and search service exists on all
@@ -13,46 +14,94 @@
  * rebuild: the source of truth is PostgreSQL (search indices can be restored from it with the
  * restore-indices job; Kafka carries change events in flight).
  *
+ * Both require authentication and TLS: Kafka listens only on TLS with SCRAM-SHA-512 (Strimzi's
+ * cluster CA), OpenSearch runs its security plugin with TLS on transport and HTTP (a namespaced
+ * cert-manager CA) and basic auth as generated users.
+ *
  * What production should still consider:
- * - sizes: the volumes below (OpenSearch 100 GiB per node, Kafka 50 GiB per broker) fit a few
+ * - sizes: the volumes (OpenSearch 100 GiB per node, Kafka 50 GiB per broker) fit a few
  *   hundred thousand entities; watch disk usage in the monitoring release's dashboards;
- * - the images are the prerequisites chart's defaults (`bitnamilegacy/kafka`, no longer updated
- *   by Bitnami, and OpenSearch 2.19); pin maintained images or move to a managed service where
- *   the cloud offers one;
- * - OpenSearch runs without its security plugin and Kafka with PLAINTEXT listeners, as the
- *   prerequisites chart ships them: any pod in the cluster can reach them, so add NetworkPolicies
- *   admitting only the `datahub` namespace;
+ * - the OpenSearch certificates last a year and are renewed by cert-manager at two thirds;
+ *   OpenSearch reads them at start, so its pods must restart within the last third (any node
+ *   upgrade does);
  * - the datahub chart has no PodDisruptionBudget templates: two replicas of each service only
  *   keep it up through the loss of a pod, not through a drain that evicts both at once.
  */
-import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
+import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppManifest, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
 import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 import { mebibytes } from "./scale";
+import { actionsKafkaEnv, datahubKafkaGlobals, KAFKA_BOOTSTRAP, kafkaResources, STRIMZI_CHART, STRIMZI_NAMESPACE, STRIMZI_NAMESPACE_SPEC, STRIMZI_RELEASE, strimziValues } from "./datahub-kafka";
 
 /** DataHub chart 1.1.0 (DataHub v1.7.0). */
 export const DATAHUB_CHART: ChartRef = { repository: "https://helm.datahubproject.io/", chart: "datahub", version: "1.1.0" };
 
-/** datahub-prerequisites 0.3.0: OpenSearch 2.19 (chart 2.19.0) and Kafka (Bitnami chart 26.11.2, KRaft). */
+/** datahub-prerequisites 0.3.0: OpenSearch 2.19 (chart 2.19.0); its Kafka (Bitnami chart 26.11.2) is off. */
 export const DATAHUB_PREREQUISITES_CHART: ChartRef = {
   repository: "https://helm.datahubproject.io/",
   chart: "datahub-prerequisites",
   version: "0.3.0",
 };
 
-/**
- * Release name of the prerequisites. DataHub's defaults and the Kafka service name
- * (`<release>-kafka`) assume `prerequisites`; the values below still spell the addresses out.
- */
+/** Release name of the prerequisites (DataHub's defaults assume `prerequisites`; the values spell the addresses out). */
 export const DATAHUB_PREREQUISITES_RELEASE = "prerequisites";
 
 /** Release name of DataHub itself; its services are `datahub-datahub-gms` and `datahub-datahub-frontend`. */
 export const DATAHUB_RELEASE = "datahub";
 
-/** Kafka bootstrap address: the Bitnami chart's client service of the prerequisites release. */
-const KAFKA_BOOTSTRAP = `${DATAHUB_PREREQUISITES_RELEASE}-kafka:9092`;
-
 /** OpenSearch service: the OpenSearch chart names it `<clusterName>-<nodeGroup>`, whatever the release. */
-const OPENSEARCH_HOST = "opensearch-cluster-master";
+export const OPENSEARCH_HOST = "opensearch-cluster-master";
+
+/**
+ * OpenSearch's users, generated in the cluster: `admin` (all_access, for operators and
+ * securityadmin) and `datahub` (what DataHub connects as), plus the password of the PKCS#12
+ * truststore DataHub's Java clients read. `internal_users.yml` is rendered once from them with
+ * bcrypt hashes (External Secrets v2.9.0 template engine, runtime/template/v2/sprig/functions.go:255
+ * `bcrypt`, cost 10: crypto.go:59-64), which the OpenSearch security plugin reads
+ * (`securityConfig.internalUsersSecret`, opensearch-2.19.0 templates/statefulset.yaml:197-201,452-456).
+ */
+export const OPENSEARCH_CREDENTIALS = {
+  name: "opensearch-credentials",
+  keys: {
+    admin_password: { length: 32, encoding: "hex" },
+    datahub_password: { length: 32, encoding: "hex" },
+    truststore_password: { length: 32, encoding: "hex" },
+  },
+  derived: {
+    "internal_users.yml": [
+      "_meta:",
+      '  type: "internalusers"',
+      "  config_version: 2",
+      "admin:",
+      '  hash: "{{ .admin_password | bcrypt }}"',
+      "  reserved: true",
+      '  backend_roles: ["admin"]',
+      '  description: "Platform administrator"',
+      "datahub:",
+      '  hash: "{{ .datahub_password | bcrypt }}"',
+      "  reserved: true",
+      '  backend_roles: ["admin"]',
+      '  description: "DataHub (GMS, consumers, system-update, frontend analytics)"',
+      "",
+    ].join("\n"),
+  },
+} as const satisfies GeneratedSecret;
+
+/** TLS of OpenSearch: a namespaced CA (cert-manager) issues the nodes', the admin's and DataHub's certificates. */
+export const OPENSEARCH_TLS = {
+  selfSignedIssuer: "datahub-selfsigned",
+  ca: "datahub-internal-ca",
+  /** The nodes' certificate (transport and HTTP): tls.crt, tls.key (PKCS#8), ca.crt. */
+  node: "opensearch-node-tls",
+  /** The admin client certificate named in `admin_dn` (securityadmin.sh). */
+  admin: "opensearch-admin-tls",
+  /** DataHub's client certificate; only its `truststore.p12` (the CA) is used. */
+  client: "datahub-opensearch-tls",
+} as const;
+
+/** Where the certificates are mounted in the OpenSearch and DataHub pods. */
+const OPENSEARCH_CERTS_DIR = "/usr/share/opensearch/config/certs";
+const OPENSEARCH_ADMIN_CERTS_DIR = "/usr/share/opensearch/config/admin-certs";
+const DATAHUB_OPENSEARCH_TRUST_DIR = "/mnt/datahub/opensearch";
 
 /**
  * Secrets generated in the cluster instead of by the chart (whose `randAlphaNum` secrets are
@@ -97,15 +146,95 @@ const BASE_RESOURCES = {
   consumer: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } },
   systemUpdate: { requests: { cpu: "300m", memory: "2Gi" }, limits: { memory: "2Gi" } },
   opensearch: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "2Gi" } },
-  kafka: { requests: { cpu: "250m", memory: "1536Mi" }, limits: { memory: "1536Mi" } },
   initContainer: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
 } satisfies Record<string, Resources>;
 
+/** Subject of the nodes' certificate (`nodes_dn`) and of the admin's (`admin_dn`). */
+const NODE_DN = `CN=${OPENSEARCH_HOST}`;
+const ADMIN_DN = "CN=opensearch-admin";
+
 /**
- * opensearch.yml: the prerequisites chart's (security plugin off, see the note at the top) plus
- * `node.store.allow_mmap: false` (see `sysctlInit` below).
+ * opensearch.yml: the security plugin on, TLS on transport and HTTP with the cert-manager
+ * certificates (PEM, key in PKCS#8), the security index initialised from the mounted
+ * configuration on first start (`allow_default_init_securityindex`), and
+ * `node.store.allow_mmap: false` (see `sysctlInit` below). Settings from the OpenSearch
+ * security plugin 2.19 (the chart's own demo block, opensearch-2.19.0 values.yaml:59-83, with
+ * our certificates in place of the demo ones).
  */
-const OPENSEARCH_CONFIG = ["plugins:", "  security:", "    disabled: true", "node:", "  store:", "    allow_mmap: false", ""].join("\n");
+const OPENSEARCH_CONFIG = [
+  "plugins:",
+  "  security:",
+  "    ssl:",
+  "      transport:",
+  "        pemcert_filepath: certs/tls.crt",
+  "        pemkey_filepath: certs/tls.key",
+  "        pemtrustedcas_filepath: certs/ca.crt",
+  "        enforce_hostname_verification: false",
+  "      http:",
+  "        enabled: true",
+  "        pemcert_filepath: certs/tls.crt",
+  "        pemkey_filepath: certs/tls.key",
+  "        pemtrustedcas_filepath: certs/ca.crt",
+  "    allow_default_init_securityindex: true",
+  `    nodes_dn: ["${NODE_DN}"]`,
+  "    authcz:",
+  `      admin_dn: ["${ADMIN_DN}"]`,
+  "node:",
+  "  store:",
+  "    allow_mmap: false",
+  "",
+].join("\n");
+
+/** The CA and the certificates of OpenSearch's TLS, applied by the wiring release (cert-manager is an add-on on every cluster). */
+function opensearchTlsManifests(namespace: string): AppManifest[] {
+  const tls = OPENSEARCH_TLS;
+  const issuerRef = { name: tls.ca, kind: "Issuer", group: "cert-manager.io" };
+  const pkcs8 = { algorithm: "RSA", size: 2048, encoding: "PKCS8", rotationPolicy: "Always" };
+  const headless = `${OPENSEARCH_HOST}-headless`;
+  const certificate = (name: string, spec: Record<string, unknown>): AppManifest => ({
+    apiVersion: "cert-manager.io/v1",
+    kind: "Certificate",
+    metadata: { name, namespace },
+    spec: { secretName: name, issuerRef, duration: "8760h", privateKey: pkcs8, ...spec },
+  });
+  return [
+    { apiVersion: "cert-manager.io/v1", kind: "Issuer", metadata: { name: tls.selfSignedIssuer, namespace }, spec: { selfSigned: {} } },
+    {
+      apiVersion: "cert-manager.io/v1",
+      kind: "Certificate",
+      metadata: { name: tls.ca, namespace },
+      spec: {
+        isCA: true,
+        commonName: tls.ca,
+        secretName: tls.ca,
+        /** Ten years: the clients' truststores hold it, so it should not roll with the leaf certificates. */
+        duration: "87600h",
+        privateKey: { algorithm: "ECDSA", size: 256 },
+        issuerRef: { name: tls.selfSignedIssuer, kind: "Issuer", group: "cert-manager.io" },
+      },
+    },
+    { apiVersion: "cert-manager.io/v1", kind: "Issuer", metadata: { name: tls.ca, namespace }, spec: { ca: { secretName: tls.ca } } },
+    certificate(tls.node, {
+      commonName: OPENSEARCH_HOST,
+      dnsNames: [
+        OPENSEARCH_HOST,
+        `${OPENSEARCH_HOST}.${namespace}.svc`,
+        `${OPENSEARCH_HOST}.${namespace}.svc.cluster.local`,
+        headless,
+        `*.${headless}`,
+        `*.${headless}.${namespace}.svc`,
+        `*.${headless}.${namespace}.svc.cluster.local`,
+      ],
+      usages: ["digital signature", "key encipherment", "server auth", "client auth"],
+    }),
+    certificate(tls.admin, { commonName: "opensearch-admin", usages: ["digital signature", "key encipherment", "client auth"] }),
+    certificate(tls.client, {
+      commonName: "datahub",
+      usages: ["digital signature", "key encipherment", "client auth"],
+      keystores: { pkcs12: { create: true, passwordSecretRef: { name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" } } },
+    }),
+  ];
+}
 
 /**
  * Pod Security `restricted` for DataHub's pods and OpenSearch: the chart defaults (uid and gid
@@ -131,8 +260,8 @@ export const DATAHUB_POD_SECURITY_REASON =
 
 /** Prerequisite volume sizes per node: production keeps weeks of Kafka events and room to reindex. */
 const VOLUMES = {
-  production: { opensearch: "100Gi", kafka: "50Gi" },
-  other: { opensearch: "20Gi", kafka: "10Gi" },
+  production: { opensearch: "100Gi" },
+  other: { opensearch: "20Gi" },
 } as const;
 
 /** JVM heap flags at half the memory limit: the rest is page cache (OpenSearch) and off-heap buffers. */
@@ -142,18 +271,16 @@ function halfHeap(resources: Resources): string {
 }
 
 /**
- * datahub-prerequisites values: OpenSearch and Kafka on, every other bundled store off (the
- * metadata database is the platform's PostgreSQL; the graph lives in OpenSearch, not Neo4j).
- * Production runs three of each (quorum, replicated topics, OpenSearch shard replicas on other
- * nodes); other environments one of each.
+ * datahub-prerequisites values: OpenSearch only, every bundled store off (the metadata database
+ * is the platform's PostgreSQL; the graph lives in OpenSearch, not Neo4j; Kafka is Strimzi's,
+ * datahub-kafka.ts). Production runs three OpenSearch nodes (shard replicas on other nodes),
+ * other environments one.
  */
 function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
   const production = ctx.env.production;
   const volumes = VOLUMES[production ? "production" : "other"];
   const nodes = production ? 3 : 1;
   const opensearchResources = ctx.resources(BASE_RESOURCES.opensearch);
-  const kafkaResources = ctx.resources(BASE_RESOURCES.kafka);
-  const replication = production ? 3 : 1;
   return {
     mysql: { enabled: false },
     postgresql: { enabled: false },
@@ -161,6 +288,8 @@ function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
     elasticsearch: { enabled: false },
     "gcloud-sqlproxy": { enabled: false },
     "cp-helm-charts": { enabled: false },
+    /** The Bitnami Kafka (image only in the frozen `bitnamilegacy` repository) is replaced by Strimzi's. */
+    kafka: { enabled: false },
     opensearch: {
       enabled: true,
       singleNode: !production,
@@ -179,37 +308,54 @@ function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
        * (`node.store.allow_mmap: false`, which skips that check: OpenSearch 2.19
        * server/src/main/java/org/opensearch/bootstrap/BootstrapChecks.java, MaxMapCountCheck),
        * the same on every cloud. The cost is reading index files through NIO instead of mmap,
-       * small for DataHub's indices; the rest of the file is the prerequisites chart's own.
+       * small for DataHub's indices.
        */
       sysctlInit: { enabled: false },
       config: { "opensearch.yml": OPENSEARCH_CONFIG },
       ...securityContexts(),
-    },
-    kafka: {
-      enabled: true,
-      controller: {
-        /** Combined KRaft controller and broker nodes: three form a quorum that survives one loss. */
-        replicaCount: nodes,
-        heapOpts: halfHeap(kafkaResources),
-        resources: kafkaResources,
-        persistence: { enabled: true, size: volumes.kafka },
-        pdb: { create: ctx.disruptionBudgets, maxUnavailable: 1 },
-        /**
-         * Replaces the prerequisites chart's single-node settings; `message.max.bytes` matches
-         * DataHub's 5 MB producer limit (`global.kafka.maxMessageBytes`).
-         */
-        extraConfig: [
-          "message.max.bytes=5242880",
-          `default.replication.factor=${replication}`,
-          `offsets.topic.replication.factor=${replication}`,
-          `transaction.state.log.replication.factor=${replication}`,
-          `min.insync.replicas=${production ? 2 : 1}`,
-          `transaction.state.log.min.isr=${production ? 2 : 1}`,
-        ].join("\n"),
-      },
+      /** The chart's default; clients and the chart's own probes speak HTTPS. */
+      protocol: "https",
+      /** The security configuration: our users (the image's other files stay as shipped, without the demo users). */
+      securityConfig: { enabled: true, internalUsersSecret: OPENSEARCH_CREDENTIALS.name },
+      secretMounts: [
+        { name: "node-tls", secretName: OPENSEARCH_TLS.node, path: OPENSEARCH_CERTS_DIR },
+        { name: "admin-tls", secretName: OPENSEARCH_TLS.admin, path: OPENSEARCH_ADMIN_CERTS_DIR },
+      ],
+      /** The prerequisites chart's own (values.yaml:54-56): no demo certificates or users are installed. */
+      extraEnvs: [{ name: "DISABLE_INSTALL_DEMO_CONFIG", value: "true" }],
     },
   };
 }
+
+/** How DataHub's Java clients trust OpenSearch: the PKCS#12 truststore cert-manager writes beside DataHub's certificate. */
+const opensearchTrust = {
+  volume: { name: "opensearch-trust", secret: { secretName: OPENSEARCH_TLS.client, items: [{ key: "truststore.p12", path: "truststore.p12" }] } },
+  mount: { name: "opensearch-trust", mountPath: DATAHUB_OPENSEARCH_TRUST_DIR, readOnly: true },
+  password: { valueFrom: { secretKeyRef: { name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" } } },
+  file: `${DATAHUB_OPENSEARCH_TRUST_DIR}/truststore.p12`,
+};
+
+/**
+ * GMS, the consumers and the system-update jobs: ELASTICSEARCH_SSL_TRUSTSTORE_* (DataHub
+ * metadata-service ElasticsearchSSLContextFactory, `@Value("${ELASTICSEARCH_SSL_TRUSTSTORE_FILE}")`
+ * and _TYPE, _PASSWORD; documented for GMS, MAE, MCE and System Update).
+ */
+const searchTrustEnv = (): Record<string, unknown>[] => [
+  { name: "ELASTICSEARCH_SSL_TRUSTSTORE_FILE", value: opensearchTrust.file },
+  { name: "ELASTICSEARCH_SSL_TRUSTSTORE_TYPE", value: "PKCS12" },
+  { name: "ELASTICSEARCH_SSL_TRUSTSTORE_PASSWORD", ...opensearchTrust.password },
+];
+
+/**
+ * The frontend's analytics client reads analytics.elastic.sslContext.sslTrustStore{File,Type,Password}
+ * (datahub-frontend AnalyticsServiceModule.java); the environment names follow its
+ * application.conf's ELASTIC_CLIENT_* convention (not read at the pinned tag: see the README).
+ */
+const frontendTrustEnv = (): Record<string, unknown>[] => [
+  { name: "ELASTIC_CLIENT_SSL_TRUST_STORE_FILE", value: opensearchTrust.file },
+  { name: "ELASTIC_CLIENT_SSL_TRUST_STORE_TYPE", value: "PKCS12" },
+  { name: "ELASTIC_CLIENT_SSL_TRUST_STORE_PASSWORD", ...opensearchTrust.password },
+];
 
 /** Hosts, paths and TLS of the frontend's ingress. */
 const frontendRouting = (ingress: AppIngress) => ({
@@ -265,6 +411,9 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
     resources: ctx.resources(BASE_RESOURCES.consumer),
     serviceAccount: platformAccount,
     ...securityContexts(),
+    extraEnvs: searchTrustEnv(),
+    extraVolumes: [opensearchTrust.volume],
+    extraVolumeMounts: [opensearchTrust.mount],
   });
   return {
     global: {
@@ -272,7 +421,21 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       /** The graph is kept in OpenSearch: no Neo4j to run. */
       graph_service_impl: "elasticsearch",
       datahub_standalone_consumers_enabled: standaloneConsumers,
-      elasticsearch: { host: OPENSEARCH_HOST, port: "9200" },
+      /**
+       * HTTPS and basic auth as `datahub`: ELASTICSEARCH_USE_SSL/_USERNAME/_PASSWORD in GMS
+       * (subcharts/datahub-gms/templates/deployment.yaml:266-281), the consumers
+       * (datahub-mae-consumer deployment.yaml:187-199, datahub-mce-consumer 213-225), the
+       * system-update jobs (templates/datahub-upgrade/_upgrade.tpl:67-80) and the index setup
+       * (templates/elasticsearch-setup-job.yml:73-86, off at 1.1.0); ELASTIC_CLIENT_* in the
+       * frontend (subcharts/datahub-frontend/templates/deployment.yaml:192-207).
+       */
+      elasticsearch: {
+        host: OPENSEARCH_HOST,
+        port: "9200",
+        useSSL: "true",
+        auth: { username: "datahub", password: { secretRef: OPENSEARCH_CREDENTIALS.name, secretKey: "datahub_password" } },
+      },
+      ...datahubKafkaGlobals(),
       kafka: {
         bootstrap: { server: KAFKA_BOOTSTRAP },
         /** The schema registry served by GMS itself: no Confluent registry to run. */
@@ -326,6 +489,9 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       ...securityContexts(),
       /** The chart defaults to LoadBalancer; GMS is an internal API, reached through the frontend. */
       service: { type: "ClusterIP" },
+      extraEnvs: searchTrustEnv(),
+      extraVolumes: [opensearchTrust.volume],
+      extraVolumeMounts: [opensearchTrust.mount],
     },
     "datahub-frontend": {
       replicaCount: ctx.replicas,
@@ -340,8 +506,9 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       authCookies: { secure: ctx.ingress ? "true" : "false" },
       existingGmsSecret: { name: DATAHUB_SECRETS.frontend.name, key: "play_secret" },
       extraInitContainers: [adminUserInitContainer(ctx)],
-      extraVolumes: [{ name: "admin-user", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
-      extraVolumeMounts: [{ name: "admin-user", mountPath: USER_PROPS_PATH, subPath: "user.props", readOnly: true }],
+      extraEnvs: frontendTrustEnv(),
+      extraVolumes: [{ name: "admin-user", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }, opensearchTrust.volume],
+      extraVolumeMounts: [{ name: "admin-user", mountPath: USER_PROPS_PATH, subPath: "user.props", readOnly: true }, opensearchTrust.mount],
     },
     "acryl-datahub-actions": {
       replicaCount: ctx.replicas,
@@ -349,6 +516,8 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       resources: ctx.resources(BASE_RESOURCES.actions),
       serviceAccount: platformAccount,
       ...securityContexts(),
+      /** Kafka only (no OpenSearch client): librdkafka's SCRAM and CA settings, see datahub-kafka.ts. */
+      extraEnvs: actionsKafkaEnv(),
     },
     /** Rendered only with standalone consumers: one of each (see `standaloneConsumers`). */
     ...(standaloneConsumers ? { "datahub-mae-consumer": consumer(), "datahub-mce-consumer": consumer() } : {}),
@@ -362,6 +531,9 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       resources: ctx.resources(BASE_RESOURCES.systemUpdate),
       tolerations: spotTolerations(ctx),
       ...securityContexts(),
+      extraEnvs: searchTrustEnv(),
+      extraVolumes: [opensearchTrust.volume],
+      extraVolumeMounts: [opensearchTrust.mount],
       /**
        * The platform creates the database and its role before this job runs. `createDatabase` is
        * left alone: chart 1.1.0 renders it with `| default "true"`, so `false` would still reach
@@ -373,17 +545,28 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
   };
 }
 
-/** DataHub: the prerequisites release first, then DataHub. */
+/** DataHub: the Strimzi operator and its Kafka, then the prerequisites (OpenSearch), then DataHub. */
 export const renderDatahub: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
   const db = required(ctx.database, `datahub: no database in the context of environment "${ctx.env.name}"; DataHub keeps its metadata in PostgreSQL`);
   return [
+    {
+      name: STRIMZI_RELEASE,
+      namespace: STRIMZI_NAMESPACE,
+      chart: STRIMZI_CHART,
+      contract: "strimzi-kafka-operator",
+      values: strimziValues(ctx),
+      generatedSecrets: [],
+      privilegedNamespaces: [STRIMZI_NAMESPACE_SPEC],
+      resources: kafkaResources(ctx),
+    },
     {
       name: DATAHUB_PREREQUISITES_RELEASE,
       chart: DATAHUB_PREREQUISITES_CHART,
       contract: "datahub-prerequisites",
       values: renderPrerequisites(ctx),
-      generatedSecrets: [],
+      generatedSecrets: [OPENSEARCH_CREDENTIALS],
       podSecurity: { level: "baseline", reason: DATAHUB_POD_SECURITY_REASON },
+      wiring: opensearchTlsManifests(ctx.namespace),
     },
     {
       name: DATAHUB_RELEASE,

@@ -120,6 +120,13 @@ export interface GeneratedSecret {
   readonly name: string;
   /** Secret key → generator settings. */
   readonly keys: Readonly<Record<string, { readonly length: number; readonly encoding?: "raw" | "base64" | "base64url" | "hex" }>>;
+  /**
+   * More keys rendered from the generated ones when the Secret is created (External Secrets
+   * template engine v2, where `{{ .key }}` is a generated value and sprig functions such as
+   * `bcrypt` apply: external-secrets v2.9.0 runtime/template/v2/sprig/functions.go). The
+   * generated keys stay in the Secret beside them. @default none
+   */
+  readonly derived?: Readonly<Record<string, string>>;
 }
 
 /** A Kubernetes RBAC rule, granted to the app's service account in its own namespace. */
@@ -152,11 +159,15 @@ export interface NamespacePodSecurity {
   readonly level: Exclude<PodSecurityLevel, "restricted">;
   readonly reason: string;
 }
+/** A Kubernetes object, as the project's manifests chart applies it. */
+export type AppManifest = Record<string, unknown> & { readonly apiVersion: string; readonly kind: string; readonly metadata: Record<string, unknown> };
 
 /** A rendered Helm release. */
 export interface AppRelease {
   /** Helm release name, unique in the namespace. */
   readonly name: string;
+  /** Namespace of the release when it is not the app's own (created by the wiring, Pod Security `restricted`). @default the app's */
+  readonly namespace?: string;
   readonly chart: ChartRef;
   /** Folder of the chart's contract under shared/charts, for the values checks in tests. */
   readonly contract: string;
@@ -168,6 +179,16 @@ export interface AppRelease {
   readonly privilegedNamespaces?: readonly PrivilegedNamespace[];
   /** Less than `restricted` for the app's namespace, with the reason. @default restricted */
   readonly podSecurity?: NamespacePodSecurity;
+  /**
+   * Objects the app's wiring release applies before any of the app's releases (their CRDs come
+   * with the platform add-ons: External Secrets, cert-manager). @default none
+   */
+  readonly wiring?: readonly AppManifest[];
+  /**
+   * Custom resources of this release's operator, applied (manifests chart, release
+   * `<name>-resources` in the app's namespace) after it installs and before the next release. @default none
+   */
+  readonly resources?: readonly AppManifest[];
 }
 
 /** Renders an app's releases, in install order (e.g. DataHub's prerequisites first). */

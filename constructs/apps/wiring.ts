@@ -66,6 +66,8 @@ export interface AppWiringProps {
   /** The app's database, and where the admin credential of its server is kept. */
   readonly database?: AppDatabase & { readonly admin: { readonly username: SecretRef | string; readonly password: SecretRef } };
   readonly generatedSecrets: readonly GeneratedSecret[];
+  /** The releases' own wiring objects (AppRelease.wiring). @default none */
+  readonly manifests?: readonly Manifest[];
   readonly namespaceRules: readonly NamespaceRule[];
   readonly privilegedNamespaces: readonly PrivilegedNamespace[];
   /** Less than `restricted` for the app's namespace, with the reason. @default restricted */
@@ -139,6 +141,7 @@ export class AppWiring extends Construct {
     const accounts = untrustedAccount ? [account, untrustedAccount] : [account];
     this.manifests = [
       ...props.generatedSecrets.flatMap((secret) => generatedSecretManifests(namespace, secret)),
+      ...(props.manifests ?? []),
       ...(props.database ? databaseManifests(app, namespace, props.database, props.spotTolerations) : []),
       ...(props.namespaceRules.length > 0 ? namespaceRoleManifests(app, namespace, props.serviceAccount, props.namespaceRules) : []),
     ];
@@ -196,7 +199,13 @@ function generatedSecretManifests(namespace: string, secret: GeneratedSecret): M
       metadata: { name: secret.name, namespace },
       spec: {
         refreshPolicy: "CreatedOnce",
-        target: { name: secret.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
+        target: {
+          name: secret.name,
+          creationPolicy: "Owner",
+          deletionPolicy: "Retain",
+          // With derived keys, the generated ones are templated through unchanged beside them.
+          ...(secret.derived ? { template: { engineVersion: "v2", data: { ...Object.fromEntries(keys.map((key) => [key, `{{ .${key} }}`])), ...secret.derived } } } : {}),
+        },
         dataFrom: keys.map((key) => ({
           sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "Password", name: generatorName(secret, key) } },
           rewrite: [{ regexp: { source: "^password$", target: key } }],

@@ -20,7 +20,9 @@
  *   grafana-12.11.1;
  * - external-secrets helm-chart-2.9.0, traefik-helm-chart v41.3.0, cert-manager v1.21.1,
  *   external-dns-helm-chart-1.21.1;
- * - open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0.
+ * - open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0;
+ * - strimzi/strimzi-kafka-operator 1.2.0 (the operator's chart and the Pod Security providers
+ *   the operator applies to the Kafka and entity-operator pods it creates).
  */
 import type { Toleration } from "../../../constructs/apps/types";
 import { loadChart, mergeValues } from "../chart-contract";
@@ -576,6 +578,50 @@ const externalDns: ChartModel = (context) => {
 };
 
 // ---------------------------------------------------------------------------------------------
+// strimzi-kafka-operator 1.2.0 (strimzi/strimzi-kafka-operator tag 1.2.0,
+// helm-charts/helm3/strimzi-kafka-operator): templates/060-Deployment-strimzi-cluster-operator.yaml
+// (pod securityContext = podSecurityContext, container's = securityContext, values.yaml defaults:
+// allowPrivilegeEscalation false, runAsNonRoot, readOnlyRootFilesystem, drop ALL, seccomp
+// RuntimeDefault; tolerations as given). The pods the operator creates in the watched namespace
+// (the Kafka nodes and the entity operator) get their security contexts from its Pod Security
+// provider: the restricted one when STRIMZI_POD_SECURITY_PROVIDER_CLASS=restricted
+// (cluster-operator ClusterOperatorConfig.java:216,233; api/.../RestrictedPodSecurityProvider.java:
+// containers allowPrivilegeEscalation false, runAsNonRoot, seccomp RuntimeDefault, drop ALL;
+// BaselinePodSecurityProvider.java:64-79: the Kafka pod's fsGroup 0), otherwise the baseline one
+// (no container security context).
+
+const STRIMZI_DEFAULT_SC = { allowPrivilegeEscalation: false, runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+const STRIMZI_RESTRICTED_SC = { allowPrivilegeEscalation: false, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, capabilities: { drop: ["ALL"] } };
+
+const strimzi: ChartModel = (context) => {
+  const { values } = context;
+  const restricted = list<{ name: string; value?: string }>(values.extraEnvs).some((env) => env.name === "STRIMZI_POD_SECURITY_PROVIDER_CLASS" && env.value === "restricted");
+  const operandSc = restricted ? STRIMZI_RESTRICTED_SC : undefined;
+  const watched = list<string>(values.watchNamespaces);
+  return [
+    pod(context, "cluster-operator", "strimzi-kafka-operator templates/060-Deployment-strimzi-cluster-operator.yaml", {
+      onDemandOnly: false,
+      tolerations: list(values.tolerations),
+      pod: { securityContext: sc(values.podSecurityContext), containers: [container("strimzi-cluster-operator", values.securityContext ?? STRIMZI_DEFAULT_SC)] },
+    }),
+    ...watched.flatMap((namespace) => [
+      pod(context, "kafka", "strimzi cluster-operator KafkaCluster (pods of the node pools)", {
+        namespace,
+        onDemandOnly: "the Kafka nodes' volumes and KRaft quorum",
+        tolerations: [],
+        pod: { containers: [container("kafka", operandSc)] },
+      }),
+      pod(context, "entity-operator", "strimzi cluster-operator EntityOperator (user operator)", {
+        namespace,
+        onDemandOnly: false,
+        tolerations: "none possible",
+        pod: { containers: [container("user-operator", operandSc)] },
+      }),
+    ]),
+  ];
+};
+
+// ---------------------------------------------------------------------------------------------
 // opentelemetry-collector 0.170.0 (open-telemetry/opentelemetry-helm-charts, tag
 // opentelemetry-collector-0.170.0): templates/deployment.yaml (hostNetwork, hostPID = hostPID or
 // presets.profiling) and templates/_pod.tpl (pod securityContext = podSecurityContext; the
@@ -649,6 +695,7 @@ const MODELS: Readonly<Record<string, { readonly model: ChartModel; readonly fai
   "cert-manager@v1.21.1": { model: certManager },
   "external-dns@1.21.1": { model: externalDns },
   "opentelemetry-collector@0.170.0": { model: otelCollector, contract: "opentelemetry-collector" },
+  "strimzi-kafka-operator@1.2.0": { model: strimzi },
 };
 
 const contracts = new Map<string, ReturnType<typeof loadChart>>();
@@ -665,6 +712,11 @@ function modelled(release: ChartRelease): { entry: (typeof MODELS)[string]; cont
     values = effectiveValues(contract, release.values);
   }
   return { entry, context: { release, values } };
+}
+
+/** The values Helm would use for a release: the chart's defaults (contract or encoded) merged with the release's. */
+export function chartValues(release: ChartRelease): Values {
+  return modelled(release).context.values;
 }
 
 /** The pods a release's chart creates, from the values Helm would use. */

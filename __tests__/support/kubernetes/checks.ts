@@ -3,9 +3,10 @@
  * validates it, every pod as Pod Security admission admits it in its namespace, and every pod's
  * placement against the taints of the cluster's spot nodes (read from the infra stack).
  */
+import { isMap } from "../values";
 import type { NodeTaint } from "../../../constructs/core/interfaces";
 import type { Toleration } from "../../../constructs/apps/types";
-import { chartPods, chartTemplateFailures, type ChartPod } from "./chart-pods";
+import { chartValues, chartPods, chartTemplateFailures, type ChartPod } from "./chart-pods";
 import { customResourceViolations } from "./crds";
 import { helmReleaseName, nameViolations } from "./names";
 import { namespaceOf, type KubeObject, type RenderedApps } from "./objects";
@@ -204,6 +205,8 @@ const CRD_RELEASES: Readonly<Record<string, string>> = {
   "cert-manager.io": "cert-manager",
   "monitoring.coreos.com": "monitoring",
   "traefik.io": "traefik",
+  /** DataHub's Kafka: the Strimzi operator release (chart 1.2.0 crds/). */
+  "kafka.strimzi.io": "strimzi",
 };
 
 /**
@@ -258,4 +261,30 @@ export function orderingProblems(stackText: string, rendered: RenderedApps): str
       ...[...namespaces].filter((name) => !before.has(namespaceAddress(name) ?? "")).map((name) => `${address} does not wait for the namespace ${name}`),
     ];
   });
+}
+
+/**
+ * Bitnami images: Bitnami stopped publishing its free images in 2025 and froze them in the
+ * `bitnamilegacy` repository (no updates, no security fixes). An image reference (a string
+ * naming `bitnami/` or `bitnamilegacy/`) in the values Helm uses for a release is a problem
+ * unless a section on its path is switched off (`enabled: false`), as the subcharts of
+ * datahub-prerequisites and airflow's bundled PostgreSQL are.
+ */
+export function bitnamiImageProblems(rendered: Pick<RenderedApps, "releases" | "objects">): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown, path: string[], disabled: boolean, release: string) => {
+    if (typeof value === "string") {
+      if (!disabled && /(^|[/\s])bitnami(legacy)?\//.test(value)) found.push(`${release}: ${path.join(".")} = ${value}`);
+      return;
+    }
+    if (Array.isArray(value)) value.forEach((item, index) => walk(item, [...path, String(index)], disabled, release));
+    else if (isMap(value)) {
+      const off = disabled || value.enabled === false;
+      for (const [key, child] of Object.entries(value)) walk(child, [...path, key], off, release);
+    }
+  };
+  for (const release of rendered.releases) walk(chartValues(release), [], false, `${release.address} (${release.chart} ${release.version})`);
+  // Objects of our own (jobs, the manifests chart) name their images directly.
+  for (const { source, object } of rendered.objects) walk(object, [], false, source);
+  return found;
 }

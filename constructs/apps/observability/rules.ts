@@ -386,7 +386,7 @@ function databaseGroup(env: Environment, db: DatabaseSpec): RuleGroup {
   return { name: `postgres-${db.name}`, rules };
 }
 
-function platformGroup(env: Environment): RuleGroup {
+function platformGroup(): RuleGroup {
   const rules: AlertRule[] = [
     {
       alert: "ContainerMemoryNearLimit",
@@ -439,39 +439,38 @@ function platformGroup(env: Environment): RuleGroup {
       dashboard: DASHBOARDS.cluster,
     },
   ];
-  if (env.dns !== undefined) {
-    rules.push(
-      {
-        alert: "CertificateExpiringSoon",
-        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds > 0) - time() < ${21 * DAY}`,
-        for: "1h",
-        severity: "warning",
-        meaning: "A certificate expires within 21 days: cert-manager renews 30 days ahead, so its renewal is failing.",
-        runbook: "kubectl -n <namespace> describe certificate <name>, then its CertificateRequest and Order: the ACME challenge says why.",
-        summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 21 days",
-        dashboard: DASHBOARDS.cluster,
-      },
-      {
-        alert: "CertificateExpiryImminent",
-        expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds > 0) - time() < ${7 * DAY}`,
-        severity: "critical",
-        meaning: "A certificate expires within 7 days; browsers will refuse the app after that.",
-        runbook: "Fix the renewal now (kubectl describe certificate, CertificateRequest, Order); delete the Certificate's Secret to force a new issue once fixed.",
-        summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 7 days",
-        dashboard: DASHBOARDS.cluster,
-      },
-      {
-        alert: "CertificateNotReady",
-        expr: `max by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_ready_status{condition=~"False|Unknown"}) == 1`,
-        for: "30m",
-        severity: "warning",
-        meaning: "A certificate has not been Ready for 30 minutes: its app may serve no or an old certificate.",
-        runbook: "kubectl -n <namespace> describe certificate <name>; check the ClusterIssuer and that the host's DNS points at the ingress.",
-        summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} is not ready",
-        dashboard: DASHBOARDS.cluster,
-      },
-    );
-  }
+  // cert-manager runs on every cluster: the UIs' certificates with `dns`, the apps' in-cluster ones always.
+  rules.push(
+    {
+      alert: "CertificateExpiringSoon",
+      expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds > 0) - time() < ${21 * DAY}`,
+      for: "1h",
+      severity: "warning",
+      meaning: "A certificate expires within 21 days: cert-manager renews 30 days ahead, so its renewal is failing.",
+      runbook: "kubectl -n <namespace> describe certificate <name>, then its CertificateRequest and Order: the ACME challenge says why.",
+      summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 21 days",
+      dashboard: DASHBOARDS.cluster,
+    },
+    {
+      alert: "CertificateExpiryImminent",
+      expr: `min by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_expiration_timestamp_seconds > 0) - time() < ${7 * DAY}`,
+      severity: "critical",
+      meaning: "A certificate expires within 7 days; browsers will refuse the app after that.",
+      runbook: "Fix the renewal now (kubectl describe certificate, CertificateRequest, Order); delete the Certificate's Secret to force a new issue once fixed.",
+      summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 7 days",
+      dashboard: DASHBOARDS.cluster,
+    },
+    {
+      alert: "CertificateNotReady",
+      expr: `max by (${ENVIRONMENT_LABEL}, namespace, name) (certmanager_certificate_ready_status{condition=~"False|Unknown"}) == 1`,
+      for: "30m",
+      severity: "warning",
+      meaning: "A certificate has not been Ready for 30 minutes: its app may serve no or an old certificate.",
+      runbook: "kubectl -n <namespace> describe certificate <name>; check its issuer: for an app host the ClusterIssuer and that the host's DNS points at the ingress, for an in-cluster certificate (DataHub's OpenSearch) the namespace's CA Issuer.",
+      summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} is not ready",
+      dashboard: DASHBOARDS.cluster,
+    },
+  );
   return { name: "platform", rules };
 }
 
@@ -483,7 +482,7 @@ export function ruleGroups(env: Environment): RuleGroup[] {
   if (apps.has("airbyte")) groups.push(airbyteGroup(env));
   if (apps.has("airflow") || apps.has("airbyte")) groups.push(dataQualityGroup());
   groups.push(...env.databases.map((db) => databaseGroup(env, db)));
-  groups.push(platformGroup(env));
+  groups.push(platformGroup());
   return groups;
 }
 

@@ -127,21 +127,20 @@ export function scrapeTargets(ctx: ObservabilityContext): ScrapeTarget[] {
     // externalsecret_* carry the ExternalSecret's `name` and `namespace` (esmetrics.go, metrics/labels.go).
     honorLabels: true,
   });
-  if (ctx.env.dns !== undefined) {
-    // cert-manager/cert-manager v1.21.1 deploy/charts/cert-manager/templates/service.yaml
-    // (prometheus.enabled, no PodMonitor): Service `<fullname>` labelled
-    // app.kubernetes.io/name=cert-manager, app.kubernetes.io/instance=<release>,
-    // app.kubernetes.io/component=controller, port `http-metrics` (9402, /metrics).
-    targets.push({
-      name: "cert-manager",
-      component: "cert-manager",
-      namespace: CERT_MANAGER_NAMESPACE,
-      selector: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
-      endpoints: [{ port: "http-metrics", path: "/metrics" }],
-      // certmanager_certificate_* carry the Certificate's `name` and `namespace` (certificate_collector.go).
-      honorLabels: true,
-    });
-  }
+  // cert-manager is on every cluster (the apps' in-cluster certificates; Let's Encrypt with `dns`).
+  // cert-manager/cert-manager v1.21.1 deploy/charts/cert-manager/templates/service.yaml
+  // (prometheus.enabled, no PodMonitor): Service `<fullname>` labelled
+  // app.kubernetes.io/name=cert-manager, app.kubernetes.io/instance=<release>,
+  // app.kubernetes.io/component=controller, port `http-metrics` (9402, /metrics).
+  targets.push({
+    name: "cert-manager",
+    component: "cert-manager",
+    namespace: CERT_MANAGER_NAMESPACE,
+    selector: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
+    endpoints: [{ port: "http-metrics", path: "/metrics" }],
+    // certmanager_certificate_* carry the Certificate's `name` and `namespace` (certificate_collector.go).
+    honorLabels: true,
+  });
   // open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0
   // charts/opentelemetry-collector/templates/service.yaml and _helpers.tpl: Service `<fullname>`
   // labelled app.kubernetes.io/name=opentelemetry-collector, app.kubernetes.io/instance=<release>,

@@ -1,0 +1,278 @@
+/**
+ * DataHub's Kafka, run by the Strimzi operator (CNCF; its own Apache Kafka images on
+ * quay.io/strimzi, maintained) instead of the prerequisites chart's Bitnami Kafka, whose image
+ * only exists in Bitnami's frozen `bitnamilegacy` repository.
+ *
+ * - The operator (chart strimzi-kafka-operator 1.2.0, Kafka 4.3.1 by default; Kubernetes 1.30+,
+ *   strimzi/strimzi-kafka-operator 1.2.0 helm-charts/helm3/strimzi-kafka-operator/README.md) runs
+ *   in its own namespace and watches the app's namespace only (`watchNamespaces`).
+ * - The cluster: KRaft, one node pool of combined controller+broker nodes (3 in production with
+ *   replication 3 / min ISR 2, 1 elsewhere), persistent volumes kept when the cluster is deleted
+ *   (`deleteClaim: false`), on on-demand nodes only (no spot toleration: volumes and a quorum).
+ *   The operator's PodDisruptionBudget lets one node go at a time.
+ * - One listener, `tls` (9093): TLS with the operator's cluster CA, SCRAM-SHA-512 authentication;
+ *   no PLAINTEXT listener. Simple authorization: the `datahub` KafkaUser may use DataHub's topics
+ *   (named in the datahub chart's `global.kafka.topics`) and consumer groups, nothing else.
+ * - Topics stay DataHub's own: the system-update job creates them (`precreateTopics`), as with
+ *   the Bitnami Kafka, so the user may Create them; no KafkaTopic objects.
+ * - The operands run with Strimzi's `restricted` Pod Security provider
+ *   (STRIMZI_POD_SECURITY_PROVIDER_CLASS, cluster-operator ClusterOperatorConfig.java:216,233;
+ *   api/.../RestrictedPodSecurityProvider.java).
+ *
+ * What DataHub's pods read: one Secret, `datahub-kafka-client`, joining the cluster CA truststore
+ * (`<cluster>-cluster-ca-cert`: ca.crt, ca.p12, ca.password) and the user's SCRAM credential
+ * (the KafkaUser's Secret `datahub`: password, sasl.jaas.config), copied by External Secrets
+ * (Kubernetes provider, a reader that may get exactly those two Secrets).
+ */
+import type { AppContext, AppManifest, ChartRef, PrivilegedNamespace, Resources } from "./types";
+import { mebibytes } from "./scale";
+
+/** strimzi-kafka-operator 1.2.0 (Strimzi 1.2.0, August 2026; serves only the `kafka.strimzi.io/v1` API). */
+export const STRIMZI_CHART: ChartRef = { repository: "oci://quay.io/strimzi-helm", chart: "strimzi-kafka-operator", version: "1.2.0" };
+
+/** The operator's release and namespace. */
+export const STRIMZI_RELEASE = "strimzi";
+export const STRIMZI_NAMESPACE = "datahub-strimzi";
+
+/** Kafka 4.3.1: the default of Strimzi 1.2.0 (kafka-versions.yaml). */
+export const KAFKA_VERSION = "4.3.1";
+/** The Kafka cluster; its pods are `<cluster>-<pool>-<id>` and its client Service `<cluster>-kafka-bootstrap`. */
+export const KAFKA_CLUSTER = "datahub-kafka";
+export const KAFKA_NODE_POOL = "dual-role";
+/** The TLS + SCRAM-SHA-512 listener: the only one. */
+export const KAFKA_TLS_PORT = 9093;
+export const KAFKA_BOOTSTRAP = `${KAFKA_CLUSTER}-kafka-bootstrap:${KAFKA_TLS_PORT}`;
+/** The KafkaUser DataHub connects as; the User Operator writes its Secret under the same name. */
+export const KAFKA_USER = "datahub";
+/** Secret the operator keeps the cluster CA certificate in (ca.crt, ca.p12, ca.password). */
+export const KAFKA_CLUSTER_CA_SECRET = `${KAFKA_CLUSTER}-cluster-ca-cert`;
+/** What DataHub's pods mount and read: the CA truststore and the SCRAM credential, joined. */
+export const KAFKA_CLIENT_SECRET = "datahub-kafka-client";
+
+/**
+ * DataHub's topics: the datahub chart 1.1.0 `global.kafka.topics` defaults (values.yaml:921-932),
+ * which the platform does not override.
+ */
+export const DATAHUB_TOPICS = [
+  "MetadataChangeEvent_v4",
+  "FailedMetadataChangeEvent_v4",
+  "MetadataAuditEvent_v4",
+  "DataHubUsageEvent_v1",
+  "MetadataChangeProposal_v1",
+  "FailedMetadataChangeProposal_v1",
+  "MetadataChangeLog_Versioned_v1",
+  "MetadataChangeLog_Timeseries_v1",
+  "PlatformEvent_v1",
+  "DataHubUpgradeHistory_v1",
+  "datahub.metadata_aspect_v2",
+] as const;
+
+const ESO_API = "external-secrets.io/v1";
+const KAFKA_API = "kafka.strimzi.io/v1";
+
+const BASE_RESOURCES = {
+  kafka: { requests: { cpu: "250m", memory: "1536Mi" }, limits: { memory: "1536Mi" } },
+  userOperator: { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "256Mi" } },
+} satisfies Record<string, Resources>;
+
+const VOLUMES = { production: "50Gi", other: "10Gi" } as const;
+
+/** The operator's namespace: its pods meet `restricted` (the chart's 1.2.0 defaults, values.yaml `securityContext`). */
+export const STRIMZI_NAMESPACE_SPEC: PrivilegedNamespace = {
+  name: STRIMZI_NAMESPACE,
+  podSecurity: "restricted",
+  reason: "the Strimzi cluster operator of DataHub's Kafka, in a namespace of its own so the app's pods cannot read its credentials",
+};
+
+/** strimzi-kafka-operator values: watch the app's namespace only, restricted operands, 2 replicas and a PDB in production. */
+export function strimziValues(ctx: AppContext): Record<string, unknown> {
+  const production = ctx.env.production;
+  return {
+    watchNamespaces: [ctx.namespace],
+    watchAnyNamespace: false,
+    replicas: production ? 2 : 1,
+    leaderElection: { enable: true },
+    podDisruptionBudget: { enabled: production },
+    /** The operator keeps no state of its own (it is in the custom resources): spot nodes are fine. */
+    tolerations: ctx.spotTolerations,
+    extraEnvs: [{ name: "STRIMZI_POD_SECURITY_PROVIDER_CLASS", value: "restricted" }],
+  };
+}
+
+function heap(resources: Resources): Record<string, string> {
+  const mib = `${Math.floor(mebibytes(resources.limits.memory) / 2)}m`;
+  return { "-Xms": mib, "-Xmx": mib };
+}
+
+/** ACL of the DataHub user: its topics (literal names), its consumer groups, and what producers and the topic setup need on the cluster. */
+function datahubAcls(): Record<string, unknown>[] {
+  return [
+    ...DATAHUB_TOPICS.map((name) => ({
+      resource: { type: "topic", name, patternType: "literal" },
+      operations: ["Create", "Describe", "DescribeConfigs", "AlterConfigs", "Read", "Write"],
+      host: "*",
+    })),
+    // DataHub's consumer groups are named by each component and version (generic-mae-consumer-job-client,
+    // datahub-usage-event-consumer-job-client, the actions' pipelines, ...): the cluster serves DataHub alone.
+    { resource: { type: "group", name: "*", patternType: "literal" }, operations: ["Describe", "Read"], host: "*" },
+    { resource: { type: "cluster" }, operations: ["Describe", "DescribeConfigs", "IdempotentWrite"], host: "*" },
+  ];
+}
+
+/** The Kafka cluster, its node pool, DataHub's user, and the Secret that joins what DataHub's pods need. */
+export function kafkaResources(ctx: AppContext): AppManifest[] {
+  const production = ctx.env.production;
+  const namespace = ctx.namespace;
+  const replication = production ? 3 : 1;
+  const minIsr = production ? 2 : 1;
+  const resources = ctx.resources(BASE_RESOURCES.kafka);
+  const cluster = { "strimzi.io/cluster": KAFKA_CLUSTER };
+  const reader = "datahub-kafka-client-reader";
+  return [
+    {
+      apiVersion: KAFKA_API,
+      kind: "KafkaNodePool",
+      metadata: { name: KAFKA_NODE_POOL, namespace, labels: cluster },
+      spec: {
+        replicas: production ? 3 : 1,
+        roles: ["controller", "broker"],
+        storage: {
+          type: "jbod",
+          volumes: [{ id: 0, type: "persistent-claim", size: VOLUMES[production ? "production" : "other"], deleteClaim: false, kraftMetadata: "shared" }],
+        },
+        resources,
+        jvmOptions: heap(resources),
+      },
+    },
+    {
+      apiVersion: KAFKA_API,
+      kind: "Kafka",
+      metadata: { name: KAFKA_CLUSTER, namespace },
+      spec: {
+        kafka: {
+          version: KAFKA_VERSION,
+          listeners: [{ name: "tls", port: KAFKA_TLS_PORT, type: "internal", tls: true, authentication: { type: "scram-sha-512" } }],
+          authorization: { type: "simple" },
+          config: {
+            /** DataHub's 5 MB producer limit (`global.kafka.maxMessageBytes`). */
+            "message.max.bytes": 5242880,
+            "default.replication.factor": replication,
+            "offsets.topic.replication.factor": replication,
+            "transaction.state.log.replication.factor": replication,
+            "min.insync.replicas": minIsr,
+            "transaction.state.log.min.isr": minIsr,
+          },
+          template: { podDisruptionBudget: { maxUnavailable: 1 } },
+        },
+        entityOperator: {
+          userOperator: { resources: ctx.resources(BASE_RESOURCES.userOperator) },
+          /** Stateless (users live in the custom resources): may run on spot nodes. */
+          template: { pod: { tolerations: ctx.spotTolerations.map((toleration) => ({ ...toleration })) } },
+        },
+      },
+    },
+    {
+      apiVersion: KAFKA_API,
+      kind: "KafkaUser",
+      metadata: { name: KAFKA_USER, namespace, labels: cluster },
+      spec: { authentication: { type: "scram-sha-512" }, authorization: { type: "simple", acls: datahubAcls() } },
+    },
+    // The client Secret: External Secrets' Kubernetes provider reads the two operator Secrets as a
+    // service account that may get exactly those, and joins their keys (no key appears in both).
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: reader, namespace } },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: reader, namespace },
+      rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [KAFKA_CLUSTER_CA_SECRET, KAFKA_USER], verbs: ["get"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: reader, namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: reader },
+      subjects: [{ kind: "ServiceAccount", name: reader, namespace }],
+    },
+    {
+      apiVersion: ESO_API,
+      kind: "SecretStore",
+      metadata: { name: reader, namespace },
+      spec: {
+        provider: {
+          kubernetes: {
+            remoteNamespace: namespace,
+            server: { caProvider: { type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt" } },
+            auth: { serviceAccount: { name: reader } },
+          },
+        },
+      },
+    },
+    {
+      apiVersion: ESO_API,
+      kind: "ExternalSecret",
+      metadata: { name: KAFKA_CLIENT_SECRET, namespace },
+      spec: {
+        // The operator renews its CA before expiry; the copy follows within the hour.
+        refreshInterval: "1h",
+        secretStoreRef: { kind: "SecretStore", name: reader },
+        target: { name: KAFKA_CLIENT_SECRET, creationPolicy: "Owner" },
+        dataFrom: [{ extract: { key: KAFKA_CLUSTER_CA_SECRET } }, { extract: { key: KAFKA_USER } }],
+      },
+    },
+  ];
+}
+
+/** Mount path of the client Secret in DataHub's pods (the chart's `credentialsAndCertsSecrets.path`). */
+export const KAFKA_CLIENT_PATH = "/mnt/datahub/kafka";
+
+/**
+ * datahub chart 1.1.0 `global` values for Kafka: TLS with the cluster CA as truststore and
+ * SCRAM-SHA-512 as the `datahub` user. How each component reads them (datahub-helm datahub-1.1.0):
+ * - `springKafkaConfigurationOverrides` → `SPRING_KAFKA_PROPERTIES_*` in GMS
+ *   (subcharts/datahub-gms/templates/deployment.yaml:306-309), the MAE/MCE consumers
+ *   (subcharts/datahub-mae-consumer/templates/deployment.yaml:264-267,
+ *   subcharts/datahub-mce-consumer/templates/deployment.yaml:277-280) and the system-update jobs
+ *   (templates/datahub-upgrade/_upgrade.tpl:114-117); `KAFKA_PROPERTIES_*` in the frontend
+ *   (subcharts/datahub-frontend/templates/deployment.yaml:172-176) and the actions
+ *   (subcharts/acryl-datahub-actions/templates/deployment.yaml:126-130);
+ * - `credentialsAndCertsSecrets.secureEnv` → the same prefixes from the Secret
+ *   (gms deployment.yaml:312-318, mae 270-276, mce 283-289, _upgrade.tpl:120-126, frontend
+ *   178-184, actions 132-138), and the Secret mounted at `path` in each of them (gms
+ *   deployment.yaml:53,578; mae 44,349; mce 48,394; frontend 47,307; actions 45,191;
+ *   datahub-system-update-job.yml:47,276,343,511).
+ * The actions' Python client (librdkafka) takes `sasl.username`/`sasl.password` and a PEM CA
+ * instead of the Java keys: see `actionsKafkaEnv`.
+ */
+export function datahubKafkaGlobals(): Record<string, unknown> {
+  return {
+    springKafkaConfigurationOverrides: {
+      "security.protocol": "SASL_SSL",
+      "sasl.mechanism": "SCRAM-SHA-512",
+      "ssl.truststore.location": `${KAFKA_CLIENT_PATH}/ca.p12`,
+      "ssl.truststore.type": "PKCS12",
+      // The chart's default, kept: Helm merges maps, but spelling it keeps the list complete here.
+      "partition.assignment.strategy": "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+    },
+    credentialsAndCertsSecrets: {
+      name: KAFKA_CLIENT_SECRET,
+      path: KAFKA_CLIENT_PATH,
+      secureEnv: { "ssl.truststore.password": "ca.password", "sasl.jaas.config": "sasl.jaas.config" },
+    },
+  };
+}
+
+/**
+ * The actions runner's librdkafka settings. datahub-actions maps every KAFKA_PROPERTIES_<NAME>
+ * to the consumer property `<name>` (lower case, `_` → `.`) and skips the Java-only ones the
+ * chart also passes (sasl.jaas.config, ssl.truststore.*; datahub-actions
+ * plugin/source/kafka/kafka_event_source.py and its tests, read on the main branch: the v1.7.0
+ * image was not available here). So the actions get SASL_SSL and SCRAM-SHA-512 from the
+ * overrides above, and the user, password and PEM CA from these.
+ */
+export function actionsKafkaEnv(): Record<string, unknown>[] {
+  return [
+    { name: "KAFKA_PROPERTIES_SASL_USERNAME", value: KAFKA_USER },
+    { name: "KAFKA_PROPERTIES_SASL_PASSWORD", valueFrom: { secretKeyRef: { name: KAFKA_CLIENT_SECRET, key: "password" } } },
+    { name: "KAFKA_PROPERTIES_SSL_CA_LOCATION", value: `${KAFKA_CLIENT_PATH}/ca.crt` },
+  ];
+}
