@@ -32,7 +32,7 @@ describe("Azure PostgreSQL Flexible Server", () => {
     expect(server.delegated_subnet_id).toMatch(ref("azurerm_subnet", "id", "_postgres_"));
     expect(server.private_dns_zone_id).toMatch(ref("azurerm_private_dns_zone", "id", "test-private-postgres-database-azure-com"));
     expect(staging.find("azurerm_private_dns_zone", "postgres").name).toBe("test.private.postgres.database.azure.com");
-    expect(server.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*postgres/)]);
+    expect(server.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*postgres/), expect.stringMatching(/^azurerm_subnet_network_security_group_association\..*postgres/)]);
   });
 
   it("disables public network access", () => {

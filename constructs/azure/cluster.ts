@@ -191,7 +191,7 @@ export class AzureCluster extends Construct implements ICluster {
         upgradeSettings: { maxSurge: "33%" },
         nodeLabels: { "platform/pool": SYSTEM_POOL_NAME },
       },
-      dependsOn: [subnetAccess, network.nodeEgress],
+      dependsOn: [subnetAccess, network.nodeEgress, network.nodeSecurity.association],
       lifecycle: {
         preventDestroy: env.production,
         ignoreChanges: ["kubernetes_version", "default_node_pool[0].orchestrator_version", "default_node_pool[0].node_count"],

@@ -115,7 +115,7 @@ export class AzureDatabase extends Construct implements IDatabase {
       privateDnsZoneId: dns.zone.id,
       publicNetworkAccessEnabled: false,
       // The zone must resolve in the VNet before the server registers its name in it.
-      dependsOn: [dns.link],
+      dependsOn: [dns.link, network.databaseSecurity.association],
     };
 
     const password = new Password(this, "admin-password", {
