@@ -75,3 +75,34 @@ export function aksReplacement(before: SynthesizedStack, after: SynthesizedStack
   const b = after.one("azurerm_kubernetes_cluster");
   return AKS_REPLACING_ARGUMENTS.filter((argument) => JSON.stringify(a[argument]) !== JSON.stringify(b[argument]));
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Entra authentication on the PostgreSQL servers, by the rules of azurerm v4.55.0:
+ * - internal/services/postgres/postgresql_flexible_server_resource.go: `authentication.tenant_id`
+ *   is a UUID, RequiredWith `active_directory_auth_enabled`;
+ * - internal/services/postgres/postgresql_flexible_server_active_directory_administrator_resource.go:
+ *   `object_id` and `tenant_id` UUIDs, `principal_name` not empty, `principal_type` one of Group,
+ *   ServicePrincipal, User;
+ * and the platform's own rule: a server with Entra authentication on has an Entra administrator
+ * (without one, nobody can create Entra roles, so the switch only widens the attack surface).
+ */
+export function entraAuthProblems(stack: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const admins = Object.entries(stack.resources("azurerm_postgresql_flexible_server_active_directory_administrator"));
+  for (const [id, server] of Object.entries(stack.resources("azurerm_postgresql_flexible_server"))) {
+    if (server.create_mode === "Replica") continue;
+    // A MaxItems-1 block: an object in cdktf's JSON, a one-element list in Terraform's.
+    const auth: TfBlock = ([] as TfBlock[]).concat((server.authentication as TfBlock | TfBlock[] | undefined) ?? [])[0] ?? {};
+    if (auth.active_directory_auth_enabled !== true) continue;
+    if (!UUID.test(String(auth.tenant_id))) problems.push(`${id}: authentication.tenant_id ${String(auth.tenant_id)} is required with Entra authentication and must be a UUID`);
+    if (!admins.some(([, admin]) => String(admin.server_name) === `\${azurerm_postgresql_flexible_server.${id}.name}`)) problems.push(`${id}: Entra authentication is on with no Entra administrator`);
+  }
+  for (const [id, admin] of admins) {
+    for (const field of ["object_id", "tenant_id"]) if (!UUID.test(String(admin[field]))) problems.push(`${id}: ${field} ${String(admin[field])} is not a UUID`);
+    if (!["Group", "ServicePrincipal", "User"].includes(String(admin.principal_type))) problems.push(`${id}: principal_type ${String(admin.principal_type)}, one of Group, ServicePrincipal, User`);
+    if (String(admin.principal_name ?? "") === "") problems.push(`${id}: principal_name is empty`);
+  }
+  return problems;
+}

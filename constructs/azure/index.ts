@@ -255,7 +255,7 @@ export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   cluster: ["azurerm_kubernetes_cluster", "azurerm_log_analytics_workspace", "azurerm_monitor_diagnostic_setting"],
   nodePool: ["azurerm_kubernetes_cluster_node_pool"],
   bucket: ["azurerm_storage_account", "azurerm_storage_container", "azurerm_storage_management_policy"],
-  database: ["azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_configuration"],
+  database: ["azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_configuration", "azurerm_postgresql_flexible_server_active_directory_administrator"],
   identity: ["azurerm_user_assigned_identity", "azurerm_federated_identity_credential", "azurerm_role_assignment"],
   // Secrets are `azapi_resource`s of type Microsoft.KeyVault/vaults/secrets (written through ARM).
   secrets: ["azurerm_key_vault", "azapi_resource", "random_password"],
