@@ -106,3 +106,57 @@ export function entraAuthProblems(stack: SynthesizedStack): string[] {
   }
   return problems;
 }
+
+/**
+ * Resource log categories Azure Monitor publishes per target type (Microsoft Learn, Azure Monitor
+ * reference, "Supported logs for Microsoft.KeyVault/vaults", "…Microsoft.Storage/storageAccounts/
+ * blobServices", "…Microsoft.DBforPostgreSQL/flexibleServers", "…Microsoft.ContainerService/
+ * managedClusters"); Azure refuses a diagnostic setting naming another category.
+ */
+export const PUBLISHED_LOG_CATEGORIES: Readonly<Record<string, readonly string[]>> = {
+  azurerm_key_vault: ["AuditEvent", "AzurePolicyEvaluationDetails"],
+  blobService: ["StorageRead", "StorageWrite", "StorageDelete"],
+  azurerm_postgresql_flexible_server: ["PostgreSQLLogs", "PostgreSQLFlexSessions", "PostgreSQLFlexQueryStoreRuntime", "PostgreSQLFlexQueryStoreWaitStats", "PostgreSQLFlexTableStats", "PostgreSQLFlexDatabaseXacts", "PostgreSQLFlexPGBouncer"],
+  azurerm_kubernetes_cluster: ["kube-apiserver", "kube-audit", "kube-audit-admin", "kube-controller-manager", "kube-scheduler", "cluster-autoscaler", "cloud-controller-manager", "guard", "csi-azuredisk-controller", "csi-azurefile-controller", "csi-snapshot-controller"],
+};
+
+/**
+ * Which resources of an Azure infra stack send logs where, and what azurerm v4.55.0 and Azure
+ * refuse in the settings (internal/services/monitor/monitor_diagnostic_setting_resource.go and
+ * validate/monitor_diagnostic_setting.go: a name of 1–260 characters without `<>*%&:\?+/`; at
+ * least one destination; at least one `enabled_log` or `enabled_metric`; each log names exactly
+ * one of `category` and `category_group`; a category the target type publishes).
+ * Required: every key vault, every storage account's blob service and every PostgreSQL server
+ * sends logs to a Log Analytics workspace of the stack.
+ */
+export function diagnosticProblems(stack: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const settings = Object.entries(stack.resources("azurerm_monitor_diagnostic_setting"));
+  const targetOf = (value: unknown): { type: string; id: string } | undefined => {
+    const match = /^\$\{(azurerm_[a-z_]+)\.([^.}]+)\.id\}(\/blobServices\/default)?$/.exec(String(value));
+    return match ? { type: match[3] ? "blobService" : match[1], id: `${match[1]}.${match[2]}` } : undefined;
+  };
+  for (const [id, setting] of settings) {
+    const name = String(setting.name ?? "");
+    if (name.length < 1 || name.length > 260 || /[<>*%&:\\?+/]/.test(name)) problems.push(`${id}: name ${name}: 1 to 260 characters, none of <>*%&:\\?+/`);
+    if (!["eventhub_authorization_rule_id", "log_analytics_workspace_id", "storage_account_id", "partner_solution_id"].some((field) => setting[field] !== undefined)) problems.push(`${id}: no destination`);
+    const logs = ([] as TfBlock[]).concat((setting.enabled_log as TfBlock[] | undefined) ?? []);
+    if (logs.length === 0 && setting.enabled_metric === undefined) problems.push(`${id}: neither enabled_log nor enabled_metric`);
+    const target = targetOf(setting.target_resource_id);
+    const published = target ? PUBLISHED_LOG_CATEGORIES[target.type] : undefined;
+    for (const log of logs) {
+      if ((log.category === undefined) === (log.category_group === undefined)) problems.push(`${id}: a log names exactly one of category and category_group`);
+      if (log.category !== undefined && published && !published.includes(String(log.category))) problems.push(`${id}: ${String(log.category)} is no log category of ${target?.type}`);
+    }
+  }
+  const workspaces = new Set(Object.keys(stack.resources("azurerm_log_analytics_workspace")).map((id) => `\${azurerm_log_analytics_workspace.${id}.id}`));
+  const logged = (type: string, id: string, blob = false) =>
+    settings.some(([, setting]) => {
+      const target = targetOf(setting.target_resource_id);
+      return target?.id === `${type}.${id}` && (target.type === "blobService") === blob && workspaces.has(String(setting.log_analytics_workspace_id)) && setting.enabled_log !== undefined;
+    });
+  for (const id of Object.keys(stack.resources("azurerm_key_vault"))) if (!logged("azurerm_key_vault", id)) problems.push(`key vault ${id} sends no audit log to a workspace`);
+  for (const id of Object.keys(stack.resources("azurerm_storage_account"))) if (!logged("azurerm_storage_account", id, true)) problems.push(`storage account ${id} sends no blob request log to a workspace`);
+  for (const id of Object.keys(stack.resources("azurerm_postgresql_flexible_server"))) if (!logged("azurerm_postgresql_flexible_server", id)) problems.push(`PostgreSQL server ${id} sends no log to a workspace`);
+  return problems;
+}

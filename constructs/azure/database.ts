@@ -8,6 +8,7 @@ import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
 import { databaseExtensions } from "../core/apps";
 import type { DatabaseSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
+import { RESOURCE_LOG_CATEGORIES, sendResourceLogs } from "./diagnostics";
 import { AzureWorkloadIdentity } from "./identity";
 import type { AzureKeyVault, AzureKeyVaultSecret } from "./key-vault";
 import type { AzureNetwork } from "./network";
@@ -19,6 +20,8 @@ export interface AzureDatabaseProps {
   readonly network: AzureNetwork;
   /** Where the generated admin password is kept. */
   readonly vault: AzureKeyVault;
+  /** The environment's Log Analytics workspace id, for each server's logs. */
+  readonly logWorkspaceId: string;
 }
 
 const POSTGRES_PORT = 5432;
@@ -93,6 +96,8 @@ export function adminSecretName(ctx: AzureContext, spec: DatabaseSpec): string {
  *   "Key Vault Secrets User" on that one secret, not on the vault;
  * - `deletionProtection` (on in production) is a CanNotDelete management lock: the portal, CLI or
  *   API cannot delete the server while it exists. `prevent_destroy` in production;
+ * - each server's logs (PostgreSQLLogs, PostgreSQLFlexSessions) to the environment's Log
+ *   Analytics workspace (`sendResourceLogs`);
  * - read replicas from the spec (`create_mode = Replica`), in the same subnet and DNS zone,
  *   spread over the other zones.
  */
@@ -207,6 +212,9 @@ export class AzureDatabase extends Construct implements IDatabase {
     );
     // Server parameters are per server: a replica enforces TLS like its primary.
     this.replicas.forEach((replica, index) => this.pinParameters(`replica-${index + 1}-parameter`, replica, parameters));
+    [this.server, ...this.replicas].forEach((server, index) =>
+      sendResourceLogs(this, index === 0 ? "logs" : `replica-${index}-logs`, { targetResourceId: server.id, workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.postgresServer }),
+    );
   }
 
   /**

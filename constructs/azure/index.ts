@@ -125,13 +125,13 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   }
 
   bucket(spec: BucketSpec): AzureBucket {
-    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, network: this.requireNetwork("bucket") });
+    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, network: this.requireNetwork("bucket"), logWorkspaceId: this.logWorkspaceId("bucket") });
     return this.storageAccount.addBucket(`bucket-${spec.name}`, spec);
   }
 
   database(spec: DatabaseSpec, network: INetwork, _cluster: ICluster): AzureDatabase {
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
-    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.vault(azureNetwork) });
+    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.vault(azureNetwork), logWorkspaceId: this.logWorkspaceId("database") });
   }
 
   /**
@@ -204,7 +204,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
 
   /** The environment's key vault (and the azapi provider its secrets are written with), created on first use. */
   private vault(network: AzureNetwork): AzureKeyVault {
-    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider() });
+    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider(), logWorkspaceId: this.logWorkspaceId("key vault") });
     return this.keyVault;
   }
 
@@ -231,6 +231,12 @@ export class AzurePlatform extends Construct implements CloudPlatform {
       this.infra = { resourceGroup, ctx: new AzureContext(this.env, resourceGroup.name) };
     }
     return this.infra;
+  }
+
+  /** The cluster's Log Analytics workspace, where every resource of the environment sends its logs. */
+  private logWorkspaceId(what: string): string {
+    if (!this.clusterCreated) throw new Error(`call cluster() before the ${what}: its logs go to the cluster's Log Analytics workspace`);
+    return this.clusterCreated.logWorkspace.id;
   }
 
   private requireNetwork(what: string): AzureNetwork {
