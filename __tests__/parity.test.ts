@@ -84,6 +84,14 @@ const AZURE: CloudFacts = {
   },
   noPublicAccess: (stack) => {
     for (const account of stack.all("azurerm_storage_account")) {
+      if (at(account, "tags.purpose") === "flow-logs") {
+        // Network Watcher writes VNet flow logs as a trusted service with the account's keys
+        // (constructs/azure/flow-logs.ts): the public endpoint admits trusted services only.
+        expect(account).toMatchObject({ public_network_access_enabled: true, allow_nested_items_to_be_public: false, network_rules: { default_action: "Deny", bypass: ["AzureServices"] } });
+        expect(at(account, "network_rules.ip_rules")).toBeUndefined();
+        expect(at(account, "network_rules.virtual_network_subnet_ids")).toBeUndefined();
+        continue;
+      }
       expect(account).toMatchObject({ public_network_access_enabled: false, allow_nested_items_to_be_public: false, shared_access_key_enabled: false });
     }
     for (const db of stack.all("azurerm_postgresql_flexible_server")) expect(db.public_network_access_enabled).toBe(false);

@@ -160,3 +160,44 @@ export function diagnosticProblems(stack: SynthesizedStack): string[] {
   for (const id of Object.keys(stack.resources("azurerm_postgresql_flexible_server"))) if (!logged("azurerm_postgresql_flexible_server", id)) problems.push(`PostgreSQL server ${id} sends no log to a workspace`);
   return problems;
 }
+
+/**
+ * VNet flow logs by the rules of azurerm v4.55.0 (internal/services/network/
+ * network_watcher_flow_log_resource.go and validate/network_watcher_flow_log_name.go: a name of
+ * up to 80 word characters, '.', '-', '_', starting with a word character and ending with one or
+ * '_'; new flow logs on an NSG refused (CustomizeDiff: Azure stopped creating them on 30 June
+ * 2025); `version` 1 or 2; `traffic_analytics.interval_in_minutes` 10 or 60) and of Azure
+ * (Microsoft, "Virtual network flow logs": the storage account in the target's region, Standard
+ * tier; retention 0–365 days; one Network Watcher per region, Azure's own `NetworkWatcher_<region>`
+ * in `NetworkWatcherRG`). Required: the stack's VNet has an enabled flow log with traffic analytics
+ * into a workspace of the stack.
+ */
+export function flowLogProblems(stack: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const vnets = Object.keys(stack.resources("azurerm_virtual_network"));
+  const logs = Object.entries(stack.resources("azurerm_network_watcher_flow_log"));
+  for (const [id, log] of logs) {
+    const name = String(log.name);
+    if (!/^[^\W_]$|^[^\W_][\w.-]{0,78}\w$/.test(name)) problems.push(`${id}: name ${name} is no flow log name`);
+    if (/^\$\{azurerm_network_security_group\./.test(String(log.target_resource_id))) problems.push(`${id}: targets an NSG: Azure creates no new NSG flow logs`);
+    if (![1, 2].includes(Number(log.version ?? 1))) problems.push(`${id}: version ${String(log.version)}, 1 or 2`);
+    const retention = log.retention_policy as TfBlock | undefined;
+    const days = Number(retention?.days);
+    if (retention?.enabled !== true || !Number.isInteger(days) || days < 1 || days > 365) problems.push(`${id}: retention ${String(retention?.days)} days, 1 to 365 and enabled`);
+    const analytics = log.traffic_analytics as TfBlock | undefined;
+    if (analytics !== undefined && ![10, 60].includes(Number(analytics.interval_in_minutes ?? 60))) problems.push(`${id}: traffic analytics interval ${String(analytics.interval_in_minutes)}, 10 or 60`);
+    if (log.network_watcher_name !== `NetworkWatcher_${String(log.location)}` || log.resource_group_name !== "NetworkWatcherRG") {
+      problems.push(`${id}: Network Watcher ${String(log.resource_group_name)}/${String(log.network_watcher_name)} is not the one Azure creates for ${String(log.location)}`);
+    }
+    const account = Object.entries(stack.resources("azurerm_storage_account")).find(([accountId]) => log.storage_account_id === `\${azurerm_storage_account.${accountId}.id}`)?.[1];
+    if (!account) problems.push(`${id}: its storage account is not one of the stack`);
+    else if (account.location !== log.location || account.account_tier !== "Standard") problems.push(`${id}: the storage account must be Standard, in ${String(log.location)}`);
+  }
+  for (const vnet of vnets) {
+    const log = logs.find(([, l]) => l.target_resource_id === `\${azurerm_virtual_network.${vnet}.id}`)?.[1];
+    const analytics = log?.traffic_analytics as TfBlock | undefined;
+    if (!log || log.enabled !== true) problems.push(`VNet ${vnet} has no enabled flow log`);
+    else if (analytics?.enabled !== true || !/^\$\{azurerm_log_analytics_workspace\.[^.]+\.id\}$/.test(String(analytics.workspace_resource_id))) problems.push(`VNet ${vnet}: no traffic analytics into a workspace of the stack`);
+  }
+  return problems;
+}

@@ -23,6 +23,7 @@ import { AzureClusterServices } from "./cluster-services";
 import { AZURE_ROLES, AzureContext, resourceGroupNameOf } from "./context";
 import { AzureDatabase } from "./database";
 import { AzureDnsZone } from "./dns";
+import { AzureFlowLogs } from "./flow-logs";
 import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
 import { AzureNetwork } from "./network";
@@ -119,7 +120,10 @@ export class AzurePlatform extends Construct implements CloudPlatform {
 
   cluster(network: INetwork): AzureCluster {
     if (this.clusterCreated) throw new Error("the Azure platform manages one AKS cluster per environment; cluster() was called twice");
-    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, AzureNetwork, "Azure", "network") });
+    const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
+    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: azureNetwork });
+    // The VNet's flow logs feed traffic analytics in the cluster's workspace, so they come with it.
+    new AzureFlowLogs(this, "flow-logs", { ctx: this.ctx, network: azureNetwork, workspace: this.clusterCreated.logWorkspace });
     this.grantRunsClusterAdmin();
     return this.clusterCreated;
   }
@@ -256,7 +260,11 @@ function describeTarget(target: TerraformCloudTarget): string {
 /** The Terraform resource types behind each neutral concept on Azure (checked by the parity test). */
 export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   // The resource group is where every other resource lives; it is listed with the network.
-  network: ["azurerm_resource_group", "azurerm_virtual_network", "azurerm_subnet", "azurerm_private_dns_zone", "azurerm_private_dns_zone_virtual_network_link", "azurerm_private_endpoint"],
+  // With the VNet: its subnets' network security groups and its flow logs (through the region's Network Watcher).
+  network: [
+    "azurerm_resource_group", "azurerm_virtual_network", "azurerm_subnet", "azurerm_private_dns_zone", "azurerm_private_dns_zone_virtual_network_link", "azurerm_private_endpoint",
+    "azurerm_network_security_group", "azurerm_network_security_rule", "azurerm_subnet_network_security_group_association", "azurerm_network_watcher_flow_log",
+  ],
   egress: ["azurerm_nat_gateway", "azurerm_public_ip", "azurerm_nat_gateway_public_ip_association", "azurerm_subnet_nat_gateway_association"],
   cluster: ["azurerm_kubernetes_cluster", "azurerm_log_analytics_workspace", "azurerm_monitor_diagnostic_setting"],
   nodePool: ["azurerm_kubernetes_cluster_node_pool"],
