@@ -125,7 +125,11 @@ export const PRIVATE_LINK_ZONES = {
  * - A Standard NAT gateway with one static Standard public IP gives the nodes a fixed egress
  *   address (allow-listable by SaaS sources). The Standard SKU is zonal at best and a subnet
  *   takes one gateway, so it is left non-zonal: a zone outage can interrupt egress until Azure
- *   recovers it. StandardV2 (zone-redundant) is the upgrade once the pinned provider supports it.
+ *   recovers it. StandardV2 (zone-redundant) is the upgrade once the pinned provider supports it:
+ *   azurerm v4.55.0 validates `sku_name` against `Standard` alone (internal/services/network/
+ *   nat_gateway_resource.go) and a public IP's `sku` against `Basic`/`Standard`
+ *   (public_ip_resource.go), and one gateway per zone would need a subnet per zone, i.e. new node
+ *   subnets for the default pool, which replaces the cluster.
  * - A network security group on every subnet (`<env>-<subnet>-nsg`), each allowing what its
  *   subnet needs and denying the rest of the VNet (Azure's default rules otherwise admit every
  *   flow inside the VNet: AllowVnetInBound/AllowVnetOutBound at 65000):
