@@ -136,7 +136,7 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "nodes-private#1": { type: "azurerm_kubernetes_cluster_node_pool", change: (b) => set(b, "node_public_ip_enabled", true) },
   "nodes-private#2": { change: (b) => set(b, "private_cluster_config.enable_private_nodes", false) },
   "no-ingress-from-anywhere#0": { change: (b) => set(b, "cidr_ipv4", "0.0.0.0/0") },
-  "no-ingress-from-anywhere#1": { change: (b) => Object.assign(b, { direction: "Inbound", access: "Allow", source_address_prefix: "Internet" }) },
+  "no-ingress-from-anywhere#1": { change: (b) => Object.assign(b, { direction: "Inbound", access: "Allow", source_address_prefix: "Internet", destination_port_range: "22", destination_port_ranges: undefined }) },
   "no-ingress-from-anywhere#2": { change: (b) => Object.assign(b, { direction: "INGRESS", allow: [{ protocol: "tcp", ports: ["22"] }], deny: undefined, source_ranges: ["0.0.0.0/0"], destination_ranges: undefined }) },
   "default-security-group-closed#0": { change: (_b, s, id) => set(companion(s, "aws_default_security_group", "aws_vpc", id), "egress", [{ cidr_blocks: ["0.0.0.0/0"], from_port: 0, to_port: 0, protocol: "-1" }]) },
   "secret-store-private#0": { change: (b) => set(b, "network_acls.default_action", "Allow") },
@@ -311,6 +311,20 @@ describe("rule metadata", () => {
     expect(check.check(release, {} as PolicyContext, "t")).toEqual(["ports.web.http.redirections.entryPoint.scheme is http"]);
     // The key without `http.` is not read by the chart's template.
     expect(check.check({ chart: "traefik", values: [JSON.stringify({ ports: { web: { redirections: { entryPoint: { to: "websecure" } } } } })] }, {} as PolicyContext, "t")).toHaveLength(1);
+  });
+
+  it("admits the Internet on Azure only to the ingress ports, and a storage account with public network access only behind a Deny firewall", () => {
+    const ruleCheck = (id: string, cloud: string) => RULES.find((r) => r.id === id)?.checks.find((c) => c.cloud === cloud) as RuleCheck;
+    const nsg = ruleCheck("no-ingress-from-anywhere", "azure");
+    const inbound = { direction: "Inbound", access: "Allow", source_address_prefix: "Internet" };
+    expect(nsg.check({ ...inbound, destination_port_ranges: ["80", "443"] }, {} as PolicyContext, "t")).toEqual([]);
+    expect(nsg.check({ ...inbound, destination_port_ranges: ["443", "22"] }, {} as PolicyContext, "t")).toHaveLength(1);
+    expect(nsg.check({ ...inbound, destination_port_range: "*" }, {} as PolicyContext, "t")).toHaveLength(1);
+    const bucket = ruleCheck("bucket-not-public", "azure");
+    const account = { allow_nested_items_to_be_public: false, public_network_access_enabled: true };
+    expect(bucket.check({ ...account, network_rules: { default_action: "Deny", bypass: ["AzureServices"] } }, {} as PolicyContext, "t")).toEqual([]);
+    expect(bucket.check({ ...account, network_rules: { default_action: "Allow" } }, {} as PolicyContext, "t")).toHaveLength(1);
+    expect(bucket.check({ ...account, network_rules: { default_action: "Deny", ip_rules: ["203.0.113.0/24"] } }, {} as PolicyContext, "t")).toHaveLength(1);
   });
 
   it("holds each cloud-specific rule on every cloud, or says why a cloud has no check", () => {

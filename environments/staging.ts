@@ -20,7 +20,7 @@ export const staging = {
   cluster: {
     kubernetesVersion: "1.33",
     // On Azure: the Entra ID group of cluster admins (required; the bootstrapper must be in it). Replace with yours.
-    azure: { adminGroupObjectIds: ["00000000-0000-4000-8000-0000000000ad"] },
+    azure: { adminGroupObjectIds: ["00000000-0000-4000-8000-0000000000ad"], adminGroupName: "data-platform-admins" },
     nodePools: [
       { name: "system", size: "medium", minNodes: 2, maxNodes: 3 },
       { name: "workers", size: "medium", minNodes: 1, maxNodes: 6, spot: true },

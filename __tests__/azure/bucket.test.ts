@@ -6,22 +6,22 @@ import { azureProductionSpec, azureSpec, providerFeatures, ref } from "./fixture
 describe("Azure storage (buckets)", () => {
   const staging = synthInfra(azureSpec());
   const prod = synthInfra(azureProductionSpec());
-  const account = staging.one("azurerm_storage_account");
+  const account = staging.find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/);
 
   it("is one ADLS Gen2 account per environment (hierarchical namespace on)", () => {
     const spec = azureSpec();
     const twoBuckets = synthInfra({ ...spec, buckets: [...(spec.buckets ?? []), { name: "lake", purpose: "data" }] });
-    expect(twoBuckets.all("azurerm_storage_account")).toHaveLength(1);
+    expect(twoBuckets.all("azurerm_storage_account").filter((account) => account.is_hns_enabled === true)).toHaveLength(1);
     expect(account).toMatchObject({ is_hns_enabled: true, account_kind: "StorageV2", account_tier: "Standard" });
   });
 
   it("is named from the environment and a hash of the subscription: 3-24 lowercase alphanumerics, deterministic", () => {
     const name = String(account.name);
     expect(name).toMatch(/^test[0-9a-f]{8}$/);
-    expect(synthInfra(azureSpec()).one("azurerm_storage_account").name).toBe(name);
+    expect(synthInfra(azureSpec()).find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).name).toBe(name);
     const otherSubscription = synthInfra({ ...azureSpec(), accounts: { azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-00000000000f", tenantId: "00000000-0000-4000-8000-000000000002" } } });
-    expect(otherSubscription.one("azurerm_storage_account").name).not.toBe(name);
-    const longest = synthInfra({ ...azureSpec(), name: "abcdefgh-ijklmno" }).one("azurerm_storage_account").name;
+    expect(otherSubscription.find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).name).not.toBe(name);
+    const longest = synthInfra({ ...azureSpec(), name: "abcdefgh-ijklmno" }).find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).name;
     expect(longest).toMatch(/^[a-z0-9]{3,24}$/);
     expect(String(longest)).toHaveLength(23);
   });
@@ -69,12 +69,12 @@ describe("Azure storage (buckets)", () => {
 
   it("is zone-redundant, geo-zone-redundant in production", () => {
     expect(account.account_replication_type).toBe("ZRS");
-    expect(prod.one("azurerm_storage_account").account_replication_type).toBe("GZRS");
+    expect(prod.find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).account_replication_type).toBe("GZRS");
   });
 
   it("soft-deletes blobs and containers: 7 days, 30 in production", () => {
     expect(account.blob_properties).toEqual({ delete_retention_policy: { days: 7 }, container_delete_retention_policy: { days: 7 } });
-    expect(prod.one("azurerm_storage_account").blob_properties).toEqual({ delete_retention_policy: { days: 30 }, container_delete_retention_policy: { days: 30 } });
+    expect(prod.find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).blob_properties).toEqual({ delete_retention_policy: { days: 30 }, container_delete_retention_policy: { days: 30 } });
   });
 
   it("creates one private container per spec bucket", () => {
@@ -105,7 +105,7 @@ describe("Azure storage (buckets)", () => {
 
   it("is never destroyed by a plan in production", () => {
     expect(account.lifecycle).toEqual({ prevent_destroy: false });
-    expect(prod.one("azurerm_storage_account").lifecycle).toEqual({ prevent_destroy: true });
+    expect(prod.find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).lifecycle).toEqual({ prevent_destroy: true });
   });
 
   it("gives apps an abfss:// URL", () => {

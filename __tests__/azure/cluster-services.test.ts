@@ -126,7 +126,7 @@ describe("Azure cluster services (the apps stack's view)", () => {
   });
 
   it("addresses the bucket as the infra stack's container in the environment's storage account", () => {
-    const account = String(infra.one("azurerm_storage_account").name);
+    const account = String(infra.find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).name);
     const container = String(infra.one("azurerm_storage_container").name);
     expect(apps.values.bucket).toEqual({ cloud: "azure", url: `abfss://${container}@${account}.dfs.core.windows.net`, name: container, storageAccount: account });
   });

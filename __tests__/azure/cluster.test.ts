@@ -178,7 +178,7 @@ describe("Azure AKS cluster", () => {
   });
 
   it("ships api-server, audit and Entra logs to a workspace with the spec's retention", () => {
-    expect(staging.one("azurerm_monitor_diagnostic_setting")).toMatchObject({
+    expect(staging.find("azurerm_monitor_diagnostic_setting", "control-plane")).toMatchObject({
       target_resource_id: expect.stringMatching(ref("azurerm_kubernetes_cluster", "id")),
       log_analytics_workspace_id: expect.stringMatching(ref("azurerm_log_analytics_workspace", "id")),
       enabled_log: [{ category: "kube-apiserver" }, { category: "kube-audit-admin" }, { category: "guard" }],

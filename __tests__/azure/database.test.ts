@@ -5,7 +5,9 @@ import { SpecError } from "../../constructs/core/errors";
 import type { IWorkloadIdentity } from "../../constructs/core/interfaces";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
-import { azureProductionSpec, azureSpec, ref } from "./fixtures";
+import { specProblems } from "../support/fixtures";
+import { ADMIN_GROUP, TENANT_ID, azureProductionSpec, azureSpec, ref } from "./fixtures";
+import { entraAuthProblems } from "./rules";
 
 type DatabaseInput = NonNullable<EnvironmentInput["databases"]>[number];
 
@@ -32,7 +34,7 @@ describe("Azure PostgreSQL Flexible Server", () => {
     expect(server.delegated_subnet_id).toMatch(ref("azurerm_subnet", "id", "_postgres_"));
     expect(server.private_dns_zone_id).toMatch(ref("azurerm_private_dns_zone", "id", "test-private-postgres-database-azure-com"));
     expect(staging.find("azurerm_private_dns_zone", "postgres").name).toBe("test.private.postgres.database.azure.com");
-    expect(server.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*postgres/)]);
+    expect(server.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*postgres/), expect.stringMatching(/^azurerm_subnet_network_security_group_association\..*postgres/)]);
   });
 
   it("disables public network access", () => {
@@ -172,5 +174,55 @@ describe("Azure database admin secret access", () => {
   it("refuses an identity of another cloud", () => {
     const foreign: IWorkloadIdentity = { workload: "external-secrets", namespace: "external-secrets", serviceAccount: "external-secrets", serviceAccountAnnotations: {} };
     expect(() => database.grantAdminSecretRead(foreign)).toThrow(TypeError);
+  });
+
+  describe("Entra administrator", () => {
+    const named = (spec: EnvironmentInput, adminGroupName: string): EnvironmentInput => ({ ...spec, cluster: { ...spec.cluster, azure: { adminGroupObjectIds: [ADMIN_GROUP], adminGroupName } } });
+    const withAdmin = synthInfra(named(withDatabase(azureSpec(), { readReplicas: 1 }), "data-platform-admins"));
+    const staging = synthInfra(azureSpec());
+    const prod = synthInfra(withDatabase(azureProductionSpec(), { readReplicas: 2 }));
+
+    it("makes the first admin group each primary's Entra administrator when the spec names it", () => {
+      expect(primary(withAdmin).authentication).toEqual({ password_auth_enabled: true, active_directory_auth_enabled: true, tenant_id: TENANT_ID });
+      expect(withAdmin.one("azurerm_postgresql_flexible_server_active_directory_administrator")).toEqual({
+        server_name: expect.stringMatching(ref("azurerm_postgresql_flexible_server", "name", "database-main")),
+        resource_group_name: expect.stringMatching(ref("azurerm_resource_group", "name")),
+        tenant_id: TENANT_ID,
+        object_id: ADMIN_GROUP,
+        principal_name: "data-platform-admins",
+        principal_type: "Group",
+      });
+      expect(entraAuthProblems(withAdmin)).toEqual([]);
+    });
+
+    it("turns Entra authentication off without a named group, so no server has it with no administrator", () => {
+      expect(primary(staging).authentication).toEqual({ password_auth_enabled: true, active_directory_auth_enabled: false });
+      expect(staging.all("azurerm_postgresql_flexible_server_active_directory_administrator")).toEqual([]);
+      expect(entraAuthProblems(staging)).toEqual([]);
+      expect(entraAuthProblems(prod)).toEqual([]);
+    });
+
+    it("the rules reject Entra authentication without an administrator, and arguments azurerm refuses", () => {
+      const json = JSON.parse(withAdmin.text);
+      const [adminId] = Object.keys(json.resource.azurerm_postgresql_flexible_server_active_directory_administrator);
+      const broken = (edit: (resource: Record<string, Record<string, TfBlock>>) => void) => {
+        const copy = JSON.parse(withAdmin.text);
+        edit(copy.resource);
+        return entraAuthProblems(new SynthesizedStack(JSON.stringify(copy)));
+      };
+      expect(broken((r) => delete r.azurerm_postgresql_flexible_server_active_directory_administrator)).toEqual([expect.stringContaining("Entra authentication is on with no Entra administrator")]);
+      expect(broken((r) => (r.azurerm_postgresql_flexible_server_active_directory_administrator[adminId].principal_type = "group"))).toEqual([expect.stringContaining("principal_type group")]);
+      expect(broken((r) => (r.azurerm_postgresql_flexible_server_active_directory_administrator[adminId].object_id = "admins"))).toEqual([expect.stringContaining("object_id admins is not a UUID")]);
+      expect(
+        broken((r) => {
+          for (const server of Object.values(r.azurerm_postgresql_flexible_server)) delete (server.authentication as TfBlock | undefined)?.tenant_id;
+        }),
+      ).toEqual([expect.stringContaining("tenant_id undefined is required")]);
+    });
+
+    it("the spec refuses a group name PostgreSQL cannot take as a role", () => {
+      expect(specProblems(named(azureSpec(), " admins"))).toEqual([expect.stringContaining("cluster.azure.adminGroupName")]);
+      expect(specProblems(named(azureSpec(), "a".repeat(64)))).toEqual([expect.stringContaining("cluster.azure.adminGroupName")]);
+    });
   });
 });

@@ -18,9 +18,10 @@ export function azureSpec(): EnvironmentInput {
   };
 }
 
-/** The same spec as a production environment that meets every production rule. */
+/** The same spec as a production environment that meets every production rule, its admin group named (PostgreSQL's Entra administrator). */
 export function azureProductionSpec(): EnvironmentInput {
-  return { ...azureSpec(), name: "live", production: true };
+  const spec = azureSpec();
+  return { ...spec, name: "live", production: true, cluster: { ...spec.cluster, azure: { adminGroupObjectIds: [ADMIN_GROUP], adminGroupName: "data-platform-admins" } } };
 }
 
 /** The Azure spec with its cluster section changed. */

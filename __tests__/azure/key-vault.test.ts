@@ -155,7 +155,7 @@ describe("Azure Key Vault secrets", () => {
     const stack = new TerraformStack(Testing.app(), "token-body");
     const platform = new AzurePlatform(stack, "platform", parseEnvironment(azureSpec()));
     const network = platform.network();
-    const vault = new AzureKeyVault(stack, "vault", { ctx: platform.ctx, network, azapi: new AzapiProvider(stack, "azapi", { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID }) });
+    const vault = new AzureKeyVault(stack, "vault", { ctx: platform.ctx, network, azapi: new AzapiProvider(stack, "azapi", { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID }), logWorkspaceId: "workspace" });
     expect(() => vault.addSecret(stack, "s", { name: "s", value: "v", contentType: platform.resourceGroup.name })).toThrow(/must be literals/);
   });
 });

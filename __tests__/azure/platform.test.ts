@@ -85,7 +85,7 @@ describe("Azure platform", () => {
     });
 
     it("keeps a resource's own tags next to the environment's", () => {
-      expect(stack.one("azurerm_storage_account").tags).toEqual({ ...ENVIRONMENT_TAGS, purpose: "data-lake" });
+      expect(stack.find("azurerm_storage_account", /^platform_storage_[A-F0-9]+$/).tags).toEqual({ ...ENVIRONMENT_TAGS, purpose: "data-lake" });
     });
 
     it("lets a resource's own tag win when its key clashes with an environment tag", () => {

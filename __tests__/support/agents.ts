@@ -354,6 +354,19 @@ function azureAgentSchemaProblems(app: TfBlock, environment: TfBlock, rules: TfB
   const destination = environment.logs_destination;
   if (destination !== undefined && !["log-analytics", "azure-monitor"].includes(String(destination))) problems.push(`logs_destination ${String(destination)}: log-analytics or azure-monitor`);
   if (destination === "log-analytics" && environment.log_analytics_workspace_id === undefined) problems.push("logs_destination log-analytics needs log_analytics_workspace_id");
+  problems.push(...azureSecurityRuleProblems(rules));
+  return problems;
+}
+
+/**
+ * What azurerm 4.55.0 and Azure refuse in the rules of one network security group
+ * (internal/services/network/network_security_rule_resource.go at v4.55.0: `priority` 100–4096,
+ * `direction` Inbound or Outbound, `access` Allow or Deny, `protocol` one of `NSG_PROTOCOLS`,
+ * exactly one of `source_address_prefix(es)` and of `destination_address_prefix(es)`; Microsoft,
+ * "Network security groups": no two rules of one group with the same priority and direction).
+ */
+export function azureSecurityRuleProblems(rules: readonly TfBlock[]): string[] {
+  const problems: string[] = [];
   const seen = new Set<string>();
   for (const rule of rules) {
     const label = `security rule ${String(rule.name)}`;

@@ -5,12 +5,15 @@ import { StorageManagementPolicy, type StorageManagementPolicyRule } from "@cdkt
 import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
 import type { BucketSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
+import { blobServiceId, RESOURCE_LOG_CATEGORIES, sendResourceLogs } from "./diagnostics";
 import { AzureWorkloadIdentity } from "./identity";
 import { type AzureNetwork, PRIVATE_LINK_ZONES } from "./network";
 
 export interface AzureStorageAccountProps {
   readonly ctx: AzureContext;
   readonly network: AzureNetwork;
+  /** The environment's Log Analytics workspace id, for the blob service's request logs. */
+  readonly logWorkspaceId: string;
 }
 
 /**
@@ -32,6 +35,8 @@ export interface AzureStorageAccountProps {
  *   `noncurrentVersionExpirationDays` have no effect on Azure: soft delete is the undo;
  * - lifecycle (one management policy per account): a rule per bucket with `expirationDays`,
  *   matching that container's prefix;
+ * - the blob service's request logs (StorageRead, StorageWrite, StorageDelete) to the
+ *   environment's Log Analytics workspace (`sendResourceLogs`);
  * - `prevent_destroy` in production.
  * The name (3–24 lowercase alphanumerics, global) is the environment name plus a hash of the
  * subscription id: deterministic, and distinct across organisations.
@@ -76,6 +81,8 @@ export class AzureStorageAccount extends Construct {
       tags: { purpose: "data-lake" },
       lifecycle: { preventDestroy: production },
     });
+
+    sendResourceLogs(this, "blob-logs", { targetResourceId: blobServiceId(this.account.id), workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.blobService });
 
     for (const subresource of ["blob", "dfs"] as const) {
       network.privateEndpoint(this, `${subresource}-endpoint`, {

@@ -112,6 +112,8 @@ export class AzureCluster extends Construct implements ICluster {
   readonly endpoint: string;
   /** The cluster's OIDC issuer: federated identity credentials trust tokens from it. */
   readonly oidcIssuerUrl: string;
+  /** The environment's Log Analytics workspace (`<env>-cluster-logs`), kept `cluster.logRetentionDays`: the other resources' logs go there too. */
+  readonly logWorkspace: LogAnalyticsWorkspace;
   readonly nodePools: KubernetesClusterNodePool[];
   /** `<env>-cluster`, as a literal (descriptions must not wait for the cluster). */
   private readonly name: string;
@@ -191,7 +193,7 @@ export class AzureCluster extends Construct implements ICluster {
         upgradeSettings: { maxSurge: "33%" },
         nodeLabels: { "platform/pool": SYSTEM_POOL_NAME },
       },
-      dependsOn: [subnetAccess, network.nodeEgress],
+      dependsOn: [subnetAccess, network.nodeEgress, network.nodeSecurity.association],
       lifecycle: {
         preventDestroy: env.production,
         ignoreChanges: ["kubernetes_version", "default_node_pool[0].orchestrator_version", "default_node_pool[0].node_count"],
@@ -201,7 +203,7 @@ export class AzureCluster extends Construct implements ICluster {
     this.endpoint = isPrivate ? this.cluster.privateFqdn : this.cluster.fqdn;
     this.oidcIssuerUrl = this.cluster.oidcIssuerUrl;
 
-    this.controlPlaneLogs(ctx);
+    this.logWorkspace = this.controlPlaneLogs(ctx);
     this.nodePools = env.cluster.nodePools.map((pool, index) => this.nodePool(ctx, network, pool, poolNames[index], zones));
   }
 
@@ -220,7 +222,7 @@ export class AzureCluster extends Construct implements ICluster {
     });
   }
 
-  private controlPlaneLogs(ctx: AzureContext): void {
+  private controlPlaneLogs(ctx: AzureContext): LogAnalyticsWorkspace {
     const workspace = new LogAnalyticsWorkspace(this, "control-plane-logs", {
       name: ctx.name("cluster-logs"),
       location: ctx.location,
@@ -235,6 +237,7 @@ export class AzureCluster extends Construct implements ICluster {
       logAnalyticsDestinationType: "Dedicated",
       enabledLog: CONTROL_PLANE_LOG_CATEGORIES.map((category) => ({ category })),
     });
+    return workspace;
   }
 
   private nodePool(ctx: AzureContext, network: AzureNetwork, pool: NodePoolSpec, poolName: string, zones: string[]): KubernetesClusterNodePool {

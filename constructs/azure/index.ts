@@ -23,6 +23,7 @@ import { AzureClusterServices } from "./cluster-services";
 import { AZURE_ROLES, AzureContext, resourceGroupNameOf } from "./context";
 import { AzureDatabase } from "./database";
 import { AzureDnsZone } from "./dns";
+import { AzureFlowLogs } from "./flow-logs";
 import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
 import { AzureNetwork } from "./network";
@@ -119,19 +120,22 @@ export class AzurePlatform extends Construct implements CloudPlatform {
 
   cluster(network: INetwork): AzureCluster {
     if (this.clusterCreated) throw new Error("the Azure platform manages one AKS cluster per environment; cluster() was called twice");
-    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, AzureNetwork, "Azure", "network") });
+    const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
+    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: azureNetwork });
+    // The VNet's flow logs feed traffic analytics in the cluster's workspace, so they come with it.
+    new AzureFlowLogs(this, "flow-logs", { ctx: this.ctx, network: azureNetwork, workspace: this.clusterCreated.logWorkspace });
     this.grantRunsClusterAdmin();
     return this.clusterCreated;
   }
 
   bucket(spec: BucketSpec): AzureBucket {
-    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, network: this.requireNetwork("bucket") });
+    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, network: this.requireNetwork("bucket"), logWorkspaceId: this.logWorkspaceId("bucket") });
     return this.storageAccount.addBucket(`bucket-${spec.name}`, spec);
   }
 
   database(spec: DatabaseSpec, network: INetwork, _cluster: ICluster): AzureDatabase {
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
-    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.vault(azureNetwork) });
+    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.vault(azureNetwork), logWorkspaceId: this.logWorkspaceId("database") });
   }
 
   /**
@@ -204,7 +208,7 @@ export class AzurePlatform extends Construct implements CloudPlatform {
 
   /** The environment's key vault (and the azapi provider its secrets are written with), created on first use. */
   private vault(network: AzureNetwork): AzureKeyVault {
-    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider() });
+    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider(), logWorkspaceId: this.logWorkspaceId("key vault") });
     return this.keyVault;
   }
 
@@ -233,6 +237,12 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.infra;
   }
 
+  /** The cluster's Log Analytics workspace, where every resource of the environment sends its logs. */
+  private logWorkspaceId(what: string): string {
+    if (!this.clusterCreated) throw new Error(`call cluster() before the ${what}: its logs go to the cluster's Log Analytics workspace`);
+    return this.clusterCreated.logWorkspace.id;
+  }
+
   private requireNetwork(what: string): AzureNetwork {
     if (!this.networkCreated) throw new Error(`call network() before ${what}(): the Azure ${what} needs the VNet for its private endpoints`);
     return this.networkCreated;
@@ -250,12 +260,16 @@ function describeTarget(target: TerraformCloudTarget): string {
 /** The Terraform resource types behind each neutral concept on Azure (checked by the parity test). */
 export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   // The resource group is where every other resource lives; it is listed with the network.
-  network: ["azurerm_resource_group", "azurerm_virtual_network", "azurerm_subnet", "azurerm_private_dns_zone", "azurerm_private_dns_zone_virtual_network_link", "azurerm_private_endpoint"],
+  // With the VNet: its subnets' network security groups and its flow logs (through the region's Network Watcher).
+  network: [
+    "azurerm_resource_group", "azurerm_virtual_network", "azurerm_subnet", "azurerm_private_dns_zone", "azurerm_private_dns_zone_virtual_network_link", "azurerm_private_endpoint",
+    "azurerm_network_security_group", "azurerm_network_security_rule", "azurerm_subnet_network_security_group_association", "azurerm_network_watcher_flow_log",
+  ],
   egress: ["azurerm_nat_gateway", "azurerm_public_ip", "azurerm_nat_gateway_public_ip_association", "azurerm_subnet_nat_gateway_association"],
   cluster: ["azurerm_kubernetes_cluster", "azurerm_log_analytics_workspace", "azurerm_monitor_diagnostic_setting"],
   nodePool: ["azurerm_kubernetes_cluster_node_pool"],
   bucket: ["azurerm_storage_account", "azurerm_storage_container", "azurerm_storage_management_policy"],
-  database: ["azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_configuration"],
+  database: ["azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_configuration", "azurerm_postgresql_flexible_server_active_directory_administrator"],
   identity: ["azurerm_user_assigned_identity", "azurerm_federated_identity_credential", "azurerm_role_assignment"],
   // Secrets are `azapi_resource`s of type Microsoft.KeyVault/vaults/secrets (written through ARM).
   secrets: ["azurerm_key_vault", "azapi_resource", "random_password"],

@@ -5,6 +5,7 @@ import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { platformTags } from "../core/tags";
 import { AzapiResource, type AzapiProvider } from "./azapi";
 import type { AzureContext } from "./context";
+import { RESOURCE_LOG_CATEGORIES, sendResourceLogs } from "./diagnostics";
 import { type AzureNetwork, PRIVATE_LINK_ZONES } from "./network";
 
 export interface AzureKeyVaultProps {
@@ -12,6 +13,8 @@ export interface AzureKeyVaultProps {
   readonly network: AzureNetwork;
   /** The azapi provider the secrets are written with. */
   readonly azapi: AzapiProvider;
+  /** The environment's Log Analytics workspace id, for the vault's audit log. */
+  readonly logWorkspaceId: string;
 }
 
 export interface AzureSecretProps {
@@ -89,6 +92,7 @@ export interface AzureKeyVaultSecret {
  *   in ARM deployments", i.e. what Bicep and ARM templates use). Not verified against Azure here.
  * - Secrets written by earlier versions as `azurerm_key_vault_secret` are moved, not recreated
  *   (a `moved` block; azapi converts the state).
+ * - Its audit log (AuditEvent) to the environment's Log Analytics workspace (`sendResourceLogs`).
  * - `prevent_destroy` in production, on the vault and on each secret.
  */
 export class AzureKeyVault extends Construct {
@@ -119,6 +123,7 @@ export class AzureKeyVault extends Construct {
       networkAcls: { defaultAction: "Deny", bypass: "AzureServices", ipRules: [] },
       lifecycle: { preventDestroy: ctx.env.production },
     });
+    sendResourceLogs(this, "audit-logs", { targetResourceId: this.vault.id, workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.keyVault });
     network.privateEndpoint(this, "endpoint", {
       name: `${ctx.keyVaultName}-vault`,
       resourceId: this.vault.id,

@@ -8,9 +8,13 @@ import { SubnetNatGatewayAssociation } from "@cdktf/provider-azurerm/lib/subnet-
 import { PrivateDnsZone } from "@cdktf/provider-azurerm/lib/private-dns-zone";
 import { PrivateDnsZoneVirtualNetworkLink } from "@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link";
 import { PrivateEndpoint } from "@cdktf/provider-azurerm/lib/private-endpoint";
+import { NetworkSecurityGroup } from "@cdktf/provider-azurerm/lib/network-security-group";
+import { NetworkSecurityRule } from "@cdktf/provider-azurerm/lib/network-security-rule";
+import { SubnetNetworkSecurityGroupAssociation } from "@cdktf/provider-azurerm/lib/subnet-network-security-group-association";
 import { cidrSubnet, cidrsOverlap, formatCidr, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { INetwork } from "../core/interfaces";
 import { planSubnets } from "../core/network-plan";
+import { overlayRanges } from "./cluster";
 import type { AzureContext } from "./context";
 
 export interface AzureNetworkProps {
@@ -72,6 +76,33 @@ export interface AgentSubnet {
   readonly egress: SubnetNatGatewayAssociation;
 }
 
+/** One rule of a subnet's network security group (`azurerm_network_security_rule`, any source port). */
+export interface SubnetSecurityRule {
+  readonly name: string;
+  readonly description: string;
+  readonly direction: "Inbound" | "Outbound";
+  readonly access: "Allow" | "Deny";
+  /** 100 to 4096 (azurerm 4.55.0 network_security_rule_resource.go), unique per direction. */
+  readonly priority: number;
+  readonly protocol: "*" | "Tcp" | "Udp";
+  /** Address prefixes (CIDRs) or one service tag. */
+  readonly source: readonly string[];
+  readonly destination: readonly string[];
+  /** Destination ports: `*`, one port or ranges. */
+  readonly ports: readonly string[];
+}
+
+/** A subnet's network security group, its association, and a way to add rules later. */
+export interface SubnetSecurityGroup {
+  readonly group: NetworkSecurityGroup;
+  /** Resources in the subnet should be created after it, so they never run unguarded. */
+  readonly association: SubnetNetworkSecurityGroupAssociation;
+  addRule(rule: SubnetSecurityRule): NetworkSecurityRule;
+}
+
+/** PostgreSQL's port, and 6432, which Flexible Server's high availability also uses inside its subnet. */
+export const POSTGRES_SUBNET_PORTS = ["5432", "6432"] as const;
+
 /** The subresource's privatelink zone names, on Azure's public cloud. */
 export const PRIVATE_LINK_ZONES = {
   blob: "privatelink.blob.core.windows.net",
@@ -94,7 +125,35 @@ export const PRIVATE_LINK_ZONES = {
  * - A Standard NAT gateway with one static Standard public IP gives the nodes a fixed egress
  *   address (allow-listable by SaaS sources). The Standard SKU is zonal at best and a subnet
  *   takes one gateway, so it is left non-zonal: a zone outage can interrupt egress until Azure
- *   recovers it. StandardV2 (zone-redundant) is the upgrade once the pinned provider supports it.
+ *   recovers it. StandardV2 (zone-redundant) is the upgrade once the pinned provider supports it:
+ *   azurerm v4.55.0 validates `sku_name` against `Standard` alone (internal/services/network/
+ *   nat_gateway_resource.go) and a public IP's `sku` against `Basic`/`Standard`
+ *   (public_ip_resource.go), and one gateway per zone would need a subnet per zone, i.e. new node
+ *   subnets for the default pool, which replaces the cluster.
+ * - A network security group on every subnet (`<env>-<subnet>-nsg`), each allowing what its
+ *   subnet needs and denying the rest of the VNet (Azure's default rules otherwise admit every
+ *   flow inside the VNet: AllowVnetInBound/AllowVnetOutBound at 65000):
+ *   - `nodes`: inbound and outbound, everything between the node range and the overlay pod range
+ *     (Microsoft, "Configure Azure CNI Overlay networking in AKS", network security groups: pod
+ *     traffic is not encapsulated, so the subnet's NSG sees node-to-node, node-to-pod and
+ *     pod-to-pod flows, which must all be allowed); inbound TCP 80 and 443 from the Internet for
+ *     Traefik's public load balancer (the rule AKS adds to its own NSG: a subnet NSG is evaluated
+ *     too); outbound TCP 443 to the private-endpoint subnet and TCP 5432 to the database subnet
+ *     (pods reach both SNATed to the node's address); the rest of the VNet denied both ways.
+ *     Outbound to the Internet stays open: AKS's own dependencies are FQDNs without fixed
+ *     addresses, which an NSG cannot express (Microsoft, "Outbound network and FQDN rules for
+ *     AKS clusters"), and Airbyte's connectors reach sources on any port; inside the cluster,
+ *     NetworkPolicies restrict it.
+ *   - `private-endpoints` (network policies on, so the NSG governs the endpoints): inbound TCP 443
+ *     from the nodes (and from the agents' subnet when there is one), the rest of the VNet
+ *     denied; every outbound flow denied (endpoints only answer).
+ *   - `postgres`: inbound TCP 5432 from the nodes; TCP 5432 and 6432 within the subnet both
+ *     ways and outbound TCP 443 to the `Storage` service tag, which Flexible Server's high
+ *     availability and WAL archiving need (Microsoft, "Networking with private access (VNet
+ *     integration)", network security groups); the rest of the VNet denied both ways. Outbound to
+ *     the Internet stays at Azure's default: the managed service reaches Microsoft endpoints
+ *     (Entra ID among them) that no documented tag list covers.
+ *   The agents' subnet has its own group (`AzureTerraformCloudAgent`).
  * - Private DNS zones (`privateDnsZone`) are created on demand, once each, and linked to the VNet
  *   without auto-registration.
  * - `tfc-agents` (`terraformCloudAgentSubnet`, on demand): the Terraform Cloud agents' /27 in the
@@ -106,9 +165,15 @@ export class AzureNetwork extends Construct implements INetwork {
   readonly privateEndpointSubnet: Subnet;
   readonly databaseSubnet: Subnet;
   readonly natGateway: NatGateway;
+  /** The network security group of each subnet (see the class comment). */
+  readonly nodeSecurity: SubnetSecurityGroup;
+  readonly privateEndpointSecurity: SubnetSecurityGroup;
+  readonly databaseSecurity: SubnetSecurityGroup;
   /** The node subnet's NAT association: AKS with `userAssignedNATGateway` needs it before it is created. */
   readonly nodeEgress: SubnetNatGatewayAssociation;
   readonly networkId: string;
+  /** The node subnet's range. */
+  readonly nodeCidr: string;
   private readonly ctx: AzureContext;
   private readonly dnsZones = new Map<string, LinkedDnsZone>();
   private agentSubnet?: AgentSubnet;
@@ -126,6 +191,7 @@ export class AzureNetwork extends Construct implements INetwork {
       addressSpace: [ctx.env.network.cidr],
     });
     this.networkId = this.vnet.id;
+    this.nodeCidr = plan.private;
 
     const subnet = (name: string, cidr: string, extra: Partial<SubnetConfig> = {}) =>
       new Subnet(this, name, {
@@ -166,6 +232,76 @@ export class AzureNetwork extends Construct implements INetwork {
     });
     new NatGatewayPublicIpAssociation(this, "nat-address-association", { natGatewayId: this.natGateway.id, publicIpAddressId: address.id });
     this.nodeEgress = new SubnetNatGatewayAssociation(this, "nodes-nat", { subnetId: this.nodeSubnet.id, natGatewayId: this.natGateway.id });
+
+    const cluster = [plan.private, overlayRanges(ctx.env.network.cidr).podCidr];
+    const denyVnet = (direction: "Inbound" | "Outbound", description: string): SubnetSecurityRule => ({
+      name: direction === "Inbound" ? "deny-vnet-in" : "deny-vnet-out",
+      description,
+      direction,
+      access: "Deny",
+      priority: 4096,
+      protocol: "*",
+      source: direction === "Inbound" ? ["VirtualNetwork"] : ["*"],
+      destination: direction === "Inbound" ? ["*"] : ["VirtualNetwork"],
+      ports: ["*"],
+    });
+    const allow = (name: string, description: string, direction: "Inbound" | "Outbound", priority: number, protocol: "*" | "Tcp", source: readonly string[], destination: readonly string[], ports: readonly string[]): SubnetSecurityRule =>
+      ({ name, description, direction, access: "Allow", priority, protocol, source, destination, ports });
+    this.nodeSecurity = this.securityGroup("nodes", this.nodeSubnet, [
+      allow("cluster-in", "Nodes and overlay pods among themselves (Azure CNI overlay does not encapsulate pod traffic)", "Inbound", 100, "*", cluster, cluster, ["*"]),
+      allow("web-in", "HTTP and HTTPS to Traefik's public load balancer", "Inbound", 110, "Tcp", ["Internet"], ["*"], ["80", "443"]),
+      denyVnet("Inbound", "The rest of the VNet"),
+      allow("cluster-out", "Nodes and overlay pods among themselves", "Outbound", 100, "*", cluster, cluster, ["*"]),
+      allow("endpoints-out", "HTTPS to the storage account's and key vault's private endpoints", "Outbound", 110, "Tcp", [plan.private], [plan.public], ["443"]),
+      allow("postgres-out", "PostgreSQL in the database subnet", "Outbound", 120, "Tcp", [plan.private], [plan.database], ["5432"]),
+      denyVnet("Outbound", "The rest of the VNet (the Internet stays open: AKS's dependencies are FQDNs)"),
+    ]);
+    this.privateEndpointSecurity = this.securityGroup("private-endpoints", this.privateEndpointSubnet, [
+      allow("nodes-https-in", "HTTPS from the nodes to the private endpoints", "Inbound", 100, "Tcp", [plan.private], [plan.public], ["443"]),
+      denyVnet("Inbound", "The rest of the VNet"),
+      { ...denyVnet("Outbound", "Private endpoints only answer"), name: "deny-out", destination: ["*"] },
+    ]);
+    this.databaseSecurity = this.securityGroup("postgres", this.databaseSubnet, [
+      allow("nodes-postgres-in", "PostgreSQL from the nodes", "Inbound", 100, "Tcp", [plan.private], [plan.database], ["5432"]),
+      allow("subnet-in", "High availability and replication within the subnet", "Inbound", 110, "Tcp", [plan.database], [plan.database], POSTGRES_SUBNET_PORTS),
+      denyVnet("Inbound", "The rest of the VNet"),
+      allow("subnet-out", "High availability and replication within the subnet", "Outbound", 100, "Tcp", [plan.database], [plan.database], POSTGRES_SUBNET_PORTS),
+      allow("storage-out", "WAL archiving and backups to Azure Storage", "Outbound", 110, "Tcp", [plan.database], ["Storage"], ["443"]),
+      denyVnet("Outbound", "The rest of the VNet"),
+    ]);
+  }
+
+  /** A network security group `<env>-<subnet>-nsg` with these rules, associated with the subnet. */
+  private securityGroup(subnetName: string, subnet: Subnet, rules: readonly SubnetSecurityRule[]): SubnetSecurityGroup {
+    const { ctx } = this;
+    const group = new NetworkSecurityGroup(this, `${subnetName}-nsg`, { name: ctx.name(subnetName, "nsg"), location: ctx.location, resourceGroupName: ctx.resourceGroupName });
+    // azurerm takes one value in `x_prefix`/`x_range` and several in `x_prefixes`/`x_ranges`, exactly one of the two.
+    const oneOrMany = (values: readonly string[]): [string | undefined, string[] | undefined] => (values.length === 1 ? [values[0], undefined] : [undefined, [...values]]);
+    const addRule = (rule: SubnetSecurityRule) => {
+      const [sourceAddressPrefix, sourceAddressPrefixes] = oneOrMany(rule.source);
+      const [destinationAddressPrefix, destinationAddressPrefixes] = oneOrMany(rule.destination);
+      const [destinationPortRange, destinationPortRanges] = oneOrMany(rule.ports);
+      return new NetworkSecurityRule(this, `${subnetName}-nsg-${rule.name}`, {
+        name: rule.name,
+        description: rule.description,
+        resourceGroupName: ctx.resourceGroupName,
+        networkSecurityGroupName: group.name,
+        direction: rule.direction,
+        access: rule.access,
+        priority: rule.priority,
+        protocol: rule.protocol,
+        sourcePortRange: "*",
+        sourceAddressPrefix,
+        sourceAddressPrefixes,
+        destinationAddressPrefix,
+        destinationAddressPrefixes,
+        destinationPortRange,
+        destinationPortRanges,
+      });
+    };
+    rules.forEach(addRule);
+    const association = new SubnetNetworkSecurityGroupAssociation(this, `${subnetName}-nsg-association`, { subnetId: subnet.id, networkSecurityGroupId: group.id });
+    return { group, association, addRule };
   }
 
   /**
@@ -198,6 +334,11 @@ export class AzureNetwork extends Construct implements INetwork {
       ],
     });
     const egress = new SubnetNatGatewayAssociation(this, "tfc-agents-nat", { subnetId: subnet.id, natGatewayId: this.natGateway.id });
+    // The agents read their token through the key vault's private endpoint and reach the private
+    // AKS API, whose endpoint is in the node subnet (network policies off there, so its rule is belt and braces).
+    const endpoints = planSubnets(ctx.env.network.cidr, ctx.env.network.zones)[0].public;
+    this.nodeSecurity.addRule({ name: "agents-api-in", description: "HTTPS from the Terraform Cloud agents to the private AKS API", direction: "Inbound", access: "Allow", priority: 120, protocol: "Tcp", source: [cidr], destination: [this.nodeCidr], ports: ["443"] });
+    this.privateEndpointSecurity.addRule({ name: "agents-https-in", description: "HTTPS from the Terraform Cloud agents to the private endpoints", direction: "Inbound", access: "Allow", priority: 110, protocol: "Tcp", source: [cidr], destination: [endpoints], ports: ["443"] });
     this.agentSubnet = { subnet, cidr, egress };
     return this.agentSubnet;
   }

@@ -131,6 +131,13 @@ const clusterSchema = z.strictObject({
        */
       adminGroupObjectIds: z.array(uuid).default([]),
       /**
+       * The Entra display name of the first `adminGroupObjectIds` group. With it, that group is
+       * each PostgreSQL server's Entra administrator (the name is its PostgreSQL role, which
+       * members sign in as with an Entra token); without it, Entra authentication is off on the
+       * servers and only the generated password signs in. @default none
+       */
+      adminGroupName: pattern(/^\S(.{0,61}\S)?$/, "the group's display name: 1 to 63 characters (a PostgreSQL role name), no leading or trailing space").optional(),
+      /**
        * A private API server (reachable from the VNet only) or a public one restricted to
        * `cluster.publicAccessCidrs`. Changing it replaces the AKS cluster. @default true
        */

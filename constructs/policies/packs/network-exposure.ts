@@ -18,6 +18,9 @@ function publicSubnet(ctx: PolicyContext, ref: unknown): boolean {
 }
 
 /** What reaches in from the Internet, and where nothing should. */
+/** The ports the ingress controller serves the app hosts on, open to the Internet by design. */
+const PUBLIC_WEB_PORTS = ["80", "443"];
+
 export const NETWORK_EXPOSURE: readonly Rule[] = [
   {
     id: "bucket-not-public",
@@ -42,7 +45,14 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_storage_account"],
-        check: (account) => expectValues(account, { allow_nested_items_to_be_public: false, public_network_access_enabled: false }),
+        check: (account) => [
+          ...expectValues(account, { allow_nested_items_to_be_public: false }),
+          // Public network access with a Deny firewall and no address or subnet rule admits Azure's trusted services only
+          // (Network Watcher writing flow logs): the same as disabled for everyone else.
+          ...(account.public_network_access_enabled === false || (at(account, "network_rules.default_action") === "Deny" && asList(at(account, "network_rules.ip_rules")).length === 0 && asList(at(account, "network_rules.virtual_network_subnet_ids")).length === 0)
+            ? []
+            : ["public_network_access_enabled is not false and the firewall does not deny by default"]),
+        ],
       },
       {
         cloud: "gcp",
@@ -138,7 +148,12 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_network_security_rule"],
-        check: (rule) => (rule.direction === "Inbound" && rule.access === "Allow" && openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)]) ? [`source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere`] : []),
+        check: (rule) => {
+          if (rule.direction !== "Inbound" || rule.access !== "Allow" || !openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)])) return [];
+          // The app hosts are public: HTTP and HTTPS to the ingress controller's load balancer is the one intended opening.
+          const ports = [rule.destination_port_range, ...asList(rule.destination_port_ranges)].filter((port) => port !== undefined);
+          return ports.length > 0 && ports.every((port) => PUBLIC_WEB_PORTS.includes(String(port))) ? [] : [`source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere, ports ${ports.map(String).join(",") || "*"}`];
+        },
       },
       {
         cloud: "gcp",

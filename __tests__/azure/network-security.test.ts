@@ -1,0 +1,147 @@
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { cidrSubnet, formatCidr, type Ipv4Cidr, parseCidr } from "../../constructs/core/cidr";
+import { overlayRanges } from "../../constructs/azure/cluster";
+import { agentSubnetCidr } from "../../constructs/azure/network";
+import { InfraStack } from "../../stacks/infra";
+import { azureSecurityRuleProblems } from "../support/agents";
+import { defaultEnvironments } from "../support/fixtures";
+import { type Endpoint, type Flow, groupVerdict, nsgAllows, subnetGroups } from "../support/nsg";
+import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
+import { azureProductionSpec, azureSpec } from "./fixtures";
+
+const terraformCloud = { organization: "acme-data", project: "data-platform" };
+const stacks = {
+  staging: synthInfra(azureSpec()),
+  production: synthInfra(azureProductionSpec()),
+  withAgents: synthInfra({ ...azureSpec(), terraformCloud }),
+};
+
+/** The n-th address of a range (an address inside it). */
+const host = (range: string, n = 4): string => {
+  const parsed = parseCidr(range) as Ipv4Cidr;
+  return formatCidr(cidrSubnet(parsed, 32 - parsed.prefix, n)).replace(/\/32$/, "");
+};
+const ranges = (stack: SynthesizedStack) => {
+  const vnet = String((stack.one("azurerm_virtual_network").address_space as string[])[0]);
+  const subnet = (name: string) => subnetGroups(stack).find((s) => s.name === name)?.cidr as string;
+  return {
+    vnet,
+    nodes: subnet("nodes"),
+    endpoints: subnet("private-endpoints"),
+    postgres: subnet("postgres"),
+    agents: agentSubnetCidr(vnet),
+    pods: overlayRanges(vnet).podCidr,
+  };
+};
+const at = (ip: string, ...tags: string[]): Endpoint => ({ ip, tags });
+const INTERNET = at("203.0.113.10", "Internet");
+const STORAGE = at("20.60.0.10", "Storage", "Internet");
+const tcp = (from: Endpoint, to: Endpoint, port: number): Flow => ({
+  from,
+  to,
+  protocol: "Tcp",
+  port,
+});
+
+describe("Azure network security groups", () => {
+  it("guard every subnet of every Azure environment in environments/, with rules azurerm and Azure accept", () => {
+    const azure = defaultEnvironments().filter((env) => env.cloud === "azure");
+    expect(azure.length).toBeGreaterThan(0);
+    for (const env of azure) {
+      const stack = new SynthesizedStack(Testing.synth(new InfraStack(Testing.app(), env)));
+      const subnets = subnetGroups(stack);
+      expect(subnets.length).toBeGreaterThanOrEqual(3);
+      for (const subnet of subnets) {
+        expect(subnet.rules, `${env.name}: subnet ${subnet.name}`).toBeDefined();
+        expect(azureSecurityRuleProblems(subnet.rules ?? []), `${env.name}: subnet ${subnet.name}`).toEqual([]);
+      }
+    }
+  });
+
+  it("the schema check rejects what azurerm and Azure refuse", () => {
+    const rules = subnetGroups(stacks.staging).find((s) => s.name === "nodes")?.rules as TfBlock[];
+    expect(azureSecurityRuleProblems([...rules, { ...rules[0], name: "twin" }])).toEqual([expect.stringContaining("another Inbound rule has priority 100")]);
+    expect(azureSecurityRuleProblems([{ ...rules[0], priority: 4097 }])).toEqual([expect.stringContaining("priority 4097, 100 to 4096")]);
+    expect(azureSecurityRuleProblems([{ ...rules[0], source_address_prefix: "*" }])).toEqual([expect.stringContaining("exactly one of source_address_prefix")]);
+  });
+
+  describe.each(Object.entries(stacks))("%s", (_name, stack) => {
+    {
+      const r = ranges(stack);
+      const node = at(host(r.nodes));
+      const otherNode = at(host(r.nodes, 9));
+      const pod = at(host(r.pods));
+      const otherPod = at(host(r.pods, 300));
+      const endpoint = at(host(r.endpoints));
+      const database = at(host(r.postgres));
+      const standby = at(host(r.postgres, 5));
+
+      it("let through every flow the cluster, the endpoints and PostgreSQL need", () => {
+        const needed: [string, Flow][] = [
+          ["node to node (kubelet)", tcp(node, otherNode, 10250)],
+          ["pod to pod across nodes", tcp(pod, otherPod, 8080)],
+          ["node to pod (service routing)", tcp(node, otherPod, 8080)],
+          ["the Internet to Traefik over HTTPS", tcp(INTERNET, node, 443)],
+          ["the Internet to Traefik over HTTP (redirected)", tcp(INTERNET, node, 80)],
+          ["load balancer probes", tcp(at("168.63.129.16", "AzureLoadBalancer"), node, 31000)],
+          ["nodes to the private endpoints", tcp(node, endpoint, 443)],
+          ["nodes to PostgreSQL", tcp(node, database, 5432)],
+          ["PostgreSQL high availability", tcp(database, standby, 6432)],
+          ["PostgreSQL replication", tcp(standby, database, 5432)],
+          ["PostgreSQL to Azure Storage (WAL archive)", tcp(database, STORAGE, 443)],
+          ["nodes to an Airbyte source on the Internet", tcp(node, INTERNET, 3306)],
+        ];
+        expect(needed.filter(([, flow]) => !nsgAllows(stack, flow, r.pods)).map(([what]) => what)).toEqual([]);
+      });
+
+      it("deny the rest of the VNet", () => {
+        const forbidden: [string, Flow][] = [
+          ["the Internet to a node's SSH", tcp(INTERNET, node, 22)],
+          ["PostgreSQL to a node", tcp(database, node, 10250)],
+          ["nodes to PostgreSQL on another port", tcp(node, database, 22)],
+          ["nodes to PgBouncer's port (not used)", tcp(node, database, 6432)],
+          ["nodes to the endpoints over HTTP", tcp(node, endpoint, 80)],
+          ["a private endpoint to a node", tcp(endpoint, node, 443)],
+          ["a private endpoint to PostgreSQL", tcp(endpoint, database, 5432)],
+          ["PostgreSQL to the private endpoints", tcp(database, endpoint, 443)],
+          ["the agents' subnet to PostgreSQL", tcp(at(host(r.agents)), database, 5432)],
+          ["the agents' subnet to a kubelet", tcp(at(host(r.agents)), node, 10250)],
+        ];
+        expect(forbidden.filter(([, flow]) => nsgAllows(stack, flow, r.pods)).map(([what]) => what)).toEqual([]);
+      });
+    }
+  });
+
+  it("let the Terraform Cloud agents reach the key vault's endpoint and the private AKS API, only when they exist", () => {
+    const r = ranges(stacks.withAgents);
+    const agent = at(host(r.agents));
+    expect(nsgAllows(stacks.withAgents, tcp(agent, at(host(r.endpoints)), 443))).toBe(true);
+    expect(nsgAllows(stacks.withAgents, tcp(agent, at(host(r.nodes)), 443))).toBe(true);
+    expect(nsgAllows(stacks.staging, tcp(agent, at(host(r.endpoints)), 443))).toBe(false);
+  });
+
+  it("the model follows Azure's evaluation: first match by priority, then the default rules", () => {
+    const allow = {
+      direction: "Inbound",
+      access: "Allow",
+      priority: 200,
+      protocol: "Tcp",
+      source_address_prefix: "*",
+      destination_address_prefix: "*",
+      destination_port_range: "443",
+    };
+    const deny = {
+      ...allow,
+      access: "Deny",
+      priority: 100,
+      destination_port_range: "*",
+    };
+    const flow = tcp(at("10.0.0.4"), at("10.0.0.5"), 443);
+    expect(groupVerdict([allow, deny], "Inbound", flow, ["10.0.0.0/16"])).toBe("Deny");
+    expect(groupVerdict([allow, { ...deny, priority: 300 }], "Inbound", flow, ["10.0.0.0/16"])).toBe("Allow");
+    // No rule of its own: AllowVnetInBound admits the VNet, DenyAllInBound the rest.
+    expect(groupVerdict([], "Inbound", flow, ["10.0.0.0/16"])).toBe("Allow");
+    expect(groupVerdict([], "Inbound", tcp(INTERNET, at("10.0.0.5"), 443), ["10.0.0.0/16"])).toBe("Deny");
+  });
+});
