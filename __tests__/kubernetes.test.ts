@@ -62,8 +62,8 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees i
     expect(podSecurityProblems(apps)).toEqual([]);
   });
 
-  it("enforces baseline everywhere except in namespaces that say why they need more", () => {
-    expect([...namespaceLevels(apps).values()].every((level) => level === "baseline" || level === "privileged")).toBe(true);
+  it("enforces baseline or stricter everywhere except in namespaces that say why they need more", () => {
+    expect([...namespaceLevels(apps).values()].every((level) => level === "baseline" || level === "restricted" || level === "privileged")).toBe(true);
     expect(unexplainedPrivilegedNamespaces(apps)).toEqual([]);
   });
 
