@@ -101,9 +101,13 @@ function jmesRaw(text: string): string {
   return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
-/** A JMESPath quoted identifier ("..."), for a claim name with any character. */
+/**
+ * A JMESPath expression for a claim: a bare identifier, else `@."<claim>"` (a quoted identifier
+ * after the current node, so the ini value never starts with a quote, which go-ini may read as a
+ * quoted value).
+ */
 function jmesIdentifier(text: string): string {
-  return JSON.stringify(text);
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) ? text : `@.${JSON.stringify(text)}`;
 }
 
 /**
@@ -145,10 +149,10 @@ export function grafanaSsoConfig(sso: AppSso | undefined): { ini: Record<string,
         use_refresh_token: true,
         email_attribute_path: "email",
         login_attribute_path: "preferred_username || email",
-        groups_attribute_path: `${groups}[*]`,
+        groups_attribute_path: groups,
         ...(s.allowedGroups.length > 0 ? { allowed_groups: [...new Set([...s.allowedGroups, s.adminGroup])].join(",") } : {}),
         ...(s.allowedDomains.length > 0 ? { allowed_domains: s.allowedDomains.join(" ") } : {}),
-        role_attribute_path: `contains(${groups}[*] || \`[]\`, ${jmesRaw(s.adminGroup)}) && 'Admin' || 'Viewer'`,
+        role_attribute_path: `contains(${groups} || \`[]\`, ${jmesRaw(s.adminGroup)}) && 'Admin' || 'Viewer'`,
         role_attribute_strict: true,
         allow_assign_grafana_admin: false,
         skip_org_role_sync: false,
