@@ -153,6 +153,8 @@ function exporterPods(text: string): Pod[] {
 function requiredFlows(env: Environment, databases: readonly string[], exporters: readonly Pod[]): FlowCase[] {
   const has = (app: string) => app === "monitoring" || env.apps.some((spec) => spec.name === app);
   const hosted = (app: string) => env.apps.some((spec) => spec.name === app && spec.host !== undefined);
+  // Apps without OIDC in their free edition (or image) sit behind oauth2-proxy when the spec has sso (README, "Single sign-on").
+  const proxied = (app: string) => env.sso !== undefined && ["airflow", "airbyte", "metabase"].includes(app);
   const withDatabase = (app: string) => env.apps.some((spec) => spec.name === app && spec.database !== undefined);
   const flows: FlowCase[] = [
     c("Traefik serves clients on web", INTERNET, POD.traefik, 8000),
@@ -184,8 +186,17 @@ function requiredFlows(env: Environment, databases: readonly string[], exporters
   const web: Record<string, Pod> = { airflow: POD.airflowApi, airbyte: POD.airbyteServer, datahub: POD.frontend, metabase: POD.metabase, grafana: POD.grafana };
   const webPort: Record<string, number> = { airflow: 8080, airbyte: 8001, datahub: 9002, metabase: 3000, grafana: 3000 };
   for (const app of Object.keys(web)) {
-    if (hosted(app)) flows.push(c(`Traefik routes to ${app}'s UI`, POD.traefik, web[app], webPort[app]));
-    if (hosted(app) && env.dns !== undefined) flows.push(c(`Traefik routes ACME challenges to ${app}'s solver`, POD.traefik, solver(app), 8089));
+    if (hosted(app) && proxied(app)) {
+      // Single sign-on: Traefik reaches the app's oauth2-proxy in the sso namespace, which reaches the app and the provider.
+      const proxy: Pod = { namespace: "sso", labels: { "app.kubernetes.io/name": "oauth2-proxy", "platform/sso-proxy-for": app } };
+      flows.push(c(`Traefik routes to ${app}'s sign-in proxy`, POD.traefik, proxy, 4180));
+      flows.push(c(`${app}'s sign-in proxy forwards to its UI`, proxy, web[app], webPort[app]));
+      flows.push(c(`${app}'s sign-in proxy calls the provider`, proxy, INTERNET, 443));
+      if (env.dns !== undefined) flows.push(c(`Traefik routes ACME challenges to the sso namespace's solver`, POD.traefik, solver("sso"), 8089));
+    } else {
+      if (hosted(app)) flows.push(c(`Traefik routes to ${app}'s UI`, POD.traefik, web[app], webPort[app]));
+      if (hosted(app) && env.dns !== undefined) flows.push(c(`Traefik routes ACME challenges to ${app}'s solver`, POD.traefik, solver(app), 8089));
+    }
     if (withDatabase(app)) {
       const pod = app === "airflow" ? POD.scheduler : app === "datahub" ? POD.gms : web[app];
       for (const range of databases) flows.push(c(`${app} reaches its database in ${range}`, pod, { ip: hostIn(range) }, 5432));
@@ -238,6 +249,13 @@ function forbiddenFlows(env: Environment, databases: readonly string[]): FlowCas
     c("the bootstrap namespace reaches the Internet", POD.bootstrap, INTERNET, 443),
     c("Prometheus sends mail", POD.prometheus, INTERNET, 25),
   ];
+  // With sso, a proxied UI is reachable through its sign-in proxy only: Traefik never reaches it directly, nor one proxy another app.
+  if (env.sso !== undefined) {
+    const proxyOf = (app: string): Pod => ({ namespace: "sso", labels: { "app.kubernetes.io/name": "oauth2-proxy", "platform/sso-proxy-for": app } });
+    if (env.apps.some((spec) => spec.name === "metabase" && spec.host !== undefined)) flows.push(c("Traefik bypasses Metabase's sign-in proxy", POD.traefik, POD.metabase, 3000), c("Metabase's proxy reaches Airflow", proxyOf("metabase"), POD.airflowApi, 8080));
+    if (env.apps.some((spec) => spec.name === "airbyte" && spec.host !== undefined)) flows.push(c("Traefik bypasses Airbyte's sign-in proxy", POD.traefik, POD.airbyteServer, 8001));
+    if (env.apps.some((spec) => spec.name === "airflow" && spec.host !== undefined)) flows.push(c("Traefik bypasses Airflow's sign-in proxy", POD.traefik, POD.airflowApi, 8080), c("a task reaches a sign-in proxy", POD.task, proxyOf("airflow"), 4180));
+  }
   if (has("airbyte")) {
     flows.push(
       c("a connector reaches the Kubernetes API", POD.job, apiServer(env), 443),

@@ -110,8 +110,8 @@ describe.each(cases)("parity: %s", (label, cloud, input) => {
   const facts = FACTS[cloud];
 
   it("has a cluster, every bucket, every database and an identity per app (and per identity-using add-on)", () => {
-    // External Secrets with apps, external-dns with a zone, the monitoring secret reader with a spec secret.
-    const addons = (env.apps.length > 0 ? 1 : 0) + (env.dns?.zone === undefined ? 0 : 1) + (specSecretNames(env).length > 0 ? 1 : 0);
+    // External Secrets with apps, external-dns with a zone, a secret reader per reader of the spec's secrets (monitoring; sso).
+    const addons = (env.apps.length > 0 ? 1 : 0) + (env.dns?.zone === undefined ? 0 : 1) + new Set(specSecretNames(env).map((secret) => secret.reader)).size;
     expect(facts.counts(stack)).toEqual({ clusters: 1, buckets: env.buckets.length, databases: env.databases.length, identities: env.apps.length + addons });
   });
 

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { environments } from "../environments";
-import { parseEnvironments, specSecretNames, type Environment } from "../constructs/core/spec";
+import { parseEnvironments, specSecretNamesFor, type Environment } from "../constructs/core/spec";
 import { stackJson, synthDefaults } from "./support/outdir";
 import { iamMatches, permissionProblems, userSecretReadProblems, type EnvironmentStacks, type StackJson } from "./support/permissions";
 
@@ -131,7 +131,7 @@ describe("GCP rules", () => {
  * it) reads exactly the secrets the spec names, on every cloud, and never a database admin secret.
  */
 describe("the secret reader of the monitoring namespace", () => {
-  const namesOf = (env: Environment) => specSecretNames(env).map((secret) => secret.name);
+  const namesOf = (env: Environment) => specSecretNamesFor(env, "monitoring-secrets");
   const readerProblems = (stacks: EnvironmentStacks) => userSecretReadProblems(stacks, namesOf(stacks.env)).join("\n");
   const named = (cloud: Environment["cloud"]) => envs.find((env) => env.cloud === cloud && namesOf(env).length > 0);
 

@@ -46,6 +46,15 @@ export const prod = {
   },
   // Metrics also go to the ops hub, whose Grafana shows every environment; alerts stay local.
   metrics: { sendTo: { environment: "ops", passwordSecret: "metrics-hub-password" } },
+  // Every UI signs in through the team's OIDC provider (README, "Single sign-on"). Replace with
+  // yours; create the secret holding the client secret before the apps stack.
+  sso: {
+    issuer: "https://id.example.com/realms/data",
+    clientId: "data-platform-prod",
+    clientSecret: "sso-client-credential",
+    allowedGroups: ["data-team"],
+    adminGroup: "data-platform-admins",
+  },
   apps: [
     { name: "airflow", database: "platform", bucket: "logs", host: "airflow.prod.data.example.com", size: "large" },
     { name: "airbyte", database: "platform", bucket: "lake", host: "airbyte.prod.data.example.com" },

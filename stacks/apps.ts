@@ -13,6 +13,7 @@ import type { AppContext } from "../constructs/apps/types";
 import { AppWiring, weakestPodSecurity } from "../constructs/apps/wiring";
 import { Observability } from "../constructs/apps/observability";
 import { ClusterNetworkPolicies, createdNamespaces } from "../constructs/apps/network-policies";
+import { appSso, SingleSignOn, ssoClientHandover } from "../constructs/apps/sso";
 import { APP_CATALOGUE, untrustedAccount } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
 import { metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
@@ -64,6 +65,11 @@ export class AppsStack extends TerraformStack {
     const addons = new PlatformAddons(this, "addons", { env, services });
     // Every release may claim volumes: none installs before the default class exists.
     const ready = [...addons.ready, ...(storageClass ? [storageClass] : [])];
+    // Single sign-on (`sso`): the client secret's namespace and the authenticating proxies.
+    const sso =
+      env.sso === undefined
+        ? undefined
+        : new SingleSignOn(this, "sso", { env, services, replicas: env.production ? 2 : 1, production: env.production, tolerations: [tolerationOf(services.spotTaint)], dependsOn: ready });
     // Every cluster gets monitoring. Listing the app gives its Grafana a host name and the app a
     // cloud identity (the infra stack creates identities for listed apps only). No app waits for
     // it: none renders a monitoring custom resource.
@@ -94,8 +100,10 @@ export class AppsStack extends TerraformStack {
         namespaceRules: releases.flatMap((release) => release.namespaceRules ?? []),
         privilegedNamespaces: releases.flatMap((release) => release.privilegedNamespaces ?? []),
         podSecurity: weakestPodSecurity(releases),
-        dependsOn: ready,
+        // An app that signs users in itself reads the client secret from the sso namespace.
+        dependsOn: ctx.sso?.mode === "oidc" && sso ? [...ready, sso.namespace] : ready,
         spotTolerations: ctx.spotTolerations,
+        extraManifests: ctx.sso?.mode === "oidc" ? ssoClientHandover(ctx.app, ctx.namespace) : [],
       });
       appsWiring.push(...wiring.ready);
       let previous = wiring.ready;
@@ -157,6 +165,7 @@ export class AppsStack extends TerraformStack {
       disruptionBudgets: env.production,
       resources: (base) => scaledResources(base, size),
       spotTolerations: [tolerationOf(services.spotTaint)],
+      sso: appSso(env, app.name, app.host !== undefined),
     };
   }
 

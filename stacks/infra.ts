@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import { configureTerraform, stackKindsOf, stackName } from "./backend";
-import { specSecretNames, type Environment } from "../constructs/core/spec";
+import { specSecretNamesFor, type Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";
 
 /**
@@ -35,8 +35,12 @@ export class InfraStack extends TerraformStack {
     }
     // The monitoring namespace's SecretStore reads the secrets the spec names (alert channels,
     // metrics links) through an identity of its own, and nothing else.
-    const userSecrets = [...new Set(specSecretNames(env).map((secret) => secret.name))];
+    const userSecrets = specSecretNamesFor(env, "monitoring-secrets");
     if (userSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("monitoring-secrets", cluster), userSecrets);
+    // The sso namespace's SecretStore reads the SSO client secret alone, through its own identity
+    // (the spec check keeps that secret out of the list above).
+    const ssoSecrets = specSecretNamesFor(env, "sso-secrets");
+    if (ssoSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("sso-secrets", cluster), ssoSecrets);
     if (env.dns?.zone !== undefined) {
       const zone = platform.dnsZone(env.dns.zone);
       zone.grantRecordsWrite(platform.workloadIdentity("external-dns", cluster));

@@ -33,6 +33,19 @@ function readJson<T>(path: string, fallback: T): T {
 /** checker.json may write a path as a list of keys or as a dotted string. */
 const toPath = (path: Path | string): Path => (typeof path === "string" ? path.split(".") : path);
 
+/**
+ * Paths the templates read inside a `{{ with .Values.x }}` block, as `.field`: template-refs.json
+ * records only the block's own path (`x`), so the fields below it are listed here from the
+ * templates at the pinned version.
+ * - datahub 1.1.0 (acryldata/datahub-helm 0e3940bd, charts/datahub/subcharts/datahub-frontend/
+ *   templates/deployment.yaml, `with .Values.oidcAuthentication`).
+ */
+const WITH_SCOPED_REFS: Readonly<Record<string, readonly Path[]>> = {
+  datahub: ["enabled", "clientId", "clientSecret", "oidcBaseUrl", "user_name_claim", "user_name_claim_regex", "provider", "oktaDomain", "azureTenantId", "discoveryUri", "scope"]
+    .map((field) => ["datahub-frontend", "oidcAuthentication", field])
+    .concat([["datahub-frontend", "oidcAuthentication", "clientSecretRef", "secretRef"], ["datahub-frontend", "oidcAuthentication", "clientSecretRef", "secretKey"]]),
+};
+
 export function loadChart(folder: string, dir = join(CHARTS_DIR, folder)): ChartContract {
   // A bundled subchart without its own template refs borrows those of the same chart kept at top level.
   const refsDir = existsSync(join(dir, "template-refs.json")) ? dir : join(CHARTS_DIR, folder.split("/").pop() as string);
@@ -52,7 +65,7 @@ export function loadChart(folder: string, dir = join(CHARTS_DIR, folder)): Chart
     folder,
     defaults: (parse(readFileSync(join(dir, "values.yaml"), "utf8")) ?? {}) as Record<string, unknown>,
     schema: existsSync(schemaPath) ? readJson<Record<string, unknown>>(schemaPath, {}) : undefined,
-    referenced: refs.referenced ?? [],
+    referenced: [...(refs.referenced ?? []), ...(WITH_SCOPED_REFS[folder] ?? [])],
     open: [...(refs.open ?? []), ...(checker.openPaths ?? []).map(toPath), ...unbundled.map((key) => [key])],
     subcharts,
   };

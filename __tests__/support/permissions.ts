@@ -411,8 +411,12 @@ const CLOUD_RULES: Readonly<Record<Environment["cloud"], CloudRules>> = { aws: A
 
 // --- Who reads the user's secrets ------------------------------------------------------------------
 
-/** The Kubernetes service account whose cloud identity reads the secrets the spec names. */
-const SECRET_READER_SUBJECT = "system:serviceaccount:monitoring:monitoring-secrets";
+/** A Kubernetes service account whose cloud identity reads spec secrets (`monitoring/monitoring-secrets`, `sso/sso-secrets`). */
+export interface SecretReader {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+const MONITORING_SECRET_READER: SecretReader = { namespace: "monitoring", serviceAccount: "monitoring-secrets" };
 
 /**
  * IAM's wildcard match of a resource pattern (IAM User Guide, "IAM JSON policy elements:
@@ -473,7 +477,8 @@ function userSecretScopeProblems(infra: readonly Resource[], assignment: string,
  * secret alone; at the vault's, every secret: Key Vault "Azure RBAC for Key Vault data plane");
  * GCP IAM conditions on `resource.name` (`projects/<number>/secrets/<id>[/versions/<v>]`).
  */
-export function userSecretReadProblems(stacks: EnvironmentStacks, specNames: readonly string[]): string[] {
+export function userSecretReadProblems(stacks: EnvironmentStacks, specNames: readonly string[], reader: SecretReader = MONITORING_SECRET_READER): string[] {
+  const SECRET_READER_SUBJECT = `system:serviceaccount:${reader.namespace}:${reader.serviceAccount}`;
   const infra = resourcesOf(stacks.infra);
   const want = [...new Set(specNames)].sort();
   const problems: string[] = [];
@@ -484,7 +489,7 @@ export function userSecretReadProblems(stacks: EnvironmentStacks, specNames: rea
   };
   if (stacks.env.cloud === "aws") {
     const role = infra.find((r) => r.type === "aws_iam_role" && text(r.config.assume_role_policy).includes(`"${SECRET_READER_SUBJECT}"`));
-    if (!role) return want.length > 0 ? ["no IAM role trusts the monitoring namespace's secret reader"] : [];
+    if (!role) return want.length > 0 ? [`no IAM role trusts the ${reader.namespace} namespace's secret reader`] : [];
     const { accountId, region } = stacks.env.accounts.aws ?? { accountId: "", region: "" };
     const arnOf = (name: string, suffix = "AbC123") => `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${suffix}`;
     const patterns = infra
@@ -507,7 +512,7 @@ export function userSecretReadProblems(stacks: EnvironmentStacks, specNames: rea
   }
   if (stacks.env.cloud === "azure") {
     const identity = infra.find((r) => r.type === "azurerm_user_assigned_identity" && infra.some((c) => c.type === "azurerm_federated_identity_credential" && references(c.config.parent_id, r.address) && text(c.config.subject) === SECRET_READER_SUBJECT));
-    if (!identity) return want.length > 0 ? ["no managed identity federates the monitoring namespace's secret reader"] : [];
+    if (!identity) return want.length > 0 ? [`no managed identity federates the ${reader.namespace} namespace's secret reader`] : [];
     const names: string[] = [];
     for (const grant of azureRolesOf(stacks, identity.address)) {
       const reads = grant.role ? azureAllows(grant.role, "Microsoft.KeyVault/vaults/secrets/getSecret/action", true) : grant.name === "Key Vault Secrets User" || grant.name === "Key Vault Secrets Officer" || grant.name === "Key Vault Administrator" || grant.name === "Owner";
@@ -524,8 +529,8 @@ export function userSecretReadProblems(stacks: EnvironmentStacks, specNames: rea
     compare(names);
     return problems;
   }
-  const account = infra.find((r) => r.type === "google_service_account" && infra.some((b) => b.type === "google_service_account_iam_member" && references(b.config.service_account_id, r.address) && text(b.config.member).endsWith("[monitoring/monitoring-secrets]")));
-  if (!account) return want.length > 0 ? ["no Google service account is bound to the monitoring namespace's secret reader"] : [];
+  const account = infra.find((r) => r.type === "google_service_account" && infra.some((b) => b.type === "google_service_account_iam_member" && references(b.config.service_account_id, r.address) && text(b.config.member).endsWith(`[${reader.namespace}/${reader.serviceAccount}]`)));
+  if (!account) return want.length > 0 ? [`no Google service account is bound to the ${reader.namespace} namespace's secret reader`] : [];
   const names: string[] = [];
   for (const binding of infra.filter((r) => /^google_.*_iam_member$/.test(r.type) && references(r.config.member, account.address))) {
     if (binding.type === "google_service_account_iam_member") continue;

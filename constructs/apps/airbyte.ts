@@ -29,7 +29,7 @@ import type {
   Resources,
 } from "./types";
 import { DATABASE_SECRET_KEYS } from "./types";
-import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
+import { chartIngress, identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, spotTolerations } from "./common";
 import { OTLP_ENDPOINTS } from "./observability/collector";
 
 /** The v2 chart, pinned. 2.2.0 deploys Airbyte 2.2.0. */
@@ -274,7 +274,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     serviceAccount: platformServiceAccount(ctx),
     postgresql: { enabled: false },
     minio,
-    ingress: ingressValues(ctx.ingress, "className", serverRouting),
+    /** With SSO the proxy in the sso namespace serves the host (constructs/apps/sso.ts). */
+    ingress: ingressValues(chartIngress(ctx), "className", serverRouting),
     ...components,
   };
 }

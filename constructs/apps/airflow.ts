@@ -32,7 +32,7 @@ import type {
   Resources,
 } from "./types";
 import { DATA_QUALITY_STATSD_MAPPINGS } from "./observability/metrics";
-import { identityPodLabels, ingressValues, platformServiceAccount, required, restrictedPodSecurityContext, spotTolerations } from "./common";
+import { chartIngress, identityPodLabels, ingressValues, platformServiceAccount, required, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
 export const AIRFLOW_CHART: ChartRef = { repository: "https://airflow.apache.org", chart: "airflow", version: "1.19.0" };
@@ -334,7 +334,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
       ...(ctx.ingress ? { api: { base_url: `https://${ctx.ingress.host}/` } } : {}),
     },
 
-    ingress: { apiServer: ingressValues(ctx.ingress, "ingressClassName", apiServerRouting) },
+    /** With SSO the proxy in the sso namespace serves the host (constructs/apps/sso.ts). */
+    ingress: { apiServer: ingressValues(chartIngress(ctx), "ingressClassName", apiServerRouting) },
   };
 }
 

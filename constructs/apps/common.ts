@@ -3,7 +3,7 @@
  * receives the values as JSON, so each helper keeps the order its callers rendered before.
  */
 import type { NodeTaint } from "../core/interfaces";
-import type { AppContext, AppIngress, GeneratedSecret, Toleration } from "./types";
+import type { AppContext, AppIngress, AppSso, GeneratedSecret, Toleration } from "./types";
 
 /** `value`, or an error with `message` when the app context lacks what the renderer needs. */
 export function required<T>(value: T | undefined, message: string): T {
@@ -114,4 +114,75 @@ export function grafanaSecretKeyRef(secret: GeneratedSecret): { secretKeyRef: { 
 /** `grafana.ini` sections for a Grafana served at the ingress's host over TLS. */
 export function grafanaIniBehindIngress(ingress: AppIngress): { server: { root_url: string }; security: { cookie_secure: true } } {
   return { server: { root_url: `https://${ingress.host}/` }, security: { cookie_secure: true } };
+}
+
+/** The ingress the app's own chart renders: none when the SSO proxy serves its host (constructs/apps/sso.ts). */
+export function chartIngress(ctx: AppContext): AppIngress | undefined {
+  return ctx.sso?.mode === "proxy" ? undefined : ctx.ingress;
+}
+
+/** A JMESPath raw string literal ('...'): `\\` and `'` escaped (jmespath.org specification, "Raw String Literals"). */
+function jmesRaw(text: string): string {
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * A JMESPath expression for a claim: a bare identifier, else `@."<claim>"` (a quoted identifier
+ * after the current node, so the ini value never starts with a quote, which go-ini may read as a
+ * quoted value).
+ */
+function jmesIdentifier(text: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) ? text : `@.${JSON.stringify(text)}`;
+}
+
+/**
+ * `grafana.ini` sections and environment of a Grafana that signs users in through the SSO
+ * provider (Grafana 13 generic OAuth, pkg/login/social/connectors/generic_oauth.go and
+ * conf/defaults.ini `[auth.generic_oauth]`):
+ * - the endpoints explicitly (Grafana's generic OAuth does not read the discovery document):
+ *   the spec's `sso.endpoints`, or a well-known provider's layout (`ssoEndpoints`);
+ * - `groups_attribute_path` reads the groups claim; `allowed_groups` / `allowed_domains` refuse
+ *   everyone else (both apply when both are given);
+ * - `role_attribute_path`: the admin group is Admin, everyone else Viewer; `role_attribute_strict`
+ *   refuses a login whose role cannot be read, `skip_org_role_sync` off so the role follows the
+ *   group at every login;
+ * - `auth.disable_login_form` and `auto_login`: no password form, straight to the provider. The
+ *   generated admin password remains for the API (sidecars) and break-glass use through
+ *   `kubectl port-forward` only if the form is re-enabled.
+ * The client secret reaches Grafana as `GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET` (Grafana applies
+ * `GF_<SECTION>_<KEY>` over the file: conf/defaults.ini header), never in the values.
+ */
+export function grafanaSsoConfig(sso: AppSso | undefined): { ini: Record<string, unknown>; envValueFrom: Record<string, unknown> } {
+  if (sso === undefined) return { ini: {}, envValueFrom: {} };
+  if (sso.mode !== "oidc") throw new Error("Grafana signs users in itself: its SSO mode must be oidc");
+  const s = sso.settings;
+  const groups = jmesIdentifier(s.groupsClaim);
+  return {
+    ini: {
+      auth: { disable_login_form: true },
+      "auth.generic_oauth": {
+        enabled: true,
+        name: "SSO",
+        allow_sign_up: true,
+        auto_login: true,
+        client_id: s.clientId,
+        scopes: "openid email profile",
+        auth_url: s.endpoints.authorization,
+        token_url: s.endpoints.token,
+        api_url: s.endpoints.userinfo,
+        use_pkce: true,
+        use_refresh_token: true,
+        email_attribute_path: "email",
+        login_attribute_path: "preferred_username || email",
+        groups_attribute_path: groups,
+        ...(s.allowedGroups.length > 0 ? { allowed_groups: [...new Set([...s.allowedGroups, s.adminGroup])].join(",") } : {}),
+        ...(s.allowedDomains.length > 0 ? { allowed_domains: s.allowedDomains.join(" ") } : {}),
+        role_attribute_path: `contains(${groups} || \`[]\`, ${jmesRaw(s.adminGroup)}) && 'Admin' || 'Viewer'`,
+        role_attribute_strict: true,
+        allow_assign_grafana_admin: false,
+        skip_org_role_sync: false,
+      },
+    },
+    envValueFrom: { GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: { secretKeyRef: { name: sso.clientSecret.name, key: sso.clientSecret.key } } },
+  };
 }

@@ -357,6 +357,40 @@ const frontendTrustEnv = (): Record<string, unknown>[] => [
   { name: "ELASTIC_CLIENT_SSL_TRUST_STORE_PASSWORD", ...opensearchTrust.password },
 ];
 
+/**
+ * Sign-in through the SSO provider (`sso`), datahub-helm datahub-1.1.0
+ * subcharts/datahub-frontend/templates/deployment.yaml: `oidcAuthentication` with provider
+ * `other` sets AUTH_OIDC_ENABLED, _CLIENT_ID, _CLIENT_SECRET (from `clientSecretRef`),
+ * _DISCOVERY_URI (`discoveryUri`), _SCOPE, _BASE_URL (the first ingress host) and the user-name
+ * claim; `extraEnvs` adds the frontend's group extraction and just-in-time provisioning
+ * (DataHub docs/authentication/guides/sso/configure-oidc-react.md, "User and groups
+ * provisioning": AUTH_OIDC_JIT_PROVISIONING_ENABLED, AUTH_OIDC_EXTRACT_GROUPS_ENABLED,
+ * AUTH_OIDC_GROUPS_CLAIM). DataHub OSS has no setting that
+ * admits only some groups or maps a group to a role: the provider must limit who may use the
+ * client, and the admin group gets the Admin role once, in DataHub (README, "Single sign-on").
+ */
+function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<string, unknown>; readonly extraEnvs: readonly Record<string, unknown>[] } {
+  const sso = ctx.sso;
+  if (sso === undefined || !ctx.ingress) return { extraEnvs: [] };
+  if (sso.mode !== "oidc") throw new Error("DataHub signs users in itself: its SSO mode must be oidc");
+  return {
+    oidcAuthentication: {
+      enabled: true,
+      provider: "other",
+      clientId: sso.settings.clientId,
+      clientSecretRef: { secretRef: sso.clientSecret.name, secretKey: sso.clientSecret.key },
+      discoveryUri: `${sso.settings.issuer}/.well-known/openid-configuration`,
+      scope: "openid profile email",
+      user_name_claim: "email",
+    },
+    extraEnvs: [
+      { name: "AUTH_OIDC_EXTRACT_GROUPS_ENABLED", value: "true" },
+      { name: "AUTH_OIDC_GROUPS_CLAIM", value: sso.settings.groupsClaim },
+      { name: "AUTH_OIDC_JIT_PROVISIONING_ENABLED", value: "true" },
+    ],
+  };
+}
+
 /** Hosts, paths and TLS of the frontend's ingress. */
 const frontendRouting = (ingress: AppIngress) => ({
   pathType: "Prefix",
@@ -393,6 +427,7 @@ function adminUserInitContainer(ctx: AppContext): Record<string, unknown> {
  */
 function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, unknown> {
   const platformAccount = platformServiceAccount(ctx);
+  const sso = datahubSso(ctx);
   const production = ctx.env.production;
   /**
    * With more than one GMS replica the consumers run on their own: the chart refuses to render
@@ -504,9 +539,10 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       ingress: ingressValues(ctx.ingress, "className", frontendRouting),
       /** Session cookies only over HTTPS when the UI is behind the TLS ingress. */
       authCookies: { secure: ctx.ingress ? "true" : "false" },
+      ...(sso.oidcAuthentication ? { oidcAuthentication: sso.oidcAuthentication } : {}),
       existingGmsSecret: { name: DATAHUB_SECRETS.frontend.name, key: "play_secret" },
       extraInitContainers: [adminUserInitContainer(ctx)],
-      extraEnvs: frontendTrustEnv(),
+      extraEnvs: [...frontendTrustEnv(), ...sso.extraEnvs],
       extraVolumes: [{ name: "admin-user", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }, opensearchTrust.volume],
       extraVolumeMounts: [{ name: "admin-user", mountPath: USER_PROPS_PATH, subPath: "user.props", readOnly: true }, opensearchTrust.mount],
     },

@@ -11,6 +11,7 @@ import {
   grafanaIniBehindIngress,
   grafanaSecret,
   grafanaSecretKeyRef,
+  grafanaSsoConfig,
   hostListIngress,
   identityPodLabels,
   platformServiceAccount,
@@ -50,7 +51,7 @@ function renderIni(ctx: AppContext, db: AppDatabase): Record<string, unknown> {
     /** TLS is required by every platform database; `require` encrypts without a CA bundle in the image. */
     database: { type: "postgres", host: `${db.host}:${db.port}`, name: db.name, user: db.user, ssl_mode: "require" },
   };
-  if (ctx.ingress) Object.assign(ini, grafanaIniBehindIngress(ctx.ingress));
+  if (ctx.ingress) Object.assign(ini, grafanaIniBehindIngress(ctx.ingress), grafanaSsoConfig(ctx.sso).ini);
   if (ctx.replicas > 1) {
     /**
      * With more than one replica, alert rules would be evaluated and notifications sent by each:
@@ -91,6 +92,7 @@ export const renderGrafana: AppRenderer = (ctx: AppContext): readonly AppRelease
     envValueFrom: {
       GF_DATABASE_PASSWORD: { secretKeyRef: { name: db.secretName, key: DATABASE_SECRET_KEYS.password } },
       GF_SECURITY_SECRET_KEY: grafanaSecretKeyRef(GRAFANA_SECRET),
+      ...grafanaSsoConfig(ctx.sso).envValueFrom,
     },
     "grafana.ini": renderIni(ctx, db),
     datasources: {

@@ -2,7 +2,7 @@
  * Metabase, its application database on the environment's managed PostgreSQL.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
-import { hostListIngress, identityPodLabels, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
+import { chartIngress, hostListIngress, identityPodLabels, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** pmint93/metabase 2.26.0 (Metabase v0.59.6): the community chart; Metabase publishes none. */
 export const METABASE_CHART: ChartRef = {
@@ -76,7 +76,8 @@ export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppReleas
       { name: "MB_ENCRYPTION_SECRET_KEY", valueFrom: { secretKeyRef: { name: METABASE_SECRET.name, key: "encryption-key" } } },
     ],
     ...(ingress ? { siteUrl: `https://${ingress.host}` } : {}),
-    ingress: hostListIngress(ingress, "className"),
+    /** With SSO the proxy in the sso namespace serves the host (constructs/apps/sso.ts). */
+    ingress: hostListIngress(chartIngress(ctx), "className"),
   };
   return [{ name: METABASE_RELEASE, chart: METABASE_CHART, contract: "metabase", values, generatedSecrets: [METABASE_SECRET] }];
 };

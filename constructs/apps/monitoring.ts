@@ -13,6 +13,7 @@ import {
   grafanaIniBehindIngress,
   grafanaSecret,
   grafanaSecretKeyRef,
+  grafanaSsoConfig,
   hostListIngress,
   identityPodLabels,
   platformServiceAccount,
@@ -155,6 +156,7 @@ function renderGrafana(ctx: AppContext): Record<string, unknown> {
     env: { GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN_USER },
     envValueFrom: {
       GF_SECURITY_SECRET_KEY: grafanaSecretKeyRef(MONITORING_GRAFANA_SECRET),
+      ...grafanaSsoConfig(ctx.sso).envValueFrom,
     },
     sidecar: {
       /**
@@ -171,7 +173,7 @@ function renderGrafana(ctx: AppContext): Record<string, unknown> {
       },
       datasources: { env: { REQ_USERNAME: GRAFANA_ADMIN_USER } },
     },
-    "grafana.ini": grafanaIniBehindIngress(ingress),
+    "grafana.ini": { ...grafanaIniBehindIngress(ingress), ...grafanaSsoConfig(ctx.sso).ini },
     ingress: hostListIngress(ingress, "ingressClassName"),
     testFramework: { enabled: false },
   };

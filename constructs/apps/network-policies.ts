@@ -31,6 +31,7 @@ import { AIRBYTE_RELEASE } from "./airbyte";
 import { AIRFLOW_RELEASE } from "./airflow";
 import { MONITORING_NAMESPACE } from "./monitoring";
 import { OTEL_COLLECTOR_PORTS } from "./observability/collector";
+import { PROXY_APP_LABEL, PROXY_LABELS, PROXY_PORT, proxiedApps, SSO_NAMESPACE } from "./sso";
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -240,6 +241,11 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
     toCloud("external-dns", pods(externalDns));
   }
 
+  // The proxies call the SSO provider (discovery, token, keys) over HTTPS.
+  const proxied = proxiedApps(env);
+  if (env.sso !== undefined) flows.push({ name: "sso-provider", from: pods(SSO_NAMESPACE, labelled(PROXY_LABELS)), to: INTERNET, ports: tcp(443) });
+  if (proxied.length > 0 && env.dns !== undefined) flows.push({ name: "sso-acme-solver", from: pods(INGRESS_NAMESPACE, TRAEFIK.pods), to: pods(SSO_NAMESPACE, ACME_SOLVER.pods), ports: tcp(ACME_SOLVER.port) });
+
   for (const app of apps) {
     const namespace = ns(app);
     const platform = pods(namespace, platformPods(namespace));
@@ -249,7 +255,14 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
     // Let's Encrypt-free outbound calls each app makes (connector registry, alert webhooks, the
     // metrics hub). Metabase queries the warehouses its users connect, on their own ports.
     toCloud(app, platform, app === "metabase" ? [] : tcp(443));
-    if (spec?.host !== undefined) {
+    if (spec?.host !== undefined && proxied.includes(app)) {
+      // Single sign-on through the proxy (sso.ts): Traefik reaches the app's proxy only, and
+      // the proxy the app's UI; the certificate (and its HTTP-01 solver) is in the sso namespace.
+      const proxy = pods(SSO_NAMESPACE, labelled({ ...PROXY_LABELS, [PROXY_APP_LABEL]: app }));
+      const backend = WEB_BACKENDS[app];
+      flows.push({ name: `${app}-sso-web`, from: pods(INGRESS_NAMESPACE, TRAEFIK.pods), to: proxy, ports: tcp(PROXY_PORT) });
+      flows.push({ name: `${app}-sso-upstream`, from: proxy, to: pods(namespace, backend.pods), ports: tcp(backend.port) });
+    } else if (spec?.host !== undefined) {
       const backend = WEB_BACKENDS[app];
       flows.push({ name: `${app}-web`, from: pods(INGRESS_NAMESPACE, TRAEFIK.pods), to: pods(namespace, backend.pods), ports: tcp(backend.port) });
       if (env.dns !== undefined) flows.push({ name: `${app}-acme-solver`, from: pods(INGRESS_NAMESPACE, TRAEFIK.pods), to: pods(namespace, ACME_SOLVER.pods), ports: tcp(ACME_SOLVER.port) });

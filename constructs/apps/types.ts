@@ -110,6 +110,34 @@ export interface AppContext {
    * it. @default no link
    */
   readonly metricsLinks?: { readonly hub?: MetricsHubLink; readonly senders: readonly Environment[] };
+  /**
+   * Single sign-on of the app's UI (`sso` in the spec, and the app has a host): `oidc` when the
+   * app signs users in itself (its namespace holds the client secret), `proxy` when an
+   * oauth2-proxy in the `sso` namespace serves the host and the app's own chart renders no
+   * Ingress (constructs/apps/sso.ts). @default none: the app's own login
+   */
+  readonly sso?: AppSso;
+}
+
+/** How one app's UI signs users in through the environment's OIDC provider. */
+export type AppSso =
+  | {
+      readonly mode: "oidc";
+      readonly settings: SsoSettings;
+      /** Secret in the app's namespace holding the client secret, and its key. */
+      readonly clientSecret: { readonly name: string; readonly key: string };
+    }
+  | { readonly mode: "proxy"; readonly settings: SsoSettings };
+
+/** The spec's `sso`, with the endpoints resolved. */
+export interface SsoSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly allowedGroups: readonly string[];
+  readonly allowedDomains: readonly string[];
+  readonly adminGroup: string;
+  readonly groupsClaim: string;
+  readonly endpoints: { readonly authorization: string; readonly token: string; readonly userinfo: string };
 }
 
 /**

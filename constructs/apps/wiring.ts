@@ -75,6 +75,8 @@ export interface AppWiringProps {
   readonly dependsOn: ITerraformDependable[];
   /** Tolerations of the spot taint: the bootstrap job is batch work and may run on spot nodes. */
   readonly spotTolerations: readonly Toleration[];
+  /** Objects the app's namespace needs besides these (the SSO client secret's handover, constructs/apps/sso.ts). @default none */
+  readonly extraManifests?: readonly Manifest[];
 }
 
 /**
@@ -144,6 +146,7 @@ export class AppWiring extends Construct {
       ...(props.manifests ?? []),
       ...(props.database ? databaseManifests(app, namespace, props.database, props.spotTolerations) : []),
       ...(props.namespaceRules.length > 0 ? namespaceRoleManifests(app, namespace, props.serviceAccount, props.namespaceRules) : []),
+      ...(props.extraManifests ?? []),
     ];
     const privileged = props.privilegedNamespaces.map(
       (extra) =>
@@ -185,7 +188,7 @@ function generatorName(secret: GeneratedSecret, key: string): string {
 }
 
 /** One Password generator per key, joined into one Secret that is created once and never rotated by a sync. */
-function generatedSecretManifests(namespace: string, secret: GeneratedSecret): Manifest[] {
+export function generatedSecretManifests(namespace: string, secret: GeneratedSecret): Manifest[] {
   const keys = Object.keys(secret.keys);
   const names = keys.map((key) => generatorName(secret, key));
   const clash = names.find((name, index) => names.indexOf(name) !== index);
@@ -346,12 +349,12 @@ export function generatedCredentialManifests(secretName: string, data: Readonly<
 }
 
 /**
- * Hands credentials kept in the bootstrap namespace to one other namespace: a service account
- * there that may get exactly those Secrets by name, a SecretStore reading the bootstrap
- * namespace as that account, and one ExternalSecret per credential.
+ * Hands credentials kept in the bootstrap namespace (or `source`) to one other namespace: a
+ * service account there that may get exactly those Secrets by name, a SecretStore reading the
+ * source namespace as that account, and one ExternalSecret per credential.
  */
-export function credentialHandoverManifests(namespace: string, reader: string, store: string, secretNames: readonly string[]): Manifest[] {
-  const bootstrap = DATABASE_BOOTSTRAP_NAMESPACE;
+export function credentialHandoverManifests(namespace: string, reader: string, store: string, secretNames: readonly string[], source: string = DATABASE_BOOTSTRAP_NAMESPACE): Manifest[] {
+  const bootstrap = source;
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: reader, namespace } },
     {

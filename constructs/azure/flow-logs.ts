@@ -70,7 +70,8 @@ export class AzureFlowLogs extends Construct {
       resourceGroupName: ctx.resourceGroupName,
       accountKind: "StorageV2",
       accountTier: "Standard",
-      accountReplicationType: "ZRS",
+      // Production keeps its flow logs geo-redundant like its data (policy rule storage-zone-redundant).
+      accountReplicationType: production ? "GZRS" : "ZRS",
       accessTier: "Hot",
       minTlsVersion: "TLS1_2",
       httpsTrafficOnlyEnabled: true,

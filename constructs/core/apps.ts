@@ -90,9 +90,11 @@ export function databaseExtensions(apps: readonly { readonly name: AppName; read
 /**
  * Platform add-ons that need a cloud identity of their own. `monitoring-secrets` is the identity
  * the monitoring namespace's SecretStore authenticates as: it reads exactly the secrets the spec
- * names (alert channels, metrics links), never a database admin credential.
+ * names (alert channels, metrics links), never a database admin credential. `sso-secrets` is the
+ * identity of the `sso` namespace's SecretStore: it reads the SSO client secret alone
+ * (constructs/apps/sso.ts).
  */
-export const ADDON_NAMES = ["external-secrets", "external-dns", "monitoring-secrets"] as const;
+export const ADDON_NAMES = ["external-secrets", "external-dns", "monitoring-secrets", "sso-secrets"] as const;
 export type AddonName = (typeof ADDON_NAMES)[number];
 
 /** Anything that runs under its own cloud identity: an app or a platform add-on. */
@@ -104,6 +106,7 @@ export const WORKLOAD_ACCOUNTS: Readonly<Record<WorkloadName, { readonly namespa
   "external-secrets": { namespace: "external-secrets", serviceAccount: "external-secrets" },
   "external-dns": { namespace: "external-dns", serviceAccount: "external-dns" },
   "monitoring-secrets": { namespace: "monitoring", serviceAccount: "monitoring-secrets" },
+  "sso-secrets": { namespace: "sso", serviceAccount: "sso-secrets" },
 };
 
 /**

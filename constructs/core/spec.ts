@@ -299,6 +299,40 @@ const metricsSchema = z.strictObject({
   receiveFrom: z.array(metricsLink).default([]),
 });
 
+/**
+ * Single sign-on through the team's own OpenID Connect provider (README, "Single sign-on"). One
+ * client for every app; its secret stays in the cloud's secret store under `clientSecret`.
+ */
+const ssoIssuer = pattern(
+  /^https:\/\/(?=.{4,253}(\/|$))([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(\/[A-Za-z0-9._~!&'()*+,;=:@-]+)*$/,
+  "the issuer URL exactly as the provider's discovery document gives it: https://, a lowercase host name, an optional path without a trailing '/', no query (discovery is read at <issuer>/.well-known/openid-configuration)",
+);
+const ssoGroup = pattern(/^[^\s,${}][^,${}]{0,254}$/, "a group name (or id) as the provider puts it in the groups claim, 1 to 255 characters, without ',', '$', '{', '}' or a leading space");
+const ssoDomain = pattern(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "an email domain such as example.com (lowercase)");
+const httpsEndpoint = pattern(/^https:\/\/[^\s?#]+$/, "an https:// URL without query or fragment");
+const ssoSchema = z.strictObject({
+  /** The OIDC issuer (the `iss` of its tokens). */
+  issuer: ssoIssuer,
+  /** The client id registered at the provider (not a secret). */
+  clientId: pattern(/^[A-Za-z0-9._:@/+=-]{1,255}$/, "the client (application) id the provider gave, 1 to 255 letters, digits or ._:@/+=-"),
+  /** Name of the cloud secret holding the client secret. */
+  clientSecret: secretName,
+  /** Only members of one of these groups may sign in. */
+  allowedGroups: z.array(ssoGroup).optional(),
+  /** Only users whose email is in one of these domains may sign in. */
+  allowedDomains: z.array(ssoDomain).optional(),
+  /** Members of this group are administrators of every app that maps roles (README, "Single sign-on"). */
+  adminGroup: ssoGroup,
+  /** The ID-token / userinfo claim holding the user's groups. @default "groups" */
+  groupsClaim: pattern(/^[A-Za-z0-9_:./-]{1,128}$/, "a claim name such as groups or roles").default("groups"),
+  /**
+   * The provider's authorization, token and userinfo endpoints, for the apps that cannot read
+   * the discovery document (Grafana's generic OAuth). @default derived for Keycloak, Microsoft
+   * Entra ID, Okta and Google issuers; required for any other provider
+   */
+  endpoints: z.strictObject({ authorization: httpsEndpoint, token: httpsEndpoint, userinfo: httpsEndpoint }).optional(),
+});
+
 const tagKey = pattern(/^[A-Za-z0-9 _.:/=+@-]{1,63}$/, "1 to 63 letters, digits, spaces or _.:/=+@-");
 
 /**
@@ -370,6 +404,8 @@ const environmentSchema = z.strictObject({
   metrics: metricsSchema.optional(),
   /** The policy pack's suppressions, each for one rule on one resource with a reason. @default none */
   policy: z.strictObject({ suppressions: z.array(policySuppressionSchema).default([]) }).optional(),
+  /** Single sign-on for every app UI. @default none: each app keeps its own login (README, "Single sign-on") */
+  sso: ssoSchema.optional(),
 });
 
 /** What authors write in `environments/*.ts`. */
@@ -762,21 +798,76 @@ export function alertRoutes(alerts: NonNullable<Environment["alerts"]>): Record<
   };
 }
 
-/** Every secret name the spec gives, with its path, for the clouds' own name rules. */
-export function specSecretNames(env: Environment): { path: PropertyKey[]; name: string }[] {
-  const names: { path: PropertyKey[]; name: string }[] = [];
+/**
+ * The cloud identity that reads a spec secret: `monitoring-secrets` (the monitoring namespace's
+ * store: alert channels, metrics links) or `sso-secrets` (the sso namespace's store: the SSO
+ * client secret alone).
+ */
+export type SpecSecretReader = "monitoring-secrets" | "sso-secrets";
+
+/** Every secret name the spec gives, with its path and its reader, for the clouds' own name rules and grants. */
+export function specSecretNames(env: Environment): { path: PropertyKey[]; name: string; reader: SpecSecretReader }[] {
+  const names: { path: PropertyKey[]; name: string; reader: SpecSecretReader }[] = [];
+  const add = (entry: { path: PropertyKey[]; name: string }) => names.push({ ...entry, reader: "monitoring-secrets" });
   known(() => {
     const alerts = env.alerts;
-    known(() => alerts?.slack && names.push({ path: ["alerts", "slack", "webhookSecret"], name: alerts.slack.webhookSecret }));
-    known(() => alerts?.email && names.push({ path: ["alerts", "email", "passwordSecret"], name: alerts.email.passwordSecret }));
-    known(() => alerts?.heartbeat && names.push({ path: ["alerts", "heartbeat", "urlSecret"], name: alerts.heartbeat.urlSecret }));
+    known(() => alerts?.slack && add({ path: ["alerts", "slack", "webhookSecret"], name: alerts.slack.webhookSecret }));
+    known(() => alerts?.email && add({ path: ["alerts", "email", "passwordSecret"], name: alerts.email.passwordSecret }));
+    known(() => alerts?.heartbeat && add({ path: ["alerts", "heartbeat", "urlSecret"], name: alerts.heartbeat.urlSecret }));
   });
   known(() => {
     const metrics = env.metrics;
-    known(() => metrics?.sendTo && names.push({ path: ["metrics", "sendTo", "passwordSecret"], name: metrics.sendTo.passwordSecret }));
-    eachKnown(metrics?.receiveFrom ?? [], (link, index) => names.push({ path: ["metrics", "receiveFrom", index, "passwordSecret"], name: link.passwordSecret }));
+    known(() => metrics?.sendTo && add({ path: ["metrics", "sendTo", "passwordSecret"], name: metrics.sendTo.passwordSecret }));
+    eachKnown(metrics?.receiveFrom ?? [], (link, index) => add({ path: ["metrics", "receiveFrom", index, "passwordSecret"], name: link.passwordSecret }));
   });
+  known(() => env.sso && names.push({ path: ["sso", "clientSecret"], name: env.sso.clientSecret, reader: "sso-secrets" }));
   return names;
+}
+
+/** The names of the spec secrets one identity reads. */
+export function specSecretNamesFor(env: Environment, reader: SpecSecretReader): string[] {
+  return [...new Set(specSecretNames(env).filter((secret) => secret.reader === reader).map((secret) => secret.name))];
+}
+
+/** The Grafana-style OAuth endpoints of an SSO issuer: the spec's, else the layout of a well-known provider. */
+export function ssoEndpoints(sso: NonNullable<Environment["sso"]>): { authorization: string; token: string; userinfo: string } | undefined {
+  if (sso.endpoints) return sso.endpoints;
+  const url = new URL(sso.issuer);
+  const path = url.pathname.replace(/\/$/, "");
+  // Keycloak >= 17: <base>/realms/<realm>/protocol/openid-connect/{auth,token,userinfo}.
+  if (/\/realms\/[^/]+$/.test(path)) return { authorization: `${sso.issuer}/protocol/openid-connect/auth`, token: `${sso.issuer}/protocol/openid-connect/token`, userinfo: `${sso.issuer}/protocol/openid-connect/userinfo` };
+  // Microsoft Entra ID v2: https://login.microsoftonline.com/<tenant>/v2.0, endpoints under <tenant>/oauth2/v2.0; userinfo on Microsoft Graph.
+  const entra = /^\/([^/]+)\/v2\.0$/.exec(path);
+  if (url.host === "login.microsoftonline.com" && entra) {
+    return { authorization: `https://login.microsoftonline.com/${entra[1]}/oauth2/v2.0/authorize`, token: `https://login.microsoftonline.com/${entra[1]}/oauth2/v2.0/token`, userinfo: "https://graph.microsoft.com/oidc/userinfo" };
+  }
+  // Google.
+  if (url.host === "accounts.google.com" && path === "") return { authorization: "https://accounts.google.com/o/oauth2/v2/auth", token: "https://oauth2.googleapis.com/token", userinfo: "https://openidconnect.googleapis.com/v1/userinfo" };
+  // Okta: an authorization server https://<org>.okta.com/oauth2/<server> has <issuer>/v1/{authorize,token,userinfo}; the org server has /oauth2/v1/....
+  if (/\.okta(preview)?\.com$/.test(url.host)) {
+    const base = path === "" ? `${sso.issuer}/oauth2` : sso.issuer;
+    return { authorization: `${base}/v1/authorize`, token: `${base}/v1/token`, userinfo: `${base}/v1/userinfo` };
+  }
+  return undefined;
+}
+
+/** SSO: some restriction on who may sign in, its client secret its own, and endpoints Grafana can use. */
+function checkSso(env: Environment, report: Report): void {
+  known(() => {
+    const sso = env.sso;
+    if (sso === undefined) return;
+    if ((sso.allowedGroups ?? []).length === 0 && (sso.allowedDomains ?? []).length === 0) {
+      report(["sso"], Object.keys(sso), "sso with allowedGroups, allowedDomains or both (a non-empty list): who may sign in");
+    }
+    const others = specSecretNames(env).filter((secret) => secret.reader !== "sso-secrets");
+    const shared = others.find((secret) => secret.name === sso.clientSecret);
+    if (shared) report(["sso", "clientSecret"], sso.clientSecret, `a secret of its own, not also ${formatPath(shared.path)}: only the sso namespace's identity may read it`);
+    known(() => {
+      if (ssoEndpoints(sso) === undefined) {
+        report(["sso", "endpoints"], undefined, "endpoints { authorization, token, userinfo } from the provider's discovery document (<issuer>/.well-known/openid-configuration): Grafana needs them, and they are derived only for Keycloak, Entra ID, Okta and Google issuers");
+      }
+    });
+  });
 }
 
 /** Alerts name at least one channel, and routes only channels that are given. */
@@ -858,6 +949,7 @@ const CHECKS: readonly ((env: Environment, report: Report) => void)[] = [
   checkAzure,
   checkAlerts,
   checkMetrics,
+  checkSso,
 ];
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */

@@ -16,6 +16,7 @@ export const WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account";
 const SHORT_ACCOUNT_NAMES: Partial<Readonly<Record<WorkloadName, string>>> = {
   "external-secrets": "ext-secrets",
   "monitoring-secrets": "mon-secrets",
+  "sso-secrets": "sso-secrets",
 };
 
 /**

@@ -27,7 +27,9 @@ export function userSecretsCondition(projectNumber: string, names: readonly stri
 export function grantUserSecretsRead(scope: Construct, ctx: GcpContext, identity: IWorkloadIdentity, names: readonly string[]): void {
   if (!(identity instanceof GcpWorkloadIdentity)) throw new TypeError(`user secrets can only be granted to a GCP workload identity, not ${identity.workload}'s`);
   if (names.length === 0) return;
-  const project = new DataGoogleProject(scope, "project", { projectId: ctx.projectId });
+  // One data source for every identity granted here (the monitoring and the sso stores).
+  const existing = scope.node.tryFindChild("project");
+  const project = existing instanceof DataGoogleProject ? existing : new DataGoogleProject(scope, "project", { projectId: ctx.projectId });
   new ProjectIamMember(scope, `${identity.workload}-user-secrets-read`, {
     project: ctx.projectId,
     role: SECRET_READ_ROLE,

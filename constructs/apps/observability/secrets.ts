@@ -19,7 +19,7 @@
  * the first install with an inert placeholder, and External Secrets merges the real value into it.
  */
 import { WORKLOAD_ACCOUNTS } from "../../core/apps";
-import { specSecretNames } from "../../core/spec";
+import { specSecretNamesFor } from "../../core/spec";
 import type { Manifest } from "../helm";
 import type { ObservabilityContext } from "./index";
 
@@ -33,7 +33,7 @@ export const USER_SECRET_REFRESH = "15m";
 
 /** The names of the cloud secrets the spec gives, which the monitoring identity may read. */
 export function userSecretNames(ctx: ObservabilityContext): string[] {
-  return [...new Set(specSecretNames(ctx.env).map((secret) => secret.name))];
+  return specSecretNamesFor(ctx.env, "monitoring-secrets");
 }
 
 /**
