@@ -20,6 +20,8 @@ export const GCP_APIS = {
   logging: "logging.googleapis.com",
   monitoring: "monitoring.googleapis.com",
   storage: "storage.googleapis.com",
+  // Customer-managed keys: GKE's application-layer Secrets encryption.
+  cloudKms: "cloudkms.googleapis.com",
 } as const;
 
 /**

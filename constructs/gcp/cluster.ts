@@ -8,6 +8,7 @@ import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-s
 import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { Environment, NodePoolSpec } from "../core/spec";
 import type { GcpContext } from "./context";
+import type { GcpKeys } from "./kms";
 import { type GcpAddressPlan, type GcpNetwork, MAX_PODS_PER_NODE, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./network";
 import { GCP_NODE_MACHINE_TYPES } from "./sizes";
 
@@ -90,6 +91,8 @@ export function gkeClusterLocation(ctx: GcpContext): string {
 export interface GcpClusterProps {
   readonly ctx: GcpContext;
   readonly network: GcpNetwork;
+  /** The environment's keys: the cluster encrypts Kubernetes Secrets with its `gke-secrets` key. */
+  readonly keys: GcpKeys;
 }
 
 /**
@@ -109,6 +112,8 @@ export interface GcpClusterProps {
  *   spec's Kubernetes version, in a nightly maintenance window (03:00 UTC).
  * - Shielded nodes (secure boot, integrity monitoring) and Dataplane V2 (eBPF, with network
  *   policy enforcement built in).
+ * - Kubernetes Secrets encrypted in etcd with a customer-managed Cloud KMS key (`GcpKeys`,
+ *   rotated every 90 days), which GKE's service agent alone may use.
  * - Deletion protection always (a destroy must first be allowed by an apply), `prevent_destroy`
  *   in production.
  * - The default node pool is removed: every pool is a separately managed `google_container_node_pool`.
@@ -157,6 +162,7 @@ export class GcpCluster extends Construct implements ICluster {
     const regional = env.production;
     this.location = gkeClusterLocation(ctx);
     const publicCidrs = env.cluster.publicAccessCidrs;
+    const secretsKey = props.keys.key("gke-secrets");
     this.cluster = new ContainerCluster(this, "Resource", {
       name,
       description: `${env.name}: data platform cluster`,
@@ -190,6 +196,11 @@ export class GcpCluster extends Construct implements ICluster {
       datapathProvider: "ADVANCED_DATAPATH",
       loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] },
       deletionProtection: true,
+      // Kubernetes Secrets encrypted in etcd with the environment's key (application-layer
+      // Secrets encryption). Changed in place on an existing cluster: google v6.50.0
+      // google/services/container/resource_container_cluster.go has no ForceNew on the block
+      // (line 1965) and updates it with DesiredDatabaseEncryption (line 4282).
+      databaseEncryption: { state: "ENCRYPTED", keyName: secretsKey.key.id },
       // The default pool lives only while the cluster is created, but runs hardened as the
       // platform's node service account meanwhile; see CLUSTER_IGNORED_CHANGES.
       removeDefaultNodePool: true,
@@ -197,7 +208,8 @@ export class GcpCluster extends Construct implements ICluster {
       nodeConfig: hardenedNodeConfig(this.nodeServiceAccount.email),
       lifecycle: { preventDestroy: env.production, ignoreChanges: [...CLUSTER_IGNORED_CHANGES] },
       // Its nodes log and pull images with the node account's roles from their first minute.
-      dependsOn: [...ctx.apis.needed("container"), ...nodeRoles],
+      // GKE's service agent must hold the key before the cluster is created or switched to it.
+      dependsOn: [...ctx.apis.needed("container"), ...nodeRoles, secretsKey.grant],
     });
     this.clusterName = this.cluster.name;
     this.endpoint = this.cluster.endpoint;

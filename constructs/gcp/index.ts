@@ -20,6 +20,7 @@ import { GcpClusterServices } from "./cluster-services";
 import { GcpContext } from "./context";
 import { GcpDatabase } from "./database";
 import { GcpDnsZone } from "./dns";
+import { GcpKeys, projectData } from "./kms";
 import { GcpWorkloadIdentity } from "./identity";
 import { GcpNetwork } from "./network";
 import { GcpTerraformCloudTrust } from "./terraform-cloud";
@@ -61,7 +62,15 @@ export class GcpPlatform extends Construct implements CloudPlatform {
   }
 
   cluster(network: INetwork): GcpCluster {
-    return new GcpCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, GcpNetwork, "GCP", "network") });
+    return new GcpCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, GcpNetwork, "GCP", "network"), keys: this.keys() });
+  }
+
+  private keyRing?: GcpKeys;
+
+  /** The environment's Cloud KMS keys, made on first use (the apps stack never asks). */
+  private keys(): GcpKeys {
+    this.keyRing ??= new GcpKeys(this, "keys", this.ctx, projectData(this, this.ctx));
+    return this.keyRing;
   }
 
   bucket(spec: BucketSpec): GcpBucket {
@@ -118,10 +127,8 @@ export const GCP_RESOURCE_TYPES: ResourceTypeMap = {
   database: ["google_sql_database_instance", "google_sql_user", "random_id"],
   identity: ["google_service_account", "google_service_account_iam_member", "google_storage_bucket_iam_member"],
   secrets: ["google_secret_manager_secret", "google_secret_manager_secret_version", "random_password"],
-  // Google encrypts every resource here at rest with Google-managed keys. Customer-managed keys
-  // (Cloud KMS) would need each service agent's address, which contains the project number:
-  // not in the spec, and only readable with a data source.
-  encryptionKey: [],
+  // Cloud KMS keys (service agents' addresses from `data.google_project`'s number).
+  encryptionKey: ["google_kms_key_ring", "google_kms_crypto_key", "google_kms_crypto_key_iam_member"],
 };
 
 /**

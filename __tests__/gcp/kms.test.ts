@@ -1,0 +1,124 @@
+/**
+ * Customer-managed keys on GCP, read from real synthesized infra stacks (every GCP environment of
+ * `environments/`, and a production spec): the rules of the google provider 6.50.0 and of Cloud
+ * KMS / GKE they must keep, each with a case the check must refuse.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { environments } from "../../environments";
+import type { EnvironmentInput } from "../../constructs/core/spec";
+import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
+import { gcpProductionSpec } from "./fixtures";
+
+/**
+ * google v6.50.0 google/services/kms/kms_utils.go, `validateKmsCryptoKeyRotationPeriod`: a number
+ * of seconds matching `^([0-9.]*\d)s$`, at least 86400 (one day), at most 9 fractional digits.
+ */
+function rotationPeriodProblem(period: string): string | undefined {
+  const match = /^([0-9.]*\d)s$/.exec(period);
+  if (!match) return `Invalid rotation period format: ${period}`;
+  const seconds = Number.parseFloat(match[1]);
+  if (Number.isNaN(seconds)) return `not a number: ${period}`;
+  if (seconds < 86400) return "Rotation period must be greater than one day";
+  const fraction = match[1].split(".")[1];
+  if (fraction !== undefined && fraction.length > 9) return "Rotation period cannot have more than 9 fractional digits";
+  return undefined;
+}
+
+/** The GKE service agent of a project, by its number (GKE docs, "Encrypt secrets at the application layer"). */
+const GKE_AGENT = /^serviceAccount:service-\$\{data\.google_project\.[^.]+\.number\}@container-engine-robot\.iam\.gserviceaccount\.com$/;
+
+/** Everything wrong with the cluster's Secrets encryption in one synthesized infra stack. */
+function secretsEncryptionProblems(stack: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const cluster = stack.one("google_container_cluster");
+  const encryption = cluster.database_encryption as { state?: string; key_name?: string } | undefined;
+  if (encryption?.state !== "ENCRYPTED") return ["the cluster does not encrypt Secrets with a Cloud KMS key (database_encryption.state)"];
+  const keyRef = /^\$\{google_kms_crypto_key\.([^.]+)\.id\}$/.exec(String(encryption.key_name));
+  if (!keyRef) return [`database_encryption.key_name ${String(encryption.key_name)} is not a key of the stack`];
+  const key = stack.json.resource?.google_kms_crypto_key?.[keyRef[1]] as TfBlock;
+  const period = String(key.rotation_period ?? "");
+  const invalid = rotationPeriodProblem(period);
+  if (invalid) problems.push(`the key's rotation_period: ${invalid}`);
+  else if (Number.parseFloat(period) > 90 * 86400) problems.push(`the key rotates every ${period}, more than 90 days`);
+  const ringRef = /^\$\{google_kms_key_ring\.([^.]+)\.id\}$/.exec(String(key.key_ring));
+  const ring = ringRef ? (stack.json.resource?.google_kms_key_ring?.[ringRef[1]] as TfBlock) : undefined;
+  // GKE needs the key in the cluster's region (a zonal cluster's zone is in it).
+  if (!ring || !String(cluster.location).startsWith(String(ring.location))) problems.push(`the key ring is not in the cluster's region (${String(ring?.location)} vs ${String(cluster.location)})`);
+  const grants = stack.all("google_kms_crypto_key_iam_member").filter((grant) => String(grant.crypto_key_id) === `\${google_kms_crypto_key.${keyRef[1]}.id}`);
+  const agentGrant = Object.entries(stack.json.resource?.google_kms_crypto_key_iam_member ?? {}).find(
+    ([, grant]) => (grant as TfBlock).role === "roles/cloudkms.cryptoKeyEncrypterDecrypter" && GKE_AGENT.test(String((grant as TfBlock).member)),
+  );
+  if (!agentGrant) problems.push("GKE's service agent may not use the key (cryptoKeyEncrypterDecrypter on it)");
+  else if (!((cluster.depends_on as string[] | undefined) ?? []).includes(`google_kms_crypto_key_iam_member.${agentGrant[0]}`)) problems.push("the cluster does not depend on the agent's grant: GKE may meet a key it cannot use");
+  for (const grant of grants) if (!GKE_AGENT.test(String(grant.member))) problems.push(`${String(grant.member)} may also use the Secrets key`);
+  // Roles that encrypt or decrypt with every key of the project (roles/cloudkms.admin manages keys but uses none).
+  const projectKms = stack.all("google_project_iam_member").filter((member) => /^roles\/cloudkms\.cryptoKey(Encrypter|Decrypter)/.test(String(member.role)));
+  if (projectKms.length > 0) problems.push("a role that uses keys is granted on the whole project");
+  return problems;
+}
+
+const gcpEnvironments = environments.filter((env) => env.cloud === "gcp");
+const stacks: [string, EnvironmentInput][] = [...gcpEnvironments.map((env) => [env.name, env] as [string, EnvironmentInput]), ["production spec", gcpProductionSpec()]];
+
+describe("GKE application-layer Secrets encryption", () => {
+  it("the default environments include a GCP environment", () => {
+    expect(gcpEnvironments.length).toBeGreaterThan(0);
+  });
+
+  it.each(stacks)("%s: Secrets encrypted with a rotated key only GKE's agent may use", (_, input) => {
+    expect(secretsEncryptionProblems(synthInfra(input))).toEqual([]);
+  });
+
+  it("keys outlive their stack in production; key rings are never deleted", () => {
+    const prod = synthInfra(gcpProductionSpec());
+    for (const key of prod.all("google_kms_crypto_key")) expect(key.lifecycle).toEqual({ prevent_destroy: true });
+    const ring = prod.one("google_kms_key_ring");
+    expect(ring.name).toBe("live-keys");
+    expect(ring.depends_on).toEqual([expect.stringMatching(/^google_project_service\.platform_apis_cloud-kms_[A-F0-9]+$/)]);
+    expect(prod.find("google_project_service", "apis_cloud-kms_").service).toBe("cloudkms.googleapis.com");
+  });
+
+  it("the check refuses a cluster without encryption, a key rotated too rarely or invalidly, another key user, no dependency", () => {
+    const base = synthInfra(gcpProductionSpec());
+    const variant = (change: (json: SynthesizedStack["json"]) => void) => {
+      const copy = structuredClone(base.json);
+      change(copy);
+      return new SynthesizedStack(JSON.stringify(copy));
+    };
+    const cluster = (json: SynthesizedStack["json"]) => Object.values(json.resource?.google_container_cluster ?? {})[0] as TfBlock;
+    const key = (json: SynthesizedStack["json"]) => Object.values(json.resource?.google_kms_crypto_key ?? {})[0] as TfBlock;
+    const grant = (json: SynthesizedStack["json"]) => Object.values(json.resource?.google_kms_crypto_key_iam_member ?? {})[0] as TfBlock;
+    expect(secretsEncryptionProblems(variant((json) => delete cluster(json).database_encryption))).toEqual([expect.stringContaining("does not encrypt Secrets")]);
+    expect(secretsEncryptionProblems(variant((json) => (key(json).rotation_period = "31536000s")))).toEqual([expect.stringContaining("more than 90 days")]);
+    expect(secretsEncryptionProblems(variant((json) => (key(json).rotation_period = "90d")))).toEqual([expect.stringContaining("Invalid rotation period format")]);
+    expect(secretsEncryptionProblems(variant((json) => (key(json).rotation_period = "3600s")))).toEqual([expect.stringContaining("greater than one day")]);
+    expect(secretsEncryptionProblems(variant((json) => (grant(json).member = "serviceAccount:someone@acme-data-test.iam.gserviceaccount.com")))).toContain(
+      "GKE's service agent may not use the key (cryptoKeyEncrypterDecrypter on it)",
+    );
+    expect(secretsEncryptionProblems(variant((json) => (cluster(json).depends_on = [])))).toEqual([expect.stringContaining("does not depend on the agent's grant")]);
+  });
+
+  it("the provider's rotation rule, encoded from source, accepts and refuses as it does", () => {
+    expect(rotationPeriodProblem("7776000s")).toBeUndefined();
+    expect(rotationPeriodProblem("86400s")).toBeUndefined();
+    expect(rotationPeriodProblem("86400.5s")).toBeUndefined();
+    expect(rotationPeriodProblem("86399s")).toBe("Rotation period must be greater than one day");
+    expect(rotationPeriodProblem("7776000")).toMatch(/Invalid rotation period format/);
+    expect(rotationPeriodProblem("86400.0000000001s")).toBe("Rotation period cannot have more than 9 fractional digits");
+  });
+
+  it("switching an existing cluster to encryption updates it in place (replace-forcing table from google v6.50.0 source)", () => {
+    const table = JSON.parse(readFileSync(join(__dirname, "../../scripts/provider-rules/google-6.50.0.json"), "utf8")) as { replaceForcing: Record<string, { attributes: string[]; conditional: { path: string }[] }> };
+    const forcing = (type: string) => [...table.replaceForcing[type].attributes, ...table.replaceForcing[type].conditional.map((rule) => rule.path)];
+    // resource_container_cluster.go: `database_encryption` has no ForceNew (line 1965) and is updated
+    // with DesiredDatabaseEncryption (line 4282); `name` is ForceNew, the case the table must keep.
+    expect(forcing("google_container_cluster").filter((path) => path.startsWith("database_encryption"))).toEqual([]);
+    expect(forcing("google_container_cluster")).toContain("name");
+    // resource_kms_crypto_key.go: rotation_period has no ForceNew; key_ring and name do.
+    expect(forcing("google_kms_crypto_key")).not.toContain("rotation_period");
+    expect(forcing("google_kms_crypto_key")).toEqual(expect.arrayContaining(["key_ring", "name", "purpose"]));
+    expect(forcing("google_kms_key_ring")).toEqual(["location", "name", "project"]);
+  });
+});

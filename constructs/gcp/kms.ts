@@ -1,0 +1,86 @@
+import { Construct } from "constructs";
+import { DataGoogleProject } from "@cdktf/provider-google/lib/data-google-project";
+import { KmsCryptoKey } from "@cdktf/provider-google/lib/kms-crypto-key";
+import { KmsCryptoKeyIamMember } from "@cdktf/provider-google/lib/kms-crypto-key-iam-member";
+import { KmsKeyRing } from "@cdktf/provider-google/lib/kms-key-ring";
+import type { GcpContext } from "./context";
+
+/**
+ * How often Cloud KMS makes a new primary version of each key: 90 days, the period Google's CMEK
+ * guidance and the CIS GCP benchmark (1.10) name. The google provider refuses periods under one day
+ * (v6.50.0 google/services/kms/kms_utils.go, `validateKmsCryptoKeyRotationPeriod`: `^([0-9.]*\d)s$`,
+ * at least 86400 s, at most 9 fractional digits); `__tests__/gcp/kms.test.ts` encodes that rule.
+ */
+export const KEY_ROTATION_PERIOD = "7776000s";
+
+/** The role a Google service agent needs on a key to encrypt and decrypt with it (Cloud KMS docs, "Using CMEK"). */
+export const KEY_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter";
+
+/** What each key of the environment protects; one key per purpose, so revoking one stops one service. */
+export type GcpKeyPurpose = "gke-secrets";
+
+/**
+ * The service agents that use a key, by the address Google documents for each (the project
+ * number, not its id): GKE's (`service-<n>@container-engine-robot.iam.gserviceaccount.com`, GKE
+ * docs, "Encrypt secrets at the application layer").
+ */
+export function serviceAgent(purpose: GcpKeyPurpose, projectNumber: string): string {
+  switch (purpose) {
+    case "gke-secrets":
+      return `serviceAccount:service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`;
+  }
+}
+
+/** The project, read once per stack (`data.google_project`): its number names the service agents. */
+export function projectData(scope: Construct, ctx: GcpContext): DataGoogleProject {
+  const existing = scope.node.tryFindChild("project");
+  return existing instanceof DataGoogleProject ? existing : new DataGoogleProject(scope, "project", { projectId: ctx.projectId });
+}
+
+/**
+ * The environment's customer-managed keys (Cloud KMS):
+ * - one key ring `<env>-keys` in the environment's region. Cloud KMS never deletes a key ring:
+ *   destroying it only forgets it (google v6.50.0 resource_kms_key_ring.go, delete removes it from
+ *   state), and the name stays taken in the project, so an environment created again under the
+ *   same name must import its ring (`terraform import`) before its first apply;
+ * - per purpose a symmetric key (`ENCRYPT_DECRYPT`, software protection) rotated every 90 days,
+ *   `prevent_destroy` in production (destroying a key schedules its versions' destruction, after
+ *   which data encrypted with it is lost);
+ * - the key's one user: the service agent of the service that encrypts with it, holding
+ *   `cryptoKeyEncrypterDecrypter` on that key only (never on the ring or project).
+ */
+export class GcpKeys extends Construct {
+  readonly keyRing: KmsKeyRing;
+  private readonly keys = new Map<GcpKeyPurpose, { key: KmsCryptoKey; grant: KmsCryptoKeyIamMember }>();
+
+  constructor(scope: Construct, id: string, private readonly ctx: GcpContext, private readonly project: DataGoogleProject) {
+    super(scope, id);
+    this.keyRing = new KmsKeyRing(this, "ring", {
+      name: ctx.name("keys"),
+      location: ctx.region,
+      dependsOn: ctx.apis.needed("cloudKms"),
+    });
+  }
+
+  /** The key of `purpose`, with the grant its service agent needs (depend on both before using the key). */
+  key(purpose: GcpKeyPurpose): { key: KmsCryptoKey; grant: KmsCryptoKeyIamMember } {
+    const existing = this.keys.get(purpose);
+    if (existing) return existing;
+    const key = new KmsCryptoKey(this, purpose, {
+      name: purpose,
+      keyRing: this.keyRing.id,
+      purpose: "ENCRYPT_DECRYPT",
+      rotationPeriod: KEY_ROTATION_PERIOD,
+      versionTemplate: { algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION", protectionLevel: "SOFTWARE" },
+      lifecycle: { preventDestroy: this.ctx.env.production },
+    });
+    const grant = new KmsCryptoKeyIamMember(this, `${purpose}-user`, {
+      cryptoKeyId: key.id,
+      role: KEY_USER_ROLE,
+      member: serviceAgent(purpose, this.project.number),
+    });
+    const made = { key, grant };
+    this.keys.set(purpose, made);
+    return made;
+  }
+}
