@@ -122,3 +122,63 @@ describe("GKE application-layer Secrets encryption", () => {
     expect(forcing("google_kms_key_ring")).toEqual(["location", "name", "project"]);
   });
 });
+
+/**
+ * Everything wrong with the buckets' default keys: each bucket's `encryption.default_kms_key_name`
+ * is a key of the stack in the bucket's own location (Cloud Storage docs, "Customer-managed
+ * encryption keys" > restrictions: the key ring must be in the bucket's location), usable by Cloud
+ * Storage's service agent (the `google_storage_project_service_account` member), and the bucket
+ * depends on that grant (Cloud Storage refuses a default key its agent cannot use).
+ */
+function bucketKeyProblems(stack: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const resources = stack.json.resource ?? {};
+  for (const [name, bucket] of Object.entries(resources.google_storage_bucket ?? {})) {
+    const keyName = String((bucket.encryption as { default_kms_key_name?: string } | undefined)?.default_kms_key_name);
+    const keyRef = /^\$\{google_kms_crypto_key\.([^.]+)\.id\}$/.exec(keyName);
+    if (!keyRef) {
+      problems.push(`${name}: no default Cloud KMS key (encryption.default_kms_key_name)`);
+      continue;
+    }
+    const key = resources.google_kms_crypto_key?.[keyRef[1]];
+    const ringRef = /^\$\{google_kms_key_ring\.([^.]+)\.id\}$/.exec(String(key?.key_ring));
+    const ring = ringRef ? resources.google_kms_key_ring?.[ringRef[1]] : undefined;
+    if (String(ring?.location).toLowerCase() !== String(bucket.location).toLowerCase()) problems.push(`${name}: the key ring (${String(ring?.location)}) is not in the bucket's location (${String(bucket.location)})`);
+    const grant = Object.entries(resources.google_kms_crypto_key_iam_member ?? {}).find(
+      ([, g]) => g.crypto_key_id === `\${google_kms_crypto_key.${keyRef[1]}.id}` && g.role === "roles/cloudkms.cryptoKeyEncrypterDecrypter" && /^\$\{data\.google_storage_project_service_account\.[^.]+\.member\}$/.test(String(g.member)),
+    );
+    if (!grant) problems.push(`${name}: Cloud Storage's service agent may not use the key`);
+    else if (!((bucket.depends_on as string[] | undefined) ?? []).includes(`google_kms_crypto_key_iam_member.${grant[0]}`)) problems.push(`${name}: does not depend on the agent's grant`);
+  }
+  return problems;
+}
+
+describe("GCS buckets: customer-managed default key", () => {
+  it.each(stacks)("%s: every bucket's default key is a rotated key of its location that Cloud Storage's agent may use", (_, input) => {
+    const stack = synthInfra(input);
+    expect(stack.all("google_storage_bucket").length).toBeGreaterThan(0);
+    expect(bucketKeyProblems(stack)).toEqual([]);
+  });
+
+  it("the check refuses a bucket without a key, a key in another location, a key the agent may not use", () => {
+    const base = synthInfra(gcpProductionSpec());
+    const variant = (change: (resources: Record<string, Record<string, TfBlock>>) => void) => {
+      const copy = structuredClone(base.json);
+      change(copy.resource ?? {});
+      return bucketKeyProblems(new SynthesizedStack(JSON.stringify(copy)));
+    };
+    const first = (resources: Record<string, Record<string, TfBlock>>, type: string) => Object.values(resources[type] ?? {})[0];
+    expect(variant((r) => delete first(r, "google_storage_bucket").encryption)).toEqual([expect.stringContaining("no default Cloud KMS key")]);
+    expect(variant((r) => (first(r, "google_storage_bucket").location = "EU"))).toEqual([expect.stringContaining("is not in the bucket's location (EU)")]);
+    expect(variant((r) => {
+      for (const grant of Object.values(r.google_kms_crypto_key_iam_member ?? {})) grant.member = "serviceAccount:someone@acme-data-test.iam.gserviceaccount.com";
+    })).toEqual([expect.stringContaining("Cloud Storage's service agent may not use the key")]);
+  });
+
+  it("setting the default key on an existing bucket updates it in place (google v6.50.0 resource_storage_bucket.go: no ForceNew on encryption)", () => {
+    const table = JSON.parse(readFileSync(join(__dirname, "../../scripts/provider-rules/google-6.50.0.json"), "utf8")) as { replaceForcing: Record<string, { attributes: string[]; conditional: { path: string }[] }> };
+    const rules = table.replaceForcing.google_storage_bucket;
+    expect([...rules.attributes, ...rules.conditional.map((rule) => rule.path)].filter((path) => path.startsWith("encryption"))).toEqual([]);
+    expect(rules.attributes).toContain("location");
+  });
+});

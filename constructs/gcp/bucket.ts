@@ -4,6 +4,7 @@ import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucke
 import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
 import type { BucketSpec } from "../core/spec";
 import type { GcpContext } from "./context";
+import type { GcpKeys } from "./kms";
 import { GcpWorkloadIdentity } from "./identity";
 
 /**
@@ -27,6 +28,8 @@ export function gcsBucketName(ctx: GcpContext, spec: BucketSpec): string {
 export interface GcpBucketProps {
   readonly ctx: GcpContext;
   readonly spec: BucketSpec;
+  /** The environment's keys: new objects are encrypted with the `storage` key. */
+  readonly keys: GcpKeys;
 }
 
 /**
@@ -39,8 +42,11 @@ export interface GcpBucketProps {
  * - lifecycle rules from the spec (delete live objects after `expirationDays`, replaced versions
  *   `noncurrentVersionExpirationDays` after they were replaced) plus cleanup of abandoned
  *   multipart uploads after 7 days;
- * - encrypted at rest with Google-managed keys; soft delete keeps deleted objects 7 days (the
- *   Cloud Storage default);
+ * - new objects encrypted with the environment's `storage` Cloud KMS key (the bucket's default
+ *   key, `encryption.default_kms_key_name`); set on an existing bucket in place (google v6.50.0
+ *   google/services/storage/resource_storage_bucket.go: no ForceNew on `encryption`, updated by
+ *   `HasChange("encryption")` at line 1064), where objects written before keep Google-managed
+ *   keys until rewritten; soft delete keeps deleted objects 7 days (the Cloud Storage default);
  * - never force_destroy, and `prevent_destroy` in production: a bucket with data is not deleted
  *   by a plan.
  * Access is granted per bucket (`google_storage_bucket_iam_member`), never project-wide.
@@ -55,6 +61,7 @@ export class GcpBucket extends Construct implements IBucket {
     super(scope, id);
     const { ctx, spec } = props;
     this.spec = spec;
+    const storageKey = props.keys.key("storage");
     this.bucketName = gcsBucketName(ctx, spec);
     this.bucket = new StorageBucket(this, "Resource", {
       name: this.bucketName,
@@ -65,9 +72,11 @@ export class GcpBucket extends Construct implements IBucket {
       versioning: { enabled: spec.versioning },
       lifecycleRule: lifecycleRules(spec),
       labels: { purpose: spec.purpose },
+      encryption: { defaultKmsKeyName: storageKey.key.id },
       forceDestroy: false,
       lifecycle: { preventDestroy: ctx.env.production },
-      dependsOn: ctx.apis.needed("storage"),
+      // Cloud Storage refuses a default key its service agent cannot use.
+      dependsOn: [...ctx.apis.needed("storage"), storageKey.grant],
     });
     this.url = `gs://${this.bucketName}`;
   }

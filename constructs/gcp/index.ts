@@ -74,7 +74,7 @@ export class GcpPlatform extends Construct implements CloudPlatform {
   }
 
   bucket(spec: BucketSpec): GcpBucket {
-    return new GcpBucket(this, `bucket-${spec.name}`, { ctx: this.ctx, spec });
+    return new GcpBucket(this, `bucket-${spec.name}`, { ctx: this.ctx, spec, keys: this.keys() });
   }
 
   database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): GcpDatabase {

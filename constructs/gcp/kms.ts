@@ -3,6 +3,7 @@ import { DataGoogleProject } from "@cdktf/provider-google/lib/data-google-projec
 import { KmsCryptoKey } from "@cdktf/provider-google/lib/kms-crypto-key";
 import { KmsCryptoKeyIamMember } from "@cdktf/provider-google/lib/kms-crypto-key-iam-member";
 import { KmsKeyRing } from "@cdktf/provider-google/lib/kms-key-ring";
+import { DataGoogleStorageProjectServiceAccount } from "@cdktf/provider-google/lib/data-google-storage-project-service-account";
 import type { GcpContext } from "./context";
 
 /**
@@ -17,18 +18,14 @@ export const KEY_ROTATION_PERIOD = "7776000s";
 export const KEY_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter";
 
 /** What each key of the environment protects; one key per purpose, so revoking one stops one service. */
-export type GcpKeyPurpose = "gke-secrets";
+export type GcpKeyPurpose = "gke-secrets" | "storage";
 
 /**
- * The service agents that use a key, by the address Google documents for each (the project
- * number, not its id): GKE's (`service-<n>@container-engine-robot.iam.gserviceaccount.com`, GKE
- * docs, "Encrypt secrets at the application layer").
+ * GKE's service agent, by the address Google documents (GKE docs, "Encrypt secrets at the
+ * application layer": `service-<project number>@container-engine-robot.iam.gserviceaccount.com`).
  */
-export function serviceAgent(purpose: GcpKeyPurpose, projectNumber: string): string {
-  switch (purpose) {
-    case "gke-secrets":
-      return `serviceAccount:service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`;
-  }
+export function gkeServiceAgent(projectNumber: string): string {
+  return `serviceAccount:service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`;
 }
 
 /** The project, read once per stack (`data.google_project`): its number names the service agents. */
@@ -46,6 +43,8 @@ export function projectData(scope: Construct, ctx: GcpContext): DataGoogleProjec
  * - per purpose a symmetric key (`ENCRYPT_DECRYPT`, software protection) rotated every 90 days,
  *   `prevent_destroy` in production (destroying a key schedules its versions' destruction, after
  *   which data encrypted with it is lost);
+ * - `gke-secrets` encrypts Kubernetes Secrets in etcd (GKE), `storage` is the default key of every
+ *   bucket (Cloud Storage);
  * - the key's one user: the service agent of the service that encrypts with it, holding
  *   `cryptoKeyEncrypterDecrypter` on that key only (never on the ring or project).
  */
@@ -77,10 +76,26 @@ export class GcpKeys extends Construct {
     const grant = new KmsCryptoKeyIamMember(this, `${purpose}-user`, {
       cryptoKeyId: key.id,
       role: KEY_USER_ROLE,
-      member: serviceAgent(purpose, this.project.number),
+      member: this.serviceAgent(purpose),
     });
     const made = { key, grant };
     this.keys.set(purpose, made);
     return made;
+  }
+
+  /**
+   * The service agent that encrypts with the key of `purpose`: GKE's by its documented address;
+   * Cloud Storage's read with `google_storage_project_service_account`, which also creates it on
+   * a project that has none yet (google v6.50.0
+   * google/services/storage/data_source_google_storage_project_service_account.go calls
+   * `projects.serviceAccount.get`; Cloud Storage docs, "Use customer-managed encryption keys").
+   */
+  private serviceAgent(purpose: GcpKeyPurpose): string {
+    switch (purpose) {
+      case "gke-secrets":
+        return gkeServiceAgent(this.project.number);
+      case "storage":
+        return new DataGoogleStorageProjectServiceAccount(this, "storage-agent", { dependsOn: this.ctx.apis.needed("storage") }).member;
+    }
   }
 }
