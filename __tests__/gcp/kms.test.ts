@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { environments } from "../../environments";
-import type { EnvironmentInput } from "../../constructs/core/spec";
+import { parseEnvironment, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
+import { diffStack, parseStack } from "../../scripts/stack-diff";
+import { specChecks } from "../../stacks/app";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { gcpProductionSpec } from "./fixtures";
 
@@ -88,8 +90,9 @@ describe("GKE application-layer Secrets encryption", () => {
       return new SynthesizedStack(JSON.stringify(copy));
     };
     const cluster = (json: SynthesizedStack["json"]) => Object.values(json.resource?.google_container_cluster ?? {})[0] as TfBlock;
-    const key = (json: SynthesizedStack["json"]) => Object.values(json.resource?.google_kms_crypto_key ?? {})[0] as TfBlock;
-    const grant = (json: SynthesizedStack["json"]) => Object.values(json.resource?.google_kms_crypto_key_iam_member ?? {})[0] as TfBlock;
+    const secretsOnly = (blocks: Record<string, TfBlock> | undefined) => Object.entries(blocks ?? {}).find(([name]) => name.includes("gke-secrets"))?.[1] as TfBlock;
+    const key = (json: SynthesizedStack["json"]) => secretsOnly(json.resource?.google_kms_crypto_key);
+    const grant = (json: SynthesizedStack["json"]) => secretsOnly(json.resource?.google_kms_crypto_key_iam_member);
     expect(secretsEncryptionProblems(variant((json) => delete cluster(json).database_encryption))).toEqual([expect.stringContaining("does not encrypt Secrets")]);
     expect(secretsEncryptionProblems(variant((json) => (key(json).rotation_period = "31536000s")))).toEqual([expect.stringContaining("more than 90 days")]);
     expect(secretsEncryptionProblems(variant((json) => (key(json).rotation_period = "90d")))).toEqual([expect.stringContaining("Invalid rotation period format")]);
@@ -182,3 +185,81 @@ describe("GCS buckets: customer-managed default key", () => {
     expect(rules.attributes).toContain("location");
   });
 });
+
+/**
+ * Everything wrong with the Cloud SQL keys of one environment's stack: an instance whose database
+ * the spec leaves on `cloud-kms` uses a key of its region (Cloud SQL docs, "Customer-managed
+ * encryption keys": the key must be in the instance's region, replicas included) that Cloud SQL's
+ * service agent may use, granted before the instance; one on `google-managed` has no key.
+ */
+function cloudSqlKeyProblems(stack: SynthesizedStack, env: Environment): string[] {
+  const problems: string[] = [];
+  const resources = stack.json.resource ?? {};
+  for (const [name, instance] of Object.entries(resources.google_sql_database_instance ?? {})) {
+    const database = env.databases.find((db) => name.startsWith(`platform_database-${db.name}_`));
+    const wantsKey = (database?.gcp?.encryptionKey ?? "cloud-kms") === "cloud-kms";
+    const keyRef = /^\$\{google_kms_crypto_key\.([^.]+)\.id\}$/.exec(String(instance.encryption_key_name));
+    if (!wantsKey) {
+      if (instance.encryption_key_name !== undefined) problems.push(`${name}: a key, though the spec keeps Google's (a new, empty instance)`);
+      continue;
+    }
+    if (!keyRef) {
+      problems.push(`${name}: encrypted with Google's key, though the spec asks for the environment's`);
+      continue;
+    }
+    const ringRef = /^\$\{google_kms_key_ring\.([^.]+)\.id\}$/.exec(String(resources.google_kms_crypto_key?.[keyRef[1]]?.key_ring));
+    const ring = ringRef ? resources.google_kms_key_ring?.[ringRef[1]] : undefined;
+    if (ring?.location !== instance.region) problems.push(`${name}: the key ring (${String(ring?.location)}) is not in the instance's region (${String(instance.region)})`);
+    const grant = Object.entries(resources.google_kms_crypto_key_iam_member ?? {}).find(
+      ([, g]) => g.crypto_key_id === `\${google_kms_crypto_key.${keyRef[1]}.id}` && g.role === "roles/cloudkms.cryptoKeyEncrypterDecrypter" && CLOUD_SQL_AGENT.test(String(g.member)),
+    );
+    if (!grant) problems.push(`${name}: Cloud SQL's service agent may not use the key`);
+    else if (!((instance.depends_on as string[] | undefined) ?? []).includes(`google_kms_crypto_key_iam_member.${grant[0]}`)) problems.push(`${name}: does not depend on the agent's grant`);
+  }
+  return problems;
+}
+
+/** Cloud SQL's service agent (Cloud SQL docs, "Use customer-managed encryption keys"). */
+const CLOUD_SQL_AGENT = /^serviceAccount:service-\$\{data\.google_project\.[^.]+\.number\}@gcp-sa-cloud-sql\.iam\.gserviceaccount\.com$/;
+
+describe("Cloud SQL: customer-managed key, or Google's for an instance created before", () => {
+  it.each(stacks)("%s: each instance's key is what its spec asks for", (_, input) => {
+    expect(cloudSqlKeyProblems(synthInfra(input), parseEnvironment(input, specChecks))).toEqual([]);
+  });
+
+  it("the default environments keep the key of every existing instance (those that name one) and new production specs get the environment's", () => {
+    const prod = synthInfra(gcpProductionSpec());
+    expect(prod.all("google_sql_database_instance").every((instance) => /google_kms_crypto_key/.test(String(instance.encryption_key_name)))).toBe(true);
+  });
+
+  it("the check refuses an instance on Google's key the spec wants on the environment's, a key in another region, a key the agent may not use", () => {
+    const input = gcpProductionSpec();
+    const base = synthInfra(input);
+    const env = parseEnvironment(input, specChecks);
+    const variant = (change: (resources: Record<string, Record<string, TfBlock>>) => void) => {
+      const copy = structuredClone(base.json);
+      change(copy.resource ?? {});
+      return cloudSqlKeyProblems(new SynthesizedStack(JSON.stringify(copy)), env);
+    };
+    const primary = (r: Record<string, Record<string, TfBlock>>) => Object.values(r.google_sql_database_instance ?? {}).find((i) => i.master_instance_name === undefined) as TfBlock;
+    expect(variant((r) => delete primary(r).encryption_key_name)).toEqual([expect.stringContaining("encrypted with Google's key")]);
+    expect(variant((r) => (primary(r).region = "europe-west4"))).toEqual([expect.stringContaining("is not in the instance's region (europe-west4)")]);
+    expect(variant((r) => {
+      for (const grant of Object.values(r.google_kms_crypto_key_iam_member ?? {})) grant.member = "serviceAccount:someone@acme-data-test.iam.gserviceaccount.com";
+    })).toContainEqual(expect.stringContaining("Cloud SQL's service agent may not use the key"));
+    const googleManaged = parseEnvironment({ ...input, databases: (input.databases ?? []).map((db) => ({ ...db, gcp: { encryptionKey: "google-managed" as const } })) }, specChecks);
+    expect(cloudSqlKeyProblems(base, googleManaged)).toContainEqual(expect.stringContaining("a key, though the spec keeps Google's"));
+  });
+
+  it("switching an existing instance to the environment's key is a replacement the pull-request gate refuses (encryption_key_name is ForceNew in google v6.50.0)", () => {
+    const input = environments.find((env) => env.cloud === "gcp" && (env.databases ?? []).some((db) => db.gcp?.encryptionKey === "google-managed")) as EnvironmentInput;
+    const before = synthInfra(input);
+    const after = synthInfra({ ...input, databases: (input.databases ?? []).map((db) => ({ ...db, gcp: { ...db.gcp, encryptionKey: "cloud-kms" as const } })) });
+    const diff = diffStack(`${input.name}-infra`, parseStack(before.text), parseStack(after.text));
+    expect(diff.stateful).toContainEqual(expect.stringMatching(/^google_sql_database_instance\.\S+ replaced: loses the database and its backups$/));
+    // And the reverse: keeping Google's key changes nothing on the instance.
+    const same = diffStack(`${input.name}-infra`, parseStack(before.text), parseStack(synthInfra(input).text));
+    expect(same.stateful).toEqual([]);
+  });
+});
+

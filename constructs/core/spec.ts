@@ -191,6 +191,13 @@ const databaseSchema = z.strictObject({
        * the name cannot be changed without replacing the instance. @default a generated name
        */
       instanceName: pattern(CLOUD_SQL_INSTANCE_ID, "a Cloud SQL instance id: lowercase letters, digits and '-', starting with a letter").optional(),
+      /**
+       * Who holds the key that encrypts the instance and its replicas: the environment's Cloud
+       * KMS key (`cloud-kms`), or Google (`google-managed`). Cloud SQL cannot change the key of an
+       * existing instance (the provider replaces it), so an instance created before customer-managed
+       * keys keeps Google's with `google-managed`. @default "cloud-kms"
+       */
+      encryptionKey: z.enum(["cloud-kms", "google-managed"]).default("cloud-kms"),
     })
     .optional(),
   /** Production rules this database opts out of, each with the reason it is acceptable. */

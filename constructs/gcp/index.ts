@@ -81,7 +81,7 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     // Cloud SQL is reached over the VPC (private service access); it needs no cluster handle,
     // but a GCP cluster is still required so a mixed-cloud call fails here, not at apply time.
     ownHandle(cluster, GcpCluster, "GCP", "cluster");
-    return new GcpDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: ownHandle(network, GcpNetwork, "GCP", "network") });
+    return new GcpDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: ownHandle(network, GcpNetwork, "GCP", "network"), keys: this.keys() });
   }
 
   workloadIdentity(app: WorkloadName, cluster: ICluster): GcpWorkloadIdentity {

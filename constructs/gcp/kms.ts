@@ -18,7 +18,7 @@ export const KEY_ROTATION_PERIOD = "7776000s";
 export const KEY_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter";
 
 /** What each key of the environment protects; one key per purpose, so revoking one stops one service. */
-export type GcpKeyPurpose = "gke-secrets" | "storage";
+export type GcpKeyPurpose = "gke-secrets" | "storage" | "cloudsql";
 
 /**
  * GKE's service agent, by the address Google documents (GKE docs, "Encrypt secrets at the
@@ -26,6 +26,18 @@ export type GcpKeyPurpose = "gke-secrets" | "storage";
  */
 export function gkeServiceAgent(projectNumber: string): string {
   return `serviceAccount:service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`;
+}
+
+/**
+ * Cloud SQL's service agent, by the address Google documents (Cloud SQL docs, "Use
+ * customer-managed encryption keys": `service-<project number>@gcp-sa-cloud-sql.iam.gserviceaccount.com`).
+ * Cloud SQL creates it on demand only: the google provider's GA release has no resource that
+ * creates it (`google_project_service_identity` is google-beta only), so a new project needs
+ * `gcloud beta services identity create --service=sqladmin.googleapis.com` once before the
+ * first apply (README, "Bootstrap, once"); without it the key grant fails, naming the account.
+ */
+export function cloudSqlServiceAgent(projectNumber: string): string {
+  return `serviceAccount:service-${projectNumber}@gcp-sa-cloud-sql.iam.gserviceaccount.com`;
 }
 
 /** The project, read once per stack (`data.google_project`): its number names the service agents. */
@@ -44,7 +56,8 @@ export function projectData(scope: Construct, ctx: GcpContext): DataGoogleProjec
  *   `prevent_destroy` in production (destroying a key schedules its versions' destruction, after
  *   which data encrypted with it is lost);
  * - `gke-secrets` encrypts Kubernetes Secrets in etcd (GKE), `storage` is the default key of every
- *   bucket (Cloud Storage);
+ *   bucket (Cloud Storage), `cloudsql` encrypts the Cloud SQL instances and replicas (all in the
+ *   environment's region, where Cloud SQL needs the key of each instance);
  * - the key's one user: the service agent of the service that encrypts with it, holding
  *   `cryptoKeyEncrypterDecrypter` on that key only (never on the ring or project).
  */
@@ -96,6 +109,8 @@ export class GcpKeys extends Construct {
         return gkeServiceAgent(this.project.number);
       case "storage":
         return new DataGoogleStorageProjectServiceAccount(this, "storage-agent", { dependsOn: this.ctx.apis.needed("storage") }).member;
+      case "cloudsql":
+        return cloudSqlServiceAgent(this.project.number);
     }
   }
 }
