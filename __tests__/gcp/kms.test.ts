@@ -11,7 +11,7 @@ import { parseEnvironment, type Environment, type EnvironmentInput } from "../..
 import { diffStack, parseStack } from "../../scripts/stack-diff";
 import { specChecks } from "../../stacks/app";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
-import { gcpProductionSpec } from "./fixtures";
+import { gcpProductionSpec, gcpSpec } from "./fixtures";
 
 /**
  * google v6.50.0 google/services/kms/kms_utils.go, `validateKmsCryptoKeyRotationPeriod`: a number
@@ -76,9 +76,10 @@ describe("GKE application-layer Secrets encryption", () => {
   it("keys outlive their stack in production; key rings are never deleted", () => {
     const prod = synthInfra(gcpProductionSpec());
     for (const key of prod.all("google_kms_crypto_key")) expect(key.lifecycle).toEqual({ prevent_destroy: true });
-    const ring = prod.one("google_kms_key_ring");
-    expect(ring.name).toBe("live-keys");
-    expect(ring.depends_on).toEqual([expect.stringMatching(/^google_project_service\.platform_apis_cloud-kms_[A-F0-9]+$/)]);
+    for (const ring of prod.all("google_kms_key_ring")) {
+      expect(ring.name).toBe("live-keys");
+      expect(ring.depends_on).toEqual([expect.stringMatching(/^google_project_service\.platform_apis_cloud-kms_[A-F0-9]+$/)]);
+    }
     expect(prod.find("google_project_service", "apis_cloud-kms_").service).toBe("cloudkms.googleapis.com");
   });
 
@@ -133,6 +134,13 @@ describe("GKE application-layer Secrets encryption", () => {
  * Storage's service agent (the `google_storage_project_service_account` member), and the bucket
  * depends on that grant (Cloud Storage refuses a default key its agent cannot use).
  */
+/**
+ * The Cloud KMS location whose keys may encrypt a bucket in a Cloud Storage location (Cloud Storage
+ * docs, "Customer-managed encryption keys" > key location: a region's own location; the EU, US and
+ * ASIA multi-regions take keys of `europe`, `us` and `asia`).
+ */
+const kmsLocationFor = (bucketLocation: string): string => ({ EU: "europe", US: "us", ASIA: "asia" })[bucketLocation] ?? bucketLocation.toLowerCase();
+
 function bucketKeyProblems(stack: SynthesizedStack): string[] {
   const problems: string[] = [];
   const resources = stack.json.resource ?? {};
@@ -146,7 +154,7 @@ function bucketKeyProblems(stack: SynthesizedStack): string[] {
     const key = resources.google_kms_crypto_key?.[keyRef[1]];
     const ringRef = /^\$\{google_kms_key_ring\.([^.]+)\.id\}$/.exec(String(key?.key_ring));
     const ring = ringRef ? resources.google_kms_key_ring?.[ringRef[1]] : undefined;
-    if (String(ring?.location).toLowerCase() !== String(bucket.location).toLowerCase()) problems.push(`${name}: the key ring (${String(ring?.location)}) is not in the bucket's location (${String(bucket.location)})`);
+    if (String(ring?.location) !== kmsLocationFor(String(bucket.location))) problems.push(`${name}: the key ring (${String(ring?.location)}) is not in the bucket's location (${String(bucket.location)})`);
     const grant = Object.entries(resources.google_kms_crypto_key_iam_member ?? {}).find(
       ([, g]) => g.crypto_key_id === `\${google_kms_crypto_key.${keyRef[1]}.id}` && g.role === "roles/cloudkms.cryptoKeyEncrypterDecrypter" && /^\$\{data\.google_storage_project_service_account\.[^.]+\.member\}$/.test(String(g.member)),
     );
@@ -172,7 +180,7 @@ describe("GCS buckets: customer-managed default key", () => {
     };
     const first = (resources: Record<string, Record<string, TfBlock>>, type: string) => Object.values(resources[type] ?? {})[0];
     expect(variant((r) => delete first(r, "google_storage_bucket").encryption)).toEqual([expect.stringContaining("no default Cloud KMS key")]);
-    expect(variant((r) => (first(r, "google_storage_bucket").location = "EU"))).toEqual([expect.stringContaining("is not in the bucket's location (EU)")]);
+    expect(variant((r) => (first(r, "google_storage_bucket").location = "US"))).toEqual([expect.stringContaining("is not in the bucket's location (US)")]);
     expect(variant((r) => {
       for (const grant of Object.values(r.google_kms_crypto_key_iam_member ?? {})) grant.member = "serviceAccount:someone@acme-data-test.iam.gserviceaccount.com";
     })).toEqual([expect.stringContaining("Cloud Storage's service agent may not use the key")]);
@@ -260,6 +268,32 @@ describe("Cloud SQL: customer-managed key, or Google's for an instance created b
     // And the reverse: keeping Google's key changes nothing on the instance.
     const same = diffStack(`${input.name}-infra`, parseStack(before.text), parseStack(synthInfra(input).text));
     expect(same.stateful).toEqual([]);
+  });
+});
+
+describe("GCS production buckets: multi-region, like Azure's GZRS", () => {
+  it("a production bucket in a European region lives in the EU multi-region, with its key in europe; a staging one stays in its region", () => {
+    const prod = synthInfra(gcpProductionSpec());
+    for (const bucket of prod.all("google_storage_bucket")) expect(bucket.location).toBe("EU");
+    expect(prod.all("google_kms_key_ring").map((ring) => ring.location).sort()).toEqual(["europe", "europe-west1"]);
+    const staging = synthInfra(gcpSpec());
+    for (const bucket of staging.all("google_storage_bucket")) expect(bucket.location).toBe("europe-west1");
+  });
+
+  it("a production bucket kept in its region (gcp.location: region), and a region with no multi-region, stay regional", () => {
+    const kept = synthInfra({ ...gcpProductionSpec(), buckets: [{ name: "logs", purpose: "logs", gcp: { location: "region" } }] });
+    expect(kept.one("google_storage_bucket").location).toBe("europe-west1");
+    const sydney = synthInfra({ ...gcpProductionSpec(), accounts: { gcp: { region: "australia-southeast1", projectId: "acme-data-test" } } });
+    for (const bucket of sydney.all("google_storage_bucket")) expect(bucket.location).toBe("australia-southeast1");
+    expect(bucketKeyProblems(sydney)).toEqual([]);
+  });
+
+  it("moving an existing bucket is a replacement the pull-request gate refuses (location is ForceNew in google v6.50.0)", () => {
+    const input = { ...gcpProductionSpec(), buckets: [{ name: "logs", purpose: "logs" as const, gcp: { location: "region" as const } }] };
+    const before = synthInfra(input);
+    const after = synthInfra({ ...input, buckets: [{ name: "logs", purpose: "logs" as const }] });
+    const diff = diffStack("live-infra", parseStack(before.text), parseStack(after.text));
+    expect(diff.stateful).toContainEqual(expect.stringMatching(/^google_storage_bucket\.\S+ replaced: loses every object in the bucket$/));
   });
 });
 

@@ -148,6 +148,18 @@ const bucketSchema = z.strictObject({
   expirationDays: intRange(1, 36500, " days").optional(),
   /** Delete superseded object versions this many days after they were replaced. @default 90 */
   noncurrentVersionExpirationDays: intRange(1, 36500, " days").default(90),
+  gcp: z
+    .strictObject({
+      /**
+       * Where the bucket keeps its data: `multi-region` (the multi-region of the environment's
+       * region: EU, US or ASIA) or `region` (the environment's region alone). Cloud Storage cannot
+       * move a bucket (the provider replaces it), so a production bucket created before this
+       * default keeps its region with `region`. @default "multi-region" in production where the
+       * region has one, else "region"
+       */
+      location: z.enum(["multi-region", "region"]).optional(),
+    })
+    .optional(),
 });
 
 /**

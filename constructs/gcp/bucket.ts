@@ -17,6 +17,31 @@ export const BUCKET_READ_WRITE_ROLE = "roles/storage.objectUser";
 export const BUCKET_READ_ROLE = "roles/storage.objectViewer";
 
 /**
+ * The Cloud Storage multi-region of each GCP region family, and the Cloud KMS location whose keys
+ * may encrypt a bucket there (Cloud Storage docs, "Bucket locations": the EU, US and ASIA
+ * multi-regions; "Customer-managed encryption keys": the key ring must be in the bucket's
+ * location, `europe`, `us` and `asia` for these multi-regions). Regions outside them
+ * (northamerica-*, southamerica-*, me-*, africa-*, australia-*) belong to no multi-region.
+ */
+export const GCS_MULTI_REGIONS: readonly { readonly prefix: string; readonly location: string; readonly kmsLocation: string }[] = [
+  { prefix: "europe-", location: "EU", kmsLocation: "europe" },
+  { prefix: "us-", location: "US", kmsLocation: "us" },
+  { prefix: "asia-", location: "ASIA", kmsLocation: "asia" },
+];
+
+/**
+ * Where a bucket keeps its data: in production the multi-region of the environment's region
+ * (objects stored redundantly in at least two regions of it, like Azure's GZRS in production),
+ * unless the spec keeps it regional (`gcp.location: "region"`) or the region has no multi-region;
+ * outside production the environment's region.
+ */
+export function gcsBucketLocation(ctx: GcpContext, spec: BucketSpec): { location: string; kmsLocation: string } {
+  const multi = GCS_MULTI_REGIONS.find((m) => ctx.region.startsWith(m.prefix));
+  const wanted = spec.gcp?.location ?? (ctx.env.production ? "multi-region" : "region");
+  return wanted === "multi-region" && multi ? { location: multi.location, kmsLocation: multi.kmsLocation } : { location: ctx.region, kmsLocation: ctx.region };
+}
+
+/**
  * The Cloud Storage name of a spec bucket, `<env>-<bucket>-<hash of the project id>`: bucket
  * names are global, and the project hash keeps two organisations' "prod-logs" apart. The apps
  * stack addresses the bucket by this same name.
@@ -35,7 +60,8 @@ export interface GcpBucketProps {
 /**
  * A Cloud Storage bucket with the posture every data bucket needs:
  * - a globally unique, deterministic name `<env>-<bucket>-<hash of the project id>` (at most 50
- *   characters), in the environment's region;
+ *   characters), in production in the multi-region of the environment's region (`gcsBucketLocation`),
+ *   elsewhere in the region;
  * - uniform bucket-level access (no object ACLs: IAM alone decides) and public access
  *   prevention `enforced`, so no binding can ever make it public;
  * - versioning from the spec (on by default), so an overwrite or delete can be undone;
@@ -61,11 +87,12 @@ export class GcpBucket extends Construct implements IBucket {
     super(scope, id);
     const { ctx, spec } = props;
     this.spec = spec;
-    const storageKey = props.keys.key("storage");
+    const where = gcsBucketLocation(ctx, spec);
+    const storageKey = props.keys.key("storage", where.kmsLocation);
     this.bucketName = gcsBucketName(ctx, spec);
     this.bucket = new StorageBucket(this, "Resource", {
       name: this.bucketName,
-      location: ctx.region,
+      location: where.location,
       storageClass: "STANDARD",
       uniformBucketLevelAccess: true,
       publicAccessPrevention: "enforced",

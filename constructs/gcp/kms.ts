@@ -48,7 +48,8 @@ export function projectData(scope: Construct, ctx: GcpContext): DataGoogleProjec
 
 /**
  * The environment's customer-managed keys (Cloud KMS):
- * - one key ring `<env>-keys` in the environment's region. Cloud KMS never deletes a key ring:
+ * - one key ring `<env>-keys` in the environment's region (and one in the multi-region of
+ *   production buckets, whose keys must be there). Cloud KMS never deletes a key ring:
  *   destroying it only forgets it (google v6.50.0 resource_kms_key_ring.go, delete removes it from
  *   state), and the name stays taken in the project, so an environment created again under the
  *   same name must import its ring (`terraform import`) before its first apply;
@@ -63,7 +64,9 @@ export function projectData(scope: Construct, ctx: GcpContext): DataGoogleProjec
  */
 export class GcpKeys extends Construct {
   readonly keyRing: KmsKeyRing;
-  private readonly keys = new Map<GcpKeyPurpose, { key: KmsCryptoKey; grant: KmsCryptoKeyIamMember }>();
+  private readonly rings = new Map<string, KmsKeyRing>();
+  private storageAgent?: DataGoogleStorageProjectServiceAccount;
+  private readonly keys = new Map<string, { key: KmsCryptoKey; grant: KmsCryptoKeyIamMember }>();
 
   constructor(scope: Construct, id: string, private readonly ctx: GcpContext, private readonly project: DataGoogleProject) {
     super(scope, id);
@@ -72,27 +75,41 @@ export class GcpKeys extends Construct {
       location: ctx.region,
       dependsOn: ctx.apis.needed("cloudKms"),
     });
+    this.rings.set(ctx.region, this.keyRing);
   }
 
-  /** The key of `purpose`, with the grant its service agent needs (depend on both before using the key). */
-  key(purpose: GcpKeyPurpose): { key: KmsCryptoKey; grant: KmsCryptoKeyIamMember } {
-    const existing = this.keys.get(purpose);
+  /** The key ring `<env>-keys` in `location` (key ring names are unique per location). */
+  private ring(location: string): KmsKeyRing {
+    const existing = this.rings.get(location);
     if (existing) return existing;
-    const key = new KmsCryptoKey(this, purpose, {
+    const ring = new KmsKeyRing(this, `ring-${location}`, { name: this.ctx.name("keys"), location, dependsOn: this.ctx.apis.needed("cloudKms") });
+    this.rings.set(location, ring);
+    return ring;
+  }
+
+  /**
+   * The key of `purpose` in `location` (the environment's region by default; a service encrypts
+   * only with keys of its data's location), with the grant its service agent needs.
+   */
+  key(purpose: GcpKeyPurpose, location: string = this.ctx.region): { key: KmsCryptoKey; grant: KmsCryptoKeyIamMember } {
+    const id = location === this.ctx.region ? purpose : `${purpose}-${location}`;
+    const existing = this.keys.get(id);
+    if (existing) return existing;
+    const key = new KmsCryptoKey(this, id, {
       name: purpose,
-      keyRing: this.keyRing.id,
+      keyRing: this.ring(location).id,
       purpose: "ENCRYPT_DECRYPT",
       rotationPeriod: KEY_ROTATION_PERIOD,
       versionTemplate: { algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION", protectionLevel: "SOFTWARE" },
       lifecycle: { preventDestroy: this.ctx.env.production },
     });
-    const grant = new KmsCryptoKeyIamMember(this, `${purpose}-user`, {
+    const grant = new KmsCryptoKeyIamMember(this, `${id}-user`, {
       cryptoKeyId: key.id,
       role: KEY_USER_ROLE,
       member: this.serviceAgent(purpose),
     });
     const made = { key, grant };
-    this.keys.set(purpose, made);
+    this.keys.set(id, made);
     return made;
   }
 
@@ -108,7 +125,8 @@ export class GcpKeys extends Construct {
       case "gke-secrets":
         return gkeServiceAgent(this.project.number);
       case "storage":
-        return new DataGoogleStorageProjectServiceAccount(this, "storage-agent", { dependsOn: this.ctx.apis.needed("storage") }).member;
+        this.storageAgent ??= new DataGoogleStorageProjectServiceAccount(this, "storage-agent", { dependsOn: this.ctx.apis.needed("storage") });
+        return this.storageAgent.member;
       case "cloudsql":
         return cloudSqlServiceAgent(this.project.number);
     }
