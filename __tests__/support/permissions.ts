@@ -404,6 +404,7 @@ const GCP_TYPE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   google_kms_crypto_key_iam_member: ["cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy"],
   google_logging_project_bucket_config: ["logging.buckets.create", "logging.buckets.update"],
   google_logging_project_sink: ["logging.sinks.create", "logging.sinks.update"],
+  google_binary_authorization_policy: ["binaryauthorization.policy.get", "binaryauthorization.policy.update"],
   google_service_account: ["iam.serviceAccounts.create", "iam.serviceAccounts.update"],
   google_service_account_iam_member: ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"],
   google_iam_workload_identity_pool: ["iam.workloadIdentityPools.create", "iam.workloadIdentityPools.update"],
@@ -421,7 +422,7 @@ const GCP_TYPE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
  * run of characters): the part of each role our resources use, and every permission that lets a
  * principal change IAM policy on the project or edit roles. From the roles reference,
  * docs.cloud.google.com/iam/docs/roles-permissions/<service> (compute, container, cloudsql, storage,
- * secretmanager, dns, cloudkms, logging, servicenetworking, serviceusage, iam, resourcemanager) and
+ * secretmanager, dns, cloudkms, logging, binaryauthorization, servicenetworking, serviceusage, iam, resourcemanager) and
  * docs.cloud.google.com/iam/docs/roles-overview (basic roles: Editor holds every service's
  * create/update/delete but no setIamPolicy; Owner holds everything).
  */
@@ -441,6 +442,7 @@ export const GCP_ROLE_PERMISSIONS: Readonly<Record<string, readonly string[]>> =
   "roles/dns.admin": ["dns.*"],
   "roles/cloudkms.admin": ["cloudkms.keyRings.*", "cloudkms.cryptoKeys.create", "cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.list", "cloudkms.cryptoKeys.update", "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy", "cloudkms.cryptoKeyVersions.destroy", "cloudkms.cryptoKeyVersions.get", "cloudkms.cryptoKeyVersions.list"],
   "roles/logging.configWriter": ["logging.buckets.*", "logging.sinks.*", "logging.views.*", "logging.exclusions.*"],
+  "roles/binaryauthorization.policyEditor": ["binaryauthorization.policy.get", "binaryauthorization.policy.update"],
   "roles/servicenetworking.networksAdmin": ["servicenetworking.*", "compute.networks.get"],
   "roles/serviceusage.serviceUsageAdmin": ["serviceusage.*"],
   "roles/iam.serviceAccountAdmin": ["iam.serviceAccounts.create", "iam.serviceAccounts.delete", "iam.serviceAccounts.get", "iam.serviceAccounts.list", "iam.serviceAccounts.update", "iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy", "iam.serviceAccounts.disable", "iam.serviceAccounts.enable", "iam.serviceAccounts.undelete"],

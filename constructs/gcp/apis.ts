@@ -22,6 +22,8 @@ export const GCP_APIS = {
   storage: "storage.googleapis.com",
   // Customer-managed keys: GKE's application-layer Secrets encryption.
   cloudKms: "cloudkms.googleapis.com",
+  // The project's Binary Authorization policy, which the cluster evaluates (dry run).
+  binaryAuthorization: "binaryauthorization.googleapis.com",
 } as const;
 
 /**

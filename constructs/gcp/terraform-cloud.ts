@@ -41,6 +41,7 @@ export const TERRAFORM_CLOUD_ATTRIBUTE_MAPPING: Readonly<Record<string, string>>
  *   instances and users, buckets, secrets, the zone, key rings and keys, with IAM on each of
  *   these resources (never on the project);
  * - `logging.configWriter`: the cluster's log buckets and sinks;
+ * - `binaryauthorization.policyEditor`: the project's Binary Authorization policy;
  * - `servicenetworking.networksAdmin`: the private services connection (Cloud SQL peering);
  * - `serviceusage.serviceUsageAdmin`: enabling the APIs (`google_project_service`);
  * - `iam.serviceAccountAdmin` and `iam.serviceAccountUser`: the node, agent and workload service
@@ -71,6 +72,7 @@ export const TERRAFORM_CLOUD_PROJECT_ROLES = [
   "roles/dns.admin",
   "roles/cloudkms.admin",
   "roles/logging.configWriter",
+  "roles/binaryauthorization.policyEditor",
   "roles/servicenetworking.networksAdmin",
   "roles/serviceusage.serviceUsageAdmin",
   "roles/iam.serviceAccountAdmin",
