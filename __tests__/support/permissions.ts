@@ -411,7 +411,9 @@ const GCP_TYPE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   google_iam_workload_identity_pool_provider: ["iam.workloadIdentityPoolProviders.create", "iam.workloadIdentityPoolProviders.update"],
   // The bootstrapper's (a project owner's apply): the runs only refresh it, and a change fails in them.
   google_project_iam_custom_role: ["iam.roles.get"],
-  // Checked against the grant condition in `gcpProjectGrantProblems`.
+  // Changes the policy's auditConfigs, no grant: under a modifiedGrantsByRole condition the attribute is empty (IAM docs, "Set limits on granting roles").
+  google_project_iam_audit_config: ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
+  // Checked against the grant condition in `GCP_RULES.infraNeeds`.
   google_project_iam_member: ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
   random_id: [],
   random_password: [],

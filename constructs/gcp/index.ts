@@ -14,6 +14,7 @@ import {
 } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { GcpApis } from "./apis";
+import { GcpAuditLogs } from "./audit-logs";
 import { GcpBucket } from "./bucket";
 import { GcpCluster } from "./cluster";
 import { GcpClusterServices } from "./cluster-services";
@@ -58,6 +59,8 @@ export class GcpPlatform extends Construct implements CloudPlatform {
   }
 
   network(): GcpNetwork {
+    // Audit and flow logs belong to every environment's infra, made with its first resource.
+    new GcpAuditLogs(this, "audit-logs", this.ctx);
     return new GcpNetwork(this, "network", { ctx: this.ctx });
   }
 
@@ -121,7 +124,7 @@ export class GcpPlatform extends Construct implements CloudPlatform {
 export const GCP_RESOURCE_TYPES: ResourceTypeMap = {
   network: ["google_compute_network", "google_compute_subnetwork", "google_compute_global_address", "google_service_networking_connection"],
   egress: ["google_compute_router", "google_compute_router_nat"],
-  cluster: ["google_container_cluster", "google_logging_project_bucket_config", "google_logging_project_sink"],
+  cluster: ["google_container_cluster", "google_logging_project_bucket_config", "google_logging_project_sink", "google_project_iam_audit_config"],
   nodePool: ["google_container_node_pool", "google_service_account", "google_project_iam_member"],
   bucket: ["google_storage_bucket"],
   database: ["google_sql_database_instance", "google_sql_user", "random_id"],
