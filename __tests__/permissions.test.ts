@@ -111,18 +111,67 @@ describe("Azure rules", () => {
 
 describe("GCP rules", () => {
   const env = firstOf("gcp");
+  const runAccount = (infra: StackJson) => resources(infra, "google_project_iam_member").filter(([name]) => name.includes("terraform-cloud-trust"));
   const without = (role: string) =>
     changed(env as Environment, ({ infra }) => {
-      for (const [name, member] of resources(infra, "google_project_iam_member")) if (member.role === role) delete infra.resource?.google_project_iam_member[name];
+      for (const [name, member] of runAccount(infra)) if (member.role === role) delete infra.resource?.google_project_iam_member[name];
     });
-  it.skipIf(env === undefined)("IAM bindings without roles/iam.securityAdmin", () => {
-    expect(problemsOf(without("roles/iam.securityAdmin")).join("\n")).toMatch(/google_\w+_iam_member\.\S+: .* lacks setIamPolicy/);
+  /** Adds `role` to the run account, as an unconditioned project grant like its others. */
+  const withRole = (role: string) =>
+    changed(env as Environment, ({ infra }) => {
+      const [, first] = runAccount(infra)[0] ?? [];
+      if (first) infra.resource = { ...infra.resource, google_project_iam_member: { ...infra.resource?.google_project_iam_member, "extra-role": { ...first, role } } };
+    });
+  /** Rewrites the run account's grant condition. */
+  const withCondition = (change: (expression: string) => string | undefined) =>
+    changed(env as Environment, ({ infra }) => {
+      for (const [, member] of runAccount(infra)) {
+        const condition = member.condition as { expression: string } | undefined;
+        if (!condition) continue;
+        const expression = change(condition.expression);
+        if (expression === undefined) delete member.condition;
+        else condition.expression = expression;
+      }
+    });
+
+  it.skipIf(env === undefined)("the run account holds none of owner, editor, securityAdmin, roleAdmin", () => {
+    const roles = runAccount(stacksOf(env as Environment).infra).map(([, member]) => member.role);
+    expect(roles.filter((role) => ["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/iam.roleAdmin"].includes(String(role)))).toEqual([]);
+  });
+  it.skipIf(env === undefined)("roles/iam.roleAdmin added back: a path to owner", () => {
+    expect(problemsOf(withRole("roles/iam.roleAdmin")).join("\n")).toMatch(/holds roles\/iam\.roleAdmin[\s\S]*roles\/iam\.roleAdmin without a grant condition allows iam\.roles\.create, iam\.roles\.update/);
+  });
+  it.skipIf(env === undefined)("roles/iam.securityAdmin or roles/editor added back", () => {
+    expect(problemsOf(withRole("roles/iam.securityAdmin")).join("\n")).toContain("roles/iam.securityAdmin without a grant condition allows resourcemanager.projects.setIamPolicy: the run account can grant itself roles/owner");
+    expect(problemsOf(withRole("roles/editor")).join("\n")).toContain("holds roles/editor");
+  });
+  it.skipIf(env === undefined)("a role the model does not know", () => {
+    expect(problemsOf(withRole("roles/iam.organizationRoleAdmin")).join("\n")).toContain("is not in the model's role table");
+  });
+  it.skipIf(env === undefined)("projectIamAdmin without its condition", () => {
+    expect(problemsOf(withCondition(() => undefined)).join("\n")).toContain("roles/resourcemanager.projectIamAdmin without a grant condition allows resourcemanager.projects.setIamPolicy");
+  });
+  it.skipIf(env === undefined)("projectIamAdmin under a condition the model cannot read counts as unconditioned", () => {
+    expect(problemsOf(withCondition(() => "request.time < timestamp('2030-01-01T00:00:00Z')")).join("\n")).toContain("without a grant condition");
+  });
+  it.skipIf(env === undefined)("a grant condition that lets it grant owner or projectIamAdmin", () => {
+    expect(problemsOf(withCondition((e) => e.replace("hasOnly([", "hasOnly(['roles/owner', "))).join("\n")).toContain("its condition lets the run account grant roles/owner, a path to owner");
+    expect(problemsOf(withCondition((e) => e.replace("hasOnly([", "hasOnly(['roles/resourcemanager.projectIamAdmin', "))).join("\n")).toContain("grant roles/resourcemanager.projectIamAdmin, a path to owner");
+  });
+  it.skipIf(env === undefined)("a custom role it may grant and, with roleAdmin, edit", () => {
+    expect(problemsOf(withRole("roles/iam.roleAdmin")).join("\n")).toMatch(/grant the custom role projects\/[^/]+\/roles\/\w+, which it may also edit/);
+  });
+  it.skipIf(env === undefined)("a project grant the condition does not name", () => {
+    expect(problemsOf(withCondition((e) => e.replace("'roles/logging.logWriter', ", ""))).join("\n")).toMatch(/google_project_iam_member\.\S+: the Terraform Cloud service account may not grant roles\/logging\.logWriter/);
+  });
+  it.skipIf(env === undefined)("Cloud SQL without roles/cloudsql.admin", () => {
+    expect(problemsOf(without("roles/cloudsql.admin")).join("\n")).toMatch(/google_sql_database_instance\.\S+: .* lacks cloudsql\.instances\.create/);
+  });
+  it.skipIf(env === undefined)("firewall rules with networkAdmin alone", () => {
+    expect(problemsOf(without("roles/compute.securityAdmin")).join("\n")).toMatch(/google_compute_firewall\.\S+: .* lacks compute\.firewalls\.create/);
   });
   it.skipIf(env === undefined)("the charts' ClusterRoles without roles/container.admin", () => {
     expect(problemsOf(without("roles/container.admin")).join("\n")).toContain("needs roles/container.admin");
-  });
-  it.skipIf(env === undefined)("a custom role without roles/iam.roleAdmin", () => {
-    expect(problemsOf(without("roles/iam.roleAdmin")).join("\n")).toMatch(/google_project_iam_custom_role\.\S+: .* lacks iam\.roles\.create/);
   });
 });
 

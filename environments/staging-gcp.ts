@@ -11,6 +11,7 @@ export const stagingGcp = {
   network: { cidr: "10.22.0.0/16" },
   dns: { ...staging.dns, zone },
   apps: staging.apps.map((app) => ({ ...app, host: `${app.name}.${zone}` })),
-  // Created before Cloud SQL names had a random suffix: keeps its instance (README, "Upgrading GCP environments").
-  databases: staging.databases.map((db) => ({ ...db, gcp: { instanceName: `staging-gcp-db-${db.name}` } })),
+  // Created before Cloud SQL names had a random suffix and before customer-managed keys: keeps its
+  // instance and the instance's Google-managed key (README, "Upgrading GCP environments").
+  databases: staging.databases.map((db) => ({ ...db, gcp: { instanceName: `staging-gcp-db-${db.name}`, encryptionKey: "google-managed" as const } })),
 } satisfies EnvironmentInput;

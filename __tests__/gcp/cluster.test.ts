@@ -122,9 +122,9 @@ describe("GCP GKE cluster", () => {
 
   it("keeps control-plane logs for the spec's retention in a log bucket", () => {
     expect(cluster().logging_config).toEqual({ enable_components: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] });
-    expect(staging.one("google_logging_project_bucket_config")).toMatchObject({ location: "europe-west1", retention_days: 30 });
-    expect(prod.one("google_logging_project_bucket_config")).toMatchObject({ retention_days: 90 });
-    const sink = staging.one("google_logging_project_sink");
+    expect(staging.find("google_logging_project_bucket_config", "control-plane")).toMatchObject({ location: "europe-west1", retention_days: 30 });
+    expect(prod.find("google_logging_project_bucket_config", "control-plane")).toMatchObject({ retention_days: 90 });
+    const sink = staging.find("google_logging_project_sink", "control-plane");
     expect(sink.filter).toBe('resource.type=("k8s_cluster" OR "k8s_control_plane_component") AND resource.labels.cluster_name="test-cluster"');
     expect(String(sink.destination)).toMatch(/^logging\.googleapis\.com\/\$\{google_logging_project_bucket_config\..*\.id\}$/);
   });

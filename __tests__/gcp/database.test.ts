@@ -108,7 +108,7 @@ describe("GCP Cloud SQL PostgreSQL", () => {
 
     it("end in a random suffix, so a destroyed database can be created again at once", () => {
       expect(String(primary(staging).name)).toMatch(/^test-db-main-\$\{random_id\.platform_database-main_instance-suffix_[A-F0-9]+\.hex\}$/);
-      expect(suffixOf(staging, primary(staging))).toEqual({ byte_length: 2, keepers: { project: "acme-data-test", region: "europe-west1", disk_type: "PD_SSD" } });
+      expect(suffixOf(staging, primary(staging))).toEqual({ byte_length: 2, keepers: { project: "acme-data-test", region: "europe-west1", disk_type: "PD_SSD", encryption_key_name: expect.stringMatching(/^\$\{google_kms_crypto_key\.platform_keys_cloudsql_[A-F0-9]+\.id\}$/) } });
     });
 
     it("renew the suffix only when the instance is replaced anyway (keepers: its replace-forcing arguments)", () => {

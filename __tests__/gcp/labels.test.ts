@@ -48,6 +48,8 @@ describe("GCP provider and labels", () => {
   it("enables the APIs the environment uses, and never disables them on destroy", () => {
     const services = stack.all("google_project_service");
     expect(services.map((s) => s.service).sort()).toEqual([
+      "binaryauthorization.googleapis.com",
+      "cloudkms.googleapis.com",
       "cloudresourcemanager.googleapis.com",
       "compute.googleapis.com",
       "container.googleapis.com",

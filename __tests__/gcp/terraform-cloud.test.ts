@@ -6,6 +6,8 @@ import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/s
 import { GcpPlatform } from "../../constructs/gcp";
 import { TERRAFORM_CLOUD_PROJECT_ROLES, terraformCloudAccountId, terraformCloudPoolId } from "../../constructs/gcp/terraform-cloud";
 import { specChecks } from "../../stacks/app";
+import { environments } from "../../environments";
+import { gcpGrantableRoles } from "../support/permissions";
 import { SynthesizedStack, synthInfra } from "../support/synth";
 import { gcpSpec } from "./fixtures";
 
@@ -62,15 +64,33 @@ describe("GCP Terraform Cloud trust", () => {
     );
   });
 
-  it("grants the project roles the stacks need, and not owner", () => {
+  it("grants predefined service roles, and projectIamAdmin only under the documented delegation condition", () => {
     const members = stack.all("google_project_iam_member");
-    expect(members.map((member) => member.role).sort()).toEqual([...TERRAFORM_CLOUD_PROJECT_ROLES].sort());
-    expect(TERRAFORM_CLOUD_PROJECT_ROLES).not.toContain("roles/owner");
+    const plain = members.filter((member) => member.condition === undefined);
+    expect(plain.map((member) => member.role).sort()).toEqual([...TERRAFORM_CLOUD_PROJECT_ROLES].sort());
     for (const member of members) {
       expect(member.project).toBe("acme-data-test");
       expect(String(member.member)).toMatch(/^\$\{google_service_account\.platform_terraform-cloud-trust_[A-F0-9]+\.member\}$/);
       expect(member.depends_on).toEqual([expect.stringMatching(/^google_project_service\.platform_apis_resource-manager_[A-F0-9]+$/)]);
     }
+    const delegated = members.filter((member) => member.condition !== undefined);
+    expect(delegated.map((member) => member.role)).toEqual(["roles/resourcemanager.projectIamAdmin"]);
+    const condition = delegated[0].condition as { title: string; expression: string };
+    expect(condition.title).toBe("grants-of-the-stacks-only");
+  });
+
+  it("lets the runs grant exactly the project roles a full environment's stack grants (a default GCP environment with DNS, user secrets and agents)", () => {
+    const input = environments.find((env) => env.cloud === "gcp" && env.terraformCloud && env.dns?.zone);
+    const infra = synthInfra(input as EnvironmentInput);
+    const projectId = (input as EnvironmentInput).accounts.gcp?.projectId;
+    const roleIds = new Map(Object.entries(infra.json.resource?.google_project_iam_custom_role ?? {}).map(([name, role]) => [name, (role as { role_id: string }).role_id]));
+    const members = infra.all("google_project_iam_member");
+    const granted = members
+      .filter((member) => !String(member.member).includes("terraform-cloud-trust"))
+      .map((member) => String(member.role).replace(/^\$\{google_project_iam_custom_role\.([^.]+)\.name\}$/, (_, name: string) => `projects/${projectId}/roles/${roleIds.get(name)}`));
+    const delegated = members.find((member) => member.role === "roles/resourcemanager.projectIamAdmin");
+    const condition = (delegated?.condition ?? { expression: "" }) as { expression: string };
+    expect(gcpGrantableRoles(condition.expression)).toEqual([...new Set(granted)].sort());
   });
 
   it("enables the IAM, STS and IAM Credentials APIs first", () => {

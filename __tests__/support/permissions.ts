@@ -138,6 +138,9 @@ export function permissionProblems(stacks: EnvironmentStacks): PermissionProblem
   for (const resource of resourcesOf(stacks.infra)) {
     for (const problem of rules.infraNeeds(resource, stacks, runIdentity)) problems.push({ stack: infraName, address: resource.address, problem });
   }
+  if (stacks.env.cloud === "gcp" && runIdentity !== undefined) {
+    for (const problem of gcpEscalationProblems(stacks, runIdentity)) problems.push({ stack: infraName, address: "(run identity)", problem });
+  }
   if (stacks.apps) {
     const from = appsRunFrom(stacks);
     const reach = clusterApiReachable(stacks, from);
@@ -368,24 +371,168 @@ function azureVaultDataPlane(secret: Resource, stacks: EnvironmentStacks): strin
 // --- GCP -----------------------------------------------------------------------------------------
 
 /**
- * The permission a resource type needs beyond `roles/editor`, and the predefined roles that hold
- * it (cloud.google.com/iam/docs/understanding-roles: Editor sets no IAM policy and manages no
- * custom role or workload identity pool; `roles/iam.securityAdmin` gets and sets any IAM policy).
+ * What each resource type's create and update calls need, as IAM permissions (each service's REST
+ * reference, "IAM Permissions", and docs.cloud.google.com/iam/docs/roles-permissions/<service>).
+ * The node pools, the agents' instance template and group run as service accounts of the stack:
+ * `iam.serviceAccounts.actAs` (GKE docs, "Use least privilege service accounts"; Compute docs,
+ * "Service accounts": acting as the VM's account).
  */
-const GCP_BEYOND_EDITOR: readonly [RegExp, string, readonly string[]][] = [
-  [/^google_.*_iam_(member|binding|policy)$/, "setIamPolicy", ["roles/owner", "roles/iam.securityAdmin"]],
-  [/^google_project_iam_custom_role$/, "iam.roles.create", ["roles/owner", "roles/iam.roleAdmin"]],
-  [/^google_iam_workload_identity_pool(_provider)?$/, "iam.workloadIdentityPools.create", ["roles/owner", "roles/iam.workloadIdentityPoolAdmin"]],
-];
+const GCP_TYPE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
+  google_project_service: ["serviceusage.services.enable", "serviceusage.services.get"],
+  google_compute_network: ["compute.networks.create", "compute.networks.get"],
+  google_compute_subnetwork: ["compute.subnetworks.create", "compute.subnetworks.get"],
+  google_compute_firewall: ["compute.firewalls.create", "compute.firewalls.update", "compute.networks.updatePolicy"],
+  google_compute_global_address: ["compute.globalAddresses.create", "compute.globalAddresses.get"],
+  google_compute_router: ["compute.routers.create", "compute.routers.get"],
+  google_compute_router_nat: ["compute.routers.update", "compute.routers.get"],
+  google_service_networking_connection: ["servicenetworking.services.addPeering", "compute.networks.get"],
+  google_compute_instance_template: ["compute.instanceTemplates.create", "iam.serviceAccounts.actAs"],
+  google_compute_region_instance_group_manager: ["compute.instanceGroupManagers.create", "compute.instances.create", "iam.serviceAccounts.actAs"],
+  google_container_cluster: ["container.clusters.create", "container.clusters.update", "iam.serviceAccounts.actAs"],
+  google_container_node_pool: ["container.clusters.update", "container.nodes.create", "iam.serviceAccounts.actAs"],
+  google_sql_database_instance: ["cloudsql.instances.create", "cloudsql.instances.update"],
+  google_sql_user: ["cloudsql.users.create", "cloudsql.users.update"],
+  google_storage_bucket: ["storage.buckets.create", "storage.buckets.update"],
+  google_storage_bucket_iam_member: ["storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"],
+  google_secret_manager_secret: ["secretmanager.secrets.create", "secretmanager.secrets.update"],
+  google_secret_manager_secret_version: ["secretmanager.versions.add"],
+  google_secret_manager_secret_iam_member: ["secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy"],
+  google_dns_managed_zone: ["dns.managedZones.create", "dns.managedZones.update"],
+  google_dns_managed_zone_iam_member: ["dns.managedZones.getIamPolicy", "dns.managedZones.setIamPolicy"],
+  google_kms_key_ring: ["cloudkms.keyRings.create", "cloudkms.keyRings.get"],
+  google_kms_crypto_key: ["cloudkms.cryptoKeys.create", "cloudkms.cryptoKeys.update"],
+  google_kms_crypto_key_iam_member: ["cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy"],
+  google_logging_project_bucket_config: ["logging.buckets.create", "logging.buckets.update"],
+  google_logging_project_sink: ["logging.sinks.create", "logging.sinks.update"],
+  google_binary_authorization_policy: ["binaryauthorization.policy.get", "binaryauthorization.policy.update"],
+  google_service_account: ["iam.serviceAccounts.create", "iam.serviceAccounts.update"],
+  google_service_account_iam_member: ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"],
+  google_iam_workload_identity_pool: ["iam.workloadIdentityPools.create", "iam.workloadIdentityPools.update"],
+  google_iam_workload_identity_pool_provider: ["iam.workloadIdentityPoolProviders.create", "iam.workloadIdentityPoolProviders.update"],
+  // The bootstrapper's (a project owner's apply): the runs only refresh it, and a change fails in them.
+  google_project_iam_custom_role: ["iam.roles.get"],
+  // Changes the policy's auditConfigs, no grant: under a modifiedGrantsByRole condition the attribute is empty (IAM docs, "Set limits on granting roles").
+  google_project_iam_audit_config: ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
+  // Checked against the grant condition in `GCP_RULES.infraNeeds`.
+  google_project_iam_member: ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
+  random_id: [],
+  random_password: [],
+};
 
-/** Creating ClusterRoles and ClusterRoleBindings (every chart does) needs more than Editor's container.developer-like rights. */
-const GCP_KUBERNETES_ADMIN_ROLES = ["roles/owner", "roles/container.admin"];
+/**
+ * The permissions of the predefined roles the model knows, as IAM permission patterns (`*` any
+ * run of characters): the part of each role our resources use, and every permission that lets a
+ * principal change IAM policy on the project or edit roles. From the roles reference,
+ * docs.cloud.google.com/iam/docs/roles-permissions/<service> (compute, container, cloudsql, storage,
+ * secretmanager, dns, cloudkms, logging, binaryauthorization, servicenetworking, serviceusage, iam, resourcemanager) and
+ * docs.cloud.google.com/iam/docs/roles-overview (basic roles: Editor holds every service's
+ * create/update/delete but no setIamPolicy; Owner holds everything).
+ */
+export const GCP_ROLE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
+  "roles/owner": ["*"],
+  "roles/editor": ["compute.*", "container.*", "cloudsql.*", "storage.buckets.create", "storage.buckets.update", "secretmanager.secrets.create", "secretmanager.secrets.update", "secretmanager.versions.*", "dns.managedZones.create", "dns.managedZones.update", "cloudkms.keyRings.*", "cloudkms.cryptoKeys.create", "cloudkms.cryptoKeys.update", "logging.*", "servicenetworking.*", "serviceusage.*", "iam.serviceAccounts.create", "iam.serviceAccounts.update", "iam.serviceAccounts.actAs", "iam.roles.get", "resourcemanager.projects.getIamPolicy"],
+  "roles/iam.securityAdmin": ["*.getIamPolicy", "*.setIamPolicy", "iam.roles.get", "iam.roles.list"],
+  "roles/iam.roleAdmin": ["iam.roles.*"],
+  "roles/resourcemanager.projectIamAdmin": ["resourcemanager.projects.get", "resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
+  "roles/compute.networkAdmin": ["compute.networks.*", "compute.subnetworks.*", "compute.globalAddresses.*", "compute.routers.*", "compute.addresses.*", "compute.firewalls.get", "compute.firewalls.list"],
+  "roles/compute.securityAdmin": ["compute.firewalls.*", "compute.networks.updatePolicy", "compute.networks.get", "compute.securityPolicies.*", "compute.sslCertificates.*"],
+  "roles/compute.instanceAdmin.v1": ["compute.instanceTemplates.*", "compute.instanceGroupManagers.*", "compute.instanceGroups.*", "compute.instances.*", "compute.disks.*"],
+  "roles/container.admin": ["container.*"],
+  "roles/cloudsql.admin": ["cloudsql.*"],
+  "roles/storage.admin": ["storage.*"],
+  "roles/secretmanager.admin": ["secretmanager.*"],
+  "roles/dns.admin": ["dns.*"],
+  "roles/cloudkms.admin": ["cloudkms.keyRings.*", "cloudkms.cryptoKeys.create", "cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.list", "cloudkms.cryptoKeys.update", "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy", "cloudkms.cryptoKeyVersions.destroy", "cloudkms.cryptoKeyVersions.get", "cloudkms.cryptoKeyVersions.list"],
+  "roles/logging.configWriter": ["logging.buckets.*", "logging.sinks.*", "logging.views.*", "logging.exclusions.*"],
+  "roles/binaryauthorization.policyEditor": ["binaryauthorization.policy.get", "binaryauthorization.policy.update"],
+  "roles/servicenetworking.networksAdmin": ["servicenetworking.*", "compute.networks.get"],
+  "roles/serviceusage.serviceUsageAdmin": ["serviceusage.*"],
+  "roles/iam.serviceAccountAdmin": ["iam.serviceAccounts.create", "iam.serviceAccounts.delete", "iam.serviceAccounts.get", "iam.serviceAccounts.list", "iam.serviceAccounts.update", "iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy", "iam.serviceAccounts.disable", "iam.serviceAccounts.enable", "iam.serviceAccounts.undelete"],
+  "roles/iam.serviceAccountUser": ["iam.serviceAccounts.actAs", "iam.serviceAccounts.get", "iam.serviceAccounts.list"],
+  "roles/iam.workloadIdentityPoolAdmin": ["iam.workloadIdentityPools.*", "iam.workloadIdentityPoolProviders.*"],
+  "roles/iam.roleViewer": ["iam.roles.get", "iam.roles.list"],
+};
 
-function gcpRolesOf(stacks: EnvironmentStacks, identity: string): string[] {
+/**
+ * Permissions that let a principal reach any role on the project: setting the project's IAM
+ * policy (grant itself anything) or editing a role (add any permission to one it holds).
+ */
+const GCP_ESCALATION_PERMISSIONS = ["resourcemanager.projects.setIamPolicy", "iam.roles.create", "iam.roles.update"];
+
+/** Roles the run account must never hold nor be able to grant (the issue's "no path to owner"). */
+export const GCP_FORBIDDEN_ROLES = ["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/iam.roleAdmin"];
+
+const permissionMatches = (pattern: string, permission: string): boolean =>
+  new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`).test(permission);
+
+/** Does the role (by the table) hold the permission? Unknown roles hold nothing. */
+const gcpRoleHolds = (role: string, permission: string): boolean => (GCP_ROLE_PERMISSIONS[role] ?? []).some((pattern) => permissionMatches(pattern, permission));
+
+/** The documented delegation condition: `...modifiedGrantsByRole', []).hasOnly(['a', 'b'])`, parsed; undefined for any other expression. */
+export function gcpGrantableRoles(expression: string): string[] | undefined {
+  const match = /^api\.getAttribute\('iam\.googleapis\.com\/modifiedGrantsByRole', \[\]\)\.hasOnly\(\[((?:'[^']+'(?:, )?)*)\]\)$/.exec(expression.trim());
+  return match ? [...match[1].matchAll(/'([^']+)'/g)].map((m) => m[1]) : undefined;
+}
+
+interface GcpGrant {
+  readonly address: string;
+  readonly role: string;
+  /** The roles a conditioned grant may modify (`hasOnly`), undefined when unconditioned. */
+  readonly grantable?: readonly string[];
+  /** A condition the model does not understand: treated as no condition. */
+  readonly condition?: string;
+}
+
+function gcpGrantsOf(stacks: EnvironmentStacks, identity: string): GcpGrant[] {
   return resourcesOf(stacks.infra)
     .filter((r) => r.type === "google_project_iam_member" && references(r.config.member, identity))
-    .map((r) => text(r.config.role));
+    .map((r) => {
+      const condition = (list(r.config.condition)[0] ?? r.config.condition) as Json | undefined;
+      const expression = condition ? text(condition.expression) : undefined;
+      return { address: r.address, role: text(r.config.role), grantable: expression === undefined ? undefined : gcpGrantableRoles(expression), condition: expression };
+    });
 }
+
+/** The unconditioned roles of the identity (a condition the model cannot read counts as none). */
+const gcpPlainRoles = (grants: readonly GcpGrant[]) => grants.filter((g) => g.condition === undefined || g.grantable === undefined).map((g) => g.role);
+
+/** The project roles `identity` may grant: any role when it holds setIamPolicy unconditioned, else the union of its conditions. */
+function gcpMayGrant(grants: readonly GcpGrant[], role: string): boolean {
+  if (gcpPlainRoles(grants).some((held) => gcpRoleHolds(held, "resourcemanager.projects.setIamPolicy"))) return true;
+  return grants.some((g) => g.grantable?.includes(role) && gcpRoleHolds(g.role, "resourcemanager.projects.setIamPolicy"));
+}
+
+/**
+ * Paths to owner: every way the run identity could grant itself, or edit, a role beyond its set.
+ * - an unconditioned role holding `GCP_ESCALATION_PERMISSIONS` (securityAdmin, projectIamAdmin,
+ *   roleAdmin, owner), or any forbidden role;
+ * - a grant condition naming a forbidden role, a role holding those permissions, or a custom role
+ *   while the identity may edit roles (`iam.roles.update`);
+ * - a role the model does not know (it cannot prove that role safe).
+ */
+export function gcpEscalationProblems(stacks: EnvironmentStacks, identity: string): string[] {
+  const grants = gcpGrantsOf(stacks, identity);
+  const plain = gcpPlainRoles(grants);
+  const problems: string[] = [];
+  const editsRoles = plain.some((role) => gcpRoleHolds(role, "iam.roles.update"));
+  for (const grant of grants) {
+    const unconditioned = grant.condition === undefined || grant.grantable === undefined;
+    if (unconditioned && GCP_ROLE_PERMISSIONS[grant.role] === undefined) problems.push(`${grant.address}: ${grant.role} is not in the model's role table, so it cannot be shown to leave no path to owner`);
+    if (GCP_FORBIDDEN_ROLES.includes(grant.role)) problems.push(`${grant.address}: holds ${grant.role}`);
+    const escalates = GCP_ESCALATION_PERMISSIONS.filter((permission) => gcpRoleHolds(grant.role, permission));
+    if (unconditioned && escalates.length > 0) problems.push(`${grant.address}: ${grant.role} without a grant condition allows ${escalates.join(", ")}: the run account can grant itself roles/owner`);
+    for (const role of grant.grantable ?? []) {
+      if (GCP_FORBIDDEN_ROLES.includes(role) || GCP_ESCALATION_PERMISSIONS.some((permission) => gcpRoleHolds(role, permission))) problems.push(`${grant.address}: its condition lets the run account grant ${role}, a path to owner`);
+      else if (/^projects\/[^/]+\/roles\//.test(role)) {
+        if (editsRoles) problems.push(`${grant.address}: its condition lets the run account grant the custom role ${role}, which it may also edit (iam.roles.update)`);
+      } else if (GCP_ROLE_PERMISSIONS[role] === undefined && !/^roles\//.test(role)) problems.push(`${grant.address}: its condition names ${role}, not a role`);
+    }
+  }
+  return problems;
+}
+
+/** The Kubernetes RBAC objects of the charts need `container.clusterRoles.create` and `.clusterRoleBindings.create` (GKE docs, "Create IAM policies"). */
+const GCP_KUBERNETES_ADMIN_PERMISSIONS = ["container.clusterRoles.create", "container.clusterRoleBindings.create"];
 
 const GCP_RULES: CloudRules = {
   runIdentity(infra) {
@@ -395,15 +542,29 @@ const GCP_RULES: CloudRules = {
   },
   infraNeeds(resource, stacks, runIdentity) {
     if (runIdentity === undefined) return [];
-    const roles = gcpRolesOf(stacks, runIdentity);
-    const beyond = GCP_BEYOND_EDITOR.find(([pattern]) => pattern.test(resource.type));
-    const needed = beyond ? beyond[2] : ["roles/owner", "roles/editor"];
-    return needed.some((role) => roles.includes(role)) ? [] : [`the Terraform Cloud service account (${roles.join(", ") || "no role"}) lacks ${beyond?.[1] ?? "Editor"}: one of ${needed.join(", ")}`];
+    const grants = gcpGrantsOf(stacks, runIdentity);
+    const roles = gcpPlainRoles(grants);
+    const needed = GCP_TYPE_PERMISSIONS[resource.type];
+    if (needed === undefined) return [`no IAM permissions are known for ${resource.type}: add it to GCP_TYPE_PERMISSIONS`];
+    const problems: string[] = [];
+    const held = (permission: string) => [...roles, ...grants.filter((g) => g.grantable !== undefined).map((g) => g.role)].some((role) => gcpRoleHolds(role, permission));
+    const missing = needed.filter((permission) => !held(permission));
+    if (missing.length > 0) problems.push(`the Terraform Cloud service account (${roles.join(", ") || "no role"}) lacks ${missing.join(", ")}`);
+    if (resource.type === "google_project_iam_member") {
+      const role = text(resource.config.role);
+      // Its own project grants are the bootstrapper's: a change to them needs a project owner's apply.
+      const own = references(resource.config.member, runIdentity);
+      const custom = /^\$\{(google_project_iam_custom_role\.[^.]+)\.name\}$/.exec(role);
+      const asGranted = custom ? `projects/${stacks.env.accounts.gcp?.projectId}/roles/${text(resourcesOf(stacks.infra).find((r) => r.address === custom[1])?.config.role_id)}` : role;
+      if (!own && !gcpMayGrant(grants, asGranted)) problems.push(`the Terraform Cloud service account may not grant ${asGranted} on the project (not in its grant condition)`);
+    }
+    return problems;
   },
   kubernetesAdmin(stacks, runIdentity) {
     if (runIdentity === undefined) return undefined;
-    const roles = gcpRolesOf(stacks, runIdentity);
-    return GCP_KUBERNETES_ADMIN_ROLES.some((role) => roles.includes(role)) ? undefined : "the Terraform Cloud service account cannot create the charts' ClusterRoles: it needs roles/container.admin";
+    const roles = gcpPlainRoles(gcpGrantsOf(stacks, runIdentity));
+    const lacks = GCP_KUBERNETES_ADMIN_PERMISSIONS.filter((permission) => !roles.some((role) => gcpRoleHolds(role, permission)));
+    return lacks.length === 0 ? undefined : `the Terraform Cloud service account cannot create the charts' ClusterRoles (lacks ${lacks.join(", ")}): it needs roles/container.admin`;
   },
 };
 

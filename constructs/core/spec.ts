@@ -155,6 +155,18 @@ const bucketSchema = z.strictObject({
   expirationDays: intRange(1, 36500, " days").optional(),
   /** Delete superseded object versions this many days after they were replaced. @default 90 */
   noncurrentVersionExpirationDays: intRange(1, 36500, " days").default(90),
+  gcp: z
+    .strictObject({
+      /**
+       * Where the bucket keeps its data: `multi-region` (the multi-region of the environment's
+       * region: EU, US or ASIA) or `region` (the environment's region alone). Cloud Storage cannot
+       * move a bucket (the provider replaces it), so a production bucket created before this
+       * default keeps its region with `region`. @default "multi-region" in production where the
+       * region has one, else "region"
+       */
+      location: z.enum(["multi-region", "region"]).optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -198,6 +210,13 @@ const databaseSchema = z.strictObject({
        * the name cannot be changed without replacing the instance. @default a generated name
        */
       instanceName: pattern(CLOUD_SQL_INSTANCE_ID, "a Cloud SQL instance id: lowercase letters, digits and '-', starting with a letter").optional(),
+      /**
+       * Who holds the key that encrypts the instance and its replicas: the environment's Cloud
+       * KMS key (`cloud-kms`), or Google (`google-managed`). Cloud SQL cannot change the key of an
+       * existing instance (the provider replaces it), so an instance created before customer-managed
+       * keys keeps Google's with `google-managed`. @default "cloud-kms"
+       */
+      encryptionKey: z.enum(["cloud-kms", "google-managed"]).default("cloud-kms"),
     })
     .optional(),
   /** Production rules this database opts out of, each with the reason it is acceptable. */

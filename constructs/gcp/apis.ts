@@ -20,6 +20,10 @@ export const GCP_APIS = {
   logging: "logging.googleapis.com",
   monitoring: "monitoring.googleapis.com",
   storage: "storage.googleapis.com",
+  // Customer-managed keys: GKE's application-layer Secrets encryption.
+  cloudKms: "cloudkms.googleapis.com",
+  // The project's Binary Authorization policy, which the cluster evaluates (dry run).
+  binaryAuthorization: "binaryauthorization.googleapis.com",
 } as const;
 
 /**

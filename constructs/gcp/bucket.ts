@@ -4,6 +4,7 @@ import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucke
 import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
 import type { BucketSpec } from "../core/spec";
 import type { GcpContext } from "./context";
+import type { GcpKeys } from "./kms";
 import { GcpWorkloadIdentity } from "./identity";
 
 /**
@@ -14,6 +15,31 @@ import { GcpWorkloadIdentity } from "./identity";
 export const BUCKET_READ_WRITE_ROLE = "roles/storage.objectUser";
 /** Read access: list and read objects. */
 export const BUCKET_READ_ROLE = "roles/storage.objectViewer";
+
+/**
+ * The Cloud Storage multi-region of each GCP region family, and the Cloud KMS location whose keys
+ * may encrypt a bucket there (Cloud Storage docs, "Bucket locations": the EU, US and ASIA
+ * multi-regions; "Customer-managed encryption keys": the key ring must be in the bucket's
+ * location, `europe`, `us` and `asia` for these multi-regions). Regions outside them
+ * (northamerica-*, southamerica-*, me-*, africa-*, australia-*) belong to no multi-region.
+ */
+export const GCS_MULTI_REGIONS: readonly { readonly prefix: string; readonly location: string; readonly kmsLocation: string }[] = [
+  { prefix: "europe-", location: "EU", kmsLocation: "europe" },
+  { prefix: "us-", location: "US", kmsLocation: "us" },
+  { prefix: "asia-", location: "ASIA", kmsLocation: "asia" },
+];
+
+/**
+ * Where a bucket keeps its data: in production the multi-region of the environment's region
+ * (objects stored redundantly in at least two regions of it, like Azure's GZRS in production),
+ * unless the spec keeps it regional (`gcp.location: "region"`) or the region has no multi-region;
+ * outside production the environment's region.
+ */
+export function gcsBucketLocation(ctx: GcpContext, spec: BucketSpec): { location: string; kmsLocation: string } {
+  const multi = GCS_MULTI_REGIONS.find((m) => ctx.region.startsWith(m.prefix));
+  const wanted = spec.gcp?.location ?? (ctx.env.production ? "multi-region" : "region");
+  return wanted === "multi-region" && multi ? { location: multi.location, kmsLocation: multi.kmsLocation } : { location: ctx.region, kmsLocation: ctx.region };
+}
 
 /**
  * The Cloud Storage name of a spec bucket, `<env>-<bucket>-<hash of the project id>`: bucket
@@ -27,20 +53,26 @@ export function gcsBucketName(ctx: GcpContext, spec: BucketSpec): string {
 export interface GcpBucketProps {
   readonly ctx: GcpContext;
   readonly spec: BucketSpec;
+  /** The environment's keys: new objects are encrypted with the `storage` key. */
+  readonly keys: GcpKeys;
 }
 
 /**
  * A Cloud Storage bucket with the posture every data bucket needs:
  * - a globally unique, deterministic name `<env>-<bucket>-<hash of the project id>` (at most 50
- *   characters), in the environment's region;
+ *   characters), in production in the multi-region of the environment's region (`gcsBucketLocation`),
+ *   elsewhere in the region;
  * - uniform bucket-level access (no object ACLs: IAM alone decides) and public access
  *   prevention `enforced`, so no binding can ever make it public;
  * - versioning from the spec (on by default), so an overwrite or delete can be undone;
  * - lifecycle rules from the spec (delete live objects after `expirationDays`, replaced versions
  *   `noncurrentVersionExpirationDays` after they were replaced) plus cleanup of abandoned
  *   multipart uploads after 7 days;
- * - encrypted at rest with Google-managed keys; soft delete keeps deleted objects 7 days (the
- *   Cloud Storage default);
+ * - new objects encrypted with the environment's `storage` Cloud KMS key (the bucket's default
+ *   key, `encryption.default_kms_key_name`); set on an existing bucket in place (google v6.50.0
+ *   google/services/storage/resource_storage_bucket.go: no ForceNew on `encryption`, updated by
+ *   `HasChange("encryption")` at line 1064), where objects written before keep Google-managed
+ *   keys until rewritten; soft delete keeps deleted objects 7 days (the Cloud Storage default);
  * - never force_destroy, and `prevent_destroy` in production: a bucket with data is not deleted
  *   by a plan.
  * Access is granted per bucket (`google_storage_bucket_iam_member`), never project-wide.
@@ -55,19 +87,23 @@ export class GcpBucket extends Construct implements IBucket {
     super(scope, id);
     const { ctx, spec } = props;
     this.spec = spec;
+    const where = gcsBucketLocation(ctx, spec);
+    const storageKey = props.keys.key("storage", where.kmsLocation);
     this.bucketName = gcsBucketName(ctx, spec);
     this.bucket = new StorageBucket(this, "Resource", {
       name: this.bucketName,
-      location: ctx.region,
+      location: where.location,
       storageClass: "STANDARD",
       uniformBucketLevelAccess: true,
       publicAccessPrevention: "enforced",
       versioning: { enabled: spec.versioning },
       lifecycleRule: lifecycleRules(spec),
       labels: { purpose: spec.purpose },
+      encryption: { defaultKmsKeyName: storageKey.key.id },
       forceDestroy: false,
       lifecycle: { preventDestroy: ctx.env.production },
-      dependsOn: ctx.apis.needed("storage"),
+      // Cloud Storage refuses a default key its service agent cannot use.
+      dependsOn: [...ctx.apis.needed("storage"), storageKey.grant],
     });
     this.url = `gs://${this.bucketName}`;
   }

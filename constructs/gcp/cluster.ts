@@ -5,9 +5,11 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { LoggingProjectBucketConfig } from "@cdktf/provider-google/lib/logging-project-bucket-config";
 import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-sink";
+import { BinaryAuthorizationPolicy } from "@cdktf/provider-google/lib/binary-authorization-policy";
 import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { Environment, NodePoolSpec } from "../core/spec";
 import type { GcpContext } from "./context";
+import type { GcpKeys } from "./kms";
 import { type GcpAddressPlan, type GcpNetwork, MAX_PODS_PER_NODE, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./network";
 import { GCP_NODE_MACHINE_TYPES } from "./sizes";
 
@@ -90,6 +92,29 @@ export function gkeClusterLocation(ctx: GcpContext): string {
 export interface GcpClusterProps {
   readonly ctx: GcpContext;
   readonly network: GcpNetwork;
+  /** The environment's keys: the cluster encrypts Kubernetes Secrets with its `gke-secrets` key. */
+  readonly keys: GcpKeys;
+}
+
+/**
+ * The project's Binary Authorization policy (one per project: applying it replaces whatever
+ * policy the project had), in dry run: Google's own system images are admitted by the global
+ * policy (`global_policy_evaluation_mode = ENABLE`), and every other image is judged by a
+ * default rule that would deny it but only writes an audit log entry
+ * (`DRYRUN_AUDIT_LOG_ONLY`; Binary Authorization docs, "Dry-run mode"). Not enforcing: the
+ * charts pull from a dozen registries (Docker Hub, quay.io, ghcr.io, registry.k8s.io, Apache's and
+ * Acryl's images), by tag rather than digest, and an allowlist by registry would admit anything
+ * else published there. The audit log names every image the cluster runs, which is what an
+ * enforcing allowlist (or attestation) needs; README, "GCP defaults", records the reason.
+ */
+function imageAdmissionPolicy(scope: Construct, ctx: GcpContext): BinaryAuthorizationPolicy {
+  return new BinaryAuthorizationPolicy(scope, "image-admission", {
+    project: ctx.projectId,
+    description: `${ctx.env.name}: dry run; every non-Google image is logged as it would be denied`,
+    globalPolicyEvaluationMode: "ENABLE",
+    defaultAdmissionRule: { evaluationMode: "ALWAYS_DENY", enforcementMode: "DRYRUN_AUDIT_LOG_ONLY" },
+    dependsOn: ctx.apis.needed("binaryAuthorization"),
+  });
 }
 
 /**
@@ -109,6 +134,10 @@ export interface GcpClusterProps {
  *   spec's Kubernetes version, in a nightly maintenance window (03:00 UTC).
  * - Shielded nodes (secure boot, integrity monitoring) and Dataplane V2 (eBPF, with network
  *   policy enforcement built in).
+ * - Kubernetes Secrets encrypted in etcd with a customer-managed Cloud KMS key (`GcpKeys`,
+ *   rotated every 90 days), which GKE's service agent alone may use.
+ * - Binary Authorization evaluates every image against the project policy, in dry run
+ *   (`imageAdmissionPolicy`).
  * - Deletion protection always (a destroy must first be allowed by an apply), `prevent_destroy`
  *   in production.
  * - The default node pool is removed: every pool is a separately managed `google_container_node_pool`.
@@ -157,6 +186,8 @@ export class GcpCluster extends Construct implements ICluster {
     const regional = env.production;
     this.location = gkeClusterLocation(ctx);
     const publicCidrs = env.cluster.publicAccessCidrs;
+    const secretsKey = props.keys.key("gke-secrets");
+    const admission = imageAdmissionPolicy(this, ctx);
     this.cluster = new ContainerCluster(this, "Resource", {
       name,
       description: `${env.name}: data platform cluster`,
@@ -190,6 +221,15 @@ export class GcpCluster extends Construct implements ICluster {
       datapathProvider: "ADVANCED_DATAPATH",
       loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] },
       deletionProtection: true,
+      // Kubernetes Secrets encrypted in etcd with the environment's key (application-layer
+      // Secrets encryption). Changed in place on an existing cluster: google v6.50.0
+      // google/services/container/resource_container_cluster.go has no ForceNew on the block
+      // (line 1965) and updates it with DesiredDatabaseEncryption (line 4282).
+      databaseEncryption: { state: "ENCRYPTED", keyName: secretsKey.key.id },
+      // Every pod's images are evaluated against the project's Binary Authorization policy
+      // (`imageAdmissionPolicy`, dry run). In place on an existing cluster: google v6.50.0
+      // resource_container_cluster.go updates it with DesiredBinaryAuthorization (line 3457).
+      binaryAuthorization: { evaluationMode: "PROJECT_SINGLETON_POLICY_ENFORCE" },
       // The default pool lives only while the cluster is created, but runs hardened as the
       // platform's node service account meanwhile; see CLUSTER_IGNORED_CHANGES.
       removeDefaultNodePool: true,
@@ -197,7 +237,8 @@ export class GcpCluster extends Construct implements ICluster {
       nodeConfig: hardenedNodeConfig(this.nodeServiceAccount.email),
       lifecycle: { preventDestroy: env.production, ignoreChanges: [...CLUSTER_IGNORED_CHANGES] },
       // Its nodes log and pull images with the node account's roles from their first minute.
-      dependsOn: [...ctx.apis.needed("container"), ...nodeRoles],
+      // GKE's service agent must hold the key before the cluster is created or switched to it.
+      dependsOn: [...ctx.apis.needed("container"), ...nodeRoles, secretsKey.grant, admission],
     });
     this.clusterName = this.cluster.name;
     this.endpoint = this.cluster.endpoint;

@@ -10,6 +10,7 @@ import { SecretManagerSecretIamMember } from "@cdktf/provider-google/lib/secret-
 import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
 import type { DatabaseSpec } from "../core/spec";
 import type { GcpContext } from "./context";
+import type { GcpKeys } from "./kms";
 import { GcpWorkloadIdentity } from "./identity";
 import type { GcpNetwork } from "./network";
 import { GCP_DATABASE_TIERS } from "./sizes";
@@ -81,6 +82,8 @@ export interface GcpDatabaseProps {
   readonly ctx: GcpContext;
   readonly spec: DatabaseSpec;
   readonly network: GcpNetwork;
+  /** The environment's keys: the instance and its replicas use the `cloudsql` key unless the spec keeps Google's. */
+  readonly keys: GcpKeys;
 }
 
 /**
@@ -97,6 +100,10 @@ export interface GcpDatabaseProps {
  * - deletion protection from the spec, both in Terraform (`deletion_protection`) and in the
  *   Cloud SQL API (`deletion_protection_enabled`, which also stops console and gcloud deletes);
  *   `prevent_destroy` in production;
+ * - encrypted with the environment's `cloudsql` Cloud KMS key (`encryption_key_name`, replicas
+ *   too), which Cloud SQL's service agent holds before the instance is created; `gcp.encryptionKey:
+ *   "google-managed"` keeps Google's key for an instance created before, since the key of an
+ *   existing instance cannot change (ForceNew in the provider: a new, empty instance);
  * - Query Insights, slow-statement (> 1 s) and connection logging, IAM database authentication;
  * - maintenance on Sundays at 03:00 UTC;
  * - read replicas from the spec, in the other zones, with the same network, TLS and protection;
@@ -135,6 +142,12 @@ export class GcpDatabase extends Construct implements IDatabase {
     const base = cloudSqlBaseName(ctx, spec);
     const kept = spec.gcp?.instanceName;
     const databaseVersion = `POSTGRES_${spec.postgresVersion}`;
+    const cmek = (spec.gcp?.encryptionKey ?? "cloud-kms") === "cloud-kms" ? props.keys.key("cloudsql") : undefined;
+    // `encryption_key_name` forces a new instance (v6.50.0 resource_sql_database_instance.go): it
+    // is a keeper of the name suffix too, so a key change also brings a fresh name.
+    const keepers = cmek ? { ...suffixKeepers(ctx), encryption_key_name: cmek.key.id } : suffixKeepers(ctx);
+    const encryption = cmek ? { encryptionKeyName: cmek.key.id } : {};
+    const keyGrant = cmek ? [cmek.grant] : [];
 
     const shared: SqlDatabaseInstanceSettings = {
       tier: spec.gcp?.tier ?? GCP_DATABASE_TIERS[spec.size],
@@ -173,11 +186,12 @@ export class GcpDatabase extends Construct implements IDatabase {
 
     // `name` forces a new instance (resource_sql_database_instance.go v6.50.0, lines 866-871), so
     // an existing instance is adopted under its own name (`gcp.instanceName`), never renamed.
-    this.instanceName = kept ?? `${base}-${this.nameSuffix("instance-suffix", suffixKeepers(ctx))}`;
+    this.instanceName = kept ?? `${base}-${this.nameSuffix("instance-suffix", keepers)}`;
     this.instance = new SqlDatabaseInstance(this, "Resource", {
       name: this.instanceName,
       region: ctx.region,
       databaseVersion,
+      ...encryption,
       deletionProtection: spec.deletionProtection,
       settings: {
         ...shared,
@@ -193,7 +207,7 @@ export class GcpDatabase extends Construct implements IDatabase {
         retainBackupsOnDelete: true,
       },
       lifecycle: { preventDestroy: ctx.env.production, ignoreChanges: ignoreDiskSize },
-      dependsOn: [network.privateServiceAccess, ...ctx.apis.needed("sqlAdmin")],
+      dependsOn: [network.privateServiceAccess, ...ctx.apis.needed("sqlAdmin"), ...keyGrant],
     });
     this.host = this.instance.privateIpAddress;
 
@@ -201,7 +215,7 @@ export class GcpDatabase extends Construct implements IDatabase {
     // when its primary is replaced (which replaces the replica: master_instance_name changes).
     const replicaName = (n: number) =>
       kept === undefined
-        ? `${base}-replica-${n}-${this.nameSuffix(`replica-${n}-suffix`, { ...suffixKeepers(ctx), master_instance_name: this.instance.name })}`
+        ? `${base}-replica-${n}-${this.nameSuffix(`replica-${n}-suffix`, { ...keepers, master_instance_name: this.instance.name })}`
         : `${kept}-replica-${n}`;
     this.replicas = Array.from({ length: spec.readReplicas }, (_, index) =>
       new SqlDatabaseInstance(this, `replica-${index + 1}`, {
@@ -209,6 +223,8 @@ export class GcpDatabase extends Construct implements IDatabase {
         region: ctx.region,
         databaseVersion,
         masterInstanceName: this.instance.name,
+        // A replica in the primary's region uses the same key (Cloud SQL: the key of each instance's region).
+        ...encryption,
         deletionProtection: spec.deletionProtection,
         settings: {
           ...shared,
@@ -216,6 +232,7 @@ export class GcpDatabase extends Construct implements IDatabase {
           locationPreference: { zone: ctx.zones[(index + 1) % ctx.zones.length] },
         },
         lifecycle: { ignoreChanges: ignoreDiskSize },
+        ...(cmek ? { dependsOn: keyGrant } : {}),
       }),
     );
 

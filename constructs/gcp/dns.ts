@@ -10,14 +10,23 @@ import type { GcpContext } from "./context";
 import { GcpWorkloadIdentity } from "./identity";
 
 /**
- * Record changes in one zone, granted on that zone (`google_dns_managed_zone_iam_member`, Cloud
- * DNS per-resource IAM). `dns.admin` is the predefined role that writes records (`dns.reader`
- * and `dns.peer` do not); granted on the zone it reaches that zone alone, never another zone or
- * the project's DNS policies. On that zone it also allows updating or deleting the zone and
- * changing the zone's IAM policy: a custom role with only `dns.changes.*`,
- * `dns.resourceRecordSets.*` and `dns.managedZones.get` would be narrower still.
+ * What external-dns calls on its zone, as the permissions of a custom role bound on that zone
+ * (`google_dns_managed_zone_iam_member`, Cloud DNS per-resource IAM). external-dns v0.21.0 (the
+ * appVersion of chart 1.21.1; kubernetes-sigs/external-dns, tag v0.21.0,
+ * provider/google/google.go) lists the project's zones (`managedZones.list`, below), lists each
+ * zone's record sets (`resourceRecordSets.list`) and applies record changes
+ * (`changes.create`); it never reads a change back (`changes.get`) nor touches the zone itself.
+ * `changes.create` checks `dns.resourceRecordSets.create`, `.update` and `.delete` for the records
+ * it adds, changes and removes (Cloud DNS docs, "Roles and permissions"). Unlike `roles/dns.admin`,
+ * the role cannot update or delete the zone nor change its IAM policy.
  */
-export const DNS_RECORDS_WRITE_ROLE = "roles/dns.admin";
+export const DNS_RECORDS_WRITE_PERMISSIONS = [
+  "dns.changes.create",
+  "dns.resourceRecordSets.create",
+  "dns.resourceRecordSets.delete",
+  "dns.resourceRecordSets.list",
+  "dns.resourceRecordSets.update",
+] as const;
 
 /**
  * What external-dns needs at project level besides its zone: it finds its zone by listing the
@@ -26,6 +35,19 @@ export const DNS_RECORDS_WRITE_ROLE = "roles/dns.admin";
  * never a record.
  */
 export const DNS_ZONE_LIST_PERMISSIONS = ["dns.managedZones.list"] as const;
+
+/**
+ * The id of the project-level custom role that lists zones: role ids take letters, digits, `_`
+ * and `.`; environment names only add `-`, so this stays unique per environment.
+ */
+export function dnsZoneListerRoleId(ctx: GcpContext): string {
+  return `${ctx.env.name.replace(/-/g, "_")}_dns_zone_lister`;
+}
+
+/** The id of the custom role external-dns holds on its zone (`DNS_RECORDS_WRITE_PERMISSIONS`). */
+export function dnsRecordsWriterRoleId(ctx: GcpContext): string {
+  return `${ctx.env.name.replace(/-/g, "_")}_dns_records_writer`;
+}
 
 /** Cloud DNS managed zone names take at most 63 characters. */
 const MAX_ZONE_NAME_LENGTH = 63;
@@ -58,6 +80,7 @@ export class GcpDnsZone extends Construct implements IDnsZone {
   /** The zone's name servers, joined by ",". */
   readonly nameServers: string;
   private zoneLister?: ProjectIamCustomRole;
+  private recordsWriter?: ProjectIamCustomRole;
 
   constructor(scope: Construct, id: string, private readonly ctx: GcpContext, zoneName: string) {
     super(scope, id);
@@ -76,12 +99,13 @@ export class GcpDnsZone extends Construct implements IDnsZone {
   }
 
   /**
-   * Lets the identity change records in this zone: `roles/dns.admin` on this zone only
-   * (per-resource IAM; never the project-wide role, which would reach every zone and DNS
-   * policy of the project). external-dns also lists the project's zones to find this one,
-   * which Cloud DNS only authorizes at project level, so the identity also gets a project-level
-   * custom role holding `dns.managedZones.list` alone (zone names, no records).
-   * The Terraform runner needs `iam.roles.create` (Role Administrator) for that custom role.
+   * Lets the identity change records in this zone: a custom role holding
+   * `DNS_RECORDS_WRITE_PERMISSIONS` bound on this zone only (never project-wide, which would
+   * reach every zone of the project). external-dns also lists the project's zones to find this
+   * one, which Cloud DNS only authorizes at project level, so the identity also gets a
+   * project-level custom role holding `dns.managedZones.list` alone (zone names, no records).
+   * Both custom roles are created by the bootstrapper's apply: the Terraform Cloud runs read them
+   * (`roles/iam.roleViewer`) but may not create or edit a role (README, "Delivery").
    * @throws TypeError for an identity of another cloud.
    */
   grantRecordsWrite(identity: IWorkloadIdentity): void {
@@ -90,7 +114,7 @@ export class GcpDnsZone extends Construct implements IDnsZone {
     }
     new DnsManagedZoneIamMember(this, `${identity.workload}-records-write`, {
       managedZone: this.zone.name,
-      role: DNS_RECORDS_WRITE_ROLE,
+      role: this.writerRole().name,
       member: identity.member,
     });
     new ProjectIamMember(this, `${identity.workload}-zone-list`, {
@@ -101,12 +125,25 @@ export class GcpDnsZone extends Construct implements IDnsZone {
     });
   }
 
+  /** The custom role bound on the zone that writes its records; one per environment, made on first grant. */
+  private writerRole(): ProjectIamCustomRole {
+    this.recordsWriter ??= new ProjectIamCustomRole(this, "records-writer", {
+      project: this.ctx.projectId,
+      roleId: dnsRecordsWriterRoleId(this.ctx),
+      title: `${this.ctx.env.name} DNS records writer`,
+      description: `${this.ctx.env.name}: lets external-dns change the records of ${this.zoneName} (bound on that zone only)`,
+      permissions: [...DNS_RECORDS_WRITE_PERMISSIONS],
+      stage: "GA",
+      dependsOn: this.ctx.apis.needed("iam"),
+    });
+    return this.recordsWriter;
+  }
+
   /** The project-level custom role that lists zones; one per environment, made on first grant. */
   private listerRole(): ProjectIamCustomRole {
     this.zoneLister ??= new ProjectIamCustomRole(this, "zone-lister", {
       project: this.ctx.projectId,
-      // Role ids take letters, digits, _ and .; environment names only add '-', so this stays unique.
-      roleId: `${this.ctx.env.name.replace(/-/g, "_")}_dns_zone_lister`,
+      roleId: dnsZoneListerRoleId(this.ctx),
       title: `${this.ctx.env.name} DNS zone lister`,
       description: `${this.ctx.env.name}: lets external-dns find its zone ${this.zoneName} (zone names only, no records)`,
       permissions: [...DNS_ZONE_LIST_PERMISSIONS],

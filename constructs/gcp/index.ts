@@ -14,12 +14,14 @@ import {
 } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { GcpApis } from "./apis";
+import { GcpAuditLogs } from "./audit-logs";
 import { GcpBucket } from "./bucket";
 import { GcpCluster } from "./cluster";
 import { GcpClusterServices } from "./cluster-services";
 import { GcpContext } from "./context";
 import { GcpDatabase } from "./database";
 import { GcpDnsZone } from "./dns";
+import { GcpKeys, projectData } from "./kms";
 import { GcpWorkloadIdentity } from "./identity";
 import { GcpNetwork } from "./network";
 import { GcpTerraformCloudTrust } from "./terraform-cloud";
@@ -57,22 +59,32 @@ export class GcpPlatform extends Construct implements CloudPlatform {
   }
 
   network(): GcpNetwork {
+    // Audit and flow logs belong to every environment's infra, made with its first resource.
+    new GcpAuditLogs(this, "audit-logs", this.ctx);
     return new GcpNetwork(this, "network", { ctx: this.ctx });
   }
 
   cluster(network: INetwork): GcpCluster {
-    return new GcpCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, GcpNetwork, "GCP", "network") });
+    return new GcpCluster(this, "cluster", { ctx: this.ctx, network: ownHandle(network, GcpNetwork, "GCP", "network"), keys: this.keys() });
+  }
+
+  private keyRing?: GcpKeys;
+
+  /** The environment's Cloud KMS keys, made on first use (the apps stack never asks). */
+  private keys(): GcpKeys {
+    this.keyRing ??= new GcpKeys(this, "keys", this.ctx, projectData(this, this.ctx));
+    return this.keyRing;
   }
 
   bucket(spec: BucketSpec): GcpBucket {
-    return new GcpBucket(this, `bucket-${spec.name}`, { ctx: this.ctx, spec });
+    return new GcpBucket(this, `bucket-${spec.name}`, { ctx: this.ctx, spec, keys: this.keys() });
   }
 
   database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): GcpDatabase {
     // Cloud SQL is reached over the VPC (private service access); it needs no cluster handle,
     // but a GCP cluster is still required so a mixed-cloud call fails here, not at apply time.
     ownHandle(cluster, GcpCluster, "GCP", "cluster");
-    return new GcpDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: ownHandle(network, GcpNetwork, "GCP", "network") });
+    return new GcpDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: ownHandle(network, GcpNetwork, "GCP", "network"), keys: this.keys() });
   }
 
   workloadIdentity(app: WorkloadName, cluster: ICluster): GcpWorkloadIdentity {
@@ -112,16 +124,14 @@ export class GcpPlatform extends Construct implements CloudPlatform {
 export const GCP_RESOURCE_TYPES: ResourceTypeMap = {
   network: ["google_compute_network", "google_compute_subnetwork", "google_compute_global_address", "google_service_networking_connection"],
   egress: ["google_compute_router", "google_compute_router_nat"],
-  cluster: ["google_container_cluster", "google_logging_project_bucket_config", "google_logging_project_sink"],
+  cluster: ["google_container_cluster", "google_logging_project_bucket_config", "google_logging_project_sink", "google_project_iam_audit_config"],
   nodePool: ["google_container_node_pool", "google_service_account", "google_project_iam_member"],
   bucket: ["google_storage_bucket"],
   database: ["google_sql_database_instance", "google_sql_user", "random_id"],
   identity: ["google_service_account", "google_service_account_iam_member", "google_storage_bucket_iam_member"],
   secrets: ["google_secret_manager_secret", "google_secret_manager_secret_version", "random_password"],
-  // Google encrypts every resource here at rest with Google-managed keys. Customer-managed keys
-  // (Cloud KMS) would need each service agent's address, which contains the project number:
-  // not in the spec, and only readable with a data source.
-  encryptionKey: [],
+  // Cloud KMS keys (service agents' addresses from `data.google_project`'s number).
+  encryptionKey: ["google_kms_key_ring", "google_kms_crypto_key", "google_kms_crypto_key_iam_member"],
 };
 
 /**

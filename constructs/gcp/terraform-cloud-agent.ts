@@ -12,6 +12,10 @@ import type { ITerraformCloudAgent, TerraformCloudAgentTarget } from "../core/in
 import type { GcpContext } from "./context";
 import type { GcpNetwork } from "./network";
 
+
+/** The agents write their logs to Cloud Logging: their one project role. */
+export const AGENT_LOG_ROLE = "roles/logging.logWriter";
+
 /** The same pinned agent as on AWS (see constructs/aws/terraform-cloud-agent.ts for the version's source). */
 export const TFC_AGENT_IMAGE = "hashicorp/tfc-agent:1.32.0";
 
@@ -167,7 +171,7 @@ export class GcpTerraformCloudAgent extends Construct implements ITerraformCloud
     });
     new ProjectIamMember(this, "log-writer", {
       project: ctx.projectId,
-      role: "roles/logging.logWriter",
+      role: AGENT_LOG_ROLE,
       member: this.serviceAccount.member,
       dependsOn: ctx.apis.needed("resourceManager"),
     });

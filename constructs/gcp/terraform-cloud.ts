@@ -6,6 +6,10 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import type { ITerraformCloudTrust, TerraformCloudTarget } from "../core/interfaces";
 import type { GcpContext } from "./context";
+import { NODE_SERVICE_ACCOUNT_ROLES } from "./cluster";
+import { SECRET_READ_ROLE } from "./database";
+import { dnsZoneListerRoleId } from "./dns";
+import { AGENT_LOG_ROLE } from "./terraform-cloud-agent";
 
 /** The issuer of Terraform Cloud's workload identity tokens (the same for every organization). */
 export const TERRAFORM_CLOUD_ISSUER = "https://app.terraform.io";
@@ -25,34 +29,75 @@ export const TERRAFORM_CLOUD_ATTRIBUTE_MAPPING: Readonly<Record<string, string>>
 };
 
 /**
- * What the runs need on the project, as project-level roles of the run service account. The
- * stacks this platform synthesizes create networks, GKE clusters and node pools, Cloud SQL,
- * buckets, Secret Manager secrets, DNS zones, service accounts and IAM bindings on all of
- * these, and the apps stack installs Helm charts with cluster-wide RBAC:
- * - `roles/editor` creates, changes and deletes the resources themselves (and acts as the GKE
- *   node service account), but sets no IAM policy and manages no workload identity pool;
- * - `roles/iam.securityAdmin` sets the IAM policies: project bindings (node service account,
- *   DNS zone lister), and bindings on service accounts, buckets, secrets and DNS zones. It
- *   contains what `roles/resourcemanager.projectIamAdmin` would add, so that role is not granted;
- * - `roles/iam.roleAdmin` manages the project's custom roles (the DNS zone lister);
- * - `roles/iam.workloadIdentityPoolAdmin` manages this trust's own pool and provider once
- *   Terraform Cloud applies the stack holding them (the google provider documents that Owner
- *   and Editor lack these permissions);
- * - `roles/container.admin` creates the Kubernetes RBAC objects of the Helm releases
- *   (ClusterRoles, ClusterRoleBindings), which Editor cannot.
+ * What the runs need on the project, as predefined roles of the run service account, each for
+ * the resource types the infra and apps stacks create (the permissions per type and per role are
+ * in `__tests__/support/permissions.ts`, cited from docs.cloud.google.com/iam/docs/roles-permissions):
+ * - `compute.networkAdmin`: network, subnet, router, Cloud NAT, the private services range;
+ * - `compute.securityAdmin`: the firewall rules (networkAdmin may not write them);
+ * - `compute.instanceAdmin.v1`: the Terraform Cloud agents' instance template and group;
+ * - `container.admin`: the cluster and node pools, and the charts' ClusterRoles and
+ *   ClusterRoleBindings through the Kubernetes API;
+ * - `cloudsql.admin`, `storage.admin`, `secretmanager.admin`, `dns.admin`, `cloudkms.admin`:
+ *   instances and users, buckets, secrets, the zone, key rings and keys, with IAM on each of
+ *   these resources (never on the project);
+ * - `logging.configWriter`: the cluster's log buckets and sinks;
+ * - `binaryauthorization.policyEditor`: the project's Binary Authorization policy;
+ * - `servicenetworking.networksAdmin`: the private services connection (Cloud SQL peering);
+ * - `serviceusage.serviceUsageAdmin`: enabling the APIs (`google_project_service`);
+ * - `iam.serviceAccountAdmin` and `iam.serviceAccountUser`: the node, agent and workload service
+ *   accounts, their Workload Identity bindings, and running nodes and agents as them;
+ * - `iam.workloadIdentityPoolAdmin`: this trust's pool and provider (Owner and Editor lack it);
+ * - `iam.roleViewer`: reading the custom roles the bootstrapper creates (refresh only);
+ * - `resourcemanager.projectIamAdmin` under `TERRAFORM_CLOUD_GRANT_CONDITION_TITLE`: project
+ *   bindings of the roles in `terraformCloudGrantableRoles` only.
  *
- * Not `roles/owner`: Owner also holds every permission Editor leaves out of every service
- * (project deletion included); this set names each power beyond Editor and why. It is no hard
- * boundary, though: a principal that sets the project's IAM policy can grant itself any role,
- * so treat these runs as project administrators and keep the project to this environment.
+ * Never `roles/owner`, `roles/editor`, `roles/iam.securityAdmin` or `roles/iam.roleAdmin`, and
+ * `projectIamAdmin` only conditioned: Google's "delegate role grants" pattern
+ * (docs.cloud.google.com/iam/docs/setting-limits-on-granting-roles: a condition on
+ * `iam.googleapis.com/modifiedGrantsByRole` limits which roles a principal may grant or revoke;
+ * a request that modifies no grant, such as `getIamPolicy`, passes it). The run account cannot
+ * grant itself, or anyone, a role outside that list, nor edit a custom role in it (no
+ * `iam.roles.update`): it has no path to owner. Its own project grants and the custom roles are
+ * the bootstrapper's (a project owner applying `<env>-infra`): a change to them fails in the
+ * runs and needs one apply by the bootstrapper (README, "Delivery").
  */
 export const TERRAFORM_CLOUD_PROJECT_ROLES = [
-  "roles/editor",
-  "roles/iam.securityAdmin",
-  "roles/iam.roleAdmin",
-  "roles/iam.workloadIdentityPoolAdmin",
+  "roles/compute.networkAdmin",
+  "roles/compute.securityAdmin",
+  "roles/compute.instanceAdmin.v1",
   "roles/container.admin",
+  "roles/cloudsql.admin",
+  "roles/storage.admin",
+  "roles/secretmanager.admin",
+  "roles/dns.admin",
+  "roles/cloudkms.admin",
+  "roles/logging.configWriter",
+  "roles/binaryauthorization.policyEditor",
+  "roles/servicenetworking.networksAdmin",
+  "roles/serviceusage.serviceUsageAdmin",
+  "roles/iam.serviceAccountAdmin",
+  "roles/iam.serviceAccountUser",
+  "roles/iam.workloadIdentityPoolAdmin",
+  "roles/iam.roleViewer",
 ] as const;
+
+/** The conditional role that lets the runs make the stacks' project bindings, and only those. */
+export const TERRAFORM_CLOUD_GRANT_ROLE = "roles/resourcemanager.projectIamAdmin";
+export const TERRAFORM_CLOUD_GRANT_CONDITION_TITLE = "grants-of-the-stacks-only";
+
+/**
+ * The project-level roles the stacks grant (node service account, agents' log writer, the
+ * monitoring namespace's conditioned secret accessor, external-dns's zone lister): what the run
+ * account may grant and revoke. Custom roles by their full name, as IAM policies hold them.
+ */
+export function terraformCloudGrantableRoles(ctx: GcpContext): string[] {
+  return [...new Set([...NODE_SERVICE_ACCOUNT_ROLES, AGENT_LOG_ROLE, SECRET_READ_ROLE, `projects/${ctx.projectId}/roles/${dnsZoneListerRoleId(ctx)}`])].sort();
+}
+
+/** The condition of `TERRAFORM_CLOUD_GRANT_ROLE`: grants and revocations of `roles` only. */
+export function terraformCloudGrantCondition(roles: readonly string[]): string {
+  return `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${roles.map((role) => `'${role}'`).join(", ")}])`;
+}
 
 /** GCP rejects a token whose mapped `google.subject` is longer than this (bytes). */
 const MAX_SUBJECT_BYTES = 127;
@@ -92,12 +137,14 @@ export function terraformCloudAccountId(ctx: GcpContext): string {
  *   `principalSet://iam.googleapis.com/<pool>/attribute.terraform_workspace_name/<workspace>`
  *   per workspace (workspace names are unique within the organization the condition pins);
  *   plan and apply phases alike;
- * - the project roles of `TERRAFORM_CLOUD_PROJECT_ROLES`;
+ * - the project roles of `TERRAFORM_CLOUD_PROJECT_ROLES`, and `TERRAFORM_CLOUD_GRANT_ROLE` under a
+ *   condition naming the roles the stacks grant;
  * - the IAM, Security Token Service and IAM Credentials APIs (the token exchange and the
  *   service account impersonation).
  *
  * The infra stack holding this trust is applied by the runs it lets in: its first apply needs
- * other credentials (a project owner, locally), and later runs can change or remove it.
+ * other credentials (a project owner, locally). Later runs may change the pool, provider and
+ * workspace bindings, but not the account's own project roles (outside its grant condition).
  * @throws RangeError when a workspace's token subject would exceed GCP's 127-byte limit for
  *   `google.subject` (long organization and project names; the spec check refuses them first).
  */
@@ -150,6 +197,17 @@ export class GcpTerraformCloudTrust extends Construct implements ITerraformCloud
         dependsOn: ctx.apis.needed("resourceManager"),
       });
     }
+    new ProjectIamMember(this, "project-grants", {
+      project: ctx.projectId,
+      role: TERRAFORM_CLOUD_GRANT_ROLE,
+      member: this.serviceAccount.member,
+      condition: {
+        title: TERRAFORM_CLOUD_GRANT_CONDITION_TITLE,
+        description: `${env}: grant and revoke only the project roles the stacks grant`,
+        expression: terraformCloudGrantCondition(terraformCloudGrantableRoles(ctx)),
+      },
+      dependsOn: ctx.apis.needed("resourceManager"),
+    });
 
     this.workspaceVariables = {
       TFC_GCP_PROVIDER_AUTH: "true",

@@ -1,10 +1,10 @@
 import type { Construct } from "constructs";
-import { DataGoogleProject } from "@cdktf/provider-google/lib/data-google-project";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import type { IWorkloadIdentity } from "../core/interfaces";
 import type { GcpContext } from "./context";
 import { SECRET_READ_ROLE } from "./database";
 import { GcpWorkloadIdentity } from "./identity";
+import { projectData } from "./kms";
 
 /**
  * The IAM condition that limits `roles/secretmanager.secretAccessor` to the named secrets.
@@ -27,9 +27,8 @@ export function userSecretsCondition(projectNumber: string, names: readonly stri
 export function grantUserSecretsRead(scope: Construct, ctx: GcpContext, identity: IWorkloadIdentity, names: readonly string[]): void {
   if (!(identity instanceof GcpWorkloadIdentity)) throw new TypeError(`user secrets can only be granted to a GCP workload identity, not ${identity.workload}'s`);
   if (names.length === 0) return;
-  // One data source for every identity granted here (the monitoring and the sso stores).
-  const existing = scope.node.tryFindChild("project");
-  const project = existing instanceof DataGoogleProject ? existing : new DataGoogleProject(scope, "project", { projectId: ctx.projectId });
+  // One data source for every identity granted here (the monitoring and the sso stores) and the keys.
+  const project = projectData(scope, ctx);
   new ProjectIamMember(scope, `${identity.workload}-user-secrets-read`, {
     project: ctx.projectId,
     role: SECRET_READ_ROLE,
