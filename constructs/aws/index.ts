@@ -82,6 +82,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       network: ownHandle(network, AwsNetwork, "AWS", "network"),
       cluster: ownHandle(cluster, AwsCluster, "AWS", "cluster"),
       key: this.keys.data,
+      logsKey: this.keys.logs,
       monitoringRole: this.monitoringRole,
     });
   }
