@@ -321,6 +321,76 @@ describe.skipIf(unavailable !== undefined || awsScenarios.length === 0)("routine
 });
 
 // ---------------------------------------------------------------------------------------------
+// Upgrading an existing AWS environment to this release (issue 11): the BEFORE stack is this
+// release's with what it added taken away (the workload boundary and every role's
+// permissions_boundary; the run role's AdministratorAccess back instead of its own policy; the
+// RDS log groups, which RDS created itself), so the plan shows what the upgrade does to a live
+// environment. The import of the RDS log groups (databases[].aws.importLogGroups) reads AWS, so it
+// is planned as "already imported": the groups are in the BEFORE state as RDS made them.
+
+type StackDoc = { resource: Record<string, Record<string, Record<string, unknown>>>; import?: unknown };
+
+function previousRelease(after: SynthesizedStack, rdsGroupsImported: boolean): string {
+  const doc = JSON.parse(after.text) as StackDoc;
+  delete doc.import;
+  delete doc.resource.aws_iam_policy;
+  for (const role of Object.values(doc.resource.aws_iam_role)) delete role.permissions_boundary;
+  for (const [id, policy] of Object.entries(doc.resource.aws_iam_role_policy)) {
+    if (policy.name !== "deliver-environment") continue;
+    delete doc.resource.aws_iam_role_policy[id];
+    doc.resource.aws_iam_role_policy_attachment = { ...doc.resource.aws_iam_role_policy_attachment, "platform_terraform-cloud-trust_administrator_A1B2C3D4": { role: String(policy.role).replace(/\.id\}$/, ".name}"), policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" } };
+  }
+  for (const [id, group] of Object.entries(doc.resource.aws_cloudwatch_log_group)) {
+    if (!String(group.name).startsWith("/aws/rds/")) continue;
+    if (rdsGroupsImported) {
+      // As RDS creates them: no key, no expiry.
+      delete group.kms_key_id;
+      delete group.retention_in_days;
+    } else delete doc.resource.aws_cloudwatch_log_group[id];
+  }
+  for (const db of Object.values(doc.resource.aws_db_instance)) delete db.depends_on;
+  return JSON.stringify(doc);
+}
+
+const upgradeSpec = awsProduction ?? awsNonProduction;
+
+describe.skipIf(unavailable !== undefined || upgradeSpec === undefined)("upgrading an existing AWS environment to this release", () => {
+  const withImport = (spec: Spec): Spec => ({ ...spec, databases: spec.databases?.map((db) => ({ ...db, aws: { ...db.aws, importLogGroups: true } })) });
+  const after = synthInfra(withImport(upgradeSpec as Spec));
+  let outcome: PlanOutcome | undefined;
+
+  beforeAll(async () => {
+    outcome = await providerAnswer(previousRelease(after, true), after.text, { details: true });
+    console.log(`upgrade of ${upgradeSpec?.name}: ${JSON.stringify(outcome ? summarize(outcome) : undefined)}`);
+  }, 1_800_000);
+
+  const planned = () => {
+    if (outcome?.kind !== "planned") throw new Error(`not planned: ${JSON.stringify(outcome)}`);
+    return outcome.changes.filter((c) => c.action !== "no-op");
+  };
+
+  it("replaces nothing and deletes only the run role's AdministratorAccess attachment", () => {
+    expect(planned().filter((c) => c.action === "replace").map((c) => c.address)).toEqual([]);
+    expect(planned().filter((c) => c.action === "delete").map((c) => c.address)).toEqual(["aws_iam_role_policy_attachment.platform_terraform-cloud-trust_administrator_A1B2C3D4"]);
+  });
+
+  it("puts the boundary on every existing role in place (permissions_boundary only)", () => {
+    const roles = Object.keys(after.resources("aws_iam_role")).filter((id) => after.resources("aws_iam_role")[id].permissions_boundary !== undefined);
+    expect(roles.length).toBeGreaterThan(5);
+    const changes = roles.map((id) => planned().find((c) => c.address === `aws_iam_role.${id}`));
+    expect(changes.map((c) => [c?.action, c?.changedAttributes])).toEqual(roles.map(() => ["update", ["permissions_boundary"]]));
+  });
+
+  it("creates the boundary and the run role's own policy; adopts the RDS log groups, updating key and retention in place", () => {
+    const created = planned().filter((c) => c.action === "create").map((c) => c.type);
+    expect(created.sort()).toEqual(["aws_iam_policy", "aws_iam_role_policy"]);
+    const groups = planned().filter((c) => c.type === "aws_cloudwatch_log_group");
+    expect(groups.length).toBe(Object.values(after.resources("aws_cloudwatch_log_group")).filter((g) => String(g.name).startsWith("/aws/rds/")).length);
+    for (const group of groups) expect(group).toMatchObject({ action: "update", changedAttributes: ["kms_key_id", "retention_in_days"] });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // The machinery on a small stack: count, for_each, a data source, prevent_destroy, validation
 
 describe.skipIf(unavailable !== undefined)("offline provider answers: the machinery", () => {

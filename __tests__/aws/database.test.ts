@@ -99,7 +99,7 @@ describe("AWS RDS PostgreSQL", () => {
       const logsKey = Object.entries(staging.resources("aws_kms_key")).find(([, key]) => String(key.description).endsWith("CloudWatch log groups"));
       if (!logsKey) throw new Error("no logs key");
       const statement = SynthesizedStack.policy(logsKey[1]).Statement.find((s) => (s.Principal as { Service?: string } | undefined)?.Service === "logs.eu-central-1.amazonaws.com");
-      const pattern = String(((statement?.Condition as Record<string, Record<string, string>>).ArnLike ?? {})["kms:EncryptionContext:aws:logs:arn"]);
+      const pattern = String(((statement?.Condition ?? {}) as Record<string, Record<string, string>>).ArnLike?.["kms:EncryptionContext:aws:logs:arn"]);
       for (const group of groups(staging)) {
         expect(group).toMatchObject({ kms_key_id: `\${aws_kms_key.${logsKey[0]}.arn}`, retention_in_days: 30 });
         expect(iamMatches(pattern, `arn:aws:logs:eu-central-1:123456789012:log-group:${String(group.name)}`)).toBe(true);

@@ -236,6 +236,7 @@ export class AwsDatabase extends Construct implements IDatabase {
 export function rdsMonitoringRole(scope: Construct, ctx: AwsContext): IamRole {
   const role = new IamRole(scope, "rds-monitoring-role", {
     name: ctx.name("rds-monitoring"),
+    permissionsBoundary: ctx.permissionsBoundary,
     assumeRolePolicy: serviceTrustPolicy(ctx, "monitoring.rds", true),
   });
   new IamRolePolicyAttachment(scope, "rds-monitoring-policy", {

@@ -39,6 +39,7 @@ export class AwsServiceAccountRole extends Construct {
     this.serviceAccount = props.serviceAccount;
     this.role = new IamRole(this, "Resource", {
       name: props.roleName,
+      permissionsBoundary: ctx.permissionsBoundary,
       description: `${ctx.env.name}: assumed only by service account ${props.namespace}/${props.serviceAccount}`,
       maxSessionDuration: 3600,
       assumeRolePolicy: policyDocument({

@@ -15,6 +15,7 @@ import {
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
+import { AwsWorkloadBoundary } from "./boundary";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";
 import { AwsTerraformCloudTrust, terraformCloudRoleName } from "./terraform-cloud";
@@ -38,10 +39,15 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   private createdKeys?: AwsKeys;
   private monitoringRole?: IamRole;
   private builtCluster?: AwsCluster;
+  private boundary?: AwsWorkloadBoundary;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
     this.ctx = new AwsContext(env);
+    this.ctx.providePermissionsBoundary(() => {
+      this.boundary ??= new AwsWorkloadBoundary(this, "workload-boundary", this.ctx);
+      return this.boundary.policy.arn;
+    });
     new AwsProvider(scope, "aws", {
       region: this.ctx.region,
       // A plan against the wrong account's credentials fails instead of creating resources there.
