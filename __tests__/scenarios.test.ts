@@ -349,6 +349,15 @@ function previousRelease(after: SynthesizedStack, rdsGroupsImported: boolean): s
     } else delete doc.resource.aws_cloudwatch_log_group[id];
   }
   for (const db of Object.values(doc.resource.aws_db_instance)) delete db.depends_on;
+  // The CloudTrail trail, its bucket and the logs key's statements for CloudTrail.
+  for (const byName of Object.values(doc.resource)) {
+    for (const id of Object.keys(byName)) if (id.startsWith("platform_audit-trail_")) delete byName[id];
+  }
+  for (const key of Object.values(doc.resource.aws_kms_key)) {
+    const policy = JSON.parse(String(key.policy)) as { Statement: { Sid?: string }[] };
+    policy.Statement = policy.Statement.filter((statement) => !statement.Sid?.startsWith("CloudTrail"));
+    key.policy = JSON.stringify(policy);
+  }
   return JSON.stringify(doc);
 }
 
@@ -381,9 +390,12 @@ describe.skipIf(unavailable !== undefined || upgradeSpec === undefined)("upgradi
     expect(changes.map((c) => [c?.action, c?.changedAttributes])).toEqual(roles.map(() => ["update", ["permissions_boundary"]]));
   });
 
-  it("creates the boundary and the run role's own policy; adopts the RDS log groups, updating key and retention in place", () => {
-    const created = planned().filter((c) => c.action === "create").map((c) => c.type);
-    expect(created.sort()).toEqual(["aws_iam_policy", "aws_iam_role_policy"]);
+  it("creates the boundary, the run role's own policy and the audit trail; adopts the RDS log groups, updating key and retention in place", () => {
+    const created = planned().filter((c) => c.action === "create");
+    expect(created.filter((c) => !c.address.includes("_audit-trail_")).map((c) => c.type).sort()).toEqual(["aws_iam_policy", "aws_iam_role_policy"]);
+    expect(created.filter((c) => c.address.includes("_audit-trail_")).map((c) => c.type)).toContain("aws_cloudtrail");
+    // The logs key admits CloudTrail: a policy update of the existing key, not a new key.
+    expect(planned().filter((c) => c.type === "aws_kms_key").map((c) => [c.action, c.changedAttributes])).toEqual([["update", ["policy"]]]);
     const groups = planned().filter((c) => c.type === "aws_cloudwatch_log_group");
     expect(groups.length).toBe(Object.values(after.resources("aws_cloudwatch_log_group")).filter((g) => String(g.name).startsWith("/aws/rds/")).length);
     for (const group of groups) expect(group).toMatchObject({ action: "update", changedAttributes: ["kms_key_id", "retention_in_days"] });

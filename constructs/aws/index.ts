@@ -5,6 +5,7 @@ import type { WorkloadName } from "../core/apps";
 import {
   ownHandle,
   type CloudPlatform,
+  type IBucket,
   type ICluster,
   type INetwork,
   type IWorkloadIdentity,
@@ -15,6 +16,7 @@ import {
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
+import { AwsAuditTrail } from "./audit-trail";
 import { AwsWorkloadBoundary } from "./boundary";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";
@@ -91,6 +93,12 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       logsKey: this.keys.logs,
       monitoringRole: this.monitoringRole,
     });
+  }
+
+  /** A CloudTrail trail of the account unless an organization trail covers it (audit-trail.ts). */
+  auditTrail(buckets: readonly IBucket[]): void {
+    if (this.ctx.env.accounts.aws?.organizationTrail === true) return;
+    new AwsAuditTrail(this, "audit-trail", this.ctx, this.keys.logs, buckets.map((bucket) => ownHandle(bucket, AwsBucket, "AWS", "bucket").bucket.arn));
   }
 
   dnsZone(zoneName: string): AwsDnsZone {

@@ -72,7 +72,7 @@ export class AwsTerraformCloudTrust extends Construct implements ITerraformCloud
  * __tests__/support/permissions.ts names the call each type makes; the permission test fails on
  * a type none of these covers). `pi`: Performance Insights, configured with the RDS instance.
  */
-export const RUN_ROLE_SERVICES: readonly string[] = ["ec2", "eks", "rds", "pi", "s3", "kms", "logs", "route53", "secretsmanager", "ecs"];
+export const RUN_ROLE_SERVICES: readonly string[] = ["ec2", "eks", "rds", "pi", "s3", "kms", "logs", "route53", "secretsmanager", "ecs", "cloudtrail"];
 
 /** AWS services that create a service-linked role the first time the stacks use them. */
 const SERVICE_LINKED_ROLES = ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com", "rds.amazonaws.com", "ecs.amazonaws.com", "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"];

@@ -64,6 +64,12 @@ const accountsSchema = z.strictObject({
        * @default the region's zones a, b, c (see constructs/core/regions.ts)
        */
       availabilityZones: z.array(pattern(/^[a-z]{2}-[a-z]+-\d[a-z]$/, "an availability zone name such as us-west-1b")).min(2, { error: "accepted: at least 2 zone names" }).optional(),
+      /**
+       * An AWS Organizations trail already records this account's management events and the S3
+       * data events of the environment's buckets, encrypted and kept: the infra stack then creates
+       * no CloudTrail trail of its own. @default false (a trail per environment, README "AWS defaults")
+       */
+      organizationTrail: z.boolean().optional(),
     })
     .optional(),
   /** Where the environment lives on Azure. */
