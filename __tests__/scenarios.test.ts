@@ -189,7 +189,9 @@ const awsChecks: Record<string, (p: Planned) => void> = {
   "drop-replica": (p) => {
     // A replica holds no data of its own; the primary is untouched.
     expect(withAction(p, "delete")).toEqual(removed(p));
-    expect(removed(p).every((a) => a.startsWith("aws_db_instance.") && a.includes("replica"))).toBe(true);
+    // The replica and the log groups of its exports (kept by the stack since issue 11): its logs go with it.
+    expect(removed(p).every((a) => (a.startsWith("aws_db_instance.") || a.startsWith("aws_cloudwatch_log_group.")) && a.includes("replica"))).toBe(true);
+    expect(removed(p).filter((a) => a.startsWith("aws_cloudwatch_log_group.")).length).toBe(2 * removed(p).filter((a) => a.startsWith("aws_db_instance.")).length);
     expect(p.changes.filter((c) => c.action !== "no-op" && c.action !== "delete")).toEqual([]);
   },
   kubernetes: (p) => {
@@ -227,7 +229,8 @@ const awsChecks: Record<string, (p: Planned) => void> = {
     expect(withAction(p, "update")).toEqual(expect.arrayContaining(cluster(p)));
   },
   "replica-add": (p) => {
-    expect(added(p)).toHaveLength(1);
+    // The replica and, before it, the log groups of its two exports (postgresql, upgrade).
+    expect(added(p).map((a) => a.split(".")[0]).sort()).toEqual(["aws_cloudwatch_log_group", "aws_cloudwatch_log_group", "aws_db_instance"]);
     expect(summarize({ kind: "planned", changes: p.changes })).toEqual({ create: added(p) });
   },
   tags: (p) => {
@@ -350,8 +353,9 @@ function previousRelease(after: SynthesizedStack, rdsGroupsImported: boolean): s
   }
   for (const db of Object.values(doc.resource.aws_db_instance)) delete db.depends_on;
   // The CloudTrail trail, its bucket and the logs key's statements for CloudTrail.
-  for (const byName of Object.values(doc.resource)) {
+  for (const [type, byName] of Object.entries(doc.resource)) {
     for (const id of Object.keys(byName)) if (id.startsWith("platform_audit-trail_")) delete byName[id];
+    if (Object.keys(byName).length === 0) delete doc.resource[type];
   }
   for (const key of Object.values(doc.resource.aws_kms_key)) {
     const policy = JSON.parse(String(key.policy)) as { Statement: { Sid?: string }[] };
