@@ -31,7 +31,8 @@ const AWS: CloudFacts = {
   resourceTypes: AWS_RESOURCE_TYPES,
   counts: (stack) => ({
     clusters: stack.all("aws_eks_cluster").length,
-    buckets: stack.all("aws_s3_bucket").length,
+    // The spec's buckets: the CloudTrail trail's own bucket (audit-trail.ts) is not one of them.
+    buckets: Object.keys(stack.resources("aws_s3_bucket")).filter((id) => !id.startsWith("platform_audit-trail_")).length,
     databases: stack.all("aws_db_instance").filter((db) => db.replicate_source_db === undefined).length,
     identities: Object.keys(stack.resources("aws_iam_role")).filter((id) => id.includes("identity-")).length,
   }),

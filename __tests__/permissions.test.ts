@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { environments } from "../environments";
 import { parseEnvironments, specSecretNamesFor, type Environment } from "../constructs/core/spec";
 import { stackJson, synthDefaults } from "./support/outdir";
-import { iamMatches, permissionProblems, userSecretReadProblems, type EnvironmentStacks, type StackJson } from "./support/permissions";
+import { awsBoundaryProblems, awsRoleMay, iamMatches, permissionProblems, userSecretReadProblems, type EnvironmentStacks, type StackJson } from "./support/permissions";
 
 const outdir = synthDefaults();
 const envs = parseEnvironments(environments);
@@ -54,13 +54,100 @@ describe("AWS rules", () => {
     });
     expect(problemsOf(stacks).join("\n")).toContain("no EKS access entry");
   });
-  it.skipIf(env === undefined)("a run role with PowerUserAccess, which may not write IAM roles", () => {
+  const runRole = (infra: StackJson) => resources(infra, "aws_iam_role").find(([, role]) => String(role.assume_role_policy).includes("app.terraform.io"));
+  const runPolicy = (infra: StackJson) => {
+    const role = runRole(infra);
+    return resources(infra, "aws_iam_role_policy").find(([, policy]) => String(policy.role).includes(`aws_iam_role.${role?.[0]}.`));
+  };
+  const attach = (infra: StackJson, name: string) => {
+    const role = runRole(infra);
+    infra.resource = { ...infra.resource, aws_iam_role_policy_attachment: { ...infra.resource?.aws_iam_role_policy_attachment, [`run-${name}`]: { role: `\${aws_iam_role.${role?.[0]}.name}`, policy_arn: `arn:aws:iam::aws:policy/${name}` } } };
+  };
+  it.skipIf(env === undefined)("a run role with PowerUserAccess instead of its policy, which may not write IAM roles", () => {
     const stacks = changed(env as Environment, ({ infra }) => {
-      for (const [, attachment] of resources(infra, "aws_iam_role_policy_attachment")) {
-        if (attachment.policy_arn === "arn:aws:iam::aws:policy/AdministratorAccess") attachment.policy_arn = "arn:aws:iam::aws:policy/PowerUserAccess";
+      delete infra.resource?.aws_iam_role_policy[runPolicy(infra)?.[0] ?? ""];
+      attach(infra, "PowerUserAccess");
+    });
+    expect(problemsOf(stacks).join("\n")).toMatch(/aws_iam_role\.\S+: the Terraform Cloud run role may not call iam:CreateRole on arn:aws:iam::\d+:role\//);
+  });
+  it.skipIf(env === undefined)("a run role with AdministratorAccess as well: it could create unbounded roles, though its denials still hold", () => {
+    const stacks = changed(env as Environment, ({ infra }) => attach(infra, "AdministratorAccess"));
+    const problems = problemsOf(stacks).join("\n");
+    expect(problems).toContain("the run role could create a role without a permissions boundary");
+    expect(problems).toContain("the run role could create a role with AdministratorAccess as its boundary");
+    expect(problems).toContain("the run role could create a policy of its own");
+    // The explicit denials outlive any allow: IAM evaluates an explicit Deny first.
+    for (const held of ["create an IAM user", "create an access key", "change the boundary policy", "delete the boundary policy", "remove a role's boundary", "let others assume it", "pass itself to a service", "put the boundary on itself"]) {
+      expect(problems).not.toContain(`could ${held}`);
+    }
+  });
+  it.skipIf(env === undefined)("without its explicit denials, a run role that may write environment roles could change itself", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      const [, policy] = runPolicy(infra) ?? [];
+      if (!policy) throw new Error("no run role policy");
+      const document = JSON.parse(String(policy.policy)) as { Statement: { Effect: string }[] };
+      document.Statement = document.Statement.filter((statement) => statement.Effect !== "Deny");
+      policy.policy = JSON.stringify(document);
+    });
+    const problems = problemsOf(stacks).join("\n");
+    expect(problems).toContain("the run role could put an inline policy on itself once it carried the boundary");
+    expect(problems).toContain("the run role could let others assume it");
+    expect(problems).toContain("the run role could pass itself to a service");
+  });
+  it.skipIf(env === undefined)("a role created without the boundary, or with another one, is refused to the run role", () => {
+    for (const boundary of [undefined, "arn:aws:iam::aws:policy/AdministratorAccess"]) {
+      const stacks = changed(env as Environment, ({ infra }) => {
+        const [, role] = resources(infra, "aws_iam_role").find(([, r]) => String(r.name).endsWith("-app-external-secrets")) ?? [];
+        if (!role) throw new Error("no external-secrets role");
+        if (boundary === undefined) delete role.permissions_boundary;
+        else role.permissions_boundary = boundary;
+      });
+      expect(problemsOf(stacks).join("\n")).toMatch(/aws_iam_role\.\S+external-secrets\S*: the Terraform Cloud run role may not call iam:CreateRole/);
+      expect(awsBoundaryProblems(stacks).join("\n")).toMatch(/external-secrets\S*: (no permissions boundary|its boundary arn:aws:iam::aws:policy\/AdministratorAccess is not a policy of the stack)/);
+    }
+  });
+  it.skipIf(env === undefined)("a resource type the model has no create action for", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      infra.resource = { ...infra.resource, aws_sqs_queue: { queue: { name: "x" } } };
+    });
+    expect(problemsOf(stacks).join("\n")).toContain("no create action is known for aws_sqs_queue");
+  });
+});
+
+describe("AWS: what each role may really do is its policies cut by the workload boundary", () => {
+  const awsEnvs = envs.filter((env) => env.cloud === "aws");
+  it.each(awsEnvs.map((env) => [env.name, env] as const))("%s: every role but the run role carries the boundary, and the boundary allows all its policies grant", (_, env) => {
+    expect(awsBoundaryProblems(stacksOf(env))).toEqual([]);
+  });
+  const env = awsEnvs.find((e) => e.apps.some((app) => app.name === "airflow" && app.bucket !== undefined));
+  const airflowRole = `${env?.name}-app-airflow`;
+  it.skipIf(env === undefined)("the boundary lets a workload do its job (airflow writes its bucket) and cuts what its policies would add beyond it", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      const [id] = resources(infra, "aws_iam_role").find(([, r]) => r.name === airflowRole) ?? [];
+      const escalate = { Effect: "Allow", Action: ["iam:CreateUser", "iam:PassRole", "sts:AssumeRole", "s3:PutBucketPolicy", "kms:ScheduleKeyDeletion", "secretsmanager:PutSecretValue"], Resource: "*" };
+      infra.resource = { ...infra.resource, aws_iam_role_policy: { ...infra.resource?.aws_iam_role_policy, widen: { role: `\${aws_iam_role.${id}.id}`, name: "widen", policy: JSON.stringify({ Version: "2012-10-17", Statement: [escalate] }) } } };
+    });
+    // Its bucket's objects, named as its policy names them (the bucket's ARN is known at apply only).
+    const [roleId] = resources(stacks.infra, "aws_iam_role").find(([, r]) => r.name === airflowRole) ?? [];
+    const objects = resources(stacks.infra, "aws_iam_role_policy")
+      .filter(([, policy]) => String(policy.role).includes(`aws_iam_role.${roleId}.`))
+      .flatMap(([, policy]) => (JSON.parse(String(policy.policy)) as { Statement: { Sid?: string; Resource?: string }[] }).Statement)
+      .find((statement) => statement.Sid === "Objects" && String(statement.Resource).startsWith("${aws_s3_bucket."));
+    expect(awsRoleMay(stacks, airflowRole, { action: "s3:PutObject", resource: String(objects?.Resource).replace(/\*$/, "dags/example.py") })).toBe(true);
+    expect(awsRoleMay(stacks, airflowRole, { action: "s3:PutObject", resource: "arn:aws:s3:::another-bucket/key" })).toBe(false);
+    const cut = ["iam:CreateUser", "iam:PassRole", "sts:AssumeRole", "s3:PutBucketPolicy", "kms:ScheduleKeyDeletion", "secretsmanager:PutSecretValue"];
+    expect(cut.filter((action) => awsRoleMay(stacks, airflowRole, { action, resource: "*" }))).toEqual([]);
+    expect(awsBoundaryProblems(stacks).filter((p) => p.includes("which its boundary cuts"))).toHaveLength(6);
+  });
+  it.skipIf(env === undefined)("a boundary that forgot a service the workloads use is reported for each role that needs it", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [, policy] of resources(infra, "aws_iam_policy")) {
+        const document = JSON.parse(String(policy.policy)) as { Statement: { Sid?: string }[] };
+        document.Statement = document.Statement.filter((statement) => statement.Sid !== "ReadSecrets");
+        policy.policy = JSON.stringify(document);
       }
     });
-    expect(problemsOf(stacks).join("\n")).toMatch(/aws_iam_role\.\S+: the Terraform Cloud run role \(arn:aws:iam::aws:policy\/PowerUserAccess\) may not call iam:\*/);
+    expect(awsBoundaryProblems(stacks).join("\n")).toMatch(/external-secrets\S*: its policies grant secretsmanager:GetSecretValue on .*, which its boundary cuts/);
   });
 });
 

@@ -189,7 +189,9 @@ const awsChecks: Record<string, (p: Planned) => void> = {
   "drop-replica": (p) => {
     // A replica holds no data of its own; the primary is untouched.
     expect(withAction(p, "delete")).toEqual(removed(p));
-    expect(removed(p).every((a) => a.startsWith("aws_db_instance.") && a.includes("replica"))).toBe(true);
+    // The replica and the log groups of its exports (kept by the stack since issue 11): its logs go with it.
+    expect(removed(p).every((a) => (a.startsWith("aws_db_instance.") || a.startsWith("aws_cloudwatch_log_group.")) && a.includes("replica"))).toBe(true);
+    expect(removed(p).filter((a) => a.startsWith("aws_cloudwatch_log_group.")).length).toBe(2 * removed(p).filter((a) => a.startsWith("aws_db_instance.")).length);
     expect(p.changes.filter((c) => c.action !== "no-op" && c.action !== "delete")).toEqual([]);
   },
   kubernetes: (p) => {
@@ -227,7 +229,8 @@ const awsChecks: Record<string, (p: Planned) => void> = {
     expect(withAction(p, "update")).toEqual(expect.arrayContaining(cluster(p)));
   },
   "replica-add": (p) => {
-    expect(added(p)).toHaveLength(1);
+    // The replica and, before it, the log groups of its two exports (postgresql, upgrade).
+    expect(added(p).map((a) => a.split(".")[0]).sort()).toEqual(["aws_cloudwatch_log_group", "aws_cloudwatch_log_group", "aws_db_instance"]);
     expect(summarize({ kind: "planned", changes: p.changes })).toEqual({ create: added(p) });
   },
   tags: (p) => {
@@ -317,6 +320,89 @@ describe.skipIf(unavailable !== undefined || awsScenarios.length === 0)("routine
     expect(refusedBy).toBe(scenario.after.production && REFUSED_IN_PRODUCTION.has(scenario.key) ? "prevent_destroy" : undefined);
     if (result.outcome.kind !== "planned") return;
     awsChecks[scenario.key]({ changes: result.outcome.changes, before: result.before, after: result.after, spec: result.spec });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Upgrading an existing AWS environment to this release (issue 11): the BEFORE stack is this
+// release's with what it added taken away (the workload boundary and every role's
+// permissions_boundary; the run role's AdministratorAccess back instead of its own policy; the
+// RDS log groups, which RDS created itself), so the plan shows what the upgrade does to a live
+// environment. The import of the RDS log groups (databases[].aws.importLogGroups) reads AWS, so it
+// is planned as "already imported": the groups are in the BEFORE state as RDS made them.
+
+type StackDoc = { resource: Record<string, Record<string, Record<string, unknown>>>; import?: unknown };
+
+function previousRelease(after: SynthesizedStack, rdsGroupsImported: boolean): string {
+  const doc = JSON.parse(after.text) as StackDoc;
+  delete doc.import;
+  delete doc.resource.aws_iam_policy;
+  for (const role of Object.values(doc.resource.aws_iam_role)) delete role.permissions_boundary;
+  for (const [id, policy] of Object.entries(doc.resource.aws_iam_role_policy)) {
+    if (policy.name !== "deliver-environment") continue;
+    delete doc.resource.aws_iam_role_policy[id];
+    doc.resource.aws_iam_role_policy_attachment = { ...doc.resource.aws_iam_role_policy_attachment, "platform_terraform-cloud-trust_administrator_A1B2C3D4": { role: String(policy.role).replace(/\.id\}$/, ".name}"), policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" } };
+  }
+  for (const [id, group] of Object.entries(doc.resource.aws_cloudwatch_log_group)) {
+    if (!String(group.name).startsWith("/aws/rds/")) continue;
+    if (rdsGroupsImported) {
+      // As RDS creates them: no key, no expiry.
+      delete group.kms_key_id;
+      delete group.retention_in_days;
+    } else delete doc.resource.aws_cloudwatch_log_group[id];
+  }
+  for (const db of Object.values(doc.resource.aws_db_instance)) delete db.depends_on;
+  // The CloudTrail trail, its bucket and the logs key's statements for CloudTrail.
+  for (const [type, byName] of Object.entries(doc.resource)) {
+    for (const id of Object.keys(byName)) if (id.startsWith("platform_audit-trail_")) delete byName[id];
+    if (Object.keys(byName).length === 0) delete doc.resource[type];
+  }
+  for (const key of Object.values(doc.resource.aws_kms_key)) {
+    const policy = JSON.parse(String(key.policy)) as { Statement: { Sid?: string }[] };
+    policy.Statement = policy.Statement.filter((statement) => !statement.Sid?.startsWith("CloudTrail"));
+    key.policy = JSON.stringify(policy);
+  }
+  return JSON.stringify(doc);
+}
+
+const upgradeSpec = awsProduction ?? awsNonProduction;
+
+describe.skipIf(unavailable !== undefined || upgradeSpec === undefined)("upgrading an existing AWS environment to this release", () => {
+  const withImport = (spec: Spec): Spec => ({ ...spec, databases: spec.databases?.map((db) => ({ ...db, aws: { ...db.aws, importLogGroups: true } })) });
+  const after = synthInfra(withImport(upgradeSpec as Spec));
+  let outcome: PlanOutcome | undefined;
+
+  beforeAll(async () => {
+    outcome = await providerAnswer(previousRelease(after, true), after.text, { details: true });
+    console.log(`upgrade of ${upgradeSpec?.name}: ${JSON.stringify(outcome ? summarize(outcome) : undefined)}`);
+  }, 1_800_000);
+
+  const planned = () => {
+    if (outcome?.kind !== "planned") throw new Error(`not planned: ${JSON.stringify(outcome)}`);
+    return outcome.changes.filter((c) => c.action !== "no-op");
+  };
+
+  it("replaces nothing and deletes only the run role's AdministratorAccess attachment", () => {
+    expect(planned().filter((c) => c.action === "replace").map((c) => c.address)).toEqual([]);
+    expect(planned().filter((c) => c.action === "delete").map((c) => c.address)).toEqual(["aws_iam_role_policy_attachment.platform_terraform-cloud-trust_administrator_A1B2C3D4"]);
+  });
+
+  it("puts the boundary on every existing role in place (permissions_boundary only)", () => {
+    const roles = Object.keys(after.resources("aws_iam_role")).filter((id) => after.resources("aws_iam_role")[id].permissions_boundary !== undefined);
+    expect(roles.length).toBeGreaterThan(5);
+    const changes = roles.map((id) => planned().find((c) => c.address === `aws_iam_role.${id}`));
+    expect(changes.map((c) => [c?.action, c?.changedAttributes])).toEqual(roles.map(() => ["update", ["permissions_boundary"]]));
+  });
+
+  it("creates the boundary, the run role's own policy and the audit trail; adopts the RDS log groups, updating key and retention in place", () => {
+    const created = planned().filter((c) => c.action === "create");
+    expect(created.filter((c) => !c.address.includes("_audit-trail_")).map((c) => c.type).sort()).toEqual(["aws_iam_policy", "aws_iam_role_policy"]);
+    expect(created.filter((c) => c.address.includes("_audit-trail_")).map((c) => c.type)).toContain("aws_cloudtrail");
+    // The logs key admits CloudTrail: a policy update of the existing key, not a new key.
+    expect(planned().filter((c) => c.type === "aws_kms_key").map((c) => [c.action, c.changedAttributes])).toEqual([["update", ["policy"]]]);
+    const groups = planned().filter((c) => c.type === "aws_cloudwatch_log_group");
+    expect(groups.length).toBe(Object.values(after.resources("aws_cloudwatch_log_group")).filter((g) => String(g.name).startsWith("/aws/rds/")).length);
+    for (const group of groups) expect(group).toMatchObject({ action: "update", changedAttributes: ["kms_key_id", "retention_in_days"] });
   });
 });
 

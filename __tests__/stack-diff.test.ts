@@ -408,6 +408,14 @@ const ROLE = "arn:aws:iam::123456789012:role/r";
 const CONTAINERS = (image: string) => JSON.stringify([{ name: "agent", image, essential: true }]);
 const CASES: Record<string, { base: Json; changes: Json }> = {
   ...(JSON.parse(readFileSync(join(__dirname, "fixtures", "aws-replace-cases.json"), "utf8")) as Record<string, { base: Json; changes: Json }>),
+  aws_iam_policy: {
+    base: { name: "p", description: "d", path: "/", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] }) },
+    changes: { name: "p2", description: "d2", path: "/x/", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:PutObject", Resource: "*" }] }), tags: { a: "b" } },
+  },
+  aws_cloudtrail: {
+    base: { name: "trail", s3_bucket_name: "b", enable_log_file_validation: true, is_multi_region_trail: true, include_global_service_events: true },
+    changes: { name: "trail2", s3_bucket_name: "b2", s3_key_prefix: "p", enable_log_file_validation: false, is_multi_region_trail: false, include_global_service_events: false, tags: { a: "b" } },
+  },
   aws_ecs_cluster: {
     base: { name: "c", setting: { name: "containerInsights", value: "enabled" } },
     changes: { name: "c2", setting: { name: "containerInsights", value: "disabled" }, service_connect_defaults: { namespace: "arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1111111111111111" }, tags: { a: "b" } },

@@ -24,6 +24,8 @@ export class InfraStack extends TerraformStack {
     const buckets = new Map(env.buckets.map((spec) => [spec.name, platform.bucket(spec)]));
     const databases = env.databases.map((spec) => platform.database(spec, network, cluster));
 
+    platform.auditTrail?.([...buckets.values()]);
+
     for (const app of env.apps) {
       const identity = platform.workloadIdentity(app.name, cluster);
       if (app.bucket !== undefined) buckets.get(app.bucket)?.grantReadWrite(identity);

@@ -2,9 +2,12 @@ import { describe, expect, it } from "vitest";
 import { baseSpec, productionSpec } from "../support/fixtures";
 import { SynthesizedStack, synthInfra } from "../support/synth";
 
+/** The spec's one bucket alone: an organization trail, so no CloudTrail bucket (audit-trail.test.ts) beside it. */
+const withoutOwnTrail = (spec: ReturnType<typeof baseSpec>) => ({ ...spec, accounts: { aws: { region: "eu-central-1", accountId: "123456789012", organizationTrail: true } } });
+
 describe("AWS S3 bucket", () => {
-  const staging = synthInfra(baseSpec());
-  const prod = synthInfra(productionSpec());
+  const staging = synthInfra(withoutOwnTrail(baseSpec()));
+  const prod = synthInfra(withoutOwnTrail(productionSpec()));
 
   it("is named per environment and account, never force-destroyed, and protected in production", () => {
     expect(staging.one("aws_s3_bucket")).toMatchObject({ bucket: "test-logs-123456789012", force_destroy: false, lifecycle: { prevent_destroy: false } });
@@ -38,7 +41,7 @@ describe("AWS S3 bucket", () => {
     expect(rules.map((r) => r.id)).toEqual(["abort-incomplete-multipart-uploads", "expire-noncurrent-versions", "expire-objects"]);
     expect(rules[1].noncurrent_version_expiration).toEqual([{ noncurrent_days: 90 }]);
     expect(rules[2].expiration).toEqual([{ days: 30 }]);
-    const keepForever = synthInfra({ ...baseSpec(), buckets: [{ name: "logs", purpose: "logs" }] });
+    const keepForever = synthInfra(withoutOwnTrail({ ...baseSpec(), buckets: [{ name: "logs", purpose: "logs" }] }));
     expect((keepForever.one("aws_s3_bucket_lifecycle_configuration").rule as unknown[]).length).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { baseSpec, productionSpec } from "../support/fixtures";
-import { synthInfra } from "../support/synth";
+import { SynthesizedStack, synthInfra } from "../support/synth";
+import { iamMatches } from "../support/permissions";
 
 describe("AWS RDS PostgreSQL", () => {
   const staging = synthInfra(baseSpec());
@@ -74,5 +75,48 @@ describe("AWS RDS PostgreSQL", () => {
     const spec = baseSpec();
     const overridden = synthInfra({ ...spec, databases: [{ name: "main", postgresVersion: "16", size: "small", storageGiB: 50, aws: { instanceClass: "db.r7g.large" } }] });
     expect(primary(overridden).instance_class).toBe("db.r7g.large");
+  });
+
+  describe("log exports land in log groups the stack creates, encrypted and expiring", () => {
+    const groups = (stack: SynthesizedStack) => stack.all("aws_cloudwatch_log_group").filter((g) => String(g.name).startsWith("/aws/rds/"));
+    const instances = (stack: SynthesizedStack) => Object.entries(stack.resources("aws_db_instance"));
+    // RDS User Guide, "Publishing PostgreSQL logs to Amazon CloudWatch Logs": RDS writes export
+    // <type> of instance <id> to /aws/rds/instance/<id>/<type>, creating the group when missing.
+    it("one group per exported log type and instance, replicas included, each created before its instance", () => {
+      for (const stack of [staging, prod]) {
+        const expected = instances(stack).flatMap(([, db]) => (db.enabled_cloudwatch_logs_exports as string[]).map((type) => `/aws/rds/instance/${String(db.identifier)}/${type}`));
+        expect(expected.length).toBeGreaterThan(0);
+        expect(groups(stack).map((g) => g.name).sort()).toEqual(expected.sort());
+        for (const [, db] of instances(stack)) {
+          const own = Object.entries(stack.resources("aws_cloudwatch_log_group")).filter(([, g]) => String(g.name).startsWith(`/aws/rds/instance/${String(db.identifier)}/`));
+          expect(db.depends_on).toEqual(expect.arrayContaining(own.map(([id]) => `aws_cloudwatch_log_group.${id}`)));
+        }
+      }
+      expect(groups(prod)).toHaveLength(6);
+    });
+
+    it("encrypted with the logs key, whose policy admits these groups, and kept the cluster's log retention", () => {
+      const logsKey = Object.entries(staging.resources("aws_kms_key")).find(([, key]) => String(key.description).endsWith("CloudWatch log groups"));
+      if (!logsKey) throw new Error("no logs key");
+      const statement = SynthesizedStack.policy(logsKey[1]).Statement.find((s) => (s.Principal as { Service?: string } | undefined)?.Service === "logs.eu-central-1.amazonaws.com");
+      const pattern = String(((statement?.Condition ?? {}) as Record<string, Record<string, string>>).ArnLike?.["kms:EncryptionContext:aws:logs:arn"]);
+      for (const group of groups(staging)) {
+        expect(group).toMatchObject({ kms_key_id: `\${aws_kms_key.${logsKey[0]}.arn}`, retention_in_days: 30 });
+        expect(iamMatches(pattern, `arn:aws:logs:eu-central-1:123456789012:log-group:${String(group.name)}`)).toBe(true);
+      }
+      // The condition is what admits them: a key confined to the EKS groups would refuse RDS's.
+      expect(iamMatches("arn:aws:logs:eu-central-1:123456789012:log-group:/aws/eks/*", `arn:aws:logs:eu-central-1:123456789012:log-group:${String(groups(staging)[0].name)}`)).toBe(false);
+      for (const group of groups(prod)) expect(group.retention_in_days).toBe(90);
+    });
+
+    it("imports the groups RDS created for an existing database only when the spec says so", () => {
+      expect((staging.json as { import?: unknown }).import).toBeUndefined();
+      const existing = synthInfra({ ...productionSpec(), databases: [{ name: "main", postgresVersion: "16", size: "medium", storageGiB: 100, readReplicas: 1, aws: { importLogGroups: true } }] });
+      const imports = (existing.json as { import?: { to: string; id: string }[] }).import ?? [];
+      const byAddress = Object.fromEntries(Object.entries(existing.resources("aws_cloudwatch_log_group")).map(([id, g]) => [`aws_cloudwatch_log_group.${id}`, String(g.name)]));
+      // The import id of a log group is its name (provider docs, r/cloudwatch_log_group "Import").
+      expect(imports.map((i) => [i.to, i.id]).sort()).toEqual(Object.entries(byAddress).filter(([, name]) => name.startsWith("/aws/rds/")).sort());
+      expect(imports).toHaveLength(4);
+    });
   });
 });

@@ -163,28 +163,323 @@ interface CloudRules {
 // --- AWS -----------------------------------------------------------------------------------------
 
 /**
- * AWS managed policies by what they allow (docs.aws.amazon.com/aws-managed-policy/latest/reference:
- * AdministratorAccess is `Action: *`; PowerUserAccess is `NotAction: iam:*, organizations:*,
- * account:*` plus a few iam read and service-linked-role actions).
+ * IAM policy evaluation, as the IAM User Guide describes it ("Policy evaluation logic"): an
+ * explicit Deny in any applicable policy wins; otherwise a request is allowed only when an
+ * identity policy allows it AND, for a role with a permissions boundary, the boundary allows it
+ * too ("Permissions boundaries for IAM entities": the effective permissions are the
+ * intersection). Actions match case-insensitively with `*` and `?`; resources case-sensitively
+ * ("IAM JSON policy elements: Action / Resource"). Conditions ("Condition operators"): every key
+ * of a statement's condition must hold, any one value of a key suffices; a key missing from the
+ * request fails a positive operator and satisfies a negated one (`StringNotEquals`, ...).
  */
-const AWS_MANAGED_POLICIES: Readonly<Record<string, (service: string) => boolean>> = {
-  "arn:aws:iam::aws:policy/AdministratorAccess": () => true,
-  "arn:aws:iam::aws:policy/PowerUserAccess": (service) => !["iam", "organizations", "account"].includes(service),
+export interface IamStatement {
+  readonly Sid?: string;
+  readonly Effect: "Allow" | "Deny";
+  readonly Action?: string | string[];
+  readonly NotAction?: string | string[];
+  readonly Resource?: string | string[];
+  readonly NotResource?: string | string[];
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface IamRequest {
+  readonly action: string;
+  readonly resource: string;
+  /** Condition keys of the request (`iam:PermissionsBoundary`, `iam:AWSServiceName`, ...). */
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+const actionMatches = (pattern: string, action: string): boolean =>
+  new RegExp(`^${pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/]/g, "\\$&"))).join("")}$`, "i").test(action);
+
+const CONDITION_OPERATORS: Readonly<Record<string, { negated: boolean; test: (pattern: string, value: string) => boolean }>> = {
+  StringEquals: { negated: false, test: (p, v) => p === v },
+  StringNotEquals: { negated: true, test: (p, v) => p === v },
+  StringLike: { negated: false, test: iamMatches },
+  StringNotLike: { negated: true, test: iamMatches },
+  ArnEquals: { negated: false, test: (p, v) => p === v },
+  ArnLike: { negated: false, test: iamMatches },
+  ArnNotLike: { negated: true, test: iamMatches },
 };
 
-/** The IAM service prefix a resource type's API calls need (Service Authorization Reference). */
-const AWS_SERVICE_OF: readonly [RegExp, string][] = [
-  [/^aws_(iam)_/, "iam"],
-  [/^aws_(eks)_/, "eks"],
-  [/^aws_s3_/, "s3"],
-  [/^aws_(db|rds)_/, "rds"],
-  [/^aws_kms_/, "kms"],
-  [/^aws_cloudwatch_log_/, "logs"],
-  [/^aws_route53_/, "route53"],
-  [/^aws_secretsmanager_/, "secretsmanager"],
-  [/^aws_ecs_/, "ecs"],
-  [/^aws_(vpc|subnet|route|route_table|nat_gateway|eip|internet_gateway|security_group|vpc_security_group_\w+|flow_log|launch_template|default_\w+|ec2_\w+|network_acl)(_|$)/, "ec2"],
-];
+function conditionHolds(condition: IamStatement["Condition"], context: Readonly<Record<string, string>>): boolean {
+  return Object.entries(condition ?? {}).every(([operator, keys]) => {
+    const rule = CONDITION_OPERATORS[operator];
+    if (!rule) throw new Error(`condition operator ${operator} is not modelled: add it to CONDITION_OPERATORS`);
+    return Object.entries(keys).every(([key, values]) => {
+      const value = context[key];
+      if (value === undefined) return rule.negated;
+      const matched = oneOrMany(values).some((pattern) => rule.test(text(pattern), value));
+      return rule.negated ? !matched : matched;
+    });
+  });
+}
+
+function statementApplies(statement: IamStatement, request: IamRequest): boolean {
+  const action = statement.Action !== undefined ? oneOrMany(statement.Action).some((p) => actionMatches(text(p), request.action)) : !oneOrMany(statement.NotAction).some((p) => actionMatches(text(p), request.action));
+  const resource = statement.Resource !== undefined ? oneOrMany(statement.Resource).some((p) => iamMatches(text(p), request.resource)) : !oneOrMany(statement.NotResource).some((p) => iamMatches(text(p), request.resource));
+  return action && resource && conditionHolds(statement.Condition, request.context ?? {});
+}
+
+/** One policy set's answer: an explicit deny, an allow, or nothing (an implicit deny). */
+export function iamDecision(statements: readonly IamStatement[], request: IamRequest): "deny" | "allow" | "none" {
+  const applying = statements.filter((s) => statementApplies(s, request));
+  if (applying.some((s) => s.Effect === "Deny")) return "deny";
+  return applying.some((s) => s.Effect === "Allow") ? "allow" : "none";
+}
+
+/** Identity policies, and the boundary when the role has one: both must allow, neither deny. */
+export function iamAllows(identity: readonly IamStatement[], boundary: readonly IamStatement[] | undefined, request: IamRequest): boolean {
+  return iamDecision(identity, request) === "allow" && (boundary === undefined || iamDecision(boundary, request) === "allow");
+}
+
+/**
+ * AWS managed policies the stacks attach, by what they allow (AWS Managed Policy Reference,
+ * docs.aws.amazon.com/aws-managed-policy/latest/reference/<name>.html, the default version
+ * there: AmazonEKSClusterPolicy v8; the EC2 and load-balancing actions of the cluster, CNI and
+ * EBS CSI policies are many and summed up as `ec2:*` / `elasticloadbalancing:*`, which is what the
+ * boundary must cover for them). AdministratorAccess is `*`; PowerUserAccess everything but IAM,
+ * Organizations and Account.
+ */
+export const AWS_MANAGED_POLICIES: Readonly<Record<string, readonly IamStatement[]>> = {
+  AdministratorAccess: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+  PowerUserAccess: [{ Effect: "Allow", NotAction: ["iam:*", "organizations:*", "account:*"], Resource: "*" }],
+  AmazonEKSClusterPolicy: [
+    { Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingGroups", "autoscaling:UpdateAutoScalingGroup", "ec2:*", "elasticloadbalancing:*", "kms:CreateGrant", "kms:DescribeKey"], Resource: "*" },
+    { Effect: "Allow", Action: "iam:CreateServiceLinkedRole", Resource: "*", Condition: { StringEquals: { "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com" } } },
+  ],
+  AmazonEKSWorkerNodePolicy: [{ Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVolumes", "ec2:DescribeVpcs", "eks:DescribeCluster", "eks-auth:AssumeRoleForPodIdentity"], Resource: "*" }],
+  AmazonEC2ContainerRegistryPullOnly: [{ Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage"], Resource: "*" }],
+  AmazonSSMManagedInstanceCore: [
+    {
+      Effect: "Allow",
+      Action: [
+        "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument", "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters",
+        "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus",
+        "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel", "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply",
+      ],
+      Resource: "*",
+    },
+  ],
+  AmazonEKS_CNI_Policy: [{ Effect: "Allow", Action: ["ec2:AssignPrivateIpAddresses", "ec2:AttachNetworkInterface", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DetachNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute", "ec2:UnassignPrivateIpAddresses", "ec2:CreateTags"], Resource: "*" }],
+  "service-role/AmazonEBSCSIDriverPolicy": [{ Effect: "Allow", Action: ["ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeVolumes", "ec2:CreateSnapshot", "ec2:ModifyVolume", "ec2:AttachVolume", "ec2:DetachVolume", "ec2:CreateVolume", "ec2:DeleteVolume", "ec2:DeleteSnapshot", "ec2:CreateTags", "ec2:DeleteTags"], Resource: "*" }],
+  "service-role/AmazonRDSEnhancedMonitoringRole": [
+    { Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], Resource: "arn:*:logs:*:*:log-group:RDS*" },
+    { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"], Resource: "arn:*:logs:*:*:log-group:RDS*:log-stream:*" },
+  ],
+};
+
+const managedPolicyName = (arn: string): string | undefined => /^arn:[^:]+:iam::aws:policy\/(.+)$/.exec(arn)?.[1];
+
+/**
+ * The API call that creates each resource type, in the caller's name (Service Authorization
+ * Reference, the service's "Actions defined by ..." table; the provider calls that API in its
+ * Create). IAM types are built per resource (`awsRequestsOf`), with their condition keys.
+ */
+const AWS_CREATE_ACTIONS: Readonly<Record<string, string>> = {
+  aws_vpc: "ec2:CreateVpc",
+  aws_subnet: "ec2:CreateSubnet",
+  aws_route_table: "ec2:CreateRouteTable",
+  aws_route: "ec2:CreateRoute",
+  aws_route_table_association: "ec2:AssociateRouteTable",
+  aws_internet_gateway: "ec2:CreateInternetGateway",
+  aws_nat_gateway: "ec2:CreateNatGateway",
+  aws_eip: "ec2:AllocateAddress",
+  aws_vpc_endpoint: "ec2:CreateVpcEndpoint",
+  aws_flow_log: "ec2:CreateFlowLogs",
+  aws_security_group: "ec2:CreateSecurityGroup",
+  aws_default_security_group: "ec2:RevokeSecurityGroupIngress",
+  aws_vpc_security_group_ingress_rule: "ec2:AuthorizeSecurityGroupIngress",
+  aws_vpc_security_group_egress_rule: "ec2:AuthorizeSecurityGroupEgress",
+  aws_launch_template: "ec2:CreateLaunchTemplate",
+  aws_eks_cluster: "eks:CreateCluster",
+  aws_eks_node_group: "eks:CreateNodegroup",
+  aws_eks_addon: "eks:CreateAddon",
+  aws_eks_access_entry: "eks:CreateAccessEntry",
+  aws_eks_access_policy_association: "eks:AssociateAccessPolicy",
+  aws_kms_key: "kms:CreateKey",
+  aws_kms_alias: "kms:CreateAlias",
+  aws_s3_bucket: "s3:CreateBucket",
+  aws_s3_bucket_lifecycle_configuration: "s3:PutLifecycleConfiguration",
+  aws_s3_bucket_ownership_controls: "s3:PutBucketOwnershipControls",
+  aws_s3_bucket_policy: "s3:PutBucketPolicy",
+  aws_s3_bucket_public_access_block: "s3:PutBucketPublicAccessBlock",
+  aws_s3_bucket_server_side_encryption_configuration: "s3:PutEncryptionConfiguration",
+  aws_s3_bucket_versioning: "s3:PutBucketVersioning",
+  aws_s3_bucket_logging: "s3:PutBucketLogging",
+  aws_db_instance: "rds:CreateDBInstance",
+  aws_db_parameter_group: "rds:CreateDBParameterGroup",
+  aws_db_subnet_group: "rds:CreateDBSubnetGroup",
+  aws_route53_zone: "route53:CreateHostedZone",
+  aws_secretsmanager_secret: "secretsmanager:CreateSecret",
+  aws_cloudwatch_log_group: "logs:CreateLogGroup",
+  aws_ecs_cluster: "ecs:CreateCluster",
+  aws_ecs_service: "ecs:CreateService",
+  aws_ecs_task_definition: "ecs:RegisterTaskDefinition",
+  aws_cloudtrail: "cloudtrail:CreateTrail",
+};
+
+/** Attributes that hand a role to a service: the caller needs iam:PassRole on it (IAM User Guide, "Granting a user permissions to pass a role to an AWS service"). */
+const AWS_PASSED_ROLE_ATTRIBUTES = ["role_arn", "node_role_arn", "service_account_role_arn", "monitoring_role_arn", "iam_role_arn", "execution_role_arn", "task_role_arn", "cloud_watch_logs_role_arn"];
+
+const partitionOf = (env: Environment): string => {
+  const region = env.accounts.aws?.region ?? "";
+  return region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+};
+
+/** The IAM facts of an AWS infra stack: ARNs for its references, each role's policies and boundary. */
+class AwsIam {
+  readonly resources: Resource[];
+  private readonly iamPrefix: string;
+
+  constructor(readonly stacks: EnvironmentStacks) {
+    this.resources = resourcesOf(stacks.infra);
+    this.iamPrefix = `arn:${partitionOf(stacks.env)}:iam::${stacks.env.accounts.aws?.accountId ?? ""}:`;
+  }
+
+  /** Replaces references to IAM roles and policies of the stack with their ARNs and names. */
+  resolve(value: unknown): string {
+    return text(value).replace(/\$\{(aws_iam_role|aws_iam_policy)\.([^.}]+)\.(arn|name|id)\}/g, (whole, type: string, name: string, attribute: string) => {
+      const target = this.resources.find((r) => r.type === type && r.name === name);
+      if (!target) return whole;
+      const ownName = text(target.config.name);
+      if (attribute !== "arn") return ownName;
+      return `${this.iamPrefix}${type === "aws_iam_role" ? "role" : "policy"}/${ownName}`;
+    });
+  }
+
+  roleArn(name: string): string {
+    return `${this.iamPrefix}role/${name}`;
+  }
+
+  policyArn(name: string): string {
+    return `${this.iamPrefix}policy/${name}`;
+  }
+
+  /** The role a policy or attachment names (`role = aws_iam_role.x.name|id`). */
+  roleOf(resource: Resource): Resource | undefined {
+    return this.resources.find((r) => r.type === "aws_iam_role" && references(resource.config.role, r.address));
+  }
+
+  /** The boundary ARN a role carries, resolved; undefined without one. */
+  boundaryOf(role: Resource | undefined): string | undefined {
+    return role?.config.permissions_boundary === undefined ? undefined : this.resolve(role.config.permissions_boundary);
+  }
+
+  /** The statements of a customer managed policy of the stack, by ARN. */
+  customerPolicy(arn: string): IamStatement[] | undefined {
+    const policy = this.resources.find((r) => r.type === "aws_iam_policy" && this.policyArn(text(r.config.name)) === arn);
+    return policy ? (statementsOf(this.resolve(policy.config.policy)) as unknown as IamStatement[]) : undefined;
+  }
+
+  /** Every identity policy statement of a role: inline policies and attached managed policies. */
+  identityOf(role: Resource): { statements: IamStatement[]; unknown: string[] } {
+    const statements: IamStatement[] = [];
+    const unknown: string[] = [];
+    for (const r of this.resources) {
+      if (r.type === "aws_iam_role_policy" && references(r.config.role, role.address)) statements.push(...(statementsOf(this.resolve(r.config.policy)) as unknown as IamStatement[]));
+      if (r.type === "aws_iam_role_policy_attachment" && references(r.config.role, role.address)) {
+        const arn = this.resolve(r.config.policy_arn);
+        const managed = AWS_MANAGED_POLICIES[managedPolicyName(arn) ?? ""] ?? this.customerPolicy(arn);
+        if (managed) statements.push(...managed);
+        else unknown.push(arn);
+      }
+    }
+    return { statements, unknown };
+  }
+
+  /** What applying one resource asks of the caller. */
+  requestsOf(resource: Resource): IamRequest[] | undefined {
+    const config = resource.config;
+    const boundaryContext = (role: Resource | undefined): Record<string, string> => {
+      const boundary = this.boundaryOf(role);
+      return boundary === undefined ? {} : { "iam:PermissionsBoundary": boundary };
+    };
+    let own: IamRequest[];
+    if (resource.type === "aws_iam_role") {
+      own = ["iam:CreateRole", "iam:TagRole"].map((action) => ({ action, resource: this.roleArn(text(config.name)), context: boundaryContext(resource) }));
+    } else if (resource.type === "aws_iam_role_policy" || resource.type === "aws_iam_role_policy_attachment") {
+      const role = this.roleOf(resource);
+      const action = resource.type === "aws_iam_role_policy" ? "iam:PutRolePolicy" : "iam:AttachRolePolicy";
+      const context = { ...boundaryContext(role), ...(resource.type === "aws_iam_role_policy_attachment" ? { "iam:PolicyARN": this.resolve(config.policy_arn) } : {}) };
+      own = [{ action, resource: role ? this.roleArn(text(role.config.name)) : this.resolve(config.role), context }];
+    } else if (resource.type === "aws_iam_openid_connect_provider") {
+      const url = text(config.url);
+      const host = url.includes("aws_eks_cluster.") ? `oidc.eks.${this.stacks.env.accounts.aws?.region ?? ""}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF` : url.replace(/^https:\/\//, "");
+      own = [{ action: "iam:CreateOpenIDConnectProvider", resource: `${this.iamPrefix}oidc-provider/${host}` }];
+    } else if (resource.type === "aws_iam_policy") {
+      own = [{ action: "iam:CreatePolicy", resource: this.policyArn(text(config.name)) }];
+    } else {
+      const action = AWS_CREATE_ACTIONS[resource.type];
+      if (action === undefined) return undefined;
+      own = [{ action, resource: "*" }];
+    }
+    const passed = AWS_PASSED_ROLE_ATTRIBUTES.flatMap((attribute) => {
+      const value = this.resolve(at(config, attribute));
+      return value.startsWith(`${this.iamPrefix}role/`) ? [{ action: "iam:PassRole", resource: value }] : [];
+    });
+    return [...own, ...passed];
+  }
+
+  /** What reading (refreshing) a resource the bootstrapper owns asks of the caller. */
+  readRequestOf(resource: Resource): IamRequest {
+    if (resource.type === "aws_iam_policy") return { action: "iam:GetPolicyVersion", resource: this.policyArn(text(resource.config.name)) };
+    if (resource.type === "aws_iam_openid_connect_provider") return { action: "iam:GetOpenIDConnectProvider", resource: `${this.iamPrefix}oidc-provider/${text(resource.config.url).replace(/^https:\/\//, "")}` };
+    const role = resource.type === "aws_iam_role" ? resource : this.roleOf(resource);
+    return { action: resource.type === "aws_iam_role" ? "iam:GetRole" : "iam:GetRolePolicy", resource: this.roleArn(text(role?.config.name)) };
+  }
+}
+
+/**
+ * Resources only the bootstrapper (an administrator of the account) creates and changes: the run
+ * role, its policies, its OIDC provider, and the boundary every other role carries. Runs only
+ * read them; a change to them is applied by the bootstrapper (README, "Bootstrap, once").
+ */
+function awsBootstrapOwned(iam: AwsIam, runIdentity: string): Set<string> {
+  const owned = new Set<string>([runIdentity]);
+  const run = iam.resources.find((r) => r.address === runIdentity);
+  for (const r of iam.resources) {
+    if ((r.type === "aws_iam_role_policy" || r.type === "aws_iam_role_policy_attachment") && references(r.config.role, runIdentity)) owned.add(r.address);
+    if (r.type === "aws_iam_openid_connect_provider" && run && references(run.config.assume_role_policy, r.address)) owned.add(r.address);
+    if (r.type === "aws_iam_policy" && iam.resources.some((role) => role.type === "aws_iam_role" && references(role.config.permissions_boundary, r.address))) owned.add(r.address);
+  }
+  return owned;
+}
+
+/**
+ * Requests with which the run role could give itself or anything it creates more than the
+ * workload boundary, or leave a credential behind: each must be refused (IAM User Guide,
+ * "Permissions boundaries for IAM entities", the delegation example's statements).
+ */
+function awsEscalationProbes(iam: AwsIam, runIdentity: string): { probe: string; request: IamRequest }[] {
+  const run = iam.resources.find((r) => r.address === runIdentity);
+  const runArn = iam.roleArn(text(run?.config.name));
+  const env = iam.stacks.env.name;
+  const bounded = iam.resources.find((r) => r.type === "aws_iam_role" && r.address !== runIdentity && r.config.permissions_boundary !== undefined);
+  const boundary = iam.boundaryOf(bounded) ?? iam.policyArn(`${env}-workload-boundary`);
+  const admin = `arn:${partitionOf(iam.stacks.env)}:iam::aws:policy/AdministratorAccess`;
+  const probeRole = iam.roleArn(`${env}-probe`);
+  return [
+    { probe: "create a role without a permissions boundary", request: { action: "iam:CreateRole", resource: probeRole } },
+    { probe: "create a role with AdministratorAccess as its boundary", request: { action: "iam:CreateRole", resource: probeRole, context: { "iam:PermissionsBoundary": admin } } },
+    { probe: "attach AdministratorAccess to itself", request: { action: "iam:AttachRolePolicy", resource: runArn, context: { "iam:PolicyARN": admin } } },
+    { probe: "put an inline policy on itself once it carried the boundary", request: { action: "iam:PutRolePolicy", resource: runArn, context: { "iam:PermissionsBoundary": boundary } } },
+    { probe: "put the boundary on itself (the first step of the above)", request: { action: "iam:PutRolePermissionsBoundary", resource: runArn, context: { "iam:PermissionsBoundary": boundary } } },
+    { probe: "let others assume it (change its trust policy)", request: { action: "iam:UpdateAssumeRolePolicy", resource: runArn } },
+    { probe: "pass itself to a service", request: { action: "iam:PassRole", resource: runArn } },
+    { probe: "change the boundary policy", request: { action: "iam:CreatePolicyVersion", resource: boundary } },
+    { probe: "make another version of the boundary the default", request: { action: "iam:SetDefaultPolicyVersion", resource: boundary } },
+    { probe: "delete the boundary policy", request: { action: "iam:DeletePolicy", resource: boundary } },
+    { probe: "remove a role's boundary", request: { action: "iam:DeleteRolePermissionsBoundary", resource: bounded ? iam.roleArn(text(bounded.config.name)) : probeRole } },
+    { probe: "attach a policy to a role outside the environment", request: { action: "iam:AttachRolePolicy", resource: iam.roleArn("other-team-role"), context: { "iam:PermissionsBoundary": boundary, "iam:PolicyARN": admin } } },
+    { probe: "create an IAM user", request: { action: "iam:CreateUser", resource: `${runArn.replace(/role\/.*$/, "")}user/probe` } },
+    { probe: "create an access key", request: { action: "iam:CreateAccessKey", resource: `${runArn.replace(/role\/.*$/, "")}user/probe` } },
+    { probe: "create a console password", request: { action: "iam:CreateLoginProfile", resource: `${runArn.replace(/role\/.*$/, "")}user/probe` } },
+    { probe: "change its own OIDC provider", request: { action: "iam:AddClientIDToOpenIDConnectProvider", resource: `${runArn.replace(/role\/.*$/, "")}oidc-provider/app.terraform.io` } },
+    { probe: "create a policy of its own", request: { action: "iam:CreatePolicy", resource: iam.policyArn(`${env}-probe`) } },
+  ];
+}
 
 const AWS_RULES: CloudRules = {
   runIdentity(infra) {
@@ -194,13 +489,23 @@ const AWS_RULES: CloudRules = {
   },
   infraNeeds(resource, stacks, runIdentity) {
     if (runIdentity === undefined) return [];
-    const service = AWS_SERVICE_OF.find(([pattern]) => pattern.test(resource.type))?.[1];
-    if (service === undefined) return [`no IAM service is known for ${resource.type}: add it to AWS_SERVICE_OF`];
-    const policies = resourcesOf(stacks.infra)
-      .filter((r) => r.type === "aws_iam_role_policy_attachment" && references(r.config.role, runIdentity))
-      .map((r) => text(r.config.policy_arn));
-    const allows = policies.some((arn) => AWS_MANAGED_POLICIES[arn]?.(service) === true);
-    return allows ? [] : [`the Terraform Cloud run role (${policies.join(", ") || "no policy"}) may not call ${service}:*`];
+    const iam = new AwsIam(stacks);
+    const run = iam.resources.find((r) => r.address === runIdentity);
+    if (!run) return [];
+    const { statements, unknown } = iam.identityOf(run);
+    const problems = unknown.map((arn) => `the run role has ${arn} attached, which the model does not know: add it to AWS_MANAGED_POLICIES`);
+    const describe = (request: IamRequest) => `${request.action} on ${request.resource}${request.context && Object.keys(request.context).length > 0 ? ` with ${JSON.stringify(request.context)}` : ""}`;
+    if (resource.address === runIdentity) {
+      for (const { probe, request } of awsEscalationProbes(iam, runIdentity)) {
+        if (iamAllows(statements, iam.boundaryOf(run) === undefined ? undefined : iam.customerPolicy(iam.boundaryOf(run) ?? ""), request)) problems.push(`the run role could ${probe} (${describe(request)})`);
+      }
+    }
+    const requests = awsBootstrapOwned(iam, runIdentity).has(resource.address) ? [iam.readRequestOf(resource)] : iam.requestsOf(resource);
+    if (requests === undefined) return [...problems, `no create action is known for ${resource.type}: add it to AWS_CREATE_ACTIONS`];
+    for (const request of requests) {
+      if (!iamAllows(statements, undefined, request)) problems.push(`the Terraform Cloud run role may not call ${describe(request)}`);
+    }
+    return problems;
   },
   kubernetesAdmin(stacks, runIdentity) {
     const infra = resourcesOf(stacks.infra);
@@ -222,6 +527,46 @@ const AWS_RULES: CloudRules = {
     return association ? undefined : "the run role's access entry is not associated with AmazonEKSClusterAdminPolicy on the whole cluster";
   },
 };
+
+/**
+ * What each role of an AWS infra stack may really do: its identity policies cut by its
+ * permissions boundary. Every role but the Terraform Cloud run role must carry the boundary the
+ * stack creates, and that boundary must allow every action its policies grant (else the
+ * workload is refused at run time: a bucket write, a secret read, a node joining).
+ */
+export function awsBoundaryProblems(stacks: EnvironmentStacks): string[] {
+  const iam = new AwsIam(stacks);
+  const runIdentity = AWS_RULES.runIdentity(stacks.infra);
+  const problems: string[] = [];
+  for (const role of iam.resources.filter((r) => r.type === "aws_iam_role" && r.address !== runIdentity)) {
+    const arn = iam.boundaryOf(role);
+    const boundary = arn === undefined ? undefined : iam.customerPolicy(arn);
+    if (boundary === undefined) {
+      problems.push(`${role.address}: ${arn === undefined ? "no permissions boundary" : `its boundary ${arn} is not a policy of the stack`}`);
+      continue;
+    }
+    const { statements, unknown } = iam.identityOf(role);
+    for (const policy of unknown) problems.push(`${role.address}: ${policy} attached, which the model does not know: add it to AWS_MANAGED_POLICIES`);
+    for (const statement of statements.filter((s) => s.Effect === "Allow")) {
+      const context = Object.fromEntries(Object.entries(statement.Condition?.StringEquals ?? {}).map(([key, values]) => [key, text(oneOrMany(values)[0])]));
+      for (const action of oneOrMany(statement.Action).map(text)) {
+        for (const resource of oneOrMany(statement.Resource ?? "*").map(text)) {
+          if (iamDecision(boundary, { action, resource, context }) !== "allow") problems.push(`${role.address}: its policies grant ${action} on ${resource}, which its boundary cuts`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** Whether a role of the infra stack may make a request: identity policies ∩ its boundary. */
+export function awsRoleMay(stacks: EnvironmentStacks, roleName: string, request: IamRequest): boolean {
+  const iam = new AwsIam(stacks);
+  const role = iam.resources.find((r) => r.type === "aws_iam_role" && r.config.name === roleName);
+  if (!role) throw new Error(`no role ${roleName}`);
+  const arn = iam.boundaryOf(role);
+  return iamAllows(iam.identityOf(role).statements, arn === undefined ? undefined : (iam.customerPolicy(arn) ?? []), request);
+}
 
 // --- Azure ---------------------------------------------------------------------------------------
 

@@ -9,13 +9,17 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
 import type { BucketSpec } from "../core/spec";
-import { type AwsContext, policyDocument } from "./context";
+import { type AwsContext, policyDocument, type PolicyStatement } from "./context";
 import { AwsWorkloadIdentity } from "./identity";
 
 export interface AwsBucketProps {
   readonly ctx: AwsContext;
   readonly spec: BucketSpec;
   readonly key: KmsKey;
+  /** Statements the bucket policy grants besides the TLS-only denial (a service writing to it). */
+  readonly policyStatements?: (bucketArn: string) => PolicyStatement[];
+  /** The bucket's S3 name. @default s3BucketName(ctx, spec) */
+  readonly bucketName?: string;
 }
 
 /**
@@ -38,6 +42,7 @@ export class AwsBucket extends Construct implements IBucket {
   readonly bucketName: string;
   readonly url: string;
   readonly spec: BucketSpec;
+  readonly policy: S3BucketPolicy;
   private readonly key: KmsKey;
   private readonly ctx: AwsContext;
 
@@ -47,7 +52,7 @@ export class AwsBucket extends Construct implements IBucket {
     this.spec = spec;
     this.key = props.key;
     this.ctx = ctx;
-    this.bucketName = s3BucketName(ctx, spec);
+    this.bucketName = props.bucketName ?? s3BucketName(ctx, spec);
     this.bucket = new S3Bucket(this, "Resource", {
       bucket: this.bucketName,
       forceDestroy: false,
@@ -78,16 +83,19 @@ export class AwsBucket extends Construct implements IBucket {
       bucket,
       versioningConfiguration: { status: spec.versioning ? "Enabled" : "Suspended" },
     });
-    new S3BucketPolicy(this, "policy", {
+    this.policy = new S3BucketPolicy(this, "policy", {
       bucket,
-      policy: policyDocument({
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      }),
+      policy: policyDocument(
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+        ...(props.policyStatements?.(this.bucket.arn) ?? []),
+      ),
     });
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
       bucket,

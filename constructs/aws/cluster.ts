@@ -81,6 +81,7 @@ export class AwsCluster extends Construct implements ICluster {
 
     const role = new IamRole(this, "cluster-role", {
       name: ctx.name("eks-cluster"),
+      permissionsBoundary: ctx.permissionsBoundary,
       assumeRolePolicy: serviceTrustPolicy(ctx, "eks", false),
     });
     const rolePolicy = new IamRolePolicyAttachment(this, "cluster-role-policy", {
@@ -156,6 +157,7 @@ export class AwsCluster extends Construct implements ICluster {
   private nodeGroups(ctx: AwsContext, network: AwsNetwork): EksNodeGroup[] {
     const nodeRole = new IamRole(this, "node-role", {
       name: ctx.name("eks-node"),
+      permissionsBoundary: ctx.permissionsBoundary,
       assumeRolePolicy: serviceTrustPolicy(ctx, "ec2", false),
     });
     // The CNI policy is not here: the VPC CNI gets it through its own IRSA role.

@@ -15,6 +15,22 @@ export class AwsContext {
     this.partition = account.region.startsWith("cn-") ? "aws-cn" : account.region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
   }
 
+  private boundaryArn?: () => string;
+
+  /** Where `permissionsBoundary` comes from: the platform creates the boundary on first use. */
+  providePermissionsBoundary(arn: () => string): void {
+    this.boundaryArn = arn;
+  }
+
+  /**
+   * The ARN of the permissions boundary every role of the environment carries (boundary.ts), as
+   * a reference, so the policy is created before the first role that names it.
+   */
+  get permissionsBoundary(): string {
+    if (!this.boundaryArn) throw new Error("no permissions boundary: AwsPlatform provides it");
+    return this.boundaryArn();
+  }
+
   /** Prefix for every resource name in this environment. */
   name(...parts: string[]): string {
     return [this.env.name, ...parts].join("-");

@@ -5,6 +5,7 @@ import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
@@ -21,11 +22,26 @@ export interface AwsDatabaseProps {
   readonly network: AwsNetwork;
   readonly cluster: AwsCluster;
   readonly key: KmsKey;
+  /** Encrypts the log groups the instance exports to. */
+  readonly logsKey: KmsKey;
   /** Enhanced-monitoring role, shared by the environment's databases. */
   readonly monitoringRole: IamRole;
 }
 
 const POSTGRES_PORT = 5432;
+
+/** The logs every instance exports to CloudWatch Logs (`enabled_cloudwatch_logs_exports`). */
+export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
+
+/**
+ * The log group RDS writes an export to: `/aws/rds/instance/<identifier>/<log type>` (RDS User
+ * Guide, "Publishing PostgreSQL logs to Amazon CloudWatch Logs": "the log group ... is
+ * /aws/rds/instance/my_instance/postgresql"; RDS uses an existing group of that name and creates
+ * it, unencrypted and never expiring, when there is none).
+ */
+export function rdsLogGroupName(identifier: string, logType: string): string {
+  return `/aws/rds/instance/${identifier}/${logType}`;
+}
 
 /** The RDS identifier of a spec database; the apps stack looks the instance up by it. */
 export function databaseIdentifier(ctx: AwsContext, spec: DatabaseSpec): string {
@@ -43,7 +59,10 @@ export function databaseIdentifier(ctx: AwsContext, spec: DatabaseSpec): string 
  * - backups kept `backupRetentionDays` (>= 7; >= 14 in production unless waived);
  * - Multi-AZ, deletion protection, a final snapshot and `prevent_destroy` from the spec's
  *   production defaults; Performance Insights and enhanced monitoring always;
- * - read replicas from the spec, in the same subnets and posture.
+ * - read replicas from the spec, in the same subnets and posture;
+ * - the log groups each instance exports to created here, before it, encrypted with the logs key
+ *   and kept `cluster.logRetentionDays`, instead of by RDS (unencrypted, kept forever); imported
+ *   when `aws.importLogGroups` says RDS created them already.
  */
 export class AwsDatabase extends Construct implements IDatabase {
   readonly instance: DbInstance;
@@ -97,7 +116,7 @@ export class AwsDatabase extends Construct implements IDatabase {
       performanceInsightsRetentionPeriod: 7,
       monitoringInterval: 60,
       monitoringRoleArn: props.monitoringRole.arn,
-      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      enabledCloudwatchLogsExports: [...RDS_LOG_EXPORTS],
       copyTagsToSnapshot: true,
       // Outside production a change lands at once; production waits for the maintenance window.
       applyImmediately: !ctx.env.production,
@@ -106,6 +125,7 @@ export class AwsDatabase extends Construct implements IDatabase {
     this.instance = new DbInstance(this, "Resource", {
       ...shared,
       identifier,
+      dependsOn: this.logGroups("", identifier, props.logsKey),
       engine: "postgres",
       engineVersion: spec.postgresVersion,
       // RDS refuses a major engine_version change unless the request allows it; without this a
@@ -134,6 +154,7 @@ export class AwsDatabase extends Construct implements IDatabase {
       new DbInstance(this, `replica-${index + 1}`, {
         ...shared,
         identifier: `${identifier}-replica-${index + 1}`,
+        dependsOn: this.logGroups(`replica-${index + 1}-`, `${identifier}-replica-${index + 1}`, props.logsKey),
         replicateSourceDb: this.instance.identifier,
         // A replica holds no data of its own: the primary's snapshots cover it. Without deletion
         // protection `readReplicas: 0` removes it in one apply, the first step of a major upgrade.
@@ -141,6 +162,23 @@ export class AwsDatabase extends Construct implements IDatabase {
         deletionProtection: false,
       }),
     );
+  }
+
+  /**
+   * The log groups of one instance's exports, which the instance depends on so that RDS finds
+   * them instead of creating its own. The logs key admits them: its policy lets CloudWatch Logs
+   * use it for every log group of the account (`kms:EncryptionContext:aws:logs:arn`, keys.ts).
+   */
+  private logGroups(prefix: string, identifier: string, logsKey: KmsKey): CloudwatchLogGroup[] {
+    return RDS_LOG_EXPORTS.map((logType) => {
+      const group = new CloudwatchLogGroup(this, `${prefix}logs-${logType}`, {
+        name: rdsLogGroupName(identifier, logType),
+        retentionInDays: this.ctx.env.cluster.logRetentionDays,
+        kmsKeyId: logsKey.arn,
+      });
+      if (this.spec.aws?.importLogGroups === true) group.importFrom(rdsLogGroupName(identifier, logType));
+      return group;
+    });
   }
 
   /**
@@ -198,6 +236,7 @@ export class AwsDatabase extends Construct implements IDatabase {
 export function rdsMonitoringRole(scope: Construct, ctx: AwsContext): IamRole {
   const role = new IamRole(scope, "rds-monitoring-role", {
     name: ctx.name("rds-monitoring"),
+    permissionsBoundary: ctx.permissionsBoundary,
     assumeRolePolicy: serviceTrustPolicy(ctx, "monitoring.rds", true),
   });
   new IamRolePolicyAttachment(scope, "rds-monitoring-policy", {

@@ -51,6 +51,7 @@ export class AwsServiceAccountRole extends Construct {
     if (subjects.length === 0 || subjects.some((subject) => /[*?]/.test(subject))) throw new Error(`${props.roleName}: IRSA trust needs exact service account subjects, given ${JSON.stringify(subjects)}`);
     this.role = new IamRole(this, "Resource", {
       name: props.roleName,
+      permissionsBoundary: ctx.permissionsBoundary,
       // Unchanged for a single subject: the description of existing roles stays as it was.
       description:
         subjects.length === 1

@@ -5,6 +5,7 @@ import type { WorkloadName } from "../core/apps";
 import {
   ownHandle,
   type CloudPlatform,
+  type IBucket,
   type ICluster,
   type INetwork,
   type IWorkloadIdentity,
@@ -15,6 +16,8 @@ import {
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
+import { AwsAuditTrail } from "./audit-trail";
+import { AwsWorkloadBoundary } from "./boundary";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";
 import { AwsTerraformCloudTrust, terraformCloudRoleName } from "./terraform-cloud";
@@ -38,10 +41,15 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   private createdKeys?: AwsKeys;
   private monitoringRole?: IamRole;
   private builtCluster?: AwsCluster;
+  private boundary?: AwsWorkloadBoundary;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
     this.ctx = new AwsContext(env);
+    this.ctx.providePermissionsBoundary(() => {
+      this.boundary ??= new AwsWorkloadBoundary(this, "workload-boundary", this.ctx);
+      return this.boundary.policy.arn;
+    });
     new AwsProvider(scope, "aws", {
       region: this.ctx.region,
       // A plan against the wrong account's credentials fails instead of creating resources there.
@@ -82,8 +90,15 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       network: ownHandle(network, AwsNetwork, "AWS", "network"),
       cluster: ownHandle(cluster, AwsCluster, "AWS", "cluster"),
       key: this.keys.data,
+      logsKey: this.keys.logs,
       monitoringRole: this.monitoringRole,
     });
+  }
+
+  /** A CloudTrail trail of the account unless an organization trail covers it (audit-trail.ts). */
+  auditTrail(buckets: readonly IBucket[]): void {
+    if (this.ctx.env.accounts.aws?.organizationTrail === true) return;
+    new AwsAuditTrail(this, "audit-trail", this.ctx, this.keys.logs, buckets.map((bucket) => ownHandle(bucket, AwsBucket, "AWS", "bucket").bucket.arn));
   }
 
   dnsZone(zoneName: string): AwsDnsZone {

@@ -6,7 +6,8 @@ import { type AwsContext, policyDocument, type PolicyStatement } from "./context
 /**
  * Customer-managed KMS keys of one environment, split by blast radius: `data` encrypts buckets,
  * databases and their secrets; `cluster` envelope-encrypts Kubernetes secrets; `logs` encrypts
- * CloudWatch log groups (it must trust the Logs service, which the others must not).
+ * CloudWatch log groups and the CloudTrail trail's files (it must trust the Logs and CloudTrail
+ * services, which the others must not).
  * Rotation is on; deletion waits the maximum 30 days so a mistaken destroy can be cancelled.
  */
 export class AwsKeys extends Construct {
@@ -33,6 +34,26 @@ export class AwsKeys extends Construct {
         ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:*` },
       },
     };
+    // CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail": the service
+    // encrypts log files of this account's trails (encryption context aws:cloudtrail:arn) and
+    // describes the key when a trail is created or updated.
+    const cloudTrailService: PolicyStatement[] =
+      ctx.env.accounts.aws?.organizationTrail === true
+        ? []
+        : [
+            {
+              Sid: "CloudTrailEncryptsThisAccountsTrails",
+              Effect: "Allow",
+              Principal: { Service: ctx.servicePrincipal("cloudtrail") },
+              Action: "kms:GenerateDataKey*",
+              Resource: "*",
+              Condition: {
+                StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${ctx.partition}:cloudtrail:*:${ctx.accountId}:trail/*` },
+                StringEquals: { "aws:SourceAccount": ctx.accountId },
+              },
+            },
+            { Sid: "CloudTrailDescribesTheKey", Effect: "Allow", Principal: { Service: ctx.servicePrincipal("cloudtrail") }, Action: "kms:DescribeKey", Resource: "*" },
+          ];
     const key = (name: string, description: string, statements: PolicyStatement[]) => {
       const created = new KmsKey(this, name, {
         description: `${ctx.env.name}: ${description}`,
@@ -46,6 +67,6 @@ export class AwsKeys extends Construct {
     };
     this.data = key("data", "buckets, databases and their secrets", [accountAdmin]);
     this.cluster = key("cluster", "Kubernetes secrets envelope encryption", [accountAdmin]);
-    this.logs = key("logs", "CloudWatch log groups", [accountAdmin, logsService]);
+    this.logs = key("logs", "CloudWatch log groups", [accountAdmin, logsService, ...cloudTrailService]);
   }
 }

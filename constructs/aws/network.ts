@@ -154,6 +154,7 @@ export class AwsNetwork extends Construct implements INetwork {
     });
     const role = new IamRole(this, "flow-log-role", {
       name: ctx.name("vpc-flow-logs"),
+      permissionsBoundary: ctx.permissionsBoundary,
       assumeRolePolicy: serviceTrustPolicy(ctx, "vpc-flow-logs", true),
     });
     new IamRolePolicy(this, "flow-log-policy", {

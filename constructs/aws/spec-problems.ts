@@ -22,6 +22,13 @@ export function awsSpecProblems(env: Environment, report: Report): void {
   for (const { path, name } of specSecretNames(env)) {
     if (/-[A-Za-z0-9/_+=.@]{6}$/.test(name)) report(path, name, "on AWS, a Secrets Manager name that does not end in '-' and six characters (AWS appends such a suffix to every secret ARN)");
   }
+  // The audit trail's bucket is `<env>-cloudtrail-<account>` (audit-trail.ts), the S3 name a spec
+  // bucket named "cloudtrail" would get (bucket.ts): S3 refuses the second (BucketAlreadyOwnedByYou).
+  if (env.accounts.aws?.organizationTrail !== true) {
+    eachKnown(env.buckets, (bucket, index) => {
+      if (bucket.name === "cloudtrail") report(["buckets", index, "name"], bucket.name, "on AWS another name: the environment's CloudTrail trail delivers to a bucket of that name (or set accounts.aws.organizationTrail)");
+    });
+  }
   eachKnown(env.cluster.nodePools, (pool, index) => {
     (pool.aws?.instanceTypes ?? []).forEach((type, typeIndex) => {
       if (GRAVITON.test(type)) {

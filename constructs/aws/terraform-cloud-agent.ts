@@ -113,6 +113,7 @@ export class AwsTerraformCloudAgent extends Construct implements ITerraformCloud
     // trust carries no such condition (a missing key would fail it and no task would start).
     const executionRole = new IamRole(this, "execution-role", {
       name: `${name}-execution`,
+      permissionsBoundary: ctx.permissionsBoundary,
       description: `${ctx.env.name}: pulls the agent's token and writes its logs; no permission reaches the running container`,
       assumeRolePolicy: serviceTrustPolicy(ctx, "ecs-tasks", false),
     });

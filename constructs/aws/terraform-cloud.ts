@@ -1,9 +1,9 @@
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { ITerraformCloudTrust, TerraformCloudTarget } from "../core/interfaces";
-import { type AwsContext, policyDocument } from "./context";
+import { type AwsContext, policyDocument, type PolicyStatement } from "./context";
 
 const TFC_HOST = "app.terraform.io";
 /** The audience Terraform Cloud puts in its AWS workload identity tokens by default. */
@@ -17,9 +17,22 @@ export function terraformCloudRoleName(ctx: AwsContext): string {
 /**
  * Terraform Cloud dynamic credentials on AWS: an IAM OIDC provider for app.terraform.io and one
  * role that only runs of this environment's workspaces (organization, project and workspace
- * pinned in the token's subject; any run phase) can assume, for at most an hour. The role is an
- * administrator of the account: the stacks it applies create IAM roles, KMS keys and clusters.
- * Narrow it with a permissions boundary in accounts shared with other systems.
+ * pinned in the token's subject; any run phase) can assume, for at most an hour.
+ *
+ * The role holds what the stacks it applies use, and no more IAM than the delegation pattern of
+ * permissions boundaries allows (IAM User Guide, "Permissions boundaries for IAM entities",
+ * "Delegating responsibility to others using permissions boundaries"; the condition key
+ * `iam:PermissionsBoundary` of the Service Authorization Reference, "Actions, resources, and
+ * condition keys for AWS Identity and Access Management"):
+ * - the services of the resource types the stacks create, at the service level (`ec2:*`, `eks:*`,
+ *   ...: kept maintainable; the blast radius that matters is IAM, constrained below);
+ * - IAM roles of this environment (`role/<env>-*`) created and given policies only with the
+ *   environment's workload boundary (boundary.ts) as their permissions boundary, so no role it
+ *   creates can do more than that boundary;
+ * - never: changing or deleting the boundary policy, removing a boundary from a role, changing
+ *   itself or its own trust anchor, creating users, groups, access keys or passwords.
+ * The role, its policy, its OIDC provider and the boundary are the bootstrapper's (README,
+ * "Bootstrap, once"): a run that changes them fails, and the bootstrapper applies that change.
  */
 export class AwsTerraformCloudTrust extends Construct implements ITerraformCloudTrust {
   readonly role: IamRole;
@@ -49,7 +62,99 @@ export class AwsTerraformCloudTrust extends Construct implements ITerraformCloud
         },
       }),
     });
-    new IamRolePolicyAttachment(this, "administrator", { role: this.role.name, policyArn: ctx.managedPolicy("AdministratorAccess") });
+    new IamRolePolicy(this, "delivery", { role: this.role.id, name: "deliver-environment", policy: runRolePolicy(ctx, terraformCloudRoleName(ctx)) });
     this.workspaceVariables = { TFC_AWS_PROVIDER_AUTH: "true", TFC_AWS_RUN_ROLE_ARN: this.role.arn };
   }
+}
+
+/**
+ * The services whose resource types the infra stack creates (`AWS_CREATE_ACTIONS` in
+ * __tests__/support/permissions.ts names the call each type makes; the permission test fails on
+ * a type none of these covers). `pi`: Performance Insights, configured with the RDS instance.
+ */
+export const RUN_ROLE_SERVICES: readonly string[] = ["ec2", "eks", "rds", "pi", "s3", "kms", "logs", "route53", "secretsmanager", "ecs", "cloudtrail"];
+
+/** AWS services that create a service-linked role the first time the stacks use them. */
+const SERVICE_LINKED_ROLES = ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com", "rds.amazonaws.com", "ecs.amazonaws.com", "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"];
+
+/** The run role's one policy: see `AwsTerraformCloudTrust`. */
+export function runRolePolicy(ctx: AwsContext, runRoleName: string): string {
+  const iam = (resource: string) => `arn:${ctx.partition}:iam::${ctx.accountId}:${resource}`;
+  const environmentRoles = iam(`role/${ctx.env.name}-*`);
+  const boundary = ctx.permissionsBoundary;
+  const statements: PolicyStatement[] = [
+    { Sid: "EnvironmentServices", Effect: "Allow", Action: RUN_ROLE_SERVICES.map((service) => `${service}:*`), Resource: "*" },
+    { Sid: "ReadIam", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" },
+    {
+      Sid: "RolesOnlyWithinTheBoundary",
+      Effect: "Allow",
+      Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+      Resource: environmentRoles,
+      Condition: { StringEquals: { "iam:PermissionsBoundary": boundary } },
+    },
+    {
+      // None of these can widen a role beyond its boundary.
+      Sid: "EnvironmentRoles",
+      Effect: "Allow",
+      Action: ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole"],
+      Resource: environmentRoles,
+    },
+    {
+      Sid: "ClusterOidcProviders",
+      Effect: "Allow",
+      Action: [
+        "iam:CreateOpenIDConnectProvider",
+        "iam:DeleteOpenIDConnectProvider",
+        "iam:UpdateOpenIDConnectProviderThumbprint",
+        "iam:AddClientIDToOpenIDConnectProvider",
+        "iam:RemoveClientIDFromOpenIDConnectProvider",
+      ],
+      Resource: iam(`oidc-provider/oidc.eks.${ctx.region}.${ctx.serviceDomain}/id/*`),
+    },
+    { Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:TagPolicy", "iam:UntagPolicy"], Resource: [iam("oidc-provider/*"), boundary] },
+    { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: "iam:CreateServiceLinkedRole", Resource: "*", Condition: { StringEquals: { "iam:AWSServiceName": SERVICE_LINKED_ROLES } } },
+    {
+      Sid: "NeverChangeTheBoundary",
+      Effect: "Deny",
+      Action: ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
+      Resource: boundary,
+    },
+    { Sid: "NeverRemoveABoundary", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
+    {
+      Sid: "NeverChangeItself",
+      Effect: "Deny",
+      Action: [
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+        "iam:DeleteRole",
+        "iam:PassRole",
+      ],
+      Resource: iam(`role/${runRoleName}`),
+    },
+    {
+      Sid: "NeverUsersOrKeys",
+      Effect: "Deny",
+      Action: [
+        "iam:CreateUser",
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+        "iam:UpdateLoginProfile",
+        "iam:CreateServiceSpecificCredential",
+        "iam:UploadSSHPublicKey",
+        "iam:AttachUserPolicy",
+        "iam:PutUserPolicy",
+        "iam:AddUserToGroup",
+        "iam:CreateGroup",
+        "iam:AttachGroupPolicy",
+        "iam:PutGroupPolicy",
+      ],
+      Resource: "*",
+    },
+  ];
+  return policyDocument(...statements);
 }

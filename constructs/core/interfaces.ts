@@ -88,6 +88,11 @@ export interface CloudPlatform {
    */
   terraformCloudAgent?(target: TerraformCloudAgentTarget, network: INetwork, cluster: ICluster): ITerraformCloudAgent;
   /**
+   * The account's audit trail of API calls and of the object reads and writes of `buckets`,
+   * where the cloud needs one created per environment (AWS: a CloudTrail trail).
+   */
+  auditTrail?(buckets: readonly IBucket[]): void;
+  /**
    * What the `<env>-apps` stack needs from the cloud, found by the deterministic names the infra
    * stack gave things (or by data sources looking those names up): no other cross-stack reference.
    */

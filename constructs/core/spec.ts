@@ -64,6 +64,12 @@ const accountsSchema = z.strictObject({
        * @default the region's zones a, b, c (see constructs/core/regions.ts)
        */
       availabilityZones: z.array(pattern(/^[a-z]{2}-[a-z]+-\d[a-z]$/, "an availability zone name such as us-west-1b")).min(2, { error: "accepted: at least 2 zone names" }).optional(),
+      /**
+       * An AWS Organizations trail already records this account's management events and the S3
+       * data events of the environment's buckets, encrypted and kept: the infra stack then creates
+       * no CloudTrail trail of its own. @default false (a trail per environment, README "AWS defaults")
+       */
+      organizationTrail: z.boolean().optional(),
     })
     .optional(),
   /** Where the environment lives on Azure. */
@@ -199,7 +205,20 @@ const databaseSchema = z.strictObject({
    * of the version it runs. @default 0
    */
   readReplicas: intRange(0, 5).default(0),
-  aws: z.strictObject({ instanceClass: pattern(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.m7g.large") }).optional(),
+  aws: z
+    .strictObject({
+      instanceClass: pattern(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.m7g.large").optional(),
+      /**
+       * The instance (and its replicas) was created by a release before the one that creates its
+       * log groups, so RDS created `/aws/rds/instance/<id>/postgresql` and `/upgrade` itself
+       * (unencrypted, kept forever): import them (Terraform `import` blocks) instead of creating
+       * them, which CloudWatch Logs refuses (ResourceAlreadyExistsException). Remove it after the
+       * first apply: an import of a group that does not exist (a replica added later) fails.
+       * README, "Upgrade guide". @default false
+       */
+      importLogGroups: z.boolean().optional(),
+    })
+    .optional(),
   azure: z.strictObject({ skuName: pattern(/^(B|GP|MO)_[A-Za-z0-9_]+$/, "a Flexible Server SKU such as GP_Standard_D2ds_v5") }).optional(),
   gcp: z
     .strictObject({
