@@ -151,9 +151,9 @@ export const PROVIDER_TAGS: Readonly<Record<string, readonly string[]>> = {
  * hashicorp/aws 5.100.0's schema (`terraform providers schema -json`; the test re-reads it).
  */
 export const AWS_TAGGABLE: ReadonlySet<string> = new Set([
-  "aws_cloudwatch_log_group", "aws_db_instance", "aws_db_parameter_group", "aws_db_subnet_group", "aws_default_security_group", "aws_ecs_cluster", "aws_ecs_service",
+  "aws_cloudtrail", "aws_cloudwatch_log_group", "aws_db_instance", "aws_db_parameter_group", "aws_db_subnet_group", "aws_default_security_group", "aws_ecs_cluster", "aws_ecs_service",
   "aws_ecs_task_definition", "aws_eip", "aws_eks_access_entry",
-  "aws_eks_addon", "aws_eks_cluster", "aws_eks_node_group", "aws_flow_log", "aws_iam_openid_connect_provider", "aws_iam_role", "aws_internet_gateway", "aws_kms_key",
+  "aws_eks_addon", "aws_eks_cluster", "aws_eks_node_group", "aws_flow_log", "aws_iam_openid_connect_provider", "aws_iam_policy", "aws_iam_role", "aws_internet_gateway", "aws_kms_key",
   "aws_launch_template", "aws_nat_gateway", "aws_route53_zone", "aws_route_table", "aws_s3_bucket", "aws_secretsmanager_secret", "aws_security_group", "aws_subnet",
   "aws_vpc", "aws_vpc_endpoint", "aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ingress_rule",
 ]);
