@@ -15,6 +15,7 @@ import { renderedApps, type KubeObject } from "./support/kubernetes/objects";
 import { allows, inCidr, isDefaultDeny, networkPolicyProblems, type ClusterPolicies, type Connection, type Endpoint, type NetworkPolicy, type Pod } from "./support/kubernetes/network-policy";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 import { coreObjectViolations } from "./support/kubernetes/openapi";
+import { strimziNetwork, type StrimziNetwork } from "./support/kubernetes/chart-pods";
 import { nameViolations } from "./support/kubernetes/names";
 
 interface Case {
@@ -64,13 +65,22 @@ function hostIn(cidr: string): string {
   return parts.join(".");
 }
 
+/** The Strimzi operator's pods and the NetworkPolicies it would write (support/kubernetes/chart-pods.ts), where the stack runs it. */
+function strimziOf(text: string): StrimziNetwork | undefined {
+  const rendered = renderedApps(text);
+  const release = rendered.releases.find((candidate) => candidate.chart === "strimzi-kafka-operator");
+  const objects = rendered.objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }) as KubeObject);
+  return release === undefined ? undefined : strimziNetwork(release, objects);
+}
+
 function clusterOf(text: string): { cluster: ClusterPolicies; namespaces: string[] } {
   const rendered = renderedApps(text);
   const objects = rendered.objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }) as KubeObject);
   const namespaces = objects.filter((object) => object.kind === "Namespace").map((object) => String(object.metadata.name));
   const labels = new Map(objects.filter((object) => object.kind === "Namespace").map((object) => [String(object.metadata.name), object.metadata.labels ?? {}]));
   labels.set("kube-system", {});
-  const policies = objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
+  // Every NetworkPolicy that would exist: the stack's, and those Strimzi's operator writes itself.
+  const policies = [...(objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[]), ...((strimziOf(text)?.policies ?? []) as unknown as NetworkPolicy[])];
   return { cluster: { policies, namespaces: labels }, namespaces };
 }
 
@@ -83,9 +93,11 @@ function clusterOf(text: string): { cluster: ClusterPolicies; namespaces: string
  * - airbyte 2.2.0 _helpers.tpl `airbyte.selectorLabels` (airbyte / app.kubernetes.io/name = the
  *   template folder without `airbyte-`), `airbyte.minioSelectorLabels`; job pods: airbyte-platform
  *   WorkloadLabels.kt / PodLabeler.kt (airbyte: job-pod, job_id, attempt_id, ...);
- * - datahub-1.1.0 subcharts' `selectorLabels` (app.kubernetes.io/name datahub-gms, datahub-frontend);
- *   bitnami kafka 26.11.2 (app.kubernetes.io/name kafka, component controller-eligible|broker);
- *   opensearch 2.19.0 (app.kubernetes.io/name opensearch);
+ * - datahub-1.1.0 subcharts' `selectorLabels` (app.kubernetes.io/name datahub-gms, datahub-frontend,
+ *   datahub-mae-consumer, datahub-mce-consumer, acryl-datahub-actions; instance datahub), the
+ *   system-update Job's pods (the Job controller's batch.kubernetes.io/job-name);
+ *   opensearch 2.19.0 (app.kubernetes.io/name opensearch); Strimzi's pods (the operator, the
+ *   Kafka nodes, the entity operator) come from its model in support/kubernetes/chart-pods.ts;
  * - metabase-2.26.0 templates/deployment.yaml (app metabase, release); grafana 12.11.1
  *   (app.kubernetes.io/name grafana); prometheus-operator v0.93 (app.kubernetes.io/name
  *   prometheus, prometheus <name>); opentelemetry-collector 0.170.0 (app.kubernetes.io/name
@@ -110,7 +122,10 @@ const POD = {
   job: { namespace: "airbyte", labels: { airbyte: "job-pod", job_id: "7", attempt_id: "0", workload_id: "w", mutex_key: "m" } },
   gms: { namespace: "datahub", labels: { "app.kubernetes.io/name": "datahub-gms", "app.kubernetes.io/instance": "datahub" } },
   frontend: { namespace: "datahub", labels: { "app.kubernetes.io/name": "datahub-frontend", "app.kubernetes.io/instance": "datahub" } },
-  kafka: { namespace: "datahub", labels: { "app.kubernetes.io/name": "kafka", "app.kubernetes.io/instance": "prerequisites", "app.kubernetes.io/component": "controller-eligible" } },
+  maeConsumer: { namespace: "datahub", labels: { "app.kubernetes.io/name": "datahub-mae-consumer", "app.kubernetes.io/instance": "datahub" } },
+  mceConsumer: { namespace: "datahub", labels: { "app.kubernetes.io/name": "datahub-mce-consumer", "app.kubernetes.io/instance": "datahub" } },
+  actions: { namespace: "datahub", labels: { "app.kubernetes.io/name": "acryl-datahub-actions", "app.kubernetes.io/instance": "datahub" } },
+  systemUpdate: { namespace: "datahub", labels: { "batch.kubernetes.io/job-name": "datahub-system-update", "job-name": "datahub-system-update" } },
   opensearch: { namespace: "datahub", labels: { "app.kubernetes.io/name": "opensearch", "app.kubernetes.io/instance": "prerequisites" } },
   metabase: { namespace: "metabase", labels: { app: "metabase", release: "metabase" } },
   grafana: { namespace: "grafana", labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" } },
@@ -150,7 +165,33 @@ function exporterPods(text: string): Pod[] {
     });
 }
 
-function requiredFlows(env: Environment, databases: readonly string[], exporters: readonly Pod[]): FlowCase[] {
+/** The Strimzi pods of a stack that runs DataHub: one operator, at least one Kafka node, one entity operator. */
+function strimziPods(strimzi: StrimziNetwork | undefined): { operator: Pod; kafka: Pod; entityOperator: Pod } {
+  const [kafka] = strimzi?.kafka ?? [];
+  const [entityOperator] = strimzi?.entityOperator ?? [];
+  if (strimzi === undefined || kafka === undefined || entityOperator === undefined) throw new Error("DataHub without Strimzi's operator, Kafka nodes and entity operator");
+  return { operator: strimzi.operator, kafka, entityOperator };
+}
+
+/** DataHub's Kafka: its clients on the TLS listener, the nodes among themselves, Strimzi's operators (KafkaCluster#generateNetworkPolicy's peers at 1.2.0). */
+function kafkaFlows(env: Environment, strimzi: ReturnType<typeof strimziPods>): FlowCase[] {
+  const { operator, kafka, entityOperator } = strimzi;
+  return [
+    ...([POD.gms, POD.frontend, POD.maeConsumer, POD.mceConsumer, POD.actions, POD.systemUpdate] as Pod[]).map((client) => c(`${client.labels["app.kubernetes.io/name"] ?? "the system-update job"} reaches Kafka's TLS listener`, client, kafka, 9093)),
+    c("Kafka's nodes reach the controller quorum", kafka, kafka, 9090),
+    c("Kafka's nodes replicate", kafka, kafka, 9091),
+    c("the operator reaches the controller quorum", operator, kafka, 9090),
+    c("the operator reaches the replication listener", operator, kafka, 9091),
+    c("the operator polls the Kafka agent", operator, kafka, 8443),
+    c("the operator reads the API", operator, apiServer(env), 443),
+    c("the User Operator reaches Kafka's replication listener", entityOperator, kafka, 9091),
+    c("the User Operator reads the API", entityOperator, apiServer(env), 443),
+    c("the operator resolves names", operator, POD.kubeDns, 53, "UDP"),
+    c("Kafka resolves names", kafka, POD.kubeDns, 53, "UDP"),
+  ];
+}
+
+function requiredFlows(env: Environment, databases: readonly string[], exporters: readonly Pod[], strimzi: StrimziNetwork | undefined): FlowCase[] {
   const has = (app: string) => app === "monitoring" || env.apps.some((spec) => spec.name === app);
   const hosted = (app: string) => env.apps.some((spec) => spec.name === app && spec.host !== undefined);
   // Apps without OIDC in their free edition (or image) sit behind oauth2-proxy when the spec has sso (README, "Single sign-on").
@@ -225,14 +266,15 @@ function requiredFlows(env: Environment, databases: readonly string[], exporters
   }
   if (has("datahub")) {
     flows.push(
-      c("GMS produces to Kafka", POD.gms, POD.kafka, 9092),
-      c("the frontend produces usage events to Kafka", POD.frontend, POD.kafka, 9092),
       c("GMS indexes in OpenSearch", POD.gms, POD.opensearch, 9200),
+      c("the MAE consumer indexes in OpenSearch", POD.maeConsumer, POD.opensearch, 9200),
+      c("the system-update job sets up OpenSearch's indices", POD.systemUpdate, POD.opensearch, 9200),
+      c("OpenSearch's nodes talk on transport", POD.opensearch, POD.opensearch, 9300),
       c("the frontend calls GMS", POD.frontend, POD.gms, 8080),
-      c("Kafka's controllers talk", POD.kafka, POD.kafka, 9093),
       c("Prometheus scrapes GMS", POD.prometheus, POD.gms, 4318),
     );
   }
+  if (has("datahub")) flows.push(...kafkaFlows(env, strimziPods(strimzi)));
   const smtp = env.alerts?.email?.smarthost;
   if (smtp !== undefined) flows.push(c("Alertmanager sends mail through the SMTP server", POD.alertmanager, INTERNET, Number(smtp.split(":")[1])));
   if (has("grafana")) flows.push(c("Grafana queries Prometheus", POD.grafana, POD.prometheus, 9090));
@@ -240,7 +282,45 @@ function requiredFlows(env: Environment, databases: readonly string[], exporters
   return flows;
 }
 
-function forbiddenFlows(env: Environment, databases: readonly string[]): FlowCase[] {
+/** What must not reach DataHub's Kafka, OpenSearch or the Strimzi operator: every pod outside DataHub's namespace but the operator, and the operator from anywhere. */
+function backendForbiddenFlows(env: Environment, strimzi: ReturnType<typeof strimziPods>): FlowCase[] {
+  const { operator, kafka, entityOperator } = strimzi;
+  const has = (app: string) => env.apps.some((spec) => spec.name === app);
+  const outsiders: [string, Pod][] = [
+    ["Prometheus", POD.prometheus],
+    ["Traefik", POD.traefik],
+    ["ESO", POD.eso],
+    ...(has("airbyte") ? ([["an Airbyte connector", POD.job], ["Airbyte's server", POD.airbyteServer]] as [string, Pod][]) : []),
+    ...(has("airflow") ? ([["an Airflow task", POD.task], ["Airflow's scheduler", POD.scheduler]] as [string, Pod][]) : []),
+    ...(has("metabase") ? ([["Metabase", POD.metabase]] as [string, Pod][]) : []),
+    ...(env.sso !== undefined ? ([["a sign-in proxy", { namespace: "sso", labels: { "app.kubernetes.io/name": "oauth2-proxy", "platform/sso-proxy-for": "metabase" } }]] as [string, Pod][]) : []),
+  ];
+  return [
+    ...outsiders.flatMap(([who, pod]) => [
+      c(`${who} reaches Kafka's TLS listener`, pod, kafka, 9093),
+      c(`${who} reaches Kafka's replication listener`, pod, kafka, 9091),
+      c(`${who} reaches Kafka's controller quorum`, pod, kafka, 9090),
+      c(`${who} reaches OpenSearch`, pod, POD.opensearch, 9200),
+      c(`${who} reaches OpenSearch's transport`, pod, POD.opensearch, 9300),
+      c(`${who} reaches the Strimzi operator`, pod, operator, 8080),
+    ]),
+    c("GMS reaches Kafka's replication listener", POD.gms, kafka, 9091),
+    c("GMS reaches Kafka's controller quorum", POD.gms, kafka, 9090),
+    c("GMS reaches the Kafka agent", POD.gms, kafka, 8443),
+    c("the User Operator reaches the controller quorum", entityOperator, kafka, 9090),
+    c("GMS reaches OpenSearch's transport", POD.gms, POD.opensearch, 9300),
+    c("GMS reaches the Strimzi operator", POD.gms, operator, 8080),
+    c("Kafka reaches the Strimzi operator", kafka, operator, 8080),
+    c("the Strimzi operator reaches GMS", operator, POD.gms, 8080),
+    c("the Strimzi operator reaches OpenSearch", operator, POD.opensearch, 9200),
+    // 443 to any address is the API server's rule (network-policies.ts API_SERVER): another port.
+    c("the Strimzi operator reaches the Internet", operator, INTERNET, 80),
+    c("Kafka reaches the Internet", kafka, INTERNET, 443),
+    c("Kafka reaches the Kubernetes API", kafka, apiServer(env), 443),
+  ];
+}
+
+function forbiddenFlows(env: Environment, databases: readonly string[], strimzi: StrimziNetwork | undefined): FlowCase[] {
   const has = (app: string) => env.apps.some((spec) => spec.name === app);
   const flows: FlowCase[] = [
     c("the Internet reaches Traefik's metrics", INTERNET, POD.traefik, 9100),
@@ -266,7 +346,6 @@ function forbiddenFlows(env: Environment, databases: readonly string[]): FlowCas
       ...databases.map((range) => c(`a connector reaches the database in ${range}`, POD.job, { ip: hostIn(range) }, 5432)),
       c("Airbyte reaches Airflow", POD.airbyteServer, POD.airflowApi, 8080),
     );
-    if (has("datahub")) flows.push(c("a connector reaches Kafka", POD.job, POD.kafka, 9092), c("a connector reaches OpenSearch", POD.job, POD.opensearch, 9200));
   }
   if (has("airflow")) {
     flows.push(
@@ -275,10 +354,9 @@ function forbiddenFlows(env: Environment, databases: readonly string[]): FlowCas
       ...databases.map((range) => c(`a task reaches the database in ${range}`, POD.task, { ip: hostIn(range) }, 5432)),
       c("Airflow reaches Metabase", POD.airflowApi, POD.metabase, 3000),
     );
-    if (has("datahub")) flows.push(c("a task reaches Kafka", POD.task, POD.kafka, 9092));
   }
   if (has("datahub")) {
-    flows.push(c("Metabase reaches Kafka", POD.metabase, POD.kafka, 9092), c("Prometheus reaches Kafka's client port", POD.prometheus, POD.kafka, 9092));
+    flows.push(...backendForbiddenFlows(env, strimziPods(strimzi)));
   }
   if (has("metabase")) flows.push(c("Metabase reaches the Kubernetes API", POD.metabase, apiServer(env), 443));
   return flows;
@@ -286,6 +364,7 @@ function forbiddenFlows(env: Environment, databases: readonly string[]): FlowCas
 
 describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkPolicies", (_, { env, apps, infra }) => {
   const { cluster, namespaces } = clusterOf(apps);
+  const strimzi = strimziOf(apps);
   const databases = databaseRanges(infra);
 
   it("has a default deny (every pod, ingress and egress, no rule) in every namespace the stack creates", () => {
@@ -308,12 +387,12 @@ describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkP
   it("allows every flow the apps need", () => {
     const exporters = exporterPods(apps);
     expect(exporters.length).toBeGreaterThanOrEqual(env.databases.length);
-    const denied = requiredFlows(env, databases, exporters).filter((flow) => !allows(cluster, flow.connection));
+    const denied = requiredFlows(env, databases, exporters, strimzi).filter((flow) => !allows(cluster, flow.connection));
     expect(denied.map((flow) => flow.why)).toEqual([]);
   });
 
   it("denies what untrusted pods and other apps must not reach", () => {
-    const allowed = forbiddenFlows(env, databases).filter((flow) => allows(cluster, flow.connection));
+    const allowed = forbiddenFlows(env, databases, strimzi).filter((flow) => allows(cluster, flow.connection));
     expect(allowed.map((flow) => flow.why)).toEqual([]);
   });
 
@@ -334,6 +413,58 @@ describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkP
       return found;
     });
     expect(switchedOn).toEqual([]);
+  });
+});
+
+const datahubCases = cases.filter((entry) => entry.env.apps.some((spec) => spec.name === "datahub"));
+
+describe.each(datahubCases.map((entry) => [entry.label, entry] as const))("%s: DataHub's backends", (_, { env, apps }) => {
+  const { cluster, namespaces } = clusterOf(apps);
+  const strimzi = strimziOf(apps);
+
+  it("holds DataHub's Kafka, OpenSearch and the Strimzi operator by their own namespaces' policies alone, with Strimzi writing none", () => {
+    const { operator } = strimziPods(strimzi);
+    // The operator's namespace is one the stack creates, so it has its default deny.
+    expect(namespaces).toContain(operator.namespace);
+    expect(strimzi?.policies).toEqual([]);
+    // Were every other namespace open on egress, the destination's ingress still refuses: keep
+    // only the policies of the destination's namespace.
+    const destinationOnly = (to: Endpoint): ClusterPolicies => ({ ...cluster, policies: cluster.policies.filter((policy) => "namespace" in to && policy.metadata.namespace === to.namespace) });
+    const outside = backendForbiddenFlows(env, strimziPods(strimzi)).filter((flow) => "namespace" in flow.connection.from && "namespace" in flow.connection.to && flow.connection.from.namespace !== flow.connection.to.namespace);
+    expect(outside.length).toBeGreaterThan(10);
+    expect(outside.filter((flow) => allows(destinationOnly(flow.connection.to), flow.connection)).map((flow) => flow.why)).toEqual([]);
+  });
+});
+
+describe("Strimzi's own NetworkPolicies (chart default generateNetworkPolicy: true) would open Kafka", () => {
+  const [entry] = datahubCases;
+  const rendered = renderedApps(entry.apps);
+  const release = rendered.releases.find((candidate) => candidate.chart === "strimzi-kafka-operator");
+  if (!release) throw new Error("DataHub without the Strimzi operator");
+  const objects = rendered.objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }) as KubeObject);
+  const { values: _ignored, ...rest } = release;
+  const { generateNetworkPolicy: _off, ...defaults } = release.values;
+  const generated = strimziNetwork({ ...rest, values: defaults }, objects);
+  const { cluster } = clusterOf(entry.apps);
+  const datahubOnly = (policies: readonly NetworkPolicy[]): ClusterPolicies => ({ ...cluster, policies: policies.filter((policy) => policy.metadata.namespace === "datahub") });
+  const { kafka, entityOperator } = strimziPods(generated);
+
+  it("writes the Kafka cluster's policy and the entity operator's when left on", () => {
+    expect(generated.policies.map((policy) => policy.metadata.name).sort()).toEqual(["datahub-kafka-entity-operator", "datahub-kafka-network-policy-kafka"]);
+    expect(generated.policies.flatMap((policy) => networkPolicyProblems(policy as unknown as NetworkPolicy))).toEqual([]);
+  });
+
+  it("admits an Airbyte connector to the TLS listener and the entity operator's health port from another namespace: the reason the platform turns it off", () => {
+    const connector = { namespace: "airbyte", labels: { airbyte: "job-pod" } };
+    const ours = datahubOnly(cluster.policies);
+    const withStrimzi = datahubOnly([...cluster.policies, ...(generated.policies as unknown as NetworkPolicy[])]);
+    expect(allows(ours, { from: connector, to: kafka, port: 9093 })).toBe(false);
+    expect(allows(withStrimzi, { from: connector, to: kafka, port: 9093 })).toBe(true);
+    expect(allows(ours, { from: connector, to: entityOperator, port: 8081 })).toBe(false);
+    expect(allows(withStrimzi, { from: connector, to: entityOperator, port: 8081 })).toBe(true);
+    // And a cluster operator of any namespace to the nodes (no STRIMZI_OPERATOR_NAMESPACE_LABELS).
+    expect(allows(withStrimzi, { from: { namespace: "airbyte", labels: { "strimzi.io/kind": "cluster-operator" } }, to: kafka, port: 8443 })).toBe(true);
+    expect(allows(ours, { from: { namespace: "airbyte", labels: { "strimzi.io/kind": "cluster-operator" } }, to: kafka, port: 8443 })).toBe(false);
   });
 });
 

@@ -12,6 +12,7 @@ import { Testing } from "cdktf";
 import { describe, expect, it, vi } from "vitest";
 import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
 import { credentialLiterals } from "../constructs/policies/packs/kubernetes";
+import { asList, at } from "../constructs/policies/types";
 import { CLOUDS, parseEnvironment, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments, environmentSource } from "../environments";
 import { AppsStack } from "../stacks/apps";
@@ -209,11 +210,37 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "namespace-pod-security#0": { pick: (b) => JSON.stringify(b).includes('"privileged"'), change: (b) => set(b, "metadata.annotations", {}) },
   "chart-pinned#0": { pick: (b) => b.repository !== undefined, change: (b) => set(b, "version", "^1.0.0") },
   "no-credential-in-values#0": { pick: (b) => b.chart === "metabase", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), database: { password: "hunter2-hunter2" } })]) },
+  // The namespace's default deny (network-policies.ts) loses its Egress type: it no longer isolates both directions.
   "namespace-default-deny#0": {
-    change: (b, s) =>
-      addResource("helm_release", { values: [JSON.stringify({ manifests: [{ kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: (b.metadata as Block).name }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } }] })] })(b, s),
+    change: (b, s) => {
+      const name = at(b, "metadata.name");
+      for (const release of Object.values(s.resource?.helm_release ?? {})) {
+        release.values = asList(release.values).map((text) => {
+          const values = JSON.parse(String(text)) as { manifests?: Block[] };
+          for (const manifest of values.manifests ?? []) {
+            if (manifest.kind === "NetworkPolicy" && at(manifest, "metadata.namespace") === name && at(manifest, "metadata.name") === "default-deny") set(manifest, "spec.policyTypes", ["Ingress"]);
+          }
+          return JSON.stringify(values);
+        });
+      }
+    },
   },
-  "https-redirect#0": { pick: (b) => b.chart === "traefik", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), ports: { web: { http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } } } } })]) },
+  "namespace-pod-security-restricted#0": { pick: (b) => JSON.stringify(b).includes('"restricted"'), change: (b) => set(b, "metadata.labels", { ...(at(b, "metadata.labels") as Block), "pod-security.kubernetes.io/enforce": "baseline" }) },
+  // Traefik's web entry point stops redirecting (the values addons.ts gives it, without ports.web.http).
+  "https-redirect#0": {
+    pick: (b) => b.chart === "traefik",
+    change: (b) =>
+      set(
+        b,
+        "values",
+        asList(b.values).map((text) => {
+          const values = JSON.parse(String(text)) as Block;
+          const web = at(values, "ports.web") as Block | undefined;
+          if (web !== undefined) delete web.http;
+          return JSON.stringify(values);
+        }),
+      ),
+  },
   "database-ha#0": { pick: primary, change: (b) => set(b, "multi_az", false) },
   "database-ha#1": { pick: primary, change: (b) => delete b.high_availability },
   "database-ha#2": { pick: primary, change: (b) => set(b, "settings.availability_type", "ZONAL") },

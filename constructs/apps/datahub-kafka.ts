@@ -42,6 +42,32 @@ export const KAFKA_NODE_POOL = "dual-role";
 /** The TLS + SCRAM-SHA-512 listener: the only one. */
 export const KAFKA_TLS_PORT = 9093;
 export const KAFKA_BOOTSTRAP = `${KAFKA_CLUSTER}-kafka-bootstrap:${KAFKA_TLS_PORT}`;
+/**
+ * The ports every Kafka node also listens on, besides the listeners (strimzi-kafka-operator 1.2.0
+ * cluster-operator/.../model/KafkaCluster.java:161-168): the KRaft controller quorum (the nodes
+ * among themselves, and the operator's admin client while it rolls nodes: KafkaRoller.java:874),
+ * replication (the nodes, the operator's admin clients: KafkaRoller.java:878,
+ * KRaftMetadataManager.java:69; and the User Operator: EntityUserOperatorSpec
+ * DEFAULT_BOOTSTRAP_SERVERS_PORT 9091), and the Kafka agent the operator polls for the nodes' state.
+ */
+export const KAFKA_CONTROLPLANE_PORT = 9090;
+export const KAFKA_REPLICATION_PORT = 9091;
+export const KAFKA_AGENT_PORT = 8443;
+/**
+ * The labels Strimzi 1.2.0 puts on the pods it runs, as its own NetworkPolicies select them:
+ * - the operator: the chart's templates/060-Deployment-strimzi-cluster-operator.yaml:35-37
+ *   (`name`, `strimzi.io/kind: cluster-operator`);
+ * - the Kafka nodes: KafkaPool.java:101-114 (`strimzi.io/kind` Kafka, `strimzi.io/name`
+ *   `<cluster>-kafka`, `strimzi.io/cluster`, `strimzi.io/pool-name`, ...), the selector
+ *   `Labels.strimziSelectorLabels()` of KafkaCluster#generateNetworkPolicy;
+ * - the entity operator: Labels.generateDefaultLabels (`strimzi.io/name` `<cluster>-entity-operator`,
+ *   KafkaResources.entityOperatorDeploymentName).
+ */
+export const STRIMZI_POD_LABELS = {
+  operator: { name: "strimzi-cluster-operator", "strimzi.io/kind": "cluster-operator" },
+  kafka: { "strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka", "strimzi.io/name": `${KAFKA_CLUSTER}-kafka` },
+  entityOperator: { "strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/name": `${KAFKA_CLUSTER}-entity-operator` },
+} as const;
 /** The KafkaUser DataHub connects as; the User Operator writes its Secret under the same name. */
 export const KAFKA_USER = "datahub";
 /** Secret the operator keeps the cluster CA certificate in (ca.crt, ca.p12, ca.password). */
@@ -96,6 +122,16 @@ export function strimziValues(ctx: AppContext): Record<string, unknown> {
     /** The operator keeps no state of its own (it is in the custom resources): spot nodes are fine. */
     tolerations: ctx.spotTolerations,
     extraEnvs: [{ name: "STRIMZI_POD_SECURITY_PROVIDER_CLASS", value: "restricted" }],
+    /**
+     * No NetworkPolicies of Strimzi's own: they are additive, and the one it writes for each
+     * Kafka cluster admits every pod of every namespace to each listener without
+     * `networkPolicyPeers` (KafkaCluster.java:1775-1778), and the operator to the nodes from any
+     * namespace (NetworkPolicyUtils.clusterOperatorNamespaceSelector). The platform's own
+     * policies (network-policies.ts) hold every Strimzi flow. The chart passes `false` as
+     * STRIMZI_NETWORK_POLICY_GENERATION (060-Deployment-strimzi-cluster-operator.yaml:175-178),
+     * which the operator reads (ClusterOperatorConfig.java:154; KafkaReconciler.java:352-358).
+     */
+    generateNetworkPolicy: false,
   };
 }
 

@@ -31,6 +31,7 @@ import { AIRBYTE_RELEASE } from "./airbyte";
 import { AIRFLOW_RELEASE } from "./airflow";
 import { MONITORING_NAMESPACE } from "./monitoring";
 import { OTEL_COLLECTOR_PORTS } from "./observability/collector";
+import { KAFKA_AGENT_PORT, KAFKA_CONTROLPLANE_PORT, KAFKA_REPLICATION_PORT, KAFKA_TLS_PORT, STRIMZI_NAMESPACE, STRIMZI_POD_LABELS } from "./datahub-kafka";
 import { PROXY_APP_LABEL, PROXY_LABELS, PROXY_PORT, proxiedApps, SSO_NAMESPACE } from "./sso";
 
 export type Labels = Readonly<Record<string, string>>;
@@ -167,16 +168,40 @@ const PROMETHEUS_PORT = 9090;
 const ALERTMANAGER_PODS = labelled({ "app.kubernetes.io/name": "alertmanager" });
 
 /**
- * DataHub's Kafka and OpenSearch, in one place for when they change: the pods of the
- * prerequisites release (bitnami kafka 26.11.2 `common.labels.matchLabels`, opensearch chart
- * 2.19.0 `opensearch.selectorLabels`), the port DataHub's components use, and the ports the
- * backend's own members use among themselves (Kafka controller 9093 and inter-broker 9094,
- * OpenSearch transport 9300). Only DataHub's own pods reach the client ports.
+ * DataHub's Kafka and OpenSearch, in one place for when they change: the pods, the label that
+ * tells them apart from the namespace's other pods (they are left out of its same-namespace
+ * ingress), and who may reach which port inside the namespace (`own`: every pod of DataHub's
+ * namespace, `self`: the backend's own members). Only these reach them; nothing outside the
+ * namespace does, but the Strimzi operator (its flow in `clusterFlows`).
+ * - Kafka, run by Strimzi 1.2.0 (datahub-kafka.ts): the TLS listener 9093 for DataHub's pods; the
+ *   controller quorum 9090 and replication 9091 among the nodes; replication also for the entity
+ *   operator's User Operator. As Strimzi's own KafkaCluster#generateNetworkPolicy
+ *   (cluster-operator/.../model/KafkaCluster.java:1752-1796 at 1.2.0) gives them, but with the
+ *   listener closed to every pod outside DataHub's namespace.
+ * - OpenSearch (opensearch chart 2.19.0 `opensearch.selectorLabels`, security plugin with TLS on
+ *   both): HTTP 9200 for DataHub's pods, transport 9300 among the nodes.
  */
 export const DATAHUB_BACKENDS = [
-  { name: "kafka", pods: labelled({ "app.kubernetes.io/name": "kafka" }), clientPorts: tcp(9092), peerPorts: tcp(9093, 9094) },
-  { name: "opensearch", pods: labelled({ "app.kubernetes.io/name": "opensearch" }), clientPorts: tcp(9200), peerPorts: tcp(9300) },
-] as const;
+  {
+    name: "kafka",
+    pods: labelled(STRIMZI_POD_LABELS.kafka),
+    identity: { key: "strimzi.io/name", value: STRIMZI_POD_LABELS.kafka["strimzi.io/name"] },
+    ingress: [
+      { from: "own", ports: tcp(KAFKA_TLS_PORT) },
+      { from: "self", ports: tcp(KAFKA_CONTROLPLANE_PORT, KAFKA_REPLICATION_PORT) },
+      { from: labelled(STRIMZI_POD_LABELS.entityOperator), ports: tcp(KAFKA_REPLICATION_PORT) },
+    ],
+  },
+  {
+    name: "opensearch",
+    pods: labelled({ "app.kubernetes.io/name": "opensearch" }),
+    identity: { key: "app.kubernetes.io/name", value: "opensearch" },
+    ingress: [
+      { from: "own", ports: tcp(9200) },
+      { from: "self", ports: tcp(9300) },
+    ],
+  },
+] as const satisfies readonly { name: string; pods: LabelSelector; identity: { key: string; value: string }; ingress: readonly { from: "own" | "self" | LabelSelector; ports: PolicyPort[] }[] }[];
 
 /**
  * Metrics ports Prometheus scrapes outside its namespace (the container ports behind the
@@ -193,6 +218,12 @@ function metricsTargets(env: Environment): { namespace: string; pods: LabelSelec
     ...(has("airflow") ? [{ namespace: APP_CATALOGUE.airflow.namespace, pods: labelled({ tier: "airflow", component: "statsd" }), ports: tcp(9102) }] : []),
     ...(has("datahub") ? [{ namespace: APP_CATALOGUE.datahub.namespace, pods: labelled({ "app.kubernetes.io/name": "datahub-gms" }), ports: tcp(4318, 4319) }] : []),
   ];
+}
+
+/** A selector minus DataHub's Kafka and OpenSearch pods (by the label each is told apart by). */
+function withoutBackends(selector: LabelSelector): LabelSelector {
+  const notBackend = DATAHUB_BACKENDS.map((backend) => ({ key: backend.identity.key, operator: "NotIn" as const, values: [backend.identity.value] }));
+  return { ...selector, matchExpressions: [...(selector.matchExpressions ?? []), ...notBackend] };
 }
 
 export interface NetworkPolicyInput {
@@ -248,7 +279,8 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
 
   for (const app of apps) {
     const namespace = ns(app);
-    const platform = pods(namespace, platformPods(namespace));
+    // DataHub's Kafka and OpenSearch call neither the database nor the Internet.
+    const platform = pods(namespace, app === "datahub" ? withoutBackends(platformPods(namespace)) : platformPods(namespace));
     const spec = env.apps.find((candidate) => candidate.name === app);
     if (spec?.database !== undefined) toDatabases(app, platform);
     // HTTPS to the Internet: the cloud's APIs (buckets, secret stores, token exchange), the
@@ -274,6 +306,16 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
     // The scheduler launches and watches task pods (KubernetesExecutor); the API server reads a
     // running task's log from its pod.
     toApiServer("airflow", pods(ns("airflow"), { matchExpressions: [{ key: "component", operator: "In", values: ["scheduler", "api-server"] }] }));
+  }
+  if (apps.includes("datahub")) {
+    // DataHub's Kafka (datahub-kafka.ts): the Strimzi operator manages it through the API and
+    // reaches each node's quorum, replication and agent ports (KafkaCluster#generateNetworkPolicy,
+    // its `clusterOperatorPeer` rules); the entity operator's User Operator keeps KafkaUsers and
+    // their Secrets through the API.
+    const operator = pods(STRIMZI_NAMESPACE, labelled(STRIMZI_POD_LABELS.operator));
+    toApiServer("strimzi-operator", operator);
+    flows.push({ name: "strimzi-operator-kafka", from: operator, to: pods(ns("datahub"), labelled(STRIMZI_POD_LABELS.kafka)), ports: tcp(KAFKA_CONTROLPLANE_PORT, KAFKA_REPLICATION_PORT, KAFKA_AGENT_PORT) });
+    toApiServer("strimzi-entity-operator", pods(ns("datahub"), labelled(STRIMZI_POD_LABELS.entityOperator)));
   }
   // Airbyte's launcher creates job pods, its bootloader and server manage Secrets, its cron sweeps pods.
   if (apps.includes("airbyte")) toApiServer("airbyte", pods(ns("airbyte"), platformPods(ns("airbyte"))));
@@ -364,22 +406,14 @@ export function namespacePolicies(namespace: string, flows: readonly Flow[]): Ma
     policy(namespace, "default-deny", everyPod, { ingress: [], egress: [] }),
     policy(namespace, "dns", everyPod, { egress: [{ to: [peerOf(KUBE_DNS)], ports: DNS_PORTS.map((port) => ({ ...port })) }] }),
     // The namespace's own pods talk to each other (its untrusted pods excepted, and DataHub's
-    // Kafka and OpenSearch, which admit only their client and peer ports below).
+    // Kafka and OpenSearch, which admit only the peers and ports of DATAHUB_BACKENDS).
     policy(namespace, "same-namespace", own, { egress: [{ to: [peerOf(pods(namespace, own))] }] }),
-    policy(
-      namespace,
-      "same-namespace-ingress",
-      backends.length === 0 ? own : { ...own, matchExpressions: [...(own.matchExpressions ?? []), { key: "app.kubernetes.io/name", operator: "NotIn", values: backends.map((b) => b.name) }] },
-      { ingress: [{ from: [peerOf(pods(namespace, own))] }] },
-    ),
-    ...backends.flatMap((backend) => [
+    policy(namespace, "same-namespace-ingress", backends.length === 0 ? own : withoutBackends(own), { ingress: [{ from: [peerOf(pods(namespace, own))] }] }),
+    ...backends.map((backend) =>
       policy(namespace, `${backend.name}-clients`, backend.pods, {
-        ingress: [
-          { from: [peerOf(pods(namespace, own))], ...portsOf(backend.clientPorts) },
-          { from: [peerOf(pods(namespace, backend.pods))], ...portsOf(backend.peerPorts) },
-        ],
+        ingress: backend.ingress.map((rule) => ({ from: [peerOf(pods(namespace, rule.from === "own" ? own : rule.from === "self" ? backend.pods : rule.from))], ...portsOf(rule.ports) })),
       }),
-    ]),
+    ),
   ];
   for (const flow of flows) {
     if (isPods(flow.from) && flow.from.namespace === namespace) {

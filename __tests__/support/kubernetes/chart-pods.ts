@@ -621,6 +621,136 @@ const strimzi: ChartModel = (context) => {
   ];
 };
 
+/**
+ * Strimzi 1.2.0 on the network: the pods the operator and its operands run, with their labels,
+ * and the NetworkPolicies the operator writes itself unless told not to. Derived from the
+ * operator release and the Kafka and KafkaNodePool objects the stack applies, encoded from
+ * strimzi/strimzi-kafka-operator at tag 1.2.0:
+ * - operator pod: templates/060-Deployment-strimzi-cluster-operator.yaml:35-40 (`name`,
+ *   `strimzi.io/kind: cluster-operator`, plus `values.labels`);
+ * - Kafka node pods: cluster-operator/.../model/KafkaPool.java:101-114 (the pool's labels, then
+ *   strimzi.io/kind (the Kafka's kind), strimzi.io/name `<cluster>-kafka`
+ *   (KafkaResources.kafkaComponentName), strimzi.io/cluster, strimzi.io/component-type kafka,
+ *   strimzi.io/pool-name, app.kubernetes.io/name kafka, instance `<cluster>`, part-of
+ *   `strimzi-<cluster>` (Labels.withKubernetesPartOf), managed-by strimzi-cluster-operator) and
+ *   KafkaCluster.java:1280 (strimzi.io/broker-role, strimzi.io/controller-role per node);
+ * - entity operator pod: AbstractModel.java:119 → Labels.generateDefaultLabels (Labels.java:492-505)
+ *   with component `<cluster>-entity-operator` (KafkaResources.entityOperatorDeploymentName) and
+ *   type entity-operator (EntityOperator.java:58,115); it runs when `spec.entityOperator` names a
+ *   user or topic operator;
+ * - generated policies: KafkaCluster#generateNetworkPolicy (KafkaCluster.java:1752-1796: 9090 from
+ *   the nodes and the operator, 9091 from the operator, nodes, entity operator, exporter and
+ *   Cruise Control, 8443 from the operator, each listener from its `networkPolicyPeers` or, without,
+ *   from every pod of every namespace), the operator peer's namespace selector
+ *   (NetworkPolicyUtils.java:120-135: empty, i.e. every namespace, when the operator runs elsewhere
+ *   and STRIMZI_OPERATOR_NAMESPACE_LABELS is unset), EntityOperator#generateNetworkPolicy
+ *   (EntityOperator.java:349-369: 8081 for the User Operator, 8080 for the Topic Operator, from
+ *   anywhere). The operator writes them unless STRIMZI_NETWORK_POLICY_GENERATION is false
+ *   (ClusterOperatorConfig.java:154, default true; the chart's `generateNetworkPolicy`,
+ *   values.yaml:221, default true, passed at 060-Deployment:175-178). The chart's own
+ *   `operatorNetworkPolicy` (templates/052-NetworkPolicy-strimzi-cluster-operator.yaml, default
+ *   off, values.yaml:94-114) is rendered too when on.
+ */
+export interface StrimziNetwork {
+  readonly operator: { readonly namespace: string; readonly labels: Record<string, string> };
+  readonly kafka: readonly { readonly namespace: string; readonly labels: Record<string, string> }[];
+  readonly entityOperator: readonly { readonly namespace: string; readonly labels: Record<string, string> }[];
+  /** The NetworkPolicies the operator and its chart create, as networking/v1 objects. */
+  readonly policies: readonly { readonly metadata: { readonly name: string; readonly namespace: string }; readonly spec: Record<string, unknown> & { readonly podSelector: Record<string, unknown> } }[];
+}
+
+interface StrimziObject {
+  readonly kind: string;
+  readonly metadata: { readonly name?: unknown; readonly namespace?: string; readonly labels?: Record<string, string> };
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Labels.fromResource (Labels.java:105-106,121-131,162-174): the resource's own labels but those
+ * matching STRIMZI_LABELS_EXCLUSION_PATTERN's default (app.kubernetes.io/ except part-of, Flux's);
+ * any strimzi.io/ label but strimzi.io/cluster is refused.
+ */
+function ownLabels(object: StrimziObject): Record<string, string> {
+  const labels = Object.entries(object.metadata.labels ?? {});
+  const refused = labels.filter(([key]) => key.startsWith("strimzi.io/") && !key.startsWith("strimzi.io/cluster")).map(([key]) => key);
+  if (refused.length > 0) throw new Error(`${object.kind} ${String(object.metadata.name)}: labels ${refused.join(", ")} are not allowed in Strimzi custom resources`);
+  return Object.fromEntries(labels.filter(([key]) => !/^app\.kubernetes\.io\/(?!part-of)|^kustomize\.toolkit\.fluxcd\.io/.test(key)));
+}
+
+export function strimziNetwork(release: ChartRelease, objects: readonly StrimziObject[]): StrimziNetwork {
+  if (release.chart !== "strimzi-kafka-operator" || release.version !== "1.2.0") throw new Error(`${release.address}: the Strimzi network model is for strimzi-kafka-operator 1.2.0`);
+  const values = release.values;
+  const watched = list<string>(values.watchNamespaces);
+  const inWatched = (kind: string) => objects.filter((object) => object.kind === kind && watched.includes(String(object.metadata.namespace)));
+  const operator = { namespace: release.namespace, labels: { name: "strimzi-cluster-operator", "strimzi.io/kind": "cluster-operator", ...((values.labels as Record<string, string> | undefined) ?? {}) } };
+  const kafka: { namespace: string; labels: Record<string, string> }[] = [];
+  const entityOperator: { namespace: string; labels: Record<string, string> }[] = [];
+  const policies: StrimziNetwork["policies"][number][] = [];
+  const generate = values.generateNetworkPolicy !== false;
+  for (const cluster of inWatched("Kafka")) {
+    const name = String(cluster.metadata.name);
+    const namespace = String(cluster.metadata.namespace);
+    const common = { "strimzi.io/kind": cluster.kind, "strimzi.io/cluster": name, "app.kubernetes.io/instance": name, "app.kubernetes.io/part-of": `strimzi-${name}`, "app.kubernetes.io/managed-by": "strimzi-cluster-operator" };
+    const pools = inWatched("KafkaNodePool").filter((pool) => pool.metadata.namespace === namespace && pool.metadata.labels?.["strimzi.io/cluster"] === name);
+    for (const pool of pools) {
+      const roles = list<string>(at(pool, "spec.roles"));
+      kafka.push({
+        namespace,
+        labels: {
+          ...ownLabels(pool),
+          ...common,
+          "strimzi.io/name": `${name}-kafka`,
+          "strimzi.io/component-type": "kafka",
+          "strimzi.io/pool-name": String(pool.metadata.name),
+          "app.kubernetes.io/name": "kafka",
+          "strimzi.io/broker-role": String(roles.includes("broker")),
+          "strimzi.io/controller-role": String(roles.includes("controller")),
+          "strimzi.io/pod-name": `${name}-${String(pool.metadata.name)}-0`,
+        },
+      });
+    }
+    const entity = at(cluster, "spec.entityOperator");
+    const hasEntity = isMap(entity) && (at(entity, "userOperator") !== undefined || at(entity, "topicOperator") !== undefined);
+    const entityLabels = { ...ownLabels(cluster), ...common, "strimzi.io/name": `${name}-entity-operator`, "strimzi.io/component-type": "entity-operator", "app.kubernetes.io/name": "entity-operator" };
+    if (hasEntity) entityOperator.push({ namespace, labels: entityLabels });
+    if (!generate) continue;
+    const selector = (component: string) => ({ matchLabels: { "strimzi.io/cluster": name, "strimzi.io/name": component, "strimzi.io/kind": cluster.kind } });
+    const operatorPeer = { podSelector: { matchLabels: { "strimzi.io/kind": "cluster-operator" } }, ...(release.namespace === namespace ? {} : { namespaceSelector: {} }) };
+    const peer = (component: string) => ({ podSelector: { matchLabels: { "strimzi.io/name": component } } });
+    const rule = (port: number, from: unknown[]) => ({ ports: [{ port, protocol: "TCP" }], from });
+    const nodes = { podSelector: selector(`${name}-kafka`) };
+    policies.push({
+      metadata: { name: `${name}-network-policy-kafka`, namespace },
+      spec: {
+        podSelector: selector(`${name}-kafka`),
+        ingress: [
+          rule(9090, [nodes, operatorPeer]),
+          rule(9091, [operatorPeer, nodes, peer(`${name}-entity-operator`), peer(`${name}-kafka-exporter`), peer(`${name}-cruise-control`)]),
+          rule(8443, [operatorPeer]),
+          ...list<Record<string, unknown>>(at(cluster, "spec.kafka.listeners")).map((listener) => rule(Number(listener.port), list(listener.networkPolicyPeers))),
+        ],
+      },
+    });
+    if (hasEntity) {
+      policies.push({
+        metadata: { name: `${name}-entity-operator`, namespace },
+        spec: {
+          podSelector: { matchLabels: { "strimzi.io/cluster": name, "strimzi.io/name": `${name}-entity-operator`, "strimzi.io/kind": cluster.kind } },
+          ingress: [...(at(entity, "topicOperator") !== undefined ? [rule(8080, [])] : []), ...(at(entity, "userOperator") !== undefined ? [rule(8081, [])] : [])],
+        },
+      });
+    }
+  }
+  const own = values.operatorNetworkPolicy;
+  if (isMap(own) && own.enabled === true) {
+    policies.push({
+      metadata: { name: "strimzi-cluster-operator-network-policy", namespace: release.namespace },
+      spec: { podSelector: { matchLabels: { name: "strimzi-cluster-operator" } }, policyTypes: ["Egress", "Ingress"], egress: list(own.egress ?? [{}]), ingress: list(own.ingress ?? [{ ports: [{ protocol: "TCP", port: "http" }] }]) },
+    });
+  }
+  return { operator, kafka, entityOperator, policies };
+}
+
 // ---------------------------------------------------------------------------------------------
 // opentelemetry-collector 0.170.0 (open-telemetry/opentelemetry-helm-charts, tag
 // opentelemetry-collector-0.170.0): templates/deployment.yaml (hostNetwork, hostPID = hostPID or

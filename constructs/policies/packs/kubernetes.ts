@@ -96,6 +96,24 @@ export const KUBERNETES: readonly Rule[] = [
     ],
   },
   {
+    id: "namespace-pod-security-restricted",
+    pack: "kubernetes",
+    title: "Every namespace enforces the restricted Pod Security level, or says which pod needs less and why",
+    fix: `label the namespace ${ENFORCE}: restricted; where a pod cannot meet it, annotate the namespace ${PRIVILEGED_REASON} with the pod and the reason`,
+    checks: [
+      {
+        cloud: "any",
+        kind: "apps",
+        types: ["kubernetes_namespace_v1"],
+        check: (namespace) => {
+          const enforce = (at(namespace, "metadata.labels") as Record<string, unknown> | undefined)?.[ENFORCE];
+          const reason = ((at(namespace, "metadata.annotations") ?? {}) as Record<string, unknown>)[PRIVILEGED_REASON];
+          return enforce === "restricted" || (typeof reason === "string" && reason.trim().length > 0) ? [] : [`label ${ENFORCE} is ${JSON.stringify(enforce) ?? "not set"}, not restricted, without the ${PRIVILEGED_REASON} annotation`];
+        },
+      },
+    ],
+  },
+  {
     id: "chart-pinned",
     pack: "kubernetes",
     title: "Every Helm release pins an exact chart version from an HTTPS or OCI repository",
@@ -137,7 +155,6 @@ export const KUBERNETES: readonly Rule[] = [
         kind: "apps",
         types: ["kubernetes_namespace_v1"],
         check: (namespace, ctx) => (hasDefaultDeny(ctx, String(at(namespace, "metadata.name"))) ? [] : ["no default-deny NetworkPolicy in the namespace"]),
-        pending: "issue 11: NetworkPolicies (NP helper)",
       },
     ],
   },
@@ -162,7 +179,6 @@ export const KUBERNETES: readonly Rule[] = [
           const scheme = at(redirect, "scheme");
           return scheme === undefined || scheme === "https" ? [] : [`ports.web.http.redirections.entryPoint.scheme is ${String(scheme)}`];
         },
-        pending: "issue 11: Traefik HTTP to HTTPS redirect (NP helper)",
       },
     ],
   },
