@@ -176,6 +176,22 @@ describe("offline answer: hand-made cases", () => {
     expect(() => diffDirectories(base, head, { rules: RULES })).toThrow(/holds Terraform files synth does not write \(zz_override\.tf\.json\)/);
   });
 
+  it("replaces a resource whose replace-forcing attribute refers to another resource's value only when that value changes, not when the rest of that resource does", () => {
+    const kubernetesStack = (labels: Json, name: string): Json => ({
+      terraform: { required_providers: { kubernetes: { source: "hashicorp/kubernetes", version: "2.38.0" } } },
+      provider: { kubernetes: [{}] },
+      resource: {
+        kubernetes_namespace_v1: { ns: { metadata: { name, labels } } },
+        kubernetes_service_account_v1: { sa: { metadata: { name: "external-dns", namespace: "${kubernetes_namespace_v1.ns.metadata[0].name}" } } },
+      },
+    });
+    const before = kubernetesStack({ "pod-security.kubernetes.io/enforce": "baseline" }, "external-dns");
+    const relabelled = diffStack("s", cfg(before), cfg(kubernetesStack({ "pod-security.kubernetes.io/enforce": "restricted" }, "external-dns")), RULES);
+    expect(relabelled.changes.map((c) => `${c.address} ${c.action}`)).toEqual(["kubernetes_namespace_v1.ns update"]);
+    const renamed = diffStack("s", cfg(before), cfg(kubernetesStack({ "pod-security.kubernetes.io/enforce": "baseline" }, "dns")), RULES);
+    expect(renamed.changes.map((c) => `${c.address} ${c.action}`).sort()).toEqual(["kubernetes_namespace_v1.ns replace", "kubernetes_service_account_v1.sa replace"]);
+  });
+
   it("refuses the deletion of a log group, a secret and a key", () => {
     const before = awsStack({
       aws_cloudwatch_log_group: { lg: { name: "/aws/eks/c/cluster" } },

@@ -185,14 +185,18 @@ interface Reference {
   readonly address: string;
   /** First attribute after the address (`id`, `metadata`), if any. */
   readonly attribute?: string;
+  /** The whole attribute path after the address, dotted (`metadata.0.name`), if any. */
+  readonly path?: string;
 }
 
-const REFERENCE = /\b((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)((?:\[[^\]]*\])?)(?:\.([A-Za-z_][A-Za-z0-9_]*))?/g;
+const REFERENCE = /\b((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)((?:\[[^\]]*\])?)(?:\.([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*))?/g;
 
 function references(value: unknown, known: (address: string) => boolean): Reference[] {
   if (typeof value === "string") {
     if (!value.includes("${")) return [];
-    return [...value.matchAll(REFERENCE)].filter((m) => known(m[1] ?? "")).map((m) => ({ address: m[1] ?? "", attribute: m[3] }));
+    return [...value.matchAll(REFERENCE)]
+      .filter((m) => known(m[1] ?? ""))
+      .map((m) => ({ address: m[1] ?? "", attribute: m[3], path: m[3] === undefined ? undefined : `${m[3]}${(m[4] ?? "").replace(/\[(\d+)\]/g, ".$1")}` }));
   }
   if (Array.isArray(value)) return value.flatMap((item) => references(item, known));
   if (isObject(value)) return Object.values(value).flatMap((item) => references(item, known));
@@ -252,7 +256,7 @@ class Analysis {
     return maybe ?? SAME;
   }
 
-  private referenceDelta({ address, attribute }: Reference): Delta {
+  private referenceDelta({ address, attribute, path }: Reference): Delta {
     if (address.startsWith("data.")) {
       const before = this.base.data.get(address);
       const after = this.head.data.get(address) ?? {};
@@ -267,7 +271,8 @@ class Analysis {
     const before = this.base.resources.get(address) ?? {};
     const inConfig = attribute !== undefined && attribute in after;
     if (status.action === "none" || status.action === "create") return SAME;
-    if (inConfig) return this.delta(before[attribute], after[attribute]);
+    // Only the referenced value counts: a namespace's `metadata[0].name` stays when its labels change.
+    if (inConfig) return this.delta(valueAt(before, path ?? attribute), valueAt(after, path ?? attribute));
     if (status.action === "replace") return { kind: "changed", why: `refers to ${address}${attribute ? `.${attribute}` : ""}, new once ${address} is replaced` };
     if (status.action === "unknown") return { kind: "maybe", why: `refers to ${address}, which may be replaced` };
     // An in-place update keeps computed attributes (ids, ARNs).
