@@ -188,7 +188,18 @@ const databaseSchema = z.strictObject({
    */
   readReplicas: intRange(0, 5).default(0),
   aws: z.strictObject({ instanceClass: pattern(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.m7g.large") }).optional(),
-  azure: z.strictObject({ skuName: pattern(/^(B|GP|MO)_[A-Za-z0-9_]+$/, "a Flexible Server SKU such as GP_Standard_D2ds_v5") }).optional(),
+  azure: z
+    .strictObject({
+      skuName: pattern(/^(B|GP|MO)_[A-Za-z0-9_]+$/, "a Flexible Server SKU such as GP_Standard_D2ds_v5").optional(),
+      /**
+       * Keep Microsoft-managed keys on this server instead of the environment's customer-managed
+       * key. Adding a customer-managed key to an existing server REPLACES it (azurerm 4.55.0
+       * `customer_managed_key` is ForceNew), so servers created before the key set this (README,
+       * Upgrade guide) together with a `database-encrypted` policy suppression. @default false
+       */
+      platformManagedKey: z.boolean().optional(),
+    })
+    .optional(),
   gcp: z
     .strictObject({
       tier: pattern(/^db-[a-z0-9-]+$/, "a Cloud SQL tier such as db-custom-2-8192").optional(),
