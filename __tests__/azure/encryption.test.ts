@@ -84,7 +84,7 @@ describe("Azure customer-managed keys", () => {
 
   it("encrypt new PostgreSQL servers and their replicas with the PostgreSQL key, versionless", () => {
     const spec = azureSpec();
-    const stack = synthInfra({ ...spec, databases: spec.databases.map((db) => ({ ...db, readReplicas: 1 })) });
+    const stack = synthInfra({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, readReplicas: 1 })) });
     const servers = Object.values(stack.resources("azurerm_postgresql_flexible_server"));
     expect(servers.length).toBe(2);
     for (const server of servers) {
@@ -98,7 +98,7 @@ describe("Azure customer-managed keys", () => {
 
   it("keep Microsoft-managed keys on servers the spec keeps, and with geo-redundant backups (production)", () => {
     const spec = azureSpec();
-    const kept = synthInfra({ ...spec, databases: spec.databases.map((db) => ({ ...db, azure: { platformManagedKey: true } })) });
+    const kept = synthInfra({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, azure: { platformManagedKey: true } })) });
     expect(kept.one("azurerm_postgresql_flexible_server")).not.toHaveProperty("customer_managed_key");
     expect(Object.keys(kept.resources("azapi_resource")).filter((id) => id.includes("postgres-encryption"))).toEqual([]);
     const live = production.one("azurerm_postgresql_flexible_server");

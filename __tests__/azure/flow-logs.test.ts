@@ -24,6 +24,13 @@ function edited(edit: (log: TfBlock, resource: Record<string, Record<string, TfB
   return flowLogProblems(new SynthesizedStack(JSON.stringify(json)));
 }
 
+/** The one block whose logical id contains `fragment`. */
+function byId(blocks: Record<string, TfBlock>, fragment: string): TfBlock {
+  const found = Object.entries(blocks).find(([id]) => id.includes(fragment));
+  if (!found) throw new Error(`no resource with ${fragment} in its id`);
+  return found[1];
+}
+
 const props = (log: TfBlock) => (log.body as { properties: TfBlock }).properties;
 
 describe("Azure VNet flow logs", () => {
@@ -94,11 +101,11 @@ describe("Azure VNet flow logs", () => {
     expect(edited((log) => (log.parent_id = String(log.parent_id).replace("NetworkWatcher_westeurope", "watcher")))).toEqual([expect.stringContaining("is not the Network Watcher Azure creates")]);
     expect(edited((log) => (log.identity = [{ type: "Managed" }]))).toEqual([expect.stringContaining("identity type Managed"), expect.stringContaining("shared keys, which are off")]);
     expect(edited((log) => (log.identity = [{ type: "SystemAssigned" }]))).toEqual([expect.stringContaining("only as one user-assigned identity"), expect.stringContaining("shared keys, which are off")]);
-    expect(edited((_log, r) => (Object.entries(r.azurerm_role_assignment).find(([id]) => id.includes("blob-writer"))?.[1] as TfBlock).role_definition_name = "Storage Blob Data Reader")).toEqual([
+    expect(edited((_log, r) => (byId(r.azurerm_role_assignment, "blob-writer").role_definition_name = "Storage Blob Data Reader"))).toEqual([
       expect.stringContaining("holds no Storage Blob Data Contributor on the account"),
     ]);
     expect(edited((log) => (log.depends_on = []))).toEqual([expect.stringContaining("before its identity's role on the account exists")]);
-    expect(edited((_log, r) => (Object.entries(r.azurerm_storage_account).find(([id]) => id.includes("flow-logs"))?.[1] as TfBlock).account_tier = "Premium")).toEqual([expect.stringContaining("must be Standard")]);
+    expect(edited((_log, r) => (byId(r.azurerm_storage_account, "flow-logs").account_tier = "Premium"))).toEqual([expect.stringContaining("must be Standard")]);
     expect(edited((log) => (props(log).enabled = false))).toEqual([expect.stringContaining("has no enabled flow log")]);
   });
 });

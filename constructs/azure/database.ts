@@ -20,7 +20,7 @@ import { AZURE_POSTGRES_SKUS, postgresStorageMb } from "./sizes";
  * (`databases[].azure.platformManagedKey`, servers created before the key), or with geo-redundant
  * backups (production): a customer-managed key there also needs a key and an identity in the
  * geo-paired region (`geo_backup_key_vault_key_id`, `geo_backup_user_assigned_identity_id`), a
- * second vault this platform does not create yet (docs/parity.md).
+ * second vault this platform does not create yet (README, Azure defaults).
  */
 export function usesPlatformKey(env: Pick<Environment, "production">, spec: DatabaseSpec): boolean {
   return spec.azure?.platformManagedKey === true || geoRedundantBackups(env);

@@ -82,7 +82,7 @@ export interface AzureFlowLogsProps {
  * - traffic analytics into the environment's Log Analytics workspace every 10 minutes in
  *   production, every 60 elsewhere;
  * - a storage account of their own (`flowLogAccountName`): StorageV2 Standard (Network Watcher
- *   takes no Premium account), in the VNet's region (required), ZRS, TLS 1.2, HTTPS only, no
+ *   takes no Premium account), in the VNet's region (required), ZRS (GZRS in production), TLS 1.2, HTTPS only, no
  *   public blob access, no shared keys, infrastructure encryption under a customer-managed key
  *   (`AzureStorageEncryption`); public network access only "from selected networks" with none
  *   selected and Azure's trusted services let through (Network Watcher writes as one; a disabled
@@ -105,7 +105,8 @@ export class AzureFlowLogs extends Construct {
       resourceGroupName: ctx.resourceGroupName,
       accountKind: "StorageV2",
       accountTier: "Standard",
-      accountReplicationType: "ZRS",
+      // Production storage is geo-zone-redundant (policy storage-zone-redundant); ZRS to GZRS is in place.
+      accountReplicationType: production ? "GZRS" : "ZRS",
       accessTier: "Hot",
       minTlsVersion: "TLS1_2",
       httpsTrafficOnlyEnabled: true,
