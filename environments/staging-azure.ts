@@ -14,4 +14,6 @@ export const stagingAzure = {
   network: { cidr: "10.21.0.0/16" },
   dns: { ...staging.dns, zone },
   apps: staging.apps.map((app) => ({ ...app, host: `${app.name}.${zone}` })),
+  // The server predates customer-managed keys: adding one would replace it (README, Upgrade guide).
+  databases: staging.databases.map((db) => ({ ...db, azure: { platformManagedKey: true } })),
 } satisfies EnvironmentInput;

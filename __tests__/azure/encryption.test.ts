@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { KEY_ROTATION, KEY_VAULT_KEY_TYPE, keyBody } from "../../constructs/azure/key-vault";
 import { AZURE_ROLE_IDS } from "../../constructs/azure/context";
 import { delegableRolesCondition } from "../../constructs/azure/terraform-cloud";
+import { parseEnvironment } from "../../constructs/core/spec";
+import { checkStack } from "../../constructs/policies";
+import type { StackJson } from "../../constructs/policies/types";
 import { InfraStack } from "../../stacks/infra";
 import { defaultEnvironments } from "../support/fixtures";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
@@ -101,6 +104,11 @@ describe("Azure customer-managed keys", () => {
     const kept = synthInfra({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, azure: { platformManagedKey: true } })) });
     expect(kept.one("azurerm_postgresql_flexible_server")).not.toHaveProperty("customer_managed_key");
     expect(Object.keys(kept.resources("azapi_resource")).filter((id) => id.includes("postgres-encryption"))).toEqual([]);
+    // The policy rule accepts the kept server only while its spec keeps it that way.
+    const keptEnv = parseEnvironment({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, azure: { platformManagedKey: true } })) });
+    const encryptedRule = (env: typeof keptEnv) => checkStack(kept.json as StackJson, { stackName: "kept", kind: "infra", env }).violations.filter((v) => v.rule.id === "database-encrypted");
+    expect(encryptedRule(keptEnv)).toEqual([]);
+    expect(encryptedRule(parseEnvironment(spec)).map((v) => v.problem)).toEqual(["customer_managed_key is not set (platform-managed keys only)"]);
     const live = production.one("azurerm_postgresql_flexible_server");
     expect(live.geo_redundant_backup_enabled).toBe(true);
     expect(live).not.toHaveProperty("customer_managed_key");

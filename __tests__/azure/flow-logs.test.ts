@@ -90,7 +90,7 @@ describe("Azure VNet flow logs", () => {
 
   it("the rules reject what ARM, azapi and Network Watcher refuse, and a VNet without flow log", () => {
     expect(edited((log) => (log.name = "-flow"))).toEqual([expect.stringContaining("is no flow log name")]);
-    expect(edited((log) => (log.type = "Microsoft.Network/networkWatchers/flowLogs@2024-03-01"))).toEqual([expect.stringContaining("has no flow log identity")]);
+    expect(edited((log) => (log.type = "Microsoft.Network/networkWatchers/flowLogs@2023-11-01"))).toEqual([expect.stringContaining("has no flow log identity")]);
     expect(edited((log) => delete props(log).storageId)).toEqual([expect.stringContaining("properties.storageId is required"), expect.stringContaining("not one of the stack")]);
     expect(edited((log) => (props(log).storageAccountId = props(log).storageId))).toEqual([expect.stringContaining("properties.storageAccountId is not a FlowLog property")]);
     expect(edited((log) => (props(log).targetResourceId = "${azurerm_network_security_group.x.id}"))).toEqual([expect.stringContaining("targets an NSG"), expect.stringContaining("has no enabled flow log")]);

@@ -183,7 +183,7 @@ export function flowLogProblems(stack: SynthesizedStack): string[] {
   for (const [id, log] of logs) {
     const props = properties(log);
     const apiVersion = String(log.type).split("@")[1] ?? "";
-    if (apiVersion < "2024-05-01") problems.push(`${id}: api-version ${apiVersion} has no flow log identity (2024-05-01 or later)`);
+    if (apiVersion < FLOW_LOG_SCHEMA.firstIdentityApiVersion) problems.push(`${id}: api-version ${apiVersion} has no flow log identity (${FLOW_LOG_SCHEMA.firstIdentityApiVersion} or later)`);
     const name = String(log.name);
     if (!/^[^\W_]$|^[^\W_][\w.-]{0,78}\w$/.test(name)) problems.push(`${id}: name ${name} is no flow log name`);
     for (const key of FLOW_LOG_SCHEMA.requiredProperties) if (props[key] === undefined) problems.push(`${id}: properties.${key} is required`);

@@ -34,10 +34,11 @@ export function flowLogAccountName(ctx: AzureContext): string {
 
 /**
  * The ARM type the flow log is written with. 2024-05-01 is the first GA api-version whose
- * FlowLog has `identity` (Azure/azure-rest-api-specs, specification/network/resource-manager/
- * Microsoft.Network/stable/2024-05-01/networkWatcher.json `FlowLog.identity`, a
- * ManagedServiceIdentity; the same in azapi v2.12.0's embedded schema,
- * internal/azure/generated/network/microsoft.network/2024-05-01/types.json).
+ * FlowLog has `identity`, a ManagedServiceIdentity (read in azapi v2.12.0's embedded schema,
+ * internal/azure/generated/network/microsoft.network/2024-05-01/types.json, which azapi validates
+ * bodies against and which is generated from Azure/azure-rest-api-specs specification/network/
+ * resource-manager/Microsoft.Network/stable/2024-05-01/networkWatcher.json). The first api-version
+ * whose FlowLog has `identity` there is 2024-01-01 (`FLOW_LOG_SCHEMA.firstIdentityApiVersion`).
  */
 export const FLOW_LOG_TYPE = "Microsoft.Network/networkWatchers/flowLogs@2024-05-01";
 
@@ -55,6 +56,8 @@ export const FLOW_LOG_SCHEMA = {
   identityTypes: ["SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned", "None"],
   trafficAnalyticsIntervals: [10, 60],
   maxRetentionDays: 365,
+  /** The oldest api-version of azapi v2.12.0's schemas whose FlowLog has `identity` (2023-11-01 and older have none). */
+  firstIdentityApiVersion: "2024-01-01",
 } as const;
 
 export interface AzureFlowLogsProps {

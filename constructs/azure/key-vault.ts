@@ -57,8 +57,7 @@ export const PENDING_USER_SECRET = "pending: write this secret's value through A
 /**
  * The ARM type keys are created with. 2024-11-01 is GA and has `properties.rotationPolicy`
  * (azapi v2.12.0 internal/azure/generated/keyvault/microsoft.keyvault/2024-11-01/types.json,
- * `KeyProperties`; Azure/azure-rest-api-specs specification/keyvault/resource-manager/
- * Microsoft.KeyVault/stable/2024-11-01/keys.json). ARM creates a key's first version only: a PUT on
+ * `KeyProperties`, generated from Azure/azure-rest-api-specs). ARM creates a key's first version only: a PUT on
  * an existing key returns it unchanged ("Keys - Create If Not Exist", Microsoft.KeyVault REST
  * reference), so the rotation policy is the one the key was created with.
  */

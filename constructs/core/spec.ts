@@ -195,7 +195,7 @@ const databaseSchema = z.strictObject({
        * Keep Microsoft-managed keys on this server instead of the environment's customer-managed
        * key. Adding a customer-managed key to an existing server REPLACES it (azurerm 4.55.0
        * `customer_managed_key` is ForceNew), so servers created before the key set this (README,
-       * Upgrade guide) together with a `database-encrypted` policy suppression. @default false
+       * Upgrade guide); the `database-encrypted` policy rule accepts them. @default false
        */
       platformManagedKey: z.boolean().optional(),
     })

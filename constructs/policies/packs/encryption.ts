@@ -70,9 +70,14 @@ export const ENCRYPTION: readonly Rule[] = [
         // Servers with geo-redundant backups need a key and identity in the paired region too
         // (geo_backup_key_vault_key_id), which the platform does not create yet: they keep
         // Microsoft-managed keys, a gap recorded in the README (Azure defaults). Servers created before the key
-        // keep them through databases[].azure.platformManagedKey and a suppression of this rule.
-        // A read replica is judged by its primary (it takes the primary's key, or none).
+        // keep them through databases[].azure.platformManagedKey.
+        // A read replica is judged by its primary (it takes the primary's key, or none). A server
+        // whose spec keeps Microsoft-managed keys (databases[].azure.platformManagedKey: created
+        // before the key, which would replace it) is the spec's recorded decision, named by the
+        // server's name `<env>-db-<database>-<6 hex>[-replica-<n>]` (constructs/azure/database.ts).
         check: (db, ctx) => {
+          const kept = (ctx.env?.databases ?? []).some((spec) => spec.azure?.platformManagedKey === true && new RegExp(`^${ctx.env?.name}-db-${spec.name}-[0-9a-f]{6}(-replica-\\d+)?$`).test(String(db.name)));
+          if (kept) return [];
           const source = db.create_mode === "Replica" ? resourcesOf(ctx.stack, "azurerm_postgresql_flexible_server").find(([id]) => references(db.source_server_id, "azurerm_postgresql_flexible_server", id))?.[1] : undefined;
           const keyed = (server: Block) => at(server, "customer_managed_key.key_vault_key_id") !== undefined;
           if (keyed(db) || db.geo_redundant_backup_enabled === true) return [];
