@@ -105,10 +105,16 @@ const addResource = (type: string, body: Block) => (_block: Block, stack: StackJ
 const CHANGES: Readonly<Record<string, Change>> = {
   "bucket-encrypted#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket", id), "rule.apply_server_side_encryption_by_default.sse_algorithm", "AES256") },
   "bucket-encrypted#1": { change: (b) => set(b, "infrastructure_encryption_enabled", false) },
-  "bucket-encrypted#2": { change: (b) => set(b, "customer_managed_key", { key_vault_key_id: "${azurerm_key_vault_key.data.id}", user_assigned_identity_id: "x" }) },
+  "bucket-encrypted#2": {
+    // The account's customer-managed key goes: back to Microsoft-managed keys.
+    change: (_b, s, id) => {
+      const keys = s.resource?.azurerm_storage_account_customer_managed_key ?? {};
+      for (const [name, key] of Object.entries(keys)) if (JSON.stringify(key).includes(`azurerm_storage_account.${id}.`)) delete keys[name];
+    },
+  },
   "bucket-encrypted#3": { change: (b) => set(b, "encryption", { default_kms_key_name: "${google_kms_crypto_key.data.id}" }) },
   "database-encrypted#0": { change: (b) => set(b, "storage_encrypted", false) },
-  "database-encrypted#1": { change: (b) => set(b, "customer_managed_key", { key_vault_key_id: "${azurerm_key_vault_key.data.id}" }) },
+  "database-encrypted#1": { pick: (b) => primary(b) && b.customer_managed_key !== undefined, change: (b) => delete b.customer_managed_key },
   "database-encrypted#2": { change: (b) => set(b, "encryption_key_name", "${google_kms_crypto_key.data.id}") },
   "cluster-secrets-encrypted#0": { change: (b) => set(b, "encryption_config.resources", []) },
   "cluster-secrets-encrypted#1": { change: (b) => set(b, "key_management_service", { key_vault_key_id: "${azurerm_key_vault_key.cluster.id}" }) },
@@ -121,6 +127,10 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "logs-encrypted#0": { change: (b) => delete b.kms_key_id },
   "secret-encrypted#0": { change: (b) => delete b.kms_key_id },
   "key-rotation#0": { change: (b) => set(b, "enable_key_rotation", false) },
+  "key-rotation#1": {
+    pick: (b) => String(b.type).startsWith("Microsoft.KeyVault/vaults/keys@"),
+    change: (b) => set(b, "body.properties.rotationPolicy.lifetimeActions", [{ trigger: { timeBeforeExpiry: "P30D" }, action: { type: "notify" } }]),
+  },
   "volume-encrypted#0": { change: (b) => set(b, "block_device_mappings.ebs.encrypted", "false") },
   "volume-encrypted#1": { change: (b) => set(b, "parameters.encrypted", "false") },
   "bucket-not-public#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_public_access_block", "aws_s3_bucket", id), "restrict_public_buckets", false) },
@@ -164,7 +174,7 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "volumes-retained#0": { change: (b) => set(b, "reclaim_policy", "Delete") },
   "flow-logs#0": { change: (_b, s, id) => set(companion(s, "aws_flow_log", "aws_vpc", id), "traffic_type", "REJECT") },
   "flow-logs#1": { change: (b) => delete b.log_config },
-  "flow-logs#2": { change: (_b, s, id) => addResource("azurerm_network_watcher_flow_log", { target_resource_id: `\${azurerm_virtual_network.${id}.id}` })(_b, s) },
+  "flow-logs#2": { change: (_b, s, id) => set(companion(s, "azapi_resource", "azurerm_virtual_network", id), "body.properties.enabled", false) },
   "control-plane-logs#0": { change: (b) => set(b, "enabled_cluster_log_types", ["api"]) },
   "control-plane-logs#1": { change: (_b, s, id) => set(companion(s, "azurerm_monitor_diagnostic_setting", "azurerm_kubernetes_cluster", id), "enabled_log", [{ category: "kube-apiserver" }]) },
   "control-plane-logs#2": { change: (b) => set(b, "logging_config.enable_components", ["SYSTEM_COMPONENTS"]) },

@@ -34,7 +34,13 @@ describe("Azure PostgreSQL Flexible Server", () => {
     expect(server.delegated_subnet_id).toMatch(ref("azurerm_subnet", "id", "_postgres_"));
     expect(server.private_dns_zone_id).toMatch(ref("azurerm_private_dns_zone", "id", "test-private-postgres-database-azure-com"));
     expect(staging.find("azurerm_private_dns_zone", "postgres").name).toBe("test.private.postgres.database.azure.com");
-    expect(server.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*postgres/), expect.stringMatching(/^azurerm_subnet_network_security_group_association\..*postgres/)]);
+    expect(server.depends_on).toEqual([
+      expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*postgres/),
+      expect.stringMatching(/^azurerm_subnet_network_security_group_association\..*postgres/),
+      // The key's identity holds its role, and the key exists, before the server encrypts with it.
+      expect.stringMatching(/^azurerm_role_assignment\..*postgres-encryption_key-access/),
+      expect.stringMatching(/^azapi_resource\..*postgres-encryption_key/),
+    ]);
   });
 
   it("disables public network access", () => {
@@ -94,8 +100,9 @@ describe("Azure PostgreSQL Flexible Server", () => {
       const server = primary(stack);
       expect(server).not.toHaveProperty("administrator_password");
       expect(server.administrator_password_wo).toMatch(ref("random_password", "result"));
-      expect(stack.one("azapi_resource").body).not.toHaveProperty("properties.value");
-      expect((stack.one("azapi_resource").sensitive_body as { properties: TfBlock }).properties.value).toMatch(ref("random_password", "result"));
+      const secret = stack.find("azapi_resource", "admin-secret");
+      expect(secret.body).not.toHaveProperty("properties.value");
+      expect((secret.sensitive_body as { properties: TfBlock }).properties.value).toMatch(ref("random_password", "result"));
       const passwordish = stringsByKey(stack.json).filter(([key]) => /password|secret/i.test(key) && !/_version$/.test(key));
       expect(passwordish.length).toBeGreaterThan(0);
       for (const [, value] of passwordish) expect(value).toMatch(/^\$\{random_password\.[^}]+\.result\}$/);
@@ -104,7 +111,7 @@ describe("Azure PostgreSQL Flexible Server", () => {
   });
 
   it("stores the admin password in Key Vault and hands out the secret's versionless id", () => {
-    const secret = staging.one("azapi_resource");
+    const secret = staging.find("azapi_resource", "admin-secret");
     expect(secret).toMatchObject({ name: "test-db-main-admin-password", parent_id: expect.stringMatching(ref("azurerm_key_vault", "id")) });
     const vault = String(staging.one("azurerm_key_vault").name);
     expect(staging.json.output?.database_main_admin_secret).toMatchObject({ value: `https://${vault}.vault.azure.net/secrets/test-db-main-admin-password` });

@@ -3,6 +3,7 @@
  * versions (no azurerm or azapi provider can run here), for the tests to apply to every
  * synthesized Azure stack and to a case each rule must reject.
  */
+import { FLOW_LOG_SCHEMA } from "../../constructs/azure/flow-logs";
 import type { SynthesizedStack, TfBlock } from "../support/synth";
 
 /**
@@ -162,42 +163,141 @@ export function diagnosticProblems(stack: SynthesizedStack): string[] {
 }
 
 /**
- * VNet flow logs by the rules of azurerm v4.55.0 (internal/services/network/
- * network_watcher_flow_log_resource.go and validate/network_watcher_flow_log_name.go: a name of
- * up to 80 word characters, '.', '-', '_', starting with a word character and ending with one or
- * '_'; new flow logs on an NSG refused (CustomizeDiff: Azure stopped creating them on 30 June
- * 2025); `version` 1 or 2; `traffic_analytics.interval_in_minutes` 10 or 60) and of Azure
- * (Microsoft, "Virtual network flow logs": the storage account in the target's region, Standard
- * tier; retention 0–365 days; one Network Watcher per region, Azure's own `NetworkWatcher_<region>`
- * in `NetworkWatcherRG`). Required: the stack's VNet has an enabled flow log with traffic analytics
- * into a workspace of the stack.
+ * VNet flow logs, written through ARM by azapi (`FLOW_LOG_TYPE`), against what ARM and azapi
+ * v2.12.0 accept (`FLOW_LOG_SCHEMA`, from internal/azure/generated/network/microsoft.network/
+ * 2024-05-01/types.json: required and known properties, enums) and what Network Watcher needs
+ * (Microsoft Learn, "Virtual network flow logs", "Managed identity for virtual network flow logs"):
+ * the region's watcher as parent, a Standard account in the VNet's region, written as a
+ * user-assigned identity that holds "Storage Blob Data Contributor" on that account before the
+ * flow log is written, so the account needs no shared keys. Every VNet has one, enabled, with
+ * traffic analytics into a workspace of the stack. The name rule is azurerm v4.55.0's
+ * (internal/services/network/validate/network_watcher_flow_log_name.go).
  */
 export function flowLogProblems(stack: SynthesizedStack): string[] {
   const problems: string[] = [];
   const vnets = Object.keys(stack.resources("azurerm_virtual_network"));
-  const logs = Object.entries(stack.resources("azurerm_network_watcher_flow_log"));
+  const logs = Object.entries(stack.resources("azapi_resource")).filter(([, r]) => String(r.type).startsWith("Microsoft.Network/networkWatchers/flowLogs@"));
+  const properties = (log: TfBlock) => ((log.body as TfBlock | undefined)?.properties ?? {}) as TfBlock;
+  const identities = stack.resources("azurerm_user_assigned_identity");
+  const roles = Object.entries(stack.resources("azurerm_role_assignment"));
   for (const [id, log] of logs) {
+    const props = properties(log);
+    const apiVersion = String(log.type).split("@")[1] ?? "";
+    if (apiVersion < FLOW_LOG_SCHEMA.firstIdentityApiVersion) problems.push(`${id}: api-version ${apiVersion} has no flow log identity (${FLOW_LOG_SCHEMA.firstIdentityApiVersion} or later)`);
     const name = String(log.name);
     if (!/^[^\W_]$|^[^\W_][\w.-]{0,78}\w$/.test(name)) problems.push(`${id}: name ${name} is no flow log name`);
-    if (/^\$\{azurerm_network_security_group\./.test(String(log.target_resource_id))) problems.push(`${id}: targets an NSG: Azure creates no new NSG flow logs`);
-    if (![1, 2].includes(Number(log.version ?? 1))) problems.push(`${id}: version ${String(log.version)}, 1 or 2`);
-    const retention = log.retention_policy as TfBlock | undefined;
-    const days = Number(retention?.days);
-    if (retention?.enabled !== true || !Number.isInteger(days) || days < 1 || days > 365) problems.push(`${id}: retention ${String(retention?.days)} days, 1 to 365 and enabled`);
-    const analytics = log.traffic_analytics as TfBlock | undefined;
-    if (analytics !== undefined && ![10, 60].includes(Number(analytics.interval_in_minutes ?? 60))) problems.push(`${id}: traffic analytics interval ${String(analytics.interval_in_minutes)}, 10 or 60`);
-    if (log.network_watcher_name !== `NetworkWatcher_${String(log.location)}` || log.resource_group_name !== "NetworkWatcherRG") {
-      problems.push(`${id}: Network Watcher ${String(log.resource_group_name)}/${String(log.network_watcher_name)} is not the one Azure creates for ${String(log.location)}`);
+    for (const key of FLOW_LOG_SCHEMA.requiredProperties) if (props[key] === undefined) problems.push(`${id}: properties.${key} is required`);
+    for (const key of Object.keys(props)) if (!(FLOW_LOG_SCHEMA.properties as readonly string[]).includes(key)) problems.push(`${id}: properties.${key} is not a FlowLog property`);
+    if (/^\$\{azurerm_network_security_group\./.test(String(props.targetResourceId))) problems.push(`${id}: targets an NSG: Azure creates no new NSG flow logs`);
+    const format = (props.format ?? {}) as TfBlock;
+    if (!(FLOW_LOG_SCHEMA.formatTypes as readonly string[]).includes(String(format.type)) || !(FLOW_LOG_SCHEMA.formatVersions as readonly number[]).includes(Number(format.version))) {
+      problems.push(`${id}: format ${String(format.type)} version ${String(format.version)}, JSON 1 or 2`);
     }
-    const account = Object.entries(stack.resources("azurerm_storage_account")).find(([accountId]) => log.storage_account_id === `\${azurerm_storage_account.${accountId}.id}`)?.[1];
-    if (!account) problems.push(`${id}: its storage account is not one of the stack`);
-    else if (account.location !== log.location || account.account_tier !== "Standard") problems.push(`${id}: the storage account must be Standard, in ${String(log.location)}`);
+    const retention = props.retentionPolicy as TfBlock | undefined;
+    const days = Number(retention?.days);
+    if (retention?.enabled !== true || !Number.isInteger(days) || days < 1 || days > FLOW_LOG_SCHEMA.maxRetentionDays) problems.push(`${id}: retention ${String(retention?.days)} days, 1 to 365 and enabled`);
+    const analytics = (props.flowAnalyticsConfiguration as TfBlock | undefined)?.networkWatcherFlowAnalyticsConfiguration as TfBlock | undefined;
+    if (analytics !== undefined && !(FLOW_LOG_SCHEMA.trafficAnalyticsIntervals as readonly number[]).includes(Number(analytics.trafficAnalyticsInterval))) {
+      problems.push(`${id}: traffic analytics interval ${String(analytics.trafficAnalyticsInterval)}, 10 or 60`);
+    }
+    const watcher = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/NetworkWatcherRG\/providers\/Microsoft\.Network\/networkWatchers\/NetworkWatcher_([a-z0-9]+)$/.exec(String(log.parent_id));
+    if (!watcher || watcher[1] !== log.location) problems.push(`${id}: parent ${String(log.parent_id)} is not the Network Watcher Azure creates for ${String(log.location)}`);
+    const account = Object.entries(stack.resources("azurerm_storage_account")).find(([accountId]) => props.storageId === `\${azurerm_storage_account.${accountId}.id}`);
+    if (!account) {
+      problems.push(`${id}: its storage account is not one of the stack`);
+      continue;
+    }
+    const [accountId, accountBlock] = account;
+    if (accountBlock.location !== log.location || accountBlock.account_tier !== "Standard") problems.push(`${id}: the storage account must be Standard, in ${String(log.location)}`);
+    const identity = asBlocks(log.identity)[0];
+    const identityIds = (identity?.identity_ids ?? []) as string[];
+    if (identity === undefined || !(FLOW_LOG_SCHEMA.identityTypes as readonly string[]).includes(String(identity.type))) problems.push(`${id}: identity type ${String(identity?.type)} is none of ${FLOW_LOG_SCHEMA.identityTypes.join(", ")}`);
+    else if (identity.type !== "UserAssigned" || identityIds.length !== 1) problems.push(`${id}: Network Watcher writes only as one user-assigned identity (type UserAssigned, one id)`);
+    for (const identityId of identityIds) {
+      const name = /^\$\{azurerm_user_assigned_identity\.([^.}]+)\.id\}$/.exec(identityId)?.[1];
+      if (name === undefined || identities[name] === undefined) {
+        problems.push(`${id}: identity ${identityId} is not one of the stack`);
+        continue;
+      }
+      const writer = roles.find(([, role]) => role.principal_id === `\${azurerm_user_assigned_identity.${name}.principal_id}` && role.scope === `\${azurerm_storage_account.${accountId}.id}` && role.role_definition_name === "Storage Blob Data Contributor");
+      if (!writer) problems.push(`${id}: identity ${name} holds no Storage Blob Data Contributor on the account`);
+      else if (!asStrings(log.depends_on).includes(`azurerm_role_assignment.${writer[0]}`)) problems.push(`${id}: is written before its identity's role on the account exists (depends_on)`);
+    }
+    if (identityIds.length === 0 && accountBlock.shared_access_key_enabled === false) problems.push(`${id}: without an identity Network Watcher writes with the account's shared keys, which are off`);
   }
   for (const vnet of vnets) {
-    const log = logs.find(([, l]) => l.target_resource_id === `\${azurerm_virtual_network.${vnet}.id}`)?.[1];
-    const analytics = log?.traffic_analytics as TfBlock | undefined;
-    if (!log || log.enabled !== true) problems.push(`VNet ${vnet} has no enabled flow log`);
-    else if (analytics?.enabled !== true || !/^\$\{azurerm_log_analytics_workspace\.[^.]+\.id\}$/.test(String(analytics.workspace_resource_id))) problems.push(`VNet ${vnet}: no traffic analytics into a workspace of the stack`);
+    const log = logs.find(([, l]) => properties(l).targetResourceId === `\${azurerm_virtual_network.${vnet}.id}`)?.[1];
+    const analytics = log ? ((properties(log).flowAnalyticsConfiguration as TfBlock | undefined)?.networkWatcherFlowAnalyticsConfiguration as TfBlock | undefined) : undefined;
+    if (!log || properties(log).enabled !== true) problems.push(`VNet ${vnet} has no enabled flow log`);
+    else if (analytics?.enabled !== true || !/^\$\{azurerm_log_analytics_workspace\.[^.]+\.id\}$/.test(String(analytics.workspaceResourceId))) problems.push(`VNet ${vnet}: no traffic analytics into a workspace of the stack`);
+  }
+  return problems;
+}
+
+function asBlocks(value: unknown): TfBlock[] {
+  if (Array.isArray(value)) return value as TfBlock[];
+  return value !== null && typeof value === "object" ? [value as TfBlock] : [];
+}
+
+function asStrings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+/** Days of an ISO 8601 duration in days, months or years (`P30D`, `P18M`, `P2Y`), as Key Vault rotation policies take them. */
+export function durationDays(duration: string): number | undefined {
+  const match = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$/.exec(duration);
+  if (!match || duration === "P") return undefined;
+  return Number(match[1] ?? 0) * 365 + Number(match[2] ?? 0) * 30 + Number(match[3] ?? 0);
+}
+
+/**
+ * Customer-managed keys (`Microsoft.KeyVault/vaults/keys`, azapi) against what ARM accepts (azapi
+ * v2.12.0 internal/azure/generated/keyvault/microsoft.keyvault/2024-11-01/types.json: name pattern,
+ * `kty`, `keyOps`, `action.type` enums) and the rotation policy's limits as azurerm 4.55.0 encodes
+ * them from Key Vault's (internal/services/keyvault/key_vault_key_resource.go `rotation_policy`:
+ * expiry P28D to P100Y, notification P7D and more before expiry, one trigger per action; Microsoft
+ * Learn "Configure cryptographic key auto-rotation in Azure Key Vault": rotation at least 7 days
+ * after creation and 7 days before expiry); HSM key types only in a premium vault; RSA keys of
+ * 2048, 3072 or 4096 bits; the vault purge-protected (required for customer-managed keys by Azure
+ * Storage and PostgreSQL).
+ */
+export function keyProblems(stack: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const vaults = stack.resources("azurerm_key_vault");
+  const keys = Object.entries(stack.resources("azapi_resource")).filter(([, r]) => String(r.type).startsWith("Microsoft.KeyVault/vaults/keys@"));
+  for (const [id, key] of keys) {
+    const props = ((key.body as TfBlock | undefined)?.properties ?? {}) as TfBlock;
+    if (!/^[a-zA-Z0-9-]{1,127}$/.test(String(key.name))) problems.push(`${id}: name ${String(key.name)} is no key name (letters, digits, '-', at most 127)`);
+    const vaultName = /^\$\{azurerm_key_vault\.([^.}]+)\.id\}$/.exec(String(key.parent_id))?.[1];
+    const vault = vaultName === undefined ? undefined : vaults[vaultName];
+    if (!vault) problems.push(`${id}: parent ${String(key.parent_id)} is not a vault of the stack`);
+    else if (vault.purge_protection_enabled !== true) problems.push(`${id}: vault ${vaultName} has no purge protection, which customer-managed keys require`);
+    const kty = String(props.kty);
+    if (!["EC", "EC-HSM", "RSA", "RSA-HSM"].includes(kty)) problems.push(`${id}: kty ${kty} is none of EC, EC-HSM, RSA, RSA-HSM`);
+    else if (kty.endsWith("-HSM") && vault?.sku_name !== "premium") problems.push(`${id}: kty ${kty} needs a premium vault, not ${String(vault?.sku_name)}`);
+    if (kty.startsWith("RSA") && ![2048, 3072, 4096].includes(Number(props.keySize))) problems.push(`${id}: RSA key size ${String(props.keySize)}, 2048, 3072 or 4096`);
+    const ops = asStrings(props.keyOps);
+    for (const op of ops) if (!["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "release"].includes(op)) problems.push(`${id}: key operation ${op} is unknown`);
+    if (!ops.includes("wrapKey") || !ops.includes("unwrapKey")) problems.push(`${id}: customer-managed keys need wrapKey and unwrapKey`);
+    const policy = props.rotationPolicy as TfBlock | undefined;
+    if (policy === undefined) {
+      problems.push(`${id}: no rotation policy`);
+      continue;
+    }
+    const expiry = durationDays(String((policy.attributes as TfBlock | undefined)?.expiryTime));
+    if (expiry === undefined || expiry < 28 || expiry > 36500) problems.push(`${id}: expiry ${String((policy.attributes as TfBlock | undefined)?.expiryTime)}, P28D to P100Y`);
+    const actions = asBlocks(policy.lifetimeActions);
+    for (const action of actions) {
+      const trigger = (action.trigger ?? {}) as TfBlock;
+      const type = String((action.action as TfBlock | undefined)?.type);
+      if (!["rotate", "notify"].includes(type)) problems.push(`${id}: lifetime action ${type} is neither rotate nor notify`);
+      if ((trigger.timeAfterCreate === undefined) === (trigger.timeBeforeExpiry === undefined)) problems.push(`${id}: a ${type} action needs exactly one of timeAfterCreate and timeBeforeExpiry`);
+      const after = trigger.timeAfterCreate === undefined ? undefined : durationDays(String(trigger.timeAfterCreate));
+      const before = trigger.timeBeforeExpiry === undefined ? undefined : durationDays(String(trigger.timeBeforeExpiry));
+      if (type === "rotate" && after !== undefined && (after < 7 || (expiry !== undefined && after > expiry - 7))) problems.push(`${id}: rotation ${String(trigger.timeAfterCreate)} after creation, at least P7D and 7 days before expiry`);
+      if (before !== undefined && (before < 7 || (expiry !== undefined && before > expiry - 7))) problems.push(`${id}: ${type} ${String(trigger.timeBeforeExpiry)} before expiry, at least P7D and 7 days after creation`);
+    }
+    if (!actions.some((action) => (action.action as TfBlock | undefined)?.type === "rotate")) problems.push(`${id}: the rotation policy never rotates`);
   }
   return problems;
 }

@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { TerraformProvider, TerraformResource, type TerraformResourceLifecycle } from "cdktf";
+import { type ITerraformDependable, TerraformProvider, TerraformResource, type TerraformResourceLifecycle } from "cdktf";
 
 /**
  * The azapi provider (Azure/azapi), pinned exactly. 2.12.0 is the first release with everything
@@ -84,7 +84,12 @@ export interface AzapiResourceConfig {
    */
   readonly sensitiveBodyVersion?: Readonly<Record<string, string>>;
   readonly tags?: Readonly<Record<string, string>>;
+  /** The resource's region, for ARM resources that take one (top-level `location`). */
+  readonly location?: string;
+  /** User-assigned managed identities the resource acts as (the `identity` block, type `UserAssigned`). */
+  readonly userAssignedIdentityIds?: readonly string[];
   readonly lifecycle?: TerraformResourceLifecycle;
+  readonly dependsOn?: ITerraformDependable[];
 }
 
 /** One `azapi_resource`: an ARM resource written through Azure Resource Manager (the control plane). */
@@ -99,6 +104,7 @@ export class AzapiResource extends TerraformResource {
       terraformGeneratorMetadata: { providerName: "azapi", providerVersion: AZAPI_PROVIDER.version },
       provider: config.provider,
       lifecycle: config.lifecycle,
+      dependsOn: config.dependsOn,
     });
   }
 
@@ -108,11 +114,13 @@ export class AzapiResource extends TerraformResource {
   }
 
   protected override synthesizeAttributes(): Record<string, unknown> {
-    const { type, name, parentId, body, sensitiveBody, sensitiveBodyVersion, tags } = this.config;
+    const { type, name, parentId, body, sensitiveBody, sensitiveBodyVersion, tags, location, userAssignedIdentityIds } = this.config;
     return {
       type,
       name,
       parent_id: parentId,
+      location,
+      identity: userAssignedIdentityIds === undefined ? undefined : [{ type: "UserAssigned", identity_ids: userAssignedIdentityIds }],
       body,
       sensitive_body: sensitiveBody,
       sensitive_body_version: sensitiveBodyVersion,

@@ -6,6 +6,7 @@ import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
 import type { BucketSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
 import { blobServiceId, RESOURCE_LOG_CATEGORIES, sendResourceLogs } from "./diagnostics";
+import type { AzureStorageEncryption } from "./encryption";
 import { AzureWorkloadIdentity } from "./identity";
 import { type AzureNetwork, PRIVATE_LINK_ZONES } from "./network";
 
@@ -14,6 +15,8 @@ export interface AzureStorageAccountProps {
   readonly network: AzureNetwork;
   /** The environment's Log Analytics workspace id, for the blob service's request logs. */
   readonly logWorkspaceId: string;
+  /** Encrypts the account with the environment's storage key (customer-managed, rotating). */
+  readonly encryption: AzureStorageEncryption;
 }
 
 /**
@@ -27,8 +30,9 @@ export interface AzureStorageAccountProps {
  *   through private endpoints for `blob` and `dfs`, whose privatelink zones are linked to the
  *   VNet. The provider is told (`features.storage.data_plane_available = false`) to configure
  *   the account through Azure Resource Manager only, so a runner outside the VNet can apply it;
- * - infrastructure encryption: a second AES-256 layer under the service encryption, with
- *   Microsoft-managed keys;
+ * - encrypted with the environment's customer-managed storage key, rotating, followed by the
+ *   account without a key version (`AzureStorageEncryption`), and infrastructure encryption: a
+ *   second AES-256 layer beneath, with Microsoft-managed keys;
  * - zone-redundant (ZRS), geo-zone-redundant (GZRS) in production;
  * - blob and container soft delete: 30 days in production, 7 elsewhere. Blob versioning is not
  *   available on accounts with a hierarchical namespace, so the spec's `versioning` and
@@ -82,6 +86,7 @@ export class AzureStorageAccount extends Construct {
       lifecycle: { preventDestroy: production },
     });
 
+    props.encryption.encrypt(this, "encryption", this.account);
     sendResourceLogs(this, "blob-logs", { targetResourceId: blobServiceId(this.account.id), workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.blobService });
 
     for (const subresource of ["blob", "dfs"] as const) {

@@ -89,6 +89,8 @@ export const AZURE_ROLES = {
   reader: "Reader",
   blobDataContributor: "Storage Blob Data Contributor",
   blobDataReader: "Storage Blob Data Reader",
+  /** Read a key and wrap/unwrap with it: what a storage account or PostgreSQL server needs of its customer-managed key. Assigned on one key. */
+  keyVaultCryptoServiceEncryptionUser: "Key Vault Crypto Service Encryption User",
 } as const;
 
 /**
@@ -106,4 +108,5 @@ export const AZURE_ROLE_IDS: Readonly<Record<keyof typeof AZURE_ROLES, string>> 
   reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
   blobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   blobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+  keyVaultCryptoServiceEncryptionUser: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
 };

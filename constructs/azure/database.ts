@@ -6,13 +6,30 @@ import { PostgresqlFlexibleServerActiveDirectoryAdministrator } from "@cdktf/pro
 import { Password } from "@cdktf/provider-random/lib/password";
 import type { IDatabase, IWorkloadIdentity } from "../core/interfaces";
 import { databaseExtensions } from "../core/apps";
-import type { DatabaseSpec } from "../core/spec";
+import type { DatabaseSpec, Environment } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
 import { RESOURCE_LOG_CATEGORIES, sendResourceLogs } from "./diagnostics";
 import { AzureWorkloadIdentity } from "./identity";
+import type { AzureEncryptionKey } from "./encryption";
 import type { AzureKeyVault, AzureKeyVaultSecret } from "./key-vault";
 import type { AzureNetwork } from "./network";
 import { AZURE_POSTGRES_SKUS, postgresStorageMb } from "./sizes";
+
+/**
+ * Whether a PostgreSQL server keeps Microsoft-managed keys: when the spec says so
+ * (`databases[].azure.platformManagedKey`, servers created before the key), or with geo-redundant
+ * backups (production): a customer-managed key there also needs a key and an identity in the
+ * geo-paired region (`geo_backup_key_vault_key_id`, `geo_backup_user_assigned_identity_id`), a
+ * second vault this platform does not create yet (README, Azure defaults).
+ */
+export function usesPlatformKey(env: Pick<Environment, "production">, spec: DatabaseSpec): boolean {
+  return spec.azure?.platformManagedKey === true || geoRedundantBackups(env);
+}
+
+/** PostgreSQL backups are geo-redundant in production (`AzureDatabase`). */
+export function geoRedundantBackups(env: Pick<Environment, "production">): boolean {
+  return env.production;
+}
 
 export interface AzureDatabaseProps {
   readonly ctx: AzureContext;
@@ -22,6 +39,8 @@ export interface AzureDatabaseProps {
   readonly vault: AzureKeyVault;
   /** The environment's Log Analytics workspace id, for each server's logs. */
   readonly logWorkspaceId: string;
+  /** The environment's PostgreSQL key and its identity; none keeps Microsoft-managed keys (`usesPlatformKey`). */
+  readonly encryption?: AzureEncryptionKey;
 }
 
 const POSTGRES_PORT = 5432;
@@ -78,6 +97,14 @@ export function adminSecretName(ctx: AzureContext, spec: DatabaseSpec): string {
  *   zone swap a failover causes instead of failing back;
  * - backups kept `backupRetentionDays`, geo-redundant in production (a copy in the paired
  *   region; the region must have one);
+ * - data encrypted with the environment's customer-managed PostgreSQL key (`encryption`): the
+ *   server and its replicas act as the key's user-assigned identity and name the key without a
+ *   version (azurerm 4.55.0 accepts either, `keyvault.VersionTypeAny`), so the server follows the
+ *   key's rotations by itself (Microsoft Learn, "Data encryption with customer-managed keys in
+ *   Azure Database for PostgreSQL": automatic key version updates). `customer_managed_key` is
+ *   ForceNew when added or removed, so servers created before keep Microsoft-managed keys through
+ *   `databases[].azure.platformManagedKey` (the pull-request gate reports the replacement
+ *   otherwise); servers with geo-redundant backups keep them too (`usesPlatformKey`);
  * - TLS required (TLS 1.2 minimum) and statements slower than a second logged; Entra ID
  *   authentication next to passwords only when the spec names the admin group
  *   (`cluster.azure.adminGroupName`): then the first `adminGroupObjectIds` group is the server's
@@ -128,7 +155,15 @@ export class AzureDatabase extends Construct implements IDatabase {
     const serverName = postgresServerName(ctx, spec);
     const entraAdmin = entraAdministrator(env);
     const dns = network.privateDnsZone(`${env.name}.private.postgres.database.azure.com`);
+    const encryption = props.encryption;
+    const keyed = encryption
+      ? {
+          identity: { type: "UserAssigned", identityIds: [encryption.identity.id] },
+          customerManagedKey: { keyVaultKeyId: encryption.key.versionlessId, primaryUserAssignedIdentityId: encryption.identity.id },
+        }
+      : {};
     const placement = {
+      ...keyed,
       location: ctx.location,
       resourceGroupName: ctx.resourceGroupName,
       skuName,
@@ -137,8 +172,9 @@ export class AzureDatabase extends Construct implements IDatabase {
       delegatedSubnetId: network.databaseSubnet.id,
       privateDnsZoneId: dns.zone.id,
       publicNetworkAccessEnabled: false,
-      // The zone must resolve in the VNet before the server registers its name in it.
-      dependsOn: [dns.link, network.databaseSecurity.association],
+      // The zone must resolve in the VNet before the server registers its name in it; the key's
+      // identity must hold its role before the server encrypts with the key.
+      dependsOn: [dns.link, network.databaseSecurity.association, ...(encryption ? [encryption.access, encryption.key.resource] : [])],
     };
 
     const password = new Password(this, "admin-password", {
@@ -162,7 +198,7 @@ export class AzureDatabase extends Construct implements IDatabase {
       zone: spec.highAvailability ? "1" : undefined,
       highAvailability: spec.highAvailability ? { mode: "ZoneRedundant", standbyAvailabilityZone: "2" } : undefined,
       backupRetentionDays: spec.backupRetentionDays,
-      geoRedundantBackupEnabled: env.production,
+      geoRedundantBackupEnabled: geoRedundantBackups(env),
       maintenanceWindow: { dayOfWeek: 0, startHour: 3, startMinute: 30 },
       lifecycle: {
         preventDestroy: env.production,

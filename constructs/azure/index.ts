@@ -21,8 +21,9 @@ import { AzureBucket, AzureStorageAccount } from "./bucket";
 import { AzureCluster } from "./cluster";
 import { AzureClusterServices } from "./cluster-services";
 import { AZURE_ROLES, AzureContext, resourceGroupNameOf } from "./context";
-import { AzureDatabase } from "./database";
+import { AzureDatabase, usesPlatformKey } from "./database";
 import { AzureDnsZone } from "./dns";
+import { AzureEncryptionKey, AzureStorageEncryption } from "./encryption";
 import { AzureFlowLogs } from "./flow-logs";
 import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
@@ -80,6 +81,8 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   private dnsZoneCreated?: AzureDnsZone;
   private services?: AzureClusterServices;
   private terraformCloud?: AzureTerraformCloudTrust;
+  private storageKey?: AzureStorageEncryption;
+  private postgresKey?: AzureEncryptionKey;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
@@ -122,20 +125,30 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     if (this.clusterCreated) throw new Error("the Azure platform manages one AKS cluster per environment; cluster() was called twice");
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
     this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: azureNetwork });
-    // The VNet's flow logs feed traffic analytics in the cluster's workspace, so they come with it.
-    new AzureFlowLogs(this, "flow-logs", { ctx: this.ctx, network: azureNetwork, workspace: this.clusterCreated.logWorkspace });
+    // The VNet's flow logs feed traffic analytics in the cluster's workspace, so they come with it;
+    // their account is encrypted with the storage key, so the key vault comes with them.
+    new AzureFlowLogs(this, "flow-logs", {
+      ctx: this.ctx,
+      network: azureNetwork,
+      workspace: this.clusterCreated.logWorkspace,
+      azapi: this.azapiProvider(),
+      encryption: this.storageEncryption(azureNetwork),
+    });
     this.grantRunsClusterAdmin();
     return this.clusterCreated;
   }
 
   bucket(spec: BucketSpec): AzureBucket {
-    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, network: this.requireNetwork("bucket"), logWorkspaceId: this.logWorkspaceId("bucket") });
+    const network = this.requireNetwork("bucket");
+    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, network, logWorkspaceId: this.logWorkspaceId("bucket"), encryption: this.storageEncryption(network) });
     return this.storageAccount.addBucket(`bucket-${spec.name}`, spec);
   }
 
   database(spec: DatabaseSpec, network: INetwork, _cluster: ICluster): AzureDatabase {
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
-    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault: this.vault(azureNetwork), logWorkspaceId: this.logWorkspaceId("database") });
+    const vault = this.vault(azureNetwork);
+    const encryption = usesPlatformKey(this.env, spec) ? undefined : (this.postgresKey ??= new AzureEncryptionKey(this, "postgres-encryption", { ctx: this.ctx, vault, purpose: "postgres" }));
+    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault, logWorkspaceId: this.logWorkspaceId("database"), encryption });
   }
 
   /**
@@ -212,6 +225,12 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.keyVault;
   }
 
+  /** The environment's storage key and its identity, for every storage account (created with the first). */
+  private storageEncryption(network: AzureNetwork): AzureStorageEncryption {
+    this.storageKey ??= new AzureStorageEncryption(this, { ctx: this.ctx, vault: this.vault(network) });
+    return this.storageKey;
+  }
+
   /** The azapi provider, in the platform's stack, added on first use. */
   private azapiProvider(): AzapiProvider {
     this.azapi ??= new AzapiProvider(TerraformStack.of(this), "azapi", { subscriptionId: this.naming.subscriptionId, tenantId: this.naming.tenantId });
@@ -263,7 +282,7 @@ export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   // With the VNet: its subnets' network security groups and its flow logs (through the region's Network Watcher).
   network: [
     "azurerm_resource_group", "azurerm_virtual_network", "azurerm_subnet", "azurerm_private_dns_zone", "azurerm_private_dns_zone_virtual_network_link", "azurerm_private_endpoint",
-    "azurerm_network_security_group", "azurerm_network_security_rule", "azurerm_subnet_network_security_group_association", "azurerm_network_watcher_flow_log",
+    "azurerm_network_security_group", "azurerm_network_security_rule", "azurerm_subnet_network_security_group_association", "azapi_resource",
   ],
   egress: ["azurerm_nat_gateway", "azurerm_public_ip", "azurerm_nat_gateway_public_ip_association", "azurerm_subnet_nat_gateway_association"],
   cluster: ["azurerm_kubernetes_cluster", "azurerm_log_analytics_workspace", "azurerm_monitor_diagnostic_setting"],
@@ -273,9 +292,10 @@ export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   identity: ["azurerm_user_assigned_identity", "azurerm_federated_identity_credential", "azurerm_role_assignment"],
   // Secrets are `azapi_resource`s of type Microsoft.KeyVault/vaults/secrets (written through ARM).
   secrets: ["azurerm_key_vault", "azapi_resource", "random_password"],
-  // Microsoft-managed keys: infrastructure (double) encryption on the storage account; the
-  // PostgreSQL servers and AKS disks are encrypted at rest with platform keys. No customer key yet.
-  encryptionKey: ["azurerm_storage_account"],
+  // Customer-managed keys in the environment's key vault (azapi_resource Microsoft.KeyVault/vaults/keys,
+  // rotating), each with the user-assigned identity that encrypts with it; on the storage accounts
+  // (with infrastructure encryption beneath) and on PostgreSQL servers without geo-redundant backups.
+  encryptionKey: ["azapi_resource", "azurerm_storage_account_customer_managed_key", "azurerm_user_assigned_identity", "azurerm_role_assignment"],
 };
 
 /**
@@ -289,8 +309,8 @@ export const AZURE_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   azurerm_kubernetes_cluster: "every Kubernetes object in the cluster, and the claims that bind its volumes",
   azurerm_key_vault: "every secret and key in the vault",
   azurerm_key_vault_secret: "every version of the secret's value",
-  // The Key Vault secrets written through ARM (constructs/azure/azapi.ts) are the only azapi resources.
-  azapi_resource: "every version of the secret's value",
+  // azapi resources: Key Vault secrets and keys, and the VNet flow log (its logs stay in the account).
+  azapi_resource: "every version of the secret's value, or the key (data encrypted with it cannot be decrypted once it is deleted)",
   azurerm_key_vault_key: "the key: data encrypted with it cannot be decrypted once it is deleted",
   azurerm_dns_zone: "the zone's records, and its name servers: the parent's delegation breaks",
   // Private endpoints register their A records here (DNS zone groups); a new zone starts empty.

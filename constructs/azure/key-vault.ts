@@ -54,6 +54,58 @@ export const KEY_VAULT_SECRET_WRITABLE = {
  */
 export const PENDING_USER_SECRET = "pending: write this secret's value through Azure Resource Manager (README, Alerts, Credentials)";
 
+/**
+ * The ARM type keys are created with. 2024-11-01 is GA and has `properties.rotationPolicy`
+ * (azapi v2.12.0 internal/azure/generated/keyvault/microsoft.keyvault/2024-11-01/types.json,
+ * `KeyProperties`, generated from Azure/azure-rest-api-specs). ARM creates a key's first version only: a PUT on
+ * an existing key returns it unchanged ("Keys - Create If Not Exist", Microsoft.KeyVault REST
+ * reference), so the rotation policy is the one the key was created with.
+ */
+export const KEY_VAULT_KEY_TYPE = "Microsoft.KeyVault/vaults/keys@2024-11-01";
+
+/** The vault's SKU. Keys are software-protected (`RSA`) in a standard vault, HSM-protected (`RSA-HSM`) in a premium one. */
+export const KEY_VAULT_SKU = "standard" as "standard" | "premium";
+
+/**
+ * Every key rotates a year after its version was created and each version expires two years after
+ * it, so the version a service still holds stays valid a year past the rotation; Event Grid gets a
+ * "near expiry" event 30 days before. ISO 8601 durations, as the rotation policy takes them.
+ */
+export const KEY_ROTATION = { rotateAfterCreate: "P365D", expiryTime: "P730D", notifyBeforeExpiry: "P30D" } as const;
+
+/** RSA, 3072 bits: wrap and unwrap (what storage and PostgreSQL do with it), encrypt and decrypt. */
+export const KEY_SIZE = 3072;
+export const KEY_OPERATIONS = ["wrapKey", "unwrapKey", "encrypt", "decrypt"] as const;
+
+/** The ARM body of a customer-managed key (`KEY_VAULT_KEY_TYPE`). */
+export function keyBody(sku: "standard" | "premium"): Record<string, unknown> {
+  return {
+    properties: {
+      kty: sku === "premium" ? "RSA-HSM" : "RSA",
+      keySize: KEY_SIZE,
+      keyOps: [...KEY_OPERATIONS],
+      attributes: { enabled: true, exportable: false },
+      rotationPolicy: {
+        attributes: { expiryTime: KEY_ROTATION.expiryTime },
+        lifetimeActions: [
+          { trigger: { timeAfterCreate: KEY_ROTATION.rotateAfterCreate }, action: { type: "rotate" } },
+          { trigger: { timeBeforeExpiry: KEY_ROTATION.notifyBeforeExpiry }, action: { type: "notify" } },
+        ],
+      },
+    },
+  };
+}
+
+/** A key of the vault (`AzureKeyVault.addKey`). */
+export interface AzureKeyVaultKey {
+  readonly resource: AzapiResource;
+  readonly name: string;
+  /** The key's ARM id (`<vault id>/keys/<name>`): the scope of role assignments on it. */
+  readonly armId: string;
+  /** The data-plane id without version (`https://<vault>.vault.azure.net/keys/<name>`): services follow its newest version. */
+  readonly versionlessId: string;
+}
+
 /** A secret written into the vault. */
 export interface AzureKeyVaultSecret {
   readonly resource: AzapiResource;
@@ -110,7 +162,7 @@ export class AzureKeyVault extends Construct {
       location: ctx.location,
       resourceGroupName: ctx.resourceGroupName,
       tenantId: ctx.tenantId,
-      skuName: "standard",
+      skuName: KEY_VAULT_SKU,
       rbacAuthorizationEnabled: true,
       purgeProtectionEnabled: true,
       softDeleteRetentionDays: 90,
@@ -130,6 +182,32 @@ export class AzureKeyVault extends Construct {
       subresource: "vault",
       dnsZoneName: PRIVATE_LINK_ZONES.vault,
     });
+  }
+
+  /** The vault's data-plane URI, `https://<vault>.vault.azure.net/` (a literal). */
+  get uri(): string {
+    return `https://${this.props.ctx.keyVaultName}.vault.azure.net/`;
+  }
+
+  /**
+   * A customer-managed key, created through ARM like the secrets (`KEY_VAULT_KEY_TYPE`, control
+   * plane, so the private vault does not stand in the way): RSA 3072, rotating by itself
+   * (`KEY_ROTATION`), not exportable. Never destroyed by a plan in production (`prevent_destroy`):
+   * data encrypted with a deleted key cannot be read; soft delete and purge protection keep a
+   * deleted key recoverable for 90 days anyway.
+   */
+  addKey(scope: Construct, id: string, name: string): AzureKeyVaultKey {
+    const { ctx } = this.props;
+    const resource = new AzapiResource(scope, id, {
+      provider: this.props.azapi,
+      type: KEY_VAULT_KEY_TYPE,
+      name,
+      parentId: this.vault.id,
+      body: keyBody(KEY_VAULT_SKU),
+      tags: platformTags(ctx.env),
+      lifecycle: { preventDestroy: ctx.env.production },
+    });
+    return { resource, name, armId: resource.id, versionlessId: `${this.uri}keys/${name}` };
   }
 
   /**

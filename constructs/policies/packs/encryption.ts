@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, policyDocument, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, policyDocument, references, resourcesOf, type Block, type Rule } from "../types";
 
 /** Encryption at rest (customer-managed keys where the README promises them) and in transit. */
 export const ENCRYPTION: readonly Rule[] = [
@@ -31,11 +31,16 @@ export const ENCRYPTION: readonly Rule[] = [
         check: (account) => expectValue(account, "infrastructure_encryption_enabled", true),
       },
       {
+        // The account's key is set by azurerm_storage_account_customer_managed_key (constructs/azure/encryption.ts),
+        // without a key version so the account follows the key's rotations.
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_storage_account"],
-        check: (account) => (at(account, "customer_managed_key.key_vault_key_id") === undefined ? ["customer_managed_key is not set (platform-managed keys only)"] : []),
-        pending: "issue 11: CMK on Azure storage (AZ helper)",
+        check: (account, ctx, id) => {
+          const keys = companions(ctx, "azurerm_storage_account_customer_managed_key", "storage_account_id", "azurerm_storage_account", id);
+          if (keys.length === 0) return at(account, "customer_managed_key.key_vault_key_id") === undefined ? ["no customer-managed key (azurerm_storage_account_customer_managed_key): platform-managed keys only"] : [];
+          return keys.flatMap((key) => (key.key_version === undefined ? [] : [`key_version ${String(key.key_version)} pins one version: the account does not follow the key's rotations`]));
+        },
       },
       {
         cloud: "gcp",
@@ -62,8 +67,23 @@ export const ENCRYPTION: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_postgresql_flexible_server"],
-        check: (db) => (at(db, "customer_managed_key.key_vault_key_id") === undefined ? ["customer_managed_key is not set (platform-managed keys only)"] : []),
-        pending: "issue 11: CMK on Azure PostgreSQL (AZ helper)",
+        // Servers with geo-redundant backups need a key and identity in the paired region too
+        // (geo_backup_key_vault_key_id), which the platform does not create yet: they keep
+        // Microsoft-managed keys, a gap recorded in the README (Azure defaults). Servers created before the key
+        // keep them through databases[].azure.platformManagedKey.
+        // A read replica is judged by its primary (it takes the primary's key, or none). A server
+        // whose spec keeps Microsoft-managed keys (databases[].azure.platformManagedKey: created
+        // before the key, which would replace it) is the spec's recorded decision, named by the
+        // server's name `<env>-db-<database>-<6 hex>[-replica-<n>]` (constructs/azure/database.ts).
+        check: (db, ctx) => {
+          const kept = (ctx.env?.databases ?? []).some((spec) => spec.azure?.platformManagedKey === true && new RegExp(`^${ctx.env?.name}-db-${spec.name}-[0-9a-f]{6}(-replica-\\d+)?$`).test(String(db.name)));
+          if (kept) return [];
+          const source = db.create_mode === "Replica" ? resourcesOf(ctx.stack, "azurerm_postgresql_flexible_server").find(([id]) => references(db.source_server_id, "azurerm_postgresql_flexible_server", id))?.[1] : undefined;
+          const keyed = (server: Block) => at(server, "customer_managed_key.key_vault_key_id") !== undefined;
+          if (keyed(db) || db.geo_redundant_backup_enabled === true) return [];
+          if (source !== undefined && !keyed(source) && source.geo_redundant_backup_enabled === true) return [];
+          return ["customer_managed_key is not set (platform-managed keys only)"];
+        },
       },
       {
         cloud: "gcp",
@@ -94,7 +114,7 @@ export const ENCRYPTION: readonly Rule[] = [
         kind: "infra",
         types: ["azurerm_kubernetes_cluster"],
         check: (cluster) => (at(cluster, "key_management_service.key_vault_key_id") === undefined ? ["key_management_service is not set (no KMS etcd encryption)"] : []),
-        pending: "issue 11: AKS KMS etcd encryption (AZ helper)",
+        pending: "issue 11: AKS KMS etcd encryption: with the environment's private vault AKS needs API Server VNet Integration (README, Azure defaults)",
       },
       {
         cloud: "gcp",
@@ -192,10 +212,9 @@ export const ENCRYPTION: readonly Rule[] = [
     id: "key-rotation",
     pack: "encryption",
     title: "Customer-managed keys rotate and wait before deletion",
-    // Azure Key Vault keys and Cloud KMS keys join this rule with issue 11's CMK work (AZ and GCP helpers).
-    fix: "set enable_key_rotation = true and a deletion window of at least 7 days",
+    // Cloud KMS keys join this rule with issue 11's CMEK work (GCP helper).
+    fix: "set enable_key_rotation = true and a deletion window of at least 7 days (AWS); a rotation policy with a rotate action in a purge-protected vault (Azure)",
     elsewhere: {
-      azure: "no Key Vault keys yet: they join with issue 11's CMK work",
       gcp: "no Cloud KMS keys yet: they join with issue 11's CMEK work",
     },
     checks: [
@@ -204,6 +223,23 @@ export const ENCRYPTION: readonly Rule[] = [
         kind: "infra",
         types: ["aws_kms_key"],
         check: (key) => [...expectValue(key, "enable_key_rotation", true), ...(Number(key.deletion_window_in_days ?? 30) >= 7 ? [] : [`deletion_window_in_days is ${String(key.deletion_window_in_days)}, needs at least 7`])],
+      },
+      {
+        // Key Vault keys are azapi resources (Microsoft.KeyVault/vaults/keys, constructs/azure/key-vault.ts);
+        // other azapi resources are skipped. Purge protection is Azure's deletion window: a deleted key
+        // stays recoverable for the vault's soft-delete days.
+        cloud: "azure",
+        kind: "infra",
+        types: ["azapi_resource"],
+        check: (resource, ctx) => {
+          if (!String(resource.type).startsWith("Microsoft.KeyVault/vaults/keys@")) return [];
+          const rotates = asList(at(resource, "body.properties.rotationPolicy.lifetimeActions")).some((action) => at(action, "action.type") === "rotate");
+          const vault = resourcesOf(ctx.stack, "azurerm_key_vault").find(([id]) => references(resource.parent_id, "azurerm_key_vault", id))?.[1];
+          return [
+            ...(rotates ? [] : ["body.properties.rotationPolicy has no rotate action"]),
+            ...(vault === undefined ? ["its vault is not in this stack"] : vault.purge_protection_enabled === true ? [] : ["its vault has no purge protection"]),
+          ];
+        },
       },
     ],
   },

@@ -30,8 +30,13 @@ export const LOGGING: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_virtual_network"],
-        check: (_vnet, ctx, id) => (resourcesOf(ctx.stack, "azurerm_network_watcher_flow_log").some(([, log]) => references(log.target_resource_id, "azurerm_virtual_network", id)) ? [] : ["no VNet flow log targets this network"]),
-        pending: "issue 11: VNet flow logs on Azure (AZ helper)",
+        // The flow log is an azapi resource (Microsoft.Network/networkWatchers/flowLogs, constructs/azure/flow-logs.ts).
+        check: (_vnet, ctx, id) =>
+          resourcesOf(ctx.stack, "azapi_resource").some(
+            ([, log]) => String(log.type).startsWith("Microsoft.Network/networkWatchers/flowLogs@") && references(at(log, "body.properties.targetResourceId"), "azurerm_virtual_network", id) && at(log, "body.properties.enabled") === true,
+          )
+            ? []
+            : ["no enabled VNet flow log (Microsoft.Network/networkWatchers/flowLogs) targets this network"],
       },
     ],
   },
@@ -166,7 +171,7 @@ export const LOGGING: readonly Rule[] = [
     // AWS NAT gateways and Azure NAT gateways are covered by the VPC/VNet flow logs.
     elsewhere: {
       aws: "NAT gateway traffic is in the VPC flow logs (flow-logs)",
-      azure: "NAT gateway traffic is in the VNet flow logs (flow-logs, pending)",
+      azure: "NAT gateway traffic is in the VNet flow logs (flow-logs)",
     },
     checks: [{ cloud: "gcp", kind: "infra", types: ["google_compute_router_nat"], check: (nat) => expectValue(nat, "log_config.enable", true) }],
   },
