@@ -6,7 +6,7 @@ import { agentSubnetCidr } from "../../constructs/azure/network";
 import { InfraStack } from "../../stacks/infra";
 import { azureSecurityRuleProblems } from "../support/agents";
 import { defaultEnvironments } from "../support/fixtures";
-import { type Endpoint, type Flow, groupVerdict, nsgAllows, subnetGroups } from "../support/nsg";
+import { type Endpoint, type Flow, groupVerdict, HOST_VIRTUAL_IP, nsgAllows, subnetGroups } from "../support/nsg";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { azureProductionSpec, azureSpec } from "./fixtures";
 
@@ -37,6 +37,8 @@ const ranges = (stack: SynthesizedStack) => {
 const at = (ip: string, ...tags: string[]): Endpoint => ({ ip, tags });
 const INTERNET = at("203.0.113.10", "Internet");
 const STORAGE = at("20.60.0.10", "Storage", "Internet");
+/** Azure Load Balancer's health probes come from the host's virtual IP (also in `VirtualNetwork`). */
+const PROBE = at(HOST_VIRTUAL_IP, "AzureLoadBalancer");
 const tcp = (from: Endpoint, to: Endpoint, port: number): Flow => ({
   from,
   to,
@@ -84,7 +86,7 @@ describe("Azure network security groups", () => {
           ["node to pod (service routing)", tcp(node, otherPod, 8080)],
           ["the Internet to Traefik over HTTPS", tcp(INTERNET, node, 443)],
           ["the Internet to Traefik over HTTP (redirected)", tcp(INTERNET, node, 80)],
-          ["load balancer probes", tcp(at("168.63.129.16", "AzureLoadBalancer"), node, 31000)],
+          ["load balancer probes", tcp(PROBE, node, 31000)],
           ["nodes to the private endpoints", tcp(node, endpoint, 443)],
           ["nodes to PostgreSQL", tcp(node, database, 5432)],
           ["PostgreSQL high availability", tcp(database, standby, 6432)],
@@ -111,6 +113,19 @@ describe("Azure network security groups", () => {
         expect(forbidden.filter(([, flow]) => nsgAllows(stack, flow, r.pods)).map(([what]) => what)).toEqual([]);
       });
     }
+  });
+
+  it("let the load balancer's probes reach the nodes only through their own rule (the VNet deny drops them otherwise)", () => {
+    const r = ranges(stacks.staging);
+    const probe = tcp(PROBE, at(host(r.nodes)), 31000);
+    expect(nsgAllows(stacks.staging, probe, r.pods)).toBe(true);
+    // The same stack without the probes' rule: the flow hits deny-vnet-in (4096) before Azure's AllowAzureLoadBalancerInBound (65001).
+    const json = structuredClone(stacks.staging.json);
+    const rules = json.resource?.azurerm_network_security_rule ?? {};
+    const probeRules = Object.keys(rules).filter((id) => rules[id].source_address_prefix === "AzureLoadBalancer");
+    expect(probeRules).toHaveLength(1);
+    delete rules[probeRules[0]];
+    expect(nsgAllows(new SynthesizedStack(JSON.stringify(json)), probe, r.pods)).toBe(false);
   });
 
   it("let the Terraform Cloud agents reach the key vault's endpoint and the private AKS API, only when they exist", () => {
@@ -140,6 +155,11 @@ describe("Azure network security groups", () => {
     const flow = tcp(at("10.0.0.4"), at("10.0.0.5"), 443);
     expect(groupVerdict([allow, deny], "Inbound", flow, ["10.0.0.0/16"])).toBe("Deny");
     expect(groupVerdict([allow, { ...deny, priority: 300 }], "Inbound", flow, ["10.0.0.0/16"])).toBe("Allow");
+    // The probes' source is in VirtualNetwork: a deny of the VNet above 65001 drops them, an allow of AzureLoadBalancer before it lets them through.
+    const denyVnet = { ...deny, priority: 4096, source_address_prefix: "VirtualNetwork" };
+    const probe = tcp(PROBE, at("10.0.0.5"), 31000);
+    expect(groupVerdict([denyVnet], "Inbound", probe, ["10.0.0.0/16"])).toBe("Deny");
+    expect(groupVerdict([denyVnet, { ...allow, priority: 130, protocol: "*", source_address_prefix: "AzureLoadBalancer", destination_port_range: "*" }], "Inbound", probe, ["10.0.0.0/16"])).toBe("Allow");
     // No rule of its own: AllowVnetInBound admits the VNet, DenyAllInBound the rest.
     expect(groupVerdict([], "Inbound", flow, ["10.0.0.0/16"])).toBe("Allow");
     expect(groupVerdict([], "Inbound", tcp(INTERNET, at("10.0.0.5"), 443), ["10.0.0.0/16"])).toBe("Deny");

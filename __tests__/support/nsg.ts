@@ -11,9 +11,13 @@ import type { SynthesizedStack, TfBlock } from "./synth";
  *   VirtualNetwork to VirtualNetwork), AllowAzureLoadBalancerInBound (65001), DenyAllInBound
  *   (65500); outbound AllowVnetOutBound (65000), AllowInternetOutBound (65001), DenyAllOutBound (65500);
  * - a subnet without a group filters nothing;
- * - service tags: `VirtualNetwork` is the VNet's address space, `Internet` an address outside it
+ * - service tags: `VirtualNetwork` is the VNet's address space and the host's virtual IP
+ *   168.63.129.16 (Microsoft Learn, "Virtual network service tags", row VirtualNetwork: "the
+ *   virtual network address space ..., the virtual IP address of the host, and address prefixes
+ *   used on user-defined routes"; "What is IP address 168.63.129.16?": it is the host's virtual
+ *   IP and the source of Azure Load Balancer's health probes), `Internet` an address outside it
  *   that is not Azure's platform, `AzureLoadBalancer` the platform's probe address
- *   (168.63.129.16), `Storage` an Azure Storage address. Addresses of the overlay pod range are
+ *   (168.63.129.16, tagged explicitly by the caller), `Storage` an Azure Storage address. Addresses of the overlay pod range are
  *   counted outside `VirtualNetwork` (they are not in the VNet's address space), so a flow of pods
  *   passes only where a rule names their range.
  */
@@ -94,9 +98,12 @@ const inside = (ip: string, range: string) => {
   return outer !== undefined && cidrsOverlap(outer, cidr(ip));
 };
 
+/** The host's virtual IP, in the `VirtualNetwork` tag of every VNet (see above). */
+export const HOST_VIRTUAL_IP = "168.63.129.16";
+
 function matchesAddress(prefix: string, endpoint: Endpoint, vnetSpace: readonly string[]): boolean {
   if (prefix === "*") return true;
-  if (prefix === "VirtualNetwork") return vnetSpace.some((range) => inside(endpoint.ip, range));
+  if (prefix === "VirtualNetwork") return endpoint.ip === HOST_VIRTUAL_IP || vnetSpace.some((range) => inside(endpoint.ip, range));
   if (/^[A-Za-z]/.test(prefix)) return (endpoint.tags ?? []).includes(prefix);
   return inside(endpoint.ip, prefix);
 }

@@ -138,7 +138,12 @@ export const PRIVATE_LINK_ZONES = {
  *     traffic is not encapsulated, so the subnet's NSG sees node-to-node, node-to-pod and
  *     pod-to-pod flows, which must all be allowed); inbound TCP 80 and 443 from the Internet for
  *     Traefik's public load balancer (the rule AKS adds to its own NSG: a subnet NSG is evaluated
- *     too); outbound TCP 443 to the private-endpoint subnet and TCP 5432 to the database subnet
+ *     too); inbound from the `AzureLoadBalancer` tag, the load balancer's health probes: their
+ *     source, the host's virtual IP 168.63.129.16, is also in the `VirtualNetwork` tag (Microsoft,
+ *     "Virtual network service tags": VirtualNetwork includes "the virtual IP address of the
+ *     host"; "What is IP address 168.63.129.16?": the source of Azure Load Balancer's health
+ *     probes), so the VNet deny below would drop them before Azure's own
+ *     AllowAzureLoadBalancerInBound (65001) and every node would be marked down; outbound TCP 443 to the private-endpoint subnet and TCP 5432 to the database subnet
  *     (pods reach both SNATed to the node's address); the rest of the VNet denied both ways.
  *     Outbound to the Internet stays open: AKS's own dependencies are FQDNs without fixed
  *     addresses, which an NSG cannot express (Microsoft, "Outbound network and FQDN rules for
@@ -146,7 +151,9 @@ export const PRIVATE_LINK_ZONES = {
  *     NetworkPolicies restrict it.
  *   - `private-endpoints` (network policies on, so the NSG governs the endpoints): inbound TCP 443
  *     from the nodes (and from the agents' subnet when there is one), the rest of the VNet
- *     denied; every outbound flow denied (endpoints only answer).
+ *     denied; every outbound flow denied (endpoints only answer). No load balancer probes a
+ *     private endpoint, so no `AzureLoadBalancer` rule (nor on `postgres`: Flexible Server's
+ *     documented NSG needs are the ones below, its servers sit behind no load balancer of ours).
  *   - `postgres`: inbound TCP 5432 from the nodes; TCP 5432 and 6432 within the subnet both
  *     ways and outbound TCP 443 to the `Storage` service tag, which Flexible Server's high
  *     availability and WAL archiving need (Microsoft, "Networking with private access (VNet
@@ -250,6 +257,9 @@ export class AzureNetwork extends Construct implements INetwork {
     this.nodeSecurity = this.securityGroup("nodes", this.nodeSubnet, [
       allow("cluster-in", "Nodes and overlay pods among themselves (Azure CNI overlay does not encapsulate pod traffic)", "Inbound", 100, "*", cluster, cluster, ["*"]),
       allow("web-in", "HTTP and HTTPS to Traefik's public load balancer", "Inbound", 110, "Tcp", ["Internet"], ["*"], ["80", "443"]),
+      // Above deny-vnet-in: the probes' source (168.63.129.16) is in the VirtualNetwork tag, so the
+      // deny would drop them before Azure's AllowAzureLoadBalancerInBound (65001) is reached.
+      allow("lb-probes-in", "Azure Load Balancer health probes to the nodes (Traefik's service, the AKS load balancer's backends)", "Inbound", 130, "*", ["AzureLoadBalancer"], ["*"], ["*"]),
       denyVnet("Inbound", "The rest of the VNet"),
       allow("cluster-out", "Nodes and overlay pods among themselves", "Outbound", 100, "*", cluster, cluster, ["*"]),
       allow("endpoints-out", "HTTPS to the storage account's and key vault's private endpoints", "Outbound", 110, "Tcp", [plan.private], [plan.public], ["443"]),
