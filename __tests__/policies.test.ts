@@ -153,7 +153,14 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "secret-store-private#0": { change: (b) => set(b, "network_acls.default_action", "Allow") },
   "instance-metadata-protected#0": { change: (b) => set(b, "metadata_options.http_tokens", "optional") },
   "instance-metadata-protected#1": { change: (b) => set(b, "node_config.workload_metadata_config.mode", "GCE_METADATA") },
-  "subnet-has-nsg#0": { pick: (_b, id) => !id.includes("tfc-agents"), change: (b, s, id) => addResource("azurerm_subnet_network_security_group_association", { subnet_id: `\${azurerm_subnet.${id}.id}` })(b, s) },
+  // The subnet's group loses its inbound deny of the VNet: Azure's AllowVnetInBound admits every VNet flow again.
+  "subnet-has-nsg#0": {
+    change: (_b, s, id) => {
+      const group = /azurerm_network_security_group\.([^.]+)\./.exec(String(companion(s, "azurerm_subnet_network_security_group_association", "azurerm_subnet", id).network_security_group_id))?.[1] as string;
+      const rules = s.resource?.azurerm_network_security_rule ?? {};
+      for (const [name, rule] of Object.entries(rules)) if (String(rule.network_security_group_name).includes(`azurerm_network_security_group.${group}.`) && rule.access === "Deny" && rule.direction === "Inbound") delete rules[name];
+    },
+  },
   "bucket-recoverable#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_versioning", "aws_s3_bucket", id), "versioning_configuration.status", "Suspended") },
   "bucket-recoverable#1": { change: (b) => set(b, "blob_properties.container_delete_retention_policy.days", 1) },
   "bucket-recoverable#2": { change: (b) => set(b, "versioning.enabled", false) },
@@ -192,9 +199,12 @@ const CHANGES: Readonly<Record<string, Change>> = {
       (b.enabled_cloudwatch_logs_exports as string[]).forEach((log) => (groups[`rds-${log}`] = { name: `/aws/rds/instance/${String(b.identifier)}/${log}`, kms_key_id: "${aws_kms_key.logs.arn}", retention_in_days: 90 }));
     },
   },
-  "diagnostic-settings#0": { change: (_b, s, id) => addResource("azurerm_monitor_diagnostic_setting", { target_resource_id: `\${azurerm_key_vault.${id}.id}` })(_b, s) },
-  "diagnostic-settings#1": { change: (_b, s, id) => addResource("azurerm_monitor_diagnostic_setting", { target_resource_id: `\${azurerm_storage_account.${id}.id}/blobServices/default` })(_b, s) },
-  "diagnostic-settings#2": { change: (_b, s, id) => addResource("azurerm_monitor_diagnostic_setting", { target_resource_id: `\${azurerm_postgresql_flexible_server.${id}.id}` })(_b, s) },
+  // The vault's setting keeps only its metrics: no AuditEvent reaches the workspace.
+  "diagnostic-settings#0": { change: (_b, s, id) => set(companion(s, "azurerm_monitor_diagnostic_setting", "azurerm_key_vault", id), "enabled_log", []) },
+  // The blob logs' setting targets the account instead of its blob service (which alone publishes StorageRead/Write/Delete).
+  "diagnostic-settings#1": { change: (_b, s, id) => set(companion(s, "azurerm_monitor_diagnostic_setting", "azurerm_storage_account", id), "target_resource_id", `\${azurerm_storage_account.${id}.id}`) },
+  // The server's setting ships only session snapshots, not the server log.
+  "diagnostic-settings#2": { pick: primary, change: (_b, s, id) => set(companion(s, "azurerm_monitor_diagnostic_setting", "azurerm_postgresql_flexible_server", id), "enabled_log", [{ category: "PostgreSQLFlexSessions" }]) },
   "nat-logs#0": { change: (b) => set(b, "log_config.enable", false) },
   "no-static-credentials#0": { type: "aws_iam_access_key", change: addResource("aws_iam_access_key", { user: "deploy" }) },
   "no-static-credentials#1": { change: (b) => set(b, "shared_access_key_enabled", true) },
@@ -216,7 +226,14 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "cluster-sso-only#2": { change: (b) => set(b, "master_auth", { client_certificate_config: { issue_client_certificate: true } }) },
   "database-identity-auth#0": { pick: primary, change: (b) => set(b, "iam_database_authentication_enabled", false) },
   "database-identity-auth#1": { change: (b) => set(b, "settings.database_flags", []) },
-  "database-identity-auth#2": { change: (_b, s, id) => addResource("azurerm_postgresql_flexible_server_active_directory_administrator", { server_name: `\${azurerm_postgresql_flexible_server.${id}.name}` })(_b, s) },
+  // A server with Entra authentication on loses its Entra administrator: nobody can sign in with Entra.
+  "database-identity-auth#2": {
+    pick: (b) => primary(b) && at(b, "authentication.active_directory_auth_enabled") === true,
+    change: (_b, s, id) => {
+      const admins = s.resource?.azurerm_postgresql_flexible_server_active_directory_administrator ?? {};
+      for (const [name, admin] of Object.entries(admins)) if (String(admin.server_name).includes(`azurerm_postgresql_flexible_server.${id}.`)) delete admins[name];
+    },
+  },
   "namespace-pod-security#0": { pick: (b) => JSON.stringify(b).includes('"privileged"'), change: (b) => set(b, "metadata.annotations", {}) },
   "chart-pinned#0": { pick: (b) => b.repository !== undefined, change: (b) => set(b, "version", "^1.0.0") },
   "no-credential-in-values#0": { pick: (b) => b.chart === "metabase", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), database: { password: "hunter2-hunter2" } })]) },
@@ -362,6 +379,53 @@ describe("rule metadata", () => {
     expect(bucket.check({ ...account, network_rules: { default_action: "Deny", bypass: ["AzureServices"] } }, {} as PolicyContext, "t")).toEqual([]);
     expect(bucket.check({ ...account, network_rules: { default_action: "Allow" } }, {} as PolicyContext, "t")).toHaveLength(1);
     expect(bucket.check({ ...account, network_rules: { default_action: "Deny", ip_rules: ["203.0.113.0/24"] } }, {} as PolicyContext, "t")).toHaveLength(1);
+  });
+
+  it("asks Azure PostgreSQL for Entra authentication with an administrator exactly when the spec names the admin group, and never of a replica", () => {
+    const check = RULES.find((r) => r.id === "database-identity-auth")?.checks.find((c) => c.cloud === "azure") as RuleCheck;
+    const azure = cases.filter((c) => c.cloud === "azure");
+    const named = azure.find((c) => c.env.cluster.azure?.adminGroupName !== undefined) as Case;
+    const unnamed = azure.find((c) => c.env.cluster.azure?.adminGroupName === undefined) as Case;
+    const server = (c: Case) => {
+      const stack = structuredClone(c.stacks[0].json);
+      const [id, block] = Object.entries(stack.resource?.azurerm_postgresql_flexible_server ?? {}).find(([, b]) => primary(b)) as [string, Block];
+      return { ctx: { stack, stackName: c.stacks[0].name, kind: "infra" as const, env: c.env }, id, block };
+    };
+    // No admin group named: Entra off is the documented default; turned on, it has no administrator.
+    const off = server(unnamed);
+    expect(check.check(off.block, off.ctx, off.id)).toEqual([]);
+    expect(check.check({ ...off.block, authentication: [{ active_directory_auth_enabled: true }] }, off.ctx, off.id)).toEqual(["Entra authentication is on with no Entra administrator for this server"]);
+    // The spec names the group: Entra must be on.
+    const on = server(named);
+    expect(check.check(on.block, on.ctx, on.id)).toEqual([]);
+    expect(check.check({ ...on.block, authentication: [{ active_directory_auth_enabled: false }] }, on.ctx, on.id)).toHaveLength(1);
+    // The slow-statement log turned off by its value (-1), not its absence.
+    const logs = RULES.find((r) => r.id === "database-logs")?.checks.find((c) => c.cloud === "azure") as RuleCheck;
+    expect(logs.check(on.block, on.ctx, on.id)).toEqual([]);
+    const slow = Object.values(on.ctx.stack.resource?.azurerm_postgresql_flexible_server_configuration ?? {}).find((c) => c.name === "log_min_duration_statement" && String(c.server_id).includes(`.${on.id}.`)) as Block;
+    slow.value = "-1";
+    expect(logs.check(on.block, on.ctx, on.id)).toEqual(["log_min_duration_statement is -1, needs a duration of 0 ms or more (-1 logs nothing)"]);
+    // A replica has no authentication block of its own.
+    expect(check.check({ create_mode: "Replica", source_server_id: `\${azurerm_postgresql_flexible_server.${on.id}.id}` }, on.ctx, "replica")).toEqual([]);
+  });
+
+  it("refuses Azure owner power by role id and through a custom role that may write role assignments", () => {
+    const check = RULES.find((r) => r.id === "no-owner-grants")?.checks.find((c) => c.cloud === "azure") as RuleCheck;
+    const c = cases.find((k) => k.cloud === "azure" && Object.keys(k.stacks[0].json.resource?.azurerm_role_definition ?? {}).length > 0) as Case;
+    const stack = structuredClone(c.stacks[0].json);
+    const ctx: PolicyContext = { stack, stackName: c.stacks[0].name, kind: "infra", env: c.env };
+    const [definitionId, definition] = Object.entries(stack.resource?.azurerm_role_definition ?? {})[0];
+    const custom = Object.values(stack.resource?.azurerm_role_assignment ?? {}).find((a) => String(a.role_definition_id).includes(`azurerm_role_definition.${definitionId}.`)) as Block;
+    expect(check.check(custom, ctx, "a")).toEqual([]);
+    const builtIn = (guid: string) => ({ principal_id: "p", scope: "/subscriptions/s", role_definition_id: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${guid}` });
+    expect(check.check(builtIn("8e3af657-a8ff-443c-a75c-2fe8c4bcb635"), ctx, "a")).toEqual(["the Owner role"]);
+    expect(check.check(builtIn("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"), ctx, "a")).toHaveLength(1);
+    expect(check.check(builtIn("acdd72a7-3385-48ef-bd42-f606fba81ae7"), ctx, "a")).toEqual([]); // Reader
+    for (const action of ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/*", "Microsoft.Authorization/*/Write"]) {
+      set(definition, "permissions.actions", [...asList(at(definition, "permissions.actions")), action]);
+      expect(check.check(custom, ctx, "a")).toHaveLength(1);
+      set(definition, "permissions.actions", asList(at(definition, "permissions.actions")).slice(0, -1));
+    }
   });
 
   it("holds each cloud-specific rule on every cloud, or says why a cloud has no check", () => {

@@ -1,4 +1,18 @@
-import { asList, at, expectValue, expectValues, policyDocument, type Block, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, policyDocument, type Block, type Rule } from "../types";
+
+/**
+ * The built-in roles that can grant any role, by the GUID Azure gives them on every tenant
+ * (Microsoft Learn, "Azure built-in roles", Privileged: Owner, User Access Administrator, Role
+ * Based Access Control Administrator), so an assignment by `role_definition_id` is caught too.
+ */
+const AZURE_ADMIN_ROLE_IDS = {
+  Owner: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+  "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+  "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+} as const;
+
+/** An Azure action pattern that matches Microsoft.Authorization/roleAssignments/write (ARM matches `*` as a wildcard, case-insensitively). */
+const assignsRoles = (action: string) => new RegExp(`^${action.replace(/[.+?^${}()|[\]\\/]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test("Microsoft.Authorization/roleAssignments/write");
 
 /** Terraform expressions in a policy document, masked so the JSON parses. */
 const masked = (text: unknown) => (typeof text === "string" ? text.replace(/\$\{[^}]*\}/g, (expression) => expression.replace(/"/g, "'")) : text);
@@ -110,10 +124,16 @@ export const IDENTITY: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_role_assignment"],
-        check: (assignment) => {
-          const role = String(assignment.role_definition_name ?? "");
+        check: (assignment, ctx) => {
+          const byId = String(assignment.role_definition_id ?? "");
+          const builtIn = Object.entries(AZURE_ADMIN_ROLE_IDS).find(([, guid]) => byId.toLowerCase().endsWith(`/roledefinitions/${guid}`))?.[0];
+          const role = builtIn ?? String(assignment.role_definition_name ?? "");
           if (role === "Owner") return ["the Owner role"];
           if (["User Access Administrator", "Role Based Access Control Administrator"].includes(role) && assignment.condition === undefined) return [`${role} without a condition on the roles it may assign`];
+          // A custom role of the stack that may write role assignments is the same power under another name.
+          const custom = /\$\{azurerm_role_definition\.([^.}]+)\./.exec(byId)?.[1];
+          const actions = custom === undefined ? [] : asList(at(ctx.stack.resource?.azurerm_role_definition?.[custom] ?? {}, "permissions.actions")).map(String);
+          if (actions.some(assignsRoles) && assignment.condition === undefined) return [`custom role ${custom ?? ""} may write role assignments, without a condition on the roles it may assign`];
           return [];
         },
       },
@@ -153,7 +173,7 @@ export const IDENTITY: readonly Rule[] = [
     id: "database-identity-auth",
     pack: "identity",
     title: "Databases accept cloud-identity authentication",
-    fix: "enable IAM database authentication (AWS, GCP); on Azure, Entra authentication needs an Entra administrator",
+    fix: "enable IAM database authentication (AWS, GCP); on Azure, Entra authentication with an Entra administrator when the spec names cluster.azure.adminGroupName",
     checks: [
       { cloud: "aws", kind: "infra", types: ["aws_db_instance"], check: (db) => (db.replicate_source_db !== undefined ? [] : expectValue(db, "iam_database_authentication_enabled", true)) },
       {
@@ -163,16 +183,23 @@ export const IDENTITY: readonly Rule[] = [
         check: (db) => (asList(at(db, "settings.database_flags")).some((f) => at(f, "name") === "cloudsql.iam_authentication" && at(f, "value") === "on") ? [] : ["database flag cloudsql.iam_authentication is not on"]),
       },
       {
+        // Entra authentication is on exactly when the spec names the admin group
+        // (cluster.azure.adminGroupName, README "Azure defaults": with no administrator nobody could
+        // use it), and then the server has an Entra administrator. Read replicas have no
+        // authentication block: they take the primary's (create_mode Replica).
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_postgresql_flexible_server"],
-        check: (db, ctx, id) =>
-          at(db, "authentication.active_directory_auth_enabled") !== true
-            ? ["authentication.active_directory_auth_enabled is not true"]
-            : Object.values(ctx.stack.resource?.azurerm_postgresql_flexible_server_active_directory_administrator ?? {}).some((admin) => JSON.stringify(admin.server_name ?? admin.server_id).includes(id))
-              ? []
-              : ["Entra authentication is on with no Entra administrator"],
-        pending: "issue 11: PostgreSQL Entra auth without an Entra admin (AZ helper)",
+        check: (db, ctx, id) => {
+          if (db.create_mode === "Replica") return [];
+          const enabled = at(db, "authentication.active_directory_auth_enabled") === true;
+          const admin = companions(ctx, "azurerm_postgresql_flexible_server_active_directory_administrator", "server_name", "azurerm_postgresql_flexible_server", id).length > 0;
+          const named = ctx.env?.cluster.azure?.adminGroupName !== undefined;
+          return [
+            ...(named && !enabled ? ["authentication.active_directory_auth_enabled is not true although the spec names cluster.azure.adminGroupName"] : []),
+            ...(enabled && !admin ? ["Entra authentication is on with no Entra administrator for this server"] : []),
+          ];
+        },
       },
     ],
   },

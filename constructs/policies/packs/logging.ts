@@ -7,6 +7,21 @@ const retention = (value: unknown, path: string) =>
   typeof value === "number" && value >= MIN_RETENTION_DAYS ? [] : [`${path} is ${value === undefined ? "not set" : String(value)}, needs at least ${MIN_RETENTION_DAYS} days${value === 0 || value === undefined ? " and a limit" : ""}`];
 
 /** Who did what, kept long enough to look. */
+/**
+ * What each Azure resource type must send to Log Analytics, and the sub-resource that publishes
+ * it (Microsoft Learn, Azure Monitor "Supported logs" per type): a key vault's AuditEvent (every
+ * request, who and from where); a storage account's blob service (`<account>/blobServices/default`,
+ * the account itself publishes no blob request logs) StorageRead and StorageDelete (who read and
+ * who deleted; writes too on data buckets, not required of the flow-log account Network Watcher
+ * writes to all day); a PostgreSQL flexible server's PostgreSQLLogs (the server log: connections,
+ * errors, slow statements), replicas included (each is a server of its own).
+ */
+const DIAGNOSTIC_LOGS = [
+  { type: "azurerm_key_vault", target: "", categories: ["AuditEvent"] },
+  { type: "azurerm_storage_account", target: "/blobServices/default", categories: ["StorageRead", "StorageDelete"] },
+  { type: "azurerm_postgresql_flexible_server", target: "", categories: ["PostgreSQLLogs"] },
+] as const;
+
 export const LOGGING: readonly Rule[] = [
   {
     id: "flow-logs",
@@ -117,8 +132,13 @@ export const LOGGING: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_postgresql_flexible_server"],
-        check: (_db, ctx, id) =>
-          companions(ctx, "azurerm_postgresql_flexible_server_configuration", "server_id", "azurerm_postgresql_flexible_server", id).some((c) => c.name === "log_min_duration_statement") ? [] : ["no log_min_duration_statement configuration"],
+        // -1 (PostgreSQL's default) turns the slow-statement log off (PostgreSQL 16 docs,
+        // runtime-config-logging: log_min_duration_statement), so the value must be a duration >= 0.
+        check: (_db, ctx, id) => {
+          const setting = companions(ctx, "azurerm_postgresql_flexible_server_configuration", "server_id", "azurerm_postgresql_flexible_server", id).find((c) => c.name === "log_min_duration_statement");
+          if (setting === undefined) return ["no log_min_duration_statement configuration"];
+          return /^\d+$/.test(String(setting.value)) ? [] : [`log_min_duration_statement is ${String(setting.value)}, needs a duration of 0 ms or more (-1 logs nothing)`];
+        },
       },
     ],
   },
@@ -149,18 +169,24 @@ export const LOGGING: readonly Rule[] = [
   {
     id: "diagnostic-settings",
     pack: "logging",
-    title: "Key Vault, storage and PostgreSQL send diagnostic logs",
+    title: "Key Vault, blob storage and PostgreSQL send their audit and server logs to Log Analytics",
     fix: "add an azurerm_monitor_diagnostic_setting for the resource to the environment's Log Analytics workspace",
     elsewhere: {
       aws: "services log to CloudWatch through their own settings (control-plane-logs, database-logs)",
       gcp: "services log to Cloud Logging by default (Admin Activity audit logs always on)",
     },
-    checks: (["azurerm_key_vault", "azurerm_storage_account", "azurerm_postgresql_flexible_server"] as const).map((type) => ({
+    checks: DIAGNOSTIC_LOGS.map(({ type, target, categories }) => ({
       cloud: "azure" as const,
       kind: "infra" as const,
       types: [type],
-      check: (_resource: Block, ctx: PolicyContext, id: string) => (companions(ctx, "azurerm_monitor_diagnostic_setting", "target_resource_id", type, id).length > 0 ? [] : ["no diagnostic setting targets it"]),
-      pending: "issue 11: diagnostic settings for Key Vault, storage and PostgreSQL (AZ helper)",
+      check: (_resource: Block, ctx: PolicyContext, id: string) => {
+        const wanted = `\${${type}.${id}.id}${target}`;
+        const settings = resourcesOf(ctx.stack, "azurerm_monitor_diagnostic_setting").filter(([, setting]) => setting.target_resource_id === wanted);
+        if (settings.length === 0) return [`no diagnostic setting targets ${wanted}`];
+        const shipped = new Set(settings.filter(([, setting]) => setting.log_analytics_workspace_id !== undefined).flatMap(([, setting]) => asList(setting.enabled_log).map((log) => String(at(log, "category")))));
+        const missing = categories.filter((category) => !shipped.has(category));
+        return missing.length === 0 ? [] : [`no diagnostic setting sends ${missing.join(", ")} of ${wanted} to a Log Analytics workspace`];
+      },
     })),
   },
   {

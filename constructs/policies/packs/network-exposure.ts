@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, type PolicyContext, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, type Block, type PolicyContext, type Rule } from "../types";
 
 const ANYWHERE = new Set(["0.0.0.0/0", "::/0", "*", "Internet", "any", "Any"]);
 const openTo = (ranges: unknown) => asList(ranges).some((range) => ANYWHERE.has(String(range)));
@@ -219,7 +219,7 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
   {
     id: "subnet-has-nsg",
     pack: "network-exposure",
-    title: "Every subnet has a network security group",
+    title: "Every subnet has a network security group that denies the rest of the VNet",
     fix: "associate a network security group with the subnet (many tenants deny subnets without one)",
     elsewhere: {
       aws: "security groups attach to interfaces, not subnets (default-security-group-closed, no-ingress-from-anywhere)",
@@ -230,8 +230,19 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_subnet"],
-        check: (_subnet, ctx, id) => (companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", id).length > 0 ? [] : ["no network security group association"]),
-        pending: "issue 11: NSGs on every Azure subnet (AZ helper)",
+        // A group with only Azure's default rules admits the whole VNet (AllowVnetInBound, 65000:
+        // Microsoft Learn, "Network security groups", default security rules), so the group must
+        // also deny inbound traffic from the rest of the VNet (source VirtualNetwork or *).
+        check: (_subnet, ctx, id) => {
+          const associations = companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", id);
+          if (associations.length === 0) return ["no network security group association"];
+          const group = /\$\{azurerm_network_security_group\.([^.}]+)\.id\}/.exec(String(associations[0].network_security_group_id))?.[1];
+          if (group === undefined) return [];
+          const inline = asList(at(ctx.stack.resource?.azurerm_network_security_group?.[group] ?? {}, "security_rule")) as Block[];
+          const rules = [...inline, ...companions(ctx, "azurerm_network_security_rule", "network_security_group_name", "azurerm_network_security_group", group)];
+          const deniesVnet = rules.some((rule) => rule.direction === "Inbound" && rule.access === "Deny" && [...asList(rule.source_address_prefix), ...asList(rule.source_address_prefixes)].some((p) => p === "VirtualNetwork" || p === "*"));
+          return deniesVnet ? [] : ["its network security group has no inbound Deny for the rest of the VNet (Azure's AllowVnetInBound admits every VNet flow)"];
+        },
       },
     ],
   },
