@@ -12,7 +12,7 @@ import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { defaultEnvironments, everyAppSpec } from "./support/fixtures";
 import { renderedApps, type KubeObject } from "./support/kubernetes/objects";
-import { allows, inCidr, isDefaultDeny, networkPolicyProblems, type ClusterPolicies, type Connection, type Endpoint, type NetworkPolicy, type Pod } from "./support/kubernetes/network-policy";
+import { allows, inCidr, isDefaultDeny, networkPolicyProblems, type Cni, type ClusterPolicies, type Address, type Connection, type Endpoint, type NetworkPolicy, type Pod } from "./support/kubernetes/network-policy";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 import { coreObjectViolations } from "./support/kubernetes/openapi";
 import { strimziNetwork, type StrimziNetwork } from "./support/kubernetes/chart-pods";
@@ -33,7 +33,13 @@ const everyAppCases: Case[] = CLOUDS.map((cloud) => {
   const env = parseEnvironment(everyAppSpec(cloud, true));
   return { label: `every app on ${cloud}`, env, apps: Testing.synth(new AppsStack(Testing.app(), env)), infra: Testing.synth(new InfraStack(Testing.app(), env)) };
 });
-const cases = [...defaultCases, ...everyAppCases];
+// cert-manager runs without `dns` too (the in-cluster CA Issuers): a spec without it, on a Cilium cloud.
+const withoutDns: Case[] = (["azure"] as const).map((cloud) => {
+  const { dns: _dns, ...input } = everyAppSpec(cloud, true);
+  const env = parseEnvironment({ ...input, name: "nodns", apps: (input.apps ?? []).map(({ host: _host, ...app }) => app) });
+  return { label: `every app on ${cloud} without dns`, env, apps: Testing.synth(new AppsStack(Testing.app(), env)), infra: Testing.synth(new InfraStack(Testing.app(), env)) };
+});
+const cases = [...defaultCases, ...everyAppCases, ...withoutDns];
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 const resources = (text: string): Resources => (JSON.parse(text) as { resource?: Resources }).resource ?? {};
@@ -57,6 +63,13 @@ function databaseRanges(infra: string): string[] {
   ];
 }
 
+/** The ranges of the subnets the infra stack puts private endpoints in (Azure: storage account and Key Vault). */
+function privateEndpointRanges(infra: string): string[] {
+  const r = resources(infra);
+  const subnets = Object.values(r.azurerm_private_endpoint ?? {}).map((endpoint) => /^\$\{azurerm_subnet\.([\w-]+)\.id\}$/.exec(String(endpoint.subnet_id))?.[1]);
+  return [...new Set(subnets.flatMap((name) => (name === undefined ? [] : ((r.azurerm_subnet?.[name]?.address_prefixes as string[] | undefined) ?? []))))];
+}
+
 /** An address inside a range (its fifth), as a server there would have. */
 function hostIn(cidr: string): string {
   const [ip] = cidr.split("/");
@@ -73,7 +86,10 @@ function strimziOf(text: string): StrimziNetwork | undefined {
   return release === undefined ? undefined : strimziNetwork(release, objects);
 }
 
-function clusterOf(text: string): { cluster: ClusterPolicies; namespaces: string[] } {
+/** The policy engine of each cloud's cluster (the infra stacks: EKS vpc-cni agent, AKS and GKE Cilium; checked below). */
+const cniOf = (env: Environment): Cni => (env.cloud === "aws" ? "vpc-cni" : "cilium");
+
+function clusterOf(text: string, env: Environment): { cluster: ClusterPolicies; namespaces: string[] } {
   const rendered = renderedApps(text);
   const objects = rendered.objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }) as KubeObject);
   const namespaces = objects.filter((object) => object.kind === "Namespace").map((object) => String(object.metadata.name));
@@ -81,7 +97,7 @@ function clusterOf(text: string): { cluster: ClusterPolicies; namespaces: string
   labels.set("kube-system", {});
   // Every NetworkPolicy that would exist: the stack's, and those Strimzi's operator writes itself.
   const policies = [...(objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[]), ...((strimziOf(text)?.policies ?? []) as unknown as NetworkPolicy[])];
-  return { cluster: { policies, namespaces: labels }, namespaces };
+  return { cluster: { cni: cniOf(env), policies, namespaces: labels }, namespaces };
 }
 
 /**
@@ -105,7 +121,10 @@ function clusterOf(text: string): { cluster: ClusterPolicies; namespaces: string
  * - traefik v41.3.0 `traefik.labelselector` (app.kubernetes.io/name traefik, instance
  *   <release>-<namespace>); external-secrets 2.9.0 (app.kubernetes.io/name external-secrets,
  *   external-secrets-webhook); cert-manager v1.21.1 (app.kubernetes.io/name cert-manager|webhook,
- *   component controller|webhook) and its HTTP-01 solver pods (acme.cert-manager.io/http01-solver);
+ *   component controller|webhook, deploy/charts/cert-manager/templates/webhook-deployment.yaml and
+ *   cainjector-deployment.yaml) and its HTTP-01 solver pods (acme.cert-manager.io/http01-solver);
+ *   kube-prometheus-stack 88.5.3 templates/prometheus-operator/deployment.yaml and _helpers.tpl
+ *   `kube-prometheus-stack.prometheus-operator.labels` (the operator, which serves its webhook);
  * - CoreDNS/kube-dns in kube-system: k8s-app kube-dns on EKS, AKS and GKE.
  */
 const POD = {
@@ -136,7 +155,9 @@ const POD = {
   eso: { namespace: "external-secrets", labels: { "app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": "external-secrets" } },
   esoWebhook: { namespace: "external-secrets", labels: { "app.kubernetes.io/name": "external-secrets-webhook", "app.kubernetes.io/instance": "external-secrets" } },
   certManager: { namespace: "cert-manager", labels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" } },
-  certWebhook: { namespace: "cert-manager", labels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook" } },
+  certManagerCainjector: { namespace: "cert-manager", labels: { app: "cainjector", "app.kubernetes.io/name": "cainjector", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "cainjector" } },
+  certWebhook: { namespace: "cert-manager", labels: { app: "webhook", "app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" } },
+  promOperator: { namespace: "monitoring", labels: { app: "kube-prometheus-stack-operator", release: "monitoring", "app.kubernetes.io/name": "kube-prometheus-stack-prometheus-operator", "app.kubernetes.io/component": "prometheus-operator", "app.kubernetes.io/instance": "monitoring" } },
   bootstrap: { namespace: "db-bootstrap", labels: { "batch.kubernetes.io/job-name": "airflow-database-bootstrap" } },
 } as const satisfies Record<string, Pod>;
 const solver = (namespace: string): Pod => ({ namespace, labels: { "acme.cert-manager.io/http01-solver": "true" } });
@@ -152,7 +173,9 @@ interface FlowCase {
 const c = (why: string, from: Endpoint, to: Endpoint, port: number, protocol: "TCP" | "UDP" = "TCP"): FlowCase => ({ why, connection: { from, to, port, protocol } });
 
 /** The API server's address: inside the network on private clusters (EKS ENIs, AKS private endpoint, GKE PSC endpoint). */
-const apiServer = (env: Environment) => ({ ip: hostIn(env.network.cidr) });
+const apiServer = (env: Environment): Address => ({ ip: hostIn(env.network.cidr), role: "control-plane" });
+/** A node of the cluster (kubelet, node-exporter on the host network, a node forwarding load-balancer traffic). */
+const node = (env: Environment): Address => ({ ip: hostIn(env.network.cidr), role: "node" });
 
 /** The pods of the stack's own Deployments (the manifests chart), with their template labels: the PostgreSQL exporters. */
 function exporterPods(text: string): Pod[] {
@@ -191,7 +214,7 @@ function kafkaFlows(env: Environment, strimzi: ReturnType<typeof strimziPods>): 
   ];
 }
 
-function requiredFlows(env: Environment, databases: readonly string[], exporters: readonly Pod[], strimzi: StrimziNetwork | undefined): FlowCase[] {
+function requiredFlows(env: Environment, databases: readonly string[], privateEndpoints: readonly string[], exporters: readonly Pod[], strimzi: StrimziNetwork | undefined): FlowCase[] {
   const has = (app: string) => app === "monitoring" || env.apps.some((spec) => spec.name === app);
   const hosted = (app: string) => env.apps.some((spec) => spec.name === app && spec.host !== undefined);
   // Apps without OIDC in their free edition (or image) sit behind oauth2-proxy when the spec has sso (README, "Single sign-on").
@@ -200,13 +223,22 @@ function requiredFlows(env: Environment, databases: readonly string[], exporters
   const flows: FlowCase[] = [
     c("Traefik serves clients on web", INTERNET, POD.traefik, 8000),
     c("Traefik serves clients on websecure", INTERNET, POD.traefik, 8443),
+    c("Traefik serves clients another node forwards on web", node(env), POD.traefik, 8000),
+    c("Traefik serves clients another node forwards on websecure", node(env), POD.traefik, 8443),
     c("Traefik watches Ingresses", POD.traefik, apiServer(env), 443),
     c("ESO reads the API", POD.eso, apiServer(env), 443),
     c("ESO reads the cloud's secret store", POD.eso, INTERNET, 443),
     c("the API server calls ESO's webhook", apiServer(env), POD.esoWebhook, 10250),
     c("Prometheus scrapes Traefik", POD.prometheus, POD.traefik, 9100),
     c("Prometheus scrapes ESO", POD.prometheus, POD.eso, 8080),
-    c("Prometheus scrapes the kubelets", POD.prometheus, { ip: hostIn(env.network.cidr) }, 10250),
+    c("Prometheus scrapes the kubelets", POD.prometheus, node(env), 10250),
+    c("Prometheus scrapes node-exporter on the host network", POD.prometheus, node(env), 9100),
+    c("the API server calls the prometheus-operator's webhook", apiServer(env), POD.promOperator, 10250),
+    c("cert-manager reads the API", POD.certManager, apiServer(env), 443),
+    c("cert-manager's cainjector reads the API", POD.certManagerCainjector, apiServer(env), 443),
+    c("cert-manager's webhook reads the API", POD.certWebhook, apiServer(env), 443),
+    c("the API server calls cert-manager's webhook", apiServer(env), POD.certWebhook, 10250),
+    c("Prometheus scrapes cert-manager", POD.prometheus, POD.certManager, 9402),
     c("the operator reads the API", POD.prometheus, apiServer(env), 443),
     c("Prometheus talks to the collector in its namespace", POD.prometheus, POD.collector, 8889),
     ...databases.map((range) => c(`bootstrap jobs reach the database in ${range}`, POD.bootstrap, { ip: hostIn(range) }, 5432)),
@@ -216,13 +248,7 @@ function requiredFlows(env: Environment, databases: readonly string[], exporters
     flows.push(c(`${pod.namespace} resolves names (UDP)`, pod, POD.kubeDns, 53, "UDP"), c(`${pod.namespace} resolves names (TCP)`, pod, POD.kubeDns, 53));
   }
   if (env.dns !== undefined) {
-    flows.push(
-      c("cert-manager reads the API", POD.certManager, apiServer(env), 443),
-      c("cert-manager reaches Let's Encrypt", POD.certManager, INTERNET, 443),
-      c("cert-manager self-checks HTTP-01 through Traefik", POD.certManager, POD.traefik, 8000),
-      c("the API server calls cert-manager's webhook", apiServer(env), POD.certWebhook, 10250),
-      c("Prometheus scrapes cert-manager", POD.prometheus, POD.certManager, 9402),
-    );
+    flows.push(c("cert-manager reaches Let's Encrypt", POD.certManager, INTERNET, 443), c("cert-manager self-checks HTTP-01 through Traefik", POD.certManager, POD.traefik, 8000));
   }
   const web: Record<string, Pod> = { airflow: POD.airflowApi, airbyte: POD.airbyteServer, datahub: POD.frontend, metabase: POD.metabase, grafana: POD.grafana };
   const webPort: Record<string, number> = { airflow: 8080, airbyte: 8001, datahub: 9002, metabase: 3000, grafana: 3000 };
@@ -279,6 +305,11 @@ function requiredFlows(env: Environment, databases: readonly string[], exporters
   if (smtp !== undefined) flows.push(c("Alertmanager sends mail through the SMTP server", POD.alertmanager, INTERNET, Number(smtp.split(":")[1])));
   if (has("grafana")) flows.push(c("Grafana queries Prometheus", POD.grafana, POD.prometheus, 9090));
   if (env.cloud === "gcp") flows.push(c("pods with a GCP identity reach the GKE metadata server", POD.scheduler, INSTANCE_METADATA, 80));
+  // The cloud's services on private endpoints (Azure blob, dfs, Key Vault), for the pods with a cloud identity.
+  for (const range of privateEndpoints) {
+    flows.push(c(`ESO reaches the secret store's private endpoint in ${range}`, POD.eso, { ip: hostIn(range) }, 443));
+    if (has("airflow")) flows.push(c(`the scheduler writes logs through the private endpoint in ${range}`, POD.scheduler, { ip: hostIn(range) }, 443), c(`a task uploads its log through the private endpoint in ${range}`, POD.task, { ip: hostIn(range) }, 443));
+  }
   return flows;
 }
 
@@ -320,9 +351,17 @@ function backendForbiddenFlows(env: Environment, strimzi: ReturnType<typeof stri
   ];
 }
 
-function forbiddenFlows(env: Environment, databases: readonly string[], strimzi: StrimziNetwork | undefined): FlowCase[] {
+function forbiddenFlows(env: Environment, databases: readonly string[], privateEndpoints: readonly string[], strimzi: StrimziNetwork | undefined): FlowCase[] {
   const has = (app: string) => env.apps.some((spec) => spec.name === app);
   const flows: FlowCase[] = [
+    // The webhook port is open to every source on the webhook pods alone.
+    c("Prometheus reaches ESO's controller on the webhook port", POD.prometheus, POD.eso, 10250),
+    c("Prometheus reaches cert-manager's controller on the webhook port", POD.prometheus, POD.certManager, 10250),
+    c("Prometheus reaches Traefik on the webhook port", POD.prometheus, POD.traefik, 10250),
+    c("Traefik reaches the prometheus-operator's webhook (egress of the caller still applies)", POD.traefik, POD.promOperator, 10250),
+    c("a node reaches ESO's controller on the webhook port", node(env), POD.eso, 10250),
+    c("the API server reaches Prometheus", apiServer(env), POD.prometheus, 9090),
+    c("a node reaches Traefik's metrics", node(env), POD.traefik, 9100),
     c("the Internet reaches Traefik's metrics", INTERNET, POD.traefik, 9100),
     c("the Internet reaches Prometheus", INTERNET, POD.prometheus, 9090),
     c("Traefik reaches the database", POD.traefik, { ip: hostIn(databases[0] ?? "10.255.0.0/24") }, 5432),
@@ -341,7 +380,10 @@ function forbiddenFlows(env: Environment, databases: readonly string[], strimzi:
       c("a connector reaches the Kubernetes API", POD.job, apiServer(env), 443),
       c("a connector reaches Temporal", POD.job, POD.temporal, 7233),
       c("a connector reaches Prometheus", POD.job, POD.prometheus, 9090),
-      c("a connector reaches the node's metadata service", POD.job, INSTANCE_METADATA, env.cloud === "gcp" ? 22 : 80),
+      // Airbyte's jobs hold a cloud identity on AWS alone (core/apps.ts cloudIdentityOn), where the metadata service is closed by the hop limit.
+      c("a connector reaches the node's metadata service", POD.job, INSTANCE_METADATA, 80),
+      ...(env.cloud === "gcp" ? [c("a connector reaches GKE's metadata server token port", POD.job, { ip: "169.254.169.252" }, 988)] : []),
+      ...privateEndpoints.map((range) => c(`a connector reaches the private endpoints in ${range}`, POD.job, { ip: hostIn(range) }, 443)),
       c("a connector reaches ESO's webhook", POD.job, POD.esoWebhook, 10250),
       ...databases.map((range) => c(`a connector reaches the database in ${range}`, POD.job, { ip: hostIn(range) }, 5432)),
       c("Airbyte reaches Airflow", POD.airbyteServer, POD.airflowApi, 8080),
@@ -363,9 +405,10 @@ function forbiddenFlows(env: Environment, databases: readonly string[], strimzi:
 }
 
 describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkPolicies", (_, { env, apps, infra }) => {
-  const { cluster, namespaces } = clusterOf(apps);
+  const { cluster, namespaces } = clusterOf(apps, env);
   const strimzi = strimziOf(apps);
   const databases = databaseRanges(infra);
+  const privateEndpoints = privateEndpointRanges(infra);
 
   it("has a default deny (every pod, ingress and egress, no rule) in every namespace the stack creates", () => {
     expect(namespaces.length).toBeGreaterThan(3);
@@ -380,19 +423,20 @@ describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkP
     expect(cluster.policies.flatMap(networkPolicyProblems)).toEqual([]);
   });
 
-  it("finds the databases' ranges in the infra stack of the same environment", () => {
+  it("finds the databases' ranges in the infra stack of the same environment, and the private endpoints' on Azure", () => {
     expect(databases.length).toBeGreaterThan(0);
+    expect(privateEndpoints.length > 0).toBe(env.cloud === "azure");
   });
 
   it("allows every flow the apps need", () => {
     const exporters = exporterPods(apps);
     expect(exporters.length).toBeGreaterThanOrEqual(env.databases.length);
-    const denied = requiredFlows(env, databases, exporters, strimzi).filter((flow) => !allows(cluster, flow.connection));
+    const denied = requiredFlows(env, databases, privateEndpoints, exporters, strimzi).filter((flow) => !allows(cluster, flow.connection));
     expect(denied.map((flow) => flow.why)).toEqual([]);
   });
 
   it("denies what untrusted pods and other apps must not reach", () => {
-    const allowed = forbiddenFlows(env, databases, strimzi).filter((flow) => allows(cluster, flow.connection));
+    const allowed = forbiddenFlows(env, databases, privateEndpoints, strimzi).filter((flow) => allows(cluster, flow.connection));
     expect(allowed.map((flow) => flow.why)).toEqual([]);
   });
 
@@ -419,7 +463,7 @@ describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkP
 const datahubCases = cases.filter((entry) => entry.env.apps.some((spec) => spec.name === "datahub"));
 
 describe.each(datahubCases.map((entry) => [entry.label, entry] as const))("%s: DataHub's backends", (_, { env, apps }) => {
-  const { cluster, namespaces } = clusterOf(apps);
+  const { cluster, namespaces } = clusterOf(apps, env);
   const strimzi = strimziOf(apps);
 
   it("holds DataHub's Kafka, OpenSearch and the Strimzi operator by their own namespaces' policies alone, with Strimzi writing none", () => {
@@ -445,7 +489,7 @@ describe("Strimzi's own NetworkPolicies (chart default generateNetworkPolicy: tr
   const { values: _ignored, ...rest } = release;
   const { generateNetworkPolicy: _off, ...defaults } = release.values;
   const generated = strimziNetwork({ ...rest, values: defaults }, objects);
-  const { cluster } = clusterOf(entry.apps);
+  const { cluster } = clusterOf(entry.apps, entry.env);
   const datahubOnly = (policies: readonly NetworkPolicy[]): ClusterPolicies => ({ ...cluster, policies: policies.filter((policy) => policy.metadata.namespace === "datahub") });
   const { kafka, entityOperator } = strimziPods(generated);
 
@@ -501,8 +545,34 @@ describe("the NetworkPolicy evaluator follows networking/v1", () => {
     ["b", { team: "y" }],
   ]);
   const policy = (namespace: string, spec: NetworkPolicy["spec"]): NetworkPolicy => ({ metadata: { name: "p", namespace }, spec });
-  const cluster = (...policies: NetworkPolicy[]): ClusterPolicies => ({ policies, namespaces });
+  const cluster = (...policies: NetworkPolicy[]): ClusterPolicies => ({ cni: "vpc-cni", policies, namespaces });
   const deny = policy("a", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+
+  it("on Cilium, no ipBlock matches a node or the API server calling in through one; a rule with ports and no peer does, on both CNIs", () => {
+    const nodeAddress: Address = { ip: "10.0.1.5", role: "node" };
+    const controlPlane: Address = { ip: "10.0.2.5", role: "control-plane" };
+    // The shape of the webhook, client and node-scrape rules before the fix: an ipBlock of every address.
+    const webhookByBlock = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ port: 10250 }] }] });
+    const nodesByBlock = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ port: 10250 }] }] });
+    const webhookByPort = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 10250 }] }] });
+    const nodesByPort = policy("a", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Egress"], egress: [{ ports: [{ port: 10250 }] }] });
+    const on = (cni: Cni, ...policies: NetworkPolicy[]): ClusterPolicies => ({ cni, policies: [deny, ...policies], namespaces });
+    for (const [from, to] of [
+      [controlPlane, web],
+      [nodeAddress, web],
+    ] as const) {
+      expect(allows(on("vpc-cni", webhookByBlock), { from, to, port: 10250 })).toBe(true);
+      expect(allows(on("cilium", webhookByBlock), { from, to, port: 10250 })).toBe(false);
+      expect(allows(on("cilium", webhookByPort), { from, to, port: 10250 })).toBe(true);
+      expect(allows(on("cilium", webhookByPort), { from, to, port: 10251 })).toBe(false);
+    }
+    expect(allows(on("vpc-cni", nodesByBlock), { from: web, to: nodeAddress, port: 10250 })).toBe(true);
+    expect(allows(on("cilium", nodesByBlock), { from: web, to: nodeAddress, port: 10250 })).toBe(false);
+    expect(allows(on("cilium", nodesByPort), { from: web, to: nodeAddress, port: 10250 })).toBe(true);
+    // The API server as a destination keeps its address (the kube-apiserver entity works for egress: PR #32464), and the Internet is matched on both.
+    expect(allows(on("cilium", nodesByBlock), { from: web, to: controlPlane, port: 10250 })).toBe(true);
+    expect(allows(on("cilium", webhookByBlock), { from: INTERNET, to: web, port: 10250 })).toBe(true);
+  });
 
   it("allows everything without policies, and nothing under a default deny (empty podSelector selects every pod)", () => {
     expect(allows(cluster(), { from: web, to: db, port: 5432 })).toBe(true);

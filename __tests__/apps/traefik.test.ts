@@ -98,3 +98,39 @@ describe("Traefik: HTTP to HTTPS", () => {
     expect(redirected(noBypass, "web", "/.well-known/acme-challenge/token")).toBe(true);
   });
 });
+
+/**
+ * The Service the chart renders from `service` (traefik-helm-chart v41.3.0 templates/service.yaml
+ * and _service.tpl: `service.spec` is written into the Service as it is, over values.yaml's
+ * `spec.type: LoadBalancer`; the other keys the templates read under `service` are `enabled`,
+ * `nameOverride`, `single`, `annotations`, `annotationsTCP`, `annotationsUDP`, `labels`,
+ * `additionalServices`), checked against the API server's Service validation (kubernetes v1.31.0
+ * pkg/apis/core/validation/validation.go validateServiceExternalTrafficPolicy:
+ * `externalTrafficPolicy` is Cluster or Local, and only on NodePort and LoadBalancer Services).
+ */
+const SERVICE_KEYS_READ = ["enabled", "nameOverride", "single", "annotations", "annotationsTCP", "annotationsUDP", "labels", "spec", "additionalServices"];
+function renderedServiceSpec(service: Values): Values {
+  const unread = Object.keys(service).filter((key) => !SERVICE_KEYS_READ.includes(key));
+  if (unread.length > 0) throw new Error(`service.${unread.join(", service.")}: read by no template of traefik 41.3.0`);
+  const spec = merge({ type: "LoadBalancer" }, map(service.spec));
+  const policy = spec.externalTrafficPolicy;
+  if (policy !== undefined && policy !== "Cluster" && policy !== "Local") throw new Error(`spec.externalTrafficPolicy: Unsupported value: ${String(policy)}`);
+  if (policy !== undefined && spec.type !== "LoadBalancer" && spec.type !== "NodePort") throw new Error("spec.externalTrafficPolicy: may only be set for externally-accessible services");
+  return spec;
+}
+
+describe("Traefik: the load balancer keeps the client's address", () => {
+  const stack = renderedApps(synthApps(parseEnvironment(everyAppSpec("azure", true))));
+  const release = stack.releases.find((candidate) => candidate.chart === "traefik");
+  if (!release) throw new Error("no traefik release");
+
+  it("renders a LoadBalancer Service with externalTrafficPolicy Local", () => {
+    expect(renderedServiceSpec(map(release.values.service))).toEqual({ type: "LoadBalancer", externalTrafficPolicy: "Local" });
+  });
+
+  it("the model rejects a key no template reads and what the API server rejects", () => {
+    expect(() => renderedServiceSpec({ type: "LoadBalancer" })).toThrow(/service.type: read by no template/);
+    expect(() => renderedServiceSpec({ spec: { externalTrafficPolicy: "local" } })).toThrow(/Unsupported value/);
+    expect(() => renderedServiceSpec({ spec: { type: "ClusterIP", externalTrafficPolicy: "Local" } })).toThrow(/externally-accessible/);
+  });
+});

@@ -54,7 +54,9 @@ export function namespaceLabels(level: PodSecurityLevel = "restricted"): Record<
  *   `http.tls.enabled` is set and `scheme` is not https; `ports.web.allowACMEByPass` becomes
  *   `--entryPoints.web.allowACMEByPass=true`. values.yaml: `ports.websecure.exposedPort` 443,
  *   `ports.websecure.http.tls.enabled` true.
- * - traefik v3.7.9 pkg/provider/traefik/internal.go (redirection routers): with `allowACMEByPass`
+ * - traefik v3.7.9 pkg/provider/traefik/internal.go (redirection routers; chart 41.3.0 deploys
+ *   v3.7.11, traefik-helm-chart v41.3.0 traefik/Chart.yaml `appVersion`, whose redirect code is
+ *   the same; v3.7.9 is the newest tag of the mirror read): with `allowACMEByPass`
  *   the redirect router's rule is `HostRegexp(`^.+$`) && !PathPrefix(`/.well-known/acme-challenge/`)`,
  *   so the solver's Ingress keeps the challenge path on HTTP (docs/content/reference/
  *   install-configuration/entrypoints.md, "allowACMEByPass").
@@ -164,7 +166,17 @@ export class PlatformAddons extends Construct {
         podDisruptionBudget: { enabled: env.production, minAvailable: 1 },
         ingressClass: { enabled: true, isDefaultClass: true, name: INGRESS_CLASS },
         providers: { kubernetesIngress: { publishedService: { enabled: true } } },
-        service: { type: "LoadBalancer" },
+        /**
+         * traefik-helm-chart v41.3.0 templates/_service.tpl `traefik.service-spec` writes
+         * `service.spec` into the Service as it is (values.yaml default `spec.type: LoadBalancer`;
+         * a top-level `service.type` is read by no template). `externalTrafficPolicy: Local`: the
+         * cloud load balancer sends clients only to nodes that run Traefik (its health check on
+         * the Service's healthCheckNodePort), so Traefik sees the client's address rather than a
+         * forwarding node's (Cilium: cilium/cilium Documentation/security/policy/caveats.rst,
+         * "Security Identity for N/S Service Traffic"), for its access logs and the
+         * NetworkPolicies (network-policies.ts `clients`).
+         */
+        service: { spec: { type: "LoadBalancer", externalTrafficPolicy: "Local" } },
         ports: TRAEFIK_PORTS,
         /**
          * Prometheus metrics stay on the `metrics` entry point (port 9100, not exposed on the load

@@ -18,18 +18,32 @@
  * switched on in the `vpc-cni` add-on (`enableNetworkPolicy`). Pods with `hostNetwork`
  * (node-exporter) are not subject to NetworkPolicy; traffic between a pod and its own node
  * (kubelet probes) is always allowed (kubernetes.io "Network Policies", "Pod isolation").
+ *
+ * On Cilium (AKS, GKE) an `ipBlock` never matches a node, nor what comes through one: cilium/cilium
+ * Documentation/security/policy/language.rst, "IP/CIDR based": "CIDR rules do not apply to traffic
+ * where both sides of the connection are either managed by Cilium or use an IP belonging to a node
+ * in the cluster (including host networking pods)"; the same file, entities: ingress from the
+ * control plane "is being tunneled through worker nodes" on AKS and GKE, so the API server calling
+ * a webhook arrives as a node; Documentation/security/policy/caveats.rst, "Security Identity for
+ * N/S Service Traffic": load-balancer traffic forwarded to a backend on another node is
+ * `remote-node`; MicrosoftDocs/azure-docs articles/aks/azure-cni-powered-by-cilium.md, limitations:
+ * "Network policies cannot use `ipBlock` to allow access to node or pod IPs". So whatever comes
+ * from the API server, a load balancer or a node, and whatever goes to a node (kubelet,
+ * node-exporter), is admitted by a rule with ports and no peer ({@link ANYWHERE}): it matches every
+ * source or destination, nodes included, on every CNI; the other side's own policies (the
+ * sources' egress, the destinations' ingress) still apply.
  */
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import type { Environment } from "../core/spec";
 import type { PodNetwork } from "../core/interfaces";
-import { APP_CATALOGUE, WORKLOAD_ACCOUNTS, type AppName } from "../core/apps";
+import { APP_CATALOGUE, untrustedAccount, WORKLOAD_ACCOUNTS, type AppName } from "../core/apps";
 import { ManifestsRelease, type Manifest } from "./helm";
 import { CERT_MANAGER_NAMESPACE, DATABASE_BOOTSTRAP_NAMESPACE, INGRESS_NAMESPACE } from "./addons";
 import { AIRBYTE_RELEASE } from "./airbyte";
 import { AIRFLOW_RELEASE } from "./airflow";
-import { MONITORING_NAMESPACE } from "./monitoring";
+import { MONITORING_NAMESPACE, MONITORING_RELEASE } from "./monitoring";
 import { OTEL_COLLECTOR_PORTS } from "./observability/collector";
 import { KAFKA_AGENT_PORT, KAFKA_CONTROLPLANE_PORT, KAFKA_REPLICATION_PORT, KAFKA_TLS_PORT, STRIMZI_NAMESPACE, STRIMZI_POD_LABELS } from "./datahub-kafka";
 import { PROXY_APP_LABEL, PROXY_LABELS, PROXY_PORT, proxiedApps, SSO_NAMESPACE } from "./sso";
@@ -47,11 +61,21 @@ export interface PolicyPort {
 }
 
 const tcp = (...ports: number[]): PolicyPort[] => ports.map((port) => ({ protocol: "TCP", port }));
+const everyPod: LabelSelector = {};
+const labelled = (labels: Labels): LabelSelector => ({ matchLabels: labels });
 
-/** Pods of one namespace, or addresses outside the cluster. */
+/** Pods of one namespace, addresses outside the cluster, or anywhere (a rule with ports and no peer). */
 export type Peer =
   | { readonly namespace: string; readonly pods: LabelSelector }
-  | { readonly cidr: string; readonly except?: readonly string[] };
+  | { readonly cidr: string; readonly except?: readonly string[] }
+  | { readonly anywhere: true };
+
+/**
+ * Every source or destination, nodes, the API server and the load balancers' forwarded traffic
+ * included (the rule is written with `ports` and no `from`/`to`): for what Cilium identifies as a
+ * node, which no ipBlock matches (see the top of this file). Always with ports.
+ */
+export const ANYWHERE: Peer = { anywhere: true };
 
 /** One allowed connection: from a peer, to a peer, on these ports (none listed: every port). */
 export interface Flow {
@@ -63,6 +87,8 @@ export interface Flow {
 }
 
 const isPods = (peer: Peer): peer is Extract<Peer, { readonly namespace: string }> => "namespace" in peer;
+const isAnywhere = (peer: Peer): peer is Extract<Peer, { readonly anywhere: true }> => "anywhere" in peer;
+const pods = (namespace: string, selector: LabelSelector = everyPod): Peer => ({ namespace, pods: selector });
 
 /** Label the API server sets on every namespace (its name). */
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -99,9 +125,23 @@ const POSTGRES_PORT = 5432;
 /** Port the admission webhooks listen on (ESO `webhook.port`, cert-manager `webhook.securePort`, kube-prometheus-stack `prometheusOperator.tls.internalPort`). */
 const WEBHOOK_PORT = 10250;
 
-const everyPod: LabelSelector = {};
-const pods = (namespace: string, selector: LabelSelector = everyPod): Peer => ({ namespace, pods: selector });
-const labelled = (labels: Labels): LabelSelector => ({ matchLabels: labels });
+/**
+ * The pods that serve the admission webhooks the API server calls (every one the stack installs;
+ * no other chart here registers a webhook), by their charts' selector labels:
+ * - External Secrets helm-chart-2.9.0 deploy/charts/external-secrets/templates/_helpers.tpl
+ *   `external-secrets-webhook.selectorLabels` (`<chart name>-webhook`, instance = release);
+ * - cert-manager v1.21.1 deploy/charts/cert-manager/templates/webhook-deployment.yaml
+ *   `spec.selector.matchLabels` (`webhook.name` is the literal `webhook`, component `webhook`);
+ * - kube-prometheus-stack 88.5.3 templates/prometheus-operator/deployment.yaml
+ *   `spec.selector.matchLabels` (`app: kube-prometheus-stack-operator`, `release`): the operator
+ *   serves its own webhook (`admissionWebhooks.deployment.enabled` false by default).
+ */
+export const WEBHOOK_PODS = {
+  externalSecrets: labelled({ "app.kubernetes.io/name": "external-secrets-webhook", "app.kubernetes.io/instance": "external-secrets" }),
+  certManager: labelled({ "app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" }),
+  prometheusOperator: labelled({ app: "kube-prometheus-stack-operator", release: MONITORING_RELEASE }),
+} as const;
+
 
 /**
  * Pods that run code the platform does not control, by the labels their launcher puts on them
@@ -214,7 +254,7 @@ function metricsTargets(env: Environment): { namespace: string; pods: LabelSelec
   return [
     { namespace: INGRESS_NAMESPACE, pods: TRAEFIK.pods, ports: tcp(TRAEFIK.metrics) },
     { namespace: WORKLOAD_ACCOUNTS["external-secrets"].namespace, pods: labelled({ "app.kubernetes.io/name": "external-secrets" }), ports: tcp(8080) },
-    ...(env.dns !== undefined ? [{ namespace: CERT_MANAGER_NAMESPACE, pods: labelled({ "app.kubernetes.io/name": "cert-manager" }), ports: tcp(9402) }] : []),
+    { namespace: CERT_MANAGER_NAMESPACE, pods: labelled({ "app.kubernetes.io/name": "cert-manager" }), ports: tcp(9402) },
     ...(has("airflow") ? [{ namespace: APP_CATALOGUE.airflow.namespace, pods: labelled({ tier: "airflow", component: "statsd" }), ports: tcp(9102) }] : []),
     ...(has("datahub") ? [{ namespace: APP_CATALOGUE.datahub.namespace, pods: labelled({ "app.kubernetes.io/name": "datahub-gms" }), ports: tcp(4318, 4319) }] : []),
   ];
@@ -243,29 +283,39 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
   const externalDns = WORKLOAD_ACCOUNTS["external-dns"].namespace;
 
   const toDatabases = (name: string, from: Peer) => network.databaseCidrs.forEach((cidr, index) => flows.push({ name: `${name}-database-${index}`, from, to: { cidr }, ports: tcp(POSTGRES_PORT) }));
+  // A cloud identity's endpoints: the token endpoints on the node's link-local addresses, and
+  // the cloud's services behind private endpoints in the network (HTTPS).
+  const toIdentityEndpoints = (name: string, from: Peer) => {
+    network.identityEndpoints.forEach((endpoint, index) => flows.push({ name: `${name}-identity-${index}`, from, to: { cidr: endpoint.cidr }, ports: tcp(endpoint.port) }));
+    network.privateEndpointCidrs.forEach((cidr, index) => flows.push({ name: `${name}-private-endpoint-${index}`, from, to: { cidr }, ports: tcp(443) }));
+  };
   const toCloud = (name: string, from: Peer, ports: PolicyPort[] = tcp(443)) => {
     flows.push({ name: `${name}-internet`, from, to: INTERNET, ports });
-    network.identityEndpoints.forEach((endpoint, index) => flows.push({ name: `${name}-identity-${index}`, from, to: { cidr: endpoint.cidr }, ports: tcp(endpoint.port) }));
+    toIdentityEndpoints(name, from);
   };
   const toApiServer = (name: string, from: Peer) => flows.push({ name: `${name}-kube-api`, from, to: API_SERVER, ports: API_SERVER_PORTS });
 
   // Add-ons.
+  // The admission webhooks, from the API server: on AKS and GKE its calls come through the nodes.
   toApiServer("external-secrets", pods(eso));
   toCloud("external-secrets", pods(eso));
-  flows.push({ name: "webhook", from: { cidr: "0.0.0.0/0" }, to: pods(eso), ports: tcp(WEBHOOK_PORT) });
+  flows.push({ name: "webhook", from: ANYWHERE, to: pods(eso, WEBHOOK_PODS.externalSecrets), ports: tcp(WEBHOOK_PORT) });
+  // Clients through the load balancer: Traefik's Service keeps their address
+  // (externalTrafficPolicy Local, addons.ts), and wherever a node forwards it still gets in.
   toApiServer("traefik", pods(INGRESS_NAMESPACE, TRAEFIK.pods));
-  flows.push({ name: "clients", from: { cidr: "0.0.0.0/0" }, to: pods(INGRESS_NAMESPACE, TRAEFIK.pods), ports: tcp(TRAEFIK.web, TRAEFIK.websecure) });
+  flows.push({ name: "clients", from: ANYWHERE, to: pods(INGRESS_NAMESPACE, TRAEFIK.pods), ports: tcp(TRAEFIK.web, TRAEFIK.websecure) });
   toDatabases("bootstrap", pods(DATABASE_BOOTSTRAP_NAMESPACE));
   // The PostgreSQL exporters of every server (observability/postgres.ts) run in the monitoring namespace.
   if (env.databases.length > 0) toDatabases("postgres-exporters", pods(MONITORING_NAMESPACE));
+  // cert-manager runs on every cluster (the in-cluster CA Issuers), with or without `dns`.
+  toApiServer("cert-manager", pods(CERT_MANAGER_NAMESPACE));
+  flows.push({ name: "webhook", from: ANYWHERE, to: pods(CERT_MANAGER_NAMESPACE, WEBHOOK_PODS.certManager), ports: tcp(WEBHOOK_PORT) });
   if (env.dns !== undefined) {
-    toApiServer("cert-manager", pods(CERT_MANAGER_NAMESPACE));
     // ACME directory (443) and the HTTP-01 self-check of each host (80, through the load balancer).
     toCloud("cert-manager", pods(CERT_MANAGER_NAMESPACE), tcp(443, 80));
     // The self-check from inside the cluster: kube-proxy and Cilium send traffic for the load
     // balancer's address straight to Traefik's pods.
     flows.push({ name: "acme-self-check", from: pods(CERT_MANAGER_NAMESPACE), to: pods(INGRESS_NAMESPACE, TRAEFIK.pods), ports: tcp(TRAEFIK.web) });
-    flows.push({ name: "webhook", from: { cidr: "0.0.0.0/0" }, to: pods(CERT_MANAGER_NAMESPACE), ports: tcp(WEBHOOK_PORT) });
   }
   if (env.dns?.zone !== undefined) {
     toApiServer("external-dns", pods(externalDns));
@@ -324,13 +374,14 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
   if (smtp !== undefined) flows.push({ name: "alertmanager-smtp", from: pods(MONITORING_NAMESPACE, ALERTMANAGER_PODS), to: INTERNET, ports: tcp(Number(smtp.slice(smtp.lastIndexOf(":") + 1))) });
   // prometheus-operator, Prometheus's service discovery, kube-state-metrics, Grafana's sidecars.
   toApiServer("monitoring", pods(MONITORING_NAMESPACE));
-  flows.push({ name: "operator-webhook", from: { cidr: "0.0.0.0/0" }, to: pods(MONITORING_NAMESPACE), ports: tcp(WEBHOOK_PORT) });
+  flows.push({ name: "operator-webhook", from: ANYWHERE, to: pods(MONITORING_NAMESPACE, WEBHOOK_PODS.prometheusOperator), ports: tcp(WEBHOOK_PORT) });
 
   // Untrusted pods: the Internet on any port, and the platform endpoints they must call.
   if (apps.includes("airbyte")) {
     const jobs = pods(ns("airbyte"), untrustedPods("airbyte"));
     flows.push({ name: "airbyte-jobs-internet", from: jobs, to: INTERNET, ports: [] });
-    network.identityEndpoints.forEach((endpoint, index) => flows.push({ name: `airbyte-jobs-identity-${index}`, from: jobs, to: { cidr: endpoint.cidr }, ports: tcp(endpoint.port) }));
+    // The cloud identity's endpoints only where the app's identity trusts the jobs' account.
+    if (untrustedAccount("airbyte", env.cloud)?.cloudIdentity === true) toIdentityEndpoints("airbyte-jobs", jobs);
     // airbyte 2.2.0: the server (8001) and the workload API server (8007, templates/airbyte-workload-api-server/deployment.yaml).
     flows.push({ name: "airbyte-jobs-server", from: jobs, to: pods(ns("airbyte"), labelled({ "app.kubernetes.io/name": "server" })), ports: tcp(8001) });
     flows.push({ name: "airbyte-jobs-workload-api", from: jobs, to: pods(ns("airbyte"), labelled({ "app.kubernetes.io/name": "workload-api-server" })), ports: tcp(8007) });
@@ -342,7 +393,8 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
   if (apps.includes("airflow")) {
     const tasks = pods(ns("airflow"), untrustedPods("airflow"));
     flows.push({ name: "airflow-tasks-internet", from: tasks, to: INTERNET, ports: [] });
-    network.identityEndpoints.forEach((endpoint, index) => flows.push({ name: `airflow-tasks-identity-${index}`, from: tasks, to: { cidr: endpoint.cidr }, ports: tcp(endpoint.port) }));
+    // Task pods upload their own logs to the bucket (Airflow 3), with the app's identity where it trusts them.
+    if (untrustedAccount("airflow", env.cloud)?.cloudIdentity === true) toIdentityEndpoints("airflow-tasks", tasks);
     // Airflow 3 task pods hold no database connection: "Direct access to the metadata database
     // from task code is no longer allowed" (airflow.apache.org/docs/apache-airflow/3.0.3/
     // public-airflow-interface.html, AIP-72); the Task SDK's supervisor reports through the
@@ -356,14 +408,16 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
   if (apps.includes("grafana")) flows.push({ name: "grafana-prometheus", from: pods(ns("grafana")), to: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), ports: tcp(PROMETHEUS_PORT) });
   if (input.metricsHub) flows.push({ name: "metrics-hub-write", from: pods(INGRESS_NAMESPACE, TRAEFIK.pods), to: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), ports: tcp(PROMETHEUS_PORT) });
 
-  // Metrics scrapes, on the metrics ports only; nodes (kubelet 10250, node-exporter 9100 on the host network) and CoreDNS.
+  // Metrics scrapes, on the metrics ports only; nodes (kubelet 10250, node-exporter 9100 on the
+  // host network: nodes, which no ipBlock matches on Cilium) and CoreDNS.
   for (const target of metricsTargets(env)) flows.push({ name: "metrics", from: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), to: pods(target.namespace, target.pods), ports: target.ports });
-  flows.push({ name: "prometheus-nodes", from: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), to: { cidr: "0.0.0.0/0" }, ports: tcp(10250, 9100) });
+  flows.push({ name: "prometheus-nodes", from: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), to: ANYWHERE, ports: tcp(10250, 9100) });
   flows.push({ name: "prometheus-coredns", from: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), to: KUBE_DNS, ports: tcp(9153) });
   return flows;
 }
 
 function peerOf(peer: Peer): Record<string, unknown> {
+  if (isAnywhere(peer)) throw new Error("ANYWHERE is written as a rule without peers, not as a peer");
   if (isPods(peer)) return { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } }, podSelector: selectorOf(peer.pods) };
   return { ipBlock: { cidr: peer.cidr, ...(peer.except && peer.except.length > 0 ? { except: [...peer.except] } : {}) } };
 }
@@ -373,6 +427,13 @@ function selectorOf(selector: LabelSelector): Record<string, unknown> {
     ...(selector.matchLabels ? { matchLabels: { ...selector.matchLabels } } : {}),
     ...(selector.matchExpressions ? { matchExpressions: selector.matchExpressions.map((e) => ({ key: e.key, operator: e.operator, ...(e.values ? { values: [...e.values] } : {}) })) } : {}),
   };
+}
+
+/** A rule's `from`/`to`: none for {@link ANYWHERE} (which must then name its ports: a rule without either admits everything). */
+function peersOf(side: "from" | "to", peer: Peer, flow: Flow): Record<string, unknown> {
+  if (!isAnywhere(peer)) return { [side]: [peerOf(peer)] };
+  if (flow.ports.length === 0) throw new Error(`flow ${flow.name}: a rule to or from anywhere must name its ports`);
+  return {};
 }
 
 const portsOf = (ports: readonly PolicyPort[]) => (ports.length === 0 ? {} : { ports: ports.map((port) => ({ protocol: port.protocol, port: port.port })) });
@@ -417,10 +478,10 @@ export function namespacePolicies(namespace: string, flows: readonly Flow[]): Ma
   ];
   for (const flow of flows) {
     if (isPods(flow.from) && flow.from.namespace === namespace) {
-      manifests.push(policy(namespace, uniqueName(used, `${flow.name}-egress`), flow.from.pods, { egress: [{ to: [peerOf(flow.to)], ...portsOf(flow.ports) }] }));
+      manifests.push(policy(namespace, uniqueName(used, `${flow.name}-egress`), flow.from.pods, { egress: [{ ...peersOf("to", flow.to, flow), ...portsOf(flow.ports) }] }));
     }
     if (isPods(flow.to) && flow.to.namespace === namespace) {
-      manifests.push(policy(namespace, uniqueName(used, `${flow.name}-ingress`), flow.to.pods, { ingress: [{ from: [peerOf(flow.from)], ...portsOf(flow.ports) }] }));
+      manifests.push(policy(namespace, uniqueName(used, `${flow.name}-ingress`), flow.to.pods, { ingress: [{ ...peersOf("from", flow.from, flow), ...portsOf(flow.ports) }] }));
     }
   }
   return manifests;

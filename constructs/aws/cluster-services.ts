@@ -45,7 +45,7 @@ export class AwsClusterServices extends Construct implements ClusterServices {
    * instance metadata service stays out of their reach.
    */
   get podNetwork(): PodNetwork {
-    return { databaseCidrs: planSubnets(this.ctx.env.network.cidr, this.ctx.env.network.zones).map((zone) => zone.database), identityEndpoints: [] };
+    return { databaseCidrs: planSubnets(this.ctx.env.network.cidr, this.ctx.env.network.zones).map((zone) => zone.database), identityEndpoints: [], privateEndpointCidrs: [] };
   }
 
   constructor(scope: Construct, id: string, private readonly ctx: AwsContext) {

@@ -84,7 +84,10 @@ export class AzureClusterServices extends Construct implements ClusterServices {
    * the plan (network.ts). Workload identity exchanges its projected token at Entra ID over HTTPS.
    */
   get podNetwork(): PodNetwork {
-    return { databaseCidrs: [planSubnets(this.ctx.env.network.cidr, this.ctx.env.network.zones)[0].database], identityEndpoints: [] };
+    const [zone] = planSubnets(this.ctx.env.network.cidr, this.ctx.env.network.zones);
+    // The storage account's and Key Vault's private endpoints sit in the `private-endpoints`
+    // subnet, zone 0's public range (network.ts); their public access is off.
+    return { databaseCidrs: [zone.database], identityEndpoints: [], privateEndpointCidrs: [zone.public] };
   }
 
   constructor(

@@ -158,6 +158,12 @@ export interface PodNetwork {
    * HTTPS to the cloud's APIs ([] where tokens come from the Internet endpoints alone).
    */
   readonly identityEndpoints: readonly { readonly cidr: string; readonly port: number }[];
+  /**
+   * Ranges of the network where the cloud's services answer on private endpoints (HTTPS), for
+   * the pods with a cloud identity: Azure's storage account (blob, dfs) and Key Vault, whose
+   * public access is off ([] where the cloud's APIs are reached on public addresses).
+   */
+  readonly privateEndpointCidrs: readonly string[];
 }
 
 /** The cloud, as seen from the apps stack. */

@@ -48,6 +48,7 @@ export class GcpClusterServices extends Construct implements ClusterServices {
         { cidr: "169.254.169.254/32", port: 80 },
         { cidr: "169.254.169.252/32", port: 988 },
       ],
+      privateEndpointCidrs: [],
     };
   }
 

@@ -23,6 +23,23 @@
  * - A connection is allowed when the source's egress allows it (if the source is a pod) and the
  *   destination's ingress allows it (if the destination is a pod). Traffic between a pod and its
  *   own node is always allowed and not modelled.
+ *
+ * What the CNI makes of `ipBlock` (ClusterPolicies.cni), where Kubernetes leaves it open:
+ * - `vpc-cni` (EKS, the VPC CNI's network policy agent): addresses compared literally, so a
+ *   node, the API server's ENIs and a load balancer's client match the ipBlock holding their
+ *   address.
+ * - `cilium` (AKS Azure CNI powered by Cilium, GKE Dataplane V2): an ipBlock never matches a node
+ *   (cilium/cilium Documentation/security/policy/language.rst, "IP/CIDR based": "CIDR rules do not
+ *   apply to traffic where both sides of the connection are either managed by Cilium or use an IP
+ *   belonging to a node in the cluster (including host networking pods)"; MicrosoftDocs/azure-docs
+ *   articles/aks/azure-cni-powered-by-cilium.md: "Network policies cannot use `ipBlock` to allow
+ *   access to node or pod IPs"); the API server's calls into the cluster (webhooks) arrive from a
+ *   node, "tunneled through worker nodes" on AKS and GKE (language.rst, the `kube-apiserver`
+ *   entity; cilium/cilium PR #32464), while its address still matches as a destination (egress);
+ *   a load balancer's client forwarded by another node arrives as that node (caveats.rst,
+ *   "Security Identity for N/S Service Traffic": `reserved:remote-node`), which a test models
+ *   as an Address with role `node`.
+ * A rule without peers matches all of these on both.
  */
 import { selects } from "./chart-services";
 
@@ -71,7 +88,15 @@ export interface Pod {
 /** An address outside the pod network (a database, the API server, the Internet, a load balancer's client). */
 export interface Address {
   readonly ip: string;
+  /**
+   * A node of the cluster (kubelet, host-network pods, traffic a node forwards or tunnels), or the
+   * managed control plane (the API server); absent: outside the cluster.
+   */
+  readonly role?: "node" | "control-plane";
 }
+
+/** Which network policy engine enforces the policies (see the top of this file). */
+export type Cni = "vpc-cni" | "cilium";
 
 export type Endpoint = Pod | Address;
 
@@ -147,6 +172,7 @@ export function networkPolicyProblems(policy: NetworkPolicy): string[] {
 }
 
 export interface ClusterPolicies {
+  readonly cni: Cni;
   readonly policies: readonly NetworkPolicy[];
   /** Namespace name → its labels (`kubernetes.io/metadata.name` is added here, as the API server does). */
   readonly namespaces: ReadonlyMap<string, Labels>;
@@ -161,9 +187,15 @@ function namespaceLabels(cluster: ClusterPolicies, namespace: string): Labels {
   return { ...(cluster.namespaces.get(namespace) ?? {}), "kubernetes.io/metadata.name": namespace };
 }
 
-function peerMatches(cluster: ClusterPolicies, policyNamespace: string, peer: PolicyPeer, other: Endpoint): boolean {
+/** Whether Cilium gives the address an identity no ipBlock matches: a node, or the API server calling in through one. */
+function ciliumEntity(address: Address, direction: "Ingress" | "Egress"): boolean {
+  return address.role === "node" || (address.role === "control-plane" && direction === "Ingress");
+}
+
+function peerMatches(cluster: ClusterPolicies, policyNamespace: string, peer: PolicyPeer, other: Endpoint, direction: "Ingress" | "Egress"): boolean {
   if (peer.ipBlock) {
     if (isPod(other)) return false;
+    if (cluster.cni === "cilium" && ciliumEntity(other, direction)) return false;
     return inCidr(other.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((except) => inCidr(other.ip, except));
   }
   if (!isPod(other)) return false;
@@ -188,8 +220,9 @@ function portMatches(port: PolicyPort, connection: Connection): boolean {
   return connection.port >= port.port && connection.port <= end;
 }
 
-function ruleMatches(cluster: ClusterPolicies, namespace: string, rule: PolicyRule, peers: readonly PolicyPeer[] | undefined, other: Endpoint, connection: Connection): boolean {
-  const peerOk = peers === undefined || peers.length === 0 || peers.some((peer) => peerMatches(cluster, namespace, peer, other));
+function ruleMatches(cluster: ClusterPolicies, namespace: string, rule: PolicyRule, direction: "Ingress" | "Egress", other: Endpoint, connection: Connection): boolean {
+  const peers = direction === "Ingress" ? rule.from : rule.to;
+  const peerOk = peers === undefined || peers.length === 0 || peers.some((peer) => peerMatches(cluster, namespace, peer, other, direction));
   const portOk = rule.ports === undefined || rule.ports.length === 0 || rule.ports.some((port) => portMatches(port, connection));
   return peerOk && portOk;
 }
@@ -201,7 +234,7 @@ function directionAllows(cluster: ClusterPolicies, pod: Pod, direction: "Ingress
   if (applying.length === 0) return true;
   return applying.some((policy) => {
     const rules = direction === "Ingress" ? (policy.spec.ingress ?? []) : (policy.spec.egress ?? []);
-    return rules.some((rule) => ruleMatches(cluster, pod.namespace, rule, direction === "Ingress" ? rule.from : rule.to, other, connection));
+    return rules.some((rule) => ruleMatches(cluster, pod.namespace, rule, direction, other, connection));
   });
 }
 
