@@ -494,9 +494,19 @@ const frontendTrustEnv = (): Record<string, unknown>[] => [
  * claim; `extraEnvs` adds the frontend's group extraction and just-in-time provisioning
  * (DataHub docs/authentication/guides/sso/configure-oidc-react.md, "User and groups
  * provisioning": AUTH_OIDC_JIT_PROVISIONING_ENABLED, AUTH_OIDC_EXTRACT_GROUPS_ENABLED,
- * AUTH_OIDC_GROUPS_CLAIM). DataHub OSS has no setting that
- * admits only some groups or maps a group to a role: the provider must limit who may use the
- * client, and the admin group gets the Admin role once, in DataHub (README, "Single sign-on").
+ * AUTH_OIDC_GROUPS_CLAIM).
+ *
+ * Who may sign in: with `allowedGroups`, AUTH_OIDC_REQUIRED_GROUPS lists them and the admin
+ * group (comma-separated; "users must have ANY of the specified groups": datahub-project/datahub
+ * datahub-frontend/conf/application.conf, `auth.oidc.requiredGroups`). That file was read from
+ * the source index, whose version is not tied to v1.7.0: an image without the setting ignores
+ * the variable, so the provider should still admit only those groups to the client (README,
+ * "Single sign-on"). DataHub OSS maps no group to a role: the admin group gets the Admin role
+ * once, in DataHub, as the `datahub` user.
+ *
+ * The local `datahub` login (JAAS, `auth.jaas.enabled`, on by default) stays: it is how that
+ * first Admin grant is made, and the break-glass account when the provider is down. Its
+ * password is generated (`DATAHUB_SECRETS.frontend`) and held only in the cluster.
  */
 function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<string, unknown>; readonly extraEnvs: readonly Record<string, unknown>[] } {
   const sso = ctx.sso;
@@ -516,6 +526,9 @@ function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<str
       { name: "AUTH_OIDC_EXTRACT_GROUPS_ENABLED", value: "true" },
       { name: "AUTH_OIDC_GROUPS_CLAIM", value: sso.settings.groupsClaim },
       { name: "AUTH_OIDC_JIT_PROVISIONING_ENABLED", value: "true" },
+      ...(sso.settings.allowedGroups.length === 0
+        ? []
+        : [{ name: "AUTH_OIDC_REQUIRED_GROUPS", value: [...new Set([...sso.settings.allowedGroups, sso.settings.adminGroup])].join(",") }]),
     ],
   };
 }
