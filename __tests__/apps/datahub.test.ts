@@ -291,6 +291,11 @@ const ACTIONS_CHART_ENV = [
   "DATAHUB_SYSTEM_CLIENT_ID", "DATAHUB_SYSTEM_CLIENT_SECRET",
 ];
 
+/** Terraform template sequences in a string of the synthesized JSON: `${` not escaped as `$${` (Terraform JSON syntax, string templates). */
+function terraformInterpolations(text: string): string[] {
+  return [...text.matchAll(/(?<!\$)\$\{[^}]*\}/g)].map((match) => match[0]);
+}
+
 /** `${VAR}` references without a `:-` default: they must be set, or the pipeline does not load. */
 function requiredVariables(text: string): string[] {
   return [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g)].filter((match) => match[2] === undefined).map((match) => match[1]);
@@ -508,6 +513,13 @@ describe.each([true, false])("DataHub's security objects in the synthesized apps
     expect(at(object("Issuer", "datahub-internal-ca"), "spec.ca.secretName")).toBe("datahub-internal-ca");
     expect(at(object("Certificate", "datahub-internal-ca"), "spec.isCA")).toBe(true);
     expect(at(object("Certificate", "datahub-opensearch-tls"), "spec.keystores.pkcs12.passwordSecretRef")).toEqual({ name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" });
+  });
+
+  it("hands the actions' pipeline file to Terraform with every ${VAR} escaped, so the pod gets it unexpanded", () => {
+    const text = String(at(object("ConfigMap", "datahub-actions-system-config"), "data.executor\\.yaml") ?? (object("ConfigMap", "datahub-actions-system-config")?.data as Record<string, string>)["executor.yaml"]);
+    expect(terraformInterpolations(text)).toEqual([]);
+    expect(text).toContain("$${KAFKA_BOOTSTRAP_SERVER}");
+    expect(terraformInterpolations("bootstrap: ${KAFKA_BOOTSTRAP_SERVER}")).toEqual(["${KAFKA_BOOTSTRAP_SERVER}"]);
   });
 
   it("joins the Kafka CA truststore and the SCRAM credential into the client Secret through a reader limited to those two Secrets", () => {

@@ -384,7 +384,10 @@ export function actionsSystemConfigManifest(namespace: string): AppManifest {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: ACTIONS_SYSTEM_CONFIG.configMap, namespace },
-    data: { [ACTIONS_SYSTEM_CONFIG.file]: executorPipeline() },
+    // `$${` is Terraform's escape for a literal `${` in the synthesized JSON (the values of the
+    // wiring's helm_release): the pod receives `${VAR}` and datahub-actions expands it. A function
+    // as replacement, since `$$` in a replacement string stands for one `$`.
+    data: { [ACTIONS_SYSTEM_CONFIG.file]: executorPipeline().replaceAll("${", () => "$${") },
   };
 }
 
