@@ -124,6 +124,14 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
     ].sort((a, b) => hosts.findIndex((h) => a.startsWith(h.name)) - hosts.findIndex((h) => b.startsWith(h.name))));
   });
 
+  it("lets only the allowed groups and the admin group sign in to DataHub, and keeps the local datahub login for the first Admin grant", () => {
+    const env = (at(release("datahub")?.values, ["datahub-frontend", "extraEnvs"]) ?? []) as { name: string; value?: string }[];
+    // datahub-frontend conf/application.conf: auth.oidc.requiredGroups = ${?AUTH_OIDC_REQUIRED_GROUPS}, comma-separated, ANY of them.
+    const required = env.find((entry) => entry.name === "AUTH_OIDC_REQUIRED_GROUPS")?.value;
+    expect(required?.split(",").sort()).toEqual([...SSO.allowedGroups, SSO.adminGroup].sort());
+    expect(env.find((entry) => entry.name === "AUTH_JAAS_ENABLED")).toBeUndefined();
+  });
+
   it("the chart contract refuses an OIDC field the DataHub frontend template does not read", () => {
     const values = structuredClone(release("datahub")?.values ?? {});
     put(values, ["datahub-frontend", "oidcAuthentication", "clientSecretName"], "sso-client");

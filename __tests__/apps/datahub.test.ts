@@ -8,7 +8,8 @@ import {
   OPENSEARCH_CREDENTIALS,
   renderDatahub,
 } from "../../constructs/apps/datahub";
-import { DATAHUB_TOPICS, KAFKA_CLIENT_SECRET, KAFKA_CLUSTER, KAFKA_USER, STRIMZI_CHART, STRIMZI_NAMESPACE } from "../../constructs/apps/datahub-kafka";
+import { ACTIONS_SYSTEM_CONFIG, DATAHUB_TOPICS, KAFKA_CLIENT_PATH, KAFKA_CLIENT_SECRET, KAFKA_CLUSTER, KAFKA_USER, STRIMZI_CHART, STRIMZI_NAMESPACE } from "../../constructs/apps/datahub-kafka";
+import { parse as parseYaml } from "yaml";
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
 import { appContext } from "../support/app-context";
 import { everyAppSpec, synthApps } from "../support/fixtures";
@@ -181,7 +182,7 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
     // DataHub also reads the OpenSearch credentials (generated for the prerequisites), the
     // cert-manager truststore and the Kafka client Secret (datahub-kafka.ts).
     const generated = new Map([...datahub.generatedSecrets, OPENSEARCH_CREDENTIALS].map((secret) => [secret.name, Object.keys(secret.keys)]));
-    generated.set("datahub-opensearch-tls", ["truststore.p12"]);
+    generated.set("datahub-opensearch-tls", ["truststore.p12", "ca.crt"]);
     generated.set(KAFKA_CLIENT_SECRET, ["ca.crt", "ca.p12", "ca.password", "password", "sasl.jaas.config"]);
     const refs = [...secretRefs(datahub.values), at(datahub.values, "datahub-frontend.existingGmsSecret") as { name: string; key: string }];
     expect(refs.length).toBeGreaterThanOrEqual(7);
@@ -236,7 +237,7 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
     expect(config).not.toMatch(/disabled: true/);
     expect(config).toContain("http:\n        enabled: true");
     expect(config).toContain("allow_mmap: false");
-    expect(at(prerequisites.values, "opensearch.securityConfig")).toEqual({ enabled: true, internalUsersSecret: OPENSEARCH_CREDENTIALS.name });
+    expect(at(prerequisites.values, "opensearch.securityConfig")).toEqual({ enabled: true, internalUsersSecret: OPENSEARCH_CREDENTIALS.name, rolesSecret: OPENSEARCH_CREDENTIALS.name, rolesMappingSecret: OPENSEARCH_CREDENTIALS.name });
     expect(prerequisites.generatedSecrets).toEqual([OPENSEARCH_CREDENTIALS]);
     expect(OPENSEARCH_CREDENTIALS.derived["internal_users.yml"]).toContain("{{ .datahub_password | bcrypt }}");
     // Every Java component that reads OpenSearch gets the truststore.
@@ -245,8 +246,216 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
       const env = at(datahub.values, `${component}.extraEnvs`) as Values[];
       expect(env.map((entry) => entry.name)).toEqual(expect.arrayContaining(["ELASTICSEARCH_SSL_TRUSTSTORE_FILE", "ELASTICSEARCH_SSL_TRUSTSTORE_TYPE", "ELASTICSEARCH_SSL_TRUSTSTORE_PASSWORD"]));
     }
-    const frontendEnv = at(datahub.values, "datahub-frontend.extraEnvs") as Values[];
-    expect(frontendEnv.map((entry) => entry.name)).toContain("ELASTIC_CLIENT_SSL_TRUST_STORE_FILE");
+    expect(frontendTrustProblems(at(datahub.values, "datahub-frontend.extraEnvs") as Values[])).toEqual([]);
+  });
+
+  it("lets every start-up wait on https OpenSearch verify its certificate (SSL_CERT_FILE names the mounted CA)", () => {
+    const components = ["datahub-gms", "datahubSystemUpdate", ...(production ? ["datahub-mae-consumer", "datahub-mce-consumer"] : [])];
+    expect(components.flatMap((component) => startupWaitProblems(datahub.values, component))).toEqual([]);
+  });
+
+  it("gives the actions runner its own pipeline file with SASL_SSL, SCRAM-SHA-512 and the cluster CA", () => {
+    expect(actionsPipelineProblems(datahub)).toEqual([]);
+  });
+
+  it("maps the datahub OpenSearch user to its own role, not all_access", () => {
+    expect(opensearchRoleProblems(OPENSEARCH_CREDENTIALS.derived)).toEqual([]);
+    expect(at(prerequisites.values, "opensearch.securityConfig")).toMatchObject({ rolesSecret: OPENSEARCH_CREDENTIALS.name, rolesMappingSecret: OPENSEARCH_CREDENTIALS.name });
+  });
+
+  it("lets DataHub's user add partitions to its topics (Alter), as system-update does when partitions are raised", () => {
+    const user = (strimzi.resources ?? []).find((object) => object.kind === "KafkaUser") as Values;
+    const topics = (at(user, "spec.authorization.acls") as Values[]).filter((acl) => at(acl, "resource.type") === "topic");
+    expect(topics.filter((acl) => !(acl.operations as string[]).includes("Alter"))).toEqual([]);
+  });
+
+  it("reloads OpenSearch's certificates when cert-manager renews them, and writes DataHub's truststore with a modern PKCS#12 profile", () => {
+    const config = parseYaml(String(at(prerequisites.values, "opensearch.config.opensearch\\.yml") ?? (at(prerequisites.values, "opensearch.config") as Record<string, string>)["opensearch.yml"])) as Values;
+    expect(at(config, "plugins.security.ssl.certificates_hot_reload.enabled")).toBe(true);
+    // Both set refuses to start (security 2.19.5.0 OpenSearchSecurityPlugin.java:1240-1247).
+    expect(at(config, "plugins.security.ssl_cert_reload_enabled")).toBeUndefined();
+    const client = (prerequisites.wiring ?? []).find((object) => object.kind === "Certificate" && (object.metadata as Values).name === "datahub-opensearch-tls") as Values;
+    expect(at(client, "spec.keystores.pkcs12.profile")).toBe("Modern2023");
+  });
+});
+
+/**
+ * What the datahub chart 1.1.0 puts in the actions container's environment before `extraEnvs`
+ * (subcharts/acryl-datahub-actions/templates/deployment.yaml:87-170, with the platform's values:
+ * INTERNAL schema registry, metadata service authentication on, the chart's default topics and
+ * consumer groups).
+ */
+const ACTIONS_CHART_ENV = [
+  "DATAHUB_GMS_PROTOCOL", "DATAHUB_GMS_HOST", "DATAHUB_GMS_PORT", "GMS_HOST", "GMS_PORT", "KAFKA_BOOTSTRAP_SERVER", "SCHEMA_REGISTRY_URL",
+  "KAFKA_AUTO_OFFSET_POLICY", "METADATA_CHANGE_LOG_VERSIONED_TOPIC_NAME", "PLATFORM_EVENT_TOPIC_NAME", "DATAHUB_ACTIONS_INGESTION_EXECUTOR_CONSUMER_GROUP_ID",
+  "DATAHUB_SYSTEM_CLIENT_ID", "DATAHUB_SYSTEM_CLIENT_SECRET",
+];
+
+/** Terraform template sequences in a string of the synthesized JSON: `${` not escaped as `$${` (Terraform JSON syntax, string templates). */
+function terraformInterpolations(text: string): string[] {
+  return [...text.matchAll(/(?<!\$)\$\{[^}]*\}/g)].map((match) => match[0]);
+}
+
+/** `${VAR}` references without a `:-` default: they must be set, or the pipeline does not load. */
+function requiredVariables(text: string): string[] {
+  return [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g)].filter((match) => match[2] === undefined).map((match) => match[1]);
+}
+
+/**
+ * The actions runner (librdkafka) reads Kafka settings only from its pipeline files'
+ * `connection.consumer_config` (datahub-actions kafka_event_source.py), and runs every file of
+ * /etc/datahub/actions/system/conf (docker/datahub-actions/start.sh). A problem is a system folder
+ * that is the image's (no consumer settings), a consumer that is not SASL_SSL + SCRAM-SHA-512 with
+ * a CA file from the mounted client Secret, or a variable the container does not have.
+ */
+function actionsPipelineProblems(release: AppRelease): string[] {
+  const actions = at(release.values, "acryl-datahub-actions") as Values;
+  const mounts = (actions.extraVolumeMounts ?? []) as Values[];
+  const mount = mounts.find((candidate) => candidate.mountPath === "/etc/datahub/actions/system/conf");
+  if (mount === undefined) return ["the image's system pipelines run: nothing is mounted over /etc/datahub/actions/system/conf"];
+  const volume = ((actions.extraVolumes ?? []) as Values[]).find((candidate) => candidate.name === mount.name);
+  const configMapName = at(volume, "configMap.name");
+  const configMap = (release.wiring ?? []).find((object) => object.kind === "ConfigMap" && (object.metadata as Values).name === configMapName) as Values | undefined;
+  if (configMap === undefined) return [`the system folder's ConfigMap ${String(configMapName)} is not in the release's wiring`];
+  const files = Object.entries(configMap.data as Record<string, string>).filter(([name]) => /\.ya?ml$/.test(name));
+  if (files.length === 0) return ["no pipeline file in the system folder"];
+  const env = new Set([...ACTIONS_CHART_ENV, ...((actions.extraEnvs ?? []) as Values[]).map((entry) => String(entry.name))]);
+  const problems: string[] = [];
+  for (const [name, text] of files) {
+    const pipeline = parseYaml(text) as Values;
+    if (at(pipeline, "source.type") !== "kafka") continue;
+    const consumer = (at(pipeline, "source.config.connection.consumer_config") ?? {}) as Record<string, string>;
+    if (consumer["security.protocol"] !== "SASL_SSL") problems.push(`${name}: security.protocol is ${consumer["security.protocol"]}, not SASL_SSL`);
+    if (consumer["sasl.mechanism"] !== "SCRAM-SHA-512") problems.push(`${name}: sasl.mechanism is ${consumer["sasl.mechanism"]}, not SCRAM-SHA-512`);
+    if (!String(consumer["ssl.ca.location"] ?? "").startsWith(`${KAFKA_CLIENT_PATH}/`)) problems.push(`${name}: ssl.ca.location is not in the mounted client Secret`);
+    for (const key of ["sasl.username", "sasl.password"]) if (!consumer[key]) problems.push(`${name}: no ${key}`);
+    for (const variable of requiredVariables(text)) if (!env.has(variable)) problems.push(`${name}: \${${variable}} is not in the container's environment`);
+  }
+  if (env.has("DATAHUB_ACTIONS_KAFKA_ENV_PROPERTIES_ENABLED") === false) problems.push("the KAFKA_PROPERTIES_* mapping is not turned off");
+  return problems;
+}
+
+/**
+ * The start-up wait of GMS, the consumers and system-update: with SKIP_ELASTICSEARCH_CHECK not
+ * "true" and ELASTICSEARCH_USE_SSL "true" the image runs `dockerize -wait https://...`, a Go
+ * client that trusts the system roots or the file SSL_CERT_FILE names (golang/go
+ * crypto/x509/root_unix.go). A problem is an https wait whose SSL_CERT_FILE is unset or not a
+ * `ca.crt` mounted from the Secret cert-manager writes the OpenSearch CA into.
+ */
+function startupWaitProblems(values: Values, component: string): string[] {
+  if (String(at(values, "global.elasticsearch.skipcheck")) === "true" || String(at(values, "global.elasticsearch.useSSL")) !== "true") return [];
+  const env = (at(values, `${component}.extraEnvs`) ?? []) as Values[];
+  const file = env.find((entry) => entry.name === "SSL_CERT_FILE")?.value;
+  if (typeof file !== "string") return [`${component}: waits on https OpenSearch without SSL_CERT_FILE`];
+  const mounts = (at(values, `${component}.extraVolumeMounts`) ?? []) as Values[];
+  const mount = mounts.find((candidate) => file.startsWith(`${String(candidate.mountPath)}/`));
+  const volume = ((at(values, `${component}.extraVolumes`) ?? []) as Values[]).find((candidate) => candidate.name === mount?.name);
+  const item = ((at(volume, "secret.items") ?? []) as Values[]).find((candidate) => `${String(mount?.mountPath)}/${String(candidate.path)}` === file);
+  if (at(volume, "secret.secretName") !== "datahub-opensearch-tls" || item?.key !== "ca.crt") return [`${component}: SSL_CERT_FILE ${file} is not the mounted OpenSearch CA`];
+  return [];
+}
+
+/**
+ * The frontend's analytics client loads a truststore only when the three config paths are set
+ * (AnalyticsServiceModule.createSSLContext); they are given as -D system properties in
+ * JAVA_TOOL_OPTIONS (start.sh overwrites JAVA_OPTS), the password by `$(VAR)` from a variable
+ * defined earlier (Kubernetes expands only those).
+ */
+function frontendTrustProblems(env: readonly Values[]): string[] {
+  const index = env.findIndex((entry) => entry.name === "JAVA_TOOL_OPTIONS");
+  if (index < 0) return ["no JAVA_TOOL_OPTIONS"];
+  const options = String(env[index].value);
+  const property = (name: string) => new RegExp(`-Danalytics\\.elastic\\.sslContext\\.${name}=(\\S+)`).exec(options)?.[1];
+  const problems: string[] = [];
+  if (property("sslTrustStoreFile") !== "/mnt/datahub/opensearch/truststore.p12") problems.push("sslTrustStoreFile");
+  if (property("sslTrustStoreType") !== "PKCS12") problems.push("sslTrustStoreType");
+  const reference = /^\$\(([A-Z_]+)\)$/.exec(property("sslTrustStorePassword") ?? "")?.[1];
+  const defined = env.slice(0, index).find((entry) => entry.name === reference);
+  if (at(defined, "valueFrom.secretKeyRef") === undefined) problems.push("sslTrustStorePassword is not a $(VAR) of a Secret variable defined before it");
+  if (env.some((entry) => entry.name === "JAVA_OPTS")) problems.push("JAVA_OPTS is overwritten by the image's start.sh");
+  return problems;
+}
+
+/**
+ * The OpenSearch action groups of security 2.19.5.0 src/main/resources/static_config/static_action_groups.yml.
+ */
+const OPENSEARCH_ACTION_GROUPS = new Set([
+  "kibana_all_write", "kibana_all_read", "cluster_all", "crud", "search", "data_access", "create_index", "write", "manage_aliases", "read", "indices_all", "delete",
+  "cluster_composite_ops", "cluster_composite_ops_ro", "get", "manage", "cluster_monitor", "manage_snapshots", "index", "unlimited", "indices_monitor", "suggest",
+  "cluster_manage_index_templates", "cluster_manage_pipelines", "manage_data_streams", "manage_point_in_time",
+]);
+
+/**
+ * The security plugin's files as the chart mounts them: a problem is the datahub user holding the
+ * `admin` backend role (mapped to all_access by the shipped roles_mapping.yml) or being mapped to
+ * all_access, a datahub role with cluster-wide everything (`cluster_all`, `unlimited`, `*`,
+ * `cluster:*`), a permission name that is neither an action group nor an action (`...:.../...`),
+ * or all_access mapped to anything but the admin backend role.
+ */
+function opensearchRoleProblems(files: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  const users = parseYaml(files["internal_users.yml"].replace(/\{\{[^}]*\}\}/g, "x")) as Values;
+  const roles = parseYaml(files["roles.yml"] ?? "") as Values | null;
+  const mapping = parseYaml(files["roles_mapping.yml"] ?? "") as Values | null;
+  if (((at(users, "datahub.backend_roles") ?? []) as string[]).includes("admin")) problems.push("datahub has the admin backend role (all_access)");
+  if (mapping === null || roles === null) return [...problems, "no roles.yml or roles_mapping.yml: the shipped ones apply"];
+  if (((at(mapping, "all_access.users") ?? []) as string[]).includes("datahub")) problems.push("datahub is mapped to all_access");
+  if (JSON.stringify(at(mapping, "all_access.backend_roles")) !== JSON.stringify(["admin"]) || at(mapping, "all_access.users") !== undefined) problems.push("all_access is mapped to more than the admin backend role");
+  const mapped = Object.entries(mapping).filter(([, entry]) => ((at(entry, "users") ?? []) as string[]).includes("datahub")).map(([role]) => role);
+  for (const role of mapped) {
+    const definition = roles[role] as Values | undefined;
+    if (definition === undefined) { problems.push(`datahub is mapped to ${role}, which roles.yml does not define`); continue; }
+    const cluster = (definition.cluster_permissions ?? []) as string[];
+    for (const permission of cluster) if (["cluster_all", "unlimited", "*", "cluster:*"].includes(permission)) problems.push(`${role}: cluster permission ${permission}`);
+    const indexActions = ((definition.index_permissions ?? []) as Values[]).flatMap((entry) => (entry.allowed_actions ?? []) as string[]);
+    for (const permission of [...cluster, ...indexActions]) if (!OPENSEARCH_ACTION_GROUPS.has(permission) && !/^[a-z_]+:[a-z_]+\//.test(permission)) problems.push(`${role}: unknown permission ${permission}`);
+  }
+  if (mapped.length === 0) problems.push("datahub is mapped to no role");
+  return problems;
+}
+
+describe("DataHub review rules catch what they guard against", () => {
+  const ctx = appContext("datahub", "aws", true);
+  const { datahub } = render(ctx);
+  const values = datahub.values as Values;
+  const withComponent = (component: string, change: (section: Values) => Values): Values => ({ ...values, [component]: change(values[component] as Values) });
+
+  it("an https wait without SSL_CERT_FILE, or with a file that is not the mounted CA", () => {
+    const without = withComponent("datahub-gms", (gms) => ({ ...gms, extraEnvs: (gms.extraEnvs as Values[]).filter((entry) => entry.name !== "SSL_CERT_FILE") }));
+    expect(startupWaitProblems(without, "datahub-gms")).toEqual(["datahub-gms: waits on https OpenSearch without SSL_CERT_FILE"]);
+    const elsewhere = withComponent("datahub-gms", (gms) => ({ ...gms, extraEnvs: [...(gms.extraEnvs as Values[]).filter((entry) => entry.name !== "SSL_CERT_FILE"), { name: "SSL_CERT_FILE", value: "/etc/ssl/certs/ca-certificates.crt" }] }));
+    expect(startupWaitProblems(elsewhere, "datahub-gms")).toHaveLength(1);
+    // Skipping the check is the other way out.
+    expect(startupWaitProblems({ ...without, global: { ...(values.global as Values), elasticsearch: { ...(at(values, "global.elasticsearch") as Values), skipcheck: "true" } } }, "datahub-gms")).toEqual([]);
+  });
+
+  it("the image's own system folder, a PLAINTEXT consumer, or a variable the container lacks", () => {
+    const actions = values["acryl-datahub-actions"] as Values;
+    expect(actionsPipelineProblems({ ...datahub, values: { ...values, "acryl-datahub-actions": { ...actions, extraVolumeMounts: [] } } })).toHaveLength(1);
+    const configMap = (datahub.wiring ?? [])[0] as Values;
+    const text = (configMap.data as Record<string, string>)[ACTIONS_SYSTEM_CONFIG.file];
+    const plaintext = { ...configMap, data: { [ACTIONS_SYSTEM_CONFIG.file]: text.replace('"SASL_SSL"', '"PLAINTEXT"').replace("${DATAHUB_SYSTEM_CLIENT_SECRET}", "${UNSET_SECRET}") } };
+    expect(actionsPipelineProblems({ ...datahub, wiring: [plaintext as never] })).toEqual([
+      "executor.yaml: security.protocol is PLAINTEXT, not SASL_SSL",
+      "executor.yaml: ${UNSET_SECRET} is not in the container's environment",
+    ]);
+  });
+
+  it("a frontend truststore in JAVA_OPTS or with a literal password", () => {
+    const env = at(values, "datahub-frontend.extraEnvs") as Values[];
+    const literal = env.map((entry) => (entry.name === "JAVA_TOOL_OPTIONS" ? { ...entry, value: String(entry.value).replace(/\$\([A-Z_]+\)/, "hunter2") } : entry));
+    expect(frontendTrustProblems(literal)).toEqual(["sslTrustStorePassword is not a $(VAR) of a Secret variable defined before it"]);
+    expect(frontendTrustProblems(env.map((entry) => (entry.name === "JAVA_TOOL_OPTIONS" ? { ...entry, name: "JAVA_OPTS" } : entry)))).toEqual(["no JAVA_TOOL_OPTIONS"]);
+  });
+
+  it("datahub with the admin backend role, or a role with cluster_all", () => {
+    const files = OPENSEARCH_CREDENTIALS.derived;
+    const admin = { ...files, "internal_users.yml": files["internal_users.yml"].replace('description: "DataHub', 'backend_roles: ["admin"]\n  description: "DataHub') };
+    expect(opensearchRoleProblems(admin)).toEqual(["datahub has the admin backend role (all_access)"]);
+    expect(opensearchRoleProblems({ ...files, "roles.yml": files["roles.yml"].replace('"cluster_monitor"', '"cluster_all"') })).toEqual(["datahub: cluster permission cluster_all"]);
+    expect(opensearchRoleProblems({ ...files, "roles.yml": files["roles.yml"].replace('"cluster_monitor"', '"cluster_monitoring"') })).toEqual(["datahub: unknown permission cluster_monitoring"]);
+    const { "roles.yml": _roles, ...shipped } = files;
+    expect(opensearchRoleProblems(shipped)).toEqual(["no roles.yml or roles_mapping.yml: the shipped ones apply"]);
   });
 });
 
@@ -304,6 +513,14 @@ describe.each([true, false])("DataHub's security objects in the synthesized apps
     expect(at(object("Issuer", "datahub-internal-ca"), "spec.ca.secretName")).toBe("datahub-internal-ca");
     expect(at(object("Certificate", "datahub-internal-ca"), "spec.isCA")).toBe(true);
     expect(at(object("Certificate", "datahub-opensearch-tls"), "spec.keystores.pkcs12.passwordSecretRef")).toEqual({ name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" });
+  });
+
+  it("hands the actions' pipeline file to Terraform with every ${VAR} escaped, so the pod gets it unexpanded", () => {
+    const data = (object("ConfigMap", "datahub-actions-system-config")?.data ?? {}) as Record<string, string>;
+    const text = String(data["executor.yaml"]);
+    expect(terraformInterpolations(text)).toEqual([]);
+    expect(text).toContain("$${KAFKA_BOOTSTRAP_SERVER}");
+    expect(terraformInterpolations("bootstrap: ${KAFKA_BOOTSTRAP_SERVER}")).toEqual(["${KAFKA_BOOTSTRAP_SERVER}"]);
   });
 
   it("joins the Kafka CA truststore and the SCRAM credential into the client Secret through a reader limited to those two Secrets", () => {

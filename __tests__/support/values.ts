@@ -84,7 +84,7 @@ export function secretRefs(values: Values): { name: string; key: string }[] {
 }
 
 const CREDENTIAL_KEY = /pass(word)?|secret|token|credential|salt|api_?key|private_?key|encryption_?key|signing_?key/i;
-const SECRET_REFERENCE_KEY = /^(name|key|path|secretRef|secretKey|secretName|existingSecret|internalUsersSecret|passwordKey|userKey|existingSecret\w*Key)$/;
+const SECRET_REFERENCE_KEY = /^(name|key|path|secretRef|secretKey|secretName|existingSecret|internalUsersSecret|rolesSecret|rolesMappingSecret|passwordKey|userKey|existingSecret\w*Key)$/;
 
 /** Dotted paths of literal strings under credential-like keys, except references to Secrets (names and keys). */
 export function credentialLiterals(values: Values): string[] {

@@ -143,9 +143,14 @@ function heap(resources: Resources): Record<string, string> {
 /** ACL of the DataHub user: its topics (literal names), its consumer groups, and what producers and the topic setup need on the cluster. */
 function datahubAcls(): Record<string, unknown>[] {
   return [
+    // Alter: the system-update job adds partitions to existing topics when `global.kafka.partitions`
+    // is raised (datahub-project/datahub datahub-upgrade .../system/kafka/CreateKafkaTopicsStep.java,
+    // adminClient.createPartitions with kafka.setup.autoIncreasePartitions), which Kafka authorises as
+    // ALTER on the topic (Apache Kafka docs, "Operations and Resources on Protocols": CreatePartitions).
+    // Operation names from the KafkaUser CRD's enum (strimzi 1.2.0 044-Crd-kafkauser.yaml).
     ...DATAHUB_TOPICS.map((name) => ({
       resource: { type: "topic", name, patternType: "literal" },
-      operations: ["Create", "Describe", "DescribeConfigs", "AlterConfigs", "Read", "Write"],
+      operations: ["Create", "Alter", "Describe", "DescribeConfigs", "AlterConfigs", "Read", "Write"],
       host: "*",
     })),
     // DataHub's consumer groups are named by each component and version (generic-mae-consumer-job-client,
@@ -276,8 +281,8 @@ export const KAFKA_CLIENT_PATH = "/mnt/datahub/kafka";
  *   178-184, actions 132-138), and the Secret mounted at `path` in each of them (gms
  *   deployment.yaml:53,578; mae 44,349; mce 48,394; frontend 47,307; actions 45,191;
  *   datahub-system-update-job.yml:47,276,343,511).
- * The actions' Python client (librdkafka) takes `sasl.username`/`sasl.password` and a PEM CA
- * instead of the Java keys: see `actionsKafkaEnv`.
+ * The actions' Python client (librdkafka) ignores these and reads its own pipeline file: see
+ * `ACTIONS_SYSTEM_CONFIG`.
  */
 export function datahubKafkaGlobals(): Record<string, unknown> {
   return {
@@ -298,17 +303,106 @@ export function datahubKafkaGlobals(): Record<string, unknown> {
 }
 
 /**
- * The actions runner's librdkafka settings. datahub-actions maps every KAFKA_PROPERTIES_<NAME>
- * to the consumer property `<name>` (lower case, `_` → `.`) and skips the Java-only ones the
- * chart also passes (sasl.jaas.config, ssl.truststore.*; datahub-actions
- * plugin/source/kafka/kafka_event_source.py and its tests, read on the main branch: the v1.7.0
- * image was not available here). So the actions get SASL_SSL and SCRAM-SHA-512 from the
- * overrides above, and the user, password and PEM CA from these.
+ * The actions runner (datahub-actions, Python, librdkafka through confluent-kafka) takes its
+ * Kafka connection from each pipeline file, not from the chart's KAFKA_PROPERTIES_* variables:
+ * its Kafka source builds the consumer from `connection.bootstrap` and
+ * `connection.consumer_config` only (datahub-project/datahub
+ * datahub-actions/src/datahub_actions/plugin/source/kafka/kafka_event_source.py,
+ * KafkaEventSource.__init__), and the image's system pipeline `executor.yaml` sets no
+ * `consumer_config` (docker/datahub-actions/config/executor.yaml; the image copies that folder
+ * to /etc/datahub/actions/system/conf, docker/datahub-actions/Dockerfile, and start.sh runs
+ * every *.yaml there). A generic KAFKA_PROPERTIES_* mapping exists only in later sources, behind
+ * DATAHUB_ACTIONS_KAFKA_ENV_PROPERTIES_ENABLED (upstream issue datahub-project/datahub#18831,
+ * August 2026, v1.6.0). So the platform mounts its own system folder, holding one pipeline:
+ * the image's `executor.yaml` (managed ingestion) with an explicit SASL_SSL + SCRAM-SHA-512
+ * `consumer_config` and the cluster CA in PEM. The image's other system pipelines (doc and term
+ * propagation, Slack, Teams notifications) are left out: each would need the same consumer
+ * settings and none is configured here. `${VAR}` references are expanded from the environment
+ * when the file is loaded, as the image's own file relies on.
  */
-export function actionsKafkaEnv(): Record<string, unknown>[] {
+export const ACTIONS_SYSTEM_CONFIG = {
+  configMap: "datahub-actions-system-config",
+  /** The image's system folder (start.sh, DATAHUB_ACTIONS_SYSTEM_CONFIGS_PATH's default). */
+  mountPath: "/etc/datahub/actions/system/conf",
+  file: "executor.yaml",
+} as const;
+
+/** The SCRAM credential of the actions, under names outside KAFKA_PROPERTIES_* so no mapping sees them. */
+const ACTIONS_SASL_USERNAME_ENV = "DATAHUB_ACTIONS_KAFKA_SASL_USERNAME";
+const ACTIONS_SASL_PASSWORD_ENV = "DATAHUB_ACTIONS_KAFKA_SASL_PASSWORD";
+
+/** librdkafka settings of the actions' consumer (librdkafka CONFIGURATION.md names). */
+export const ACTIONS_CONSUMER_CONFIG = {
+  "security.protocol": "SASL_SSL",
+  "sasl.mechanism": "SCRAM-SHA-512",
+  "sasl.username": `\${${ACTIONS_SASL_USERNAME_ENV}}`,
+  "sasl.password": `\${${ACTIONS_SASL_PASSWORD_ENV}}`,
+  "ssl.ca.location": `${KAFKA_CLIENT_PATH}/ca.crt`,
+} as const;
+
+/** executor.yaml: the image's file (as cited above) with `consumer_config` added. */
+function executorPipeline(): string {
   return [
-    { name: "KAFKA_PROPERTIES_SASL_USERNAME", value: KAFKA_USER },
-    { name: "KAFKA_PROPERTIES_SASL_PASSWORD", valueFrom: { secretKeyRef: { name: KAFKA_CLIENT_SECRET, key: "password" } } },
-    { name: "KAFKA_PROPERTIES_SSL_CA_LOCATION", value: `${KAFKA_CLIENT_PATH}/ca.crt` },
-  ];
+    "name: ${DATAHUB_ACTIONS_INGESTION_EXECUTOR_CONSUMER_GROUP_ID:-ingestion_executor}",
+    "source:",
+    '  type: "kafka"',
+    "  config:",
+    "    connection:",
+    "      bootstrap: ${KAFKA_BOOTSTRAP_SERVER}",
+    "      schema_registry_url: ${SCHEMA_REGISTRY_URL}",
+    "      consumer_config:",
+    ...Object.entries(ACTIONS_CONSUMER_CONFIG).map(([key, value]) => `        ${key}: "${value}"`),
+    "    topic_routes:",
+    "      mcl: ${METADATA_CHANGE_LOG_VERSIONED_TOPIC_NAME:-MetadataChangeLog_Versioned_v1}",
+    "      pe: ${PLATFORM_EVENT_TOPIC_NAME:-PlatformEvent_v1}",
+    "filter:",
+    '  event_type: "MetadataChangeLogEvent_v1"',
+    "  event:",
+    '    entityType: "dataHubExecutionRequest"',
+    '    changeType: "UPSERT"',
+    "    aspectName:",
+    '      - "dataHubExecutionRequestInput"',
+    '      - "dataHubExecutionRequestSignal"',
+    "    aspect:",
+    "      value:",
+    '        executorId: "${EXECUTOR_ID:-default}"',
+    "action:",
+    '  type: "executor"',
+    "  config:",
+    '    executor_id: "${EXECUTOR_ID:-default}"',
+    "datahub:",
+    '  server: "${DATAHUB_GMS_PROTOCOL:-http}://${DATAHUB_GMS_HOST}:${DATAHUB_GMS_PORT}${DATAHUB_GMS_BASE_PATH:-}"',
+    "  extra_headers:",
+    '    Authorization: "Basic ${DATAHUB_SYSTEM_CLIENT_ID}:${DATAHUB_SYSTEM_CLIENT_SECRET}"',
+    "",
+  ].join("\n");
+}
+
+/** The ConfigMap of the actions' system folder, applied by the app's wiring before DataHub installs. */
+export function actionsSystemConfigManifest(namespace: string): AppManifest {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: ACTIONS_SYSTEM_CONFIG.configMap, namespace },
+    // `$${` is Terraform's escape for a literal `${` in the synthesized JSON (the values of the
+    // wiring's helm_release): the pod receives `${VAR}` and datahub-actions expands it. A function
+    // as replacement, since `$$` in a replacement string stands for one `$`.
+    data: { [ACTIONS_SYSTEM_CONFIG.file]: executorPipeline().replaceAll("${", () => "$${") },
+  };
+}
+
+/** The actions' values: the system folder mounted over the image's, the credential, and no environment mapping. */
+export function actionsKafkaValues(): { extraEnvs: Record<string, unknown>[]; extraVolumes: Record<string, unknown>[]; extraVolumeMounts: Record<string, unknown>[] } {
+  return {
+    extraEnvs: [
+      { name: ACTIONS_SASL_USERNAME_ENV, value: KAFKA_USER },
+      { name: ACTIONS_SASL_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: KAFKA_CLIENT_SECRET, key: "password" } } },
+      // Where a generic KAFKA_PROPERTIES_* → librdkafka mapping exists, keep it off: the chart also
+      // passes Java-only values (e.g. partition.assignment.strategy as a Java class name, which
+      // librdkafka refuses), and the pipeline file above is the one source of the consumer's settings.
+      { name: "DATAHUB_ACTIONS_KAFKA_ENV_PROPERTIES_ENABLED", value: "false" },
+    ],
+    extraVolumes: [{ name: "actions-system-config", configMap: { name: ACTIONS_SYSTEM_CONFIG.configMap } }],
+    extraVolumeMounts: [{ name: "actions-system-config", mountPath: ACTIONS_SYSTEM_CONFIG.mountPath, readOnly: true }],
+  };
 }

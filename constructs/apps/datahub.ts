@@ -22,15 +22,15 @@
  * - sizes: the volumes (OpenSearch 100 GiB per node, Kafka 50 GiB per broker) fit a few
  *   hundred thousand entities; watch disk usage in the monitoring release's dashboards;
  * - the OpenSearch certificates last a year and are renewed by cert-manager at two thirds;
- *   OpenSearch reads them at start, so its pods must restart within the last third (any node
- *   upgrade does);
+ *   OpenSearch reloads them from the mounted files without a restart (`OPENSEARCH_CONFIG`,
+ *   certificates_hot_reload); DataHub's clients keep trusting them through the CA, which lasts ten years;
  * - the datahub chart has no PodDisruptionBudget templates: two replicas of each service only
  *   keep it up through the loss of a pod, not through a drain that evicts both at once.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppManifest, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
 import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 import { mebibytes } from "./scale";
-import { actionsKafkaEnv, datahubKafkaGlobals, KAFKA_BOOTSTRAP, kafkaResources, STRIMZI_CHART, STRIMZI_NAMESPACE, STRIMZI_NAMESPACE_SPEC, STRIMZI_RELEASE, strimziValues } from "./datahub-kafka";
+import { actionsKafkaValues, actionsSystemConfigManifest, datahubKafkaGlobals, KAFKA_BOOTSTRAP, kafkaResources, STRIMZI_CHART, STRIMZI_NAMESPACE, STRIMZI_NAMESPACE_SPEC, STRIMZI_RELEASE, strimziValues } from "./datahub-kafka";
 
 /** DataHub chart 1.1.0 (DataHub v1.7.0). */
 export const DATAHUB_CHART: ChartRef = { repository: "https://helm.datahubproject.io/", chart: "datahub", version: "1.1.0" };
@@ -52,8 +52,68 @@ export const DATAHUB_RELEASE = "datahub";
 export const OPENSEARCH_HOST = "opensearch-cluster-master";
 
 /**
+ * DataHub's own OpenSearch role instead of `all_access`: every index action on the
+ * non-system indices (DataHub names its indices itself and without a prefix: entity, graph,
+ * system-metadata, time-series and usage-event indices, created and reindexed by the
+ * system-update job), and on the cluster only what an index client needs: health and
+ * state (`cluster_monitor`), bulk, multi-get/search, aliases and reindex
+ * (`cluster_composite_ops`), index and component templates, ingest pipelines, ISM policies
+ * (the usage-event index's rollover), scroll and point-in-time clean-up, and task
+ * cancel/rethrottle for its reindex tasks. Not granted: cluster settings, snapshots, node
+ * operations, the security REST API, other plugins' APIs. Action groups from
+ * opensearch-project/security 2.19.5.0 src/main/resources/static_config/static_action_groups.yml
+ * (cluster_monitor, cluster_composite_ops, cluster_manage_index_templates,
+ * cluster_manage_pipelines; indices_all = `indices:*`). The security index stays out of reach
+ * whatever the pattern: only the admin certificate (`admin_dn`) may touch it.
+ *
+ * The chart mounts roles.yml and roles_mapping.yml whole (opensearch-2.19.0
+ * templates/statefulset.yaml:202-211,457-466), replacing the shipped ones (security 2.19.5.0
+ * config/roles.yml, roles_mapping.yml): the built-in static roles (all_access, readall, ...)
+ * stay, the demo mappings go, and `all_access` is mapped to the `admin` backend role only.
+ */
+const OPENSEARCH_ROLES = [
+  "_meta:",
+  '  type: "roles"',
+  "  config_version: 2",
+  "datahub:",
+  "  reserved: true",
+  '  description: "DataHub: its indices, and the cluster actions an index client needs"',
+  "  cluster_permissions:",
+  ...[
+    "cluster_monitor",
+    "cluster_composite_ops",
+    "cluster_manage_index_templates",
+    "cluster_manage_pipelines",
+    "cluster:admin/opendistro/ism/*",
+    "indices:data/read/scroll*",
+    "indices:data/read/point_in_time/*",
+    "cluster:admin/tasks/cancel",
+    "cluster:admin/reindex/rethrottle",
+  ].map((permission) => `    - "${permission}"`),
+  "  index_permissions:",
+  '    - index_patterns: ["*"]',
+  '      allowed_actions: ["indices_all"]',
+  "",
+].join("\n");
+
+const OPENSEARCH_ROLES_MAPPING = [
+  "_meta:",
+  '  type: "rolesmapping"',
+  "  config_version: 2",
+  "all_access:",
+  "  reserved: true",
+  '  backend_roles: ["admin"]',
+  '  description: "The platform administrator only"',
+  "datahub:",
+  "  reserved: true",
+  '  users: ["datahub"]',
+  '  description: "DataHub\'s user"',
+  "",
+].join("\n");
+
+/**
  * OpenSearch's users, generated in the cluster: `admin` (all_access, for operators and
- * securityadmin) and `datahub` (what DataHub connects as), plus the password of the PKCS#12
+ * securityadmin) and `datahub` (what DataHub connects as, with its own role: `OPENSEARCH_ROLES`), plus the password of the PKCS#12
  * truststore DataHub's Java clients read. `internal_users.yml` is rendered once from them with
  * bcrypt hashes (External Secrets v2.9.0 template engine, runtime/template/v2/sprig/functions.go:255
  * `bcrypt`, cost 10: crypto.go:59-64), which the OpenSearch security plugin reads
@@ -79,10 +139,11 @@ export const OPENSEARCH_CREDENTIALS = {
       "datahub:",
       '  hash: "{{ .datahub_password | bcrypt }}"',
       "  reserved: true",
-      '  backend_roles: ["admin"]',
       '  description: "DataHub (GMS, consumers, system-update, frontend analytics)"',
       "",
     ].join("\n"),
+    "roles.yml": OPENSEARCH_ROLES,
+    "roles_mapping.yml": OPENSEARCH_ROLES_MAPPING,
   },
 } as const satisfies GeneratedSecret;
 
@@ -160,6 +221,14 @@ const ADMIN_DN = "CN=opensearch-admin";
  * `node.store.allow_mmap: false` (see `sysctlInit` below). Settings from the OpenSearch
  * security plugin 2.19 (the chart's own demo block, opensearch-2.19.0 values.yaml:59-83, with
  * our certificates in place of the demo ones).
+ *
+ * `certificates_hot_reload.enabled`: the plugin watches the PEM files and reloads them when
+ * cert-manager renews them (opensearch-project/security 2.19.0.0 to 2.19.6.0
+ * support/ConfigConstants.java:294 SECURITY_SSL_CERTIFICATES_HOT_RELOAD_ENABLED;
+ * OpenSearchSecurityPlugin.java:1240-1251 registers the file watcher, and refuses it together
+ * with the older `ssl_cert_reload_enabled`, which is not set). The certificates directory is a
+ * whole-Secret mount (`secretMounts`, no subPath), so the kubelet updates the files in place;
+ * cert-manager keeps the subject, issuer and names a reload requires.
  */
 const OPENSEARCH_CONFIG = [
   "plugins:",
@@ -175,6 +244,8 @@ const OPENSEARCH_CONFIG = [
   "        pemcert_filepath: certs/tls.crt",
   "        pemkey_filepath: certs/tls.key",
   "        pemtrustedcas_filepath: certs/ca.crt",
+  "      certificates_hot_reload:",
+  "        enabled: true",
   "    allow_default_init_securityindex: true",
   `    nodes_dn: ["${NODE_DN}"]`,
   "    authcz:",
@@ -231,7 +302,12 @@ function opensearchTlsManifests(namespace: string): AppManifest[] {
     certificate(tls.client, {
       commonName: "datahub",
       usages: ["digital signature", "key encipherment", "client auth"],
-      keystores: { pkcs12: { create: true, passwordSecretRef: { name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" } } },
+      /**
+       * `Modern2023` (PBES2 with AES-256-CBC, HMAC-SHA-256), not the default `LegacyRC2`, which
+       * OpenSSL 3 and Java 20+ refuse by default (cert-manager v1.21.1 Certificate CRD,
+       * spec.keystores.pkcs12.profile). Java 11.0.12+ reads it; `Modern2026` needs Java 26.
+       */
+      keystores: { pkcs12: { create: true, profile: "Modern2023", passwordSecretRef: { name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" } } },
     }),
   ];
 }
@@ -315,8 +391,16 @@ function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
       ...securityContexts(),
       /** The chart's default; clients and the chart's own probes speak HTTPS. */
       protocol: "https",
-      /** The security configuration: our users (the image's other files stay as shipped, without the demo users). */
-      securityConfig: { enabled: true, internalUsersSecret: OPENSEARCH_CREDENTIALS.name },
+      /**
+       * The security configuration: our users, DataHub's role and the role mappings (the image's
+       * other files stay as shipped); no demo users.
+       */
+      securityConfig: {
+        enabled: true,
+        internalUsersSecret: OPENSEARCH_CREDENTIALS.name,
+        rolesSecret: OPENSEARCH_CREDENTIALS.name,
+        rolesMappingSecret: OPENSEARCH_CREDENTIALS.name,
+      },
       secretMounts: [
         { name: "node-tls", secretName: OPENSEARCH_TLS.node, path: OPENSEARCH_CERTS_DIR },
         { name: "admin-tls", secretName: OPENSEARCH_TLS.admin, path: OPENSEARCH_ADMIN_CERTS_DIR },
@@ -327,34 +411,79 @@ function renderPrerequisites(ctx: AppContext): Record<string, unknown> {
   };
 }
 
-/** How DataHub's Java clients trust OpenSearch: the PKCS#12 truststore cert-manager writes beside DataHub's certificate. */
-const opensearchTrust = {
-  volume: { name: "opensearch-trust", secret: { secretName: OPENSEARCH_TLS.client, items: [{ key: "truststore.p12", path: "truststore.p12" }] } },
+/**
+ * How DataHub's clients trust OpenSearch: the PKCS#12 truststore cert-manager writes beside
+ * DataHub's certificate (Java), and the CA certificate itself in PEM (`ca.crt`, for the Go
+ * start-up wait below).
+ */
+export const opensearchTrust = {
+  volume: {
+    name: "opensearch-trust",
+    secret: {
+      secretName: OPENSEARCH_TLS.client,
+      items: [
+        { key: "truststore.p12", path: "truststore.p12" },
+        { key: "ca.crt", path: "ca.crt" },
+      ],
+    },
+  },
   mount: { name: "opensearch-trust", mountPath: DATAHUB_OPENSEARCH_TRUST_DIR, readOnly: true },
   password: { valueFrom: { secretKeyRef: { name: OPENSEARCH_CREDENTIALS.name, key: "truststore_password" } } },
   file: `${DATAHUB_OPENSEARCH_TRUST_DIR}/truststore.p12`,
+  caFile: `${DATAHUB_OPENSEARCH_TRUST_DIR}/ca.crt`,
 };
 
 /**
- * GMS, the consumers and the system-update jobs: ELASTICSEARCH_SSL_TRUSTSTORE_* (DataHub
- * metadata-service ElasticsearchSSLContextFactory, `@Value("${ELASTICSEARCH_SSL_TRUSTSTORE_FILE}")`
- * and _TYPE, _PASSWORD; documented for GMS, MAE, MCE and System Update).
+ * GMS, the consumers and the system-update jobs.
+ *
+ * - The Java clients: ELASTICSEARCH_SSL_TRUSTSTORE_* (DataHub metadata-service
+ *   ElasticsearchSSLContextFactory, `@Value("${ELASTICSEARCH_SSL_TRUSTSTORE_FILE}")` and _TYPE,
+ *   _PASSWORD; documented for GMS, MAE, MCE and System Update).
+ * - The start-up wait: before Java starts, each image's start.sh runs `dockerize -wait
+ *   $ELASTICSEARCH_PROTOCOL://$ELASTICSEARCH_HOST:$ELASTICSEARCH_PORT` (https here, no
+ *   -skip-tls-verify; datahub-project/datahub docker/datahub-gms/start.sh,
+ *   docker/datahub-upgrade/start.sh, docker/datahub-mae-consumer/start.sh) unless
+ *   SKIP_ELASTICSEARCH_CHECK is true, which the chart renders from `global.elasticsearch.skipcheck`
+ *   (default "false", datahub-1.1.0 values.yaml:718; templates/datahub-upgrade/_upgrade.tpl:63-64,
+ *   the same in each subchart's deployment). dockerize is Go: it verifies the certificate against
+ *   the system roots, which on Linux are the file named by SSL_CERT_FILE when it is set
+ *   (golang/go src/crypto/x509/root_unix.go, `certFileEnv = "SSL_CERT_FILE"`, loadSystemRoots).
+ *   So SSL_CERT_FILE names the namespace CA and the wait passes once OpenSearch serves; Java
+ *   does not read that variable (its trust is the truststore above). The check stays on, so
+ *   the pods keep waiting for OpenSearch instead of crash-looping.
  */
 const searchTrustEnv = (): Record<string, unknown>[] => [
   { name: "ELASTICSEARCH_SSL_TRUSTSTORE_FILE", value: opensearchTrust.file },
   { name: "ELASTICSEARCH_SSL_TRUSTSTORE_TYPE", value: "PKCS12" },
   { name: "ELASTICSEARCH_SSL_TRUSTSTORE_PASSWORD", ...opensearchTrust.password },
+  { name: "SSL_CERT_FILE", value: opensearchTrust.caFile },
 ];
 
 /**
- * The frontend's analytics client reads analytics.elastic.sslContext.sslTrustStore{File,Type,Password}
- * (datahub-frontend AnalyticsServiceModule.java); the environment names follow its
- * application.conf's ELASTIC_CLIENT_* convention (not read at the pinned tag: see the README).
+ * The frontend's analytics client reads the Typesafe-config paths
+ * analytics.elastic.sslContext.sslTrustStore{File,Type,Password} and loads the truststore only
+ * when all three are set, else it trusts the JVM's default roots, which lack the namespace CA
+ * (datahub-project/datahub datahub-frontend/app/react/analytics/AnalyticsServiceModule.java,
+ * createSSLContext). No environment name maps to them in the frontend's application.conf as
+ * read (it has no `analytics.elastic.*` entry), so they are given as system properties, which
+ * Play's configuration always puts above the files. Not in JAVA_OPTS: the image's start.sh
+ * overwrites it (`export JAVA_OPTS=...`, docker/datahub-frontend/start.sh); JAVA_TOOL_OPTIONS is
+ * read by the JVM itself. The password comes from the Secret through Kubernetes' `$(VAR)`
+ * expansion of a variable defined before it. The JVM prints JAVA_TOOL_OPTIONS to the log at
+ * start ("Picked up JAVA_TOOL_OPTIONS"), so the truststore password appears there: it guards
+ * only the integrity of a file that holds the CA's public certificate and is mounted from a Secret.
  */
+const FRONTEND_TRUSTSTORE_PASSWORD_ENV = "OPENSEARCH_TRUSTSTORE_PASSWORD";
 const frontendTrustEnv = (): Record<string, unknown>[] => [
-  { name: "ELASTIC_CLIENT_SSL_TRUST_STORE_FILE", value: opensearchTrust.file },
-  { name: "ELASTIC_CLIENT_SSL_TRUST_STORE_TYPE", value: "PKCS12" },
-  { name: "ELASTIC_CLIENT_SSL_TRUST_STORE_PASSWORD", ...opensearchTrust.password },
+  { name: FRONTEND_TRUSTSTORE_PASSWORD_ENV, ...opensearchTrust.password },
+  {
+    name: "JAVA_TOOL_OPTIONS",
+    value: [
+      `-Danalytics.elastic.sslContext.sslTrustStoreFile=${opensearchTrust.file}`,
+      "-Danalytics.elastic.sslContext.sslTrustStoreType=PKCS12",
+      `-Danalytics.elastic.sslContext.sslTrustStorePassword=$(${FRONTEND_TRUSTSTORE_PASSWORD_ENV})`,
+    ].join(" "),
+  },
 ];
 
 /**
@@ -365,9 +494,19 @@ const frontendTrustEnv = (): Record<string, unknown>[] => [
  * claim; `extraEnvs` adds the frontend's group extraction and just-in-time provisioning
  * (DataHub docs/authentication/guides/sso/configure-oidc-react.md, "User and groups
  * provisioning": AUTH_OIDC_JIT_PROVISIONING_ENABLED, AUTH_OIDC_EXTRACT_GROUPS_ENABLED,
- * AUTH_OIDC_GROUPS_CLAIM). DataHub OSS has no setting that
- * admits only some groups or maps a group to a role: the provider must limit who may use the
- * client, and the admin group gets the Admin role once, in DataHub (README, "Single sign-on").
+ * AUTH_OIDC_GROUPS_CLAIM).
+ *
+ * Who may sign in: with `allowedGroups`, AUTH_OIDC_REQUIRED_GROUPS lists them and the admin
+ * group (comma-separated; "users must have ANY of the specified groups": datahub-project/datahub
+ * datahub-frontend/conf/application.conf, `auth.oidc.requiredGroups`). That file was read from
+ * the source index, whose version is not tied to v1.7.0: an image without the setting ignores
+ * the variable, so the provider should still admit only those groups to the client (README,
+ * "Single sign-on"). DataHub OSS maps no group to a role: the admin group gets the Admin role
+ * once, in DataHub, as the `datahub` user.
+ *
+ * The local `datahub` login (JAAS, `auth.jaas.enabled`, on by default) stays: it is how that
+ * first Admin grant is made, and the break-glass account when the provider is down. Its
+ * password is generated (`DATAHUB_SECRETS.frontend`) and held only in the cluster.
  */
 function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<string, unknown>; readonly extraEnvs: readonly Record<string, unknown>[] } {
   const sso = ctx.sso;
@@ -387,6 +526,9 @@ function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<str
       { name: "AUTH_OIDC_EXTRACT_GROUPS_ENABLED", value: "true" },
       { name: "AUTH_OIDC_GROUPS_CLAIM", value: sso.settings.groupsClaim },
       { name: "AUTH_OIDC_JIT_PROVISIONING_ENABLED", value: "true" },
+      ...(sso.settings.allowedGroups.length === 0
+        ? []
+        : [{ name: "AUTH_OIDC_REQUIRED_GROUPS", value: [...new Set([...sso.settings.allowedGroups, sso.settings.adminGroup])].join(",") }]),
     ],
   };
 }
@@ -552,8 +694,8 @@ function renderDatahubValues(ctx: AppContext, db: AppDatabase): Record<string, u
       resources: ctx.resources(BASE_RESOURCES.actions),
       serviceAccount: platformAccount,
       ...securityContexts(),
-      /** Kafka only (no OpenSearch client): librdkafka's SCRAM and CA settings, see datahub-kafka.ts. */
-      extraEnvs: actionsKafkaEnv(),
+      /** Kafka only (no OpenSearch client): its own pipeline file with SASL_SSL and SCRAM, see datahub-kafka.ts. */
+      ...actionsKafkaValues(),
     },
     /** Rendered only with standalone consumers: one of each (see `standaloneConsumers`). */
     ...(standaloneConsumers ? { "datahub-mae-consumer": consumer(), "datahub-mce-consumer": consumer() } : {}),
@@ -610,6 +752,7 @@ export const renderDatahub: AppRenderer = (ctx: AppContext): readonly AppRelease
       contract: "datahub",
       values: renderDatahubValues(ctx, db),
       generatedSecrets: [DATAHUB_SECRETS.encryption, DATAHUB_SECRETS.auth, DATAHUB_SECRETS.frontend],
+      wiring: [actionsSystemConfigManifest(ctx.namespace)],
     },
   ];
 };
