@@ -293,6 +293,23 @@ describe("GCS production buckets: multi-region, like Azure's GZRS", () => {
     expect(bucketKeyProblems(sydney)).toEqual([]);
   });
 
+  it("a production bucket in a region with no multi-region needs a written waiver; a short reason is refused", () => {
+    const problems = (input: EnvironmentInput) => {
+      try {
+        parseEnvironment(input, specChecks);
+        return [];
+      } catch (error) {
+        return (error as Error).message.split("\n").filter((line) => line.includes("buckets["));
+      }
+    };
+    const spec = { ...gcpProductionSpec(), accounts: { gcp: { region: "australia-southeast1", projectId: "acme-data-test" } } };
+    expect(problems(spec)).toEqual([expect.stringContaining("buckets[0].waivers.geoRedundant: given nothing; accepted: a written reason: production buckets are multi-regional, and australia-southeast1 is in no Cloud Storage multi-region (europe-*, us-*, asia-*)")]);
+    const short = { ...spec, buckets: (spec.buckets ?? []).map((bucket) => ({ ...bucket, waivers: { geoRedundant: "no region" } })) };
+    expect(problems(short)).toEqual([expect.stringContaining('buckets[0].waivers.geoRedundant: given "no region"; accepted: a written reason of at least 20 characters')]);
+    // A European production region has its multi-region: no waiver asked.
+    expect(problems(gcpProductionSpec())).toEqual([]);
+  });
+
   it("moving an existing bucket is a replacement the pull-request gate refuses (location is ForceNew in google v6.50.0)", () => {
     const input = { ...gcpProductionSpec(), buckets: [{ name: "logs", purpose: "logs" as const, waivers: { geoRedundant: "created in europe-west1 before multi-region buckets" } }] };
     const before = synthInfra(input);
