@@ -110,7 +110,8 @@ export const RELIABILITY: readonly Rule[] = [
           const zonal = resourcesOf(ctx.stack, "azurerm_nat_gateway").filter(([, nat]) => asList(nat.zones).length === 1);
           return new Set(zonal.map(([, nat]) => String(asList(nat.zones)[0]))).size >= zones ? [] : [`${zonal.length} zonal NAT gateway(s) for ${zones} zones`];
         },
-        pending: "issue 11: one zonal NAT gateway per zone on Azure in production (AZ helper)",
+        // README, Azure NAT row: the zone-redundant StandardV2 NAT cannot be declared with azurerm 4.55.0, and per-zone NATs need per-zone subnets, which replace the AKS cluster.
+        pending: "azurerm 4.55.0 accepts only the Standard (zonal) NAT gateway SKU, not the zone-redundant StandardV2 (nat_gateway_resource.go), and one NAT per zone needs per-zone node subnets, which replaces the AKS cluster; a single NAT gateway until the provider takes StandardV2 (README, Azure NAT row)",
       },
     ],
   },
