@@ -395,7 +395,7 @@ describe("spec waivers of customer-managed keys and geo-redundancy", () => {
   const base = { ...productionSpec(), cloud: "gcp" as const, accounts: { gcp: { region: "europe-west1", projectId: "acme-data-test" } } };
   const input: EnvironmentInput = {
     ...base,
-    databases: [...(base.databases ?? []), { name: "legacy", postgresVersion: "16", size: "small", storageGiB: 50, waivers: { customerManagedKey: "created with Google's key before customer-managed keys" } }],
+    databases: [...(base.databases ?? []), { name: "legacy", postgresVersion: "16", size: "small", storageGiB: 50, readReplicas: 1, waivers: { customerManagedKey: "created with Google's key before customer-managed keys" } }],
     buckets: [...(base.buckets ?? []), { name: "archive", purpose: "backups", waivers: { geoRedundant: "created in europe-west1 before multi-region buckets" } }],
   };
   const env = parseEnvironment(input, specChecks);
@@ -405,12 +405,16 @@ describe("spec waivers of customer-managed keys and geo-redundancy", () => {
   const byName = (type: string, name: RegExp) => Object.entries(json.resource?.[type] ?? {}).find(([, block]) => name.test(String(block.name))) as [string, Block];
 
   it("keep the waived database on Google's key and the waived bucket in its region, and the pack records both with the spec field and reason", () => {
-    const [legacy] = byName("google_sql_database_instance", /-db-legacy-/);
+    // The primary and its replica (master_instance_name references the primary).
+    const legacy = Object.entries(json.resource?.google_sql_database_instance ?? {})
+      .filter(([, block]) => block.encryption_key_name === undefined)
+      .map(([id]) => id);
+    expect(legacy).toHaveLength(2);
     const [archive] = byName("google_storage_bucket", /-archive-/);
     const result = checkStack(json, ctx, [], { rules });
     expect(result.violations).toEqual([]);
     expect(result.waived).toEqual([
-      { rule: "database-encrypted", resource: `google_sql_database_instance.${legacy}`, waiver: "databases[1].waivers.customerManagedKey", reason: "created with Google's key before customer-managed keys", problems: [expect.stringContaining("encryption_key_name")] },
+      ...legacy.map((id) => ({ rule: "database-encrypted", resource: `google_sql_database_instance.${id}`, waiver: "databases[1].waivers.customerManagedKey", reason: "created with Google's key before customer-managed keys", problems: [expect.stringContaining("encryption_key_name")] })),
       { rule: "storage-zone-redundant", resource: `google_storage_bucket.${archive}`, waiver: "buckets[1].waivers.geoRedundant", reason: "created in europe-west1 before multi-region buckets", problems: ["location europe-west1 is a single region"] },
     ]);
   });
@@ -425,12 +429,19 @@ describe("spec waivers of customer-managed keys and geo-redundancy", () => {
     expect(checkStack(copy, ctx, [], { rules }).violations.map((v) => `${v.rule.id} ${v.resource}`)).toEqual([`database-encrypted google_sql_database_instance.${main}`, `storage-zone-redundant google_storage_bucket.${logs}`]);
   });
 
-  it("keep an AWS database on RDS's managed key (kms_key_id unset: the provider keeps the key it reads)", () => {
-    const aws = parseEnvironment({ ...productionSpec(), databases: (productionSpec().databases ?? []).map((db) => ({ ...db, waivers: { customerManagedKey: "created with the aws/rds key before customer-managed keys" } })) }, specChecks);
+  it("keep an AWS database and its replica on RDS's managed key (kms_key_id unset: optional and computed in aws 5.100.0's schema, the provider keeps the key it reads)", () => {
+    const waiver = { customerManagedKey: "created with the aws/rds key before customer-managed keys" };
+    const aws = parseEnvironment({ ...productionSpec(), databases: (productionSpec().databases ?? []).map((db) => ({ ...db, readReplicas: 1, waivers: waiver })) }, specChecks);
     const awsJson = JSON.parse(Testing.synth(new InfraStack(Testing.app(), aws))) as StackJson;
-    const [id, db] = Object.entries(awsJson.resource?.aws_db_instance ?? {})[0];
-    expect([db.kms_key_id, db.storage_encrypted]).toEqual([undefined, true]);
-    expect(checkStack(awsJson, { stackName: "live-infra", kind: "infra", env: aws }, [], { rules }).waived.map((w) => `${w.rule} ${w.resource} ${w.waiver}`)).toEqual([`database-encrypted aws_db_instance.${id} databases[0].waivers.customerManagedKey`]);
+    const instances = Object.entries(awsJson.resource?.aws_db_instance ?? {});
+    expect(instances.map(([, db]) => [db.kms_key_id, db.storage_encrypted])).toEqual([
+      [undefined, true],
+      [undefined, true],
+    ]);
+    // The replica is its primary's spec entry (replicate_source_db), so the waiver covers it too.
+    const result = checkStack(awsJson, { stackName: "live-infra", kind: "infra", env: aws }, [], { rules });
+    expect(result.violations).toEqual([]);
+    expect(result.waived.map((w) => `${w.rule} ${w.resource} ${w.waiver}`)).toEqual(instances.map(([id]) => `database-encrypted aws_db_instance.${id} databases[0].waivers.customerManagedKey`));
   });
 });
 

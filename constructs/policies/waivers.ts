@@ -23,6 +23,10 @@ const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 export function specDatabaseIndex(resource: Block, ctx: PolicyContext): number {
   const env = ctx.env;
   if (env === undefined) return -1;
+  // A read replica belongs to its primary's spec entry (replicate_source_db, master_instance_name, source_server_id reference it).
+  const source = /^\$\{(aws_db_instance|google_sql_database_instance|azurerm_postgresql_flexible_server)\.([^.}]+)\./.exec(String(resource.replicate_source_db ?? resource.master_instance_name ?? resource.source_server_id ?? ""));
+  const primary = source === null ? undefined : ctx.stack.resource?.[source[1]]?.[source[2]];
+  if (primary !== undefined && primary !== resource) return specDatabaseIndex(primary, ctx);
   // GCP primaries carry a `database` label (their name has a random suffix or is `gcp.instanceName`).
   const labelled = at(resource, "settings.user_labels.database") ?? at(resource, "tags.database");
   const name = String(resource.identifier ?? resource.name ?? "");
