@@ -112,13 +112,14 @@ const CHANGES: Readonly<Record<string, Change>> = {
       for (const [name, key] of Object.entries(keys)) if (JSON.stringify(key).includes(`azurerm_storage_account.${id}.`)) delete keys[name];
     },
   },
-  "bucket-encrypted#3": { change: (b) => set(b, "encryption", { default_kms_key_name: "${google_kms_crypto_key.data.id}" }) },
+  "bucket-encrypted#3": { change: (b) => delete b.encryption },
   "database-encrypted#0": { change: (b) => set(b, "storage_encrypted", false) },
   "database-encrypted#1": { pick: (b) => primary(b) && b.customer_managed_key !== undefined, change: (b) => delete b.customer_managed_key },
-  "database-encrypted#2": { change: (b) => set(b, "encryption_key_name", "${google_kms_crypto_key.data.id}") },
+  // An instance the spec does not waive (staging-gcp's keeps Google's key under databases[].waivers.customerManagedKey).
+  "database-encrypted#2": { pick: (b) => b.encryption_key_name !== undefined, change: (b) => delete b.encryption_key_name },
   "cluster-secrets-encrypted#0": { change: (b) => set(b, "encryption_config.resources", []) },
   "cluster-secrets-encrypted#1": { change: (b) => set(b, "key_management_service", { key_vault_key_id: "${azurerm_key_vault_key.cluster.id}" }) },
-  "cluster-secrets-encrypted#2": { change: (b) => set(b, "database_encryption", { state: "ENCRYPTED", key_name: "${google_kms_crypto_key.cluster.id}" }) },
+  "cluster-secrets-encrypted#2": { change: (b) => set(b, "database_encryption.state", "DECRYPTED") },
   "database-tls-only#0": { change: (b) => set(b, "parameter", (b.parameter as Block[]).map((p) => (p.name === "rds.force_ssl" ? { ...p, value: "0" } : p))) },
   "database-tls-only#1": { change: (_b, s, id) => set(Object.values(s.resource?.azurerm_postgresql_flexible_server_configuration ?? {}).find((c) => c.name === "require_secure_transport" && JSON.stringify(c).includes(id)) as Block, "value", "off") },
   "database-tls-only#2": { change: (b) => set(b, "settings.ip_configuration.ssl_mode", "ALLOW_UNENCRYPTED_AND_ENCRYPTED") },
@@ -131,6 +132,7 @@ const CHANGES: Readonly<Record<string, Change>> = {
     pick: (b) => String(b.type).startsWith("Microsoft.KeyVault/vaults/keys@"),
     change: (b) => set(b, "body.properties.rotationPolicy.lifetimeActions", [{ trigger: { timeBeforeExpiry: "P30D" }, action: { type: "notify" } }]),
   },
+  "key-rotation#2": { change: (b) => set(b, "rotation_period", "31536000s") },
   "volume-encrypted#0": { change: (b) => set(b, "block_device_mappings.ebs.encrypted", "false") },
   "volume-encrypted#1": { change: (b) => set(b, "parameters.encrypted", "false") },
   "bucket-not-public#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_public_access_block", "aws_s3_bucket", id), "restrict_public_buckets", false) },
@@ -192,11 +194,12 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "database-logs#1": { change: (b) => set(b, "enabled_cloudwatch_logs_exports", ["upgrade"]) },
   "database-logs#2": { change: (b) => set(b, "settings.database_flags", []) },
   "database-logs#3": { change: (_b, s, id) => set(Object.values(s.resource?.azurerm_postgresql_flexible_server_configuration ?? {}).find((c) => c.name === "log_min_duration_statement" && JSON.stringify(c).includes(id)) as Block, "name", "work_mem") },
+  // The instance's postgresql log group goes: RDS would create it, unencrypted and kept forever.
   "database-log-group-managed#0": {
     pick: primary,
     change: (b, s) => {
       const groups = s.resource?.aws_cloudwatch_log_group as Record<string, Block>;
-      (b.enabled_cloudwatch_logs_exports as string[]).forEach((log) => (groups[`rds-${log}`] = { name: `/aws/rds/instance/${String(b.identifier)}/${log}`, kms_key_id: "${aws_kms_key.logs.arn}", retention_in_days: 90 }));
+      for (const [id, group] of Object.entries(groups)) if (group.name === `/aws/rds/instance/${String(b.identifier)}/postgresql`) delete groups[id];
     },
   },
   // The vault's setting keeps only its metrics: no AuditEvent reaches the workspace.
@@ -219,8 +222,9 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "no-wildcard-permissions#0": { change: (b) => set(b, "policy", JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] })) },
   "no-wildcard-permissions#1": { change: (b) => set(b, "permissions.actions", ["*"]) },
   "no-owner-grants#0": { pick: (b) => b.condition !== undefined, change: (b) => delete b.condition },
-  "no-owner-grants#1": { pick: (b) => b.role === "roles/editor", change: (b) => set(b, "role", "roles/compute.admin") },
-  "no-owner-grants#2": { change: (b) => set(b, "permissions_boundary", "arn:aws:iam::111122223333:policy/platform-boundary") },
+  // The run account's IAM administration loses the condition limiting the roles it may grant.
+  "no-owner-grants#1": { pick: (b) => b.role === "roles/resourcemanager.projectIamAdmin", change: (b) => delete b.condition },
+  "no-owner-grants#2": { pick: (b) => b.permissions_boundary !== undefined, change: (b) => delete b.permissions_boundary },
   "cluster-sso-only#0": { change: (b) => set(b, "access_config.authentication_mode", "API_AND_CONFIG_MAP") },
   "cluster-sso-only#1": { change: (b) => set(b, "azure_active_directory_role_based_access_control.azure_rbac_enabled", false) },
   "cluster-sso-only#2": { change: (b) => set(b, "master_auth", { client_certificate_config: { issue_client_certificate: true } }) },
@@ -287,7 +291,7 @@ const CHANGES: Readonly<Record<string, Change>> = {
     },
   },
   "storage-zone-redundant#0": { change: (b) => set(b, "account_replication_type", "LRS") },
-  "storage-zone-redundant#1": { change: (b) => set(b, "location", "EU") },
+  "storage-zone-redundant#1": { change: (b) => set(b, "location", "europe-west1") },
   "helm-release-recoverable#0": { change: (b) => set(b, "cleanup_on_fail", false) },
   "terraform-cloud-scoped#0": { change: (b) => set(b, "organization_scoped", true) },
   "terraform-cloud-scoped#1": { change: (b) => set(b, "global_remote_state", true) },
@@ -460,6 +464,105 @@ describe("a database's production waivers", () => {
   });
 });
 
+describe("spec waivers of customer-managed keys and geo-redundancy", () => {
+  // A production GCP environment with two databases and two buckets, one of each waived.
+  const base = { ...productionSpec(), cloud: "gcp" as const, accounts: { gcp: { region: "europe-west1", projectId: "acme-data-test" } } };
+  const input: EnvironmentInput = {
+    ...base,
+    databases: [...(base.databases ?? []), { name: "legacy", postgresVersion: "16", size: "small", storageGiB: 50, readReplicas: 1, waivers: { customerManagedKey: "created with Google's key before customer-managed keys" } }],
+    buckets: [...(base.buckets ?? []), { name: "archive", purpose: "backups", waivers: { geoRedundant: "created in europe-west1 before multi-region buckets" } }],
+  };
+  const env = parseEnvironment(input, specChecks);
+  const json = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson;
+  const ctx = { stackName: `${env.name}-infra`, kind: "infra" as const, env };
+  const rules = RULES.filter((r) => ["database-encrypted", "storage-zone-redundant"].includes(r.id));
+  const byName = (type: string, name: RegExp) => Object.entries(json.resource?.[type] ?? {}).find(([, block]) => name.test(String(block.name))) as [string, Block];
+
+  it("keep the waived database on Google's key and the waived bucket in its region, and the pack records both with the spec field and reason", () => {
+    // The primary and its replica (master_instance_name references the primary).
+    const legacy = Object.entries(json.resource?.google_sql_database_instance ?? {})
+      .filter(([, block]) => block.encryption_key_name === undefined)
+      .map(([id]) => id);
+    expect(legacy).toHaveLength(2);
+    const [archive] = byName("google_storage_bucket", /-archive-/);
+    const result = checkStack(json, ctx, [], { rules });
+    expect(result.violations).toEqual([]);
+    expect(result.waived).toEqual([
+      ...legacy.map((id) => ({ rule: "database-encrypted", resource: `google_sql_database_instance.${id}`, waiver: "databases[1].waivers.customerManagedKey", reason: "created with Google's key before customer-managed keys", problems: [expect.stringContaining("encryption_key_name")] })),
+      { rule: "storage-zone-redundant", resource: `google_storage_bucket.${archive}`, waiver: "buckets[1].waivers.geoRedundant", reason: "created in europe-west1 before multi-region buckets", problems: ["location europe-west1 is a single region"] },
+    ]);
+  });
+
+  it("cover that resource only: the other database and bucket losing their key and multi-region fail", () => {
+    const copy = structuredClone(json);
+    const [main] = byName("google_sql_database_instance", /-db-main-/);
+    const [logs] = byName("google_storage_bucket", /-logs-/);
+    const mine = copy.resource as Record<string, Record<string, Block>>;
+    delete mine.google_sql_database_instance[main].encryption_key_name;
+    mine.google_storage_bucket[logs].location = "europe-west1";
+    expect(checkStack(copy, ctx, [], { rules }).violations.map((v) => `${v.rule.id} ${v.resource}`)).toEqual([`database-encrypted google_sql_database_instance.${main}`, `storage-zone-redundant google_storage_bucket.${logs}`]);
+  });
+
+  it("keep an AWS database and its replica on RDS's managed key (kms_key_id unset: optional and computed in aws 5.100.0's schema, the provider keeps the key it reads)", () => {
+    const waiver = { customerManagedKey: "created with the aws/rds key before customer-managed keys" };
+    const aws = parseEnvironment({ ...productionSpec(), databases: (productionSpec().databases ?? []).map((db) => ({ ...db, readReplicas: 1, waivers: waiver })) }, specChecks);
+    const awsJson = JSON.parse(Testing.synth(new InfraStack(Testing.app(), aws))) as StackJson;
+    const instances = Object.entries(awsJson.resource?.aws_db_instance ?? {});
+    expect(instances.map(([, db]) => [db.kms_key_id, db.storage_encrypted])).toEqual([
+      [undefined, true],
+      [undefined, true],
+    ]);
+    // The replica is its primary's spec entry (replicate_source_db), so the waiver covers it too.
+    const result = checkStack(awsJson, { stackName: "live-infra", kind: "infra", env: aws }, [], { rules });
+    expect(result.violations).toEqual([]);
+    expect(result.waived.map((w) => `${w.rule} ${w.resource} ${w.waiver}`)).toEqual(instances.map(([id]) => `database-encrypted aws_db_instance.${id} databases[0].waivers.customerManagedKey`));
+  });
+});
+
+describe("no-owner-grants beyond one attribute", () => {
+  const ruleCheck = (cloud: string) => RULES.find((r) => r.id === "no-owner-grants")?.checks.find((c) => c.cloud === cloud) as RuleCheck;
+  const gcpCase = cases.find((c) => c.cloud === "gcp") as Case;
+  const aws = cases.find((c) => c.cloud === "aws") as Case;
+
+  it("GCP: IAM administration whose condition lets it grant owner or an IAM role, or with another condition, fails", () => {
+    const json = gcpCase.stacks[0].json;
+    const [, grant] = Object.entries(json.resource?.google_project_iam_member ?? {}).find(([, b]) => b.role === "roles/resourcemanager.projectIamAdmin") as [string, Block];
+    const check = ruleCheck("gcp");
+    const ctx = { stack: json, stackName: "x", kind: "infra" as const, env: gcpCase.env };
+    const withExpression = (expression: string) => ({ ...grant, condition: { ...(grant.condition as Block), expression } });
+    const expression = String(at(grant, "condition.expression"));
+    expect(check.check(grant, ctx, "g")).toEqual([]);
+    expect(check.check(withExpression(expression.replace("hasOnly([", "hasOnly(['roles/owner', ")), ctx, "g")).toEqual(["role roles/resourcemanager.projectIamAdmin may grant roles/owner"]);
+    expect(check.check(withExpression(expression.replace("hasOnly([", "hasOnly(['roles/iam.serviceAccountTokenCreator', ")), ctx, "g")).toHaveLength(1);
+    expect(check.check(withExpression("request.time < timestamp('2030-01-01T00:00:00Z')"), ctx, "g")).toEqual([expect.stringContaining("without a condition limiting the roles it may grant")]);
+    expect(check.check({ ...grant, role: "roles/iam.securityAdmin", condition: undefined }, ctx, "g")).toEqual(["role roles/iam.securityAdmin"]);
+  });
+
+  it("AWS: the Terraform Cloud run role may create roles only with the boundary and never remove one", () => {
+    const json = structuredClone(aws.stacks[0].json);
+    const [runRole] = Object.entries(json.resource?.aws_iam_role ?? {}).find(([, role]) => role.permissions_boundary === undefined) as [string, Block];
+    const check = ruleCheck("aws");
+    const ctx = { stack: json, stackName: "x", kind: "infra" as const, env: aws.env };
+    const role = (json.resource?.aws_iam_role ?? {})[runRole];
+    expect(check.check(role, ctx, runRole)).toEqual([]);
+    const policy = companion(json, "aws_iam_role_policy", "aws_iam_role", runRole);
+    const original = String(policy.policy);
+    const edit = (change: (statements: Block[]) => Block[]) => {
+      const document = JSON.parse(original) as { Statement: Block[] };
+      policy.policy = JSON.stringify({ ...document, Statement: change(document.Statement) });
+      return check.check(role, ctx, runRole);
+    };
+    expect(edit((st) => st.map((s) => (asList(s.Action).includes("iam:CreateRole") ? { ...s, Condition: undefined } : s)))).toEqual([expect.stringMatching(/allows iam:CreateRole, .* without an iam:PermissionsBoundary condition/)]);
+    expect(edit((st) => [...st, { Effect: "Allow", Action: "iam:*", Resource: "*" }])).toEqual([expect.stringContaining("allows iam:* without an iam:PermissionsBoundary condition")]);
+    expect(edit((st) => st.filter((s) => !asList(s.Action).includes("iam:DeleteRolePermissionsBoundary")))).toEqual(["no statement denies iam:DeleteRolePermissionsBoundary"]);
+    policy.policy = original;
+    addResource("aws_iam_role_policy_attachment", { role: `\${aws_iam_role.${runRole}.name}`, policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" })(role, json);
+    expect(check.check(role, ctx, runRole)).toEqual(["the run role has AdministratorAccess attached"]);
+    // A workload role without the boundary is not the run role: no exemption.
+    expect(check.check({ assume_role_policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }) }, ctx, "w")).toEqual(["no permissions_boundary"]);
+  });
+});
+
 describe("synth with the policy pack", () => {
   const prodIndex = environments.findIndex((e) => e.production && e.apps?.some((a) => a.name === "metabase"));
   const withSuppressions = (suppressions: unknown) => environments.map((e, i) => (i === prodIndex ? { ...e, policy: { suppressions } } : e));
@@ -508,6 +611,17 @@ describe("synth with the policy pack", () => {
     expect(ok.code).toBe(0);
     const json = JSON.parse(readFileSync(join(ok.outdir, "stacks", `${prod.name}-infra`, "cdk.tf.json"), "utf8"));
     expect(json["//"].policy.suppressed).toEqual(all.map((s) => ({ ...s, problems: ["retention_in_days is 1, needs at least 30 days"] })));
+  });
+
+  it("records the spec's waivers in the stack's metadata (staging-gcp's database keeps Google's key)", () => {
+    const ok = run(environments);
+    expect(ok.code).toBe(0);
+    const index = environments.findIndex((e) => e.cloud === "gcp" && (e.databases ?? []).some((db) => db.waivers?.customerManagedKey !== undefined));
+    const name = environments[index].name;
+    const json = JSON.parse(readFileSync(join(ok.outdir, "stacks", `${name}-infra`, "cdk.tf.json"), "utf8"));
+    expect(json["//"].policy.waived).toEqual([
+      expect.objectContaining({ rule: "database-encrypted", resource: expect.stringMatching(/^google_sql_database_instance\./), waiver: "databases[0].waivers.customerManagedKey", reason: environments[index].databases?.[0].waivers?.customerManagedKey }),
+    ]);
   });
 
   it("refuses an unknown rule, an address not in the environment's stacks, a suppression of a passing rule, and a short reason", () => {

@@ -160,6 +160,18 @@ const badSpecs: BadSpec[] = [
     says: ['given "because"', "at least 20 characters"],
   },
   {
+    problem: "a customer-managed key waiver without a real reason",
+    changes: { "databases[0].waivers": { customerManagedKey: "old" } },
+    path: "databases[0].waivers.customerManagedKey",
+    says: ['given "old"', "at least 20 characters"],
+  },
+  {
+    problem: "an unknown bucket waiver",
+    changes: { "buckets[0].waivers": { multiRegion: "created in its region before" } },
+    path: "buckets[0].waivers.multiRegion",
+    says: ["unknown field", "accepted: geoRedundant"],
+  },
+  {
     problem: "production on spot nodes only",
     base: productionSpec,
     changes: { "cluster.nodePools[0].spot": true },

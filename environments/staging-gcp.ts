@@ -13,5 +13,9 @@ export const stagingGcp = {
   apps: staging.apps.map((app) => ({ ...app, host: `${app.name}.${zone}` })),
   // Created before Cloud SQL names had a random suffix and before customer-managed keys: keeps its
   // instance and the instance's Google-managed key (README, "Upgrading GCP environments").
-  databases: staging.databases.map((db) => ({ ...db, gcp: { instanceName: `staging-gcp-db-${db.name}`, encryptionKey: "google-managed" as const } })),
+  databases: staging.databases.map((db) => ({
+    ...db,
+    gcp: { instanceName: `staging-gcp-db-${db.name}` },
+    waivers: { customerManagedKey: "created with Google's key before customer-managed keys; a new key would replace the instance and its data" },
+  })),
 } satisfies EnvironmentInput;

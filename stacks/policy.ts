@@ -53,7 +53,7 @@ function suppressionIssues(env: Environment, stacks: readonly StackJson[], appli
 /**
  * Runs the policy pack over every stack of `app` before anything is written. Throws
  * PolicyViolations (one line per violation) or SpecErrors (a suppression that does not hold);
- * otherwise records the applied suppressions in each stack's `"//"` metadata (Terraform ignores
+ * otherwise records the applied suppressions and spec waivers in each stack's `"//"` metadata (Terraform ignores
  * it; reviewers see it in the pull request) and makes `app.synth()` write the JSON checked here.
  */
 export function enforcePolicies(app: App, envs: readonly Environment[], sourceOf: SourceOf = () => undefined): void {
@@ -74,7 +74,12 @@ export function enforcePolicies(app: App, envs: readonly Environment[], sourceOf
   if (violations.length > 0) throw new PolicyViolations(violations);
   for (const [stack, json] of synthesized) {
     const suppressed = results.get(stack)?.suppressed ?? [];
-    const recorded: StackJson = suppressed.length === 0 ? json : { ...json, "//": { ...json["//"], policy: { suppressed: suppressed.map(({ rule, resource, reason, problems }) => ({ rule, resource, reason, problems })) } } };
+    const waived = results.get(stack)?.waived ?? [];
+    const policy = {
+      ...(suppressed.length === 0 ? {} : { suppressed: suppressed.map(({ rule, resource, reason, problems }) => ({ rule, resource, reason, problems })) }),
+      ...(waived.length === 0 ? {} : { waived: waived.map(({ rule, resource, waiver, reason, problems }) => ({ rule, resource, waiver, reason, problems })) }),
+    };
+    const recorded: StackJson = Object.keys(policy).length === 0 ? json : { ...json, "//": { ...json["//"], policy } };
     // app.synth() would prepare the stack and compute the same JSON again: it writes the one
     // checked here (the stack was prepared above; preparing adds cross-stack outputs once).
     stack.toTerraform = () => recorded;

@@ -196,16 +196,16 @@ describe("GCS buckets: customer-managed default key", () => {
 
 /**
  * Everything wrong with the Cloud SQL keys of one environment's stack: an instance whose database
- * the spec leaves on `cloud-kms` uses a key of its region (Cloud SQL docs, "Customer-managed
+ * the spec does not waive (`waivers.customerManagedKey`) uses a key of its region (Cloud SQL docs, "Customer-managed
  * encryption keys": the key must be in the instance's region, replicas included) that Cloud SQL's
- * service agent may use, granted before the instance; one on `google-managed` has no key.
+ * service agent may use, granted before the instance; a waived one has no key.
  */
 function cloudSqlKeyProblems(stack: SynthesizedStack, env: Environment): string[] {
   const problems: string[] = [];
   const resources = stack.json.resource ?? {};
   for (const [name, instance] of Object.entries(resources.google_sql_database_instance ?? {})) {
     const database = env.databases.find((db) => name.startsWith(`platform_database-${db.name}_`));
-    const wantsKey = (database?.gcp?.encryptionKey ?? "cloud-kms") === "cloud-kms";
+    const wantsKey = database?.waivers.customerManagedKey === undefined;
     const keyRef = /^\$\{google_kms_crypto_key\.([^.]+)\.id\}$/.exec(String(instance.encryption_key_name));
     if (!wantsKey) {
       if (instance.encryption_key_name !== undefined) problems.push(`${name}: a key, though the spec keeps Google's (a new, empty instance)`);
@@ -255,14 +255,14 @@ describe("Cloud SQL: customer-managed key, or Google's for an instance created b
     expect(variant((r) => {
       for (const grant of Object.values(r.google_kms_crypto_key_iam_member ?? {})) grant.member = "serviceAccount:someone@acme-data-test.iam.gserviceaccount.com";
     })).toContainEqual(expect.stringContaining("Cloud SQL's service agent may not use the key"));
-    const googleManaged = parseEnvironment({ ...input, databases: (input.databases ?? []).map((db) => ({ ...db, gcp: { encryptionKey: "google-managed" as const } })) }, specChecks);
+    const googleManaged = parseEnvironment({ ...input, databases: (input.databases ?? []).map((db) => ({ ...db, waivers: { customerManagedKey: "created before customer-managed keys (test)" } })) }, specChecks);
     expect(cloudSqlKeyProblems(base, googleManaged)).toContainEqual(expect.stringContaining("a key, though the spec keeps Google's"));
   });
 
   it("switching an existing instance to the environment's key is a replacement the pull-request gate refuses (encryption_key_name is ForceNew in google v6.50.0)", () => {
-    const input = environments.find((env) => env.cloud === "gcp" && (env.databases ?? []).some((db) => db.gcp?.encryptionKey === "google-managed")) as EnvironmentInput;
+    const input = environments.find((env) => env.cloud === "gcp" && (env.databases ?? []).some((db) => db.waivers?.customerManagedKey !== undefined)) as EnvironmentInput;
     const before = synthInfra(input);
-    const after = synthInfra({ ...input, databases: (input.databases ?? []).map((db) => ({ ...db, gcp: { ...db.gcp, encryptionKey: "cloud-kms" as const } })) });
+    const after = synthInfra({ ...input, databases: (input.databases ?? []).map((db) => ({ ...db, waivers: { ...db.waivers, customerManagedKey: undefined } })) });
     const diff = diffStack(`${input.name}-infra`, parseStack(before.text), parseStack(after.text));
     expect(diff.stateful).toContainEqual(expect.stringMatching(/^google_sql_database_instance\.\S+ replaced: loses the database and its backups$/));
     // And the reverse: keeping Google's key changes nothing on the instance.
@@ -280,16 +280,38 @@ describe("GCS production buckets: multi-region, like Azure's GZRS", () => {
     for (const bucket of staging.all("google_storage_bucket")) expect(bucket.location).toBe("europe-west1");
   });
 
-  it("a production bucket kept in its region (gcp.location: region), and a region with no multi-region, stay regional", () => {
-    const kept = synthInfra({ ...gcpProductionSpec(), buckets: [{ name: "logs", purpose: "logs", gcp: { location: "region" } }] });
+  it("a production bucket kept in its region (waivers.geoRedundant), and a region with no multi-region (its waiver asked by the spec check), stay regional", () => {
+    const kept = synthInfra({ ...gcpProductionSpec(), buckets: [{ name: "logs", purpose: "logs", waivers: { geoRedundant: "created in europe-west1 before multi-region buckets" } }] });
     expect(kept.one("google_storage_bucket").location).toBe("europe-west1");
-    const sydney = synthInfra({ ...gcpProductionSpec(), accounts: { gcp: { region: "australia-southeast1", projectId: "acme-data-test" } } });
+    const spec = gcpProductionSpec();
+    const sydney = synthInfra({
+      ...spec,
+      accounts: { gcp: { region: "australia-southeast1", projectId: "acme-data-test" } },
+      buckets: (spec.buckets ?? []).map((bucket) => ({ ...bucket, waivers: { geoRedundant: "australia-southeast1 is in no multi-region (test)" } })),
+    });
     for (const bucket of sydney.all("google_storage_bucket")) expect(bucket.location).toBe("australia-southeast1");
     expect(bucketKeyProblems(sydney)).toEqual([]);
   });
 
+  it("a production bucket in a region with no multi-region needs a written waiver; a short reason is refused", () => {
+    const problems = (input: EnvironmentInput) => {
+      try {
+        parseEnvironment(input, specChecks);
+        return [];
+      } catch (error) {
+        return (error as Error).message.split("\n").filter((line) => line.includes("buckets["));
+      }
+    };
+    const spec = { ...gcpProductionSpec(), accounts: { gcp: { region: "australia-southeast1", projectId: "acme-data-test" } } };
+    expect(problems(spec)).toEqual([expect.stringContaining("buckets[0].waivers.geoRedundant: given nothing; accepted: a written reason: production buckets are multi-regional, and australia-southeast1 is in no Cloud Storage multi-region (europe-*, us-*, asia-*)")]);
+    const short = { ...spec, buckets: (spec.buckets ?? []).map((bucket) => ({ ...bucket, waivers: { geoRedundant: "no region" } })) };
+    expect(problems(short)).toEqual([expect.stringContaining('buckets[0].waivers.geoRedundant: given "no region"; accepted: a written reason of at least 20 characters')]);
+    // A European production region has its multi-region: no waiver asked.
+    expect(problems(gcpProductionSpec())).toEqual([]);
+  });
+
   it("moving an existing bucket is a replacement the pull-request gate refuses (location is ForceNew in google v6.50.0)", () => {
-    const input = { ...gcpProductionSpec(), buckets: [{ name: "logs", purpose: "logs" as const, gcp: { location: "region" as const } }] };
+    const input = { ...gcpProductionSpec(), buckets: [{ name: "logs", purpose: "logs" as const, waivers: { geoRedundant: "created in europe-west1 before multi-region buckets" } }] };
     const before = synthInfra(input);
     const after = synthInfra({ ...input, buckets: [{ name: "logs", purpose: "logs" as const }] });
     const diff = diffStack("live-infra", parseStack(before.text), parseStack(after.text));

@@ -45,7 +45,7 @@ export class AwsAuditTrail extends Construct {
       ctx,
       key: logsKey,
       bucketName: auditTrailBucketName(ctx),
-      spec: { name: "cloudtrail", purpose: "logs", versioning: true, expirationDays: auditTrailRetentionDays(ctx), noncurrentVersionExpirationDays: 30 },
+      spec: { name: "cloudtrail", purpose: "logs", versioning: true, expirationDays: auditTrailRetentionDays(ctx), noncurrentVersionExpirationDays: 30, waivers: {} },
       policyStatements: (bucketArn) => [
         { Sid: "CloudTrailChecksTheAcl", Effect: "Allow", Principal: service, Action: "s3:GetBucketAcl", Resource: bucketArn, Condition: { StringEquals: fromThisTrail } },
         {

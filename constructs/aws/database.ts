@@ -104,7 +104,8 @@ export class AwsDatabase extends Construct implements IDatabase {
       instanceClass,
       storageType: "gp3",
       storageEncrypted: true,
-      kmsKeyId: key.arn,
+      // `waivers.customerManagedKey`: an instance created with RDS's managed key keeps it (kms_key_id forces a new instance; unset, the provider keeps the key it reads).
+      ...(spec.waivers.customerManagedKey === undefined ? { kmsKeyId: key.arn } : {}),
       parameterGroupName: parameters.name,
       vpcSecurityGroupIds: [securityGroup.id],
       publiclyAccessible: false,

@@ -161,18 +161,19 @@ const bucketSchema = z.strictObject({
   expirationDays: intRange(1, 36500, " days").optional(),
   /** Delete superseded object versions this many days after they were replaced. @default 90 */
   noncurrentVersionExpirationDays: intRange(1, 36500, " days").default(90),
-  gcp: z
+  /** Production rules this bucket opts out of, each with the reason it is acceptable (README, "Policy pack"). */
+  waivers: z
     .strictObject({
       /**
-       * Where the bucket keeps its data: `multi-region` (the multi-region of the environment's
-       * region: EU, US or ASIA) or `region` (the environment's region alone). Cloud Storage cannot
-       * move a bucket (the provider replaces it), so a production bucket created before this
-       * default keeps its region with `region`. @default "multi-region" in production where the
-       * region has one, else "region"
+       * Keep the bucket in the environment's region instead of its multi-region in production
+       * (GCP: EU, US or ASIA). Cloud Storage cannot move a bucket (the provider replaces it), so a
+       * production bucket created in its region keeps it with this waiver (README, "Upgrading GCP
+       * environments"). Read on GCP; S3 buckets are regional (three zones), and Azure's one storage
+       * account per environment is GZRS in production.
        */
-      location: z.enum(["multi-region", "region"]).optional(),
+      geoRedundant: waiverReason.optional(),
     })
-    .optional(),
+    .default({}),
 });
 
 /**
@@ -240,13 +241,6 @@ const databaseSchema = z.strictObject({
        * the name cannot be changed without replacing the instance. @default a generated name
        */
       instanceName: pattern(CLOUD_SQL_INSTANCE_ID, "a Cloud SQL instance id: lowercase letters, digits and '-', starting with a letter").optional(),
-      /**
-       * Who holds the key that encrypts the instance and its replicas: the environment's Cloud
-       * KMS key (`cloud-kms`), or Google (`google-managed`). Cloud SQL cannot change the key of an
-       * existing instance (the provider replaces it), so an instance created before customer-managed
-       * keys keeps Google's with `google-managed`. @default "cloud-kms"
-       */
-      encryptionKey: z.enum(["cloud-kms", "google-managed"]).default("cloud-kms"),
     })
     .optional(),
   /** Production rules this database opts out of, each with the reason it is acceptable. */
@@ -255,6 +249,14 @@ const databaseSchema = z.strictObject({
       highAvailability: waiverReason.optional(),
       deletionProtection: waiverReason.optional(),
       backupRetentionDays: waiverReason.optional(),
+      /**
+       * Keep the cloud's managed key instead of the environment's customer-managed key (the
+       * instance and its replicas). The key of an existing instance cannot change (AWS
+       * `kms_key_id`, GCP `encryption_key_name` force a new, empty instance), so an instance
+       * created before customer-managed keys keeps its key with this waiver (README, "Upgrade
+       * guide"). In every environment, not only production.
+       */
+      customerManagedKey: waiverReason.optional(),
     })
     .default({}),
 });

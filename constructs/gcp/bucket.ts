@@ -32,13 +32,14 @@ export const GCS_MULTI_REGIONS: readonly { readonly prefix: string; readonly loc
 /**
  * Where a bucket keeps its data: in production the multi-region of the environment's region
  * (objects stored redundantly in at least two regions of it, like Azure's GZRS in production),
- * unless the spec keeps it regional (`gcp.location: "region"`) or the region has no multi-region;
+ * unless the spec waives it (`waivers.geoRedundant` with a reason: a bucket created in its region
+ * stays there) or the region has no multi-region (the spec check then asks for that waiver);
  * outside production the environment's region.
  */
 export function gcsBucketLocation(ctx: GcpContext, spec: BucketSpec): { location: string; kmsLocation: string } {
   const multi = GCS_MULTI_REGIONS.find((m) => ctx.region.startsWith(m.prefix));
-  const wanted = spec.gcp?.location ?? (ctx.env.production ? "multi-region" : "region");
-  return wanted === "multi-region" && multi ? { location: multi.location, kmsLocation: multi.kmsLocation } : { location: ctx.region, kmsLocation: ctx.region };
+  const geoRedundant = ctx.env.production && spec.waivers.geoRedundant === undefined;
+  return geoRedundant && multi ? { location: multi.location, kmsLocation: multi.kmsLocation } : { location: ctx.region, kmsLocation: ctx.region };
 }
 
 /**

@@ -101,9 +101,10 @@ export interface GcpDatabaseProps {
  *   Cloud SQL API (`deletion_protection_enabled`, which also stops console and gcloud deletes);
  *   `prevent_destroy` in production;
  * - encrypted with the environment's `cloudsql` Cloud KMS key (`encryption_key_name`, replicas
- *   too), which Cloud SQL's service agent holds before the instance is created; `gcp.encryptionKey:
- *   "google-managed"` keeps Google's key for an instance created before, since the key of an
- *   existing instance cannot change (ForceNew in the provider: a new, empty instance);
+ *   too), which Cloud SQL's service agent holds before the instance is created;
+ *   `waivers.customerManagedKey` (a written reason) keeps Google's key for an instance created
+ *   before, since the key of an existing instance cannot change (ForceNew in the provider: a new,
+ *   empty instance);
  * - Query Insights, slow-statement (> 1 s) and connection logging, IAM database authentication;
  * - maintenance on Sundays at 03:00 UTC;
  * - read replicas from the spec, in the other zones, with the same network, TLS and protection;
@@ -142,7 +143,7 @@ export class GcpDatabase extends Construct implements IDatabase {
     const base = cloudSqlBaseName(ctx, spec);
     const kept = spec.gcp?.instanceName;
     const databaseVersion = `POSTGRES_${spec.postgresVersion}`;
-    const cmek = (spec.gcp?.encryptionKey ?? "cloud-kms") === "cloud-kms" ? props.keys.key("cloudsql") : undefined;
+    const cmek = spec.waivers.customerManagedKey === undefined ? props.keys.key("cloudsql") : undefined;
     // `encryption_key_name` forces a new instance (v6.50.0 resource_sql_database_instance.go): it
     // is a keeper of the name suffix too, so a key change also brings a fresh name.
     const keepers = cmek ? { ...suffixKeepers(ctx), encryption_key_name: cmek.key.id } : suffixKeepers(ctx);

@@ -1,7 +1,8 @@
 import { isNetworkAligned, isPrivateRange, parseCidr } from "../core/cidr";
 import { SUBNET_PLAN_LIMITS } from "../core/network-plan";
 import { gcpZoneNames } from "../core/regions";
-import { known, specSecretNames, type Environment, type Report } from "../core/spec";
+import { eachKnown, known, specSecretNames, type Environment, type Report } from "../core/spec";
+import { GCS_MULTI_REGIONS } from "./bucket";
 import { MAX_LOG_BUCKET_RETENTION_DAYS, podRangeProblem } from "./cluster";
 import { gcpLabelClashes } from "./labels";
 import { planGcpAddresses } from "./network";
@@ -38,6 +39,17 @@ export function gcpSpecProblems(env: Environment, report: Report, workspaces: re
     const problem = podRangeProblem(env, planGcpAddresses(env), zones);
     const maxNodes = Object.fromEntries(env.cluster.nodePools.map((pool) => [pool.name, pool.maxNodes]));
     if (problem !== undefined) report(["cluster", "nodePools"], maxNodes, `maxNodes adding up to ${problem}`);
+  });
+  known(() => {
+    // Production buckets live in the multi-region of the environment's region (bucket.ts): a region
+    // outside EU, US and ASIA has none, so the bucket stays regional only with a written waiver.
+    const region = env.accounts.gcp?.region ?? "";
+    if (!env.production || GCS_MULTI_REGIONS.some((multi) => region.startsWith(multi.prefix))) return;
+    eachKnown(env.buckets, (bucket, index) => {
+      if (bucket.waivers.geoRedundant === undefined) {
+        report(["buckets", index, "waivers", "geoRedundant"], undefined, `a written reason: production buckets are multi-regional, and ${region} is in no Cloud Storage multi-region (${GCS_MULTI_REGIONS.map((m) => `${m.prefix}*`).join(", ")})`);
+      }
+    });
   });
   known(() => {
     const cloud = env.terraformCloud;

@@ -10,9 +10,11 @@ import { KUBERNETES } from "./packs/kubernetes";
 import { LOGGING } from "./packs/logging";
 import { NETWORK_EXPOSURE } from "./packs/network-exposure";
 import { RELIABILITY } from "./packs/reliability";
-import { resourcesOf, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "./types";
+import { resourcesOf, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "./types";
+import { waiverFor, type AppliedWaiver } from "./waivers";
 
 export * from "./types";
+export { waiverFor, type AppliedWaiver } from "./waivers";
 
 /** Every rule, pack by pack. */
 export const RULES: readonly Rule[] = [...ENCRYPTION, ...NETWORK_EXPOSURE, ...DATA_PROTECTION, ...LOGGING, ...IDENTITY, ...KUBERNETES, ...RELIABILITY];
@@ -38,6 +40,15 @@ export interface StackResult {
   readonly violations: Violation[];
   /** Suppressions that silenced at least one problem, with what they silenced. */
   readonly suppressed: (Suppression & { readonly problems: readonly string[] })[];
+  /** Spec waivers (`databases[].waivers`, `buckets[].waivers`) that exempted a resource, with what they exempted. */
+  readonly waived: Waived[];
+}
+
+/** A rule a spec waiver exempted one resource from. */
+export interface Waived extends AppliedWaiver {
+  readonly rule: string;
+  readonly resource: string;
+  readonly problems: readonly string[];
 }
 
 export interface CheckOptions {
@@ -56,9 +67,9 @@ function runs(rule: Rule, check: RuleCheck, ctx: Omit<PolicyContext, "stack">, i
 }
 
 /** Every problem of one check over one stack, by resource address. */
-export function checkProblems(check: RuleCheck, ctx: PolicyContext): { resource: string; problem: string }[] {
+export function checkProblems(check: RuleCheck, ctx: PolicyContext): { resource: string; type: string; block: Block; problem: string }[] {
   return check.types.flatMap((type) =>
-    resourcesOf(ctx.stack, type).flatMap(([id, block]) => check.check(block, ctx, id).map((problem) => ({ resource: `${type}.${id}`, problem }))),
+    resourcesOf(ctx.stack, type).flatMap(([id, block]) => check.check(block, ctx, id).map((problem) => ({ resource: `${type}.${id}`, type, block, problem }))),
   );
 }
 
@@ -67,17 +78,24 @@ export function checkStack(stack: StackJson, context: Omit<PolicyContext, "stack
   const ctx: PolicyContext = { ...context, stack };
   const violations: Violation[] = [];
   const suppressed = new Map<Suppression, string[]>();
+  const waived = new Map<string, Waived>();
   for (const rule of options.rules ?? RULES) {
     for (const check of rule.checks) {
       if (!runs(rule, check, context, options.includePending === true)) continue;
-      for (const { resource, problem } of checkProblems(check, ctx)) {
+      for (const { resource, type, block, problem } of checkProblems(check, ctx)) {
+        // A spec waiver first (the constructs read the same field, so the resource is as the spec asked), then a suppression.
+        const waiver = waiverFor(rule, type, block, ctx);
         const suppression = suppressions.find((s) => s.rule === rule.id && s.resource === resource);
-        if (suppression) suppressed.set(suppression, [...(suppressed.get(suppression) ?? []), problem]);
+        if (waiver) {
+          const key = `${rule.id} ${resource}`;
+          const before = waived.get(key);
+          waived.set(key, { rule: rule.id, resource, ...waiver, problems: [...(before?.problems ?? []), problem] });
+        } else if (suppression) suppressed.set(suppression, [...(suppressed.get(suppression) ?? []), problem]);
         else violations.push({ stack: context.stackName, resource, rule, problem });
       }
     }
   }
-  return { violations, suppressed: [...suppressed].map(([suppression, problems]) => ({ ...suppression, problems })) };
+  return { violations, suppressed: [...suppressed].map(([suppression, problems]) => ({ ...suppression, problems })), waived: [...waived.values()] };
 }
 
 /** The Terraform addresses of a stack's resources. */

@@ -1,19 +1,6 @@
-import { at, companions, expectValue, expectValues, preventsDestroy, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
+import { at, companions, expectValue, expectValues, preventsDestroy, references, resourcesOf, type Block, type Rule } from "../types";
 
 const MIN_BACKUP_DAYS = 7;
-
-/** The spec database a database resource was built from, by its labels or its name `<env>-db-<name>`. */
-function specDatabase(resource: Block, ctx: PolicyContext) {
-  const labelled = at(resource, "settings.user_labels.database") ?? at(resource, "tags.database");
-  const name = String(resource.identifier ?? resource.name ?? "");
-  // AWS `<env>-db-<name>`, Azure `<env>-db-<name>-<hex suffix>`; GCP instances carry a `database` label.
-  return ctx.env?.databases.find((db) => db.name === labelled || new RegExp(`^${ctx.env?.name}-db-${db.name}(-[0-9a-f]{6})?$`).test(name));
-}
-
-/** A production protection the spec waived for this database (`databases[].waivers`), which the rule then does not ask for. */
-export function waived(resource: Block, ctx: PolicyContext, waiver: "highAvailability" | "deletionProtection" | "backupRetentionDays"): boolean {
-  return specDatabase(resource, ctx)?.waivers[waiver] !== undefined;
-}
 
 const isReplica = (db: Block) => db.replicate_source_db !== undefined || db.master_instance_name !== undefined || db.create_mode === "Replica";
 
@@ -114,20 +101,21 @@ export const DATA_PROTECTION: readonly Rule[] = [
     title: "Production databases are protected from deletion",
     productionOnly: true,
     fix: "keep databases[].deletionProtection on, or waive it in databases[].waivers.deletionProtection with a reason",
+    waiver: { of: "databases", name: "deletionProtection" },
     checks: [
       {
         cloud: "aws",
         kind: "infra",
         types: ["aws_db_instance"],
         // A read replica is a copy of its primary: deleting it loses nothing.
-        check: (db, ctx) => (isReplica(db) || waived(db, ctx, "deletionProtection") ? [] : expectValue(db, "deletion_protection", true)),
+        check: (db) => (isReplica(db) ? [] : expectValue(db, "deletion_protection", true)),
       },
       {
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_postgresql_flexible_server"],
         check: (db, ctx, id) =>
-          isReplica(db) || waived(db, ctx, "deletionProtection") || resourcesOf(ctx.stack, "azurerm_management_lock").some(([, lock]) => lock.lock_level === "CanNotDelete" && references(lock.scope, "azurerm_postgresql_flexible_server", id))
+          isReplica(db) || resourcesOf(ctx.stack, "azurerm_management_lock").some(([, lock]) => lock.lock_level === "CanNotDelete" && references(lock.scope, "azurerm_postgresql_flexible_server", id))
             ? []
             : ["no CanNotDelete management lock on the server"],
       },
@@ -135,7 +123,7 @@ export const DATA_PROTECTION: readonly Rule[] = [
         cloud: "gcp",
         kind: "infra",
         types: ["google_sql_database_instance"],
-        check: (db, ctx) => (isReplica(db) || waived(db, ctx, "deletionProtection") ? [] : expectValues(db, { deletion_protection: true, "settings.deletion_protection_enabled": true })),
+        check: (db) => (isReplica(db) ? [] : expectValues(db, { deletion_protection: true, "settings.deletion_protection_enabled": true })),
       },
     ],
   },
@@ -145,24 +133,26 @@ export const DATA_PROTECTION: readonly Rule[] = [
     title: "Production state-holding resources carry prevent_destroy",
     productionOnly: true,
     fix: "set lifecycle.prevent_destroy = true (production environments); a destroy must be a reviewed code change",
+    // A database whose deletion protection the spec waives may be destroyed too (its waiver covers this rule).
+    waiver: { of: "databases", name: "deletionProtection" },
     checks: [
       {
         cloud: "aws",
         kind: "infra",
         types: ["aws_s3_bucket", "aws_db_instance", "aws_eks_cluster", "aws_kms_key"],
-        check: (resource, ctx) => (preventsDestroy(resource) || isReplica(resource) || (resource.engine !== undefined && waived(resource, ctx, "deletionProtection")) ? [] : ["lifecycle.prevent_destroy is not true"]),
+        check: (resource) => (preventsDestroy(resource) || isReplica(resource) ? [] : ["lifecycle.prevent_destroy is not true"]),
       },
       {
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_storage_account", "azurerm_postgresql_flexible_server", "azurerm_kubernetes_cluster", "azurerm_key_vault"],
-        check: (resource, ctx) => (preventsDestroy(resource) || isReplica(resource) || (resource.administrator_login !== undefined && waived(resource, ctx, "deletionProtection")) ? [] : ["lifecycle.prevent_destroy is not true"]),
+        check: (resource) => (preventsDestroy(resource) || isReplica(resource) ? [] : ["lifecycle.prevent_destroy is not true"]),
       },
       {
         cloud: "gcp",
         kind: "infra",
         types: ["google_storage_bucket", "google_sql_database_instance", "google_container_cluster"],
-        check: (resource, ctx) => (preventsDestroy(resource) || isReplica(resource) || (resource.database_version !== undefined && waived(resource, ctx, "deletionProtection")) ? [] : ["lifecycle.prevent_destroy is not true"]),
+        check: (resource) => (preventsDestroy(resource) || isReplica(resource) ? [] : ["lifecycle.prevent_destroy is not true"]),
       },
     ],
   },
@@ -173,7 +163,7 @@ export const DATA_PROTECTION: readonly Rule[] = [
     fix: "enable purge protection and soft delete of at least 7 days (Azure Key Vault); a deletion window of at least 7 days (AWS KMS, see key-rotation)",
     elsewhere: {
       aws: "KMS keys wait their deletion window (key-rotation)",
-      gcp: "Cloud KMS key versions are destroyed only after a scheduled wait; no keys yet",
+      gcp: "Cloud KMS never deletes a key, and its versions wait destroy_scheduled_duration before destruction (key-rotation)",
     },
     checks: [{ cloud: "azure", kind: "infra", types: ["azurerm_key_vault"], check: (vault) => [...expectValue(vault, "purge_protection_enabled", true), ...(Number(vault.soft_delete_retention_days ?? 90) >= 7 ? [] : ["soft_delete_retention_days is below 7"])] }],
   },

@@ -1,5 +1,12 @@
 import { asList, at, companions, expectValue, expectValues, policyDocument, references, resourcesOf, type Block, type Rule } from "../types";
 
+/** Whether `value` references a google_kms_crypto_key of the stack (`${google_kms_crypto_key.<id>.id}`). */
+const kmsKeyReference = (value: unknown) => typeof value === "string" && /^\$\{google_kms_crypto_key\.[^.}]+\.id\}$/.test(value);
+
+const DAY = 86400;
+/** A duration in Google's `<seconds>s` form, in seconds. */
+const seconds = (value: unknown) => (typeof value === "string" && /^\d+(\.\d+)?s$/.test(value) ? Number(value.slice(0, -1)) : undefined);
+
 /** Encryption at rest (customer-managed keys where the README promises them) and in transit. */
 export const ENCRYPTION: readonly Rule[] = [
   {
@@ -46,8 +53,8 @@ export const ENCRYPTION: readonly Rule[] = [
         cloud: "gcp",
         kind: "infra",
         types: ["google_storage_bucket"],
-        check: (bucket) => (at(bucket, "encryption.default_kms_key_name") === undefined ? ["encryption.default_kms_key_name is not set (Google-managed keys only)"] : []),
-        pending: "issue 11: CMEK on GCS (GCP helper)",
+        // The environment's `storage` Cloud KMS key (constructs/gcp/bucket.ts), a reference to a google_kms_crypto_key.
+        check: (bucket) => (kmsKeyReference(at(bucket, "encryption.default_kms_key_name")) ? [] : ["encryption.default_kms_key_name is not a Cloud KMS key of the stack (Google-managed keys only)"]),
       },
     ],
   },
@@ -55,7 +62,9 @@ export const ENCRYPTION: readonly Rule[] = [
     id: "database-encrypted",
     pack: "encryption",
     title: "Databases are encrypted with a customer-managed key",
-    fix: "encrypt the database with the environment's data key (constructs/<cloud>/database.ts)",
+    fix: "encrypt the database with the environment's data key (constructs/<cloud>/database.ts), or keep an existing database's managed key with databases[].waivers.customerManagedKey and a reason",
+    // An instance created before customer-managed keys keeps its key: changing it replaces the instance (kms_key_id, encryption_key_name force a new one).
+    waiver: { of: "databases", name: "customerManagedKey" },
     checks: [
       {
         cloud: "aws",
@@ -89,8 +98,8 @@ export const ENCRYPTION: readonly Rule[] = [
         cloud: "gcp",
         kind: "infra",
         types: ["google_sql_database_instance"],
-        check: (db) => (db.encryption_key_name === undefined ? ["encryption_key_name is not set (Google-managed keys only)"] : []),
-        pending: "issue 11: CMEK on Cloud SQL (GCP helper)",
+        // Replicas carry the primary's key too (constructs/gcp/database.ts).
+        check: (db) => (kmsKeyReference(db.encryption_key_name) ? [] : ["encryption_key_name is not a Cloud KMS key of the stack (Google-managed keys only)"]),
       },
     ],
   },
@@ -120,8 +129,10 @@ export const ENCRYPTION: readonly Rule[] = [
         cloud: "gcp",
         kind: "infra",
         types: ["google_container_cluster"],
-        check: (cluster) => expectValue(cluster, "database_encryption.state", "ENCRYPTED"),
-        pending: "issue 11: GKE application-layer Secrets encryption (GCP helper)",
+        check: (cluster) => [
+          ...expectValue(cluster, "database_encryption.state", "ENCRYPTED"),
+          ...(kmsKeyReference(at(cluster, "database_encryption.key_name")) ? [] : ["database_encryption.key_name is not a Cloud KMS key of the stack"]),
+        ],
       },
     ],
   },
@@ -201,10 +212,10 @@ export const ENCRYPTION: readonly Rule[] = [
     pack: "encryption",
     title: "Secrets Manager secrets use the environment's data key",
     fix: "set kms_key_id to the environment's data key",
-    // Key Vault and Secret Manager encrypt with platform keys; GCP CMEK for secrets comes with issue 11's CMEK work.
+    // Key Vault and Secret Manager encrypt with platform keys.
     elsewhere: {
       azure: "Key Vault encrypts with HSM-backed platform keys",
-      gcp: "Secret Manager encrypts with Google-managed keys; CMEK comes with issue 11's GCP CMEK work",
+      gcp: "Secret Manager encrypts with Google-managed keys (issue 11 puts CMEK on Kubernetes Secrets, buckets and databases; Secret Manager's per-replica CMEK is not set up)",
     },
     checks: [{ cloud: "aws", kind: "infra", types: ["aws_secretsmanager_secret"], check: (secret) => (typeof secret.kms_key_id === "string" ? [] : ["kms_key_id is not set (the AWS-managed key)"]) }],
   },
@@ -212,11 +223,7 @@ export const ENCRYPTION: readonly Rule[] = [
     id: "key-rotation",
     pack: "encryption",
     title: "Customer-managed keys rotate and wait before deletion",
-    // Cloud KMS keys join this rule with issue 11's CMEK work (GCP helper).
-    fix: "set enable_key_rotation = true and a deletion window of at least 7 days (AWS); a rotation policy with a rotate action in a purge-protected vault (Azure)",
-    elsewhere: {
-      gcp: "no Cloud KMS keys yet: they join with issue 11's CMEK work",
-    },
+    fix: "set enable_key_rotation = true and a deletion window of at least 7 days (AWS); a rotation policy with a rotate action in a purge-protected vault (Azure); a rotation_period of at most 90 days and destroy_scheduled_duration of at least 7 days (Cloud KMS)",
     checks: [
       {
         cloud: "aws",
@@ -238,6 +245,21 @@ export const ENCRYPTION: readonly Rule[] = [
           return [
             ...(rotates ? [] : ["body.properties.rotationPolicy has no rotate action"]),
             ...(vault === undefined ? ["its vault is not in this stack"] : vault.purge_protection_enabled === true ? [] : ["its vault has no purge protection"]),
+          ];
+        },
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_kms_crypto_key"],
+        // google v6.50.0 website/docs/r/kms_crypto_key.html.markdown: rotation_period is seconds with an
+        // "s" suffix (at least 86400s); destroy_scheduled_duration defaults to 30 days when unset.
+        check: (key) => {
+          const rotation = seconds(key.rotation_period);
+          const destroyWait = key.destroy_scheduled_duration === undefined ? 30 * DAY : seconds(key.destroy_scheduled_duration);
+          return [
+            ...(rotation !== undefined && rotation <= 90 * DAY ? [] : [`rotation_period is ${String(key.rotation_period ?? "not set")}, needs at most ${90 * DAY}s (90 days)`]),
+            ...(destroyWait !== undefined && destroyWait >= 7 * DAY ? [] : [`destroy_scheduled_duration is ${String(key.destroy_scheduled_duration)}, needs at least ${7 * DAY}s (7 days)`]),
           ];
         },
       },

@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, policyDocument, type Block, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, policyDocument, type Block, type PolicyContext, type Rule } from "../types";
 
 /**
  * The built-in roles that can grant any role, by the GUID Azure gives them on every tenant
@@ -38,6 +38,50 @@ function trustProblems(statement: Block): string[] {
 
 /** Basic roles and roles that can grant themselves more (issue 11: the Terraform Cloud account of GCP). */
 const GCP_TOO_BROAD = new Set(["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/iam.roleAdmin", "roles/resourcemanager.projectIamAdmin"]);
+
+/**
+ * The roles a conditional project IAM grant may grant, from its condition
+ * `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([...])` (IAM docs,
+ * "Delegate the ability to manage role grants": the attribute lists the roles a setIamPolicy call
+ * changes). Undefined when the condition has any other form.
+ */
+function delegatedRoles(condition: unknown): string[] | undefined {
+  const match = /^api\.getAttribute\('iam\.googleapis\.com\/modifiedGrantsByRole', \[\]\)\.hasOnly\(\[([^\]]*)\]\)$/.exec(String(at(condition, "expression") ?? "").trim());
+  return match === null ? undefined : [...match[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
+}
+
+/** What is wrong with one project IAM grant: a role with a path to owner, or IAM administration not limited to harmless roles. */
+function gcpGrantProblems(member: Block): string[] {
+  const role = String(member.role);
+  if (!GCP_TOO_BROAD.has(role)) return [];
+  if (role !== "roles/resourcemanager.projectIamAdmin") return [`role ${role}`];
+  const roles = delegatedRoles(member.condition);
+  if (roles === undefined) return [`role ${role} without a condition limiting the roles it may grant (modifiedGrantsByRole hasOnly)`];
+  return roles.filter((granted) => GCP_TOO_BROAD.has(granted) || (granted.startsWith("roles/iam.") && !granted.endsWith("Viewer"))).map((granted) => `role ${role} may grant ${granted}`);
+}
+
+/** Whether a role's trust policy admits Terraform Cloud runs (`app.terraform.io:sub` of the workload identity token). */
+const trustsTerraformCloud = (role: Block) => (policyDocument(masked(role.assume_role_policy)).Statement ?? []).some((s) => JSON.stringify(s.Condition ?? {}).includes(":sub\":") && JSON.stringify(s.Condition ?? {}).includes("organization:"));
+
+const IAM_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:PutRolePolicy"];
+
+/**
+ * The Terraform Cloud run role carries no boundary (the boundary would cap it at what workloads
+ * may do); instead its own policies must allow creating and changing roles only with the boundary
+ * (`iam:PermissionsBoundary` condition) and deny removing a boundary (IAM User Guide, "Permissions
+ * boundaries for IAM entities", delegating responsibility to others). What is wrong with its policies.
+ */
+function runRoleProblems(ctx: PolicyContext, id: string): string[] {
+  const statements = companions(ctx, "aws_iam_role_policy", "role", "aws_iam_role", id).flatMap((policy) => policyDocument(masked(policy.policy)).Statement ?? []);
+  const attached = companions(ctx, "aws_iam_role_policy_attachment", "role", "aws_iam_role", id).map((a) => String(a.policy_arn));
+  const grants = (action: string) => (s: Block) => asList(s.Action).some((a) => a === "*" || a === "iam:*" || a === action);
+  const unbounded = statements.filter((s) => s.Effect === "Allow" && IAM_ROLE_WRITES.some((action) => grants(action)(s)) && at(s, "Condition.StringEquals.iam:PermissionsBoundary") === undefined);
+  return [
+    ...attached.filter((arn) => /:policy\/(AdministratorAccess|IAMFullAccess|PowerUserAccess)$/.test(arn)).map((arn) => `the run role has ${arn.split("/").pop()} attached`),
+    ...unbounded.map((s) => `statement ${String(s.Sid ?? "")} allows ${asList(s.Action).filter((a) => IAM_ROLE_WRITES.includes(String(a)) || a === "*" || a === "iam:*").join(", ")} without an iam:PermissionsBoundary condition`),
+    ...(statements.some((s) => s.Effect === "Deny" && grants("iam:DeleteRolePermissionsBoundary")(s)) ? [] : ["no statement denies iam:DeleteRolePermissionsBoundary"]),
+  ];
+}
 
 /** No static credentials, least privilege, no trust wider than one workload. */
 export const IDENTITY: readonly Rule[] = [
@@ -141,15 +185,14 @@ export const IDENTITY: readonly Rule[] = [
         cloud: "gcp",
         kind: "infra",
         types: ["google_project_iam_member"],
-        check: (member) => (GCP_TOO_BROAD.has(String(member.role)) ? [`role ${String(member.role)}`] : []),
-        pending: "issue 11: the GCP Terraform Cloud account's editor + securityAdmin + roleAdmin (GCP helper)",
+        check: gcpGrantProblems,
       },
       {
         cloud: "aws",
         kind: "infra",
         types: ["aws_iam_role"],
-        check: (role) => (role.permissions_boundary === undefined ? ["no permissions_boundary"] : []),
-        pending: "issue 11: a permission boundary on every role the Terraform Cloud run role may create (AWS helper)",
+        // Every role the stacks create carries the workload boundary; the run role instead may create roles only with it.
+        check: (role, ctx, id) => (typeof role.permissions_boundary === "string" ? [] : trustsTerraformCloud(role) ? runRoleProblems(ctx, id) : ["no permissions_boundary"]),
       },
     ],
   },

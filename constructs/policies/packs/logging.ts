@@ -156,13 +156,17 @@ export const LOGGING: readonly Rule[] = [
         cloud: "aws",
         kind: "infra",
         types: ["aws_db_instance"],
+        // The instance depends on its groups: otherwise RDS may export (and create the group) first,
+        // and CloudWatch Logs then refuses the stack's CreateLogGroup (ResourceAlreadyExistsException).
         check: (db, ctx) => {
-          const names = resourcesOf(ctx.stack, "aws_cloudwatch_log_group").map(([, group]) => group.name);
-          return asList(db.enabled_cloudwatch_logs_exports)
-            .filter((log) => !names.includes(`/aws/rds/instance/${String(db.identifier)}/${String(log)}`))
-            .map((log) => `no managed log group for the ${String(log)} export (RDS creates one unencrypted, kept forever)`);
+          const groups = resourcesOf(ctx.stack, "aws_cloudwatch_log_group");
+          const dependsOn = asList(db.depends_on).map(String);
+          return asList(db.enabled_cloudwatch_logs_exports).flatMap((log) => {
+            const group = groups.find(([, block]) => block.name === `/aws/rds/instance/${String(db.identifier)}/${String(log)}`);
+            if (group === undefined) return [`no managed log group for the ${String(log)} export (RDS creates one unencrypted, kept forever)`];
+            return dependsOn.includes(`aws_cloudwatch_log_group.${group[0]}`) ? [] : [`the instance does not depend on the log group of the ${String(log)} export (RDS may create it first)`];
+          });
         },
-        pending: "issue 11: RDS log groups (AWS helper)",
       },
     ],
   },

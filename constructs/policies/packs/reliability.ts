@@ -1,4 +1,3 @@
-import { waived } from "./data-protection";
 import { asList, at, expectValue, resourcesOf, type Block, type Rule } from "../types";
 
 const isReplica = (db: Block) => db.replicate_source_db !== undefined || db.master_instance_name !== undefined || db.create_mode === "Replica";
@@ -12,15 +11,16 @@ export const RELIABILITY: readonly Rule[] = [
     title: "Production databases survive the loss of a zone",
     productionOnly: true,
     fix: "keep databases[].highAvailability on in production, or waive it in databases[].waivers.highAvailability with a reason",
+    waiver: { of: "databases", name: "highAvailability" },
     checks: [
-      { cloud: "aws", kind: "infra", types: ["aws_db_instance"], check: (db, ctx) => (isReplica(db) || waived(db, ctx, "highAvailability") ? [] : expectValue(db, "multi_az", true)) },
+      { cloud: "aws", kind: "infra", types: ["aws_db_instance"], check: (db) => (isReplica(db) ? [] : expectValue(db, "multi_az", true)) },
       {
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_postgresql_flexible_server"],
-        check: (db, ctx) => (isReplica(db) || waived(db, ctx, "highAvailability") ? [] : [...expectValue(db, "high_availability.mode", "ZoneRedundant"), ...expectValue(db, "geo_redundant_backup_enabled", true)]),
+        check: (db) => (isReplica(db) ? [] : [...expectValue(db, "high_availability.mode", "ZoneRedundant"), ...expectValue(db, "geo_redundant_backup_enabled", true)]),
       },
-      { cloud: "gcp", kind: "infra", types: ["google_sql_database_instance"], check: (db, ctx) => (isReplica(db) || waived(db, ctx, "highAvailability") ? [] : expectValue(db, "settings.availability_type", "REGIONAL")) },
+      { cloud: "gcp", kind: "infra", types: ["google_sql_database_instance"], check: (db) => (isReplica(db) ? [] : expectValue(db, "settings.availability_type", "REGIONAL")) },
     ],
   },
   {
@@ -110,7 +110,8 @@ export const RELIABILITY: readonly Rule[] = [
           const zonal = resourcesOf(ctx.stack, "azurerm_nat_gateway").filter(([, nat]) => asList(nat.zones).length === 1);
           return new Set(zonal.map(([, nat]) => String(asList(nat.zones)[0]))).size >= zones ? [] : [`${zonal.length} zonal NAT gateway(s) for ${zones} zones`];
         },
-        pending: "issue 11: one zonal NAT gateway per zone on Azure in production (AZ helper)",
+        // README, Azure NAT row: the zone-redundant StandardV2 NAT cannot be declared with azurerm 4.55.0, and per-zone NATs need per-zone subnets, which replace the AKS cluster.
+        pending: "azurerm 4.55.0 accepts only the Standard (zonal) NAT gateway SKU, not the zone-redundant StandardV2 (nat_gateway_resource.go), and one NAT per zone needs per-zone node subnets, which replaces the AKS cluster; a single NAT gateway until the provider takes StandardV2 (README, Azure NAT row)",
       },
     ],
   },
@@ -118,7 +119,9 @@ export const RELIABILITY: readonly Rule[] = [
     id: "storage-zone-redundant",
     pack: "reliability",
     title: "Object storage survives the loss of a zone (a region in production)",
-    fix: "ZRS storage (GZRS in production) on Azure; dual- or multi-region GCS buckets in production",
+    fix: "ZRS storage (GZRS in production) on Azure; dual- or multi-region GCS buckets in production, or keep an existing bucket's region with buckets[].waivers.geoRedundant and a reason",
+    // A bucket created in its region stays there: GCS cannot move a bucket (a new location replaces it).
+    waiver: { of: "buckets", name: "geoRedundant" },
     // S3 stores every object over at least three zones of its region.
     elsewhere: {
       aws: "S3 stores every object over at least three zones of its region",
@@ -137,8 +140,8 @@ export const RELIABILITY: readonly Rule[] = [
         cloud: "gcp",
         kind: "infra",
         types: ["google_storage_bucket"],
-        check: (bucket, ctx) => (!ctx.env?.production || !/^[a-z]+-[a-z]+\d$/.test(String(bucket.location).toLowerCase()) ? [] : [`location ${String(bucket.location)} is a single region`]),
-        pending: "issue 11: dual-region production buckets on GCP (GCP helper)",
+        // Regions are `<area>-<direction><n>` (europe-west1); multi-regions (EU, US, ASIA) and dual-regions (EUR4, NAM4, ...) are not.
+        check: (bucket, ctx) => (!ctx.env?.production || !/^[a-z]+-[a-z]+\d+$/.test(String(bucket.location).toLowerCase()) ? [] : [`location ${String(bucket.location)} is a single region`]),
       },
     ],
   },
