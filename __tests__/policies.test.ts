@@ -114,7 +114,15 @@ const CHANGES: Readonly<Record<string, Change>> = {
   },
   "bucket-encrypted#3": { change: (b) => set(b, "encryption", { default_kms_key_name: "${google_kms_crypto_key.data.id}" }) },
   "database-encrypted#0": { change: (b) => set(b, "storage_encrypted", false) },
-  "database-encrypted#1": { pick: (b) => primary(b) && b.customer_managed_key !== undefined, change: (b) => delete b.customer_managed_key },
+  // A production server on Azure: its geo-redundant backups' key in the paired region goes.
+  "database-encrypted#1": {
+    pick: (b) => primary(b) && b.geo_redundant_backup_enabled === true && b.customer_managed_key !== undefined,
+    change: (b) => {
+      const key = b.customer_managed_key as Block;
+      delete key.geo_backup_key_vault_key_id;
+      delete key.geo_backup_user_assigned_identity_id;
+    },
+  },
   "database-encrypted#2": { change: (b) => set(b, "encryption_key_name", "${google_kms_crypto_key.data.id}") },
   "cluster-secrets-encrypted#0": { change: (b) => set(b, "encryption_config.resources", []) },
   "cluster-secrets-encrypted#1": { change: (b) => set(b, "key_management_service", { key_vault_key_id: "${azurerm_key_vault_key.cluster.id}" }) },

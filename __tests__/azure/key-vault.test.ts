@@ -60,13 +60,13 @@ describe("Azure Key Vault", () => {
     const longest = synthInfra({ ...azureSpec(), name: "abcdefgh-ijklmno" }).one("azurerm_key_vault").name;
     expect(String(longest)).toMatch(/^abcdefgh-ijklmno-kv-[0-9a-f]{4}$/);
     expect(vault.lifecycle).toEqual({ prevent_destroy: false });
-    expect(prod.one("azurerm_key_vault").lifecycle).toEqual({ prevent_destroy: true });
+    expect(prod.find("azurerm_key_vault", /_key-vault_/).lifecycle).toEqual({ prevent_destroy: true });
   });
 });
 
 describe("Azure Key Vault secrets", () => {
   const staging = synthInfra(azureSpec());
-  const secret = staging.one("azapi_resource");
+  const secret = staging.find("azapi_resource", "admin-secret");
   const noDatabase = synthInfra({ ...azureSpec(), databases: [], apps: [] });
 
   it("never needs a network path to the vault's data plane (so hosted runners can apply)", () => {
@@ -113,13 +113,13 @@ describe("Azure Key Vault secrets", () => {
 
   it("carries the platform's tags only (a secret takes at most 15), with its own facts", () => {
     expect(secret.tags).toEqual({ environment: "test", owner: "platform-team", "cost-centre": "cc-42", "managed-by": "cdktf", "postgres-login": "platform_admin", "postgres-server": expect.stringMatching(/^test-db-main-/) });
-    const tagged = synthInfra({ ...azureSpec(), tags: { "data-classification": "internal" } }).one("azapi_resource");
+    const tagged = synthInfra({ ...azureSpec(), tags: { "data-classification": "internal" } }).find("azapi_resource", "admin-secret");
     expect(tagged.tags).not.toHaveProperty("data-classification");
     expect(Object.keys(tagged.tags as object).length).toBeLessThanOrEqual(15);
   });
 
   it("sends the value on every PUT: its version moves with the rest of the secret, and only then", () => {
-    const version = (stack: SynthesizedStack) => (stack.one("azapi_resource").sensitive_body_version as Record<string, string>)["properties.value"];
+    const version = (stack: SynthesizedStack) => (stack.find("azapi_resource", "admin-secret").sensitive_body_version as Record<string, string>)["properties.value"];
     expect(Object.keys(secret.sensitive_body_version as object)).toEqual(["properties.value"]);
     expect(version(staging)).toMatch(/^1-[0-9a-f]{12}$/);
     expect(version(synthInfra(azureSpec()))).toBe(version(staging));
@@ -128,12 +128,13 @@ describe("Azure Key Vault secrets", () => {
 
   it("is never destroyed by a plan in production", () => {
     expect(secret.lifecycle).toEqual({ prevent_destroy: false });
-    expect(synthInfra(azureProductionSpec()).one("azapi_resource").lifecycle).toEqual({ prevent_destroy: true });
+    expect(synthInfra(azureProductionSpec()).find("azapi_resource", "admin-secret").lifecycle).toEqual({ prevent_destroy: true });
   });
 
   it("moves a secret written by azurerm_key_vault_secret instead of recreating it", () => {
-    const [address] = Object.keys(staging.resources("azapi_resource"));
-    expect((staging.json as { moved?: unknown[] }).moved).toEqual([{ from: `azurerm_key_vault_secret.${address}`, to: `azapi_resource.${address}` }]);
+    const address = Object.keys(staging.resources("azapi_resource")).find((id) => id.includes("admin-secret"));
+    const moved = ((staging.json as { moved?: { from: string }[] }).moved ?? []).filter((m) => m.from.startsWith("azurerm_key_vault_secret."));
+    expect(moved).toEqual([{ from: `azurerm_key_vault_secret.${address}`, to: `azapi_resource.${address}` }]);
     // The construct path the azurerm secret always had, so `from` names the resource in existing states.
     expect(address).toMatch(/^platform_database-main_admin-secret_[A-F0-9]{8}$/);
   });
@@ -143,12 +144,24 @@ describe("Azure Key Vault secrets", () => {
     expect(staging.json.output?.database_main_admin_secret).toMatchObject({ value: `https://${vault}.vault.azure.net/secrets/test-db-main-admin-password` });
   });
 
-  it("pins the azapi provider exactly, for the spec's subscription and tenant, only where secrets are written", () => {
+  it("pins the azapi provider exactly, for the spec's subscription and tenant; no secret without a database", () => {
     expect((staging.json.terraform as { required_providers: Record<string, unknown> }).required_providers.azapi).toEqual({ source: "Azure/azapi", version: AZAPI_PROVIDER.version });
     expect(AZAPI_PROVIDER.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(staging.json.provider?.azapi).toEqual([{ subscription_id: SUBSCRIPTION_ID, tenant_id: TENANT_ID }]);
-    expect(noDatabase.json.provider).not.toHaveProperty("azapi");
-    expect(noDatabase.all("azapi_resource")).toEqual([]);
+    // The vault and azapi now come with the cluster (its keys encrypt the flow-log account): without a database, no secret.
+    expect(noDatabase.all("azapi_resource").filter((r) => String(r.type).startsWith("Microsoft.KeyVault/vaults/secrets@"))).toEqual([]);
+  });
+
+  it("the vault in the paired region (production) is named like the primary, at most 24 characters, and holds keys only", () => {
+    const longest = synthInfra({ ...azureProductionSpec(), name: "abcdefgh-ijklmno" }).find("azurerm_key_vault", "geo-key-vault").name;
+    expect(String(longest)).toMatch(/^abcdefgh-ijklmno-kg-[0-9a-f]{4}$/);
+    const stack = new TerraformStack(Testing.app(), "paired");
+    const platform = new AzurePlatform(stack, "platform", parseEnvironment(azureProductionSpec()));
+    const network = platform.network();
+    const paired = new AzureKeyVault(stack, "vault", { ctx: platform.ctx, network, azapi: new AzapiProvider(stack, "azapi", { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID }), logWorkspaceId: "workspace", pairedLocation: "northeurope" });
+    expect(paired.location).toBe("northeurope");
+    expect(() => paired.addSecret(stack, "s", { name: "s", value: "v", contentType: "password" })).toThrow(/holds keys only/);
+    expect(() => paired.addUserSecret(stack, "u", "u")).toThrow(/holds keys only/);
   });
 
   it("refuses to version a secret whose body is not literal", () => {
