@@ -14,6 +14,7 @@ import { defaultEnvironments, specProblems } from "../support/fixtures";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { azureProductionSpec, azureSpec, ref } from "./fixtures";
 import { durationDays, keyProblems, postgresKeyProblems } from "./rules";
+import { diffStack, parseStack } from "../../scripts/stack-diff";
 
 const staging = synthInfra(azureSpec());
 const production = synthInfra(azureProductionSpec());
@@ -211,6 +212,15 @@ describe("Azure customer-managed keys", () => {
     expect(Object.keys(stack.resources("azurerm_key_vault")).filter((id) => id.includes("geo-key-vault"))).toEqual([]);
     // Not in production (no geo-redundant backups), an unpaired location needs nothing.
     expect(specProblems({ ...azureSpec(), accounts: { azure: { ...azureSpec().accounts?.azure, location: "italynorth" } } })).toEqual([]);
+  });
+
+  it("the pull-request gate reports an existing production server the key would replace, and none when its spec keeps Microsoft-managed keys", () => {
+    const spec = azureProductionSpec();
+    const before = synthInfra({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, azure: { platformManagedKey: true } })) });
+    const diff = diffStack("live-infra", parseStack(before.text), parseStack(production.text));
+    expect(diff.stateful).toContainEqual(expect.stringMatching(/^azurerm_postgresql_flexible_server\.\S+ (may be )?replaced: loses the database and its backups$/));
+    const kept = diffStack("live-infra", parseStack(before.text), parseStack(before.text));
+    expect(kept.stateful).toEqual([]);
   });
 
   it("the Terraform Cloud runs may assign the encryption role, and the condition names it", () => {
