@@ -7,7 +7,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { environments } from "../environments";
-import { parseEnvironments, specSecretNamesFor, type Environment } from "../constructs/core/spec";
+import { Testing } from "cdktf";
+import { parseEnvironment, parseEnvironments, specSecretNamesFor, type Environment, type EnvironmentInput } from "../constructs/core/spec";
+import { specChecks } from "../stacks/app";
+import { InfraStack } from "../stacks/infra";
 import { stackJson, synthDefaults } from "./support/outdir";
 import { awsBoundaryProblems, awsRoleMay, iamMatches, permissionProblems, userSecretReadProblems, type EnvironmentStacks, type StackJson } from "./support/permissions";
 
@@ -372,5 +375,25 @@ describe("the secret reader of the monitoring namespace", () => {
       for (const [, member] of members(infra)) delete member.condition;
     });
     expect(readerProblems(stacks)).toContain("without a condition");
+  });
+});
+
+describe("production on Azure (environments/ switched to Azure)", () => {
+  // Production adds the paired region's vault, its PostgreSQL geo-backup key, an identity there
+  // and its "Key Vault Crypto Service Encryption User" assignment, which the run identity must be
+  // allowed to make under its RBAC Administrator condition.
+  const production = environments.filter((input) => input.production === true && input.accounts?.azure !== undefined && input.terraformCloud !== undefined);
+  it.each(production.map((input) => [input.name, input] as const))("%s: the run identity holds what each resource needs", (_, input) => {
+    const env = parseEnvironment({ ...input, cloud: "azure" } as EnvironmentInput, specChecks);
+    const infra = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson;
+    const geo = resources(infra, "azurerm_role_assignment").filter(([name]) => name.includes("postgres-geo-encryption"));
+    expect(geo.length).toBe(1);
+    expect(problemsOf({ env, infra })).toEqual([]);
+    // Without the encryption role among the delegable ones, the model refuses the geo key's assignment.
+    const refused = structuredClone(infra);
+    for (const [, assignment] of resources(refused, "azurerm_role_assignment")) {
+      if (typeof assignment.condition === "string") assignment.condition = assignment.condition.replaceAll("e147488a-f6f5-4113-8e2d-b22465e65bf6", "00000000-0000-0000-0000-000000000000");
+    }
+    expect(problemsOf({ env, infra: refused }).join("\n")).toMatch(/postgres-geo-encryption_key-access/);
   });
 });

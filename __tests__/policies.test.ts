@@ -114,7 +114,15 @@ const CHANGES: Readonly<Record<string, Change>> = {
   },
   "bucket-encrypted#3": { change: (b) => delete b.encryption },
   "database-encrypted#0": { change: (b) => set(b, "storage_encrypted", false) },
-  "database-encrypted#1": { pick: (b) => primary(b) && b.customer_managed_key !== undefined, change: (b) => delete b.customer_managed_key },
+  // A production server on Azure: its geo-redundant backups' key in the paired region goes.
+  "database-encrypted#1": {
+    pick: (b) => primary(b) && b.geo_redundant_backup_enabled === true && b.customer_managed_key !== undefined,
+    change: (b) => {
+      const key = b.customer_managed_key as Block;
+      delete key.geo_backup_key_vault_key_id;
+      delete key.geo_backup_user_assigned_identity_id;
+    },
+  },
   // An instance the spec does not waive (staging-gcp's keeps Google's key under databases[].waivers.customerManagedKey).
   "database-encrypted#2": { pick: (b) => b.encryption_key_name !== undefined, change: (b) => delete b.encryption_key_name },
   "cluster-secrets-encrypted#0": { change: (b) => set(b, "encryption_config.resources", []) },

@@ -3,14 +3,18 @@ import { describe, expect, it } from "vitest";
 import { KEY_ROTATION, KEY_VAULT_KEY_TYPE, keyBody } from "../../constructs/azure/key-vault";
 import { AZURE_ROLE_IDS } from "../../constructs/azure/context";
 import { delegableRolesCondition } from "../../constructs/azure/terraform-cloud";
-import { parseEnvironment } from "../../constructs/core/spec";
+import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
+import { AZURE_LOCATION_ZONES, AZURE_PAIRED_LOCATIONS } from "../../constructs/core/regions";
+import { environments } from "../../environments";
+import { specChecks } from "../../stacks/app";
 import { checkStack } from "../../constructs/policies";
 import type { StackJson } from "../../constructs/policies/types";
 import { InfraStack } from "../../stacks/infra";
-import { defaultEnvironments } from "../support/fixtures";
+import { defaultEnvironments, specProblems } from "../support/fixtures";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
 import { azureProductionSpec, azureSpec, ref } from "./fixtures";
-import { durationDays, keyProblems } from "./rules";
+import { durationDays, keyProblems, postgresKeyProblems } from "./rules";
+import { diffStack, parseStack } from "../../scripts/stack-diff";
 
 const staging = synthInfra(azureSpec());
 const production = synthInfra(azureProductionSpec());
@@ -99,19 +103,124 @@ describe("Azure customer-managed keys", () => {
     }
   });
 
-  it("keep Microsoft-managed keys on servers the spec keeps, and with geo-redundant backups (production)", () => {
+  it("keep Microsoft-managed keys on servers the spec keeps", () => {
     const spec = azureSpec();
-    const kept = synthInfra({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, azure: { platformManagedKey: true } })) });
+    const kept = synthInfra({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, waivers: { customerManagedKey: "created before customer-managed keys, a key would replace it" } })) });
     expect(kept.one("azurerm_postgresql_flexible_server")).not.toHaveProperty("customer_managed_key");
     expect(Object.keys(kept.resources("azapi_resource")).filter((id) => id.includes("postgres-encryption"))).toEqual([]);
     // The policy rule accepts the kept server only while its spec keeps it that way.
-    const keptEnv = parseEnvironment({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, azure: { platformManagedKey: true } })) });
+    const keptEnv = parseEnvironment({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, waivers: { customerManagedKey: "created before customer-managed keys, a key would replace it" } })) });
     const encryptedRule = (env: typeof keptEnv) => checkStack(kept.json as StackJson, { stackName: "kept", kind: "infra", env }).violations.filter((v) => v.rule.id === "database-encrypted");
     expect(encryptedRule(keptEnv)).toEqual([]);
     expect(encryptedRule(parseEnvironment(spec)).map((v) => v.problem)).toEqual(["customer_managed_key is not set (platform-managed keys only)"]);
+  });
+
+  it("every production environment in environments/ with an Azure account, on Azure: geo-redundant backups under customer keys in the paired region", () => {
+    const inputs = environments.filter((input) => input.production === true && input.accounts?.azure !== undefined);
+    expect(inputs.length).toBeGreaterThan(0);
+    for (const input of inputs) {
+      const env = parseEnvironment({ ...input, cloud: "azure" } as EnvironmentInput, specChecks);
+      const stack = new SynthesizedStack(Testing.synth(new InfraStack(Testing.app(), env)));
+      expect(postgresKeyProblems(stack)).toEqual([]);
+      expect(keyProblems(stack)).toEqual([]);
+      const primaries = stack.all("azurerm_postgresql_flexible_server").filter((server) => server.create_mode === undefined);
+      expect(primaries.length).toBeGreaterThan(0);
+      for (const server of primaries) expect(server).toMatchObject({ geo_redundant_backup_enabled: true, customer_managed_key: { geo_backup_key_vault_key_id: expect.any(String) } });
+      const violations = checkStack(stack.json as StackJson, { stackName: `${env.name}-infra`, kind: "infra", env }).violations.filter((v) => v.rule.id === "database-encrypted");
+      expect(violations).toEqual([]);
+    }
+  });
+
+  it("geo-redundant backups (production) take the key of a vault in the paired region, as an identity there", () => {
     const live = production.one("azurerm_postgresql_flexible_server");
     expect(live.geo_redundant_backup_enabled).toBe(true);
-    expect(live).not.toHaveProperty("customer_managed_key");
+    const primaryIdentity = expect.stringMatching(ref("azurerm_user_assigned_identity", "id", "postgres-encryption"));
+    const geoIdentity = expect.stringMatching(ref("azurerm_user_assigned_identity", "id", "postgres-geo-encryption"));
+    expect(live.identity).toEqual({ type: "UserAssigned", identity_ids: [primaryIdentity, geoIdentity] });
+    expect(live.customer_managed_key).toEqual({
+      key_vault_key_id: expect.stringMatching(/^https:\/\/live-kv-[0-9a-f]+\.vault\.azure\.net\/keys\/live-postgres$/),
+      primary_user_assigned_identity_id: primaryIdentity,
+      geo_backup_key_vault_key_id: expect.stringMatching(/^https:\/\/live-kg-[0-9a-f]+\.vault\.azure\.net\/keys\/live-postgres-geo$/),
+      geo_backup_user_assigned_identity_id: geoIdentity,
+    });
+    expect(live.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^azurerm_role_assignment\..*postgres-geo-encryption_key-access/), expect.stringMatching(/^azapi_resource\..*postgres-geo-encryption_key/)]));
+    // westeurope's pair is northeurope: the second vault and the identity live there.
+    const geoVault = production.find("azurerm_key_vault", "geo-key-vault");
+    expect(geoVault).toMatchObject({
+      location: "northeurope",
+      rbac_authorization_enabled: true,
+      purge_protection_enabled: true,
+      soft_delete_retention_days: 90,
+      public_network_access_enabled: false,
+      network_acls: { default_action: "Deny", bypass: "AzureServices", ip_rules: [] },
+      lifecycle: { prevent_destroy: true },
+    });
+    expect(production.find("azurerm_user_assigned_identity", "postgres-geo-encryption").location).toBe("northeurope");
+    expect(production.find("azapi_resource", "postgres-geo-encryption_key")).toMatchObject({ parent_id: expect.stringMatching(ref("azurerm_key_vault", "id", "geo-key-vault")), lifecycle: { prevent_destroy: true } });
+    // Its audit log goes to the environment's workspace; no private endpoint targets it.
+    const targets = production.all("azurerm_monitor_diagnostic_setting").map((d) => d.target_resource_id);
+    expect(targets).toContainEqual(expect.stringMatching(ref("azurerm_key_vault", "id", "geo-key-vault")));
+    expect(JSON.stringify(production.resources("azurerm_private_endpoint"))).not.toContain("geo-key-vault");
+    expect(postgresKeyProblems(production)).toEqual([]);
+    // Read replicas have no geo-redundant backups: the primary key only.
+    const withReplica = synthInfra({ ...azureProductionSpec(), databases: (azureProductionSpec().databases ?? []).map((db) => ({ ...db, readReplicas: 1 })) });
+    const replica = withReplica.all("azurerm_postgresql_flexible_server").find((server) => server.create_mode === "Replica");
+    expect(replica?.customer_managed_key).not.toHaveProperty("geo_backup_key_vault_key_id");
+    expect(postgresKeyProblems(withReplica)).toEqual([]);
+  });
+
+  it("the PostgreSQL key rules reject what azurerm or Azure refuse", () => {
+    const liveEdited = (edit: (server: TfBlock, resource: Record<string, Record<string, TfBlock>>) => void): string[] => {
+      const json = JSON.parse(production.text);
+      edit(Object.values(json.resource.azurerm_postgresql_flexible_server as Record<string, TfBlock>)[0], json.resource);
+      return postgresKeyProblems(new SynthesizedStack(JSON.stringify(json)));
+    };
+    const cmk = (server: TfBlock) => server.customer_managed_key as TfBlock;
+    const byId = (resource: Record<string, Record<string, TfBlock>>, type: string, fragment: string) => Object.entries(resource[type]).find(([id]) => id.includes(fragment)) as [string, TfBlock];
+    expect(liveEdited((s) => (delete cmk(s).geo_backup_key_vault_key_id, delete cmk(s).geo_backup_user_assigned_identity_id))).toEqual([expect.stringContaining("need geo_backup_key_vault_key_id")]);
+    expect(liveEdited((s) => delete cmk(s).geo_backup_user_assigned_identity_id)).toEqual([expect.stringContaining("without geo_backup_user_assigned_identity_id (RequiredWith)"), expect.stringContaining("holds no")]);
+    expect(liveEdited((s) => delete cmk(s).primary_user_assigned_identity_id)).toEqual([expect.stringContaining("without primary_user_assigned_identity_id (RequiredWith)"), expect.stringContaining("holds no")]);
+    expect(liveEdited((s) => delete s.identity)).toEqual([
+      expect.stringContaining("key_vault_key_id without an identity block"),
+      expect.stringContaining("primary_user_assigned_identity_id is not in identity.identity_ids"),
+      expect.stringContaining("geo_backup_key_vault_key_id without an identity block"),
+      expect.stringContaining("geo_backup_user_assigned_identity_id is not in identity.identity_ids"),
+    ]);
+    expect(liveEdited((s) => ((s.identity as TfBlock).identity_ids = [cmk(s).primary_user_assigned_identity_id]))).toEqual([expect.stringContaining("geo_backup_user_assigned_identity_id is not in identity.identity_ids")]);
+    expect(liveEdited((s) => (cmk(s).geo_backup_user_assigned_identity_id = cmk(s).primary_user_assigned_identity_id))).toEqual([
+      expect.stringContaining("geo_backup_user_assigned_identity_id is in westeurope, not northeurope"),
+      expect.stringContaining("holds no"),
+      expect.stringContaining("is the primary identity"),
+    ]);
+    expect(liveEdited((_s, r) => (byId(r, "azurerm_key_vault", "geo-key-vault")[1].location = "westeurope"))).toEqual([expect.stringContaining("is in westeurope, not northeurope")]);
+    expect(liveEdited((_s, r) => (byId(r, "azurerm_user_assigned_identity", "postgres-geo-encryption")[1].location = "westeurope"))).toEqual([expect.stringContaining("geo_backup_user_assigned_identity_id is in westeurope, not northeurope")]);
+    expect(liveEdited((_s, r) => delete r.azurerm_role_assignment[byId(r, "azurerm_role_assignment", "postgres-geo-encryption_key-access")[0]])).toEqual([expect.stringContaining("geo_backup_user_assigned_identity_id holds no")]);
+    expect(liveEdited((s) => (cmk(s).geo_backup_key_vault_key_id = "live-postgres-geo"))).toEqual([expect.stringContaining("is no Key Vault key id")]);
+    expect(liveEdited((s) => (cmk(s).geo_backup_key_vault_key_id = String(cmk(s).key_vault_key_id)))).toEqual([expect.stringContaining("is in westeurope, not northeurope"), expect.stringContaining("holds no")]);
+    expect(liveEdited((s) => (s.location = "italynorth"))).toEqual(expect.arrayContaining([expect.stringContaining("italynorth has no paired region")]));
+  });
+
+  it("every location the spec accepts has its pair (or none) from Microsoft's table, and production without a pair must keep Microsoft-managed keys", () => {
+    expect(Object.keys(AZURE_PAIRED_LOCATIONS).sort()).toEqual(Object.keys(AZURE_LOCATION_ZONES).sort());
+    expect(AZURE_PAIRED_LOCATIONS.westeurope).toEqual({ location: "northeurope", restricted: false });
+    const unpaired = { ...azureProductionSpec(), accounts: { azure: { ...azureProductionSpec().accounts?.azure, location: "italynorth" } } } as EnvironmentInput;
+    expect(specProblems(unpaired)).toEqual([expect.stringMatching(/^databases\[0\]\.waivers\.customerManagedKey: given nothing; accepted: a written reason in production in italynorth: it has no paired region/)]);
+    const kept = { ...unpaired, databases: (unpaired.databases ?? []).map((db) => ({ ...db, waivers: { customerManagedKey: "created before customer-managed keys, a key would replace it" } })) };
+    expect(specProblems(kept)).toEqual([]);
+    const stack = synthInfra(kept);
+    expect(stack.one("azurerm_postgresql_flexible_server")).not.toHaveProperty("customer_managed_key");
+    expect(Object.keys(stack.resources("azurerm_key_vault")).filter((id) => id.includes("geo-key-vault"))).toEqual([]);
+    // Not in production (no geo-redundant backups), an unpaired location needs nothing.
+    expect(specProblems({ ...azureSpec(), accounts: { azure: { ...azureSpec().accounts?.azure, location: "italynorth" } } })).toEqual([]);
+  });
+
+  it("the pull-request gate reports an existing production server the key would replace, and none when its spec keeps Microsoft-managed keys", () => {
+    const spec = azureProductionSpec();
+    const before = synthInfra({ ...spec, databases: (spec.databases ?? []).map((db) => ({ ...db, waivers: { customerManagedKey: "created before customer-managed keys, a key would replace it" } })) });
+    const diff = diffStack("live-infra", parseStack(before.text), parseStack(production.text));
+    expect(diff.stateful).toContainEqual(expect.stringMatching(/^azurerm_postgresql_flexible_server\.\S+ (may be )?replaced: loses the database and its backups$/));
+    const kept = diffStack("live-infra", parseStack(before.text), parseStack(before.text));
+    expect(kept.stateful).toEqual([]);
   });
 
   it("the Terraform Cloud runs may assign the encryption role, and the condition names it", () => {

@@ -60,7 +60,7 @@ describe("Azure Key Vault", () => {
     const longest = synthInfra({ ...azureSpec(), name: "abcdefgh-ijklmno" }).one("azurerm_key_vault").name;
     expect(String(longest)).toMatch(/^abcdefgh-ijklmno-kv-[0-9a-f]{4}$/);
     expect(vault.lifecycle).toEqual({ prevent_destroy: false });
-    expect(prod.one("azurerm_key_vault").lifecycle).toEqual({ prevent_destroy: true });
+    expect(prod.find("azurerm_key_vault", /_key-vault_/).lifecycle).toEqual({ prevent_destroy: true });
   });
 });
 
@@ -159,6 +159,18 @@ describe("Azure Key Vault secrets", () => {
     // Without a database there is no secret; azapi stays for the VNet flow log and the keys.
     expect(noDatabase.all("azapi_resource").filter((r) => String(r.type).startsWith("Microsoft.KeyVault/vaults/secrets@"))).toEqual([]);
     expect(noDatabase.json.provider?.azapi).toEqual([{ subscription_id: SUBSCRIPTION_ID, tenant_id: TENANT_ID }]);
+  });
+
+  it("the vault in the paired region (production) is named like the primary, at most 24 characters, and holds keys only", () => {
+    const longest = synthInfra({ ...azureProductionSpec(), name: "abcdefgh-ijklmno" }).find("azurerm_key_vault", "geo-key-vault").name;
+    expect(String(longest)).toMatch(/^abcdefgh-ijklmno-kg-[0-9a-f]{4}$/);
+    const stack = new TerraformStack(Testing.app(), "paired");
+    const platform = new AzurePlatform(stack, "platform", parseEnvironment(azureProductionSpec()));
+    const network = platform.network();
+    const paired = new AzureKeyVault(stack, "vault", { ctx: platform.ctx, network, azapi: new AzapiProvider(stack, "azapi", { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID }), logWorkspaceId: "workspace", pairedLocation: "northeurope" });
+    expect(paired.location).toBe("northeurope");
+    expect(() => paired.addSecret(stack, "s", { name: "s", value: "v", contentType: "password" })).toThrow(/holds keys only/);
+    expect(() => paired.addUserSecret(stack, "u", "u")).toThrow(/holds keys only/);
   });
 
   it("refuses to version a secret whose body is not literal", () => {

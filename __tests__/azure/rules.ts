@@ -4,6 +4,7 @@
  * synthesized Azure stack and to a case each rule must reject.
  */
 import { FLOW_LOG_SCHEMA } from "../../constructs/azure/flow-logs";
+import { AZURE_PAIRED_LOCATIONS } from "../../constructs/core/regions";
 import type { SynthesizedStack, TfBlock } from "../support/synth";
 
 /**
@@ -298,6 +299,77 @@ export function keyProblems(stack: SynthesizedStack): string[] {
       if (before !== undefined && (before < 7 || (expiry !== undefined && before > expiry - 7))) problems.push(`${id}: ${type} ${String(trigger.timeBeforeExpiry)} before expiry, at least P7D and 7 days after creation`);
     }
     if (!actions.some((action) => (action.action as TfBlock | undefined)?.type === "rotate")) problems.push(`${id}: the rotation policy never rotates`);
+  }
+  return problems;
+}
+
+/**
+ * PostgreSQL Flexible Server customer-managed keys against what azurerm and Azure accept.
+ * azurerm v4.55.0 internal/services/postgres/postgresql_flexible_server_resource.go
+ * (`customer_managed_key`): `key_vault_key_id` RequiredWith `identity` and
+ * `primary_user_assigned_identity_id`; `geo_backup_key_vault_key_id` RequiredWith `identity` and
+ * `geo_backup_user_assigned_identity_id`; key ids are Key Vault nested-item ids, versioned or not
+ * (`keyvault.ValidateNestedItemID(VersionTypeAny, ...)`: `https://<vault>.vault.azure.net/keys/<name>[/<version>]`).
+ * website/docs/r/postgresql_flexible_server.html.markdown at v4.55.0: each identity must be in
+ * `identity.identity_ids`; the geo-backup identity is not the primary one, and it and the geo-backup
+ * key's vault are in the region of the geo-redundant backup (the location's pair,
+ * `AZURE_PAIRED_LOCATIONS`). Microsoft Learn, "Data encryption with customer-managed keys in Azure
+ * Database for PostgreSQL": a server with geo-redundant backups and a customer-managed key needs
+ * the geo-backup key and identity too, and each identity needs wrap/unwrap and get on its key
+ * ("Key Vault Crypto Service Encryption User" on the key: checked against the stack's role
+ * assignments), the vault purge-protected (`keyProblems`).
+ */
+export function postgresKeyProblems(stack: SynthesizedStack): string[] {
+  const problems: string[] = [];
+  const vaults = Object.entries(stack.resources("azurerm_key_vault"));
+  const identities = stack.resources("azurerm_user_assigned_identity");
+  const roles = stack.all("azurerm_role_assignment");
+  const keys = Object.entries(stack.resources("azapi_resource")).filter(([, r]) => String(r.type).startsWith("Microsoft.KeyVault/vaults/keys@"));
+  for (const [id, server] of Object.entries(stack.resources("azurerm_postgresql_flexible_server"))) {
+    const cmk = asBlocks(server.customer_managed_key)[0];
+    if (cmk === undefined) continue;
+    const identityBlock = asBlocks(server.identity)[0];
+    const identityIds = asStrings(identityBlock?.identity_ids);
+    const keyed = (keyField: string, identityField: string, location: string): void => {
+      const keyId = cmk[keyField];
+      const identity = cmk[identityField];
+      if (keyId === undefined) return;
+      if (identityBlock === undefined) problems.push(`${id}: ${keyField} without an identity block (RequiredWith)`);
+      if (identity === undefined) problems.push(`${id}: ${keyField} without ${identityField} (RequiredWith)`);
+      const identityName = /^\$\{azurerm_user_assigned_identity\.([^.}]+)\.id\}$/.exec(String(identity))?.[1];
+      if (identity !== undefined) {
+        if (!identityIds.includes(String(identity))) problems.push(`${id}: ${identityField} is not in identity.identity_ids`);
+        const uai = identityName === undefined ? undefined : identities[identityName];
+        if (uai === undefined) problems.push(`${id}: ${identityField} ${String(identity)} is no user-assigned identity of the stack`);
+        else if (uai.location !== location) problems.push(`${id}: ${identityField} is in ${String(uai.location)}, not ${location}`);
+      }
+      const parts = /^https:\/\/([a-zA-Z0-9-]{3,24})\.vault\.azure\.net\/keys\/([a-zA-Z0-9-]{1,127})(?:\/[0-9a-fA-F]{32})?$/.exec(String(keyId));
+      if (!parts) {
+        problems.push(`${id}: ${keyField} ${String(keyId)} is no Key Vault key id`);
+        return;
+      }
+      const [vaultId, vault] = vaults.find(([, v]) => v.name === parts[1]) ?? [];
+      if (vault === undefined) {
+        problems.push(`${id}: ${keyField}: vault ${parts[1]} is not in the stack`);
+        return;
+      }
+      if (vault.location !== location) problems.push(`${id}: ${keyField}: vault ${parts[1]} is in ${String(vault.location)}, not ${location}`);
+      const key = keys.find(([, k]) => k.name === parts[2] && k.parent_id === `\${azurerm_key_vault.${vaultId}.id}`);
+      if (key === undefined) problems.push(`${id}: ${keyField}: no key ${parts[2]} in vault ${parts[1]}`);
+      else if (!roles.some((r) => r.scope === `\${azapi_resource.${key[0]}.id}` && r.role_definition_name === "Key Vault Crypto Service Encryption User" && r.principal_id === `\${azurerm_user_assigned_identity.${identityName}.principal_id}`)) {
+        problems.push(`${id}: ${identityField} holds no "Key Vault Crypto Service Encryption User" on key ${parts[2]}`);
+      }
+    };
+    const location = String(server.location);
+    keyed("key_vault_key_id", "primary_user_assigned_identity_id", location);
+    if (server.geo_redundant_backup_enabled !== true) continue;
+    const paired = AZURE_PAIRED_LOCATIONS[location];
+    if (cmk.geo_backup_key_vault_key_id === undefined) problems.push(`${id}: geo-redundant backups with a customer-managed key need geo_backup_key_vault_key_id`);
+    else if (paired === undefined) problems.push(`${id}: ${location} has no paired region for geo-redundant backups' key`);
+    else keyed("geo_backup_key_vault_key_id", "geo_backup_user_assigned_identity_id", paired.location);
+    if (cmk.geo_backup_user_assigned_identity_id !== undefined && cmk.geo_backup_user_assigned_identity_id === cmk.primary_user_assigned_identity_id) {
+      problems.push(`${id}: geo_backup_user_assigned_identity_id is the primary identity`);
+    }
   }
   return problems;
 }

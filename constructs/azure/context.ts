@@ -58,6 +58,16 @@ export class AzureContext {
     const base = this.env.name.replace(/-+/g, "-");
     return `${base}-kv-${this.uniqueSuffix(Math.min(8, 24 - base.length - 4))}`;
   }
+
+  /**
+   * The name of the environment's vault in the paired location, for geo-redundant backups' keys
+   * (`AzureKeyVault` with `pairedLocation`): `<env>-kg-<hash>`, the same rules and length as
+   * `keyVaultName`.
+   */
+  get geoKeyVaultName(): string {
+    const base = this.env.name.replace(/-+/g, "-");
+    return `${base}-kg-${this.uniqueSuffix(Math.min(8, 24 - base.length - 4))}`;
+  }
 }
 
 /**

@@ -16,14 +16,13 @@ import type { AzureNetwork } from "./network";
 import { AZURE_POSTGRES_SKUS, postgresStorageMb } from "./sizes";
 
 /**
- * Whether a PostgreSQL server keeps Microsoft-managed keys: when the spec says so
- * (`databases[].azure.platformManagedKey`, servers created before the key), or with geo-redundant
- * backups (production): a customer-managed key there also needs a key and an identity in the
- * geo-paired region (`geo_backup_key_vault_key_id`, `geo_backup_user_assigned_identity_id`), a
- * second vault this platform does not create yet (README, Azure defaults).
+ * Whether a PostgreSQL server keeps Microsoft-managed keys: only when the spec waives the key with
+ * a written reason (`databases[].waivers.customerManagedKey`: servers created before the key, which
+ * would replace them, and production servers in a location without a paired region,
+ * `azureSpecProblems`), the same waiver on every cloud.
  */
-export function usesPlatformKey(env: Pick<Environment, "production">, spec: DatabaseSpec): boolean {
-  return spec.azure?.platformManagedKey === true || geoRedundantBackups(env);
+export function usesPlatformKey(spec: DatabaseSpec): boolean {
+  return spec.waivers.customerManagedKey !== undefined;
 }
 
 /** PostgreSQL backups are geo-redundant in production (`AzureDatabase`). */
@@ -41,6 +40,11 @@ export interface AzureDatabaseProps {
   readonly logWorkspaceId: string;
   /** The environment's PostgreSQL key and its identity; none keeps Microsoft-managed keys (`usesPlatformKey`). */
   readonly encryption?: AzureEncryptionKey;
+  /**
+   * With geo-redundant backups and `encryption`: the key of the vault in the paired location and
+   * its identity there, for the backups' copy in that region.
+   */
+  readonly geoEncryption?: AzureEncryptionKey;
 }
 
 const POSTGRES_PORT = 5432;
@@ -103,8 +107,12 @@ export function adminSecretName(ctx: AzureContext, spec: DatabaseSpec): string {
  *   key's rotations by itself (Microsoft Learn, "Data encryption with customer-managed keys in
  *   Azure Database for PostgreSQL": automatic key version updates). `customer_managed_key` is
  *   ForceNew when added or removed, so servers created before keep Microsoft-managed keys through
- *   `databases[].azure.platformManagedKey` (the pull-request gate reports the replacement
- *   otherwise); servers with geo-redundant backups keep them too (`usesPlatformKey`);
+ *   `databases[].waivers.customerManagedKey` (the pull-request gate reports the replacement
+ *   otherwise). With geo-redundant backups the primary also names the key of the vault in the
+ *   paired location and that location's identity (`geoEncryption`), so the backups' copy there is
+ *   encrypted with the customer's key too (Microsoft Learn, "Data encryption with customer-managed
+ *   keys in Azure Database for PostgreSQL": geo-redundant backups need a key and an identity in
+ *   the paired region);
  * - TLS required (TLS 1.2 minimum) and statements slower than a second logged; Entra ID
  *   authentication next to passwords only when the spec names the admin group
  *   (`cluster.azure.adminGroupName`): then the first `adminGroupObjectIds` group is the server's
@@ -155,13 +163,36 @@ export class AzureDatabase extends Construct implements IDatabase {
     const serverName = postgresServerName(ctx, spec);
     const entraAdmin = entraAdministrator(env);
     const dns = network.privateDnsZone(`${env.name}.private.postgres.database.azure.com`);
-    const encryption = props.encryption;
+    const { encryption, geoEncryption } = props;
+    const geoRedundant = geoRedundantBackups(env);
+    // With geo-redundant backups, the key of the paired region too (or a server Azure refuses).
+    if (encryption && geoRedundant !== (geoEncryption !== undefined)) {
+      throw new Error(`database ${spec.name} of ${env.name}: a geo-backup key goes with geo-redundant backups and a customer-managed key, and only then (the spec check azureSpecProblems should have caught this)`);
+    }
     const keyed = encryption
       ? {
           identity: { type: "UserAssigned", identityIds: [encryption.identity.id] },
           customerManagedKey: { keyVaultKeyId: encryption.key.versionlessId, primaryUserAssignedIdentityId: encryption.identity.id },
         }
       : {};
+    // The primary server also names the paired region's key and identity (the identity in
+    // `identity_ids` too, azurerm v4.55.0 postgresql_flexible_server_resource.go: RequiredWith
+    // `identity` and `geo_backup_user_assigned_identity_id`; docs: in `identity.identity_ids`,
+    // not the primary identity, key vault and identity in the geo-backup region). Replicas have
+    // no geo-redundant backups of their own: the primary key only.
+    const geoKeyed =
+      encryption && geoEncryption
+        ? {
+            identity: { type: "UserAssigned", identityIds: [encryption.identity.id, geoEncryption.identity.id] },
+            customerManagedKey: {
+              keyVaultKeyId: encryption.key.versionlessId,
+              primaryUserAssignedIdentityId: encryption.identity.id,
+              geoBackupKeyVaultKeyId: geoEncryption.key.versionlessId,
+              geoBackupUserAssignedIdentityId: geoEncryption.identity.id,
+            },
+            dependsOn: [geoEncryption.access, geoEncryption.key.resource],
+          }
+        : { dependsOn: [] };
     const placement = {
       ...keyed,
       location: ctx.location,
@@ -189,6 +220,8 @@ export class AzureDatabase extends Construct implements IDatabase {
 
     this.server = new PostgresqlFlexibleServer(this, "Resource", {
       ...placement,
+      ...geoKeyed,
+      dependsOn: [...placement.dependsOn, ...geoKeyed.dependsOn],
       name: serverName,
       version: spec.postgresVersion,
       administratorLogin: POSTGRES_ADMIN_LOGIN,
@@ -198,7 +231,7 @@ export class AzureDatabase extends Construct implements IDatabase {
       zone: spec.highAvailability ? "1" : undefined,
       highAvailability: spec.highAvailability ? { mode: "ZoneRedundant", standbyAvailabilityZone: "2" } : undefined,
       backupRetentionDays: spec.backupRetentionDays,
-      geoRedundantBackupEnabled: geoRedundantBackups(env),
+      geoRedundantBackupEnabled: geoRedundant,
       maintenanceWindow: { dayOfWeek: 0, startHour: 3, startMinute: 30 },
       lifecycle: {
         preventDestroy: env.production,

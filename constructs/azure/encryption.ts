@@ -6,8 +6,12 @@ import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-
 import { AZURE_ROLES, type AzureContext } from "./context";
 import type { AzureKeyVault, AzureKeyVaultKey } from "./key-vault";
 
-/** What a customer-managed key of the environment protects: one key and one identity each. */
-export type EncryptionPurpose = "storage" | "postgres";
+/**
+ * What a customer-managed key of the environment protects: one key and one identity each.
+ * `postgres-geo`: the copy of geo-redundant PostgreSQL backups in the paired location, with a key
+ * of the paired vault and an identity in that location.
+ */
+export type EncryptionPurpose = "storage" | "postgres" | "postgres-geo";
 
 export interface AzureEncryptionKeyProps {
   readonly ctx: AzureContext;
@@ -43,7 +47,9 @@ export class AzureEncryptionKey extends Construct {
     this.key = vault.addKey(this, "key", ctx.name(purpose));
     this.identity = new UserAssignedIdentity(this, "identity", {
       name: ctx.name(purpose, "encryption"),
-      location: ctx.location,
+      // In the vault's location: the paired one for geo-redundant backups' key (PostgreSQL
+      // requires the geo-backup identity there, azurerm v4.55.0 docs `geo_backup_user_assigned_identity_id`).
+      location: vault.location,
       resourceGroupName: ctx.resourceGroupName,
     });
     this.access = new RoleAssignment(this, "key-access", {

@@ -15,13 +15,14 @@ import {
   type TerraformCloudTarget,
 } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
+import { AZURE_PAIRED_LOCATIONS } from "../core/regions";
 import { environmentTags } from "../core/tags";
 import { AzapiProvider } from "./azapi";
 import { AzureBucket, AzureStorageAccount } from "./bucket";
 import { AzureCluster } from "./cluster";
 import { AzureClusterServices } from "./cluster-services";
 import { AZURE_ROLES, AzureContext, resourceGroupNameOf } from "./context";
-import { AzureDatabase, usesPlatformKey } from "./database";
+import { AzureDatabase, geoRedundantBackups, usesPlatformKey } from "./database";
 import { AzureDnsZone } from "./dns";
 import { AzureEncryptionKey, AzureStorageEncryption } from "./encryption";
 import { AzureFlowLogs } from "./flow-logs";
@@ -83,6 +84,8 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   private terraformCloud?: AzureTerraformCloudTrust;
   private storageKey?: AzureStorageEncryption;
   private postgresKey?: AzureEncryptionKey;
+  private geoKeyVault?: AzureKeyVault;
+  private postgresGeoKey?: AzureEncryptionKey;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
@@ -147,8 +150,21 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   database(spec: DatabaseSpec, network: INetwork, _cluster: ICluster): AzureDatabase {
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
     const vault = this.vault(azureNetwork);
-    const encryption = usesPlatformKey(this.env, spec) ? undefined : (this.postgresKey ??= new AzureEncryptionKey(this, "postgres-encryption", { ctx: this.ctx, vault, purpose: "postgres" }));
-    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault, logWorkspaceId: this.logWorkspaceId("database"), encryption });
+    const encryption = usesPlatformKey(spec) ? undefined : (this.postgresKey ??= new AzureEncryptionKey(this, "postgres-encryption", { ctx: this.ctx, vault, purpose: "postgres" }));
+    const geoEncryption = encryption && geoRedundantBackups(this.env) ? this.postgresGeoEncryption(azureNetwork) : undefined;
+    return new AzureDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: azureNetwork, vault, logWorkspaceId: this.logWorkspaceId("database"), encryption, geoEncryption });
+  }
+
+  /**
+   * The key and identity for geo-redundant PostgreSQL backups, in the vault of the location's
+   * paired region (`AZURE_PAIRED_LOCATIONS`), created with the first server that needs them.
+   */
+  private postgresGeoEncryption(network: AzureNetwork): AzureEncryptionKey {
+    const paired = AZURE_PAIRED_LOCATIONS[this.naming.location];
+    if (!paired) throw new Error(`${this.naming.location} has no paired region for geo-redundant backups' key (the spec check azureSpecProblems should have caught this)`);
+    this.geoKeyVault ??= new AzureKeyVault(this, "geo-key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider(), logWorkspaceId: this.logWorkspaceId("key vault"), pairedLocation: paired.location });
+    this.postgresGeoKey ??= new AzureEncryptionKey(this, "postgres-geo-encryption", { ctx: this.ctx, vault: this.geoKeyVault, purpose: "postgres-geo" });
+    return this.postgresGeoKey;
   }
 
   /**
@@ -294,8 +310,9 @@ export const AZURE_RESOURCE_TYPES: ResourceTypeMap = {
   secrets: ["azurerm_key_vault", "azapi_resource", "random_password"],
   // Customer-managed keys in the environment's key vault (azapi_resource Microsoft.KeyVault/vaults/keys,
   // rotating), each with the user-assigned identity that encrypts with it; on the storage accounts
-  // (with infrastructure encryption beneath) and on PostgreSQL servers without geo-redundant backups.
-  encryptionKey: ["azapi_resource", "azurerm_storage_account_customer_managed_key", "azurerm_user_assigned_identity", "azurerm_role_assignment"],
+  // (with infrastructure encryption beneath) and on PostgreSQL servers, whose geo-redundant backups
+  // take a key of a second vault (azurerm_key_vault) in the paired region.
+  encryptionKey: ["azapi_resource", "azurerm_storage_account_customer_managed_key", "azurerm_user_assigned_identity", "azurerm_role_assignment", "azurerm_key_vault", "azurerm_monitor_diagnostic_setting"],
 };
 
 /**

@@ -15,6 +15,12 @@ export interface AzureKeyVaultProps {
   readonly azapi: AzapiProvider;
   /** The environment's Log Analytics workspace id, for the vault's audit log. */
   readonly logWorkspaceId: string;
+  /**
+   * Makes this the environment's vault in its paired location (`AZURE_PAIRED_LOCATIONS`), for the
+   * keys of geo-redundant backups: named `geoKeyVaultName`, in that location, without a private
+   * endpoint (see `AzureKeyVault`). @default the environment's own vault, in its location
+   */
+  readonly pairedLocation?: string;
 }
 
 export interface AzureSecretProps {
@@ -146,9 +152,25 @@ export interface AzureKeyVaultSecret {
  *   (a `moved` block; azapi converts the state).
  * - Its audit log (AuditEvent) to the environment's Log Analytics workspace (`sendResourceLogs`).
  * - `prevent_destroy` in production, on the vault and on each secret.
+ *
+ * With `pairedLocation`, the vault holding the keys of geo-redundant backups, in the location
+ * Azure keeps them (PostgreSQL asks for the key and its identity in that region: azurerm v4.55.0
+ * website/docs/r/postgresql_flexible_server.html.markdown, `geo_backup_key_vault_key_id`). Same
+ * posture (RBAC, purge protection, 90-day soft delete, public network access disabled with the
+ * firewall denying all but trusted services, audit log to the same workspace: a Log Analytics
+ * destination may be in another region than the resource, Microsoft Learn "Diagnostic settings in
+ * Azure Monitor", destinations), but no private endpoint: one in the VNet's region could target it
+ * (Microsoft Learn "What is a private endpoint?": the private-link resource may be in another
+ * region than the endpoint), yet nothing of the platform uses this vault's data plane (its keys
+ * are created through ARM, PostgreSQL reaches it as a trusted service), so an endpoint would only
+ * add a way in. It holds keys only, never secrets.
  */
 export class AzureKeyVault extends Construct {
   readonly vault: KeyVault;
+  /** The vault's name (`keyVaultName`, or `geoKeyVaultName` in the paired location). */
+  readonly name: string;
+  /** Where the vault is: the environment's location, or its pair. */
+  readonly location: string;
 
   constructor(
     scope: Construct,
@@ -157,9 +179,11 @@ export class AzureKeyVault extends Construct {
   ) {
     super(scope, id);
     const { ctx, network } = props;
+    this.name = props.pairedLocation === undefined ? ctx.keyVaultName : ctx.geoKeyVaultName;
+    this.location = props.pairedLocation ?? ctx.location;
     this.vault = new KeyVault(this, "Resource", {
-      name: ctx.keyVaultName,
-      location: ctx.location,
+      name: this.name,
+      location: this.location,
       resourceGroupName: ctx.resourceGroupName,
       tenantId: ctx.tenantId,
       skuName: KEY_VAULT_SKU,
@@ -176,6 +200,7 @@ export class AzureKeyVault extends Construct {
       lifecycle: { preventDestroy: ctx.env.production },
     });
     sendResourceLogs(this, "audit-logs", { targetResourceId: this.vault.id, workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.keyVault });
+    if (props.pairedLocation !== undefined) return;
     network.privateEndpoint(this, "endpoint", {
       name: `${ctx.keyVaultName}-vault`,
       resourceId: this.vault.id,
@@ -186,7 +211,7 @@ export class AzureKeyVault extends Construct {
 
   /** The vault's data-plane URI, `https://<vault>.vault.azure.net/` (a literal). */
   get uri(): string {
-    return `https://${this.props.ctx.keyVaultName}.vault.azure.net/`;
+    return `https://${this.name}.vault.azure.net/`;
   }
 
   /**
@@ -215,6 +240,7 @@ export class AzureKeyVault extends Construct {
    * be the one the secret always had: it names the `azurerm_key_vault_secret` it is moved from.
    */
   addSecret(scope: Construct, id: string, props: AzureSecretProps): AzureKeyVaultSecret {
+    this.refuseSecretsInPairedVault();
     const { ctx } = this.props;
     // Key Vault secrets take at most 15 tags: the platform's own, never the spec's extra tags.
     const tags = { ...platformTags(ctx.env), ...(props.tags ?? {}) };
@@ -238,7 +264,7 @@ export class AzureKeyVault extends Construct {
       resource,
       name: props.name,
       armId: resource.id,
-      versionlessUri: `https://${ctx.keyVaultName}.vault.azure.net/secrets/${props.name}`,
+      versionlessUri: `${this.uri}secrets/${props.name}`,
     };
   }
 
@@ -259,6 +285,7 @@ export class AzureKeyVault extends Construct {
    *   of the placeholder text being synced as if it were the credential.
    */
   addUserSecret(scope: Construct, id: string, name: string): AzureUserSecret {
+    this.refuseSecretsInPairedVault();
     const { ctx } = this.props;
     const resource = new AzapiResource(scope, id, {
       provider: this.props.azapi,
@@ -272,6 +299,11 @@ export class AzureKeyVault extends Construct {
       lifecycle: { ignoreChanges: "all", preventDestroy: ctx.env.production },
     });
     return { resource, name, armId: resource.id };
+  }
+
+  /** The paired vault has no private endpoint: nothing in the cluster could read a secret there. */
+  private refuseSecretsInPairedVault(): void {
+    if (this.props.pairedLocation !== undefined) throw new Error(`the key vault ${this.name} in the paired location holds keys only: nothing in the VNet can read its secrets`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { eachKnown, known, specSecretNames, type Environment, type Report } from "../core/spec";
+import { AZURE_PAIRED_LOCATIONS } from "../core/regions";
 import { AZURE_CONTAINER_NAME } from "./bucket";
 import { agentSubnetCidr, reservedRangeMet } from "./network";
 import { aksPoolName, SYSTEM_POOL_NAME } from "./cluster";
@@ -24,6 +25,16 @@ export function azureSpecProblems(env: Environment, report: Report): void {
       const skuName = db.azure?.skuName ?? AZURE_POSTGRES_SKUS[db.size];
       if (db.highAvailability && skuName.startsWith("B_")) {
         report(["databases", index, "azure", "skuName"], skuName, "a General Purpose (GP_) or Memory Optimized (MO_) SKU: burstable SKUs cannot run high availability");
+      }
+    });
+    // Production servers have geo-redundant backups, whose customer-managed key must be in the
+    // paired region (AzureDatabase): without a pair, the spec records that the server keeps
+    // Microsoft-managed keys (the database-encrypted policy rule accepts that decision only).
+    known(() => {
+      const location = env.accounts.azure?.location;
+      if (!env.production || location === undefined || AZURE_PAIRED_LOCATIONS[location] !== undefined || !(location in AZURE_PAIRED_LOCATIONS)) return;
+      if (db.waivers.customerManagedKey === undefined) {
+        report(["databases", index, "waivers", "customerManagedKey"], undefined, `a written reason in production in ${location}: it has no paired region for the customer-managed key of geo-redundant backups, so the server keeps Microsoft-managed keys (README, Azure defaults)`);
       }
     });
     known(() => {

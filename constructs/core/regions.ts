@@ -70,6 +70,40 @@ export const AZURE_LOCATION_ZONES: Readonly<Record<string, number>> = {
 };
 
 /**
+ * Each Azure location's paired region, where Azure keeps the geo-redundant copy of a PostgreSQL
+ * server's backups (and GRS/GZRS storage's second copy), for the locations `AZURE_LOCATION_ZONES`
+ * accepts; `undefined` for a location without a pair. `restricted`: the pair is a region whose
+ * access Microsoft restricts (a subscription must be enabled for it before anything can be
+ * created there). From learn.microsoft.com/azure/reliability/regions-paired (MicrosoftDocs/
+ * reliability-docs `articles/reliability/includes/paired-regions-include.md` and
+ * `nonpaired-regions-include.md` at c7803c50, 2026-07-28).
+ */
+export const AZURE_PAIRED_LOCATIONS: Readonly<Record<string, { readonly location: string; readonly restricted: boolean } | undefined>> = {
+  brazilsouth: { location: "southcentralus", restricted: false }, brazilsoutheast: { location: "brazilsouth", restricted: false },
+  canadacentral: { location: "canadaeast", restricted: false }, canadaeast: { location: "canadacentral", restricted: false },
+  centralus: { location: "eastus2", restricted: false }, chilecentral: undefined, eastus: { location: "westus", restricted: false },
+  eastus2: { location: "centralus", restricted: false }, mexicocentral: undefined, northcentralus: { location: "southcentralus", restricted: false },
+  southcentralus: { location: "northcentralus", restricted: false }, westcentralus: { location: "westus2", restricted: false },
+  westus: { location: "eastus", restricted: false }, westus2: { location: "westcentralus", restricted: false }, westus3: { location: "eastus", restricted: false },
+  austriaeast: undefined, belgiumcentral: undefined, denmarkeast: undefined, francecentral: { location: "francesouth", restricted: true },
+  francesouth: { location: "francecentral", restricted: false }, germanynorth: { location: "germanywestcentral", restricted: false },
+  germanywestcentral: { location: "germanynorth", restricted: true }, italynorth: undefined, northeurope: { location: "westeurope", restricted: false },
+  norwayeast: { location: "norwaywest", restricted: true }, norwaywest: { location: "norwayeast", restricted: false }, polandcentral: undefined,
+  spaincentral: undefined, swedencentral: { location: "swedensouth", restricted: true }, switzerlandnorth: { location: "switzerlandwest", restricted: true },
+  switzerlandwest: { location: "switzerlandnorth", restricted: false }, uksouth: { location: "ukwest", restricted: false }, ukwest: { location: "uksouth", restricted: false },
+  westeurope: { location: "northeurope", restricted: false }, israelcentral: undefined, qatarcentral: undefined,
+  uaecentral: { location: "uaenorth", restricted: false }, uaenorth: { location: "uaecentral", restricted: true },
+  southafricanorth: { location: "southafricawest", restricted: true }, southafricawest: { location: "southafricanorth", restricted: false },
+  australiacentral: { location: "australiacentral2", restricted: true }, australiacentral2: { location: "australiacentral", restricted: false },
+  australiaeast: { location: "australiasoutheast", restricted: false }, australiasoutheast: { location: "australiaeast", restricted: false },
+  centralindia: { location: "southindia", restricted: false }, eastasia: { location: "southeastasia", restricted: false }, indonesiacentral: undefined,
+  japaneast: { location: "japanwest", restricted: false }, japanwest: { location: "japaneast", restricted: false },
+  koreacentral: { location: "koreasouth", restricted: false }, koreasouth: { location: "koreacentral", restricted: false }, malaysiawest: undefined,
+  newzealandnorth: undefined, southeastasia: { location: "eastasia", restricted: false }, southindia: { location: "centralindia", restricted: false },
+  westindia: { location: "southindia", restricted: false },
+};
+
+/**
  * GCP regions and their zone letters, the same in every project: cloud.google.com/compute/docs/
  * regions-zones ("Available regions and zones"), cross-checked with GoogleCloudPlatform/gcping
  * `tools/terraform/regions.json` at 85ed7a9 (2026-01-29, asia-southeast3 added).

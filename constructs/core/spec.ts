@@ -223,13 +223,6 @@ const databaseSchema = z.strictObject({
   azure: z
     .strictObject({
       skuName: pattern(/^(B|GP|MO)_[A-Za-z0-9_]+$/, "a Flexible Server SKU such as GP_Standard_D2ds_v5").optional(),
-      /**
-       * Keep Microsoft-managed keys on this server instead of the environment's customer-managed
-       * key. Adding a customer-managed key to an existing server REPLACES it (azurerm 4.55.0
-       * `customer_managed_key` is ForceNew), so servers created before the key set this (README,
-       * Upgrade guide); the `database-encrypted` policy rule accepts them. @default false
-       */
-      platformManagedKey: z.boolean().optional(),
     })
     .optional(),
   gcp: z

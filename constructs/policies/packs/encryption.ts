@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, policyDocument, references, resourcesOf, type Block, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, policyDocument, references, resourcesOf, type Rule } from "../types";
 
 /** Whether `value` references a google_kms_crypto_key of the stack (`${google_kms_crypto_key.<id>.id}`). */
 const kmsKeyReference = (value: unknown) => typeof value === "string" && /^\$\{google_kms_crypto_key\.[^.}]+\.id\}$/.test(value);
@@ -76,22 +76,16 @@ export const ENCRYPTION: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_postgresql_flexible_server"],
-        // Servers with geo-redundant backups need a key and identity in the paired region too
-        // (geo_backup_key_vault_key_id), which the platform does not create yet: they keep
-        // Microsoft-managed keys, a gap recorded in the README (Azure defaults). Servers created before the key
-        // keep them through databases[].azure.platformManagedKey.
-        // A read replica is judged by its primary (it takes the primary's key, or none). A server
-        // whose spec keeps Microsoft-managed keys (databases[].azure.platformManagedKey: created
-        // before the key, which would replace it) is the spec's recorded decision, named by the
-        // server's name `<env>-db-<database>-<6 hex>[-replica-<n>]` (constructs/azure/database.ts).
-        check: (db, ctx) => {
-          const kept = (ctx.env?.databases ?? []).some((spec) => spec.azure?.platformManagedKey === true && new RegExp(`^${ctx.env?.name}-db-${spec.name}-[0-9a-f]{6}(-replica-\\d+)?$`).test(String(db.name)));
-          if (kept) return [];
-          const source = db.create_mode === "Replica" ? resourcesOf(ctx.stack, "azurerm_postgresql_flexible_server").find(([id]) => references(db.source_server_id, "azurerm_postgresql_flexible_server", id))?.[1] : undefined;
-          const keyed = (server: Block) => at(server, "customer_managed_key.key_vault_key_id") !== undefined;
-          if (keyed(db) || db.geo_redundant_backup_enabled === true) return [];
-          if (source !== undefined && !keyed(source) && source.geo_redundant_backup_enabled === true) return [];
-          return ["customer_managed_key is not set (platform-managed keys only)"];
+        // A server whose spec waives the key (databases[].waivers.customerManagedKey) is exempted by
+        // the rule's waiver. A server with geo-redundant backups also needs the key of the paired
+        // region, or the backups' copy there stays on Microsoft-managed keys
+        // (customer_managed_key.geo_backup_key_vault_key_id).
+        check: (db) => {
+          if (at(db, "customer_managed_key.key_vault_key_id") === undefined) return ["customer_managed_key is not set (platform-managed keys only)"];
+          if (db.geo_redundant_backup_enabled === true && at(db, "customer_managed_key.geo_backup_key_vault_key_id") === undefined) {
+            return ["customer_managed_key.geo_backup_key_vault_key_id is not set (the geo-redundant backups' copy is on platform-managed keys)"];
+          }
+          return [];
         },
       },
       {
