@@ -81,18 +81,52 @@ describe("AWS rules", () => {
       expect(problems).not.toContain(`could ${held}`);
     }
   });
-  it.skipIf(env === undefined)("without its explicit denials, a run role that may write environment roles could change itself", () => {
+  it.skipIf(env === undefined)("its explicit denials and its exact role list each keep it off itself: without both (a name prefix, no denials) it could change itself", () => {
+    const withoutDenials = (prefix: boolean) =>
+      changed(env as Environment, ({ infra }) => {
+        const [, policy] = runPolicy(infra) ?? [];
+        if (!policy) throw new Error("no run role policy");
+        const document = JSON.parse(String(policy.policy)) as { Statement: { Effect: string; Sid?: string; Resource?: unknown }[] };
+        document.Statement = document.Statement.filter((statement) => statement.Effect !== "Deny");
+        if (prefix) {
+          for (const statement of document.Statement) {
+            if (["EnvironmentRoles", "PassEnvironmentRolesToTheirServices", "RolesOnlyWithinTheBoundary"].includes(statement.Sid ?? "")) statement.Resource = `arn:aws:iam::${(env as Environment).accounts.aws?.accountId}:role/${(env as Environment).name}-*`;
+          }
+        }
+        policy.policy = JSON.stringify(document);
+      });
+    expect(problemsOf(withoutDenials(false)).join("\n")).not.toContain("the run role could");
+    const problems = problemsOf(withoutDenials(true)).join("\n");
+    expect(problems).toContain("the run role could put an inline policy on itself once it carried the boundary");
+    expect(problems).toContain("the run role could let others assume it");
+  });
+  it.skipIf(env === undefined)("role management by name prefix (role/<env>-*) and PassRole to any service: the run role could re-trust or pass roles the stacks did not create", () => {
+    const name = (env as Environment).name;
     const stacks = changed(env as Environment, ({ infra }) => {
       const [, policy] = runPolicy(infra) ?? [];
       if (!policy) throw new Error("no run role policy");
-      const document = JSON.parse(String(policy.policy)) as { Statement: { Effect: string }[] };
-      document.Statement = document.Statement.filter((statement) => statement.Effect !== "Deny");
+      const document = JSON.parse(String(policy.policy)) as { Statement: { Sid?: string; Resource?: unknown; Condition?: unknown }[] };
+      for (const statement of document.Statement) {
+        if (statement.Sid === "EnvironmentRoles" || statement.Sid === "PassEnvironmentRolesToTheirServices" || statement.Sid === "RolesOnlyWithinTheBoundary") {
+          statement.Resource = `arn:aws:iam::${(env as Environment).accounts.aws?.accountId}:role/${name}-*`;
+          if (statement.Sid === "PassEnvironmentRolesToTheirServices") delete statement.Condition;
+        }
+      }
       policy.policy = JSON.stringify(document);
     });
     const problems = problemsOf(stacks).join("\n");
-    expect(problems).toContain("the run role could put an inline policy on itself once it carried the boundary");
-    expect(problems).toContain("the run role could let others assume it");
-    expect(problems).toContain("the run role could pass itself to a service");
+    expect(problems).toContain(`the run role could re-trust ${name}-admin, a role the stacks did not create`);
+    expect(problems).toContain(`the run role could pass ${name}-admin, a role the stacks did not create, to EC2`);
+    expect(problems).toContain(`the run role could delete ${name}-eu-admin, another environment's role`);
+    expect(problems).toContain("the run role could pass an environment role to a service the stacks never hand it to (Lambda)");
+  });
+  it.skipIf(env === undefined)("a role the run role's policy does not name (a new app's identity) is the bootstrapper's to create", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      const [, role] = resources(infra, "aws_iam_role").find(([, r]) => String(r.name).endsWith("-app-external-secrets")) ?? [];
+      if (!role) throw new Error("no external-secrets role");
+      role.name = `${String(role.name)}-2`;
+    });
+    expect(problemsOf(stacks).join("\n")).toMatch(/aws_iam_role\.\S+external-secrets\S*: the Terraform Cloud run role may not call iam:CreateRole on arn:aws:iam::\d+:role\/\S+-app-external-secrets-2/);
   });
   it.skipIf(env === undefined)("a role created without the boundary, or with another one, is refused to the run role", () => {
     for (const boundary of [undefined, "arn:aws:iam::aws:policy/AdministratorAccess"]) {

@@ -323,6 +323,23 @@ const AWS_CREATE_ACTIONS: Readonly<Record<string, string>> = {
 /** Attributes that hand a role to a service: the caller needs iam:PassRole on it (IAM User Guide, "Granting a user permissions to pass a role to an AWS service"). */
 const AWS_PASSED_ROLE_ATTRIBUTES = ["role_arn", "node_role_arn", "service_account_role_arn", "monitoring_role_arn", "iam_role_arn", "execution_role_arn", "task_role_arn", "cloud_watch_logs_role_arn"];
 
+/**
+ * The service a resource type passes its role to: the `iam:PassedToService` of its PassRole
+ * check (Service Authorization Reference for IAM, PassRole; each service's "service role" page).
+ * The node group's is taken as eks (EKS receives the node role and launches the instances with
+ * it); which of eks and ec2 the check carries is not documented on the CreateNodegroup page, and
+ * the run role admits both. A type missing here passes no service, which a
+ * PassedToService-conditioned policy refuses.
+ */
+const AWS_PASSED_TO_SERVICE: Readonly<Record<string, string>> = {
+  aws_eks_cluster: "eks",
+  aws_eks_node_group: "eks",
+  aws_eks_addon: "eks",
+  aws_flow_log: "vpc-flow-logs",
+  aws_db_instance: "monitoring.rds",
+  aws_ecs_task_definition: "ecs-tasks",
+};
+
 const partitionOf = (env: Environment): string => {
   const region = env.accounts.aws?.region ?? "";
   return region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
@@ -415,9 +432,11 @@ class AwsIam {
       if (action === undefined) return undefined;
       own = [{ action, resource: "*" }];
     }
-    const passed = AWS_PASSED_ROLE_ATTRIBUTES.flatMap((attribute) => {
+    const passed = AWS_PASSED_ROLE_ATTRIBUTES.flatMap((attribute): IamRequest[] => {
       const value = this.resolve(at(config, attribute));
-      return value.startsWith(`${this.iamPrefix}role/`) ? [{ action: "iam:PassRole", resource: value }] : [];
+      if (!value.startsWith(`${this.iamPrefix}role/`)) return [];
+      const service = AWS_PASSED_TO_SERVICE[resource.type];
+      return [{ action: "iam:PassRole", resource: value, context: service ? { "iam:PassedToService": `${service}.amazonaws.com` } : undefined }];
     });
     return [...own, ...passed];
   }
@@ -478,6 +497,16 @@ function awsEscalationProbes(iam: AwsIam, runIdentity: string): { probe: string;
     { probe: "create a console password", request: { action: "iam:CreateLoginProfile", resource: `${runArn.replace(/role\/.*$/, "")}user/probe` } },
     { probe: "change its own OIDC provider", request: { action: "iam:AddClientIDToOpenIDConnectProvider", resource: `${runArn.replace(/role\/.*$/, "")}oidc-provider/app.terraform.io` } },
     { probe: "create a policy of its own", request: { action: "iam:CreatePolicy", resource: iam.policyArn(`${env}-probe`) } },
+    // A role of the account the stacks did not create, named like the environment's (made by hand,
+    // or another environment's `<env>-eu-*`): it may hold anything, and no condition key limits
+    // these actions to bounded roles (Service Authorization Reference: iam:PermissionsBoundary is
+    // not a key of UpdateAssumeRolePolicy nor PassRole).
+    { probe: `re-trust ${env}-admin, a role the stacks did not create`, request: { action: "iam:UpdateAssumeRolePolicy", resource: iam.roleArn(`${env}-admin`) } },
+    { probe: `pass ${env}-admin, a role the stacks did not create, to EC2`, request: { action: "iam:PassRole", resource: iam.roleArn(`${env}-admin`), context: { "iam:PassedToService": "ec2.amazonaws.com" } } },
+    { probe: `delete ${env}-eu-admin, another environment's role`, request: { action: "iam:DeleteRole", resource: iam.roleArn(`${env}-eu-admin`) } },
+    ...(bounded
+      ? [{ probe: "pass an environment role to a service the stacks never hand it to (Lambda)", request: { action: "iam:PassRole", resource: iam.roleArn(text(bounded.config.name)), context: { "iam:PassedToService": "lambda.amazonaws.com" } } }]
+      : []),
   ];
 }
 
