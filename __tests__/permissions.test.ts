@@ -293,6 +293,41 @@ describe("GCP rules", () => {
   it.skipIf(env === undefined)("a project grant the condition does not name", () => {
     expect(problemsOf(withCondition((e) => e.replace("'roles/logging.logWriter', ", ""))).join("\n")).toMatch(/google_project_iam_member\.\S+: the Terraform Cloud service account may not grant roles\/logging\.logWriter/);
   });
+  it.skipIf(env === undefined)("serviceAccountUser or serviceAccountAdmin on the project: every service account of the project, ones the stacks did not create included", () => {
+    expect(problemsOf(withRole("roles/iam.serviceAccountUser")).join("\n")).toContain("roles/iam.serviceAccountUser on the project allows iam.serviceAccounts.actAs on every service account of the project");
+    expect(problemsOf(withRole("roles/iam.serviceAccountAdmin")).join("\n")).toContain("roles/iam.serviceAccountAdmin on the project allows iam.serviceAccounts.setIamPolicy on every service account of the project");
+    expect(problemsOf(withRole("roles/iam.serviceAccountTokenCreator")).join("\n")).toContain("allows iam.serviceAccounts.getAccessToken");
+  });
+  it.skipIf(env === undefined)("workloadIdentityPoolAdmin: the run account could rewrite its own trust anchor", () => {
+    expect(problemsOf(withRole("roles/iam.workloadIdentityPoolAdmin")).join("\n")).toContain("could rewrite its own trust anchor");
+  });
+  const accountGrants = (infra: StackJson) => resources(infra, "google_service_account_iam_member").filter(([name]) => name.includes("terraform-cloud-trust") && !name.includes("workspace-"));
+  it.skipIf(env === undefined)("serviceAccountAdmin or tokenCreator on the run account itself: it could let anyone become it", () => {
+    for (const role of ["roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountTokenCreator"]) {
+      const stacks = changed(env as Environment, ({ infra }) => {
+        const [, first] = accountGrants(infra)[0] ?? [];
+        const [, workspace] = resources(infra, "google_service_account_iam_member").find(([name]) => name.includes("terraform-cloud-trust_workspace-")) ?? [];
+        if (!first || !workspace) throw new Error("no run account grants");
+        infra.resource = { ...infra.resource, google_service_account_iam_member: { ...infra.resource?.google_service_account_iam_member, "on-itself": { ...first, role, service_account_id: workspace.service_account_id } } };
+      });
+      expect(problemsOf(stacks).join("\n")).toContain(`${role} on the run account itself allows`);
+    }
+  });
+  it.skipIf(env === undefined)("node pools and agents without serviceAccountUser on the accounts they run as; a workload's binding without the account's admin grant", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [name] of accountGrants(infra)) delete infra.resource?.google_service_account_iam_member[name];
+    });
+    const problems = problemsOf(stacks).join("\n");
+    expect(problems).toMatch(/google_container_node_pool\.\S+: the Terraform Cloud service account lacks iam\.serviceAccounts\.actAs on google_service_account\.\S*node-service-account/);
+    expect(problems).toMatch(/google_compute_instance_template\.\S+: the Terraform Cloud service account lacks iam\.serviceAccounts\.actAs on google_service_account\.\S*terraform-cloud-agent/);
+    expect(problems).toMatch(/google_service_account_iam_member\.\S*identity-airflow\S*: the Terraform Cloud service account lacks iam\.serviceAccounts\.setIamPolicy on google_service_account\.\S*identity-airflow/);
+  });
+  it.skipIf(env === undefined)("a workload service account the run account holds no grant on (made after the trust): it cannot manage it", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [name] of accountGrants(infra)) if (name.includes("manage-") && name.includes("airflow")) delete infra.resource?.google_service_account_iam_member[name];
+    });
+    expect(problemsOf(stacks).join("\n")).toMatch(/google_service_account\.\S*identity-airflow\S*: the Terraform Cloud service account lacks iam\.serviceAccounts\.update on google_service_account\./);
+  });
   it.skipIf(env === undefined)("Cloud SQL without roles/cloudsql.admin", () => {
     expect(problemsOf(without("roles/cloudsql.admin")).join("\n")).toMatch(/google_sql_database_instance\.\S+: .* lacks cloudsql\.instances\.create/);
   });

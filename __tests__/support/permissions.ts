@@ -781,10 +781,12 @@ const GCP_TYPE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   google_logging_project_bucket_config: ["logging.buckets.create", "logging.buckets.update"],
   google_logging_project_sink: ["logging.sinks.create", "logging.sinks.update"],
   google_binary_authorization_policy: ["binaryauthorization.policy.get", "binaryauthorization.policy.update"],
-  google_service_account: ["iam.serviceAccounts.create", "iam.serviceAccounts.update"],
+  // On the account itself (see `gcpServiceAccountNeeds`): creating one is the bootstrapper's.
+  google_service_account: ["iam.serviceAccounts.get", "iam.serviceAccounts.update"],
   google_service_account_iam_member: ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"],
-  google_iam_workload_identity_pool: ["iam.workloadIdentityPools.create", "iam.workloadIdentityPools.update"],
-  google_iam_workload_identity_pool_provider: ["iam.workloadIdentityPoolProviders.create", "iam.workloadIdentityPoolProviders.update"],
+  // The run account's trust anchor, the bootstrapper's: the runs only refresh it.
+  google_iam_workload_identity_pool: ["iam.workloadIdentityPools.get"],
+  google_iam_workload_identity_pool_provider: ["iam.workloadIdentityPoolProviders.get"],
   // The bootstrapper's (a project owner's apply): the runs only refresh it, and a change fails in them.
   google_project_iam_custom_role: ["iam.roles.get"],
   // Changes the policy's auditConfigs, no grant: under a modifiedGrantsByRole condition the attribute is empty (IAM docs, "Set limits on granting roles").
@@ -825,6 +827,8 @@ export const GCP_ROLE_PERMISSIONS: Readonly<Record<string, readonly string[]>> =
   "roles/serviceusage.serviceUsageAdmin": ["serviceusage.*"],
   "roles/iam.serviceAccountAdmin": ["iam.serviceAccounts.create", "iam.serviceAccounts.delete", "iam.serviceAccounts.get", "iam.serviceAccounts.list", "iam.serviceAccounts.update", "iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy", "iam.serviceAccounts.disable", "iam.serviceAccounts.enable", "iam.serviceAccounts.undelete"],
   "roles/iam.serviceAccountUser": ["iam.serviceAccounts.actAs", "iam.serviceAccounts.get", "iam.serviceAccounts.list"],
+  "roles/iam.serviceAccountTokenCreator": ["iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.signBlob", "iam.serviceAccounts.signJwt", "iam.serviceAccounts.get"],
+  "roles/iam.workloadIdentityPoolViewer": ["iam.workloadIdentityPools.get", "iam.workloadIdentityPools.list", "iam.workloadIdentityPoolProviders.get", "iam.workloadIdentityPoolProviders.list"],
   "roles/iam.workloadIdentityPoolAdmin": ["iam.workloadIdentityPools.*", "iam.workloadIdentityPoolProviders.*"],
   "roles/iam.roleViewer": ["iam.roles.get", "iam.roles.list"],
 };
@@ -835,14 +839,45 @@ export const GCP_ROLE_PERMISSIONS: Readonly<Record<string, readonly string[]>> =
  */
 const GCP_ESCALATION_PERMISSIONS = ["resourcemanager.projects.setIamPolicy", "iam.roles.create", "iam.roles.update"];
 
+/**
+ * Permissions on a service account that give its roles to the holder: acting as it (attaching it
+ * to a VM or node the holder controls), minting its tokens or keys, or setting its IAM policy
+ * (granting itself any of those). Held on the project, they reach every service account of the
+ * project, ones the stacks did not create included (IAM docs, "Service account permissions" and
+ * "Roles for service account authentication"; CIS GCP Benchmark 1.6).
+ */
+const GCP_SERVICE_ACCOUNT_TAKEOVER = [
+  "iam.serviceAccounts.actAs",
+  "iam.serviceAccounts.setIamPolicy",
+  "iam.serviceAccounts.getAccessToken",
+  "iam.serviceAccounts.signBlob",
+  "iam.serviceAccounts.signJwt",
+  "iam.serviceAccounts.implicitDelegation",
+  "iam.serviceAccountKeys.create",
+];
+
+/** Permissions that change who may become the run account: its pool and provider (IAM docs, "Manage workload identity pools and providers"). */
+const GCP_TRUST_ANCHOR_WRITES = ["iam.workloadIdentityPools.create", "iam.workloadIdentityPools.update", "iam.workloadIdentityPools.undelete", "iam.workloadIdentityPoolProviders.create", "iam.workloadIdentityPoolProviders.update", "iam.workloadIdentityPoolProviders.undelete"];
+
 /** Roles the run account must never hold nor be able to grant (the issue's "no path to owner"). */
 export const GCP_FORBIDDEN_ROLES = ["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/iam.roleAdmin"];
 
 const permissionMatches = (pattern: string, permission: string): boolean =>
   new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`).test(permission);
 
-/** Does the role (by the table) hold the permission? Unknown roles hold nothing. */
-const gcpRoleHolds = (role: string, permission: string): boolean => (GCP_ROLE_PERMISSIONS[role] ?? []).some((pattern) => permissionMatches(pattern, permission));
+/**
+ * Does the role (by the table) hold the permission? Unknown roles hold nothing. A custom role of
+ * the stack (`${google_project_iam_custom_role.<name>.name|id}`) holds the permissions it lists.
+ */
+const gcpRoleHolds = (role: string, permission: string, stacks?: EnvironmentStacks): boolean =>
+  (GCP_ROLE_PERMISSIONS[role] ?? gcpCustomRolePermissions(stacks, role) ?? []).some((pattern) => permissionMatches(pattern, permission));
+
+function gcpCustomRolePermissions(stacks: EnvironmentStacks | undefined, role: string): string[] | undefined {
+  const reference = /^\$\{(google_project_iam_custom_role\.[^.]+)\.(name|id)\}$/.exec(role);
+  if (!reference || !stacks) return undefined;
+  const custom = resourcesOf(stacks.infra).find((r) => r.address === reference[1]);
+  return custom ? list(custom.config.permissions).map(text) : undefined;
+}
 
 /** The documented delegation condition: `...modifiedGrantsByRole', []).hasOnly(['a', 'b'])`, parsed; undefined for any other expression. */
 export function gcpGrantableRoles(expression: string): string[] | undefined {
@@ -853,24 +888,31 @@ export function gcpGrantableRoles(expression: string): string[] | undefined {
 interface GcpGrant {
   readonly address: string;
   readonly role: string;
+  /** The service account (its address in the stack) a grant on one service account is on; undefined on the project. */
+  readonly on?: string;
   /** The roles a conditioned grant may modify (`hasOnly`), undefined when unconditioned. */
   readonly grantable?: readonly string[];
   /** A condition the model does not understand: treated as no condition. */
   readonly condition?: string;
 }
 
+/** The service account (address) a `google_service_account_iam_member` is on. */
+const gcpAccountOf = (resource: Resource): string | undefined => /\$\{(google_service_account\.[^.]+)\.(name|id)\}/.exec(text(resource.config.service_account_id))?.[1];
+
+/** The identity's grants: on the project (`google_project_iam_member`) and on single service accounts. */
 function gcpGrantsOf(stacks: EnvironmentStacks, identity: string): GcpGrant[] {
   return resourcesOf(stacks.infra)
-    .filter((r) => r.type === "google_project_iam_member" && references(r.config.member, identity))
+    .filter((r) => (r.type === "google_project_iam_member" || r.type === "google_service_account_iam_member") && references(r.config.member, identity))
     .map((r) => {
       const condition = (list(r.config.condition)[0] ?? r.config.condition) as Json | undefined;
       const expression = condition ? text(condition.expression) : undefined;
-      return { address: r.address, role: text(r.config.role), grantable: expression === undefined ? undefined : gcpGrantableRoles(expression), condition: expression };
+      const on = r.type === "google_service_account_iam_member" ? (gcpAccountOf(r) ?? text(r.config.service_account_id)) : undefined;
+      return { address: r.address, role: text(r.config.role), on, grantable: expression === undefined ? undefined : gcpGrantableRoles(expression), condition: expression };
     });
 }
 
-/** The unconditioned roles of the identity (a condition the model cannot read counts as none). */
-const gcpPlainRoles = (grants: readonly GcpGrant[]) => grants.filter((g) => g.condition === undefined || g.grantable === undefined).map((g) => g.role);
+/** The unconditioned project roles of the identity (a condition the model cannot read counts as none). */
+const gcpPlainRoles = (grants: readonly GcpGrant[]) => grants.filter((g) => g.on === undefined && (g.condition === undefined || g.grantable === undefined)).map((g) => g.role);
 
 /** The project roles `identity` may grant: any role when it holds setIamPolicy unconditioned, else the union of its conditions. */
 function gcpMayGrant(grants: readonly GcpGrant[], role: string): boolean {
@@ -890,12 +932,25 @@ export function gcpEscalationProblems(stacks: EnvironmentStacks, identity: strin
   const grants = gcpGrantsOf(stacks, identity);
   const plain = gcpPlainRoles(grants);
   const problems: string[] = [];
-  const editsRoles = plain.some((role) => gcpRoleHolds(role, "iam.roles.update"));
+  const editsRoles = plain.some((role) => gcpRoleHolds(role, "iam.roles.update", stacks));
   for (const grant of grants) {
     const unconditioned = grant.condition === undefined || grant.grantable === undefined;
-    if (unconditioned && GCP_ROLE_PERMISSIONS[grant.role] === undefined) problems.push(`${grant.address}: ${grant.role} is not in the model's role table, so it cannot be shown to leave no path to owner`);
+    if (grant.on !== undefined) {
+      // On one service account: never on itself (it could let anyone act as it, or mint its tokens).
+      const takeover = GCP_SERVICE_ACCOUNT_TAKEOVER.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
+      if (grant.on === identity && takeover.length > 0) problems.push(`${grant.address}: ${grant.role} on the run account itself allows ${takeover.join(", ")}: it could let any principal become it`);
+      if (GCP_ROLE_PERMISSIONS[grant.role] === undefined && gcpCustomRolePermissions(stacks, grant.role) === undefined) problems.push(`${grant.address}: ${grant.role} is not in the model's role table`);
+      continue;
+    }
+    if (unconditioned) {
+      const takeover = GCP_SERVICE_ACCOUNT_TAKEOVER.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
+      if (takeover.length > 0) problems.push(`${grant.address}: ${grant.role} on the project allows ${takeover.join(", ")} on every service account of the project, ones the stacks did not create included: a path to any of their roles`);
+      const anchor = GCP_TRUST_ANCHOR_WRITES.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
+      if (anchor.length > 0) problems.push(`${grant.address}: ${grant.role} allows ${anchor.join(", ")}: the run account could rewrite its own trust anchor (a wider attribute condition, another provider) and let other identities become it`);
+    }
+    if (unconditioned && GCP_ROLE_PERMISSIONS[grant.role] === undefined && gcpCustomRolePermissions(stacks, grant.role) === undefined) problems.push(`${grant.address}: ${grant.role} is not in the model's role table, so it cannot be shown to leave no path to owner`);
     if (GCP_FORBIDDEN_ROLES.includes(grant.role)) problems.push(`${grant.address}: holds ${grant.role}`);
-    const escalates = GCP_ESCALATION_PERMISSIONS.filter((permission) => gcpRoleHolds(grant.role, permission));
+    const escalates = GCP_ESCALATION_PERMISSIONS.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
     if (unconditioned && escalates.length > 0) problems.push(`${grant.address}: ${grant.role} without a grant condition allows ${escalates.join(", ")}: the run account can grant itself roles/owner`);
     for (const role of grant.grantable ?? []) {
       if (GCP_FORBIDDEN_ROLES.includes(role) || GCP_ESCALATION_PERMISSIONS.some((permission) => gcpRoleHolds(role, permission))) problems.push(`${grant.address}: its condition lets the run account grant ${role}, a path to owner`);
@@ -923,9 +978,27 @@ const GCP_RULES: CloudRules = {
     const needed = GCP_TYPE_PERMISSIONS[resource.type];
     if (needed === undefined) return [`no IAM permissions are known for ${resource.type}: add it to GCP_TYPE_PERMISSIONS`];
     const problems: string[] = [];
-    const held = (permission: string) => [...roles, ...grants.filter((g) => g.grantable !== undefined).map((g) => g.role)].some((role) => gcpRoleHolds(role, permission));
-    const missing = needed.filter((permission) => !held(permission));
+    // Project roles reach every resource; a grant on one service account reaches that account only.
+    const held = (permission: string, on?: string) =>
+      [...roles, ...grants.filter((g) => g.on === undefined && g.grantable !== undefined).map((g) => g.role), ...grants.filter((g) => on !== undefined && g.on === on).map((g) => g.role)].some((role) =>
+        gcpRoleHolds(role, permission, stacks),
+      );
+    const account = resource.type === "google_service_account" ? resource.address : resource.type === "google_service_account_iam_member" ? gcpAccountOf(resource) : undefined;
+    // The run account's own IAM policy, and every grant to it, are the bootstrapper's: the runs only read them.
+    const bootstrapOwned = resource.address === runIdentity || (resource.type === "google_service_account_iam_member" && (account === runIdentity || references(resource.config.member, runIdentity)));
+    const wanted = bootstrapOwned ? needed.filter((permission) => /\.get(IamPolicy)?$/.test(permission)) : needed;
+    const onAccount = wanted.filter((permission) => permission.startsWith("iam.serviceAccounts.") && permission !== "iam.serviceAccounts.actAs");
+    const missing = wanted.filter((permission) => !onAccount.includes(permission) && permission !== "iam.serviceAccounts.actAs" && !held(permission));
+    const missingOnAccount = onAccount.filter((permission) => !held(permission, account));
     if (missing.length > 0) problems.push(`the Terraform Cloud service account (${roles.join(", ") || "no role"}) lacks ${missing.join(", ")}`);
+    if (missingOnAccount.length > 0) problems.push(`the Terraform Cloud service account lacks ${missingOnAccount.join(", ")} on ${account ?? text(resource.config.service_account_id)}`);
+    if (needed.includes("iam.serviceAccounts.actAs")) {
+      // Acting as each service account the resource runs as (node pools, instance templates).
+      const runsAs = [...new Set([...text(resource.config).matchAll(/\$\{(google_service_account\.[^.]+)\.email\}/g)].map((m) => m[1]))];
+      for (const attached of runsAs) {
+        if (!held("iam.serviceAccounts.actAs", attached)) problems.push(`the Terraform Cloud service account lacks iam.serviceAccounts.actAs on ${attached}, which it runs as`);
+      }
+    }
     if (resource.type === "google_project_iam_member") {
       const role = text(resource.config.role);
       // Its own project grants are the bootstrapper's: a change to them needs a project owner's apply.
