@@ -173,6 +173,34 @@ describe("AWS: what each role may really do is its policies cut by the workload 
     expect(cut.filter((action) => awsRoleMay(stacks, airflowRole, { action, resource: "*" }))).toEqual([]);
     expect(awsBoundaryProblems(stacks).filter((p) => p.includes("which its boundary cuts"))).toHaveLength(6);
   });
+  it.skipIf(env === undefined)("a boundary whose data statements reach the whole account (Resource \"*\") is refused: another team's bucket, secret, key, parameter", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [, policy] of resources(infra, "aws_iam_policy")) {
+        const document = JSON.parse(String(policy.policy)) as { Statement: { Sid?: string; Resource?: unknown }[] };
+        for (const statement of document.Statement) if (["BucketObjects", "ReadSecrets", "UseKeys", "NodesPublicParameters"].includes(statement.Sid ?? "")) statement.Resource = "*";
+        policy.policy = JSON.stringify(document);
+      }
+    });
+    const problems = awsBoundaryProblems(stacks).join("\n");
+    for (const reach of ["s3:GetObject on arn:aws:s3:::another-team-bucket/key", "secretsmanager:GetSecretValue on arn:aws:secretsmanager:", "kms:Decrypt on arn:aws:kms:", "ssm:GetParameter on arn:aws:ssm:"]) expect(problems).toContain(`allows ${reach}`);
+  });
+  it.skipIf(env === undefined)("a boundary scoped so tightly that a workload loses its own bucket, secret or key is reported", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [, policy] of resources(infra, "aws_iam_policy")) {
+        const document = JSON.parse(String(policy.policy)) as { Statement: { Sid?: string; Resource?: unknown }[] };
+        for (const statement of document.Statement) {
+          if (statement.Sid === "BucketObjects") statement.Resource = ["arn:aws:s3:::other-*", "arn:aws:s3:::other-*/*"];
+          if (statement.Sid === "ReadSecrets") statement.Resource = "arn:aws:secretsmanager:*:*:secret:other-*";
+          if (statement.Sid === "UseKeys") statement.Resource = "arn:aws:kms:*:999999999999:key/*";
+        }
+        policy.policy = JSON.stringify(document);
+      }
+    });
+    const problems = awsBoundaryProblems(stacks).join("\n");
+    expect(problems).toMatch(/identity-airflow\S*: its policies grant s3:PutObject on \$\{aws_s3_bucket\.[^}]+\.arn\}\/\*, which its boundary cuts/);
+    expect(problems).toMatch(/external-secrets\S*: its policies grant secretsmanager:GetSecretValue on \$\{aws_db_instance\.[^}]+\}, which its boundary cuts/);
+    expect(problems).toMatch(/cluster-role\S*: its policies grant kms:CreateGrant on \*, which its boundary cuts/);
+  });
   it.skipIf(env === undefined)("a boundary that forgot a service the workloads use is reported for each role that needs it", () => {
     const stacks = changed(env as Environment, ({ infra }) => {
       for (const [, policy] of resources(infra, "aws_iam_policy")) {

@@ -370,6 +370,41 @@ class AwsIam {
     return `${this.iamPrefix}role/${name}`;
   }
 
+  /**
+   * Replaces references to the stack's data resources with their ARNs as AWS forms them
+   * (bucket, secret, log group ARNs from their names; a key's id is random, so its construct name
+   * stands in; Secrets Manager appends `-` and six characters; an RDS-managed master secret is
+   * `rds!db-<uuid>`: RDS User Guide, "Password management with Secrets Manager").
+   */
+  resolveData(value: string): string {
+    const { region, accountId } = this.stacks.env.accounts.aws ?? { region: "", accountId: "" };
+    const partition = partitionOf(this.stacks.env);
+    return this.resolve(value).replace(/\$\{(aws_s3_bucket|aws_kms_key|aws_secretsmanager_secret|aws_cloudwatch_log_group|aws_db_instance)\.([^.}]+)\.([^}]+)\}/g, (whole, type: string, name: string, attribute: string) => {
+      const target = this.resources.find((r) => r.type === type && r.name === name);
+      if (!target) return whole;
+      if (type === "aws_s3_bucket" && attribute === "arn") return `arn:${partition}:s3:::${text(target.config.bucket)}`;
+      if (type === "aws_kms_key" && attribute === "arn") return `arn:${partition}:kms:${region}:${accountId}:key/${name}`;
+      if (type === "aws_secretsmanager_secret" && attribute === "arn") return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${text(target.config.name)}-AbC123`;
+      if (type === "aws_cloudwatch_log_group" && attribute === "arn") return `arn:${partition}:logs:${region}:${accountId}:log-group:${text(target.config.name)}`;
+      if (type === "aws_db_instance" && attribute === "master_user_secret[0].secret_arn") return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b-AbC123`;
+      return whole;
+    });
+  }
+
+  /**
+   * What a managed policy's `Resource: "*"` reaches at run time for the data services, which the
+   * boundary limits to the environment: the stack's own keys (the cluster policy's grants on the
+   * secrets key, the CSI driver's on volume keys); AWS's public SSM parameters (what the SSM
+   * agent reads is not documented per parameter: the model takes the public ones, the EKS AMI ids).
+   */
+  runTimeResources(action: string): string[] | undefined {
+    const { region } = this.stacks.env.accounts.aws ?? { region: "" };
+    const service = action.split(":")[0].toLowerCase();
+    if (service === "kms") return this.resources.filter((r) => r.type === "aws_kms_key").map((r) => this.resolveData(`\${aws_kms_key.${r.name}.arn}`));
+    if (service === "ssm") return [`arn:${partitionOf(this.stacks.env)}:ssm:${region}::parameter/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/recommended/image_id`];
+    return undefined;
+  }
+
   policyArn(name: string): string {
     return `${this.iamPrefix}policy/${name}`;
   }
@@ -580,12 +615,34 @@ export function awsBoundaryProblems(stacks: EnvironmentStacks): string[] {
       const context = Object.fromEntries(Object.entries(statement.Condition?.StringEquals ?? {}).map(([key, values]) => [key, text(oneOrMany(values)[0])]));
       for (const action of oneOrMany(statement.Action).map(text)) {
         for (const resource of oneOrMany(statement.Resource ?? "*").map(text)) {
-          if (iamDecision(boundary, { action, resource, context }) !== "allow") problems.push(`${role.address}: its policies grant ${action} on ${resource}, which its boundary cuts`);
+          const reached = resource === "*" ? (iam.runTimeResources(action) ?? ["*"]) : [iam.resolveData(resource)];
+          for (const target of reached) {
+            if (iamDecision(boundary, { action, resource: target, context }) !== "allow") problems.push(`${role.address}: its policies grant ${action} on ${resource}, which its boundary cuts`);
+          }
         }
       }
     }
+    problems.push(...awsBoundaryReachProblems(iam, arn, boundary));
   }
-  return problems;
+  return [...new Set(problems)];
+}
+
+/**
+ * The boundary's ceiling on data: a role created with it and any policy (a run may create one,
+ * with any trust policy) must not reach another environment's objects, secrets or keys, nor any
+ * secret of the account the environment does not use (README, "AWS defaults, and why").
+ */
+function awsBoundaryReachProblems(iam: AwsIam, boundaryArn: string | undefined, boundary: readonly IamStatement[]): string[] {
+  const { region, accountId } = iam.stacks.env.accounts.aws ?? { region: "", accountId: "" };
+  const partition = partitionOf(iam.stacks.env);
+  const outside: IamRequest[] = [
+    { action: "s3:GetObject", resource: `arn:${partition}:s3:::another-team-bucket/key` },
+    { action: "s3:PutObject", resource: `arn:${partition}:s3:::${accountId}-backups/key` },
+    { action: "secretsmanager:GetSecretValue", resource: `arn:${partition}:secretsmanager:${region}:${accountId}:secret:another-team-admin-password-AbC123` },
+    { action: "kms:Decrypt", resource: `arn:${partition}:kms:${region}:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab` },
+    { action: "ssm:GetParameter", resource: `arn:${partition}:ssm:${region}:${accountId}:parameter/prod/database/password` },
+  ];
+  return outside.filter((request) => iamDecision(boundary, request) === "allow").map((request) => `the boundary ${boundaryArn} allows ${request.action} on ${request.resource}, outside the environment`);
 }
 
 /** Whether a role of the infra stack may make a request: identity policies ∩ its boundary. */
@@ -594,7 +651,8 @@ export function awsRoleMay(stacks: EnvironmentStacks, roleName: string, request:
   const role = iam.resources.find((r) => r.type === "aws_iam_role" && r.config.name === roleName);
   if (!role) throw new Error(`no role ${roleName}`);
   const arn = iam.boundaryOf(role);
-  return iamAllows(iam.identityOf(role).statements, arn === undefined ? undefined : (iam.customerPolicy(arn) ?? []), request);
+  const resolve = (statements: readonly IamStatement[]) => statements.map((statement) => (statement.Resource === undefined ? statement : { ...statement, Resource: oneOrMany(statement.Resource).map((r) => iam.resolveData(text(r))) }));
+  return iamAllows(resolve(iam.identityOf(role).statements), arn === undefined ? undefined : (iam.customerPolicy(arn) ?? []), { ...request, resource: iam.resolveData(request.resource) });
 }
 
 // --- Azure ---------------------------------------------------------------------------------------
