@@ -84,18 +84,52 @@ describe("AWS rules", () => {
       expect(problems).not.toContain(`could ${held}`);
     }
   });
-  it.skipIf(env === undefined)("without its explicit denials, a run role that may write environment roles could change itself", () => {
+  it.skipIf(env === undefined)("its explicit denials and its exact role list each keep it off itself: without both (a name prefix, no denials) it could change itself", () => {
+    const withoutDenials = (prefix: boolean) =>
+      changed(env as Environment, ({ infra }) => {
+        const [, policy] = runPolicy(infra) ?? [];
+        if (!policy) throw new Error("no run role policy");
+        const document = JSON.parse(String(policy.policy)) as { Statement: { Effect: string; Sid?: string; Resource?: unknown }[] };
+        document.Statement = document.Statement.filter((statement) => statement.Effect !== "Deny");
+        if (prefix) {
+          for (const statement of document.Statement) {
+            if (["EnvironmentRoles", "PassEnvironmentRolesToTheirServices", "RolesOnlyWithinTheBoundary"].includes(statement.Sid ?? "")) statement.Resource = `arn:aws:iam::${(env as Environment).accounts.aws?.accountId}:role/${(env as Environment).name}-*`;
+          }
+        }
+        policy.policy = JSON.stringify(document);
+      });
+    expect(problemsOf(withoutDenials(false)).join("\n")).not.toContain("the run role could");
+    const problems = problemsOf(withoutDenials(true)).join("\n");
+    expect(problems).toContain("the run role could put an inline policy on itself once it carried the boundary");
+    expect(problems).toContain("the run role could let others assume it");
+  });
+  it.skipIf(env === undefined)("role management by name prefix (role/<env>-*) and PassRole to any service: the run role could re-trust or pass roles the stacks did not create", () => {
+    const name = (env as Environment).name;
     const stacks = changed(env as Environment, ({ infra }) => {
       const [, policy] = runPolicy(infra) ?? [];
       if (!policy) throw new Error("no run role policy");
-      const document = JSON.parse(String(policy.policy)) as { Statement: { Effect: string }[] };
-      document.Statement = document.Statement.filter((statement) => statement.Effect !== "Deny");
+      const document = JSON.parse(String(policy.policy)) as { Statement: { Sid?: string; Resource?: unknown; Condition?: unknown }[] };
+      for (const statement of document.Statement) {
+        if (statement.Sid === "EnvironmentRoles" || statement.Sid === "PassEnvironmentRolesToTheirServices" || statement.Sid === "RolesOnlyWithinTheBoundary") {
+          statement.Resource = `arn:aws:iam::${(env as Environment).accounts.aws?.accountId}:role/${name}-*`;
+          if (statement.Sid === "PassEnvironmentRolesToTheirServices") delete statement.Condition;
+        }
+      }
       policy.policy = JSON.stringify(document);
     });
     const problems = problemsOf(stacks).join("\n");
-    expect(problems).toContain("the run role could put an inline policy on itself once it carried the boundary");
-    expect(problems).toContain("the run role could let others assume it");
-    expect(problems).toContain("the run role could pass itself to a service");
+    expect(problems).toContain(`the run role could re-trust ${name}-admin, a role the stacks did not create`);
+    expect(problems).toContain(`the run role could pass ${name}-admin, a role the stacks did not create, to EC2`);
+    expect(problems).toContain(`the run role could delete ${name}-eu-admin, another environment's role`);
+    expect(problems).toContain("the run role could pass an environment role to a service the stacks never hand it to (Lambda)");
+  });
+  it.skipIf(env === undefined)("a role the run role's policy does not name (a new app's identity) is the bootstrapper's to create", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      const [, role] = resources(infra, "aws_iam_role").find(([, r]) => String(r.name).endsWith("-app-external-secrets")) ?? [];
+      if (!role) throw new Error("no external-secrets role");
+      role.name = `${String(role.name)}-2`;
+    });
+    expect(problemsOf(stacks).join("\n")).toMatch(/aws_iam_role\.\S+external-secrets\S*: the Terraform Cloud run role may not call iam:CreateRole on arn:aws:iam::\d+:role\/\S+-app-external-secrets-2/);
   });
   it.skipIf(env === undefined)("a role created without the boundary, or with another one, is refused to the run role", () => {
     for (const boundary of [undefined, "arn:aws:iam::aws:policy/AdministratorAccess"]) {
@@ -141,6 +175,34 @@ describe("AWS: what each role may really do is its policies cut by the workload 
     const cut = ["iam:CreateUser", "iam:PassRole", "sts:AssumeRole", "s3:PutBucketPolicy", "kms:ScheduleKeyDeletion", "secretsmanager:PutSecretValue"];
     expect(cut.filter((action) => awsRoleMay(stacks, airflowRole, { action, resource: "*" }))).toEqual([]);
     expect(awsBoundaryProblems(stacks).filter((p) => p.includes("which its boundary cuts"))).toHaveLength(6);
+  });
+  it.skipIf(env === undefined)("a boundary whose data statements reach the whole account (Resource \"*\") is refused: another team's bucket, secret, key, parameter", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [, policy] of resources(infra, "aws_iam_policy")) {
+        const document = JSON.parse(String(policy.policy)) as { Statement: { Sid?: string; Resource?: unknown }[] };
+        for (const statement of document.Statement) if (["BucketObjects", "ReadSecrets", "UseKeys", "NodesPublicParameters"].includes(statement.Sid ?? "")) statement.Resource = "*";
+        policy.policy = JSON.stringify(document);
+      }
+    });
+    const problems = awsBoundaryProblems(stacks).join("\n");
+    for (const reach of ["s3:GetObject on arn:aws:s3:::another-team-bucket/key", "secretsmanager:GetSecretValue on arn:aws:secretsmanager:", "kms:Decrypt on arn:aws:kms:", "ssm:GetParameter on arn:aws:ssm:"]) expect(problems).toContain(`allows ${reach}`);
+  });
+  it.skipIf(env === undefined)("a boundary scoped so tightly that a workload loses its own bucket, secret or key is reported", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [, policy] of resources(infra, "aws_iam_policy")) {
+        const document = JSON.parse(String(policy.policy)) as { Statement: { Sid?: string; Resource?: unknown }[] };
+        for (const statement of document.Statement) {
+          if (statement.Sid === "BucketObjects") statement.Resource = ["arn:aws:s3:::other-*", "arn:aws:s3:::other-*/*"];
+          if (statement.Sid === "ReadSecrets") statement.Resource = "arn:aws:secretsmanager:*:*:secret:other-*";
+          if (statement.Sid === "UseKeys") statement.Resource = "arn:aws:kms:*:999999999999:key/*";
+        }
+        policy.policy = JSON.stringify(document);
+      }
+    });
+    const problems = awsBoundaryProblems(stacks).join("\n");
+    expect(problems).toMatch(/identity-airflow\S*: its policies grant s3:PutObject on \$\{aws_s3_bucket\.[^}]+\.arn\}\/\*, which its boundary cuts/);
+    expect(problems).toMatch(/external-secrets\S*: its policies grant secretsmanager:GetSecretValue on \$\{aws_db_instance\.[^}]+\}, which its boundary cuts/);
+    expect(problems).toMatch(/cluster-role\S*: its policies grant kms:CreateGrant on \*, which its boundary cuts/);
   });
   it.skipIf(env === undefined)("a boundary that forgot a service the workloads use is reported for each role that needs it", () => {
     const stacks = changed(env as Environment, ({ infra }) => {
@@ -261,6 +323,41 @@ describe("GCP rules", () => {
   });
   it.skipIf(env === undefined)("a project grant the condition does not name", () => {
     expect(problemsOf(withCondition((e) => e.replace("'roles/logging.logWriter', ", ""))).join("\n")).toMatch(/google_project_iam_member\.\S+: the Terraform Cloud service account may not grant roles\/logging\.logWriter/);
+  });
+  it.skipIf(env === undefined)("serviceAccountUser or serviceAccountAdmin on the project: every service account of the project, ones the stacks did not create included", () => {
+    expect(problemsOf(withRole("roles/iam.serviceAccountUser")).join("\n")).toContain("roles/iam.serviceAccountUser on the project allows iam.serviceAccounts.actAs on every service account of the project");
+    expect(problemsOf(withRole("roles/iam.serviceAccountAdmin")).join("\n")).toContain("roles/iam.serviceAccountAdmin on the project allows iam.serviceAccounts.setIamPolicy on every service account of the project");
+    expect(problemsOf(withRole("roles/iam.serviceAccountTokenCreator")).join("\n")).toContain("allows iam.serviceAccounts.getAccessToken");
+  });
+  it.skipIf(env === undefined)("workloadIdentityPoolAdmin: the run account could rewrite its own trust anchor", () => {
+    expect(problemsOf(withRole("roles/iam.workloadIdentityPoolAdmin")).join("\n")).toContain("could rewrite its own trust anchor");
+  });
+  const accountGrants = (infra: StackJson) => resources(infra, "google_service_account_iam_member").filter(([name]) => name.includes("terraform-cloud-trust") && !name.includes("workspace-"));
+  it.skipIf(env === undefined)("serviceAccountAdmin or tokenCreator on the run account itself: it could let anyone become it", () => {
+    for (const role of ["roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountTokenCreator"]) {
+      const stacks = changed(env as Environment, ({ infra }) => {
+        const [, first] = accountGrants(infra)[0] ?? [];
+        const [, workspace] = resources(infra, "google_service_account_iam_member").find(([name]) => name.includes("terraform-cloud-trust_workspace-")) ?? [];
+        if (!first || !workspace) throw new Error("no run account grants");
+        infra.resource = { ...infra.resource, google_service_account_iam_member: { ...infra.resource?.google_service_account_iam_member, "on-itself": { ...first, role, service_account_id: workspace.service_account_id } } };
+      });
+      expect(problemsOf(stacks).join("\n")).toContain(`${role} on the run account itself allows`);
+    }
+  });
+  it.skipIf(env === undefined)("node pools and agents without serviceAccountUser on the accounts they run as; a workload's binding without the account's admin grant", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [name] of accountGrants(infra)) delete infra.resource?.google_service_account_iam_member[name];
+    });
+    const problems = problemsOf(stacks).join("\n");
+    expect(problems).toMatch(/google_container_node_pool\.\S+: the Terraform Cloud service account lacks iam\.serviceAccounts\.actAs on google_service_account\.\S*node-service-account/);
+    expect(problems).toMatch(/google_compute_instance_template\.\S+: the Terraform Cloud service account lacks iam\.serviceAccounts\.actAs on google_service_account\.\S*terraform-cloud-agent/);
+    expect(problems).toMatch(/google_service_account_iam_member\.\S*identity-airflow\S*: the Terraform Cloud service account lacks iam\.serviceAccounts\.setIamPolicy on google_service_account\.\S*identity-airflow/);
+  });
+  it.skipIf(env === undefined)("a workload service account the run account holds no grant on (made after the trust): it cannot manage it", () => {
+    const stacks = changed(env as Environment, ({ infra }) => {
+      for (const [name] of accountGrants(infra)) if (name.includes("manage-") && name.includes("airflow")) delete infra.resource?.google_service_account_iam_member[name];
+    });
+    expect(problemsOf(stacks).join("\n")).toMatch(/google_service_account\.\S*identity-airflow\S*: the Terraform Cloud service account lacks iam\.serviceAccounts\.update on google_service_account\./);
   });
   it.skipIf(env === undefined)("Cloud SQL without roles/cloudsql.admin", () => {
     expect(problemsOf(without("roles/cloudsql.admin")).join("\n")).toMatch(/google_sql_database_instance\.\S+: .* lacks cloudsql\.instances\.create/);

@@ -50,15 +50,6 @@ export class InfraStack extends TerraformStack {
     }
 
     if (env.terraformCloud !== undefined) {
-      const trust = platform.terraformCloudTrust({
-        ...env.terraformCloud,
-        workspaces: stackKindsOf(env).map((kind) => stackName(env, kind)),
-      });
-      // Read by the gitops workspace (the only consumer this workspace shares its state with).
-      new TerraformOutput(this, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {
-        value: trust.workspaceVariables,
-        description: "Environment variables that give this environment's Terraform Cloud runs dynamic credentials",
-      });
       // `<env>-apps` reaches the private cluster API, so its runs need agents inside the network.
       if (stackKindsOf(env).includes("apps") && platform.terraformCloudAgent) {
         const agent = platform.terraformCloudAgent(
@@ -71,6 +62,17 @@ export class InfraStack extends TerraformStack {
           description: "Secret the bootstrap puts the agent pool's token in (created without a value)",
         });
       }
+      // Last: the trust names the identities the stack creates (the roles the run role may manage
+      // on AWS, the service accounts the run account manages on GCP).
+      const trust = platform.terraformCloudTrust({
+        ...env.terraformCloud,
+        workspaces: stackKindsOf(env).map((kind) => stackName(env, kind)),
+      });
+      // Read by the gitops workspace (the only consumer this workspace shares its state with).
+      new TerraformOutput(this, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {
+        value: trust.workspaceVariables,
+        description: "Environment variables that give this environment's Terraform Cloud runs dynamic credentials",
+      });
     }
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });

@@ -54,12 +54,17 @@ describe.each(awsEnvs.map((env) => [env.name, env] as const))("%s: the audit tra
     expect(trail.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_policy\./)]);
   });
 
-  it("the logs key lets CloudTrail encrypt this account's trails: the trail's encryption context matches, another account's does not", () => {
+  it("the logs key lets CloudTrail use it for this environment's trail only (aws:SourceArn, as the CloudTrail key policy page recommends): another trail of the account, or another account's, does not match", () => {
     const logsKey = Object.values(stack.resources("aws_kms_key")).find((key) => String(key.description).endsWith("CloudWatch log groups"));
-    const statement = (SynthesizedStack.policy(logsKey ?? {}).Statement as unknown as Statement[]).find((s) => s.Action === "kms:GenerateDataKey*" && JSON.stringify(s.Principal).includes("cloudtrail"));
-    const pattern = String(statement?.Condition?.StringLike["kms:EncryptionContext:aws:cloudtrail:arn"]);
-    expect(iamMatches(pattern, trailArn)).toBe(true);
-    expect(iamMatches(pattern, trailArn.replace(account, "999999999999"))).toBe(false);
+    const statements = (SynthesizedStack.policy(logsKey ?? {}).Statement as unknown as Statement[]).filter((s) => JSON.stringify(s.Principal).includes("cloudtrail"));
+    expect(statements.map((s) => s.Action).sort()).toEqual(["kms:DescribeKey", "kms:GenerateDataKey*"]);
+    for (const statement of statements) {
+      const source = String(statement.Condition?.StringEquals["aws:SourceArn"]);
+      expect(source).toBe(trailArn);
+      for (const other of [trailArn.replace(account, "999999999999"), trailArn.replace(/trail\/.*$/, "trail/another-trail")]) expect(iamMatches(source, other)).toBe(false);
+    }
+    const write = statements.find((s) => s.Action === "kms:GenerateDataKey*");
+    expect(write?.Condition?.StringEquals["kms:EncryptionContext:aws:cloudtrail:arn"]).toBe(trailArn);
   });
 });
 

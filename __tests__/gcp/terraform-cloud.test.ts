@@ -4,7 +4,15 @@ import { SpecError } from "../../constructs/core/errors";
 import type { TerraformCloudTarget } from "../../constructs/core/interfaces";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { GcpPlatform } from "../../constructs/gcp";
-import { TERRAFORM_CLOUD_PROJECT_ROLES, terraformCloudAccountId, terraformCloudPoolId } from "../../constructs/gcp/terraform-cloud";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import {
+  TERRAFORM_CLOUD_ACT_AS_ROLE,
+  TERRAFORM_CLOUD_PROJECT_ROLES,
+  TERRAFORM_CLOUD_READER_PERMISSIONS,
+  TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE,
+  terraformCloudAccountId,
+  terraformCloudPoolId,
+} from "../../constructs/gcp/terraform-cloud";
 import { specChecks } from "../../stacks/app";
 import { environments } from "../../environments";
 import { gcpGrantableRoles } from "../support/permissions";
@@ -67,7 +75,13 @@ describe("GCP Terraform Cloud trust", () => {
   it("grants predefined service roles, and projectIamAdmin only under the documented delegation condition", () => {
     const members = stack.all("google_project_iam_member");
     const plain = members.filter((member) => member.condition === undefined);
-    expect(plain.map((member) => member.role).sort()).toEqual([...TERRAFORM_CLOUD_PROJECT_ROLES].sort());
+    const reader = Object.keys(stack.json.resource?.google_project_iam_custom_role ?? {})[0];
+    expect(plain.map((member) => member.role).sort()).toEqual([...TERRAFORM_CLOUD_PROJECT_ROLES, `\${google_project_iam_custom_role.${reader}.name}`].sort());
+    // Read-only: the runs refresh what the bootstrapper owns, and change none of it.
+    expect(stack.one("google_project_iam_custom_role").permissions).toEqual([...TERRAFORM_CLOUD_READER_PERMISSIONS]);
+    for (const permission of TERRAFORM_CLOUD_READER_PERMISSIONS) expect(permission).toMatch(/\.(get|list|getIamPolicy)$/);
+    // Nothing on service accounts, nor on the pool and provider, at the project level.
+    expect(plain.map((member) => String(member.role)).filter((role) => /^roles\/iam\.(serviceAccount|workloadIdentityPool)/.test(role))).toEqual([]);
     for (const member of members) {
       expect(member.project).toBe("acme-data-test");
       expect(String(member.member)).toMatch(/^\$\{google_service_account\.platform_terraform-cloud-trust_[A-F0-9]+\.member\}$/);
@@ -91,6 +105,26 @@ describe("GCP Terraform Cloud trust", () => {
     const delegated = members.find((member) => member.role === "roles/resourcemanager.projectIamAdmin");
     const condition = (delegated?.condition ?? { expression: "" }) as { expression: string };
     expect(gcpGrantableRoles(condition.expression)).toEqual([...new Set(granted)].sort());
+  });
+
+  it("manages each service account of a full environment but its own, and acts only as the node and agent accounts", () => {
+    const input = environments.find((env) => env.cloud === "gcp" && env.terraformCloud);
+    const infra = synthInfra(input as EnvironmentInput);
+    const accounts = Object.entries(infra.json.resource?.google_service_account ?? {}).map(([name, sa]) => [name, String((sa as { account_id: string }).account_id)] as const);
+    const run = accounts.find(([name]) => name.includes("terraform-cloud-trust"));
+    const grants = Object.values(infra.json.resource?.google_service_account_iam_member ?? {}).filter((member) => String(member.member).includes(`google_service_account.${run?.[0]}.member`));
+    const on = (role: string) => grants.filter((g) => g.role === role).map((g) => accounts.find(([name]) => String(g.service_account_id).includes(`google_service_account.${name}.`))?.[1]).sort();
+    expect(on(TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE)).toEqual(accounts.filter(([name]) => name !== run?.[0]).map(([, id]) => id).sort());
+    expect(on(TERRAFORM_CLOUD_ACT_AS_ROLE)).toEqual([`${input?.name}-gke-nodes`, `${input?.name}-tfc-agent`].sort());
+    expect(grants.map((g) => g.role).filter((role) => role !== TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE && role !== TERRAFORM_CLOUD_ACT_AS_ROLE)).toEqual([]);
+  });
+
+  it("refuses to synthesize a service account created after the trust (the run account could not manage it)", () => {
+    const scope = new TerraformStack(Testing.app(), "late");
+    const platform = new GcpPlatform(scope, "platform", parseEnvironment(gcpSpec()));
+    platform.terraformCloudTrust(TARGET);
+    new ServiceAccount(platform, "late-account", { accountId: "test-late-account" });
+    expect(() => Testing.synth(scope, true)).toThrow(/late-account was created after .*terraform-cloud-trust: create the trust last/);
   });
 
   it("enables the IAM, STS and IAM Credentials APIs first", () => {

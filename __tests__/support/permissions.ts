@@ -323,6 +323,23 @@ const AWS_CREATE_ACTIONS: Readonly<Record<string, string>> = {
 /** Attributes that hand a role to a service: the caller needs iam:PassRole on it (IAM User Guide, "Granting a user permissions to pass a role to an AWS service"). */
 const AWS_PASSED_ROLE_ATTRIBUTES = ["role_arn", "node_role_arn", "service_account_role_arn", "monitoring_role_arn", "iam_role_arn", "execution_role_arn", "task_role_arn", "cloud_watch_logs_role_arn"];
 
+/**
+ * The service a resource type passes its role to: the `iam:PassedToService` of its PassRole
+ * check (Service Authorization Reference for IAM, PassRole; each service's "service role" page).
+ * The node group's is taken as eks (EKS receives the node role and launches the instances with
+ * it); which of eks and ec2 the check carries is not documented on the CreateNodegroup page, and
+ * the run role admits both. A type missing here passes no service, which a
+ * PassedToService-conditioned policy refuses.
+ */
+const AWS_PASSED_TO_SERVICE: Readonly<Record<string, string>> = {
+  aws_eks_cluster: "eks",
+  aws_eks_node_group: "eks",
+  aws_eks_addon: "eks",
+  aws_flow_log: "vpc-flow-logs",
+  aws_db_instance: "monitoring.rds",
+  aws_ecs_task_definition: "ecs-tasks",
+};
+
 const partitionOf = (env: Environment): string => {
   const region = env.accounts.aws?.region ?? "";
   return region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
@@ -351,6 +368,41 @@ class AwsIam {
 
   roleArn(name: string): string {
     return `${this.iamPrefix}role/${name}`;
+  }
+
+  /**
+   * Replaces references to the stack's data resources with their ARNs as AWS forms them
+   * (bucket, secret, log group ARNs from their names; a key's id is random, so its construct name
+   * stands in; Secrets Manager appends `-` and six characters; an RDS-managed master secret is
+   * `rds!db-<uuid>`: RDS User Guide, "Password management with Secrets Manager").
+   */
+  resolveData(value: string): string {
+    const { region, accountId } = this.stacks.env.accounts.aws ?? { region: "", accountId: "" };
+    const partition = partitionOf(this.stacks.env);
+    return this.resolve(value).replace(/\$\{(aws_s3_bucket|aws_kms_key|aws_secretsmanager_secret|aws_cloudwatch_log_group|aws_db_instance)\.([^.}]+)\.([^}]+)\}/g, (whole, type: string, name: string, attribute: string) => {
+      const target = this.resources.find((r) => r.type === type && r.name === name);
+      if (!target) return whole;
+      if (type === "aws_s3_bucket" && attribute === "arn") return `arn:${partition}:s3:::${text(target.config.bucket)}`;
+      if (type === "aws_kms_key" && attribute === "arn") return `arn:${partition}:kms:${region}:${accountId}:key/${name}`;
+      if (type === "aws_secretsmanager_secret" && attribute === "arn") return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${text(target.config.name)}-AbC123`;
+      if (type === "aws_cloudwatch_log_group" && attribute === "arn") return `arn:${partition}:logs:${region}:${accountId}:log-group:${text(target.config.name)}`;
+      if (type === "aws_db_instance" && attribute === "master_user_secret[0].secret_arn") return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b-AbC123`;
+      return whole;
+    });
+  }
+
+  /**
+   * What a managed policy's `Resource: "*"` reaches at run time for the data services, which the
+   * boundary limits to the environment: the stack's own keys (the cluster policy's grants on the
+   * secrets key, the CSI driver's on volume keys); AWS's public SSM parameters (what the SSM
+   * agent reads is not documented per parameter: the model takes the public ones, the EKS AMI ids).
+   */
+  runTimeResources(action: string): string[] | undefined {
+    const { region } = this.stacks.env.accounts.aws ?? { region: "" };
+    const service = action.split(":")[0].toLowerCase();
+    if (service === "kms") return this.resources.filter((r) => r.type === "aws_kms_key").map((r) => this.resolveData(`\${aws_kms_key.${r.name}.arn}`));
+    if (service === "ssm") return [`arn:${partitionOf(this.stacks.env)}:ssm:${region}::parameter/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/recommended/image_id`];
+    return undefined;
   }
 
   policyArn(name: string): string {
@@ -415,9 +467,11 @@ class AwsIam {
       if (action === undefined) return undefined;
       own = [{ action, resource: "*" }];
     }
-    const passed = AWS_PASSED_ROLE_ATTRIBUTES.flatMap((attribute) => {
+    const passed = AWS_PASSED_ROLE_ATTRIBUTES.flatMap((attribute): IamRequest[] => {
       const value = this.resolve(at(config, attribute));
-      return value.startsWith(`${this.iamPrefix}role/`) ? [{ action: "iam:PassRole", resource: value }] : [];
+      if (!value.startsWith(`${this.iamPrefix}role/`)) return [];
+      const service = AWS_PASSED_TO_SERVICE[resource.type];
+      return [{ action: "iam:PassRole", resource: value, context: service ? { "iam:PassedToService": `${service}.amazonaws.com` } : undefined }];
     });
     return [...own, ...passed];
   }
@@ -478,6 +532,16 @@ function awsEscalationProbes(iam: AwsIam, runIdentity: string): { probe: string;
     { probe: "create a console password", request: { action: "iam:CreateLoginProfile", resource: `${runArn.replace(/role\/.*$/, "")}user/probe` } },
     { probe: "change its own OIDC provider", request: { action: "iam:AddClientIDToOpenIDConnectProvider", resource: `${runArn.replace(/role\/.*$/, "")}oidc-provider/app.terraform.io` } },
     { probe: "create a policy of its own", request: { action: "iam:CreatePolicy", resource: iam.policyArn(`${env}-probe`) } },
+    // A role of the account the stacks did not create, named like the environment's (made by hand,
+    // or another environment's `<env>-eu-*`): it may hold anything, and no condition key limits
+    // these actions to bounded roles (Service Authorization Reference: iam:PermissionsBoundary is
+    // not a key of UpdateAssumeRolePolicy nor PassRole).
+    { probe: `re-trust ${env}-admin, a role the stacks did not create`, request: { action: "iam:UpdateAssumeRolePolicy", resource: iam.roleArn(`${env}-admin`) } },
+    { probe: `pass ${env}-admin, a role the stacks did not create, to EC2`, request: { action: "iam:PassRole", resource: iam.roleArn(`${env}-admin`), context: { "iam:PassedToService": "ec2.amazonaws.com" } } },
+    { probe: `delete ${env}-eu-admin, another environment's role`, request: { action: "iam:DeleteRole", resource: iam.roleArn(`${env}-eu-admin`) } },
+    ...(bounded
+      ? [{ probe: "pass an environment role to a service the stacks never hand it to (Lambda)", request: { action: "iam:PassRole", resource: iam.roleArn(text(bounded.config.name)), context: { "iam:PassedToService": "lambda.amazonaws.com" } } }]
+      : []),
   ];
 }
 
@@ -551,12 +615,34 @@ export function awsBoundaryProblems(stacks: EnvironmentStacks): string[] {
       const context = Object.fromEntries(Object.entries(statement.Condition?.StringEquals ?? {}).map(([key, values]) => [key, text(oneOrMany(values)[0])]));
       for (const action of oneOrMany(statement.Action).map(text)) {
         for (const resource of oneOrMany(statement.Resource ?? "*").map(text)) {
-          if (iamDecision(boundary, { action, resource, context }) !== "allow") problems.push(`${role.address}: its policies grant ${action} on ${resource}, which its boundary cuts`);
+          const reached = resource === "*" ? (iam.runTimeResources(action) ?? ["*"]) : [iam.resolveData(resource)];
+          for (const target of reached) {
+            if (iamDecision(boundary, { action, resource: target, context }) !== "allow") problems.push(`${role.address}: its policies grant ${action} on ${resource}, which its boundary cuts`);
+          }
         }
       }
     }
+    problems.push(...awsBoundaryReachProblems(iam, arn, boundary));
   }
-  return problems;
+  return [...new Set(problems)];
+}
+
+/**
+ * The boundary's ceiling on data: a role created with it and any policy (a run may create one,
+ * with any trust policy) must not reach another environment's objects, secrets or keys, nor any
+ * secret of the account the environment does not use (README, "AWS defaults, and why").
+ */
+function awsBoundaryReachProblems(iam: AwsIam, boundaryArn: string | undefined, boundary: readonly IamStatement[]): string[] {
+  const { region, accountId } = iam.stacks.env.accounts.aws ?? { region: "", accountId: "" };
+  const partition = partitionOf(iam.stacks.env);
+  const outside: IamRequest[] = [
+    { action: "s3:GetObject", resource: `arn:${partition}:s3:::another-team-bucket/key` },
+    { action: "s3:PutObject", resource: `arn:${partition}:s3:::${accountId}-backups/key` },
+    { action: "secretsmanager:GetSecretValue", resource: `arn:${partition}:secretsmanager:${region}:${accountId}:secret:another-team-admin-password-AbC123` },
+    { action: "kms:Decrypt", resource: `arn:${partition}:kms:${region}:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab` },
+    { action: "ssm:GetParameter", resource: `arn:${partition}:ssm:${region}:${accountId}:parameter/prod/database/password` },
+  ];
+  return outside.filter((request) => iamDecision(boundary, request) === "allow").map((request) => `the boundary ${boundaryArn} allows ${request.action} on ${request.resource}, outside the environment`);
 }
 
 /** Whether a role of the infra stack may make a request: identity policies ∩ its boundary. */
@@ -565,7 +651,8 @@ export function awsRoleMay(stacks: EnvironmentStacks, roleName: string, request:
   const role = iam.resources.find((r) => r.type === "aws_iam_role" && r.config.name === roleName);
   if (!role) throw new Error(`no role ${roleName}`);
   const arn = iam.boundaryOf(role);
-  return iamAllows(iam.identityOf(role).statements, arn === undefined ? undefined : (iam.customerPolicy(arn) ?? []), request);
+  const resolve = (statements: readonly IamStatement[]) => statements.map((statement) => (statement.Resource === undefined ? statement : { ...statement, Resource: oneOrMany(statement.Resource).map((r) => iam.resolveData(text(r))) }));
+  return iamAllows(resolve(iam.identityOf(role).statements), arn === undefined ? undefined : (iam.customerPolicy(arn) ?? []), { ...request, resource: iam.resolveData(request.resource) });
 }
 
 // --- Azure ---------------------------------------------------------------------------------------
@@ -752,10 +839,12 @@ const GCP_TYPE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   google_logging_project_bucket_config: ["logging.buckets.create", "logging.buckets.update"],
   google_logging_project_sink: ["logging.sinks.create", "logging.sinks.update"],
   google_binary_authorization_policy: ["binaryauthorization.policy.get", "binaryauthorization.policy.update"],
-  google_service_account: ["iam.serviceAccounts.create", "iam.serviceAccounts.update"],
+  // On the account itself (see `gcpServiceAccountNeeds`): creating one is the bootstrapper's.
+  google_service_account: ["iam.serviceAccounts.get", "iam.serviceAccounts.update"],
   google_service_account_iam_member: ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"],
-  google_iam_workload_identity_pool: ["iam.workloadIdentityPools.create", "iam.workloadIdentityPools.update"],
-  google_iam_workload_identity_pool_provider: ["iam.workloadIdentityPoolProviders.create", "iam.workloadIdentityPoolProviders.update"],
+  // The run account's trust anchor, the bootstrapper's: the runs only refresh it.
+  google_iam_workload_identity_pool: ["iam.workloadIdentityPools.get"],
+  google_iam_workload_identity_pool_provider: ["iam.workloadIdentityPoolProviders.get"],
   // The bootstrapper's (a project owner's apply): the runs only refresh it, and a change fails in them.
   google_project_iam_custom_role: ["iam.roles.get"],
   // Changes the policy's auditConfigs, no grant: under a modifiedGrantsByRole condition the attribute is empty (IAM docs, "Set limits on granting roles").
@@ -796,6 +885,8 @@ export const GCP_ROLE_PERMISSIONS: Readonly<Record<string, readonly string[]>> =
   "roles/serviceusage.serviceUsageAdmin": ["serviceusage.*"],
   "roles/iam.serviceAccountAdmin": ["iam.serviceAccounts.create", "iam.serviceAccounts.delete", "iam.serviceAccounts.get", "iam.serviceAccounts.list", "iam.serviceAccounts.update", "iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy", "iam.serviceAccounts.disable", "iam.serviceAccounts.enable", "iam.serviceAccounts.undelete"],
   "roles/iam.serviceAccountUser": ["iam.serviceAccounts.actAs", "iam.serviceAccounts.get", "iam.serviceAccounts.list"],
+  "roles/iam.serviceAccountTokenCreator": ["iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.signBlob", "iam.serviceAccounts.signJwt", "iam.serviceAccounts.get"],
+  "roles/iam.workloadIdentityPoolViewer": ["iam.workloadIdentityPools.get", "iam.workloadIdentityPools.list", "iam.workloadIdentityPoolProviders.get", "iam.workloadIdentityPoolProviders.list"],
   "roles/iam.workloadIdentityPoolAdmin": ["iam.workloadIdentityPools.*", "iam.workloadIdentityPoolProviders.*"],
   "roles/iam.roleViewer": ["iam.roles.get", "iam.roles.list"],
 };
@@ -806,14 +897,45 @@ export const GCP_ROLE_PERMISSIONS: Readonly<Record<string, readonly string[]>> =
  */
 const GCP_ESCALATION_PERMISSIONS = ["resourcemanager.projects.setIamPolicy", "iam.roles.create", "iam.roles.update"];
 
+/**
+ * Permissions on a service account that give its roles to the holder: acting as it (attaching it
+ * to a VM or node the holder controls), minting its tokens or keys, or setting its IAM policy
+ * (granting itself any of those). Held on the project, they reach every service account of the
+ * project, ones the stacks did not create included (IAM docs, "Service account permissions" and
+ * "Roles for service account authentication"; CIS GCP Benchmark 1.6).
+ */
+const GCP_SERVICE_ACCOUNT_TAKEOVER = [
+  "iam.serviceAccounts.actAs",
+  "iam.serviceAccounts.setIamPolicy",
+  "iam.serviceAccounts.getAccessToken",
+  "iam.serviceAccounts.signBlob",
+  "iam.serviceAccounts.signJwt",
+  "iam.serviceAccounts.implicitDelegation",
+  "iam.serviceAccountKeys.create",
+];
+
+/** Permissions that change who may become the run account: its pool and provider (IAM docs, "Manage workload identity pools and providers"). */
+const GCP_TRUST_ANCHOR_WRITES = ["iam.workloadIdentityPools.create", "iam.workloadIdentityPools.update", "iam.workloadIdentityPools.undelete", "iam.workloadIdentityPoolProviders.create", "iam.workloadIdentityPoolProviders.update", "iam.workloadIdentityPoolProviders.undelete"];
+
 /** Roles the run account must never hold nor be able to grant (the issue's "no path to owner"). */
 export const GCP_FORBIDDEN_ROLES = ["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/iam.roleAdmin"];
 
 const permissionMatches = (pattern: string, permission: string): boolean =>
   new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`).test(permission);
 
-/** Does the role (by the table) hold the permission? Unknown roles hold nothing. */
-const gcpRoleHolds = (role: string, permission: string): boolean => (GCP_ROLE_PERMISSIONS[role] ?? []).some((pattern) => permissionMatches(pattern, permission));
+/**
+ * Does the role (by the table) hold the permission? Unknown roles hold nothing. A custom role of
+ * the stack (`${google_project_iam_custom_role.<name>.name|id}`) holds the permissions it lists.
+ */
+const gcpRoleHolds = (role: string, permission: string, stacks?: EnvironmentStacks): boolean =>
+  (GCP_ROLE_PERMISSIONS[role] ?? gcpCustomRolePermissions(stacks, role) ?? []).some((pattern) => permissionMatches(pattern, permission));
+
+function gcpCustomRolePermissions(stacks: EnvironmentStacks | undefined, role: string): string[] | undefined {
+  const reference = /^\$\{(google_project_iam_custom_role\.[^.]+)\.(name|id)\}$/.exec(role);
+  if (!reference || !stacks) return undefined;
+  const custom = resourcesOf(stacks.infra).find((r) => r.address === reference[1]);
+  return custom ? list(custom.config.permissions).map(text) : undefined;
+}
 
 /** The documented delegation condition: `...modifiedGrantsByRole', []).hasOnly(['a', 'b'])`, parsed; undefined for any other expression. */
 export function gcpGrantableRoles(expression: string): string[] | undefined {
@@ -824,24 +946,31 @@ export function gcpGrantableRoles(expression: string): string[] | undefined {
 interface GcpGrant {
   readonly address: string;
   readonly role: string;
+  /** The service account (its address in the stack) a grant on one service account is on; undefined on the project. */
+  readonly on?: string;
   /** The roles a conditioned grant may modify (`hasOnly`), undefined when unconditioned. */
   readonly grantable?: readonly string[];
   /** A condition the model does not understand: treated as no condition. */
   readonly condition?: string;
 }
 
+/** The service account (address) a `google_service_account_iam_member` is on. */
+const gcpAccountOf = (resource: Resource): string | undefined => /\$\{(google_service_account\.[^.]+)\.(name|id)\}/.exec(text(resource.config.service_account_id))?.[1];
+
+/** The identity's grants: on the project (`google_project_iam_member`) and on single service accounts. */
 function gcpGrantsOf(stacks: EnvironmentStacks, identity: string): GcpGrant[] {
   return resourcesOf(stacks.infra)
-    .filter((r) => r.type === "google_project_iam_member" && references(r.config.member, identity))
+    .filter((r) => (r.type === "google_project_iam_member" || r.type === "google_service_account_iam_member") && references(r.config.member, identity))
     .map((r) => {
       const condition = (list(r.config.condition)[0] ?? r.config.condition) as Json | undefined;
       const expression = condition ? text(condition.expression) : undefined;
-      return { address: r.address, role: text(r.config.role), grantable: expression === undefined ? undefined : gcpGrantableRoles(expression), condition: expression };
+      const on = r.type === "google_service_account_iam_member" ? (gcpAccountOf(r) ?? text(r.config.service_account_id)) : undefined;
+      return { address: r.address, role: text(r.config.role), on, grantable: expression === undefined ? undefined : gcpGrantableRoles(expression), condition: expression };
     });
 }
 
-/** The unconditioned roles of the identity (a condition the model cannot read counts as none). */
-const gcpPlainRoles = (grants: readonly GcpGrant[]) => grants.filter((g) => g.condition === undefined || g.grantable === undefined).map((g) => g.role);
+/** The unconditioned project roles of the identity (a condition the model cannot read counts as none). */
+const gcpPlainRoles = (grants: readonly GcpGrant[]) => grants.filter((g) => g.on === undefined && (g.condition === undefined || g.grantable === undefined)).map((g) => g.role);
 
 /** The project roles `identity` may grant: any role when it holds setIamPolicy unconditioned, else the union of its conditions. */
 function gcpMayGrant(grants: readonly GcpGrant[], role: string): boolean {
@@ -861,12 +990,25 @@ export function gcpEscalationProblems(stacks: EnvironmentStacks, identity: strin
   const grants = gcpGrantsOf(stacks, identity);
   const plain = gcpPlainRoles(grants);
   const problems: string[] = [];
-  const editsRoles = plain.some((role) => gcpRoleHolds(role, "iam.roles.update"));
+  const editsRoles = plain.some((role) => gcpRoleHolds(role, "iam.roles.update", stacks));
   for (const grant of grants) {
     const unconditioned = grant.condition === undefined || grant.grantable === undefined;
-    if (unconditioned && GCP_ROLE_PERMISSIONS[grant.role] === undefined) problems.push(`${grant.address}: ${grant.role} is not in the model's role table, so it cannot be shown to leave no path to owner`);
+    if (grant.on !== undefined) {
+      // On one service account: never on itself (it could let anyone act as it, or mint its tokens).
+      const takeover = GCP_SERVICE_ACCOUNT_TAKEOVER.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
+      if (grant.on === identity && takeover.length > 0) problems.push(`${grant.address}: ${grant.role} on the run account itself allows ${takeover.join(", ")}: it could let any principal become it`);
+      if (GCP_ROLE_PERMISSIONS[grant.role] === undefined && gcpCustomRolePermissions(stacks, grant.role) === undefined) problems.push(`${grant.address}: ${grant.role} is not in the model's role table`);
+      continue;
+    }
+    if (unconditioned) {
+      const takeover = GCP_SERVICE_ACCOUNT_TAKEOVER.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
+      if (takeover.length > 0) problems.push(`${grant.address}: ${grant.role} on the project allows ${takeover.join(", ")} on every service account of the project, ones the stacks did not create included: a path to any of their roles`);
+      const anchor = GCP_TRUST_ANCHOR_WRITES.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
+      if (anchor.length > 0) problems.push(`${grant.address}: ${grant.role} allows ${anchor.join(", ")}: the run account could rewrite its own trust anchor (a wider attribute condition, another provider) and let other identities become it`);
+    }
+    if (unconditioned && GCP_ROLE_PERMISSIONS[grant.role] === undefined && gcpCustomRolePermissions(stacks, grant.role) === undefined) problems.push(`${grant.address}: ${grant.role} is not in the model's role table, so it cannot be shown to leave no path to owner`);
     if (GCP_FORBIDDEN_ROLES.includes(grant.role)) problems.push(`${grant.address}: holds ${grant.role}`);
-    const escalates = GCP_ESCALATION_PERMISSIONS.filter((permission) => gcpRoleHolds(grant.role, permission));
+    const escalates = GCP_ESCALATION_PERMISSIONS.filter((permission) => gcpRoleHolds(grant.role, permission, stacks));
     if (unconditioned && escalates.length > 0) problems.push(`${grant.address}: ${grant.role} without a grant condition allows ${escalates.join(", ")}: the run account can grant itself roles/owner`);
     for (const role of grant.grantable ?? []) {
       if (GCP_FORBIDDEN_ROLES.includes(role) || GCP_ESCALATION_PERMISSIONS.some((permission) => gcpRoleHolds(role, permission))) problems.push(`${grant.address}: its condition lets the run account grant ${role}, a path to owner`);
@@ -894,9 +1036,27 @@ const GCP_RULES: CloudRules = {
     const needed = GCP_TYPE_PERMISSIONS[resource.type];
     if (needed === undefined) return [`no IAM permissions are known for ${resource.type}: add it to GCP_TYPE_PERMISSIONS`];
     const problems: string[] = [];
-    const held = (permission: string) => [...roles, ...grants.filter((g) => g.grantable !== undefined).map((g) => g.role)].some((role) => gcpRoleHolds(role, permission));
-    const missing = needed.filter((permission) => !held(permission));
+    // Project roles reach every resource; a grant on one service account reaches that account only.
+    const held = (permission: string, on?: string) =>
+      [...roles, ...grants.filter((g) => g.on === undefined && g.grantable !== undefined).map((g) => g.role), ...grants.filter((g) => on !== undefined && g.on === on).map((g) => g.role)].some((role) =>
+        gcpRoleHolds(role, permission, stacks),
+      );
+    const account = resource.type === "google_service_account" ? resource.address : resource.type === "google_service_account_iam_member" ? gcpAccountOf(resource) : undefined;
+    // The run account's own IAM policy, and every grant to it, are the bootstrapper's: the runs only read them.
+    const bootstrapOwned = resource.address === runIdentity || (resource.type === "google_service_account_iam_member" && (account === runIdentity || references(resource.config.member, runIdentity)));
+    const wanted = bootstrapOwned ? needed.filter((permission) => /\.get(IamPolicy)?$/.test(permission)) : needed;
+    const onAccount = wanted.filter((permission) => permission.startsWith("iam.serviceAccounts.") && permission !== "iam.serviceAccounts.actAs");
+    const missing = wanted.filter((permission) => !onAccount.includes(permission) && permission !== "iam.serviceAccounts.actAs" && !held(permission));
+    const missingOnAccount = onAccount.filter((permission) => !held(permission, account));
     if (missing.length > 0) problems.push(`the Terraform Cloud service account (${roles.join(", ") || "no role"}) lacks ${missing.join(", ")}`);
+    if (missingOnAccount.length > 0) problems.push(`the Terraform Cloud service account lacks ${missingOnAccount.join(", ")} on ${account ?? text(resource.config.service_account_id)}`);
+    if (needed.includes("iam.serviceAccounts.actAs")) {
+      // Acting as each service account the resource runs as (node pools, instance templates).
+      const runsAs = [...new Set([...text(resource.config).matchAll(/\$\{(google_service_account\.[^.]+)\.email\}/g)].map((m) => m[1]))];
+      for (const attached of runsAs) {
+        if (!held("iam.serviceAccounts.actAs", attached)) problems.push(`the Terraform Cloud service account lacks iam.serviceAccounts.actAs on ${attached}, which it runs as`);
+      }
+    }
     if (resource.type === "google_project_iam_member") {
       const role = text(resource.config.role);
       // Its own project grants are the bootstrapper's: a change to them needs a project owner's apply.

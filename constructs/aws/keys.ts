@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { auditTrailName } from "./audit-trail";
 import { type AwsContext, policyDocument, type PolicyStatement } from "./context";
 
 /**
@@ -36,7 +37,10 @@ export class AwsKeys extends Construct {
     };
     // CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail": the service
     // encrypts log files of this account's trails (encryption context aws:cloudtrail:arn) and
-    // describes the key when a trail is created or updated.
+    // describes the key when a trail is created or updated. Both only for this environment's
+    // trail: "As a security best practice, add an aws:SourceArn condition key" (the same page;
+    // aws:SourceAccount is "supported, but not recommended"). The trail's ARN is deterministic.
+    const trailArn = `arn:${ctx.partition}:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${auditTrailName(ctx)}`;
     const cloudTrailService: PolicyStatement[] =
       ctx.env.accounts.aws?.organizationTrail === true
         ? []
@@ -48,11 +52,17 @@ export class AwsKeys extends Construct {
               Action: "kms:GenerateDataKey*",
               Resource: "*",
               Condition: {
-                StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${ctx.partition}:cloudtrail:*:${ctx.accountId}:trail/*` },
-                StringEquals: { "aws:SourceAccount": ctx.accountId },
+                StringEquals: { "kms:EncryptionContext:aws:cloudtrail:arn": trailArn, "aws:SourceArn": trailArn },
               },
             },
-            { Sid: "CloudTrailDescribesTheKey", Effect: "Allow", Principal: { Service: ctx.servicePrincipal("cloudtrail") }, Action: "kms:DescribeKey", Resource: "*" },
+            {
+              Sid: "CloudTrailDescribesTheKey",
+              Effect: "Allow",
+              Principal: { Service: ctx.servicePrincipal("cloudtrail") },
+              Action: "kms:DescribeKey",
+              Resource: "*",
+              Condition: { StringEquals: { "aws:SourceArn": trailArn } },
+            },
           ];
     const key = (name: string, description: string, statements: PolicyStatement[]) => {
       const created = new KmsKey(this, name, {

@@ -1,3 +1,4 @@
+import { Lazy, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -26,9 +27,10 @@ export function terraformCloudRoleName(ctx: AwsContext): string {
  * condition keys for AWS Identity and Access Management"):
  * - the services of the resource types the stacks create, at the service level (`ec2:*`, `eks:*`,
  *   ...: kept maintainable; the blast radius that matters is IAM, constrained below);
- * - IAM roles of this environment (`role/<env>-*`) created and given policies only with the
- *   environment's workload boundary (boundary.ts) as their permissions boundary, so no role it
- *   creates can do more than that boundary;
+ * - the IAM roles the stacks create, by exact ARN (see `runRolePolicy`), created and given
+ *   policies only with the environment's workload boundary (boundary.ts) as their permissions
+ *   boundary, so no role it creates can do more than that boundary, and passed only to the
+ *   services the stacks hand them to (`PASSED_TO_SERVICES`);
  * - never: changing or deleting the boundary policy, removing a boundary from a role, changing
  *   itself or its own trust anchor, creating users, groups, access keys or passwords.
  * The role, its policy, its OIDC provider and the boundary are the bootstrapper's (README,
@@ -62,7 +64,10 @@ export class AwsTerraformCloudTrust extends Construct implements ITerraformCloud
         },
       }),
     });
-    new IamRolePolicy(this, "delivery", { role: this.role.id, name: "deliver-environment", policy: runRolePolicy(ctx, terraformCloudRoleName(ctx)) });
+    // Lazy: the environment's roles are read from the whole stack at synthesis, so roles created
+    // after this construct are named too.
+    const policy = Lazy.stringValue({ produce: () => runRolePolicy(ctx, terraformCloudRoleName(ctx), environmentRoleNames(this, this.role)) });
+    new IamRolePolicy(this, "delivery", { role: this.role.id, name: "deliver-environment", policy });
     this.workspaceVariables = { TFC_AWS_PROVIDER_AUTH: "true", TFC_AWS_RUN_ROLE_ARN: this.role.arn };
   }
 }
@@ -77,10 +82,49 @@ export const RUN_ROLE_SERVICES: readonly string[] = ["ec2", "eks", "rds", "pi", 
 /** AWS services that create a service-linked role the first time the stacks use them. */
 const SERVICE_LINKED_ROLES = ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com", "rds.amazonaws.com", "ecs.amazonaws.com", "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"];
 
-/** The run role's one policy: see `AwsTerraformCloudTrust`. */
-export function runRolePolicy(ctx: AwsContext, runRoleName: string): string {
+/**
+ * The services the stacks pass their roles to (`iam:PassedToService`, Service Authorization
+ * Reference for IAM, action PassRole; IAM User Guide, "Granting a user permissions to pass a role
+ * to an AWS service"): the EKS cluster and its add-ons (eks), the node groups' instances (ec2, as
+ * well as eks: the node role is handed to EKS, which launches the instances with it), the
+ * agents' ECS tasks (ecs-tasks), VPC flow logs (vpc-flow-logs) and RDS Enhanced Monitoring
+ * (monitoring.rds).
+ */
+export const PASSED_TO_SERVICES = ["eks", "ec2", "ecs-tasks", "vpc-flow-logs", "monitoring.rds"] as const;
+
+/**
+ * The names of the roles the stack creates with a permissions boundary (every role but the run
+ * role): the only roles the run role may manage or pass. Their names are deterministic from the
+ * spec; read from the stack at synthesis.
+ */
+export function environmentRoleNames(scope: Construct, runRole: IamRole): string[] {
+  return TerraformStack.of(scope)
+    .node.findAll()
+    .filter((c): c is IamRole => c instanceof IamRole && c !== runRole && c.permissionsBoundaryInput !== undefined)
+    .map((role) => {
+      const name = role.nameInput;
+      if (name === undefined || name.includes("${")) throw new Error(`role ${role.node.path} needs a literal name for the run role's policy to name it`);
+      return name;
+    })
+    .sort();
+}
+
+/**
+ * The run role's one policy: see `AwsTerraformCloudTrust`. Role management and PassRole name the
+ * exact roles of the stack (`roleNames`), never a prefix: a prefix such as `role/<env>-*` also
+ * matches roles the stacks did not create (a `<env>-admin` made by hand, another environment's
+ * `<env>-eu-*`), and `iam:PermissionsBoundary` cannot limit UpdateAssumeRolePolicy or PassRole to
+ * bounded roles (the Service Authorization Reference lists that key only for CreateRole,
+ * Put/DeleteRolePermissionsBoundary, Attach/DetachRolePolicy and Put/DeleteRolePolicy). An IAM
+ * path would, but a role's path is fixed at creation (aws_iam_role `path` forces replacement).
+ * So a new role (a new app's identity) is named in this policy, which is the bootstrapper's: one
+ * apply by the bootstrapper before the runs can create it (README, "Delivery").
+ */
+export function runRolePolicy(ctx: AwsContext, runRoleName: string, roleNames: readonly string[]): string {
   const iam = (resource: string) => `arn:${ctx.partition}:iam::${ctx.accountId}:${resource}`;
-  const environmentRoles = iam(`role/${ctx.env.name}-*`);
+  // IAM refuses a statement with an empty Resource list: without roles, name one that cannot exist
+  // (role names take at most 64 characters).
+  const environmentRoles = roleNames.length > 0 ? roleNames.map((name) => iam(`role/${name}`)) : [iam(`role/${ctx.env.name}-no-role-${"x".repeat(64)}`)];
   const boundary = ctx.permissionsBoundary;
   const statements: PolicyStatement[] = [
     { Sid: "EnvironmentServices", Effect: "Allow", Action: RUN_ROLE_SERVICES.map((service) => `${service}:*`), Resource: "*" },
@@ -93,11 +137,18 @@ export function runRolePolicy(ctx: AwsContext, runRoleName: string): string {
       Condition: { StringEquals: { "iam:PermissionsBoundary": boundary } },
     },
     {
-      // None of these can widen a role beyond its boundary.
+      // None of these can widen a role beyond its boundary, and every role named carries it.
       Sid: "EnvironmentRoles",
       Effect: "Allow",
-      Action: ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole"],
+      Action: ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"],
       Resource: environmentRoles,
+    },
+    {
+      Sid: "PassEnvironmentRolesToTheirServices",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: environmentRoles,
+      Condition: { StringEquals: { "iam:PassedToService": PASSED_TO_SERVICES.map((service) => `${service}.${ctx.serviceDomain}`) } },
     },
     {
       Sid: "ClusterOidcProviders",

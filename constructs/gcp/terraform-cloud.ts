@@ -1,15 +1,17 @@
+import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
 import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
+import { ProjectIamCustomRole } from "@cdktf/provider-google/lib/project-iam-custom-role";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import type { ITerraformCloudTrust, TerraformCloudTarget } from "../core/interfaces";
 import type { GcpContext } from "./context";
-import { NODE_SERVICE_ACCOUNT_ROLES } from "./cluster";
+import { GcpCluster, NODE_SERVICE_ACCOUNT_ROLES } from "./cluster";
 import { SECRET_READ_ROLE } from "./database";
 import { dnsZoneListerRoleId } from "./dns";
-import { AGENT_LOG_ROLE } from "./terraform-cloud-agent";
+import { AGENT_LOG_ROLE, GcpTerraformCloudAgent } from "./terraform-cloud-agent";
 
 /** The issuer of Terraform Cloud's workload identity tokens (the same for every organization). */
 export const TERRAFORM_CLOUD_ISSUER = "https://app.terraform.io";
@@ -44,9 +46,17 @@ export const TERRAFORM_CLOUD_ATTRIBUTE_MAPPING: Readonly<Record<string, string>>
  * - `binaryauthorization.policyEditor`: the project's Binary Authorization policy;
  * - `servicenetworking.networksAdmin`: the private services connection (Cloud SQL peering);
  * - `serviceusage.serviceUsageAdmin`: enabling the APIs (`google_project_service`);
- * - `iam.serviceAccountAdmin` and `iam.serviceAccountUser`: the node, agent and workload service
- *   accounts, their Workload Identity bindings, and running nodes and agents as them;
- * - `iam.workloadIdentityPoolAdmin`: this trust's pool and provider (Owner and Editor lack it);
+ * - no role on service accounts at the project level: `iam.serviceAccountAdmin` and
+ *   `iam.serviceAccountUser` there reach every service account of the project, ones the stacks
+ *   did not create included (CIS GCP Benchmark 1.6), and IAM Conditions cannot narrow them: the
+ *   resource attributes of conditions are recognized only for the services listed in
+ *   docs.cloud.google.com/iam/docs/conditions-resource-attributes, which do not include
+ *   iam.googleapis.com. Instead `TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE` is granted on each service
+ *   account of the stack but the run account itself, and `iam.serviceAccountUser` on the accounts
+ *   the stacks run nodes and agents as (`GcpTerraformCloudTrust.manageServiceAccounts`);
+ * - no `iam.workloadIdentityPoolAdmin`: the pool and provider that let the runs in are its trust
+ *   anchor (a wider attribute condition or a second provider would let others in); they are the
+ *   bootstrapper's, and the runs only read them (`terraformCloudReaderRoleId`);
  * - `iam.roleViewer`: reading the custom roles the bootstrapper creates (refresh only);
  * - `resourcemanager.projectIamAdmin` under `TERRAFORM_CLOUD_GRANT_CONDITION_TITLE`: project
  *   bindings of the roles in `terraformCloudGrantableRoles` only.
@@ -75,11 +85,30 @@ export const TERRAFORM_CLOUD_PROJECT_ROLES = [
   "roles/binaryauthorization.policyEditor",
   "roles/servicenetworking.networksAdmin",
   "roles/serviceusage.serviceUsageAdmin",
-  "roles/iam.serviceAccountAdmin",
-  "roles/iam.serviceAccountUser",
-  "roles/iam.workloadIdentityPoolAdmin",
   "roles/iam.roleViewer",
 ] as const;
+
+/** What the run account holds on each service account of the stack but itself: update, delete, their IAM policy. */
+export const TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE = "roles/iam.serviceAccountAdmin";
+/** What it holds on the accounts nodes and agents run as (acting as them when it creates them). */
+export const TERRAFORM_CLOUD_ACT_AS_ROLE = "roles/iam.serviceAccountUser";
+
+/**
+ * The custom role of the runs' reads of what the bootstrapper owns (a refresh reads it, a run
+ * never changes it): the service accounts, the run account's own IAM policy (its workspace
+ * bindings), the workload identity pool and provider. Read-only; granted on the project.
+ */
+export const TERRAFORM_CLOUD_READER_PERMISSIONS = [
+  "iam.serviceAccounts.get",
+  "iam.serviceAccounts.list",
+  "iam.serviceAccounts.getIamPolicy",
+  "iam.workloadIdentityPools.get",
+  "iam.workloadIdentityPoolProviders.get",
+] as const;
+
+export function terraformCloudReaderRoleId(ctx: GcpContext): string {
+  return `${ctx.env.name.replace(/-/g, "_")}_terraform_cloud_reader`;
+}
 
 /** The conditional role that lets the runs make the stacks' project bindings, and only those. */
 export const TERRAFORM_CLOUD_GRANT_ROLE = "roles/resourcemanager.projectIamAdmin";
@@ -143,8 +172,11 @@ export function terraformCloudAccountId(ctx: GcpContext): string {
  *   service account impersonation).
  *
  * The infra stack holding this trust is applied by the runs it lets in: its first apply needs
- * other credentials (a project owner, locally). Later runs may change the pool, provider and
- * workspace bindings, but not the account's own project roles (outside its grant condition).
+ * other credentials (a project owner, locally). The pool, the provider, the run account, every
+ * grant to it or on it, and the service accounts of the stack (creating one needs
+ * `iam.serviceAccounts.create` on the project, which the runs lack) are the bootstrapper's: a
+ * run only reads them, and a change to them fails in the runs until the bootstrapper applies it
+ * (README, "Delivery"), as the run role, its policy and its OIDC provider on AWS.
  * @throws RangeError when a workspace's token subject would exceed GCP's 127-byte limit for
  *   `google.subject` (long organization and project names; the spec check refuses them first).
  */
@@ -209,12 +241,66 @@ export class GcpTerraformCloudTrust extends Construct implements ITerraformCloud
       dependsOn: ctx.apis.needed("resourceManager"),
     });
 
+    const reader = new ProjectIamCustomRole(this, "reader", {
+      project: ctx.projectId,
+      roleId: terraformCloudReaderRoleId(ctx),
+      title: `${env} Terraform Cloud reader`,
+      description: `${env}: lets the Terraform Cloud runs read the service accounts, the pool and the provider the bootstrapper owns`,
+      permissions: [...TERRAFORM_CLOUD_READER_PERMISSIONS],
+      stage: "GA",
+      dependsOn: ctx.apis.needed("iam"),
+    });
+    new ProjectIamMember(this, "project-reader", {
+      project: ctx.projectId,
+      role: reader.name,
+      member: this.serviceAccount.member,
+      dependsOn: ctx.apis.needed("resourceManager"),
+    });
+    this.manageServiceAccounts();
+    this.node.addValidation({ validate: () => this.unmanagedServiceAccounts().map((sa) => `service account ${sa.node.path} was created after ${this.node.path}: create the trust last, so the run account may manage it`) });
+
     this.workspaceVariables = {
       TFC_GCP_PROVIDER_AUTH: "true",
       TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL: this.serviceAccount.email,
       // projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>
       TFC_GCP_WORKLOAD_PROVIDER_NAME: this.provider.name,
     };
+  }
+
+  private readonly managed = new Set<ServiceAccount>();
+
+  /** The service accounts of the stack but the run account's own. */
+  private stackServiceAccounts(): ServiceAccount[] {
+    return TerraformStack.of(this)
+      .node.findAll()
+      .filter((c): c is ServiceAccount => c instanceof ServiceAccount && c !== this.serviceAccount);
+  }
+
+  private unmanagedServiceAccounts(): ServiceAccount[] {
+    return this.stackServiceAccounts().filter((sa) => !this.managed.has(sa));
+  }
+
+  /**
+   * `TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE` on every service account of the stack but the run
+   * account, and `TERRAFORM_CLOUD_ACT_AS_ROLE` on the node and agent accounts: what creating the
+   * node pools and the agents' instance template needs (GKE: "iam.serviceAccounts.actAs on the
+   * node service account"; Compute Engine: acting as the VM's service account).
+   */
+  private manageServiceAccounts(): void {
+    const all = TerraformStack.of(this).node.findAll();
+    const attached = new Set<ServiceAccount>([
+      ...all.filter((c): c is GcpCluster => c instanceof GcpCluster).map((cluster) => cluster.nodeServiceAccount),
+      ...all.filter((c): c is GcpTerraformCloudAgent => c instanceof GcpTerraformCloudAgent).map((agent) => agent.serviceAccount),
+    ]);
+    for (const account of this.stackServiceAccounts()) {
+      const id = account.accountIdInput;
+      if (id === undefined || id.includes("${")) throw new Error(`service account ${account.node.path} needs a literal account id`);
+      const roles = attached.has(account) ? [TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE, TERRAFORM_CLOUD_ACT_AS_ROLE] : [TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE];
+      for (const role of roles) {
+        new ServiceAccountIamMember(this, `${role === TERRAFORM_CLOUD_ACT_AS_ROLE ? "act-as" : "manage"}-${id}`, { serviceAccountId: account.name, role, member: this.serviceAccount.member });
+      }
+      this.managed.add(account);
+    }
   }
 }
 
