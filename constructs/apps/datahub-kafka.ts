@@ -26,6 +26,7 @@
  */
 import type { AppContext, AppManifest, ChartRef, PrivilegedNamespace, Resources } from "./types";
 import { mebibytes } from "./scale";
+import { secretReaderManifests } from "./wiring";
 
 /** strimzi-kafka-operator 1.2.0 (Strimzi 1.2.0, August 2026; serves only the `kafka.strimzi.io/v1` API). */
 export const STRIMZI_CHART: ChartRef = { repository: "oci://quay.io/strimzi-helm", chart: "strimzi-kafka-operator", version: "1.2.0" };
@@ -220,34 +221,7 @@ export function kafkaResources(ctx: AppContext): AppManifest[] {
     },
     // The client Secret: External Secrets' Kubernetes provider reads the two operator Secrets as a
     // service account that may get exactly those, and joins their keys (no key appears in both).
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: reader, namespace } },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: reader, namespace },
-      rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [KAFKA_CLUSTER_CA_SECRET, KAFKA_USER], verbs: ["get"] }],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: reader, namespace },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: reader },
-      subjects: [{ kind: "ServiceAccount", name: reader, namespace }],
-    },
-    {
-      apiVersion: ESO_API,
-      kind: "SecretStore",
-      metadata: { name: reader, namespace },
-      spec: {
-        provider: {
-          kubernetes: {
-            remoteNamespace: namespace,
-            server: { caProvider: { type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt" } },
-            auth: { serviceAccount: { name: reader } },
-          },
-        },
-      },
-    },
+    ...secretReaderManifests(namespace, reader, reader, [KAFKA_CLUSTER_CA_SECRET, KAFKA_USER], namespace),
     {
       apiVersion: ESO_API,
       kind: "ExternalSecret",

@@ -349,24 +349,22 @@ export function generatedCredentialManifests(secretName: string, data: Readonly<
 }
 
 /**
- * Hands credentials kept in the bootstrap namespace (or `source`) to one other namespace: a
- * service account there that may get exactly those Secrets by name, a SecretStore reading the
- * source namespace as that account, and one ExternalSecret per credential.
+ * A SecretStore in `namespace` that reads `source` as a service account of its own, which may
+ * `get` exactly `secretNames` there (External Secrets' Kubernetes provider).
  */
-export function credentialHandoverManifests(namespace: string, reader: string, store: string, secretNames: readonly string[], source: string = DATABASE_BOOTSTRAP_NAMESPACE): Manifest[] {
-  const bootstrap = source;
+export function secretReaderManifests(namespace: string, reader: string, store: string, secretNames: readonly string[], source: string): Manifest[] {
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: reader, namespace } },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
-      metadata: { name: reader, namespace: bootstrap },
+      metadata: { name: reader, namespace: source },
       rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [...secretNames], verbs: ["get"] }],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
-      metadata: { name: reader, namespace: bootstrap },
+      metadata: { name: reader, namespace: source },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: reader },
       subjects: [{ kind: "ServiceAccount", name: reader, namespace }],
     },
@@ -377,13 +375,24 @@ export function credentialHandoverManifests(namespace: string, reader: string, s
       spec: {
         provider: {
           kubernetes: {
-            remoteNamespace: bootstrap,
+            remoteNamespace: source,
             server: { caProvider: { type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt" } },
             auth: { serviceAccount: { name: reader } },
           },
         },
       },
     },
+  ];
+}
+
+/**
+ * Hands credentials kept in the bootstrap namespace (or `source`) to one other namespace: a
+ * service account there that may get exactly those Secrets by name, a SecretStore reading the
+ * source namespace as that account, and one ExternalSecret per credential.
+ */
+export function credentialHandoverManifests(namespace: string, reader: string, store: string, secretNames: readonly string[], source: string = DATABASE_BOOTSTRAP_NAMESPACE): Manifest[] {
+  return [
+    ...secretReaderManifests(namespace, reader, store, secretNames, source),
     ...secretNames.map((secretName) => ({
       apiVersion: ESO_API,
       kind: "ExternalSecret",
