@@ -7,10 +7,11 @@
  * secrets reach the monitoring namespace alone.
  */
 import { describe, expect, it } from "vitest";
-import { alertRoutes, CLOUDS, parseEnvironment, specSecretNames, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
+import { alertRoutes, CLOUDS, parseEnvironment, specSecretNames, specSecretNamesFor, type Cloud, type Environment, type EnvironmentInput } from "../../constructs/core/spec";
 import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE } from "../../constructs/apps/addons";
 import { ALERTMANAGER_CONFIG_NAME, MONITORING_NAMESPACE, MONITORING_RELEASE } from "../../constructs/apps/monitoring";
 import { HEARTBEAT_TIMING, RECEIVERS } from "../../constructs/apps/observability/routing";
+import { SSO_NAMESPACE } from "../../constructs/apps/sso";
 import { cloudSecretManifests, MONITORING_SECRET_STORE, MONITORING_SECRETS_ACCOUNT } from "../../constructs/apps/observability/secrets";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { alertmanagerConfigProblems, externalSecretKeys } from "../support/alertmanager";
@@ -153,8 +154,8 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s", (_, c) => {
     expect(names.map((name) => [name, uses(name)])).toEqual(names.map((name) => [name, keyed.filter((k) => k === name).length]));
   });
 
-  it("syncs the spec's secrets into the monitoring namespace alone, through its own SecretStore and identity", () => {
-    const names = new Set(specSecretNames(c.env).map((s) => s.name));
+  it("syncs the monitoring secrets of the spec into the monitoring namespace alone, through its own SecretStore and identity", () => {
+    const names = new Set(specSecretNamesFor(c.env, "monitoring-secrets"));
     const externalSecrets = objectsOf(c).filter((o) => o.kind === "ExternalSecret");
     const reading = externalSecrets.filter((es) => (((es.spec as Json).data as Json[] | undefined) ?? []).some((d) => names.has(String((d.remoteRef as Json).key))));
     // Every ExternalSecret of a spec secret is in the monitoring namespace, through its SecretStore
@@ -165,7 +166,8 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s", (_, c) => {
     expect(((clusterStore?.spec ?? {}) as Json).conditions).toEqual([{ namespaces: [DATABASE_BOOTSTRAP_NAMESPACE] }]);
     // Stores on the cloud's secret store (the apps' own SecretStores read Kubernetes Secrets).
     const cloudProviders = ["aws", "azurekv", "gcpsm"];
-    const namespaced = stores.filter((o) => o.kind === "SecretStore" && Object.keys(((o.spec as Json).provider as Json | undefined) ?? {}).some((p) => cloudProviders.includes(p)));
+    // The SSO client secret has a store and identity of its own in `sso` (sso.test.ts).
+    const namespaced = stores.filter((o) => o.kind === "SecretStore" && o.metadata.namespace !== SSO_NAMESPACE && Object.keys(((o.spec as Json).provider as Json | undefined) ?? {}).some((p) => cloudProviders.includes(p)));
     // One cloud store in the monitoring namespace when the spec names a secret, none otherwise;
     // it authenticates as the reader's service account, never as the controller's identity.
     expect(namespaced.map((o) => [o.metadata.namespace, o.metadata.name, JSON.stringify((o.spec as Json).provider).includes(`"name":"${MONITORING_SECRETS_ACCOUNT.serviceAccount}"`)])).toEqual(
