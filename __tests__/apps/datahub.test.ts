@@ -6,6 +6,7 @@ import {
   DATAHUB_RELEASE,
   DATAHUB_SECRETS,
   OPENSEARCH_CREDENTIALS,
+  OPENSEARCH_SYSTEM_INDICES,
   renderDatahub,
 } from "../../constructs/apps/datahub";
 import { ACTIONS_SYSTEM_CONFIG, DATAHUB_TOPICS, KAFKA_CLIENT_PATH, KAFKA_CLIENT_SECRET, KAFKA_CLUSTER, KAFKA_USER, STRIMZI_CHART, STRIMZI_NAMESPACE } from "../../constructs/apps/datahub-kafka";
@@ -272,6 +273,8 @@ describe.each(CLOUD_CASES)("DataHub on $cloud, production $production", ({ cloud
   it("reloads OpenSearch's certificates when cert-manager renews them, and writes DataHub's truststore with a modern PKCS#12 profile", () => {
     const config = parseYaml(String(at(prerequisites.values, "opensearch.config.opensearch\\.yml") ?? (at(prerequisites.values, "opensearch.config") as Record<string, string>)["opensearch.yml"])) as Values;
     expect(at(config, "plugins.security.ssl.certificates_hot_reload.enabled")).toBe(true);
+    // The datahub role's `*` pattern must not reach other plugins' system indices: the plugin protects them only when enabled.
+    expect(at(config, "plugins.security.system_indices")).toEqual({ enabled: true, indices: [...OPENSEARCH_SYSTEM_INDICES] });
     // Both set refuses to start (security 2.19.5.0 OpenSearchSecurityPlugin.java:1240-1247).
     expect(at(config, "plugins.security.ssl_cert_reload_enabled")).toBeUndefined();
     const client = (prerequisites.wiring ?? []).find((object) => object.kind === "Certificate" && (object.metadata as Values).name === "datahub-opensearch-tls") as Values;

@@ -210,6 +210,20 @@ const BASE_RESOURCES = {
   initContainer: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
 } satisfies Record<string, Resources>;
 
+/** The system indices the security plugin keeps from every role but the admin certificate: the chart's own list (opensearch-2.19.0 values.yaml:84-97). */
+export const OPENSEARCH_SYSTEM_INDICES = [
+  ".opendistro-alerting-config",
+  ".opendistro-alerting-alert*",
+  ".opendistro-anomaly-results*",
+  ".opendistro-anomaly-detector*",
+  ".opendistro-anomaly-checkpoints",
+  ".opendistro-anomaly-detection-state",
+  ".opendistro-reports-*",
+  ".opendistro-notifications-*",
+  ".opendistro-notebooks",
+  ".opendistro-asynchronous-search-response*",
+] as const;
+
 /** Subject of the nodes' certificate (`nodes_dn`) and of the admin's (`admin_dn`). */
 const NODE_DN = `CN=${OPENSEARCH_HOST}`;
 const ADMIN_DN = "CN=opensearch-admin";
@@ -250,6 +264,12 @@ const OPENSEARCH_CONFIG = [
   `    nodes_dn: ["${NODE_DN}"]`,
   "    authcz:",
   `      admin_dn: ["${ADMIN_DN}"]`,
+  // Other plugins' system indices stay out of reach of the `datahub` role's `*` pattern: the
+  // plugin protects them only when this is on (security 2.19.5.0 ConfigConstants
+  // SECURITY_SYSTEM_INDICES_ENABLED_DEFAULT = false).
+  "    system_indices:",
+  "      enabled: true",
+  `      indices: [${OPENSEARCH_SYSTEM_INDICES.map((index) => `"${index}"`).join(", ")}]`,
   "node:",
   "  store:",
   "    allow_mmap: false",
