@@ -45,6 +45,37 @@ export interface AzureStorageAccountProps {
  * The name (3–24 lowercase alphanumerics, global) is the environment name plus a hash of the
  * subscription id: deterministic, and distinct across organisations.
  */
+/**
+ * What every storage account of the platform shares: StorageV2 Standard in the environment's
+ * region, ZRS (GZRS in production), TLS 1.2 and HTTPS only, no public blobs, no shared keys or
+ * local users, no cross-tenant replication, infrastructure encryption, a Deny firewall that lets
+ * Azure's trusted services through, blob and container soft delete (30 days in production, 7
+ * elsewhere) and `prevent_destroy` in production.
+ */
+export function storageAccountPosture(ctx: AzureContext) {
+  const production = ctx.env.production;
+  const softDeleteDays = production ? 30 : 7;
+  return {
+    location: ctx.location,
+    resourceGroupName: ctx.resourceGroupName,
+    accountKind: "StorageV2",
+    accountTier: "Standard",
+    accountReplicationType: production ? "GZRS" : "ZRS",
+    accessTier: "Hot",
+    minTlsVersion: "TLS1_2",
+    httpsTrafficOnlyEnabled: true,
+    allowNestedItemsToBePublic: false,
+    sharedAccessKeyEnabled: false,
+    defaultToOauthAuthentication: true,
+    localUserEnabled: false,
+    crossTenantReplicationEnabled: false,
+    infrastructureEncryptionEnabled: true,
+    networkRules: { defaultAction: "Deny", bypass: ["AzureServices"] },
+    blobProperties: { deleteRetentionPolicy: { days: softDeleteDays }, containerDeleteRetentionPolicy: { days: softDeleteDays } },
+    lifecycle: { preventDestroy: production },
+  };
+}
+
 export class AzureStorageAccount extends Construct {
   readonly account: StorageAccount;
   private readonly ctx: AzureContext;
@@ -55,35 +86,14 @@ export class AzureStorageAccount extends Construct {
     super(scope, id);
     const { ctx, network } = props;
     this.ctx = ctx;
-    const production = ctx.env.production;
-    const softDeleteDays = production ? 30 : 7;
 
     this.account = new StorageAccount(this, "Resource", {
+      ...storageAccountPosture(ctx),
       name: ctx.storageAccountName,
-      location: ctx.location,
-      resourceGroupName: ctx.resourceGroupName,
-      accountKind: "StorageV2",
-      accountTier: "Standard",
-      accountReplicationType: production ? "GZRS" : "ZRS",
-      accessTier: "Hot",
       isHnsEnabled: true,
-      minTlsVersion: "TLS1_2",
-      httpsTrafficOnlyEnabled: true,
-      allowNestedItemsToBePublic: false,
-      sharedAccessKeyEnabled: false,
-      defaultToOauthAuthentication: true,
-      localUserEnabled: false,
       sftpEnabled: false,
-      crossTenantReplicationEnabled: false,
       publicNetworkAccessEnabled: false,
-      infrastructureEncryptionEnabled: true,
-      networkRules: { defaultAction: "Deny", bypass: ["AzureServices"] },
-      blobProperties: {
-        deleteRetentionPolicy: { days: softDeleteDays },
-        containerDeleteRetentionPolicy: { days: softDeleteDays },
-      },
       tags: { purpose: "data-lake" },
-      lifecycle: { preventDestroy: production },
     });
 
     props.encryption.encrypt(this, "encryption", this.account);

@@ -6,6 +6,7 @@ import { platformTags } from "../core/tags";
 import { AzapiResource, type AzapiProvider } from "./azapi";
 import type { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { AZURE_ROLES, type AzureContext } from "./context";
+import { storageAccountPosture } from "./bucket";
 import { blobServiceId, sendResourceLogs } from "./diagnostics";
 import type { AzureNetwork } from "./network";
 import type { AzureStorageEncryption } from "./encryption";
@@ -103,27 +104,11 @@ export class AzureFlowLogs extends Construct {
     const { ctx, network, workspace } = props;
     const production = ctx.env.production;
     this.account = new StorageAccount(this, "storage", {
+      ...storageAccountPosture(ctx),
       name: flowLogAccountName(ctx),
-      location: ctx.location,
-      resourceGroupName: ctx.resourceGroupName,
-      accountKind: "StorageV2",
-      accountTier: "Standard",
-      // Production storage is geo-zone-redundant (policy storage-zone-redundant); ZRS to GZRS is in place.
-      accountReplicationType: production ? "GZRS" : "ZRS",
-      accessTier: "Hot",
-      minTlsVersion: "TLS1_2",
-      httpsTrafficOnlyEnabled: true,
-      allowNestedItemsToBePublic: false,
-      sharedAccessKeyEnabled: false,
-      defaultToOauthAuthentication: true,
-      crossTenantReplicationEnabled: false,
-      infrastructureEncryptionEnabled: true,
-      localUserEnabled: false,
+      // "From selected networks" with none selected: Network Watcher writes as a trusted service.
       publicNetworkAccessEnabled: true,
-      networkRules: { defaultAction: "Deny", bypass: ["AzureServices"] },
-      blobProperties: { deleteRetentionPolicy: { days: production ? 30 : 7 }, containerDeleteRetentionPolicy: { days: production ? 30 : 7 } },
       tags: { purpose: "flow-logs" },
-      lifecycle: { preventDestroy: production },
     });
     props.encryption.encrypt(this, "encryption", this.account);
     sendResourceLogs(this, "blob-logs", { targetResourceId: blobServiceId(this.account.id), workspaceId: workspace.id, categories: ["StorageRead", "StorageDelete"] });
