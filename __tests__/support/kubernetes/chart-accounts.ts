@@ -109,31 +109,21 @@ const airflow: Model = {
 
 // --- airbyte 2.2.0 ---------------------------------------------------------------------------
 
-const AIRBYTE_COMPONENTS = [
-  "webapp",
-  "server",
-  "worker",
-  "workloadLauncher",
-  "connectorRolloutWorker",
-  "metrics",
-  "airbyteBootloader",
-  "temporal",
-  "temporalUi",
-  "cron",
-  "keycloak",
-  "keycloakSetup",
-  "manifestServer",
-  "workloadApiServer",
-  "featureflagServer",
-  "stiggSidecar",
-];
+/**
+ * Every component the chart gives a `serviceAccountName` in its values (airbyte 2.2.0 values.yaml),
+ * read from the values Helm would use rather than listed by hand.
+ */
+const airbyteComponents = (values: Record<string, unknown>) =>
+  Object.entries(values)
+    .filter(([key, value]) => key !== "global" && typeof value === "object" && value !== null && "serviceAccountName" in value)
+    .map(([key]) => key);
 
 const airbyte: Model = {
   contract: "airbyte-v2",
   accounts: (release, values) => {
     const global = text(get(values, "global.serviceAccountName"));
     // Helm's `default`: the component's own name unless it is empty.
-    const components = AIRBYTE_COMPONENTS.filter((component) => component === "airbyteBootloader" || get(values, `${component}.enabled`) === true).map((component) => ({
+    const components = airbyteComponents(values).filter((component) => component === "airbyteBootloader" || get(values, `${component}.enabled`) === true).map((component) => ({
       pod: `${release.name}/${component}`,
       serviceAccount: text(get(values, `${component}.serviceAccountName`)) || global,
       untrusted: false,
