@@ -358,11 +358,15 @@ describe("bad specs: one clear message per problem", () => {
       }
     })();
     expect(message).toContain('network.cidr: given "10.42.128.0/20"; accepted: a range no other environment uses (test has 10.42.0.0/16)');
-    expect(message).toContain('accounts.aws.accountId: given "123456789012"; accepted: an AWS account no other environment uses (test is in it)');
+    expect(message).toContain('accounts.aws.accountId: given "123456789012"; accepted: an AWS account no other environment uses (test is in it, and test is deployed by Terraform Cloud');
     const separate = { ...other, network: { cidr: "10.43.0.0/16" }, accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } } };
     expect(parseEnvironments([baseSpec(), separate]).map((env) => env.name)).toEqual(["test", "other"]);
-    // Sharing an account is fine while at most one of them uses Terraform Cloud.
-    expect(parseEnvironments([baseSpec(), { ...other, network: { cidr: "10.43.0.0/16" } }]).map((env) => env.name)).toEqual(["test", "other"]);
+    // One Terraform Cloud-managed environment beside one deployed by hand is refused too: the run
+    // role's and the boundary's `<env>-*`, `rds!*` and key/* patterns would reach the other's data.
+    const local = { ...baseSpec(), name: "test-eu", network: { cidr: "10.43.0.0/16" } };
+    expect(() => parseEnvironments([{ ...baseSpec(), terraformCloud: cloud }, local])).toThrow("accounts.aws.accountId: given \"123456789012\"; accepted: an AWS account no other environment uses (test");
+    // Environments deployed by hand (by an account administrator anyway) may share an account.
+    expect(parseEnvironments([baseSpec(), local]).map((env) => env.name)).toEqual(["test", "test-eu"]);
   });
 
   it("says what is accepted in its own words where zod would print its default text (review F6)", () => {

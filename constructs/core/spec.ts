@@ -1140,16 +1140,19 @@ type CrossReport = (index: number, path: string, given: unknown, accepted: strin
  * What no single environment shows: two environments with one name, or serving one app host;
  * two whose networks overlap (they could never be peered or connected by VPN, and a move between
  * clouds needs both at once);
- * two AWS environments managed by Terraform Cloud in one account (each would create the account's
- * one OIDC provider for app.terraform.io). Runs on the parts of each spec that parsed; a clash is
- * reported on the later environment and names the earlier one's file.
+ * an AWS account shared by an environment managed by Terraform Cloud and any other environment:
+ * two such environments would each create the account's one OIDC provider for app.terraform.io,
+ * and the run role and the workload boundary (constructs/aws/boundary.ts) reach what the account
+ * holds by pattern: buckets and secrets named `<env>-*` (`prod-*` matches `prod-eu-*`), every
+ * RDS-managed secret (`rds!*`) and every KMS key of the account, so another environment there
+ * would be within reach of a compromised run. Runs on the parts of each spec that parsed; a clash
+ * is reported on the later environment and names the earlier one's file.
  */
 function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], sourceOf: SourceOf, report: CrossReport): void {
   // Each value on its own: a repaired one (undefined here) hides only the comparisons it is in.
   const names = envs.map((env) => known(() => env?.name));
   const networks = envs.map((env) => known(() => env && { text: env.network.cidr, cidr: parseCidr(env.network.cidr) }));
-  // Only Terraform Cloud-managed environments create the account's one OIDC provider for it.
-  const awsAccounts = envs.map((env) => known(() => (env?.cloud === "aws" && env.terraformCloud ? env.accounts.aws?.accountId : undefined)));
+  const awsAccounts = envs.map((env) => known(() => (env?.cloud === "aws" ? { id: env.accounts.aws?.accountId, terraformCloud: env.terraformCloud !== undefined } : undefined)));
   const named = (index: number) => `${names[index] ?? `entry ${index + 1}`}${where(sourceOf, index)}`;
   // A name clash is the copy's: the file named after the name keeps it, wherever it is listed.
   const ownsName = (index: number) => names[index] !== undefined && sourceOf(index)?.endsWith(`/${names[index]}.ts`) === true;
@@ -1165,8 +1168,12 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
     if (overlapping >= 0) report(index, "network.cidr", network?.text, `a range no other environment uses (${named(overlapping)} has ${networks[overlapping]?.text})`);
   });
   awsAccounts.forEach((account, index) => {
-    const sharing = account === undefined ? -1 : awsAccounts.slice(0, index).indexOf(account);
-    if (sharing >= 0) report(index, "accounts.aws.accountId", account, `an AWS account no other environment uses (${named(sharing)} is in it)`);
+    if (account?.id === undefined) return;
+    const sharing = awsAccounts.slice(0, index).findIndex((other) => other?.id === account.id && (other?.terraformCloud === true || account.terraformCloud));
+    if (sharing >= 0) {
+      const managed = awsAccounts[sharing]?.terraformCloud ? names[sharing] : names[index];
+      report(index, "accounts.aws.accountId", account.id, `an AWS account no other environment uses (${named(sharing)} is in it, and ${managed} is deployed by Terraform Cloud, whose run role reaches the account's buckets, secrets and keys by name pattern)`);
+    }
   });
   // Metrics links agree on both sides: the sender names the hub, the hub lists the sender.
   // `null` is "not given", `undefined` is "refused by the schema" (then nothing is compared).
