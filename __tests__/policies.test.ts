@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it, vi } from "vitest";
 import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
-import { credentialLiterals } from "../constructs/policies/packs/kubernetes";
+import { credentialLiterals, manifestsOf } from "../constructs/policies/packs/kubernetes";
 import { asList, at } from "../constructs/policies/types";
 import { CLOUDS, parseEnvironment, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments, environmentSource } from "../environments";
@@ -95,6 +95,27 @@ const addResource = (type: string, body: Block) => (_block: Block, stack: StackJ
   const resource = (stack.resource ?? {}) as Record<string, Record<string, Block>>;
   resource[type] = { ...(resource[type] ?? {}), added: body };
 };
+
+/** Rewrites the Kubernetes objects of a manifests release (its values' `manifests`). */
+const editManifests = (release: Block, edit: (manifest: Block) => void) => {
+  release.values = asList(release.values).map((text) => {
+    const values = JSON.parse(String(text)) as { manifests?: Block[] };
+    for (const manifest of values.manifests ?? []) edit(manifest);
+    return JSON.stringify(values);
+  });
+};
+/** Rewrites the values documents of a chart release. */
+const editValues = (release: Block, edit: (values: Block) => void) => {
+  release.values = asList(release.values).map((text) => {
+    const values = JSON.parse(String(text)) as Block;
+    edit(values);
+    return JSON.stringify(values);
+  });
+};
+const hasManifest = (kind: string) => (b: Block) => asList(b.values).some((text) => asList((JSON.parse(String(text)) as Block).manifests).some((m) => at(m, "kind") === kind));
+const valuesAt = (b: Block, path: string) => asList(b.values).map((text) => at(JSON.parse(String(text)), path));
+/** The project's audit config of a GCP service. */
+const auditConfig = (stack: StackJson, service: string) => Object.values(stack.resource?.google_project_iam_audit_config ?? {}).find((c) => c.service === service) as Block;
 
 /**
  * One change per check, keyed `<rule id>#<index of the check>`. Enabled checks: the change
@@ -217,6 +238,29 @@ const CHANGES: Readonly<Record<string, Change>> = {
   // The server's setting ships only session snapshots, not the server log.
   "diagnostic-settings#2": { pick: primary, change: (_b, s, id) => set(companion(s, "azurerm_monitor_diagnostic_setting", "azurerm_postgresql_flexible_server", id), "enabled_log", [{ category: "PostgreSQLFlexSessions" }]) },
   "nat-logs#0": { change: (b) => set(b, "log_config.enable", false) },
+  // The environment's trail goes (and accounts.aws.organizationTrail is not set).
+  "audit-logs#0": { change: (_b, s) => delete (s.resource as Record<string, unknown>).aws_cloudtrail },
+  "audit-logs#1": { change: (b) => set(b, "enable_log_file_validation", false) },
+  // A data bucket's ARN leaves the trail's S3 data-event selector: its object reads and writes go unrecorded.
+  "audit-logs#2": {
+    pick: (b) => !/-cloudtrail-/.test(String(b.bucket)),
+    change: (_b, s, id) => {
+      for (const trail of Object.values(s.resource?.aws_cloudtrail ?? {}))
+        for (const selector of asList(trail.advanced_event_selector))
+          for (const field of asList(at(selector, "field_selector")) as Block[]) if (field.starts_with !== undefined) field.starts_with = asList(field.starts_with).filter((arn) => !String(arn).includes(`aws_s3_bucket.${id}.`));
+    },
+  },
+  // Secret Manager logs configuration reads only: who read which secret goes unrecorded.
+  "audit-logs#3": { change: (_b, s) => set(auditConfig(s, "secretmanager.googleapis.com"), "audit_log_config", [{ log_type: "ADMIN_READ" }]) },
+  // Cloud KMS exempts one member from every log type: its key use goes unrecorded.
+  "audit-logs#4": { change: (_b, s) => set(auditConfig(s, "cloudkms.googleapis.com"), "audit_log_config", asList(auditConfig(s, "cloudkms.googleapis.com").audit_log_config).map((log) => ({ ...(log as Block), exempted_members: ["serviceAccount:quiet@acme-data-staging.iam.gserviceaccount.com"] }))) },
+  "audit-logs#5": {
+    change: (_b, s) => {
+      const configs = s.resource?.google_project_iam_audit_config ?? {};
+      for (const [id, config] of Object.entries(configs)) if (config.service === "sqladmin.googleapis.com") delete configs[id];
+    },
+  },
+  "audit-logs#6": { change: (_b, s) => set(auditConfig(s, "storage.googleapis.com"), "audit_log_config", [{ log_type: "ADMIN_READ" }]) },
   "no-static-credentials#0": { type: "aws_iam_access_key", change: addResource("aws_iam_access_key", { user: "deploy" }) },
   "no-static-credentials#1": { change: (b) => set(b, "shared_access_key_enabled", true) },
   "no-static-credentials#2": { change: (b) => set(b, "local_account_disabled", false) },
@@ -301,6 +345,24 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "storage-zone-redundant#0": { change: (b) => set(b, "account_replication_type", "LRS") },
   "storage-zone-redundant#1": { change: (b) => set(b, "location", "europe-west1") },
   "helm-release-recoverable#0": { change: (b) => set(b, "cleanup_on_fail", false) },
+  // The Strimzi Kafka's listener drops TLS (PLAINTEXT inside the cluster again).
+  "kafka-authenticated#0": { pick: hasManifest("Kafka"), change: (b) => editManifests(b, (m) => m.kind === "Kafka" && asList(at(m, "spec.kafka.listeners")).forEach((l) => ((l as Block).tls = false))) },
+  // OpenSearch's security plugin turned off through the image's entrypoint.
+  "opensearch-secured#0": {
+    pick: (b) => b.chart === "datahub-prerequisites",
+    change: (b) => editValues(b, (v) => set(v, "opensearch.extraEnvs", [...asList(at(v, "opensearch.extraEnvs")), { name: "DISABLE_SECURITY_PLUGIN", value: "true" }])),
+  },
+  // With sso (the proxy serves Metabase's host), the chart's own Ingress comes back: the host is served without sign-in.
+  "sso-every-host#0": { pick: (b) => b.chart === "metabase" && valuesAt(b, "ingress.enabled").includes(false), change: (b) => editValues(b, (v) => set(v, "ingress.enabled", true)) },
+  "untrusted-accounts-powerless#0": { pick: (b) => at(b, "metadata.name") === "airflow-tasks", change: (b) => set(b, "automount_service_account_token", true) },
+  // Airflow's namespace loses its task account: task pods would run under another.
+  "untrusted-accounts-powerless#1": {
+    pick: (b) => at(b, "metadata.name") === "airflow",
+    change: (_b, s) => {
+      const accounts = s.resource?.kubernetes_service_account_v1 ?? {};
+      for (const [id, account] of Object.entries(accounts)) if (at(account, "metadata.name") === "airflow-tasks") delete accounts[id];
+    },
+  },
   "terraform-cloud-scoped#0": { change: (b) => set(b, "organization_scoped", true) },
   "terraform-cloud-scoped#1": { change: (b) => set(b, "global_remote_state", true) },
   "workspace-protected#0": { change: (b) => delete b.lifecycle },
@@ -382,10 +444,19 @@ describe("rule metadata", () => {
   it("admits the Internet on Azure only to the ingress ports, and a storage account with public network access only behind a Deny firewall", () => {
     const ruleCheck = (id: string, cloud: string) => RULES.find((r) => r.id === id)?.checks.find((c) => c.cloud === cloud) as RuleCheck;
     const nsg = ruleCheck("no-ingress-from-anywhere", "azure");
-    const inbound = { direction: "Inbound", access: "Allow", source_address_prefix: "Internet" };
-    expect(nsg.check({ ...inbound, destination_port_ranges: ["80", "443"] }, {} as PolicyContext, "t")).toEqual([]);
-    expect(nsg.check({ ...inbound, destination_port_ranges: ["443", "22"] }, {} as PolicyContext, "t")).toHaveLength(1);
-    expect(nsg.check({ ...inbound, destination_port_range: "*" }, {} as PolicyContext, "t")).toHaveLength(1);
+    const azure = cases.find((c) => c.cloud === "azure") as Case;
+    const ctx: PolicyContext = { stack: azure.stacks[0].json, stackName: azure.stacks[0].name, kind: "infra", env: azure.env };
+    // The web rule of the real output is in the node subnet's group.
+    const web = Object.values(ctx.stack.resource?.azurerm_network_security_rule ?? {}).find((r) => r.source_address_prefix === "Internet" && r.direction === "Inbound") as Block;
+    const inbound = { ...web, direction: "Inbound", access: "Allow", source_address_prefix: "Internet", destination_port_range: undefined };
+    expect(nsg.check({ ...inbound, destination_port_ranges: ["80", "443"] }, ctx, "t")).toEqual([]);
+    expect(nsg.check({ ...inbound, destination_port_ranges: ["443", "22"] }, ctx, "t")).toHaveLength(1);
+    expect(nsg.check({ ...inbound, destination_port_ranges: undefined, destination_port_range: "*" }, ctx, "t")).toHaveLength(1);
+    // The same opening in a group of a subnet without nodes (PostgreSQL's) admits the Internet where no ingress controller runs.
+    const postgresGroup = Object.keys(ctx.stack.resource?.azurerm_network_security_group ?? {}).find((g) => g.includes("postgres")) as string;
+    expect(nsg.check({ ...inbound, destination_port_ranges: ["80", "443"], network_security_group_name: `\${azurerm_network_security_group.${postgresGroup}.name}` }, ctx, "t")).toEqual([
+      "admits the Internet on 80/443 to a subnet that runs no AKS nodes (only the node subnet serves the ingress controller)",
+    ]);
     const bucket = ruleCheck("bucket-not-public", "azure");
     const account = { allow_nested_items_to_be_public: false, public_network_access_enabled: true };
     expect(bucket.check({ ...account, network_rules: { default_action: "Deny", bypass: ["AzureServices"] } }, {} as PolicyContext, "t")).toEqual([]);
@@ -568,6 +639,176 @@ describe("no-owner-grants beyond one attribute", () => {
     expect(check.check(role, ctx, runRole)).toEqual(["the run role has AdministratorAccess attached"]);
     // A workload role without the boundary is not the run role: no exemption.
     expect(check.check({ assume_role_policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }) }, ctx, "w")).toEqual(["no permissions_boundary"]);
+  });
+});
+
+describe("issue 11's promises beyond one attribute", () => {
+  const ruleCheck = (id: string, cloud: string, index = 0) => (RULES.find((r) => r.id === id)?.checks.filter((c) => c.cloud === cloud) ?? [])[index] as RuleCheck;
+  const ctxOf = (c: Case, kind: "infra" | "apps"): PolicyContext => {
+    const stack = c.stacks.find((s) => s.kind === kind) as Case["stacks"][number];
+    return { stack: structuredClone(stack.json), stackName: stack.name, kind, env: c.env };
+  };
+  const ssoCase = cases.find((c) => c.env.sso !== undefined) as Case;
+  const plainCase = cases.find((c) => c.env.sso === undefined && c.env.apps.some((a) => a.name === "metabase")) as Case;
+  const release = (ctx: PolicyContext, match: (b: Block) => boolean) => Object.entries(ctx.stack.resource?.helm_release ?? {}).find(([, b]) => match(b)) as [string, Block];
+
+  it("Azure: each subnet's group ends both ways with a deny of every port to and from the VNet, after its Allow rules", () => {
+    const azure = cases.find((c) => c.cloud === "azure") as Case;
+    const check = ruleCheck("subnet-has-nsg", "azure");
+    for (const subnet of Object.keys(azure.stacks[0].json.resource?.azurerm_subnet ?? {})) {
+      const edited = (edit: (rule: Block) => void) => {
+        const ctx = ctxOf(azure, "infra");
+        const group = /azurerm_network_security_group\.([^.]+)\./.exec(String(companion(ctx.stack, "azurerm_subnet_network_security_group_association", "azurerm_subnet", subnet).network_security_group_id))?.[1] as string;
+        for (const rule of Object.values(ctx.stack.resource?.azurerm_network_security_rule ?? {})) if (String(rule.network_security_group_name).includes(`azurerm_network_security_group.${group}.`)) edit(rule);
+        return check.check({}, ctx, subnet);
+      };
+      expect(edited(() => undefined)).toEqual([]);
+      // The inbound deny numbered before the Allow rules: it shadows them, and no longer ends the group.
+      expect(edited((r) => r.access === "Deny" && r.direction === "Inbound" && (r.priority = 99))).toEqual([expect.stringContaining("does not end inbound")]);
+      // A deny of one port leaves every other VNet flow admitted.
+      expect(edited((r) => r.access === "Deny" && r.direction === "Inbound" && (r.destination_port_range = "22"))).toEqual([expect.stringContaining("does not end inbound")]);
+      expect(edited((r) => r.access === "Deny" && r.direction === "Outbound" && (r.access = "Allow"))).toEqual([expect.stringContaining("does not end outbound")]);
+    }
+  });
+
+  it("AWS: no trail of its own with accounts.aws.organizationTrail; otherwise the trail records management events of every kind, and an all-objects selector covers every bucket", () => {
+    const input = productionSpec();
+    const env = parseEnvironment({ ...input, accounts: { aws: { ...(input.accounts?.aws as NonNullable<NonNullable<typeof input.accounts>["aws"]>), organizationTrail: true } } }, specChecks);
+    const json = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson;
+    const rules = RULES.filter((r) => r.id === "audit-logs");
+    expect(json.resource?.aws_cloudtrail).toBeUndefined();
+    expect(checkStack(json, { stackName: "live-infra", kind: "infra", env }, [], { rules }).violations).toEqual([]);
+    const aws = cases.find((c) => c.cloud === "aws") as Case;
+    const ctx = ctxOf(aws, "infra");
+    const [trailId, trail] = Object.entries(ctx.stack.resource?.aws_cloudtrail ?? {})[0];
+    const trailCheck = ruleCheck("audit-logs", "aws", 1);
+    const selectors = asList(trail.advanced_event_selector) as Block[];
+    // Management events of writes only (readOnly false) miss who read what.
+    expect(trailCheck.check({ ...trail, advanced_event_selector: [{ ...selectors[0], field_selector: [...asList(selectors[0].field_selector), { field: "readOnly", equals: ["false"] }] }, ...selectors.slice(1)] }, ctx, trailId)).toEqual(["no event selector records every management event (reads and writes)"]);
+    expect(trailCheck.check({ ...trail, kms_key_id: undefined, is_multi_region_trail: false }, ctx, trailId)).toHaveLength(2);
+    const bucketCheck = ruleCheck("audit-logs", "aws", 2);
+    const [bucketId] = Object.entries(ctx.stack.resource?.aws_s3_bucket ?? {}).find(([, b]) => !/-cloudtrail-/.test(String(b.bucket))) as [string, Block];
+    const allObjects = { name: "every object", field_selector: [{ field: "eventCategory", equals: ["Data"] }, { field: "resources.type", equals: ["AWS::S3::Object"] }] };
+    set(trail, "advanced_event_selector", [selectors[0], allObjects]);
+    expect(bucketCheck.check({}, ctx, bucketId)).toEqual([]);
+    set(trail, "advanced_event_selector", [selectors[0], { ...allObjects, field_selector: [...allObjects.field_selector, { field: "readOnly", equals: ["true"] }] }]);
+    expect(bucketCheck.check({}, ctx, bucketId)).toEqual(["no trail records the bucket's object reads and writes (S3 data events)"]);
+  });
+
+  it("GCP: service-account roles on the whole project and custom roles with escalating permissions fail; on one service account they pass", () => {
+    const gcpCase = cases.find((c) => c.cloud === "gcp") as Case;
+    const ctx = ctxOf(gcpCase, "infra");
+    const check = ruleCheck("no-owner-grants", "gcp");
+    const member = "serviceAccount:x@acme-data-staging.iam.gserviceaccount.com";
+    for (const role of ["roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.workloadIdentityUser"]) expect(check.check({ role, member }, ctx, "g")).toHaveLength(1);
+    const [customId, custom] = Object.entries(ctx.stack.resource?.google_project_iam_custom_role ?? {})[0];
+    const grant = { role: `\${google_project_iam_custom_role.${customId}.name}`, member };
+    expect(check.check(grant, ctx, "g")).toEqual([]);
+    set(custom, "permissions", [...asList(custom.permissions), "iam.serviceAccounts.actAs"]);
+    expect(check.check(grant, ctx, "g")).toEqual([`custom role ${customId} holds iam.serviceAccounts.actAs on the whole project`]);
+    // The real per-account grants (google_service_account_iam_member) are not project grants.
+    expect(Object.values(ctx.stack.resource?.google_service_account_iam_member ?? {}).some((m) => m.role === "roles/iam.serviceAccountAdmin")).toBe(true);
+  });
+
+  it("Kafka: every listener and user is checked against Strimzi 1.2.0's CRD fields", () => {
+    const c = cases.find((k) => k.stacks.some((s) => s.kind === "apps" && JSON.stringify(s.json).includes("kafka.strimzi.io"))) as Case;
+    const ctx = ctxOf(c, "apps");
+    const [id, strimzi] = release(ctx, hasManifest("Kafka"));
+    const check = ruleCheck("kafka-authenticated", "any");
+    const broken = (edit: (m: Block) => void) => {
+      const copy = structuredClone(strimzi);
+      editManifests(copy, edit);
+      return check.check(copy, ctx, id);
+    };
+    expect(check.check(strimzi, ctx, id)).toEqual([]);
+    const listener = (edit: (l: Block) => void) => (m: Block) => m.kind === "Kafka" && asList(at(m, "spec.kafka.listeners")).forEach((l) => edit(l as Block));
+    expect(broken(listener((l) => delete l.authentication))).toEqual([expect.stringMatching(/^Kafka datahub\/datahub-kafka: listener \S+ has no authentication$/)]);
+    expect(broken(listener((l) => (l.type = "loadbalancer")))).toEqual([expect.stringContaining("is reachable from outside the cluster")]);
+    expect(broken((m) => m.kind === "Kafka" && delete (at(m, "spec.kafka") as Block).authorization)).toEqual([expect.stringContaining("spec.kafka.authorization is not set")]);
+    expect(broken((m) => m.kind === "Kafka" && ((at(m, "spec.kafka.config") as Block)["allow.everyone.if.no.acl.found"] = true))).toEqual([expect.stringContaining("allow.everyone.if.no.acl.found is true")]);
+    expect(broken((m) => m.kind === "KafkaUser" && delete (m.spec as Block).authorization)).toEqual([expect.stringContaining("KafkaUser datahub/datahub: spec.authorization is not simple")]);
+    // The same object applied as a kubernetes_manifest is read too.
+    const kafka = manifestsOf(strimzi).find((m) => m.kind === "Kafka") as Block;
+    expect(check.check({ manifest: kafka }, ctx, "m")).toEqual([]);
+    expect(check.check({ manifest: { ...kafka, spec: { ...(kafka.spec as Block), kafka: { ...(at(kafka, "spec.kafka") as Block), authorization: undefined } } } }, ctx, "m")).toHaveLength(1);
+  });
+
+  it("OpenSearch: the plugin, the demo configuration, TLS in opensearch.yml (nested or flat keys) and DataHub's client are checked", () => {
+    const ctx = ctxOf(ssoCase, "apps");
+    const check = ruleCheck("opensearch-secured", "any");
+    const [id, prerequisites] = release(ctx, (b) => b.chart === "datahub-prerequisites");
+    const broken = (target: Block, edit: (v: Block) => void) => {
+      const copy = structuredClone(target);
+      editValues(copy, edit);
+      return check.check(copy, ctx, id);
+    };
+    expect(check.check(prerequisites, ctx, id)).toEqual([]);
+    const yml = (v: Block) => at(v, "opensearch.config") as Block;
+    expect(broken(prerequisites, (v) => (yml(v)["opensearch.yml"] = `plugins.security.disabled: true\n${String(yml(v)["opensearch.yml"])}`))).toEqual(["the security plugin is disabled"]);
+    expect(broken(prerequisites, (v) => (yml(v)["opensearch.yml"] = String(yml(v)["opensearch.yml"]).replace(/(\n {6}http:\n {8}enabled: )true/, "$1false")))).toEqual([expect.stringContaining("plugins.security.ssl.http.enabled is not true")]);
+    expect(broken(prerequisites, (v) => set(v, "opensearch.extraEnvs", []))).toEqual([expect.stringContaining("DISABLE_INSTALL_DEMO_CONFIG is not true")]);
+    expect(broken(prerequisites, (v) => set(v, "opensearch.protocol", "http"))).toEqual(["protocol is http, needs https"]);
+    const [datahubId, datahub] = release(ctx, (b) => b.chart === "datahub");
+    expect(check.check(datahub, ctx, datahubId)).toEqual([]);
+    expect(broken(datahub, (v) => set(v, "global.elasticsearch.useSSL", "false"))).toEqual(["global.elasticsearch.useSSL is not true"]);
+  });
+
+  it("SSO: reads the mode from the output: a proxy Ingress sending to the app, or an OIDC app with OIDC off, is a bypass; without sso nothing is asked", () => {
+    const check = ruleCheck("sso-every-host", "any");
+    const ctx = ctxOf(ssoCase, "apps");
+    const [ssoId, sso] = release(ctx, hasManifest("Ingress"));
+    expect(check.check(sso, ctx, ssoId)).toEqual([]);
+    // The proxy's Ingress sends straight to Metabase's Service instead of the proxy.
+    const direct = structuredClone(sso);
+    editManifests(direct, (m) => m.kind === "Ingress" && String(at(m, "metadata.name")).startsWith("metabase") && set(m, "spec.rules", asList(at(m, "spec.rules")).map((r) => ({ ...(r as Block), http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "metabase", port: { number: 80 } } } }] } }))));
+    expect(check.check(direct, ctx, ssoId)).toEqual([expect.stringMatching(/^Ingress sso\/metabase-proxy \(metabase\.\S+\) sends requests to metabase, not the sign-in proxy$/)]);
+    const [datahubId, datahub] = release(ctx, (b) => b.chart === "datahub");
+    expect(check.check(datahub, ctx, datahubId)).toEqual([]);
+    const noOidc = structuredClone(datahub);
+    editValues(noOidc, (v) => set(v, "datahub-frontend.oidcAuthentication.enabled", false));
+    expect(check.check(noOidc, ctx, datahubId)).toEqual(["datahub-frontend.ingress.enabled is true without the app's own OIDC sign-in"]);
+    // Prometheus published by its chart: no OIDC of its own.
+    const [monitoringId, monitoring] = release(ctx, (b) => b.chart === "kube-prometheus-stack");
+    const published = structuredClone(monitoring);
+    editValues(published, (v) => set(v, "prometheus.ingress.enabled", true));
+    expect(check.check(published, ctx, monitoringId)).toEqual(["prometheus.ingress.enabled is true without the app's own OIDC sign-in"]);
+    // Airflow served by its own API server Ingress: a bypass unless its webserver_config signs in with FAB's OAuth.
+    const [airflowId, airflow] = release(ctx, (b) => b.chart === "airflow");
+    const ownIngress = structuredClone(airflow);
+    editValues(ownIngress, (v) => set(v, "ingress.apiServer.enabled", true));
+    expect(check.check(ownIngress, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
+    editValues(ownIngress, (v) => set(v, "apiServer.apiServerConfig", "from flask_appbuilder import const as fab_const\nAUTH_TYPE = fab_const.AUTH_OAUTH\n"));
+    expect(check.check(ownIngress, ctx, airflowId)).toEqual([]);
+    editValues(ownIngress, (v) => set(v, "apiServer.apiServerConfig", "# AUTH_TYPE = AUTH_OAUTH\nAUTH_TYPE = AUTH_DB\n"));
+    expect(check.check(ownIngress, ctx, airflowId)).toHaveLength(1);
+    // Without sso, the chart's own Ingress is the documented default.
+    const plain = ctxOf(plainCase, "apps");
+    const [metabaseId, metabase] = release(plain, (b) => b.chart === "metabase");
+    expect(valuesAt(metabase, "ingress.enabled")).toContain(true);
+    expect(check.check(metabase, plain, metabaseId)).toEqual([]);
+  });
+
+  it("untrusted accounts: a RoleBinding naming the account (its namespace implied), a group binding, or a binding resource fails", () => {
+    const ctx = ctxOf(ssoCase, "apps");
+    const check = ruleCheck("untrusted-accounts-powerless", "any");
+    const [accountId, account] = Object.entries(ctx.stack.resource?.kubernetes_service_account_v1 ?? {}).find(([, a]) => at(a, "metadata.name") === "airbyte-jobs") as [string, Block];
+    expect(check.check(account, ctx, accountId)).toEqual([]);
+    const [wiringId] = release(ctx, (b) => hasManifest("RoleBinding")(b) && b.namespace === "airbyte");
+    const bind = (subject: Block) => {
+      const copy = structuredClone(ctx);
+      const wiring = (copy.stack.resource?.helm_release ?? {})[wiringId];
+      wiring.values = asList(wiring.values).map((text) => {
+        const values = JSON.parse(String(text)) as { manifests?: Block[] };
+        return JSON.stringify({ ...values, manifests: [...(values.manifests ?? []), { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "extra", namespace: "airbyte" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "airbyte-workloads" }, subjects: [subject] }] });
+      });
+      return check.check(account, copy, accountId);
+    };
+    expect(bind({ kind: "ServiceAccount", name: "airbyte-jobs" })).toEqual(["RoleBinding airbyte/extra gives it Kubernetes rights"]);
+    expect(bind({ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccounts:airbyte" })).toHaveLength(1);
+    expect(bind({ kind: "ServiceAccount", name: "airbyte-jobs", namespace: "other" })).toEqual([]);
+    const withResource = structuredClone(ctx);
+    addResource("kubernetes_role_binding_v1", { metadata: { name: "extra", namespace: "airbyte" }, role_ref: { kind: "Role", name: "x", api_group: "rbac.authorization.k8s.io" }, subject: [{ kind: "ServiceAccount", name: "airbyte-jobs", namespace: "airbyte" }] })({}, withResource.stack);
+    expect(check.check(account, withResource, accountId)).toEqual(["kubernetes_role_binding_v1.added gives it Kubernetes rights"]);
   });
 });
 

@@ -50,9 +50,49 @@ function delegatedRoles(condition: unknown): string[] | undefined {
   return match === null ? undefined : [...match[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
 }
 
-/** What is wrong with one project IAM grant: a role with a path to owner, or IAM administration not limited to harmless roles. */
-function gcpGrantProblems(member: Block): string[] {
+/**
+ * Service-account roles that, granted on the project, reach every service account of it,
+ * including the run account and ones holding more than the grantee (IAM docs, "Service accounts
+ * roles" and "Roles for service account authentication": act as, mint tokens for, sign as, create
+ * keys for, or change the policy of any service account). Granted on one service account
+ * (google_service_account_iam_member) they reach that one only.
+ */
+const GCP_PROJECT_WIDE_SA_ROLES = new Set([
+  "roles/iam.serviceAccountUser",
+  "roles/iam.serviceAccountTokenCreator",
+  "roles/iam.serviceAccountOpenIdTokenCreator",
+  "roles/iam.serviceAccountAdmin",
+  "roles/iam.serviceAccountKeyAdmin",
+  "roles/iam.workloadIdentityUser",
+]);
+
+/**
+ * Permissions that give the same powers under a custom role's name (IAM permissions reference:
+ * the project's IAM policy, custom roles, and impersonation of service accounts).
+ */
+const GCP_ESCALATING_PERMISSIONS = new Set([
+  "resourcemanager.projects.setIamPolicy",
+  "iam.roles.create",
+  "iam.roles.update",
+  "iam.serviceAccounts.actAs",
+  "iam.serviceAccounts.getAccessToken",
+  "iam.serviceAccounts.getOpenIdToken",
+  "iam.serviceAccounts.implicitDelegation",
+  "iam.serviceAccounts.signBlob",
+  "iam.serviceAccounts.signJwt",
+  "iam.serviceAccounts.setIamPolicy",
+  "iam.serviceAccountKeys.create",
+]);
+
+/** What is wrong with one project IAM grant: a role with a path to owner, a project-wide service-account role, or IAM administration not limited to harmless roles. */
+function gcpGrantProblems(member: Block, ctx: PolicyContext): string[] {
   const role = String(member.role);
+  if (GCP_PROJECT_WIDE_SA_ROLES.has(role)) return [`role ${role} on the whole project reaches every service account (grant it on the service accounts that need it)`];
+  const custom = /\$\{google_project_iam_custom_role\.([^.}]+)\./.exec(role)?.[1];
+  if (custom !== undefined) {
+    const permissions = asList(ctx.stack.resource?.google_project_iam_custom_role?.[custom]?.permissions).map(String);
+    return permissions.filter((permission) => GCP_ESCALATING_PERMISSIONS.has(permission)).map((permission) => `custom role ${custom} holds ${permission} on the whole project`);
+  }
   if (!GCP_TOO_BROAD.has(role)) return [];
   if (role !== "roles/resourcemanager.projectIamAdmin") return [`role ${role}`];
   const roles = delegatedRoles(member.condition);

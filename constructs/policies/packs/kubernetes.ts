@@ -1,4 +1,5 @@
 import { PLACEHOLDER } from "../../apps/observability/secrets";
+import { APP_CATALOGUE } from "../../core/apps";
 import { asList, at, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /** Pod Security Standards levels and the enforce label (k8s.io/pod-security-admission v0.31.0 api/constants.go: Level*, EnforceLevelLabel). */
@@ -71,6 +72,203 @@ function hasDefaultDeny(ctx: PolicyContext, namespace: string): boolean {
     ([, policy]) => namespaceName(ctx, at(policy, "metadata.namespace")) === namespace && at(policy, "spec.pod_selector.match_labels") === undefined && ["Ingress", "Egress"].every((t) => asList(at(policy, "spec.policy_types")).includes(t)),
   );
   return fromManifests || fromResources;
+}
+
+/** The Kubernetes objects a resource of the apps stack puts on the cluster: a manifests release's `manifests`, a kubernetes_manifest's `manifest`. */
+export function manifestsOf(resource: Block): Block[] {
+  if (resource.manifest !== undefined) return [resource.manifest as Block];
+  return releaseValues(resource).flatMap((values) => asList(at(values, "manifests")) as Block[]);
+}
+
+/** Every Kubernetes object of the stack's manifests releases and kubernetes_manifest resources. */
+const stackManifests = (ctx: PolicyContext): Block[] => ["helm_release", "kubernetes_manifest"].flatMap((type) => resourcesOf(ctx.stack, type).flatMap(([, resource]) => manifestsOf(resource)));
+
+const objectName = (object: Block) => `${String(at(object, "kind"))} ${String(at(object, "metadata.namespace") ?? "")}/${String(at(object, "metadata.name"))}`;
+
+/**
+ * What Strimzi accepts, at the pinned operator (strimzi/strimzi-kafka-operator 1.2.0
+ * packaging/helm-charts/helm3/strimzi-kafka-operator/crds/040-Crd-kafka.yaml and
+ * 044-Crd-kafkauser.yaml): a listener's `type` (internal and cluster-ip stay in the cluster;
+ * route, tlsroute, loadbalancer, nodeport and ingress publish it), `tls`, `authentication.type`
+ * (tls, scram-sha-512, custom); `spec.kafka.authorization.type` (simple, custom); a KafkaUser's
+ * `authentication.type` (tls, tls-external, scram-sha-512) and `authorization.type` (simple).
+ * Kafka's `allow.everyone.if.no.acl.found` (Kafka docs, StandardAuthorizer) would let every
+ * principal do what no ACL names, undoing the authorization.
+ */
+const KAFKA_IN_CLUSTER_LISTENERS = ["internal", "cluster-ip"];
+const KAFKA_LISTENER_AUTHENTICATION = ["tls", "scram-sha-512", "custom"];
+const KAFKA_AUTHORIZATION = ["simple", "custom"];
+const KAFKA_USER_AUTHENTICATION = ["tls", "tls-external", "scram-sha-512"];
+
+/** What is wrong with one Strimzi object: a listener without TLS or authentication, or published outside the cluster; a cluster or user without authorization. */
+function kafkaProblems(object: Block): string[] {
+  if (!String(at(object, "apiVersion")).startsWith("kafka.strimzi.io/")) return [];
+  const name = objectName(object);
+  if (object.kind === "Kafka") {
+    const listeners = asList(at(object, "spec.kafka.listeners")) as Block[];
+    const everyone = at(object, "spec.kafka.config") as Block | undefined;
+    return [
+      ...listeners.flatMap((listener) => [
+        ...(listener.tls === true ? [] : [`${name}: listener ${String(listener.name)} has tls ${JSON.stringify(listener.tls) ?? "unset"}, needs true`]),
+        ...(KAFKA_LISTENER_AUTHENTICATION.includes(String(at(listener, "authentication.type"))) ? [] : [`${name}: listener ${String(listener.name)} has no authentication`]),
+        ...(KAFKA_IN_CLUSTER_LISTENERS.includes(String(listener.type)) ? [] : [`${name}: listener ${String(listener.name)} of type ${String(listener.type)} is reachable from outside the cluster`]),
+      ]),
+      ...(KAFKA_AUTHORIZATION.includes(String(at(object, "spec.kafka.authorization.type"))) ? [] : [`${name}: spec.kafka.authorization is not set (every authenticated client may do anything)`]),
+      ...(String(everyone?.["allow.everyone.if.no.acl.found"]) === "true" ? [`${name}: spec.kafka.config allow.everyone.if.no.acl.found is true`] : []),
+    ];
+  }
+  if (object.kind === "KafkaUser") {
+    return [
+      ...(KAFKA_USER_AUTHENTICATION.includes(String(at(object, "spec.authentication.type"))) ? [] : [`${name}: spec.authentication is not set`]),
+      ...(at(object, "spec.authorization.type") === "simple" ? [] : [`${name}: spec.authorization is not simple (the user's ACLs)`]),
+    ];
+  }
+  return [];
+}
+
+/**
+ * The keys of a block-style YAML document of maps and scalars (opensearch.yml as the apps render
+ * it), flattened to OpenSearch's dotted setting names: nested `plugins: security: disabled: true`
+ * and flat `plugins.security.disabled: true` give the same key, as OpenSearch reads them.
+ */
+export function yamlSettings(text: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  const stack: { indent: number; key: string }[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^( *)([^\s#:][^:]*):(?:\s+(.*))?$/.exec(line);
+    if (match === null) continue;
+    const indent = match[1].length;
+    while (stack.length > 0 && stack[stack.length - 1].indent >= indent) stack.pop();
+    const key = [...stack.map((entry) => entry.key), match[2].trim()].join(".");
+    const value = (match[3] ?? "").replace(/\s+#.*$/, "").trim().replace(/^["']|["']$/g, "");
+    if (value === "") stack.push({ indent, key: match[2].trim() });
+    else settings.set(key, value);
+  }
+  return settings;
+}
+
+const envValue = (env: unknown, name: string) => (asList(env).find((entry) => at(entry, "name") === name) as Block | undefined)?.value;
+
+/**
+ * What is wrong with an OpenSearch chart's values (opensearch-project/helm-charts opensearch-2.19.0,
+ * the datahub-prerequisites subchart: `config` is written as the node's config files,
+ * `securityConfig.enabled` mounts the security plugin's users and roles, `protocol` is how the
+ * chart's probes and clients speak to it, `extraEnvs` reach the image's entrypoint). The image's
+ * entrypoint (opensearch-project/opensearch-build docker/release/config/opensearch/
+ * opensearch-docker-entrypoint-2.x.sh at 4372bf7) turns the plugin off on
+ * DISABLE_SECURITY_PLUGIN=true and otherwise installs the demo configuration (demo certificates,
+ * well-known users) unless DISABLE_INSTALL_DEMO_CONFIG=true.
+ */
+function openSearchProblems(values: Block): string[] {
+  const yml = at(values, "config") as Block | undefined;
+  const settings = yamlSettings(String(yml?.["opensearch.yml"] ?? ""));
+  const env = values.extraEnvs;
+  return [
+    ...(settings.get("plugins.security.disabled") === "true" || envValue(env, "DISABLE_SECURITY_PLUGIN") === "true" ? ["the security plugin is disabled"] : []),
+    ...(at(values, "securityConfig.enabled") === false ? ["securityConfig.enabled is false (no users or roles of ours)"] : []),
+    ...(envValue(env, "DISABLE_INSTALL_DEMO_CONFIG") === "true" ? [] : ["DISABLE_INSTALL_DEMO_CONFIG is not true: the image installs the demo certificates and users"]),
+    ...(settings.get("plugins.security.ssl.http.enabled") === "true" ? [] : ["plugins.security.ssl.http.enabled is not true in opensearch.yml (REST API over plain HTTP)"]),
+    ...(settings.has("plugins.security.ssl.transport.pemcert_filepath") || settings.has("plugins.security.ssl.transport.keystore_filepath") ? [] : ["no transport TLS certificate in opensearch.yml"]),
+    ...((values.protocol ?? "https") === "https" ? [] : [`protocol is ${String(values.protocol)}, needs https`]),
+  ];
+}
+
+/**
+ * The chart keys that render an Ingress (or Gateway route) with a host, per chart at the pinned
+ * version (../shared/charts/<chart>/template-refs.json, derived from the chart's templates:
+ * metabase-2.26.0, airflow-1.19.0, airbyte 1.9.2 and 2.2.0, datahub-1.1.0, grafana 12.11.1,
+ * kube-prometheus-stack 88.5.3; each defaults to off in its values.yaml), and the key that puts
+ * the app behind the provider when that route is on (the app's own OIDC). A route with no such
+ * key serves the app without sign-in: with `sso` it must be off, and the sso proxy serve the host.
+ */
+const GRAFANA_OIDC = (prefix: string) => (values: unknown) => at(values, `${prefix}grafana.ini.auth.generic_oauth.enabled`) === true && at(values, `${prefix}grafana.ini.auth.disable_login_form`) === true;
+const CHART_ROUTES: Readonly<Record<string, readonly { readonly path: string; readonly oidc?: (values: unknown) => boolean }[]>> = {
+  metabase: [{ path: "ingress.enabled" }],
+  // Airflow's UI signs in through FAB's OAuth when the API server's webserver_config.py (chart
+  // 1.19.0 `apiServer.apiServerConfig`, or `webserver.webserverConfig` of Airflow 2) sets
+  // AUTH_TYPE to AUTH_OAUTH (Flask-AppBuilder flask_appbuilder/const.py; written bare or as `<module>.AUTH_OAUTH`).
+  airflow: ["apiServer", "web", "flower", "pgbouncer", "statsd"]
+    .map((name) => ({ path: `ingress.${name}.enabled`, oidc: name === "apiServer" || name === "web" ? (values: unknown) => /^\s*AUTH_TYPE\s*=\s*(?:[\w.]+\.)?AUTH_OAUTH\b/m.test(String(at(values, "apiServer.apiServerConfig") ?? at(values, "webserver.webserverConfig") ?? "")) : undefined }))
+    .concat([{ path: "ingress.enabled", oidc: undefined }]),
+  airbyte: [{ path: "ingress.enabled" }, { path: "webapp.ingress.enabled" }],
+  datahub: [
+    { path: "datahub-frontend.ingress.enabled", oidc: (values) => at(values, "datahub-frontend.oidcAuthentication.enabled") === true },
+    { path: "datahub-frontend.ingress.httproute.enabled", oidc: (values) => at(values, "datahub-frontend.oidcAuthentication.enabled") === true },
+    { path: "datahub-gms.ingress.enabled" },
+    { path: "datahub-mae-consumer.ingress.enabled" },
+    { path: "datahub-mce-consumer.ingress.enabled" },
+  ],
+  grafana: [{ path: "ingress.enabled", oidc: GRAFANA_OIDC("") }],
+  "kube-prometheus-stack": [
+    { path: "grafana.ingress.enabled", oidc: GRAFANA_OIDC("grafana.") },
+    ...["alertmanager.ingress", "alertmanager.ingressPerReplica", "prometheus.ingress", "prometheus.ingressPerReplica", "prometheus.thanosIngress", "thanosRuler.ingress"].map((key) => ({ path: `${key}.enabled` })),
+  ],
+};
+
+/** The sign-in proxy image: a Deployment running it in front of a Service is a signed-in route. */
+const SSO_PROXY_IMAGE = "quay.io/oauth2-proxy/oauth2-proxy:";
+
+/** Whether the Service `namespace/name` of the stack's manifests selects pods that run the sign-in proxy. */
+function proxiedService(manifests: readonly Block[], namespace: string, name: string): boolean {
+  const service = manifests.find((m) => m.kind === "Service" && at(m, "metadata.namespace") === namespace && at(m, "metadata.name") === name);
+  const selector = Object.entries((at(service, "spec.selector") ?? {}) as Record<string, unknown>);
+  if (service === undefined || selector.length === 0) return false;
+  return manifests.some((m) => {
+    if (!["Deployment", "StatefulSet", "DaemonSet"].includes(String(m.kind)) || at(m, "metadata.namespace") !== namespace) return false;
+    const labels = (at(m, "spec.template.metadata.labels") ?? {}) as Record<string, unknown>;
+    return selector.every(([key, value]) => labels[key] === value) && asList(at(m, "spec.template.spec.containers")).every((c) => String(at(c, "image")).startsWith(SSO_PROXY_IMAGE));
+  });
+}
+
+/** The Ingress objects of a release's manifests whose backends are not the sign-in proxy. */
+function unprotectedIngresses(release: Block, ctx: PolicyContext): string[] {
+  const all = stackManifests(ctx);
+  return manifestsOf(release)
+    .filter((m) => m.kind === "Ingress")
+    .flatMap((ingress) => {
+      const namespace = String(at(ingress, "metadata.namespace"));
+      const backends = [at(ingress, "spec.defaultBackend"), ...asList(at(ingress, "spec.rules")).flatMap((rule) => asList(at(rule, "http.paths")).map((path) => at(path, "backend")))].filter((b) => b !== undefined);
+      const bare = backends.filter((backend) => !proxiedService(all, namespace, String(at(backend, "service.name"))));
+      return bare.length === 0 ? [] : [`${objectName(ingress)} (${asList(at(ingress, "spec.rules")).map((rule) => String(at(rule, "host"))).join(", ")}) sends requests to ${bare.map((b) => String(at(b, "service.name") ?? "a non-Service backend")).join(", ")}, not the sign-in proxy`];
+    });
+}
+
+/** With `sso`, what a release publishes without sign-in: a chart route with no OIDC, an Ingress not in front of the proxy. */
+function ssoBypasses(release: Block, ctx: PolicyContext): string[] {
+  if (ctx.env?.sso === undefined) return [];
+  const values = releaseValues(release);
+  const on = (path: string) => values.some((v) => at(v, path) === true);
+  const routes = CHART_ROUTES[String(release.chart)] ?? [{ path: "ingress.enabled" }];
+  const charted = routes.filter((route) => on(route.path) && !values.some((v) => route.oidc?.(v) === true)).map((route) => `${route.path} is true without the app's own OIDC sign-in`);
+  return [...charted, ...unprotectedIngresses(release, ctx)];
+}
+
+/** The untrusted service accounts of the environment's apps (APP_CATALOGUE[app].untrusted): Airflow's task pods, Airbyte's connector pods. */
+const untrustedAccounts = (ctx: PolicyContext) =>
+  (ctx.env?.apps ?? []).flatMap((app) => {
+    const { namespace, untrusted } = APP_CATALOGUE[app.name];
+    return untrusted === undefined ? [] : [{ namespace, name: untrusted.serviceAccount }];
+  });
+
+/**
+ * The bindings that give a service account Kubernetes rights: a RoleBinding or ClusterRoleBinding
+ * naming it, or a group it belongs to (`system:serviceaccounts`, `system:serviceaccounts:<namespace>`:
+ * Kubernetes docs, "Using RBAC Authorization", referring to subjects). A ServiceAccount subject
+ * without a namespace is in the binding's namespace.
+ */
+function bindingsOf(ctx: PolicyContext, namespace: string, name: string): string[] {
+  const groups = ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"];
+  const names = (subject: unknown, bindingNamespace: unknown) =>
+    (at(subject, "kind") === "ServiceAccount" && at(subject, "name") === name && (at(subject, "namespace") ?? bindingNamespace) === namespace) || (at(subject, "kind") === "Group" && groups.includes(String(at(subject, "name"))));
+  const fromManifests = stackManifests(ctx)
+    .filter((m) => (m.kind === "RoleBinding" || m.kind === "ClusterRoleBinding") && asList(m.subjects).some((subject) => names(subject, at(m, "metadata.namespace"))))
+    .map(objectName);
+  const fromResources = ["kubernetes_role_binding_v1", "kubernetes_cluster_role_binding_v1", "kubernetes_role_binding", "kubernetes_cluster_role_binding"].flatMap((type) =>
+    resourcesOf(ctx.stack, type)
+      .filter(([, binding]) => asList(binding.subject).some((subject) => names(subject, namespaceName(ctx, at(binding, "metadata.namespace")))))
+      .map(([id]) => `${type}.${id}`),
+  );
+  return [...fromManifests, ...fromResources];
 }
 
 /** What the apps stacks put on the cluster, on every cloud. */
@@ -179,6 +377,76 @@ export const KUBERNETES: readonly Rule[] = [
           const scheme = at(redirect, "scheme");
           return scheme === undefined || scheme === "https" ? [] : [`ports.web.http.redirections.entryPoint.scheme is ${String(scheme)}`];
         },
+      },
+    ],
+  },
+  {
+    id: "kafka-authenticated",
+    pack: "kubernetes",
+    title: "Kafka serves TLS listeners inside the cluster only, with authentication and ACLs",
+    fix: "give every listener of the Strimzi Kafka tls: true, an authentication type and an in-cluster type (internal), set spec.kafka.authorization (simple), and give every KafkaUser an authentication and simple authorization (its ACLs)",
+    checks: [{ cloud: "any", kind: "apps", types: ["helm_release", "kubernetes_manifest"], check: (resource) => manifestsOf(resource).flatMap(kafkaProblems) }],
+  },
+  {
+    id: "opensearch-secured",
+    pack: "kubernetes",
+    title: "OpenSearch runs its security plugin with TLS, and DataHub signs in to it over TLS",
+    fix: "keep the security plugin on with our users and roles (securityConfig), DISABLE_INSTALL_DEMO_CONFIG=true, TLS on the transport and the REST API (plugins.security.ssl.*) and protocol https; set DataHub's global.elasticsearch.useSSL and auth.username",
+    checks: [
+      {
+        cloud: "any",
+        kind: "apps",
+        types: ["helm_release"],
+        check: (release) =>
+          releaseValues(release).flatMap((values) => {
+            if (release.chart === "opensearch") return openSearchProblems(values as Block);
+            if (at(values, "opensearch.enabled") === true) return openSearchProblems(at(values, "opensearch") as Block);
+            // The client: DataHub's charts connect to the search store with global.elasticsearch (datahub-helm datahub-1.1.0 values.yaml).
+            if (release.chart === "datahub" && at(values, "global.elasticsearch.host") !== undefined) {
+              return [
+                ...(String(at(values, "global.elasticsearch.useSSL")) === "true" ? [] : ["global.elasticsearch.useSSL is not true"]),
+                ...(at(values, "global.elasticsearch.auth.username") === undefined ? ["global.elasticsearch.auth.username is not set"] : []),
+              ];
+            }
+            return [];
+          }),
+      },
+    ],
+  },
+  {
+    id: "sso-every-host",
+    pack: "kubernetes",
+    title: "With sso, every app host is behind sign-in: the app's own OIDC or the sign-in proxy",
+    fix: "turn the chart's own route off and serve the host through the sso proxy, or turn on the app's OIDC sign-in (constructs/apps/sso.ts)",
+    checks: [{ cloud: "any", kind: "apps", types: ["helm_release"], check: ssoBypasses }],
+  },
+  {
+    id: "untrusted-accounts-powerless",
+    pack: "kubernetes",
+    title: "Untrusted workloads (Airflow tasks, Airbyte connectors) run under accounts with no token and no Kubernetes rights",
+    fix: "set automount_service_account_token = false on the account and bind no Role or ClusterRole to it (nor to system:serviceaccounts groups)",
+    checks: [
+      {
+        cloud: "any",
+        kind: "apps",
+        types: ["kubernetes_service_account_v1"],
+        check: (account, ctx) => {
+          const namespace = String(at(account, "metadata.namespace"));
+          const name = String(at(account, "metadata.name"));
+          if (!untrustedAccounts(ctx).some((a) => a.namespace === namespace && a.name === name)) return [];
+          return [...(account.automount_service_account_token === false ? [] : ["automount_service_account_token is not false"]), ...bindingsOf(ctx, namespace, name).map((binding) => `${binding} gives it Kubernetes rights`)];
+        },
+      },
+      {
+        // The account exists wherever the app runs: without it the app's untrusted pods fall back to another account.
+        cloud: "any",
+        kind: "apps",
+        types: ["kubernetes_namespace_v1"],
+        check: (namespace, ctx) =>
+          untrustedAccounts(ctx)
+            .filter((a) => a.namespace === at(namespace, "metadata.name"))
+            .filter((a) => !resourcesOf(ctx.stack, "kubernetes_service_account_v1").some(([, sa]) => at(sa, "metadata.name") === a.name && namespaceName(ctx, at(sa, "metadata.namespace")) === a.namespace))
+            .map((a) => `no kubernetes_service_account_v1 ${a.namespace}/${a.name} for the app's untrusted pods`),
       },
     ],
   },

@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, resourcesOf, references, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, resourcesOf, references, type Block, type PolicyContext, type Rule } from "../types";
 
 /** The shortest retention the README promises anywhere (control-plane logs outside production). */
 const MIN_RETENTION_DAYS = 30;
@@ -21,6 +21,71 @@ const DIAGNOSTIC_LOGS = [
   { type: "azurerm_storage_account", target: "/blobServices/default", categories: ["StorageRead", "StorageDelete"] },
   { type: "azurerm_postgresql_flexible_server", target: "", categories: ["PostgreSQLLogs"] },
 ] as const;
+
+/**
+ * Whether a CloudTrail advanced event selector has `field` with `equals` exactly `values`
+ * (CloudTrail API Reference, AdvancedFieldSelector: Field, Equals, StartsWith, NotEquals, ...).
+ */
+const selectorField = (selector: unknown, field: string) => asList(at(selector, "field_selector")).find((f) => at(f, "field") === field);
+const selects = (selector: unknown, field: string, value: string) => asList(at(selectorField(selector, field), "equals")).includes(value);
+
+/**
+ * What a trail misses of the README's promise (AWS defaults, CloudTrail): every region's
+ * management events, reads and writes (an advanced selector on eventCategory Management with no
+ * readOnly filter, or a basic event selector including management events for All), a signed
+ * digest per hour (log file validation), files encrypted with a KMS key.
+ */
+function trailProblems(trail: Block): string[] {
+  const advanced = asList(trail.advanced_event_selector);
+  const basic = asList(trail.event_selector);
+  const management =
+    advanced.some((s) => selects(s, "eventCategory", "Management") && selectorField(s, "readOnly") === undefined) ||
+    (advanced.length === 0 && (basic.length === 0 || basic.some((s) => at(s, "include_management_events") !== false && (at(s, "read_write_type") ?? "All") === "All")));
+  return [
+    ...expectValues(trail, { enable_log_file_validation: true, is_multi_region_trail: true }),
+    ...(trail.kms_key_id === undefined ? ["kms_key_id is not set (files only SSE-S3 encrypted)"] : []),
+    ...(trail.enable_logging === false ? ["enable_logging is false"] : []),
+    ...(trail.include_global_service_events === false ? ["include_global_service_events is false (IAM and STS calls are missed)"] : []),
+    ...(management ? [] : ["no event selector records every management event (reads and writes)"]),
+  ];
+}
+
+/** Whether a trail records the object reads and writes of the bucket `aws_s3_bucket.<id>` (all of S3's, or those under the bucket's ARN). */
+function trailLogsObjects(trail: Block, id: string): boolean {
+  const advanced = asList(trail.advanced_event_selector).some((s) => {
+    if (!selects(s, "eventCategory", "Data") || !selects(s, "resources.type", "AWS::S3::Object") || selectorField(s, "readOnly") !== undefined) return false;
+    const arns = selectorField(s, "resources.ARN");
+    return arns === undefined || [...asList(at(arns, "starts_with")), ...asList(at(arns, "equals"))].some((arn) => references(arn, "aws_s3_bucket", id));
+  });
+  const basic = asList(trail.event_selector).some(
+    (s) => (at(s, "read_write_type") ?? "All") === "All" && asList(at(s, "data_resource")).some((r) => at(r, "type") === "AWS::S3::Object" && asList(at(r, "values")).some((v) => v === "arn:aws:s3" || references(v, "aws_s3_bucket", id))),
+  );
+  return advanced || basic;
+}
+
+/**
+ * The Data Access audit logs the README promises on GCP (GCP defaults, audit and flow logs), by
+ * the resource type whose access they record (Cloud Audit Logs docs, "Data Access audit logs": off
+ * by default except BigQuery; ADMIN_READ reads configuration, DATA_READ reads user data,
+ * DATA_WRITE writes it): who read which secret, who used which key (Encrypt and Decrypt are
+ * DATA_READ in Cloud KMS's audit logging page), Cloud SQL's Admin API reads and writes, Cloud
+ * Storage's configuration reads and object writes.
+ */
+const GCP_DATA_ACCESS: readonly { readonly type: string; readonly service: string; readonly logTypes: readonly string[] }[] = [
+  { type: "google_secret_manager_secret", service: "secretmanager.googleapis.com", logTypes: ["DATA_READ"] },
+  { type: "google_kms_crypto_key", service: "cloudkms.googleapis.com", logTypes: ["DATA_READ"] },
+  { type: "google_sql_database_instance", service: "sqladmin.googleapis.com", logTypes: ["ADMIN_READ", "DATA_READ", "DATA_WRITE"] },
+  { type: "google_storage_bucket", service: "storage.googleapis.com", logTypes: ["ADMIN_READ", "DATA_WRITE"] },
+];
+
+/** The log types the project's audit configs turn on for `service` (its own config or allServices) for everyone: a type with exempted members does not count. */
+function auditedLogTypes(ctx: PolicyContext, service: string): Set<string> {
+  return new Set(
+    resourcesOf(ctx.stack, "google_project_iam_audit_config")
+      .filter(([, config]) => config.service === service || config.service === "allServices")
+      .flatMap(([, config]) => asList(config.audit_log_config).filter((log) => asList(at(log, "exempted_members")).length === 0).map((log) => String(at(log, "log_type")))),
+  );
+}
 
 export const LOGGING: readonly Rule[] = [
   {
@@ -176,8 +241,8 @@ export const LOGGING: readonly Rule[] = [
     title: "Key Vault, blob storage and PostgreSQL send their audit and server logs to Log Analytics",
     fix: "add an azurerm_monitor_diagnostic_setting for the resource to the environment's Log Analytics workspace",
     elsewhere: {
-      aws: "services log to CloudWatch through their own settings (control-plane-logs, database-logs)",
-      gcp: "services log to Cloud Logging by default (Admin Activity audit logs always on)",
+      aws: "CloudTrail records API calls and S3 object access (audit-logs); services log to CloudWatch through their own settings (control-plane-logs, database-logs)",
+      gcp: "Data Access audit logs record secret, key, database and bucket access (audit-logs); Admin Activity audit logs are always on",
     },
     checks: DIAGNOSTIC_LOGS.map(({ type, target, categories }) => ({
       cloud: "azure" as const,
@@ -204,5 +269,44 @@ export const LOGGING: readonly Rule[] = [
       azure: "NAT gateway traffic is in the VNet flow logs (flow-logs)",
     },
     checks: [{ cloud: "gcp", kind: "infra", types: ["google_compute_router_nat"], check: (nat) => expectValue(nat, "log_config.enable", true) }],
+  },
+  {
+    id: "audit-logs",
+    pack: "logging",
+    title: "Who called which API, and who read which secret, key or object, is recorded",
+    fix: "keep the environment's CloudTrail trail (multi-region, log file validation, the logs key, the S3 data events of every bucket) or set accounts.aws.organizationTrail when an organization trail records the account; on GCP, google_project_iam_audit_config for the service with the log types the README lists, no exempted members",
+    elsewhere: {
+      azure: "the Activity Log records every management call, always on; data-plane reads are in the diagnostic settings (diagnostic-settings)",
+    },
+    checks: [
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_vpc"],
+        check: (_vpc, ctx) => (ctx.env?.accounts.aws?.organizationTrail === true || resourcesOf(ctx.stack, "aws_cloudtrail").length > 0 ? [] : ["no aws_cloudtrail records this environment's account, and accounts.aws.organizationTrail is not set"]),
+      },
+      { cloud: "aws", kind: "infra", types: ["aws_cloudtrail"], check: trailProblems },
+      {
+        cloud: "aws",
+        kind: "infra",
+        types: ["aws_s3_bucket"],
+        // The trail's own bucket is not a data bucket: logging its writes would log the trail writing itself.
+        check: (_bucket, ctx, id) => {
+          const trails = resourcesOf(ctx.stack, "aws_cloudtrail").map(([, trail]) => trail);
+          if (ctx.env?.accounts.aws?.organizationTrail === true || trails.some((trail) => references(trail.s3_bucket_name, "aws_s3_bucket", id))) return [];
+          return trails.some((trail) => trailLogsObjects(trail, id)) ? [] : ["no trail records the bucket's object reads and writes (S3 data events)"];
+        },
+      },
+      ...GCP_DATA_ACCESS.map(({ type, service, logTypes }) => ({
+        cloud: "gcp" as const,
+        kind: "infra" as const,
+        types: [type],
+        check: (_resource: Block, ctx: PolicyContext) => {
+          const audited = auditedLogTypes(ctx, service);
+          const missing = logTypes.filter((logType) => !audited.has(logType));
+          return missing.length === 0 ? [] : [`no google_project_iam_audit_config turns on ${missing.join(", ")} for ${service} without exempted members`];
+        },
+      })),
+    ],
   },
 ];

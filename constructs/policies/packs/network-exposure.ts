@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 const ANYWHERE = new Set(["0.0.0.0/0", "::/0", "*", "Internet", "any", "Any"]);
 const openTo = (ranges: unknown) => asList(ranges).some((range) => ANYWHERE.has(String(range)));
@@ -15,6 +15,39 @@ function publicSubnet(ctx: PolicyContext, ref: unknown): boolean {
   const match = /aws_subnet\.([^.]+)\./.exec(String(ref));
   const subnet = match ? ctx.stack.resource?.aws_subnet?.[match[1]] : undefined;
   return subnet?.map_public_ip_on_launch === true;
+}
+
+/** The rules of an Azure network security group: inline and as azurerm_network_security_rule. */
+function nsgRules(ctx: PolicyContext, group: string): Block[] {
+  const inline = asList(at(ctx.stack.resource?.azurerm_network_security_group?.[group] ?? {}, "security_rule")) as Block[];
+  return [...inline, ...companions(ctx, "azurerm_network_security_rule", "network_security_group_name", "azurerm_network_security_group", group)];
+}
+
+const prefixes = (rule: Block, side: "source" | "destination") => [...asList(rule[`${side}_address_prefix`]), ...asList(rule[`${side}_address_prefixes`])].map(String);
+const allPorts = (rule: Block) => rule.destination_port_range === "*" && (rule.protocol ?? "*") === "*";
+
+/** Whether the rules of one direction end with a Deny of all ports from (Inbound) or to (Outbound) the VNet, numbered after every Allow of that direction. */
+function endsWithVnetDeny(rules: readonly Block[], direction: "Inbound" | "Outbound"): boolean {
+  const own = rules.filter((rule) => rule.direction === direction);
+  const lastAllow = Math.max(0, ...own.filter((rule) => rule.access === "Allow").map((rule) => Number(rule.priority)));
+  const vnet = direction === "Inbound" ? "source" : "destination";
+  return own.some((rule) => rule.access === "Deny" && allPorts(rule) && Number(rule.priority) > lastAllow && prefixes(rule, vnet).some((p) => p === "VirtualNetwork" || p === "*"));
+}
+
+/** The subnets an AKS node pool runs in (`vnet_subnet_id` of the default pool and of every extra pool). */
+function nodeSubnets(ctx: PolicyContext): string[] {
+  const ids = [
+    ...resourcesOf(ctx.stack, "azurerm_kubernetes_cluster").map(([, cluster]) => at(cluster, "default_node_pool.vnet_subnet_id")),
+    ...resourcesOf(ctx.stack, "azurerm_kubernetes_cluster_node_pool").map(([, pool]) => pool.vnet_subnet_id),
+  ];
+  return ids.flatMap((ref) => /\$\{azurerm_subnet\.([^.}]+)\.id\}/.exec(String(ref))?.[1] ?? []);
+}
+
+/** Whether the security group `<group>` (the rule's network_security_group_name reference) is associated with a node subnet. */
+function guardsNodes(ctx: PolicyContext, rule: Block): boolean {
+  const group = /azurerm_network_security_group\.([^.}]+)\./.exec(String(rule.network_security_group_name))?.[1];
+  if (group === undefined) return false;
+  return nodeSubnets(ctx).some((subnet) => companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", subnet).some((a) => references(a.network_security_group_id, "azurerm_network_security_group", group)));
 }
 
 /** What reaches in from the Internet, and where nothing should. */
@@ -148,11 +181,14 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_network_security_rule"],
-        check: (rule) => {
+        check: (rule, ctx) => {
           if (rule.direction !== "Inbound" || rule.access !== "Allow" || !openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)])) return [];
           // The app hosts are public: HTTP and HTTPS to the ingress controller's load balancer is the one intended opening.
           const ports = [rule.destination_port_range, ...asList(rule.destination_port_ranges)].filter((port) => port !== undefined);
-          return ports.length > 0 && ports.every((port) => PUBLIC_WEB_PORTS.includes(String(port))) ? [] : [`source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere, ports ${ports.map(String).join(",") || "*"}`];
+          const web = ports.length > 0 && ports.every((port) => PUBLIC_WEB_PORTS.includes(String(port)));
+          if (!web) return [`source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere, ports ${ports.map(String).join(",") || "*"}`];
+          // Only the nodes run the ingress controller's load balancer backends: no other subnet takes web traffic from the Internet.
+          return guardsNodes(ctx, rule) ? [] : ["admits the Internet on 80/443 to a subnet that runs no AKS nodes (only the node subnet serves the ingress controller)"];
         },
       },
       {
@@ -219,8 +255,8 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
   {
     id: "subnet-has-nsg",
     pack: "network-exposure",
-    title: "Every subnet has a network security group that denies the rest of the VNet",
-    fix: "associate a network security group with the subnet (many tenants deny subnets without one)",
+    title: "Every subnet has a network security group that ends, both ways, with a deny of the rest of the VNet",
+    fix: "associate a network security group with the subnet (many tenants deny subnets without one) whose last inbound and outbound rules deny every port from and to VirtualNetwork, numbered after its Allow rules",
     elsewhere: {
       aws: "security groups attach to interfaces, not subnets (default-security-group-closed, no-ingress-from-anywhere)",
       gcp: "firewall rules attach to the network (no-ingress-from-anywhere)",
@@ -230,18 +266,17 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_subnet"],
-        // A group with only Azure's default rules admits the whole VNet (AllowVnetInBound, 65000:
-        // Microsoft Learn, "Network security groups", default security rules), so the group must
-        // also deny inbound traffic from the rest of the VNet (source VirtualNetwork or *).
+        // A group with only Azure's default rules admits the whole VNet both ways (AllowVnetInBound
+        // and AllowVnetOutBound, 65000: Microsoft Learn, "Network security groups", default
+        // security rules), so the group must end, in each direction, with a Deny of every port and
+        // protocol between this subnet and the rest of the VNet (VirtualNetwork or *), after every
+        // Allow (rules apply by priority, lowest number first, and the first match wins).
         check: (_subnet, ctx, id) => {
           const associations = companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", id);
           if (associations.length === 0) return ["no network security group association"];
           const group = /\$\{azurerm_network_security_group\.([^.}]+)\.id\}/.exec(String(associations[0].network_security_group_id))?.[1];
           if (group === undefined) return [];
-          const inline = asList(at(ctx.stack.resource?.azurerm_network_security_group?.[group] ?? {}, "security_rule")) as Block[];
-          const rules = [...inline, ...companions(ctx, "azurerm_network_security_rule", "network_security_group_name", "azurerm_network_security_group", group)];
-          const deniesVnet = rules.some((rule) => rule.direction === "Inbound" && rule.access === "Deny" && [...asList(rule.source_address_prefix), ...asList(rule.source_address_prefixes)].some((p) => p === "VirtualNetwork" || p === "*"));
-          return deniesVnet ? [] : ["its network security group has no inbound Deny for the rest of the VNet (Azure's AllowVnetInBound admits every VNet flow)"];
+          return (["Inbound", "Outbound"] as const).flatMap((direction) => (endsWithVnetDeny(nsgRules(ctx, group), direction) ? [] : [`its network security group does not end ${direction === "Inbound" ? "inbound" : "outbound"} with a Deny of every port to or from the rest of the VNet after its Allow rules (Azure's AllowVnet${direction === "Inbound" ? "In" : "Out"}Bound admits every VNet flow)`]));
         },
       },
     ],
