@@ -1,3 +1,4 @@
+import { parse as parseYaml } from "yaml";
 import { PLACEHOLDER } from "../../apps/observability/secrets";
 import { APP_CATALOGUE } from "../../core/apps";
 import { asList, at, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
@@ -127,23 +128,18 @@ function kafkaProblems(object: Block): string[] {
 }
 
 /**
- * The keys of a block-style YAML document of maps and scalars (opensearch.yml as the apps render
- * it), flattened to OpenSearch's dotted setting names: nested `plugins: security: disabled: true`
- * and flat `plugins.security.disabled: true` give the same key, as OpenSearch reads them.
+ * The settings of an opensearch.yml, flattened to OpenSearch's dotted names: nested
+ * `plugins: security: disabled: true` and flat `plugins.security.disabled: true` give the same
+ * key, as OpenSearch reads them (its Settings loader flattens maps). Lists stay as given.
  */
-export function yamlSettings(text: string): Map<string, string> {
-  const settings = new Map<string, string>();
-  const stack: { indent: number; key: string }[] = [];
-  for (const line of text.split("\n")) {
-    const match = /^( *)([^\s#:][^:]*):(?:\s+(.*))?$/.exec(line);
-    if (match === null) continue;
-    const indent = match[1].length;
-    while (stack.length > 0 && stack[stack.length - 1].indent >= indent) stack.pop();
-    const key = [...stack.map((entry) => entry.key), match[2].trim()].join(".");
-    const value = (match[3] ?? "").replace(/\s+#.*$/, "").trim().replace(/^["']|["']$/g, "");
-    if (value === "") stack.push({ indent, key: match[2].trim() });
-    else settings.set(key, value);
-  }
+function openSearchSettings(text: string): Map<string, unknown> {
+  const settings = new Map<string, unknown>();
+  const flatten = (value: unknown, prefix: string): void => {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      for (const [key, inner] of Object.entries(value)) flatten(inner, prefix === "" ? key : `${prefix}.${key}`);
+    } else if (prefix !== "") settings.set(prefix, value);
+  };
+  flatten(parseYaml(text), "");
   return settings;
 }
 
@@ -161,13 +157,13 @@ const envValue = (env: unknown, name: string) => (asList(env).find((entry) => at
  */
 function openSearchProblems(values: Block): string[] {
   const yml = at(values, "config") as Block | undefined;
-  const settings = yamlSettings(String(yml?.["opensearch.yml"] ?? ""));
+  const settings = openSearchSettings(String(yml?.["opensearch.yml"] ?? ""));
   const env = values.extraEnvs;
   return [
-    ...(settings.get("plugins.security.disabled") === "true" || envValue(env, "DISABLE_SECURITY_PLUGIN") === "true" ? ["the security plugin is disabled"] : []),
+    ...(String(settings.get("plugins.security.disabled")) === "true" || envValue(env, "DISABLE_SECURITY_PLUGIN") === "true" ? ["the security plugin is disabled"] : []),
     ...(at(values, "securityConfig.enabled") === false ? ["securityConfig.enabled is false (no users or roles of ours)"] : []),
     ...(envValue(env, "DISABLE_INSTALL_DEMO_CONFIG") === "true" ? [] : ["DISABLE_INSTALL_DEMO_CONFIG is not true: the image installs the demo certificates and users"]),
-    ...(settings.get("plugins.security.ssl.http.enabled") === "true" ? [] : ["plugins.security.ssl.http.enabled is not true in opensearch.yml (REST API over plain HTTP)"]),
+    ...(String(settings.get("plugins.security.ssl.http.enabled")) === "true" ? [] : ["plugins.security.ssl.http.enabled is not true in opensearch.yml (REST API over plain HTTP)"]),
     ...(settings.has("plugins.security.ssl.transport.pemcert_filepath") || settings.has("plugins.security.ssl.transport.keystore_filepath") ? [] : ["no transport TLS certificate in opensearch.yml"]),
     ...((values.protocol ?? "https") === "https" ? [] : [`protocol is ${String(values.protocol)}, needs https`]),
   ];
