@@ -479,7 +479,7 @@ describe.each(airflowSsoCases.map((entry) => [entry.label, entry] as const))("%s
     // `airflow-internet` and the Kubernetes API's `airflow-kube-api` (its address is unknown at
     // synth: network-policies.ts API_SERVER). Without both, the namespace's default deny refuses.
     const https = new Set(["airflow-internet-egress", "airflow-kube-api-egress"]);
-    const without: ClusterPolicies = { ...cluster, policies: cluster.policies.filter((policy) => !(policy.metadata.namespace === "airflow" && https.has(policy.metadata.name))) };
+    const without: ClusterPolicies = { ...cluster, policies: cluster.policies.filter((policy) => !(policy.metadata.namespace === "airflow" && https.has(String(policy.metadata.name)))) };
     expect(cluster.policies.length - without.policies.length).toBe(2);
     expect(allows(cluster, toProvider)).toBe(true);
     expect(allows(without, toProvider)).toBe(false);
