@@ -171,6 +171,12 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("Airflow's sign-in throug
     expect(fabCallbackUrl(`https://${host}/airflow`, "sso")).toBe(`https://${host}/airflow/auth/oauth-authorized/sso`);
   });
 
+  it("sends the FAB session (OAuth state, then the signed-in user) over HTTPS only, and keeps the chart's proxy fix, which gives FAB the https scheme", () => {
+    const fab = (values.config as Record<string, Record<string, string>>).fab;
+    expect(fab).toEqual({ cookie_secure: "True" });
+    expect((loadChart("airflow").defaults as { config: { fab: Record<string, string> } }).config.fab).toEqual({ enable_proxy_fix: "True" });
+  });
+
   it("keeps no password user: the user job is off and no admin password is generated", () => {
     expect((values.createUserJob as { enabled?: boolean }).enabled).toBe(false);
     expect(rendered.objects.filter(({ object }) => object.metadata.name === "airflow-admin" && object.metadata.namespace === "airflow").map(({ object }) => `${object.kind} ${object.metadata.namespace}`)).toEqual([]);
@@ -217,5 +223,6 @@ describe("Airflow without sso", () => {
     expect(rendered.objects.filter(({ object }) => object.metadata.name === "airflow-admin" && object.metadata.namespace === "airflow").map(({ object }) => object.kind)).toEqual(["ExternalSecret"]);
     expect(values.createUserJob.enabled).toBeUndefined();
     expect(values.apiServer.apiServerConfig).toBeUndefined();
+    expect((values.config as Record<string, unknown>).fab).toBeUndefined();
   });
 });

@@ -349,6 +349,12 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
       ...logs.sections,
       /** Links and redirects of the UI behind the ingress. */
       ...(ctx.ingress ? { api: { base_url: `https://${ctx.ingress.host}/` } } : {}),
+      /**
+       * With `sso`, the FAB session that carries the sign-in (OAuth state, then the user) is sent
+       * over HTTPS only (providers/fab www/app.py: SESSION_COOKIE_SECURE from `[fab] cookie_secure`,
+       * default False). The chart's own `fab.enable_proxy_fix` stays: Helm merges the maps.
+       */
+      ...(passwordLogin ? {} : { fab: { cookie_secure: TRUE } }),
     },
 
     /** With SSO the app still serves its own host: it signs users in itself (airflow-sso.ts). */
