@@ -425,6 +425,11 @@ describe("each namespace's level is the strictest its pods allow (restricted unl
     );
     expect(namespaceLevelProblems(inNamespace(withValues(airflow, { securityContexts: { pod } }), "baseline"))).toEqual([]);
   });
+  it("Airflow's API server volumes include apiServer.extraVolumes (api-server-deployment.yaml L244-246): the SSO client secret's volume passes, a hostPath there is rejected", () => {
+    const apiServer = (extra: Record<string, unknown>[]) => ({ ...(airflow.values.apiServer as Record<string, unknown>), extraVolumes: extra });
+    expect(podSecurityProblems(inNamespace(withValues(airflow, { apiServer: apiServer([{ name: "sso-client", secret: { secretName: "sso-client" } }]) }), "restricted"))).toEqual([]);
+    expect(checks(podSecurityProblems(inNamespace(withValues(airflow, { apiServer: apiServer([{ name: "host", hostPath: { path: "/etc" } }]) }), "restricted")))).toEqual(["restrictedVolumes"]);
+  });
   it("Airflow task pods take workers.kubernetes' context first (pod-template-file.kubernetes-helm-yaml L24): a root one there is rejected", () => {
     const workers = { ...(airflow.values.workers as Record<string, unknown>), kubernetes: { securityContexts: { pod: { runAsUser: 0 } } } };
     expect(podSecurityProblems(inNamespace(withValues(airflow, { workers }), "restricted"))).toEqual([

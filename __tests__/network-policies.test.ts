@@ -217,8 +217,8 @@ function kafkaFlows(env: Environment, strimzi: ReturnType<typeof strimziPods>): 
 function requiredFlows(env: Environment, databases: readonly string[], privateEndpoints: readonly string[], exporters: readonly Pod[], strimzi: StrimziNetwork | undefined): FlowCase[] {
   const has = (app: string) => app === "monitoring" || env.apps.some((spec) => spec.name === app);
   const hosted = (app: string) => env.apps.some((spec) => spec.name === app && spec.host !== undefined);
-  // Apps without OIDC in their free edition (or image) sit behind oauth2-proxy when the spec has sso (README, "Single sign-on").
-  const proxied = (app: string) => env.sso !== undefined && ["airflow", "airbyte", "metabase"].includes(app);
+  // Apps without OIDC in their free edition sit behind oauth2-proxy when the spec has sso (README, "Single sign-on").
+  const proxied = (app: string) => env.sso !== undefined && ["airbyte", "metabase"].includes(app);
   const withDatabase = (app: string) => env.apps.some((spec) => spec.name === app && spec.database !== undefined);
   const flows: FlowCase[] = [
     c("Traefik serves clients on web", INTERNET, POD.traefik, 8000),
@@ -262,6 +262,8 @@ function requiredFlows(env: Environment, databases: readonly string[], privateEn
       if (env.dns !== undefined) flows.push(c(`Traefik routes ACME challenges to the sso namespace's solver`, POD.traefik, solver("sso"), 8089));
     } else {
       if (hosted(app)) flows.push(c(`Traefik routes to ${app}'s UI`, POD.traefik, web[app], webPort[app]));
+      // The apps that sign users in themselves fetch the provider's discovery document and keys and redeem the code (HTTPS).
+      if (hosted(app) && env.sso !== undefined) flows.push(c(`${app} calls the sign-in provider`, web[app], INTERNET, 443));
       if (hosted(app) && env.dns !== undefined) flows.push(c(`Traefik routes ACME challenges to ${app}'s solver`, POD.traefik, solver(app), 8089));
     }
     if (withDatabase(app)) {
@@ -373,7 +375,7 @@ function forbiddenFlows(env: Environment, databases: readonly string[], privateE
     const proxyOf = (app: string): Pod => ({ namespace: "sso", labels: { "app.kubernetes.io/name": "oauth2-proxy", "platform/sso-proxy-for": app } });
     if (env.apps.some((spec) => spec.name === "metabase" && spec.host !== undefined)) flows.push(c("Traefik bypasses Metabase's sign-in proxy", POD.traefik, POD.metabase, 3000), c("Metabase's proxy reaches Airflow", proxyOf("metabase"), POD.airflowApi, 8080));
     if (env.apps.some((spec) => spec.name === "airbyte" && spec.host !== undefined)) flows.push(c("Traefik bypasses Airbyte's sign-in proxy", POD.traefik, POD.airbyteServer, 8001));
-    if (env.apps.some((spec) => spec.name === "airflow" && spec.host !== undefined)) flows.push(c("Traefik bypasses Airflow's sign-in proxy", POD.traefik, POD.airflowApi, 8080), c("a task reaches a sign-in proxy", POD.task, proxyOf("airflow"), 4180));
+    if (env.apps.some((spec) => spec.name === "airflow")) flows.push(c("a task reaches a sign-in proxy", POD.task, proxyOf("metabase"), 4180));
   }
   if (has("airbyte")) {
     flows.push(
@@ -457,6 +459,32 @@ describe.each(cases.map((entry) => [entry.label, entry] as const))("%s: NetworkP
       return found;
     });
     expect(switchedOn).toEqual([]);
+  });
+});
+
+const airflowSsoCases = cases.filter((entry) => entry.env.sso !== undefined && entry.env.apps.some((spec) => spec.name === "airflow" && spec.host !== undefined));
+
+describe("Airflow's sign-in provider", () => {
+  it("is exercised: an environment of environments/ signs in to Airflow through sso", () => {
+    expect(airflowSsoCases.map((entry) => entry.label)).not.toEqual([]);
+  });
+});
+
+describe.each(airflowSsoCases.map((entry) => [entry.label, entry] as const))("%s: Airflow's API server and the sign-in provider", (_, { env, apps }) => {
+  const { cluster } = clusterOf(apps, env);
+  const toProvider = { from: POD.airflowApi, to: INTERNET, port: 443 };
+
+  it("reaches the provider on HTTPS through its namespace's egress rules, and not without them: the default deny holds", () => {
+    // Two rules open TCP 443 beyond the cluster to the API server pods: the platform pods'
+    // `airflow-internet` and the Kubernetes API's `airflow-kube-api` (its address is unknown at
+    // synth: network-policies.ts API_SERVER). Without both, the namespace's default deny refuses.
+    const https = new Set(["airflow-internet-egress", "airflow-kube-api-egress"]);
+    const without: ClusterPolicies = { ...cluster, policies: cluster.policies.filter((policy) => !(policy.metadata.namespace === "airflow" && https.has(String(policy.metadata.name)))) };
+    expect(cluster.policies.length - without.policies.length).toBe(2);
+    expect(allows(cluster, toProvider)).toBe(true);
+    expect(allows(without, toProvider)).toBe(false);
+    // A provider on another port is not reachable (README, "Single sign-on": add a flow for it).
+    expect(allows(cluster, { ...toProvider, port: 8443 })).toBe(false);
   });
 });
 

@@ -3,7 +3,8 @@
  * and without the section:
  * - every host is served either by an app configured for OIDC with the spec's issuer, or by an
  *   oauth2-proxy whose issuer is the spec's and whose upstream is the app's Service; no host is
- *   left with a direct route;
+ *   left with a direct route (Airflow's generated sign-in config has its own checks:
+ *   apps/airflow-sso.test.ts);
  * - the client secret is never a literal, and reaches each consumer through External Secrets:
  *   the `sso` namespace's store (its identity reads that one secret, per the clouds' own IAM
  *   rules: support/permissions.ts), then a Kubernetes-provider store per consumer namespace whose
@@ -98,6 +99,12 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
       } else if (app.name === "datahub") {
         const oidc = at(values, ["datahub-frontend", "oidcAuthentication"]) as Record<string, unknown> | undefined;
         if (oidc?.enabled !== true || oidc.discoveryUri !== `${SSO.issuer}/.well-known/openid-configuration`) open.push("datahub: the frontend does not sign in through the issuer");
+      } else if (app.name === "airflow") {
+        // The API server's webserver_config.py (chart 1.19.0 `apiServer.apiServerConfig`): OAuth through the issuer, the admin group mapped to Admin.
+        const config = String(at(values, ["apiServer", "apiServerConfig"]) ?? "");
+        if (!/^AUTH_TYPE = fab_const\.AUTH_OAUTH$/m.test(config) || !config.includes(`issuer = "${SSO.issuer}"`)) open.push("airflow: the API server does not sign in through the issuer");
+        if (!config.includes(`("${SSO.adminGroup}", ["Admin"])`)) open.push("airflow: the admin group maps to no role");
+        if (at(values, ["createUserJob", "enabled"]) !== false) open.push("airflow: a password user is still created");
       } else {
         open.push(`${app.name}: served by its own chart without any sign-in through the provider`);
       }
@@ -117,10 +124,15 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
     const proxy = broken.objects.find(({ object }) => object.kind === "Deployment" && String(object.metadata.name) === "airbyte-proxy")?.object;
     const args = ["spec", "template", "spec", "containers", 0, "args"];
     put(proxy, args, (at(proxy, args) as string[]).filter((arg) => !arg.startsWith("--allowed-group=")));
+    put(broken.releases.find((r) => r.name === "airflow")?.values, ["apiServer", "apiServerConfig"], null);
+    put(broken.releases.find((r) => r.name === "airflow")?.values, ["createUserJob", "enabled"], true);
     expect(openHosts(broken)).toEqual([
       "metabase: the chart's own Ingress is still on besides the proxy's",
       "airbyte: the proxy admits any group",
       "grafana: Grafana's password form is still on",
+      "airflow: the API server does not sign in through the issuer",
+      "airflow: the admin group maps to no role",
+      "airflow: a password user is still created",
     ].sort((a, b) => hosts.findIndex((h) => a.startsWith(h.name)) - hosts.findIndex((h) => b.startsWith(h.name))));
   });
 
@@ -138,11 +150,13 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
     expect(unknownPaths(loadChart("datahub"), values)).toEqual(["datahub-frontend.oidcAuthentication.clientSecretName"]);
   });
 
-  it("never holds the client secret as a literal: Grafana and DataHub read a Secret, the proxies a file from it", () => {
+  it("never holds the client secret as a literal: Grafana and DataHub read a Secret, Airflow and the proxies a file from it", () => {
     expect(text).not.toMatch(/client_secret"\s*:/);
     expect(text).not.toMatch(/"clientSecret"\s*:/);
     expect(at(release("grafana")?.values, ["envValueFrom", "GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"])).toEqual({ secretKeyRef: { name: "sso-client", key: "client-secret" } });
     expect(at(release("datahub")?.values, ["datahub-frontend", "oidcAuthentication", "clientSecretRef"])).toEqual({ secretRef: "sso-client", secretKey: "client-secret" });
+    expect(at(release("airflow")?.values, ["apiServer", "extraVolumes"])).toEqual([{ name: "sso-client", secret: { secretName: "sso-client", items: [{ key: "client-secret", path: "client-secret" }] } }]);
+    expect(String(at(release("airflow")?.values, ["apiServer", "apiServerConfig"]))).toContain('with open("/etc/sso/client-secret", encoding="utf-8")');
   });
 
   it("gives no app namespace a store that can read another spec secret: the sso store's identity reads the client secret alone, each consumer gets that one Secret", () => {
@@ -162,7 +176,7 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
       }
     }
     // The consumers: each app that signs users in itself.
-    for (const namespace of ["grafana", "monitoring", "datahub"]) {
+    for (const namespace of ["grafana", "monitoring", "datahub", "airflow"]) {
       if (!stores.some((s) => s.metadata.namespace === namespace && at(s, ["spec", "provider", "kubernetes", "remoteNamespace"]) === "sso")) problems.push(`${namespace}: no store reads the client secret`);
     }
     expect(problems).toEqual([]);
@@ -194,6 +208,8 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("without sso on %s", (clo
     expect(text).not.toContain("oauth2-proxy");
     expect(text).not.toContain("generic_oauth");
     expect(text).not.toContain("oidcAuthentication");
+    expect(text).not.toContain("apiServerConfig");
+    expect(at(apps.releases.find((r) => r.name === "airflow")?.values, ["createUserJob", "enabled"])).toBeUndefined();
     expect(JSON.stringify(infra)).not.toContain("sso-secrets");
     for (const app of env.apps.filter((a) => a.host !== undefined)) {
       const values = apps.releases.find((r) => r.name === app.name)?.values;

@@ -32,6 +32,7 @@ import type {
   Resources,
 } from "./types";
 import { DATA_QUALITY_STATSD_MAPPINGS } from "./observability/metrics";
+import { airflowSsoValues } from "./airflow-sso";
 import { chartIngress, identityPodLabels, ingressValues, platformServiceAccount, required, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
@@ -205,8 +206,12 @@ const AIRFLOW_GID = 0;
 /** The statsd exporter's user (chart 1.19.0 values.yaml `statsd.uid`: nobody). */
 const STATSD_UID = 65534;
 
+/** Whether Airflow keeps its generated `admin` password login: not when it signs users in through the SSO provider. */
+const hasPasswordLogin = (ctx: AppContext): boolean => !(ctx.sso?.mode === "oidc" && ctx.ingress !== undefined);
+
 function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket): Record<string, unknown> {
   const logs = remoteLogging(bucket);
+  const passwordLogin = hasPasswordLogin(ctx);
   const untrusted = required(ctx.untrustedAccount, missing("untrusted service account for task pods"));
   /** Every pod runs as the platform's service account; the chart creates none. */
   const serviceAccount = platformServiceAccount(ctx);
@@ -256,7 +261,11 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      */
     securityContexts: { pod: restrictedPodSecurityContext(AIRFLOW_UID, AIRFLOW_GID) },
 
-    apiServer: { ...highlyAvailable("apiServer"), tolerations },
+    /**
+     * With `sso`, the API server (where Airflow 3 runs the FAB app) signs users in through the
+     * provider: its webserver_config.py and the client secret's file (airflow-sso.ts).
+     */
+    apiServer: { ...highlyAvailable("apiServer"), tolerations, ...(ctx.ingress ? airflowSsoValues(ctx.sso) : {}) },
     scheduler: { ...highlyAvailable("scheduler"), logGroomerSidecar },
     /**
      * Task logs live in the bucket, so the triggerer needs no 100 GiB volume per replica and
@@ -303,23 +312,31 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      * arguments from the env entry below, so the password is in neither the values nor the pod
      * spec. On upgrades the command finds the user and leaves it (and a changed password) alone.
      * A plain Job without the custom environment, like the migration job.
+     *
+     * With `sso` there is no password user: the sign-in form is gone (AUTH_OAUTH), and FAB's
+     * `/auth/token` would still trade a database user's password for an API token
+     * (providers/fab fab_auth_manager.py `create_token` falls back to `auth_user_db` whatever
+     * AUTH_TYPE is), a way in past the provider. Break-glass is the `airflow` CLI in an API server
+     * pod (README, "Single sign-on").
      */
-    createUserJob: {
-      serviceAccount,
-      useHelmHooks: false,
-      applyCustomEnv: false,
-      defaultUser: {
-        role: "Admin",
-        username: AIRFLOW_ADMIN_USER,
-        email: `${AIRFLOW_ADMIN_USER}@${ctx.ingress?.host ?? "airflow.invalid"}`,
-        firstName: "Airflow",
-        lastName: "Admin",
-        password: `$(${ADMIN_PASSWORD_ENV})`,
-      },
-      env: [{ name: ADMIN_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: AIRFLOW_ADMIN_SECRET, key: "password" } } }],
-      resources: resources("createUserJob"),
-      tolerations,
-    },
+    createUserJob: passwordLogin
+      ? {
+          serviceAccount,
+          useHelmHooks: false,
+          applyCustomEnv: false,
+          defaultUser: {
+            role: "Admin",
+            username: AIRFLOW_ADMIN_USER,
+            email: `${AIRFLOW_ADMIN_USER}@${ctx.ingress?.host ?? "airflow.invalid"}`,
+            firstName: "Airflow",
+            lastName: "Admin",
+            password: `$(${ADMIN_PASSWORD_ENV})`,
+          },
+          env: [{ name: ADMIN_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: AIRFLOW_ADMIN_SECRET, key: "password" } } }],
+          resources: resources("createUserJob"),
+          tolerations,
+        }
+      : { enabled: false, serviceAccount },
     /** Off (the KubernetesExecutor deletes finished task pods itself), but never with a chart-made account. */
     cleanup: { serviceAccount },
     databaseCleanup: { serviceAccount },
@@ -332,9 +349,15 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
       ...logs.sections,
       /** Links and redirects of the UI behind the ingress. */
       ...(ctx.ingress ? { api: { base_url: `https://${ctx.ingress.host}/` } } : {}),
+      /**
+       * With `sso`, the FAB session that carries the sign-in (OAuth state, then the user) is sent
+       * over HTTPS only (providers/fab www/app.py: SESSION_COOKIE_SECURE from `[fab] cookie_secure`,
+       * default False). The chart's own `fab.enable_proxy_fix` stays: Helm merges the maps.
+       */
+      ...(passwordLogin ? {} : { fab: { cookie_secure: TRUE } }),
     },
 
-    /** With SSO the proxy in the sso namespace serves the host (constructs/apps/sso.ts). */
+    /** With SSO the app still serves its own host: it signs users in itself (airflow-sso.ts). */
     ingress: { apiServer: ingressValues(chartIngress(ctx), "ingressClassName", apiServerRouting) },
   };
 }
@@ -361,7 +384,7 @@ export const renderAirflow: AppRenderer = (ctx: AppContext): readonly AppRelease
       chart: AIRFLOW_CHART,
       contract: AIRFLOW_CHART_CONTRACT,
       values: renderValues(ctx, database, bucket),
-      generatedSecrets: [AIRFLOW_GENERATED_KEYS, AIRFLOW_ADMIN_PASSWORD],
+      generatedSecrets: hasPasswordLogin(ctx) ? [AIRFLOW_GENERATED_KEYS, AIRFLOW_ADMIN_PASSWORD] : [AIRFLOW_GENERATED_KEYS],
       namespaceRules: AIRFLOW_NAMESPACE_RULES,
     },
   ];

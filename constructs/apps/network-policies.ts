@@ -335,7 +335,9 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
     if (spec?.database !== undefined) toDatabases(app, platform);
     // HTTPS to the Internet: the cloud's APIs (buckets, secret stores, token exchange), the
     // Let's Encrypt-free outbound calls each app makes (connector registry, alert webhooks, the
-    // metrics hub). Metabase queries the warehouses its users connect, on their own ports.
+    // metrics hub) and, with `sso`, the provider of each app that signs users in itself
+    // (Grafana, DataHub's frontend, Airflow's API server: discovery document, token endpoint,
+    // keys). Metabase queries the warehouses its users connect, on their own ports.
     toCloud(app, platform, app === "metabase" ? [] : tcp(443));
     if (spec?.host !== undefined && proxied.includes(app)) {
       // Single sign-on through the proxy (sso.ts): Traefik reaches the app's proxy only, and

@@ -4,10 +4,10 @@
  *
  * Who signs users in:
  * - `oidc`: the app itself (Grafana's generic OAuth, the monitoring release's Grafana, DataHub's
- *   frontend), with the client secret synced into its namespace;
+ *   frontend, Airflow's FAB auth manager), with the client secret synced into its namespace;
  * - `proxy`: an oauth2-proxy in the `sso` namespace serves the app's host (the app's chart then
  *   renders no Ingress) and forwards only signed-in, allowed users to the app's Service: Metabase
- *   and Airbyte (no OIDC in their free editions) and Airflow (see `SSO_MODES`).
+ *   and Airbyte (no OIDC in their free editions; see `SSO_MODES`).
  *
  * The client secret: the `sso` namespace's SecretStore authenticates as `sso/sso-secrets`, whose
  * cloud identity (created by `<env>-infra`) may read the spec's `sso.clientSecret` and nothing
@@ -25,7 +25,7 @@ import { ssoEndpoints, type Environment } from "../core/spec";
 import { CLUSTER_ISSUER, INGRESS_CLASS, namespaceLabels } from "./addons";
 import { ManifestsRelease, type Manifest } from "./helm";
 import { AIRBYTE_RELEASE } from "./airbyte";
-import { AIRFLOW_RELEASE } from "./airflow";
+import { AIRFLOW_SSO_CALLBACK_PATH } from "./airflow-sso";
 import { METABASE_RELEASE } from "./metabase";
 import type { AppSso, GeneratedSecret, SsoSettings, Toleration } from "./types";
 import { credentialHandoverManifests, generatedSecretManifests } from "./wiring";
@@ -63,9 +63,9 @@ export const PROXY_APP_LABEL = "platform/sso-proxy-for";
  * - metabase: OIDC/SAML/JWT SSO is a paid feature (metabase.com/docs/latest/people-and-groups/
  *   start "Authentication": SAML and JWT on Pro and Enterprise; OSS has Google sign-in and LDAP);
  * - airbyte: SSO is an Airbyte Enterprise feature (docs.airbyte.com/platform/access-management/sso);
- * - airflow: the FAB auth manager's OAuth needs Authlib, which apache-airflow-providers-fab does
- *   not depend on (apache/airflow providers/fab/pyproject.toml at f17d6ffb, the chart 1.19.0
- *   commit; apache/airflow#64456) and which the 3.1.7 image is not shown to carry.
+ * - airflow: the FAB auth manager's OAuth (AUTH_OAUTH with Authlib). apache-airflow-providers-fab
+ *   does not depend on Authlib (apache/airflow#64456), but the official 3.1.7 image is built with
+ *   the `google-auth` extra, which brings it (airflow-sso.ts has the citations).
  */
 export const SSO_MODES: Readonly<Record<AppName, "oidc" | "proxy">> = {
   grafana: "oidc",
@@ -73,7 +73,7 @@ export const SSO_MODES: Readonly<Record<AppName, "oidc" | "proxy">> = {
   datahub: "oidc",
   metabase: "proxy",
   airbyte: "proxy",
-  airflow: "proxy",
+  airflow: "oidc",
 };
 
 /**
@@ -81,14 +81,11 @@ export const SSO_MODES: Readonly<Record<AppName, "oidc" | "proxy">> = {
  * - metabase: pmint93 metabase-2.26.0 templates/service.yaml (`metabase.fullname` = the release
  *   name, `service.externalPort` 80);
  * - airbyte: airbyte 2.2.0 templates/airbyte-server/service.yaml (`<release>-airbyte-server-svc`,
- *   `server.service.port` 8001);
- * - airflow: apache/airflow chart 1.19.0 templates/api-server/api-server-service.yaml
- *   (`<fullname>-api-server`, `ports.apiServer` 8080).
+ *   `server.service.port` 8001).
  */
 export const PROXY_UPSTREAMS: Readonly<Partial<Record<AppName, { readonly service: string; readonly port: number }>>> = {
   metabase: { service: METABASE_RELEASE, port: 80 },
   airbyte: { service: `${AIRBYTE_RELEASE}-airbyte-server-svc`, port: 8001 },
-  airflow: { service: `${AIRFLOW_RELEASE}-api-server`, port: 8080 },
 };
 
 /**
@@ -139,16 +136,30 @@ export function proxiedApps(env: Environment): AppName[] {
 /**
  * The redirect (callback) URI of each protected host, to register with the provider for the one
  * client: Grafana `/login/generic_oauth` (pkg/api/api.go `/login/:name`), DataHub `/callback/oidc`
- * (datahub-frontend conf/routes), oauth2-proxy `/oauth2/callback` (`--proxy-prefix` /oauth2).
+ * (datahub-frontend conf/routes), Airflow `/auth/oauth-authorized/sso` (airflow-sso.ts),
+ * oauth2-proxy `/oauth2/callback` (`--proxy-prefix` /oauth2).
  */
+const OIDC_CALLBACK_PATHS: Readonly<Partial<Record<AppName, string>>> = {
+  grafana: "/login/generic_oauth",
+  monitoring: "/login/generic_oauth",
+  datahub: "/callback/oidc",
+  airflow: AIRFLOW_SSO_CALLBACK_PATH,
+};
+
+/** The callback path of one app's host. */
+export function ssoCallbackPath(app: AppName): string {
+  if (SSO_MODES[app] === "proxy") return "/oauth2/callback";
+  const path = OIDC_CALLBACK_PATHS[app];
+  if (path === undefined) throw new Error(`${app} signs users in itself but has no callback path`);
+  return path;
+}
+
+/** The redirect URIs to register, one per app host. */
 export function ssoRedirectUris(env: Environment): string[] {
   if (env.sso === undefined) return [];
   return env.apps
     .filter((app) => app.host !== undefined)
-    .map((app) => {
-      const path = SSO_MODES[app.name] === "proxy" ? "/oauth2/callback" : app.name === "datahub" ? "/callback/oidc" : "/login/generic_oauth";
-      return `https://${app.host}${path}`;
-    });
+    .map((app) => `https://${app.host}${ssoCallbackPath(app.name)}`);
 }
 
 /** The Secrets an `oidc` app's namespace receives: the client secret, read from the `sso` namespace by a reader that may get it alone. */

@@ -204,6 +204,8 @@ const airflow: ChartModel = (context) => {
       tolerations: orFallback(get(values, `${component}.tolerations`), values.tolerations),
       pod: {
         securityContext: podSc(component),
+        // Each template's volumes end with `.Values.volumes` and `<component>.extraVolumes` (api-server-deployment.yaml L241-246).
+        volumes: [...list<Record<string, unknown>>(values.volumes), ...list<Record<string, unknown>>(get(values, `${component}.extraVolumes`))],
         initContainers: get(values, `${component}.waitForMigrations.enabled`) === true ? [{ name: "wait-for-airflow-migrations", securityContext: containerSc(`${component}.waitForMigrations`) }] : [],
         containers: [{ name: component, securityContext: containerSc(component) }, ...sidecars.map((name) => ({ name, securityContext: containerSc(`${component}.logGroomerSidecar`) }))],
       },
@@ -215,7 +217,8 @@ const airflow: ChartModel = (context) => {
     airflowPod("triggerer", "templates/triggerer/triggerer-deployment.yaml", get(values, "triggerer.persistence.enabled") === true ? "a StatefulSet with a logs volume" : false, groomer("triggerer")),
     airflowPod("dagProcessor", "templates/dag-processor/dag-processor-deployment.yaml", false, groomer("dagProcessor")),
     airflowPod("migrateDatabaseJob", "templates/jobs/migrate-database-job.yaml", false),
-    airflowPod("createUserJob", "templates/jobs/create-user-job.yaml", false),
+    // templates/jobs/create-user-job.yaml L23: only with `createUserJob.enabled` (or the deprecated webserver.defaultUser.enabled).
+    ...(get(values, "createUserJob.enabled") !== false || get(values, "webserver.defaultUser.enabled") === true ? [airflowPod("createUserJob", "templates/jobs/create-user-job.yaml", false)] : []),
   ];
   // KubernetesExecutor task pods: files/pod-template-file.kubernetes-helm-yaml, which the
   // executor starts each task from. The pod's context L24 and L224, the `base` container's L27
