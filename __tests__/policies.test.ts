@@ -538,7 +538,7 @@ describe("cluster-secrets-encrypted on Azure beyond one attribute", () => {
       const json = c.stacks[0].json;
       const [id, cluster] = Object.entries(json.resource?.azurerm_kubernetes_cluster ?? {})[0];
       const ctx = { stack: json, stackName: "x", kind: "infra" as const, env: c.env };
-      expect(check.check(cluster, ctx, id), c.label).toEqual([]);
+      expect(check.check(cluster, ctx, id), `${c.label}`).toEqual([]);
       const broken = (change: (b: Block) => void) => {
         const copy = structuredClone(cluster);
         change(copy);

@@ -181,11 +181,11 @@ describe("Azure network security groups", () => {
     for (let prefix = SUBNET_PLAN_LIMITS.minPrefix; prefix <= SUBNET_PLAN_LIMITS.maxPrefix; prefix++) {
       const vnet = `10.40.0.0/${prefix}`;
       const apiServer = parseCidr(apiServerSubnetCidr(vnet)) as Ipv4Cidr;
-      expect(apiServer.prefix, vnet).toBeLessThanOrEqual(28);
+      expect(apiServer.prefix, `${vnet}`).toBeLessThanOrEqual(28);
       const lastQuarter = cidrSubnet(parseCidr(vnet) as Ipv4Cidr, 2, 3);
-      expect(cidrsOverlap(apiServer, lastQuarter) && apiServer.prefix > lastQuarter.prefix, vnet).toBe(true);
+      expect(cidrsOverlap(apiServer, lastQuarter) && apiServer.prefix > lastQuarter.prefix, `${vnet}`).toBe(true);
       const others = [agentSubnetCidr(vnet), ...planSubnets(vnet, SUBNET_PLAN_LIMITS.maxZones).flatMap((z) => [z.private, z.public, z.database])];
-      expect(others.filter((other) => cidrsOverlap(parseCidr(other) as Ipv4Cidr, apiServer)), vnet).toEqual([]);
+      expect(others.filter((other) => cidrsOverlap(parseCidr(other) as Ipv4Cidr, apiServer)), `${vnet}`).toEqual([]);
     }
     const subnet = Object.values(stacks.staging.resources("azurerm_subnet")).find((s) => s.name === "apiserver") as TfBlock;
     expect(subnet.delegation).toEqual([{ name: "aks-api-server", service_delegation: { name: "Microsoft.ContainerService/managedClusters", actions: ["Microsoft.Network/virtualNetworks/subnets/join/action"] } }]);

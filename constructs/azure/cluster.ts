@@ -81,9 +81,15 @@ const WEEKLY_WINDOW: KubernetesClusterMaintenanceWindowAutoUpgrade = {
  *   `publicAccessCidrs` (authorized IP ranges). AKS cannot combine a private cluster with
  *   authorized ranges, hence one or the other. Switching is a cluster replacement (see
  *   `isPrivateCluster`), so the spec names the mode instead of deriving it from the ranges.
- *   API Server VNet Integration (`api_server_access_profile.virtual_network_integration_enabled`,
- *   in azurerm 4.55.0) lets AKS switch the mode in place, but azurerm still marks
- *   `private_cluster_enabled` ForceNew, so it would not spare the replacement here.
+ *   API Server VNet Integration is on (`api_server_access_profile`, the network's `apiserver`
+ *   subnet, with Network Contributor on it for the control-plane identity before the cluster):
+ *   KMS with the private vault needs it (see `secretsEncryption`). It lets AKS switch the mode in
+ *   place, but azurerm still marks `private_cluster_enabled` ForceNew, so it does not spare the
+ *   replacement here. On an existing cluster it is an in-place update (azurerm replaces only when
+ *   `subnet_id` is removed: `ForceNewIfChange` at kubernetes_cluster_resource.go:83, v4.55.0);
+ *   AKS then reimages every node pool, and it cannot be turned off (README, Upgrade guide).
+ * - Kubernetes Secrets envelope-encrypted by KMS with the key `<env>-cluster-secrets` of the
+ *   environment's vault, at its newest version (`secretsEncryption`).
  * - Entra ID authentication with Azure RBAC for Kubernetes; local accounts disabled, so there is
  *   no static admin kubeconfig to leak. Cluster admins are deterministic identities only: the
  *   Entra groups in `cluster.azure.adminGroupObjectIds` (AKS binds them to cluster-admin; the spec

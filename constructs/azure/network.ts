@@ -188,9 +188,21 @@ export const PRIVATE_LINK_ZONES = {
  *     integration)", network security groups); the rest of the VNet denied both ways. Outbound to
  *     the Internet stays at Azure's default: the managed service reaches Microsoft endpoints
  *     (Entra ID among them) that no documented tag list covers.
+ *   - `apiserver` (API Server VNet Integration, `API_SERVER_SUBNET_PREFIX`): inbound TCP 443 and
+ *     4443 from the nodes and overlay pods and TCP 9988 from the `AzureLoadBalancer` tag (the rules
+ *     Microsoft requires, `API_SERVER_PORTS`), TCP 443 within the subnet, from the agents (when
+ *     there are some) and, on a public cluster, from `publicAccessCidrs`; outbound TCP on any port
+ *     to the nodes and pods (kubelet, admission webhooks, aggregated APIs), TCP 443 to the private
+ *     endpoints (the KMS plugin to the key vault: Microsoft Learn, "Add KMS etcd encryption",
+ *     limitations) and within the subnet (AKS creates its own private endpoint to the vault for
+ *     KMS, subnet undocumented); the rest of the VNet denied both ways, the Internet left open.
+ *     The nodes' group sends TCP 443/4443 to it and admits TCP from it; the private endpoints'
+ *     group admits TCP 443 from it.
  *   The agents' subnet has its own group (`AzureTerraformCloudAgent`).
  * - Private DNS zones (`privateDnsZone`) are created on demand, once each, and linked to the VNet
  *   without auto-registration.
+ * - `apiserver`: the API server's /27 in the free last quarter, after the agents' /27, delegated
+ *   to Microsoft.ContainerService/managedClusters, without NAT (see `API_SERVER_SUBNET_PREFIX`).
  * - `tfc-agents` (`terraformCloudAgentSubnet`, on demand): the Terraform Cloud agents' /27 in the
  *   free last quarter, delegated to Microsoft.App/environments, egress through the NAT gateway.
  */
