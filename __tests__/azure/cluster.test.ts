@@ -143,6 +143,8 @@ describe("Azure AKS cluster", () => {
       ]),
     );
     expect(roles).toHaveLength(4);
+    // The NSG rules that let nodes reach the API server and the KMS plugin reach the vault are in force first.
+    expect(aks.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^azurerm_network_security_rule\..*nodes-nsg-apiserver-out/), expect.stringMatching(/^azurerm_network_security_rule\..*apiserver-nsg-vault-out/), expect.stringMatching(/^azurerm_network_security_rule\..*private-endpoints-nsg-apiserver-https-in/)]));
     // Every role exists before the cluster: AKS checks the subnets at creation and KMS's key at enablement.
     for (const [id, role] of roles) {
       expect(role.principal_id).toEqual(principal);

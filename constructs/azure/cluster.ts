@@ -232,7 +232,18 @@ export class AzureCluster extends Construct implements ICluster {
         upgradeSettings: { maxSurge: "33%" },
         nodeLabels: { "platform/pool": SYSTEM_POOL_NAME },
       },
-      dependsOn: [subnetAccess, apiServerSubnetAccess, network.nodeEgress, network.nodeSecurity.association, network.apiServerSecurity.association, ...secrets.dependsOn],
+      // The subnets' rules too: nodes must reach the API server, and the KMS plugin the vault, from the first boot.
+      dependsOn: [
+        subnetAccess,
+        apiServerSubnetAccess,
+        network.nodeEgress,
+        network.nodeSecurity.association,
+        network.apiServerSecurity.association,
+        ...network.nodeSecurity.rules,
+        ...network.apiServerSecurity.rules,
+        ...network.privateEndpointSecurity.rules,
+        ...secrets.dependsOn,
+      ],
       lifecycle: {
         preventDestroy: env.production,
         ignoreChanges: ["kubernetes_version", "default_node_pool[0].orchestrator_version", "default_node_pool[0].node_count"],

@@ -125,6 +125,8 @@ export interface SubnetSecurityGroup {
   readonly group: NetworkSecurityGroup;
   /** Resources in the subnet should be created after it, so they never run unguarded. */
   readonly association: SubnetNetworkSecurityGroupAssociation;
+  /** The group's rules so far: what must be in force before something in the subnet starts depends on them. */
+  readonly rules: readonly NetworkSecurityRule[];
   addRule(rule: SubnetSecurityRule): NetworkSecurityRule;
 }
 
@@ -359,11 +361,12 @@ export class AzureNetwork extends Construct implements INetwork {
     const group = new NetworkSecurityGroup(this, `${subnetName}-nsg`, { name: ctx.name(subnetName, "nsg"), location: ctx.location, resourceGroupName: ctx.resourceGroupName });
     // azurerm takes one value in `x_prefix`/`x_range` and several in `x_prefixes`/`x_ranges`, exactly one of the two.
     const oneOrMany = (values: readonly string[]): [string | undefined, string[] | undefined] => (values.length === 1 ? [values[0], undefined] : [undefined, [...values]]);
+    const created: NetworkSecurityRule[] = [];
     const addRule = (rule: SubnetSecurityRule) => {
       const [sourceAddressPrefix, sourceAddressPrefixes] = oneOrMany(rule.source);
       const [destinationAddressPrefix, destinationAddressPrefixes] = oneOrMany(rule.destination);
       const [destinationPortRange, destinationPortRanges] = oneOrMany(rule.ports);
-      return new NetworkSecurityRule(this, `${subnetName}-nsg-${rule.name}`, {
+      const resource = new NetworkSecurityRule(this, `${subnetName}-nsg-${rule.name}`, {
         name: rule.name,
         description: rule.description,
         resourceGroupName: ctx.resourceGroupName,
@@ -380,10 +383,12 @@ export class AzureNetwork extends Construct implements INetwork {
         destinationPortRange,
         destinationPortRanges,
       });
+      created.push(resource);
+      return resource;
     };
     rules.forEach(addRule);
     const association = new SubnetNetworkSecurityGroupAssociation(this, `${subnetName}-nsg-association`, { subnetId: subnet.id, networkSecurityGroupId: group.id });
-    return { group, association, addRule };
+    return { group, association, rules: created, addRule };
   }
 
   /**
