@@ -147,7 +147,8 @@ const CHANGES: Readonly<Record<string, Change>> = {
   // An instance the spec does not waive (staging-gcp's keeps Google's key under databases[].waivers.customerManagedKey).
   "database-encrypted#2": { pick: (b) => b.encryption_key_name !== undefined, change: (b) => delete b.encryption_key_name },
   "cluster-secrets-encrypted#0": { change: (b) => set(b, "encryption_config.resources", []) },
-  "cluster-secrets-encrypted#1": { change: (b) => set(b, "key_management_service", { key_vault_key_id: "${azurerm_key_vault_key.cluster.id}" }) },
+  // KMS in public mode: AKS refuses the environment's vault (public access disabled) without Private.
+  "cluster-secrets-encrypted#1": { change: (b) => set(b, "key_management_service.key_vault_network_access", "Public") },
   "cluster-secrets-encrypted#2": { change: (b) => set(b, "database_encryption.state", "DECRYPTED") },
   "database-tls-only#0": { change: (b) => set(b, "parameter", (b.parameter as Block[]).map((p) => (p.name === "rds.force_ssl" ? { ...p, value: "0" } : p))) },
   "database-tls-only#1": { change: (_b, s, id) => set(Object.values(s.resource?.azurerm_postgresql_flexible_server_configuration ?? {}).find((c) => c.name === "require_secure_transport" && JSON.stringify(c).includes(id)) as Block, "value", "off") },
@@ -595,6 +596,34 @@ describe("spec waivers of customer-managed keys and geo-redundancy", () => {
     const result = checkStack(awsJson, { stackName: "live-infra", kind: "infra", env: aws }, [], { rules });
     expect(result.violations).toEqual([]);
     expect(result.waived.map((w) => `${w.rule} ${w.resource} ${w.waiver}`)).toEqual(instances.map(([id]) => `database-encrypted aws_db_instance.${id} databases[0].waivers.customerManagedKey`));
+  });
+});
+
+describe("cluster-secrets-encrypted on Azure beyond one attribute", () => {
+  const check = RULES.find((r) => r.id === "cluster-secrets-encrypted")?.checks.find((c) => c.cloud === "azure") as RuleCheck;
+  const azure = cases.filter((c) => c.cloud === "azure");
+
+  it("accepts every Azure environment's cluster and rejects each way KMS with the private vault breaks", () => {
+    expect(azure.length).toBeGreaterThan(0);
+    for (const c of azure) {
+      const json = c.stacks[0].json;
+      const [id, cluster] = Object.entries(json.resource?.azurerm_kubernetes_cluster ?? {})[0];
+      const ctx = { stack: json, stackName: "x", kind: "infra" as const, env: c.env };
+      expect(check.check(cluster, ctx, id), `${c.label}`).toEqual([]);
+      const broken = (change: (b: Block) => void) => {
+        const copy = structuredClone(cluster);
+        change(copy);
+        return check.check(copy, ctx, id);
+      };
+      // No KMS at all, VNet integration off (AKS supports a private vault only through it), no
+      // delegated subnet, a fixed key version (the cluster would stay on it after a rotation) and a
+      // versionless id (azurerm's NestedItemId refuses it).
+      expect(broken((b) => delete b.key_management_service)).toEqual(["key_management_service is not set (no KMS etcd encryption)"]);
+      expect(broken((b) => set(b, "api_server_access_profile.virtual_network_integration_enabled", false))).toEqual([expect.stringContaining("virtual_network_integration_enabled is false")]);
+      expect(broken((b) => delete (at(b, "api_server_access_profile") as Block).subnet_id)).toEqual([expect.stringContaining("subnet_id is not set")]);
+      expect(broken((b) => set(b, "key_management_service.key_vault_key_id", "https://v.vault.azure.net/keys/k/0123456789abcdef0123456789abcdef"))).toEqual([expect.stringContaining("would not follow the key's rotations")]);
+      expect(broken((b) => set(b, "key_management_service.key_vault_key_id", "${azapi_resource.k.output.properties.keyUri}"))).toHaveLength(1);
+    }
   });
 });
 

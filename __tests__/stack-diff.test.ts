@@ -250,6 +250,24 @@ describe("offline answer: hand-made cases", () => {
     expect(diff.unknown).toEqual(["aws_db_instance.db (unknown: engine_version changed, which replaces it when it is a downgrade)"]);
   });
 
+  it("reads a condition that needs a set old value (ForceNewIfChange with old != \"\") as in place when the path was unset", () => {
+    // azurerm 4.55.0 kubernetes_cluster_resource.go:83: api_server_access_profile.0.subnet_id replaces
+    // only when `old != "" && new == ""`; the vendored SDK passes GetChange's values as they are
+    // (vendor/github.com/hashicorp/terraform-plugin-sdk/v2/helper/customdiff/force_new.go).
+    const rules = loadRules();
+    const stack = (profile?: Record<string, unknown>) => ({
+      terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.55.0" } } },
+      provider: { azurerm: [{ features: [{}], subscription_id: "s", tenant_id: "t" }] },
+      resource: { azurerm_kubernetes_cluster: { aks: { name: "c", api_server_access_profile: profile } } },
+    });
+    const integrated = { virtual_network_integration_enabled: true, subnet_id: "${azurerm_subnet.api.id}" };
+    const added = diffStack("s", cfg(stack()), cfg(stack(integrated)), rules);
+    expect([added.unknown, added.replaced, added.stateful]).toEqual([[], [], []]);
+    expect(added.changed).toEqual([expect.stringContaining("azurerm_kubernetes_cluster.aks")]);
+    // Removing the subnet is the case the provider replaces on: still reported.
+    expect(diffStack("s", cfg(stack(integrated)), cfg(stack({ virtual_network_integration_enabled: true })), rules).unknown).toEqual([expect.stringContaining("api_server_access_profile.subnet_id changed, which replaces it changed from a set value to empty")]);
+  });
+
   it("replaces what follows a provider that points elsewhere, on every cloud", () => {
     const azurerm = (subscription: string) => ({
       terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.55.0" } } },

@@ -13,7 +13,15 @@ export interface ResourceRules {
   /** Dotted attribute paths whose change always replaces the resource (`launch_template.id`). */
   readonly attributes: readonly string[];
   /** Paths whose change replaces the resource only in some cases, and when. */
-  readonly conditional?: readonly { readonly path: string; readonly when: unknown }[];
+  readonly conditional?: readonly {
+    readonly path: string;
+    readonly when: unknown;
+    /**
+     * The provider's condition requires a set old value (a CustomizeDiff `ForceNewIfChange` whose
+     * function starts with `old != ""`): setting the path where it was unset never replaces.
+     */
+    readonly onlyFromSet?: boolean;
+  }[];
   /** Where in the provider's source the rule comes from. */
   readonly file?: string;
 }

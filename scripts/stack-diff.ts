@@ -361,7 +361,11 @@ class Analysis {
       const forcing = rules.attributes.map((path) => [path, this.delta(valueAt(before, path), valueAt(after, path))] as const);
       const replaced = forcing.filter(([, d]) => d.kind === "changed");
       if (replaced.length > 0) return { action: "replace", basis: "table", reason: replaced.map(([path, d]) => `${path} ${d.kind === "same" ? "" : d.why}`).join("; ") };
-      const conditional = (rules.conditional ?? []).map((c) => [c, this.delta(valueAt(before, c.path), valueAt(after, c.path))] as const).filter(([, d]) => d.kind !== "same");
+      const unset = (value: unknown) => value === undefined || value === null || value === "";
+      const conditional = (rules.conditional ?? [])
+        .filter((c) => !(c.onlyFromSet === true && unset(valueAt(before, c.path))))
+        .map((c) => [c, this.delta(valueAt(before, c.path), valueAt(after, c.path))] as const)
+        .filter(([, d]) => d.kind !== "same");
       const maybe = forcing.filter(([, d]) => d.kind === "maybe");
       if (conditional.length + maybe.length > 0) {
         return {

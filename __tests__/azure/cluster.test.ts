@@ -34,7 +34,7 @@ describe("Azure AKS cluster", () => {
 
   it("is a private cluster by default", () => {
     expect(aks).toMatchObject({ private_cluster_enabled: true, private_dns_zone_id: "System" });
-    expect(aks).not.toHaveProperty("api_server_access_profile");
+    expect(aks.api_server_access_profile).toEqual({ virtual_network_integration_enabled: true, subnet_id: expect.stringMatching(ref("azurerm_subnet", "id", "_apiserver_")) });
     expect(synthInfra(withCluster(azureSpec(), { azure: { adminGroupObjectIds: [ADMIN_GROUP], privateCluster: true } })).one("azurerm_kubernetes_cluster")).toMatchObject({ private_cluster_enabled: true });
   });
 
@@ -42,7 +42,7 @@ describe("Azure AKS cluster", () => {
     const open = synthInfra(publicSpec(["203.0.113.0/24"])).one("azurerm_kubernetes_cluster");
     expect(open.private_cluster_enabled).toBe(false);
     expect(open).not.toHaveProperty("private_dns_zone_id");
-    expect(open.api_server_access_profile).toEqual({ authorized_ip_ranges: ["203.0.113.0/24"] });
+    expect(open.api_server_access_profile).toEqual({ authorized_ip_ranges: ["203.0.113.0/24"], virtual_network_integration_enabled: true, subnet_id: expect.stringMatching(ref("azurerm_subnet", "id", "_apiserver_")) });
   });
 
   it("turns on the OIDC issuer and workload identity", () => {
@@ -130,15 +130,37 @@ describe("Azure AKS cluster", () => {
     expect(prod.one("azurerm_kubernetes_cluster").sku_tier).toBe("Standard");
   });
 
-  it("runs the control plane as a user-assigned identity with Network Contributor on the node subnet only", () => {
+  it("runs the control plane as a user-assigned identity with Network Contributor on the node and API server subnets only, and KMS's roles on the key and the vault", () => {
     expect(aks.identity).toEqual({ type: "UserAssigned", identity_ids: [expect.stringMatching(ref("azurerm_user_assigned_identity", "id", "control-plane"))] });
-    const role = staging.find("azurerm_role_assignment", "control-plane");
-    expect(role).toMatchObject({
-      role_definition_name: "Network Contributor",
-      scope: expect.stringMatching(ref("azurerm_subnet", "id", "_nodes_")),
-      principal_id: expect.stringMatching(ref("azurerm_user_assigned_identity", "principal_id", "control-plane")),
-    });
-    expect(aks.depends_on).toContainEqual(expect.stringMatching(/^azurerm_role_assignment\..*control-plane/));
+    const principal = expect.stringMatching(ref("azurerm_user_assigned_identity", "principal_id", "control-plane"));
+    const roles = Object.entries(staging.resources("azurerm_role_assignment")).filter(([id]) => id.includes("control-plane"));
+    expect(roles.map(([, role]) => [role.role_definition_name, role.scope])).toEqual(
+      expect.arrayContaining([
+        ["Network Contributor", expect.stringMatching(ref("azurerm_subnet", "id", "_nodes_"))],
+        ["Network Contributor", expect.stringMatching(ref("azurerm_subnet", "id", "_apiserver_"))],
+        ["Key Vault Crypto User", expect.stringMatching(ref("azapi_resource", "id", "secrets-key"))],
+        ["Key Vault Contributor", expect.stringMatching(ref("azurerm_key_vault", "id"))],
+      ]),
+    );
+    expect(roles).toHaveLength(4);
+    // The NSG rules that let nodes reach the API server and the KMS plugin reach the vault are in force first.
+    expect(aks.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^azurerm_network_security_rule\..*nodes-nsg-apiserver-out/), expect.stringMatching(/^azurerm_network_security_rule\..*apiserver-nsg-vault-out/), expect.stringMatching(/^azurerm_network_security_rule\..*private-endpoints-nsg-apiserver-https-in/)]));
+    // Every role exists before the cluster: AKS checks the subnets at creation and KMS's key at enablement.
+    for (const [id, role] of roles) {
+      expect(role.principal_id).toEqual(principal);
+      expect(aks.depends_on).toContain(`azurerm_role_assignment.${id}`);
+    }
+  });
+
+  it("encrypts Kubernetes Secrets with <env>-cluster-secrets at its newest version, through the private vault", () => {
+    for (const stack of [staging, prod]) {
+      const cluster = stack.one("azurerm_kubernetes_cluster");
+      const [keyId, key] = Object.entries(stack.resources("azapi_resource")).find(([id]) => id.includes("secrets-key")) as [string, TfBlock];
+      expect(key).toMatchObject({ type: "Microsoft.KeyVault/vaults/keys@2024-11-01", name: expect.stringMatching(/-cluster-secrets$/), response_export_values: ["properties.keyUriWithVersion"] });
+      expect(cluster.key_management_service).toEqual({ key_vault_key_id: `\${azapi_resource.${keyId}.output.properties.keyUriWithVersion}`, key_vault_network_access: "Private" });
+      expect(cluster.depends_on).toEqual(expect.arrayContaining([`azapi_resource.${keyId}`, expect.stringMatching(/^azurerm_private_endpoint\..*key-vault/), expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\..*vaultcore/)]));
+      expect(key.lifecycle).toEqual(stack === prod ? { prevent_destroy: true } : { prevent_destroy: false });
+    }
   });
 
   it("makes no identity a cluster admin by who happens to run Terraform", () => {

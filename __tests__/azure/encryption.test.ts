@@ -62,7 +62,7 @@ describe("Azure customer-managed keys", () => {
     expect(edited("storage", (key) => (((policy(key).lifetimeActions as TfBlock[])[0].trigger as TfBlock).timeBeforeExpiry = "P30D"))).toEqual([expect.stringContaining("exactly one of")]);
     expect(edited("storage", (key) => (((policy(key).lifetimeActions as TfBlock[])[1].trigger as TfBlock).timeBeforeExpiry = "P3D"))).toEqual([expect.stringContaining("notify P3D")]);
     expect(edited("storage", (key) => (((policy(key).lifetimeActions as TfBlock[])[0].action as TfBlock).type = "Rotate"))).toEqual([expect.stringContaining("lifetime action Rotate"), expect.stringContaining("never rotates")]);
-    expect(edited("storage", (_key, r) => (Object.values(r.azurerm_key_vault)[0].purge_protection_enabled = false))).toEqual([expect.stringContaining("no purge protection"), expect.stringContaining("no purge protection")]);
+    expect(edited("storage", (_key, r) => (Object.values(r.azurerm_key_vault)[0].purge_protection_enabled = false))).toEqual([expect.stringContaining("no purge protection"), expect.stringContaining("no purge protection"), expect.stringContaining("no purge protection")]);
     expect(durationDays("P2Y")).toBe(730);
     expect(durationDays("P")).toBeUndefined();
   });

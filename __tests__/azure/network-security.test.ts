@@ -2,19 +2,22 @@ import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { cidrSubnet, formatCidr, type Ipv4Cidr, parseCidr } from "../../constructs/core/cidr";
 import { overlayRanges } from "../../constructs/azure/cluster";
-import { agentSubnetCidr } from "../../constructs/azure/network";
+import { agentSubnetCidr, apiServerSubnetCidr } from "../../constructs/azure/network";
+import { cidrsOverlap } from "../../constructs/core/cidr";
+import { planSubnets, SUBNET_PLAN_LIMITS } from "../../constructs/core/network-plan";
 import { InfraStack } from "../../stacks/infra";
 import { azureSecurityRuleProblems } from "../support/agents";
 import { defaultEnvironments } from "../support/fixtures";
 import { type Endpoint, type Flow, groupVerdict, HOST_VIRTUAL_IP, nsgAllows, subnetGroups } from "../support/nsg";
 import { SynthesizedStack, synthInfra, type TfBlock } from "../support/synth";
-import { azureProductionSpec, azureSpec } from "./fixtures";
+import { ADMIN_GROUP, azureProductionSpec, azureSpec, withCluster } from "./fixtures";
 
 const terraformCloud = { organization: "acme-data", project: "data-platform" };
 const stacks = {
   staging: synthInfra(azureSpec()),
   production: synthInfra(azureProductionSpec()),
   withAgents: synthInfra({ ...azureSpec(), terraformCloud }),
+  publicApi: synthInfra(withCluster(azureSpec(), { publicAccessCidrs: ["198.51.100.0/24"], azure: { adminGroupObjectIds: [ADMIN_GROUP], privateCluster: false } })),
 };
 
 /** The n-th address of a range (an address inside it). */
@@ -31,6 +34,7 @@ const ranges = (stack: SynthesizedStack) => {
     endpoints: subnet("private-endpoints"),
     postgres: subnet("postgres"),
     agents: agentSubnetCidr(vnet),
+    apiServer: subnet("apiserver"),
     pods: overlayRanges(vnet).podCidr,
   };
 };
@@ -63,9 +67,10 @@ describe("Azure network security groups", () => {
 
   it("the schema check rejects what azurerm and Azure refuse", () => {
     const rules = subnetGroups(stacks.staging).find((s) => s.name === "nodes")?.rules as TfBlock[];
-    expect(azureSecurityRuleProblems([...rules, { ...rules[0], name: "twin" }])).toEqual([expect.stringContaining("another Inbound rule has priority 100")]);
-    expect(azureSecurityRuleProblems([{ ...rules[0], priority: 4097 }])).toEqual([expect.stringContaining("priority 4097, 100 to 4096")]);
-    expect(azureSecurityRuleProblems([{ ...rules[0], source_address_prefix: "*" }])).toEqual([expect.stringContaining("exactly one of source_address_prefix")]);
+    const rule = rules.find((r) => r.name === "cluster-in") as TfBlock;
+    expect(azureSecurityRuleProblems([...rules, { ...rule, name: "twin" }])).toEqual([expect.stringContaining("another Inbound rule has priority 100")]);
+    expect(azureSecurityRuleProblems([{ ...rule, priority: 4097 }])).toEqual([expect.stringContaining("priority 4097, 100 to 4096")]);
+    expect(azureSecurityRuleProblems([{ ...rule, source_address_prefix: "*" }])).toEqual([expect.stringContaining("exactly one of source_address_prefix")]);
   });
 
   describe.each(Object.entries(stacks))("%s", (_name, stack) => {
@@ -78,6 +83,8 @@ describe("Azure network security groups", () => {
       const endpoint = at(host(r.endpoints));
       const database = at(host(r.postgres));
       const standby = at(host(r.postgres, 5));
+      // API Server VNet Integration: the API server's pods and internal load balancer in the delegated subnet.
+      const apiServer = at(host(r.apiServer));
 
       it("let through every flow the cluster, the endpoints and PostgreSQL need", () => {
         const needed: [string, Flow][] = [
@@ -93,6 +100,20 @@ describe("Azure network security groups", () => {
           ["PostgreSQL replication", tcp(standby, database, 5432)],
           ["PostgreSQL to Azure Storage (WAL archive)", tcp(database, STORAGE, 443)],
           ["nodes to an Airbyte source on the Internet", tcp(node, INTERNET, 3306)],
+          // Microsoft Learn, "Use API Server VNet Integration", NSG security rules (azure-aks-docs
+          // articles/aks/api-server-vnet-integration.md at fb060ab): cluster subnet to the API
+          // server subnet TCP 443 and 4443, Azure Load Balancer to it TCP 9988.
+          ["nodes to the API server", tcp(node, apiServer, 443)],
+          ["nodes to the API server's 4443", tcp(node, apiServer, 4443)],
+          ["pods to the API server (kubernetes service)", tcp(pod, apiServer, 443)],
+          ["load balancer probes to the API server", tcp(PROBE, apiServer, 9988)],
+          // The API server reaches kubelets (logs, exec) and webhook and aggregated-API pods.
+          ["the API server to a kubelet", tcp(apiServer, node, 10250)],
+          ["the API server to an admission webhook pod", tcp(apiServer, otherPod, 9443)],
+          // use-kms-etcd-encryption.md (same tree), Limitations: TCP 443 from the API server to the
+          // private key vault's endpoint.
+          ["the KMS plugin to the key vault's endpoint", tcp(apiServer, endpoint, 443)],
+          ["the API server to Entra ID on the Internet", tcp(apiServer, INTERNET, 443)],
         ];
         expect(needed.filter(([, flow]) => !nsgAllows(stack, flow, r.pods)).map(([what]) => what)).toEqual([]);
       });
@@ -109,7 +130,15 @@ describe("Azure network security groups", () => {
           ["PostgreSQL to the private endpoints", tcp(database, endpoint, 443)],
           ["the agents' subnet to PostgreSQL", tcp(at(host(r.agents)), database, 5432)],
           ["the agents' subnet to a kubelet", tcp(at(host(r.agents)), node, 10250)],
-        ];
+          ["a private endpoint to the API server", tcp(endpoint, apiServer, 443)],
+          ["PostgreSQL to the API server", tcp(database, apiServer, 443)],
+          ["an unused VNet address to the API server", tcp(at(host(r.vnet, 2 ** (32 - Number(r.vnet.split("/")[1])) - 10)), apiServer, 443)],
+          ["nodes to the API server's probe port", tcp(node, apiServer, 9988)],
+          ["nodes to the API server on another port", tcp(node, apiServer, 22)],
+          ["the API server to PostgreSQL", tcp(apiServer, database, 5432)],
+          ["the API server to the endpoints over HTTP", tcp(apiServer, endpoint, 80)],
+          ["the Internet to the private API server", tcp(INTERNET, apiServer, 443)],
+        ].filter(([what]) => stack !== stacks.publicApi || what !== "the Internet to the private API server") as [string, Flow][];
         expect(forbidden.filter(([, flow]) => nsgAllows(stack, flow, r.pods)).map(([what]) => what)).toEqual([]);
       });
     }
@@ -122,7 +151,7 @@ describe("Azure network security groups", () => {
     // The same stack without the probes' rule: the flow hits deny-vnet-in (4096) before Azure's AllowAzureLoadBalancerInBound (65001).
     const json = structuredClone(stacks.staging.json);
     const rules = json.resource?.azurerm_network_security_rule ?? {};
-    const probeRules = Object.keys(rules).filter((id) => rules[id].source_address_prefix === "AzureLoadBalancer");
+    const probeRules = Object.keys(rules).filter((id) => rules[id].source_address_prefix === "AzureLoadBalancer" && String(rules[id].network_security_group_name).includes("nodes-nsg"));
     expect(probeRules).toHaveLength(1);
     delete rules[probeRules[0]];
     expect(nsgAllows(new SynthesizedStack(JSON.stringify(json)), probe, r.pods)).toBe(false);
@@ -132,8 +161,35 @@ describe("Azure network security groups", () => {
     const r = ranges(stacks.withAgents);
     const agent = at(host(r.agents));
     expect(nsgAllows(stacks.withAgents, tcp(agent, at(host(r.endpoints)), 443))).toBe(true);
-    expect(nsgAllows(stacks.withAgents, tcp(agent, at(host(r.nodes)), 443))).toBe(true);
     expect(nsgAllows(stacks.staging, tcp(agent, at(host(r.endpoints)), 443))).toBe(false);
+    expect(nsgAllows(stacks.withAgents, tcp(agent, at(host(r.apiServer)), 443))).toBe(true);
+    expect(nsgAllows(stacks.staging, tcp(agent, at(host(r.apiServer)), 443))).toBe(false);
+    // The private API server is no longer in the node subnet: the agents have no way to the nodes.
+    expect(nsgAllows(stacks.withAgents, tcp(agent, at(host(r.nodes)), 443))).toBe(false);
+  });
+
+  it("let a public API server's authorized ranges reach it, and nothing else from the Internet", () => {
+    const r = ranges(stacks.publicApi);
+    const apiServer = at(host(r.apiServer));
+    expect(nsgAllows(stacks.publicApi, tcp(at("198.51.100.20", "Internet"), apiServer, 443))).toBe(true);
+    expect(nsgAllows(stacks.publicApi, tcp(INTERNET, apiServer, 443))).toBe(false);
+    expect(nsgAllows(stacks.publicApi, tcp(at("198.51.100.20", "Internet"), apiServer, 4443))).toBe(false);
+  });
+
+  it("put the API server subnet in the VNet's free last quarter, apart from every other subnet, for every allowed VNet prefix", () => {
+    // Microsoft's minimum is a /28 (api-server-vnet-integration.md, "bring-your-own VNet").
+    for (let prefix = SUBNET_PLAN_LIMITS.minPrefix; prefix <= SUBNET_PLAN_LIMITS.maxPrefix; prefix++) {
+      const vnet = `10.40.0.0/${prefix}`;
+      const apiServer = parseCidr(apiServerSubnetCidr(vnet)) as Ipv4Cidr;
+      expect(apiServer.prefix, `${vnet}`).toBeLessThanOrEqual(28);
+      const lastQuarter = cidrSubnet(parseCidr(vnet) as Ipv4Cidr, 2, 3);
+      expect(cidrsOverlap(apiServer, lastQuarter) && apiServer.prefix > lastQuarter.prefix, `${vnet}`).toBe(true);
+      const others = [agentSubnetCidr(vnet), ...planSubnets(vnet, SUBNET_PLAN_LIMITS.maxZones).flatMap((z) => [z.private, z.public, z.database])];
+      expect(others.filter((other) => cidrsOverlap(parseCidr(other) as Ipv4Cidr, apiServer)), `${vnet}`).toEqual([]);
+    }
+    const subnet = Object.values(stacks.staging.resources("azurerm_subnet")).find((s) => s.name === "apiserver") as TfBlock;
+    expect(subnet.delegation).toEqual([{ name: "aks-api-server", service_delegation: { name: "Microsoft.ContainerService/managedClusters", actions: ["Microsoft.Network/virtualNetworks/subnets/join/action"] } }]);
+    expect(subnet.default_outbound_access_enabled).toBe(false);
   });
 
   it("the model follows Azure's evaluation: first match by priority, then the default rules", () => {

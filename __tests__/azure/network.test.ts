@@ -41,7 +41,7 @@ describe("Azure network", () => {
 
   it("turns off implicit default outbound access on every subnet", () => {
     const subnets = staging.all("azurerm_subnet");
-    expect(subnets).toHaveLength(3);
+    expect(subnets).toHaveLength(4);
     for (const subnet of subnets) expect(subnet.default_outbound_access_enabled).toBe(false);
   });
 

@@ -787,6 +787,9 @@ const AZURE_ROLE_IDS_BY_NAME: Readonly<Record<string, string>> = {
   "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
   // learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-crypto-service-encryption-user
   "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+  // learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-crypto-user and #key-vault-contributor
+  "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+  "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
 };
 
 /**

@@ -24,7 +24,9 @@
  * where both sides of the connection are either managed by Cilium or use an IP belonging to a node
  * in the cluster (including host networking pods)"; the same file, entities: ingress from the
  * control plane "is being tunneled through worker nodes" on AKS and GKE, so the API server calling
- * a webhook arrives as a node; Documentation/security/policy/caveats.rst, "Security Identity for
+ * a webhook arrives as a node (on AKS with API Server VNet Integration, which the Azure platform
+ * turns on for KMS, it arrives instead from the API server subnet's addresses, which Cilium gives
+ * the `kube-apiserver` identity: either way only a rule without peers is sure to admit it); Documentation/security/policy/caveats.rst, "Security Identity for
  * N/S Service Traffic": load-balancer traffic forwarded to a backend on another node is
  * `remote-node`; MicrosoftDocs/azure-docs articles/aks/azure-cni-powered-by-cilium.md, limitations:
  * "Network policies cannot use `ipBlock` to allow access to node or pod IPs". So whatever comes

@@ -88,6 +88,8 @@ export interface AzapiResourceConfig {
   readonly location?: string;
   /** User-assigned managed identities the resource acts as (the `identity` block, type `UserAssigned`). */
   readonly userAssignedIdentityIds?: readonly string[];
+  /** Paths of the response body to export into `output` (`response_export_values`, list form), read again at every refresh. */
+  readonly responseExportValues?: readonly string[];
   readonly lifecycle?: TerraformResourceLifecycle;
   readonly dependsOn?: ITerraformDependable[];
 }
@@ -113,8 +115,14 @@ export class AzapiResource extends TerraformResource {
     return this.getStringAttribute("id");
   }
 
+  /** A string exported by `responseExportValues` (a dotted path of the response body), as `output.<path>`. */
+  output(path: string): string {
+    if (!(this.config.responseExportValues ?? []).includes(path)) throw new Error(`${path} is not among the response_export_values of ${this.node.path}`);
+    return this.getStringAttribute(`output.${path}`);
+  }
+
   protected override synthesizeAttributes(): Record<string, unknown> {
-    const { type, name, parentId, body, sensitiveBody, sensitiveBodyVersion, tags, location, userAssignedIdentityIds } = this.config;
+    const { type, name, parentId, body, sensitiveBody, sensitiveBodyVersion, tags, location, userAssignedIdentityIds, responseExportValues } = this.config;
     return {
       type,
       name,
@@ -125,6 +133,7 @@ export class AzapiResource extends TerraformResource {
       sensitive_body: sensitiveBody,
       sensitive_body_version: sensitiveBodyVersion,
       tags,
+      response_export_values: responseExportValues,
     };
   }
 

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
 import { KubernetesCluster, type KubernetesClusterMaintenanceWindowAutoUpgrade } from "@cdktf/provider-azurerm/lib/kubernetes-cluster";
 import { KubernetesClusterNodePool } from "@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
@@ -9,6 +10,7 @@ import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { Environment, NodePoolSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
+import type { AzureKeyVault } from "./key-vault";
 import type { AzureNetwork } from "./network";
 import { AZURE_NODE_VM_SIZES } from "./sizes";
 
@@ -18,7 +20,16 @@ export const AKS_SPOT_TAINT: NodeTaint = { key: "kubernetes.azure.com/scalesetpr
 export interface AzureClusterProps {
   readonly ctx: AzureContext;
   readonly network: AzureNetwork;
+  /**
+   * The environment's key vault, for the key that encrypts Kubernetes Secrets. A function of the
+   * cluster's Log Analytics workspace, where the vault sends its audit log: the workspace is the
+   * cluster's, created before the vault, and the vault before the cluster.
+   */
+  readonly vault: (logWorkspaceId: string) => AzureKeyVault;
 }
+
+/** The key that encrypts the cluster's Kubernetes Secrets (KMS etcd encryption), `<env>-cluster-secrets`. */
+export const CLUSTER_SECRETS_KEY_PURPOSE = "cluster-secrets";
 
 /**
  * Whether the API server is private: `cluster.azure.privateCluster`, true when unset. Never derived
@@ -70,9 +81,15 @@ const WEEKLY_WINDOW: KubernetesClusterMaintenanceWindowAutoUpgrade = {
  *   `publicAccessCidrs` (authorized IP ranges). AKS cannot combine a private cluster with
  *   authorized ranges, hence one or the other. Switching is a cluster replacement (see
  *   `isPrivateCluster`), so the spec names the mode instead of deriving it from the ranges.
- *   API Server VNet Integration (`api_server_access_profile.virtual_network_integration_enabled`,
- *   in azurerm 4.55.0) lets AKS switch the mode in place, but azurerm still marks
- *   `private_cluster_enabled` ForceNew, so it would not spare the replacement here.
+ *   API Server VNet Integration is on (`api_server_access_profile`, the network's `apiserver`
+ *   subnet, with Network Contributor on it for the control-plane identity before the cluster):
+ *   KMS with the private vault needs it (see `secretsEncryption`). It lets AKS switch the mode in
+ *   place, but azurerm still marks `private_cluster_enabled` ForceNew, so it does not spare the
+ *   replacement here. On an existing cluster it is an in-place update (azurerm replaces only when
+ *   `subnet_id` is removed: `ForceNewIfChange` at kubernetes_cluster_resource.go:83, v4.55.0);
+ *   AKS then reimages every node pool, and it cannot be turned off (README, Upgrade guide).
+ * - Kubernetes Secrets envelope-encrypted by KMS with the key `<env>-cluster-secrets` of the
+ *   environment's vault, at its newest version (`secretsEncryption`).
  * - Entra ID authentication with Azure RBAC for Kubernetes; local accounts disabled, so there is
  *   no static admin kubeconfig to leak. Cluster admins are deterministic identities only: the
  *   Entra groups in `cluster.azure.adminGroupObjectIds` (AKS binds them to cluster-admin; the spec
@@ -144,6 +161,23 @@ export class AzureCluster extends Construct implements ICluster {
       principalType: "ServicePrincipal",
       description: `${name}: join the node subnet and manage internal load balancers`,
     });
+    const apiServerSubnetAccess = new RoleAssignment(this, "control-plane-apiserver-subnet", {
+      scope: network.apiServerSubnet.id,
+      roleDefinitionName: AZURE_ROLES.networkContributor,
+      principalId: controlPlane.principalId,
+      principalType: "ServicePrincipal",
+      description: `${name}: put the API server and its internal load balancer in the API server subnet`,
+    });
+
+    // Created before the cluster (its diagnostic setting after): the key vault sends its audit log here.
+    this.logWorkspace = new LogAnalyticsWorkspace(this, "control-plane-logs", {
+      name: ctx.name("cluster-logs"),
+      location: ctx.location,
+      resourceGroupName: ctx.resourceGroupName,
+      sku: "PerGB2018",
+      retentionInDays: env.cluster.logRetentionDays,
+    });
+    const secrets = this.secretsEncryption(ctx, props.vault(this.logWorkspace.id), controlPlane);
 
     this.cluster = new KubernetesCluster(this, "Resource", {
       name,
@@ -158,7 +192,12 @@ export class AzureCluster extends Construct implements ICluster {
       maintenanceWindowNodeOs: WEEKLY_WINDOW,
       privateClusterEnabled: isPrivate,
       privateDnsZoneId: isPrivate ? "System" : undefined,
-      apiServerAccessProfile: isPrivate ? undefined : { authorizedIpRanges: publicCidrs },
+      apiServerAccessProfile: {
+        virtualNetworkIntegrationEnabled: true,
+        subnetId: network.apiServerSubnet.id,
+        authorizedIpRanges: isPrivate ? undefined : publicCidrs,
+      },
+      keyManagementService: { keyVaultKeyId: secrets.keyVersionId, keyVaultNetworkAccess: "Private" },
       localAccountDisabled: true,
       roleBasedAccessControlEnabled: true,
       azureActiveDirectoryRoleBasedAccessControl: {
@@ -193,7 +232,18 @@ export class AzureCluster extends Construct implements ICluster {
         upgradeSettings: { maxSurge: "33%" },
         nodeLabels: { "platform/pool": SYSTEM_POOL_NAME },
       },
-      dependsOn: [subnetAccess, network.nodeEgress, network.nodeSecurity.association],
+      // The subnets' rules too: nodes must reach the API server, and the KMS plugin the vault, from the first boot.
+      dependsOn: [
+        subnetAccess,
+        apiServerSubnetAccess,
+        network.nodeEgress,
+        network.nodeSecurity.association,
+        network.apiServerSecurity.association,
+        ...network.nodeSecurity.rules,
+        ...network.apiServerSecurity.rules,
+        ...network.privateEndpointSecurity.rules,
+        ...secrets.dependsOn,
+      ],
       lifecycle: {
         preventDestroy: env.production,
         ignoreChanges: ["kubernetes_version", "default_node_pool[0].orchestrator_version", "default_node_pool[0].node_count"],
@@ -203,7 +253,7 @@ export class AzureCluster extends Construct implements ICluster {
     this.endpoint = isPrivate ? this.cluster.privateFqdn : this.cluster.fqdn;
     this.oidcIssuerUrl = this.cluster.oidcIssuerUrl;
 
-    this.logWorkspace = this.controlPlaneLogs(ctx);
+    this.controlPlaneLogs();
     this.nodePools = env.cluster.nodePools.map((pool, index) => this.nodePool(ctx, network, pool, poolNames[index], zones));
   }
 
@@ -222,22 +272,57 @@ export class AzureCluster extends Construct implements ICluster {
     });
   }
 
-  private controlPlaneLogs(ctx: AzureContext): LogAnalyticsWorkspace {
-    const workspace = new LogAnalyticsWorkspace(this, "control-plane-logs", {
-      name: ctx.name("cluster-logs"),
-      location: ctx.location,
-      resourceGroupName: ctx.resourceGroupName,
-      sku: "PerGB2018",
-      retentionInDays: ctx.env.cluster.logRetentionDays,
-    });
+  private controlPlaneLogs(): void {
     new MonitorDiagnosticSetting(this, "control-plane-diagnostics", {
       name: "control-plane-logs",
       targetResourceId: this.cluster.id,
-      logAnalyticsWorkspaceId: workspace.id,
+      logAnalyticsWorkspaceId: this.logWorkspace.id,
       logAnalyticsDestinationType: "Dedicated",
       enabledLog: CONTROL_PLANE_LOG_CATEGORIES.map((category) => ({ category })),
     });
-    return workspace;
+  }
+
+  /**
+   * KMS etcd encryption (Microsoft Learn, "Add KMS etcd encryption to an AKS cluster",
+   * MicrosoftDocs/azure-aks-docs articles/aks/use-kms-etcd-encryption.md at fb060ab, private key
+   * vault): the key `<env>-cluster-secrets` in the environment's vault (`AzureKeyVault.addKey`,
+   * rotating like every key), and for the control-plane identity, which the KMS plugin acts as
+   * (a user-assigned identity: KMS does not work with a system-assigned one):
+   * - "Key Vault Crypto User" on that key alone (the doc assigns it on the vault; the key is the
+   *   narrowest scope Azure RBAC takes), to encrypt and decrypt the data keys;
+   * - "Key Vault Contributor" on the vault: with a private vault AKS creates its own private
+   *   endpoint to it and approves the connection, which the doc says needs that role ("Assign
+   *   permissions to create a private link"). It manages the vault through ARM (its network
+   *   rules, private endpoint connections, deletion, which soft delete and purge protection make
+   *   recoverable) but grants no data-plane access in an RBAC vault: it cannot read a secret or
+   *   use a key. Held by AKS's control-plane identity only.
+   * Both before the cluster. azurerm requires a versioned key id (`key_vault_key_id` validates with
+   * keyVaultValidate.NestedItemId, which refuses an id without version: internal/services/
+   * keyvault/parse/nested_item.go `ParseNestedItemID` at v4.55.0) and AKS does not follow new
+   * versions by itself, so the id is the key's `properties.keyUriWithVersion` as ARM returns it
+   * (`AzureKeyVaultKey.versionedId`): every refresh after a rotation reads the newest version, and
+   * the apply moves the cluster to it in place (`key_management_service` is not ForceNew). With
+   * `Private` network access azurerm looks the vault up from the key's URL through ARM
+   * (`expandKubernetesClusterAzureKeyVaultKms`), never the vault's data plane.
+   */
+  private secretsEncryption(ctx: AzureContext, vault: AzureKeyVault, controlPlane: UserAssignedIdentity): { keyVersionId: string; dependsOn: ITerraformDependable[] } {
+    const key = vault.addKey(this, "secrets-key", ctx.name(CLUSTER_SECRETS_KEY_PURPOSE), { exportVersion: true });
+    const keyAccess = new RoleAssignment(this, "control-plane-secrets-key", {
+      scope: key.armId,
+      roleDefinitionName: AZURE_ROLES.keyVaultCryptoUser,
+      principalId: controlPlane.principalId,
+      principalType: "ServicePrincipal",
+      description: `${this.name}: encrypt Kubernetes Secrets with key ${key.name} (KMS)`,
+    });
+    const privateLink = new RoleAssignment(this, "control-plane-key-vault-link", {
+      scope: vault.vault.id,
+      roleDefinitionName: AZURE_ROLES.keyVaultContributor,
+      principalId: controlPlane.principalId,
+      principalType: "ServicePrincipal",
+      description: `${this.name}: connect the KMS plugin to the private key vault (AKS's private endpoint)`,
+    });
+    if (key.versionedId === undefined) throw new Error(`key ${key.name} was created without its version exported`);
+    return { keyVersionId: key.versionedId, dependsOn: [key.resource, keyAccess, privateLink, ...vault.privateAccess] };
   }
 
   private nodePool(ctx: AzureContext, network: AzureNetwork, pool: NodePoolSpec, poolName: string, zones: string[]): KubernetesClusterNodePool {

@@ -101,6 +101,13 @@ export const AZURE_ROLES = {
   blobDataReader: "Storage Blob Data Reader",
   /** Read a key and wrap/unwrap with it: what a storage account or PostgreSQL server needs of its customer-managed key. Assigned on one key. */
   keyVaultCryptoServiceEncryptionUser: "Key Vault Crypto Service Encryption User",
+  /** Encrypt and decrypt with a key (and read it): what AKS's KMS plugin needs of the cluster's key. Assigned on one key. */
+  keyVaultCryptoUser: "Key Vault Crypto User",
+  /**
+   * Manage a key vault through ARM, without data-plane access in an RBAC vault: AKS's control-plane
+   * identity, to connect its own private endpoint to the private vault for KMS (see `AzureCluster`).
+   */
+  keyVaultContributor: "Key Vault Contributor",
 } as const;
 
 /**
@@ -119,4 +126,7 @@ export const AZURE_ROLE_IDS: Readonly<Record<keyof typeof AZURE_ROLES, string>> 
   blobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   blobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
   keyVaultCryptoServiceEncryptionUser: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+  // learn.microsoft.com/azure/role-based-access-control/built-in-roles/security: Key Vault Crypto User, Key Vault Contributor.
+  keyVaultCryptoUser: "12338af0-0e69-4776-bea7-57ae8d297424",
+  keyVaultContributor: "f25e0fa2-a7c8-4377-a976-54943a77a395",
 };

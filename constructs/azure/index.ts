@@ -127,7 +127,9 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   cluster(network: INetwork): AzureCluster {
     if (this.clusterCreated) throw new Error("the Azure platform manages one AKS cluster per environment; cluster() was called twice");
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
-    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: azureNetwork });
+    // The key vault sends its audit log to the cluster's workspace and holds the cluster's KMS key:
+    // the cluster creates the workspace, then asks for the vault (see AzureClusterProps.vault).
+    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: azureNetwork, vault: (logWorkspaceId) => this.vault(azureNetwork, logWorkspaceId) });
     // The VNet's flow logs feed traffic analytics in the cluster's workspace, so they come with it;
     // their account is encrypted with the storage key, so the key vault comes with them.
     new AzureFlowLogs(this, "flow-logs", {
@@ -236,8 +238,8 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   }
 
   /** The environment's key vault (and the azapi provider its secrets are written with), created on first use. */
-  private vault(network: AzureNetwork): AzureKeyVault {
-    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider(), logWorkspaceId: this.logWorkspaceId("key vault") });
+  private vault(network: AzureNetwork, logWorkspaceId?: string): AzureKeyVault {
+    this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider(), logWorkspaceId: logWorkspaceId ?? this.logWorkspaceId("key vault") });
     return this.keyVault;
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Construct } from "constructs";
-import { Token } from "cdktf";
+import { type ITerraformDependable, Token } from "cdktf";
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { platformTags } from "../core/tags";
 import { AzapiResource, type AzapiProvider } from "./azapi";
@@ -110,7 +110,22 @@ export interface AzureKeyVaultKey {
   readonly armId: string;
   /** The data-plane id without version (`https://<vault>.vault.azure.net/keys/<name>`): services follow its newest version. */
   readonly versionlessId: string;
+  /**
+   * With `exportVersion`: the newest version's data-plane id (`https://<vault>.vault.azure.net/keys/<name>/<version>`),
+   * read from ARM at every refresh (`KEY_VERSION_EXPORT`), for services that take a versioned id only.
+   */
+  readonly versionedId?: string;
 }
+
+/**
+ * The key property that holds its newest version's URI: `KeyProperties.keyUriWithVersion`, read-only
+ * ("The URI to retrieve the specific version of the key", azapi v2.12.0
+ * internal/azure/generated/keyvault/microsoft.keyvault/2024-11-01/types.json). Exported through
+ * `response_export_values`: azapi's `Read` rebuilds `output` from the GET response at every refresh
+ * (internal/services/azapi_resource.go at v2.12.0, `state.Output = output`), so after a rotation the
+ * next plan sees the new version.
+ */
+export const KEY_VERSION_EXPORT = "properties.keyUriWithVersion";
 
 /** A secret written into the vault. */
 export interface AzureKeyVaultSecret {
@@ -171,6 +186,12 @@ export class AzureKeyVault extends Construct {
   readonly name: string;
   /** Where the vault is: the environment's location, or its pair. */
   readonly location: string;
+  /**
+   * What reaching the vault's data plane from the VNet takes (its private endpoint and the
+   * privatelink zone's link to the VNet): a service that must reach it from its first start depends
+   * on these. Empty for the paired vault, which has no endpoint.
+   */
+  readonly privateAccess: ITerraformDependable[] = [];
 
   constructor(
     scope: Construct,
@@ -201,12 +222,13 @@ export class AzureKeyVault extends Construct {
     });
     sendResourceLogs(this, "audit-logs", { targetResourceId: this.vault.id, workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.keyVault });
     if (props.pairedLocation !== undefined) return;
-    network.privateEndpoint(this, "endpoint", {
+    const endpoint = network.privateEndpoint(this, "endpoint", {
       name: `${ctx.keyVaultName}-vault`,
       resourceId: this.vault.id,
       subresource: "vault",
       dnsZoneName: PRIVATE_LINK_ZONES.vault,
     });
+    this.privateAccess.push(endpoint, network.privateDnsZone(PRIVATE_LINK_ZONES.vault).link);
   }
 
   /** The vault's data-plane URI, `https://<vault>.vault.azure.net/` (a literal). */
@@ -219,9 +241,10 @@ export class AzureKeyVault extends Construct {
    * plane, so the private vault does not stand in the way): RSA 3072, rotating by itself
    * (`KEY_ROTATION`), not exportable. Never destroyed by a plan in production (`prevent_destroy`):
    * data encrypted with a deleted key cannot be read; soft delete and purge protection keep a
-   * deleted key recoverable for 90 days anyway.
+   * deleted key recoverable for 90 days anyway. `exportVersion` exports the newest version's id
+   * (`AzureKeyVaultKey.versionedId`).
    */
-  addKey(scope: Construct, id: string, name: string): AzureKeyVaultKey {
+  addKey(scope: Construct, id: string, name: string, options: { readonly exportVersion?: boolean } = {}): AzureKeyVaultKey {
     const { ctx } = this.props;
     const resource = new AzapiResource(scope, id, {
       provider: this.props.azapi,
@@ -230,9 +253,11 @@ export class AzureKeyVault extends Construct {
       parentId: this.vault.id,
       body: keyBody(KEY_VAULT_SKU),
       tags: platformTags(ctx.env),
+      responseExportValues: options.exportVersion ? [KEY_VERSION_EXPORT] : undefined,
       lifecycle: { preventDestroy: ctx.env.production },
     });
-    return { resource, name, armId: resource.id, versionlessId: `${this.uri}keys/${name}` };
+    const versionedId = options.exportVersion ? resource.output(KEY_VERSION_EXPORT) : undefined;
+    return { resource, name, armId: resource.id, versionlessId: `${this.uri}keys/${name}`, versionedId };
   }
 
   /**

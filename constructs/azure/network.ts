@@ -68,6 +68,34 @@ export function agentSubnetCidr(vnetCidr: string): string {
   return formatCidr(cidrSubnet(lastQuarter, AGENT_SUBNET_PREFIX - lastQuarter.prefix, 0));
 }
 
+/**
+ * The API server's subnet for API Server VNet Integration: a /27, delegated to
+ * Microsoft.ContainerService/managedClusters. Microsoft Learn, "Use API Server VNet Integration"
+ * (MicrosoftDocs/azure-aks-docs, articles/aks/api-server-vnet-integration.md at fb060ab): the
+ * minimum is a /28, AKS reserves at least nine addresses in it, and running out prevents the API
+ * server from scaling; a /28 leaves 11 usable addresses (Azure keeps 5 of every subnet), a /27
+ * leaves 27. It is the second /27 of the last quarter of the VNet, right after the agents' /27
+ * (`agentSubnetCidr`), which the neutral plan leaves free for every allowed VNet prefix (/16 to
+ * /20: the last quarter is at least a /22).
+ */
+export const API_SERVER_SUBNET_PREFIX = 27;
+
+/** The API server subnet's range in a VNet range (see `API_SERVER_SUBNET_PREFIX`). */
+export function apiServerSubnetCidr(vnetCidr: string): string {
+  const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
+  const lastQuarter = cidrSubnet(vnet, 2, 3);
+  return formatCidr(cidrSubnet(lastQuarter, API_SERVER_SUBNET_PREFIX - lastQuarter.prefix, 1));
+}
+
+/**
+ * Ports the nodes reach the API server on, and the port Azure Load Balancer probes it on: the NSG
+ * rules Microsoft requires for API Server VNet Integration ("Network security group (NSG) security
+ * rules", same page: APIServer subnet from the cluster subnet TCP 443 and 4443; from Azure Load
+ * Balancer TCP 9988).
+ */
+export const API_SERVER_PORTS = ["443", "4443"] as const;
+export const API_SERVER_PROBE_PORT = "9988";
+
 /** The agents' delegated subnet and its NAT gateway association. */
 export interface AgentSubnet {
   readonly subnet: Subnet;
@@ -97,6 +125,8 @@ export interface SubnetSecurityGroup {
   readonly group: NetworkSecurityGroup;
   /** Resources in the subnet should be created after it, so they never run unguarded. */
   readonly association: SubnetNetworkSecurityGroupAssociation;
+  /** The group's rules so far: what must be in force before something in the subnet starts depends on them. */
+  readonly rules: readonly NetworkSecurityRule[];
   addRule(rule: SubnetSecurityRule): NetworkSecurityRule;
 }
 
@@ -160,9 +190,21 @@ export const PRIVATE_LINK_ZONES = {
  *     integration)", network security groups); the rest of the VNet denied both ways. Outbound to
  *     the Internet stays at Azure's default: the managed service reaches Microsoft endpoints
  *     (Entra ID among them) that no documented tag list covers.
+ *   - `apiserver` (API Server VNet Integration, `API_SERVER_SUBNET_PREFIX`): inbound TCP 443 and
+ *     4443 from the nodes and overlay pods and TCP 9988 from the `AzureLoadBalancer` tag (the rules
+ *     Microsoft requires, `API_SERVER_PORTS`), TCP 443 within the subnet, from the agents (when
+ *     there are some) and, on a public cluster, from `publicAccessCidrs`; outbound TCP on any port
+ *     to the nodes and pods (kubelet, admission webhooks, aggregated APIs), TCP 443 to the private
+ *     endpoints (the KMS plugin to the key vault: Microsoft Learn, "Add KMS etcd encryption",
+ *     limitations) and within the subnet (AKS creates its own private endpoint to the vault for
+ *     KMS, subnet undocumented); the rest of the VNet denied both ways, the Internet left open.
+ *     The nodes' group sends TCP 443/4443 to it and admits TCP from it; the private endpoints'
+ *     group admits TCP 443 from it.
  *   The agents' subnet has its own group (`AzureTerraformCloudAgent`).
  * - Private DNS zones (`privateDnsZone`) are created on demand, once each, and linked to the VNet
  *   without auto-registration.
+ * - `apiserver`: the API server's /27 in the free last quarter, after the agents' /27, delegated
+ *   to Microsoft.ContainerService/managedClusters, without NAT (see `API_SERVER_SUBNET_PREFIX`).
  * - `tfc-agents` (`terraformCloudAgentSubnet`, on demand): the Terraform Cloud agents' /27 in the
  *   free last quarter, delegated to Microsoft.App/environments, egress through the NAT gateway.
  */
@@ -171,11 +213,15 @@ export class AzureNetwork extends Construct implements INetwork {
   readonly nodeSubnet: Subnet;
   readonly privateEndpointSubnet: Subnet;
   readonly databaseSubnet: Subnet;
+  /** The API server's delegated subnet (`API_SERVER_SUBNET_PREFIX`). */
+  readonly apiServerSubnet: Subnet;
+  readonly apiServerCidr: string;
   readonly natGateway: NatGateway;
   /** The network security group of each subnet (see the class comment). */
   readonly nodeSecurity: SubnetSecurityGroup;
   readonly privateEndpointSecurity: SubnetSecurityGroup;
   readonly databaseSecurity: SubnetSecurityGroup;
+  readonly apiServerSecurity: SubnetSecurityGroup;
   /** The node subnet's NAT association: AKS with `userAssignedNATGateway` needs it before it is created. */
   readonly nodeEgress: SubnetNatGatewayAssociation;
   readonly networkId: string;
@@ -223,6 +269,18 @@ export class AzureNetwork extends Construct implements INetwork {
       ],
     });
 
+    // Delegated, like postgres: AKS injects the API server's pods and internal load balancer. No
+    // NAT association: the API server's egress is AKS's (it runs in AKS's subscription).
+    this.apiServerCidr = apiServerSubnetCidr(ctx.env.network.cidr);
+    this.apiServerSubnet = subnet("apiserver", this.apiServerCidr, {
+      delegation: [
+        {
+          name: "aks-api-server",
+          serviceDelegation: { name: "Microsoft.ContainerService/managedClusters", actions: ["Microsoft.Network/virtualNetworks/subnets/join/action"] },
+        },
+      ],
+    });
+
     const address = new PublicIp(this, "nat-address", {
       name: ctx.name("nat-ip"),
       location: ctx.location,
@@ -241,6 +299,7 @@ export class AzureNetwork extends Construct implements INetwork {
     this.nodeEgress = new SubnetNatGatewayAssociation(this, "nodes-nat", { subnetId: this.nodeSubnet.id, natGatewayId: this.natGateway.id });
 
     const cluster = [plan.private, overlayRanges(ctx.env.network.cidr).podCidr];
+    const apiServer = this.apiServerCidr;
     const denyVnet = (direction: "Inbound" | "Outbound", description: string): SubnetSecurityRule => ({
       name: direction === "Inbound" ? "deny-vnet-in" : "deny-vnet-out",
       description,
@@ -260,14 +319,17 @@ export class AzureNetwork extends Construct implements INetwork {
       // Above deny-vnet-in: the probes' source (168.63.129.16) is in the VirtualNetwork tag, so the
       // deny would drop them before Azure's AllowAzureLoadBalancerInBound (65001) is reached.
       allow("lb-probes-in", "Azure Load Balancer health probes to the nodes (Traefik's service, the AKS load balancer's backends)", "Inbound", 130, "*", ["AzureLoadBalancer"], ["*"], ["*"]),
+      allow("apiserver-in", "The API server to the kubelets, admission webhooks and aggregated APIs", "Inbound", 140, "Tcp", [apiServer], cluster, ["*"]),
       denyVnet("Inbound", "The rest of the VNet"),
       allow("cluster-out", "Nodes and overlay pods among themselves", "Outbound", 100, "*", cluster, cluster, ["*"]),
       allow("endpoints-out", "HTTPS to the storage account's and key vault's private endpoints", "Outbound", 110, "Tcp", [plan.private], [plan.public], ["443"]),
       allow("postgres-out", "PostgreSQL in the database subnet", "Outbound", 120, "Tcp", [plan.private], [plan.database], ["5432"]),
+      allow("apiserver-out", "Nodes and pods to the API server (API Server VNet Integration)", "Outbound", 130, "Tcp", cluster, [apiServer], API_SERVER_PORTS),
       denyVnet("Outbound", "The rest of the VNet (the Internet stays open: AKS's dependencies are FQDNs)"),
     ]);
     this.privateEndpointSecurity = this.securityGroup("private-endpoints", this.privateEndpointSubnet, [
       allow("nodes-https-in", "HTTPS from the nodes to the private endpoints", "Inbound", 100, "Tcp", [plan.private], [plan.public], ["443"]),
+      allow("apiserver-https-in", "The API server's KMS plugin to the key vault's endpoint", "Inbound", 120, "Tcp", [apiServer], [plan.public], ["443"]),
       denyVnet("Inbound", "The rest of the VNet"),
       { ...denyVnet("Outbound", "Private endpoints only answer"), name: "deny-out", destination: ["*"] },
     ]);
@@ -279,6 +341,18 @@ export class AzureNetwork extends Construct implements INetwork {
       allow("storage-out", "WAL archiving and backups to Azure Storage", "Outbound", 110, "Tcp", [plan.database], ["Storage"], ["443"]),
       denyVnet("Outbound", "The rest of the VNet"),
     ]);
+    const publicCidrs = ctx.env.cluster.publicAccessCidrs;
+    this.apiServerSecurity = this.securityGroup("apiserver", this.apiServerSubnet, [
+      allow("cluster-api-in", "Nodes and pods to the API server", "Inbound", 100, "Tcp", cluster, [apiServer], API_SERVER_PORTS),
+      allow("lb-probes-in", "Azure Load Balancer health probes to the API server", "Inbound", 110, "Tcp", ["AzureLoadBalancer"], [apiServer], [API_SERVER_PROBE_PORT]),
+      allow("subnet-in", "Within the subnet: the API server's load balancer and the KMS plugin's key vault endpoint, wherever AKS puts them", "Inbound", 120, "Tcp", [apiServer], [apiServer], ["443"]),
+      ...(publicCidrs.length > 0 ? [allow("public-api-in", "The authorized IP ranges to the public API server", "Inbound", 130, "Tcp", publicCidrs, [apiServer], ["443"])] : []),
+      denyVnet("Inbound", "The rest of the VNet"),
+      allow("cluster-out", "The API server to the kubelets, admission webhooks and aggregated APIs", "Outbound", 100, "Tcp", [apiServer], cluster, ["*"]),
+      allow("vault-out", "The KMS plugin to the key vault's private endpoint", "Outbound", 110, "Tcp", [apiServer], [plan.public], ["443"]),
+      allow("subnet-out", "Within the subnet (see subnet-in)", "Outbound", 120, "Tcp", [apiServer], [apiServer], ["443"]),
+      denyVnet("Outbound", "The rest of the VNet (the Internet stays open: Entra ID and AKS's own endpoints)"),
+    ]);
   }
 
   /** A network security group `<env>-<subnet>-nsg` with these rules, associated with the subnet. */
@@ -287,11 +361,12 @@ export class AzureNetwork extends Construct implements INetwork {
     const group = new NetworkSecurityGroup(this, `${subnetName}-nsg`, { name: ctx.name(subnetName, "nsg"), location: ctx.location, resourceGroupName: ctx.resourceGroupName });
     // azurerm takes one value in `x_prefix`/`x_range` and several in `x_prefixes`/`x_ranges`, exactly one of the two.
     const oneOrMany = (values: readonly string[]): [string | undefined, string[] | undefined] => (values.length === 1 ? [values[0], undefined] : [undefined, [...values]]);
+    const created: NetworkSecurityRule[] = [];
     const addRule = (rule: SubnetSecurityRule) => {
       const [sourceAddressPrefix, sourceAddressPrefixes] = oneOrMany(rule.source);
       const [destinationAddressPrefix, destinationAddressPrefixes] = oneOrMany(rule.destination);
       const [destinationPortRange, destinationPortRanges] = oneOrMany(rule.ports);
-      return new NetworkSecurityRule(this, `${subnetName}-nsg-${rule.name}`, {
+      const resource = new NetworkSecurityRule(this, `${subnetName}-nsg-${rule.name}`, {
         name: rule.name,
         description: rule.description,
         resourceGroupName: ctx.resourceGroupName,
@@ -308,10 +383,12 @@ export class AzureNetwork extends Construct implements INetwork {
         destinationPortRange,
         destinationPortRanges,
       });
+      created.push(resource);
+      return resource;
     };
     rules.forEach(addRule);
     const association = new SubnetNetworkSecurityGroupAssociation(this, `${subnetName}-nsg-association`, { subnetId: subnet.id, networkSecurityGroupId: group.id });
-    return { group, association, addRule };
+    return { group, association, rules: created, addRule };
   }
 
   /**
@@ -345,9 +422,10 @@ export class AzureNetwork extends Construct implements INetwork {
     });
     const egress = new SubnetNatGatewayAssociation(this, "tfc-agents-nat", { subnetId: subnet.id, natGatewayId: this.natGateway.id });
     // The agents read their token through the key vault's private endpoint and reach the private
-    // AKS API, whose endpoint is in the node subnet (network policies off there, so its rule is belt and braces).
+    // AKS API, which API Server VNet Integration puts behind an internal load balancer in the
+    // API server subnet.
     const endpoints = planSubnets(ctx.env.network.cidr, ctx.env.network.zones)[0].public;
-    this.nodeSecurity.addRule({ name: "agents-api-in", description: "HTTPS from the Terraform Cloud agents to the private AKS API", direction: "Inbound", access: "Allow", priority: 120, protocol: "Tcp", source: [cidr], destination: [this.nodeCidr], ports: ["443"] });
+    this.apiServerSecurity.addRule({ name: "agents-api-in", description: "HTTPS from the Terraform Cloud agents to the private AKS API", direction: "Inbound", access: "Allow", priority: 140, protocol: "Tcp", source: [cidr], destination: [this.apiServerCidr], ports: ["443"] });
     this.privateEndpointSecurity.addRule({ name: "agents-https-in", description: "HTTPS from the Terraform Cloud agents to the private endpoints", direction: "Inbound", access: "Allow", priority: 110, protocol: "Tcp", source: [cidr], destination: [endpoints], ports: ["443"] });
     this.agentSubnet = { subnet, cidr, egress };
     return this.agentSubnet;

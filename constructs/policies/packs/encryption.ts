@@ -3,6 +3,9 @@ import { asList, at, companions, expectValue, expectValues, policyDocument, refe
 /** Whether `value` references a google_kms_crypto_key of the stack (`${google_kms_crypto_key.<id>.id}`). */
 const kmsKeyReference = (value: unknown) => typeof value === "string" && /^\$\{google_kms_crypto_key\.[^.}]+\.id\}$/.test(value);
 
+/** Whether `value` is the newest version of an azapi key of the stack (`${azapi_resource.<id>.output.properties.keyUriWithVersion}`). */
+const azapiKeyVersion = (value: unknown) => typeof value === "string" && /^\$\{azapi_resource\.[^.}]+\.output\.properties\.keyUriWithVersion\}$/.test(value);
+
 const DAY = 86400;
 /** A duration in Google's `<seconds>s` form, in seconds. */
 const seconds = (value: unknown) => (typeof value === "string" && /^\d+(\.\d+)?s$/.test(value) ? Number(value.slice(0, -1)) : undefined);
@@ -116,8 +119,20 @@ export const ENCRYPTION: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_kubernetes_cluster"],
-        check: (cluster) => (at(cluster, "key_management_service.key_vault_key_id") === undefined ? ["key_management_service is not set (no KMS etcd encryption)"] : []),
-        pending: "issue 11: AKS KMS etcd encryption: with the environment's private vault AKS needs API Server VNet Integration (README, Azure defaults)",
+        // KMS etcd encryption with the environment's private vault (constructs/azure/cluster.ts): Microsoft
+        // Learn "Add KMS etcd encryption to an AKS cluster": a vault with public access disabled needs
+        // `Private` network access, which works only with API Server VNet Integration; AKS does not
+        // follow new key versions, so the id must be the key's newest version as ARM reports it.
+        check: (cluster) => {
+          const keyId = at(cluster, "key_management_service.key_vault_key_id");
+          if (keyId === undefined) return ["key_management_service is not set (no KMS etcd encryption)"];
+          return [
+            ...(azapiKeyVersion(keyId) ? [] : [`key_management_service.key_vault_key_id ${String(keyId)} is not the newest version of a key of the stack (output.properties.keyUriWithVersion of its azapi_resource): the cluster would not follow the key's rotations`]),
+            ...expectValue(cluster, "key_management_service.key_vault_network_access", "Private"),
+            ...expectValue(cluster, "api_server_access_profile.virtual_network_integration_enabled", true),
+            ...(typeof at(cluster, "api_server_access_profile.subnet_id") === "string" ? [] : ["api_server_access_profile.subnet_id is not set (API Server VNet Integration needs the delegated subnet)"]),
+          ];
+        },
       },
       {
         cloud: "gcp",
