@@ -801,15 +801,16 @@ describe("issue 11's promises beyond one attribute", () => {
     const published = structuredClone(monitoring);
     editValues(published, (v) => set(v, "prometheus.ingress.enabled", true));
     expect(check.check(published, ctx, monitoringId)).toEqual(["prometheus.ingress.enabled is true without the app's own OIDC sign-in"]);
-    // Airflow served by its own API server Ingress: a bypass unless its webserver_config signs in with FAB's OAuth.
+    // Airflow serves its host through its own API server Ingress, signed in by FAB's OAuth
+    // (its webserver_config); the same Ingress with a password login is a bypass.
     const [airflowId, airflow] = release(ctx, (b) => b.chart === "airflow");
-    const ownIngress = structuredClone(airflow);
-    editValues(ownIngress, (v) => set(v, "ingress.apiServer.enabled", true));
-    expect(check.check(ownIngress, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
-    editValues(ownIngress, (v) => set(v, "apiServer.apiServerConfig", "from flask_appbuilder import const as fab_const\nAUTH_TYPE = fab_const.AUTH_OAUTH\n"));
-    expect(check.check(ownIngress, ctx, airflowId)).toEqual([]);
-    editValues(ownIngress, (v) => set(v, "apiServer.apiServerConfig", "# AUTH_TYPE = AUTH_OAUTH\nAUTH_TYPE = AUTH_DB\n"));
-    expect(check.check(ownIngress, ctx, airflowId)).toHaveLength(1);
+    expect(valuesAt(airflow, "ingress.apiServer.enabled")).toContain(true);
+    expect(check.check(airflow, ctx, airflowId)).toEqual([]);
+    const passwordLogin = structuredClone(airflow);
+    editValues(passwordLogin, (v) => set(v, "apiServer.apiServerConfig", "# AUTH_TYPE = AUTH_OAUTH\nAUTH_TYPE = AUTH_DB\n"));
+    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
+    editValues(passwordLogin, (v) => set(v, "apiServer.apiServerConfig", undefined));
+    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
     // Without sso, the chart's own Ingress is the documented default.
     const plain = ctxOf(plainCase, "apps");
     const [metabaseId, metabase] = release(plain, (b) => b.chart === "metabase");
