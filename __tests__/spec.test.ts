@@ -369,6 +369,35 @@ describe("bad specs: one clear message per problem", () => {
     expect(parseEnvironments([baseSpec(), local]).map((env) => env.name)).toEqual(["test", "test-eu"]);
   });
 
+  it("refuses an Azure subscription or a GCP project shared with an environment deployed by Terraform Cloud, of that cloud only", () => {
+    const cloud = { organization: "acme-data", project: "data-platform" };
+    const on = (which: "azure" | "gcp", name: string, cidr: string, terraformCloud?: typeof cloud) => {
+      const spec = everyAppSpec(which, false);
+      // Hosts of their own, so only the account is shared.
+      const zone = `${name}.example.com`;
+      const apps = (spec.apps ?? []).map((app) => ({ ...app, host: `${app.name}.${zone}` }));
+      return { ...spec, name, network: { cidr }, dns: { zone, acmeEmail: "platform@example.com" }, apps, ...(terraformCloud ? { terraformCloud } : {}) };
+    };
+    const refusal = (inputs: unknown[]) => {
+      try {
+        parseEnvironments(inputs);
+        return "";
+      } catch (caught) {
+        return (caught as SpecErrors).message;
+      }
+    };
+    expect(refusal([on("azure", "one", "10.50.0.0/16", cloud), on("azure", "two", "10.51.0.0/16")])).toContain(
+      'accounts.azure.subscriptionId: given "00000000-0000-4000-8000-000000000001"; accepted: an Azure subscription no other environment uses (one is in it, and one is deployed by Terraform Cloud, whose run identity is Contributor on the whole subscription)',
+    );
+    expect(refusal([on("gcp", "one", "10.50.0.0/16"), on("gcp", "two", "10.51.0.0/16", cloud)])).toContain(
+      'accounts.gcp.projectId: given "acme-data-test"; accepted: a GCP project no other environment uses (one is in it, and two is deployed by Terraform Cloud',
+    );
+    // By hand, or on another cloud (an AWS environment naming the same subscription among its accounts), they may share.
+    expect(parseEnvironments([on("azure", "one", "10.50.0.0/16"), on("azure", "two", "10.51.0.0/16")])).toHaveLength(2);
+    const awsWithAzureAccount = { ...baseSpec(), network: { cidr: "10.52.0.0/16" }, accounts: { ...baseSpec().accounts, ...on("azure", "x", "10.0.0.0/16").accounts }, terraformCloud: cloud };
+    expect(parseEnvironments([on("azure", "one", "10.50.0.0/16", cloud), awsWithAzureAccount])).toHaveLength(2);
+  });
+
   it("says what is accepted in its own words where zod would print its default text (review F6)", () => {
     const messages = (changes: Changes) => issuesOf(withChanges(changes)).map((issue) => `${issue.path}: ${issue.message}`);
     expect(messages({ cluster: undefined })).toEqual([

@@ -1136,15 +1136,24 @@ function where(sourceOf: SourceOf, index: number): string {
 
 type CrossReport = (index: number, path: string, given: unknown, accepted: string) => void;
 
+/** Where each cloud's account is named, and what a Terraform Cloud run identity holds in it. */
+const CLOUD_ACCOUNT: Readonly<Record<Cloud, { readonly path: string; readonly noun: string; readonly reach: string; readonly id: (env: Environment) => string | undefined }>> = {
+  aws: { path: "accounts.aws.accountId", noun: "an AWS account", reach: "reaches the account's buckets, secrets and keys by name pattern", id: (env) => env.accounts.aws?.accountId },
+  azure: { path: "accounts.azure.subscriptionId", noun: "an Azure subscription", reach: "is Contributor on the whole subscription", id: (env) => env.accounts.azure?.subscriptionId },
+  gcp: { path: "accounts.gcp.projectId", noun: "a GCP project", reach: "administers the project's buckets, secrets, databases and keys", id: (env) => env.accounts.gcp?.projectId },
+};
+
 /**
  * What no single environment shows: two environments with one name, or serving one app host;
  * two whose networks overlap (they could never be peered or connected by VPN, and a move between
  * clouds needs both at once);
- * an AWS account shared by an environment managed by Terraform Cloud and any other environment:
- * two such environments would each create the account's one OIDC provider for app.terraform.io,
- * and the run role and the workload boundary (constructs/aws/boundary.ts) reach what the account
- * holds by pattern: buckets and secrets named `<env>-*` (`prod-*` matches `prod-eu-*`), every
- * RDS-managed secret (`rds!*`) and every KMS key of the account, so another environment there
+ * a cloud account (AWS account, Azure subscription, GCP project) shared by an environment managed by
+ * Terraform Cloud and any other environment of that cloud: its run identity reaches what the
+ * account holds, by pattern or account-wide: on AWS buckets and secrets named `<env>-*`
+ * (`prod-*` matches `prod-eu-*`), every RDS-managed secret (`rds!*`) and every KMS key
+ * (constructs/aws/boundary.ts), and two such environments would each create the account's one
+ * OIDC provider for app.terraform.io; on Azure Contributor on the subscription; on GCP storage,
+ * secret, Cloud SQL and KMS admin on the project. Another environment there
  * would be within reach of a compromised run. Runs on the parts of each spec that parsed; a clash
  * is reported on the later environment and names the earlier one's file.
  */
@@ -1152,7 +1161,14 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
   // Each value on its own: a repaired one (undefined here) hides only the comparisons it is in.
   const names = envs.map((env) => known(() => env?.name));
   const networks = envs.map((env) => known(() => env && { text: env.network.cidr, cidr: parseCidr(env.network.cidr) }));
-  const awsAccounts = envs.map((env) => known(() => (env?.cloud === "aws" ? { id: env.accounts.aws?.accountId, terraformCloud: env.terraformCloud !== undefined } : undefined)));
+  // The account a Terraform Cloud run identity would hold, per the environment's own cloud.
+  const accounts = envs.map((env) =>
+    known(() => {
+      if (env === undefined) return undefined;
+      const where = CLOUD_ACCOUNT[env.cloud];
+      return { cloud: env.cloud, ...where, id: where.id(env), terraformCloud: env.terraformCloud !== undefined };
+    }),
+  );
   const named = (index: number) => `${names[index] ?? `entry ${index + 1}`}${where(sourceOf, index)}`;
   // A name clash is the copy's: the file named after the name keeps it, wherever it is listed.
   const ownsName = (index: number) => names[index] !== undefined && sourceOf(index)?.endsWith(`/${names[index]}.ts`) === true;
@@ -1167,13 +1183,12 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
     const overlapping = networks.slice(0, index).findIndex((other) => network?.cidr !== undefined && other?.cidr !== undefined && cidrsOverlap(network.cidr, other.cidr));
     if (overlapping >= 0) report(index, "network.cidr", network?.text, `a range no other environment uses (${named(overlapping)} has ${networks[overlapping]?.text})`);
   });
-  awsAccounts.forEach((account, index) => {
+  accounts.forEach((account, index) => {
     if (account?.id === undefined) return;
-    const sharing = awsAccounts.slice(0, index).findIndex((other) => other?.id === account.id && (other?.terraformCloud === true || account.terraformCloud));
-    if (sharing >= 0) {
-      const managed = awsAccounts[sharing]?.terraformCloud ? names[sharing] : names[index];
-      report(index, "accounts.aws.accountId", account.id, `an AWS account no other environment uses (${named(sharing)} is in it, and ${managed} is deployed by Terraform Cloud, whose run role reaches the account's buckets, secrets and keys by name pattern)`);
-    }
+    const sharing = accounts.slice(0, index).findIndex((other) => other?.cloud === account.cloud && other.id === account.id && (other.terraformCloud || account.terraformCloud));
+    if (sharing < 0) return;
+    const managed = accounts[sharing]?.terraformCloud ? sharing : index;
+    report(index, account.path, account.id, `${account.noun} no other environment uses (${named(sharing)} is in it, and ${named(managed)} is deployed by Terraform Cloud, whose run identity ${account.reach})`);
   });
   // Metrics links agree on both sides: the sender names the hub, the hub lists the sender.
   // `null` is "not given", `undefined` is "refused by the schema" (then nothing is compared).
