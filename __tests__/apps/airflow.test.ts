@@ -11,6 +11,8 @@ import {
 } from "../../constructs/apps/airflow";
 import type { AppContext, AppRelease } from "../../constructs/apps/types";
 import { appContext } from "../support/app-context";
+import { chartPods } from "../support/kubernetes/chart-pods";
+import type { EnvVar } from "../support/kubernetes/pod-security";
 import { schemaErrors, unknownPaths } from "../support/chart-contract";
 import { at, chartContract, CLOUD_CASES, isMap, nodes, onlyRelease, releaseCredentialLiterals, REQUESTS_AND_MEMORY_LIMIT } from "../support/values";
 
@@ -160,6 +162,38 @@ describe.each(CLOUD_CASES)("airflow on $cloud (production: $production)", ({ clo
     expect(values.fernetKey).toBeUndefined();
     expect(values.apiSecretKey).toBeUndefined();
     expect(values.jwtSecret).toBeUndefined();
+  });
+
+  it("gives the JWT and API signing keys to Airflow's own processes and not to task pods, as chart 1.19.0 renders their env", () => {
+    const pods = chartPods({ address: "helm_release.airflow", name: "airflow", namespace: "airflow", chart: AIRFLOW_CHART.chart, version: AIRFLOW_CHART.version, values });
+    const envOf = (component: string, container: string): readonly EnvVar[] => {
+      const pod = pods.find((candidate) => candidate.name === `airflow/${component}`)?.pod;
+      const found = [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].find((candidate) => candidate.name === container);
+      if (found?.env === undefined) throw new Error(`no env modelled for ${component}/${container}`);
+      return found.env;
+    };
+    const signing = (env: readonly EnvVar[]) => env.filter((item) => ["AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"].includes(item.name));
+    const expected = [
+      { name: "AIRFLOW__API_AUTH__JWT_SECRET", secretKeyRef: { name: AIRFLOW_KEYS_SECRET, key: "jwt-secret" } },
+      { name: "AIRFLOW__API__SECRET_KEY", secretKeyRef: { name: AIRFLOW_KEYS_SECRET, key: "api-secret-key" } },
+    ];
+    // Airflow's own processes: each key once, from the generated Secret.
+    for (const component of ["apiServer", "scheduler", "triggerer", "dagProcessor"]) expect(signing(envOf(component, component))).toEqual(expected);
+    // Task pods (user code), the migration check and the jobs: neither key.
+    expect(signing(envOf("workers", "base"))).toEqual([]);
+    expect(signing(envOf("scheduler", "wait-for-airflow-migrations"))).toEqual([]);
+    expect(signing(envOf("migrateDatabaseJob", "migrateDatabaseJob"))).toEqual([]);
+    // Everything else the chart gives them stays: the database URL and the Fernet key reach each, the
+    // remote-logging connection too.
+    for (const [component, container] of [["workers", "base"], ["apiServer", "apiServer"], ["scheduler", "wait-for-airflow-migrations"], ["migrateDatabaseJob", "migrateDatabaseJob"]]) {
+      expect(envOf(component, container).map((item) => item.name)).toEqual(expect.arrayContaining(["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]));
+    }
+    expect(envOf("workers", "base").map((item) => item.name)).toContain((values.env as { name: string }[])[0].name);
+    // The check: with the chart's built-in variables left on, task pods would hold both keys.
+    const { enableBuiltInSecretEnvVars: _off, ...chartDefault } = values;
+    const defaultPods = chartPods({ address: "helm_release.airflow", name: "airflow", namespace: "airflow", chart: AIRFLOW_CHART.chart, version: AIRFLOW_CHART.version, values: chartDefault });
+    const defaultTaskEnv = defaultPods.find((candidate) => candidate.name === "airflow/workers")?.pod.containers[0].env ?? [];
+    expect(signing(defaultTaskEnv).map((item) => item.name)).toEqual(["AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"]);
   });
 
   it("creates no admin/admin: the admin password comes from a generated secret", () => {

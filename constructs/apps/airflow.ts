@@ -32,7 +32,7 @@ import type {
   Resources,
 } from "./types";
 import { DATA_QUALITY_STATSD_MAPPINGS } from "./observability/metrics";
-import { airflowSsoValues } from "./airflow-sso";
+import { airflowSsoConfig, airflowSsoValues } from "./airflow-sso";
 import { chartIngress, identityPodLabels, ingressValues, platformServiceAccount, required, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
@@ -82,6 +82,38 @@ const AIRFLOW_GENERATED_KEYS: GeneratedSecret = {
     "jwt-secret": { length: 32, encoding: "hex" },
   },
 };
+
+/**
+ * The two signing keys only Airflow's own processes use, kept out of task pods, which run user
+ * code. Chart 1.19.0 puts every key of `standard_airflow_environment` (templates/_helpers.yaml
+ * L54-168) into every Airflow container, task pods included (files/pod-template-file.
+ * kubernetes-helm-yaml L115), unless `enableBuiltInSecretEnvVars.<NAME>` is false (values.yaml
+ * L409-423); these two are given back through `<component>.env` (`container_extra_envs`,
+ * _helpers.yaml L1087, rendered in the main container of api-server-deployment.yaml L223,
+ * scheduler-deployment.yaml L208, triggerer-deployment.yaml L211, dag-processor-deployment.yaml
+ * L185), which task pods do not read (they read `workers.env`).
+ * - `[api_auth] jwt_secret` signs the JWTs of the UI, the REST API and the Execution API
+ *   (airflow-core api_fastapi/auth/tokens.py L560-584 at 5f609bdcfa); with it, task code could
+ *   sign an Admin token for `/api/v2` (a token names only the user id: providers/fab
+ *   fab_auth_manager.py L266-270). A task does not need it: the scheduler's executor signs the
+ *   task's own token and passes it in the workload (base_executor.py L166-167), which the task
+ *   pod's `execute_workload` hands to the supervisor (task-sdk execution_time/
+ *   execute_workload.py); nothing in the task SDK reads the key.
+ * - `[api] secret_key` signs the FAB session and the log-server tokens (core_api/app.py L165,
+ *   providers/fab www/app.py L58, utils/serve_logs/log_server.py L146, file_task_handler.py
+ *   L170); KubernetesExecutor task pods serve no logs (the API server reads a running pod's log
+ *   from Kubernetes), so they need it neither.
+ * The wait-for-migrations init containers lose both too: `airflow db check-migrations` reads the
+ * database only. The Fernet key and the database URL stay built in (see the README, "Network
+ * isolation"): the Fernet key is read in task pods (task-sdk crypto.py `get_fernet`, by the
+ * deltalake and iceberg XCom serializers), and `<component>.waitForMigrations.env` accepts no
+ * `valueFrom` (values.schema.json: `name` and `value` only), so the init containers could not get
+ * the URL from its Secret.
+ */
+const SIGNING_KEYS_ENV = [
+  { name: "AIRFLOW__API_AUTH__JWT_SECRET", valueFrom: { secretKeyRef: { name: AIRFLOW_KEYS_SECRET, key: "jwt-secret" } } },
+  { name: "AIRFLOW__API__SECRET_KEY", valueFrom: { secretKeyRef: { name: AIRFLOW_KEYS_SECRET, key: "api-secret-key" } } },
+] as const;
 
 /** 20 generated characters as 40 hex characters: typed once from the Secret, then changed in the UI. */
 const AIRFLOW_ADMIN_PASSWORD: GeneratedSecret = {
@@ -222,6 +254,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     replicas: ctx.replicas,
     podDisruptionBudget: { enabled: ctx.disruptionBudgets, config: { maxUnavailable: 1 } },
     resources: resources(component),
+    env: SIGNING_KEYS_ENV,
   });
   /**
    * Everything but the scheduler may run on spot nodes: the API server, triggerer and DAG
@@ -250,6 +283,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     fernetKeySecretName: AIRFLOW_KEYS_SECRET,
     apiSecretKeySecretName: AIRFLOW_KEYS_SECRET,
     jwtSecretName: AIRFLOW_KEYS_SECRET,
+    /** Not in every container: the signing keys go to Airflow's own processes only (SIGNING_KEYS_ENV). */
+    enableBuiltInSecretEnvVars: { AIRFLOW__API_AUTH__JWT_SECRET: false, AIRFLOW__API__SECRET_KEY: false },
 
     /**
      * Pod Security `restricted` for every Airflow pod, task pods included. Chart 1.19.0 gives each
@@ -349,12 +384,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
       ...logs.sections,
       /** Links and redirects of the UI behind the ingress. */
       ...(ctx.ingress ? { api: { base_url: `https://${ctx.ingress.host}/` } } : {}),
-      /**
-       * With `sso`, the FAB session that carries the sign-in (OAuth state, then the user) is sent
-       * over HTTPS only (providers/fab www/app.py: SESSION_COOKIE_SECURE from `[fab] cookie_secure`,
-       * default False). The chart's own `fab.enable_proxy_fix` stays: Helm merges the maps.
-       */
-      ...(passwordLogin ? {} : { fab: { cookie_secure: TRUE } }),
+      /** With `sso`: secure session cookie, bounded session and JWT lifetimes (airflow-sso.ts). */
+      ...(passwordLogin ? {} : airflowSsoConfig()),
     },
 
     /** With SSO the app still serves its own host: it signs users in itself (airflow-sso.ts). */

@@ -28,7 +28,7 @@ import type { Toleration } from "../../../constructs/apps/types";
 import { loadChart, mergeValues } from "../chart-contract";
 import { at, effectiveValues, isMap, list, type Values } from "../values";
 import type { ChartRelease } from "./objects";
-import type { Container, PodSecuritySubject } from "./pod-security";
+import type { Container, EnvVar, PodSecuritySubject } from "./pod-security";
 import { admittedPod } from "./pod-security";
 
 export interface ChartPod {
@@ -187,6 +187,29 @@ const kubePrometheusStack: ChartModel = (context) => {
 
 const AIRFLOW_DEFAULT_CONTAINER_SC: SecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
 
+/**
+ * The Secret-backed variables of `standard_airflow_environment` (_helpers.yaml L54-168) for the
+ * KubernetesExecutor with Airflow 3 (`airflowVersion` 3.1.7; the Celery, Elasticsearch,
+ * OpenSearch and KEDA ones need features the platform leaves off), each with its
+ * `enableBuiltInSecretEnvVars` switch, the Secret's template (L415-437: the values key, else
+ * `<release>-<suffix>`) and key.
+ */
+const AIRFLOW_BUILT_IN_SECRET_ENV: readonly { name: string; secret: string; fallback: string; key: string }[] = [
+  { name: "AIRFLOW__CORE__FERNET_KEY", secret: "fernetKeySecretName", fallback: "fernet-key", key: "fernet-key" },
+  { name: "AIRFLOW__CORE__SQL_ALCHEMY_CONN", secret: "data.metadataSecretName", fallback: "metadata", key: "connection" },
+  { name: "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", secret: "data.metadataSecretName", fallback: "metadata", key: "connection" },
+  { name: "AIRFLOW_CONN_AIRFLOW_DB", secret: "data.metadataSecretName", fallback: "metadata", key: "connection" },
+  { name: "AIRFLOW__API__SECRET_KEY", secret: "apiSecretKeySecretName", fallback: "api-secret-key", key: "api-secret-key" },
+  { name: "AIRFLOW__API_AUTH__JWT_SECRET", secret: "jwtSecretName", fallback: "jwt-secret", key: "jwt-secret" },
+];
+
+/** A values `env` list (`container_extra_envs`, _helpers.yaml L1087-1104, or a raw `tpl`/toYaml list) as variables. */
+const envList = (value: unknown): EnvVar[] =>
+  list<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>(value).map((item) => ({
+    name: item.name,
+    ...(item.valueFrom?.secretKeyRef ? { secretKeyRef: { name: item.valueFrom.secretKeyRef.name, key: item.valueFrom.secretKeyRef.key } } : {}),
+  }));
+
 const airflow: ChartModel = (context) => {
   const { values } = context;
   const first = (...candidates: unknown[]) => candidates.map(sc).find((found) => found !== undefined);
@@ -198,16 +221,50 @@ const airflow: ChartModel = (context) => {
   const containerSc = (...scopes: string[]) =>
     first(...[...scopes.map((scope) => get(values, scope)), values].map((scope) => get(scope, "securityContexts.container")), get(values, "securityContexts.containers")) ??
     AIRFLOW_DEFAULT_CONTAINER_SC;
+  /** `standard_airflow_environment`'s Secret-backed variables that `enableBuiltInSecretEnvVars` leaves on. */
+  const builtInEnv: EnvVar[] = AIRFLOW_BUILT_IN_SECRET_ENV.filter(({ name }) => get(values, `enableBuiltInSecretEnvVars.${name}`) !== false).map(({ name, secret, fallback, key }) => ({
+    name,
+    secretKeyRef: { name: (get<string | undefined>(values, secret) || `${context.release.name}-${fallback}`) as string, key },
+  }));
+  /** `custom_airflow_environment` (_helpers.yaml L171-200): `.Values.env` (plain values) and `.Values.secret`. */
+  const customEnv: EnvVar[] = [
+    ...envList(values.env),
+    ...list<{ envName: string; secretName: string; secretKey?: string }>(values.secret).map((item) => ({ name: item.envName, secretKeyRef: { name: item.secretName, key: item.secretKey ?? "value" } })),
+  ];
+  /**
+   * Each component's containers: the main one gets custom + standard + `<component>.env`
+   * (api-server-deployment.yaml L219-223, scheduler L206-208, triggerer L209-211, dag-processor
+   * L183-185); the jobs the same with custom only under `applyCustomEnv` (create-user-job.yaml
+   * L108-115, migrate-database-job.yaml L109-119, whose `env` is a raw list); wait-for-migrations
+   * custom + standard + `<component>.waitForMigrations.env` (api-server-deployment.yaml L145-150).
+   * The API server's pod template carries `airflowPodAnnotations` and `apiServer.podAnnotations`
+   * besides the chart's own checksums (L84-98); its Deployment's own `apiServer.annotations`
+   * (L46-47) are not on the pod.
+   */
+  const mainEnv = (component: string): EnvVar[] =>
+    [
+      ...(!component.endsWith("Job") || get(values, `${component}.applyCustomEnv`) === true ? customEnv : []),
+      ...builtInEnv,
+      ...envList(get(values, `${component}.env`)),
+    ];
+  const apiServerAnnotations = (): Record<string, string> => ({
+    ...((values.airflowPodAnnotations ?? {}) as Record<string, string>),
+    ...((get(values, "apiServer.podAnnotations") ?? {}) as Record<string, string>),
+  });
   const airflowPod = (component: string, template: string, onDemandOnly: string | false, sidecars: string[] = []): ChartPod =>
     pod(context, component, `airflow ${template}`, {
       onDemandOnly,
       tolerations: orFallback(get(values, `${component}.tolerations`), values.tolerations),
       pod: {
+        ...(component === "apiServer" ? { annotations: apiServerAnnotations() } : {}),
         securityContext: podSc(component),
         // Each template's volumes end with `.Values.volumes` and `<component>.extraVolumes` (api-server-deployment.yaml L241-246).
         volumes: [...list<Record<string, unknown>>(values.volumes), ...list<Record<string, unknown>>(get(values, `${component}.extraVolumes`))],
-        initContainers: get(values, `${component}.waitForMigrations.enabled`) === true ? [{ name: "wait-for-airflow-migrations", securityContext: containerSc(`${component}.waitForMigrations`) }] : [],
-        containers: [{ name: component, securityContext: containerSc(component) }, ...sidecars.map((name) => ({ name, securityContext: containerSc(`${component}.logGroomerSidecar`) }))],
+        initContainers:
+          get(values, `${component}.waitForMigrations.enabled`) === true
+            ? [{ name: "wait-for-airflow-migrations", securityContext: containerSc(`${component}.waitForMigrations`), env: [...customEnv, ...builtInEnv, ...envList(get(values, `${component}.waitForMigrations.env`))] }]
+            : [],
+        containers: [{ name: component, securityContext: containerSc(component), env: mainEnv(component) }, ...sidecars.map((name) => ({ name, securityContext: containerSc(`${component}.logGroomerSidecar`) }))],
       },
     });
   const groomer = (component: string) => (get(values, `${component}.logGroomerSidecar.enabled`) !== false ? [`${component}-log-groomer`] : []);
@@ -233,7 +290,11 @@ const airflow: ChartModel = (context) => {
         securityContext: podSc("workers.kubernetes", "workers"),
         volumes: [...list<Record<string, unknown>>(values.volumes), ...list<Record<string, unknown>>(get(values, "workers.extraVolumes"))],
         initContainers: list<Container>(get(values, "workers.extraInitContainers")),
-        containers: [{ name: "base", securityContext: containerSc("workers.kubernetes", "workers") }, ...list<Container>(get(values, "workers.extraContainers"))],
+        // The `base` container's env: standard, custom, then `workers.env` (L115-117).
+        containers: [
+          { name: "base", securityContext: containerSc("workers.kubernetes", "workers"), env: [...builtInEnv, ...customEnv, ...envList(get(values, "workers.env"))] },
+          ...list<Container>(get(values, "workers.extraContainers")),
+        ],
       },
     }),
   );

@@ -28,6 +28,14 @@ export interface Container {
   readonly name: string;
   readonly securityContext?: SecurityContext;
   readonly ports?: readonly { readonly containerPort?: number; readonly hostPort?: number }[];
+  /** Environment variables, where a chart model encodes them (not looked at by Pod Security). */
+  readonly env?: readonly EnvVar[];
+}
+
+/** An environment variable: its name, and the Secret key it comes from, if any. */
+export interface EnvVar {
+  readonly name: string;
+  readonly secretKeyRef?: { readonly name: string; readonly key: string };
 }
 
 /** The parts of a Pod that Pod Security looks at. */
