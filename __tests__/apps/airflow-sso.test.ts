@@ -10,19 +10,32 @@
  *   hostile ones included.
  * Sources and versions: support/fab-config.ts.
  */
+import { createHash } from "node:crypto";
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { airflowWebserverConfig, AIRFLOW_SSO_CALLBACK_PATH, pythonString } from "../../constructs/apps/airflow-sso";
+import { AIRFLOW_CHART } from "../../constructs/apps/airflow";
+import {
+  airflowWebserverConfig,
+  AIRFLOW_SSO_CALLBACK_PATH,
+  AIRFLOW_SSO_CONFIG_CHECKSUM,
+  AIRFLOW_SSO_JWT_SECONDS,
+  AIRFLOW_SSO_SESSION_MINUTES,
+  pythonString,
+} from "../../constructs/apps/airflow-sso";
 import { ssoRedirectUris } from "../../constructs/apps/sso";
 import type { SsoSettings } from "../../constructs/apps/types";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../../constructs/core/spec";
 import { AppsStack } from "../../stacks/apps";
 import { loadChart, unknownPaths } from "../support/chart-contract";
 import {
+  AIRFLOW_OPTIONS,
   AUTHLIB_CLIENT_KWARGS,
   AUTHLIB_CLIENT_PARAMS,
+  classMethods,
   CONFIG_MOUNTED_IN,
   FAB_CONFIG_NAMES,
+  FAB_SECURITY_MANAGER_HOOKS,
+  FLASK_CONFIG_NAMES,
   FAB_PROVIDER_KEYS,
   FAB_ROLES,
   fabCallbackUrl,
@@ -33,7 +46,8 @@ import {
   topLevelNames,
 } from "../support/fab-config";
 import { everyAppSpec } from "../support/fixtures";
-import { renderedApps } from "../support/kubernetes/objects";
+import { chartPods } from "../support/kubernetes/chart-pods";
+import { renderedApps, type ChartRelease } from "../support/kubernetes/objects";
 
 const SSO = {
   issuer: "https://id.example.com/realms/data",
@@ -46,8 +60,14 @@ const SSO = {
 
 const withSso = (cloud: Cloud): EnvironmentInput => ({ ...everyAppSpec(cloud, true), sso: { ...SSO, allowedGroups: [...SSO.allowedGroups], allowedDomains: [...SSO.allowedDomains] } });
 
-/** Upper-case names of the file that are no FAB setting. */
-const unknownSettings = (config: string): string[] => topLevelNames(config).filter((name) => isUpper(name) && !FAB_CONFIG_NAMES.has(name));
+/** Upper-case names of the file that are no FAB or Flask setting. */
+const unknownSettings = (config: string): string[] => topLevelNames(config).filter((name) => isUpper(name) && !FAB_CONFIG_NAMES.has(name) && !FLASK_CONFIG_NAMES.has(name));
+/** airflow.cfg options of the chart's `config` in the sections Airflow declares for the sign-in that Airflow does not declare. */
+const unknownOptions = (config: Record<string, Record<string, string>>): string[] =>
+  Object.entries(AIRFLOW_OPTIONS).flatMap(([section, options]) => Object.keys(config[section] ?? {}).filter((option) => !options.has(option)).map((option) => `${section}.${option}`));
+/** The annotations of the API server's pods, as chart 1.19.0 renders them (support/kubernetes/chart-pods.ts). */
+const apiServerPodAnnotations = (release: ChartRelease, values: Record<string, unknown>): Record<string, string> =>
+  chartPods({ ...release, values }).find((candidate) => candidate.name === `${release.name}/apiServer`)?.pod.annotations ?? {};
 
 /** `name = <one string literal>` at the top level. */
 const stringAssigned = (config: string, name: string): string => {
@@ -109,7 +129,9 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("Airflow's sign-in throug
   });
 
   it("sets only settings FAB reads, and the check refuses one it does not", () => {
-    expect(topLevelNames(config).filter(isUpper).sort()).toEqual(["AUTH_ROLES_MAPPING", "AUTH_ROLES_SYNC_AT_LOGIN", "AUTH_TYPE", "AUTH_USER_REGISTRATION", "AUTH_USER_REGISTRATION_ROLE", "OAUTH_PROVIDERS", "SECURITY_MANAGER_CLASS"]);
+    expect(topLevelNames(config).filter(isUpper).sort()).toEqual([
+      "AUTH_ROLES_MAPPING", "AUTH_ROLES_SYNC_AT_LOGIN", "AUTH_TYPE", "AUTH_USER_REGISTRATION", "AUTH_USER_REGISTRATION_ROLE", "OAUTH_PROVIDERS", "SECURITY_MANAGER_CLASS", "SESSION_REFRESH_EACH_REQUEST",
+    ]);
     expect(unknownSettings(config)).toEqual([]);
     // A misspelt setting, and an upper-case import, which Flask would also take as a setting.
     expect(unknownSettings(`${config}AUTH_ROLE_MAPPING = dict()\nfrom flask_appbuilder.const import AUTH_OAUTH\n`)).toEqual(["AUTH_ROLE_MAPPING", "AUTH_OAUTH"]);
@@ -173,8 +195,68 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("Airflow's sign-in throug
 
   it("sends the FAB session (OAuth state, then the signed-in user) over HTTPS only, and keeps the chart's proxy fix, which gives FAB the https scheme", () => {
     const fab = (values.config as Record<string, Record<string, string>>).fab;
-    expect(fab).toEqual({ cookie_secure: "True" });
+    expect(fab.cookie_secure).toBe("True");
+    expect(fab.enable_proxy_fix).toBeUndefined();
     expect((loadChart("airflow").defaults as { config: { fab: Record<string, string> } }).config.fab).toEqual({ enable_proxy_fix: "True" });
+  });
+
+  it("ends a sign-in hours after the provider round trip, not after the last request, through options and hooks Airflow and FAB read", () => {
+    const airflowConfig = values.config as Record<string, Record<string, string>>;
+    expect(unknownOptions(airflowConfig)).toEqual([]);
+    expect(unknownOptions({ ...airflowConfig, fab: { ...airflowConfig.fab, session_lifetime: "240" }, api_auth: { jwt_expiry: "1" } })).toEqual(["fab.session_lifetime", "api_auth.jwt_expiry"]);
+    // FAB's idle limit and the config's absolute one are the same hours; the JWT lives an hour.
+    expect(Number(airflowConfig.fab.session_lifetime_minutes)).toBe(AIRFLOW_SSO_SESSION_MINUTES);
+    expect(config).toMatch(new RegExp(`^session_max_age = ${AIRFLOW_SSO_SESSION_MINUTES * 60}$`, "m"));
+    expect(airflowConfig.api_auth).toEqual({ jwt_expiration_time: String(AIRFLOW_SSO_JWT_SECONDS) });
+    // A removed user keeps access at most the session plus the JWT: within hours, not the defaults' 30 days plus a day.
+    expect(AIRFLOW_SSO_SESSION_MINUTES * 60 + AIRFLOW_SSO_JWT_SECONDS).toBeLessThanOrEqual(6 * 3600);
+    expect(config).toMatch(/^SESSION_REFRESH_EACH_REQUEST = False$/m);
+    // The class overrides only methods FAB calls by those names, and the check refuses a misspelt one.
+    expect(classMethods(config, "SsoSecurityManager")).toEqual(["get_oauth_user_info", "auth_user_oauth", "before_request"]);
+    expect(classMethods(config, "SsoSecurityManager").filter((name) => !FAB_SECURITY_MANAGER_HOOKS.has(name))).toEqual([]);
+    expect(classMethods(config.replace("def before_request(", "def before_requests("), "SsoSecurityManager").filter((name) => !FAB_SECURITY_MANAGER_HOOKS.has(name))).toEqual(["before_requests"]);
+    // The sign-in time is recorded after FAB's own sign-in succeeds, and an older or unmarked session signed out before FAB's hook sets g.user.
+    expect(config).toContain(
+      [
+        "    def auth_user_oauth(self, userinfo, rotate_session_id=True):",
+        "        user = super().auth_user_oauth(userinfo, rotate_session_id)",
+        "        if user:",
+        '            flask.session["sso_signed_in_at"] = int(time.time())',
+        "        return user",
+        "",
+        "    @staticmethod",
+        "    def before_request():",
+        '        signed_in_at = flask.session.get("sso_signed_in_at")',
+        '        if "_user_id" in flask.session and (not isinstance(signed_in_at, int) or time.time() - signed_in_at > session_max_age):',
+        "            flask_login.logout_user()",
+        '            flask.session.pop("sso_signed_in_at", None)',
+        "        FabAirflowSecurityManagerOverride.before_request()",
+      ].join("\n"),
+    );
+    expect(topLevelNames(config)).toEqual(expect.arrayContaining(["time", "flask", "fab_const", "flask_login", "FabAirflowSecurityManagerOverride"]));
+  });
+
+  it("rolls the API servers when the generated config changes: its hash is on their pods, and the check refuses a key the chart does not put on the pod", () => {
+    const release = rendered.releases.find((candidate) => candidate.name === "airflow") as ChartRelease;
+    expect([release.chart, release.version]).toEqual([AIRFLOW_CHART.chart, AIRFLOW_CHART.version]);
+    const hash = createHash("sha256").update(config).digest("hex");
+    expect(apiServerPodAnnotations(release, values)[AIRFLOW_SSO_CONFIG_CHECKSUM]).toBe(hash);
+    // Another allowed group: another file, another hash.
+    const changed = parseEnvironment({ ...withSso(cloud), sso: { ...SSO, allowedGroups: ["data-team"], allowedDomains: [...SSO.allowedDomains] } });
+    const changedValues = renderedApps(Testing.synth(new AppsStack(Testing.app(), changed))).releases.find((candidate) => candidate.name === "airflow")?.values as Record<string, Record<string, unknown>>;
+    expect(changedValues.apiServer.apiServerConfig).not.toBe(config);
+    expect(apiServerPodAnnotations(release, changedValues)[AIRFLOW_SSO_CONFIG_CHECKSUM]).toBe(createHash("sha256").update(String(changedValues.apiServer.apiServerConfig)).digest("hex"));
+    // The Deployment's own annotations are a key the chart reads, but not on the pod template: no rollout.
+    const { podAnnotations, ...apiServer } = values.apiServer;
+    const misplaced = { ...values, apiServer: { ...apiServer, annotations: podAnnotations } };
+    expect(unknownPaths(loadChart("airflow"), misplaced)).toEqual([]);
+    expect(apiServerPodAnnotations(release, misplaced)[AIRFLOW_SSO_CONFIG_CHECKSUM]).toBeUndefined();
+  });
+
+  it("stores the token's email only when the provider has not marked it unverified, else FAB's unique placeholder", () => {
+    expect(config).toContain('        email = "" if claims.get("email_verified") is False else str(claims.get("email") or "")\n');
+    expect(config).toContain("            email=email,\n");
+    expect(config).toMatch(/^ {8}if allowed_domains and \(claims\.get\("email_verified"\) is False or /m);
   });
 
   it("keeps no password user: the user job is off and no admin password is generated", () => {

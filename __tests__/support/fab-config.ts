@@ -31,6 +31,55 @@ export const FAB_CONFIG_NAMES: ReadonlySet<string> = new Set([
   "SECURITY_MANAGER_CLASS",
 ]);
 
+/**
+ * Flask's own config names (pallets/flask 2.2.5 src/flask/app.py L488-518 `default_config`; the
+ * provider pins `flask>=2.2.1,<2.3`, providers/fab/pyproject.toml L68): the file may set these too.
+ */
+export const FLASK_CONFIG_NAMES: ReadonlySet<string> = new Set([
+  "ENV", "DEBUG", "TESTING", "PROPAGATE_EXCEPTIONS", "SECRET_KEY", "PERMANENT_SESSION_LIFETIME", "USE_X_SENDFILE", "SERVER_NAME", "APPLICATION_ROOT",
+  "SESSION_COOKIE_NAME", "SESSION_COOKIE_DOMAIN", "SESSION_COOKIE_PATH", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_SAMESITE",
+  "SESSION_REFRESH_EACH_REQUEST", "MAX_CONTENT_LENGTH", "SEND_FILE_MAX_AGE_DEFAULT", "TRAP_BAD_REQUEST_ERRORS", "TRAP_HTTP_EXCEPTIONS",
+  "EXPLAIN_TEMPLATE_LOADING", "PREFERRED_URL_SCHEME", "JSON_AS_ASCII", "JSON_SORT_KEYS", "JSONIFY_PRETTYPRINT_REGULAR", "JSONIFY_MIMETYPE",
+  "TEMPLATES_AUTO_RELOAD", "MAX_COOKIE_SIZE",
+]);
+
+/**
+ * The airflow.cfg options of the sections the sign-in sets, as Airflow declares them (an option
+ * outside these is read by nothing): `[fab]` from providers/fab provider.yaml `config.fab.options`
+ * at 1b3329eb67, `[api_auth]` from airflow-core config_templates/config.yml at 5f609bdcfa.
+ */
+export const AIRFLOW_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
+  fab: new Set([
+    "access_denied_message", "auth_backends", "auth_rate_limit", "auth_rate_limited", "cache_ttl", "config_file", "cookie_samesite", "cookie_secure",
+    "enable_proxy_fix", "expose_hostname", "navbar_color", "navbar_hover_color", "navbar_text_color", "navbar_text_hover_color", "proxy_fix_x_for",
+    "proxy_fix_x_host", "proxy_fix_x_port", "proxy_fix_x_prefix", "proxy_fix_x_proto", "session_backend", "session_lifetime_minutes", "update_fab_perms",
+  ]),
+  api_auth: new Set([
+    "jwt_algorithm", "jwt_audience", "jwt_cli_expiration_time", "jwt_expiration_time", "jwt_issuer", "jwt_kid", "jwt_leeway", "jwt_private_key_path",
+    "jwt_secret", "trusted_jwks_url",
+  ]),
+};
+
+/**
+ * The security manager's methods a `SECURITY_MANAGER_CLASS` may override to change the sign-in,
+ * each called by name by the code that runs it: `get_oauth_user_info` (bound as `oauth_user_info`
+ * in override.py `_init_auth` L877-880), `auth_user_oauth(userinfo, rotate_session_id=True)`
+ * (override.py L2034; called by Flask-AppBuilder v5.0.1 security/views.py L713),
+ * `before_request` (a static method of www/security_manager.py L53-57, registered by
+ * www/extensions/init_appbuilder.py L207 `app.before_request(self.sm.before_request)`); a
+ * misspelt method would be a new one nothing calls.
+ */
+export const FAB_SECURITY_MANAGER_HOOKS: ReadonlySet<string> = new Set(["get_oauth_user_info", "auth_user_oauth", "before_request"]);
+
+/** The methods a Python class defines (`    def name(`, one level in). */
+export const classMethods = (source: string, className: string): string[] => {
+  const start = source.indexOf(`\nclass ${className}(`);
+  if (start < 0) throw new Error(`no class ${className}`);
+  const body = source.slice(start + 1).split("\n").slice(1);
+  const end = body.findIndex((line) => line !== "" && !line.startsWith(" "));
+  return (end < 0 ? body : body.slice(0, end)).flatMap((line) => /^ {4}def ([A-Za-z_]\w*)\(/.exec(line)?.[1] ?? []);
+};
+
 /** The roles Airflow's FAB auth manager creates (override.py `ROLE_CONFIGS`): a role named elsewhere does not exist and maps to nothing. */
 export const FAB_ROLES: ReadonlySet<string> = new Set(["Public", "Viewer", "User", "Op", "Admin"]);
 

@@ -33,6 +33,7 @@
  * `[fab] enable_proxy_fix = True` (values.yaml `config.fab`) lets Werkzeug's ProxyFix take the
  * scheme and host from Traefik's X-Forwarded-* headers.
  */
+import { createHash } from "node:crypto";
 import type { AppSso, SsoSettings } from "./types";
 
 /** The provider's name in OAUTH_PROVIDERS: the last segment of the callback path. */
@@ -59,6 +60,30 @@ export const AIRFLOW_SSO_SECRET_DIR = "/etc/sso";
  *   only `allowedDomains`, everyone the domains admit is an allowed user, so `User`.
  */
 export const AIRFLOW_SSO_ROLES = { admin: "Admin", member: "User", nobody: "Public" } as const;
+
+/**
+ * How long a sign-in lasts, counted from the provider round trip, not from the last request:
+ * roles follow the groups only at a sign-in (`AUTH_ROLES_SYNC_AT_LOGIN` acts in
+ * `auth_user_oauth`, providers/fab override.py L2065-2067 at 1b3329eb67), and a user removed at
+ * the provider is refused only then. FAB's own limit slides: `[fab] session_lifetime_minutes`
+ * (default 43200, "logged out from UI after ... of non-activity", providers/fab provider.yaml)
+ * becomes PERMANENT_SESSION_LIFETIME (www/app.py L61), and FAB's login view mints a new JWT for
+ * any session still alive without asking the provider (Flask-AppBuilder v5.0.1
+ * security/views.py AuthOAuthView.login). So the generated config ends a session this long
+ * after its sign-in (`before_request`), and a removed user keeps access at most this plus
+ * {@link AIRFLOW_SSO_JWT_SECONDS}: 5 hours, against the oauth2-proxy apps' hourly re-check.
+ */
+export const AIRFLOW_SSO_SESSION_MINUTES = 240;
+
+/**
+ * `[api_auth] jwt_expiration_time` (airflow-core config.yml L1780-1792 at 5f609bdcfa, default
+ * 86400): the life of the JWT behind the UI and `/api/v2`, which cannot be revoked. Task pods'
+ * Execution API tokens use `[execution_api] jwt_expiration_time` instead (base_executor.py L167).
+ */
+export const AIRFLOW_SSO_JWT_SECONDS = 3600;
+
+/** The pod annotation of the API server carrying the generated config's hash (see {@link airflowSsoValues}). */
+export const AIRFLOW_SSO_CONFIG_CHECKSUM = "checksum/sso-config";
 
 /**
  * A Python string literal holding `text` exactly, with every character outside a plain set
@@ -96,14 +121,33 @@ function rolesMapping(settings: SsoSettings): Map<string, string> {
  * - with `allowedDomains`: an email at one of them, unless the token says `email_verified`
  *   false (both apply when both are given);
  * - the user is `sso_<sub>`: OIDC Core 1.0 §5.7, `sub` with `iss` is the only stable identifier
- *   of a user (a `preferred_username` or email may change or be reused).
+ *   of a user (a `preferred_username` or email may change or be reused);
+ * - its email is kept only when the token does not say `email_verified` false: FAB's user table
+ *   holds each email once (providers/fab auth_manager/models/__init__.py L245, `unique=True`) and
+ *   refuses a new user whose email is taken (`add_user` returns None: "Error creating a new OAuth
+ *   user"), so an unverified address could lock its real owner out; without one FAB stores
+ *   `sso_<sub>@email.notfound` (override.py `auth_user_oauth`).
+ *
+ * How long a sign-in lasts ({@link AIRFLOW_SSO_SESSION_MINUTES}): `auth_user_oauth` (FAB calls it
+ * after the provider round trip, Flask-AppBuilder v5.0.1 security/views.py L713, before
+ * `login_user`) records the time in the session; the security manager's `before_request`, which
+ * the FAB app runs before every request (providers/fab www/extensions/init_appbuilder.py L207
+ * `app.before_request(self.sm.before_request)`; www/security_manager.py L53-57 sets `g.user`),
+ * signs out a Flask-Login session (`_user_id`) older than that, or without the time (one signed
+ * in before this config). SESSION_REFRESH_EACH_REQUEST False stops an unchanged session's cookie
+ * and stored expiry from sliding (Flask 2.2.5 sessions.py `should_set_cookie`; flask-session
+ * 0.8.0 base.py L221-232 `should_set_storage`, the provider asks `flask-session>=0.8.0`).
  */
 export function airflowWebserverConfig(settings: SsoSettings): string {
   const mapping = rolesMapping(settings);
   const registrationRole = settings.allowedGroups.length > 0 ? AIRFLOW_SSO_ROLES.nobody : AIRFLOW_SSO_ROLES.member;
   const lines = [
     '"""Sign-in through the OIDC provider of the spec\'s sso (generated: constructs/apps/airflow-sso.ts)."""',
+    "import time",
+    "",
+    "import flask",
     "import flask_appbuilder.const as fab_const",
+    "import flask_login",
     "",
     "from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride",
     "",
@@ -113,6 +157,7 @@ export function airflowWebserverConfig(settings: SsoSettings): string {
     `admin_group = ${pythonString(settings.adminGroup)}`,
     `allowed_groups = ${pythonList(settings.allowedGroups)}`,
     `allowed_domains = ${pythonList(settings.allowedDomains.map((domain) => domain.toLowerCase()))}`,
+    `session_max_age = ${AIRFLOW_SSO_SESSION_MINUTES * 60}`,
     "",
     `with open(${pythonString(`${AIRFLOW_SSO_SECRET_DIR}/client-secret`)}, encoding="utf-8") as secret_file:`,
     "    client_secret = secret_file.read().strip()",
@@ -121,6 +166,7 @@ export function airflowWebserverConfig(settings: SsoSettings): string {
     "AUTH_USER_REGISTRATION = True",
     `AUTH_USER_REGISTRATION_ROLE = ${pythonString(registrationRole)}`,
     "AUTH_ROLES_SYNC_AT_LOGIN = True",
+    "SESSION_REFRESH_EACH_REQUEST = False",
     "AUTH_ROLES_MAPPING = dict(",
     "    [",
     ...[...mapping].map(([group, role]) => `        (${pythonString(group)}, [${pythonString(role)}]),`),
@@ -150,7 +196,8 @@ export function airflowWebserverConfig(settings: SsoSettings): string {
     "        if isinstance(groups, str):",
     "            groups = [groups]",
     "        groups = [str(group) for group in groups]",
-    '        email = str(claims.get("email") or "")',
+    // FAB keeps emails unique (providers/fab auth_manager/models/__init__.py L245); an unverified one could take a colleague's.
+    '        email = "" if claims.get("email_verified") is False else str(claims.get("email") or "")',
     '        subject = str(claims.get("sub") or "")',
     "        if not subject:",
     "            return dict()",
@@ -165,6 +212,20 @@ export function airflowWebserverConfig(settings: SsoSettings): string {
     '            last_name=str(claims.get("family_name") or ""),',
     "            role_keys=groups,",
     "        )",
+    "",
+    "    def auth_user_oauth(self, userinfo, rotate_session_id=True):",
+    "        user = super().auth_user_oauth(userinfo, rotate_session_id)",
+    "        if user:",
+    '            flask.session["sso_signed_in_at"] = int(time.time())',
+    "        return user",
+    "",
+    "    @staticmethod",
+    "    def before_request():",
+    '        signed_in_at = flask.session.get("sso_signed_in_at")',
+    '        if "_user_id" in flask.session and (not isinstance(signed_in_at, int) or time.time() - signed_in_at > session_max_age):',
+    "            flask_login.logout_user()",
+    '            flask.session.pop("sso_signed_in_at", None)',
+    "        FabAirflowSecurityManagerOverride.before_request()",
     "",
     "",
     "SECURITY_MANAGER_CLASS = SsoSecurityManager",
@@ -182,9 +243,36 @@ export function airflowWebserverConfig(settings: SsoSettings): string {
 export function airflowSsoValues(sso: AppSso | undefined): Record<string, unknown> {
   if (sso === undefined) return {};
   if (sso.mode !== "oidc") throw new Error("Airflow signs users in itself: its SSO mode must be oidc");
+  const config = airflowWebserverConfig(sso.settings);
   return {
-    apiServerConfig: airflowWebserverConfig(sso.settings),
+    apiServerConfig: config,
+    /**
+     * Chart 1.19.0 checksums neither the config's ConfigMap in the API server's pod template
+     * (api-server-deployment.yaml L84-91: metadata, pgbouncer, airflow.cfg, extra ConfigMaps and
+     * Secrets, JWT secret) nor does the kubelet update its subPath mount, and FAB reads the file
+     * once at start (providers/fab www/app.py `from_pyfile`): without this hash a changed group,
+     * admin group or domain would wait for an unrelated restart. `apiServer.podAnnotations` is
+     * rendered into the pod template (L96-98), so a new hash rolls the Deployment.
+     */
+    podAnnotations: { [AIRFLOW_SSO_CONFIG_CHECKSUM]: createHash("sha256").update(config).digest("hex") },
     extraVolumes: [{ name: "sso-client", secret: { secretName: sso.clientSecret.name, items: [{ key: sso.clientSecret.key, path: "client-secret" }] } }],
     extraVolumeMounts: [{ name: "sso-client", mountPath: AIRFLOW_SSO_SECRET_DIR, readOnly: true }],
+  };
+}
+
+/**
+ * The airflow.cfg sections of an Airflow that signs users in through the provider (chart
+ * `config`; option names: providers/fab provider.yaml `config.fab` at 1b3329eb67, airflow-core
+ * config.yml `api_auth` at 5f609bdcfa; both read as strings):
+ * - `[fab] cookie_secure`: the FAB session (OAuth state, then the user) over HTTPS only
+ *   (www/app.py: SESSION_COOKIE_SECURE, default False); the chart's `enable_proxy_fix` stays, Helm
+ *   merges the maps;
+ * - `[fab] session_lifetime_minutes`: the session's idle limit, no longer than its absolute one;
+ * - `[api_auth] jwt_expiration_time`: the UI's and API's JWT ({@link AIRFLOW_SSO_JWT_SECONDS}).
+ */
+export function airflowSsoConfig(): Record<string, Record<string, string>> {
+  return {
+    fab: { cookie_secure: "True", session_lifetime_minutes: String(AIRFLOW_SSO_SESSION_MINUTES) },
+    api_auth: { jwt_expiration_time: String(AIRFLOW_SSO_JWT_SECONDS) },
   };
 }
