@@ -13,13 +13,13 @@
  * (source index, commit 013ac8f8; v1.7.0 not confirmed): `FRONTEND_ROUTES` below.
  */
 import { describe, expect, it } from "vitest";
-import { DATAHUB_FRONTEND_SERVICE, DATAHUB_PASSWORD_BLOCK, DATAHUB_PASSWORD_PATHS, DATAHUB_RELEASE } from "../../constructs/apps/datahub";
+import { DATAHUB_PASSWORD_BLOCK, DATAHUB_PASSWORD_PATHS, DATAHUB_RELEASE } from "../../constructs/apps/datahub";
 import { INGRESS_CLASS } from "../../constructs/apps/addons";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../../constructs/core/spec";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
-import { renderedApps, type ChartRelease, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
-import { ingressRouters, route, type TraefikRequest } from "../support/traefik-routing";
+import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
+import { datahubChartIngress, ingressRouters, route, type TraefikRequest } from "../support/traefik-routing";
 
 const SSO = {
   issuer: "https://id.example.com/realms/data",
@@ -62,29 +62,6 @@ const FRONTEND_ROUTES: readonly { method: string; path: string; action: string; 
 /** A concrete path for a route pattern. */
 const concrete = (pattern: string) => pattern.replace(/:[a-z]+/g, "oidc").replace(/\*[a-z]+/g, "v2/graphql");
 
-/** The datahub chart's frontend Ingress, as its template renders it from the release's values. */
-function chartIngress(release: ChartRelease): KubeObject {
-  const ingress = (release.values["datahub-frontend"] as { ingress: Record<string, unknown> }).ingress;
-  const hosts = ingress.hosts as { host: string; paths: string[]; redirectPaths: { path: string; name: string; port: number }[] }[];
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "Ingress",
-    metadata: { name: `${release.name}-datahub-frontend`, namespace: release.namespace, annotations: ingress.annotations as Record<string, string> },
-    spec: {
-      ingressClassName: ingress.className,
-      rules: hosts.map((host) => ({
-        host: host.host,
-        http: {
-          paths: [
-            ...host.redirectPaths.map((redirect) => ({ path: redirect.path, pathType: ingress.pathType, backend: { service: { name: redirect.name, port: { number: redirect.port } } } })),
-            ...host.paths.map((path) => ({ path, pathType: ingress.pathType, backend: { service: { name: `${release.name}-datahub-frontend`, port: { number: DATAHUB_FRONTEND_SERVICE.port } } } })),
-          ],
-        },
-      })),
-    },
-  };
-}
-
 interface Stack {
   readonly label: string;
   readonly host: string;
@@ -104,7 +81,7 @@ const kubeObjects = (apps: RenderedApps, kind: string): KubeObject[] =>
 function routers(apps: RenderedApps) {
   const datahub = apps.releases.find((release) => release.name === DATAHUB_RELEASE);
   if (!datahub) throw new Error("no datahub release");
-  return [...kubeObjects(apps, "Ingress"), chartIngress(datahub)].flatMap((ingress) => ingressRouters(ingress, INGRESS_CLASS));
+  return [...kubeObjects(apps, "Ingress"), datahubChartIngress(datahub)].flatMap((ingress) => ingressRouters(ingress, INGRESS_CLASS));
 }
 
 const ask = (apps: RenderedApps, request: TraefikRequest) => route(routers(apps), kubeObjects(apps, "Middleware"), request);

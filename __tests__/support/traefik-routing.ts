@@ -28,7 +28,8 @@
  *   answer is `rejectStatusCode`, 403 by default.
  */
 import { isIPv4, isIPv6 } from "node:net";
-import type { KubeObject } from "./kubernetes/objects";
+import { DATAHUB_FRONTEND_SERVICE } from "../../constructs/apps/datahub";
+import type { ChartRelease, KubeObject } from "./kubernetes/objects";
 
 /** A router built from one Ingress path. */
 export interface TraefikRouter {
@@ -180,4 +181,33 @@ export function route(routers: readonly TraefikRouter[], middlewares: readonly K
     if (!inSourceRange(clientOf(request, allow.ipStrategy), allow.sourceRange ?? [])) return { router: router.source, result: allow.rejectStatusCode ?? 403 };
   }
   return { router: router.source, result: "forwarded" };
+}
+
+/**
+ * The datahub chart's frontend Ingress as its template renders it from the release's values
+ * (acryldata/datahub-helm datahub-1.1.0 charts/datahub/subcharts/datahub-frontend/templates/
+ * ingress.yaml: per host, `redirectPaths` then `paths`, each with `ingress.pathType`, to
+ * `<fullname>:<service.port>`; fullname `<release>-datahub-frontend`).
+ */
+export
+function datahubChartIngress(release: ChartRelease): KubeObject {
+  const ingress = (release.values["datahub-frontend"] as { ingress: Record<string, unknown> }).ingress;
+  const hosts = ingress.hosts as { host: string; paths: string[]; redirectPaths: { path: string; name: string; port: number }[] }[];
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: `${release.name}-datahub-frontend`, namespace: release.namespace, annotations: ingress.annotations as Record<string, string> },
+    spec: {
+      ingressClassName: ingress.className,
+      rules: hosts.map((host) => ({
+        host: host.host,
+        http: {
+          paths: [
+            ...host.redirectPaths.map((redirect) => ({ path: redirect.path, pathType: ingress.pathType, backend: { service: { name: redirect.name, port: { number: redirect.port } } } })),
+            ...host.paths.map((path) => ({ path, pathType: ingress.pathType, backend: { service: { name: `${release.name}-datahub-frontend`, port: { number: DATAHUB_FRONTEND_SERVICE.port } } } })),
+          ],
+        },
+      })),
+    },
+  };
 }
