@@ -618,6 +618,9 @@ export const DATAHUB_PASSWORD_BLOCK = {
  *   the chart's `/` router: the Middleware and the Ingress are applied together, before the
  *   chart's Ingress (the app's wiring release), and the middleware is named as the CRD provider
  *   names it, `<namespace>-<name>@kubernetescrd` (pkg/provider/kubernetes/crd/kubernetes.go `makeID`).
+ * - The backend is the frontend's own Service, the chart's Ingress's backend: the provider skips
+ *   a path whose Service it cannot load (kubernetes.go: "Cannot create service", `continue`), so
+ *   the block and the chart's route are built, or skipped, together.
  * - No entry point or TLS annotation, like the chart's Ingress: the router is on the same entry
  *   points as the chart's (`websecure` with TLS from the entry point, `web` behind the redirect).
  *   The Middleware CRD is served by the Traefik chart (traefik-helm-chart v41.3.0
