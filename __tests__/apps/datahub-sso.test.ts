@@ -158,6 +158,10 @@ describe.each(stacks.map((stack) => [stack.label, stack] as const))("DataHub wit
     const middleware = withStrategy.objects.find(({ object }) => object.kind === "Middleware")?.object as unknown as { spec: { ipAllowList: Record<string, unknown> } };
     middleware.spec.ipAllowList.ipStrategy = { depth: 1 };
     expect(objectProblems(withStrategy).join("\n")).toContain("ipStrategy");
+    const misspelt = structuredClone(ours) as RenderedApps;
+    const ingress = misspelt.objects.find(({ object }) => object.kind === "Ingress")?.object as unknown as { spec: { rules: { http: { paths: Record<string, unknown>[] } }[] } };
+    ingress.spec.rules[0].http.paths[0].pathTyp = "Prefix";
+    expect(objectProblems(misspelt).join("\n")).toContain("pathTyp");
   });
 
   it("the model lets the password login through when the block is weakened: an Exact path, a middleware that does not resolve, a real source range, a client-written address, another class, no block", () => {
