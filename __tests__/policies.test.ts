@@ -785,7 +785,7 @@ describe("issue 11's promises beyond one attribute", () => {
   it("SSO: reads the mode from the output: a proxy Ingress sending to the app, or an OIDC app with OIDC off, is a bypass; without sso nothing is asked", () => {
     const check = ruleCheck("sso-every-host", "any");
     const ctx = ctxOf(ssoCase, "apps");
-    const [ssoId, sso] = release(ctx, hasManifest("Ingress"));
+    const [ssoId, sso] = release(ctx, (b) => manifestsOf(b).some((m) => m.kind === "Ingress" && at(m, "metadata.namespace") === "sso"));
     expect(check.check(sso, ctx, ssoId)).toEqual([]);
     // The proxy's Ingress sends straight to Metabase's Service instead of the proxy.
     const direct = structuredClone(sso);
@@ -793,6 +793,21 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(check.check(direct, ctx, ssoId)).toEqual([expect.stringMatching(/^Ingress sso\/metabase-proxy \(metabase\.\S+\) sends requests to metabase, not the sign-in proxy$/)]);
     const [datahubId, datahub] = release(ctx, (b) => b.chart === "datahub");
     expect(check.check(datahub, ctx, datahubId)).toEqual([]);
+    // DataHub's password block (an Ingress on its host whose Middleware admits no client) sends
+    // nothing to the app; with the Middleware gone, opened to a real range or reading a
+    // client-written header, its Ingress is a route to the frontend past the provider.
+    const [wiringId, wiring] = release(ctx, (b) => manifestsOf(b).some((m) => m.kind === "Ingress" && at(m, "metadata.name") === "datahub-password-login"));
+    expect(check.check(wiring, ctx, wiringId)).toEqual([]);
+    const weakened = (change: (middleware: Block) => void) => {
+      const copy = structuredClone(ctx);
+      const target = (copy.stack.resource?.helm_release ?? {})[wiringId];
+      editManifests(target, (m) => m.kind === "Middleware" && change(m));
+      return check.check(target, copy, wiringId);
+    };
+    const bypass = [expect.stringMatching(/^Ingress datahub\/datahub-password-login \(datahub\.\S+\) sends requests to datahub-datahub-frontend/)];
+    expect(weakened((m) => set(m, "metadata.name", "another"))).toEqual(bypass);
+    expect(weakened((m) => set(m, "spec.ipAllowList.sourceRange", ["10.0.0.0/8"]))).toEqual(bypass);
+    expect(weakened((m) => set(m, "spec.ipAllowList.ipStrategy", { depth: 1 }))).toEqual(bypass);
     const noOidc = structuredClone(datahub);
     editValues(noOidc, (v) => set(v, "datahub-frontend.oidcAuthentication.enabled", false));
     expect(check.check(noOidc, ctx, datahubId)).toEqual(["datahub-frontend.ingress.enabled is true without the app's own OIDC sign-in"]);

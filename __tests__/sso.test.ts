@@ -21,8 +21,11 @@ import { Testing } from "cdktf";
 import { everyAppSpec, specProblems } from "./support/fixtures";
 import { loadChart, schemaErrors, unknownPaths } from "./support/chart-contract";
 import { objectProblems, orderingProblems, podSecurityProblems } from "./support/kubernetes/checks";
-import { renderedApps, type KubeObject, type RenderedApps } from "./support/kubernetes/objects";
+import { renderedApps, type ChartRelease, type KubeObject, type RenderedApps } from "./support/kubernetes/objects";
 import { userSecretReadProblems, type StackJson } from "./support/permissions";
+import { datahubChartIngress, ingressRouters, route } from "./support/traefik-routing";
+import { DATAHUB_PASSWORD_BLOCK, DATAHUB_PASSWORD_PATHS } from "../constructs/apps/datahub";
+import { INGRESS_CLASS } from "../constructs/apps/addons";
 
 const SSO = {
   issuer: "https://id.example.com/realms/data",
@@ -72,7 +75,8 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
     for (const app of hosts) {
       const values = release(app.name === "monitoring" ? "monitoring" : app.name)?.values;
       const chartIngress = at(values, INGRESS_PATH[app.name]) as { enabled?: boolean } | undefined;
-      const proxyIngress = ingresses.find((ingress) => JSON.stringify(at(ingress, ["spec", "rules"])).includes(`"host":"${app.host}"`));
+      // The Ingress of ours serving the host's root (DataHub's password block serves only its paths on the host).
+      const proxyIngress = ingresses.find((ingress) => JSON.stringify(at(ingress, ["spec", "rules"])).includes(`"host":"${app.host}"`) && JSON.stringify(at(ingress, ["spec", "rules"])).includes(`"path":"/"`));
       if (proxyIngress) {
         // The chart renders no Ingress of its own, and the proxy's Service selects an oauth2-proxy that forwards to the app.
         if (chartIngress?.enabled !== false) open.push(`${app.name}: the chart's own Ingress is still on besides the proxy's`);
@@ -99,6 +103,10 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
       } else if (app.name === "datahub") {
         const oidc = at(values, ["datahub-frontend", "oidcAuthentication"]) as Record<string, unknown> | undefined;
         if (oidc?.enabled !== true || oidc.discoveryUri !== `${SSO.issuer}/.well-known/openid-configuration`) open.push("datahub: the frontend does not sign in through the issuer");
+        // The local password login: Traefik must refuse its endpoints on the public host (apps/datahub-sso.test.ts has the variants).
+        const routers = [...ingresses, datahubChartIngress(release("datahub") as ChartRelease)].flatMap((ingress) => ingressRouters(ingress, INGRESS_CLASS));
+        const reached = DATAHUB_PASSWORD_PATHS.filter((path) => route(routers, objectsOf(apps, "Middleware"), { host: String(app.host), path, remoteAddr: "203.0.113.7:51000" }).result === "forwarded");
+        if (reached.length > 0) open.push(`datahub: the password login is reachable on the public host (${reached.join(", ")})`);
       } else if (app.name === "airflow") {
         // The API server's webserver_config.py (chart 1.19.0 `apiServer.apiServerConfig`): OAuth through the issuer, the admin group mapped to Admin.
         const config = String(at(values, ["apiServer", "apiServerConfig"]) ?? "");
@@ -117,7 +125,7 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
     expect(openHosts(apps)).toEqual([]);
   });
 
-  it("the host check refuses a chart Ingress left on beside the proxy, a Grafana with its password form, a proxy admitting any group", () => {
+  it("the host check refuses a chart Ingress left on beside the proxy, a Grafana with its password form, DataHub's password login on the public host, a proxy admitting any group", () => {
     const broken = structuredClone(apps) as RenderedApps;
     put(broken.releases.find((r) => r.name === "metabase")?.values, ["ingress", "enabled"], true);
     put(broken.releases.find((r) => r.name === "grafana")?.values, ["grafana.ini", "auth", "disable_login_form"], false);
@@ -126,8 +134,11 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
     put(proxy, args, (at(proxy, args) as string[]).filter((arg) => !arg.startsWith("--allowed-group=")));
     put(broken.releases.find((r) => r.name === "airflow")?.values, ["apiServer", "apiServerConfig"], null);
     put(broken.releases.find((r) => r.name === "airflow")?.values, ["createUserJob", "enabled"], true);
+    const blocked = broken.objects.findIndex(({ object }) => object.kind === "Middleware" && object.metadata.name === DATAHUB_PASSWORD_BLOCK.middleware);
+    (broken.objects as unknown[]).splice(blocked, 1);
     expect(openHosts(broken)).toEqual([
       "metabase: the chart's own Ingress is still on besides the proxy's",
+      `datahub: the password login is reachable on the public host (${DATAHUB_PASSWORD_PATHS.join(", ")})`,
       "airbyte: the proxy admits any group",
       "grafana: Grafana's password form is still on",
       "airflow: the API server does not sign in through the issuer",
@@ -136,7 +147,7 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("sso on %s", (cloud) => {
     ].sort((a, b) => hosts.findIndex((h) => a.startsWith(h.name)) - hosts.findIndex((h) => b.startsWith(h.name))));
   });
 
-  it("lets only the allowed groups and the admin group sign in to DataHub, and keeps the local datahub login for the first Admin grant", () => {
+  it("lets only the allowed groups and the admin group sign in to DataHub, and keeps the local datahub login (in the cluster only) for the first Admin grant", () => {
     const env = (at(release("datahub")?.values, ["datahub-frontend", "extraEnvs"]) ?? []) as { name: string; value?: string }[];
     // datahub-frontend conf/application.conf: auth.oidc.requiredGroups = ${?AUTH_OIDC_REQUIRED_GROUPS}, comma-separated, ANY of them.
     const required = env.find((entry) => entry.name === "AUTH_OIDC_REQUIRED_GROUPS")?.value;

@@ -526,7 +526,13 @@ const frontendTrustEnv = (): Record<string, unknown>[] => [
  *
  * The local `datahub` login (JAAS, `auth.jaas.enabled`, on by default) stays: it is how that
  * first Admin grant is made, and the break-glass account when the provider is down. Its
- * password is generated (`DATAHUB_SECRETS.frontend`) and held only in the cluster.
+ * password is generated (`DATAHUB_SECRETS.frontend`) and held only in the cluster, and it is
+ * reachable only from inside the cluster: the public host refuses the password endpoints
+ * (`passwordLoginBlock`), so break-glass goes through `kubectl port-forward` to the frontend
+ * Service, which does not pass through Traefik. Native users (invited sign-up, password reset)
+ * are off (AUTH_NATIVE_ENABLED=false, `auth.native.enabled` in the same application.conf):
+ * everyone else arrives through the provider and is provisioned just in time, so no user but
+ * `datahub` has a password.
  */
 function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<string, unknown>; readonly extraEnvs: readonly Record<string, unknown>[] } {
   const sso = ctx.sso;
@@ -543,6 +549,7 @@ function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<str
       user_name_claim: "email",
     },
     extraEnvs: [
+      { name: "AUTH_NATIVE_ENABLED", value: "false" },
       { name: "AUTH_OIDC_EXTRACT_GROUPS_ENABLED", value: "true" },
       { name: "AUTH_OIDC_GROUPS_CLAIM", value: sso.settings.groupsClaim },
       { name: "AUTH_OIDC_JIT_PROVISIONING_ENABLED", value: "true" },
@@ -551,6 +558,112 @@ function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<str
         : [{ name: "AUTH_OIDC_REQUIRED_GROUPS", value: [...new Set([...sso.settings.allowedGroups, sso.settings.adminGroup])].join(",") }]),
     ],
   };
+}
+
+/**
+ * The frontend's endpoints that take a password, datahub-project/datahub
+ * datahub-frontend/conf/routes (POST each, controllers.AuthenticationController): `/logIn`
+ * (a JAAS or native user's name and password), `/signUp` (a native user's password with an invite
+ * token), `/resetNativeUserCredentials` (a new native password with a reset token). Read from the
+ * source index (routes at commit 013ac8f8, AuthenticationController at 16e11c24), not from the
+ * v1.7.0 tag itself: a route added under another path by the image would not be blocked. Every
+ * other route either redirects to the provider (`/authenticate`, `/sso`), is the provider's
+ * callback, serves static assets and the React app, or needs a session (`/api/*`, `/openapi/*`:
+ * `@Security.Authenticated` in controllers/Application.java `proxy`).
+ */
+export const DATAHUB_PASSWORD_PATHS = ["/logIn", "/signUp", "/resetNativeUserCredentials"] as const;
+
+/** The frontend's Service (datahub-1.1.0 subcharts/datahub-frontend: `<release>-datahub-frontend`, `service.port` 9002). */
+export const DATAHUB_FRONTEND_SERVICE = { name: `${DATAHUB_RELEASE}-datahub-frontend`, port: 9002 } as const;
+
+/** The objects that refuse `DATAHUB_PASSWORD_PATHS` on the public host (see `passwordLoginBlock`). */
+export const DATAHUB_PASSWORD_BLOCK = {
+  /** The Ingress of the password paths, on the frontend's host. */
+  ingress: "datahub-password-login",
+  /** The Traefik Middleware that refuses every client. */
+  middleware: "refuse-every-client",
+  /**
+   * The one source the allow list admits: the unspecified IPv4 address, which no TCP peer can have
+   * (RFC 1122 3.2.1.3: "MUST NOT be used, except as a source address as part of an initialization
+   * procedure"; a connection's remote address is never 0.0.0.0). Not a documentation or private
+   * range: those could one day be a real client's, a node's or a load balancer's.
+   */
+  sourceRange: ["0.0.0.0/32"],
+} as const;
+
+/**
+ * With `sso`, the password endpoints are refused on the public host, so the local `datahub`
+ * login is reachable only from inside the cluster (`kubectl -n datahub port-forward
+ * svc/datahub-datahub-frontend 9002`), which reaches the frontend pods without Traefik.
+ *
+ * How Traefik v3.7 routes it (traefik/traefik v3.7.9; chart 41.3.0 deploys v3.7.11, and these
+ * files are unchanged in what is read here):
+ * - pkg/provider/kubernetes/ingress/kubernetes.go `loadRouter`: one router per Ingress path, rule
+ *   `Host("<host>") && PathPrefix("<path>")` for pathType Prefix (`Path` for Exact; character-wise
+ *   prefix, as `strictPrefixMatching` is off: the chart's default), the middlewares from the
+ *   `router.middlewares` annotation; the chart's own Ingress (`/`, Prefix: `frontendRouting`)
+ *   becomes `Host("<host>") && PathPrefix("/")`.
+ * - pkg/server/router/router.go: a router without a priority gets `len(rule)`
+ *   (pkg/muxer/http/mux.go `GetRulePriority`), and the muxer tries routers by priority, highest
+ *   first. `PathPrefix("/logIn")` is longer than `PathPrefix("/")`, so ours wins; an Exact path
+ *   would not: `Path("/logIn")` is one character shorter than `PathPrefix("/")`, and the chart's
+ *   router would serve the request.
+ * - pkg/muxer/http/mux.go `withRoutingPath`: rules match the path with its non-reserved
+ *   percent-encodings decoded (`/log%49n` is `/logIn`); the entry points sanitize `//` and `/./`
+ *   (pkg/config/static/entrypoints.go `SanitizePath`, on by default).
+ * - pkg/middlewares/ipallowlist/ip_allowlist.go: without `ipStrategy` the client is the
+ *   connection's remote address (pkg/config/dynamic/middlewares.go `IPStrategy.Get`), never a
+ *   header a client can write; outside `sourceRange` the answer is 403.
+ * - A router whose middleware does not exist is dropped, and the request would fall through to
+ *   the chart's `/` router: the Middleware and the Ingress are applied together, before the
+ *   chart's Ingress (the app's wiring release), and the middleware is named as the CRD provider
+ *   names it, `<namespace>-<name>@kubernetescrd` (pkg/provider/kubernetes/crd/kubernetes.go `makeID`).
+ * - The backend is the frontend's own Service, the chart's Ingress's backend: the provider skips
+ *   a path whose Service it cannot load (kubernetes.go: "Cannot create service", `continue`), so
+ *   the block and the chart's route are built, or skipped, together.
+ * - No entry point or TLS annotation, like the chart's Ingress: the router is on the same entry
+ *   points as the chart's (`websecure` with TLS from the entry point, `web` behind the redirect).
+ *   The Middleware CRD is served by the Traefik chart (traefik-helm-chart v41.3.0
+ *   traefik/crds/traefik.io_middlewares.yaml, `ipAllowList.sourceRange`).
+ */
+function passwordLoginBlock(ctx: AppContext): AppManifest[] {
+  if (ctx.sso === undefined || !ctx.ingress) return [];
+  const ingress = ctx.ingress;
+  return [
+    {
+      apiVersion: "traefik.io/v1alpha1",
+      kind: "Middleware",
+      metadata: { name: DATAHUB_PASSWORD_BLOCK.middleware, namespace: ctx.namespace },
+      spec: { ipAllowList: { sourceRange: [...DATAHUB_PASSWORD_BLOCK.sourceRange] } },
+    },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: {
+        name: DATAHUB_PASSWORD_BLOCK.ingress,
+        namespace: ctx.namespace,
+        annotations: { "traefik.ingress.kubernetes.io/router.middlewares": `${ctx.namespace}-${DATAHUB_PASSWORD_BLOCK.middleware}@kubernetescrd` },
+      },
+      spec: {
+        ingressClassName: ingress.className,
+        // The certificate the chart's Ingress has cert-manager issue; no cert-manager annotation
+        // here, as a second ingress-shim owner of one Certificate is refused.
+        tls: ingressTls(ingress),
+        rules: [
+          {
+            host: ingress.host,
+            http: {
+              paths: DATAHUB_PASSWORD_PATHS.map((path) => ({
+                path,
+                pathType: "Prefix",
+                backend: { service: { name: DATAHUB_FRONTEND_SERVICE.name, port: { number: DATAHUB_FRONTEND_SERVICE.port } } },
+              })),
+            },
+          },
+        ],
+      },
+    },
+  ];
 }
 
 /** Hosts, paths and TLS of the frontend's ingress. */
@@ -772,7 +885,7 @@ export const renderDatahub: AppRenderer = (ctx: AppContext): readonly AppRelease
       contract: "datahub",
       values: renderDatahubValues(ctx, db),
       generatedSecrets: [DATAHUB_SECRETS.encryption, DATAHUB_SECRETS.auth, DATAHUB_SECRETS.frontend],
-      wiring: [actionsSystemConfigManifest(ctx.namespace)],
+      wiring: [actionsSystemConfigManifest(ctx.namespace), ...passwordLoginBlock(ctx)],
     },
   ];
 };

@@ -9,7 +9,9 @@
  * Traefik's Middleware, `traefik.io/v1alpha1` (namespaced; the only served version), from
  * traefik-helm-chart v41.3.0 (Traefik v3.7.11), traefik/crds/traefik.io_middlewares.yaml:
  * `required: [metadata, spec]`; `spec.basicAuth` with `secret` (string: the name of a Secret in
- * the Middleware's namespace), `realm` (string), `removeHeader` (boolean), `headerField` (string).
+ * the Middleware's namespace), `realm` (string), `removeHeader` (boolean), `headerField` (string);
+ * `spec.ipAllowList` with `sourceRange` (array of strings) and `rejectStatusCode` (integer);
+ * `ipStrategy` is left out on purpose (it would make the client an X-Forwarded-For entry).
  */
 const TRAEFIK_MIDDLEWARE = {
   apiVersion: "apiextensions.k8s.io/v1",
@@ -47,6 +49,13 @@ const TRAEFIK_MIDDLEWARE = {
                       realm: { type: "string" },
                       removeHeader: { type: "boolean" },
                       secret: { type: "string" },
+                    },
+                  },
+                  ipAllowList: {
+                    type: "object",
+                    properties: {
+                      rejectStatusCode: { type: "integer" },
+                      sourceRange: { type: "array", items: { type: "string" } },
                     },
                   },
                 },

@@ -216,11 +216,42 @@ function proxiedService(manifests: readonly Block[], namespace: string, name: st
   });
 }
 
-/** The Ingress objects of a release's manifests whose backends are not the sign-in proxy. */
+/** Addresses no TCP peer can have (the unspecified ones): an allow list of only these admits no client. */
+const NO_CLIENT = new Set(["0.0.0.0", "0.0.0.0/32", "::", "::/128"]);
+const MIDDLEWARES_ANNOTATION = "traefik.ingress.kubernetes.io/router.middlewares";
+
+/**
+ * Whether Traefik refuses every request of an Ingress (DataHub's password block, datahub.ts
+ * `passwordLoginBlock`): its routers name a Middleware of the stack (`<namespace>-<name>@kubernetescrd`,
+ * traefik v3.7.9 pkg/provider/kubernetes/crd/kubernetes.go `makeID`) whose ipAllowList admits
+ * only unspecified addresses and reads the connection's address (no `ipStrategy`, which would
+ * take a client-written X-Forwarded-For entry: pkg/config/dynamic/middlewares.go `IPStrategy.Get`).
+ * Every middleware named must exist: a router naming a missing one is dropped, and its requests
+ * go to the next router.
+ */
+function refusesEveryClient(ingress: Block, all: readonly Block[]): boolean {
+  // The key has dots: read from the annotations map, not through `at`.
+  const names = String((at(ingress, "metadata.annotations") as Record<string, unknown> | undefined)?.[MIDDLEWARES_ANNOTATION] ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  const middlewares = names.map((name) => all.find((m) => m.kind === "Middleware" && `${String(at(m, "metadata.namespace"))}-${String(at(m, "metadata.name"))}@kubernetescrd` === name));
+  return (
+    names.length > 0 &&
+    middlewares.every((m) => m !== undefined) &&
+    middlewares.some((m) => {
+      const allow = at(m, "spec.ipAllowList") as Block | undefined;
+      const range = asList(at(allow, "sourceRange")).map(String);
+      return allow !== undefined && at(allow, "ipStrategy") === undefined && range.length > 0 && range.every((entry) => NO_CLIENT.has(entry));
+    })
+  );
+}
+
+/** The Ingress objects of a release's manifests whose backends are not the sign-in proxy (an Ingress refusing every client sends nothing anywhere). */
 function unprotectedIngresses(release: Block, ctx: PolicyContext): string[] {
   const all = stackManifests(ctx);
   return manifestsOf(release)
-    .filter((m) => m.kind === "Ingress")
+    .filter((m) => m.kind === "Ingress" && !refusesEveryClient(m, all))
     .flatMap((ingress) => {
       const namespace = String(at(ingress, "metadata.namespace"));
       const backends = [at(ingress, "spec.defaultBackend"), ...asList(at(ingress, "spec.rules")).flatMap((rule) => asList(at(rule, "http.paths")).map((path) => at(path, "backend")))].filter((b) => b !== undefined);
