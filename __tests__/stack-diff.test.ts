@@ -407,6 +407,14 @@ describe("AKS updates: VNet Integration and KMS in one update refused, a KMS key
     const both = diffStackFromPlan("test-infra", plan({ actions: ["update"], before: { api_server_access_profile: [], key_management_service: [] }, after: { api_server_access_profile: access, key_management_service: kms("1111") } }), cfg(waived), cfg(full), RULES);
     expect(both.refused).toEqual([expect.stringContaining("in one update of an existing cluster")]);
     expect(both.cautions).toEqual([]);
+    // As the upgrade's plan shows it: the API server subnet is created in the same run, so its id and the key's version are known only after the apply.
+    const planned = plan({
+      actions: ["update"],
+      before: { api_server_access_profile: [], key_management_service: [] },
+      after: { api_server_access_profile: [{ virtual_network_integration_enabled: true }], key_management_service: [{ key_vault_network_access: "Private" }] },
+      after_unknown: { api_server_access_profile: [{ subnet_id: true }], key_management_service: [{ key_vault_key_id: true }] },
+    });
+    expect(diffStackFromPlan("test-infra", planned, cfg(before), cfg(full), RULES).refused).toEqual([expect.stringContaining("in one update of an existing cluster")]);
   });
 
   it("the command exits 1 on the refusal even with --allow-stateful, and 0 with the notice only", () => {

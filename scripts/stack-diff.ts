@@ -564,14 +564,16 @@ export function clusterChangeChecks(address: string, before: unknown, after: unk
   const refused: string[] = [];
   const cautions: string[] = [];
   const set = (value: unknown) => value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && value.length === 0);
-  const integration = (config: unknown) => valueAt(config, "api_server_access_profile.virtual_network_integration_enabled") === true && set(valueAt(config, "api_server_access_profile.subnet_id"));
+  // In a plan the subnet's id is unknown when the subnet is created in the same run (the upgrade's apply 1).
+  const integration = (config: unknown, unknown?: unknown) =>
+    valueAt(config, "api_server_access_profile.virtual_network_integration_enabled") === true && (set(valueAt(config, "api_server_access_profile.subnet_id")) || valueAt(unknown, "api_server_access_profile.subnet_id") === true);
   const keyId = (config: unknown) => valueAt(config, "key_management_service.key_vault_key_id");
   // `after_unknown` mirrors `after` with `true` where a value is known only after the apply (the whole block or the id).
   const keyUnknown = valueAt(afterUnknown, "key_management_service") === true || valueAt(afterUnknown, "key_management_service.key_vault_key_id") === true;
   const kmsBefore = set(keyId(before));
   const kmsAfter = set(keyId(after)) || keyUnknown;
   const rewrite = `rewrite every Secret right after this apply (\`${SECRET_REWRITE}\`), and do not let the key change again before that rewrite: a second key change before it can leave the cluster stuck updating (Azure/AKS#4648)`;
-  if (!integration(before) && integration(after) && !kmsBefore && kmsAfter) {
+  if (!integration(before) && integration(after, afterUnknown) && !kmsBefore && kmsAfter) {
     refused.push(
       `${address}: turns on API Server VNet Integration and KMS etcd encryption with the private vault in one update of an existing cluster. ` +
         "AKS puts VNet Integration into effect only after a stop/start, and KMS with a private vault needs it in effect. " +
