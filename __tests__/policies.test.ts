@@ -625,6 +625,43 @@ describe("cluster-secrets-encrypted on Azure beyond one attribute", () => {
       expect(broken((b) => set(b, "key_management_service.key_vault_key_id", "${azapi_resource.k.output.properties.keyUri}"))).toHaveLength(1);
     }
   });
+
+  it("rejects a cluster key whose versions expire before the one the cluster left has outlived the next rotation (expiry < 2 × rotation + 30 days)", () => {
+    for (const c of azure) {
+      const json = structuredClone(c.stacks[0].json);
+      const [id, cluster] = Object.entries(json.resource?.azurerm_kubernetes_cluster ?? {})[0];
+      const keyId = /azapi_resource\.([^.]+)\./.exec(String(at(cluster, "key_management_service.key_vault_key_id")))?.[1] as string;
+      const policy = at(json.resource?.azapi_resource?.[keyId], "body.properties.rotationPolicy") as Block;
+      const ctx = { stack: json, stackName: "x", kind: "infra" as const, env: c.env };
+      // The policy every key had before (a year, two years): the version left at the first apply after a rotation expires at the next one.
+      set(policy, "attributes.expiryTime", "P730D");
+      expect(check.check(cluster, ctx, id)).toEqual([expect.stringContaining("at least 760 days (2 × rotation + 30)")]);
+      set(policy, "attributes.expiryTime", "P2Y1M");
+      expect(check.check(cluster, ctx, id)).toEqual([]);
+      // Rotation counted back from the expiry: P1095D less P365D rotates at day 730, too late for a P1095D expiry.
+      set(policy, "attributes.expiryTime", "P1095D");
+      policy.lifetimeActions = [{ trigger: { timeBeforeExpiry: "P365D" }, action: { type: "rotate" } }];
+      expect(check.check(cluster, ctx, id)).toEqual([expect.stringContaining("rotate after 730")]);
+      policy.lifetimeActions = [];
+      expect(check.check(cluster, ctx, id)).toEqual([expect.stringContaining("lifetime is unknown")]);
+    }
+  });
+
+  it("records cluster.azure.waivers.secretsEncryption (the first of an existing cluster's two applies) instead of failing, and only with the waiver", () => {
+    const reason = "created before VNet Integration: converted, stopped and started first";
+    for (const c of azure) {
+      const input = environments.find((e) => e.name === c.env.name) as EnvironmentInput;
+      const env = parseEnvironment({ ...input, cloud: "azure", cluster: { ...input.cluster, azure: { ...input.cluster.azure, adminGroupObjectIds: input.cluster.azure?.adminGroupObjectIds ?? [], waivers: { secretsEncryption: reason } } } } as EnvironmentInput, specChecks);
+      const json = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson;
+      const [id] = Object.keys(json.resource?.azurerm_kubernetes_cluster ?? {});
+      const rules = RULES.filter((r) => r.id === "cluster-secrets-encrypted");
+      const result = checkStack(json, { stackName: "x", kind: "infra", env }, [], { rules });
+      expect(result.violations).toEqual([]);
+      expect(result.waived).toEqual([{ rule: "cluster-secrets-encrypted", resource: `azurerm_kubernetes_cluster.${id}`, waiver: "cluster.azure.waivers.secretsEncryption", reason, problems: ["key_management_service is not set (no KMS etcd encryption)"] }]);
+      // The same output without the waiver in the spec fails.
+      expect(checkStack(json, { stackName: "x", kind: "infra", env: c.env }, [], { rules }).violations.map((v) => v.problem)).toEqual(["key_management_service is not set (no KMS etcd encryption)"]);
+    }
+  });
 });
 
 describe("no-owner-grants beyond one attribute", () => {

@@ -6,13 +6,15 @@ import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { EnvironmentInput } from "../constructs/core/spec";
 import { synthesize } from "../stacks/app";
-import { AWS_TAGGABLE, AWS_UNTAGGABLE, diffDirectories, diffStack, diffStackFromPlan, parseStack, renderSummary, type StackDiff } from "../scripts/stack-diff";
+import { AWS_TAGGABLE, AWS_UNTAGGABLE, diffDirectories, diffStack, diffStackFromPlan, parseStack, renderSummary, SECRET_REWRITE, type StackDiff } from "../scripts/stack-diff";
 import type { PlanJson } from "../scripts/plan-json";
 import { loadRules, RULES_DIR, type RuleTables } from "../scripts/replace-rules";
 import { CHART_DEFAULT_VOLUMES, statefulResources } from "../scripts/stateful";
 import { archive, changedStacks, planChangedStacks, type Http } from "../scripts/tfc-plan";
 import { requiredProviders } from "../scripts/provider-mirror";
 import { baseSpec, everyAppSpec } from "./support/fixtures";
+import { synthInfra } from "./support/synth";
+import { ADMIN_GROUP, azureSpec } from "./azure/fixtures";
 import { tempDir } from "./support/outdir";
 import { PLUGIN_MIRROR, terraformUnavailable } from "./support/terraform";
 
@@ -347,6 +349,91 @@ describe("what holds data in the apps stacks", () => {
       ["the neo4j volumes", false],
       ["the postgresql volumes", false],
     ]);
+  });
+});
+
+describe("AKS updates: VNet Integration and KMS in one update refused, a KMS key change flagged (clusterChangeChecks)", () => {
+  const waiver = { secretsEncryption: "created before VNet Integration: converted, stopped and started first" };
+  /** Apply 2's configuration: VNet Integration and KMS (every new environment's). */
+  const full = synthInfra(azureSpec()).json as Json;
+  /** Apply 1's: VNet Integration, the key and its roles, KMS off. */
+  const waived = synthInfra({ ...azureSpec(), cluster: { ...azureSpec().cluster, azure: { adminGroupObjectIds: [ADMIN_GROUP], waivers: waiver } } }).json as Json;
+  /** A cluster of the release before: no VNet Integration, no KMS (the rest of the stack as today). */
+  const before = structuredClone(waived) as { resource: Record<string, Record<string, Json>> };
+  const [address, cluster] = Object.entries(before.resource.azurerm_kubernetes_cluster)[0];
+  delete cluster.api_server_access_profile;
+  const clusterAddress = `azurerm_kubernetes_cluster.${address}`;
+  const diff = (from: Json, to: Json) => diffStack("test-infra", cfg(from), cfg(to), RULES);
+
+  it("refuses turning both on in one update of an existing cluster, naming the waiver and the stop/start", () => {
+    const oneStep = diff(before, full);
+    expect(oneStep.changed).toContain(clusterAddress);
+    expect(oneStep.refused).toEqual([expect.stringMatching(new RegExp(`^${clusterAddress}: turns on API Server VNet Integration and KMS .*cluster\\.azure\\.waivers\\.secretsEncryption.*az aks stop.*az aks start`))]);
+    expect(oneStep.cautions).toEqual([]);
+  });
+
+  it("lets the two applies through: apply 1 with the waiver silently, apply 2 with the stop/start check and the Secret rewrite", () => {
+    const first = diff(before, waived);
+    expect(first.changed).toContain(clusterAddress);
+    expect([first.refused, first.cautions]).toEqual([[], []]);
+    const second = diff(waived, full);
+    expect(second.changed).toEqual([clusterAddress]);
+    expect(second.refused).toEqual([]);
+    expect(second.cautions).toEqual([expect.stringContaining("enableVnetIntegration")]);
+    expect(second.cautions[0]).toContain(SECRET_REWRITE);
+    // A new cluster gets both from the first apply: nothing to refuse.
+    expect([diff({}, full).refused, diff({}, full).cautions]).toEqual([[], []]);
+  });
+
+  const plan = (change: Json): PlanJson => ({ format_version: "1.2", terraform_version: "1.11.4", resource_changes: [{ address: clusterAddress, mode: "managed", type: "azurerm_kubernetes_cluster", name: address, change }] }) as unknown as PlanJson;
+  const kms = (version: string) => [{ key_vault_key_id: `https://test-kv.vault.azure.net/keys/test-cluster-secrets/${version}`, key_vault_network_access: "Private" }];
+  const access = [{ subnet_id: "/subscriptions/x/subnets/apiserver", virtual_network_integration_enabled: true, authorized_ip_ranges: [] }];
+
+  it("flags a key version change only the refreshed plan shows (a rotation reaching the cluster), with the rewrite and the double-change risk", () => {
+    const rotated = diffStackFromPlan("test-infra", plan({ actions: ["update"], before: { api_server_access_profile: access, key_management_service: kms("1111") }, after: { api_server_access_profile: access, key_management_service: kms("2222") } }), cfg(full), cfg(full), RULES);
+    expect(rotated.refused).toEqual([]);
+    expect(rotated.cautions).toEqual([expect.stringContaining("changes key_management_service.key_vault_key_id")]);
+    expect(rotated.cautions[0]).toContain(SECRET_REWRITE);
+    expect(rotated.cautions[0]).toContain("Azure/AKS#4648");
+    expect(SECRET_REWRITE).toBe("kubectl get secrets -A -o json | kubectl replace -f -");
+    // A key id known only after the apply is flagged too; an update that keeps the key is not.
+    const unknownKey = diffStackFromPlan("test-infra", plan({ actions: ["update"], before: { key_management_service: kms("1111") }, after: { key_management_service: [{ key_vault_network_access: "Private" }] }, after_unknown: { key_management_service: [{ key_vault_key_id: true }] } }), cfg(full), cfg(full), RULES);
+    expect(unknownKey.cautions).toEqual([expect.stringContaining("(known after apply)")]);
+    const same = diffStackFromPlan("test-infra", plan({ actions: ["update"], before: { key_management_service: kms("1111"), sku_tier: "Free" }, after: { key_management_service: kms("1111"), sku_tier: "Standard" }, after_unknown: { key_management_service: [{}] } }), cfg(full), cfg(full), RULES);
+    expect([same.refused, same.cautions]).toEqual([[], []]);
+  });
+
+  it("reads the plan's values when the plan has the cluster: both turned on there is refused, whatever the configurations say", () => {
+    const both = diffStackFromPlan("test-infra", plan({ actions: ["update"], before: { api_server_access_profile: [], key_management_service: [] }, after: { api_server_access_profile: access, key_management_service: kms("1111") } }), cfg(waived), cfg(full), RULES);
+    expect(both.refused).toEqual([expect.stringContaining("in one update of an existing cluster")]);
+    expect(both.cautions).toEqual([]);
+    // As the upgrade's plan shows it: the API server subnet is created in the same run, so its id and the key's version are known only after the apply.
+    const planned = plan({
+      actions: ["update"],
+      before: { api_server_access_profile: [], key_management_service: [] },
+      after: { api_server_access_profile: [{ virtual_network_integration_enabled: true }], key_management_service: [{ key_vault_network_access: "Private" }] },
+      after_unknown: { api_server_access_profile: [{ subnet_id: true }], key_management_service: [{ key_vault_key_id: true }] },
+    });
+    expect(diffStackFromPlan("test-infra", planned, cfg(before), cfg(full), RULES).refused).toEqual([expect.stringContaining("in one update of an existing cluster")]);
+  });
+
+  it("the command exits 1 on the refusal even with --allow-stateful, and 0 with the notice only", () => {
+    const tsx = join(__dirname, "..", "node_modules", ".bin", "tsx");
+    const script = join(__dirname, "..", "scripts", "stack-diff.ts");
+    const dirOf = (json: Json) => {
+      const dir = tempDir("aks-gate");
+      mkdirSync(join(dir, "stacks", "test-infra"), { recursive: true });
+      writeFileSync(join(dir, "stacks", "test-infra", "cdk.tf.json"), JSON.stringify(json));
+      return dir;
+    };
+    const [old, first, second] = [dirOf(before), dirOf(waived), dirOf(full)];
+    const refused = spawnSync(tsx, [script, old, second, "--rules", RULES_DIR, "--allow-stateful"], { encoding: "utf8" });
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toContain("Refused (no label allows it)");
+    const noticed = spawnSync(tsx, [script, first, second, "--rules", RULES_DIR], { encoding: "utf8" });
+    expect(noticed.stdout).toContain("> [!IMPORTANT]");
+    expect(noticed.stdout).toContain(SECRET_REWRITE);
+    expect(noticed.status).toBe(0);
   });
 });
 

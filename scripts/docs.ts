@@ -62,7 +62,7 @@ function securityControlsTable(): string[] {
         `\`${rule.id}\``,
         cell(`${rule.title}${rule.productionOnly ? " (production)" : ""}`),
         ...CLOUD_DOCS.map((c) => securityControl(rule, c.cloud)),
-        rule.waiver === undefined ? "–" : `\`${rule.waiver.of}[].waivers.${rule.waiver.name}\``,
+        rule.waiver === undefined ? "–" : `\`${rule.waiver.of === "cluster" ? "cluster.azure" : `${rule.waiver.of}[]`}.waivers.${rule.waiver.name}\``,
       ]),
     ),
   ];

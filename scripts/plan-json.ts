@@ -18,6 +18,8 @@ export interface PlanResourceChange {
     readonly actions: readonly string[];
     readonly before?: unknown;
     readonly after?: unknown;
+    /** Which parts of `after` are known only after the apply (`true` at their path). */
+    readonly after_unknown?: unknown;
     readonly replace_paths?: readonly (readonly (string | number)[])[];
   };
   readonly action_reason?: string;

@@ -22,7 +22,11 @@
  *   tsx scripts/stack-diff.ts <base synthesized dir> <head synthesized dir>
  *       [--plans <dir>] [--rules <dir>] [--allow-stateful]
  *
- * Prints a Markdown summary (the pull request's job summary); exits 1 on a refused stateful change.
+ * Updates of an AKS cluster are also checked (`clusterChangeChecks`): VNet Integration and KMS
+ * turned on together is refused; a KMS key change gets the operator's steps.
+ *
+ * Prints a Markdown summary (the pull request's job summary); exits 1 on a refused stateful change
+ * or a refused cluster update.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -60,6 +64,10 @@ export interface StackDiff {
   readonly unknown: string[];
   /** Destroyed, replaced or possibly replaced resources that hold data: `address <what happens>: <what is lost>`. */
   readonly stateful: string[];
+  /** Updates the gate refuses whatever the labels (`clusterChangeChecks`): `address: why and what to do instead`. */
+  readonly refused: string[];
+  /** What the operator must do around this apply (`clusterChangeChecks`): `address: what`. */
+  readonly cautions: string[];
 }
 
 const META = new Set(["//", "depends_on", "lifecycle", "provider", "count", "for_each", "provisioner", "connection"]);
@@ -414,7 +422,7 @@ class Analysis {
   }
 }
 
-function summarize(stack: string, source: StackDiff["source"], changes: Change[], notes: string[]): StackDiff {
+function summarize(stack: string, source: StackDiff["source"], changes: Change[], notes: string[], flagged: ClusterFlags = { refused: [], cautions: [] }): StackDiff {
   const sorted = [...changes].sort((a, b) => a.address.localeCompare(b.address));
   const of = (action: Action) => sorted.filter((c) => c.action === action);
   const verbs: Partial<Record<Action, string>> = { delete: "destroyed", replace: "replaced", unknown: "may be replaced" };
@@ -432,6 +440,8 @@ function summarize(stack: string, source: StackDiff["source"], changes: Change[]
       ...sorted.filter((c) => c.stateful !== undefined && verbs[c.action] !== undefined).map((c) => `${c.address} ${verbs[c.action]}: loses ${c.stateful}`),
       ...sorted.filter((c) => c.drops !== undefined).map((c) => `${c.address} updated: stops rendering, and so deletes, ${c.drops}`),
     ],
+    refused: flagged.refused,
+    cautions: flagged.cautions,
   };
 }
 
@@ -479,7 +489,12 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
     const change = analysis.providerChange(key);
     if (change.other) notes.push(`provider settings changed: ${change.other}`);
   }
-  return summarize(stack, "config", changes, notes);
+  const flagged = mergeFlags(
+    changes
+      .filter((c) => c.action === "update" && resourceTypeOf(c.address) === "azurerm_kubernetes_cluster")
+      .map((c) => clusterChangeChecks(c.address, withoutMeta(base.resources.get(moves.get(c.address) ?? c.address) ?? {}), withoutMeta(head.resources.get(c.address) ?? {}))),
+  );
+  return summarize(stack, "config", changes, notes, flagged);
 }
 
 /**
@@ -501,7 +516,80 @@ export function diffStackFromPlan(stack: string, plan: PlanJson, base: StackConf
     const fromPlan = planned.get(change.address);
     if (fromPlan?.action === "update") planned.set(change.address, { ...fromPlan, drops: change.drops });
   }
-  return summarize(stack, "plan", [...planned.values()], [...notes, ...offline.notes.filter((note) => note.startsWith("provider settings changed"))]);
+  // The cluster checks read the plan's values (a key rotation shows only there: the refreshed key
+  // version); a cluster the plan does not update keeps the offline answer's checks.
+  const clusters = (plan.resource_changes ?? []).filter((rc) => rc.mode === "managed" && rc.type === "azurerm_kubernetes_cluster" && rc.change.actions.join() === "update");
+  const fromPlan = clusters.map((rc) => clusterChangeChecks(rc.address, rc.change.before, rc.change.after, rc.change.after_unknown));
+  const planAddresses = new Set((plan.resource_changes ?? []).map((rc) => rc.address));
+  const offlineOnly = (entry: string) => !planAddresses.has(entry.split(": ")[0] ?? "");
+  const flagged = mergeFlags([...fromPlan, { refused: offline.refused.filter(offlineOnly), cautions: offline.cautions.filter(offlineOnly) }]);
+  return summarize(stack, "plan", [...planned.values()], [...notes, ...offline.notes.filter((note) => note.startsWith("provider settings changed"))], flagged);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster updates the gate refuses or flags
+
+export interface ClusterFlags {
+  readonly refused: string[];
+  readonly cautions: string[];
+}
+
+const mergeFlags = (flags: readonly ClusterFlags[]): ClusterFlags => ({ refused: flags.flatMap((f) => f.refused), cautions: flags.flatMap((f) => f.cautions) });
+
+/** What every KMS key change asks of the operator (MicrosoftDocs/azure-aks-docs articles/aks/use-kms-etcd-encryption.md at fb060ab, "Rotate existing keys in a private key vault"). */
+export const SECRET_REWRITE = "kubectl get secrets -A -o json | kubectl replace -f -";
+
+/**
+ * An update of an existing AKS cluster (azurerm_kubernetes_cluster) the gate refuses or flags.
+ * `before` and `after` are the synthesized configuration (offline) or the plan's values (blocks
+ * are one-item lists there); `afterUnknown` is the plan's `after_unknown`.
+ *
+ * - Refused: turning API Server VNet Integration and KMS etcd encryption on in the same update.
+ *   azurerm 4.55.0 sends both in one PUT (internal/services/containers/kubernetes_cluster_resource.go,
+ *   `resourceKubernetesClusterUpdate`: `api_server_access_profile` and `key_management_service` go
+ *   into the same managed-cluster model), while AKS puts the integration into effect on an
+ *   existing cluster only after a stop/start (MicrosoftDocs/azure-aks-docs
+ *   articles/aks/api-server-vnet-integration.md at fb060ab, "Manual restart required") and KMS
+ *   with a private vault works only through it (use-kms-etcd-encryption.md: "it must use the API
+ *   Server VNet Integration tunnel. Konnectivity isn't supported"). The way through is two applies
+ *   with `cluster.azure.waivers.secretsEncryption` (constructs/azure/cluster.ts).
+ * - Flagged: turning KMS on where the integration was already configured (apply 2: the stop/start
+ *   must have happened), and any change of `key_management_service.key_vault_key_id` (a rotation
+ *   reaches the cluster at the first apply after it, whatever the pull request is about): every
+ *   Secret must be rewritten after the apply (use-kms-etcd-encryption.md: "Remember to update all
+ *   secrets after key rotation"), and a second key change before that rewrite can leave the
+ *   cluster stuck updating (Azure/kubernetes-kms#291, tracked as Azure/AKS#4648).
+ */
+export function clusterChangeChecks(address: string, before: unknown, after: unknown, afterUnknown?: unknown): ClusterFlags {
+  const refused: string[] = [];
+  const cautions: string[] = [];
+  const set = (value: unknown) => value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && value.length === 0);
+  // In a plan the subnet's id is unknown when the subnet is created in the same run (the upgrade's apply 1).
+  const integration = (config: unknown, unknown?: unknown) =>
+    valueAt(config, "api_server_access_profile.virtual_network_integration_enabled") === true && (set(valueAt(config, "api_server_access_profile.subnet_id")) || valueAt(unknown, "api_server_access_profile.subnet_id") === true);
+  const keyId = (config: unknown) => valueAt(config, "key_management_service.key_vault_key_id");
+  // `after_unknown` mirrors `after` with `true` where a value is known only after the apply (the whole block or the id).
+  const keyUnknown = valueAt(afterUnknown, "key_management_service") === true || valueAt(afterUnknown, "key_management_service.key_vault_key_id") === true;
+  const kmsBefore = set(keyId(before));
+  const kmsAfter = set(keyId(after)) || keyUnknown;
+  const rewrite = `rewrite every Secret right after this apply (\`${SECRET_REWRITE}\`), and do not let the key change again before that rewrite: a second key change before it can leave the cluster stuck updating (Azure/AKS#4648)`;
+  if (!integration(before) && integration(after, afterUnknown) && !kmsBefore && kmsAfter) {
+    refused.push(
+      `${address}: turns on API Server VNet Integration and KMS etcd encryption with the private vault in one update of an existing cluster. ` +
+        "AKS puts VNet Integration into effect only after a stop/start, and KMS with a private vault needs it in effect. " +
+        "Apply first with cluster.azure.waivers.secretsEncryption (a reason), run `az aks stop` and `az aks start`, check `az aks show --query apiServerAccessProfile.enableVnetIntegration` is true, " +
+        "then remove the waiver and apply again (README, Upgrade guide)",
+    );
+  } else if (!kmsBefore && kmsAfter) {
+    cautions.push(
+      `${address}: turns KMS etcd encryption on. Before applying, make sure the cluster was stopped and started after VNet Integration was turned on ` +
+        `(\`az aks show --query apiServerAccessProfile.enableVnetIntegration\` is true); then ${rewrite}`,
+    );
+  } else if (kmsBefore && kmsAfter && (keyUnknown || JSON.stringify(keyId(before)) !== JSON.stringify(keyId(after)))) {
+    const what = keyUnknown ? "(known after apply)" : `${short(keyId(before))} → ${short(keyId(after))}`;
+    cautions.push(`${address}: changes key_management_service.key_vault_key_id ${what}, the KMS key that encrypts Kubernetes Secrets: ${rewrite}`);
+  }
+  return { refused, cautions };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,6 +658,10 @@ export function renderSummary(diffs: readonly StackDiff[], allowStateful: boolea
       if (d.notes.length > 0) lines.push("", "Notes:", ...d.notes.map((note) => `- ${note}`));
     }
   }
+  const refused = diffs.flatMap((d) => d.refused.map((entry) => `${d.stack}: ${entry}`));
+  const cautions = diffs.flatMap((d) => d.cautions.map((entry) => `${d.stack}: ${entry}`));
+  if (refused.length > 0) lines.push("", "> [!CAUTION]", "> Refused (no label allows it): this update cannot complete on the cloud as planned:", ...refused.map((entry) => `> - ${entry}`));
+  if (cautions.length > 0) lines.push("", "> [!IMPORTANT]", "> Operator steps around this apply:", ...cautions.map((entry) => `> - ${entry}`));
   if (stateful.length > 0) {
     lines.push(
       "",
@@ -604,5 +696,5 @@ if (require.main === module) {
     process.exit(1);
   }
   process.stdout.write(renderSummary(diffs, allowStateful));
-  if (!allowStateful && diffs.some((d) => d.stateful.length > 0)) process.exitCode = 1;
+  if ((!allowStateful && diffs.some((d) => d.stateful.length > 0)) || diffs.some((d) => d.refused.length > 0)) process.exitCode = 1;
 }

@@ -5,6 +5,7 @@ import { Testing, TerraformStack } from "cdktf";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { AzurePlatform } from "../../constructs/azure";
+import { CLUSTER_KEY_ROTATION, KEY_ROTATION, keyBody } from "../../constructs/azure/key-vault";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { environments } from "../../environments";
 import { SynthesizedStack } from "../support/synth";
@@ -163,6 +164,25 @@ describe("Azure AKS cluster", () => {
     }
   });
 
+  it("rotates the cluster key yearly with versions valid three years, so the version the cluster left stays valid past the next rotation (the other keys keep two)", () => {
+    const policyOf = (fragment: string) => (staging.find("azapi_resource", fragment).body as { properties: { rotationPolicy: unknown } }).properties.rotationPolicy;
+    expect(policyOf("secrets-key")).toEqual((keyBody("standard", CLUSTER_KEY_ROTATION).properties as { rotationPolicy: unknown }).rotationPolicy);
+    expect(policyOf("secrets-key")).toMatchObject({ attributes: { expiryTime: "P1095D" }, lifetimeActions: expect.arrayContaining([{ trigger: { timeAfterCreate: "P365D" }, action: { type: "rotate" } }]) });
+    expect(policyOf("storage-encryption_key")).toMatchObject({ attributes: { expiryTime: KEY_ROTATION.expiryTime } });
+  });
+
+  it("with cluster.azure.waivers.secretsEncryption keeps KMS off and builds everything else the same: VNet Integration, the key, its roles", () => {
+    const reason = "existing cluster: VNet Integration first, stop/start, then KMS";
+    const waived = synthInfra(withCluster(azureSpec(), { azure: { adminGroupObjectIds: [ADMIN_GROUP], waivers: { secretsEncryption: reason } } }));
+    const cluster = waived.one("azurerm_kubernetes_cluster");
+    expect(cluster.key_management_service).toBeUndefined();
+    expect(cluster.api_server_access_profile).toEqual(aks.api_server_access_profile);
+    expect({ ...cluster, key_management_service: aks.key_management_service }).toEqual(aks);
+    // Apply 2 (the waiver removed) only adds key_management_service: every other resource is already there.
+    const addresses = (stack: SynthesizedStack) => Object.entries(stack.json.resource ?? {}).flatMap(([type, blocks]) => Object.keys(blocks).map((id) => `${type}.${id}`)).sort();
+    expect(addresses(waived)).toEqual(addresses(staging));
+  });
+
   it("makes no identity a cluster admin by who happens to run Terraform", () => {
     for (const stack of [staging, prod]) expect(nonDeterministicPrincipals(stack)).toEqual([]);
     expect(JSON.stringify(staging.json)).not.toContain("azurerm_client_config");
@@ -269,6 +289,12 @@ describe("Azure cluster spec rules", () => {
       // A private cluster must be refused, with the replacement spelled out; a public one just plans.
       expect({ label, replacing, explained: refused.includes("REPLACES the AKS cluster") }).toEqual({ label, replacing: [], explained: privateBefore });
     }
+  });
+
+  it("takes the secretsEncryption waiver only with a written reason", () => {
+    const waiving = (secretsEncryption: string) => withCluster(azureSpec(), { azure: { adminGroupObjectIds: [ADMIN_GROUP], waivers: { secretsEncryption } } });
+    expect(problems(waiving("later"))).toContain('cluster.azure.waivers.secretsEncryption: given "later"; accepted: a written reason of at least 20 characters');
+    expect(problems(waiving("converting an existing cluster to VNet Integration first"))).toBe("");
   });
 
   it("the replacement rule catches a change of private mode", () => {

@@ -10,7 +10,7 @@ import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { Environment, NodePoolSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
-import type { AzureKeyVault } from "./key-vault";
+import { CLUSTER_KEY_ROTATION, type AzureKeyVault } from "./key-vault";
 import type { AzureNetwork } from "./network";
 import { AZURE_NODE_VM_SIZES } from "./sizes";
 
@@ -39,6 +39,24 @@ export const CLUSTER_SECRETS_KEY_PURPOSE = "cluster-secrets";
  */
 export function isPrivateCluster(env: Environment): boolean {
   return env.cluster.azure?.privateCluster ?? true;
+}
+
+/**
+ * Whether the spec keeps KMS off for now: `cluster.azure.waivers.secretsEncryption`, the first of
+ * the two applies that convert an existing cluster. AKS puts API Server VNet Integration into
+ * effect on an existing cluster only at the stop/start after the update (MicrosoftDocs/
+ * azure-aks-docs articles/aks/api-server-vnet-integration.md at fb060ab, "Manual restart
+ * required": "you must immediately restart the cluster for the change to take effect"), and KMS
+ * with a private vault works only through that tunnel (use-kms-etcd-encryption.md: "it must use the
+ * API Server VNet Integration tunnel. Konnectivity isn't supported"); azurerm 4.55.0 sends both in
+ * one PUT of the managed cluster (kubernetes_cluster_resource.go `resourceKubernetesClusterUpdate`).
+ * So the first apply converts (integration, subnet, NSGs, the key and its role assignments), the
+ * cluster is stopped and started, and the second apply, without the waiver, turns KMS on. The
+ * policy pack records the waiver on `cluster-secrets-encrypted`; the pull-request gate refuses a
+ * plan that turns both on in one update (scripts/stack-diff.ts).
+ */
+export function secretsEncryptionWaived(env: Environment): boolean {
+  return env.cluster.azure?.waivers?.secretsEncryption !== undefined;
 }
 
 /** The AKS system pool's name; spec pools may not take it. */
@@ -89,7 +107,9 @@ const WEEKLY_WINDOW: KubernetesClusterMaintenanceWindowAutoUpgrade = {
  *   `subnet_id` is removed: `ForceNewIfChange` at kubernetes_cluster_resource.go:83, v4.55.0);
  *   AKS then reimages every node pool, and it cannot be turned off (README, Upgrade guide).
  * - Kubernetes Secrets envelope-encrypted by KMS with the key `<env>-cluster-secrets` of the
- *   environment's vault, at its newest version (`secretsEncryption`).
+ *   environment's vault, at its newest version (`secretsEncryption`); off only while the spec's
+ *   `cluster.azure.waivers.secretsEncryption` converts an existing cluster in two applies
+ *   (`secretsEncryptionWaived`).
  * - Entra ID authentication with Azure RBAC for Kubernetes; local accounts disabled, so there is
  *   no static admin kubeconfig to leak. Cluster admins are deterministic identities only: the
  *   Entra groups in `cluster.azure.adminGroupObjectIds` (AKS binds them to cluster-admin; the spec
@@ -197,7 +217,8 @@ export class AzureCluster extends Construct implements ICluster {
         subnetId: network.apiServerSubnet.id,
         authorizedIpRanges: isPrivate ? undefined : publicCidrs,
       },
-      keyManagementService: { keyVaultKeyId: secrets.keyVersionId, keyVaultNetworkAccess: "Private" },
+      // Off for one apply only while an existing cluster converts to VNet Integration (`secretsEncryptionWaived`).
+      keyManagementService: secretsEncryptionWaived(env) ? undefined : { keyVaultKeyId: secrets.keyVersionId, keyVaultNetworkAccess: "Private" },
       localAccountDisabled: true,
       roleBasedAccessControlEnabled: true,
       azureActiveDirectoryRoleBasedAccessControl: {
@@ -306,7 +327,7 @@ export class AzureCluster extends Construct implements ICluster {
    * (`expandKubernetesClusterAzureKeyVaultKms`), never the vault's data plane.
    */
   private secretsEncryption(ctx: AzureContext, vault: AzureKeyVault, controlPlane: UserAssignedIdentity): { keyVersionId: string; dependsOn: ITerraformDependable[] } {
-    const key = vault.addKey(this, "secrets-key", ctx.name(CLUSTER_SECRETS_KEY_PURPOSE), { exportVersion: true });
+    const key = vault.addKey(this, "secrets-key", ctx.name(CLUSTER_SECRETS_KEY_PURPOSE), { exportVersion: true, rotation: CLUSTER_KEY_ROTATION });
     const keyAccess = new RoleAssignment(this, "control-plane-secrets-key", {
       scope: key.armId,
       roleDefinitionName: AZURE_ROLES.keyVaultCryptoUser,

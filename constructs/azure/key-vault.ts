@@ -72,19 +72,47 @@ export const KEY_VAULT_KEY_TYPE = "Microsoft.KeyVault/vaults/keys@2024-11-01";
 /** The vault's SKU. Keys are software-protected (`RSA`) in a standard vault, HSM-protected (`RSA-HSM`) in a premium one. */
 export const KEY_VAULT_SKU = "standard" as "standard" | "premium";
 
+/** A key's rotation policy, ISO 8601 durations as Key Vault takes them. */
+export interface KeyRotation {
+  /** A new version this long after the current one was created (the `rotate` action). */
+  readonly rotateAfterCreate: string;
+  /** Each new version expires this long after its creation (`attributes.expiryTime`). */
+  readonly expiryTime: string;
+  /** Event Grid's "near expiry" event this long before the current version expires (the `notify` action). */
+  readonly notifyBeforeExpiry: string;
+}
+
 /**
  * Every key rotates a year after its version was created and each version expires two years after
  * it, so the version a service still holds stays valid a year past the rotation; Event Grid gets a
- * "near expiry" event 30 days before. ISO 8601 durations, as the rotation policy takes them.
+ * "near expiry" event 30 days before. Enough for services that follow the key's newest version by
+ * themselves (storage and PostgreSQL take the versionless id and re-wrap their data key within a
+ * day of a rotation), not for AKS KMS: `CLUSTER_KEY_ROTATION`.
  */
-export const KEY_ROTATION = { rotateAfterCreate: "P365D", expiryTime: "P730D", notifyBeforeExpiry: "P30D" } as const;
+export const KEY_ROTATION: KeyRotation = { rotateAfterCreate: "P365D", expiryTime: "P730D", notifyBeforeExpiry: "P30D" };
+
+/**
+ * The cluster-secrets key's policy: a rotation a year after each version, and each version valid
+ * three years. AKS KMS needs the previous version valid until the key rotates again after the
+ * cluster moved to the new one (MicrosoftDocs/azure-aks-docs articles/aks/use-kms-etcd-encryption.md
+ * at fb060ab: "KMS uses two keys at the same time. After the first key rotation, you need to ensure
+ * both the old and new keys are valid (not expired) until the next key rotation"). The cluster
+ * moves only at the first infra apply after a rotation (its key id is the newest version at that
+ * refresh, constructs/azure/cluster.ts), so version n, created at T, is still in use until the
+ * first apply after T+2×365 days: an expiry at 2×365 days would leave it expired from that
+ * rotation until the next apply. 1095 days leaves a year for that apply and the Secret rewrite
+ * (the `cluster-secrets-encrypted` rule checks expiry ≥ 2 × rotation + 30 days). The `notify`
+ * action never fires for this key (it rotates long before its version nears expiry); the
+ * pull-request gate's notice on a key id change is the warning instead (scripts/stack-diff.ts).
+ */
+export const CLUSTER_KEY_ROTATION: KeyRotation = { rotateAfterCreate: "P365D", expiryTime: "P1095D", notifyBeforeExpiry: "P30D" };
 
 /** RSA, 3072 bits: wrap and unwrap (what storage and PostgreSQL do with it), encrypt and decrypt. */
 export const KEY_SIZE = 3072;
 export const KEY_OPERATIONS = ["wrapKey", "unwrapKey", "encrypt", "decrypt"] as const;
 
 /** The ARM body of a customer-managed key (`KEY_VAULT_KEY_TYPE`). */
-export function keyBody(sku: "standard" | "premium"): Record<string, unknown> {
+export function keyBody(sku: "standard" | "premium", rotation: KeyRotation = KEY_ROTATION): Record<string, unknown> {
   return {
     properties: {
       kty: sku === "premium" ? "RSA-HSM" : "RSA",
@@ -92,10 +120,10 @@ export function keyBody(sku: "standard" | "premium"): Record<string, unknown> {
       keyOps: [...KEY_OPERATIONS],
       attributes: { enabled: true, exportable: false },
       rotationPolicy: {
-        attributes: { expiryTime: KEY_ROTATION.expiryTime },
+        attributes: { expiryTime: rotation.expiryTime },
         lifetimeActions: [
-          { trigger: { timeAfterCreate: KEY_ROTATION.rotateAfterCreate }, action: { type: "rotate" } },
-          { trigger: { timeBeforeExpiry: KEY_ROTATION.notifyBeforeExpiry }, action: { type: "notify" } },
+          { trigger: { timeAfterCreate: rotation.rotateAfterCreate }, action: { type: "rotate" } },
+          { trigger: { timeBeforeExpiry: rotation.notifyBeforeExpiry }, action: { type: "notify" } },
         ],
       },
     },
@@ -242,16 +270,16 @@ export class AzureKeyVault extends Construct {
    * (`KEY_ROTATION`), not exportable. Never destroyed by a plan in production (`prevent_destroy`):
    * data encrypted with a deleted key cannot be read; soft delete and purge protection keep a
    * deleted key recoverable for 90 days anyway. `exportVersion` exports the newest version's id
-   * (`AzureKeyVaultKey.versionedId`).
+   * (`AzureKeyVaultKey.versionedId`); `rotation` replaces `KEY_ROTATION` (the cluster key's `CLUSTER_KEY_ROTATION`).
    */
-  addKey(scope: Construct, id: string, name: string, options: { readonly exportVersion?: boolean } = {}): AzureKeyVaultKey {
+  addKey(scope: Construct, id: string, name: string, options: { readonly exportVersion?: boolean; readonly rotation?: KeyRotation } = {}): AzureKeyVaultKey {
     const { ctx } = this.props;
     const resource = new AzapiResource(scope, id, {
       provider: this.props.azapi,
       type: KEY_VAULT_KEY_TYPE,
       name,
       parentId: this.vault.id,
-      body: keyBody(KEY_VAULT_SKU),
+      body: keyBody(KEY_VAULT_SKU, options.rotation),
       tags: platformTags(ctx.env),
       responseExportValues: options.exportVersion ? [KEY_VERSION_EXPORT] : undefined,
       lifecycle: { preventDestroy: ctx.env.production },

@@ -148,6 +148,20 @@ const clusterSchema = z.strictObject({
        * `cluster.publicAccessCidrs`. Changing it replaces the AKS cluster. @default true
        */
       privateCluster: z.boolean({ error: "accepted: true or false" }).optional(),
+      /** Rules this cluster opts out of for a while, each with the reason (README, "Policy pack"). */
+      waivers: z
+        .strictObject({
+          /**
+           * Keep KMS etcd encryption off for one apply. An AKS cluster created before API Server
+           * VNet Integration must first convert to it and be stopped and started (AKS puts the
+           * integration into effect only then), and KMS with the private vault needs the
+           * integration in effect: so apply once with this waiver (integration, key and roles),
+           * `az aks stop` / `az aks start`, then remove it and apply again (KMS on), then rewrite
+           * every Secret. README, "Upgrade guide". New clusters never need it. @default none
+           */
+          secretsEncryption: waiverReason.optional(),
+        })
+        .optional(),
     })
     .optional(),
 });

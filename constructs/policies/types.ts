@@ -59,8 +59,8 @@ export interface Rule {
   /** Why a cloud has no check for this rule (shown in the README's table; a cloud without a check needs one). */
   readonly elsewhere?: Partial<Readonly<Record<Cloud, string>>>;
   /**
-   * The spec waiver that exempts one database or bucket from this rule, with its written reason
-   * (`databases[].waivers.<name>`, `buckets[].waivers.<name>`): the pack then records the
+   * The spec waiver that exempts one database, bucket or the AKS cluster from this rule, with its written reason
+   * (`databases[].waivers.<name>`, `buckets[].waivers.<name>`, `cluster.azure.waivers.<name>`): the pack then records the
    * resource's problems as waived instead of failing (constructs/policies/waivers.ts).
    */
   readonly waiver?: RuleWaiver;
@@ -69,7 +69,12 @@ export interface Rule {
 
 export const DATABASE_WAIVERS = ["highAvailability", "deletionProtection", "backupRetentionDays", "customerManagedKey"] as const;
 export const BUCKET_WAIVERS = ["geoRedundant"] as const;
-export type RuleWaiver = { readonly of: "databases"; readonly name: (typeof DATABASE_WAIVERS)[number] } | { readonly of: "buckets"; readonly name: (typeof BUCKET_WAIVERS)[number] };
+/** `cluster.azure.waivers.<name>`: the AKS cluster's (an upgrade in two applies, README "Upgrade guide"). */
+export const CLUSTER_WAIVERS = ["secretsEncryption"] as const;
+export type RuleWaiver =
+  | { readonly of: "databases"; readonly name: (typeof DATABASE_WAIVERS)[number] }
+  | { readonly of: "buckets"; readonly name: (typeof BUCKET_WAIVERS)[number] }
+  | { readonly of: "cluster"; readonly name: (typeof CLUSTER_WAIVERS)[number] };
 
 /** `a.b.c` (numbers index arrays; a one-item array is stepped into as the provider's block). */
 export function at(value: unknown, path: string): unknown {

@@ -1,6 +1,6 @@
 /**
- * Spec waivers: the one way a spec opts one database or bucket out of a rule, with a written
- * reason (`databases[].waivers.<name>`, `buckets[].waivers.<name>`, at least 20 characters). A
+ * Spec waivers: the one way a spec opts one database, bucket or the AKS cluster out of a rule, with a written
+ * reason (`databases[].waivers.<name>`, `buckets[].waivers.<name>`, `cluster.azure.waivers.<name>`, at least 20 characters). A
  * rule names the waiver it honours (`Rule.waiver`); the constructs read the same field (a waived
  * database keeps the cloud's managed key, a waived bucket stays in its region), and the pack
  * records the resource's problems as waived in the stack's `"//"` policy metadata instead of
@@ -52,6 +52,11 @@ export interface AppliedWaiver {
 export function waiverFor(rule: Rule, type: string, resource: Block, ctx: PolicyContext): AppliedWaiver | undefined {
   const waiver = rule.waiver;
   if (waiver === undefined || ctx.env === undefined) return undefined;
+  if (waiver.of === "cluster") {
+    // One cluster per environment: the waiver covers the AKS cluster resource only.
+    const reason = type === "azurerm_kubernetes_cluster" ? ctx.env.cluster.azure?.waivers?.[waiver.name] : undefined;
+    return reason === undefined ? undefined : { waiver: `cluster.azure.waivers.${waiver.name}`, reason };
+  }
   if (waiver.of === "databases") {
     if (!DATABASE_TYPES.has(type)) return undefined;
     const index = specDatabaseIndex(resource, ctx);

@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, policyDocument, references, resourcesOf, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, policyDocument, references, resourcesOf, type Rule, type StackJson } from "../types";
 
 /** Whether `value` references a google_kms_crypto_key of the stack (`${google_kms_crypto_key.<id>.id}`). */
 const kmsKeyReference = (value: unknown) => typeof value === "string" && /^\$\{google_kms_crypto_key\.[^.}]+\.id\}$/.test(value);
@@ -7,6 +7,40 @@ const kmsKeyReference = (value: unknown) => typeof value === "string" && /^\$\{g
 const azapiKeyVersion = (value: unknown) => typeof value === "string" && /^\$\{azapi_resource\.[^.}]+\.output\.properties\.keyUriWithVersion\}$/.test(value);
 
 const DAY = 86400;
+
+/** An ISO 8601 duration as Key Vault's rotation policy takes it (`P<n>Y<n>M<n>D`), in days (a year 365, a month 30); undefined otherwise. */
+export function isoDays(value: unknown): number | undefined {
+  const match = typeof value === "string" ? /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$/.exec(value) : null;
+  if (match === null || value === "P") return undefined;
+  return Number(match[1] ?? 0) * 365 + Number(match[2] ?? 0) * 30 + Number(match[3] ?? 0);
+}
+
+/** Days a KMS key version must outlive twice the rotation period: the next infra apply and the Secret rewrite. */
+export const CLUSTER_KEY_SLACK_DAYS = 30;
+
+/**
+ * Whether the rotation policy of the key AKS KMS uses keeps the previous version valid until the
+ * key rotates again after the cluster moved: MicrosoftDocs/azure-aks-docs
+ * articles/aks/use-kms-etcd-encryption.md at fb060ab, "KMS uses two keys at the same time. After
+ * the first key rotation, you need to ensure both the old and new keys are valid (not expired)
+ * until the next key rotation". Version n (created at T) is in use until the cluster moves to
+ * version n+2, which exists from T + 2 × rotation, and the move waits for an apply: so expiry ≥
+ * 2 × rotation + slack.
+ */
+function clusterKeyLifetimeProblems(keyId: unknown, stack: StackJson): string[] {
+  const id = /^\$\{azapi_resource\.([^.}]+)\./.exec(String(keyId))?.[1];
+  const key = id === undefined ? undefined : stack.resource?.azapi_resource?.[id];
+  if (key === undefined) return [];
+  const policy = at(key, "body.properties.rotationPolicy");
+  const expiry = isoDays(at(policy, "attributes.expiryTime"));
+  const rotate = asList(at(policy, "lifetimeActions")).find((action) => at(action, "action.type") === "rotate");
+  const afterCreate = isoDays(at(rotate, "trigger.timeAfterCreate"));
+  const beforeExpiry = isoDays(at(rotate, "trigger.timeBeforeExpiry"));
+  const rotation = afterCreate ?? (expiry !== undefined && beforeExpiry !== undefined ? expiry - beforeExpiry : undefined);
+  if (expiry === undefined || rotation === undefined) return [`azapi_resource.${id}'s rotation policy has no expiryTime and rotate action in days: the previous key version's lifetime is unknown`];
+  const needed = 2 * rotation + CLUSTER_KEY_SLACK_DAYS;
+  return expiry >= needed ? [] : [`azapi_resource.${id} versions expire ${expiry} days after creation and rotate after ${rotation}: the version the cluster used before a rotation must stay valid until the next one and the apply after it, at least ${needed} days (2 × rotation + ${CLUSTER_KEY_SLACK_DAYS})`];
+}
 /** A duration in Google's `<seconds>s` form, in seconds. */
 const seconds = (value: unknown) => (typeof value === "string" && /^\d+(\.\d+)?s$/.test(value) ? Number(value.slice(0, -1)) : undefined);
 
@@ -104,7 +138,9 @@ export const ENCRYPTION: readonly Rule[] = [
     id: "cluster-secrets-encrypted",
     pack: "encryption",
     title: "Kubernetes Secrets are envelope-encrypted with a customer-managed key",
-    fix: "configure the cluster's secrets encryption with the cluster key (constructs/<cloud>/cluster.ts)",
+    fix: "configure the cluster's secrets encryption with the cluster key (constructs/<cloud>/cluster.ts); an existing AKS cluster converting to API Server VNet Integration keeps KMS off for one apply with cluster.azure.waivers.secretsEncryption and a reason",
+    // The first of the two applies that convert an existing AKS cluster (constructs/azure/cluster.ts secretsEncryptionWaived).
+    waiver: { of: "cluster", name: "secretsEncryption" },
     checks: [
       {
         cloud: "aws",
@@ -122,12 +158,13 @@ export const ENCRYPTION: readonly Rule[] = [
         // KMS etcd encryption with the environment's private vault (constructs/azure/cluster.ts): Microsoft
         // Learn "Add KMS etcd encryption to an AKS cluster": a vault with public access disabled needs
         // `Private` network access, which works only with API Server VNet Integration; AKS does not
-        // follow new key versions, so the id must be the key's newest version as ARM reports it.
-        check: (cluster) => {
+        // follow new key versions, so the id must be the key's newest version as ARM reports it, and
+        // that key's versions must outlive two rotations (clusterKeyLifetimeProblems).
+        check: (cluster, ctx) => {
           const keyId = at(cluster, "key_management_service.key_vault_key_id");
           if (keyId === undefined) return ["key_management_service is not set (no KMS etcd encryption)"];
           return [
-            ...(azapiKeyVersion(keyId) ? [] : [`key_management_service.key_vault_key_id ${String(keyId)} is not the newest version of a key of the stack (output.properties.keyUriWithVersion of its azapi_resource): the cluster would not follow the key's rotations`]),
+            ...(azapiKeyVersion(keyId) ? clusterKeyLifetimeProblems(keyId, ctx.stack) : [`key_management_service.key_vault_key_id ${String(keyId)} is not the newest version of a key of the stack (output.properties.keyUriWithVersion of its azapi_resource): the cluster would not follow the key's rotations`]),
             ...expectValue(cluster, "key_management_service.key_vault_network_access", "Private"),
             ...expectValue(cluster, "api_server_access_profile.virtual_network_integration_enabled", true),
             ...(typeof at(cluster, "api_server_access_profile.subnet_id") === "string" ? [] : ["api_server_access_profile.subnet_id is not set (API Server VNet Integration needs the delegated subnet)"]),
