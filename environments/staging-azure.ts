@@ -12,6 +12,15 @@ export const stagingAzure = {
   name: "staging-azure",
   cloud: "azure",
   network: { cidr: "10.21.0.0/16" },
+  cluster: {
+    ...staging.cluster,
+    azure: {
+      ...staging.cluster.azure,
+      // Step 1 of the two-apply upgrade (README, Upgrade guide): VNet Integration first; after the
+      // stop/start, remove this waiver and apply again to turn KMS on.
+      waivers: { secretsEncryption: "cluster created before AKS KMS: API Server VNet Integration must take effect (stop/start) before KMS with the private vault" },
+    },
+  },
   dns: { ...staging.dns, zone },
   apps: staging.apps.map((app) => ({ ...app, host: `${app.name}.${zone}` })),
   databases: staging.databases.map((db) => ({
