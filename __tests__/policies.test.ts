@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it, vi } from "vitest";
 import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
-import { credentialLiterals, manifestsOf } from "../constructs/policies/packs/kubernetes";
+import { credentialLiterals, DATAHUB_PASSWORD_PATHS, manifestsOf } from "../constructs/policies/packs/kubernetes";
 import { asList, at } from "../constructs/policies/types";
 import { CLOUDS, parseEnvironment, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments, environmentSource } from "../environments";
@@ -114,6 +114,26 @@ const editValues = (release: Block, edit: (values: Block) => void) => {
 };
 const hasManifest = (kind: string) => (b: Block) => asList(b.values).some((text) => asList((JSON.parse(String(text)) as Block).manifests).some((m) => at(m, "kind") === kind));
 const valuesAt = (b: Block, path: string) => asList(b.values).map((text) => at(JSON.parse(String(text)), path));
+/** DataHub's frontend hosts of a datahub release. */
+const datahubHosts = (b: Block) => valuesAt(b, "datahub-frontend.ingress.hosts").flatMap((hosts) => asList(hosts).map((h) => String(at(h, "host"))));
+/** The Middleware and Ingress that refuse DataHub's password paths on its public hosts (the shape FIX-DH adds), in DataHub's wiring release. */
+const datahubBlock = (hosts: readonly string[], paths: readonly string[] = DATAHUB_PASSWORD_PATHS, sourceRange: readonly string[] = ["127.0.0.1/32"]): Block[] => [
+  { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata: { name: "refuse-everyone", namespace: "datahub" }, spec: { ipAllowList: { sourceRange } } },
+  {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: "datahub-password-login", namespace: "datahub", annotations: { "traefik.ingress.kubernetes.io/router.middlewares": "datahub-refuse-everyone@kubernetescrd" } },
+    spec: { ingressClassName: "traefik", rules: hosts.map((host) => ({ host, http: { paths: paths.map((path) => ({ path, pathType: "Exact", backend: { service: { name: "datahub-datahub-frontend", port: { number: 9002 } } } })) } })) },
+  },
+];
+const addDatahubBlock = (datahub: Block, stack: StackJson, objects: Block[] = datahubBlock(datahubHosts(datahub))) => {
+  const wiring = Object.values(stack.resource?.helm_release ?? {}).find((r) => r.namespace === "datahub" && hasManifest("Role")(r)) ?? Object.values(stack.resource?.helm_release ?? {}).find((r) => r.namespace === "datahub" && asList(r.values).some((t) => (JSON.parse(String(t)) as Block).manifests !== undefined));
+  if (wiring === undefined) throw new Error("no manifests release in datahub");
+  wiring.values = asList(wiring.values).map((text) => {
+    const values = JSON.parse(String(text)) as { manifests?: Block[] };
+    return JSON.stringify({ ...values, manifests: [...(values.manifests ?? []), ...objects] });
+  });
+};
 /** The project's audit config of a GCP service. */
 const auditConfig = (stack: StackJson, service: string) => Object.values(stack.resource?.google_project_iam_audit_config ?? {}).find((c) => c.service === service) as Block;
 
@@ -355,6 +375,9 @@ const CHANGES: Readonly<Record<string, Change>> = {
   },
   // With sso (the proxy serves Metabase's host), the chart's own Ingress comes back: the host is served without sign-in.
   "sso-every-host#0": { pick: (b) => b.chart === "metabase" && valuesAt(b, "ingress.enabled").includes(false), change: (b) => editValues(b, (v) => set(v, "ingress.enabled", true)) },
+  // The pending DataHub check: FIX-DH's fix, modelled on its output shape: an Ingress of ours on
+  // DataHub's host for the password paths, through a Traefik ipAllowList admitting no client.
+  "sso-every-host#1": { pick: (b) => b.chart === "datahub" && valuesAt(b, "datahub-frontend.oidcAuthentication.enabled").includes(true), change: (b, s) => addDatahubBlock(b, s) },
   "untrusted-accounts-powerless#0": { pick: (b) => at(b, "metadata.name") === "airflow-tasks", change: (b) => set(b, "automount_service_account_token", true) },
   // Airflow's namespace loses its task account: task pods would run under another.
   "untrusted-accounts-powerless#1": {
@@ -795,12 +818,12 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(check.check(datahub, ctx, datahubId)).toEqual([]);
     const noOidc = structuredClone(datahub);
     editValues(noOidc, (v) => set(v, "datahub-frontend.oidcAuthentication.enabled", false));
-    expect(check.check(noOidc, ctx, datahubId)).toEqual(["datahub-frontend.ingress.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(noOidc, ctx, datahubId)).toEqual(["datahub-frontend.ingress.enabled is true without the app's own OIDC sign-in: datahub-frontend.oidcAuthentication.enabled is not true"]);
     // Prometheus published by its chart: no OIDC of its own.
     const [monitoringId, monitoring] = release(ctx, (b) => b.chart === "kube-prometheus-stack");
     const published = structuredClone(monitoring);
     editValues(published, (v) => set(v, "prometheus.ingress.enabled", true));
-    expect(check.check(published, ctx, monitoringId)).toEqual(["prometheus.ingress.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(published, ctx, monitoringId)).toEqual(["prometheus.ingress.enabled is true without the app's own OIDC sign-in: the chart has no OIDC sign-in of its own"]);
     // Airflow serves its host through its own API server Ingress, signed in by FAB's OAuth
     // (its webserver_config); the same Ingress with a password login is a bypass.
     const [airflowId, airflow] = release(ctx, (b) => b.chart === "airflow");
@@ -808,14 +831,71 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(check.check(airflow, ctx, airflowId)).toEqual([]);
     const passwordLogin = structuredClone(airflow);
     editValues(passwordLogin, (v) => set(v, "apiServer.apiServerConfig", "# AUTH_TYPE = AUTH_OAUTH\nAUTH_TYPE = AUTH_DB\n"));
-    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in: webserver_config.py sets AUTH_TYPE to AUTH_DB, needs AUTH_OAUTH"]);
     editValues(passwordLogin, (v) => set(v, "apiServer.apiServerConfig", undefined));
-    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in: webserver_config.py sets AUTH_TYPE to nothing, needs AUTH_OAUTH"]);
     // Without sso, the chart's own Ingress is the documented default.
     const plain = ctxOf(plainCase, "apps");
     const [metabaseId, metabase] = release(plain, (b) => b.chart === "metabase");
     expect(valuesAt(metabase, "ingress.enabled")).toContain(true);
     expect(check.check(metabase, plain, metabaseId)).toEqual([]);
+  });
+
+  it("SSO, Airflow (review 12 M3): FAB's OAuth counts only with no password user, FAB as the auth manager and AUTH_OAUTH as the last assignment", () => {
+    const check = ruleCheck("sso-every-host", "any");
+    const ctx = ctxOf(ssoCase, "apps");
+    const [id, airflow] = release(ctx, (b) => b.chart === "airflow");
+    expect(check.check(airflow, ctx, id)).toEqual([]);
+    const broken = (edit: (v: Block) => void) => {
+      const copy = structuredClone(airflow);
+      editValues(copy, edit);
+      return check.check(copy, ctx, id);
+    };
+    // The chart's user job back on: admin/admin (chart 1.19.0 defaultUser) trades its password for a JWT at /auth/token.
+    expect(broken((v) => set(v, "createUserJob.enabled", true))).toEqual([expect.stringContaining("createUserJob.enabled is true: a password user gets API tokens")]);
+    // Absent is the chart's default (true).
+    expect(broken((v) => delete (v.createUserJob as Block).enabled)).toEqual([expect.stringContaining("createUserJob.enabled is unset (the chart's true)")]);
+    expect(broken((v) => set(v, "apiServer.apiServerConfig", `${String(at(v, "apiServer.apiServerConfig"))}\nAUTH_TYPE = fab_const.AUTH_DB\n`))).toEqual([expect.stringContaining("sets AUTH_TYPE to fab_const.AUTH_DB")]);
+    expect(broken((v) => set(v, "config.core.auth_manager", "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"))).toEqual([expect.stringContaining("config.core.auth_manager is airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager, not FAB's")]);
+    // A second values document turning the job back on wins (Helm merges documents in order).
+    const twoDocuments = structuredClone(airflow);
+    twoDocuments.values = [...asList(twoDocuments.values), JSON.stringify({ createUserJob: { enabled: true } })];
+    expect(check.check(twoDocuments, ctx, id)).toHaveLength(1);
+  });
+
+  it("SSO, DataHub (review 12 M4): with OIDC, the password login is off (JAAS and native) or every password path is refused on the public host", () => {
+    const check = ruleCheck("sso-every-host", "any", 1);
+    const ctx = ctxOf(ssoCase, "apps");
+    const [id, datahub] = release(ctx, (b) => b.chart === "datahub");
+    const hosts = datahubHosts(datahub);
+    expect(hosts.length).toBeGreaterThan(0);
+    // Today's output: JAAS on, nothing refused (the check is pending on FIX-DH).
+    expect(check.check(datahub, ctx, id)).toEqual([`DataHub's password login (AUTH_JAAS_ENABLED and AUTH_NATIVE_ENABLED not both false) is reachable on ${hosts.join(", ")} at /logIn, /signUp, /resetNativeUserCredentials`]);
+    const withEnv = (env: Block[]) => {
+      const copy = structuredClone(datahub);
+      editValues(copy, (v) => set(v, "datahub-frontend.extraEnvs", [...asList(at(v, "datahub-frontend.extraEnvs")), ...env]));
+      return check.check(copy, ctx, id);
+    };
+    expect(withEnv([{ name: "AUTH_JAAS_ENABLED", value: "false" }, { name: "AUTH_NATIVE_ENABLED", value: "false" }])).toEqual([]);
+    // JAAS off alone leaves native users' /logIn, /signUp and reset.
+    expect(withEnv([{ name: "AUTH_JAAS_ENABLED", value: "false" }])).toHaveLength(1);
+    const blocked = (objects: Block[]) => {
+      const copy = structuredClone(ctx);
+      addDatahubBlock(datahub, copy.stack, objects);
+      return check.check(datahub, copy, id);
+    };
+    expect(blocked(datahubBlock(hosts))).toEqual([]);
+    // One path left out, another host, a client range, a client-written IP (X-Forwarded-For), or no middleware: reachable.
+    expect(blocked(datahubBlock(hosts, ["/logIn", "/signUp"]))).toEqual([expect.stringMatching(/ at \/resetNativeUserCredentials$/)]);
+    expect(blocked(datahubBlock(["other.example.com"]))).toHaveLength(1);
+    expect(blocked(datahubBlock(hosts, DATAHUB_PASSWORD_PATHS, ["10.0.0.0/8"]))).toHaveLength(1);
+    const [middleware, ingress] = datahubBlock(hosts);
+    expect(blocked([{ ...middleware, spec: { ipAllowList: { sourceRange: ["127.0.0.1/32"], ipStrategy: { depth: 1 } } } }, ingress])).toHaveLength(1);
+    expect(blocked([middleware, { ...ingress, metadata: { ...(ingress.metadata as Block), annotations: {} } }])).toHaveLength(1);
+    // A Prefix path of "/" is the chart's own route, not a refusal.
+    expect(blocked([middleware, { ...ingress, spec: { rules: hosts.map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: {} }] } })) } }])).toHaveLength(1);
+    // Without sso the check asks nothing.
+    expect(check.check(datahub, { ...ctx, env: { ...(ctx.env as Environment), sso: undefined } }, id)).toEqual([]);
   });
 
   it("untrusted accounts: a RoleBinding naming the account (its namespace implied), a group binding, or a binding resource fails", () => {

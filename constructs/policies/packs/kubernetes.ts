@@ -56,6 +56,20 @@ export function releaseValues(release: Block): unknown[] {
   });
 }
 
+/**
+ * A release's values as Helm merges its values documents: later documents win, maps merge key by
+ * key, lists and scalars are replaced (helm v3.19.5 pkg/cli/values/options.go `mergeMaps`).
+ */
+export function mergedValues(release: Block): Block {
+  const merge = (base: unknown, over: unknown): unknown => {
+    if (base === null || typeof base !== "object" || Array.isArray(base) || over === null || typeof over !== "object" || Array.isArray(over)) return over;
+    const out: Block = { ...(base as Block) };
+    for (const [key, value] of Object.entries(over as Block)) out[key] = key in out ? merge(out[key], value) : value;
+    return out;
+  };
+  return releaseValues(release).reduce<Block>((all, doc) => merge(all, doc) as Block, {});
+}
+
 /** The name of the namespace a resource of the apps stack is in, resolving a reference to a namespace resource. */
 function namespaceName(ctx: PolicyContext, value: unknown): string | undefined {
   const ref = /kubernetes_namespace_v1\.([^.]+)\./.exec(String(value));
@@ -177,19 +191,125 @@ function openSearchProblems(values: Block): string[] {
  * the app behind the provider when that route is on (the app's own OIDC). A route with no such
  * key serves the app without sign-in: with `sso` it must be off, and the sso proxy serve the host.
  */
-const GRAFANA_OIDC = (prefix: string) => (values: unknown) => at(values, `${prefix}grafana.ini.auth.generic_oauth.enabled`) === true && at(values, `${prefix}grafana.ini.auth.disable_login_form`) === true;
-const CHART_ROUTES: Readonly<Record<string, readonly { readonly path: string; readonly oidc?: (values: unknown) => boolean }[]>> = {
+const GRAFANA_OIDC = (prefix: string) => (values: unknown) => [
+  ...(at(values, `${prefix}grafana.ini.auth.generic_oauth.enabled`) === true ? [] : [`${prefix}grafana.ini.auth.generic_oauth.enabled is not true`]),
+  ...(at(values, `${prefix}grafana.ini.auth.disable_login_form`) === true ? [] : [`${prefix}grafana.ini.auth.disable_login_form is not true (the password form stays)`]),
+];
+
+/**
+ * Airflow signed in by FAB's OAuth, and nothing else:
+ * - the API server's webserver_config.py (chart 1.19.0 `apiServer.apiServerConfig`, or
+ *   `webserver.webserverConfig` of Airflow 2) sets AUTH_TYPE to AUTH_OAUTH (Flask-AppBuilder
+ *   flask_appbuilder/const.py; written bare or as `<module>.AUTH_OAUTH`), read as Python does: the
+ *   last assignment at the start of a line wins;
+ * - `config.core.auth_manager` is unset (the chart's and Airflow 3's default under the FAB
+ *   provider) or FAB's: another auth manager never reads webserver_config.py;
+ * - no password user: apache/airflow chart 1.19.0 values.yaml `createUserJob.enabled: true`
+ *   creates `defaultUser` admin/admin, and providers/fab fab_auth_manager.py `create_token`
+ *   (apache/airflow f17d6ffb) calls `auth_user_db(username, password)` for every AUTH_TYPE but
+ *   LDAP, so `POST /auth/token` trades that password for a JWT past the provider. The key must
+ *   be false explicitly (absent is the chart's true).
+ */
+const FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
+function airflowOidc(values: unknown): string[] {
+  const config = String(at(values, "apiServer.apiServerConfig") ?? at(values, "webserver.webserverConfig") ?? "");
+  const assignments = [...config.matchAll(/^AUTH_TYPE\s*=\s*(.*)$/gm)].map((m) => m[1].trim());
+  const last = assignments[assignments.length - 1];
+  const manager = at(values, "config.core.auth_manager");
+  return [
+    ...(last !== undefined && /^(?:[\w.]+\.)?AUTH_OAUTH\b/.test(last) ? [] : [`webserver_config.py sets AUTH_TYPE to ${last ?? "nothing"}, needs AUTH_OAUTH`]),
+    ...(manager === undefined || manager === FAB_AUTH_MANAGER ? [] : [`config.core.auth_manager is ${String(manager)}, not FAB's (webserver_config.py is not read)`]),
+    ...(at(values, "createUserJob.enabled") === false ? [] : [`createUserJob.enabled is ${JSON.stringify(at(values, "createUserJob.enabled")) ?? "unset (the chart's true)"}: a password user gets API tokens at /auth/token past the provider`]),
+  ];
+}
+
+/**
+ * DataHub's password endpoints, at the DataHub version of chart datahub-1.1.0
+ * (datahub-project/datahub datahub-frontend/conf/routes: `POST /logIn` (JAAS and native users),
+ * `POST /signUp` and `POST /resetNativeUserCredentials` (native users' invite and reset links)).
+ */
+export const DATAHUB_PASSWORD_PATHS = ["/logIn", "/signUp", "/resetNativeUserCredentials"] as const;
+/** DataHub's frontend signs in with OIDC (datahub-1.1.0 datahub-frontend `oidcAuthentication`). */
+const datahubOidc = (values: unknown) => (at(values, "datahub-frontend.oidcAuthentication.enabled") === true ? [] : ["datahub-frontend.oidcAuthentication.enabled is not true"]);
+
+/**
+ * With `sso`, DataHub's password login is not on its public host. DataHub docs
+ * (datahub-project/datahub docs/authentication/guides/sso/configure-oidc-react.md): "enabling OIDC
+ * will not disable the dummy JAAS authentication path ... specify AUTH_JAAS_ENABLED=false"; native
+ * (invited) users likewise (datahub-frontend/conf/application.conf `auth.native.enabled =
+ * ${?AUTH_NATIVE_ENABLED}`). Either both are "false" in the frontend's env, or every password
+ * endpoint is refused on every frontend host (`refusedOnHost`).
+ */
+function datahubPasswordLogin(release: Block, ctx: PolicyContext): string[] {
+  const values = mergedValues(release);
+  if (ctx.env?.sso === undefined || release.chart !== "datahub" || at(values, "datahub-frontend.ingress.enabled") !== true) return [];
+  const env = at(values, "datahub-frontend.extraEnvs");
+  const off = (name: string) => String(envValue(env, name)) === "false";
+  if (off("AUTH_JAAS_ENABLED") && off("AUTH_NATIVE_ENABLED")) return [];
+  const hosts = asList(at(values, "datahub-frontend.ingress.hosts")).map((h) => String(at(h, "host")));
+  const open = DATAHUB_PASSWORD_PATHS.filter((path) => !hosts.every((host) => refusedOnHost(ctx, host, path)));
+  return open.length === 0 ? [] : [`DataHub's password login (AUTH_JAAS_ENABLED and AUTH_NATIVE_ENABLED not both false) is reachable on ${hosts.join(", ")} at ${open.join(", ")}`];
+}
+
+/**
+ * Whether Traefik refuses every client a request to `host` + `path`: an Ingress of the stack
+ * routes that host and path (pathType Exact, or Prefix on a path segment boundary: Kubernetes
+ * Ingress semantics) through a Middleware (annotation `traefik.ingress.kubernetes.io/router.middlewares`,
+ * traefik v3.7.9 pkg/provider/kubernetes/ingress/annotations.go; the CRD provider names a Middleware
+ * `<namespace>-<name>`, pkg/provider/kubernetes/crd/kubernetes.go `makeID`, `@kubernetescrd` its provider)
+ * that is an ipAllowList admitting no client: traefik v3.7.9 pkg/middlewares/ipallowlist/ip_allowlist.go
+ * rejects every client IP outside `sourceRange`, taken from the connection (RemoteAddrStrategy)
+ * unless `ipStrategy` reads X-Forwarded-For (pkg/config/dynamic/middlewares.go `IPStrategy.Get`),
+ * which a client writes itself. Only loopback and unspecified addresses admit no client.
+ * Traefik orders routers by rule length (traefik v3.7.9 pkg/muxer/http/mux.go `GetRulePriority`:
+ * `len(rule)`), so this Ingress's `Host && Path` rule precedes the chart's `Host && PathPrefix(/)`.
+ * (The pinned chart traefik-41.3.0 ships Traefik v3.7.11; v3.7.9 is the nearest tag read.)
+ */
+const NO_CLIENT = /^(127\.\d+\.\d+\.\d+\/(8|9|[12]\d|3[0-2])|0\.0\.0\.0\/32|::1\/128|::\/128)$/;
+function refusedOnHost(ctx: PolicyContext, host: string, path: string): boolean {
+  const all = stackManifests(ctx);
+  const denies = (namespace: string, reference: string) => {
+    const match = /^(.+)@kubernetescrd$/.exec(reference.trim());
+    const middleware = all.find((m) => m.kind === "Middleware" && String(at(m, "apiVersion")).startsWith("traefik.io/") && `${String(at(m, "metadata.namespace") ?? namespace)}-${String(at(m, "metadata.name"))}` === match?.[1]);
+    const list = (at(middleware, "spec.ipAllowList") ?? at(middleware, "spec.ipWhiteList")) as Block | undefined;
+    const ranges = asList(list?.sourceRange).map(String);
+    return list !== undefined && list.ipStrategy === undefined && ranges.length > 0 && ranges.every((r) => NO_CLIENT.test(r));
+  };
+  return all.some((ingress) => {
+    if (ingress.kind !== "Ingress") return false;
+    const middlewares = String((at(ingress, "metadata.annotations") as Block | undefined)?.["traefik.ingress.kubernetes.io/router.middlewares"] ?? "").split(",");
+    if (!middlewares.some((reference) => denies(String(at(ingress, "metadata.namespace")), reference))) return false;
+    return asList(at(ingress, "spec.rules")).some(
+      (rule) =>
+        at(rule, "host") === host &&
+        asList(at(rule, "http.paths")).some((p) => {
+          const given = String(at(p, "path"));
+          const type = at(p, "pathType");
+          return type === "Exact" ? given === path : type === "Prefix" && (path === given || path.startsWith(given.endsWith("/") ? given : `${given}/`)) && given !== "/";
+        }),
+    );
+  });
+}
+
+type RouteCheck = { readonly path: string; readonly oidc?: (values: unknown, ctx: PolicyContext) => string[] };
+/**
+ * The chart keys that render an Ingress (or Gateway route) with a host, per chart at the pinned
+ * version (../shared/charts/<chart>/template-refs.json, derived from the chart's templates:
+ * metabase-2.26.0, airflow-1.19.0, airbyte 1.9.2 and 2.2.0, datahub-1.1.0, grafana 12.11.1,
+ * kube-prometheus-stack 88.5.3, traefik 41.3.0; each defaults to off in its values.yaml), and what
+ * puts the app behind the provider when that route is on (the app's own OIDC, and its password
+ * login off): the problems it finds. A route with no such check serves the app without sign-in:
+ * with `sso` it must be off, and the sso proxy serve the host.
+ */
+const CHART_ROUTES: Readonly<Record<string, readonly RouteCheck[]>> = {
   metabase: [{ path: "ingress.enabled" }],
-  // Airflow's UI signs in through FAB's OAuth when the API server's webserver_config.py (chart
-  // 1.19.0 `apiServer.apiServerConfig`, or `webserver.webserverConfig` of Airflow 2) sets
-  // AUTH_TYPE to AUTH_OAUTH (Flask-AppBuilder flask_appbuilder/const.py; written bare or as `<module>.AUTH_OAUTH`).
   airflow: ["apiServer", "web", "flower", "pgbouncer", "statsd"]
-    .map((name) => ({ path: `ingress.${name}.enabled`, oidc: name === "apiServer" || name === "web" ? (values: unknown) => /^\s*AUTH_TYPE\s*=\s*(?:[\w.]+\.)?AUTH_OAUTH\b/m.test(String(at(values, "apiServer.apiServerConfig") ?? at(values, "webserver.webserverConfig") ?? "")) : undefined }))
-    .concat([{ path: "ingress.enabled", oidc: undefined }]),
+    .map((name): RouteCheck => ({ path: `ingress.${name}.enabled`, oidc: name === "apiServer" || name === "web" ? airflowOidc : undefined }))
+    .concat([{ path: "ingress.enabled" }]),
   airbyte: [{ path: "ingress.enabled" }, { path: "webapp.ingress.enabled" }],
   datahub: [
-    { path: "datahub-frontend.ingress.enabled", oidc: (values) => at(values, "datahub-frontend.oidcAuthentication.enabled") === true },
-    { path: "datahub-frontend.ingress.httproute.enabled", oidc: (values) => at(values, "datahub-frontend.oidcAuthentication.enabled") === true },
+    { path: "datahub-frontend.ingress.enabled", oidc: datahubOidc },
+    { path: "datahub-frontend.ingress.httproute.enabled", oidc: datahubOidc },
     { path: "datahub-gms.ingress.enabled" },
     { path: "datahub-mae-consumer.ingress.enabled" },
     { path: "datahub-mce-consumer.ingress.enabled" },
@@ -199,6 +319,9 @@ const CHART_ROUTES: Readonly<Record<string, readonly { readonly path: string; re
     { path: "grafana.ingress.enabled", oidc: GRAFANA_OIDC("grafana.") },
     ...["alertmanager.ingress", "alertmanager.ingressPerReplica", "prometheus.ingress", "prometheus.ingressPerReplica", "prometheus.thanosIngress", "thanosRuler.ingress"].map((key) => ({ path: `${key}.enabled` })),
   ],
+  // traefik-helm-chart v41.3.0 traefik/values.yaml `ingressRoute.dashboard.enabled` (and
+  // `healthcheck`): IngressRoutes to Traefik's own API and dashboard.
+  traefik: [{ path: "ingressRoute.dashboard.enabled" }],
 };
 
 /** The sign-in proxy image: a Deployment running it in front of a Service is a signed-in route. */
@@ -232,10 +355,14 @@ function unprotectedIngresses(release: Block, ctx: PolicyContext): string[] {
 /** With `sso`, what a release publishes without sign-in: a chart route with no OIDC, an Ingress not in front of the proxy. */
 function ssoBypasses(release: Block, ctx: PolicyContext): string[] {
   if (ctx.env?.sso === undefined) return [];
-  const values = releaseValues(release);
-  const on = (path: string) => values.some((v) => at(v, path) === true);
+  const values = mergedValues(release);
   const routes = CHART_ROUTES[String(release.chart)] ?? [{ path: "ingress.enabled" }];
-  const charted = routes.filter((route) => on(route.path) && !values.some((v) => route.oidc?.(v) === true)).map((route) => `${route.path} is true without the app's own OIDC sign-in`);
+  const charted = routes
+    .filter((route) => at(values, route.path) === true)
+    .flatMap((route) => {
+      const missing = route.oidc === undefined ? ["the chart has no OIDC sign-in of its own"] : route.oidc(values, ctx);
+      return missing.length === 0 ? [] : [`${route.path} is true without the app's own OIDC sign-in: ${missing.join("; ")}`];
+    });
   return [...charted, ...unprotectedIngresses(release, ctx)];
 }
 
@@ -413,8 +540,17 @@ export const KUBERNETES: readonly Rule[] = [
     id: "sso-every-host",
     pack: "kubernetes",
     title: "With sso, every app host is behind sign-in: the app's own OIDC or the sign-in proxy",
-    fix: "turn the chart's own route off and serve the host through the sso proxy, or turn on the app's OIDC sign-in (constructs/apps/sso.ts)",
-    checks: [{ cloud: "any", kind: "apps", types: ["helm_release"], check: ssoBypasses }],
+    fix: "turn the chart's own route off and serve the host through the sso proxy (constructs/apps/sso.ts), or turn on the app's OIDC sign-in with its password login off: Airflow createUserJob.enabled false under FAB, Grafana disable_login_form, DataHub AUTH_JAAS_ENABLED and AUTH_NATIVE_ENABLED false or its password paths refused on the public host",
+    checks: [
+      { cloud: "any", kind: "apps", types: ["helm_release"], check: ssoBypasses },
+      {
+        cloud: "any",
+        kind: "apps",
+        types: ["helm_release"],
+        check: datahubPasswordLogin,
+        pending: "DataHub's password endpoints refused on the public host (FIX-DH, constructs/apps/datahub.ts)",
+      },
+    ],
   },
   {
     id: "untrusted-accounts-powerless",
