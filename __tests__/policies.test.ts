@@ -805,6 +805,39 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(broken(datahub, (v) => set(v, "global.elasticsearch.useSSL", "false"))).toEqual(["global.elasticsearch.useSSL is not true"]);
   });
 
+  it("Kafka and search beside Strimzi and OpenSearch (review 12 M1, M2, m3): the prerequisites' Bitnami Kafka, Confluent, Elasticsearch, ssl_only, dotted env settings and an insecure client fail", () => {
+    const ctx = ctxOf(ssoCase, "apps");
+    const [id, prerequisites] = release(ctx, (b) => b.chart === "datahub-prerequisites");
+    const broken = (target: Block, rule: string, edit: (v: Block) => void) => {
+      const copy = structuredClone(target);
+      editValues(copy, edit);
+      return ruleCheck(rule, "any").check(copy, ctx, id);
+    };
+    const kafka = ruleCheck("kafka-authenticated", "any");
+    expect(kafka.check(prerequisites, ctx, id)).toEqual([]);
+    expect(broken(prerequisites, "kafka-authenticated", (v) => set(v, "kafka.enabled", true))).toEqual(["kafka.enabled is true: the Bitnami Kafka listens in PLAINTEXT"]);
+    // Dropping the key is the chart's default: on.
+    expect(broken(prerequisites, "kafka-authenticated", (v) => delete v.kafka)).toEqual(["kafka.enabled is unset (the chart's true): the Bitnami Kafka listens in PLAINTEXT"]);
+    expect(broken(prerequisites, "kafka-authenticated", (v) => set(v, "cp-helm-charts.enabled", true))).toEqual(["cp-helm-charts.enabled is true: the Confluent Kafka has no TLS or authentication"]);
+    expect(kafka.check({ chart: "kafka", repository: "oci://registry-1.docker.io/bitnamicharts", version: "32.4.3", values: ["{}"] }, ctx, "k")).toHaveLength(1);
+    const search = ruleCheck("opensearch-secured", "any");
+    expect(search.check(prerequisites, ctx, id)).toEqual([]);
+    const yml = (v: Block) => at(v, "opensearch.config") as Block;
+    expect(broken(prerequisites, "opensearch-secured", (v) => (yml(v)["opensearch.yml"] = `${String(yml(v)["opensearch.yml"])}\nplugins.security.ssl_only: true\n`))).toEqual(["plugins.security.ssl_only is true: TLS without authentication or authorization"]);
+    expect(broken(prerequisites, "opensearch-secured", (v) => (yml(v)["opensearch.yml"] = `${String(yml(v)["opensearch.yml"])}\nplugins.security_config.ssl_dual_mode_enabled: true\n`))).toHaveLength(1);
+    const env = (entry: Block) => (v: Block) => set(v, "opensearch.extraEnvs", [...asList(at(v, "opensearch.extraEnvs")), entry]);
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "plugins.security.disabled", value: "true" }))).toEqual(["the security plugin is disabled"]);
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "plugins.security.ssl.http.enabled", value: "false" }))).toEqual([expect.stringContaining("plugins.security.ssl.http.enabled is not true")]);
+    // Upper case is not a setting for the entrypoint (its pattern is ^[a-z0-9_]+\.[a-z0-9_]+), nor an empty value.
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "PLUGINS.SECURITY.DISABLED", value: "true" }))).toEqual([]);
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "plugins.security.ssl.http.enabled", value: "" }))).toEqual([]);
+    expect(broken(prerequisites, "opensearch-secured", (v) => set(v, "elasticsearch.enabled", true))).toEqual([expect.stringContaining("elasticsearch.enabled is true")]);
+    const [datahubId, datahub] = release(ctx, (b) => b.chart === "datahub");
+    const copy = structuredClone(datahub);
+    editValues(copy, (v) => set(v, "global.elasticsearch.insecure", "true"));
+    expect(search.check(copy, ctx, datahubId)).toEqual(["global.elasticsearch.insecure is true (the search store's certificate is not verified)"]);
+  });
+
   it("SSO: reads the mode from the output: a proxy Ingress sending to the app, or an OIDC app with OIDC off, is a bypass; without sso nothing is asked", () => {
     const check = ruleCheck("sso-every-host", "any");
     const ctx = ctxOf(ssoCase, "apps");

@@ -142,6 +142,25 @@ function kafkaProblems(object: Block): string[] {
 }
 
 /**
+ * Kafka brokers not run by the Strimzi operator. acryldata/datahub-helm datahub-prerequisites-0.3.0
+ * charts/prerequisites/values.yaml (../shared/charts/datahub-prerequisites/values.yaml): `kafka`
+ * (Bitnami, `bitnamilegacy/kafka`, PLAINTEXT client and inter-broker listeners) is enabled by
+ * default (absent is on), `cp-helm-charts` (Confluent, plain listeners) is off by default. Either
+ * brings back an unauthenticated Kafka beside the Strimzi one; so does the Bitnami or Confluent
+ * chart installed on its own.
+ */
+const OTHER_KAFKA_CHARTS = ["kafka", "cp-helm-charts", "cp-kafka"];
+function kafkaChartProblems(resource: Block): string[] {
+  if (OTHER_KAFKA_CHARTS.includes(String(resource.chart))) return [`chart ${String(resource.chart)} runs a Kafka the Strimzi operator does not manage (plain listeners by default)`];
+  if (resource.chart !== "datahub-prerequisites") return [];
+  const values = mergedValues(resource);
+  return [
+    ...(at(values, "kafka.enabled") === false ? [] : [`kafka.enabled is ${JSON.stringify(at(values, "kafka.enabled")) ?? "unset (the chart's true)"}: the Bitnami Kafka listens in PLAINTEXT`]),
+    ...(at(values, "cp-helm-charts.enabled") === true ? ["cp-helm-charts.enabled is true: the Confluent Kafka has no TLS or authentication"] : []),
+  ];
+}
+
+/**
  * The settings of an opensearch.yml, flattened to OpenSearch's dotted names: nested
  * `plugins: security: disabled: true` and flat `plugins.security.disabled: true` give the same
  * key, as OpenSearch reads them (its Settings loader flattens maps). Lists stay as given.
@@ -173,8 +192,19 @@ function openSearchProblems(values: Block): string[] {
   const yml = at(values, "config") as Block | undefined;
   const settings = openSearchSettings(String(yml?.["opensearch.yml"] ?? ""));
   const env = values.extraEnvs;
+  // The entrypoint's runOpensearch passes every variable named like a setting
+  // (`^[a-z0-9_]+\.[a-z0-9_]+`, non-empty) as -E<name>=<value>, which wins over opensearch.yml.
+  for (const entry of asList(env)) {
+    const name = String(at(entry, "name"));
+    const value = at(entry, "value");
+    if (/^[a-z0-9_]+\.[a-z0-9_]+/.test(name) && value !== undefined && value !== "") settings.set(name, value);
+  }
   return [
     ...(String(settings.get("plugins.security.disabled")) === "true" || envValue(env, "DISABLE_SECURITY_PLUGIN") === "true" ? ["the security plugin is disabled"] : []),
+    // opensearch-project/security 2.13.0.0 ConfigConstants.java: SECURITY_SSL_ONLY, SECURITY_CONFIG_SSL_DUAL_MODE_ENABLED;
+    // OpenSearchSecurityPlugin.java: "run in ssl only mode. No authentication or authorization is performed".
+    ...(String(settings.get("plugins.security.ssl_only")) === "true" ? ["plugins.security.ssl_only is true: TLS without authentication or authorization"] : []),
+    ...(String(settings.get("plugins.security_config.ssl_dual_mode_enabled")) === "true" ? ["plugins.security_config.ssl_dual_mode_enabled is true: plain-text transport connections are accepted"] : []),
     ...(at(values, "securityConfig.enabled") === false ? ["securityConfig.enabled is false (no users or roles of ours)"] : []),
     ...(envValue(env, "DISABLE_INSTALL_DEMO_CONFIG") === "true" ? [] : ["DISABLE_INSTALL_DEMO_CONFIG is not true: the image installs the demo certificates and users"]),
     ...(String(settings.get("plugins.security.ssl.http.enabled")) === "true" ? [] : ["plugins.security.ssl.http.enabled is not true in opensearch.yml (REST API over plain HTTP)"]),
@@ -507,8 +537,8 @@ export const KUBERNETES: readonly Rule[] = [
     id: "kafka-authenticated",
     pack: "kubernetes",
     title: "Kafka serves TLS listeners inside the cluster only, with authentication and ACLs",
-    fix: "give every listener of the Strimzi Kafka tls: true, an authentication type and an in-cluster type (internal), set spec.kafka.authorization (simple), and give every KafkaUser an authentication and simple authorization (its ACLs)",
-    checks: [{ cloud: "any", kind: "apps", types: ["helm_release", "kubernetes_manifest"], check: (resource) => manifestsOf(resource).flatMap(kafkaProblems) }],
+    fix: "run Kafka only through Strimzi (datahub-prerequisites kafka.enabled: false, no cp-helm-charts); give every listener of the Strimzi Kafka tls: true, an authentication type and an in-cluster type (internal), set spec.kafka.authorization (simple), and give every KafkaUser an authentication and simple authorization (its ACLs)",
+    checks: [{ cloud: "any", kind: "apps", types: ["helm_release", "kubernetes_manifest"], check: (resource) => [...manifestsOf(resource).flatMap(kafkaProblems), ...kafkaChartProblems(resource)] }],
   },
   {
     id: "opensearch-secured",
@@ -521,14 +551,18 @@ export const KUBERNETES: readonly Rule[] = [
         kind: "apps",
         types: ["helm_release"],
         check: (release) =>
-          releaseValues(release).flatMap((values) => {
+          [mergedValues(release)].flatMap((values) => {
             if (release.chart === "opensearch") return openSearchProblems(values as Block);
+            // datahub-prerequisites-0.3.0 values.yaml: `elasticsearch` (Elastic's 7.17.3 chart, no security settings of ours) is off by default.
+            if (release.chart === "datahub-prerequisites" && at(values, "elasticsearch.enabled") === true) return ["elasticsearch.enabled is true: an Elasticsearch without the security checks of OpenSearch"];
             if (at(values, "opensearch.enabled") === true) return openSearchProblems(at(values, "opensearch") as Block);
             // The client: DataHub's charts connect to the search store with global.elasticsearch (datahub-helm datahub-1.1.0 values.yaml).
             if (release.chart === "datahub" && at(values, "global.elasticsearch.host") !== undefined) {
               return [
                 ...(String(at(values, "global.elasticsearch.useSSL")) === "true" ? [] : ["global.elasticsearch.useSSL is not true"]),
                 ...(at(values, "global.elasticsearch.auth.username") === undefined ? ["global.elasticsearch.auth.username is not set"] : []),
+                // acryldata/datahub-helm datahub-1.1.0 charts/datahub/templates/_helpers.tpl maps it to ELASTICSEARCH_INSECURE (certificates not verified; VALUES_REFERENCE.md: "Should be disabled in production").
+                ...(String(at(values, "global.elasticsearch.insecure")) === "true" ? ["global.elasticsearch.insecure is true (the search store's certificate is not verified)"] : []),
               ];
             }
             return [];
