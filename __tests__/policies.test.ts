@@ -5,13 +5,15 @@
  * attribute fixed, and rejects today's output); synth fails on a violation and writes nothing;
  * a suppression is recorded and silences one rule on one resource only.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it, vi } from "vitest";
 import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
-import { credentialLiterals, DATAHUB_PASSWORD_PATHS, manifestsOf } from "../constructs/policies/packs/kubernetes";
+import { credentialLiterals, DATAHUB_PASSWORD_PATHS, manifestsOf, PUBLISHED_BY_DEFAULT } from "../constructs/policies/packs/kubernetes";
+import { CHARTS_DIR } from "./support/chart-contract";
+import { parse as parseYaml } from "yaml";
 import { asList, at } from "../constructs/policies/types";
 import { CLOUDS, parseEnvironment, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments, environmentSource } from "../environments";
@@ -377,7 +379,15 @@ const CHANGES: Readonly<Record<string, Change>> = {
   "sso-every-host#0": { pick: (b) => b.chart === "metabase" && valuesAt(b, "ingress.enabled").includes(false), change: (b) => editValues(b, (v) => set(v, "ingress.enabled", true)) },
   // The pending DataHub check: FIX-DH's fix, modelled on its output shape: an Ingress of ours on
   // DataHub's host for the password paths, through a Traefik ipAllowList admitting no client.
-  "sso-every-host#1": { pick: (b) => b.chart === "datahub" && valuesAt(b, "datahub-frontend.oidcAuthentication.enabled").includes(true), change: (b, s) => addDatahubBlock(b, s) },
+  // With sso, an Ingress to Metabase's own Service applied as a kubernetes_manifest (review 12 M5's probe).
+  "sso-every-host#1": {
+    type: "kubernetes_manifest",
+    change: (_b, s) =>
+      addResource("kubernetes_manifest", {
+        manifest: { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "mb", namespace: "metabase" }, spec: { rules: [{ host: "metabase.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "metabase", port: { number: 80 } } } }] } }] } },
+      })({}, s),
+  },
+  "sso-every-host#2": { pick: (b) => b.chart === "datahub" && valuesAt(b, "datahub-frontend.oidcAuthentication.enabled").includes(true), change: (b, s) => addDatahubBlock(b, s) },
   "untrusted-accounts-powerless#0": { pick: (b) => at(b, "metadata.name") === "airflow-tasks", change: (b) => set(b, "automount_service_account_token", true) },
   // Airflow's namespace loses its task account: task pods would run under another.
   "untrusted-accounts-powerless#1": {
@@ -897,7 +907,7 @@ describe("issue 11's promises beyond one attribute", () => {
   });
 
   it("SSO, DataHub (review 12 M4): with OIDC, the password login is off (JAAS and native) or every password path is refused on the public host", () => {
-    const check = ruleCheck("sso-every-host", "any", 1);
+    const check = ruleCheck("sso-every-host", "any", 2);
     const ctx = ctxOf(ssoCase, "apps");
     const [id, datahub] = release(ctx, (b) => b.chart === "datahub");
     const hosts = datahubHosts(datahub);
@@ -929,6 +939,62 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(blocked([middleware, { ...ingress, spec: { rules: hosts.map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: {} }] } })) } }])).toHaveLength(1);
     // Without sso the check asks nothing.
     expect(check.check(datahub, { ...ctx, env: { ...(ctx.env as Environment), sso: undefined } }, id)).toEqual([]);
+  });
+
+  it("SSO, other routes (review 12 M5): Ingress resources and manifests, Traefik IngressRoutes, Gateway routes and published Services to an app fail; Traefik's own LoadBalancer passes", () => {
+    const check = ruleCheck("sso-every-host", "any");
+    const resources = ruleCheck("sso-every-host", "any", 1);
+    const ctx = ctxOf(ssoCase, "apps");
+    const [ssoId, sso] = release(ctx, hasManifest("Ingress"));
+    const host = String(at(manifestsOf(sso).find((m) => m.kind === "Ingress" && String(at(m, "metadata.name")).startsWith("metabase")), "spec.rules.0.host"));
+    const added = (object: Block) => {
+      const copy = structuredClone(sso);
+      copy.values = asList(copy.values).map((text) => JSON.stringify({ ...(JSON.parse(String(text)) as Block), manifests: [...asList((JSON.parse(String(text)) as Block).manifests), object] }));
+      return check.check(copy, ctx, ssoId);
+    };
+    expect(added({ apiVersion: "traefik.io/v1alpha1", kind: "IngressRoute", metadata: { name: "mb", namespace: "metabase" }, spec: { entryPoints: ["websecure"], routes: [{ match: `Host(\`${host}\`)`, kind: "Rule", services: [{ name: "metabase", port: 80 }] }] } })).toEqual([
+      "IngressRoute metabase/mb sends requests to metabase, not the sign-in proxy",
+    ]);
+    expect(added({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: "mb", namespace: "metabase" }, spec: { hostnames: [host], rules: [{ backendRefs: [{ name: "metabase", port: 80 }] }] } })).toHaveLength(1);
+    expect(added({ apiVersion: "v1", kind: "Service", metadata: { name: "mb-lb", namespace: "metabase" }, spec: { type: "LoadBalancer", selector: { app: "metabase" }, ports: [{ port: 80 }] } })).toEqual(["Service metabase/mb-lb is of type LoadBalancer: published beside the ingress controller"]);
+    // The proxy's own IngressRoute to the proxy Service passes.
+    const proxied = manifestsOf(sso).find((m) => m.kind === "Ingress" && String(at(m, "metadata.name")).startsWith("metabase")) as Block;
+    const proxyService = at(proxied, "spec.rules.0.http.paths.0.backend.service.name");
+    expect(added({ apiVersion: "traefik.io/v1alpha1", kind: "IngressRoute", metadata: { name: "mb", namespace: "sso" }, spec: { routes: [{ match: `Host(\`${host}\`)`, kind: "Rule", services: [{ name: proxyService, port: 80 }] }] } })).toEqual([]);
+    // Chart values: Metabase's Service published, DataHub's frontend type dropped (the chart's default is LoadBalancer).
+    const chart = (match: (b: Block) => boolean, edit: (v: Block) => void) => {
+      const [id, target] = release(ctx, match);
+      const copy = structuredClone(target);
+      editValues(copy, edit);
+      return check.check(copy, ctx, id);
+    };
+    expect(chart((b) => b.chart === "metabase", (v) => set(v, "service.type", "LoadBalancer"))).toEqual(["service.type is LoadBalancer (published beside the ingress controller)"]);
+    expect(chart((b) => b.chart === "datahub", (v) => delete (at(v, "datahub-frontend.service") as Block).type)).toEqual(["datahub-frontend.service.type is unset: the chart's default publishes the Service (published beside the ingress controller)"]);
+    expect(chart((b) => b.chart === "traefik", (v) => set(v, "ingressRoute.dashboard.enabled", true))).toEqual([expect.stringContaining("ingressRoute.dashboard.enabled is true")]);
+    const [traefikId, traefik] = release(ctx, (b) => b.chart === "traefik");
+    expect(valuesAt(traefik, "service.spec.type")).toContain("LoadBalancer");
+    expect(check.check(traefik, ctx, traefikId)).toEqual([]);
+    // Terraform resources: kubernetes_ingress_v1 to the app, kubernetes_service_v1 of type NodePort; nothing without sso.
+    const ingress = { metadata: { name: "mb", namespace: "metabase" }, spec: { rule: [{ host, http: { path: [{ path: "/", backend: { service: { name: "metabase", port: { number: 80 } } } }] } }] } };
+    expect(resources.check(ingress, ctx, "i")).toEqual([`Ingress metabase/mb (${host}) sends requests to metabase, not the sign-in proxy`]);
+    expect(resources.check({ metadata: { name: "mb", namespace: "metabase" }, spec: { type: "NodePort", port: [{ port: 80 }] } }, ctx, "s")).toHaveLength(1);
+    expect(resources.check({ metadata: { name: "mb", namespace: "metabase" }, spec: { type: "ClusterIP", port: [{ port: 80 }] } }, ctx, "s")).toEqual([]);
+    expect(resources.check(ingress, { ...ctx, env: { ...(ctx.env as Environment), sso: undefined } }, "i")).toEqual([]);
+  });
+
+  it("SSO: the chart service types published by default are those of the pinned charts' values (../shared/charts)", () => {
+    const lookup = (values: unknown, keys: readonly string[]) => keys.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Block)[k] : undefined), values);
+    const derived: Record<string, string[]> = {};
+    for (const chart of readdirSync(CHARTS_DIR).filter((c) => existsSync(join(CHARTS_DIR, c, "template-refs.json")))) {
+      const refs = (JSON.parse(readFileSync(join(CHARTS_DIR, chart, "template-refs.json"), "utf8")) as { referenced: string[][] }).referenced;
+      const values = parseYaml(readFileSync(join(CHARTS_DIR, chart, "values.yaml"), "utf8")) as unknown;
+      for (const ref of refs.filter((r) => r[r.length - 1] === "type" && /service/i.test(r[r.length - 2] ?? ""))) {
+        const sub = join(CHARTS_DIR, chart, "subcharts", ref[0], "values.yaml");
+        const value = lookup(values, ref) ?? (existsSync(sub) ? lookup(parseYaml(readFileSync(sub, "utf8")), ref.slice(1)) : undefined);
+        if (value === "LoadBalancer" || value === "NodePort") derived[chart] = [...(derived[chart] ?? []), ref.join(".")];
+      }
+    }
+    expect(Object.fromEntries(Object.entries(PUBLISHED_BY_DEFAULT).map(([chart, keys]) => [chart, keys.map((k) => k.key)]))).toEqual(derived);
   });
 
   it("untrusted accounts: a RoleBinding naming the account (its namespace implied), a group binding, or a binding resource fails", () => {

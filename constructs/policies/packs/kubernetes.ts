@@ -369,18 +369,72 @@ function proxiedService(manifests: readonly Block[], namespace: string, name: st
   });
 }
 
-/** The Ingress objects of a release's manifests whose backends are not the sign-in proxy. */
-function unprotectedIngresses(release: Block, ctx: PolicyContext): string[] {
-  const all = stackManifests(ctx);
-  return manifestsOf(release)
-    .filter((m) => m.kind === "Ingress")
-    .flatMap((ingress) => {
-      const namespace = String(at(ingress, "metadata.namespace"));
-      const backends = [at(ingress, "spec.defaultBackend"), ...asList(at(ingress, "spec.rules")).flatMap((rule) => asList(at(rule, "http.paths")).map((path) => at(path, "backend")))].filter((b) => b !== undefined);
-      const bare = backends.filter((backend) => !proxiedService(all, namespace, String(at(backend, "service.name"))));
-      return bare.length === 0 ? [] : [`${objectName(ingress)} (${asList(at(ingress, "spec.rules")).map((rule) => String(at(rule, "host"))).join(", ")}) sends requests to ${bare.map((b) => String(at(b, "service.name") ?? "a non-Service backend")).join(", ")}, not the sign-in proxy`];
-    });
+/** Service types that publish a Service beside the ingress controller (Kubernetes docs, "Service", type NodePort and LoadBalancer). */
+const PUBLISHING_SERVICE_TYPES = ["LoadBalancer", "NodePort"];
+/**
+ * The service-type keys each chart's templates read (../shared/charts/<chart>/template-refs.json)
+ * whose default at the pinned version publishes the Service (its values.yaml, subcharts' under
+ * subcharts/): datahub-1.1.0 subcharts datahub-frontend and datahub-gms values.yaml
+ * `service.type: LoadBalancer`; airbyte 1.9.2 subchart connector-builder-server `service.type:
+ * NodePort`; kube-prometheus-stack 88.5.3 `prometheus.thanosServiceExternal.type: LoadBalancer`
+ * (rendered only with `prometheus.thanosServiceExternal.enabled`). __tests__/policies.test.ts
+ * derives this table from those files. The key unset is the default.
+ */
+export const PUBLISHED_BY_DEFAULT: Readonly<Record<string, readonly { readonly key: string; readonly when?: string }[]>> = {
+  datahub: [{ key: "datahub-frontend.service.type" }, { key: "datahub-gms.service.type" }],
+  airbyte: [{ key: "connector-builder-server.service.type", when: "connector-builder-server.enabled" }],
+  "kube-prometheus-stack": [{ key: "prometheus.thanosServiceExternal.type", when: "prometheus.thanosServiceExternal.enabled" }],
+};
+
+/** Paths in chart values of a service `type` (under a key naming a service) that publishes it. */
+function publishedServiceTypes(values: unknown, path: readonly string[] = []): string[] {
+  if (values === null || typeof values !== "object") return [];
+  if (Array.isArray(values)) return values.flatMap((item, index) => publishedServiceTypes(item, [...path, String(index)]));
+  return Object.entries(values as Block).flatMap(([key, value]) =>
+    key === "type" && /service/i.test(path[path.length - 1] ?? "") && PUBLISHING_SERVICE_TYPES.includes(String(value)) ? [`${[...path, key].join(".")} is ${String(value)}`] : publishedServiceTypes(value, [...path, key]),
+  );
 }
+
+/** The Services a route object sends to: Ingress backends, Traefik IngressRoute services, Gateway API backendRefs. */
+function routeBackends(object: Block): { readonly name: string; readonly namespace: string }[] {
+  const namespace = String(at(object, "metadata.namespace") ?? "default");
+  if (object.kind === "Ingress") {
+    return [at(object, "spec.defaultBackend"), ...asList(at(object, "spec.rules")).flatMap((rule) => asList(at(rule, "http.paths")).map((path) => at(path, "backend")))]
+      .filter((b) => b !== undefined)
+      .map((b) => ({ name: String(at(b, "service.name") ?? "a non-Service backend"), namespace }));
+  }
+  // traefik-helm-chart v41.3.0 crds traefik.io_ingressroutes.yaml (and TCP/UDP): spec.routes[].services[].{name, namespace, kind}.
+  if (/^traefik\.(io|containo\.us)\//.test(String(object.apiVersion)) && /^IngressRoute(TCP|UDP)?$/.test(String(object.kind))) {
+    return asList(at(object, "spec.routes")).flatMap((route) => asList(at(route, "services")).map((service) => ({ name: String(at(service, "name")), namespace: String(at(service, "namespace") ?? namespace) })));
+  }
+  // Gateway API v1 HTTPRoute (and GRPC/TLS/TCP/UDP routes): spec.rules[].backendRefs[].{name, namespace}.
+  if (String(object.apiVersion).startsWith("gateway.networking.k8s.io/") && /Route$/.test(String(object.kind))) {
+    return asList(at(object, "spec.rules")).flatMap((rule) => asList(at(rule, "backendRefs")).map((ref) => ({ name: String(at(ref, "name")), namespace: String(at(ref, "namespace") ?? namespace) })));
+  }
+  return [];
+}
+
+/** With `sso`, the route objects and published Services among `objects` that do not lead to the sign-in proxy. */
+function objectBypasses(objects: readonly Block[], ctx: PolicyContext): string[] {
+  if (ctx.env?.sso === undefined) return [];
+  const all = stackManifests(ctx);
+  return objects.flatMap((object) => {
+    if (object.kind === "Service" && PUBLISHING_SERVICE_TYPES.includes(String(at(object, "spec.type")))) return [`${objectName(object)} is of type ${String(at(object, "spec.type"))}: published beside the ingress controller`];
+    const bare = routeBackends(object).filter((b) => !proxiedService(all, b.namespace, b.name));
+    const hosts = object.kind === "Ingress" ? ` (${asList(at(object, "spec.rules")).map((rule) => String(at(rule, "host"))).join(", ")})` : "";
+    return bare.length === 0 ? [] : [`${objectName(object)}${hosts} sends requests to ${bare.map((b) => b.name).join(", ")}, not the sign-in proxy`];
+  });
+}
+
+/** kubernetes_ingress_v1 as the provider writes it (hashicorp/kubernetes v2 schema: spec.default_backend, spec.rule[].http.path[].backend.service.name). */
+const ingressResourceObject = (ingress: Block, ctx: PolicyContext): Block => ({
+  kind: "Ingress",
+  metadata: { name: at(ingress, "metadata.name"), namespace: namespaceName(ctx, at(ingress, "metadata.namespace")) },
+  spec: {
+    defaultBackend: at(ingress, "spec.default_backend"),
+    rules: asList(at(ingress, "spec.rule")).map((rule) => ({ host: at(rule, "host"), http: { paths: asList(at(rule, "http.path")).map((path) => ({ backend: at(path, "backend") })) } })),
+  },
+});
 
 /** With `sso`, what a release publishes without sign-in: a chart route with no OIDC, an Ingress not in front of the proxy. */
 function ssoBypasses(release: Block, ctx: PolicyContext): string[] {
@@ -393,7 +447,14 @@ function ssoBypasses(release: Block, ctx: PolicyContext): string[] {
       const missing = route.oidc === undefined ? ["the chart has no OIDC sign-in of its own"] : route.oidc(values, ctx);
       return missing.length === 0 ? [] : [`${route.path} is true without the app's own OIDC sign-in: ${missing.join("; ")}`];
     });
-  return [...charted, ...unprotectedIngresses(release, ctx)];
+  const services =
+    release.chart === "traefik"
+      ? []
+      : [
+          ...publishedServiceTypes(values),
+          ...(PUBLISHED_BY_DEFAULT[String(release.chart)] ?? []).filter((d) => at(values, d.key) === undefined && (d.when === undefined || at(values, d.when) === true)).map((d) => `${d.key} is unset: the chart's default publishes the Service`),
+        ];
+  return [...charted, ...services.map((problem) => `${problem} (published beside the ingress controller)`), ...objectBypasses(manifestsOf(release), ctx)];
 }
 
 /** The untrusted service accounts of the environment's apps (APP_CATALOGUE[app].untrusted): Airflow's task pods, Airbyte's connector pods. */
@@ -577,6 +638,18 @@ export const KUBERNETES: readonly Rule[] = [
     fix: "turn the chart's own route off and serve the host through the sso proxy (constructs/apps/sso.ts), or turn on the app's OIDC sign-in with its password login off: Airflow createUserJob.enabled false under FAB, Grafana disable_login_form, DataHub AUTH_JAAS_ENABLED and AUTH_NATIVE_ENABLED false or its password paths refused on the public host",
     checks: [
       { cloud: "any", kind: "apps", types: ["helm_release"], check: ssoBypasses },
+      // The same routes written as Terraform resources (kubernetes_manifest, kubernetes_ingress_v1, kubernetes_service_v1).
+      {
+        cloud: "any",
+        kind: "apps",
+        types: ["kubernetes_manifest", "kubernetes_ingress_v1", "kubernetes_service_v1"],
+        check: (resource, ctx) =>
+          resource.manifest !== undefined
+            ? objectBypasses(manifestsOf(resource), ctx)
+            : at(resource, "spec.rule") !== undefined || at(resource, "spec.default_backend") !== undefined
+              ? objectBypasses([ingressResourceObject(resource, ctx)], ctx)
+              : objectBypasses([{ kind: "Service", metadata: { name: at(resource, "metadata.name"), namespace: namespaceName(ctx, at(resource, "metadata.namespace")) }, spec: { type: at(resource, "spec.type") } }], ctx),
+      },
       {
         cloud: "any",
         kind: "apps",
