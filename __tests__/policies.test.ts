@@ -1015,9 +1015,29 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(bind({ kind: "ServiceAccount", name: "airbyte-jobs" })).toEqual(["RoleBinding airbyte/extra gives it Kubernetes rights"]);
     expect(bind({ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccounts:airbyte" })).toHaveLength(1);
     expect(bind({ kind: "ServiceAccount", name: "airbyte-jobs", namespace: "other" })).toEqual([]);
+    // The User an account authenticates as (review 12 M6); another account's User name does not count.
+    expect(bind({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccount:airbyte:airbyte-jobs" })).toHaveLength(1);
+    expect(bind({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccount:other:airbyte-jobs" })).toEqual([]);
     const withResource = structuredClone(ctx);
     addResource("kubernetes_role_binding_v1", { metadata: { name: "extra", namespace: "airbyte" }, role_ref: { kind: "Role", name: "x", api_group: "rbac.authorization.k8s.io" }, subject: [{ kind: "ServiceAccount", name: "airbyte-jobs", namespace: "airbyte" }] })({}, withResource.stack);
     expect(check.check(account, withResource, accountId)).toEqual(["kubernetes_role_binding_v1.added gives it Kubernetes rights"]);
+  });
+});
+
+describe("untrusted-accounts-powerless and the charts' own bindings (review 12 M6)", () => {
+  it("fails Airflow's task account when the chart's rbac.create is not false (its pod-launcher RoleBinding names the workers' account)", () => {
+    const check = RULES.find((r) => r.id === "untrusted-accounts-powerless")?.checks[0] as RuleCheck;
+    const c = cases.find((k) => k.env.apps.some((a) => a.name === "airflow")) as Case;
+    const stack = c.stacks.find((s) => s.kind === "apps") as Case["stacks"][number];
+    const ctx: PolicyContext = { stack: structuredClone(stack.json), stackName: stack.name, kind: "apps", env: c.env };
+    const [accountId, account] = Object.entries(ctx.stack.resource?.kubernetes_service_account_v1 ?? {}).find(([, a]) => at(a, "metadata.name") === "airflow-tasks") as [string, Block];
+    const [airflowId, airflow] = Object.entries(ctx.stack.resource?.helm_release ?? {}).find(([, b]) => b.chart === "airflow") as [string, Block];
+    expect(valuesAt(airflow, "workers.serviceAccount.name")).toContain("airflow-tasks");
+    expect(check.check(account, ctx, accountId)).toEqual([]);
+    editValues(airflow, (v) => set(v, "rbac.create", true));
+    expect(check.check(account, ctx, accountId)).toEqual([`helm_release.${airflowId} (airflow chart) with rbac.create true: its pod-launcher RoleBinding gives it Kubernetes rights`]);
+    editValues(airflow, (v) => delete v.rbac);
+    expect(check.check(account, ctx, accountId)).toEqual([expect.stringContaining("rbac.create unset (the chart's true)")]);
   });
 });
 

@@ -467,13 +467,19 @@ const untrustedAccounts = (ctx: PolicyContext) =>
 /**
  * The bindings that give a service account Kubernetes rights: a RoleBinding or ClusterRoleBinding
  * naming it, or a group it belongs to (`system:serviceaccounts`, `system:serviceaccounts:<namespace>`:
- * Kubernetes docs, "Using RBAC Authorization", referring to subjects). A ServiceAccount subject
- * without a namespace is in the binding's namespace.
+ * Kubernetes docs, "Using RBAC Authorization", referring to subjects), or the User the account
+ * authenticates as (`system:serviceaccount:<namespace>:<name>`: k8s.io/apiserver
+ * pkg/authentication/serviceaccount/util.go `MakeUsername`; kubernetes pkg/registry/rbac/validation/rule.go
+ * `appliesToUser` matches a User subject by that name). A ServiceAccount subject without a
+ * namespace is in the binding's namespace. Charts that bind it themselves count too
+ * (`chartBindings`).
  */
 function bindingsOf(ctx: PolicyContext, namespace: string, name: string): string[] {
   const groups = ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"];
   const names = (subject: unknown, bindingNamespace: unknown) =>
-    (at(subject, "kind") === "ServiceAccount" && at(subject, "name") === name && (at(subject, "namespace") ?? bindingNamespace) === namespace) || (at(subject, "kind") === "Group" && groups.includes(String(at(subject, "name"))));
+    (at(subject, "kind") === "ServiceAccount" && at(subject, "name") === name && (at(subject, "namespace") ?? bindingNamespace) === namespace) ||
+    (at(subject, "kind") === "Group" && groups.includes(String(at(subject, "name")))) ||
+    (at(subject, "kind") === "User" && at(subject, "name") === `system:serviceaccount:${namespace}:${name}`);
   const fromManifests = stackManifests(ctx)
     .filter((m) => (m.kind === "RoleBinding" || m.kind === "ClusterRoleBinding") && asList(m.subjects).some((subject) => names(subject, at(m, "metadata.namespace"))))
     .map(objectName);
@@ -482,7 +488,29 @@ function bindingsOf(ctx: PolicyContext, namespace: string, name: string): string
       .filter(([, binding]) => asList(binding.subject).some((subject) => names(subject, namespaceName(ctx, at(binding, "metadata.namespace")))))
       .map(([id]) => `${type}.${id}`),
   );
-  return [...fromManifests, ...fromResources];
+  return [...fromManifests, ...fromResources, ...chartBindings(ctx, namespace, name)];
+}
+
+/**
+ * Bindings a chart renders for an account. apache/airflow chart/templates/rbac/pod-launcher-rolebinding.yaml
+ * (chart 1.19.0 at f17d6ffb, as review 12 quotes it; read here at 4ff4f33): `if and
+ * .Values.rbac.create .Values.allowPodLaunching` (both true by default in values.yaml), and with
+ * an executor of `$workerLaunchExecutors` (Celery, Kubernetes, LocalKubernetes,
+ * CeleryKubernetes) among `executor` its subjects are the scheduler's, the workers' (the account
+ * task pods run as, `workers.serviceAccount.name`, or the dedicated celery/kubernetes ones) and
+ * the triggerer's accounts: pods create/delete and exec. The release keeps an untrusted account
+ * out only with `rbac.create: false`, written (absent is the chart's true).
+ */
+const AIRFLOW_BOUND_ACCOUNTS = ["workers.serviceAccount.name", "workers.kubernetes.serviceAccount.name", "workers.celery.serviceAccount.name", "scheduler.serviceAccount.name", "triggerer.serviceAccount.name"];
+function chartBindings(ctx: PolicyContext, namespace: string, name: string): string[] {
+  return resourcesOf(ctx.stack, "helm_release")
+    .filter(([, release]) => release.chart === "airflow" && release.namespace === namespace)
+    .flatMap(([id, release]) => {
+      const values = mergedValues(release);
+      return AIRFLOW_BOUND_ACCOUNTS.some((key) => at(values, key) === name) && at(values, "rbac.create") !== false
+        ? [`helm_release.${id} (airflow chart) with rbac.create ${JSON.stringify(at(values, "rbac.create")) ?? "unset (the chart's true)"}: its pod-launcher RoleBinding`]
+        : [];
+    });
 }
 
 /** What the apps stacks put on the cluster, on every cloud. */
@@ -663,7 +691,7 @@ export const KUBERNETES: readonly Rule[] = [
     id: "untrusted-accounts-powerless",
     pack: "kubernetes",
     title: "Untrusted workloads (Airflow tasks, Airbyte connectors) run under accounts with no token and no Kubernetes rights",
-    fix: "set automount_service_account_token = false on the account and bind no Role or ClusterRole to it (nor to system:serviceaccounts groups)",
+    fix: "set automount_service_account_token = false on the account and bind no Role or ClusterRole to it (nor to system:serviceaccounts groups, nor to its User system:serviceaccount:<ns>:<name>); set the Airflow chart's rbac.create: false",
     checks: [
       {
         cloud: "any",
