@@ -1041,6 +1041,54 @@ describe("untrusted-accounts-powerless and the charts' own bindings (review 12 M
   });
 });
 
+describe("namespace-default-deny beyond the deny's shape (review 12 M7)", () => {
+  it("fails a deny with rules, an allow-all policy beside it (manifest or resource), and a resource deny with match_expressions", () => {
+    const check = RULES.find((r) => r.id === "namespace-default-deny")?.checks[0] as RuleCheck;
+    const c = cases.find((k) => k.env.apps.some((a) => a.name === "airflow")) as Case;
+    const stack = c.stacks.find((s) => s.kind === "apps") as Case["stacks"][number];
+    const fresh = (): PolicyContext => ({ stack: structuredClone(stack.json), stackName: stack.name, kind: "apps", env: c.env });
+    const namespaceOf = (ctx: PolicyContext) => Object.entries(ctx.stack.resource?.kubernetes_namespace_v1 ?? {}).find(([, n]) => at(n, "metadata.name") === "airflow") as [string, Block];
+    const run = (edit: (ctx: PolicyContext, policies: Block) => void) => {
+      const ctx = fresh();
+      const [policiesId] = Object.entries(ctx.stack.resource?.helm_release ?? {}).find(([, r]) => r.namespace === "airflow" && JSON.stringify(r.values).includes("default-deny")) as [string, Block];
+      edit(ctx, (ctx.stack.resource?.helm_release ?? {})[policiesId]);
+      const [id, namespace] = namespaceOf(ctx);
+      return check.check(namespace, ctx, id);
+    };
+    expect(run(() => undefined)).toEqual([]);
+    const deny = (m: Block) => m.kind === "NetworkPolicy" && at(m, "metadata.name") === "default-deny";
+    expect(run((_c, p) => editManifests(p, (m) => deny(m) && Object.assign(m.spec as Block, { egress: [{}], ingress: [{}] })))).toEqual([
+      "no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)",
+      "NetworkPolicy default-deny allows all ingress (a rule with neither from nor ports)",
+      "NetworkPolicy default-deny allows all egress (a rule with neither to nor ports)",
+    ]);
+    const allowAll = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "allow-all", namespace: "airflow" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] } };
+    const addPolicy = (policy: Block) => (_c: PolicyContext, p: Block) => {
+      p.values = asList(p.values).map((text) => JSON.stringify({ ...(JSON.parse(String(text)) as Block), manifests: [...asList((JSON.parse(String(text)) as Block).manifests), policy] }));
+    };
+    expect(run(addPolicy(allowAll))).toHaveLength(2);
+    // Unset policyTypes with only egress given: both directions, egress open to all.
+    expect(run(addPolicy({ ...allowAll, spec: { podSelector: { matchLabels: { a: "b" } }, egress: [{ ports: [] }] } }))).toEqual(["NetworkPolicy allow-all allows all egress (a rule with neither to nor ports)"]);
+    // An opening on a port with no peers (the shape of the ingress controller's) passes.
+    expect(run(addPolicy({ ...allowAll, spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 8443, protocol: "TCP" }] }] } }))).toEqual([]);
+    // The same as Terraform resources: an allow-all policy, and a deny replaced by one selecting by expression.
+    const resource = (spec: Block) => (ctx: PolicyContext) => addResource("kubernetes_network_policy_v1", { metadata: { name: "x", namespace: "airflow" }, spec })({}, ctx.stack);
+    expect(run(resource({ pod_selector: {}, policy_types: ["Ingress"], ingress: [{}] }))).toEqual(["kubernetes_network_policy_v1.added allows all ingress (a rule with neither from nor ports)"]);
+    expect(
+      run((ctx, p) => {
+        editManifests(p, (m) => deny(m) && ((m.metadata as Block).namespace = "elsewhere"));
+        resource({ pod_selector: { match_expressions: [{ key: "a", operator: "Exists" }] }, policy_types: ["Ingress", "Egress"] })(ctx);
+      }),
+    ).toEqual(["no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)"]);
+    expect(
+      run((ctx, p) => {
+        editManifests(p, (m) => deny(m) && ((m.metadata as Block).namespace = "elsewhere"));
+        resource({ pod_selector: {}, policy_types: ["Ingress", "Egress"] })(ctx);
+      }),
+    ).toEqual([]);
+  });
+});
+
 describe("synth with the policy pack", () => {
   const prodIndex = environments.findIndex((e) => e.production && e.apps?.some((a) => a.name === "metabase"));
   const withSuppressions = (suppressions: unknown) => environments.map((e, i) => (i === prodIndex ? { ...e, policy: { suppressions } } : e));

@@ -77,16 +77,43 @@ function namespaceName(ctx: PolicyContext, value: unknown): string | undefined {
   return String(at(ctx.stack.resource?.kubernetes_namespace_v1?.[ref[1]], "metadata.name"));
 }
 
-/** Whether a NetworkPolicy (manifest or kubernetes_network_policy_v1) denies all ingress and egress of every pod in `namespace`. */
-function hasDefaultDeny(ctx: PolicyContext, namespace: string): boolean {
-  const manifests = resourcesOf(ctx.stack, "helm_release").flatMap(([, release]) => releaseValues(release).flatMap((values) => asList(at(values, "manifests"))));
-  const fromManifests = manifests.some(
-    (m) => at(m, "kind") === "NetworkPolicy" && at(m, "metadata.namespace") === namespace && Object.keys((at(m, "spec.podSelector") as object | undefined) ?? { x: 1 }).length === 0 && ["Ingress", "Egress"].every((t) => asList(at(m, "spec.policyTypes")).includes(t)),
-  );
-  const fromResources = resourcesOf(ctx.stack, "kubernetes_network_policy_v1").some(
-    ([, policy]) => namespaceName(ctx, at(policy, "metadata.namespace")) === namespace && at(policy, "spec.pod_selector.match_labels") === undefined && ["Ingress", "Egress"].every((t) => asList(at(policy, "spec.policy_types")).includes(t)),
-  );
-  return fromManifests || fromResources;
+/**
+ * What is wrong with a namespace's default deny. Kubernetes docs, "Network Policies": policies are
+ * additive (a pod is allowed what any policy selecting it allows); a rule with neither peers
+ * (`from`/`to`) nor `ports` allows every source or destination on every port, so `ingress: [{}]`
+ * or `egress: [{}]` is "allow all" (the docs' own example). The deny is a policy of every pod
+ * (empty podSelector) with both policyTypes and no rules at all, and no policy in the namespace
+ * beside it allows all of a direction. Openings with ports but no peers (the ingress controller's
+ * entry points, the webhooks' 10250) are the intended shape and pass.
+ */
+function defaultDenyProblems(ctx: PolicyContext, namespace: string): string[] {
+  const empty = (value: unknown) => value === undefined || value === null || (typeof value === "object" && Object.keys(value).length === 0);
+  const allowsAll = (rules: unknown, peers: string) => asList(rules).some((rule) => asList(at(rule, peers)).length === 0 && asList(at(rule, "ports")).length === 0);
+  const manifests = resourcesOf(ctx.stack, "helm_release")
+    .flatMap(([, release]) => releaseValues(release).flatMap((values) => asList(at(values, "manifests")) as Block[]))
+    .concat(resourcesOf(ctx.stack, "kubernetes_manifest").map(([, resource]) => resource.manifest as Block))
+    .filter((m) => at(m, "kind") === "NetworkPolicy" && at(m, "metadata.namespace") === namespace)
+    .map((m) => ({ name: `NetworkPolicy ${String(at(m, "metadata.name"))}`, selectsAll: empty(at(m, "spec.podSelector")) && at(m, "spec.podSelector") !== undefined, types: asList(at(m, "spec.policyTypes")), ingress: at(m, "spec.ingress"), egress: at(m, "spec.egress"), from: "from", to: "to" }));
+  // hashicorp/kubernetes kubernetes_network_policy_v1: spec.pod_selector {match_labels, match_expressions}, spec.ingress[].from/ports, spec.egress[].to/ports.
+  const resources = resourcesOf(ctx.stack, "kubernetes_network_policy_v1")
+    .filter(([, policy]) => namespaceName(ctx, at(policy, "metadata.namespace")) === namespace)
+    .map(([id, policy]) => ({
+      name: `kubernetes_network_policy_v1.${id}`,
+      selectsAll: at(policy, "spec.pod_selector") !== undefined && empty(at(policy, "spec.pod_selector.match_labels")) && asList(at(policy, "spec.pod_selector.match_expressions")).length === 0,
+      types: asList(at(policy, "spec.policy_types")),
+      ingress: at(policy, "spec.ingress"),
+      egress: at(policy, "spec.egress"),
+      from: "from",
+      to: "to",
+    }));
+  // An unset policyTypes is Ingress, plus Egress when egress rules are given (NetworkPolicySpec.policyTypes, k8s.io/api networking/v1 types.go).
+  const policies = [...manifests, ...resources].map((p) => ({ ...p, types: p.types.length > 0 ? p.types : ["Ingress", ...(p.egress === undefined ? [] : ["Egress"])] }));
+  const denies = policies.filter((p) => p.selectsAll && ["Ingress", "Egress"].every((t) => p.types.includes(t)) && asList(p.ingress).length === 0 && asList(p.egress).length === 0);
+  const allowAll = policies.flatMap((p) => [
+    ...(p.types.includes("Ingress") && allowsAll(p.ingress, p.from) ? [`${p.name} allows all ingress (a rule with neither from nor ports)`] : []),
+    ...(p.types.includes("Egress") && allowsAll(p.egress, p.to) ? [`${p.name} allows all egress (a rule with neither to nor ports)`] : []),
+  ]);
+  return [...(denies.length === 0 ? ["no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)"] : []), ...allowAll];
 }
 
 /** The Kubernetes objects a resource of the apps stack puts on the cluster: a manifests release's `manifests`, a kubernetes_manifest's `manifest`. */
@@ -587,14 +614,14 @@ export const KUBERNETES: readonly Rule[] = [
   {
     id: "namespace-default-deny",
     pack: "kubernetes",
-    title: "Every namespace has a default-deny NetworkPolicy",
-    fix: "add a NetworkPolicy with an empty podSelector and policyTypes Ingress and Egress, then allow only the app's flows",
+    title: "Every namespace has a default-deny NetworkPolicy, and no policy beside it allows everything",
+    fix: "add a NetworkPolicy with an empty podSelector, policyTypes Ingress and Egress and no rules, then allow only the app's flows (each rule with peers or ports)",
     checks: [
       {
         cloud: "any",
         kind: "apps",
         types: ["kubernetes_namespace_v1"],
-        check: (namespace, ctx) => (hasDefaultDeny(ctx, String(at(namespace, "metadata.name"))) ? [] : ["no default-deny NetworkPolicy in the namespace"]),
+        check: (namespace, ctx) => defaultDenyProblems(ctx, String(at(namespace, "metadata.name"))),
       },
     ],
   },
