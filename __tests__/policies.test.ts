@@ -333,6 +333,10 @@ const CHANGES: Readonly<Record<string, Change>> = {
   },
   "namespace-pod-security-restricted#0": { pick: (b) => JSON.stringify(b).includes('"restricted"'), change: (b) => set(b, "metadata.labels", { ...(at(b, "metadata.labels") as Block), "pod-security.kubernetes.io/enforce": "baseline" }) },
   // Traefik's web entry point stops redirecting (the values addons.ts gives it, without ports.web.http).
+  // Each cloud's cluster stops enforcing NetworkPolicy (review 12 M8's probes).
+  "network-policy-enforced#0": { change: (_b, s) => Object.values(s.resource?.aws_eks_addon ?? {}).forEach((addon) => addon.addon_name === "vpc-cni" && (addon.configuration_values = JSON.stringify({ enableNetworkPolicy: "false" }))) },
+  "network-policy-enforced#1": { change: (b) => delete (at(b, "network_profile") as Block).network_policy },
+  "network-policy-enforced#2": { change: (b) => set(b, "datapath_provider", "LEGACY_DATAPATH") },
   "https-redirect#0": {
     pick: (b) => b.chart === "traefik",
     change: (b) =>
@@ -1086,6 +1090,33 @@ describe("namespace-default-deny beyond the deny's shape (review 12 M7)", () => 
         resource({ pod_selector: {}, policy_types: ["Ingress", "Egress"] })(ctx);
       }),
     ).toEqual([]);
+  });
+});
+
+describe("network-policy-enforced beyond one attribute (review 12 M8)", () => {
+  const checkOf = (cloud: Cloud) => RULES.find((r) => r.id === "network-policy-enforced")?.checks.find((c) => c.cloud === cloud) as RuleCheck;
+  const infraOf = (cloud: Cloud): PolicyContext => {
+    const c = cases.find((k) => k.cloud === cloud) as Case;
+    return { stack: structuredClone(c.stacks[0].json), stackName: c.stacks[0].name, kind: "infra", env: c.env };
+  };
+  it("AWS: no vpc-cni add-on, or one without enableNetworkPolicy, fails", () => {
+    const ctx = infraOf("aws");
+    const [id, cluster] = Object.entries(ctx.stack.resource?.aws_eks_cluster ?? {})[0];
+    expect(checkOf("aws").check(cluster, ctx, id)).toEqual([]);
+    for (const addon of Object.values(ctx.stack.resource?.aws_eks_addon ?? {})) if (addon.addon_name === "vpc-cni") addon.configuration_values = "{}";
+    expect(checkOf("aws").check(cluster, ctx, id)).toEqual([expect.stringContaining('enableNetworkPolicy is unset (the add-on\'s "false"), needs "true"')]);
+    (ctx.stack.resource as Record<string, Record<string, Block>>).aws_eks_addon = {};
+    expect(checkOf("aws").check(cluster, ctx, id)).toEqual([expect.stringContaining("no aws_eks_addon vpc-cni for the cluster")]);
+  });
+  it("Azure and GCP: the other enforcing engines pass, none fails", () => {
+    const azure = infraOf("azure");
+    const aks = Object.values(azure.stack.resource?.azurerm_kubernetes_cluster ?? {})[0];
+    expect(checkOf("azure").check({ ...aks, network_profile: { ...(at(aks, "network_profile") as Block), network_policy: "calico" } }, azure, "c")).toEqual([]);
+    expect(checkOf("azure").check({ ...aks, network_profile: { ...(at(aks, "network_profile") as Block), network_policy: "none" } }, azure, "c")).toHaveLength(1);
+    const gcp = infraOf("gcp");
+    const gke = Object.values(gcp.stack.resource?.google_container_cluster ?? {})[0];
+    expect(checkOf("gcp").check({ ...gke, datapath_provider: undefined, network_policy: { enabled: true, provider: "CALICO" } }, gcp, "c")).toEqual([]);
+    expect(checkOf("gcp").check({ ...gke, datapath_provider: undefined }, gcp, "c")).toHaveLength(1);
   });
 });
 

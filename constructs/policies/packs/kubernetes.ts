@@ -1,7 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { PLACEHOLDER } from "../../apps/observability/secrets";
 import { APP_CATALOGUE } from "../../core/apps";
-import { asList, at, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /** Pod Security Standards levels and the enforce label (k8s.io/pod-security-admission v0.31.0 api/constants.go: Level*, EnforceLevelLabel). */
 const LEVELS = ["privileged", "baseline", "restricted"];
@@ -540,8 +540,57 @@ function chartBindings(ctx: PolicyContext, namespace: string, name: string): str
     });
 }
 
+/** Network policy engines AKS enforces NetworkPolicy with (terraform-provider-azurerm v4.55.0 internal/services/containers/kubernetes_cluster_resource.go `network_policy`: calico, azure, cilium; unset is none). */
+const AKS_NETWORK_POLICIES = ["calico", "azure", "cilium"];
+
+/**
+ * Whether the clusters enforce the NetworkPolicies the apps stacks write (a NetworkPolicy without
+ * an enforcing network plugin does nothing: Kubernetes docs, "Network Policies", prerequisites).
+ * - EKS: the VPC CNI enforces them only when its configuration says so (aws/amazon-vpc-cni-k8s
+ *   v1.23.0 charts/aws-vpc-cni/values.yaml `enableNetworkPolicy: "false"`, the add-on's schema),
+ *   set on the aws_eks_addon vpc-cni's configuration_values.
+ * - AKS: network_profile.network_policy one of AKS_NETWORK_POLICIES.
+ * - GKE: Dataplane V2 (terraform-provider-google v6.50.0 resource_container_cluster.go
+ *   `datapath_provider` ADVANCED_DATAPATH; the default is the iptables kube-proxy datapath) or the
+ *   Calico network policy add-on (`network_policy.enabled`).
+ */
+function vpcCniProblems(_cluster: Block, ctx: PolicyContext, id: string): string[] {
+  const addons = resourcesOf(ctx.stack, "aws_eks_addon").filter(([, addon]) => addon.addon_name === "vpc-cni" && references(addon.cluster_name, "aws_eks_cluster", id));
+  if (addons.length === 0) return ["no aws_eks_addon vpc-cni for the cluster: the self-managed CNI does not enforce NetworkPolicy unless configured"];
+  return addons.flatMap(([addonId, addon]) => {
+    let config: unknown;
+    try {
+      config = JSON.parse(String(addon.configuration_values ?? "{}"));
+    } catch {
+      config = undefined;
+    }
+    return String(at(config, "enableNetworkPolicy")) === "true" ? [] : [`aws_eks_addon.${addonId} configuration_values enableNetworkPolicy is ${JSON.stringify(at(config, "enableNetworkPolicy")) ?? "unset (the add-on's \"false\")"}, needs "true"`];
+  });
+}
+
 /** What the apps stacks put on the cluster, on every cloud. */
 export const KUBERNETES: readonly Rule[] = [
+  {
+    id: "network-policy-enforced",
+    pack: "kubernetes",
+    title: "The cluster enforces NetworkPolicy (the namespaces' default deny does nothing otherwise)",
+    fix: 'EKS: configuration_values {"enableNetworkPolicy": "true"} on the vpc-cni add-on; AKS: network_profile.network_policy cilium (or azure, calico); GKE: datapath_provider ADVANCED_DATAPATH (or network_policy.enabled)',
+    checks: [
+      { cloud: "aws", kind: "infra", types: ["aws_eks_cluster"], check: vpcCniProblems },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_kubernetes_cluster"],
+        check: (cluster) => (AKS_NETWORK_POLICIES.includes(String(at(cluster, "network_profile.network_policy"))) ? [] : [`network_profile.network_policy is ${JSON.stringify(at(cluster, "network_profile.network_policy")) ?? "not set"}, needs one of ${AKS_NETWORK_POLICIES.join(", ")}`]),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_container_cluster"],
+        check: (cluster) => (cluster.datapath_provider === "ADVANCED_DATAPATH" || at(cluster, "network_policy.enabled") === true ? [] : [`datapath_provider is ${JSON.stringify(cluster.datapath_provider) ?? "not set"} and network_policy is not enabled: nothing enforces NetworkPolicy`]),
+      },
+    ],
+  },
   {
     id: "namespace-pod-security",
     pack: "kubernetes",
