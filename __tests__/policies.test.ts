@@ -698,8 +698,18 @@ describe("no-owner-grants beyond one attribute", () => {
       return check.check(role, ctx, runRole);
     };
     expect(edit((st) => st.map((s) => (asList(s.Action).includes("iam:CreateRole") ? { ...s, Condition: undefined } : s)))).toEqual([expect.stringMatching(/allows iam:CreateRole, .* without an iam:PermissionsBoundary condition/)]);
-    expect(edit((st) => [...st, { Effect: "Allow", Action: "iam:*", Resource: "*" }])).toEqual([expect.stringContaining("allows iam:* without an iam:PermissionsBoundary condition")]);
+    expect(edit((st) => [...st, { Effect: "Allow", Action: "iam:*", Resource: "*" }])).toEqual(["statement  allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition"]);
     expect(edit((st) => st.filter((s) => !asList(s.Action).includes("iam:DeleteRolePermissionsBoundary")))).toEqual(["no statement denies iam:DeleteRolePermissionsBoundary"]);
+    // Review 12 M9: IAM's wildcard patterns (case-insensitive globs) and NotAction grant the same writes.
+    expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["iam:*Role*"], Resource: "*" }])).toEqual(["statement Glob allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition"]);
+    expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["IAM:createrol?"], Resource: "*" }])).toEqual(["statement Glob allows iam:CreateRole without an iam:PermissionsBoundary condition"]);
+    expect(edit((st) => [...st, { Sid: "Not", Effect: "Allow", NotAction: ["iam:DeleteUser"], Resource: "*" }])).toHaveLength(1);
+    expect(edit((st) => [...st, { Sid: "Reads", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" }])).toEqual([]);
+    // The deny that keeps a run from rewriting the boundary policy itself, and a Deny on another resource instead.
+    const boundaryDeny = (s: Block) => asList(s.Action).includes("iam:CreatePolicyVersion") && s.Effect === "Deny";
+    expect(edit((st) => st.filter((s) => !boundaryDeny(s)))).toEqual([expect.stringMatching(/^no statement denies iam:CreatePolicyVersion, iam:SetDefaultPolicyVersion, iam:DeletePolicy, iam:DeletePolicyVersion on the boundary policy \$\{aws_iam_policy\.\S+\.arn\} \(a run could widen every bounded role\)$/)]);
+    expect(edit((st) => st.map((s) => (boundaryDeny(s) ? { ...s, Resource: "arn:aws:iam::111122223333:policy/other" } : s)))).toHaveLength(1);
+    expect(edit((st) => st.map((s) => (boundaryDeny(s) ? { ...s, Action: ["iam:*Policy*"] } : s)))).toEqual([]);
     policy.policy = original;
     addResource("aws_iam_role_policy_attachment", { role: `\${aws_iam_role.${runRole}.name}`, policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" })(role, json);
     expect(check.check(role, ctx, runRole)).toEqual(["the run role has AdministratorAccess attached"]);
@@ -1117,6 +1127,18 @@ describe("network-policy-enforced beyond one attribute (review 12 M8)", () => {
     const gke = Object.values(gcp.stack.resource?.google_container_cluster ?? {})[0];
     expect(checkOf("gcp").check({ ...gke, datapath_provider: undefined, network_policy: { enabled: true, provider: "CALICO" } }, gcp, "c")).toEqual([]);
     expect(checkOf("gcp").check({ ...gke, datapath_provider: undefined }, gcp, "c")).toHaveLength(1);
+  });
+});
+
+describe("no-wildcard-permissions beyond Action * (review 12 M9)", () => {
+  it("fails a wildcard service pattern and NotAction with Allow on every resource; service-wide patterns of the real policies pass", () => {
+    const check = RULES.find((r) => r.id === "no-wildcard-permissions")?.checks.find((c) => c.cloud === "aws") as RuleCheck;
+    const document = (statement: Block) => ({ policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) });
+    expect(check.check(document({ Sid: "A", Effect: "Allow", Action: ["*:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual(["statement A allows every action on every resource"]);
+    expect(check.check(document({ Sid: "A", Effect: "Allow", Action: ["*"], Resource: "*" }), {} as PolicyContext, "p")).toHaveLength(1);
+    expect(check.check(document({ Sid: "N", Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual(["statement N allows every action but iam:* on every resource (NotAction with Allow)"]);
+    expect(check.check(document({ Sid: "S", Effect: "Allow", Action: ["ec2:*", "s3:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual([]);
+    expect(check.check(document({ Sid: "N", Effect: "Deny", NotAction: ["iam:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual([]);
   });
 });
 

@@ -104,6 +104,23 @@ function gcpGrantProblems(member: Block, ctx: PolicyContext): string[] {
 const trustsTerraformCloud = (role: Block) => (policyDocument(masked(role.assume_role_policy)).Statement ?? []).some((s) => JSON.stringify(s.Condition ?? {}).includes(":sub\":") && JSON.stringify(s.Condition ?? {}).includes("organization:"));
 
 const IAM_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:PutRolePolicy"];
+/** The policy-version actions that would rewrite the boundary policy itself (IAM API Reference, "Actions" of managed policies). */
+const BOUNDARY_REWRITES = ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"];
+
+/**
+ * Whether an IAM pattern matches a name: IAM User Guide, "IAM JSON policy elements: Action"
+ * (and Resource): `*` is any run of characters, `?` one character; action names are
+ * case-insensitive. Terraform expressions (`${...}`) match only themselves.
+ */
+export const iamMatches = (pattern: unknown, name: string) =>
+  String(pattern) === name || new RegExp(`^${String(pattern).replace(/[.+^${}()|[\]\\/]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(name);
+/**
+ * Whether a statement applies to an action: its `Action` patterns match it, or it has a
+ * `NotAction` none of whose patterns match it (IAM User Guide, "IAM JSON policy elements:
+ * NotAction": with Allow it grants every action not listed).
+ */
+export const coversAction = (statement: Block, action: string) =>
+  statement.NotAction !== undefined ? !asList(statement.NotAction).some((pattern) => iamMatches(pattern, action)) : asList(statement.Action).some((pattern) => iamMatches(pattern, action));
 
 /**
  * The Terraform Cloud run role carries no boundary (the boundary would cap it at what workloads
@@ -114,12 +131,19 @@ const IAM_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "ia
 function runRoleProblems(ctx: PolicyContext, id: string): string[] {
   const statements = companions(ctx, "aws_iam_role_policy", "role", "aws_iam_role", id).flatMap((policy) => policyDocument(masked(policy.policy)).Statement ?? []);
   const attached = companions(ctx, "aws_iam_role_policy_attachment", "role", "aws_iam_role", id).map((a) => String(a.policy_arn));
-  const grants = (action: string) => (s: Block) => asList(s.Action).some((a) => a === "*" || a === "iam:*" || a === action);
+  const grants = (action: string) => (s: Block) => coversAction(s, action);
   const unbounded = statements.filter((s) => s.Effect === "Allow" && IAM_ROLE_WRITES.some((action) => grants(action)(s)) && at(s, "Condition.StringEquals.iam:PermissionsBoundary") === undefined);
+  // The boundary policies the run role's role writes are conditioned on: a run must never rewrite them.
+  const boundaries = [...new Set(statements.flatMap((s) => asList(at(s, "Condition.StringEquals.iam:PermissionsBoundary")).map(String)))];
+  const denied = (action: string, resource: string) => statements.some((s) => s.Effect === "Deny" && grants(action)(s) && s.Condition === undefined && asList(s.Resource).some((pattern) => iamMatches(pattern, resource)));
   return [
     ...attached.filter((arn) => /:policy\/(AdministratorAccess|IAMFullAccess|PowerUserAccess)$/.test(arn)).map((arn) => `the run role has ${arn.split("/").pop()} attached`),
-    ...unbounded.map((s) => `statement ${String(s.Sid ?? "")} allows ${asList(s.Action).filter((a) => IAM_ROLE_WRITES.includes(String(a)) || a === "*" || a === "iam:*").join(", ")} without an iam:PermissionsBoundary condition`),
+    ...unbounded.map((s) => `statement ${String(s.Sid ?? "")} allows ${IAM_ROLE_WRITES.filter((action) => grants(action)(s)).join(", ")} without an iam:PermissionsBoundary condition`),
     ...(statements.some((s) => s.Effect === "Deny" && grants("iam:DeleteRolePermissionsBoundary")(s)) ? [] : ["no statement denies iam:DeleteRolePermissionsBoundary"]),
+    ...boundaries.flatMap((boundary) => {
+      const open = BOUNDARY_REWRITES.filter((action) => !denied(action, boundary));
+      return open.length === 0 ? [] : [`no statement denies ${open.join(", ")} on the boundary policy ${boundary} (a run could widen every bounded role)`];
+    }),
   ];
 }
 
@@ -175,7 +199,7 @@ export const IDENTITY: readonly Rule[] = [
   {
     id: "no-wildcard-permissions",
     pack: "identity",
-    title: "Inline policies grant no Action * on Resource *",
+    title: "Inline policies grant no Action * (nor a pattern of every service, nor NotAction with Allow) on Resource *",
     fix: "list the actions and resources the identity needs",
     elsewhere: {
       gcp: "no custom role grants wildcards; broad predefined roles are no-owner-grants",
@@ -187,8 +211,12 @@ export const IDENTITY: readonly Rule[] = [
         types: ["aws_iam_role_policy", "aws_iam_policy"],
         check: (policy) =>
           (policyDocument(masked(policy.policy)).Statement ?? [])
-            .filter((s) => s.Effect === "Allow" && asList(s.Action).includes("*") && asList(s.Resource).includes("*"))
-            .map(() => "a statement allows every action on every resource"),
+            .filter((s) => s.Effect === "Allow" && asList(s.Resource).includes("*"))
+            .flatMap((s) => [
+              // A pattern whose service part is a wildcard (`*`, `*:*`, `?am:*`...) matches actions of every service.
+              ...(asList(s.Action).some((pattern) => iamMatches(pattern, "iam:CreateRole") && iamMatches(pattern, "s3:GetObject")) ? [`statement ${String(s.Sid ?? "")} allows every action on every resource`.replace("  ", " ")] : []),
+              ...(s.NotAction !== undefined ? [`statement ${String(s.Sid ?? "")} allows every action but ${asList(s.NotAction).join(", ")} on every resource (NotAction with Allow)`.replace("  ", " ")] : []),
+            ]),
       },
       {
         cloud: "azure",
