@@ -1142,6 +1142,23 @@ describe("no-wildcard-permissions beyond Action * (review 12 M9)", () => {
   });
 });
 
+describe("no-ingress-from-anywhere in the other resource shapes (review 12 m1)", () => {
+  it("AWS aws_security_group_rule of type ingress, and Azure rules inline in the group, are read", () => {
+    const rule = RULES.find((r) => r.id === "no-ingress-from-anywhere") as Rule;
+    const aws = rule.checks.find((c) => c.cloud === "aws") as RuleCheck;
+    expect(aws.check({ type: "ingress", from_port: 22, to_port: 22, protocol: "tcp", cidr_blocks: ["0.0.0.0/0"] }, {} as PolicyContext, "r")).toEqual(["admits 0.0.0.0/0 or ::/0"]);
+    expect(aws.check({ type: "ingress", from_port: 22, to_port: 22, protocol: "tcp", ipv6_cidr_blocks: ["::/0"] }, {} as PolicyContext, "r")).toHaveLength(1);
+    expect(aws.check({ type: "egress", from_port: 0, to_port: 0, protocol: "-1", cidr_blocks: ["0.0.0.0/0"] }, {} as PolicyContext, "r")).toEqual([]);
+    const azure = rule.checks.find((c) => c.cloud === "azure") as RuleCheck;
+    const c = cases.find((k) => k.cloud === "azure") as Case;
+    const ctx: PolicyContext = { stack: structuredClone(c.stacks[0].json), stackName: c.stacks[0].name, kind: "infra", env: c.env };
+    const [groupId, group] = Object.entries(ctx.stack.resource?.azurerm_network_security_group ?? {})[0];
+    expect(azure.check(group, ctx, groupId)).toEqual([]);
+    const ssh = { name: "ssh", priority: 100, direction: "Inbound", access: "Allow", protocol: "Tcp", source_address_prefix: "Internet", source_port_range: "*", destination_address_prefix: "*", destination_port_range: "22" };
+    expect(azure.check({ ...group, security_rule: [ssh] }, ctx, groupId)).toEqual(["security_rule ssh: source Internet is anywhere, ports 22"]);
+  });
+});
+
 describe("synth with the policy pack", () => {
   const prodIndex = environments.findIndex((e) => e.production && e.apps?.some((a) => a.name === "metabase"));
   const withSuppressions = (suppressions: unknown) => environments.map((e, i) => (i === prodIndex ? { ...e, policy: { suppressions } } : e));

@@ -171,24 +171,32 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
       {
         cloud: "aws",
         kind: "infra",
-        types: ["aws_vpc_security_group_ingress_rule", "aws_security_group", "aws_default_security_group"],
+        // aws_security_group_rule (hashicorp/aws 5.100.0): `type` ingress or egress, `cidr_blocks`, `ipv6_cidr_blocks`.
+        types: ["aws_vpc_security_group_ingress_rule", "aws_security_group", "aws_default_security_group", "aws_security_group_rule"],
         check: (rule) => {
           const inline = asList(rule.ingress).flatMap((entry) => [...asList(at(entry, "cidr_blocks")), ...asList(at(entry, "ipv6_cidr_blocks"))]);
-          return openTo([rule.cidr_ipv4, rule.cidr_ipv6, ...inline]) ? ["admits 0.0.0.0/0 or ::/0"] : [];
+          const classic = rule.type === "ingress" ? [...asList(rule.cidr_blocks), ...asList(rule.ipv6_cidr_blocks)] : [];
+          return openTo([rule.cidr_ipv4, rule.cidr_ipv6, ...inline, ...classic]) ? ["admits 0.0.0.0/0 or ::/0"] : [];
         },
       },
       {
         cloud: "azure",
         kind: "infra",
-        types: ["azurerm_network_security_rule"],
-        check: (rule, ctx) => {
-          if (rule.direction !== "Inbound" || rule.access !== "Allow" || !openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)])) return [];
-          // The app hosts are public: HTTP and HTTPS to the ingress controller's load balancer is the one intended opening.
-          const ports = [rule.destination_port_range, ...asList(rule.destination_port_ranges)].filter((port) => port !== undefined);
-          const web = ports.length > 0 && ports.every((port) => PUBLIC_WEB_PORTS.includes(String(port)));
-          if (!web) return [`source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere, ports ${ports.map(String).join(",") || "*"}`];
-          // Only the nodes run the ingress controller's load balancer backends: no other subnet takes web traffic from the Internet.
-          return guardsNodes(ctx, rule) ? [] : ["admits the Internet on 80/443 to a subnet that runs no AKS nodes (only the node subnet serves the ingress controller)"];
+        // Rules as azurerm_network_security_rule and inline in azurerm_network_security_group.security_rule (the same fields).
+        types: ["azurerm_network_security_rule", "azurerm_network_security_group"],
+        check: (resource, ctx, id) => {
+          const inline = resource.security_rule !== undefined || resource.location !== undefined;
+          const rules: Block[] = inline ? (asList(resource.security_rule) as Block[]).map((rule): Block => ({ ...rule, network_security_group_name: `\${azurerm_network_security_group.${id}.name}` })) : [resource];
+          return rules.flatMap((rule) => {
+            if (rule.direction !== "Inbound" || rule.access !== "Allow" || !openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)])) return [];
+            const name = inline ? `security_rule ${String(rule.name)}: ` : "";
+            // The app hosts are public: HTTP and HTTPS to the ingress controller's load balancer is the one intended opening.
+            const ports = [rule.destination_port_range, ...asList(rule.destination_port_ranges)].filter((port) => port !== undefined);
+            const web = ports.length > 0 && ports.every((port) => PUBLIC_WEB_PORTS.includes(String(port)));
+            if (!web) return [`${name}source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere, ports ${ports.map(String).join(",") || "*"}`];
+            // Only the nodes run the ingress controller's load balancer backends: no other subnet takes web traffic from the Internet.
+            return guardsNodes(ctx, rule) ? [] : [`${name}admits the Internet on 80/443 to a subnet that runs no AKS nodes (only the node subnet serves the ingress controller)`];
+          });
         },
       },
       {
