@@ -782,6 +782,15 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(check.check(grant, ctx, "g")).toEqual([]);
     set(custom, "permissions", [...asList(custom.permissions), "iam.serviceAccounts.actAs"]);
     expect(check.check(grant, ctx, "g")).toEqual([`custom role ${customId} holds iam.serviceAccounts.actAs on the whole project`]);
+    // Review 12 m2: a literal custom role name, an authoritative binding, a folder grant and a whole policy are read too.
+    const roleId = String(custom.role_id);
+    expect(check.check({ role: `projects/acme/roles/${roleId}`, member }, ctx, "g")).toEqual([`custom role ${customId} holds iam.serviceAccounts.actAs on the whole project`]);
+    expect(check.check({ role: "roles/owner", members: [member], project: "p" }, ctx, "g")).toEqual(["role roles/owner"]);
+    expect(check.check({ role: "roles/editor", member, folder: "folders/1" }, ctx, "g")).toEqual(["role roles/editor"]);
+    expect(check.check({ project: "p", policy_data: JSON.stringify({ bindings: [{ role: "roles/owner", members: [member] }] }) }, ctx, "g")).toEqual(["role roles/owner"]);
+    (ctx.stack as Record<string, unknown>).data = { google_iam_policy: { admin: { binding: [{ role: "roles/owner", members: [member] }] } } };
+    expect(check.check({ project: "p", policy_data: "${data.google_iam_policy.admin.policy_data}" }, ctx, "g")).toEqual(["role roles/owner"]);
+    expect(check.check({ project: "p", policy_data: "${data.google_iam_policy.elsewhere.policy_data}" }, ctx, "g")).toHaveLength(1);
     // The real per-account grants (google_service_account_iam_member) are not project grants.
     expect(Object.values(ctx.stack.resource?.google_service_account_iam_member ?? {}).some((m) => m.role === "roles/iam.serviceAccountAdmin")).toBe(true);
   });

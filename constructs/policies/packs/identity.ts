@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, policyDocument, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, policyDocument, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /**
  * The built-in roles that can grant any role, by the GUID Azure gives them on every tenant
@@ -88,7 +88,9 @@ const GCP_ESCALATING_PERMISSIONS = new Set([
 function gcpGrantProblems(member: Block, ctx: PolicyContext): string[] {
   const role = String(member.role);
   if (GCP_PROJECT_WIDE_SA_ROLES.has(role)) return [`role ${role} on the whole project reaches every service account (grant it on the service accounts that need it)`];
-  const custom = /\$\{google_project_iam_custom_role\.([^.}]+)\./.exec(role)?.[1];
+  // A custom role by reference, or by its literal name projects/<project>/roles/<role_id> resolved against the stack's custom roles.
+  const literal = /^projects\/[^/]+\/roles\/([^/]+)$/.exec(role)?.[1];
+  const custom = /\$\{google_project_iam_custom_role\.([^.}]+)\./.exec(role)?.[1] ?? resourcesOf(ctx.stack, "google_project_iam_custom_role").find(([, r]) => literal !== undefined && r.role_id === literal)?.[0];
   if (custom !== undefined) {
     const permissions = asList(ctx.stack.resource?.google_project_iam_custom_role?.[custom]?.permissions).map(String);
     return permissions.filter((permission) => GCP_ESCALATING_PERMISSIONS.has(permission)).map((permission) => `custom role ${custom} holds ${permission} on the whole project`);
@@ -252,8 +254,26 @@ export const IDENTITY: readonly Rule[] = [
       {
         cloud: "gcp",
         kind: "infra",
-        types: ["google_project_iam_member"],
-        check: gcpGrantProblems,
+        // The same grant as a member, an authoritative binding (role, members, condition) or a whole
+        // policy (policy_data: literal JSON or a data.google_iam_policy's binding blocks), on the
+        // project, a folder or the organization (google v6.50.0 *_iam_member/_binding/_policy).
+        types: ["google_project_iam_member", "google_project_iam_binding", "google_project_iam_policy", "google_folder_iam_member", "google_folder_iam_binding", "google_organization_iam_member", "google_organization_iam_binding"],
+        check: (grant, ctx) => {
+          if (grant.policy_data === undefined) return gcpGrantProblems(grant, ctx);
+          const source = /\$\{data\.google_iam_policy\.([^.}]+)\.policy_data\}/.exec(String(grant.policy_data))?.[1];
+          const data = source === undefined ? undefined : (ctx.stack.data as Record<string, Record<string, Block>> | undefined)?.google_iam_policy?.[source];
+          if (source !== undefined && data === undefined) return [`policy_data reads data.google_iam_policy.${source}, not in this stack: its grants cannot be checked`];
+          const fromData = data === undefined ? undefined : asList(at(data, "binding"));
+          let bindings: unknown[] = fromData ?? [];
+          if (fromData === undefined) {
+            try {
+              bindings = asList((JSON.parse(String(grant.policy_data)) as { bindings?: unknown }).bindings);
+            } catch {
+              return ["policy_data is neither JSON nor a data.google_iam_policy of this stack: its grants cannot be checked"];
+            }
+          }
+          return bindings.flatMap((binding) => gcpGrantProblems(binding as Block, ctx));
+        },
       },
       {
         cloud: "aws",
