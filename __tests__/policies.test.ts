@@ -761,6 +761,10 @@ describe("issue 11's promises beyond one attribute", () => {
     const selectors = asList(trail.advanced_event_selector) as Block[];
     // Management events of writes only (readOnly false) miss who read what.
     expect(trailCheck.check({ ...trail, advanced_event_selector: [{ ...selectors[0], field_selector: [...asList(selectors[0].field_selector), { field: "readOnly", equals: ["false"] }] }, ...selectors.slice(1)] }, ctx, trailId)).toEqual(["no event selector records every management event (reads and writes)"]);
+    // Review 12 m7: any other field selector narrows the management events (KMS calls left out here).
+    expect(trailCheck.check({ ...trail, advanced_event_selector: [{ ...selectors[0], field_selector: [...asList(selectors[0].field_selector), { field: "eventSource", not_equals: ["kms.amazonaws.com"] }] }, ...selectors.slice(1)] }, ctx, trailId)).toEqual(["no event selector records every management event (reads and writes)"]);
+    expect(trailCheck.check({ ...trail, advanced_event_selector: undefined, event_selector: [{ read_write_type: "All", include_management_events: true, exclude_management_event_sources: ["kms.amazonaws.com"] }] }, ctx, trailId)).toHaveLength(1);
+    expect(trailCheck.check({ ...trail, advanced_event_selector: undefined, event_selector: [{ read_write_type: "All", include_management_events: true }] }, ctx, trailId)).toEqual([]);
     expect(trailCheck.check({ ...trail, kms_key_id: undefined, is_multi_region_trail: false }, ctx, trailId)).toHaveLength(2);
     const bucketCheck = ruleCheck("audit-logs", "aws", 2);
     const [bucketId] = Object.entries(ctx.stack.resource?.aws_s3_bucket ?? {}).find(([, b]) => !/-cloudtrail-/.test(String(b.bucket))) as [string, Block];
