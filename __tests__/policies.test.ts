@@ -314,6 +314,8 @@ const CHANGES: Readonly<Record<string, Change>> = {
     },
   },
   "namespace-pod-security#0": { pick: (b) => JSON.stringify(b).includes('"privileged"'), change: (b) => set(b, "metadata.annotations", {}) },
+  // A release that makes its own namespace (review 12 m6).
+  "namespace-pod-security#1": { pick: (b) => b.chart === "metabase", change: (b) => set(b, "create_namespace", true) },
   "chart-pinned#0": { pick: (b) => b.repository !== undefined, change: (b) => set(b, "version", "^1.0.0") },
   "no-credential-in-values#0": { pick: (b) => b.chart === "metabase", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), database: { password: "hunter2-hunter2" } })]) },
   // The namespace's default deny (network-policies.ts) loses its Egress type: it no longer isolates both directions.
@@ -1169,6 +1171,17 @@ describe("no-ingress-from-anywhere in the other resource shapes (review 12 m1)",
     expect(azure.check(group, ctx, groupId)).toEqual([]);
     const ssh = { name: "ssh", priority: 100, direction: "Inbound", access: "Allow", protocol: "Tcp", source_address_prefix: "Internet", source_port_range: "*", destination_address_prefix: "*", destination_port_range: "22" };
     expect(azure.check({ ...group, security_rule: [ssh] }, ctx, groupId)).toEqual(["security_rule ssh: source Internet is anywhere, ports 22"]);
+  });
+});
+
+describe("namespaces made outside kubernetes_namespace_v1 (review 12 m6)", () => {
+  it("fail as a Namespace object in a manifests release, a kubernetes_manifest or a kubernetes_namespace", () => {
+    const check = RULES.find((r) => r.id === "namespace-pod-security")?.checks[1] as RuleCheck;
+    const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: "extra" } };
+    expect(check.check({ chart: "./assets/platform-manifests-chart/x", namespace: "x", values: [JSON.stringify({ manifests: [namespace] })] }, {} as PolicyContext, "r")).toEqual(["Namespace extra is made outside kubernetes_namespace_v1 (no Pod Security label, no default deny)"]);
+    expect(check.check({ manifest: namespace }, {} as PolicyContext, "m")).toHaveLength(1);
+    expect(check.check({ metadata: { name: "extra" } }, {} as PolicyContext, "n")).toEqual(["kubernetes_namespace extra: declare it as kubernetes_namespace_v1"]);
+    expect(check.check({ chart: "metabase", namespace: "metabase", values: ["{}"] }, {} as PolicyContext, "r")).toEqual([]);
   });
 });
 

@@ -595,7 +595,7 @@ export const KUBERNETES: readonly Rule[] = [
     id: "namespace-pod-security",
     pack: "kubernetes",
     title: "Every namespace enforces a Pod Security level; privileged only with a written reason",
-    fix: `label the namespace ${ENFORCE} (restricted where the workloads allow, else baseline); privileged needs the ${PRIVILEGED_REASON} annotation`,
+    fix: `declare every namespace as kubernetes_namespace_v1 and label it ${ENFORCE} (restricted where the workloads allow, else baseline); privileged needs the ${PRIVILEGED_REASON} annotation`,
     checks: [
       {
         cloud: "any",
@@ -608,6 +608,21 @@ export const KUBERNETES: readonly Rule[] = [
           const annotations = (at(namespace, "metadata.annotations") ?? {}) as Record<string, unknown>;
           return enforce === "privileged" && typeof annotations[PRIVILEGED_REASON] !== "string" ? [`privileged without the ${PRIVILEGED_REASON} annotation`] : [];
         },
+      },
+      {
+        // The namespace rules (Pod Security, default deny, untrusted accounts) read kubernetes_namespace_v1:
+        // a namespace made any other way (helm_release create_namespace, a Namespace object, the
+        // deprecated kubernetes_namespace) would escape them.
+        cloud: "any",
+        kind: "apps",
+        types: ["helm_release", "kubernetes_manifest", "kubernetes_namespace"],
+        check: (resource) => [
+          ...(resource.create_namespace === true ? [`create_namespace is true: namespace ${String(resource.namespace)} is made outside kubernetes_namespace_v1 (no Pod Security label, no default deny)`] : []),
+          ...manifestsOf(resource)
+            .filter((m) => m.kind === "Namespace")
+            .map((m) => `Namespace ${String(at(m, "metadata.name"))} is made outside kubernetes_namespace_v1 (no Pod Security label, no default deny)`),
+          ...(resource.chart === undefined && resource.manifest === undefined && resource.metadata !== undefined ? [`kubernetes_namespace ${String(at(resource, "metadata.name"))}: declare it as kubernetes_namespace_v1`] : []),
+        ],
       },
     ],
   },
