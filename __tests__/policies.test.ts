@@ -215,6 +215,8 @@ const CHANGES: Readonly<Record<string, Change>> = {
       for (const [name, rule] of Object.entries(rules)) if (String(rule.network_security_group_name).includes(`azurerm_network_security_group.${group}.`) && rule.access === "Deny" && rule.direction === "Inbound") delete rules[name];
     },
   },
+  // A subnet declared inline in the VNet (review 12 m4).
+  "subnet-has-nsg#1": { change: (b) => set(b, "subnet", [{ name: "inline", address_prefixes: ["10.21.250.0/24"] }]) },
   "bucket-recoverable#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_versioning", "aws_s3_bucket", id), "versioning_configuration.status", "Suspended") },
   "bucket-recoverable#1": { change: (b) => set(b, "blob_properties.container_delete_retention_policy.days", 1) },
   "bucket-recoverable#2": { change: (b) => set(b, "versioning.enabled", false) },
@@ -745,7 +747,8 @@ describe("issue 11's promises beyond one attribute", () => {
       expect(edited((r) => r.access === "Deny" && r.direction === "Inbound" && (r.priority = 99))).toEqual([expect.stringContaining("does not end inbound")]);
       // A deny of one port leaves every other VNet flow admitted.
       expect(edited((r) => r.access === "Deny" && r.direction === "Inbound" && (r.destination_port_range = "22"))).toEqual([expect.stringContaining("does not end inbound")]);
-      expect(edited((r) => r.access === "Deny" && r.direction === "Outbound" && (r.access = "Allow"))).toEqual([expect.stringContaining("does not end outbound")]);
+      // (Where that deny was to `*`, the Allow it becomes admits every port to the whole VNet too: review 12 m4.)
+      expect(edited((r) => r.access === "Deny" && r.direction === "Outbound" && (r.access = "Allow"))).toEqual(expect.arrayContaining([expect.stringContaining("does not end outbound")]));
     }
   });
 
@@ -1182,6 +1185,28 @@ describe("namespaces made outside kubernetes_namespace_v1 (review 12 m6)", () =>
     expect(check.check({ manifest: namespace }, {} as PolicyContext, "m")).toHaveLength(1);
     expect(check.check({ metadata: { name: "extra" } }, {} as PolicyContext, "n")).toEqual(["kubernetes_namespace extra: declare it as kubernetes_namespace_v1"]);
     expect(check.check({ chart: "metabase", namespace: "metabase", values: ["{}"] }, {} as PolicyContext, "r")).toEqual([]);
+  });
+});
+
+describe("subnet-has-nsg's closing deny and the groups it reads (review 12 m4)", () => {
+  it("fails a deny to one address, a VNet-wide Allow before the deny, and a group it cannot resolve", () => {
+    const check = RULES.find((r) => r.id === "subnet-has-nsg")?.checks[0] as RuleCheck;
+    const c = cases.find((k) => k.cloud === "azure") as Case;
+    const fresh = (): PolicyContext => ({ stack: structuredClone(c.stacks[0].json), stackName: c.stacks[0].name, kind: "infra", env: c.env });
+    const run = (edit: (ctx: PolicyContext, group: string) => void) => {
+      const ctx = fresh();
+      const [subnetId] = Object.entries(ctx.stack.resource?.azurerm_subnet ?? {}).find(([id]) => id.includes("nodes")) as [string, Block];
+      const group = /azurerm_network_security_group\.([^.]+)\./.exec(String(companion(ctx.stack, "azurerm_subnet_network_security_group_association", "azurerm_subnet", subnetId).network_security_group_id))?.[1] as string;
+      edit(ctx, group);
+      return check.check({}, ctx, subnetId);
+    };
+    const rulesOf = (ctx: PolicyContext, group: string) => Object.values(ctx.stack.resource?.azurerm_network_security_rule ?? {}).filter((r) => String(r.network_security_group_name).includes(`azurerm_network_security_group.${group}.`));
+    expect(run(() => undefined)).toEqual([]);
+    expect(run((ctx, group) => rulesOf(ctx, group).filter((r) => r.access === "Deny" && r.direction === "Inbound").forEach((r) => (r.destination_address_prefix = "10.21.0.4")))).toEqual([expect.stringContaining("does not end inbound with a Deny")]);
+    expect(run((ctx, group) => addResource("azurerm_network_security_rule", { name: "vnet-all", network_security_group_name: `\${azurerm_network_security_group.${group}.name}`, direction: "Inbound", access: "Allow", priority: 200, protocol: "*", source_address_prefix: "VirtualNetwork", destination_address_prefix: "*", destination_port_range: "*", source_port_range: "*" })({}, ctx.stack))).toEqual([
+      "rule vnet-all allows every port from the whole VNet",
+    ]);
+    expect(run((ctx) => Object.values(ctx.stack.resource?.azurerm_subnet_network_security_group_association ?? {}).forEach((a) => (a.network_security_group_id = "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/networkSecurityGroups/z")))).toEqual([expect.stringContaining("is not a group of this stack")]);
   });
 });
 

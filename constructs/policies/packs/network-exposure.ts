@@ -31,8 +31,16 @@ function endsWithVnetDeny(rules: readonly Block[], direction: "Inbound" | "Outbo
   const own = rules.filter((rule) => rule.direction === direction);
   const lastAllow = Math.max(0, ...own.filter((rule) => rule.access === "Allow").map((rule) => Number(rule.priority)));
   const vnet = direction === "Inbound" ? "source" : "destination";
-  return own.some((rule) => rule.access === "Deny" && allPorts(rule) && Number(rule.priority) > lastAllow && prefixes(rule, vnet).some((p) => p === "VirtualNetwork" || p === "*"));
+  // The subnet's side of the deny covers all of it: destination (Inbound) or source (Outbound) `*`.
+  const ownSide = direction === "Inbound" ? "destination" : "source";
+  return own.some((rule) => rule.access === "Deny" && allPorts(rule) && Number(rule.priority) > lastAllow && prefixes(rule, vnet).some((p) => p === "VirtualNetwork" || p === "*") && prefixes(rule, ownSide).includes("*"));
 }
+
+/** Allow rules that admit the whole VNet (or anyone) on every port and protocol: the closing deny then proves nothing. */
+const vnetWideAllows = (rules: readonly Block[]) =>
+  rules
+    .filter((rule) => rule.access === "Allow" && allPorts(rule) && prefixes(rule, rule.direction === "Inbound" ? "source" : "destination").some((p) => p === "VirtualNetwork" || p === "*"))
+    .map((rule) => `rule ${String(rule.name)} allows every port ${rule.direction === "Inbound" ? "from" : "to"} the whole VNet`);
 
 /** The subnets an AKS node pool runs in (`vnet_subnet_id` of the default pool and of every extra pool). */
 function nodeSubnets(ctx: PolicyContext): string[] {
@@ -283,9 +291,17 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
           const associations = companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", id);
           if (associations.length === 0) return ["no network security group association"];
           const group = /\$\{azurerm_network_security_group\.([^.}]+)\.id\}/.exec(String(associations[0].network_security_group_id))?.[1];
-          if (group === undefined) return [];
-          return (["Inbound", "Outbound"] as const).flatMap((direction) => (endsWithVnetDeny(nsgRules(ctx, group), direction) ? [] : [`its network security group does not end ${direction === "Inbound" ? "inbound" : "outbound"} with a Deny of every port to or from the rest of the VNet after its Allow rules (Azure's AllowVnet${direction === "Inbound" ? "In" : "Out"}Bound admits every VNet flow)`]));
+          if (group === undefined) return [`network_security_group_id ${String(associations[0].network_security_group_id)} is not a group of this stack: its rules cannot be checked`];
+          return [...vnetWideAllows(nsgRules(ctx, group)), ...(["Inbound", "Outbound"] as const).flatMap((direction) => (endsWithVnetDeny(nsgRules(ctx, group), direction) ? [] : [`its network security group does not end ${direction === "Inbound" ? "inbound" : "outbound"} with a Deny of every port to or from the rest of the VNet after its Allow rules (Azure's AllowVnet${direction === "Inbound" ? "In" : "Out"}Bound admits every VNet flow)`]))];
         },
+      },
+      {
+        // Subnets inline in the VNet (azurerm v4.55.0 azurerm_virtual_network `subnet` blocks) have no
+        // azurerm_subnet for the check above to read.
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_virtual_network"],
+        check: (vnet) => asList(vnet.subnet).map((subnet) => `subnet ${String(at(subnet, "name"))} is inline in the VNet: declare it as azurerm_subnet with its group association`),
       },
     ],
   },
