@@ -1210,6 +1210,30 @@ describe("subnet-has-nsg's closing deny and the groups it reads (review 12 m4)",
   });
 });
 
+describe("a suppression of one Kubernetes object (review 12 m5)", () => {
+  it("silences the problems of that object of a release only, and the spec accepts the address", () => {
+    const c = cases.find((k) => k.stacks.some((s) => s.kind === "apps" && JSON.stringify(s.json).includes("kafka.strimzi.io"))) as Case;
+    const stack = c.stacks.find((s) => s.kind === "apps") as Case["stacks"][number];
+    const json = structuredClone(stack.json);
+    const [id, strimzi] = Object.entries(json.resource?.helm_release ?? {}).find(([, b]) => hasManifest("Kafka")(b)) as [string, Block];
+    editManifests(strimzi, (m) => {
+      if (m.kind === "KafkaUser") delete (m.spec as Block).authorization;
+      if (m.kind === "Kafka") delete (at(m, "spec.kafka") as Block).authorization;
+    });
+    const rules = RULES.filter((r) => r.id === "kafka-authenticated");
+    const user = manifestsOf(strimzi).find((m) => m.kind === "KafkaUser") as Block;
+    const object = `helm_release.${id}#KafkaUser/${String(at(user, "metadata.namespace"))}/${String(at(user, "metadata.name"))}`;
+    const reason = "the test's written reason for one object";
+    const result = checkStack(json, { stackName: stack.name, kind: "apps", env: c.env }, [{ rule: "kafka-authenticated", resource: object, reason }], { rules });
+    expect(result.suppressed.map((s) => s.problems)).toEqual([[expect.stringMatching(/^KafkaUser \S+: spec.authorization is not simple/)]]);
+    expect(result.violations.map((v) => v.problem)).toEqual([expect.stringMatching(/^Kafka \S+: spec.kafka.authorization is not set/)]);
+    // Another object's name silences nothing.
+    expect(checkStack(json, { stackName: stack.name, kind: "apps", env: c.env }, [{ rule: "kafka-authenticated", resource: `helm_release.${id}#KafkaUser/datahub/other`, reason }], { rules }).violations).toHaveLength(2);
+    const input = environments.find((e) => e.name === c.env.name) as EnvironmentInput;
+    expect(parseEnvironment({ ...input, policy: { suppressions: [{ rule: "kafka-authenticated", resource: object, reason }] } }, specChecks).policy?.suppressions[0].resource).toBe(object);
+  });
+});
+
 describe("synth with the policy pack", () => {
   const prodIndex = environments.findIndex((e) => e.production && e.apps?.some((a) => a.name === "metabase"));
   const withSuppressions = (suppressions: unknown) => environments.map((e, i) => (i === prodIndex ? { ...e, policy: { suppressions } } : e));
