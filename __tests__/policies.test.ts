@@ -960,6 +960,13 @@ describe("issue 11's promises beyond one attribute", () => {
       return check.check(datahub, copy, id);
     };
     expect(blocked(datahubBlock(hosts))).toEqual([]);
+    // The refusing Ingress sends to the frontend's own Service, yet forwards nothing: not a route around sign-in.
+    const withBlock = structuredClone(ctx);
+    addDatahubBlock(datahub, withBlock.stack);
+    const [wiringId, wiring] = Object.entries(withBlock.stack.resource?.helm_release ?? {}).find(([, r]) => hasManifest("Middleware")(r)) as [string, Block];
+    expect(ruleCheck("sso-every-host", "any").check(wiring, withBlock, wiringId)).toEqual([]);
+    editManifests(wiring, (m) => m.kind === "Middleware" && set(m, "spec.ipAllowList.sourceRange", ["0.0.0.0/0"]));
+    expect(ruleCheck("sso-every-host", "any").check(wiring, withBlock, wiringId)).toEqual([expect.stringContaining("sends requests to datahub-datahub-frontend, not the sign-in proxy")]);
     // One path left out, another host, a client range, a client-written IP (X-Forwarded-For), or no middleware: reachable.
     expect(blocked(datahubBlock(hosts, ["/logIn", "/signUp"]))).toEqual([expect.stringMatching(/ at \/resetNativeUserCredentials$/)]);
     expect(blocked(datahubBlock(["other.example.com"]))).toHaveLength(1);

@@ -323,29 +323,35 @@ function datahubPasswordLogin(release: Block, ctx: PolicyContext): string[] {
  * (The pinned chart traefik-41.3.0 ships Traefik v3.7.11; v3.7.9 is the nearest tag read.)
  */
 const NO_CLIENT = /^(127\.\d+\.\d+\.\d+\/(8|9|[12]\d|3[0-2])|0\.0\.0\.0\/32|::1\/128|::\/128)$/;
-function refusedOnHost(ctx: PolicyContext, host: string, path: string): boolean {
-  const all = stackManifests(ctx);
-  const denies = (namespace: string, reference: string) => {
+/** Whether an Ingress's Traefik router runs a Middleware that admits no client (see `refusedOnHost`): it forwards nothing. */
+function refusesEveryone(all: readonly Block[], ingress: Block): boolean {
+  const namespace = String(at(ingress, "metadata.namespace"));
+  const references = String((at(ingress, "metadata.annotations") as Block | undefined)?.["traefik.ingress.kubernetes.io/router.middlewares"] ?? "").split(",");
+  return references.some((reference) => {
     const match = /^(.+)@kubernetescrd$/.exec(reference.trim());
     const middleware = all.find((m) => m.kind === "Middleware" && String(at(m, "apiVersion")).startsWith("traefik.io/") && `${String(at(m, "metadata.namespace") ?? namespace)}-${String(at(m, "metadata.name"))}` === match?.[1]);
     const list = (at(middleware, "spec.ipAllowList") ?? at(middleware, "spec.ipWhiteList")) as Block | undefined;
     const ranges = asList(list?.sourceRange).map(String);
     return list !== undefined && list.ipStrategy === undefined && ranges.length > 0 && ranges.every((r) => NO_CLIENT.test(r));
-  };
-  return all.some((ingress) => {
-    if (ingress.kind !== "Ingress") return false;
-    const middlewares = String((at(ingress, "metadata.annotations") as Block | undefined)?.["traefik.ingress.kubernetes.io/router.middlewares"] ?? "").split(",");
-    if (!middlewares.some((reference) => denies(String(at(ingress, "metadata.namespace")), reference))) return false;
-    return asList(at(ingress, "spec.rules")).some(
-      (rule) =>
-        at(rule, "host") === host &&
-        asList(at(rule, "http.paths")).some((p) => {
-          const given = String(at(p, "path"));
-          const type = at(p, "pathType");
-          return type === "Exact" ? given === path : type === "Prefix" && (path === given || path.startsWith(given.endsWith("/") ? given : `${given}/`)) && given !== "/";
-        }),
-    );
   });
+}
+
+function refusedOnHost(ctx: PolicyContext, host: string, path: string): boolean {
+  const all = stackManifests(ctx);
+  return all.some(
+    (ingress) =>
+      ingress.kind === "Ingress" &&
+      refusesEveryone(all, ingress) &&
+      asList(at(ingress, "spec.rules")).some(
+        (rule) =>
+          at(rule, "host") === host &&
+          asList(at(rule, "http.paths")).some((p) => {
+            const given = String(at(p, "path"));
+            const type = at(p, "pathType");
+            return type === "Exact" ? given === path : type === "Prefix" && (path === given || path.startsWith(given.endsWith("/") ? given : `${given}/`)) && given !== "/";
+          }),
+      ),
+  );
 }
 
 type RouteCheck = { readonly path: string; readonly oidc?: (values: unknown, ctx: PolicyContext) => string[] };
@@ -447,9 +453,11 @@ function objectBypasses(objects: readonly Block[], ctx: PolicyContext): string[]
   const all = stackManifests(ctx);
   return objects.flatMap((object) => {
     if (object.kind === "Service" && PUBLISHING_SERVICE_TYPES.includes(String(at(object, "spec.type")))) return [`${objectName(object)} is of type ${String(at(object, "spec.type"))}: published beside the ingress controller`];
+    // A route whose router refuses every client (DataHub's password paths) forwards nothing.
+    if (object.kind === "Ingress" && refusesEveryone(all, object)) return [];
     const bare = routeBackends(object).filter((b) => !proxiedService(all, b.namespace, b.name));
     const hosts = object.kind === "Ingress" ? ` (${asList(at(object, "spec.rules")).map((rule) => String(at(rule, "host"))).join(", ")})` : "";
-    return bare.length === 0 ? [] : [`${objectName(object)}${hosts} sends requests to ${bare.map((b) => b.name).join(", ")}, not the sign-in proxy`];
+    return bare.length === 0 ? [] : [`${objectName(object)}${hosts} sends requests to ${[...new Set(bare.map((b) => b.name))].join(", ")}, not the sign-in proxy`];
   });
 }
 
