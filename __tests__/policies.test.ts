@@ -119,7 +119,7 @@ const valuesAt = (b: Block, path: string) => asList(b.values).map((text) => at(J
 /** DataHub's frontend hosts of a datahub release. */
 const datahubHosts = (b: Block) => valuesAt(b, "datahub-frontend.ingress.hosts").flatMap((hosts) => asList(hosts).map((h) => String(at(h, "host"))));
 /** The Middleware and Ingress that refuse DataHub's password paths on its public hosts (the shape FIX-DH adds), in DataHub's wiring release. */
-const datahubBlock = (hosts: readonly string[], paths: readonly string[] = DATAHUB_PASSWORD_PATHS, sourceRange: readonly string[] = ["127.0.0.1/32"]): Block[] => [
+const datahubBlock = (hosts: readonly string[], paths: readonly string[] = DATAHUB_PASSWORD_PATHS, sourceRange: readonly string[] = ["0.0.0.0/32"]): Block[] => [
   { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata: { name: "refuse-everyone", namespace: "datahub" }, spec: { ipAllowList: { sourceRange } } },
   {
     apiVersion: "networking.k8s.io/v1",
@@ -971,6 +971,10 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(blocked(datahubBlock(hosts, ["/logIn", "/signUp"]))).toEqual([expect.stringMatching(/ at \/resetNativeUserCredentials$/)]);
     expect(blocked(datahubBlock(["other.example.com"]))).toHaveLength(1);
     expect(blocked(datahubBlock(hosts, DATAHUB_PASSWORD_PATHS, ["10.0.0.0/8"]))).toHaveLength(1);
+    // Loopback is a peer's address (a process in Traefik's pod); a middleware named but missing drops the router.
+    expect(blocked(datahubBlock(hosts, DATAHUB_PASSWORD_PATHS, ["127.0.0.1/32"]))).toHaveLength(1);
+    const [refuse, block] = datahubBlock(hosts);
+    expect(blocked([refuse, { ...block, metadata: { ...(block.metadata as Block), annotations: { "traefik.ingress.kubernetes.io/router.middlewares": "datahub-refuse-everyone@kubernetescrd,datahub-missing@kubernetescrd" } } }])).toHaveLength(1);
     const [middleware, ingress] = datahubBlock(hosts);
     expect(blocked([{ ...middleware, spec: { ipAllowList: { sourceRange: ["127.0.0.1/32"], ipStrategy: { depth: 1 } } } }, ingress])).toHaveLength(1);
     expect(blocked([middleware, { ...ingress, metadata: { ...(ingress.metadata as Block), annotations: {} } }])).toHaveLength(1);

@@ -317,23 +317,34 @@ function datahubPasswordLogin(release: Block, ctx: PolicyContext): string[] {
  * that is an ipAllowList admitting no client: traefik v3.7.9 pkg/middlewares/ipallowlist/ip_allowlist.go
  * rejects every client IP outside `sourceRange`, taken from the connection (RemoteAddrStrategy)
  * unless `ipStrategy` reads X-Forwarded-For (pkg/config/dynamic/middlewares.go `IPStrategy.Get`),
- * which a client writes itself. Only loopback and unspecified addresses admit no client.
+ * which a client writes itself. Only the unspecified addresses (0.0.0.0, ::) are no TCP peer's
+ * address (loopback is: a process in Traefik's own pod).
  * Traefik orders routers by rule length (traefik v3.7.9 pkg/muxer/http/mux.go `GetRulePriority`:
  * `len(rule)`), so this Ingress's `Host && Path` rule precedes the chart's `Host && PathPrefix(/)`.
  * (The pinned chart traefik-41.3.0 ships Traefik v3.7.11; v3.7.9 is the nearest tag read.)
  */
-const NO_CLIENT = /^(127\.\d+\.\d+\.\d+\/(8|9|[12]\d|3[0-2])|0\.0\.0\.0\/32|::1\/128|::\/128)$/;
-/** Whether an Ingress's Traefik router runs a Middleware that admits no client (see `refusedOnHost`): it forwards nothing. */
+const NO_CLIENT = new Set(["0.0.0.0", "0.0.0.0/32", "::", "::/128"]);
+/**
+ * Whether Traefik refuses every request of an Ingress: its routers name Middlewares of the stack
+ * (every one must exist: a router naming a missing one is dropped, and its requests go to the
+ * next router) and one is an ipAllowList admitting no client (see `refusedOnHost`).
+ */
 function refusesEveryone(all: readonly Block[], ingress: Block): boolean {
-  const namespace = String(at(ingress, "metadata.namespace"));
-  const references = String((at(ingress, "metadata.annotations") as Block | undefined)?.["traefik.ingress.kubernetes.io/router.middlewares"] ?? "").split(",");
-  return references.some((reference) => {
-    const match = /^(.+)@kubernetescrd$/.exec(reference.trim());
-    const middleware = all.find((m) => m.kind === "Middleware" && String(at(m, "apiVersion")).startsWith("traefik.io/") && `${String(at(m, "metadata.namespace") ?? namespace)}-${String(at(m, "metadata.name"))}` === match?.[1]);
-    const list = (at(middleware, "spec.ipAllowList") ?? at(middleware, "spec.ipWhiteList")) as Block | undefined;
-    const ranges = asList(list?.sourceRange).map(String);
-    return list !== undefined && list.ipStrategy === undefined && ranges.length > 0 && ranges.every((r) => NO_CLIENT.test(r));
-  });
+  // The key has dots: read from the annotations map, not through `at`.
+  const names = String((at(ingress, "metadata.annotations") as Block | undefined)?.["traefik.ingress.kubernetes.io/router.middlewares"] ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  const middlewares = names.map((name) => all.find((m) => m.kind === "Middleware" && String(at(m, "apiVersion")).startsWith("traefik.io/") && `${String(at(m, "metadata.namespace"))}-${String(at(m, "metadata.name"))}@kubernetescrd` === name));
+  return (
+    names.length > 0 &&
+    middlewares.every((m) => m !== undefined) &&
+    middlewares.some((m) => {
+      const list = at(m, "spec.ipAllowList") as Block | undefined;
+      const ranges = asList(list?.sourceRange).map(String);
+      return list !== undefined && list.ipStrategy === undefined && ranges.length > 0 && ranges.every((r) => NO_CLIENT.has(r));
+    })
+  );
 }
 
 function refusedOnHost(ctx: PolicyContext, host: string, path: string): boolean {
