@@ -5,13 +5,15 @@
  * attribute fixed, and rejects today's output); synth fails on a violation and writes nothing;
  * a suppression is recorded and silences one rule on one resource only.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it, vi } from "vitest";
 import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
-import { credentialLiterals, manifestsOf } from "../constructs/policies/packs/kubernetes";
+import { credentialLiterals, DATAHUB_PASSWORD_PATHS, manifestsOf, PUBLISHED_BY_DEFAULT } from "../constructs/policies/packs/kubernetes";
+import { CHARTS_DIR } from "./support/chart-contract";
+import { parse as parseYaml } from "yaml";
 import { asList, at } from "../constructs/policies/types";
 import { CLOUDS, parseEnvironment, parseEnvironments, type Cloud, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments, environmentSource } from "../environments";
@@ -114,6 +116,26 @@ const editValues = (release: Block, edit: (values: Block) => void) => {
 };
 const hasManifest = (kind: string) => (b: Block) => asList(b.values).some((text) => asList((JSON.parse(String(text)) as Block).manifests).some((m) => at(m, "kind") === kind));
 const valuesAt = (b: Block, path: string) => asList(b.values).map((text) => at(JSON.parse(String(text)), path));
+/** DataHub's frontend hosts of a datahub release. */
+const datahubHosts = (b: Block) => valuesAt(b, "datahub-frontend.ingress.hosts").flatMap((hosts) => asList(hosts).map((h) => String(at(h, "host"))));
+/** The Middleware and Ingress that refuse DataHub's password paths on its public hosts (the shape FIX-DH adds), in DataHub's wiring release. */
+const datahubBlock = (hosts: readonly string[], paths: readonly string[] = DATAHUB_PASSWORD_PATHS, sourceRange: readonly string[] = ["0.0.0.0/32"]): Block[] => [
+  { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata: { name: "refuse-everyone", namespace: "datahub" }, spec: { ipAllowList: { sourceRange } } },
+  {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: "password-refusal", namespace: "datahub", annotations: { "traefik.ingress.kubernetes.io/router.middlewares": "datahub-refuse-everyone@kubernetescrd" } },
+    spec: { ingressClassName: "traefik", rules: hosts.map((host) => ({ host, http: { paths: paths.map((path) => ({ path, pathType: "Exact", backend: { service: { name: "datahub-datahub-frontend", port: { number: 9002 } } } })) } })) },
+  },
+];
+const addDatahubBlock = (datahub: Block, stack: StackJson, objects: Block[] = datahubBlock(datahubHosts(datahub))) => {
+  const wiring = Object.values(stack.resource?.helm_release ?? {}).find((r) => r.namespace === "datahub" && hasManifest("Role")(r)) ?? Object.values(stack.resource?.helm_release ?? {}).find((r) => r.namespace === "datahub" && asList(r.values).some((t) => (JSON.parse(String(t)) as Block).manifests !== undefined));
+  if (wiring === undefined) throw new Error("no manifests release in datahub");
+  wiring.values = asList(wiring.values).map((text) => {
+    const values = JSON.parse(String(text)) as { manifests?: Block[] };
+    return JSON.stringify({ ...values, manifests: [...(values.manifests ?? []), ...objects] });
+  });
+};
 /** The project's audit config of a GCP service. */
 const auditConfig = (stack: StackJson, service: string) => Object.values(stack.resource?.google_project_iam_audit_config ?? {}).find((c) => c.service === service) as Block;
 
@@ -193,6 +215,8 @@ const CHANGES: Readonly<Record<string, Change>> = {
       for (const [name, rule] of Object.entries(rules)) if (String(rule.network_security_group_name).includes(`azurerm_network_security_group.${group}.`) && rule.access === "Deny" && rule.direction === "Inbound") delete rules[name];
     },
   },
+  // A subnet declared inline in the VNet (review 12 m4).
+  "subnet-has-nsg#1": { change: (b) => set(b, "subnet", [{ name: "inline", address_prefixes: ["10.21.250.0/24"] }]) },
   "bucket-recoverable#0": { change: (_b, s, id) => set(companion(s, "aws_s3_bucket_versioning", "aws_s3_bucket", id), "versioning_configuration.status", "Suspended") },
   "bucket-recoverable#1": { change: (b) => set(b, "blob_properties.container_delete_retention_policy.days", 1) },
   "bucket-recoverable#2": { change: (b) => set(b, "versioning.enabled", false) },
@@ -292,6 +316,8 @@ const CHANGES: Readonly<Record<string, Change>> = {
     },
   },
   "namespace-pod-security#0": { pick: (b) => JSON.stringify(b).includes('"privileged"'), change: (b) => set(b, "metadata.annotations", {}) },
+  // A release that makes its own namespace (review 12 m6).
+  "namespace-pod-security#1": { pick: (b) => b.chart === "metabase", change: (b) => set(b, "create_namespace", true) },
   "chart-pinned#0": { pick: (b) => b.repository !== undefined, change: (b) => set(b, "version", "^1.0.0") },
   "no-credential-in-values#0": { pick: (b) => b.chart === "metabase", change: (b) => set(b, "values", [JSON.stringify({ ...JSON.parse(String((b.values as string[])[0])), database: { password: "hunter2-hunter2" } })]) },
   // The namespace's default deny (network-policies.ts) loses its Egress type: it no longer isolates both directions.
@@ -311,6 +337,10 @@ const CHANGES: Readonly<Record<string, Change>> = {
   },
   "namespace-pod-security-restricted#0": { pick: (b) => JSON.stringify(b).includes('"restricted"'), change: (b) => set(b, "metadata.labels", { ...(at(b, "metadata.labels") as Block), "pod-security.kubernetes.io/enforce": "baseline" }) },
   // Traefik's web entry point stops redirecting (the values addons.ts gives it, without ports.web.http).
+  // Each cloud's cluster stops enforcing NetworkPolicy (review 12 M8's probes).
+  "network-policy-enforced#0": { change: (_b, s) => Object.values(s.resource?.aws_eks_addon ?? {}).forEach((addon) => addon.addon_name === "vpc-cni" && (addon.configuration_values = JSON.stringify({ enableNetworkPolicy: "false" }))) },
+  "network-policy-enforced#1": { change: (b) => delete (at(b, "network_profile") as Block).network_policy },
+  "network-policy-enforced#2": { change: (b) => set(b, "datapath_provider", "LEGACY_DATAPATH") },
   "https-redirect#0": {
     pick: (b) => b.chart === "traefik",
     change: (b) =>
@@ -355,6 +385,21 @@ const CHANGES: Readonly<Record<string, Change>> = {
   },
   // With sso (the proxy serves Metabase's host), the chart's own Ingress comes back: the host is served without sign-in.
   "sso-every-host#0": { pick: (b) => b.chart === "metabase" && valuesAt(b, "ingress.enabled").includes(false), change: (b) => editValues(b, (v) => set(v, "ingress.enabled", true)) },
+  // The pending DataHub check: FIX-DH's fix, modelled on its output shape: an Ingress of ours on
+  // DataHub's host for the password paths, through a Traefik ipAllowList admitting no client.
+  // With sso, an Ingress to Metabase's own Service applied as a kubernetes_manifest (review 12 M5's probe).
+  "sso-every-host#1": {
+    type: "kubernetes_manifest",
+    change: (_b, s) =>
+      addResource("kubernetes_manifest", {
+        manifest: { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "mb", namespace: "metabase" }, spec: { rules: [{ host: "metabase.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "metabase", port: { number: 80 } } } }] } }] } },
+      })({}, s),
+  },
+  "sso-every-host#2": {
+    pick: (b) => b.chart === "datahub" && valuesAt(b, "datahub-frontend.oidcAuthentication.enabled").includes(true),
+    // The refusal of the password paths opened to every client.
+    change: (_b, s) => Object.values(s.resource?.helm_release ?? {}).forEach((r) => editManifests(r, (m) => m.kind === "Middleware" && set(m, "spec.ipAllowList.sourceRange", ["0.0.0.0/0"]))),
+  },
   "untrusted-accounts-powerless#0": { pick: (b) => at(b, "metadata.name") === "airflow-tasks", change: (b) => set(b, "automount_service_account_token", true) },
   // Airflow's namespace loses its task account: task pods would run under another.
   "untrusted-accounts-powerless#1": {
@@ -698,8 +743,18 @@ describe("no-owner-grants beyond one attribute", () => {
       return check.check(role, ctx, runRole);
     };
     expect(edit((st) => st.map((s) => (asList(s.Action).includes("iam:CreateRole") ? { ...s, Condition: undefined } : s)))).toEqual([expect.stringMatching(/allows iam:CreateRole, .* without an iam:PermissionsBoundary condition/)]);
-    expect(edit((st) => [...st, { Effect: "Allow", Action: "iam:*", Resource: "*" }])).toEqual([expect.stringContaining("allows iam:* without an iam:PermissionsBoundary condition")]);
+    expect(edit((st) => [...st, { Effect: "Allow", Action: "iam:*", Resource: "*" }])).toEqual(["statement  allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition"]);
     expect(edit((st) => st.filter((s) => !asList(s.Action).includes("iam:DeleteRolePermissionsBoundary")))).toEqual(["no statement denies iam:DeleteRolePermissionsBoundary"]);
+    // Review 12 M9: IAM's wildcard patterns (case-insensitive globs) and NotAction grant the same writes.
+    expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["iam:*Role*"], Resource: "*" }])).toEqual(["statement Glob allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition"]);
+    expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["IAM:createrol?"], Resource: "*" }])).toEqual(["statement Glob allows iam:CreateRole without an iam:PermissionsBoundary condition"]);
+    expect(edit((st) => [...st, { Sid: "Not", Effect: "Allow", NotAction: ["iam:DeleteUser"], Resource: "*" }])).toHaveLength(1);
+    expect(edit((st) => [...st, { Sid: "Reads", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" }])).toEqual([]);
+    // The deny that keeps a run from rewriting the boundary policy itself, and a Deny on another resource instead.
+    const boundaryDeny = (s: Block) => asList(s.Action).includes("iam:CreatePolicyVersion") && s.Effect === "Deny";
+    expect(edit((st) => st.filter((s) => !boundaryDeny(s)))).toEqual([expect.stringMatching(/^no statement denies iam:CreatePolicyVersion, iam:SetDefaultPolicyVersion, iam:DeletePolicy, iam:DeletePolicyVersion on the boundary policy \$\{aws_iam_policy\.\S+\.arn\} \(a run could widen every bounded role\)$/)]);
+    expect(edit((st) => st.map((s) => (boundaryDeny(s) ? { ...s, Resource: "arn:aws:iam::111122223333:policy/other" } : s)))).toHaveLength(1);
+    expect(edit((st) => st.map((s) => (boundaryDeny(s) ? { ...s, Action: ["iam:*Policy*"] } : s)))).toEqual([]);
     policy.policy = original;
     addResource("aws_iam_role_policy_attachment", { role: `\${aws_iam_role.${runRole}.name}`, policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" })(role, json);
     expect(check.check(role, ctx, runRole)).toEqual(["the run role has AdministratorAccess attached"]);
@@ -733,7 +788,8 @@ describe("issue 11's promises beyond one attribute", () => {
       expect(edited((r) => r.access === "Deny" && r.direction === "Inbound" && (r.priority = 99))).toEqual([expect.stringContaining("does not end inbound")]);
       // A deny of one port leaves every other VNet flow admitted.
       expect(edited((r) => r.access === "Deny" && r.direction === "Inbound" && (r.destination_port_range = "22"))).toEqual([expect.stringContaining("does not end inbound")]);
-      expect(edited((r) => r.access === "Deny" && r.direction === "Outbound" && (r.access = "Allow"))).toEqual([expect.stringContaining("does not end outbound")]);
+      // (Where that deny was to `*`, the Allow it becomes admits every port to the whole VNet too: review 12 m4.)
+      expect(edited((r) => r.access === "Deny" && r.direction === "Outbound" && (r.access = "Allow"))).toEqual(expect.arrayContaining([expect.stringContaining("does not end outbound")]));
     }
   });
 
@@ -751,6 +807,10 @@ describe("issue 11's promises beyond one attribute", () => {
     const selectors = asList(trail.advanced_event_selector) as Block[];
     // Management events of writes only (readOnly false) miss who read what.
     expect(trailCheck.check({ ...trail, advanced_event_selector: [{ ...selectors[0], field_selector: [...asList(selectors[0].field_selector), { field: "readOnly", equals: ["false"] }] }, ...selectors.slice(1)] }, ctx, trailId)).toEqual(["no event selector records every management event (reads and writes)"]);
+    // Review 12 m7: any other field selector narrows the management events (KMS calls left out here).
+    expect(trailCheck.check({ ...trail, advanced_event_selector: [{ ...selectors[0], field_selector: [...asList(selectors[0].field_selector), { field: "eventSource", not_equals: ["kms.amazonaws.com"] }] }, ...selectors.slice(1)] }, ctx, trailId)).toEqual(["no event selector records every management event (reads and writes)"]);
+    expect(trailCheck.check({ ...trail, advanced_event_selector: undefined, event_selector: [{ read_write_type: "All", include_management_events: true, exclude_management_event_sources: ["kms.amazonaws.com"] }] }, ctx, trailId)).toHaveLength(1);
+    expect(trailCheck.check({ ...trail, advanced_event_selector: undefined, event_selector: [{ read_write_type: "All", include_management_events: true }] }, ctx, trailId)).toEqual([]);
     expect(trailCheck.check({ ...trail, kms_key_id: undefined, is_multi_region_trail: false }, ctx, trailId)).toHaveLength(2);
     const bucketCheck = ruleCheck("audit-logs", "aws", 2);
     const [bucketId] = Object.entries(ctx.stack.resource?.aws_s3_bucket ?? {}).find(([, b]) => !/-cloudtrail-/.test(String(b.bucket))) as [string, Block];
@@ -772,6 +832,15 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(check.check(grant, ctx, "g")).toEqual([]);
     set(custom, "permissions", [...asList(custom.permissions), "iam.serviceAccounts.actAs"]);
     expect(check.check(grant, ctx, "g")).toEqual([`custom role ${customId} holds iam.serviceAccounts.actAs on the whole project`]);
+    // Review 12 m2: a literal custom role name, an authoritative binding, a folder grant and a whole policy are read too.
+    const roleId = String(custom.role_id);
+    expect(check.check({ role: `projects/acme/roles/${roleId}`, member }, ctx, "g")).toEqual([`custom role ${customId} holds iam.serviceAccounts.actAs on the whole project`]);
+    expect(check.check({ role: "roles/owner", members: [member], project: "p" }, ctx, "g")).toEqual(["role roles/owner"]);
+    expect(check.check({ role: "roles/editor", member, folder: "folders/1" }, ctx, "g")).toEqual(["role roles/editor"]);
+    expect(check.check({ project: "p", policy_data: JSON.stringify({ bindings: [{ role: "roles/owner", members: [member] }] }) }, ctx, "g")).toEqual(["role roles/owner"]);
+    (ctx.stack as Record<string, unknown>).data = { google_iam_policy: { admin: { binding: [{ role: "roles/owner", members: [member] }] } } };
+    expect(check.check({ project: "p", policy_data: "${data.google_iam_policy.admin.policy_data}" }, ctx, "g")).toEqual(["role roles/owner"]);
+    expect(check.check({ project: "p", policy_data: "${data.google_iam_policy.elsewhere.policy_data}" }, ctx, "g")).toHaveLength(1);
     // The real per-account grants (google_service_account_iam_member) are not project grants.
     expect(Object.values(ctx.stack.resource?.google_service_account_iam_member ?? {}).some((m) => m.role === "roles/iam.serviceAccountAdmin")).toBe(true);
   });
@@ -819,6 +888,39 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(broken(datahub, (v) => set(v, "global.elasticsearch.useSSL", "false"))).toEqual(["global.elasticsearch.useSSL is not true"]);
   });
 
+  it("Kafka and search beside Strimzi and OpenSearch (review 12 M1, M2, m3): the prerequisites' Bitnami Kafka, Confluent, Elasticsearch, ssl_only, dotted env settings and an insecure client fail", () => {
+    const ctx = ctxOf(ssoCase, "apps");
+    const [id, prerequisites] = release(ctx, (b) => b.chart === "datahub-prerequisites");
+    const broken = (target: Block, rule: string, edit: (v: Block) => void) => {
+      const copy = structuredClone(target);
+      editValues(copy, edit);
+      return ruleCheck(rule, "any").check(copy, ctx, id);
+    };
+    const kafka = ruleCheck("kafka-authenticated", "any");
+    expect(kafka.check(prerequisites, ctx, id)).toEqual([]);
+    expect(broken(prerequisites, "kafka-authenticated", (v) => set(v, "kafka.enabled", true))).toEqual(["kafka.enabled is true: the Bitnami Kafka listens in PLAINTEXT"]);
+    // Dropping the key is the chart's default: on.
+    expect(broken(prerequisites, "kafka-authenticated", (v) => delete v.kafka)).toEqual(["kafka.enabled is unset (the chart's true): the Bitnami Kafka listens in PLAINTEXT"]);
+    expect(broken(prerequisites, "kafka-authenticated", (v) => set(v, "cp-helm-charts.enabled", true))).toEqual(["cp-helm-charts.enabled is true: the Confluent Kafka has no TLS or authentication"]);
+    expect(kafka.check({ chart: "kafka", repository: "oci://registry-1.docker.io/bitnamicharts", version: "32.4.3", values: ["{}"] }, ctx, "k")).toHaveLength(1);
+    const search = ruleCheck("opensearch-secured", "any");
+    expect(search.check(prerequisites, ctx, id)).toEqual([]);
+    const yml = (v: Block) => at(v, "opensearch.config") as Block;
+    expect(broken(prerequisites, "opensearch-secured", (v) => (yml(v)["opensearch.yml"] = `${String(yml(v)["opensearch.yml"])}\nplugins.security.ssl_only: true\n`))).toEqual(["plugins.security.ssl_only is true: TLS without authentication or authorization"]);
+    expect(broken(prerequisites, "opensearch-secured", (v) => (yml(v)["opensearch.yml"] = `${String(yml(v)["opensearch.yml"])}\nplugins.security_config.ssl_dual_mode_enabled: true\n`))).toHaveLength(1);
+    const env = (entry: Block) => (v: Block) => set(v, "opensearch.extraEnvs", [...asList(at(v, "opensearch.extraEnvs")), entry]);
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "plugins.security.disabled", value: "true" }))).toEqual(["the security plugin is disabled"]);
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "plugins.security.ssl.http.enabled", value: "false" }))).toEqual([expect.stringContaining("plugins.security.ssl.http.enabled is not true")]);
+    // Upper case is not a setting for the entrypoint (its pattern is ^[a-z0-9_]+\.[a-z0-9_]+), nor an empty value.
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "PLUGINS.SECURITY.DISABLED", value: "true" }))).toEqual([]);
+    expect(broken(prerequisites, "opensearch-secured", env({ name: "plugins.security.ssl.http.enabled", value: "" }))).toEqual([]);
+    expect(broken(prerequisites, "opensearch-secured", (v) => set(v, "elasticsearch.enabled", true))).toEqual([expect.stringContaining("elasticsearch.enabled is true")]);
+    const [datahubId, datahub] = release(ctx, (b) => b.chart === "datahub");
+    const copy = structuredClone(datahub);
+    editValues(copy, (v) => set(v, "global.elasticsearch.insecure", "true"));
+    expect(search.check(copy, ctx, datahubId)).toEqual(["global.elasticsearch.insecure is true (the search store's certificate is not verified)"]);
+  });
+
   it("SSO: reads the mode from the output: a proxy Ingress sending to the app, or an OIDC app with OIDC off, is a bypass; without sso nothing is asked", () => {
     const check = ruleCheck("sso-every-host", "any");
     const ctx = ctxOf(ssoCase, "apps");
@@ -847,12 +949,12 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(weakened((m) => set(m, "spec.ipAllowList.ipStrategy", { depth: 1 }))).toEqual(bypass);
     const noOidc = structuredClone(datahub);
     editValues(noOidc, (v) => set(v, "datahub-frontend.oidcAuthentication.enabled", false));
-    expect(check.check(noOidc, ctx, datahubId)).toEqual(["datahub-frontend.ingress.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(noOidc, ctx, datahubId)).toEqual(["datahub-frontend.ingress.enabled is true without the app's own OIDC sign-in: datahub-frontend.oidcAuthentication.enabled is not true"]);
     // Prometheus published by its chart: no OIDC of its own.
     const [monitoringId, monitoring] = release(ctx, (b) => b.chart === "kube-prometheus-stack");
     const published = structuredClone(monitoring);
     editValues(published, (v) => set(v, "prometheus.ingress.enabled", true));
-    expect(check.check(published, ctx, monitoringId)).toEqual(["prometheus.ingress.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(published, ctx, monitoringId)).toEqual(["prometheus.ingress.enabled is true without the app's own OIDC sign-in: the chart has no OIDC sign-in of its own"]);
     // Airflow serves its host through its own API server Ingress, signed in by FAB's OAuth
     // (its webserver_config); the same Ingress with a password login is a bypass.
     const [airflowId, airflow] = release(ctx, (b) => b.chart === "airflow");
@@ -860,14 +962,141 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(check.check(airflow, ctx, airflowId)).toEqual([]);
     const passwordLogin = structuredClone(airflow);
     editValues(passwordLogin, (v) => set(v, "apiServer.apiServerConfig", "# AUTH_TYPE = AUTH_OAUTH\nAUTH_TYPE = AUTH_DB\n"));
-    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in: webserver_config.py sets AUTH_TYPE to AUTH_DB, needs AUTH_OAUTH"]);
     editValues(passwordLogin, (v) => set(v, "apiServer.apiServerConfig", undefined));
-    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in"]);
+    expect(check.check(passwordLogin, ctx, airflowId)).toEqual(["ingress.apiServer.enabled is true without the app's own OIDC sign-in: webserver_config.py sets AUTH_TYPE to nothing, needs AUTH_OAUTH"]);
     // Without sso, the chart's own Ingress is the documented default.
     const plain = ctxOf(plainCase, "apps");
     const [metabaseId, metabase] = release(plain, (b) => b.chart === "metabase");
     expect(valuesAt(metabase, "ingress.enabled")).toContain(true);
     expect(check.check(metabase, plain, metabaseId)).toEqual([]);
+  });
+
+  it("SSO, Airflow (review 12 M3): FAB's OAuth counts only with no password user, FAB as the auth manager and AUTH_OAUTH as the last assignment", () => {
+    const check = ruleCheck("sso-every-host", "any");
+    const ctx = ctxOf(ssoCase, "apps");
+    const [id, airflow] = release(ctx, (b) => b.chart === "airflow");
+    expect(check.check(airflow, ctx, id)).toEqual([]);
+    const broken = (edit: (v: Block) => void) => {
+      const copy = structuredClone(airflow);
+      editValues(copy, edit);
+      return check.check(copy, ctx, id);
+    };
+    // The chart's user job back on: admin/admin (chart 1.19.0 defaultUser) trades its password for a JWT at /auth/token.
+    expect(broken((v) => set(v, "createUserJob.enabled", true))).toEqual([expect.stringContaining("createUserJob.enabled is true: a password user gets API tokens")]);
+    // Absent is the chart's default (true).
+    expect(broken((v) => delete (v.createUserJob as Block).enabled)).toEqual([expect.stringContaining("createUserJob.enabled is unset (the chart's true)")]);
+    expect(broken((v) => set(v, "apiServer.apiServerConfig", `${String(at(v, "apiServer.apiServerConfig"))}\nAUTH_TYPE = fab_const.AUTH_DB\n`))).toEqual([expect.stringContaining("sets AUTH_TYPE to fab_const.AUTH_DB")]);
+    expect(broken((v) => set(v, "config.core.auth_manager", "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"))).toEqual([expect.stringContaining("config.core.auth_manager is airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager, not FAB's")]);
+    // A second values document turning the job back on wins (Helm merges documents in order).
+    const twoDocuments = structuredClone(airflow);
+    twoDocuments.values = [...asList(twoDocuments.values), JSON.stringify({ createUserJob: { enabled: true } })];
+    expect(check.check(twoDocuments, ctx, id)).toHaveLength(1);
+  });
+
+  it("SSO, DataHub (review 12 M4): with OIDC, the password login is off (JAAS and native) or every password path is refused on the public host", () => {
+    const check = ruleCheck("sso-every-host", "any", 2);
+    const ctx = ctxOf(ssoCase, "apps");
+    // Without any Traefik Middleware (the refusal FIX-DH adds names one; missing, its router is dropped): the password login open.
+    for (const r of Object.values(ctx.stack.resource?.helm_release ?? {})) if (hasManifest("Middleware")(r)) r.values = asList(r.values).map((text) => JSON.stringify({ ...(JSON.parse(String(text)) as Block), manifests: asList((JSON.parse(String(text)) as Block).manifests).filter((m) => at(m, "kind") !== "Middleware") }));
+    const [id, datahub] = release(ctx, (b) => b.chart === "datahub");
+    const hosts = datahubHosts(datahub);
+    expect(hosts.length).toBeGreaterThan(0);
+    const withEnv = (env: Block[]) => {
+      const copy = structuredClone(datahub);
+      editValues(copy, (v) => set(v, "datahub-frontend.extraEnvs", [...asList(at(v, "datahub-frontend.extraEnvs")).filter((e) => !/^AUTH_(JAAS|NATIVE)_ENABLED$/.test(String(at(e, "name")))), ...env]));
+      return check.check(copy, ctx, id);
+    };
+    // JAAS on, nothing refused.
+    expect(withEnv([])).toEqual([`DataHub's password login (AUTH_JAAS_ENABLED and AUTH_NATIVE_ENABLED not both false) is reachable on ${hosts.join(", ")} at /logIn, /signUp, /resetNativeUserCredentials`]);
+    expect(withEnv([{ name: "AUTH_JAAS_ENABLED", value: "false" }, { name: "AUTH_NATIVE_ENABLED", value: "false" }])).toEqual([]);
+    // JAAS off alone leaves native users' /logIn, /signUp and reset.
+    expect(withEnv([{ name: "AUTH_JAAS_ENABLED", value: "false" }])).toHaveLength(1);
+    const blocked = (objects: Block[]) => {
+      const copy = structuredClone(ctx);
+      addDatahubBlock(datahub, copy.stack, objects);
+      return check.check(datahub, copy, id);
+    };
+    expect(blocked(datahubBlock(hosts))).toEqual([]);
+    // The refusing Ingress sends to the frontend's own Service, yet forwards nothing: not a route around sign-in.
+    const withBlock = ctxOf(ssoCase, "apps");
+    addDatahubBlock(datahub, withBlock.stack);
+    const [wiringId, wiring] = Object.entries(withBlock.stack.resource?.helm_release ?? {}).find(([, r]) => manifestsOf(r).some((m) => at(m, "metadata.name") === "password-refusal")) as [string, Block];
+    const aboutRefusal = () => ruleCheck("sso-every-host", "any").check(wiring, withBlock, wiringId).filter((p) => p.includes("datahub/password-refusal"));
+    expect(aboutRefusal()).toEqual([]);
+    editManifests(wiring, (m) => m.kind === "Middleware" && at(m, "metadata.name") === "refuse-everyone" && set(m, "spec.ipAllowList.sourceRange", ["0.0.0.0/0"]));
+    expect(aboutRefusal()).toEqual([expect.stringContaining("sends requests to datahub-datahub-frontend, not the sign-in proxy")]);
+    // One path left out, another host, a client range, a client-written IP (X-Forwarded-For), or no middleware: reachable.
+    expect(blocked(datahubBlock(hosts, ["/logIn", "/signUp"]))).toEqual([expect.stringMatching(/ at \/resetNativeUserCredentials$/)]);
+    expect(blocked(datahubBlock(["other.example.com"]))).toHaveLength(1);
+    expect(blocked(datahubBlock(hosts, DATAHUB_PASSWORD_PATHS, ["10.0.0.0/8"]))).toHaveLength(1);
+    // Loopback is a peer's address (a process in Traefik's pod); a middleware named but missing drops the router.
+    expect(blocked(datahubBlock(hosts, DATAHUB_PASSWORD_PATHS, ["127.0.0.1/32"]))).toHaveLength(1);
+    const [refuse, block] = datahubBlock(hosts);
+    expect(blocked([refuse, { ...block, metadata: { ...(block.metadata as Block), annotations: { "traefik.ingress.kubernetes.io/router.middlewares": "datahub-refuse-everyone@kubernetescrd,datahub-missing@kubernetescrd" } } }])).toHaveLength(1);
+    const [middleware, ingress] = datahubBlock(hosts);
+    expect(blocked([{ ...middleware, spec: { ipAllowList: { sourceRange: ["127.0.0.1/32"], ipStrategy: { depth: 1 } } } }, ingress])).toHaveLength(1);
+    expect(blocked([middleware, { ...ingress, metadata: { ...(ingress.metadata as Block), annotations: {} } }])).toHaveLength(1);
+    // A Prefix path of "/" is the chart's own route, not a refusal.
+    expect(blocked([middleware, { ...ingress, spec: { rules: hosts.map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: {} }] } })) } }])).toHaveLength(1);
+    // Without sso the check asks nothing.
+    expect(check.check(datahub, { ...ctx, env: { ...(ctx.env as Environment), sso: undefined } }, id)).toEqual([]);
+  });
+
+  it("SSO, other routes (review 12 M5): Ingress resources and manifests, Traefik IngressRoutes, Gateway routes and published Services to an app fail; Traefik's own LoadBalancer passes", () => {
+    const check = ruleCheck("sso-every-host", "any");
+    const resources = ruleCheck("sso-every-host", "any", 1);
+    const ctx = ctxOf(ssoCase, "apps");
+    const [ssoId, sso] = release(ctx, (b) => b.namespace === "sso" && hasManifest("Ingress")(b));
+    const host = String(at(manifestsOf(sso).find((m) => m.kind === "Ingress" && String(at(m, "metadata.name")).startsWith("metabase")), "spec.rules.0.host"));
+    const added = (object: Block) => {
+      const copy = structuredClone(sso);
+      copy.values = asList(copy.values).map((text) => JSON.stringify({ ...(JSON.parse(String(text)) as Block), manifests: [...asList((JSON.parse(String(text)) as Block).manifests), object] }));
+      return check.check(copy, ctx, ssoId);
+    };
+    expect(added({ apiVersion: "traefik.io/v1alpha1", kind: "IngressRoute", metadata: { name: "mb", namespace: "metabase" }, spec: { entryPoints: ["websecure"], routes: [{ match: `Host(\`${host}\`)`, kind: "Rule", services: [{ name: "metabase", port: 80 }] }] } })).toEqual([
+      "IngressRoute metabase/mb sends requests to metabase, not the sign-in proxy",
+    ]);
+    expect(added({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: "mb", namespace: "metabase" }, spec: { hostnames: [host], rules: [{ backendRefs: [{ name: "metabase", port: 80 }] }] } })).toHaveLength(1);
+    expect(added({ apiVersion: "v1", kind: "Service", metadata: { name: "mb-lb", namespace: "metabase" }, spec: { type: "LoadBalancer", selector: { app: "metabase" }, ports: [{ port: 80 }] } })).toEqual(["Service metabase/mb-lb is of type LoadBalancer: published beside the ingress controller"]);
+    // The proxy's own IngressRoute to the proxy Service passes.
+    const proxied = manifestsOf(sso).find((m) => m.kind === "Ingress" && String(at(m, "metadata.name")).startsWith("metabase")) as Block;
+    const proxyService = at(proxied, "spec.rules.0.http.paths.0.backend.service.name");
+    expect(added({ apiVersion: "traefik.io/v1alpha1", kind: "IngressRoute", metadata: { name: "mb", namespace: "sso" }, spec: { routes: [{ match: `Host(\`${host}\`)`, kind: "Rule", services: [{ name: proxyService, port: 80 }] }] } })).toEqual([]);
+    // Chart values: Metabase's Service published, DataHub's frontend type dropped (the chart's default is LoadBalancer).
+    const chart = (match: (b: Block) => boolean, edit: (v: Block) => void) => {
+      const [id, target] = release(ctx, match);
+      const copy = structuredClone(target);
+      editValues(copy, edit);
+      return check.check(copy, ctx, id);
+    };
+    expect(chart((b) => b.chart === "metabase", (v) => set(v, "service.type", "LoadBalancer"))).toEqual(["service.type is LoadBalancer (published beside the ingress controller)"]);
+    expect(chart((b) => b.chart === "datahub", (v) => delete (at(v, "datahub-frontend.service") as Block).type)).toEqual(["datahub-frontend.service.type is unset: the chart's default publishes the Service (published beside the ingress controller)"]);
+    expect(chart((b) => b.chart === "traefik", (v) => set(v, "ingressRoute.dashboard.enabled", true))).toEqual([expect.stringContaining("ingressRoute.dashboard.enabled is true")]);
+    const [traefikId, traefik] = release(ctx, (b) => b.chart === "traefik");
+    expect(valuesAt(traefik, "service.spec.type")).toContain("LoadBalancer");
+    expect(check.check(traefik, ctx, traefikId)).toEqual([]);
+    // Terraform resources: kubernetes_ingress_v1 to the app, kubernetes_service_v1 of type NodePort; nothing without sso.
+    const ingress = { metadata: { name: "mb", namespace: "metabase" }, spec: { rule: [{ host, http: { path: [{ path: "/", backend: { service: { name: "metabase", port: { number: 80 } } } }] } }] } };
+    expect(resources.check(ingress, ctx, "i")).toEqual([`Ingress metabase/mb (${host}) sends requests to metabase, not the sign-in proxy`]);
+    expect(resources.check({ metadata: { name: "mb", namespace: "metabase" }, spec: { type: "NodePort", port: [{ port: 80 }] } }, ctx, "s")).toHaveLength(1);
+    expect(resources.check({ metadata: { name: "mb", namespace: "metabase" }, spec: { type: "ClusterIP", port: [{ port: 80 }] } }, ctx, "s")).toEqual([]);
+    expect(resources.check(ingress, { ...ctx, env: { ...(ctx.env as Environment), sso: undefined } }, "i")).toEqual([]);
+  });
+
+  it("SSO: the chart service types published by default are those of the pinned charts' values (../shared/charts)", () => {
+    const lookup = (values: unknown, keys: readonly string[]) => keys.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Block)[k] : undefined), values);
+    const derived: Record<string, string[]> = {};
+    for (const chart of readdirSync(CHARTS_DIR).filter((c) => existsSync(join(CHARTS_DIR, c, "template-refs.json")))) {
+      const refs = (JSON.parse(readFileSync(join(CHARTS_DIR, chart, "template-refs.json"), "utf8")) as { referenced: string[][] }).referenced;
+      const values = parseYaml(readFileSync(join(CHARTS_DIR, chart, "values.yaml"), "utf8")) as unknown;
+      for (const ref of refs.filter((r) => r[r.length - 1] === "type" && /service/i.test(r[r.length - 2] ?? ""))) {
+        const sub = join(CHARTS_DIR, chart, "subcharts", ref[0], "values.yaml");
+        const value = lookup(values, ref) ?? (existsSync(sub) ? lookup(parseYaml(readFileSync(sub, "utf8")), ref.slice(1)) : undefined);
+        if (value === "LoadBalancer" || value === "NodePort") derived[chart] = [...(derived[chart] ?? []), ref.join(".")];
+      }
+    }
+    expect(Object.fromEntries(Object.entries(PUBLISHED_BY_DEFAULT).map(([chart, keys]) => [chart, keys.map((k) => k.key)]))).toEqual(derived);
   });
 
   it("untrusted accounts: a RoleBinding naming the account (its namespace implied), a group binding, or a binding resource fails", () => {
@@ -888,9 +1117,190 @@ describe("issue 11's promises beyond one attribute", () => {
     expect(bind({ kind: "ServiceAccount", name: "airbyte-jobs" })).toEqual(["RoleBinding airbyte/extra gives it Kubernetes rights"]);
     expect(bind({ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccounts:airbyte" })).toHaveLength(1);
     expect(bind({ kind: "ServiceAccount", name: "airbyte-jobs", namespace: "other" })).toEqual([]);
+    // The User an account authenticates as (review 12 M6); another account's User name does not count.
+    expect(bind({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccount:airbyte:airbyte-jobs" })).toHaveLength(1);
+    expect(bind({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccount:other:airbyte-jobs" })).toEqual([]);
     const withResource = structuredClone(ctx);
     addResource("kubernetes_role_binding_v1", { metadata: { name: "extra", namespace: "airbyte" }, role_ref: { kind: "Role", name: "x", api_group: "rbac.authorization.k8s.io" }, subject: [{ kind: "ServiceAccount", name: "airbyte-jobs", namespace: "airbyte" }] })({}, withResource.stack);
     expect(check.check(account, withResource, accountId)).toEqual(["kubernetes_role_binding_v1.added gives it Kubernetes rights"]);
+  });
+});
+
+describe("untrusted-accounts-powerless and the charts' own bindings (review 12 M6)", () => {
+  it("fails Airflow's task account when the chart's rbac.create is not false (its pod-launcher RoleBinding names the workers' account)", () => {
+    const check = RULES.find((r) => r.id === "untrusted-accounts-powerless")?.checks[0] as RuleCheck;
+    const c = cases.find((k) => k.env.apps.some((a) => a.name === "airflow")) as Case;
+    const stack = c.stacks.find((s) => s.kind === "apps") as Case["stacks"][number];
+    const ctx: PolicyContext = { stack: structuredClone(stack.json), stackName: stack.name, kind: "apps", env: c.env };
+    const [accountId, account] = Object.entries(ctx.stack.resource?.kubernetes_service_account_v1 ?? {}).find(([, a]) => at(a, "metadata.name") === "airflow-tasks") as [string, Block];
+    const [airflowId, airflow] = Object.entries(ctx.stack.resource?.helm_release ?? {}).find(([, b]) => b.chart === "airflow") as [string, Block];
+    expect(valuesAt(airflow, "workers.serviceAccount.name")).toContain("airflow-tasks");
+    expect(check.check(account, ctx, accountId)).toEqual([]);
+    editValues(airflow, (v) => set(v, "rbac.create", true));
+    expect(check.check(account, ctx, accountId)).toEqual([`helm_release.${airflowId} (airflow chart) with rbac.create true: its pod-launcher RoleBinding gives it Kubernetes rights`]);
+    editValues(airflow, (v) => delete v.rbac);
+    expect(check.check(account, ctx, accountId)).toEqual([expect.stringContaining("rbac.create unset (the chart's true)")]);
+  });
+});
+
+describe("namespace-default-deny beyond the deny's shape (review 12 M7)", () => {
+  it("fails a deny with rules, an allow-all policy beside it (manifest or resource), and a resource deny with match_expressions", () => {
+    const check = RULES.find((r) => r.id === "namespace-default-deny")?.checks[0] as RuleCheck;
+    const c = cases.find((k) => k.env.apps.some((a) => a.name === "airflow")) as Case;
+    const stack = c.stacks.find((s) => s.kind === "apps") as Case["stacks"][number];
+    const fresh = (): PolicyContext => ({ stack: structuredClone(stack.json), stackName: stack.name, kind: "apps", env: c.env });
+    const namespaceOf = (ctx: PolicyContext) => Object.entries(ctx.stack.resource?.kubernetes_namespace_v1 ?? {}).find(([, n]) => at(n, "metadata.name") === "airflow") as [string, Block];
+    const run = (edit: (ctx: PolicyContext, policies: Block) => void) => {
+      const ctx = fresh();
+      const [policiesId] = Object.entries(ctx.stack.resource?.helm_release ?? {}).find(([, r]) => r.namespace === "airflow" && JSON.stringify(r.values).includes("default-deny")) as [string, Block];
+      edit(ctx, (ctx.stack.resource?.helm_release ?? {})[policiesId]);
+      const [id, namespace] = namespaceOf(ctx);
+      return check.check(namespace, ctx, id);
+    };
+    expect(run(() => undefined)).toEqual([]);
+    const deny = (m: Block) => m.kind === "NetworkPolicy" && at(m, "metadata.name") === "default-deny";
+    expect(run((_c, p) => editManifests(p, (m) => deny(m) && Object.assign(m.spec as Block, { egress: [{}], ingress: [{}] })))).toEqual([
+      "no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)",
+      "NetworkPolicy default-deny allows all ingress (a rule with neither from nor ports)",
+      "NetworkPolicy default-deny allows all egress (a rule with neither to nor ports)",
+    ]);
+    const allowAll = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "allow-all", namespace: "airflow" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] } };
+    const addPolicy = (policy: Block) => (_c: PolicyContext, p: Block) => {
+      p.values = asList(p.values).map((text) => JSON.stringify({ ...(JSON.parse(String(text)) as Block), manifests: [...asList((JSON.parse(String(text)) as Block).manifests), policy] }));
+    };
+    expect(run(addPolicy(allowAll))).toHaveLength(2);
+    // Unset policyTypes with only egress given: both directions, egress open to all.
+    expect(run(addPolicy({ ...allowAll, spec: { podSelector: { matchLabels: { a: "b" } }, egress: [{ ports: [] }] } }))).toEqual(["NetworkPolicy allow-all allows all egress (a rule with neither to nor ports)"]);
+    // An opening on a port with no peers (the shape of the ingress controller's) passes.
+    expect(run(addPolicy({ ...allowAll, spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 8443, protocol: "TCP" }] }] } }))).toEqual([]);
+    // The same as Terraform resources: an allow-all policy, and a deny replaced by one selecting by expression.
+    const resource = (spec: Block) => (ctx: PolicyContext) => addResource("kubernetes_network_policy_v1", { metadata: { name: "x", namespace: "airflow" }, spec })({}, ctx.stack);
+    expect(run(resource({ pod_selector: {}, policy_types: ["Ingress"], ingress: [{}] }))).toEqual(["kubernetes_network_policy_v1.added allows all ingress (a rule with neither from nor ports)"]);
+    expect(
+      run((ctx, p) => {
+        editManifests(p, (m) => deny(m) && ((m.metadata as Block).namespace = "elsewhere"));
+        resource({ pod_selector: { match_expressions: [{ key: "a", operator: "Exists" }] }, policy_types: ["Ingress", "Egress"] })(ctx);
+      }),
+    ).toEqual(["no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)"]);
+    expect(
+      run((ctx, p) => {
+        editManifests(p, (m) => deny(m) && ((m.metadata as Block).namespace = "elsewhere"));
+        resource({ pod_selector: {}, policy_types: ["Ingress", "Egress"] })(ctx);
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe("network-policy-enforced beyond one attribute (review 12 M8)", () => {
+  const checkOf = (cloud: Cloud) => RULES.find((r) => r.id === "network-policy-enforced")?.checks.find((c) => c.cloud === cloud) as RuleCheck;
+  const infraOf = (cloud: Cloud): PolicyContext => {
+    const c = cases.find((k) => k.cloud === cloud) as Case;
+    return { stack: structuredClone(c.stacks[0].json), stackName: c.stacks[0].name, kind: "infra", env: c.env };
+  };
+  it("AWS: no vpc-cni add-on, or one without enableNetworkPolicy, fails", () => {
+    const ctx = infraOf("aws");
+    const [id, cluster] = Object.entries(ctx.stack.resource?.aws_eks_cluster ?? {})[0];
+    expect(checkOf("aws").check(cluster, ctx, id)).toEqual([]);
+    for (const addon of Object.values(ctx.stack.resource?.aws_eks_addon ?? {})) if (addon.addon_name === "vpc-cni") addon.configuration_values = "{}";
+    expect(checkOf("aws").check(cluster, ctx, id)).toEqual([expect.stringContaining('enableNetworkPolicy is unset (the add-on\'s "false"), needs "true"')]);
+    (ctx.stack.resource as Record<string, Record<string, Block>>).aws_eks_addon = {};
+    expect(checkOf("aws").check(cluster, ctx, id)).toEqual([expect.stringContaining("no aws_eks_addon vpc-cni for the cluster")]);
+  });
+  it("Azure and GCP: the other enforcing engines pass, none fails", () => {
+    const azure = infraOf("azure");
+    const aks = Object.values(azure.stack.resource?.azurerm_kubernetes_cluster ?? {})[0];
+    expect(checkOf("azure").check({ ...aks, network_profile: { ...(at(aks, "network_profile") as Block), network_policy: "calico" } }, azure, "c")).toEqual([]);
+    expect(checkOf("azure").check({ ...aks, network_profile: { ...(at(aks, "network_profile") as Block), network_policy: "none" } }, azure, "c")).toHaveLength(1);
+    const gcp = infraOf("gcp");
+    const gke = Object.values(gcp.stack.resource?.google_container_cluster ?? {})[0];
+    expect(checkOf("gcp").check({ ...gke, datapath_provider: undefined, network_policy: { enabled: true, provider: "CALICO" } }, gcp, "c")).toEqual([]);
+    expect(checkOf("gcp").check({ ...gke, datapath_provider: undefined }, gcp, "c")).toHaveLength(1);
+  });
+});
+
+describe("no-wildcard-permissions beyond Action * (review 12 M9)", () => {
+  it("fails a wildcard service pattern and NotAction with Allow on every resource; service-wide patterns of the real policies pass", () => {
+    const check = RULES.find((r) => r.id === "no-wildcard-permissions")?.checks.find((c) => c.cloud === "aws") as RuleCheck;
+    const document = (statement: Block) => ({ policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) });
+    expect(check.check(document({ Sid: "A", Effect: "Allow", Action: ["*:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual(["statement A allows every action on every resource"]);
+    expect(check.check(document({ Sid: "A", Effect: "Allow", Action: ["*"], Resource: "*" }), {} as PolicyContext, "p")).toHaveLength(1);
+    expect(check.check(document({ Sid: "N", Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual(["statement N allows every action but iam:* on every resource (NotAction with Allow)"]);
+    expect(check.check(document({ Sid: "S", Effect: "Allow", Action: ["ec2:*", "s3:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual([]);
+    expect(check.check(document({ Sid: "N", Effect: "Deny", NotAction: ["iam:*"], Resource: "*" }), {} as PolicyContext, "p")).toEqual([]);
+  });
+});
+
+describe("no-ingress-from-anywhere in the other resource shapes (review 12 m1)", () => {
+  it("AWS aws_security_group_rule of type ingress, and Azure rules inline in the group, are read", () => {
+    const rule = RULES.find((r) => r.id === "no-ingress-from-anywhere") as Rule;
+    const aws = rule.checks.find((c) => c.cloud === "aws") as RuleCheck;
+    expect(aws.check({ type: "ingress", from_port: 22, to_port: 22, protocol: "tcp", cidr_blocks: ["0.0.0.0/0"] }, {} as PolicyContext, "r")).toEqual(["admits 0.0.0.0/0 or ::/0"]);
+    expect(aws.check({ type: "ingress", from_port: 22, to_port: 22, protocol: "tcp", ipv6_cidr_blocks: ["::/0"] }, {} as PolicyContext, "r")).toHaveLength(1);
+    expect(aws.check({ type: "egress", from_port: 0, to_port: 0, protocol: "-1", cidr_blocks: ["0.0.0.0/0"] }, {} as PolicyContext, "r")).toEqual([]);
+    const azure = rule.checks.find((c) => c.cloud === "azure") as RuleCheck;
+    const c = cases.find((k) => k.cloud === "azure") as Case;
+    const ctx: PolicyContext = { stack: structuredClone(c.stacks[0].json), stackName: c.stacks[0].name, kind: "infra", env: c.env };
+    const [groupId, group] = Object.entries(ctx.stack.resource?.azurerm_network_security_group ?? {})[0];
+    expect(azure.check(group, ctx, groupId)).toEqual([]);
+    const ssh = { name: "ssh", priority: 100, direction: "Inbound", access: "Allow", protocol: "Tcp", source_address_prefix: "Internet", source_port_range: "*", destination_address_prefix: "*", destination_port_range: "22" };
+    expect(azure.check({ ...group, security_rule: [ssh] }, ctx, groupId)).toEqual(["security_rule ssh: source Internet is anywhere, ports 22"]);
+  });
+});
+
+describe("namespaces made outside kubernetes_namespace_v1 (review 12 m6)", () => {
+  it("fail as a Namespace object in a manifests release, a kubernetes_manifest or a kubernetes_namespace", () => {
+    const check = RULES.find((r) => r.id === "namespace-pod-security")?.checks[1] as RuleCheck;
+    const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: "extra" } };
+    expect(check.check({ chart: "./assets/platform-manifests-chart/x", namespace: "x", values: [JSON.stringify({ manifests: [namespace] })] }, {} as PolicyContext, "r")).toEqual(["Namespace extra is made outside kubernetes_namespace_v1 (no Pod Security label, no default deny)"]);
+    expect(check.check({ manifest: namespace }, {} as PolicyContext, "m")).toHaveLength(1);
+    expect(check.check({ metadata: { name: "extra" } }, {} as PolicyContext, "n")).toEqual(["kubernetes_namespace extra: declare it as kubernetes_namespace_v1"]);
+    expect(check.check({ chart: "metabase", namespace: "metabase", values: ["{}"] }, {} as PolicyContext, "r")).toEqual([]);
+  });
+});
+
+describe("subnet-has-nsg's closing deny and the groups it reads (review 12 m4)", () => {
+  it("fails a deny to one address, a VNet-wide Allow before the deny, and a group it cannot resolve", () => {
+    const check = RULES.find((r) => r.id === "subnet-has-nsg")?.checks[0] as RuleCheck;
+    const c = cases.find((k) => k.cloud === "azure") as Case;
+    const fresh = (): PolicyContext => ({ stack: structuredClone(c.stacks[0].json), stackName: c.stacks[0].name, kind: "infra", env: c.env });
+    const run = (edit: (ctx: PolicyContext, group: string) => void) => {
+      const ctx = fresh();
+      const [subnetId] = Object.entries(ctx.stack.resource?.azurerm_subnet ?? {}).find(([id]) => id.includes("nodes")) as [string, Block];
+      const group = /azurerm_network_security_group\.([^.]+)\./.exec(String(companion(ctx.stack, "azurerm_subnet_network_security_group_association", "azurerm_subnet", subnetId).network_security_group_id))?.[1] as string;
+      edit(ctx, group);
+      return check.check({}, ctx, subnetId);
+    };
+    const rulesOf = (ctx: PolicyContext, group: string) => Object.values(ctx.stack.resource?.azurerm_network_security_rule ?? {}).filter((r) => String(r.network_security_group_name).includes(`azurerm_network_security_group.${group}.`));
+    expect(run(() => undefined)).toEqual([]);
+    expect(run((ctx, group) => rulesOf(ctx, group).filter((r) => r.access === "Deny" && r.direction === "Inbound").forEach((r) => (r.destination_address_prefix = "10.21.0.4")))).toEqual([expect.stringContaining("does not end inbound with a Deny")]);
+    expect(run((ctx, group) => addResource("azurerm_network_security_rule", { name: "vnet-all", network_security_group_name: `\${azurerm_network_security_group.${group}.name}`, direction: "Inbound", access: "Allow", priority: 200, protocol: "*", source_address_prefix: "VirtualNetwork", destination_address_prefix: "*", destination_port_range: "*", source_port_range: "*" })({}, ctx.stack))).toEqual([
+      "rule vnet-all allows every port from the whole VNet",
+    ]);
+    expect(run((ctx) => Object.values(ctx.stack.resource?.azurerm_subnet_network_security_group_association ?? {}).forEach((a) => (a.network_security_group_id = "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/networkSecurityGroups/z")))).toEqual([expect.stringContaining("is not a group of this stack")]);
+  });
+});
+
+describe("a suppression of one Kubernetes object (review 12 m5)", () => {
+  it("silences the problems of that object of a release only, and the spec accepts the address", () => {
+    const c = cases.find((k) => k.stacks.some((s) => s.kind === "apps" && JSON.stringify(s.json).includes("kafka.strimzi.io"))) as Case;
+    const stack = c.stacks.find((s) => s.kind === "apps") as Case["stacks"][number];
+    const json = structuredClone(stack.json);
+    const [id, strimzi] = Object.entries(json.resource?.helm_release ?? {}).find(([, b]) => hasManifest("Kafka")(b)) as [string, Block];
+    editManifests(strimzi, (m) => {
+      if (m.kind === "KafkaUser") delete (m.spec as Block).authorization;
+      if (m.kind === "Kafka") delete (at(m, "spec.kafka") as Block).authorization;
+    });
+    const rules = RULES.filter((r) => r.id === "kafka-authenticated");
+    const user = manifestsOf(strimzi).find((m) => m.kind === "KafkaUser") as Block;
+    const object = `helm_release.${id}#KafkaUser/${String(at(user, "metadata.namespace"))}/${String(at(user, "metadata.name"))}`;
+    const reason = "the test's written reason for one object";
+    const result = checkStack(json, { stackName: stack.name, kind: "apps", env: c.env }, [{ rule: "kafka-authenticated", resource: object, reason }], { rules });
+    expect(result.suppressed.map((s) => s.problems)).toEqual([[expect.stringMatching(/^KafkaUser \S+: spec.authorization is not simple/)]]);
+    expect(result.violations.map((v) => v.problem)).toEqual([expect.stringMatching(/^Kafka \S+: spec.kafka.authorization is not set/)]);
+    // Another object's name silences nothing.
+    expect(checkStack(json, { stackName: stack.name, kind: "apps", env: c.env }, [{ rule: "kafka-authenticated", resource: `helm_release.${id}#KafkaUser/datahub/other`, reason }], { rules }).violations).toHaveLength(2);
+    const input = environments.find((e) => e.name === c.env.name) as EnvironmentInput;
+    expect(parseEnvironment({ ...input, policy: { suppressions: [{ rule: "kafka-authenticated", resource: object, reason }] } }, specChecks).policy?.suppressions[0].resource).toBe(object);
   });
 });
 

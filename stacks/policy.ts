@@ -40,7 +40,7 @@ function suppressionIssues(env: Environment, stacks: readonly StackJson[], appli
   return (env.policy?.suppressions ?? []).flatMap((suppression, index) => {
     if (applied.includes(suppression)) return [];
     const path = `policy.suppressions[${index}]`;
-    if (!addresses.has(suppression.resource)) {
+    if (!addresses.has(suppression.resource.split("#")[0])) {
       const type = suppression.resource.split(".")[0];
       const sameType = [...addresses].filter((address) => address.startsWith(`${type}.`));
       const accepted = sameType.length > 0 ? `one of ${sameType.slice(0, 5).join(", ")}${sameType.length > 5 ? ", ..." : ""}` : "the address of a resource in this environment's synthesized stacks";

@@ -401,7 +401,7 @@ const tagKey = pattern(/^[A-Za-z0-9 _.:/=+@-]{1,63}$/, "1 to 63 letters, digits,
  */
 const policySuppressionSchema = z.strictObject({
   rule: pattern(/^[a-z][a-z0-9-]*[a-z0-9]$/, "a policy rule id (README, Policy pack)"),
-  resource: pattern(/^[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+$/, "a Terraform resource address <type>.<name> from the synthesized stack"),
+  resource: pattern(/^[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+(#[A-Za-z]+\/[a-z0-9.-]*\/[A-Za-z0-9.:-]+)?$/, "a Terraform resource address <type>.<name> from the synthesized stack, or one Kubernetes object of it <type>.<name>#<Kind>/<namespace>/<name>"),
   reason: waiverReason,
 });
 

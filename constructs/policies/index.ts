@@ -24,7 +24,10 @@ export const RULE_IDS: readonly string[] = RULES.map((rule) => rule.id);
 /** A rule waived for one resource of one environment, with the reason (spec `policy.suppressions[]`). */
 export interface Suppression {
   readonly rule: string;
-  /** The resource's Terraform address, `<type>.<logical id>`, as in the synthesized stack. */
+  /**
+   * The resource's Terraform address, `<type>.<logical id>`, as in the synthesized stack; or one
+   * Kubernetes object of it, `<address>#<Kind>/<namespace>/<name>` (a release carries many).
+   */
   readonly resource: string;
   readonly reason: string;
 }
@@ -73,6 +76,20 @@ export function checkProblems(check: RuleCheck, ctx: PolicyContext): { resource:
   );
 }
 
+/**
+ * Whether a suppression covers a problem of `resource`: the same address, or
+ * `<address>#<Kind>/<namespace>/<name>` and a problem about that Kubernetes object (the rules name
+ * the object first: `<Kind> <namespace>/<name>`).
+ */
+export function suppresses(suppression: Suppression, rule: string, resource: string, problem: string): boolean {
+  const [address, object] = suppression.resource.split("#");
+  if (suppression.rule !== rule || address !== resource) return false;
+  if (object === undefined) return true;
+  const [kind, namespace, ...name] = object.split("/");
+  const subject = `${kind} ${namespace ?? ""}/${name.join("/")}`;
+  return problem === subject || problem.startsWith(`${subject}:`) || problem.startsWith(`${subject} `);
+}
+
 /** Runs the pack over one synthesized stack; `suppressions` are its environment's. */
 export function checkStack(stack: StackJson, context: Omit<PolicyContext, "stack">, suppressions: readonly Suppression[] = [], options: CheckOptions = {}): StackResult {
   const ctx: PolicyContext = { ...context, stack };
@@ -85,7 +102,7 @@ export function checkStack(stack: StackJson, context: Omit<PolicyContext, "stack
       for (const { resource, type, block, problem } of checkProblems(check, ctx)) {
         // A spec waiver first (the constructs read the same field, so the resource is as the spec asked), then a suppression.
         const waiver = waiverFor(rule, type, block, ctx);
-        const suppression = suppressions.find((s) => s.rule === rule.id && s.resource === resource);
+        const suppression = suppressions.find((s) => suppresses(s, rule.id, resource, problem));
         if (waiver) {
           const key = `${rule.id} ${resource}`;
           const before = waived.get(key);

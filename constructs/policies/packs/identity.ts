@@ -1,4 +1,4 @@
-import { asList, at, companions, expectValue, expectValues, policyDocument, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, companions, expectValue, expectValues, policyDocument, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /**
  * The built-in roles that can grant any role, by the GUID Azure gives them on every tenant
@@ -88,7 +88,9 @@ const GCP_ESCALATING_PERMISSIONS = new Set([
 function gcpGrantProblems(member: Block, ctx: PolicyContext): string[] {
   const role = String(member.role);
   if (GCP_PROJECT_WIDE_SA_ROLES.has(role)) return [`role ${role} on the whole project reaches every service account (grant it on the service accounts that need it)`];
-  const custom = /\$\{google_project_iam_custom_role\.([^.}]+)\./.exec(role)?.[1];
+  // A custom role by reference, or by its literal name projects/<project>/roles/<role_id> resolved against the stack's custom roles.
+  const literal = /^projects\/[^/]+\/roles\/([^/]+)$/.exec(role)?.[1];
+  const custom = /\$\{google_project_iam_custom_role\.([^.}]+)\./.exec(role)?.[1] ?? resourcesOf(ctx.stack, "google_project_iam_custom_role").find(([, r]) => literal !== undefined && r.role_id === literal)?.[0];
   if (custom !== undefined) {
     const permissions = asList(ctx.stack.resource?.google_project_iam_custom_role?.[custom]?.permissions).map(String);
     return permissions.filter((permission) => GCP_ESCALATING_PERMISSIONS.has(permission)).map((permission) => `custom role ${custom} holds ${permission} on the whole project`);
@@ -104,6 +106,23 @@ function gcpGrantProblems(member: Block, ctx: PolicyContext): string[] {
 const trustsTerraformCloud = (role: Block) => (policyDocument(masked(role.assume_role_policy)).Statement ?? []).some((s) => JSON.stringify(s.Condition ?? {}).includes(":sub\":") && JSON.stringify(s.Condition ?? {}).includes("organization:"));
 
 const IAM_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:PutRolePolicy"];
+/** The policy-version actions that would rewrite the boundary policy itself (IAM API Reference, "Actions" of managed policies). */
+const BOUNDARY_REWRITES = ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"];
+
+/**
+ * Whether an IAM pattern matches a name: IAM User Guide, "IAM JSON policy elements: Action"
+ * (and Resource): `*` is any run of characters, `?` one character; action names are
+ * case-insensitive. Terraform expressions (`${...}`) match only themselves.
+ */
+export const iamMatches = (pattern: unknown, name: string) =>
+  String(pattern) === name || new RegExp(`^${String(pattern).replace(/[.+^${}()|[\]\\/]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(name);
+/**
+ * Whether a statement applies to an action: its `Action` patterns match it, or it has a
+ * `NotAction` none of whose patterns match it (IAM User Guide, "IAM JSON policy elements:
+ * NotAction": with Allow it grants every action not listed).
+ */
+export const coversAction = (statement: Block, action: string) =>
+  statement.NotAction !== undefined ? !asList(statement.NotAction).some((pattern) => iamMatches(pattern, action)) : asList(statement.Action).some((pattern) => iamMatches(pattern, action));
 
 /**
  * The Terraform Cloud run role carries no boundary (the boundary would cap it at what workloads
@@ -114,12 +133,19 @@ const IAM_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "ia
 function runRoleProblems(ctx: PolicyContext, id: string): string[] {
   const statements = companions(ctx, "aws_iam_role_policy", "role", "aws_iam_role", id).flatMap((policy) => policyDocument(masked(policy.policy)).Statement ?? []);
   const attached = companions(ctx, "aws_iam_role_policy_attachment", "role", "aws_iam_role", id).map((a) => String(a.policy_arn));
-  const grants = (action: string) => (s: Block) => asList(s.Action).some((a) => a === "*" || a === "iam:*" || a === action);
+  const grants = (action: string) => (s: Block) => coversAction(s, action);
   const unbounded = statements.filter((s) => s.Effect === "Allow" && IAM_ROLE_WRITES.some((action) => grants(action)(s)) && at(s, "Condition.StringEquals.iam:PermissionsBoundary") === undefined);
+  // The boundary policies the run role's role writes are conditioned on: a run must never rewrite them.
+  const boundaries = [...new Set(statements.flatMap((s) => asList(at(s, "Condition.StringEquals.iam:PermissionsBoundary")).map(String)))];
+  const denied = (action: string, resource: string) => statements.some((s) => s.Effect === "Deny" && grants(action)(s) && s.Condition === undefined && asList(s.Resource).some((pattern) => iamMatches(pattern, resource)));
   return [
     ...attached.filter((arn) => /:policy\/(AdministratorAccess|IAMFullAccess|PowerUserAccess)$/.test(arn)).map((arn) => `the run role has ${arn.split("/").pop()} attached`),
-    ...unbounded.map((s) => `statement ${String(s.Sid ?? "")} allows ${asList(s.Action).filter((a) => IAM_ROLE_WRITES.includes(String(a)) || a === "*" || a === "iam:*").join(", ")} without an iam:PermissionsBoundary condition`),
+    ...unbounded.map((s) => `statement ${String(s.Sid ?? "")} allows ${IAM_ROLE_WRITES.filter((action) => grants(action)(s)).join(", ")} without an iam:PermissionsBoundary condition`),
     ...(statements.some((s) => s.Effect === "Deny" && grants("iam:DeleteRolePermissionsBoundary")(s)) ? [] : ["no statement denies iam:DeleteRolePermissionsBoundary"]),
+    ...boundaries.flatMap((boundary) => {
+      const open = BOUNDARY_REWRITES.filter((action) => !denied(action, boundary));
+      return open.length === 0 ? [] : [`no statement denies ${open.join(", ")} on the boundary policy ${boundary} (a run could widen every bounded role)`];
+    }),
   ];
 }
 
@@ -175,7 +201,7 @@ export const IDENTITY: readonly Rule[] = [
   {
     id: "no-wildcard-permissions",
     pack: "identity",
-    title: "Inline policies grant no Action * on Resource *",
+    title: "Inline policies grant no Action * (nor a pattern of every service, nor NotAction with Allow) on Resource *",
     fix: "list the actions and resources the identity needs",
     elsewhere: {
       gcp: "no custom role grants wildcards; broad predefined roles are no-owner-grants",
@@ -187,8 +213,12 @@ export const IDENTITY: readonly Rule[] = [
         types: ["aws_iam_role_policy", "aws_iam_policy"],
         check: (policy) =>
           (policyDocument(masked(policy.policy)).Statement ?? [])
-            .filter((s) => s.Effect === "Allow" && asList(s.Action).includes("*") && asList(s.Resource).includes("*"))
-            .map(() => "a statement allows every action on every resource"),
+            .filter((s) => s.Effect === "Allow" && asList(s.Resource).includes("*"))
+            .flatMap((s) => [
+              // A pattern whose service part is a wildcard (`*`, `*:*`, `?am:*`...) matches actions of every service.
+              ...(asList(s.Action).some((pattern) => iamMatches(pattern, "iam:CreateRole") && iamMatches(pattern, "s3:GetObject")) ? [`statement ${String(s.Sid ?? "")} allows every action on every resource`.replace("  ", " ")] : []),
+              ...(s.NotAction !== undefined ? [`statement ${String(s.Sid ?? "")} allows every action but ${asList(s.NotAction).join(", ")} on every resource (NotAction with Allow)`.replace("  ", " ")] : []),
+            ]),
       },
       {
         cloud: "azure",
@@ -224,8 +254,26 @@ export const IDENTITY: readonly Rule[] = [
       {
         cloud: "gcp",
         kind: "infra",
-        types: ["google_project_iam_member"],
-        check: gcpGrantProblems,
+        // The same grant as a member, an authoritative binding (role, members, condition) or a whole
+        // policy (policy_data: literal JSON or a data.google_iam_policy's binding blocks), on the
+        // project, a folder or the organization (google v6.50.0 *_iam_member/_binding/_policy).
+        types: ["google_project_iam_member", "google_project_iam_binding", "google_project_iam_policy", "google_folder_iam_member", "google_folder_iam_binding", "google_organization_iam_member", "google_organization_iam_binding"],
+        check: (grant, ctx) => {
+          if (grant.policy_data === undefined) return gcpGrantProblems(grant, ctx);
+          const source = /\$\{data\.google_iam_policy\.([^.}]+)\.policy_data\}/.exec(String(grant.policy_data))?.[1];
+          const data = source === undefined ? undefined : (ctx.stack.data as Record<string, Record<string, Block>> | undefined)?.google_iam_policy?.[source];
+          if (source !== undefined && data === undefined) return [`policy_data reads data.google_iam_policy.${source}, not in this stack: its grants cannot be checked`];
+          const fromData = data === undefined ? undefined : asList(at(data, "binding"));
+          let bindings: unknown[] = fromData ?? [];
+          if (fromData === undefined) {
+            try {
+              bindings = asList((JSON.parse(String(grant.policy_data)) as { bindings?: unknown }).bindings);
+            } catch {
+              return ["policy_data is neither JSON nor a data.google_iam_policy of this stack: its grants cannot be checked"];
+            }
+          }
+          return bindings.flatMap((binding) => gcpGrantProblems(binding as Block, ctx));
+        },
       },
       {
         cloud: "aws",

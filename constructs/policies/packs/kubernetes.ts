@@ -1,7 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { PLACEHOLDER } from "../../apps/observability/secrets";
 import { APP_CATALOGUE } from "../../core/apps";
-import { asList, at, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /** Pod Security Standards levels and the enforce label (k8s.io/pod-security-admission v0.31.0 api/constants.go: Level*, EnforceLevelLabel). */
 const LEVELS = ["privileged", "baseline", "restricted"];
@@ -56,6 +56,20 @@ export function releaseValues(release: Block): unknown[] {
   });
 }
 
+/**
+ * A release's values as Helm merges its values documents: later documents win, maps merge key by
+ * key, lists and scalars are replaced (helm v3.19.5 pkg/cli/values/options.go `mergeMaps`).
+ */
+export function mergedValues(release: Block): Block {
+  const merge = (base: unknown, over: unknown): unknown => {
+    if (base === null || typeof base !== "object" || Array.isArray(base) || over === null || typeof over !== "object" || Array.isArray(over)) return over;
+    const out: Block = { ...(base as Block) };
+    for (const [key, value] of Object.entries(over as Block)) out[key] = key in out ? merge(out[key], value) : value;
+    return out;
+  };
+  return releaseValues(release).reduce<Block>((all, doc) => merge(all, doc) as Block, {});
+}
+
 /** The name of the namespace a resource of the apps stack is in, resolving a reference to a namespace resource. */
 function namespaceName(ctx: PolicyContext, value: unknown): string | undefined {
   const ref = /kubernetes_namespace_v1\.([^.]+)\./.exec(String(value));
@@ -63,16 +77,43 @@ function namespaceName(ctx: PolicyContext, value: unknown): string | undefined {
   return String(at(ctx.stack.resource?.kubernetes_namespace_v1?.[ref[1]], "metadata.name"));
 }
 
-/** Whether a NetworkPolicy (manifest or kubernetes_network_policy_v1) denies all ingress and egress of every pod in `namespace`. */
-function hasDefaultDeny(ctx: PolicyContext, namespace: string): boolean {
-  const manifests = resourcesOf(ctx.stack, "helm_release").flatMap(([, release]) => releaseValues(release).flatMap((values) => asList(at(values, "manifests"))));
-  const fromManifests = manifests.some(
-    (m) => at(m, "kind") === "NetworkPolicy" && at(m, "metadata.namespace") === namespace && Object.keys((at(m, "spec.podSelector") as object | undefined) ?? { x: 1 }).length === 0 && ["Ingress", "Egress"].every((t) => asList(at(m, "spec.policyTypes")).includes(t)),
-  );
-  const fromResources = resourcesOf(ctx.stack, "kubernetes_network_policy_v1").some(
-    ([, policy]) => namespaceName(ctx, at(policy, "metadata.namespace")) === namespace && at(policy, "spec.pod_selector.match_labels") === undefined && ["Ingress", "Egress"].every((t) => asList(at(policy, "spec.policy_types")).includes(t)),
-  );
-  return fromManifests || fromResources;
+/**
+ * What is wrong with a namespace's default deny. Kubernetes docs, "Network Policies": policies are
+ * additive (a pod is allowed what any policy selecting it allows); a rule with neither peers
+ * (`from`/`to`) nor `ports` allows every source or destination on every port, so `ingress: [{}]`
+ * or `egress: [{}]` is "allow all" (the docs' own example). The deny is a policy of every pod
+ * (empty podSelector) with both policyTypes and no rules at all, and no policy in the namespace
+ * beside it allows all of a direction. Openings with ports but no peers (the ingress controller's
+ * entry points, the webhooks' 10250) are the intended shape and pass.
+ */
+function defaultDenyProblems(ctx: PolicyContext, namespace: string): string[] {
+  const empty = (value: unknown) => value === undefined || value === null || (typeof value === "object" && Object.keys(value).length === 0);
+  const allowsAll = (rules: unknown, peers: string) => asList(rules).some((rule) => asList(at(rule, peers)).length === 0 && asList(at(rule, "ports")).length === 0);
+  const manifests = resourcesOf(ctx.stack, "helm_release")
+    .flatMap(([, release]) => releaseValues(release).flatMap((values) => asList(at(values, "manifests")) as Block[]))
+    .concat(resourcesOf(ctx.stack, "kubernetes_manifest").map(([, resource]) => resource.manifest as Block))
+    .filter((m) => at(m, "kind") === "NetworkPolicy" && at(m, "metadata.namespace") === namespace)
+    .map((m) => ({ name: `NetworkPolicy ${String(at(m, "metadata.name"))}`, selectsAll: empty(at(m, "spec.podSelector")) && at(m, "spec.podSelector") !== undefined, types: asList(at(m, "spec.policyTypes")), ingress: at(m, "spec.ingress"), egress: at(m, "spec.egress"), from: "from", to: "to" }));
+  // hashicorp/kubernetes kubernetes_network_policy_v1: spec.pod_selector {match_labels, match_expressions}, spec.ingress[].from/ports, spec.egress[].to/ports.
+  const resources = resourcesOf(ctx.stack, "kubernetes_network_policy_v1")
+    .filter(([, policy]) => namespaceName(ctx, at(policy, "metadata.namespace")) === namespace)
+    .map(([id, policy]) => ({
+      name: `kubernetes_network_policy_v1.${id}`,
+      selectsAll: at(policy, "spec.pod_selector") !== undefined && empty(at(policy, "spec.pod_selector.match_labels")) && asList(at(policy, "spec.pod_selector.match_expressions")).length === 0,
+      types: asList(at(policy, "spec.policy_types")),
+      ingress: at(policy, "spec.ingress"),
+      egress: at(policy, "spec.egress"),
+      from: "from",
+      to: "to",
+    }));
+  // An unset policyTypes is Ingress, plus Egress when egress rules are given (NetworkPolicySpec.policyTypes, k8s.io/api networking/v1 types.go).
+  const policies = [...manifests, ...resources].map((p) => ({ ...p, types: p.types.length > 0 ? p.types : ["Ingress", ...(p.egress === undefined ? [] : ["Egress"])] }));
+  const denies = policies.filter((p) => p.selectsAll && ["Ingress", "Egress"].every((t) => p.types.includes(t)) && asList(p.ingress).length === 0 && asList(p.egress).length === 0);
+  const allowAll = policies.flatMap((p) => [
+    ...(p.types.includes("Ingress") && allowsAll(p.ingress, p.from) ? [`${p.name} allows all ingress (a rule with neither from nor ports)`] : []),
+    ...(p.types.includes("Egress") && allowsAll(p.egress, p.to) ? [`${p.name} allows all egress (a rule with neither to nor ports)`] : []),
+  ]);
+  return [...(denies.length === 0 ? ["no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)"] : []), ...allowAll];
 }
 
 /** The Kubernetes objects a resource of the apps stack puts on the cluster: a manifests release's `manifests`, a kubernetes_manifest's `manifest`. */
@@ -128,6 +169,25 @@ function kafkaProblems(object: Block): string[] {
 }
 
 /**
+ * Kafka brokers not run by the Strimzi operator. acryldata/datahub-helm datahub-prerequisites-0.3.0
+ * charts/prerequisites/values.yaml (../shared/charts/datahub-prerequisites/values.yaml): `kafka`
+ * (Bitnami, `bitnamilegacy/kafka`, PLAINTEXT client and inter-broker listeners) is enabled by
+ * default (absent is on), `cp-helm-charts` (Confluent, plain listeners) is off by default. Either
+ * brings back an unauthenticated Kafka beside the Strimzi one; so does the Bitnami or Confluent
+ * chart installed on its own.
+ */
+const OTHER_KAFKA_CHARTS = ["kafka", "cp-helm-charts", "cp-kafka"];
+function kafkaChartProblems(resource: Block): string[] {
+  if (OTHER_KAFKA_CHARTS.includes(String(resource.chart))) return [`chart ${String(resource.chart)} runs a Kafka the Strimzi operator does not manage (plain listeners by default)`];
+  if (resource.chart !== "datahub-prerequisites") return [];
+  const values = mergedValues(resource);
+  return [
+    ...(at(values, "kafka.enabled") === false ? [] : [`kafka.enabled is ${JSON.stringify(at(values, "kafka.enabled")) ?? "unset (the chart's true)"}: the Bitnami Kafka listens in PLAINTEXT`]),
+    ...(at(values, "cp-helm-charts.enabled") === true ? ["cp-helm-charts.enabled is true: the Confluent Kafka has no TLS or authentication"] : []),
+  ];
+}
+
+/**
  * The settings of an opensearch.yml, flattened to OpenSearch's dotted names: nested
  * `plugins: security: disabled: true` and flat `plugins.security.disabled: true` give the same
  * key, as OpenSearch reads them (its Settings loader flattens maps). Lists stay as given.
@@ -159,8 +219,19 @@ function openSearchProblems(values: Block): string[] {
   const yml = at(values, "config") as Block | undefined;
   const settings = openSearchSettings(String(yml?.["opensearch.yml"] ?? ""));
   const env = values.extraEnvs;
+  // The entrypoint's runOpensearch passes every variable named like a setting
+  // (`^[a-z0-9_]+\.[a-z0-9_]+`, non-empty) as -E<name>=<value>, which wins over opensearch.yml.
+  for (const entry of asList(env)) {
+    const name = String(at(entry, "name"));
+    const value = at(entry, "value");
+    if (/^[a-z0-9_]+\.[a-z0-9_]+/.test(name) && value !== undefined && value !== "") settings.set(name, value);
+  }
   return [
     ...(String(settings.get("plugins.security.disabled")) === "true" || envValue(env, "DISABLE_SECURITY_PLUGIN") === "true" ? ["the security plugin is disabled"] : []),
+    // opensearch-project/security 2.13.0.0 ConfigConstants.java: SECURITY_SSL_ONLY, SECURITY_CONFIG_SSL_DUAL_MODE_ENABLED;
+    // OpenSearchSecurityPlugin.java: "run in ssl only mode. No authentication or authorization is performed".
+    ...(String(settings.get("plugins.security.ssl_only")) === "true" ? ["plugins.security.ssl_only is true: TLS without authentication or authorization"] : []),
+    ...(String(settings.get("plugins.security_config.ssl_dual_mode_enabled")) === "true" ? ["plugins.security_config.ssl_dual_mode_enabled is true: plain-text transport connections are accepted"] : []),
     ...(at(values, "securityConfig.enabled") === false ? ["securityConfig.enabled is false (no users or roles of ours)"] : []),
     ...(envValue(env, "DISABLE_INSTALL_DEMO_CONFIG") === "true" ? [] : ["DISABLE_INSTALL_DEMO_CONFIG is not true: the image installs the demo certificates and users"]),
     ...(String(settings.get("plugins.security.ssl.http.enabled")) === "true" ? [] : ["plugins.security.ssl.http.enabled is not true in opensearch.yml (REST API over plain HTTP)"]),
@@ -177,19 +248,142 @@ function openSearchProblems(values: Block): string[] {
  * the app behind the provider when that route is on (the app's own OIDC). A route with no such
  * key serves the app without sign-in: with `sso` it must be off, and the sso proxy serve the host.
  */
-const GRAFANA_OIDC = (prefix: string) => (values: unknown) => at(values, `${prefix}grafana.ini.auth.generic_oauth.enabled`) === true && at(values, `${prefix}grafana.ini.auth.disable_login_form`) === true;
-const CHART_ROUTES: Readonly<Record<string, readonly { readonly path: string; readonly oidc?: (values: unknown) => boolean }[]>> = {
+const GRAFANA_OIDC = (prefix: string) => (values: unknown) => [
+  ...(at(values, `${prefix}grafana.ini.auth.generic_oauth.enabled`) === true ? [] : [`${prefix}grafana.ini.auth.generic_oauth.enabled is not true`]),
+  ...(at(values, `${prefix}grafana.ini.auth.disable_login_form`) === true ? [] : [`${prefix}grafana.ini.auth.disable_login_form is not true (the password form stays)`]),
+];
+
+/**
+ * Airflow signed in by FAB's OAuth, and nothing else:
+ * - the API server's webserver_config.py (chart 1.19.0 `apiServer.apiServerConfig`, or
+ *   `webserver.webserverConfig` of Airflow 2) sets AUTH_TYPE to AUTH_OAUTH (Flask-AppBuilder
+ *   flask_appbuilder/const.py; written bare or as `<module>.AUTH_OAUTH`), read as Python does: the
+ *   last assignment at the start of a line wins;
+ * - `config.core.auth_manager` is unset (the chart's and Airflow 3's default under the FAB
+ *   provider) or FAB's: another auth manager never reads webserver_config.py;
+ * - no password user: apache/airflow chart 1.19.0 values.yaml `createUserJob.enabled: true`
+ *   creates `defaultUser` admin/admin, and providers/fab fab_auth_manager.py `create_token`
+ *   (apache/airflow f17d6ffb) calls `auth_user_db(username, password)` for every AUTH_TYPE but
+ *   LDAP, so `POST /auth/token` trades that password for a JWT past the provider. The key must
+ *   be false explicitly (absent is the chart's true).
+ */
+const FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
+function airflowOidc(values: unknown): string[] {
+  const config = String(at(values, "apiServer.apiServerConfig") ?? at(values, "webserver.webserverConfig") ?? "");
+  const assignments = [...config.matchAll(/^AUTH_TYPE\s*=\s*(.*)$/gm)].map((m) => m[1].trim());
+  const last = assignments[assignments.length - 1];
+  const manager = at(values, "config.core.auth_manager");
+  return [
+    ...(last !== undefined && /^(?:[\w.]+\.)?AUTH_OAUTH\b/.test(last) ? [] : [`webserver_config.py sets AUTH_TYPE to ${last ?? "nothing"}, needs AUTH_OAUTH`]),
+    ...(manager === undefined || manager === FAB_AUTH_MANAGER ? [] : [`config.core.auth_manager is ${String(manager)}, not FAB's (webserver_config.py is not read)`]),
+    ...(at(values, "createUserJob.enabled") === false ? [] : [`createUserJob.enabled is ${JSON.stringify(at(values, "createUserJob.enabled")) ?? "unset (the chart's true)"}: a password user gets API tokens at /auth/token past the provider`]),
+  ];
+}
+
+/**
+ * DataHub's password endpoints, at the DataHub version of chart datahub-1.1.0
+ * (datahub-project/datahub datahub-frontend/conf/routes: `POST /logIn` (JAAS and native users),
+ * `POST /signUp` and `POST /resetNativeUserCredentials` (native users' invite and reset links)).
+ */
+export const DATAHUB_PASSWORD_PATHS = ["/logIn", "/signUp", "/resetNativeUserCredentials"] as const;
+/** DataHub's frontend signs in with OIDC (datahub-1.1.0 datahub-frontend `oidcAuthentication`). */
+const datahubOidc = (values: unknown) => (at(values, "datahub-frontend.oidcAuthentication.enabled") === true ? [] : ["datahub-frontend.oidcAuthentication.enabled is not true"]);
+
+/**
+ * With `sso`, DataHub's password login is not on its public host. DataHub docs
+ * (datahub-project/datahub docs/authentication/guides/sso/configure-oidc-react.md): "enabling OIDC
+ * will not disable the dummy JAAS authentication path ... specify AUTH_JAAS_ENABLED=false"; native
+ * (invited) users likewise (datahub-frontend/conf/application.conf `auth.native.enabled =
+ * ${?AUTH_NATIVE_ENABLED}`). Either both are "false" in the frontend's env, or every password
+ * endpoint is refused on every frontend host (`refusedOnHost`).
+ */
+function datahubPasswordLogin(release: Block, ctx: PolicyContext): string[] {
+  const values = mergedValues(release);
+  if (ctx.env?.sso === undefined || release.chart !== "datahub" || at(values, "datahub-frontend.ingress.enabled") !== true) return [];
+  const env = at(values, "datahub-frontend.extraEnvs");
+  const off = (name: string) => String(envValue(env, name)) === "false";
+  if (off("AUTH_JAAS_ENABLED") && off("AUTH_NATIVE_ENABLED")) return [];
+  const hosts = asList(at(values, "datahub-frontend.ingress.hosts")).map((h) => String(at(h, "host")));
+  const open = DATAHUB_PASSWORD_PATHS.filter((path) => !hosts.every((host) => refusedOnHost(ctx, host, path)));
+  return open.length === 0 ? [] : [`DataHub's password login (AUTH_JAAS_ENABLED and AUTH_NATIVE_ENABLED not both false) is reachable on ${hosts.join(", ")} at ${open.join(", ")}`];
+}
+
+/**
+ * Whether Traefik refuses every client a request to `host` + `path`: an Ingress of the stack
+ * routes that host and path (pathType Exact, or Prefix on a path segment boundary: Kubernetes
+ * Ingress semantics) through a Middleware (annotation `traefik.ingress.kubernetes.io/router.middlewares`,
+ * traefik v3.7.9 pkg/provider/kubernetes/ingress/annotations.go; the CRD provider names a Middleware
+ * `<namespace>-<name>`, pkg/provider/kubernetes/crd/kubernetes.go `makeID`, `@kubernetescrd` its provider)
+ * that is an ipAllowList admitting no client: traefik v3.7.9 pkg/middlewares/ipallowlist/ip_allowlist.go
+ * rejects every client IP outside `sourceRange`, taken from the connection (RemoteAddrStrategy)
+ * unless `ipStrategy` reads X-Forwarded-For (pkg/config/dynamic/middlewares.go `IPStrategy.Get`),
+ * which a client writes itself. Only the unspecified addresses (0.0.0.0, ::) are no TCP peer's
+ * address (loopback is: a process in Traefik's own pod).
+ * Traefik orders routers by rule length (traefik v3.7.9 pkg/muxer/http/mux.go `GetRulePriority`:
+ * `len(rule)`), so this Ingress's `Host && Path` rule precedes the chart's `Host && PathPrefix(/)`.
+ * (The pinned chart traefik-41.3.0 ships Traefik v3.7.11; v3.7.9 is the nearest tag read.)
+ */
+const NO_CLIENT = new Set(["0.0.0.0", "0.0.0.0/32", "::", "::/128"]);
+/**
+ * Whether Traefik refuses every request of an Ingress: its routers name Middlewares of the stack
+ * (every one must exist: a router naming a missing one is dropped, and its requests go to the
+ * next router) and one is an ipAllowList admitting no client (see `refusedOnHost`).
+ */
+function refusesEveryone(all: readonly Block[], ingress: Block): boolean {
+  // The key has dots: read from the annotations map, not through `at`.
+  const names = String((at(ingress, "metadata.annotations") as Block | undefined)?.["traefik.ingress.kubernetes.io/router.middlewares"] ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  const middlewares = names.map((name) => all.find((m) => m.kind === "Middleware" && String(at(m, "apiVersion")).startsWith("traefik.io/") && `${String(at(m, "metadata.namespace"))}-${String(at(m, "metadata.name"))}@kubernetescrd` === name));
+  return (
+    names.length > 0 &&
+    middlewares.every((m) => m !== undefined) &&
+    middlewares.some((m) => {
+      const list = at(m, "spec.ipAllowList") as Block | undefined;
+      const ranges = asList(list?.sourceRange).map(String);
+      return list !== undefined && list.ipStrategy === undefined && ranges.length > 0 && ranges.every((r) => NO_CLIENT.has(r));
+    })
+  );
+}
+
+function refusedOnHost(ctx: PolicyContext, host: string, path: string): boolean {
+  const all = stackManifests(ctx);
+  return all.some(
+    (ingress) =>
+      ingress.kind === "Ingress" &&
+      refusesEveryone(all, ingress) &&
+      asList(at(ingress, "spec.rules")).some(
+        (rule) =>
+          at(rule, "host") === host &&
+          asList(at(rule, "http.paths")).some((p) => {
+            const given = String(at(p, "path"));
+            const type = at(p, "pathType");
+            return type === "Exact" ? given === path : type === "Prefix" && (path === given || path.startsWith(given.endsWith("/") ? given : `${given}/`)) && given !== "/";
+          }),
+      ),
+  );
+}
+
+type RouteCheck = { readonly path: string; readonly oidc?: (values: unknown, ctx: PolicyContext) => string[] };
+/**
+ * The chart keys that render an Ingress (or Gateway route) with a host, per chart at the pinned
+ * version (../shared/charts/<chart>/template-refs.json, derived from the chart's templates:
+ * metabase-2.26.0, airflow-1.19.0, airbyte 1.9.2 and 2.2.0, datahub-1.1.0, grafana 12.11.1,
+ * kube-prometheus-stack 88.5.3, traefik 41.3.0; each defaults to off in its values.yaml), and what
+ * puts the app behind the provider when that route is on (the app's own OIDC, and its password
+ * login off): the problems it finds. A route with no such check serves the app without sign-in:
+ * with `sso` it must be off, and the sso proxy serve the host.
+ */
+const CHART_ROUTES: Readonly<Record<string, readonly RouteCheck[]>> = {
   metabase: [{ path: "ingress.enabled" }],
-  // Airflow's UI signs in through FAB's OAuth when the API server's webserver_config.py (chart
-  // 1.19.0 `apiServer.apiServerConfig`, or `webserver.webserverConfig` of Airflow 2) sets
-  // AUTH_TYPE to AUTH_OAUTH (Flask-AppBuilder flask_appbuilder/const.py; written bare or as `<module>.AUTH_OAUTH`).
   airflow: ["apiServer", "web", "flower", "pgbouncer", "statsd"]
-    .map((name) => ({ path: `ingress.${name}.enabled`, oidc: name === "apiServer" || name === "web" ? (values: unknown) => /^\s*AUTH_TYPE\s*=\s*(?:[\w.]+\.)?AUTH_OAUTH\b/m.test(String(at(values, "apiServer.apiServerConfig") ?? at(values, "webserver.webserverConfig") ?? "")) : undefined }))
-    .concat([{ path: "ingress.enabled", oidc: undefined }]),
+    .map((name): RouteCheck => ({ path: `ingress.${name}.enabled`, oidc: name === "apiServer" || name === "web" ? airflowOidc : undefined }))
+    .concat([{ path: "ingress.enabled" }]),
   airbyte: [{ path: "ingress.enabled" }, { path: "webapp.ingress.enabled" }],
   datahub: [
-    { path: "datahub-frontend.ingress.enabled", oidc: (values) => at(values, "datahub-frontend.oidcAuthentication.enabled") === true },
-    { path: "datahub-frontend.ingress.httproute.enabled", oidc: (values) => at(values, "datahub-frontend.oidcAuthentication.enabled") === true },
+    { path: "datahub-frontend.ingress.enabled", oidc: datahubOidc },
+    { path: "datahub-frontend.ingress.httproute.enabled", oidc: datahubOidc },
     { path: "datahub-gms.ingress.enabled" },
     { path: "datahub-mae-consumer.ingress.enabled" },
     { path: "datahub-mce-consumer.ingress.enabled" },
@@ -199,6 +393,9 @@ const CHART_ROUTES: Readonly<Record<string, readonly { readonly path: string; re
     { path: "grafana.ingress.enabled", oidc: GRAFANA_OIDC("grafana.") },
     ...["alertmanager.ingress", "alertmanager.ingressPerReplica", "prometheus.ingress", "prometheus.ingressPerReplica", "prometheus.thanosIngress", "thanosRuler.ingress"].map((key) => ({ path: `${key}.enabled` })),
   ],
+  // traefik-helm-chart v41.3.0 traefik/values.yaml `ingressRoute.dashboard.enabled` (and
+  // `healthcheck`): IngressRoutes to Traefik's own API and dashboard.
+  traefik: [{ path: "ingressRoute.dashboard.enabled" }],
 };
 
 /** The sign-in proxy image: a Deployment running it in front of a Service is a signed-in route. */
@@ -216,58 +413,94 @@ function proxiedService(manifests: readonly Block[], namespace: string, name: st
   });
 }
 
-/** Addresses no TCP peer can have (the unspecified ones): an allow list of only these admits no client. */
-const NO_CLIENT = new Set(["0.0.0.0", "0.0.0.0/32", "::", "::/128"]);
-const MIDDLEWARES_ANNOTATION = "traefik.ingress.kubernetes.io/router.middlewares";
-
+/** Service types that publish a Service beside the ingress controller (Kubernetes docs, "Service", type NodePort and LoadBalancer). */
+const PUBLISHING_SERVICE_TYPES = ["LoadBalancer", "NodePort"];
 /**
- * Whether Traefik refuses every request of an Ingress (DataHub's password block, datahub.ts
- * `passwordLoginBlock`): its routers name a Middleware of the stack (`<namespace>-<name>@kubernetescrd`,
- * traefik v3.7.9 pkg/provider/kubernetes/crd/kubernetes.go `makeID`) whose ipAllowList admits
- * only unspecified addresses and reads the connection's address (no `ipStrategy`, which would
- * take a client-written X-Forwarded-For entry: pkg/config/dynamic/middlewares.go `IPStrategy.Get`).
- * Every middleware named must exist: a router naming a missing one is dropped, and its requests
- * go to the next router.
+ * The service-type keys each chart's templates read (../shared/charts/<chart>/template-refs.json)
+ * whose default at the pinned version publishes the Service (its values.yaml, subcharts' under
+ * subcharts/): datahub-1.1.0 subcharts datahub-frontend and datahub-gms values.yaml
+ * `service.type: LoadBalancer`; airbyte 1.9.2 subchart connector-builder-server `service.type:
+ * NodePort`; kube-prometheus-stack 88.5.3 `prometheus.thanosServiceExternal.type: LoadBalancer`
+ * (rendered only with `prometheus.thanosServiceExternal.enabled`). __tests__/policies.test.ts
+ * derives this table from those files. The key unset is the default.
  */
-function refusesEveryClient(ingress: Block, all: readonly Block[]): boolean {
-  // The key has dots: read from the annotations map, not through `at`.
-  const names = String((at(ingress, "metadata.annotations") as Record<string, unknown> | undefined)?.[MIDDLEWARES_ANNOTATION] ?? "")
-    .split(",")
-    .map((name) => name.trim())
-    .filter((name) => name !== "");
-  const middlewares = names.map((name) => all.find((m) => m.kind === "Middleware" && `${String(at(m, "metadata.namespace"))}-${String(at(m, "metadata.name"))}@kubernetescrd` === name));
-  return (
-    names.length > 0 &&
-    middlewares.every((m) => m !== undefined) &&
-    middlewares.some((m) => {
-      const allow = at(m, "spec.ipAllowList") as Block | undefined;
-      const range = asList(at(allow, "sourceRange")).map(String);
-      return allow !== undefined && at(allow, "ipStrategy") === undefined && range.length > 0 && range.every((entry) => NO_CLIENT.has(entry));
-    })
+export const PUBLISHED_BY_DEFAULT: Readonly<Record<string, readonly { readonly key: string; readonly when?: string }[]>> = {
+  datahub: [{ key: "datahub-frontend.service.type" }, { key: "datahub-gms.service.type" }],
+  airbyte: [{ key: "connector-builder-server.service.type", when: "connector-builder-server.enabled" }],
+  "kube-prometheus-stack": [{ key: "prometheus.thanosServiceExternal.type", when: "prometheus.thanosServiceExternal.enabled" }],
+};
+
+/** Paths in chart values of a service `type` (under a key naming a service) that publishes it. */
+function publishedServiceTypes(values: unknown, path: readonly string[] = []): string[] {
+  if (values === null || typeof values !== "object") return [];
+  if (Array.isArray(values)) return values.flatMap((item, index) => publishedServiceTypes(item, [...path, String(index)]));
+  return Object.entries(values as Block).flatMap(([key, value]) =>
+    key === "type" && /service/i.test(path[path.length - 1] ?? "") && PUBLISHING_SERVICE_TYPES.includes(String(value)) ? [`${[...path, key].join(".")} is ${String(value)}`] : publishedServiceTypes(value, [...path, key]),
   );
 }
 
-/** The Ingress objects of a release's manifests whose backends are not the sign-in proxy (an Ingress refusing every client sends nothing anywhere). */
-function unprotectedIngresses(release: Block, ctx: PolicyContext): string[] {
-  const all = stackManifests(ctx);
-  return manifestsOf(release)
-    .filter((m) => m.kind === "Ingress" && !refusesEveryClient(m, all))
-    .flatMap((ingress) => {
-      const namespace = String(at(ingress, "metadata.namespace"));
-      const backends = [at(ingress, "spec.defaultBackend"), ...asList(at(ingress, "spec.rules")).flatMap((rule) => asList(at(rule, "http.paths")).map((path) => at(path, "backend")))].filter((b) => b !== undefined);
-      const bare = backends.filter((backend) => !proxiedService(all, namespace, String(at(backend, "service.name"))));
-      return bare.length === 0 ? [] : [`${objectName(ingress)} (${asList(at(ingress, "spec.rules")).map((rule) => String(at(rule, "host"))).join(", ")}) sends requests to ${bare.map((b) => String(at(b, "service.name") ?? "a non-Service backend")).join(", ")}, not the sign-in proxy`];
-    });
+/** The Services a route object sends to: Ingress backends, Traefik IngressRoute services, Gateway API backendRefs. */
+function routeBackends(object: Block): { readonly name: string; readonly namespace: string }[] {
+  const namespace = String(at(object, "metadata.namespace") ?? "default");
+  if (object.kind === "Ingress") {
+    return [at(object, "spec.defaultBackend"), ...asList(at(object, "spec.rules")).flatMap((rule) => asList(at(rule, "http.paths")).map((path) => at(path, "backend")))]
+      .filter((b) => b !== undefined)
+      .map((b) => ({ name: String(at(b, "service.name") ?? "a non-Service backend"), namespace }));
+  }
+  // traefik-helm-chart v41.3.0 crds traefik.io_ingressroutes.yaml (and TCP/UDP): spec.routes[].services[].{name, namespace, kind}.
+  if (/^traefik\.(io|containo\.us)\//.test(String(object.apiVersion)) && /^IngressRoute(TCP|UDP)?$/.test(String(object.kind))) {
+    return asList(at(object, "spec.routes")).flatMap((route) => asList(at(route, "services")).map((service) => ({ name: String(at(service, "name")), namespace: String(at(service, "namespace") ?? namespace) })));
+  }
+  // Gateway API v1 HTTPRoute (and GRPC/TLS/TCP/UDP routes): spec.rules[].backendRefs[].{name, namespace}.
+  if (String(object.apiVersion).startsWith("gateway.networking.k8s.io/") && /Route$/.test(String(object.kind))) {
+    return asList(at(object, "spec.rules")).flatMap((rule) => asList(at(rule, "backendRefs")).map((ref) => ({ name: String(at(ref, "name")), namespace: String(at(ref, "namespace") ?? namespace) })));
+  }
+  return [];
 }
+
+/** With `sso`, the route objects and published Services among `objects` that do not lead to the sign-in proxy. */
+function objectBypasses(objects: readonly Block[], ctx: PolicyContext): string[] {
+  if (ctx.env?.sso === undefined) return [];
+  const all = stackManifests(ctx);
+  return objects.flatMap((object) => {
+    if (object.kind === "Service" && PUBLISHING_SERVICE_TYPES.includes(String(at(object, "spec.type")))) return [`${objectName(object)} is of type ${String(at(object, "spec.type"))}: published beside the ingress controller`];
+    // A route whose router refuses every client (DataHub's password paths) forwards nothing.
+    if (object.kind === "Ingress" && refusesEveryone(all, object)) return [];
+    const bare = routeBackends(object).filter((b) => !proxiedService(all, b.namespace, b.name));
+    const hosts = object.kind === "Ingress" ? ` (${asList(at(object, "spec.rules")).map((rule) => String(at(rule, "host"))).join(", ")})` : "";
+    return bare.length === 0 ? [] : [`${objectName(object)}${hosts} sends requests to ${[...new Set(bare.map((b) => b.name))].join(", ")}, not the sign-in proxy`];
+  });
+}
+
+/** kubernetes_ingress_v1 as the provider writes it (hashicorp/kubernetes v2 schema: spec.default_backend, spec.rule[].http.path[].backend.service.name). */
+const ingressResourceObject = (ingress: Block, ctx: PolicyContext): Block => ({
+  kind: "Ingress",
+  metadata: { name: at(ingress, "metadata.name"), namespace: namespaceName(ctx, at(ingress, "metadata.namespace")) },
+  spec: {
+    defaultBackend: at(ingress, "spec.default_backend"),
+    rules: asList(at(ingress, "spec.rule")).map((rule) => ({ host: at(rule, "host"), http: { paths: asList(at(rule, "http.path")).map((path) => ({ backend: at(path, "backend") })) } })),
+  },
+});
 
 /** With `sso`, what a release publishes without sign-in: a chart route with no OIDC, an Ingress not in front of the proxy. */
 function ssoBypasses(release: Block, ctx: PolicyContext): string[] {
   if (ctx.env?.sso === undefined) return [];
-  const values = releaseValues(release);
-  const on = (path: string) => values.some((v) => at(v, path) === true);
+  const values = mergedValues(release);
   const routes = CHART_ROUTES[String(release.chart)] ?? [{ path: "ingress.enabled" }];
-  const charted = routes.filter((route) => on(route.path) && !values.some((v) => route.oidc?.(v) === true)).map((route) => `${route.path} is true without the app's own OIDC sign-in`);
-  return [...charted, ...unprotectedIngresses(release, ctx)];
+  const charted = routes
+    .filter((route) => at(values, route.path) === true)
+    .flatMap((route) => {
+      const missing = route.oidc === undefined ? ["the chart has no OIDC sign-in of its own"] : route.oidc(values, ctx);
+      return missing.length === 0 ? [] : [`${route.path} is true without the app's own OIDC sign-in: ${missing.join("; ")}`];
+    });
+  const services =
+    release.chart === "traefik"
+      ? []
+      : [
+          ...publishedServiceTypes(values),
+          ...(PUBLISHED_BY_DEFAULT[String(release.chart)] ?? []).filter((d) => at(values, d.key) === undefined && (d.when === undefined || at(values, d.when) === true)).map((d) => `${d.key} is unset: the chart's default publishes the Service`),
+        ];
+  return [...charted, ...services.map((problem) => `${problem} (published beside the ingress controller)`), ...objectBypasses(manifestsOf(release), ctx)];
 }
 
 /** The untrusted service accounts of the environment's apps (APP_CATALOGUE[app].untrusted): Airflow's task pods, Airbyte's connector pods. */
@@ -280,13 +513,19 @@ const untrustedAccounts = (ctx: PolicyContext) =>
 /**
  * The bindings that give a service account Kubernetes rights: a RoleBinding or ClusterRoleBinding
  * naming it, or a group it belongs to (`system:serviceaccounts`, `system:serviceaccounts:<namespace>`:
- * Kubernetes docs, "Using RBAC Authorization", referring to subjects). A ServiceAccount subject
- * without a namespace is in the binding's namespace.
+ * Kubernetes docs, "Using RBAC Authorization", referring to subjects), or the User the account
+ * authenticates as (`system:serviceaccount:<namespace>:<name>`: k8s.io/apiserver
+ * pkg/authentication/serviceaccount/util.go `MakeUsername`; kubernetes pkg/registry/rbac/validation/rule.go
+ * `appliesToUser` matches a User subject by that name). A ServiceAccount subject without a
+ * namespace is in the binding's namespace. Charts that bind it themselves count too
+ * (`chartBindings`).
  */
 function bindingsOf(ctx: PolicyContext, namespace: string, name: string): string[] {
   const groups = ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"];
   const names = (subject: unknown, bindingNamespace: unknown) =>
-    (at(subject, "kind") === "ServiceAccount" && at(subject, "name") === name && (at(subject, "namespace") ?? bindingNamespace) === namespace) || (at(subject, "kind") === "Group" && groups.includes(String(at(subject, "name"))));
+    (at(subject, "kind") === "ServiceAccount" && at(subject, "name") === name && (at(subject, "namespace") ?? bindingNamespace) === namespace) ||
+    (at(subject, "kind") === "Group" && groups.includes(String(at(subject, "name")))) ||
+    (at(subject, "kind") === "User" && at(subject, "name") === `system:serviceaccount:${namespace}:${name}`);
   const fromManifests = stackManifests(ctx)
     .filter((m) => (m.kind === "RoleBinding" || m.kind === "ClusterRoleBinding") && asList(m.subjects).some((subject) => names(subject, at(m, "metadata.namespace"))))
     .map(objectName);
@@ -295,16 +534,87 @@ function bindingsOf(ctx: PolicyContext, namespace: string, name: string): string
       .filter(([, binding]) => asList(binding.subject).some((subject) => names(subject, namespaceName(ctx, at(binding, "metadata.namespace")))))
       .map(([id]) => `${type}.${id}`),
   );
-  return [...fromManifests, ...fromResources];
+  return [...fromManifests, ...fromResources, ...chartBindings(ctx, namespace, name)];
+}
+
+/**
+ * Bindings a chart renders for an account. apache/airflow chart/templates/rbac/pod-launcher-rolebinding.yaml
+ * (chart 1.19.0 at f17d6ffb, as review 12 quotes it; read here at 4ff4f33): `if and
+ * .Values.rbac.create .Values.allowPodLaunching` (both true by default in values.yaml), and with
+ * an executor of `$workerLaunchExecutors` (Celery, Kubernetes, LocalKubernetes,
+ * CeleryKubernetes) among `executor` its subjects are the scheduler's, the workers' (the account
+ * task pods run as, `workers.serviceAccount.name`, or the dedicated celery/kubernetes ones) and
+ * the triggerer's accounts: pods create/delete and exec. The release keeps an untrusted account
+ * out only with `rbac.create: false`, written (absent is the chart's true).
+ */
+const AIRFLOW_BOUND_ACCOUNTS = ["workers.serviceAccount.name", "workers.kubernetes.serviceAccount.name", "workers.celery.serviceAccount.name", "scheduler.serviceAccount.name", "triggerer.serviceAccount.name"];
+function chartBindings(ctx: PolicyContext, namespace: string, name: string): string[] {
+  return resourcesOf(ctx.stack, "helm_release")
+    .filter(([, release]) => release.chart === "airflow" && release.namespace === namespace)
+    .flatMap(([id, release]) => {
+      const values = mergedValues(release);
+      return AIRFLOW_BOUND_ACCOUNTS.some((key) => at(values, key) === name) && at(values, "rbac.create") !== false
+        ? [`helm_release.${id} (airflow chart) with rbac.create ${JSON.stringify(at(values, "rbac.create")) ?? "unset (the chart's true)"}: its pod-launcher RoleBinding`]
+        : [];
+    });
+}
+
+/** Network policy engines AKS enforces NetworkPolicy with (terraform-provider-azurerm v4.55.0 internal/services/containers/kubernetes_cluster_resource.go `network_policy`: calico, azure, cilium; unset is none). */
+const AKS_NETWORK_POLICIES = ["calico", "azure", "cilium"];
+
+/**
+ * Whether the clusters enforce the NetworkPolicies the apps stacks write (a NetworkPolicy without
+ * an enforcing network plugin does nothing: Kubernetes docs, "Network Policies", prerequisites).
+ * - EKS: the VPC CNI enforces them only when its configuration says so (aws/amazon-vpc-cni-k8s
+ *   v1.23.0 charts/aws-vpc-cni/values.yaml `enableNetworkPolicy: "false"`, the add-on's schema),
+ *   set on the aws_eks_addon vpc-cni's configuration_values.
+ * - AKS: network_profile.network_policy one of AKS_NETWORK_POLICIES.
+ * - GKE: Dataplane V2 (terraform-provider-google v6.50.0 resource_container_cluster.go
+ *   `datapath_provider` ADVANCED_DATAPATH; the default is the iptables kube-proxy datapath) or the
+ *   Calico network policy add-on (`network_policy.enabled`).
+ */
+function vpcCniProblems(_cluster: Block, ctx: PolicyContext, id: string): string[] {
+  const addons = resourcesOf(ctx.stack, "aws_eks_addon").filter(([, addon]) => addon.addon_name === "vpc-cni" && references(addon.cluster_name, "aws_eks_cluster", id));
+  if (addons.length === 0) return ["no aws_eks_addon vpc-cni for the cluster: the self-managed CNI does not enforce NetworkPolicy unless configured"];
+  return addons.flatMap(([addonId, addon]) => {
+    let config: unknown;
+    try {
+      config = JSON.parse(String(addon.configuration_values ?? "{}"));
+    } catch {
+      config = undefined;
+    }
+    return String(at(config, "enableNetworkPolicy")) === "true" ? [] : [`aws_eks_addon.${addonId} configuration_values enableNetworkPolicy is ${JSON.stringify(at(config, "enableNetworkPolicy")) ?? "unset (the add-on's \"false\")"}, needs "true"`];
+  });
 }
 
 /** What the apps stacks put on the cluster, on every cloud. */
 export const KUBERNETES: readonly Rule[] = [
   {
+    id: "network-policy-enforced",
+    pack: "kubernetes",
+    title: "The cluster enforces NetworkPolicy (the namespaces' default deny does nothing otherwise)",
+    fix: 'EKS: configuration_values {"enableNetworkPolicy": "true"} on the vpc-cni add-on; AKS: network_profile.network_policy cilium (or azure, calico); GKE: datapath_provider ADVANCED_DATAPATH (or network_policy.enabled)',
+    checks: [
+      { cloud: "aws", kind: "infra", types: ["aws_eks_cluster"], check: vpcCniProblems },
+      {
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_kubernetes_cluster"],
+        check: (cluster) => (AKS_NETWORK_POLICIES.includes(String(at(cluster, "network_profile.network_policy"))) ? [] : [`network_profile.network_policy is ${JSON.stringify(at(cluster, "network_profile.network_policy")) ?? "not set"}, needs one of ${AKS_NETWORK_POLICIES.join(", ")}`]),
+      },
+      {
+        cloud: "gcp",
+        kind: "infra",
+        types: ["google_container_cluster"],
+        check: (cluster) => (cluster.datapath_provider === "ADVANCED_DATAPATH" || at(cluster, "network_policy.enabled") === true ? [] : [`datapath_provider is ${JSON.stringify(cluster.datapath_provider) ?? "not set"} and network_policy is not enabled: nothing enforces NetworkPolicy`]),
+      },
+    ],
+  },
+  {
     id: "namespace-pod-security",
     pack: "kubernetes",
     title: "Every namespace enforces a Pod Security level; privileged only with a written reason",
-    fix: `label the namespace ${ENFORCE} (restricted where the workloads allow, else baseline); privileged needs the ${PRIVILEGED_REASON} annotation`,
+    fix: `declare every namespace as kubernetes_namespace_v1 and label it ${ENFORCE} (restricted where the workloads allow, else baseline); privileged needs the ${PRIVILEGED_REASON} annotation`,
     checks: [
       {
         cloud: "any",
@@ -317,6 +627,21 @@ export const KUBERNETES: readonly Rule[] = [
           const annotations = (at(namespace, "metadata.annotations") ?? {}) as Record<string, unknown>;
           return enforce === "privileged" && typeof annotations[PRIVILEGED_REASON] !== "string" ? [`privileged without the ${PRIVILEGED_REASON} annotation`] : [];
         },
+      },
+      {
+        // The namespace rules (Pod Security, default deny, untrusted accounts) read kubernetes_namespace_v1:
+        // a namespace made any other way (helm_release create_namespace, a Namespace object, the
+        // deprecated kubernetes_namespace) would escape them.
+        cloud: "any",
+        kind: "apps",
+        types: ["helm_release", "kubernetes_manifest", "kubernetes_namespace"],
+        check: (resource) => [
+          ...(resource.create_namespace === true ? [`create_namespace is true: namespace ${String(resource.namespace)} is made outside kubernetes_namespace_v1 (no Pod Security label, no default deny)`] : []),
+          ...manifestsOf(resource)
+            .filter((m) => m.kind === "Namespace")
+            .map((m) => `Namespace ${String(at(m, "metadata.name"))} is made outside kubernetes_namespace_v1 (no Pod Security label, no default deny)`),
+          ...(resource.chart === undefined && resource.manifest === undefined && resource.metadata !== undefined ? [`kubernetes_namespace ${String(at(resource, "metadata.name"))}: declare it as kubernetes_namespace_v1`] : []),
+        ],
       },
     ],
   },
@@ -372,14 +697,14 @@ export const KUBERNETES: readonly Rule[] = [
   {
     id: "namespace-default-deny",
     pack: "kubernetes",
-    title: "Every namespace has a default-deny NetworkPolicy",
-    fix: "add a NetworkPolicy with an empty podSelector and policyTypes Ingress and Egress, then allow only the app's flows",
+    title: "Every namespace has a default-deny NetworkPolicy, and no policy beside it allows everything",
+    fix: "add a NetworkPolicy with an empty podSelector, policyTypes Ingress and Egress and no rules, then allow only the app's flows (each rule with peers or ports)",
     checks: [
       {
         cloud: "any",
         kind: "apps",
         types: ["kubernetes_namespace_v1"],
-        check: (namespace, ctx) => (hasDefaultDeny(ctx, String(at(namespace, "metadata.name"))) ? [] : ["no default-deny NetworkPolicy in the namespace"]),
+        check: (namespace, ctx) => defaultDenyProblems(ctx, String(at(namespace, "metadata.name"))),
       },
     ],
   },
@@ -411,8 +736,8 @@ export const KUBERNETES: readonly Rule[] = [
     id: "kafka-authenticated",
     pack: "kubernetes",
     title: "Kafka serves TLS listeners inside the cluster only, with authentication and ACLs",
-    fix: "give every listener of the Strimzi Kafka tls: true, an authentication type and an in-cluster type (internal), set spec.kafka.authorization (simple), and give every KafkaUser an authentication and simple authorization (its ACLs)",
-    checks: [{ cloud: "any", kind: "apps", types: ["helm_release", "kubernetes_manifest"], check: (resource) => manifestsOf(resource).flatMap(kafkaProblems) }],
+    fix: "run Kafka only through Strimzi (datahub-prerequisites kafka.enabled: false, no cp-helm-charts); give every listener of the Strimzi Kafka tls: true, an authentication type and an in-cluster type (internal), set spec.kafka.authorization (simple), and give every KafkaUser an authentication and simple authorization (its ACLs)",
+    checks: [{ cloud: "any", kind: "apps", types: ["helm_release", "kubernetes_manifest"], check: (resource) => [...manifestsOf(resource).flatMap(kafkaProblems), ...kafkaChartProblems(resource)] }],
   },
   {
     id: "opensearch-secured",
@@ -425,14 +750,18 @@ export const KUBERNETES: readonly Rule[] = [
         kind: "apps",
         types: ["helm_release"],
         check: (release) =>
-          releaseValues(release).flatMap((values) => {
+          [mergedValues(release)].flatMap((values) => {
             if (release.chart === "opensearch") return openSearchProblems(values as Block);
+            // datahub-prerequisites-0.3.0 values.yaml: `elasticsearch` (Elastic's 7.17.3 chart, no security settings of ours) is off by default.
+            if (release.chart === "datahub-prerequisites" && at(values, "elasticsearch.enabled") === true) return ["elasticsearch.enabled is true: an Elasticsearch without the security checks of OpenSearch"];
             if (at(values, "opensearch.enabled") === true) return openSearchProblems(at(values, "opensearch") as Block);
             // The client: DataHub's charts connect to the search store with global.elasticsearch (datahub-helm datahub-1.1.0 values.yaml).
             if (release.chart === "datahub" && at(values, "global.elasticsearch.host") !== undefined) {
               return [
                 ...(String(at(values, "global.elasticsearch.useSSL")) === "true" ? [] : ["global.elasticsearch.useSSL is not true"]),
                 ...(at(values, "global.elasticsearch.auth.username") === undefined ? ["global.elasticsearch.auth.username is not set"] : []),
+                // acryldata/datahub-helm datahub-1.1.0 charts/datahub/templates/_helpers.tpl maps it to ELASTICSEARCH_INSECURE (certificates not verified; VALUES_REFERENCE.md: "Should be disabled in production").
+                ...(String(at(values, "global.elasticsearch.insecure")) === "true" ? ["global.elasticsearch.insecure is true (the search store's certificate is not verified)"] : []),
               ];
             }
             return [];
@@ -444,14 +773,34 @@ export const KUBERNETES: readonly Rule[] = [
     id: "sso-every-host",
     pack: "kubernetes",
     title: "With sso, every app host is behind sign-in: the app's own OIDC or the sign-in proxy",
-    fix: "turn the chart's own route off and serve the host through the sso proxy, or turn on the app's OIDC sign-in (constructs/apps/sso.ts)",
-    checks: [{ cloud: "any", kind: "apps", types: ["helm_release"], check: ssoBypasses }],
+    fix: "turn the chart's own route off and serve the host through the sso proxy (constructs/apps/sso.ts), or turn on the app's OIDC sign-in with its password login off: Airflow createUserJob.enabled false under FAB, Grafana disable_login_form, DataHub AUTH_JAAS_ENABLED and AUTH_NATIVE_ENABLED false or its password paths refused on the public host",
+    checks: [
+      { cloud: "any", kind: "apps", types: ["helm_release"], check: ssoBypasses },
+      // The same routes written as Terraform resources (kubernetes_manifest, kubernetes_ingress_v1, kubernetes_service_v1).
+      {
+        cloud: "any",
+        kind: "apps",
+        types: ["kubernetes_manifest", "kubernetes_ingress_v1", "kubernetes_service_v1"],
+        check: (resource, ctx) =>
+          resource.manifest !== undefined
+            ? objectBypasses(manifestsOf(resource), ctx)
+            : at(resource, "spec.rule") !== undefined || at(resource, "spec.default_backend") !== undefined
+              ? objectBypasses([ingressResourceObject(resource, ctx)], ctx)
+              : objectBypasses([{ kind: "Service", metadata: { name: at(resource, "metadata.name"), namespace: namespaceName(ctx, at(resource, "metadata.namespace")) }, spec: { type: at(resource, "spec.type") } }], ctx),
+      },
+      {
+        cloud: "any",
+        kind: "apps",
+        types: ["helm_release"],
+        check: datahubPasswordLogin,
+      },
+    ],
   },
   {
     id: "untrusted-accounts-powerless",
     pack: "kubernetes",
     title: "Untrusted workloads (Airflow tasks, Airbyte connectors) run under accounts with no token and no Kubernetes rights",
-    fix: "set automount_service_account_token = false on the account and bind no Role or ClusterRole to it (nor to system:serviceaccounts groups)",
+    fix: "set automount_service_account_token = false on the account and bind no Role or ClusterRole to it (nor to system:serviceaccounts groups, nor to its User system:serviceaccount:<ns>:<name>); set the Airflow chart's rbac.create: false",
     checks: [
       {
         cloud: "any",

@@ -39,8 +39,11 @@ function trailProblems(trail: Block): string[] {
   const advanced = asList(trail.advanced_event_selector);
   const basic = asList(trail.event_selector);
   const management =
-    advanced.some((s) => selects(s, "eventCategory", "Management") && selectorField(s, "readOnly") === undefined) ||
-    (advanced.length === 0 && (basic.length === 0 || basic.some((s) => at(s, "include_management_events") !== false && (at(s, "read_write_type") ?? "All") === "All")));
+    // Any other field selector (readOnly, eventSource NotEquals kms.amazonaws.com...) narrows the
+    // management events recorded; so does a basic selector's exclude_management_event_sources
+    // (hashicorp/aws 5.100.0 aws_cloudtrail event_selector).
+    advanced.some((s) => selects(s, "eventCategory", "Management") && asList(at(s, "field_selector")).every((f) => at(f, "field") === "eventCategory")) ||
+    (advanced.length === 0 && (basic.length === 0 || basic.some((s) => at(s, "include_management_events") !== false && (at(s, "read_write_type") ?? "All") === "All" && asList(at(s, "exclude_management_event_sources")).length === 0)));
   return [
     ...expectValues(trail, { enable_log_file_validation: true, is_multi_region_trail: true }),
     ...(trail.kms_key_id === undefined ? ["kms_key_id is not set (files only SSE-S3 encrypted)"] : []),

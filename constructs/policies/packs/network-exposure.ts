@@ -31,8 +31,16 @@ function endsWithVnetDeny(rules: readonly Block[], direction: "Inbound" | "Outbo
   const own = rules.filter((rule) => rule.direction === direction);
   const lastAllow = Math.max(0, ...own.filter((rule) => rule.access === "Allow").map((rule) => Number(rule.priority)));
   const vnet = direction === "Inbound" ? "source" : "destination";
-  return own.some((rule) => rule.access === "Deny" && allPorts(rule) && Number(rule.priority) > lastAllow && prefixes(rule, vnet).some((p) => p === "VirtualNetwork" || p === "*"));
+  // The subnet's side of the deny covers all of it: destination (Inbound) or source (Outbound) `*`.
+  const ownSide = direction === "Inbound" ? "destination" : "source";
+  return own.some((rule) => rule.access === "Deny" && allPorts(rule) && Number(rule.priority) > lastAllow && prefixes(rule, vnet).some((p) => p === "VirtualNetwork" || p === "*") && prefixes(rule, ownSide).includes("*"));
 }
+
+/** Allow rules that admit the whole VNet (or anyone) on every port and protocol: the closing deny then proves nothing. */
+const vnetWideAllows = (rules: readonly Block[]) =>
+  rules
+    .filter((rule) => rule.access === "Allow" && allPorts(rule) && prefixes(rule, rule.direction === "Inbound" ? "source" : "destination").some((p) => p === "VirtualNetwork" || p === "*"))
+    .map((rule) => `rule ${String(rule.name)} allows every port ${rule.direction === "Inbound" ? "from" : "to"} the whole VNet`);
 
 /** The subnets an AKS node pool runs in (`vnet_subnet_id` of the default pool and of every extra pool). */
 function nodeSubnets(ctx: PolicyContext): string[] {
@@ -171,24 +179,32 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
       {
         cloud: "aws",
         kind: "infra",
-        types: ["aws_vpc_security_group_ingress_rule", "aws_security_group", "aws_default_security_group"],
+        // aws_security_group_rule (hashicorp/aws 5.100.0): `type` ingress or egress, `cidr_blocks`, `ipv6_cidr_blocks`.
+        types: ["aws_vpc_security_group_ingress_rule", "aws_security_group", "aws_default_security_group", "aws_security_group_rule"],
         check: (rule) => {
           const inline = asList(rule.ingress).flatMap((entry) => [...asList(at(entry, "cidr_blocks")), ...asList(at(entry, "ipv6_cidr_blocks"))]);
-          return openTo([rule.cidr_ipv4, rule.cidr_ipv6, ...inline]) ? ["admits 0.0.0.0/0 or ::/0"] : [];
+          const classic = rule.type === "ingress" ? [...asList(rule.cidr_blocks), ...asList(rule.ipv6_cidr_blocks)] : [];
+          return openTo([rule.cidr_ipv4, rule.cidr_ipv6, ...inline, ...classic]) ? ["admits 0.0.0.0/0 or ::/0"] : [];
         },
       },
       {
         cloud: "azure",
         kind: "infra",
-        types: ["azurerm_network_security_rule"],
-        check: (rule, ctx) => {
-          if (rule.direction !== "Inbound" || rule.access !== "Allow" || !openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)])) return [];
-          // The app hosts are public: HTTP and HTTPS to the ingress controller's load balancer is the one intended opening.
-          const ports = [rule.destination_port_range, ...asList(rule.destination_port_ranges)].filter((port) => port !== undefined);
-          const web = ports.length > 0 && ports.every((port) => PUBLIC_WEB_PORTS.includes(String(port)));
-          if (!web) return [`source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere, ports ${ports.map(String).join(",") || "*"}`];
-          // Only the nodes run the ingress controller's load balancer backends: no other subnet takes web traffic from the Internet.
-          return guardsNodes(ctx, rule) ? [] : ["admits the Internet on 80/443 to a subnet that runs no AKS nodes (only the node subnet serves the ingress controller)"];
+        // Rules as azurerm_network_security_rule and inline in azurerm_network_security_group.security_rule (the same fields).
+        types: ["azurerm_network_security_rule", "azurerm_network_security_group"],
+        check: (resource, ctx, id) => {
+          const inline = resource.security_rule !== undefined || resource.location !== undefined;
+          const rules: Block[] = inline ? (asList(resource.security_rule) as Block[]).map((rule): Block => ({ ...rule, network_security_group_name: `\${azurerm_network_security_group.${id}.name}` })) : [resource];
+          return rules.flatMap((rule) => {
+            if (rule.direction !== "Inbound" || rule.access !== "Allow" || !openTo([rule.source_address_prefix, ...asList(rule.source_address_prefixes)])) return [];
+            const name = inline ? `security_rule ${String(rule.name)}: ` : "";
+            // The app hosts are public: HTTP and HTTPS to the ingress controller's load balancer is the one intended opening.
+            const ports = [rule.destination_port_range, ...asList(rule.destination_port_ranges)].filter((port) => port !== undefined);
+            const web = ports.length > 0 && ports.every((port) => PUBLIC_WEB_PORTS.includes(String(port)));
+            if (!web) return [`${name}source ${String(rule.source_address_prefix ?? rule.source_address_prefixes)} is anywhere, ports ${ports.map(String).join(",") || "*"}`];
+            // Only the nodes run the ingress controller's load balancer backends: no other subnet takes web traffic from the Internet.
+            return guardsNodes(ctx, rule) ? [] : [`${name}admits the Internet on 80/443 to a subnet that runs no AKS nodes (only the node subnet serves the ingress controller)`];
+          });
         },
       },
       {
@@ -275,9 +291,17 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
           const associations = companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", id);
           if (associations.length === 0) return ["no network security group association"];
           const group = /\$\{azurerm_network_security_group\.([^.}]+)\.id\}/.exec(String(associations[0].network_security_group_id))?.[1];
-          if (group === undefined) return [];
-          return (["Inbound", "Outbound"] as const).flatMap((direction) => (endsWithVnetDeny(nsgRules(ctx, group), direction) ? [] : [`its network security group does not end ${direction === "Inbound" ? "inbound" : "outbound"} with a Deny of every port to or from the rest of the VNet after its Allow rules (Azure's AllowVnet${direction === "Inbound" ? "In" : "Out"}Bound admits every VNet flow)`]));
+          if (group === undefined) return [`network_security_group_id ${String(associations[0].network_security_group_id)} is not a group of this stack: its rules cannot be checked`];
+          return [...vnetWideAllows(nsgRules(ctx, group)), ...(["Inbound", "Outbound"] as const).flatMap((direction) => (endsWithVnetDeny(nsgRules(ctx, group), direction) ? [] : [`its network security group does not end ${direction === "Inbound" ? "inbound" : "outbound"} with a Deny of every port to or from the rest of the VNet after its Allow rules (Azure's AllowVnet${direction === "Inbound" ? "In" : "Out"}Bound admits every VNet flow)`]))];
         },
+      },
+      {
+        // Subnets inline in the VNet (azurerm v4.55.0 azurerm_virtual_network `subnet` blocks) have no
+        // azurerm_subnet for the check above to read.
+        cloud: "azure",
+        kind: "infra",
+        types: ["azurerm_virtual_network"],
+        check: (vnet) => asList(vnet.subnet).map((subnet) => `subnet ${String(at(subnet, "name"))} is inline in the VNet: declare it as azurerm_subnet with its group association`),
       },
     ],
   },
