@@ -512,7 +512,8 @@ describe("rule metadata", () => {
 
   it("asks Azure PostgreSQL for Entra authentication with an administrator exactly when the spec names the admin group, and never of a replica", () => {
     const check = RULES.find((r) => r.id === "database-identity-auth")?.checks.find((c) => c.cloud === "azure") as RuleCheck;
-    const azure = cases.filter((c) => c.cloud === "azure");
+    // Environments at step 1 of the two-apply upgrade (the waiver) have no KMS yet: the waiver test covers them.
+  const azure = cases.filter((c) => c.cloud === "azure" && c.env.cluster.azure?.waivers?.secretsEncryption === undefined);
     const named = azure.find((c) => c.env.cluster.azure?.adminGroupName !== undefined) as Case;
     const unnamed = azure.find((c) => c.env.cluster.azure?.adminGroupName === undefined) as Case;
     const server = (c: Case) => {
@@ -646,7 +647,8 @@ describe("spec waivers of customer-managed keys and geo-redundancy", () => {
 
 describe("cluster-secrets-encrypted on Azure beyond one attribute", () => {
   const check = RULES.find((r) => r.id === "cluster-secrets-encrypted")?.checks.find((c) => c.cloud === "azure") as RuleCheck;
-  const azure = cases.filter((c) => c.cloud === "azure");
+  // Environments at step 1 of the two-apply upgrade (the waiver) have no KMS yet: the waiver test covers them.
+  const azure = cases.filter((c) => c.cloud === "azure" && c.env.cluster.azure?.waivers?.secretsEncryption === undefined);
 
   it("accepts every Azure environment's cluster and rejects each way KMS with the private vault breaks", () => {
     expect(azure.length).toBeGreaterThan(0);
