@@ -18,7 +18,7 @@ import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { Testing } from "cdktf";
-import { everyAppSpec, specProblems } from "./support/fixtures";
+import { everyAppSpec, everyAppSpecWithSso, specProblems, TEST_SSO } from "./support/fixtures";
 import { loadChart, schemaErrors, unknownPaths } from "./support/chart-contract";
 import { objectProblems, orderingProblems, podSecurityProblems } from "./support/kubernetes/checks";
 import { renderedApps, type ChartRelease, type KubeObject, type RenderedApps } from "./support/kubernetes/objects";
@@ -27,15 +27,8 @@ import { datahubChartIngress, ingressRouters, route } from "./support/traefik-ro
 import { DATAHUB_PASSWORD_BLOCK, DATAHUB_PASSWORD_PATHS } from "../constructs/apps/datahub";
 import { INGRESS_CLASS } from "../constructs/apps/addons";
 
-const SSO = {
-  issuer: "https://id.example.com/realms/data",
-  clientId: "data-platform",
-  clientSecret: "sso-client-credential",
-  allowedGroups: ["data-team"],
-  adminGroup: "data-admins",
-} as const;
-
-const withSso = (cloud: Cloud, production = true): EnvironmentInput => ({ ...everyAppSpec(cloud, production), sso: { ...SSO, allowedGroups: [...SSO.allowedGroups] } });
+const SSO = TEST_SSO;
+const withSso = everyAppSpecWithSso;
 
 function synth(input: EnvironmentInput): { apps: RenderedApps; text: string; infra: StackJson; env: ReturnType<typeof parseEnvironment> } {
   const env = parseEnvironment(input);

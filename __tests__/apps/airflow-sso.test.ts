@@ -45,20 +45,12 @@ import {
   stringLiterals,
   topLevelNames,
 } from "../support/fab-config";
-import { everyAppSpec } from "../support/fixtures";
+import { everyAppSpec, everyAppSpecWithSso, TEST_SSO } from "../support/fixtures";
 import { chartPods } from "../support/kubernetes/chart-pods";
 import { renderedApps, type ChartRelease } from "../support/kubernetes/objects";
 
-const SSO = {
-  issuer: "https://id.example.com/realms/data",
-  clientId: "data-platform",
-  clientSecret: "sso-client-credential",
-  allowedGroups: ["data-team", "analysts"],
-  allowedDomains: ["example.com"],
-  adminGroup: "data-admins",
-} as const;
-
-const withSso = (cloud: Cloud): EnvironmentInput => ({ ...everyAppSpec(cloud, true), sso: { ...SSO, allowedGroups: [...SSO.allowedGroups], allowedDomains: [...SSO.allowedDomains] } });
+const SSO = { ...TEST_SSO, allowedGroups: ["data-team", "analysts"], allowedDomains: ["example.com"] } as const;
+const withSso = (cloud: Cloud): EnvironmentInput => everyAppSpecWithSso(cloud, true, { allowedGroups: [...SSO.allowedGroups], allowedDomains: [...SSO.allowedDomains] });
 
 /** Upper-case names of the file that are no FAB or Flask setting. */
 const unknownSettings = (config: string): string[] => topLevelNames(config).filter((name) => isUpper(name) && !FAB_CONFIG_NAMES.has(name) && !FLASK_CONFIG_NAMES.has(name));
@@ -215,24 +207,6 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("Airflow's sign-in throug
     expect(classMethods(config, "SsoSecurityManager")).toEqual(["get_oauth_user_info", "auth_user_oauth", "before_request"]);
     expect(classMethods(config, "SsoSecurityManager").filter((name) => !FAB_SECURITY_MANAGER_HOOKS.has(name))).toEqual([]);
     expect(classMethods(config.replace("def before_request(", "def before_requests("), "SsoSecurityManager").filter((name) => !FAB_SECURITY_MANAGER_HOOKS.has(name))).toEqual(["before_requests"]);
-    // The sign-in time is recorded after FAB's own sign-in succeeds, and an older or unmarked session signed out before FAB's hook sets g.user.
-    expect(config).toContain(
-      [
-        "    def auth_user_oauth(self, userinfo, rotate_session_id=True):",
-        "        user = super().auth_user_oauth(userinfo, rotate_session_id)",
-        "        if user:",
-        '            flask.session["sso_signed_in_at"] = int(time.time())',
-        "        return user",
-        "",
-        "    @staticmethod",
-        "    def before_request():",
-        '        signed_in_at = flask.session.get("sso_signed_in_at")',
-        '        if "_user_id" in flask.session and (not isinstance(signed_in_at, int) or time.time() - signed_in_at > session_max_age):',
-        "            flask_login.logout_user()",
-        '            flask.session.pop("sso_signed_in_at", None)',
-        "        FabAirflowSecurityManagerOverride.before_request()",
-      ].join("\n"),
-    );
     expect(topLevelNames(config)).toEqual(expect.arrayContaining(["time", "flask", "fab_const", "flask_login", "FabAirflowSecurityManagerOverride"]));
   });
 

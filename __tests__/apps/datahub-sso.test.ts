@@ -16,20 +16,12 @@ import { describe, expect, it } from "vitest";
 import { DATAHUB_PASSWORD_BLOCK, DATAHUB_PASSWORD_PATHS, DATAHUB_RELEASE } from "../../constructs/apps/datahub";
 import { INGRESS_CLASS } from "../../constructs/apps/addons";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../../constructs/core/spec";
-import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
+import { defaultEnvironments, everyAppSpec, everyAppSpecWithSso, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
 import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
 import { datahubChartIngress, ingressRouters, route, type TraefikRequest } from "../support/traefik-routing";
 
-const SSO = {
-  issuer: "https://id.example.com/realms/data",
-  clientId: "data-platform",
-  clientSecret: "sso-client-credential",
-  allowedGroups: ["data-team"],
-  adminGroup: "data-admins",
-} as const;
-
-const withSso = (cloud: Cloud): EnvironmentInput => ({ ...everyAppSpec(cloud, true), sso: { ...SSO, allowedGroups: [...SSO.allowedGroups] } });
+const withSso = (cloud: Cloud): EnvironmentInput => everyAppSpecWithSso(cloud);
 
 /**
  * datahub-frontend conf/routes: method, path (`:x` and `*x` are Play's dynamic parts) and action.

@@ -88,3 +88,18 @@ export function specProblems(input: unknown): string[] {
     throw error;
   }
 }
+
+/** The `sso` section the sign-in tests use: one confidential client, one allowed group and the admin group. */
+export const TEST_SSO = {
+  issuer: "https://id.example.com/realms/data",
+  clientId: "data-platform",
+  clientSecret: "sso-client-credential",
+  allowedGroups: ["data-team"],
+  adminGroup: "data-admins",
+} as const;
+
+/** `everyAppSpec` with `sso` (TEST_SSO, fields replaced by `sso`). */
+export function everyAppSpecWithSso(cloud: Cloud, production = true, sso: Partial<NonNullable<EnvironmentInput["sso"]>> = {}): EnvironmentInput {
+  return { ...everyAppSpec(cloud, production), sso: { ...TEST_SSO, allowedGroups: [...TEST_SSO.allowedGroups], ...sso } };
+}
+
