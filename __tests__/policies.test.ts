@@ -710,6 +710,12 @@ describe("cluster-secrets-encrypted on Azure beyond one attribute", () => {
       expect(result.waived).toEqual([{ rule: "cluster-secrets-encrypted", resource: `azurerm_kubernetes_cluster.${id}`, waiver: "cluster.azure.waivers.secretsEncryption", reason, problems: ["key_management_service is not set (no KMS etcd encryption)"] }]);
       // The same output without the waiver in the spec fails.
       expect(checkStack(json, { stackName: "x", kind: "infra", env: c.env }, [], { rules }).violations.map((v) => v.problem)).toEqual(["key_management_service is not set (no KMS etcd encryption)"]);
+      // Review 12b m1: the waiver covers KMS only; apply 1's VNet Integration is still required.
+      const cluster = (json.resource?.azurerm_kubernetes_cluster ?? {})[id];
+      set(cluster, "api_server_access_profile.virtual_network_integration_enabled", false);
+      const withoutIntegration = checkStack(json, { stackName: "x", kind: "infra", env }, [], { rules });
+      expect(withoutIntegration.violations.map((v) => v.problem)).toEqual([expect.stringContaining("api_server_access_profile.virtual_network_integration_enabled")]);
+      expect(withoutIntegration.waived.map((w) => w.problems)).toEqual([["key_management_service is not set (no KMS etcd encryption)"]]);
     }
   });
 });
@@ -1088,6 +1094,8 @@ describe("issue 11's promises beyond one attribute", () => {
     ]);
     expect(added({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: "mb", namespace: "metabase" }, spec: { hostnames: [host], rules: [{ backendRefs: [{ name: "metabase", port: 80 }] }] } })).toHaveLength(1);
     expect(added({ apiVersion: "v1", kind: "Service", metadata: { name: "mb-lb", namespace: "metabase" }, spec: { type: "LoadBalancer", selector: { app: "metabase" }, ports: [{ port: 80 }] } })).toEqual(["Service metabase/mb-lb is of type LoadBalancer: published beside the ingress controller"]);
+    // Review 12b m6: a ClusterIP Service with externalIPs is published on the nodes too.
+    expect(added({ apiVersion: "v1", kind: "Service", metadata: { name: "mb-ext", namespace: "metabase" }, spec: { type: "ClusterIP", externalIPs: ["203.0.113.10"], selector: { app: "metabase" }, ports: [{ port: 80 }] } })).toEqual(["Service metabase/mb-ext has spec.externalIPs 203.0.113.10: published on the nodes beside the ingress controller"]);
     // The proxy's own IngressRoute to the proxy Service passes.
     const proxied = manifestsOf(sso).find((m) => m.kind === "Ingress" && String(at(m, "metadata.name")).startsWith("metabase")) as Block;
     const proxyService = at(proxied, "spec.rules.0.http.paths.0.backend.service.name");

@@ -510,6 +510,8 @@ function objectBypasses(objects: readonly Block[], ctx: PolicyContext): string[]
   const all = stackManifests(ctx);
   return objects.flatMap((object) => {
     if (object.kind === "Service" && PUBLISHING_SERVICE_TYPES.includes(String(at(object, "spec.type")))) return [`${objectName(object)} is of type ${String(at(object, "spec.type"))}: published beside the ingress controller`];
+    // Kubernetes API ServiceSpec.externalIPs: "IP addresses for which nodes in the cluster will also accept traffic for this service", whatever the type.
+    if (object.kind === "Service" && asList(at(object, "spec.externalIPs")).length > 0) return [`${objectName(object)} has spec.externalIPs ${asList(at(object, "spec.externalIPs")).join(", ")}: published on the nodes beside the ingress controller`];
     // A route whose router refuses every client (DataHub's password paths) forwards nothing.
     if (object.kind === "Ingress" && refusesEveryone(all, object)) return [];
     const bare = routeBackends(object).filter((b) => !proxiedService(all, b.namespace, b.name));
@@ -872,7 +874,7 @@ export const KUBERNETES: readonly Rule[] = [
             ? objectBypasses(manifestsOf(resource), ctx)
             : at(resource, "spec.rule") !== undefined || at(resource, "spec.default_backend") !== undefined
               ? objectBypasses([ingressResourceObject(resource, ctx)], ctx)
-              : objectBypasses([{ kind: "Service", metadata: { name: at(resource, "metadata.name"), namespace: namespaceName(ctx, at(resource, "metadata.namespace")) }, spec: { type: at(resource, "spec.type") } }], ctx),
+              : objectBypasses([{ kind: "Service", metadata: { name: at(resource, "metadata.name"), namespace: namespaceName(ctx, at(resource, "metadata.namespace")) }, spec: { type: at(resource, "spec.type"), externalIPs: at(resource, "spec.external_ips") } }], ctx),
       },
       {
         cloud: "any",
