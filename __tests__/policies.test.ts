@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it, vi } from "vitest";
 import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
+import { strvalsInto } from "../constructs/policies/packs/helm-set";
 import { credentialLiterals, DATAHUB_PASSWORD_PATHS, manifestsOf, PUBLISHED_BY_DEFAULT } from "../constructs/policies/packs/kubernetes";
 import { CHARTS_DIR } from "./support/chart-contract";
 import { parse as parseYaml } from "yaml";
@@ -401,8 +402,10 @@ const CHANGES: Readonly<Record<string, Change>> = {
     change: (_b, s) => Object.values(s.resource?.helm_release ?? {}).forEach((r) => editManifests(r, (m) => m.kind === "Middleware" && set(m, "spec.ipAllowList.sourceRange", ["0.0.0.0/0"]))),
   },
   "untrusted-accounts-powerless#0": { pick: (b) => at(b, "metadata.name") === "airflow-tasks", change: (b) => set(b, "automount_service_account_token", true) },
+  // Review 12b M2: Airflow's task pods pointed at the platform's account.
+  "untrusted-accounts-powerless#1": { pick: (b) => b.chart === "airflow", change: (b) => editValues(b, (v) => v.workers !== undefined && set(v, "workers.serviceAccount.name", "airflow")) },
   // Airflow's namespace loses its task account: task pods would run under another.
-  "untrusted-accounts-powerless#1": {
+  "untrusted-accounts-powerless#2": {
     pick: (b) => at(b, "metadata.name") === "airflow",
     change: (_b, s) => {
       const accounts = s.resource?.kubernetes_service_account_v1 ?? {};
@@ -707,6 +710,12 @@ describe("cluster-secrets-encrypted on Azure beyond one attribute", () => {
       expect(result.waived).toEqual([{ rule: "cluster-secrets-encrypted", resource: `azurerm_kubernetes_cluster.${id}`, waiver: "cluster.azure.waivers.secretsEncryption", reason, problems: ["key_management_service is not set (no KMS etcd encryption)"] }]);
       // The same output without the waiver in the spec fails.
       expect(checkStack(json, { stackName: "x", kind: "infra", env: c.env }, [], { rules }).violations.map((v) => v.problem)).toEqual(["key_management_service is not set (no KMS etcd encryption)"]);
+      // Review 12b m1: the waiver covers KMS only; apply 1's VNet Integration is still required.
+      const cluster = (json.resource?.azurerm_kubernetes_cluster ?? {})[id];
+      set(cluster, "api_server_access_profile.virtual_network_integration_enabled", false);
+      const withoutIntegration = checkStack(json, { stackName: "x", kind: "infra", env }, [], { rules });
+      expect(withoutIntegration.violations.map((v) => v.problem)).toEqual([expect.stringContaining("api_server_access_profile.virtual_network_integration_enabled")]);
+      expect(withoutIntegration.waived.map((w) => w.problems)).toEqual([["key_management_service is not set (no KMS etcd encryption)"]]);
     }
   });
 });
@@ -745,12 +754,36 @@ describe("no-owner-grants beyond one attribute", () => {
       return check.check(role, ctx, runRole);
     };
     expect(edit((st) => st.map((s) => (asList(s.Action).includes("iam:CreateRole") ? { ...s, Condition: undefined } : s)))).toEqual([expect.stringMatching(/allows iam:CreateRole, .* without an iam:PermissionsBoundary condition/)]);
-    expect(edit((st) => [...st, { Effect: "Allow", Action: "iam:*", Resource: "*" }])).toEqual(["statement  allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition"]);
-    expect(edit((st) => st.filter((s) => !asList(s.Action).includes("iam:DeleteRolePermissionsBoundary")))).toEqual(["no statement denies iam:DeleteRolePermissionsBoundary"]);
+    expect(edit((st) => [...st, { Effect: "Allow", Action: "iam:*", Resource: "*" }])).toEqual(
+      expect.arrayContaining(["statement  allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition", expect.stringContaining("allows iam:PassRole on *")]),
+    );
+    expect(edit((st) => st.filter((s) => !asList(s.Action).includes("iam:DeleteRolePermissionsBoundary")))).toEqual(["no statement denies iam:DeleteRolePermissionsBoundary on every role (Resource *)"]);
+    // Review 12b m4: a Deny of one role only leaves every other boundary removable.
+    expect(edit((st) => st.map((s) => (asList(s.Action).includes("iam:DeleteRolePermissionsBoundary") ? { ...s, Resource: "arn:aws:iam::111122223333:role/none" } : s)))).toEqual(["no statement denies iam:DeleteRolePermissionsBoundary on every role (Resource *)"]);
+    // Review 12b M3: users and keys (no boundary applies to them), PassRole beyond the stack's roles, AssumeRole of any role, changes to itself.
+    const usersDeny = (s: Block) => s.Effect === "Deny" && asList(s.Action).includes("iam:CreateUser");
+    expect(edit((st) => [...st.filter((s) => !usersDeny(s)), { Sid: "Users", Effect: "Allow", Action: ["iam:CreateUser", "iam:AttachUserPolicy", "iam:CreateAccessKey"], Resource: "*" }])).toEqual([
+      "statement Users allows iam:CreateUser, iam:CreateAccessKey, iam:AttachUserPolicy: users and keys carry no boundary",
+      expect.stringMatching(/^no statement denies iam:CreateUser, iam:CreateAccessKey, .* on every resource$/),
+    ]);
+    expect(edit((st) => st.filter((s) => !usersDeny(s)))).toHaveLength(1);
+    expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["iam:*AccessKey*"], Resource: "arn:aws:iam::111122223333:user/*" }])).toEqual(["statement Glob allows iam:CreateAccessKey: users and keys carry no boundary"]);
+    const passRole = (s: Block) => s.Effect === "Allow" && asList(s.Action).includes("iam:PassRole");
+    expect(edit((st) => st.map((s) => (passRole(s) ? { ...s, Resource: "*" } : s)))).toEqual(["statement PassEnvironmentRolesToTheirServices allows iam:PassRole on *, not one of the stack's own roles"]);
+    expect(edit((st) => st.map((s) => (passRole(s) ? { ...s, Resource: [...asList(s.Resource), "arn:aws:iam::111122223333:role/prod-*"] } : s)))).toHaveLength(1);
+    expect(edit((st) => st.map((s) => (passRole(s) ? { ...s, Condition: undefined } : s)))).toEqual(["statement PassEnvironmentRolesToTheirServices allows iam:PassRole without an iam:PassedToService condition"]);
+    expect(edit((st) => [...st, { Sid: "Assume", Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }])).toEqual(["statement Assume allows sts:AssumeRole on every role"]);
+    const selfDeny = (s: Block) => s.Effect === "Deny" && asList(s.Action).includes("iam:UpdateAssumeRolePolicy");
+    expect(edit((st) => st.filter((s) => !selfDeny(s)))).toEqual([expect.stringMatching(/^no statement denies iam:AttachRolePolicy, .*iam:PassRole on the run role itself \(arn:aws:iam::\d{12}:role\/.+\)$/)]);
+    expect(edit((st) => st.map((s) => (selfDeny(s) ? { ...s, Action: asList(s.Action).filter((a) => a !== "iam:DeleteRolePolicy") } : s)))).toEqual([expect.stringMatching(/^no statement denies iam:DeleteRolePolicy on the run role itself/)]);
     // Review 12 M9: IAM's wildcard patterns (case-insensitive globs) and NotAction grant the same writes.
-    expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["iam:*Role*"], Resource: "*" }])).toEqual(["statement Glob allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition"]);
+    expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["iam:*Role*"], Resource: "*" }])).toEqual([
+      "statement Glob allows iam:CreateRole, iam:PutRolePermissionsBoundary, iam:AttachRolePolicy, iam:PutRolePolicy without an iam:PermissionsBoundary condition",
+      "statement Glob allows iam:PassRole on *, not one of the stack's own roles",
+      "statement Glob allows iam:PassRole without an iam:PassedToService condition",
+    ]);
     expect(edit((st) => [...st, { Sid: "Glob", Effect: "Allow", Action: ["IAM:createrol?"], Resource: "*" }])).toEqual(["statement Glob allows iam:CreateRole without an iam:PermissionsBoundary condition"]);
-    expect(edit((st) => [...st, { Sid: "Not", Effect: "Allow", NotAction: ["iam:DeleteUser"], Resource: "*" }])).toHaveLength(1);
+    expect(edit((st) => [...st, { Sid: "Not", Effect: "Allow", NotAction: ["iam:DeleteUser"], Resource: "*" }])).toEqual(expect.arrayContaining([expect.stringContaining("without an iam:PermissionsBoundary condition")]));
     expect(edit((st) => [...st, { Sid: "Reads", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" }])).toEqual([]);
     // The deny that keeps a run from rewriting the boundary policy itself, and a Deny on another resource instead.
     const boundaryDeny = (s: Block) => asList(s.Action).includes("iam:CreatePolicyVersion") && s.Effect === "Deny";
@@ -1061,6 +1094,8 @@ describe("issue 11's promises beyond one attribute", () => {
     ]);
     expect(added({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: "mb", namespace: "metabase" }, spec: { hostnames: [host], rules: [{ backendRefs: [{ name: "metabase", port: 80 }] }] } })).toHaveLength(1);
     expect(added({ apiVersion: "v1", kind: "Service", metadata: { name: "mb-lb", namespace: "metabase" }, spec: { type: "LoadBalancer", selector: { app: "metabase" }, ports: [{ port: 80 }] } })).toEqual(["Service metabase/mb-lb is of type LoadBalancer: published beside the ingress controller"]);
+    // Review 12b m6: a ClusterIP Service with externalIPs is published on the nodes too.
+    expect(added({ apiVersion: "v1", kind: "Service", metadata: { name: "mb-ext", namespace: "metabase" }, spec: { type: "ClusterIP", externalIPs: ["203.0.113.10"], selector: { app: "metabase" }, ports: [{ port: 80 }] } })).toEqual(["Service metabase/mb-ext has spec.externalIPs 203.0.113.10: published on the nodes beside the ingress controller"]);
     // The proxy's own IngressRoute to the proxy Service passes.
     const proxied = manifestsOf(sso).find((m) => m.kind === "Ingress" && String(at(m, "metadata.name")).startsWith("metabase")) as Block;
     const proxyService = at(proxied, "spec.rules.0.http.paths.0.backend.service.name");
@@ -1163,8 +1198,8 @@ describe("namespace-default-deny beyond the deny's shape (review 12 M7)", () => 
     const deny = (m: Block) => m.kind === "NetworkPolicy" && at(m, "metadata.name") === "default-deny";
     expect(run((_c, p) => editManifests(p, (m) => deny(m) && Object.assign(m.spec as Block, { egress: [{}], ingress: [{}] })))).toEqual([
       "no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)",
-      "NetworkPolicy default-deny allows all ingress (a rule with neither from nor ports)",
-      "NetworkPolicy default-deny allows all egress (a rule with neither to nor ports)",
+      "NetworkPolicy default-deny allows all ingress (a rule without ports whose from is empty or admits every pod or address)",
+      "NetworkPolicy default-deny allows all egress (a rule without ports whose to is empty or admits every pod or address)",
     ]);
     const allowAll = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "allow-all", namespace: "airflow" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] } };
     const addPolicy = (policy: Block) => (_c: PolicyContext, p: Block) => {
@@ -1172,12 +1207,12 @@ describe("namespace-default-deny beyond the deny's shape (review 12 M7)", () => 
     };
     expect(run(addPolicy(allowAll))).toHaveLength(2);
     // Unset policyTypes with only egress given: both directions, egress open to all.
-    expect(run(addPolicy({ ...allowAll, spec: { podSelector: { matchLabels: { a: "b" } }, egress: [{ ports: [] }] } }))).toEqual(["NetworkPolicy allow-all allows all egress (a rule with neither to nor ports)"]);
+    expect(run(addPolicy({ ...allowAll, spec: { podSelector: { matchLabels: { a: "b" } }, egress: [{ ports: [] }] } }))).toEqual(["NetworkPolicy allow-all allows all egress (a rule without ports whose to is empty or admits every pod or address)"]);
     // An opening on a port with no peers (the shape of the ingress controller's) passes.
     expect(run(addPolicy({ ...allowAll, spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 8443, protocol: "TCP" }] }] } }))).toEqual([]);
     // The same as Terraform resources: an allow-all policy, and a deny replaced by one selecting by expression.
     const resource = (spec: Block) => (ctx: PolicyContext) => addResource("kubernetes_network_policy_v1", { metadata: { name: "x", namespace: "airflow" }, spec })({}, ctx.stack);
-    expect(run(resource({ pod_selector: {}, policy_types: ["Ingress"], ingress: [{}] }))).toEqual(["kubernetes_network_policy_v1.added allows all ingress (a rule with neither from nor ports)"]);
+    expect(run(resource({ pod_selector: {}, policy_types: ["Ingress"], ingress: [{}] }))).toEqual(["kubernetes_network_policy_v1.added allows all ingress (a rule without ports whose from is empty or admits every pod or address)"]);
     expect(
       run((ctx, p) => {
         editManifests(p, (m) => deny(m) && ((m.metadata as Block).namespace = "elsewhere"));
@@ -1405,5 +1440,109 @@ describe("the README's policy table", () => {
     const current = text.slice(text.indexOf(begin), text.indexOf(end) + end.length);
     if (process.env.UPDATE_DOCS === "1" && current !== fresh) writeFileSync(README, text.replace(current, fresh));
     expect(readFileSync(README, "utf8")).toContain(fresh);
+  });
+});
+
+describe("review 12b: chart values as the Helm provider applies them (set, set_list, set_sensitive, set_wo over values)", () => {
+  const appsOf = (pick: (c: Case) => boolean) => {
+    const c = cases.find(pick) as Case;
+    const stack = c.stacks.find((s) => s.kind === "apps") as Case["stacks"][number];
+    return { c, ctx: (): PolicyContext => ({ stack: structuredClone(stack.json), stackName: stack.name, kind: "apps", env: c.env }) };
+  };
+  const releaseOf = (ctx: PolicyContext, chart: string) => Object.entries(ctx.stack.resource?.helm_release ?? {}).find(([, b]) => b.chart === chart) as [string, Block];
+  const problemsOf = (rule: string, ctx: PolicyContext) => checkStack(ctx.stack, ctx).violations.filter((v) => v.rule.id === rule).map((v) => v.problem);
+
+  it("parses set names and values as helm v2.17.0 strvals does (the provider's ParseInto): dotted paths, escaped dots, indexes, typed values, string type, lists", () => {
+    const base: Record<string, unknown> = { a: { keep: 1, b: "old" } };
+    strvalsInto(base, "a.b=true");
+    strvalsInto(base, "x\\.y.z=0");
+    strvalsInto(base, "list[1].name=n,other=007");
+    strvalsInto(base, "n=-12");
+    strvalsInto(base, "s=true", true);
+    strvalsInto(base, "l={a,1,false}");
+    expect(base).toEqual({ a: { keep: 1, b: true }, "x.y": { z: 0 }, list: [null, { name: "n" }], other: "007", n: -12, s: "true", l: ["a", 1, false] });
+    expect(() => strvalsInto({}, "a.b")).toThrow('key "b" has no value');
+  });
+
+  it("M1: rbac.create, kafka.enabled and createUserJob.enabled written by set, set_list, set_sensitive or set_wo fail as in values; set_wo without a revision is not applied", () => {
+    const { ctx } = appsOf((c) => c.env.apps.some((a) => a.name === "airflow") && c.env.apps.some((a) => a.name === "datahub") && c.env.sso !== undefined);
+    expect(problemsOf("untrusted-accounts-powerless", ctx())).toEqual([]);
+    const withEntry = (chart: string, attribute: string, entry: Block, extra: Block = {}) => {
+      const copy = ctx();
+      Object.assign(releaseOf(copy, chart)[1], { [attribute]: [entry], ...extra });
+      return copy;
+    };
+    // The Airflow chart's pod-launcher RoleBinding for the task account.
+    expect(problemsOf("untrusted-accounts-powerless", withEntry("airflow", "set", { name: "rbac.create", value: "true" }))).toEqual([expect.stringContaining("with rbac.create true: its pod-launcher RoleBinding")]);
+    expect(problemsOf("untrusted-accounts-powerless", withEntry("airflow", "set_wo", { name: "rbac.create", value: "true" }, { set_wo_revision: 1 }))).toHaveLength(1);
+    expect(problemsOf("untrusted-accounts-powerless", withEntry("airflow", "set_wo", { name: "rbac.create", value: "true" }))).toEqual([]);
+    // `type: string` keeps "true" a string: the chart's `if` is then true too, and the pack reads it as not false.
+    expect(problemsOf("untrusted-accounts-powerless", withEntry("airflow", "set", { name: "rbac.create", value: "true", type: "string" }))).toHaveLength(1);
+    // The prerequisites' Bitnami Kafka (PLAINTEXT).
+    expect(problemsOf("kafka-authenticated", withEntry("datahub-prerequisites", "set", { name: "kafka.enabled", value: "true" }))).toEqual([expect.stringContaining("kafka.enabled is true")]);
+    expect(problemsOf("kafka-authenticated", withEntry("datahub-prerequisites", "set_sensitive", { name: "kafka.enabled", value: "null" }))).toEqual([expect.stringContaining("kafka.enabled is null")]);
+    // Airflow's admin/admin user.
+    expect(problemsOf("sso-every-host", withEntry("airflow", "set", { name: "createUserJob.enabled", value: "true" }))).toEqual([expect.stringContaining("createUserJob.enabled is true")]);
+    // A list by set_list replaces the value: the task pods' account becomes a list, not airflow-tasks.
+    expect(problemsOf("untrusted-accounts-powerless", withEntry("airflow", "set_list", { name: "workers.serviceAccount.name", value: ["airflow"] }))).toEqual(['workers.serviceAccount.name is ["airflow"]: task pods do not run as airflow-tasks']);
+    // A credential written by set fails no-credential-in-values.
+    expect(problemsOf("no-credential-in-values", withEntry("airflow", "set", { name: "webserver.defaultUser.password", value: "hunter2" }))).toEqual(["set entry webserver.defaultUser.password is a literal"]);
+  });
+
+  it("M2: the untrusted pods must run as the catalogue's account: Airflow workers.serviceAccount {create: false, name}, no podTemplate; Airbyte global.serviceAccountName and no launcher override", () => {
+    const { ctx } = appsOf((c) => c.env.apps.some((a) => a.name === "airflow") && c.env.apps.some((a) => a.name === "airbyte"));
+    expect(problemsOf("untrusted-accounts-powerless", ctx())).toEqual([]);
+    const edited = (chart: string, edit: (values: Block) => void) => {
+      const copy = ctx();
+      editValues(releaseOf(copy, chart)[1], (v) => at(v, "workers") !== undefined || at(v, "global.serviceAccountName") !== undefined ? edit(v) : undefined);
+      return problemsOf("untrusted-accounts-powerless", copy);
+    };
+    expect(edited("airflow", (v) => set(v, "workers.serviceAccount.name", "airflow"))).toEqual(['workers.serviceAccount.name is "airflow": task pods do not run as airflow-tasks']);
+    expect(edited("airflow", (v) => set(v, "workers.serviceAccount.create", true))).toEqual([expect.stringContaining("workers.serviceAccount.create is true")]);
+    expect(edited("airflow", (v) => set(v, "podTemplate", "apiVersion: v1\nkind: Pod\n"))).toEqual([expect.stringContaining("podTemplate is set")]);
+    expect(edited("airbyte", (v) => set(v, "global.serviceAccountName", "airbyte"))).toEqual(['global.serviceAccountName is "airbyte": connector pods do not run as airbyte-jobs']);
+    expect(edited("airbyte", (v) => set(v, "workloadLauncher.extraEnv", [...asList(at(v, "workloadLauncher.extraEnv")), { name: "JOB_KUBE_SERVICEACCOUNT", value: "airbyte" }]))).toHaveLength(1);
+    // By set, over the values (M1).
+    const copy = ctx();
+    releaseOf(copy, "airflow")[1].set = [{ name: "workers.serviceAccount.name", value: "airflow" }];
+    expect(problemsOf("untrusted-accounts-powerless", copy)).toHaveLength(1);
+  });
+
+  it("M4: namespace-default-deny counts a port-less rule whose peer is every namespace or every address as allow-all; the real internet egress (private ranges excepted) passes", () => {
+    const check = RULES.find((r) => r.id === "namespace-default-deny")?.checks[0] as RuleCheck;
+    const { ctx } = appsOf((c) => c.env.apps.some((a) => a.name === "airflow"));
+    const run = (namespaceName: string, edit: (policy: Block) => void) => {
+      const copy = ctx();
+      const [, policies] = Object.entries(copy.stack.resource?.helm_release ?? {}).find(([, r]) => r.namespace === namespaceName && JSON.stringify(r.values).includes("default-deny")) as [string, Block];
+      editManifests(policies, (m) => m.kind === "NetworkPolicy" && at(m, "metadata.name") !== "default-deny" && edit(m));
+      const [id, namespace] = Object.entries(copy.stack.resource?.kubernetes_namespace_v1 ?? {}).find(([, n]) => at(n, "metadata.name") === namespaceName) as [string, Block];
+      return check.check(namespace, copy, id);
+    };
+    expect(run("airflow", () => undefined)).toEqual([]);
+    // One ingress policy of the namespace: its rules' peers replaced, its ports removed.
+    let done = false;
+    const firstIngress = (peers: Block[]) => (m: Block) => {
+      if (done || asList(at(m, "spec.ingress")).length === 0) return;
+      done = true;
+      (m.spec as Block).ingress = [{ from: peers }];
+    };
+    const once = (peers: Block[]) => {
+      done = false;
+      return run("airflow", firstIngress(peers));
+    };
+    expect(once([{ namespaceSelector: {} }])).toEqual([expect.stringContaining("allows all ingress")]);
+    expect(once([{ namespaceSelector: {}, podSelector: {} }])).toHaveLength(1);
+    expect(once([{ ipBlock: { cidr: "0.0.0.0/0" } }])).toHaveLength(1);
+    expect(once([{ ipBlock: { cidr: "::/0" } }])).toHaveLength(1);
+    expect(once([{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }])).toHaveLength(1);
+    // Selecting something is not all.
+    expect(once([{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "traefik" } } }])).toEqual([]);
+    expect(once([{ namespaceSelector: {}, podSelector: { matchLabels: { app: "x" } } }])).toEqual([]);
+    expect(once([{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"] } }])).toEqual([]);
+    // The resource form.
+    const copy = ctx();
+    addResource("kubernetes_network_policy_v1", { metadata: { name: "x", namespace: "airflow" }, spec: { pod_selector: {}, policy_types: ["Egress"], egress: [{ to: [{ namespace_selector: {} }] }] } })({}, copy.stack);
+    const [id, namespace] = Object.entries(copy.stack.resource?.kubernetes_namespace_v1 ?? {}).find(([, n]) => at(n, "metadata.name") === "airflow") as [string, Block];
+    expect(check.check(namespace, copy, id)).toEqual([expect.stringContaining("kubernetes_network_policy_v1.added allows all egress")]);
   });
 });

@@ -372,10 +372,13 @@ describe("AKS updates: VNet Integration and KMS in one update refused, a KMS key
     expect(oneStep.cautions).toEqual([]);
   });
 
-  it("lets the two applies through: apply 1 with the waiver silently, apply 2 with the stop/start check and the Secret rewrite", () => {
+  it("lets the two applies through: apply 1 with the waiver and the stop/start reminder, apply 2 with the stop/start check and the Secret rewrite", () => {
     const first = diff(before, waived);
     expect(first.changed).toContain(clusterAddress);
-    expect([first.refused, first.cautions]).toEqual([[], []]);
+    expect(first.refused).toEqual([]);
+    expect(first.cautions).toEqual([expect.stringMatching(new RegExp(`^${clusterAddress}: turns on API Server VNet Integration on an existing cluster.*az aks stop.*az aks start.*enableVnetIntegration`))]);
+    // An update that leaves the integration as it was reminds of nothing.
+    expect(diff(waived, waived).cautions).toEqual([]);
     const second = diff(waived, full);
     expect(second.changed).toEqual([clusterAddress]);
     expect(second.refused).toEqual([]);
@@ -401,6 +404,19 @@ describe("AKS updates: VNet Integration and KMS in one update refused, a KMS key
     expect(unknownKey.cautions).toEqual([expect.stringContaining("(known after apply)")]);
     const same = diffStackFromPlan("test-infra", plan({ actions: ["update"], before: { key_management_service: kms("1111"), sku_tier: "Free" }, after: { key_management_service: kms("1111"), sku_tier: "Standard" }, after_unknown: { key_management_service: [{}] } }), cfg(full), cfg(full), RULES);
     expect([same.refused, same.cautions]).toEqual([[], []]);
+  });
+
+  it("flags KMS turned OFF on an existing cluster (the waiver added back, or the block removed): keep the key, drop its expiry, rewrite the Secrets", () => {
+    // From the real apply-2 configuration, one change: the waiver set again.
+    const off = diff(full, waived);
+    expect(off.changed).toEqual([clusterAddress]);
+    expect(off.refused).toEqual([]);
+    expect(off.cautions).toEqual([expect.stringMatching(new RegExp(`^${clusterAddress}: turns KMS etcd encryption OFF.*never be deleted, disabled or expire.*rotation-policy update`))]);
+    expect(off.cautions[0]).toContain(SECRET_REWRITE);
+    expect(off.cautions[0]).toContain("cluster.azure.waivers.secretsEncryption");
+    // The same from a plan: key_management_service gone from `after`.
+    const planned = diffStackFromPlan("test-infra", plan({ actions: ["update"], before: { api_server_access_profile: access, key_management_service: kms("1111") }, after: { api_server_access_profile: access, key_management_service: [] } }), cfg(full), cfg(waived), RULES);
+    expect(planned.cautions).toEqual([expect.stringContaining("turns KMS etcd encryption OFF")]);
   });
 
   it("reads the plan's values when the plan has the cluster: both turned on there is refused, whatever the configurations say", () => {

@@ -559,6 +559,15 @@ export const SECRET_REWRITE = "kubectl get secrets -A -o json | kubectl replace 
  *   Secret must be rewritten after the apply (use-kms-etcd-encryption.md: "Remember to update all
  *   secrets after key rotation"), and a second key change before that rewrite can leave the
  *   cluster stuck updating (Azure/kubernetes-kms#291, tracked as Azure/AKS#4648).
+ * - Flagged, not refused: turning KMS OFF (`key_management_service` removed). The update itself
+ *   completes on the cloud (a refusal here means "cannot complete as planned"), but
+ *   MicrosoftDocs/azure-aks-docs at fb060ab use-kms-etcd-encryption.md: "After you turn off KMS,
+ *   you can't delete or expire the keys. Such behaviors would cause the API server to stop
+ *   working", and update-kms-key-vault.md: update all secrets after turning it off. The key's
+ *   rotation policy gives every version an expiry (constructs/azure: CLUSTER_KEY_ROTATION), so the
+ *   notice tells the operator to drop it, and that the waiver is for the conversion only.
+ * - Flagged: turning VNet Integration on while KMS stays off (apply 1): the stop/start that puts
+ *   it into effect (api-server-vnet-integration.md, "Manual restart required") is what apply 2 needs.
  */
 export function clusterChangeChecks(address: string, before: unknown, after: unknown, afterUnknown?: unknown): ClusterFlags {
   const refused: string[] = [];
@@ -588,6 +597,19 @@ export function clusterChangeChecks(address: string, before: unknown, after: unk
   } else if (kmsBefore && kmsAfter && (keyUnknown || JSON.stringify(keyId(before)) !== JSON.stringify(keyId(after)))) {
     const what = keyUnknown ? "(known after apply)" : `${short(keyId(before))} → ${short(keyId(after))}`;
     cautions.push(`${address}: changes key_management_service.key_vault_key_id ${what}, the KMS key that encrypts Kubernetes Secrets: ${rewrite}`);
+  } else if (kmsBefore && !kmsAfter) {
+    cautions.push(
+      `${address}: turns KMS etcd encryption OFF on an existing cluster (key ${short(keyId(before))}). After KMS is off the key is still needed: it must never be deleted, disabled or expire, or the API server stops working. ` +
+        "Before applying, take `expiryTime` out of the key's rotation policy (`az keyvault key rotation-policy update`) and remove or extend the expiry of its current versions (Key Vault: the key version's `exp` attribute); " +
+        `right after the apply, rewrite every Secret (\`${SECRET_REWRITE}\`) so they are stored unencrypted by the key. cluster.azure.waivers.secretsEncryption is only for converting a cluster that never had KMS: remove it if that is not this cluster (README, Upgrade guide)`,
+    );
+  }
+  // Apply 1 of the two-apply upgrade: the integration is configured, but is in effect only after a stop/start, which apply 2 (KMS on) needs.
+  if (!integration(before) && integration(after, afterUnknown) && !kmsAfter) {
+    cautions.push(
+      `${address}: turns on API Server VNet Integration on an existing cluster. AKS puts it into effect only after a restart: right after this apply run \`az aks stop\` and \`az aks start\`, ` +
+        "and check `az aks show --query apiServerAccessProfile.enableVnetIntegration` is true before the apply that turns KMS on (README, Upgrade guide)",
+    );
   }
   return { refused, cautions };
 }

@@ -74,7 +74,7 @@ export const CLUSTER_WAIVERS = ["secretsEncryption"] as const;
 export type RuleWaiver =
   | { readonly of: "databases"; readonly name: (typeof DATABASE_WAIVERS)[number] }
   | { readonly of: "buckets"; readonly name: (typeof BUCKET_WAIVERS)[number] }
-  | { readonly of: "cluster"; readonly name: (typeof CLUSTER_WAIVERS)[number] };
+  | { readonly of: "cluster"; readonly name: (typeof CLUSTER_WAIVERS)[number]; /** The problems the waiver covers (default: every problem of the rule on the resource). */ readonly covers?: (problem: string) => boolean };
 
 /** `a.b.c` (numbers index arrays; a one-item array is stepped into as the provider's block). */
 export function at(value: unknown, path: string): unknown {

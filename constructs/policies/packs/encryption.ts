@@ -140,7 +140,8 @@ export const ENCRYPTION: readonly Rule[] = [
     title: "Kubernetes Secrets are envelope-encrypted with a customer-managed key",
     fix: "configure the cluster's secrets encryption with the cluster key (constructs/<cloud>/cluster.ts); an existing AKS cluster converting to API Server VNet Integration keeps KMS off for one apply with cluster.azure.waivers.secretsEncryption and a reason",
     // The first of the two applies that convert an existing AKS cluster (constructs/azure/cluster.ts secretsEncryptionWaived).
-    waiver: { of: "cluster", name: "secretsEncryption" },
+    // It waives KMS only: apply 1 is the one that turns VNet Integration on, so those lines stay enforced (review 12b m1).
+    waiver: { of: "cluster", name: "secretsEncryption", covers: (problem) => problem.startsWith("key_management_service") },
     checks: [
       {
         cloud: "aws",
@@ -162,10 +163,13 @@ export const ENCRYPTION: readonly Rule[] = [
         // that key's versions must outlive two rotations (clusterKeyLifetimeProblems).
         check: (cluster, ctx) => {
           const keyId = at(cluster, "key_management_service.key_vault_key_id");
-          if (keyId === undefined) return ["key_management_service is not set (no KMS etcd encryption)"];
           return [
-            ...(azapiKeyVersion(keyId) ? clusterKeyLifetimeProblems(keyId, ctx.stack) : [`key_management_service.key_vault_key_id ${String(keyId)} is not the newest version of a key of the stack (output.properties.keyUriWithVersion of its azapi_resource): the cluster would not follow the key's rotations`]),
-            ...expectValue(cluster, "key_management_service.key_vault_network_access", "Private"),
+            ...(keyId === undefined
+              ? ["key_management_service is not set (no KMS etcd encryption)"]
+              : [
+                  ...(azapiKeyVersion(keyId) ? clusterKeyLifetimeProblems(keyId, ctx.stack) : [`key_management_service.key_vault_key_id ${String(keyId)} is not the newest version of a key of the stack (output.properties.keyUriWithVersion of its azapi_resource): the cluster would not follow the key's rotations`]),
+                  ...expectValue(cluster, "key_management_service.key_vault_network_access", "Private"),
+                ]),
             ...expectValue(cluster, "api_server_access_profile.virtual_network_integration_enabled", true),
             ...(typeof at(cluster, "api_server_access_profile.subnet_id") === "string" ? [] : ["api_server_access_profile.subnet_id is not set (API Server VNet Integration needs the delegated subnet)"]),
           ];

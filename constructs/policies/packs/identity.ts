@@ -110,6 +110,31 @@ const IAM_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "ia
 const BOUNDARY_REWRITES = ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"];
 
 /**
+ * IAM user, group and credential writes (IAM Service Authorization Reference, "Actions defined by
+ * AWS Identity and Access Management"): a user made by the run role carries no boundary (IAM User
+ * Guide, "Permissions boundaries for IAM entities": a boundary applies to the entity it is set on),
+ * so `CreateUser` + `AttachUserPolicy AdministratorAccess` + `CreateAccessKey` is account admin.
+ */
+const USER_CREDENTIAL_WRITES = [
+  "iam:CreateUser",
+  "iam:CreateAccessKey",
+  "iam:CreateLoginProfile",
+  "iam:UpdateLoginProfile",
+  "iam:CreateServiceSpecificCredential",
+  "iam:UploadSSHPublicKey",
+  "iam:AttachUserPolicy",
+  "iam:PutUserPolicy",
+  "iam:AddUserToGroup",
+  "iam:CreateGroup",
+  "iam:AttachGroupPolicy",
+  "iam:PutGroupPolicy",
+];
+/** What the run role must never do to itself: change or drop its own policies (the denies among them), its trust, or hand itself to a service. */
+const SELF_CHANGES = ["iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PassRole"];
+/** A role ARN of an account no statement names: only a pattern of every role matches it. */
+const ANY_ROLE = "arn:aws:iam::000000000000:role/any-role";
+
+/**
  * Whether an IAM pattern matches a name: IAM User Guide, "IAM JSON policy elements: Action"
  * (and Resource): `*` is any run of characters, `?` one character; action names are
  * case-insensitive. Terraform expressions (`${...}`) match only themselves.
@@ -138,10 +163,32 @@ function runRoleProblems(ctx: PolicyContext, id: string): string[] {
   // The boundary policies the run role's role writes are conditioned on: a run must never rewrite them.
   const boundaries = [...new Set(statements.flatMap((s) => asList(at(s, "Condition.StringEquals.iam:PermissionsBoundary")).map(String)))];
   const denied = (action: string, resource: string) => statements.some((s) => s.Effect === "Deny" && grants(action)(s) && s.Condition === undefined && asList(s.Resource).some((pattern) => iamMatches(pattern, resource)));
+  const allows = statements.filter((s) => s.Effect === "Allow");
+  const sid = (s: Block) => `statement ${String(s.Sid ?? "(no Sid)")}`;
+  // The roles a run may pass: the stack's own (by reference or by literal ARN of a role name of the stack).
+  const role = ctx.stack.resource?.aws_iam_role?.[id] ?? {};
+  const stackRoles = resourcesOf(ctx.stack, "aws_iam_role").filter(([other]) => other !== id);
+  const ownRole = (pattern: string) =>
+    stackRoles.some(([other, r]) => pattern === `\${aws_iam_role.${other}.arn}` || (/^arn:aws:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]+$/.test(pattern) && pattern.endsWith(`:role/${String(r.name)}`) && !/[*?]/.test(pattern)));
+  const passRole = allows.filter(grants("iam:PassRole"));
+  // The run role's own ARN, in the account its statements name.
+  const account = /arn:aws:iam::(\d{12}):/.exec(JSON.stringify(statements.map((s) => s.Resource)))?.[1] ?? "000000000000";
+  const self = `arn:aws:iam::${account}:role/${String(role.name)}`;
+  const deniedOnSelf = (action: string) => statements.some((s) => s.Effect === "Deny" && grants(action)(s) && s.Condition === undefined && asList(s.Resource).some((pattern) => pattern === `\${aws_iam_role.${id}.arn}` || iamMatches(pattern, self)));
   return [
     ...attached.filter((arn) => /:policy\/(AdministratorAccess|IAMFullAccess|PowerUserAccess)$/.test(arn)).map((arn) => `the run role has ${arn.split("/").pop()} attached`),
     ...unbounded.map((s) => `statement ${String(s.Sid ?? "")} allows ${IAM_ROLE_WRITES.filter((action) => grants(action)(s)).join(", ")} without an iam:PermissionsBoundary condition`),
-    ...(statements.some((s) => s.Effect === "Deny" && grants("iam:DeleteRolePermissionsBoundary")(s)) ? [] : ["no statement denies iam:DeleteRolePermissionsBoundary"]),
+    // A Deny of some roles only leaves the others' boundaries removable: it must cover every role.
+    ...(denied("iam:DeleteRolePermissionsBoundary", ANY_ROLE) ? [] : ["no statement denies iam:DeleteRolePermissionsBoundary on every role (Resource *)"]),
+    ...allows.filter((s) => USER_CREDENTIAL_WRITES.some((action) => grants(action)(s))).map((s) => `${sid(s)} allows ${USER_CREDENTIAL_WRITES.filter((action) => grants(action)(s)).join(", ")}: users and keys carry no boundary`),
+    ...(USER_CREDENTIAL_WRITES.filter((action) => !denied(action, "arn:aws:iam::000000000000:user/any-user")).length === 0 ? [] : [`no statement denies ${USER_CREDENTIAL_WRITES.filter((action) => !denied(action, "arn:aws:iam::000000000000:user/any-user")).join(", ")} on every resource`]),
+    ...passRole.flatMap((s) => [
+      ...(s.NotResource !== undefined ? [`${sid(s)} allows iam:PassRole with NotResource (every other role)`] : []),
+      ...asList(s.Resource).filter((pattern) => !ownRole(String(pattern))).map((pattern) => `${sid(s)} allows iam:PassRole on ${String(pattern)}, not one of the stack's own roles`),
+      ...(at(s, "Condition.StringEquals.iam:PassedToService") === undefined && at(s, "Condition.StringLike.iam:PassedToService") === undefined ? [`${sid(s)} allows iam:PassRole without an iam:PassedToService condition`] : []),
+    ]),
+    ...allows.filter((s) => grants("sts:AssumeRole")(s) && (s.NotResource !== undefined || asList(s.Resource).some((pattern) => iamMatches(pattern, ANY_ROLE)))).map((s) => `${sid(s)} allows sts:AssumeRole on every role`),
+    ...(SELF_CHANGES.every(deniedOnSelf) ? [] : [`no statement denies ${SELF_CHANGES.filter((action) => !deniedOnSelf(action)).join(", ")} on the run role itself (${self})`]),
     ...boundaries.flatMap((boundary) => {
       const open = BOUNDARY_REWRITES.filter((action) => !denied(action, boundary));
       return open.length === 0 ? [] : [`no statement denies ${open.join(", ")} on the boundary policy ${boundary} (a run could widen every bounded role)`];

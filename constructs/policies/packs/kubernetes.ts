@@ -1,6 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { PLACEHOLDER } from "../../apps/observability/secrets";
 import { APP_CATALOGUE } from "../../core/apps";
+import { providerValues, setEntryValues } from "./helm-set";
 import { asList, at, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /** Pod Security Standards levels and the enforce label (k8s.io/pod-security-admission v0.31.0 api/constants.go: Level*, EnforceLevelLabel). */
@@ -57,17 +58,13 @@ export function releaseValues(release: Block): unknown[] {
 }
 
 /**
- * A release's values as Helm merges its values documents: later documents win, maps merge key by
- * key, lists and scalars are replaced (helm v3.19.5 pkg/cli/values/options.go `mergeMaps`).
+ * A release's values as Helm receives them: the values documents merged in order (later documents
+ * win, maps merge key by key, lists and scalars are replaced: helm v3.19.5 pkg/cli/values/options.go
+ * `mergeMaps`), then the `set`, `set_list`, `set_sensitive` and `set_wo` entries written over them
+ * as the pinned Helm provider does (./helm-set.ts). Every rule that reads chart values reads this.
  */
 export function mergedValues(release: Block): Block {
-  const merge = (base: unknown, over: unknown): unknown => {
-    if (base === null || typeof base !== "object" || Array.isArray(base) || over === null || typeof over !== "object" || Array.isArray(over)) return over;
-    const out: Block = { ...(base as Block) };
-    for (const [key, value] of Object.entries(over as Block)) out[key] = key in out ? merge(out[key], value) : value;
-    return out;
-  };
-  return releaseValues(release).reduce<Block>((all, doc) => merge(all, doc) as Block, {});
+  return providerValues(release, releaseValues(release)) as Block;
 }
 
 /** The name of the namespace a resource of the apps stack is in, resolving a reference to a namespace resource. */
@@ -75,6 +72,54 @@ function namespaceName(ctx: PolicyContext, value: unknown): string | undefined {
   const ref = /kubernetes_namespace_v1\.([^.]+)\./.exec(String(value));
   if (!ref) return typeof value === "string" ? value : undefined;
   return String(at(ctx.stack.resource?.kubernetes_namespace_v1?.[ref[1]], "metadata.name"));
+}
+
+/** IPv4 CIDR containment: whether `inner` lies within `outer`. */
+function ipv4Within(inner: string, outer: string): boolean {
+  const parse = (cidr: string) => {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr.trim());
+    return m === null ? undefined : { address: ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0, bits: +m[5] };
+  };
+  const a = parse(inner);
+  const b = parse(outer);
+  if (a === undefined || b === undefined || b.bits > a.bits) return false;
+  const mask = b.bits === 0 ? 0 : (0xffffffff << (32 - b.bits)) >>> 0;
+  return (a.address & mask) >>> 0 === (b.address & mask) >>> 0;
+}
+
+/**
+ * The ranges pods, Services and node-local endpoints use on the three clouds' clusters (RFC 1918,
+ * RFC 6598 100.64/10, RFC 3927 link-local with the instance metadata endpoint; IPv6 unique local
+ * fc00::/7 and link-local fe80::/10): an ipBlock of every address that excepts all of them admits
+ * the internet only; one that does not admits the cluster's pods too (whether pod IPs are matched
+ * by ipBlock is up to the CNI: Kubernetes docs, "Network Policies", ipBlock).
+ */
+const CLUSTER_RANGES_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
+const CLUSTER_RANGES_V6 = ["fc00::/7", "fe80::/10"];
+
+/**
+ * Whether a NetworkPolicy peer admits every pod or every address (k8s.io/api networking/v1
+ * NetworkPolicyPeer: "namespaceSelector ... selects all Pods in the Namespaces selected by
+ * namespaceSelector" when podSelector is absent; LabelSelector: "An empty label selector matches
+ * all objects"): `namespaceSelector: {}` with no or an empty podSelector, or an ipBlock of
+ * 0.0.0.0/0 (::/0) whose `except` leaves the cluster's ranges in. Manifest (camelCase) and
+ * kubernetes_network_policy_v1 (namespace_selector, pod_selector, ip_block) forms.
+ */
+function admitsAll(peer: unknown): boolean {
+  const emptySelector = (selector: unknown) => {
+    const one = asList(selector)[0];
+    return one === undefined || one === null || (typeof one === "object" && Object.values(one as Block).every((v) => v === undefined || v === null || asList(v).length === 0 || (typeof v === "object" && Object.keys(v as Block).length === 0)));
+  };
+  const namespaces = at(peer, "namespaceSelector") ?? at(peer, "namespace_selector");
+  const pods = at(peer, "podSelector") ?? at(peer, "pod_selector");
+  if (namespaces !== undefined && emptySelector(namespaces) && (pods === undefined || emptySelector(pods))) return true;
+  const block = asList(at(peer, "ipBlock") ?? at(peer, "ip_block"))[0];
+  if (block === undefined) return false;
+  const cidr = String(at(block, "cidr")).trim();
+  const except = asList(at(block, "except")).map(String);
+  if (cidr === "0.0.0.0/0") return !CLUSTER_RANGES_V4.every((range) => except.some((e) => ipv4Within(range, e)));
+  if (cidr === "::/0") return !CLUSTER_RANGES_V6.every((range) => except.map((e) => e.toLowerCase()).includes(range));
+  return false;
 }
 
 /**
@@ -88,9 +133,10 @@ function namespaceName(ctx: PolicyContext, value: unknown): string | undefined {
  */
 function defaultDenyProblems(ctx: PolicyContext, namespace: string): string[] {
   const empty = (value: unknown) => value === undefined || value === null || (typeof value === "object" && Object.keys(value).length === 0);
-  const allowsAll = (rules: unknown, peers: string) => asList(rules).some((rule) => asList(at(rule, peers)).length === 0 && asList(at(rule, "ports")).length === 0);
+  // A rule with no ports allows all when it has no peers, or a peer that admits every pod or address (`admitsAll`).
+  const allowsAll = (rules: unknown, peers: string) => asList(rules).some((rule) => asList(at(rule, "ports")).length === 0 && (asList(at(rule, peers)).length === 0 || asList(at(rule, peers)).some(admitsAll)));
   const manifests = resourcesOf(ctx.stack, "helm_release")
-    .flatMap(([, release]) => releaseValues(release).flatMap((values) => asList(at(values, "manifests")) as Block[]))
+    .flatMap(([, release]) => asList(at(mergedValues(release), "manifests")) as Block[])
     .concat(resourcesOf(ctx.stack, "kubernetes_manifest").map(([, resource]) => resource.manifest as Block))
     .filter((m) => at(m, "kind") === "NetworkPolicy" && at(m, "metadata.namespace") === namespace)
     .map((m) => ({ name: `NetworkPolicy ${String(at(m, "metadata.name"))}`, selectsAll: empty(at(m, "spec.podSelector")) && at(m, "spec.podSelector") !== undefined, types: asList(at(m, "spec.policyTypes")), ingress: at(m, "spec.ingress"), egress: at(m, "spec.egress"), from: "from", to: "to" }));
@@ -110,8 +156,8 @@ function defaultDenyProblems(ctx: PolicyContext, namespace: string): string[] {
   const policies = [...manifests, ...resources].map((p) => ({ ...p, types: p.types.length > 0 ? p.types : ["Ingress", ...(p.egress === undefined ? [] : ["Egress"])] }));
   const denies = policies.filter((p) => p.selectsAll && ["Ingress", "Egress"].every((t) => p.types.includes(t)) && asList(p.ingress).length === 0 && asList(p.egress).length === 0);
   const allowAll = policies.flatMap((p) => [
-    ...(p.types.includes("Ingress") && allowsAll(p.ingress, p.from) ? [`${p.name} allows all ingress (a rule with neither from nor ports)`] : []),
-    ...(p.types.includes("Egress") && allowsAll(p.egress, p.to) ? [`${p.name} allows all egress (a rule with neither to nor ports)`] : []),
+    ...(p.types.includes("Ingress") && allowsAll(p.ingress, p.from) ? [`${p.name} allows all ingress (a rule without ports whose from is empty or admits every pod or address)`] : []),
+    ...(p.types.includes("Egress") && allowsAll(p.egress, p.to) ? [`${p.name} allows all egress (a rule without ports whose to is empty or admits every pod or address)`] : []),
   ]);
   return [...(denies.length === 0 ? ["no default-deny NetworkPolicy in the namespace (empty podSelector, policyTypes Ingress and Egress, no rules)"] : []), ...allowAll];
 }
@@ -119,7 +165,7 @@ function defaultDenyProblems(ctx: PolicyContext, namespace: string): string[] {
 /** The Kubernetes objects a resource of the apps stack puts on the cluster: a manifests release's `manifests`, a kubernetes_manifest's `manifest`. */
 export function manifestsOf(resource: Block): Block[] {
   if (resource.manifest !== undefined) return [resource.manifest as Block];
-  return releaseValues(resource).flatMap((values) => asList(at(values, "manifests")) as Block[]);
+  return asList(at(mergedValues(resource), "manifests")) as Block[];
 }
 
 /** Every Kubernetes object of the stack's manifests releases and kubernetes_manifest resources. */
@@ -464,6 +510,8 @@ function objectBypasses(objects: readonly Block[], ctx: PolicyContext): string[]
   const all = stackManifests(ctx);
   return objects.flatMap((object) => {
     if (object.kind === "Service" && PUBLISHING_SERVICE_TYPES.includes(String(at(object, "spec.type")))) return [`${objectName(object)} is of type ${String(at(object, "spec.type"))}: published beside the ingress controller`];
+    // Kubernetes API ServiceSpec.externalIPs: "IP addresses for which nodes in the cluster will also accept traffic for this service", whatever the type.
+    if (object.kind === "Service" && asList(at(object, "spec.externalIPs")).length > 0) return [`${objectName(object)} has spec.externalIPs ${asList(at(object, "spec.externalIPs")).join(", ")}: published on the nodes beside the ingress controller`];
     // A route whose router refuses every client (DataHub's password paths) forwards nothing.
     if (object.kind === "Ingress" && refusesEveryone(all, object)) return [];
     const bare = routeBackends(object).filter((b) => !proxiedService(all, b.namespace, b.name));
@@ -557,6 +605,45 @@ function chartBindings(ctx: PolicyContext, namespace: string, name: string): str
         ? [`helm_release.${id} (airflow chart) with rbac.create ${JSON.stringify(at(values, "rbac.create")) ?? "unset (the chart's true)"}: its pod-launcher RoleBinding`]
         : [];
     });
+}
+
+/**
+ * The chart keys that name the account an app's untrusted pods run as, per chart at the pinned
+ * version; the account must be the catalogue's `untrusted.serviceAccount` (a powerless account
+ * protects nothing if the pods run as another):
+ * - airflow 1.19.0 (apache/airflow f17d6ffb chart/files/pod-template-file.kubernetes-helm-yaml,
+ *   the KubernetesExecutor's task pods: `serviceAccountName: {{ include "worker.serviceAccountName" . }}`;
+ *   chart/templates/_helpers.yaml `_serviceAccountName`: with `workers.serviceAccount.create` the
+ *   chart makes and names its own `<release>-worker` account, else `workers.serviceAccount.name`,
+ *   "default" when empty). The top-level `podTemplate` (values.yaml, `~` by default) replaces that
+ *   file entirely, so the account it names cannot be read from the values: it must stay unset.
+ * - airbyte 2.2.0 (templates/config/_jobs.tpl "airbyte.jobs.kube.serviceAccount", as
+ *   constructs/apps/airbyte.ts cites it): `global.serviceAccountName` becomes JOB_KUBE_SERVICEACCOUNT,
+ *   the account the workload launcher gives every connector pod; an `extraEnv` of the launcher
+ *   with that name would win over it (an explicit `env` entry over `envFrom`: Kubernetes API,
+ *   Container.envFrom "Values defined by an Env with a duplicate key will take precedence").
+ */
+const UNTRUSTED_POD_ACCOUNT: Readonly<Record<string, (values: Block, account: string) => string[]>> = {
+  airflow: (values, account) => [
+    ...(at(values, "workers.serviceAccount.create") === false ? [] : [`workers.serviceAccount.create is ${JSON.stringify(at(values, "workers.serviceAccount.create")) ?? "unset (the chart's true)"}: task pods run as the chart's own worker account, not ${account}`]),
+    ...(at(values, "workers.serviceAccount.name") === account ? [] : [`workers.serviceAccount.name is ${JSON.stringify(at(values, "workers.serviceAccount.name")) ?? "unset"}: task pods do not run as ${account}`]),
+    ...(at(values, "podTemplate") === undefined || at(values, "podTemplate") === null ? [] : [`podTemplate is set: it replaces the chart's pod template, and the task pods' account is not ${account} by the chart's keys`]),
+  ],
+  airbyte: (values, account) => {
+    const launcherEnv = envValue(at(values, "workloadLauncher.extraEnv"), "JOB_KUBE_SERVICEACCOUNT");
+    return [
+      ...(at(values, "global.serviceAccountName") === account ? [] : [`global.serviceAccountName is ${JSON.stringify(at(values, "global.serviceAccountName")) ?? "unset"}: connector pods do not run as ${account}`]),
+      ...(launcherEnv === undefined || launcherEnv === account ? [] : [`workloadLauncher.extraEnv JOB_KUBE_SERVICEACCOUNT is ${JSON.stringify(launcherEnv)}: connector pods do not run as ${account}`]),
+    ];
+  },
+};
+
+/** What is wrong with the account a release's untrusted pods run as (the app's chart, in an environment that runs the app). */
+function untrustedPodAccountProblems(release: Block, ctx: PolicyContext): string[] {
+  const check = UNTRUSTED_POD_ACCOUNT[String(release.chart)];
+  const app = (ctx.env?.apps ?? []).find((a) => a.name === release.chart);
+  const account = app === undefined ? undefined : APP_CATALOGUE[app.name].untrusted?.serviceAccount;
+  return check === undefined || account === undefined ? [] : check(mergedValues(release), account);
 }
 
 /** Network policy engines AKS enforces NetworkPolicy with (terraform-provider-azurerm v4.55.0 internal/services/containers/kubernetes_cluster_resource.go `network_policy`: calico, azure, cilium; unset is none). */
@@ -690,7 +777,8 @@ export const KUBERNETES: readonly Rule[] = [
         cloud: "any",
         kind: "apps",
         types: ["helm_release"],
-        check: (release) => [...releaseValues(release).flatMap((values) => credentialLiterals(values)), ...(release.set_sensitive === undefined ? [] : ["set_sensitive puts a credential in the configuration"])],
+        // Every values document and every set/set_list/set_sensitive/set_wo entry is in the configuration (set_wo too: the synthesized JSON carries it).
+        check: (release) => [...releaseValues(release).flatMap((values) => credentialLiterals(values)), ...credentialLiterals(setEntryValues(release)).map((p) => `set entry ${p}`), ...(release.set_sensitive === undefined ? [] : ["set_sensitive puts a credential in the configuration"])],
       },
     ],
   },
@@ -724,7 +812,7 @@ export const KUBERNETES: readonly Rule[] = [
         // fails the chart when the target has TLS and `scheme` is set to anything but https.
         check: (release) => {
           if (release.chart !== "traefik") return [];
-          const redirect = releaseValues(release).map((values) => at(values, "ports.web.http.redirections.entryPoint")).find((value) => value !== undefined);
+          const redirect = at(mergedValues(release), "ports.web.http.redirections.entryPoint");
           if (at(redirect, "to") !== "websecure") return ["ports.web.http.redirections.entryPoint.to is not websecure"];
           const scheme = at(redirect, "scheme");
           return scheme === undefined || scheme === "https" ? [] : [`ports.web.http.redirections.entryPoint.scheme is ${String(scheme)}`];
@@ -786,7 +874,7 @@ export const KUBERNETES: readonly Rule[] = [
             ? objectBypasses(manifestsOf(resource), ctx)
             : at(resource, "spec.rule") !== undefined || at(resource, "spec.default_backend") !== undefined
               ? objectBypasses([ingressResourceObject(resource, ctx)], ctx)
-              : objectBypasses([{ kind: "Service", metadata: { name: at(resource, "metadata.name"), namespace: namespaceName(ctx, at(resource, "metadata.namespace")) }, spec: { type: at(resource, "spec.type") } }], ctx),
+              : objectBypasses([{ kind: "Service", metadata: { name: at(resource, "metadata.name"), namespace: namespaceName(ctx, at(resource, "metadata.namespace")) }, spec: { type: at(resource, "spec.type"), externalIPs: at(resource, "spec.external_ips") } }], ctx),
       },
       {
         cloud: "any",
@@ -800,7 +888,7 @@ export const KUBERNETES: readonly Rule[] = [
     id: "untrusted-accounts-powerless",
     pack: "kubernetes",
     title: "Untrusted workloads (Airflow tasks, Airbyte connectors) run under accounts with no token and no Kubernetes rights",
-    fix: "set automount_service_account_token = false on the account and bind no Role or ClusterRole to it (nor to system:serviceaccounts groups, nor to its User system:serviceaccount:<ns>:<name>); set the Airflow chart's rbac.create: false",
+    fix: "set automount_service_account_token = false on the account and bind no Role or ClusterRole to it (nor to system:serviceaccounts groups, nor to its User system:serviceaccount:<ns>:<name>); set the Airflow chart's rbac.create: false; run the untrusted pods as that account (Airflow workers.serviceAccount {create: false, name}, no podTemplate; Airbyte global.serviceAccountName)",
     checks: [
       {
         cloud: "any",
@@ -813,6 +901,7 @@ export const KUBERNETES: readonly Rule[] = [
           return [...(account.automount_service_account_token === false ? [] : ["automount_service_account_token is not false"]), ...bindingsOf(ctx, namespace, name).map((binding) => `${binding} gives it Kubernetes rights`)];
         },
       },
+      { cloud: "any", kind: "apps", types: ["helm_release"], check: untrustedPodAccountProblems },
       {
         // The account exists wherever the app runs: without it the app's untrusted pods fall back to another account.
         cloud: "any",
