@@ -64,8 +64,21 @@ export function releaseValues(release: Block): unknown[] {
  * as the pinned Helm provider does (./helm-set.ts). Every rule that reads chart values reads this.
  */
 export function mergedValues(release: Block): Block {
-  return providerValues(release, releaseValues(release)) as Block;
+  const key = (typeof release.values === "object" && release.values !== null ? release.values : release) as object;
+  const inputs = [release.set, release.set_list, release.set_sensitive, release.set_wo, release.set_wo_revision];
+  const cached = mergedValuesCache.get(key);
+  if (cached !== undefined && cached.inputs.every((input, index) => input === inputs[index])) return cached.values;
+  const values = providerValues(release, releaseValues(release)) as Block;
+  mergedValuesCache.set(key, { inputs, values });
+  return values;
 }
+
+/**
+ * Many rules read every release of a stack for each resource they check; parsing and merging the
+ * values once per values array (a new array whenever they change) keeps the pack's cost linear.
+ * Callers treat the result as read-only.
+ */
+const mergedValuesCache = new WeakMap<object, { readonly inputs: readonly unknown[]; readonly values: Block }>();
 
 /** The name of the namespace a resource of the apps stack is in, resolving a reference to a namespace resource. */
 function namespaceName(ctx: PolicyContext, value: unknown): string | undefined {
