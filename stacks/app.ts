@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import "./synth-costs";
 import { App } from "cdktf";
 import { parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
 import { RULE_IDS } from "../constructs/policies";
