@@ -19,7 +19,7 @@ const committedStacks = readdirSync(join(COMMITTED_OUTPUT_DIR, "stacks")).sort()
 const stackText = (outdir: string, stack: string) => readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8");
 
 describe("synth without terraform", () => {
-  it("spawns no terraform, needs none, and writes the committed output byte for byte", () => {
+  it("spawns no terraform, needs none, and writes the committed output (stacks and manifest) byte for byte", () => {
     const dir = mkdtempSync(join(tmpdir(), "synth-costs-"));
     // A `terraform` first on PATH that records every call: cdktf's version check used to run it once per check.
     const bin = join(dir, "bin");
@@ -32,7 +32,10 @@ describe("synth without terraform", () => {
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
     expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("");
     expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(committedStacks);
-    const texts = (root: string) => Object.fromEntries(committedStacks.map((stack) => [stack, stackText(root, stack)]));
+    const texts = (root: string) => ({
+      ...Object.fromEntries(committedStacks.map((stack) => [stack, stackText(root, stack)])),
+      "manifest.json": readFileSync(join(root, "manifest.json"), "utf8"),
+    });
     expect(texts(outdir)).toEqual(texts(COMMITTED_OUTPUT_DIR));
   });
 

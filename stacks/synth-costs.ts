@@ -2,13 +2,15 @@
  * Two costs of cdktf 0.21's synth that put nothing in the output (issue 12, "Speed"):
  *
  * - `ValidateTerraformVersion` (added for the cloud backend, each import block and each stack with
- *   moved blocks: cdktf lib/backends/cloud-backend.js, terraform-resource.js,
- *   synthesize/synthesizer.js) spawns `terraform version` on the machine that synthesizes and
- *   asks it for >= 1.1 or >= 1.5 (validations/validate-binary-version.js). Every stack already
- *   pins `required_version = ">= 1.11.0"` (stacks/backend.ts), which Terraform itself enforces
- *   wherever it plans and applies (Terraform Cloud, a laptop, CI), so the synth-time check is
- *   weaker than what the output carries, spends a process per check, and made synth need a
- *   terraform binary. It is turned off; every other cdktf validation still runs.
+ *   moved blocks, and for terraform_data: cdktf lib/backends/cloud-backend.js, terraform-resource.js,
+ *   importable-resource.js, synthesize/synthesizer.js, terraform-data-resource.js) spawns
+ *   `terraform version` on the machine that synthesizes and asks it for >= 1.1, 1.4 or 1.5
+ *   (validations/validate-binary-version.js). Every stack already pins
+ *   `required_version = ">= 1.11.0"` (stacks/backend.ts), which Terraform itself enforces wherever
+ *   it plans and applies (Terraform Cloud, a laptop, CI), so the synth-time check is weaker than
+ *   what the output carries, spends a process per check, and made synth need a terraform binary.
+ *   That check alone is turned off (its own class, not the binary-version base another check
+ *   could use); every other cdktf validation still runs.
  * - Every token records the stack that created it (tokens/private/intrinsic.js, lazy.js, both
  *   `captureStackTrace()`), read only to word an error about that token; under tsx each capture
  *   maps every frame through the source maps. Off unless `CDKTF_TOKEN_STACK_TRACES=1`, for
@@ -18,9 +20,9 @@
  * JSON is the same byte for byte (stacks.test.ts compares it with the committed output).
  */
 // `require` forms: the patches must reach the modules' own exports, not ESM copies of them.
-import binaryVersion = require("cdktf/lib/validations/validate-binary-version");
+import terraformVersion = require("cdktf/lib/validations/validate-terraform-version");
 import stackTrace = require("cdktf/lib/tokens/private/stack-trace");
 
-binaryVersion.ValidateBinaryVersion.prototype.validate = () => [];
+terraformVersion.ValidateTerraformVersion.prototype.validate = () => [];
 
 if (process.env.CDKTF_TOKEN_STACK_TRACES !== "1") stackTrace.captureStackTrace = () => [];
