@@ -3,15 +3,21 @@ import { Cloudtrail } from "@cdktf/provider-aws/lib/cloudtrail";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { AwsBucket } from "./bucket";
 import type { AwsContext } from "./context";
+import type { Environment } from "../core/spec";
 
 /** The trail's name; its ARN is known before it exists, for the bucket policy's SourceArn condition. */
 export function auditTrailName(ctx: AwsContext): string {
   return ctx.name("audit");
 }
 
-/** The S3 bucket the trail delivers to: global names, so the account id is part of it. */
-export function auditTrailBucketName(ctx: AwsContext): string {
-  return ctx.name("cloudtrail", ctx.accountId);
+/** The trail's ARN, deterministic: the bucket policy and the logs key's policy name it before the trail exists. */
+export function auditTrailArn(ctx: AwsContext): string {
+  return `arn:${ctx.partition}:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${auditTrailName(ctx)}`;
+}
+
+/** Whether the environment has a trail of its own: none when an organization trail records the account. */
+export function ownsAuditTrail(env: Environment): boolean {
+  return env.accounts.aws?.organizationTrail !== true;
 }
 
 /** Days the trail's files are kept: a year in production, 90 days elsewhere (as the flow logs). */
@@ -38,13 +44,12 @@ export class AwsAuditTrail extends Construct {
   constructor(scope: Construct, id: string, ctx: AwsContext, logsKey: KmsKey, dataBucketArns: readonly string[]) {
     super(scope, id);
     const name = auditTrailName(ctx);
-    const trailArn = `arn:${ctx.partition}:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${name}`;
+    const trailArn = auditTrailArn(ctx);
     const service = { Service: ctx.servicePrincipal("cloudtrail") };
     const fromThisTrail = { "aws:SourceArn": trailArn };
     this.bucket = new AwsBucket(this, "bucket", {
       ctx,
       key: logsKey,
-      bucketName: auditTrailBucketName(ctx),
       spec: { name: "cloudtrail", purpose: "logs", versioning: true, expirationDays: auditTrailRetentionDays(ctx), noncurrentVersionExpirationDays: 30, waivers: {} },
       policyStatements: (bucketArn) => [
         { Sid: "CloudTrailChecksTheAcl", Effect: "Allow", Principal: service, Action: "s3:GetBucketAcl", Resource: bucketArn, Condition: { StringEquals: fromThisTrail } },

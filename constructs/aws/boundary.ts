@@ -9,10 +9,6 @@ export function workloadBoundaryName(ctx: AwsContext): string {
   return ctx.name("workload-boundary");
 }
 
-export function workloadBoundaryArn(ctx: AwsContext): string {
-  return `arn:${ctx.partition}:iam::${ctx.accountId}:policy/${workloadBoundaryName(ctx)}`;
-}
-
 /**
  * What any role of the environment may ever do, whatever policy it is given: the services and
  * actions the environment's workloads use, nothing of IAM but the one service-linked role the

@@ -18,8 +18,6 @@ export interface AwsBucketProps {
   readonly key: KmsKey;
   /** Statements the bucket policy grants besides the TLS-only denial (a service writing to it). */
   readonly policyStatements?: (bucketArn: string) => PolicyStatement[];
-  /** The bucket's S3 name. @default s3BucketName(ctx, spec) */
-  readonly bucketName?: string;
 }
 
 /**
@@ -52,7 +50,7 @@ export class AwsBucket extends Construct implements IBucket {
     this.spec = spec;
     this.key = props.key;
     this.ctx = ctx;
-    this.bucketName = props.bucketName ?? s3BucketName(ctx, spec);
+    this.bucketName = s3BucketName(ctx, spec);
     this.bucket = new S3Bucket(this, "Resource", {
       bucket: this.bucketName,
       forceDestroy: false,

@@ -16,7 +16,7 @@ import {
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
-import { AwsAuditTrail } from "./audit-trail";
+import { AwsAuditTrail, ownsAuditTrail } from "./audit-trail";
 import { AwsWorkloadBoundary } from "./boundary";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";
@@ -97,7 +97,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
 
   /** A CloudTrail trail of the account unless an organization trail covers it (audit-trail.ts). */
   auditTrail(buckets: readonly IBucket[]): void {
-    if (this.ctx.env.accounts.aws?.organizationTrail === true) return;
+    if (!ownsAuditTrail(this.ctx.env)) return;
     new AwsAuditTrail(this, "audit-trail", this.ctx, this.keys.logs, buckets.map((bucket) => ownHandle(bucket, AwsBucket, "AWS", "bucket").bucket.arn));
   }
 

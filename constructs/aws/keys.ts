@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
-import { auditTrailName } from "./audit-trail";
+import { auditTrailArn, ownsAuditTrail } from "./audit-trail";
 import { type AwsContext, policyDocument, type PolicyStatement } from "./context";
 
 /**
@@ -40,9 +40,9 @@ export class AwsKeys extends Construct {
     // describes the key when a trail is created or updated. Both only for this environment's
     // trail: "As a security best practice, add an aws:SourceArn condition key" (the same page;
     // aws:SourceAccount is "supported, but not recommended"). The trail's ARN is deterministic.
-    const trailArn = `arn:${ctx.partition}:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${auditTrailName(ctx)}`;
+    const trailArn = auditTrailArn(ctx);
     const cloudTrailService: PolicyStatement[] =
-      ctx.env.accounts.aws?.organizationTrail === true
+      !ownsAuditTrail(ctx.env)
         ? []
         : [
             {

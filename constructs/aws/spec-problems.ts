@@ -1,4 +1,5 @@
 import { eachKnown, specSecretNames, type Environment, type Report } from "../core/spec";
+import { ownsAuditTrail } from "./audit-trail";
 import { EKS_NODE_AMI_TYPE } from "./cluster";
 
 /**
@@ -24,7 +25,7 @@ export function awsSpecProblems(env: Environment, report: Report): void {
   }
   // The audit trail's bucket is `<env>-cloudtrail-<account>` (audit-trail.ts), the S3 name a spec
   // bucket named "cloudtrail" would get (bucket.ts): S3 refuses the second (BucketAlreadyOwnedByYou).
-  if (env.accounts.aws?.organizationTrail !== true) {
+  if (ownsAuditTrail(env)) {
     eachKnown(env.buckets, (bucket, index) => {
       if (bucket.name === "cloudtrail") report(["buckets", index, "name"], bucket.name, "on AWS another name: the environment's CloudTrail trail delivers to a bucket of that name (or set accounts.aws.organizationTrail)");
     });
