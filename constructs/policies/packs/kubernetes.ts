@@ -148,9 +148,7 @@ function defaultDenyProblems(ctx: PolicyContext, namespace: string): string[] {
   const empty = (value: unknown) => value === undefined || value === null || (typeof value === "object" && Object.keys(value).length === 0);
   // A rule with no ports allows all when it has no peers, or a peer that admits every pod or address (`admitsAll`).
   const allowsAll = (rules: unknown, peers: string) => asList(rules).some((rule) => asList(at(rule, "ports")).length === 0 && (asList(at(rule, peers)).length === 0 || asList(at(rule, peers)).some(admitsAll)));
-  const manifests = resourcesOf(ctx.stack, "helm_release")
-    .flatMap(([, release]) => asList(at(mergedValues(release), "manifests")) as Block[])
-    .concat(resourcesOf(ctx.stack, "kubernetes_manifest").map(([, resource]) => resource.manifest as Block))
+  const manifests = stackManifests(ctx)
     .filter((m) => at(m, "kind") === "NetworkPolicy" && at(m, "metadata.namespace") === namespace)
     .map((m) => ({ name: `NetworkPolicy ${String(at(m, "metadata.name"))}`, selectsAll: empty(at(m, "spec.podSelector")) && at(m, "spec.podSelector") !== undefined, types: asList(at(m, "spec.policyTypes")), ingress: at(m, "spec.ingress"), egress: at(m, "spec.egress"), from: "from", to: "to" }));
   // hashicorp/kubernetes kubernetes_network_policy_v1: spec.pod_selector {match_labels, match_expressions}, spec.ingress[].from/ports, spec.egress[].to/ports.

@@ -292,7 +292,8 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
           if (associations.length === 0) return ["no network security group association"];
           const group = /\$\{azurerm_network_security_group\.([^.}]+)\.id\}/.exec(String(associations[0].network_security_group_id))?.[1];
           if (group === undefined) return [`network_security_group_id ${String(associations[0].network_security_group_id)} is not a group of this stack: its rules cannot be checked`];
-          return [...vnetWideAllows(nsgRules(ctx, group)), ...(["Inbound", "Outbound"] as const).flatMap((direction) => (endsWithVnetDeny(nsgRules(ctx, group), direction) ? [] : [`its network security group does not end ${direction === "Inbound" ? "inbound" : "outbound"} with a Deny of every port to or from the rest of the VNet after its Allow rules (Azure's AllowVnet${direction === "Inbound" ? "In" : "Out"}Bound admits every VNet flow)`]))];
+          const rules = nsgRules(ctx, group);
+          return [...vnetWideAllows(rules), ...(["Inbound", "Outbound"] as const).flatMap((direction) => (endsWithVnetDeny(rules, direction) ? [] : [`its network security group does not end ${direction === "Inbound" ? "inbound" : "outbound"} with a Deny of every port to or from the rest of the VNet after its Allow rules (Azure's AllowVnet${direction === "Inbound" ? "In" : "Out"}Bound admits every VNet flow)`]))];
         },
       },
       {
