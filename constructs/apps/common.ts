@@ -3,7 +3,7 @@
  * receives the values as JSON, so each helper keeps the order its callers rendered before.
  */
 import type { NodeTaint } from "../core/interfaces";
-import type { AppContext, AppIngress, AppSso, GeneratedSecret, Toleration } from "./types";
+import type { AppContext, AppIngress, AppSso, GeneratedSecret, SsoSettings, Toleration } from "./types";
 
 /** `value`, or an error with `message` when the app context lacks what the renderer needs. */
 export function required<T>(value: T | undefined, message: string): T {
@@ -175,7 +175,7 @@ export function grafanaSsoConfig(sso: AppSso | undefined): { ini: Record<string,
         email_attribute_path: "email",
         login_attribute_path: "preferred_username || email",
         groups_attribute_path: groups,
-        ...(s.allowedGroups.length > 0 ? { allowed_groups: [...new Set([...s.allowedGroups, s.adminGroup])].join(",") } : {}),
+        ...(admittedGroups(s).length > 0 ? { allowed_groups: admittedGroups(s).join(",") } : {}),
         ...(s.allowedDomains.length > 0 ? { allowed_domains: s.allowedDomains.join(" ") } : {}),
         role_attribute_path: `contains(${groups} || \`[]\`, ${jmesRaw(s.adminGroup)}) && 'Admin' || 'Viewer'`,
         role_attribute_strict: true,
@@ -185,4 +185,12 @@ export function grafanaSsoConfig(sso: AppSso | undefined): { ini: Record<string,
     },
     envValueFrom: { GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: { secretKeyRef: { name: sso.clientSecret.name, key: sso.clientSecret.key } } },
   };
+}
+
+/**
+ * The groups whose members may sign in when the spec restricts by group: the allowed groups and
+ * the admin group. Empty without `allowedGroups` (then groups do not restrict sign-in).
+ */
+export function admittedGroups(settings: SsoSettings): string[] {
+  return settings.allowedGroups.length === 0 ? [] : [...new Set([...settings.allowedGroups, settings.adminGroup])];
 }

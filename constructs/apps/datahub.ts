@@ -28,7 +28,7 @@
  *   keep it up through the loss of a pod, not through a drain that evicts both at once.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppDatabase, type AppIngress, type AppManifest, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
-import { identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
+import { admittedGroups, identityPodLabels, ingressTls, ingressValues, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 import { mebibytes } from "./scale";
 import { actionsKafkaValues, actionsSystemConfigManifest, datahubKafkaGlobals, KAFKA_BOOTSTRAP, kafkaResources, STRIMZI_CHART, STRIMZI_NAMESPACE, STRIMZI_NAMESPACE_SPEC, STRIMZI_RELEASE, strimziValues } from "./datahub-kafka";
 
@@ -553,9 +553,7 @@ function datahubSso(ctx: AppContext): { readonly oidcAuthentication?: Record<str
       { name: "AUTH_OIDC_EXTRACT_GROUPS_ENABLED", value: "true" },
       { name: "AUTH_OIDC_GROUPS_CLAIM", value: sso.settings.groupsClaim },
       { name: "AUTH_OIDC_JIT_PROVISIONING_ENABLED", value: "true" },
-      ...(sso.settings.allowedGroups.length === 0
-        ? []
-        : [{ name: "AUTH_OIDC_REQUIRED_GROUPS", value: [...new Set([...sso.settings.allowedGroups, sso.settings.adminGroup])].join(",") }]),
+      ...(admittedGroups(sso.settings).length === 0 ? [] : [{ name: "AUTH_OIDC_REQUIRED_GROUPS", value: admittedGroups(sso.settings).join(",") }]),
     ],
   };
 }

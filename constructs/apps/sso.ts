@@ -23,6 +23,7 @@ import { APP_CATALOGUE, WORKLOAD_ACCOUNTS, type AppName } from "../core/apps";
 import type { ClusterServices } from "../core/interfaces";
 import { ssoEndpoints, type Environment } from "../core/spec";
 import { CLUSTER_ISSUER, INGRESS_CLASS, namespaceLabels } from "./addons";
+import { admittedGroups } from "./common";
 import { ManifestsRelease, type Manifest } from "./helm";
 import { AIRBYTE_RELEASE } from "./airbyte";
 import { AIRFLOW_SSO_CALLBACK_PATH } from "./airflow-sso";
@@ -95,7 +96,7 @@ export const PROXY_UPSTREAMS: Readonly<Partial<Record<AppName, { readonly servic
  */
 function proxyGroups(app: AppName, settings: SsoSettings): readonly string[] {
   if (app === "airbyte") return [settings.adminGroup];
-  return settings.allowedGroups.length === 0 ? [] : [...new Set([...settings.allowedGroups, settings.adminGroup])];
+  return admittedGroups(settings);
 }
 
 /** The spec's `sso` with its endpoints resolved, or undefined without it. */
