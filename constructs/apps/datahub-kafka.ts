@@ -26,7 +26,7 @@
  */
 import type { AppContext, AppManifest, ChartRef, PrivilegedNamespace, Resources } from "./types";
 import { mebibytes } from "./scale";
-import { secretReaderManifests } from "./wiring";
+import { ESO_API, secretReaderManifests } from "./wiring";
 
 /** strimzi-kafka-operator 1.2.0 (Strimzi 1.2.0, August 2026; serves only the `kafka.strimzi.io/v1` API). */
 export const STRIMZI_CHART: ChartRef = { repository: "oci://quay.io/strimzi-helm", chart: "strimzi-kafka-operator", version: "1.2.0" };
@@ -94,7 +94,6 @@ export const DATAHUB_TOPICS = [
   "datahub.metadata_aspect_v2",
 ] as const;
 
-const ESO_API = "external-secrets.io/v1";
 const KAFKA_API = "kafka.strimzi.io/v1";
 
 const BASE_RESOURCES = {

@@ -29,9 +29,8 @@ import { AIRBYTE_RELEASE } from "./airbyte";
 import { AIRFLOW_SSO_CALLBACK_PATH } from "./airflow-sso";
 import { METABASE_RELEASE } from "./metabase";
 import type { AppSso, GeneratedSecret, SsoSettings, Toleration } from "./types";
-import { credentialHandoverManifests, generatedSecretManifests } from "./wiring";
+import { credentialHandoverManifests, ESO_API, generatedSecretManifests, workloadSecretStoreManifests } from "./wiring";
 
-const ESO_API = "external-secrets.io/v1";
 
 /** Namespace of the SSO client secret's store and of the authenticating proxies. */
 export const SSO_NAMESPACE = WORKLOAD_ACCOUNTS["sso-secrets"].namespace;
@@ -287,16 +286,8 @@ export function proxyManifests(app: AppName, host: string, props: Pick<SsoProps,
 
 /** The `sso` namespace's service account and SecretStore, and the client Secret synced through them. */
 function clientSecretManifests(services: ClusterServices, clientSecret: string): Manifest[] {
-  const binding = services.workloadBinding("sso-secrets");
   return [
-    {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: SSO_SECRETS_ACCOUNT, namespace: SSO_NAMESPACE, annotations: { ...binding.serviceAccountAnnotations }, labels: { ...binding.podLabels } },
-      // No pod runs as it: External Secrets requests short-lived tokens for it (TokenRequest).
-      automountServiceAccountToken: false,
-    },
-    { apiVersion: ESO_API, kind: "SecretStore", metadata: { name: SSO_SECRETS_ACCOUNT, namespace: SSO_NAMESPACE }, spec: { provider: services.secretStoreProvider(SSO_SECRETS_ACCOUNT) } },
+    ...workloadSecretStoreManifests(services, "sso-secrets", SSO_SECRETS_ACCOUNT),
     {
       apiVersion: ESO_API,
       kind: "ExternalSecret",

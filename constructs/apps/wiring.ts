@@ -2,14 +2,15 @@ import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
-import { APP_CATALOGUE, type AppName, type CompanionDatabase } from "../core/apps";
-import type { SecretRef, WorkloadBinding } from "../core/interfaces";
+import { APP_CATALOGUE, WORKLOAD_ACCOUNTS, type AppName, type CompanionDatabase, type WorkloadName } from "../core/apps";
+import type { ClusterServices, SecretRef, WorkloadBinding } from "../core/interfaces";
 import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE, namespaceLabels, POD_SECURITY_REASON_ANNOTATION } from "./addons";
 import { ManifestsRelease, type Manifest } from "./helm";
 import { DATABASE_SECRET_KEYS, type AppDatabase, type AppRelease, type GeneratedSecret, type NamespacePodSecurity, type NamespaceRule, type PrivilegedNamespace, type Toleration } from "./types";
 
 const GENERATOR_API = "generators.external-secrets.io/v1alpha1";
-const ESO_API = "external-secrets.io/v1";
+/** The External Secrets API group and version (the 2.9.0 CRDs serve v1). */
+export const ESO_API = "external-secrets.io/v1";
 /** Client for the bootstrap job; its major version works against PostgreSQL 15 to 17 servers. */
 export const BOOTSTRAP_IMAGE = "postgres:17.6-alpine";
 
@@ -429,4 +430,24 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
   });
   // The app's namespace may read exactly its own credential from the bootstrap namespace.
   return [generator, credential, adminSecret, job, ...credentialHandoverManifests(namespace, `${app}-credentials-reader`, "database-credentials", [db.secretName])];
+}
+
+/**
+ * The ServiceAccount of a platform workload that reads the cloud secret store (its cloud identity
+ * bound through the account's annotations and labels) and the namespaced SecretStore that
+ * authenticates as it, in the workload's namespace (`WORKLOAD_ACCOUNTS`).
+ */
+export function workloadSecretStoreManifests(services: ClusterServices, workload: WorkloadName, storeName: string): Manifest[] {
+  const { namespace, serviceAccount } = WORKLOAD_ACCOUNTS[workload];
+  const binding = services.workloadBinding(workload);
+  return [
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: serviceAccount, namespace, annotations: { ...binding.serviceAccountAnnotations }, labels: { ...binding.podLabels } },
+      // No pod runs as it: External Secrets requests short-lived tokens for it (TokenRequest).
+      automountServiceAccountToken: false,
+    },
+    { apiVersion: ESO_API, kind: "SecretStore", metadata: { name: storeName, namespace }, spec: { provider: services.secretStoreProvider(serviceAccount) } },
+  ];
 }

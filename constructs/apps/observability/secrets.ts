@@ -21,9 +21,9 @@
 import { WORKLOAD_ACCOUNTS } from "../../core/apps";
 import { specSecretNamesFor } from "../../core/spec";
 import type { Manifest } from "../helm";
+import { ESO_API, workloadSecretStoreManifests } from "../wiring";
 import type { ObservabilityContext } from "./index";
 
-const ESO_API = "external-secrets.io/v1";
 /** The namespaced SecretStore of the monitoring namespace. */
 export const MONITORING_SECRET_STORE = "monitoring-secrets";
 /** The Kubernetes service account that store authenticates as (its cloud identity reads the named secrets). */
@@ -44,27 +44,7 @@ export function userSecretNames(ctx: ObservabilityContext): string[] {
 export function secretStoreManifests(ctx: ObservabilityContext): Manifest[] {
   if (userSecretNames(ctx).length === 0) return [];
   if (MONITORING_SECRETS_ACCOUNT.namespace !== ctx.namespace) throw new Error(`the monitoring-secrets identity is bound to namespace ${MONITORING_SECRETS_ACCOUNT.namespace}, not ${ctx.namespace}`);
-  const binding = ctx.services.workloadBinding("monitoring-secrets");
-  return [
-    {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: {
-        name: MONITORING_SECRETS_ACCOUNT.serviceAccount,
-        namespace: ctx.namespace,
-        annotations: { ...binding.serviceAccountAnnotations },
-        labels: { ...binding.podLabels },
-      },
-      // No pod runs as it: External Secrets requests short-lived tokens for it (TokenRequest).
-      automountServiceAccountToken: false,
-    },
-    {
-      apiVersion: ESO_API,
-      kind: "SecretStore",
-      metadata: { name: MONITORING_SECRET_STORE, namespace: ctx.namespace },
-      spec: { provider: ctx.services.secretStoreProvider(MONITORING_SECRETS_ACCOUNT.serviceAccount) },
-    },
-  ];
+  return workloadSecretStoreManifests(ctx.services, "monitoring-secrets", MONITORING_SECRET_STORE);
 }
 
 /**
