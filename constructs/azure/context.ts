@@ -55,8 +55,7 @@ export class AzureContext {
    * `<env>-kv-<hash>`, the hash as long as fits (4 to 8 characters).
    */
   get keyVaultName(): string {
-    const base = this.env.name.replace(/-+/g, "-");
-    return `${base}-kv-${this.uniqueSuffix(Math.min(8, 24 - base.length - 4))}`;
+    return this.vaultName("kv");
   }
 
   /**
@@ -65,8 +64,13 @@ export class AzureContext {
    * `keyVaultName`.
    */
   get geoKeyVaultName(): string {
+    return this.vaultName("kg");
+  }
+
+  /** `<env>-<tag>-<hash>` within Key Vault's 24 characters, the hash as long as fits (4 to 8). */
+  private vaultName(tag: "kv" | "kg"): string {
     const base = this.env.name.replace(/-+/g, "-");
-    return `${base}-kg-${this.uniqueSuffix(Math.min(8, 24 - base.length - 4))}`;
+    return `${base}-${tag}-${this.uniqueSuffix(Math.min(8, 24 - base.length - 4))}`;
   }
 }
 

@@ -61,11 +61,16 @@ export function reservedRangeMet(subnetCidr: string): string | undefined {
   return CONTAINER_APPS_RESERVED_RANGES.find((range) => cidrsOverlap(parseCidr(range) as Ipv4Cidr, subnet));
 }
 
-/** The agents' subnet range in a VNet range (see `AGENT_SUBNET_PREFIX`). */
-export function agentSubnetCidr(vnetCidr: string): string {
+/** The `index`th subnet of `prefix` in the last quarter of a VNet range, which the neutral plan leaves free. */
+function lastQuarterSubnet(vnetCidr: string, prefix: number, index: number): string {
   const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
   const lastQuarter = cidrSubnet(vnet, 2, 3);
-  return formatCidr(cidrSubnet(lastQuarter, AGENT_SUBNET_PREFIX - lastQuarter.prefix, 0));
+  return formatCidr(cidrSubnet(lastQuarter, prefix - lastQuarter.prefix, index));
+}
+
+/** The agents' subnet range in a VNet range (see `AGENT_SUBNET_PREFIX`). */
+export function agentSubnetCidr(vnetCidr: string): string {
+  return lastQuarterSubnet(vnetCidr, AGENT_SUBNET_PREFIX, 0);
 }
 
 /**
@@ -82,9 +87,7 @@ export const API_SERVER_SUBNET_PREFIX = 27;
 
 /** The API server subnet's range in a VNet range (see `API_SERVER_SUBNET_PREFIX`). */
 export function apiServerSubnetCidr(vnetCidr: string): string {
-  const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
-  const lastQuarter = cidrSubnet(vnet, 2, 3);
-  return formatCidr(cidrSubnet(lastQuarter, API_SERVER_SUBNET_PREFIX - lastQuarter.prefix, 1));
+  return lastQuarterSubnet(vnetCidr, API_SERVER_SUBNET_PREFIX, 1);
 }
 
 /**
