@@ -101,7 +101,7 @@ export function checkStack(stack: StackJson, context: Omit<PolicyContext, "stack
       if (!runs(rule, check, context, options.includePending === true)) continue;
       for (const { resource, type, block, problem } of checkProblems(check, ctx)) {
         // A spec waiver first (the constructs read the same field, so the resource is as the spec asked), then a suppression.
-        const waiver = rule.waiver?.of === "cluster" && rule.waiver.covers?.(problem) === false ? undefined : waiverFor(rule, type, block, ctx);
+        const waiver = waiverFor(rule, type, block, ctx, problem);
         const suppression = suppressions.find((s) => suppresses(s, rule.id, resource, problem));
         if (waiver) {
           const key = `${rule.id} ${resource}`;

@@ -71,10 +71,14 @@ export const DATABASE_WAIVERS = ["highAvailability", "deletionProtection", "back
 export const BUCKET_WAIVERS = ["geoRedundant"] as const;
 /** `cluster.azure.waivers.<name>`: the AKS cluster's (an upgrade in two applies, README "Upgrade guide"). */
 export const CLUSTER_WAIVERS = ["secretsEncryption"] as const;
-export type RuleWaiver =
+export type RuleWaiver = (
   | { readonly of: "databases"; readonly name: (typeof DATABASE_WAIVERS)[number] }
   | { readonly of: "buckets"; readonly name: (typeof BUCKET_WAIVERS)[number] }
-  | { readonly of: "cluster"; readonly name: (typeof CLUSTER_WAIVERS)[number]; /** The problems the waiver covers (default: every problem of the rule on the resource). */ readonly covers?: (problem: string) => boolean };
+  | { readonly of: "cluster"; readonly name: (typeof CLUSTER_WAIVERS)[number] }
+) & {
+  /** The problems the waiver covers (default: every problem of the rule on the resource). */
+  readonly covers?: (problem: string) => boolean;
+};
 
 /** `a.b.c` (numbers index arrays; a one-item array is stepped into as the provider's block). */
 export function at(value: unknown, path: string): unknown {

@@ -48,10 +48,10 @@ export interface AppliedWaiver {
   readonly reason: string;
 }
 
-/** The waiver of `rule` the spec gives for this resource, if any. */
-export function waiverFor(rule: Rule, type: string, resource: Block, ctx: PolicyContext): AppliedWaiver | undefined {
+/** The waiver of `rule` the spec gives for this resource and problem (the waiver's `covers`), if any. */
+export function waiverFor(rule: Rule, type: string, resource: Block, ctx: PolicyContext, problem: string): AppliedWaiver | undefined {
   const waiver = rule.waiver;
-  if (waiver === undefined || ctx.env === undefined) return undefined;
+  if (waiver === undefined || ctx.env === undefined || waiver.covers?.(problem) === false) return undefined;
   if (waiver.of === "cluster") {
     // One cluster per environment: the waiver covers the AKS cluster resource only.
     const reason = type === "azurerm_kubernetes_cluster" ? ctx.env.cluster.azure?.waivers?.[waiver.name] : undefined;
