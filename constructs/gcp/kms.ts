@@ -63,26 +63,22 @@ export function projectData(scope: Construct, ctx: GcpContext): DataGoogleProjec
  *   `cryptoKeyEncrypterDecrypter` on that key only (never on the ring or project).
  */
 export class GcpKeys extends Construct {
-  readonly keyRing: KmsKeyRing;
   private readonly rings = new Map<string, KmsKeyRing>();
   private storageAgent?: DataGoogleStorageProjectServiceAccount;
   private readonly keys = new Map<string, { key: KmsCryptoKey; grant: KmsCryptoKeyIamMember }>();
 
   constructor(scope: Construct, id: string, private readonly ctx: GcpContext, private readonly project: DataGoogleProject) {
     super(scope, id);
-    this.keyRing = new KmsKeyRing(this, "ring", {
-      name: ctx.name("keys"),
-      location: ctx.region,
-      dependsOn: ctx.apis.needed("cloudKms"),
-    });
-    this.rings.set(ctx.region, this.keyRing);
+    // The region's ring first, whatever is keyed later: its place in the stack stays the same.
+    this.ring(ctx.region);
   }
 
   /** The key ring `<env>-keys` in `location` (key ring names are unique per location). */
   private ring(location: string): KmsKeyRing {
     const existing = this.rings.get(location);
     if (existing) return existing;
-    const ring = new KmsKeyRing(this, `ring-${location}`, { name: this.ctx.name("keys"), location, dependsOn: this.ctx.apis.needed("cloudKms") });
+    // Construct ids as `key` names keys: the region's plain (its address predates other locations).
+    const ring = new KmsKeyRing(this, location === this.ctx.region ? "ring" : `ring-${location}`, { name: this.ctx.name("keys"), location, dependsOn: this.ctx.apis.needed("cloudKms") });
     this.rings.set(location, ring);
     return ring;
   }
