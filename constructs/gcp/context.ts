@@ -42,6 +42,14 @@ export class GcpContext {
   }
 
   /**
+   * A project-level custom role id, `<env>_<suffix>`: role ids take letters, digits, `_` and `.`;
+   * environment names only add `-` (made `_`), so the id stays unique per environment.
+   */
+  customRoleId(suffix: string): string {
+    return `${this.env.name.replace(/-/g, "_")}_${suffix}`;
+  }
+
+  /**
    * A service account id from the environment name and `parts`: `<env>-<parts>`. Service
    * account ids take 6 to 30 lowercase letters, digits and '-'; environment names are at most
    * 16 characters, so callers keep `parts` to 13 characters (an app name is at most 10).

@@ -36,17 +36,14 @@ export const DNS_RECORDS_WRITE_PERMISSIONS = [
  */
 export const DNS_ZONE_LIST_PERMISSIONS = ["dns.managedZones.list"] as const;
 
-/**
- * The id of the project-level custom role that lists zones: role ids take letters, digits, `_`
- * and `.`; environment names only add `-`, so this stays unique per environment.
- */
+/** The id of the project-level custom role that lists zones. */
 export function dnsZoneListerRoleId(ctx: GcpContext): string {
-  return `${ctx.env.name.replace(/-/g, "_")}_dns_zone_lister`;
+  return ctx.customRoleId("dns_zone_lister");
 }
 
 /** The id of the custom role external-dns holds on its zone (`DNS_RECORDS_WRITE_PERMISSIONS`). */
 export function dnsRecordsWriterRoleId(ctx: GcpContext): string {
-  return `${ctx.env.name.replace(/-/g, "_")}_dns_records_writer`;
+  return ctx.customRoleId("dns_records_writer");
 }
 
 /** Cloud DNS managed zone names take at most 63 characters. */

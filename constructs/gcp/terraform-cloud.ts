@@ -1,5 +1,5 @@
 import { TerraformStack } from "cdktf";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
 import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
 import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
 import { ProjectIamCustomRole } from "@cdktf/provider-google/lib/project-iam-custom-role";
@@ -107,7 +107,7 @@ export const TERRAFORM_CLOUD_READER_PERMISSIONS = [
 ] as const;
 
 export function terraformCloudReaderRoleId(ctx: GcpContext): string {
-  return `${ctx.env.name.replace(/-/g, "_")}_terraform_cloud_reader`;
+  return ctx.customRoleId("terraform_cloud_reader");
 }
 
 /** The conditional role that lets the runs make the stacks' project bindings, and only those. */
@@ -270,10 +270,8 @@ export class GcpTerraformCloudTrust extends Construct implements ITerraformCloud
   private readonly managed = new Set<ServiceAccount>();
 
   /** The service accounts of the stack but the run account's own. */
-  private stackServiceAccounts(): ServiceAccount[] {
-    return TerraformStack.of(this)
-      .node.findAll()
-      .filter((c): c is ServiceAccount => c instanceof ServiceAccount && c !== this.serviceAccount);
+  private stackServiceAccounts(all: readonly IConstruct[] = TerraformStack.of(this).node.findAll()): ServiceAccount[] {
+    return all.filter((c): c is ServiceAccount => c instanceof ServiceAccount && c !== this.serviceAccount);
   }
 
   private unmanagedServiceAccounts(): ServiceAccount[] {
@@ -292,7 +290,7 @@ export class GcpTerraformCloudTrust extends Construct implements ITerraformCloud
       ...all.filter((c): c is GcpCluster => c instanceof GcpCluster).map((cluster) => cluster.nodeServiceAccount),
       ...all.filter((c): c is GcpTerraformCloudAgent => c instanceof GcpTerraformCloudAgent).map((agent) => agent.serviceAccount),
     ]);
-    for (const account of this.stackServiceAccounts()) {
+    for (const account of this.stackServiceAccounts(all)) {
       const id = account.accountIdInput;
       if (id === undefined || id.includes("${")) throw new Error(`service account ${account.node.path} needs a literal account id`);
       const roles = attached.has(account) ? [TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE, TERRAFORM_CLOUD_ACT_AS_ROLE] : [TERRAFORM_CLOUD_SERVICE_ACCOUNT_ROLE];
