@@ -67,14 +67,14 @@ export interface Rule {
   readonly checks: readonly RuleCheck[];
 }
 
-export const DATABASE_WAIVERS = ["highAvailability", "deletionProtection", "backupRetentionDays", "customerManagedKey"] as const;
-export const BUCKET_WAIVERS = ["geoRedundant"] as const;
-/** `cluster.azure.waivers.<name>`: the AKS cluster's (an upgrade in two applies, README "Upgrade guide"). */
-export const CLUSTER_WAIVERS = ["secretsEncryption"] as const;
+/** The spec's waiver names (constructs/core/spec.ts): `databases[].waivers`, `buckets[].waivers`, `cluster.azure.waivers`. */
+type DatabaseWaiver = keyof Environment["databases"][number]["waivers"];
+type BucketWaiver = keyof Environment["buckets"][number]["waivers"];
+type ClusterWaiver = keyof NonNullable<NonNullable<Environment["cluster"]["azure"]>["waivers"]>;
 export type RuleWaiver = (
-  | { readonly of: "databases"; readonly name: (typeof DATABASE_WAIVERS)[number] }
-  | { readonly of: "buckets"; readonly name: (typeof BUCKET_WAIVERS)[number] }
-  | { readonly of: "cluster"; readonly name: (typeof CLUSTER_WAIVERS)[number] }
+  | { readonly of: "databases"; readonly name: DatabaseWaiver }
+  | { readonly of: "buckets"; readonly name: BucketWaiver }
+  | { readonly of: "cluster"; readonly name: ClusterWaiver }
 ) & {
   /** The problems the waiver covers (default: every problem of the rule on the resource). */
   readonly covers?: (problem: string) => boolean;

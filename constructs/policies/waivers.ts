@@ -20,7 +20,7 @@ const BUCKET_TYPES = new Set(["google_storage_bucket"]);
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The index of the spec database a database resource was built from, by its labels or its name `<env>-db-<name>`. */
-export function specDatabaseIndex(resource: Block, ctx: PolicyContext): number {
+function specDatabaseIndex(resource: Block, ctx: PolicyContext): number {
   const env = ctx.env;
   if (env === undefined) return -1;
   // A read replica belongs to its primary's spec entry (replicate_source_db, master_instance_name, source_server_id reference it).
@@ -35,7 +35,7 @@ export function specDatabaseIndex(resource: Block, ctx: PolicyContext): number {
 }
 
 /** The index of the spec bucket a bucket resource was built from: GCS names are `<env>-<bucket>-<8 hex digits of the project>` (constructs/gcp/bucket.ts gcsBucketName). */
-export function specBucketIndex(resource: Block, ctx: PolicyContext): number {
+function specBucketIndex(resource: Block, ctx: PolicyContext): number {
   const env = ctx.env;
   if (env === undefined) return -1;
   const name = String(resource.name ?? "");

@@ -9,14 +9,14 @@ const azapiKeyVersion = (value: unknown) => typeof value === "string" && /^\$\{a
 const DAY = 86400;
 
 /** An ISO 8601 duration as Key Vault's rotation policy takes it (`P<n>Y<n>M<n>D`), in days (a year 365, a month 30); undefined otherwise. */
-export function isoDays(value: unknown): number | undefined {
+function isoDays(value: unknown): number | undefined {
   const match = typeof value === "string" ? /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$/.exec(value) : null;
   if (match === null || value === "P") return undefined;
   return Number(match[1] ?? 0) * 365 + Number(match[2] ?? 0) * 30 + Number(match[3] ?? 0);
 }
 
 /** Days a KMS key version must outlive twice the rotation period: the next infra apply and the Secret rewrite. */
-export const CLUSTER_KEY_SLACK_DAYS = 30;
+const CLUSTER_KEY_SLACK_DAYS = 30;
 
 /**
  * Whether the rotation policy of the key AKS KMS uses keeps the previous version valid until the

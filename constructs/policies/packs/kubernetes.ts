@@ -63,7 +63,7 @@ export function releaseValues(release: Block): unknown[] {
  * `mergeMaps`), then the `set`, `set_list`, `set_sensitive` and `set_wo` entries written over them
  * as the pinned Helm provider does (./helm-set.ts). Every rule that reads chart values reads this.
  */
-export function mergedValues(release: Block): Block {
+function mergedValues(release: Block): Block {
   const key = (typeof release.values === "object" && release.values !== null ? release.values : release) as object;
   const inputs = [release.set, release.set_list, release.set_sensitive, release.set_wo, release.set_wo_revision];
   const cached = mergedValuesCache.get(key);
