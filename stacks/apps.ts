@@ -1,3 +1,4 @@
+import { dagCredentialManifests } from "../constructs/apps/dags";
 import type { Construct } from "constructs";
 import { TerraformStack, type ITerraformDependable } from "cdktf";
 import { configureTerraform } from "./backend";
@@ -103,7 +104,11 @@ export class AppsStack extends TerraformStack {
         // An app that signs users in itself reads the client secret from the sso namespace.
         dependsOn: ctx.sso?.mode === "oidc" && sso ? [...ready, sso.namespace] : ready,
         spotTolerations: ctx.spotTolerations,
-        extraManifests: ctx.sso?.mode === "oidc" ? ssoClientHandover(ctx.app, ctx.namespace) : [],
+        extraManifests: [
+          ...(ctx.sso?.mode === "oidc" ? ssoClientHandover(ctx.app, ctx.namespace) : []),
+          // The DAG repository's credential, through the airflow namespace's own store (dags.ts).
+          ...(ctx.app === "airflow" ? dagCredentialManifests(services, app) : []),
+        ],
       });
       appsWiring.push(...wiring.ready);
       let previous = wiring.ready;

@@ -43,6 +43,10 @@ export class InfraStack extends TerraformStack {
     // (the spec check keeps that secret out of the list above).
     const ssoSecrets = specSecretNamesFor(env, "sso-secrets");
     if (ssoSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("sso-secrets", cluster), ssoSecrets);
+    // The airflow namespace's store for the DAG repository's credential reads that secret alone,
+    // through its own identity: Airflow's identity is shared with task pods, which run user code.
+    const dagsSecrets = specSecretNamesFor(env, "dags-secrets");
+    if (dagsSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("dags-secrets", cluster), dagsSecrets);
     if (env.dns?.zone !== undefined) {
       const zone = platform.dnsZone(env.dns.zone);
       zone.grantRecordsWrite(platform.workloadIdentity("external-dns", cluster));

@@ -16,8 +16,8 @@
  * - The Fernet key, API secret key and JWT secret come from secrets the platform generates once in
  *   the cluster, never from the chart (which would put them in the release and could change them).
  *
- * Not configured here: how DAGs reach the pods (git-sync or a custom image). Without either, the
- * DAG processor reads the image's own `dags/` folder.
+ * - How DAGs reach the pods and which image runs: `apps[].dags` and `apps[].image` (dags.ts).
+ *   Without either, the DAG processor reads the chart image's own, empty `dags/` folder.
  */
 import type {
   AppBucket,
@@ -33,6 +33,7 @@ import type {
 } from "./types";
 import { DATA_QUALITY_STATSD_MAPPINGS } from "./observability/metrics";
 import { airflowSsoConfig, airflowSsoValues } from "./airflow-sso";
+import { airflowDagsValues } from "./dags";
 import { chartIngress, identityPodLabels, ingressValues, platformServiceAccount, required, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** The official chart, pinned. 1.19.0 deploys Airflow 3.1.7. */
@@ -390,6 +391,8 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
 
     /** With SSO the app still serves its own host: it signs users in itself (airflow-sso.ts). */
     ingress: { apiServer: ingressValues(chartIngress(ctx), "ingressClassName", apiServerRouting) },
+    /** The team's DAGs (git-sync) and image, when the spec gives them (dags.ts). */
+    ...airflowDagsValues(ctx.env.apps.find((app) => app.name === ctx.app)),
   };
 }
 

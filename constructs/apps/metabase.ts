@@ -2,6 +2,7 @@
  * Metabase, its application database on the environment's managed PostgreSQL.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
+import { imageTag } from "./dags";
 import { chartIngress, hostListIngress, identityPodLabels, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** pmint93/metabase 2.26.0 (Metabase v0.59.6): the community chart; Metabase publishes none. */
@@ -36,6 +37,7 @@ const METABASE_UID = 2000;
 export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppRelease[] => {
   const db = required(ctx.database, `metabase: no database in the context of environment "${ctx.env.name}"; Metabase keeps its state in PostgreSQL`);
   const ingress = ctx.ingress;
+  const spec = ctx.env.apps.find((app) => app.name === ctx.app);
   const values: Record<string, unknown> = {
     /** Metabase instances share state through the database (Quartz jobs are clustered there). */
     replicaCount: ctx.replicas,
@@ -78,6 +80,11 @@ export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppReleas
     ...(ingress ? { siteUrl: `https://${ingress.host}` } : {}),
     /** With SSO the proxy in the sso namespace serves the host (constructs/apps/sso.ts). */
     ingress: hostListIngress(chartIngress(ctx), "className"),
+    /**
+     * The team's own image (chart 2.26.0 templates/deployment.yaml: `image.repository:image.tag`).
+     * It must keep the upstream image's entrypoint and user rules (the pod starts as 2000).
+     */
+    ...(spec?.image ? { image: { repository: spec.image.repository, tag: imageTag(spec.image) } } : {}),
   };
   return [{ name: METABASE_RELEASE, chart: METABASE_CHART, contract: "metabase", values, generatedSecrets: [METABASE_SECRET] }];
 };

@@ -38,7 +38,7 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
-import type { Environment } from "../core/spec";
+import { gitSyncTransport, type Environment } from "../core/spec";
 import type { PodNetwork } from "../core/interfaces";
 import { APP_CATALOGUE, untrustedAccount, WORKLOAD_ACCOUNTS, type AppName } from "../core/apps";
 import { ManifestsRelease, type Manifest } from "./helm";
@@ -408,6 +408,16 @@ export function clusterFlows(input: NetworkPolicyInput): Flow[] {
     flows.push({ name: "airflow-task-logs", from: pods(ns("airflow"), WEB_BACKENDS.airflow.pods), to: tasks, ports: tcp(8793) });
     // Metrics (and the data-quality contract's counters) to the statsd exporter (`ports.statsdIngest`).
     flows.push({ name: "airflow-tasks-statsd", from: tasks, to: pods(ns("airflow"), labelled({ tier: "airflow", component: "statsd" })), ports: [{ protocol: "UDP", port: 9125 }] });
+    // git-sync over SSH (apps[].dags.gitSync, dags.ts) from the pods that run it, on the
+    // repository's SSH port only: the DAG processor and the triggerer (their `component` labels,
+    // chart 1.19.0 dag-processor-deployment.yaml, triggerer-deployment.yaml). Over HTTPS their 443
+    // to the Internet above already reaches the host; task pods reach the Internet on any port.
+    const sync = env.apps.find((app) => app.name === "airflow")?.dags?.gitSync;
+    const transport = sync === undefined ? undefined : gitSyncTransport(sync.repository);
+    if (transport !== undefined && (transport.protocol === "ssh" || transport.port !== 443)) {
+      const gitSyncPods = pods(ns("airflow"), { matchLabels: { tier: "airflow", release: AIRFLOW_RELEASE }, matchExpressions: [{ key: "component", operator: "In", values: ["dag-processor", "triggerer"] }] });
+      flows.push({ name: "airflow-git-sync", from: gitSyncPods, to: INTERNET, ports: tcp(transport.port) });
+    }
   }
   if (apps.includes("grafana")) flows.push({ name: "grafana-prometheus", from: pods(ns("grafana")), to: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), ports: tcp(PROMETHEUS_PORT) });
   if (input.metricsHub) flows.push({ name: "metrics-hub-write", from: pods(INGRESS_NAMESPACE, TRAEFIK.pods), to: pods(MONITORING_NAMESPACE, PROMETHEUS_PODS), ports: tcp(PROMETHEUS_PORT) });

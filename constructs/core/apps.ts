@@ -92,9 +92,11 @@ export function databaseExtensions(apps: readonly { readonly name: AppName; read
  * the monitoring namespace's SecretStore authenticates as: it reads exactly the secrets the spec
  * names (alert channels, metrics links), never a database admin credential. `sso-secrets` is the
  * identity of the `sso` namespace's SecretStore: it reads the SSO client secret alone
- * (constructs/apps/sso.ts).
+ * (constructs/apps/sso.ts). `dags-secrets` is the identity of the airflow namespace's store for
+ * the DAG repository's credential alone (constructs/apps/dags.ts): not Airflow's own identity,
+ * which task pods (user code) share for their logs.
  */
-export const ADDON_NAMES = ["external-secrets", "external-dns", "monitoring-secrets", "sso-secrets"] as const;
+export const ADDON_NAMES = ["external-secrets", "external-dns", "monitoring-secrets", "sso-secrets", "dags-secrets"] as const;
 export type AddonName = (typeof ADDON_NAMES)[number];
 
 /** Anything that runs under its own cloud identity: an app or a platform add-on. */
@@ -107,6 +109,7 @@ export const WORKLOAD_ACCOUNTS: Readonly<Record<WorkloadName, { readonly namespa
   "external-dns": { namespace: "external-dns", serviceAccount: "external-dns" },
   "monitoring-secrets": { namespace: "monitoring", serviceAccount: "monitoring-secrets" },
   "sso-secrets": { namespace: "sso", serviceAccount: "sso-secrets" },
+  "dags-secrets": { namespace: "airflow", serviceAccount: "airflow-dags-secrets" },
 };
 
 /**

@@ -273,6 +273,93 @@ const hostName = pattern(
   "a lowercase DNS name such as airflow.data.example.com",
 );
 
+/**
+ * The name of a secret in the environment's cloud secret store (AWS Secrets Manager, Azure Key
+ * Vault, GCP Secret Manager) that holds a credential the platform syncs into the cluster. This is
+ * AWS's alphabet, the widest; each cloud's own rule is in its `spec-problems.ts`.
+ */
+const secretName = pattern(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "the name of a secret in the cloud's secret store, such as alerts-slack-webhook (letters, digits and -)");
+
+/**
+ * The apps whose chart runs one main image a team may replace with its own (`apps[].image`):
+ * Airflow (chart 1.19.0 `images.airflow` for its own pods and `images.pod_template` for the
+ * KubernetesExecutor's task pods, files/pod-template-file.kubernetes-helm-yaml L118) and Metabase
+ * (chart 2.26.0 `image.repository`, `image.tag`). The others run several images from one chart
+ * (Airbyte, DataHub) or take plugins rather than images (Grafana, monitoring).
+ */
+export const APPS_WITH_IMAGE = ["airflow", "metabase"] as const satisfies readonly (typeof APP_NAMES)[number][];
+
+/**
+ * A team's own image, pinned: a version tag (never a moving one such as `latest`) and optionally
+ * its digest, which then decides what runs (`name:tag@digest`, distribution/reference grammar).
+ */
+const imageSchema = z.strictObject({
+  /** Registry and path, such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/data/airflow. */
+  repository: pattern(
+    /^(?=.{1,255}$)[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$/,
+    "an image repository such as registry.example.com/data/airflow (lowercase, no tag)",
+  ),
+  /** A version tag (a digit in it): `3.1.7-team.4`, `v2026.03.1`. */
+  tag: pattern(
+    /^(?!latest$)(?=[A-Za-z0-9_.-]*[0-9])[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+    "a pinned version tag with a number in it, such as 3.1.7-team.4 (not latest or another moving name)",
+  ),
+  /** The image's digest: what runs is exactly this image, whatever the tag points to later. @default the tag alone */
+  digest: pattern(/^sha256:[a-f0-9]{64}$/, "a digest sha256:<64 lowercase hex digits>").optional(),
+});
+
+/** A git branch or tag name (git check-ref-format, without the refs/ prefix). */
+const gitRefName = pattern(
+  /^(?!\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\/\.)[A-Za-z0-9._/+-]{1,200}$/,
+  "a branch or tag name such as main or release-2026.03 (git check-ref-format)",
+);
+
+/**
+ * git-sync of the DAG folder from a repository (Airflow chart 1.19.0 `dags.gitSync`, git-sync
+ * v4.4.2). The credential stays in the cloud secret store: the spec names the secret.
+ */
+const gitSyncSchema = z.strictObject({
+  /**
+   * Clone URL: `https://host/path.git` (a token, if any, in `credentialSecret` as JSON
+   * `{"username": ..., "password": ...}`) or SSH, `ssh://git@host[:port]/path.git` or
+   * `git@host:path.git` (the private key in `credentialSecret`, `knownHosts` required).
+   */
+  repository: pattern(
+    /^(https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/[A-Za-z0-9._~/-]+|ssh:\/\/([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?\/[A-Za-z0-9._~/-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~][A-Za-z0-9._~/-]*)$/,
+    "a clone URL without credentials: https://github.com/team/dags.git, ssh://git@host/team/dags.git or git@github.com:team/dags.git",
+  ),
+  /** The branch or tag to follow. Exactly one of `ref` and `rev`. */
+  ref: gitRefName.optional(),
+  /** A commit to stay on (40 hex digits). Exactly one of `ref` and `rev`. */
+  rev: pattern(/^[0-9a-f]{40}$/, "a full commit id of 40 lowercase hex digits").optional(),
+  /** The folder of the DAGs inside the repository. @default the repository's root */
+  subPath: pattern(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]{1,200}$/, "a relative folder such as dags or airflow/dags (no leading /, no ..)").optional(),
+  /** The secret in the cloud's secret store holding the credential. @default none: a public repository */
+  credentialSecret: secretName.optional(),
+  /**
+   * SSH only: the host's public keys in known_hosts format (`host keytype key`, one a line), as
+   * `ssh-keyscan` prints them and checked against the host's published fingerprints; git-sync
+   * then refuses any other host key.
+   */
+  knownHosts: pattern(
+    /^(\s*[^\s#]+ (ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}\s*)+$/,
+    "known_hosts lines: host keytype base64-key (ssh-keyscan output)",
+  ).optional(),
+});
+
+/** How the DAGs reach Airflow: git-sync from a repository, or baked into the app's own `image`. Exactly one. */
+const dagsSchema = z.strictObject({
+  gitSync: gitSyncSchema.optional(),
+  /** The DAGs are in the app's own `image` (its `dags/` folder): no git-sync, nothing to sync. */
+  image: z.literal(true, { error: "accepted: true (the DAGs are baked into the app's image)" }).optional(),
+});
+
+/** Whether a git-sync repository is reached over SSH, and on which port. */
+export function gitSyncTransport(repository: string): { readonly protocol: "https" | "ssh"; readonly port: number } {
+  if (repository.startsWith("https://")) return { protocol: "https", port: Number(/^https:\/\/[^/:]+:([0-9]+)\//.exec(repository)?.[1] ?? 443) };
+  return { protocol: "ssh", port: Number(/^ssh:\/\/(?:[^@/]+@)?[^/:]+:([0-9]+)\//.exec(repository)?.[1] ?? 22) };
+}
+
 const appSchema = z.strictObject({
   name: z.enum(APP_NAMES, { error: `accepted: ${APP_NAMES.join(" | ")}` }),
   /** Host name of the app's UI, served over TLS. @default no ingress (reach it with kubectl port-forward) */
@@ -283,14 +370,12 @@ const appSchema = z.strictObject({
   database: z.string().optional(),
   /** Name of the spec bucket this app reads and writes. */
   bucket: z.string().optional(),
+  /** The team's own image instead of the chart's (APPS_WITH_IMAGE). @default the chart's pinned image */
+  image: imageSchema.optional(),
+  /** Airflow only: where the DAGs come from. @default none: the image's own, empty, dags/ folder */
+  dags: dagsSchema.optional(),
 });
 
-/**
- * The name of a secret in the environment's cloud secret store (AWS Secrets Manager, Azure Key
- * Vault, GCP Secret Manager) that holds a credential the platform syncs into the cluster. This is
- * AWS's alphabet, the widest; each cloud's own rule is in its `spec-problems.ts`.
- */
-const secretName = pattern(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "the name of a secret in the cloud's secret store, such as alerts-slack-webhook (letters, digits and -)");
 
 const emailAddress = pattern(/^[A-Za-z0-9._%+'-]+@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, "an email address with a domain, such as data-team@example.com");
 
@@ -858,10 +943,11 @@ export function alertRoutes(alerts: NonNullable<Environment["alerts"]>): Record<
 
 /**
  * The cloud identity that reads a spec secret: `monitoring-secrets` (the monitoring namespace's
- * store: alert channels, metrics links) or `sso-secrets` (the sso namespace's store: the SSO
- * client secret alone).
+ * store: alert channels, metrics links), `sso-secrets` (the sso namespace's store: the SSO
+ * client secret alone) or `dags-secrets` (the airflow namespace's store: the DAG repository's
+ * credential alone, `apps[].dags.gitSync.credentialSecret`).
  */
-export type SpecSecretReader = "monitoring-secrets" | "sso-secrets";
+export type SpecSecretReader = "monitoring-secrets" | "sso-secrets" | "dags-secrets";
 
 /** Every secret name the spec gives, with its path and its reader, for the clouds' own name rules and grants. */
 export function specSecretNames(env: Environment): { path: PropertyKey[]; name: string; reader: SpecSecretReader }[] {
@@ -879,6 +965,10 @@ export function specSecretNames(env: Environment): { path: PropertyKey[]; name: 
     eachKnown(metrics?.receiveFrom ?? [], (link, index) => add({ path: ["metrics", "receiveFrom", index, "passwordSecret"], name: link.passwordSecret }));
   });
   known(() => env.sso && names.push({ path: ["sso", "clientSecret"], name: env.sso.clientSecret, reader: "sso-secrets" }));
+  eachKnown(env.apps, (app, index) => {
+    const credential = app.dags?.gitSync?.credentialSecret;
+    if (credential !== undefined) names.push({ path: ["apps", index, "dags", "gitSync", "credentialSecret"], name: credential, reader: "dags-secrets" });
+  });
   return names;
 }
 
@@ -924,6 +1014,53 @@ function checkSso(env: Environment, report: Report): void {
       if (ssoEndpoints(sso) === undefined) {
         report(["sso", "endpoints"], undefined, "endpoints { authorization, token, userinfo } from the provider's discovery document (<issuer>/.well-known/openid-configuration): Grafana needs them, and they are derived only for Keycloak, Entra ID, Okta and Google issuers");
       }
+    });
+  });
+}
+
+/**
+ * `image` only where the chart runs one main image (APPS_WITH_IMAGE); `dags` only on Airflow, as
+ * git-sync or the app's own image (exactly one); git-sync follows one ref or stays on one commit,
+ * and over SSH has its key and the host's keys; its credential is read by the airflow namespace's
+ * store alone, so it is no other spec secret.
+ */
+function checkAppImagesAndDags(env: Environment, report: Report): void {
+  eachKnown(env.apps, (app, index) => {
+    const at = (...path: PropertyKey[]) => ["apps", index, ...path];
+    known(() => {
+      if (app.image !== undefined && !(APPS_WITH_IMAGE as readonly string[]).includes(app.name)) {
+        report(at("image"), app.image, `image only on ${APPS_WITH_IMAGE.join(" or ")}: the ${app.name} chart runs several images or none a team replaces`);
+      }
+    });
+    const dags = known(() => app.dags);
+    if (dags === undefined) return;
+    if (app.name !== "airflow") {
+      report(at("dags"), Object.keys(dags), "dags only on the airflow app: the other apps run no DAGs");
+      return;
+    }
+    known(() => {
+      const given = Object.keys(dags).filter((key) => dags[key as keyof typeof dags] !== undefined);
+      if (given.length !== 1) report(at("dags"), given, "exactly one of gitSync (DAGs synced from a repository) or image: true (DAGs baked into the app's image)");
+    });
+    known(() => {
+      if (dags.image === true && app.image === undefined) report(at("dags", "image"), true, "image: true only with the app's own image (apps[].image { repository, tag }) that carries the DAGs");
+    });
+    const sync = known(() => dags.gitSync);
+    if (sync === undefined) return;
+    known(() => {
+      if ((sync.ref === undefined) === (sync.rev === undefined)) report(at("dags", "gitSync"), Object.keys(sync), "exactly one of ref (a branch or tag to follow) or rev (a commit id)");
+    });
+    known(() => {
+      const { protocol } = gitSyncTransport(sync.repository);
+      if (protocol === "ssh" && sync.credentialSecret === undefined) report(at("dags", "gitSync", "credentialSecret"), undefined, "over SSH, the secret holding the repository's private key (a read-only deploy key)");
+      if (protocol === "ssh" && sync.knownHosts === undefined) report(at("dags", "gitSync", "knownHosts"), undefined, "over SSH, the host's public keys (ssh-keyscan <host>, checked against its published fingerprints): without them git-sync would accept any host key");
+      if (protocol === "https" && sync.knownHosts !== undefined) report(at("dags", "gitSync", "knownHosts"), sync.knownHosts, "knownHosts only with an SSH repository (ssh://... or git@host:path)");
+    });
+    known(() => {
+      const credential = sync.credentialSecret;
+      if (credential === undefined) return;
+      const shared = specSecretNames(env).find((secret) => secret.reader !== "dags-secrets" && secret.name === credential);
+      if (shared) report(at("dags", "gitSync", "credentialSecret"), credential, `a secret of its own, not also ${formatPath(shared.path)}: only the airflow namespace's store may read it`);
     });
   });
 }
@@ -1008,6 +1145,7 @@ const CHECKS: readonly ((env: Environment, report: Report) => void)[] = [
   checkAlerts,
   checkMetrics,
   checkSso,
+  checkAppImagesAndDags,
 ];
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */

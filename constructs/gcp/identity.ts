@@ -17,6 +17,7 @@ const SHORT_ACCOUNT_NAMES: Partial<Readonly<Record<WorkloadName, string>>> = {
   "external-secrets": "ext-secrets",
   "monitoring-secrets": "mon-secrets",
   "sso-secrets": "sso-secrets",
+  "dags-secrets": "dags-secrets",
 };
 
 /**

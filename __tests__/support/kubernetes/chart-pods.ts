@@ -268,11 +268,42 @@ const airflow: ChartModel = (context) => {
       },
     });
   const groomer = (component: string) => (get(values, `${component}.logGroomerSidecar.enabled`) !== false ? [`${component}-log-groomer`] : []);
+  // git-sync (_helpers.yaml L227-353 `git_sync_container`): its security context is
+  // localContainerSecurityContext over dags.gitSync (L986-994: `securityContexts.container`, else
+  // `securityContext`, else only `runAsUser: uid`). Without dags persistence, an init container
+  // (`git-sync-init`) and a sidecar in the DAG processor (dag-processor-deployment.yaml L144-145,
+  // L198-199: the sidecar whatever persistence says) and the triggerer (triggerer-deployment.yaml
+  // L167-168, L230-231); in the scheduler only without a DAG processor (scheduler-deployment.yaml
+  // L32-36, L183-184, L270-271: Airflow 3 enables it by default); an init container in each task
+  // pod (pod-template-file.kubernetes-helm-yaml L50-51). The SSH key is a Secret volume
+  // (`git_sync_ssh_key_volume`, L219-225).
+  const gitSync = get(values, "dags.gitSync.enabled") === true;
+  const dagPersistence = get(values, "dags.persistence.enabled") === true;
+  const gitSyncSc = (): SecurityContext =>
+    first(get(values, "dags.gitSync.securityContexts.container"), get(values, "dags.gitSync.securityContext")) ?? ({ runAsUser: get<number>(values, "dags.gitSync.uid") } as SecurityContext);
+  const gitSyncContainer = (init: boolean): Container => ({ name: `${get<string>(values, "dags.gitSync.containerName")}${init ? "-init" : ""}`, securityContext: gitSyncSc() });
+  const gitSyncVolumes = (): Record<string, unknown>[] =>
+    gitSync && (get(values, "dags.gitSync.sshKeySecret") || get(values, "dags.gitSync.sshKey"))
+      ? [{ name: "git-sync-ssh-key", secret: { secretName: get<string>(values, "dags.gitSync.sshKeySecret") || `${context.release.name}-ssh-secret` } }]
+      : [];
+  const dagProcessorOn = get(values, "dagProcessor.enabled") !== false;
+  const withGitSync = (built: ChartPod, init: boolean, sidecar: boolean): ChartPod =>
+    !gitSync
+      ? built
+      : {
+          ...built,
+          pod: {
+            ...built.pod,
+            volumes: [...(built.pod.volumes ?? []), ...gitSyncVolumes()],
+            initContainers: [...(init ? [gitSyncContainer(true)] : []), ...(built.pod.initContainers ?? [])],
+            containers: [...built.pod.containers, ...(sidecar ? [gitSyncContainer(false)] : [])],
+          },
+        };
   const pods = [
-    airflowPod("scheduler", "templates/scheduler/scheduler-deployment.yaml", "a single scheduling loop: losing it stalls every DAG until a replacement starts", groomer("scheduler")),
+    withGitSync(airflowPod("scheduler", "templates/scheduler/scheduler-deployment.yaml", "a single scheduling loop: losing it stalls every DAG until a replacement starts", groomer("scheduler")), !dagProcessorOn, !dagProcessorOn),
     airflowPod("apiServer", "templates/api-server/api-server-deployment.yaml", false),
-    airflowPod("triggerer", "templates/triggerer/triggerer-deployment.yaml", get(values, "triggerer.persistence.enabled") === true ? "a StatefulSet with a logs volume" : false, groomer("triggerer")),
-    airflowPod("dagProcessor", "templates/dag-processor/dag-processor-deployment.yaml", false, groomer("dagProcessor")),
+    withGitSync(airflowPod("triggerer", "templates/triggerer/triggerer-deployment.yaml", get(values, "triggerer.persistence.enabled") === true ? "a StatefulSet with a logs volume" : false, groomer("triggerer")), !dagPersistence, !dagPersistence),
+    withGitSync(airflowPod("dagProcessor", "templates/dag-processor/dag-processor-deployment.yaml", false, groomer("dagProcessor")), !dagPersistence, true),
     airflowPod("migrateDatabaseJob", "templates/jobs/migrate-database-job.yaml", false),
     // templates/jobs/create-user-job.yaml L23: only with `createUserJob.enabled` (or the deprecated webserver.defaultUser.enabled).
     ...(get(values, "createUserJob.enabled") !== false || get(values, "webserver.defaultUser.enabled") === true ? [airflowPod("createUserJob", "templates/jobs/create-user-job.yaml", false)] : []),
@@ -283,7 +314,7 @@ const airflow: ChartModel = (context) => {
   // container; init containers only for git-sync, Kerberos and `workers.extraInitContainers`
   // (L49-57); volumes L234-281.
   pods.push(
-    pod(context, "workers", "airflow files/pod-template-file.kubernetes-helm-yaml", {
+    withGitSync(pod(context, "workers", "airflow files/pod-template-file.kubernetes-helm-yaml", {
       onDemandOnly: false,
       tolerations: orFallback(get(values, "workers.tolerations"), values.tolerations),
       pod: {
@@ -296,7 +327,7 @@ const airflow: ChartModel = (context) => {
           ...list<Container>(get(values, "workers.extraContainers")),
         ],
       },
-    }),
+    }), !dagPersistence, false),
   );
   if (get(values, "statsd.enabled") !== false) {
     pods.push(
