@@ -13,7 +13,7 @@ import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { everyAppSpec, specProblems } from "./support/fixtures";
-import { loadChart, schemaErrors, unknownPaths } from "./support/chart-contract";
+import { loadChart, mergeValues, schemaErrors, unknownPaths } from "./support/chart-contract";
 import { objectProblems, podSecurityProblems } from "./support/kubernetes/checks";
 import { chartPods } from "./support/kubernetes/chart-pods";
 import { renderedApps, type KubeObject } from "./support/kubernetes/objects";
@@ -34,6 +34,21 @@ const ssh = (cloud: Cloud) =>
   withAirflow(cloud, { dags: { gitSync: { repository: "git@github.com:acme/dags.git", ref: "main", subPath: "dags", credentialSecret: "airflow-dags-deploy-key", knownHosts: KNOWN_HOSTS } } });
 const https = (cloud: Cloud) =>
   withAirflow(cloud, { image: IMAGE, dags: { gitSync: { repository: "https://github.com/acme/dags.git", rev: "0123456789abcdef0123456789abcdef01234567", credentialSecret: "airflow-dags-token" } } }, { image: { repository: "registry.example.com/bi/metabase", tag: "v0.56.6" } });
+
+/**
+ * How git-sync v4.4.2 picks what to check out from the chart's variables (_helpers.yaml
+ * L280-285 renders GIT_SYNC_REV, GITSYNC_REF and GIT_SYNC_BRANCH): kubernetes/git-sync v4.4.2
+ * main.go L421-436, the deprecated --branch/--rev (GIT_SYNC_BRANCH, GIT_SYNC_REV) over --ref.
+ */
+function gitSyncRef(env: { GITSYNC_REF: string; GIT_SYNC_BRANCH: string; GIT_SYNC_REV: string }): string {
+  const { GIT_SYNC_BRANCH: branch, GIT_SYNC_REV: rev } = env;
+  let ref = env.GITSYNC_REF;
+  if (branch !== "" && (rev === "" || rev === "HEAD")) ref = branch;
+  else if (rev !== "" && branch === "") ref = rev;
+  else if (branch !== "" && rev !== "") throw new Error("deprecated flag combo: can't set --ref from deprecated --branch and --rev");
+  if (ref === "") throw new Error("required flag: --ref must be specified");
+  return ref;
+}
 
 function synth(input: EnvironmentInput) {
   const env = parseEnvironment(input);
@@ -64,6 +79,17 @@ describe.each(CLOUDS.map((cloud) => [cloud] as const))("DAGs and images on %s", 
     const images = airflowOf(viaHttps)?.values.images as Record<string, unknown>;
     expect(images.airflow).toEqual({ repository: IMAGE.repository, tag: `${IMAGE.tag}@${IMAGE.digest}` });
     expect(images.pod_template).toEqual(images.airflow);
+  });
+
+  it("git-sync v4.4.2 checks out the spec's ref or commit from the variables the chart renders", () => {
+    for (const [s, target] of [[viaSsh, "main"], [viaHttps, "0123456789abcdef0123456789abcdef01234567"]] as const) {
+      const values = mergeValues(loadChart("airflow").defaults, airflowOf(s)?.values ?? {}) as { dags: { gitSync: { ref: string; branch: string; rev: string } } };
+      const { ref, branch, rev } = values.dags.gitSync;
+      expect(gitSyncRef({ GITSYNC_REF: ref, GIT_SYNC_BRANCH: branch, GIT_SYNC_REV: rev })).toBe(target);
+    }
+    // The resolution refuses what git-sync refuses, and lets the chart's default branch win over `ref`.
+    expect(() => gitSyncRef({ GITSYNC_REF: "main", GIT_SYNC_BRANCH: "main", GIT_SYNC_REV: "0123" })).toThrow(/deprecated flag combo/);
+    expect(gitSyncRef({ GITSYNC_REF: "main", GIT_SYNC_BRANCH: "v2-2-stable", GIT_SYNC_REV: "HEAD" })).toBe("v2-2-stable");
   });
 
   it("syncs the credential into the Secret the chart reads, through a store that may read that one secret", () => {

@@ -70,11 +70,14 @@ export function airflowDagsValues(spec: AppSpec | undefined): Record<string, unk
       gitSync: {
         enabled: true,
         repo: sync.repository,
-        // git-sync v4 reads GITSYNC_REF; the v3 names (GIT_SYNC_BRANCH, GIT_SYNC_REV) the chart
-        // also renders are set to the same target, so either reading checks out the same commit.
+        // The chart renders GITSYNC_REF (`ref`) and the deprecated GIT_SYNC_BRANCH (`branch`,
+        // default v2-2-stable) and GIT_SYNC_REV (`rev`, default HEAD) side by side, and git-sync
+        // v4.4.2 lets the deprecated ones win (kubernetes/git-sync v4.4.2 main.go L421-432: a
+        // branch with rev "" or HEAD replaces --ref; a branch and another rev is a fatal
+        // config error). So the target goes to `branch` too, and `rev` stays HEAD.
         ref: sync.ref ?? sync.rev,
         branch: sync.ref ?? sync.rev,
-        rev: sync.rev ?? "HEAD",
+        rev: "HEAD",
         subPath: sync.subPath ?? "",
         ...credential,
         ...(sync.knownHosts === undefined ? {} : { knownHosts: sync.knownHosts }),
