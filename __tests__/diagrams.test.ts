@@ -144,6 +144,17 @@ describe("the pictures show the synthesized output", () => {
     expect(() => renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) })).toThrow(/no .* for the database/);
   });
 
+  it("a bucket of another cloud in the stack (issue 14's mixed environments) is drawn as that cloud's, by the same path", () => {
+    const other = envs.find((env) => env.cloud !== staging.cloud && env.buckets.length > 0) as Environment;
+    const otherType = DIAGRAM_CLOUDS[other.cloud].types.bucket.type;
+    const json = JSON.parse(output.infra.text) as { resource: Record<string, unknown> };
+    json.resource[otherType] = (JSON.parse((outputs.get(other.name) as EnvironmentOutput).infra.text) as { resource: Record<string, unknown> }).resource[otherType];
+    const text = renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) });
+    expect(flowchartProblems(text)).toEqual([]);
+    expect(text).toMatch(new RegExp(`bucket_${other.cloud}_\\w+\\[\\("${DIAGRAM_CLOUDS[other.cloud].labels.bucket}<br/>`));
+    expect(text).toMatch(new RegExp(`bucket_${staging.cloud}_\\w+\\[\\("${DIAGRAM_CLOUDS[staging.cloud].labels.bucket}<br/>`));
+  });
+
   it("is deterministic: the same output draws the same text", () => {
     const [name, text] = [...diagrams][0];
     const env = envs.find((e) => e.name === name) as Environment;

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stackKindsOf, stackName } from "../stacks/backend";
 import type { NeutralConcept } from "../constructs/core/interfaces";
-import type { Cloud, Environment } from "../constructs/core/spec";
+import { CLOUDS, type Cloud, type Environment } from "../constructs/core/spec";
 import { renderedApps, namespaceOf, type KubeObject, type Located } from "../__tests__/support/kubernetes/objects";
 import { renderFlowchart, type FlowLink, type FlowNode, type FlowSubgraph, type Shape } from "./mermaid";
 
@@ -310,35 +310,49 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
     node(nodeId("nodePool", cloud, p.name), "box", [`pool ${p.name}${p.spot ? " · spot" : ""}`, p.machine, `${p.min}-${p.max} nodes`]),
   );
 
-  // Databases (replicas dotted to their primary) and buckets.
-  const dbResources = infra.of(reader.types.database.type);
-  const dbFacts = new Map(dbResources.map((r) => [r.address, reader.database(r)]));
-  const dbNode = (address: string) => nodeId("database", cloud, (dbFacts.get(address) as DatabaseFacts).name);
-  const dataChildren: FlowNode[] = dbResources.map((r) => {
-    const facts = dbFacts.get(r.address) as DatabaseFacts;
+  // Databases (replicas dotted to their primary), buckets and workload identities are read with
+  // the reader of whichever cloud's types the stack holds, not only the environment's: a bucket or
+  // database kept on another cloud draws as that cloud's, under a node keyed by concept and cloud.
+  const present = CLOUDS.filter((c) => [DIAGRAM_CLOUDS[c].types.database.type, DIAGRAM_CLOUDS[c].types.bucket.type, DIAGRAM_CLOUDS[c].types.identity.type].some((type) => infra.of(type).length > 0));
+  interface Owned { readonly resource: Resource; readonly cloud: Cloud }
+  const databases: (Owned & { readonly facts: DatabaseFacts })[] = present.flatMap((c) => infra.of(DIAGRAM_CLOUDS[c].types.database.type).map((resource) => ({ resource, cloud: c, facts: DIAGRAM_CLOUDS[c].database(resource) })));
+  const dbByAddress = new Map(databases.map((db) => [db.resource.address, db]));
+  const dbNode = (address: string) => {
+    const db = dbByAddress.get(address) as (typeof databases)[number];
+    return nodeId("database", db.cloud, db.facts.name);
+  };
+  const dataChildren: FlowNode[] = databases.map(({ resource, cloud: owner, facts }) => {
     // A replica's engine version is its primary's (AWS leaves it unset on the replica).
-    const version = facts.version || (facts.replicaOf === undefined ? "" : (dbFacts.get(facts.replicaOf)?.version ?? ""));
-    if (facts.replicaOf !== undefined) links.push({ from: dbNode(r.address), to: dbNode(facts.replicaOf), label: "replica of", dotted: true });
-    return node(dbNode(r.address), "cylinder", [`${reader.labels.database} ${version}`, facts.name, `${facts.size}${facts.replicaOf === undefined ? (facts.highAvailability ? " · HA" : " · single zone") : " · read replica"}`]);
+    const version = facts.version || (facts.replicaOf === undefined ? "" : (dbByAddress.get(facts.replicaOf)?.facts.version ?? ""));
+    if (facts.replicaOf !== undefined) links.push({ from: dbNode(resource.address), to: dbNode(facts.replicaOf), label: "replica of", dotted: true });
+    const role = facts.replicaOf === undefined ? (facts.highAvailability ? " · HA" : " · single zone") : " · read replica";
+    return node(dbNode(resource.address), "cylinder", [`${DIAGRAM_CLOUDS[owner].labels.database} ${version}`, facts.name, `${facts.size}${role}`]);
   });
-  const buckets = infra.of(reader.types.bucket.type);
-  const bucketNode = (r: Resource) => nodeId("bucket", cloud, reader.bucketName(r, infra));
-  for (const bucket of buckets) dataChildren.push(node(bucketNode(bucket), "cylinder", [reader.labels.bucket, reader.bucketName(bucket, infra)]));
+  const buckets: Owned[] = present.flatMap((c) => infra.of(DIAGRAM_CLOUDS[c].types.bucket.type).map((resource) => ({ resource, cloud: c })));
+  const bucketName = (b: Owned) => DIAGRAM_CLOUDS[b.cloud].bucketName(b.resource, infra);
+  const bucketNode = (b: Owned) => nodeId("bucket", b.cloud, bucketName(b));
+  for (const bucket of buckets) dataChildren.push(node(bucketNode(bucket), "cylinder", [DIAGRAM_CLOUDS[bucket.cloud].labels.bucket, bucketName(bucket)]));
   items.push(subgraph(nodeId("data", cloud, env.name), "data", dataChildren));
 
   // Workload identities: the cloud identities some Kubernetes service account is trusted to use.
-  const identityType = reader.types.identity.type;
-  const identities = infra
-    .of(identityType)
-    .map((r) => ({ resource: r, subjects: trustedServiceAccounts(r, infra, identityType) }))
-    .filter((i) => i.subjects.size > 0);
-  const identityNode = (r: Resource) => nodeId("identity", cloud, reader.identityName(r));
-  items.push(subgraph(nodeId("identities", cloud, env.name), reader.labels.identities, identities.map((i) => node(identityNode(i.resource), "hexagon", [reader.identityName(i.resource)]))));
+  const identities = present.flatMap((c) => {
+    const identityType = DIAGRAM_CLOUDS[c].types.identity.type;
+    return infra
+      .of(identityType)
+      .map((resource) => ({ resource, cloud: c, subjects: trustedServiceAccounts(resource, infra, identityType) }))
+      .filter((i) => i.subjects.size > 0);
+  });
+  const identityName = (i: Owned) => DIAGRAM_CLOUDS[i.cloud].identityName(i.resource);
+  const identityNode = (i: Owned) => nodeId("identity", i.cloud, identityName(i));
+  for (const c of present) {
+    const own = identities.filter((i) => i.cloud === c);
+    if (own.length > 0) items.push(subgraph(nodeId("identities", c, env.name), DIAGRAM_CLOUDS[c].labels.identities, own.map((i) => node(identityNode(i), "hexagon", [identityName(i)]))));
+  }
   // What each identity may reach: a grant is a resource that references it and a bucket.
-  for (const { resource } of identities) {
+  for (const identity of identities) {
     for (const bucket of buckets) {
-      const granted = infra.resources.some((r) => r.refs.has(resource.address) && r.refs.has(bucket.address) && r !== bucket);
-      if (granted) links.push({ from: identityNode(resource), to: bucketNode(bucket), label: "granted" });
+      const granted = infra.resources.some((r) => r.refs.has(identity.resource.address) && r.refs.has(bucket.resource.address) && r !== bucket.resource);
+      if (granted) links.push({ from: identityNode(identity), to: bucketNode(bucket), label: "granted" });
     }
   }
 
@@ -356,7 +370,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
     }));
     const workloadNode = (namespace: string) => nodeId("workload", "k8s", namespace);
     const reach = (namespace: string) => {
-      for (const identity of identities) if ([...identity.subjects].some((subject) => subject.startsWith(`${namespace}/`))) links.push({ from: workloadNode(namespace), to: identityNode(identity.resource), label: "runs as" });
+      for (const identity of identities) if ([...identity.subjects].some((subject) => subject.startsWith(`${namespace}/`))) links.push({ from: workloadNode(namespace), to: identityNode(identity), label: "runs as" });
       const names = secrets.get(namespace);
       if (names !== undefined) links.push({ from: workloadNode(namespace), to: secretStoreId, label: [...names].sort().join(", ") });
     };
@@ -368,12 +382,11 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
         lines.push(`https://${app.host}`);
       }
       if (app.database !== undefined) {
-        const primary = dbResources.find((r) => {
-          const facts = dbFacts.get(r.address) as DatabaseFacts;
+        const primary = databases.find(({ facts }) => {
           return facts.replicaOf === undefined && (facts.name === `${env.name}-db-${app.database}` || new RegExp(`^${env.name}-db-${app.database}-[a-z0-9]+$`).test(facts.name));
         });
-        if (primary === undefined) throw new Error(`${infra.name}: no ${reader.types.database.type} for the database ${app.database} of the spec's app ${app.name}`);
-        links.push({ from: workloadNode(namespace), to: dbNode(primary.address), label: "PostgreSQL" });
+        if (primary === undefined) throw new Error(`${infra.name}: no ${present.map((c) => DIAGRAM_CLOUDS[c].types.database.type).join(" or ") || reader.types.database.type} for the database ${app.database} of the spec's app ${app.name}`);
+        links.push({ from: workloadNode(namespace), to: dbNode(primary.resource.address), label: "PostgreSQL" });
       }
       reach(namespace);
       return node(workloadNode(namespace), "stadium", lines);
