@@ -13,22 +13,25 @@
  * `<id><open>"label"<close>` in five shapes, and links `<id> --> <id>` / `<id> -.-> <id>` with an
  * optional `|"label"|`. What the grammar says about that subset:
  * - The lexer is Jison's, first rule wins (no `%options flex`), and the keyword rules come before
- *   NODE_STRING: an id that STARTS with `graph`, `flowchart`, `subgraph`, `style`, `linkStyle`,
- *   `classDef`, `class`, `interpolate` or a LINK_TARGET (`_self`, `_blank`, `_parent`, `_top`) is
- *   cut into a keyword token and a rest, and `end` followed by a non-word character (rule
- *   `"end"\b\s*`) closes the enclosing subgraph: flow-singlenode.spec.js at the same tag expects
- *   a parse error for each ("should throw error at nodes beginning with %s", errorKeywords), and
- *   parses ids beginning with `default`, `href`, `click`, `call` (DEFAULT is an idStringToken;
- *   the other three are keywords only when white space follows: `"click"[\s]+`, so an id that IS
- *   one of them breaks a link line `click --> b`).
- *   Ids here are therefore `[A-Za-z][A-Za-z0-9_]*` and must not start with any of those words
- *   (a letter start also keeps NUM from splitting them; `-` and `.` in ids can start a link).
+ *   NODE_STRING. jison-lex ends a literal rule that ends in a word character with `\b` (the
+ *   generated lexer in the npm package mermaid@11.14.0, dist/chunks/mermaid.core/flowDiagram-*.mjs,
+ *   has `/^(?:class\b)/`, `/^(?:graph\b)/`, `/^(?:end\b\s*)/`), so `classA` is one NODE_STRING
+ *   but an id that IS `graph`, `flowchart`, `subgraph`, `style`, `linkStyle`, `classDef`,
+ *   `class`, `interpolate`, `end` or a LINK_TARGET (`_self`, `_blank`, `_parent`, `_top`) is
+ *   lexed as that keyword before the `[` of its label and fails to parse
+ *   (flow-singlenode.spec.js at the same tag: "should throw error at nodes beginning with %s",
+ *   with `.`, `-` or `/` after the keyword). `default` is an idStringToken and parses; `click`,
+ *   `call` and `href` are keywords when white space follows (`"click"[\s]+`), which a link line
+ *   `click --> b` gives them: `call`/`href` fail there and `click` silently drops the link.
+ *   Ids here are therefore `[A-Za-z][A-Za-z0-9_]*` (a letter start keeps NUM from splitting them;
+ *   `-` and `.` can start a link) and none of those words.
  * - A quoted label is lexed by `<string>[^"]+` up to the next `"`: a `"` cannot be inside it
- *   (Mermaid's escape is an entity code `#quot;`, so `#` is not allowed either), and "`" right
- *   after the opening quote starts a Markdown string (`<*>["][`]`).
+ *   (`a["say "x""]` parses as the label `say x`), Mermaid's escapes are entity codes (`#quot;`,
+ *   `#35;`), so `#` is not allowed either, and "`" right after the opening quote starts a
+ *   Markdown string (`<*>["][`]`).
  * - `.*direction\s+(TB|BT|RL|LR|TD)[^\n]*` is tried before anything else on a line (it is an
  *   INITIAL rule matched at the line's start, ahead of the quote that opens a label), so no line
- *   but a direction statement may contain such text.
+ *   but a direction statement may contain such text: `a["direction LR"]` parses, without node a.
  * - Mermaid removes lines starting with `%%` before parsing (diagram-api/comments.ts
  *   `cleanupComments`); `%%` is kept out of labels altogether, so no wrapping can make one. Labels are HTML
  *   (htmlLabels, sanitized): `<`, `>` and `&` are markup, so labels here are plain text and line
@@ -36,8 +39,14 @@
  *   parses `<br>` inside labels).
  * - A subgraph's id must not be a node's id: flowDb.ts `getData()` keeps one parent per id
  *   (`parentDB.set(id, subGraph.id)`), so a node sharing its subgraph's id becomes its own parent.
- * - A link may name an id no statement declared (Mermaid then draws an empty box); that is always
- *   a bug of ours, so it is rejected here.
+ * - A link may name an id no statement declared (Mermaid then draws a box labelled with the id);
+ *   that is always a bug of ours, so it is rejected here.
+ *
+ * The consequences quoted above (a parse error, a dropped link or node, a mangled label) were
+ * observed once with the real parser, `mermaid.parse` and the flowchart's FlowDB of the npm package
+ * mermaid@11.14.0 under jsdom, outside the project (no dependency); the five committed diagrams
+ * parsed there too. A devDependency on `mermaid` + `jsdom` would let a test run that parser on
+ * every diagram (README "Pictures of each environment").
  */
 
 export type Direction = "LR" | "TB";
@@ -75,15 +84,13 @@ export interface FlowLink {
 }
 
 /** Words that the lexer takes as a keyword when an id starts with them (see the file comment). */
-const KEYWORD_PREFIXES = ["graph", "flowchart", "subgraph", "style", "linkStyle", "classDef", "class", "interpolate", "_self", "_blank", "_parent", "_top"] as const;
+const KEYWORDS = ["graph", "flowchart", "subgraph", "style", "linkStyle", "classDef", "class", "interpolate", "end", "_self", "_blank", "_parent", "_top"] as const;
 const KEYWORD_BEFORE_SPACE = ["click", "call", "href"] as const;
 const DIRECTION_TEXT = /direction\s+(TB|BT|RL|LR|TD)/;
 
 /** Why `id` cannot be a node or subgraph id, or undefined. */
 export function idProblem(id: string): string | undefined {
-  if (/^end(?![A-Za-z0-9_])/.test(id)) return `id "${id}" is the keyword end (flow.jison: "end"\\b), which closes a subgraph`;
-  const keyword = KEYWORD_PREFIXES.find((word) => id.startsWith(word));
-  if (keyword !== undefined) return `id "${id}" starts with the keyword ${keyword} (flow.jison lexes "${keyword}" before NODE_STRING)`;
+  if ((KEYWORDS as readonly string[]).includes(id)) return `id "${id}" is the keyword ${id} (flow.jison lexes "${id}"\\b before NODE_STRING${id === "end" ? "; end closes a subgraph" : ""})`;
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(id)) return `id "${id}" is not [A-Za-z][A-Za-z0-9_]* (flow.jison: NUM, "-", "." and spaces split or end an id)`;
   if ((KEYWORD_BEFORE_SPACE as readonly string[]).includes(id)) return `id "${id}" is the keyword ${id} when a space follows it, as in a link line (flow.jison: "${id}"[\\s]+)`;
   return undefined;
