@@ -20,7 +20,7 @@ import { flowchartProblems, idProblem, labelProblem, renderFlowchart } from "../
 const outdir = join(__dirname, "..", COMMITTED_OUTPUT_DIR);
 const envs = parseEnvironments(environments, environmentSource);
 const outputs = new Map(envs.map((env) => [env.name, readEnvironmentOutput(outdir, env)]));
-const diagrams = new Map(envs.map((env) => [env.name, renderEnvironmentDiagram(env, outputs.get(env.name) as EnvironmentOutput)]));
+const diagrams = new Map(envs.map((env) => [env.name, renderEnvironmentDiagram(env, outputs.get(env.name) as EnvironmentOutput, envs)]));
 
 describe("Mermaid flowchart rules (mermaid-js/mermaid@11.14.0 flow.jison)", () => {
   // flow-singlenode.spec.js at that tag: "should throw error at nodes beginning with %s"; an id
@@ -130,7 +130,7 @@ describe("the pictures show the synthesized output", () => {
       }
     }
     const before = diagrams.get(staging.name) as string;
-    const after = renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) });
+    const after = renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) }, envs);
     expect(before).toMatch(/-->\|"granted"\|/);
     expect(after).not.toMatch(/-->\|"granted"\|/);
   });
@@ -138,11 +138,11 @@ describe("the pictures show the synthesized output", () => {
   it("an app's host or database the output lacks is an error, not a line", () => {
     const apps = output.apps as Stack;
     const withoutHost = new Stack(apps.name, apps.text.split(app.host as string).join("elsewhere.example.com"));
-    expect(() => renderEnvironmentDiagram(staging, { ...output, apps: withoutHost })).toThrow(`the spec gives ${app.name} the host ${app.host}, which the stack does not contain`);
+    expect(() => renderEnvironmentDiagram(staging, { ...output, apps: withoutHost }, envs)).toThrow(`the spec gives ${app.name} the host ${app.host}, which the stack does not contain`);
     const dbType = DIAGRAM_CLOUDS[staging.cloud].types.database.type;
     const json = JSON.parse(output.infra.text) as { resource: Record<string, unknown> };
     delete json.resource[dbType];
-    expect(() => renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) })).toThrow(/no .* for the database/);
+    expect(() => renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) }, envs)).toThrow(/no .* for the database/);
   });
 
   it("a bucket of another cloud in the stack (issue 14's mixed environments) is drawn as that cloud's, by the same path", () => {
@@ -150,17 +150,27 @@ describe("the pictures show the synthesized output", () => {
     const otherType = DIAGRAM_CLOUDS[other.cloud].types.bucket.type;
     const json = JSON.parse(output.infra.text) as { resource: Record<string, unknown> };
     json.resource[otherType] = (JSON.parse((outputs.get(other.name) as EnvironmentOutput).infra.text) as { resource: Record<string, unknown> }).resource[otherType];
-    const text = renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) });
+    const text = renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) }, envs);
     expect(flowchartProblems(text)).toEqual([]);
     expect(text).toMatch(new RegExp(`bucket_${other.cloud}_\\w+\\[\\("${DIAGRAM_CLOUDS[other.cloud].labels.bucket}<br/>`));
     expect(text).toMatch(new RegExp(`bucket_${staging.cloud}_\\w+\\[\\("${DIAGRAM_CLOUDS[staging.cloud].labels.bucket}<br/>`));
+  });
+
+  it("a metrics hub link the apps stack does not carry is an error", () => {
+    const sender = envs.find((env) => env.metrics?.sendTo !== undefined) as Environment;
+    const hubEnv = envs.find((env) => env.name === sender.metrics?.sendTo?.environment) as Environment;
+    const host = hubEnv.apps.find((a) => a.name === "monitoring")?.host as string;
+    const senderOutput = outputs.get(sender.name) as EnvironmentOutput;
+    const apps = senderOutput.apps as Stack;
+    expect(diagrams.get(sender.name)).toContain(`metrics hub https://${host}`);
+    expect(() => renderEnvironmentDiagram(sender, { ...senderOutput, apps: new Stack(apps.name, apps.text.split(host).join("elsewhere.example.com")) }, envs)).toThrow(/sends metrics to .*, which the stack does not contain/);
   });
 
   it("is deterministic: the same output draws the same text", () => {
     const [name, text] = [...diagrams][0];
     const env = envs.find((e) => e.name === name) as Environment;
     const again = readEnvironmentOutput(outdir, env);
-    expect(renderEnvironmentDiagram(env, again)).toBe(text);
+    expect(renderEnvironmentDiagram(env, again, envs)).toBe(text);
   });
 
   it("a missing stack names the command that writes it", () => {

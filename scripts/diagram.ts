@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stackKindsOf, stackName } from "../stacks/backend";
 import type { NeutralConcept } from "../constructs/core/interfaces";
-import { CLOUDS, type Cloud, type Environment } from "../constructs/core/spec";
+import { CLOUDS, metricsLinks, type Cloud, type Environment } from "../constructs/core/spec";
 import { renderedApps, namespaceOf, type KubeObject, type Located } from "../__tests__/support/kubernetes/objects";
 import { renderFlowchart, type FlowLink, type FlowNode, type FlowSubgraph, type Shape } from "./mermaid";
 
@@ -276,7 +276,7 @@ function cloudSecretsByNamespace(objects: readonly Located<KubeObject>[]): Map<s
 }
 
 /** The Mermaid flowchart of one environment. */
-export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOutput): string {
+export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOutput, all: readonly Environment[] = [env]): string {
   const cloud = env.cloud;
   const reader = DIAGRAM_CLOUDS[cloud];
   const { infra } = output;
@@ -432,9 +432,17 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
   if ((env.metrics?.sendTo !== undefined || (env.metrics?.receiveFrom ?? []).length > 0) && !declared.has(monitoring)) {
     throw new Error(`${output.apps?.name ?? infra.name}: the spec links metrics with other environments, but no monitoring workload with a cloud secret or identity is in the output`);
   }
-  if (env.metrics?.sendTo !== undefined) {
-    const hub = nodeId("environment", "env", env.metrics.sendTo.environment);
-    others.push(node(hub, "box", [`environment ${env.metrics.sendTo.environment}`, "metrics hub"]));
+  // The links are the spec's (metricsLinks); the apps stack must hold their ends: the hub's
+  // host it writes to, and for a hub the credential of each sender it admits.
+  const { hub: hubLink } = env.metrics === undefined ? { hub: undefined } : metricsLinks(env, all);
+  const appsText = output.apps?.text ?? "";
+  if (hubLink !== undefined && !appsText.includes(hubLink.host)) throw new Error(`${output.apps?.name ?? infra.name}: the spec sends metrics to ${hubLink.environment} at ${hubLink.host}, which the stack does not contain`);
+  for (const link of env.metrics?.receiveFrom ?? []) {
+    if (!appsText.includes(link.passwordSecret)) throw new Error(`${output.apps?.name ?? infra.name}: the spec receives metrics from ${link.environment} with the secret ${link.passwordSecret}, which the stack does not read`);
+  }
+  if (hubLink !== undefined) {
+    const hub = nodeId("environment", "env", hubLink.environment);
+    others.push(node(hub, "box", [`environment ${hubLink.environment}`, `metrics hub https://${hubLink.host}`]));
     links.push({ from: monitoring, to: hub, label: "remote write" });
   }
   for (const sender of env.metrics?.receiveFrom ?? []) {
@@ -449,7 +457,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
 }
 
 /** The Markdown file of one environment's picture. */
-export function renderDiagramFile(env: Environment, output: EnvironmentOutput, source: string): string {
+export function renderDiagramFile(env: Environment, output: EnvironmentOutput, source: string, all: readonly Environment[]): string {
   const stacks = [output.infra.name, output.apps?.name, output.gitops?.name].filter((s): s is string => s !== undefined);
   return [
     `# ${env.name} (${env.cloud}${env.production ? ", production" : ""})`,
@@ -459,7 +467,7 @@ export function renderDiagramFile(env: Environment, output: EnvironmentOutput, s
     "account, an ExternalSecret's key) or a spec link the output was checked to contain (an app's database and host).",
     "",
     "```mermaid",
-    renderEnvironmentDiagram(env, output).trimEnd(),
+    renderEnvironmentDiagram(env, output, all).trimEnd(),
     "```",
     "",
   ].join("\n");

@@ -130,7 +130,7 @@ export function renderReadme(current: string): string {
  */
 export function renderDiagrams(outdir = join(ROOT, COMMITTED_OUTPUT_DIR)): Map<string, string> {
   const envs = parseEnvironments(environments, environmentSource);
-  return new Map(envs.map((env, index) => [`${env.name}.md`, renderDiagramFile(env, readEnvironmentOutput(outdir, env), environmentSource(index))]));
+  return new Map(envs.map((env, index) => [`${env.name}.md`, renderDiagramFile(env, readEnvironmentOutput(outdir, env), environmentSource(index), envs)]));
 }
 
 /** Writes the diagrams into `<outdir>/diagrams`, removing those of environments that are gone. */
