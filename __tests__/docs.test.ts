@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RULES } from "../constructs/policies";
-import { renderParityDoc, renderReadme, securityControl } from "../scripts/docs";
+import { renderDiagrams, renderParityDoc, renderReadme, securityControl } from "../scripts/docs";
+import { DIAGRAMS_DIR } from "../scripts/diagram";
+import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
 
 const root = join(__dirname, "..");
 
@@ -23,5 +25,13 @@ describe("generated docs are up to date (run `npm run docs` when this fails)", (
   it("the README size tables", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8");
     expect(readme).toBe(renderReadme(readme));
+  });
+
+  it("synthesized/diagrams: one picture per environment in environments/, drawn from the committed synthesized stacks", () => {
+    const dir = join(root, COMMITTED_OUTPUT_DIR, DIAGRAMS_DIR);
+    const expected = renderDiagrams();
+    const committed = existsSync(dir) ? readdirSync(dir).sort() : [];
+    expect(committed, `run \`npm run docs\` and commit ${COMMITTED_OUTPUT_DIR}/${DIAGRAMS_DIR}`).toEqual([...expected.keys()].sort());
+    for (const [file, content] of expected) expect(readFileSync(join(dir, file), "utf8"), `${COMMITTED_OUTPUT_DIR}/${DIAGRAMS_DIR}/${file} is stale: run \`npm run docs\``).toBe(content);
   });
 });

@@ -2,9 +2,11 @@
  * `npm run docs`: regenerates the tables that come from code, so the docs cannot drift:
  * docs/parity.md (neutral concept → resource types per cloud, and the security controls of the
  * policy pack per cloud) and the size tables in the
- * README between the `generated:sizes` markers. A test fails when either is stale.
+ * README between the `generated:sizes` markers, and a picture of each environment in
+ * synthesized/diagrams/<env>.md (scripts/diagram.ts), drawn from the committed synthesized stacks.
+ * A test fails when any of them is stale.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AWS_RESOURCE_TYPES } from "../constructs/aws";
 import { AWS_DATABASE_INSTANCE_CLASSES, AWS_NODE_INSTANCE_TYPES } from "../constructs/aws/sizes";
@@ -16,6 +18,10 @@ import { NEUTRAL_CONCEPTS, type ResourceTypeMap } from "../constructs/core/inter
 import { SIZE_SHAPES, SIZES, type Size } from "../constructs/core/sizes";
 import type { Cloud } from "../constructs/core/spec";
 import { RULES, type Rule } from "../constructs/policies";
+import { parseEnvironments } from "../constructs/core/spec";
+import { environments, environmentSource } from "../environments";
+import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
+import { DIAGRAMS_DIR, readEnvironmentOutput, renderDiagramFile } from "./diagram";
 
 const ROOT = join(__dirname, "..");
 const README_START = "<!-- generated:sizes (npm run docs) -->";
@@ -118,9 +124,29 @@ export function renderReadme(current: string): string {
   return current.slice(0, start) + renderSizesSection() + current.slice(end + README_END.length);
 }
 
+/**
+ * The picture of every environment in environments/ (file name → content), drawn from the
+ * synthesized stacks in `outdir` (the committed output unless told otherwise).
+ */
+export function renderDiagrams(outdir = join(ROOT, COMMITTED_OUTPUT_DIR)): Map<string, string> {
+  const envs = parseEnvironments(environments, environmentSource);
+  return new Map(envs.map((env, index) => [`${env.name}.md`, renderDiagramFile(env, readEnvironmentOutput(outdir, env), environmentSource(index), envs)]));
+}
+
+/** Writes the diagrams into `<outdir>/diagrams`, removing those of environments that are gone. */
+export function writeDiagrams(outdir = join(ROOT, COMMITTED_OUTPUT_DIR)): string[] {
+  const diagrams = renderDiagrams(outdir);
+  const dir = join(outdir, DIAGRAMS_DIR);
+  mkdirSync(dir, { recursive: true });
+  if (existsSync(dir)) for (const file of readdirSync(dir)) if (!diagrams.has(file)) rmSync(join(dir, file));
+  for (const [file, content] of diagrams) writeFileSync(join(dir, file), content);
+  return [...diagrams.keys()];
+}
+
 if (require.main === module) {
   writeFileSync(join(ROOT, "docs", "parity.md"), renderParityDoc());
   const readme = join(ROOT, "README.md");
   writeFileSync(readme, renderReadme(readFileSync(readme, "utf8")));
-  console.log("wrote docs/parity.md and the README size tables");
+  const diagrams = writeDiagrams();
+  console.log(`wrote docs/parity.md, the README size tables and ${diagrams.length} diagrams in ${COMMITTED_OUTPUT_DIR}/${DIAGRAMS_DIR}`);
 }
