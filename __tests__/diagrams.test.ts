@@ -74,6 +74,37 @@ describe("Mermaid flowchart rules (mermaid-js/mermaid@11.14.0 flow.jison)", () =
   });
 });
 
+/** Mermaid's own parser (the npm package at the version the rules cite), under jsdom for its DOMPurify. */
+async function mermaidParser(): Promise<(text: string) => Promise<string | undefined>> {
+  const { JSDOM } = await import("jsdom");
+  Object.assign(globalThis, { window: new JSDOM("").window });
+  const { default: mermaid } = await import("mermaid");
+  return async (text) => {
+    try {
+      await mermaid.parse(text);
+      return undefined;
+    } catch (error) {
+      return String((error as Error).message ?? error).split("\n")[0];
+    }
+  };
+}
+
+describe("Mermaid's parser (mermaid@11.14.0, what GitHub runs on a mermaid block)", () => {
+  it("parses every committed diagram", async () => {
+    const parse = await mermaidParser();
+    const committed = (name: string) => readFileSync(join(outdir, "diagrams", `${name}.md`), "utf8");
+    const failures = await Promise.all(envs.map(async ({ name }) => ({ name, error: await parse(/```mermaid\n([\s\S]*?)```/.exec(committed(name))?.[1] ?? "no mermaid block") })));
+    expect(failures.filter((failure) => failure.error !== undefined)).toEqual([]);
+  });
+
+  it("refuses what the encoded rules call a parse error: a keyword id, an id a link would split, an unclosed label", async () => {
+    const parse = await mermaidParser();
+    for (const text of ['flowchart LR\n  end["x"]\n', 'flowchart LR\n  class["x"]\n', 'flowchart LR\n  a["x"]\n  call --> a\n', 'flowchart LR\n  a["x"] --> b[\n']) {
+      expect({ text, error: await parse(text) }).toEqual({ text, error: expect.any(String) });
+    }
+  });
+});
+
 const resourceTypes: Readonly<Record<Cloud, ResourceTypeMap>> = { aws: AWS_RESOURCE_TYPES, azure: AZURE_RESOURCE_TYPES, gcp: GCP_RESOURCE_TYPES };
 
 describe("the pictures show the synthesized output", () => {

@@ -1,10 +1,11 @@
 /**
  * A Mermaid `flowchart`, written and checked against the rules of Mermaid's own parser, which is
  * what GitHub runs on a ```mermaid block of a Markdown file (README "Pictures of each
- * environment"). No Mermaid parser is in node_modules (the `mermaid` package needs a DOM to render
- * and its flowchart parser is a Jison grammar, not a separate package), so the rules the diagrams
- * rely on are encoded here from the grammar at a pinned version and each is tested with a case it
- * must reject (__tests__/diagrams.test.ts):
+ * environment"). The tests run that parser (the devDependency `mermaid`, under `jsdom`) on every
+ * diagram; the rules below are what `npm run docs` checks before writing, without that package,
+ * including what the parser accepts but garbles (a quote in a label, a link to an undeclared id).
+ * They are encoded from the grammar at a pinned version and each is tested with a case it must
+ * reject (__tests__/diagrams.test.ts):
  *
  *   mermaid-js/mermaid, tag mermaid@11.14.0 (commit 2b9d054d622101a727b03c5d47a15f3bd98125fa),
  *   packages/mermaid/src/diagrams/flowchart/parser/flow.jison
@@ -43,10 +44,7 @@
  *   that is always a bug of ours, so it is rejected here.
  *
  * The consequences quoted above (a parse error, a dropped link or node, a mangled label) were
- * observed once with the real parser, `mermaid.parse` and the flowchart's FlowDB of the npm package
- * mermaid@11.14.0 under jsdom, outside the project (no dependency); the five committed diagrams
- * parsed there too. A devDependency on `mermaid` + `jsdom` would let a test run that parser on
- * every diagram (README "Pictures of each environment").
+ * observed with the real parser, `mermaid.parse` and the flowchart's FlowDB of mermaid@11.14.0.
  */
 
 export type Direction = "LR" | "TB";
