@@ -6,7 +6,7 @@
  * path, what was given and what is accepted. What the spec alone cannot refuse is refused by the
  * policy pack at synth, with the pack's own message.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
@@ -206,5 +206,29 @@ describe("refused by the policy pack at synth, with the pack's message, when a v
 describe("APP_CHARTS, the keys of values and chartVersion, are the charts each renderer installs", () => {
   it.each(CLOUDS.flatMap((cloud) => APP_NAMES.map((app) => [app, cloud] as const)))("%s on %s", (app, cloud) => {
     expect(APP_RENDERERS[app](appContext(app, cloud, true)).map((release) => release.chart)).toEqual(APP_CHARTS[app]);
+  });
+});
+
+/** Every .ts file below a folder of the repository, relative path -> text. */
+function sources(folder: string): [string, string][] {
+  const root = join(__dirname, "..");
+  return readdirSync(join(root, folder), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => [join(folder, file), readFileSync(join(root, folder, file), "utf8")]);
+}
+
+describe("no second way to change a release", () => {
+  // A helm_release's values and version come from HelmRelease (constructs/apps/helm.ts) and the
+  // spec through withUserValues only: no raw Terraform override on a release or its values/set
+  // anywhere in the library (the overrides that exist are on providers and the terraform block).
+  it("no Terraform override in the library touches a helm_release", () => {
+    const overrides = ["constructs", "stacks", "environments"].flatMap(sources).flatMap(([file, text]) =>
+      text
+        .split("\n")
+        .map((line, index) => ({ file, line: index + 1, text: line.trim() }))
+        .filter(({ text }) => /\b(addOverride|overrideLogicalId|addPropertyOverride)\(/.test(text)),
+    );
+    expect(overrides.length).toBeGreaterThan(0);
+    expect(overrides.filter(({ text }) => /helm|release|values|\bset\b|chart/i.test(text))).toEqual([]);
   });
 });
