@@ -117,7 +117,7 @@ describe("refused in the spec pass, one message each: field path, given, accepte
     ["values that are not an object", "airflow", { values: "scheduler.replicas=3" }, [`apps[${airflow}].values: given "scheduler.replicas=3"; accepted: an object keyed by the app's chart names`]],
     ["a chart's values that are not an object", "airflow", { values: { airflow: ["scheduler"] } }, [`apps[${airflow}].values.airflow: given ["scheduler"]; accepted: a JSON object of Helm values`]],
     ["values of a chart the app does not install", "datahub", { values: { kafka: {} } }, [`apps[${datahub}].values.kafka: given "kafka"; accepted: the name of a chart datahub installs: strimzi-kafka-operator | datahub-prerequisites | datahub`]],
-    ["a value that is not JSON", "airflow", { values: { airflow: { scheduler: { replicas: Number.NaN } } } }, [`apps[${airflow}].values.airflow.scheduler.replicas: given null; accepted: a JSON value: a string, a finite number, true, false, null, a list or a plain object`]],
+    ["a value that is not JSON", "airflow", { values: { airflow: { scheduler: { replicas: Number.NaN } } } }, [`apps[${airflow}].values.airflow.scheduler.replicas: given "NaN"; accepted: a JSON value: a string, a finite number, true, false, null, a list or a plain object`]],
     [
       "a service account",
       "airflow",
@@ -175,6 +175,11 @@ describe("refused when the release is rendered: a value that changes how the pla
       "a list that holds a generated Secret's reference (lists replace)",
       { apiServer: { env: [{ name: "EXTRA", value: "1" }] } },
       `  - apps[${airflow}].values.airflow.apiServer.env: given [{"name":"EXTRA","value":"1"}]; accepted: no change to apiServer.env.0.valueFrom.secretKeyRef.name ("airflow-keys"): the platform wires airflow with it (a service account, a Secret it creates or syncs, or the infra stack); add keys beside it instead`,
+    ],
+    [
+      "the app's bucket in the remote log folder (its name from the infra stack)",
+      { config: { logging: { remote_base_log_folder: "gs://another-bucket/logs" } } },
+      `  - apps[${airflow}].values.airflow.config.logging.remote_base_log_folder: given "gs://another-bucket/logs"; accepted: no change to config.logging.remote_base_log_folder ("gs://test-logs-b544b5ea/airflow/logs"): the platform wires airflow with it (a service account, a Secret it creates or syncs, or the infra stack); add keys beside it instead`,
     ],
   ])("%s", (_, values, line) => {
     const { code, stderr } = synthCapture(withApp(base, "airflow", { values: { airflow: values } }));

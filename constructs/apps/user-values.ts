@@ -85,6 +85,15 @@ function nonJson(value: unknown, path: Path): { path: Path; value: unknown }[] {
   return [{ path, value }];
 }
 
+/** How to name a value JSON cannot hold, in a message (JSON.stringify would show NaN as null and drop a function). */
+function nonJsonName(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "number") return String(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object" && value !== null) return `a ${value.constructor?.name ?? "object without prototype"}`;
+  return `a ${typeof value}`;
+}
+
 /** Every path of an owned key in user values, relative to `path`. */
 function ownedKeys(value: unknown, path: Path): { path: Path; key: string }[] {
   if (Array.isArray(value)) return value.flatMap((item, index) => ownedKeys(item, [...path, index]));
@@ -107,7 +116,7 @@ export function userValuesSpecProblems(app: Pick<AppSpec, "name" | "values" | "c
       report(path, chart, chartKeys);
       continue;
     }
-    for (const bad of nonJson(values, path)) report(bad.path as PropertyKey[], bad.value, "a JSON value: a string, a finite number, true, false, null, a list or a plain object");
+    for (const bad of nonJson(values, path)) report(bad.path as PropertyKey[], nonJsonName(bad.value), "a JSON value: a string, a finite number, true, false, null, a list or a plain object");
     for (const owned of ownedKeys(values, path)) report(owned.path as PropertyKey[], known(values, owned.path.slice(path.length)), `no ${owned.key}: the platform owns it (${OWNED_KEYS[owned.key]}); README, "Extra Helm values and chart versions"`);
   }
   for (const [chart, version] of Object.entries(app.chartVersion ?? {})) {
@@ -125,11 +134,19 @@ function known(values: unknown, path: Path): unknown {
 }
 
 /**
- * Names the platform wires an app's release with, which a user value may not change: its
- * service accounts, the Secrets it creates or syncs for the app (database credentials, generated
- * keys, the TLS certificate, and every Secret its wiring and resources manifests produce).
+ * What the platform wires an app's release with, which a user value may not change: its service
+ * accounts, the Secrets it creates or syncs for the app (database credentials, generated keys,
+ * the TLS certificate, and every Secret its wiring and resources manifests produce), and the
+ * app's bucket and database addresses from the infra stack.
  */
-function ownedNames(ctx: AppContext, releases: readonly AppRelease[]): Set<string> {
+interface Owned {
+  /** Whole values: service accounts and Secrets. */
+  readonly names: ReadonlySet<string>;
+  /** Parts of values: the app's bucket URL and database host, wherever a value embeds them. */
+  readonly fragments: readonly string[];
+}
+
+function ownedNames(ctx: AppContext, releases: readonly AppRelease[]): Owned {
   const names = new Set<string>([ctx.serviceAccount]);
   if (ctx.untrustedAccount) names.add(ctx.untrustedAccount.serviceAccount);
   if (ctx.database) names.add(ctx.database.secretName);
@@ -145,14 +162,17 @@ function ownedNames(ctx: AppContext, releases: readonly AppRelease[]): Set<strin
       if (manifest.kind === "KafkaUser" || manifest.kind === "Secret") names.add(name);
     }
   }
-  return names;
+  return { names, fragments: [ctx.bucket?.url, ctx.database?.host].filter((fragment): fragment is string => fragment !== undefined && fragment.length > 0) };
 }
 
-/** Paths of the leaves of the platform's values that wire the app: an owned name, or a reference to the infra stack (`${...}`). */
-function wiredPaths(values: unknown, names: ReadonlySet<string>, path: Path = []): Path[] {
-  if (Array.isArray(values)) return values.flatMap((item, index) => wiredPaths(item, names, [...path, index]));
-  if (values !== null && typeof values === "object") return Object.entries(values as Values).flatMap(([key, child]) => wiredPaths(child, names, [...path, key]));
-  return typeof values === "string" && (names.has(values) || values.includes("${")) ? [path] : [];
+/** A cdktf token (a reference to another resource, here the infra stack's: database host, bucket, identity), as it sits in values before synth. */
+const TOKEN = /\$\{TfToken\[/;
+
+/** Paths of the leaves of the platform's values that wire the app: an owned name, or a reference to the infra stack (a token). */
+function wiredPaths(values: unknown, owned: Owned, path: Path = []): Path[] {
+  if (Array.isArray(values)) return values.flatMap((item, index) => wiredPaths(item, owned, [...path, index]));
+  if (values !== null && typeof values === "object") return Object.entries(values as Values).flatMap(([key, child]) => wiredPaths(child, owned, [...path, key]));
+  return typeof values === "string" && (owned.names.has(values) || TOKEN.test(values) || owned.fragments.some((fragment) => values.includes(fragment))) ? [path] : [];
 }
 
 const startsWith = (path: Path, prefix: Path) => prefix.length <= path.length && prefix.every((key, i) => path[i] === key);
@@ -185,7 +205,8 @@ export function withUserValues(ctx: AppContext, app: Pick<AppSpec, "name" | "val
     if (extra === undefined) continue;
     for (const found of wiringOverrides(release.values, extra, wiredPaths(release.values, names))) {
       const given = known(extra, found.path);
-      report([...at, "values", release.chart.chart, ...found.path], given, `no change to ${found.wired.join(".")} (${describeValue(known(release.values, found.wired))}): the platform wires ${app.name} with it (a service account, a Secret it creates or syncs, or the infra stack); add keys beside it instead`);
+      const ours = describeValue(known(release.values, found.wired)).replace(/\$\{TfToken\[[^\]]*\]\}/g, "<a reference to the infra stack>");
+      report([...at, "values", release.chart.chart, ...found.path], given, `no change to ${found.wired.join(".")} (${ours}): the platform wires ${app.name} with it (a service account, a Secret it creates or syncs, or the infra stack); add keys beside it instead`);
     }
   }
   if (issues.length > 0) throw new SpecError(ctx.env.name, issues, source);
