@@ -148,6 +148,16 @@ describe("refused in the spec pass, one message each: field path, given, accepte
   });
 });
 
+describe("the merge refuses what the spec pass refuses, for a caller that parsed without the spec checks", () => {
+  it("an owned key fails the apps stack with the same message", () => {
+    const input = withApp(everyAppSpec("azure", false), "airbyte", { values: { airbyte: { global: { serviceAccountName: "default" } } } });
+    const index = (input.apps ?? []).findIndex((app) => app.name === "airbyte");
+    expect(() => new AppsStack(Testing.app(), parseEnvironment(input))).toThrow(
+      `environment "test" has 1 problem:\n  - apps[${index}].values.airbyte.global.serviceAccountName: given "default"; accepted: no serviceAccountName: the platform owns it (the platform's service account, bound to the app's cloud identity); README, "Extra Helm values and chart versions"`,
+    );
+  });
+});
+
 /** Synthesizes `inputs` as `npm run synth` does, from a file named `environments/custom.ts`, capturing stderr. */
 function synthCapture(input: EnvironmentInput): { code: number; stderr: string } {
   const stderr: string[] = [];

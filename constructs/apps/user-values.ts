@@ -199,6 +199,8 @@ export function withUserValues(ctx: AppContext, app: Pick<AppSpec, "name" | "val
   const issues: { path: string; message: string }[] = [];
   const report: Report = (path, given, accepted) => issues.push({ path: formatPath(path), message: `given ${describeValue(given)}; accepted: ${accepted}` });
   userValuesSpecProblems(app, at, report);
+  // One message per mistake: what the spec pass refuses is not reported again as wiring.
+  if (issues.length > 0) throw new SpecError(ctx.env.name, issues, source);
   const names = ownedNames(ctx, releases);
   for (const release of releases) {
     const extra = app.values?.[release.chart.chart];
