@@ -17,6 +17,7 @@ import { InfraStack } from "../stacks/infra";
 import { everyAppSpec } from "./support/fixtures";
 import { bitnamiImageProblems, namespaceLevelProblems, namespacePodSecurity, objectProblems, orderingProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
 import { renderedApps, type RenderedApps } from "./support/kubernetes/objects";
+import { releaseContracts } from "./support/chart-contract";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 
 interface StackCase {
@@ -82,6 +83,15 @@ describe.each(cases.map((c) => [c.label, c] as const))("%s, as Kubernetes sees i
   it("gives volume claims a default StorageClass: the platform's on EKS (none since 1.30), the cloud's own on AKS and GKE", () => {
     const defaults = apps.objects.filter(({ object }) => object.kind === "StorageClass" && object.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true");
     expect(defaults).toHaveLength(JSON.parse(infra).resource?.aws_eks_cluster ? 1 : 0);
+  });
+
+  // The chart contracts (shared/charts) over every release as synthesized: an environment's own
+  // `values` (apps[].values, merged last) are checked here, where the contracts are.
+  it("gives every release of a chart with a contract values that pass it at its version (key paths and values.schema.json), and says which checks did not run where the version has no contract", () => {
+    const report = releaseContracts(text);
+    for (const line of report.unchecked) process.stdout.write(`chart contract not checked: ${line}\n`);
+    expect(report.checked.length).toBeGreaterThan(0);
+    expect(report.problems).toEqual([]);
   });
 
   it("puts every spot pool under a taint", () => {

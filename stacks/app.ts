@@ -2,7 +2,8 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import "./synth-costs";
 import { App } from "cdktf";
-import { parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
+import { userValuesSpecProblems } from "../constructs/apps/user-values";
+import { eachKnown, parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
 import { RULE_IDS } from "../constructs/policies";
 import { enforcePolicies, isRuleId, PolicyViolations } from "./policy";
 import { cloudSpecProblems } from "../constructs/platform";
@@ -20,6 +21,7 @@ import { parseGitops } from "../constructs/core/gitops";
  */
 export const specChecks: ExtraChecks = (env, report) => {
   cloudSpecProblems(env, report, env.terraformCloud ? stackKindsOf(env).map((kind) => stackName(env, kind)) : []);
+  eachKnown(env.apps, (app, index) => userValuesSpecProblems(app, ["apps", index], report));
   (env.policy?.suppressions ?? []).forEach((suppression, index) => {
     if (!isRuleId(suppression.rule)) report(["policy", "suppressions", index, "rule"], suppression.rule, `a rule id of the policy pack (README, Policy pack): ${RULE_IDS.join(", ")}`);
   });
@@ -43,9 +45,9 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
     ]);
   }
   const app = new App({ outdir });
-  for (const env of envs) {
+  for (const [index, env] of envs.entries()) {
     const infra = new InfraStack(app, env);
-    if (stackKindsOf(env).includes("apps")) new AppsStack(app, env, { environments: envs }).addDependency(infra);
+    if (stackKindsOf(env).includes("apps")) new AppsStack(app, env, { environments: envs, source: sourceOf?.(index) }).addDependency(infra);
   }
   if (gitops !== undefined && envs.some((env) => env.terraformCloud)) new GitopsStack(app, gitops, envs);
   return { app, envs };

@@ -7,6 +7,7 @@ import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1";
 import { PlatformAddons, CLUSTER_ISSUER, INGRESS_CLASS } from "../constructs/apps/addons";
 import { APP_RENDERERS } from "../constructs/apps/catalogue";
+import { withUserValues } from "../constructs/apps/user-values";
 import { tolerationOf } from "../constructs/apps/common";
 import { HelmRelease, ManifestsRelease } from "../constructs/apps/helm";
 import { scaledResources } from "../constructs/apps/scale";
@@ -26,6 +27,8 @@ const NO_CLOUD_IDENTITY: WorkloadBinding = { serviceAccountAnnotations: {}, podL
 export interface AppsStackOptions {
   /** Every environment, to resolve the metrics hub links (`metrics` in the spec). @default this one alone */
   readonly environments?: readonly Environment[];
+  /** The file the environment is written in, for messages. @default none */
+  readonly source?: string;
 }
 
 /**
@@ -88,7 +91,8 @@ export class AppsStack extends TerraformStack {
         ...(untrusted ? { untrustedAccount: { serviceAccount: untrusted.serviceAccount, podLabels: untrustedBinding.podLabels } } : {}),
         ...(app === monitoring ? { metricsLinks: links } : {}),
       };
-      const releases = APP_RENDERERS[ctx.app](ctx);
+      // The spec's values and chart versions (apps[].values, apps[].chartVersion), merged last, here only.
+      const releases = withUserValues(ctx, app, APP_RENDERERS[ctx.app](ctx), options.source);
       const wiring = new AppWiring(this, `${ctx.app}-wiring`, {
         app: ctx.app,
         namespace: ctx.namespace,

@@ -156,12 +156,75 @@ export function mergeValues(defaults: unknown, overrides: unknown): unknown {
   return merged;
 }
 
+/** Compiled schemas, once per schema object (a compile of the larger charts' schemas takes most of a check). */
+const validators = new WeakMap<object, ReturnType<Ajv["compile"]>>();
+function compiled(chartSchema: Record<string, unknown>): ReturnType<Ajv["compile"]> {
+  const cached = validators.get(chartSchema);
+  if (cached !== undefined) return cached;
+  const { $schema: _ignored, ...schema } = chartSchema;
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+  validators.set(chartSchema, validate);
+  return validate;
+}
+
 /** Schema errors of the merged values, or [] when the chart has no schema or they pass. */
 export function schemaErrors(chart: ChartContract, values: Record<string, unknown>): string[] {
   if (!chart.schema) return [];
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  const { $schema: _ignored, ...schema } = chart.schema;
-  const validate = ajv.compile(schema);
+  const validate = compiled(chart.schema);
   if (validate(mergeValues(chart.defaults, values))) return [];
   return (validate.errors ?? []).map((error) => `${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
+}
+
+/** Every chart contract in shared/charts, by the chart's name and version (its Chart.yaml, as SOURCE.txt records). */
+export function contractFolders(): { folder: string; chart: string; version: string }[] {
+  return readdirSync(CHARTS_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(CHARTS_DIR, entry.name, "Chart.yaml")))
+    .map((entry) => {
+      const chart = parse(readFileSync(join(CHARTS_DIR, entry.name, "Chart.yaml"), "utf8")) as { name: string; version: string };
+      return { folder: entry.name, chart: chart.name, version: String(chart.version) };
+    });
+}
+
+/** What checking a stack's releases against the contracts found: problems, and the checks that could not run, each with its reason. */
+export interface ContractReport {
+  readonly checked: readonly string[];
+  readonly problems: readonly string[];
+  readonly unchecked: readonly string[];
+}
+
+/**
+ * Checks the values of every helm_release of a synthesized apps stack (ours merged with the
+ * spec's `values`, exactly as synthesized) against the contract of its chart at its version: the
+ * key paths (`unknownPaths`) and the schema (`schemaErrors`). A release of a chart that has a
+ * contract, at a version that has none (the spec's `chartVersion`), is not checked against
+ * another version's contract, which would pass keys the new templates dropped or refuse keys
+ * they added: it is listed in `unchecked` with the version, the contract's and the checks that
+ * did not run. Charts without any contract (the operators and add-ons) are not listed.
+ */
+const loadedContracts = new Map<string, ChartContract>();
+
+export function releaseContracts(stackText: string): ContractReport {
+  const folders = contractFolders();
+  const stack = JSON.parse(stackText) as { resource?: { helm_release?: Record<string, { name: string; chart: string; version: string; values?: string[] }> } };
+  const checked: string[] = [];
+  const problems: string[] = [];
+  const unchecked: string[] = [];
+  for (const [id, release] of Object.entries(stack.resource?.helm_release ?? {})) {
+    const contracts = folders.filter((folder) => folder.chart === release.chart);
+    if (contracts.length === 0) continue;
+    const contract = contracts.find((folder) => folder.version === release.version);
+    if (contract === undefined) {
+      const pinned = contracts.map((folder) => `${folder.version} (shared/charts/${folder.folder}/SOURCE.txt)`).join(", ");
+      unchecked.push(`helm_release.${id}: chart ${release.chart} ${release.version} differs from the contract's ${pinned}; not run: the key-path check (unknownPaths) and the values.schema.json check (schemaErrors)`);
+      continue;
+    }
+    // Terraform references (`${...}`) may hold quotes; they are strings to the chart.
+    const values = (release.values ?? []).map((text) => JSON.parse(text.replace(/\$\{[^}]*\}/g, (ref) => ref.replace(/"/g, "'"))) as Record<string, unknown>).reduce((merged, doc) => mergeValues(merged, doc) as Record<string, unknown>, {});
+    const chart = loadedContracts.get(contract.folder) ?? loadChart(contract.folder);
+    loadedContracts.set(contract.folder, chart);
+    problems.push(...unknownPaths(chart, values).map((path) => `helm_release.${id} (${release.chart} ${release.version}): ${path} is not a key of the chart`));
+    problems.push(...schemaErrors(chart, values).map((error) => `helm_release.${id} (${release.chart} ${release.version}): values.schema.json: ${error}`));
+    checked.push(`helm_release.${id}`);
+  }
+  return { checked, problems, unchecked };
 }

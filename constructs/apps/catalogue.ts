@@ -1,11 +1,12 @@
 import type { AppName } from "../core/apps";
-import { renderAirbyte } from "./airbyte";
-import { renderAirflow } from "./airflow";
-import { renderDatahub } from "./datahub";
-import { renderGrafana } from "./grafana";
-import { renderMetabase } from "./metabase";
-import { renderMonitoring } from "./monitoring";
-import type { AppRenderer } from "./types";
+import { AIRBYTE_CHART, renderAirbyte } from "./airbyte";
+import { AIRFLOW_CHART, renderAirflow } from "./airflow";
+import { DATAHUB_CHART, DATAHUB_PREREQUISITES_CHART, renderDatahub } from "./datahub";
+import { STRIMZI_CHART } from "./datahub-kafka";
+import { GRAFANA_CHART, renderGrafana } from "./grafana";
+import { METABASE_CHART, renderMetabase } from "./metabase";
+import { KUBE_PROMETHEUS_STACK_CHART, renderMonitoring } from "./monitoring";
+import type { AppRenderer, ChartRef } from "./types";
 
 /** The renderer of every app the spec may name. */
 export const APP_RENDERERS: Readonly<Record<AppName, AppRenderer>> = {
@@ -15,4 +16,18 @@ export const APP_RENDERERS: Readonly<Record<AppName, AppRenderer>> = {
   metabase: renderMetabase,
   grafana: renderGrafana,
   monitoring: renderMonitoring,
+};
+
+/**
+ * The charts each app installs, at the versions the platform pins, by chart name: the keys of an
+ * app's `values` and `chartVersion` in the spec. A test checks them against what each renderer
+ * returns on every cloud.
+ */
+export const APP_CHARTS: Readonly<Record<AppName, readonly ChartRef[]>> = {
+  airflow: [AIRFLOW_CHART],
+  airbyte: [AIRBYTE_CHART],
+  datahub: [STRIMZI_CHART, DATAHUB_PREREQUISITES_CHART, DATAHUB_CHART],
+  metabase: [METABASE_CHART],
+  grafana: [GRAFANA_CHART],
+  monitoring: [KUBE_PROMETHEUS_STACK_CHART],
 };

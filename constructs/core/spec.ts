@@ -374,6 +374,20 @@ const appSchema = z.strictObject({
   image: imageSchema.optional(),
   /** Airflow only: where the DAGs come from. @default none: the image's own, empty, dags/ folder */
   dags: dagsSchema.optional(),
+  /**
+   * Extra Helm values, keyed by the name of the app's chart (README, "Extra Helm values and chart
+   * versions": `airflow`, `datahub` and `datahub-prerequisites`, `kube-prometheus-stack` for
+   * monitoring...). Merged LAST over the values the platform computed: maps merge key by key,
+   * lists and scalars replace (`null` removes a chart default, Helm's rule). Keys the platform
+   * owns (service accounts, security contexts, the Secrets and infrastructure it wires) are
+   * refused, and the policy pack checks the merged result. @default none
+   */
+  values: z.record(z.string(), z.record(z.string(), z.unknown(), { error: "accepted: a JSON object of Helm values" }), { error: "accepted: an object keyed by the app's chart names" }).optional(),
+  /**
+   * A chart version other than the one the platform pins, keyed by chart name like `values`:
+   * an exact version (1.19.1), never lower than the pinned one. @default the pinned version
+   */
+  chartVersion: z.record(z.string(), z.string({ error: "accepted: an exact chart version such as 1.19.1" })).optional(),
 });
 
 
