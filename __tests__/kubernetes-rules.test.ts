@@ -347,8 +347,9 @@ describe("chart pods under Pod Security: the review's findings, rebuilt", () => 
     const twoMce = { ...datahub.values, "datahub-mce-consumer": { ...(datahub.values["datahub-mce-consumer"] as Record<string, unknown>), replicaCount: 2 } };
     expect(chartTemplateFailures({ ...release, values: twoMce })).toEqual([expect.stringContaining("exactly one MCE consumer")]);
   });
-  it("a chart version without a pod model fails instead of passing unchecked", () => {
-    expect(() => chartPods({ ...monitoringRelease(monitoring.values), version: "99.0.0" })).toThrow(/no pod model/);
+  it("a chart without a pod model fails instead of passing unchecked; a raised version of a modelled chart is checked with the pinned model", () => {
+    expect(() => chartPods({ ...monitoringRelease(monitoring.values), chart: "kube-prometheus", version: "88.5.3" })).toThrow(/no pod model/);
+    expect(chartPods({ ...monitoringRelease(monitoring.values), version: "99.0.0" })).toEqual(chartPods(monitoringRelease(monitoring.values)));
   });
 });
 

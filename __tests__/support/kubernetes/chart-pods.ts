@@ -925,11 +925,23 @@ const MODELS: Readonly<Record<string, { readonly model: ChartModel; readonly fai
 
 const contracts = new Map<string, ReturnType<typeof loadChart>>();
 
-/** A release's chart model, with the values Helm would use; throws for a chart without a model. */
+const announced = new Set<string>();
+
+/**
+ * A release's chart model, with the values Helm would use; throws for a chart without a model.
+ * A version the spec's `chartVersion` raised above the pinned one is checked with the pinned
+ * version's model, and says so once: its pods are the pinned templates' pods, which that version
+ * may have changed (README, "Extra Helm values and chart versions").
+ */
 function modelled(release: ChartRelease): { entry: (typeof MODELS)[string]; context: Context } {
   const key = `${release.chart}@${release.version}`;
-  const entry = MODELS[key];
+  const pinned = Object.keys(MODELS).find((candidate) => candidate.startsWith(`${release.chart}@`));
+  const entry = MODELS[key] ?? (pinned === undefined ? undefined : MODELS[pinned]);
   if (!entry) throw new Error(`no pod model for chart ${key} (release ${release.address}): encode its pods from the chart's templates at that version`);
+  if (MODELS[key] === undefined && !announced.has(key)) {
+    announced.add(key);
+    process.stdout.write(`chart pod model not encoded for ${key}: ${release.address} is checked with the ${pinned} model (its templates' pods), not that version's\n`);
+  }
   let values = release.values;
   if (entry.contract) {
     const contract = contracts.get(entry.contract) ?? loadChart(entry.contract);
