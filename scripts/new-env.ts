@@ -131,6 +131,7 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
     enforcePolicies(app, envs, sourceOf);
   } catch (error) {
     reportProblems(error, `${source} was not written`);
+    process.stderr.write(`new-env: ${source} was not written (the lines are those of the file it would be); --account gives it an account of its own, --from another template\n`);
     return 1;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
