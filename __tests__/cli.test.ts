@@ -2,11 +2,11 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseDescriptor } from "../constructs/core/descriptor";
 import { parseEnvironments, type EnvironmentInput } from "../constructs/core/spec";
 import { environments } from "../environments";
-import { specChecks } from "../stacks/app";
+import { specChecks, synthesize } from "../stacks/app";
 import { baseSpec } from "./support/fixtures";
 import { tempDir } from "./support/outdir";
 
@@ -216,5 +216,24 @@ describe("the command line (main.ts)", () => {
     expect(again.stderr).toBe('new-env: an environment named "qa" exists (environments/qa.yaml); accepted: a new name\n');
     const existing = cli(["new-env", "staging"], { cwd: dir });
     expect(existing.stderr).toBe('new-env: an environment named "staging" exists (environments/staging.ts); accepted: a new name\n');
+  });
+});
+
+describe("synthesize with only", () => {
+  it("checks a suppression against the stacks of its environment only when that environment is built", () => {
+    const suppressed = { ...baseSpec(), policy: { suppressions: [{ rule: "log-retention", resource: "aws_cloudwatch_log_group.nowhere", reason: "a test's written reason" }] } };
+    const other = { ...baseSpec(), name: "other", network: { cidr: "10.43.0.0/16" }, accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } } };
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      const dir = tempDir("only-policy");
+      expect(synthesize([suppressed, other], join(dir, "all"))).toBe(1);
+      expect(stderr.mock.calls.map(([text]) => String(text)).join("")).toContain('policy.suppressions[0].resource: given "aws_cloudwatch_log_group.nowhere"');
+      expect(synthesize([suppressed, other], join(dir, "other"), undefined, undefined, { only: ["other"] })).toBe(0);
+      expect(readdirSync(join(dir, "other", "stacks")).sort()).toEqual(["other-apps", "other-infra"]);
+    } finally {
+      stderr.mockRestore();
+      stdout.mockRestore();
+    }
   });
 });
