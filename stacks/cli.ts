@@ -36,7 +36,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "synthesize every environment (or those named) into synthesized/",
     usage: "synth [--only <env>]... [--outdir <dir>]",
     details: [
-      "  --only <env>    build, check and write only this environment's stacks (repeatable; `gitops` names the",
+      "  --only <env>    build, check and write only this environment's stacks (repeatable, or a,b; `gitops` names the",
       "                  Terraform Cloud workspaces' stack). Every spec is still checked, also against the others;",
       "                  the other stacks and the manifest's entries for them stay as written.",
       `  --outdir <dir>  where to write (default: $CDKTF_OUTDIR, else ${COMMITTED_OUTPUT_DIR}/)`,
@@ -47,7 +47,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const { environments, environmentSource, gitops } = await fleet();
       const { synthesize } = await import("./app.js");
       const outdir = (values.outdir as string | undefined) ?? process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT_DIR;
-      return synthesize(environments, outdir, gitops, environmentSource, { only: values.only as string[] | undefined });
+      // `--only a --only b` or `--only a,b`.
+      const only = (values.only as string[] | undefined)?.flatMap((names) => names.split(",")).filter((name) => name !== "");
+      return synthesize(environments, outdir, gitops, environmentSource, { only });
     },
   },
   validate: {
