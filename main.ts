@@ -1,10 +1,10 @@
-import { synthesize } from "./stacks/app";
-import { COMMITTED_OUTPUT_DIR } from "./stacks/output";
+/**
+ * The command line: `tsx main.ts <command>` (`npm run synth` is `tsx main.ts synth`; cdktf.json
+ * runs `tsx main.ts synth` for `cdktf synth`, with CDKTF_OUTDIR set). `tsx main.ts --help` lists
+ * the commands: synth, validate, diff, promote-diff, new-env (stacks/cli.ts).
+ */
+import { cli } from "./stacks/cli";
 import { runEntryPoint } from "./stacks/load";
 
 // The environments load inside the entry point, so a file that throws is reported, not a stack trace.
-runEntryPoint(async () => {
-  const { environments, environmentSource } = await import("./environments/index.js");
-  const { gitops } = await import("./environments/gitops.js");
-  return synthesize(environments, process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT_DIR, gitops, environmentSource);
-});
+runEntryPoint(() => cli(process.argv.slice(2)));

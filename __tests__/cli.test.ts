@@ -1,8 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { parseDescriptor } from "../constructs/core/descriptor";
+import { parseEnvironments, type EnvironmentInput } from "../constructs/core/spec";
+import { environments } from "../environments";
+import { specChecks, synthesize } from "../stacks/app";
 import { baseSpec } from "./support/fixtures";
 import { tempDir } from "./support/outdir";
 
@@ -95,5 +99,141 @@ describe("synth on a bad spec", () => {
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.wroteOutput).toBe(true);
+  });
+});
+
+/** Runs `tsx main.ts <args>` in `cwd` (the worktree unless given), as `npm run synth -- ...` would. */
+function cli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const tsx = pathToFileURL(join(__dirname, "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
+  const result = spawnSync(process.execPath, ["--import", tsx, "main.ts", ...args], { encoding: "utf8", cwd: options.cwd ?? join(__dirname, ".."), env: { ...process.env, ...options.env } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A copy of the project's sources (no output, node_modules linked) whose environments/ a test may change. */
+function projectCopy(): string {
+  const root = join(__dirname, "..");
+  const dir = tempDir("project");
+  for (const entry of ["main.ts", "package.json", "tsconfig.json", "cdktf.json", "constructs", "stacks", "scripts", "environments", "schema"]) cpSync(join(root, entry), join(dir, entry), { recursive: true });
+  symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+/** Every file below `dir`, relative path → bytes as text. */
+function tree(dir: string): Map<string, string> {
+  return new Map((readdirSync(dir, { recursive: true }) as string[]).filter((path) => statSync(join(dir, path)).isFile()).map((path) => [path, readFileSync(join(dir, path), "utf8")]));
+}
+
+describe("the command line (main.ts)", () => {
+  it("lists its commands with --help, and describes each", () => {
+    const help = cli(["--help"]);
+    expect(help.status).toBe(0);
+    for (const command of ["synth", "validate", "diff", "promote-diff", "new-env"]) expect(help.stdout).toMatch(new RegExp(`^  ${command} +\\S`, "m"));
+    const newEnv = cli(["new-env", "--help"]);
+    expect(newEnv.status).toBe(0);
+    expect(newEnv.stdout).toContain("usage: tsx main.ts new-env <name> [--from <env>] [--cloud aws|azure|gcp] [--account <id>]");
+  });
+
+  it("prints the usage for `npm run synth -- --help` and synthesizes nothing", () => {
+    const outdir = join(tempDir("help"), "out");
+    const result = spawnSync("npm", ["run", "--silent", "synth", "--", "--help"], { encoding: "utf8", cwd: join(__dirname, ".."), env: { ...process.env, CDKTF_OUTDIR: outdir } });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("usage: tsx main.ts synth [--only <env>]... [--outdir <dir>]");
+    expect(existsSync(outdir)).toBe(false);
+  });
+
+  it("refuses an unknown flag, a stray argument and an unknown command with exit 2 and the usage", () => {
+    const flag = cli(["synth", "--bogus"]);
+    expect(flag).toEqual({ status: 2, stdout: "", stderr: "error: synth: Unknown option '--bogus'\nusage: tsx main.ts synth [--only <env>]... [--outdir <dir>]\n(tsx main.ts synth --help describes it)\n" });
+    const stray = cli(["synth", "validate"]);
+    expect(stray.status).toBe(2);
+    expect(stray.stderr).toContain('error: synth takes 0 arguments; given "validate" (validate is a command of its own: tsx main.ts validate)');
+    const command = cli(["synthesize"]);
+    expect(command.status).toBe(2);
+    expect(command.stderr).toContain('error: unknown command "synthesize"; accepted: synth, validate, diff, promote-diff, new-env');
+  });
+
+  it("with --only, writes only the named environment's stacks, keeps every other file byte for byte and the manifest whole", () => {
+    const outdir = join(tempDir("only"), "synthesized");
+    cpSync(join(__dirname, "..", "synthesized"), outdir, { recursive: true });
+    const [named, other] = environments.map((env) => env.name).filter((name) => name !== "staging").slice(0, 2);
+    // A file beside a stack: gone from the rebuilt stack (Terraform would read it), kept elsewhere.
+    writeFileSync(join(outdir, "stacks", `${named}-infra`, "override.tf.json"), "{}");
+    writeFileSync(join(outdir, "stacks", `${other}-infra`, "override.tf.json"), "{}");
+    const before = tree(outdir);
+    const result = cli(["synth", "--only", named, "--outdir", outdir]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d stacks into .*: ${named}-infra(, ${named}-apps)?\\n$`));
+    const after = tree(outdir);
+    expect(after.has(join("stacks", `${named}-infra`, "override.tf.json"))).toBe(false);
+    const untouched = (files: Map<string, string>) => [...files].filter(([path]) => !path.startsWith(join("stacks", `${named}-`)) && path !== "manifest.json");
+    expect(untouched(after)).toEqual(untouched(before));
+    const stacksOf = (text: string | undefined) => Object.keys((JSON.parse(text ?? "{}") as { stacks: object }).stacks).sort();
+    expect(stacksOf(after.get("manifest.json"))).toEqual(stacksOf(before.get("manifest.json")));
+    const unknown = cli(["synth", "--only", "nope", "--outdir", outdir]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toBe(`synth: unknown environment "nope" in --only; accepted: ${environments.map((env) => env.name).join(", ")}, gitops\n`);
+  });
+
+  it("validates every environment without writing: exit 0, and exit 1 with the line of each problem of a YAML descriptor", () => {
+    const valid = cli(["validate"]);
+    expect(valid.stderr).toBe("");
+    expect(valid.status).toBe(0);
+    expect(valid.stdout).toMatch(/^valid: \d+ environments, \d+ stacks, no spec problem or policy violation\n$/);
+    const dir = projectCopy();
+    const yaml = readdirSync(join(dir, "environments")).find((file) => file.endsWith(".yaml")) as string;
+    const text = readFileSync(join(dir, "environments", yaml), "utf8");
+    const cidrLine = text.split("\n").findIndex((line) => /^\s+cidr: /.test(line)) + 1;
+    writeFileSync(join(dir, "environments", yaml), text.replace(/^(\s+cidr: )(\S+)/m, "$110.10.0.0/16"));
+    const clash = cli(["validate"], { cwd: dir });
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(new RegExp(`^ {2}- network\\.cidr \\(line ${cidrLine}\\): given "10\\.10\\.0\\.0/16"; accepted: a range no other environment uses \\(`, "m"));
+    expect(readdirSync(dir).sort()).toEqual(["cdktf.json", "constructs", "environments", "main.ts", "node_modules", "package.json", "schema", "scripts", "stacks", "tsconfig.json"]);
+    writeFileSync(join(dir, "environments", yaml), `${text}owner: twice\n`);
+    const duplicate = cli(["validate"], { cwd: dir });
+    expect(duplicate.status).toBe(1);
+    expect(duplicate.stderr).toBe(`spec error: environments/${yaml}:${text.split("\n").length}:1 could not be loaded: Map keys must be unique\n`);
+  });
+
+  it("new-env writes a YAML descriptor that validates, with a free network range, and refuses a name in use", () => {
+    const dir = projectCopy();
+    const file = join(dir, "environments", "qa.yaml");
+    // Staging is deployed by Terraform Cloud from its account: a copy there is refused, and not written.
+    const shared = cli(["new-env", "qa", "--from", "staging"], { cwd: dir });
+    expect(shared.status).toBe(1);
+    expect(shared.stderr).toMatch(/^ {2}- accounts\.aws\.accountId \(line \d+\): given "444455556666"; accepted: an AWS account no other environment uses/m);
+    expect(existsSync(file)).toBe(false);
+    const created = cli(["new-env", "qa", "--from", "staging", "--account", "210987654321"], { cwd: dir });
+    expect(created.stderr).toBe("");
+    expect(created.status).toBe(0);
+    const spec = parseDescriptor(readFileSync(file, "utf8"), "environments/qa.yaml") as EnvironmentInput;
+    expect(readFileSync(file, "utf8").split("\n")[0]).toBe("# yaml-language-server: $schema=../schema/environment.schema.json");
+    const parsed = parseEnvironments([...environments, spec], undefined, specChecks);
+    expect(parsed.at(-1)?.name).toBe("qa");
+    expect(parsed.at(-1)?.network.cidr).toBe("10.0.0.0/16");
+    const again = cli(["new-env", "qa", "--account", "210987654321"], { cwd: dir });
+    expect(again.status).toBe(1);
+    expect(again.stderr).toBe('new-env: an environment named "qa" exists (environments/qa.yaml); accepted: a new name\n');
+    const existing = cli(["new-env", "staging"], { cwd: dir });
+    expect(existing.stderr).toBe('new-env: an environment named "staging" exists (environments/staging.ts); accepted: a new name\n');
+  });
+});
+
+describe("synthesize with only", () => {
+  it("checks a suppression against the stacks of its environment only when that environment is built", () => {
+    const suppressed = { ...baseSpec(), policy: { suppressions: [{ rule: "log-retention", resource: "aws_cloudwatch_log_group.nowhere", reason: "a test's written reason" }] } };
+    const other = { ...baseSpec(), name: "other", network: { cidr: "10.43.0.0/16" }, accounts: { aws: { region: "eu-central-1", accountId: "210987654321" } } };
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      const dir = tempDir("only-policy");
+      expect(synthesize([suppressed, other], join(dir, "all"))).toBe(1);
+      expect(stderr.mock.calls.map(([text]) => String(text)).join("")).toContain('policy.suppressions[0].resource: given "aws_cloudwatch_log_group.nowhere"');
+      expect(synthesize([suppressed, other], join(dir, "other"), undefined, undefined, { only: ["other"] })).toBe(0);
+      expect(readdirSync(join(dir, "other", "stacks")).sort()).toEqual(["other-apps", "other-infra"]);
+    } finally {
+      stderr.mockRestore();
+      stdout.mockRestore();
+    }
   });
 });

@@ -28,7 +28,7 @@ describe("synth without terraform", () => {
     writeFileSync(join(bin, "terraform"), `#!/bin/sh\necho "$*" >> ${calls}\necho "Terraform v1.11.4"\n`);
     chmodSync(join(bin, "terraform"), 0o755);
     const outdir = join(dir, "out");
-    const result = spawnSync(TSX, ["main.ts"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CDKTF_OUTDIR: outdir } });
+    const result = spawnSync(TSX, ["main.ts", "synth"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CDKTF_OUTDIR: outdir } });
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
     expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("");
     expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(committedStacks);

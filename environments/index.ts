@@ -1,9 +1,11 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadDescriptor } from "../constructs/core/descriptor";
 import type { EnvironmentInput } from "../constructs/core/spec";
 import { ops } from "./ops";
 import { prod } from "./prod";
 import { staging } from "./staging";
 import { stagingAzure } from "./staging-azure";
-import { stagingGcp } from "./staging-gcp";
 
 /**
  * Every environment `npm run synth` builds, by the file it is written in. Add a file next to
@@ -15,13 +17,24 @@ export const environmentFiles = {
   "staging.ts": staging,
   "ops.ts": ops,
   "staging-azure.ts": stagingAzure,
-  "staging-gcp.ts": stagingGcp,
 } as const satisfies Readonly<Record<string, EnvironmentInput>>;
 
-export const environments: readonly EnvironmentInput[] = Object.values(environmentFiles);
+/**
+ * The YAML descriptors (`environments/<name>.yaml`, README "Descriptors (YAML)"): found without
+ * being listed, by file name order, after the TypeScript files. Unchecked data until the schema
+ * parses it with the others (`parseEnvironments`).
+ */
+export const descriptorFiles: Readonly<Record<string, unknown>> = Object.fromEntries(
+  readdirSync(__dirname)
+    .filter((file) => file.endsWith(".yaml"))
+    .sort()
+    .map((file) => [file, loadDescriptor(join(__dirname, file), `environments/${file}`)]),
+);
+
+export const environments: readonly EnvironmentInput[] = [...Object.values(environmentFiles), ...(Object.values(descriptorFiles) as EnvironmentInput[])];
 
 /** The file the environment at `index` of `environments` is written in, for messages. */
 export function environmentSource(index: number): string {
-  const file = Object.keys(environmentFiles)[index];
+  const file = [...Object.keys(environmentFiles), ...Object.keys(descriptorFiles)][index];
   return file === undefined ? `environments/index.ts (entry ${index + 1})` : `environments/${file}`;
 }

@@ -39,5 +39,5 @@ if (!existsSync(GNU_TIME)) {
 const bin = (name: string) => join("node_modules", ".bin", name);
 const outdir = mkdtempSync(join(tmpdir(), "bench-"));
 console.log(`median of ${RUNS} runs on ${process.platform}/${process.arch}, node ${process.version}`);
-bench("synth all default environments (npm run synth)", [bin("tsx"), "main.ts"], { ...process.env, CDKTF_OUTDIR: join(outdir, "cdktf.out") });
+bench("synth all default environments (npm run synth)", [bin("tsx"), "main.ts", "synth"], { ...process.env, CDKTF_OUTDIR: join(outdir, "cdktf.out") });
 bench("type-check (tsc --noEmit)", [bin("tsc"), "--noEmit", "-p", "tsconfig.json"]);

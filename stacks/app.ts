@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import "./synth-costs";
 import { App } from "cdktf";
@@ -35,8 +36,29 @@ export function buildApp(inputs: readonly unknown[], outdir: string, gitopsInput
   return buildStacks(inputs, outdir, gitopsInput, sourceOf).app;
 }
 
+/** The name of the stack of Terraform Cloud workspaces (stacks/gitops.ts), which `--only` may name. */
+export const GITOPS_STACK = "gitops";
+
+/** How much of the fleet a synth builds. */
+export interface SynthOptions {
+  /**
+   * Environment names (and `gitops` for the workspaces' stack): only their stacks are built,
+   * checked by the policy pack and written; every spec is still parsed and checked against the
+   * others. The stacks of other environments, and the gitops stack unless named, stay as written.
+   */
+  readonly only?: readonly string[];
+}
+
+/** An `only` name that is neither an environment nor the gitops stack: a usage error (exit 2). */
+export class UnknownEnvironments extends Error {
+  constructor(readonly unknown: readonly string[], accepted: readonly string[]) {
+    super(`unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((name) => `"${name}"`).join(", ")} in --only; accepted: ${accepted.join(", ")}`);
+    this.name = "UnknownEnvironments";
+  }
+}
+
 /** `buildApp`, also returning the parsed environments (in the order of `inputs`). */
-export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown, sourceOf?: SourceOf): { app: App; envs: Environment[] } {
+export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsInput?: unknown, sourceOf?: SourceOf, options: SynthOptions = {}): { app: App; envs: Environment[] } {
   const envs = parseEnvironments(inputs, sourceOf, specChecks);
   const gitops = gitopsInput === undefined ? undefined : parseGitops(gitopsInput);
   if (gitops !== undefined && envs.some((env) => env.terraformCloud) && !envs.find((env) => env.name === gitops.deployedFrom)?.terraformCloud) {
@@ -44,12 +66,19 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
       { path: "deployedFrom", message: `given "${gitops.deployedFrom}"; accepted: an environment with terraformCloud (${envs.filter((e) => e.terraformCloud).map((e) => e.name).join(", ")})` },
     ]);
   }
+  const only = options.only === undefined ? undefined : new Set(options.only);
+  if (only !== undefined) {
+    const accepted = [...envs.map((env) => env.name), ...(gitops !== undefined && envs.some((env) => env.terraformCloud) ? [GITOPS_STACK] : [])];
+    const unknown = [...only].filter((name) => !accepted.includes(name));
+    if (unknown.length > 0) throw new UnknownEnvironments(unknown, accepted);
+  }
   const app = new App({ outdir });
   for (const [index, env] of envs.entries()) {
+    if (only !== undefined && !only.has(env.name)) continue;
     const infra = new InfraStack(app, env);
     if (stackKindsOf(env).includes("apps")) new AppsStack(app, env, { environments: envs, source: sourceOf?.(index) }).addDependency(infra);
   }
-  if (gitops !== undefined && envs.some((env) => env.terraformCloud)) new GitopsStack(app, gitops, envs);
+  if (gitops !== undefined && envs.some((env) => env.terraformCloud) && (only === undefined || only.has(GITOPS_STACK))) new GitopsStack(app, gitops, envs);
   return { app, envs };
 }
 
@@ -58,28 +87,70 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
  * them. Returns the process exit code; a spec problem or a policy violation is printed as one
  * line per issue, without a stack trace, and nothing is written.
  */
-export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: unknown, sourceOf?: SourceOf): number {
+export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: unknown, sourceOf?: SourceOf, options: SynthOptions = {}): number {
   const outdirExisted = existsSync(outdir);
   try {
-    const { app, envs } = buildStacks(inputs, outdir, gitops, sourceOf);
+    const { app, envs } = buildStacks(inputs, outdir, gitops, sourceOf, options);
     enforcePolicies(app, envs, sourceOf);
     // Only what this synth writes: a stack of a renamed or removed environment, or a file left
-    // beside a stack (an override Terraform would read), disappears and shows in git.
+    // beside a stack (an override Terraform would read), disappears and shows in git. With
+    // `only`, that is the named environments' stacks (also a kind they no longer have); the
+    // manifest keeps every other stack's entry, so it still lists the whole fleet.
     const stacksDir = join(outdir, "stacks");
-    if (existsSync(stacksDir)) for (const entry of readdirSync(stacksDir)) rmSync(join(stacksDir, entry), { recursive: true, force: true });
+    const rebuilt = options.only === undefined ? undefined : new Set(options.only.flatMap((name) => (name === GITOPS_STACK ? [name] : [`${name}-infra`, `${name}-apps`])));
+    const kept = rebuilt === undefined ? {} : keptManifestEntries(outdir, rebuilt);
+    if (existsSync(stacksDir)) {
+      for (const entry of readdirSync(stacksDir)) if (rebuilt === undefined || rebuilt.has(entry)) rmSync(join(stacksDir, entry), { recursive: true, force: true });
+    }
+    Object.assign(app.manifest.stacks, kept);
     app.synth();
     const stacks = app.node.children.map((child) => child.node.id);
     process.stdout.write(`synthesized ${stacks.length} stacks into ${outdir}: ${stacks.join(", ")}\n`);
     return 0;
   } catch (error) {
-    if (!(error instanceof SpecErrors || error instanceof SpecError || error instanceof PolicyViolations)) throw error;
     // cdktf's App creates its outdir on construction; a spec error found while building the
     // stacks must not leave an empty one behind.
     if (!outdirExisted) rmSync(outdir, { recursive: true, force: true });
-    if (error instanceof PolicyViolations) {
-      for (const line of error.message.split("\n")) process.stderr.write(`policy violation: ${line}\n`);
-      process.stderr.write(`${error.violations.length} policy violation${error.violations.length === 1 ? "" : "s"}; nothing was written\n`);
-    } else process.stderr.write(`spec error: ${error.message}\n`);
-    return 1;
+    return reportProblems(error, "nothing was written");
   }
+}
+
+/**
+ * `validate`: everything `synthesize` checks (every spec, the checks across environments, the
+ * policy pack over every stack), without writing. Returns 0, or 1 with one line per problem.
+ */
+export function validate(inputs: readonly unknown[], gitops?: unknown, sourceOf?: SourceOf): number {
+  const outdir = mkdtempSync(join(tmpdir(), "validate-"));
+  try {
+    const { app, envs } = buildStacks(inputs, outdir, gitops, sourceOf);
+    enforcePolicies(app, envs, sourceOf);
+    process.stdout.write(`valid: ${envs.length} environments, ${app.node.children.length} stacks, no spec problem or policy violation\n`);
+    return 0;
+  } catch (error) {
+    return reportProblems(error, "nothing would be written");
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Prints a user's mistake as one line per problem (exit code 1, or 2 for a usage error); rethrows anything else. */
+export function reportProblems(error: unknown, outcome: string): number {
+  if (error instanceof UnknownEnvironments) {
+    process.stderr.write(`synth: ${error.message}\n`);
+    return 2;
+  }
+  if (!(error instanceof SpecErrors || error instanceof SpecError || error instanceof PolicyViolations)) throw error;
+  if (error instanceof PolicyViolations) {
+    for (const line of error.message.split("\n")) process.stderr.write(`policy violation: ${line}\n`);
+    process.stderr.write(`${error.violations.length} policy violation${error.violations.length === 1 ? "" : "s"}; ${outcome}\n`);
+  } else process.stderr.write(`spec error: ${error.message}\n`);
+  return 1;
+}
+
+/** The manifest entries of the stacks a synth with `only` does not rebuild, from the manifest already in `outdir`. */
+function keptManifestEntries(outdir: string, rebuilt: ReadonlySet<string>): Record<string, unknown> {
+  const file = join(outdir, "manifest.json");
+  if (!existsSync(file)) return {};
+  const stacks = (JSON.parse(readFileSync(file, "utf8")) as { stacks?: Record<string, unknown> }).stacks ?? {};
+  return Object.fromEntries(Object.entries(stacks).filter(([name]) => !rebuilt.has(name) && existsSync(join(outdir, "stacks", name))));
 }

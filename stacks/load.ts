@@ -20,6 +20,8 @@ function shortPath(file: string): string {
  *   file from, and only spec files and their helpers are written by users, so it is named as is.
  */
 export function loadFailure(error: unknown): string | undefined {
+  // A YAML descriptor that does not parse (constructs/core/descriptor.ts): its message is the line.
+  if (error instanceof Error && error.name === "DescriptorError") return error.message;
   if (!(error instanceof Error)) return `an environment file could not be loaded: it threw ${typeof error === "string" ? JSON.stringify(error) : String(error)}`;
   const syntax = new RegExp(String.raw`^Transform failed with \d+ errors?:\n${ENVIRONMENT_FILE}:(\d+):(\d+): ERROR: (.*)$`, "m").exec(error.message);
   if (syntax) return `${shortPath(syntax[1])}:${syntax[2]}:${syntax[3]} could not be loaded: ${syntax[4]}`;

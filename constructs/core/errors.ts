@@ -3,6 +3,20 @@ export interface SpecIssue {
   /** Dotted field path inside the spec, e.g. `databases[0].storageGiB`. */
   readonly path: string;
   readonly message: string;
+  /** The line the field is written on, for a spec read from a YAML descriptor. */
+  readonly line?: number;
+}
+
+/**
+ * The line of a field path in the file a spec object was read from (YAML descriptors register
+ * theirs when parsed: constructs/core/descriptor.ts); TypeScript specs have none.
+ */
+export const specLines = new WeakMap<object, (path: string) => number | undefined>();
+
+/** The issues with the line of their field in `input`'s file, when it has lines. */
+export function withLines(input: unknown, issues: readonly SpecIssue[]): SpecIssue[] {
+  const lineOf = input !== null && typeof input === "object" ? specLines.get(input) : undefined;
+  return lineOf === undefined ? [...issues] : issues.map((issue) => ({ ...issue, line: issue.line ?? lineOf(issue.path.split(", ")[0]) }));
 }
 
 /**
@@ -18,7 +32,7 @@ export class SpecError extends Error {
   ) {
     super(
       `${source === undefined ? "" : `${source}: `}environment "${environment}" has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
-        issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join("\n"),
+        issues.map((issue) => `  - ${issue.path}${issue.line === undefined ? "" : ` (line ${issue.line})`}: ${issue.message}`).join("\n"),
     );
     this.name = "SpecError";
   }

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { APP_NAMES, APP_CATALOGUE } from "./apps";
 import { planSubnets, SUBNET_PLAN_LIMITS } from "./network-plan";
 import { cidrsOverlap, isNetworkAligned, isPrivateRange, overlapsPrivateRange, parseCidr } from "./cidr";
-import { describeValue, formatPath, SpecError, type SpecIssue } from "./errors";
+import { describeValue, formatPath, SpecError, withLines, type SpecIssue } from "./errors";
 import { SIZES } from "./sizes";
 import { AWS_ZONE_LETTERS, AZURE_LOCATION_ZONES, awsZoneNames, GCP_ZONE_LETTERS, gcpZoneNames } from "./regions";
 
@@ -504,7 +504,7 @@ const policySuppressionSchema = z.strictObject({
   reason: waiverReason,
 });
 
-const environmentSchema = z.strictObject({
+export const environmentSchema = z.strictObject({
   name: shortName(16),
   /** Production turns on HA, deletion protection and longer retention, and enforces them. */
   production: z.boolean({ error: "accepted: true or false" }),
@@ -1289,7 +1289,7 @@ export function parseEnvironments(inputs: readonly unknown[], sourceOf: SourceOf
   const distinct = inspections.map((inspection, index) => (listedAt[index] === index ? inspection.parsed : undefined));
   crossEnvironmentProblems(distinct, sourceOf, (index, path, given, accepted) => issues[index].push({ path, message: `given ${describeValue(given)}; accepted: ${accepted}` }));
   const problems = inspections.flatMap((inspection, index) =>
-    issues[index].length === 0 ? [] : [new SpecError(inspection.label, issues[index], sourceOf(index))],
+    issues[index].length === 0 ? [] : [new SpecError(inspection.label, withLines(inputs[index], issues[index]), sourceOf(index))],
   );
   if (problems.length > 0) throw new SpecErrors(problems);
   return inspections.map((inspection) => inspection.environment as Environment);
@@ -1337,7 +1337,7 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
   );
   const named = (index: number) => `${names[index] ?? `entry ${index + 1}`}${where(sourceOf, index)}`;
   // A name clash is the copy's: the file named after the name keeps it, wherever it is listed.
-  const ownsName = (index: number) => names[index] !== undefined && sourceOf(index)?.endsWith(`/${names[index]}.ts`) === true;
+  const ownsName = (index: number) => names[index] !== undefined && [".ts", ".yaml"].some((ext) => sourceOf(index)?.endsWith(`/${names[index]}${ext}`) === true);
   names.forEach((name, index) => {
     if (name === undefined) return;
     const others = names.map((_, other) => other).filter((other) => other !== index && names[other] === name);
