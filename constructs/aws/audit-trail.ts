@@ -3,7 +3,6 @@ import { Cloudtrail } from "@cdktf/provider-aws/lib/cloudtrail";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { AwsBucket } from "./bucket";
 import type { AwsContext } from "./context";
-import type { Environment } from "../core/spec";
 
 /** The trail's name; its ARN is known before it exists, for the bucket policy's SourceArn condition. */
 export function auditTrailName(ctx: AwsContext): string {
@@ -13,11 +12,6 @@ export function auditTrailName(ctx: AwsContext): string {
 /** The trail's ARN, deterministic: the bucket policy and the logs key's policy name it before the trail exists. */
 export function auditTrailArn(ctx: AwsContext): string {
   return `arn:${ctx.partition}:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${auditTrailName(ctx)}`;
-}
-
-/** Whether the environment has a trail of its own: none when an organization trail records the account. */
-export function ownsAuditTrail(env: Environment): boolean {
-  return env.accounts.aws?.organizationTrail !== true;
 }
 
 /** Days the trail's files are kept: a year in production, 90 days elsewhere (as the flow logs). */

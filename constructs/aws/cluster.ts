@@ -17,8 +17,8 @@ import { type AwsContext, serviceTrustPolicy } from "./context";
 import type { AwsNetwork } from "./network";
 import { AwsServiceAccountRole, type OidcTrust } from "./identity";
 import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
+import { EKS_NODE_AMI_TYPE } from "./facts";
 
-/** The node image of every node group: Amazon Linux 2023 on x86_64 (the spec refuses Graviton types). */
 /**
  * The VPC CNI add-on's network policy agent, so that the apps stack's NetworkPolicies are
  * enforced on EKS as they are by Cilium on AKS and GKE. The add-on takes the values of the
@@ -29,8 +29,6 @@ import { AWS_NODE_INSTANCE_TYPES, EKS_ADDON_VERSIONS } from "./sizes";
  * network policies") sets it as `{"enableNetworkPolicy": "true"}`.
  */
 export const VPC_CNI_CONFIGURATION = JSON.stringify({ enableNetworkPolicy: "true" });
-
-export const EKS_NODE_AMI_TYPE = "AL2023_x86_64_STANDARD";
 
 /**
  * The taint on spot node groups. EKS sets no taint of its own on spot capacity (only the label

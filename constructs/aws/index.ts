@@ -16,7 +16,8 @@ import {
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
-import { AwsAuditTrail, ownsAuditTrail } from "./audit-trail";
+import { AwsAuditTrail } from "./audit-trail";
+import { ownsAuditTrail } from "./facts";
 import { AwsWorkloadBoundary } from "./boundary";
 import { AwsClusterServices } from "./cluster-services";
 import { AwsDnsZone } from "./dns";

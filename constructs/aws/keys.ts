@@ -1,7 +1,8 @@
 import { Construct } from "constructs";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
-import { auditTrailArn, ownsAuditTrail } from "./audit-trail";
+import { auditTrailArn } from "./audit-trail";
+import { ownsAuditTrail } from "./facts";
 import { type AwsContext, policyDocument, type PolicyStatement } from "./context";
 
 /**

@@ -1,6 +1,5 @@
 import { eachKnown, specSecretNames, type Environment, type Report } from "../core/spec";
-import { ownsAuditTrail } from "./audit-trail";
-import { EKS_NODE_AMI_TYPE } from "./cluster";
+import { EKS_NODE_AMI_TYPE, ownsAuditTrail } from "./facts";
 
 /**
  * Graviton (arm64) families: a `g` after the generation digit (m7g, c7gn, r8g, t4g, x2gd, im4gn),

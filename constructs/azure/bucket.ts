@@ -7,6 +7,7 @@ import type { BucketSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
 import { blobServiceId, RESOURCE_LOG_CATEGORIES, sendResourceLogs } from "./diagnostics";
 import type { AzureStorageEncryption } from "./encryption";
+import { AZURE_CONTAINER_NAME } from "./facts";
 import { AzureWorkloadIdentity } from "./identity";
 import { type AzureNetwork, PRIVATE_LINK_ZONES } from "./network";
 
@@ -182,9 +183,6 @@ export function containerName(ctx: AzureContext, spec: BucketSpec): string {
   if (AZURE_CONTAINER_NAME.test(spec.name)) return spec.name;
   throw new Error(`bucket ${spec.name} of ${ctx.env.name} is no container name (the spec check azureSpecProblems should have caught this)`);
 }
-
-/** Storage container names: 3–63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit. */
-export const AZURE_CONTAINER_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** The ADLS Gen2 URL of a container of the environment's storage account (`abfss://`, TLS). */
 export function containerUrl(ctx: AzureContext, container: string): string {

@@ -10,6 +10,7 @@ import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { Environment, NodePoolSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
+import { aksPoolName, SYSTEM_POOL_NAME } from "./facts";
 import { CLUSTER_KEY_ROTATION, type AzureKeyVault } from "./key-vault";
 import type { AzureNetwork } from "./network";
 import { AZURE_NODE_VM_SIZES } from "./sizes";
@@ -58,9 +59,6 @@ export function isPrivateCluster(env: Environment): boolean {
 export function secretsEncryptionWaived(env: Environment): boolean {
   return env.cluster.azure?.waivers?.secretsEncryption !== undefined;
 }
-
-/** The AKS system pool's name; spec pools may not take it. */
-export const SYSTEM_POOL_NAME = "critical";
 
 /** Control-plane log categories shipped to Log Analytics (the AKS names for api, audit, authenticator). */
 export const CONTROL_PLANE_LOG_CATEGORIES = ["kube-apiserver", "kube-audit-admin", "guard"] as const;
@@ -379,11 +377,6 @@ export class AzureCluster extends Construct implements ICluster {
       lifecycle: { ignoreChanges: ["node_count", "orchestrator_version"] },
     });
   }
-}
-
-/** A spec pool name as an AKS pool name: lowercase letters and digits only. */
-export function aksPoolName(name: string): string {
-  return name.replace(/-/g, "");
 }
 
 /**

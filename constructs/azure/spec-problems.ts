@@ -1,8 +1,6 @@
 import { eachKnown, known, specSecretNames, type Environment, type Report } from "../core/spec";
 import { AZURE_PAIRED_LOCATIONS } from "../core/regions";
-import { AZURE_CONTAINER_NAME } from "./bucket";
-import { agentSubnetCidr, reservedRangeMet } from "./network";
-import { aksPoolName, SYSTEM_POOL_NAME } from "./cluster";
+import { agentSubnetCidr, aksPoolName, AZURE_CONTAINER_NAME, reservedRangeMet, SYSTEM_POOL_NAME } from "./facts";
 import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./sizes";
 
 /**

@@ -4,6 +4,7 @@ import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucke
 import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
 import type { BucketSpec } from "../core/spec";
 import type { GcpContext } from "./context";
+import { GCS_MULTI_REGIONS } from "./facts";
 import type { GcpKeys } from "./kms";
 import { GcpWorkloadIdentity } from "./identity";
 
@@ -15,19 +16,6 @@ import { GcpWorkloadIdentity } from "./identity";
 export const BUCKET_READ_WRITE_ROLE = "roles/storage.objectUser";
 /** Read access: list and read objects. */
 export const BUCKET_READ_ROLE = "roles/storage.objectViewer";
-
-/**
- * The Cloud Storage multi-region of each GCP region family, and the Cloud KMS location whose keys
- * may encrypt a bucket there (Cloud Storage docs, "Bucket locations": the EU, US and ASIA
- * multi-regions; "Customer-managed encryption keys": the key ring must be in the bucket's
- * location, `europe`, `us` and `asia` for these multi-regions). Regions outside them
- * (northamerica-*, southamerica-*, me-*, africa-*, australia-*) belong to no multi-region.
- */
-export const GCS_MULTI_REGIONS: readonly { readonly prefix: string; readonly location: string; readonly kmsLocation: string }[] = [
-  { prefix: "europe-", location: "EU", kmsLocation: "europe" },
-  { prefix: "us-", location: "US", kmsLocation: "us" },
-  { prefix: "asia-", location: "ASIA", kmsLocation: "asia" },
-];
 
 /**
  * Where a bucket keeps its data: in production the multi-region of the environment's region

@@ -6,7 +6,7 @@ import { DataGoogleSqlDatabaseInstances } from "@cdktf/provider-google/lib/data-
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
 import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
-import { planGcpAddresses } from "./network";
+import { planGcpAddresses } from "./facts";
 import type { BucketSpec, DatabaseSpec } from "../core/spec";
 import { gcsBucketName } from "./bucket";
 import { gkeClusterLocation, gkeClusterName, GKE_SPOT_TAINT } from "./cluster";

@@ -7,10 +7,11 @@ import { LoggingProjectBucketConfig } from "@cdktf/provider-google/lib/logging-p
 import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-sink";
 import { BinaryAuthorizationPolicy } from "@cdktf/provider-google/lib/binary-authorization-policy";
 import type { ICluster, NodeTaint } from "../core/interfaces";
-import type { Environment, NodePoolSpec } from "../core/spec";
+import type { NodePoolSpec } from "../core/spec";
 import type { GcpContext } from "./context";
 import type { GcpKeys } from "./kms";
-import { type GcpAddressPlan, type GcpNetwork, MAX_PODS_PER_NODE, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./network";
+import { MAX_PODS_PER_NODE, podRangeProblem, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./facts";
+import type { GcpNetwork } from "./network";
 import { GCP_NODE_MACHINE_TYPES } from "./sizes";
 
 /**
@@ -72,9 +73,6 @@ function hardenedNodeConfig(serviceAccount: string) {
  * default pool's service account, and the cluster has no auto-provisioned pools.)
  */
 export const CLUSTER_IGNORED_CHANGES = ["node_config"] as const;
-
-/** Cloud Logging keeps a log bucket at most this many days. */
-export const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
 
 /** The GKE cluster name of an environment; the apps stack looks the cluster up by it. */
 export function gkeClusterName(ctx: GcpContext): string {
@@ -299,21 +297,6 @@ export class GcpCluster extends Construct implements ICluster {
       dependsOn: nodeRoles,
     });
   }
-}
-
-/**
- * Every node takes a /25 of the pod range: the node pools' maximum sizes (plus one surge node
- * per zone and pool during upgrades) must fit, or GKE stops adding nodes at an inconvenient time.
- * Returns the problem for the spec check (spec-problems.ts), or undefined when they fit.
- */
-export function podRangeProblem(env: Environment, addresses: GcpAddressPlan, zones: number): string | undefined {
-  const pools = env.cluster.nodePools;
-  const needed = pools.reduce((sum, pool) => sum + pool.maxNodes + zones, 0);
-  if (needed <= addresses.maxNodes) return undefined;
-  return (
-    `at most ${addresses.maxNodes} nodes including one upgrade surge node per zone and pool (${needed} needed) on GCP for network.cidr ${env.network.cidr}: ` +
-    `its pod range ${addresses.pods} gives each node a /25; use a larger network.cidr or fewer nodes`
-  );
 }
 
 function checkPodRangeCapacity(ctx: GcpContext, network: GcpNetwork): void {

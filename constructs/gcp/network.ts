@@ -5,65 +5,9 @@ import { ComputeRouter } from "@cdktf/provider-google/lib/compute-router";
 import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat";
 import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
 import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-networking-connection";
-import { cidrSubnet, cidrsOverlap, formatCidr, parseCidr } from "../core/cidr";
 import type { INetwork } from "../core/interfaces";
-import { planSubnets } from "../core/network-plan";
-import type { Environment } from "../core/spec";
 import type { GcpContext } from "./context";
-
-/** Names of the node subnet's secondary ranges, as GKE's IP allocation policy refers to them. */
-export const POD_RANGE_NAME = "pods";
-export const SERVICE_RANGE_NAME = "services";
-
-/**
- * Pods per node: GKE gives each node a pod range of twice this size, here a /25. 64 (instead of
- * GKE's 110, a /24 per node) doubles how many nodes fit the pod range; 64 pods on 2 to 16 vCPUs
- * is more than the data stack schedules per node.
- */
-export const MAX_PODS_PER_NODE = 64;
-const POD_PREFIX_PER_NODE = 25;
-
-export interface GcpAddressPlan {
-  /** Primary range of the node subnet: zone 0's private range of the neutral plan. */
-  readonly nodes: string;
-  /** Pod secondary range: the second quarter of the network (zones 2 and 3's private ranges, unused on GCP). */
-  readonly pods: string;
-  /** Service secondary range: the first half of zone 1's private range (a /20 for a /16). */
-  readonly services: string;
-  /** Private service access for Cloud SQL: the database part of the neutral plan (a /19 for a /16). */
-  readonly privateServices: Readonly<{ address: string; prefixLength: number }>;
-  /** How many nodes the pod range has room for at MAX_PODS_PER_NODE. */
-  readonly maxNodes: number;
-}
-
-/**
- * The GCP layout of the environment CIDR, consistent with the neutral subnet plan: one regional
- * subnet replaces the per-zone private subnets, its secondary ranges use the private ranges the
- * other zones would have had, and the database part holds the private service access range.
- */
-export function planGcpAddresses(env: Environment): GcpAddressPlan {
-  const network = parseCidr(env.network.cidr);
-  if (!network) throw new RangeError(`not a CIDR: ${env.network.cidr}`);
-  const zones = planSubnets(env.network.cidr, env.network.zones);
-  const pods = cidrSubnet(network, 2, 1);
-  const databasePart = cidrSubnet(network, 3, 5);
-  // Guards the link to the neutral plan: its database subnets must lie inside this part.
-  const insideDatabasePart = (text: string) => {
-    const subnet = parseCidr(text);
-    return subnet !== undefined && subnet.prefix >= databasePart.prefix && cidrsOverlap(subnet, databasePart);
-  };
-  if (!zones.every((zone) => insideDatabasePart(zone.database))) {
-    throw new RangeError(`the neutral plan's database subnets are no longer inside ${formatCidr(databasePart)}`);
-  }
-  const [address] = formatCidr(databasePart).split("/");
-  return {
-    nodes: zones[0].private,
-    pods: formatCidr(pods),
-    services: formatCidr(cidrSubnet(network, 4, 2)),
-    privateServices: { address, prefixLength: databasePart.prefix },
-    maxNodes: 2 ** (POD_PREFIX_PER_NODE - pods.prefix),
-  };
-}
+import { type GcpAddressPlan, planGcpAddresses, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./facts";
 
 export interface GcpNetworkProps {
   readonly ctx: GcpContext;

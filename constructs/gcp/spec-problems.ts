@@ -2,11 +2,8 @@ import { isNetworkAligned, isPrivateRange, parseCidr } from "../core/cidr";
 import { SUBNET_PLAN_LIMITS } from "../core/network-plan";
 import { gcpZoneNames } from "../core/regions";
 import { eachKnown, known, specSecretNames, type Environment, type Report } from "../core/spec";
-import { GCS_MULTI_REGIONS } from "./bucket";
-import { MAX_LOG_BUCKET_RETENTION_DAYS, podRangeProblem } from "./cluster";
+import { GCS_MULTI_REGIONS, MAX_LOG_BUCKET_RETENTION_DAYS, MAX_SUBJECT_BYTES, planGcpAddresses, podRangeProblem, subjectOverLimit } from "./facts";
 import { gcpLabelClashes } from "./labels";
-import { planGcpAddresses } from "./network";
-import { MAX_SUBJECT_BYTES, subjectOverLimit } from "./terraform-cloud";
 
 /**
  * The spec rules only GCP has, checked with every other spec rule (constructs/platform.ts runs

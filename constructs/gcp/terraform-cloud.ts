@@ -11,6 +11,7 @@ import type { GcpContext } from "./context";
 import { GcpCluster, NODE_SERVICE_ACCOUNT_ROLES } from "./cluster";
 import { SECRET_READ_ROLE } from "./database";
 import { dnsZoneListerRoleId } from "./dns";
+import { MAX_SUBJECT_BYTES, subjectOverLimit } from "./facts";
 import { AGENT_LOG_ROLE, GcpTerraformCloudAgent } from "./terraform-cloud-agent";
 
 /** The issuer of Terraform Cloud's workload identity tokens (the same for every organization). */
@@ -127,9 +128,6 @@ export function terraformCloudGrantableRoles(ctx: GcpContext): string[] {
 export function terraformCloudGrantCondition(roles: readonly string[]): string {
   return `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${roles.map((role) => `'${role}'`).join(", ")}])`;
 }
-
-/** GCP rejects a token whose mapped `google.subject` is longer than this (bytes). */
-const MAX_SUBJECT_BYTES = 127;
 
 /**
  * The workload identity pool id of an environment, `tfc-<env>`: 6 to 20 characters (pool ids
@@ -310,17 +308,6 @@ export function terraformCloudCondition(target: TerraformCloudTarget): string {
     `assertion.terraform_project_name == ${JSON.stringify(target.project)}`,
   ].join(" && ");
 }
-
-/**
- * The byte length of the longest token subject of a workspace (`apply` is the longer run phase),
- * when it exceeds GCP's limit for `google.subject`; undefined when it fits.
- */
-export function subjectOverLimit(organization: string, project: string, workspace: string): number | undefined {
-  const bytes = Buffer.byteLength(`organization:${organization}:project:${project}:workspace:${workspace}:run_phase:apply`, "utf8");
-  return bytes > MAX_SUBJECT_BYTES ? bytes : undefined;
-}
-
-export { MAX_SUBJECT_BYTES };
 
 function checkSubjectLength(ctx: GcpContext, target: TerraformCloudTarget): void {
   for (const workspace of target.workspaces) {

@@ -1,0 +1,107 @@
+import { cidrSubnet, cidrsOverlap, formatCidr, parseCidr } from "../core/cidr";
+import { planSubnets } from "../core/network-plan";
+import type { Environment } from "../core/spec";
+
+/**
+ * What the GCP spec checks (spec-problems.ts) share with the GCP constructs: constants and pure
+ * functions only, no construct and no provider binding, so that checking every environment's
+ * spec loads none of @cdktf/provider-google (constructs/platform.ts loads the constructs only
+ * when a GCP environment is built).
+ */
+
+/**
+ * The Cloud Storage multi-region of each GCP region family, and the Cloud KMS location whose keys
+ * may encrypt a bucket there (Cloud Storage docs, "Bucket locations": the EU, US and ASIA
+ * multi-regions; "Customer-managed encryption keys": the key ring must be in the bucket's
+ * location, `europe`, `us` and `asia` for these multi-regions). Regions outside them
+ * (northamerica-*, southamerica-*, me-*, africa-*, australia-*) belong to no multi-region.
+ */
+export const GCS_MULTI_REGIONS: readonly { readonly prefix: string; readonly location: string; readonly kmsLocation: string }[] = [
+  { prefix: "europe-", location: "EU", kmsLocation: "europe" },
+  { prefix: "us-", location: "US", kmsLocation: "us" },
+  { prefix: "asia-", location: "ASIA", kmsLocation: "asia" },
+];
+
+/** Cloud Logging keeps a log bucket at most this many days. */
+export const MAX_LOG_BUCKET_RETENTION_DAYS = 3650;
+
+/** GCP rejects a token whose mapped `google.subject` is longer than this (bytes). */
+export const MAX_SUBJECT_BYTES = 127;
+
+/**
+ * The byte length of the longest token subject of a workspace (`apply` is the longer run phase),
+ * when it exceeds GCP's limit for `google.subject`; undefined when it fits.
+ */
+export function subjectOverLimit(organization: string, project: string, workspace: string): number | undefined {
+  const bytes = Buffer.byteLength(`organization:${organization}:project:${project}:workspace:${workspace}:run_phase:apply`, "utf8");
+  return bytes > MAX_SUBJECT_BYTES ? bytes : undefined;
+}
+
+/** Names of the node subnet's secondary ranges, as GKE's IP allocation policy refers to them. */
+export const POD_RANGE_NAME = "pods";
+export const SERVICE_RANGE_NAME = "services";
+
+/**
+ * Pods per node: GKE gives each node a pod range of twice this size, here a /25. 64 (instead of
+ * GKE's 110, a /24 per node) doubles how many nodes fit the pod range; 64 pods on 2 to 16 vCPUs
+ * is more than the data stack schedules per node.
+ */
+export const MAX_PODS_PER_NODE = 64;
+const POD_PREFIX_PER_NODE = 25;
+
+export interface GcpAddressPlan {
+  /** Primary range of the node subnet: zone 0's private range of the neutral plan. */
+  readonly nodes: string;
+  /** Pod secondary range: the second quarter of the network (zones 2 and 3's private ranges, unused on GCP). */
+  readonly pods: string;
+  /** Service secondary range: the first half of zone 1's private range (a /20 for a /16). */
+  readonly services: string;
+  /** Private service access for Cloud SQL: the database part of the neutral plan (a /19 for a /16). */
+  readonly privateServices: Readonly<{ address: string; prefixLength: number }>;
+  /** How many nodes the pod range has room for at MAX_PODS_PER_NODE. */
+  readonly maxNodes: number;
+}
+
+/**
+ * The GCP layout of the environment CIDR, consistent with the neutral subnet plan: one regional
+ * subnet replaces the per-zone private subnets, its secondary ranges use the private ranges the
+ * other zones would have had, and the database part holds the private service access range.
+ */
+export function planGcpAddresses(env: Environment): GcpAddressPlan {
+  const network = parseCidr(env.network.cidr);
+  if (!network) throw new RangeError(`not a CIDR: ${env.network.cidr}`);
+  const zones = planSubnets(env.network.cidr, env.network.zones);
+  const pods = cidrSubnet(network, 2, 1);
+  const databasePart = cidrSubnet(network, 3, 5);
+  // Guards the link to the neutral plan: its database subnets must lie inside this part.
+  const insideDatabasePart = (text: string) => {
+    const subnet = parseCidr(text);
+    return subnet !== undefined && subnet.prefix >= databasePart.prefix && cidrsOverlap(subnet, databasePart);
+  };
+  if (!zones.every((zone) => insideDatabasePart(zone.database))) {
+    throw new RangeError(`the neutral plan's database subnets are no longer inside ${formatCidr(databasePart)}`);
+  }
+  const [address] = formatCidr(databasePart).split("/");
+  return {
+    nodes: zones[0].private,
+    pods: formatCidr(pods),
+    services: formatCidr(cidrSubnet(network, 4, 2)),
+    privateServices: { address, prefixLength: databasePart.prefix },
+    maxNodes: 2 ** (POD_PREFIX_PER_NODE - pods.prefix),
+  };
+}
+
+/**
+ * Every node takes a /25 of the pod range: the node pools' maximum sizes (plus one surge node
+ * per zone and pool during upgrades) must fit, or GKE stops adding nodes at an inconvenient time.
+ * Returns the problem for the spec check (spec-problems.ts), or undefined when they fit.
+ */
+export function podRangeProblem(env: Environment, addresses: GcpAddressPlan, zones: number): string | undefined {
+  const pools = env.cluster.nodePools;
+  const needed = pools.reduce((sum, pool) => sum + pool.maxNodes + zones, 0);
+  if (needed <= addresses.maxNodes) return undefined;
+  return (
+    `at most ${addresses.maxNodes} nodes including one upgrade surge node per zone and pool (${needed} needed) on GCP for network.cidr ${env.network.cidr}: ` +
+    `its pod range ${addresses.pods} gives each node a /25; use a larger network.cidr or fewer nodes`
+  );
+}
