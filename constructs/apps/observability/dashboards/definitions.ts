@@ -11,6 +11,15 @@ import { APP_CATALOGUE } from "../../../core/apps";
 import { airbyteOverdue, AIRBYTE_OVERDUE_FACTOR, airflowSuccesses, DATABASE_SERVER_LABEL } from "../metrics";
 import { dashboard, ENVIRONMENT_MATCHER, sel, stat, table, timeseries, type Section } from "./panels";
 
+/**
+ * A section several dashboards share, built on first use (its panels load the SDK: panels.ts
+ * `sdk()`) and the same panel builders every use after, as a module constant would be.
+ */
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}
+
 
 /** Every dashboard's uid: alerts link to them (rules.ts), so they are named once, here. */
 export const DASHBOARD_UIDS = {
@@ -32,7 +41,7 @@ function sinceLastSuccess(counter: string, by: string): string {
   return `time() - max by (${by}) (max_over_time(timestamp(${airflowSuccesses(counter, by)})[7d:5m]))`;
 }
 
-const airflowJourney: Section = {
+const airflowJourney = once((): Section => ({
   title: "Airflow DAGs",
   panels: [
     table({
@@ -59,7 +68,7 @@ const airflowJourney: Section = {
       queries: [{ expr: `max by (environment, dag_id) (${sel("airflow_dagrun_duration", 'quantile="0.9"')})`, legend: "{{environment}} {{dag_id}}" }],
     }),
   ],
-};
+}));
 
 /**
  * Airbyte 2.2.0 Community publishes no sync metric (metrics.ts, AIRBYTE_JOBS_QUERIES): the
@@ -94,7 +103,7 @@ const failedAttempts = () =>
     queries: [{ expr: `max by (${connection}) (${sel("airbyte_connection_failed_attempts_1h")}) > 0`, legend: "{{environment}} {{connection_name}}" }],
   });
 
-const airbyteJourney: Section = {
+const airbyteJourney = once((): Section => ({
   title: "Airbyte connections",
   panels: [
     connectionsTable(),
@@ -106,12 +115,12 @@ const airbyteJourney: Section = {
       queries: [{ expr: `max by (${connection}) (${sel("airbyte_connection_running_seconds")}) > 0`, legend: "{{environment}} {{connection_name}}" }],
     }),
   ],
-};
+}));
 
 /** The data-quality contract (docs/data-quality.md): labels `pipeline` and `check` on every series. */
 const quality = "environment, pipeline, check";
 
-const dataQuality: Section = {
+const dataQuality = once((): Section => ({
   title: "Data quality",
   panels: [
     table({
@@ -134,7 +143,7 @@ const dataQuality: Section = {
       ],
     }),
   ],
-};
+}));
 
 /** Which pipelines the overview shows: Airflow DAGs and Airbyte connections where those run. */
 export interface JourneyOptions {
@@ -147,7 +156,7 @@ export function dataJourney(options: JourneyOptions): Dashboard {
     uid: DASHBOARD_UIDS.dataJourney,
     title: "Data journey",
     description: "Per pipeline: last success, duration, failures and data quality.",
-    sections: [...(options.airflow ? [airflowJourney] : []), ...(options.airbyte ? [airbyteJourney] : []), dataQuality],
+    sections: [...(options.airflow ? [airflowJourney()] : []), ...(options.airbyte ? [airbyteJourney()] : []), dataQuality()],
   });
 }
 

@@ -1,20 +1,46 @@
 /**
  * The few building blocks every platform dashboard uses, on Grafana's Foundation SDK
- * (`@grafana/grafana-foundation-sdk` 0.0.21, imported by deep path so synth loads only the
- * dashboard, Prometheus query and the three panel modules, not the whole SDK).
+ * (`@grafana/grafana-foundation-sdk` 0.0.21, required by deep path so synth loads only the
+ * dashboard, Prometheus query and the three panel modules, not the whole SDK, and only when it
+ * builds a dashboard: `sdk()`).
  *
  * The dashboards are the classic JSON model (`dashboard`, schemaVersion 42), not `dashboardv2`:
  * the bundled Grafana loads them through the file provisioner the dashboard sidecar feeds,
  * which reads the classic model (grafana-community/helm-charts grafana-12.11.1
  * charts/grafana/templates/_config.tpl, provider `type: file`).
  */
-import { DashboardBuilder, DashboardCursorSync, DashboardLinkBuilder, DashboardLinkType, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
-import { LegendDisplayMode, LegendPlacement, ReduceDataOptionsBuilder, SortOrder, TooltipDisplayMode, VizLegendOptionsBuilder, VizTooltipOptionsBuilder } from "@grafana/grafana-foundation-sdk/common";
-import { DataqueryBuilder, PromQueryFormat } from "@grafana/grafana-foundation-sdk/prometheus";
-import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
-import { PanelBuilder as TablePanelBuilder } from "@grafana/grafana-foundation-sdk/table";
-import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
+import type { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
+import type { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
+import type { PanelBuilder as TablePanelBuilder } from "@grafana/grafana-foundation-sdk/table";
+import type { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
+
+interface Sdk {
+  readonly dashboard: typeof import("@grafana/grafana-foundation-sdk/dashboard");
+  readonly common: typeof import("@grafana/grafana-foundation-sdk/common");
+  readonly prometheus: typeof import("@grafana/grafana-foundation-sdk/prometheus");
+  readonly stat: typeof import("@grafana/grafana-foundation-sdk/stat");
+  readonly table: typeof import("@grafana/grafana-foundation-sdk/table");
+  readonly timeseries: typeof import("@grafana/grafana-foundation-sdk/timeseries");
+}
+
+let loaded: Sdk | undefined;
+
+/**
+ * The SDK's modules (about 230 files), loaded when the first panel is built: only an environment
+ * with Grafana (the `monitoring` app) builds dashboards, and a synth without one (`synth --only`
+ * a sender) loads none of them. The SDK is CommonJS (dist/*.js, "use strict" + exports).
+ */
+function sdk(): Sdk {
+  return (loaded ??= {
+    dashboard: require("@grafana/grafana-foundation-sdk/dashboard") as Sdk["dashboard"],
+    common: require("@grafana/grafana-foundation-sdk/common") as Sdk["common"],
+    prometheus: require("@grafana/grafana-foundation-sdk/prometheus") as Sdk["prometheus"],
+    stat: require("@grafana/grafana-foundation-sdk/stat") as Sdk["stat"],
+    table: require("@grafana/grafana-foundation-sdk/table") as Sdk["table"],
+    timeseries: require("@grafana/grafana-foundation-sdk/timeseries") as Sdk["timeseries"],
+  });
+}
 
 /**
  * The default Prometheus datasource of the bundled Grafana: kube-prometheus-stack 88.5.3
@@ -60,6 +86,7 @@ const refId = (index: number): string => String.fromCharCode(65 + index);
 type QueryKind = "range" | "instant-series" | "instant-table";
 
 function target(query: Query, index: number, kind: QueryKind): DataqueryBuilder {
+  const { DataqueryBuilder, PromQueryFormat } = sdk().prometheus;
   const builder = new DataqueryBuilder().datasource(PROMETHEUS_DATASOURCE).refId(refId(index)).expr(query.expr);
   if (query.legend !== undefined) builder.legendFormat(query.legend);
   if (kind === "range") return builder.range();
@@ -83,7 +110,8 @@ export type Panel = TimeseriesPanelBuilder | StatPanelBuilder | TablePanelBuilde
  * lines of several pipelines and environments can be told apart without hovering each.
  */
 export function timeseries(options: PanelOptions): TimeseriesPanelBuilder {
-  const panel = new TimeseriesPanelBuilder()
+  const { VizLegendOptionsBuilder, LegendDisplayMode, LegendPlacement, VizTooltipOptionsBuilder, TooltipDisplayMode, SortOrder } = sdk().common;
+  const panel = new (sdk().timeseries.PanelBuilder)()
     .title(options.title)
     .description(options.description)
     .datasource(PROMETHEUS_DATASOURCE)
@@ -98,14 +126,14 @@ export function timeseries(options: PanelOptions): TimeseriesPanelBuilder {
 
 /** One number per environment, now: one frame per series, each reduced to its last value and titled by its legend. */
 export function stat(options: PanelOptions): StatPanelBuilder {
-  const panel = new StatPanelBuilder()
+  const panel = new (sdk().stat.PanelBuilder)()
     .title(options.title)
     .description(options.description)
     .datasource(PROMETHEUS_DATASOURCE)
     .unit(options.unit)
     .span(options.width ?? 6)
     .height(5)
-    .reduceOptions(new ReduceDataOptionsBuilder().values(false).calcs(["lastNotNull"]));
+    .reduceOptions(new (sdk().common.ReduceDataOptionsBuilder)().values(false).calcs(["lastNotNull"]));
   options.queries.forEach((query, index) => panel.withTarget(target(query, index, "instant-series")));
   return panel;
 }
@@ -115,7 +143,7 @@ export function stat(options: PanelOptions): StatPanelBuilder {
  * one row per pipeline, one column per query.
  */
 export function table(options: PanelOptions): TablePanelBuilder {
-  const panel = new TablePanelBuilder().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 24).height(9);
+  const panel = new (sdk().table.PanelBuilder)().title(options.title).description(options.description).datasource(PROMETHEUS_DATASOURCE).unit(options.unit).span(options.width ?? 24).height(9);
   options.queries.forEach((query, index) => {
     panel.withTarget(target(query, index, "instant-table"));
     // After `merge`, each instant query's value is the column `Value #<refId>`.
@@ -147,6 +175,7 @@ export interface DashboardOptions {
  * six hours refreshed every minute, and links to the other platform dashboards.
  */
 export function dashboard(options: DashboardOptions): Dashboard {
+  const { QueryVariableBuilder, VariableRefresh, VariableSort, DashboardBuilder, DashboardCursorSync, DashboardLinkBuilder, DashboardLinkType, RowBuilder } = sdk().dashboard;
   const environments = new QueryVariableBuilder(ENVIRONMENT_VARIABLE)
     .label("Environment")
     .datasource(PROMETHEUS_DATASOURCE)
