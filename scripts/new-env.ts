@@ -97,8 +97,8 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
     process.stderr.write(`new-env: ${message}\n`);
     return code;
   };
-  const { environments, environmentSource } = await import("../environments/index.js");
-  const { gitops } = await import("../environments/gitops.js");
+  const { environments, environmentSource } = require("../environments/index") as typeof import("../environments/index");
+  const { gitops } = require("../environments/gitops") as typeof import("../environments/gitops");
   const names = environments.map((env) => (env as Json).name);
   const fromName = options.from ?? "staging";
   const template = environments.find((env) => env.name === fromName) as Json | undefined;
@@ -120,10 +120,10 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
   const text = descriptorText(specFrom(template, name, cidr, cloud, options.account), `environments/${fromName}`);
   // Checked as it will be read: the written text, parsed back with its lines.
   const spec = parseDescriptor(text, source);
-  const { buildStacks, reportProblems } = await import("../stacks/app.js");
-  const { enforcePolicies } = await import("../stacks/policy.js");
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
+  const { buildStacks, reportProblems } = require("../stacks/app") as typeof import("../stacks/app");
+  const { enforcePolicies } = require("../stacks/policy") as typeof import("../stacks/policy");
+  const { mkdtempSync, rmSync } = require("node:fs") as typeof import("node:fs");
+  const { tmpdir } = require("node:os") as typeof import("node:os");
   const outdir = mkdtempSync(join(tmpdir(), "new-env-"));
   const sourceOf = (index: number) => (index === environments.length ? source : environmentSource(index));
   try {

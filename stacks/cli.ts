@@ -2,7 +2,9 @@
  * The command line (`tsx main.ts <command>`, `npm run synth -- ...`): parses the arguments
  * strictly (node:util parseArgs: an unknown flag or a stray argument is a usage error, exit 2,
  * with the command's usage) and loads what a command needs only when it runs, so `--help` and a
- * usage error cost no cdktf or provider module.
+ * usage error cost no cdktf or provider module. Loaded with `require`, not `import()`: the project
+ * is CommonJS, and `require` needs only tsx's CommonJS hook, so `npm run synth` can run
+ * `node --require tsx/cjs main.ts` without the ESM loader thread `tsx main.ts` starts (package.json).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -26,8 +28,8 @@ const HELP = { help: { type: "boolean", short: "h" } } as const;
 
 /** Loads the environments and the gitops settings, as the entry point always has (inside runEntryPoint). */
 async function fleet() {
-  const { environments, environmentSource } = await import("../environments/index.js");
-  const { gitops } = await import("../environments/gitops.js");
+  const { environments, environmentSource } = require("../environments/index") as typeof import("../environments/index");
+  const { gitops } = require("../environments/gitops") as typeof import("../environments/gitops");
   return { environments, environmentSource, gitops };
 }
 
@@ -45,7 +47,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [0, 0],
     run: async (values) => {
       const { environments, environmentSource, gitops } = await fleet();
-      const { synthesize } = await import("./app.js");
+      const { synthesize } = require("./app") as typeof import("./app");
       const outdir = (values.outdir as string | undefined) ?? process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT_DIR;
       // `--only a --only b` or `--only a,b`.
       const only = (values.only as string[] | undefined)?.flatMap((names) => names.split(",")).filter((name) => name !== "");
@@ -60,7 +62,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [0, 0],
     run: async () => {
       const { environments, environmentSource, gitops } = await fleet();
-      const { validate } = await import("./app.js");
+      const { validate } = require("./app") as typeof import("./app");
       return validate(environments, gitops, environmentSource);
     },
   },
@@ -85,7 +87,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     positionals: [2, 2],
     run: async (_values, [from, to]) => {
-      const { promoteDiff } = await import("../scripts/promote-diff.js");
+      const { promoteDiff } = require("../scripts/promote-diff") as typeof import("../scripts/promote-diff");
       try {
         process.stdout.write(`${promoteDiff(from, to)}\n`);
         return 0;
@@ -109,7 +111,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: { from: { type: "string" }, cloud: { type: "string" }, account: { type: "string" } },
     positionals: [1, 1],
     run: async (values, [name]) => {
-      const { newEnvironment } = await import("../scripts/new-env.js");
+      const { newEnvironment } = require("../scripts/new-env") as typeof import("../scripts/new-env");
       return newEnvironment(name, { from: values.from as string | undefined, cloud: values.cloud as string | undefined, account: values.account as string | undefined });
     },
   },
@@ -195,7 +197,7 @@ async function stackDiff(values: Record<string, unknown>): Promise<number> {
     }
     const headDir = join(work, "head");
     const { environments, environmentSource, gitops } = await fleet();
-    const { synthesize } = await import("./app.js");
+    const { synthesize } = require("./app") as typeof import("./app");
     // The synth's own summary line would mix into the Markdown on stdout.
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = (() => true) as typeof process.stdout.write;
@@ -206,7 +208,7 @@ async function stackDiff(values: Record<string, unknown>): Promise<number> {
       process.stdout.write = write;
     }
     if (code !== 0) return code;
-    const { diffDirectories, renderSummary } = await import("../scripts/stack-diff.js");
+    const { diffDirectories, renderSummary } = require("../scripts/stack-diff") as typeof import("../scripts/stack-diff");
     const allowStateful = values["allow-stateful"] === true;
     const diffs = diffDirectories(baseDir, headDir, { plansDir: values.plans as string | undefined });
     process.stdout.write(renderSummary(diffs, allowStateful));
