@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import "./commonjs-dependencies";
 import "./synth-costs";
 import { App } from "cdktf";
 import { userValuesSpecProblems } from "../constructs/apps/user-values";
