@@ -8,9 +8,10 @@ import { fleet } from "../constructs/core/fleet";
 export const tenants = fleet({
   name: "tenants",
   source: "environments/tenants.ts",
-  // 64 tenant networks of /18 (10.64.0.0/18 is slot 0, 10.64.64.0/18 slot 1, ...): no other environment may use this range.
-  pool: "10.64.0.0/12",
-  tenantPrefix: 18,
+  // 64 tenant networks of /17 (10.64.0.0/17 is slot 0, 10.64.128.0/17 slot 1, ...): no other environment may use this range.
+  // /17 and not smaller: a large tenant on GCP needs the /19 pod range of a /17 for its nodes.
+  pool: "10.64.0.0/11",
+  tenantPrefix: 17,
   // Delegate <tenant>.tenants.data.example.com to each tenant's zone (its name servers are an output of the infra stack).
   domain: "tenants.data.example.com",
   // Each tenant gets the Terraform Cloud project tenants-<tenant>, workspaces <tenant>-infra and <tenant>-apps.
@@ -37,7 +38,7 @@ export const tenants = fleet({
   },
   // Replace with your customers' accounts (these are AWS's and example ids).
   tenants: [
-    { slot: 0, name: "initech", cloud: "aws", account: "123456789012", region: "eu-central-1", size: "medium" },
+    { slot: 0, name: "initech", cloud: "aws", account: "210987654321", region: "eu-central-1", size: "medium" },
     { slot: 1, name: "globex", cloud: "azure", account: { subscriptionId: "00000000-0000-4000-8000-000000000101", tenantId: "00000000-0000-4000-8000-0000000001aa", adminGroupObjectId: "00000000-0000-4000-8000-0000000001ad" }, region: "northeurope", size: "small", apps: ["airflow", "metabase"] },
   ],
 });

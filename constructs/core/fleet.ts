@@ -116,6 +116,8 @@ export interface Fleet {
   readonly name: string;
   readonly source: string;
   readonly pool: string;
+  /** What the fleet was made from (to recompute it with tenants added or removed). */
+  readonly input: FleetInput;
   /** One environment per tenant, in the order of `tenants`. */
   readonly environments: readonly EnvironmentInput[];
   /** Where the environment at `index` of `environments` is written, for messages. */
@@ -202,6 +204,7 @@ export function fleet(input: FleetInput): Fleet {
     name: input.name,
     source: input.source,
     pool: input.pool,
+    input,
     environments,
     sourceOf: (index) => `${input.source} (tenant ${input.tenants[index]?.name ?? index + 1})`,
   };
