@@ -61,7 +61,7 @@ function inOnePass(stacks: readonly TerraformStack[]): Map<TerraformStack, Stack
 }
 
 /** The synthesized JSON of every stack of `app`, computed as `app.synth()` would (backends, aspects). */
-function synthesizedStacks(app: App): Map<TerraformStack, StackJson> {
+export function synthesizedStacks(app: App): Map<TerraformStack, StackJson> {
   const stacks = app.node.children.filter((child: Construct): child is TerraformStack => TerraformStack.isStack(child));
   const fast = inOnePass(stacks);
   if (fast !== undefined) return fast;
