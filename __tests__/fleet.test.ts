@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkPoolAgainst, fleet, FleetError, TENANT_SIZES, type Fleet, type FleetInput, type Tenant, type TenantSize } from "../constructs/core/fleet";
@@ -162,5 +162,15 @@ describe("generated environments", () => {
     const message = specProblems(() => parseEnvironments(value.environments, value.sourceOf, specChecks));
     expect(message).toContain('environments/tenants.ts (tenant acme): environment "acme" has 1 problem:\n  - costCentre: given "cost centre!"');
     expect(message).toContain('environments/tenants.ts (tenant beta): environment "beta" has 1 problem:');
+  });
+});
+
+describe("README, Fleets of tenants", () => {
+  it("shows TENANT_SIZES as it is", () => {
+    const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+    for (const [size, shape] of Object.entries(TENANT_SIZES)) {
+      const pools = shape.nodePools.map((pool) => `${pool.name} ${pool.size}${"spot" in pool && pool.spot ? " spot" : ""} ${pool.minNodes}–${pool.maxNodes}`).join(", ");
+      expect(readme).toContain(`| \`${size}\` | ${pools} | ${shape.database.size}, ${shape.database.storageGiB} GiB |`);
+    }
   });
 });
