@@ -71,7 +71,7 @@ const ROWS: Row[] = [
   { label: "anchor: barrel-import cdktf app", command: [tsx, "scripts/bench/barrel.ts"], runs: RUNS, synth: true },
   { label: "anchor: deep-import cdktf app", command: [tsx, "scripts/bench/deep.ts"], runs: RUNS, synth: true },
   {
-    label: "synth all default environments",
+    label: "npm run synth (every environment)",
     command: [tsx, "main.ts"],
     runs: RUNS,
     synth: true,
