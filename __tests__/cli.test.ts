@@ -94,6 +94,16 @@ describe("synth on a bad spec", () => {
     expect(result.stderr).toBe('spec error: an environment file could not be loaded: it threw "set NOPE first"\n');
   });
 
+  it("reports a fleet's own problems in the spec format, one line each, without a stack trace", () => {
+    const fleetModule = JSON.stringify(join(__dirname, "..", "constructs", "core", "fleet.ts"));
+    const base = '{ production: true, owner: "data", costCentre: "cc-1", cluster: { kubernetesVersion: "1.33" }, dns: { acmeEmail: "a@example.com" }, apps: [] }';
+    const line = (slot: number, name: string, account: string) => `{ slot: ${slot}, name: "${name}", cloud: "aws", account: "${account}", region: "eu-west-1", size: "small" }`;
+    const tenants = `import { fleet } from ${fleetModule};\nexport const tenants = fleet({ name: "saas", source: "environments/tenants.ts", pool: "10.64.0.0/12", tenantPrefix: 18, domain: "t.example.com", base: ${base}, tenants: [${line(0, "acme", "111111111111")}, ${line(0, "beta", "222222222222")}] });\n`;
+    const result = loadWritten({ "tenants.ts": tenants }, "tenants.ts");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('spec error: environments/tenants.ts: fleet "saas" has 1 problem:\n  - tenants[1].slot: given 0; accepted: a slot no other tenant uses (acme has it); free: 1, 2, 3, 4, 5, ...\n');
+  });
+
   it("writes the stacks of a good spec", () => {
     const result = synthProcess(baseSpec());
     expect(result.stderr).toBe("");
