@@ -173,7 +173,9 @@ describe("the command line (main.ts)", () => {
     const result = cli(["synth", "--only", named, "--outdir", outdir]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d stacks into .*: ${named}-infra(, ${named}-apps)?\\n$`));
+    // The gitops stack holds a Terraform Cloud environment's workspaces, so it is rebuilt with it.
+    const workspaces = parseEnvironments(environments).find((env) => env.name === named)?.terraformCloud === undefined ? "" : ", gitops";
+    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d stacks into .*: ${named}-infra(, ${named}-apps)?${workspaces}\\n$`));
     const after = tree(outdir);
     expect(after.has(join("stacks", `${named}-infra`, "override.tf.json"))).toBe(false);
     const untouched = (files: Map<string, string>) => [...files].filter(([path]) => !path.startsWith(join("stacks", `${named}-`)) && path !== "manifest.json");

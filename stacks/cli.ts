@@ -36,9 +36,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "synthesize every environment (or those named) into synthesized/",
     usage: "synth [--only <env>]... [--outdir <dir>]",
     details: [
-      "  --only <env>    build, check and write only this environment's stacks (repeatable, or a,b; `gitops` names the",
-      "                  Terraform Cloud workspaces' stack). Every spec is still checked, also against the others;",
-      "                  the other stacks and the manifest's entries for them stay as written.",
+      "  --only <env>    build, check and write only this environment's stacks (repeatable, or a,b), and the gitops",
+      "                  stack of Terraform Cloud workspaces when it is deployed by Terraform Cloud (`gitops` names",
+      "                  that stack alone). Every spec is still checked, also against the others; the other stacks",
+      "                  and the manifest's entries for them stay as written.",
       `  --outdir <dir>  where to write (default: $CDKTF_OUTDIR, else ${COMMITTED_OUTPUT_DIR}/)`,
     ],
     options: { only: { type: "string", multiple: true }, outdir: { type: "string" } },
