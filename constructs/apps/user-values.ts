@@ -70,6 +70,7 @@ const IMAGES: Refusal = { category: "images", reason: "the image is the spec's: 
 const DAGS: Refusal = { category: "DAGs", reason: "the platform wires git-sync (known hosts, credential from the cloud secret store, egress to the repository's port)", instead: "apps[].dags" };
 const NETWORK: Refusal = { category: "network", reason: "the platform writes every namespace's NetworkPolicies (default deny, one rule per peer); policies add up, so a chart's own can only open more" };
 const PUBLISH: Refusal = { category: "network", reason: "it publishes a backend outside the cluster; only Traefik's Service is published, and every host goes through it" };
+const LABELS: Refusal = { category: "network", reason: "NetworkPolicies admit peers and Services pick backends by pod label: a label could make a pod one of the peers another namespace admits" };
 const RBAC: Refusal = { category: "RBAC", reason: "the platform grants each service account its rights (untrusted accounts none); a chart's own roles would give more" };
 const SECRETS: Refusal = {
   category: "secrets",
@@ -173,6 +174,15 @@ export const REFUSED_KEYS: Readonly<Record<string, Refusal>> = {
   extraIndex: { ...CONTAINERS, reason: "it changes where a pod installs code from (another Python package index)" },
   // Network: airflow networkPolicies/<component>.networkPolicy/extraNetworkPolicies, grafana and
   // kube-prometheus-stack networkPolicy, opentelemetry-collector networkPolicy.extraIngressRules.
+  labels: LABELS,
+  podLabels: LABELS,
+  extraLabels: LABELS,
+  extraPodLabels: LABELS,
+  commonLabels: LABELS,
+  customLabels: LABELS,
+  selectorLabels: LABELS,
+  extraSelectorLabels: LABELS,
+  deploymentLabels: LABELS,
   networkPolicies: NETWORK,
   networkPolicy: NETWORK,
   extraNetworkPolicies: NETWORK,
