@@ -231,6 +231,28 @@ describe("generated environments", () => {
 });
 
 describe("README, Fleets of tenants", () => {
+  it("says, per cloud, whether a size change replaces a pool, as the provider's replace-forcing table has it", () => {
+    const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+    const rules = (file: string, resource: string) => (JSON.parse(readFileSync(join(__dirname, "..", "scripts", "provider-rules", file), "utf8")) as { replaceForcing: Record<string, { attributes: string[] }> }).replaceForcing[resource].attributes;
+    // The pool's machine attribute on each cloud (constructs/<cloud>/cluster.ts).
+    const pools = [
+      { cloud: "AWS", forces: rules("aws-5.100.0.json", "aws_eks_node_group").includes("instance_types") },
+      { cloud: "Azure", forces: rules("azurerm-4.55.0.json", "azurerm_kubernetes_cluster_node_pool").includes("vm_size") },
+      { cloud: "GCP", forces: rules("google-6.50.0.json", "google_container_node_pool").includes("node_config.machine_type") },
+    ];
+    for (const { cloud, forces } of pools) {
+      const row = new RegExp(`^\\| ${cloud} \\| (\\*\\*replaced\\*\\*|in place)`, "m").exec(readme)?.[1];
+      expect({ cloud, row }).toEqual({ cloud, row: forces ? "**replaced**" : "in place" });
+    }
+    // What the table calls in place for databases is not replace-forcing on any cloud.
+    expect(rules("aws-5.100.0.json", "aws_db_instance").filter((a) => ["instance_class", "allocated_storage"].includes(a))).toEqual([]);
+    expect(rules("azurerm-4.55.0.json", "azurerm_postgresql_flexible_server").filter((a) => ["sku_name", "storage_mb"].includes(a))).toEqual([]);
+    expect(rules("google-6.50.0.json", "google_sql_database_instance").filter((a) => ["settings.tier", "settings.disk_size"].includes(a))).toEqual([]);
+    // The row is about a pool whose node size differs between sizes: it must still be so.
+    const workers = new Set(Object.values(TENANT_SIZES).map((shape) => shape.nodePools.find((pool) => pool.name === "workers")?.size));
+    expect(workers.size).toBeGreaterThan(1);
+  });
+
   it("shows TENANT_SIZES as it is", () => {
     const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
     for (const [size, shape] of Object.entries(TENANT_SIZES)) {

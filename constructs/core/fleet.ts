@@ -32,8 +32,12 @@ type AppName = AppInput["name"];
  * What a tenant's `size` means: its node pools and the size and storage of each of its
  * databases. One table for the whole fleet; the neutral node and database sizes map to each
  * cloud's machines in constructs/<cloud>/sizes.ts (README, "Neutral sizes"). Changing a
- * tenant's size resizes in place (node pools scale, databases change class and grow storage:
- * storage never shrinks, so a size goes down only by a new tenant).
+ * tenant's size changes its databases in place (class, and storage grows: storage never shrinks,
+ * so a size goes down only by a new tenant) and its pools' node counts; a pool whose node size
+ * changes (`workers`, small <-> medium/large) is rotated in place on Azure and GCP but REPLACED
+ * on AWS (`instance_types` forces a new EKS node group, scripts/provider-rules/aws-5.100.0.json,
+ * destroyed first under its fixed name): the stack-diff gate lists it under Replaced (README,
+ * "Fleets of tenants", checked by __tests__/fleet.test.ts against the provider tables).
  */
 export const TENANT_SIZES = {
   small: {
