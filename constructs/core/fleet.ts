@@ -32,8 +32,12 @@ type AppName = AppInput["name"];
  * What a tenant's `size` means: its node pools and the size and storage of each of its
  * databases. One table for the whole fleet; the neutral node and database sizes map to each
  * cloud's machines in constructs/<cloud>/sizes.ts (README, "Neutral sizes"). Changing a
- * tenant's size resizes in place (node pools scale, databases change class and grow storage:
- * storage never shrinks, so a size goes down only by a new tenant).
+ * tenant's size changes its databases in place (class, and storage grows: storage never shrinks,
+ * so a size goes down only by a new tenant) and its pools' node counts; a pool whose node size
+ * changes (`workers`, small <-> medium/large) is rotated in place on Azure and GCP but REPLACED
+ * on AWS (`instance_types` forces a new EKS node group, scripts/provider-rules/aws-5.100.0.json,
+ * destroyed first under its fixed name): the stack-diff gate lists it under Replaced (README,
+ * "Fleets of tenants", checked by __tests__/fleet.test.ts against the provider tables).
  */
 export const TENANT_SIZES = {
   small: {
@@ -160,6 +164,65 @@ function checkPool(input: FleetInput, report: (path: string, given: unknown, acc
   return pool;
 }
 
+/** The fields of a tenant line; everything else is the template's (`base`) or derived. */
+const TENANT_FIELDS = ["slot", "name", "cloud", "account", "region", "size", "apps"] as const;
+const AZURE_ACCOUNT_FIELDS = ["subscriptionId", "tenantId", "adminGroupObjectId"] as const;
+
+/**
+ * Names no environment may take: `gitops` is the Terraform Cloud workspaces' stack
+ * (stacks/app.ts GITOPS_STACK), so `synth --only gitops` would name both. The spec refuses it too
+ * (constructs/core/spec.ts RESERVED_ENVIRONMENT_NAMES); here it is refused on the tenant's line.
+ */
+const RESERVED_TENANT_NAMES: readonly string[] = ["gitops"];
+
+/**
+ * A tenant line's shape, checked at runtime (a fleet file is TypeScript, but `validate` and
+ * `synth` run it without the type checker): every problem at `tenants[i].<field>`.
+ * @returns whether the line has the shape the other checks read
+ */
+function checkTenantShape(tenant: unknown, at: (field: string) => string, report: (path: string, given: unknown, accepted: string) => void, baseApps: readonly string[]): boolean {
+  if (tenant === null || typeof tenant !== "object" || Array.isArray(tenant)) {
+    report(at("").slice(0, -1), tenant, `a tenant line { ${TENANT_FIELDS.join(", ")} }`);
+    return false;
+  }
+  const line = tenant as Record<string, unknown>;
+  let ok = true;
+  const refuse = (field: string, accepted: string) => {
+    report(at(field), line[field], accepted);
+    ok = false;
+  };
+  for (const key of Object.keys(line)) {
+    if (!(TENANT_FIELDS as readonly string[]).includes(key)) refuse(key, `not a field of a tenant line; accepted: ${TENANT_FIELDS.join(", ")} (the rest comes from the fleet's template, base)`);
+  }
+  if (typeof line.name !== "string" || line.name === "") refuse("name", "the tenant's environment name (lowercase letters, digits and single '-')");
+  else if (RESERVED_TENANT_NAMES.includes(line.name)) refuse("name", `a name other than ${RESERVED_TENANT_NAMES.join(", ")}: the Terraform Cloud workspaces' stack is named gitops`);
+  if (typeof line.region !== "string") refuse("region", "the tenant's region or location, a string");
+  if (line.apps !== undefined && (!Array.isArray(line.apps) || line.apps.some((app) => typeof app !== "string"))) refuse("apps", `a list of apps of the fleet's template: ${baseApps.join(", ")}`);
+  const cloud = line.cloud;
+  if (cloud === "aws" || cloud === "gcp") {
+    if (typeof line.account !== "string") refuse("account", cloud === "aws" ? "the 12-digit AWS account id, a string" : "the GCP project id, a string");
+  } else if (cloud === "azure") {
+    const account = line.account;
+    if (account === null || typeof account !== "object" || Array.isArray(account)) refuse("account", `{ ${AZURE_ACCOUNT_FIELDS.join(", ")} }: the customer's subscription, Entra tenant and cluster admin group`);
+    else {
+      const fields = account as Record<string, unknown>;
+      for (const key of Object.keys(fields)) {
+        if (!(AZURE_ACCOUNT_FIELDS as readonly string[]).includes(key)) {
+          report(at(`account.${key}`), fields[key], `not a field of an Azure account; accepted: ${AZURE_ACCOUNT_FIELDS.join(", ")}`);
+          ok = false;
+        }
+      }
+      for (const key of AZURE_ACCOUNT_FIELDS) {
+        if (typeof fields[key] !== "string") {
+          report(at(`account.${key}`), fields[key], "a GUID, a string");
+          ok = false;
+        }
+      }
+    }
+  } else refuse("cloud", "aws | azure | gcp");
+  return ok;
+}
+
 /**
  * The environments of a fleet.
  * @throws FleetError listing every problem of the fleet's own fields
@@ -167,11 +230,23 @@ function checkPool(input: FleetInput, report: (path: string, given: unknown, acc
 export function fleet(input: FleetInput): Fleet {
   const issues: SpecIssue[] = [];
   const report = (path: string, given: unknown, accepted: string) => issues.push({ path, message: `given ${describeValue(given)}; accepted: ${accepted}` });
+  // Each tenant's Terraform Cloud project is <name>-<tenant>, at most 40 characters (the spec's
+  // terraformCloud.project) with a tenant name of up to 16 (the spec's environment name).
+  const maxFleetName = 40 - 1 - 16;
+  if (input.terraformCloud && !new RegExp(`^[A-Za-z0-9_-]{1,${maxFleetName}}$`).test(input.name)) {
+    report("name", input.name, `letters, digits, _ and -, at most ${maxFleetName} characters: each tenant's Terraform Cloud project <name>-<tenant> (a tenant name has up to 16) is at most 40`);
+  }
   const pool = checkPool(input, report);
   const slots = pool === undefined ? 0 : 2 ** (input.tenantPrefix - pool.prefix);
   const baseApps = input.base.apps.map((app) => app.name);
-  const firstWith = <T>(value: (tenant: Tenant) => T, index: number) => input.tenants.slice(0, index).findIndex((other) => value(other) === value(input.tenants[index]));
-  input.tenants.forEach((tenant, index) => {
+  const lines: readonly unknown[] = Array.isArray(input.tenants) ? input.tenants : [];
+  if (!Array.isArray(input.tenants)) report("tenants", input.tenants, "a list of tenant lines");
+  // Lines of the wrong shape are reported as such; the checks between lines read only the others.
+  const shaped = lines.map((tenant, index) => checkTenantShape(tenant, (field) => `tenants[${index}].${field}`, report, baseApps));
+  const tenants = input.tenants;
+  const firstWith = <T>(value: (tenant: Tenant) => T, index: number) => tenants.slice(0, index).findIndex((other, i) => shaped[i] && value(other) === value(tenants[index]));
+  tenants.forEach((tenant, index) => {
+    if (!shaped[index]) return;
     const at = (field: string) => `tenants[${index}].${field}`;
     const dupName = firstWith((t) => t.name, index);
     if (dupName >= 0) report(at("name"), tenant.name, `a name no other tenant uses (tenants[${dupName}] has it)`);
@@ -180,33 +255,30 @@ export function fleet(input: FleetInput): Fleet {
         report(at("slot"), tenant.slot, `a whole number from 0 to ${slots - 1}: the pool ${input.pool} holds ${slots} /${input.tenantPrefix} networks`);
       } else {
         const dupSlot = firstWith((t) => t.slot, index);
-        if (dupSlot >= 0) report(at("slot"), tenant.slot, `a slot no other tenant uses (${input.tenants[dupSlot].name} has it); free: ${freeSlots(input.tenants, slots)}`);
+        if (dupSlot >= 0) report(at("slot"), tenant.slot, `a slot no other tenant uses (${tenants[dupSlot].name} has it); free: ${freeSlots(tenants, slots)}`);
       }
     }
-    const dupAccount = input.tenants.slice(0, index).findIndex((other) => other.cloud === tenant.cloud && accountKey(other) === accountKey(tenant));
+    const dupAccount = tenants.slice(0, index).findIndex((other, i) => shaped[i] && other.cloud === tenant.cloud && accountKey(other) === accountKey(tenant));
     if (dupAccount >= 0) {
       const path = tenant.cloud === "azure" ? at("account.subscriptionId") : at("account");
-      report(path, accountKey(tenant), `${ACCOUNT_NOUN[tenant.cloud]} no other tenant uses (${input.tenants[dupAccount].name} is in it): a single-tenant environment has its account to itself`);
+      report(path, accountKey(tenant), `${ACCOUNT_NOUN[tenant.cloud]} no other tenant uses (${tenants[dupAccount].name} is in it): a single-tenant environment has its account to itself`);
     }
     const regions = KNOWN_REGIONS[tenant.cloud];
-    if (regions === undefined) report(at("cloud"), tenant.cloud, "aws | azure | gcp");
-    else if (!regions.names.includes(tenant.region)) report(at("region"), tenant.region, `${regions.noun} for cloud ${tenant.cloud}: ${regions.names.join(", ")}`);
+    if (!regions.names.includes(tenant.region)) report(at("region"), tenant.region, `${regions.noun} for cloud ${tenant.cloud}: ${regions.names.join(", ")}`);
     if (!(tenant.size in TENANT_SIZES)) report(at("size"), tenant.size, `${Object.keys(TENANT_SIZES).join(" | ")} (TENANT_SIZES in constructs/core/fleet.ts)`);
     (tenant.apps ?? []).forEach((app, appIndex) => {
       if (!baseApps.includes(app)) report(at(`apps[${appIndex}]`), app, `an app of the fleet's template: ${baseApps.join(", ")}`);
     });
-    const project = `${input.name}-${tenant.name}`;
-    if (input.terraformCloud && project.length > 40) report(at("name"), tenant.name, `at most ${40 - input.name.length - 1} characters: the Terraform Cloud project ${input.name}-<tenant> is at most 40`);
   });
   if (issues.length > 0) throw new FleetError(input.name, issues, input.source);
-  const environments = input.tenants.map((tenant) => tenantEnvironment(input, pool as Ipv4Cidr, tenant));
+  const environments = tenants.map((tenant) => tenantEnvironment(input, pool as Ipv4Cidr, tenant));
   return {
     name: input.name,
     source: input.source,
     pool: input.pool,
     input,
     environments,
-    sourceOf: (index) => `${input.source} (tenant ${input.tenants[index]?.name ?? index + 1})`,
+    sourceOf: (index) => `${input.source} (tenant ${tenants[index]?.name ?? index + 1})`,
   };
 }
 
