@@ -16,7 +16,8 @@
  * Only the top-level call has no previous resolve context, and a nested call made by walking
  * objects and arrays inherits none either (resolve.js `makeContext`), so a handed-over part
  * resolves exactly as it would in place. `__tests__/synth-costs.test.ts` compares both on every
- * stack of the default environments and on values built to reach each branch.
+ * element of an infra and an apps stack per cloud and on values built to reach each branch, and
+ * the committed output stays byte for byte the same.
  */
 import { DefaultTokenResolver, StringConcat, Token } from "cdktf";
 import type { IConstruct } from "constructs";
