@@ -5,7 +5,9 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 import { parseDescriptor } from "../constructs/core/descriptor";
 import { parseEnvironments, type EnvironmentInput } from "../constructs/core/spec";
-import { environments } from "../environments";
+import { cidrsOverlap, parseCidr, type Ipv4Cidr } from "../constructs/core/cidr";
+import { environments, fleetFiles } from "../environments";
+import { freeRange, takenRanges } from "../scripts/new-env";
 import { specChecks, synthesize } from "../stacks/app";
 import { baseSpec } from "./support/fixtures";
 import { tempDir } from "./support/outdir";
@@ -94,6 +96,16 @@ describe("synth on a bad spec", () => {
     expect(result.stderr).toBe('spec error: an environment file could not be loaded: it threw "set NOPE first"\n');
   });
 
+  it("reports a fleet's own problems in the spec format, one line each, without a stack trace", () => {
+    const fleetModule = JSON.stringify(join(__dirname, "..", "constructs", "core", "fleet.ts"));
+    const base = '{ production: true, owner: "data", costCentre: "cc-1", cluster: { kubernetesVersion: "1.33" }, dns: { acmeEmail: "a@example.com" }, apps: [] }';
+    const line = (slot: number, name: string, account: string) => `{ slot: ${slot}, name: "${name}", cloud: "aws", account: "${account}", region: "eu-west-1", size: "small" }`;
+    const tenants = `import { fleet } from ${fleetModule};\nexport const tenants = fleet({ name: "saas", source: "environments/tenants.ts", pool: "10.64.0.0/12", tenantPrefix: 18, domain: "t.example.com", base: ${base}, tenants: [${line(0, "acme", "111111111111")}, ${line(0, "beta", "222222222222")}] });\n`;
+    const result = loadWritten({ "tenants.ts": tenants }, "tenants.ts");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('spec error: environments/tenants.ts: fleet "saas" has 1 problem:\n  - tenants[1].slot: given 0; accepted: a slot no other tenant uses (acme has it); free: 1, 2, 3, 4, 5, ...\n');
+  });
+
   it("writes the stacks of a good spec", () => {
     const result = synthProcess(baseSpec());
     expect(result.stderr).toBe("");
@@ -150,6 +162,36 @@ describe("the command line (main.ts)", () => {
     const command = cli(["synthesize"]);
     expect(command.status).toBe(2);
     expect(command.stderr).toContain('error: unknown command "synthesize"; accepted: synth, validate, diff, promote-diff, new-env');
+    const topic = cli(["help", "bogus"]);
+    expect(topic.status).toBe(2);
+    expect(topic.stderr).toContain('error: help: unknown command "bogus"; accepted: synth, validate, diff, promote-diff, new-env');
+  });
+
+  it("refuses an empty --only (it would build nothing and rewrite the manifest), writing nothing", () => {
+    const outdir = join(tempDir("only-empty"), "out");
+    for (const args of [["--only="], ["--only", "a,,b"]]) {
+      const result = cli(["synth", ...args, "--outdir", outdir]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain("error: synth: --only: given an empty name; accepted: an environment name");
+    }
+    expect(existsSync(outdir)).toBe(false);
+  });
+
+  it("names the npm script of each command, and `npm run diff`/`deploy` (cdktf on one environment) have a --help and refuse a flag as the environment", () => {
+    const scripts = (JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    const help = cli(["--help"]).stdout;
+    for (const [script, command] of Object.entries(scripts)) {
+      const name = /^tsx main\.ts (\S+)$/.exec(command)?.[1];
+      expect({ script, listed: name === undefined || help.includes(`  ${name} `) && help.includes(`(npm run ${script})`) }).toEqual({ script, listed: true });
+    }
+    const tsx = pathToFileURL(join(__dirname, "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
+    const envStacks = (args: string[]) => spawnSync(process.execPath, ["--import", tsx, "scripts/env-stacks.ts", ...args], { encoding: "utf8", cwd: join(__dirname, "..") });
+    const usage = envStacks(["diff", "--help"]);
+    expect(usage.status).toBe(0);
+    expect(usage.stdout).toContain("npm run stack-diff");
+    const flag = envStacks(["diff", "--base", "HEAD"]);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('error: the first argument is the environment; given "--base"');
   });
 
   it("with --only, writes only the named environment's stacks, keeps every other file byte for byte and the manifest whole", () => {
@@ -163,7 +205,9 @@ describe("the command line (main.ts)", () => {
     const result = cli(["synth", "--only", named, "--outdir", outdir]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d stacks into .*: ${named}-infra(, ${named}-apps)?\\n$`));
+    // The gitops stack holds a Terraform Cloud environment's workspaces, so it is rebuilt with it.
+    const workspaces = parseEnvironments(environments).find((env) => env.name === named)?.terraformCloud === undefined ? "" : ", gitops";
+    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d stacks into .*: ${named}-infra(, ${named}-apps)?${workspaces}\\n$`));
     const after = tree(outdir);
     expect(after.has(join("stacks", `${named}-infra`, "override.tf.json"))).toBe(false);
     const untouched = (files: Map<string, string>) => [...files].filter(([path]) => !path.startsWith(join("stacks", `${named}-`)) && path !== "manifest.json");
@@ -195,23 +239,47 @@ describe("the command line (main.ts)", () => {
     expect(duplicate.stderr).toBe(`spec error: environments/${yaml}:${text.split("\n").length}:1 could not be loaded: Map keys must be unique\n`);
   });
 
+  it("new-env picks a range outside every fleet's pool, even when every range below it is taken", () => {
+    for (const value of Object.values(fleetFiles)) {
+      const pool = parseCidr(value.pool) as Ipv4Cidr;
+      // Written environments filling 10.0.0.0 up to the pool with /16s, as hundreds of environments would.
+      const below = Array.from({ length: (pool.base - (parseCidr("10.0.0.0/8") as Ipv4Cidr).base) / 2 ** 16 }, (_, i) => ({ network: { cidr: `10.${i}.0.0/16` } }));
+      const range = parseCidr(freeRange(16, takenRanges([...environments, ...below], Object.values(fleetFiles))) as string) as Ipv4Cidr;
+      for (const other of Object.values(fleetFiles)) expect({ range, overlaps: cidrsOverlap(range, parseCidr(other.pool) as Ipv4Cidr) }).toEqual({ range, overlaps: false });
+    }
+  });
+
+  it("new-env refuses a fleet's tenant as --from (its spec is the customer's: project and tenant tag), pointing at the fleet's file", () => {
+    const [value] = Object.values(fleetFiles);
+    const [tenant] = value.environments;
+    const result = cli(["new-env", "qa", "--from", tenant.name]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`new-env: --from: given "${tenant.name}", a tenant of fleet "${value.name}" (${value.source}: `);
+    expect(result.stderr).not.toContain(`, ${tenant.name}`);
+  });
+
   it("new-env writes a YAML descriptor that validates, with a free network range, and refuses a name in use", () => {
     const dir = projectCopy();
     const file = join(dir, "environments", "qa.yaml");
     // Staging is deployed by Terraform Cloud from its account: a copy there is refused, and not written.
+    const staging = environments.find((env) => env.name === "staging") as EnvironmentInput;
     const shared = cli(["new-env", "qa", "--from", "staging"], { cwd: dir });
     expect(shared.status).toBe(1);
-    expect(shared.stderr).toMatch(/^ {2}- accounts\.aws\.accountId \(line \d+\): given "444455556666"; accepted: an AWS account no other environment uses/m);
+    expect(shared.stderr).toMatch(new RegExp(`^ {2}- accounts\\.aws\\.accountId \\(line \\d+\\): given "${staging.accounts.aws?.accountId}"; accepted: an AWS account no other environment uses`, "m"));
     expect(existsSync(file)).toBe(false);
-    const created = cli(["new-env", "qa", "--from", "staging", "--account", "210987654321"], { cwd: dir });
+    // An AWS account no environment (tenants included) uses.
+    const usedAccounts = new Set(environments.map((env) => env.accounts.aws?.accountId));
+    const account = Array.from({ length: 10 }, (_, n) => String(987654321000 + n)).find((id) => !usedAccounts.has(id)) as string;
+    const expectedRange = freeRange(16, takenRanges(environments, Object.values(fleetFiles)));
+    const created = cli(["new-env", "qa", "--from", "staging", "--account", account], { cwd: dir });
     expect(created.stderr).toBe("");
     expect(created.status).toBe(0);
     const spec = parseDescriptor(readFileSync(file, "utf8"), "environments/qa.yaml") as EnvironmentInput;
     expect(readFileSync(file, "utf8").split("\n")[0]).toBe("# yaml-language-server: $schema=../schema/environment.schema.json");
     const parsed = parseEnvironments([...environments, spec], undefined, specChecks);
     expect(parsed.at(-1)?.name).toBe("qa");
-    expect(parsed.at(-1)?.network.cidr).toBe("10.0.0.0/16");
-    const again = cli(["new-env", "qa", "--account", "210987654321"], { cwd: dir });
+    expect(parsed.at(-1)?.network.cidr).toBe(expectedRange);
+    const again = cli(["new-env", "qa", "--account", account], { cwd: dir });
     expect(again.status).toBe(1);
     expect(again.stderr).toBe('new-env: an environment named "qa" exists (environments/qa.yaml); accepted: a new name\n');
     const existing = cli(["new-env", "staging"], { cwd: dir });

@@ -16,7 +16,7 @@ import { everyAppSpec, specProblems } from "./support/fixtures";
 import { loadChart, mergeValues, schemaErrors, unknownPaths } from "./support/chart-contract";
 import { objectProblems, podSecurityProblems } from "./support/kubernetes/checks";
 import { chartPods } from "./support/kubernetes/chart-pods";
-import { renderedApps, type KubeObject } from "./support/kubernetes/objects";
+import { renderedApps, type KubeObject } from "../scripts/rendered-apps";
 import { allows, type ClusterPolicies, type NetworkPolicy } from "./support/kubernetes/network-policy";
 import { userSecretReadProblems, type StackJson } from "./support/permissions";
 import { GIT_CREDENTIALS_SECRET } from "../constructs/apps/dags";

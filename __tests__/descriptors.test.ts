@@ -77,6 +77,8 @@ describe("YAML descriptors", () => {
     expect(() => parseDescriptor("name: a\nowner: b\nname: c\n", "environments/x.yaml")).toThrow(DescriptorError);
     expect(() => parseDescriptor("name: a\nowner: b\nname: c\n", "environments/x.yaml")).toThrow(/^environments\/x\.yaml:3:1 could not be loaded: Map keys must be unique$/);
     expect(() => parseDescriptor("name: a\nnetwork:\n  cidr: [10.0.0.0/16\n", "environments/x.yaml")).toThrow(/^environments\/x\.yaml:\d+:\d+ could not be loaded: [^\n]+$/);
+    // An alias without its anchor fails in the yaml package's toJS, not in its errors: still the descriptor's line.
+    expect(() => parseDescriptor("name: a\ntags:\n  team: *nope\n", "environments/x.yaml")).toThrow(/^environments\/x\.yaml:3:9 could not be loaded: Unresolved alias[^\n]*nope$/);
   });
 });
 

@@ -23,7 +23,7 @@ import { bitnamiImageProblems, namespaceLevelProblems, orderingProblems, placeme
 import { operatorWebhookViolations } from "./support/kubernetes/operator-webhooks";
 import { customResourceViolations, toJsonSchema } from "./support/kubernetes/crds";
 import * as names from "./support/kubernetes/names";
-import { renderedApps, type ChartRelease, type KubeObject, type Located, type RenderedApps } from "./support/kubernetes/objects";
+import { renderedApps, type ChartRelease, type KubeObject, type Located, type RenderedApps } from "../scripts/rendered-apps";
 import { coreObjectViolations, SCHEMA_KUBERNETES_VERSION } from "./support/kubernetes/openapi";
 import { admittedPod, checksOf, podSecurityViolations, type PodSecuritySubject } from "./support/kubernetes/pod-security";
 

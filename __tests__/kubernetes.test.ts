@@ -16,7 +16,7 @@ import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { everyAppSpec } from "./support/fixtures";
 import { bitnamiImageProblems, namespaceLevelProblems, namespacePodSecurity, objectProblems, orderingProblems, placementProblems, podSecurityProblems, spotPoolTaints, stackPods, unexplainedNamespaceLevels, unnamedFailingPods } from "./support/kubernetes/checks";
-import { renderedApps, type RenderedApps } from "./support/kubernetes/objects";
+import { renderedApps, type RenderedApps } from "../scripts/rendered-apps";
 import { releaseContracts } from "./support/chart-contract";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 

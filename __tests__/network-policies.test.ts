@@ -11,7 +11,7 @@ import { CLOUDS, parseEnvironment, type Environment } from "../constructs/core/s
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { defaultEnvironments, everyAppSpec } from "./support/fixtures";
-import { renderedApps, type KubeObject } from "./support/kubernetes/objects";
+import { renderedApps, type KubeObject } from "../scripts/rendered-apps";
 import { allows, inCidr, isDefaultDeny, networkPolicyProblems, type Cni, type ClusterPolicies, type Address, type Connection, type Endpoint, type NetworkPolicy, type Pod } from "./support/kubernetes/network-policy";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
 import { coreObjectViolations } from "./support/kubernetes/openapi";

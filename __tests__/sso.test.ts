@@ -21,7 +21,7 @@ import { Testing } from "cdktf";
 import { everyAppSpec, everyAppSpecWithSso, specProblems, TEST_SSO } from "./support/fixtures";
 import { loadChart, schemaErrors, unknownPaths } from "./support/chart-contract";
 import { objectProblems, orderingProblems, podSecurityProblems } from "./support/kubernetes/checks";
-import { renderedApps, type ChartRelease, type KubeObject, type RenderedApps } from "./support/kubernetes/objects";
+import { renderedApps, type ChartRelease, type KubeObject, type RenderedApps } from "../scripts/rendered-apps";
 import { userSecretReadProblems, type StackJson } from "./support/permissions";
 import { datahubChartIngress, ingressRouters, route } from "./support/traefik-routing";
 import { DATAHUB_PASSWORD_BLOCK, DATAHUB_PASSWORD_PATHS } from "../constructs/apps/datahub";

@@ -9,8 +9,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Lazy } from "cdktf";
+import { Lazy, TerraformElement, TerraformStack, TerraformVariable, Testing, Token } from "cdktf";
+// `require` forms: cdktf's own modules, which stacks/resolve-costs.ts patches.
+import encoding = require("cdktf/lib/tokens/private/encoding");
+import tokenMapModule = require("cdktf/lib/tokens/private/token-map");
 import "../stacks/synth-costs";
+import { AppsStack } from "../stacks/apps";
+import { InfraStack } from "../stacks/infra";
+import { cdktfNextEscapeToken, cdktfResolve, plainResolve } from "../stacks/resolve-costs";
+import { defaultEnvironments } from "./support/fixtures";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
 import { terraformUnavailable } from "./support/terraform";
 
@@ -73,5 +80,105 @@ describe("token creation stacks", () => {
     const result = spawnSync(TSX, ["--eval", script], { encoding: "utf8", env: { ...process.env, CDKTF_TOKEN_STACK_TRACES: "1" } });
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
     expect(Number(result.stdout)).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * stacks/resolve-costs.ts against cdktf's own resolver (the reference: cdktf 0.21.0
+ * lib/_tokens.js `resolve` with encoding.js's own `nextEscapeToken`), on every element of real
+ * stacks and on values built to reach each branch of lib/tokens/private/resolve.js.
+ */
+describe("token resolver shortcuts", () => {
+  const escapes = encoding.TokenString.prototype as unknown as { nextEscapeToken: unknown };
+  const asCdktf = <T>(run: () => T): T => {
+    const patched = escapes.nextEscapeToken;
+    escapes.nextEscapeToken = cdktfNextEscapeToken;
+    try {
+      return run();
+    } finally {
+      escapes.nextEscapeToken = patched;
+    }
+  };
+  const outcome = (run: () => unknown) => {
+    try {
+      return { value: run() };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+  const bothAgree = (scope: TerraformStack, value: () => unknown) => expect(outcome(() => plainResolve(scope, value()))).toEqual(asCdktf(() => outcome(() => cdktfResolve(scope, value()))));
+
+  it("resolve every element of an infra and an apps stack of each cloud's first default environment as cdktf does", () => {
+    const envs = defaultEnvironments();
+    const firstOfEachCloud = [...new Map(envs.map((env) => [env.cloud, env] as const)).values()];
+    for (const env of firstOfEachCloud) {
+      const app = Testing.app();
+      const stacks = [new InfraStack(app, env), new AppsStack(app, env, { environments: envs })];
+      for (const stack of stacks) {
+        const elements = stack.node.findAll().filter((c): c is TerraformElement => c instanceof TerraformElement);
+        expect(elements.length).toBeGreaterThan(0);
+        for (const element of elements) bothAgree(stack, () => element.toTerraform());
+      }
+    }
+  });
+
+  it("resolve tokens, escapes, list, number and map tokens, undefined members and cdktf's errors as cdktf does", () => {
+    const stack = new TerraformStack(Testing.app(), "shortcuts");
+    const variable = new TerraformVariable(stack, "name", { type: "string" });
+    const list = new TerraformVariable(stack, "list", { type: "list(string)" });
+    const count = new TerraformVariable(stack, "count", { type: "number" });
+    const lazy = Lazy.stringValue({ produce: () => `lazy-${variable.stringValue}` });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const values: Record<string, unknown> = {
+      "plain object, array, undefined members": { a: [1, undefined, "x", [undefined, null, true]], b: undefined, c: { d: null, e: false, f: new Date(0) } },
+      "a token in a long JSON string": JSON.stringify({ host: variable.stringValue, nested: { a: { b: "}" }, c: "${literal}" }, list: ["}", "{", "}}"] }, null, 2),
+      "a token inside a literal escape": `\${upper(${variable.stringValue})} and } and \${ and ${lazy}`,
+      "an escape with no token": "${env:MY_POD_IP} {{ $labels }} }",
+      "a number token and a number-like string": [count.numberValue, `${Token.asString(count.numberValue)}x`, "1e5", "-e-", 1.5e300],
+      "a list token": list.listValue,
+      "a list token among strings": ["a", ...list.listValue],
+      "a number list token": Token.asNumberList(list.listValue),
+      "a map token": Token.asStringMap(variable.value),
+      "a map token as a key": { [Object.keys(Token.asStringMap(variable.value))[0]]: "v" },
+      "a token as a key": { [variable.stringValue]: "v" },
+      "a resolvable": Lazy.anyValue({ produce: () => ({ list: [variable.stringValue, undefined], n: 1 }) }),
+      "a class instance": new (class Holder {
+        constructor(readonly held = variable.stringValue) {}
+      })(),
+      "a construct-like object": { _children: {}, _metadata: [] },
+      "a function": () => 1,
+      "a construct": stack,
+      "a list token in a string": `x ${Token.asString(list.listValue)}`,
+      "the string map marker": Token.STRING_MAP_TOKEN_VALUE,
+      "the number map marker": Token.NUMBER_MAP_TOKEN_VALUE,
+      "a circular object": circular,
+    };
+    for (const [what, value] of Object.entries(values)) {
+      bothAgree(stack, () => ({ [what]: value }));
+      bothAgree(stack, () => value);
+    }
+    // The shortcut itself must not hide cdktf's errors.
+    expect(outcome(() => plainResolve(stack, { f: () => 1 })).error).toContain("/f");
+    expect(outcome(() => plainResolve(stack, circular)).error).toBeDefined();
+  });
+
+  it("split strings into the same fragments as cdktf's own escape scan", () => {
+    const stack = new TerraformStack(Testing.app(), "fragments");
+    const variable = new TerraformVariable(stack, "name", { type: "string" });
+    const token = variable.stringValue;
+    const lookup = (id: string) => tokenMapModule.TokenMap.instance().lookupToken(id);
+    const strings = [
+      `${token}`,
+      `a}b\${c}${token}}\${\${${token}}}`,
+      `${"}".repeat(50)}${token}\${x}${"}".repeat(50)}`,
+      `\${${token}`,
+      `}${token}\${`,
+      JSON.stringify({ deep: { deeper: { deepest: token } }, after: "${not.a.token}", more: ["}", "${", token] }, null, 2),
+    ];
+    for (const text of strings) {
+      const fragments = () => (encoding.TokenString.forString(text, true).split(lookup) as unknown as { fragments: unknown[] }).fragments;
+      expect(fragments()).toEqual(asCdktf(fragments));
+    }
   });
 });

@@ -22,7 +22,7 @@ import { InfraStack } from "../stacks/infra";
 import { defaultEnvironments, synthApps } from "./support/fixtures";
 import { SynthesizedStack, type TfBlock } from "./support/synth";
 import { chartBindings, chartPodAccounts, hasAccountModel } from "./support/kubernetes/chart-accounts";
-import { renderedApps, namespaceOf, type KubeObject, type Located, type RenderedApps } from "./support/kubernetes/objects";
+import { renderedApps, namespaceOf, type KubeObject, type Located, type RenderedApps } from "../scripts/rendered-apps";
 
 const environments = defaultEnvironments();
 const withUntrusted = (env: Environment) => env.apps.flatMap((app) => (APP_CATALOGUE[app.name].untrusted ? [app.name] : []));

@@ -2,10 +2,12 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadDescriptor } from "../constructs/core/descriptor";
 import type { EnvironmentInput } from "../constructs/core/spec";
+import { checkPoolAgainst } from "../constructs/core/fleet";
 import { ops } from "./ops";
 import { prod } from "./prod";
 import { staging } from "./staging";
 import { stagingAzure } from "./staging-azure";
+import { tenants } from "./tenants";
 
 /**
  * Every environment `npm run synth` builds, by the file it is written in. Add a file next to
@@ -31,10 +33,26 @@ export const descriptorFiles: Readonly<Record<string, unknown>> = Object.fromEnt
     .map((file) => [file, loadDescriptor(join(__dirname, file), `environments/${file}`)]),
 );
 
-export const environments: readonly EnvironmentInput[] = [...Object.values(environmentFiles), ...(Object.values(descriptorFiles) as EnvironmentInput[])];
+/** Fleets of tenants (constructs/core/fleet.ts), by file: each makes one environment per tenant, after the files'. */
+export const fleetFiles = { "tenants.ts": tenants } as const;
+
+const files = [...Object.keys(environmentFiles), ...Object.keys(descriptorFiles)];
+const written: readonly unknown[] = [...Object.values(environmentFiles), ...Object.values(descriptorFiles)];
+
+/** A written environment's name and range, where they are strings (the schema checks the rest later). */
+function rangeOf(env: unknown, index: number): { name: string; cidr: string; source: string } | undefined {
+  const spec = env as { name?: unknown; network?: { cidr?: unknown } } | undefined;
+  const cidr = spec?.network?.cidr;
+  return typeof cidr === "string" ? { name: String(spec?.name), cidr, source: `environments/${files[index]}` } : undefined;
+}
+checkPoolAgainst(tenants, written.flatMap((env, index) => rangeOf(env, index) ?? []));
+
+export const environments: readonly EnvironmentInput[] = [...(written as EnvironmentInput[]), ...tenants.environments];
 
 /** The file the environment at `index` of `environments` is written in, for messages. */
 export function environmentSource(index: number): string {
-  const file = [...Object.keys(environmentFiles), ...Object.keys(descriptorFiles)][index];
-  return file === undefined ? `environments/index.ts (entry ${index + 1})` : `environments/${file}`;
+  const file = files[index];
+  if (file !== undefined) return `environments/${file}`;
+  const tenant = index - files.length;
+  return tenant < tenants.environments.length ? tenants.sourceOf(tenant) : `environments/index.ts (entry ${index + 1})`;
 }

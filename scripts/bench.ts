@@ -1,43 +1,104 @@
 /**
- * `npm run bench`: median of 3 runs of the wall time and peak memory (max RSS) of
- * synthesizing every default environment, and of type-checking the project.
- * Peak memory comes from GNU time (`/usr/bin/time`, Debian package `time`).
+ * `npm run bench`: side by side in one run, the wall time, CPU time (user + system) and peak
+ * memory (max RSS) of
+ * - two anchor apps with the same three AWS resources (scripts/bench/): a naive cdktf app that
+ *   imports the provider's barrel, and a minimal one with deep imports;
+ * - synthesizing every default environment (`npm run synth`, to a temporary directory);
+ * - the default environments plus 100 and 200 tenants generated from the fleet template
+ *   (scripts/bench/tenants.ts), and `--only` one tenant of the 200;
+ * - type-checking the project;
+ * each as the median of its runs, with its ratios to the barrel anchor, and issue 12's targets.
+ * Everything runs through tsx, like `npm run synth`. Peak memory and CPU come from GNU time
+ * (`/usr/bin/time`, Debian package `time`). Timings vary with the machine's load: compare rows
+ * of one run, not runs.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const RUNS = 3;
 const GNU_TIME = "/usr/bin/time";
+/** Runs per row; the fleet rows are long, so they run fewer times unless BENCH_FLEET_RUNS says. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const FLEET_RUNS = Number(process.env.BENCH_FLEET_RUNS ?? 1);
 
 interface Sample {
-  seconds: number;
+  wall: number;
+  cpu: number;
   peakMiB: number;
 }
 
-function measure(command: string[], env: NodeJS.ProcessEnv = process.env): Sample {
-  const result = spawnSync(GNU_TIME, ["-f", "BENCH %e %M", ...command], { encoding: "utf8", env });
-  const line = /BENCH (\S+) (\S+)/.exec(result.stderr);
-  if (result.status !== 0 || !line) throw new Error(`${command.join(" ")} failed:\n${result.stderr}`);
-  return { seconds: Number(line[1]), peakMiB: Number(line[2]) / 1024 };
+interface Row {
+  label: string;
+  command: string[];
+  runs: number;
+  /** Each run writes into a fresh temporary CDKTF_OUTDIR. */
+  synth?: boolean;
+  /** Issue 12's targets for this row, checked on the medians. */
+  targets?: (median: Sample, anchor: Sample) => string[];
+}
+
+function measure(row: Row): Sample {
+  const outdir = mkdtempSync(join(tmpdir(), "bench-"));
+  try {
+    const env = row.synth ? { ...process.env, CDKTF_OUTDIR: join(outdir, "cdktf.out") } : process.env;
+    const result = spawnSync(GNU_TIME, ["-f", "BENCH %e %U %S %M", ...row.command], { encoding: "utf8", env, maxBuffer: 64 * 1024 * 1024 });
+    const line = /BENCH (\S+) (\S+) (\S+) (\S+)/.exec(result.stderr);
+    if (result.status !== 0 || !line) throw new Error(`${row.command.join(" ")} failed:\n${result.stderr}`);
+    return { wall: Number(line[1]), cpu: Number(line[2]) + Number(line[3]), peakMiB: Number(line[4]) / 1024 };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-function bench(label: string, command: string[], env?: NodeJS.ProcessEnv): void {
-  const samples = Array.from({ length: RUNS }, () => measure(command, env));
-  const seconds = median(samples.map((s) => s.seconds));
-  const peak = median(samples.map((s) => s.peakMiB));
-  console.log(`${label.padEnd(44)} ${seconds.toFixed(2).padStart(6)} s ${peak.toFixed(0).padStart(6)} MiB   (runs: ${samples.map((s) => s.seconds.toFixed(2)).join(", ")} s)`);
-}
-
 if (!existsSync(GNU_TIME)) {
-  console.error(`bench needs GNU time at ${GNU_TIME} for peak memory: apt-get install time`);
+  console.error(`bench needs GNU time at ${GNU_TIME} for CPU time and peak memory: apt-get install time`);
   process.exit(1);
 }
-const bin = (name: string) => join("node_modules", ".bin", name);
-const outdir = mkdtempSync(join(tmpdir(), "bench-"));
-console.log(`median of ${RUNS} runs on ${process.platform}/${process.arch}, node ${process.version}`);
-bench("synth all default environments (npm run synth)", [bin("tsx"), "main.ts", "synth"], { ...process.env, CDKTF_OUTDIR: join(outdir, "cdktf.out") });
-bench("type-check (tsc --noEmit)", [bin("tsc"), "--noEmit", "-p", "tsconfig.json"]);
+const tsx = join("node_modules", ".bin", "tsx");
+const fleet = (count: number): Row => ({
+  label: `default environments + ${count} tenants`,
+  command: [tsx, "scripts/bench/tenants.ts", String(count)],
+  runs: FLEET_RUNS,
+  synth: true,
+  targets: count === 100 ? (m) => [`CPU ${m.cpu.toFixed(1)} s ${m.cpu < 10 ? "<" : ">="} 10 s`, `peak ${m.peakMiB.toFixed(0)} MiB ${m.peakMiB < 600 ? "<" : ">="} 600 MB`] : undefined,
+});
+
+/** The first row is the barrel anchor every ratio is relative to. */
+const ROWS: Row[] = [
+  { label: "anchor: barrel-import cdktf app", command: [tsx, "scripts/bench/barrel.ts"], runs: RUNS, synth: true },
+  { label: "anchor: deep-import cdktf app", command: [tsx, "scripts/bench/deep.ts"], runs: RUNS, synth: true },
+  {
+    label: "npm run synth (every environment)",
+    command: [tsx, "main.ts", "synth"],
+    runs: RUNS,
+    synth: true,
+    targets: (m, anchor) => [`wall ${(m.wall / anchor.wall).toFixed(2)}x barrel ${m.wall / anchor.wall < 0.35 ? "<" : ">="} 0.35x`],
+  },
+  fleet(100),
+  fleet(200),
+  {
+    label: "--only one tenant of 200",
+    command: [tsx, "scripts/bench/tenants.ts", "200", "--only", "tenant-007"],
+    runs: RUNS,
+    synth: true,
+    targets: (m) => [`wall ${m.wall.toFixed(2)} s ${m.wall < 2 ? "<" : ">="} 2 s`],
+  },
+  { label: "type-check (tsc --noEmit)", command: [join("node_modules", ".bin", "tsc"), "--noEmit", "-p", "tsconfig.json"], runs: RUNS },
+];
+
+console.log(`median of each row's runs on ${process.platform}/${process.arch}, node ${process.version}; CPU is user + system; ratios are to the barrel anchor`);
+console.log(`${"".padEnd(40)} ${"wall".padStart(8)} ${"CPU".padStart(8)} ${"peak".padStart(9)} ${"wall x".padStart(7)} ${"CPU x".padStart(7)}`);
+let anchor: Sample | undefined;
+for (const row of ROWS) {
+  const samples = Array.from({ length: row.runs }, () => measure(row));
+  const m: Sample = { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)), peakMiB: median(samples.map((s) => s.peakMiB)) };
+  anchor ??= m;
+  const targets = row.targets?.(m, anchor) ?? [];
+  console.log(
+    `${row.label.padEnd(40)} ${m.wall.toFixed(2).padStart(6)} s ${m.cpu.toFixed(2).padStart(6)} s ${m.peakMiB.toFixed(0).padStart(5)} MiB ${(m.wall / anchor.wall).toFixed(2).padStart(6)}x ${(m.cpu / anchor.cpu).toFixed(2).padStart(6)}x` +
+      `   (runs: ${samples.map((s) => s.wall.toFixed(2)).join(", ")} s)${targets.length > 0 ? `  targets: ${targets.join("; ")}` : ""}`,
+  );
+}

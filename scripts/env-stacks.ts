@@ -12,10 +12,24 @@ export function stacksOf(envName: string): string[] {
   return stackKindsOf(env).map((kind) => stackName(env, kind));
 }
 
+const USAGE = [
+  "usage: npm run deploy -- <env> [cdktf options] | npm run diff -- <env> [cdktf options]",
+  "",
+  "`cdktf deploy` / `cdktf diff` of one environment's stacks, infra before apps (scripts/env-stacks.ts);",
+  "options after <env> go to cdktf. The pull-request gate (synthesized/ against a fresh synth) is",
+  "`npm run stack-diff` (tsx main.ts diff --help).",
+  "",
+].join("\n");
+
 if (require.main === module) {
   const [command, envName, ...extra] = process.argv.slice(2);
-  if ((command !== "deploy" && command !== "diff") || envName === undefined) {
-    process.stderr.write("usage: npm run deploy -- <env> | npm run diff -- <env>\n");
+  if (envName === "--help" || envName === "-h") {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if ((command !== "deploy" && command !== "diff") || envName === undefined || envName.startsWith("-")) {
+    const given = envName === undefined ? "" : `error: the first argument is the environment; given "${envName}"\n`;
+    process.stderr.write(`${given}${USAGE}`);
     process.exit(2);
   }
   let stacks: string[];

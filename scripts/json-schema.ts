@@ -6,7 +6,7 @@
  *
  * It holds what the schema's types say (fields, enums, patterns, bounds). The checks written as
  * code (cross-field rules, the clouds' own rules, checks across environments) are not in it:
- * `npm run synth -- validate` is the full check.
+ * `npm run validate` is the full check.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +22,7 @@ export function environmentJsonSchema(): string {
   const document = {
     $schema,
     title: "Environment spec (oss-data-platform)",
-    description: "One environment of the data platform. Generated from constructs/core/spec.ts by `npm run schema`; `npm run synth -- validate` runs the checks this schema cannot express.",
+    description: "One environment of the data platform. Generated from constructs/core/spec.ts by `npm run schema`; `npm run validate` runs the checks this schema cannot express.",
     ...rest,
   };
   return `${JSON.stringify(document, null, 2)}\n`;

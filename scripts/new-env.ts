@@ -5,11 +5,15 @@
  * - `name`, and the DNS zone and app hosts under the new name (two environments serving one
  *   host are refused by the checks across environments);
  * - `network.cidr`: the first block of the template's size in 10.0.0.0/8 that overlaps no
- *   environment's range (the cross-environment rule in constructs/core/spec.ts);
+ *   environment's range (the cross-environment rule in constructs/core/spec.ts) and no fleet's
+ *   pool (a pool is its fleet's alone, free slots included: constructs/core/fleet.ts);
  * - what only an existing environment may keep is dropped: `databases[].gcp.instanceName` (the
  *   name of an instance created before names had a suffix) and
  *   `databases[].waivers.customerManagedKey` (README, Upgrade guide); metrics links, which both
  *   sides must list, are left for the user to add.
+ * A fleet's tenant is refused as `--from`: its spec carries the customer's Terraform Cloud project
+ * (`<fleet>-<tenant>`, where access is granted per customer) and `tenant` tag, and a new tenant
+ * is a new line in the fleet's file, not a descriptor.
  * The file is written only when every environment, the new one included, passes the spec checks
  * and the new environment's stacks pass the policy pack.
  */
@@ -18,6 +22,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { cidrsOverlap, formatCidr, parseCidr, type Ipv4Cidr } from "../constructs/core/cidr";
 import { parseDescriptor } from "../constructs/core/descriptor";
+import { checkPoolAgainst } from "../constructs/core/fleet";
 import { CLOUDS, type Cloud } from "../constructs/core/spec";
 
 export const ENVIRONMENTS_DIR = join(__dirname, "..", "environments");
@@ -38,6 +43,14 @@ export function freeRange(prefix: number, used: readonly Ipv4Cidr[]): string | u
 }
 
 type Json = Record<string, unknown>;
+
+/** What a new environment's range must not overlap: every environment's range and every fleet's whole pool (its free slots are its tenants' to come). */
+export function takenRanges(environments: readonly { readonly network?: { readonly cidr?: unknown } }[], fleets: readonly { readonly pool: string }[]): Ipv4Cidr[] {
+  return [...environments.map((env) => env.network?.cidr), ...fleets.map((f) => f.pool)].flatMap((cidr) => {
+    const range = parseCidr(String(cidr));
+    return range === undefined ? [] : [range];
+  });
+}
 
 /** The new environment's spec: the template's, with the per-environment fields changed (see the file's comment). */
 export function specFrom(template: Json, name: string, cidr: string, cloud: Cloud, account?: string): Json {
@@ -97,12 +110,18 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
     process.stderr.write(`new-env: ${message}\n`);
     return code;
   };
-  const { environments, environmentSource } = require("../environments/index") as typeof import("../environments/index");
+  const { environments, environmentSource, fleetFiles } = require("../environments/index") as typeof import("../environments/index");
   const { gitops } = require("../environments/gitops") as typeof import("../environments/gitops");
   const names = environments.map((env) => (env as Json).name);
   const fromName = options.from ?? "staging";
   const template = environments.find((env) => env.name === fromName) as Json | undefined;
-  if (template === undefined) return fail(2, `--from: given "${fromName}"; accepted: ${names.join(", ")}`);
+  const fleets = Object.values(fleetFiles);
+  const tenantOf = fleets.find((f) => f.environments.some((env) => env.name === fromName));
+  const written = environments.filter((env) => !fleets.some((f) => f.environments.includes(env))).map((env) => env.name);
+  if (template === undefined || tenantOf !== undefined) {
+    const why = tenantOf === undefined ? "" : `, a tenant of fleet "${tenantOf.name}" (${tenantOf.source}: its spec is the customer's, with their Terraform Cloud project and tenant tag; a new tenant is a new line there)`;
+    return fail(2, `--from: given "${fromName}"${why}; accepted: ${written.join(", ")}`);
+  }
   if (options.cloud !== undefined && !(CLOUDS as readonly string[]).includes(options.cloud)) return fail(2, `--cloud: given "${options.cloud}"; accepted: ${CLOUDS.join(" | ")}`);
   const cloud = (options.cloud ?? template.cloud) as Cloud;
   if (names.includes(name)) return fail(1, `an environment named "${name}" exists (${environmentSource(names.indexOf(name))}); accepted: a new name`);
@@ -110,12 +129,8 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
   const taken = [".yaml", ".ts"].find((ext) => existsSync(join(ENVIRONMENTS_DIR, `${name}${ext}`)));
   if (taken !== undefined) return fail(1, `environments/${name}${taken} exists; accepted: a name without a file`);
   const templateRange = parseCidr(String((template.network as Json | undefined)?.cidr));
-  const used = environments.flatMap((env) => {
-    const range = parseCidr(String((env.network as Json | undefined)?.cidr));
-    return range === undefined ? [] : [range];
-  });
-  const cidr = freeRange(templateRange?.prefix ?? 16, used);
-  if (cidr === undefined) return fail(1, `no free /${templateRange?.prefix ?? 16} left in 10.0.0.0/8`);
+  const cidr = freeRange(templateRange?.prefix ?? 16, takenRanges(environments, fleets));
+  if (cidr === undefined) return fail(1, `no free /${templateRange?.prefix ?? 16} left in 10.0.0.0/8 outside the environments' ranges and the fleets' pools`);
   const source = `environments/${name}.yaml`;
   const text = descriptorText(specFrom(template, name, cidr, cloud, options.account), `environments/${fromName}`);
   // Checked as it will be read: the written text, parsed back with its lines.
@@ -127,6 +142,8 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
   const outdir = mkdtempSync(join(tmpdir(), "new-env-"));
   const sourceOf = (index: number) => (index === environments.length ? source : environmentSource(index));
   try {
+    // What environments/index.ts checks at load, with the new file among the written ones.
+    for (const f of fleets) checkPoolAgainst(f, [{ name, cidr, source }]);
     const { app, envs } = buildStacks([...environments, spec], outdir, gitops, sourceOf, { only: [name] });
     enforcePolicies(app, envs, sourceOf);
   } catch (error) {

@@ -79,7 +79,10 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
     const infra = new InfraStack(app, env);
     if (stackKindsOf(env).includes("apps")) new AppsStack(app, env, { environments: envs, source: sourceOf?.(index) }).addDependency(infra);
   }
-  if (gitops !== undefined && envs.some((env) => env.terraformCloud) && (only === undefined || only.has(GITOPS_STACK))) new GitopsStack(app, gitops, envs);
+  // The workspaces of a named environment deployed by Terraform Cloud are in the gitops stack, so
+  // it is rebuilt with it: a tenant added and synthesized alone gets its workspaces.
+  const gitopsNamed = only === undefined || only.has(GITOPS_STACK) || envs.some((env) => only.has(env.name) && env.terraformCloud !== undefined);
+  if (gitops !== undefined && envs.some((env) => env.terraformCloud) && gitopsNamed) new GitopsStack(app, gitops, envs);
   return { app, envs };
 }
 
@@ -98,7 +101,8 @@ export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: 
     // `only`, that is the named environments' stacks (also a kind they no longer have); the
     // manifest keeps every other stack's entry, so it still lists the whole fleet.
     const stacksDir = join(outdir, "stacks");
-    const rebuilt = options.only === undefined ? undefined : new Set(options.only.flatMap((name) => (name === GITOPS_STACK ? [name] : [`${name}-infra`, `${name}-apps`])));
+    const built = app.node.children.map((child) => child.node.id);
+    const rebuilt = options.only === undefined ? undefined : new Set([...built, ...options.only.flatMap((name) => (name === GITOPS_STACK ? [name] : [`${name}-infra`, `${name}-apps`]))]);
     const kept = rebuilt === undefined ? {} : keptManifestEntries(outdir, rebuilt);
     if (existsSync(stacksDir)) {
       for (const entry of readdirSync(stacksDir)) if (rebuilt === undefined || rebuilt.has(entry)) rmSync(join(stacksDir, entry), { recursive: true, force: true });

@@ -92,7 +92,12 @@ export class AppsStack extends TerraformStack {
         ...(app === monitoring ? { metricsLinks: links } : {}),
       };
       // The spec's values and chart versions (apps[].values, apps[].chartVersion), merged last, here only.
-      const releases = withUserValues(ctx, app, APP_RENDERERS[ctx.app](ctx), options.source);
+      const platformManifests = [
+        ...(ctx.sso?.mode === "oidc" ? ssoClientHandover(ctx.app, ctx.namespace) : []),
+        // The DAG repository's credential, through the airflow namespace's own store (dags.ts).
+        ...(ctx.app === "airflow" ? dagCredentialManifests(services, app) : []),
+      ];
+      const releases = withUserValues(ctx, app, APP_RENDERERS[ctx.app](ctx), options.source, platformManifests);
       const wiring = new AppWiring(this, `${ctx.app}-wiring`, {
         app: ctx.app,
         namespace: ctx.namespace,
@@ -108,11 +113,7 @@ export class AppsStack extends TerraformStack {
         // An app that signs users in itself reads the client secret from the sso namespace.
         dependsOn: ctx.sso?.mode === "oidc" && sso ? [...ready, sso.namespace] : ready,
         spotTolerations: ctx.spotTolerations,
-        extraManifests: [
-          ...(ctx.sso?.mode === "oidc" ? ssoClientHandover(ctx.app, ctx.namespace) : []),
-          // The DAG repository's credential, through the airflow namespace's own store (dags.ts).
-          ...(ctx.app === "airflow" ? dagCredentialManifests(services, app) : []),
-        ],
+        extraManifests: platformManifests,
       });
       appsWiring.push(...wiring.ready);
       let previous = wiring.ready;

@@ -15,6 +15,8 @@ import { COMMITTED_OUTPUT_DIR } from "./output";
 
 interface Command {
   readonly summary: string;
+  /** The npm script that runs the command (package.json): `npm run <npm> -- <options>`. */
+  readonly npm: string;
   readonly usage: string;
   /** Lines after the usage in the command's `--help`. */
   readonly details: readonly string[];
@@ -35,12 +37,14 @@ async function fleet() {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   synth: {
+    npm: "synth",
     summary: "synthesize every environment (or those named) into synthesized/",
     usage: "synth [--only <env>]... [--outdir <dir>]",
     details: [
-      "  --only <env>    build, check and write only this environment's stacks (repeatable, or a,b; `gitops` names the",
-      "                  Terraform Cloud workspaces' stack). Every spec is still checked, also against the others;",
-      "                  the other stacks and the manifest's entries for them stay as written.",
+      "  --only <env>    build, check and write only this environment's stacks (repeatable, or a,b), and the gitops",
+      "                  stack of Terraform Cloud workspaces when it is deployed by Terraform Cloud (`gitops` names",
+      "                  that stack alone). Every spec is still checked, also against the others; the other stacks",
+      "                  and the manifest's entries for them stay as written.",
       `  --outdir <dir>  where to write (default: $CDKTF_OUTDIR, else ${COMMITTED_OUTPUT_DIR}/)`,
     ],
     options: { only: { type: "string", multiple: true }, outdir: { type: "string" } },
@@ -50,14 +54,21 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const { synthesize } = require("./app") as typeof import("./app");
       const outdir = (values.outdir as string | undefined) ?? process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT_DIR;
       // `--only a --only b` or `--only a,b`.
-      const only = (values.only as string[] | undefined)?.flatMap((names) => names.split(",")).filter((name) => name !== "");
+      const only = (values.only as string[] | undefined)?.flatMap((names) => names.split(","));
+      // `--only=` or `--only a,,b` names nothing: a slip, not "build nothing and rewrite the manifest".
+      if (only?.some((name) => name.trim() === "")) return usageError('synth: --only: given an empty name; accepted: an environment name (or gitops), e.g. --only staging', hint("synth", COMMANDS.synth));
       return synthesize(environments, outdir, gitops, environmentSource, { only });
     },
   },
   validate: {
+    npm: "validate",
     summary: "check every spec, the checks across environments and the policy pack; writes nothing",
     usage: "validate",
-    details: ["  Exit 0 when every environment would synthesize, 1 with one line per problem otherwise."],
+    details: [
+      "  Exit 0 when every environment would synthesize, 1 with one line per problem otherwise.",
+      "  Not checked here: apps[].values and apps[].chartVersion against the chart's values schema and",
+      "  templates (the chart contract); npm test checks them (__tests__/kubernetes.test.ts), and helm at install.",
+    ],
     options: {},
     positionals: [0, 0],
     run: async () => {
@@ -67,6 +78,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   diff: {
+    npm: "stack-diff",
     summary: "the pull-request gate: what a fresh synth changes in each stack compared to the committed output",
     usage: "diff [--base <git ref> | --base-dir <dir>] [--plans <dir>] [--allow-stateful]",
     details: [
@@ -81,6 +93,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: async (values) => stackDiff(values),
   },
   "promote-diff": {
+    npm: "promote-diff",
     summary: "what <to> would gain compared to <from>: spec fields and resources per stack kind",
     usage: "promote-diff <from env> <to env>",
     details: ["  e.g. promote-diff staging prod"],
@@ -98,6 +111,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   "new-env": {
+    npm: "new-env",
     summary: "write environments/<name>.yaml from an existing environment, with a free network range",
     usage: "new-env <name> [--from <env>] [--cloud aws|azure|gcp] [--account <id>]",
     details: [
@@ -105,8 +119,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       "  --cloud <cloud>  the new environment's cloud (default: the template's)",
       "  --account <id>   its AWS account id, Azure subscription id or GCP project id (default: the template's,",
       "                   refused when the template is deployed by Terraform Cloud from that account)",
-      "  network.cidr is the first range of the template's size in 10.0.0.0/8 no environment uses; DNS zone and",
-      "  hosts take the new name. The file is written only when the whole fleet validates with it.",
+      "  network.cidr is the first range of the template's size in 10.0.0.0/8 that no environment and no fleet's",
+      "  pool uses; DNS zone and hosts take the new name. A fleet's tenant is refused as --from (a new tenant is",
+      "  a line in its fleet's file). The file is written only when every environment validates with it.",
     ],
     options: { from: { type: "string" }, cloud: { type: "string" }, account: { type: "string" } },
     positionals: [1, 1],
@@ -118,7 +133,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 };
 
 function commandHelp(command: Command): string {
-  return [`usage: tsx main.ts ${command.usage}`, "", `${command.summary}.`, ...(command.details.length > 0 ? ["", ...command.details] : []), "  -h, --help      this help", ""].join("\n");
+  const [, ...options] = command.usage.split(" ");
+  const npm = `   or: npm run ${command.npm}${options.length === 0 ? "" : ` -- ${options.join(" ")}`}`;
+  return [`usage: tsx main.ts ${command.usage}`, npm, "", `${command.summary}.`, ...(command.details.length > 0 ? ["", ...command.details] : []), "  -h, --help      this help", ""].join("\n");
 }
 
 /** The short usage a usage error ends with. */
@@ -129,11 +146,13 @@ function hint(name: string, command: Command): string {
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   return [
-    "usage: tsx main.ts <command> [options]      (npm run synth -- [options] runs `synth`)",
+    "usage: tsx main.ts <command> [options]      (or npm run <script> -- [options], the script below)",
     "",
     "commands:",
-    ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
+    ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary} (npm run ${command.npm})`),
     "",
+    "`npm run diff` and `npm run deploy` are not these: they run cdktf diff/deploy on one environment's stacks",
+    "(npm run diff -- --help). The pull-request gate, the `diff` command above, is `npm run stack-diff`.",
     "`tsx main.ts <command> --help` describes a command.",
     "",
   ].join("\n");
@@ -151,6 +170,7 @@ export async function cli(args: readonly string[]): Promise<number> {
   if (name === "--help" || name === "-h" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;
     const command = topic === undefined ? undefined : COMMANDS[topic];
+    if (topic !== undefined && command === undefined) return usageError(`help: unknown command "${topic}"; accepted: ${Object.keys(COMMANDS).join(", ")}`, usage());
     process.stdout.write(command === undefined ? usage() : commandHelp(command));
     return 0;
   }

@@ -1,4 +1,5 @@
 import { relative } from "node:path";
+import { SpecError } from "../constructs/core/errors";
 
 /** An environments/*.ts file as it appears in a message or stack frame (a path or a file:// URL). */
 const ENVIRONMENT_FILE = String.raw`((?:file:\/\/)?[^\s()'"]*[/\\]environments[/\\][^\s()'":]+\.ts)`;
@@ -48,6 +49,12 @@ export function loadFailure(error: unknown): string | undefined {
 export function runEntryPoint(load: () => Promise<number>): void {
   load()
     .catch((error: unknown) => {
+      // A fleet's own problems (constructs/core/fleet.ts) are found while its file loads: they are
+      // spec problems in the spec format, one line each, not a failure to load.
+      if (error instanceof SpecError) {
+        process.stderr.write(`spec error: ${error.message}\n`);
+        return 1;
+      }
       const failure = loadFailure(error);
       if (failure === undefined) throw error;
       process.stderr.write(`spec error: ${failure}\n`);

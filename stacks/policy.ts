@@ -1,5 +1,6 @@
-import type { App } from "cdktf";
-import { TerraformStack } from "cdktf";
+import { App, TerraformStack } from "cdktf";
+// `require` form: the patch below must reach the module's own export, which terraform-stack.js reads at each call.
+import tokens = require("cdktf/lib/_tokens");
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import type { Construct } from "constructs";
 import { SpecError, type SpecIssue } from "../constructs/core/errors";
@@ -22,9 +23,48 @@ function ownerOf(stack: TerraformStack): { env?: Environment; kind: StackKind } 
   return { env, kind };
 }
 
+/**
+ * The JSON of every stack in one resolve pass instead of cdktf's two, or undefined when a stack
+ * refers to another's resource. cdktf 0.21's `prepareStack` (lib/terraform-stack.js) resolves
+ * every element once in "preparing" mode and throws the result away; the only thing that mode
+ * does (lib/tfExpression.js, `Reference.resolve`: the one reader of `context.preparing`) is to
+ * turn a reference to another stack's resource into an output there and a remote state here
+ * (`App.crossStackReference`); `toTerraform` then resolves every element again. Our stacks make
+ * no such reference (each reads the others through data sources), so `toTerraform` resolves in
+ * preparing mode directly, after the backend and aspects `prepareStack` and `app.synth()` would
+ * apply: the same JSON for the third of synth time the first pass cost (issue 12, "Speed"). If
+ * a cross-stack reference is made anyway, the result is dropped: cdktf's two passes run as before
+ * (registering a reference twice returns the same output and remote state).
+ */
+function inOnePass(stacks: readonly TerraformStack[]): Map<TerraformStack, StackJson> | undefined {
+  const { resolve } = tokens;
+  const { crossStackReference } = App.prototype;
+  let crossed = false;
+  tokens.resolve = (scope, obj) => resolve(scope, obj, true);
+  App.prototype.crossStackReference = function (this: App, ...args: Parameters<App["crossStackReference"]>) {
+    crossed = true;
+    return crossStackReference.apply(this, args);
+  };
+  try {
+    const json = new Map(
+      stacks.map((stack) => {
+        stack.ensureBackendExists();
+        invokeAspects(stack);
+        return [stack, stack.toTerraform() as StackJson];
+      }),
+    );
+    return crossed ? undefined : json;
+  } finally {
+    tokens.resolve = resolve;
+    App.prototype.crossStackReference = crossStackReference;
+  }
+}
+
 /** The synthesized JSON of every stack of `app`, computed as `app.synth()` would (backends, aspects). */
-function synthesizedStacks(app: App): Map<TerraformStack, StackJson> {
+export function synthesizedStacks(app: App): Map<TerraformStack, StackJson> {
   const stacks = app.node.children.filter((child: Construct): child is TerraformStack => TerraformStack.isStack(child));
+  const fast = inOnePass(stacks);
+  if (fast !== undefined) return fast;
   for (const stack of stacks) stack.prepareStack();
   return new Map(
     stacks.map((stack) => {

@@ -47,7 +47,7 @@ import {
 } from "../support/fab-config";
 import { everyAppSpec, everyAppSpecWithSso, TEST_SSO } from "../support/fixtures";
 import { chartPods } from "../support/kubernetes/chart-pods";
-import { renderedApps, type ChartRelease } from "../support/kubernetes/objects";
+import { renderedApps, type ChartRelease } from "../../scripts/rendered-apps";
 
 const SSO = { ...TEST_SSO, allowedGroups: ["data-team", "analysts"], allowedDomains: ["example.com"] } as const;
 const withSso = (cloud: Cloud): EnvironmentInput => everyAppSpecWithSso(cloud, true, { allowedGroups: [...SSO.allowedGroups], allowedDomains: [...SSO.allowedDomains] });

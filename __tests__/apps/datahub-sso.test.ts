@@ -18,7 +18,7 @@ import { INGRESS_CLASS } from "../../constructs/apps/addons";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../../constructs/core/spec";
 import { defaultEnvironments, everyAppSpec, everyAppSpecWithSso, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
-import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
+import { renderedApps, type KubeObject, type RenderedApps } from "../../scripts/rendered-apps";
 import { datahubChartIngress, ingressRouters, route, type TraefikRequest } from "../support/traefik-routing";
 
 const withSso = (cloud: Cloud): EnvironmentInput => everyAppSpecWithSso(cloud);

@@ -14,7 +14,7 @@ import { parse as parseYaml } from "yaml";
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease } from "../../constructs/apps/types";
 import { appContext } from "../support/app-context";
 import { everyAppSpec, synthApps } from "../support/fixtures";
-import { renderedApps } from "../support/kubernetes/objects";
+import { renderedApps } from "../../scripts/rendered-apps";
 import { parseEnvironment } from "../../constructs/core/spec";
 import { schemaErrors, unknownPaths } from "../support/chart-contract";
 import { at, chartContract, CLOUD_CASES, credentialLiterals, effectiveValues, leaves, maps, REQUESTS_AND_MEMORY_LIMIT, secretRefs, type Values } from "../support/values";

@@ -16,7 +16,7 @@
 import { describe, expect, it } from "vitest";
 import { parseEnvironment } from "../../constructs/core/spec";
 import { everyAppSpec, synthApps } from "../support/fixtures";
-import { renderedApps } from "../support/kubernetes/objects";
+import { renderedApps } from "../../scripts/rendered-apps";
 
 type Values = Record<string, unknown>;
 const map = (value: unknown): Values => (value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Values) : {});

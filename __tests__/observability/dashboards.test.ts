@@ -29,7 +29,7 @@ import { METRICS, METRIC_NAMES } from "../../constructs/apps/observability/metri
 import { MONITORING_NAMESPACE } from "../../constructs/apps/monitoring";
 import { CLOUDS, metricsLinks, monitoringHost, parseEnvironment, type Environment } from "../../constructs/core/spec";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
-import { renderedApps, type KubeObject, type Located, type RenderedApps } from "../support/kubernetes/objects";
+import { renderedApps, type KubeObject, type Located, type RenderedApps } from "../../scripts/rendered-apps";
 import { stackJson, stackNames, synthDefaults } from "../support/outdir";
 import { durationSeconds, environmentProblems, meaningProblems, metricNames as promqlMetricNames, selectors, syntaxErrors, type SyntaxNode } from "../support/promql";
 import { OVERDUE_MEMORY } from "../../constructs/apps/observability/metrics";

@@ -25,7 +25,7 @@ import { schemaErrors, unknownPaths } from "../support/chart-contract";
 import { synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
 import { customResourceViolations } from "../support/kubernetes/crds";
-import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
+import { renderedApps, type KubeObject, type RenderedApps } from "../../scripts/rendered-apps";
 import { metricNames, syntaxErrors } from "../support/promql";
 import { at, chartContract, isMap, list, type Values } from "../support/values";
 

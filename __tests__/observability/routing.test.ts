@@ -16,7 +16,7 @@ import { cloudSecretManifests, MONITORING_SECRET_STORE, MONITORING_SECRETS_ACCOU
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { alertmanagerConfigProblems, externalSecretKeys } from "../support/alertmanager";
 import { objectProblems } from "../support/kubernetes/checks";
-import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
+import { renderedApps, type KubeObject, type RenderedApps } from "../../scripts/rendered-apps";
 
 type Json = Record<string, unknown>;
 

@@ -25,7 +25,7 @@ import { CLOUDS, metricsLinks, monitoringHost, parseEnvironment, type Environmen
 import { InfraStack } from "../../stacks/infra";
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { objectProblems } from "../support/kubernetes/checks";
-import { renderedApps, type KubeObject } from "../support/kubernetes/objects";
+import { renderedApps, type KubeObject } from "../../scripts/rendered-apps";
 import { durationSeconds, environmentProblems, meaningProblems, selectors, syntaxErrors } from "../support/promql";
 import { newOrIncreased } from "../../constructs/apps/observability/rules";
 import { OVERDUE_MEMORY } from "../../constructs/apps/observability/metrics";

@@ -25,7 +25,7 @@ import { loadChart, mergeValues, schemaErrors, unknownPaths } from "../support/c
 import { defaultEnvironments, everyAppSpec, synthApps } from "../support/fixtures";
 import { chartPods } from "../support/kubernetes/chart-pods";
 import { serviceMonitorMatches, stackServices, type RenderedService } from "../support/kubernetes/chart-services";
-import { renderedApps, type KubeObject, type RenderedApps } from "../support/kubernetes/objects";
+import { renderedApps, type KubeObject, type RenderedApps } from "../../scripts/rendered-apps";
 import { podSecurityViolations } from "../support/kubernetes/pod-security";
 import { at, list, type Values } from "../support/values";
 import { grantsOf, heredocSql, psqlStatements, queriesFileProblems, userQueries, userQueryMetricNames, type Grant , roleStatementProblems } from "../support/postgres-exporter";

@@ -33,7 +33,7 @@ import { HUB_USERS_SECRET, SENDER_SECRET } from "../../constructs/apps/observabi
 import { MONITORING_SECRET_STORE, PLACEHOLDER } from "../../constructs/apps/observability/secrets";
 import { MONITORING_NAMESPACE, MONITORING_RELEASE } from "../../constructs/apps/monitoring";
 import { defaultEnvironments, synthApps } from "../support/fixtures";
-import { renderedApps, type KubeObject } from "../support/kubernetes/objects";
+import { renderedApps, type KubeObject } from "../../scripts/rendered-apps";
 import { at, isMap, list, type Values } from "../support/values";
 
 interface SecretRef {

@@ -29,7 +29,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { DATAHUB_FRONTEND_SERVICE } from "../../constructs/apps/datahub";
-import type { ChartRelease, KubeObject } from "./kubernetes/objects";
+import type { ChartRelease, KubeObject } from "../../scripts/rendered-apps";
 
 /** A router built from one Ingress path. */
 export interface TraefikRouter {

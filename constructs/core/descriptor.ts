@@ -76,7 +76,18 @@ export function parseDescriptor(text: string, file: string): unknown {
     const { line, col } = position(error.pos[0]);
     throw new DescriptorError(file, line, col, error.message.split("\n")[0]);
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias without its anchor (or one that expands too far) fails only here, not in doc.errors:
+    // report it on the descriptor, at its alias (`*name`) when the text shows it.
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const alias = /alias[^:]*: (\S+)/i.exec(reason)?.[1];
+    const offset = alias === undefined ? -1 : text.search(new RegExp(`\\*${alias.replace(/^\*/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w-])`));
+    const { line, col } = offset < 0 ? { line: 1, col: 1 } : position(offset);
+    throw new DescriptorError(file, line, col, reason);
+  }
   if (data !== null && typeof data === "object") {
     const lines = fieldLines(doc.contents, (offset) => position(offset).line);
     specLines.set(data, (path) => lineOfPath(lines, path));

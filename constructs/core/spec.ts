@@ -23,6 +23,9 @@ export const BUCKET_PURPOSES = ["logs", "data", "artifacts", "backups"] as const
 /** Tag keys the platform sets itself on every resource; a spec may not override them. */
 export const RESERVED_TAG_KEYS = ["environment", "owner", "cost-centre", "managed-by"] as const;
 
+/** Names no environment may take: `gitops` is the Terraform Cloud workspaces' stack (stacks/app.ts GITOPS_STACK), which `synth --only gitops` names. */
+export const RESERVED_ENVIRONMENT_NAMES = ["gitops"] as const;
+
 /** A production rule a spec may turn off only with a written reason. */
 const waiverReason = z
   .string()
@@ -1340,6 +1343,7 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
   const ownsName = (index: number) => names[index] !== undefined && [".ts", ".yaml"].some((ext) => sourceOf(index)?.endsWith(`/${names[index]}${ext}`) === true);
   names.forEach((name, index) => {
     if (name === undefined) return;
+    if ((RESERVED_ENVIRONMENT_NAMES as readonly string[]).includes(name)) report(index, "name", name, `a name other than ${RESERVED_ENVIRONMENT_NAMES.join(", ")}: the Terraform Cloud workspaces' stack has it`);
     const others = names.map((_, other) => other).filter((other) => other !== index && names[other] === name);
     if (others.length === 0) return;
     const owner = others.find(ownsName) ?? (ownsName(index) ? undefined : others.find((other) => other < index));

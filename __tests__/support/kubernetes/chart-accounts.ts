@@ -22,7 +22,7 @@
  */
 import { loadChart } from "../chart-contract";
 import { at, effectiveValues, isMap, type Values } from "../values";
-import type { ChartRelease } from "./objects";
+import type { ChartRelease } from "../../../scripts/rendered-apps";
 
 export interface ChartPodAccount {
   /** Release and component. */

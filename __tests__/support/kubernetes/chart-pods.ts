@@ -27,7 +27,7 @@
 import type { Toleration } from "../../../constructs/apps/types";
 import { loadChart, mergeValues } from "../chart-contract";
 import { at, effectiveValues, isMap, list, type Values } from "../values";
-import type { ChartRelease } from "./objects";
+import type { ChartRelease } from "../../../scripts/rendered-apps";
 import type { Container, EnvVar, PodSecuritySubject } from "./pod-security";
 import { admittedPod } from "./pod-security";
 

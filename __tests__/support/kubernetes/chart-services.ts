@@ -27,8 +27,8 @@
  */
 import { loadChart } from "../chart-contract";
 import { at, effectiveValues, isMap, list, type Values } from "../values";
-import type { ChartRelease, KubeObject, Located, RenderedApps } from "./objects";
-import { namespaceOf } from "./objects";
+import type { ChartRelease, KubeObject, Located, RenderedApps } from "../../../scripts/rendered-apps";
+import { namespaceOf } from "../../../scripts/rendered-apps";
 
 export interface ServicePort {
   readonly name: string;

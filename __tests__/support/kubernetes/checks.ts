@@ -9,7 +9,7 @@ import type { Toleration } from "../../../constructs/apps/types";
 import { chartValues, chartPods, chartTemplateFailures, type ChartPod } from "./chart-pods";
 import { customResourceViolations } from "./crds";
 import { helmReleaseName, nameViolations } from "./names";
-import { namespaceOf, type KubeObject, type RenderedApps } from "./objects";
+import { namespaceOf, type KubeObject, type RenderedApps } from "../../../scripts/rendered-apps";
 import { coreObjectViolations, CORE_GROUPS, groupOf } from "./openapi";
 import { operatorWebhookViolations } from "./operator-webhooks";
 import { podSecurityViolations, type Level, type PodSecuritySubject } from "./pod-security";

@@ -20,7 +20,7 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { evaluate } from "@marcbachmann/cel-js";
 import { parseAllDocuments } from "yaml";
 import { isMap } from "../values";
-import type { KubeObject, Located } from "./objects";
+import type { KubeObject, Located } from "../../../scripts/rendered-apps";
 import { CORE_GROUPS } from "./openapi";
 import { ENCODED_CRDS } from "./encoded-crds";
 

@@ -13,7 +13,7 @@
  *   `batch.kubernetes.io/job-name` label of its pods, so it must also be a valid label value;
  * - apiextensions-apiserver: custom resources are named by NameIsDNSSubdomain.
  */
-import type { KubeObject, Located } from "./objects";
+import type { KubeObject, Located } from "../../../scripts/rendered-apps";
 
 type Rule = (value: string) => string | undefined;
 

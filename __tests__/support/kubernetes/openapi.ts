@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { isMap, list } from "../values";
-import type { KubeObject, Located } from "./objects";
+import type { KubeObject, Located } from "../../../scripts/rendered-apps";
 
 type Schema = Record<string, unknown>;
 

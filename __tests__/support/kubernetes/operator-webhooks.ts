@@ -9,7 +9,7 @@
  *   L102; an HTTP-01 ingress solver sets at most one of class, ingressClassName and name, L217).
  */
 import { isMap, list } from "../values";
-import type { KubeObject, Located } from "./objects";
+import type { KubeObject, Located } from "../../../scripts/rendered-apps";
 
 type Rule = (object: KubeObject) => string[];
 

@@ -179,7 +179,12 @@ function applySet(base: Values, entry: unknown): void {
  * pinned provider applies them. An entry the provider would refuse is skipped: that apply fails.
  */
 export function providerValues(release: Block, documents: readonly unknown[]): Values {
-  const base = documents.reduce<Values>((all, doc) => (isMap(doc) ? (mergeMaps(all, clone(doc)) as Values) : all), {});
+  // `mergeMaps` copies the maps it merges but shares what it takes over, and only `set`,
+  // `set_list` and `set_sensitive` write into `base`: without them the documents (parsed once
+  // and shared by the policy pack, kubernetes.ts `releaseValues`) need no copy, which was a
+  // JSON round trip of every values document.
+  const writes = [release.set, release.set_list, release.set_sensitive].some((entries) => asList(entries).length > 0);
+  const base = documents.reduce<Values>((all, doc) => (isMap(doc) ? (mergeMaps(all, writes ? clone(doc) : doc) as Values) : all), {});
   const tryApply = (apply: () => void) => {
     try {
       apply();

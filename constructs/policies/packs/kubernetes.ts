@@ -32,30 +32,58 @@ const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
 /** Values that stand for "filled in later": templates, Kubernetes `$(VAR)` references, the observability placeholders. */
 const notLiteral = (value: string) => value === "" || value.includes("{{") || /^\$\([A-Z_][A-Z0-9_]*\)$/.test(value) || (Object.values(PLACEHOLDER) as string[]).includes(value);
 
-/** Dotted paths in a release's values where a credential sits as a literal. */
+/**
+ * Dotted paths in a release's values where a credential sits as a literal. One walk that appends
+ * to `found` and copies the path only where it reports: every string of every release is visited
+ * (a path copy per node was a fifth of the pack's time at 60 tenants).
+ */
 export function credentialLiterals(values: unknown, path: readonly string[] = []): string[] {
-  if (typeof values === "string") {
-    const key = path[path.length - 1] ?? "";
-    const shapes = CREDENTIAL_SHAPES.filter(([shape]) => shape.test(values)).map(([, what]) => `${path.join(".")} holds ${what}`);
-    return [...shapes, ...(CREDENTIAL_VALUE_KEY.test(key) && !notLiteral(values) ? [`${path.join(".")} is a literal`] : [])];
-  }
-  if (Array.isArray(values)) return values.flatMap((item, index) => credentialLiterals(item, [...path, String(index)]));
-  if (values === null || typeof values !== "object") return [];
-  const map = values as Record<string, unknown>;
-  const env = typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value) ? [`${path.join(".")} (env ${map.name}) is a literal`] : [];
-  return [...env, ...Object.entries(map).flatMap(([key, value]) => credentialLiterals(value, [...path, key]))];
+  const found: string[] = [];
+  const at = [...path];
+  const walk = (value: unknown): void => {
+    if (typeof value === "string") {
+      const key = at[at.length - 1] ?? "";
+      for (const [shape, what] of CREDENTIAL_SHAPES) if (shape.test(value)) found.push(`${at.join(".")} holds ${what}`);
+      if (CREDENTIAL_VALUE_KEY.test(key) && !notLiteral(value)) found.push(`${at.join(".")} is a literal`);
+      return;
+    }
+    if (value === null || typeof value !== "object") return;
+    const entries: [string, unknown][] = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
+    if (!Array.isArray(value)) {
+      const map = value as Record<string, unknown>;
+      if (typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value)) found.push(`${at.join(".")} (env ${map.name}) is a literal`);
+    }
+    for (const [key, item] of entries) {
+      at.push(key);
+      walk(item);
+      at.pop();
+    }
+  };
+  walk(values);
+  return found;
 }
 
-/** The values documents of a helm_release, parsed (they are JSON, as synthesized). */
+/**
+ * The values documents of a helm_release, parsed (they are JSON, as synthesized). Parsed once per
+ * values array (the credential rule and `mergedValues` read the same documents); callers treat
+ * the result as read-only (`providerValues` clones before it merges).
+ */
 export function releaseValues(release: Block): unknown[] {
-  return asList(release.values).map((text) => {
+  const key = typeof release.values === "object" && release.values !== null ? release.values : undefined;
+  const cached = key === undefined ? undefined : releaseValuesCache.get(key);
+  if (cached !== undefined) return cached;
+  const parsed = asList(release.values).map((text) => {
     try {
       return JSON.parse(String(text)) as unknown;
     } catch {
       return text;
     }
   });
+  if (key !== undefined) releaseValuesCache.set(key, parsed);
+  return parsed;
 }
+
+const releaseValuesCache = new WeakMap<object, unknown[]>();
 
 /**
  * A release's values as Helm receives them: the values documents merged in order (later documents

@@ -3,8 +3,11 @@
  * - the objects Terraform creates itself (`kubernetes_*_v1` resources), as Kubernetes objects;
  * - the objects of the project's own manifests chart (`helm_release` of `platform-manifests`);
  * - every other Helm release (an upstream chart) with the values Helm receives.
+ * Read by `npm run docs` (scripts/diagram.ts) and by the tests' Kubernetes checks.
  */
-import type { TfBlock } from "../synth";
+
+/** A resource block of a stack's Terraform JSON. */
+type TfBlock = Record<string, unknown>;
 
 /** A Kubernetes object as rendered. */
 export interface KubeObject {
