@@ -8,7 +8,7 @@
  *   (scripts/bench/tenants.ts), and `--only` one tenant of the 200;
  * - type-checking the project;
  * each as the median of its runs, with its ratios to the barrel anchor, and issue 12's targets.
- * Everything runs through tsx, like `npm run synth`. Peak memory and CPU come from GNU time
+ * Everything runs as `npm run synth` does (`node --require tsx/cjs`). Peak memory and CPU come from GNU time
  * (`/usr/bin/time`, Debian package `time`). Timings vary with the machine's load: compare rows
  * of one run, not runs.
  */
@@ -57,10 +57,11 @@ if (!existsSync(GNU_TIME)) {
   console.error(`bench needs GNU time at ${GNU_TIME} for CPU time and peak memory: apt-get install time`);
   process.exit(1);
 }
-const tsx = join("node_modules", ".bin", "tsx");
+/** How every row runs TypeScript: as `npm run synth` does (package.json), tsx's CommonJS hook in one node process. */
+const tsx = [process.execPath, "--require", "tsx/cjs"];
 const fleet = (count: number): Row => ({
   label: `default environments + ${count} tenants`,
-  command: [tsx, "scripts/bench/tenants.ts", String(count)],
+  command: [...tsx, "scripts/bench/tenants.ts", String(count)],
   runs: FLEET_RUNS,
   synth: true,
   targets: count === 100 ? (m) => [`CPU ${m.cpu.toFixed(1)} s ${m.cpu < 10 ? "<" : ">="} 10 s`, `peak ${m.peakMiB.toFixed(0)} MiB ${m.peakMiB < 600 ? "<" : ">="} 600 MB`] : undefined,
@@ -68,11 +69,11 @@ const fleet = (count: number): Row => ({
 
 /** The first row is the barrel anchor every ratio is relative to. */
 const ROWS: Row[] = [
-  { label: "anchor: barrel-import cdktf app", command: [tsx, "scripts/bench/barrel.ts"], runs: RUNS, synth: true },
-  { label: "anchor: deep-import cdktf app", command: [tsx, "scripts/bench/deep.ts"], runs: RUNS, synth: true },
+  { label: "anchor: barrel-import cdktf app", command: [...tsx, "scripts/bench/barrel.ts"], runs: RUNS, synth: true },
+  { label: "anchor: deep-import cdktf app", command: [...tsx, "scripts/bench/deep.ts"], runs: RUNS, synth: true },
   {
     label: "npm run synth (every environment)",
-    command: [tsx, "main.ts", "synth"],
+    command: [...tsx, "main.ts", "synth"],
     runs: RUNS,
     synth: true,
     targets: (m, anchor) => [`wall ${(m.wall / anchor.wall).toFixed(2)}x barrel ${m.wall / anchor.wall < 0.35 ? "<" : ">="} 0.35x`],
@@ -81,7 +82,7 @@ const ROWS: Row[] = [
   fleet(200),
   {
     label: "--only one tenant of 200",
-    command: [tsx, "scripts/bench/tenants.ts", "200", "--only", "tenant-007"],
+    command: [...tsx, "scripts/bench/tenants.ts", "200", "--only", "tenant-007"],
     runs: RUNS,
     synth: true,
     targets: (m) => [`wall ${m.wall.toFixed(2)} s ${m.wall < 2 ? "<" : ">="} 2 s`],
