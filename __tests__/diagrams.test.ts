@@ -166,6 +166,18 @@ describe("the pictures show the synthesized output", () => {
     expect(after).not.toMatch(/-->\|"granted"\|/);
   });
 
+  it("a Cloud SQL instance named with its random suffix (known at apply) is the app's database", () => {
+    const gcp = envs.find((env) => env.cloud === "gcp" && env.apps.some((a) => a.database !== undefined)) as Environment;
+    const gcpOutput = outputs.get(gcp.name) as EnvironmentOutput;
+    const database = gcp.apps.find((a) => a.database !== undefined)?.database as string;
+    const json = JSON.parse(gcpOutput.infra.text) as { resource: Record<string, Record<string, { name?: unknown; master_instance_name?: unknown }>> };
+    const primary = Object.values(json.resource.google_sql_database_instance).find((block) => block.master_instance_name === undefined) as { name?: unknown };
+    primary.name = `${gcp.name}-db-${database}-\${random_id.suffix_ABCD1234.hex}`;
+    const drawn = renderEnvironmentDiagram(gcp, { ...gcpOutput, infra: new Stack(gcpOutput.infra.name, JSON.stringify(json)) }, envs);
+    expect(drawn).toContain(`${gcp.name}-db-${database}-(random suffix)`);
+    expect(drawn).toMatch(/-->\|"PostgreSQL"\|/);
+  });
+
   it("an app's host or database the output lacks is an error, not a line", () => {
     const apps = output.apps as Stack;
     const withoutHost = new Stack(apps.name, apps.text.split(app.host as string).join("elsewhere.example.com"));

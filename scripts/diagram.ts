@@ -20,6 +20,9 @@ import { CLOUDS, metricsLinks, type Cloud, type Environment } from "../construct
 import { renderedApps, namespaceOf, type KubeObject, type Located } from "./rendered-apps";
 import { renderFlowchart, type FlowLink, type FlowNode, type FlowSubgraph, type Shape } from "./mermaid";
 
+/** How a name suffix Terraform only knows at apply (a random_id) is drawn. */
+const RANDOM_SUFFIX = "(random suffix)";
+
 /** Where the diagrams live, under the synthesized output directory. */
 export const DIAGRAMS_DIR = "diagrams";
 
@@ -189,7 +192,8 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
     database: (db) => {
       const settings = obj(db.block.settings);
       return {
-        name: str(db.block.name),
+        // A Cloud SQL name ends in a random_id's hex (constructs/gcp/database.ts), known at apply.
+        name: str(db.block.name).replace(/\$\{random_id\.[A-Za-z0-9_-]+\.hex\}$/, RANDOM_SUFFIX),
         size: str(settings.tier),
         version: str(db.block.database_version).replace(/^POSTGRES_/, ""),
         highAvailability: settings.availability_type === "REGIONAL",
@@ -383,7 +387,8 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
       }
       if (app.database !== undefined) {
         const primary = databases.find(({ facts }) => {
-          return facts.replicaOf === undefined && (facts.name === `${env.name}-db-${app.database}` || new RegExp(`^${env.name}-db-${app.database}-[a-z0-9]+$`).test(facts.name));
+          const name = `${env.name}-db-${app.database}`;
+          return facts.replicaOf === undefined && (facts.name === name || facts.name === `${name}-${RANDOM_SUFFIX}` || new RegExp(`^${name}-[a-z0-9]+$`).test(facts.name));
         });
         if (primary === undefined) throw new Error(`${infra.name}: no ${present.map((c) => DIAGRAM_CLOUDS[c].types.database.type).join(" or ") || reader.types.database.type} for the database ${app.database} of the spec's app ${app.name}`);
         links.push({ from: workloadNode(namespace), to: dbNode(primary.resource.address), label: "PostgreSQL" });
