@@ -153,6 +153,16 @@ describe("the command line (main.ts)", () => {
     expect(existsSync(outdir)).toBe(false);
   });
 
+  it("refuses HCL output (cdktf synth --hcl sets SYNTH_HCL_OUTPUT) with exit 2, writing nothing", () => {
+    const outdir = join(tempDir("hcl"), "out");
+    const result = cli(["synth", "--outdir", outdir], { env: { SYNTH_HCL_OUTPUT: "true" } });
+    expect({ status: result.status, stderr: result.stderr.split("\n")[0], written: existsSync(outdir) }).toEqual({
+      status: 2,
+      stderr: "error: synth: HCL output (cdktf synth --hcl) given; accepted: Terraform JSON, the output the policy pack checks and Terraform Cloud runs (plain cdktf synth)",
+      written: false,
+    });
+  });
+
   it("refuses an unknown flag, a stray argument and an unknown command with exit 2 and the usage", () => {
     const flag = cli(["synth", "--bogus"]);
     expect(flag).toEqual({ status: 2, stdout: "", stderr: "error: synth: Unknown option '--bogus'\nusage: tsx main.ts synth [--only <env>]... [--outdir <dir>]\n(tsx main.ts synth --help describes it)\n" });

@@ -50,6 +50,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: { only: { type: "string", multiple: true }, outdir: { type: "string" } },
     positionals: [0, 0],
     run: async (values) => {
+      // `cdktf synth --hcl` sets it: cdktf would write HCL beside the JSON the policy pack checked,
+      // and the committed output is the JSON Terraform Cloud runs.
+      if (process.env.SYNTH_HCL_OUTPUT === "true") return usageError("synth: HCL output (cdktf synth --hcl) given; accepted: Terraform JSON, the output the policy pack checks and Terraform Cloud runs (plain cdktf synth)", hint("synth", COMMANDS.synth));
       const { environments, environmentSource, gitops } = await fleet();
       const { synthesize } = require("./app") as typeof import("./app");
       const outdir = (values.outdir as string | undefined) ?? process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT_DIR;
