@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Lazy, TerraformElement, TerraformStack, TerraformVariable, Testing, Token } from "cdktf";
+import { Fn, Lazy, TerraformElement, TerraformIterator, TerraformStack, TerraformVariable, Testing, Token } from "cdktf";
 // `require` forms: cdktf's own modules, which stacks/resolve-costs.ts patches.
 import encoding = require("cdktf/lib/tokens/private/encoding");
 import tokenMapModule = require("cdktf/lib/tokens/private/token-map");
@@ -106,7 +106,12 @@ describe("token resolver shortcuts", () => {
       return { error: (error as Error).message };
     }
   };
-  const bothAgree = (scope: TerraformStack, value: () => unknown) => expect(outcome(() => plainResolve(scope, value()))).toEqual(asCdktf(() => outcome(() => cdktfResolve(scope, value()))));
+  // Both modes: synth resolves once with `preparing` on (stacks/policy.ts), tests and cdktf's second pass with it off.
+  const bothAgree = (scope: TerraformStack, value: () => unknown) => {
+    for (const preparing of [false, true]) {
+      expect({ preparing, ...outcome(() => plainResolve(scope, value(), preparing)) }).toEqual({ preparing, ...asCdktf(() => outcome(() => cdktfResolve(scope, value(), preparing))) });
+    }
+  };
 
   it("resolve every element of an infra and an apps stack of each cloud's first default environment as cdktf does", () => {
     const envs = defaultEnvironments();
@@ -153,6 +158,9 @@ describe("token resolver shortcuts", () => {
       "the string map marker": Token.STRING_MAP_TOKEN_VALUE,
       "the number map marker": Token.NUMBER_MAP_TOKEN_VALUE,
       "a circular object": circular,
+      "a template directive and a function with an escape": [`%{ if ${variable.stringValue} != "" }x%{ endif }`, Fn.join(",", [variable.stringValue, "${literal}"]), Fn.lookup(Token.asAny(variable.value), "k", "${d}")],
+      "an iterator": TerraformIterator.fromList(list.listValue).value,
+      "a structure deeper than cdktf's limit": Array.from({ length: 210 }).reduce<unknown>((inner) => ({ inner }), "leaf"),
     };
     for (const [what, value] of Object.entries(values)) {
       bothAgree(stack, () => ({ [what]: value }));
