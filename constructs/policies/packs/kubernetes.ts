@@ -2,7 +2,7 @@ import { parse as parseYaml } from "yaml";
 import { PLACEHOLDER } from "../../apps/observability/secrets";
 import { APP_CATALOGUE } from "../../core/apps";
 import { providerValues, setEntryValues } from "./helm-set";
-import { asList, at, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, perRun, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /** Pod Security Standards levels and the enforce label (k8s.io/pod-security-admission v0.31.0 api/constants.go: Level*, EnforceLevelLabel). */
 const LEVELS = ["privileged", "baseline", "restricted"];
@@ -48,14 +48,20 @@ export function credentialLiterals(values: unknown, path: readonly string[] = []
       return;
     }
     if (value === null || typeof value !== "object") return;
-    const entries: [string, unknown][] = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
-    if (!Array.isArray(value)) {
-      const map = value as Record<string, unknown>;
-      if (typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value)) found.push(`${at.join(".")} (env ${map.name}) is a literal`);
+    // Indexed loops, no [key, item] pairs: this walk visits every node of every release.
+    if (Array.isArray(value)) {
+      for (let index = 0; index < value.length; index++) {
+        at.push(String(index));
+        walk(value[index]);
+        at.pop();
+      }
+      return;
     }
-    for (const [key, item] of entries) {
+    const map = value as Record<string, unknown>;
+    if (typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value)) found.push(`${at.join(".")} (env ${map.name}) is a literal`);
+    for (const key of Object.keys(map)) {
       at.push(key);
-      walk(item);
+      walk(map[key]);
       at.pop();
     }
   };
@@ -208,7 +214,8 @@ export function manifestsOf(resource: Block): Block[] {
 }
 
 /** Every Kubernetes object of the stack's manifests releases and kubernetes_manifest resources. */
-const stackManifests = (ctx: PolicyContext): Block[] => ["helm_release", "kubernetes_manifest"].flatMap((type) => resourcesOf(ctx.stack, type).flatMap(([, resource]) => manifestsOf(resource)));
+const stackManifests = (ctx: PolicyContext): readonly Block[] =>
+  perRun(ctx, stackManifests, () => ["helm_release", "kubernetes_manifest"].flatMap((type) => resourcesOf(ctx.stack, type).flatMap(([, resource]) => manifestsOf(resource))));
 
 const objectName = (object: Block) => `${String(at(object, "kind"))} ${String(at(object, "metadata.namespace") ?? "")}/${String(at(object, "metadata.name"))}`;
 
