@@ -188,20 +188,20 @@ describe("token resolver shortcuts", () => {
 describe("the stack file writer", () => {
   // cdktf's own writer: json-stable-stringify as cdktf 0.21 resolves it (lib/synthesize/synthesizer.js).
   const cdktfStringify = createRequire(require.resolve("cdktf"))("json-stable-stringify") as (value: unknown, options: { space: number }) => string | undefined;
-  const both = (value: unknown) => {
-    const outcome = (run: () => unknown) => {
-      try {
-        return { text: run() };
-      } catch (error) {
-        return { error: (error as Error).message };
-      }
-    };
-    expect(outcome(() => stableJson(value))).toEqual(outcome(() => cdktfStringify(value, { space: 2 })));
+  const outcome = (run: () => unknown) => {
+    try {
+      return { text: run() };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
   };
+  const ours = (value: unknown) => outcome(() => stableJson(value));
+  const cdktfs = (value: unknown) => outcome(() => cdktfStringify(value, { space: 2 }));
 
   it("writes every committed stack as cdktf's json-stable-stringify does", () => {
     expect(committedStacks.length).toBeGreaterThan(0);
-    for (const stack of committedStacks) both(JSON.parse(stackText(COMMITTED_OUTPUT_DIR, stack)));
+    const stacks = committedStacks.map((stack) => JSON.parse(stackText(COMMITTED_OUTPUT_DIR, stack)) as unknown);
+    expect(stacks.map(ours)).toEqual(stacks.map(cdktfs));
   });
 
   it("writes empty containers, undefined and function members, toJSON, key order, escapes, numbers and cycles as it does", () => {
@@ -223,6 +223,6 @@ describe("the stack file writer", () => {
       undefined,
       circular,
     ];
-    for (const value of cases) both(value);
+    expect(cases.map(ours)).toEqual(cases.map(cdktfs));
   });
 });
