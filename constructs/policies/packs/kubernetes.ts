@@ -29,6 +29,17 @@ const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/, "a Slack token"],
   [/hooks\.slack\.com\/services\/T/, "a Slack webhook URL"],
 ];
+/**
+ * Any of the shapes, in one scan of a string: each shape is tested only where this matches
+ * (six scans of each of the 240,000 strings of 60 tenants' releases were half the walk below).
+ * The shapes carry no flags, so their alternation matches exactly where one of them does.
+ */
+const ANY_CREDENTIAL_SHAPE = new RegExp(
+  CREDENTIAL_SHAPES.map(([shape]) => {
+    if (shape.flags !== "") throw new Error(`credential shape ${String(shape)}: flags would be lost in ANY_CREDENTIAL_SHAPE`);
+    return `(?:${shape.source})`;
+  }).join("|"),
+);
 /** Values that stand for "filled in later": templates, Kubernetes `$(VAR)` references, the observability placeholders. */
 const notLiteral = (value: string) => value === "" || value.includes("{{") || /^\$\([A-Z_][A-Z0-9_]*\)$/.test(value) || (Object.values(PLACEHOLDER) as string[]).includes(value);
 
@@ -43,7 +54,7 @@ export function credentialLiterals(values: unknown, path: readonly string[] = []
   const walk = (value: unknown): void => {
     if (typeof value === "string") {
       const key = at[at.length - 1] ?? "";
-      for (const [shape, what] of CREDENTIAL_SHAPES) if (shape.test(value)) found.push(`${at.join(".")} holds ${what}`);
+      if (ANY_CREDENTIAL_SHAPE.test(value)) for (const [shape, what] of CREDENTIAL_SHAPES) if (shape.test(value)) found.push(`${at.join(".")} holds ${what}`);
       if (CREDENTIAL_VALUE_KEY.test(key) && !notLiteral(value)) found.push(`${at.join(".")} is a literal`);
       return;
     }
