@@ -574,6 +574,28 @@ describe("rule metadata", () => {
     expect(credentialLiterals({ a: { password: "hunter2" }, b: { url: "postgres://u:p@h/db" }, env: [{ name: "API_TOKEN", value: "abc" }] })).toHaveLength(3);
     expect(credentialLiterals({ passwordKey: "password", existingSecret: "x", password: "{{ .password }}", env: [{ name: "PASSWORD", value: "$(DB_PASSWORD)" }] })).toEqual([]);
   });
+
+  it("finds every credential shape anywhere in a value, and each only where it is", () => {
+    const shaped = {
+      pem: "x\n-----BEGIN OPENSSH PRIVATE KEY-----\nabc",
+      aws: ["id AKIAABCDEFGHIJKLMNOP here"],
+      github: { t: `ghp_${"a".repeat(36)}` },
+      slack: "xoxb-1234567890-abcdef",
+      hook: "https://hooks.slack.com/services/T0000/B0000/xyz",
+      url: "redis://user:secret@cache:6379",
+      none: ["AKIA-not-a-key", `ghp_${"a".repeat(35)}`, "xoxb-short", "https://hooks.slack.com/other", "-----BEGIN CERTIFICATE-----", "postgres://host/db"],
+    };
+    expect(credentialLiterals(shaped).sort()).toEqual(
+      [
+        "pem holds a PEM private key",
+        "aws.0 holds an AWS access key id",
+        "github.t holds a GitHub token",
+        "slack holds a Slack token",
+        "hook holds a Slack webhook URL",
+        "url holds a URL with a password",
+      ].sort(),
+    );
+  });
 });
 
 describe("a database's production waivers", () => {

@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Fn, Lazy, TerraformElement, TerraformIterator, TerraformStack, TerraformVariable, Testing, Token } from "cdktf";
@@ -17,6 +18,7 @@ import "../stacks/synth-costs";
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
 import { cdktfNextEscapeToken, cdktfResolve, plainResolve } from "../stacks/resolve-costs";
+import { stableJson } from "../stacks/write-costs";
 import { defaultEnvironments } from "./support/fixtures";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
 import { terraformUnavailable } from "./support/terraform";
@@ -188,5 +190,47 @@ describe("token resolver shortcuts", () => {
       const fragments = () => (encoding.TokenString.forString(text, true).split(lookup) as unknown as { fragments: unknown[] }).fragments;
       expect(fragments()).toEqual(asCdktf(fragments));
     }
+  });
+});
+
+describe("the stack file writer", () => {
+  // cdktf's own writer: json-stable-stringify as cdktf 0.21 resolves it (lib/synthesize/synthesizer.js).
+  const cdktfStringify = createRequire(require.resolve("cdktf"))("json-stable-stringify") as (value: unknown, options: { space: number }) => string | undefined;
+  const outcome = (run: () => unknown) => {
+    try {
+      return { text: run() };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+  const ours = (value: unknown) => outcome(() => stableJson(value));
+  const cdktfs = (value: unknown) => outcome(() => cdktfStringify(value, { space: 2 }));
+
+  it("writes every committed stack as cdktf's json-stable-stringify does", () => {
+    expect(committedStacks.length).toBeGreaterThan(0);
+    const stacks = committedStacks.map((stack) => JSON.parse(stackText(COMMITTED_OUTPUT_DIR, stack)) as unknown);
+    expect(stacks.map(ours)).toEqual(stacks.map(cdktfs));
+  });
+
+  it("writes empty containers, undefined and function members, toJSON, key order, escapes, numbers and cycles as it does", () => {
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = { back: circular };
+    const shared = { x: [1] };
+    const cases: unknown[] = [
+      {},
+      [],
+      { a: {}, b: [], c: [[], {}], d: { e: { f: [] } } },
+      { b: 1, a: 2, B: 3, _: 4, "10": 5, "9": 6, "": 7, é: 8, "a.b": 9 },
+      { gone: undefined, fn: () => 1, kept: null, list: [undefined, () => 1, null, 0, false, ""] },
+      { date: new Date(0), custom: { toJSON: () => ({ z: 1, y: [2] }) }, str: { toJSON: () => "text" } },
+      { s: 'quote " backslash \\ newline \n tab \t unicode \u2028 \u0000 ${x}', n: [1.5, -0, 1e21, 1e-7, Number.NaN, Number.POSITIVE_INFINITY] },
+      { one: shared, two: shared, deep: [[[{ k: [{}] }]]] },
+      "top",
+      42,
+      null,
+      undefined,
+      circular,
+    ];
+    expect(cases.map(ours)).toEqual(cases.map(cdktfs));
   });
 });

@@ -10,7 +10,7 @@ import { KUBERNETES } from "./packs/kubernetes";
 import { LOGGING } from "./packs/logging";
 import { NETWORK_EXPOSURE } from "./packs/network-exposure";
 import { RELIABILITY } from "./packs/reliability";
-import { resourcesOf, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "./types";
+import { resourcesOf, startRun, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "./types";
 import { waiverFor, type AppliedWaiver } from "./waivers";
 
 export * from "./types";
@@ -93,6 +93,7 @@ export function suppresses(suppression: Suppression, rule: string, resource: str
 /** Runs the pack over one synthesized stack; `suppressions` are its environment's. */
 export function checkStack(stack: StackJson, context: Omit<PolicyContext, "stack">, suppressions: readonly Suppression[] = [], options: CheckOptions = {}): StackResult {
   const ctx: PolicyContext = { ...context, stack };
+  startRun(ctx);
   const violations: Violation[] = [];
   const suppressed = new Map<Suppression, string[]>();
   const waived = new Map<string, Waived>();

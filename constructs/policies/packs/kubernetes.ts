@@ -2,7 +2,7 @@ import { parse as parseYaml } from "yaml";
 import { PLACEHOLDER } from "../../apps/observability/secrets";
 import { APP_CATALOGUE } from "../../core/apps";
 import { providerValues, setEntryValues } from "./helm-set";
-import { asList, at, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
+import { asList, at, perRun, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
 
 /** Pod Security Standards levels and the enforce label (k8s.io/pod-security-admission v0.31.0 api/constants.go: Level*, EnforceLevelLabel). */
 const LEVELS = ["privileged", "baseline", "restricted"];
@@ -29,6 +29,17 @@ const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/, "a Slack token"],
   [/hooks\.slack\.com\/services\/T/, "a Slack webhook URL"],
 ];
+/**
+ * Any of the shapes, in one scan of a string: each shape is tested only where this matches
+ * (six scans of each of the 240,000 strings of 60 tenants' releases were half the walk below).
+ * The shapes carry no flags, so their alternation matches exactly where one of them does.
+ */
+const ANY_CREDENTIAL_SHAPE = new RegExp(
+  CREDENTIAL_SHAPES.map(([shape]) => {
+    if (shape.flags !== "") throw new Error(`credential shape ${String(shape)}: flags would be lost in ANY_CREDENTIAL_SHAPE`);
+    return `(?:${shape.source})`;
+  }).join("|"),
+);
 /** Values that stand for "filled in later": templates, Kubernetes `$(VAR)` references, the observability placeholders. */
 const notLiteral = (value: string) => value === "" || value.includes("{{") || /^\$\([A-Z_][A-Z0-9_]*\)$/.test(value) || (Object.values(PLACEHOLDER) as string[]).includes(value);
 
@@ -43,19 +54,25 @@ export function credentialLiterals(values: unknown, path: readonly string[] = []
   const walk = (value: unknown): void => {
     if (typeof value === "string") {
       const key = at[at.length - 1] ?? "";
-      for (const [shape, what] of CREDENTIAL_SHAPES) if (shape.test(value)) found.push(`${at.join(".")} holds ${what}`);
+      if (ANY_CREDENTIAL_SHAPE.test(value)) for (const [shape, what] of CREDENTIAL_SHAPES) if (shape.test(value)) found.push(`${at.join(".")} holds ${what}`);
       if (CREDENTIAL_VALUE_KEY.test(key) && !notLiteral(value)) found.push(`${at.join(".")} is a literal`);
       return;
     }
     if (value === null || typeof value !== "object") return;
-    const entries: [string, unknown][] = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
-    if (!Array.isArray(value)) {
-      const map = value as Record<string, unknown>;
-      if (typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value)) found.push(`${at.join(".")} (env ${map.name}) is a literal`);
+    // Indexed loops, no [key, item] pairs: this walk visits every node of every release.
+    if (Array.isArray(value)) {
+      for (let index = 0; index < value.length; index++) {
+        at.push(String(index));
+        walk(value[index]);
+        at.pop();
+      }
+      return;
     }
-    for (const [key, item] of entries) {
+    const map = value as Record<string, unknown>;
+    if (typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value)) found.push(`${at.join(".")} (env ${map.name}) is a literal`);
+    for (const key of Object.keys(map)) {
       at.push(key);
-      walk(item);
+      walk(map[key]);
       at.pop();
     }
   };
@@ -208,7 +225,8 @@ export function manifestsOf(resource: Block): Block[] {
 }
 
 /** Every Kubernetes object of the stack's manifests releases and kubernetes_manifest resources. */
-const stackManifests = (ctx: PolicyContext): Block[] => ["helm_release", "kubernetes_manifest"].flatMap((type) => resourcesOf(ctx.stack, type).flatMap(([, resource]) => manifestsOf(resource)));
+const stackManifests = (ctx: PolicyContext): readonly Block[] =>
+  perRun(ctx, stackManifests, () => ["helm_release", "kubernetes_manifest"].flatMap((type) => resourcesOf(ctx.stack, type).flatMap(([, resource]) => manifestsOf(resource))));
 
 const objectName = (object: Block) => `${String(at(object, "kind"))} ${String(at(object, "metadata.namespace") ?? "")}/${String(at(object, "metadata.name"))}`;
 
