@@ -36,62 +36,85 @@ const TOKEN_RESOLVER = new DefaultTokenResolver(new StringConcat());
 /** resolve.js refuses a path deeper than this (a circular reference); deeper parts go to it. */
 const MAX_DEPTH = 200;
 
-export function plainResolve<T>(scope: IConstruct, obj: T, preparing = false): T {
-  const numbers = tokenMap.TokenMap.instance();
-  const path: string[] = [];
-  const handOver = (value: unknown) => resolver.resolve(value, { scope, preparing, resolver: TOKEN_RESOLVER, prefix: [...path] });
-  // The string branch of resolve.js returns `str` untouched when none of its scans match; the
-  // number scan is cdktf's own, so a string it would look into is handed over.
-  const isPlainString = (s: string) => !s.includes("{TfToken[") && s !== Token.STRING_MAP_TOKEN_VALUE && s !== Token.ANY_MAP_TOKEN_VALUE && !encoding.TokenString.forNumbers(s).test();
-  const isPlainNumber = (n: number) => n !== Token.NUMBER_MAP_TOKEN_VALUE && numbers.lookupNumberToken(n) === undefined;
-  const isPlainObject = (o: object) => {
-    const proto = Object.getPrototypeOf(o) as unknown;
-    const fields = o as { resolve?: unknown; _children?: unknown; _metadata?: unknown };
-    // Not a token (resolve.js `unresolved`) and not what resolve.js takes for a construct (`isConstruct`).
-    return (proto === Object.prototype || proto === null) && typeof fields.resolve !== "function" && (fields._children === undefined || fields._metadata === undefined);
-  };
-  const walk = (value: unknown): unknown => {
-    if (path.length > MAX_DEPTH) return handOver(value);
-    switch (typeof value) {
-      case "undefined":
-      case "boolean":
-        return value;
-      case "string":
-        return isPlainString(value) ? value : handOver(value);
-      case "number":
-        return isPlainNumber(value) ? value : handOver(value);
-      case "object": {
-        if (value === null) return null;
-        if (Array.isArray(value)) {
-          // resolve.js reads an array holding a list token (a string, or a number encoded as a
-          // list element: encoding.js `containsNumberListTokenElement`) as that token.
-          if (value.some((x) => (typeof x === "string" && x.includes("{TfToken[")) || (typeof x === "number" && encoding.extractTokenDouble(x, true) !== undefined))) return handOver(value);
-          const result: unknown[] = [];
-          value.forEach((x, index) => {
-            path.push(`${index}`);
-            const resolved = walk(x);
-            path.pop();
-            if (resolved !== undefined) result.push(resolved);
-          });
-          return result;
-        }
-        if (!isPlainObject(value)) return handOver(value);
-        const keys = Object.keys(value);
-        if (!keys.every(isPlainString)) return handOver(value);
-        const result: Record<string, unknown> = {};
-        for (const key of keys) {
-          path.push(key);
-          const resolved = walk((value as Record<string, unknown>)[key]);
+/** Where a walk is: what a part handed to cdktf's `resolve` needs to resolve as it would in place. */
+interface Walk {
+  readonly scope: IConstruct;
+  readonly preparing: boolean;
+  readonly path: string[];
+}
+
+// Module-level functions, not closures per call: tsx compiles with esbuild's keepNames, which
+// wraps every closure created in `__name`, and plainResolve runs per element (about 4,600 calls
+// for the 1.2 MB gitops stack of 205 environments); the closures and their `__name` calls were
+// about 40 ms of its 220 ms resolve (CPU profile of scripts/bench/tenants.ts 200 --only).
+function handOver(value: unknown, at: Walk): unknown {
+  return resolver.resolve(value, { scope: at.scope, preparing: at.preparing, resolver: TOKEN_RESOLVER, prefix: [...at.path] });
+}
+
+/** The string branch of resolve.js returns `str` untouched when none of its scans match; the number scan is cdktf's own, so a string it would look into is handed over. */
+function isPlainString(s: string): boolean {
+  return !s.includes("{TfToken[") && s !== Token.STRING_MAP_TOKEN_VALUE && s !== Token.ANY_MAP_TOKEN_VALUE && !encoding.TokenString.forNumbers(s).test();
+}
+
+function isPlainNumber(n: number): boolean {
+  return n !== Token.NUMBER_MAP_TOKEN_VALUE && tokenMap.TokenMap.instance().lookupNumberToken(n) === undefined;
+}
+
+/** Not a token (resolve.js `unresolved`) and not what resolve.js takes for a construct (`isConstruct`). */
+function isPlainObject(o: object): boolean {
+  const proto = Object.getPrototypeOf(o) as unknown;
+  const fields = o as { resolve?: unknown; _children?: unknown; _metadata?: unknown };
+  return (proto === Object.prototype || proto === null) && typeof fields.resolve !== "function" && (fields._children === undefined || fields._metadata === undefined);
+}
+
+/** resolve.js reads an array holding a list token (a string, or a number encoded as a list element: encoding.js `containsNumberListTokenElement`) as that token. */
+function isListTokenElement(x: unknown): boolean {
+  return (typeof x === "string" && x.includes("{TfToken[")) || (typeof x === "number" && encoding.extractTokenDouble(x, true) !== undefined);
+}
+
+function walk(value: unknown, at: Walk): unknown {
+  const path = at.path;
+  if (path.length > MAX_DEPTH) return handOver(value, at);
+  switch (typeof value) {
+    case "undefined":
+    case "boolean":
+      return value;
+    case "string":
+      return isPlainString(value) ? value : handOver(value, at);
+    case "number":
+      return isPlainNumber(value) ? value : handOver(value, at);
+    case "object": {
+      if (value === null) return null;
+      if (Array.isArray(value)) {
+        if (value.some(isListTokenElement)) return handOver(value, at);
+        const result: unknown[] = [];
+        for (let index = 0; index < value.length; index++) {
+          path.push(`${index}`);
+          const resolved = walk(value[index], at);
           path.pop();
-          if (resolved !== undefined) result[key] = resolved;
+          if (resolved !== undefined) result.push(resolved);
         }
         return result;
       }
-      default:
-        return handOver(value);
+      if (!isPlainObject(value)) return handOver(value, at);
+      const keys = Object.keys(value);
+      if (!keys.every(isPlainString)) return handOver(value, at);
+      const result: Record<string, unknown> = {};
+      for (const key of keys) {
+        path.push(key);
+        const resolved = walk((value as Record<string, unknown>)[key], at);
+        path.pop();
+        if (resolved !== undefined) result[key] = resolved;
+      }
+      return result;
     }
-  };
-  return walk(obj) as T;
+    default:
+      return handOver(value, at);
+  }
+}
+
+export function plainResolve<T>(scope: IConstruct, obj: T, preparing = false): T {
+  return walk(obj, { scope, preparing, path: [] }) as T;
 }
 
 /**
