@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { CLOUDS, monitoringHost, parseEnvironments, type Cloud } from "../constructs/core/spec";
 import { environments } from "../environments";
 import { tempDir } from "./support/outdir";
+import { MODULE_SYNTAX, withoutInlineSourceMap } from "../stacks/commonjs-dependencies";
 
 /** Each cloud's provider bindings, the largest modules a synth loads. */
 const PROVIDER: Readonly<Record<Cloud, string>> = { aws: "@cdktf/provider-aws", azure: "@cdktf/provider-azurerm", gcp: "@cdktf/provider-google" };
@@ -31,5 +32,41 @@ describe("synth --only loads the bindings of the environment's cloud only", () =
     expect(loaded.includes(GRAFANA_SDK)).toBe(monitoringHost(env) !== undefined);
     // cdktf's archiver stays a stand-in (stacks/commonjs-dependencies.ts): its zip machinery never loads.
     expect(loaded.filter((name) => ["archiver-utils", "zip-stream", "compress-commons"].includes(name))).toEqual([]);
+  });
+});
+
+describe("cdktf's json-stable-stringify", () => {
+  it("is, for cdktf, a stand-in that writes { space: 2 } with stableJson and hands any other call to the real module", () => {
+    const script = [
+      'require("./stacks/commonjs-dependencies");',
+      'const synthesizer = require.resolve("cdktf/lib/synthesize/synthesizer");',
+      'require(synthesizer);',
+      'const file = require("node:module").createRequire(synthesizer).resolve("json-stable-stringify");',
+      "const standIn = require.cache[file].exports;",
+      'const value = { b: [1, { d: null, c: "x" }], a: {}, e: [] };',
+      "const calls = (stringify) => [stringify(value, { space: 2 }), stringify(value), stringify(value, { space: 2, cycles: true })];",
+      "const ours = calls(standIn);",
+      "delete require.cache[file];",
+      "const real = require(file);",
+      'process.stdout.write(JSON.stringify({ name: standIn.name, isReal: standIn === real, ours, real: calls(real) }));',
+    ].join("\n");
+    const result = spawnSync(process.execPath, ["--require", "tsx/cjs", "-e", script], { encoding: "utf8", cwd: join(__dirname, "..") });
+    expect(result.stderr).toBe("");
+    const { name, isReal, ours, real } = JSON.parse(result.stdout) as { name: string; isReal: boolean; ours: string[]; real: string[] };
+    expect({ name, isReal, ours }).toEqual({ name: "stringify", isReal: false, ours: real });
+  });
+});
+
+describe("dependencies compiled without tsx (stacks/commonjs-dependencies.ts)", () => {
+  it("lose only a last line that is wholly an inline source map comment", () => {
+    const map = "//# sourceMappingURL=data:application/json;charset=utf-8;base64,eyJ2ZXJzaW9uIjozfQ==";
+    expect(withoutInlineSourceMap(`exports.a = 1;\n${map}\n`)).toBe("exports.a = 1;\n");
+    // Code that merely ends with the marker text (a template literal, a block comment) is kept whole.
+    for (const source of [`const s = \`\n${map}\`;`, `/*\n${map} */`, `exports.a = 1;\n${map}\nexports.b = 2;`]) expect(withoutInlineSourceMap(source)).toBe(source);
+  });
+
+  it("leave a file with ES module syntax to tsx, which converts it", () => {
+    expect(["export const a = 1;", "import x from 'y';", "  export { a };", "import*as x from 'y'"].map((source) => MODULE_SYNTAX.test(source))).toEqual([true, true, true, true]);
+    expect(["exports.a = 1;", "Object.defineProperty(exports, 'a', {});", "const importer = require('x');", "module.exports = { exported: 1 };"].map((source) => MODULE_SYNTAX.test(source))).toEqual([false, false, false, false]);
   });
 });

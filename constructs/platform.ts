@@ -41,7 +41,12 @@ const LOADERS: { readonly [C in Cloud]: () => CloudModules[C] } = {
 const loaded: { -readonly [C in Cloud]?: CloudModules[C] } = {};
 
 function cloudModule<C extends Cloud>(cloud: C): CloudModules[C] {
-  return (loaded[cloud] ??= LOADERS[cloud]());
+  try {
+    return (loaded[cloud] ??= LOADERS[cloud]());
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
+    throw new Error(`constructs/${cloud} could not be required (${(error as Error).message.split("\n")[0]}): a runner whose require cannot load TypeScript hands the cloud modules over with provideCloudModules first (vitest: __tests__/support/clouds.ts)`);
+  }
 }
 
 /**

@@ -17,6 +17,7 @@
 import Module = require("node:module");
 import { readFileSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
+import { stableJson } from "./write-costs";
 
 interface LoadableModule {
   _compile(content: string, filename: string): unknown;
@@ -56,20 +57,27 @@ function inModulePackage(dir: string): boolean {
  */
 const INLINE_SOURCE_MAP = "\n//# sourceMappingURL=data:";
 
-/** The source without its inline source map comment, when that comment is its last line (nothing but whitespace after it). */
-function withoutInlineSourceMap(source: string): string {
+/** A whole last line that is such a comment: nothing but a data URL's characters after the marker. */
+const INLINE_SOURCE_MAP_LINE = /^\/\/# sourceMappingURL=data:[A-Za-z0-9+/=;,:._-]*\s*$/;
+
+/** The source without its inline source map comment, when that comment is its whole last line (nothing but whitespace after it). */
+export function withoutInlineSourceMap(source: string): string {
   const at = source.lastIndexOf(INLINE_SOURCE_MAP);
   if (at === -1) return source;
-  const lineEnd = source.indexOf("\n", at + 1);
-  return lineEnd === -1 || source.slice(lineEnd).trim() === "" ? source.slice(0, at + 1) : source;
+  return INLINE_SOURCE_MAP_LINE.test(source.slice(at + 1)) ? source.slice(0, at + 1) : source;
 }
+
+/** ES module syntax at a line's start: such a file goes to tsx, which converts it, as before. */
+export const MODULE_SYNTAX = /^\s*(?:import|export)[\s{*]/m;
 
 const tsxJs = extensions[".js"];
 if (extensions[".ts"] !== undefined && tsxJs !== undefined && registry[INSTALLED] === undefined) {
   registry[INSTALLED] = true;
   extensions[".js"] = (module, filename) => {
     if (!filename.includes(NODE_MODULES) || inModulePackage(dirname(filename))) return tsxJs(module, filename);
-    module._compile(withoutInlineSourceMap(readFileSync(filename, "utf8")), filename);
+    const source = readFileSync(filename, "utf8");
+    if (MODULE_SYNTAX.test(source)) return tsxJs(module, filename);
+    module._compile(withoutInlineSourceMap(source), filename);
   };
 }
 
@@ -93,4 +101,31 @@ if (moduleCache[archiverFile] === undefined) {
     return (fromCdktf(archiverFile) as (...args: unknown[]) => unknown)(...args);
   };
   moduleCache[archiverFile] = standIn;
+}
+
+/**
+ * cdktf 0.21's lib/synthesize/synthesizer.js writes each stack file with
+ * `stringify(jsonTfConfig, { space: 2 })` from json-stable-stringify, required when it loads.
+ * Its place in the module cache gets a stand-in that writes that call with `stableJson`
+ * (stacks/write-costs.ts: the same text, a third of the time) and hands any other call to the
+ * real module. Only while nothing has loaded it: this file is imported before cdktf (main.ts,
+ * stacks/app.ts); a program that loads cdktf first keeps the real one, with the same output.
+ */
+const fromSynthesizer = Module.createRequire(Module.createRequire(__filename).resolve("cdktf/lib/synthesize/synthesizer"));
+const stringifyFile = fromSynthesizer.resolve("json-stable-stringify");
+if (moduleCache[stringifyFile] === undefined) {
+  const standIn = new Module(stringifyFile);
+  Object.assign(standIn, { filename: stringifyFile, loaded: true });
+  let real: ((value: unknown, options?: unknown) => string | undefined) | undefined;
+  standIn.exports = function stringify(value: unknown, options?: unknown): string | undefined {
+    const spaceTwo = options !== null && typeof options === "object" && Object.keys(options).length === 1 && (options as { space?: unknown }).space === 2;
+    if (spaceTwo) return stableJson(value);
+    if (real === undefined) {
+      delete moduleCache[stringifyFile];
+      real = fromSynthesizer(stringifyFile) as typeof real;
+      moduleCache[stringifyFile] = standIn;
+    }
+    return (real as NonNullable<typeof real>)(value, options);
+  };
+  moduleCache[stringifyFile] = standIn;
 }

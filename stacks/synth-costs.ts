@@ -23,7 +23,6 @@
 import terraformVersion = require("cdktf/lib/validations/validate-terraform-version");
 import stackTrace = require("cdktf/lib/tokens/private/stack-trace");
 import { installResolveShortcuts } from "./resolve-costs";
-import { installStableJsonWriter } from "./write-costs";
 
 terraformVersion.ValidateTerraformVersion.prototype.validate = () => [];
 
@@ -32,5 +31,3 @@ if (process.env.CDKTF_TOKEN_STACK_TRACES !== "1") stackTrace.captureStackTrace =
 // Two shortcuts in cdktf's token resolver, the same output for a fraction of the time (stacks/resolve-costs.ts).
 installResolveShortcuts();
 
-// The stack files written by a faster equivalent of cdktf's json-stable-stringify (stacks/write-costs.ts).
-installStableJsonWriter();

@@ -8,14 +8,10 @@
  * option: `toJSON` applied, keys in `Array.prototype.sort` order, an undefined or function member
  * left out of an object and `null` in an array, an empty container as `{`/`[`, newline, indent,
  * `}`/`]`, and a cycle refused (synth-costs.test.ts compares both on every stack and edge case).
- * `StackSynthesizer.synthesize` still runs whole (aspects, validations, annotations, custom
- * synthesis, the folder); only the stack file is written here instead.
+ * stacks/commonjs-dependencies.ts puts it in the place of the json-stable-stringify cdktf's
+ * synthesizer requires, for that call only; everything else cdktf does is unchanged. This file
+ * imports nothing, so that happens before cdktf loads.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { TerraformStack } from "cdktf";
-// `require` form: the patch must reach the class every stack's `synthesizer` is made from.
-import synthesizer = require("cdktf/lib/synthesize/synthesizer");
 
 const SPACE = "  ";
 const indents: string[] = [];
@@ -50,43 +46,4 @@ export function stableJson(value: unknown): string | undefined {
     return `${out}${indentOf(level)}}`;
   };
   return write(value, 0);
-}
-
-interface Session {
-  readonly outdir: string;
-  readonly manifest: { forStack(stack: TerraformStack): { readonly synthesizedStackPath: string } };
-}
-interface Synthesizer {
-  readonly stack: TerraformStack;
-  readonly hclOutput: boolean;
-  synthesize(session: Session): void;
-}
-
-const INSTALLED = Symbol.for("oss-data-platform:stable-json-writer");
-
-/** Makes every stack's synthesis write its JSON with `stableJson`; the rest of cdktf's synthesis unchanged. */
-export function installStableJsonWriter(): void {
-  const prototype = synthesizer.StackSynthesizer.prototype as unknown as Synthesizer & { [INSTALLED]?: true };
-  if (prototype[INSTALLED]) return;
-  prototype[INSTALLED] = true;
-  const { synthesize } = prototype;
-  prototype.synthesize = function (this: Synthesizer, session: Session) {
-    if (this.hclOutput) return synthesize.call(this, session);
-    const stack = this.stack;
-    const own = Object.prototype.hasOwnProperty.call(stack, "toTerraform");
-    const toTerraform = stack.toTerraform;
-    let json: unknown;
-    // cdktf's synthesize writes the (empty) stand-in; the stack's real JSON is written below.
-    stack.toTerraform = () => {
-      json = toTerraform.call(stack);
-      return {};
-    };
-    try {
-      synthesize.call(this, session);
-    } finally {
-      if (own) stack.toTerraform = toTerraform;
-      else delete (stack as { toTerraform?: unknown }).toTerraform;
-    }
-    writeFileSync(join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath), stableJson(json) as string);
-  };
 }

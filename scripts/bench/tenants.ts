@@ -8,6 +8,7 @@
  * Tenants cycle through AWS, Azure and GCP and through the sizes, each in its own account, in
  * slots 0..count-1 of a /9 pool (256 tenant networks of /17).
  */
+import "../../stacks/commonjs-dependencies";
 import { fleet, TENANT_SIZES, type Tenant, type TenantSize } from "../../constructs/core/fleet";
 import { environments, environmentSource } from "../../environments";
 import { gitops } from "../../environments/gitops";
