@@ -135,23 +135,16 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
   const text = descriptorText(specFrom(template, name, cidr, cloud, options.account), `environments/${fromName}`);
   // Checked as it will be read: the written text, parsed back with its lines.
   const spec = parseDescriptor(text, source);
-  const { buildStacks, reportProblems } = require("../stacks/app") as typeof import("../stacks/app");
-  const { enforcePolicies } = require("../stacks/policy") as typeof import("../stacks/policy");
-  const { mkdtempSync, rmSync } = require("node:fs") as typeof import("node:fs");
-  const { tmpdir } = require("node:os") as typeof import("node:os");
-  const outdir = mkdtempSync(join(tmpdir(), "new-env-"));
+  const { checkStacks, reportProblems } = require("../stacks/app") as typeof import("../stacks/app");
   const sourceOf = (index: number) => (index === environments.length ? source : environmentSource(index));
   try {
     // What environments/index.ts checks at load, with the new file among the written ones.
     for (const f of fleets) checkPoolAgainst(f, [{ name, cidr, source }]);
-    const { app, envs } = buildStacks([...environments, spec], outdir, gitops, sourceOf, { only: [name] });
-    enforcePolicies(app, envs, sourceOf);
+    checkStacks([...environments, spec], gitops, sourceOf, { only: [name] });
   } catch (error) {
     reportProblems(error, `${source} was not written`);
     process.stderr.write(`new-env: ${source} was not written (the lines are those of the file it would be); --account gives it an account of its own, --from another template\n`);
     return 1;
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
   }
   writeFileSync(file, text);
   process.stdout.write(`wrote ${source} (from ${fromName}, ${cloud}, network ${cidr}); \`tsx main.ts synth --only ${name}\` synthesizes it\n`);

@@ -45,9 +45,12 @@ export interface SynthOptions {
   /**
    * Environment names (and `gitops` for the workspaces' stack): only their stacks are built,
    * checked by the policy pack and written; every spec is still parsed and checked against the
-   * others. The stacks of other environments, and the gitops stack unless named, stay as written.
+   * others. The stacks of other environments stay as written; the gitops stack is rebuilt when
+   * named or when a named environment is deployed by Terraform Cloud.
    */
   readonly only?: readonly string[];
+  /** No summary line on stdout (`diff` writes Markdown there). */
+  readonly quiet?: boolean;
 }
 
 /** An `only` name that is neither an environment nor the gitops stack: a usage error (exit 2). */
@@ -67,9 +70,10 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
       { path: "deployedFrom", message: `given "${gitops.deployedFrom}"; accepted: an environment with terraformCloud (${envs.filter((e) => e.terraformCloud).map((e) => e.name).join(", ")})` },
     ]);
   }
+  const hasGitops = gitops !== undefined && envs.some((env) => env.terraformCloud);
   const only = options.only === undefined ? undefined : new Set(options.only);
   if (only !== undefined) {
-    const accepted = [...envs.map((env) => env.name), ...(gitops !== undefined && envs.some((env) => env.terraformCloud) ? [GITOPS_STACK] : [])];
+    const accepted = [...envs.map((env) => env.name), ...(hasGitops ? [GITOPS_STACK] : [])];
     const unknown = [...only].filter((name) => !accepted.includes(name));
     if (unknown.length > 0) throw new UnknownEnvironments(unknown, accepted);
   }
@@ -82,7 +86,7 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
   // The workspaces of a named environment deployed by Terraform Cloud are in the gitops stack, so
   // it is rebuilt with it: a tenant added and synthesized alone gets its workspaces.
   const gitopsNamed = only === undefined || only.has(GITOPS_STACK) || envs.some((env) => only.has(env.name) && env.terraformCloud !== undefined);
-  if (gitops !== undefined && envs.some((env) => env.terraformCloud) && gitopsNamed) new GitopsStack(app, gitops, envs);
+  if (hasGitops && gitopsNamed) new GitopsStack(app, gitops, envs);
   return { app, envs };
 }
 
@@ -109,8 +113,7 @@ export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: 
     }
     Object.assign(app.manifest.stacks, kept);
     app.synth();
-    const stacks = app.node.children.map((child) => child.node.id);
-    process.stdout.write(`synthesized ${stacks.length} stacks into ${outdir}: ${stacks.join(", ")}\n`);
+    if (!options.quiet) process.stdout.write(`synthesized ${built.length} stacks into ${outdir}: ${built.join(", ")}\n`);
     return 0;
   } catch (error) {
     // cdktf's App creates its outdir on construction; a spec error found while building the
@@ -125,14 +128,22 @@ export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: 
  * policy pack over every stack), without writing. Returns 0, or 1 with one line per problem.
  */
 export function validate(inputs: readonly unknown[], gitops?: unknown, sourceOf?: SourceOf): number {
-  const outdir = mkdtempSync(join(tmpdir(), "validate-"));
   try {
-    const { app, envs } = buildStacks(inputs, outdir, gitops, sourceOf);
-    enforcePolicies(app, envs, sourceOf);
+    const { app, envs } = checkStacks(inputs, gitops, sourceOf);
     process.stdout.write(`valid: ${envs.length} environments, ${app.node.children.length} stacks, no spec problem or policy violation\n`);
     return 0;
   } catch (error) {
     return reportProblems(error, "nothing would be written");
+  }
+}
+
+/** Builds the stacks in a temporary directory and runs the policy pack over them; throws what `synthesize` reports. */
+export function checkStacks(inputs: readonly unknown[], gitops?: unknown, sourceOf?: SourceOf, options: SynthOptions = {}): { app: App; envs: Environment[] } {
+  const outdir = mkdtempSync(join(tmpdir(), "validate-"));
+  try {
+    const built = buildStacks(inputs, outdir, gitops, sourceOf, options);
+    enforcePolicies(built.app, built.envs, sourceOf);
+    return built;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

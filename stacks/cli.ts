@@ -222,14 +222,7 @@ async function stackDiff(values: Record<string, unknown>): Promise<number> {
     const { environments, environmentSource, gitops } = await fleet();
     const { synthesize } = require("./app") as typeof import("./app");
     // The synth's own summary line would mix into the Markdown on stdout.
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = synthesize(environments, headDir, gitops, environmentSource);
-    } finally {
-      process.stdout.write = write;
-    }
+    const code = synthesize(environments, headDir, gitops, environmentSource, { quiet: true });
     if (code !== 0) return code;
     const { diffDirectories, renderSummary } = require("../scripts/stack-diff") as typeof import("../scripts/stack-diff");
     const allowStateful = values["allow-stateful"] === true;

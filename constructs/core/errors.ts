@@ -29,9 +29,11 @@ export class SpecError extends Error {
     readonly issues: readonly SpecIssue[],
     /** The file the environment is written in, when known. */
     readonly source?: string,
+    /** What `environment` names: an environment, or a fleet of them (constructs/core/fleet.ts). */
+    noun: "environment" | "fleet" = "environment",
   ) {
     super(
-      `${source === undefined ? "" : `${source}: `}environment "${environment}" has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
+      `${source === undefined ? "" : `${source}: `}${noun} "${environment}" has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
         issues.map((issue) => `  - ${issue.path}${issue.line === undefined ? "" : ` (line ${issue.line})`}: ${issue.message}`).join("\n"),
     );
     this.name = "SpecError";

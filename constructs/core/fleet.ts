@@ -20,7 +20,7 @@ import { cidrSubnet, cidrsOverlap, formatCidr, isNetworkAligned, isPrivateRange,
 import { describeValue, SpecError, type SpecIssue } from "./errors";
 import { SUBNET_PLAN_LIMITS } from "./network-plan";
 import { AWS_ZONE_LETTERS, AZURE_LOCATION_ZONES, GCP_ZONE_LETTERS } from "./regions";
-import type { EnvironmentInput } from "./spec";
+import { RESERVED_ENVIRONMENT_NAMES, type EnvironmentInput } from "./spec";
 
 type ClusterInput = EnvironmentInput["cluster"];
 type NodePoolInput = ClusterInput["nodePools"][number];
@@ -131,8 +131,7 @@ export interface Fleet {
 /** The problems of a fleet (not of one generated environment), each on a field of the fleet file. */
 export class FleetError extends SpecError {
   constructor(fleet: string, issues: readonly SpecIssue[], source: string) {
-    super(fleet, issues, source);
-    this.message = `${source}: fleet "${fleet}" has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join("\n")}`;
+    super(fleet, issues, source, "fleet");
     this.name = "FleetError";
   }
 }
@@ -168,12 +167,8 @@ function checkPool(input: FleetInput, report: (path: string, given: unknown, acc
 const TENANT_FIELDS = ["slot", "name", "cloud", "account", "region", "size", "apps"] as const;
 const AZURE_ACCOUNT_FIELDS = ["subscriptionId", "tenantId", "adminGroupObjectId"] as const;
 
-/**
- * Names no environment may take: `gitops` is the Terraform Cloud workspaces' stack
- * (stacks/app.ts GITOPS_STACK), so `synth --only gitops` would name both. The spec refuses it too
- * (constructs/core/spec.ts RESERVED_ENVIRONMENT_NAMES); here it is refused on the tenant's line.
- */
-const RESERVED_TENANT_NAMES: readonly string[] = ["gitops"];
+/** The spec's reserved names (constructs/core/spec.ts), refused here on the tenant's line. */
+const RESERVED_TENANT_NAMES: readonly string[] = RESERVED_ENVIRONMENT_NAMES;
 
 /**
  * A tenant line's shape, checked at runtime (a fleet file is TypeScript, but `validate` and
@@ -258,7 +253,7 @@ export function fleet(input: FleetInput): Fleet {
         if (dupSlot >= 0) report(at("slot"), tenant.slot, `a slot no other tenant uses (${tenants[dupSlot].name} has it); free: ${freeSlots(tenants, slots)}`);
       }
     }
-    const dupAccount = tenants.slice(0, index).findIndex((other, i) => shaped[i] && other.cloud === tenant.cloud && accountKey(other) === accountKey(tenant));
+    const dupAccount = firstWith((t) => `${t.cloud}:${accountKey(t)}`, index);
     if (dupAccount >= 0) {
       const path = tenant.cloud === "azure" ? at("account.subscriptionId") : at("account");
       report(path, accountKey(tenant), `${ACCOUNT_NOUN[tenant.cloud]} no other tenant uses (${tenants[dupAccount].name} is in it): a single-tenant environment has its account to itself`);
