@@ -168,6 +168,10 @@ describe("fleet problems, in the spec message format", () => {
   ])("refuses $problem", ({ changes, says }) => {
     expect(fleetProblems(withTenants([aws(0, "acme", "111111111111")], changes))).toContain(says);
   });
+
+  it("refuses tenants that are not a list, in the fleet's message (not a TypeError)", () => {
+    expect(fleetProblems({ ...testFleet, tenants: undefined as unknown as Tenant[] })).toContain("tenants: given nothing; accepted: a list of tenant lines");
+  });
 });
 
 describe("generated environments", () => {

@@ -238,7 +238,8 @@ export function fleet(input: FleetInput): Fleet {
   if (!Array.isArray(input.tenants)) report("tenants", input.tenants, "a list of tenant lines");
   // Lines of the wrong shape are reported as such; the checks between lines read only the others.
   const shaped = lines.map((tenant, index) => checkTenantShape(tenant, (field) => `tenants[${index}].${field}`, report, baseApps));
-  const tenants = input.tenants;
+  // Only the lines' list, never `input.tenants` itself: a `tenants` that is no list is reported above.
+  const tenants = lines as readonly Tenant[];
   const firstWith = <T>(value: (tenant: Tenant) => T, index: number) => tenants.slice(0, index).findIndex((other, i) => shaped[i] && value(other) === value(tenants[index]));
   tenants.forEach((tenant, index) => {
     if (!shaped[index]) return;
