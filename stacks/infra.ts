@@ -35,18 +35,14 @@ export class InfraStack extends TerraformStack {
       const externalSecrets = platform.workloadIdentity("external-secrets", cluster);
       for (const database of databases) database.grantAdminSecretRead(externalSecrets);
     }
-    // The monitoring namespace's SecretStore reads the secrets the spec names (alert channels,
-    // metrics links) through an identity of its own, and nothing else.
-    const userSecrets = specSecretNamesFor(env, "monitoring-secrets");
-    if (userSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("monitoring-secrets", cluster), userSecrets);
-    // The sso namespace's SecretStore reads the SSO client secret alone, through its own identity
-    // (the spec check keeps that secret out of the list above).
-    const ssoSecrets = specSecretNamesFor(env, "sso-secrets");
-    if (ssoSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("sso-secrets", cluster), ssoSecrets);
-    // The airflow namespace's store for the DAG repository's credential reads that secret alone,
-    // through its own identity: Airflow's identity is shared with task pods, which run user code.
-    const dagsSecrets = specSecretNamesFor(env, "dags-secrets");
-    if (dagsSecrets.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity("dags-secrets", cluster), dagsSecrets);
+    // Each namespace's SecretStore for the secrets the spec names reads them through an identity
+    // of its own, and nothing else (the spec checks keep each secret to one reader): monitoring
+    // (alert channels, metrics links), sso (the client secret), and Airflow's DAG repository
+    // credential (Airflow's own identity is shared with task pods, which run user code).
+    for (const reader of ["monitoring-secrets", "sso-secrets", "dags-secrets"] as const) {
+      const names = specSecretNamesFor(env, reader);
+      if (names.length > 0) platform.grantUserSecretsRead(platform.workloadIdentity(reader, cluster), names);
+    }
     if (env.dns?.zone !== undefined) {
       const zone = platform.dnsZone(env.dns.zone);
       zone.grantRecordsWrite(platform.workloadIdentity("external-dns", cluster));

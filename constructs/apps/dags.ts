@@ -24,15 +24,12 @@
  */
 import type { ClusterServices } from "../core/interfaces";
 import { gitSyncTransport, type AppSpec } from "../core/spec";
-import { WORKLOAD_ACCOUNTS } from "../core/apps";
 import type { Manifest } from "./helm";
-import { ESO_API, workloadSecretStoreManifests } from "./wiring";
+import { workloadExternalSecretManifests } from "./wiring";
 import { restrictedContainerSecurityContext } from "./common";
 
 /** The Secret in the airflow namespace holding the git credential, as the chart reads it. */
 export const GIT_CREDENTIALS_SECRET = "airflow-git-credentials";
-/** The SecretStore that reads the DAG repository's credential alone. */
-export const DAGS_SECRET_STORE = WORKLOAD_ACCOUNTS["dags-secrets"].serviceAccount;
 /** How often the credential is read again from the cloud: a rotated token arrives within this. */
 const CREDENTIAL_REFRESH = "15m";
 
@@ -104,18 +101,5 @@ export function dagCredentialManifests(services: ClusterServices, spec: AppSpec 
   const data = ssh
     ? [{ secretKey: SSH_KEY, remoteRef: { key } }]
     : (Object.entries(HTTPS_KEYS) as [keyof typeof HTTPS_KEYS, readonly string[]][]).flatMap(([property, names]) => names.map((secretKey) => ({ secretKey, remoteRef: { key, property } })));
-  return [
-    ...workloadSecretStoreManifests(services, "dags-secrets", DAGS_SECRET_STORE),
-    {
-      apiVersion: ESO_API,
-      kind: "ExternalSecret",
-      metadata: { name: GIT_CREDENTIALS_SECRET, namespace: WORKLOAD_ACCOUNTS["dags-secrets"].namespace },
-      spec: {
-        refreshInterval: CREDENTIAL_REFRESH,
-        secretStoreRef: { kind: "SecretStore", name: DAGS_SECRET_STORE },
-        target: { name: GIT_CREDENTIALS_SECRET, creationPolicy: "Owner", deletionPolicy: "Retain" },
-        data,
-      },
-    },
-  ];
+  return workloadExternalSecretManifests(services, "dags-secrets", { name: GIT_CREDENTIALS_SECRET, refreshInterval: CREDENTIAL_REFRESH, data });
 }

@@ -29,13 +29,11 @@ import { AIRBYTE_RELEASE } from "./airbyte";
 import { AIRFLOW_SSO_CALLBACK_PATH } from "./airflow-sso";
 import { METABASE_RELEASE } from "./metabase";
 import type { AppSso, GeneratedSecret, SsoSettings, Toleration } from "./types";
-import { credentialHandoverManifests, ESO_API, generatedSecretManifests, workloadSecretStoreManifests } from "./wiring";
+import { credentialHandoverManifests, generatedSecretManifests, workloadExternalSecretManifests } from "./wiring";
 
 
 /** Namespace of the SSO client secret's store and of the authenticating proxies. */
 export const SSO_NAMESPACE = WORKLOAD_ACCOUNTS["sso-secrets"].namespace;
-/** The service account the `sso` store authenticates as (its cloud identity reads the client secret alone). */
-export const SSO_SECRETS_ACCOUNT = WORKLOAD_ACCOUNTS["sso-secrets"].serviceAccount;
 /** The Secret (in `sso`, and copied into each `oidc` app's namespace) holding the client secret, and its key. */
 export const SSO_CLIENT_SECRET = { name: "sso-client", key: "client-secret" } as const;
 /** How often the client secret is read again from the cloud: a rotated secret arrives within this (plus the copies' hour). */
@@ -286,20 +284,11 @@ export function proxyManifests(app: AppName, host: string, props: Pick<SsoProps,
 
 /** The `sso` namespace's service account and SecretStore, and the client Secret synced through them. */
 function clientSecretManifests(services: ClusterServices, clientSecret: string): Manifest[] {
-  return [
-    ...workloadSecretStoreManifests(services, "sso-secrets", SSO_SECRETS_ACCOUNT),
-    {
-      apiVersion: ESO_API,
-      kind: "ExternalSecret",
-      metadata: { name: SSO_CLIENT_SECRET.name, namespace: SSO_NAMESPACE },
-      spec: {
-        refreshInterval: CLIENT_SECRET_REFRESH,
-        secretStoreRef: { kind: "SecretStore", name: SSO_SECRETS_ACCOUNT },
-        target: { name: SSO_CLIENT_SECRET.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
-        data: [{ secretKey: SSO_CLIENT_SECRET.key, remoteRef: { key: clientSecret } }],
-      },
-    },
-  ];
+  return workloadExternalSecretManifests(services, "sso-secrets", {
+    name: SSO_CLIENT_SECRET.name,
+    refreshInterval: CLIENT_SECRET_REFRESH,
+    data: [{ secretKey: SSO_CLIENT_SECRET.key, remoteRef: { key: clientSecret } }],
+  });
 }
 
 /**

@@ -25,7 +25,7 @@
  */
 import type { AppName } from "../core/apps";
 import { SpecError, describeValue, formatPath } from "../core/errors";
-import type { AppSpec, Report } from "../core/spec";
+import { APPS_WITH_IMAGE, valueAt, type AppSpec, type Report } from "../core/spec";
 import { APP_CHARTS } from "./catalogue";
 import type { AppContext, AppManifest, AppRelease } from "./types";
 
@@ -66,7 +66,7 @@ const CONTAINERS: Refusal = {
   reason: "it adds or replaces what a pod runs (a container, an init container, a command, a pod spec); the platform sets the security context Pod Security restricted needs only on the chart's own containers",
 };
 const VOLUMES: Refusal = { category: "volumes", reason: "it mounts a volume the platform did not declare (a host path, a Secret, a ConfigMap); size the chart's own storage with its persistence keys" };
-const IMAGES: Refusal = { category: "images", reason: "the image is the spec's: a version tag (never latest) or a digest, checked by the spec pass", instead: "apps[].image (airflow, metabase)" };
+const IMAGES: Refusal = { category: "images", reason: "the image is the spec's: a version tag (never latest) or a digest, checked by the spec pass", instead: `apps[].image (${APPS_WITH_IMAGE.join(", ")})` };
 const DAGS: Refusal = { category: "DAGs", reason: "the platform wires git-sync (known hosts, credential from the cloud secret store, egress to the repository's port)", instead: "apps[].dags" };
 const NETWORK: Refusal = { category: "network", reason: "the platform writes every namespace's NetworkPolicies (default deny, one rule per peer); policies add up, so a chart's own can only open more" };
 const PUBLISH: Refusal = { category: "network", reason: "it publishes a backend outside the cluster; only Traefik's Service is published, and every host goes through it" };
@@ -323,7 +323,7 @@ export function userValuesSpecProblems(app: Pick<AppSpec, "name" | "values" | "c
     }
     for (const bad of nonJson(values, path)) report(bad.path as PropertyKey[], nonJsonName(bad.value), "a JSON value: a string, a finite number, true, false, null, a list or a plain object");
     for (const bad of refusedKeys(values, path))
-      report(bad.path as PropertyKey[], known(values, bad.path.slice(path.length)), `no ${bad.key}: ${bad.refusal.reason}${bad.refusal.instead === undefined ? "" : `; use ${bad.refusal.instead} instead`}; README, "Extra Helm values and chart versions"`);
+      report(bad.path as PropertyKey[], valueAt(values, bad.path.slice(path.length)), `no ${bad.key}: ${bad.refusal.reason}${bad.refusal.instead === undefined ? "" : `; use ${bad.refusal.instead} instead`}; README, "Extra Helm values and chart versions"`);
   }
   for (const [chart, version] of Object.entries(app.chartVersion ?? {})) {
     const path = [...at, "chartVersion", chart];
@@ -332,11 +332,6 @@ export function userValuesSpecProblems(app: Pick<AppSpec, "name" | "values" | "c
     else if (!EXACT_VERSION.test(version)) report(path, version, `an exact chart version MAJOR.MINOR.PATCH such as ${pinned.version} (no range, no v, no pre-release)`);
     else if (compareVersions(version, pinned.version) < 0) report(path, version, `${pinned.version} (the pinned version) or higher: the platform's values and checks are written for the pinned chart's templates, and a lower chart would downgrade the app over a database it already migrated`);
   }
-}
-
-/** The value at a path relative to `values`. */
-function known(values: unknown, path: Path): unknown {
-  return path.reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Values)[key as string] : undefined), values);
 }
 
 /**
@@ -357,16 +352,15 @@ function ownedNames(ctx: AppContext, releases: readonly AppRelease[], platformMa
   if (ctx.untrustedAccount) names.add(ctx.untrustedAccount.serviceAccount);
   if (ctx.database) names.add(ctx.database.secretName);
   if (ctx.ingress) names.add(ctx.ingress.tlsSecretName);
-  for (const release of releases) {
-    for (const secret of release.generatedSecrets) names.add(secret.name);
-    for (const manifest of [...(release.wiring ?? []), ...(release.resources ?? []), ...platformManifests]) {
-      const name = String(manifest.metadata.name);
-      const spec = (manifest.spec ?? {}) as Values;
-      // External Secrets writes spec.target.name (default: its own name); cert-manager spec.secretName; Strimzi a Secret per KafkaUser.
-      if (manifest.kind === "ExternalSecret") names.add(String(known(spec, ["target", "name"]) ?? name));
-      if (manifest.kind === "Certificate" && typeof spec.secretName === "string") names.add(spec.secretName);
-      if (manifest.kind === "KafkaUser" || manifest.kind === "Secret") names.add(name);
-    }
+  const manifests = [...platformManifests, ...releases.flatMap((release) => [...(release.wiring ?? []), ...(release.resources ?? [])])];
+  for (const release of releases) for (const secret of release.generatedSecrets) names.add(secret.name);
+  for (const manifest of manifests) {
+    const name = String(manifest.metadata.name);
+    const spec = (manifest.spec ?? {}) as Values;
+    // External Secrets writes spec.target.name (default: its own name); cert-manager spec.secretName; Strimzi a Secret per KafkaUser.
+    if (manifest.kind === "ExternalSecret") names.add(String(valueAt(spec, ["target", "name"]) ?? name));
+    if (manifest.kind === "Certificate" && typeof spec.secretName === "string") names.add(spec.secretName);
+    if (manifest.kind === "KafkaUser" || manifest.kind === "Secret") names.add(name);
   }
   return { names, fragments: [ctx.bucket?.url, ctx.database?.host].filter((fragment): fragment is string => fragment !== undefined && fragment.length > 0) };
 }
@@ -421,8 +415,8 @@ export function withUserValues(
     const extra = app.values?.[release.chart.chart];
     if (extra === undefined) continue;
     for (const found of wiringOverrides(release.values, extra, wiredPaths(release.values, names))) {
-      const given = known(extra, found.path);
-      const ours = describeValue(known(release.values, found.wired)).replace(/\$\{TfToken\[[^\]]*\]\}/g, "<a reference to the infra stack>");
+      const given = valueAt(extra, found.path);
+      const ours = describeValue(valueAt(release.values, found.wired)).replace(/\$\{TfToken\[[^\]]*\]\}/g, "<a reference to the infra stack>");
       report([...at, "values", release.chart.chart, ...found.path], given, `no change to ${found.wired.join(".")} (${ours}): the platform wires ${app.name} with it (a service account, a Secret it creates or syncs, or the infra stack); add keys beside it instead`);
     }
   }

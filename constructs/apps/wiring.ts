@@ -451,3 +451,25 @@ export function workloadSecretStoreManifests(services: ClusterServices, workload
     { apiVersion: ESO_API, kind: "SecretStore", metadata: { name: storeName, namespace }, spec: { provider: services.secretStoreProvider(serviceAccount) } },
   ];
 }
+
+/**
+ * A workload's service account and SecretStore (`workloadSecretStoreManifests`, the store named
+ * after the account) and one ExternalSecret through it, writing the Secret `name` from `data`.
+ */
+export function workloadExternalSecretManifests(services: ClusterServices, workload: WorkloadName, secret: { name: string; refreshInterval: string; data: readonly unknown[] }): Manifest[] {
+  const { namespace, serviceAccount } = WORKLOAD_ACCOUNTS[workload];
+  return [
+    ...workloadSecretStoreManifests(services, workload, serviceAccount),
+    {
+      apiVersion: ESO_API,
+      kind: "ExternalSecret",
+      metadata: { name: secret.name, namespace },
+      spec: {
+        refreshInterval: secret.refreshInterval,
+        secretStoreRef: { kind: "SecretStore", name: serviceAccount },
+        target: { name: secret.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
+        data: secret.data,
+      },
+    },
+  ];
+}

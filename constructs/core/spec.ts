@@ -994,6 +994,11 @@ export function specSecretNamesFor(env: Environment, reader: SpecSecretReader): 
   return [...new Set(specSecretNames(env).filter((secret) => secret.reader === reader).map((secret) => secret.name))];
 }
 
+/** A spec secret `name` that another identity than `reader` also reads, if any: each identity's secrets are its own. */
+function sharedSecret(env: Environment, reader: SpecSecretReader, name: string) {
+  return specSecretNames(env).find((secret) => secret.reader !== reader && secret.name === name);
+}
+
 /** The Grafana-style OAuth endpoints of an SSO issuer: the spec's, else the layout of a well-known provider. */
 export function ssoEndpoints(sso: NonNullable<Environment["sso"]>): { authorization: string; token: string; userinfo: string } | undefined {
   if (sso.endpoints) return sso.endpoints;
@@ -1024,8 +1029,7 @@ function checkSso(env: Environment, report: Report): void {
     if ((sso.allowedGroups ?? []).length === 0 && (sso.allowedDomains ?? []).length === 0) {
       report(["sso"], Object.keys(sso), "sso with allowedGroups, allowedDomains or both (a non-empty list): who may sign in");
     }
-    const others = specSecretNames(env).filter((secret) => secret.reader !== "sso-secrets");
-    const shared = others.find((secret) => secret.name === sso.clientSecret);
+    const shared = sharedSecret(env, "sso-secrets", sso.clientSecret);
     if (shared) report(["sso", "clientSecret"], sso.clientSecret, `a secret of its own, not also ${formatPath(shared.path)}: only the sso namespace's identity may read it`);
     known(() => {
       if (ssoEndpoints(sso) === undefined) {
@@ -1076,7 +1080,7 @@ function checkAppImagesAndDags(env: Environment, report: Report): void {
     known(() => {
       const credential = sync.credentialSecret;
       if (credential === undefined) return;
-      const shared = specSecretNames(env).find((secret) => secret.reader !== "dags-secrets" && secret.name === credential);
+      const shared = sharedSecret(env, "dags-secrets", credential);
       if (shared) report(at("dags", "gitSync", "credentialSecret"), credential, `a secret of its own, not also ${formatPath(shared.path)}: only the airflow namespace's store may read it`);
     });
   });
@@ -1181,7 +1185,7 @@ function fieldsAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string
   return shape ? Object.keys(shape) : [];
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const key of path) {
     if (value === null || typeof value !== "object") return undefined;
