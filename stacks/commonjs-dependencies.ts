@@ -81,51 +81,58 @@ if (extensions[".ts"] !== undefined && tsxJs !== undefined && registry[INSTALLED
   };
 }
 
+const here = Module.createRequire(__filename);
+const moduleCache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
+
+/**
+ * Puts a stand-in in the module cache in place of `request` as `cdktfFile` resolves it, while
+ * nothing has loaded it (a second copy of this file, or a program that loaded cdktf first, keeps
+ * the real one). `exportsOf` makes the stand-in's exports from a loader of the real module, which
+ * loads it once, on the first call that needs it.
+ */
+function standIn(cdktfFile: string, request: string, exportsOf: (real: () => unknown) => unknown): void {
+  const from = Module.createRequire(here.resolve(cdktfFile));
+  const file = from.resolve(request);
+  if (moduleCache[file] !== undefined) return;
+  const placeholder = new Module(file);
+  Object.assign(placeholder, { filename: file, loaded: true });
+  let loaded: { value: unknown } | undefined;
+  const real = () => {
+    if (loaded === undefined) {
+      delete moduleCache[file];
+      loaded = { value: from(file) };
+      moduleCache[file] = placeholder;
+    }
+    return loaded.value;
+  };
+  placeholder.exports = exportsOf(real);
+  moduleCache[file] = placeholder;
+}
+
 /**
  * cdktf 0.21's lib/private/fs.js requires `archiver` when it loads (with cdktf's index, for every
  * stack), only to zip a `TerraformAsset` of type ARCHIVE in `archiveSync`; no stack here has an
  * asset. Archiver and its dependencies (glob, readable-stream, zip-stream, ...) were 0.18 s of the
- * 2.9 s CPU of `--only tenant-007` of 200 tenants (require timing hook). Its place in the module
- * cache gets a stand-in that loads the real archiver on the first call and hands the call over,
- * so an asset still zips as before. Only while nothing has loaded it (a second copy of this file,
- * or a program that loaded cdktf first, keeps the real one).
+ * 2.9 s CPU of `--only tenant-007` of 200 tenants (require timing hook). The stand-in loads the
+ * real archiver on the first call and hands the call over, so an asset still zips as before.
  */
-const fromCdktf = Module.createRequire(Module.createRequire(__filename).resolve("cdktf/lib/private/fs"));
-const archiverFile = fromCdktf.resolve("archiver");
-const moduleCache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
-if (moduleCache[archiverFile] === undefined) {
-  const standIn = new Module(archiverFile);
-  Object.assign(standIn, { filename: archiverFile, loaded: true });
-  standIn.exports = function archiver(...args: unknown[]): unknown {
-    if (moduleCache[archiverFile] === standIn) delete moduleCache[archiverFile];
-    return (fromCdktf(archiverFile) as (...args: unknown[]) => unknown)(...args);
-  };
-  moduleCache[archiverFile] = standIn;
-}
+standIn("cdktf/lib/private/fs", "archiver", (real) =>
+  function archiver(...args: unknown[]): unknown {
+    return (real() as (...args: unknown[]) => unknown)(...args);
+  },
+);
 
 /**
- * cdktf 0.21's lib/synthesize/synthesizer.js writes each stack file with
- * `stringify(jsonTfConfig, { space: 2 })` from json-stable-stringify, required when it loads.
- * Its place in the module cache gets a stand-in that writes that call with `stableJson`
- * (stacks/write-costs.ts: the same text, a third of the time) and hands any other call to the
- * real module. Only while nothing has loaded it: this file is imported before cdktf (main.ts,
- * stacks/app.ts); a program that loads cdktf first keeps the real one, with the same output.
+ * cdktf 0.21's lib/synthesize/synthesizer.js writes each stack file (and lib/manifest.js the
+ * manifest) with `stringify(json, { space: 2 })` from json-stable-stringify, required when it
+ * loads. The stand-in writes that call with `stableJson` (stacks/write-costs.ts: the same text, a
+ * third of the time) and hands any other call to the real module. This file is imported before
+ * cdktf (main.ts, stacks/app.ts); a program that loads cdktf first keeps the real one, with the
+ * same output.
  */
-const fromSynthesizer = Module.createRequire(Module.createRequire(__filename).resolve("cdktf/lib/synthesize/synthesizer"));
-const stringifyFile = fromSynthesizer.resolve("json-stable-stringify");
-if (moduleCache[stringifyFile] === undefined) {
-  const standIn = new Module(stringifyFile);
-  Object.assign(standIn, { filename: stringifyFile, loaded: true });
-  let real: ((value: unknown, options?: unknown) => string | undefined) | undefined;
-  standIn.exports = function stringify(value: unknown, options?: unknown): string | undefined {
+standIn("cdktf/lib/synthesize/synthesizer", "json-stable-stringify", (real) =>
+  function stringify(value: unknown, options?: unknown): string | undefined {
     const spaceTwo = options !== null && typeof options === "object" && Object.keys(options).length === 1 && (options as { space?: unknown }).space === 2;
-    if (spaceTwo) return stableJson(value);
-    if (real === undefined) {
-      delete moduleCache[stringifyFile];
-      real = fromSynthesizer(stringifyFile) as typeof real;
-      moduleCache[stringifyFile] = standIn;
-    }
-    return (real as NonNullable<typeof real>)(value, options);
-  };
-  moduleCache[stringifyFile] = standIn;
-}
+    return spaceTwo ? stableJson(value) : (real() as (value: unknown, options?: unknown) => string | undefined)(value, options);
+  },
+);

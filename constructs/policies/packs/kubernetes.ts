@@ -48,9 +48,9 @@ const notLiteral = (value: string) => value === "" || value.includes("{{") || /^
  * to `found` and copies the path only where it reports: every string of every release is visited
  * (a path copy per node was a fifth of the pack's time at 60 tenants).
  */
-export function credentialLiterals(values: unknown, path: readonly string[] = []): string[] {
+export function credentialLiterals(values: unknown): string[] {
   const found: string[] = [];
-  const at = [...path];
+  const at: string[] = [];
   const walk = (value: unknown): void => {
     if (typeof value === "string") {
       const key = at[at.length - 1] ?? "";
