@@ -18,6 +18,7 @@ import { stackKindsOf, stackName } from "../stacks/backend";
 import type { NeutralConcept } from "../constructs/core/interfaces";
 import { CLOUDS, metricsLinks, type Cloud, type Environment } from "../constructs/core/spec";
 import { renderedApps, namespaceOf, type KubeObject, type Located } from "./rendered-apps";
+import { asList, type Block, type StackJson } from "../constructs/policies/types";
 import { renderFlowchart, type FlowLink, type FlowNode, type FlowSubgraph, type Shape } from "./mermaid";
 
 /** How a name suffix Terraform only knows at apply (a random_id) is drawn. */
@@ -25,11 +26,6 @@ const RANDOM_SUFFIX = "(random suffix)";
 
 /** Where the diagrams live, under the synthesized output directory. */
 export const DIAGRAMS_DIR = "diagrams";
-
-type Block = Record<string, unknown>;
-interface StackJson {
-  readonly resource?: Record<string, Record<string, Block>>;
-}
 
 /** One resource of a synthesized stack, with the addresses it references. */
 export interface Resource {
@@ -62,7 +58,6 @@ export class Stack {
 const str = (value: unknown): string => (typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value));
 const num = (value: unknown): number => (typeof value === "number" ? value : Number.NaN);
 const obj = (value: unknown): Block => (value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Block) : {});
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 
 export interface SubnetFacts { readonly tier: string; readonly cidrs: readonly string[]; readonly zone?: string }
 export interface PoolFacts { readonly name: string; readonly machine: string; readonly min: number; readonly max: number; readonly spot: boolean }
@@ -109,7 +104,7 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
     pools: (stack) =>
       stack.of("aws_eks_node_group").map((p) => ({
         name: str(p.block.node_group_name),
-        machine: list(p.block.instance_types).map(str).join(", "),
+        machine: asList(p.block.instance_types).map(str).join(", "),
         min: num(obj(p.block.scaling_config).min_size),
         max: num(obj(p.block.scaling_config).max_size),
         spot: p.block.capacity_type === "SPOT",
@@ -139,8 +134,8 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
     },
     labels: { network: "VNet", egress: "NAT gateway", cluster: "AKS", database: "PostgreSQL Flexible Server", bucket: "ADLS container", identities: "managed identities (workload identity)", secrets: "Key Vault", agent: "Container App" },
     networkName: (vnet) => str(vnet.block.name),
-    networkCidrs: (vnet) => list(vnet.block.address_space).map(str),
-    subnets: (stack) => stack.of("azurerm_subnet").map((s) => ({ tier: str(s.block.name), cidrs: list(s.block.address_prefixes).map(str) })),
+    networkCidrs: (vnet) => asList(vnet.block.address_space).map(str),
+    subnets: (stack) => stack.of("azurerm_subnet").map((s) => ({ tier: str(s.block.name), cidrs: asList(s.block.address_prefixes).map(str) })),
     pools: (stack) => {
       const pool = (p: Block) => ({ name: str(p.name), machine: str(p.vm_size), min: num(p.min_count), max: num(p.max_count), spot: p.priority === "Spot" });
       return [...stack.of("azurerm_kubernetes_cluster").map((c) => pool(obj(c.block.default_node_pool))), ...stack.of("azurerm_kubernetes_cluster_node_pool").map((p) => pool(p.block))];
@@ -178,7 +173,7 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
     subnets: (stack, env) => [
       ...stack.of("google_compute_subnetwork").flatMap((s) => {
         const tier = str(s.block.name).replace(`${env.name}-`, "");
-        return [{ tier, cidrs: [str(s.block.ip_cidr_range)] }, ...list(s.block.secondary_ip_range).map((range) => ({ tier: `${tier} ${str(obj(range).range_name)}`, cidrs: [str(obj(range).ip_cidr_range)] }))];
+        return [{ tier, cidrs: [str(s.block.ip_cidr_range)] }, ...asList(s.block.secondary_ip_range).map((range) => ({ tier: `${tier} ${str(obj(range).range_name)}`, cidrs: [str(obj(range).ip_cidr_range)] }))];
       }),
       ...stack.of("google_compute_global_address").map((a) => ({ tier: str(a.block.name).replace(`${env.name}-`, ""), cidrs: [`${str(a.block.address)}/${num(a.block.prefix_length)}`] })),
     ],
@@ -270,7 +265,7 @@ function cloudSecretsByNamespace(objects: readonly Located<KubeObject>[]): Map<s
     const store = ref.kind === "ClusterSecretStore" ? `ClusterSecretStore/${str(ref.name)}` : `SecretStore/${namespace}/${str(ref.name)}`;
     if (stores.get(store) !== true) continue;
     const spec = obj(o.object.spec);
-    const keys = [...list(spec.data).map((d) => str(obj(obj(d).remoteRef).key)), ...list(spec.dataFrom).map((d) => str(obj(obj(d).extract).key))].filter((k) => k !== "");
+    const keys = [...asList(spec.data).map((d) => str(obj(obj(d).remoteRef).key)), ...asList(spec.dataFrom).map((d) => str(obj(obj(d).extract).key))].filter((k) => k !== "");
     const names = result.get(namespace) ?? new Set<string>();
     // A key that is a Terraform reference is the database's generated administrator credential.
     for (const key of keys) names.add(key.includes("${") ? "database admin credential" : key);
@@ -439,18 +434,16 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
   }
   // The links are the spec's (metricsLinks); the apps stack must hold their ends: the hub's
   // host it writes to, and for a hub the credential of each sender it admits.
-  const { hub: hubLink } = env.metrics === undefined ? { hub: undefined } : metricsLinks(env, all);
+  const { hub: hubLink } = metricsLinks(env, all);
   const appsText = output.apps?.text ?? "";
-  if (hubLink !== undefined && !appsText.includes(hubLink.host)) throw new Error(`${output.apps?.name ?? infra.name}: the spec sends metrics to ${hubLink.environment} at ${hubLink.host}, which the stack does not contain`);
-  for (const link of env.metrics?.receiveFrom ?? []) {
-    if (!appsText.includes(link.passwordSecret)) throw new Error(`${output.apps?.name ?? infra.name}: the spec receives metrics from ${link.environment} with the secret ${link.passwordSecret}, which the stack does not read`);
-  }
   if (hubLink !== undefined) {
+    if (!appsText.includes(hubLink.host)) throw new Error(`${output.apps?.name ?? infra.name}: the spec sends metrics to ${hubLink.environment} at ${hubLink.host}, which the stack does not contain`);
     const hub = nodeId("environment", "env", hubLink.environment);
     others.push(node(hub, "box", [`environment ${hubLink.environment}`, `metrics hub https://${hubLink.host}`]));
     links.push({ from: monitoring, to: hub, label: "remote write" });
   }
   for (const sender of env.metrics?.receiveFrom ?? []) {
+    if (!appsText.includes(sender.passwordSecret)) throw new Error(`${output.apps?.name ?? infra.name}: the spec receives metrics from ${sender.environment} with the secret ${sender.passwordSecret}, which the stack does not read`);
     const from = nodeId("environment", "env", sender.environment);
     others.push(node(from, "box", [`environment ${sender.environment}`]));
     links.push({ from, to: monitoring, label: "remote write" });

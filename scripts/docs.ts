@@ -6,7 +6,7 @@
  * synthesized/diagrams/<env>.md (scripts/diagram.ts), drawn from the committed synthesized stacks.
  * A test fails when any of them is stale.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AWS_RESOURCE_TYPES } from "../constructs/aws";
 import { AWS_DATABASE_INSTANCE_CLASSES, AWS_NODE_INSTANCE_TYPES } from "../constructs/aws/sizes";
@@ -138,7 +138,7 @@ export function writeDiagrams(outdir = join(ROOT, COMMITTED_OUTPUT_DIR)): string
   const diagrams = renderDiagrams(outdir);
   const dir = join(outdir, DIAGRAMS_DIR);
   mkdirSync(dir, { recursive: true });
-  if (existsSync(dir)) for (const file of readdirSync(dir)) if (!diagrams.has(file)) rmSync(join(dir, file));
+  for (const file of readdirSync(dir)) if (!diagrams.has(file)) rmSync(join(dir, file));
   for (const [file, content] of diagrams) writeFileSync(join(dir, file), content);
   return [...diagrams.keys()];
 }
