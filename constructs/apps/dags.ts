@@ -41,9 +41,9 @@ const HTTPS_KEYS = { username: ["GIT_SYNC_USERNAME", "GITSYNC_USERNAME"], passwo
 /** The key the chart mounts as the SSH private key (`git_sync_ssh_key_volume`, subPath gitSshKey). */
 const SSH_KEY = "gitSshKey";
 
-/** An image reference's tag: `tag@digest` pins the digest where the chart joins `repository:tag`. */
-export function imageTag(image: NonNullable<AppSpec["image"]>): string {
-  return image.digest === undefined ? image.tag : `${image.tag}@${image.digest}`;
+/** A chart's `{ repository, tag }` for the team's image: `tag@digest` pins the digest where the chart joins `repository:tag`. */
+export function imageValues(image: NonNullable<AppSpec["image"]>): { repository: string; tag: string } {
+  return { repository: image.repository, tag: image.digest === undefined ? image.tag : `${image.tag}@${image.digest}` };
 }
 
 /**
@@ -55,7 +55,7 @@ export function imageTag(image: NonNullable<AppSpec["image"]>): string {
 export function airflowDagsValues(spec: AppSpec | undefined): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   if (spec?.image) {
-    const image = { repository: spec.image.repository, tag: imageTag(spec.image) };
+    const image = imageValues(spec.image);
     values.images = { airflow: image, pod_template: image };
   }
   const sync = spec?.dags?.gitSync;

@@ -2,7 +2,7 @@
  * Metabase, its application database on the environment's managed PostgreSQL.
  */
 import { DATABASE_SECRET_KEYS, type AppContext, type AppRelease, type AppRenderer, type ChartRef, type GeneratedSecret, type Resources } from "./types";
-import { imageTag } from "./dags";
+import { imageValues } from "./dags";
 import { chartIngress, hostListIngress, identityPodLabels, platformServiceAccount, required, restrictedContainerSecurityContext, restrictedPodSecurityContext, spotTolerations } from "./common";
 
 /** pmint93/metabase 2.26.0 (Metabase v0.59.6): the community chart; Metabase publishes none. */
@@ -84,7 +84,7 @@ export const renderMetabase: AppRenderer = (ctx: AppContext): readonly AppReleas
      * The team's own image (chart 2.26.0 templates/deployment.yaml: `image.repository:image.tag`).
      * It must keep the upstream image's entrypoint and user rules (the pod starts as 2000).
      */
-    ...(spec?.image ? { image: { repository: spec.image.repository, tag: imageTag(spec.image) } } : {}),
+    ...(spec?.image ? { image: imageValues(spec.image) } : {}),
   };
   return [{ name: METABASE_RELEASE, chart: METABASE_CHART, contract: "metabase", values, generatedSecrets: [METABASE_SECRET] }];
 };
