@@ -45,14 +45,24 @@ function rangeOf(env: unknown, index: number): { name: string; cidr: string; sou
   const cidr = spec?.network?.cidr;
   return typeof cidr === "string" ? { name: String(spec?.name), cidr, source: `environments/${files[index]}` } : undefined;
 }
-checkPoolAgainst(tenants, written.flatMap((env, index) => rangeOf(env, index) ?? []));
+const fleets = Object.values(fleetFiles);
 
-export const environments: readonly EnvironmentInput[] = [...(written as EnvironmentInput[]), ...tenants.environments];
+/** The check each fleet's pool gets against the environments written beside it: no overlap. */
+export function checkFleetPools(others: readonly { readonly name: string; readonly cidr: string; readonly source: string }[]): void {
+  for (const fleet of fleets) checkPoolAgainst(fleet, others);
+}
+checkFleetPools(written.flatMap((env, index) => rangeOf(env, index) ?? []));
+
+export const environments: readonly EnvironmentInput[] = [...(written as EnvironmentInput[]), ...fleets.flatMap((fleet) => fleet.environments)];
 
 /** The file the environment at `index` of `environments` is written in, for messages. */
 export function environmentSource(index: number): string {
   const file = files[index];
   if (file !== undefined) return `environments/${file}`;
-  const tenant = index - files.length;
-  return tenant < tenants.environments.length ? tenants.sourceOf(tenant) : `environments/index.ts (entry ${index + 1})`;
+  let tenant = index - files.length;
+  for (const fleet of fleets) {
+    if (tenant < fleet.environments.length) return fleet.sourceOf(tenant);
+    tenant -= fleet.environments.length;
+  }
+  return `environments/index.ts (entry ${index + 1})`;
 }

@@ -22,7 +22,6 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { cidrsOverlap, formatCidr, parseCidr, type Ipv4Cidr } from "../constructs/core/cidr";
 import { parseDescriptor } from "../constructs/core/descriptor";
-import { checkPoolAgainst } from "../constructs/core/fleet";
 import { CLOUDS, type Cloud } from "../constructs/core/spec";
 
 export const ENVIRONMENTS_DIR = join(__dirname, "..", "environments");
@@ -110,7 +109,7 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
     process.stderr.write(`new-env: ${message}\n`);
     return code;
   };
-  const { environments, environmentSource, fleetFiles } = require("../environments/index") as typeof import("../environments/index");
+  const { environments, environmentSource, fleetFiles, checkFleetPools } = require("../environments/index") as typeof import("../environments/index");
   const { gitops } = require("../environments/gitops") as typeof import("../environments/gitops");
   const names = environments.map((env) => (env as Json).name);
   const fromName = options.from ?? "staging";
@@ -139,7 +138,7 @@ export async function newEnvironment(name: string, options: NewEnvironmentOption
   const sourceOf = (index: number) => (index === environments.length ? source : environmentSource(index));
   try {
     // What environments/index.ts checks at load, with the new file among the written ones.
-    for (const f of fleets) checkPoolAgainst(f, [{ name, cidr, source }]);
+    checkFleetPools([{ name, cidr, source }]);
     checkStacks([...environments, spec], gitops, sourceOf, { only: [name] });
   } catch (error) {
     reportProblems(error, `${source} was not written`);
