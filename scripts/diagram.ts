@@ -19,6 +19,7 @@ import type { NeutralConcept } from "../constructs/core/interfaces";
 import { CLOUDS, metricsLinks, type Cloud, type Environment } from "../constructs/core/spec";
 import { renderedApps, namespaceOf, type KubeObject, type Located } from "./rendered-apps";
 import { asList, type Block, type StackJson } from "../constructs/policies/types";
+import { specDatabaseIndex } from "../constructs/policies/waivers";
 import { renderFlowchart, type FlowLink, type FlowNode, type FlowSubgraph, type Shape } from "./mermaid";
 
 /** How a name suffix Terraform only knows at apply (a random_id) is drawn. */
@@ -39,9 +40,10 @@ const REFERENCE = /\$\{(?:[a-z]+\()*(?:data\.)?([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]
 
 /** The resources of one synthesized stack. */
 export class Stack {
+  readonly json: StackJson;
   readonly resources: readonly Resource[];
   constructor(readonly name: string, readonly text: string) {
-    const json = JSON.parse(text) as StackJson;
+    const json = (this.json = JSON.parse(text) as StackJson);
     this.resources = Object.entries(json.resource ?? {}).flatMap(([type, blocks]) =>
       Object.entries(blocks).map(([id, block]) => {
         const { "//": _metadata, ...rest } = block;
@@ -381,10 +383,8 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
         lines.push(`https://${app.host}`);
       }
       if (app.database !== undefined) {
-        const primary = databases.find(({ facts }) => {
-          const name = `${env.name}-db-${app.database}`;
-          return facts.replicaOf === undefined && (facts.name === name || facts.name === `${name}-${RANDOM_SUFFIX}` || new RegExp(`^${name}-[a-z0-9]+$`).test(facts.name));
-        });
+        const index = env.databases.findIndex((db) => db.name === app.database);
+        const primary = databases.find(({ resource, facts }) => facts.replicaOf === undefined && specDatabaseIndex(resource.block, env, infra.json) === index);
         if (primary === undefined) throw new Error(`${infra.name}: no ${present.map((c) => DIAGRAM_CLOUDS[c].types.database.type).join(" or ") || reader.types.database.type} for the database ${app.database} of the spec's app ${app.name}`);
         links.push({ from: workloadNode(namespace), to: dbNode(primary.resource.address), label: "PostgreSQL" });
       }

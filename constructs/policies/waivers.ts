@@ -6,7 +6,8 @@
  * records the resource's problems as waived in the stack's `"//"` policy metadata instead of
  * failing. A waiver covers the resource built from that spec entry only.
  */
-import { at, type Block, type PolicyContext, type Rule } from "./types";
+import type { Environment } from "../core/spec";
+import { at, type Block, type PolicyContext, type Rule, type StackJson } from "./types";
 
 /** The resource types a spec database becomes (primary and replicas). */
 const DATABASE_TYPES = new Set(["aws_db_instance", "azurerm_postgresql_flexible_server", "google_sql_database_instance"]);
@@ -19,14 +20,15 @@ const BUCKET_TYPES = new Set(["google_storage_bucket"]);
 
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** The index of the spec database a database resource was built from, by its labels or its name `<env>-db-<name>`. */
-function specDatabaseIndex(resource: Block, ctx: PolicyContext): number {
-  const env = ctx.env;
-  if (env === undefined) return -1;
+/**
+ * The index of the spec database a database resource of `stack` was built from, by its labels or
+ * its name `<env>-db-<name>` (also what the environment pictures draw an app's database by).
+ */
+export function specDatabaseIndex(resource: Block, env: Pick<Environment, "name" | "databases">, stack: StackJson): number {
   // A read replica belongs to its primary's spec entry (replicate_source_db, master_instance_name, source_server_id reference it).
   const source = /^\$\{(aws_db_instance|google_sql_database_instance|azurerm_postgresql_flexible_server)\.([^.}]+)\./.exec(String(resource.replicate_source_db ?? resource.master_instance_name ?? resource.source_server_id ?? ""));
-  const primary = source === null ? undefined : ctx.stack.resource?.[source[1]]?.[source[2]];
-  if (primary !== undefined && primary !== resource) return specDatabaseIndex(primary, ctx);
+  const primary = source === null ? undefined : stack.resource?.[source[1]]?.[source[2]];
+  if (primary !== undefined && primary !== resource) return specDatabaseIndex(primary, env, stack);
   // GCP primaries carry a `database` label (their name has a random suffix or is `gcp.instanceName`).
   const labelled = at(resource, "settings.user_labels.database") ?? at(resource, "tags.database");
   const name = String(resource.identifier ?? resource.name ?? "");
@@ -59,7 +61,7 @@ export function waiverFor(rule: Rule, type: string, resource: Block, ctx: Policy
   }
   if (waiver.of === "databases") {
     if (!DATABASE_TYPES.has(type)) return undefined;
-    const index = specDatabaseIndex(resource, ctx);
+    const index = specDatabaseIndex(resource, ctx.env, ctx.stack);
     const reason = ctx.env.databases[index]?.waivers[waiver.name];
     return reason === undefined ? undefined : { waiver: `databases[${index}].waivers.${waiver.name}`, reason };
   }
