@@ -4,7 +4,7 @@
  * annotation) and, for every Helm release of a chart whose contract is in shared/charts, the
  * values Helm would receive checked against that chart.
  */
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";

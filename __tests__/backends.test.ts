@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { parseEnvironment } from "../constructs/core/spec";
 import { buildApp } from "../stacks/app";

@@ -153,12 +153,12 @@ describe("the command line (main.ts)", () => {
     expect(existsSync(outdir)).toBe(false);
   });
 
-  it("refuses HCL output (cdktf synth --hcl sets SYNTH_HCL_OUTPUT) with exit 2, writing nothing", () => {
+  it("refuses HCL output (cdktn synth --hcl sets SYNTH_HCL_OUTPUT) with exit 2, writing nothing", () => {
     const outdir = join(tempDir("hcl"), "out");
     const result = cli(["synth", "--outdir", outdir], { env: { SYNTH_HCL_OUTPUT: "true" } });
     expect({ status: result.status, stderr: result.stderr.split("\n")[0], written: existsSync(outdir) }).toEqual({
       status: 2,
-      stderr: "error: synth: HCL output (cdktf synth --hcl) given; accepted: Terraform JSON, the output the policy pack checks and Terraform Cloud runs (plain cdktf synth)",
+      stderr: "error: synth: HCL output (cdktn synth --hcl) given; accepted: Terraform JSON, the output the policy pack checks and Terraform Cloud runs (plain cdktn synth)",
       written: false,
     });
   });
@@ -187,7 +187,7 @@ describe("the command line (main.ts)", () => {
     expect(existsSync(outdir)).toBe(false);
   });
 
-  it("names the npm script of each command, and `npm run diff`/`deploy` (cdktf on one environment) have a --help and refuse a flag as the environment", () => {
+  it("names the npm script of each command, and `npm run diff`/`deploy` (cdktn on one environment) have a --help and refuse a flag as the environment", () => {
     const scripts = (JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
     const help = cli(["--help"]).stdout;
     for (const [script, command] of Object.entries(scripts)) {

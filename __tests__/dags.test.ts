@@ -8,7 +8,7 @@
  * other airflow pod; and the spec refuses each misuse with one message.
  */
 import { describe, expect, it } from "vitest";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";

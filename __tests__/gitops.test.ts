@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseGitops } from "../constructs/core/gitops";
@@ -242,7 +242,7 @@ describe("GitHub Actions workflows", () => {
   });
 
   it("never apply anything: Terraform Cloud does", () => {
-    for (const file of workflows.keys()) expect(runs(file)).not.toMatch(/cdktf deploy|terraform apply|npm run deploy/);
+    for (const file of workflows.keys()) expect(runs(file)).not.toMatch(/cdktn deploy|terraform apply|npm run deploy/);
   });
 
   it("promote production only after staging applied the commit, by fast-forward", () => {

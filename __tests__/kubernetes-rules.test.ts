@@ -3,7 +3,7 @@
  * it must reject, so none can pass vacuously; and the defects the review found, each rebuilt and
  * caught.
  */
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { KUBERNETES_VERSIONS, parseEnvironment } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";

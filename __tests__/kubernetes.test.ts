@@ -8,7 +8,7 @@
  * The stacks: every default environment (derived from `environments/`), and every app on every
  * cloud, production and not, on a cluster with a spot pool.
  */
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { CLOUDS, parseEnvironment, type EnvironmentInput } from "../constructs/core/spec";
 import { environments } from "../environments";

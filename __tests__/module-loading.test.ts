@@ -30,30 +30,6 @@ describe("synth --only loads the bindings of the environment's cloud only", () =
     const loaded = packagesLoadedBySynth(["--only", name, "--outdir", join(tempDir("only"), "cdktf.out")]);
     expect(CLOUDS.filter((cloud) => loaded.includes(PROVIDER[cloud]))).toEqual([env.cloud]);
     expect(loaded.includes(GRAFANA_SDK)).toBe(monitoringHost(env) !== undefined);
-    // cdktf's archiver stays a stand-in (stacks/commonjs-dependencies.ts): its zip machinery never loads.
-    expect(loaded.filter((name) => ["archiver-utils", "zip-stream", "compress-commons"].includes(name))).toEqual([]);
-  });
-});
-
-describe("cdktf's json-stable-stringify", () => {
-  it("is, for cdktf, a stand-in that writes { space: 2 } with stableJson and hands any other call to the real module", () => {
-    const script = [
-      'require("./stacks/commonjs-dependencies");',
-      'const synthesizer = require.resolve("cdktf/lib/synthesize/synthesizer");',
-      'require(synthesizer);',
-      'const file = require("node:module").createRequire(synthesizer).resolve("json-stable-stringify");',
-      "const standIn = require.cache[file].exports;",
-      'const value = { b: [1, { d: null, c: "x" }], a: {}, e: [] };',
-      "const calls = (stringify) => [stringify(value, { space: 2 }), stringify(value), stringify(value, { space: 2, cycles: true })];",
-      "const ours = calls(standIn);",
-      "delete require.cache[file];",
-      "const real = require(file);",
-      'process.stdout.write(JSON.stringify({ name: standIn.name, isReal: standIn === real, ours, real: calls(real) }));',
-    ].join("\n");
-    const result = spawnSync(process.execPath, ["--require", "tsx/cjs", "-e", script], { encoding: "utf8", cwd: join(__dirname, "..") });
-    expect(result.stderr).toBe("");
-    const { name, isReal, ours, real } = JSON.parse(result.stdout) as { name: string; isReal: boolean; ours: string[]; real: string[] };
-    expect({ name, isReal, ours }).toEqual({ name: "stringify", isReal: false, ours: real });
   });
 });
 

@@ -5,7 +5,7 @@
  * pinned charts run (their labels as the charts' templates render them, cited per pod below) and
  * the addresses the infra stack of the same environment gives the databases.
  */
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { CLOUDS, parseEnvironment, type Environment } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";

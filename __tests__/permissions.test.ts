@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { environments } from "../environments";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { parseEnvironment, parseEnvironments, specSecretNamesFor, type Environment, type EnvironmentInput } from "../constructs/core/spec";
 import { specChecks } from "../stacks/app";
 import { InfraStack } from "../stacks/infra";

@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it, vi } from "vitest";
 import { checkProblems, checkStack, RULES, type Block, type PolicyContext, type Rule, type RuleCheck, type StackJson } from "../constructs/policies";
 import { strvalsInto } from "../constructs/policies/packs/helm-set";

@@ -569,7 +569,7 @@ function verdictOf(type: string, path: string, before: unknown, after: unknown):
 type Json = Record<string, unknown>;
 const single = (value: unknown): Json | undefined => (Array.isArray(value) && value.length === 1 && typeof value[0] === "object" ? (value[0] as Json) : value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined);
 
-/** Changed arguments, one level into blocks, without cdktf metadata and without what `ignore_changes` lists. */
+/** Changed arguments, one level into blocks, without cdktn metadata and without what `ignore_changes` lists. */
 function changedPaths(before: Json, after: Json): { path: string; before: unknown; after: unknown }[] {
   const ignoreChanges = (after.lifecycle as { ignore_changes?: string[] | "all" } | undefined)?.ignore_changes ?? [];
   // `ignore_changes = all`: Terraform never updates the resource after creating it.

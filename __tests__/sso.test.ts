@@ -17,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { everyAppSpec, everyAppSpecWithSso, specProblems, TEST_SSO } from "./support/fixtures";
 import { loadChart, schemaErrors, unknownPaths } from "./support/chart-contract";
 import { objectProblems, orderingProblems, podSecurityProblems } from "./support/kubernetes/checks";

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnvironments } from "../constructs/core/spec";
 import { environments } from "../environments";
 import { stackKindsOf, stackName } from "../stacks/backend";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
 import { DIAGRAMS_DIR } from "../scripts/diagram";
-import { readTree, stackJson, stackNames, synthDefaults } from "./support/outdir";
+import { readTree, stackJson, stackNames, synthDefaults, withoutFrameworkStamp } from "./support/outdir";
 
 describe("default environments", () => {
   const outdir = synthDefaults();
@@ -37,6 +38,34 @@ describe("default environments", () => {
     const fresh = readTree(outdir);
     expect([...committed.keys()].sort()).toEqual([...fresh.keys()].sort());
     for (const [path, content] of fresh) expect({ path, content: committed.get(path) }).toEqual({ path, content });
+  });
+
+  // A framework upgrade (issue 13: cdktf 0.21.0 to cdktn 0.24.0) rewrites every file's stamp and
+  // may reformat the JSON; as Terraform reads it, nothing else may change.
+  it("match the committed output as JSON, the framework's version stamp set aside", () => {
+    const committedDir = join(__dirname, "..", COMMITTED_OUTPUT_DIR);
+    const files = [...stackNames(outdir).map((stack) => join("stacks", stack, "cdk.tf.json")), "manifest.json"];
+    for (const file of files) {
+      expect({ file, json: withoutFrameworkStamp(readFileSync(join(outdir, file), "utf8")) }).toEqual({ file, json: withoutFrameworkStamp(readFileSync(join(committedDir, file), "utf8")) });
+    }
+  });
+
+  it("the stamp-blind comparison still sees a changed value, a renamed resource and other metadata", () => {
+    const text = stackJson(outdir, stackNames(outdir)[0]);
+    const json = JSON.parse(text) as { "//": { metadata: Record<string, unknown> }; resource: Record<string, Record<string, Record<string, unknown>>> };
+    const [type, byName] = Object.entries(json.resource)[0];
+    const [name, block] = Object.entries(byName)[0];
+    const changed = structuredClone(json);
+    changed.resource[type][name] = { ...block, count: 2 };
+    const renamed = structuredClone(json);
+    renamed.resource[type] = { ...byName, [`${name}_x`]: block };
+    delete renamed.resource[type][name];
+    const restamped = structuredClone(json);
+    restamped["//"].metadata.version = "9.9.9";
+    const relabelled = structuredClone(json);
+    relabelled["//"].metadata.stackName = "other";
+    const seen = (variant: unknown) => JSON.stringify(withoutFrameworkStamp(JSON.stringify(variant))) !== JSON.stringify(withoutFrameworkStamp(text));
+    expect({ changed: seen(changed), renamed: seen(renamed), relabelled: seen(relabelled), restamped: seen(restamped), reformatted: seen(JSON.parse(text)) }).toEqual({ changed: true, renamed: true, relabelled: true, restamped: false, reformatted: false });
   });
 
   it("contain no accidental Terraform template: every ${...} is a reference or a function call", () => {

@@ -7,18 +7,16 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Fn, Lazy, TerraformElement, TerraformIterator, TerraformStack, TerraformVariable, Testing, Token } from "cdktf";
-// `require` forms: cdktf's own modules, which stacks/resolve-costs.ts patches.
-import encoding = require("cdktf/lib/tokens/private/encoding");
-import tokenMapModule = require("cdktf/lib/tokens/private/token-map");
+import { Fn, Lazy, TerraformElement, TerraformIterator, TerraformStack, TerraformVariable, Testing, Token } from "cdktn";
+// `require` forms: cdktn's own modules, which stacks/resolve-costs.ts patches.
+import encoding = require("cdktn/lib/tokens/private/encoding");
+import tokenMapModule = require("cdktn/lib/tokens/private/token-map");
 import "../stacks/synth-costs";
 import { AppsStack } from "../stacks/apps";
 import { InfraStack } from "../stacks/infra";
-import { cdktfNextEscapeToken, cdktfResolve, plainResolve } from "../stacks/resolve-costs";
-import { stableJson } from "../stacks/write-costs";
+import { cdktnNextEscapeToken, cdktnResolve, plainResolve } from "../stacks/resolve-costs";
 import { defaultEnvironments } from "./support/fixtures";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
 import { terraformUnavailable } from "./support/terraform";
@@ -30,7 +28,7 @@ const stackText = (outdir: string, stack: string) => readFileSync(join(outdir, "
 describe("synth without terraform", () => {
   it("spawns no terraform, needs none, and writes the committed output (stacks and manifest) byte for byte", () => {
     const dir = mkdtempSync(join(tmpdir(), "synth-costs-"));
-    // A `terraform` first on PATH that records every call: cdktf's version check used to run it once per check.
+    // A `terraform` first on PATH that records every call: cdktn's version check used to run it once per check.
     const bin = join(dir, "bin");
     mkdirSync(bin);
     const calls = join(dir, "calls.log");
@@ -77,24 +75,24 @@ describe("token creation stacks", () => {
     expect((Lazy.anyValue({ produce: () => 1 }) as unknown as { creationStack: string[] }).creationStack).toEqual([]);
   });
 
-  it("are recorded with CDKTF_TOKEN_STACK_TRACES=1, for debugging a token error", () => {
-    const script = 'import "./stacks/synth-costs"; import { Lazy } from "cdktf"; process.stdout.write(String((Lazy.anyValue({ produce: () => 1 }) as any).creationStack.length));';
-    const result = spawnSync(TSX, ["--eval", script], { encoding: "utf8", env: { ...process.env, CDKTF_TOKEN_STACK_TRACES: "1" } });
+  it("are recorded with cdktn's own switch set to CDKTN_DISABLE_CREATION_STACK=0, for debugging a token error", () => {
+    const script = 'import "./stacks/synth-costs"; import { Lazy } from "cdktn"; process.stdout.write(String((Lazy.anyValue({ produce: () => 1 }) as any).creationStack.length));';
+    const result = spawnSync(TSX, ["--eval", script], { encoding: "utf8", env: { ...process.env, CDKTN_DISABLE_CREATION_STACK: "0" } });
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
     expect(Number(result.stdout)).toBeGreaterThan(0);
   });
 });
 
 /**
- * stacks/resolve-costs.ts against cdktf's own resolver (the reference: cdktf 0.21.0
+ * stacks/resolve-costs.ts against cdktn's own resolver (the reference: cdktn 0.24.0
  * lib/_tokens.js `resolve` with encoding.js's own `nextEscapeToken`), on every element of real
  * stacks and on values built to reach each branch of lib/tokens/private/resolve.js.
  */
 describe("token resolver shortcuts", () => {
   const escapes = encoding.TokenString.prototype as unknown as { nextEscapeToken: unknown };
-  const asCdktf = <T>(run: () => T): T => {
+  const asCdktn = <T>(run: () => T): T => {
     const patched = escapes.nextEscapeToken;
-    escapes.nextEscapeToken = cdktfNextEscapeToken;
+    escapes.nextEscapeToken = cdktnNextEscapeToken;
     try {
       return run();
     } finally {
@@ -108,14 +106,14 @@ describe("token resolver shortcuts", () => {
       return { error: (error as Error).message };
     }
   };
-  // Both modes: synth resolves once with `preparing` on (stacks/policy.ts), tests and cdktf's second pass with it off.
+  // Both modes: synth resolves once with `preparing` on (stacks/policy.ts), tests and cdktn's second pass with it off.
   const bothAgree = (scope: TerraformStack, value: () => unknown) => {
     for (const preparing of [false, true]) {
-      expect({ preparing, ...outcome(() => plainResolve(scope, value(), preparing)) }).toEqual({ preparing, ...asCdktf(() => outcome(() => cdktfResolve(scope, value(), preparing))) });
+      expect({ preparing, ...outcome(() => plainResolve(scope, value(), preparing)) }).toEqual({ preparing, ...asCdktn(() => outcome(() => cdktnResolve(scope, value(), preparing))) });
     }
   };
 
-  it("resolve every element of an infra and an apps stack of each cloud's first default environment as cdktf does", () => {
+  it("resolve every element of an infra and an apps stack of each cloud's first default environment as cdktn does", () => {
     const envs = defaultEnvironments();
     const firstOfEachCloud = [...new Map(envs.map((env) => [env.cloud, env] as const)).values()];
     for (const env of firstOfEachCloud) {
@@ -129,7 +127,7 @@ describe("token resolver shortcuts", () => {
     }
   });
 
-  it("resolve tokens, escapes, list, number and map tokens, undefined members and cdktf's errors as cdktf does", () => {
+  it("resolve tokens, escapes, list, number and map tokens, undefined members and cdktn's errors as cdktn does", () => {
     const stack = new TerraformStack(Testing.app(), "shortcuts");
     const variable = new TerraformVariable(stack, "name", { type: "string" });
     const list = new TerraformVariable(stack, "list", { type: "list(string)" });
@@ -162,18 +160,18 @@ describe("token resolver shortcuts", () => {
       "a circular object": circular,
       "a template directive and a function with an escape": [`%{ if ${variable.stringValue} != "" }x%{ endif }`, Fn.join(",", [variable.stringValue, "${literal}"]), Fn.lookup(Token.asAny(variable.value), "k", "${d}")],
       "an iterator": TerraformIterator.fromList(list.listValue).value,
-      "a structure deeper than cdktf's limit": Array.from({ length: 210 }).reduce<unknown>((inner) => ({ inner }), "leaf"),
+      "a structure deeper than cdktn's limit": Array.from({ length: 210 }).reduce<unknown>((inner) => ({ inner }), "leaf"),
     };
     for (const [what, value] of Object.entries(values)) {
       bothAgree(stack, () => ({ [what]: value }));
       bothAgree(stack, () => value);
     }
-    // The shortcut itself must not hide cdktf's errors.
+    // The shortcut itself must not hide cdktn's errors.
     expect(outcome(() => plainResolve(stack, { f: () => 1 })).error).toContain("/f");
     expect(outcome(() => plainResolve(stack, circular)).error).toBeDefined();
   });
 
-  it("split strings into the same fragments as cdktf's own escape scan", () => {
+  it("split strings into the same fragments as cdktn's own escape scan", () => {
     const stack = new TerraformStack(Testing.app(), "fragments");
     const variable = new TerraformVariable(stack, "name", { type: "string" });
     const token = variable.stringValue;
@@ -188,49 +186,7 @@ describe("token resolver shortcuts", () => {
     ];
     for (const text of strings) {
       const fragments = () => (encoding.TokenString.forString(text, true).split(lookup) as unknown as { fragments: unknown[] }).fragments;
-      expect(fragments()).toEqual(asCdktf(fragments));
+      expect(fragments()).toEqual(asCdktn(fragments));
     }
-  });
-});
-
-describe("the stack file writer", () => {
-  // cdktf's own writer: json-stable-stringify as cdktf 0.21 resolves it (lib/synthesize/synthesizer.js).
-  const cdktfStringify = createRequire(require.resolve("cdktf"))("json-stable-stringify") as (value: unknown, options: { space: number }) => string | undefined;
-  const outcome = (run: () => unknown) => {
-    try {
-      return { text: run() };
-    } catch (error) {
-      return { error: (error as Error).message };
-    }
-  };
-  const ours = (value: unknown) => outcome(() => stableJson(value));
-  const cdktfs = (value: unknown) => outcome(() => cdktfStringify(value, { space: 2 }));
-
-  it("writes every committed stack as cdktf's json-stable-stringify does", () => {
-    expect(committedStacks.length).toBeGreaterThan(0);
-    const stacks = committedStacks.map((stack) => JSON.parse(stackText(COMMITTED_OUTPUT_DIR, stack)) as unknown);
-    expect(stacks.map(ours)).toEqual(stacks.map(cdktfs));
-  });
-
-  it("writes empty containers, undefined and function members, toJSON, key order, escapes, numbers and cycles as it does", () => {
-    const circular: Record<string, unknown> = { a: 1 };
-    circular.self = { back: circular };
-    const shared = { x: [1] };
-    const cases: unknown[] = [
-      {},
-      [],
-      { a: {}, b: [], c: [[], {}], d: { e: { f: [] } } },
-      { b: 1, a: 2, B: 3, _: 4, "10": 5, "9": 6, "": 7, é: 8, "a.b": 9 },
-      { gone: undefined, fn: () => 1, kept: null, list: [undefined, () => 1, null, 0, false, ""] },
-      { date: new Date(0), custom: { toJSON: () => ({ z: 1, y: [2] }) }, str: { toJSON: () => "text" } },
-      { s: 'quote " backslash \\ newline \n tab \t unicode \u2028 \u0000 ${x}', n: [1.5, -0, 1e21, 1e-7, Number.NaN, Number.POSITIVE_INFINITY] },
-      { one: shared, two: shared, deep: [[[{ k: [{}] }]]] },
-      "top",
-      42,
-      null,
-      undefined,
-      circular,
-    ];
-    expect(cases.map(ours)).toEqual(cases.map(cdktfs));
   });
 });

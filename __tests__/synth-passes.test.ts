@@ -1,12 +1,12 @@
-import { App, TerraformOutput, TerraformStack } from "cdktf";
+import { App, TerraformOutput, TerraformStack } from "cdktn";
 import { Pet } from "@cdktf/provider-random/lib/pet";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
-import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
+import { invokeAspects } from "cdktn/lib/synthesize/synthesizer";
 import { describe, expect, it } from "vitest";
 import { synthesizedStacks } from "../stacks/policy";
 import { tempDir } from "./support/outdir";
 
-/** Two stacks, the second reading a resource of the first: the cross-stack reference cdktf's prepare pass exists for. */
+/** Two stacks, the second reading a resource of the first: the cross-stack reference cdktn's prepare pass exists for. */
 function crossStackApp(): { app: App; stacks: TerraformStack[] } {
   const app = new App({ outdir: tempDir("synth-passes") });
   const origin = new TerraformStack(app, "origin");
@@ -18,10 +18,10 @@ function crossStackApp(): { app: App; stacks: TerraformStack[] } {
 }
 
 describe("synth in one resolve pass (stacks/policy.ts)", () => {
-  it("falls back to cdktf's two passes when a stack refers to another's resource, and gives what cdktf gives", () => {
-    const cdktf = crossStackApp();
-    for (const stack of cdktf.stacks) stack.prepareStack();
-    const expected = cdktf.stacks.map((stack) => {
+  it("falls back to cdktn's two passes when a stack refers to another's resource, and gives what cdktn gives", () => {
+    const cdktn = crossStackApp();
+    for (const stack of cdktn.stacks) stack.prepareStack();
+    const expected = cdktn.stacks.map((stack) => {
       invokeAspects(stack);
       return stack.toTerraform() as unknown;
     });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { stackJson, stackNames, synthDefaults } from "./support/outdir";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { parseEnvironment, parseEnvironments } from "../constructs/core/spec";
 import { environments } from "../environments";
 import { InfraStack } from "../stacks/infra";

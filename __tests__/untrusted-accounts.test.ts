@@ -13,7 +13,7 @@
  *   subject, GKE `workloadIdentityUser` member), so the untrusted account holds the identity
  *   only where the catalogue says it needs it.
  */
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { APP_CATALOGUE, untrustedAccount, type AppName } from "../constructs/core/apps";
 import type { Environment } from "../constructs/core/spec";

@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it, vi } from "vitest";
 import { APP_CHARTS, APP_RENDERERS } from "../constructs/apps/catalogue";
 import { credentialKey, mergeUserValues, REFUSED_KEYS } from "../constructs/apps/user-values";

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: side by side in one run, the wall time, CPU time (user + system) and peak
  * memory (max RSS) of
- * - two anchor apps with the same three AWS resources (scripts/bench/): a naive cdktf app that
+ * - two anchor apps with the same three AWS resources (scripts/bench/): a naive cdktn app that
  *   imports the provider's barrel, and a minimal one with deep imports;
  * - synthesizing every default environment (`npm run synth`, to a temporary directory);
  * - the default environments plus 100 and 200 tenants generated from the fleet template
@@ -69,8 +69,8 @@ const fleet = (count: number): Row => ({
 
 /** The first row is the barrel anchor every ratio is relative to. */
 const ROWS: Row[] = [
-  { label: "anchor: barrel-import cdktf app", command: [...tsx, "scripts/bench/barrel.ts"], runs: RUNS, synth: true },
-  { label: "anchor: deep-import cdktf app", command: [...tsx, "scripts/bench/deep.ts"], runs: RUNS, synth: true },
+  { label: "anchor: barrel-import cdktn app", command: [...tsx, "scripts/bench/barrel.ts"], runs: RUNS, synth: true },
+  { label: "anchor: deep-import cdktn app", command: [...tsx, "scripts/bench/deep.ts"], runs: RUNS, synth: true },
   {
     label: "npm run synth (every environment)",
     command: [...tsx, "main.ts", "synth"],

@@ -1,5 +1,5 @@
 /**
- * `npm run deploy -- <env>` and `npm run diff -- <env>`: `cdktf deploy` / `cdktf diff` of one
+ * `npm run deploy -- <env>` and `npm run diff -- <env>`: `cdktn deploy` / `cdktn diff` of one
  * environment's stacks, infra before apps. An unknown environment is one clear error.
  */
 import { spawnSync } from "node:child_process";
@@ -13,9 +13,9 @@ export function stacksOf(envName: string): string[] {
 }
 
 const USAGE = [
-  "usage: npm run deploy -- <env> [cdktf options] | npm run diff -- <env> [cdktf options]",
+  "usage: npm run deploy -- <env> [cdktn options] | npm run diff -- <env> [cdktn options]",
   "",
-  "`cdktf deploy` / `cdktf diff` of one environment's stacks, infra before apps (scripts/env-stacks.ts);",
+  "`cdktn deploy` / `cdktn diff` of one environment's stacks, infra before apps (scripts/env-stacks.ts);",
   "options after <env> go to cdktf. The pull-request gate (synthesized/ against a fresh synth) is",
   "`npm run stack-diff` (tsx main.ts diff --help).",
   "",
@@ -39,10 +39,10 @@ if (require.main === module) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(2);
   }
-  // cdktf diff takes one stack at a time; deploy takes them all and orders them itself.
+  // cdktn diff takes one stack at a time; deploy takes them all and orders them itself.
   const runs = command === "deploy" ? [stacks] : stacks.map((stack) => [stack]);
   for (const run of runs) {
-    const result = spawnSync("npx", ["cdktf", command, ...run, ...extra], { stdio: "inherit" });
+    const result = spawnSync("npx", ["cdktn", command, ...run, ...extra], { stdio: "inherit" });
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
 }

@@ -116,7 +116,7 @@ export function parseStack(stackJson: string): StackConfig {
   return { required: parsed.terraform?.required_providers ?? {}, providers, resources: flatten(parsed.resource, ""), data: flatten(parsed.data, "data."), moved: parsed.moved ?? [] };
 }
 
-/** Resources of a synthesized stack by Terraform address, without cdktf's metadata. */
+/** Resources of a synthesized stack by Terraform address, without cdktn's metadata. */
 export function resourcesOf(stackJson: string): Map<string, unknown> {
   return new Map([...parseStack(stackJson).resources].map(([address, config]) => [address, withoutMeta(config)]));
 }

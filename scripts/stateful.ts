@@ -82,7 +82,7 @@ export function volumeRequests(values: unknown, path = ""): string[] {
   return found;
 }
 
-/** A helm_release's `values` documents (JSON strings as cdktf writes them; YAML is not parsed). */
+/** A helm_release's `values` documents (JSON strings as cdktn writes them; YAML is not parsed). */
 function helmValues(config: Record<string, unknown>): unknown[] {
   const raw = config.values;
   const documents = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import "./commonjs-dependencies";
 import "./synth-costs";
-import { App } from "cdktf";
+import { App } from "cdktn";
 import { userValuesSpecProblems } from "../constructs/apps/user-values";
 import { eachKnown, parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
 import { RULE_IDS } from "../constructs/policies";
@@ -116,7 +116,7 @@ export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: 
     if (!options.quiet) process.stdout.write(`synthesized ${built.length} stacks into ${outdir}: ${built.join(", ")}\n`);
     return 0;
   } catch (error) {
-    // cdktf's App creates its outdir on construction; a spec error found while building the
+    // cdktn's App creates its outdir on construction; a spec error found while building the
     // stacks must not leave an empty one behind.
     if (!outdirExisted) rmSync(outdir, { recursive: true, force: true });
     return reportProblems(error, "nothing was written");

@@ -1,6 +1,6 @@
 import { dagCredentialManifests } from "../constructs/apps/dags";
 import type { Construct } from "constructs";
-import { TerraformStack, type ITerraformDependable } from "cdktf";
+import { TerraformStack, type ITerraformDependable } from "cdktn";
 import { configureTerraform } from "./backend";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";

@@ -1,4 +1,4 @@
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, type TerraformStack } from "cdktf";
+import { CloudBackend, LocalBackend, NamedCloudWorkspace, type TerraformStack } from "cdktn";
 import type { Environment } from "../constructs/core/spec";
 
 export type StackKind = "infra" | "apps";

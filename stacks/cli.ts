@@ -2,7 +2,7 @@
  * The command line (`tsx main.ts <command>`, `npm run synth -- ...`): parses the arguments
  * strictly (node:util parseArgs: an unknown flag or a stray argument is a usage error, exit 2,
  * with the command's usage) and loads what a command needs only when it runs, so `--help` and a
- * usage error cost no cdktf or provider module. Loaded with `require`, not `import()`: the project
+ * usage error cost no cdktn or provider module. Loaded with `require`, not `import()`: the project
  * is CommonJS, and `require` needs only tsx's CommonJS hook, so `npm run synth` can run
  * `node --require tsx/cjs main.ts` without the ESM loader thread `tsx main.ts` starts (package.json).
  */
@@ -50,9 +50,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: { only: { type: "string", multiple: true }, outdir: { type: "string" } },
     positionals: [0, 0],
     run: async (values) => {
-      // `cdktf synth --hcl` sets it: cdktf would write HCL beside the JSON the policy pack checked,
+      // `cdktn synth --hcl` sets it: cdktn would write HCL beside the JSON the policy pack checked,
       // and the committed output is the JSON Terraform Cloud runs.
-      if (process.env.SYNTH_HCL_OUTPUT === "true") return usageError("synth: HCL output (cdktf synth --hcl) given; accepted: Terraform JSON, the output the policy pack checks and Terraform Cloud runs (plain cdktf synth)", hint("synth", COMMANDS.synth));
+      if (process.env.SYNTH_HCL_OUTPUT === "true") return usageError("synth: HCL output (cdktn synth --hcl) given; accepted: Terraform JSON, the output the policy pack checks and Terraform Cloud runs (plain cdktn synth)", hint("synth", COMMANDS.synth));
       const { environments, environmentSource, gitops } = await fleet();
       const { synthesize } = require("./app") as typeof import("./app");
       const outdir = (values.outdir as string | undefined) ?? process.env.CDKTF_OUTDIR ?? COMMITTED_OUTPUT_DIR;
@@ -154,7 +154,7 @@ export function usage(): string {
     "commands:",
     ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary} (npm run ${command.npm})`),
     "",
-    "`npm run diff` and `npm run deploy` are not these: they run cdktf diff/deploy on one environment's stacks",
+    "`npm run diff` and `npm run deploy` are not these: they run cdktn diff/deploy on one environment's stacks",
     "(npm run diff -- --help). The pull-request gate, the `diff` command above, is `npm run stack-diff`.",
     "`tsx main.ts <command> --help` describes a command.",
     "",

@@ -1,23 +1,22 @@
 /**
- * Loads the project's npm dependencies (cdktf, the @cdktf/provider-* bindings, constructs, zod,
+ * Loads the project's npm dependencies (cdktn, the @cdktf/provider-* bindings, constructs, zod,
  * yaml, ...) as Node itself does, not through tsx's transform (issue 12, "Speed").
  *
  * tsx's CommonJS hook (tsx 4.23.15, dist/register-*.cjs, `createExtensions`) reads every `.js`
  * file a `require` loads, node_modules included, and runs es-module-lexer over each one whose
  * text contains "import" or "export" (`isESM`: every CommonJS module that sets `exports.x` does)
  * to find ES module syntax it would transform; on the 6 MB of a cloud's provider classes and
- * cdktf that is about 0.2-0.5 s of CPU per synth, for packages that are all CommonJS. Here a
+ * cdktn that is about 0.2-0.5 s of CPU per synth, for packages that are all CommonJS. Here a
  * `.js` file below node_modules whose package is not `"type": "module"` goes to
  * `module._compile`, as Node's own `.js` loader sends it (Node 20.19+ `_compile` also loads ES
  * module syntax it finds there as a module, as plain `node` would), without its inline source map
  * (below); every other file (TypeScript, our sources, `"type": "module"` packages) still goes
  * through tsx. The loader is installed only when tsx's hook is there (`.ts` registered): vitest
- * and plain node load as before (the archiver stand-in at the end applies to all).
+ * and plain node load as before.
  */
 import Module = require("node:module");
 import { readFileSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
-import { stableJson } from "./write-costs";
 
 interface LoadableModule {
   _compile(content: string, filename: string): unknown;
@@ -46,7 +45,7 @@ function inModulePackage(dir: string): boolean {
 }
 
 /**
- * The inline source map cdktf, constructs and the @cdktf/provider-* bindings end each file with.
+ * The inline source map cdktn, constructs and the @cdktf/provider-* bindings end each file with.
  * tsx turns Node's source maps on (for our TypeScript's stack traces), and Node 20 then decodes
  * and parses every inline map a module carries when it compiles it (lib/internal/source_map/
  * source_map_cache.js, `maybeCacheSourceMap`: `dataFromUrl` and `lineLengths`), those of the
@@ -80,59 +79,3 @@ if (extensions[".ts"] !== undefined && tsxJs !== undefined && registry[INSTALLED
     module._compile(withoutInlineSourceMap(source), filename);
   };
 }
-
-const here = Module.createRequire(__filename);
-const moduleCache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
-
-/**
- * Puts a stand-in in the module cache in place of `request` as `cdktfFile` resolves it, while
- * nothing has loaded it (a second copy of this file, or a program that loaded cdktf first, keeps
- * the real one). `exportsOf` makes the stand-in's exports from a loader of the real module, which
- * loads it once, on the first call that needs it.
- */
-function standIn(cdktfFile: string, request: string, exportsOf: (real: () => unknown) => unknown): void {
-  const from = Module.createRequire(here.resolve(cdktfFile));
-  const file = from.resolve(request);
-  if (moduleCache[file] !== undefined) return;
-  const placeholder = new Module(file);
-  Object.assign(placeholder, { filename: file, loaded: true });
-  let loaded: { value: unknown } | undefined;
-  const real = () => {
-    if (loaded === undefined) {
-      delete moduleCache[file];
-      loaded = { value: from(file) };
-      moduleCache[file] = placeholder;
-    }
-    return loaded.value;
-  };
-  placeholder.exports = exportsOf(real);
-  moduleCache[file] = placeholder;
-}
-
-/**
- * cdktf 0.21's lib/private/fs.js requires `archiver` when it loads (with cdktf's index, for every
- * stack), only to zip a `TerraformAsset` of type ARCHIVE in `archiveSync`; no stack here has an
- * asset. Archiver and its dependencies (glob, readable-stream, zip-stream, ...) were 0.18 s of the
- * 2.9 s CPU of `--only tenant-007` of 200 tenants (require timing hook). The stand-in loads the
- * real archiver on the first call and hands the call over, so an asset still zips as before.
- */
-standIn("cdktf/lib/private/fs", "archiver", (real) =>
-  function archiver(...args: unknown[]): unknown {
-    return (real() as (...args: unknown[]) => unknown)(...args);
-  },
-);
-
-/**
- * cdktf 0.21's lib/synthesize/synthesizer.js writes each stack file (and lib/manifest.js the
- * manifest) with `stringify(json, { space: 2 })` from json-stable-stringify, required when it
- * loads. The stand-in writes that call with `stableJson` (stacks/write-costs.ts: the same text, a
- * third of the time) and hands any other call to the real module. This file is imported before
- * cdktf (main.ts, stacks/app.ts); a program that loads cdktf first keeps the real one, with the
- * same output.
- */
-standIn("cdktf/lib/synthesize/synthesizer", "json-stable-stringify", (real) =>
-  function stringify(value: unknown, options?: unknown): string | undefined {
-    const spaceTwo = options !== null && typeof options === "object" && Object.keys(options).length === 1 && (options as { space?: unknown }).space === 2;
-    return spaceTwo ? stableJson(value) : (real() as (value: unknown, options?: unknown) => string | undefined)(value, options);
-  },
-);

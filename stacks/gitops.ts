@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { Fn, TerraformIterator, TerraformOutput, TerraformStack } from "cdktf";
+import { Fn, TerraformIterator, TerraformOutput, TerraformStack } from "cdktn";
 import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
 import { Project } from "@cdktf/provider-tfe/lib/project";
 import { AgentPool } from "@cdktf/provider-tfe/lib/agent-pool";

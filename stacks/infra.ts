@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, stackKindsOf, stackName } from "./backend";
 import { specSecretNamesFor, type Environment } from "../constructs/core/spec";
 import { platformFor } from "../constructs/platform";

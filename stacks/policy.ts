@@ -1,7 +1,7 @@
-import { App, TerraformStack } from "cdktf";
+import { App, TerraformStack } from "cdktn";
 // `require` form: the patch below must reach the module's own export, which terraform-stack.js reads at each call.
-import tokens = require("cdktf/lib/_tokens");
-import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
+import tokens = require("cdktn/lib/_tokens");
+import { invokeAspects } from "cdktn/lib/synthesize/synthesizer";
 import type { Construct } from "constructs";
 import { SpecError, type SpecIssue } from "../constructs/core/errors";
 import type { Environment, SourceOf } from "../constructs/core/spec";
@@ -24,8 +24,8 @@ function ownerOf(stack: TerraformStack): { env?: Environment; kind: StackKind } 
 }
 
 /**
- * The JSON of every stack in one resolve pass instead of cdktf's two, or undefined when a stack
- * refers to another's resource. cdktf 0.21's `prepareStack` (lib/terraform-stack.js) resolves
+ * The JSON of every stack in one resolve pass instead of cdktn's two, or undefined when a stack
+ * refers to another's resource. cdktn 0.24's `prepareStack` (lib/terraform-stack.js) resolves
  * every element once in "preparing" mode and throws the result away; the only thing that mode
  * does (lib/tfExpression.js, `Reference.resolve`: the one reader of `context.preparing`) is to
  * turn a reference to another stack's resource into an output there and a remote state here
@@ -33,8 +33,11 @@ function ownerOf(stack: TerraformStack): { env?: Environment; kind: StackKind } 
  * no such reference (each reads the others through data sources), so `toTerraform` resolves in
  * preparing mode directly, after the backend and aspects `prepareStack` and `app.synth()` would
  * apply: the same JSON for the third of synth time the first pass cost (issue 12, "Speed"). If
- * a cross-stack reference is made anyway, the result is dropped: cdktf's two passes run as before
- * (registering a reference twice returns the same output and remote state).
+ * a cross-stack reference is made anyway, the result is dropped: cdktn's two passes run as before
+ * (registering a reference twice returns the same output and remote state). cdktn also records,
+ * during that resolve, the Terraform functions each stack renders, for its target-version checks
+ * (`_runPreparingResolve` clears the record first, then resolves; tfExpression.js records in any
+ * mode): the stacks here are fresh, so the one pass leaves the same record the two would.
  */
 function inOnePass(stacks: readonly TerraformStack[]): Map<TerraformStack, StackJson> | undefined {
   const { resolve } = tokens;

@@ -1,42 +1,43 @@
 /**
- * cdktf 0.21's token resolver with a shortcut for the parts of a stack that hold no token
- * (issue 12, "Speed"). `toTerraform` resolves every element's JSON and then the whole stack once
+ * cdktn 0.24's token resolver (lib/tokens/private/resolve.js, encoding.js and token-map.js are
+ * cdktf 0.21.0's line for line, where the numbers below were measured) with a shortcut for the
+ * parts of a stack that hold no token (issue 12, "Speed"). `toTerraform` resolves every element's JSON and then the whole stack once
  * more (lib/terraform-stack.js), and lib/tokens/private/resolve.js spends per node — object key,
  * value and array element alike — a path join, two closures, an options spread and three regular
  * expression scans, even where nothing is a token. Measured at 60 generated tenants: 3.2 s of
  * 15.6 s of CPU in resolve.js alone, most of it on plain strings, numbers and objects.
  *
- * `plainResolve` walks the value itself and copies what cdktf's `resolve` would return
+ * `plainResolve` walks the value itself and copies what cdktn's `resolve` would return
  * unchanged: `undefined`, `null`, booleans, plain objects and arrays (dropping undefined members
- * as cdktf does), strings without a token marker (`${TfToken[`, `#{TfToken[`, `&{TfToken[`) or
+ * as cdktn does), strings without a token marker (`${TfToken[`, `#{TfToken[`, `&{TfToken[`) or
  * an encoded number, and numbers that are no number token. Everything else — a resolvable, a
  * string with a token, a token number, a list or map token, a class instance, a function, a
- * too deep path — is handed to cdktf's own `resolve` with the same options and path, so tokens,
- * escapes, cross-stack references and cdktf's errors (worded with that path) stay cdktf's.
+ * too deep path — is handed to cdktn's own `resolve` with the same options and path, so tokens,
+ * escapes, cross-stack references and cdktn's errors (worded with that path) stay cdktn's.
  * Only the top-level call has no previous resolve context, and a nested call made by walking
  * objects and arrays inherits none either (resolve.js `makeContext`), so a handed-over part
  * resolves exactly as it would in place. `__tests__/synth-costs.test.ts` compares both on every
  * element of an infra and an apps stack per cloud and on values built to reach each branch, and
  * the committed output stays byte for byte the same.
  */
-import { DefaultTokenResolver, StringConcat, Token } from "cdktf";
+import { DefaultTokenResolver, StringConcat, Token } from "cdktn";
 import type { IConstruct } from "constructs";
 // `require` forms: the replacement must reach the modules' own exports (lib/terraform-stack.js
 // reads `_tokens.resolve` at each call).
-import tokens = require("cdktf/lib/_tokens");
-import resolver = require("cdktf/lib/tokens/private/resolve");
-import encoding = require("cdktf/lib/tokens/private/encoding");
-import tokenMap = require("cdktf/lib/tokens/private/token-map");
+import tokens = require("cdktn/lib/_tokens");
+import resolver = require("cdktn/lib/tokens/private/resolve");
+import encoding = require("cdktn/lib/tokens/private/encoding");
+import tokenMap = require("cdktn/lib/tokens/private/token-map");
 
-/** cdktf's entry (lib/_tokens.js), kept for comparison and for what the shortcut hands over. */
-export const cdktfResolve = tokens.resolve;
+/** cdktn's entry (lib/_tokens.js), kept for comparison and for what the shortcut hands over. */
+export const cdktnResolve = tokens.resolve;
 
 /** lib/_tokens.js's resolver: a DefaultTokenResolver over a StringConcat, which hold no state. */
 const TOKEN_RESOLVER = new DefaultTokenResolver(new StringConcat());
 /** resolve.js refuses a path deeper than this (a circular reference); deeper parts go to it. */
 const MAX_DEPTH = 200;
 
-/** Where a walk is: what a part handed to cdktf's `resolve` needs to resolve as it would in place. */
+/** Where a walk is: what a part handed to cdktn's `resolve` needs to resolve as it would in place. */
 interface Walk {
   readonly scope: IConstruct;
   readonly preparing: boolean;
@@ -51,7 +52,7 @@ function handOver(value: unknown, at: Walk): unknown {
   return resolver.resolve(value, { scope: at.scope, preparing: at.preparing, resolver: TOKEN_RESOLVER, prefix: [...at.path] });
 }
 
-/** The string branch of resolve.js returns `str` untouched when none of its scans match; the number scan is cdktf's own, so a string it would look into is handed over. */
+/** The string branch of resolve.js returns `str` untouched when none of its scans match; the number scan is cdktn's own, so a string it would look into is handed over. */
 function isPlainString(s: string): boolean {
   return !s.includes("{TfToken[") && s !== Token.STRING_MAP_TOKEN_VALUE && s !== Token.ANY_MAP_TOKEN_VALUE && !encoding.TokenString.forNumbers(s).test();
 }
@@ -118,13 +119,13 @@ export function plainResolve<T>(scope: IConstruct, obj: T, preparing = false): T
 }
 
 /**
- * A string with a token is split by cdktf into fragments (lib/tokens/private/encoding.js,
+ * A string with a token is split by cdktn into fragments (lib/tokens/private/encoding.js,
  * `TokenString.split`), and with escape handling on (resolve.js always asks for it) every `}` is
  * an escape fragment. For each one `nextEscapeToken` scans from there for the next `${` that
  * opens no token, to the end of the string when there is none, and keeps the match only if it
  * comes before the next token: quadratic in the length. A Helm values document is one such
  * string (tens of KB of JSON, hundreds of `}`, a database address token in it): 0.9 s of the
- * 15.6 s at 60 tenants was that scan. This is cdktf 0.21.0's `nextEscapeToken` line for line,
+ * 15.6 s at 60 tenants was that scan. This is cdktn 0.24.0's `nextEscapeToken` line for line,
  * except that the position of the next `${` is remembered per string: the first match at or
  * after an index is the same for every index up to it, so the fragments are the same.
  */
@@ -169,10 +170,10 @@ function nextEscapeToken(this: TokenStringFields, fragments: Fragments, startInd
   return { index: at + 1, escapeDepth: escapeDepth - 1 };
 }
 
-/** cdktf's own `nextEscapeToken`, kept for comparison. */
-export const cdktfNextEscapeToken = (encoding.TokenString.prototype as unknown as { nextEscapeToken: typeof nextEscapeToken }).nextEscapeToken;
+/** cdktn's own `nextEscapeToken`, kept for comparison. */
+export const cdktnNextEscapeToken = (encoding.TokenString.prototype as unknown as { nextEscapeToken: typeof nextEscapeToken }).nextEscapeToken;
 
-/** Installs both shortcuts into cdktf (stacks/synth-costs.ts, when it loads). */
+/** Installs both shortcuts into cdktn (stacks/synth-costs.ts, when it loads). */
 export function installResolveShortcuts(): void {
   tokens.resolve = plainResolve;
   (encoding.TokenString.prototype as unknown as { nextEscapeToken: typeof nextEscapeToken }).nextEscapeToken = nextEscapeToken;

@@ -1,8 +1,8 @@
 /**
- * Two costs of cdktf 0.21's synth that put nothing in the output (issue 12, "Speed"):
+ * Two costs of cdktn 0.24's synth that put nothing in the output (issue 12, "Speed"; issue 13):
  *
  * - `ValidateTerraformVersion` (added for the cloud backend, each import block and each stack with
- *   moved blocks, and for terraform_data: cdktf lib/backends/cloud-backend.js, terraform-resource.js,
+ *   moved blocks, and for terraform_data: cdktn lib/backends/cloud-backend.js, terraform-resource.js,
  *   importable-resource.js, synthesize/synthesizer.js, terraform-data-resource.js) spawns
  *   `terraform version` on the machine that synthesizes and asks it for >= 1.1, 1.4 or 1.5
  *   (validations/validate-binary-version.js). Every stack already pins
@@ -10,24 +10,24 @@
  *   it plans and applies (Terraform Cloud, a laptop, CI), so the synth-time check is weaker than
  *   what the output carries, spends a process per check, and made synth need a terraform binary.
  *   That check alone is turned off (its own class, not the binary-version base another check
- *   could use); every other cdktf validation still runs.
- * - Every token records the stack that created it (tokens/private/intrinsic.js, lazy.js, both
- *   `captureStackTrace()`), read only to word an error about that token; under tsx each capture
- *   maps every frame through the source maps. Off unless `CDKTF_TOKEN_STACK_TRACES=1`, for
+ *   could use); every other cdktn validation still runs. (cdktn's synthesizer.js marks the same
+ *   probe as a TODO, to move to declared target versions.)
+ * - Every token records the stack that created it (tokens/private/stack-trace.js
+ *   `captureCreationStack`), read only to word an error about that token; under tsx each capture
+ *   maps every frame through the source maps. cdktn's own switch, `CDKTN_DISABLE_CREATION_STACK`,
+ *   is on unless the environment sets it: `CDKTN_DISABLE_CREATION_STACK=0` records them again, for
  *   debugging such an error.
  *
- * Both patch cdktf's own modules when this file loads, before any stack is built; the synthesized
- * JSON is the same byte for byte (stacks.test.ts compares it with the committed output).
+ * Both apply when this file loads, before any stack is built; the synthesized JSON is the same
+ * byte for byte (synth-costs.test.ts compares it with the committed output).
  */
-// `require` forms: the patches must reach the modules' own exports, not ESM copies of them.
-import terraformVersion = require("cdktf/lib/validations/validate-terraform-version");
-import stackTrace = require("cdktf/lib/tokens/private/stack-trace");
+// `require` form: the patch must reach the module's own export, not an ESM copy of it.
+import terraformVersion = require("cdktn/lib/validations/validate-terraform-version");
 import { installResolveShortcuts } from "./resolve-costs";
 
 terraformVersion.ValidateTerraformVersion.prototype.validate = () => [];
 
-if (process.env.CDKTF_TOKEN_STACK_TRACES !== "1") stackTrace.captureStackTrace = () => [];
+process.env.CDKTN_DISABLE_CREATION_STACK ??= "1";
 
-// Two shortcuts in cdktf's token resolver, the same output for a fraction of the time (stacks/resolve-costs.ts).
+// Two shortcuts in cdktn's token resolver, the same output for a fraction of the time (stacks/resolve-costs.ts).
 installResolveShortcuts();
-

@@ -11,7 +11,7 @@
  * Sources and versions: support/fab-config.ts.
  */
 import { createHash } from "node:crypto";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { AIRFLOW_CHART } from "../../constructs/apps/airflow";
 import {

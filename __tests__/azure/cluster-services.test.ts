@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack } from "cdktn";
 import { AzurePlatform } from "../../constructs/azure";
 import { DYNAMIC_CREDENTIALS_VARIABLE, EXTERNAL_DNS_CONFIG_MAP } from "../../constructs/azure/cluster-services";
 import { parseEnvironment } from "../../constructs/core/spec";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SpecError } from "../../constructs/core/errors";
 import { synthInfra, type TfBlock } from "../support/synth";
-import { Testing, TerraformStack } from "cdktf";
+import { Testing, TerraformStack } from "cdktn";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { AzurePlatform } from "../../constructs/azure";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformStack } from "cdktf";
+import { Testing, TerraformStack } from "cdktn";
 import { AzurePlatform } from "../../constructs/azure";
 import { SpecError } from "../../constructs/core/errors";
 import type { IWorkloadIdentity } from "../../constructs/core/interfaces";

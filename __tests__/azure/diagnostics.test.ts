@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { RESOURCE_LOG_CATEGORIES } from "../../constructs/azure/diagnostics";
 import { InfraStack } from "../../stacks/infra";

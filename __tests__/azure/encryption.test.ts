@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { KEY_ROTATION, KEY_VAULT_KEY_TYPE, keyBody } from "../../constructs/azure/key-vault";
 import { AZURE_ROLE_IDS } from "../../constructs/azure/context";

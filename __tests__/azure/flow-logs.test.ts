@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { FLOW_LOG_TYPE, flowLogAccountName } from "../../constructs/azure/flow-logs";
 import { AzureContext, resourceGroupNameOf } from "../../constructs/azure/context";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack } from "cdktn";
 import { AzurePlatform } from "../../constructs/azure";
 import { parseEnvironment } from "../../constructs/core/spec";
 import { synthInfra } from "../support/synth";

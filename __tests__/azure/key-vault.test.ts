@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformStack } from "cdktf";
+import { Testing, TerraformStack } from "cdktn";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { AzurePlatform } from "../../constructs/azure";
 import { AZAPI_PROVIDER, AZAPI_RESOURCE_ARGUMENTS, AZAPI_WRITE_ONLY_ARGUMENTS, AzapiProvider } from "../../constructs/azure/azapi";

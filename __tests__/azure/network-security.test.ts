@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { cidrSubnet, formatCidr, type Ipv4Cidr, parseCidr } from "../../constructs/core/cidr";
 import { overlayRanges } from "../../constructs/azure/cluster";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Aspects, Testing, TerraformResource, TerraformStack } from "cdktf";
+import { Aspects, Testing, TerraformResource, TerraformStack } from "cdktn";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { AzureEnvironmentTags } from "../../constructs/azure/tags";
 import { AZURE_RESOURCE_TYPES } from "../../constructs/azure";

@@ -95,7 +95,7 @@ export function entraAuthProblems(stack: SynthesizedStack): string[] {
   const admins = Object.entries(stack.resources("azurerm_postgresql_flexible_server_active_directory_administrator"));
   for (const [id, server] of Object.entries(stack.resources("azurerm_postgresql_flexible_server"))) {
     if (server.create_mode === "Replica") continue;
-    // A MaxItems-1 block: an object in cdktf's JSON, a one-element list in Terraform's.
+    // A MaxItems-1 block: an object in cdktn's JSON, a one-element list in Terraform's.
     const auth: TfBlock = ([] as TfBlock[]).concat((server.authentication as TfBlock | TfBlock[] | undefined) ?? [])[0] ?? {};
     if (auth.active_directory_auth_enabled !== true) continue;
     if (!UUID.test(String(auth.tenant_id))) problems.push(`${id}: authentication.tenant_id ${String(auth.tenant_id)} is required with Entra authentication and must be a UUID`);

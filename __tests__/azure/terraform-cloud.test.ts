@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack } from "cdktn";
 import { AzurePlatform } from "../../constructs/azure";
 import { AZURE_ROLE_IDS, AZURE_ROLES } from "../../constructs/azure/context";
 import { delegableRolesCondition } from "../../constructs/azure/terraform-cloud";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformStack } from "cdktf";
+import { Testing, TerraformStack } from "cdktn";
 import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../../constructs/core/apps";
 import { parseEnvironment } from "../../constructs/core/spec";
 import { GcpPlatform } from "../../constructs/gcp";

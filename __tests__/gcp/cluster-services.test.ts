@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack } from "cdktn";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { GcpPlatform } from "../../constructs/gcp";
 import { tempDir } from "../support/outdir";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack } from "cdktn";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { GcpPlatform } from "../../constructs/gcp";
 import { dnsManagedZoneName } from "../../constructs/gcp/dns";

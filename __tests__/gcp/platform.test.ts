@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack } from "cdktn";
 import { GCP_RESOURCE_TYPES, GcpPlatform } from "../../constructs/gcp";
 import { NEUTRAL_CONCEPTS } from "../../constructs/core/interfaces";
 import { parseEnvironment } from "../../constructs/core/spec";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Testing, TerraformOutput, TerraformStack } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack } from "cdktn";
 import { SpecError } from "../../constructs/core/errors";
 import type { TerraformCloudTarget } from "../../constructs/core/interfaces";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";

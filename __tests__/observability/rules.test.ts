@@ -12,7 +12,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { AWS_DATABASE_INSTANCE_CLASSES } from "../../constructs/aws/sizes";
 import { AZURE_POSTGRES_SKUS } from "../../constructs/azure/sizes";

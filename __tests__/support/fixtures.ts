@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { parseEnvironment, parseEnvironments, type Environment } from "../../constructs/core/spec";
 import { SpecError } from "../../constructs/core/errors";
 import { environments, environmentSource } from "../../environments";

@@ -36,3 +36,17 @@ export function readTree(dir: string, prefix = ""): Map<string, string> {
   }
   return files;
 }
+
+/**
+ * A synthesized file (a stack's cdk.tf.json or manifest.json) as parsed JSON, with the framework's
+ * version stamp (`"//".metadata.version` in a stack, `version` in the manifest) set aside: the
+ * stamp and the JSON's whitespace are all that a framework upgrade may change in the output
+ * (issue 13). Terraform ignores both ("//" is a comment key in Terraform JSON).
+ */
+export function withoutFrameworkStamp(text: string): unknown {
+  const json = JSON.parse(text) as { "//"?: { metadata?: { version?: string } }; version?: string; stacks?: unknown };
+  const metadata = json["//"]?.metadata;
+  if (metadata?.version !== undefined) return { ...json, "//": { ...json["//"], metadata: { ...metadata, version: "<framework>" } } };
+  if (json.stacks !== undefined && json.version !== undefined) return { ...json, version: "<framework>" };
+  return json;
+}

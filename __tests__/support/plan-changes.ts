@@ -242,7 +242,7 @@ interface Fill {
   /** `aws_kms_key.data` or `aws_x.y[0]`, for the fake strings. */
   readonly address: string;
   readonly path: readonly (string | number)[];
-  /** The synthesized configuration at this path (cdktf writes a block as an object or a list). */
+  /** The synthesized configuration at this path (cdktn writes a block as an object or a list). */
   readonly config: Json | undefined;
   /** A value the configuration refers to, e.g. `aws_kms_key.data.arn`, from the state being built. */
   readonly resolve: (reference: string) => Json | undefined;
@@ -285,7 +285,7 @@ function fakeString(fill: Fill): string {
 
 const step = (fill: Fill, key: string | number): Fill => {
   const config = fill.config;
-  // A block list item: cdktf writes a single block as an object, several as a list.
+  // A block list item: cdktn writes a single block as an object, several as a list.
   const next = typeof key === "number" ? (Array.isArray(config) ? config[key] : key === 0 ? config : undefined) : isObject(config) ? (config[key] as Json) : undefined;
   return { ...fill, path: [...fill.path, key], config: next };
 };
@@ -399,7 +399,7 @@ const configAddress = (change: RawResourceChange) => (change.index === undefined
 
 type StateValues = Map<string, JsonObject>;
 
-/** The synthesized resources by address, without cdktf's metadata. */
+/** The synthesized resources by address, without cdktn's metadata. */
 function configsOf(stackJson: string): Map<string, Json> {
   const parsed = JSON.parse(stackJson) as { resource?: Record<string, Record<string, JsonObject>> };
   const configs = new Map<string, Json>();

@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+import { Testing } from "cdktn";
 import { parseEnvironment, type EnvironmentInput } from "../../constructs/core/spec";
 import { specChecks } from "../../stacks/app";
 import { InfraStack } from "../../stacks/infra";

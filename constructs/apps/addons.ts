@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktn";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Construct } from "constructs";
-import { AssetType, TerraformAsset, TerraformStack, type ITerraformDependable } from "cdktf";
+import { AssetType, TerraformAsset, TerraformStack, type ITerraformDependable } from "cdktn";
 import { Release } from "@cdktf/provider-helm/lib/release";
 import type { ChartRef } from "./types";
 

@@ -36,7 +36,7 @@
  * sources' egress, the destinations' ingress) still apply.
  */
 import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktn";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { gitSyncTransport, type Environment } from "../core/spec";
 import type { PodNetwork } from "../core/interfaces";

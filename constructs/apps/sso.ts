@@ -17,7 +17,7 @@
  * read any other spec secret.
  */
 import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktn";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { APP_CATALOGUE, WORKLOAD_ACCOUNTS, type AppName } from "../core/apps";
 import type { ClusterServices } from "../core/interfaces";

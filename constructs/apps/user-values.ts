@@ -365,7 +365,7 @@ function ownedNames(ctx: AppContext, releases: readonly AppRelease[], platformMa
   return { names, fragments: [ctx.bucket?.url, ctx.database?.host].filter((fragment): fragment is string => fragment !== undefined && fragment.length > 0) };
 }
 
-/** A cdktf token (a reference to another resource, here the infra stack's: database host, bucket, identity), as it sits in values before synth. */
+/** A cdktn token (a reference to another resource, here the infra stack's: database host, bucket, identity), as it sits in values before synth. */
 const TOKEN = /\$\{TfToken\[/;
 
 /** Paths of the leaves of the platform's values that wire the app: an owned name, or a reference to the infra stack (a token). */

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn, TerraformStack } from "cdktf";
+import { Fn, TerraformStack } from "cdktn";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 import { DataAwsDbInstance } from "@cdktf/provider-aws/lib/data-aws-db-instance";
 import type { AppBucket } from "../apps/types";
@@ -22,7 +22,7 @@ import { workloadRoleName } from "./identity";
  * person confirms a production apply later (hashicorp/terraform-provider-kubernetes#1131); an
  * ephemeral resource is opened again at apply, so the token is fresh there. It is not renewed
  * during an apply (hashicorp/terraform-provider-aws#46633): an apply of the releases must finish
- * within 15 minutes of its start (README). The cdktf 0.21 bindings have no ephemeral classes, so
+ * within 15 minutes of its start (README). The @cdktf/provider-aws 20.1.0 bindings have no ephemeral classes, so
  * the block is written as a stack override; the offline terraform test validates it.
  */
 /** The ephemeral token's name in the apps stack: one cluster per stack. */

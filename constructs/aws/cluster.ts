@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn, type ITerraformDependable } from "cdktf";
+import { Fn, type ITerraformDependable } from "cdktn";
 import { EksCluster } from "@cdktf/provider-aws/lib/eks-cluster";
 import { EksNodeGroup } from "@cdktf/provider-aws/lib/eks-node-group";
 import { EksAddon } from "@cdktf/provider-aws/lib/eks-addon";

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktn";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn } from "cdktn";
 import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
 import type { IDnsZone, IWorkloadIdentity } from "../core/interfaces";
 import type { AwsContext } from "./context";

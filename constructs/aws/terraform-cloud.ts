@@ -1,4 +1,4 @@
-import { Lazy, TerraformStack } from "cdktf";
+import { Lazy, TerraformStack } from "cdktn";
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";

@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { type ITerraformDependable, TerraformProvider, TerraformResource, type TerraformResourceLifecycle } from "cdktf";
+import { type ITerraformDependable, TerraformProvider, TerraformResource, type TerraformResourceLifecycle } from "cdktn";
 
 /**
  * The azapi provider (Azure/azapi), pinned exactly. 2.12.0 is the first release with everything
@@ -12,7 +12,7 @@ import { type ITerraformDependable, TerraformProvider, TerraformResource, type T
  * - 2.12.0: `moved` from azurerm sets the target's resource identity (GH-1175; 2.8.0 to 2.11.0 fail
  *   every such move with `attributes "id" and "type" are required`, issue GH-1173).
  * There are no prebuilt cdktf bindings for azapi: `AzapiProvider` and `AzapiResource` are thin
- * typed wrappers over cdktf's generic classes, with only the arguments the platform uses.
+ * typed wrappers over cdktn's generic classes, with only the arguments the platform uses.
  */
 export const AZAPI_PROVIDER = { source: "Azure/azapi", version: "2.12.0" } as const;
 

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn, Op, TerraformStack, TerraformVariable, Token } from "cdktf";
+import { Fn, Op, TerraformStack, TerraformVariable, Token } from "cdktn";
 import { DataAzurermKubernetesCluster } from "@cdktf/provider-azurerm/lib/data-azurerm-kubernetes-cluster";
 import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/data-azurerm-user-assigned-identity";
 import type { AppBucket } from "../apps/types";

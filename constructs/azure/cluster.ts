@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktn";
 import { KubernetesCluster, type KubernetesClusterMaintenanceWindowAutoUpgrade } from "@cdktf/provider-azurerm/lib/kubernetes-cluster";
 import { KubernetesClusterNodePool } from "@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";

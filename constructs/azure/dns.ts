@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn } from "cdktn";
 import { DnsZone } from "@cdktf/provider-azurerm/lib/dns-zone";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import type { IDnsZone, IWorkloadIdentity } from "../core/interfaces";

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktn";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Aspects, TerraformStack } from "cdktf";
+import { Aspects, TerraformStack } from "cdktn";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Construct } from "constructs";
-import { type ITerraformDependable, Token } from "cdktf";
+import { type ITerraformDependable, Token } from "cdktn";
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { platformTags } from "../core/tags";
 import { AzapiResource, type AzapiProvider } from "./azapi";

@@ -1,5 +1,5 @@
 import type { IConstruct } from "constructs";
-import { type IAspect, TerraformResource } from "cdktf";
+import { type IAspect, TerraformResource } from "cdktn";
 
 type Tags = Record<string, string>;
 

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn, TerraformLocal } from "cdktf";
+import { Fn, TerraformLocal } from "cdktn";
 import { DataGoogleClientConfig } from "@cdktf/provider-google/lib/data-google-client-config";
 import { DataGoogleContainerCluster } from "@cdktf/provider-google/lib/data-google-container-cluster";
 import { DataGoogleSqlDatabaseInstances } from "@cdktf/provider-google/lib/data-google-sql-database-instances";

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn } from "cdktn";
 import { SqlDatabaseInstance, type SqlDatabaseInstanceSettings } from "@cdktf/provider-google/lib/sql-database-instance";
 import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
 import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-secret";

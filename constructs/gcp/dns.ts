@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn } from "cdktn";
 import { DnsManagedZone } from "@cdktf/provider-google/lib/dns-managed-zone";
 import { DnsManagedZoneIamMember } from "@cdktf/provider-google/lib/dns-managed-zone-iam-member";
 import { ProjectIamCustomRole } from "@cdktf/provider-google/lib/project-iam-custom-role";

@@ -52,7 +52,7 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     const apis = new GcpApis(this, "apis", account.projectId);
     this.ctx = new GcpContext(env, apis);
     const provider = new GoogleProvider(scope, "google", { project: this.ctx.projectId, region: this.ctx.region });
-    // Set as a raw override: cdktf snake-cases the keys of provider arguments, which would
+    // Set as a raw override: cdktn snake-cases the keys of provider arguments, which would
     // turn the label `cost-centre` into `cost_centre`.
     provider.addOverride("default_labels", { ...this.ctx.labels });
     new RandomProvider(scope, "random");

@@ -1,4 +1,4 @@
-import { TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktn";
 import { Construct, type IConstruct } from "constructs";
 import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
 import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";

@@ -1,6 +1,6 @@
 /**
  * The policy pack's vocabulary. A rule is a pure function over the SYNTHESIZED resources of a
- * stack (the JSON cdktf writes and Terraform reads), so it checks what Terraform will get, not
+ * stack (the JSON cdktn writes and Terraform reads), so it checks what Terraform will get, not
  * what a construct meant to produce. Modelled on cdk-nag: rules grouped in packs, each with a
  * fix, and a suppression needs a written reason (see constructs/core/spec.ts `policy`).
  */

@@ -1,9 +1,9 @@
 /**
- * Bench anchor (npm run bench): the naive cdktf app, three AWS resources through the provider's
+ * Bench anchor (npm run bench): the naive cdktn app, three AWS resources through the provider's
  * barrel import, which loads every resource module of @cdktf/provider-aws.
  * Same resources as deep.ts; only the imports differ.
  */
-import { App, TerraformStack } from "cdktf";
+import { App, TerraformStack } from "cdktn";
 // oxlint-disable-next-line no-restricted-imports -- the anchor measures exactly the barrel import the rule forbids
 import { iamRole, provider, s3Bucket, vpc } from "@cdktf/provider-aws";
 import { Construct } from "constructs";

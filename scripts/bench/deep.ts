@@ -1,8 +1,8 @@
 /**
- * Bench anchor (npm run bench): the minimal cdktf app, the same three AWS resources as barrel.ts
+ * Bench anchor (npm run bench): the minimal cdktn app, the same three AWS resources as barrel.ts
  * through deep imports (`@cdktf/provider-aws/lib/<resource>`), which load only those modules.
  */
-import { App, TerraformStack } from "cdktf";
+import { App, TerraformStack } from "cdktn";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";

@@ -6,7 +6,7 @@
  * the monitoring release, which brings their CRDs.
  */
 import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktn";
 import type { ClusterServices } from "../../core/interfaces";
 import { monitoringHost, type Environment, type MetricsHubLink } from "../../core/spec";
 import { tolerationOf } from "../common";
