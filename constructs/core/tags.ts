@@ -11,6 +11,8 @@ export function platformTags(env: Environment): Record<string, string> {
     environment: env.name,
     owner: env.owner,
     "cost-centre": env.costCentre,
+    // Still "cdktf" on cdktn (issue 13): a new value would update the tags of every resource of
+    // every environment, and the output of the switch was to change in the framework's stamp only.
     "managed-by": "cdktf",
   };
 }
