@@ -66,6 +66,12 @@ describe("default environments", () => {
     relabelled["//"].metadata.stackName = "other";
     const seen = (variant: unknown) => JSON.stringify(withoutFrameworkStamp(JSON.stringify(variant))) !== JSON.stringify(withoutFrameworkStamp(text));
     expect({ changed: seen(changed), renamed: seen(renamed), relabelled: seen(relabelled), restamped: seen(restamped), reformatted: seen(JSON.parse(text)) }).toEqual({ changed: true, renamed: true, relabelled: true, restamped: false, reformatted: false });
+    // The manifest: its version is the stamp; a stack entry is not.
+    const manifestText = readFileSync(join(outdir, "manifest.json"), "utf8");
+    const manifest = JSON.parse(manifestText) as { version: string; stacks: Record<string, { name: string }> };
+    const sameManifest = (variant: unknown) => JSON.stringify(withoutFrameworkStamp(JSON.stringify(variant, null, 4))) === JSON.stringify(withoutFrameworkStamp(manifestText));
+    const [first] = Object.keys(manifest.stacks);
+    expect({ restamped: sameManifest({ ...manifest, version: "9.9.9" }), stackRenamed: sameManifest({ ...manifest, stacks: { ...manifest.stacks, [first]: { ...manifest.stacks[first], name: "other" } } }) }).toEqual({ restamped: true, stackRenamed: false });
   });
 
   it("contain no accidental Terraform template: every ${...} is a reference or a function call", () => {

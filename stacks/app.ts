@@ -7,11 +7,11 @@ import { App } from "cdktn";
 import { userValuesSpecProblems } from "../constructs/apps/user-values";
 import { eachKnown, parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
 import { RULE_IDS } from "../constructs/policies";
-import { enforcePolicies, isRuleId, PolicyViolations } from "./policy";
+import { enforcePolicies, FrameworkValidations, isRuleId, PolicyViolations } from "./policy";
 import { cloudSpecProblems } from "../constructs/platform";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
-import { stackKindsOf, stackName } from "./backend";
+import { FRAMEWORK_CONTEXT, stackKindsOf, stackName } from "./backend";
 import { GitopsStack } from "./gitops";
 import { InfraStack } from "./infra";
 import { parseGitops } from "../constructs/core/gitops";
@@ -77,7 +77,7 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
     const unknown = [...only].filter((name) => !accepted.includes(name));
     if (unknown.length > 0) throw new UnknownEnvironments(unknown, accepted);
   }
-  const app = new App({ outdir });
+  const app = new App({ outdir, context: FRAMEWORK_CONTEXT });
   for (const [index, env] of envs.entries()) {
     if (only !== undefined && !only.has(env.name)) continue;
     const infra = new InfraStack(app, env);
@@ -155,8 +155,11 @@ export function reportProblems(error: unknown, outcome: string): number {
     process.stderr.write(`synth: ${error.message}\n`);
     return 2;
   }
-  if (!(error instanceof SpecErrors || error instanceof SpecError || error instanceof PolicyViolations)) throw error;
-  if (error instanceof PolicyViolations) {
+  if (!(error instanceof SpecErrors || error instanceof SpecError || error instanceof PolicyViolations || error instanceof FrameworkValidations)) throw error;
+  if (error instanceof FrameworkValidations) {
+    for (const problem of error.problems) process.stderr.write(`validation: ${problem}\n`);
+    process.stderr.write(`${error.problems.length} cdktn validation${error.problems.length === 1 ? "" : "s"} failed; ${outcome}\n`);
+  } else if (error instanceof PolicyViolations) {
     for (const line of error.message.split("\n")) process.stderr.write(`policy violation: ${line}\n`);
     process.stderr.write(`${error.violations.length} policy violation${error.violations.length === 1 ? "" : "s"}; ${outcome}\n`);
   } else process.stderr.write(`spec error: ${error.message}\n`);

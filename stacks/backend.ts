@@ -27,5 +27,18 @@ export function configureTerraform(stack: TerraformStack, env: Environment, kind
     new LocalBackend(stack, { path: `../../../state/${workspace}.tfstate` });
   }
   // Azure and GCP pass generated passwords through write-only arguments (Terraform 1.11+).
-  stack.addOverride("terraform.required_version", ">= 1.11.0");
+  stack.addOverride("terraform.required_version", `>= ${REQUIRED_TERRAFORM}`);
 }
+
+/** The oldest Terraform every stack asks for (`required_version`), which Terraform enforces at init. */
+export const REQUIRED_TERRAFORM = "1.11.0";
+
+/**
+ * The App context that tells cdktn which Terraform the stacks are for. cdktn checks the features
+ * a stack uses (write-only arguments, ephemeral resources, provider functions, some `Fn.*`) against
+ * the declared `targetVersions` (cdktn lib/validations/target-versions.js, provider-feature-
+ * constraints.js); without a declaration it assumes Terraform >=1.5.7 and OpenTofu >=1.6.0 and
+ * refuses a write-only argument, which the stacks need and their `required_version` allows.
+ * Terraform Cloud runs Terraform, so OpenTofu is no target.
+ */
+export const FRAMEWORK_CONTEXT = { targetVersions: { terraform: `>=${REQUIRED_TERRAFORM}` } };

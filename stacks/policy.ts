@@ -2,11 +2,29 @@ import { App, TerraformStack } from "cdktn";
 // `require` form: the patch below must reach the module's own export, which terraform-stack.js reads at each call.
 import tokens = require("cdktn/lib/_tokens");
 import { invokeAspects } from "cdktn/lib/synthesize/synthesizer";
-import type { Construct } from "constructs";
+import type { IConstruct } from "constructs";
 import { SpecError, type SpecIssue } from "../constructs/core/errors";
 import type { Environment, SourceOf } from "../constructs/core/spec";
 import { checkStack, formatViolation, RULE_IDS, resourceAddresses, type StackJson, type StackKind, type StackResult, type Suppression, type Violation } from "../constructs/policies";
 import { SpecErrors } from "../constructs/core/spec";
+
+/**
+ * cdktn's own validations of a synth (each construct's `node.validate()`, as
+ * `TerraformStack.runAllValidations` and `App.synth` run them: lib/terraform-stack.js,
+ * lib/app.js), found before anything is written: one line each, `[<construct path>] <message>`.
+ */
+export class FrameworkValidations extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "FrameworkValidations";
+  }
+}
+
+/** What `app.synth()` would refuse in cdktn's validations, after the stacks were resolved (target-version checks read what resolving recorded). */
+export function frameworkValidationProblems(app: App, stacks: Iterable<TerraformStack>): string[] {
+  const ofNode = (node: IConstruct) => node.node.validate().map((message) => `[${node.node.path || "app"}] ${message}`);
+  return [...[...stacks].flatMap((stack) => stack.node.findAll().flatMap(ofNode)), ...ofNode(app)];
+}
 
 /** Policy violations of a synth: one line each; nothing is written. */
 export class PolicyViolations extends Error {
@@ -65,7 +83,8 @@ function inOnePass(stacks: readonly TerraformStack[]): Map<TerraformStack, Stack
 
 /** The synthesized JSON of every stack of `app`, computed as `app.synth()` would (backends, aspects). */
 export function synthesizedStacks(app: App): Map<TerraformStack, StackJson> {
-  const stacks = app.node.children.filter((child: Construct): child is TerraformStack => TerraformStack.isStack(child));
+  // Every stack `app.synth()` writes (cdktn lib/app.js: `node.findAll()`), nested ones included.
+  const stacks = app.node.findAll().filter((node: IConstruct): node is TerraformStack => TerraformStack.isStack(node));
   const fast = inOnePass(stacks);
   if (fast !== undefined) return fast;
   for (const stack of stacks) stack.prepareStack();
@@ -94,13 +113,16 @@ function suppressionIssues(env: Environment, stacks: readonly StackJson[], appli
 }
 
 /**
- * Runs the policy pack over every stack of `app` before anything is written. Throws
- * PolicyViolations (one line per violation) or SpecErrors (a suppression that does not hold);
+ * Runs cdktn's validations and the policy pack over every stack of `app` before anything is
+ * written. Throws FrameworkValidations, PolicyViolations (one line per violation) or SpecErrors
+ * (a suppression that does not hold);
  * otherwise records the applied suppressions and spec waivers in each stack's `"//"` metadata (Terraform ignores
  * it; reviewers see it in the pull request) and makes `app.synth()` write the JSON checked here.
  */
 export function enforcePolicies(app: App, envs: readonly Environment[], sourceOf: SourceOf = () => undefined): void {
   const synthesized = synthesizedStacks(app);
+  const invalid = frameworkValidationProblems(app, synthesized.keys());
+  if (invalid.length > 0) throw new FrameworkValidations(invalid);
   const results = new Map<TerraformStack, StackResult>();
   for (const [stack, json] of synthesized) {
     const { env, kind } = ownerOf(stack);
