@@ -46,6 +46,38 @@ describe("offline answer: the synthesized JSON, provider blocks and the replace-
     expect(renderSummary(diffs, false)).toContain("No resource changes.");
   });
 
+  // Review of issue 13: only resources, data sources, providers and moved blocks were compared, so
+  // an output, the terraform block, an ephemeral resource or the framework's stamp changed unseen.
+  it("reports every other block Terraform reads that changed, and a framework stamp change once, even with no resource change", () => {
+    const head = join(tempDir("diff-blocks"), "synthesized");
+    cpSync(base, head, { recursive: true });
+    const file = join(head, "stacks", "test-infra", "cdk.tf.json");
+    const json = JSON.parse(readFileSync(file, "utf8")) as { "//": { metadata: { version: string } }; terraform: Json; output?: Json; ephemeral?: Json; variable?: Json };
+    const before = json["//"].metadata.version;
+    const [firstOutput] = Object.keys(json.output ?? {});
+    json.terraform.required_version = ">= 1.12.0";
+    json.output = { ...json.output, [firstOutput]: { value: "changed" } };
+    json.ephemeral = { aws_eks_cluster_auth: { cluster_auth: { name: "other" } } };
+    json.variable = { region: { type: "string" } };
+    json["//"].metadata.version = "9.9.9";
+    writeFileSync(file, JSON.stringify(json));
+    const diffs = diffDirectories(base, head, { rules: RULES });
+    const infra = diffs.find((d) => d.stack === "test-infra");
+    expect(infra?.changes).toEqual([]);
+    expect(infra?.notes.map((note) => note.replace(/changed \(.* → /, "changed (… → "))).toEqual([
+      "`ephemeral.aws_eks_cluster_auth.cluster_auth` added",
+      `\`output.${firstOutput}\` changed (… → {"value":"changed"})`,
+      '`terraform.required_version` changed (… → ">= 1.12.0")',
+      "`variable.region` added",
+    ]);
+    expect(infra?.notes[2]).toBe('`terraform.required_version` changed (">= 1.11.0" → ">= 1.12.0")');
+    const summary = renderSummary(diffs, false);
+    expect(summary).toContain("No resource changes.");
+    expect(summary).toContain("### test-infra");
+    expect(summary).toContain(`Framework stamp (\`"//".metadata.version\`, which Terraform ignores): ${before} → 9.9.9 in 1 stack.`);
+    expect(renderSummary(diffDirectories(base, base, { rules: RULES }), false)).not.toContain("Framework stamp");
+  });
+
   it("counts an in-place change and allows it", () => {
     const diff = stackOf(base, synthTo({ ...baseSpec(), buckets: [{ name: "logs", purpose: "logs", expirationDays: 60 }] }));
     expect(diff.changes).toEqual([expect.objectContaining({ address: expect.stringMatching(/^aws_s3_bucket_lifecycle_configuration\.platform_bucket-logs_lifecycle_/), action: "update", basis: "table" })]);

@@ -47,6 +47,14 @@ export interface StackConfig {
   /** Data sources by `data.<type>.<name>`. */
   readonly data: Resources;
   readonly moved: readonly { readonly from: string; readonly to: string }[];
+  /**
+   * Every other block Terraform reads, by name (`output.<name>`, `ephemeral.<type>.<name>`,
+   * `terraform.required_version`, `terraform.cloud`, `variable.<name>`, ...): the gate reports any
+   * change to one, so nothing Terraform would do differently passes unseen.
+   */
+  readonly other: ReadonlyMap<string, unknown>;
+  /** The framework's version stamp (`"//".metadata.version`), which Terraform ignores. */
+  readonly stamp?: string;
 }
 
 export interface StackDiff {
@@ -55,6 +63,8 @@ export interface StackDiff {
   readonly source: "plan" | "config";
   readonly changes: readonly Change[];
   readonly notes: readonly string[];
+  /** `<base> → <head>` when the framework's stamp changed (a framework upgrade; Terraform ignores it). */
+  readonly stamp?: string;
   readonly added: string[];
   readonly changed: string[];
   readonly destroyed: string[];
@@ -113,7 +123,40 @@ export function parseStack(stackJson: string): StackConfig {
     for (const [type, byName] of Object.entries(blocks ?? {})) for (const [name, config] of Object.entries(byName)) out.set(`${prefix}${type}.${name}`, config);
     return out;
   };
-  return { required: parsed.terraform?.required_providers ?? {}, providers, resources: flatten(parsed.resource, ""), data: flatten(parsed.data, "data."), moved: parsed.moved ?? [] };
+  return {
+    required: parsed.terraform?.required_providers ?? {},
+    providers,
+    resources: flatten(parsed.resource, ""),
+    data: flatten(parsed.data, "data."),
+    moved: parsed.moved ?? [],
+    other: otherBlocks(parsed as Json),
+    stamp: valueAt(parsed, "//.metadata.version") as string | undefined,
+  };
+}
+
+/** The blocks `parseStack` does not take apart, by name; `"//"` is a comment Terraform ignores. */
+function otherBlocks(parsed: Json): Map<string, unknown> {
+  const analysed = new Set(["//", "resource", "data", "provider", "moved"]);
+  const blocks = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(parsed)) {
+    if (analysed.has(key)) continue;
+    if (!isObject(value)) blocks.set(key, value);
+    else if (key === "ephemeral") for (const [type, byName] of Object.entries(value)) for (const [name, config] of Object.entries(isObject(byName) ? byName : {})) blocks.set(`ephemeral.${type}.${name}`, config);
+    else for (const [name, config] of Object.entries(value)) if (!(key === "terraform" && name === "required_providers")) blocks.set(`${key}.${name}`, config);
+  }
+  return blocks;
+}
+
+/** Notes on the other blocks that differ: added, removed or changed, with the values. */
+function otherBlockNotes(base: StackConfig, head: StackConfig): string[] {
+  const names = [...new Set([...base.other.keys(), ...head.other.keys()])].sort();
+  return names.flatMap((name) => {
+    const before = base.other.get(name);
+    const after = head.other.get(name);
+    if (JSON.stringify(before) === JSON.stringify(after)) return [];
+    const what = before === undefined ? "added" : after === undefined ? "removed" : `changed (${short(before)} → ${short(after)})`;
+    return [`\`${name}\` ${what}`];
+  });
 }
 
 /** Resources of a synthesized stack by Terraform address, without cdktn's metadata. */
@@ -121,7 +164,7 @@ export function resourcesOf(stackJson: string): Map<string, unknown> {
   return new Map([...parseStack(stackJson).resources].map(([address, config]) => [address, withoutMeta(config)]));
 }
 
-const EMPTY: StackConfig = { required: {}, providers: new Map(), resources: new Map(), data: new Map(), moved: [] };
+const EMPTY: StackConfig = { required: {}, providers: new Map(), resources: new Map(), data: new Map(), moved: [], other: new Map() };
 
 // ---------------------------------------------------------------------------------------------
 // Provider blocks
@@ -422,7 +465,7 @@ class Analysis {
   }
 }
 
-function summarize(stack: string, source: StackDiff["source"], changes: Change[], notes: string[], flagged: ClusterFlags = { refused: [], cautions: [] }): StackDiff {
+function summarize(stack: string, source: StackDiff["source"], changes: Change[], notes: string[], flagged: ClusterFlags = { refused: [], cautions: [] }, stamp?: string): StackDiff {
   const sorted = [...changes].sort((a, b) => a.address.localeCompare(b.address));
   const of = (action: Action) => sorted.filter((c) => c.action === action);
   const verbs: Partial<Record<Action, string>> = { delete: "destroyed", replace: "replaced", unknown: "may be replaced" };
@@ -431,6 +474,7 @@ function summarize(stack: string, source: StackDiff["source"], changes: Change[]
     source,
     changes: sorted,
     notes,
+    ...(stamp === undefined ? {} : { stamp }),
     added: of("create").map((c) => c.address),
     changed: of("update").map((c) => c.address),
     destroyed: of("delete").map((c) => c.address),
@@ -489,12 +533,18 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
     const change = analysis.providerChange(key);
     if (change.other) notes.push(`provider settings changed: ${change.other}`);
   }
+  notes.push(...otherBlockNotes(base, head));
   const flagged = mergeFlags(
     changes
       .filter((c) => c.action === "update" && resourceTypeOf(c.address) === "azurerm_kubernetes_cluster")
       .map((c) => clusterChangeChecks(c.address, withoutMeta(base.resources.get(moves.get(c.address) ?? c.address) ?? {}), withoutMeta(head.resources.get(c.address) ?? {}))),
   );
-  return summarize(stack, "config", changes, notes, flagged);
+  return summarize(stack, "config", changes, notes, flagged, stampChange(base, head));
+}
+
+/** `<base> → <head>` when both sides carry a framework stamp and it differs. */
+function stampChange(base: StackConfig, head: StackConfig): string | undefined {
+  return base.stamp !== undefined && head.stamp !== undefined && base.stamp !== head.stamp ? `${base.stamp} → ${head.stamp}` : undefined;
 }
 
 /**
@@ -523,7 +573,7 @@ export function diffStackFromPlan(stack: string, plan: PlanJson, base: StackConf
   const planAddresses = new Set((plan.resource_changes ?? []).map((rc) => rc.address));
   const offlineOnly = (entry: string) => !planAddresses.has(entry.split(": ")[0] ?? "");
   const flagged = mergeFlags([...fromPlan, { refused: offline.refused.filter(offlineOnly), cautions: offline.cautions.filter(offlineOnly) }]);
-  return summarize(stack, "plan", [...planned.values()], [...notes, ...offline.notes.filter((note) => note.startsWith("provider settings changed"))], flagged);
+  return summarize(stack, "plan", [...planned.values()], [...notes, ...offline.notes.filter((note) => note.startsWith("provider settings changed")), ...otherBlockNotes(base, head)], flagged, offline.stamp);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -671,14 +721,20 @@ export function renderSummary(diffs: readonly StackDiff[], allowStateful: boolea
       "",
       "replaced (provider): the plan says so. replaced (table): computed offline from the provider's replace-forcing table, the provider blocks (region, account...) and references to replaced resources. unknown: no table for that provider version or type, so it may be replaced.",
     );
-    for (const d of touched.filter((t) => t.replaced.length + t.destroyed.length + t.unknown.length + t.notes.length > 0)) {
-      lines.push("", `### ${d.stack}`);
-      const destroyed = d.changes.filter((c) => c.action === "delete").map((c) => `${c.address}${c.reason ? ` (${c.reason})` : ""}`);
-      if (d.replaced.length > 0) lines.push("", "Replaced:", ...list(d.replaced));
-      if (destroyed.length > 0) lines.push("", "Destroyed:", ...list(destroyed));
-      if (d.unknown.length > 0) lines.push("", "Unknown (may be replaced):", ...list(d.unknown));
-      if (d.notes.length > 0) lines.push("", "Notes:", ...d.notes.map((note) => `- ${note}`));
-    }
+  }
+  // Stacks with notes (moved blocks, provider settings, outputs, the terraform block...) are listed even when no resource changes.
+  for (const d of diffs.filter((t) => t.replaced.length + t.destroyed.length + t.unknown.length + t.notes.length > 0)) {
+    lines.push("", `### ${d.stack}`);
+    const destroyed = d.changes.filter((c) => c.action === "delete").map((c) => `${c.address}${c.reason ? ` (${c.reason})` : ""}`);
+    if (d.replaced.length > 0) lines.push("", "Replaced:", ...list(d.replaced));
+    if (destroyed.length > 0) lines.push("", "Destroyed:", ...list(destroyed));
+    if (d.unknown.length > 0) lines.push("", "Unknown (may be replaced):", ...list(d.unknown));
+    if (d.notes.length > 0) lines.push("", "Notes:", ...d.notes.map((note) => `- ${note}`));
+  }
+  const stamps = [...new Set(diffs.flatMap((d) => (d.stamp === undefined ? [] : [d.stamp])))];
+  for (const stamp of stamps) {
+    const count = diffs.filter((d) => d.stamp === stamp).length;
+    lines.push("", `Framework stamp (\`"//".metadata.version\`, which Terraform ignores): ${stamp} in ${count} stack${count === 1 ? "" : "s"}.`);
   }
   const refused = diffs.flatMap((d) => d.refused.map((entry) => `${d.stack}: ${entry}`));
   const cautions = diffs.flatMap((d) => d.cautions.map((entry) => `${d.stack}: ${entry}`));
