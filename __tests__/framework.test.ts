@@ -5,7 +5,7 @@
  * own package.json says it needs.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -22,19 +22,20 @@ const bindings = Object.keys(manifest.dependencies).filter((name) => name.starts
 const cli = JSON.parse(readFileSync(require.resolve("cdktn-cli/package.json"), "utf8")) as { version: string; engines: { node: string } };
 
 describe("the framework", () => {
-  it("is cdktn at the pinned version, and its CLI the same release", () => {
+  it("is cdktn at the pinned version, its CLI the same release, and compat/cdktf pinned to it (a cdktn bump that forgets the shim is an npm conflict)", () => {
     expect((JSON.parse(readFileSync(require.resolve("cdktn/package.json"), "utf8")) as { version: string }).version).toBe(manifest.dependencies.cdktn);
     expect(cli.version).toBe(manifest.dependencies.cdktn);
-    expect(Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((name) => /^cdktf(-cli)?$/.test(name))).toEqual(["cdktf"]);
-    expect(manifest.dependencies.cdktf).toBe("file:compat/cdktf");
+    const shim = JSON.parse(readFileSync(join(root, "compat", "cdktf", "package.json"), "utf8")) as { version: string; peerDependencies: Record<string, string> };
+    expect({ version: shim.version, peer: shim.peerDependencies.cdktn }).toEqual({ version: manifest.dependencies.cdktn, peer: manifest.dependencies.cdktn });
   });
 
-  it("is one copy: every @cdktf/provider-* binding's `cdktf` is the project's cdktn", () => {
+  it("is one copy: every @cdktf/provider-* binding's `cdktf` is the project's cdktn, and its `constructs` the project's", () => {
     expect(bindings.length).toBeGreaterThan(0);
     const cdktn = require("cdktn") as unknown;
+    const constructs = require("constructs") as unknown;
     for (const binding of bindings) {
       const fromBinding = createRequire(require.resolve(`${binding}/package.json`));
-      expect({ binding, sameCdktn: fromBinding("cdktf") === cdktn }).toEqual({ binding, sameCdktn: true });
+      expect({ binding, sameCdktn: fromBinding("cdktf") === cdktn, sameConstructs: fromBinding("constructs") === constructs }).toEqual({ binding, sameCdktn: true, sameConstructs: true });
     }
   });
 
@@ -47,13 +48,12 @@ describe("the framework", () => {
 
   // What npm checks on every install: the bindings' peer `cdktf ^0.21.0` is met by the override
   // in package.json, not by a flag that turns peer checks off.
-  it("installs as npm resolves it: npm ls finds no missing, invalid or extraneous package, and nothing turns peer checks off", () => {
+  it("installs as npm resolves it: npm ls finds no missing, invalid or extraneous package, with peer checks on", () => {
     const ls = spawnSync("npm", ["ls", "--all"], { cwd: root, encoding: "utf8" });
     expect({ status: ls.status, stderr: ls.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(manifest.overrides).toEqual({ cdktf: "$cdktf" });
-    const npmrc = existsSync(join(root, ".npmrc")) ? readFileSync(join(root, ".npmrc"), "utf8") : "";
-    expect(npmrc).not.toMatch(/legacy-peer-deps|strict-peer-deps\s*=\s*false|force|engine-strict\s*=\s*false/);
-    expect(readFileSync(join(root, ".ci", "run"), "utf8")).toMatch(/^npm ci && npm run synth/m);
+    // npm's effective settings here (project .npmrc, user and global config, npm_config_* variables).
+    const setting = (name: string) => spawnSync("npm", ["config", "get", name], { cwd: root, encoding: "utf8" }).stdout.trim();
+    expect({ legacyPeerDeps: setting("legacy-peer-deps"), force: setting("force") }).toEqual({ legacyPeerDeps: "false", force: "false" });
   });
 });
 
@@ -79,18 +79,29 @@ const cliRuns = semver.satisfies(process.versions.node, cli.engines.node);
 if (!cliRuns) console.warn(`cdktn synth through the CLI NOT RUN on Node ${process.versions.node}: cdktn-cli ${cli.version} needs Node ${cli.engines.node}; checked instead that it refuses to run here`);
 
 describe("the cdktn CLI", () => {
-  // On a Node its engines accept, `cdktn synth` runs cdktf.json's app and writes what npm run
-  // synth commits; on any other it fails, which is why npm run deploy / diff check first.
-  it("`cdktn synth` writes the committed stacks and manifest byte for byte where its engines accept this Node, and fails where they do not", () => {
+  const committedFiles = () => new Map([...readTree(join(root, COMMITTED_OUTPUT_DIR))].filter(([path]) => path.startsWith("stacks/") || path === "manifest.json"));
+  const differing = (outdir: string) => {
+    const committed = committedFiles();
+    const fresh = readTree(outdir);
+    return [...new Set([...fresh.keys(), ...committed.keys()])].filter((path) => fresh.get(path) !== committed.get(path));
+  };
+
+  it("runs cdktf.json's app as the CLI does (CDKTF_OUTDIR set), which writes the committed stacks and manifest byte for byte", () => {
+    const config = JSON.parse(readFileSync(join(root, "cdktf.json"), "utf8")) as { app: string; output: string };
+    expect(config.output).toBe(COMMITTED_OUTPUT_DIR);
+    const outdir = join(tempDir("cdktf-json-app"), "out");
+    const run = spawnSync("sh", ["-c", config.app], { cwd: root, encoding: "utf8", env: { ...process.env, CDKTF_OUTDIR: outdir } });
+    expect(run.status).toBe(0);
+    expect(differing(outdir)).toEqual([]);
+  });
+
+  // On a Node its engines accept, `cdktn synth` writes what npm run synth commits; on Node 20 it
+  // stops in its bundled undici (util.markAsUncloneable, Node 22), which is why npm run deploy /
+  // diff check first.
+  it("`cdktn synth` writes the committed output where its engines accept this Node, and fails for want of Node 22 where they do not", () => {
     const outdir = join(tempDir("cdktn-cli"), "out");
     const run = spawnSync(join(root, "node_modules", ".bin", "cdktn"), ["synth", "--output", outdir], { cwd: root, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", CI: "1" } });
-    const differing = () => {
-      const committed = readTree(join(root, COMMITTED_OUTPUT_DIR));
-      const fresh = readTree(outdir);
-      const paths = new Set([...fresh.keys(), ...[...committed.keys()].filter((path) => path.startsWith("stacks/") || path === "manifest.json")]);
-      return [...paths].filter((path) => fresh.get(path) !== committed.get(path));
-    };
-    const outcome = { succeeded: run.status === 0, differing: run.status === 0 ? differing() : undefined };
-    expect(outcome).toEqual(cliRuns ? { succeeded: true, differing: [] } : { succeeded: false, differing: undefined });
+    const outcome = { succeeded: run.status === 0, differing: run.status === 0 ? differing(outdir) : undefined, missingNode22Api: run.stderr.includes("markAsUncloneable is not a function") };
+    expect(outcome).toEqual(cliRuns ? { succeeded: true, differing: [], missingNode22Api: false } : { succeeded: false, differing: undefined, missingNode22Api: true });
   }, 120_000);
 });
