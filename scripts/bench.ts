@@ -7,10 +7,11 @@
  * - the default environments plus 100 and 200 tenants generated from the fleet template
  *   (scripts/bench/tenants.ts), and `--only` one tenant of the 200;
  * - type-checking the project;
- * each as the median of its runs, with its ratios to the barrel anchor, and issue 12's targets.
+ * each as the median of its runs, with its ratios to the barrel anchor (the median of its ratios to
+ * the anchor run of the same round), and issue 12's targets.
  * Everything runs as `npm run synth` does (`node --require tsx/cjs`). Peak memory and CPU come from GNU time
  * (`/usr/bin/time`, Debian package `time`). Timings vary with the machine's load: compare rows
- * of one run, not runs.
+ * of one run, not runs; the rounds keep a row's ratio to runs seconds apart.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -34,8 +35,8 @@ interface Row {
   runs: number;
   /** Each run writes into a fresh temporary CDKTF_OUTDIR. */
   synth?: boolean;
-  /** Issue 12's targets for this row, checked on the medians. */
-  targets?: (median: Sample, anchor: Sample) => string[];
+  /** Issue 12's targets for this row, checked on its medians and its ratios to the anchor. */
+  targets?: (median: Sample, ratio: { readonly wall: number; readonly cpu: number }) => string[];
 }
 
 function measure(row: Row): Sample {
@@ -76,7 +77,7 @@ const ROWS: Row[] = [
     command: [...tsx, "main.ts", "synth"],
     runs: RUNS,
     synth: true,
-    targets: (m, anchor) => [`wall ${(m.wall / anchor.wall).toFixed(2)}x barrel ${m.wall / anchor.wall < 0.35 ? "<" : ">="} 0.35x`],
+    targets: (_, ratio) => [`wall ${ratio.wall.toFixed(2)}x barrel ${ratio.wall < 0.35 ? "<" : ">="} 0.35x`],
   },
   fleet(100),
   fleet(200),
@@ -90,16 +91,23 @@ const ROWS: Row[] = [
   { label: "type-check (tsc --noEmit)", command: [join("node_modules", ".bin", "tsc"), "--noEmit", "-p", "tsconfig.json"], runs: RUNS },
 ];
 
-console.log(`median of each row's runs on ${process.platform}/${process.arch}, node ${process.version}; CPU is user + system; ratios are to the barrel anchor`);
+console.log(`median of each row's runs on ${process.platform}/${process.arch}, node ${process.version}; CPU is user + system; ratios are to the barrel anchor of the same round`);
 console.log(`${"".padEnd(40)} ${"wall".padStart(8)} ${"CPU".padStart(8)} ${"peak".padStart(9)} ${"wall x".padStart(7)} ${"CPU x".padStart(7)}`);
-let anchor: Sample | undefined;
+// Rounds, not row after row: each round runs every row once, the anchor first, so a row's ratio
+// compares runs seconds apart (this machine's speed drifts by up to 2x within minutes). A row's
+// ratio is the median of its per-round ratios; its absolute numbers are the medians of its runs.
+const samples = new Map<Row, Sample[]>(ROWS.map((row) => [row, []]));
+const rounds = Math.max(...ROWS.map((row) => row.runs));
+for (let round = 0; round < rounds; round++) for (const row of ROWS) if (round < row.runs) samples.get(row)?.push(measure(row));
+const anchorRuns = samples.get(ROWS[0]) ?? [];
 for (const row of ROWS) {
-  const samples = Array.from({ length: row.runs }, () => measure(row));
-  const m: Sample = { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)), peakMiB: median(samples.map((s) => s.peakMiB)) };
-  anchor ??= m;
-  const targets = row.targets?.(m, anchor) ?? [];
+  const runs = samples.get(row) ?? [];
+  const m: Sample = { wall: median(runs.map((s) => s.wall)), cpu: median(runs.map((s) => s.cpu)), peakMiB: median(runs.map((s) => s.peakMiB)) };
+  const ratioOf = (key: "wall" | "cpu") => median(runs.map((s, round) => s[key] / anchorRuns[round][key]));
+  const ratio = { wall: ratioOf("wall"), cpu: ratioOf("cpu") };
+  const targets = row.targets?.(m, ratio) ?? [];
   console.log(
-    `${row.label.padEnd(40)} ${m.wall.toFixed(2).padStart(6)} s ${m.cpu.toFixed(2).padStart(6)} s ${m.peakMiB.toFixed(0).padStart(5)} MiB ${(m.wall / anchor.wall).toFixed(2).padStart(6)}x ${(m.cpu / anchor.cpu).toFixed(2).padStart(6)}x` +
-      `   (runs: ${samples.map((s) => s.wall.toFixed(2)).join(", ")} s)${targets.length > 0 ? `  targets: ${targets.join("; ")}` : ""}`,
+    `${row.label.padEnd(40)} ${m.wall.toFixed(2).padStart(6)} s ${m.cpu.toFixed(2).padStart(6)} s ${m.peakMiB.toFixed(0).padStart(5)} MiB ${ratio.wall.toFixed(2).padStart(6)}x ${ratio.cpu.toFixed(2).padStart(6)}x` +
+      `   (runs: ${runs.map((s) => s.wall.toFixed(2)).join(", ")} s)${targets.length > 0 ? `  targets: ${targets.join("; ")}` : ""}`,
   );
 }
