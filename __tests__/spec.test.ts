@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
+import { bucketCloud, otherClouds, parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { environmentFiles, environments, environmentSource, fleetFiles } from "../environments";
 import { specChecks } from "../stacks/app";
@@ -19,6 +19,8 @@ function issuesOf(input: unknown): { path: string; message: string }[] {
 }
 
 type Changes = Readonly<Record<string, unknown>>;
+
+const AZURE_ACCOUNT = { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000001", tenantId: "00000000-0000-4000-8000-0000000000aa" };
 
 /** Deep copy of a spec with values set at dotted paths (`databases[0].size`); undefined deletes. */
 function withChanges(changes: Changes, base: () => EnvironmentInput = baseSpec): unknown {
@@ -51,6 +53,12 @@ describe("parseEnvironment defaults", () => {
 
   it("accepts every default environment", () => {
     expect(parseEnvironments(environments).map((env) => env.name)).toEqual(environments.map((input) => input.name));
+  });
+
+  it("accepts Airflow's bucket on another cloud, with that cloud's account and home, and lists that cloud", () => {
+    const env = parseEnvironment(withChanges({ "buckets[0].cloud": "azure", "accounts.azure": AZURE_ACCOUNT, home: "aws" }));
+    expect({ bucket: bucketCloud(env, env.buckets[0]), others: otherClouds(env) }).toEqual({ bucket: "azure", others: ["azure"] });
+    expect(otherClouds(parseEnvironment(baseSpec()))).toEqual([]);
   });
 
   it("accepts a production waiver with a written reason", () => {
@@ -96,6 +104,15 @@ const badSpecs: BadSpec[] = [
   { problem: "a database too small", changes: { "databases[0].storageGiB": 5 }, path: "databases[0].storageGiB", says: ["given 5", "20 to 65536 GiB"] },
   { problem: "backups shorter than a week", changes: { "databases[0].backupRetentionDays": 3 }, path: "databases[0].backupRetentionDays", says: ["given 3", "7 to 35 days"] },
   { problem: "an unknown app", changes: { "apps[1]": { name: "superset" } }, path: "apps[1].name", says: ['given "superset"', "airflow | airbyte"] },
+  { problem: "a bucket on a cloud without its account", changes: { "buckets[0].cloud": "azure", home: "aws" }, path: "accounts.azure", says: ["given nothing", 'buckets[0].cloud is "azure"'] },
+  { problem: "a bucket on another cloud without home", changes: { "buckets[0].cloud": "azure", "accounts.azure": AZURE_ACCOUNT }, path: "home", says: ["given nothing", '"aws" or "azure"', "resources live on aws and azure"] },
+  { problem: "home naming a cloud without resources", changes: { home: "gcp" }, path: "home", says: ['given "gcp"', '"aws" or a cloud a bucket lives on (none)'] },
+  {
+    problem: "Airbyte's bucket on another cloud than the cluster's",
+    changes: { "accounts.azure": AZURE_ACCOUNT, home: "aws", "buckets[1]": { name: "state", purpose: "data", cloud: "azure" }, "apps[1]": { name: "airbyte", database: "main", bucket: "state" } },
+    path: "apps[1].bucket",
+    says: ['given "state"', "a bucket on aws, the cluster's cloud", "only with a stored key"],
+  },
   { problem: "an app naming a bucket that does not exist", changes: { "apps[0].bucket": "lake" }, path: "apps[0].bucket", says: ['given "lake"', "a bucket in this spec (logs)"] },
   { problem: "an app without the database it needs", changes: { "apps[0].database": undefined }, path: "apps[0].database", says: ["given nothing", "airflow stores its metadata in PostgreSQL"] },
   {

@@ -25,6 +25,11 @@ export interface AppNeeds {
   /** What the app keeps in object storage, when it needs a bucket. */
   readonly bucket?: string;
   /**
+   * Its chart reaches a bucket on another cloud than the cluster's with federated identity, no
+   * stored key (docs/design/cross-cloud.md, with the upstream sources). @default false
+   */
+  readonly keylessForeignStorage?: boolean;
+  /**
    * Databases the app's chart uses on the same server besides its own. The platform creates them,
    * owned by the app's role, with the extensions their schemas need (only an admin may create
    * those, and Azure allows only extensions listed in the server's `azure.extensions`).
@@ -51,6 +56,10 @@ export const APP_CATALOGUE: Readonly<Record<AppName, AppNeeds>> = {
     serviceAccount: "airflow",
     database: true,
     bucket: "task logs",
+    // The chart's env, volumes and volumeMounts reach every component and the task-pod template,
+    // and each provider's log handler falls back to the SDK's default credentials (WasbHook:
+    // DefaultAzureCredential; GCSHook: application default credentials; S3: boto3's chain).
+    keylessForeignStorage: true,
     // Task pods upload their own logs to the bucket (remote logging) on every cloud.
     untrusted: { serviceAccount: "airflow-tasks", runs: "task pods (user DAG code)", cloudIdentityOn: ["aws", "azure", "gcp"] },
   },

@@ -171,6 +171,12 @@ const clusterSchema = z.strictObject({
 
 const bucketSchema = z.strictObject({
   name: shortName(24),
+  /**
+   * The cloud the bucket lives on; its account must be in `accounts`. Another cloud than `cloud`
+   * puts the bucket in the `<env>-infra-<cloud>` stack, reached from the cluster with federated
+   * identity (docs/design/cross-cloud.md). @default the environment's cloud
+   */
+  cloud: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }).optional(),
   purpose: z.enum(BUCKET_PURPOSES, { error: `accepted: ${BUCKET_PURPOSES.join(" | ")}` }),
   /** Keep previous object versions. @default true */
   versioning: z.boolean().default(true),
@@ -512,6 +518,13 @@ export const environmentSchema = z.strictObject({
   /** Production turns on HA, deletion protection and longer retention, and enforces them. */
   production: z.boolean({ error: "accepted: true or false" }),
   cloud: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }),
+  /**
+   * The cloud whose resources the `<env>-infra` stack holds; every other cloud's are in
+   * `<env>-infra-<cloud>`. Required once a bucket lives on another cloud than `cloud`, so that a
+   * later change of `cloud` moves nothing between stacks (docs/design/cross-cloud.md).
+   * @default the environment's cloud
+   */
+  home: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }).optional(),
   accounts: accountsSchema,
   /** Team or person answerable for the environment; becomes the `owner` tag. */
   owner: pattern(/^[A-Za-z0-9 _.@+-]{2,63}$/, "2 to 63 letters, digits, spaces or _.@+-"),
@@ -684,6 +697,39 @@ function checkUnique(items: readonly { name: string }[], path: PropertyKey[], re
   eachKnown(items, (item, index) => {
     if (seen.has(item.name)) report([...path, index, "name"], item.name, `a name not already used in ${formatPath(path)}`);
     seen.add(item.name);
+  });
+}
+
+/** The cloud a bucket lives on: its own `cloud`, else the environment's. */
+export const bucketCloud = (env: Environment, bucket: BucketSpec): Cloud => bucket.cloud ?? env.cloud;
+
+/** The clouds other than `cloud` that hold a resource of the environment, in `CLOUDS` order. */
+export function otherClouds(env: Environment): Cloud[] {
+  const used = new Set(env.buckets.map((bucket) => bucketCloud(env, bucket)));
+  return CLOUDS.filter((cloud) => cloud !== env.cloud && used.has(cloud));
+}
+
+/**
+ * Where each bucket lives (docs/design/cross-cloud.md): every cloud used has its account; `home`
+ * is given once resources span clouds, and names a cloud with resources; an app whose chart reaches
+ * object storage on another cloud only with a stored key keeps its bucket on the cluster's cloud.
+ */
+function checkPlacement(env: Environment, report: Report): void {
+  eachKnown(env.buckets, (bucket, index) => {
+    const cloud = bucketCloud(env, bucket);
+    if (cloud !== env.cloud && env.accounts[cloud] === undefined) report(["accounts", cloud], undefined, `the ${cloud} account of this environment, because buckets[${index}].cloud is "${cloud}"`);
+  });
+  const others = known(() => otherClouds(env)) ?? [];
+  if (others.length > 0 && env.home === undefined) {
+    report(["home"], undefined, `${[env.cloud, ...others].map((cloud) => `"${cloud}"`).join(" or ")}: the cloud whose resources stay in ${env.name}-infra, required because resources live on ${[env.cloud, ...others].join(" and ")}`);
+  } else if (env.home !== undefined && env.home !== env.cloud && !others.includes(env.home)) {
+    report(["home"], env.home, `"${env.cloud}" or a cloud a bucket lives on (${others.join(", ") || "none"}): ${env.name}-infra holds that cloud's resources`);
+  }
+  eachKnown(env.apps, (app, index) => {
+    if (app.bucket === undefined || APP_CATALOGUE[app.name].keylessForeignStorage === true) return;
+    const bucket = env.buckets.find((one) => one.name === app.bucket);
+    if (bucket === undefined || bucketCloud(env, bucket) === env.cloud) return;
+    report(["apps", index, "bucket"], app.bucket, `a bucket on ${env.cloud}, the cluster's cloud: ${app.name}'s chart reaches object storage on another cloud only with a stored key (docs/design/cross-cloud.md)`);
   });
 }
 
@@ -1142,6 +1188,7 @@ const CHECKS: readonly ((env: Environment, report: Report) => void)[] = [
   (env, report) => {
     if (env.accounts[env.cloud] === undefined) report(["accounts", env.cloud], undefined, `the ${env.cloud} account of this environment, because cloud is "${env.cloud}"`);
   },
+  checkPlacement,
   checkTags,
   (env, report) => {
     if (env.cloud === "aws" && !CLOUDWATCH_RETENTION_DAYS.includes(env.cluster.logRetentionDays)) {
