@@ -1,6 +1,7 @@
 import type { Construct } from "constructs";
-import type { CloudPlatform } from "./core/interfaces";
-import type { Cloud, Environment, Report } from "./core/spec";
+import type { CloudPlatform, ForeignBucketServices } from "./core/interfaces";
+import { eachKnown, otherClouds, bucketCloud, type Cloud, type Environment, type Report } from "./core/spec";
+import { gkeIssuer } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
 import { azureSpecProblems } from "./azure/spec-problems";
 import { gcpSpecProblems } from "./gcp/spec-problems";
@@ -16,6 +17,14 @@ interface CloudEntry {
    * They and what they import (`<cloud>/facts.ts`) load no construct and no provider binding.
    */
   readonly specProblems: (env: Environment, report: Report, workspaces: readonly string[]) => void;
+  /**
+   * The issuer of the cluster's service-account tokens, where it follows from the spec alone
+   * (docs/design/cross-cloud.md: EKS's and AKS's contain generated ids and must travel between
+   * stacks, which is not built yet). Another cloud's buckets are built only for such a cluster.
+   */
+  readonly clusterIssuer?: (env: Environment) => string;
+  /** This cloud's buckets for apps on another cloud's cluster, where `federatedWorkloadIdentity` is built. */
+  readonly foreignBuckets?: (env: Environment) => ForeignBucketServices;
 }
 
 /** A cloud's construct module (`constructs/<cloud>/index.ts`). */
@@ -60,13 +69,46 @@ export function provideCloudModules(modules: Partial<CloudModules>): void {
 
 /** The only place that switches on the cloud: everything after it sees a `CloudPlatform`. */
 const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
-  aws: { platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env), specProblems: awsSpecProblems },
+  aws: { platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env), specProblems: awsSpecProblems, foreignBuckets: (env) => cloudModule("aws").awsForeignBuckets(env) },
   azure: { platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env), specProblems: azureSpecProblems },
-  gcp: { platform: (scope, env) => new (cloudModule("gcp").GcpPlatform)(scope, "platform", env), specProblems: gcpSpecProblems },
+  gcp: { platform: (scope, env) => new (cloudModule("gcp").GcpPlatform)(scope, "platform", env), specProblems: gcpSpecProblems, clusterIssuer: gkeIssuer },
 };
 
-export function platformFor(scope: Construct, env: Environment): CloudPlatform {
-  return CLOUDS[env.cloud].platform(scope, env);
+/** The environment's platform on `cloud`: its own cloud's, or another cloud's for its `<env>-infra-<cloud>` stack. */
+export function platformFor(scope: Construct, env: Environment, cloud: Cloud = env.cloud): CloudPlatform {
+  return CLOUDS[cloud].platform(scope, env);
+}
+
+/** The issuer another cloud trusts for the environment's cluster (see `CloudEntry.clusterIssuer`). */
+export function clusterIssuerOf(env: Environment): string {
+  const issuer = CLOUDS[env.cloud].clusterIssuer?.(env);
+  if (issuer === undefined) throw new Error(`${env.name}: no derivable cluster issuer on ${env.cloud} (the spec check should have caught this)`);
+  return issuer;
+}
+
+/** `cloud`'s buckets as the environment's apps reach them from its cluster on another cloud. */
+export function foreignBucketsOf(env: Environment, cloud: Cloud): ForeignBucketServices {
+  const services = CLOUDS[cloud].foreignBuckets?.(env);
+  if (services === undefined) throw new Error(`${env.name}: buckets on ${cloud} for a cluster on ${env.cloud} are not built (the spec check should have caught this)`);
+  return services;
+}
+
+/**
+ * Which placements are built (docs/design/cross-cloud.md, "Build order"): a bucket on another
+ * cloud needs a cluster whose issuer follows from the spec and a cloud whose federated identity is
+ * built, and no Terraform Cloud yet (each foreign workspace's own credentials are the next step).
+ */
+export function placementProblems(env: Environment, report: Report): void {
+  if (otherClouds(env).length === 0) return;
+  const built = (Object.keys(CLOUDS) as Cloud[]).filter((cloud) => CLOUDS[cloud].foreignBuckets !== undefined && cloud !== env.cloud);
+  eachKnown(env.buckets, (bucket, index) => {
+    const cloud = bucketCloud(env, bucket);
+    if (cloud === env.cloud) return;
+    const accepted = CLOUDS[env.cloud].clusterIssuer === undefined ? `"${env.cloud}": buckets on another cloud than the cluster's are built for a GKE cluster so far` : `"${env.cloud}"${built.length > 0 ? ` or ${built.map((one) => `"${one}"`).join(", ")}` : ""}: the placements built so far`;
+    if (CLOUDS[env.cloud].clusterIssuer === undefined || CLOUDS[cloud].foreignBuckets === undefined) report(["buckets", index, "cloud"], cloud, `${accepted} (docs/design/cross-cloud.md, "Build order")`);
+  });
+  if (env.home !== undefined && env.home !== env.cloud) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
+  if (env.terraformCloud !== undefined) report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on another cloud: each <env>-infra-<cloud> workspace's own dynamic credentials are not built yet (docs/design/cross-cloud.md, "Build order")`);
 }
 
 /** The spec rules of the environment's cloud (see `CloudEntry.specProblems`). */

@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { stackKindsOf, stackName } from "../stacks/backend";
+import { foreignCloudOf, stackKindsOf, stackName } from "../stacks/backend";
 import type { NeutralConcept } from "../constructs/core/interfaces";
 import { CLOUDS, metricsLinks, type Cloud, type Environment } from "../constructs/core/spec";
 import { renderedApps, namespaceOf, type KubeObject, type Located } from "./rendered-apps";
@@ -221,8 +221,14 @@ export function readEnvironmentOutput(outdir: string, env: Environment): Environ
     return new Stack(stack, readFileSync(file, "utf8"));
   };
   const kinds = stackKindsOf(env);
+  // The stacks on other clouds (`<env>-infra-<cloud>`) draw with the infra stack, read by each
+  // cloud's reader: their resource types are their cloud's, and they refer only to their own.
+  const home = read(stackName(env, "infra"), true) as Stack;
+  const foreign = kinds.filter((kind) => foreignCloudOf(kind) !== undefined).map((kind) => read(stackName(env, kind), true) as Stack);
+  const resource: Record<string, Record<string, Block>> = {};
+  for (const stack of [home, ...foreign]) for (const [type, blocks] of Object.entries(stack.json.resource ?? {})) resource[type] = { ...resource[type], ...blocks };
   return {
-    infra: read(stackName(env, "infra"), true) as Stack,
+    infra: foreign.length === 0 ? home : new Stack(home.name, JSON.stringify({ ...home.json, resource })),
     apps: kinds.includes("apps") ? read(stackName(env, "apps"), true) : undefined,
     gitops: env.terraformCloud === undefined ? undefined : read("gitops", false),
   };

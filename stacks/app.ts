@@ -8,12 +8,12 @@ import { userValuesSpecProblems } from "../constructs/apps/user-values";
 import { eachKnown, parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
 import { RULE_IDS } from "../constructs/policies";
 import { enforcePolicies, FrameworkValidations, isRuleId, PolicyViolations } from "./policy";
-import { cloudSpecProblems } from "../constructs/platform";
+import { cloudSpecProblems, placementProblems } from "../constructs/platform";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
 import { FRAMEWORK_CONTEXT, stackKindsOf, stackName } from "./backend";
 import { GitopsStack } from "./gitops";
-import { InfraStack } from "./infra";
+import { ForeignInfraStack, InfraStack } from "./infra";
 import { parseGitops } from "../constructs/core/gitops";
 
 /**
@@ -23,6 +23,7 @@ import { parseGitops } from "../constructs/core/gitops";
  */
 export const specChecks: ExtraChecks = (env, report) => {
   cloudSpecProblems(env, report, env.terraformCloud ? stackKindsOf(env).map((kind) => stackName(env, kind)) : []);
+  placementProblems(env, report);
   eachKnown(env.apps, (app, index) => userValuesSpecProblems(app, ["apps", index], report));
   (env.policy?.suppressions ?? []).forEach((suppression, index) => {
     if (!isRuleId(suppression.rule)) report(["policy", "suppressions", index, "rule"], suppression.rule, `a rule id of the policy pack (README, Policy pack): ${RULE_IDS.join(", ")}`);
@@ -81,7 +82,12 @@ export function buildStacks(inputs: readonly unknown[], outdir: string, gitopsIn
   for (const [index, env] of envs.entries()) {
     if (only !== undefined && !only.has(env.name)) continue;
     const infra = new InfraStack(app, env);
-    if (stackKindsOf(env).includes("apps")) new AppsStack(app, env, { environments: envs, source: sourceOf?.(index) }).addDependency(infra);
+    const foreign = stackKindsOf(env).flatMap((kind) => (kind === "infra" || kind === "apps" ? [] : [new ForeignInfraStack(app, env, kind)]));
+    for (const stack of foreign) stack.addDependency(infra);
+    if (stackKindsOf(env).includes("apps")) {
+      const apps = new AppsStack(app, env, { environments: envs, source: sourceOf?.(index) });
+      for (const stack of [infra, ...foreign]) apps.addDependency(stack);
+    }
   }
   // The workspaces of a named environment deployed by Terraform Cloud are in the gitops stack, so
   // it is rebuilt with it: a tenant added and synthesized alone gets its workspaces.

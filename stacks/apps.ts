@@ -18,8 +18,8 @@ import { ClusterNetworkPolicies, createdNamespaces } from "../constructs/apps/ne
 import { appSso, SingleSignOn, ssoClientHandover } from "../constructs/apps/sso";
 import { APP_CATALOGUE, untrustedAccount } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
-import { metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
-import { platformFor } from "../constructs/platform";
+import { bucketCloud, metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
+import { foreignBucketsOf, platformFor } from "../constructs/platform";
 
 /** The binding of a workload without a cloud identity: no annotation, no pod label. */
 const NO_CLOUD_IDENTITY: WorkloadBinding = { serviceAccountAnnotations: {}, podLabels: {} };
@@ -166,7 +166,7 @@ export class AppsStack extends TerraformStack {
         app.database === undefined
           ? undefined
           : { host: services.databaseHost(this.databaseSpec(env, app.database)), port: 5432, name: app.name, user: app.name, secretName: `${app.name}-database` },
-      bucket: app.bucket === undefined ? undefined : services.bucket(this.bucketSpec(env, app.bucket)),
+      ...this.appBucket(env, app, services),
       ingress:
         app.host === undefined
           ? undefined
@@ -177,6 +177,16 @@ export class AppsStack extends TerraformStack {
       spotTolerations: [tolerationOf(services.spotTaint)],
       sso: appSso(env, app.name, app.host !== undefined),
     };
+  }
+
+  /** The app's bucket, on the cluster's cloud or another one (with what its pods need to reach it there). */
+  private appBucket(env: Environment, app: AppSpec, services: ClusterServices): Pick<AppContext, "bucket" | "bucketCredentials"> {
+    if (app.bucket === undefined) return {};
+    const spec = this.bucketSpec(env, app.bucket);
+    const cloud = bucketCloud(env, spec);
+    if (cloud === env.cloud) return { bucket: services.bucket(spec) };
+    const foreign = foreignBucketsOf(env, cloud);
+    return { bucket: foreign.bucket(spec), bucketCredentials: foreign.credentials(app.name) };
   }
 
   private bucketSpec(env: Environment, name: string) {

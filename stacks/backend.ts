@@ -1,11 +1,18 @@
 import { CloudBackend, LocalBackend, NamedCloudWorkspace, type TerraformStack } from "cdktn";
-import type { Environment } from "../constructs/core/spec";
+import { otherClouds, type Cloud, type Environment } from "../constructs/core/spec";
 
-export type StackKind = "infra" | "apps";
+/** `infra-<cloud>`: an environment's resources on another cloud than its cluster's (docs/design/cross-cloud.md). */
+export type ForeignInfraKind = `infra-${Cloud}`;
+export type StackKind = "infra" | ForeignInfraKind | "apps";
 
-/** An environment's stacks in apply order: infra, then apps when it runs any. */
+/** An environment's stacks in apply order: infra, one per other cloud it keeps resources on, then apps when it runs any. */
 export function stackKindsOf(env: Environment): StackKind[] {
-  return env.apps.length > 0 ? ["infra", "apps"] : ["infra"];
+  return ["infra", ...otherClouds(env).map((cloud): ForeignInfraKind => `infra-${cloud}`), ...(env.apps.length > 0 ? (["apps"] as const) : [])];
+}
+
+/** The cloud of an `infra-<cloud>` stack kind; undefined for the stacks on the cluster's cloud. */
+export function foreignCloudOf(kind: StackKind | "gitops"): Cloud | undefined {
+  return kind.startsWith("infra-") ? (kind.slice("infra-".length) as Cloud) : undefined;
 }
 
 /** A stack's name, which is also its Terraform Cloud workspace: `<env>-<kind>`. */

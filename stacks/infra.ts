@@ -1,8 +1,8 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
-import { configureTerraform, stackKindsOf, stackName } from "./backend";
-import { specSecretNamesFor, type Environment } from "../constructs/core/spec";
-import { platformFor } from "../constructs/platform";
+import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind } from "./backend";
+import { bucketCloud, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
+import { clusterIssuerOf, platformFor } from "../constructs/platform";
 
 /**
  * `<env>-infra`: network, cluster, buckets, databases and app identities of one environment,
@@ -21,14 +21,15 @@ export class InfraStack extends TerraformStack {
     const platform = platformFor(this, env);
     const network = platform.network();
     const cluster = platform.cluster(network);
-    const buckets = new Map(env.buckets.map((spec) => [spec.name, platform.bucket(spec)]));
+    const buckets = new Map(env.buckets.filter((spec) => bucketCloud(env, spec) === env.cloud).map((spec) => [spec.name, platform.bucket(spec)]));
     const databases = env.databases.map((spec) => platform.database(spec, network, cluster));
 
     platform.auditTrail?.([...buckets.values()]);
 
     for (const app of env.apps) {
       const identity = platform.workloadIdentity(app.name, cluster);
-      if (app.bucket !== undefined) buckets.get(app.bucket)?.grantReadWrite(identity);
+      const bucket = app.bucket === undefined ? undefined : buckets.get(app.bucket);
+      bucket?.grantReadWrite(identity);
     }
     if (env.apps.length > 0) {
       // External Secrets reads each database's admin credential for the bootstrap jobs, nothing else.
@@ -85,6 +86,38 @@ export class InfraStack extends TerraformStack {
         value: database.adminSecretRef,
         description: `Where the generated admin credential of ${database.spec.name} is kept`,
       });
+    }
+  }
+}
+
+/**
+ * `<env>-infra-<cloud>`: the environment's buckets on another cloud than its cluster's, on that
+ * cloud's provider alone, and per app that uses one an identity trusting the cluster's
+ * service-account issuer for the app's exact accounts, granted that bucket only
+ * (docs/design/cross-cloud.md). The same construct ids as `<env>-infra` on that cloud.
+ */
+export class ForeignInfraStack extends TerraformStack {
+  readonly foreignCloud: Cloud;
+
+  constructor(scope: Construct, readonly env: Environment, kind: ForeignInfraKind) {
+    super(scope, stackName(env, kind));
+    const cloud = foreignCloudOf(kind);
+    if (cloud === undefined) throw new Error(`${kind} is not the kind of a stack on another cloud`);
+    this.foreignCloud = cloud;
+    configureTerraform(this, env, kind);
+    const platform = platformFor(this, env, cloud);
+    const federated = platform.federatedWorkloadIdentity?.bind(platform);
+    if (federated === undefined) throw new Error(`${env.name}: federated identity on ${cloud} is not built (the spec check should have caught this)`);
+    const buckets = new Map(env.buckets.filter((spec) => bucketCloud(env, spec) === cloud).map((spec) => [spec.name, platform.bucket(spec)]));
+    // The object reads and writes of these buckets are recorded on their cloud, as at home.
+    platform.auditTrail?.([...buckets.values()]);
+    const issuer = clusterIssuerOf(env);
+    for (const app of env.apps) {
+      const bucket = app.bucket === undefined ? undefined : buckets.get(app.bucket);
+      if (bucket !== undefined) bucket.grantReadWrite(federated(app.name, issuer));
+    }
+    for (const [name, bucket] of buckets) {
+      new TerraformOutput(this, `bucket_${name}_url`, { value: bucket.url, description: `URL of the ${name} bucket` });
     }
   }
 }

@@ -4,7 +4,7 @@ import tokens = require("cdktn/lib/_tokens");
 import { invokeAspects } from "cdktn/lib/synthesize/synthesizer";
 import type { IConstruct } from "constructs";
 import { SpecError, type SpecIssue } from "../constructs/core/errors";
-import type { Environment, SourceOf } from "../constructs/core/spec";
+import type { Cloud, Environment, SourceOf } from "../constructs/core/spec";
 import { checkStack, formatViolation, RULE_IDS, resourceAddresses, type StackJson, type StackKind, type StackResult, type Suppression, type Violation } from "../constructs/policies";
 import { SpecErrors } from "../constructs/core/spec";
 
@@ -34,11 +34,11 @@ export class PolicyViolations extends Error {
   }
 }
 
-/** The environment and kind of a stack of `buildApp` (InfraStack and AppsStack carry their environment). */
-function ownerOf(stack: TerraformStack): { env?: Environment; kind: StackKind } {
-  const env = (stack as TerraformStack & { env?: Environment }).env;
+/** The environment, kind and cloud of a stack of `buildApp` (the infra and apps stacks carry their environment, an `<env>-infra-<cloud>` stack its cloud). */
+function ownerOf(stack: TerraformStack): { env?: Environment; kind: StackKind; cloud?: Cloud } {
+  const { env, foreignCloud } = stack as TerraformStack & { env?: Environment; foreignCloud?: Cloud };
   const kind = env === undefined ? "gitops" : stack.node.id === `${env.name}-apps` ? "apps" : "infra";
-  return { env, kind };
+  return { env, kind, ...(foreignCloud === undefined ? {} : { cloud: foreignCloud }) };
 }
 
 /**
@@ -125,8 +125,8 @@ export function enforcePolicies(app: App, envs: readonly Environment[], sourceOf
   if (invalid.length > 0) throw new FrameworkValidations(invalid);
   const results = new Map<TerraformStack, StackResult>();
   for (const [stack, json] of synthesized) {
-    const { env, kind } = ownerOf(stack);
-    results.set(stack, checkStack(json, { stackName: stack.node.id, kind, env }, env?.policy?.suppressions ?? []));
+    const { env, kind, cloud } = ownerOf(stack);
+    results.set(stack, checkStack(json, { stackName: stack.node.id, kind, env, ...(cloud === undefined ? {} : { cloud }) }, env?.policy?.suppressions ?? []));
   }
   const specProblems = envs.flatMap((env, index) => {
     const own = [...synthesized.keys()].filter((stack) => ownerOf(stack).env === env);

@@ -19,6 +19,7 @@
  * - How DAGs reach the pods and which image runs: `apps[].dags` and `apps[].image` (dags.ts).
  *   Without either, the DAG processor reads the chart image's own, empty `dags/` folder.
  */
+import { podCredentialValues } from "./credentials";
 import type {
   AppBucket,
   AppContext,
@@ -248,6 +249,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
   const untrusted = required(ctx.untrustedAccount, missing("untrusted service account for task pods"));
   /** Every pod runs as the platform's service account; the chart creates none. */
   const serviceAccount = platformServiceAccount(ctx);
+  const foreign = podCredentialValues(ctx.bucketCredentials);
   const resources = (component: keyof typeof BASE_RESOURCES) => ctx.resources(BASE_RESOURCES[component]);
   /** Long-running components: `ctx.replicas` copies, and a PDB in production so a drain keeps one. */
   const highlyAvailable = (component: "apiServer" | "scheduler" | "triggerer" | "dagProcessor") => ({
@@ -377,8 +379,13 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     cleanup: { serviceAccount },
     databaseCleanup: { serviceAccount },
 
-    /** The remote-logging connection, in every Airflow container including task pods. */
-    env: [logs.connection],
+    /**
+     * The remote-logging connection, in every Airflow container including task pods; with the
+     * bucket on another cloud, also that cloud's credentials (the chart's top-level env, volumes
+     * and volumeMounts reach every component and the task-pod template).
+     */
+    env: [logs.connection, ...foreign.env],
+    ...(foreign.volumes.length > 0 ? { volumes: foreign.volumes, volumeMounts: foreign.volumeMounts } : {}),
     config: {
       core: { remote_logging: TRUE },
       logging: { remote_logging: TRUE, delete_local_logs: TRUE, ...logs.logging },

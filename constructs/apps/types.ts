@@ -47,6 +47,17 @@ export interface AppBucket {
   readonly storageAccount?: string;
 }
 
+/**
+ * What an app's pods need to reach a bucket on another cloud than the cluster's with federated
+ * identity (docs/design/cross-cloud.md): the variables the cloud's SDKs read, and a projected
+ * service-account token with that cloud's audience, which the cluster's own webhooks add only for
+ * their own cloud.
+ */
+export interface PodCredentials {
+  readonly env: Readonly<Record<string, string>>;
+  readonly token: { readonly audience: string; readonly mountPath: string; readonly fileName: string; readonly expirationSeconds: number };
+}
+
 /** TLS ingress for the app's UI: cert-manager issues the certificate for `host`. */
 export interface AppIngress {
   readonly host: string;
@@ -91,6 +102,8 @@ export interface AppContext {
   readonly untrustedAccount?: { readonly serviceAccount: string; readonly podLabels: Readonly<Record<string, string>> };
   readonly database?: AppDatabase;
   readonly bucket?: AppBucket;
+  /** Set when the bucket lives on another cloud than the cluster's. */
+  readonly bucketCredentials?: PodCredentials;
   readonly ingress?: AppIngress;
   /** At least 2 in production (stateless components), 1 elsewhere. */
   readonly replicas: number;

@@ -4,12 +4,12 @@ import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster"
 import { DataAwsDbInstance } from "@cdktf/provider-aws/lib/data-aws-db-instance";
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
-import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
+import type { ClusterServices, ExternalDnsSetup, ForeignBucketServices, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
 import { planSubnets } from "../core/network-plan";
-import type { BucketSpec, DatabaseSpec } from "../core/spec";
+import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { s3BucketName } from "./bucket";
 import { eksClusterName, EKS_SPOT_TAINT } from "./cluster";
-import type { AwsContext } from "./context";
+import { AwsContext } from "./context";
 import { databaseIdentifier } from "./database";
 import { workloadRoleName } from "./identity";
 
@@ -110,4 +110,34 @@ export class AwsClusterServices extends Construct implements ClusterServices {
     };
     return { values, configMaps: {} };
   }
+}
+
+/** Where the AWS SDKs on another cloud's cluster read the projected token (the path EKS's webhook uses). */
+const WEB_IDENTITY_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
+
+/**
+ * S3 buckets of an environment whose cluster runs on another cloud, as its apps reach them: the
+ * names `AwsBucket` and `workloadRoleName` give, and what the EKS pod identity webhook would have
+ * put in the pods (aws/amazon-eks-pod-identity-webhook v0.6.17 pkg/handler/handler.go: the role,
+ * the token file and the region; a token with audience `sts.amazonaws.com`, 86400 s), which the
+ * SDKs' default chain reads (botocore credentials.py `AssumeRoleWithWebIdentityProvider`).
+ */
+export function awsForeignBuckets(env: Environment): ForeignBucketServices {
+  const ctx = new AwsContext(env);
+  return {
+    bucket: (spec) => {
+      const name = s3BucketName(ctx, spec);
+      return { cloud: "aws", url: `s3://${name}`, name, region: ctx.region };
+    },
+    credentials: (workload) => ({
+      env: {
+        AWS_ROLE_ARN: `arn:${ctx.partition}:iam::${ctx.accountId}:role/${workloadRoleName(ctx, workload)}`,
+        AWS_WEB_IDENTITY_TOKEN_FILE: `${WEB_IDENTITY_TOKEN_DIR}/token`,
+        AWS_REGION: ctx.region,
+        AWS_DEFAULT_REGION: ctx.region,
+        AWS_STS_REGIONAL_ENDPOINTS: "regional",
+      },
+      token: { audience: "sts.amazonaws.com", mountPath: WEB_IDENTITY_TOKEN_DIR, fileName: "token", expirationSeconds: 86400 },
+    }),
+  };
 }

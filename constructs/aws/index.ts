@@ -26,7 +26,8 @@ import { AwsTerraformCloudAgent } from "./terraform-cloud-agent";
 import { AwsCluster } from "./cluster";
 import { AwsContext } from "./context";
 import { AwsDatabase, rdsMonitoringRole } from "./database";
-import { AwsWorkloadIdentity } from "./identity";
+import { AwsWorkloadIdentity, type OidcTrust } from "./identity";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { AwsKeys } from "./keys";
 import { grantUserSecretsRead } from "./user-secrets";
 import { AwsNetwork } from "./network";
@@ -142,6 +143,23 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     return new AwsClusterServices(this, "cluster-services", this.ctx);
   }
 
+  private foreignIssuer?: OidcTrust;
+
+  /**
+   * On another cloud's cluster (docs/design/cross-cloud.md): the role of `app`, trusting that
+   * cluster's issuer through an IAM OIDC provider of its own (`sts.amazonaws.com` audience, as
+   * the cluster's pods ask for; `thumbprint_list` is optional in aws 5.100.0's schema, AWS checks
+   * the issuer's certificate against its trusted CAs). Same role name as on EKS: the apps stack
+   * derives its ARN.
+   */
+  federatedWorkloadIdentity(app: WorkloadName, issuer: string): AwsWorkloadIdentity {
+    if (this.foreignIssuer === undefined) {
+      const provider = new IamOpenidConnectProvider(this, "cluster-issuer", { url: issuer, clientIdList: ["sts.amazonaws.com"] });
+      this.foreignIssuer = { providerArn: provider.arn, issuerHost: issuer.replace(/^https:\/\//, "") };
+    }
+    return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, this.foreignIssuer, app);
+  }
+
   workloadIdentity(app: WorkloadName, cluster: ICluster): AwsWorkloadIdentity {
     return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, ownHandle(cluster, AwsCluster, "AWS", "cluster").oidc, app);
   }
@@ -180,3 +198,4 @@ export const AWS_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   aws_efs_file_system: "the file system's data",
 };
 export { awsSpecProblems } from "./spec-problems";
+export { awsForeignBuckets } from "./cluster-services";

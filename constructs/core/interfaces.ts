@@ -3,7 +3,7 @@
  * interfaces; nothing outside `constructs/<cloud>/` knows which cloud is behind them.
  */
 import type { WorkloadName } from "./apps";
-import type { AppBucket } from "../apps/types";
+import type { AppBucket, PodCredentials } from "../apps/types";
 import type { Cloud, BucketSpec, DatabaseSpec } from "./spec";
 
 export interface INetwork {
@@ -72,6 +72,12 @@ export interface CloudPlatform {
   bucket(spec: BucketSpec): IBucket;
   database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): IDatabase;
   workloadIdentity(app: WorkloadName, cluster: ICluster): IWorkloadIdentity;
+  /**
+   * The identity of `app` on this cloud when its cluster runs on another one, trusting that
+   * cluster's service-account token issuer `issuer` for the app's exact service accounts, with no
+   * stored key (docs/design/cross-cloud.md). Absent on a cloud where this is not built yet.
+   */
+  federatedWorkloadIdentity?(app: WorkloadName, issuer: string): IWorkloadIdentity;
   /** The public zone of `dns.zone`, for external-dns. */
   dnsZone(zoneName: string): IDnsZone;
   /**
@@ -249,4 +255,11 @@ export interface ITerraformCloudAgent {
    * id, a Secret Manager secret name). The stack creates the secret without a value.
    */
   readonly tokenSecretRef: string;
+}
+
+/** This cloud's buckets as an app on another cloud's cluster reaches them (no construct: names only). */
+export interface ForeignBucketServices {
+  bucket(spec: BucketSpec): AppBucket;
+  /** What the pods of `workload` need to act as its identity on this cloud (`federatedWorkloadIdentity`). */
+  credentials(workload: WorkloadName): PodCredentials;
 }

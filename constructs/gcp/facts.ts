@@ -1,5 +1,6 @@
 import { cidrSubnet, cidrsOverlap, formatCidr, parseCidr } from "../core/cidr";
 import { planSubnets } from "../core/network-plan";
+import { gcpZoneNames } from "../core/regions";
 import type { Environment } from "../core/spec";
 
 /**
@@ -104,4 +105,20 @@ export function podRangeProblem(env: Environment, addresses: GcpAddressPlan, zon
     `at most ${addresses.maxNodes} nodes including one upgrade surge node per zone and pool (${needed} needed) on GCP for network.cidr ${env.network.cidr}: ` +
     `its pod range ${addresses.pods} gives each node a /25; use a larger network.cidr or fewer nodes`
   );
+}
+
+/**
+ * The GKE cluster's service-account token issuer, which another cloud trusts for the cluster's
+ * pods (docs/design/cross-cloud.md). No Terraform attribute carries it; GKE serves its discovery
+ * document at the cluster's resource path (GKE REST `projects.locations.clusters.well-known/
+ * getOpenid-configuration`), `https://container.googleapis.com/v1/` plus the cluster's id: project
+ * ID, location (the region in production, zone 0 elsewhere: `gkeClusterLocation`) and name
+ * (`gkeClusterName`). `__tests__/cross-cloud.test.ts` holds it equal to the cluster the GCP
+ * constructs build.
+ */
+export function gkeIssuer(env: Environment): string {
+  const account = env.accounts.gcp;
+  if (!account) throw new Error(`environment ${env.name} has no GCP project (the spec check should have caught this)`);
+  const location = env.production ? account.region : gcpZoneNames(account.region, env.network.zones)[0];
+  return `https://container.googleapis.com/v1/projects/${account.projectId}/locations/${location}/clusters/${env.name}-cluster`;
 }

@@ -65,7 +65,7 @@ export interface CheckOptions {
 function runs(rule: Rule, check: RuleCheck, ctx: Omit<PolicyContext, "stack">, includePending: boolean): boolean {
   if (check.pending !== undefined && !includePending) return false;
   if (check.kind !== ctx.kind) return false;
-  if (check.cloud !== "any" && check.cloud !== ctx.env?.cloud) return false;
+  if (check.cloud !== "any" && check.cloud !== (ctx.cloud ?? ctx.env?.cloud)) return false;
   return !rule.productionOnly || ctx.env?.production === true;
 }
 

@@ -28,6 +28,8 @@ export interface PolicyContext {
   readonly kind: StackKind;
   /** The environment the stack belongs to (none for the gitops stack). */
   readonly env?: Environment;
+  /** The cloud of the stack's resources: an `<env>-infra-<cloud>` stack's own. @default the environment's cloud */
+  readonly cloud?: Cloud;
 }
 
 /**

@@ -41,6 +41,13 @@ const ANY_CREDENTIAL_SHAPE = new RegExp(
   }).join("|"),
 );
 /** Values that stand for "filled in later": templates, Kubernetes `$(VAR)` references, the observability placeholders. */
+/**
+ * A variable that names the file a credential is read from, not the credential: `*_FILE` with an
+ * absolute path (AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE: a projected token the
+ * kubelet writes and rotates). The value is still scanned for credential shapes.
+ */
+const isFileReference = (name: string, value: string) => /_FILE$/.test(name) && /^\/[A-Za-z0-9._/-]+$/.test(value);
+
 const notLiteral = (value: string) => value === "" || value.includes("{{") || /^\$\([A-Z_][A-Z0-9_]*\)$/.test(value) || (Object.values(PLACEHOLDER) as string[]).includes(value);
 
 /**
@@ -69,7 +76,7 @@ export function credentialLiterals(values: unknown): string[] {
       return;
     }
     const map = value as Record<string, unknown>;
-    if (typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value)) found.push(`${at.join(".")} (env ${map.name}) is a literal`);
+    if (typeof map.name === "string" && CREDENTIAL_ENV_NAME.test(map.name) && typeof map.value === "string" && !notLiteral(map.value) && !isFileReference(map.name, map.value)) found.push(`${at.join(".")} (env ${map.name}) is a literal`);
     for (const key of Object.keys(map)) {
       at.push(key);
       walk(map[key]);
