@@ -2,8 +2,8 @@
  * An environment with its bucket on another cloud than its cluster's (issue 14, the first pair
  * built: a GKE cluster with its Airflow logs in S3; docs/design/cross-cloud.md). Checked against
  * what consumes the output: the real AWS provider (init, validate, plan offline), IAM's condition
- * keys for a web identity, the Airflow chart's values schema, and the GKE cluster the GCP
- * constructs build.
+ * keys for a web identity, the Airflow chart's values schema and templates, the NetworkPolicy
+ * semantics of the cluster's CNI, and the GKE cluster the GCP constructs build.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
@@ -14,6 +14,9 @@ import { SpecError } from "../constructs/core/errors";
 import { gkeIssuer } from "../constructs/gcp/facts";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
+import { renderedApps } from "../scripts/rendered-apps";
+import { releaseContracts } from "./support/chart-contract";
+import { allows, type ClusterPolicies, type NetworkPolicy } from "./support/kubernetes/network-policy";
 import { specChecks, synthesize } from "../stacks/app";
 import { stackJson, stackNames, tempDir } from "./support/outdir";
 import { checkOffline, terraformUnavailable, type OfflineResult } from "./support/terraform";
@@ -80,11 +83,33 @@ describe("a GKE cluster with its Airflow logs in S3", () => {
     expect({ foreign: manifest.stacks["lake-infra-aws"].dependencies, apps: [...manifest.stacks["lake-apps"].dependencies].sort() }).toEqual({ foreign: ["lake-infra"], apps: ["lake-infra", "lake-infra-aws"] });
   });
 
-  it("trusts the GKE cluster's issuer, which is the cluster the GCP constructs build", () => {
-    const [cluster] = resources(home, "google_container_cluster");
-    const [provider] = home.provider.google as Block[];
-    expect(issuer).toBe(`https://container.googleapis.com/v1/projects/${String(provider.project)}/locations/${String(cluster.location)}/clusters/${String(cluster.name)}`);
+  // GKE puts `https://container.googleapis.com/v1/projects/<project id>/locations/<zone or
+  // region>/clusters/<name>` in the `iss` of its service-account tokens and serves the discovery
+  // document there (GKE REST `projects.locations.clusters.well-known/getOpenid-configuration`).
+  it.each([false, true])("trusts the GKE cluster's issuer, which is the cluster the GCP constructs build (production: %s)", (production) => {
+    const spec = lakeSpec({ production });
+    const stacks = production ? { home: JSON.parse(stackJson(synth(spec), "lake-infra")) as Stack } : { home };
+    const [cluster] = resources(stacks.home, "google_container_cluster");
+    const [provider] = stacks.home.provider.google as Block[];
+    const expected = `https://container.googleapis.com/v1/projects/${String(provider.project)}/locations/${String(cluster.location)}/clusters/${String(cluster.name)}`;
+    expect(gkeIssuer(parseEnvironment(spec))).toBe(expected);
+    expect(cluster.location).toBe(production ? "europe-west1" : "europe-west1-b");
+  });
+
+  it("registers that issuer with IAM for the sts.amazonaws.com audience", () => {
     expect(resources(foreign, "aws_iam_openid_connect_provider")).toEqual([expect.objectContaining({ url: issuer, client_id_list: ["sts.amazonaws.com"] })]);
+  });
+
+  it("renders Airflow values the chart's schema and templates accept, and lets its pods reach AWS over HTTPS under the namespace's NetworkPolicies", () => {
+    expect(releaseContracts(stackJson(outdir, "lake-apps")).problems).toEqual([]);
+    const objects = renderedApps(stackJson(outdir, "lake-apps")).objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }));
+    const namespaces = new Map(objects.filter((object) => object.kind === "Namespace").map((object) => [String(object.metadata.name), object.metadata.labels ?? {}]));
+    const cluster: ClusterPolicies = { cni: "cilium", policies: objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[], namespaces };
+    // sts.eu-west-1.amazonaws.com and S3 answer on public addresses (52.94.0.0/16 is Amazon's); the scheduler writes logs, a task pod its own.
+    const sts = { ip: "52.94.0.10" };
+    const scheduler = { namespace: "airflow", labels: { tier: "airflow", component: "scheduler", release: "airflow" } };
+    const task = { namespace: "airflow", labels: { tier: "airflow", component: "worker", release: "airflow" } };
+    expect({ scheduler: allows(cluster, { from: scheduler, to: sts, port: 443 }), task: allows(cluster, { from: task, to: sts, port: 443 }), schedulerOn80: allows(cluster, { from: scheduler, to: sts, port: 80 }) }).toEqual({ scheduler: true, task: true, schedulerOn80: false });
   });
 
   it("lets only Airflow's two service accounts of that cluster assume its role, and the role reach that bucket only", () => {
@@ -149,6 +174,15 @@ describe.skipIf(unavailable !== undefined)("lake-infra-aws against the real AWS 
   it("validates and plans", () => {
     expect(result.validate.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(result.planSummary).toBe(`Plan: ${result.resources} to add, 0 to change, 0 to destroy.`);
+  });
+});
+
+describe("synth --only", () => {
+  it("removes an environment's <env>-infra-<cloud> stack, and its manifest entry, once its bucket is back home", () => {
+    const outdir = synth(lakeSpec());
+    expect(synthesize([lakeSpec({}, "gcp")], outdir, undefined, undefined, { only: ["lake"], quiet: true })).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
+    expect({ stacks: stackNames(outdir), manifest: Object.keys(manifest.stacks).sort() }).toEqual({ stacks: ["lake-apps", "lake-infra"], manifest: ["lake-apps", "lake-infra"] });
   });
 });
 

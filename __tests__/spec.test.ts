@@ -105,7 +105,7 @@ const badSpecs: BadSpec[] = [
   { problem: "backups shorter than a week", changes: { "databases[0].backupRetentionDays": 3 }, path: "databases[0].backupRetentionDays", says: ["given 3", "7 to 35 days"] },
   { problem: "an unknown app", changes: { "apps[1]": { name: "superset" } }, path: "apps[1].name", says: ['given "superset"', "airflow | airbyte"] },
   { problem: "a bucket on a cloud without its account", changes: { "buckets[0].cloud": "azure", home: "aws" }, path: "accounts.azure", says: ["given nothing", 'buckets[0].cloud is "azure"'] },
-  { problem: "a bucket on another cloud without home", changes: { "buckets[0].cloud": "azure", "accounts.azure": AZURE_ACCOUNT }, path: "home", says: ["given nothing", '"aws" or "azure"', "resources live on aws and azure"] },
+  { problem: "a bucket on another cloud without home", changes: { "buckets[0].cloud": "azure", "accounts.azure": AZURE_ACCOUNT }, path: "home", says: ["given nothing", '"aws": the cloud whose resources stay in test-infra', "resources live on aws and azure"] },
   { problem: "home naming a cloud without resources", changes: { home: "gcp" }, path: "home", says: ['given "gcp"', '"aws" or a cloud a bucket lives on (none)'] },
   {
     problem: "Airbyte's bucket on another cloud than the cluster's",

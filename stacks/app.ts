@@ -5,13 +5,13 @@ import "./commonjs-dependencies";
 import "./synth-costs";
 import { App } from "cdktn";
 import { userValuesSpecProblems } from "../constructs/apps/user-values";
-import { eachKnown, parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
+import { CLOUDS, eachKnown, parseEnvironments, SpecErrors, type Environment, type ExtraChecks, type SourceOf } from "../constructs/core/spec";
 import { RULE_IDS } from "../constructs/policies";
 import { enforcePolicies, FrameworkValidations, isRuleId, PolicyViolations } from "./policy";
 import { cloudSpecProblems, placementProblems } from "../constructs/platform";
 import { SpecError } from "../constructs/core/errors";
 import { AppsStack } from "./apps";
-import { FRAMEWORK_CONTEXT, stackKindsOf, stackName } from "./backend";
+import { FRAMEWORK_CONTEXT, stackKindsOf, stackName, type StackKind } from "./backend";
 import { GitopsStack } from "./gitops";
 import { ForeignInfraStack, InfraStack } from "./infra";
 import { parseGitops } from "../constructs/core/gitops";
@@ -112,7 +112,8 @@ export function synthesize(inputs: readonly unknown[], outdir: string, gitops?: 
     // manifest keeps every other stack's entry, so it still lists the whole fleet.
     const stacksDir = join(outdir, "stacks");
     const built = app.node.children.map((child) => child.node.id);
-    const rebuilt = options.only === undefined ? undefined : new Set([...built, ...options.only.flatMap((name) => (name === GITOPS_STACK ? [name] : [`${name}-infra`, `${name}-apps`]))]);
+    const kinds: StackKind[] = ["infra", ...CLOUDS.map((cloud): StackKind => `infra-${cloud}`), "apps"];
+    const rebuilt = options.only === undefined ? undefined : new Set([...built, ...options.only.flatMap((name) => (name === GITOPS_STACK ? [name] : kinds.map((kind) => `${name}-${kind}`)))]);
     const kept = rebuilt === undefined ? {} : keptManifestEntries(outdir, rebuilt);
     if (existsSync(stacksDir)) {
       for (const entry of readdirSync(stacksDir)) if (rebuilt === undefined || rebuilt.has(entry)) rmSync(join(stacksDir, entry), { recursive: true, force: true });

@@ -91,9 +91,8 @@ export class GitopsStack extends TerraformStack {
         });
         return workspace;
       });
-      if (workspaces.length > 1) {
-        new RunTrigger(this, `${env.name}-infra-to-apps`, { workspaceId: workspaces[1].id, sourceableId: workspaces[0].id });
-      }
+      const apps = kinds.indexOf("apps");
+      if (apps > 0) new RunTrigger(this, `${env.name}-infra-to-apps`, { workspaceId: workspaces[apps].id, sourceableId: workspaces[0].id });
 
       const infraOutputs = new DataTfeOutputs(this, `${env.name}-infra-outputs`, { organization: cloud.organization, workspace: `${env.name}-infra` });
       const variables = TerraformIterator.fromMap(

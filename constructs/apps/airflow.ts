@@ -380,9 +380,11 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
     databaseCleanup: { serviceAccount },
 
     /**
-     * The remote-logging connection, in every Airflow container including task pods; with the
-     * bucket on another cloud, also that cloud's credentials (the chart's top-level env, volumes
-     * and volumeMounts reach every component and the task-pod template).
+     * The remote-logging connection, in every Airflow component's container and task pods; with
+     * the bucket on another cloud, also that cloud's credentials (chart 1.19.0: the top-level env,
+     * volumes and volumeMounts reach the components and the task-pod template,
+     * pod-template-file.kubernetes-helm-yaml; the migration and user jobs, which never touch the
+     * bucket, get the volume but not the env, `applyCustomEnv: false`).
      */
     env: [logs.connection, ...foreign.env],
     ...(foreign.volumes.length > 0 ? { volumes: foreign.volumes, volumeMounts: foreign.volumeMounts } : {}),

@@ -721,7 +721,8 @@ function checkPlacement(env: Environment, report: Report): void {
   });
   const others = known(() => otherClouds(env)) ?? [];
   if (others.length > 0 && env.home === undefined) {
-    report(["home"], undefined, `${[env.cloud, ...others].map((cloud) => `"${cloud}"`).join(" or ")}: the cloud whose resources stay in ${env.name}-infra, required because resources live on ${[env.cloud, ...others].join(" and ")}`);
+    // Only the cluster's cloud so far: another home is stage 2 of a move (constructs/platform.ts `placementProblems`).
+    report(["home"], undefined, `"${env.cloud}": the cloud whose resources stay in ${env.name}-infra, required because resources live on ${[env.cloud, ...others].join(" and ")}`);
   } else if (env.home !== undefined && env.home !== env.cloud && !others.includes(env.home)) {
     report(["home"], env.home, `"${env.cloud}" or a cloud a bucket lives on (${others.join(", ") || "none"}): ${env.name}-infra holds that cloud's resources`);
   }

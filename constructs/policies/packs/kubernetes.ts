@@ -40,14 +40,15 @@ const ANY_CREDENTIAL_SHAPE = new RegExp(
     return `(?:${shape.source})`;
   }).join("|"),
 );
-/** Values that stand for "filled in later": templates, Kubernetes `$(VAR)` references, the observability placeholders. */
 /**
  * A variable that names the file a credential is read from, not the credential: `*_FILE` with an
- * absolute path (AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE: a projected token the
- * kubelet writes and rotates). The value is still scanned for credential shapes.
+ * absolute path under /var/run/secrets/, where Kubernetes mounts projected tokens
+ * (AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE: a token the kubelet writes and
+ * rotates). The value is still scanned for credential shapes.
  */
-const isFileReference = (name: string, value: string) => /_FILE$/.test(name) && /^\/[A-Za-z0-9._/-]+$/.test(value);
+const isFileReference = (name: string, value: string) => /_FILE$/.test(name) && /^\/var\/run\/secrets\/[A-Za-z0-9._/-]+$/.test(value);
 
+/** Values that stand for "filled in later": templates, Kubernetes `$(VAR)` references, the observability placeholders. */
 const notLiteral = (value: string) => value === "" || value.includes("{{") || /^\$\([A-Z_][A-Z0-9_]*\)$/.test(value) || (Object.values(PLACEHOLDER) as string[]).includes(value);
 
 /**
