@@ -160,6 +160,10 @@ describe("a GKE cluster with its Airflow logs in S3", () => {
   it("records the bucket's object reads and writes on AWS, as the policy pack requires of every bucket", () => {
     expect(resources(foreign, "aws_cloudtrail")).toHaveLength(1);
   });
+
+  it("creates only the keys it uses: the data key (bucket) and the logs key (trail), no cluster key", () => {
+    expect(resources(foreign, "aws_kms_alias").map((alias) => alias.name).sort()).toEqual(["alias/lake-data", "alias/lake-logs"]);
+  });
 });
 
 const unavailable = terraformUnavailable();

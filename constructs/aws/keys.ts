@@ -13,9 +13,32 @@ import { type AwsContext, policyDocument, type PolicyStatement } from "./context
  * Rotation is on; deletion waits the maximum 30 days so a mistaken destroy can be cancelled.
  */
 export class AwsKeys extends Construct {
-  readonly data: KmsKey;
-  readonly cluster: KmsKey;
-  readonly logs: KmsKey;
+  private readonly created = new Map<string, KmsKey>();
+  private readonly make: (name: string) => KmsKey;
+
+  /** Buckets, databases and their secrets. */
+  get data(): KmsKey {
+    return this.key("data");
+  }
+
+  /** Kubernetes secrets envelope encryption (EKS). */
+  get cluster(): KmsKey {
+    return this.key("cluster");
+  }
+
+  /** CloudWatch log groups and the CloudTrail trail. */
+  get logs(): KmsKey {
+    return this.key("logs");
+  }
+
+  /** Each key is created when first used: an `<env>-infra-<cloud>` stack with buckets only has no cluster key. */
+  private key(name: string): KmsKey {
+    const known = this.created.get(name);
+    if (known !== undefined) return known;
+    const created = this.make(name);
+    this.created.set(name, created);
+    return created;
+  }
 
   constructor(scope: Construct, id: string, ctx: AwsContext) {
     super(scope, id);
@@ -65,7 +88,13 @@ export class AwsKeys extends Construct {
               Condition: { StringEquals: { "aws:SourceArn": trailArn } },
             },
           ];
-    const key = (name: string, description: string, statements: PolicyStatement[]) => {
+    const keys: Readonly<Record<string, { readonly description: string; readonly statements: PolicyStatement[] }>> = {
+      data: { description: "buckets, databases and their secrets", statements: [accountAdmin] },
+      cluster: { description: "Kubernetes secrets envelope encryption", statements: [accountAdmin] },
+      logs: { description: "CloudWatch log groups", statements: [accountAdmin, logsService, ...cloudTrailService] },
+    };
+    this.make = (name) => {
+      const { description, statements } = keys[name];
       const created = new KmsKey(this, name, {
         description: `${ctx.env.name}: ${description}`,
         enableKeyRotation: true,
@@ -76,8 +105,5 @@ export class AwsKeys extends Construct {
       new KmsAlias(this, `${name}-alias`, { name: `alias/${ctx.name(name)}`, targetKeyId: created.keyId });
       return created;
     };
-    this.data = key("data", "buckets, databases and their secrets", [accountAdmin]);
-    this.cluster = key("cluster", "Kubernetes secrets envelope encryption", [accountAdmin]);
-    this.logs = key("logs", "CloudWatch log groups", [accountAdmin, logsService, ...cloudTrailService]);
   }
 }
