@@ -14,7 +14,7 @@ import { CLOUDS, parseEnvironments, type Cloud, type Environment } from "../cons
 import type { ResourceTypeMap } from "../constructs/core/interfaces";
 import { environments, environmentSource } from "../environments";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
-import { DIAGRAM_CLOUDS, readEnvironmentOutput, renderEnvironmentDiagram, Stack, type EnvironmentOutput } from "../scripts/diagram";
+import { DIAGRAM_CLOUDS, readEnvironmentOutput, renderEnvironmentDiagram, Stack, type DrawnConcept, type EnvironmentOutput } from "../scripts/diagram";
 import { flowchartProblems, idProblem, labelProblem, renderFlowchart } from "../scripts/mermaid";
 
 const outdir = join(__dirname, "..", COMMITTED_OUTPUT_DIR);
@@ -110,7 +110,7 @@ const resourceTypes: Readonly<Record<Cloud, ResourceTypeMap>> = { aws: AWS_RESOU
 describe("the pictures show the synthesized output", () => {
   it.each(CLOUDS)("%s: each type drawn as a neutral concept is one of the cloud's types for that concept (docs/parity.md)", (cloud) => {
     const reader = DIAGRAM_CLOUDS[cloud];
-    const drawn = Object.values(reader.types).flatMap((entry) => (typeof entry === "string" ? [] : [entry]));
+    const drawn = Object.entries(reader.types).flatMap(([concept, type]) => (concept === "agent" ? [] : [{ concept: concept as DrawnConcept, type }]));
     expect(drawn.filter(({ concept, type }) => !resourceTypes[cloud][concept].includes(type))).toEqual([]);
   });
 
@@ -118,7 +118,7 @@ describe("the pictures show the synthesized output", () => {
     for (const env of envs) {
       const { infra } = outputs.get(env.name) as EnvironmentOutput;
       const reader = DIAGRAM_CLOUDS[env.cloud];
-      const missing = [reader.types.network.type, reader.types.cluster.type, reader.types.nodePool.type, reader.types.identity.type].filter((type) => infra.of(type).length === 0);
+      const missing = [reader.types.network, reader.types.cluster, reader.types.nodePool, reader.types.identity].filter((type) => infra.of(type).length === 0);
       expect({ env: env.name, missing }).toEqual({ env: env.name, missing: [] });
     }
   });
@@ -151,8 +151,8 @@ describe("the pictures show the synthesized output", () => {
 
   it("without the grant in the infra stack, no identity is drawn reaching the bucket", () => {
     const json = JSON.parse(output.infra.text) as { resource: Record<string, Record<string, unknown>> };
-    const identityType = DIAGRAM_CLOUDS[staging.cloud].types.identity.type;
-    const bucketType = DIAGRAM_CLOUDS[staging.cloud].types.bucket.type;
+    const identityType = DIAGRAM_CLOUDS[staging.cloud].types.identity;
+    const bucketType = DIAGRAM_CLOUDS[staging.cloud].types.bucket;
     // Drop every resource that references both an identity and a bucket (the grants).
     for (const [type, blocks] of Object.entries(json.resource)) {
       for (const [id, block] of Object.entries(blocks)) {
@@ -182,7 +182,7 @@ describe("the pictures show the synthesized output", () => {
     const apps = output.apps as Stack;
     const withoutHost = new Stack(apps.name, apps.text.split(app.host as string).join("elsewhere.example.com"));
     expect(() => renderEnvironmentDiagram(staging, { ...output, apps: withoutHost }, envs)).toThrow(`the spec gives ${app.name} the host ${app.host}, which the stack does not contain`);
-    const dbType = DIAGRAM_CLOUDS[staging.cloud].types.database.type;
+    const dbType = DIAGRAM_CLOUDS[staging.cloud].types.database;
     const json = JSON.parse(output.infra.text) as { resource: Record<string, unknown> };
     delete json.resource[dbType];
     expect(() => renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) }, envs)).toThrow(/no .* for the database/);
@@ -190,7 +190,7 @@ describe("the pictures show the synthesized output", () => {
 
   it("a bucket of another cloud in the stack (issue 14's mixed environments) is drawn as that cloud's, by the same path", () => {
     const other = envs.find((env) => env.cloud !== staging.cloud && env.buckets.length > 0) as Environment;
-    const otherType = DIAGRAM_CLOUDS[other.cloud].types.bucket.type;
+    const otherType = DIAGRAM_CLOUDS[other.cloud].types.bucket;
     const json = JSON.parse(output.infra.text) as { resource: Record<string, unknown> };
     json.resource[otherType] = (JSON.parse((outputs.get(other.name) as EnvironmentOutput).infra.text) as { resource: Record<string, unknown> }).resource[otherType];
     const text = renderEnvironmentDiagram(staging, { ...output, infra: new Stack(output.infra.name, JSON.stringify(json)) }, envs);

@@ -70,10 +70,12 @@ export interface DatabaseFacts { readonly name: string; readonly size: string; r
  * types that ARE the thing drawn (each listed in the cloud's `*_RESOURCE_TYPES` under its
  * concept: a test holds that); `labels` are what people call them on that cloud.
  */
+/** The neutral concepts a picture draws from a cloud's own resource types. */
+export type DrawnConcept = Extract<NeutralConcept, "network" | "egress" | "cluster" | "nodePool" | "database" | "bucket" | "identity">;
+
 export interface DiagramCloud {
-  readonly types: { readonly [K in "network" | "egress" | "cluster" | "nodePool" | "database" | "bucket" | "identity"]: { readonly concept: NeutralConcept; readonly type: string } } & {
-    readonly agent: string;
-  };
+  /** Keyed by the neutral concept each type is drawn as, and the agents' type. */
+  readonly types: { readonly [K in DrawnConcept]: string } & { readonly agent: string };
   readonly labels: { readonly network: string; readonly egress: string; readonly cluster: string; readonly database: string; readonly bucket: string; readonly identities: string; readonly secrets: string; readonly agent: string };
   networkName(network: Resource): string;
   networkCidrs(network: Resource): string[];
@@ -89,13 +91,13 @@ export interface DiagramCloud {
 export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
   aws: {
     types: {
-      network: { concept: "network", type: "aws_vpc" },
-      egress: { concept: "egress", type: "aws_nat_gateway" },
-      cluster: { concept: "cluster", type: "aws_eks_cluster" },
-      nodePool: { concept: "nodePool", type: "aws_eks_node_group" },
-      database: { concept: "database", type: "aws_db_instance" },
-      bucket: { concept: "bucket", type: "aws_s3_bucket" },
-      identity: { concept: "identity", type: "aws_iam_role" },
+      network: "aws_vpc",
+      egress: "aws_nat_gateway",
+      cluster: "aws_eks_cluster",
+      nodePool: "aws_eks_node_group",
+      database: "aws_db_instance",
+      bucket: "aws_s3_bucket",
+      identity: "aws_iam_role",
       agent: "aws_ecs_service",
     },
     labels: { network: "VPC", egress: "NAT gateway", cluster: "EKS", database: "RDS PostgreSQL", bucket: "S3", identities: "IAM roles (IRSA)", secrets: "Secrets Manager", agent: "ECS service" },
@@ -125,13 +127,13 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
   },
   azure: {
     types: {
-      network: { concept: "network", type: "azurerm_virtual_network" },
-      egress: { concept: "egress", type: "azurerm_nat_gateway" },
-      cluster: { concept: "cluster", type: "azurerm_kubernetes_cluster" },
-      nodePool: { concept: "nodePool", type: "azurerm_kubernetes_cluster_node_pool" },
-      database: { concept: "database", type: "azurerm_postgresql_flexible_server" },
-      bucket: { concept: "bucket", type: "azurerm_storage_container" },
-      identity: { concept: "identity", type: "azurerm_user_assigned_identity" },
+      network: "azurerm_virtual_network",
+      egress: "azurerm_nat_gateway",
+      cluster: "azurerm_kubernetes_cluster",
+      nodePool: "azurerm_kubernetes_cluster_node_pool",
+      database: "azurerm_postgresql_flexible_server",
+      bucket: "azurerm_storage_container",
+      identity: "azurerm_user_assigned_identity",
       agent: "azurerm_container_app",
     },
     labels: { network: "VNet", egress: "NAT gateway", cluster: "AKS", database: "PostgreSQL Flexible Server", bucket: "ADLS container", identities: "managed identities (workload identity)", secrets: "Key Vault", agent: "Container App" },
@@ -160,13 +162,13 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
   },
   gcp: {
     types: {
-      network: { concept: "network", type: "google_compute_network" },
-      egress: { concept: "egress", type: "google_compute_router_nat" },
-      cluster: { concept: "cluster", type: "google_container_cluster" },
-      nodePool: { concept: "nodePool", type: "google_container_node_pool" },
-      database: { concept: "database", type: "google_sql_database_instance" },
-      bucket: { concept: "bucket", type: "google_storage_bucket" },
-      identity: { concept: "identity", type: "google_service_account" },
+      network: "google_compute_network",
+      egress: "google_compute_router_nat",
+      cluster: "google_container_cluster",
+      nodePool: "google_container_node_pool",
+      database: "google_sql_database_instance",
+      bucket: "google_storage_bucket",
+      identity: "google_service_account",
       agent: "google_compute_region_instance_group_manager",
     },
     labels: { network: "VPC network", egress: "Cloud NAT", cluster: "GKE", database: "Cloud SQL PostgreSQL", bucket: "GCS", identities: "service accounts (Workload Identity)", secrets: "Secret Manager", agent: "managed instance group" },
@@ -296,14 +298,14 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
   };
 
   // Network: one node per subnet tier, NAT summarized, Terraform Cloud agents inside.
-  const network = one(reader.types.network.type);
+  const network = one(reader.types.network);
   const tiers = new Map<string, SubnetFacts[]>();
   for (const subnet of reader.subnets(infra, env)) tiers.set(subnet.tier, [...(tiers.get(subnet.tier) ?? []), subnet]);
   const networkChildren: FlowNode[] = [...tiers].map(([tier, subnets]) => {
     const zones = subnets.flatMap((s) => (s.zone ? [s.zone] : []));
     return node(nodeId("subnet", cloud, tier), "box", [`${tier} subnet${subnets.length > 1 ? "s" : ""}${zones.length > 0 ? ` · zones ${zones.sort().join(", ")}` : ""}`, joinCidrs(subnets.flatMap((s) => s.cidrs).sort())]);
   });
-  const nats = infra.of(reader.types.egress.type);
+  const nats = infra.of(reader.types.egress);
   if (nats.length > 0) networkChildren.push(node(nodeId("egress", cloud, "nat"), "box", [`${reader.labels.egress} × ${nats.length}`, "outbound only"]));
   const agents = infra.of(reader.types.agent);
   for (const agent of agents) networkChildren.push(node(nodeId("agent", cloud, "tfc"), "box", ["Terraform Cloud agents", `${reader.labels.agent} × ${reader.agentCount(agent)}`]));
@@ -312,7 +314,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
   items.push(subgraph(nodeId("network", cloud, networkName), `${reader.labels.network} ${networkName}${cidrs.length > 0 ? ` ${joinCidrs(cidrs)}` : ""}`, networkChildren));
 
   // Cluster and node pools; the apps and platform workloads run in it.
-  const cluster = one(reader.types.cluster.type);
+  const cluster = one(reader.types.cluster);
   const poolNodes = reader.pools(infra).map((p) =>
     node(nodeId("nodePool", cloud, p.name), "box", [`pool ${p.name}${p.spot ? " · spot" : ""}`, p.machine, `${p.min}-${p.max} nodes`]),
   );
@@ -320,9 +322,9 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
   // Databases (replicas dotted to their primary), buckets and workload identities are read with
   // the reader of whichever cloud's types the stack holds, not only the environment's: a bucket or
   // database kept on another cloud draws as that cloud's, under a node keyed by concept and cloud.
-  const present = CLOUDS.filter((c) => [DIAGRAM_CLOUDS[c].types.database.type, DIAGRAM_CLOUDS[c].types.bucket.type, DIAGRAM_CLOUDS[c].types.identity.type].some((type) => infra.of(type).length > 0));
+  const present = CLOUDS.filter((c) => [DIAGRAM_CLOUDS[c].types.database, DIAGRAM_CLOUDS[c].types.bucket, DIAGRAM_CLOUDS[c].types.identity].some((type) => infra.of(type).length > 0));
   interface Owned { readonly resource: Resource; readonly cloud: Cloud }
-  const databases: (Owned & { readonly facts: DatabaseFacts })[] = present.flatMap((c) => infra.of(DIAGRAM_CLOUDS[c].types.database.type).map((resource) => ({ resource, cloud: c, facts: DIAGRAM_CLOUDS[c].database(resource) })));
+  const databases: (Owned & { readonly facts: DatabaseFacts })[] = present.flatMap((c) => infra.of(DIAGRAM_CLOUDS[c].types.database).map((resource) => ({ resource, cloud: c, facts: DIAGRAM_CLOUDS[c].database(resource) })));
   const dbByAddress = new Map(databases.map((db) => [db.resource.address, db]));
   const dbNode = (address: string) => {
     const db = dbByAddress.get(address) as (typeof databases)[number];
@@ -335,7 +337,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
     const role = facts.replicaOf === undefined ? (facts.highAvailability ? " · HA" : " · single zone") : " · read replica";
     return node(dbNode(resource.address), "cylinder", [`${DIAGRAM_CLOUDS[owner].labels.database} ${version}`, facts.name, `${facts.size}${role}`]);
   });
-  const buckets: Owned[] = present.flatMap((c) => infra.of(DIAGRAM_CLOUDS[c].types.bucket.type).map((resource) => ({ resource, cloud: c })));
+  const buckets: Owned[] = present.flatMap((c) => infra.of(DIAGRAM_CLOUDS[c].types.bucket).map((resource) => ({ resource, cloud: c })));
   const bucketName = (b: Owned) => DIAGRAM_CLOUDS[b.cloud].bucketName(b.resource, infra);
   const bucketNode = (b: Owned) => nodeId("bucket", b.cloud, bucketName(b));
   for (const bucket of buckets) dataChildren.push(node(bucketNode(bucket), "cylinder", [DIAGRAM_CLOUDS[bucket.cloud].labels.bucket, bucketName(bucket)]));
@@ -343,7 +345,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
 
   // Workload identities: the cloud identities some Kubernetes service account is trusted to use.
   const identities = present.flatMap((c) => {
-    const identityType = DIAGRAM_CLOUDS[c].types.identity.type;
+    const identityType = DIAGRAM_CLOUDS[c].types.identity;
     return infra
       .of(identityType)
       .map((resource) => ({ resource, cloud: c, subjects: trustedServiceAccounts(resource, infra, identityType) }))
@@ -391,7 +393,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
       if (app.database !== undefined) {
         const index = env.databases.findIndex((db) => db.name === app.database);
         const primary = databases.find(({ resource, facts }) => facts.replicaOf === undefined && specDatabaseIndex(resource.block, env, infra.json) === index);
-        if (primary === undefined) throw new Error(`${infra.name}: no ${present.map((c) => DIAGRAM_CLOUDS[c].types.database.type).join(" or ") || reader.types.database.type} for the database ${app.database} of the spec's app ${app.name}`);
+        if (primary === undefined) throw new Error(`${infra.name}: no ${present.map((c) => DIAGRAM_CLOUDS[c].types.database).join(" or ") || reader.types.database} for the database ${app.database} of the spec's app ${app.name}`);
         links.push({ from: workloadNode(namespace), to: dbNode(primary.resource.address), label: "PostgreSQL" });
       }
       reach(namespace);
