@@ -10,7 +10,7 @@ import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { NodePoolSpec } from "../core/spec";
 import type { GcpContext } from "./context";
 import type { GcpKeys } from "./kms";
-import { MAX_PODS_PER_NODE, podRangeProblem, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./facts";
+import { gkeLocation, gkeName, MAX_PODS_PER_NODE, podRangeProblem, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./facts";
 import type { GcpNetwork } from "./network";
 import { GCP_NODE_MACHINE_TYPES } from "./sizes";
 
@@ -76,15 +76,12 @@ export const CLUSTER_IGNORED_CHANGES = ["node_config"] as const;
 
 /** The GKE cluster name of an environment; the apps stack looks the cluster up by it. */
 export function gkeClusterName(ctx: GcpContext): string {
-  return ctx.name("cluster");
+  return gkeName(ctx.env);
 }
 
-/**
- * Where the cluster is: the region in production (a regional cluster), zone 0 elsewhere (a
- * zonal one). GKE identifies a cluster by project, location and name.
- */
+/** Where the cluster is (`gkeLocation`: the region in production, zone 0 elsewhere). */
 export function gkeClusterLocation(ctx: GcpContext): string {
-  return ctx.env.production ? ctx.region : ctx.zones[0];
+  return gkeLocation(ctx.env);
 }
 
 export interface GcpClusterProps {

@@ -117,8 +117,25 @@ export function podRangeProblem(env: Environment, addresses: GcpAddressPlan, zon
  * constructs build.
  */
 export function gkeIssuer(env: Environment): string {
+  return `https://container.googleapis.com/v1/projects/${gcpAccount(env).projectId}/locations/${gkeLocation(env)}/clusters/${gkeName(env)}`;
+}
+
+/** The environment's GKE cluster name (`<env>-cluster`). */
+export function gkeName(env: Environment): string {
+  return `${env.name}-cluster`;
+}
+
+/**
+ * Where the cluster is: the region in production (a regional cluster), zone 0 elsewhere (a
+ * zonal one). GKE identifies a cluster by project, location and name.
+ */
+export function gkeLocation(env: Environment): string {
+  const account = gcpAccount(env);
+  return env.production ? account.region : gcpZoneNames(account.region, env.network.zones)[0];
+}
+
+function gcpAccount(env: Environment): NonNullable<Environment["accounts"]["gcp"]> {
   const account = env.accounts.gcp;
   if (!account) throw new Error(`environment ${env.name} has no GCP project (the spec check should have caught this)`);
-  const location = env.production ? account.region : gcpZoneNames(account.region, env.network.zones)[0];
-  return `https://container.googleapis.com/v1/projects/${account.projectId}/locations/${location}/clusters/${env.name}-cluster`;
+  return account;
 }
