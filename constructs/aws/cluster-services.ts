@@ -74,13 +74,11 @@ export class AwsClusterServices extends Construct implements ClusterServices {
   }
 
   bucket(spec: BucketSpec): AppBucket {
-    const name = s3BucketName(this.ctx, spec);
-    return { cloud: "aws", url: `s3://${name}`, name, region: this.ctx.region };
+    return s3AppBucket(this.ctx, spec);
   }
 
   workloadBinding(workload: WorkloadName): WorkloadBinding {
-    const roleArn = `arn:${this.ctx.partition}:iam::${this.ctx.accountId}:role/${workloadRoleName(this.ctx, workload)}`;
-    return { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": roleArn }, podLabels: {} };
+    return { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": workloadRoleArn(this.ctx, workload) }, podLabels: {} };
   }
 
   /**
@@ -112,6 +110,17 @@ export class AwsClusterServices extends Construct implements ClusterServices {
   }
 }
 
+/** An S3 bucket as apps see it, by the name `AwsBucket` gives it. */
+function s3AppBucket(ctx: AwsContext, spec: BucketSpec): AppBucket {
+  const name = s3BucketName(ctx, spec);
+  return { cloud: "aws", url: `s3://${name}`, name, region: ctx.region };
+}
+
+/** The ARN of a workload's role, by the name `AwsWorkloadIdentity` gives it. */
+function workloadRoleArn(ctx: AwsContext, workload: WorkloadName): string {
+  return `arn:${ctx.partition}:iam::${ctx.accountId}:role/${workloadRoleName(ctx, workload)}`;
+}
+
 /** Where the AWS SDKs on another cloud's cluster read the projected token (the path EKS's webhook uses). */
 const WEB_IDENTITY_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
 
@@ -125,13 +134,10 @@ const WEB_IDENTITY_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccoun
 export function awsForeignBuckets(env: Environment): ForeignBucketServices {
   const ctx = new AwsContext(env);
   return {
-    bucket: (spec) => {
-      const name = s3BucketName(ctx, spec);
-      return { cloud: "aws", url: `s3://${name}`, name, region: ctx.region };
-    },
+    bucket: (spec) => s3AppBucket(ctx, spec),
     credentials: (workload) => ({
       env: {
-        AWS_ROLE_ARN: `arn:${ctx.partition}:iam::${ctx.accountId}:role/${workloadRoleName(ctx, workload)}`,
+        AWS_ROLE_ARN: workloadRoleArn(ctx, workload),
         AWS_WEB_IDENTITY_TOKEN_FILE: `${WEB_IDENTITY_TOKEN_DIR}/token`,
         AWS_REGION: ctx.region,
         AWS_DEFAULT_REGION: ctx.region,
