@@ -3,6 +3,7 @@ import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind } from "./backend";
 import { bucketCloud, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
 import { clusterIssuerOf, platformFor } from "../constructs/platform";
+import type { CloudPlatform, IBucket } from "../constructs/core/interfaces";
 
 /**
  * `<env>-infra`: network, cluster, buckets, databases and app identities of one environment,
@@ -21,7 +22,7 @@ export class InfraStack extends TerraformStack {
     const platform = platformFor(this, env);
     const network = platform.network();
     const cluster = platform.cluster(network);
-    const buckets = new Map(env.buckets.filter((spec) => bucketCloud(env, spec) === env.cloud).map((spec) => [spec.name, platform.bucket(spec)]));
+    const buckets = bucketsOn(this, platform, env, env.cloud);
     const databases = env.databases.map((spec) => platform.database(spec, network, cluster));
 
     platform.auditTrail?.([...buckets.values()]);
@@ -77,9 +78,6 @@ export class InfraStack extends TerraformStack {
     }
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });
-    for (const [name, bucket] of buckets) {
-      new TerraformOutput(this, `bucket_${name}_url`, { value: bucket.url, description: `URL of the ${name} bucket` });
-    }
     for (const database of databases) {
       new TerraformOutput(this, `database_${database.spec.name}_host`, { value: database.host, description: `Private host name of the ${database.spec.name} database` });
       new TerraformOutput(this, `database_${database.spec.name}_admin_secret`, {
@@ -108,7 +106,7 @@ export class ForeignInfraStack extends TerraformStack {
     const platform = platformFor(this, env, cloud);
     const federated = platform.federatedWorkloadIdentity?.bind(platform);
     if (federated === undefined) throw new Error(`${env.name}: federated identity on ${cloud} is not built (the spec check should have caught this)`);
-    const buckets = new Map(env.buckets.filter((spec) => bucketCloud(env, spec) === cloud).map((spec) => [spec.name, platform.bucket(spec)]));
+    const buckets = bucketsOn(this, platform, env, cloud);
     // The object reads and writes of these buckets are recorded on their cloud, as at home.
     platform.auditTrail?.([...buckets.values()]);
     const issuer = clusterIssuerOf(env);
@@ -116,8 +114,12 @@ export class ForeignInfraStack extends TerraformStack {
       const bucket = app.bucket === undefined ? undefined : buckets.get(app.bucket);
       if (bucket !== undefined) bucket.grantReadWrite(federated(app.name, issuer));
     }
-    for (const [name, bucket] of buckets) {
-      new TerraformOutput(this, `bucket_${name}_url`, { value: bucket.url, description: `URL of the ${name} bucket` });
-    }
   }
+}
+
+/** The environment's buckets that live on `cloud`, built by its platform there, each with its URL as an output of `stack`. */
+function bucketsOn(stack: TerraformStack, platform: CloudPlatform, env: Environment, cloud: Cloud): Map<string, IBucket> {
+  const buckets = new Map(env.buckets.filter((spec) => bucketCloud(env, spec) === cloud).map((spec) => [spec.name, platform.bucket(spec)]));
+  for (const [name, bucket] of buckets) new TerraformOutput(stack, `bucket_${name}_url`, { value: bucket.url, description: `URL of the ${name} bucket` });
+  return buckets;
 }
