@@ -9,8 +9,9 @@ import { AWS_RESOURCE_TYPES } from "../constructs/aws";
 import { AZURE_RESOURCE_TYPES } from "../constructs/azure";
 import { GCP_RESOURCE_TYPES } from "../constructs/gcp";
 import type { ResourceTypeMap } from "../constructs/core/interfaces";
-import { CLOUDS, parseEnvironment, specSecretNames, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
+import { CLOUDS, parseEnvironment, specSecretNames, type Cloud } from "../constructs/core/spec";
 import { environments } from "../environments";
+import { onCloud } from "./support/fixtures";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { synthInfra, type SynthesizedStack } from "./support/synth";
 import { at } from "./support/values";
@@ -101,7 +102,7 @@ const FACTS: Readonly<Record<Cloud, CloudFacts>> = { aws: AWS, azure: AZURE, gcp
 
 // Each environment on every cloud it names an account for (an environment in one account is checked on that cloud).
 const cases = environments.flatMap((input) =>
-  CLOUDS.filter((cloud) => input.accounts?.[cloud] !== undefined).map((cloud) => [`${input.name} on ${cloud}`, cloud, { ...input, cloud } as EnvironmentInput] as const),
+  CLOUDS.filter((cloud) => input.accounts?.[cloud] !== undefined).map((cloud) => [`${input.name} on ${cloud}`, cloud, onCloud(input, cloud)] as const),
 );
 const synthesized = new Map(cases.map(([label, , input]) => [label, synthInfra(input)]));
 

@@ -24,7 +24,7 @@ import { parseGitops } from "../constructs/core/gitops";
 import { gitops } from "../environments/gitops";
 import { InfraStack } from "../stacks/infra";
 import { specChecks, synthesize } from "../stacks/app";
-import { productionSpec } from "./support/fixtures";
+import { onCloud, productionSpec } from "./support/fixtures";
 
 interface Case {
   readonly label: string;
@@ -40,7 +40,7 @@ const cases: Case[] = CLOUDS.flatMap((cloud) =>
   environments
     .filter((input) => input.accounts?.[cloud] !== undefined)
     .map((input) => {
-      const env = parseEnvironment({ ...input, cloud } as EnvironmentInput, specChecks);
+      const env = parseEnvironment(onCloud(input, cloud), specChecks);
       const all = defaults.map((other) => (other.name === env.name ? env : other));
       const infra = { kind: "infra" as const, name: `${env.name}-infra`, json: JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson };
       const apps = env.apps.length > 0 ? [{ kind: "apps" as const, name: `${env.name}-apps`, json: JSON.parse(Testing.synth(new AppsStack(Testing.app(), env, { environments: all }))) as StackJson }] : [];
@@ -723,7 +723,7 @@ describe("cluster-secrets-encrypted on Azure beyond one attribute", () => {
     const reason = "created before VNet Integration: converted, stopped and started first";
     for (const c of azure) {
       const input = environments.find((e) => e.name === c.env.name) as EnvironmentInput;
-      const env = parseEnvironment({ ...input, cloud: "azure", cluster: { ...input.cluster, azure: { ...input.cluster.azure, adminGroupObjectIds: input.cluster.azure?.adminGroupObjectIds ?? [], waivers: { secretsEncryption: reason } } } } as EnvironmentInput, specChecks);
+      const env = parseEnvironment({ ...onCloud(input, "azure"), cluster: { ...input.cluster, azure: { ...input.cluster.azure, adminGroupObjectIds: input.cluster.azure?.adminGroupObjectIds ?? [], waivers: { secretsEncryption: reason } } } } as EnvironmentInput, specChecks);
       const json = JSON.parse(Testing.synth(new InfraStack(Testing.app(), env))) as StackJson;
       const [id] = Object.keys(json.resource?.azurerm_kubernetes_cluster ?? {});
       const rules = RULES.filter((r) => r.id === "cluster-secrets-encrypted");

@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
 import type { CloudPlatform, ForeignBucketServices } from "./core/interfaces";
+import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing, type Crossing, type Receive } from "./core/crossings";
 import { eachKnown, otherClouds, bucketCloud, type Cloud, type Environment, type Report } from "./core/spec";
 import { gkeIssuer } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
@@ -19,12 +20,29 @@ interface CloudEntry {
   readonly specProblems: (env: Environment, report: Report, workspaces: readonly string[]) => void;
   /**
    * The issuer of the cluster's service-account tokens, where it follows from the spec alone
-   * (docs/design/cross-cloud.md: EKS's and AKS's contain generated ids and must travel between
-   * stacks, which is not built yet). Another cloud's buckets are built only for such a cluster.
+   * (GKE). EKS's and AKS's contain generated ids: they cross from `<env>-infra` to the stacks
+   * that trust them (`clusterIssuerCrossing`).
    */
   readonly clusterIssuer?: (env: Environment) => string;
-  /** This cloud's buckets for apps on another cloud's cluster, where `federatedWorkloadIdentity` is built. */
-  readonly foreignBuckets?: (env: Environment) => ForeignBucketServices;
+  /** This cloud's buckets for apps on another cloud's cluster, where built (docs/design/cross-cloud.md, "Build order"). */
+  readonly foreignBuckets?: ForeignBucketsEntry;
+}
+
+/** What a cloud's buckets serving another cloud's cluster need, and for which clusters they are built. */
+interface ForeignBucketsEntry {
+  /** The clouds of the clusters whose apps may use this cloud's buckets so far. */
+  readonly forClusterOn: readonly Cloud[];
+  /** The storage admits the cluster's NAT addresses alone on its public endpoint, so it receives them (`clusterEgressCrossing`). */
+  readonly firewall: boolean;
+  /** The apps' identities have generated ids their pods name, which cross to `<env>-apps` (`identityClientIdCrossing`). */
+  readonly generatedClientId: boolean;
+  /**
+   * `<env>-infra-<cloud>` can run in Terraform Cloud: its run identity on this cloud is built for a
+   * stack without a cluster (AWS's run role is still shaped for EKS: docs/design/cross-cloud.md).
+   */
+  readonly terraformCloud: boolean;
+  /** The buckets and credentials as the apps reach them; `receive` takes the crossings into `<env>-apps`. */
+  readonly services: (env: Environment, receive: Receive) => ForeignBucketServices;
 }
 
 /** A cloud's construct module (`constructs/<cloud>/index.ts`). */
@@ -69,8 +87,16 @@ export function provideCloudModules(modules: Partial<CloudModules>): void {
 
 /** The only place that switches on the cloud: everything after it sees a `CloudPlatform`. */
 const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
-  aws: { platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env), specProblems: awsSpecProblems, foreignBuckets: (env) => cloudModule("aws").awsForeignBuckets(env) },
-  azure: { platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env), specProblems: azureSpecProblems },
+  aws: {
+    platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env),
+    specProblems: awsSpecProblems,
+    foreignBuckets: { forClusterOn: ["gcp"], firewall: false, generatedClientId: false, terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
+  },
+  azure: {
+    platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env),
+    specProblems: azureSpecProblems,
+    foreignBuckets: { forClusterOn: ["aws"], firewall: true, generatedClientId: true, terraformCloud: true, services: (env, receive) => cloudModule("azure").azureForeignBuckets(env, receive) },
+  },
   gcp: { platform: (scope, env) => new (cloudModule("gcp").GcpPlatform)(scope, "platform", env), specProblems: gcpSpecProblems, clusterIssuer: gkeIssuer },
 };
 
@@ -79,36 +105,66 @@ export function platformFor(scope: Construct, env: Environment, cloud: Cloud = e
   return CLOUDS[cloud].platform(scope, env);
 }
 
-/** The issuer another cloud trusts for the environment's cluster (see `CloudEntry.clusterIssuer`). */
-export function clusterIssuerOf(env: Environment): string {
-  const issuer = CLOUDS[env.cloud].clusterIssuer?.(env);
-  if (issuer === undefined) throw new Error(`${env.name}: no derivable cluster issuer on ${env.cloud} (the spec check should have caught this)`);
-  return issuer;
+/**
+ * The issuer another cloud's `<env>-infra-<cloud>` trusts for the environment's cluster: derived
+ * from the spec where it can be (GKE), else received from `<env>-infra` (`clusterIssuerCrossing`).
+ */
+export function clusterIssuerOf(env: Environment, cloud: Cloud, receive: Receive): string {
+  return CLOUDS[env.cloud].clusterIssuer?.(env) ?? receive(clusterIssuerCrossing(cloud));
 }
 
 /** `cloud`'s buckets as the environment's apps reach them from its cluster on another cloud. */
-export function foreignBucketsOf(env: Environment, cloud: Cloud): ForeignBucketServices {
-  const services = CLOUDS[cloud].foreignBuckets?.(env);
-  if (services === undefined) throw new Error(`${env.name}: buckets on ${cloud} for a cluster on ${env.cloud} are not built (the spec check should have caught this)`);
-  return services;
+export function foreignBucketsOf(env: Environment, cloud: Cloud, receive: Receive): ForeignBucketServices {
+  const entry = CLOUDS[cloud].foreignBuckets;
+  if (entry === undefined || !entry.forClusterOn.includes(env.cloud)) throw new Error(`${env.name}: buckets on ${cloud} for a cluster on ${env.cloud} are not built (the spec check should have caught this)`);
+  return entry.services(env, receive);
+}
+
+/** The apps whose bucket lives on `cloud`. */
+function appsWithBucketsOn(env: Environment, cloud: Cloud) {
+  return env.apps.filter((app) => {
+    const bucket = env.buckets.find((one) => one.name === app.bucket);
+    return bucket !== undefined && bucketCloud(env, bucket) === cloud;
+  });
+}
+
+/**
+ * Every value that crosses between the environment's stacks (`Crossing`), in stack order: per
+ * other cloud with buckets, the cluster's issuer where it is generated, its NAT addresses where
+ * that cloud's storage has a firewall, and the identities' generated ids the apps' pods name.
+ * Terraform Cloud's gitops stack and `npm run deploy` pass exactly these.
+ */
+export function crossingsOf(env: Environment): Crossing[] {
+  return otherClouds(env).flatMap((cloud) => {
+    const foreign = CLOUDS[cloud].foreignBuckets;
+    if (foreign === undefined) return [];
+    return [
+      ...(CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
+      ...(foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
+      ...(foreign.generatedClientId ? appsWithBucketsOn(env, cloud).map((app) => identityClientIdCrossing(cloud, app.name)) : []),
+    ];
+  });
 }
 
 /**
  * Which placements are built (docs/design/cross-cloud.md, "Build order"): a bucket on another
- * cloud needs a cluster whose issuer follows from the spec and a cloud whose federated identity is
- * built, and no Terraform Cloud yet (each foreign workspace's own credentials are the next step).
+ * cloud is built for the pairs its cloud's `foreignBuckets.forClusterOn` lists.
  */
 export function placementProblems(env: Environment, report: Report): void {
   if (otherClouds(env).length === 0) return;
-  const built = (Object.keys(CLOUDS) as Cloud[]).filter((cloud) => CLOUDS[cloud].foreignBuckets !== undefined && cloud !== env.cloud);
+  const built = (Object.keys(CLOUDS) as Cloud[]).filter((cloud) => CLOUDS[cloud].foreignBuckets?.forClusterOn.includes(env.cloud) === true);
   eachKnown(env.buckets, (bucket, index) => {
     const cloud = bucketCloud(env, bucket);
-    if (cloud === env.cloud) return;
-    const accepted = CLOUDS[env.cloud].clusterIssuer === undefined ? `"${env.cloud}": buckets on another cloud than the cluster's are built for a GKE cluster so far` : `"${env.cloud}"${built.length > 0 ? ` or ${built.map((one) => `"${one}"`).join(", ")}` : ""}: the placements built so far`;
-    if (CLOUDS[env.cloud].clusterIssuer === undefined || CLOUDS[cloud].foreignBuckets === undefined) report(["buckets", index, "cloud"], cloud, `${accepted} (docs/design/cross-cloud.md, "Build order")`);
+    if (cloud === env.cloud || built.includes(cloud)) return;
+    const accepted = [env.cloud, ...built].map((one) => `"${one}"`).join(" or ");
+    const pairs = (Object.keys(CLOUDS) as Cloud[]).flatMap((one) => (CLOUDS[one].foreignBuckets?.forClusterOn ?? []).map((compute) => `${one} storage for a ${compute} cluster`));
+    report(["buckets", index, "cloud"], cloud, `${accepted}: a cluster on ${env.cloud} reaches buckets on these clouds so far (built: ${pairs.join(", ")}; docs/design/cross-cloud.md, "Build order")`);
   });
   if (env.home !== undefined && env.home !== env.cloud) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
-  if (env.terraformCloud !== undefined) report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on another cloud: each <env>-infra-<cloud> workspace's own dynamic credentials are not built yet (docs/design/cross-cloud.md, "Build order")`);
+  const withoutTerraformCloud = otherClouds(env).filter((cloud) => CLOUDS[cloud].foreignBuckets?.terraformCloud === false);
+  if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
+    report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of <env>-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
+  }
 }
 
 /** The spec rules of the environment's cloud (see `CloudEntry.specProblems`). */

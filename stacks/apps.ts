@@ -20,6 +20,7 @@ import { APP_CATALOGUE, untrustedAccount } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
 import { bucketCloud, metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
 import { foreignBucketsOf, platformFor } from "../constructs/platform";
+import { receiverOf } from "./crossings";
 
 /** The binding of a workload without a cloud identity: no annotation, no pod label. */
 const NO_CLOUD_IDENTITY: WorkloadBinding = { serviceAccountAnnotations: {}, podLabels: {} };
@@ -185,7 +186,7 @@ export class AppsStack extends TerraformStack {
     const spec = this.bucketSpec(env, app.bucket);
     const cloud = bucketCloud(env, spec);
     if (cloud === env.cloud) return { bucket: services.bucket(spec) };
-    const foreign = foreignBucketsOf(env, cloud);
+    const foreign = foreignBucketsOf(env, cloud, receiverOf(this, env, "apps").receive);
     return { bucket: foreign.bucket(spec), bucketCredentials: foreign.credentials(app.name) };
   }
 

@@ -1,9 +1,8 @@
 import { CloudBackend, LocalBackend, NamedCloudWorkspace, type TerraformStack } from "cdktn";
 import { otherClouds, type Cloud, type Environment } from "../constructs/core/spec";
+import type { ForeignInfraKind, StackKind } from "../constructs/core/crossings";
 
-/** `infra-<cloud>`: an environment's resources on another cloud than its cluster's (docs/design/cross-cloud.md). */
-export type ForeignInfraKind = `infra-${Cloud}`;
-export type StackKind = "infra" | ForeignInfraKind | "apps";
+export type { ForeignInfraKind, StackKind };
 
 /** An environment's stacks in apply order: infra, one per other cloud it keeps resources on, then apps when it runs any. */
 export function stackKindsOf(env: Environment): StackKind[] {

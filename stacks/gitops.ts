@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { Fn, TerraformIterator, TerraformOutput, TerraformStack } from "cdktn";
+import { Fn, TerraformIterator, TerraformOutput, TerraformStack, Token } from "cdktn";
 import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
 import { Project } from "@cdktf/provider-tfe/lib/project";
 import { AgentPool } from "@cdktf/provider-tfe/lib/agent-pool";
@@ -13,7 +13,8 @@ import { DataTfeWorkspace } from "@cdktf/provider-tfe/lib/data-tfe-workspace";
 import type { Gitops } from "../constructs/core/gitops";
 import type { Environment } from "../constructs/core/spec";
 import { COMMITTED_OUTPUT_DIR } from "./output";
-import { configureTerraform, stackKindsOf, stackName } from "./backend";
+import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type StackKind } from "./backend";
+import { crossingsOf } from "../constructs/platform";
 import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
 
 
@@ -39,6 +40,8 @@ import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
 export const AGENT_POOLS_OUTPUT = "agent_pools";
 
 export class GitopsStack extends TerraformStack {
+  private readonly self?: DataTfeWorkspace;
+
   constructor(scope: Construct, gitops: Gitops, envs: readonly Environment[]) {
     super(scope, "gitops");
     const home = envs.find((env) => env.name === gitops.deployedFrom);
@@ -51,6 +54,7 @@ export class GitopsStack extends TerraformStack {
     const self = home.terraformCloud
       ? new DataTfeWorkspace(this, "gitops-workspace", { name: `${home.name}-gitops`, organization: home.terraformCloud.organization })
       : undefined;
+    this.self = self;
 
     // Keyed by organization and name; the construct id is that of the first environment naming it.
     const projects = new Map<string, Project>();
@@ -87,27 +91,41 @@ export class GitopsStack extends TerraformStack {
           ...(kind === "apps" ? { executionMode: "agent", agentPoolId: this.agentPool(name, cloud.organization, workspace).id } : { executionMode: "remote" }),
           autoApply: cloud.release === "continuous",
           globalRemoteState: false,
-          remoteStateConsumerIds: kind === "infra" && self ? [self.id] : [],
+          remoteStateConsumerIds: kind !== "apps" && self ? [self.id] : [],
         });
         return workspace;
       });
+      const workspaceOf = (kind: StackKind) => workspaces[kinds.indexOf(kind)];
       const apps = kinds.indexOf("apps");
       if (apps > 0) new RunTrigger(this, `${env.name}-infra-to-apps`, { workspaceId: workspaces[apps].id, sourceableId: workspaces[0].id });
 
-      const infraOutputs = new DataTfeOutputs(this, `${env.name}-infra-outputs`, { organization: cloud.organization, workspace: `${env.name}-infra` });
-      const variables = TerraformIterator.fromMap(
-        Fn.lookup(infraOutputs.nonsensitiveValues, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {}) as unknown as Record<string, string>,
-      );
+      // Every infra workspace's outputs (it shares its state with this workspace alone): its
+      // cloud's dynamic credentials, and the values it publishes for other stacks.
+      const outputs = new Map<StackKind, DataTfeOutputs>();
+      const outputsOf = (kind: StackKind) => {
+        const existing = outputs.get(kind);
+        if (existing !== undefined) return existing;
+        // The first keeps the construct id it always had.
+        const created = new DataTfeOutputs(this, `${stackName(env, kind)}-outputs`, { organization: cloud.organization, workspace: stackName(env, kind) });
+        outputs.set(kind, created);
+        return created;
+      };
       workspaces.forEach((workspace, index) => {
+        // A workspace on another cloud than the cluster's gets that cloud's credentials, from its own stack.
+        const credentialsFrom: StackKind = foreignCloudOf(kinds[index]) === undefined ? "infra" : kinds[index];
+        const variables = TerraformIterator.fromMap(
+          Fn.lookup(outputsOf(credentialsFrom).nonsensitiveValues, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {}) as unknown as Record<string, string>,
+        );
         new Variable(this, `${env.name}-${kinds[index]}-credentials`, {
           forEach: variables,
           workspaceId: workspace.id,
           category: "env",
           key: variables.key,
           value: variables.value,
-          description: "Dynamic provider credentials (OIDC), from the environment's infra outputs",
+          description: credentialsFrom === "infra" ? "Dynamic provider credentials (OIDC), from the environment's infra outputs" : `Dynamic provider credentials (OIDC), from the outputs of ${stackName(env, credentialsFrom)}`,
         });
       });
+      this.crossings(env, workspaceOf, outputsOf);
     }
     new TerraformOutput(this, AGENT_POOLS_OUTPUT, {
       value: Object.fromEntries([...this.pools].map(([name, pool]) => [name, pool.id])),
@@ -116,6 +134,40 @@ export class GitopsStack extends TerraformStack {
   }
 
   private readonly pools = new Map<string, AgentPool>();
+
+  /**
+   * The values that cross between the environment's stacks (`crossingsOf`): each is written into
+   * its consumer's workspace as a Terraform variable from its producer's outputs (empty until the
+   * producer has applied, which the consumer's validation then names). A changed variable queues
+   * no run, so the producer's applies trigger this workspace and this workspace's applies trigger
+   * the consumer: producer, gitops, consumer, in that order.
+   */
+  private crossings(env: Environment, workspaceOf: (kind: StackKind) => Workspace, outputsOf: (kind: StackKind) => DataTfeOutputs): void {
+    const crossings = crossingsOf(env);
+    for (const crossing of crossings) {
+      // `try`, not `lookup`: cdktn renders a lookup with a falsy default ("") as a plain attribute access.
+      const produced = Fn.try([Fn.lookupNested(outputsOf(crossing.from).nonsensitiveValues, [crossing.name]), crossing.type === "string" ? "" : []]);
+      new Variable(this, `${stackName(env, crossing.to)}-${crossing.name}`, {
+        workspaceId: workspaceOf(crossing.to).id,
+        category: "terraform",
+        key: crossing.name,
+        // A list goes as HCL: its JSON encoding is a valid HCL tuple of strings.
+        ...(crossing.type === "string" ? { value: Token.asString(produced) } : { value: Fn.jsonencode(produced), hcl: true }),
+        description: `${crossing.description}: the output ${crossing.name} of ${stackName(env, crossing.from)}`,
+      });
+    }
+    if (this.self === undefined) return;
+    const triggered = new Set<string>();
+    const trigger = (id: string, workspaceId: string, sourceableId: string) => {
+      if (triggered.has(id)) return;
+      triggered.add(id);
+      new RunTrigger(this, id, { workspaceId, sourceableId });
+    };
+    for (const crossing of crossings) {
+      trigger(`${stackName(env, crossing.from)}-to-gitops`, this.self.id, workspaceOf(crossing.from).id);
+      trigger(`gitops-to-${stackName(env, crossing.to)}`, workspaceOf(crossing.to).id, this.self.id);
+    }
+  }
 
   /**
    * An agent pool only `workspace` may use: not organization-scoped, and that workspace allowed.

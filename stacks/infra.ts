@@ -1,8 +1,10 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
-import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind } from "./backend";
+import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
 import { bucketCloud, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
-import { clusterIssuerOf, platformFor } from "../constructs/platform";
+import { clusterIssuerOf, crossingsOf, platformFor } from "../constructs/platform";
+import { clusterEgressCrossing, identityClientIdCrossing } from "../constructs/core/crossings";
+import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket } from "../constructs/core/interfaces";
 
 /**
@@ -64,20 +66,12 @@ export class InfraStack extends TerraformStack {
           description: "Secret the bootstrap puts the agent pool's token in (created without a value)",
         });
       }
-      // Last: the trust names the identities the stack creates (the roles the run role may manage
-      // on AWS, the service accounts the run account manages on GCP).
-      const trust = platform.terraformCloudTrust({
-        ...env.terraformCloud,
-        workspaces: stackKindsOf(env).map((kind) => stackName(env, kind)),
-      });
-      // Read by the gitops workspace (the only consumer this workspace shares its state with).
-      new TerraformOutput(this, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {
-        value: trust.workspaceVariables,
-        description: "Environment variables that give this environment's Terraform Cloud runs dynamic credentials",
-      });
+      // Last (see trustTerraformCloud); for the workspaces on this cloud, not an <env>-infra-<cloud>'s.
+      trustTerraformCloud(this, platform, env, stackKindsOf(env).filter((kind) => foreignCloudOf(kind) === undefined));
     }
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });
+    publish(this, env, "infra", { cluster_issuer: cluster.serviceAccountIssuer, cluster_egress_ips: network.egressAddresses });
     for (const database of databases) {
       new TerraformOutput(this, `database_${database.spec.name}_host`, { value: database.host, description: `Private host name of the ${database.spec.name} database` });
       new TerraformOutput(this, `database_${database.spec.name}_admin_secret`, {
@@ -106,15 +100,42 @@ export class ForeignInfraStack extends TerraformStack {
     const platform = platformFor(this, env, cloud);
     const federated = platform.federatedWorkloadIdentity?.bind(platform);
     if (federated === undefined) throw new Error(`${env.name}: federated identity on ${cloud} is not built (the spec check should have caught this)`);
+    const { receive, receiveList } = receiverOf(this, env, kind);
+    if (crossingsOf(env).some((crossing) => crossing.to === kind && crossing.name === clusterEgressCrossing(cloud).name)) {
+      platform.admitClusterEgress?.(receiveList(clusterEgressCrossing(cloud)));
+    }
     const buckets = bucketsOn(this, platform, env, cloud);
     // The object reads and writes of these buckets are recorded on their cloud, as at home.
     platform.auditTrail?.([...buckets.values()]);
-    const issuer = clusterIssuerOf(env);
+    const issuer = clusterIssuerOf(env, cloud, receive);
+    const clientIds: Record<string, string | undefined> = {};
     for (const app of env.apps) {
       const bucket = app.bucket === undefined ? undefined : buckets.get(app.bucket);
-      if (bucket !== undefined) bucket.grantReadWrite(federated(app.name, issuer));
+      if (bucket === undefined) continue;
+      const identity = federated(app.name, issuer);
+      bucket.grantReadWrite(identity);
+      clientIds[identityClientIdCrossing(cloud, app.name).name] = identity.clientId;
     }
+    publish(this, env, kind, clientIds);
+    // This workspace's own dynamic credentials, on its cloud: that cloud trusts it alone.
+    if (env.terraformCloud !== undefined) trustTerraformCloud(this, platform, env, [kind]);
   }
+}
+
+/**
+ * The Terraform Cloud trust on `platform`'s cloud for the workspaces of `kinds`, and its variables
+ * as an output, read by the gitops workspace (the only consumer the workspace shares its state
+ * with), which writes them into those workspaces. Last in a stack: the trust names the
+ * identities the stack creates (the roles the run role may manage on AWS, the service accounts
+ * the run account manages on GCP).
+ */
+function trustTerraformCloud(stack: TerraformStack, platform: CloudPlatform, env: Environment, kinds: readonly StackKind[]): void {
+  if (env.terraformCloud === undefined) return;
+  const trust = platform.terraformCloudTrust({ ...env.terraformCloud, workspaces: kinds.map((kind) => stackName(env, kind)) });
+  new TerraformOutput(stack, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {
+    value: trust.workspaceVariables,
+    description: "Environment variables that give this environment's Terraform Cloud runs dynamic credentials",
+  });
 }
 
 /** The environment's buckets that live on `cloud`, built by its platform there, each with its URL as an output of `stack`. */

@@ -103,3 +103,13 @@ export function everyAppSpecWithSso(cloud: Cloud, production = true, sso: Partia
   return { ...everyAppSpec(cloud, production), sso: { ...TEST_SSO, allowedGroups: [...TEST_SSO.allowedGroups], ...sso } };
 }
 
+
+/**
+ * A written environment as if it lived on `cloud` alone: its cluster and every bucket there, no
+ * `home`. The parity and policy tests check each default spec on every cloud it names an account
+ * for (a move by changing `cloud`); an environment midway through a staged move (`lake`) is checked
+ * that way too, its placement aside (__tests__/cross-cloud*.test.ts check the placement).
+ */
+export function onCloud(input: EnvironmentInput, cloud: Cloud): EnvironmentInput {
+  return { ...input, cloud, home: undefined, buckets: input.buckets?.map((bucket) => ({ ...bucket, cloud: undefined })) } as EnvironmentInput;
+}

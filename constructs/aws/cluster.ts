@@ -67,6 +67,7 @@ export class AwsCluster extends Construct implements ICluster {
   private readonly ctx: AwsContext;
   readonly endpoint: string;
   readonly oidc: OidcTrust;
+  readonly serviceAccountIssuer: string;
   /** EKS's cluster security group: attached to the control plane and to every managed node. */
   readonly clusterSecurityGroupId: string;
 
@@ -130,6 +131,7 @@ export class AwsCluster extends Construct implements ICluster {
       clientIdList: ["sts.amazonaws.com"],
     });
     this.oidc = { providerArn: oidcProvider.arn, issuerHost: Fn.replace(issuer, "https://", "") };
+    this.serviceAccountIssuer = issuer;
 
     (env.cluster.aws?.adminPrincipalArns ?? []).forEach((principalArn, index) => this.grantClusterAdmin(`admin-${index}`, principalArn));
 

@@ -43,6 +43,7 @@ export class AwsNetwork extends Construct implements INetwork {
   readonly publicSubnets: Subnet[];
   readonly databaseSubnetGroup: DbSubnetGroup;
   readonly networkId: string;
+  readonly egressAddresses: readonly string[];
 
   constructor(scope: Construct, id: string, props: AwsNetworkProps) {
     super(scope, id);
@@ -103,8 +104,10 @@ export class AwsNetwork extends Construct implements INetwork {
     );
 
     const natCount = env.production ? zones.length : 1;
+    const egressAddresses: string[] = [];
     const natGateways = Array.from({ length: natCount }, (_, zone) => {
       const address = new Eip(this, `nat-${zone}-address`, { domain: "vpc", tags: { Name: ctx.name("nat", zoneName(zone)) } });
+      egressAddresses.push(address.publicIp);
       return new NatGateway(this, `nat-${zone}`, {
         allocationId: address.allocationId,
         subnetId: this.publicSubnets[zone].id,
@@ -112,6 +115,7 @@ export class AwsNetwork extends Construct implements INetwork {
         dependsOn: [internetGateway],
       });
     });
+    this.egressAddresses = egressAddresses;
     const privateRouteTables = this.privateSubnets.map((s, zone) => {
       const table = new RouteTable(this, `private-${zone}-routes`, {
         vpcId: this.vpc.id,

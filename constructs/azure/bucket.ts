@@ -11,14 +11,19 @@ import { AZURE_CONTAINER_NAME } from "./facts";
 import { AzureWorkloadIdentity } from "./identity";
 import { type AzureNetwork, PRIVATE_LINK_ZONES } from "./network";
 
-export interface AzureStorageAccountProps {
+/**
+ * How the account is reached: through private endpoints in the VNet, or, for a cluster on another
+ * cloud (`<env>-infra-azure`), on its public endpoint from the cluster's NAT addresses alone.
+ */
+export type StorageAccess = { readonly network: AzureNetwork; readonly allowedAddresses?: undefined } | { readonly network?: undefined; readonly allowedAddresses: readonly string[] };
+
+export type AzureStorageAccountProps = StorageAccess & {
   readonly ctx: AzureContext;
-  readonly network: AzureNetwork;
   /** The environment's Log Analytics workspace id, for the blob service's request logs. */
   readonly logWorkspaceId: string;
   /** Encrypts the account with the environment's storage key (customer-managed, rotating). */
   readonly encryption: AzureStorageEncryption;
-}
+};
 
 /**
  * The environment's one storage account; each spec bucket is a container in it. ADLS Gen2, the
@@ -88,12 +93,16 @@ export class AzureStorageAccount extends Construct {
     const { ctx, network } = props;
     this.ctx = ctx;
 
+    const posture = storageAccountPosture(ctx);
     this.account = new StorageAccount(this, "Resource", {
-      ...storageAccountPosture(ctx),
+      ...posture,
       name: ctx.storageAccountName,
       isHnsEnabled: true,
       sftpEnabled: false,
-      publicNetworkAccessEnabled: false,
+      // From another cloud's cluster: the public endpoint, its firewall admitting that cluster's
+      // NAT addresses (bare IPs: azurerm 4.55.0 refuses /31 and /32 ranges in ip_rules).
+      publicNetworkAccessEnabled: network === undefined,
+      ...(network === undefined ? { networkRules: { ...posture.networkRules, ipRules: [...props.allowedAddresses] } } : {}),
       tags: { purpose: "data-lake" },
     });
 
@@ -101,7 +110,7 @@ export class AzureStorageAccount extends Construct {
     sendResourceLogs(this, "blob-logs", { targetResourceId: blobServiceId(this.account.id), workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.blobService });
 
     for (const subresource of ["blob", "dfs"] as const) {
-      network.privateEndpoint(this, `${subresource}-endpoint`, {
+      network?.privateEndpoint(this, `${subresource}-endpoint`, {
         name: `${ctx.storageAccountName}-${subresource}`,
         resourceId: this.account.id,
         subresource,

@@ -5,14 +5,15 @@ import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/dat
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
 import { planSubnets } from "../core/network-plan";
-import type { ClusterServices, PodNetwork, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
-import type { BucketSpec, DatabaseSpec } from "../core/spec";
+import type { ClusterServices, ForeignBucketServices, PodNetwork, ExternalDnsSetup, KubernetesConnection, SecretRef, WorkloadBinding } from "../core/interfaces";
+import { identityClientIdCrossing, type Receive } from "../core/crossings";
+import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { containerName, containerUrl } from "./bucket";
 import { aksClusterName, AKS_SPOT_TAINT } from "./cluster";
-import type { AzureContext } from "./context";
+import { AzureContext, resourceGroupNameOf } from "./context";
 import { adminSecretName, POSTGRES_ADMIN_LOGIN, postgresHost } from "./database";
 import { dnsResourceGroupName } from "./dns";
-import { workloadIdentityName } from "./identity";
+import { WORKLOAD_IDENTITY_AUDIENCE, workloadIdentityName } from "./identity";
 
 /**
  * The Entra ID application id of the AKS AAD server: the audience of every token for an AKS API
@@ -139,8 +140,7 @@ export class AzureClusterServices extends Construct implements ClusterServices {
   }
 
   bucket(spec: BucketSpec): AppBucket {
-    const name = containerName(this.ctx, spec);
-    return { cloud: "azure", url: containerUrl(this.ctx, name), name, storageAccount: this.ctx.storageAccountName };
+    return azureAppBucket(this.ctx, spec);
   }
 
   /** The identity's client id (read by name), and the label the workload identity webhook acts on. */
@@ -195,4 +195,44 @@ export class AzureClusterServices extends Construct implements ClusterServices {
     };
     return { values, configMaps: { [EXTERNAL_DNS_CONFIG_MAP]: { "azure.json": externalDnsAzureJson(this.ctx) } } };
   }
+}
+
+/** A container of the environment's storage account as apps see it, by the names `AzureBucket` gives. */
+function azureAppBucket(ctx: AzureContext, spec: BucketSpec): AppBucket {
+  const name = containerName(ctx, spec);
+  return { cloud: "azure", url: containerUrl(ctx, name), name, storageAccount: ctx.storageAccountName };
+}
+
+/**
+ * Where the pods' projected token goes: what the Azure workload identity webhook would mount
+ * (azure-workload-identity v1.6.0 pkg/webhook/consts.go: `VolumeMountPath` /var/run/secrets/azure/wi,
+ * `TokenFilePath` token/azure-identity-token).
+ */
+const FEDERATED_TOKEN_DIR = "/var/run/secrets/azure/wi";
+const FEDERATED_TOKEN_FILE = "token/azure-identity-token";
+
+/**
+ * Containers of an environment whose cluster runs on another cloud, as its apps reach them: the
+ * names `AzureBucket` gives, and what the Azure workload identity webhook puts in the pods on AKS
+ * (azure-workload-identity v1.6.0 pkg/webhook/webhook.go: `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
+ * `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_AUTHORITY_HOST` of the public cloud, a token with audience
+ * `api://AzureADTokenExchange` for `DefaultServiceAccountTokenExpiration` 3600 s), which
+ * azure-identity's `WorkloadIdentityCredential` (first in `DefaultAzureCredential`'s chain after
+ * the environment's secrets) reads. The client id is generated with the identity in
+ * `<env>-infra-azure` and received here (`identityClientIdCrossing`).
+ */
+export function azureForeignBuckets(env: Environment, receive: Receive): ForeignBucketServices {
+  const ctx = new AzureContext(env, resourceGroupNameOf(env));
+  return {
+    bucket: (spec) => azureAppBucket(ctx, spec),
+    credentials: (workload) => ({
+      env: {
+        AZURE_CLIENT_ID: receive(identityClientIdCrossing("azure", workload)),
+        AZURE_TENANT_ID: ctx.tenantId,
+        AZURE_FEDERATED_TOKEN_FILE: `${FEDERATED_TOKEN_DIR}/${FEDERATED_TOKEN_FILE}`,
+        AZURE_AUTHORITY_HOST: "https://login.microsoftonline.com/",
+      },
+      token: { audience: WORKLOAD_IDENTITY_AUDIENCE, mountPath: FEDERATED_TOKEN_DIR, fileName: FEDERATED_TOKEN_FILE, expirationSeconds: 3600 },
+    }),
+  };
 }

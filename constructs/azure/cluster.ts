@@ -4,7 +4,8 @@ import { KubernetesCluster, type KubernetesClusterMaintenanceWindowAutoUpgrade }
 import { KubernetesClusterNodePool } from "@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
-import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
+import type { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
+import { environmentLogWorkspace } from "./diagnostics";
 import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
 import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { ICluster, NodeTaint } from "../core/interfaces";
@@ -147,6 +148,7 @@ export class AzureCluster extends Construct implements ICluster {
   readonly endpoint: string;
   /** The cluster's OIDC issuer: federated identity credentials trust tokens from it. */
   readonly oidcIssuerUrl: string;
+  readonly serviceAccountIssuer: string;
   /** The environment's Log Analytics workspace (`<env>-cluster-logs`), kept `cluster.logRetentionDays`: the other resources' logs go there too. */
   readonly logWorkspace: LogAnalyticsWorkspace;
   readonly nodePools: KubernetesClusterNodePool[];
@@ -188,13 +190,7 @@ export class AzureCluster extends Construct implements ICluster {
     });
 
     // Created before the cluster (its diagnostic setting after): the key vault sends its audit log here.
-    this.logWorkspace = new LogAnalyticsWorkspace(this, "control-plane-logs", {
-      name: ctx.name("cluster-logs"),
-      location: ctx.location,
-      resourceGroupName: ctx.resourceGroupName,
-      sku: "PerGB2018",
-      retentionInDays: env.cluster.logRetentionDays,
-    });
+    this.logWorkspace = environmentLogWorkspace(this, "control-plane-logs", ctx, ctx.name("cluster-logs"));
     const secrets = this.secretsEncryption(ctx, props.vault(this.logWorkspace.id), controlPlane);
 
     this.cluster = new KubernetesCluster(this, "Resource", {
@@ -271,6 +267,7 @@ export class AzureCluster extends Construct implements ICluster {
     this.clusterName = this.cluster.name;
     this.endpoint = isPrivate ? this.cluster.privateFqdn : this.cluster.fqdn;
     this.oidcIssuerUrl = this.cluster.oidcIssuerUrl;
+    this.serviceAccountIssuer = this.oidcIssuerUrl;
 
     this.controlPlaneLogs();
     this.nodePools = env.cluster.nodePools.map((pool, index) => this.nodePool(ctx, network, pool, poolNames[index], zones));

@@ -1,5 +1,22 @@
 import type { Construct } from "constructs";
 import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
+import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
+import type { AzureContext } from "./context";
+
+/**
+ * The Log Analytics workspace the environment's resources send their logs to, kept
+ * `cluster.logRetentionDays`: created by the AKS cluster (`<env>-cluster-logs`), or, in
+ * `<env>-infra-azure` where no cluster is, on its own (`<env>-logs`).
+ */
+export function environmentLogWorkspace(scope: Construct, id: string, ctx: AzureContext, name = ctx.name("logs")): LogAnalyticsWorkspace {
+  return new LogAnalyticsWorkspace(scope, id, {
+    name,
+    location: ctx.location,
+    resourceGroupName: ctx.resourceGroupName,
+    sku: "PerGB2018",
+    retentionInDays: ctx.env.cluster.logRetentionDays,
+  });
+}
 
 /**
  * The resource log categories the platform ships, per resource type, each a name Azure Monitor

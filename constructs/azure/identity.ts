@@ -56,6 +56,7 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
   readonly namespace: string;
   readonly serviceAccount: string;
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+  readonly clientId: string;
 
   constructor(scope: Construct, id: string, props: AzureWorkloadIdentityProps) {
     super(scope, id);
@@ -83,7 +84,8 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
         audience: [WORKLOAD_IDENTITY_AUDIENCE],
       });
     });
-    this.serviceAccountAnnotations = { "azure.workload.identity/client-id": this.identity.clientId };
+    this.clientId = this.identity.clientId;
+    this.serviceAccountAnnotations = { "azure.workload.identity/client-id": this.clientId };
   }
 
   /** Gives this identity a built-in role on one resource; `name` must be unique per identity. */

@@ -26,6 +26,8 @@ import { AzureDatabase, geoRedundantBackups, usesPlatformKey } from "./database"
 import { AzureDnsZone } from "./dns";
 import { AzureEncryptionKey, AzureStorageEncryption } from "./encryption";
 import { AzureFlowLogs } from "./flow-logs";
+import { environmentLogWorkspace } from "./diagnostics";
+import type { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
 import { AzureNetwork } from "./network";
@@ -86,6 +88,10 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   private postgresKey?: AzureEncryptionKey;
   private geoKeyVault?: AzureKeyVault;
   private postgresGeoKey?: AzureEncryptionKey;
+  /** In `<env>-infra-azure` (a cluster on another cloud): the addresses the storage firewall admits. */
+  private clusterEgress?: readonly string[];
+  /** In `<env>-infra-azure`: the environment's Log Analytics workspace, which has no cluster to come with. */
+  private storageLogs?: LogAnalyticsWorkspace;
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
@@ -143,10 +149,40 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.clusterCreated;
   }
 
+  /**
+   * A container of the environment's storage account. For a cluster on another cloud
+   * (`<env>-infra-azure`, no VNet here) the account is reached on its public endpoint, admitting
+   * only the cluster's NAT addresses (`admitClusterEgress`), with the same construct ids.
+   */
   bucket(spec: BucketSpec): AzureBucket {
-    const network = this.requireNetwork("bucket");
-    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, network, logWorkspaceId: this.logWorkspaceId("bucket"), encryption: this.storageEncryption(network) });
+    const network = this.servesForeignCluster ? undefined : this.requireNetwork("bucket");
+    const access = network === undefined ? { allowedAddresses: this.requireClusterEgress() } : { network };
+    this.storageAccount ??= new AzureStorageAccount(this, "storage", { ctx: this.ctx, ...access, logWorkspaceId: this.logWorkspaceId("bucket"), encryption: this.storageEncryption(network) });
     return this.storageAccount.addBucket(`bucket-${spec.name}`, spec);
+  }
+
+  admitClusterEgress(addresses: readonly string[]): void {
+    if (!this.servesForeignCluster) throw new Error(`${this.env.name}: the storage firewall for a cluster on another cloud is for <env>-infra-azure, and the cluster runs on Azure`);
+    this.clusterEgress = addresses;
+  }
+
+  /**
+   * The identity of `app` for its pods on the environment's cluster on another cloud: trusting
+   * that cluster's issuer (EKS's, received from `<env>-infra`) for the app's accounts, under the
+   * same construct id, name and credential names as on AKS.
+   */
+  federatedWorkloadIdentity(app: WorkloadName, issuer: string): AzureWorkloadIdentity {
+    return new AzureWorkloadIdentity(this, `identity-${app}`, { ctx: this.ctx, workload: app, oidcIssuerUrl: issuer });
+  }
+
+  /** Whether this platform builds `<env>-infra-azure` for a cluster on another cloud (no VNet, no AKS here). */
+  private get servesForeignCluster(): boolean {
+    return this.env.cloud !== this.cloud;
+  }
+
+  private requireClusterEgress(): readonly string[] {
+    if (this.clusterEgress === undefined) throw new Error(`${this.env.name}: call admitClusterEgress() before bucket() in <env>-infra-azure: the storage account's public endpoint admits the cluster's NAT addresses alone`);
+    return this.clusterEgress;
   }
 
   database(spec: DatabaseSpec, network: INetwork, _cluster: ICluster): AzureDatabase {
@@ -237,14 +273,17 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     cluster.grantClusterAdmin(TERRAFORM_CLOUD_CLUSTER_ADMIN, trust.identity.principalId, "the Terraform Cloud run identity");
   }
 
-  /** The environment's key vault (and the azapi provider its secrets are written with), created on first use. */
-  private vault(network: AzureNetwork, logWorkspaceId?: string): AzureKeyVault {
+  /**
+   * The environment's key vault (and the azapi provider its secrets are written with), created on
+   * first use; without a VNet (`<env>-infra-azure`) it has no private endpoint and holds keys only.
+   */
+  private vault(network: AzureNetwork | undefined, logWorkspaceId?: string): AzureKeyVault {
     this.keyVault ??= new AzureKeyVault(this, "key-vault", { ctx: this.ctx, network, azapi: this.azapiProvider(), logWorkspaceId: logWorkspaceId ?? this.logWorkspaceId("key vault") });
     return this.keyVault;
   }
 
   /** The environment's storage key and its identity, for every storage account (created with the first). */
-  private storageEncryption(network: AzureNetwork): AzureStorageEncryption {
+  private storageEncryption(network: AzureNetwork | undefined): AzureStorageEncryption {
     this.storageKey ??= new AzureStorageEncryption(this, { ctx: this.ctx, vault: this.vault(network) });
     return this.storageKey;
   }
@@ -274,8 +313,15 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.infra;
   }
 
-  /** The cluster's Log Analytics workspace, where every resource of the environment sends its logs. */
+  /**
+   * The cluster's Log Analytics workspace, where every resource of the environment sends its logs;
+   * in `<env>-infra-azure`, a workspace of its own (`environmentLogWorkspace`, same name).
+   */
   private logWorkspaceId(what: string): string {
+    if (this.servesForeignCluster) {
+      this.storageLogs ??= environmentLogWorkspace(this, "logs", this.ctx);
+      return this.storageLogs.id;
+    }
     if (!this.clusterCreated) throw new Error(`call cluster() before the ${what}: its logs go to the cluster's Log Analytics workspace`);
     return this.clusterCreated.logWorkspace.id;
   }
@@ -340,3 +386,4 @@ export const AZURE_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   azurerm_managed_disk: "the disk's data",
 };
 export { azureSpecProblems } from "./spec-problems";
+export { azureForeignBuckets } from "./cluster-services";

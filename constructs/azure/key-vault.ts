@@ -10,7 +10,11 @@ import { type AzureNetwork, PRIVATE_LINK_ZONES } from "./network";
 
 export interface AzureKeyVaultProps {
   readonly ctx: AzureContext;
-  readonly network: AzureNetwork;
+  /**
+   * The VNet its private endpoint goes in; none in `<env>-infra-azure`, where no VNet is and the
+   * vault holds the storage key only. Not used with `pairedLocation`.
+   */
+  readonly network?: AzureNetwork;
   /** The azapi provider the secrets are written with. */
   readonly azapi: AzapiProvider;
   /** The environment's Log Analytics workspace id, for the vault's audit log. */
@@ -249,7 +253,7 @@ export class AzureKeyVault extends Construct {
       lifecycle: { preventDestroy: ctx.env.production },
     });
     sendResourceLogs(this, "audit-logs", { targetResourceId: this.vault.id, workspaceId: props.logWorkspaceId, categories: RESOURCE_LOG_CATEGORIES.keyVault });
-    if (props.pairedLocation !== undefined) return;
+    if (props.pairedLocation !== undefined || network === undefined) return;
     const endpoint = network.privateEndpoint(this, "endpoint", {
       name: `${ctx.keyVaultName}-vault`,
       resourceId: this.vault.id,
@@ -354,9 +358,9 @@ export class AzureKeyVault extends Construct {
     return { resource, name, armId: resource.id };
   }
 
-  /** The paired vault has no private endpoint: nothing in the cluster could read a secret there. */
+  /** A vault without a private endpoint (the paired one, or one without a VNet) holds keys only: nothing in a cluster could read a secret there. */
   private refuseSecretsInPairedVault(): void {
-    if (this.props.pairedLocation !== undefined) throw new Error(`the key vault ${this.name} in the paired location holds keys only: nothing in the VNet can read its secrets`);
+    if (this.props.pairedLocation !== undefined || this.props.network === undefined) throw new Error(`the key vault ${this.name} has no private endpoint and holds keys only: nothing in a cluster can read its secrets`);
   }
 }
 

@@ -177,6 +177,7 @@ export class AzureNetwork extends Construct implements INetwork {
   /** The node subnet's NAT association: AKS with `userAssignedNATGateway` needs it before it is created. */
   readonly nodeEgress: SubnetNatGatewayAssociation;
   readonly networkId: string;
+  readonly egressAddresses: readonly string[];
   /** The node subnet's range. */
   readonly nodeCidr: string;
   private readonly ctx: AzureContext;
@@ -248,6 +249,7 @@ export class AzureNetwork extends Construct implements INetwork {
       idleTimeoutInMinutes: 4,
     });
     new NatGatewayPublicIpAssociation(this, "nat-address-association", { natGatewayId: this.natGateway.id, publicIpAddressId: address.id });
+    this.egressAddresses = [address.ipAddress];
     this.nodeEgress = new SubnetNatGatewayAssociation(this, "nodes-nat", { subnetId: this.nodeSubnet.id, natGatewayId: this.natGateway.id });
 
     const cluster = [plan.private, overlayRanges(ctx.env.network.cidr).podCidr];

@@ -9,12 +9,20 @@ import type { Cloud, BucketSpec, DatabaseSpec } from "./spec";
 export interface INetwork {
   /** The cloud's id of the network (VPC id, VNet id, network self link). */
   readonly networkId: string;
+  /**
+   * The public IPv4 addresses the cluster reaches the Internet from (its NAT's), for the firewall
+   * of storage on another cloud; absent where the cloud allocates them on demand (GCP's Cloud NAT
+   * `AUTO_ONLY`).
+   */
+  readonly egressAddresses?: readonly string[];
 }
 
 export interface ICluster {
   readonly clusterName: string;
   /** The Kubernetes API endpoint (private unless the spec allows public CIDRs). */
   readonly endpoint: string;
+  /** The issuer of its service-account tokens (OIDC), which identities on another cloud trust. */
+  readonly serviceAccountIssuer: string;
 }
 
 /**
@@ -27,6 +35,11 @@ export interface IWorkloadIdentity {
   readonly serviceAccount: string;
   /** Annotations the service account needs so its pods receive the cloud identity. */
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+  /**
+   * The generated id the pods of a cluster on another cloud name to act as this identity, where
+   * the cloud has one (Azure's client id; `identityClientIdCrossing`).
+   */
+  readonly clientId?: string;
 }
 
 export interface IBucket {
@@ -78,6 +91,12 @@ export interface CloudPlatform {
    * stored key (docs/design/cross-cloud.md). Absent on a cloud where this is not built yet.
    */
   federatedWorkloadIdentity?(app: WorkloadName, issuer: string): IWorkloadIdentity;
+  /**
+   * Where this cloud's storage serves another cloud's cluster over its public endpoint with a
+   * firewall: the only addresses it admits (the cluster's NAT, `clusterEgressCrossing`). Called
+   * before `bucket()` in `<env>-infra-<cloud>`.
+   */
+  admitClusterEgress?(addresses: readonly string[]): void;
   /** The public zone of `dns.zone`, for external-dns. */
   dnsZone(zoneName: string): IDnsZone;
   /**

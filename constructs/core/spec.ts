@@ -1382,13 +1382,16 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
   // Each value on its own: a repaired one (undefined here) hides only the comparisons it is in.
   const names = envs.map((env) => known(() => env?.name));
   const networks = envs.map((env) => known(() => env && { text: env.network.cidr, cidr: parseCidr(env.network.cidr) }));
-  // The account a Terraform Cloud run identity would hold, per the environment's own cloud.
+  // The accounts a Terraform Cloud run identity would hold: the environment's own cloud's, and
+  // each other cloud's it keeps buckets on (its <env>-infra-<cloud> has a run identity there).
   const accounts = envs.map((env) =>
     known(() => {
-      if (env === undefined) return undefined;
-      const where = CLOUD_ACCOUNT[env.cloud];
-      return { cloud: env.cloud, ...where, id: where.id(env), terraformCloud: env.terraformCloud !== undefined };
-    }),
+      if (env === undefined) return [];
+      return [env.cloud, ...otherClouds(env)].map((cloud) => {
+        const where = CLOUD_ACCOUNT[cloud];
+        return { cloud, ...where, id: where.id(env), terraformCloud: env.terraformCloud !== undefined };
+      });
+    }) ?? [],
   );
   const named = (index: number) => `${names[index] ?? `entry ${index + 1}`}${where(sourceOf, index)}`;
   // A name clash is the copy's: the file named after the name keeps it, wherever it is listed.
@@ -1405,13 +1408,15 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
     const overlapping = networks.slice(0, index).findIndex((other) => network?.cidr !== undefined && other?.cidr !== undefined && cidrsOverlap(network.cidr, other.cidr));
     if (overlapping >= 0) report(index, "network.cidr", network?.text, `a range no other environment uses (${named(overlapping)} has ${networks[overlapping]?.text})`);
   });
-  accounts.forEach((account, index) => {
-    if (account?.id === undefined) return;
-    const sharing = accounts.slice(0, index).findIndex((other) => other?.cloud === account.cloud && other.id === account.id && (other.terraformCloud || account.terraformCloud));
-    if (sharing < 0) return;
-    const managed = accounts[sharing]?.terraformCloud ? sharing : index;
-    report(index, account.path, account.id, `${account.noun} no other environment uses (${named(sharing)} is in it, and ${named(managed)} is deployed by Terraform Cloud, whose run identity ${account.reach})`);
-  });
+  accounts.forEach((used, index) =>
+    used.forEach((account) => {
+      if (account.id === undefined) return;
+      const sharing = accounts.slice(0, index).findIndex((others) => others.some((other) => other.cloud === account.cloud && other.id === account.id && (other.terraformCloud || account.terraformCloud)));
+      if (sharing < 0) return;
+      const managed = accounts[sharing].some((other) => other.cloud === account.cloud && other.terraformCloud) ? sharing : index;
+      report(index, account.path, account.id, `${account.noun} no other environment uses (${named(sharing)} is in it, and ${named(managed)} is deployed by Terraform Cloud, whose run identity ${account.reach})`);
+    }),
+  );
   // Metrics links agree on both sides: the sender names the hub, the hub lists the sender.
   // `null` is "not given", `undefined` is "refused by the schema" (then nothing is compared).
   const sendsTo = envs.map((env) => known(() => (env ? (env.metrics?.sendTo?.environment ?? null) : undefined)));

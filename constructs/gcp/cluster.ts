@@ -10,7 +10,7 @@ import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { NodePoolSpec } from "../core/spec";
 import type { GcpContext } from "./context";
 import type { GcpKeys } from "./kms";
-import { gkeLocation, gkeName, MAX_PODS_PER_NODE, podRangeProblem, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./facts";
+import { gkeIssuer, gkeLocation, gkeName, MAX_PODS_PER_NODE, podRangeProblem, POD_RANGE_NAME, SERVICE_RANGE_NAME } from "./facts";
 import type { GcpNetwork } from "./network";
 import { GCP_NODE_MACHINE_TYPES } from "./sizes";
 
@@ -152,6 +152,7 @@ export class GcpCluster extends Construct implements ICluster {
   readonly nodeServiceAccount: ServiceAccount;
   readonly clusterName: string;
   readonly endpoint: string;
+  readonly serviceAccountIssuer: string;
   /** The region (production) or zone the cluster and its node pools are created in. */
   readonly location: string;
 
@@ -237,6 +238,7 @@ export class GcpCluster extends Construct implements ICluster {
     });
     this.clusterName = this.cluster.name;
     this.endpoint = this.cluster.endpoint;
+    this.serviceAccountIssuer = gkeIssuer(env);
 
     this.controlPlaneLogs(ctx, name);
     this.nodePools = env.cluster.nodePools.map((pool) => this.nodePool(ctx, pool, nodeRoles));

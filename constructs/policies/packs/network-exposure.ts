@@ -62,6 +62,12 @@ function guardsNodes(ctx: PolicyContext, rule: Block): boolean {
 /** The ports the ingress controller serves the app hosts on, open to the Internet by design. */
 const PUBLIC_WEB_PORTS = ["80", "443"];
 
+/** Whether a firewall's address rules are none, or exactly the references `allowed` names. */
+function admitsOnly(rules: unknown, allowed: readonly string[]): boolean {
+  if (typeof rules === "string") return allowed.includes(rules);
+  return asList(rules).every((rule) => allowed.includes(String(rule)));
+}
+
 export const NETWORK_EXPOSURE: readonly Rule[] = [
   {
     id: "bucket-not-public",
@@ -86,13 +92,19 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
         cloud: "azure",
         kind: "infra",
         types: ["azurerm_storage_account"],
-        check: (account) => [
+        check: (account, ctx) => [
           ...expectValues(account, { allow_nested_items_to_be_public: false }),
           // Public network access with a Deny firewall and no address or subnet rule admits Azure's trusted services only
-          // (Network Watcher writing flow logs): the same as disabled for everyone else.
-          ...(account.public_network_access_enabled === false || (at(account, "network_rules.default_action") === "Deny" && asList(at(account, "network_rules.ip_rules")).length === 0 && asList(at(account, "network_rules.virtual_network_subnet_ids")).length === 0)
+          // (Network Watcher writing flow logs): the same as disabled for everyone else. In a stack for a cluster on
+          // another cloud (`<env>-infra-azure`), the firewall may admit that cluster's NAT addresses, and nothing else.
+          ...(account.public_network_access_enabled === false ||
+          (at(account, "network_rules.default_action") === "Deny" && admitsOnly(at(account, "network_rules.ip_rules"), ctx.cloud === "azure" ? ["${var.cluster_egress_ips}"] : []) && asList(at(account, "network_rules.virtual_network_subnet_ids")).length === 0)
             ? []
-            : ["public_network_access_enabled is not false and the firewall does not deny by default"]),
+            : [
+                ctx.cloud === "azure"
+                  ? "public_network_access_enabled is not false and the firewall admits more than the Deny default and the cluster's NAT addresses (var.cluster_egress_ips)"
+                  : "public_network_access_enabled is not false and the firewall does not deny by default",
+              ]),
         ],
       },
       {
