@@ -8,6 +8,7 @@ import { prod } from "./prod";
 import { staging } from "./staging";
 import { stagingAzure } from "./staging-azure";
 import { tenants } from "./tenants";
+import { lake } from "./lake";
 
 /**
  * Every environment `npm run synth` builds, by the file it is written in. Add a file next to
@@ -19,6 +20,7 @@ export const environmentFiles = {
   "staging.ts": staging,
   "ops.ts": ops,
   "staging-azure.ts": stagingAzure,
+  "lake.ts": lake,
 } as const satisfies Readonly<Record<string, EnvironmentInput>>;
 
 /**

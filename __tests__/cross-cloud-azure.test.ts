@@ -1,0 +1,316 @@
+/**
+ * AWS compute with Azure storage: the default environment `lake`, at stage 1 of a move from AWS to
+ * Azure (issue 14; docs/design/cross-cloud.md). Checked against what consumes the output: Terraform
+ * itself for the variables that carry values between stacks (their validations, the -var-file
+ * `npm run deploy` writes from a real `terraform output -json`), the real AWS provider for the
+ * stack that produces them, azurerm's and Entra ID's rules for the storage firewall and the
+ * federated credentials, the Airflow chart's contract, the NetworkPolicies under the CNI, the
+ * policy pack, Terraform Cloud's gitops wiring and the pull-request gate between the stages.
+ */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { environments } from "../environments";
+import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
+import { SpecError } from "../constructs/core/errors";
+import { crossingsOf } from "../constructs/platform";
+import { checkStack, RULES, type StackJson } from "../constructs/policies";
+import { crossingVariables, type StackOutputs } from "../scripts/env-stacks";
+import { diffDirectories, renderSummary } from "../scripts/stack-diff";
+import { renderedApps } from "../scripts/rendered-apps";
+import { releaseContracts } from "./support/chart-contract";
+import { allows, type ClusterPolicies, type NetworkPolicy } from "./support/kubernetes/network-policy";
+import { specChecks, synthesize } from "../stacks/app";
+import { stackJson, stackNames, synthDefaults, tempDir } from "./support/outdir";
+import { checkOffline, terraformUnavailable } from "./support/terraform";
+import { lake } from "../environments/lake";
+
+type Block = Record<string, unknown>;
+interface Stack {
+  readonly provider: Record<string, unknown>;
+  readonly variable?: Record<string, Block>;
+  readonly output?: Record<string, { value: unknown }>;
+  readonly resource: Record<string, Record<string, Block>>;
+}
+
+const resources = (stack: Stack, type: string): Block[] => Object.values(stack.resource[type] ?? {});
+
+/** `lake` without Terraform Cloud, with `changes`: a stage of the move, synthesized on its own. */
+function stage(changes: Partial<Record<keyof typeof lake, unknown>>): EnvironmentInput {
+  return { ...lake, terraformCloud: undefined, ...changes } as unknown as EnvironmentInput;
+}
+
+function synth(specs: EnvironmentInput[]): string {
+  const outdir = join(tempDir("cross-cloud-azure"), "out");
+  expect(synthesize(specs, outdir)).toBe(0);
+  return outdir;
+}
+
+const issuesOf = (specs: EnvironmentInput[]) => {
+  try {
+    parseEnvironments(specs, () => undefined, specChecks);
+  } catch (error) {
+    const errors = error instanceof SpecErrors ? error.errors : error instanceof SpecError ? [error] : undefined;
+    if (errors !== undefined) return errors.flatMap((one) => one.issues.map(({ path, message }) => `${path}: ${message}`));
+    throw error;
+  }
+  return [];
+};
+
+/** Terraform's verdict on a stack's `variable` blocks given `values` (a providerless root module: offline). */
+function planVariables(variables: Record<string, Block>, values: Record<string, unknown>): { status: number | null; output: string } {
+  const dir = tempDir("crossing-variables");
+  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: variables, output: Object.fromEntries(Object.keys(variables).map((name) => [name, { value: `\${var.${name}}` }])) }));
+  writeFileSync(join(dir, "values.tfvars.json"), JSON.stringify(values));
+  const run = (...args: string[]) => spawnSync("terraform", args, { cwd: dir, encoding: "utf8", env: { ...process.env, TF_IN_AUTOMATION: "1", TF_CLI_ARGS: "-no-color" } });
+  const init = run("init", "-input=false", "-backend=false");
+  if (init.status !== 0) return { status: init.status, output: init.stderr };
+  const plan = run("plan", "-input=false", "-var-file=values.tfvars.json");
+  return { status: plan.status, output: `${plan.stdout}${plan.stderr}`.replace(/\s+/g, " ") };
+}
+
+const EKS_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the default example)", () => {
+  const env = parseEnvironments(environments).find((one) => one.name === "lake");
+  const outdir = synth([stage({})]);
+  const read = (name: string) => JSON.parse(stackJson(outdir, name)) as Stack;
+  const home = read("lake-infra");
+  const foreign = read("lake-infra-azure");
+  const apps = read("lake-apps");
+
+  it("is a default environment, with an Azure stack between infra and apps on azurerm (and azapi for its key) alone", () => {
+    expect(env?.cloud).toBe("aws");
+    expect(stackNames(outdir)).toEqual(["lake-apps", "lake-infra", "lake-infra-azure"]);
+    expect(Object.keys(foreign.provider).sort()).toEqual(["azapi", "azurerm", "random"]);
+    expect(resources(home, "aws_s3_bucket").map((bucket) => bucket.bucket)).toEqual(["lake-cloudtrail-555566667777", "lake-lake-555566667777"]);
+    expect(resources(foreign, "azurerm_storage_container").map((container) => container.name)).toEqual(["logs"]);
+  });
+
+  it("reaches the storage account on its public endpoint from the cluster's NAT addresses alone, every other control kept", () => {
+    const [account] = resources(foreign, "azurerm_storage_account");
+    expect(account).toMatchObject({
+      public_network_access_enabled: true,
+      network_rules: { default_action: "Deny", bypass: ["AzureServices"], ip_rules: "${var.cluster_egress_ips}" },
+      shared_access_key_enabled: false,
+      min_tls_version: "TLS1_2",
+      https_traffic_only_enabled: true,
+      allow_nested_items_to_be_public: false,
+      infrastructure_encryption_enabled: true,
+      is_hns_enabled: true,
+    });
+    // No VNet on this side: no private endpoint, and the vault holding the storage key has none either.
+    expect(foreign.resource.azurerm_private_endpoint).toBeUndefined();
+    expect(resources(foreign, "azurerm_storage_account_customer_managed_key")).toHaveLength(1);
+    expect(resources(foreign, "azurerm_key_vault")).toMatchObject([{ public_network_access_enabled: false, purge_protection_enabled: true }]);
+    // Its request logs go to a workspace of its own, as the cluster's would on AKS.
+    expect(resources(foreign, "azurerm_log_analytics_workspace").map((workspace) => workspace.name)).toEqual(["lake-logs"]);
+  });
+
+  it("gives Airflow an identity trusting the EKS issuer for its two service accounts, with the audience Entra ID takes, granted that container only", () => {
+    const credentials = resources(foreign, "azurerm_federated_identity_credential");
+    expect(credentials.map(({ issuer, subject, audience, name }) => ({ issuer, subject, audience, name }))).toEqual([
+      { issuer: "${var.cluster_issuer}", subject: "system:serviceaccount:airflow:airflow-tasks", audience: ["api://AzureADTokenExchange"], name: "lake-cluster-airflow-airflow-tasks" },
+      { issuer: "${var.cluster_issuer}", subject: "system:serviceaccount:airflow:airflow", audience: ["api://AzureADTokenExchange"], name: "lake-cluster-airflow-airflow" },
+    ]);
+    // azurerm 4.55.0 validates a credential's name: 3-120 characters, letters, digits, '-' and '_', starting with a letter or digit
+    // (internal/services/managedidentity/validate/federated_identity_credential_name.go).
+    for (const { name } of credentials) expect(String(name)).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$/);
+    const grants = resources(foreign, "azurerm_role_assignment").filter((grant) => String(grant.description).startsWith("airflow"));
+    expect(grants.map(({ role_definition_name, scope }) => ({ role_definition_name, scope }))).toEqual([
+      { role_definition_name: "Storage Blob Data Contributor", scope: expect.stringMatching(/^\$\{azurerm_storage_container\.platform_storage_bucket-logs_[0-9A-F]+\.resource_manager_id\}$/) },
+    ]);
+  });
+
+  it("publishes the EKS issuer and NAT addresses from lake-infra, and Airflow's client id from lake-infra-azure, as outputs", () => {
+    expect(crossingsOf(parseEnvironment(stage({}))).map(({ name, from, to }) => `${from} → ${to}: ${name}`)).toEqual([
+      "infra → infra-azure: cluster_issuer",
+      "infra → infra-azure: cluster_egress_ips",
+      "infra-azure → apps: airflow_azure_client_id",
+    ]);
+    expect(home.output?.cluster_issuer.value).toMatch(/^\$\{aws_eks_cluster\.platform_cluster_[0-9A-F]+\.identity\[0\]\.oidc\[0\]\.issuer\}$/);
+    expect(home.output?.cluster_egress_ips.value).toEqual([expect.stringMatching(/^\$\{aws_eip\.platform_network_nat-0-address_[0-9A-F]+\.public_ip\}$/)]);
+    expect(foreign.output?.airflow_azure_client_id.value).toMatch(/^\$\{azurerm_user_assigned_identity\.platform_identity-airflow_[0-9A-F]+\.client_id\}$/);
+    expect(Object.keys(foreign.variable ?? {}).sort()).toEqual(["cluster_egress_ips", "cluster_issuer"]);
+    expect(Object.keys(apps.variable ?? {})).toEqual(["airflow_azure_client_id"]);
+  });
+
+  it.skipIf(terraformUnavailable() !== undefined)("lake-infra plans with the real AWS provider, its outputs the EKS issuer and the NAT's address", async () => {
+    const result = await checkOffline(stackJson(outdir, "lake-infra"));
+    expect(result.validate).toMatchObject({ valid: true });
+    expect(result.planSummary).toMatch(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/);
+  }, 300_000);
+
+  describe.skipIf(terraformUnavailable() !== undefined)("the variables that receive them, run by Terraform", () => {
+    const good = { cluster_issuer: EKS_ISSUER, cluster_egress_ips: ["52.16.10.20", "34.240.1.2"] };
+
+    it("accept what EKS, AKS and GKE issue and NAT addresses", () => {
+      for (const issuer of [EKS_ISSUER, "https://northeurope.oic.prod-aks.azure.com/00000000-0000-4000-8000-0000000000aa/3f2a1e9c-0b7d-4e53-9d1a-2c4b6a8e0f11/", "https://container.googleapis.com/v1/projects/acme/locations/europe-west1/clusters/lake-cluster"]) {
+        expect(planVariables(foreign.variable ?? {}, { ...good, cluster_issuer: issuer }).status).toBe(0);
+      }
+      expect(planVariables(apps.variable ?? {}, { airflow_azure_client_id: "3f2a1e9c-0b7d-4e53-9d1a-2c4b6a8e0f11" }).status).toBe(0);
+    }, 120_000);
+
+    it.each([
+      ["an empty issuer (the producer has not applied: gitops writes an empty value)", { cluster_issuer: "" }, "cluster_issuer: needs an https URL (the cluster's OIDC issuer), the output cluster_issuer of lake-infra; apply lake-infra first"],
+      ["a plain-http issuer", { cluster_issuer: "http://oidc.eks.eu-west-1.amazonaws.com/id/X" }, "cluster_issuer: needs an https URL"],
+      ["no NAT address", { cluster_egress_ips: [] }, "cluster_egress_ips: needs one or more bare IPv4 addresses"],
+      ["a range instead of an address (azurerm refuses /32 in ip_rules)", { cluster_egress_ips: ["52.16.10.20/32"] }, "cluster_egress_ips: needs one or more bare IPv4 addresses"],
+      ["an address out of range", { cluster_egress_ips: ["52.16.10.300"] }, "cluster_egress_ips: needs one or more bare IPv4 addresses"],
+    ])("refuse %s, naming the producing stack", (_case, change, message) => {
+      const result = planVariables(foreign.variable ?? {}, { ...good, ...change });
+      expect(result.status).toBe(1);
+      expect(result.output).toContain(message);
+    }, 120_000);
+
+    it("refuse a client id that is no GUID", () => {
+      const result = planVariables(apps.variable ?? {}, { airflow_azure_client_id: "" });
+      expect(result.output).toContain("airflow_azure_client_id: needs a lowercase GUID (the identity's client id), the output airflow_azure_client_id of lake-infra-azure");
+    }, 120_000);
+
+    it("take the -var-file npm run deploy writes from the producer's real terraform output -json", () => {
+      // A producer with lake-infra's output names and values of the shapes EKS and the NAT give, applied locally.
+      const producer = tempDir("crossing-producer");
+      const outputs = { cluster_issuer: { value: EKS_ISSUER }, cluster_egress_ips: { value: ["52.16.10.20"] }, cluster_name: { value: "lake-cluster" } };
+      writeFileSync(join(producer, "main.tf.json"), JSON.stringify({ output: outputs }));
+      const run = (...args: string[]) => spawnSync("terraform", args, { cwd: producer, encoding: "utf8" });
+      expect(run("init", "-input=false").status).toBe(0);
+      expect(run("apply", "-input=false", "-auto-approve").status).toBe(0);
+      const produced = JSON.parse(run("output", "-json").stdout) as StackOutputs;
+      const lakeEnv = parseEnvironment(stage({}));
+      const values = crossingVariables(lakeEnv, "infra-azure", (stack) => (stack === "lake-infra" ? produced : {}));
+      expect(values).toEqual({ cluster_issuer: EKS_ISSUER, cluster_egress_ips: ["52.16.10.20"] });
+      expect(planVariables(foreign.variable ?? {}, values).status).toBe(0);
+      // Before lake-infra-azure applied, the apps stack's value is missing: one message naming it.
+      expect(() => crossingVariables(lakeEnv, "apps", () => ({}))).toThrow("lake-apps needs the output airflow_azure_client_id of lake-infra-azure, which has none: deploy lake-infra-azure first");
+    }, 120_000);
+  });
+
+  it("points Airflow's remote logs at the container, its pods (task pods too) at Azure's token exchange, within the chart's contract", () => {
+    const [, release] = Object.entries(apps.resource.helm_release).find(([id]) => id.startsWith("airflow-airflow")) ?? [];
+    const values = JSON.parse((release?.values as string[] | undefined)?.[0] ?? "{}") as { env: { name: string; value: string }[]; volumes: unknown; volumeMounts: unknown; config: { logging: Record<string, string>; azure_remote_logging: Record<string, string> }; secret: unknown };
+    expect(values.env).toEqual(
+      expect.arrayContaining([
+        { name: "AZURE_CLIENT_ID", value: "${var.airflow_azure_client_id}" },
+        { name: "AZURE_TENANT_ID", value: "00000000-0000-4000-8000-0000000000aa" },
+        { name: "AZURE_FEDERATED_TOKEN_FILE", value: "/var/run/secrets/azure/wi/token/azure-identity-token" },
+        { name: "AZURE_AUTHORITY_HOST", value: "https://login.microsoftonline.com/" },
+      ]),
+    );
+    expect(values.volumes).toEqual([{ name: "bucket-cloud-token", projected: { sources: [{ serviceAccountToken: { audience: "api://AzureADTokenExchange", expirationSeconds: 3600, path: "token/azure-identity-token" } }] } }]);
+    expect(values.volumeMounts).toEqual([{ name: "bucket-cloud-token", mountPath: "/var/run/secrets/azure/wi", readOnly: true }]);
+    expect(values.config.logging).toMatchObject({ remote_base_log_folder: "wasb-airflow-logs", remote_log_conn_id: "wasb_default" });
+    expect(values.config.azure_remote_logging).toEqual({ remote_wasb_log_container: "logs" });
+    // The connection names the account lake-infra-azure creates: only the account URL, no key, so the WasbHook uses the token.
+    const [account] = resources(foreign, "azurerm_storage_account");
+    expect(values.env).toContainEqual({ name: "AIRFLOW_CONN_WASB_DEFAULT", value: JSON.stringify({ conn_type: "wasb", host: `https://${String(account.name)}.blob.core.windows.net` }) });
+    expect(releaseContracts(stackJson(outdir, "lake-apps")).problems).toEqual([]);
+  });
+
+  it("lets Airflow's scheduler and task pods reach Entra ID and the storage endpoint on 443 under the NetworkPolicies", () => {
+    const objects = renderedApps(stackJson(outdir, "lake-apps")).objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }));
+    const namespaces = new Map(objects.filter((object) => object.kind === "Namespace").map((object) => [String(object.metadata.name), object.metadata.labels ?? {}]));
+    const cluster: ClusterPolicies = { cni: "vpc-cni", policies: objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[], namespaces };
+    // login.microsoftonline.com and *.blob.core.windows.net answer on public addresses (20.190.128.0/18 is Entra ID's).
+    const entra = { ip: "20.190.160.1" };
+    const scheduler = { namespace: "airflow", labels: { tier: "airflow", component: "scheduler", release: "airflow" } };
+    const task = { namespace: "airflow", labels: { tier: "airflow", component: "worker", release: "airflow" } };
+    expect({ scheduler: allows(cluster, { from: scheduler, to: entra, port: 443 }), task: allows(cluster, { from: task, to: entra, port: 443 }) }).toEqual({ scheduler: true, task: true });
+  });
+
+  it("passes the policy pack, which refuses any other address rule on the storage firewall", () => {
+    const [rule] = RULES.filter((one) => one.id === "bucket-not-public");
+    const check = (stack: Stack) => checkStack(stack as unknown as StackJson, { stackName: "lake-infra-azure", kind: "infra", env: parseEnvironment(stage({})), cloud: "azure" }, [], { rules: [rule] }).violations.map((violation) => violation.problem);
+    expect(checkStack(foreign as unknown as StackJson, { stackName: "lake-infra-azure", kind: "infra", env: parseEnvironment(stage({})), cloud: "azure" }).violations).toEqual([]);
+    const [id] = Object.keys(foreign.resource.azurerm_storage_account);
+    const opened = structuredClone(foreign);
+    Object.assign(opened.resource.azurerm_storage_account[id].network_rules as Block, { ip_rules: ["${var.cluster_egress_ips}", "0.0.0.0"] });
+    const refused = ["public_network_access_enabled is not false and the firewall admits more than the Deny default and the cluster's NAT addresses (var.cluster_egress_ips)"];
+    expect(check(opened)).toEqual(refused);
+    Object.assign(opened.resource.azurerm_storage_account[id].network_rules as Block, { ip_rules: ["198.51.100.7"] });
+    expect(check(opened)).toEqual(refused);
+  });
+});
+
+describe("lake in Terraform Cloud (environments/lake.ts as written)", () => {
+  const outdir = synthDefaults();
+  const gitops = JSON.parse(stackJson(outdir, "gitops")) as Stack & { data: Record<string, Record<string, Block>> };
+  const read = (name: string) => JSON.parse(stackJson(outdir, name)) as Stack;
+
+  it("gives each workspace its own cloud's dynamic credentials, and each cloud's trust names its own workspaces only", () => {
+    const variables = gitops.resource.tfe_variable;
+    expect(variables["lake-infra-azure-credentials"]).toMatchObject({ workspace_id: "${tfe_workspace.lake-infra-azure.id}", for_each: '${lookup(data.tfe_outputs.lake-infra-azure-outputs.nonsensitive_values, "terraform_cloud_variables", {})}' });
+    expect(variables["lake-apps-credentials"]).toMatchObject({ for_each: '${lookup(data.tfe_outputs.lake-infra-outputs.nonsensitive_values, "terraform_cloud_variables", {})}' });
+    const azureSubjects = resources(read("lake-infra-azure"), "azurerm_federated_identity_credential").filter((one) => one.issuer === "https://app.terraform.io").map((one) => one.subject);
+    expect(azureSubjects.sort()).toEqual([
+      "organization:acme-data:project:data-platform-lake:workspace:lake-infra-azure:run_phase:apply",
+      "organization:acme-data:project:data-platform-lake:workspace:lake-infra-azure:run_phase:plan",
+    ]);
+    const [runRole] = resources(read("lake-infra"), "aws_iam_role").filter((role) => role.name === "lake-terraform-cloud");
+    const trust = JSON.stringify(runRole?.assume_role_policy);
+    expect(trust).toContain("workspace:lake-infra:run_phase:*");
+    expect(trust).toContain("workspace:lake-apps:run_phase:*");
+    expect(trust).not.toContain("lake-infra-azure");
+  });
+
+  it("writes each crossing into its consumer's workspace from its producer's outputs, and runs producer, gitops, consumer in order", () => {
+    const variables = gitops.resource.tfe_variable;
+    expect(variables["lake-infra-azure-cluster_issuer"]).toMatchObject({ key: "cluster_issuer", category: "terraform", workspace_id: "${tfe_workspace.lake-infra-azure.id}", value: '${try(data.tfe_outputs.lake-infra-outputs.nonsensitive_values.cluster_issuer, "")}' });
+    expect(variables["lake-infra-azure-cluster_egress_ips"]).toMatchObject({ key: "cluster_egress_ips", hcl: true, value: "${jsonencode(try(data.tfe_outputs.lake-infra-outputs.nonsensitive_values.cluster_egress_ips, []))}" });
+    expect(variables["lake-apps-airflow_azure_client_id"]).toMatchObject({ workspace_id: "${tfe_workspace.lake-apps.id}", value: '${try(data.tfe_outputs.lake-infra-azure-outputs.nonsensitive_values.airflow_azure_client_id, "")}' });
+    const triggers = Object.entries(gitops.resource.tfe_run_trigger).filter(([id]) => id.includes("lake")).map(([id, trigger]) => `${id}: ${String(trigger.sourceable_id)} → ${String(trigger.workspace_id)}`);
+    expect(triggers.sort()).toEqual([
+      "gitops-to-lake-apps: ${data.tfe_workspace.gitops-workspace.id} → ${tfe_workspace.lake-apps.id}",
+      "gitops-to-lake-infra-azure: ${data.tfe_workspace.gitops-workspace.id} → ${tfe_workspace.lake-infra-azure.id}",
+      "lake-infra-azure-to-gitops: ${tfe_workspace.lake-infra-azure.id} → ${data.tfe_workspace.gitops-workspace.id}",
+      "lake-infra-to-apps: ${tfe_workspace.lake-infra.id} → ${tfe_workspace.lake-apps.id}",
+      "lake-infra-to-gitops: ${tfe_workspace.lake-infra.id} → ${data.tfe_workspace.gitops-workspace.id}",
+    ]);
+    // Both infra workspaces share their state with the gitops workspace alone; apps with no one.
+    expect(gitops.resource.tfe_workspace_settings["lake-infra-azure-settings"].remote_state_consumer_ids).toEqual(["${data.tfe_workspace.gitops-workspace.id}"]);
+    expect(gitops.resource.tfe_workspace_settings["lake-apps-settings"].remote_state_consumer_ids).toEqual([]);
+  });
+
+  it("refuses a Terraform Cloud environment sharing lake's Azure subscription, since lake-infra-azure's run identity is Contributor on it", () => {
+    const other = { ...lake, name: "lake-copy", network: { cidr: "10.25.0.0/16" }, accounts: { ...lake.accounts, aws: { region: "eu-west-1", accountId: "666677778888" } }, dns: { zone: "copy.data.example.com", acmeEmail: "a@example.com" }, apps: lake.apps.map((app) => ({ ...app, host: `${app.name}.copy.data.example.com` })) };
+    expect(issuesOf([lake, other] as unknown as EnvironmentInput[])).toEqual([expect.stringMatching(/^accounts\.azure\.subscriptionId: .*an Azure subscription no other environment uses \(lake.* is in it/)]);
+  });
+});
+
+describe("the stages of the move, through the pull-request gate", () => {
+  /** Stage 0: everything on AWS (no `home` yet, as before the move). */
+  const stage0 = stage({ home: undefined, accounts: { aws: lake.accounts.aws }, buckets: [{ ...lake.buckets[0], cloud: undefined }, lake.buckets[1]] });
+  /** Stage 1a: the Azure bucket added under a new name and Airflow pointed at it; the S3 bucket stays for the copy. */
+  const stage1a = stage({ buckets: [{ ...lake.buckets[0], cloud: undefined }, { ...lake.buckets[0], name: "logs-azure" }, lake.buckets[1]], apps: lake.apps.map((app) => (app.name === "airflow" ? { ...app, bucket: "logs-azure" } : app)) });
+  /** Stage 1b: the copied S3 bucket leaves the spec. */
+  const stage1b = stage({ buckets: [{ ...lake.buckets[0], name: "logs-azure" }, lake.buckets[1]], apps: lake.apps.map((app) => (app.name === "airflow" ? { ...app, bucket: "logs-azure" } : app)) });
+  const dirs = [stage0, stage1a, stage1b].map((spec) => synth([spec]));
+  const gate = (from: number, to: number) => diffDirectories(dirs[from], dirs[to]);
+
+  it("stage 0 → 1a adds lake-infra-azure and destroys nothing that holds data", () => {
+    const diffs = gate(0, 1);
+    expect(diffs.flatMap((diff) => diff.stateful)).toEqual([]);
+    expect(diffs.find((diff) => diff.stack === "lake-infra-azure")?.added).toEqual(expect.arrayContaining([expect.stringMatching(/^azurerm_storage_account\./), expect.stringMatching(/^azurerm_storage_container\./)]));
+    expect(diffs.find((diff) => diff.stack === "lake-infra")?.replaced).toEqual([]);
+  });
+
+  it("stage 1a → 1b destroys the S3 bucket: refused without the label, and the summary says what is lost", () => {
+    const diffs = gate(1, 2);
+    const stateful = diffs.flatMap((diff) => diff.stateful.map((entry) => `${diff.stack}: ${entry}`));
+    expect(stateful).toEqual([expect.stringMatching(/^lake-infra: aws_s3_bucket\.platform_bucket-logs_[0-9A-F]+ destroyed: /)]);
+    expect(renderSummary(diffs, false)).toContain("Add the `allow-stateful-replacement` label if this is intended.");
+    expect(diffs.find((diff) => diff.stack === "lake-infra-azure")?.changes.filter((change) => change.action !== "update")).toEqual([]);
+  });
+
+  it("moving a bucket's cloud in one step (straight to lake as written) is the same destruction, refused the same way", () => {
+    const direct = diffDirectories(dirs[0], synth([stage({})]));
+    expect(direct.flatMap((diff) => diff.stateful)).toEqual([expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs_[0-9A-F]+ destroyed: /)]);
+  });
+
+  it("stage 2 (the cluster on Azure, home aws) is refused with one message until it is built", () => {
+    // The cluster moves; lake-infra keeps the AWS side, Airbyte's bucket stays there until it is copied.
+    const stage2 = stage({ cloud: "azure", buckets: [lake.buckets[0], { ...lake.buckets[1], cloud: "aws" }] });
+    expect(issuesOf([stage2])).toEqual(expect.arrayContaining([expect.stringMatching(/^home: given "aws"; accepted: "azure": a home other than the cluster's cloud is stage 2 of a move, not built yet/)]));
+  });
+});
