@@ -9,14 +9,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { environments } from "../environments";
 import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { crossingsOf } from "../constructs/platform";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
-import { crossingVariables, type StackOutputs } from "../scripts/env-stacks";
+import { crossingVariables, runEnvironment, type StackOutputs } from "../scripts/env-stacks";
 import { diffDirectories, renderSummary } from "../scripts/stack-diff";
 import { renderedApps } from "../scripts/rendered-apps";
 import { releaseContracts } from "./support/chart-contract";
@@ -111,8 +111,8 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
   it("gives Airflow an identity trusting the EKS issuer for its two service accounts, with the audience Entra ID takes, granted that container only", () => {
     const credentials = resources(foreign, "azurerm_federated_identity_credential");
     expect(credentials.map(({ issuer, subject, audience, name }) => ({ issuer, subject, audience, name }))).toEqual([
-      { issuer: "${var.cluster_issuer}", subject: "system:serviceaccount:airflow:airflow-tasks", audience: ["api://AzureADTokenExchange"], name: "lake-cluster-airflow-airflow-tasks" },
-      { issuer: "${var.cluster_issuer}", subject: "system:serviceaccount:airflow:airflow", audience: ["api://AzureADTokenExchange"], name: "lake-cluster-airflow-airflow" },
+      { issuer: "${var.cluster_issuer}", subject: "system:serviceaccount:airflow:airflow-tasks", audience: ["api://AzureADTokenExchange"], name: "lake-aws-cluster-airflow-airflow-tasks" },
+      { issuer: "${var.cluster_issuer}", subject: "system:serviceaccount:airflow:airflow", audience: ["api://AzureADTokenExchange"], name: "lake-aws-cluster-airflow-airflow" },
     ]);
     // azurerm 4.55.0 validates a credential's name: 3-120 characters, letters, digits, '-' and '_', starting with a letter or digit
     // (internal/services/managedidentity/validate/federated_identity_credential_name.go).
@@ -143,7 +143,8 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
   }, 300_000);
 
   describe.skipIf(terraformUnavailable() !== undefined)("the variables that receive them, run by Terraform", () => {
-    const good = { cluster_issuer: EKS_ISSUER, cluster_egress_ips: ["52.16.10.20", "34.240.1.2"] };
+    // Public addresses next to the private ranges: 172.32.0.1 and 100.128.0.1 are public.
+    const good = { cluster_issuer: EKS_ISSUER, cluster_egress_ips: ["52.16.10.20", "34.240.1.2", "172.32.0.1", "100.128.0.1", "11.0.0.1"] };
 
     it("accept what EKS, AKS and GKE issue and NAT addresses", () => {
       for (const issuer of [EKS_ISSUER, "https://northeurope.oic.prod-aks.azure.com/00000000-0000-4000-8000-0000000000aa/3f2a1e9c-0b7d-4e53-9d1a-2c4b6a8e0f11/", "https://container.googleapis.com/v1/projects/acme/locations/europe-west1/clusters/lake-cluster"]) {
@@ -155,9 +156,14 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
     it.each([
       ["an empty issuer (the producer has not applied: gitops writes an empty value)", { cluster_issuer: "" }, "cluster_issuer: needs an https URL (the cluster's OIDC issuer), the output cluster_issuer of lake-infra; apply lake-infra first"],
       ["a plain-http issuer", { cluster_issuer: "http://oidc.eks.eu-west-1.amazonaws.com/id/X" }, "cluster_issuer: needs an https URL"],
-      ["no NAT address", { cluster_egress_ips: [] }, "cluster_egress_ips: needs one or more bare IPv4 addresses"],
-      ["a range instead of an address (azurerm refuses /32 in ip_rules)", { cluster_egress_ips: ["52.16.10.20/32"] }, "cluster_egress_ips: needs one or more bare IPv4 addresses"],
-      ["an address out of range", { cluster_egress_ips: ["52.16.10.300"] }, "cluster_egress_ips: needs one or more bare IPv4 addresses"],
+      ["no NAT address", { cluster_egress_ips: [] }, "cluster_egress_ips: needs one or more bare public IPv4 addresses"],
+      ["a range instead of an address (azurerm refuses /32 in ip_rules)", { cluster_egress_ips: ["52.16.10.20/32"] }, "cluster_egress_ips: needs one or more bare public IPv4 addresses"],
+      ["an address out of range", { cluster_egress_ips: ["52.16.10.300"] }, "cluster_egress_ips: needs one or more bare public IPv4 addresses"],
+      // azurerm 4.55.0 internal/services/storage/validate/storage_account_ip_rule.go refuses these three ranges ("must be public ip address").
+      ["a private address (10/8)", { cluster_egress_ips: ["52.16.10.20", "10.1.2.3"] }, "cluster_egress_ips: needs one or more bare public IPv4 addresses"],
+      ["a private address (172.16/12)", { cluster_egress_ips: ["172.31.255.1"] }, "cluster_egress_ips: needs one or more bare public IPv4 addresses"],
+      ["a private address (192.168/16)", { cluster_egress_ips: ["192.168.0.1"] }, "cluster_egress_ips: needs one or more bare public IPv4 addresses"],
+      ["a link-local address", { cluster_egress_ips: ["169.254.169.254"] }, "cluster_egress_ips: needs one or more bare public IPv4 addresses"],
     ])("refuse %s, naming the producing stack", (_case, change, message) => {
       const result = planVariables(foreign.variable ?? {}, { ...good, ...change });
       expect(result.status).toBe(1);
@@ -184,7 +190,43 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
       expect(planVariables(foreign.variable ?? {}, values).status).toBe(0);
       // Before lake-infra-azure applied, the apps stack's value is missing: one message naming it.
       expect(() => crossingVariables(lakeEnv, "apps", () => ({}))).toThrow("lake-apps needs the output airflow_azure_client_id of lake-infra-azure, which has none: deploy lake-infra-azure first");
+
+      // npm run deploy: one cdktn deploy per stack in apply order, each consumer with the var-file of what its producers just output.
+      const calls: { args: readonly string[]; varFile?: unknown }[] = [];
+      const clientId = { airflow_azure_client_id: { value: "3f2a1e9c-0b7d-4e53-9d1a-2c4b6a8e0f11" } };
+      const runner = {
+        cdktn: (args: readonly string[]) => {
+          const file = args.find((arg) => arg.startsWith("--var-file="))?.slice("--var-file=".length);
+          calls.push({ args, varFile: file === undefined ? undefined : JSON.parse(readFileSync(file, "utf8")) });
+          return 0;
+        },
+        outputsOf: (stack: string) => (stack === "lake-infra" ? produced : clientId),
+        varFileDir: tempDir("crossing-var-files"),
+      };
+      expect(runEnvironment(lakeEnv, "deploy", ["--auto-approve"], false, runner)).toBe(0);
+      expect(calls.map(({ args }) => args.filter((arg) => !arg.startsWith("--var-file=")).join(" "))).toEqual([
+        "deploy lake-infra --ignore-missing-stack-dependencies --auto-approve",
+        "deploy lake-infra-azure --ignore-missing-stack-dependencies --auto-approve",
+        "deploy lake-apps --ignore-missing-stack-dependencies --auto-approve",
+      ]);
+      expect(calls.map(({ varFile }) => varFile)).toEqual([undefined, values, { airflow_azure_client_id: "3f2a1e9c-0b7d-4e53-9d1a-2c4b6a8e0f11" }]);
+      expect(planVariables(apps.variable ?? {}, calls[2].varFile as Record<string, unknown>).status).toBe(0);
+      // The bootstrap (--infra) stops before the apps stack; a failed stack stops the run with its status.
+      calls.length = 0;
+      expect(runEnvironment(lakeEnv, "deploy", [], true, runner)).toBe(0);
+      expect(calls.map(({ args }) => args[1])).toEqual(["lake-infra", "lake-infra-azure"]);
+      calls.length = 0;
+      expect(runEnvironment(lakeEnv, "deploy", [], false, { ...runner, cdktn: (args) => (calls.push({ args }), 3) })).toBe(3);
+      expect(calls).toHaveLength(1);
     }, 120_000);
+
+    it("cdktn-cli 0.24.0 has the flag that lets one stack deploy without its dependencies in the same run", () => {
+      // cdktn-cli refuses a deploy whose stacks' dependencies are not all named unless this flag is given
+      // (bundle/bin/cmds/handlers.js checkIfAllDependenciesAreIncluded); its yargs options declare it (bundle/bin/cdktn.js).
+      const cli = dirname(require.resolve("cdktn-cli/package.json"));
+      expect(readFileSync(join(cli, "bundle/bin/cdktn.js"), "utf8")).toContain('"ignore-missing-stack-dependencies"');
+      expect(readFileSync(join(cli, "bundle/bin/cmds/handlers.js"), "utf8")).toMatch(/ignoreMissingStackDependencies\|\|\(0,\w+\.checkIfAllDependenciesAreIncluded\)/);
+    });
   });
 
   it("points Airflow's remote logs at the container, its pods (task pods too) at Azure's token exchange, within the chart's contract", () => {
@@ -230,6 +272,12 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
     expect(check(opened)).toEqual(refused);
     Object.assign(opened.resource.azurerm_storage_account[id].network_rules as Block, { ip_rules: ["198.51.100.7"] });
     expect(check(opened)).toEqual(refused);
+    // The variable's reference passes only while the variable admits bare public addresses alone and has no default.
+    Object.assign(opened.resource.azurerm_storage_account[id].network_rules as Block, { ip_rules: "${var.cluster_egress_ips}" });
+    expect(check(opened)).toEqual([]);
+    const variable = opened.variable?.cluster_egress_ips as Block;
+    expect(check({ ...opened, variable: { cluster_egress_ips: { ...variable, default: ["0.0.0.0"] } } })).toEqual(refused);
+    expect(check({ ...opened, variable: { cluster_egress_ips: { ...variable, validation: [{ condition: "${true}", error_message: "x" }] } } })).toEqual(refused);
   });
 });
 
@@ -267,6 +315,10 @@ describe("lake in Terraform Cloud (environments/lake.ts as written)", () => {
       "lake-infra-to-apps: ${tfe_workspace.lake-infra.id} → ${tfe_workspace.lake-apps.id}",
       "lake-infra-to-gitops: ${tfe_workspace.lake-infra.id} → ${data.tfe_workspace.gitops-workspace.id}",
     ]);
+    // A run queued by a trigger applies by itself only with auto_apply_run_trigger (tfe 0.71.0, default false): as auto_apply, on every workspace.
+    for (const [id, workspace] of Object.entries(gitops.resource.tfe_workspace)) {
+      expect({ id, trigger: workspace.auto_apply_run_trigger }).toEqual({ id, trigger: gitops.resource.tfe_workspace_settings[`${id}-settings`].auto_apply });
+    }
     // Both infra workspaces share their state with the gitops workspace alone; apps with no one.
     expect(gitops.resource.tfe_workspace_settings["lake-infra-azure-settings"].remote_state_consumer_ids).toEqual(["${data.tfe_workspace.gitops-workspace.id}"]);
     expect(gitops.resource.tfe_workspace_settings["lake-apps-settings"].remote_state_consumer_ids).toEqual([]);

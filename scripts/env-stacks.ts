@@ -42,11 +42,68 @@ export function crossingVariables(env: Environment, kind: StackKind, outputsOf: 
   return values;
 }
 
-/** A stack's outputs, by `terraform output -json` in its synthesized directory (initialized by cdktn deploy). */
+/**
+ * A stack's outputs, by `terraform output -json` in its synthesized directory. Read right after
+ * the stack deployed: the next `cdktn deploy` synthesizes again and removes every stack directory,
+ * its `.terraform` with it.
+ */
 function terraformOutputs(stack: string): StackOutputs {
-  const result = spawnSync("terraform", [`-chdir=${join(COMMITTED_OUTPUT_DIR, "stacks", stack)}`, "output", "-json"], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`terraform output of ${stack} failed: ${result.stderr.trim().split("\n")[0]}; deploy ${stack} first`);
+  const result = spawnSync("terraform", [`-chdir=${join(COMMITTED_OUTPUT_DIR, "stacks", stack)}`, "output", "-json", "-no-color"], { encoding: "utf8" });
+  if (result.status !== 0) {
+    const error = result.stderr.split("\n").find((line) => line.includes("Error:")) ?? result.stderr.trim().split("\n")[0];
+    throw new Error(`terraform output of ${stack} failed (${error.trim()})`);
+  }
   return JSON.parse(result.stdout) as StackOutputs;
+}
+
+export interface StackRunner {
+  /** Runs `npx cdktn <args>`; returns its exit status. */
+  readonly cdktn: (args: readonly string[]) => number;
+  /** A stack's outputs, read right after it deployed. */
+  readonly outputsOf: (stack: string) => StackOutputs;
+  /** Where the var-files go (a private directory the caller removes). */
+  readonly varFileDir: string;
+}
+
+/**
+ * `cdktn <command>` on each stack of the environment in apply order, one at a time, so a stack's
+ * received values (`crossingVariables`) are read after its producer applied; `infraOnly` stops
+ * before `<env>-apps` (the Terraform Cloud bootstrap, README "Delivery", step 2). Each deploy
+ * names one stack, so cdktn-cli's check that a stack's dependencies are in the same run is turned
+ * off (`--ignore-missing-stack-dependencies`: they were deployed just before). Returns the exit
+ * status: 0, or the first failure's.
+ */
+export function runEnvironment(env: Environment, command: "deploy" | "diff", extra: readonly string[], infraOnly: boolean, runner: StackRunner): number {
+  // Each producer's outputs, read right after its command ran (or why they could not be).
+  const outputs = new Map<string, StackOutputs | Error>();
+  const outputsOf = (producer: string): StackOutputs => {
+    const read = outputs.get(producer) ?? new Error(`${producer} was not run before its consumers`);
+    if (read instanceof Error) throw read;
+    return read;
+  };
+  for (const kind of stackKindsOf(env).filter((one) => !infraOnly || one !== "apps")) {
+    const stack = stackName(env, kind);
+    let variables: Record<string, unknown>;
+    try {
+      variables = crossingVariables(env, kind, outputsOf);
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      return 1;
+    }
+    const varFile = join(runner.varFileDir, `${stack}.tfvars.json`);
+    const withVars = Object.keys(variables).length > 0 ? [`--var-file=${varFile}`] : [];
+    if (withVars.length > 0) writeFileSync(varFile, JSON.stringify(variables), { mode: 0o600 });
+    const status = runner.cdktn([command, stack, ...(command === "deploy" ? ["--ignore-missing-stack-dependencies"] : []), ...withVars, ...extra]);
+    if (status !== 0) return status;
+    if (crossingsOf(env).some((crossing) => crossing.from === kind)) {
+      try {
+        outputs.set(stack, runner.outputsOf(stack));
+      } catch (error) {
+        outputs.set(stack, new Error(`${(error as Error).message}: deploy ${stack} first`));
+      }
+    }
+  }
+  return 0;
 }
 
 /**
@@ -62,9 +119,11 @@ export function cliNodeProblem(version: string): string | undefined {
 }
 
 const USAGE = [
-  "usage: npm run deploy -- <env> [cdktn options] | npm run diff -- <env> [cdktn options]",
+  "usage: npm run deploy -- <env> [--infra] [cdktn options] | npm run diff -- <env> [--infra] [cdktn options]",
   "",
-  "`cdktn deploy` / `cdktn diff` of one environment's stacks, infra before apps (scripts/env-stacks.ts);",
+  "`cdktn deploy` / `cdktn diff` of one environment's stacks, one at a time in apply order (infra,",
+  "infra-<cloud>, apps), each given the values it receives from the stacks before it in a -var-file",
+  "(scripts/env-stacks.ts). --infra: the infra stacks only (the Terraform Cloud bootstrap). Other",
   "options after <env> go to cdktn (cdktn-cli, Node 22.19 or newer). The pull-request gate",
   "(synthesized/ against a fresh synth) is `npm run stack-diff` (tsx main.ts diff --help).",
   "",
@@ -93,26 +152,15 @@ if (require.main === module) {
     process.stderr.write(`${nodeProblem}\n`);
     process.exit(2);
   }
-  // One stack at a time, so a stack's received values are read after its producer applied. The
-  // var-file is the process's own (0600 in a 0700 directory), not `-var`, which `ps` shows.
-  const varFiles = mkdtempSync(join(tmpdir(), "crossings-"));
+  // The var-files are the process's own (0600 in a 0700 directory), not `-var`, which `ps` shows.
+  const varFileDir = mkdtempSync(join(tmpdir(), "crossings-"));
   try {
-    for (const kind of stackKindsOf(env)) {
-      const stack = stackName(env, kind);
-      let variables: Record<string, unknown>;
-      try {
-        variables = crossingVariables(env, kind, terraformOutputs);
-      } catch (error) {
-        process.stderr.write(`${(error as Error).message}\n`);
-        process.exit(1);
-      }
-      const varFile = join(varFiles, `${stack}.tfvars.json`);
-      if (Object.keys(variables).length > 0) writeFileSync(varFile, JSON.stringify(variables), { mode: 0o600 });
-      const withVars = Object.keys(variables).length > 0 ? [`--var-file=${varFile}`] : [];
-      const result = spawnSync("npx", ["cdktn", command, stack, ...withVars, ...extra], { stdio: "inherit" });
-      if (result.status !== 0) process.exit(result.status ?? 1);
-    }
+    process.exitCode = runEnvironment(env, command, extra.filter((arg) => arg !== "--infra"), extra.includes("--infra"), {
+      cdktn: (args) => spawnSync("npx", ["cdktn", ...args], { stdio: "inherit" }).status ?? 1,
+      outputsOf: terraformOutputs,
+      varFileDir,
+    });
   } finally {
-    rmSync(varFiles, { recursive: true, force: true });
+    rmSync(varFileDir, { recursive: true, force: true });
   }
 }

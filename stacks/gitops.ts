@@ -77,6 +77,10 @@ export class GitopsStack extends TerraformStack {
           fileTriggersEnabled: true,
           triggerPrefixes: [directory],
           queueAllRuns: false,
+          // A run queued by a run trigger (infra to apps; producer, gitops, consumer) applies by
+          // itself only with this setting, whatever autoApply says (tfe 0.71.0
+          // resource_tfe_workspace.go `auto_apply_run_trigger`, default false): as autoApply.
+          autoApplyRunTrigger: cloud.release === "continuous",
           terraformVersion: gitops.terraformVersion,
           vcsRepo: {
             identifier: gitops.repository,

@@ -32,7 +32,9 @@ export interface AzureEncryptionKeyProps {
  * The services reach the vault as trusted Azure services (the vault's `network_acls.bypass =
  * "AzureServices"`, Microsoft Learn "Network security for Azure Key Vault", trusted services: Azure
  * Storage and Azure Database for PostgreSQL flexible server are listed for customer-managed keys).
- * Whether the bypass also holds with the vault's public network access disabled is not verified
+ * The bypass holds with the vault's public network access disabled: the Key Vault ARM reference
+ * (`KeyVaultProperties.publicNetworkAccess`): "If set to 'disabled' all traffic except private
+ * endpoint traffic and that that originates from trusted services will be blocked". Not exercised
  * against Azure here.
  */
 export class AzureEncryptionKey extends Construct {

@@ -34,6 +34,13 @@ export interface AzureWorkloadIdentityProps {
   readonly workload: WorkloadName;
   /** The AKS OIDC issuer URL whose tokens this identity trusts. */
   readonly oidcIssuerUrl: string;
+  /**
+   * The cluster whose issuer it is, in the credentials' names (`<env>-<trustedCluster>-<ns>-<sa>`).
+   * A credential's name forces its replacement, and one identity may later trust a second cluster
+   * (a move's stage 2: EKS, then AKS), so a cluster on another cloud is named by its cloud.
+   * @default "cluster": the environment's AKS cluster
+   */
+  readonly trustedCluster?: string;
 }
 
 /**
@@ -76,7 +83,7 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
     subjects.forEach((subject, index) => {
       const serviceAccount = subject.slice(subject.lastIndexOf(":") + 1);
       new FederatedIdentityCredential(this, index === 0 ? "federated-credential" : `federated-credential-${serviceAccount}`, {
-        name: `${ctx.name("cluster")}-${needs.namespace}-${serviceAccount}`,
+        name: `${ctx.name(props.trustedCluster ?? "cluster")}-${needs.namespace}-${serviceAccount}`,
         resourceGroupName: ctx.resourceGroupName,
         parentId: this.identity.id,
         issuer: props.oidcIssuerUrl,

@@ -169,10 +169,11 @@ export class AzurePlatform extends Construct implements CloudPlatform {
   /**
    * The identity of `app` for its pods on the environment's cluster on another cloud: trusting
    * that cluster's issuer (EKS's, received from `<env>-infra`) for the app's accounts, under the
-   * same construct id, name and credential names as on AKS.
+   * same construct id and name as on AKS; its credentials are named by the cluster's cloud
+   * (`<env>-aws-cluster-<ns>-<sa>`), so the AKS cluster's can join them when compute moves.
    */
   federatedWorkloadIdentity(app: WorkloadName, issuer: string): AzureWorkloadIdentity {
-    return new AzureWorkloadIdentity(this, `identity-${app}`, { ctx: this.ctx, workload: app, oidcIssuerUrl: issuer });
+    return new AzureWorkloadIdentity(this, `identity-${app}`, { ctx: this.ctx, workload: app, oidcIssuerUrl: issuer, trustedCluster: `${this.env.cloud}-cluster` });
   }
 
   /** Whether this platform builds `<env>-infra-azure` for a cluster on another cloud (no VNet, no AKS here). */
@@ -315,7 +316,9 @@ export class AzurePlatform extends Construct implements CloudPlatform {
 
   /**
    * The cluster's Log Analytics workspace, where every resource of the environment sends its logs;
-   * in `<env>-infra-azure`, a workspace of its own (`environmentLogWorkspace`, same name).
+   * in `<env>-infra-azure`, which has no cluster, a workspace of its own (`<env>-logs`). When
+   * compute moves here (stage 2, not built) the AKS cluster must take this workspace rather than
+   * create its `<env>-cluster-logs`, or the diagnostic settings move and this one is destroyed.
    */
   private logWorkspaceId(what: string): string {
     if (this.servesForeignCluster) {

@@ -1,4 +1,5 @@
 import { asList, at, companions, expectValue, expectValues, references, resourcesOf, type Block, type PolicyContext, type Rule } from "../types";
+import { clusterEgressCrossing } from "../../core/crossings";
 
 const ANYWHERE = new Set(["0.0.0.0/0", "::/0", "*", "Internet", "any", "Any"]);
 const openTo = (ranges: unknown) => asList(ranges).some((range) => ANYWHERE.has(String(range)));
@@ -62,6 +63,18 @@ function guardsNodes(ctx: PolicyContext, rule: Block): boolean {
 /** The ports the ingress controller serves the app hosts on, open to the Internet by design. */
 const PUBLIC_WEB_PORTS = ["80", "443"];
 
+/**
+ * Whether the stack's `cluster_egress_ips` is the crossing's variable as `stacks/crossings.ts`
+ * declares it: no default, and the validation that admits bare public addresses alone. Values
+ * arriving through Terraform Cloud are invisible to the gate, so the variable's declaration is
+ * what the pack can hold (azurerm itself accepts any prefix up to /30, 0.0.0.0/0 included).
+ */
+function receivesClusterEgress(ctx: PolicyContext): boolean {
+  const variable = (ctx.stack.variable as Record<string, Record<string, unknown>> | undefined)?.cluster_egress_ips;
+  const validations = asList(variable?.validation) as { condition?: unknown }[];
+  return variable !== undefined && variable.default === undefined && validations.some((validation) => validation.condition === `\${${clusterEgressCrossing("azure").condition}}`);
+}
+
 /** Whether a firewall's address rules are none, or exactly the references `allowed` names. */
 function admitsOnly(rules: unknown, allowed: readonly string[]): boolean {
   if (typeof rules === "string") return allowed.includes(rules);
@@ -98,7 +111,7 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
           // (Network Watcher writing flow logs): the same as disabled for everyone else. In a stack for a cluster on
           // another cloud (`<env>-infra-azure`), the firewall may admit that cluster's NAT addresses, and nothing else.
           ...(account.public_network_access_enabled === false ||
-          (at(account, "network_rules.default_action") === "Deny" && admitsOnly(at(account, "network_rules.ip_rules"), ctx.cloud === "azure" ? ["${var.cluster_egress_ips}"] : []) && asList(at(account, "network_rules.virtual_network_subnet_ids")).length === 0)
+          (at(account, "network_rules.default_action") === "Deny" && admitsOnly(at(account, "network_rules.ip_rules"), ctx.cloud === "azure" && receivesClusterEgress(ctx) ? ["${var.cluster_egress_ips}"] : []) && asList(at(account, "network_rules.virtual_network_subnet_ids")).length === 0)
             ? []
             : [
                 ctx.cloud === "azure"
