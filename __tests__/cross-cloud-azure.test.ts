@@ -350,7 +350,7 @@ describe("the stages of the move, through the pull-request gate", () => {
   it("stage 1a → 1b destroys the S3 bucket: refused without the label, and the summary says what is lost", () => {
     const diffs = gate(1, 2);
     const stateful = diffs.flatMap((diff) => diff.stateful.map((entry) => `${diff.stack}: ${entry}`));
-    expect(stateful).toEqual([expect.stringMatching(/^lake-infra: aws_s3_bucket\.platform_bucket-logs_[0-9A-F]+ destroyed: /)]);
+    expect(stateful).toEqual([expect.stringMatching(/^lake-infra: aws_s3_bucket\.platform_bucket-logs_[0-9A-F]+ destroyed: loses every object in the bucket$/)]);
     expect(renderSummary(diffs, false)).toContain("Add the `allow-stateful-replacement` label if this is intended.");
     expect(diffs.find((diff) => diff.stack === "lake-infra-azure")?.changes.filter((change) => change.action !== "update")).toEqual([]);
   });
@@ -364,5 +364,14 @@ describe("the stages of the move, through the pull-request gate", () => {
     // The cluster moves; lake-infra keeps the AWS side, Airbyte's bucket stays there until it is copied.
     const stage2 = stage({ cloud: "azure", buckets: [lake.buckets[0], { ...lake.buckets[1], cloud: "aws" }] });
     expect(issuesOf([stage2])).toEqual(expect.arrayContaining([expect.stringMatching(/^home: given "aws"; accepted: "azure": a home other than the cluster's cloud is stage 2 of a move, not built yet/)]));
+    // Its databases stay on AWS, reached over a VPN: the field is there, the placement refused until built.
+    const withDatabase = stage({ cloud: "azure", buckets: stage2.buckets, databases: lake.databases.map((database) => ({ ...database, cloud: "aws" })) });
+    expect(issuesOf([withDatabase])).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^databases\[0\]\.cloud: given "aws"; accepted: "azure": a database on another cloud than the cluster's is reached over a site-to-site VPN between the two networks, stage 2 of a move, not built yet/)]),
+    );
+    // A database on a cloud the spec has no account for names the account.
+    expect(issuesOf([stage({ databases: lake.databases.map((database) => ({ ...database, cloud: "gcp" })) })])).toEqual(
+      expect.arrayContaining(['accounts.gcp: given nothing; accepted: the gcp account of this environment, because databases[0].cloud is "gcp"']),
+    );
   });
 });

@@ -15,6 +15,7 @@ import { gkeIssuer } from "../constructs/gcp/facts";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
 import { renderedApps } from "../scripts/rendered-apps";
+import { diffDirectories, renderSummary } from "../scripts/stack-diff";
 import { releaseContracts } from "./support/chart-contract";
 import { allows, type ClusterPolicies, type NetworkPolicy } from "./support/kubernetes/network-policy";
 import { specChecks, synthesize } from "../stacks/app";
@@ -214,5 +215,28 @@ describe("the picture of a mixed environment", () => {
     expect(diagram).toContain(nodeId("bucket", "aws", "lake-logs-444455556666"));
     expect(diagram).toContain(nodeId("cluster", "gcp", "lake-cluster"));
     expect(diagram).toMatch(new RegExp(`${nodeId("identity", "aws", "lake-app-airflow")}[^\\n]*-->[^\\n]*${nodeId("bucket", "aws", "lake-logs-444455556666")}`));
+  });
+});
+
+describe("the stages of moving a GKE environment's logs to S3, through the pull-request gate", () => {
+  /** `lakeSpec` with Airflow's logs bucket replaced: `buckets` as given, Airflow on `airflowBucket`. */
+  const withBuckets = (buckets: Bucket[], airflowBucket: string) => {
+    const spec = lakeSpec({}, "gcp") as unknown as { buckets: Bucket[]; apps: { name: string; bucket?: string }[] };
+    return { ...spec, buckets, apps: spec.apps.map((app) => (app.name === "airflow" ? { ...app, bucket: airflowBucket } : app)) } as unknown as EnvironmentInput;
+  };
+  const [logs, ...rest] = (lakeSpec({}, "gcp") as unknown as { buckets: Bucket[] }).buckets;
+  /** Stage 0: everything on GCP. 1a: the S3 bucket under a new name, Airflow on it, the GCS bucket kept for the copy. 1b: the GCS bucket removed. */
+  const dirs = [withBuckets([logs, ...rest], "logs"), withBuckets([logs, { ...logs, name: "logs-aws", cloud: "aws" }, ...rest], "logs-aws"), withBuckets([{ ...logs, name: "logs-aws", cloud: "aws" }, ...rest], "logs-aws")].map(synth);
+
+  it("stage 0 → 1a adds lake-infra-aws and destroys nothing that holds data", () => {
+    const diffs = diffDirectories(dirs[0], dirs[1]);
+    expect(diffs.flatMap((diff) => diff.stateful)).toEqual([]);
+    expect(diffs.find((diff) => diff.stack === "lake-infra-aws")?.added).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs-aws_/)]));
+  });
+
+  it("stage 1a → 1b destroys the GCS bucket: refused without the label", () => {
+    const diffs = diffDirectories(dirs[1], dirs[2]);
+    expect(diffs.flatMap((diff) => diff.stateful.map((entry) => `${diff.stack}: ${entry}`))).toEqual([expect.stringMatching(/^lake-infra: google_storage_bucket\.platform_bucket-logs_[0-9A-F]+ destroyed: loses every object in the bucket$/)]);
+    expect(renderSummary(diffs, false)).toContain("Add the `allow-stateful-replacement` label if this is intended.");
   });
 });

@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import type { CloudPlatform, ForeignBucketServices } from "./core/interfaces";
 import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing, type Crossing, type Receive } from "./core/crossings";
-import { eachKnown, otherClouds, bucketCloud, type Cloud, type Environment, type Report } from "./core/spec";
+import { eachKnown, otherClouds, bucketCloud, databaseCloud, type Cloud, type Environment, type Report } from "./core/spec";
 import { gkeIssuer } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
 import { azureSpecProblems } from "./azure/spec-problems";
@@ -161,6 +161,12 @@ export function placementProblems(env: Environment, report: Report): void {
     report(["buckets", index, "cloud"], cloud, `${accepted}: a cluster on ${env.cloud} reaches buckets on these clouds so far (built: ${pairs.join(", ")}; docs/design/cross-cloud.md, "Build order")`);
   });
   if (env.home !== undefined && env.home !== env.cloud) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
+  eachKnown(env.databases, (database, index) => {
+    const cloud = databaseCloud(env, database);
+    if (cloud !== env.cloud) {
+      report(["databases", index, "cloud"], cloud, `"${env.cloud}": a database on another cloud than the cluster's is reached over a site-to-site VPN between the two networks, stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Network")`);
+    }
+  });
   const withoutTerraformCloud = otherClouds(env).filter((cloud) => CLOUDS[cloud].foreignBuckets?.terraformCloud === false);
   if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
     report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of <env>-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);

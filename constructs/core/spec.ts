@@ -210,6 +210,13 @@ export const CLOUD_SQL_MAX_PROJECT_AND_INSTANCE_ID = 98;
 const databaseSchema = z.strictObject({
   name: shortName(20),
   /**
+   * The cloud the database lives on; its account must be in `accounts`. Another cloud than
+   * `cloud` is stage 2 of a move (the cluster moved, the database not yet), reached over a
+   * site-to-site VPN between the two networks: not built yet, refused with one message
+   * (docs/design/cross-cloud.md, "Network"). @default the environment's cloud
+   */
+  cloud: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }).optional(),
+  /**
    * PostgreSQL major version. Raising it upgrades in place (in production in the next maintenance
    * window). With read replicas it takes steps: `readReplicas: 0`, the bump, then the replicas
    * back (README, "Upgrade guide").
@@ -703,9 +710,12 @@ function checkUnique(items: readonly { name: string }[], path: PropertyKey[], re
 /** The cloud a bucket lives on: its own `cloud`, else the environment's. */
 export const bucketCloud = (env: Environment, bucket: BucketSpec): Cloud => bucket.cloud ?? env.cloud;
 
+/** The cloud a database lives on: its own `cloud`, else the environment's. */
+export const databaseCloud = (env: Environment, database: DatabaseSpec): Cloud => database.cloud ?? env.cloud;
+
 /** The clouds other than `cloud` that hold a resource of the environment, in `CLOUDS` order. */
 export function otherClouds(env: Environment): Cloud[] {
-  const used = new Set(env.buckets.map((bucket) => bucketCloud(env, bucket)));
+  const used = new Set([...env.buckets.map((bucket) => bucketCloud(env, bucket)), ...env.databases.map((database) => databaseCloud(env, database))]);
   return CLOUDS.filter((cloud) => cloud !== env.cloud && used.has(cloud));
 }
 
@@ -719,12 +729,16 @@ function checkPlacement(env: Environment, report: Report): void {
     const cloud = bucketCloud(env, bucket);
     if (cloud !== env.cloud && env.accounts[cloud] === undefined) report(["accounts", cloud], undefined, `the ${cloud} account of this environment, because buckets[${index}].cloud is "${cloud}"`);
   });
+  eachKnown(env.databases, (database, index) => {
+    const cloud = databaseCloud(env, database);
+    if (cloud !== env.cloud && env.accounts[cloud] === undefined) report(["accounts", cloud], undefined, `the ${cloud} account of this environment, because databases[${index}].cloud is "${cloud}"`);
+  });
   const others = known(() => otherClouds(env)) ?? [];
   if (others.length > 0 && env.home === undefined) {
     // Only the cluster's cloud so far: another home is stage 2 of a move (constructs/platform.ts `placementProblems`).
     report(["home"], undefined, `"${env.cloud}": the cloud whose resources stay in ${env.name}-infra, required because resources live on ${[env.cloud, ...others].join(" and ")}`);
   } else if (env.home !== undefined && env.home !== env.cloud && !others.includes(env.home)) {
-    report(["home"], env.home, `"${env.cloud}" or a cloud a bucket lives on (${others.join(", ") || "none"}): ${env.name}-infra holds that cloud's resources`);
+    report(["home"], env.home, `"${env.cloud}" or a cloud a bucket or database lives on (${others.join(", ") || "none"}): ${env.name}-infra holds that cloud's resources`);
   }
   eachKnown(env.apps, (app, index) => {
     if (app.bucket === undefined || APP_CATALOGUE[app.name].keylessForeignStorage === true) return;
