@@ -25,6 +25,7 @@ import { specChecks, synthesize } from "../stacks/app";
 import { stackJson, stackNames, synthDefaults, tempDir } from "./support/outdir";
 import { checkOffline, terraformUnavailable } from "./support/terraform";
 import { lake } from "../environments/lake";
+import { gitops as gitopsConfig } from "../environments/gitops";
 
 type Block = Record<string, unknown>;
 interface Stack {
@@ -203,7 +204,7 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
         outputsOf: (stack: string) => (stack === "lake-infra" ? produced : clientId),
         varFileDir: tempDir("crossing-var-files"),
       };
-      expect(runEnvironment(lakeEnv, "deploy", ["--auto-approve"], false, runner)).toBe(0);
+      expect(runEnvironment(lakeEnv, "deploy", ["--auto-approve"], {}, runner)).toBe(0);
       expect(calls.map(({ args }) => args.filter((arg) => !arg.startsWith("--var-file=")).join(" "))).toEqual([
         "deploy lake-infra --ignore-missing-stack-dependencies --auto-approve",
         "deploy lake-infra-azure --ignore-missing-stack-dependencies --auto-approve",
@@ -213,11 +214,16 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
       expect(planVariables(apps.variable ?? {}, calls[2].varFile as Record<string, unknown>).status).toBe(0);
       // The bootstrap (--infra) stops before the apps stack; a failed stack stops the run with its status.
       calls.length = 0;
-      expect(runEnvironment(lakeEnv, "deploy", [], true, runner)).toBe(0);
+      expect(runEnvironment(lakeEnv, "deploy", [], { infraOnly: true }, runner)).toBe(0);
       expect(calls.map(({ args }) => args[1])).toEqual(["lake-infra", "lake-infra-azure"]);
       calls.length = 0;
-      expect(runEnvironment(lakeEnv, "deploy", [], false, { ...runner, cdktn: (args) => (calls.push({ args }), 3) })).toBe(3);
+      expect(runEnvironment(lakeEnv, "deploy", [], {}, { ...runner, cdktn: (args) => (calls.push({ args }), 3) })).toBe(3);
       expect(calls).toHaveLength(1);
+      // --only infra-azure (bootstrapping it while Terraform Cloud runs lake-infra): lake-infra's outputs come from its state.
+      calls.length = 0;
+      expect(runEnvironment(lakeEnv, "deploy", [], { only: "infra-azure" }, runner)).toBe(0);
+      expect(calls.map(({ args, varFile }) => ({ stack: args[1], varFile }))).toEqual([{ stack: "lake-infra-azure", varFile: values }]);
+      expect(runEnvironment(lakeEnv, "deploy", [], { only: "infra-gcp" }, runner)).toBe(2);
     }, 120_000);
 
     it("cdktn-cli 0.24.0 has the flag that lets one stack deploy without its dependencies in the same run", () => {
@@ -322,6 +328,30 @@ describe("lake in Terraform Cloud (environments/lake.ts as written)", () => {
     // Both infra workspaces share their state with the gitops workspace alone; apps with no one.
     expect(gitops.resource.tfe_workspace_settings["lake-infra-azure-settings"].remote_state_consumer_ids).toEqual(["${data.tfe_workspace.gitops-workspace.id}"]);
     expect(gitops.resource.tfe_workspace_settings["lake-apps-settings"].remote_state_consumer_ids).toEqual([]);
+  });
+
+  it("leaves lake-infra-azure to its bootstrap while terraformCloud.bootstrapping names azure, and refuses an app on a bucket there meanwhile", () => {
+    // The pull request before the bootstrap: the Azure bucket exists, no app uses it yet.
+    const before = { ...lake, terraformCloud: { ...lake.terraformCloud, bootstrapping: ["azure"] }, apps: lake.apps.map((app) => (app.name === "airflow" ? { ...app, bucket: "lake" } : app)) };
+    const dir = join(tempDir("bootstrapping"), "out");
+    expect(synthesize(environments.map((env) => (env.name === "lake" ? before : env)) as EnvironmentInput[], dir, gitopsConfig)).toBe(0);
+    const pending = JSON.parse(stackJson(dir, "gitops")) as Stack & { data: Record<string, Record<string, Block>> };
+    const lakeIds = (type: Record<string, unknown>) => Object.keys(type).filter((id) => id.startsWith("lake-") || id.includes("-lake-"));
+    expect({
+      workspaces: lakeIds(pending.resource.tfe_workspace),
+      outputs: lakeIds(pending.data.tfe_outputs),
+      variables: lakeIds(pending.resource.tfe_variable),
+      triggers: Object.keys(pending.resource.tfe_run_trigger).filter((id) => id.includes("lake")),
+    }).toEqual({ workspaces: ["lake-apps", "lake-infra"], outputs: ["lake-infra-outputs"], variables: ["lake-apps-credentials", "lake-infra-credentials"], triggers: ["lake-infra-to-apps"] });
+    // lake-infra already publishes what lake-infra-azure receives; that stack is synthesized for its deploy by hand.
+    expect(Object.keys((JSON.parse(stackJson(dir, "lake-infra")) as Stack).output ?? {})).toEqual(expect.arrayContaining(["cluster_issuer", "cluster_egress_ips"]));
+    expect(stackNames(dir)).toContain("lake-infra-azure");
+    expect(issuesOf([{ ...before, apps: lake.apps } as unknown as EnvironmentInput])).toEqual([
+      'apps[0].bucket: given "logs"; accepted: a bucket not on azure while terraformCloud.bootstrapping names it: airflow\'s identity there comes from lake-infra-azure, which Terraform Cloud does not run yet (point airflow at it in the pull request that ends the bootstrap)',
+    ]);
+    expect(issuesOf([{ ...before, terraformCloud: { ...lake.terraformCloud, bootstrapping: ["gcp"] } } as unknown as EnvironmentInput])).toEqual([
+      'terraformCloud.bootstrapping[0]: given "gcp"; accepted: a cloud other than the cluster\'s that a bucket or database lives on (azure): only its lake-infra-<cloud> workspace is bootstrapped by hand',
+    ]);
   });
 
   it("refuses a Terraform Cloud environment sharing lake's Azure subscription, since lake-infra-azure's run identity is Contributor on it", () => {

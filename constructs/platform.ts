@@ -157,10 +157,11 @@ export function placementProblems(env: Environment, report: Report): void {
     const cloud = bucketCloud(env, bucket);
     if (cloud === env.cloud || built.includes(cloud)) return;
     const accepted = [env.cloud, ...built].map((one) => `"${one}"`).join(" or ");
-    const pairs = (Object.keys(CLOUDS) as Cloud[]).flatMap((one) => (CLOUDS[one].foreignBuckets?.forClusterOn ?? []).map((compute) => `${one} storage for a ${compute} cluster`));
+    const pairs = (Object.keys(CLOUDS) as Cloud[]).flatMap((one) => (CLOUDS[one].foreignBuckets?.forClusterOn ?? []).map((compute) => `${one} storage for a cluster on ${compute}`));
     report(["buckets", index, "cloud"], cloud, `${accepted}: a cluster on ${env.cloud} reaches buckets on these clouds so far (built: ${pairs.join(", ")}; docs/design/cross-cloud.md, "Build order")`);
   });
-  if (env.home !== undefined && env.home !== env.cloud) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
+  // A home where nothing lives is the spec's own message (checkPlacement); one that holds resources is stage 2.
+  if (env.home !== undefined && env.home !== env.cloud && otherClouds(env).includes(env.home)) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
   eachKnown(env.databases, (database, index) => {
     const cloud = databaseCloud(env, database);
     if (cloud !== env.cloud) {
@@ -169,7 +170,7 @@ export function placementProblems(env: Environment, report: Report): void {
   });
   const withoutTerraformCloud = otherClouds(env).filter((cloud) => CLOUDS[cloud].foreignBuckets?.terraformCloud === false);
   if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
-    report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of <env>-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
+    report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of ${env.name}-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   }
 }
 

@@ -35,7 +35,8 @@ export const lake = {
   },
   dns: { zone, acmeEmail: "data-platform@example.com" },
   buckets: [
-    // Stage 1: on Azure, in lake-infra-azure. Its contents were copied from S3 first (README).
+    // Stage 1: on Azure, in lake-infra-azure; the S3 logs were copied into it and that bucket
+    // removed (README, "Moving from one cloud to another in stages").
     { name: "logs", purpose: "logs", expirationDays: 30, cloud: "azure" },
     // Airbyte reaches Azure storage only with a stored key, so its bucket moves with the cluster (stage 2).
     { name: "lake", purpose: "data", expirationDays: 90 },

@@ -43,12 +43,14 @@ export function crossingVariables(env: Environment, kind: StackKind, outputsOf: 
 }
 
 /**
- * A stack's outputs, by `terraform output -json` in its synthesized directory. Read right after
- * the stack deployed: the next `cdktn deploy` synthesizes again and removes every stack directory,
- * its `.terraform` with it.
+ * A stack's outputs, by `terraform init` and `terraform output -json` in its synthesized directory
+ * (each `cdktn deploy` synthesizes again and removes `.terraform`). With Terraform Cloud this reads
+ * the workspace's state, which works for a VCS-driven workspace too (no run is started).
  */
 function terraformOutputs(stack: string): StackOutputs {
-  const result = spawnSync("terraform", [`-chdir=${join(COMMITTED_OUTPUT_DIR, "stacks", stack)}`, "output", "-json", "-no-color"], { encoding: "utf8" });
+  const dir = `-chdir=${join(COMMITTED_OUTPUT_DIR, "stacks", stack)}`;
+  const init = spawnSync("terraform", [dir, "init", "-input=false", "-no-color"], { encoding: "utf8" });
+  const result = init.status === 0 ? spawnSync("terraform", [dir, "output", "-json", "-no-color"], { encoding: "utf8" }) : init;
   if (result.status !== 0) {
     const error = result.stderr.split("\n").find((line) => line.includes("Error:")) ?? result.stderr.trim().split("\n")[0];
     throw new Error(`terraform output of ${stack} failed (${error.trim()})`);
@@ -65,23 +67,40 @@ export interface StackRunner {
   readonly varFileDir: string;
 }
 
+/** Which of the environment's stacks a run takes: all, the infra ones (`--infra`), or one (`--only <kind>`). */
+export type StackSelection = { readonly infraOnly?: boolean; readonly only?: StackKind };
+
 /**
  * `cdktn <command>` on each stack of the environment in apply order, one at a time, so a stack's
- * received values (`crossingVariables`) are read after its producer applied; `infraOnly` stops
- * before `<env>-apps` (the Terraform Cloud bootstrap, README "Delivery", step 2). Each deploy
- * names one stack, so cdktn-cli's check that a stack's dependencies are in the same run is turned
- * off (`--ignore-missing-stack-dependencies`: they were deployed just before). Returns the exit
- * status: 0, or the first failure's.
+ * received values (`crossingVariables`) are read after its producer applied. `infraOnly` stops
+ * before `<env>-apps` (the Terraform Cloud bootstrap, README "Delivery", step 2); `only` runs one
+ * stack, reading its producers' outputs from their state (the bootstrap of an `<env>-infra-<cloud>`
+ * whose producer Terraform Cloud already runs). Each deploy names one stack, so cdktn-cli's check
+ * that a stack's dependencies are in the same run is turned off (`--ignore-missing-stack-
+ * dependencies`: they were deployed before). Returns the exit status: 0, or the first failure's.
  */
-export function runEnvironment(env: Environment, command: "deploy" | "diff", extra: readonly string[], infraOnly: boolean, runner: StackRunner): number {
-  // Each producer's outputs, read right after its command ran (or why they could not be).
+export function runEnvironment(env: Environment, command: "deploy" | "diff", extra: readonly string[], selection: StackSelection, runner: StackRunner): number {
+  // Each producer's outputs, read right after its command ran or, for one not run here, from its state.
   const outputs = new Map<string, StackOutputs | Error>();
   const outputsOf = (producer: string): StackOutputs => {
-    const read = outputs.get(producer) ?? new Error(`${producer} was not run before its consumers`);
-    if (read instanceof Error) throw read;
+    if (!outputs.has(producer)) outputs.set(producer, readOutputs(producer));
+    const read = outputs.get(producer);
+    if (read instanceof Error || read === undefined) throw read ?? new Error(producer);
     return read;
   };
-  for (const kind of stackKindsOf(env).filter((one) => !infraOnly || one !== "apps")) {
+  const readOutputs = (stack: string): StackOutputs | Error => {
+    try {
+      return runner.outputsOf(stack);
+    } catch (error) {
+      return new Error(`${(error as Error).message}: deploy ${stack} first`);
+    }
+  };
+  const kinds = stackKindsOf(env).filter((one) => (selection.only === undefined ? !selection.infraOnly || one !== "apps" : one === selection.only));
+  if (kinds.length === 0) {
+    process.stderr.write(`--only: given "${selection.only}"; accepted: ${stackKindsOf(env).join(", ")} (the stacks of ${env.name})\n`);
+    return 2;
+  }
+  for (const kind of kinds) {
     const stack = stackName(env, kind);
     let variables: Record<string, unknown>;
     try {
@@ -95,13 +114,7 @@ export function runEnvironment(env: Environment, command: "deploy" | "diff", ext
     if (withVars.length > 0) writeFileSync(varFile, JSON.stringify(variables), { mode: 0o600 });
     const status = runner.cdktn([command, stack, ...(command === "deploy" ? ["--ignore-missing-stack-dependencies"] : []), ...withVars, ...extra]);
     if (status !== 0) return status;
-    if (crossingsOf(env).some((crossing) => crossing.from === kind)) {
-      try {
-        outputs.set(stack, runner.outputsOf(stack));
-      } catch (error) {
-        outputs.set(stack, new Error(`${(error as Error).message}: deploy ${stack} first`));
-      }
-    }
+    if (crossingsOf(env).some((crossing) => crossing.from === kind)) outputs.set(stack, readOutputs(stack));
   }
   return 0;
 }
@@ -119,11 +132,12 @@ export function cliNodeProblem(version: string): string | undefined {
 }
 
 const USAGE = [
-  "usage: npm run deploy -- <env> [--infra] [cdktn options] | npm run diff -- <env> [--infra] [cdktn options]",
+  "usage: npm run deploy -- <env> [--infra | --only <kind>] [cdktn options] | npm run diff -- <env> [...]",
   "",
   "`cdktn deploy` / `cdktn diff` of one environment's stacks, one at a time in apply order (infra,",
   "infra-<cloud>, apps), each given the values it receives from the stacks before it in a -var-file",
-  "(scripts/env-stacks.ts). --infra: the infra stacks only (the Terraform Cloud bootstrap). Other",
+  "(scripts/env-stacks.ts). --infra: the infra stacks only (the Terraform Cloud bootstrap); --only",
+  "<kind>: one stack (infra, infra-<cloud> or apps), its received values read from the state. Other",
   "options after <env> go to cdktn (cdktn-cli, Node 22.19 or newer). The pull-request gate",
   "(synthesized/ against a fresh synth) is `npm run stack-diff` (tsx main.ts diff --help).",
   "",
@@ -155,7 +169,9 @@ if (require.main === module) {
   // The var-files are the process's own (0600 in a 0700 directory), not `-var`, which `ps` shows.
   const varFileDir = mkdtempSync(join(tmpdir(), "crossings-"));
   try {
-    process.exitCode = runEnvironment(env, command, extra.filter((arg) => arg !== "--infra"), extra.includes("--infra"), {
+    const onlyAt = extra.indexOf("--only");
+    const rest = extra.filter((arg, index) => arg !== "--infra" && (onlyAt < 0 || (index !== onlyAt && index !== onlyAt + 1)));
+    process.exitCode = runEnvironment(env, command, rest, { infraOnly: extra.includes("--infra"), only: onlyAt >= 0 ? ((extra[onlyAt + 1] ?? "") as StackKind) : undefined }, {
       cdktn: (args) => spawnSync("npx", ["cdktn", ...args], { stdio: "inherit" }).status ?? 1,
       outputsOf: terraformOutputs,
       varFileDir,

@@ -14,6 +14,12 @@ export function foreignCloudOf(kind: StackKind | "gitops"): Cloud | undefined {
   return kind.startsWith("infra-") ? (kind.slice("infra-".length) as Cloud) : undefined;
 }
 
+/** Whether `kind` is an `<env>-infra-<cloud>` whose workspace is bootstrapped by hand now (`terraformCloud.bootstrapping`): gitops leaves it alone. */
+export function isBootstrapping(env: Environment, kind: StackKind): boolean {
+  const cloud = foreignCloudOf(kind);
+  return cloud !== undefined && (env.terraformCloud?.bootstrapping ?? []).includes(cloud);
+}
+
 /** A stack's name, which is also its Terraform Cloud workspace: `<env>-<kind>`. */
 export function stackName(env: Environment, kind: StackKind | "gitops"): string {
   return `${env.name}-${kind}`;

@@ -13,7 +13,7 @@ import { DataTfeWorkspace } from "@cdktf/provider-tfe/lib/data-tfe-workspace";
 import type { Gitops } from "../constructs/core/gitops";
 import type { Environment } from "../constructs/core/spec";
 import { COMMITTED_OUTPUT_DIR } from "./output";
-import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type StackKind } from "./backend";
+import { configureTerraform, foreignCloudOf, isBootstrapping, stackKindsOf, stackName, type StackKind } from "./backend";
 import { crossingsOf } from "../constructs/platform";
 import { TERRAFORM_CLOUD_VARIABLES_OUTPUT } from "./infra";
 
@@ -64,7 +64,8 @@ export class GitopsStack extends TerraformStack {
       const projectKey = `${cloud.organization}/${cloud.project}`;
       const project = projects.get(projectKey) ?? new Project(this, `${env.name}-project`, { organization: cloud.organization, name: cloud.project });
       projects.set(projectKey, project);
-      const kinds = stackKindsOf(env);
+      // A workspace on another cloud being bootstrapped by hand is left alone until it is imported.
+      const kinds = stackKindsOf(env).filter((kind) => !isBootstrapping(env, kind));
       const workspaces = kinds.map((kind) => {
         const name = stackName(env, kind);
         const directory = `${COMMITTED_OUTPUT_DIR}/stacks/${name}`;
@@ -147,7 +148,7 @@ export class GitopsStack extends TerraformStack {
    * the consumer: producer, gitops, consumer, in that order.
    */
   private crossings(env: Environment, workspaceOf: (kind: StackKind) => Workspace, outputsOf: (kind: StackKind) => DataTfeOutputs): void {
-    const crossings = crossingsOf(env);
+    const crossings = crossingsOf(env).filter((crossing) => !isBootstrapping(env, crossing.from) && !isBootstrapping(env, crossing.to));
     for (const crossing of crossings) {
       // `try`, not `lookup`: cdktn renders a lookup with a falsy default ("") as a plain attribute access.
       const produced = Fn.try([Fn.lookupNested(outputsOf(crossing.from).nonsensitiveValues, [crossing.name]), crossing.type === "string" ? "" : []]);

@@ -3,7 +3,7 @@ import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
 import { bucketCloud, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
 import { clusterIssuerOf, crossingsOf, platformFor } from "../constructs/platform";
-import { clusterEgressCrossing, identityClientIdCrossing } from "../constructs/core/crossings";
+import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket } from "../constructs/core/interfaces";
 
@@ -71,7 +71,8 @@ export class InfraStack extends TerraformStack {
     }
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });
-    publish(this, env, "infra", { cluster_issuer: cluster.serviceAccountIssuer, cluster_egress_ips: network.egressAddresses });
+    // The names are the crossings' own, whichever cloud receives them.
+    publish(this, env, "infra", { [clusterIssuerCrossing(env.cloud).name]: cluster.serviceAccountIssuer, [clusterEgressCrossing(env.cloud).name]: network.egressAddresses });
     for (const database of databases) {
       new TerraformOutput(this, `database_${database.spec.name}_host`, { value: database.host, description: `Private host name of the ${database.spec.name} database` });
       new TerraformOutput(this, `database_${database.spec.name}_admin_secret`, {

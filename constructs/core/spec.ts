@@ -557,6 +557,14 @@ export const environmentSchema = z.strictObject({
        * @default 2 in production (spread over zones), 1 elsewhere
        */
       agents: intRange(1, 10).optional(),
+      /**
+       * Clouds whose `<env>-infra-<cloud>` workspace is being bootstrapped (README, "Buckets on
+       * another cloud"): the gitops stack neither creates nor reads it until its cloud leaves this
+       * list, so a pull request can add resources on a new cloud before that workspace exists. No
+       * app may use a bucket there meanwhile (its identity's client id comes from that workspace).
+       * @default none
+       */
+      bootstrapping: z.array(z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` })).optional(),
     })
     .optional(),
   network: z.strictObject({
@@ -740,6 +748,15 @@ function checkPlacement(env: Environment, report: Report): void {
   } else if (env.home !== undefined && env.home !== env.cloud && !others.includes(env.home)) {
     report(["home"], env.home, `"${env.cloud}" or a cloud a bucket or database lives on (${others.join(", ") || "none"}): ${env.name}-infra holds that cloud's resources`);
   }
+  const bootstrapping = env.terraformCloud?.bootstrapping ?? [];
+  bootstrapping.forEach((cloud, index) => {
+    if (!others.includes(cloud)) report(["terraformCloud", "bootstrapping", index], cloud, `a cloud other than the cluster's that a bucket or database lives on (${others.join(", ") || "none"}): only its ${env.name}-infra-<cloud> workspace is bootstrapped by hand`);
+  });
+  eachKnown(env.apps, (app, index) => {
+    const bucket = env.buckets.find((one) => one.name === app.bucket);
+    if (bucket === undefined || !bootstrapping.includes(bucketCloud(env, bucket))) return;
+    report(["apps", index, "bucket"], app.bucket, `a bucket not on ${bucketCloud(env, bucket)} while terraformCloud.bootstrapping names it: ${app.name}'s identity there comes from ${env.name}-infra-${bucketCloud(env, bucket)}, which Terraform Cloud does not run yet (point ${app.name} at it in the pull request that ends the bootstrap)`);
+  });
   eachKnown(env.apps, (app, index) => {
     if (app.bucket === undefined || APP_CATALOGUE[app.name].keylessForeignStorage === true) return;
     const bucket = env.buckets.find((one) => one.name === app.bucket);
