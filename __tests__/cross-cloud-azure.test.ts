@@ -18,9 +18,9 @@ import { crossingsOf } from "../constructs/platform";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { crossingVariables, runEnvironment, type StackOutputs } from "../scripts/env-stacks";
 import { diffDirectories, renderSummary } from "../scripts/stack-diff";
-import { renderedApps } from "../scripts/rendered-apps";
 import { releaseContracts } from "./support/chart-contract";
-import { allows, type ClusterPolicies, type NetworkPolicy } from "./support/kubernetes/network-policy";
+import { allows } from "./support/kubernetes/network-policy";
+import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
 import { specChecks, synthesize } from "../stacks/app";
 import { stackJson, stackNames, synthDefaults, tempDir } from "./support/outdir";
 import { checkOffline, terraformUnavailable } from "./support/terraform";
@@ -257,14 +257,15 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
   });
 
   it("lets Airflow's scheduler and task pods reach Entra ID and the storage endpoint on 443 under the NetworkPolicies", () => {
-    const objects = renderedApps(stackJson(outdir, "lake-apps")).objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }));
-    const namespaces = new Map(objects.filter((object) => object.kind === "Namespace").map((object) => [String(object.metadata.name), object.metadata.labels ?? {}]));
-    const cluster: ClusterPolicies = { cni: "vpc-cni", policies: objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[], namespaces };
-    // login.microsoftonline.com and *.blob.core.windows.net answer on public addresses (20.190.128.0/18 is Entra ID's).
-    const entra = { ip: "20.190.160.1" };
-    const scheduler = { namespace: "airflow", labels: { tier: "airflow", component: "scheduler", release: "airflow" } };
-    const task = { namespace: "airflow", labels: { tier: "airflow", component: "worker", release: "airflow" } };
-    expect({ scheduler: allows(cluster, { from: scheduler, to: entra, port: 443 }), task: allows(cluster, { from: task, to: entra, port: 443 }) }).toEqual({ scheduler: true, task: true });
+    const cluster = renderedPolicies(stackJson(outdir, "lake-apps"), "vpc-cni");
+    // login.microsoftonline.com and <account>.blob.core.windows.net answer on public addresses (Entra ID's 20.190.128.0/18, Azure Storage's 20.60.0.0/16).
+    const reached = (ip: string, port: number) => ({ scheduler: allows(cluster, { from: AIRFLOW_PODS.scheduler, to: { ip }, port }), task: allows(cluster, { from: AIRFLOW_PODS.task, to: { ip }, port }) });
+    // Task pods (user code) reach the Internet on any port by design (constructs/apps/network-policies.ts); the scheduler on 443 alone.
+    expect({ entra: reached("20.190.160.1", 443), storage: reached("20.60.40.4", 443), storageOn80: reached("20.60.40.4", 80) }).toEqual({
+      entra: { scheduler: true, task: true },
+      storage: { scheduler: true, task: true },
+      storageOn80: { scheduler: false, task: true },
+    });
   });
 
   it("passes the policy pack, which refuses any other address rule on the storage firewall", () => {

@@ -14,10 +14,10 @@ import { SpecError } from "../constructs/core/errors";
 import { gkeIssuer } from "../constructs/gcp/facts";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
-import { renderedApps } from "../scripts/rendered-apps";
 import { diffDirectories, renderSummary } from "../scripts/stack-diff";
 import { releaseContracts } from "./support/chart-contract";
-import { allows, type ClusterPolicies, type NetworkPolicy } from "./support/kubernetes/network-policy";
+import { allows } from "./support/kubernetes/network-policy";
+import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
 import { specChecks, synthesize } from "../stacks/app";
 import { stackJson, stackNames, tempDir } from "./support/outdir";
 import { checkOffline, terraformUnavailable, type OfflineResult } from "./support/terraform";
@@ -103,13 +103,10 @@ describe("a GKE cluster with its Airflow logs in S3", () => {
 
   it("renders Airflow values the chart's schema and templates accept, and lets its pods reach AWS over HTTPS under the namespace's NetworkPolicies", () => {
     expect(releaseContracts(stackJson(outdir, "lake-apps")).problems).toEqual([]);
-    const objects = renderedApps(stackJson(outdir, "lake-apps")).objects.map((located) => ({ ...located.object, metadata: { ...located.object.metadata, namespace: located.object.metadata.namespace ?? located.releaseNamespace } }));
-    const namespaces = new Map(objects.filter((object) => object.kind === "Namespace").map((object) => [String(object.metadata.name), object.metadata.labels ?? {}]));
-    const cluster: ClusterPolicies = { cni: "cilium", policies: objects.filter((object) => object.kind === "NetworkPolicy") as unknown as NetworkPolicy[], namespaces };
+    const cluster = renderedPolicies(stackJson(outdir, "lake-apps"), "cilium");
     // sts.eu-west-1.amazonaws.com and S3 answer on public addresses (52.94.0.0/16 is Amazon's); the scheduler writes logs, a task pod its own.
     const sts = { ip: "52.94.0.10" };
-    const scheduler = { namespace: "airflow", labels: { tier: "airflow", component: "scheduler", release: "airflow" } };
-    const task = { namespace: "airflow", labels: { tier: "airflow", component: "worker", release: "airflow" } };
+    const { scheduler, task } = AIRFLOW_PODS;
     expect({ scheduler: allows(cluster, { from: scheduler, to: sts, port: 443 }), task: allows(cluster, { from: task, to: sts, port: 443 }), schedulerOn80: allows(cluster, { from: scheduler, to: sts, port: 80 }) }).toEqual({ scheduler: true, task: true, schedulerOn80: false });
   });
 
