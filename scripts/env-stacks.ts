@@ -61,7 +61,7 @@ function terraformOutputs(stack: string): StackOutputs {
 export interface StackRunner {
   /** Runs `npx cdktn <args>`; returns its exit status. */
   readonly cdktn: (args: readonly string[]) => number;
-  /** A stack's outputs, read right after it deployed. */
+  /** A stack's outputs from its state: right after it ran here, or for a producer not run here. */
   readonly outputsOf: (stack: string) => StackOutputs;
   /** Where the var-files go (a private directory the caller removes). */
   readonly varFileDir: string;
