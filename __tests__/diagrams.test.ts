@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { AWS_RESOURCE_TYPES } from "../constructs/aws";
 import { AZURE_RESOURCE_TYPES } from "../constructs/azure";
 import { GCP_RESOURCE_TYPES } from "../constructs/gcp";
-import { bucketCloud, CLOUDS, parseEnvironments, type Cloud, type Environment } from "../constructs/core/spec";
+import { placedOn, CLOUDS, parseEnvironments, type Cloud, type Environment } from "../constructs/core/spec";
 import type { ResourceTypeMap } from "../constructs/core/interfaces";
 import { environments, environmentSource } from "../environments";
 import { COMMITTED_OUTPUT_DIR } from "../stacks/output";
@@ -129,12 +129,12 @@ describe("the pictures show the synthesized output", () => {
     for (const pool of env.cluster.nodePools) expect(text).toContain(`<br/>${pool.minNodes}-${pool.maxNodes} nodes"`);
     for (const app of env.apps) expect(text).toMatch(new RegExp(`workload_k8s_${app.name}\\(\\["${app.name}`));
     for (const db of env.databases) expect(text).toMatch(new RegExp(`database_${env.cloud}_[A-Za-z0-9_]*${db.name}`));
-    for (const bucket of env.buckets) expect(text).toMatch(new RegExp(`bucket_${bucketCloud(env, bucket)}_[A-Za-z0-9_]*${bucket.name}`));
+    for (const bucket of env.buckets) expect(text).toMatch(new RegExp(`bucket_${placedOn(env, bucket)}_[A-Za-z0-9_]*${bucket.name}`));
     // Each app with a bucket reaches it through the grant of one of its identities (one per cloud it uses), each app with a database reaches it.
     for (const app of env.apps.filter((a) => a.bucket !== undefined)) {
       const bucket = env.buckets.find((one) => one.name === app.bucket);
       const identities = [...text.matchAll(new RegExp(`workload_k8s_${app.name} -->\\|"runs as"\\| (\\S+)`, "g"))].map((match) => match[1]);
-      const granted = identities.filter((identity) => new RegExp(`${identity} -->\\|"granted"\\| bucket_${bucket === undefined ? env.cloud : bucketCloud(env, bucket)}_[A-Za-z0-9_]*${app.bucket}`).test(text));
+      const granted = identities.filter((identity) => new RegExp(`${identity} -->\\|"granted"\\| bucket_${bucket === undefined ? env.cloud : placedOn(env, bucket)}_[A-Za-z0-9_]*${app.bucket}`).test(text));
       expect({ app: app.name, granted: granted.length }).toEqual({ app: app.name, granted: 1 });
     }
     for (const app of env.apps.filter((a) => a.database !== undefined)) expect(text).toMatch(new RegExp(`workload_k8s_${app.name} -->\\|"PostgreSQL"\\| database_`));

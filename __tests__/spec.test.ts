@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bucketCloud, otherClouds, parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
+import { placedOn, otherClouds, parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
 import { environmentFiles, environments, environmentSource, fleetFiles } from "../environments";
 import { specChecks } from "../stacks/app";
@@ -57,7 +57,7 @@ describe("parseEnvironment defaults", () => {
 
   it("accepts Airflow's bucket on another cloud, with that cloud's account and home, and lists that cloud", () => {
     const env = parseEnvironment(withChanges({ "buckets[0].cloud": "azure", "accounts.azure": AZURE_ACCOUNT, home: "aws" }));
-    expect({ bucket: bucketCloud(env, env.buckets[0]), others: otherClouds(env) }).toEqual({ bucket: "azure", others: ["azure"] });
+    expect({ bucket: placedOn(env, env.buckets[0]), others: otherClouds(env) }).toEqual({ bucket: "azure", others: ["azure"] });
     expect(otherClouds(parseEnvironment(baseSpec()))).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import type { CloudPlatform, ForeignBucketServices } from "./core/interfaces";
 import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing, type Crossing, type Receive } from "./core/crossings";
-import { eachKnown, otherClouds, bucketCloud, databaseCloud, type Cloud, type Environment, type Report } from "./core/spec";
+import { appsWithBucketsOn, eachKnown, otherClouds, placedOn, type Cloud, type Environment, type Report } from "./core/spec";
 import { gkeIssuer } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
 import { azureSpecProblems } from "./azure/spec-problems";
@@ -120,14 +120,6 @@ export function foreignBucketsOf(env: Environment, cloud: Cloud, receive: Receiv
   return entry.services(env, receive);
 }
 
-/** The apps whose bucket lives on `cloud`. */
-function appsWithBucketsOn(env: Environment, cloud: Cloud) {
-  return env.apps.filter((app) => {
-    const bucket = env.buckets.find((one) => one.name === app.bucket);
-    return bucket !== undefined && bucketCloud(env, bucket) === cloud;
-  });
-}
-
 /**
  * Every value that crosses between the environment's stacks (`Crossing`), in stack order: per
  * other cloud with buckets, the cluster's issuer where it is generated, its NAT addresses where
@@ -141,7 +133,7 @@ export function crossingsOf(env: Environment): Crossing[] {
     return [
       ...(CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
       ...(foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
-      ...(foreign.generatedClientId ? appsWithBucketsOn(env, cloud).map((app) => identityClientIdCrossing(cloud, app.name)) : []),
+      ...(foreign.generatedClientId ? appsWithBucketsOn(env, cloud).map(({ app }) => identityClientIdCrossing(cloud, app.name)) : []),
     ];
   });
 }
@@ -154,7 +146,7 @@ export function placementProblems(env: Environment, report: Report): void {
   if (otherClouds(env).length === 0) return;
   const built = (Object.keys(CLOUDS) as Cloud[]).filter((cloud) => CLOUDS[cloud].foreignBuckets?.forClusterOn.includes(env.cloud) === true);
   eachKnown(env.buckets, (bucket, index) => {
-    const cloud = bucketCloud(env, bucket);
+    const cloud = placedOn(env, bucket);
     if (cloud === env.cloud || built.includes(cloud)) return;
     const accepted = [env.cloud, ...built].map((one) => `"${one}"`).join(" or ");
     const pairs = (Object.keys(CLOUDS) as Cloud[]).flatMap((one) => (CLOUDS[one].foreignBuckets?.forClusterOn ?? []).map((compute) => `${one} storage for a cluster on ${compute}`));
@@ -163,7 +155,7 @@ export function placementProblems(env: Environment, report: Report): void {
   // A home where nothing lives is the spec's own message (checkPlacement); one that holds resources is stage 2.
   if (env.home !== undefined && env.home !== env.cloud && otherClouds(env).includes(env.home)) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
   eachKnown(env.databases, (database, index) => {
-    const cloud = databaseCloud(env, database);
+    const cloud = placedOn(env, database);
     if (cloud !== env.cloud) {
       report(["databases", index, "cloud"], cloud, `"${env.cloud}": a database on another cloud than the cluster's is reached over a site-to-site VPN between the two networks, stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Network")`);
     }

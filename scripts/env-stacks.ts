@@ -83,9 +83,9 @@ export function runEnvironment(env: Environment, command: "deploy" | "diff", ext
   // Each producer's outputs, read right after its command ran or, for one not run here, from its state.
   const outputs = new Map<string, StackOutputs | Error>();
   const outputsOf = (producer: string): StackOutputs => {
-    if (!outputs.has(producer)) outputs.set(producer, readOutputs(producer));
-    const read = outputs.get(producer);
-    if (read instanceof Error || read === undefined) throw read ?? new Error(producer);
+    const read = outputs.get(producer) ?? readOutputs(producer);
+    outputs.set(producer, read);
+    if (read instanceof Error) throw read;
     return read;
   };
   const readOutputs = (stack: string): StackOutputs | Error => {

@@ -18,7 +18,7 @@ import { ClusterNetworkPolicies, createdNamespaces } from "../constructs/apps/ne
 import { appSso, SingleSignOn, ssoClientHandover } from "../constructs/apps/sso";
 import { APP_CATALOGUE, untrustedAccount } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
-import { bucketCloud, metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
+import { placedOn, metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
 import { foreignBucketsOf, platformFor } from "../constructs/platform";
 import { receiverOf } from "./crossings";
 
@@ -184,7 +184,7 @@ export class AppsStack extends TerraformStack {
   private appBucket(env: Environment, app: AppSpec, services: ClusterServices): Pick<AppContext, "bucket" | "bucketCredentials"> {
     if (app.bucket === undefined) return {};
     const spec = this.bucketSpec(env, app.bucket);
-    const cloud = bucketCloud(env, spec);
+    const cloud = placedOn(env, spec);
     if (cloud === env.cloud) return { bucket: services.bucket(spec) };
     const foreign = foreignBucketsOf(env, cloud, receiverOf(this, env, "apps").receive);
     return { bucket: foreign.bucket(spec), bucketCredentials: foreign.credentials(app.name) };

@@ -1,8 +1,8 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
-import { bucketCloud, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
-import { clusterIssuerOf, crossingsOf, platformFor } from "../constructs/platform";
+import { appsWithBucketsOn, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
+import { clusterIssuerOf, platformFor } from "../constructs/platform";
 import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket } from "../constructs/core/interfaces";
@@ -102,19 +102,16 @@ export class ForeignInfraStack extends TerraformStack {
     const federated = platform.federatedWorkloadIdentity?.bind(platform);
     if (federated === undefined) throw new Error(`${env.name}: federated identity on ${cloud} is not built (the spec check should have caught this)`);
     const { receive, receiveList } = receiverOf(this, env, kind);
-    if (crossingsOf(env).some((crossing) => crossing.to === kind && crossing.name === clusterEgressCrossing(cloud).name)) {
-      platform.admitClusterEgress?.(receiveList(clusterEgressCrossing(cloud)));
-    }
+    // A cloud whose storage has a firewall admits the cluster's NAT (the receiver refuses a crossing crossingsOf does not list).
+    if (platform.admitClusterEgress !== undefined) platform.admitClusterEgress(receiveList(clusterEgressCrossing(cloud)));
     const buckets = bucketsOn(this, platform, env, cloud);
     // The object reads and writes of these buckets are recorded on their cloud, as at home.
     platform.auditTrail?.([...buckets.values()]);
     const issuer = clusterIssuerOf(env, cloud, receive);
     const clientIds: Record<string, string | undefined> = {};
-    for (const app of env.apps) {
-      const bucket = app.bucket === undefined ? undefined : buckets.get(app.bucket);
-      if (bucket === undefined) continue;
+    for (const { app, bucket } of appsWithBucketsOn(env, cloud)) {
       const identity = federated(app.name, issuer);
-      bucket.grantReadWrite(identity);
+      buckets.get(bucket.name)?.grantReadWrite(identity);
       clientIds[identityClientIdCrossing(cloud, app.name).name] = identity.clientId;
     }
     publish(this, env, kind, clientIds);
@@ -141,7 +138,7 @@ function trustTerraformCloud(stack: TerraformStack, platform: CloudPlatform, env
 
 /** The environment's buckets that live on `cloud`, built by its platform there, each with its URL as an output of `stack`. */
 function bucketsOn(stack: TerraformStack, platform: CloudPlatform, env: Environment, cloud: Cloud): Map<string, IBucket> {
-  const buckets = new Map(env.buckets.filter((spec) => bucketCloud(env, spec) === cloud).map((spec) => [spec.name, platform.bucket(spec)]));
+  const buckets = new Map(env.buckets.filter((spec) => placedOn(env, spec) === cloud).map((spec) => [spec.name, platform.bucket(spec)]));
   for (const [name, bucket] of buckets) new TerraformOutput(stack, `bucket_${name}_url`, { value: bucket.url, description: `URL of the ${name} bucket` });
   return buckets;
 }

@@ -715,15 +715,20 @@ function checkUnique(items: readonly { name: string }[], path: PropertyKey[], re
   });
 }
 
-/** The cloud a bucket lives on: its own `cloud`, else the environment's. */
-export const bucketCloud = (env: Environment, bucket: BucketSpec): Cloud => bucket.cloud ?? env.cloud;
+/** The cloud a bucket or database lives on: its own `cloud`, else the environment's. */
+export const placedOn = (env: Environment, resource: BucketSpec | DatabaseSpec): Cloud => resource.cloud ?? env.cloud;
 
-/** The cloud a database lives on: its own `cloud`, else the environment's. */
-export const databaseCloud = (env: Environment, database: DatabaseSpec): Cloud => database.cloud ?? env.cloud;
+/** The apps whose bucket lives on `cloud`, each with that bucket. */
+export function appsWithBucketsOn(env: Environment, cloud: Cloud): { app: AppSpec; bucket: BucketSpec }[] {
+  return env.apps.flatMap((app) => {
+    const bucket = env.buckets.find((one) => one.name === app.bucket);
+    return bucket !== undefined && placedOn(env, bucket) === cloud ? [{ app, bucket }] : [];
+  });
+}
 
 /** The clouds other than `cloud` that hold a resource of the environment, in `CLOUDS` order. */
 export function otherClouds(env: Environment): Cloud[] {
-  const used = new Set([...env.buckets.map((bucket) => bucketCloud(env, bucket)), ...env.databases.map((database) => databaseCloud(env, database))]);
+  const used = new Set([...env.buckets.map((bucket) => placedOn(env, bucket)), ...env.databases.map((database) => placedOn(env, database))]);
   return CLOUDS.filter((cloud) => cloud !== env.cloud && used.has(cloud));
 }
 
@@ -733,14 +738,13 @@ export function otherClouds(env: Environment): Cloud[] {
  * object storage on another cloud only with a stored key keeps its bucket on the cluster's cloud.
  */
 function checkPlacement(env: Environment, report: Report): void {
-  eachKnown(env.buckets, (bucket, index) => {
-    const cloud = bucketCloud(env, bucket);
-    if (cloud !== env.cloud && env.accounts[cloud] === undefined) report(["accounts", cloud], undefined, `the ${cloud} account of this environment, because buckets[${index}].cloud is "${cloud}"`);
-  });
-  eachKnown(env.databases, (database, index) => {
-    const cloud = databaseCloud(env, database);
-    if (cloud !== env.cloud && env.accounts[cloud] === undefined) report(["accounts", cloud], undefined, `the ${cloud} account of this environment, because databases[${index}].cloud is "${cloud}"`);
-  });
+  const placed: readonly [string, readonly (BucketSpec | DatabaseSpec)[]][] = [["buckets", env.buckets], ["databases", env.databases]];
+  for (const [field, resources] of placed) {
+    eachKnown(resources, (resource, index) => {
+      const cloud = placedOn(env, resource);
+      if (cloud !== env.cloud && env.accounts[cloud] === undefined) report(["accounts", cloud], undefined, `the ${cloud} account of this environment, because ${field}[${index}].cloud is "${cloud}"`);
+    });
+  }
   const others = known(() => otherClouds(env)) ?? [];
   if (others.length > 0 && env.home === undefined) {
     // Only the cluster's cloud so far: another home is stage 2 of a move (constructs/platform.ts `placementProblems`).
@@ -754,14 +758,14 @@ function checkPlacement(env: Environment, report: Report): void {
   });
   eachKnown(env.apps, (app, index) => {
     const bucket = env.buckets.find((one) => one.name === app.bucket);
-    if (bucket === undefined || !bootstrapping.includes(bucketCloud(env, bucket))) return;
-    report(["apps", index, "bucket"], app.bucket, `a bucket not on ${bucketCloud(env, bucket)} while terraformCloud.bootstrapping names it: ${app.name}'s identity there comes from ${env.name}-infra-${bucketCloud(env, bucket)}, which Terraform Cloud does not run yet (point ${app.name} at it in the pull request that ends the bootstrap)`);
-  });
-  eachKnown(env.apps, (app, index) => {
-    if (app.bucket === undefined || APP_CATALOGUE[app.name].keylessForeignStorage === true) return;
-    const bucket = env.buckets.find((one) => one.name === app.bucket);
-    if (bucket === undefined || bucketCloud(env, bucket) === env.cloud) return;
-    report(["apps", index, "bucket"], app.bucket, `a bucket on ${env.cloud}, the cluster's cloud: ${app.name}'s chart reaches object storage on another cloud only with a stored key (docs/design/cross-cloud.md)`);
+    if (bucket === undefined) return;
+    const cloud = placedOn(env, bucket);
+    if (bootstrapping.includes(cloud)) {
+      report(["apps", index, "bucket"], app.bucket, `a bucket not on ${cloud} while terraformCloud.bootstrapping names it: ${app.name}'s identity there comes from ${env.name}-infra-${cloud}, which Terraform Cloud does not run yet (point ${app.name} at it in the pull request that ends the bootstrap)`);
+    }
+    if (cloud !== env.cloud && APP_CATALOGUE[app.name].keylessForeignStorage !== true) {
+      report(["apps", index, "bucket"], app.bucket, `a bucket on ${env.cloud}, the cluster's cloud: ${app.name}'s chart reaches object storage on another cloud only with a stored key (docs/design/cross-cloud.md)`);
+    }
   });
 }
 
