@@ -1,12 +1,13 @@
 /**
- * An environment with its bucket on another cloud than its cluster's (issue 14, the first pair
- * built: a GKE cluster with its Airflow logs in S3; docs/design/cross-cloud.md). Checked against
+ * An environment with its bucket on another cloud than its cluster's (issue 14: a GKE cluster with
+ * its Airflow logs in S3, the first pair built, and an AKS cluster with its logs in S3, the
+ * direction of a move from Azure to AWS; docs/design/cross-cloud.md). Checked against
  * what consumes the output: the real AWS provider (init, validate, plan offline), IAM's condition
  * keys for a web identity, the Airflow chart's values schema and templates, the NetworkPolicy
  * semantics of the cluster's CNI, and the GKE cluster the GCP constructs build.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { parseEnvironment, type EnvironmentInput } from "../constructs/core/spec";
@@ -20,7 +21,8 @@ import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
 import { specChecks, synthesize } from "../stacks/app";
 import { stackJson, stackNames, tempDir } from "./support/outdir";
-import { checkOffline, terraformUnavailable, type OfflineResult } from "./support/terraform";
+import { checkOffline, offlineWorkspace, terraformUnavailable, type OfflineResult } from "./support/terraform";
+import { stagingAzure } from "../environments/staging-azure";
 
 type Block = Record<string, unknown>;
 interface Stack {
@@ -63,6 +65,17 @@ const issuesOf = (spec: EnvironmentInput) => {
 };
 
 const resources = (stack: Stack, type: string): Block[] => Object.values(stack.resource[type] ?? {});
+
+/** staging-azure as its own environment, without Terraform Cloud, its Airflow logs bucket on AWS. */
+function aksLakeSpec(): EnvironmentInput {
+  const spec = structuredClone(stagingAzure) as Record<string, unknown> & { buckets: Bucket[] };
+  spec.name = "lake";
+  delete spec.terraformCloud;
+  delete spec.metrics;
+  spec.home = "azure";
+  for (const bucket of spec.buckets) if (bucket.name === "logs") bucket.cloud = "aws";
+  return spec as unknown as EnvironmentInput;
+}
 
 describe("a GKE cluster with its Airflow logs in S3", () => {
   const outdir = synth(lakeSpec());
@@ -179,6 +192,92 @@ describe.skipIf(unavailable !== undefined)("lake-infra-aws against the real AWS 
   });
 });
 
+/** The shape of an AKS cluster's issuer: `https://<region>.oic.prod-aks.azure.com/<tenant id>/<uuid>/`, trailing slash included (azurerm `oidc_issuer_url`). */
+const AKS_ISSUER = "https://northeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000001/2c7e5a4b-1d3f-4e6a-9b8c-7d6e5f4a3b2c/";
+
+describe("an AKS cluster with its Airflow logs in S3", () => {
+  const outdir = synth(aksLakeSpec());
+  const read = (name: string) => JSON.parse(stackJson(outdir, name)) as Stack & { output: Record<string, { value: unknown }> };
+  const home = read("lake-infra");
+  const foreign = read("lake-infra-aws");
+  const apps = read("lake-apps");
+
+  it("receives the issuer lake-infra publishes from the AKS cluster, which issues one: lake-infra, then lake-infra-aws, then lake-apps", () => {
+    const [[clusterId, cluster]] = Object.entries(home.resource.azurerm_kubernetes_cluster);
+    // azurerm 4.55.0 kubernetes_cluster_resource.go: oidc_issuer_url is set only with oidc_issuer_enabled; workload identity needs it.
+    expect({ oidc: cluster.oidc_issuer_enabled, workloadIdentity: cluster.workload_identity_enabled, published: home.output.cluster_issuer.value }).toEqual({
+      oidc: true,
+      workloadIdentity: true,
+      published: `\${azurerm_kubernetes_cluster.${clusterId}.oidc_issuer_url}`,
+    });
+    expect(resources(foreign, "aws_iam_openid_connect_provider")).toEqual([expect.objectContaining({ url: "${var.cluster_issuer}", client_id_list: ["sts.amazonaws.com"] })]);
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, { dependencies: string[] }> };
+    expect({ foreign: manifest.stacks["lake-infra-aws"].dependencies, apps: [...manifest.stacks["lake-apps"].dependencies].sort() }).toEqual({ foreign: ["lake-infra"], apps: ["lake-infra", "lake-infra-aws"] });
+  });
+
+  it("renders Airflow values the chart accepts, logging to the S3 bucket with the role's token, reachable under Cilium's NetworkPolicies", () => {
+    expect(releaseContracts(stackJson(outdir, "lake-apps")).problems).toEqual([]);
+    const [, release] = Object.entries(apps.resource.helm_release).find(([id]) => id.startsWith("airflow-airflow")) ?? [];
+    const airflow = JSON.parse((release?.values as string[] | undefined)?.[0] ?? "{}") as { env: { name: string; value: string }[]; volumes: unknown; config: { logging: Record<string, string> } };
+    expect(Object.fromEntries(airflow.env.map((one) => [one.name, one.value]))).toMatchObject({ AWS_ROLE_ARN: "arn:aws:iam::444455556666:role/lake-app-airflow", AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token" });
+    expect(airflow.volumes).toEqual([{ name: "bucket-cloud-token", projected: { sources: [{ serviceAccountToken: { audience: "sts.amazonaws.com", expirationSeconds: 86400, path: "token" } }] } }]);
+    expect(airflow.config.logging.remote_base_log_folder).toBe("s3://lake-logs-444455556666/airflow/logs");
+    const cluster = renderedPolicies(stackJson(outdir, "lake-apps"), "cilium");
+    const sts = { ip: "52.94.0.10" };
+    const { scheduler, task } = AIRFLOW_PODS;
+    expect({ scheduler: allows(cluster, { from: scheduler, to: sts, port: 443 }), task: allows(cluster, { from: task, to: sts, port: 443 }), schedulerOn80: allows(cluster, { from: scheduler, to: sts, port: 80 }) }).toEqual({ scheduler: true, task: true, schedulerOn80: false });
+  });
+
+  describe.skipIf(unavailable !== undefined)("lake-infra-aws against the real AWS provider, given an AKS issuer", () => {
+    let provider: { url?: string } | undefined;
+    let trust: unknown;
+    let plainHttp = "";
+    beforeAll(async () => {
+      // The role's trust policy waits on the OIDC provider's ARN, unknown until applied; Terraform renders the same text, that ARN aside, as an output.
+      const stack = JSON.parse(stackJson(outdir, "lake-infra-aws")) as Stack & { output?: Record<string, unknown> };
+      const role = Object.values(stack.resource.aws_iam_role).find((one) => one.name === "lake-app-airflow");
+      if (role === undefined) throw new Error("lake-infra-aws has no role lake-app-airflow");
+      const providerArn = /\$\{aws_iam_openid_connect_provider\.[^}]+\.arn\}/;
+      stack.output = { ...stack.output, airflow_trust: { value: String(role.assume_role_policy).replace(providerArn, "arn:aws:iam::444455556666:oidc-provider/aks") } };
+      const { dir, terraform } = offlineWorkspace(JSON.stringify(stack), "aks-issuer");
+      await terraform("init", "-no-color", "-input=false");
+      writeFileSync(join(dir, "plain-http.tfvars.json"), JSON.stringify({ cluster_issuer: AKS_ISSUER.replace("https", "http") }));
+      plainHttp = await terraform("plan", "-no-color", "-input=false", "-refresh=false", "-var-file=plain-http.tfvars.json").then(
+        () => "planned",
+        (error: { stderr: string }) => error.stderr.replace(/[\s│]+/g, " "),
+      );
+      writeFileSync(join(dir, "issuer.tfvars.json"), JSON.stringify({ cluster_issuer: AKS_ISSUER }));
+      await terraform("plan", "-no-color", "-input=false", "-refresh=false", "-var-file=issuer.tfvars.json", "-out=plan.bin");
+      const shown = JSON.parse((await terraform("show", "-json", "plan.bin")).stdout) as { planned_values: { outputs: Record<string, { value: string }>; root_module: { resources: { type: string; address: string; values: { url?: string } }[] } } };
+      provider = shown.planned_values.root_module.resources.find((one) => one.type === "aws_iam_openid_connect_provider")?.values;
+      trust = JSON.parse(shown.planned_values.outputs.airflow_trust.value);
+    }, 300_000);
+
+    it("refuses an issuer that is not https, naming the stack to apply first", () => {
+      expect(plainHttp).toContain("apply lake-infra first");
+    });
+
+    // IAM's condition keys for a web identity: `<provider URL without https://>:aud|sub` (IAM User Guide, "Available keys for OIDC federation").
+    it("registers the issuer as given, and lets only Airflow's two service accounts of that cluster assume the role", () => {
+      const host = AKS_ISSUER.replace("https://", "");
+      expect({ url: provider?.url, trust }).toEqual({
+        url: AKS_ISSUER,
+        trust: {
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Federated: "arn:aws:iam::444455556666:oidc-provider/aks" },
+              Action: "sts:AssumeRoleWithWebIdentity",
+              Condition: { StringEquals: { [`${host}:aud`]: "sts.amazonaws.com", [`${host}:sub`]: ["system:serviceaccount:airflow:airflow", "system:serviceaccount:airflow:airflow-tasks"] } },
+            },
+          ],
+        },
+      });
+    });
+  });
+});
+
 describe("synth --only", () => {
   it("removes an environment's <env>-infra-<cloud> stack, and its manifest entry, once its bucket is back home", () => {
     const outdir = synth(lakeSpec());
@@ -191,7 +290,7 @@ describe("synth --only", () => {
 describe("placements not built yet are refused in the spec", () => {
   it("a bucket on Azure for a GKE cluster, and on GCP for an EKS cluster", () => {
     expect(issuesOf(lakeSpec({}, "azure")).filter((issue) => issue.startsWith("buckets[0].cloud"))).toEqual([
-      expect.stringContaining('given "azure"; accepted: "gcp" or "aws": a cluster on gcp reaches buckets on these clouds so far (built: aws storage for a cluster on gcp, azure storage for a cluster on aws;'),
+      expect.stringContaining('given "azure"; accepted: "gcp" or "aws": a cluster on gcp reaches buckets on these clouds so far (built: aws storage for a cluster on gcp, aws storage for a cluster on azure, azure storage for a cluster on aws;'),
     ]);
     const eks = lakeSpec({ cloud: "aws", home: "aws" }, "gcp");
     expect(issuesOf(eks).filter((issue) => issue.startsWith("buckets[0].cloud"))).toEqual([expect.stringContaining('given "gcp"; accepted: "aws" or "azure": a cluster on aws reaches buckets on these clouds so far')]);

@@ -90,7 +90,7 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
   aws: {
     platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env),
     specProblems: awsSpecProblems,
-    foreignBuckets: { forClusterOn: ["gcp"], firewall: false, generatedClientId: false, terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
+    foreignBuckets: { forClusterOn: ["gcp", "azure"], firewall: false, generatedClientId: false, terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
   },
   azure: {
     platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env),

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { Fn, Token } from "cdktn";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { WorkloadName } from "../core/apps";
@@ -150,12 +151,16 @@ export class AwsPlatform extends Construct implements CloudPlatform {
    * cluster's issuer through an IAM OIDC provider of its own (`sts.amazonaws.com` audience, as
    * the cluster's pods ask for; `thumbprint_list` is optional in aws 5.100.0's schema, AWS checks
    * the issuer's certificate against its trusted CAs). Same role name as on EKS: the apps stack
-   * derives its ARN.
+   * derives its ARN. The issuer is a literal where the spec derives it (GKE) and a received
+   * variable where it is generated (AKS, `clusterIssuerCrossing`), whose validation already
+   * requires `https://`; the condition keys' prefix is the issuer without it, trailing `/`
+   * included (AKS's `iss` ends in one: docs/design/cross-cloud.md, "Open").
    */
   federatedWorkloadIdentity(app: WorkloadName, issuer: string): AwsWorkloadIdentity {
     if (this.foreignIssuer === undefined) {
       const provider = new IamOpenidConnectProvider(this, "cluster-issuer", { url: issuer, clientIdList: ["sts.amazonaws.com"] });
-      this.foreignIssuer = { providerArn: provider.arn, issuerHost: issuer.replace(/^https:\/\//, "") };
+      const issuerHost = Token.isUnresolved(issuer) ? Fn.trimprefix(issuer, "https://") : issuer.replace(/^https:\/\//, "");
+      this.foreignIssuer = { providerArn: provider.arn, issuerHost };
     }
     return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, this.foreignIssuer, app);
   }
