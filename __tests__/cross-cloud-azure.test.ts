@@ -23,7 +23,7 @@ import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
 import { specChecks, synthesize } from "../stacks/app";
 import { stackJson, stackNames, synthDefaults, tempDir } from "./support/outdir";
-import { checkOffline, terraformUnavailable } from "./support/terraform";
+import { checkOffline, planVariables, terraformUnavailable } from "./support/terraform";
 import { lake } from "../environments/lake";
 import { gitops as gitopsConfig } from "../environments/gitops";
 
@@ -58,18 +58,6 @@ const issuesOf = (specs: EnvironmentInput[]) => {
   }
   return [];
 };
-
-/** Terraform's verdict on a stack's `variable` blocks given `values` (a providerless root module: offline). */
-function planVariables(variables: Record<string, Block>, values: Record<string, unknown>): { status: number | null; output: string } {
-  const dir = tempDir("crossing-variables");
-  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: variables, output: Object.fromEntries(Object.keys(variables).map((name) => [name, { value: `\${var.${name}}` }])) }));
-  writeFileSync(join(dir, "values.tfvars.json"), JSON.stringify(values));
-  const run = (...args: string[]) => spawnSync("terraform", args, { cwd: dir, encoding: "utf8", env: { ...process.env, TF_IN_AUTOMATION: "1", TF_CLI_ARGS: "-no-color" } });
-  const init = run("init", "-input=false", "-backend=false");
-  if (init.status !== 0) return { status: init.status, output: init.stderr };
-  const plan = run("plan", "-input=false", "-var-file=values.tfvars.json");
-  return { status: plan.status, output: `${plan.stdout}${plan.stderr}`.replace(/\s+/g, " ") };
-}
 
 const EKS_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 

@@ -10,9 +10,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { identitySubjects } from "../constructs/core/apps";
 import { parseEnvironment, type EnvironmentInput } from "../constructs/core/spec";
 import { SpecError } from "../constructs/core/errors";
-import { gkeIssuer } from "../constructs/gcp/facts";
+import { clusterPoolId, clusterProviderId, gkeIssuer, MAX_SUBJECT_BYTES } from "../constructs/gcp/facts";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
 import { diffDirectories, renderSummary } from "../scripts/stack-diff";
@@ -21,13 +22,15 @@ import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
 import { specChecks, synthesize } from "../stacks/app";
 import { stackJson, stackNames, tempDir } from "./support/outdir";
-import { checkOffline, offlineWorkspace, terraformUnavailable, type OfflineResult } from "./support/terraform";
+import { checkOffline, offlineWorkspace, planVariables, terraformUnavailable, type OfflineResult } from "./support/terraform";
 import { stagingAzure } from "../environments/staging-azure";
+import { staging } from "../environments/staging";
 
 type Block = Record<string, unknown>;
 interface Stack {
   readonly provider: Record<string, unknown>;
   readonly resource: Record<string, Record<string, Block>>;
+  readonly variable?: Record<string, Block>;
 }
 interface Bucket {
   name: string;
@@ -66,14 +69,14 @@ const issuesOf = (spec: EnvironmentInput) => {
 
 const resources = (stack: Stack, type: string): Block[] => Object.values(stack.resource[type] ?? {});
 
-/** staging-azure as its own environment, without Terraform Cloud, its Airflow logs bucket on AWS. */
-function aksLakeSpec(): EnvironmentInput {
-  const spec = structuredClone(stagingAzure) as Record<string, unknown> & { buckets: Bucket[] };
+/** A TypeScript environment (staging, staging-azure) as its own environment, without Terraform Cloud, its Airflow logs bucket on `logsOn`. */
+function lakeFrom(base: EnvironmentInput, logsOn: string): EnvironmentInput {
+  const spec = structuredClone(base) as unknown as Record<string, unknown> & { cloud: string; buckets: Bucket[] };
   spec.name = "lake";
   delete spec.terraformCloud;
   delete spec.metrics;
-  spec.home = "azure";
-  for (const bucket of spec.buckets) if (bucket.name === "logs") bucket.cloud = "aws";
+  spec.home = spec.cloud;
+  for (const bucket of spec.buckets) if (bucket.name === "logs") bucket.cloud = logsOn;
   return spec as unknown as EnvironmentInput;
 }
 
@@ -196,7 +199,7 @@ describe.skipIf(unavailable !== undefined)("lake-infra-aws against the real AWS 
 const AKS_ISSUER = "https://northeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000001/2c7e5a4b-1d3f-4e6a-9b8c-7d6e5f4a3b2c/";
 
 describe("an AKS cluster with its Airflow logs in S3", () => {
-  const outdir = synth(aksLakeSpec());
+  const outdir = synth(lakeFrom(stagingAzure, "aws"));
   const read = (name: string) => JSON.parse(stackJson(outdir, name)) as Stack & { output: Record<string, { value: unknown }> };
   const home = read("lake-infra");
   const foreign = read("lake-infra-aws");
@@ -278,6 +281,120 @@ describe("an AKS cluster with its Airflow logs in S3", () => {
   });
 });
 
+/**
+ * google 6.50.0 google/services/iambeta/resource_iam_workload_identity_pool.go L38-64
+ * (`ValidateWorkloadIdentityPoolId`, also the provider id's validator, L39-65 of
+ * resource_iam_workload_identity_pool_provider.go): the problems it reports for `id`.
+ */
+function workloadIdentityPoolIdProblems(id: string): string[] {
+  return [
+    ...(id.startsWith("gcp-") ? ["starts with gcp-"] : []),
+    ...(/^[0-9a-z-]+$/.test(id) ? [] : ["not only a-z, 0-9 and -"]),
+    ...(id.length < 4 ? ["shorter than 4"] : []),
+    ...(id.length > 32 ? ["longer than 32"] : []),
+  ];
+}
+
+interface PodSpecValues {
+  env: { name: string; value: string }[];
+  volumes: { name: string; projected: { sources: { serviceAccountToken?: { audience: string; path: string; expirationSeconds: number }; configMap?: { name: string; items: { key: string; path: string }[] } }[] } }[];
+  volumeMounts: { name: string; mountPath: string }[];
+  extraConfigMaps: Record<string, { data: string; useHelmHooks: boolean }>;
+  config: { logging: Record<string, string> };
+}
+
+describe.each([
+  ["EKS", staging, "vpc-cni"],
+  ["AKS", stagingAzure, "cilium"],
+] as const)("an %s cluster with its Airflow logs in Cloud Storage", (_, base, cni) => {
+  const spec = lakeFrom(base, "gcp");
+  const env = parseEnvironment(spec);
+  const outdir = synth(spec);
+  const foreign = JSON.parse(stackJson(outdir, "lake-infra-gcp")) as Stack;
+  const apps = JSON.parse(stackJson(outdir, "lake-apps")) as Stack;
+  const [[poolId, pool]] = Object.entries(foreign.resource.google_iam_workload_identity_pool);
+  const [provider] = resources(foreign, "google_iam_workload_identity_pool_provider");
+  const [, release] = Object.entries(apps.resource.helm_release).find(([id]) => id.startsWith("airflow-airflow")) ?? [];
+  const airflow = JSON.parse((release?.values as string[] | undefined)?.[0] ?? "{}") as PodSpecValues;
+  const subjects = identitySubjects("airflow", env.cloud);
+
+  it("puts the bucket in lake-infra-gcp, between infra and apps, on the google provider alone", () => {
+    expect(Object.keys(foreign.provider).sort()).toEqual(["google", "random"]);
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, { dependencies: string[] }> };
+    expect({ foreign: manifest.stacks["lake-infra-gcp"].dependencies, apps: [...manifest.stacks["lake-apps"].dependencies].sort() }).toEqual({ foreign: ["lake-infra"], apps: ["lake-infra", "lake-infra-gcp"] });
+    expect(resources(foreign, "google_storage_bucket").map((bucket) => bucket.name)).toEqual([expect.stringMatching(/^lake-logs-[0-9a-f]{8}$/)]);
+  });
+
+  it("trusts the received issuer in a pool whose ids the google provider accepts, for Airflow's two service accounts alone", () => {
+    expect({ pool: workloadIdentityPoolIdProblems(String(pool.workload_identity_pool_id)), provider: workloadIdentityPoolIdProblems(String(provider.workload_identity_pool_provider_id)) }).toEqual({ pool: [], provider: [] });
+    expect(provider).toMatchObject({ oidc: { issuer_uri: "${var.cluster_issuer}" }, attribute_mapping: { "google.subject": "assertion.sub" }, attribute_condition: `assertion.sub in [${subjects.map((one) => `"${one}"`).join(", ")}]` });
+    // No allowed_audiences: the provider's own full name is then the only audience (checked against the pods' token below).
+    expect((provider.oidc as Block).allowed_audiences).toBeUndefined();
+    // Google refuses a mapped google.subject longer than 127 bytes.
+    expect(subjects.filter((one) => Buffer.byteLength(one) > MAX_SUBJECT_BYTES)).toEqual([]);
+    expect(resources(foreign, "google_storage_bucket_iam_member").map(({ member, role }) => ({ member, role })).sort((a, b) => String(a.member).localeCompare(String(b.member)))).toEqual(
+      subjects.map((subject) => ({ member: `principal://iam.googleapis.com/\${google_iam_workload_identity_pool.${poolId}.name}/subject/${subject}`, role: "roles/storage.objectUser" })),
+    );
+  });
+
+  it("gives Airflow's pods a credential configuration google-auth loads, for the provider lake-infra-gcp creates, and a token with the audience it accepts", () => {
+    const [volume] = airflow.volumes;
+    const token = volume.projected.sources.find((source) => source.serviceAccountToken !== undefined)?.serviceAccountToken;
+    const files = volume.projected.sources.find((source) => source.configMap !== undefined)?.configMap;
+    const [mount] = airflow.volumeMounts;
+    const variables = Object.fromEntries(airflow.env.map((one) => [one.name, one.value]));
+    const data = parse(airflow.extraConfigMaps[files?.name ?? ""].data) as Record<string, string>;
+    const [item] = files?.items ?? [];
+    const configuration = JSON.parse(data[item.key]) as { type: string; audience: string; subject_token_type: string; token_url: string; credential_source: Record<string, unknown> };
+    const providerName = `iam.googleapis.com/projects/\${var.gcp_project_number}/locations/global/workloadIdentityPools/${String(pool.workload_identity_pool_id)}/providers/${String(provider.workload_identity_pool_provider_id)}`;
+    // google-auth 2.48.0: _default.py routes on `type`; identity_pool.py takes exactly one of file, url, certificate, and a text or json format.
+    expect({ configuration, credentials: variables.GOOGLE_APPLICATION_CREDENTIALS, project: variables.GOOGLE_CLOUD_PROJECT, token, volume: volume.name === mount.name }).toEqual({
+      configuration: {
+        type: "external_account",
+        audience: `//${providerName}`,
+        subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+        token_url: "https://sts.googleapis.com/v1/token",
+        credential_source: { file: `${mount.mountPath}/${token?.path}`, format: { type: "text" } },
+      },
+      credentials: `${mount.mountPath}/${item.path}`,
+      project: env.accounts.gcp?.projectId,
+      token: { audience: `https://${providerName}`, path: "token", expirationSeconds: 3600 },
+      volume: true,
+    });
+    expect(airflow.config.logging.remote_base_log_folder).toBe(`gs://${String(resources(foreign, "google_storage_bucket")[0].name)}/airflow/logs`);
+    expect(releaseContracts(stackJson(outdir, "lake-apps")).problems).toEqual([]);
+  });
+
+  it("lets the scheduler and task pods reach Google's STS and Cloud Storage on 443 under the cluster's NetworkPolicies", () => {
+    const cluster = renderedPolicies(stackJson(outdir, "lake-apps"), cni);
+    // sts.googleapis.com and storage.googleapis.com answer on Google's public addresses (142.250.0.0/15).
+    const google = { ip: "142.250.74.10" };
+    const { scheduler, task } = AIRFLOW_PODS;
+    expect({ scheduler: allows(cluster, { from: scheduler, to: google, port: 443 }), task: allows(cluster, { from: task, to: google, port: 443 }), schedulerOn80: allows(cluster, { from: scheduler, to: google, port: 80 }) }).toEqual({ scheduler: true, task: true, schedulerOn80: false });
+  });
+
+  it.skipIf(unavailable !== undefined)("refuses a project id or nothing for the project number, naming lake-infra-gcp (terraform runs the validation)", () => {
+    const variables = apps.variable ?? {};
+    expect(planVariables(variables, { gcp_project_number: "412345678901" }).status).toBe(0);
+    for (const given of ["acme-data-staging", "", "012345678901"]) {
+      const result = planVariables(variables, { gcp_project_number: given });
+      expect({ given, status: result.status, named: result.output.includes("apply lake-infra-gcp first") }).toEqual({ given, status: 1, named: true });
+    }
+  });
+});
+
+describe("the workload identity pool id rule of the google provider", () => {
+  it("refuses what google 6.50.0 refuses, and accepts the pool and provider ids of the longest environment name on either cluster cloud", () => {
+    expect(["gcp-lake", "abc", "Lake-aws", "k8s_lake", "k".repeat(33)].map(workloadIdentityPoolIdProblems)).toEqual([["starts with gcp-"], ["shorter than 4"], ["not only a-z, 0-9 and -"], ["not only a-z, 0-9 and -"], ["longer than 32"]]);
+    const env = parseEnvironment(lakeFrom(staging, "gcp"));
+    const ids = (["aws", "azure"] as const).flatMap((cloud) => {
+      const longest = { ...env, name: "data-lake-tenant", cloud };
+      return [clusterPoolId(longest), clusterProviderId(longest)];
+    });
+    expect(ids.flatMap(workloadIdentityPoolIdProblems)).toEqual([]);
+  });
+});
+
 describe("synth --only", () => {
   it("removes an environment's <env>-infra-<cloud> stack, and its manifest entry, once its bucket is back home", () => {
     const outdir = synth(lakeSpec());
@@ -288,17 +405,19 @@ describe("synth --only", () => {
 });
 
 describe("placements not built yet are refused in the spec", () => {
-  it("a bucket on Azure for a GKE cluster, and on GCP for an EKS cluster", () => {
+  it("a bucket on Azure for a GKE cluster", () => {
     expect(issuesOf(lakeSpec({}, "azure")).filter((issue) => issue.startsWith("buckets[0].cloud"))).toEqual([
-      expect.stringContaining('given "azure"; accepted: "gcp" or "aws": a cluster on gcp reaches buckets on these clouds so far (built: aws storage for a cluster on gcp, aws storage for a cluster on azure, azure storage for a cluster on aws;'),
+      expect.stringContaining(
+        'given "azure"; accepted: "gcp" or "aws": a cluster on gcp reaches buckets on these clouds so far (built: aws storage for a cluster on gcp, aws storage for a cluster on azure, azure storage for a cluster on aws, gcp storage for a cluster on aws, gcp storage for a cluster on azure;',
+      ),
     ]);
-    const eks = lakeSpec({ cloud: "aws", home: "aws" }, "gcp");
-    expect(issuesOf(eks).filter((issue) => issue.startsWith("buckets[0].cloud"))).toEqual([expect.stringContaining('given "gcp"; accepted: "aws" or "azure": a cluster on aws reaches buckets on these clouds so far')]);
   });
 
   it("Terraform Cloud with a bucket on AWS for a GKE cluster, and a home other than the cluster's cloud", () => {
     const withCloud = lakeSpec({ terraformCloud: { organization: "acme-data", project: "data-platform" } });
     expect(issuesOf(withCloud)).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket lives on aws: the Terraform Cloud run identity of lake-infra-aws is not built yet/)]);
+    // Nor with a bucket in Cloud Storage for an EKS cluster: its run account may not create workload identity pools.
+    expect(issuesOf({ ...lakeFrom(staging, "gcp"), terraformCloud: staging.terraformCloud })).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket lives on gcp: the Terraform Cloud run identity of lake-infra-gcp is not built yet/)]);
     expect(issuesOf(lakeSpec({ home: "aws" }))).toEqual([expect.stringMatching(/^home: given "aws"; accepted: "gcp": a home other than the cluster's cloud is stage 2/)]);
   });
 });

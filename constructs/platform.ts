@@ -1,6 +1,6 @@
 import type { Construct } from "constructs";
 import type { CloudPlatform, ForeignBucketServices } from "./core/interfaces";
-import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing, type Crossing, type Receive } from "./core/crossings";
+import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing, projectNumberCrossing, type Crossing, type Receive } from "./core/crossings";
 import { appsWithBucketsOn, eachKnown, otherClouds, placedOn, type Cloud, type Environment, type Report } from "./core/spec";
 import { gkeIssuer } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
@@ -34,8 +34,11 @@ interface ForeignBucketsEntry {
   readonly forClusterOn: readonly Cloud[];
   /** The storage admits the cluster's NAT addresses alone on its public endpoint, so it receives them (`clusterEgressCrossing`). */
   readonly firewall: boolean;
-  /** The apps' identities have generated ids their pods name, which cross to `<env>-apps` (`identityClientIdCrossing`). */
-  readonly generatedClientId: boolean;
+  /**
+   * What the apps' pods need from `<env>-infra-<cloud>` that its cloud generates, crossing to
+   * `<env>-apps`; the identities publish the values (`IWorkloadIdentity.crossingValues`).
+   */
+  readonly intoApps: (env: Environment) => Crossing[];
   /**
    * `<env>-infra-<cloud>` can run in Terraform Cloud: its run identity on this cloud is built for a
    * stack without a cluster (AWS's run role is still shaped for EKS: docs/design/cross-cloud.md).
@@ -90,14 +93,27 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
   aws: {
     platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env),
     specProblems: awsSpecProblems,
-    foreignBuckets: { forClusterOn: ["gcp", "azure"], firewall: false, generatedClientId: false, terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
+    foreignBuckets: { forClusterOn: ["gcp", "azure"], firewall: false, intoApps: () => [], terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
   },
   azure: {
     platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env),
     specProblems: azureSpecProblems,
-    foreignBuckets: { forClusterOn: ["aws"], firewall: true, generatedClientId: true, terraformCloud: true, services: (env, receive) => cloudModule("azure").azureForeignBuckets(env, receive) },
+    foreignBuckets: {
+      forClusterOn: ["aws"],
+      firewall: true,
+      intoApps: (env) => appsWithBucketsOn(env, "azure").map(({ app }) => identityClientIdCrossing("azure", app.name)),
+      terraformCloud: true,
+      services: (env, receive) => cloudModule("azure").azureForeignBuckets(env, receive),
+    },
   },
-  gcp: { platform: (scope, env) => new (cloudModule("gcp").GcpPlatform)(scope, "platform", env), specProblems: gcpSpecProblems, clusterIssuer: gkeIssuer },
+  gcp: {
+    platform: (scope, env) => new (cloudModule("gcp").GcpPlatform)(scope, "platform", env),
+    specProblems: gcpSpecProblems,
+    clusterIssuer: gkeIssuer,
+    // Identity is the boundary: Cloud Storage has no address firewall outside VPC Service Controls.
+    // Terraform Cloud not yet: its run account may not create workload identity pools (README, GCP bootstrap).
+    foreignBuckets: { forClusterOn: ["aws", "azure"], firewall: false, intoApps: () => [projectNumberCrossing()], terraformCloud: false, services: (env, receive) => cloudModule("gcp").gcpForeignBuckets(env, receive) },
+  },
 };
 
 /** The environment's platform on `cloud`: its own cloud's, or another cloud's for its `<env>-infra-<cloud>` stack. */
@@ -123,7 +139,7 @@ export function foreignBucketsOf(env: Environment, cloud: Cloud, receive: Receiv
 /**
  * Every value that crosses between the environment's stacks (`Crossing`), in stack order: per
  * other cloud with buckets, the cluster's issuer where it is generated, its NAT addresses where
- * that cloud's storage has a firewall, and the identities' generated ids the apps' pods name.
+ * that cloud's storage has a firewall, and what the apps' pods need that the cloud generates (`intoApps`).
  * Terraform Cloud's gitops stack and `npm run deploy` pass exactly these.
  */
 export function crossingsOf(env: Environment): Crossing[] {
@@ -133,7 +149,7 @@ export function crossingsOf(env: Environment): Crossing[] {
     return [
       ...(CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
       ...(foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
-      ...(foreign.generatedClientId ? appsWithBucketsOn(env, cloud).map(({ app }) => identityClientIdCrossing(cloud, app.name)) : []),
+      ...foreign.intoApps(env),
     ];
   });
 }

@@ -3,7 +3,7 @@ import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
 import { appsWithBucketsOn, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
 import { clusterIssuerOf, platformFor } from "../constructs/platform";
-import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing } from "../constructs/core/crossings";
+import { clusterEgressCrossing, clusterIssuerCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket } from "../constructs/core/interfaces";
 
@@ -108,13 +108,13 @@ export class ForeignInfraStack extends TerraformStack {
     // The object reads and writes of these buckets are recorded on their cloud, as at home.
     platform.auditTrail?.([...buckets.values()]);
     const issuer = clusterIssuerOf(env, cloud, receive);
-    const clientIds: Record<string, string | undefined> = {};
+    const generated: Record<string, string> = {};
     for (const { app, bucket } of appsWithBucketsOn(env, cloud)) {
       const identity = federated(app.name, issuer);
       buckets.get(bucket.name)?.grantReadWrite(identity);
-      clientIds[identityClientIdCrossing(cloud, app.name).name] = identity.clientId;
+      Object.assign(generated, identity.crossingValues);
     }
-    publish(this, env, kind, clientIds);
+    publish(this, env, kind, generated);
     // This workspace's own dynamic credentials, on its cloud: that cloud trusts it alone.
     if (env.terraformCloud !== undefined) trustTerraformCloud(this, platform, env, [kind]);
   }

@@ -123,3 +123,15 @@ export async function checkOffline(stackJsonText: string): Promise<OfflineResult
     planSummary: /^Plan: .*$/m.exec(plan.stdout)?.[0] ?? plan.stdout.slice(-500),
   };
 }
+
+/** Terraform's verdict on a stack's `variable` blocks given `values` (a providerless root module: offline). */
+export function planVariables(variables: Record<string, unknown>, values: Record<string, unknown>): { status: number | null; output: string } {
+  const dir = tempDir("crossing-variables");
+  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: variables, output: Object.fromEntries(Object.keys(variables).map((name) => [name, { value: `\${var.${name}}` }])) }));
+  writeFileSync(join(dir, "values.tfvars.json"), JSON.stringify(values));
+  const run = (...args: string[]) => spawnSync("terraform", args, { cwd: dir, encoding: "utf8", env: { ...process.env, TF_IN_AUTOMATION: "1", TF_CLI_ARGS: "-no-color" } });
+  const init = run("init", "-input=false", "-backend=false");
+  if (init.status !== 0) return { status: init.status, output: init.stderr };
+  const plan = run("plan", "-input=false", "-var-file=values.tfvars.json");
+  return { status: plan.status, output: `${plan.stdout}${plan.stderr}`.replace(/\s+/g, " ") };
+}

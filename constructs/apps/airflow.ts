@@ -388,6 +388,7 @@ function renderValues(ctx: AppContext, database: AppDatabase, bucket: AppBucket)
      */
     env: [logs.connection, ...foreign.env],
     ...(foreign.volumes.length > 0 ? { volumes: foreign.volumes, volumeMounts: foreign.volumeMounts } : {}),
+    ...(Object.keys(foreign.configMaps).length > 0 ? { extraConfigMaps: foreign.configMaps } : {}),
     config: {
       core: { remote_logging: TRUE },
       logging: { remote_logging: TRUE, delete_local_logs: TRUE, ...logs.logging },

@@ -56,6 +56,12 @@ export interface AppBucket {
 export interface PodCredentials {
   readonly env: Readonly<Record<string, string>>;
   readonly token: { readonly audience: string; readonly mountPath: string; readonly fileName: string; readonly expirationSeconds: number };
+  /**
+   * Files beside the token, by name, where the cloud's SDK reads its configuration from one (GCP's
+   * `external_account` credential configuration, which names the token file). No secret in them:
+   * they come from a ConfigMap.
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 /** TLS ingress for the app's UI: cert-manager issues the certificate for `host`. */

@@ -4,6 +4,7 @@ import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-
 import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { identitySubjects, WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
+import { identityClientIdCrossing } from "../core/crossings";
 import type { IWorkloadIdentity } from "../core/interfaces";
 import type { AzureContext } from "./context";
 
@@ -93,6 +94,10 @@ export class AzureWorkloadIdentity extends Construct implements IWorkloadIdentit
     });
     this.clientId = this.identity.clientId;
     this.serviceAccountAnnotations = { "azure.workload.identity/client-id": this.clientId };
+  }
+
+  get crossingValues(): Readonly<Record<string, string>> {
+    return { [identityClientIdCrossing("azure", this.workload).name]: this.clientId };
   }
 
   /** Gives this identity a built-in role on one resource; `name` must be unique per identity. */

@@ -3,10 +3,10 @@ import { StorageBucket, type StorageBucketLifecycleRule } from "@cdktf/provider-
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import type { IBucket, IWorkloadIdentity } from "../core/interfaces";
 import type { BucketSpec } from "../core/spec";
-import type { GcpContext } from "./context";
+import type { GcpContext, GcpNaming } from "./context";
 import { GCS_MULTI_REGIONS } from "./facts";
 import type { GcpKeys } from "./kms";
-import { GcpWorkloadIdentity } from "./identity";
+import { GcpFederatedIdentity, GcpWorkloadIdentity } from "./identity";
 
 /**
  * Read-write access: list, read, create, overwrite and delete objects. `objectUser` rather than
@@ -35,7 +35,7 @@ export function gcsBucketLocation(ctx: GcpContext, spec: BucketSpec): { location
  * names are global, and the project hash keeps two organisations' "prod-logs" apart. The apps
  * stack addresses the bucket by this same name.
  */
-export function gcsBucketName(ctx: GcpContext, spec: BucketSpec): string {
+export function gcsBucketName(ctx: GcpNaming, spec: BucketSpec): string {
   return ctx.name(spec.name, ctx.projectHash);
 }
 
@@ -106,13 +106,12 @@ export class GcpBucket extends Construct implements IBucket {
   }
 
   private grant(identity: IWorkloadIdentity, access: string, role: string): void {
-    if (!(identity instanceof GcpWorkloadIdentity)) {
+    if (!(identity instanceof GcpWorkloadIdentity || identity instanceof GcpFederatedIdentity)) {
       throw new TypeError(`a Cloud Storage bucket can only be granted to a GCP workload identity, not ${identity.workload}'s`);
     }
-    new StorageBucketIamMember(this, `${identity.workload}-${access}`, {
-      bucket: this.bucket.name,
-      role,
-      member: identity.member,
+    // One member per principal; the first keeps the address a service account's grant always had.
+    identity.members.forEach((member, index) => {
+      new StorageBucketIamMember(this, index === 0 ? `${identity.workload}-${access}` : `${identity.workload}-${access}-${index + 1}`, { bucket: this.bucket.name, role, member });
     });
   }
 }

@@ -5,12 +5,13 @@ import { DataGoogleContainerCluster } from "@cdktf/provider-google/lib/data-goog
 import { DataGoogleSqlDatabaseInstances } from "@cdktf/provider-google/lib/data-google-sql-database-instances";
 import type { AppBucket } from "../apps/types";
 import type { WorkloadName } from "../core/apps";
-import type { ClusterServices, ExternalDnsSetup, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
-import { planGcpAddresses } from "./facts";
-import type { BucketSpec, DatabaseSpec } from "../core/spec";
+import type { ClusterServices, ExternalDnsSetup, ForeignBucketServices, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
+import { projectNumberCrossing, type Receive } from "../core/crossings";
+import { clusterProviderName, planGcpAddresses } from "./facts";
+import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { gcsBucketName } from "./bucket";
 import { gkeClusterLocation, gkeClusterName, GKE_SPOT_TAINT } from "./cluster";
-import type { GcpContext } from "./context";
+import { GcpNaming, type GcpContext } from "./context";
 import { adminSecretId, databaseLabels } from "./database";
 import { WORKLOAD_IDENTITY_ANNOTATION, workloadAccountEmail } from "./identity";
 
@@ -124,8 +125,7 @@ export class GcpClusterServices extends Construct implements ClusterServices {
   }
 
   bucket(spec: BucketSpec): AppBucket {
-    const name = gcsBucketName(this.ctx, spec);
-    return { cloud: "gcp", url: `gs://${name}`, name, region: this.ctx.region };
+    return gcsAppBucket(this.ctx, spec);
   }
 
   /** GKE Workload Identity needs the annotation alone; pods need no label. */
@@ -168,4 +168,49 @@ export class GcpClusterServices extends Construct implements ClusterServices {
     };
     return { values, configMaps: {} };
   }
+}
+
+/** A Cloud Storage bucket as apps see it, by the name `GcpBucket` gives it. */
+function gcsAppBucket(naming: GcpNaming, spec: BucketSpec): AppBucket {
+  const name = gcsBucketName(naming, spec);
+  return { cloud: "gcp", url: `gs://${name}`, name, region: naming.region };
+}
+
+/** Where the pods of a cluster on another cloud find their token and credential configuration. */
+const FEDERATION_DIR = "/var/run/secrets/gcp/workload-identity";
+const CREDENTIAL_CONFIGURATION = "credential-configuration.json";
+
+/**
+ * Cloud Storage buckets of an environment whose cluster runs on another cloud (EKS or AKS), as its
+ * apps reach them through workload identity federation, no key (`GcpClusterTrust`):
+ * - a projected service-account token whose audience is the provider's full name with `https:`,
+ *   one of the two the provider accepts without `allowed_audiences`, for 3600 s (Google's STS
+ *   takes tokens of up to 48 h);
+ * - an `external_account` credential configuration beside it (google-auth 2.48.0
+ *   `identity_pool.py`: a file source in `text` format; `external_account.py`: the STS audience
+ *   `//iam.googleapis.com/...providers/<id>`, the subject token type JWT, STS's token URL), with
+ *   no service account impersonation: the principals themselves hold the bucket's role;
+ * - `GOOGLE_APPLICATION_CREDENTIALS` naming it, which `google.auth.default()` (Airflow's GCS hook
+ *   without a key) reads, and `GOOGLE_CLOUD_PROJECT`, which it takes the project from first
+ *   (`_default.py`): the principals may not look the project up themselves.
+ * The project number crosses from `<env>-infra-gcp` (`projectNumberCrossing`).
+ */
+export function gcpForeignBuckets(env: Environment, receive: Receive): ForeignBucketServices {
+  const naming = new GcpNaming(env);
+  const provider = clusterProviderName(env, receive(projectNumberCrossing()));
+  const configuration = {
+    type: "external_account",
+    audience: `//${provider}`,
+    subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+    token_url: "https://sts.googleapis.com/v1/token",
+    credential_source: { file: `${FEDERATION_DIR}/token`, format: { type: "text" } },
+  };
+  return {
+    bucket: (spec) => gcsAppBucket(naming, spec),
+    credentials: () => ({
+      env: { GOOGLE_APPLICATION_CREDENTIALS: `${FEDERATION_DIR}/${CREDENTIAL_CONFIGURATION}`, GOOGLE_CLOUD_PROJECT: naming.projectId },
+      token: { audience: `https://${provider}`, mountPath: FEDERATION_DIR, fileName: "token", expirationSeconds: 3600 },
+      files: { [CREDENTIAL_CONFIGURATION]: JSON.stringify(configuration) },
+    }),
+  };
 }

@@ -4,8 +4,8 @@ import type { Environment } from "../core/spec";
 import type { GcpApis } from "./apis";
 import { gcpLabels } from "./labels";
 
-/** Where an environment lives on GCP, with the naming helpers every GCP construct needs. */
-export class GcpContext {
+/** Where an environment lives on GCP, with the naming helpers: names only, no construct (usable from any stack). */
+export class GcpNaming {
   readonly region: string;
   readonly projectId: string;
   /** The zones of `network.zones`, in order: zone 0 holds zonal resources outside production. */
@@ -13,7 +13,7 @@ export class GcpContext {
   /** The environment's tags as GCP labels (see `gcpLabels`). */
   readonly labels: Readonly<Record<string, string>>;
 
-  constructor(readonly env: Environment, readonly apis: GcpApis) {
+  constructor(readonly env: Environment) {
     const account = env.accounts.gcp;
     if (!account) throw new Error(`environment ${env.name} has no GCP project (the spec check should have caught this)`);
     this.region = account.region;
@@ -58,5 +58,12 @@ export class GcpContext {
     const id = this.name(...parts);
     if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(id)) throw new RangeError(`not a valid service account id: ${id} (6 to 30 characters)`);
     return id;
+  }
+}
+
+/** `GcpNaming` with the project's APIs, which the GCP constructs enable on first use (`GcpApis`). */
+export class GcpContext extends GcpNaming {
+  constructor(env: Environment, readonly apis: GcpApis) {
+    super(env);
   }
 }

@@ -139,3 +139,30 @@ function gcpAccount(env: Environment): NonNullable<Environment["accounts"]["gcp"
   if (!account) throw new Error(`environment ${env.name} has no GCP project (the spec check should have caught this)`);
   return account;
 }
+
+/**
+ * The workload identity pool that trusts the environment's cluster on another cloud,
+ * `k8s-<env>-<cluster cloud>`: one pool per trusting cluster, because a Kubernetes subject
+ * (`system:serviceaccount:<ns>:<sa>`) is the same on every cluster and the principal is the
+ * pool's. 4 to 32 of `[0-9a-z-]`, not starting with `gcp-` (google 6.50.0
+ * `resource_iam_workload_identity_pool.go` L38-64): an environment name is at most 16 characters.
+ * ForceNew, and a deleted pool's id stays taken about 30 days (ibid. L120-132).
+ */
+export function clusterPoolId(env: Environment): string {
+  return `k8s-${env.name}-${env.cloud}`;
+}
+
+/** The pool's one OIDC provider, named by the cluster's cloud (same rules as the pool id). */
+export function clusterProviderId(env: Environment): string {
+  return `${env.cloud}-cluster`;
+}
+
+/**
+ * The full name of that provider with the project number (received in `<env>-apps`), without
+ * scheme: the credential configuration's STS audience is `//` plus this, the token's audience
+ * `https://` plus this (the provider's default audiences: google 6.50.0
+ * `resource_iam_workload_identity_pool_provider.go`, `allowed_audiences`).
+ */
+export function clusterProviderName(env: Environment, projectNumber: string): string {
+  return `iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${clusterPoolId(env)}/providers/${clusterProviderId(env)}`;
+}

@@ -22,7 +22,7 @@ import { GcpContext } from "./context";
 import { GcpDatabase } from "./database";
 import { GcpDnsZone } from "./dns";
 import { GcpKeys, projectData } from "./kms";
-import { GcpWorkloadIdentity } from "./identity";
+import { GcpClusterTrust, GcpFederatedIdentity, GcpWorkloadIdentity } from "./identity";
 import { GcpNetwork } from "./network";
 import { GcpTerraformCloudTrust } from "./terraform-cloud";
 import { GcpTerraformCloudAgent } from "./terraform-cloud-agent";
@@ -60,8 +60,18 @@ export class GcpPlatform extends Construct implements CloudPlatform {
 
   network(): GcpNetwork {
     // Audit and flow logs belong to every environment's infra, made with its first resource.
-    new GcpAuditLogs(this, "audit-logs", this.ctx);
+    this.auditTrail();
     return new GcpNetwork(this, "network", { ctx: this.ctx });
+  }
+
+  private auditLogs?: GcpAuditLogs;
+
+  /**
+   * The project's Data Access audit logs (object writes of every bucket among them) and the log
+   * bucket keeping them: with the network at home, on their own in `<env>-infra-gcp`.
+   */
+  auditTrail(): void {
+    this.auditLogs ??= new GcpAuditLogs(this, "audit-logs", this.ctx);
   }
 
   cluster(network: INetwork): GcpCluster {
@@ -85,6 +95,17 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     // but a GCP cluster is still required so a mixed-cloud call fails here, not at apply time.
     ownHandle(cluster, GcpCluster, "GCP", "cluster");
     return new GcpDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: ownHandle(network, GcpNetwork, "GCP", "network"), keys: this.keys() });
+  }
+
+  private clusterTrust?: GcpClusterTrust;
+
+  /**
+   * On another cloud's cluster (docs/design/cross-cloud.md): `app`'s principals in the pool that
+   * trusts that cluster's issuer (`GcpClusterTrust`, created with the first app).
+   */
+  federatedWorkloadIdentity(app: WorkloadName, issuer: string): GcpFederatedIdentity {
+    this.clusterTrust ??= new GcpClusterTrust(this, "cluster-trust", this.ctx, issuer);
+    return new GcpFederatedIdentity(this, `identity-${app}`, this.ctx, this.clusterTrust, projectData(this, this.ctx), app);
   }
 
   workloadIdentity(app: WorkloadName, cluster: ICluster): GcpWorkloadIdentity {
@@ -150,3 +171,4 @@ export const GCP_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   google_compute_disk: "the disk's data",
 };
 export { gcpSpecProblems } from "./spec-problems";
+export { gcpForeignBuckets } from "./cluster-services";
