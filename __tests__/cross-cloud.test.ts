@@ -332,9 +332,27 @@ describe.each([
     expect((provider.oidc as Block).allowed_audiences).toBeUndefined();
     // Google refuses a mapped google.subject longer than 127 bytes.
     expect(subjects.filter((one) => Buffer.byteLength(one) > MAX_SUBJECT_BYTES)).toEqual([]);
-    expect(resources(foreign, "google_storage_bucket_iam_member").map(({ member, role }) => ({ member, role })).sort((a, b) => String(a.member).localeCompare(String(b.member)))).toEqual(
-      subjects.map((subject) => ({ member: `principal://iam.googleapis.com/\${google_iam_workload_identity_pool.${poolId}.name}/subject/${subject}`, role: "roles/storage.objectUser" })),
+    // The pool's `name` once created: projects/{{project_number}}/locations/global/workloadIdentityPools/{{workload_identity_pool_id}} (google 6.50.0 resource_iam_workload_identity_pool.go L114-118).
+    const created = `projects/412345678901/locations/global/workloadIdentityPools/${String(pool.workload_identity_pool_id)}`;
+    const members = resources(foreign, "google_storage_bucket_iam_member").map(({ member, role }) => ({ member: String(member).replace(`\${google_iam_workload_identity_pool.${poolId}.name}`, created), role }));
+    // Google "Principal identifiers": one identity of a workload identity pool.
+    const principal = /^principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/([a-z0-9-]+)\/subject\/(.+)$/;
+    expect(members.map(({ member, role }) => ({ match: principal.exec(member)?.slice(1), role })).sort((a, b) => String(a.match).localeCompare(String(b.match)))).toEqual(
+      subjects.map((subject) => ({ match: [pool.workload_identity_pool_id, subject], role: "roles/storage.objectUser" })),
     );
+  });
+
+  it("enables only the APIs a storage-only project uses, never Compute (whose default network opens SSH and RDP to the Internet), and audits storage and its keys", () => {
+    // google 6.50.0 resource_google_project.go: enabling compute.googleapis.com creates the `default` network with its permissive firewall rules.
+    expect(resources(foreign, "google_project_service").map((service) => service.service).sort()).toEqual([
+      "cloudkms.googleapis.com",
+      "cloudresourcemanager.googleapis.com",
+      "iam.googleapis.com",
+      "logging.googleapis.com",
+      "storage.googleapis.com",
+      "sts.googleapis.com",
+    ]);
+    expect(resources(foreign, "google_project_iam_audit_config").map((config) => config.service).sort()).toEqual(["cloudkms.googleapis.com", "storage.googleapis.com"]);
   });
 
   it("gives Airflow's pods a credential configuration google-auth loads, for the provider lake-infra-gcp creates, and a token with the audience it accepts", () => {
@@ -362,6 +380,8 @@ describe.each([
       volume: true,
     });
     expect(airflow.config.logging.remote_base_log_folder).toBe(`gs://${String(resources(foreign, "google_storage_bucket")[0].name)}/airflow/logs`);
+    // The chart runs the ConfigMap's data through `tpl` (chart 1.19.0 templates/configmaps/extra-configmaps.yaml): no template action may hide in it.
+    expect(airflow.extraConfigMaps[files?.name ?? ""]).toEqual({ data: expect.not.stringContaining("{{") as string, useHelmHooks: false });
     expect(releaseContracts(stackJson(outdir, "lake-apps")).problems).toEqual([]);
   });
 

@@ -52,19 +52,28 @@ function apiId(api: GcpApi): string {
  *
  * Nothing is enabled until a resource asks for an API (`needed()`): the `<env>-apps` stack
  * builds the same platform to read the infra stack's names, and must hold no infra resource.
- * The first request enables all of `GCP_APIS`; an `OPTIONAL_GCP_APIS` entry is added on its own
- * first request. Construct ids do not depend on the order of requests.
+ * With a cluster, the first request enables all of `GCP_APIS`; an `OPTIONAL_GCP_APIS` entry is
+ * added on its own first request. Without one (`<env>-infra-gcp`, storage for another cloud's
+ * cluster) only the APIs asked for are enabled: enabling Compute alone creates the project's
+ * `default` network with SSH, RDP and ICMP open to the Internet (google 6.50.0
+ * google/services/resourcemanager/resource_google_project.go, `auto_create_network`), which a
+ * storage-only project must not get. Construct ids do not depend on the order of requests.
  */
 export class GcpApis extends Construct {
   private readonly services = new Map<GcpApi, ProjectService>();
 
-  constructor(scope: Construct, id: string, private readonly projectId: string) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly projectId: string,
+    private readonly withCluster: boolean,
+  ) {
     super(scope, id);
   }
 
   /** The enabled services, for `dependsOn` of the resources that call them. */
   needed(...apis: GcpApi[]): ProjectService[] {
-    if (this.services.size === 0) for (const api of Object.keys(GCP_APIS) as (keyof typeof GCP_APIS)[]) this.enable(api);
+    if (this.withCluster && this.services.size === 0) for (const api of Object.keys(GCP_APIS) as (keyof typeof GCP_APIS)[]) this.enable(api);
     return apis.map((api) => this.services.get(api) ?? this.enable(api));
   }
 

@@ -28,11 +28,12 @@ export const DATA_ACCESS_AUDIT_LOGS: Readonly<Record<string, readonly ("ADMIN_RE
  * policy (its `auditConfigs`), so the applier needs `resourcemanager.projects.setIamPolicy`: the
  * Terraform Cloud run account holds it only under a condition on `modifiedGrantsByRole`, which an
  * audit-config change leaves empty (it changes no grant), so the condition admits it.
+ * `services` narrows the audit configs to the services a stack uses (all by default).
  */
 export class GcpAuditLogs extends Construct {
-  constructor(scope: Construct, id: string, ctx: GcpContext) {
+  constructor(scope: Construct, id: string, ctx: GcpContext, services: readonly string[] = Object.keys(DATA_ACCESS_AUDIT_LOGS)) {
     super(scope, id);
-    for (const [service, types] of Object.entries(DATA_ACCESS_AUDIT_LOGS)) {
+    for (const [service, types] of Object.entries(DATA_ACCESS_AUDIT_LOGS).filter(([name]) => services.includes(name))) {
       new ProjectIamAuditConfig(this, service.split(".")[0], {
         project: ctx.projectId,
         service,

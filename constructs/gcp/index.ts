@@ -49,7 +49,7 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     super(scope, id);
     const account = env.accounts.gcp;
     if (!account) throw new Error(`environment ${env.name} has no GCP project (the spec check should have caught this)`);
-    const apis = new GcpApis(this, "apis", account.projectId);
+    const apis = new GcpApis(this, "apis", account.projectId, env.cloud === this.cloud);
     this.ctx = new GcpContext(env, apis);
     const provider = new GoogleProvider(scope, "google", { project: this.ctx.projectId, region: this.ctx.region });
     // Set as a raw override: cdktn snake-cases the keys of provider arguments, which would
@@ -71,7 +71,8 @@ export class GcpPlatform extends Construct implements CloudPlatform {
    * bucket keeping them: with the network at home, on their own in `<env>-infra-gcp`.
    */
   auditTrail(): void {
-    this.auditLogs ??= new GcpAuditLogs(this, "audit-logs", this.ctx);
+    // Without a cluster, only the services the stack uses: storage and its keys.
+    this.auditLogs ??= new GcpAuditLogs(this, "audit-logs", this.ctx, this.ctx.env.cloud === this.cloud ? undefined : ["storage.googleapis.com", "cloudkms.googleapis.com"]);
   }
 
   cluster(network: INetwork): GcpCluster {
