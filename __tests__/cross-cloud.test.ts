@@ -403,6 +403,64 @@ describe.each([
   });
 });
 
+describe("a GKE cluster with its Airflow logs in Azure storage", () => {
+  const env = parseEnvironment(lakeSpec({}, "azure"));
+  const outdir = synth(lakeSpec({}, "azure"));
+  const read = (name: string) => JSON.parse(stackJson(outdir, name)) as Stack & { output: Record<string, { value: unknown }> };
+  const home = read("lake-infra");
+  const foreign = read("lake-infra-azure");
+  const apps = read("lake-apps");
+  const addresses = Object.entries(home.resource.google_compute_address ?? {});
+
+  it("reserves the Cloud NAT's addresses and publishes them: the only ones the storage account's firewall admits", () => {
+    const [nat] = resources(home, "google_compute_router_nat");
+    // google 6.50.0 resource_compute_router_nat.go: nat_ips are "Self-links of NAT IPs. Only valid if natIpAllocateOption is set to MANUAL_ONLY".
+    expect({ option: nat.nat_ip_allocate_option, ips: nat.nat_ips, published: home.output.cluster_egress_ips.value }).toEqual({
+      option: "MANUAL_ONLY",
+      ips: addresses.map(([id]) => `\${google_compute_address.${id}.self_link}`),
+      published: addresses.map(([id]) => `\${google_compute_address.${id}.address}`),
+    });
+    // google 6.50.0 resource_compute_address.go: `name` is RFC 1035, 1 to 63 characters; an external address for NAT is regional.
+    expect(addresses.map(([, address]) => ({ name: /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(String(address.name)), type: address.address_type, region: address.region }))).toEqual(
+      addresses.map(() => ({ name: true, type: "EXTERNAL", region: "europe-west1" })),
+    );
+    const [account] = resources(foreign, "azurerm_storage_account");
+    expect(account.network_rules).toMatchObject({ default_action: "Deny", ip_rules: "${var.cluster_egress_ips}" });
+  });
+
+  it("trusts the GKE issuer, which follows from the spec (no issuer crosses), for Airflow's two service accounts", () => {
+    const credentials = resources(foreign, "azurerm_federated_identity_credential").map(({ name, issuer, subject, audience }) => ({ name, issuer, subject, audience }));
+    expect(credentials.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual(
+      identitySubjects("airflow", "gcp").map((subject) => ({ name: `lake-gcp-cluster-airflow-${subject.split(":").pop()}`, issuer: gkeIssuer(env), subject, audience: ["api://AzureADTokenExchange"] })),
+    );
+    expect(Object.keys(foreign.variable ?? {})).toEqual(["cluster_egress_ips"]);
+  });
+
+  it.skipIf(unavailable !== undefined)("takes the addresses Google reserves, and refuses a private one, naming lake-infra (terraform runs the validation)", () => {
+    expect(planVariables(foreign.variable ?? {}, { cluster_egress_ips: ["34.76.10.20", "35.187.1.2"] }).status).toBe(0);
+    const refused = planVariables(foreign.variable ?? {}, { cluster_egress_ips: ["10.30.0.5"] });
+    expect({ status: refused.status, named: refused.output.includes("apply lake-infra first") }).toEqual({ status: 1, named: true });
+  });
+
+  it("gives Airflow's pods the Entra variables and token, logs to the container, and lets them reach Azure on 443 under Dataplane V2", () => {
+    expect(releaseContracts(stackJson(outdir, "lake-apps")).problems).toEqual([]);
+    const [, release] = Object.entries(apps.resource.helm_release).find(([id]) => id.startsWith("airflow-airflow")) ?? [];
+    const airflow = JSON.parse((release?.values as string[] | undefined)?.[0] ?? "{}") as PodSpecValues;
+    expect(Object.fromEntries(airflow.env.map((one) => [one.name, one.value]))).toMatchObject({ AZURE_CLIENT_ID: "${var.airflow_azure_client_id}", AZURE_FEDERATED_TOKEN_FILE: "/var/run/secrets/azure/wi/token/azure-identity-token" });
+    expect(airflow.config.logging.remote_base_log_folder).toMatch(/^wasb-/);
+    const cluster = renderedPolicies(stackJson(outdir, "lake-apps"), "cilium");
+    // login.microsoftonline.com and <account>.blob.core.windows.net answer on public Microsoft addresses (20.190.128.0/18 is Entra's).
+    const entra = { ip: "20.190.160.10" };
+    const { scheduler, task } = AIRFLOW_PODS;
+    expect({ scheduler: allows(cluster, { from: scheduler, to: entra, port: 443 }), task: allows(cluster, { from: task, to: entra, port: 443 }) }).toEqual({ scheduler: true, task: true });
+  });
+
+  it("leaves a GKE environment without a bucket on Azure as it was: Google allocates its NAT addresses", () => {
+    const gkeAlone = JSON.parse(stackJson(synth(lakeSpec({}, "gcp")), "lake-infra")) as Stack;
+    expect({ option: resources(gkeAlone, "google_compute_router_nat")[0].nat_ip_allocate_option, addresses: resources(gkeAlone, "google_compute_address") }).toEqual({ option: "AUTO_ONLY", addresses: [] });
+  });
+});
+
 describe("the workload identity pool id rule of the google provider", () => {
   it("refuses what google 6.50.0 refuses, and accepts the pool and provider ids of the longest environment name on either cluster cloud", () => {
     expect(["gcp-lake", "abc", "Lake-aws", "k8s_lake", "k".repeat(33)].map(workloadIdentityPoolIdProblems)).toEqual([["starts with gcp-"], ["shorter than 4"], ["not only a-z, 0-9 and -"], ["not only a-z, 0-9 and -"], ["longer than 32"]]);
@@ -425,14 +483,6 @@ describe("synth --only", () => {
 });
 
 describe("placements not built yet are refused in the spec", () => {
-  it("a bucket on Azure for a GKE cluster", () => {
-    expect(issuesOf(lakeSpec({}, "azure")).filter((issue) => issue.startsWith("buckets[0].cloud"))).toEqual([
-      expect.stringContaining(
-        'given "azure"; accepted: "gcp" or "aws": a cluster on gcp reaches buckets on these clouds so far (built: aws storage for a cluster on gcp, aws storage for a cluster on azure, azure storage for a cluster on aws, gcp storage for a cluster on aws, gcp storage for a cluster on azure;',
-      ),
-    ]);
-  });
-
   it("Terraform Cloud with a bucket on AWS for a GKE cluster, and a home other than the cluster's cloud", () => {
     const withCloud = lakeSpec({ terraformCloud: { organization: "acme-data", project: "data-platform" } });
     expect(issuesOf(withCloud)).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket lives on aws: the Terraform Cloud run identity of lake-infra-aws is not built yet/)]);
@@ -453,20 +503,22 @@ describe("the picture of a mixed environment", () => {
   });
 });
 
-describe("the stages of moving a GKE environment's logs to S3, through the pull-request gate", () => {
+describe.each(["aws", "azure"])("the stages of moving a GKE environment's logs to %s, through the pull-request gate", (target) => {
   /** `lakeSpec` with Airflow's logs bucket replaced: `buckets` as given, Airflow on `airflowBucket`. */
   const withBuckets = (buckets: Bucket[], airflowBucket: string) => {
     const spec = lakeSpec({}, "gcp") as unknown as { buckets: Bucket[]; apps: { name: string; bucket?: string }[] };
     return { ...spec, buckets, apps: spec.apps.map((app) => (app.name === "airflow" ? { ...app, bucket: airflowBucket } : app)) } as unknown as EnvironmentInput;
   };
   const [logs, ...rest] = (lakeSpec({}, "gcp") as unknown as { buckets: Bucket[] }).buckets;
-  /** Stage 0: everything on GCP. 1a: the S3 bucket under a new name, Airflow on it, the GCS bucket kept for the copy. 1b: the GCS bucket removed. */
-  const dirs = [withBuckets([logs, ...rest], "logs"), withBuckets([logs, { ...logs, name: "logs-aws", cloud: "aws" }, ...rest], "logs-aws"), withBuckets([{ ...logs, name: "logs-aws", cloud: "aws" }, ...rest], "logs-aws")].map(synth);
+  /** Stage 0: everything on GCP. 1a: the bucket on the target cloud under a new name, Airflow on it, the GCS bucket kept for the copy. 1b: the GCS bucket removed. */
+  const moved = { ...logs, name: `logs-${target}`, cloud: target };
+  const dirs = [withBuckets([logs, ...rest], "logs"), withBuckets([logs, moved, ...rest], moved.name), withBuckets([moved, ...rest], moved.name)].map(synth);
 
-  it("stage 0 → 1a adds lake-infra-aws and destroys nothing that holds data", () => {
+  it(`stage 0 → 1a adds lake-infra-${target} and destroys or replaces nothing in lake-infra (Cloud NAT's addresses change in place where the storage admits them)`, () => {
     const diffs = diffDirectories(dirs[0], dirs[1]);
     expect(diffs.flatMap((diff) => diff.stateful)).toEqual([]);
-    expect(diffs.find((diff) => diff.stack === "lake-infra-aws")?.added).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs-aws_/)]));
+    expect(diffs.find((diff) => diff.stack === "lake-infra")?.replaced ?? []).toEqual([]);
+    expect(diffs.find((diff) => diff.stack === `lake-infra-${target}`)?.added).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^(aws_s3_bucket|azurerm_storage_container)\\.platform_(storage_)?bucket-logs-${target}_`))]));
   });
 
   it("stage 1a → 1b destroys the GCS bucket: refused without the label", () => {

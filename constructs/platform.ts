@@ -24,14 +24,12 @@ interface CloudEntry {
    * that trust them (`clusterIssuerCrossing`).
    */
   readonly clusterIssuer?: (env: Environment) => string;
-  /** This cloud's buckets for apps on another cloud's cluster, where built (docs/design/cross-cloud.md, "Build order"). */
-  readonly foreignBuckets?: ForeignBucketsEntry;
+  /** This cloud's buckets for apps on another cloud's cluster (docs/design/cross-cloud.md). */
+  readonly foreignBuckets: ForeignBucketsEntry;
 }
 
-/** What a cloud's buckets serving another cloud's cluster need, and for which clusters they are built. */
+/** What a cloud's buckets serving another cloud's cluster need. */
 interface ForeignBucketsEntry {
-  /** The clouds of the clusters whose apps may use this cloud's buckets so far. */
-  readonly forClusterOn: readonly Cloud[];
   /** The storage admits the cluster's NAT addresses alone on its public endpoint, so it receives them (`clusterEgressCrossing`). */
   readonly firewall: boolean;
   /**
@@ -93,13 +91,12 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
   aws: {
     platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env),
     specProblems: awsSpecProblems,
-    foreignBuckets: { forClusterOn: ["gcp", "azure"], firewall: false, intoApps: () => [], terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
+    foreignBuckets: { firewall: false, intoApps: () => [], terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
   },
   azure: {
     platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env),
     specProblems: azureSpecProblems,
     foreignBuckets: {
-      forClusterOn: ["aws"],
       firewall: true,
       intoApps: (env) => appsWithBucketsOn(env, "azure").map(({ app }) => identityClientIdCrossing("azure", app.name)),
       terraformCloud: true,
@@ -112,7 +109,7 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
     clusterIssuer: gkeIssuer,
     // Identity is the boundary: Cloud Storage has no address firewall outside VPC Service Controls.
     // Terraform Cloud not yet: its run account may not create workload identity pools (README, GCP bootstrap).
-    foreignBuckets: { forClusterOn: ["aws", "azure"], firewall: false, intoApps: () => [projectNumberCrossing()], terraformCloud: false, services: (env, receive) => cloudModule("gcp").gcpForeignBuckets(env, receive) },
+    foreignBuckets: { firewall: false, intoApps: () => [projectNumberCrossing()], terraformCloud: false, services: (env, receive) => cloudModule("gcp").gcpForeignBuckets(env, receive) },
   },
 };
 
@@ -131,9 +128,7 @@ export function clusterIssuerOf(env: Environment, cloud: Cloud, receive: Receive
 
 /** `cloud`'s buckets as the environment's apps reach them from its cluster on another cloud. */
 export function foreignBucketsOf(env: Environment, cloud: Cloud, receive: Receive): ForeignBucketServices {
-  const entry = CLOUDS[cloud].foreignBuckets;
-  if (entry === undefined || !entry.forClusterOn.includes(env.cloud)) throw new Error(`${env.name}: buckets on ${cloud} for a cluster on ${env.cloud} are not built (the spec check should have caught this)`);
-  return entry.services(env, receive);
+  return CLOUDS[cloud].foreignBuckets.services(env, receive);
 }
 
 /**
@@ -145,7 +140,6 @@ export function foreignBucketsOf(env: Environment, cloud: Cloud, receive: Receiv
 export function crossingsOf(env: Environment): Crossing[] {
   return otherClouds(env).flatMap((cloud) => {
     const foreign = CLOUDS[cloud].foreignBuckets;
-    if (foreign === undefined) return [];
     return [
       ...(CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
       ...(foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
@@ -154,20 +148,18 @@ export function crossingsOf(env: Environment): Crossing[] {
   });
 }
 
+/** Whether the cluster's NAT addresses cross to another cloud's storage firewall (`clusterEgressCrossing`). */
+export function publishesClusterEgress(env: Environment): boolean {
+  return crossingsOf(env).some((crossing) => crossing.name === clusterEgressCrossing(env.cloud).name);
+}
+
 /**
- * Which placements are built (docs/design/cross-cloud.md, "Build order"): a bucket on another
- * cloud is built for the pairs its cloud's `foreignBuckets.forClusterOn` lists.
+ * Which placements are built (docs/design/cross-cloud.md, "Build order"): a bucket on any cloud
+ * for a cluster on any other; not yet a database on another cloud, a home holding resources, nor
+ * Terraform Cloud where a foreign stack's run identity is not built.
  */
 export function placementProblems(env: Environment, report: Report): void {
   if (otherClouds(env).length === 0) return;
-  const built = (Object.keys(CLOUDS) as Cloud[]).filter((cloud) => CLOUDS[cloud].foreignBuckets?.forClusterOn.includes(env.cloud) === true);
-  eachKnown(env.buckets, (bucket, index) => {
-    const cloud = placedOn(env, bucket);
-    if (cloud === env.cloud || built.includes(cloud)) return;
-    const accepted = [env.cloud, ...built].map((one) => `"${one}"`).join(" or ");
-    const pairs = (Object.keys(CLOUDS) as Cloud[]).flatMap((one) => (CLOUDS[one].foreignBuckets?.forClusterOn ?? []).map((compute) => `${one} storage for a cluster on ${compute}`));
-    report(["buckets", index, "cloud"], cloud, `${accepted}: a cluster on ${env.cloud} reaches buckets on these clouds so far (built: ${pairs.join(", ")}; docs/design/cross-cloud.md, "Build order")`);
-  });
   // A home where nothing lives is the spec's own message (checkPlacement); one that holds resources is stage 2.
   if (env.home !== undefined && env.home !== env.cloud && otherClouds(env).includes(env.home)) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
   eachKnown(env.databases, (database, index) => {
@@ -176,7 +168,7 @@ export function placementProblems(env: Environment, report: Report): void {
       report(["databases", index, "cloud"], cloud, `"${env.cloud}": a database on another cloud than the cluster's is reached over a site-to-site VPN between the two networks, stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Network")`);
     }
   });
-  const withoutTerraformCloud = otherClouds(env).filter((cloud) => CLOUDS[cloud].foreignBuckets?.terraformCloud === false);
+  const withoutTerraformCloud = otherClouds(env).filter((cloud) => !CLOUDS[cloud].foreignBuckets.terraformCloud);
   if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
     report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of ${env.name}-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   }

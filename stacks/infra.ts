@@ -2,7 +2,7 @@ import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
 import { appsWithBucketsOn, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
-import { clusterIssuerOf, platformFor } from "../constructs/platform";
+import { clusterIssuerOf, platformFor, publishesClusterEgress } from "../constructs/platform";
 import { clusterEgressCrossing, clusterIssuerCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket } from "../constructs/core/interfaces";
@@ -22,7 +22,7 @@ export class InfraStack extends TerraformStack {
     configureTerraform(this, env, "infra");
 
     const platform = platformFor(this, env);
-    const network = platform.network();
+    const network = platform.network({ fixedEgress: publishesClusterEgress(env) });
     const cluster = platform.cluster(network);
     const buckets = bucketsOn(this, platform, env, env.cloud);
     const databases = env.databases.map((spec) => platform.database(spec, network, cluster));

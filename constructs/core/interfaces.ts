@@ -11,10 +11,19 @@ export interface INetwork {
   readonly networkId: string;
   /**
    * The public IPv4 addresses the cluster reaches the Internet from (its NAT's), for the firewall
-   * of storage on another cloud; absent where the cloud allocates them on demand (GCP's Cloud NAT
-   * `AUTO_ONLY`).
+   * of storage on another cloud; absent where the cloud allocates them on demand and
+   * `NetworkOptions.fixedEgress` did not ask otherwise (GCP's Cloud NAT `AUTO_ONLY`).
    */
   readonly egressAddresses?: readonly string[];
+}
+
+/** What the environment's network must provide for its other stacks. */
+export interface NetworkOptions {
+  /**
+   * The NAT's addresses cross to the firewall of storage on another cloud
+   * (`clusterEgressCrossing`), so they must be fixed and known: `egressAddresses` is set.
+   */
+  readonly fixedEgress: boolean;
 }
 
 export interface ICluster {
@@ -81,7 +90,7 @@ export interface IDnsZone {
  */
 export interface CloudPlatform {
   readonly cloud: Cloud;
-  network(): INetwork;
+  network(options?: NetworkOptions): INetwork;
   cluster(network: INetwork): ICluster;
   bucket(spec: BucketSpec): IBucket;
   database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): IDatabase;

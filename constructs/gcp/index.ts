@@ -7,6 +7,7 @@ import {
   type CloudPlatform,
   type ICluster,
   type INetwork,
+  type NetworkOptions,
   type IWorkloadIdentity,
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
@@ -58,10 +59,10 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     new RandomProvider(scope, "random");
   }
 
-  network(): GcpNetwork {
+  network(options?: NetworkOptions): GcpNetwork {
     // Audit and flow logs belong to every environment's infra, made with its first resource.
     this.auditTrail();
-    return new GcpNetwork(this, "network", { ctx: this.ctx });
+    return new GcpNetwork(this, "network", { ctx: this.ctx, fixedEgress: options?.fixedEgress ?? false });
   }
 
   private auditLogs?: GcpAuditLogs;

@@ -3,6 +3,7 @@ import { ComputeNetwork } from "@cdktf/provider-google/lib/compute-network";
 import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
 import { ComputeRouter } from "@cdktf/provider-google/lib/compute-router";
 import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat";
+import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
 import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
 import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-networking-connection";
 import type { INetwork } from "../core/interfaces";
@@ -11,7 +12,12 @@ import { type GcpAddressPlan, planGcpAddresses, POD_RANGE_NAME, SERVICE_RANGE_NA
 
 export interface GcpNetworkProps {
   readonly ctx: GcpContext;
+  /** Reserved NAT addresses, published for another cloud's storage firewall (`NetworkOptions`). */
+  readonly fixedEgress: boolean;
 }
+
+/** How many reserved addresses Cloud NAT gets with `fixedEgress`: each gives 64,512 ports, 1,008 nodes at the default 64 per VM. */
+const RESERVED_NAT_ADDRESSES = 2;
 
 /**
  * The VPC of one environment.
@@ -23,7 +29,10 @@ export interface GcpNetworkProps {
  *   flow logs, for incident forensics.
  * - Cloud Router + Cloud NAT for egress of nodes and pods: Cloud NAT is a regional, software
  *   defined service with no per-zone gateway to lose, so one is enough in every environment.
- *   NAT errors are logged.
+ *   NAT errors are logged. Its addresses are allocated by Google (`AUTO_ONLY`, and they change
+ *   as it scales) unless another cloud's storage firewall admits them (`fixedEgress`): then two
+ *   reserved regional addresses (`MANUAL_ONLY`; both fields update in place, google 6.50.0
+ *   resource_compute_router_nat.go, no ForceNew), published as `egressAddresses`.
  * - Private service access (a VPC_PEERING range and the service networking connection) so
  *   Cloud SQL gets private addresses in this network and no public IP.
  * - No firewall rules are added: a custom VPC only has the implied deny-ingress rule, and GKE
@@ -36,6 +45,7 @@ export class GcpNetwork extends Construct implements INetwork {
   readonly privateServiceRange: ComputeGlobalAddress;
   readonly addresses: GcpAddressPlan;
   readonly networkId: string;
+  readonly egressAddresses?: readonly string[];
 
   constructor(scope: Construct, id: string, props: GcpNetworkProps) {
     super(scope, id);
@@ -75,11 +85,17 @@ export class GcpNetwork extends Construct implements INetwork {
       network: this.network.id,
       region: ctx.region,
     });
+    const natAddresses = props.fixedEgress
+      ? Array.from({ length: RESERVED_NAT_ADDRESSES }, (_, index) =>
+          new ComputeAddress(this, `nat-address-${index}`, { name: ctx.name("nat", String(index)), description: `${ctx.env.name}: Cloud NAT egress, admitted by storage on another cloud`, region: ctx.region, addressType: "EXTERNAL" }),
+        )
+      : [];
+    this.egressAddresses = natAddresses.length > 0 ? natAddresses.map((address) => address.address) : undefined;
     new ComputeRouterNat(this, "nat", {
       name: ctx.name("nat"),
       router: router.name,
       region: ctx.region,
-      natIpAllocateOption: "AUTO_ONLY",
+      ...(natAddresses.length > 0 ? { natIpAllocateOption: "MANUAL_ONLY", natIps: natAddresses.map((address) => address.selfLink) } : { natIpAllocateOption: "AUTO_ONLY" }),
       sourceSubnetworkIpRangesToNat: "LIST_OF_SUBNETWORKS",
       subnetwork: [{ name: this.subnetwork.id, sourceIpRangesToNat: ["ALL_IP_RANGES"] }],
       logConfig: { enable: true, filter: "ERRORS_ONLY" },
