@@ -16,7 +16,7 @@ import { SpecError } from "../constructs/core/errors";
 import { clusterPoolId, clusterProviderId, gkeIssuer, MAX_SUBJECT_BYTES } from "../constructs/gcp/facts";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
-import { diffDirectories, renderSummary } from "../scripts/stack-diff";
+import { diffDirectories, natChangeChecks, renderSummary } from "../scripts/stack-diff";
 import { releaseContracts } from "./support/chart-contract";
 import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
@@ -404,7 +404,6 @@ describe.each([
 });
 
 describe("a GKE cluster with its Airflow logs in Azure storage", () => {
-  const env = parseEnvironment(lakeSpec({}, "azure"));
   const outdir = synth(lakeSpec({}, "azure"));
   const read = (name: string) => JSON.parse(stackJson(outdir, name)) as Stack & { output: Record<string, { value: unknown }> };
   const home = read("lake-infra");
@@ -420,18 +419,25 @@ describe("a GKE cluster with its Airflow logs in Azure storage", () => {
       ips: addresses.map(([id]) => `\${google_compute_address.${id}.self_link}`),
       published: addresses.map(([id]) => `\${google_compute_address.${id}.address}`),
     });
-    // google 6.50.0 resource_compute_address.go: `name` is RFC 1035, 1 to 63 characters; an external address for NAT is regional.
-    expect(addresses.map(([, address]) => ({ name: /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(String(address.name)), type: address.address_type, region: address.region }))).toEqual(
-      addresses.map(() => ({ name: true, type: "EXTERNAL", region: "europe-west1" })),
+    // google 6.50.0 resource_compute_address.go: `name` is RFC 1035, 1 to 63 characters; an external address for NAT is regional, all of one tier.
+    expect(addresses.map(([, address]) => ({ name: /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(String(address.name)), type: address.address_type, region: address.region, tier: address.network_tier }))).toEqual(
+      addresses.map(() => ({ name: true, type: "EXTERNAL", region: "europe-west1", tier: "PREMIUM" })),
     );
+    // resource_compute_router_nat.go, enable_dynamic_port_allocation: min a power of two >= 32, max a power of two above it, endpoint-independent mapping off.
+    const powerOfTwo = (value: unknown) => Number.isInteger(value) && Math.log2(Number(value)) % 1 === 0;
+    const { min_ports_per_vm: min, max_ports_per_vm: max } = nat;
+    expect({ dynamic: nat.enable_dynamic_port_allocation, eim: nat.enable_endpoint_independent_mapping, min: powerOfTwo(min) && Number(min) >= 32, max: powerOfTwo(max) && Number(max) > Number(min) }).toEqual({ dynamic: true, eim: false, min: true, max: true });
     const [account] = resources(foreign, "azurerm_storage_account");
     expect(account.network_rules).toMatchObject({ default_action: "Deny", ip_rules: "${var.cluster_egress_ips}" });
   });
 
-  it("trusts the GKE issuer, which follows from the spec (no issuer crosses), for Airflow's two service accounts", () => {
+  it("trusts the GKE issuer of the cluster lake-infra builds (no issuer crosses), for Airflow's two service accounts", () => {
+    const [cluster] = resources(home, "google_container_cluster");
+    const [provider] = home.provider.google as Block[];
+    const issuer = `https://container.googleapis.com/v1/projects/${String(provider.project)}/locations/${String(cluster.location)}/clusters/${String(cluster.name)}`;
     const credentials = resources(foreign, "azurerm_federated_identity_credential").map(({ name, issuer, subject, audience }) => ({ name, issuer, subject, audience }));
     expect(credentials.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual(
-      identitySubjects("airflow", "gcp").map((subject) => ({ name: `lake-gcp-cluster-airflow-${subject.split(":").pop()}`, issuer: gkeIssuer(env), subject, audience: ["api://AzureADTokenExchange"] })),
+      identitySubjects("airflow", "gcp").map((subject) => ({ name: `lake-gcp-cluster-airflow-${subject.split(":").pop()}`, issuer, subject, audience: ["api://AzureADTokenExchange"] })),
     );
     expect(Object.keys(foreign.variable ?? {})).toEqual(["cluster_egress_ips"]);
   });
@@ -458,6 +464,20 @@ describe("a GKE cluster with its Airflow logs in Azure storage", () => {
   it("leaves a GKE environment without a bucket on Azure as it was: Google allocates its NAT addresses", () => {
     const gkeAlone = JSON.parse(stackJson(synth(lakeSpec({}, "gcp")), "lake-infra")) as Stack;
     expect({ option: resources(gkeAlone, "google_compute_router_nat")[0].nat_ip_allocate_option, addresses: resources(gkeAlone, "google_compute_address") }).toEqual({ option: "AUTO_ONLY", addresses: [] });
+  });
+
+  it("flags a change of the NAT's reserved addresses in the pull request, and nothing when they stay", () => {
+    const [nat] = resources(home, "google_compute_router_nat");
+    const fewer = { ...nat, nat_ips: (nat.nat_ips as string[]).slice(0, 1) };
+    expect({ changed: natChangeChecks("google_compute_router_nat.nat", nat, fewer).cautions, same: natChangeChecks("google_compute_router_nat.nat", nat, { ...nat }).cautions }).toEqual({
+      changed: [expect.stringContaining("storage on another cloud admits them only once its <env>-infra-<cloud> stack applied them")],
+      same: [],
+    });
+  });
+
+  it("keeps the addresses in production: another cloud's firewall admits them", () => {
+    const production = JSON.parse(stackJson(synth(lakeSpec({ production: true }, "azure")), "lake-infra")) as Stack;
+    expect(resources(production, "google_compute_address").map((address) => address.lifecycle)).toEqual([{ prevent_destroy: true }, { prevent_destroy: true }]);
   });
 });
 
@@ -517,7 +537,10 @@ describe.each(["aws", "azure"])("the stages of moving a GKE environment's logs t
   it(`stage 0 → 1a adds lake-infra-${target} and destroys or replaces nothing in lake-infra (Cloud NAT's addresses change in place where the storage admits them)`, () => {
     const diffs = diffDirectories(dirs[0], dirs[1]);
     expect(diffs.flatMap((diff) => diff.stateful)).toEqual([]);
-    expect(diffs.find((diff) => diff.stack === "lake-infra")?.replaced ?? []).toEqual([]);
+    const home = diffs.find((diff) => diff.stack === "lake-infra");
+    expect(home?.replaced ?? []).toEqual([]);
+    // Cloud NAT's switch to reserved addresses drops its open connections: the gate says so (natChangeChecks).
+    expect(home?.cautions ?? []).toEqual(target === "azure" ? [expect.stringMatching(/^google_compute_router_nat\.\S+: changes nat_ip_allocate_option AUTO_ONLY → MANUAL_ONLY: Google releases the addresses it allocated/)] : []);
     expect(diffs.find((diff) => diff.stack === `lake-infra-${target}`)?.added).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^(aws_s3_bucket|azurerm_storage_container)\\.platform_(storage_)?bucket-logs-${target}_`))]));
   });
 

@@ -535,9 +535,10 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
   }
   notes.push(...otherBlockNotes(base, head));
   const flagged = mergeFlags(
-    changes
-      .filter((c) => c.action === "update" && resourceTypeOf(c.address) === "azurerm_kubernetes_cluster")
-      .map((c) => clusterChangeChecks(c.address, withoutMeta(base.resources.get(moves.get(c.address) ?? c.address) ?? {}), withoutMeta(head.resources.get(c.address) ?? {}))),
+    changes.flatMap((c) => {
+      const check = UPDATE_CHECKS[resourceTypeOf(c.address)];
+      return c.action === "update" && check !== undefined ? [check(c.address, withoutMeta(base.resources.get(moves.get(c.address) ?? c.address) ?? {}), withoutMeta(head.resources.get(c.address) ?? {}))] : [];
+    }),
   );
   return summarize(stack, "config", changes, notes, flagged, stampChange(base, head));
 }
@@ -568,8 +569,8 @@ export function diffStackFromPlan(stack: string, plan: PlanJson, base: StackConf
   }
   // The cluster checks read the plan's values (a key rotation shows only there: the refreshed key
   // version); a cluster the plan does not update keeps the offline answer's checks.
-  const clusters = (plan.resource_changes ?? []).filter((rc) => rc.mode === "managed" && rc.type === "azurerm_kubernetes_cluster" && rc.change.actions.join() === "update");
-  const fromPlan = clusters.map((rc) => clusterChangeChecks(rc.address, rc.change.before, rc.change.after, rc.change.after_unknown));
+  const checked = (plan.resource_changes ?? []).filter((rc) => rc.mode === "managed" && UPDATE_CHECKS[rc.type] !== undefined && rc.change.actions.join() === "update");
+  const fromPlan = checked.map((rc) => UPDATE_CHECKS[rc.type](rc.address, rc.change.before, rc.change.after, rc.change.after_unknown));
   const planAddresses = new Set((plan.resource_changes ?? []).map((rc) => rc.address));
   const offlineOnly = (entry: string) => !planAddresses.has(entry.split(": ")[0] ?? "");
   const flagged = mergeFlags([...fromPlan, { refused: offline.refused.filter(offlineOnly), cautions: offline.cautions.filter(offlineOnly) }]);
@@ -585,6 +586,35 @@ export interface ClusterFlags {
 }
 
 const mergeFlags = (flags: readonly ClusterFlags[]): ClusterFlags => ({ refused: flags.flatMap((f) => f.refused), cautions: flags.flatMap((f) => f.cautions) });
+
+/**
+ * An update of a Cloud NAT (google_compute_router_nat) the gate flags: a change of how it gets its
+ * addresses (`nat_ip_allocate_option`). Google releases the addresses it allocated when the method
+ * changes, and they cannot be drained first (`drain_nat_ips` takes only addresses that were in
+ * `nat_ips`: google 6.50.0 resource_compute_router_nat.go, `resourceComputeRouterNatDrainNatIpsCustomDiff`;
+ * Cloud NAT "IP addresses and ports", switching the assignment method), so every connection the
+ * cluster has open through it drops, and its egress addresses change. A change of `nat_ips` is
+ * flagged too: storage on another cloud admits the new addresses only once its stack applied them.
+ */
+export function natChangeChecks(address: string, before: unknown, after: unknown): ClusterFlags {
+  const cautions: string[] = [];
+  const option = (config: unknown) => String(valueAt(config, "nat_ip_allocate_option") ?? "AUTO_ONLY");
+  if (option(before) !== option(after)) {
+    cautions.push(
+      `${address}: changes nat_ip_allocate_option ${option(before)} → ${option(after)}: Google releases the addresses it allocated, so every connection the cluster has open through the NAT drops and its egress addresses change. ` +
+        "Apply in a maintenance window, and update any allowlist of the old addresses (README, Buckets on another cloud)",
+    );
+  } else if (JSON.stringify(valueAt(before, "nat_ips") ?? []) !== JSON.stringify(valueAt(after, "nat_ips") ?? [])) {
+    cautions.push(`${address}: changes the NAT's addresses: storage on another cloud admits them only once its <env>-infra-<cloud> stack applied them; apply it right after this one`);
+  }
+  return { refused: [], cautions };
+}
+
+/** The updates the gate checks beyond replacement, by resource type. */
+const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => ClusterFlags>> = {
+  azurerm_kubernetes_cluster: clusterChangeChecks,
+  google_compute_router_nat: natChangeChecks,
+};
 
 /** What every KMS key change asks of the operator (MicrosoftDocs/azure-aks-docs articles/aks/use-kms-etcd-encryption.md at fb060ab, "Rotate existing keys in a private key vault"). */
 export const SECRET_REWRITE = "kubectl get secrets -A -o json | kubectl replace -f -";

@@ -16,8 +16,14 @@ export interface GcpNetworkProps {
   readonly fixedEgress: boolean;
 }
 
-/** How many reserved addresses Cloud NAT gets with `fixedEgress`: each gives 64,512 ports, 1,008 nodes at the default 64 per VM. */
+/**
+ * How many reserved addresses Cloud NAT gets with `fixedEgress`, and the ports it gives each node:
+ * 64,512 per address (Cloud NAT "Ports and addresses"). With dynamic port allocation a node starts
+ * at 64 and grows to 4,096 when its pods open many connections to one destination (the storage
+ * account's one address on 443), so 2 addresses serve 31 nodes at their maximum at once.
+ */
 const RESERVED_NAT_ADDRESSES = 2;
+const NAT_PORTS_PER_NODE = { min: 64, max: 4096 } as const;
 
 /**
  * The VPC of one environment.
@@ -87,7 +93,16 @@ export class GcpNetwork extends Construct implements INetwork {
     });
     const natAddresses = props.fixedEgress
       ? Array.from({ length: RESERVED_NAT_ADDRESSES }, (_, index) =>
-          new ComputeAddress(this, `nat-address-${index}`, { name: ctx.name("nat", String(index)), description: `${ctx.env.name}: Cloud NAT egress, admitted by storage on another cloud`, region: ctx.region, addressType: "EXTERNAL" }),
+          new ComputeAddress(this, `nat-address-${index}`, {
+            name: ctx.name("nat", String(index)),
+            description: `${ctx.env.name}: Cloud NAT egress, admitted by storage on another cloud`,
+            region: ctx.region,
+            addressType: "EXTERNAL",
+            // Cloud NAT takes addresses of one tier; Premium whatever the project's default.
+            networkTier: "PREMIUM",
+            // Every field but labels replaces the address (google 6.50.0 resource_compute_address.go), and another cloud's firewall admits it.
+            lifecycle: { preventDestroy: ctx.env.production },
+          }),
         )
       : [];
     this.egressAddresses = natAddresses.length > 0 ? natAddresses.map((address) => address.address) : undefined;
@@ -95,7 +110,17 @@ export class GcpNetwork extends Construct implements INetwork {
       name: ctx.name("nat"),
       router: router.name,
       region: ctx.region,
-      ...(natAddresses.length > 0 ? { natIpAllocateOption: "MANUAL_ONLY", natIps: natAddresses.map((address) => address.selfLink) } : { natIpAllocateOption: "AUTO_ONLY" }),
+      ...(natAddresses.length > 0
+        ? {
+            natIpAllocateOption: "MANUAL_ONLY",
+            natIps: natAddresses.map((address) => address.selfLink),
+            // Fixed addresses do not grow with demand: ports go where the connections are (dynamic allocation needs endpoint-independent mapping off).
+            enableDynamicPortAllocation: true,
+            enableEndpointIndependentMapping: false,
+            minPortsPerVm: NAT_PORTS_PER_NODE.min,
+            maxPortsPerVm: NAT_PORTS_PER_NODE.max,
+          }
+        : { natIpAllocateOption: "AUTO_ONLY" }),
       sourceSubnetworkIpRangesToNat: "LIST_OF_SUBNETWORKS",
       subnetwork: [{ name: this.subnetwork.id, sourceIpRangesToNat: ["ALL_IP_RANGES"] }],
       logConfig: { enable: true, filter: "ERRORS_ONLY" },
