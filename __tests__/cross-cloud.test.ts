@@ -171,6 +171,21 @@ describe("a GKE cluster with its Airflow logs in S3", () => {
     ]);
   });
 
+  it("keeps the bucket policy readable to the policy pack with the NAT list only Terraform knows, which still refuses it without the TLS deny", () => {
+    const [rule] = RULES.filter((one) => one.id === "storage-tls-only");
+    const env = parseEnvironment(lakeSpec());
+    const violations = (drop: string | undefined) => {
+      const copy = structuredClone(foreign);
+      for (const [, policy] of Object.entries(copy.resource.aws_s3_bucket_policy).filter(([id]) => id.includes("bucket-logs"))) {
+        const document = String(policy.policy);
+        expect(document).toContain('"aws:SourceIp":${jsonencode(formatlist("%s/32", var.cluster_egress_ips))}');
+        if (drop !== undefined) policy.policy = document.replace(`"Sid":"${drop}","Effect":"Deny"`, `"Sid":"${drop}","Effect":"Allow"`);
+      }
+      return checkStack(copy as unknown as StackJson, { stackName: "lake-infra-aws", kind: "infra", env, cloud: "aws" }, [], { rules: [rule] }).violations.map((violation) => violation.problem);
+    };
+    expect({ kept: violations(undefined), dropped: violations("DenyInsecureTransport") }).toEqual({ kept: [], dropped: ["no bucket policy statement denies aws:SecureTransport = false"] });
+  });
+
   it("records the bucket's object reads and writes on AWS, as the policy pack requires of every bucket", () => {
     expect(resources(foreign, "aws_cloudtrail")).toHaveLength(1);
   });
@@ -186,7 +201,7 @@ if (unavailable) console.warn(`offline terraform check of lake-infra-aws NOT RUN
 describe.skipIf(unavailable !== undefined)("lake-infra-aws against the real AWS provider", () => {
   let result: OfflineResult;
   beforeAll(async () => {
-    result = await checkOffline(stackJson(synth(lakeSpec()), "lake-infra-aws"));
+    result = await checkOffline(stackJson(synth(lakeSpec()), "lake-infra-aws"), { cluster_egress_ips: ["34.76.10.20", "35.187.1.2"] });
   }, 300_000);
 
   it("validates and plans", () => {
@@ -197,6 +212,8 @@ describe.skipIf(unavailable !== undefined)("lake-infra-aws against the real AWS 
 
 /** The shape of an AKS cluster's issuer: `https://<region>.oic.prod-aks.azure.com/<tenant id>/<uuid>/`, trailing slash included (azurerm `oidc_issuer_url`). */
 const AKS_ISSUER = "https://northeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000001/2c7e5a4b-1d3f-4e6a-9b8c-7d6e5f4a3b2c/";
+/** The public address of an AKS cluster's NAT gateway, as `lake-infra` publishes it. */
+const AKS_EGRESS = "20.54.120.7";
 
 describe("an AKS cluster with its Airflow logs in S3", () => {
   const outdir = synth(lakeFrom(stagingAzure, "aws"));
@@ -234,6 +251,7 @@ describe("an AKS cluster with its Airflow logs in S3", () => {
   describe.skipIf(unavailable !== undefined)("lake-infra-aws against the real AWS provider, given an AKS issuer", () => {
     let provider: { url?: string } | undefined;
     let trust: unknown;
+    let logsPolicy: { Statement: { Sid?: string; Effect: string; Condition?: unknown }[] } = { Statement: [] };
     let plainHttp = "";
     beforeAll(async () => {
       // The role's trust policy waits on the OIDC provider's ARN, unknown until applied; Terraform renders the same text, that ARN aside, as an output.
@@ -241,23 +259,42 @@ describe("an AKS cluster with its Airflow logs in S3", () => {
       const role = Object.values(stack.resource.aws_iam_role).find((one) => one.name === "lake-app-airflow");
       if (role === undefined) throw new Error("lake-infra-aws has no role lake-app-airflow");
       const providerArn = /\$\{aws_iam_openid_connect_provider\.[^}]+\.arn\}/;
-      stack.output = { ...stack.output, airflow_trust: { value: String(role.assume_role_policy).replace(providerArn, "arn:aws:iam::444455556666:oidc-provider/aks") } };
+      // The same for the logs bucket's policy, which waits on the bucket's ARN.
+      const [bucketPolicy] = Object.entries(stack.resource.aws_s3_bucket_policy).filter(([id]) => id.includes("bucket-logs")).map(([, one]) => String(one.policy));
+      stack.output = {
+        ...stack.output,
+        airflow_trust: { value: String(role.assume_role_policy).replace(providerArn, "arn:aws:iam::444455556666:oidc-provider/aks") },
+        logs_policy: { value: bucketPolicy.replace(/\$\{aws_s3_bucket\.[^}]+\.arn\}/g, "arn:aws:s3:::lake-logs-444455556666") },
+      };
       const { dir, terraform } = offlineWorkspace(JSON.stringify(stack), "aks-issuer");
       await terraform("init", "-no-color", "-input=false");
-      writeFileSync(join(dir, "plain-http.tfvars.json"), JSON.stringify({ cluster_issuer: AKS_ISSUER.replace("https", "http") }));
+      writeFileSync(join(dir, "plain-http.tfvars.json"), JSON.stringify({ cluster_issuer: AKS_ISSUER.replace("https", "http"), cluster_egress_ips: [AKS_EGRESS] }));
       plainHttp = await terraform("plan", "-no-color", "-input=false", "-refresh=false", "-var-file=plain-http.tfvars.json").then(
         () => "planned",
         (error: { stderr: string }) => error.stderr.replace(/[\s│]+/g, " "),
       );
-      writeFileSync(join(dir, "issuer.tfvars.json"), JSON.stringify({ cluster_issuer: AKS_ISSUER }));
+      writeFileSync(join(dir, "issuer.tfvars.json"), JSON.stringify({ cluster_issuer: AKS_ISSUER, cluster_egress_ips: [AKS_EGRESS] }));
       await terraform("plan", "-no-color", "-input=false", "-refresh=false", "-var-file=issuer.tfvars.json", "-out=plan.bin");
       const shown = JSON.parse((await terraform("show", "-json", "plan.bin")).stdout) as { planned_values: { outputs: Record<string, { value: string }>; root_module: { resources: { type: string; address: string; values: { url?: string } }[] } } };
       provider = shown.planned_values.root_module.resources.find((one) => one.type === "aws_iam_openid_connect_provider")?.values;
       trust = JSON.parse(shown.planned_values.outputs.airflow_trust.value);
+      logsPolicy = JSON.parse(shown.planned_values.outputs.logs_policy.value) as typeof logsPolicy;
     }, 300_000);
 
     it("refuses an issuer that is not https, naming the stack to apply first", () => {
       expect(plainHttp).toContain("apply lake-infra first");
+    });
+
+    // IAM User Guide, "IP address condition operators": aws:SourceIp takes CIDR blocks; "aws:PrincipalArn" is a role session's role ARN.
+    it("renders a bucket policy that refuses Airflow's role from anywhere but the AKS cluster's NAT address", () => {
+      expect(logsPolicy.Statement.find((statement) => statement.Sid === "DenyAppRolesOutsideClusterEgress")).toEqual({
+        Sid: "DenyAppRolesOutsideClusterEgress",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: ["arn:aws:s3:::lake-logs-444455556666", "arn:aws:s3:::lake-logs-444455556666/*"],
+        Condition: { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::444455556666:role/lake-app-airflow"] }, NotIpAddress: { "aws:SourceIp": [`${AKS_EGRESS}/32`] } },
+      });
     });
 
     // IAM's condition keys for a web identity: `<provider URL without https://>:aud|sub` (IAM User Guide, "Available keys for OIDC federation").
@@ -534,13 +571,13 @@ describe.each(["aws", "azure"])("the stages of moving a GKE environment's logs t
   const moved = { ...logs, name: `logs-${target}`, cloud: target };
   const dirs = [withBuckets([logs, ...rest], "logs"), withBuckets([logs, moved, ...rest], moved.name), withBuckets([moved, ...rest], moved.name)].map(synth);
 
-  it(`stage 0 → 1a adds lake-infra-${target} and destroys or replaces nothing in lake-infra (Cloud NAT's addresses change in place where the storage admits them)`, () => {
+  it(`stage 0 → 1a adds lake-infra-${target} and destroys or replaces nothing in lake-infra (Cloud NAT's addresses change in place, flagged)`, () => {
     const diffs = diffDirectories(dirs[0], dirs[1]);
     expect(diffs.flatMap((diff) => diff.stateful)).toEqual([]);
     const home = diffs.find((diff) => diff.stack === "lake-infra");
     expect(home?.replaced ?? []).toEqual([]);
     // Cloud NAT's switch to reserved addresses drops its open connections: the gate says so (natChangeChecks).
-    expect(home?.cautions ?? []).toEqual(target === "azure" ? [expect.stringMatching(/^google_compute_router_nat\.\S+: changes nat_ip_allocate_option AUTO_ONLY → MANUAL_ONLY: Google releases the addresses it allocated/)] : []);
+    expect(home?.cautions ?? []).toEqual([expect.stringMatching(/^google_compute_router_nat\.\S+: changes nat_ip_allocate_option AUTO_ONLY → MANUAL_ONLY: Google releases the addresses it allocated/)]);
     expect(diffs.find((diff) => diff.stack === `lake-infra-${target}`)?.added).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^(aws_s3_bucket|azurerm_storage_container)\\.platform_(storage_)?bucket-logs-${target}_`))]));
   });
 

@@ -91,7 +91,7 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
   aws: {
     platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env),
     specProblems: awsSpecProblems,
-    foreignBuckets: { firewall: false, intoApps: () => [], terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
+    foreignBuckets: { firewall: true, intoApps: () => [], terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
   },
   azure: {
     platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env),

@@ -108,9 +108,11 @@ export function offlineWorkspace(stackJsonText: string, prefix = "tf-offline"): 
 }
 
 /** Runs init, validate and (where plannableOffline) plan on a temporary copy of one synthesized stack. */
-export async function checkOffline(stackJsonText: string): Promise<OfflineResult> {
+export async function checkOffline(stackJsonText: string, variables?: Record<string, unknown>): Promise<OfflineResult> {
   const config: StackConfig = JSON.parse(stackJsonText);
-  const { terraform } = offlineWorkspace(stackJsonText);
+  const { dir, terraform } = offlineWorkspace(stackJsonText);
+  // The values a stack receives from another (crossings), as `npm run deploy` passes them; terraform reads this file by itself.
+  if (variables !== undefined) writeFileSync(join(dir, "terraform.tfvars.json"), JSON.stringify(variables));
 
   await terraform("init", "-no-color", "-input=false");
   const validate = await terraform("validate", "-json", "-no-color").catch((error: { stdout: string }) => ({ stdout: error.stdout }));

@@ -1,3 +1,4 @@
+import { Fn, Token } from "cdktn";
 import type { Environment } from "../core/spec";
 
 /** Where an environment lives on AWS, with the ARN helpers every AWS construct needs. */
@@ -64,8 +65,19 @@ export interface PolicyStatement {
   readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 
+/**
+ * An IAM policy document as JSON text. A list only Terraform knows (a variable's) goes in as
+ * `${jsonencode(...)}` without quotes, so the document holds a JSON array once Terraform renders it.
+ */
 export function policyDocument(...statements: PolicyStatement[]): string {
-  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+  const lists: string[] = [];
+  const text = JSON.stringify({ Version: "2012-10-17", Statement: statements }, (_key, value: unknown) => {
+    if (!Array.isArray(value) || !Token.isUnresolved(value)) return value;
+    const encoded = Fn.jsonencode(value);
+    lists.push(encoded);
+    return encoded;
+  });
+  return lists.reduce((document, encoded) => document.replace(JSON.stringify(encoded), encoded), text);
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type TerraformCloudAgentTarget,
   type TerraformCloudTarget,
 } from "../core/interfaces";
-import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
+import { appsWithBucketsOn, type BucketSpec, type DatabaseSpec, type Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
 import { AwsAuditTrail } from "./audit-trail";
@@ -25,9 +25,9 @@ import { AwsDnsZone } from "./dns";
 import { AwsTerraformCloudTrust, terraformCloudRoleName } from "./terraform-cloud";
 import { AwsTerraformCloudAgent } from "./terraform-cloud-agent";
 import { AwsCluster } from "./cluster";
-import { AwsContext } from "./context";
+import { AwsContext, type PolicyStatement } from "./context";
 import { AwsDatabase, rdsMonitoringRole } from "./database";
-import { AwsWorkloadIdentity, type OidcTrust } from "./identity";
+import { AwsWorkloadIdentity, workloadRoleName, type OidcTrust } from "./identity";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { AwsKeys } from "./keys";
 import { grantUserSecretsRead } from "./user-secrets";
@@ -82,7 +82,26 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   }
 
   bucket(spec: BucketSpec): AwsBucket {
-    return new AwsBucket(this, `bucket-${spec.name}`, { ctx: this.ctx, spec, key: this.keys.data });
+    const egress = this.ctx.env.cloud === this.cloud ? undefined : this.requireClusterEgress();
+    return new AwsBucket(this, `bucket-${spec.name}`, {
+      ctx: this.ctx,
+      spec,
+      key: this.keys.data,
+      ...(egress === undefined ? {} : { policyStatements: (bucketArn: string) => [appsOnlyFromClusterEgress(this.ctx, bucketArn, egress)] }),
+    });
+  }
+
+  /** In `<env>-infra-aws` (a cluster on another cloud): the addresses its apps' roles may reach the buckets from. */
+  private clusterEgress?: readonly string[];
+
+  admitClusterEgress(addresses: readonly string[]): void {
+    if (this.ctx.env.cloud === this.cloud) throw new Error(`${this.ctx.env.name}: the S3 firewall for a cluster on another cloud is for <env>-infra-aws, and the cluster runs on AWS`);
+    this.clusterEgress = addresses;
+  }
+
+  private requireClusterEgress(): readonly string[] {
+    if (this.clusterEgress === undefined) throw new Error(`${this.ctx.env.name}: call admitClusterEgress() before bucket() in <env>-infra-aws: the apps' roles reach the buckets from the cluster's NAT addresses alone`);
+    return this.clusterEgress;
   }
 
   database(spec: DatabaseSpec, network: INetwork, cluster: ICluster): AwsDatabase {
@@ -168,6 +187,25 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   workloadIdentity(app: WorkloadName, cluster: ICluster): AwsWorkloadIdentity {
     return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, ownHandle(cluster, AwsCluster, "AWS", "cluster").oidc, app);
   }
+}
+
+/**
+ * The bucket policy statement of `<env>-infra-aws` that keeps the apps' federated roles to the
+ * cluster's NAT addresses (bare IPv4, made /32): a deny on any request of those roles
+ * (`aws:PrincipalArn` is the role's ARN for its sessions) from elsewhere, so a token stolen off
+ * the cluster is no use outside it. Scoped to the roles, so Terraform Cloud's runners and the
+ * administrators keep their access (IAM User Guide, "aws:SourceIp", "aws:PrincipalArn").
+ */
+function appsOnlyFromClusterEgress(ctx: AwsContext, bucketArn: string, egress: readonly string[]): PolicyStatement {
+  const roles = appsWithBucketsOn(ctx.env, "aws").map(({ app }) => `arn:${ctx.partition}:iam::${ctx.accountId}:role/${workloadRoleName(ctx, app.name)}`);
+  return {
+    Sid: "DenyAppRolesOutsideClusterEgress",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { ArnEquals: { "aws:PrincipalArn": roles }, NotIpAddress: { "aws:SourceIp": Fn.formatlist("%s/32", [egress]) } },
+  };
 }
 
 /** The Terraform resource types behind each neutral concept on AWS (checked by the parity test). */

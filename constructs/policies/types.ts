@@ -163,10 +163,41 @@ export const preventsDestroy = (resource: Block) => at(resource, "lifecycle.prev
 export function policyDocument(value: unknown): { Statement?: Block[] } {
   if (typeof value !== "string") return {};
   try {
-    return JSON.parse(value) as { Statement?: Block[] };
+    return JSON.parse(quoteBareInterpolations(value)) as { Statement?: Block[] };
   } catch {
     return {};
   }
+}
+
+/**
+ * `text` with each Terraform interpolation that stands as a JSON value on its own (a list only
+ * Terraform knows, `"aws:SourceIp":${jsonencode(...)}`: constructs/aws/context.ts `policyDocument`)
+ * made a JSON string, so the document parses and that value reads as its expression.
+ */
+function quoteBareInterpolations(text: string): string {
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (inString) {
+      out += char;
+      if (char === "\\") out += text[++i] ?? "";
+      else if (char === '"') inString = false;
+    } else if (char === "$" && text[i + 1] === "{") {
+      let depth = 0;
+      let end = i + 1;
+      for (; end < text.length; end++) {
+        if (text[end] === "{") depth++;
+        else if (text[end] === "}" && --depth === 0) break;
+      }
+      out += JSON.stringify(text.slice(i, end + 1));
+      i = end;
+    } else {
+      inString = char === '"';
+      out += char;
+    }
+  }
+  return out;
 }
 
 export const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
