@@ -186,6 +186,14 @@ describe("a GKE cluster with its Airflow logs in S3", () => {
     expect({ kept: violations(undefined), dropped: violations("DenyInsecureTransport") }).toEqual({ kept: [], dropped: ["no bucket policy statement denies aws:SecureTransport = false"] });
   });
 
+  it("adds no role deny to an S3 bucket no app uses (an empty aws:PrincipalArn list is no policy S3 takes)", () => {
+    const spec = lakeSpec({}, "gcp") as unknown as { buckets: Bucket[] };
+    const unused = JSON.parse(stackJson(synth({ ...spec, buckets: [...spec.buckets, { ...spec.buckets[0], name: "archive", cloud: "aws" }] } as unknown as EnvironmentInput), "lake-infra-aws")) as Stack;
+    const statements = resources(unused, "aws_s3_bucket_policy").flatMap((policy) => (JSON.parse(String(policy.policy)) as { Statement: { Sid: string }[] }).Statement.map((statement) => statement.Sid));
+    expect(statements).toContain("DenyInsecureTransport");
+    expect(statements).not.toContain("DenyAppRolesOutsideClusterEgress");
+  });
+
   it("records the bucket's object reads and writes on AWS, as the policy pack requires of every bucket", () => {
     expect(resources(foreign, "aws_cloudtrail")).toHaveLength(1);
   });
@@ -293,7 +301,7 @@ describe("an AKS cluster with its Airflow logs in S3", () => {
         Principal: "*",
         Action: "s3:*",
         Resource: ["arn:aws:s3:::lake-logs-444455556666", "arn:aws:s3:::lake-logs-444455556666/*"],
-        Condition: { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::444455556666:role/lake-app-airflow"] }, NotIpAddress: { "aws:SourceIp": [`${AKS_EGRESS}/32`] } },
+        Condition: { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::444455556666:role/lake-app-airflow"] }, NotIpAddress: { "aws:SourceIp": [`${AKS_EGRESS}/32`] }, Bool: { "aws:ViaAWSService": "false" } },
       });
     });
 

@@ -87,7 +87,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       ctx: this.ctx,
       spec,
       key: this.keys.data,
-      ...(egress === undefined ? {} : { policyStatements: (bucketArn: string) => [appsOnlyFromClusterEgress(this.ctx, bucketArn, egress)] }),
+      ...(egress === undefined ? {} : { policyStatements: (bucketArn: string) => appsOnlyFromClusterEgress(this.ctx, bucketArn, egress) }),
     });
   }
 
@@ -194,18 +194,24 @@ export class AwsPlatform extends Construct implements CloudPlatform {
  * cluster's NAT addresses (bare IPv4, made /32): a deny on any request of those roles
  * (`aws:PrincipalArn` is the role's ARN for its sessions) from elsewhere, so a token stolen off
  * the cluster is no use outside it. Scoped to the roles, so Terraform Cloud's runners and the
- * administrators keep their access (IAM User Guide, "aws:SourceIp", "aws:PrincipalArn").
+ * administrators keep their access, and to the roles' own calls (`aws:ViaAWSService` false), whose
+ * source address a service calling on their behalf would not have (IAM User Guide, "aws:SourceIp",
+ * "aws:PrincipalArn", "aws:ViaAWSService"). None where no app uses an S3 bucket here (an empty
+ * `aws:PrincipalArn` list is no policy S3 takes).
  */
-function appsOnlyFromClusterEgress(ctx: AwsContext, bucketArn: string, egress: readonly string[]): PolicyStatement {
+function appsOnlyFromClusterEgress(ctx: AwsContext, bucketArn: string, egress: readonly string[]): PolicyStatement[] {
   const roles = appsWithBucketsOn(ctx.env, "aws").map(({ app }) => `arn:${ctx.partition}:iam::${ctx.accountId}:role/${workloadRoleName(ctx, app.name)}`);
-  return {
-    Sid: "DenyAppRolesOutsideClusterEgress",
-    Effect: "Deny",
-    Principal: "*",
-    Action: "s3:*",
-    Resource: [bucketArn, `${bucketArn}/*`],
-    Condition: { ArnEquals: { "aws:PrincipalArn": roles }, NotIpAddress: { "aws:SourceIp": Fn.formatlist("%s/32", [egress]) } },
-  };
+  if (roles.length === 0) return [];
+  return [
+    {
+      Sid: "DenyAppRolesOutsideClusterEgress",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [bucketArn, `${bucketArn}/*`],
+      Condition: { ArnEquals: { "aws:PrincipalArn": roles }, NotIpAddress: { "aws:SourceIp": Fn.formatlist("%s/32", [egress]) }, Bool: { "aws:ViaAWSService": "false" } },
+    },
+  ];
 }
 
 /** The Terraform resource types behind each neutral concept on AWS (checked by the parity test). */

@@ -91,8 +91,8 @@ export class GcpWorkloadIdentity extends Construct implements IWorkloadIdentity 
  * The environment's cluster on another cloud (EKS or AKS), as Google's token exchange trusts it
  * (docs/design/cross-cloud.md, "Identity across clouds"): a workload identity pool
  * (`clusterPoolId`) with one OIDC provider for the cluster's issuer, received from `<env>-infra`.
- * - `google.subject` is the token's `sub`, `system:serviceaccount:<ns>:<sa>` (at most 127 bytes:
- *   a namespace and a service account are at most 63 each, the subjects here far shorter);
+ * - `google.subject` is the token's `sub`, `system:serviceaccount:<ns>:<sa>`, which Google takes
+ *   up to 127 bytes (the apps' subjects are far shorter; the test checks them);
  * - the attribute condition admits only the service accounts of the apps with a bucket here, so
  *   no other pod of that cluster can exchange a token, whatever IAM grants later;
  * - no `allowed_audiences`: Google then accepts only the provider's own full name, with or
