@@ -108,7 +108,7 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
     specProblems: gcpSpecProblems,
     clusterIssuer: gkeIssuer,
     // Identity is the boundary: Cloud Storage has no address firewall outside VPC Service Controls.
-    // Terraform Cloud not yet: its run account may not create workload identity pools (README, GCP bootstrap).
+    // Terraform Cloud not yet: its run account may not create workload identity pools (README, "Its trust anchor is not its own").
     foreignBuckets: { firewall: false, intoApps: () => [projectNumberCrossing()], terraformCloud: false, services: (env, receive) => cloudModule("gcp").gcpForeignBuckets(env, receive) },
   },
 };
