@@ -550,9 +550,9 @@ describe("synth --only", () => {
 describe("placements not built yet are refused in the spec", () => {
   it("Terraform Cloud with a bucket on AWS for a GKE cluster, and a home other than the cluster's cloud", () => {
     const withCloud = lakeSpec({ terraformCloud: { organization: "acme-data", project: "data-platform" } });
-    expect(issuesOf(withCloud)).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket lives on aws: the Terraform Cloud run identity of lake-infra-aws is not built yet/)]);
+    expect(issuesOf(withCloud)).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket or database lives on aws: the Terraform Cloud run identity of lake-infra-aws is not built yet/)]);
     // Nor with a bucket in Cloud Storage for an EKS cluster: its run account may not create workload identity pools.
-    expect(issuesOf({ ...lakeFrom(staging, "gcp"), terraformCloud: staging.terraformCloud })).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket lives on gcp: the Terraform Cloud run identity of lake-infra-gcp is not built yet/)]);
+    expect(issuesOf({ ...lakeFrom(staging, "gcp"), terraformCloud: staging.terraformCloud })).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket or database lives on gcp: the Terraform Cloud run identity of lake-infra-gcp is not built yet/)]);
     expect(issuesOf(lakeSpec({ home: "aws" }))).toEqual([expect.stringMatching(/^home: given "aws"; accepted: "gcp": a home other than the cluster's cloud is stage 2/)]);
   });
 });

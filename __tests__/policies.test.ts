@@ -1337,6 +1337,18 @@ describe("subnet-has-nsg's closing deny and the groups it reads (review 12 m4)",
     ]);
     expect(run((ctx) => Object.values(ctx.stack.resource?.azurerm_subnet_network_security_group_association ?? {}).forEach((a) => (a.network_security_group_id = "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/networkSecurityGroups/z")))).toEqual([expect.stringContaining("is not a group of this stack")]);
   });
+
+  it("wants no group on a VPN gateway's GatewaySubnet, which Azure does not support, and still one on any other subnet", () => {
+    const check = RULES.find((r) => r.id === "subnet-has-nsg")?.checks[0] as RuleCheck;
+    const c = cases.find((k) => k.cloud === "azure") as Case;
+    const ctx: PolicyContext = { stack: structuredClone(c.stacks[0].json), stackName: c.stacks[0].name, kind: "infra", env: c.env };
+    const [subnetId, nodes] = Object.entries(ctx.stack.resource?.azurerm_subnet ?? {}).find(([id]) => id.includes("nodes")) as [string, Block];
+    // The nodes' subnet, group and all, renamed: a GatewaySubnet with a group is refused.
+    expect(check.check({ ...nodes, name: "GatewaySubnet" }, ctx, subnetId)).toEqual(["GatewaySubnet has a network security group, which Azure does not support on a VPN gateway's subnet"]);
+    for (const [id, association] of Object.entries(ctx.stack.resource?.azurerm_subnet_network_security_group_association ?? {})) if (String(association.subnet_id).includes(subnetId)) delete ctx.stack.resource?.azurerm_subnet_network_security_group_association?.[id];
+    expect(check.check({ ...nodes, name: "GatewaySubnet" }, ctx, subnetId)).toEqual([]);
+    expect(check.check(nodes, ctx, subnetId)).toEqual(["no network security group association"]);
+  });
 });
 
 describe("a suppression of one Kubernetes object (review 12 m5)", () => {

@@ -1,7 +1,20 @@
 import type { Construct } from "constructs";
-import type { CloudPlatform, ForeignBucketServices } from "./core/interfaces";
-import { clusterEgressCrossing, clusterIssuerCrossing, identityClientIdCrossing, projectNumberCrossing, type Crossing, type Receive } from "./core/crossings";
-import { appsWithBucketsOn, eachKnown, otherClouds, placedOn, type Cloud, type Environment, type Report } from "./core/spec";
+import type { ClusterServices, CloudPlatform, ForeignBucketServices, ForeignDatabaseServices } from "./core/interfaces";
+import {
+  clusterEgressCrossing,
+  clusterIssuerCrossing,
+  databaseAdminSecretCrossing,
+  databaseHostCrossing,
+  identityClientIdCrossing,
+  projectNumberCrossing,
+  vpnGatewayAddressesCrossing,
+  vpnPresharedKeysCrossing,
+  vpnTunnelAddressesCrossing,
+  type Crossing,
+  type Receive,
+} from "./core/crossings";
+import { appsWithBucketsOn, CLOUDS as CLOUDS_LIST, databaseNetworkClouds, eachKnown, otherClouds, placedOn, type Cloud, type DatabaseSpec, type Environment, type Report } from "./core/spec";
+import { planSubnets } from "./core/network-plan";
 import { gkeIssuer } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
 import { azureSpecProblems } from "./azure/spec-problems";
@@ -26,6 +39,18 @@ interface CloudEntry {
   readonly clusterIssuer?: (env: Environment) => string;
   /** This cloud's buckets for apps on another cloud's cluster (docs/design/cross-cloud.md). */
   readonly foreignBuckets: ForeignBucketsEntry;
+  /**
+   * Where this cloud's network can hold databases for a cluster on another cloud, over a
+   * site-to-site VPN (`CloudPlatform.databaseNetwork`, `remoteDatabase`): those databases as the
+   * apps reach them; `receive` takes the crossings into `<env>-apps`. Absent where not built.
+   */
+  readonly foreignDatabases?: (env: Environment, receive: Receive) => ForeignDatabaseServices;
+  /**
+   * Where this cloud's cluster network has its side of that VPN (`CloudPlatform.vpnGateway`): the
+   * ranges its pods reach a remote database from, as the database's network sees them. Absent
+   * where not built.
+   */
+  readonly vpnClients?: (env: Environment) => string[];
 }
 
 /** What a cloud's buckets serving another cloud's cluster need. */
@@ -92,6 +117,7 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
     platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env),
     specProblems: awsSpecProblems,
     foreignBuckets: { firewall: true, intoApps: () => [], terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
+    foreignDatabases: (env, receive) => cloudModule("aws").awsForeignDatabases(env, receive),
   },
   azure: {
     platform: (scope, env) => new (cloudModule("azure").AzurePlatform)(scope, "platform", env),
@@ -102,6 +128,9 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
       terraformCloud: true,
       services: (env, receive) => cloudModule("azure").azureForeignBuckets(env, receive),
     },
+    // With Azure CNI overlay, pod traffic leaving the VNet is SNATed to the node's address
+    // (Microsoft Learn, "Azure CNI Overlay networking", how it works), so the nodes' subnet.
+    vpnClients: (env) => [planSubnets(env.network.cidr, env.network.zones)[0].private],
   },
   gcp: {
     platform: (scope, env) => new (cloudModule("gcp").GcpPlatform)(scope, "platform", env),
@@ -140,12 +169,25 @@ export function foreignBucketsOf(env: Environment, cloud: Cloud, receive: Receiv
 export function crossingsOf(env: Environment): Crossing[] {
   return otherClouds(env).flatMap((cloud) => {
     const foreign = CLOUDS[cloud].foreignBuckets;
+    const buckets = env.buckets.some((bucket) => placedOn(env, bucket) === cloud);
+    const databases = env.databases.filter((database) => placedOn(env, database) === cloud);
+    // The apps stack reaches every database (its bootstrap jobs, the monitoring role), through an identity there trusting the cluster.
+    const appsReachDatabases = databases.length > 0 && env.apps.length > 0;
     return [
-      ...(CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
-      ...(foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
-      ...foreign.intoApps(env),
+      ...((buckets || appsReachDatabases) && CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
+      ...(buckets && foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
+      ...(buckets ? foreign.intoApps(env) : []),
+      ...(databases.length > 0 ? [vpnGatewayAddressesCrossing(cloud), vpnTunnelAddressesCrossing(cloud), vpnPresharedKeysCrossing(cloud)] : []),
+      ...(appsReachDatabases ? databases.flatMap((database) => [databaseHostCrossing(cloud, database.name), databaseAdminSecretCrossing(cloud, database.name)]) : []),
     ];
   });
+}
+
+/** The ranges the cluster's pods reach a database on another cloud from (`CloudEntry.vpnClients`). */
+export function vpnClientsOf(env: Environment): string[] {
+  const clients = CLOUDS[env.cloud].vpnClients;
+  if (clients === undefined) throw new Error(`${env.name}: the ${env.cloud} side of a VPN is not built (the spec check should have caught this)`);
+  return clients(env);
 }
 
 /** Whether the cluster's NAT addresses cross to another cloud's storage firewall (`clusterEgressCrossing`). */
@@ -164,17 +206,55 @@ export function placementProblems(env: Environment, report: Report): void {
   if (env.home !== undefined && env.home !== env.cloud && otherClouds(env).includes(env.home)) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
   eachKnown(env.databases, (database, index) => {
     const cloud = placedOn(env, database);
-    if (cloud !== env.cloud) {
-      report(["databases", index, "cloud"], cloud, `"${env.cloud}": a database on another cloud than the cluster's is reached over a site-to-site VPN between the two networks, stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Network")`);
-    }
+    if (cloud === env.cloud || (CLOUDS[cloud].foreignDatabases !== undefined && CLOUDS[env.cloud].vpnClients !== undefined)) return;
+    const built = CLOUDS_LIST.flatMap((one) => (CLOUDS[one].foreignDatabases !== undefined ? CLOUDS_LIST.filter((other) => CLOUDS[other].vpnClients !== undefined).map((other) => `on ${one} for a cluster on ${other}`) : []));
+    report(["databases", index, "cloud"], cloud, `"${env.cloud}", or a pair whose site-to-site VPN is built (${built.join("; ")}): a database on ${cloud} for a cluster on ${env.cloud} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   });
   const withoutTerraformCloud = otherClouds(env).filter((cloud) => !CLOUDS[cloud].foreignBuckets.terraformCloud);
   if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
-    report(["terraformCloud"], env.terraformCloud, `none while a bucket lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of ${env.name}-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
+    report(["terraformCloud"], env.terraformCloud, `none while a bucket or database lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of ${env.name}-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   }
 }
 
 /** The spec rules of the environment's cloud (see `CloudEntry.specProblems`). */
 export function cloudSpecProblems(env: Environment, report: Report, workspaces: readonly string[]): void {
   CLOUDS[env.cloud].specProblems(env, report, workspaces);
+}
+
+/**
+ * The cluster's services with each database on another cloud reached there, over the VPN: its
+ * host and admin credential from that cloud (`CloudEntry.foreignDatabases`), read through a
+ * ClusterSecretStore on that cloud's secret store by External Secrets, whose service account gets
+ * that cloud's identity too, and its range in the NetworkPolicies. The services as they are when
+ * every database is on the cluster's cloud.
+ */
+export function withForeignDatabases(env: Environment, services: ClusterServices, receive: Receive): ClusterServices {
+  const foreign = new Map(
+    databaseNetworkClouds(env).map((cloud) => {
+      const databases = CLOUDS[cloud].foreignDatabases;
+      if (databases === undefined) throw new Error(`${env.name}: databases on ${cloud} for a cluster on another cloud are not built (the spec check should have caught this)`);
+      return [cloud, databases(env, receive)];
+    }),
+  );
+  if (foreign.size === 0) return services;
+  const on = (spec: DatabaseSpec) => foreign.get(placedOn(env, spec));
+  const readerAnnotations = Object.assign({}, ...[...foreign.values()].map((one) => one.adminReaderAnnotations)) as Record<string, string>;
+  // Every member, optional ones included: a member added to ClusterServices later must be passed on here too.
+  const routed: { [K in keyof Required<ClusterServices>]: ClusterServices[K] } = {
+    connection: services.connection,
+    spotTaint: services.spotTaint,
+    defaultStorageClass: services.defaultStorageClass,
+    podNetwork: { ...services.podNetwork, databaseCidrs: [...services.podNetwork.databaseCidrs, ...[...foreign.values()].flatMap((one) => one.databaseCidrs)] },
+    databaseHost: (spec) => on(spec)?.databaseHost(spec) ?? services.databaseHost(spec),
+    adminCredentials: (spec) => on(spec)?.adminCredentials(spec) ?? services.adminCredentials(spec),
+    adminSecretStores: [...(services.adminSecretStores ?? []), ...[...foreign.values()].map((one) => one.adminSecretStore)],
+    bucket: (spec) => services.bucket(spec),
+    workloadBinding: (workload) => {
+      const binding = services.workloadBinding(workload);
+      return workload === "external-secrets" ? { ...binding, serviceAccountAnnotations: { ...binding.serviceAccountAnnotations, ...readerAnnotations } } : binding;
+    },
+    secretStoreProvider: (serviceAccount) => services.secretStoreProvider(serviceAccount),
+    externalDns: (zoneName) => services.externalDns(zoneName),
+  };
+  return routed;
 }

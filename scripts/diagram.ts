@@ -86,6 +86,8 @@ export interface DiagramCloud {
   bucketName(bucket: Resource, stack: Stack): string;
   identityName(identity: Resource): string;
   agentCount(agent: Resource): number;
+  /** The network's VPN gateway, where the environment has a site-to-site VPN to another cloud. */
+  readonly vpnGateway: { readonly type: string; readonly label: string };
 }
 
 export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
@@ -124,6 +126,7 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
     bucketName: (b) => str(b.block.bucket),
     identityName: (r) => str(r.block.name),
     agentCount: (r) => num(r.block.desired_count),
+    vpnGateway: { type: "aws_vpn_gateway", label: "virtual private gateway" },
   },
   azure: {
     types: {
@@ -159,6 +162,7 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
     },
     identityName: (r) => str(r.block.name),
     agentCount: (r) => num(obj(r.block.template).min_replicas),
+    vpnGateway: { type: "azurerm_virtual_network_gateway", label: "VPN gateway" },
   },
   gcp: {
     types: {
@@ -202,6 +206,7 @@ export const DIAGRAM_CLOUDS: Readonly<Record<Cloud, DiagramCloud>> = {
     bucketName: (b) => str(b.block.name),
     identityName: (r) => str(r.block.account_id),
     agentCount: (r) => num(r.block.target_size),
+    vpnGateway: { type: "google_compute_ha_vpn_gateway", label: "HA VPN gateway" },
   },
 };
 
@@ -257,29 +262,33 @@ function trustedServiceAccounts(identity: Resource, stack: Stack, identityType: 
   return subjects;
 }
 
-/** Cloud secret-store keys the ExternalSecrets of each namespace read (stores with a cloud provider only). */
-function cloudSecretsByNamespace(objects: readonly Located<KubeObject>[]): Map<string, Set<string>> {
-  const cloudProviders = new Set(["aws", "azurekv", "gcpsm"]);
-  const stores = new Map<string, boolean>();
+/** External Secrets' providers of the clouds' secret stores. */
+const SECRET_STORE_PROVIDERS: Readonly<Record<string, Cloud>> = { aws: "aws", azurekv: "azure", gcpsm: "gcp" };
+
+/** Cloud secret-store keys the ExternalSecrets of each namespace read, per cloud whose store holds them (stores with a cloud provider only). */
+function cloudSecretsByNamespace(objects: readonly Located<KubeObject>[]): Map<string, Map<Cloud, Set<string>>> {
+  const stores = new Map<string, Cloud | undefined>();
   for (const o of objects) {
     if (o.object.kind !== "SecretStore" && o.object.kind !== "ClusterSecretStore") continue;
     const provider = obj(obj(o.object.spec).provider);
     const key = o.object.kind === "ClusterSecretStore" ? `ClusterSecretStore/${str(o.object.metadata.name)}` : `SecretStore/${namespaceOf(o) ?? ""}/${str(o.object.metadata.name)}`;
-    stores.set(key, Object.keys(provider).some((p) => cloudProviders.has(p)));
+    stores.set(key, Object.keys(provider).map((p) => SECRET_STORE_PROVIDERS[p]).find((c) => c !== undefined));
   }
-  const result = new Map<string, Set<string>>();
+  const result = new Map<string, Map<Cloud, Set<string>>>();
   for (const o of objects) {
     if (o.object.kind !== "ExternalSecret") continue;
     const namespace = namespaceOf(o) ?? "";
     const ref = obj(obj(o.object.spec).secretStoreRef);
-    const store = ref.kind === "ClusterSecretStore" ? `ClusterSecretStore/${str(ref.name)}` : `SecretStore/${namespace}/${str(ref.name)}`;
-    if (stores.get(store) !== true) continue;
+    const store = stores.get(ref.kind === "ClusterSecretStore" ? `ClusterSecretStore/${str(ref.name)}` : `SecretStore/${namespace}/${str(ref.name)}`);
+    if (store === undefined) continue;
     const spec = obj(o.object.spec);
     const keys = [...asList(spec.data).map((d) => str(obj(obj(d).remoteRef).key)), ...asList(spec.dataFrom).map((d) => str(obj(obj(d).extract).key))].filter((k) => k !== "");
-    const names = result.get(namespace) ?? new Set<string>();
+    const byCloud = result.get(namespace) ?? new Map<Cloud, Set<string>>();
+    const names = byCloud.get(store) ?? new Set<string>();
     // A key that is a Terraform reference is the database's generated administrator credential.
     for (const key of keys) names.add(key.includes("${") ? "database admin credential" : key);
-    result.set(namespace, names);
+    byCloud.set(store, names);
+    result.set(namespace, byCloud);
   }
   return result;
 }
@@ -297,21 +306,32 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
     return found[0];
   };
 
-  // Network: one node per subnet tier, NAT summarized, Terraform Cloud agents inside.
-  const network = one(reader.types.network);
-  const tiers = new Map<string, SubnetFacts[]>();
-  for (const subnet of reader.subnets(infra, env)) tiers.set(subnet.tier, [...(tiers.get(subnet.tier) ?? []), subnet]);
-  const networkChildren: FlowNode[] = [...tiers].map(([tier, subnets]) => {
-    const zones = subnets.flatMap((s) => (s.zone ? [s.zone] : []));
-    return node(nodeId("subnet", cloud, tier), "box", [`${tier} subnet${subnets.length > 1 ? "s" : ""}${zones.length > 0 ? ` · zones ${zones.sort().join(", ")}` : ""}`, joinCidrs(subnets.flatMap((s) => s.cidrs).sort())]);
-  });
-  const nats = infra.of(reader.types.egress);
-  if (nats.length > 0) networkChildren.push(node(nodeId("egress", cloud, "nat"), "box", [`${reader.labels.egress} × ${nats.length}`, "outbound only"]));
-  const agents = infra.of(reader.types.agent);
-  for (const agent of agents) networkChildren.push(node(nodeId("agent", cloud, "tfc"), "box", ["Terraform Cloud agents", `${reader.labels.agent} × ${reader.agentCount(agent)}`]));
-  const networkName = reader.networkName(network);
-  const cidrs = reader.networkCidrs(network);
-  items.push(subgraph(nodeId("network", cloud, networkName), `${reader.labels.network} ${networkName}${cidrs.length > 0 ? ` ${joinCidrs(cidrs)}` : ""}`, networkChildren));
+  // Networks: the cluster's, and one on another cloud that holds databases: one node per subnet
+  // tier, NAT summarized, Terraform Cloud agents inside, the VPN gateway between the two.
+  const vpnNode = (c: Cloud) => nodeId("vpn", c, "gateway");
+  const networkOf = (c: Cloud, network: Resource): FlowSubgraph => {
+    const own = DIAGRAM_CLOUDS[c];
+    const tiers = new Map<string, SubnetFacts[]>();
+    for (const subnet of own.subnets(infra, env)) tiers.set(subnet.tier, [...(tiers.get(subnet.tier) ?? []), subnet]);
+    const children: FlowNode[] = [...tiers].map(([tier, subnets]) => {
+      const zones = subnets.flatMap((s) => (s.zone ? [s.zone] : []));
+      return node(nodeId("subnet", c, tier), "box", [`${tier} subnet${subnets.length > 1 ? "s" : ""}${zones.length > 0 ? ` · zones ${zones.sort().join(", ")}` : ""}`, joinCidrs(subnets.flatMap((s) => s.cidrs).sort())]);
+    });
+    const nats = infra.of(own.types.egress);
+    if (nats.length > 0) children.push(node(nodeId("egress", c, "nat"), "box", [`${own.labels.egress} × ${nats.length}`, "outbound only"]));
+    for (const agent of infra.of(own.types.agent)) children.push(node(nodeId("agent", c, "tfc"), "box", ["Terraform Cloud agents", `${own.labels.agent} × ${own.agentCount(agent)}`]));
+    if (infra.of(own.vpnGateway.type).length > 0) children.push(node(vpnNode(c), "box", [own.vpnGateway.label]));
+    const name = own.networkName(network);
+    const cidrs = own.networkCidrs(network);
+    return subgraph(nodeId("network", c, name), `${own.labels.network} ${name}${cidrs.length > 0 ? ` ${joinCidrs(cidrs)}` : ""}`, children);
+  };
+  items.push(networkOf(cloud, one(reader.types.network)));
+  for (const c of CLOUDS.filter((other) => other !== cloud)) {
+    const [network] = infra.of(DIAGRAM_CLOUDS[c].types.network);
+    if (network === undefined) continue;
+    items.push(networkOf(c, network));
+    if (infra.of(reader.vpnGateway.type).length > 0 && infra.of(DIAGRAM_CLOUDS[c].vpnGateway.type).length > 0) links.push({ from: vpnNode(cloud), to: vpnNode(c), label: "site-to-site VPN (BGP)" });
+  }
 
   // Cluster and node pools; the apps and platform workloads run in it.
   const cluster = one(reader.types.cluster);
@@ -367,7 +387,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
 
   // Apps (spec) and platform workloads (namespaces of the apps stack with a cloud identity or cloud secrets).
   const clusterChildren: (FlowNode | FlowSubgraph)[] = [...poolNodes];
-  const secretStoreId = nodeId("secrets", cloud, reader.labels.secrets);
+  const secretStoreId = (c: Cloud) => nodeId("secrets", c, DIAGRAM_CLOUDS[c].labels.secrets);
   const declared = new Set<string>();
   if (output.apps !== undefined) {
     const rendered = renderedApps(output.apps.text);
@@ -380,8 +400,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
     const workloadNode = (namespace: string) => nodeId("workload", "k8s", namespace);
     const reach = (namespace: string) => {
       for (const identity of identities) if ([...identity.subjects].some((subject) => subject.startsWith(`${namespace}/`))) links.push({ from: workloadNode(namespace), to: identityNode(identity), label: "runs as" });
-      const names = secrets.get(namespace);
-      if (names !== undefined) links.push({ from: workloadNode(namespace), to: secretStoreId, label: [...names].sort().join(", ") });
+      for (const [store, names] of secrets.get(namespace) ?? []) links.push({ from: workloadNode(namespace), to: secretStoreId(store), label: [...names].sort().join(", ") });
     };
     const appNodes = env.apps.map((app) => {
       const namespace = namespaceOfApp.get(app.name) as string;
@@ -407,7 +426,8 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
     });
     for (const n of [...appNodes, ...platformNodes]) declared.add(n.id);
     clusterChildren.push(subgraph(nodeId("apps", "k8s", env.name), "apps", appNodes), subgraph(nodeId("platform", "k8s", env.name), "platform services", platformNodes));
-    if (secrets.size > 0) items.push(node(secretStoreId, "cylinder", [reader.labels.secrets]));
+    const storeClouds = new Set([...secrets.values()].flatMap((byCloud) => [...byCloud.keys()]));
+    for (const c of CLOUDS.filter((one) => storeClouds.has(one)).sort((a, b) => Number(b === cloud) - Number(a === cloud))) items.push(node(secretStoreId(c), "cylinder", [DIAGRAM_CLOUDS[c].labels.secrets]));
   }
   items.push(subgraph(nodeId("cluster", cloud, str(cluster.block.name)), `${reader.labels.cluster} ${str(cluster.block.name)} · Kubernetes ${reader.clusterVersion(cluster)}`, clusterChildren));
 
@@ -421,7 +441,7 @@ export function renderEnvironmentDiagram(env: Environment, output: EnvironmentOu
       const settings = gitops.of("tfe_workspace_settings").find((s) => s.refs.has(workspace.address));
       const mode = str(settings?.block.execution_mode) || "remote";
       const apply = settings?.block.auto_apply === true ? "auto-apply" : "manual apply";
-      if (settings?.refs !== undefined && [...settings.refs].some((ref) => ref.startsWith("tfe_agent_pool")) && agents.length > 0) {
+      if (settings?.refs !== undefined && [...settings.refs].some((ref) => ref.startsWith("tfe_agent_pool")) && infra.of(reader.types.agent).length > 0) {
         links.push({ from: nodeId("workspace", "tfc", name), to: nodeId("agent", cloud, "tfc"), label: "runs on" });
       }
       for (const trigger of gitops.of("tfe_run_trigger").filter((t) => t.refs.has(workspace.address) && str(t.block.workspace_id).includes(workspace.address))) {

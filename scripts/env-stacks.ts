@@ -1,6 +1,7 @@
 /**
  * `npm run deploy -- <env>` and `npm run diff -- <env>`: `cdktn deploy` / `cdktn diff` of one
- * environment's stacks, one at a time in apply order (infra, infra-<cloud>, apps). A stack that
+ * environment's stacks, one at a time in apply order (infra, infra-<cloud>, apps; infra again
+ * right after an infra-<cloud> whose VPN tunnels it receives, `applyOrder`). A stack that
  * receives values from another (`crossingsOf`: an EKS issuer, NAT addresses, an Azure client id)
  * gets them in a `-var-file` read from the producer's `terraform output -json`. An unknown
  * environment, or a Node the cdktn CLI does not run on, is one clear error.
@@ -35,11 +36,25 @@ export function crossingVariables(env: Environment, kind: StackKind, outputsOf: 
   const values: Record<string, unknown> = {};
   for (const crossing of crossingsOf(env).filter((one) => one.to === kind)) {
     const producer = stackName(env, crossing.from);
+    // A value a second apply receives (the VPN's tunnels) is left at its default `[]` while its
+    // producer has no such output (never applied: `terraform output -json` prints `{}`); a failure
+    // to read the producer's outputs fails the run, never empties the tunnels.
     const output = outputsOf(producer)[crossing.name];
+    if (output === undefined && crossing.secondApply) continue;
     if (output === undefined) throw new Error(`${stackName(env, kind)} needs the output ${crossing.name} of ${producer}, which has none: deploy ${producer} first`);
     values[crossing.name] = output.value;
   }
   return values;
+}
+
+/**
+ * The stacks a deploy applies, in order: `kinds`, each followed by the earlier ones that receive a
+ * value from it (`Crossing.secondApply`: the cluster side of a VPN again, once the other side's
+ * tunnels exist, before `<env>-apps`, whose database jobs go through them).
+ */
+export function applyOrder(env: Environment, kinds: readonly StackKind[]): StackKind[] {
+  const receivesFrom = (earlier: StackKind, kind: StackKind) => crossingsOf(env).some((crossing) => crossing.secondApply && crossing.to === earlier && crossing.from === kind);
+  return kinds.flatMap((kind, index) => [kind, ...kinds.slice(0, index).filter((earlier) => receivesFrom(earlier, kind))]);
 }
 
 /**
@@ -100,7 +115,7 @@ export function runEnvironment(env: Environment, command: "deploy" | "diff", ext
     process.stderr.write(`--only: given "${selection.only}"; accepted: ${stackKindsOf(env).join(", ")} (the stacks of ${env.name})\n`);
     return 2;
   }
-  for (const kind of kinds) {
+  for (const kind of command === "deploy" ? applyOrder(env, kinds) : kinds) {
     const stack = stackName(env, kind);
     let variables: Record<string, unknown>;
     try {
@@ -115,6 +130,12 @@ export function runEnvironment(env: Environment, command: "deploy" | "diff", ext
     const status = runner.cdktn([command, stack, ...(command === "deploy" ? ["--ignore-missing-stack-dependencies"] : []), ...withVars, ...extra]);
     if (status !== 0) return status;
     if (crossingsOf(env).some((crossing) => crossing.from === kind)) outputs.set(stack, readOutputs(stack));
+  }
+  // One stack deployed alone whose values another receives on a second apply: say which to run next.
+  const only = selection.only;
+  if (command === "deploy" && only !== undefined) {
+    const receivers = new Set(crossingsOf(env).filter((crossing) => crossing.secondApply && crossing.from === only).map((crossing) => crossing.to));
+    for (const kind of receivers) process.stdout.write(`${stackName(env, kind)} receives values from ${stackName(env, only)} on a second apply: run --only ${kind} next\n`);
   }
   return 0;
 }

@@ -19,7 +19,7 @@ import { appSso, SingleSignOn, ssoClientHandover } from "../constructs/apps/sso"
 import { APP_CATALOGUE, untrustedAccount } from "../constructs/core/apps";
 import type { ClusterServices, WorkloadBinding } from "../constructs/core/interfaces";
 import { placedOn, metricsLinks, type AppSpec, type Environment } from "../constructs/core/spec";
-import { foreignBucketsOf, platformFor } from "../constructs/platform";
+import { foreignBucketsOf, platformFor, withForeignDatabases } from "../constructs/platform";
 import { receiverOf } from "./crossings";
 
 /** The binding of a workload without a cloud identity: no annotation, no pod label. */
@@ -43,7 +43,7 @@ export class AppsStack extends TerraformStack {
     super(scope, `${env.name}-apps`);
     configureTerraform(this, env, "apps");
 
-    const services = platformFor(this, env).clusterServices();
+    const services = withForeignDatabases(env, platformFor(this, env).clusterServices(), receiverOf(this, env, "apps").receive);
     const connection = services.connection;
     const kubernetes = {
       host: connection.host,

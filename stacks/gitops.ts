@@ -151,11 +151,14 @@ export class GitopsStack extends TerraformStack {
     const crossings = crossingsOf(env).filter((crossing) => !isBootstrapping(env, crossing.from) && !isBootstrapping(env, crossing.to));
     for (const crossing of crossings) {
       // `try`, not `lookup`: cdktn renders a lookup with a falsy default ("") as a plain attribute access.
-      const produced = Fn.try([Fn.lookupNested(outputsOf(crossing.from).nonsensitiveValues, [crossing.name]), crossing.type === "string" ? "" : []]);
+      // A secret (the VPN's pre-shared keys) is among the sensitive `values` (tfe 0.71.0 data_source_outputs.go) and goes on as a sensitive variable.
+      const outputs = crossing.sensitive ? outputsOf(crossing.from).values : outputsOf(crossing.from).nonsensitiveValues;
+      const produced = Fn.try([Fn.lookupNested(outputs, [crossing.name]), crossing.type === "string" ? "" : []]);
       new Variable(this, `${stackName(env, crossing.to)}-${crossing.name}`, {
         workspaceId: workspaceOf(crossing.to).id,
         category: "terraform",
         key: crossing.name,
+        ...(crossing.sensitive ? { sensitive: true } : {}),
         // A list goes as HCL: its JSON encoding is a valid HCL tuple of strings.
         ...(crossing.type === "string" ? { value: Token.asString(produced) } : { value: Fn.jsonencode(produced), hcl: true }),
         description: `${crossing.description}: the output ${crossing.name} of ${stackName(env, crossing.from)}`,

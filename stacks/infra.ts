@@ -1,11 +1,11 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
-import { appsWithBucketsOn, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
-import { clusterIssuerOf, platformFor, publishesClusterEgress } from "../constructs/platform";
-import { clusterEgressCrossing, clusterIssuerCrossing } from "../constructs/core/crossings";
+import { appsWithBucketsOn, databaseNetworkClouds, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
+import { clusterIssuerOf, platformFor, publishesClusterEgress, vpnClientsOf } from "../constructs/platform";
+import { clusterEgressCrossing, clusterIssuerCrossing, vpnGatewayAddressesCrossing, vpnPresharedKeysCrossing, vpnTunnelAddressesCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
-import type { CloudPlatform, IBucket } from "../constructs/core/interfaces";
+import type { CloudPlatform, IBucket, IDatabase, INetwork } from "../constructs/core/interfaces";
 
 /**
  * `<env>-infra`: network, cluster, buckets, databases and app identities of one environment,
@@ -25,7 +25,8 @@ export class InfraStack extends TerraformStack {
     const network = platform.network({ fixedEgress: publishesClusterEgress(env) });
     const cluster = platform.cluster(network);
     const buckets = bucketsOn(this, platform, env, env.cloud);
-    const databases = env.databases.map((spec) => platform.database(spec, network, cluster));
+    const databases = env.databases.filter((spec) => placedOn(env, spec) === env.cloud).map((spec) => platform.database(spec, network, cluster));
+    const vpnGatewayAddresses = databaseNetworkClouds(env).map((cloud) => [vpnGatewayAddressesCrossing(cloud).name, vpnGatewayTo(this, platform, network, cloud).publicAddresses]);
 
     platform.auditTrail?.([...buckets.values()]);
 
@@ -72,14 +73,32 @@ export class InfraStack extends TerraformStack {
 
     new TerraformOutput(this, "cluster_name", { value: cluster.clusterName, description: "Name of the environment's Kubernetes cluster" });
     // The names are the crossings' own, whichever cloud receives them.
-    publish(this, env, "infra", { [clusterIssuerCrossing(env.cloud).name]: cluster.serviceAccountIssuer, [clusterEgressCrossing(env.cloud).name]: network.egressAddresses });
-    for (const database of databases) {
-      new TerraformOutput(this, `database_${database.spec.name}_host`, { value: database.host, description: `Private host name of the ${database.spec.name} database` });
-      new TerraformOutput(this, `database_${database.spec.name}_admin_secret`, {
-        value: database.adminSecretRef,
-        description: `Where the generated admin credential of ${database.spec.name} is kept`,
-      });
-    }
+    publish(this, env, "infra", {
+      [clusterIssuerCrossing(env.cloud).name]: cluster.serviceAccountIssuer,
+      [clusterEgressCrossing(env.cloud).name]: network.egressAddresses,
+      ...Object.fromEntries(vpnGatewayAddresses),
+    });
+    databaseOutputs(this, databases);
+  }
+}
+
+/** The cluster network's side of the VPN to the network holding the databases on `cloud` (constructs/core/vpn.ts). */
+function vpnGatewayTo(stack: InfraStack, platform: CloudPlatform, network: INetwork, cloud: Cloud) {
+  const { env } = stack;
+  const cidr = env.networks?.[cloud]?.cidr;
+  if (platform.vpnGateway === undefined || cidr === undefined) throw new Error(`${env.name}: a VPN from ${env.cloud} to ${cloud} is not built (the spec check should have caught this)`);
+  const { receiveList } = receiverOf(stack, env, "infra");
+  return platform.vpnGateway(network, { cloud, cidr, tunnelAddresses: receiveList(vpnTunnelAddressesCrossing(cloud)), presharedKeys: receiveList(vpnPresharedKeysCrossing(cloud)) });
+}
+
+/** Each database's host and the place of its admin credential, as outputs of `stack`. */
+function databaseOutputs(stack: TerraformStack, databases: readonly IDatabase[]): void {
+  for (const database of databases) {
+    new TerraformOutput(stack, `database_${database.spec.name}_host`, { value: database.host, description: `Private host name of the ${database.spec.name} database` });
+    new TerraformOutput(stack, `database_${database.spec.name}_admin_secret`, {
+      value: database.adminSecretRef,
+      description: `Where the generated admin credential of ${database.spec.name} is kept`,
+    });
   }
 }
 
@@ -103,16 +122,31 @@ export class ForeignInfraStack extends TerraformStack {
     if (federated === undefined) throw new Error(`${env.name}: federated identity on ${cloud} is not built (the spec check should have caught this)`);
     const { receive, receiveList } = receiverOf(this, env, kind);
     // A cloud whose storage has a firewall admits the cluster's NAT (the receiver refuses a crossing crossingsOf does not list).
-    if (platform.admitClusterEgress !== undefined) platform.admitClusterEgress(receiveList(clusterEgressCrossing(cloud)));
+    const hasBuckets = env.buckets.some((spec) => placedOn(env, spec) === cloud);
+    if (hasBuckets && platform.admitClusterEgress !== undefined) platform.admitClusterEgress(receiveList(clusterEgressCrossing(cloud)));
     const buckets = bucketsOn(this, platform, env, cloud);
     // The object reads and writes of these buckets are recorded on their cloud, as at home.
     platform.auditTrail?.([...buckets.values()]);
-    const issuer = clusterIssuerOf(env, cloud, receive);
-    const generated: Record<string, string> = {};
+    const generated: Record<string, string | readonly string[]> = {};
     for (const { app, bucket } of appsWithBucketsOn(env, cloud)) {
-      const identity = federated(app.name, issuer);
+      const identity = federated(app.name, clusterIssuerOf(env, cloud, receive));
       buckets.get(bucket.name)?.grantReadWrite(identity);
       Object.assign(generated, identity.crossingValues);
+    }
+    if (databaseNetworkClouds(env).includes(cloud)) {
+      if (platform.databaseNetwork === undefined || platform.remoteDatabase === undefined) throw new Error(`${env.name}: databases on ${cloud} for a cluster on another cloud are not built (the spec check should have caught this)`);
+      const network = platform.databaseNetwork({ gatewayAddresses: receiveList(vpnGatewayAddressesCrossing(cloud)), clientCidrs: vpnClientsOf(env) });
+      const remote = platform.remoteDatabase.bind(platform);
+      const databases = env.databases.filter((spec) => placedOn(env, spec) === cloud).map((spec) => remote(spec, network));
+      // Their outputs are the crossings of host and admin secret into <env>-apps (the same names).
+      databaseOutputs(this, databases);
+      if (env.apps.length > 0) {
+        // External Secrets reads each database's admin credential for the bootstrap jobs, nothing else, as at home.
+        const externalSecrets = federated("external-secrets", clusterIssuerOf(env, cloud, receive));
+        for (const database of databases) database.grantAdminSecretRead(externalSecrets);
+      }
+      generated[vpnTunnelAddressesCrossing(cloud).name] = network.tunnelAddresses;
+      generated[vpnPresharedKeysCrossing(cloud).name] = network.presharedKeys;
     }
     publish(this, env, kind, generated);
     // This workspace's own dynamic credentials, on its cloud: that cloud trusts it alone.

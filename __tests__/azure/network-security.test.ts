@@ -1,7 +1,7 @@
 import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { cidrSubnet, formatCidr, type Ipv4Cidr, parseCidr } from "../../constructs/core/cidr";
-import { overlayRanges } from "../../constructs/azure/cluster";
+import { overlayRanges } from "../../constructs/azure/facts";
 import { agentSubnetCidr, apiServerSubnetCidr } from "../../constructs/azure/facts";
 import { cidrsOverlap } from "../../constructs/core/cidr";
 import { planSubnets, SUBNET_PLAN_LIMITS } from "../../constructs/core/network-plan";

@@ -129,7 +129,9 @@ export async function checkOffline(stackJsonText: string, variables?: Record<str
 /** Terraform's verdict on a stack's `variable` blocks given `values` (a providerless root module: offline). */
 export function planVariables(variables: Record<string, unknown>, values: Record<string, unknown>): { status: number | null; output: string } {
   const dir = tempDir("crossing-variables");
-  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: variables, output: Object.fromEntries(Object.keys(variables).map((name) => [name, { value: `\${var.${name}}` }])) }));
+  // An output of a sensitive variable must say so, as Terraform requires.
+  const output = Object.fromEntries(Object.entries(variables).map(([name, variable]) => [name, { value: `\${var.${name}}`, ...((variable as { sensitive?: boolean }).sensitive === true ? { sensitive: true } : {}) }]));
+  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: variables, output }));
   writeFileSync(join(dir, "values.tfvars.json"), JSON.stringify(values));
   const run = (...args: string[]) => spawnSync("terraform", args, { cwd: dir, encoding: "utf8", env: { ...process.env, TF_IN_AUTOMATION: "1", TF_CLI_ARGS: "-no-color" } });
   const init = run("init", "-input=false", "-backend=false");

@@ -136,23 +136,20 @@ export class PlatformAddons extends Construct {
       },
       dependsOn: [eso.created],
     });
-    const cloudStore: Manifest = {
+    // The cloud's own store, and one per other cloud that holds databases; only the bootstrap namespace may read admin credentials through them.
+    const adminStores: Manifest[] = [{ name: CLOUD_SECRET_STORE, provider: services.secretStoreProvider() }, ...(services.adminSecretStores ?? [])].map((store) => ({
       apiVersion: "external-secrets.io/v1",
       kind: "ClusterSecretStore",
-      metadata: { name: CLOUD_SECRET_STORE },
-      spec: {
-        provider: services.secretStoreProvider(),
-        // Only the bootstrap namespace may read admin credentials through this store.
-        conditions: [{ namespaces: [DATABASE_BOOTSTRAP_NAMESPACE] }],
-      },
-    };
+      metadata: { name: store.name },
+      spec: { provider: store.provider, conditions: [{ namespaces: [DATABASE_BOOTSTRAP_NAMESPACE] }] },
+    }));
     const bootstrapNamespace = new NamespaceV1(this, "db-bootstrap-namespace", {
       metadata: { name: DATABASE_BOOTSTRAP_NAMESPACE, labels: namespaceLabels() },
     });
     const stores = new ManifestsRelease(this, "secret-stores", {
       name: "secret-stores",
       namespace: eso.namespace,
-      manifests: [cloudStore],
+      manifests: adminStores,
       dependsOn: [externalSecrets.release, bootstrapNamespace],
     });
 

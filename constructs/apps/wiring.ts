@@ -3,7 +3,7 @@ import type { ITerraformDependable } from "cdktn";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { APP_CATALOGUE, WORKLOAD_ACCOUNTS, type AppName, type CompanionDatabase, type WorkloadName } from "../core/apps";
-import type { ClusterServices, SecretRef, WorkloadBinding } from "../core/interfaces";
+import type { AdminCredentialRefs, ClusterServices, SecretRef, WorkloadBinding } from "../core/interfaces";
 import { CLOUD_SECRET_STORE, DATABASE_BOOTSTRAP_NAMESPACE, namespaceLabels, POD_SECURITY_REASON_ANNOTATION } from "./addons";
 import { ManifestsRelease, type Manifest } from "./helm";
 import { DATABASE_SECRET_KEYS, type AppDatabase, type AppRelease, type GeneratedSecret, type NamespacePodSecurity, type NamespaceRule, type PrivilegedNamespace, type Toleration } from "./types";
@@ -238,11 +238,6 @@ function remoteRef(ref: SecretRef): Record<string, string> {
   return ref.property === undefined ? { key: ref.key } : { key: ref.key, property: ref.property };
 }
 
-/** Where a managed server's administrator credential is kept (`ClusterServices.adminCredentials`); the username may be a literal. */
-export interface AdminCredentials {
-  readonly username: SecretRef | string;
-  readonly password: SecretRef;
-}
 
 /**
  * A job in the bootstrap namespace that runs `script` (psql) as the server's administrator, and
@@ -255,7 +250,8 @@ export interface DatabaseBootstrap {
   readonly name: string;
   readonly host: string;
   readonly port: number;
-  readonly admin: AdminCredentials;
+  /** Where the server's administrator credential is kept (`ClusterServices.adminCredentials`). */
+  readonly admin: AdminCredentialRefs;
   /** psql script, run with `sh -c`; variables reach it through `env`. */
   readonly script: string;
   /** Environment of the job besides the admin connection (PG* variables). */
@@ -276,7 +272,7 @@ export function databaseBootstrapManifests(job: DatabaseBootstrap): Manifest[] {
       metadata: { name: adminSecret, namespace: DATABASE_BOOTSTRAP_NAMESPACE },
       spec: {
         refreshInterval: "1h",
-        secretStoreRef: { kind: "ClusterSecretStore", name: CLOUD_SECRET_STORE },
+        secretStoreRef: { kind: "ClusterSecretStore", name: job.admin.store ?? CLOUD_SECRET_STORE },
         target: {
           name: adminSecret,
           creationPolicy: "Owner",

@@ -3,9 +3,10 @@ import { Fn, TerraformStack } from "cdktn";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 import { DataAwsDbInstance } from "@cdktf/provider-aws/lib/data-aws-db-instance";
 import type { AppBucket } from "../apps/types";
-import type { WorkloadName } from "../core/apps";
-import type { ClusterServices, ExternalDnsSetup, ForeignBucketServices, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
-import { planSubnets } from "../core/network-plan";
+import type { ClusterServices, ExternalDnsSetup, ForeignBucketServices, ForeignDatabaseServices, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
+import { databaseAdminSecretCrossing, databaseHostCrossing, type Receive } from "../core/crossings";
+import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
+import { planDatabaseSubnets, planSubnets } from "../core/network-plan";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { s3BucketName } from "./bucket";
 import { eksClusterName, EKS_SPOT_TAINT } from "./cluster";
@@ -145,5 +146,36 @@ export function awsForeignBuckets(env: Environment): ForeignBucketServices {
       },
       token: { audience: "sts.amazonaws.com", mountPath: WEB_IDENTITY_TOKEN_DIR, fileName: "token", expirationSeconds: 86400 },
     }),
+  };
+}
+
+/** The ClusterSecretStore External Secrets reads the RDS admin credentials through from another cloud's cluster. */
+const FOREIGN_ADMIN_STORE = "aws-database-admin";
+
+/**
+ * RDS databases of an environment whose cluster runs on another cloud, reached over the VPN
+ * (`AwsDatabaseNetwork`): their subnets' ranges, and their host names and admin secret ARNs, which
+ * have generated parts and so cross from `<env>-infra-aws`. External Secrets reads the secrets with
+ * the `external-secrets` role there, which trusts the cluster's issuer: `auth.jwt` requests a
+ * token for the controller's own service account (audience `sts.amazonaws.com`) and assumes the
+ * role its `eks.amazonaws.com/role-arn` annotation names, as on EKS (`secretStoreProvider`).
+ */
+export function awsForeignDatabases(env: Environment, receive: Receive): ForeignDatabaseServices {
+  const ctx = new AwsContext(env);
+  const cidr = env.networks?.aws?.cidr;
+  if (cidr === undefined) throw new Error(`${env.name}: databases on AWS for a cluster on another cloud need networks.aws (the spec check should have caught this)`);
+  const reader = WORKLOAD_ACCOUNTS["external-secrets"];
+  return {
+    databaseCidrs: planDatabaseSubnets(cidr, env.network.zones),
+    databaseHost: (spec) => receive(databaseHostCrossing("aws", spec.name)),
+    adminCredentials: (spec) => {
+      const key = receive(databaseAdminSecretCrossing("aws", spec.name));
+      return { username: { key, property: "username" }, password: { key, property: "password" }, store: FOREIGN_ADMIN_STORE };
+    },
+    adminSecretStore: {
+      name: FOREIGN_ADMIN_STORE,
+      provider: { aws: { service: "SecretsManager", region: ctx.region, auth: { jwt: { serviceAccountRef: { name: reader.serviceAccount, namespace: reader.namespace } } } } },
+    },
+    adminReaderAnnotations: { "eks.amazonaws.com/role-arn": workloadRoleArn(ctx, "external-secrets") },
   };
 }

@@ -19,8 +19,9 @@ import { AWS_DATABASE_INSTANCE_CLASSES } from "./sizes";
 export interface AwsDatabaseProps {
   readonly ctx: AwsContext;
   readonly spec: DatabaseSpec;
-  readonly network: AwsNetwork;
-  readonly cluster: AwsCluster;
+  readonly network: Pick<AwsNetwork, "vpc" | "databaseSubnetGroup">;
+  /** Who may connect: the EKS cluster's security group, or the ranges of a cluster on another cloud (over the VPN). */
+  readonly clients: AwsCluster | { readonly cidrs: readonly string[] };
   readonly key: KmsKey;
   /** Encrypts the log groups the instance exports to. */
   readonly logsKey: KmsKey;
@@ -88,14 +89,18 @@ export class AwsDatabase extends Construct implements IDatabase {
       vpcId: network.vpc.id,
       tags: { Name: identifier },
     });
-    new VpcSecurityGroupIngressRule(this, "from-cluster", {
-      securityGroupId: securityGroup.id,
-      description: "PostgreSQL from the EKS cluster security group (control plane and managed nodes)",
-      ipProtocol: "tcp",
-      fromPort: POSTGRES_PORT,
-      toPort: POSTGRES_PORT,
-      referencedSecurityGroupId: props.cluster.clusterSecurityGroupId,
-    });
+    const postgres = { securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: POSTGRES_PORT, toPort: POSTGRES_PORT };
+    if ("cidrs" in props.clients) {
+      props.clients.cidrs.forEach((cidr, index) =>
+        new VpcSecurityGroupIngressRule(this, `from-cluster-${index}`, { ...postgres, description: `PostgreSQL from the ${ctx.env.cloud} cluster's nodes over the VPN`, cidrIpv4: cidr }),
+      );
+    } else {
+      new VpcSecurityGroupIngressRule(this, "from-cluster", {
+        ...postgres,
+        description: "PostgreSQL from the EKS cluster security group (control plane and managed nodes)",
+        referencedSecurityGroupId: props.clients.clusterSecurityGroupId,
+      });
+    }
 
     const parameters = this.parameterGroups(identifier, spec.postgresVersion);
 

@@ -8,11 +8,13 @@ import {
   type CloudPlatform,
   type IBucket,
   type ICluster,
+  type IDatabaseNetwork,
   type INetwork,
   type IWorkloadIdentity,
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
   type TerraformCloudTarget,
+  type VpnPeer,
 } from "../core/interfaces";
 import { appsWithBucketsOn, type BucketSpec, type DatabaseSpec, type Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
@@ -32,6 +34,7 @@ import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-con
 import { AwsKeys } from "./keys";
 import { grantUserSecretsRead } from "./user-secrets";
 import { AwsNetwork } from "./network";
+import { AwsDatabaseNetwork } from "./database-network";
 
 /**
  * The AWS implementation of the platform. It configures the aws provider for the environment's
@@ -110,7 +113,29 @@ export class AwsPlatform extends Construct implements CloudPlatform {
       ctx: this.ctx,
       spec,
       network: ownHandle(network, AwsNetwork, "AWS", "network"),
-      cluster: ownHandle(cluster, AwsCluster, "AWS", "cluster"),
+      clients: ownHandle(cluster, AwsCluster, "AWS", "cluster"),
+      key: this.keys.data,
+      logsKey: this.keys.logs,
+      monitoringRole: this.monitoringRole,
+    });
+  }
+
+  /** In `<env>-infra-aws` of a cluster on another cloud: the VPC of `networks.aws` and AWS's side of the VPN. */
+  databaseNetwork(peer: VpnPeer): AwsDatabaseNetwork {
+    const cidr = this.ctx.env.networks?.aws?.cidr;
+    if (cidr === undefined || this.ctx.env.cloud === this.cloud) throw new Error(`${this.ctx.env.name}: a database network on AWS is for a cluster on another cloud, with networks.aws (the spec check should have caught this)`);
+    return new AwsDatabaseNetwork(this, "network", { ctx: this.ctx, cidr, peer, logsKey: this.keys.logs });
+  }
+
+  /** An RDS database in the VPC of `databaseNetwork()`, admitting the other cloud's cluster nodes over the VPN. */
+  remoteDatabase(spec: DatabaseSpec, network: IDatabaseNetwork): AwsDatabase {
+    const own = ownHandle(network, AwsDatabaseNetwork, "AWS", "database network");
+    this.monitoringRole ??= rdsMonitoringRole(this, this.ctx);
+    return new AwsDatabase(this, `database-${spec.name}`, {
+      ctx: this.ctx,
+      spec,
+      network: own,
+      clients: { cidrs: own.clientCidrs },
       key: this.keys.data,
       logsKey: this.keys.logs,
       monitoringRole: this.monitoringRole,
@@ -247,4 +272,4 @@ export const AWS_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   aws_efs_file_system: "the file system's data",
 };
 export { awsSpecProblems } from "./spec-problems";
-export { awsForeignBuckets } from "./cluster-services";
+export { awsForeignBuckets, awsForeignDatabases } from "./cluster-services";

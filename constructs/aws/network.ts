@@ -147,37 +147,38 @@ export class AwsNetwork extends Construct implements INetwork {
       tags: { Name: ctx.name("s3") },
     });
 
-    this.flowLogs(ctx, props.logsKey);
+    vpcFlowLogs(this, ctx, this.vpc, props.logsKey);
   }
+}
 
-  private flowLogs(ctx: AwsContext, logsKey: KmsKey): void {
-    const group = new CloudwatchLogGroup(this, "flow-log-group", {
-      name: `/aws/vpc/${ctx.name("vpc")}/flow-logs`,
-      retentionInDays: ctx.env.production ? 365 : 90,
-      kmsKeyId: logsKey.arn,
-    });
-    const role = new IamRole(this, "flow-log-role", {
-      name: ctx.name("vpc-flow-logs"),
-      permissionsBoundary: ctx.permissionsBoundary,
-      assumeRolePolicy: serviceTrustPolicy(ctx, "vpc-flow-logs", true),
-    });
-    new IamRolePolicy(this, "flow-log-policy", {
-      role: role.id,
-      name: "write-flow-logs",
-      policy: policyDocument({
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-        Resource: [group.arn, `${group.arn}:*`],
-      }),
-    });
-    new FlowLog(this, "flow-log", {
-      vpcId: this.vpc.id,
-      trafficType: "ALL",
-      logDestinationType: "cloud-watch-logs",
-      logDestination: group.arn,
-      iamRoleArn: role.arn,
-      maxAggregationInterval: 60,
-      tags: { Name: ctx.name("vpc-flow-logs") },
-    });
-  }
+/** VPC flow logs (all traffic) to an encrypted CloudWatch log group, for incident forensics. */
+export function vpcFlowLogs(scope: Construct, ctx: AwsContext, vpc: Vpc, logsKey: KmsKey): void {
+  const group = new CloudwatchLogGroup(scope, "flow-log-group", {
+    name: `/aws/vpc/${ctx.name("vpc")}/flow-logs`,
+    retentionInDays: ctx.env.production ? 365 : 90,
+    kmsKeyId: logsKey.arn,
+  });
+  const role = new IamRole(scope, "flow-log-role", {
+    name: ctx.name("vpc-flow-logs"),
+    permissionsBoundary: ctx.permissionsBoundary,
+    assumeRolePolicy: serviceTrustPolicy(ctx, "vpc-flow-logs", true),
+  });
+  new IamRolePolicy(scope, "flow-log-policy", {
+    role: role.id,
+    name: "write-flow-logs",
+    policy: policyDocument({
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+      Resource: [group.arn, `${group.arn}:*`],
+    }),
+  });
+  new FlowLog(scope, "flow-log", {
+    vpcId: vpc.id,
+    trafficType: "ALL",
+    logDestinationType: "cloud-watch-logs",
+    logDestination: group.arn,
+    iamRoleArn: role.arn,
+    maxAggregationInterval: 60,
+    tags: { Name: ctx.name("vpc-flow-logs") },
+  });
 }

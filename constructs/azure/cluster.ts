@@ -7,11 +7,10 @@ import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import type { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { environmentLogWorkspace } from "./diagnostics";
 import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
-import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "../core/cidr";
 import type { ICluster, NodeTaint } from "../core/interfaces";
 import type { Environment, NodePoolSpec } from "../core/spec";
 import { AZURE_ROLES, type AzureContext } from "./context";
-import { aksPoolName, SYSTEM_POOL_NAME } from "./facts";
+import { aksPoolName, overlayRanges, SYSTEM_POOL_NAME } from "./facts";
 import { CLUSTER_KEY_ROTATION, type AzureKeyVault } from "./key-vault";
 import type { AzureNetwork } from "./network";
 import { AZURE_NODE_VM_SIZES } from "./sizes";
@@ -63,18 +62,6 @@ export function secretsEncryptionWaived(env: Environment): boolean {
 
 /** Control-plane log categories shipped to Log Analytics (the AKS names for api, audit, authenticator). */
 export const CONTROL_PLANE_LOG_CATEGORIES = ["kube-apiserver", "kube-audit-admin", "guard"] as const;
-
-/** Candidate overlay ranges, in different /8s so one of each always misses the VNet. */
-const POD_CIDR_CHOICES = ["10.244.0.0/14", "172.20.0.0/14"] as const;
-const SERVICE_CIDR_CHOICES = ["10.0.0.0/16", "172.16.0.0/16"] as const;
-
-/** Pod and service ranges for Azure CNI overlay that overlap neither the VNet nor each other. */
-export function overlayRanges(vnetCidr: string): { podCidr: string; serviceCidr: string; dnsServiceIp: string } {
-  const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
-  const free = (choices: readonly string[]) => choices.find((choice) => !cidrsOverlap(parseCidr(choice) as Ipv4Cidr, vnet)) as string;
-  const serviceCidr = free(SERVICE_CIDR_CHOICES);
-  return { podCidr: free(POD_CIDR_CHOICES), serviceCidr, dnsServiceIp: serviceCidr.replace(/\.0\/16$/, ".10") };
-}
 
 /** The AKS cluster's name, `<env>-cluster`; the apps stack finds the cluster by it. */
 export function aksClusterName(ctx: AzureContext): string {

@@ -28,13 +28,17 @@ export function environmentLogWorkspace(scope: Construct, id: string, ctx: Azure
  *   (the blob service's requests, to the resource-specific StorageBlobLogs table);
  * - `Microsoft.DBforPostgreSQL/flexibleServers`: PostgreSQLLogs (the server log: connections,
  *   errors, statements slower than `log_min_duration_statement`) and PostgreSQLFlexSessions
- *   (session snapshots); the query-store, table and transaction categories are performance data.
+ *   (session snapshots); the query-store, table and transaction categories are performance data;
+ * - `Microsoft.Network/virtualNetworkGateways`: GatewayDiagnosticLog (configuration and
+ *   maintenance), TunnelDiagnosticLog (tunnels up and down), RouteDiagnosticLog (BGP and static
+ *   route changes) and IKEDiagnosticLog (IKE negotiation); P2SDiagnosticLog is for point-to-site.
  * Azure refuses a diagnostic setting naming a category its target does not publish.
  */
 export const RESOURCE_LOG_CATEGORIES = {
   keyVault: ["AuditEvent"],
   blobService: ["StorageRead", "StorageWrite", "StorageDelete"],
   postgresServer: ["PostgreSQLLogs", "PostgreSQLFlexSessions"],
+  vpnGateway: ["GatewayDiagnosticLog", "TunnelDiagnosticLog", "RouteDiagnosticLog", "IKEDiagnosticLog"],
 } as const;
 
 /** The ARM id of a storage account's blob service, the target of its blob request logs. */

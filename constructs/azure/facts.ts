@@ -68,3 +68,44 @@ export const API_SERVER_SUBNET_PREFIX = 27;
 export function apiServerSubnetCidr(vnetCidr: string): string {
   return lastQuarterSubnet(vnetCidr, API_SERVER_SUBNET_PREFIX, 1);
 }
+
+/**
+ * The VPN gateway's subnet: a /27, the size Microsoft recommends (a /29 is the minimum: "Do I need
+ * a gateway subnet?", learn.microsoft.com/azure/vpn-gateway/vpn-gateway-vpn-faq), named
+ * `GatewaySubnet` as Azure requires (azurerm 4.55.0 internal/services/network/validate/
+ * gateway_subnet.go). The third /27 of the VNet's free last quarter, after the agents' and the
+ * API server's.
+ */
+export function gatewaySubnetCidr(vnetCidr: string): string {
+  return lastQuarterSubnet(vnetCidr, 27, 2);
+}
+
+/**
+ * Custom APIPA BGP addresses: Azure takes them only in 169.254.21.0–169.254.22.255 (azurerm
+ * 4.55.0 internal/services/network/validate/virtual_network_gateway.go,
+ * `IPAddressInAzureReservedAPIPARange`).
+ */
+export function isAzureApipaAddress(address: string): boolean {
+  return /^169\.254\.(21|22)\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/.test(address);
+}
+
+/**
+ * ASNs a VPN gateway may not use, nor the networks it peers with: Azure's own and IANA's reserved
+ * ones (learn.microsoft.com/azure/vpn-gateway/vpn-gateway-vpn-faq, "Are there ASNs reserved by
+ * Azure?"); azurerm 4.55.0 does not check `bgp_settings.asn` (virtual_network_gateway_resource.go).
+ */
+export function isAzureReservedAsn(asn: number): boolean {
+  return [8074, 8075, 12076, 65515, 65517, 65518, 65519, 65520, 23456].includes(asn) || (asn >= 64496 && asn <= 64511) || (asn >= 65535 && asn <= 65551);
+}
+
+/** Candidate overlay ranges, in different /8s so one of each always misses the VNet. */
+const POD_CIDR_CHOICES = ["10.244.0.0/14", "172.20.0.0/14"] as const;
+const SERVICE_CIDR_CHOICES = ["10.0.0.0/16", "172.16.0.0/16"] as const;
+
+/** Pod and service ranges for Azure CNI overlay that overlap neither the VNet nor each other. */
+export function overlayRanges(vnetCidr: string): { podCidr: string; serviceCidr: string; dnsServiceIp: string } {
+  const vnet = parseCidr(vnetCidr) as Ipv4Cidr;
+  const free = (choices: readonly string[]) => choices.find((choice) => !cidrsOverlap(parseCidr(choice) as Ipv4Cidr, vnet)) as string;
+  const serviceCidr = free(SERVICE_CIDR_CHOICES);
+  return { podCidr: free(POD_CIDR_CHOICES), serviceCidr, dnsServiceIp: serviceCidr.replace(/\.0\/16$/, ".10") };
+}

@@ -13,6 +13,7 @@ import {
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
   type TerraformCloudTarget,
+  type VpnRemote,
 } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { AZURE_PAIRED_LOCATIONS } from "../core/regions";
@@ -31,6 +32,7 @@ import type { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-anal
 import { AzureWorkloadIdentity } from "./identity";
 import { AzureKeyVault } from "./key-vault";
 import { AzureNetwork } from "./network";
+import { AzureVpnGateway } from "./vpn-gateway";
 import { AzureTerraformCloudTrust } from "./terraform-cloud";
 import { AzureTerraformCloudAgent } from "./terraform-cloud-agent";
 import { AzureEnvironmentTags } from "./tags";
@@ -147,6 +149,30 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     });
     this.grantRunsClusterAdmin();
     return this.clusterCreated;
+  }
+
+  /**
+   * The cluster network's side of the VPN to the network holding databases on another cloud
+   * (`AzureVpnGateway`), and the nodes' way to those databases: their network security group
+   * denies the rest of `VirtualNetwork`, which includes the ranges learned over the gateway
+   * (Microsoft, "Virtual network service tags": VirtualNetwork), so PostgreSQL to the remote range
+   * is allowed before that deny.
+   */
+  vpnGateway(network: INetwork, remote: VpnRemote): AzureVpnGateway {
+    const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
+    const gateway = new AzureVpnGateway(this, "vpn-gateway", { ctx: this.ctx, network: azureNetwork, remote, logWorkspaceId: this.logWorkspaceId("VPN gateway") });
+    azureNetwork.nodeSecurity.addRule({
+      name: "remote-postgres-out",
+      description: "PostgreSQL to the databases on another cloud, over the VPN",
+      direction: "Outbound",
+      access: "Allow",
+      priority: 125,
+      protocol: "Tcp",
+      source: [azureNetwork.nodeCidr],
+      destination: [remote.cidr],
+      ports: ["5432"],
+    });
+    return gateway;
   }
 
   /**

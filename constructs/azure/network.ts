@@ -13,9 +13,8 @@ import { NetworkSecurityRule } from "@cdktf/provider-azurerm/lib/network-securit
 import { SubnetNetworkSecurityGroupAssociation } from "@cdktf/provider-azurerm/lib/subnet-network-security-group-association";
 import type { INetwork } from "../core/interfaces";
 import { planSubnets } from "../core/network-plan";
-import { overlayRanges } from "./cluster";
 import type { AzureContext } from "./context";
-import { agentSubnetCidr, apiServerSubnetCidr, reservedRangeMet } from "./facts";
+import { agentSubnetCidr, apiServerSubnetCidr, overlayRanges, reservedRangeMet } from "./facts";
 
 export interface AzureNetworkProps {
   readonly ctx: AzureContext;

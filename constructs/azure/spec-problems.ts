@@ -1,6 +1,7 @@
-import { eachKnown, known, specSecretNames, type Environment, type Report } from "../core/spec";
+import { CLOUDS, eachKnown, known, placedOn, specSecretNames, type Environment, type Report } from "../core/spec";
+import { cidrsOverlap, parseCidr, type Ipv4Cidr } from "../core/cidr";
 import { AZURE_PAIRED_LOCATIONS } from "../core/regions";
-import { agentSubnetCidr, aksPoolName, AZURE_CONTAINER_NAME, reservedRangeMet, SYSTEM_POOL_NAME } from "./facts";
+import { agentSubnetCidr, aksPoolName, AZURE_CONTAINER_NAME, overlayRanges, reservedRangeMet, SYSTEM_POOL_NAME } from "./facts";
 import { AZURE_POSTGRES_SKUS, POSTGRES_STORAGE_MB, postgresStorageMb } from "./sizes";
 
 /**
@@ -19,6 +20,8 @@ export function azureSpecProblems(env: Environment, report: Report): void {
     if (!AZURE_CONTAINER_NAME.test(bucket.name)) report(["buckets", index, "name"], bucket.name, "on Azure, at least 3 characters and no '--' (it names a storage container)");
   });
   eachKnown(env.databases, (db, index) => {
+    // A database on another cloud (over the VPN) has that cloud's rules.
+    if (placedOn(env, db) !== "azure") return;
     known(() => {
       const skuName = db.azure?.skuName ?? AZURE_POSTGRES_SKUS[db.size];
       if (db.highAvailability && skuName.startsWith("B_")) {
@@ -41,6 +44,18 @@ export function azureSpecProblems(env: Environment, report: Report): void {
         report(["databases", index, "storageGiB"], db.storageGiB, `on Azure, at most ${largest} GiB (the largest Flexible Server disk)`);
       }
     });
+  });
+  // A network holding databases on another cloud is routed over the VPN; the overlay's pod and
+  // service ranges stay on the nodes, so a remote range inside either would never leave them.
+  known(() => {
+    const overlay = overlayRanges(env.network.cidr);
+    for (const cloud of CLOUDS) {
+      const given = known(() => env.networks?.[cloud]?.cidr);
+      const range = given === undefined ? undefined : parseCidr(given);
+      if (given === undefined || range === undefined || cloud === "azure") continue;
+      const met = ([["pod", overlay.podCidr], ["service", overlay.serviceCidr]] as const).find(([, overlayRange]) => cidrsOverlap(parseCidr(overlayRange) as Ipv4Cidr, range));
+      if (met !== undefined) report(["networks", cloud, "cidr"], given, `on Azure, a range outside the cluster's overlay ${met[0]} range ${met[1]} (Azure CNI overlay keeps it inside the cluster)`);
+    }
   });
   // The Terraform Cloud agents' subnet (with Terraform Cloud and apps) must stay outside the ranges Container Apps reserves.
   known(() => {

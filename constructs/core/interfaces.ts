@@ -75,6 +75,39 @@ export interface IDatabase {
   grantAdminSecretRead(identity: IWorkloadIdentity): void;
 }
 
+/** The cluster network's side of the VPN, as the network holding databases on another cloud sees it. */
+export interface VpnPeer {
+  /** The public addresses of the cluster side's gateway instances, in instance order (`vpnGatewayAddressesCrossing`). */
+  readonly gatewayAddresses: readonly string[];
+  /** The ranges the cluster's pods reach a database from, as the database's network sees them (its nodes' subnets). */
+  readonly clientCidrs: readonly string[];
+}
+
+/** The network holding a cloud's databases for a cluster on another cloud (`CloudPlatform.databaseNetwork`). */
+export interface IDatabaseNetwork {
+  readonly cidr: string;
+  /** Each tunnel's outside address on this side, in `VPN_TUNNELS` order (`vpnTunnelAddressesCrossing`). */
+  readonly tunnelAddresses: readonly string[];
+  /** Each tunnel's pre-shared key, in the same order (`vpnPresharedKeysCrossing`). */
+  readonly presharedKeys: readonly string[];
+}
+
+/** The other side of the cluster network's VPN: its range, and its tunnels once it has applied. */
+export interface VpnRemote {
+  /** The cloud of the other side. */
+  readonly cloud: Cloud;
+  readonly cidr: string;
+  /** Empty until the other side has applied, then one per `VPN_TUNNELS` entry. */
+  readonly tunnelAddresses: readonly string[];
+  readonly presharedKeys: readonly string[];
+}
+
+/** The cluster network's VPN gateway. */
+export interface IVpnGateway {
+  /** One public address per instance, in instance order. */
+  readonly publicAddresses: readonly string[];
+}
+
 /** A public DNS zone the platform manages records in (external-dns). */
 export interface IDnsZone {
   readonly zoneName: string;
@@ -107,6 +140,20 @@ export interface CloudPlatform {
    * before `bucket()` in `<env>-infra-<cloud>`.
    */
   admitClusterEgress?(addresses: readonly string[]): void;
+  /**
+   * In `<env>-infra` of a cluster whose databases live on another cloud: the cluster network's
+   * side of the site-to-site VPN (constructs/core/vpn.ts), a gateway of `VPN_GATEWAY_INSTANCES`
+   * instances and, once the other side has applied (`remote.tunnelAddresses` given), a BGP
+   * connection per tunnel. Absent on a cloud where this is not built yet.
+   */
+  vpnGateway?(network: INetwork, remote: VpnRemote): IVpnGateway;
+  /**
+   * In `<env>-infra-<cloud>`: the network holding this cloud's databases for a cluster on another
+   * cloud (`networks.<cloud>.cidr`), and its side of the VPN to the cluster network's gateway.
+   */
+  databaseNetwork?(peer: VpnPeer): IDatabaseNetwork;
+  /** A database in the network of `databaseNetwork()`, reached by the cluster's pods over the VPN alone. */
+  remoteDatabase?(spec: DatabaseSpec, network: IDatabaseNetwork): IDatabase;
   /** The public zone of `dns.zone`, for external-dns. */
   dnsZone(zoneName: string): IDnsZone;
   /**
@@ -201,6 +248,13 @@ export interface PodNetwork {
   readonly privateEndpointCidrs: readonly string[];
 }
 
+/** Where a database's administrator username and password are (username may be a literal), and the ClusterSecretStore to read them through when not the cloud's own. */
+export interface AdminCredentialRefs {
+  readonly username: SecretRef | string;
+  readonly password: SecretRef;
+  readonly store?: string;
+}
+
 /** The cloud, as seen from the apps stack. */
 export interface ClusterServices {
   readonly connection: KubernetesConnection;
@@ -221,7 +275,12 @@ export interface ClusterServices {
    */
   secretStoreProvider(serviceAccount?: string): Record<string, unknown>;
   /** Where the database's administrator username and password are (username may be a literal). */
-  adminCredentials(spec: DatabaseSpec): { readonly username: SecretRef | string; readonly password: SecretRef };
+  adminCredentials(spec: DatabaseSpec): AdminCredentialRefs;
+  /**
+   * ClusterSecretStores besides the cloud's own that admin credentials are read through (databases
+   * on another cloud, `ForeignDatabaseServices.adminSecretStore`); none on a single cloud.
+   */
+  readonly adminSecretStores?: readonly { readonly name: string; readonly provider: Record<string, unknown> }[];
   /** How external-dns reaches the cloud's DNS service. */
   externalDns(zoneName: string): ExternalDnsSetup;
 }
@@ -284,6 +343,19 @@ export interface ITerraformCloudAgent {
    * id, a Secret Manager secret name). The stack creates the secret without a value.
    */
   readonly tokenSecretRef: string;
+}
+
+/** This cloud's databases as the pods on another cloud's cluster reach them, over the VPN (no construct: names and crossings). */
+export interface ForeignDatabaseServices {
+  /** The ranges the databases' private addresses lie in, for NetworkPolicies. */
+  readonly databaseCidrs: readonly string[];
+  databaseHost(spec: DatabaseSpec): string;
+  /** Where the administrator credential is, read through `adminSecretStore`. */
+  adminCredentials(spec: DatabaseSpec): AdminCredentialRefs;
+  /** The ClusterSecretStore External Secrets reads those credentials through, on this cloud's secret store. */
+  readonly adminSecretStore: { readonly name: string; readonly provider: Record<string, unknown> };
+  /** What External Secrets' service account needs to act as its identity on this cloud. */
+  readonly adminReaderAnnotations: Readonly<Record<string, string>>;
 }
 
 /** This cloud's buckets as an app on another cloud's cluster reaches them (no construct: names only). */

@@ -34,3 +34,14 @@ export function planSubnets(cidrText: string, zones: number): ZoneSubnets[] {
     database: formatCidr(cidrSubnet(vpc, 5, 20 + zone)),
   }));
 }
+
+/**
+ * The database subnets of a network that holds only databases (`networks.<cloud>`, reached over a
+ * VPN): one per zone, each a quarter of the range (so at least a /26 for the /24 the spec allows).
+ */
+export function planDatabaseSubnets(cidrText: string, zones: number): string[] {
+  const range = parseCidr(cidrText);
+  if (!range) throw new RangeError(`not a CIDR: ${cidrText}`);
+  if (zones > SUBNET_PLAN_LIMITS.maxZones) throw new RangeError(`at most ${SUBNET_PLAN_LIMITS.maxZones} zones`);
+  return Array.from({ length: zones }, (_, zone) => formatCidr(cidrSubnet(range, 2, zone)));
+}

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { APP_NAMES, APP_CATALOGUE } from "./apps";
 import { planSubnets, SUBNET_PLAN_LIMITS } from "./network-plan";
-import { cidrsOverlap, isNetworkAligned, isPrivateRange, overlapsPrivateRange, parseCidr } from "./cidr";
+import { cidrsOverlap, isNetworkAligned, isPrivateRange, overlapsPrivateRange, parseCidr, type Ipv4Cidr } from "./cidr";
 import { describeValue, formatPath, SpecError, withLines, type SpecIssue } from "./errors";
 import { SIZES } from "./sizes";
 import { AWS_ZONE_LETTERS, AZURE_LOCATION_ZONES, awsZoneNames, GCP_ZONE_LETTERS, gcpZoneNames } from "./regions";
@@ -211,9 +211,9 @@ const databaseSchema = z.strictObject({
   name: shortName(20),
   /**
    * The cloud the database lives on; its account must be in `accounts`. Another cloud than
-   * `cloud` is stage 2 of a move (the cluster moved, the database not yet), reached over a
-   * site-to-site VPN between the two networks: not built yet, refused with one message
-   * (docs/design/cross-cloud.md, "Network"). @default the environment's cloud
+   * `cloud` (stage 2 of a move: the cluster moved, the database not yet) is reached over a
+   * site-to-site VPN between the two networks and needs `networks.<cloud>`; built for AWS with an
+   * AKS cluster (docs/design/cross-cloud.md, "Network"). @default the environment's cloud
    */
   cloud: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }).optional(),
   /**
@@ -573,6 +573,15 @@ export const environmentSchema = z.strictObject({
     /** Availability zones to spread subnets, nodes and databases over. @default 3 in production, 2 elsewhere */
     zones: intRange(2, SUBNET_PLAN_LIMITS.maxZones).optional(),
   }),
+  /**
+   * The network on each other cloud a database lives on (docs/design/cross-cloud.md, "Network"):
+   * its private range, from /16 to /24, one database subnet per zone of `network.zones` in it.
+   * The cluster reaches it over a site-to-site VPN, so it overlaps no range of the cluster's
+   * network, of another `networks` entry or of another environment. @default none
+   */
+  networks: z
+    .strictObject({ aws: z.strictObject({ cidr: cidrText }).optional(), azure: z.strictObject({ cidr: cidrText }).optional(), gcp: z.strictObject({ cidr: cidrText }).optional() })
+    .optional(),
   cluster: clusterSchema,
   /** Public DNS and TLS for app UIs. */
   dns: z
@@ -804,6 +813,55 @@ function checkNetwork(env: Environment, report: Report): void {
   planSubnets(env.network.cidr, env.network.zones);
 }
 
+/** The prefixes a `networks.<cloud>` range may have: one database subnet per zone, each a quarter of it, at least a /26. */
+export const DATABASE_NETWORK_PREFIXES = { min: 16, max: 24 } as const;
+
+/** The clouds other than the cluster's that a database lives on, each needing a network there reached over a VPN. */
+export function databaseNetworkClouds(env: Environment): Cloud[] {
+  const used = new Set(env.databases.map((database) => placedOn(env, database)));
+  return CLOUDS.filter((cloud) => cloud !== env.cloud && used.has(cloud));
+}
+
+/**
+ * `networks`: an entry for each other cloud a database lives on and for no other, each a private,
+ * aligned range of a size the database subnets fit in, overlapping neither the cluster's network
+ * nor another entry (the VPN routes each range to one side). The VPN's inside ranges are
+ * link-local (constructs/core/vpn.ts), so no private range can meet them.
+ */
+function checkNetworks(env: Environment, report: Report): void {
+  const clouds = known(() => databaseNetworkClouds(env));
+  const home = known(() => parseCidr(env.network.cidr));
+  const seen: { cloud: Cloud; text: string; cidr: Ipv4Cidr }[] = home === undefined ? [] : [{ cloud: env.cloud, text: env.network.cidr, cidr: home }];
+  for (const cloud of CLOUDS) {
+    const given = known(() => env.networks?.[cloud]);
+    if (given === undefined) {
+      if (clouds?.includes(cloud) === true) {
+        report(["networks", cloud, "cidr"], undefined, `the private range of the ${cloud} network that holds the databases on ${cloud}, which the cluster reaches over a site-to-site VPN (such as 10.40.0.0/22)`);
+      }
+      continue;
+    }
+    if (cloud === env.cloud) {
+      report(["networks", cloud], given, `no entry for ${cloud}, the cluster's cloud: its range is network.cidr`);
+      continue;
+    }
+    if (clouds !== undefined && !clouds.includes(cloud)) {
+      report(["networks", cloud], given, `an entry only for another cloud a database lives on (${clouds.join(", ") || "none"}): a network there holds databases`);
+      continue;
+    }
+    const path = ["networks", cloud, "cidr"];
+    const cidr = parseCidr(given.cidr);
+    const { min, max } = DATABASE_NETWORK_PREFIXES;
+    if (!cidr || !isNetworkAligned(cidr)) report(path, given.cidr, "a network address with no host bits set, such as 10.40.0.0/22");
+    else if (!isPrivateRange(cidr)) report(path, given.cidr, "a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+    else if (cidr.prefix < min || cidr.prefix > max) report(path, given.cidr, `a prefix from /${min} to /${max}, so that a database subnet per zone fits`);
+    else {
+      const met = seen.find((other) => cidrsOverlap(other.cidr, cidr));
+      if (met !== undefined) report(path, given.cidr, `a range that overlaps no other network of the environment (${met.cloud === env.cloud && met.text === env.network.cidr ? "network.cidr" : `networks.${met.cloud}.cidr`} is ${met.text}): the VPN routes each range to one side`);
+      else seen.push({ cloud, text: given.cidr, cidr });
+    }
+  }
+}
+
 /**
  * Every account's region exists (constructs/core/regions.ts), and the environment's own cloud has
  * as many availability zones there as `network.zones` asks for.
@@ -826,7 +884,8 @@ function checkRegion(env: Environment, report: Report): void {
         report(["accounts", "aws", "availabilityZones", index], name, `a zone of ${aws.region} listed once, such as ${aws.region}b`);
       }
     });
-    if (env.cloud === "aws" && letters !== undefined) {
+    // The cluster's network, or a network holding databases (`networks.aws`), spreads over the zones.
+    if ((env.cloud === "aws" || known(() => env.networks?.aws) !== undefined) && letters !== undefined) {
       if (listed) tooMany(listed, "accounts.aws.availabilityZones");
       else if (letters.length === 0) report(["accounts", "aws", "availabilityZones"], undefined, `the zone names your account sees in ${aws.region}, which differ per account (aws ec2 describe-availability-zones)`);
       else tooMany(awsZoneNames(aws.region), aws.region);
@@ -1241,6 +1300,7 @@ const CHECKS: readonly ((env: Environment, report: Report) => void)[] = [
   checkCloudSqlInstanceNames,
   (env, report) => checkUnique(env.apps, ["apps"], report),
   checkNetwork,
+  checkNetworks,
   checkRegion,
   checkReferences,
   checkProductionRules,
@@ -1416,7 +1476,15 @@ const CLOUD_ACCOUNT: Readonly<Record<Cloud, { readonly path: string; readonly no
 function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], sourceOf: SourceOf, report: CrossReport): void {
   // Each value on its own: a repaired one (undefined here) hides only the comparisons it is in.
   const names = envs.map((env) => known(() => env?.name));
-  const networks = envs.map((env) => known(() => env && { text: env.network.cidr, cidr: parseCidr(env.network.cidr) }));
+  // Each environment's ranges: its cluster's network and each network holding databases on another cloud.
+  const networks = envs.map((env) => {
+    if (env === undefined) return [];
+    const own = known(() => ({ path: "network.cidr", text: env.network.cidr, cidr: parseCidr(env.network.cidr) }));
+    return [...(own === undefined ? [] : [own]), ...CLOUDS.flatMap((cloud) => {
+      const text = known(() => env.networks?.[cloud]?.cidr);
+      return text === undefined ? [] : [{ path: `networks.${cloud}.cidr`, text, cidr: parseCidr(text) }];
+    })];
+  });
   // The accounts a Terraform Cloud run identity would hold: the environment's own cloud's, and
   // each other cloud's it keeps buckets on (its <env>-infra-<cloud> has a run identity there).
   const accounts = envs.map((env) =>
@@ -1439,10 +1507,14 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
     const owner = others.find(ownsName) ?? (ownsName(index) ? undefined : others.find((other) => other < index));
     if (owner !== undefined) report(index, "name", name, `a name no other environment uses (${named(owner)} has it)`);
   });
-  networks.forEach((network, index) => {
-    const overlapping = networks.slice(0, index).findIndex((other) => network?.cidr !== undefined && other?.cidr !== undefined && cidrsOverlap(network.cidr, other.cidr));
-    if (overlapping >= 0) report(index, "network.cidr", network?.text, `a range no other environment uses (${named(overlapping)} has ${networks[overlapping]?.text})`);
-  });
+  networks.forEach((ranges, index) =>
+    ranges.forEach((range) => {
+      const overlapping = networks.slice(0, index).findIndex((others) => others.some((other) => range.cidr !== undefined && other.cidr !== undefined && cidrsOverlap(range.cidr, other.cidr)));
+      if (overlapping < 0) return;
+      const met = networks[overlapping].find((other) => range.cidr !== undefined && other.cidr !== undefined && cidrsOverlap(range.cidr, other.cidr));
+      report(index, range.path, range.text, `a range no other environment uses (${named(overlapping)} has ${met?.text}${met?.path === "network.cidr" ? "" : ` in ${met?.path}`})`);
+    }),
+  );
   accounts.forEach((used, index) =>
     used.forEach((account) => {
       if (account.id === undefined) return;

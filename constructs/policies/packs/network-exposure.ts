@@ -296,7 +296,7 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
   {
     id: "subnet-has-nsg",
     pack: "network-exposure",
-    title: "Every subnet has a network security group that ends, both ways, with a deny of the rest of the VNet",
+    title: "Every subnet but GatewaySubnet has a network security group that ends, both ways, with a deny of the rest of the VNet",
     fix: "associate a network security group with the subnet (many tenants deny subnets without one) whose last inbound and outbound rules deny every port from and to VirtualNetwork, numbered after its Allow rules",
     elsewhere: {
       aws: "security groups attach to interfaces, not subnets (default-security-group-closed, no-ingress-from-anywhere)",
@@ -312,8 +312,12 @@ export const NETWORK_EXPOSURE: readonly Rule[] = [
         // security rules), so the group must end, in each direction, with a Deny of every port and
         // protocol between this subnet and the rest of the VNet (VirtualNetwork or *), after every
         // Allow (rules apply by priority, lowest number first, and the first match wins).
-        check: (_subnet, ctx, id) => {
+        check: (subnet, ctx, id) => {
           const associations = companions(ctx, "azurerm_subnet_network_security_group_association", "subnet_id", "azurerm_subnet", id);
+          // The VPN gateway's subnet is the exception, the other way round: "Network security groups
+          // (NSGs) on the gateway subnet aren't supported" and may stop the gateway (Microsoft Learn,
+          // "About VPN Gateway configuration settings", gateway subnet).
+          if (subnet.name === "GatewaySubnet") return associations.length === 0 ? [] : ["GatewaySubnet has a network security group, which Azure does not support on a VPN gateway's subnet"];
           if (associations.length === 0) return ["no network security group association"];
           const group = /\$\{azurerm_network_security_group\.([^.}]+)\.id\}/.exec(String(associations[0].network_security_group_id))?.[1];
           if (group === undefined) return [`network_security_group_id ${String(associations[0].network_security_group_id)} is not a group of this stack: its rules cannot be checked`];
