@@ -12,8 +12,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { environments } from "../environments";
-import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
-import { SpecError } from "../constructs/core/errors";
+import { parseEnvironment, parseEnvironments, type EnvironmentInput } from "../constructs/core/spec";
 import { crossingsOf } from "../constructs/platform";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { crossingVariables, runEnvironment, type StackOutputs } from "../scripts/env-stacks";
@@ -21,7 +20,8 @@ import { diffDirectories, renderSummary } from "../scripts/stack-diff";
 import { releaseContracts } from "./support/chart-contract";
 import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
-import { specChecks, synthesize } from "../stacks/app";
+import { synthesize } from "../stacks/app";
+import { specIssues, synthSpecs } from "./support/cross-cloud";
 import { stackJson, stackNames, synthDefaults, tempDir } from "./support/outdir";
 import { checkOffline, planVariables, terraformUnavailable } from "./support/terraform";
 import { lake } from "../environments/lake";
@@ -42,22 +42,9 @@ function stage(changes: Partial<Record<keyof typeof lake, unknown>>): Environmen
   return { ...lake, terraformCloud: undefined, ...changes } as unknown as EnvironmentInput;
 }
 
-function synth(specs: EnvironmentInput[]): string {
-  const outdir = join(tempDir("cross-cloud-azure"), "out");
-  expect(synthesize(specs, outdir)).toBe(0);
-  return outdir;
-}
+const synth = (specs: EnvironmentInput[]): string => synthSpecs(specs, "cross-cloud-azure");
 
-const issuesOf = (specs: EnvironmentInput[]) => {
-  try {
-    parseEnvironments(specs, () => undefined, specChecks);
-  } catch (error) {
-    const errors = error instanceof SpecErrors ? error.errors : error instanceof SpecError ? [error] : undefined;
-    if (errors !== undefined) return errors.flatMap((one) => one.issues.map(({ path, message }) => `${path}: ${message}`));
-    throw error;
-  }
-  return [];
-};
+const issuesOf = (specs: EnvironmentInput[]): string[] => specIssues(specs);
 
 const EKS_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 

@@ -13,17 +13,17 @@ import { join } from "node:path";
 import { parseCidr, cidrsOverlap, type Ipv4Cidr } from "../constructs/core/cidr";
 import { crossingsOf } from "../constructs/platform";
 import { parseEnvironment, parseEnvironments, SpecErrors, type EnvironmentInput } from "../constructs/core/spec";
-import { SpecError } from "../constructs/core/errors";
 import { VPN_ASN, VPN_GATEWAY_INSTANCES, VPN_TUNNELS } from "../constructs/core/vpn";
 import { gatewaySubnetCidr, isAzureApipaAddress, isAzureReservedAsn } from "../constructs/azure/facts";
 import { applyOrder, crossingVariables, runEnvironment } from "../scripts/env-stacks";
 import { stackKindsOf } from "../stacks/backend";
-import { specChecks, synthesize } from "../stacks/app";
+import { specChecks } from "../stacks/app";
 import { renderedApps } from "../scripts/rendered-apps";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
 import { flowchartProblems } from "../scripts/mermaid";
 import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
+import { specIssues, synthSpecs } from "./support/cross-cloud";
 import { stackJson, tempDir } from "./support/outdir";
 import { checkOffline, offlineWorkspace, planVariables, terraformUnavailable, type OfflineResult } from "./support/terraform";
 import { stagingAzure } from "../environments/staging-azure";
@@ -47,21 +47,9 @@ function vpnSpec(changes: Record<string, unknown> = {}): EnvironmentInput {
   return { ...spec, ...changes } as unknown as EnvironmentInput;
 }
 
-function synth(spec: EnvironmentInput): string {
-  const outdir = join(tempDir("cross-cloud-vpn"), "out");
-  expect(synthesize([spec], outdir)).toBe(0);
-  return outdir;
-}
+const synth = (spec: EnvironmentInput): string => synthSpecs([spec], "cross-cloud-vpn");
 
-const issuesOf = (spec: EnvironmentInput) => {
-  try {
-    parseEnvironment(spec, specChecks);
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map(({ path, message }) => `${path}: ${message}`);
-    throw error;
-  }
-  return [];
-};
+const issuesOf = (spec: EnvironmentInput): string[] => specIssues([spec]);
 
 const resources = (stack: Stack, type: string): Block[] => Object.values(stack.resource[type] ?? {});
 const cidr = (text: string) => parseCidr(text) as Ipv4Cidr;

@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { identitySubjects } from "../constructs/core/apps";
 import { parseEnvironment, type EnvironmentInput } from "../constructs/core/spec";
-import { SpecError } from "../constructs/core/errors";
 import { clusterPoolId, clusterProviderId, gkeIssuer, MAX_SUBJECT_BYTES } from "../constructs/gcp/facts";
 import { checkStack, RULES, type StackJson } from "../constructs/policies";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
@@ -20,8 +19,9 @@ import { diffDirectories, natChangeChecks, renderSummary } from "../scripts/stac
 import { releaseContracts } from "./support/chart-contract";
 import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
-import { specChecks, synthesize } from "../stacks/app";
-import { stackJson, stackNames, tempDir } from "./support/outdir";
+import { synthesize } from "../stacks/app";
+import { specIssues, synthSpecs } from "./support/cross-cloud";
+import { stackJson, stackNames } from "./support/outdir";
 import { checkOffline, offlineWorkspace, planVariables, terraformUnavailable, type OfflineResult } from "./support/terraform";
 import { stagingAzure } from "../environments/staging-azure";
 import { staging } from "../environments/staging";
@@ -51,21 +51,9 @@ function lakeSpec(changes: Record<string, unknown> = {}, logsOn = "aws"): Enviro
   return { ...spec, ...changes } as unknown as EnvironmentInput;
 }
 
-function synth(spec: EnvironmentInput): string {
-  const outdir = join(tempDir("cross-cloud"), "out");
-  expect(synthesize([spec], outdir)).toBe(0);
-  return outdir;
-}
+const synth = (spec: EnvironmentInput): string => synthSpecs([spec], "cross-cloud");
 
-const issuesOf = (spec: EnvironmentInput) => {
-  try {
-    parseEnvironment(spec, specChecks);
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map(({ path, message }) => `${path}: ${message}`);
-    throw error;
-  }
-  return [];
-};
+const issuesOf = (spec: EnvironmentInput): string[] => specIssues([spec]);
 
 const resources = (stack: Stack, type: string): Block[] => Object.values(stack.resource[type] ?? {});
 

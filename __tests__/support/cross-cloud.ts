@@ -1,0 +1,25 @@
+import { join } from "node:path";
+import { parseEnvironments, SpecErrors, type EnvironmentInput } from "../../constructs/core/spec";
+import { SpecError } from "../../constructs/core/errors";
+import { specChecks, synthesize } from "../../stacks/app";
+import { tempDir } from "./outdir";
+
+/** Synthesizes `specs` together into a fresh directory, as `npm run synth` does, and returns it; throws when synth refuses them. */
+export function synthSpecs(specs: readonly EnvironmentInput[], prefix: string): string {
+  const outdir = join(tempDir(prefix), "out");
+  const status = synthesize(specs, outdir);
+  if (status !== 0) throw new Error(`synth exited ${status} (its stderr says why)`);
+  return outdir;
+}
+
+/** The spec problems of `specs` checked together, each as `path: message`; [] when there are none. */
+export function specIssues(specs: readonly EnvironmentInput[]): string[] {
+  try {
+    parseEnvironments(specs, () => undefined, specChecks);
+  } catch (error) {
+    const errors = error instanceof SpecErrors ? error.errors : error instanceof SpecError ? [error] : undefined;
+    if (errors !== undefined) return errors.flatMap((one) => one.issues.map(({ path, message }) => `${path}: ${message}`));
+    throw error;
+  }
+  return [];
+}
