@@ -21,6 +21,8 @@ import { specChecks } from "../stacks/app";
 import { renderedApps } from "../scripts/rendered-apps";
 import { nodeId, readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
 import { flowchartProblems } from "../scripts/mermaid";
+import { diffDirectories, renderSummary } from "../scripts/stack-diff";
+import { loadRules, providerType, ruleKey } from "../scripts/replace-rules";
 import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
 import { specIssues, synthSpecs } from "./support/cross-cloud";
@@ -393,6 +395,40 @@ describe("an AKS cluster with its databases on AWS, over the VPN", () => {
     expect(diagram).toMatch(/network_aws_lake_vpc\["VPC lake-vpc 10\.40\.0\.0\/22"\]/);
     expect(diagram).toContain(`${nodeId("workload", "k8s", "airflow")} -->|"PostgreSQL"| ${nodeId("database", "aws", "lake-db-platform")}`);
     expect(diagram).toContain(`${nodeId("workload", "k8s", "db-bootstrap")} -->|"database admin credential"| ${nodeId("secrets", "aws", "Secrets Manager")}`);
+  });
+
+  it("has the pull-request gate refuse moving the databases home without the label, and say what the VPN's removal cuts", () => {
+    // Stage 3: the databases back on Azure (restored there first), the AWS network and the VPN gone.
+    const home = vpnSpec({ networks: undefined, home: undefined });
+    (home as unknown as { databases: Block[] }).databases = (home as unknown as { databases: Block[] }).databases.map((database) => ({ ...database, cloud: undefined }));
+    const diffs = diffDirectories(outdir, synth(home));
+    const stateful = diffs.flatMap((diff) => diff.stateful.map((entry) => `${diff.stack}: ${entry}`));
+    expect(stateful).toEqual(expect.arrayContaining([expect.stringMatching(/^lake-infra-aws: aws_db_instance\.\S+ destroyed: loses /)]));
+    expect(renderSummary(diffs, false)).toContain("Add the `allow-stateful-replacement` label if this is intended.");
+    const cautions = diffs.flatMap((diff) => diff.cautions);
+    expect(cautions).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^aws_vpn_gateway\.\S+ destroyed: every tunnel of the VPC goes down/),
+        expect.stringMatching(/^aws_vpn_connection\.\S+ destroyed: its two tunnels go down/),
+        expect.stringMatching(/^azurerm_virtual_network_gateway\.\S+ destroyed: the VPN gateway goes down/),
+      ]),
+    );
+    // The caution reaches the pull request's summary, and a stack without a VPN gets none.
+    expect(renderSummary(diffs, false)).toContain("Operator steps around this apply:");
+    expect(diffDirectories(outdir, outdir).flatMap((diff) => diff.cautions)).toEqual([]);
+  });
+
+  it("gives the gate a replace-forcing table for every resource type of its stacks (never 'unknown: no table')", () => {
+    const tables = loadRules();
+    const missing = ["lake-infra", "lake-infra-aws", "lake-apps"].flatMap((name) => {
+      const stack = JSON.parse(stackJson(outdir, name)) as Stack & { terraform: { required_providers: Record<string, { source: string; version: string }> } };
+      return Object.keys(stack.resource).flatMap((type) => {
+        const required = stack.terraform.required_providers[type.split("_")[0]];
+        const table = required === undefined ? undefined : tables.get(ruleKey(providerType(required.source), required.version));
+        return table?.replaceForcing[type] === undefined ? [`${name}: ${type}`] : [];
+      });
+    });
+    expect(missing).toEqual([]);
   });
 
   it("lists the crossings in stack order, every one received by a stack that declares it", () => {

@@ -23,7 +23,9 @@
  *       [--plans <dir>] [--rules <dir>] [--allow-stateful]
  *
  * Updates of an AKS cluster are also checked (`clusterChangeChecks`): VNet Integration and KMS
- * turned on together is refused; a KMS key change gets the operator's steps.
+ * turned on together is refused; a KMS key change gets the operator's steps. A Cloud NAT's address
+ * change (`natChangeChecks`) and a replaced or destroyed piece of a site-to-site VPN
+ * (`VPN_CAUTIONS`) get theirs too.
  *
  * Prints a Markdown summary (the pull request's job summary); exits 1 on a refused stateful change
  * or a refused cluster update.
@@ -485,9 +487,29 @@ function summarize(stack: string, source: StackDiff["source"], changes: Change[]
       ...sorted.filter((c) => c.drops !== undefined).map((c) => `${c.address} updated: stops rendering, and so deletes, ${c.drops}`),
     ],
     refused: flagged.refused,
-    cautions: flagged.cautions,
+    cautions: [
+      ...flagged.cautions,
+      ...sorted.flatMap((c) => {
+        const caution = VPN_CAUTIONS[resourceTypeOf(c.address)];
+        return caution !== undefined && (c.action === "replace" || c.action === "delete") ? [`${c.address} ${verbs[c.action]}: ${caution}`] : [];
+      }),
+    ],
   };
 }
+
+/**
+ * What a replaced or destroyed piece of a site-to-site VPN does to the databases on the other
+ * cloud (README, "Databases on another cloud, over a site-to-site VPN"): nothing holds data, so
+ * the gate does not refuse it, but the pull request says what goes down and what to apply after.
+ */
+const VPN_CAUTIONS: Readonly<Record<string, string>> = {
+  aws_vpn_gateway: "every tunnel of the VPC goes down: the databases on AWS are unreachable from the cluster until a gateway and its VPN connections are back and the cluster's stack applied again with their tunnels",
+  aws_vpn_connection:
+    "its two tunnels go down; a new connection has new outside addresses and keys, which the cluster's stack must apply (npm run deploy does it next; with Terraform Cloud, the run trigger through gitops)",
+  azurerm_virtual_network_gateway:
+    "the VPN gateway goes down, and a new one takes 30 to 45 minutes to create: the databases on the other cloud are unreachable meanwhile; if its public addresses change, apply the other cloud's stack and then this one again",
+  azurerm_virtual_network_gateway_connection: "this tunnel goes down until it is created again; with every tunnel gone, the databases on the other cloud are unreachable",
+};
 
 const asConfig = (side: StackConfig | ReadonlyMap<string, unknown>): StackConfig =>
   side instanceof Map ? { ...EMPTY, resources: new Map([...side].map(([address, config]) => [address, (isObject(config) ? config : {}) as Json])) } : (side as StackConfig);
