@@ -39,7 +39,7 @@ export interface AwsDatabaseNetworkProps {
  * - per gateway instance of the other side a customer gateway and a VPN connection of two
  *   tunnels, each with its /30 of `VPN_TUNNELS`, IKEv2 only, and a tunnel log group; AWS generates
  *   the pre-shared keys (Optional and Computed in aws 5.100.0), which cross to the cluster side;
- * - flow logs, as for the cluster's VPC.
+ * - flow logs, as for the cluster's VPC;
  * - tunnels that AWS starts and restarts itself (`startup_action` start, DPD timeout `restart`)
  *   rather than waiting for the other side, and one IKEv2 proposal pinned on both sides
  *   (`VPN_CRYPTO`): AES-256, SHA-256, DH group 14 in both phases, so no weaker default
