@@ -263,6 +263,17 @@ describe("lake: compute on AWS, Airflow's logs in Azure storage (stage 1, the de
   });
 });
 
+describe("the EKS NAT addresses lake-infra-azure's firewall admits", () => {
+  it("are kept in production (prevent_destroy), and only where they are published", () => {
+    const eips = (spec: EnvironmentInput) => resources(JSON.parse(stackJson(synth([spec]), "lake-infra")) as Stack, "aws_eip").map((eip) => eip.lifecycle ?? {});
+    // A NAT gateway per zone in production (3), one elsewhere.
+    expect(eips(stage({ production: true }))).toEqual(Array(3).fill({ prevent_destroy: true }));
+    expect(eips(stage({}))).toEqual([{}]);
+    const logsOnAws = (lake.buckets as { name: string; cloud?: string }[]).map((bucket) => ({ ...bucket, cloud: undefined }));
+    expect(eips(stage({ production: true, home: undefined, buckets: logsOnAws }))).toEqual(Array(3).fill({}));
+  });
+});
+
 describe("lake in Terraform Cloud (environments/lake.ts as written)", () => {
   const outdir = synthDefaults();
   const gitops = JSON.parse(stackJson(outdir, "gitops")) as Stack & { data: Record<string, Record<string, Block>> };

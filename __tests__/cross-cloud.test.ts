@@ -218,6 +218,14 @@ describe("an AKS cluster with its Airflow logs in S3", () => {
   const foreign = read("lake-infra-aws");
   const apps = read("lake-apps");
 
+  it("keeps the NAT address the S3 firewall admits in production (prevent_destroy), and only where it is published", () => {
+    const natAddress = (spec: EnvironmentInput) =>
+      resources(JSON.parse(stackJson(synth(spec), "lake-infra")) as Stack, "azurerm_public_ip").filter((address) => address.name === "lake-nat-ip").map((address) => address.lifecycle ?? {});
+    expect(natAddress({ ...lakeFrom(stagingAzure, "aws"), production: true } as EnvironmentInput)).toEqual([{ prevent_destroy: true }]);
+    expect(natAddress(lakeFrom(stagingAzure, "aws"))).toEqual([{}]);
+    expect(natAddress({ ...lakeFrom(stagingAzure, "azure"), production: true } as EnvironmentInput)).toEqual([{}]);
+  });
+
   it("receives the issuer lake-infra publishes from the AKS cluster, which issues one: lake-infra, then lake-infra-aws, then lake-apps", () => {
     const [[clusterId, cluster]] = Object.entries(home.resource.azurerm_kubernetes_cluster);
     // azurerm 4.55.0 kubernetes_cluster_resource.go: oidc_issuer_url is set only with oidc_issuer_enabled; workload identity needs it.

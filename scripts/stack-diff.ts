@@ -76,9 +76,9 @@ export interface StackDiff {
   readonly unknown: string[];
   /** Destroyed, replaced or possibly replaced resources that hold data: `address <what happens>: <what is lost>`. */
   readonly stateful: string[];
-  /** Updates the gate refuses whatever the labels (`clusterChangeChecks`): `address: why and what to do instead`. */
+  /** Updates the gate refuses whatever the labels (`UPDATE_CHECKS`): `address: why and what to do instead`. */
   readonly refused: string[];
-  /** What the operator must do around this apply (`clusterChangeChecks`): `address: what`. */
+  /** What the operator must do around this apply (`UPDATE_CHECKS`, `VPN_CAUTIONS`): `address: what`. */
   readonly cautions: string[];
 }
 
@@ -467,7 +467,7 @@ class Analysis {
   }
 }
 
-function summarize(stack: string, source: StackDiff["source"], changes: Change[], notes: string[], flagged: ClusterFlags = { refused: [], cautions: [] }, stamp?: string): StackDiff {
+function summarize(stack: string, source: StackDiff["source"], changes: Change[], notes: string[], flagged: UpdateFlags = { refused: [], cautions: [] }, stamp?: string): StackDiff {
   const sorted = [...changes].sort((a, b) => a.address.localeCompare(b.address));
   const of = (action: Action) => sorted.filter((c) => c.action === action);
   const verbs: Partial<Record<Action, string>> = { delete: "destroyed", replace: "replaced", unknown: "may be replaced" };
@@ -600,14 +600,15 @@ export function diffStackFromPlan(stack: string, plan: PlanJson, base: StackConf
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cluster updates the gate refuses or flags
+// Updates the gate refuses or flags (an AKS cluster's, a Cloud NAT's)
 
-export interface ClusterFlags {
+/** What the per-type update checks (`UPDATE_CHECKS`) say of one update: refused, or the operator's steps around it. */
+export interface UpdateFlags {
   readonly refused: string[];
   readonly cautions: string[];
 }
 
-const mergeFlags = (flags: readonly ClusterFlags[]): ClusterFlags => ({ refused: flags.flatMap((f) => f.refused), cautions: flags.flatMap((f) => f.cautions) });
+const mergeFlags = (flags: readonly UpdateFlags[]): UpdateFlags => ({ refused: flags.flatMap((f) => f.refused), cautions: flags.flatMap((f) => f.cautions) });
 
 /**
  * An update of a Cloud NAT (google_compute_router_nat) the gate flags: a change of how it gets its
@@ -618,7 +619,7 @@ const mergeFlags = (flags: readonly ClusterFlags[]): ClusterFlags => ({ refused:
  * cluster has open through it drops, and its egress addresses change. A change of `nat_ips` is
  * flagged too: storage on another cloud admits the new addresses only once its stack applied them.
  */
-export function natChangeChecks(address: string, before: unknown, after: unknown): ClusterFlags {
+export function natChangeChecks(address: string, before: unknown, after: unknown): UpdateFlags {
   const cautions: string[] = [];
   const option = (config: unknown) => String(valueAt(config, "nat_ip_allocate_option") ?? "AUTO_ONLY");
   if (option(before) !== option(after)) {
@@ -633,7 +634,7 @@ export function natChangeChecks(address: string, before: unknown, after: unknown
 }
 
 /** The updates the gate checks beyond replacement, by resource type. */
-const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => ClusterFlags>> = {
+const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => UpdateFlags>> = {
   azurerm_kubernetes_cluster: clusterChangeChecks,
   google_compute_router_nat: natChangeChecks,
 };
@@ -671,7 +672,7 @@ export const SECRET_REWRITE = "kubectl get secrets -A -o json | kubectl replace 
  * - Flagged: turning VNet Integration on while KMS stays off (apply 1): the stop/start that puts
  *   it into effect (api-server-vnet-integration.md, "Manual restart required") is what apply 2 needs.
  */
-export function clusterChangeChecks(address: string, before: unknown, after: unknown, afterUnknown?: unknown): ClusterFlags {
+export function clusterChangeChecks(address: string, before: unknown, after: unknown, afterUnknown?: unknown): UpdateFlags {
   const refused: string[] = [];
   const cautions: string[] = [];
   const set = (value: unknown) => value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && value.length === 0);

@@ -10,6 +10,7 @@ import {
   type ICluster,
   type IDatabaseNetwork,
   type INetwork,
+  type NetworkOptions,
   type IWorkloadIdentity,
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
@@ -70,8 +71,8 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     return this.createdKeys;
   }
 
-  network(): AwsNetwork {
-    return new AwsNetwork(this, "network", { ctx: this.ctx, logsKey: this.keys.logs });
+  network(options?: NetworkOptions): AwsNetwork {
+    return new AwsNetwork(this, "network", { ctx: this.ctx, logsKey: this.keys.logs, fixedEgress: options?.fixedEgress });
   }
 
   cluster(network: INetwork): AwsCluster {

@@ -24,6 +24,8 @@ export interface AwsNetworkProps {
   readonly ctx: AwsContext;
   /** Key for the flow-log log group. */
   readonly logsKey: KmsKey;
+  /** Another cloud's storage firewall admits the NAT addresses (`NetworkOptions.fixedEgress`): kept in production. */
+  readonly fixedEgress?: boolean;
 }
 
 /**
@@ -106,7 +108,9 @@ export class AwsNetwork extends Construct implements INetwork {
     const natCount = env.production ? zones.length : 1;
     const egressAddresses: string[] = [];
     const natGateways = Array.from({ length: natCount }, (_, zone) => {
-      const address = new Eip(this, `nat-${zone}-address`, { domain: "vpc", tags: { Name: ctx.name("nat", zoneName(zone)) } });
+      // An address another cloud's firewall admits is kept in production: a new one is refused there until that cloud's stack applied it.
+      const kept = props.fixedEgress === true && env.production ? { lifecycle: { preventDestroy: true } } : {};
+      const address = new Eip(this, `nat-${zone}-address`, { domain: "vpc", tags: { Name: ctx.name("nat", zoneName(zone)) }, ...kept });
       egressAddresses.push(address.publicIp);
       return new NatGateway(this, `nat-${zone}`, {
         allocationId: address.allocationId,

@@ -9,6 +9,7 @@ import {
   type CloudPlatform,
   type ICluster,
   type INetwork,
+  type NetworkOptions,
   type IWorkloadIdentity,
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
@@ -127,8 +128,8 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     return this.base().resourceGroup;
   }
 
-  network(): AzureNetwork {
-    this.networkCreated = new AzureNetwork(this, "network", { ctx: this.ctx });
+  network(options?: NetworkOptions): AzureNetwork {
+    this.networkCreated = new AzureNetwork(this, "network", { ctx: this.ctx, fixedEgress: options?.fixedEgress });
     return this.networkCreated;
   }
 

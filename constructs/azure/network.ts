@@ -18,6 +18,8 @@ import { agentSubnetCidr, apiServerSubnetCidr, overlayRanges, reservedRangeMet }
 
 export interface AzureNetworkProps {
   readonly ctx: AzureContext;
+  /** Another cloud's storage firewall admits the NAT address (`NetworkOptions.fixedEgress`): kept in production. */
+  readonly fixedEgress?: boolean;
 }
 
 /** A private DNS zone and its link to the environment's VNet. */
@@ -239,6 +241,8 @@ export class AzureNetwork extends Construct implements INetwork {
       resourceGroupName: ctx.resourceGroupName,
       allocationMethod: "Static",
       sku: "Standard",
+      // A new address is refused by that firewall until the other cloud's stack applied it.
+      ...(props.fixedEgress === true && ctx.env.production ? { lifecycle: { preventDestroy: true } } : {}),
     });
     this.natGateway = new NatGateway(this, "nat", {
       name: ctx.name("nat"),
