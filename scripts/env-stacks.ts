@@ -53,7 +53,8 @@ export function crossingVariables(env: Environment, kind: StackKind, outputsOf: 
  * tunnels exist, before `<env>-apps`, whose database jobs go through them).
  */
 export function applyOrder(env: Environment, kinds: readonly StackKind[]): StackKind[] {
-  const receivesFrom = (earlier: StackKind, kind: StackKind) => crossingsOf(env).some((crossing) => crossing.secondApply && crossing.to === earlier && crossing.from === kind);
+  const secondApplies = crossingsOf(env).filter((crossing) => crossing.secondApply);
+  const receivesFrom = (earlier: StackKind, kind: StackKind) => secondApplies.some((crossing) => crossing.to === earlier && crossing.from === kind);
   return kinds.flatMap((kind, index) => [kind, ...kinds.slice(0, index).filter((earlier) => receivesFrom(earlier, kind))]);
 }
 

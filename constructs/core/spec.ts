@@ -831,7 +831,7 @@ export function databaseNetworkClouds(env: Environment): Cloud[] {
 function checkNetworks(env: Environment, report: Report): void {
   const clouds = known(() => databaseNetworkClouds(env));
   const home = known(() => parseCidr(env.network.cidr));
-  const seen: { cloud: Cloud; text: string; cidr: Ipv4Cidr }[] = home === undefined ? [] : [{ cloud: env.cloud, text: env.network.cidr, cidr: home }];
+  const seen: { path: string; text: string; cidr: Ipv4Cidr }[] = home === undefined ? [] : [{ path: "network.cidr", text: env.network.cidr, cidr: home }];
   for (const cloud of CLOUDS) {
     const given = known(() => env.networks?.[cloud]);
     if (given === undefined) {
@@ -856,8 +856,8 @@ function checkNetworks(env: Environment, report: Report): void {
     else if (cidr.prefix < min || cidr.prefix > max) report(path, given.cidr, `a prefix from /${min} to /${max}, so that a database subnet per zone fits`);
     else {
       const met = seen.find((other) => cidrsOverlap(other.cidr, cidr));
-      if (met !== undefined) report(path, given.cidr, `a range that overlaps no other network of the environment (${met.cloud === env.cloud && met.text === env.network.cidr ? "network.cidr" : `networks.${met.cloud}.cidr`} is ${met.text}): the VPN routes each range to one side`);
-      else seen.push({ cloud, text: given.cidr, cidr });
+      if (met !== undefined) report(path, given.cidr, `a range that overlaps no other network of the environment (${met.path} is ${met.text}): the VPN routes each range to one side`);
+      else seen.push({ path: `networks.${cloud}.cidr`, text: given.cidr, cidr });
     }
   }
 }
@@ -1509,9 +1509,10 @@ function crossEnvironmentProblems(envs: readonly (Environment | undefined)[], so
   });
   networks.forEach((ranges, index) =>
     ranges.forEach((range) => {
-      const overlapping = networks.slice(0, index).findIndex((others) => others.some((other) => range.cidr !== undefined && other.cidr !== undefined && cidrsOverlap(range.cidr, other.cidr)));
+      const meets = (other: (typeof ranges)[number]) => range.cidr !== undefined && other.cidr !== undefined && cidrsOverlap(range.cidr, other.cidr);
+      const overlapping = networks.slice(0, index).findIndex((others) => others.some(meets));
       if (overlapping < 0) return;
-      const met = networks[overlapping].find((other) => range.cidr !== undefined && other.cidr !== undefined && cidrsOverlap(range.cidr, other.cidr));
+      const met = networks[overlapping].find(meets);
       report(index, range.path, range.text, `a range no other environment uses (${named(overlapping)} has ${met?.text}${met?.path === "network.cidr" ? "" : ` in ${met?.path}`})`);
     }),
   );
