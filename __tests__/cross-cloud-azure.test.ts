@@ -377,16 +377,7 @@ describe("the stages of the move, through the pull-request gate", () => {
     expect(direct.flatMap((diff) => diff.stateful)).toEqual([expect.stringMatching(/^aws_s3_bucket\.platform_bucket-logs_[0-9A-F]+ destroyed: /)]);
   });
 
-  it("stage 2 as the migration needs it (the cluster on Azure, home aws) is refused with one message until it is built", () => {
-    // The cluster moves; lake-infra keeps the AWS side, Airbyte's bucket stays there until it is copied.
-    const stage2 = stage({ cloud: "azure", buckets: [lake.buckets[0], { ...lake.buckets[1], cloud: "aws" }] });
-    expect(issuesOf([stage2])).toEqual(expect.arrayContaining([expect.stringMatching(/^home: given "aws"; accepted: "azure": a home other than the cluster's cloud is stage 2 of a move, not built yet/)]));
-    // Its databases stay on AWS, reached over the VPN (built, __tests__/cross-cloud-vpn.test.ts): what is missing is the AWS network's range, and the home.
-    const withDatabase = stage({ cloud: "azure", buckets: stage2.buckets, databases: lake.databases.map((database) => ({ ...database, cloud: "aws" })) });
-    const issues = issuesOf([withDatabase]);
-    expect(issues).toEqual(expect.arrayContaining([expect.stringMatching(/^home: given "aws"; accepted: "azure": a home other than the cluster's cloud/), expect.stringMatching(/^networks\.aws\.cidr: given nothing; accepted: the private range of the aws network that holds the databases on aws/)]));
-    expect(issues.filter((issue) => issue.startsWith("databases[0].cloud"))).toEqual([]);
-    // A database on a cloud the spec has no account for names the account.
+  it("names the account a database on another cloud needs (stages 2 and 3: __tests__/cross-cloud-move.test.ts)", () => {
     expect(issuesOf([stage({ databases: lake.databases.map((database) => ({ ...database, cloud: "gcp" })) })])).toEqual(
       expect.arrayContaining(['accounts.gcp: given nothing; accepted: the gcp account of this environment, because databases[0].cloud is "gcp"']),
     );

@@ -106,7 +106,7 @@ const badSpecs: BadSpec[] = [
   { problem: "an unknown app", changes: { "apps[1]": { name: "superset" } }, path: "apps[1].name", says: ['given "superset"', "airflow | airbyte"] },
   { problem: "a bucket on a cloud without its account", changes: { "buckets[0].cloud": "azure", home: "aws" }, path: "accounts.azure", says: ["given nothing", 'buckets[0].cloud is "azure"'] },
   { problem: "a bucket on another cloud without home", changes: { "buckets[0].cloud": "azure", "accounts.azure": AZURE_ACCOUNT }, path: "home", says: ["given nothing", '"aws": the cloud whose resources stay in test-infra', "resources live on aws and azure"] },
-  { problem: "home naming a cloud without resources", changes: { home: "gcp" }, path: "home", says: ['given "gcp"', '"aws" or a cloud a bucket or database lives on (none)'] },
+  { problem: "home naming a cloud without resources or account", changes: { home: "gcp" }, path: "home", says: ['given "gcp"', 'the cloud the cluster moved away from, with its account kept in accounts.gcp', 'or "aws" if the cluster never ran on gcp'] },
   {
     problem: "Airbyte's bucket on another cloud than the cluster's",
     changes: { "accounts.azure": AZURE_ACCOUNT, home: "aws", "buckets[1]": { name: "state", purpose: "data", cloud: "azure" }, "apps[1]": { name: "airbyte", database: "main", bucket: "state" } },

@@ -13,7 +13,7 @@ import {
   type Crossing,
   type Receive,
 } from "./core/crossings";
-import { appsWithBucketsOn, CLOUDS as CLOUDS_LIST, databaseNetworkClouds, eachKnown, otherClouds, placedOn, type Cloud, type DatabaseSpec, type Environment, type Report } from "./core/spec";
+import { appsWithBucketsOn, CLOUDS as CLOUDS_LIST, databaseNetworkClouds, eachKnown, homeOf, homeProblem, otherClouds, placedOn, type Cloud, type DatabaseSpec, type Environment, type Report } from "./core/spec";
 import { planSubnets } from "./core/network-plan";
 import { gkeIssuer } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
@@ -197,13 +197,13 @@ export function publishesClusterEgress(env: Environment): boolean {
 
 /**
  * Which placements are built (docs/design/cross-cloud.md, "Build order"): a bucket on any cloud
- * for a cluster on any other; not yet a database on another cloud, a home holding resources, nor
- * Terraform Cloud where a foreign stack's run identity is not built.
+ * for a cluster on any other, and a home the cluster moved away from; a database on another cloud
+ * where both sides of the VPN are built; not yet Terraform Cloud where a foreign stack's run
+ * identity is not built, nor for a cluster away from home.
  */
 export function placementProblems(env: Environment, report: Report): void {
-  if (otherClouds(env).length === 0) return;
-  // A home where nothing lives is the spec's own message (checkPlacement); one that holds resources is stage 2.
-  if (env.home !== undefined && env.home !== env.cloud && otherClouds(env).includes(env.home)) report(["home"], env.home, `"${env.cloud}": a home other than the cluster's cloud is stage 2 of a move, not built yet (docs/design/cross-cloud.md, "Build order")`);
+  // A home that cannot be used is the spec's one message (checkPlacement): the placements it would default are not judged.
+  if (otherClouds(env).length === 0 || homeProblem(env) !== undefined) return;
   eachKnown(env.databases, (database, index) => {
     const cloud = placedOn(env, database);
     if (cloud === env.cloud || (CLOUDS[cloud].foreignDatabases !== undefined && CLOUDS[env.cloud].vpnClients !== undefined)) return;
@@ -211,7 +211,10 @@ export function placementProblems(env: Environment, report: Report): void {
     report(["databases", index, "cloud"], cloud, `"${env.cloud}", or a pair whose site-to-site VPN is built (${built.join("; ")}): a database on ${cloud} for a cluster on ${env.cloud} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   });
   const withoutTerraformCloud = otherClouds(env).filter((cloud) => !CLOUDS[cloud].foreignBuckets.terraformCloud);
-  if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
+  if (env.terraformCloud !== undefined && homeOf(env) !== env.cloud) {
+    // The cluster's new workspace would need the bootstrap of a foreign one, and the home's run identity one without a cluster.
+    report(["terraformCloud"], env.terraformCloud, `none while the cluster runs away from home (home "${homeOf(env)}", cloud "${env.cloud}": stage 2 of a move): Terraform Cloud for ${env.name}-infra-${env.cloud} and a home without its cluster is not built yet; deploy with npm run deploy and local state (docs/design/cross-cloud.md, "Build order")`);
+  } else if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
     report(["terraformCloud"], env.terraformCloud, `none while a bucket or database lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of ${env.name}-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   }
 }

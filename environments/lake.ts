@@ -3,7 +3,7 @@ import type { EnvironmentInput } from "../constructs/core/spec";
 const zone = "lake.data.example.com";
 
 /**
- * A data platform moving from AWS to Azure in stages (README, "Moving between clouds in stages"),
+ * A data platform moving from AWS to Azure in stages (README, "Moving from one cloud to another in stages"),
  * at stage 1: its cluster, databases and Airbyte's bucket stay on AWS, and Airflow's logs already
  * live in Azure storage, reached from EKS with no stored key. Its stacks: `lake-infra` (AWS),
  * `lake-infra-azure` (the storage account, Airflow's identity trusting the EKS issuer) and

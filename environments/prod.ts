@@ -8,7 +8,8 @@ export const prod = {
   accounts: {
     // Replace with your production account: AWS's documentation example id.
     aws: { region: "eu-west-1", accountId: "111122223333" },
-    // The same environment on Azure and GCP, for a move between clouds (change `cloud` only).
+    // The same environment on Azure and GCP: `cloud` alone rebuilds it there with nothing moved;
+    // a move in stages keeps the data (README, "Moving from one cloud to another in stages").
     azure: { location: "westeurope", subscriptionId: "00000000-0000-4000-8000-000000000001", tenantId: "00000000-0000-4000-8000-0000000000aa" },
     gcp: { region: "europe-west1", projectId: "acme-data-prod" },
   },

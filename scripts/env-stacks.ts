@@ -83,8 +83,14 @@ export interface StackRunner {
   readonly varFileDir: string;
 }
 
-/** Which of the environment's stacks a run takes: all, the infra ones (`--infra`), or one (`--only <kind>`). */
-export type StackSelection = { readonly infraOnly?: boolean; readonly only?: StackKind };
+/**
+ * Which of the environment's stacks a run takes: all, the infra ones (`--infra`), or one (`--only
+ * <stack>`, its name after `<env>-`: `infra`, `infra-<cloud>` or `apps`).
+ */
+export type StackSelection = { readonly infraOnly?: boolean; readonly only?: string };
+
+/** What `--only` names a stack by: its name after `<env>-` (the kind, unless the cluster left its home: `stackName`). */
+const onlyName = (env: Environment, kind: StackKind): string => stackName(env, kind).slice(env.name.length + 1);
 
 /**
  * `cdktn <command>` on each stack of the environment in apply order, one at a time, so a stack's
@@ -111,9 +117,9 @@ export function runEnvironment(env: Environment, command: "deploy" | "diff", ext
       return new Error(`${(error as Error).message}: deploy ${stack} first`);
     }
   };
-  const kinds = stackKindsOf(env).filter((one) => (selection.only === undefined ? !selection.infraOnly || one !== "apps" : one === selection.only));
+  const kinds = stackKindsOf(env).filter((one) => (selection.only === undefined ? !selection.infraOnly || one !== "apps" : onlyName(env, one) === selection.only));
   if (kinds.length === 0) {
-    process.stderr.write(`--only: given "${selection.only}"; accepted: ${stackKindsOf(env).join(", ")} (the stacks of ${env.name})\n`);
+    process.stderr.write(`--only: given "${selection.only}"; accepted: ${stackKindsOf(env).map((kind) => onlyName(env, kind)).join(", ")} (the stacks of ${env.name})\n`);
     return 2;
   }
   for (const kind of command === "deploy" ? applyOrder(env, kinds) : kinds) {
@@ -133,10 +139,10 @@ export function runEnvironment(env: Environment, command: "deploy" | "diff", ext
     if (crossingsOf(env).some((crossing) => crossing.from === kind)) outputs.set(stack, readOutputs(stack));
   }
   // One stack deployed alone whose values another receives on a second apply: say which to run next.
-  const only = selection.only;
+  const only = selection.only === undefined ? undefined : kinds[0];
   if (command === "deploy" && only !== undefined) {
     const receivers = new Set(crossingsOf(env).filter((crossing) => crossing.secondApply && crossing.from === only).map((crossing) => crossing.to));
-    for (const kind of receivers) process.stdout.write(`${stackName(env, kind)} receives values from ${stackName(env, only)} on a second apply: run --only ${kind} next\n`);
+    for (const kind of receivers) process.stdout.write(`${stackName(env, kind)} receives values from ${stackName(env, only)} on a second apply: run --only ${onlyName(env, kind)} next\n`);
   }
   return 0;
 }
@@ -154,14 +160,15 @@ export function cliNodeProblem(version: string): string | undefined {
 }
 
 const USAGE = [
-  "usage: npm run deploy -- <env> [--infra | --only <kind>] [cdktn options] | npm run diff -- <env> [...]",
+  "usage: npm run deploy -- <env> [--infra | --only <stack>] [cdktn options] | npm run diff -- <env> [...]",
   "",
-  "`cdktn deploy` / `cdktn diff` of one environment's stacks, one at a time in apply order (infra,",
-  "infra-<cloud>, apps), each given the values it receives from the stacks before it in a -var-file",
-  "(scripts/env-stacks.ts). --infra: the infra stacks only (the Terraform Cloud bootstrap); --only",
-  "<kind>: one stack (infra, infra-<cloud> or apps), its received values read from the state. Other",
-  "options after <env> go to cdktn (cdktn-cli, Node 22.19 or newer). The pull-request gate",
-  "(synthesized/ against a fresh synth) is `npm run stack-diff` (tsx main.ts diff --help).",
+  "`cdktn deploy` / `cdktn diff` of one environment's stacks, one at a time in apply order (the",
+  "cluster's, the other clouds', apps), each given the values it receives from the stacks before it",
+  "in a -var-file (scripts/env-stacks.ts). --infra: the infra stacks only (the Terraform Cloud",
+  "bootstrap); --only <stack>: one stack, by its name after <env>- (infra, infra-<cloud> or apps),",
+  "its received values read from the state. Other options after <env> go to cdktn (cdktn-cli, Node",
+  "22.19 or newer). The pull-request gate (synthesized/ against a fresh synth) is",
+  "`npm run stack-diff` (tsx main.ts diff --help).",
   "",
 ].join("\n");
 
@@ -193,7 +200,7 @@ if (require.main === module) {
   try {
     const onlyAt = extra.indexOf("--only");
     const rest = extra.filter((arg, index) => arg !== "--infra" && (onlyAt < 0 || (index !== onlyAt && index !== onlyAt + 1)));
-    process.exitCode = runEnvironment(env, command, rest, { infraOnly: extra.includes("--infra"), only: onlyAt >= 0 ? ((extra[onlyAt + 1] ?? "") as StackKind) : undefined }, {
+    process.exitCode = runEnvironment(env, command, rest, { infraOnly: extra.includes("--infra"), only: onlyAt >= 0 ? (extra[onlyAt + 1] ?? "") : undefined }, {
       cdktn: (args) => spawnSync("npx", ["cdktn", ...args], { stdio: "inherit" }).status ?? 1,
       outputsOf: terraformOutputs,
       varFileDir,

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { findEnvironment } from "./find-environment";
 import { diffStack, resourcesOf } from "./stack-diff";
+import { stackName } from "../stacks/backend";
 
 /** Leaf paths whose values differ between two specs (`from` → `to`). */
 export function specDifferences(from: unknown, to: unknown, path = ""): string[] {
@@ -35,9 +36,9 @@ export function promoteDiff(fromName: string, toName: string): string {
   const lines = [`# ${toName} compared to ${fromName}`, "", "## Spec", ""];
   const fields = specDifferences({ ...from, name: undefined }, { ...to, name: undefined });
   lines.push(...(fields.length > 0 ? fields.map((field) => `- ${field}`) : ["(no differences)"]), "");
-  for (const kind of ["infra", "apps"]) {
+  for (const kind of ["infra", "apps"] as const) {
     const read = (env: Environment) => {
-      const file = join(outdir, "stacks", `${env.name}-${kind}`, "cdk.tf.json");
+      const file = join(outdir, "stacks", stackName(env, kind), "cdk.tf.json");
       return existsSync(file) ? resourcesOf(normalized(readFileSync(file, "utf8"), env.name)) : new Map<string, unknown>();
     };
     const diff = diffStack(kind, read(from), read(to));

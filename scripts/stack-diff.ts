@@ -24,8 +24,8 @@
  *
  * Updates of an AKS cluster are also checked (`clusterChangeChecks`): VNet Integration and KMS
  * turned on together is refused; a KMS key change gets the operator's steps. A Cloud NAT's address
- * change (`natChangeChecks`) and a replaced or destroyed piece of a site-to-site VPN
- * (`VPN_CAUTIONS`) get theirs too.
+ * change (`natChangeChecks`), and a replaced or destroyed piece of a site-to-site VPN, cluster or
+ * public zone (`CAUTIONS`) get theirs too.
  *
  * Prints a Markdown summary (the pull request's job summary); exits 1 on a refused stateful change
  * or a refused cluster update.
@@ -34,7 +34,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { changesFromPlan, type Action, type Basis, type Change, type PlanJson } from "./plan-json";
 import { loadRules, providerType, ruleKey, RULES_DIR, type ResourceRules, type RuleTables } from "./replace-rules";
-import { droppedVolumes, resourceTypeOf, statefulResources } from "./stateful";
+import { droppedVolumes, helmValues, resourceTypeOf, statefulResources } from "./stateful";
 
 export type { Action, Basis, Change } from "./plan-json";
 
@@ -78,7 +78,7 @@ export interface StackDiff {
   readonly stateful: string[];
   /** Updates the gate refuses whatever the labels (`UPDATE_CHECKS`): `address: why and what to do instead`. */
   readonly refused: string[];
-  /** What the operator must do around this apply (`UPDATE_CHECKS`, `VPN_CAUTIONS`): `address: what`. */
+  /** What the operator must do around this apply (`UPDATE_CHECKS`, `CAUTIONS`): `address: what`. */
   readonly cautions: string[];
 }
 
@@ -453,9 +453,11 @@ class Analysis {
     const before = withoutMeta(this.base.resources.get(removed) ?? {});
     const { rules, missing } = this.rulesFor(candidates[0] ?? removed, this.head.resources.get(candidates[0] ?? "") ?? {});
     if (rules === undefined) return `address changed (now ${candidates.join(" or ")}?); whether a moved block avoids the replacement is unknown: ${missing}`;
+    const differs = (after: Json, path: string) => JSON.stringify(valueAt(before, path)) !== JSON.stringify(valueAt(after, path));
     const compared = candidates.map((candidate) => {
       const after = withoutMeta(this.head.resources.get(candidate) ?? {});
-      const differing = rules.attributes.filter((path) => JSON.stringify(valueAt(before, path)) !== JSON.stringify(valueAt(after, path)));
+      // A conditional path that changed replaces or not by its rule (`when`): no moved block is promised to help.
+      const differing = [...rules.attributes, ...(rules.conditional ?? []).map((rule) => rule.path)].filter((path) => differs(after, path));
       return { candidate, differing };
     });
     const movable = compared.find((c) => c.differing.length === 0);
@@ -463,7 +465,7 @@ class Analysis {
     const closest = compared.sort((a, b) => a.differing.length - b.differing.length)[0];
     if (!closest) return undefined;
     const values = closest.differing.map((path) => `${path} ${short(valueAt(before, path))} → ${short(valueAt(withoutMeta(this.head.resources.get(closest.candidate) ?? {}), path))}`);
-    return `address changed (now ${closest.candidate}?) and so did ${values.join(", ")}: a moved block will not help, it would still be replaced`;
+    return `address changed (now ${closest.candidate}?) and so did ${values.join(", ")}: a moved block will not help, it would still be replaced (or may be, by the provider's rule for that change)`;
   }
 }
 
@@ -490,25 +492,46 @@ function summarize(stack: string, source: StackDiff["source"], changes: Change[]
     cautions: [
       ...flagged.cautions,
       ...sorted.flatMap((c) => {
-        const caution = VPN_CAUTIONS[resourceTypeOf(c.address)];
+        const caution = CAUTIONS[resourceTypeOf(c.address)];
         return caution !== undefined && (c.action === "replace" || c.action === "delete") ? [`${c.address} ${verbs[c.action]}: ${caution}`] : [];
       }),
     ],
   };
 }
 
+const UNINSTALL_FIRST = "uninstall its apps first (npx cdktn destroy <env>-apps, from a checkout of the pull request's base)";
 /**
- * What a replaced or destroyed piece of a site-to-site VPN does to the databases on the other
- * cloud (README, "Databases on another cloud, over a site-to-site VPN"): nothing holds data, so
- * the gate does not refuse it, but the pull request says what goes down and what to apply after.
+ * What a cluster's Kubernetes controllers made outside Terraform: EKS leaves the load balancers and
+ * security groups of its Services and the EBS volumes of its claims (ours are `reclaimPolicy:
+ * Retain` in production, stacks/apps.ts); AKS deletes its node resource group with the cluster,
+ * the claims' disks and the load balancer in it; GKE leaves the persistent disks of Retain claims.
  */
-const VPN_CAUTIONS: Readonly<Record<string, string>> = {
+const CLUSTER_LEFTOVERS: Readonly<Record<string, string>> = {
+  aws_eks_cluster: `${UNINSTALL_FIRST}: the load balancers and security groups of its Services are not Terraform's and outlive the cluster, as do, in production (reclaimPolicy Retain), the EBS volumes of its claims: delete them once their data is copied or not needed`,
+  azurerm_kubernetes_cluster: `${UNINSTALL_FIRST}: its node resource group goes with it, with the disks of its claims and its load balancer, so copy first what the volumes hold`,
+  google_container_cluster: `${UNINSTALL_FIRST}, so the load balancers of its Services go with them: in production (reclaimPolicy Retain) the persistent disks of its claims outlive the cluster; delete them once their data is copied or not needed`,
+};
+const ZONE_RECORDS =
+  "delete its records other than NS and SOA first (the zone is not force-destroyed, and external-dns leaves the records it wrote), and point the parent's delegation at the new zone's name servers (the output dns_name_servers)";
+
+/**
+ * What the operator must do around a replaced or destroyed resource that the gate does not
+ * refuse for itself (or refuses with the label alone), so the pull request says it: what a piece
+ * of a site-to-site VPN takes down and what to apply after it (README, "Databases on another
+ * cloud, over a site-to-site VPN"); what outlives a cluster, and what a public zone needs before
+ * it can go (README, "Moving from one cloud to another in stages", stage 2).
+ */
+const CAUTIONS: Readonly<Record<string, string>> = {
   aws_vpn_gateway: "every tunnel of the VPC goes down: the databases on AWS are unreachable from the cluster until a gateway and its VPN connections are back and the cluster's stack applied again with their tunnels",
   aws_vpn_connection:
     "its two tunnels go down; a new connection has new outside addresses and keys, which the cluster's stack must apply (npm run deploy does it next; with Terraform Cloud, the run trigger through gitops)",
   azurerm_virtual_network_gateway:
     "the VPN gateway goes down, and a new one takes 30 to 45 minutes to create: the databases on the other cloud are unreachable meanwhile; if its public addresses change, apply the other cloud's stack and then this one again",
   azurerm_virtual_network_gateway_connection: "this tunnel goes down until it is created again; with every tunnel gone, the databases on the other cloud are unreachable",
+  ...CLUSTER_LEFTOVERS,
+  // force_destroy is off (constructs/aws/dns.ts, constructs/gcp/dns.ts), and external-dns removes no record when it is uninstalled or its cluster goes.
+  aws_route53_zone: ZONE_RECORDS,
+  google_dns_managed_zone: ZONE_RECORDS,
 };
 
 const asConfig = (side: StackConfig | ReadonlyMap<string, unknown>): StackConfig =>
@@ -637,7 +660,33 @@ export function natChangeChecks(address: string, before: unknown, after: unknown
 const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => UpdateFlags>> = {
   azurerm_kubernetes_cluster: clusterChangeChecks,
   google_compute_router_nat: natChangeChecks,
+  helm_release: createdOnceChecks,
 };
+
+/**
+ * An ExternalSecret that External Secrets creates once (`refreshPolicy: CreatedOnce`: generated
+ * credentials, constructs/apps/wiring.ts) and whose template a release update changes: the
+ * controller does not write that Secret again from a changed template (external-secrets.io,
+ * ExternalSecret, "Update behavior with 3 different refresh policies"), so the change, a
+ * database's new host for one, does not reach the app. Said as an operator step, since deleting
+ * the Secret regenerates its values too.
+ */
+export function createdOnceChecks(address: string, before: unknown, after: unknown): UpdateFlags {
+  const createdOnce = (config: unknown) => {
+    const documents = isObject(config) ? helmValues(config) : [];
+    const secrets = documents.flatMap((values) => (isObject(values) && Array.isArray(values.manifests) ? values.manifests : []));
+    return new Map(
+      secrets
+        .filter((manifest): manifest is Json => isObject(manifest) && manifest.kind === "ExternalSecret" && valueAt(manifest, "spec.refreshPolicy") === "CreatedOnce")
+        .map((manifest) => [`${String(valueAt(manifest, "metadata.namespace"))}/${String(valueAt(manifest, "metadata.name"))}`, JSON.stringify(valueAt(manifest, "spec.target.template") ?? null)]),
+    );
+  };
+  const old = createdOnce(before);
+  const cautions = [...createdOnce(after)]
+    .filter(([secret, template]) => old.has(secret) && old.get(secret) !== template)
+    .map(([secret]) => `${address}: ExternalSecret ${secret} is created once (refreshPolicy CreatedOnce), so its changed template does not reach the Secret it made; deleting that Secret makes External Secrets create it again from the new template but with newly generated values, which whatever used the old ones must then take (a database role's password: README, "Moving from one cloud to another in stages", 3b)`);
+  return { refused: [], cautions };
+}
 
 /** What every KMS key change asks of the operator (MicrosoftDocs/azure-aks-docs articles/aks/use-kms-etcd-encryption.md at fb060ab, "Rotate existing keys in a private key vault"). */
 export const SECRET_REWRITE = "kubectl get secrets -A -o json | kubectl replace -f -";
@@ -747,13 +796,38 @@ export function diffDirectories(baseDir: string, headDir: string, options: DiffO
   const base = stacksIn(baseDir);
   const head = stacksIn(headDir);
   const names = [...new Set([...base.keys(), ...head.keys()])].sort();
-  return names.map((stack) => {
+  const diffs = names.map((stack) => {
     const before = base.get(stack) ?? EMPTY;
     const after = head.get(stack) ?? EMPTY;
     const planFile = options.plansDir ? join(options.plansDir, `${stack}.json`) : undefined;
     if (planFile && existsSync(planFile)) return diffStackFromPlan(stack, JSON.parse(readFileSync(planFile, "utf8")) as PlanJson, before, after, rules);
     return diffStack(stack, before, after, rules);
   });
+  const renamed = renamedStacks(base, head);
+  return diffs.map((diff) => (renamed.has(diff.stack) ? { ...diff, refused: [...diff.refused, renamed.get(diff.stack) as string] } : diff));
+}
+
+/**
+ * Stacks that are gone while most of their resources reappear, at the same addresses, in another
+ * stack that did not hold them: a stack renamed (a changed `home` or environment name). Its state
+ * does not follow (a stack's state is its workspace or file), so the other stack would create
+ * every resource again beside the ones the old state still holds, and no label makes that right.
+ */
+function renamedStacks(base: ReadonlyMap<string, StackConfig>, head: ReadonlyMap<string, StackConfig>): Map<string, string> {
+  const renamed = new Map<string, string>();
+  for (const [stack, before] of base) {
+    if (head.has(stack) || before.resources.size === 0) continue;
+    for (const [other, after] of head) {
+      const held = base.get(other)?.resources;
+      const reappearing = [...before.resources.keys()].filter((address) => after.resources.has(address) && held?.has(address) !== true);
+      if (reappearing.length * 2 < before.resources.size) continue;
+      renamed.set(
+        stack,
+        `gone, while ${reappearing.length} of its ${before.resources.size} resources reappear in ${other}: a stack's state does not follow its name, so ${other} would create them again beside what ${stack}'s state holds (a changed home or environment name; move the state first, or change it back)`,
+      );
+    }
+  }
+  return renamed;
 }
 
 const list = (items: readonly string[]) => items.map((item) => `- \`${item}\``);

@@ -20,6 +20,18 @@ import { GCP_STATEFUL_TYPES } from "../constructs/gcp";
 
 export const CLOUD_STATEFUL_TYPES: Readonly<Record<string, string>> = { ...AWS_STATEFUL_TYPES, ...AZURE_STATEFUL_TYPES, ...GCP_STATEFUL_TYPES };
 
+/**
+ * Terraform Cloud (the gitops stack): a workspace holds a stack's state. Its `prevent_destroy`
+ * guards it only while its block is in the configuration (Terraform, "The lifecycle
+ * Meta-Argument": the setting "does not prevent the remote object from being destroyed if the
+ * resource block were removed from configuration entirely"), so an environment or tenant removed
+ * from the spec, or one that leaves Terraform Cloud, would delete its workspaces with no other
+ * warning than this.
+ */
+const TERRAFORM_CLOUD_STATEFUL_TYPES: Readonly<Record<string, string>> = {
+  tfe_workspace: "the workspace's state, every version of it, and its run history",
+};
+
 const KUBERNETES_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   kubernetes_persistent_volume_claim: "the claim's volume",
   kubernetes_persistent_volume_claim_v1: "the claim's volume",
@@ -83,7 +95,8 @@ export function volumeRequests(values: unknown, path = ""): string[] {
 }
 
 /** A helm_release's `values` documents (JSON strings as cdktn writes them; YAML is not parsed). */
-function helmValues(config: Record<string, unknown>): unknown[] {
+/** A helm_release's values documents, parsed where they are JSON (as synthesized). */
+export function helmValues(config: Record<string, unknown>): unknown[] {
   const raw = config.values;
   const documents = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
   return documents.map((document) => {
@@ -125,7 +138,7 @@ export function releaseVolumes(config: Record<string, unknown>): string[] {
 
 /** Why a resource holds data (what a destroy or replacement loses), or undefined. */
 export function statefulReason(type: string, config: Record<string, unknown>): string | undefined {
-  const cloud = CLOUD_STATEFUL_TYPES[type] ?? KUBERNETES_STATEFUL_TYPES[type];
+  const cloud = CLOUD_STATEFUL_TYPES[type] ?? TERRAFORM_CLOUD_STATEFUL_TYPES[type] ?? KUBERNETES_STATEFUL_TYPES[type];
   if (cloud) return cloud;
   if (type === "kubernetes_stateful_set" || type === "kubernetes_stateful_set_v1") {
     return JSON.stringify(config.spec ?? {}).includes("volume_claim_template") ? "the stateful set's volume claims" : undefined;

@@ -1,12 +1,19 @@
 import { CloudBackend, LocalBackend, NamedCloudWorkspace, type TerraformStack } from "cdktn";
-import { otherClouds, type Cloud, type Environment } from "../constructs/core/spec";
+import { homeOf, otherClouds, type Cloud, type Environment } from "../constructs/core/spec";
 import type { ForeignInfraKind, StackKind } from "../constructs/core/crossings";
 
 export type { ForeignInfraKind, StackKind };
 
-/** An environment's stacks in apply order: infra, one per other cloud it keeps resources on, then apps when it runs any. */
+/**
+ * An environment's stacks in apply order: infra (the cluster's), one per other cloud it keeps
+ * resources on, then apps when it runs any. A home the cluster left, with nothing on it any more
+ * (the end of a move), keeps its stack, empty (its account stays in the spec): applied, it
+ * destroys what was left there, and after that it plans nothing and needs no credentials.
+ */
 export function stackKindsOf(env: Environment): StackKind[] {
-  return ["infra", ...otherClouds(env).map((cloud): ForeignInfraKind => `infra-${cloud}`), ...(env.apps.length > 0 ? (["apps"] as const) : [])];
+  const home = homeOf(env);
+  const emptiedHome = home !== env.cloud && !otherClouds(env).includes(home);
+  return ["infra", ...[...otherClouds(env), ...(emptiedHome ? [home] : [])].map((cloud): ForeignInfraKind => `infra-${cloud}`), ...(env.apps.length > 0 ? (["apps"] as const) : [])];
 }
 
 /** The cloud of an `infra-<cloud>` stack kind; undefined for the stacks on the cluster's cloud. */
@@ -20,14 +27,24 @@ export function isBootstrapping(env: Environment, kind: StackKind): boolean {
   return cloud !== undefined && (env.terraformCloud?.bootstrapping ?? []).includes(cloud);
 }
 
-/** A stack's name, which is also its Terraform Cloud workspace: `<env>-<kind>`. */
+/**
+ * A stack's name, which is also its Terraform Cloud workspace: named by the cloud whose resources
+ * it holds, so no resource moves between states when the cluster moves (docs/design/cross-cloud.md,
+ * "Stacks"). `<env>-infra` is the home's (`homeOf`), `<env>-infra-<cloud>` another cloud's, and
+ * `<env>-apps` and `gitops` as their kind. The kind says what a stack does: `infra` is the
+ * cluster's, named `<env>-infra-<cloud>` once the cluster left home (stage 2 of a move), when the
+ * home's `infra-<home>` is `<env>-infra`.
+ */
 export function stackName(env: Environment, kind: StackKind | "gitops"): string {
+  const home = homeOf(env);
+  if (home !== env.cloud && kind === "infra") return `${env.name}-infra-${env.cloud}`;
+  if (home !== env.cloud && kind === `infra-${home}`) return `${env.name}-infra`;
   return `${env.name}-${kind}`;
 }
 
 /**
  * Where a stack keeps its state, and the Terraform it needs. With `terraformCloud` in the spec,
- * the stack's workspace is `<env>-<kind>` in that organization and project; without it, state
+ * the stack's workspace is its name (`stackName`) in that organization and project; without it, state
  * is local (in `state/`, relative to the stack directory so synth output is the same on every
  * machine) and the default synth needs no account.
  */

@@ -1,15 +1,17 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
-import { appsWithBucketsOn, databaseNetworkClouds, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
+import { appsWithBucketsOn, databaseNetworkClouds, otherClouds, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
 import { clusterIssuerOf, platformFor, publishesClusterEgress, vpnClientsOf } from "../constructs/platform";
 import { clusterEgressCrossing, clusterIssuerCrossing, vpnGatewayAddressesCrossing, vpnPresharedKeysCrossing, vpnTunnelAddressesCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket, IDatabase, INetwork } from "../constructs/core/interfaces";
 
 /**
- * `<env>-infra`: network, cluster, buckets, databases and app identities of one environment,
- * on the cloud's own provider alone (so the AWS stacks are fully checkable offline).
+ * The cluster's stack (kind `infra`: `<env>-infra`, or `<env>-infra-<cloud>` once the cluster left
+ * its home, `stackName`): network, cluster, buckets, databases and app identities of one
+ * environment on the cluster's cloud, on that cloud's provider alone (so the AWS stacks are fully
+ * checkable offline).
  */
 /** Output of `<env>-infra` the gitops stack reads to configure the environment's workspaces. */
 export const TERRAFORM_CLOUD_VARIABLES_OUTPUT = "terraform_cloud_variables";
@@ -18,7 +20,7 @@ export const TERRAFORM_CLOUD_AGENT_TOKEN_OUTPUT = "terraform_cloud_agent_token_s
 
 export class InfraStack extends TerraformStack {
   constructor(scope: Construct, readonly env: Environment) {
-    super(scope, `${env.name}-infra`);
+    super(scope, stackName(env, "infra"));
     configureTerraform(this, env, "infra");
 
     const platform = platformFor(this, env);
@@ -103,10 +105,12 @@ function databaseOutputs(stack: TerraformStack, databases: readonly IDatabase[])
 }
 
 /**
- * `<env>-infra-<cloud>`: the environment's buckets on another cloud than its cluster's, on that
+ * A stack of another cloud than the cluster's (kind `infra-<cloud>`: `<env>-infra-<cloud>`, or
+ * `<env>-infra` on the home a cluster moved away from): the environment's buckets there, on that
  * cloud's provider alone, and per app that uses one an identity trusting the cluster's
- * service-account issuer for the app's exact accounts, granted that bucket only
- * (docs/design/cross-cloud.md). The same construct ids as `<env>-infra` on that cloud.
+ * service-account issuer for the app's exact accounts, granted that bucket only; its databases
+ * with their network and its side of the VPN (docs/design/cross-cloud.md). The same construct ids
+ * as the cluster's stack on that cloud, so a resource stays when the cluster moves.
  */
 export class ForeignInfraStack extends TerraformStack {
   readonly foreignCloud: Cloud;
@@ -125,8 +129,9 @@ export class ForeignInfraStack extends TerraformStack {
     const hasBuckets = env.buckets.some((spec) => placedOn(env, spec) === cloud);
     if (hasBuckets && platform.admitClusterEgress !== undefined) platform.admitClusterEgress(receiveList(clusterEgressCrossing(cloud)));
     const buckets = bucketsOn(this, platform, env, cloud);
-    // The object reads and writes of these buckets are recorded on their cloud, as at home.
-    platform.auditTrail?.([...buckets.values()]);
+    // The object reads and writes of these buckets are recorded on their cloud, as at home; a home
+    // the cluster left with nothing on it any more (stackKindsOf) keeps nothing, the trail neither.
+    if (otherClouds(env).includes(cloud)) platform.auditTrail?.([...buckets.values()]);
     const generated: Record<string, string | readonly string[]> = {};
     for (const { app, bucket } of appsWithBucketsOn(env, cloud)) {
       const identity = federated(app.name, clusterIssuerOf(env, cloud, receive));
@@ -135,6 +140,7 @@ export class ForeignInfraStack extends TerraformStack {
     }
     if (databaseNetworkClouds(env).includes(cloud)) {
       if (platform.databaseNetwork === undefined || platform.remoteDatabase === undefined) throw new Error(`${env.name}: databases on ${cloud} for a cluster on another cloud are not built (the spec check should have caught this)`);
+      // On the home a cluster moved away from, the network it had, with its databases in it (stage 2 of a move).
       const network = platform.databaseNetwork({ gatewayAddresses: receiveList(vpnGatewayAddressesCrossing(cloud)), clientCidrs: vpnClientsOf(env) });
       const remote = platform.remoteDatabase.bind(platform);
       const databases = env.databases.filter((spec) => placedOn(env, spec) === cloud).map((spec) => remote(spec, network));

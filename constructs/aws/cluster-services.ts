@@ -6,11 +6,12 @@ import type { AppBucket } from "../apps/types";
 import type { ClusterServices, ExternalDnsSetup, ForeignBucketServices, ForeignDatabaseServices, KubernetesConnection, PodNetwork, SecretRef, WorkloadBinding } from "../core/interfaces";
 import { databaseAdminSecretCrossing, databaseHostCrossing, type Receive } from "../core/crossings";
 import { WORKLOAD_ACCOUNTS, type WorkloadName } from "../core/apps";
-import { planDatabaseSubnets, planSubnets } from "../core/network-plan";
+import { planSubnets } from "../core/network-plan";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { s3BucketName } from "./bucket";
 import { eksClusterName, EKS_SPOT_TAINT } from "./cluster";
 import { AwsContext } from "./context";
+import { remoteDatabaseSubnets } from "./facts";
 import { databaseIdentifier } from "./database";
 import { workloadRoleName } from "./identity";
 
@@ -162,11 +163,9 @@ const FOREIGN_ADMIN_STORE = "aws-database-admin";
  */
 export function awsForeignDatabases(env: Environment, receive: Receive): ForeignDatabaseServices {
   const ctx = new AwsContext(env);
-  const cidr = env.networks?.aws?.cidr;
-  if (cidr === undefined) throw new Error(`${env.name}: databases on AWS for a cluster on another cloud need networks.aws (the spec check should have caught this)`);
   const reader = WORKLOAD_ACCOUNTS["external-secrets"];
   return {
-    databaseCidrs: planDatabaseSubnets(cidr, env.network.zones),
+    databaseCidrs: remoteDatabaseSubnets(env),
     databaseHost: (spec) => receive(databaseHostCrossing("aws", spec.name)),
     adminCredentials: (spec) => {
       const key = receive(databaseAdminSecretCrossing("aws", spec.name));

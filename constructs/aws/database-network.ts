@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
 import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
@@ -13,16 +13,20 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { Fn } from "cdktn";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { IDatabaseNetwork, VpnPeer } from "../core/interfaces";
-import { planDatabaseSubnets } from "../core/network-plan";
+import type { AwsNetwork } from "./network";
 import { awsZoneNames } from "../core/regions";
 import { VPN_ASN, VPN_CRYPTO, VPN_GATEWAY_INSTANCES, VPN_TUNNELS } from "../core/vpn";
 import type { AwsContext } from "./context";
-import { vpcFlowLogs } from "./network";
+import { environmentVpc, vpcFlowLogs } from "./network";
+import { remoteDatabaseSubnets } from "./facts";
 
 export interface AwsDatabaseNetworkProps {
   readonly ctx: AwsContext;
-  /** `networks.aws.cidr`. */
-  readonly cidr: string;
+  /**
+   * `networks.aws.cidr` for a VPC of database subnets alone; or the network the cluster had, kept
+   * once the cluster moved to another cloud (its VPC, subnets and routes stay as they are).
+   */
+  readonly network: { readonly cidr: string } | { readonly kept: AwsNetwork };
   readonly peer: VpnPeer;
   /** Encrypts the flow-log and tunnel-log groups. */
   readonly logsKey: KmsKey;
@@ -32,14 +36,16 @@ export interface AwsDatabaseNetworkProps {
  * The VPC that holds an environment's RDS databases when its cluster runs on another cloud, and
  * AWS's side of the site-to-site VPN to the cluster network (constructs/core/vpn.ts; Microsoft's
  * layout for AWS, learn.microsoft.com/azure/vpn-gateway/vpn-gateway-howto-aws-bgp):
- * - database subnets only, one per zone, with no Internet gateway, no NAT and no route to the
- *   Internet: what reaches them comes through the VPN; the default security group has no rules;
+ * - a VPC of database subnets only, one per zone, with no Internet gateway, no NAT and no route
+ *   to the Internet: what reaches them comes through the VPN; the default security group has no
+ *   rules; flow logs, as for the cluster's VPC. Or, on the home the cluster moved away from, the
+ *   VPC it had (`AwsNetwork`), unchanged, whose database subnets (no route to the Internet either)
+ *   get the VPN's routes;
  * - a virtual private gateway (ASN 64512) whose BGP-learned routes (the cluster network's ranges)
- *   propagate into the subnets' route table;
+ *   propagate into the database subnets' route table;
  * - per gateway instance of the other side a customer gateway and a VPN connection of two
  *   tunnels, each with its /30 of `VPN_TUNNELS`, IKEv2 only, and a tunnel log group; AWS generates
  *   the pre-shared keys (Optional and Computed in aws 5.100.0), which cross to the cluster side;
- * - flow logs, as for the cluster's VPC;
  * - tunnels that AWS starts and restarts itself (`startup_action` start, DPD timeout `restart`)
  *   rather than waiting for the other side, and one IKEv2 proposal pinned on both sides
  *   (`VPN_CRYPTO`): AES-256, SHA-256, DH group 14 in both phases, so no weaker default
@@ -59,40 +65,41 @@ export class AwsDatabaseNetwork extends Construct implements IDatabaseNetwork {
 
   constructor(scope: Construct, id: string, props: AwsDatabaseNetworkProps) {
     super(scope, id);
-    const { ctx, cidr, peer } = props;
+    const { ctx, peer } = props;
     const env = ctx.env;
-    this.cidr = cidr;
     this.clientCidrs = peer.clientCidrs;
-    const zoneNames = awsZoneNames(ctx.region, env.accounts.aws?.availabilityZones, env.network.zones);
+    let routes: RouteTable;
+    if ("kept" in props.network) {
+      const { kept } = props.network;
+      ({ vpc: this.vpc, databaseSubnetGroup: this.databaseSubnetGroup, databaseRoutes: routes } = kept);
+      this.cidr = kept.vpc.cidrBlock;
+    } else {
+      const { cidr } = props.network;
+      this.cidr = cidr;
+      const zoneNames = awsZoneNames(ctx.region, env.accounts.aws?.availabilityZones, env.network.zones);
+      this.vpc = environmentVpc(this, ctx, cidr);
+      new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: ctx.name("default-deny-all") } });
 
-    this.vpc = new Vpc(this, "Resource", {
-      cidrBlock: cidr,
-      enableDnsHostnames: true,
-      enableDnsSupport: true,
-      tags: { Name: ctx.name("vpc") },
-      // A new range replaces the VPC, and the databases inside it cannot move (as for the cluster's VPC).
-      lifecycle: { preventDestroy: env.production },
-    });
-    new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: ctx.name("default-deny-all") } });
-
-    const ranges = planDatabaseSubnets(cidr, env.network.zones);
-    const subnets = zoneNames.map(
-      (zoneName, zone) =>
-        new Subnet(this, `database-${zone}`, {
-          vpcId: this.vpc.id,
-          availabilityZone: zoneName,
-          cidrBlock: ranges[zone],
-          mapPublicIpOnLaunch: false,
-          tags: { Name: ctx.name("database", zoneName), tier: "database" },
-        }),
-    );
-    const routes = new RouteTable(this, "database-routes", { vpcId: this.vpc.id, tags: { Name: ctx.name("database") } });
-    subnets.forEach((subnet, zone) => new RouteTableAssociation(this, `database-${zone}-routes`, { subnetId: subnet.id, routeTableId: routes.id }));
-    this.databaseSubnetGroup = new DbSubnetGroup(this, "database-subnet-group", {
-      name: ctx.name("database"),
-      description: `${env.name}: database subnets, reached over the VPN only`,
-      subnetIds: subnets.map((subnet) => subnet.id),
-    });
+      const ranges = remoteDatabaseSubnets(env);
+      const subnets = zoneNames.map(
+        (zoneName, zone) =>
+          new Subnet(this, `database-${zone}`, {
+            vpcId: this.vpc.id,
+            availabilityZone: zoneName,
+            cidrBlock: ranges[zone],
+            mapPublicIpOnLaunch: false,
+            tags: { Name: ctx.name("database", zoneName), tier: "database" },
+          }),
+      );
+      routes = new RouteTable(this, "database-routes", { vpcId: this.vpc.id, tags: { Name: ctx.name("database") } });
+      subnets.forEach((subnet, zone) => new RouteTableAssociation(this, `database-${zone}-routes`, { subnetId: subnet.id, routeTableId: routes.id }));
+      this.databaseSubnetGroup = new DbSubnetGroup(this, "database-subnet-group", {
+        name: ctx.name("database"),
+        description: `${env.name}: database subnets, reached over the VPN only`,
+        subnetIds: subnets.map((subnet) => subnet.id),
+      });
+      vpcFlowLogs(this, ctx, this.vpc, props.logsKey);
+    }
 
     const gateway = new VpnGateway(this, "vpn-gateway", { vpcId: this.vpc.id, amazonSideAsn: String(VPN_ASN.databaseSide), tags: { Name: ctx.name("vpn") } });
     new VpnGatewayRoutePropagation(this, "vpn-route-propagation", { vpnGatewayId: gateway.id, routeTableId: routes.id });
@@ -161,7 +168,5 @@ export class AwsDatabaseNetwork extends Construct implements IDatabaseNetwork {
     });
     this.tunnelAddresses = connections.flatMap((connection) => [connection.tunnel1Address, connection.tunnel2Address]);
     this.presharedKeys = connections.flatMap((connection) => [connection.tunnel1PresharedKey, connection.tunnel2PresharedKey]);
-
-    vpcFlowLogs(this, ctx, this.vpc, props.logsKey);
   }
 }

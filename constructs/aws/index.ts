@@ -17,7 +17,7 @@ import {
   type TerraformCloudTarget,
   type VpnPeer,
 } from "../core/interfaces";
-import { appsWithBucketsOn, type BucketSpec, type DatabaseSpec, type Environment } from "../core/spec";
+import { appsWithBucketsOn, homeOf, type BucketSpec, type DatabaseSpec, type Environment } from "../core/spec";
 import { environmentTags } from "../core/tags";
 import { AwsBucket } from "./bucket";
 import { AwsAuditTrail } from "./audit-trail";
@@ -121,11 +121,17 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     });
   }
 
-  /** In `<env>-infra-aws` of a cluster on another cloud: the VPC of `networks.aws` and AWS's side of the VPN. */
+  /**
+   * For a cluster on another cloud: the VPC of `networks.aws` and AWS's side of the VPN. On the
+   * home the cluster moved away from, the VPC it had (`network()`'s resources from that range,
+   * nothing replaced), with the VPN beside it (`remoteDatabaseSubnets` agrees).
+   */
   databaseNetwork(peer: VpnPeer): AwsDatabaseNetwork {
     const cidr = this.ctx.env.networks?.aws?.cidr;
     if (cidr === undefined || this.ctx.env.cloud === this.cloud) throw new Error(`${this.ctx.env.name}: a database network on AWS is for a cluster on another cloud, with networks.aws (the spec check should have caught this)`);
-    return new AwsDatabaseNetwork(this, "network", { ctx: this.ctx, cidr, peer, logsKey: this.keys.logs });
+    if (homeOf(this.ctx.env) !== this.cloud) return new AwsDatabaseNetwork(this, "network", { ctx: this.ctx, network: { cidr }, peer, logsKey: this.keys.logs });
+    const network = new AwsNetwork(this, "network", { ctx: this.ctx, logsKey: this.keys.logs, cidr });
+    return new AwsDatabaseNetwork(this, "vpn", { ctx: this.ctx, network: { kept: network }, peer, logsKey: this.keys.logs });
   }
 
   /** An RDS database in the VPC of `databaseNetwork()`, admitting the other cloud's cluster nodes over the VPN. */

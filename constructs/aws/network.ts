@@ -26,6 +26,8 @@ export interface AwsNetworkProps {
   readonly logsKey: KmsKey;
   /** Another cloud's storage firewall admits the NAT addresses (`NetworkOptions.fixedEgress`): kept in production. */
   readonly fixedEgress?: boolean;
+  /** The VPC's range when not `network.cidr`: `networks.aws.cidr` of the network kept after the cluster moved to another cloud. */
+  readonly cidr?: string;
 }
 
 /**
@@ -44,6 +46,8 @@ export class AwsNetwork extends Construct implements INetwork {
   readonly privateSubnets: Subnet[];
   readonly publicSubnets: Subnet[];
   readonly databaseSubnetGroup: DbSubnetGroup;
+  /** The database subnets' routes (none to the Internet), where a VPN's routes propagate once the cluster moved away. */
+  readonly databaseRoutes: RouteTable;
   readonly networkId: string;
   readonly egressAddresses: readonly string[];
 
@@ -51,20 +55,13 @@ export class AwsNetwork extends Construct implements INetwork {
     super(scope, id);
     const { ctx } = props;
     const env = ctx.env;
-    const zones = planSubnets(env.network.cidr, env.network.zones);
+    const cidr = props.cidr ?? env.network.cidr;
+    const zones = planSubnets(cidr, env.network.zones);
     const zoneNames = awsZoneNames(ctx.region, env.accounts.aws?.availabilityZones, env.network.zones);
     const zoneName = (index: number) => zoneNames[index];
     const clusterName = ctx.name("cluster");
 
-    this.vpc = new Vpc(this, "Resource", {
-      cidrBlock: env.network.cidr,
-      enableDnsHostnames: true,
-      enableDnsSupport: true,
-      tags: { Name: ctx.name("vpc") },
-      // A new CIDR replaces the VPC, and the cluster and databases inside it cannot move: refused
-      // at plan in production rather than failing half-way at apply (README, Upgrade guide).
-      lifecycle: { preventDestroy: env.production },
-    });
+    this.vpc = environmentVpc(this, ctx, cidr);
     this.networkId = this.vpc.id;
 
     new DefaultSecurityGroup(this, "default-security-group", {
@@ -134,6 +131,7 @@ export class AwsNetwork extends Construct implements INetwork {
       return table;
     });
     const databaseRoutes = new RouteTable(this, "database-routes", { vpcId: this.vpc.id, tags: { Name: ctx.name("database") } });
+    this.databaseRoutes = databaseRoutes;
     databaseSubnets.forEach((s, zone) =>
       new RouteTableAssociation(this, `database-${zone}-routes`, { subnetId: s.id, routeTableId: databaseRoutes.id }),
     );
@@ -153,6 +151,19 @@ export class AwsNetwork extends Construct implements INetwork {
 
     vpcFlowLogs(this, ctx, this.vpc, props.logsKey);
   }
+}
+
+/** The environment's VPC (`<scope>/Resource`) on `cidr`, with the DNS its private endpoints and RDS names need. */
+export function environmentVpc(scope: Construct, ctx: AwsContext, cidr: string): Vpc {
+  return new Vpc(scope, "Resource", {
+    cidrBlock: cidr,
+    enableDnsHostnames: true,
+    enableDnsSupport: true,
+    tags: { Name: ctx.name("vpc") },
+    // A new CIDR replaces the VPC, and the cluster and databases inside it cannot move: refused
+    // at plan in production rather than failing half-way at apply (README, Upgrade guide).
+    lifecycle: { preventDestroy: ctx.env.production },
+  });
 }
 
 /** VPC flow logs (all traffic) to an encrypted CloudWatch log group, for incident forensics. */

@@ -27,6 +27,8 @@ export interface AzureClusterProps {
    * cluster's, created before the vault, and the vault before the cluster.
    */
   readonly vault: (logWorkspaceId: string) => AzureKeyVault;
+  /** The workspace the cluster's logs go to when it is not the cluster's own (`<env>-cluster-logs`): one the stack had already. */
+  readonly logWorkspace?: LogAnalyticsWorkspace;
 }
 
 /** The key that encrypts the cluster's Kubernetes Secrets (KMS etcd encryption), `<env>-cluster-secrets`. */
@@ -177,7 +179,7 @@ export class AzureCluster extends Construct implements ICluster {
     });
 
     // Created before the cluster (its diagnostic setting after): the key vault sends its audit log here.
-    this.logWorkspace = environmentLogWorkspace(this, "control-plane-logs", ctx, ctx.name("cluster-logs"));
+    this.logWorkspace = props.logWorkspace ?? environmentLogWorkspace(this, "control-plane-logs", ctx, ctx.name("cluster-logs"));
     const secrets = this.secretsEncryption(ctx, props.vault(this.logWorkspace.id), controlPlane);
 
     this.cluster = new KubernetesCluster(this, "Resource", {

@@ -151,8 +151,8 @@ export class AzureDatabase extends Construct implements IDatabase {
     const { ctx, spec, network } = props;
     const env = ctx.env;
     this.spec = spec;
-    // Azure lets admins create only the extensions its allow-list names: those the apps on this server need.
-    const extensions = databaseExtensions(env.apps, spec.name);
+    // Azure lets admins create only the extensions its allow-list names: those the environment's apps need.
+    const extensions = databaseExtensions(env.apps);
     const parameters = extensions.length > 0 ? { ...POSTGRES_PARAMETERS, "azure.extensions": extensions.map((e) => e.toUpperCase()).join(",") } : POSTGRES_PARAMETERS;
     const skuName = spec.azure?.skuName ?? AZURE_POSTGRES_SKUS[spec.size];
     const storageMb = postgresStorageMb(spec.storageGiB);

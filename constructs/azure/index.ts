@@ -16,7 +16,7 @@ import {
   type TerraformCloudTarget,
   type VpnRemote,
 } from "../core/interfaces";
-import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
+import { homeOf, type BucketSpec, type DatabaseSpec, type Environment } from "../core/spec";
 import { AZURE_PAIRED_LOCATIONS } from "../core/regions";
 import { environmentTags } from "../core/tags";
 import { AzapiProvider } from "./azapi";
@@ -138,7 +138,10 @@ export class AzurePlatform extends Construct implements CloudPlatform {
     const azureNetwork = ownHandle(network, AzureNetwork, "Azure", "network");
     // The key vault sends its audit log to the cluster's workspace and holds the cluster's KMS key:
     // the cluster creates the workspace, then asks for the vault (see AzureClusterProps.vault).
-    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: azureNetwork, vault: (logWorkspaceId) => this.vault(azureNetwork, logWorkspaceId) });
+    // A cluster away from home (stage 2 of a move) joins the stack that held this cloud's storage for
+    // a cluster elsewhere, and keeps that stack's workspace, with the storage and vault logs in it.
+    const logWorkspace = homeOf(this.env) === this.cloud ? undefined : this.storageLogWorkspace();
+    this.clusterCreated = new AzureCluster(this, "cluster", { ctx: this.ctx, network: azureNetwork, vault: (logWorkspaceId) => this.vault(azureNetwork, logWorkspaceId), logWorkspace });
     // The VNet's flow logs feed traffic analytics in the cluster's workspace, so they come with it;
     // their account is encrypted with the storage key, so the key vault comes with them.
     new AzureFlowLogs(this, "flow-logs", {
@@ -348,12 +351,15 @@ export class AzurePlatform extends Construct implements CloudPlatform {
    * create its `<env>-cluster-logs`, or the diagnostic settings move and this one is destroyed.
    */
   private logWorkspaceId(what: string): string {
-    if (this.servesForeignCluster) {
-      this.storageLogs ??= environmentLogWorkspace(this, "logs", this.ctx);
-      return this.storageLogs.id;
-    }
+    if (this.servesForeignCluster) return this.storageLogWorkspace().id;
     if (!this.clusterCreated) throw new Error(`call cluster() before the ${what}: its logs go to the cluster's Log Analytics workspace`);
     return this.clusterCreated.logWorkspace.id;
+  }
+
+  /** `<env>-logs`: the workspace of the storage, vault and gateway logs when this stack has no cluster of its own to send them to. */
+  private storageLogWorkspace(): LogAnalyticsWorkspace {
+    this.storageLogs ??= environmentLogWorkspace(this, "logs", this.ctx);
+    return this.storageLogs;
   }
 
   private requireNetwork(what: string): AzureNetwork {

@@ -90,9 +90,13 @@ export function untrustedAccount(app: AppName, cloud: Cloud): (UntrustedAccount 
   return untrusted && { ...untrusted, namespace, cloudIdentity: untrusted.cloudIdentityOn.includes(cloud) };
 }
 
-/** The PostgreSQL extensions the apps on one database need, sorted. */
-export function databaseExtensions(apps: readonly { readonly name: AppName; readonly database?: string }[], database: string): string[] {
-  const needed = apps.filter((app) => app.database === database).flatMap((app) => (APP_CATALOGUE[app.name].companionDatabases ?? []).flatMap((companion) => companion.extensions));
+/**
+ * The PostgreSQL extensions the environment's apps need, sorted: on every server, not only the one
+ * an app uses, so a server can take an app's restored dump before the app points at it (stage 3 of
+ * a move, README "Moving from one cloud to another in stages").
+ */
+export function databaseExtensions(apps: readonly { readonly name: AppName }[]): string[] {
+  const needed = apps.flatMap((app) => (APP_CATALOGUE[app.name].companionDatabases ?? []).flatMap((companion) => companion.extensions));
   return [...new Set(needed)].sort();
 }
 

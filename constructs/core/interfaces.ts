@@ -148,8 +148,11 @@ export interface CloudPlatform {
    */
   vpnGateway?(network: INetwork, remote: VpnRemote): IVpnGateway;
   /**
-   * In `<env>-infra-<cloud>`: the network holding this cloud's databases for a cluster on another
-   * cloud (`networks.<cloud>.cidr`), and its side of the VPN to the cluster network's gateway.
+   * In the stack of this cloud when the cluster runs on another: the network holding this cloud's
+   * databases (`networks.<cloud>.cidr`), and its side of the VPN to the cluster network's gateway.
+   * On the home the cluster moved away from (`homeOf`), the network the cluster had (the same
+   * resources as `network()`, nothing replaced) with the VPN added; elsewhere a network of
+   * database subnets alone.
    */
   databaseNetwork?(peer: VpnPeer): IDatabaseNetwork;
   /** A database in the network of `databaseNetwork()`, reached by the cluster's pods over the VPN alone. */

@@ -174,7 +174,7 @@ const bucketSchema = z.strictObject({
   /**
    * The cloud the bucket lives on; its account must be in `accounts`. Another cloud than `cloud`
    * puts the bucket in the `<env>-infra-<cloud>` stack, reached from the cluster with federated
-   * identity (docs/design/cross-cloud.md). @default the environment's cloud
+   * identity (docs/design/cross-cloud.md). @default `home`, else `cloud`: once `home` is set, a change of `cloud` moves no bucket
    */
   cloud: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }).optional(),
   purpose: z.enum(BUCKET_PURPOSES, { error: `accepted: ${BUCKET_PURPOSES.join(" | ")}` }),
@@ -213,7 +213,7 @@ const databaseSchema = z.strictObject({
    * The cloud the database lives on; its account must be in `accounts`. Another cloud than
    * `cloud` (stage 2 of a move: the cluster moved, the database not yet) is reached over a
    * site-to-site VPN between the two networks and needs `networks.<cloud>`; built for AWS with an
-   * AKS cluster (docs/design/cross-cloud.md, "Network"). @default the environment's cloud
+   * AKS cluster (docs/design/cross-cloud.md, "Network"). @default `home`, else `cloud`: once `home` is set, a change of `cloud` moves no database
    */
   cloud: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }).optional(),
   /**
@@ -527,9 +527,10 @@ export const environmentSchema = z.strictObject({
   cloud: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }),
   /**
    * The cloud whose resources the `<env>-infra` stack holds; every other cloud's are in
-   * `<env>-infra-<cloud>`. Required once a bucket lives on another cloud than `cloud`, so that a
-   * later change of `cloud` moves nothing between stacks (docs/design/cross-cloud.md).
-   * @default the environment's cloud
+   * `<env>-infra-<cloud>`, the cluster's too once `cloud` moved away (stage 2 of a move). Required
+   * once a bucket or database lives on another cloud than `cloud`, so that a later change of
+   * `cloud` moves nothing between stacks; buckets and databases live here unless they say
+   * otherwise (docs/design/cross-cloud.md). @default the environment's cloud
    */
   home: z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` }).optional(),
   accounts: accountsSchema,
@@ -725,7 +726,46 @@ function checkUnique(items: readonly { name: string }[], path: PropertyKey[], re
 }
 
 /** The cloud a bucket or database lives on: its own `cloud`, else the environment's. */
-export const placedOn = (env: Environment, resource: BucketSpec | DatabaseSpec): Cloud => resource.cloud ?? env.cloud;
+/** The cloud `<env>-infra` holds the resources of: `home`, else the cluster's. */
+export const homeOf = (env: Pick<Environment, "home" | "cloud">): Cloud => env.home ?? env.cloud;
+
+/**
+ * The moves of a cluster away from its home (`home` other than `cloud`) that are built: the
+ * cluster's stack becomes `<env>-infra-<cloud>`, the home's keeps its network and databases with
+ * the VPN beside them (`CloudPlatform.databaseNetwork`, `kept`), and the cluster's platform takes
+ * over the stack that held its cloud's storage without replacing it (docs/design/cross-cloud.md,
+ * build order step 10).
+ */
+export const BUILT_MOVES: readonly { readonly from: Cloud; readonly to: Cloud }[] = [{ from: "aws", to: "azure" }];
+
+/**
+ * What `home` must be instead, when it is another cloud than `cloud` that cannot serve, or
+ * undefined when it serves. One message, on `home`, since every bucket and database that names no
+ * cloud lives there (the rest of the spec is not judged against it):
+ * - a home without its account: a home keeps its account to the end of a move, and without this
+ *   a typo would rename the cluster's stack;
+ * - a move that is not built;
+ * - databases on the home without `networks.<home>`, the range the home's network keeps: a home
+ *   a cluster moved away from has one while its databases are there, a typo has none.
+ */
+export function homeProblem(env: Environment): string | undefined {
+  const home = homeOf(env);
+  if (home === env.cloud) return undefined;
+  const neverLeft = `or "${env.cloud}" if the cluster never ran on ${home} (every bucket and database that names no cloud lives on home)`;
+  if (env.accounts[home] === undefined) {
+    return `the cloud the cluster moved away from, with its account kept in accounts.${home} (${env.name}-infra holds that cloud's resources, to the end of the move), ${neverLeft}`;
+  }
+  if (!BUILT_MOVES.some((move) => move.from === home && move.to === env.cloud)) {
+    return `"${env.cloud}", or for a cluster moved away from home, a move that is built (${BUILT_MOVES.map((move) => `from ${move.from} to ${move.to}`).join("; ")}): a cluster on ${env.cloud} with ${env.name}-infra on ${home} is not built yet (docs/design/cross-cloud.md, "Build order")`;
+  }
+  if (env.databases.some((database) => placedOn(env, database) === home) && env.networks?.[home] === undefined) {
+    return `the cloud the cluster moved away from (stage 2 of a move), with networks.${home}.cidr: the range of the network ${env.name}-infra keeps there for the databases (network.cidr as it was), ${neverLeft}`;
+  }
+  return undefined;
+}
+
+/** Where a bucket or database lives: its own `cloud`, else the home's, so that once `home` is set, moving the cluster (`cloud`) moves no data. */
+export const placedOn = (env: Environment, resource: BucketSpec | DatabaseSpec): Cloud => resource.cloud ?? homeOf(env);
 
 /** The apps whose bucket lives on `cloud`, each with that bucket. */
 export function appsWithBucketsOn(env: Environment, cloud: Cloud): { app: AppSpec; bucket: BucketSpec }[] {
@@ -747,6 +787,12 @@ export function otherClouds(env: Environment): Cloud[] {
  * object storage on another cloud only with a stored key keeps its bucket on the cluster's cloud.
  */
 function checkPlacement(env: Environment, report: Report): void {
+  const unusableHome = homeProblem(env);
+  if (unusableHome !== undefined) {
+    // One message: every bucket and database that names no cloud would live there.
+    report(["home"], env.home, unusableHome);
+    return;
+  }
   const placed: readonly [string, readonly (BucketSpec | DatabaseSpec)[]][] = [["buckets", env.buckets], ["databases", env.databases]];
   for (const [field, resources] of placed) {
     eachKnown(resources, (resource, index) => {
@@ -758,8 +804,6 @@ function checkPlacement(env: Environment, report: Report): void {
   if (others.length > 0 && env.home === undefined) {
     // Only the cluster's cloud so far: another home is stage 2 of a move (constructs/platform.ts `placementProblems`).
     report(["home"], undefined, `"${env.cloud}": the cloud whose resources stay in ${env.name}-infra, required because resources live on ${[env.cloud, ...others].join(" and ")}`);
-  } else if (env.home !== undefined && env.home !== env.cloud && !others.includes(env.home)) {
-    report(["home"], env.home, `"${env.cloud}" or a cloud a bucket or database lives on (${others.join(", ") || "none"}): ${env.name}-infra holds that cloud's resources`);
   }
   const bootstrapping = env.terraformCloud?.bootstrapping ?? [];
   bootstrapping.forEach((cloud, index) => {
@@ -824,16 +868,21 @@ export function databaseNetworkClouds(env: Environment): Cloud[] {
 
 /**
  * `networks`: an entry for each other cloud a database lives on and for no other, each a private,
- * aligned range of a size the database subnets fit in, overlapping neither the cluster's network
- * nor another entry (the VPN routes each range to one side). The VPN's inside ranges are
+ * aligned range of a size the database subnets fit in (the home's, once the cluster moved away:
+ * the whole network it had, kept), overlapping neither the cluster's network nor another entry
+ * (the VPN routes each range to one side). The VPN's inside ranges are
  * link-local (constructs/core/vpn.ts), so no private range can meet them.
  */
 function checkNetworks(env: Environment, report: Report): void {
+  // Which networks are needed follows from where the databases live, and so from a usable home (checkPlacement).
+  if (homeProblem(env) !== undefined) return;
   const clouds = known(() => databaseNetworkClouds(env));
   const home = known(() => parseCidr(env.network.cidr));
   const seen: { path: string; text: string; cidr: Ipv4Cidr }[] = home === undefined ? [] : [{ path: "network.cidr", text: env.network.cidr, cidr: home }];
   for (const cloud of CLOUDS) {
     const given = known(() => env.networks?.[cloud]);
+    // The home's network once the cluster moved away (stage 2): the VPC `<env>-infra` keeps, its subnets as they were (homeProblem asks for it).
+    const kept = cloud === known(() => homeOf(env)) && cloud !== env.cloud;
     if (given === undefined) {
       if (clouds?.includes(cloud) === true) {
         report(["networks", cloud, "cidr"], undefined, `the private range of the ${cloud} network that holds the databases on ${cloud}, which the cluster reaches over a site-to-site VPN (such as 10.40.0.0/22)`);
@@ -850,13 +899,18 @@ function checkNetworks(env: Environment, report: Report): void {
     }
     const path = ["networks", cloud, "cidr"];
     const cidr = parseCidr(given.cidr);
-    const { min, max } = DATABASE_NETWORK_PREFIXES;
+    const { min, max } = kept ? { min: SUBNET_PLAN_LIMITS.minPrefix, max: SUBNET_PLAN_LIMITS.maxPrefix } : DATABASE_NETWORK_PREFIXES;
     if (!cidr || !isNetworkAligned(cidr)) report(path, given.cidr, "a network address with no host bits set, such as 10.40.0.0/22");
     else if (!isPrivateRange(cidr)) report(path, given.cidr, "a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
-    else if (cidr.prefix < min || cidr.prefix > max) report(path, given.cidr, `a prefix from /${min} to /${max}, so that a database subnet per zone fits`);
+    else if (cidr.prefix < min || cidr.prefix > max) {
+      report(path, given.cidr, `a prefix from /${min} to /${max}, so that ${kept ? `the kept network's private, public and database subnets for ${known(() => env.network.zones) ?? "its"} zones fit (as network.cidr before the cluster moved)` : "a database subnet per zone fits"}`);
+    }
     else {
       const met = seen.find((other) => cidrsOverlap(other.cidr, cidr));
-      if (met !== undefined) report(path, given.cidr, `a range that overlaps no other network of the environment (${met.path} is ${met.text}): the VPN routes each range to one side`);
+      // The kept range is the network that stays: the cluster's new one (network.cidr) is what moves.
+      if (met !== undefined && kept && met.path === "network.cidr") {
+        report(["network", "cidr"], met.text, `a new range for the cluster's ${env.cloud} network, outside ${cloud}'s (networks.${cloud}.cidr is ${given.cidr}: the range ${env.name}-infra's network keeps, since changing it would replace that network and the databases in it)`);
+      } else if (met !== undefined) report(path, given.cidr, `a range that overlaps no other network of the environment (${met.path} is ${met.text}): the VPN routes each range to one side`);
       else seen.push({ path: `networks.${cloud}.cidr`, text: given.cidr, cidr });
     }
   }
