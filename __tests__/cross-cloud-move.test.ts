@@ -252,6 +252,17 @@ describe("the pull-request gate between the stages", () => {
     ]);
   });
 
+  it("calls a stack renamed only in the same accounts: a renamed environment is refused, another tenant in other accounts is not", () => {
+    const refused = (spec: unknown, prefix: string) => diffDirectories(dirs.stage1, synthSpecs([spec as EnvironmentInput], prefix)).flatMap((diff) => diff.refused.map((entry) => `${diff.stack}: ${entry}`));
+    expect(refused({ ...stage1, name: "lake2" }, "cross-cloud-move-renamed")).toEqual([
+      expect.stringMatching(/^lake-apps: gone, while \d+ of its \d+ resources reappear in lake2-apps: a stack's state does not follow its name/),
+      expect.stringMatching(/^lake-infra: gone, while \d+ of its \d+ resources reappear in lake2-infra:/),
+      expect.stringMatching(/^lake-infra-azure: gone, while \d+ of its \d+ resources reappear in lake2-infra-azure:/),
+    ]);
+    const otherAccounts = { aws: { ...lake.accounts.aws, accountId: "111122224444" }, azure: { ...lake.accounts.azure, subscriptionId: "00000000-0000-4000-8000-000000000099" } };
+    expect(refused({ ...stage1, name: "lake2", accounts: otherAccounts }, "cross-cloud-move-other-tenant")).toEqual([]);
+  });
+
   it("refuses to drop Terraform Cloud without the label: the gitops workspace would delete lake's workspaces and their state", () => {
     const dir = (specs: readonly unknown[], prefix: string) => {
       const out = join(tempDir(prefix), "out");

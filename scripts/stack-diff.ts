@@ -524,7 +524,7 @@ const ZONE_RECORDS =
 const CAUTIONS: Readonly<Record<string, string>> = {
   aws_vpn_gateway: "every tunnel of the VPC goes down: the databases on AWS are unreachable from the cluster until a gateway and its VPN connections are back and the cluster's stack applied again with their tunnels",
   aws_vpn_connection:
-    "its two tunnels go down; a new connection has new outside addresses and keys, which the cluster's stack must apply (npm run deploy does it next; with Terraform Cloud, the run trigger through gitops)",
+    "its two tunnels go down; a connection made anew has new outside addresses and keys, which the cluster's stack must apply (npm run deploy does it next; with Terraform Cloud, the run trigger through gitops)",
   azurerm_virtual_network_gateway:
     "the VPN gateway goes down, and a new one takes 30 to 45 minutes to create: the databases on the other cloud are unreachable meanwhile; if its public addresses change, apply the other cloud's stack and then this one again",
   azurerm_virtual_network_gateway_connection: "this tunnel goes down until it is created again; with every tunnel gone, the databases on the other cloud are unreachable",
@@ -814,10 +814,13 @@ export function diffDirectories(baseDir: string, headDir: string, options: DiffO
  * every resource again beside the ones the old state still holds, and no label makes that right.
  */
 function renamedStacks(base: ReadonlyMap<string, StackConfig>, head: ReadonlyMap<string, StackConfig>): Map<string, string> {
+  // Where a stack's resources live: the accounts its providers are bound to. Another account's stack (a tenant removed while another is added) holds other resources, whatever their addresses.
+  const accounts = (config: StackConfig) => new Set([...config.providers.values()].flatMap((provider) => ["allowed_account_ids", "subscription_id", "project"].map((key) => JSON.stringify(provider[key] ?? null)).filter((value) => value !== "null")));
   const renamed = new Map<string, string>();
   for (const [stack, before] of base) {
     if (head.has(stack) || before.resources.size === 0) continue;
     for (const [other, after] of head) {
+      if (![...accounts(before)].every((account) => accounts(after).has(account))) continue;
       const held = base.get(other)?.resources;
       const reappearing = [...before.resources.keys()].filter((address) => after.resources.has(address) && held?.has(address) !== true);
       if (reappearing.length * 2 < before.resources.size) continue;
