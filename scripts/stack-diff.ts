@@ -804,7 +804,10 @@ export function diffDirectories(baseDir: string, headDir: string, options: DiffO
     return diffStack(stack, before, after, rules);
   });
   const renamed = renamedStacks(base, head);
-  return diffs.map((diff) => (renamed.has(diff.stack) ? { ...diff, refused: [...diff.refused, renamed.get(diff.stack) as string] } : diff));
+  return diffs.map((diff) => {
+    const rename = renamed.get(diff.stack);
+    return rename === undefined ? diff : { ...diff, refused: [...diff.refused, rename] };
+  });
 }
 
 /**
@@ -815,12 +818,14 @@ export function diffDirectories(baseDir: string, headDir: string, options: DiffO
  */
 function renamedStacks(base: ReadonlyMap<string, StackConfig>, head: ReadonlyMap<string, StackConfig>): Map<string, string> {
   // Where a stack's resources live: the accounts its providers are bound to. Another account's stack (a tenant removed while another is added) holds other resources, whatever their addresses.
-  const accounts = (config: StackConfig) => new Set([...config.providers.values()].flatMap((provider) => ["allowed_account_ids", "subscription_id", "project"].map((key) => JSON.stringify(provider[key] ?? null)).filter((value) => value !== "null")));
+  const accountsOf = (config: StackConfig) => new Set([...config.providers.values()].flatMap((provider) => ["allowed_account_ids", "subscription_id", "project"].map((key) => JSON.stringify(provider[key] ?? null)).filter((value) => value !== "null")));
+  const headAccounts = new Map([...head].map(([stack, config]) => [stack, accountsOf(config)]));
   const renamed = new Map<string, string>();
   for (const [stack, before] of base) {
     if (head.has(stack) || before.resources.size === 0) continue;
+    const accounts = accountsOf(before);
     for (const [other, after] of head) {
-      if (![...accounts(before)].every((account) => accounts(after).has(account))) continue;
+      if (![...accounts].every((account) => headAccounts.get(other)?.has(account) === true)) continue;
       const held = base.get(other)?.resources;
       const reappearing = [...before.resources.keys()].filter((address) => after.resources.has(address) && held?.has(address) !== true);
       if (reappearing.length * 2 < before.resources.size) continue;

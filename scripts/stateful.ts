@@ -95,7 +95,6 @@ export function volumeRequests(values: unknown, path = ""): string[] {
 }
 
 /** A helm_release's `values` documents (JSON strings as cdktn writes them; YAML is not parsed). */
-/** A helm_release's values documents, parsed where they are JSON (as synthesized). */
 export function helmValues(config: Record<string, unknown>): unknown[] {
   const raw = config.values;
   const documents = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];

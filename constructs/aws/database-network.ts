@@ -58,7 +58,6 @@ export interface AwsDatabaseNetworkProps {
 export class AwsDatabaseNetwork extends Construct implements IDatabaseNetwork {
   readonly vpc: Vpc;
   readonly databaseSubnetGroup: DbSubnetGroup;
-  readonly cidr: string;
   readonly clientCidrs: readonly string[];
   readonly tunnelAddresses: readonly string[];
   readonly presharedKeys: readonly string[];
@@ -70,12 +69,9 @@ export class AwsDatabaseNetwork extends Construct implements IDatabaseNetwork {
     this.clientCidrs = peer.clientCidrs;
     let routes: RouteTable;
     if ("kept" in props.network) {
-      const { kept } = props.network;
-      ({ vpc: this.vpc, databaseSubnetGroup: this.databaseSubnetGroup, databaseRoutes: routes } = kept);
-      this.cidr = kept.vpc.cidrBlock;
+      ({ vpc: this.vpc, databaseSubnetGroup: this.databaseSubnetGroup, databaseRoutes: routes } = props.network.kept);
     } else {
       const { cidr } = props.network;
-      this.cidr = cidr;
       const zoneNames = awsZoneNames(ctx.region, env.accounts.aws?.availabilityZones, env.network.zones);
       this.vpc = environmentVpc(this, ctx, cidr);
       new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: ctx.name("default-deny-all") } });

@@ -85,7 +85,6 @@ export interface VpnPeer {
 
 /** The network holding a cloud's databases for a cluster on another cloud (`CloudPlatform.databaseNetwork`). */
 export interface IDatabaseNetwork {
-  readonly cidr: string;
   /** Each tunnel's outside address on this side, in `VPN_TUNNELS` order (`vpnTunnelAddressesCrossing`). */
   readonly tunnelAddresses: readonly string[];
   /** Each tunnel's pre-shared key, in the same order (`vpnPresharedKeysCrossing`). */

@@ -725,14 +725,13 @@ function checkUnique(items: readonly { name: string }[], path: PropertyKey[], re
   });
 }
 
-/** The cloud a bucket or database lives on: its own `cloud`, else the environment's. */
 /** The cloud `<env>-infra` holds the resources of: `home`, else the cluster's. */
 export const homeOf = (env: Pick<Environment, "home" | "cloud">): Cloud => env.home ?? env.cloud;
 
 /**
  * The moves of a cluster away from its home (`home` other than `cloud`) that are built: the
  * cluster's stack becomes `<env>-infra-<cloud>`, the home's keeps its network and databases with
- * the VPN beside them (`CloudPlatform.databaseNetwork`, `kept`), and the cluster's platform takes
+ * the VPN beside them (`CloudPlatform.databaseNetwork`), and the cluster's platform takes
  * over the stack that held its cloud's storage without replacing it (docs/design/cross-cloud.md,
  * build order step 10).
  */
@@ -802,7 +801,7 @@ function checkPlacement(env: Environment, report: Report): void {
   }
   const others = known(() => otherClouds(env)) ?? [];
   if (others.length > 0 && env.home === undefined) {
-    // Only the cluster's cloud so far: another home is stage 2 of a move (constructs/platform.ts `placementProblems`).
+    // Required before the cluster can move: the default (`cloud`) would follow it (`homeOf`).
     report(["home"], undefined, `"${env.cloud}": the cloud whose resources stay in ${env.name}-infra, required because resources live on ${[env.cloud, ...others].join(" and ")}`);
   }
   const bootstrapping = env.terraformCloud?.bootstrapping ?? [];
