@@ -302,6 +302,41 @@ describe("offline answer: hand-made cases", () => {
     expect(diffStack("s", cfg(stack(integrated)), cfg(stack({ virtual_network_integration_enabled: true })), rules).unknown).toEqual([expect.stringContaining("api_server_access_profile.subnet_id changed, which replaces it changed from a set value to empty")]);
   });
 
+  it("says when a pull request leaves out an argument the provider keeps (Optional and Computed in its schema), and not for one it resets", () => {
+    // google 6.50.0 resource_compute_router_nat.go:370-373: nat_ips is Optional and Computed; max_ports_per_vm is Optional only.
+    const google = (nat: Record<string, unknown>) => ({
+      terraform: { required_providers: { google: { source: "google", version: "6.50.0" } } },
+      provider: { google: [{ project: "p", region: "europe-west1" }] },
+      resource: { google_compute_router_nat: { nat: { name: "n", router: "r", source_subnetwork_ip_ranges_to_nat: "ALL_SUBNETWORKS_ALL_IP_RANGES", ...nat } } },
+    });
+    const manual = google({ nat_ip_allocate_option: "MANUAL_ONLY", nat_ips: ["a", "b"], max_ports_per_vm: 4096 });
+    const cautions = (head: Record<string, unknown>) => diffStack("s", cfg(manual), cfg(google(head)), RULES).cautions.filter((caution) => caution.includes("leaves out"));
+    expect(cautions({ nat_ip_allocate_option: "AUTO_ONLY" })).toEqual(["google_compute_router_nat.nat: leaves out nat_ips, which the provider keeps as they are (Optional and Computed in its schema): set it explicitly (an empty list clears a list)"]);
+    expect(cautions({ nat_ip_allocate_option: "AUTO_ONLY", nat_ips: [] })).toEqual([]);
+    expect(cautions({ nat_ip_allocate_option: "MANUAL_ONLY", nat_ips: ["a", "b"] })).toEqual([]);
+    // azurerm 4.55.0 storage_account_resource.go:380-401: network_rules and its ip_rules are Optional and Computed; the outermost is named.
+    const azurerm = (account: Record<string, unknown>) => ({
+      terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.55.0" } } },
+      provider: { azurerm: [{ features: [{}], subscription_id: "s", tenant_id: "t" }] },
+      resource: { azurerm_storage_account: { sa: { name: "sa", ...account } } },
+    });
+    // google 6.50.0 resource_storage_bucket.go:186-189: lifecycle_rule is only Optional, so its condition goes with it.
+    const bucket = (rules: unknown[]) => ({
+      terraform: { required_providers: { google: { source: "google", version: "6.50.0" } } },
+      provider: { google: [{ project: "p", region: "europe-west1" }] },
+      resource: { google_storage_bucket: { b: { name: "b", location: "EU", lifecycle_rule: rules } } },
+    });
+    const rule = { action: { type: "Delete" }, condition: { age: 30, with_state: "LIVE" } };
+    expect(diffStack("s", cfg(bucket([rule])), cfg(bucket([])), RULES).cautions).toEqual([]);
+    const firewalled = azurerm({ network_rules: { default_action: "Deny", ip_rules: ["20.1.2.3"] } });
+    const left = (head: Record<string, unknown>) => diffStack("s", cfg(firewalled), cfg(azurerm(head)), RULES).cautions.filter((caution) => caution.includes("leaves out"));
+    expect([left({ network_rules: { default_action: "Deny" } }), left({ public_network_access_enabled: false }), left({ network_rules: { default_action: "Deny", ip_rules: [] } })]).toEqual([
+      [expect.stringContaining("azurerm_storage_account.sa: leaves out network_rules.ip_rules,")],
+      [expect.stringContaining("azurerm_storage_account.sa: leaves out network_rules,")],
+      [],
+    ]);
+  });
+
   it("replaces what follows a provider that points elsewhere, on every cloud", () => {
     const azurerm = (subscription: string) => ({
       terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.55.0" } } },

@@ -5,7 +5,7 @@ import { parseEnvironment, parseEnvironments } from "../constructs/core/spec";
 import { environments } from "../environments";
 import { InfraStack } from "../stacks/infra";
 import { baseSpec } from "./support/fixtures";
-import { checkOffline, missingProviders, plannableOffline, terraformUnavailable, type OfflineResult } from "./support/terraform";
+import { checkOffline, configurationErrors, missingProviders, plannableOffline, terraformUnavailable, type OfflineResult } from "./support/terraform";
 
 const unavailable = terraformUnavailable();
 const outdir = synthDefaults();
@@ -53,6 +53,17 @@ describe.skipIf(unavailable !== undefined)("offline terraform: init, validate an
   it.each(planned.map((stack) => stack.name))("%s plans to create every synthesized resource", (name) => {
     const result = results.get(name);
     expect(result?.planSummary).toBe(`Plan: ${result?.resources} to add, 0 to change, 0 to destroy.`);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)("offline terraform: the stacks whose providers are not in the mirror still load", () => {
+  it.each(notCheckable.map((stack) => [stack.name, stack] as const))("%s: Terraform loads its configuration without an error", async (_, stack) => {
+    expect(await configurationErrors(stack.json)).toEqual([]);
+  });
+
+  it("refuses what it must: a replace_triggered_by written as a template, not a reference", async () => {
+    const stack = { terraform: {}, resource: { terraform_data: { a: { input: 1 }, b: { input: 2, lifecycle: { replace_triggered_by: ["${terraform_data.a}"] } } } } };
+    expect(await configurationErrors(JSON.stringify(stack))).toEqual([expect.stringMatching(/^Invalid (character|expression) \(cdk\.tf\.json line \d+\)$/), expect.stringMatching(/^Invalid expression/)]);
   });
 });
 

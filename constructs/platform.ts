@@ -15,7 +15,7 @@ import {
 } from "./core/crossings";
 import { appsWithBucketsOn, CLOUDS as CLOUDS_LIST, databaseNetworkClouds, eachKnown, homeOf, homeProblem, otherClouds, placedOn, type Cloud, type DatabaseSpec, type Environment, type Report } from "./core/spec";
 import { planSubnets } from "./core/network-plan";
-import { gkeIssuer } from "./gcp/facts";
+import { gkeIssuer, gkeVpnClients, planGcpAddresses } from "./gcp/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
 import { azureSpecProblems } from "./azure/spec-problems";
 import { gcpSpecProblems } from "./gcp/spec-problems";
@@ -139,6 +139,7 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
     // Identity is the boundary: Cloud Storage has no address firewall outside VPC Service Controls.
     // Terraform Cloud not yet: its run account may not create workload identity pools (README, "Its trust anchor is not its own").
     foreignBuckets: { firewall: false, intoApps: () => [projectNumberCrossing()], terraformCloud: false, services: (env, receive) => cloudModule("gcp").gcpForeignBuckets(env, receive) },
+    vpnClients: (env) => gkeVpnClients(planGcpAddresses(env)),
   },
 };
 

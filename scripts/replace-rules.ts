@@ -22,6 +22,12 @@ export interface ResourceRules {
      */
     readonly onlyFromSet?: boolean;
   }[];
+  /**
+   * Dotted paths both Optional and Computed in the provider's schema: left out of the
+   * configuration, they keep the value in state (Terraform plans no change), so removing one
+   * never clears it.
+   */
+  readonly keptWhenRemoved?: readonly string[];
   /** Where in the provider's source the rule comes from. */
   readonly file?: string;
 }

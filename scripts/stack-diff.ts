@@ -394,6 +394,23 @@ class Analysis {
     return result;
   }
 
+  /**
+   * The Optional and Computed arguments (`ResourceRules.keptWhenRemoved`) the base sets and the
+   * head leaves out, outermost first: the provider keeps their value, so the change the pull
+   * request seems to make is not made.
+   */
+  keptWhenRemoved(address: string, from: string): string[] {
+    const before = withoutMeta(this.base.resources.get(from) ?? {});
+    const after = withoutMeta(this.head.resources.get(address) ?? {});
+    const empty = (value: unknown) => value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+    // A block that is only Optional takes what is in it along when it goes (a bucket's lifecycle rule and its condition).
+    const enclosingKept = (path: string) => !path.includes(".") || valueAt(after, path.slice(0, path.lastIndexOf("."))) !== undefined;
+    const left = (this.rulesFor(address, this.head.resources.get(address) ?? {}).rules?.keptWhenRemoved ?? []).filter(
+      (path) => valueAt(after, path) === undefined && !empty(valueAt(before, path)) && enclosingKept(path),
+    );
+    return left.filter((path) => !left.some((outer) => path.startsWith(`${outer}.`)));
+  }
+
   private computeStatus(address: string, from: string): Status {
     if (!this.base.resources.has(from)) return { action: "create", basis: "table", reason: "" };
     const afterFull = this.head.resources.get(address) ?? {};
@@ -528,6 +545,9 @@ const CAUTIONS: Readonly<Record<string, string>> = {
   azurerm_virtual_network_gateway:
     "the VPN gateway goes down, and a new one takes 30 to 45 minutes to create: the databases on the other cloud are unreachable meanwhile; if its public addresses change, apply the other cloud's stack and then this one again",
   azurerm_virtual_network_gateway_connection: "this tunnel goes down until it is created again; with every tunnel gone, the databases on the other cloud are unreachable",
+  google_compute_ha_vpn_gateway:
+    "every tunnel of the HA VPN gateway goes down: the databases on the other cloud are unreachable; a gateway made anew gets new public addresses from Google, which the other cloud's stack applies (its customer gateways) before this one applies the new tunnels",
+  google_compute_vpn_tunnel: "this tunnel and its BGP session go down; with every tunnel gone, the databases on the other cloud are unreachable",
   ...CLUSTER_LEFTOVERS,
   // force_destroy is off (constructs/aws/dns.ts, constructs/gcp/dns.ts), and external-dns removes no record when it is uninstalled or its cluster goes.
   aws_route53_zone: ZONE_RECORDS,
@@ -581,8 +601,16 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
   notes.push(...otherBlockNotes(base, head));
   const flagged = mergeFlags(
     changes.flatMap((c) => {
+      if (c.action !== "update") return [];
+      const from = moves.get(c.address) ?? c.address;
       const check = UPDATE_CHECKS[resourceTypeOf(c.address)];
-      return c.action === "update" && check !== undefined ? [check(c.address, withoutMeta(base.resources.get(moves.get(c.address) ?? c.address) ?? {}), withoutMeta(head.resources.get(c.address) ?? {}))] : [];
+      const kept = analysis.keptWhenRemoved(c.address, from);
+      return [
+        ...(check === undefined ? [] : [check(c.address, withoutMeta(base.resources.get(from) ?? {}), withoutMeta(head.resources.get(c.address) ?? {}))]),
+        ...(kept.length === 0
+          ? []
+          : [{ refused: [], cautions: [`${c.address}: leaves out ${kept.join(", ")}, which the provider keeps as they are (Optional and Computed in its schema): set ${kept.length === 1 ? "it" : "them"} explicitly (an empty list clears a list)`] }]),
+      ];
     }),
   );
   return summarize(stack, "config", changes, notes, flagged, stampChange(base, head));
@@ -656,8 +684,32 @@ export function natChangeChecks(address: string, before: unknown, after: unknown
   return { refused: [], cautions };
 }
 
+/**
+ * An update of an RDS subnet group that removes subnets, as a change of `network.zones` does to
+ * the VPC a moved cluster left its databases in: the group updates in place (aws 5.100.0
+ * `subnet_ids` is not ForceNew), but RDS refuses to remove a subnet an instance uses
+ * (ModifyDBSubnetGroup, `SubnetAlreadyInUse`), and the same plan destroys the subnet.
+ */
+export function subnetGroupChecks(address: string, before: unknown, after: unknown): UpdateFlags {
+  const ids = (config: unknown) => {
+    const value = valueAt(config, "subnet_ids");
+    return Array.isArray(value) ? value.map(String) : [];
+  };
+  const kept = new Set(ids(after));
+  const removed = ids(before).filter((id) => !kept.has(id));
+  if (removed.length === 0) return { refused: [], cautions: [] };
+  return {
+    refused: [],
+    cautions: [
+      `${address}: removes ${removed.length} subnet(s) from a database's subnet group: RDS refuses to remove one its instances use (SubnetAlreadyInUse), and this plan destroys them. ` +
+        "Keep network.zones as it was while a database lives in that network (README, Moving from one cloud to another in stages, stage 2)",
+    ],
+  };
+}
+
 /** The updates the gate checks beyond replacement, by resource type. */
 const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => UpdateFlags>> = {
+  aws_db_subnet_group: subnetGroupChecks,
   azurerm_kubernetes_cluster: clusterChangeChecks,
   google_compute_router_nat: natChangeChecks,
   helm_release: createdOnceChecks,

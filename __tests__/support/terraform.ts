@@ -139,3 +139,18 @@ export function planVariables(variables: Record<string, unknown>, values: Record
   const plan = run("plan", "-input=false", "-var-file=values.tfvars.json");
   return { status: plan.status, output: `${plan.stdout}${plan.stderr}`.replace(/\s+/g, " ") };
 }
+
+/**
+ * What Terraform refuses while loading a stack's configuration, before it installs any provider
+ * (`terraform init -backend=false`): syntax, references and meta-arguments such as
+ * `replace_triggered_by`, each as its summary and place. Empty when the configuration loads; for
+ * the stacks whose providers are not in the mirror, the one part of Terraform that runs here.
+ */
+export async function configurationErrors(stackJsonText: string): Promise<string[]> {
+  const { terraform } = offlineWorkspace(stackJsonText, "tf-load");
+  const output = await terraform("init", "-backend=false", "-input=false", "-no-color").then(
+    ({ stdout, stderr }) => `${stdout}${stderr}`,
+    (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ""}${error.stderr ?? ""}`,
+  );
+  return [...output.matchAll(/Error: ([^\n]+)\n\n\s+on cdk\.tf\.json line (\d+)/g)].map(([, summary, line]) => `${summary} (cdk.tf.json line ${line})`);
+}

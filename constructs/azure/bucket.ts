@@ -76,7 +76,9 @@ export function storageAccountPosture(ctx: AzureContext) {
     localUserEnabled: false,
     crossTenantReplicationEnabled: false,
     infrastructureEncryptionEnabled: true,
-    networkRules: { defaultAction: "Deny", bypass: ["AzureServices"] },
+    // ip_rules is Optional and Computed (azurerm 4.55.0 storage_account_resource.go): left out, the
+    // addresses a foreign cluster's NAT had (stage 1 of a move) would stay; empty clears them.
+    networkRules: { defaultAction: "Deny", bypass: ["AzureServices"], ipRules: [] as string[] },
     blobProperties: { deleteRetentionPolicy: { days: softDeleteDays }, containerDeleteRetentionPolicy: { days: softDeleteDays } },
     lifecycle: { preventDestroy: production },
   };

@@ -733,9 +733,12 @@ export const homeOf = (env: Pick<Environment, "home" | "cloud">): Cloud => env.h
  * cluster's stack becomes `<env>-infra-<cloud>`, the home's keeps its network and databases with
  * the VPN beside them (`CloudPlatform.databaseNetwork`), and the cluster's platform takes
  * over the stack that held its cloud's storage without replacing it (docs/design/cross-cloud.md,
- * build order step 10).
+ * build order steps 10 and 11).
  */
-export const BUILT_MOVES: readonly { readonly from: Cloud; readonly to: Cloud }[] = [{ from: "aws", to: "azure" }];
+export const BUILT_MOVES: readonly { readonly from: Cloud; readonly to: Cloud }[] = [
+  { from: "aws", to: "azure" },
+  { from: "aws", to: "gcp" },
+];
 
 /**
  * What `home` must be instead, when it is another cloud than `cloud` that cannot serve, or

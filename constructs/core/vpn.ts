@@ -4,10 +4,12 @@
  * construct: each cloud's side builds from them, and each cloud's rules on them are in its
  * `facts.ts` (tested against these values in __tests__/vpn.test.ts).
  *
- * The layout is Microsoft's for AWS (learn.microsoft.com/azure/vpn-gateway/vpn-gateway-howto-aws-bgp):
- * the cluster side's gateway is active-active (two instances, two public addresses); the database
- * side connects each instance twice (AWS: a customer gateway and a VPN connection of two tunnels
- * per instance), four tunnels in all, each with its own BGP session over a link-local /30.
+ * The layout is Microsoft's for AWS (learn.microsoft.com/azure/vpn-gateway/vpn-gateway-howto-aws-bgp)
+ * and Google's (docs.cloud.google.com/network-connectivity/docs/vpn/tutorials/create-ha-vpn-connections-google-cloud-aws):
+ * the cluster side's gateway has two instances (Azure: active-active; GCP: HA VPN's two
+ * interfaces), each with a public address; the database side connects each instance twice (AWS:
+ * a customer gateway and a VPN connection of two tunnels per instance), four tunnels in all, each
+ * with its own BGP session over a link-local /30.
  */
 
 /** The cluster side's gateway instances, each with a public address (`vpnGatewayAddressesCrossing`). */

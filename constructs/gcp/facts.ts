@@ -93,6 +93,65 @@ export function planGcpAddresses(env: Environment): GcpAddressPlan {
 }
 
 /**
+ * The ranges a GKE cluster's pods reach a database on another cloud from, as that network sees
+ * them: the nodes' and the pods' own. Pods keep their addresses towards private destinations
+ * (GKE, "IP masquerade agent": the default non-masquerade destinations include 10.0.0.0/8,
+ * 172.16.0.0/12 and 192.168.0.0/16, with Dataplane V2 too), so the database side admits both and
+ * the VPN's Cloud Router advertises both. Services' addresses never leave a node.
+ */
+export function gkeVpnClients(addresses: Pick<GcpAddressPlan, "nodes" | "pods">): string[] {
+  return [addresses.nodes, addresses.pods];
+}
+
+/**
+ * Cloud Router's ASNs (google 6.50.0 google/verify/validation.go:88-119, `ValidateRFC6996Asn` on
+ * `google_compute_router` `bgp.asn`): a private ASN of RFC 6996 (64512–65534, 4200000000–
+ * 4294967294) or 16550, Partner Interconnect's. The peer's (`peer_asn`) is not validated by the
+ * provider; Google's HA VPN guide asks for a private ASN there too.
+ */
+export function isGcpBgpAsn(asn: number): boolean {
+  return (asn >= 64512 && asn <= 65534) || (asn >= 4200000000 && asn <= 4294967294) || asn === 16550;
+}
+
+/**
+ * Google's rule for the addresses of an HA VPN BGP session, which the provider passes to the API
+ * unchecked (google 6.50.0 resource_compute_router_interface.go, `ip_range` has no validation):
+ * "Each IPv4 address must belong to the same /30 subnet that fits within the 169.254.0.0/16
+ * address range. Each IPv4 address is the first or second host of the /30 subnet"
+ * (docs.cloud.google.com/network-connectivity/docs/vpn/how-to/creating-ha-vpn).
+ */
+export function isGcpBgpLinkLocal(address: string): boolean {
+  const parts = address.split(".").map(Number);
+  return parts.length === 4 && parts[0] === 169 && parts[1] === 254 && [1, 2].includes(parts[3] % 4);
+}
+
+/**
+ * The IKEv2 ciphers HA VPN negotiates, without AEAD, as Google names them
+ * (docs.cloud.google.com/network-connectivity/docs/vpn/concepts/supported-ike-ciphers): phase 1's
+ * encryption and DH groups in full; of the integrity algorithms and phase 2's PFS groups, the ones
+ * quoted here. HA VPN offers them all and pins none; the peer pins one of each (`VPN_CRYPTO`).
+ */
+export const GCP_IKE_CIPHERS = {
+  phase1: { encryption: ["AES-CBC-128", "AES-CBC-192", "AES-CBC-256", "3DES-CBC"], integrity: ["HMAC-SHA2-256-128"], dhGroups: [14, 5, 15, 16, 18, 2, 19, 20, 21, 31] },
+  phase2: { encryption: ["AES-CBC-128", "AES-CBC-256", "AES-CBC-192"], integrity: ["HMAC-SHA2-256-128", "HMAC-SHA2-512-256", "HMAC-SHA1-96"], dhGroups: [14] },
+} as const;
+
+/**
+ * AWS's names of its VPN tunnel algorithms (aws 5.100.0 vpnsite_connection.go, the
+ * `tunnelN_phaseN_*_algorithms` values) in Google's names above: AES-CBC with AWS's key sizes, and
+ * HMAC-SHA1 and HMAC-SHA2 truncated to half their length (RFC 4868, RFC 2404). AWS's AES-GCM sets
+ * are AEAD, outside the table above.
+ */
+export const GCP_NAME_OF_AWS_ALGORITHM: Readonly<Record<string, string>> = {
+  AES128: "AES-CBC-128",
+  AES256: "AES-CBC-256",
+  SHA1: "HMAC-SHA1-96",
+  "SHA2-256": "HMAC-SHA2-256-128",
+  "SHA2-384": "HMAC-SHA2-384-192",
+  "SHA2-512": "HMAC-SHA2-512-256",
+};
+
+/**
  * Every node takes a /25 of the pod range: the node pools' maximum sizes (plus one surge node
  * per zone and pool during upgrades) must fit, or GKE stops adding nodes at an inconvenient time.
  * Returns the problem for the spec check (spec-problems.ts), or undefined when they fit.

@@ -12,6 +12,7 @@ import {
   type ResourceTypeMap,
   type TerraformCloudAgentTarget,
   type TerraformCloudTarget,
+  type VpnRemote,
 } from "../core/interfaces";
 import type { BucketSpec, DatabaseSpec, Environment } from "../core/spec";
 import { GcpApis } from "./apis";
@@ -28,6 +29,7 @@ import { GcpNetwork } from "./network";
 import { GcpTerraformCloudTrust } from "./terraform-cloud";
 import { GcpTerraformCloudAgent } from "./terraform-cloud-agent";
 import { grantUserSecretsRead } from "./user-secrets";
+import { GcpVpnGateway } from "./vpn-gateway";
 
 /**
  * The GCP implementation of the platform. It configures the google provider for the
@@ -97,6 +99,15 @@ export class GcpPlatform extends Construct implements CloudPlatform {
     // but a GCP cluster is still required so a mixed-cloud call fails here, not at apply time.
     ownHandle(cluster, GcpCluster, "GCP", "cluster");
     return new GcpDatabase(this, `database-${spec.name}`, { ctx: this.ctx, spec, network: ownHandle(network, GcpNetwork, "GCP", "network"), keys: this.keys() });
+  }
+
+  /**
+   * The cluster network's side of the VPN to the network holding databases on another cloud
+   * (`GcpVpnGateway`). The nodes need no firewall rule for it: a VPC allows all egress unless a
+   * rule denies it, and the replies are allowed as established connections.
+   */
+  vpnGateway(network: INetwork, remote: VpnRemote): GcpVpnGateway {
+    return new GcpVpnGateway(this, "vpn-gateway", { ctx: this.ctx, network: ownHandle(network, GcpNetwork, "GCP", "network"), remote });
   }
 
   private clusterTrust?: GcpClusterTrust;

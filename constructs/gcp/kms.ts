@@ -103,6 +103,9 @@ export class GcpKeys extends Construct {
       cryptoKeyId: key.id,
       role: KEY_USER_ROLE,
       member: this.serviceAgent(purpose),
+      // GKE's agent exists once the Kubernetes Engine API is on, which may be in this same apply
+      // (a stack that held storage alone, at stage 2 of a move): IAM refuses a member that does not exist.
+      dependsOn: purpose === "gke-secrets" ? this.ctx.apis.needed("container") : undefined,
     });
     const made = { key, grant };
     this.keys.set(id, made);

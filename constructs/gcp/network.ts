@@ -101,7 +101,9 @@ export class GcpNetwork extends Construct implements INetwork {
             // Cloud NAT takes addresses of one tier; Premium whatever the project's default.
             networkTier: "PREMIUM",
             // Every field but labels replaces the address (google 6.50.0 resource_compute_address.go), and another cloud's firewall admits it.
-            lifecycle: { preventDestroy: ctx.env.production },
+            // Created before destroyed: once the addresses leave the configuration, Terraform then moves the NAT off them
+            // before deleting them, which GCP refuses while the NAT uses them (the nat_ips description, ibid.).
+            lifecycle: { preventDestroy: ctx.env.production, createBeforeDestroy: true },
           }),
         )
       : [];
@@ -120,7 +122,9 @@ export class GcpNetwork extends Construct implements INetwork {
             minPortsPerVm: NAT_PORTS_PER_NODE.min,
             maxPortsPerVm: NAT_PORTS_PER_NODE.max,
           }
-        : { natIpAllocateOption: "AUTO_ONLY" }),
+        : // nat_ips is Optional and Computed (google 6.50.0 resource_compute_router_nat.go): left out, it would keep
+          // the reserved addresses of a MANUAL_ONLY configuration, which AUTO_ONLY refuses; an empty list clears them.
+          { natIpAllocateOption: "AUTO_ONLY", natIps: [] }),
       sourceSubnetworkIpRangesToNat: "LIST_OF_SUBNETWORKS",
       subnetwork: [{ name: this.subnetwork.id, sourceIpRangesToNat: ["ALL_IP_RANGES"] }],
       logConfig: { enable: true, filter: "ERRORS_ONLY" },
