@@ -42,8 +42,11 @@ interface Stack {
 const STAGES = moveStages("gcp");
 const { stage2 } = STAGES;
 
-/** What lake-infra-gcp publishes at stage 2, of the shape HA VPN gives (README, "Values that cross"); GKE's issuer follows from the spec. */
-const CROSSINGS: Record<string, unknown> = { vpn_gateway_ips: ["35.242.1.2", "35.220.3.4"], cluster_egress_ips: ["34.76.9.9", "34.76.9.10"] };
+/**
+ * What lake-infra-gcp publishes at stage 2, of the shape HA VPN gives (README, "Values that
+ * cross"): GKE's issuer follows from the spec, and no app uses the S3 bucket, so no NAT address.
+ */
+const CROSSINGS: Record<string, unknown> = { vpn_gateway_ips: ["35.242.1.2", "35.220.3.4"] };
 
 const resources = (stack: Stack, type: string): Block[] => Object.values(stack.resource[type] ?? {});
 const cidr = (text: string) => parseCidr(text) as Ipv4Cidr;
@@ -73,10 +76,12 @@ describe("stage 2 of the move to GCP: the cluster on GKE, the database and the V
     gcp = JSON.parse(stackJson(outdir, "lake-infra-gcp")) as Stack;
   });
 
-  it("keeps lake-infra on AWS and builds GKE in lake-infra-gcp; AWS trusts GKE's issuer as derived from the spec, so only the VPN and the NAT cross", () => {
+  it("keeps lake-infra on AWS and builds GKE in lake-infra-gcp; AWS trusts GKE's issuer as derived from the spec, and no app uses S3, so only the VPN crosses", () => {
     expect(stackNames(outdir)).toEqual(["lake-apps", "lake-infra", "lake-infra-gcp"]);
     expect({ eks: resources(aws, "aws_eks_cluster").length, gke: resources(gcp, "google_container_cluster").length }).toEqual({ eks: 0, gke: 1 });
-    expect(Object.keys(aws.variable ?? {}).sort()).toEqual(["cluster_egress_ips", "vpn_gateway_ips"]);
+    expect(Object.keys(aws.variable ?? {}).sort()).toEqual(["vpn_gateway_ips"]);
+    // So Google allocates the NAT's addresses: none reserved, none to release at 3c.
+    expect({ option: resources(gcp, "google_compute_router_nat")[0].nat_ip_allocate_option, reserved: resources(gcp, "google_compute_address").length }).toEqual({ option: "AUTO_ONLY", reserved: 0 });
     expect(Object.keys(gcp.variable ?? {}).sort()).toEqual(["vpn_preshared_keys", "vpn_tunnel_ips"]);
     const [issuer] = resources(aws, "aws_iam_openid_connect_provider");
     const [cluster] = resources(gcp, "google_container_cluster");
@@ -270,7 +275,7 @@ describe("the pull-request gate between the stages of the move to GCP", () => {
     expect(pointed.filter((diff) => diff.stack !== "lake-apps").flatMap((diff) => diff.changes)).toEqual([]);
   });
 
-  it("stage 3b → 3c destroys everything left on AWS (label) and the NAT's reserved addresses, and says what the removal of each side of the VPN cuts", () => {
+  it("stage 3b → 3c destroys everything left on AWS (label), and says what the removal of each side of the VPN cuts", () => {
     const diffs = diffDirectories(dirs.stage3b, dirs.stage3c);
     expect(statefulOf(diffs)).toEqual([
       "lake-infra: aws_cloudwatch_log_group.platform_database-platform_logs-postgresql destroyed",
@@ -282,23 +287,15 @@ describe("the pull-request gate between the stages of the move to GCP", () => {
       "lake-infra: aws_kms_key.platform_keys_logs destroyed",
       "lake-infra: aws_s3_bucket.platform_audit-trail_bucket destroyed",
       "lake-infra: aws_s3_bucket.platform_bucket-lake destroyed",
-      "lake-infra-gcp: google_compute_address.platform_network_nat-address-0 destroyed",
-      "lake-infra-gcp: google_compute_address.platform_network_nat-address-1 destroyed",
     ]);
     const cautions = diffs.flatMap((diff) => diff.cautions).map((caution) => caution.replace(/_[0-9A-F]{8}(?=[ :])/, "").split(":")[0]);
     expect(cautions).toEqual([
       "aws_vpn_connection.platform_vpn_vpn-connection-0 destroyed",
       "aws_vpn_connection.platform_vpn_vpn-connection-1 destroyed",
       "aws_vpn_gateway.platform_vpn_vpn-gateway destroyed",
-      // The NAT goes back to Google's addresses (connections drop), with nat_ips cleared: an Optional and Computed list left
-      // out would keep them. Its port settings are kept the same way, which leaves dynamic port allocation on: said, harmless.
-      "google_compute_router_nat.platform_network_nat",
-      "google_compute_router_nat.platform_network_nat",
       "google_compute_ha_vpn_gateway.platform_vpn-gateway destroyed",
       ...VPN_TUNNELS.map((_, index) => `google_compute_vpn_tunnel.platform_vpn-gateway_tunnel-${index} destroyed`),
     ]);
-    const nat = Object.values((JSON.parse(stackJson(dirs.stage3c, "lake-infra-gcp")) as Stack).resource.google_compute_router_nat)[0];
-    expect({ option: nat.nat_ip_allocate_option, ips: nat.nat_ips }).toEqual({ option: "AUTO_ONLY", ips: [] });
     expect((JSON.parse(stackJson(dirs.stage3c, "lake-infra")) as Partial<Stack>).resource).toBeUndefined();
   });
 

@@ -516,6 +516,21 @@ describe("a GKE cluster with its Airflow logs in Azure storage", () => {
     });
   });
 
+  it("releases the reserved addresses when the last app leaves the Azure bucket: the NAT goes back to Google's, nat_ips cleared, and the pull request says what drops", () => {
+    // Airflow's logs back on GCS; the Azure bucket stays (its copy checked) with no app on it.
+    const spec = lakeSpec({}, "azure") as unknown as { apps: Block[]; buckets: Block[] };
+    const after = synth({ ...spec, apps: spec.apps.map((app) => (app.name === "airflow" ? { ...app, bucket: "lake" } : app)) } as unknown as EnvironmentInput);
+    const diff = diffDirectories(outdir, after).find((one) => one.stack === "lake-infra");
+    const [nat] = resources(JSON.parse(stackJson(after, "lake-infra")) as Stack, "google_compute_router_nat");
+    expect({ option: nat.nat_ip_allocate_option, ips: nat.nat_ips }).toEqual({ option: "AUTO_ONLY", ips: [] });
+    expect(diff?.stateful.map((entry) => entry.split(" destroyed")[0].replace(/_[0-9A-F]{8}$/, ""))).toEqual(["google_compute_address.platform_network_nat-address-0", "google_compute_address.platform_network_nat-address-1"]);
+    // The switch drops connections (said); nat_ips is written, so the gate does not say it is kept; the port settings are kept, and said.
+    expect(diff?.cautions.map((caution) => caution.replace(/^google_compute_router_nat\.\S+: /, "").split(":")[0])).toEqual(["changes nat_ip_allocate_option MANUAL_ONLY → AUTO_ONLY", expect.stringMatching(/^leaves out enable_dynamic_port_allocation, enable_endpoint_independent_mapping, min_ports_per_vm, which the provider keeps/)]);
+    // The Azure firewall admits no address any more, and no address crosses.
+    const [account] = resources(JSON.parse(stackJson(after, "lake-infra-azure")) as Stack, "azurerm_storage_account");
+    expect({ rules: account.network_rules, variables: Object.keys((JSON.parse(stackJson(after, "lake-infra-azure")) as Stack).variable ?? {}) }).toEqual({ rules: expect.objectContaining({ ip_rules: [] }), variables: [] });
+  });
+
   it("keeps the addresses in production: another cloud's firewall admits them", () => {
     const production = JSON.parse(stackJson(synth(lakeSpec({ production: true }, "azure")), "lake-infra")) as Stack;
     // Created before destroyed: once they leave the configuration, the NAT moves off them before they go (GCP refuses to delete an address in use).

@@ -164,19 +164,22 @@ export function foreignBucketsOf(env: Environment, cloud: Cloud, receive: Receiv
 /**
  * Every value that crosses between the environment's stacks (`Crossing`), in stack order: per
  * other cloud with buckets, the cluster's issuer where it is generated, its NAT addresses where
- * that cloud's storage has a firewall, and what the apps' pods need that the cloud generates (`intoApps`).
+ * that cloud's storage has a firewall and an app uses a bucket there, and what the apps' pods
+ * need that the cloud generates (`intoApps`).
  * Terraform Cloud's gitops stack and `npm run deploy` pass exactly these.
  */
 export function crossingsOf(env: Environment): Crossing[] {
   return otherClouds(env).flatMap((cloud) => {
     const foreign = CLOUDS[cloud].foreignBuckets;
     const buckets = env.buckets.some((bucket) => placedOn(env, bucket) === cloud);
+    // A firewall admits the NAT for the apps' identities: a bucket no app uses (one kept until its copy is checked) needs none.
+    const appsReachBuckets = appsWithBucketsOn(env, cloud).length > 0;
     const databases = env.databases.filter((database) => placedOn(env, database) === cloud);
     // The apps stack reaches every database (its bootstrap jobs, the monitoring role), through an identity there trusting the cluster.
     const appsReachDatabases = databases.length > 0 && env.apps.length > 0;
     return [
       ...((buckets || appsReachDatabases) && CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
-      ...(buckets && foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
+      ...(appsReachBuckets && foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
       ...(buckets ? foreign.intoApps(env) : []),
       ...(databases.length > 0 ? [vpnGatewayAddressesCrossing(cloud), vpnTunnelAddressesCrossing(cloud), vpnPresharedKeysCrossing(cloud)] : []),
       ...(appsReachDatabases ? databases.flatMap((database) => [databaseHostCrossing(cloud, database.name), databaseAdminSecretCrossing(cloud, database.name)]) : []),

@@ -125,15 +125,17 @@ export class ForeignInfraStack extends TerraformStack {
     const federated = platform.federatedWorkloadIdentity?.bind(platform);
     if (federated === undefined) throw new Error(`${env.name}: federated identity on ${cloud} is not built (the spec check should have caught this)`);
     const { receive, receiveList } = receiverOf(this, env, kind);
-    // A cloud whose storage has a firewall admits the cluster's NAT (the receiver refuses a crossing crossingsOf does not list).
+    // A cloud whose storage has a firewall admits the cluster's NAT, for the apps that use a bucket
+    // there; none when no app does (the receiver refuses a crossing crossingsOf does not list).
     const hasBuckets = env.buckets.some((spec) => placedOn(env, spec) === cloud);
-    if (hasBuckets && platform.admitClusterEgress !== undefined) platform.admitClusterEgress(receiveList(clusterEgressCrossing(cloud)));
+    const appBuckets = appsWithBucketsOn(env, cloud);
+    if (hasBuckets && platform.admitClusterEgress !== undefined) platform.admitClusterEgress(appBuckets.length > 0 ? receiveList(clusterEgressCrossing(cloud)) : []);
     const buckets = bucketsOn(this, platform, env, cloud);
     // The object reads and writes of these buckets are recorded on their cloud, as at home; a home
     // the cluster left with nothing on it any more (stackKindsOf) keeps nothing, the trail neither.
     if (otherClouds(env).includes(cloud)) platform.auditTrail?.([...buckets.values()]);
     const generated: Record<string, string | readonly string[]> = {};
-    for (const { app, bucket } of appsWithBucketsOn(env, cloud)) {
+    for (const { app, bucket } of appBuckets) {
       const identity = federated(app.name, clusterIssuerOf(env, cloud, receive));
       buckets.get(bucket.name)?.grantReadWrite(identity);
       Object.assign(generated, identity.crossingValues);

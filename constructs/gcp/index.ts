@@ -182,7 +182,8 @@ export const GCP_STATEFUL_TYPES: Readonly<Record<string, string>> = {
   google_kms_crypto_key: "the key: data encrypted with it cannot be decrypted once it is destroyed",
   google_kms_key_ring: "the key ring's keys",
   google_compute_disk: "the disk's data",
-  google_compute_address: "the reserved egress address another cloud's storage firewall admits: that storage refuses the cluster until its stack applies the new one",
+  google_compute_address:
+    "the reserved egress address another cloud's storage firewall admits: a new one is refused there until that storage's stack applies it; with no app on a bucket there any more, Google's allocated addresses take over",
 };
 export { gcpSpecProblems } from "./spec-problems";
 export { gcpForeignBuckets } from "./cluster-services";
