@@ -66,10 +66,15 @@ describe.each(CLOUDS.flatMap((cloud) => [[cloud, false], [cloud, true]] as const
   it("wires each app to its own database credential, created in-cluster, never as a value", () => {
     const wiring = byName.get("airflow-wiring");
     const manifests = (wiring?.values.manifests ?? []) as Record<string, unknown>[];
-    const credential = manifests.find((m) => m.kind === "ExternalSecret" && (m.metadata as { namespace: string }).namespace === "db-bootstrap" && (m.metadata as { name: string }).name === "airflow-database");
-    const template = JSON.stringify(credential);
-    expect(template).toContain("{{ .password }}");
-    expect(template).toMatch(/postgresql:\/\/airflow:\{\{ \.password \}\}@[^"]+:5432\/airflow\?sslmode=require/);
+    const externalSecret = (inBootstrap: boolean) =>
+      manifests.find((m) => m.kind === "ExternalSecret" && ((m.metadata as { namespace: string }).namespace === "db-bootstrap") === inBootstrap && (m.metadata as { name: string }).name === "airflow-database");
+    // The password alone is generated once in the bootstrap namespace; the host is in no Secret created once.
+    const credential = externalSecret(true);
+    expect({ policy: (credential?.spec as { refreshPolicy?: string }).refreshPolicy, template: JSON.stringify(credential).includes("{{ .password }}"), host: JSON.stringify(credential).includes("5432") }).toEqual({ policy: "CreatedOnce", template: true, host: false });
+    // Airflow's copy renders the connection from that password and the current host at every sync.
+    const copy = externalSecret(false);
+    expect((copy?.spec as { dataFrom: unknown }).dataFrom).toEqual([{ extract: { key: "airflow-database" } }]);
+    expect(JSON.stringify(copy)).toMatch(/postgresql:\/\/airflow:\{\{ \.password \}\}@[^"]+:5432\/airflow\?sslmode=require/);
     const job = manifests.find((m) => m.kind === "Job");
     expect(JSON.stringify(job)).toContain("CREATE DATABASE");
     expect(byName.get("airflow")?.values).toMatchObject({ data: { metadataSecretName: "airflow-database" }, postgresql: { enabled: false } });

@@ -6,7 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { EnvironmentInput } from "../constructs/core/spec";
 import { synthesize } from "../stacks/app";
-import { AWS_TAGGABLE, AWS_UNTAGGABLE, diffDirectories, diffStack, diffStackFromPlan, parseStack, renderSummary, SECRET_REWRITE, type StackDiff } from "../scripts/stack-diff";
+import { AWS_TAGGABLE, AWS_UNTAGGABLE, createdOnceChecks, diffDirectories, renderedSecretChecks, diffStack, diffStackFromPlan, parseStack, renderSummary, SECRET_REWRITE, type StackDiff } from "../scripts/stack-diff";
 import type { PlanJson } from "../scripts/plan-json";
 import { loadRules, RULES_DIR, type RuleTables } from "../scripts/replace-rules";
 import { CHART_DEFAULT_VOLUMES, statefulResources } from "../scripts/stateful";
@@ -300,6 +300,33 @@ describe("offline answer: hand-made cases", () => {
     expect(added.changed).toEqual([expect.stringContaining("azurerm_kubernetes_cluster.aks")]);
     // Removing the subnet is the case the provider replaces on: still reported.
     expect(diffStack("s", cfg(stack(integrated)), cfg(stack({ virtual_network_integration_enabled: true })), rules).unknown).toEqual([expect.stringContaining("api_server_access_profile.subnet_id changed, which replaces it changed from a set value to empty")]);
+  });
+
+  it("says when a created-once ExternalSecret's template gains or changes a key, which External Secrets will not write, and not when it loses one", () => {
+    // external-secrets.io, ExternalSecret, "Update behavior with 3 different refresh policies": CreatedOnce never writes the Secret again.
+    const release = (data: Record<string, string>) => ({
+      values: [JSON.stringify({ manifests: [{ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata: { name: "app-database", namespace: "db-bootstrap" }, spec: { refreshPolicy: "CreatedOnce", target: { name: "app-database", template: { data } } } }] })],
+    });
+    const base = release({ username: "app", password: "{{ .password }}", connection: "postgresql://app:{{ .password }}@old:5432/app" });
+    const cautions = (data: Record<string, string>) => createdOnceChecks("helm_release.w", base, release(data)).cautions.length;
+    expect([
+      cautions({ username: "app", password: "{{ .password }}", connection: "postgresql://app:{{ .password }}@new:5432/app" }),
+      cautions({ username: "app", password: "{{ .password }}", connection: "postgresql://app:{{ .password }}@old:5432/app", extra: "x" }),
+      cautions({ username: "app", password: "{{ .password }}" }),
+      cautions({ username: "app", password: "{{ .password }}", connection: "postgresql://app:{{ .password }}@old:5432/app" }),
+    ]).toEqual([1, 1, 0, 0]);
+  });
+
+  it("says when a rendered Secret's template changes: External Secrets writes it at once, but pods read it at start", () => {
+    // Kubernetes, "Secrets": Secrets consumed as environment variables are not updated automatically.
+    const release = (host: string, refreshPolicy?: string) => ({
+      values: [JSON.stringify({ manifests: [{ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata: { name: "app-database", namespace: "app" }, spec: { ...(refreshPolicy ? { refreshPolicy } : {}), target: { name: "app-database", template: { data: { connection: `postgresql://app:{{ .password }}@${host}:5432/app` } } } } }] })],
+    });
+    const renders = (base: object, head: object) => renderedSecretChecks("helm_release.w", base, head).cautions;
+    expect(renders(release("old"), release("new"))).toEqual([expect.stringMatching(/^helm_release\.w: ExternalSecret app\/app-database renders its Secret anew, which pods that read it at start do not see: .*rollout restart/)]);
+    const copied = { values: [JSON.stringify({ manifests: [{ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata: { name: "app-database", namespace: "app" }, spec: { target: { name: "app-database" } } }] })] };
+    // Unchanged; created once (createdOnceChecks' case); a plain copy that gains its template (the upgrade to this release: same values).
+    expect([renders(release("old"), release("old")), renders(release("old", "CreatedOnce"), release("new", "CreatedOnce")), renders(copied, release("old"))]).toEqual([[], [], []]);
   });
 
   it("says when a pull request leaves out an argument the provider keeps (Optional and Computed in its schema), and not for one it resets", () => {

@@ -707,36 +707,67 @@ export function subnetGroupChecks(address: string, before: unknown, after: unkno
   };
 }
 
+/**
+ * An ExternalSecret that renders its Secret from a template (not created once) whose template a
+ * release update changes: External Secrets writes the Secret at once, but a container reads a
+ * Secret it takes as environment variables only when it starts (Kubernetes, "Secrets": "Secrets
+ * consumed as environment variables are not updated automatically"), so the workloads of that
+ * namespace keep the old values until restarted. A database's new host, for one.
+ */
+export function renderedSecretChecks(address: string, before: unknown, after: unknown): UpdateFlags {
+  const old = externalSecretTemplates(before, false);
+  const cautions = [...externalSecretTemplates(after, false)]
+    // A copy that gains its first template (this release's upgrade) renders the values it had: nothing to restart for.
+    .filter(([secret, template]) => template !== null && (old.get(secret) ?? null) !== null && JSON.stringify(old.get(secret)) !== JSON.stringify(template))
+    .map(([secret]) => {
+      const [namespace, name] = secret.split("/");
+      return `${address}: ExternalSecret ${secret} renders its Secret anew, which pods that read it at start do not see: once \`kubectl -n ${namespace} get secret ${name}\` shows the new value, restart them (\`kubectl -n ${namespace} rollout restart deployment,statefulset\`) unless their own release restarts them`;
+    });
+  return { refused: [], cautions };
+}
+
+/** The templates of a Helm release's ExternalSecrets, created once or not, by `<namespace>/<name>`. */
+function externalSecretTemplates(config: unknown, createdOnce: boolean): Map<string, unknown> {
+  const documents = isObject(config) ? helmValues(config) : [];
+  const manifests = documents.flatMap((values) => (isObject(values) && Array.isArray(values.manifests) ? values.manifests : []));
+  return new Map(
+    manifests
+      .filter((manifest): manifest is Json => isObject(manifest) && manifest.kind === "ExternalSecret" && (valueAt(manifest, "spec.refreshPolicy") === "CreatedOnce") === createdOnce)
+      .map((manifest) => [`${String(valueAt(manifest, "metadata.namespace"))}/${String(valueAt(manifest, "metadata.name"))}`, valueAt(manifest, "spec.target.template") ?? null]),
+  );
+}
+
+/** Both checks of a Helm release's manifests. */
+const helmReleaseChecks = (address: string, before: unknown, after: unknown): UpdateFlags => mergeFlags([createdOnceChecks(address, before, after), renderedSecretChecks(address, before, after)]);
+
 /** The updates the gate checks beyond replacement, by resource type. */
 const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => UpdateFlags>> = {
   aws_db_subnet_group: subnetGroupChecks,
   azurerm_kubernetes_cluster: clusterChangeChecks,
   google_compute_router_nat: natChangeChecks,
-  helm_release: createdOnceChecks,
+  helm_release: helmReleaseChecks,
 };
 
 /**
  * An ExternalSecret that External Secrets creates once (`refreshPolicy: CreatedOnce`: generated
  * credentials, constructs/apps/wiring.ts) and whose template a release update changes: the
  * controller does not write that Secret again from a changed template (external-secrets.io,
- * ExternalSecret, "Update behavior with 3 different refresh policies"), so the change, a
- * database's new host for one, does not reach the app. Said as an operator step, since deleting
- * the Secret regenerates its values too.
+ * ExternalSecret, "Update behavior with 3 different refresh policies"), so a key added or
+ * changed does not reach the app. Said as an operator step, since deleting the Secret regenerates
+ * its values too. (A database's host is not in one: its app's copy renders it at every sync.)
  */
 export function createdOnceChecks(address: string, before: unknown, after: unknown): UpdateFlags {
-  const createdOnce = (config: unknown) => {
-    const documents = isObject(config) ? helmValues(config) : [];
-    const secrets = documents.flatMap((values) => (isObject(values) && Array.isArray(values.manifests) ? values.manifests : []));
-    return new Map(
-      secrets
-        .filter((manifest): manifest is Json => isObject(manifest) && manifest.kind === "ExternalSecret" && valueAt(manifest, "spec.refreshPolicy") === "CreatedOnce")
-        .map((manifest) => [`${String(valueAt(manifest, "metadata.namespace"))}/${String(valueAt(manifest, "metadata.name"))}`, JSON.stringify(valueAt(manifest, "spec.target.template") ?? null)]),
-    );
+  const createdOnce = (config: unknown) => externalSecretTemplates(config, true);
+  // A key added or changed does not reach the Secret; one removed stays in it, which changes nothing for its readers.
+  const unreached = (base: unknown, head: unknown) => {
+    const data = (template: unknown) => (isObject(valueAt(template, "data")) ? (valueAt(template, "data") as Json) : {});
+    const rest = (template: unknown) => JSON.stringify(isObject(template) ? { ...template, data: undefined } : template);
+    return rest(base) !== rest(head) || Object.entries(data(head)).some(([key, value]) => JSON.stringify(data(base)[key]) !== JSON.stringify(value));
   };
   const old = createdOnce(before);
   const cautions = [...createdOnce(after)]
-    .filter(([secret, template]) => old.has(secret) && old.get(secret) !== template)
-    .map(([secret]) => `${address}: ExternalSecret ${secret} is created once (refreshPolicy CreatedOnce), so its changed template does not reach the Secret it made; deleting that Secret makes External Secrets create it again from the new template but with newly generated values, which whatever used the old ones must then take (a database role's password: README, "Moving from one cloud to another in stages", 3b)`);
+    .filter(([secret, template]) => old.has(secret) && unreached(old.get(secret), template))
+    .map(([secret]) => `${address}: ExternalSecret ${secret} is created once (refreshPolicy CreatedOnce), so its changed template does not reach the Secret it made; deleting that Secret makes External Secrets create it again from the new template but with newly generated values, which whatever used the old ones must then take (a database role's password, for one)`);
   return { refused: [], cautions };
 }
 

@@ -385,9 +385,17 @@ export function secretReaderManifests(namespace: string, reader: string, store: 
 /**
  * Hands credentials kept in the bootstrap namespace (or `source`) to one other namespace: a
  * service account there that may get exactly those Secrets by name, a SecretStore reading the
- * source namespace as that account, and one ExternalSecret per credential.
+ * source namespace as that account, and one ExternalSecret per credential, copying it, or
+ * rendering `templates[name]` from its keys (`{{ .password }}`) at every sync.
  */
-export function credentialHandoverManifests(namespace: string, reader: string, store: string, secretNames: readonly string[], source: string = DATABASE_BOOTSTRAP_NAMESPACE): Manifest[] {
+export function credentialHandoverManifests(
+  namespace: string,
+  reader: string,
+  store: string,
+  secretNames: readonly string[],
+  source: string = DATABASE_BOOTSTRAP_NAMESPACE,
+  templates: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+): Manifest[] {
   return [
     ...secretReaderManifests(namespace, reader, store, secretNames, source),
     ...secretNames.map((secretName) => ({
@@ -397,7 +405,7 @@ export function credentialHandoverManifests(namespace: string, reader: string, s
       spec: {
         refreshInterval: "1h",
         secretStoreRef: { kind: "SecretStore", name: store },
-        target: { name: secretName, creationPolicy: "Owner" },
+        target: { name: secretName, creationPolicy: "Owner", ...(templates[secretName] === undefined ? {} : { template: { data: { ...templates[secretName] } } }) },
         dataFrom: [{ extract: { key: secretName } }],
       },
     })),
@@ -406,12 +414,12 @@ export function credentialHandoverManifests(namespace: string, reader: string, s
 
 function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppWiringProps["database"]>, tolerations: readonly Toleration[]): Manifest[] {
   const address = `${db.host}:${db.port}/${db.name}?sslmode=require`;
-  const [generator, credential] = generatedCredentialManifests(db.secretName, {
-    [DATABASE_SECRET_KEYS.username]: db.user,
-    [DATABASE_SECRET_KEYS.password]: "{{ .password }}",
-    [DATABASE_SECRET_KEYS.connection]: `postgresql://${db.user}:{{ .password }}@${address}`,
-    [DATABASE_SECRET_KEYS.jdbcUrl]: `jdbc:postgresql://${address}`,
-  });
+  // The generated password is kept in the bootstrap namespace, created once; the rest is rendered
+  // in the app's namespace at every sync, so a database that moved (a new host) reaches the app's
+  // Secret with the password it had (pods that read it at start still need a restart: the gate
+  // says so). A Secret created before this kept its other keys, which nothing reads any more (a
+  // CreatedOnce Secret is never written again).
+  const [generator, credential] = generatedCredentialManifests(db.secretName, { [DATABASE_SECRET_KEYS.password]: "{{ .password }}" });
   const [adminSecret, job] = databaseBootstrapManifests({
     name: app,
     host: db.host,
@@ -425,7 +433,13 @@ function databaseManifests(app: AppName, namespace: string, db: NonNullable<AppW
     tolerations,
   });
   // The app's namespace may read exactly its own credential from the bootstrap namespace.
-  return [generator, credential, adminSecret, job, ...credentialHandoverManifests(namespace, `${app}-credentials-reader`, "database-credentials", [db.secretName])];
+  const rendered = {
+    [DATABASE_SECRET_KEYS.username]: db.user,
+    [DATABASE_SECRET_KEYS.password]: "{{ .password }}",
+    [DATABASE_SECRET_KEYS.connection]: `postgresql://${db.user}:{{ .password }}@${address}`,
+    [DATABASE_SECRET_KEYS.jdbcUrl]: `jdbc:postgresql://${address}`,
+  };
+  return [generator, credential, adminSecret, job, ...credentialHandoverManifests(namespace, `${app}-credentials-reader`, "database-credentials", [db.secretName], undefined, { [db.secretName]: rendered })];
 }
 
 /**
