@@ -4,6 +4,7 @@
  * annotation) and, for every Helm release of a chart whose contract is in shared/charts, the
  * values Helm would receive checked against that chart.
  */
+import { valueAt } from "../scripts/stack-diff";
 import { Testing } from "cdktn";
 import { describe, expect, it } from "vitest";
 import { CLOUDS, parseEnvironment, type Cloud, type EnvironmentInput } from "../constructs/core/spec";
@@ -70,10 +71,10 @@ describe.each(CLOUDS.flatMap((cloud) => [[cloud, false], [cloud, true]] as const
       manifests.find((m) => m.kind === "ExternalSecret" && ((m.metadata as { namespace: string }).namespace === "db-bootstrap") === inBootstrap && (m.metadata as { name: string }).name === "airflow-database");
     // The password alone is generated once in the bootstrap namespace; the host is in no Secret created once.
     const credential = externalSecret(true);
-    expect({ policy: (credential?.spec as { refreshPolicy?: string }).refreshPolicy, template: JSON.stringify(credential).includes("{{ .password }}"), host: JSON.stringify(credential).includes("5432") }).toEqual({ policy: "CreatedOnce", template: true, host: false });
+    expect({ policy: valueAt(credential, "spec.refreshPolicy"), template: JSON.stringify(credential).includes("{{ .password }}"), host: JSON.stringify(credential).includes("5432") }).toEqual({ policy: "CreatedOnce", template: true, host: false });
     // Airflow's copy renders the connection from that password and the current host at every sync.
     const copy = externalSecret(false);
-    expect((copy?.spec as { dataFrom: unknown }).dataFrom).toEqual([{ extract: { key: "airflow-database" } }]);
+    expect(valueAt(copy, "spec.dataFrom")).toEqual([{ extract: { key: "airflow-database" } }]);
     expect(JSON.stringify(copy)).toMatch(/postgresql:\/\/airflow:\{\{ \.password \}\}@[^"]+:5432\/airflow\?sslmode=require/);
     const job = manifests.find((m) => m.kind === "Job");
     expect(JSON.stringify(job)).toContain("CREATE DATABASE");

@@ -16,7 +16,7 @@ import { parseEnvironment, placedOn, type EnvironmentInput } from "../constructs
 import { specChecks, synthesize } from "../stacks/app";
 import { stackKindsOf, stackName } from "../stacks/backend";
 import { applyOrder, runEnvironment } from "../scripts/env-stacks";
-import { diffDirectories, renderSummary, type StackDiff } from "../scripts/stack-diff";
+import { diffDirectories, renderSummary, valueAt, type StackDiff } from "../scripts/stack-diff";
 import { readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
 import { flowchartProblems } from "../scripts/mermaid";
 import { specIssues, synthSpecs } from "./support/cross-cloud";
@@ -206,9 +206,10 @@ describe("the pull-request gate between the stages", () => {
     expect(pointed.filter((diff) => diff.stack !== "lake-apps").flatMap((diff) => diff.changes)).toEqual([]);
     const airflowCopy = (dir: string) => {
       const wiring = Object.values((JSON.parse(stackJson(dir, "lake-apps")) as Stack).resource.helm_release).find((release) => release.name === "airflow-wiring");
-      const manifests = (JSON.parse((wiring?.values as string[])[0]) as { manifests: Block[] }).manifests;
+      const [values] = (wiring?.values ?? ["{}"]) as string[];
+      const manifests = (JSON.parse(values) as { manifests?: Block[] }).manifests ?? [];
       const copy = manifests.find((m) => m.kind === "ExternalSecret" && (m.metadata as Block).name === "airflow-database" && (m.metadata as Block).namespace !== "db-bootstrap");
-      return String((copy?.spec as { target: { template: { data: Record<string, string> } } }).target.template.data.connection);
+      return String(valueAt(copy, "spec.target.template.data.connection"));
     };
     const [server] = Object.values((JSON.parse(stackJson(dirs.stage3b, "lake-infra-azure")) as Stack).resource.azurerm_postgresql_flexible_server);
     expect([airflowCopy(dirs.stage3a), airflowCopy(dirs.stage3b)].map((connection) => connection.includes(String(server.name)))).toEqual([false, true]);
