@@ -10,8 +10,7 @@
  * pull-request gate between stages.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
-import { parse } from "yaml";
+import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidrsOverlap, parseCidr, type Ipv4Cidr } from "../constructs/core/cidr";
 import { parseEnvironment, placedOn, type EnvironmentInput } from "../constructs/core/spec";
@@ -25,7 +24,7 @@ import { loadRules, providerType, ruleKey } from "../scripts/replace-rules";
 import { readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
 import { flowchartProblems } from "../scripts/mermaid";
 import { lake } from "../environments/lake";
-import { specIssues, synthSpecs } from "./support/cross-cloud";
+import { specIssues, stagingGcpAsLake, synthSpecs } from "./support/cross-cloud";
 import { describeKeptHomeWithAwsProvider, moveStages } from "./support/move-stages";
 import { stackJson, stackNames, tempDir } from "./support/outdir";
 import { checkOffline, configurationErrors, terraformUnavailable } from "./support/terraform";
@@ -205,11 +204,7 @@ describe("stage 2 of the move to GCP: the cluster on GKE, the database and the V
 
 /** staging-gcp as its own environment without Terraform Cloud, its database on AWS in `networks.aws`: the pair outside a move. */
 function gkeWithRds(): EnvironmentInput {
-  const spec = parse(readFileSync(join(__dirname, "..", "environments", "staging-gcp.yaml"), "utf8")) as Record<string, unknown> & { databases: Block[] };
-  spec.name = "lake";
-  delete spec.terraformCloud;
-  delete spec.metrics;
-  spec.home = "gcp";
+  const spec = stagingGcpAsLake();
   spec.networks = { aws: { cidr: "10.40.0.0/22" } };
   spec.databases = spec.databases.map((database) => ({ ...database, cloud: "aws" }));
   return spec as unknown as EnvironmentInput;

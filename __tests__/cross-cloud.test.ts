@@ -20,7 +20,7 @@ import { releaseContracts } from "./support/chart-contract";
 import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
 import { synthesize } from "../stacks/app";
-import { specIssues, synthSpecs } from "./support/cross-cloud";
+import { specIssues, stagingGcpAsLake, synthSpecs } from "./support/cross-cloud";
 import { stackJson, stackNames } from "./support/outdir";
 import { checkOffline, offlineWorkspace, planVariables, terraformUnavailable, type OfflineResult } from "./support/terraform";
 import { stagingAzure } from "../environments/staging-azure";
@@ -42,11 +42,7 @@ interface Statement {
 
 /** staging-gcp (the shipped YAML descriptor) as its own environment, its Airflow logs bucket on AWS, or on `logsOn`. */
 function lakeSpec(changes: Record<string, unknown> = {}, logsOn = "aws"): EnvironmentInput {
-  const spec = parse(readFileSync(join(__dirname, "..", "environments", "staging-gcp.yaml"), "utf8")) as Record<string, unknown> & { buckets: Bucket[] };
-  spec.name = "lake";
-  delete spec.terraformCloud;
-  delete spec.metrics;
-  spec.home = "gcp";
+  const spec = stagingGcpAsLake();
   for (const bucket of spec.buckets) if (bucket.name === "logs") bucket.cloud = logsOn;
   return { ...spec, ...changes } as unknown as EnvironmentInput;
 }

@@ -172,14 +172,12 @@ export function crossingsOf(env: Environment): Crossing[] {
   return otherClouds(env).flatMap((cloud) => {
     const foreign = CLOUDS[cloud].foreignBuckets;
     const buckets = env.buckets.some((bucket) => placedOn(env, bucket) === cloud);
-    // A firewall admits the NAT for the apps' identities: a bucket no app uses (one kept until its copy is checked) needs none.
-    const appsReachBuckets = appsWithBucketsOn(env, cloud).length > 0;
     const databases = env.databases.filter((database) => placedOn(env, database) === cloud);
     // The apps stack reaches every database (its bootstrap jobs, the monitoring role), through an identity there trusting the cluster.
     const appsReachDatabases = databases.length > 0 && env.apps.length > 0;
     return [
       ...((buckets || appsReachDatabases) && CLOUDS[env.cloud].clusterIssuer === undefined ? [clusterIssuerCrossing(cloud)] : []),
-      ...(appsReachBuckets && foreign.firewall ? [clusterEgressCrossing(cloud)] : []),
+      ...(admitsClusterEgress(env, cloud) ? [clusterEgressCrossing(cloud)] : []),
       ...(buckets ? foreign.intoApps(env) : []),
       ...(databases.length > 0 ? [vpnGatewayAddressesCrossing(cloud), vpnTunnelAddressesCrossing(cloud), vpnPresharedKeysCrossing(cloud)] : []),
       ...(appsReachDatabases ? databases.flatMap((database) => [databaseHostCrossing(cloud, database.name), databaseAdminSecretCrossing(cloud, database.name)]) : []),
@@ -192,6 +190,15 @@ export function vpnClientsOf(env: Environment): string[] {
   const clients = CLOUDS[env.cloud].vpnClients;
   if (clients === undefined) throw new Error(`${env.name}: the ${env.cloud} side of a VPN is not built (the spec check should have caught this)`);
   return clients(env);
+}
+
+/**
+ * Whether `cloud`'s storage admits the cluster's NAT addresses (`clusterEgressCrossing`): it has a
+ * firewall, and an app uses a bucket there; a bucket no app uses (one kept until its copy is
+ * checked) admits none.
+ */
+export function admitsClusterEgress(env: Environment, cloud: Cloud): boolean {
+  return CLOUDS[cloud].foreignBuckets.firewall && appsWithBucketsOn(env, cloud).length > 0;
 }
 
 /** Whether the cluster's NAT addresses cross to another cloud's storage firewall (`clusterEgressCrossing`). */

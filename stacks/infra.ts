@@ -2,7 +2,7 @@ import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
 import { appsWithBucketsOn, databaseNetworkClouds, otherClouds, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
-import { clusterIssuerOf, platformFor, publishesClusterEgress, vpnClientsOf } from "../constructs/platform";
+import { admitsClusterEgress, clusterIssuerOf, platformFor, publishesClusterEgress, vpnClientsOf } from "../constructs/platform";
 import { clusterEgressCrossing, clusterIssuerCrossing, vpnGatewayAddressesCrossing, vpnPresharedKeysCrossing, vpnTunnelAddressesCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket, IDatabase, INetwork } from "../constructs/core/interfaces";
@@ -128,14 +128,13 @@ export class ForeignInfraStack extends TerraformStack {
     // A cloud whose storage has a firewall admits the cluster's NAT, for the apps that use a bucket
     // there; none when no app does (the receiver refuses a crossing crossingsOf does not list).
     const hasBuckets = env.buckets.some((spec) => placedOn(env, spec) === cloud);
-    const appBuckets = appsWithBucketsOn(env, cloud);
-    if (hasBuckets && platform.admitClusterEgress !== undefined) platform.admitClusterEgress(appBuckets.length > 0 ? receiveList(clusterEgressCrossing(cloud)) : []);
+    if (hasBuckets && platform.admitClusterEgress !== undefined) platform.admitClusterEgress(admitsClusterEgress(env, cloud) ? receiveList(clusterEgressCrossing(cloud)) : []);
     const buckets = bucketsOn(this, platform, env, cloud);
     // The object reads and writes of these buckets are recorded on their cloud, as at home; a home
     // the cluster left with nothing on it any more (stackKindsOf) keeps nothing, the trail neither.
     if (otherClouds(env).includes(cloud)) platform.auditTrail?.([...buckets.values()]);
     const generated: Record<string, string | readonly string[]> = {};
-    for (const { app, bucket } of appBuckets) {
+    for (const { app, bucket } of appsWithBucketsOn(env, cloud)) {
       const identity = federated(app.name, clusterIssuerOf(env, cloud, receive));
       buckets.get(bucket.name)?.grantReadWrite(identity);
       Object.assign(generated, identity.crossingValues);

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { parseEnvironments, SpecErrors, type EnvironmentInput } from "../../constructs/core/spec";
 import { SpecError } from "../../constructs/core/errors";
 import { specChecks, synthesize } from "../../stacks/app";
@@ -22,4 +24,14 @@ export function specIssues(specs: readonly EnvironmentInput[]): string[] {
     throw error;
   }
   return [];
+}
+
+/** environments/staging-gcp.yaml (the shipped descriptor) as an environment `lake` of its own, home on GCP, without Terraform Cloud or a metrics hub. */
+export function stagingGcpAsLake(): Record<string, unknown> & { buckets: Record<string, unknown>[]; databases: Record<string, unknown>[] } {
+  const spec = parse(readFileSync(join(__dirname, "..", "..", "environments", "staging-gcp.yaml"), "utf8")) as Record<string, unknown> & { buckets: Record<string, unknown>[]; databases: Record<string, unknown>[] };
+  spec.name = "lake";
+  delete spec.terraformCloud;
+  delete spec.metrics;
+  spec.home = "gcp";
+  return spec;
 }
