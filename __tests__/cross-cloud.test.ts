@@ -532,6 +532,22 @@ describe("a GKE cluster with its Airflow logs in Azure storage", () => {
     // Created before destroyed: once they leave the configuration, the NAT moves off them before they go (GCP refuses to delete an address in use).
     expect(resources(production, "google_compute_address").map((address) => address.lifecycle)).toEqual(Array(2).fill({ prevent_destroy: true, create_before_destroy: true }));
   });
+
+  it.skipIf(terraformUnavailable())("releases them in production too once the last app leaves: a removed block's prevent_destroy goes with it (Terraform here), so the label is what guards them", async () => {
+    // The release removes the address blocks (the test above this one's neighbour); Terraform reads prevent_destroy from the configuration only.
+    const backend = { backend: { local: { path: "terraform.tfstate" } } };
+    const kept = { terraform: backend, resource: { terraform_data: { address: { input: "203.0.113.7", lifecycle: { prevent_destroy: true, create_before_destroy: true } } } } };
+    const { dir, terraform } = offlineWorkspace(JSON.stringify(kept), "prevent-destroy-removed");
+    await terraform("init", "-no-color", "-input=false");
+    await terraform("apply", "-no-color", "-input=false", "-auto-approve");
+    writeFileSync(join(dir, "cdk.tf.json"), JSON.stringify({ terraform: backend }));
+    const released = await terraform("plan", "-no-color", "-input=false");
+    expect(/^Plan: .*$/m.exec(released.stdout)?.[0]).toBe("Plan: 0 to add, 0 to change, 1 to destroy.");
+    // While the block is there, the same destroy is refused.
+    writeFileSync(join(dir, "cdk.tf.json"), JSON.stringify(kept));
+    const refused = await terraform("plan", "-no-color", "-input=false", "-destroy").catch((error: { stderr: string }) => ({ stdout: "", stderr: error.stderr }));
+    expect(refused.stderr).toContain("Instance cannot be destroyed");
+  }, 120_000);
 });
 
 describe("the workload identity pool id rule of the google provider", () => {
@@ -556,10 +572,10 @@ describe("synth --only", () => {
 });
 
 describe("placements not built yet are refused in the spec", () => {
-  it("Terraform Cloud with a bucket on AWS for a GKE cluster, and a home other than the cluster's cloud", () => {
-    const withCloud = lakeSpec({ terraformCloud: { organization: "acme-data", project: "data-platform" } });
-    expect(issuesOf(withCloud)).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket or database lives on aws: the Terraform Cloud run identity of lake-infra-aws is not built yet/)]);
-    // Nor with a bucket in Cloud Storage for an EKS cluster: its run account may not create workload identity pools.
+  it("Terraform Cloud with a bucket in Cloud Storage for an EKS cluster, and a home other than the cluster's cloud", () => {
+    // A bucket on AWS for a GKE cluster is accepted: the AWS run role is built for a stack without a cluster (cross-cloud-move-tfc.test.ts).
+    expect(issuesOf(lakeSpec({ terraformCloud: { organization: "acme-data", project: "data-platform" } }))).toEqual([]);
+    // Not with a bucket in Cloud Storage for an EKS cluster: its run account may not create workload identity pools.
     expect(issuesOf({ ...lakeFrom(staging, "gcp"), terraformCloud: staging.terraformCloud })).toEqual([expect.stringMatching(/^terraformCloud: .*none while a bucket or database lives on gcp: the Terraform Cloud run identity of lake-infra-gcp is not built yet/)]);
     // A GKE cluster moved away from an Azure home: only the moves from AWS are built (__tests__/cross-cloud-move.test.ts, cross-cloud-move-gcp.test.ts).
     expect(issuesOf(lakeSpec({ home: "azure" }))).toEqual([expect.stringMatching(/^home: given "azure"; accepted: "gcp", or for a cluster moved away from home, a move that is built \(from aws to azure; from aws to gcp\): a cluster on gcp with lake-infra on azure is not built yet/)]);

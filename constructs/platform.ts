@@ -16,6 +16,7 @@ import {
 import { appsWithBucketsOn, CLOUDS as CLOUDS_LIST, databaseNetworkClouds, eachKnown, homeOf, homeProblem, otherClouds, placedOn, type Cloud, type DatabaseSpec, type Environment, type Report } from "./core/spec";
 import { planSubnets } from "./core/network-plan";
 import { gkeIssuer, gkeVpnClients, planGcpAddresses } from "./gcp/facts";
+import { aksIssuerPattern } from "./azure/facts";
 import { awsSpecProblems } from "./aws/spec-problems";
 import { azureSpecProblems } from "./azure/spec-problems";
 import { gcpSpecProblems } from "./gcp/spec-problems";
@@ -37,6 +38,13 @@ interface CloudEntry {
    * that trust them (`clusterIssuerCrossing`).
    */
   readonly clusterIssuer?: (env: Environment) => string;
+  /**
+   * Where the issuer is generated: a pattern (`*`) that every issuer of the environment's cluster
+   * matches, from the spec (AKS's location and tenant), for another cloud's run identity that
+   * manages its trust (AWS's OpenID Connect provider). Absent where not known (EKS, whose own
+   * stack holds its provider).
+   */
+  readonly clusterIssuerPattern?: (env: Environment) => string;
   /** This cloud's buckets for apps on another cloud's cluster (docs/design/cross-cloud.md). */
   readonly foreignBuckets: ForeignBucketsEntry;
   /**
@@ -64,7 +72,7 @@ interface ForeignBucketsEntry {
   readonly intoApps: (env: Environment) => Crossing[];
   /**
    * `<env>-infra-<cloud>` can run in Terraform Cloud: its run identity on this cloud is built for a
-   * stack without a cluster (AWS's run role is still shaped for EKS: docs/design/cross-cloud.md).
+   * stack without a cluster (GCP's is not: docs/design/cross-cloud.md).
    */
   readonly terraformCloud: boolean;
   /** The buckets and credentials as the apps reach them; `receive` takes the crossings into `<env>-apps`. */
@@ -116,7 +124,7 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
   aws: {
     platform: (scope, env) => new (cloudModule("aws").AwsPlatform)(scope, "platform", env),
     specProblems: awsSpecProblems,
-    foreignBuckets: { firewall: true, intoApps: () => [], terraformCloud: false, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
+    foreignBuckets: { firewall: true, intoApps: () => [], terraformCloud: true, services: (env) => cloudModule("aws").awsForeignBuckets(env) },
     foreignDatabases: (env, receive) => cloudModule("aws").awsForeignDatabases(env, receive),
   },
   azure: {
@@ -127,6 +135,10 @@ const CLOUDS: Readonly<Record<Cloud, CloudEntry>> = {
       intoApps: (env) => appsWithBucketsOn(env, "azure").map(({ app }) => identityClientIdCrossing("azure", app.name)),
       terraformCloud: true,
       services: (env, receive) => cloudModule("azure").azureForeignBuckets(env, receive),
+    },
+    clusterIssuerPattern: (env) => {
+      if (env.accounts.azure === undefined) throw new Error(`${env.name}: an AKS cluster without accounts.azure (the spec check should have caught this)`);
+      return aksIssuerPattern(env.accounts.azure);
     },
     // With Azure CNI overlay, pod traffic leaving the VNet is SNATed to the node's address
     // (Microsoft Learn, "Azure CNI Overlay networking", how it works), so the nodes' subnet.
@@ -154,6 +166,16 @@ export function platformFor(scope: Construct, env: Environment, cloud: Cloud = e
  */
 export function clusterIssuerOf(env: Environment, cloud: Cloud, receive: Receive): string {
   return CLOUDS[env.cloud].clusterIssuer?.(env) ?? receive(clusterIssuerCrossing(cloud));
+}
+
+/**
+ * The cluster's issuer as another cloud's run identity may name it before it is known: exact where
+ * the spec derives it (GKE), else a pattern every issuer of the cluster matches (AKS); undefined
+ * where neither is built (EKS).
+ */
+export function clusterIssuerPatternOf(env: Environment): string | undefined {
+  const entry = CLOUDS[env.cloud];
+  return entry.clusterIssuer?.(env) ?? entry.clusterIssuerPattern?.(env);
 }
 
 /** `cloud`'s buckets as the environment's apps reach them from its cluster on another cloud. */
@@ -210,7 +232,7 @@ export function publishesClusterEgress(env: Environment): boolean {
  * Which placements are built (docs/design/cross-cloud.md, "Build order"): a bucket on any cloud
  * for a cluster on any other, and a home the cluster moved away from; a database on another cloud
  * where both sides of the VPN are built; not yet Terraform Cloud where a foreign stack's run
- * identity is not built, nor for a cluster away from home.
+ * identity is not built.
  */
 export function placementProblems(env: Environment, report: Report): void {
   // A home that cannot be used is the spec's one message (checkPlacement): the placements it would default are not judged.
@@ -221,11 +243,10 @@ export function placementProblems(env: Environment, report: Report): void {
     const built = CLOUDS_LIST.flatMap((one) => (CLOUDS[one].foreignDatabases !== undefined ? CLOUDS_LIST.filter((other) => CLOUDS[other].vpnClients !== undefined).map((other) => `on ${one} for a cluster on ${other}`) : []));
     report(["databases", index, "cloud"], cloud, `"${env.cloud}", or a pair whose site-to-site VPN is built (${built.join("; ")}): a database on ${cloud} for a cluster on ${env.cloud} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   });
-  const withoutTerraformCloud = otherClouds(env).filter((cloud) => !CLOUDS[cloud].foreignBuckets.terraformCloud);
-  if (env.terraformCloud !== undefined && homeOf(env) !== env.cloud) {
-    // The cluster's new workspace would need the bootstrap of a foreign one, and the home's run identity one without a cluster.
-    report(["terraformCloud"], env.terraformCloud, `none while the cluster runs away from home (home "${homeOf(env)}", cloud "${env.cloud}": stage 2 of a move): Terraform Cloud for ${env.name}-infra-${env.cloud} and a home without its cluster is not built yet; deploy with npm run deploy and local state (docs/design/cross-cloud.md, "Build order")`);
-  } else if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
+  // The home a cluster left keeps a stack of its own (stackKindsOf), with its run identity, to the end.
+  const foreignStackClouds = [...new Set([...otherClouds(env), homeOf(env)])].filter((cloud) => cloud !== env.cloud);
+  const withoutTerraformCloud = foreignStackClouds.filter((cloud) => !CLOUDS[cloud].foreignBuckets.terraformCloud);
+  if (env.terraformCloud !== undefined && withoutTerraformCloud.length > 0) {
     report(["terraformCloud"], env.terraformCloud, `none while a bucket or database lives on ${withoutTerraformCloud.join(", ")}: the Terraform Cloud run identity of ${env.name}-infra-${withoutTerraformCloud[0]} is not built yet (docs/design/cross-cloud.md, "Build order")`);
   }
 }

@@ -156,9 +156,25 @@ function otherBlockNotes(base: StackConfig, head: StackConfig): string[] {
     const before = base.other.get(name);
     const after = head.other.get(name);
     if (JSON.stringify(before) === JSON.stringify(after)) return [];
+    if (name === "import") return importNotes(before, after);
     const what = before === undefined ? "added" : after === undefined ? "removed" : `changed (${short(before)} → ${short(after)})`;
     return [`\`${name}\` ${what}`];
   });
+}
+
+/**
+ * What the `import` blocks added or removed do: Terraform takes an existing object over at the
+ * next apply (and fails the plan where it does not exist), and skips the import once the object
+ * is in its state (terraform v1.11.4 internal/terraform/node_resource_plan.go, expandResourceImports),
+ * so a removed block changes nothing.
+ */
+function importNotes(before: unknown, after: unknown): string[] {
+  const entries = (side: unknown) => new Map((Array.isArray(side) ? side : []).filter(isObject).map((entry) => [`${String(entry.to)} ← ${String(entry.id)}`, entry]));
+  const [base, head] = [entries(before), entries(after)];
+  return [
+    ...[...head.keys()].filter((key) => !base.has(key)).map((key) => `\`import\` ${key}: Terraform takes that existing object over, unless it is in the state already (the plan fails if the object does not exist yet)`),
+    ...[...base.keys()].filter((key) => !head.has(key)).map((key) => `\`import\` ${key} removed: changes nothing once the object is in the state`),
+  ];
 }
 
 /** Resources of a synthesized stack by Terraform address, without cdktn's metadata. */
@@ -516,7 +532,7 @@ function summarize(stack: string, source: StackDiff["source"], changes: Change[]
   };
 }
 
-const UNINSTALL_FIRST = "uninstall its apps first (npx cdktn destroy <env>-apps, from a checkout of the pull request's base)";
+const UNINSTALL_FIRST = "uninstall its apps first (npx cdktn destroy <env>-apps, from a checkout of the pull request's base; with Terraform Cloud, a destroy run of <env>-apps before merging)";
 /**
  * What a cluster's Kubernetes controllers made outside Terraform: EKS leaves the load balancers and
  * security groups of its Services and the EBS volumes of its claims (ours are `reclaimPolicy:
@@ -605,8 +621,10 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
       const from = moves.get(c.address) ?? c.address;
       const check = UPDATE_CHECKS[resourceTypeOf(c.address)];
       const kept = analysis.keptWhenRemoved(c.address, from);
+      // An update the provider block causes (its default tags) changes tags_all, which the resource blocks do not show.
+      const providerTags = c.basis === "provider-config" ? { tags_all: c.reason } : {};
       return [
-        ...(check === undefined ? [] : [check(c.address, withoutMeta(base.resources.get(from) ?? {}), withoutMeta(head.resources.get(c.address) ?? {}))]),
+        ...(check === undefined ? [] : [check(c.address, withoutMeta(base.resources.get(from) ?? {}), { ...withoutMeta(head.resources.get(c.address) ?? {}), ...providerTags })]),
         ...(kept.length === 0
           ? []
           : [{ refused: [], cautions: [`${c.address}: leaves out ${kept.join(", ")}, which the provider keeps as they are (Optional and Computed in its schema): set ${kept.length === 1 ? "it" : "them"} explicitly (an empty list clears a list)`] }]),
@@ -741,8 +759,46 @@ function externalSecretTemplates(config: unknown, createdOnce: boolean): Map<str
 const helmReleaseChecks = (address: string, before: unknown, after: unknown): UpdateFlags => mergeFlags([createdOnceChecks(address, before, after), renderedSecretChecks(address, before, after)]);
 
 /** The updates the gate checks beyond replacement, by resource type. */
+/**
+ * An update of what only the bootstrapper may change on AWS (README, "Bootstrap, once";
+ * constructs/aws/terraform-cloud.ts): the Terraform Cloud run role (its trust names
+ * app.terraform.io) and its one policy (the only one with `NeverChangeItself`), which the policy
+ * denies the role changing or tagging; its OpenID Connect provider for app.terraform.io; and the
+ * workload boundary (`<env>-workload-boundary`, constructs/aws/boundary.ts, which
+ * `NeverChangeTheBoundary` keeps the runs from changing: a new secret the spec names changes it).
+ * A workspace added or gone, a new app's role, the cluster moving away, a tag: the workspace's
+ * run fails on it, and the bootstrapper applies it.
+ */
+export function bootstrapperOwnedChecks(address: string, before: unknown, after: unknown): UpdateFlags {
+  const runRole = String(valueAt(before, "assume_role_policy") ?? "").includes("app.terraform.io");
+  const owned =
+    runRole ||
+    String(valueAt(before, "policy") ?? "").includes('"NeverChangeItself"') ||
+    // A plan holds the provider's url without its scheme, as IAM returns it (aws 5.100.0 openid_connect_provider.go).
+    String(valueAt(before, "url") ?? "").replace(/^https:\/\//, "") === "app.terraform.io" ||
+    String(valueAt(before, "name") ?? "").endsWith("-workload-boundary");
+  // The runs may tag the provider and the boundary (the policy's `Tags` statement), not the role
+  // itself; where tags_all is known (a plan), it is what the tag calls follow. force_detach_policies
+  // is Terraform's alone (no call).
+  const tagsAllKnown = valueAt(before, "tags_all") !== undefined && valueAt(after, "tags_all") !== undefined;
+  const ignored = ["//", "force_detach_policies", ...(runRole ? [] : ["tags", "tags_all"]), ...(tagsAllKnown ? ["tags"] : [])];
+  const keys = [...new Set([...Object.keys(isObject(before) ? before : {}), ...Object.keys(isObject(after) ? after : {})])].filter((key) => !ignored.includes(key));
+  const changed = keys.filter((key) => JSON.stringify(valueAt(before, key)) !== JSON.stringify(valueAt(after, key))).sort();
+  if (!owned || changed.length === 0) return { refused: [], cautions: [] };
+  return {
+    refused: [],
+    cautions: [
+      `${address}: changes ${changed.join(", ")} of what the Terraform Cloud run role may not change (its own role and policy, its OIDC provider, the workload boundary): the workspace's run fails on it; apply this stack as the bootstrapper, with administrator credentials and the workspace in Local execution mode (README, "Bootstrap, once")`,
+    ],
+  };
+}
+
 const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => UpdateFlags>> = {
   aws_db_subnet_group: subnetGroupChecks,
+  aws_iam_openid_connect_provider: bootstrapperOwnedChecks,
+  aws_iam_policy: bootstrapperOwnedChecks,
+  aws_iam_role: bootstrapperOwnedChecks,
+  aws_iam_role_policy: bootstrapperOwnedChecks,
   azurerm_kubernetes_cluster: clusterChangeChecks,
   google_compute_router_nat: natChangeChecks,
   helm_release: helmReleaseChecks,

@@ -21,9 +21,12 @@ export function foreignCloudOf(kind: StackKind | "gitops"): Cloud | undefined {
   return kind.startsWith("infra-") ? (kind.slice("infra-".length) as Cloud) : undefined;
 }
 
-/** Whether `kind` is an `<env>-infra-<cloud>` whose workspace is bootstrapped by hand now (`terraformCloud.bootstrapping`): gitops leaves it alone. */
+/**
+ * Whether `kind`'s workspace is bootstrapped by hand now (`terraformCloud.bootstrapping`): gitops
+ * leaves it alone. An `<env>-infra-<cloud>`, or the cluster's own once it runs away from home.
+ */
 export function isBootstrapping(env: Environment, kind: StackKind): boolean {
-  const cloud = foreignCloudOf(kind);
+  const cloud = foreignCloudOf(kind) ?? (kind === "infra" && homeOf(env) !== env.cloud ? env.cloud : undefined);
   return cloud !== undefined && (env.terraformCloud?.bootstrapping ?? []).includes(cloud);
 }
 

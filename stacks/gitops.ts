@@ -91,6 +91,11 @@ export class GitopsStack extends TerraformStack {
           },
           lifecycle: { preventDestroy: true },
         });
+        // Every workspace but <env>-apps is created by hand and applied once before gitops reads its
+        // outputs (README, "Bootstrap, once"): gitops takes it over by this import, which Terraform
+        // skips once the workspace is in state (terraform v1.11.4 internal/terraform/node_resource_plan.go,
+        // expandResourceImports). The id is <organization>/<name> (tfe v0.71.0 resource_tfe_workspace.go, resourceTFEWorkspaceImporter).
+        if (kind !== "apps") workspace.importFrom(`${cloud.organization}/${name}`);
         new WorkspaceSettings(this, `${name}-settings`, {
           workspaceId: workspace.id,
           ...(kind === "apps" ? { executionMode: "agent", agentPoolId: this.agentPool(name, cloud.organization, workspace).id } : { executionMode: "remote" }),
@@ -101,8 +106,9 @@ export class GitopsStack extends TerraformStack {
         return workspace;
       });
       const workspaceOf = (kind: StackKind) => workspaces[kinds.indexOf(kind)];
-      const apps = kinds.indexOf("apps");
-      if (apps > 0) new RunTrigger(this, `${env.name}-infra-to-apps`, { workspaceId: workspaces[apps].id, sourceableId: workspaces[0].id });
+      // The cluster's workspace may be bootstrapped by hand (its new cloud at stage 2 of a move): the apps' wiring from it waits.
+      const clusterWorkspace = kinds.includes("infra");
+      if (kinds.includes("apps") && clusterWorkspace) new RunTrigger(this, `${env.name}-infra-to-apps`, { workspaceId: workspaceOf("apps").id, sourceableId: workspaceOf("infra").id });
 
       // Every infra workspace's outputs (it shares its state with this workspace alone): its
       // cloud's dynamic credentials, and the values it publishes for other stacks.
@@ -118,10 +124,14 @@ export class GitopsStack extends TerraformStack {
       workspaces.forEach((workspace, index) => {
         // A workspace on another cloud than the cluster's gets that cloud's credentials, from its own stack.
         const credentialsFrom: StackKind = foreignCloudOf(kinds[index]) === undefined ? "infra" : kinds[index];
+        if (!kinds.includes(credentialsFrom)) return;
         const variables = TerraformIterator.fromMap(
           Fn.lookup(outputsOf(credentialsFrom).nonsensitiveValues, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {}) as unknown as Record<string, string>,
         );
-        new Variable(this, `${env.name}-${kinds[index]}-credentials`, {
+        // By the workspace's name, not its kind: when the cluster moves (stage 2), <env>-infra stays the
+        // same workspace with the same credentials, and no variable is deleted from one workspace while
+        // one of the same key is created on it.
+        new Variable(this, `${stackName(env, kinds[index])}-credentials`, {
           forEach: variables,
           workspaceId: workspace.id,
           category: "env",

@@ -2,7 +2,7 @@ import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktn";
 import { configureTerraform, foreignCloudOf, stackKindsOf, stackName, type ForeignInfraKind, type StackKind } from "./backend";
 import { appsWithBucketsOn, databaseNetworkClouds, otherClouds, placedOn, specSecretNamesFor, type Cloud, type Environment } from "../constructs/core/spec";
-import { admitsClusterEgress, clusterIssuerOf, platformFor, publishesClusterEgress, vpnClientsOf } from "../constructs/platform";
+import { admitsClusterEgress, clusterIssuerOf, clusterIssuerPatternOf, platformFor, publishesClusterEgress, vpnClientsOf } from "../constructs/platform";
 import { clusterEgressCrossing, clusterIssuerCrossing, vpnGatewayAddressesCrossing, vpnPresharedKeysCrossing, vpnTunnelAddressesCrossing } from "../constructs/core/crossings";
 import { publish, receiverOf } from "./crossings";
 import type { CloudPlatform, IBucket, IDatabase, INetwork } from "../constructs/core/interfaces";
@@ -157,7 +157,7 @@ export class ForeignInfraStack extends TerraformStack {
     }
     publish(this, env, kind, generated);
     // This workspace's own dynamic credentials, on its cloud: that cloud trusts it alone.
-    if (env.terraformCloud !== undefined) trustTerraformCloud(this, platform, env, [kind]);
+    if (env.terraformCloud !== undefined) trustTerraformCloud(this, platform, env, [kind], clusterIssuerPatternOf(env));
   }
 }
 
@@ -168,9 +168,9 @@ export class ForeignInfraStack extends TerraformStack {
  * identities the stack creates (the roles the run role may manage on AWS, the service accounts
  * the run account manages on GCP).
  */
-function trustTerraformCloud(stack: TerraformStack, platform: CloudPlatform, env: Environment, kinds: readonly StackKind[]): void {
+function trustTerraformCloud(stack: TerraformStack, platform: CloudPlatform, env: Environment, kinds: readonly StackKind[], foreignClusterIssuer?: string): void {
   if (env.terraformCloud === undefined) return;
-  const trust = platform.terraformCloudTrust({ ...env.terraformCloud, workspaces: kinds.map((kind) => stackName(env, kind)) });
+  const trust = platform.terraformCloudTrust({ ...env.terraformCloud, workspaces: kinds.map((kind) => stackName(env, kind)), foreignClusterIssuer });
   new TerraformOutput(stack, TERRAFORM_CLOUD_VARIABLES_OUTPUT, {
     value: trust.workspaceVariables,
     description: "Environment variables that give this environment's Terraform Cloud runs dynamic credentials",

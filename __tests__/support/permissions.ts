@@ -34,6 +34,35 @@ export interface EnvironmentStacks {
   readonly infra: StackJson;
   readonly apps?: StackJson;
   readonly gitops?: StackJson;
+  /**
+   * The infra stack's cloud and name when it is not the cluster's: a stack on another cloud (or
+   * the home a cluster moved away from), checked alone, with the values Terraform Cloud writes
+   * into its crossing variables (`variables`).
+   */
+  readonly foreign?: { readonly cloud: Environment["cloud"]; readonly stack: string; readonly variables: Readonly<Record<string, string>> };
+}
+
+/**
+ * `text` with the stack's input variables put in, where Terraform would: `${var.x}` and the
+ * functions the stacks wrap them in (`trimprefix`, `trimsuffix`), innermost first. A variable
+ * left inside another function is a function the model does not know: refused, not guessed.
+ */
+function withVariables(text: string, variables: Readonly<Record<string, string>>): string {
+  const literal = (value: string) => JSON.stringify(value);
+  const splice = (whole: string, at: number, by: string, within: string) => within.slice(0, at) + by + within.slice(at + whole.length);
+  let out = text.replace(/\bvar\.([A-Za-z0-9_]+)/g, (whole: string, name: string) => (name in variables ? literal(variables[name]) : whole));
+  const call = /(trimprefix|trimsuffix)\(("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")\)/;
+  for (let match = call.exec(out); match !== null; match = call.exec(out)) {
+    const [whole, fn, value, affix] = match;
+    const [v, a] = [JSON.parse(value) as string, JSON.parse(affix) as string];
+    const result = fn === "trimprefix" ? (v.startsWith(a) ? v.slice(a.length) : v) : v.endsWith(a) ? v.slice(0, v.length - a.length) : v;
+    out = splice(whole, match.index, literal(result), out);
+  }
+  const inline = /\$\{("(?:[^"\\]|\\.)*")\}/;
+  for (let match = inline.exec(out); match !== null; match = inline.exec(out)) out = splice(match[0], match.index, JSON.parse(match[1]) as string, out);
+  const unknown = /\$\{[^}]*"[^}]*\}/.exec(out);
+  if (unknown !== null && Object.keys(variables).some((name) => text.includes(`var.${name}`))) throw new Error(`the permission model cannot evaluate ${unknown[0]}: teach withVariables its function`);
+  return out;
 }
 
 /** Where the identity that applies a stack runs, which decides what it can reach. */
@@ -124,11 +153,29 @@ function publicApiRanges(infra: StackJson): string[] {
   return [];
 }
 
+/** `stacks` with a foreign stack's variables put in its every string (`withVariables`). */
+function withForeignVariables(stacks: EnvironmentStacks): EnvironmentStacks {
+  const variables = stacks.foreign?.variables;
+  if (variables === undefined) return stacks;
+  const put = (value: unknown): unknown =>
+    typeof value === "string"
+      ? withVariables(value, variables)
+      : Array.isArray(value)
+        ? value.map(put)
+        : // Lifecycle conditions ask nothing of the applier.
+          isMap(value)
+          ? Object.fromEntries(Object.entries(value).map(([key, one]) => [put(key), key === "lifecycle" ? one : put(one)]))
+          : value;
+  // Resources alone: a variable's own validation is no request of the applier's.
+  return { ...stacks, infra: { ...stacks.infra, resource: put(stacks.infra.resource) as StackJson["resource"] } };
+}
+
 /** The problems of one environment: every resource of every stack against its applier. */
-export function permissionProblems(stacks: EnvironmentStacks): PermissionProblem[] {
-  const rules = CLOUD_RULES[stacks.env.cloud];
+export function permissionProblems(given: EnvironmentStacks): PermissionProblem[] {
+  const stacks = withForeignVariables(given);
+  const rules = CLOUD_RULES[stacks.foreign?.cloud ?? stacks.env.cloud];
   const problems: PermissionProblem[] = [];
-  const infraName = `${stacks.env.name}-infra`;
+  const infraName = stacks.foreign?.stack ?? `${stacks.env.name}-infra`;
   const appsName = `${stacks.env.name}-apps`;
   const runIdentity = stacks.env.terraformCloud ? rules.runIdentity(stacks.infra) : undefined;
   if (stacks.env.terraformCloud && runIdentity === undefined) {
@@ -138,7 +185,7 @@ export function permissionProblems(stacks: EnvironmentStacks): PermissionProblem
   for (const resource of resourcesOf(stacks.infra)) {
     for (const problem of rules.infraNeeds(resource, stacks, runIdentity)) problems.push({ stack: infraName, address: resource.address, problem });
   }
-  if (stacks.env.cloud === "gcp" && runIdentity !== undefined) {
+  if ((stacks.foreign?.cloud ?? stacks.env.cloud) === "gcp" && runIdentity !== undefined) {
     for (const problem of gcpEscalationProblems(stacks, runIdentity)) problems.push({ stack: infraName, address: "(run identity)", problem });
   }
   if (stacks.apps) {
@@ -270,6 +317,21 @@ export const AWS_MANAGED_POLICIES: Readonly<Record<string, readonly IamStatement
   ],
 };
 
+/**
+ * The further calls a create makes in the caller's name, by what the resource's configuration
+ * asks: a VPN gateway given a VPC is attached to it (aws 5.100.0 internal/service/ec2/vpnsite_gateway.go,
+ * AttachVpnGateway); a VPN connection logging its tunnels to CloudWatch Logs sets up a log
+ * delivery, which CloudWatch Logs authorizes on the caller (CloudWatch Logs User Guide, "Enabling
+ * logging from AWS services", logs sent to CloudWatch Logs).
+ */
+const AWS_ALSO_CALLS: Readonly<Record<string, (config: Json) => string[]>> = {
+  aws_vpn_gateway: (config) => (config.vpc_id === undefined ? [] : ["ec2:AttachVpnGateway"]),
+  aws_vpn_connection: (config) =>
+    [1, 2].some((tunnel) => at(config, `tunnel${tunnel}_log_options.cloudwatch_log_options.log_enabled`) === true)
+      ? ["logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"]
+      : [],
+};
+
 const managedPolicyName = (arn: string): string | undefined => /^arn:[^:]+:iam::aws:policy\/(.+)$/.exec(arn)?.[1];
 
 /**
@@ -293,6 +355,12 @@ const AWS_CREATE_ACTIONS: Readonly<Record<string, string>> = {
   aws_vpc_security_group_ingress_rule: "ec2:AuthorizeSecurityGroupIngress",
   aws_vpc_security_group_egress_rule: "ec2:AuthorizeSecurityGroupEgress",
   aws_launch_template: "ec2:CreateLaunchTemplate",
+  // Site-to-site VPN (aws 5.100.0 internal/service/ec2/vpnsite_*.go: CreateCustomerGateway,
+  // CreateVpnGateway, CreateVpnConnection, EnableVgwRoutePropagation).
+  aws_customer_gateway: "ec2:CreateCustomerGateway",
+  aws_vpn_gateway: "ec2:CreateVpnGateway",
+  aws_vpn_connection: "ec2:CreateVpnConnection",
+  aws_vpn_gateway_route_propagation: "ec2:EnableVgwRoutePropagation",
   aws_eks_cluster: "eks:CreateCluster",
   aws_eks_node_group: "eks:CreateNodegroup",
   aws_eks_addon: "eks:CreateAddon",
@@ -459,13 +527,14 @@ class AwsIam {
     } else if (resource.type === "aws_iam_openid_connect_provider") {
       const url = text(config.url);
       const host = url.includes("aws_eks_cluster.") ? `oidc.eks.${this.stacks.env.accounts.aws?.region ?? ""}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF` : url.replace(/^https:\/\//, "");
-      own = [{ action: "iam:CreateOpenIDConnectProvider", resource: `${this.iamPrefix}oidc-provider/${host}` }];
+      // The provider's default_tags go with the create (aws 5.100.0 openid_connect_provider.go sends Tags).
+      own = ["iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"].map((action) => ({ action, resource: `${this.iamPrefix}oidc-provider/${host}` }));
     } else if (resource.type === "aws_iam_policy") {
       own = [{ action: "iam:CreatePolicy", resource: this.policyArn(text(config.name)) }];
     } else {
       const action = AWS_CREATE_ACTIONS[resource.type];
       if (action === undefined) return undefined;
-      own = [{ action, resource: "*" }];
+      own = [action, ...(AWS_ALSO_CALLS[resource.type]?.(config) ?? [])].map((one) => ({ action: one, resource: "*" }));
     }
     const passed = AWS_PASSED_ROLE_ATTRIBUTES.flatMap((attribute): IamRequest[] => {
       const value = this.resolve(at(config, attribute));
@@ -591,6 +660,31 @@ const AWS_RULES: CloudRules = {
     return association ? undefined : "the run role's access entry is not associated with AmazonEKSClusterAdminPolicy on the whole cluster";
   },
 };
+
+/**
+ * Roles trusting an IAM OpenID Connect provider of the stack (a cluster's issuer): STS reads the
+ * token's claims under condition keys named by the provider's URL without `https://` (IAM User
+ * Guide, "Available keys for AWS web identity federation": `<provider>:aud`, `<provider>:sub`),
+ * so a key naming anything else never matches and the role cannot be assumed. Checked where the
+ * URL is known from the stack and its variables (an issuer received or derived from the spec).
+ */
+export function awsFederatedTrustProblems(given: EnvironmentStacks): string[] {
+  const stacks = withForeignVariables(given);
+  const resources = resourcesOf(stacks.infra);
+  return resources
+    .filter((r) => r.type === "aws_iam_role")
+    .flatMap((role) =>
+      statementsOf(role.config.assume_role_policy).flatMap((statement) => {
+        const federated = text(at(statement, "Principal.Federated"));
+        const provider = resources.find((r) => r.type === "aws_iam_openid_connect_provider" && federated.includes(`\${${r.address}.arn}`));
+        const url = text(provider?.config.url);
+        if (provider === undefined || url.includes("${")) return [];
+        const host = url.replace(/^https:\/\//, "");
+        const keys = ["StringEquals", "StringLike"].flatMap((operator) => Object.keys((at(statement, `Condition.${operator}`) as Json | undefined) ?? {}));
+        return keys.filter((key) => !key.startsWith(`${host}:`)).map((key) => `${role.address}: its trust's condition key ${key} does not name the provider ${host}, so STS never matches it`);
+      }),
+    );
+}
 
 /**
  * What each role of an AWS infra stack may really do: its identity policies cut by its

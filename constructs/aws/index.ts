@@ -160,16 +160,40 @@ export class AwsPlatform extends Construct implements CloudPlatform {
   }
 
   /**
-   * The trust, and the run role as a cluster admin: Terraform Cloud runs apply `<env>-apps`, and
-   * the cluster's creator (the person who bootstraps the environment) is its only admin otherwise.
+   * The trust, and with the cluster the run role as its admin: Terraform Cloud runs apply
+   * `<env>-apps`, and the cluster's creator (the person who bootstraps the environment) is its
+   * only admin otherwise. Without a cluster (a stack for a cluster on another cloud, or the home
+   * it moved away from) the run role manages no EKS: the OpenID Connect provider it may manage is
+   * the other cluster's issuer alone (`federatedWorkloadIdentity`), exactly, whether derived from
+   * the spec or received.
    */
   terraformCloudTrust(target: TerraformCloudTarget): AwsTerraformCloudTrust {
-    const trust = new AwsTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target);
+    const cluster = this.builtCluster;
+    const foreign = this.foreignIssuer === undefined ? undefined : target.foreignClusterIssuer;
+    if (this.foreignIssuer !== undefined && foreign === undefined) throw new Error(`${this.ctx.env.name}: the run role of a stack trusting another cluster needs that cluster's issuer or its pattern (foreignClusterIssuer)`);
+    if (this.foreignIssuer !== undefined && foreign !== undefined && Token.isUnresolved(this.foreignIssuer.issuer)) {
+      // A received issuer the run role may not manage would fail mid-apply (the provider's url
+      // forces a new one): refused at plan instead, naming what the role allows.
+      // `.` in a class (`[.]`): a backslash would need HCL's own escaping too. The pattern holds a
+      // location, a tenant id and a host (aksIssuerPattern): anything else is a programming error.
+      if (!/^https:\/\/[a-z0-9./*-]+$/.test(foreign)) throw new Error(`${this.ctx.env.name}: cannot make a precondition of the issuer pattern ${foreign}`);
+      const pattern = `^${foreign.replace(/\./g, "[.]").replace(/\*/g, ".*")}$`;
+      this.foreignIssuer.provider.lifecycle = {
+        precondition: [
+          {
+            condition: Fn.can(Fn.regex(pattern, this.foreignIssuer.issuer)),
+            errorMessage: `The cluster's issuer is not one the Terraform Cloud run role may trust (${foreign}, from accounts.azure's location and tenant): check them in the spec, or the issuer's format against aksIssuerPattern (constructs/azure/facts.ts).`,
+          },
+        ],
+      };
+    }
+    const oidcProviderHosts = [...(cluster ? [`oidc.eks.${this.ctx.region}.${this.ctx.serviceDomain}/id/*`] : []), ...(foreign === undefined ? [] : [foreign.replace(/^https:\/\//, "")])];
+    if (cluster === undefined && this.ctx.env.cloud === "aws") throw new Error("terraformCloudTrust() needs the cluster on the cluster's cloud: call cluster() first");
+    const trust = new AwsTerraformCloudTrust(this, "terraform-cloud-trust", this.ctx, target, { cluster: cluster !== undefined, oidcProviderHosts });
     const runRoleArn = `arn:${this.ctx.partition}:iam::${this.ctx.accountId}:role/${terraformCloudRoleName(this.ctx)}`;
     // Listed among the spec's admins already: that entry serves (a second one would conflict).
-    if (!this.builtCluster) throw new Error("terraformCloudTrust() needs the cluster: call cluster() first");
-    if (!(this.ctx.env.cluster.aws?.adminPrincipalArns ?? []).includes(runRoleArn)) {
-      this.builtCluster.grantClusterAdmin("terraform-cloud-admin", trust.role.arn, [trust.role]);
+    if (cluster && !(this.ctx.env.cluster.aws?.adminPrincipalArns ?? []).includes(runRoleArn)) {
+      cluster.grantClusterAdmin("terraform-cloud-admin", trust.role.arn, [trust.role]);
     }
     return trust;
   }
@@ -195,7 +219,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     return new AwsClusterServices(this, "cluster-services", this.ctx);
   }
 
-  private foreignIssuer?: OidcTrust;
+  private foreignIssuer?: OidcTrust & { readonly provider: IamOpenidConnectProvider; readonly issuer: string };
 
   /**
    * On another cloud's cluster (docs/design/cross-cloud.md): the role of `app`, trusting that
@@ -211,7 +235,7 @@ export class AwsPlatform extends Construct implements CloudPlatform {
     if (this.foreignIssuer === undefined) {
       const provider = new IamOpenidConnectProvider(this, "cluster-issuer", { url: issuer, clientIdList: ["sts.amazonaws.com"] });
       const issuerHost = Token.isUnresolved(issuer) ? Fn.trimprefix(issuer, "https://") : issuer.replace(/^https:\/\//, "");
-      this.foreignIssuer = { providerArn: provider.arn, issuerHost };
+      this.foreignIssuer = { providerArn: provider.arn, issuerHost, provider, issuer };
     }
     return new AwsWorkloadIdentity(this, `identity-${app}`, this.ctx, this.foreignIssuer, app);
   }

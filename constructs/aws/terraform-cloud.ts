@@ -1,4 +1,4 @@
-import { Lazy, TerraformStack } from "cdktn";
+import { Lazy, TerraformResource, TerraformStack } from "cdktn";
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -40,7 +40,7 @@ export class AwsTerraformCloudTrust extends Construct implements ITerraformCloud
   readonly role: IamRole;
   readonly workspaceVariables: Readonly<Record<string, string>>;
 
-  constructor(scope: Construct, id: string, ctx: AwsContext, target: TerraformCloudTarget) {
+  constructor(scope: Construct, id: string, ctx: AwsContext, target: TerraformCloudTarget, applies: RunRoleScope) {
     super(scope, id);
     const provider = new IamOpenidConnectProvider(this, "oidc-provider", {
       url: `https://${TFC_HOST}`,
@@ -65,22 +65,51 @@ export class AwsTerraformCloudTrust extends Construct implements ITerraformCloud
       }),
     });
     // Lazy: the environment's roles are read from the whole stack at synthesis, so roles created
-    // after this construct are named too.
-    const policy = Lazy.stringValue({ produce: () => runRolePolicy(ctx, terraformCloudRoleName(ctx), environmentRoleNames(this, this.role)) });
+    // after this construct are named too; so is whether it holds anything but this trust.
+    const policy = Lazy.stringValue({
+      produce: () => runRolePolicy(ctx, terraformCloudRoleName(ctx), environmentRoleNames(this, this.role), { ...applies, nothingElse: holdsOnly(this) }),
+    });
     new IamRolePolicy(this, "delivery", { role: this.role.id, name: "deliver-environment", policy });
     this.workspaceVariables = { TFC_AWS_PROVIDER_AUTH: "true", TFC_AWS_RUN_ROLE_ARN: this.role.arn };
   }
 }
 
 /**
+ * What the run role's stack holds beyond storage, databases and their network: the cluster (and
+ * the agents beside it), or not (the home a cluster moved away from, a stack of buckets for a
+ * cluster on another cloud); and the hosts of the OpenID Connect providers it creates, each an
+ * exact issuer or a pattern with `*`.
+ */
+export interface RunRoleScope {
+  readonly cluster: boolean;
+  readonly oidcProviderHosts: readonly string[];
+  /**
+   * The stack holds nothing but the trust (the home a cluster left, at the end of a move): the
+   * role may read IAM and no more (its runs plan nothing), and keeps its denials.
+   */
+  readonly nothingElse?: boolean;
+}
+
+/** Whether `scope`'s stack creates no resource outside `scope`. */
+function holdsOnly(scope: Construct): boolean {
+  const within = `${scope.node.path}/`;
+  return !TerraformStack.of(scope)
+    .node.findAll()
+    .some((c) => c instanceof TerraformResource && !`${c.node.path}/`.startsWith(within));
+}
+
+/**
  * The services whose resource types the infra stack creates (`AWS_CREATE_ACTIONS` in
  * __tests__/support/permissions.ts names the call each type makes; the permission test fails on
  * a type none of these covers). `pi`: Performance Insights, configured with the RDS instance.
+ * `eks` and `ecs` (the agents) only for the cluster's stack.
  */
 export const RUN_ROLE_SERVICES: readonly string[] = ["ec2", "eks", "rds", "pi", "s3", "kms", "logs", "route53", "secretsmanager", "ecs", "cloudtrail"];
+const CLUSTER_ONLY_SERVICES = ["eks", "ecs"];
 
-/** AWS services that create a service-linked role the first time the stacks use them. */
+/** AWS services that create a service-linked role the first time the stacks use them (RDS's alone without a cluster). */
 const SERVICE_LINKED_ROLES = ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com", "rds.amazonaws.com", "ecs.amazonaws.com", "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"];
+const SERVICE_LINKED_ROLES_WITHOUT_CLUSTER = ["rds.amazonaws.com"];
 
 /**
  * The services the stacks pass their roles to (`iam:PassedToService`, Service Authorization
@@ -91,6 +120,7 @@ const SERVICE_LINKED_ROLES = ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com"
  * (monitoring.rds).
  */
 export const PASSED_TO_SERVICES = ["eks", "ec2", "ecs-tasks", "vpc-flow-logs", "monitoring.rds"] as const;
+const PASSED_TO_SERVICES_WITHOUT_CLUSTER = ["vpc-flow-logs", "monitoring.rds"] as const;
 
 /**
  * The names of the roles the stack creates with a permissions boundary (every role but the run
@@ -120,56 +150,95 @@ export function environmentRoleNames(scope: Construct, runRole: IamRole): string
  * So a new role (a new app's identity) is named in this policy, which is the bootstrapper's: one
  * apply by the bootstrapper before the runs can create it (README, "Delivery").
  */
-export function runRolePolicy(ctx: AwsContext, runRoleName: string, roleNames: readonly string[]): string {
+export function runRolePolicy(ctx: AwsContext, runRoleName: string, roleNames: readonly string[], applies: RunRoleScope): string {
   const iam = (resource: string) => `arn:${ctx.partition}:iam::${ctx.accountId}:${resource}`;
-  // IAM refuses a statement with an empty Resource list: without roles, name one that cannot exist
-  // (role names take at most 64 characters).
-  const environmentRoles = roleNames.length > 0 ? roleNames.map((name) => iam(`role/${name}`)) : [iam(`role/${ctx.env.name}-no-role-${"x".repeat(64)}`)];
-  const boundary = ctx.permissionsBoundary;
+  const environmentRoles = roleNames.map((name) => iam(`role/${name}`));
+  // Every role but the run role carries the boundary: without them (the home a cluster left,
+  // emptied at the end of a move) the stack has no boundary to name.
+  const boundary = environmentRoles.length === 0 ? undefined : ctx.permissionsBoundary;
+  const services = applies.cluster ? RUN_ROLE_SERVICES : RUN_ROLE_SERVICES.filter((service) => !CLUSTER_ONLY_SERVICES.includes(service));
+  const passedTo = applies.cluster ? PASSED_TO_SERVICES : PASSED_TO_SERVICES_WITHOUT_CLUSTER;
+  // IAM refuses a statement with an empty Resource list: a stack without roles of its own (the home
+  // a cluster left, emptied at the end of a move) or without OpenID Connect providers has none.
+  const roleStatements: PolicyStatement[] =
+    boundary === undefined
+      ? []
+      : [
+          {
+            Sid: "RolesOnlyWithinTheBoundary",
+            Effect: "Allow",
+            Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            Resource: environmentRoles,
+            Condition: { StringEquals: { "iam:PermissionsBoundary": boundary } },
+          },
+          {
+            // None of these can widen a role beyond its boundary, and every role named carries it.
+            Sid: "EnvironmentRoles",
+            Effect: "Allow",
+            Action: ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"],
+            Resource: environmentRoles,
+          },
+          {
+            Sid: "PassEnvironmentRolesToTheirServices",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: environmentRoles,
+            Condition: { StringEquals: { "iam:PassedToService": passedTo.map((service) => `${service}.${ctx.serviceDomain}`) } },
+          },
+        ];
+  const oidcProviderStatements: PolicyStatement[] =
+    applies.oidcProviderHosts.length === 0
+      ? []
+      : [
+          {
+            Sid: "ClusterOidcProviders",
+            Effect: "Allow",
+            Action: [
+              "iam:CreateOpenIDConnectProvider",
+              "iam:DeleteOpenIDConnectProvider",
+              "iam:UpdateOpenIDConnectProviderThumbprint",
+              "iam:AddClientIDToOpenIDConnectProvider",
+              "iam:RemoveClientIDFromOpenIDConnectProvider",
+            ],
+            // One as a string, as it always was: a changed policy is the bootstrapper's to apply.
+            Resource: applies.oidcProviderHosts.length === 1 ? iam(`oidc-provider/${applies.oidcProviderHosts[0]}`) : applies.oidcProviderHosts.map((host) => iam(`oidc-provider/${host}`)),
+          },
+        ];
+  const tags: PolicyStatement[] = applies.nothingElse
+    ? // Its own trust anchor keeps the provider's default tags.
+      [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"], Resource: iam(`oidc-provider/${TFC_HOST}`) }]
+    : boundary !== undefined
+      ? [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:TagPolicy", "iam:UntagPolicy"], Resource: [iam("oidc-provider/*"), boundary] }]
+      : applies.oidcProviderHosts.length > 0
+        ? [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"], Resource: iam("oidc-provider/*") }]
+        : [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"], Resource: iam(`oidc-provider/${TFC_HOST}`) }];
+  // A stack of the trust alone (the home a cluster left, at the end of a move) plans nothing: the role reads, and may do nothing else.
+  const serviceStatements = (statements: PolicyStatement[]) => (applies.nothingElse === true ? [] : statements);
   const statements: PolicyStatement[] = [
-    { Sid: "EnvironmentServices", Effect: "Allow", Action: RUN_ROLE_SERVICES.map((service) => `${service}:*`), Resource: "*" },
+    ...serviceStatements([{ Sid: "EnvironmentServices", Effect: "Allow", Action: services.map((service) => `${service}:*`), Resource: "*" }]),
     { Sid: "ReadIam", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" },
-    {
-      Sid: "RolesOnlyWithinTheBoundary",
-      Effect: "Allow",
-      Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
-      Resource: environmentRoles,
-      Condition: { StringEquals: { "iam:PermissionsBoundary": boundary } },
-    },
-    {
-      // None of these can widen a role beyond its boundary, and every role named carries it.
-      Sid: "EnvironmentRoles",
-      Effect: "Allow",
-      Action: ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"],
-      Resource: environmentRoles,
-    },
-    {
-      Sid: "PassEnvironmentRolesToTheirServices",
-      Effect: "Allow",
-      Action: "iam:PassRole",
-      Resource: environmentRoles,
-      Condition: { StringEquals: { "iam:PassedToService": PASSED_TO_SERVICES.map((service) => `${service}.${ctx.serviceDomain}`) } },
-    },
-    {
-      Sid: "ClusterOidcProviders",
-      Effect: "Allow",
-      Action: [
-        "iam:CreateOpenIDConnectProvider",
-        "iam:DeleteOpenIDConnectProvider",
-        "iam:UpdateOpenIDConnectProviderThumbprint",
-        "iam:AddClientIDToOpenIDConnectProvider",
-        "iam:RemoveClientIDFromOpenIDConnectProvider",
-      ],
-      Resource: iam(`oidc-provider/oidc.eks.${ctx.region}.${ctx.serviceDomain}/id/*`),
-    },
-    { Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:TagPolicy", "iam:UntagPolicy"], Resource: [iam("oidc-provider/*"), boundary] },
-    { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: "iam:CreateServiceLinkedRole", Resource: "*", Condition: { StringEquals: { "iam:AWSServiceName": SERVICE_LINKED_ROLES } } },
-    {
-      Sid: "NeverChangeTheBoundary",
-      Effect: "Deny",
-      Action: ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
-      Resource: boundary,
-    },
+    ...roleStatements,
+    ...oidcProviderStatements,
+    ...tags,
+    ...serviceStatements([
+      {
+        Sid: "ServiceLinkedRoles",
+        Effect: "Allow",
+        Action: "iam:CreateServiceLinkedRole",
+        Resource: "*",
+        Condition: { StringEquals: { "iam:AWSServiceName": applies.cluster ? SERVICE_LINKED_ROLES : SERVICE_LINKED_ROLES_WITHOUT_CLUSTER } },
+      },
+    ]),
+    ...(boundary === undefined
+      ? []
+      : [
+          {
+            Sid: "NeverChangeTheBoundary",
+            Effect: "Deny",
+            Action: ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
+            Resource: boundary,
+          } satisfies PolicyStatement,
+        ]),
     { Sid: "NeverRemoveABoundary", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
     {
       Sid: "NeverChangeItself",

@@ -13,6 +13,16 @@ export const AZURE_CONTAINER_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 /** The AKS system pool's name; spec pools may not take it. */
 export const SYSTEM_POOL_NAME = "critical";
 
+/**
+ * Every issuer an AKS cluster of the environment can have: `https://<location>.oic.prod-aks.azure.com/<tenant id>/<uuid>/`
+ * (Microsoft Learn, "Create an OpenID Connect provider on AKS", the issuer URL it prints), with
+ * the location and tenant of the spec's account. For the run roles on another cloud that manage
+ * the trust of that issuer before it exists, or after a new cluster changed it.
+ */
+export function aksIssuerPattern(account: { readonly location: string; readonly tenantId: string }): string {
+  return `https://${account.location}.oic.prod-aks.azure.com/${account.tenantId}/*`;
+}
+
 /** A spec pool name as an AKS pool name: lowercase letters and digits only. */
 export function aksPoolName(name: string): string {
   return name.replace(/-/g, "");

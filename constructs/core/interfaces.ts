@@ -311,6 +311,11 @@ export interface TerraformCloudTarget {
   readonly project: string;
   /** Workspace names (`<env>-infra`, `<env>-apps`). */
   readonly workspaces: readonly string[];
+  /**
+   * In a stack on another cloud than the cluster's: the cluster's issuer, or a pattern (`*`) every
+   * issuer of it matches (`clusterIssuerPatternOf`), whose trust the run identity manages.
+   */
+  readonly foreignClusterIssuer?: string;
 }
 
 /**

@@ -563,6 +563,10 @@ export const environmentSchema = z.strictObject({
        * another cloud"): the gitops stack neither creates nor reads it until its cloud leaves this
        * list, so a pull request can add resources on a new cloud before that workspace exists. No
        * app may use a bucket there meanwhile (its identity's client id comes from that workspace).
+       * Once the cluster moves away from `home` to a cloud the environment had no workspace on
+       * (stage 2 of a move), the cluster's cloud too: gitops then also leaves `<env>-apps`'
+       * credentials and run trigger alone, since they come from that workspace (README, "Moving
+       * from one cloud to another in stages").
        * @default none
        */
       bootstrapping: z.array(z.enum(CLOUDS, { error: `accepted: ${CLOUDS.join(" | ")}` })).optional(),
@@ -808,14 +812,18 @@ function checkPlacement(env: Environment, report: Report): void {
     report(["home"], undefined, `"${env.cloud}": the cloud whose resources stay in ${env.name}-infra, required because resources live on ${[env.cloud, ...others].join(" and ")}`);
   }
   const bootstrapping = env.terraformCloud?.bootstrapping ?? [];
+  // The cluster's own workspace is new when it moves away from home to a cloud where the environment had none (stage 2 of a move).
+  const awayFromHome = env.home !== undefined && env.home !== env.cloud;
   bootstrapping.forEach((cloud, index) => {
-    if (!others.includes(cloud)) report(["terraformCloud", "bootstrapping", index], cloud, `a cloud other than the cluster's that a bucket or database lives on (${others.join(", ") || "none"}): only its ${env.name}-infra-<cloud> workspace is bootstrapped by hand`);
+    if (others.includes(cloud) || (awayFromHome && cloud === env.cloud)) return;
+    const cluster = awayFromHome ? `, or the cluster's, ${env.cloud}, whose new workspace ${env.name}-infra-${env.cloud} holds it away from home` : "";
+    report(["terraformCloud", "bootstrapping", index], cloud, `a cloud other than the cluster's that a bucket or database lives on (${others.join(", ") || "none"})${cluster}: only its ${env.name}-infra-<cloud> workspace is bootstrapped by hand`);
   });
   eachKnown(env.apps, (app, index) => {
     const bucket = env.buckets.find((one) => one.name === app.bucket);
     if (bucket === undefined) return;
     const cloud = placedOn(env, bucket);
-    if (bootstrapping.includes(cloud)) {
+    if (cloud !== env.cloud && bootstrapping.includes(cloud)) {
       report(["apps", index, "bucket"], app.bucket, `a bucket not on ${cloud} while terraformCloud.bootstrapping names it: ${app.name}'s identity there comes from ${env.name}-infra-${cloud}, which Terraform Cloud does not run yet (point ${app.name} at it in the pull request that ends the bootstrap)`);
     }
     if (cloud !== env.cloud && APP_CATALOGUE[app.name].keylessForeignStorage !== true) {
