@@ -164,8 +164,9 @@ export class AwsPlatform extends Construct implements CloudPlatform {
    * `<env>-apps`, and the cluster's creator (the person who bootstraps the environment) is its
    * only admin otherwise. Without a cluster (a stack for a cluster on another cloud, or the home
    * it moved away from) the run role manages no EKS: the OpenID Connect provider it may manage is
-   * the other cluster's issuer alone (`federatedWorkloadIdentity`), exactly, whether derived from
-   * the spec or received.
+   * the other cluster's issuer's alone (`federatedWorkloadIdentity`), named from the spec
+   * (`TerraformCloudTarget.foreignClusterIssuer`: GKE's exactly, AKS's by location and tenant), so
+   * a new cluster changes no policy; a received issuer outside it fails a precondition at plan.
    */
   terraformCloudTrust(target: TerraformCloudTarget): AwsTerraformCloudTrust {
     const cluster = this.builtCluster;

@@ -204,14 +204,12 @@ export function runRolePolicy(ctx: AwsContext, runRoleName: string, roleNames: r
             Resource: applies.oidcProviderHosts.length === 1 ? iam(`oidc-provider/${applies.oidcProviderHosts[0]}`) : applies.oidcProviderHosts.map((host) => iam(`oidc-provider/${host}`)),
           },
         ];
-  const tags: PolicyStatement[] = applies.nothingElse
-    ? // Its own trust anchor keeps the provider's default tags.
-      [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"], Resource: iam(`oidc-provider/${TFC_HOST}`) }]
-    : boundary !== undefined
-      ? [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:TagPolicy", "iam:UntagPolicy"], Resource: [iam("oidc-provider/*"), boundary] }]
-      : applies.oidcProviderHosts.length > 0
-        ? [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"], Resource: iam("oidc-provider/*") }]
-        : [{ Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"], Resource: iam(`oidc-provider/${TFC_HOST}`) }];
+  // The providers' and the boundary's default tags; without a boundary, exactly the providers of the stack (its own trust anchor at least).
+  const withoutBoundary = [...applies.oidcProviderHosts, TFC_HOST].map((host) => iam(`oidc-provider/${host}`));
+  const tags: PolicyStatement =
+    boundary === undefined
+      ? { Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"], Resource: withoutBoundary.length === 1 ? withoutBoundary[0] : withoutBoundary }
+      : { Sid: "Tags", Effect: "Allow", Action: ["iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:TagPolicy", "iam:UntagPolicy"], Resource: [iam("oidc-provider/*"), boundary] };
   // A stack of the trust alone (the home a cluster left, at the end of a move) plans nothing: the role reads, and may do nothing else.
   const serviceStatements = (statements: PolicyStatement[]) => (applies.nothingElse === true ? [] : statements);
   const statements: PolicyStatement[] = [
@@ -219,7 +217,7 @@ export function runRolePolicy(ctx: AwsContext, runRoleName: string, roleNames: r
     { Sid: "ReadIam", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" },
     ...roleStatements,
     ...oidcProviderStatements,
-    ...tags,
+    tags,
     ...serviceStatements([
       {
         Sid: "ServiceLinkedRoles",
