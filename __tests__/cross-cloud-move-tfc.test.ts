@@ -38,11 +38,11 @@ const STAGES = { stage2: inTerraformCloud(AZURE.stage2), stage3a: inTerraformClo
 const AKS_ISSUER = "https://northeurope.oic.prod-aks.azure.com/00000000-0000-4000-8000-0000000000aa/11111111-1111-1111-1111-111111111111/";
 const CROSSINGS: Record<string, unknown> = { vpn_gateway_ips: ["20.54.1.2", "20.54.3.4"], cluster_issuer: AKS_ISSUER };
 
-/** The default environments with lake at `spec`, synthesized with the gitops stack, as `npm run synth` does. */
+/** The default environments with the one named like `spec` (lake) at `spec`, synthesized with the gitops stack, as `npm run synth` does. */
 function synthAmongDefaults(spec: EnvironmentInput, prefix: string): string {
   const outdir = join(tempDir(prefix), "out");
   const status = synthesize(
-    environments.map((env) => ((env as { name: string }).name === "lake" ? spec : env)),
+    environments.map((env) => ((env as { name: string }).name === (spec as { name: string }).name ? spec : env)),
     outdir,
     gitopsConfig,
   );
@@ -288,5 +288,27 @@ describe("stage 2 of the move to GCP with Terraform Cloud: the new cluster works
     const resource = runPolicy(home).Statement.find((statement) => statement.Sid === "ClusterOidcProviders")?.Resource;
     expect(resource).toBe("arn:aws:iam::555566667777:oidc-provider/container.googleapis.com/v1/projects/acme-data-lake/locations/europe-west1-b/clusters/lake-cluster");
     expect(homeProblems(parseEnvironment(inTerraformCloud(GCP.stage2), specChecks), home, {})).toEqual([]);
+  });
+});
+
+describe("on GCP, what only the bootstrapper may change", () => {
+  it("is said of a new app's service account and its grant to the run account where Terraform Cloud runs the stack, and not with local state", () => {
+    const stagingGcp = environments.find((env) => (env as { name: string }).name === "staging-gcp") as EnvironmentInput & { apps: { name: string }[] };
+    const withoutMetabase = { ...stagingGcp, apps: stagingGcp.apps.filter((app) => app.name !== "metabase") } as EnvironmentInput;
+    const cautions = diffDirectories(synthAmongDefaults(withoutMetabase, "gcp-bootstrapper-before"), synthDefaults())
+      .filter((diff) => diff.stack === "staging-gcp-infra")
+      .flatMap((diff) => diff.cautions)
+      .filter((caution) => caution.includes("as the bootstrapper (a project owner)"));
+    expect(cautions.map((caution) => caution.split(": ")[0]).sort()).toEqual([
+      expect.stringMatching(/^google_service_account\.platform_identity-metabase_\w+ created$/),
+      expect.stringMatching(/^google_service_account_iam_member\.platform_terraform-cloud-trust_manage-staging-gcp-metabase_\w+ created$/),
+    ]);
+    // The same change with local state: the person applying it is the bootstrapper.
+    const local = (spec: EnvironmentInput, prefix: string) => synthAmongDefaults({ ...spec, terraformCloud: undefined } as EnvironmentInput, prefix);
+    expect(
+      diffDirectories(local(withoutMetabase, "gcp-local-before"), local(stagingGcp, "gcp-local-after"))
+        .flatMap((diff) => diff.cautions)
+        .filter((caution) => caution.includes("as the bootstrapper (a project owner)")),
+    ).toEqual([]);
   });
 });

@@ -631,7 +631,8 @@ export function diffStack(stack: string, baseSide: StackConfig | ReadonlyMap<str
       ];
     }),
   );
-  return summarize(stack, "config", changes, notes, flagged, stampChange(base, head));
+  const bootstrapper = { refused: [], cautions: gcpBootstrapperCautions(changes, head.other.has("terraform.cloud")) };
+  return summarize(stack, "config", changes, notes, mergeFlags([flagged, bootstrapper]), stampChange(base, head));
 }
 
 /** `<base> → <head>` when both sides carry a framework stamp and it differs. */
@@ -664,7 +665,8 @@ export function diffStackFromPlan(stack: string, plan: PlanJson, base: StackConf
   const fromPlan = checked.map((rc) => UPDATE_CHECKS[rc.type](rc.address, rc.change.before, rc.change.after, rc.change.after_unknown));
   const planAddresses = new Set((plan.resource_changes ?? []).map((rc) => rc.address));
   const offlineOnly = (entry: string) => !planAddresses.has(entry.split(": ")[0] ?? "");
-  const flagged = mergeFlags([...fromPlan, { refused: offline.refused.filter(offlineOnly), cautions: offline.cautions.filter(offlineOnly) }]);
+  const bootstrapper = { refused: [], cautions: gcpBootstrapperCautions([...planned.values()], head.other.has("terraform.cloud")) };
+  const flagged = mergeFlags([...fromPlan, { refused: offline.refused.filter(offlineOnly), cautions: offline.cautions.filter(offlineOnly) }, bootstrapper]);
   return summarize(stack, "plan", [...planned.values()], [...notes, ...offline.notes.filter((note) => note.startsWith("provider settings changed")), ...otherBlockNotes(base, head)], flagged, offline.stamp);
 }
 
@@ -791,6 +793,33 @@ export function bootstrapperOwnedChecks(address: string, before: unknown, after:
       `${address}: changes ${changed.join(", ")} of what the Terraform Cloud run role may not change (its own role and policy, its OIDC provider, the workload boundary): the workspace's run fails on it; apply this stack as the bootstrapper, with administrator credentials and the workspace in Local execution mode (README, "Bootstrap, once")`,
     ],
   };
+}
+
+/**
+ * On GCP, what only the bootstrapper (a project owner) may change in a stack Terraform Cloud runs
+ * (constructs/gcp/terraform-cloud.ts; README, "GCP run account: no path to owner"): the run
+ * account's own trust (its pool, provider, account and every grant to it, the resources of
+ * `terraform-cloud-trust`), a new service account (`iam.serviceAccounts.create` is a project
+ * permission it lacks: a new app's identity) and the custom roles (no `iam.roles.create` or
+ * `update`). The workspace's run fails on them; the bootstrapper applies the stack. A stack with
+ * local state is applied by a person, who is the bootstrapper.
+ */
+export function gcpBootstrapperCautions(changes: readonly Change[], inTerraformCloud: boolean): string[] {
+  if (!inTerraformCloud) return [];
+  const verbs: Partial<Record<Action, string>> = { create: "created", update: "updated", replace: "replaced", delete: "destroyed" };
+  return changes.flatMap((c) => {
+    const type = resourceTypeOf(c.address);
+    const verb = verbs[c.action];
+    if (verb === undefined || !type.startsWith("google_")) return [];
+    const why = c.address.includes("_terraform-cloud-trust_")
+      ? "the run account's own trust or a grant to it"
+      : type === "google_project_iam_custom_role"
+        ? "a custom role, which the run account may not write (no iam.roles.create or update)"
+        : type === "google_service_account" && (c.action === "create" || c.action === "replace")
+          ? "a new service account, which the run account may not create (iam.serviceAccounts.create is a project permission it lacks)"
+          : undefined;
+    return why === undefined ? [] : [`${c.address} ${verb}: ${why}: the workspace's run fails on it; apply this stack as the bootstrapper (a project owner), with the workspace in Local execution mode (README, "Bootstrap, once")`];
+  });
 }
 
 const UPDATE_CHECKS: Readonly<Record<string, (address: string, before: unknown, after: unknown, afterUnknown?: unknown) => UpdateFlags>> = {
