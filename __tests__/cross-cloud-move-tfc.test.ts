@@ -8,16 +8,14 @@
  * refuse), the real AWS provider on that stack, and the gitops stack's wiring of each workspace.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { join } from "node:path";
 import { lake } from "../environments/lake";
 import { environments } from "../environments";
-import { gitops as gitopsConfig } from "../environments/gitops";
 import { parseEnvironment, type EnvironmentInput } from "../constructs/core/spec";
-import { specChecks, synthesize } from "../stacks/app";
+import { specChecks } from "../stacks/app";
 import { bootstrapperOwnedChecks, diffDirectories, type StackDiff } from "../scripts/stack-diff";
-import { specIssues } from "./support/cross-cloud";
+import { specIssues, synthAmongDefaults } from "./support/cross-cloud";
 import { moveStages } from "./support/move-stages";
-import { stackJson, synthDefaults, tempDir } from "./support/outdir";
+import { stackJson, synthDefaults } from "./support/outdir";
 import { checkOffline, terraformUnavailable, type OfflineResult } from "./support/terraform";
 import { awsFederatedTrustProblems, permissionProblems, type StackJson } from "./support/permissions";
 
@@ -37,18 +35,6 @@ const STAGES = { stage2: inTerraformCloud(AZURE.stage2), stage3a: inTerraformClo
 /** An AKS issuer, as lake-infra-azure publishes it and gitops writes it into lake-infra's variable (README, "Values that cross"). */
 const AKS_ISSUER = "https://northeurope.oic.prod-aks.azure.com/00000000-0000-4000-8000-0000000000aa/11111111-1111-1111-1111-111111111111/";
 const CROSSINGS: Record<string, unknown> = { vpn_gateway_ips: ["20.54.1.2", "20.54.3.4"], cluster_issuer: AKS_ISSUER };
-
-/** The default environments with the one named like `spec` (lake) at `spec`, synthesized with the gitops stack, as `npm run synth` does. */
-function synthAmongDefaults(spec: EnvironmentInput, prefix: string): string {
-  const outdir = join(tempDir(prefix), "out");
-  const status = synthesize(
-    environments.map((env) => ((env as { name: string }).name === (spec as { name: string }).name ? spec : env)),
-    outdir,
-    gitopsConfig,
-  );
-  if (status !== 0) throw new Error(`synth exited ${status} (its stderr says why)`);
-  return outdir;
-}
 
 const read = (outdir: string, stack: string) => JSON.parse(stackJson(outdir, stack)) as Stack;
 const resources = (stack: Stack, type: string) => Object.entries(stack.resource[type] ?? {});

@@ -13,20 +13,18 @@ import { join } from "node:path";
 import { lake } from "../environments/lake";
 import { stagingAzure } from "../environments/staging-azure";
 import { parseEnvironment, placedOn, type EnvironmentInput } from "../constructs/core/spec";
-import { specChecks, synthesize } from "../stacks/app";
+import { specChecks } from "../stacks/app";
 import { stackKindsOf, stackName } from "../stacks/backend";
 import { applyOrder, runEnvironment } from "../scripts/env-stacks";
 import { diffDirectories, renderSummary, valueAt, type StackDiff } from "../scripts/stack-diff";
 import { readEnvironmentOutput, renderEnvironmentDiagram } from "../scripts/diagram";
 import { flowchartProblems } from "../scripts/mermaid";
-import { specIssues, synthSpecs } from "./support/cross-cloud";
+import { specIssues, synthAmongDefaults, synthSpecs } from "./support/cross-cloud";
 import { describeKeptHomeWithAwsProvider, moveStages } from "./support/move-stages";
-import { stackJson, stackNames, tempDir } from "./support/outdir";
+import { stackJson, stackNames, synthDefaults, tempDir } from "./support/outdir";
 import { PLUGIN_MIRROR, terraformUnavailable } from "./support/terraform";
 import { allows } from "./support/kubernetes/network-policy";
 import { AIRFLOW_PODS, renderedPolicies } from "./support/rendered-policies";
-import { environments } from "../environments";
-import { gitops as gitopsConfig } from "../environments/gitops";
 
 type Block = Record<string, unknown>;
 interface Stack {
@@ -231,13 +229,8 @@ describe("the pull-request gate between the stages", () => {
   });
 
   it("refuses to drop Terraform Cloud without the label: the gitops workspace would delete lake's workspaces and their state", () => {
-    const dir = (specs: readonly unknown[], prefix: string) => {
-      const out = join(tempDir(prefix), "out");
-      expect(synthesize(specs, out, gitopsConfig)).toBe(0);
-      return out;
-    };
-    const before = dir(environments, "move-gitops-before");
-    const after = dir(environments.map((env) => ((env as { name: string }).name === "lake" ? stage1 : env)), "move-gitops-after");
+    const before = synthDefaults();
+    const after = synthAmongDefaults(stage1, "move-gitops-after");
     const stateful = diffDirectories(before, after).flatMap((diff) => diff.stateful.map((entry) => `${diff.stack}: ${entry}`));
     expect(stateful).toEqual(expect.arrayContaining([expect.stringMatching(/^gitops: tfe_workspace\.\S*lake-infra\S* destroyed: loses the workspace's state/)]));
   });

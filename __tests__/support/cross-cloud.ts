@@ -4,12 +4,26 @@ import { parse } from "yaml";
 import { parseEnvironments, SpecErrors, type EnvironmentInput } from "../../constructs/core/spec";
 import { SpecError } from "../../constructs/core/errors";
 import { specChecks, synthesize } from "../../stacks/app";
+import { environments } from "../../environments";
+import { gitops } from "../../environments/gitops";
 import { tempDir } from "./outdir";
 
 /** Synthesizes `specs` together into a fresh directory, as `npm run synth` does, and returns it; throws when synth refuses them. */
 export function synthSpecs(specs: readonly EnvironmentInput[], prefix: string): string {
   const outdir = join(tempDir(prefix), "out");
   const status = synthesize(specs, outdir);
+  if (status !== 0) throw new Error(`synth exited ${status} (its stderr says why)`);
+  return outdir;
+}
+
+/** The default environments with the one named like `spec` at `spec`, synthesized with the gitops stack as `npm run synth` does; throws when synth refuses them. */
+export function synthAmongDefaults(spec: EnvironmentInput, prefix: string): string {
+  const outdir = join(tempDir(prefix), "out");
+  const status = synthesize(
+    environments.map((env) => ((env as { name: string }).name === (spec as { name: string }).name ? spec : env)),
+    outdir,
+    gitops,
+  );
   if (status !== 0) throw new Error(`synth exited ${status} (its stderr says why)`);
   return outdir;
 }
